@@ -1,0 +1,125 @@
+package io.marketplace.payments.common.http;
+
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.marketplace.payments.common.json.Json;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP server every service runs: its own routes plus the endpoints SPEC §3 asks of all of them
+ * ({@code /health/live}, {@code /health/ready}, {@code /metrics} and {@code /q/metrics}), with
+ * every error answered as {@code application/problem+json}.
+ */
+public final class HttpServers {
+
+  private static final Logger log = LoggerFactory.getLogger(HttpServers.class);
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+  private HttpServers() {}
+
+  /** Creates (does not start) a server on {@code port} (0 picks a free one). */
+  public static Javalin create(
+      int port,
+      PrometheusMeterRegistry registry,
+      List<HealthCheck> readiness,
+      Consumer<JavalinConfig> routes) {
+    return Javalin.create(
+        config -> {
+          config.jetty.port = port;
+          config.startup.showJavalinBanner = false;
+          config.startup.showOldJavalinVersionWarning = false;
+          config.jsonMapper(new JavalinJackson(Json.mapper(), false));
+          config.http.prefer405over404 = true;
+          config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
+          config.routes.get("/health/ready", ctx -> ready(ctx, readiness));
+          config.routes.get("/metrics", ctx -> metrics(ctx, registry));
+          config.routes.get("/q/metrics", ctx -> metrics(ctx, registry));
+          config.routes.exception(ProblemException.class, HttpServers::problem);
+          config.routes.exception(
+              HttpResponseException.class,
+              (e, ctx) ->
+                  respond(
+                      ctx,
+                      Problem.of(e.getStatus(), reason(e.getStatus()), e.getMessage()),
+                      Map.of()));
+          config.routes.exception(
+              Exception.class,
+              (e, ctx) -> {
+                log.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
+                respond(
+                    ctx,
+                    Problem.of(500, "Internal Server Error", "the request could not be completed"),
+                    Map.of());
+              });
+          config.routes.error(
+              404,
+              ctx -> {
+                if (!Problem.CONTENT_TYPE.equals(ctx.res().getContentType())) {
+                  respond(
+                      ctx,
+                      Problem.of(404, "Not Found", "no such resource: " + ctx.path()),
+                      Map.of());
+                }
+              });
+          config.routes.error(
+              405,
+              ctx ->
+                  respond(
+                      ctx,
+                      Problem.of(405, "Method Not Allowed", ctx.method() + " is not allowed here"),
+                      Map.of()));
+          routes.accept(config);
+        });
+  }
+
+  public static void problem(ProblemException e, Context ctx) {
+    respond(ctx, e.problem(), e.headers());
+  }
+
+  public static void respond(Context ctx, Problem problem, Map<String, String> headers) {
+    headers.forEach(ctx::header);
+    ctx.status(problem.status());
+    ctx.contentType(Problem.CONTENT_TYPE);
+    ctx.result(Json.write(problem));
+  }
+
+  private static void ready(Context ctx, List<HealthCheck> checks) {
+    Map<String, String> results = new LinkedHashMap<>();
+    boolean up = true;
+    for (HealthCheck check : checks) {
+      boolean healthy = check.healthy();
+      results.put(check.name(), healthy ? "UP" : "DOWN");
+      up &= healthy;
+    }
+    ctx.status(up ? 200 : 503);
+    ctx.json(Map.of("status", up ? "UP" : "DOWN", "checks", results));
+  }
+
+  private static void metrics(Context ctx, PrometheusMeterRegistry registry) {
+    ctx.contentType(PROMETHEUS_TEXT);
+    ctx.result(registry.scrape());
+  }
+
+  private static String reason(int status) {
+    return switch (status) {
+      case 400 -> "Bad Request";
+      case 401 -> "Unauthorized";
+      case 403 -> "Forbidden";
+      case 404 -> "Not Found";
+      case 405 -> "Method Not Allowed";
+      case 409 -> "Conflict";
+      case 413 -> "Content Too Large";
+      case 415 -> "Unsupported Media Type";
+      default -> status >= 500 ? "Internal Server Error" : "Error";
+    };
+  }
+}

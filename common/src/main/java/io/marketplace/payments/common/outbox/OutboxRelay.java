@@ -1,0 +1,193 @@
+package io.marketplace.payments.common.outbox;
+
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes outbox rows in order, at least once: a batch is marked published only after the broker
+ * acknowledged all of it; a crash in between publishes it again under the same event ids, which
+ * subscribers dedupe on. One relay at a time holds a PostgreSQL advisory lock, so several replicas
+ * can run it without reordering a key's events.
+ */
+public final class OutboxRelay implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
+  private static final long ADVISORY_LOCK = 0x6f7574626f78L; // "outbox"
+  private static final int BATCH = 500;
+  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration RETENTION = Duration.ofDays(7);
+
+  private final Jdbi jdbi;
+  private final Producer<String, byte[]> producer;
+  private final Topics topics;
+  private final Duration idleInterval;
+  private final Counter published;
+  private final AtomicLong backlog = new AtomicLong();
+  private final Thread thread;
+  private volatile boolean running = true;
+  private long lastPurge;
+
+  public OutboxRelay(
+      Jdbi jdbi,
+      Producer<String, byte[]> producer,
+      Topics topics,
+      Duration idleInterval,
+      MeterRegistry registry,
+      String owner) {
+    this.jdbi = jdbi;
+    this.producer = producer;
+    this.topics = topics;
+    this.idleInterval = idleInterval;
+    this.published = Counter.builder("payments.outbox.published").register(registry);
+    registry.gauge("payments.outbox.backlog", backlog);
+    this.thread = Thread.ofPlatform().name("outbox-relay-" + owner).daemon().unstarted(this::run);
+  }
+
+  public OutboxRelay start() {
+    thread.start();
+    return this;
+  }
+
+  private void run() {
+    Duration backoff = idleInterval;
+    while (running) {
+      try {
+        int sent = publishBatch();
+        purgeOccasionally();
+        backoff = idleInterval;
+        if (sent < BATCH) {
+          pause(idleInterval);
+        }
+      } catch (RuntimeException e) {
+        if (!running) {
+          return;
+        }
+        log.warn("outbox relay could not publish; retrying in {} ms", backoff.toMillis(), e);
+        pause(backoff);
+        backoff = min(backoff.multipliedBy(2), Duration.ofSeconds(5));
+      }
+    }
+  }
+
+  /** Publishes one batch if this relay holds the lock; returns how many rows it published. */
+  public int publishBatch() {
+    return jdbi.inTransaction(
+        tx -> {
+          boolean leader =
+              tx.createQuery("SELECT pg_try_advisory_xact_lock(:lock)")
+                  .bind("lock", ADVISORY_LOCK)
+                  .mapTo(Boolean.class)
+                  .one();
+          if (!leader) {
+            return 0;
+          }
+          List<Row> rows =
+              tx.createQuery(
+                      """
+                      SELECT seq, event_id, destination, message_key, event_type, payload
+                      FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT :limit
+                      """)
+                  .bind("limit", BATCH)
+                  .map(
+                      (rs, ctx) ->
+                          new Row(
+                              rs.getLong("seq"),
+                              rs.getObject("event_id", UUID.class),
+                              Destination.valueOf(rs.getString("destination")),
+                              rs.getString("message_key"),
+                              rs.getString("event_type"),
+                              rs.getString("payload")))
+                  .list();
+          if (rows.isEmpty()) {
+            backlog.set(0);
+            return 0;
+          }
+          List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
+          for (Row row : rows) {
+            var record =
+                new ProducerRecord<>(
+                    row.destination().topicIn(topics).name(),
+                    row.key(),
+                    row.payload().getBytes(StandardCharsets.UTF_8));
+            RecordHeaders.put(record.headers(), RecordHeaders.EVENT_ID, row.eventId().toString());
+            RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, row.type());
+            acks.add(producer.send(record));
+          }
+          producer.flush();
+          for (Future<RecordMetadata> ack : acks) {
+            try {
+              ack.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+              if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+              }
+              throw new IllegalStateException("broker did not acknowledge an outbox event", e);
+            }
+          }
+          tx.createUpdate("UPDATE outbox_events SET published_at = now() WHERE seq = ANY(:seqs)")
+              .bind("seqs", rows.stream().mapToLong(Row::seq).toArray())
+              .execute();
+          published.increment(rows.size());
+          backlog.set(rows.size() == BATCH ? BATCH : 0);
+          return rows.size();
+        });
+  }
+
+  /** Published rows are kept a week for audit, then dropped so the table stays small. */
+  private void purgeOccasionally() {
+    long now = System.nanoTime();
+    if (now - lastPurge < Duration.ofMinutes(10).toNanos()) {
+      return;
+    }
+    lastPurge = now;
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM outbox_events WHERE published_at < now() - make_interval(secs => :s)")
+                .bind("s", (double) RETENTION.toSeconds())
+                .execute());
+  }
+
+  private void pause(Duration duration) {
+    try {
+      Thread.sleep(duration);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      running = false;
+    }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private record Row(
+      long seq, UUID eventId, Destination destination, String key, String type, String payload) {}
+}

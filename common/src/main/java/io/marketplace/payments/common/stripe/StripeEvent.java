@@ -1,0 +1,99 @@
+package io.marketplace.payments.common.stripe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import io.marketplace.payments.common.json.Json;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * A Stripe event read tolerantly with Jackson. Real events arrive in the webhook endpoint's API
+ * version, not stripe-java's pinned one, so nothing here depends on a typed model: only the
+ * envelope fields every version has, and {@code data.object} as a tree.
+ */
+public record StripeEvent(
+    String id, String type, Instant created, String apiVersion, JsonNode object, JsonNode raw) {
+
+  /** Parses an event body; throws {@link InvalidStripeEventException} when it is not one. */
+  public static StripeEvent parse(byte[] body) {
+    JsonNode root;
+    try {
+      root = Json.mapper().readTree(body);
+    } catch (IOException e) {
+      throw new InvalidStripeEventException("body is not JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw new InvalidStripeEventException("body is not a JSON object");
+    }
+    if (!"event".equals(root.path("object").asText())) {
+      throw new InvalidStripeEventException("object is not \"event\"");
+    }
+    String id = root.path("id").asText("");
+    String type = root.path("type").asText("");
+    JsonNode object = root.path("data").path("object");
+    if (!id.startsWith("evt_")) {
+      throw new InvalidStripeEventException("id is not an event id");
+    }
+    if (type.isBlank()) {
+      throw new InvalidStripeEventException("type is missing");
+    }
+    if (!object.isObject()) {
+      throw new InvalidStripeEventException("data.object is missing");
+    }
+    return new StripeEvent(
+        id,
+        type,
+        Instant.ofEpochSecond(root.path("created").asLong(0)),
+        root.path("api_version").asText(null),
+        object,
+        root);
+  }
+
+  /**
+   * The type of {@code data.object}: {@code payment_intent}, {@code charge}, {@code dispute}, ...
+   */
+  public String objectType() {
+    return object.path("object").asText("");
+  }
+
+  public String objectId() {
+    return object.path("id").asText("");
+  }
+
+  /**
+   * The PaymentIntent the event concerns: {@code data.object.id} for a PaymentIntent, {@code
+   * data.object.payment_intent} for charges, disputes and refunds (SPEC §4).
+   */
+  public Optional<String> paymentIntentId() {
+    if ("payment_intent".equals(objectType()) || type.startsWith("payment_intent.")) {
+      return text(object.path("id"));
+    }
+    return text(object.path("payment_intent"));
+  }
+
+  /** The Kafka key of this event on {@code stripe.events.v1} (SPEC §4). */
+  public String partitionKey() {
+    return paymentIntentId().orElse(objectId());
+  }
+
+  /** A value of {@code data.object.metadata}; disputes carry none of ours. */
+  public Optional<String> metadata(String key) {
+    return text(object.path("metadata").path(key));
+  }
+
+  /** A field of {@code data.object} by dotted path, e.g. {@code "last_payment_error.message"}. */
+  public JsonNode field(String dottedPath) {
+    JsonNode node = object;
+    for (String part : dottedPath.split("\\.")) {
+      node = node == null ? MissingNode.getInstance() : node.path(part);
+    }
+    return node;
+  }
+
+  private static Optional<String> text(JsonNode node) {
+    return node.isTextual() && !node.asText().isBlank()
+        ? Optional.of(node.asText())
+        : Optional.empty();
+  }
+}

@@ -1,0 +1,57 @@
+package io.marketplace.payments.common.worker;
+
+import java.net.ConnectException;
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientException;
+import java.util.Set;
+import org.apache.kafka.common.errors.RetriableException;
+
+/**
+ * Tells a failure of our infrastructure (PostgreSQL or Kafka down, a serialization conflict), which
+ * is waited out however long it lasts, from a failure of the record itself, which is retried a few
+ * times and then dead-lettered. Dead-lettering a good event because the database was restarting
+ * would lose a payment, so when in doubt about the database, this says transient.
+ */
+public final class Failures {
+
+  /**
+   * SQLSTATE classes and codes that say "try again": connection, resources, admin shutdown,
+   * conflicts.
+   */
+  private static final Set<String> TRANSIENT_CLASSES = Set.of("08", "53", "57", "58");
+
+  private static final Set<String> TRANSIENT_STATES = Set.of("40001", "40P01", "55P03");
+
+  private Failures() {}
+
+  public static boolean isTransient(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof TransientFailure
+          || t instanceof SQLTransientException
+          || t instanceof SQLRecoverableException
+          || t instanceof ConnectException
+          || t instanceof RetriableException
+          || t instanceof org.apache.kafka.common.errors.TimeoutException) {
+        return true;
+      }
+      if (t instanceof SQLException sql && sql.getSQLState() != null) {
+        String state = sql.getSQLState();
+        if (TRANSIENT_STATES.contains(state)
+            || (state.length() >= 2 && TRANSIENT_CLASSES.contains(state.substring(0, 2)))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Thrown by a handler for a failure to be waited out, not dead-lettered (a dependency is down).
+   */
+  public static final class TransientFailure extends RuntimeException {
+    public TransientFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package io.marketplace.payments.common.worker;
+
+import org.jdbi.v3.core.Handle;
+
+/** The record of what each consumer has applied; written in the same transaction as the effect. */
+public final class ProcessedEvents {
+
+  private ProcessedEvents() {}
+
+  /** Marks {@code key} applied by {@code consumer}; false when it already was. */
+  public static boolean markIfNew(Handle tx, String consumer, String key) {
+    return tx.createUpdate(
+                """
+                INSERT INTO processed_events (consumer, event_key) VALUES (:consumer, :key)
+                ON CONFLICT DO NOTHING
+                """)
+            .bind("consumer", consumer)
+            .bind("key", key)
+            .execute()
+        == 1;
+  }
+
+  public static boolean contains(Handle h, String consumer, String key) {
+    return h.createQuery(
+                "SELECT count(*) FROM processed_events WHERE consumer = :consumer AND event_key = :key")
+            .bind("consumer", consumer)
+            .bind("key", key)
+            .mapTo(Long.class)
+            .one()
+        > 0;
+  }
+}

@@ -1,0 +1,421 @@
+package io.marketplace.payments.common.worker;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.logging.Mdc;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consume-apply-commit loop every worker runs, shared so that each gets the same guarantees:
+ *
+ * <ul>
+ *   <li>a poll's records are applied in one database transaction, each only if this consumer has
+ *       not applied its dedupe key before (recorded in that same transaction);
+ *   <li>offsets are committed only after that transaction commits, so a crash in between re-reads
+ *       records that the dedupe then skips: effects happen once;
+ *   <li>a failure of PostgreSQL or Kafka is waited out with backoff, however long, losing nothing;
+ *   <li>a record that itself fails is retried alone with backoff, then sent to {@code <topic>.dlq}
+ *       with the SPEC §4 headers, and the partition moves on;
+ *   <li>authentication, authorization and fencing errors are fatal: the worker stops and reports
+ *       itself unhealthy, as Kafka's exactly-once processor template does.
+ * </ul>
+ */
+public final class StreamWorker implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration DLQ_SEND_TIMEOUT = Duration.ofSeconds(30);
+
+  private final WorkerOptions options;
+  private final KafkaConfig kafka;
+  private final Jdbi jdbi;
+  private final RecordHandler handler;
+  private final Producer<String, byte[]> dlqProducer;
+  private final MeterRegistry registry;
+  private final Clock clock;
+  private final Thread thread;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final Counter applied;
+  private final Counter duplicates;
+  private final Counter deadLettered;
+  private final Counter retries;
+  private final Timer batchTimer;
+  private final Timer eventAge;
+  private volatile boolean running = true;
+  private volatile boolean failed;
+  private volatile boolean assigned;
+  private volatile Consumer<String, byte[]> consumer;
+
+  public StreamWorker(
+      WorkerOptions options,
+      KafkaConfig kafka,
+      Jdbi jdbi,
+      RecordHandler handler,
+      Producer<String, byte[]> dlqProducer,
+      MeterRegistry registry,
+      Clock clock) {
+    this.options = options;
+    this.kafka = kafka;
+    this.jdbi = jdbi;
+    this.handler = handler;
+    this.dlqProducer = dlqProducer;
+    this.registry = registry;
+    this.clock = clock;
+    String name = options.consumer();
+    this.applied = counter("applied");
+    this.duplicates = counter("duplicate");
+    this.deadLettered = counter("dead_lettered");
+    this.retries = counter("retried");
+    this.batchTimer =
+        Timer.builder("payments.worker.batch")
+            .description("time to apply one poll's records in the database")
+            .tag("consumer", name)
+            .publishPercentileHistogram()
+            .register(registry);
+    this.eventAge =
+        Timer.builder("payments.worker.event.latency")
+            .description("from the record's timestamp on the topic to its effect being committed")
+            .tag("consumer", name)
+            .publishPercentileHistogram()
+            .register(registry);
+    this.thread = Thread.ofPlatform().name("worker-" + name).unstarted(this::run);
+  }
+
+  private Counter counter(String outcome) {
+    return Counter.builder("payments.worker.records")
+        .tag("consumer", options.consumer())
+        .tag("outcome", outcome)
+        .register(registry);
+  }
+
+  public StreamWorker start() {
+    thread.start();
+    return this;
+  }
+
+  /** False once the worker stopped on a fatal error; the readiness check reports it. */
+  public boolean isHealthy() {
+    return !failed && thread.isAlive();
+  }
+
+  /** True once the group gave this worker its partitions (tests wait for it before producing). */
+  public boolean isAssigned() {
+    return assigned;
+  }
+
+  public String consumerName() {
+    return options.consumer();
+  }
+
+  private void run() {
+    try (Consumer<String, byte[]> c =
+            new KafkaConsumer<>(
+                kafka.consumer(
+                    options.consumer(), options.consumer() + "-" + ProcessHandle.current().pid()));
+        KafkaClientMetrics metrics = new KafkaClientMetrics(c)) {
+      consumer = c;
+      metrics.bindTo(registry);
+      c.subscribe(options.topics().stream().map(Topic::name).toList(), new Rebalance());
+      log.info("worker {} consuming {}", options.consumer(), options.topics());
+      while (running) {
+        ConsumerRecords<String, byte[]> records = c.poll(POLL);
+        if (records.isEmpty()) {
+          continue;
+        }
+        if (!applyAll(c, records)) {
+          return; // stopping: leave the offsets where they are
+        }
+        options.beforeOffsetCommit().run();
+        commit(c, records);
+      }
+    } catch (WakeupException e) {
+      if (running) {
+        failed = true;
+        log.error("worker {} woken up unexpectedly", options.consumer(), e);
+      }
+    } catch (AuthenticationException | AuthorizationException | FencedInstanceIdException e) {
+      failed = true;
+      log.error("worker {} stopped on a fatal Kafka error", options.consumer(), e);
+    } catch (RuntimeException e) {
+      failed = true;
+      log.error("worker {} stopped", options.consumer(), e);
+    } finally {
+      stopped.countDown();
+    }
+  }
+
+  /** Applies every record of a poll; false when the worker is stopping and must not commit. */
+  private boolean applyAll(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
+    List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>(records.count());
+    records.forEach(batch::add);
+    Duration backoff = options.initialBackoff();
+    while (running) {
+      try {
+        batchTimer.record(() -> applyInOneTransaction(batch));
+        recordLatency(batch);
+        return true;
+      } catch (RuntimeException e) {
+        if (!Failures.isTransient(e)) {
+          log.warn(
+              "worker {}: a batch of {} failed; applying its records one by one",
+              options.consumer(),
+              batch.size(),
+              e);
+          break;
+        }
+        log.warn(
+            "worker {}: infrastructure unavailable, retrying in {} ms: {}",
+            options.consumer(),
+            backoff.toMillis(),
+            e.toString());
+        waitKeepingMembership(c, backoff);
+        backoff = grow(backoff);
+      }
+    }
+    for (ConsumerRecord<String, byte[]> record : batch) {
+      if (!applyAlone(c, record)) {
+        return false;
+      }
+    }
+    return running;
+  }
+
+  private boolean applyAlone(Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record) {
+    int attempts = 0;
+    Duration backoff = options.initialBackoff();
+    while (running) {
+      try {
+        applyInOneTransaction(List.of(record));
+        recordLatency(List.of(record));
+        return true;
+      } catch (RuntimeException e) {
+        if (!Failures.isTransient(e)) {
+          attempts++;
+          if (attempts >= options.maxAttempts()) {
+            deadLetter(c, record, e);
+            return running;
+          }
+          retries.increment();
+          log.warn(
+              "worker {}: {}-{}@{} failed (attempt {} of {}): {}",
+              options.consumer(),
+              record.topic(),
+              record.partition(),
+              record.offset(),
+              attempts,
+              options.maxAttempts(),
+              e.toString());
+        }
+        waitKeepingMembership(c, backoff);
+        backoff = grow(backoff);
+      }
+    }
+    return false;
+  }
+
+  private void applyInOneTransaction(List<ConsumerRecord<String, byte[]>> batch) {
+    int[] counts = new int[2];
+    jdbi.useTransaction(
+        tx -> {
+          counts[0] = 0;
+          counts[1] = 0;
+          for (ConsumerRecord<String, byte[]> record : batch) {
+            String key = handler.dedupeKey(record);
+            try (var a = Mdc.put(Mdc.CONSUMER, options.consumer());
+                var b = Mdc.put(Mdc.STRIPE_EVENT_ID, key)) {
+              if (!ProcessedEvents.markIfNew(tx, options.consumer(), key)) {
+                counts[1]++;
+                continue;
+              }
+              applyOne(tx, record);
+              counts[0]++;
+            }
+          }
+        });
+    applied.increment(counts[0]);
+    duplicates.increment(counts[1]);
+  }
+
+  private void applyOne(Handle tx, ConsumerRecord<String, byte[]> record) {
+    try {
+      handler.apply(tx, record);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new RecordFailedException(e);
+    }
+  }
+
+  /** A checked failure of a handler, carried out of the transaction with its cause intact. */
+  static final class RecordFailedException extends RuntimeException {
+    RecordFailedException(Exception cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  private void deadLetter(
+      Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception failure) {
+    Exception error =
+        failure instanceof RecordFailedException && failure.getCause() instanceof Exception cause
+            ? cause
+            : failure;
+    Topic dlq = new Topic(record.topic(), 1).dlq();
+    var out =
+        new ProducerRecord<>(dlq.name(), null, record.key(), record.value(), record.headers());
+    String message = error.getMessage() == null ? error.toString() : error.getMessage();
+    RecordHeaders.put(out.headers(), RecordHeaders.ERROR_CLASS, error.getClass().getName());
+    RecordHeaders.put(
+        out.headers(),
+        RecordHeaders.ERROR_MESSAGE,
+        message.length() > 1000 ? message.substring(0, 1000) : message);
+    RecordHeaders.put(out.headers(), RecordHeaders.FAILED_AT, clock.instant().toString());
+    RecordHeaders.put(out.headers(), RecordHeaders.CONSUMER, options.consumer());
+    RecordHeaders.put(out.headers(), RecordHeaders.SOURCE_TOPIC, record.topic());
+    RecordHeaders.put(
+        out.headers(), RecordHeaders.SOURCE_PARTITION, Integer.toString(record.partition()));
+    RecordHeaders.put(out.headers(), RecordHeaders.SOURCE_OFFSET, Long.toString(record.offset()));
+    Duration backoff = options.initialBackoff();
+    while (running) {
+      try {
+        dlqProducer.send(out).get(DLQ_SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        break;
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        log.warn("worker {}: dead-letter topic unavailable, retrying", options.consumer(), e);
+        waitKeepingMembership(c, backoff);
+        backoff = grow(backoff);
+      }
+    }
+    deadLettered.increment();
+    log.error(
+        "worker {}: dead-lettered {}-{}@{} to {}",
+        options.consumer(),
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        dlq.name(),
+        error);
+    try {
+      jdbi.useTransaction(tx -> handler.onDeadLetter(tx, record, error));
+    } catch (RuntimeException e) {
+      log.warn("worker {}: could not note the dead letter in the database", options.consumer(), e);
+    }
+  }
+
+  private void commit(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition partition : records.partitions()) {
+      List<ConsumerRecord<String, byte[]>> list = records.records(partition);
+      offsets.put(partition, new OffsetAndMetadata(list.getLast().offset() + 1));
+    }
+    try {
+      c.commitSync(offsets);
+    } catch (KafkaException e) {
+      if (e instanceof AuthenticationException || e instanceof AuthorizationException) {
+        throw e;
+      }
+      // The effects are committed and recorded; whoever re-reads these records skips them.
+      log.warn(
+          "worker {}: offset commit failed, records will be re-read and skipped",
+          options.consumer(),
+          e);
+    }
+  }
+
+  /** Pauses fetching and keeps polling, so the group does not evict this member while it waits. */
+  private void waitKeepingMembership(Consumer<String, byte[]> c, Duration duration) {
+    Collection<TopicPartition> partitions = c.assignment();
+    c.pause(partitions);
+    long deadline = System.nanoTime() + duration.toNanos();
+    try {
+      while (running && System.nanoTime() < deadline) {
+        c.poll(
+            Duration.ofMillis(
+                Math.min(100, Math.max(1, (deadline - System.nanoTime()) / 1_000_000))));
+      }
+    } catch (WakeupException e) {
+      if (running) {
+        throw e;
+      }
+    } finally {
+      c.resume(c.assignment());
+    }
+  }
+
+  private void recordLatency(List<ConsumerRecord<String, byte[]>> batch) {
+    long now = clock.millis();
+    for (ConsumerRecord<String, byte[]> record : batch) {
+      if (record.timestamp() > 0) {
+        eventAge.record(Duration.ofMillis(Math.max(0, now - record.timestamp())));
+      }
+    }
+  }
+
+  private Duration grow(Duration backoff) {
+    Duration doubled = backoff.multipliedBy(2);
+    return doubled.compareTo(options.maxBackoff()) > 0 ? options.maxBackoff() : doubled;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    Consumer<String, byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    try {
+      if (!stopped.await(30, TimeUnit.SECONDS)) {
+        log.warn("worker {} did not stop within 30 s", options.consumer());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      // Nothing in hand: a poll's records are applied and committed before the next poll.
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      assigned = true;
+      log.info("worker {} assigned {}", options.consumer(), partitions);
+    }
+  }
+}
