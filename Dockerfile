@@ -1,0 +1,32 @@
+# One reproducible image per service: docker build --build-arg SERVICE=webhook-gateway \
+#   --build-arg MAIN_CLASS=io.marketplace.payments.gateway.Main -t marketplace-payments/webhook-gateway .
+# Stage 1 builds the module with the Maven wrapper; stage 2 is a slim JRE running as a non-root user.
+ARG JDK_IMAGE=eclipse-temurin:21-jdk
+ARG JRE_IMAGE=eclipse-temurin:21-jre
+
+FROM ${JDK_IMAGE} AS build
+ARG SERVICE
+WORKDIR /src
+COPY .mvn .mvn
+COPY mvnw pom.xml ./
+COPY . .
+RUN --mount=type=cache,target=/root/.m2 \
+    ./mvnw -B -ntp -q -pl "${SERVICE}" -am package -DskipTests -Dspotless.apply.skip=true \
+ && ./mvnw -B -ntp -q -pl "${SERVICE}" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory=/app/lib \
+ && cp "${SERVICE}"/target/"${SERVICE}"-*.jar /app/service.jar
+
+FROM ${JRE_IMAGE}
+ARG SERVICE
+ARG MAIN_CLASS
+ENV MAIN_CLASS=${MAIN_CLASS} \
+    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+RUN groupadd --system --gid 10001 payments \
+ && useradd --system --uid 10001 --gid payments --no-create-home payments
+WORKDIR /app
+COPY --from=build /app/lib /app/lib
+COPY --from=build /app/service.jar /app/service.jar
+USER 10001:10001
+LABEL org.opencontainers.image.title="${SERVICE}" \
+      org.opencontainers.image.source="marketplace-payments"
+ENTRYPOINT ["sh", "-c", "exec java -cp '/app/service.jar:/app/lib/*' \"$MAIN_CLASS\" \"$@\"", "--"]
