@@ -1,0 +1,118 @@
+package io.marketplace.payments.common.refund;
+
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.outbox.Outbox;
+import java.time.Instant;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * The {@code payments.events.v1} events about a refund, built in one place so that every service
+ * announces them with the same data. Each fact's key is the refund id: a refund is requested,
+ * processed or rejected at most once, so its event has one id however often it is re-processed.
+ * Keyed by listing id (the user id when the refund has no listing).
+ */
+public final class RefundEvents {
+
+  /** All money in the system is US cents. */
+  public static final String CURRENCY = "usd";
+
+  private RefundEvents() {}
+
+  /** {@code refund.requested}: a refund waits for an admin's review. */
+  public record Requested(
+      UUID refundId,
+      UUID userId,
+      UUID listingId,
+      String paymentIntentId,
+      long amountCents,
+      String currency,
+      String reason,
+      String status,
+      Instant requestedAt) {}
+
+  /** {@code refund.processed}: Stripe refunded the money. */
+  public record Processed(
+      UUID refundId,
+      UUID userId,
+      UUID listingId,
+      String paymentIntentId,
+      String stripeRefundId,
+      long amountCents,
+      String currency,
+      String reason,
+      String status,
+      Instant processedAt) {}
+
+  /** {@code refund.rejected}: an admin declined a pending refund. */
+  public record Rejected(
+      UUID refundId,
+      UUID userId,
+      UUID listingId,
+      String paymentIntentId,
+      long amountCents,
+      String currency,
+      String reason,
+      String status,
+      String rejectionReason,
+      Instant rejectedAt) {}
+
+  public static PaymentEvent requested(RefundRecord refund, Instant at) {
+    return PaymentEvent.of(
+        PaymentEventType.REFUND_REQUESTED,
+        refund.id().toString(),
+        at,
+        new Requested(
+            refund.id(),
+            refund.userId(),
+            refund.listingId(),
+            refund.paymentIntentId(),
+            refund.amountCents(),
+            CURRENCY,
+            refund.reason().wire(),
+            RefundStatus.PENDING.wire(),
+            at));
+  }
+
+  public static PaymentEvent processed(RefundRecord refund, String stripeRefundId, Instant at) {
+    return PaymentEvent.of(
+        PaymentEventType.REFUND_PROCESSED,
+        refund.id().toString(),
+        at,
+        new Processed(
+            refund.id(),
+            refund.userId(),
+            refund.listingId(),
+            refund.paymentIntentId(),
+            stripeRefundId,
+            refund.amountCents(),
+            CURRENCY,
+            refund.reason().wire(),
+            RefundStatus.PROCESSED.wire(),
+            at));
+  }
+
+  public static PaymentEvent rejected(RefundRecord refund, String rejectionReason, Instant at) {
+    return PaymentEvent.of(
+        PaymentEventType.REFUND_REJECTED,
+        refund.id().toString(),
+        at,
+        new Rejected(
+            refund.id(),
+            refund.userId(),
+            refund.listingId(),
+            refund.paymentIntentId(),
+            refund.amountCents(),
+            CURRENCY,
+            refund.reason().wire(),
+            RefundStatus.REJECTED.wire(),
+            rejectionReason,
+            at));
+  }
+
+  /** Appends {@code event} about {@code refund} to the outbox, under the refund's event key. */
+  public static boolean append(Handle tx, RefundRecord refund, PaymentEvent event) {
+    return Outbox.append(tx, event, refund.eventKey());
+  }
+}

@@ -1,0 +1,238 @@
+package io.marketplace.payments.common.refund;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.InvalidRequestException;
+import com.stripe.exception.PermissionException;
+import com.stripe.exception.StripeException;
+import com.stripe.model.Refund;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.RefundCreateParams;
+import io.marketplace.payments.common.logging.Mdc;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Refunds an {@code approved} refund record through Stripe and marks it {@code processed}: the one
+ * place that moves money back, used by the refund worker (automatic refunds, retries) and by the
+ * admin's approval in checkout-api.
+ *
+ * <p>Stripe is never called inside a database transaction. The decision to refund is already
+ * committed (the row is {@code approved}); this reads it, calls Stripe with {@code
+ * metadata[refund_id]} and the idempotency key {@code refund-<id>}, then, in a short transaction
+ * that locks the row and re-checks it, moves it to {@code processed} with the Stripe refund id and
+ * appends {@code refund.processed}. Because the amount, metadata and key of a record never change,
+ * any number of calls, concurrent or retried after a timeout whose answer was lost, reach one and
+ * the same Stripe refund, and only the first to commit moves the record.
+ *
+ * <p>On a Stripe failure the record stays {@code approved} with {@code last_error}; the refund
+ * worker's janitor retries it. A refusal by Stripe (an invalid request, such as more than what is
+ * left to refund) is stored with the prefix {@value #REFUSED} so that it is retried rarely and
+ * shown to operators, not hammered.
+ */
+public final class RefundExecutor {
+
+  private static final Logger log = LoggerFactory.getLogger(RefundExecutor.class);
+
+  /** The metadata key of our refunds at Stripe, pointing back to {@code payment_refunds.id}. */
+  public static final String METADATA_REFUND_ID = "refund_id";
+
+  /** The prefix of {@code last_error} when Stripe refused the refund outright. */
+  public static final String REFUSED = "refused by Stripe: ";
+
+  private static final Set<String> FAILED_REFUND_STATUSES = Set.of("failed", "canceled");
+  private static final int MAX_ERROR_LENGTH = 500;
+
+  private final Jdbi jdbi;
+  private final StripeClient stripe;
+  private final Clock clock;
+  private final MeterRegistry registry;
+  private final Counter stripeFailures;
+  private final Counter stripeRefusals;
+
+  public RefundExecutor(Jdbi jdbi, StripeClient stripe, Clock clock, MeterRegistry registry) {
+    this.jdbi = jdbi;
+    this.stripe = stripe;
+    this.clock = clock;
+    this.registry = registry;
+    this.stripeFailures =
+        Counter.builder("payments.refunds.stripe.failures")
+            .description("refund calls to Stripe that failed and will be retried")
+            .tag("kind", "retryable")
+            .register(registry);
+    this.stripeRefusals =
+        Counter.builder("payments.refunds.stripe.failures")
+            .description("refund calls to Stripe that failed and will be retried")
+            .tag("kind", "refused")
+            .register(registry);
+  }
+
+  /** The Stripe idempotency key of a refund record: the same record can only refund once. */
+  public static String idempotencyKey(UUID refundId) {
+    return "refund-" + refundId;
+  }
+
+  /**
+   * Refunds {@code refundId} through Stripe if it is {@code approved}; see {@link RefundOutcome}.
+   * Never throws for a Stripe failure; throws {@link NoSuchElementException} for an unknown id, and
+   * lets a database failure through (the record is then unchanged or retried by the janitor).
+   */
+  public RefundOutcome execute(UUID refundId) {
+    RefundRecord refund =
+        jdbi.withHandle(h -> h.attach(RefundDao.class).find(refundId))
+            .orElseThrow(() -> new NoSuchElementException("no refund " + refundId));
+    if (refund.status() != RefundStatus.APPROVED) {
+      return RefundOutcome.unchanged(refund);
+    }
+    if (refund.stripeRefundId() != null) {
+      // Stripe answered before and only the bookkeeping is missing.
+      return finish(refundId, refund.stripeRefundId());
+    }
+    Refund created;
+    try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, refund.paymentIntentId())) {
+      created = stripe.v1().refunds().create(params(refund), options(refund));
+    } catch (StripeException e) {
+      return fail(refundId, describe(e), isRefusal(e));
+    } catch (RuntimeException e) {
+      // an answer we could not read: the outcome is unknown, which the idempotency key settles
+      return fail(refundId, "no usable answer from Stripe: " + e, false);
+    }
+    if (FAILED_REFUND_STATUSES.contains(created.getStatus())) {
+      // The same key returns the same failed refund, so retrying soon is pointless.
+      return fail(
+          refundId,
+          REFUSED
+              + "refund "
+              + created.getId()
+              + " is "
+              + created.getStatus()
+              + " ("
+              + created.getFailureReason()
+              + ")",
+          true);
+    }
+    return finish(refundId, created.getId());
+  }
+
+  /**
+   * Moves an {@code approved} refund, locked by the caller in {@code tx}, to {@code processed} with
+   * {@code stripeRefundId} and appends {@code refund.processed}. Used by {@link #execute} and by
+   * the refund worker when Stripe's webhook for our refund arrives first. Returns false when the
+   * record was no longer approved.
+   */
+  public boolean markProcessed(Handle tx, RefundRecord refund, String stripeRefundId) {
+    Instant now = clock.instant();
+    if (tx.attach(RefundDao.class).markProcessed(refund.id(), stripeRefundId, now) == 0) {
+      return false;
+    }
+    RefundEvents.append(tx, refund, RefundEvents.processed(refund, stripeRefundId, now));
+    countProcessed(tx, refund.reason());
+    log.info(
+        "refund {} of {} processed by Stripe as {}",
+        refund.id(),
+        refund.paymentIntentId(),
+        stripeRefundId);
+    return true;
+  }
+
+  /**
+   * Counts a refund that reached {@code processed} once {@code tx} commits: {@code
+   * homepage_refunds_processed_total{reason}} (SPEC §6).
+   */
+  public void countProcessed(Handle tx, RefundReason reason) {
+    Counter counter = processedCounter(registry, reason);
+    tx.afterCommit(counter::increment);
+  }
+
+  /** The counter of processed refunds, registered with the same description everywhere. */
+  public static Counter processedCounter(MeterRegistry registry, RefundReason reason) {
+    return Counter.builder("homepage.refunds.processed")
+        .description("refunds processed, by reason")
+        .tag("reason", reason.wire())
+        .register(registry);
+  }
+
+  private RefundOutcome finish(UUID refundId, String stripeRefundId) {
+    return jdbi.inTransaction(
+        tx -> {
+          RefundDao dao = tx.attach(RefundDao.class);
+          RefundRecord locked = dao.lock(refundId).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED) {
+            // a concurrent caller, or Stripe's webhook, completed it first
+            return RefundOutcome.unchanged(locked);
+          }
+          markProcessed(tx, locked, stripeRefundId);
+          return RefundOutcome.processed(dao.find(refundId).orElseThrow());
+        });
+  }
+
+  private RefundOutcome fail(UUID refundId, String error, boolean refused) {
+    String stored = truncate(refused && !error.startsWith(REFUSED) ? REFUSED + error : error);
+    (refused ? stripeRefusals : stripeFailures).increment();
+    return jdbi.inTransaction(
+        tx -> {
+          RefundDao dao = tx.attach(RefundDao.class);
+          RefundRecord locked = dao.lock(refundId).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED) {
+            // lost a race to a caller that got Stripe's answer: nothing failed after all
+            return RefundOutcome.unchanged(locked);
+          }
+          dao.noteFailure(refundId, stored, clock.instant());
+          log.warn("refund {} of {} not done yet: {}", refundId, locked.paymentIntentId(), stored);
+          return RefundOutcome.failed(dao.find(refundId).orElseThrow(), stored);
+        });
+  }
+
+  private static RefundCreateParams params(RefundRecord refund) {
+    RefundCreateParams.Builder params =
+        RefundCreateParams.builder()
+            .setPaymentIntent(refund.paymentIntentId())
+            .setAmount(refund.amountCents())
+            .putMetadata(METADATA_REFUND_ID, refund.id().toString())
+            .putMetadata("refund_reason", refund.reason().wire());
+    if (refund.reason() == RefundReason.USER_REQUEST) {
+      params.setReason(RefundCreateParams.Reason.REQUESTED_BY_CUSTOMER);
+    }
+    return params.build();
+  }
+
+  private static RequestOptions options(RefundRecord refund) {
+    return RequestOptions.builder().setIdempotencyKey(idempotencyKey(refund.id())).build();
+  }
+
+  /**
+   * Stripe refused the request itself (4xx other than rate limits, auth and idempotency conflicts):
+   * the same request will fail again.
+   */
+  static boolean isRefusal(StripeException e) {
+    return e instanceof InvalidRequestException || e instanceof PermissionException;
+  }
+
+  static boolean isRefusal(String lastError) {
+    return lastError != null && lastError.startsWith(REFUSED);
+  }
+
+  private static String describe(StripeException e) {
+    StringBuilder text = new StringBuilder(e.getClass().getSimpleName());
+    if (e.getStatusCode() != null) {
+      text.append(" (HTTP ").append(e.getStatusCode()).append(')');
+    }
+    if (e.getCode() != null) {
+      text.append(" ").append(e.getCode());
+    }
+    text.append(": ").append(e.getMessage());
+    return text.toString();
+  }
+
+  private static String truncate(String text) {
+    return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH);
+  }
+}

@@ -1,0 +1,67 @@
+package io.marketplace.payments.common.refund;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.UUID;
+import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.StatementContext;
+
+/** One row of {@code payment_refunds}. */
+public record RefundRecord(
+    UUID id,
+    UUID userId,
+    UUID listingId,
+    String paymentIntentId,
+    String stripeRefundId,
+    String stripeDisputeId,
+    long amountCents,
+    RefundReason reason,
+    RefundStatus status,
+    String note,
+    String rejectionReason,
+    String lastError,
+    Instant createdAt,
+    Instant updatedAt,
+    Instant processedAt) {
+
+  /** The columns {@link Mapper} reads, for {@code SELECT} lists. */
+  public static final String COLUMNS =
+      "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
+          + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
+          + " updated_at, processed_at";
+
+  /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
+  public String eventKey() {
+    return listingId != null ? listingId.toString() : userId.toString();
+  }
+
+  /** Maps a row selected with {@link #COLUMNS}; statuses and reasons from their wire values. */
+  public static final class Mapper implements RowMapper<RefundRecord> {
+    @Override
+    public RefundRecord map(ResultSet rs, StatementContext ctx) throws SQLException {
+      return new RefundRecord(
+          rs.getObject("id", UUID.class),
+          rs.getObject("user_id", UUID.class),
+          rs.getObject("listing_id", UUID.class),
+          rs.getString("stripe_payment_intent_id"),
+          rs.getString("stripe_refund_id"),
+          rs.getString("stripe_dispute_id"),
+          rs.getLong("amount_cents"),
+          RefundReason.fromWire(rs.getString("reason")),
+          RefundStatus.fromWire(rs.getString("status")),
+          rs.getString("note"),
+          rs.getString("rejection_reason"),
+          rs.getString("last_error"),
+          instant(rs, "created_at"),
+          instant(rs, "updated_at"),
+          instant(rs, "processed_at"));
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+      OffsetDateTime time = rs.getObject(column, OffsetDateTime.class);
+      return time == null ? null : time.toInstant();
+    }
+  }
+}
