@@ -1,0 +1,401 @@
+package io.marketplace.payments.stripeemulator;
+
+import io.javalin.Javalin;
+import io.marketplace.payments.stripeemulator.control.ControlController;
+import io.marketplace.payments.stripeemulator.control.Controls;
+import io.marketplace.payments.stripeemulator.dispute.Dispute;
+import io.marketplace.payments.stripeemulator.dispute.DisputeController;
+import io.marketplace.payments.stripeemulator.dispute.DisputeService;
+import io.marketplace.payments.stripeemulator.http.HttpApi;
+import io.marketplace.payments.stripeemulator.http.IdempotencyStore;
+import io.marketplace.payments.stripeemulator.payment.PaymentController;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntentService;
+import io.marketplace.payments.stripeemulator.refund.Refund;
+import io.marketplace.payments.stripeemulator.refund.RefundController;
+import io.marketplace.payments.stripeemulator.refund.RefundFaults;
+import io.marketplace.payments.stripeemulator.refund.RefundService;
+import io.marketplace.payments.stripeemulator.state.StateFile;
+import io.marketplace.payments.stripeemulator.state.Store;
+import io.marketplace.payments.stripeemulator.webhook.EventPublisher;
+import io.marketplace.payments.stripeemulator.webhook.WebhookDeliverer;
+import io.marketplace.payments.stripeemulator.webhook.WebhookEndpointController;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Stands in for Stripe: the part of its API this system uses, over HTTP at {@link #baseUrl()}, so
+ * that stripe-java pointed there ({@code StripeClient.builder().setApiBase(baseUrl())}) works
+ * unchanged; every change is delivered as a signed webhook to the configured endpoints. State is in
+ * memory (optionally kept in a file across restarts).
+ *
+ * <pre>{@code
+ * try (StripeEmulator stripe = StripeEmulator.start(
+ *     StripeEmulator.Config.defaults().withWebhookEndpoint(url, "whsec_test"))) {
+ *   StripeClient client = StripeClient.builder()
+ *       .setApiKey(stripe.secretKey()).setApiBase(stripe.baseUrl()).build();
+ *   ...
+ * }
+ * }</pre>
+ */
+public final class StripeEmulator implements AutoCloseable {
+  /** The API version stripe-java 33.x pins: events in it deserialize to typed objects. */
+  public static final String DEFAULT_API_VERSION = "2026-07-29.dahlia";
+
+  public static final String DEFAULT_SECRET_KEY = "sk_test_emulator";
+
+  /** Where events are delivered, and the {@code whsec_...} secret that signs them. */
+  public record WebhookEndpoint(String url, String secret) {
+    public WebhookEndpoint {
+      Objects.requireNonNull(url, "url");
+      Objects.requireNonNull(secret, "secret");
+    }
+  }
+
+  /**
+   * How the emulator runs.
+   *
+   * @param port the HTTP port, 0 for a free one
+   * @param secretKey the only API key accepted
+   * @param webhookEndpoints endpoints that receive every event
+   * @param webhookRetryBaseDelay the first retry's delay; each next one doubles
+   * @param webhookMaxAttempts tries per event and endpoint, the first included
+   * @param clock for {@code created} and webhook signature timestamps
+   * @param disputeDelay how long after a payment a dispute test card opens its dispute
+   * @param stateFile where state is kept across restarts; null keeps it in memory only
+   * @param apiVersion the {@code api_version} of events
+   */
+  public record Config(
+      int port,
+      String secretKey,
+      List<WebhookEndpoint> webhookEndpoints,
+      Duration webhookRetryBaseDelay,
+      int webhookMaxAttempts,
+      Clock clock,
+      Duration disputeDelay,
+      Path stateFile,
+      String apiVersion) {
+
+    public Config {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be 0..65535: " + port);
+      }
+      Objects.requireNonNull(secretKey, "secretKey");
+      webhookEndpoints = webhookEndpoints == null ? List.of() : List.copyOf(webhookEndpoints);
+      webhookRetryBaseDelay =
+          webhookRetryBaseDelay == null ? Duration.ofSeconds(1) : webhookRetryBaseDelay;
+      if (webhookMaxAttempts < 1) {
+        throw new IllegalArgumentException("webhookMaxAttempts must be at least 1");
+      }
+      clock = clock == null ? Clock.systemUTC() : clock;
+      disputeDelay = disputeDelay == null ? Duration.ofSeconds(1) : disputeDelay;
+      apiVersion = apiVersion == null ? DEFAULT_API_VERSION : apiVersion;
+    }
+
+    /** A free port, {@value #DEFAULT_SECRET_KEY}, no endpoints, 1 s retry base, 12 tries. */
+    public static Config defaults() {
+      return new Config(
+          0,
+          DEFAULT_SECRET_KEY,
+          List.of(),
+          Duration.ofSeconds(1),
+          12,
+          Clock.systemUTC(),
+          Duration.ofSeconds(1),
+          null,
+          DEFAULT_API_VERSION);
+    }
+
+    public Config withPort(int newPort) {
+      return new Config(
+          newPort,
+          secretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          disputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withSecretKey(String newSecretKey) {
+      return new Config(
+          port,
+          newSecretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          disputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withWebhookEndpoint(String url, String secret) {
+      List<WebhookEndpoint> endpoints = new ArrayList<>(webhookEndpoints);
+      endpoints.add(new WebhookEndpoint(url, secret));
+      return new Config(
+          port,
+          secretKey,
+          endpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          disputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withWebhookRetries(Duration baseDelay, int maxAttempts) {
+      return new Config(
+          port,
+          secretKey,
+          webhookEndpoints,
+          baseDelay,
+          maxAttempts,
+          clock,
+          disputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withClock(Clock newClock) {
+      return new Config(
+          port,
+          secretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          newClock,
+          disputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withDisputeDelay(Duration newDisputeDelay) {
+      return new Config(
+          port,
+          secretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          newDisputeDelay,
+          stateFile,
+          apiVersion);
+    }
+
+    public Config withStateFile(Path newStateFile) {
+      return new Config(
+          port,
+          secretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          disputeDelay,
+          newStateFile,
+          apiVersion);
+    }
+  }
+
+  private final Config config;
+  private final Javalin app;
+  private final WebhookDeliverer deliverer;
+  private final ScheduledExecutorService timer;
+  private final RefundFaults faults;
+  private final StateFile stateFile;
+  private final WebhookEndpointController webhookEndpoints;
+  private final Controls controls;
+  private final Store store;
+
+  private StripeEmulator(
+      Config config,
+      Javalin app,
+      WebhookDeliverer deliverer,
+      ScheduledExecutorService timer,
+      RefundFaults faults,
+      StateFile stateFile,
+      WebhookEndpointController webhookEndpoints,
+      Controls controls,
+      Store store) {
+    this.config = config;
+    this.app = app;
+    this.deliverer = deliverer;
+    this.timer = timer;
+    this.faults = faults;
+    this.stateFile = stateFile;
+    this.webhookEndpoints = webhookEndpoints;
+    this.controls = controls;
+    this.store = store;
+  }
+
+  /** Wires everything by hand and starts serving; returns once the port is bound. */
+  public static StripeEmulator start(Config config) {
+    Store store = new Store(config.clock());
+    IdempotencyStore idempotency = new IdempotencyStore(config.clock());
+    StateFile stateFile = null;
+    if (config.stateFile() != null) {
+      stateFile = new StateFile(config.stateFile(), store, idempotency);
+      stateFile
+          .load()
+          .ifPresent(
+              snapshot -> {
+                store.restore(snapshot);
+                idempotency.restore(snapshot.idempotency());
+              });
+      store.onChange(stateFile::requestSave);
+      idempotency.onChange(stateFile::requestSave);
+    }
+    ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "stripe-emulator-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    timer.scheduleAtFixedRate(idempotency::purgeExpired, 1, 1, TimeUnit.HOURS);
+
+    WebhookDeliverer deliverer =
+        new WebhookDeliverer(
+            config.webhookRetryBaseDelay(), config.webhookMaxAttempts(), config.clock());
+    EventPublisher events = new EventPublisher(store, deliverer, config.apiVersion());
+    DisputeService disputes = new DisputeService(store, events, timer, config.disputeDelay());
+    PaymentIntentService payments = new PaymentIntentService(store, events, disputes);
+    RefundService refunds = new RefundService(store, events);
+    RefundFaults faults = new RefundFaults();
+    Controls controls = new Controls(refunds, faults, disputes, deliverer);
+    WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
+    for (WebhookEndpoint endpoint : config.webhookEndpoints()) {
+      webhookEndpoints.add(endpoint.url(), endpoint.secret(), List.of("*"), null, true);
+    }
+
+    HttpApi api =
+        new HttpApi(
+            config.secretKey(),
+            config.apiVersion(),
+            idempotency,
+            store::findJson,
+            new PaymentController(payments),
+            new RefundController(refunds, faults),
+            new DisputeController(store),
+            webhookEndpoints,
+            new ControlController(controls));
+    Javalin app = api.create();
+    try {
+      app.start(config.port());
+    } catch (RuntimeException e) {
+      deliverer.close();
+      timer.shutdownNow();
+      throw e;
+    }
+    return new StripeEmulator(
+        config, app, deliverer, timer, faults, stateFile, webhookEndpoints, controls, store);
+  }
+
+  /** The API base for stripe-java's {@code setApiBase}, e.g. {@code http://localhost:12111}. */
+  public String baseUrl() {
+    return "http://localhost:" + port();
+  }
+
+  public int port() {
+    return app.port();
+  }
+
+  public String secretKey() {
+    return config.secretKey();
+  }
+
+  public Config config() {
+    return config;
+  }
+
+  /** Adds an endpoint that receives every event from now on; returns its {@code we_...} id. */
+  public String addWebhookEndpoint(String url, String secret) {
+    return webhookEndpoints.add(url, secret, List.of("*"), null, false).id();
+  }
+
+  // ---- test controls (also over HTTP under /_emulator) ----
+
+  /** The next {@code count} refund calls answer 500 without doing anything. */
+  public void failNextRefunds(int count) {
+    controls.failNextRefunds(count, RefundFaults.Mode.ERROR, Duration.ZERO);
+  }
+
+  /**
+   * The next {@code count} refund calls are held for {@code hold} and then carried out: a caller
+   * with a shorter timeout sees a timeout although the refund happened.
+   */
+  public void hangNextRefunds(int count, Duration hold) {
+    controls.failNextRefunds(count, RefundFaults.Mode.HANG, hold);
+  }
+
+  /** Disarms refund failures not yet used. */
+  public void clearRefundFailures() {
+    controls.clearRefundFailures();
+  }
+
+  /**
+   * Refunds a PaymentIntent as if from Stripe's dashboard, outside the system; {@code amount} null
+   * refunds what is left. Returns the refund's JSON.
+   */
+  public Map<String, Object> refundOutsideSystem(String paymentIntentId, Long amount) {
+    Refund refund = controls.refundOutsideSystem(paymentIntentId, amount, null);
+    return refund.toJson();
+  }
+
+  /** Opens a chargeback ({@code needs_response}, reason fraudulent) now; returns its id. */
+  public String openDispute(String paymentIntentId) {
+    return controls.openDispute(paymentIntentId, false, "fraudulent").id();
+  }
+
+  /** Opens an inquiry ({@code warning_needs_response}) now; returns its id. */
+  public String openDisputeInquiry(String paymentIntentId) {
+    return controls.openDispute(paymentIntentId, true, "fraudulent").id();
+  }
+
+  /** Closes a dispute {@code won} or {@code lost} (an inquiry: {@code warning_closed}). */
+  public Map<String, Object> closeDispute(String disputeId, String outcome) {
+    Dispute dispute = controls.closeDispute(disputeId, outcome);
+    return dispute.toJson();
+  }
+
+  /** Every webhook delivery try so far, oldest first. */
+  public List<WebhookAttempt> webhookAttempts() {
+    return controls.webhookAttempts();
+  }
+
+  /** Holds webhook deliveries until {@link #resumeWebhooks()}. */
+  public void pauseWebhooks() {
+    controls.pauseWebhooks();
+  }
+
+  public void resumeWebhooks() {
+    controls.resumeWebhooks();
+  }
+
+  /** The JSON of any object by id ({@code pi_}, {@code ch_}, {@code re_}, {@code du_}, ...). */
+  public Optional<Map<String, Object>> object(String id) {
+    return store.findJson(id);
+  }
+
+  @Override
+  public void close() {
+    faults.close();
+    app.stop();
+    timer.shutdownNow();
+    deliverer.close();
+    if (stateFile != null) {
+      stateFile.close();
+    }
+  }
+}

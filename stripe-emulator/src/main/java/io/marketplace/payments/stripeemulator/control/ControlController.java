@@ -1,0 +1,127 @@
+package io.marketplace.payments.stripeemulator.control;
+
+import io.marketplace.payments.stripeemulator.WebhookAttempt;
+import io.marketplace.payments.stripeemulator.http.ApiRequest;
+import io.marketplace.payments.stripeemulator.http.ApiResponse;
+import io.marketplace.payments.stripeemulator.http.Params;
+import io.marketplace.payments.stripeemulator.http.StripeError;
+import io.marketplace.payments.stripeemulator.refund.RefundFaults;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The test controls over HTTP, under {@code /_emulator}: form-encoded like the rest. */
+public final class ControlController {
+  private static final Duration DEFAULT_HOLD = Duration.ofSeconds(30);
+
+  private final Controls controls;
+
+  public ControlController(Controls controls) {
+    this.controls = controls;
+  }
+
+  public ApiResponse health(ApiRequest request) {
+    return ApiResponse.ok(Map.of("status", "ok"));
+  }
+
+  /** {@code count}, {@code mode} ({@code error} or {@code hang}), {@code hold_ms} for hang. */
+  public ApiResponse armRefundFailures(ApiRequest request) {
+    Params p = request.params();
+    int count = p.integer("count").orElse(1L).intValue();
+    RefundFaults.Mode mode;
+    try {
+      mode =
+          RefundFaults.Mode.valueOf(
+              p.nonEmptyString("mode").orElse("error").toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw StripeError.invalidRequest("Invalid mode: must be error or hang", "mode", null);
+    }
+    Duration hold = p.integer("hold_ms").map(Duration::ofMillis).orElse(DEFAULT_HOLD);
+    controls.failNextRefunds(count, mode, hold);
+    return refundFailures(request);
+  }
+
+  public ApiResponse clearRefundFailures(ApiRequest request) {
+    controls.clearRefundFailures();
+    return refundFailures(request);
+  }
+
+  public ApiResponse refundFailures(ApiRequest request) {
+    return ApiResponse.ok(Map.of("armed", controls.armedRefundFailures()));
+  }
+
+  /** {@code amount} (default: all that is left), {@code reason}. */
+  public ApiResponse refundOutsideSystem(ApiRequest request) {
+    Params p = request.params();
+    return ApiResponse.ok(
+        controls
+            .refundOutsideSystem(
+                request.pathParam("id"),
+                p.integer("amount").orElse(null),
+                p.nonEmptyString("reason").orElse(null))
+            .toJson());
+  }
+
+  /** {@code kind} ({@code chargeback}, the default, or {@code inquiry}), {@code reason}. */
+  public ApiResponse openDispute(ApiRequest request) {
+    Params p = request.params();
+    String kind = p.nonEmptyString("kind").orElse("chargeback");
+    if (!kind.equals("chargeback") && !kind.equals("inquiry")) {
+      throw StripeError.invalidRequest("Invalid kind: must be chargeback or inquiry", "kind", null);
+    }
+    return ApiResponse.ok(
+        controls
+            .openDispute(
+                request.pathParam("id"),
+                kind.equals("inquiry"),
+                p.nonEmptyString("reason").orElse("fraudulent"))
+            .toJson());
+  }
+
+  /** {@code outcome}: {@code won} or {@code lost}. */
+  public ApiResponse closeDispute(ApiRequest request) {
+    String outcome = request.params().requireString("outcome");
+    return ApiResponse.ok(controls.closeDispute(request.pathParam("id"), outcome).toJson());
+  }
+
+  /** Every delivery try, oldest first; {@code event_id} and {@code type} filter. */
+  public ApiResponse webhookAttempts(ApiRequest request) {
+    Params p = request.params();
+    List<Map<String, Object>> data = new ArrayList<>();
+    for (WebhookAttempt a : controls.webhookAttempts()) {
+      if (p.nonEmptyString("event_id").map(id -> !id.equals(a.eventId())).orElse(false)
+          || p.nonEmptyString("type").map(t -> !t.equals(a.eventType())).orElse(false)) {
+        continue;
+      }
+      Map<String, Object> json = new LinkedHashMap<>();
+      json.put("event_id", a.eventId());
+      json.put("event_type", a.eventType());
+      json.put("endpoint_id", a.endpointId());
+      json.put("url", a.url());
+      json.put("attempt", a.attempt());
+      json.put("status_code", a.statusCode());
+      json.put("error", a.error());
+      json.put("succeeded", a.succeeded());
+      json.put("attempted_at", a.attemptedAt().toString());
+      data.add(json);
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("object", "list");
+    body.put("data", data);
+    body.put("paused", controls.webhooksPaused());
+    return ApiResponse.ok(body);
+  }
+
+  public ApiResponse pauseWebhooks(ApiRequest request) {
+    controls.pauseWebhooks();
+    return ApiResponse.ok(Map.of("paused", true));
+  }
+
+  public ApiResponse resumeWebhooks(ApiRequest request) {
+    controls.resumeWebhooks();
+    return ApiResponse.ok(Map.of("paused", false));
+  }
+}

@@ -1,0 +1,79 @@
+package io.marketplace.payments.stripeemulator.control;
+
+import io.marketplace.payments.stripeemulator.WebhookAttempt;
+import io.marketplace.payments.stripeemulator.dispute.Dispute;
+import io.marketplace.payments.stripeemulator.dispute.DisputeService;
+import io.marketplace.payments.stripeemulator.http.RequestOrigin;
+import io.marketplace.payments.stripeemulator.refund.Refund;
+import io.marketplace.payments.stripeemulator.refund.RefundFaults;
+import io.marketplace.payments.stripeemulator.refund.RefundService;
+import io.marketplace.payments.stripeemulator.webhook.WebhookDeliverer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What tests can do to the emulator that Stripe's API cannot: the things that, with real Stripe,
+ * happen on the dashboard, at the card network or in Stripe's own failures.
+ */
+public final class Controls {
+  private final RefundService refunds;
+  private final RefundFaults faults;
+  private final DisputeService disputes;
+  private final WebhookDeliverer deliverer;
+
+  public Controls(
+      RefundService refunds,
+      RefundFaults faults,
+      DisputeService disputes,
+      WebhookDeliverer deliverer) {
+    this.refunds = refunds;
+    this.faults = faults;
+    this.disputes = disputes;
+    this.deliverer = deliverer;
+  }
+
+  public void failNextRefunds(int count, RefundFaults.Mode mode, Duration hold) {
+    faults.arm(count, mode, hold);
+  }
+
+  public void clearRefundFailures() {
+    faults.clear();
+  }
+
+  public int armedRefundFailures() {
+    return faults.remaining();
+  }
+
+  /** A refund made outside the system, as from Stripe's dashboard; {@code amount} null = all. */
+  public Refund refundOutsideSystem(String paymentIntentId, Long amount, String reason) {
+    return refunds.create(
+        new RefundService.Create(paymentIntentId, null, amount, reason, Map.of()),
+        RequestOrigin.dashboard());
+  }
+
+  /** Opens a dispute now, as the card network would (no API request behind it). */
+  public Dispute openDispute(String paymentIntentId, boolean inquiry, String reason) {
+    return disputes.open(paymentIntentId, inquiry, reason, RequestOrigin.AUTOMATIC);
+  }
+
+  public Dispute closeDispute(String disputeId, String outcome) {
+    return disputes.close(disputeId, outcome, RequestOrigin.AUTOMATIC);
+  }
+
+  public List<WebhookAttempt> webhookAttempts() {
+    return deliverer.attempts();
+  }
+
+  public void pauseWebhooks() {
+    deliverer.pause();
+  }
+
+  public void resumeWebhooks() {
+    deliverer.resume();
+  }
+
+  public boolean webhooksPaused() {
+    return deliverer.paused();
+  }
+}

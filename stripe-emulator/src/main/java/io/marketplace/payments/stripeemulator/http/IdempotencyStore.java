@@ -1,0 +1,185 @@
+package io.marketplace.payments.stripeemulator.http;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * Stripe's idempotency layer: the first answer to a key is kept for 24 hours and replayed for the
+ * same endpoint and parameters; other parameters are a 400 idempotency_error. A request that
+ * arrives while the first is still running waits for it briefly (so concurrent creates yield one
+ * object), then gets Stripe's 409 for a key in use.
+ */
+public final class IdempotencyStore {
+  static final Duration RETENTION = Duration.ofHours(24);
+  private static final Duration IN_FLIGHT_WAIT = Duration.ofSeconds(2);
+
+  /** A kept answer; also the form in which answers are persisted. */
+  public record Saved(
+      String key,
+      String endpoint,
+      String fingerprint,
+      long savedAtEpochSecond,
+      int status,
+      String body,
+      String requestId) {}
+
+  /** What to send back: a fresh answer or a replay of the kept one. */
+  public record Outcome(int status, String body, String originalRequestId, boolean replayed) {}
+
+  /** A fresh answer, and whether it may be kept for replays. */
+  public record Fresh(int status, String body, boolean keep) {}
+
+  private sealed interface Slot permits Pending, Kept {}
+
+  private record Pending(String endpoint, String fingerprint, CompletableFuture<Saved> done)
+      implements Slot {}
+
+  private record Kept(Saved saved) implements Slot {}
+
+  private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
+  private final Clock clock;
+  private volatile Runnable onChange = () -> {};
+
+  public IdempotencyStore(Clock clock) {
+    this.clock = clock;
+  }
+
+  public void onChange(Runnable listener) {
+    this.onChange = listener;
+  }
+
+  public Outcome execute(
+      String key, String endpoint, String fingerprint, String requestId, Supplier<Fresh> work) {
+    long deadline = System.nanoTime() + IN_FLIGHT_WAIT.toNanos();
+    while (true) {
+      Pending mine = new Pending(endpoint, fingerprint, new CompletableFuture<>());
+      Slot current = slots.compute(key, (k, slot) -> slot == null || expired(slot) ? mine : slot);
+      if (current == mine) {
+        return runFirst(key, mine, requestId, work);
+      }
+      String firstEndpoint =
+          current instanceof Kept kept ? kept.saved().endpoint() : ((Pending) current).endpoint();
+      String firstFingerprint =
+          current instanceof Kept kept
+              ? kept.saved().fingerprint()
+              : ((Pending) current).fingerprint();
+      if (!firstEndpoint.equals(endpoint)) {
+        throw StripeError.idempotency(
+            400,
+            "Keys for idempotent requests can only be used for the same endpoint they were first"
+                + " used for ('"
+                + firstEndpoint
+                + "' vs '"
+                + endpoint
+                + "'). Try using a key other than '"
+                + key
+                + "' if you meant to execute a different request.");
+      }
+      if (!firstFingerprint.equals(fingerprint)) {
+        throw StripeError.idempotency(
+            400,
+            "Keys for idempotent requests can only be used with the same parameters they were"
+                + " first used with. Try using a key other than '"
+                + key
+                + "' if you meant to execute a different request.");
+      }
+      if (current instanceof Kept kept) {
+        return replay(kept.saved());
+      }
+      Saved saved = awaitFirst((Pending) current, key, deadline);
+      if (saved != null) {
+        return replay(saved);
+      }
+      // the first request's answer was not kept (a validation error): this one runs afresh
+    }
+  }
+
+  public List<Saved> snapshot() {
+    List<Saved> result = new ArrayList<>();
+    slots
+        .values()
+        .forEach(
+            slot -> {
+              if (slot instanceof Kept kept) {
+                result.add(kept.saved());
+              }
+            });
+    return result;
+  }
+
+  public void restore(List<Saved> saved) {
+    saved.forEach(s -> slots.put(s.key(), new Kept(s)));
+    purgeExpired();
+  }
+
+  /** Forgets answers older than 24 hours, as Stripe prunes keys. */
+  public void purgeExpired() {
+    slots.entrySet().removeIf(e -> expired(e.getValue()));
+  }
+
+  private Outcome runFirst(String key, Pending mine, String requestId, Supplier<Fresh> work) {
+    Fresh fresh;
+    try {
+      fresh = work.get();
+    } catch (RuntimeException | Error e) {
+      slots.remove(key, mine);
+      mine.done().complete(null);
+      throw e;
+    }
+    if (fresh.keep()) {
+      Saved saved =
+          new Saved(
+              key,
+              mine.endpoint(),
+              mine.fingerprint(),
+              clock.instant().getEpochSecond(),
+              fresh.status(),
+              fresh.body(),
+              requestId);
+      slots.replace(key, mine, new Kept(saved));
+      mine.done().complete(saved);
+      onChange.run();
+    } else {
+      slots.remove(key, mine);
+      mine.done().complete(null);
+    }
+    return new Outcome(fresh.status(), fresh.body(), requestId, false);
+  }
+
+  private static Saved awaitFirst(Pending pending, String key, long deadline) {
+    try {
+      return pending.done().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw StripeError.idempotency(
+          409,
+          "There is currently another in-progress request using this Idempotent Key (that"
+              + " probably means you submitted twice, and the other request is still going"
+              + " through): "
+              + key
+              + ". Please try again later.");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw StripeError.api("Interrupted while waiting for a concurrent request.");
+    } catch (ExecutionException e) {
+      return null;
+    }
+  }
+
+  private static Outcome replay(Saved saved) {
+    return new Outcome(saved.status(), saved.body(), saved.requestId(), true);
+  }
+
+  private boolean expired(Slot slot) {
+    return slot instanceof Kept kept
+        && kept.saved().savedAtEpochSecond() + RETENTION.toSeconds()
+            < clock.instant().getEpochSecond();
+  }
+}

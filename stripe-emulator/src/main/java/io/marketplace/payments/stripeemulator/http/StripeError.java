@@ -1,0 +1,150 @@
+package io.marketplace.payments.stripeemulator.http;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * An error answered in Stripe's shape: {@code {"error":{"type","code","message","param",...}}} with
+ * Stripe's status codes, so stripe-java raises the same exception it raises against Stripe.
+ */
+public final class StripeError extends RuntimeException {
+  private final int status;
+  private final String type;
+  private final String code;
+  private final String param;
+  private final Map<String, Object> extra;
+
+  private StripeError(
+      int status,
+      String type,
+      String code,
+      String message,
+      String param,
+      Map<String, Object> extra) {
+    super(message, null, false, false);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param;
+    this.extra = extra == null ? Map.of() : Map.copyOf(extra);
+  }
+
+  public static StripeError invalidRequest(String message, String param, String code) {
+    return new StripeError(400, "invalid_request_error", code, message, param, null);
+  }
+
+  public static StripeError invalidRequest(
+      String message, String param, String code, Map<String, Object> extra) {
+    return new StripeError(400, "invalid_request_error", code, message, param, extra);
+  }
+
+  public static StripeError missingParam(String param) {
+    return invalidRequest("Missing required param: " + param + ".", param, "parameter_missing");
+  }
+
+  /** 404 as Stripe answers a retrieve of an unknown id: {@code No such payment_intent: 'pi_x'}. */
+  public static StripeError noSuch(String objectName, String id, String param) {
+    return new StripeError(
+        404,
+        "invalid_request_error",
+        "resource_missing",
+        "No such " + objectName + ": '" + id + "'",
+        param,
+        null);
+  }
+
+  /**
+   * 400 for an id given as a parameter that names nothing ({@code payment_intent=pi_x} on a
+   * refund): Stripe answers {@code resource_missing} with the parameter named.
+   */
+  public static StripeError noSuchParam(String objectName, String id, String param) {
+    return invalidRequest("No such " + objectName + ": '" + id + "'", param, "resource_missing");
+  }
+
+  /** A card decline: 402, type card_error, as the confirm call answers. */
+  public static StripeError card(String code, String message, Map<String, Object> extra) {
+    return new StripeError(402, "card_error", code, message, null, extra);
+  }
+
+  public static StripeError idempotency(int status, String message) {
+    return new StripeError(status, "idempotency_error", null, message, null, null);
+  }
+
+  public static StripeError authentication(String message) {
+    return new StripeError(401, "invalid_request_error", null, message, null, null);
+  }
+
+  public static StripeError api(String message) {
+    return new StripeError(500, "api_error", null, message, null, null);
+  }
+
+  public static StripeError notFoundUrl(String method, String path) {
+    return new StripeError(
+        404,
+        "invalid_request_error",
+        null,
+        "Unrecognized request URL ("
+            + method
+            + ": "
+            + path
+            + "). Please see https://stripe.com/docs or we can help at"
+            + " https://support.stripe.com/.",
+        null,
+        null);
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  public String param() {
+    return param;
+  }
+
+  /**
+   * Whether the idempotency layer keeps this answer for replay. Stripe keeps whatever an endpoint
+   * answered once it started executing; a card decline is such an answer. Validation errors are not
+   * kept, so a corrected retry with the same key is not stuck on the first error.
+   */
+  public boolean replayable() {
+    return status == 402;
+  }
+
+  public Map<String, Object> body() {
+    Map<String, Object> error = new LinkedHashMap<>();
+    if (code != null) {
+      error.put("code", code);
+    }
+    extra.forEach(
+        (k, v) -> {
+          if (!k.equals("payment_intent") && !k.equals("payment_method")) {
+            error.put(k, v);
+          }
+        });
+    if (code != null) {
+      error.put("doc_url", "https://stripe.com/docs/error-codes/" + code.replace('_', '-'));
+    }
+    error.put("message", getMessage());
+    if (param != null) {
+      error.put("param", param);
+    }
+    if (extra.containsKey("payment_intent")) {
+      error.put("payment_intent", extra.get("payment_intent"));
+    }
+    if (extra.containsKey("payment_method")) {
+      error.put("payment_method", extra.get("payment_method"));
+    }
+    error.put("type", type);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", error);
+    return body;
+  }
+}

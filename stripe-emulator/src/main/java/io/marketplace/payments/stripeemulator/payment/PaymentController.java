@@ -1,0 +1,69 @@
+package io.marketplace.payments.stripeemulator.payment;
+
+import io.marketplace.payments.stripeemulator.http.ApiRequest;
+import io.marketplace.payments.stripeemulator.http.ApiResponse;
+import io.marketplace.payments.stripeemulator.http.ListPage;
+import io.marketplace.payments.stripeemulator.http.Params;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@code /v1/payment_intents}, {@code /v1/charges} and {@code /v1/payment_methods}. */
+public final class PaymentController {
+  private final PaymentIntentService service;
+
+  public PaymentController(PaymentIntentService service) {
+    this.service = service;
+  }
+
+  public ApiResponse create(ApiRequest request) {
+    Params p = request.params();
+    Params apm = p.nested("automatic_payment_methods");
+    Map<String, Object> automatic = null;
+    if (apm.bool("enabled").orElse(false)) {
+      automatic = new LinkedHashMap<>();
+      automatic.put("allow_redirects", apm.nonEmptyString("allow_redirects").orElse("always"));
+      automatic.put("enabled", true);
+    }
+    PaymentIntentService.Create create =
+        new PaymentIntentService.Create(
+            p.integer("amount").orElse(null),
+            p.nonEmptyString("currency").orElse(null),
+            p.stringMap("metadata"),
+            p.nonEmptyString("description").orElse(null),
+            p.nonEmptyString("payment_method").orElse(null),
+            p.bool("confirm").orElse(false),
+            automatic,
+            p.stringList("payment_method_types"),
+            p.nonEmptyString("receipt_email").orElse(null));
+    return ApiResponse.ok(service.create(create, request.origin()).toJson());
+  }
+
+  public ApiResponse retrieve(ApiRequest request) {
+    return ApiResponse.ok(service.retrieve(request.pathParam("id")).toJson());
+  }
+
+  public ApiResponse list(ApiRequest request) {
+    return ApiResponse.ok(
+        ListPage.of("/v1/payment_intents", "payment_intent", service.all(), request.params()));
+  }
+
+  public ApiResponse confirm(ApiRequest request) {
+    String paymentMethod = request.params().nonEmptyString("payment_method").orElse(null);
+    return ApiResponse.ok(
+        service.confirm(request.pathParam("id"), paymentMethod, request.origin()).toJson());
+  }
+
+  public ApiResponse cancel(ApiRequest request) {
+    String reason = request.params().nonEmptyString("cancellation_reason").orElse(null);
+    return ApiResponse.ok(
+        service.cancel(request.pathParam("id"), reason, request.origin()).toJson());
+  }
+
+  public ApiResponse retrieveCharge(ApiRequest request) {
+    return ApiResponse.ok(service.charge(request.pathParam("id")).toJson());
+  }
+
+  public ApiResponse retrievePaymentMethod(ApiRequest request) {
+    return ApiResponse.ok(service.paymentMethod(request.pathParam("id")).toJson());
+  }
+}

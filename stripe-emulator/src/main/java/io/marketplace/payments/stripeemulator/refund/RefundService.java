@@ -1,0 +1,159 @@
+package io.marketplace.payments.stripeemulator.refund;
+
+import io.marketplace.payments.stripeemulator.http.Ids;
+import io.marketplace.payments.stripeemulator.http.RequestOrigin;
+import io.marketplace.payments.stripeemulator.http.StripeError;
+import io.marketplace.payments.stripeemulator.payment.Charge;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntent;
+import io.marketplace.payments.stripeemulator.state.Store;
+import io.marketplace.payments.stripeemulator.webhook.EventPublisher;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Refunds a PaymentIntent's succeeded charge, wholly or in part. Publishes {@code refund.created}
+ * and {@code charge.refunded} (with the charge's former {@code amount_refunded} and {@code
+ * refunded} as previous attributes).
+ */
+public final class RefundService {
+  private static final Set<String> REASONS =
+      Set.of("duplicate", "fraudulent", "requested_by_customer");
+
+  /** The parameters of {@code POST /v1/refunds} that the emulator honours. */
+  public record Create(
+      String paymentIntent,
+      String charge,
+      Long amount,
+      String reason,
+      Map<String, String> metadata) {}
+
+  private final Store store;
+  private final EventPublisher events;
+
+  public RefundService(Store store, EventPublisher events) {
+    this.store = store;
+    this.events = events;
+  }
+
+  public Refund create(Create c, RequestOrigin origin) {
+    if (c.paymentIntent() == null && c.charge() == null) {
+      throw StripeError.invalidRequest(
+          "One of the following params should be provided for this request: payment_intent or"
+              + " charge.",
+          null,
+          "parameter_missing");
+    }
+    if (c.reason() != null && !REASONS.contains(c.reason())) {
+      throw StripeError.invalidRequest(
+          "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
+          "reason",
+          null);
+    }
+    if (c.amount() != null && c.amount() <= 0) {
+      throw StripeError.invalidRequest(
+          "Invalid positive integer", "amount", "parameter_invalid_integer");
+    }
+    String paymentIntentId = paymentIntentOf(c);
+    return store.locked(paymentIntentId, () -> refundLocked(paymentIntentId, c, origin));
+  }
+
+  public Refund retrieve(String id) {
+    return store.refund(id).orElseThrow(() -> StripeError.noSuch("refund", id, "id"));
+  }
+
+  public List<Refund> all() {
+    return store.refunds();
+  }
+
+  private String paymentIntentOf(Create c) {
+    if (c.charge() != null) {
+      Charge charge =
+          store
+              .charge(c.charge())
+              .orElseThrow(() -> StripeError.noSuchParam("charge", c.charge(), "charge"));
+      if (c.paymentIntent() != null && !c.paymentIntent().equals(charge.paymentIntent())) {
+        throw StripeError.invalidRequest(
+            "The charge " + c.charge() + " does not belong to " + c.paymentIntent() + ".",
+            "charge",
+            null);
+      }
+      return charge.paymentIntent();
+    }
+    return store
+        .paymentIntent(c.paymentIntent())
+        .map(PaymentIntent::id)
+        .orElseThrow(
+            () -> StripeError.noSuchParam("payment_intent", c.paymentIntent(), "payment_intent"));
+  }
+
+  private Refund refundLocked(String paymentIntentId, Create c, RequestOrigin origin) {
+    PaymentIntent pi = store.paymentIntent(paymentIntentId).orElseThrow();
+    String chargeId = c.charge() != null ? c.charge() : pi.latestCharge();
+    Charge charge =
+        store
+            .charge(chargeId)
+            .filter(Charge::succeeded)
+            .orElseThrow(
+                () ->
+                    StripeError.invalidRequest(
+                        "This PaymentIntent does not have a successful charge to refund.",
+                        c.charge() != null ? "charge" : "payment_intent",
+                        null));
+    boolean chargedBack =
+        store.disputes().stream().anyMatch(d -> d.charge().equals(charge.id()) && !d.inquiry());
+    if (chargedBack) {
+      throw StripeError.invalidRequest(
+          "Charge " + charge.id() + " has been charged back; cannot issue a refund.",
+          null,
+          "charge_disputed");
+    }
+    long remaining = charge.unrefunded();
+    if (remaining <= 0) {
+      throw StripeError.invalidRequest(
+          "Charge " + charge.id() + " has already been refunded.", null, "charge_already_refunded");
+    }
+    long amount = c.amount() == null ? remaining : c.amount();
+    if (amount > remaining) {
+      throw StripeError.invalidRequest(
+          "Refund amount ("
+              + money(amount, charge.currency())
+              + ") is greater than unrefunded amount on charge ("
+              + money(remaining, charge.currency())
+              + ")",
+          "amount",
+          null);
+    }
+    Refund refund =
+        new Refund(
+            Ids.newId("re"),
+            store.nextSequence(),
+            store.now(),
+            amount,
+            charge.currency(),
+            charge.id(),
+            pi.id(),
+            c.reason(),
+            c.metadata(),
+            Ids.newId("txn"));
+    store.put(refund);
+    Charge refunded = charge.withRefunded(charge.amountRefunded() + amount);
+    store.put(refunded);
+    events.publish("refund.created", refund.toJson(), null, origin);
+    Map<String, Object> previous = new LinkedHashMap<>();
+    previous.put("amount_refunded", charge.amountRefunded());
+    if (refunded.refunded() != charge.refunded()) {
+      previous.put("refunded", charge.refunded());
+    }
+    events.publish("charge.refunded", refunded.toJson(), previous, origin);
+    return refund;
+  }
+
+  /** {@code $5.00} for usd, as Stripe words amounts in this message; {@code 5.00 EUR} otherwise. */
+  private static String money(long cents, String currency) {
+    String value = String.format(Locale.ROOT, "%d.%02d", cents / 100, cents % 100);
+    return "usd".equals(currency) ? "$" + value : value + " " + currency.toUpperCase(Locale.ROOT);
+  }
+}

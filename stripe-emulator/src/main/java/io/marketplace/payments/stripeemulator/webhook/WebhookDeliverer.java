@@ -1,0 +1,190 @@
+package io.marketplace.payments.stripeemulator.webhook;
+
+import io.marketplace.payments.stripeemulator.WebhookAttempt;
+import io.marketplace.payments.stripeemulator.WebhookSigner;
+import io.marketplace.payments.stripeemulator.http.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers events as Stripe does: an HTTP POST of the JSON event, signed in {@code
+ * Stripe-Signature} with a fresh timestamp on every try, from a small pool of threads, so the order
+ * of arrival is not the order of events. A non-2xx answer or no answer is retried with exponential
+ * backoff ({@code baseDelay * 2^(n-1)}, at most a day apart) up to {@code maxAttempts} tries. While
+ * paused, due deliveries are held and go out on resume.
+ */
+public final class WebhookDeliverer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WebhookDeliverer.class);
+  private static final Duration MAX_DELAY = Duration.ofDays(1);
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+  private static final int KEPT_ATTEMPTS = 10_000;
+  private static final String USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
+
+  private record Delivery(Event event, String payload, WebhookEndpoint endpoint, int attempt) {
+    Delivery next() {
+      return new Delivery(event, payload, endpoint, attempt + 1);
+    }
+  }
+
+  private final Duration baseDelay;
+  private final int maxAttempts;
+  private final Clock clock;
+  private final HttpClient http;
+  private final ScheduledExecutorService executor;
+  private final AtomicBoolean paused = new AtomicBoolean();
+  private final ConcurrentLinkedQueue<Delivery> held = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<WebhookAttempt> attempts = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger attemptCount = new AtomicInteger();
+
+  public WebhookDeliverer(Duration baseDelay, int maxAttempts, Clock clock) {
+    this.baseDelay = baseDelay;
+    this.maxAttempts = maxAttempts;
+    this.clock = clock;
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
+    AtomicInteger threads = new AtomicInteger();
+    this.executor =
+        Executors.newScheduledThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "stripe-emulator-webhooks-" + threads.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  public void deliver(Event event, List<WebhookEndpoint> endpoints) {
+    if (endpoints.isEmpty()) {
+      return;
+    }
+    String payload = Json.pretty(event.json());
+    endpoints.forEach(endpoint -> schedule(new Delivery(event, payload, endpoint, 1), 0));
+  }
+
+  public void pause() {
+    paused.set(true);
+  }
+
+  /** Sends every held delivery now. */
+  public void resume() {
+    paused.set(false);
+    Delivery d;
+    while ((d = held.poll()) != null) {
+      schedule(d, 0);
+    }
+  }
+
+  public boolean paused() {
+    return paused.get();
+  }
+
+  /** Every try so far, oldest first (the last 10,000). */
+  public List<WebhookAttempt> attempts() {
+    return new ArrayList<>(attempts);
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    http.shutdownNow();
+  }
+
+  private void schedule(Delivery delivery, long delayMillis) {
+    try {
+      executor.schedule(() -> attempt(delivery), delayMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing: the delivery is dropped, as a stopped Stripe account would drop it
+    }
+  }
+
+  private void attempt(Delivery delivery) {
+    if (paused.get()) {
+      held.add(delivery);
+      return;
+    }
+    // Signed at the later of the wall clock and the configured one: receivers reject only old
+    // timestamps (Stripe's tolerance check), so one on either clock accepts it.
+    long timestamp = Math.max(clock.millis(), System.currentTimeMillis()) / 1000;
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(delivery.endpoint().url()))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .header("User-Agent", USER_AGENT)
+            .header("Cache-Control", "no-cache")
+            .header(
+                WebhookSigner.HEADER,
+                WebhookSigner.signatureHeader(
+                    delivery.payload(), timestamp, delivery.endpoint().secret()))
+            .POST(HttpRequest.BodyPublishers.ofString(delivery.payload()))
+            .build();
+    int status = 0;
+    String error = null;
+    try {
+      HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+      status = response.statusCode();
+    } catch (IOException e) {
+      error = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    boolean succeeded = status >= 200 && status < 300;
+    record(delivery, status, error, succeeded);
+    if (succeeded) {
+      return;
+    }
+    if (delivery.attempt() >= maxAttempts) {
+      LOG.warn(
+          "Giving up on {} {} to {} after {} attempts",
+          delivery.event().type(),
+          delivery.event().id(),
+          delivery.endpoint().url(),
+          delivery.attempt());
+      return;
+    }
+    schedule(delivery.next(), backoff(delivery.attempt()).toMillis());
+  }
+
+  private Duration backoff(int attempt) {
+    Duration delay = baseDelay.multipliedBy(1L << Math.min(attempt - 1, 30));
+    return delay.compareTo(MAX_DELAY) > 0 ? MAX_DELAY : delay;
+  }
+
+  private void record(Delivery delivery, int status, String error, boolean succeeded) {
+    attempts.add(
+        new WebhookAttempt(
+            delivery.event().id(),
+            delivery.event().type(),
+            delivery.endpoint().id(),
+            delivery.endpoint().url(),
+            delivery.attempt(),
+            status,
+            error,
+            succeeded,
+            clock.instant()));
+    if (attemptCount.incrementAndGet() > KEPT_ATTEMPTS) {
+      attempts.poll();
+      attemptCount.decrementAndGet();
+    }
+  }
+}

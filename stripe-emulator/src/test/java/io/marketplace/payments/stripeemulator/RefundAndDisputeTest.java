@@ -1,0 +1,260 @@
+package io.marketplace.payments.stripeemulator;
+
+import static io.marketplace.payments.stripeemulator.WebhookReceiver.event;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.InvalidRequestException;
+import com.stripe.exception.StripeException;
+import com.stripe.model.Charge;
+import com.stripe.model.Dispute;
+import com.stripe.model.Event;
+import com.stripe.model.PaymentIntent;
+import com.stripe.model.Refund;
+import com.stripe.net.Webhook;
+import com.stripe.param.PaymentIntentCreateParams;
+import com.stripe.param.RefundCreateParams;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Refunds and disputes through stripe-java, and the webhooks they cause, verified as Stripe's. */
+class RefundAndDisputeTest {
+  private static final String WEBHOOK_SECRET = "whsec_refundAndDisputeTest";
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private static WebhookReceiver receiver;
+  private static StripeEmulator emulator;
+  private static StripeClient stripe;
+
+  @BeforeAll
+  static void start() {
+    receiver = WebhookReceiver.start();
+    emulator =
+        StripeEmulator.start(
+            StripeEmulator.Config.defaults()
+                .withWebhookEndpoint(receiver.url(), WEBHOOK_SECRET)
+                .withWebhookRetries(Duration.ofMillis(50), 5)
+                .withDisputeDelay(Duration.ofMillis(100)));
+    stripe =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .build();
+  }
+
+  @AfterAll
+  static void stop() {
+    emulator.close();
+    receiver.close();
+  }
+
+  @Test
+  void shouldRefundPartlyThenTheRestWhenAmountsFit() throws StripeException {
+    // Given
+    PaymentIntent paid = pay("pm_card_visa", 1000);
+
+    // When
+    Refund partial =
+        stripe
+            .v1()
+            .refunds()
+            .create(
+                RefundCreateParams.builder()
+                    .setPaymentIntent(paid.getId())
+                    .setAmount(300L)
+                    .setReason(RefundCreateParams.Reason.REQUESTED_BY_CUSTOMER)
+                    .putMetadata("refund_id", "r-1")
+                    .build());
+    Charge afterPartial = stripe.v1().charges().retrieve(paid.getLatestCharge());
+    Refund rest =
+        stripe
+            .v1()
+            .refunds()
+            .create(RefundCreateParams.builder().setPaymentIntent(paid.getId()).build());
+    Charge afterRest = stripe.v1().charges().retrieve(paid.getLatestCharge());
+
+    // Then
+    assertThat(partial.getId()).startsWith("re_");
+    assertThat(partial.getStatus()).isEqualTo("succeeded");
+    assertThat(partial.getAmount()).isEqualTo(300L);
+    assertThat(partial.getCharge()).isEqualTo(paid.getLatestCharge());
+    assertThat(partial.getPaymentIntent()).isEqualTo(paid.getId());
+    assertThat(partial.getMetadata()).containsEntry("refund_id", "r-1");
+    assertThat(afterPartial.getAmountRefunded()).isEqualTo(300L);
+    assertThat(afterPartial.getRefunded()).isFalse();
+    assertThat(rest.getAmount()).isEqualTo(700L);
+    assertThat(afterRest.getAmountRefunded()).isEqualTo(1000L);
+    assertThat(afterRest.getRefunded()).isTrue();
+    assertThat(stripe.v1().refunds().retrieve(partial.getId()).getAmount()).isEqualTo(300L);
+    receiver.awaitCount(event("refund.created", paid.getId()), 2, WAIT);
+    receiver.awaitCount(event("charge.refunded", paid.getId()), 2, WAIT);
+  }
+
+  @Test
+  void shouldRejectRefundWhenAmountExceedsWhatIsLeft() throws StripeException {
+    // Given
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    stripe
+        .v1()
+        .refunds()
+        .create(
+            RefundCreateParams.builder().setPaymentIntent(paid.getId()).setAmount(200L).build());
+
+    // When
+    InvalidRequestException error =
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () ->
+                stripe
+                    .v1()
+                    .refunds()
+                    .create(
+                        RefundCreateParams.builder()
+                            .setPaymentIntent(paid.getId())
+                            .setAmount(400L)
+                            .build()));
+
+    // Then
+    assertThat(error.getStatusCode()).isEqualTo(400);
+    assertThat(error.getStripeError().getType()).isEqualTo("invalid_request_error");
+    assertThat(error.getParam()).isEqualTo("amount");
+    assertThat(error.getStripeError().getMessage())
+        .isEqualTo("Refund amount ($4.00) is greater than unrefunded amount on charge ($3.00)");
+  }
+
+  @Test
+  void shouldRejectRefundWhenChargeIsFullyRefunded() throws StripeException {
+    // Given
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    stripe
+        .v1()
+        .refunds()
+        .create(RefundCreateParams.builder().setCharge(paid.getLatestCharge()).build());
+
+    // When
+    InvalidRequestException error =
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () ->
+                stripe
+                    .v1()
+                    .refunds()
+                    .create(RefundCreateParams.builder().setPaymentIntent(paid.getId()).build()));
+
+    // Then
+    assertThat(error.getCode()).isEqualTo("charge_already_refunded");
+  }
+
+  @Test
+  void shouldDeliverWebhooksThatStripeJavaVerifies() throws Exception {
+    // Given
+    PaymentIntent paid = pay("pm_card_visa", 500);
+
+    // When
+    WebhookReceiver.Received received =
+        receiver.await(event("payment_intent.succeeded", paid.getId()), WAIT);
+    Event event = Webhook.constructEvent(received.payload(), received.signature(), WEBHOOK_SECRET);
+
+    // Then
+    assertThat(received.signature()).matches("t=\\d+,v1=[0-9a-f]{64}");
+    assertThat(received.contentType()).isEqualTo("application/json; charset=utf-8");
+    assertThat(received.userAgent()).isEqualTo("Stripe/1.0 (+https://stripe.com/docs/webhooks)");
+    assertThat(event.getId()).startsWith("evt_");
+    assertThat(event.getType()).isEqualTo("payment_intent.succeeded");
+    assertThat(event.getLivemode()).isFalse();
+    assertThat(event.getPendingWebhooks()).isEqualTo(1L);
+    assertThat(event.getRequest().getId()).startsWith("req_");
+    assertThat(event.getRequest().getIdempotencyKey()).isNotBlank();
+    assertThat(event.getDataObjectDeserializer().getObject())
+        .get()
+        .isInstanceOfSatisfying(
+            PaymentIntent.class, pi -> assertThat(pi.getStatus()).isEqualTo("succeeded"));
+  }
+
+  @Test
+  void shouldOpenChargebackWithoutPaymentIntentMetadataWhenPaidWithDisputeCard() throws Exception {
+    // Given
+    PaymentIntent paid = pay("pm_card_createDispute", 500);
+    Charge charge = stripe.v1().charges().retrieve(paid.getLatestCharge());
+
+    // When
+    WebhookReceiver.Received created =
+        receiver.await(event("charge.dispute.created", paid.getId()), WAIT);
+
+    // Then
+    assertThat(paid.getStatus()).isEqualTo("succeeded");
+    assertThat(charge.getMetadata()).containsEntry("listing_id", "listing-dispute");
+    Event event = Webhook.constructEvent(created.payload(), created.signature(), WEBHOOK_SECRET);
+    Dispute dispute = (Dispute) event.getDataObjectDeserializer().getObject().orElseThrow();
+    assertThat(dispute.getId()).startsWith("du_");
+    assertThat(dispute.getStatus()).isEqualTo("needs_response");
+    assertThat(dispute.getReason()).isEqualTo("fraudulent");
+    assertThat(dispute.getCharge()).isEqualTo(paid.getLatestCharge());
+    assertThat(dispute.getPaymentIntent()).isEqualTo(paid.getId());
+    assertThat(dispute.getAmount()).isEqualTo(500L);
+    assertThat(dispute.getMetadata()).isEmpty();
+    assertThat(event.getRequest().getId()).isNull();
+    assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getDisputed()).isTrue();
+    assertThat(stripe.v1().disputes().retrieve(dispute.getId()).getStatus())
+        .isEqualTo("needs_response");
+  }
+
+  @Test
+  void shouldOpenInquiryAndCloseItWhenPaidWithDisputeInquiryCard() throws Exception {
+    // Given
+    PaymentIntent paid = pay("pm_card_createDisputeInquiry", 500);
+    WebhookReceiver.Received created =
+        receiver.await(event("charge.dispute.created", paid.getId()), WAIT);
+    String disputeId = created.object().path("id").asText();
+
+    // When
+    emulator.closeDispute(disputeId, "won");
+
+    // Then
+    assertThat(created.object().path("status").asText()).isEqualTo("warning_needs_response");
+    assertThat(
+            created.object().path("payment_method_details").path("card").path("case_type").asText())
+        .isEqualTo("inquiry");
+    WebhookReceiver.Received closed =
+        receiver.await(event("charge.dispute.closed", paid.getId()), WAIT);
+    Event event = Webhook.constructEvent(closed.payload(), closed.signature(), WEBHOOK_SECRET);
+    assertThat(((Dispute) event.getDataObjectDeserializer().getObject().orElseThrow()).getStatus())
+        .isEqualTo("warning_closed");
+    assertThat(closed.json().path("data").path("previous_attributes").path("status").asText())
+        .isEqualTo("warning_needs_response");
+  }
+
+  @Test
+  void shouldCloseChargebackAsLostWhenTold() throws StripeException {
+    // Given
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    String disputeId = emulator.openDispute(paid.getId());
+
+    // When
+    emulator.closeDispute(disputeId, "lost");
+
+    // Then
+    assertThat(stripe.v1().disputes().retrieve(disputeId).getStatus()).isEqualTo("lost");
+    WebhookReceiver.Received closed =
+        receiver.await(event("charge.dispute.closed", paid.getId()), WAIT);
+    assertThat(closed.object().path("status").asText()).isEqualTo("lost");
+  }
+
+  private static PaymentIntent pay(String paymentMethod, long amount) throws StripeException {
+    return stripe
+        .v1()
+        .paymentIntents()
+        .create(
+            PaymentIntentCreateParams.builder()
+                .setAmount(amount)
+                .setCurrency("usd")
+                .putMetadata("listing_id", "listing-dispute")
+                .putMetadata("user_id", "user-1")
+                .setPaymentMethod(paymentMethod)
+                .setConfirm(true)
+                .build());
+  }
+}

@@ -1,0 +1,270 @@
+package io.marketplace.payments.stripeemulator;
+
+import static io.marketplace.payments.stripeemulator.WebhookReceiver.event;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.stripe.StripeClient;
+import com.stripe.exception.ApiConnectionException;
+import com.stripe.exception.ApiException;
+import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
+import com.stripe.model.Refund;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.PaymentIntentCreateParams;
+import com.stripe.param.RefundCreateParams;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The test controls under {@code /_emulator}, as other modules' tests drive them over HTTP. */
+class TestControlsTest {
+  private static final String WEBHOOK_SECRET = "whsec_testControlsTest";
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private static WebhookReceiver receiver;
+  private static StripeEmulator emulator;
+  private static StripeClient stripe;
+  private static final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() {
+    receiver = WebhookReceiver.start();
+    emulator =
+        StripeEmulator.start(
+            StripeEmulator.Config.defaults()
+                .withWebhookEndpoint(receiver.url(), WEBHOOK_SECRET)
+                .withWebhookRetries(Duration.ofMillis(50), 3));
+    stripe =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .build();
+  }
+
+  @AfterAll
+  static void stop() {
+    emulator.close();
+    receiver.close();
+  }
+
+  @Test
+  void shouldFailRefundWith500AndThenRefundOnRetryWithSameKey() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+    assertThat(
+            control("POST", "/_emulator/refund_failures", "count=1&mode=error")
+                .path("armed")
+                .asInt())
+        .isEqualTo(1);
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
+    RefundCreateParams params = RefundCreateParams.builder().setPaymentIntent(paid.getId()).build();
+
+    // When
+    ApiException failure =
+        catchThrowableOfType(ApiException.class, () -> stripe.v1().refunds().create(params, key));
+    Refund retried = stripe.v1().refunds().create(params, key);
+
+    // Then
+    assertThat(failure.getStatusCode()).isEqualTo(500);
+    assertThat(failure.getStripeError().getType()).isEqualTo("api_error");
+    assertThat(retried.getAmount()).isEqualTo(500L);
+    assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded())
+        .isEqualTo(500L);
+  }
+
+  @Test
+  void shouldCarryOutHungRefundAndReplayItWhenRetriedWithSameKey() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+    emulator.hangNextRefunds(1, Duration.ofMillis(800));
+    StripeClient impatient =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .setReadTimeout(200)
+            .build();
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
+    RefundCreateParams params = RefundCreateParams.builder().setPaymentIntent(paid.getId()).build();
+
+    // When
+    ApiConnectionException timeout =
+        catchThrowableOfType(
+            ApiConnectionException.class, () -> impatient.v1().refunds().create(params, key));
+    Refund replayed = stripe.v1().refunds().create(params, key);
+
+    // Then
+    assertThat(timeout).isNotNull();
+    assertThat(replayed.getLastResponse().headers().firstValue("Idempotent-Replayed"))
+        .contains("true");
+    assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded())
+        .isEqualTo(500L);
+    assertThat(receiver.awaitCount(event("refund.created", paid.getId()), 1, WAIT)).hasSize(1);
+  }
+
+  @Test
+  void shouldPublishRefundWhenRefundedOutsideTheSystem() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+
+    // When
+    JsonNode refund =
+        control("POST", "/_emulator/payment_intents/" + paid.getId() + "/refund", "amount=200");
+
+    // Then
+    assertThat(refund.path("id").asText()).startsWith("re_");
+    assertThat(refund.path("amount").asLong()).isEqualTo(200L);
+    WebhookReceiver.Received refunded =
+        receiver.await(event("charge.refunded", paid.getId()), WAIT);
+    assertThat(refunded.object().path("amount_refunded").asLong()).isEqualTo(200L);
+    assertThat(refunded.object().path("refunded").asBoolean()).isFalse();
+    assertThat(
+            refunded
+                .json()
+                .path("data")
+                .path("previous_attributes")
+                .path("amount_refunded")
+                .asLong())
+        .isZero();
+    assertThat(refunded.json().path("request").path("idempotency_key").isNull()).isTrue();
+    receiver.await(event("refund.created", paid.getId()), WAIT);
+  }
+
+  @Test
+  void shouldOpenAndCloseDisputesThroughControls() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+
+    // When
+    JsonNode opened =
+        control(
+            "POST", "/_emulator/payment_intents/" + paid.getId() + "/dispute", "kind=chargeback");
+    JsonNode closed =
+        control(
+            "POST", "/_emulator/disputes/" + opened.path("id").asText() + "/close", "outcome=won");
+
+    // Then
+    assertThat(opened.path("status").asText()).isEqualTo("needs_response");
+    assertThat(opened.path("metadata").isEmpty()).isTrue();
+    assertThat(closed.path("status").asText()).isEqualTo("won");
+    receiver.await(event("charge.dispute.created", paid.getId()), WAIT);
+    receiver.await(event("charge.dispute.closed", paid.getId()), WAIT);
+    JsonNode again =
+        control(
+            "POST", "/_emulator/disputes/" + opened.path("id").asText() + "/close", "outcome=lost");
+    assertThat(again.path("error").path("type").asText()).isEqualTo("invalid_request_error");
+  }
+
+  @Test
+  void shouldListDeliveredWebhookAttempts() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+    WebhookReceiver.Received delivered =
+        receiver.await(event("payment_intent.succeeded", paid.getId()), WAIT);
+
+    // When
+    JsonNode attempts =
+        control("GET", "/_emulator/webhook_attempts?event_id=" + delivered.eventId(), null);
+
+    // Then
+    assertThat(attempts.path("data")).hasSize(1);
+    assertThat(attempts.path("data").get(0).path("status_code").asInt()).isEqualTo(200);
+    assertThat(attempts.path("data").get(0).path("event_type").asText())
+        .isEqualTo("payment_intent.succeeded");
+  }
+
+  @Test
+  void shouldAnswer401InStripesShapeWhenNoApiKeyIsGiven() throws Exception {
+    // When
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create(emulator.baseUrl() + "/v1/payment_intents"))
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    // Then
+    assertThat(response.statusCode()).isEqualTo(401);
+    assertThat(response.headers().firstValue("Request-Id")).get().asString().startsWith("req_");
+    JsonNode error = JsonBodies.parse(response.body()).path("error");
+    assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");
+    assertThat(error.path("message").asText()).startsWith("You did not provide an API key.");
+  }
+
+  @Test
+  void shouldAcceptBasicAuthWithKeyAsUserName() throws Exception {
+    // Given
+    String basic =
+        java.util.Base64.getEncoder()
+            .encodeToString(
+                (emulator.secretKey() + ":").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    // When
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create(emulator.baseUrl() + "/v1/payment_intents?limit=1"))
+                .header("Authorization", "Basic " + basic)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    // Then
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(JsonBodies.field(response.body(), "object")).isEqualTo("list");
+  }
+
+  @Test
+  void shouldAnswerStripesUnrecognizedUrlErrorWhenPathIsUnknown() throws Exception {
+    // When
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create(emulator.baseUrl() + "/v1/customers"))
+                .header("Authorization", "Bearer " + emulator.secretKey())
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    // Then
+    assertThat(response.statusCode()).isEqualTo(404);
+    assertThat(JsonBodies.parse(response.body()).path("error").path("message").asText())
+        .startsWith("Unrecognized request URL (GET: /v1/customers).");
+  }
+
+  private static PaymentIntent pay() throws StripeException {
+    return stripe
+        .v1()
+        .paymentIntents()
+        .create(
+            PaymentIntentCreateParams.builder()
+                .setAmount(500L)
+                .setCurrency("usd")
+                .putMetadata("listing_id", UUID.randomUUID().toString())
+                .setPaymentMethod("pm_card_visa")
+                .setConfirm(true)
+                .build());
+  }
+
+  private static JsonNode control(String method, String path, String form)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(emulator.baseUrl() + path));
+    if (method.equals("POST")) {
+      request
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(form == null ? "" : form));
+    } else {
+      request.GET();
+    }
+    return JsonBodies.parse(
+        http.send(request.build(), HttpResponse.BodyHandlers.ofString()).body());
+  }
+}
