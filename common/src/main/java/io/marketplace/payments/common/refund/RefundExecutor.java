@@ -222,7 +222,7 @@ public final class RefundExecutor {
 
   private static String describe(StripeException e) {
     StringBuilder text = new StringBuilder(e.getClass().getSimpleName());
-    if (e.getStatusCode() != null) {
+    if (e.getStatusCode() != null && e.getStatusCode() > 0) {
       text.append(" (HTTP ").append(e.getStatusCode()).append(')');
     }
     if (e.getCode() != null) {
