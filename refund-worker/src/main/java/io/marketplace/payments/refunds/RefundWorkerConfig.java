@@ -1,0 +1,45 @@
+package io.marketplace.payments.refunds;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.stripe.StripeConfig;
+import java.time.Duration;
+
+/**
+ * Everything the refund worker reads from the environment (SPEC §2).
+ *
+ * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8083; 0 picks a free port)
+ * @param retryInterval how often approved refunds that Stripe has not confirmed are retried ({@code
+ *     REFUND_RETRY_INTERVAL}, default 10 s)
+ * @param refusedRetryInterval how often a refund Stripe refused is tried again ({@code
+ *     REFUND_REFUSED_RETRY_INTERVAL}, default 1 h)
+ */
+public record RefundWorkerConfig(
+    KafkaConfig kafka,
+    DbConfig db,
+    StripeConfig stripe,
+    int adminPort,
+    Duration retryInterval,
+    Duration refusedRetryInterval) {
+
+  public static final int DEFAULT_ADMIN_PORT = 8083;
+
+  public static RefundWorkerConfig fromEnv(Env env) {
+    return new RefundWorkerConfig(
+        KafkaConfig.fromEnv(env),
+        DbConfig.fromEnv(env),
+        StripeConfig.fromEnv(env),
+        env.integer("ADMIN_PORT", DEFAULT_ADMIN_PORT),
+        env.duration("REFUND_RETRY_INTERVAL", Duration.ofSeconds(10)),
+        env.duration("REFUND_REFUSED_RETRY_INTERVAL", Duration.ofHours(1)));
+  }
+
+  public RefundWorkerConfig withAdminPort(int port) {
+    return new RefundWorkerConfig(kafka, db, stripe, port, retryInterval, refusedRetryInterval);
+  }
+
+  public RefundWorkerConfig withRetryInterval(Duration interval) {
+    return new RefundWorkerConfig(kafka, db, stripe, adminPort, interval, refusedRetryInterval);
+  }
+}

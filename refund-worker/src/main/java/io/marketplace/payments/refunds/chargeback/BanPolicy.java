@@ -1,0 +1,27 @@
+package io.marketplace.payments.refunds.chargeback;
+
+/**
+ * Policy P3 (SPEC §1): a user with 2 or more distinct chargebacks is banned. Inquiries do not
+ * count; a chargeback later won still does (the dispute happened).
+ */
+public final class BanPolicy {
+
+  public static final int CHARGEBACKS_TO_BAN = 2;
+
+  private BanPolicy() {}
+
+  public static boolean shouldBan(long distinctChargebacks) {
+    return distinctChargebacks >= CHARGEBACKS_TO_BAN;
+  }
+
+  /** Stripe's inquiries (pre-dispute, no money moved) have statuses {@code warning_*}. */
+  public static boolean isInquiry(String disputeStatus) {
+    return disputeStatus != null && disputeStatus.startsWith("warning_");
+  }
+
+  public static boolean isClosed(String disputeStatus) {
+    return "won".equals(disputeStatus)
+        || "lost".equals(disputeStatus)
+        || "warning_closed".equals(disputeStatus);
+  }
+}

@@ -1,0 +1,111 @@
+package io.marketplace.payments.refunds.chargeback;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** The chargeback statements on {@code payment_disputes}, {@code payment_refunds} and users. */
+@RegisterConstructorMapper(DisputeRow.class)
+public interface DisputeStore {
+
+  @SqlQuery(
+      """
+      SELECT stripe_dispute_id, stripe_payment_intent_id, user_id, status, is_inquiry, closed_at
+      FROM payment_disputes WHERE stripe_dispute_id = :id FOR UPDATE
+      """)
+  Optional<DisputeRow> lock(@Bind("id") String disputeId);
+
+  @SqlUpdate(
+      """
+      INSERT INTO payment_disputes
+          (stripe_dispute_id, stripe_payment_intent_id, stripe_charge_id, user_id, amount_cents,
+           reason, status, is_inquiry, created_at, updated_at, closed_at)
+      VALUES (:id, :pi, :charge, :userId, :amount, :reason, :status, :inquiry, :at, :at, :closedAt)
+      ON CONFLICT (stripe_dispute_id) DO NOTHING
+      """)
+  int insert(
+      @Bind("id") String disputeId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("charge") String chargeId,
+      @Bind("userId") UUID userId,
+      @Bind("amount") long amountCents,
+      @Bind("reason") String reason,
+      @Bind("status") String status,
+      @Bind("inquiry") boolean inquiry,
+      @Bind("at") Instant at,
+      @Bind("closedAt") Instant closedAt);
+
+  /** A later state of a dispute; an inquiry can escalate to a chargeback, never the reverse. */
+  @SqlUpdate(
+      """
+      UPDATE payment_disputes
+      SET status = :status, is_inquiry = is_inquiry AND :inquiry,
+          closed_at = COALESCE(closed_at, :closedAt), updated_at = :at
+      WHERE stripe_dispute_id = :id
+      """)
+  int update(
+      @Bind("id") String disputeId,
+      @Bind("status") String status,
+      @Bind("inquiry") boolean inquiry,
+      @Bind("closedAt") Instant closedAt,
+      @Bind("at") Instant at);
+
+  /** Records the chargeback as a processed refund; 0 when the dispute is already recorded. */
+  @SqlUpdate(
+      """
+      INSERT INTO payment_refunds
+          (id, user_id, listing_id, stripe_payment_intent_id, stripe_dispute_id, amount_cents,
+           reason, status, note, created_at, updated_at, processed_at)
+      VALUES (:id, :userId, :listingId, :pi, :disputeId, :amount, 'chargeback', 'processed', :note,
+              :at, :at, :at)
+      ON CONFLICT DO NOTHING
+      """)
+  int insertChargeback(
+      @Bind("id") UUID refundId,
+      @Bind("userId") UUID userId,
+      @Bind("listingId") UUID listingId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("disputeId") String disputeId,
+      @Bind("amount") long amountCents,
+      @Bind("note") String note,
+      @Bind("at") Instant at);
+
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET note = :note, updated_at = :at
+      WHERE stripe_dispute_id = :disputeId AND note IS DISTINCT FROM :note
+      """)
+  int noteOutcome(
+      @Bind("disputeId") String disputeId, @Bind("note") String note, @Bind("at") Instant at);
+
+  /** Makes sure the user has a row to lock and ban (users are created lazily elsewhere). */
+  @SqlUpdate("INSERT INTO users (id) VALUES (:id) ON CONFLICT (id) DO NOTHING")
+  int ensureUser(@Bind("id") UUID userId);
+
+  /**
+   * Locks the user: chargebacks of one user on different partitions are counted one after the
+   * other, so two concurrent disputes still see each other and the second one bans.
+   */
+  @SqlQuery("SELECT id FROM users WHERE id = :id FOR UPDATE")
+  Optional<UUID> lockUser(@Bind("id") UUID userId);
+
+  @SqlQuery(
+      """
+      SELECT stripe_dispute_id FROM payment_disputes
+      WHERE user_id = :userId AND NOT is_inquiry ORDER BY created_at, stripe_dispute_id
+      """)
+  List<String> chargebacksOf(@Bind("userId") UUID userId);
+
+  /** Bans a user not yet banned; 0 when already banned. */
+  @SqlUpdate(
+      """
+      UPDATE users SET banned_at = :at, ban_reason = :reason, updated_at = :at
+      WHERE id = :id AND banned_at IS NULL
+      """)
+  int ban(@Bind("id") UUID userId, @Bind("reason") String reason, @Bind("at") Instant at);
+}

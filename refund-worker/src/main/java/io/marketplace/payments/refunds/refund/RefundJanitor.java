@@ -1,0 +1,132 @@
+package io.marketplace.payments.refunds.refund;
+
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundOutcome;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Settles refunds left {@code approved}: Stripe failed or timed out, the process died between the
+ * decision and the Stripe call, or an admin's approval could not reach Stripe. Every {@code
+ * interval} it claims the approved records untouched for that long (bumping {@code updated_at},
+ * under {@code FOR UPDATE SKIP LOCKED}, so replicas share the work and a record being executed
+ * right now is left alone) and executes them again. The idempotency key {@code refund-<id>} makes a
+ * retry after an unknown outcome safe: Stripe answers with the refund it already made. A refusal by
+ * Stripe is retried only every {@code refusedInterval}, for operators to look at meanwhile.
+ */
+public final class RefundJanitor implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RefundJanitor.class);
+  private static final int BATCH = 50;
+
+  private final Jdbi jdbi;
+  private final RefundExecutor executor;
+  private final Clock clock;
+  private final Duration interval;
+  private final Duration refusedInterval;
+  private final AtomicLong awaiting = new AtomicLong();
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public RefundJanitor(
+      Jdbi jdbi,
+      RefundExecutor executor,
+      Clock clock,
+      Duration interval,
+      Duration refusedInterval,
+      MeterRegistry registry) {
+    this.jdbi = jdbi;
+    this.executor = executor;
+    this.clock = clock;
+    this.interval = interval;
+    this.refusedInterval = refusedInterval;
+    registry.gauge("payments.refunds.awaiting_stripe", awaiting);
+    this.thread = Thread.ofPlatform().name("refund-janitor").daemon().unstarted(this::run);
+  }
+
+  public RefundJanitor start() {
+    thread.start();
+    return this;
+  }
+
+  private void run() {
+    while (running) {
+      try {
+        runOnce();
+      } catch (RuntimeException e) {
+        log.warn("refund janitor could not run; trying again in {}", interval, e);
+      }
+      try {
+        Thread.sleep(interval);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  /** One pass: claims the due records and executes them; returns how many it tried. */
+  public int runOnce() {
+    Instant now = clock.instant();
+    List<UUID> due =
+        jdbi.inTransaction(
+            tx ->
+                tx.createQuery(
+                        """
+                        UPDATE payment_refunds SET updated_at = :now
+                        WHERE id IN (
+                            SELECT id FROM payment_refunds
+                            WHERE status = 'approved'
+                              AND updated_at <= CASE WHEN last_error LIKE :refused
+                                                     THEN CAST(:refusedCutoff AS timestamptz)
+                                                     ELSE CAST(:cutoff AS timestamptz) END
+                            ORDER BY updated_at
+                            LIMIT :limit
+                            FOR UPDATE SKIP LOCKED)
+                        RETURNING id
+                        """)
+                    .bind("now", now)
+                    .bind("refused", RefundExecutor.REFUSED + "%")
+                    .bind("refusedCutoff", now.minus(refusedInterval))
+                    .bind("cutoff", now.minus(interval))
+                    .bind("limit", BATCH)
+                    .mapTo(UUID.class)
+                    .list());
+    for (UUID id : due) {
+      if (!running) {
+        break;
+      }
+      try {
+        RefundOutcome outcome = executor.execute(id);
+        log.info("janitor retried refund {}: {}", id, outcome.result());
+      } catch (RuntimeException e) {
+        log.warn("janitor could not retry refund {}", id, e);
+      }
+    }
+    awaiting.set(
+        jdbi.withHandle(
+            h ->
+                h.createQuery("SELECT count(*) FROM payment_refunds WHERE status = 'approved'")
+                    .mapTo(Long.class)
+                    .one()));
+    return due.size();
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(Duration.ofSeconds(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

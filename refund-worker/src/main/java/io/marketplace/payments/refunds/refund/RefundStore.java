@@ -1,0 +1,112 @@
+package io.marketplace.payments.refunds.refund;
+
+import io.marketplace.payments.common.refund.RefundRecord;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/**
+ * The refund worker's statements on {@code payments} and {@code payment_refunds}. Every path that
+ * adds money going back first locks the payment's row, so the sums it checks cannot change under it
+ * (a moderation decision and a dashboard refund of one payment arrive on different topics).
+ */
+@RegisterConstructorMapper(Payment.class)
+@RegisterRowMapper(RefundRecord.Mapper.class)
+public interface RefundStore {
+
+  String PAYMENT_COLUMNS =
+      "stripe_payment_intent_id AS payment_intent_id, listing_id, user_id, payment_type,"
+          + " amount_cents, currency, status, created_at, succeeded_at";
+
+  @SqlQuery(
+      "SELECT "
+          + PAYMENT_COLUMNS
+          + " FROM payments WHERE stripe_payment_intent_id = :pi FOR UPDATE")
+  Optional<Payment> lockPayment(@Bind("pi") String paymentIntentId);
+
+  @SqlQuery(
+      "SELECT "
+          + PAYMENT_COLUMNS
+          + " FROM payments WHERE listing_id = :listingId AND status = 'succeeded'"
+          + " ORDER BY succeeded_at, stripe_payment_intent_id")
+  List<Payment> succeededPaymentsOf(@Bind("listingId") UUID listingId);
+
+  /** Money that went back, or is on its way back (approved), chargebacks included. */
+  @SqlQuery(
+      """
+      SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND status IN ('approved', 'processed')
+      """)
+  long returnedCents(@Bind("pi") String paymentIntentId);
+
+  /** Money that went back according to our records. */
+  @SqlQuery(
+      """
+      SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND status = 'processed'
+      """)
+  long processedCents(@Bind("pi") String paymentIntentId);
+
+  /**
+   * Records a refund decision ({@code approved} or {@code pending}); 0 when the payment already has
+   * one for an automatic reason (unique index {@code refunds_one_automatic_per_payment}).
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO payment_refunds
+          (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status, note,
+           created_at, updated_at)
+      VALUES (:id, :userId, :listingId, :pi, :amount, :reason, :status, :note, :at, :at)
+      ON CONFLICT DO NOTHING
+      """)
+  int insertDecision(
+      @Bind("id") UUID id,
+      @Bind("userId") UUID userId,
+      @Bind("listingId") UUID listingId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("amount") long amountCents,
+      @Bind("reason") String reason,
+      @Bind("status") String status,
+      @Bind("note") String note,
+      @Bind("at") Instant at);
+
+  /** Records a refund Stripe made without us; 0 when its {@code re_} id is already recorded. */
+  @SqlUpdate(
+      """
+      INSERT INTO payment_refunds
+          (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+           reason, status, note, created_at, updated_at, processed_at)
+      VALUES (:id, :userId, :listingId, :pi, :re, :amount, 'user_request', 'processed', :note,
+              :at, :at, :processedAt)
+      ON CONFLICT DO NOTHING
+      """)
+  int insertExternal(
+      @Bind("id") UUID id,
+      @Bind("userId") UUID userId,
+      @Bind("listingId") UUID listingId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("re") String stripeRefundId,
+      @Bind("amount") long amountCents,
+      @Bind("note") String note,
+      @Bind("at") Instant at,
+      @Bind("processedAt") Instant processedAt);
+
+  @SqlQuery(
+      "SELECT "
+          + RefundRecord.COLUMNS
+          + " FROM payment_refunds WHERE stripe_refund_id = :re FOR UPDATE")
+  Optional<RefundRecord> lockByStripeRefundId(@Bind("re") String stripeRefundId);
+
+  @SqlQuery("SELECT " + RefundRecord.COLUMNS + " FROM payment_refunds WHERE id = :id FOR UPDATE")
+  Optional<RefundRecord> lock(@Bind("id") UUID id);
+
+  /** Flags a record whose Stripe refund went wrong after the fact, for operators. */
+  @SqlUpdate("UPDATE payment_refunds SET last_error = :error, updated_at = :at WHERE id = :id")
+  int flag(@Bind("id") UUID id, @Bind("error") String error, @Bind("at") Instant at);
+}

@@ -1,0 +1,239 @@
+package io.marketplace.payments.refunds.refund;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.refund.RefundEvents;
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundReason;
+import io.marketplace.payments.common.refund.RefundRecord;
+import io.marketplace.payments.common.refund.RefundStatus;
+import io.marketplace.payments.common.stripe.StripeEvent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes Stripe's refund events ({@code refund.created}, {@code refund.updated}, {@code
+ * refund.failed}, {@code charge.refund.updated}, and the refunds listed in {@code charge.refunded}
+ * when the API version includes them) and keeps {@code payment_refunds} equal to what Stripe did:
+ *
+ * <ol>
+ *   <li>our refund, by {@code metadata.refund_id}: completes the record if the webhook beat our
+ *       executor to it (never a second record);
+ *   <li>a refund already recorded, by its {@code re_} id: nothing, or a flag if it failed later;
+ *   <li>otherwise a refund made outside the system (Stripe's dashboard) on one of our payments:
+ *       recorded once ({@code user_request}, {@code processed}, id derived from the {@code re_}
+ *       id), unless the sum refunded would exceed the amount paid, which is flagged instead.
+ * </ol>
+ */
+public final class StripeRefundHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(StripeRefundHandler.class);
+  private static final Set<String> FAILED = Set.of("failed", "canceled");
+  static final String EXTERNAL_NOTE = "refunded outside the system";
+
+  private final RefundExecutor executor;
+  private final Clock clock;
+  private final Counter external;
+  private final Counter unrecorded;
+  private final Counter failedAfterwards;
+
+  public StripeRefundHandler(RefundExecutor executor, Clock clock, MeterRegistry registry) {
+    this.executor = executor;
+    this.clock = clock;
+    this.external =
+        Counter.builder("payments.refunds.external")
+            .description("refunds made outside the system and recorded from Stripe's events")
+            .register(registry);
+    this.unrecorded =
+        Counter.builder("payments.refunds.unrecorded")
+            .description("Stripe refunds not recorded: they would exceed the amount paid")
+            .register(registry);
+    this.failedAfterwards =
+        Counter.builder("payments.refunds.failed_at_stripe")
+            .description("refunds Stripe reported failed or canceled after creating them")
+            .register(registry);
+  }
+
+  /** {@code refund.*} and {@code charge.refund.updated}: the event's object is the refund. */
+  public void onRefund(Handle tx, StripeEvent event) {
+    apply(tx, event.object());
+  }
+
+  /**
+   * {@code charge.refunded}: the object is the charge. API versions since 2022-11-15 no longer list
+   * the refunds in it, and each refund also arrives as {@code refund.created}; so this applies the
+   * listed refunds when present and otherwise only compares totals, for the logs.
+   */
+  public void onChargeRefunded(Handle tx, StripeEvent event) {
+    JsonNode listed = event.field("refunds.data");
+    if (listed.isArray() && !listed.isEmpty()) {
+      for (JsonNode refund : listed) {
+        apply(tx, refund);
+      }
+      return;
+    }
+    event
+        .paymentIntentId()
+        .ifPresent(
+            pi -> {
+              long stripeTotal = event.field("amount_refunded").asLong(0);
+              long ours = tx.attach(RefundStore.class).processedCents(pi);
+              if (stripeTotal != ours) {
+                log.info(
+                    "{}: Stripe has refunded {} cents, our records {} so far;"
+                        + " the refund events settle it",
+                    pi,
+                    stripeTotal,
+                    ours);
+              }
+            });
+  }
+
+  private void apply(Handle tx, JsonNode refund) {
+    String stripeRefundId = refund.path("id").asText("");
+    String paymentIntentId = refund.path("payment_intent").asText("");
+    if (!stripeRefundId.startsWith("re_") && !stripeRefundId.startsWith("pyr_")) {
+      throw new IllegalArgumentException("not a refund object: " + stripeRefundId);
+    }
+    if (paymentIntentId.isEmpty()) {
+      log.info("refund {} has no PaymentIntent: not one of our payments", stripeRefundId);
+      return;
+    }
+    String status = refund.path("status").asText("");
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<RefundRecord> ours =
+        ourRefundId(refund)
+            .flatMap(store::lock)
+            .filter(r -> r.paymentIntentId().equals(paymentIntentId))
+            .or(() -> store.lockByStripeRefundId(stripeRefundId));
+    if (ours.isPresent()) {
+      applyToRecord(tx, ours.get(), stripeRefundId, status, refund);
+      return;
+    }
+    if (FAILED.contains(status)) {
+      log.info("refund {} outside the system is {}: no money moved", stripeRefundId, status);
+      return;
+    }
+    recordExternal(tx, store, refund, stripeRefundId, paymentIntentId);
+  }
+
+  private void applyToRecord(
+      Handle tx, RefundRecord record, String stripeRefundId, String status, JsonNode refund) {
+    boolean failed = FAILED.contains(status);
+    if (record.stripeRefundId() != null && !record.stripeRefundId().equals(stripeRefundId)) {
+      // only possible if Stripe forgot our idempotency key (kept 24 h) and refunded again
+      String error = "Stripe made a second refund " + stripeRefundId + " for this record";
+      tx.attach(RefundStore.class).flag(record.id(), error, clock.instant());
+      tx.afterCommit(unrecorded::increment);
+      log.error("refund {}: {}; an operator must reconcile it", record.id(), error);
+      return;
+    }
+    if (record.status() == RefundStatus.APPROVED && !failed) {
+      // Stripe's webhook arrived before our executor stored the answer: complete it here; the
+      // executor then finds it processed and does nothing.
+      executor.markProcessed(tx, record, stripeRefundId);
+      return;
+    }
+    if (failed) {
+      String error =
+          "Stripe reports refund "
+              + stripeRefundId
+              + " "
+              + status
+              + " ("
+              + refund.path("failure_reason").asText("no reason given")
+              + ")";
+      if (!error.equals(record.lastError())) {
+        tx.attach(RefundStore.class).flag(record.id(), error, clock.instant());
+        tx.afterCommit(failedAfterwards::increment);
+        log.error("refund {}: {}; money may not have gone back", record.id(), error);
+      }
+      return;
+    }
+    if (record.status() != RefundStatus.PROCESSED) {
+      log.error(
+          "Stripe refunded {} for refund record {} which is {}: an operator must look at it",
+          stripeRefundId,
+          record.id(),
+          record.status());
+    }
+  }
+
+  private void recordExternal(
+      Handle tx,
+      RefundStore store,
+      JsonNode refund,
+      String stripeRefundId,
+      String paymentIntentId) {
+    Optional<Payment> payment = store.lockPayment(paymentIntentId);
+    if (payment.isEmpty()) {
+      log.info("refund {} is on {}, not one of our payments", stripeRefundId, paymentIntentId);
+      return;
+    }
+    long amount = refund.path("amount").asLong(0);
+    long already = store.processedCents(paymentIntentId);
+    if (amount <= 0 || already + amount > payment.get().amountCents()) {
+      tx.afterCommit(unrecorded::increment);
+      log.error(
+          "refund {} of {} cents on {} not recorded: {} cents are already refunded of {} paid;"
+              + " an operator must reconcile it",
+          stripeRefundId,
+          amount,
+          paymentIntentId,
+          already,
+          payment.get().amountCents());
+      return;
+    }
+    UUID id = externalRecordId(stripeRefundId);
+    Instant now = clock.instant();
+    long created = refund.path("created").asLong(0);
+    Instant processedAt = created > 0 ? Instant.ofEpochSecond(created) : now;
+    int inserted =
+        store.insertExternal(
+            id,
+            payment.get().userId(),
+            payment.get().listingId(),
+            paymentIntentId,
+            stripeRefundId,
+            amount,
+            EXTERNAL_NOTE,
+            now,
+            processedAt);
+    if (inserted == 0) {
+      return;
+    }
+    RefundRecord record = tx.attach(RefundDao.class).find(id).orElseThrow();
+    RefundEvents.append(tx, record, RefundEvents.processed(record, stripeRefundId, processedAt));
+    executor.countProcessed(tx, RefundReason.USER_REQUEST);
+    tx.afterCommit(external::increment);
+    log.info(
+        "recorded refund {} of {} cents on {} made outside the system",
+        stripeRefundId,
+        amount,
+        paymentIntentId);
+  }
+
+  /** The record id of a refund made outside the system: the same for every event about it. */
+  static UUID externalRecordId(String stripeRefundId) {
+    return UUID.nameUUIDFromBytes(
+        ("stripe-refund/" + stripeRefundId).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Optional<UUID> ourRefundId(JsonNode refund) {
+    String value = refund.path("metadata").path(RefundExecutor.METADATA_REFUND_ID).asText("");
+    try {
+      return value.isEmpty() ? Optional.empty() : Optional.of(UUID.fromString(value));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package io.marketplace.payments.refunds.chargeback;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.StripeFixtures;
+import io.marketplace.payments.testsupport.Await;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Chargebacks and bans end to end: disputes opened at the Stripe emulator, their webhooks on the
+ * real broker, records in PostgreSQL, events on payments.events.v1.
+ */
+class ChargebackTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldCountADisputeOnceWhenItIsDeliveredThreeTimes() {
+    // Given a user's paid listing, disputed at the card network
+    var paid = h.paidListing(Duration.ofDays(3));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    String created = awaitForwarded("charge.dispute.created", disputeId);
+
+    // When Stripe delivers the same event again, and the same dispute under another event id
+    h.webhooks().publish(created);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created));
+    h.awaitStripeEventsApplied();
+
+    // Then one dispute, one chargeback record, one chargeback.recorded, and no ban
+    assertThat(h.db().count("payment_disputes WHERE stripe_dispute_id = ?", disputeId)).isOne();
+    Map<String, Object> chargeback =
+        h.db()
+            .row("SELECT * FROM payment_refunds WHERE stripe_dispute_id = ?", disputeId)
+            .orElseThrow();
+    assertThat(chargeback)
+        .containsEntry("reason", "chargeback")
+        .containsEntry("status", "processed")
+        .containsEntry("user_id", paid.userId())
+        .containsEntry("stripe_payment_intent_id", paid.paymentIntentId())
+        .containsEntry("amount_cents", 500);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    assertThat(h.paymentEvents("chargeback.recorded", disputeId)).hasSize(1);
+    assertThat(bannedAt(paid.userId())).isNull();
+  }
+
+  @Test
+  void shouldBanUserOnceWhenTwoDistinctDisputesAreRecorded() {
+    // Given a user with three paid listings
+    UUID user = UUID.randomUUID();
+    var first = h.paidListing(user, Duration.ofDays(5), 500);
+    var second = h.paidListing(user, Duration.ofDays(4), 1000);
+    var third = h.paidListing(user, Duration.ofDays(3), 300);
+
+    // When the first is disputed
+    String d1 = h.emulator().openDispute(first.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", d1);
+
+    // Then the user is not banned yet
+    assertThat(bannedAt(user)).isNull();
+
+    // When the second is disputed
+    String d2 = h.emulator().openDispute(second.paymentIntentId());
+
+    // Then the user is banned, with user.banned announced
+    var banned = h.awaitPaymentEvent("user.banned", user.toString());
+    assertThat(banned.path("data").path("chargebackCount").asInt()).isEqualTo(2);
+    assertThat(banned.path("data").path("disputeIds").toString()).contains(d1, d2);
+    Instant bannedAt = bannedAt(user);
+    assertThat(bannedAt).isNotNull();
+    assertThat(
+            (String)
+                h.db()
+                    .row("SELECT ban_reason FROM users WHERE id = ?", user)
+                    .orElseThrow()
+                    .get("ban_reason"))
+        .contains("2 chargebacks");
+
+    // When a third dispute arrives
+    String d3 = h.emulator().openDispute(third.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", d3);
+    h.awaitStripeEventsApplied();
+
+    // Then no second user.banned is published and the ban is unchanged
+    assertThat(h.paymentEvents("user.banned", user.toString())).hasSize(1);
+    assertThat(bannedAt(user)).isEqualTo(bannedAt);
+    assertThat(h.db().count("payment_refunds WHERE user_id = ? AND reason = 'chargeback'", user))
+        .isEqualTo(3);
+  }
+
+  @Test
+  void shouldNotCountAnInquiryWhenDecidingBans() {
+    // Given a user with one chargeback
+    UUID user = UUID.randomUUID();
+    var charged = h.paidListing(user, Duration.ofDays(5), 500);
+    var asked = h.paidListing(user, Duration.ofDays(4), 500);
+    String chargeback = h.emulator().openDispute(charged.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", chargeback);
+
+    // When another payment of theirs gets an inquiry (warning_needs_response)
+    String inquiry = h.emulator().openDisputeInquiry(asked.paymentIntentId());
+    awaitForwarded("charge.dispute.created", inquiry);
+    h.awaitStripeEventsApplied();
+
+    // Then the inquiry is recorded as such, not as a chargeback, and the user is not banned
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?",
+                    inquiry)
+                .orElseThrow())
+        .containsEntry("is_inquiry", true)
+        .containsEntry("status", "warning_needs_response");
+    assertThat(h.db().count("payment_refunds WHERE stripe_dispute_id = ?", inquiry)).isZero();
+    assertThat(bannedAt(user)).isNull();
+  }
+
+  @Test
+  void shouldRecordTheOutcomeWhenADisputeIsClosed() {
+    // Given a recorded chargeback
+    var paid = h.paidListing(Duration.ofDays(2));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+
+    // When the card network decides it, lost
+    h.emulator().closeDispute(disputeId, "lost");
+
+    // Then the dispute records its outcome, and the chargeback is still one record
+    Await.untilAsserted(
+        Harness.WAIT,
+        "the dispute closed as lost",
+        () ->
+            assertThat(
+                    h.db()
+                        .row(
+                            "SELECT status, closed_at FROM payment_disputes"
+                                + " WHERE stripe_dispute_id = ?",
+                            disputeId)
+                        .orElseThrow())
+                .containsEntry("status", "lost")
+                .extractingByKey("closed_at")
+                .isNotNull());
+    assertThat(
+            h.db()
+                .row("SELECT note FROM payment_refunds WHERE stripe_dispute_id = ?", disputeId)
+                .orElseThrow())
+        .containsEntry("note", "dispute closed: lost");
+    assertThat(h.paymentEvents("chargeback.recorded", disputeId)).hasSize(1);
+  }
+
+  private static String awaitForwarded(String type, String objectId) {
+    return Await.value(
+        Harness.WAIT,
+        type + " of " + objectId,
+        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
+  }
+
+  private static Instant bannedAt(UUID user) {
+    return (Instant)
+        h.db().row("SELECT banned_at FROM users WHERE id = ?", user).orElseThrow().get("banned_at");
+  }
+}

@@ -1,0 +1,167 @@
+package io.marketplace.payments.refunds.refund;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundOutcome;
+import io.marketplace.payments.refunds.Harness;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shared {@link RefundExecutor} (used by this worker and by checkout-api's approval) against
+ * the real database and the Stripe emulator.
+ */
+class RefundExecutorTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldRefundOnceWhenSeveralCallersExecuteTheSameRefundAtOnce() throws Exception {
+    // Given an approved refund
+    var paid = h.paidListing(Duration.ofHours(1));
+    UUID id = approvedRefund(paid, 500);
+
+    // When four callers (say the admin's approval and the janitor) execute it at the same moment
+    CountDownLatch go = new CountDownLatch(1);
+    List<CompletableFuture<RefundOutcome>> calls = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      calls.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  go.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                return h.executor().execute(id);
+              }));
+    }
+    go.countDown();
+    for (CompletableFuture<RefundOutcome> call : calls) {
+      call.join();
+    }
+    // (a caller that lost the race at Stripe leaves an error the next pass clears)
+    h.executor().execute(id);
+
+    // Then Stripe refunded once, and the record moved to processed once, announced once
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).hasSize(1);
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r).containsEntry("status", "processed");
+              assertThat(r.get("stripe_refund_id"))
+                  .isEqualTo(h.stripeRefunds(paid.paymentIntentId()).get(0).getId());
+            });
+    assertThat(calls.stream().filter(c -> c.join().result() == RefundOutcome.Result.PROCESSED))
+        .hasSize(1);
+    assertThat(
+            h.db()
+                .count(
+                    "outbox_events WHERE event_type = 'refund.processed' AND payload LIKE ?",
+                    "%" + id + "%"))
+        .isOne();
+  }
+
+  @Test
+  void shouldNotCallStripeWhenTheRefundIsPending() {
+    // Given a refund waiting for review
+    var paid = h.paidListing(Duration.ofDays(2));
+    UUID id = approvedRefund(paid, 500);
+    h.db().execute("UPDATE payment_refunds SET status = 'pending' WHERE id = ?", id);
+
+    // When something executes it
+    RefundOutcome outcome = h.executor().execute(id);
+
+    // Then nothing happens
+    assertThat(outcome.result()).isEqualTo(RefundOutcome.Result.UNCHANGED);
+    assertThat(outcome.refund().status().wire()).isEqualTo("pending");
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+  }
+
+  @Test
+  void shouldKeepTheRefundApprovedWithTheErrorWhenStripeFailsAndCompleteItOnRetry() {
+    // Given an approved refund and Stripe failing the next call
+    var paid = h.paidListing(Duration.ofHours(1));
+    UUID id = approvedRefund(paid, 300);
+    h.emulator().failNextRefunds(1);
+
+    // When it is executed
+    RefundOutcome failed = h.executor().execute(id);
+
+    // Then it stays approved with the error, retryable
+    assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
+    assertThat(failed.retryable()).isTrue();
+    assertThat(failed.refund().status().wire()).isEqualTo("approved");
+    assertThat(failed.refund().lastError()).contains("HTTP 500");
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+
+    // When the janitor's next pass finds it
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    assertThat(h.retryNow()).isEqualTo(1);
+
+    // Then it is processed, 300 cents refunded at Stripe
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("status", "processed"));
+    assertThat(h.stripeRefunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(r -> assertThat(r.getAmount()).isEqualTo(300L));
+  }
+
+  @Test
+  void shouldMarkTheErrorAsARefusalWhenStripeRejectsTheRequest() {
+    // Given an approved refund of more than the payment (Stripe will refuse it)
+    var paid = h.paidListing(Duration.ofHours(1));
+    UUID id = approvedRefund(paid, 900);
+
+    // When it is executed
+    RefundOutcome outcome = h.executor().execute(id);
+
+    // Then it is not retried soon, and operators see why
+    assertThat(outcome.result()).isEqualTo(RefundOutcome.Result.FAILED);
+    assertThat(outcome.retryable()).isFalse();
+    assertThat(outcome.refund().lastError()).startsWith(RefundExecutor.REFUSED);
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 minute' WHERE id = ?", id);
+    assertThat(h.retryNow()).isZero();
+  }
+
+  private static UUID approvedRefund(Harness.Paid paid, long amount) {
+    UUID id = UUID.randomUUID();
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_refunds
+                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
+            VALUES (?, ?, ?, ?, ?, 'user_request', 'approved')
+            """,
+            id,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId(),
+            amount);
+    return id;
+  }
+}

@@ -1,0 +1,139 @@
+package io.marketplace.payments.refunds.refund;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundOutcome;
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.StripeFixtures;
+import io.marketplace.payments.testsupport.Await;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Stripe's refund events keep payment_refunds equal to what Stripe did, once. */
+class StripeRefundEventsTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldRecordADashboardRefundOnceWhenStripeDeliversItAgain() {
+    // Given a paid listing
+    var paid = h.paidListing(Duration.ofDays(3));
+
+    // When support refunds 200 cents in Stripe's dashboard, and Stripe delivers it twice
+    Map<String, Object> refund = h.emulator().refundOutsideSystem(paid.paymentIntentId(), 200L);
+    String refundId = (String) refund.get("id");
+    String created = awaitForwarded("refund.created", refundId);
+    h.webhooks().publish(created);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "refund.updated"));
+    h.awaitStripeEventsApplied();
+
+    // Then it is recorded once, as a processed user_request refund made outside the system
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("stripe_refund_id", refundId)
+                    .containsEntry("amount_cents", 200)
+                    .containsEntry("reason", "user_request")
+                    .containsEntry("status", "processed")
+                    .containsEntry("note", "refunded outside the system")
+                    .containsEntry("user_id", paid.userId()));
+    assertThat(h.paymentEvents("refund.processed", refundId)).hasSize(1);
+  }
+
+  @Test
+  void shouldKeepTheSumRefundedWithinTheAmountPaidWhenRefundsArePartial() {
+    // Given a 500 cent payment refunded 200 then 300 in Stripe's dashboard
+    var paid = h.paidListing(Duration.ofDays(3));
+    h.emulator().refundOutsideSystem(paid.paymentIntentId(), 200L);
+    h.emulator().refundOutsideSystem(paid.paymentIntentId(), 300L);
+    Await.until(
+        Harness.WAIT, "two refunds recorded", () -> h.refunds(paid.paymentIntentId()).size() == 2);
+
+    // When a refund event arrives that would take the total past what was paid
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    StripeFixtures.newId("re"),
+                    paid.paymentIntentId(),
+                    100,
+                    "succeeded",
+                    Map.of())));
+    h.awaitStripeEventsApplied();
+
+    // Then it is not recorded: our refunds of the payment still sum to 500
+    assertThat(
+            h.db()
+                .count(
+                    "SELECT sum(amount_cents) FROM payment_refunds WHERE stripe_payment_intent_id = ?",
+                    paid.paymentIntentId()))
+        .isEqualTo(500);
+    assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+  }
+
+  @Test
+  void shouldCompleteOurRecordWhenStripesWebhookArrivesBeforeOurExecutorStoredTheAnswer() {
+    // Given an approved refund whose Stripe call is in flight (not yet stored)
+    var paid = h.paidListing(Duration.ofHours(2));
+    UUID id = UUID.randomUUID();
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_refunds
+                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
+            VALUES (?, ?, ?, ?, 500, 'moderation_rejection', 'approved')
+            """,
+            id,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId());
+
+    // When Stripe's refund.created for it (metadata refund_id) arrives first
+    String stripeRefundId = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    stripeRefundId,
+                    paid.paymentIntentId(),
+                    500,
+                    "succeeded",
+                    Map.of(RefundExecutor.METADATA_REFUND_ID, id.toString()))));
+
+    // Then our record is completed with Stripe's refund id, and no second record is made
+    Map<String, Object> processed = h.awaitRefund(paid.paymentIntentId(), "processed");
+    assertThat(processed).containsEntry("id", id).containsEntry("stripe_refund_id", stripeRefundId);
+    assertThat(h.refunds(paid.paymentIntentId())).hasSize(1);
+    h.awaitPaymentEvent("refund.processed", id.toString());
+
+    // and the executor, finishing late, changes nothing and calls Stripe no more
+    assertThat(h.executor().execute(id).result()).isEqualTo(RefundOutcome.Result.UNCHANGED);
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+  }
+
+  private static String awaitForwarded(String type, String objectId) {
+    return Await.value(
+        Harness.WAIT,
+        type + " of " + objectId,
+        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
+  }
+}
