@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Payment processor throughput: events applied per second from a pre-filled stripe.events.v1, then
+# a replay of the whole topic (all duplicates). Runs an embedded Kafka broker and PostgreSQL.
+# Usage: bench/processor.sh [events]   (default 100000; results in docs/benchmarks.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EVENTS="${1:-100000}"
+MODULE=payment-processor
+
+./mvnw -o -q -pl "$MODULE" test-compile
+./mvnw -o -q -pl "$MODULE" dependency:build-classpath \
+  -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
+CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/target/bench.classpath")"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(free -g | awk '/Mem:/ {print $2 " GiB"}') memory"
+java -Xmx2g -XX:+UseParallelGC -cp "$CLASSPATH" \
+  io.marketplace.payments.processor.bench.ProcessorBench "$EVENTS"

@@ -1,0 +1,139 @@
+package io.marketplace.payments.processor;
+
+import io.javalin.Javalin;
+import io.marketplace.payments.common.Closer;
+import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.common.http.HealthCheck;
+import io.marketplace.payments.common.http.HttpServers;
+import io.marketplace.payments.common.kafka.KafkaHealth;
+import io.marketplace.payments.common.metrics.Metrics;
+import io.marketplace.payments.common.outbox.OutboxRelay;
+import io.marketplace.payments.common.worker.StreamWorker;
+import io.marketplace.payments.common.worker.WorkerOptions;
+import io.marketplace.payments.processor.audit.WebhookEvents;
+import io.marketplace.payments.processor.listing.ListingActivation;
+import io.marketplace.payments.processor.payment.PaymentCanceledHandler;
+import io.marketplace.payments.processor.payment.PaymentFailedHandler;
+import io.marketplace.payments.processor.payment.PaymentMetrics;
+import io.marketplace.payments.processor.payment.PaymentSucceededHandler;
+import io.marketplace.payments.processor.payment.Payments;
+import io.marketplace.payments.processor.promotion.Promotions;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+
+/**
+ * The payment processor: consumes {@code stripe.events.v1} and applies each Stripe event once
+ * (payments, listings, promotions, with their {@code payments.events.v1} events and refund commands
+ * through the outbox); serves health and metrics on the admin port.
+ */
+public final class PaymentProcessor implements AutoCloseable {
+
+  private static final Duration RELAY_IDLE = Duration.ofMillis(100);
+
+  private final Closer closer;
+  private final Javalin admin;
+  private final StreamWorker worker;
+
+  private PaymentProcessor(Closer closer, Javalin admin, StreamWorker worker) {
+    this.closer = closer;
+    this.admin = admin;
+    this.worker = worker;
+  }
+
+  public static PaymentProcessor start(PaymentProcessorConfig config) {
+    return start(config, Clock.systemUTC(), UnaryOperator.identity());
+  }
+
+  /**
+   * Starts the service with an explicit clock and worker options (tests use them to fix time, to
+   * shorten retries, and to stop the worker between its database commit and its offset commit).
+   */
+  public static PaymentProcessor start(
+      PaymentProcessorConfig config, Clock clock, UnaryOperator<WorkerOptions> tuning) {
+    Closer closer = new Closer();
+    try {
+      PrometheusMeterRegistry registry = Metrics.newRegistry(PaymentProcessorConfig.SERVICE);
+      Database database =
+          closer.add(Database.open(config.database(), PaymentProcessorConfig.SERVICE).migrate());
+      KafkaHealth kafkaHealth =
+          closer.add(new KafkaHealth(config.kafka(), PaymentProcessorConfig.SERVICE));
+      Producer<String, byte[]> producer =
+          closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
+
+      Payments payments = new Payments();
+      PaymentMetrics metrics = new PaymentMetrics(registry);
+      StripeEventHandlers handlers =
+          new StripeEventHandlers(
+              new PaymentSucceededHandler(
+                  payments,
+                  new ListingActivation(config.listingTtl()),
+                  new Promotions(),
+                  metrics,
+                  clock),
+              new PaymentFailedHandler(payments, metrics),
+              new PaymentCanceledHandler(payments),
+              new WebhookEvents(clock));
+
+      WorkerOptions options =
+          tuning.apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()));
+      StreamWorker worker =
+          closer.add(
+              new StreamWorker(
+                      options, config.kafka(), database.jdbi(), handlers, producer, registry, clock)
+                  .start());
+      closer.add(
+          new OutboxRelay(
+                  database.jdbi(),
+                  producer,
+                  config.kafka().topics(),
+                  RELAY_IDLE,
+                  registry,
+                  PaymentProcessorConfig.SERVICE)
+              .start());
+
+      Javalin admin =
+          HttpServers.create(
+                  config.adminPort(),
+                  registry,
+                  List.of(
+                      new HealthCheck("kafka", kafkaHealth::isReachable),
+                      new HealthCheck("database", database::isReachable),
+                      new HealthCheck("worker", worker::isHealthy)),
+                  routes -> {})
+              .start();
+      closer.add(admin::stop);
+      return new PaymentProcessor(closer, admin, worker);
+    } catch (RuntimeException e) {
+      closer.close();
+      throw e;
+    }
+  }
+
+  /** The admin port (health and metrics). */
+  public int port() {
+    return admin.port();
+  }
+
+  public String adminUrl() {
+    return "http://localhost:" + port();
+  }
+
+  /** True once the consumer group assigned the worker its partitions. */
+  public boolean isAssigned() {
+    return worker.isAssigned();
+  }
+
+  public boolean isHealthy() {
+    return worker.isHealthy();
+  }
+
+  @Override
+  public void close() {
+    closer.close();
+  }
+}

@@ -1,0 +1,43 @@
+package io.marketplace.payments.processor;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What the payment processor needs (SPEC §2).
+ *
+ * @param consumer the consumer group, also the name under which applied events are recorded
+ * @param listingTtl how long a listing stays active after its posting fee is paid
+ * @param adminPort health and metrics port (0 picks a free one)
+ */
+public record PaymentProcessorConfig(
+    KafkaConfig kafka, DbConfig database, String consumer, Duration listingTtl, int adminPort) {
+
+  public static final String SERVICE = "payment-processor";
+
+  public PaymentProcessorConfig {
+    Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(database, "database");
+    Objects.requireNonNull(consumer, "consumer");
+    if (listingTtl.isNegative() || listingTtl.isZero()) {
+      throw new IllegalArgumentException("listingTtl must be positive");
+    }
+  }
+
+  public static PaymentProcessorConfig fromEnv(Env env) {
+    int ttlDays = env.integer("LISTING_TTL_DAYS", 30);
+    if (ttlDays < 1) {
+      throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
+    }
+    return new PaymentProcessorConfig(
+        KafkaConfig.fromEnv(env),
+        DbConfig.fromEnv(env),
+        SERVICE,
+        Duration.ofDays(ttlDays),
+        env.integer("ADMIN_PORT", 8082));
+  }
+}

@@ -1,0 +1,132 @@
+package io.marketplace.payments.processor.audit;
+
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * The audit trail of every Stripe event this service received ({@code webhook_events}): the raw
+ * body byte for byte, when the gateway received it, and what became of it. Written in the same
+ * transaction as the event's effect, so the trail never claims an effect that did not commit.
+ */
+public final class WebhookEvents {
+
+  private static final int MAX_ERROR_LENGTH = 2000;
+
+  /**
+   * A later outcome replaces an earlier one only where that one was not final: a dead-lettered
+   * event that is re-driven and then applies becomes {@code processed}; a {@code processed} or
+   * {@code ignored} event is never turned into {@code failed}.
+   */
+  private static final String UPSERT =
+      """
+      INSERT INTO webhook_events
+          (event_id, event_type, payload, received_at, processed_at, status, error_message)
+      VALUES (:id, :type, CAST(:payload AS jsonb), :receivedAt, :processedAt, :status, :error)
+      ON CONFLICT (event_id) DO UPDATE
+      SET status = EXCLUDED.status,
+          processed_at = EXCLUDED.processed_at,
+          error_message = EXCLUDED.error_message
+      WHERE webhook_events.status IN ('received', 'failed')
+      """;
+
+  private final Clock clock;
+
+  public WebhookEvents(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** Records the outcome of an event that was applied (or deliberately ignored). */
+  public void record(
+      Handle tx,
+      ConsumerRecord<String, byte[]> record,
+      String eventId,
+      String eventType,
+      Outcome outcome) {
+    tx.createUpdate(UPSERT)
+        .bind("id", eventId)
+        .bind("type", eventType)
+        .bind("payload", new String(record.value(), StandardCharsets.UTF_8))
+        .bind("receivedAt", receivedAt(record))
+        .bind("processedAt", clock.instant())
+        .bind("status", outcome.status().wire())
+        .bind("error", truncate(outcome.note()))
+        .execute();
+  }
+
+  /**
+   * Records an event that kept failing and went to the dead-letter topic. The record may not even
+   * be JSON (that may be why it failed): then its text is kept as a JSON string, and an id is made
+   * up from its position when it carries none.
+   */
+  public void recordFailure(Handle tx, ConsumerRecord<String, byte[]> record, Exception error) {
+    String text = record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
+    String payload = isJson(text) ? text : Json.write(TextNode.valueOf(text));
+    String id =
+        RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_ID)
+            .or(() -> field(text, "id"))
+            .orElse(
+                "unidentified:%s-%d@%d"
+                    .formatted(record.topic(), record.partition(), record.offset()));
+    String type =
+        RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_TYPE)
+            .or(() -> field(text, "type"))
+            .orElse("unknown");
+    String message = error.getMessage() == null ? error.toString() : error.getMessage();
+    tx.createUpdate(UPSERT)
+        .bind("id", id)
+        .bind("type", type)
+        .bind("payload", payload)
+        .bind("receivedAt", receivedAt(record))
+        .bind("processedAt", clock.instant())
+        .bind("status", Outcome.Status.FAILED.wire())
+        .bind("error", truncate(error.getClass().getSimpleName() + ": " + message))
+        .execute();
+  }
+
+  /** When the gateway received the event: its header, else the record's timestamp. */
+  private Instant receivedAt(ConsumerRecord<String, byte[]> record) {
+    Optional<String> header = RecordHeaders.get(record.headers(), RecordHeaders.RECEIVED_AT);
+    if (header.isPresent()) {
+      try {
+        return Instant.parse(header.get());
+      } catch (DateTimeParseException e) {
+        // a malformed header does not make the event less real; fall through
+      }
+    }
+    return record.timestamp() > 0 ? Instant.ofEpochMilli(record.timestamp()) : clock.instant();
+  }
+
+  private static boolean isJson(String text) {
+    try {
+      return Json.mapper().readTree(text) != null && !text.isBlank();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static Optional<String> field(String text, String name) {
+    try {
+      var node = Json.mapper().readTree(text);
+      return node != null && node.path(name).isTextual()
+          ? Optional.of(node.path(name).asText())
+          : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String truncate(String text) {
+    return text == null || text.length() <= MAX_ERROR_LENGTH
+        ? text
+        : text.substring(0, MAX_ERROR_LENGTH);
+  }
+}

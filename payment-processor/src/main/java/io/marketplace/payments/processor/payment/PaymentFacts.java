@@ -1,0 +1,88 @@
+package io.marketplace.payments.processor.payment;
+
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.outbox.Outbox;
+import java.time.Instant;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * The {@code payment.*} events of {@code payments.events.v1} (docs/events.md), keyed by listing id.
+ * Their ids come from the fact: a PaymentIntent succeeds once, so {@code payment.succeeded} is
+ * keyed on its id; it may fail several times, so {@code payment.failed} is keyed on the Stripe
+ * event that said so.
+ */
+public final class PaymentFacts {
+
+  private PaymentFacts() {}
+
+  /** {@code payment.succeeded}: Stripe took the money for a purchase. */
+  public record Succeeded(
+      String paymentIntentId,
+      UUID listingId,
+      UUID userId,
+      PaymentType paymentType,
+      long amountCents,
+      String currency,
+      Instant succeededAt) {}
+
+  /** {@code payment.failed}: an attempt to pay was declined or errored; the user may retry. */
+  public record Failed(
+      String paymentIntentId,
+      UUID listingId,
+      UUID userId,
+      PaymentType paymentType,
+      long amountCents,
+      String currency,
+      String failureCode,
+      String declineCode,
+      String failureMessage,
+      String stripeEventId,
+      Instant failedAt) {}
+
+  public static void succeeded(Handle tx, Payment payment, Instant succeededAt) {
+    var event =
+        PaymentEvent.of(
+            PaymentEventType.PAYMENT_SUCCEEDED,
+            payment.paymentIntentId(),
+            succeededAt,
+            new Succeeded(
+                payment.paymentIntentId(),
+                payment.listingId(),
+                payment.userId(),
+                payment.type(),
+                payment.amountCents(),
+                payment.currency(),
+                succeededAt));
+    Outbox.append(tx, event, payment.listingId().toString());
+  }
+
+  public static void failed(
+      Handle tx,
+      Payment payment,
+      String stripeEventId,
+      String failureCode,
+      String declineCode,
+      String failureMessage,
+      Instant failedAt) {
+    var event =
+        PaymentEvent.of(
+            PaymentEventType.PAYMENT_FAILED,
+            stripeEventId,
+            failedAt,
+            new Failed(
+                payment.paymentIntentId(),
+                payment.listingId(),
+                payment.userId(),
+                payment.type(),
+                payment.amountCents(),
+                payment.currency(),
+                failureCode,
+                declineCode,
+                failureMessage,
+                stripeEventId,
+                failedAt));
+    Outbox.append(tx, event, payment.listingId().toString());
+  }
+}

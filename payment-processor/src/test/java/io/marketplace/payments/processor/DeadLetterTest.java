@@ -1,0 +1,101 @@
+package io.marketplace.payments.processor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.processor.support.ProcessorFixture;
+import io.marketplace.payments.processor.support.StripeFixtures;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** An event that keeps failing goes to the dead-letter topic; its partition moves on. */
+class DeadLetterTest {
+
+  private static ProcessorFixture world;
+
+  @BeforeAll
+  static void start() {
+    world = new ProcessorFixture();
+    world.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    world.close();
+  }
+
+  @Test
+  void shouldDeadLetterPoisonEventAndApplyTheEventsBehindIt() {
+    // Given a record that is not a Stripe event at all, followed on the same partition by a good
+    // one
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    String poisonId = "evt_3PpoisonPoisonPoison00001";
+    world.kafka.send(
+        world.topics.stripeEvents(),
+        pi,
+        "{\"id\": \"evt_3PpoisonPoisonPoison00001\", \"object\": \"event\", truncated",
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID,
+            poisonId,
+            RecordHeaders.STRIPE_EVENT_TYPE,
+            "payment_intent.succeeded",
+            RecordHeaders.RECEIVED_AT,
+            Instant.now().toString()));
+    var good = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+
+    // When both are consumed
+    world.deliver(good);
+
+    // Then the poison record is on the dead-letter topic, as it was, with the SPEC §4 headers
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.text(dead)).endsWith("truncated");
+    assertThat(KafkaTestClient.headers(dead))
+        .containsEntry(RecordHeaders.CONSUMER, "payment-processor")
+        .containsEntry(RecordHeaders.STRIPE_EVENT_ID, poisonId)
+        .containsEntry(RecordHeaders.FAILED_AT, ProcessorFixture.NOW.toString())
+        .containsKeys(RecordHeaders.ERROR_CLASS, RecordHeaders.ERROR_MESSAGE);
+    // And it is audited as failed, with the error
+    Map<String, Object> outcome = world.awaitOutcome(poisonId);
+    assertThat(outcome).containsEntry("status", "failed");
+    assertThat((String) outcome.get("error_message")).isNotBlank();
+    // And the event behind it was applied
+    assertThat(world.awaitOutcome(good.eventId())).containsEntry("status", "processed");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
+  void shouldDeadLetterEventWhoseMetadataOfOursDoesNotParse() {
+    // Given a PaymentIntent with our metadata keys but a listing id that is no id, and no row
+    String pi = StripeFixtures.id("pi");
+    var broken =
+        StripeFixtures.succeeded(
+            pi,
+            500,
+            Map.of(
+                "listing_id", "not-a-uuid",
+                "user_id", UUID.randomUUID().toString(),
+                "payment_type", "posting_fee"));
+    UUID listing = world.listing("active");
+    var after = StripeFixtures.paymentIntent("payment_intent.processing", pi).status("processing");
+
+    // When it is consumed, with another event of the same PaymentIntent behind it
+    world.deliver(broken);
+    world.deliver(after);
+
+    // Then it is dead-lettered and audited as failed, and the partition went on
+    world.kafka.awaitRecord(
+        world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(world.awaitOutcome(broken.eventId())).containsEntry("status", "failed");
+    assertThat(world.awaitOutcome(after.eventId())).containsEntry("status", "ignored");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+}

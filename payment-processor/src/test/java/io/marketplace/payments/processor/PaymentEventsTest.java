@@ -1,0 +1,343 @@
+package io.marketplace.payments.processor;
+
+import static io.marketplace.payments.processor.support.ProcessorFixture.NOW;
+import static io.marketplace.payments.processor.support.ProcessorFixture.data;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.events.RefundCommand;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.processor.support.ProcessorFixture;
+import io.marketplace.payments.processor.support.StripeFixtures;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** What each Stripe payment event does to listings, promotions and payments, and what it tells. */
+class PaymentEventsTest {
+
+  private static final Instant PAID_AT = Instant.parse("2026-03-02T09:59:30Z");
+
+  private static ProcessorFixture world;
+
+  @BeforeAll
+  static void start() {
+    world = new ProcessorFixture();
+    world.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    world.close();
+  }
+
+  @Test
+  void shouldActivateListingAndPublishWhenPostingFeeIsPaid() {
+    // Given a listing waiting for its posting fee, and our payment record of its PaymentIntent
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+
+    // When Stripe says the PaymentIntent succeeded
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then the listing is active for 30 days from now, the payment succeeded, the event is audited
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    Map<String, Object> row = world.listingRow(listing);
+    assertThat(row)
+        .containsEntry("status", "active")
+        .containsEntry("activated_at", NOW)
+        .containsEntry("expires_at", NOW.plus(Duration.ofDays(30)))
+        .containsEntry("payment_intent_id", pi);
+    assertThat(world.paymentRow(pi))
+        .containsEntry("status", "succeeded")
+        .containsEntry("succeeded_at", PAID_AT);
+    // And payment.succeeded and listing.activated are published, keyed by the listing
+    List<Map<String, Object>> events = world.awaitPaymentEvents(listing, 2);
+    assertThat(events)
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded", "listing.activated");
+    assertThat(data(events.get(0)))
+        .containsEntry("paymentIntentId", pi)
+        .containsEntry("paymentType", "posting_fee")
+        .containsEntry("amountCents", 500)
+        .containsEntry("succeededAt", PAID_AT.toString());
+    assertThat(data(events.get(1)))
+        .containsEntry("listingId", listing.toString())
+        .containsEntry("activatedAt", NOW.toString())
+        .containsEntry("expiresAt", NOW.plus(Duration.ofDays(30)).toString());
+  }
+
+  @Test
+  void shouldFeatureListingForSevenDaysWhenFeaturedIsPaid() {
+    // Given an active listing and a featured purchase
+    UUID listing = world.listing("active");
+    String pi = world.payment(listing, "promotion_featured", 500);
+
+    // When the payment succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+
+    // Then a featured promotion runs 7 days from now, and promotion.created is published
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.db.rows("SELECT * FROM listing_promotions WHERE listing_id = ?", listing))
+        .singleElement()
+        .satisfies(
+            row ->
+                assertThat(row)
+                    .containsEntry("type", "featured")
+                    .containsEntry("stripe_payment_intent_id", pi)
+                    .containsEntry("amount_cents", 500)
+                    .containsEntry("starts_at", NOW)
+                    .containsEntry("expires_at", NOW.plus(Duration.ofDays(7))));
+    List<Map<String, Object>> events = world.awaitPaymentEvents(listing, 2);
+    assertThat(events)
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded", "promotion.created");
+    assertThat(data(events.get(1)))
+        .containsEntry("type", "featured")
+        .containsEntry("startsAt", NOW.toString())
+        .containsEntry("expiresAt", NOW.plus(Duration.ofDays(7)).toString());
+  }
+
+  @Test
+  void shouldExtendFromTheCurrentEndWhenFeaturedIsPaidWhileFeatured() {
+    // Given a listing featured until 3 days from now
+    UUID listing = world.listing("active");
+    Instant runningEnd = NOW.plus(Duration.ofDays(3));
+    world.db.execute(
+        """
+        INSERT INTO listing_promotions
+            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        UUID.randomUUID(),
+        listing,
+        StripeFixtures.id("pi"),
+        runningEnd.minus(Duration.ofDays(7)),
+        runningEnd);
+    String pi = world.payment(listing, "promotion_featured", 500);
+
+    // When a second featured purchase succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+
+    // Then the new week starts where the running one ends
+    world.awaitOutcome(event.eventId());
+    assertThat(
+            world.db.row(
+                "SELECT starts_at, expires_at FROM listing_promotions"
+                    + " WHERE stripe_payment_intent_id = ?",
+                pi))
+        .contains(
+            Map.of("starts_at", runningEnd, "expires_at", runningEnd.plus(Duration.ofDays(7))));
+  }
+
+  @Test
+  void shouldBumpListingWhenBumpIsPaid() {
+    // Given an active listing and a bump purchase
+    UUID listing = world.listing("active");
+    String pi = world.payment(listing, "promotion_bump", 200);
+
+    // When the payment succeeds
+    var event = StripeFixtures.succeeded(pi, 200, world.metadataFor(listing, "promotion_bump"));
+    world.deliver(event);
+
+    // Then the listing was bumped at the payment's time, with a bump row that has no end
+    world.awaitOutcome(event.eventId());
+    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", PAID_AT);
+    assertThat(world.db.row("SELECT * FROM listing_promotions WHERE listing_id = ?", listing))
+        .hasValueSatisfying(
+            row ->
+                assertThat(row)
+                    .containsEntry("type", "bump")
+                    .containsEntry("amount_cents", 200)
+                    .containsEntry("starts_at", PAID_AT)
+                    .containsEntry("expires_at", null));
+    assertThat(world.awaitPaymentEvents(listing, 2))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded", "promotion.created");
+  }
+
+  @Test
+  void shouldRequestAutomaticRefundWhenPaidListingWasRejectedMeanwhile() {
+    // Given a listing rejected by moderation while its payment was in flight
+    UUID listing = world.listing("rejected");
+    String pi = world.payment(listing, "posting_fee", 500);
+
+    // When the payment succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then the listing stays rejected, the payment is recorded as taken, and a refund command for
+    // a technical failure goes to the refund worker
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+    assertThat(outcome).containsEntry("status", "processed");
+    assertThat((String) outcome.get("error_message")).contains("technical failure", "rejected");
+    assertThat(world.listingRow(listing)).containsEntry("status", "rejected");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    RefundCommand refund = read(command, RefundCommand.class);
+    assertThat(refund.id()).isEqualTo(RefundCommand.idFor(pi, "technical_failure"));
+    assertThat(refund.reason()).isEqualTo("technical_failure");
+    assertThat(refund.listingId()).isEqualTo(listing);
+    assertThat(KafkaTestClient.header(command, "event-type")).contains("refund.command");
+    // And only payment.succeeded is announced: no listing was activated
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded");
+  }
+
+  @Test
+  void shouldRequestAutomaticRefundWhenPromotedListingIsNoLongerActive() {
+    // Given a listing that expired after its owner paid to feature it
+    UUID listing = world.listing("expired");
+    String pi = world.payment(listing, "promotion_featured", 500);
+
+    // When the payment succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+
+    // Then no promotion is created and the payment goes back
+    world.awaitOutcome(event.eventId());
+    assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
+    world.kafka.awaitRecord(
+        world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+  }
+
+  @Test
+  void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing() {
+    // Given a PaymentIntent we created whose payments row is not there
+    UUID listing = world.listing("pending_payment");
+    String pi = StripeFixtures.id("pi");
+
+    // When it succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then the row is rebuilt from the PaymentIntent and the listing is activated
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi))
+        .containsEntry("listing_id", listing)
+        .containsEntry("payment_type", "posting_fee")
+        .containsEntry("amount_cents", 500)
+        .containsEntry("status", "succeeded");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
+  void shouldRecordAsIgnoredWhenPaymentIntentIsNotOurs() {
+    // Given a PaymentIntent created by someone else on the account, with foreign metadata
+    String pi = StripeFixtures.id("pi");
+    var event = StripeFixtures.succeeded(pi, 4200, Map.of("order_id", "A-1001"));
+
+    // When it succeeds
+    world.deliver(event);
+
+    // Then it is audited as ignored, not as an error, and nothing else happens
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+    assertThat(outcome).containsEntry("status", "ignored");
+    assertThat(world.db.count("payments WHERE stripe_payment_intent_id = ?", pi)).isZero();
+  }
+
+  @Test
+  void shouldRecordOtherEventTypesAsIgnored() {
+    // Given an event type the processor does not act on
+    String pi = StripeFixtures.id("pi");
+    var event =
+        StripeFixtures.paymentIntent("payment_intent.created", pi)
+            .status("requires_payment_method");
+
+    // When it arrives
+    world.deliver(event);
+
+    // Then it is kept in the audit trail as ignored
+    assertThat(world.awaitOutcome(event.eventId()))
+        .containsEntry("status", "ignored")
+        .containsEntry("event_type", "payment_intent.created");
+  }
+
+  @Test
+  void shouldMarkPaymentFailedAndPublishWhenAnAttemptIsDeclined() {
+    // Given a posting fee payment
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+
+    // When the card is declined
+    var event = StripeFixtures.paymentFailed(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then the payment is failed with Stripe's message, the listing still waits, and
+    // payment.failed is published
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi))
+        .containsEntry("status", "failed")
+        .containsEntry("failure_message", "Your card was declined.");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e).containsEntry("type", "payment.failed");
+              assertThat(data(e))
+                  .containsEntry("failureCode", "card_declined")
+                  .containsEntry("declineCode", "generic_decline")
+                  .containsEntry("stripeEventId", event.eventId());
+            });
+  }
+
+  @Test
+  void shouldNotDowngradeWhenFailureArrivesAfterSuccess() {
+    // Given a payment that succeeded
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+    var success = StripeFixtures.succeeded(pi, 500, meta);
+    world.deliver(success);
+    world.awaitOutcome(success.eventId());
+
+    // When an earlier failure of the same PaymentIntent arrives late, and then a cancellation
+    var failure = StripeFixtures.paymentFailed(pi, 500, meta).created(PAID_AT.minusSeconds(60));
+    var cancel = StripeFixtures.canceled(pi, 500, meta);
+    world.deliver(failure);
+    world.deliver(cancel);
+
+    // Then the payment stays succeeded and the listing active; both are ignored
+    assertThat(world.awaitOutcome(failure.eventId())).containsEntry("status", "ignored");
+    assertThat(world.awaitOutcome(cancel.eventId())).containsEntry("status", "ignored");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
+  void shouldMarkPaymentCanceledWhenPaymentIntentIsCanceled() {
+    // Given an unpaid bump
+    UUID listing = world.listing("active");
+    String pi = world.payment(listing, "promotion_bump", 200);
+
+    // When its PaymentIntent is canceled
+    var event = StripeFixtures.canceled(pi, 200, world.metadataFor(listing, "promotion_bump"));
+    world.deliver(event);
+
+    // Then the payment is canceled and nothing is promoted
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "canceled");
+    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", null);
+  }
+
+  private static <T> T read(ConsumerRecord<String, byte[]> record, Class<T> type) {
+    try {
+      return Json.mapper().readValue(record.value(), type);
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
