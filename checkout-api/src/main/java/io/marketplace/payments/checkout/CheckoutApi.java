@@ -1,0 +1,203 @@
+package io.marketplace.payments.checkout;
+
+import com.stripe.StripeClient;
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.config.RoutesConfig;
+import io.marketplace.payments.checkout.admin.AdminRefundController;
+import io.marketplace.payments.checkout.admin.ModerationController;
+import io.marketplace.payments.checkout.auth.Guard;
+import io.marketplace.payments.checkout.auth.JwtAuthenticator;
+import io.marketplace.payments.checkout.checkout.CheckoutController;
+import io.marketplace.payments.checkout.checkout.IntentMetrics;
+import io.marketplace.payments.checkout.checkout.PaymentIntents;
+import io.marketplace.payments.checkout.checkout.Purchases;
+import io.marketplace.payments.checkout.http.OpenApi;
+import io.marketplace.payments.checkout.idempotency.Idempotency;
+import io.marketplace.payments.checkout.listing.CategoryController;
+import io.marketplace.payments.checkout.listing.ListingController;
+import io.marketplace.payments.checkout.promotion.PromotionController;
+import io.marketplace.payments.checkout.ratelimit.RateLimiter;
+import io.marketplace.payments.checkout.refund.RefundRequestController;
+import io.marketplace.payments.common.Closer;
+import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.common.http.HealthCheck;
+import io.marketplace.payments.common.http.HttpServers;
+import io.marketplace.payments.common.kafka.KafkaHealth;
+import io.marketplace.payments.common.metrics.Metrics;
+import io.marketplace.payments.common.outbox.OutboxRelay;
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The API the frontend and the admins call (SPEC §3): listings, posting-fee checkout, promotions,
+ * refund requests and the refund and moderation review. It creates PaymentIntents; everything that
+ * happens after a payment is the workers' business. Events it announces go through the outbox,
+ * published by the relay it runs.
+ */
+public final class CheckoutApi implements AutoCloseable {
+
+  public static final String SERVICE = "checkout-api";
+
+  private static final Logger log = LoggerFactory.getLogger(CheckoutApi.class);
+  private static final Duration OUTBOX_IDLE = Duration.ofMillis(200);
+
+  private final Javalin app;
+  private final Closer closer;
+
+  private CheckoutApi(Javalin app, Closer closer) {
+    this.app = app;
+    this.closer = closer;
+  }
+
+  public static CheckoutApi start(CheckoutApiConfig config) {
+    return start(config, Clock.systemUTC());
+  }
+
+  /** Starts with {@code clock} for every business time (tests move it to check the 24 h rules). */
+  public static CheckoutApi start(CheckoutApiConfig config, Clock clock) {
+    Closer closer = new Closer();
+    try {
+      PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
+      Database database = closer.add(Database.open(config.db(), SERVICE)).migrate();
+      Jdbi jdbi = database.jdbi();
+      StripeClient stripe = config.stripe().client();
+      KafkaProducer<String, byte[]> producer =
+          closer.add(new KafkaProducer<>(config.kafka().producer(SERVICE)));
+      KafkaHealth kafkaHealth = closer.add(new KafkaHealth(config.kafka(), SERVICE));
+      closer.add(
+          new OutboxRelay(jdbi, producer, config.kafka().topics(), OUTBOX_IDLE, registry, SERVICE)
+              .start());
+
+      Idempotency idempotency = new Idempotency(jdbi, clock);
+      RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
+      Guard guard =
+          new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
+      Purchases purchases =
+          new Purchases(jdbi, new PaymentIntents(stripe), clock, new IntentMetrics(registry));
+      Controllers controllers =
+          new Controllers(
+              new CategoryController(jdbi),
+              new ListingController(jdbi, clock, config.listingTtl()),
+              new CheckoutController(purchases),
+              new PromotionController(purchases),
+              new RefundRequestController(jdbi, clock),
+              new AdminRefundController(
+                  jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
+              new ModerationController(jdbi, clock),
+              OpenApi.load());
+
+      ScheduledExecutorService housekeeping =
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().name(SERVICE + "-housekeeping").daemon().factory());
+      closer.add(housekeeping::shutdownNow);
+      housekeeping.scheduleWithFixedDelay(
+          () -> safely("purge idempotency keys", idempotency::purgeExpired),
+          1,
+          60,
+          TimeUnit.MINUTES);
+      housekeeping.scheduleWithFixedDelay(
+          () -> safely("evict rate limit buckets", rateLimiter::evictIdle), 1, 1, TimeUnit.MINUTES);
+
+      Javalin app =
+          HttpServers.create(
+              config.port(),
+              registry,
+              List.of(
+                  new HealthCheck("database", database::isReachable),
+                  new HealthCheck("kafka", kafkaHealth::isReachable)),
+              javalin -> {
+                cors(javalin, config.corsOrigins());
+                routes(javalin.routes, guard, controllers);
+              });
+      app.start();
+      closer.add(app::stop);
+      log.info("{} listening on port {}", SERVICE, app.port());
+      return new CheckoutApi(app, closer);
+    } catch (RuntimeException e) {
+      closer.close();
+      throw e;
+    }
+  }
+
+  /** The API's table of contents (SPEC §3); {@code /openapi.json} documents each route. */
+  static void routes(RoutesConfig routes, Guard guard, Controllers c) {
+    routes.get("/openapi.json", c.openApi()::serve);
+    routes.get("/api/marketplace/categories", c.categories()::list);
+    routes.post("/api/marketplace/listings", guard.user(c.listings()::create));
+    routes.get("/api/marketplace/listings/{id}", guard.user(c.listings()::get));
+    routes.post("/api/marketplace/listings/{id}/checkout", guard.payment(c.checkout()::checkout));
+    routes.post("/api/marketplace/listings/{id}/promote", guard.payment(c.promotions()::promote));
+    routes.post(
+        "/api/marketplace/listings/{id}/refund-request", guard.user(c.refundRequests()::request));
+    routes.get("/admin/api/marketplace/refunds", guard.admin(c.adminRefunds()::list));
+    routes.post(
+        "/admin/api/marketplace/refunds/{id}/approve", guard.admin(c.adminRefunds()::approve));
+    routes.post(
+        "/admin/api/marketplace/refunds/{id}/reject", guard.admin(c.adminRefunds()::reject));
+    routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
+  }
+
+  /** Browsers may call from the configured frontend origins only; none by default. */
+  private static void cors(JavalinConfig javalin, List<String> origins) {
+    if (origins.isEmpty()) {
+      return;
+    }
+    javalin.bundledPlugins.enableCors(
+        cors ->
+            cors.addRule(
+                rule -> {
+                  rule.allowHost(
+                      origins.getFirst(),
+                      origins.subList(1, origins.size()).toArray(String[]::new));
+                  rule.exposeHeader("Retry-After");
+                  rule.exposeHeader(Idempotency.REPLAYED_HEADER);
+                }));
+  }
+
+  private static void safely(String what, Runnable task) {
+    try {
+      task.run();
+    } catch (RuntimeException e) {
+      log.warn("could not {}; will try again", what, e);
+    }
+  }
+
+  record Controllers(
+      CategoryController categories,
+      ListingController listings,
+      CheckoutController checkout,
+      PromotionController promotions,
+      RefundRequestController refundRequests,
+      AdminRefundController adminRefunds,
+      ModerationController moderation,
+      OpenApi openApi) {}
+
+  public int port() {
+    return app.port();
+  }
+
+  public String baseUrl() {
+    return "http://localhost:" + port();
+  }
+
+  /** The running server, for tests that inspect its routes. */
+  public Javalin javalin() {
+    return app;
+  }
+
+  @Override
+  public void close() {
+    closer.close();
+  }
+}

@@ -1,0 +1,107 @@
+package io.marketplace.payments.checkout;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.stripe.StripeConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything checkout-api reads from the environment (SPEC §2). The JWT secret never appears in
+ * {@link #toString()}.
+ *
+ * @param jwtSecret the HS256 key of user tokens ({@code AUTH_JWT_SECRET}, at least 32 bytes)
+ * @param port {@code API_PORT}; 0 picks a free port
+ * @param listingTtl how long a listing stays active after activation ({@code LISTING_TTL_DAYS})
+ * @param rateLimitPerMinute payment requests a user may make per minute ({@code
+ *     RATE_LIMIT_PER_MINUTE})
+ * @param corsOrigins frontend origins allowed to call from a browser ({@code CORS_ALLOWED_ORIGINS})
+ */
+public record CheckoutApiConfig(
+    DbConfig db,
+    KafkaConfig kafka,
+    StripeConfig stripe,
+    String jwtSecret,
+    int port,
+    Duration listingTtl,
+    int rateLimitPerMinute,
+    List<String> corsOrigins) {
+
+  public static final int DEFAULT_PORT = 8081;
+  public static final int DEFAULT_LISTING_TTL_DAYS = 30;
+  public static final int DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
+
+  /** HS256 needs a key at least as long as its 256-bit hash to be as strong as it claims. */
+  public static final int MIN_JWT_SECRET_BYTES = 32;
+
+  public CheckoutApiConfig {
+    Objects.requireNonNull(db, "db");
+    Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(stripe, "stripe");
+    Objects.requireNonNull(jwtSecret, "jwtSecret");
+    if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < MIN_JWT_SECRET_BYTES) {
+      throw new InvalidConfigException(
+          "AUTH_JWT_SECRET", "must be at least " + MIN_JWT_SECRET_BYTES + " bytes long");
+    }
+    if (port < 0 || port > 65535) {
+      throw new InvalidConfigException("API_PORT", "must be a port number (0 to 65535)");
+    }
+    if (listingTtl.isNegative() || listingTtl.isZero()) {
+      throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
+    }
+    if (rateLimitPerMinute < 1) {
+      throw new InvalidConfigException("RATE_LIMIT_PER_MINUTE", "must be at least 1");
+    }
+    corsOrigins = List.copyOf(corsOrigins);
+  }
+
+  public static CheckoutApiConfig fromEnv(Env env) {
+    return new CheckoutApiConfig(
+        DbConfig.fromEnv(env),
+        KafkaConfig.fromEnv(env),
+        StripeConfig.fromEnv(env),
+        env.required("AUTH_JWT_SECRET"),
+        env.integer("API_PORT", DEFAULT_PORT),
+        Duration.ofDays(env.integer("LISTING_TTL_DAYS", DEFAULT_LISTING_TTL_DAYS)),
+        env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
+        env.list("CORS_ALLOWED_ORIGINS", false));
+  }
+
+  public CheckoutApiConfig withPort(int newPort) {
+    return new CheckoutApiConfig(
+        db, kafka, stripe, jwtSecret, newPort, listingTtl, rateLimitPerMinute, corsOrigins);
+  }
+
+  public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
+    return new CheckoutApiConfig(
+        db, kafka, stripe, jwtSecret, port, listingTtl, perMinute, corsOrigins);
+  }
+
+  public CheckoutApiConfig withCorsOrigins(List<String> origins) {
+    return new CheckoutApiConfig(
+        db, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, origins);
+  }
+
+  @Override
+  public String toString() {
+    return "CheckoutApiConfig[db="
+        + db
+        + ", kafka="
+        + kafka
+        + ", stripe="
+        + stripe
+        + ", port="
+        + port
+        + ", listingTtl="
+        + listingTtl
+        + ", rateLimitPerMinute="
+        + rateLimitPerMinute
+        + ", corsOrigins="
+        + corsOrigins
+        + "]";
+  }
+}

@@ -1,0 +1,132 @@
+package io.marketplace.payments.checkout.admin;
+
+import io.javalin.http.Context;
+import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.http.PathIds;
+import io.marketplace.payments.checkout.http.Reply;
+import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.refund.RefundRequestDao;
+import io.marketplace.payments.checkout.refund.RefundView;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.refund.RefundEvents;
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundOutcome;
+import io.marketplace.payments.common.refund.RefundRecord;
+import io.marketplace.payments.common.refund.RefundStatus;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The super_admin's refund review (SPEC §1): the queue, approve ({@code pending → approved}, then
+ * Stripe refunds it and it becomes {@code processed}) and reject ({@code pending → rejected}).
+ */
+public final class AdminRefundController {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminRefundController.class);
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 500;
+  static final int MAX_REASON = 1000;
+
+  private final Jdbi jdbi;
+  private final RefundExecutor executor;
+  private final Clock clock;
+
+  public AdminRefundController(Jdbi jdbi, RefundExecutor executor, Clock clock) {
+    this.jdbi = jdbi;
+    this.executor = executor;
+    this.clock = clock;
+  }
+
+  /** {@code GET /admin/api/marketplace/refunds?status=&limit=}: oldest first. */
+  public Reply list(Context ctx, Caller caller) {
+    String status = ctx.queryParam("status");
+    if (status != null
+        && Arrays.stream(RefundStatus.values()).noneMatch(s -> s.wire().equals(status))) {
+      throw ProblemException.invalidFields(
+          Map.of("status", "must be one of pending, approved, rejected, processed"));
+    }
+    int limit = limit(ctx.queryParam("limit"));
+    return Reply.ok(
+        jdbi.withHandle(h -> h.attach(RefundRequestDao.class).list(status, limit)).stream()
+            .map(RefundView::of)
+            .toList());
+  }
+
+  /**
+   * {@code POST .../refunds/{id}/approve}: records the approval, then asks Stripe. When Stripe
+   * fails the refund stays {@code approved} with {@code lastError} shown; approving it again (or
+   * the refund worker's janitor) retries, and the idempotency key {@code refund-<id>} makes sure it
+   * is refunded once.
+   */
+  public Reply approve(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "refund");
+    jdbi.useTransaction(
+        tx -> {
+          RefundRecord refund = lock(tx, id);
+          switch (refund.status()) {
+            case PENDING -> tx.attach(RefundRequestDao.class).approve(id, clock.instant());
+            case APPROVED -> {} // approved before and not refunded yet: try Stripe again
+            default ->
+                throw ProblemException.conflict(
+                    "the refund is " + refund.status().wire() + "; only a pending one is approved");
+          }
+        });
+    log.info("refund {} approved by {}; asking Stripe to refund it", id, caller.userId());
+    RefundOutcome outcome = executor.execute(id);
+    return Reply.ok(RefundView.of(outcome.refund()));
+  }
+
+  /** {@code POST .../refunds/{id}/reject {"reason"}}: pending → rejected, announced. */
+  public Reply reject(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "refund");
+    RequestBody body = RequestBody.of(ctx);
+    String reason = body.requiredText("reason", MAX_REASON);
+    body.validate();
+    RefundRecord rejected =
+        jdbi.inTransaction(
+            tx -> {
+              RefundRecord refund = lock(tx, id);
+              if (refund.status() != RefundStatus.PENDING) {
+                throw ProblemException.conflict(
+                    "the refund is " + refund.status().wire() + "; only a pending one is rejected");
+              }
+              Instant now = clock.instant();
+              tx.attach(RefundRequestDao.class).reject(id, reason, now);
+              RefundRecord updated = tx.attach(RefundDao.class).find(id).orElseThrow();
+              RefundEvents.append(tx, updated, RefundEvents.rejected(updated, reason, now));
+              return updated;
+            });
+    log.info("refund {} rejected by {}", id, caller.userId());
+    return Reply.ok(RefundView.of(rejected));
+  }
+
+  private static RefundRecord lock(Handle tx, UUID id) {
+    return tx.attach(RefundDao.class)
+        .lock(id)
+        .orElseThrow(() -> ProblemException.notFound("no refund " + id));
+  }
+
+  private static int limit(String raw) {
+    if (raw == null) {
+      return DEFAULT_LIMIT;
+    }
+    try {
+      int limit = Integer.parseInt(raw);
+      if (limit >= 1 && limit <= MAX_LIMIT) {
+        return limit;
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw ProblemException.invalidFields(
+        Map.of("limit", "must be a whole number from 1 to " + MAX_LIMIT));
+  }
+}

@@ -1,0 +1,94 @@
+package io.marketplace.payments.checkout.admin;
+
+import io.javalin.http.Context;
+import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.http.PathIds;
+import io.marketplace.payments.checkout.http.Reply;
+import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.listing.Listing;
+import io.marketplace.payments.checkout.listing.ListingDao;
+import io.marketplace.payments.checkout.listing.ListingStatus;
+import io.marketplace.payments.checkout.listing.Listings;
+import io.marketplace.payments.common.events.ModerationDecision;
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.outbox.Destination;
+import io.marketplace.payments.common.outbox.Outbox;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /admin/api/marketplace/listings/{id}/reject {"reason"}}: moderation rejects a
+ * listing. In one transaction the listing becomes {@code rejected}, {@code listing.rejected} is
+ * announced, and a {@link ModerationDecision} goes to {@code marketplace.moderation.v1}, where the
+ * refund worker applies the refund rule to every payment of the listing (SPEC §1).
+ */
+public final class ModerationController {
+
+  private static final Logger log = LoggerFactory.getLogger(ModerationController.class);
+  static final int MAX_REASON = 1000;
+
+  /** The data of {@code listing.rejected}; the refund worker announces the same shape. */
+  public record ListingRejected(UUID listingId, UUID userId, String reason, Instant rejectedAt) {}
+
+  private final Jdbi jdbi;
+  private final Clock clock;
+
+  public ModerationController(Jdbi jdbi, Clock clock) {
+    this.jdbi = jdbi;
+    this.clock = clock;
+  }
+
+  public Reply reject(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "listing");
+    RequestBody body = RequestBody.of(ctx);
+    String reason = body.requiredText("reason", MAX_REASON);
+    body.validate();
+    Listing rejected =
+        jdbi.inTransaction(
+            tx -> {
+              Instant now = clock.instant();
+              ListingDao listings = tx.attach(ListingDao.class);
+              Listing listing = listings.lock(id, now).orElseThrow(() -> Listings.notFound(id));
+              ListingStatus status = listing.listingStatus();
+              if (status == ListingStatus.REJECTED || status == ListingStatus.EXPIRED) {
+                throw ProblemException.conflict(
+                    "the listing is already " + status.wire() + "; there is nothing to reject");
+              }
+              listings.reject(id, reason, now);
+              String key = id.toString();
+              // factKey = listing id: the refund worker announces the same fact under the same id
+              Outbox.append(
+                  tx,
+                  PaymentEvent.of(
+                      PaymentEventType.LISTING_REJECTED,
+                      key,
+                      now,
+                      new ListingRejected(id, listing.userId(), reason, now)),
+                  key);
+              Outbox.append(
+                  tx,
+                  Destination.MODERATION,
+                  decisionId(id),
+                  key,
+                  ModerationDecision.REJECTED,
+                  Json.write(new ModerationDecision(id, ModerationDecision.REJECTED, reason, now)));
+              return listings.find(id, now).orElseThrow();
+            });
+    log.info("listing {} rejected by moderation ({})", id, caller.userId());
+    return Reply.ok(rejected.view());
+  }
+
+  /** One rejection per listing, so one stable message id per listing. */
+  static UUID decisionId(UUID listingId) {
+    return UUID.nameUUIDFromBytes(
+        ("marketplace.moderation.v1/rejected/" + listingId).getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,75 @@
+package io.marketplace.payments.checkout.auth;
+
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import io.marketplace.payments.checkout.http.ApiHandler;
+import io.marketplace.payments.checkout.idempotency.Idempotency;
+import io.marketplace.payments.checkout.ratelimit.RateLimiter;
+import io.marketplace.payments.common.http.ProblemException;
+
+/**
+ * What stands before a route, in this order: the token (401), the role (403), the payment rate
+ * limit (429), then {@code Idempotency-Key} for POSTs. Ownership is the route's own check, as only
+ * it knows whose resource it touches.
+ */
+public final class Guard {
+
+  private final JwtAuthenticator authenticator;
+  private final RateLimiter rateLimiter;
+  private final Idempotency idempotency;
+
+  public Guard(JwtAuthenticator authenticator, RateLimiter rateLimiter, Idempotency idempotency) {
+    this.authenticator = authenticator;
+    this.rateLimiter = rateLimiter;
+    this.idempotency = idempotency;
+  }
+
+  /** A marketplace user's route. */
+  public Handler user(ApiHandler route) {
+    return ctx -> {
+      Caller caller = authenticate(ctx);
+      requireUser(caller);
+      run(ctx, caller, route);
+    };
+  }
+
+  /** A user's route that creates a PaymentIntent: also rate limited per user. */
+  public Handler payment(ApiHandler route) {
+    return ctx -> {
+      Caller caller = authenticate(ctx);
+      requireUser(caller);
+      rateLimiter.acquire(caller.userId());
+      run(ctx, caller, route);
+    };
+  }
+
+  /** A {@code super_admin} route. */
+  public Handler admin(ApiHandler route) {
+    return ctx -> {
+      Caller caller = authenticate(ctx);
+      if (!caller.isAdmin()) {
+        throw ProblemException.forbidden("this needs the super_admin role");
+      }
+      run(ctx, caller, route);
+    };
+  }
+
+  private Caller authenticate(Context ctx) {
+    return authenticator.authenticate(ctx.header("Authorization"));
+  }
+
+  private static void requireUser(Caller caller) {
+    if (!caller.isUser()) {
+      throw ProblemException.forbidden("this needs the user role");
+    }
+  }
+
+  private void run(Context ctx, Caller caller, ApiHandler route) throws Exception {
+    if (ctx.method().equals(HandlerType.POST)) {
+      idempotency.handle(ctx, caller.userId(), () -> route.handle(ctx, caller)).writeTo(ctx);
+    } else {
+      route.handle(ctx, caller).writeTo(ctx);
+    }
+  }
+}

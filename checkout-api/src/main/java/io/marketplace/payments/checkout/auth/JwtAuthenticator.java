@@ -1,0 +1,80 @@
+package io.marketplace.payments.checkout.auth;
+
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.JWTVerifier;
+import com.auth0.jwt.algorithms.Algorithm;
+import com.auth0.jwt.exceptions.JWTVerificationException;
+import com.auth0.jwt.interfaces.Claim;
+import com.auth0.jwt.interfaces.DecodedJWT;
+import io.marketplace.payments.common.http.ProblemException;
+import java.time.Clock;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Verifies {@code Authorization: Bearer <JWT>} (SPEC §3): HS256 with {@code AUTH_JWT_SECRET}, an
+ * {@code exp} in the future, {@code sub} a user UUID and {@code roles} an array. Anything else is a
+ * 401 that does not say which check failed beyond what helps an honest client.
+ */
+public final class JwtAuthenticator {
+
+  private static final String BEARER = "bearer ";
+  private static final Map<String, String> CHALLENGE = Map.of("WWW-Authenticate", "Bearer");
+
+  private final JWTVerifier verifier;
+
+  public JwtAuthenticator(String secret, Clock clock) {
+    this.verifier =
+        ((JWTVerifier.BaseVerification)
+                JWT.require(Algorithm.HMAC256(secret))
+                    .withClaimPresence("sub")
+                    .withClaimPresence("roles")
+                    .withClaimPresence("exp"))
+            .build(clock);
+  }
+
+  /** The caller of a request with this {@code Authorization} header value. */
+  public Caller authenticate(String authorization) {
+    if (authorization == null || authorization.isBlank()) {
+      throw unauthorized("a bearer token is required");
+    }
+    if (authorization.length() <= BEARER.length()
+        || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+      throw unauthorized("the Authorization header must be: Bearer <token>");
+    }
+    DecodedJWT jwt;
+    try {
+      jwt = verifier.verify(authorization.substring(BEARER.length()).strip());
+    } catch (JWTVerificationException e) {
+      throw unauthorized("the token is invalid or expired");
+    }
+    UUID userId;
+    try {
+      userId = UUID.fromString(jwt.getSubject());
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw unauthorized("the token's sub must be a user id (UUID)");
+    }
+    return new Caller(userId, roles(jwt.getClaim("roles")));
+  }
+
+  private static EnumSet<Role> roles(Claim claim) {
+    List<String> values;
+    try {
+      values = claim.asList(String.class);
+    } catch (RuntimeException e) {
+      values = null;
+    }
+    if (values == null) {
+      throw unauthorized("the token's roles must be an array");
+    }
+    EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+    values.forEach(value -> Role.fromClaim(value).ifPresent(roles::add));
+    return roles;
+  }
+
+  private static ProblemException unauthorized(String detail) {
+    return new ProblemException(401, "Unauthorized", detail, Map.of(), CHALLENGE);
+  }
+}

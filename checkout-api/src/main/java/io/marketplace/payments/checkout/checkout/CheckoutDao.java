@@ -1,0 +1,80 @@
+package io.marketplace.payments.checkout.checkout;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** {@code checkout_attempts} and the {@code payments} rows they lead to. */
+@RegisterConstructorMapper(CheckoutAttempt.class)
+public interface CheckoutDao {
+
+  String COLUMNS =
+      "id, listing_id, user_id, payment_type, amount_cents, stripe_payment_intent_id, status,"
+          + " created_at";
+
+  @SqlQuery(
+      "SELECT "
+          + COLUMNS
+          + " FROM checkout_attempts"
+          + " WHERE listing_id = :listingId AND payment_type = :type AND status = 'open'")
+  Optional<CheckoutAttempt> findOpen(
+      @Bind("listingId") UUID listingId, @Bind("type") String paymentType);
+
+  @SqlUpdate(
+      """
+      INSERT INTO checkout_attempts
+          (id, listing_id, user_id, payment_type, amount_cents, status, created_at, updated_at)
+      VALUES (:id, :listingId, :userId, :type, :amountCents, 'open', :now, :now)
+      """)
+  void insert(
+      @Bind("id") UUID id,
+      @Bind("listingId") UUID listingId,
+      @Bind("userId") UUID userId,
+      @Bind("type") String paymentType,
+      @Bind("amountCents") int amountCents,
+      @Bind("now") Instant now);
+
+  /** Ends a purchase whose PaymentIntent is paid or canceled; the next one starts afresh. */
+  @SqlUpdate(
+      "UPDATE checkout_attempts SET status = 'closed', updated_at = :now"
+          + " WHERE id = :id AND status = 'open'")
+  int close(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  @SqlUpdate(
+      """
+      UPDATE checkout_attempts SET stripe_payment_intent_id = :paymentIntentId, updated_at = :now
+      WHERE id = :id AND stripe_payment_intent_id IS NULL
+      """)
+  int recordPaymentIntent(
+      @Bind("id") UUID id,
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("now") Instant now);
+
+  /**
+   * The record of what a PaymentIntent buys, which the workers trust over its metadata. Written
+   * once; the payment processor moves its status on.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,
+                            amount_cents, currency, status, created_at, updated_at)
+      VALUES (:paymentIntentId, :listingId, :userId, :type, :amountCents, :currency,
+              'requires_payment', :now, :now)
+      ON CONFLICT (stripe_payment_intent_id) DO NOTHING
+      """)
+  int insertPayment(
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("listingId") UUID listingId,
+      @Bind("userId") UUID userId,
+      @Bind("type") String paymentType,
+      @Bind("amountCents") int amountCents,
+      @Bind("currency") String currency,
+      @Bind("now") Instant now);
+
+  @SqlQuery("SELECT status FROM payments WHERE stripe_payment_intent_id = :paymentIntentId")
+  Optional<String> paymentStatus(@Bind("paymentIntentId") String paymentIntentId);
+}

@@ -1,0 +1,122 @@
+package io.marketplace.payments.checkout.checkout;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.ApiConnectionException;
+import com.stripe.exception.ApiException;
+import com.stripe.exception.IdempotencyException;
+import com.stripe.exception.RateLimitException;
+import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.checkout.listing.Listing;
+import io.marketplace.payments.common.http.ProblemException;
+import java.time.Duration;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * PaymentIntents at Stripe. A create always carries the attempt's id as its idempotency key and
+ * parameters that depend only on the attempt and the listing, so any number of calls for one
+ * attempt (retried, concurrent, or after an answer was lost) return one PaymentIntent.
+ */
+public final class PaymentIntents {
+
+  private static final Logger log = LoggerFactory.getLogger(PaymentIntents.class);
+
+  /** How long to keep asking while Stripe is still answering a concurrent call with our key. */
+  private static final int IN_FLIGHT_RETRIES = 8;
+
+  private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
+  private static final long RETRY_AFTER_SECONDS = 2;
+
+  private final StripeClient stripe;
+
+  public PaymentIntents(StripeClient stripe) {
+    this.stripe = stripe;
+  }
+
+  public PaymentIntent create(CheckoutAttempt attempt, Listing listing) {
+    PaymentIntentCreateParams params =
+        PaymentIntentCreateParams.builder()
+            .setAmount((long) attempt.amountCents())
+            .setCurrency(Prices.CURRENCY)
+            .setDescription(attempt.paymentType() + " for listing " + listing.id())
+            .putAllMetadata(
+                Map.of(
+                    "listing_id", listing.id().toString(),
+                    "user_id", listing.userId().toString(),
+                    "category_id", Long.toString(listing.categoryId()),
+                    "payment_type", attempt.paymentType()))
+            .build();
+    RequestOptions options =
+        RequestOptions.builder().setIdempotencyKey(attempt.idempotencyKey()).build();
+    Duration backoff = FIRST_BACKOFF;
+    for (int tries = 0; ; tries++) {
+      try {
+        return stripe.v1().paymentIntents().create(params, options);
+      } catch (IdempotencyException e) {
+        if (!isInFlight(e) || tries >= IN_FLIGHT_RETRIES) {
+          throw failure("create", e);
+        }
+        // a concurrent checkout of the same purchase holds the key: its answer is ours too
+        pause(backoff);
+        backoff =
+            backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
+                ? MAX_BACKOFF
+                : backoff.multipliedBy(2);
+      } catch (StripeException e) {
+        throw failure("create", e);
+      }
+    }
+  }
+
+  public PaymentIntent retrieve(String paymentIntentId) {
+    try {
+      return stripe.v1().paymentIntents().retrieve(paymentIntentId);
+    } catch (StripeException e) {
+      throw failure("retrieve", e);
+    }
+  }
+
+  private static boolean isInFlight(IdempotencyException e) {
+    return e.getStatusCode() != null && e.getStatusCode() == 409;
+  }
+
+  /**
+   * Stripe down, slow, rate limiting or busy with our key: 503, try again. Stripe refusing what we
+   * sent: 502, a fault on our side that a retry will not fix.
+   */
+  private static ProblemException failure(String what, StripeException e) {
+    if (isTransient(e)) {
+      log.warn("Stripe could not {} a PaymentIntent: {}", what, e.getMessage());
+      return ProblemException.unavailable(
+          "the payment provider is unavailable; try again shortly", RETRY_AFTER_SECONDS);
+    }
+    log.error("Stripe refused to {} a PaymentIntent: {}", what, e.getMessage());
+    return new ProblemException(
+        502, "Bad Gateway", "the payment provider refused the request: " + e.getMessage());
+  }
+
+  /** Unreachable, failing, rate limiting, or busy with our key: the same call may work later. */
+  static boolean isTransient(StripeException e) {
+    if (e instanceof ApiConnectionException
+        || e instanceof ApiException
+        || e instanceof RateLimitException) {
+      return true;
+    }
+    Integer status = e.getStatusCode();
+    return status != null && (status >= 500 || status == 429 || status == 409);
+  }
+
+  private static void pause(Duration duration) {
+    try {
+      Thread.sleep(duration);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ProblemException.unavailable("interrupted while waiting for Stripe", 1);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+package io.marketplace.payments.checkout.checkout;
+
+import java.time.Duration;
+
+/**
+ * The prices of promotions and the bump rule (SPEC §1), in one place. Posting fees are per category
+ * and live in the {@code categories} table.
+ */
+public final class Prices {
+
+  public static final String CURRENCY = "usd";
+  public static final int FEATURED_CENTS = 500;
+  public static final int BUMP_CENTS = 200;
+
+  /** At most one bump per listing in this interval, checked when it is bought. */
+  public static final Duration BUMP_INTERVAL = Duration.ofHours(24);
+
+  private Prices() {}
+
+  /** The price of a promotion; posting fees come from the listing's category. */
+  public static int promotionCents(PaymentType type) {
+    return switch (type) {
+      case PROMOTION_FEATURED -> FEATURED_CENTS;
+      case PROMOTION_BUMP -> BUMP_CENTS;
+      case POSTING_FEE ->
+          throw new IllegalArgumentException("a posting fee is priced by its category");
+    };
+  }
+}

@@ -1,0 +1,224 @@
+package io.marketplace.payments.checkout.checkout;
+
+import com.stripe.model.PaymentIntent;
+import io.marketplace.payments.checkout.auth.Bans;
+import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.listing.CategoryDao;
+import io.marketplace.payments.checkout.listing.Listing;
+import io.marketplace.payments.checkout.listing.ListingDao;
+import io.marketplace.payments.checkout.listing.ListingStatus;
+import io.marketplace.payments.checkout.listing.Listings;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.logging.Mdc;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Set;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Buying something for a listing (posting fee, featured, bump) with a PaymentIntent, so that no
+ * retry or race ever creates a second PaymentIntent for the same purchase:
+ *
+ * <ol>
+ *   <li>In one short transaction, with the listing row locked: check the buyer and the business
+ *       rule, then find the open {@link CheckoutAttempt} of this listing and type or create one.
+ *       Commit. Concurrent requests queue on the lock and all leave with the same attempt.
+ *   <li>Outside any transaction: if the attempt has a PaymentIntent, retrieve it (Stripe forgets
+ *       idempotency keys after 24 h); else create one with the attempt id as idempotency key.
+ *   <li>In a second transaction: put the PaymentIntent id on the attempt and insert the {@code
+ *       payments} row ({@code requires_payment}), both only if not there yet.
+ * </ol>
+ *
+ * A crash between the steps is harmless: the retry finds the attempt and Stripe answers its key
+ * with the same PaymentIntent. A purchase ends (its attempt closes) when its PaymentIntent is paid
+ * or canceled; the next purchase of the same thing then gets a new attempt.
+ */
+public final class Purchases {
+
+  private static final Logger log = LoggerFactory.getLogger(Purchases.class);
+  private static final int MAX_ROUNDS = 3;
+
+  /** Stripe statuses of a PaymentIntent that is paid, or on its way to being paid. */
+  private static final Set<String> PAID = Set.of("succeeded", "processing");
+
+  /** {@code payments.status} values that end a purchase. */
+  private static final Set<String> ENDED = Set.of("succeeded", "canceled");
+
+  private final Jdbi jdbi;
+  private final PaymentIntents paymentIntents;
+  private final Clock clock;
+  private final IntentMetrics metrics;
+
+  public Purchases(Jdbi jdbi, PaymentIntents paymentIntents, Clock clock, IntentMetrics metrics) {
+    this.jdbi = jdbi;
+    this.paymentIntents = paymentIntents;
+    this.clock = clock;
+    this.metrics = metrics;
+  }
+
+  /** What the frontend needs to collect the payment with Stripe.js. */
+  public record PaymentReply(
+      String paymentIntentId, String clientSecret, long amountCents, String currency) {}
+
+  private record Opened(Listing listing, CheckoutAttempt attempt) {}
+
+  /** Buys {@code type} for the caller's listing; answers with its (possibly existing) intent. */
+  public PaymentReply purchase(Caller caller, UUID listingId, PaymentType type) {
+    try (var mdc = Mdc.put(Mdc.LISTING_ID, listingId.toString())) {
+      for (int round = 0; round < MAX_ROUNDS; round++) {
+        Opened opened = jdbi.inTransaction(tx -> open(tx, caller, listingId, type));
+        CheckoutAttempt attempt = opened.attempt();
+        boolean known = attempt.stripePaymentIntentId() != null;
+        PaymentIntent intent =
+            known
+                ? paymentIntents.retrieve(attempt.stripePaymentIntentId())
+                : paymentIntents.create(attempt, opened.listing());
+        if (endsPurchase(intent, type)) {
+          // paid or canceled at Stripe before our records say so: this purchase is over
+          jdbi.useHandle(h -> h.attach(CheckoutDao.class).close(attempt.id(), clock.instant()));
+          continue;
+        }
+        if (!known) {
+          record(opened, intent);
+        }
+        return new PaymentReply(
+            intent.getId(), intent.getClientSecret(), attempt.amountCents(), Prices.CURRENCY);
+      }
+      throw ProblemException.unavailable("the purchase could not be settled; try again", 1);
+    }
+  }
+
+  /** Step 1: the rules, under the listing's lock, and the open attempt. */
+  private Opened open(Handle tx, Caller caller, UUID listingId, PaymentType type) {
+    Instant now = clock.instant();
+    Bans.refuseBanned(tx, caller.userId());
+    Listing listing = Listings.lockOwned(tx, caller, listingId, now);
+    int amountCents = priceIfAllowed(tx, listing, type, now);
+    CheckoutDao dao = tx.attach(CheckoutDao.class);
+    CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
+    if (open != null && open.stripePaymentIntentId() != null) {
+      String status = dao.paymentStatus(open.stripePaymentIntentId()).orElse("requires_payment");
+      if ("succeeded".equals(status) && type == PaymentType.POSTING_FEE) {
+        // never a second fee: the processor activates the listing with the same transaction
+        throw ProblemException.conflict("the posting fee is paid; the listing is being activated");
+      }
+      if (ENDED.contains(status)) {
+        dao.close(open.id(), now);
+        open = null;
+      }
+    }
+    if (open == null) {
+      UUID id = UUID.randomUUID();
+      dao.insert(id, listingId, listing.userId(), type.wire(), amountCents, now);
+      open = dao.findOpen(listingId, type.wire()).orElseThrow();
+    }
+    return new Opened(listing, open);
+  }
+
+  /** The business rules of SPEC §1 for buying {@code type}; the price when they allow it. */
+  private static int priceIfAllowed(Handle tx, Listing listing, PaymentType type, Instant now) {
+    switch (type) {
+      case POSTING_FEE -> {
+        if (listing.listingStatus() != ListingStatus.PENDING_PAYMENT) {
+          throw ProblemException.conflict(
+              "the listing is "
+                  + listing.status()
+                  + "; only a pending_payment listing is paid for");
+        }
+        int fee =
+            tx.attach(CategoryDao.class)
+                .findById(listing.categoryId())
+                .orElseThrow()
+                .postingFeeCents();
+        if (fee <= 0) {
+          throw ProblemException.conflict("the listing's category has no posting fee");
+        }
+        return fee;
+      }
+      case PROMOTION_FEATURED, PROMOTION_BUMP -> {
+        if (!listing.isLive(now)) {
+          throw ProblemException.conflict(
+              "the listing is "
+                  + (listing.listingStatus() == ListingStatus.ACTIVE
+                      ? "past its end"
+                      : listing.status())
+                  + "; only an active listing can be promoted");
+        }
+        if (type == PaymentType.PROMOTION_BUMP
+            && listing.lastBumpedAt() != null
+            && listing.lastBumpedAt().isAfter(now.minus(Prices.BUMP_INTERVAL))) {
+          throw ProblemException.conflict(
+              "the listing was bumped at "
+                  + listing.lastBumpedAt()
+                  + "; the next bump is possible from "
+                  + listing.lastBumpedAt().plus(Prices.BUMP_INTERVAL));
+        }
+        return Prices.promotionCents(type);
+      }
+    }
+    throw new IllegalStateException("unknown payment type " + type);
+  }
+
+  /**
+   * Whether Stripe says the attempt's PaymentIntent cannot take this payment. A canceled one never
+   * can. A paid posting fee is still the answer (the listing activates once the processor has the
+   * event); a paid featured promotion ends the purchase, so a new one starts; a paid bump means
+   * this bump is taken, and the next must wait its 24 hours.
+   */
+  private static boolean endsPurchase(PaymentIntent intent, PaymentType type) {
+    if ("canceled".equals(intent.getStatus())) {
+      return true;
+    }
+    if (!PAID.contains(intent.getStatus())) {
+      return false;
+    }
+    return switch (type) {
+      case POSTING_FEE -> false;
+      case PROMOTION_FEATURED -> true;
+      case PROMOTION_BUMP ->
+          throw ProblemException.conflict(
+              "a bump of this listing was just paid for; one bump per 24 hours");
+    };
+  }
+
+  /** Step 3: what the PaymentIntent buys, written once. */
+  private void record(Opened opened, PaymentIntent intent) {
+    CheckoutAttempt attempt = opened.attempt();
+    boolean first =
+        jdbi.inTransaction(
+            tx -> {
+              Instant now = clock.instant();
+              CheckoutDao dao = tx.attach(CheckoutDao.class);
+              dao.recordPaymentIntent(attempt.id(), intent.getId(), now);
+              int inserted =
+                  dao.insertPayment(
+                      intent.getId(),
+                      attempt.listingId(),
+                      attempt.userId(),
+                      attempt.paymentType(),
+                      attempt.amountCents(),
+                      Prices.CURRENCY,
+                      now);
+              if (attempt.type() == PaymentType.POSTING_FEE) {
+                tx.attach(ListingDao.class)
+                    .recordPaymentIntent(attempt.listingId(), intent.getId(), now);
+              }
+              return inserted == 1;
+            });
+    if (first) {
+      metrics.created(attempt.type());
+      try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, intent.getId())) {
+        log.info(
+            "PaymentIntent {} created for {} of listing {} ({} cents)",
+            intent.getId(),
+            attempt.paymentType(),
+            attempt.listingId(),
+            attempt.amountCents());
+      }
+    }
+  }
+}

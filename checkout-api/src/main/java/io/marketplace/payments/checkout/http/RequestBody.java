@@ -1,0 +1,103 @@
+package io.marketplace.payments.checkout.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.http.Context;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.json.Json;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A JSON object request body, read field by field. Every wrong field is collected and {@link
+ * #validate()} answers one 400 naming each of them, so a client fixes all at once.
+ */
+public final class RequestBody {
+
+  private final JsonNode root;
+  private final Map<String, String> errors = new LinkedHashMap<>();
+
+  private RequestBody(JsonNode root) {
+    this.root = root;
+  }
+
+  /** The body as a JSON object; an empty body counts as {@code {}}. */
+  public static RequestBody of(Context ctx) {
+    byte[] bytes = ctx.bodyAsBytes();
+    if (bytes.length == 0) {
+      return new RequestBody(Json.mapper().createObjectNode());
+    }
+    JsonNode root;
+    try {
+      root = Json.mapper().readTree(bytes);
+    } catch (IOException e) {
+      throw ProblemException.badRequest("the body is not valid JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw ProblemException.badRequest("the body must be a JSON object");
+    }
+    return new RequestBody(root);
+  }
+
+  /** A required string, trimmed, of 1 to {@code maxLength} characters. */
+  public String requiredText(String field, int maxLength) {
+    return text(field, maxLength, true).orElse(null);
+  }
+
+  /**
+   * An optional string, trimmed, of at most {@code maxLength} characters; blank counts as absent.
+   */
+  public Optional<String> optionalText(String field, int maxLength) {
+    return text(field, maxLength, false);
+  }
+
+  /** A required string that must be one of {@code allowed}. */
+  public String requiredChoice(String field, Set<String> allowed) {
+    String value = text(field, 100, true).orElse(null);
+    if (value != null && !allowed.contains(value)) {
+      errors.put(field, "must be one of " + String.join(", ", allowed.stream().sorted().toList()));
+      return null;
+    }
+    return value;
+  }
+
+  /** Records a problem with a field found by the caller's own checks. */
+  public void reject(String field, String problem) {
+    errors.putIfAbsent(field, problem);
+  }
+
+  /** Throws one 400 naming every wrong field, if any. */
+  public void validate() {
+    if (!errors.isEmpty()) {
+      throw ProblemException.invalidFields(errors);
+    }
+  }
+
+  private Optional<String> text(String field, int maxLength, boolean required) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      if (required) {
+        errors.put(field, "is required");
+      }
+      return Optional.empty();
+    }
+    if (!node.isTextual()) {
+      errors.put(field, "must be a string");
+      return Optional.empty();
+    }
+    String value = node.asText().strip();
+    if (value.isEmpty()) {
+      if (required) {
+        errors.put(field, "must not be blank");
+      }
+      return Optional.empty();
+    }
+    if (value.length() > maxLength) {
+      errors.put(field, "must be at most " + maxLength + " characters");
+      return Optional.empty();
+    }
+    return Optional.of(value);
+  }
+}

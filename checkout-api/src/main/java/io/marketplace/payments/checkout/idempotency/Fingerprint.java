@@ -1,0 +1,50 @@
+package io.marketplace.payments.checkout.idempotency;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.marketplace.payments.common.json.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * What makes two requests "the same" for an Idempotency-Key: method, path and body. A JSON body is
+ * compared by content (key order and whitespace do not matter), anything else byte for byte.
+ */
+public final class Fingerprint {
+
+  private static final ObjectMapper CANONICAL =
+      Json.mapper().copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+
+  private Fingerprint() {}
+
+  public static String of(String method, String path, byte[] body) {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    sha256.update((method + " " + path + "\n").getBytes(StandardCharsets.UTF_8));
+    sha256.update(canonical(body));
+    return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  static byte[] canonical(byte[] body) {
+    if (body.length == 0) {
+      return body;
+    }
+    try {
+      JsonNode tree = CANONICAL.readTree(body);
+      if (tree == null) {
+        return body;
+      }
+      return CANONICAL.writeValueAsBytes(CANONICAL.treeToValue(tree, Object.class));
+    } catch (IOException e) {
+      return body;
+    }
+  }
+}

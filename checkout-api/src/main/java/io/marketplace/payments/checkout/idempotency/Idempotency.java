@@ -1,0 +1,151 @@
+package io.marketplace.payments.checkout.idempotency;
+
+import io.javalin.http.Context;
+import io.marketplace.payments.checkout.http.Reply;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.json.Json;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code Idempotency-Key} on POST (SPEC §3), scoped to the calling user. The first request with a
+ * key claims it in its own committed transaction, runs, and stores its answer; within 24 h the same
+ * key with the same method, path and body gets that answer again (with {@code Idempotent-Replayed:
+ * true}), and with anything else a 422.
+ *
+ * <p>Concurrency: while the first request with a key is still running, another one with the same
+ * key is answered 409 "in progress" with {@code Retry-After: 1} at once rather than held waiting,
+ * so no server thread or database connection is tied up by a client that double-submits; its retry
+ * then gets the stored answer. A claim whose request died without an answer (a crash) is taken over
+ * after {@link #ABANDONED_AFTER} by a request with the same fingerprint.
+ *
+ * <p>What is stored: every answer below 500, errors included (a 409 stays a 409 on replay, as
+ * Stripe does), except 429. A 5xx or an unexpected failure releases the key, so the retry runs
+ * again: every route here is safe to re-run (a checkout reaches the same PaymentIntent).
+ */
+public final class Idempotency {
+
+  public static final String HEADER = "Idempotency-Key";
+  public static final String REPLAYED_HEADER = "Idempotent-Replayed";
+  public static final Duration RETENTION = Duration.ofHours(24);
+  public static final Duration ABANDONED_AFTER = Duration.ofMinutes(5);
+  private static final int MAX_KEY_LENGTH = 255;
+
+  private static final Logger log = LoggerFactory.getLogger(Idempotency.class);
+
+  /** The request's own work. */
+  @FunctionalInterface
+  public interface Work {
+    Reply run() throws Exception;
+  }
+
+  private final Jdbi jdbi;
+  private final Clock clock;
+
+  public Idempotency(Jdbi jdbi, Clock clock) {
+    this.jdbi = jdbi;
+    this.clock = clock;
+  }
+
+  /** Runs {@code work} once per key and body, or answers as the first run did. */
+  public Reply handle(Context ctx, UUID userId, Work work) throws Exception {
+    String key = ctx.header(HEADER);
+    if (key == null) {
+      return work.run();
+    }
+    validate(key);
+    String fingerprint = Fingerprint.of(ctx.method().name(), ctx.path(), ctx.bodyAsBytes());
+    IdempotencyKeyDao dao = jdbi.onDemand(IdempotencyKeyDao.class);
+    for (int round = 0; round < 3; round++) {
+      Instant now = clock.instant();
+      Optional<Instant> claim =
+          dao.claim(
+              userId, key, fingerprint, now, now.minus(RETENTION), now.minus(ABANDONED_AFTER));
+      if (claim.isPresent()) {
+        return runClaimed(dao, userId, key, claim.get(), work);
+      }
+      Optional<IdempotencyKeyDao.StoredKey> stored = dao.find(userId, key);
+      if (stored.isEmpty()) {
+        continue; // the holder released it meanwhile: claim it again
+      }
+      IdempotencyKeyDao.StoredKey first = stored.get();
+      if (!first.requestFingerprint().equals(fingerprint)) {
+        throw ProblemException.unprocessable(
+            "this Idempotency-Key was used for another request within 24 hours; use a new key for"
+                + " a different request");
+      }
+      if (first.completed()) {
+        ctx.header(REPLAYED_HEADER, "true");
+        return new Reply(first.responseStatus(), first.responseBody());
+      }
+      throw inProgress();
+    }
+    throw inProgress();
+  }
+
+  private Reply runClaimed(
+      IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt, Work work)
+      throws Exception {
+    Reply reply;
+    try {
+      reply = work.run();
+    } catch (ProblemException e) {
+      if (e.status() < 500 && e.status() != 429) {
+        dao.complete(userId, key, claimedAt, e.status(), Json.write(e.problem()), clock.instant());
+      } else {
+        release(dao, userId, key, claimedAt);
+      }
+      throw e;
+    } catch (Exception | Error e) {
+      release(dao, userId, key, claimedAt);
+      throw e;
+    }
+    if (reply.status() >= 500) {
+      release(dao, userId, key, claimedAt);
+    } else {
+      dao.complete(userId, key, claimedAt, reply.status(), reply.json(), clock.instant());
+    }
+    return reply;
+  }
+
+  /** Deletes keys past their 24 hours; run periodically. */
+  public int purgeExpired() {
+    return jdbi.onDemand(IdempotencyKeyDao.class).purgeOlderThan(clock.instant().minus(RETENTION));
+  }
+
+  private static void release(IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt) {
+    try {
+      dao.release(userId, key, claimedAt);
+    } catch (RuntimeException e) {
+      // the claim then lapses after ABANDONED_AFTER; the original failure matters more
+      log.warn("could not release an idempotency key; it lapses on its own", e);
+    }
+  }
+
+  private static void validate(String key) {
+    if (key.isEmpty()
+        || key.length() > MAX_KEY_LENGTH
+        || !key.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw ProblemException.invalidFields(
+          Map.of(
+              HEADER,
+              "must be 1 to " + MAX_KEY_LENGTH + " visible ASCII characters (a UUID is ideal)"));
+    }
+  }
+
+  private static ProblemException inProgress() {
+    return new ProblemException(
+        409,
+        "Conflict",
+        "a request with this Idempotency-Key is still in progress; retry shortly",
+        Map.of(),
+        Map.of("Retry-After", "1"));
+  }
+}

@@ -1,0 +1,59 @@
+package io.marketplace.payments.checkout.listing;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A listing with its category slug and {@code featuredUntil}: the latest end of its running
+ * featured promotions (not marked expired and ending in the future), or null.
+ */
+public record Listing(
+    UUID id,
+    UUID userId,
+    long categoryId,
+    String categorySlug,
+    String title,
+    String status,
+    String paymentIntentId,
+    Instant activatedAt,
+    Instant expiresAt,
+    Instant lastBumpedAt,
+    Instant featuredUntil,
+    Instant createdAt) {
+
+  public ListingStatus listingStatus() {
+    return ListingStatus.fromWire(status);
+  }
+
+  /** Active and not yet past its end, whether or not the expirer has run. */
+  public boolean isLive(Instant now) {
+    return listingStatus() == ListingStatus.ACTIVE && expiresAt != null && expiresAt.isAfter(now);
+  }
+
+  public ListingView view() {
+    return new ListingView(
+        id,
+        userId,
+        categorySlug,
+        title,
+        status,
+        paymentIntentId,
+        activatedAt,
+        expiresAt,
+        lastBumpedAt,
+        featuredUntil);
+  }
+
+  /** The listing JSON of SPEC §3, field for field. */
+  public record ListingView(
+      UUID id,
+      UUID userId,
+      String categorySlug,
+      String title,
+      String status,
+      String paymentIntentId,
+      Instant activatedAt,
+      Instant expiresAt,
+      Instant lastBumpedAt,
+      Instant featuredUntil) {}
+}

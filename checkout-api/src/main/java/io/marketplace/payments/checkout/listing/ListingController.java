@@ -1,0 +1,84 @@
+package io.marketplace.payments.checkout.listing;
+
+import io.javalin.http.Context;
+import io.marketplace.payments.checkout.auth.Bans;
+import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.auth.UserDao;
+import io.marketplace.payments.checkout.http.PathIds;
+import io.marketplace.payments.checkout.http.Reply;
+import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.common.http.ProblemException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Creating and reading listings. A listing in a paid category starts {@code pending_payment} and
+ * waits for its posting fee; in a free category it is {@code active} at once for the listing TTL
+ * (SPEC §1).
+ */
+public final class ListingController {
+
+  static final int MAX_TITLE = 200;
+
+  private final Jdbi jdbi;
+  private final Clock clock;
+  private final Duration listingTtl;
+
+  public ListingController(Jdbi jdbi, Clock clock, Duration listingTtl) {
+    this.jdbi = jdbi;
+    this.clock = clock;
+    this.listingTtl = listingTtl;
+  }
+
+  /** {@code POST /api/marketplace/listings {"title","categorySlug"}} → 201 listing. */
+  public Reply create(Context ctx, Caller caller) {
+    RequestBody body = RequestBody.of(ctx);
+    String title = body.requiredText("title", MAX_TITLE);
+    String slug = body.requiredText("categorySlug", 100);
+    body.validate();
+    Listing created =
+        jdbi.inTransaction(
+            tx -> {
+              Bans.refuseBanned(tx, caller.userId());
+              Category category =
+                  tx.attach(CategoryDao.class)
+                      .findBySlug(slug)
+                      .orElseThrow(
+                          () ->
+                              ProblemException.invalidFields(
+                                  Map.of("categorySlug", "is not a known category")));
+              tx.attach(UserDao.class).ensure(caller.userId());
+              Instant now = clock.instant();
+              UUID id = UUID.randomUUID();
+              boolean free = category.isFree();
+              tx.attach(ListingDao.class)
+                  .insert(
+                      id,
+                      caller.userId(),
+                      category.id(),
+                      title,
+                      free ? ListingStatus.ACTIVE.wire() : ListingStatus.PENDING_PAYMENT.wire(),
+                      free ? now : null,
+                      free ? now.plus(listingTtl) : null,
+                      now);
+              return tx.attach(ListingDao.class).find(id, now).orElseThrow();
+            });
+    return Reply.of(201, created.view());
+  }
+
+  /** {@code GET /api/marketplace/listings/{id}}: the owner and super_admins only. */
+  public Reply get(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "listing");
+    Listing listing =
+        jdbi.withHandle(h -> h.attach(ListingDao.class).find(id, clock.instant()))
+            .orElseThrow(() -> Listings.notFound(id));
+    if (!caller.owns(listing.userId()) && !caller.isAdmin()) {
+      throw ProblemException.forbidden("this listing belongs to another user");
+    }
+    return Reply.ok(listing.view());
+  }
+}

@@ -1,0 +1,72 @@
+package io.marketplace.payments.checkout.listing;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+@RegisterConstructorMapper(Listing.class)
+public interface ListingDao {
+
+  String SELECT =
+      """
+      SELECT l.id, l.user_id, l.category_id, c.slug AS category_slug, l.title, l.status,
+             l.payment_intent_id, l.activated_at, l.expires_at, l.last_bumped_at,
+             (SELECT max(p.expires_at) FROM listing_promotions p
+              WHERE p.listing_id = l.id AND p.type = 'featured' AND p.expired_at IS NULL
+                AND p.expires_at > :now) AS featured_until,
+             l.created_at
+      FROM marketplace_listings l JOIN categories c ON c.id = l.category_id
+      """;
+
+  @SqlQuery(SELECT + " WHERE l.id = :id")
+  Optional<Listing> find(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  /**
+   * Reads a listing and holds its row until the transaction ends: every purchase, refund request
+   * and rejection of one listing is decided one at a time.
+   */
+  @SqlQuery(SELECT + " WHERE l.id = :id FOR UPDATE OF l")
+  Optional<Listing> lock(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  @SqlUpdate(
+      """
+      INSERT INTO marketplace_listings
+          (id, user_id, category_id, title, status, activated_at, expires_at, created_at,
+           updated_at)
+      VALUES (:id, :userId, :categoryId, :title, :status, :activatedAt, :expiresAt, :now, :now)
+      """)
+  void insert(
+      @Bind("id") UUID id,
+      @Bind("userId") UUID userId,
+      @Bind("categoryId") long categoryId,
+      @Bind("title") String title,
+      @Bind("status") String status,
+      @Bind("activatedAt") Instant activatedAt,
+      @Bind("expiresAt") Instant expiresAt,
+      @Bind("now") Instant now);
+
+  /** The PaymentIntent that pays a listing's posting fee, shown in the listing JSON. */
+  @SqlUpdate(
+      """
+      UPDATE marketplace_listings SET payment_intent_id = :paymentIntentId, updated_at = :now
+      WHERE id = :id AND status = 'pending_payment'
+        AND payment_intent_id IS DISTINCT FROM :paymentIntentId
+      """)
+  int recordPaymentIntent(
+      @Bind("id") UUID id,
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("now") Instant now);
+
+  /** Moderation: pending_payment or active → rejected; 0 when it is already over. */
+  @SqlUpdate(
+      """
+      UPDATE marketplace_listings
+      SET status = 'rejected', rejected_at = :now, rejection_reason = :reason, updated_at = :now
+      WHERE id = :id AND status IN ('pending_payment', 'active')
+      """)
+  int reject(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("now") Instant now);
+}

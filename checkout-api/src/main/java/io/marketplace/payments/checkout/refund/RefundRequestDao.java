@@ -1,0 +1,75 @@
+package io.marketplace.payments.checkout.refund;
+
+import io.marketplace.payments.common.refund.RefundRecord;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** This service's statements on {@code payment_refunds} and the payments they refund. */
+@RegisterRowMapper(RefundRecord.Mapper.class)
+@RegisterConstructorMapper(RefundRequestDao.PaidFee.class)
+public interface RefundRequestDao {
+
+  /** A succeeded posting fee: what a user's refund request gives back. */
+  record PaidFee(String stripePaymentIntentId, int amountCents) {}
+
+  @SqlQuery(
+      """
+      SELECT stripe_payment_intent_id, amount_cents FROM payments
+      WHERE listing_id = :listingId AND payment_type = 'posting_fee' AND status = 'succeeded'
+      ORDER BY succeeded_at DESC LIMIT 1
+      """)
+  Optional<PaidFee> succeededPostingFee(@Bind("listingId") UUID listingId);
+
+  /** Refunds of a payment that are under way or done; a rejected one does not count. */
+  @SqlQuery(
+      "SELECT "
+          + RefundRecord.COLUMNS
+          + " FROM payment_refunds"
+          + " WHERE stripe_payment_intent_id = :paymentIntentId AND status <> 'rejected'")
+  List<RefundRecord> liveRefundsOf(@Bind("paymentIntentId") String paymentIntentId);
+
+  @SqlUpdate(
+      """
+      INSERT INTO payment_refunds
+          (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status, note,
+           created_at, updated_at)
+      VALUES (:id, :userId, :listingId, :paymentIntentId, :amountCents, 'user_request', 'pending',
+              :note, :now, :now)
+      """)
+  void insertUserRequest(
+      @Bind("id") UUID id,
+      @Bind("userId") UUID userId,
+      @Bind("listingId") UUID listingId,
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("amountCents") int amountCents,
+      @Bind("note") String note,
+      @Bind("now") Instant now);
+
+  /** The review queue, oldest first; every status when {@code status} is null. */
+  @SqlQuery(
+      "SELECT "
+          + RefundRecord.COLUMNS
+          + " FROM payment_refunds"
+          + " WHERE (CAST(:status AS text) IS NULL OR status = :status)"
+          + " ORDER BY created_at, id LIMIT :limit")
+  List<RefundRecord> list(@Bind("status") String status, @Bind("limit") int limit);
+
+  @SqlUpdate(
+      "UPDATE payment_refunds SET status = 'approved', updated_at = :now"
+          + " WHERE id = :id AND status = 'pending'")
+  int approve(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET status = 'rejected', rejection_reason = :reason, updated_at = :now
+      WHERE id = :id AND status = 'pending'
+      """)
+  int reject(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("now") Instant now);
+}

@@ -1,0 +1,36 @@
+package io.marketplace.payments.checkout.refund;
+
+import io.marketplace.payments.common.refund.RefundRecord;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * The refund JSON of SPEC §3, plus {@code lastError}: why Stripe has not refunded an approved
+ * refund yet (null otherwise), so an admin sees what went wrong.
+ */
+public record RefundView(
+    UUID id,
+    UUID userId,
+    UUID listingId,
+    String paymentIntentId,
+    String stripeRefundId,
+    long amountCents,
+    String reason,
+    String status,
+    Instant createdAt,
+    String lastError) {
+
+  public static RefundView of(RefundRecord refund) {
+    return new RefundView(
+        refund.id(),
+        refund.userId(),
+        refund.listingId(),
+        refund.paymentIntentId(),
+        refund.stripeRefundId(),
+        refund.amountCents(),
+        refund.reason().wire(),
+        refund.status().wire(),
+        refund.createdAt(),
+        refund.lastError());
+  }
+}

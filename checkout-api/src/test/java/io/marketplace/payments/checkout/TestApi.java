@@ -1,0 +1,200 @@
+package io.marketplace.payments.checkout;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
+import com.stripe.param.PaymentIntentConfirmParams;
+import com.stripe.param.PaymentIntentListParams;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.stripe.StripeConfig;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+
+/**
+ * checkout-api running for one test class: its own database and topics, the Stripe emulator, the
+ * real broker, and an HTTP client. Also the few things other services would do (a payment
+ * succeeding, a user being banned), written straight to the tables they own.
+ */
+public final class TestApi implements AutoCloseable {
+
+  public final TestDatabase db;
+  public final Topics topics;
+  public final StripeEmulator stripe;
+  public final StripeClient stripeClient;
+  public final CheckoutApi api;
+  public final Http http;
+  public final KafkaTestClient kafka;
+
+  private TestApi(
+      TestDatabase db,
+      Topics topics,
+      StripeEmulator stripe,
+      CheckoutApi api,
+      KafkaTestClient kafka) {
+    this.db = db;
+    this.topics = topics;
+    this.stripe = stripe;
+    this.stripeClient =
+        StripeClient.builder().setApiKey(stripe.secretKey()).setApiBase(stripe.baseUrl()).build();
+    this.api = api;
+    this.http = new Http(api.baseUrl());
+    this.kafka = kafka;
+  }
+
+  private static TestApi shared;
+
+  /**
+   * One instance for every test class that needs no special configuration; they keep apart by using
+   * their own random user and listing ids. Stopped when the test JVM exits.
+   */
+  public static synchronized TestApi shared() {
+    if (shared == null) {
+      TestApi started = start(UnaryOperator.identity());
+      Runtime.getRuntime().addShutdownHook(new Thread(started::close, "checkout-api-test-stop"));
+      shared = started;
+    }
+    return shared;
+  }
+
+  /** Starts with the test configuration, changed by {@code adjust}. */
+  public static TestApi start(UnaryOperator<CheckoutApiConfig> adjust) {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    StripeEmulator stripe = StripeEmulator.start(StripeEmulator.Config.defaults());
+    try {
+      CheckoutApiConfig config =
+          new CheckoutApiConfig(
+              db.dbConfig(),
+              TestInfra.kafkaConfig(topics),
+              new StripeConfig(stripe.secretKey(), stripe.baseUrl()),
+              Tokens.SECRET,
+              0,
+              Duration.ofDays(30),
+              1000,
+              List.of());
+      CheckoutApi api = CheckoutApi.start(adjust.apply(config));
+      return new TestApi(db, topics, stripe, api, TestInfra.kafkaClient());
+    } catch (RuntimeException e) {
+      stripe.close();
+      throw e;
+    }
+  }
+
+  // ---- calls as a user would make them
+
+  /** Creates a listing through the API and returns its id. */
+  public UUID createListing(UUID userId, String categorySlug) {
+    Http.Response response =
+        http.post("/api/marketplace/listings")
+            .token(Tokens.user(userId))
+            .json(Map.of("title", "Listing in " + categorySlug, "categorySlug", categorySlug))
+            .send();
+    if (response.status() != 201) {
+      throw new AssertionError("could not create a listing: " + response);
+    }
+    return UUID.fromString(response.json().get("id").asText());
+  }
+
+  public Http.Response checkout(UUID userId, UUID listingId) {
+    return http.post("/api/marketplace/listings/" + listingId + "/checkout")
+        .token(Tokens.user(userId))
+        .send();
+  }
+
+  public Http.Response promote(UUID userId, UUID listingId, String type) {
+    return http.post("/api/marketplace/listings/" + listingId + "/promote")
+        .token(Tokens.user(userId))
+        .json(Map.of("type", type))
+        .send();
+  }
+
+  // ---- what Stripe and the other services do
+
+  /** Pays a PaymentIntent at Stripe with a card that succeeds. */
+  public PaymentIntent payAtStripe(String paymentIntentId) {
+    try {
+      return stripeClient
+          .v1()
+          .paymentIntents()
+          .confirm(
+              paymentIntentId,
+              PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    } catch (StripeException e) {
+      throw new IllegalStateException("could not pay " + paymentIntentId, e);
+    }
+  }
+
+  /**
+   * A listing whose posting fee was paid and applied: checked out through the API, paid at Stripe,
+   * and then recorded as the payment processor would (payment succeeded, listing active).
+   */
+  public PaidListing paidListing(UUID userId) {
+    UUID listingId = createListing(userId, "housing");
+    String paymentIntentId = checkout(userId, listingId).json().get("paymentIntentId").asText();
+    payAtStripe(paymentIntentId);
+    Instant now = Instant.now();
+    db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = ? WHERE stripe_payment_intent_id = ?",
+        now,
+        paymentIntentId);
+    db.execute(
+        "UPDATE marketplace_listings SET status = 'active', activated_at = ?, expires_at = ?"
+            + " WHERE id = ?",
+        now,
+        now.plus(Duration.ofDays(30)),
+        listingId);
+    db.execute(
+        "UPDATE checkout_attempts SET status = 'closed' WHERE stripe_payment_intent_id = ?",
+        paymentIntentId);
+    return new PaidListing(listingId, paymentIntentId);
+  }
+
+  public record PaidListing(UUID listingId, String paymentIntentId) {}
+
+  public void ban(UUID userId) {
+    db.execute(
+        "INSERT INTO users (id, banned_at, ban_reason) VALUES (?, now(), 'chargebacks')"
+            + " ON CONFLICT (id) DO UPDATE SET banned_at = now(), ban_reason = 'chargebacks'",
+        userId);
+  }
+
+  /** Every PaymentIntent at the emulator made for {@code listingId}. */
+  public List<PaymentIntent> paymentIntentsOf(UUID listingId) {
+    try {
+      List<PaymentIntent> found = new ArrayList<>();
+      for (PaymentIntent intent :
+          stripeClient
+              .v1()
+              .paymentIntents()
+              .list(PaymentIntentListParams.builder().setLimit(100L).build())
+              .autoPagingIterable()) {
+        if (listingId.toString().equals(intent.getMetadata().get("listing_id"))) {
+          found.add(intent);
+        }
+      }
+      return found;
+    } catch (StripeException e) {
+      throw new IllegalStateException("could not list PaymentIntents", e);
+    }
+  }
+
+  public String metrics() {
+    return http.get("/metrics").send().body();
+  }
+
+  @Override
+  public void close() {
+    kafka.close();
+    api.close();
+    stripe.close();
+  }
+}

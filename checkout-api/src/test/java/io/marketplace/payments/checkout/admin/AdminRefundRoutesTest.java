@@ -1,0 +1,244 @@
+package io.marketplace.payments.checkout.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class AdminRefundRoutesTest {
+
+  private static TestApi app;
+  private static final UUID ADMIN = UUID.randomUUID();
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  /** A paid listing whose owner asked for the fee back: a pending refund's id. */
+  private static UUID pendingRefund(UUID owner) {
+    TestApi.PaidListing paid = app.paidListing(owner);
+    Http.Response response =
+        app.http
+            .post("/api/marketplace/listings/" + paid.listingId() + "/refund-request")
+            .token(Tokens.user(owner))
+            .json(Map.of("reason", "changed my mind"))
+            .send();
+    assertThat(response.status()).isEqualTo(202);
+    return UUID.fromString(response.json().get("id").asText());
+  }
+
+  private static Http.Response approve(UUID refundId) {
+    return app.http
+        .post("/admin/api/marketplace/refunds/" + refundId + "/approve")
+        .token(Tokens.admin(ADMIN))
+        .send();
+  }
+
+  private static Http.Response reject(UUID refundId, Object body) {
+    return app.http
+        .post("/admin/api/marketplace/refunds/" + refundId + "/reject")
+        .token(Tokens.admin(ADMIN))
+        .json(body)
+        .send();
+  }
+
+  @Test
+  void shouldListRefundsByStatusWhenAdminAsks() {
+    // Given
+    UUID pending = pendingRefund(UUID.randomUUID());
+    UUID rejected = pendingRefund(UUID.randomUUID());
+    assertThat(reject(rejected, Map.of("reason", "outside policy")).status()).isEqualTo(200);
+
+    // When
+    Http.Response pendingOnly =
+        app.http
+            .get("/admin/api/marketplace/refunds?status=pending")
+            .token(Tokens.admin(ADMIN))
+            .send();
+    Http.Response all =
+        app.http.get("/admin/api/marketplace/refunds").token(Tokens.admin(ADMIN)).send();
+
+    // Then
+    assertThat(pendingOnly.status()).isEqualTo(200);
+    assertThat(pendingOnly.json().findValuesAsText("status")).containsOnly("pending");
+    assertThat(pendingOnly.json().findValuesAsText("id"))
+        .contains(pending.toString())
+        .doesNotContain(rejected.toString());
+    assertThat(all.json().findValuesAsText("id")).contains(pending.toString(), rejected.toString());
+  }
+
+  @Test
+  void shouldAnswer400WhenStatusOrLimitIsInvalid() {
+    // When
+    Http.Response badStatus =
+        app.http
+            .get("/admin/api/marketplace/refunds?status=done")
+            .token(Tokens.admin(ADMIN))
+            .send();
+    Http.Response badLimit =
+        app.http.get("/admin/api/marketplace/refunds?limit=0").token(Tokens.admin(ADMIN)).send();
+
+    // Then
+    assertThat(badStatus.status()).isEqualTo(400);
+    assertThat(badStatus.json().get("errors").get("status").asText()).contains("pending");
+    assertThat(badLimit.status()).isEqualTo(400);
+    assertThat(badLimit.json().get("errors").has("limit")).isTrue();
+  }
+
+  @Test
+  void shouldRefuseAdminRoutesWhenCallerIsAUserOrAnonymous() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID refundId = pendingRefund(owner);
+    String user = Tokens.user(owner);
+
+    // When
+    Http.Response list = app.http.get("/admin/api/marketplace/refunds").token(user).send();
+    Http.Response approve =
+        app.http.post("/admin/api/marketplace/refunds/" + refundId + "/approve").token(user).send();
+    Http.Response reject =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + refundId + "/reject")
+            .token(user)
+            .json(Map.of("reason", "x"))
+            .send();
+    Http.Response anonymous = app.http.get("/admin/api/marketplace/refunds").send();
+
+    // Then
+    assertThat(list.status()).isEqualTo(403);
+    assertThat(approve.status()).isEqualTo(403);
+    assertThat(reject.status()).isEqualTo(403);
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(app.db.row("SELECT status FROM payment_refunds WHERE id = ?", refundId))
+        .contains(Map.of("status", "pending"));
+  }
+
+  @Test
+  void shouldRefundThroughStripeAndMarkProcessedWhenApproved() throws Exception {
+    // Given
+    UUID refundId = pendingRefund(UUID.randomUUID());
+
+    // When
+    Http.Response response = approve(refundId);
+
+    // Then the refund is processed with Stripe's refund id
+    assertThat(response.status()).isEqualTo(200);
+    JsonNode refund = response.json();
+    assertThat(refund.get("status").asText()).isEqualTo("processed");
+    String stripeRefundId = refund.get("stripeRefundId").asText();
+    assertThat(stripeRefundId).startsWith("re_");
+    Map<String, Object> atStripe = app.stripe.object(stripeRefundId).orElseThrow();
+    assertThat(((Number) atStripe.get("amount")).longValue()).isEqualTo(500);
+    assertThat(atStripe.get("status")).isEqualTo("succeeded");
+
+    // and refund.processed is published
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                KafkaTestClient.text(r).contains("refund.processed")
+                    && KafkaTestClient.text(r).contains(refundId.toString()),
+            Duration.ofSeconds(20));
+    assertThat(Json.mapper().readTree(event.value()).get("data").get("stripeRefundId").asText())
+        .isEqualTo(stripeRefundId);
+  }
+
+  @Test
+  void shouldStayApprovedWithTheErrorAndRetryWhenStripeFailsAndItIsApprovedAgain() {
+    // Given Stripe fails the next refund call
+    UUID refundId = pendingRefund(UUID.randomUUID());
+    app.stripe.failNextRefunds(1);
+
+    // When
+    Http.Response failed = approve(refundId);
+
+    // Then the refund is approved, not processed, and says why
+    assertThat(failed.status()).isEqualTo(200);
+    assertThat(failed.json().get("status").asText()).isEqualTo("approved");
+    assertThat(failed.json().get("lastError").asText()).contains("500");
+    assertThat(failed.json().get("stripeRefundId").isNull()).isTrue();
+
+    // When it is approved again
+    Http.Response retried = approve(refundId);
+
+    // Then Stripe refunds it, once
+    assertThat(retried.status()).isEqualTo(200);
+    assertThat(retried.json().get("status").asText()).isEqualTo("processed");
+    assertThat(retried.json().get("lastError").isNull()).isTrue();
+    assertThat(app.db.count("payment_refunds WHERE id = ? AND status = 'processed'", refundId))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void shouldAnswer409WhenRefundIsNoLongerPending() {
+    // Given a rejected refund and a processed one
+    UUID rejected = pendingRefund(UUID.randomUUID());
+    assertThat(reject(rejected, Map.of("reason", "no")).status()).isEqualTo(200);
+    UUID processed = pendingRefund(UUID.randomUUID());
+    assertThat(approve(processed).json().get("status").asText()).isEqualTo("processed");
+
+    // When
+    Http.Response approveRejected = approve(rejected);
+    Http.Response approveProcessed = approve(processed);
+    Http.Response rejectProcessed = reject(processed, Map.of("reason", "too late"));
+
+    // Then
+    assertThat(approveRejected.status()).isEqualTo(409);
+    assertThat(approveProcessed.status()).isEqualTo(409);
+    assertThat(rejectProcessed.status()).isEqualTo(409);
+  }
+
+  @Test
+  void shouldMarkRejectedAndAnnounceItWhenAdminRejects() throws Exception {
+    // Given
+    UUID refundId = pendingRefund(UUID.randomUUID());
+
+    // When
+    Http.Response response = reject(refundId, Map.of("reason", "listing was used for a month"));
+
+    // Then
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("status").asText()).isEqualTo("rejected");
+    assertThat(
+            app.db.row(
+                "SELECT status, rejection_reason FROM payment_refunds WHERE id = ?", refundId))
+        .contains(Map.of("status", "rejected", "rejection_reason", "listing was used for a month"));
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                KafkaTestClient.text(r).contains("refund.rejected")
+                    && KafkaTestClient.text(r).contains(refundId.toString()),
+            Duration.ofSeconds(20));
+    assertThat(Json.mapper().readTree(event.value()).get("data").get("rejectionReason").asText())
+        .isEqualTo("listing was used for a month");
+  }
+
+  @Test
+  void shouldAnswer400WhenRejectionHasNoReasonAnd404WhenRefundIsUnknown() {
+    // Given
+    UUID refundId = pendingRefund(UUID.randomUUID());
+
+    // When
+    Http.Response noReason = reject(refundId, Map.of());
+    Http.Response unknownApprove = approve(UUID.randomUUID());
+    Http.Response unknownReject = reject(UUID.randomUUID(), Map.of("reason", "x"));
+
+    // Then
+    assertThat(noReason.status()).isEqualTo(400);
+    assertThat(noReason.json().get("errors").get("reason").asText()).isEqualTo("is required");
+    assertThat(unknownApprove.status()).isEqualTo(404);
+    assertThat(unknownReject.status()).isEqualTo(404);
+  }
+}

@@ -1,0 +1,128 @@
+package io.marketplace.payments.checkout.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ModerationRoutesTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  private static Http.Response reject(String token, UUID listingId, Object body) {
+    return app.http
+        .post("/admin/api/marketplace/listings/" + listingId + "/reject")
+        .token(token)
+        .json(body)
+        .send();
+  }
+
+  @Test
+  void shouldRejectListingAndPublishTheDecisionForTheRefundWorker() throws Exception {
+    // Given a paid, active listing
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+
+    // When
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), paid.listingId(), Map.of("reason", "scam"));
+
+    // Then the listing is rejected
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("status").asText()).isEqualTo("rejected");
+    assertThat(
+            app.db.row(
+                "SELECT status, rejection_reason FROM marketplace_listings WHERE id = ?",
+                paid.listingId()))
+        .contains(Map.of("status", "rejected", "rejection_reason", "scam"));
+
+    // and the moderation decision is on marketplace.moderation.v1, keyed by listing
+    ConsumerRecord<String, byte[]> decision =
+        app.kafka.awaitRecord(
+            app.topics.moderation(),
+            r -> paid.listingId().toString().equals(r.key()),
+            Duration.ofSeconds(20));
+    JsonNode value = Json.mapper().readTree(decision.value());
+    assertThat(value.get("listingId").asText()).isEqualTo(paid.listingId().toString());
+    assertThat(value.get("decision").asText()).isEqualTo("rejected");
+    assertThat(value.get("reason").asText()).isEqualTo("scam");
+    assertThat(value.get("decidedAt").asText()).isNotBlank();
+
+    // and listing.rejected on payments.events.v1
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                paid.listingId().toString().equals(r.key())
+                    && KafkaTestClient.text(r).contains("listing.rejected"),
+            Duration.ofSeconds(20));
+    assertThat(Json.mapper().readTree(event.value()).get("data").get("userId").asText())
+        .isEqualTo(owner.toString());
+  }
+
+  @Test
+  void shouldAnswer409WhenListingIsAlreadyRejectedOrExpired() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID rejected = app.createListing(owner, "for-sale");
+    UUID expired = app.createListing(owner, "for-sale");
+    app.db.execute("UPDATE marketplace_listings SET status = 'expired' WHERE id = ?", expired);
+    String admin = Tokens.admin(UUID.randomUUID());
+    assertThat(reject(admin, rejected, Map.of("reason", "spam")).status()).isEqualTo(200);
+
+    // When
+    Http.Response again = reject(admin, rejected, Map.of("reason", "spam"));
+    Http.Response expiredResponse = reject(admin, expired, Map.of("reason", "spam"));
+
+    // Then
+    assertThat(again.status()).isEqualTo(409);
+    assertThat(expiredResponse.status()).isEqualTo(409);
+    assertThat(
+            app.db.count(
+                "outbox_events WHERE message_key = ? AND destination = 'MODERATION'",
+                rejected.toString()))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void shouldRefuseWhenCallerIsAUserBodyIsBadOrListingIsUnknown() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String admin = Tokens.admin(UUID.randomUUID());
+
+    // When
+    Http.Response asUser = reject(Tokens.user(owner), listingId, Map.of("reason", "x"));
+    Http.Response anonymous =
+        app.http
+            .post("/admin/api/marketplace/listings/" + listingId + "/reject")
+            .json(Map.of("reason", "x"))
+            .send();
+    Http.Response noReason = reject(admin, listingId, Map.of("reason", 7));
+    Http.Response unknown = reject(admin, UUID.randomUUID(), Map.of("reason", "x"));
+
+    // Then
+    assertThat(asUser.status()).isEqualTo(403);
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(noReason.status()).isEqualTo(400);
+    assertThat(noReason.json().get("errors").get("reason").asText()).isEqualTo("must be a string");
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(app.db.row("SELECT status FROM marketplace_listings WHERE id = ?", listingId))
+        .contains(Map.of("status", "active"));
+  }
+}

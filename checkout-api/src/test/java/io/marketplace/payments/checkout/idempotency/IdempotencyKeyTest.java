@@ -1,0 +1,185 @@
+package io.marketplace.payments.checkout.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import java.time.Instant;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class IdempotencyKeyTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  private static Http.Response create(UUID user, String key, String body) {
+    return app.http
+        .post("/api/marketplace/listings")
+        .token(Tokens.user(user))
+        .idempotencyKey(key)
+        .json(body)
+        .send();
+  }
+
+  @Test
+  void shouldReplayTheFirstAnswerWithOneSideEffectWhenKeyAndBodyRepeat() {
+    // Given
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+
+    // When the same request is sent twice, the second with its keys in another order
+    Http.Response first = create(user, key, "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}");
+    Http.Response second =
+        create(user, key, "{ \"categorySlug\": \"for-sale\", \"title\": \"Bike\" }");
+
+    // Then
+    assertThat(first.status()).isEqualTo(201);
+    assertThat(second.status()).isEqualTo(201);
+    assertThat(second.body()).isEqualTo(first.body());
+    assertThat(second.header("Idempotent-Replayed")).contains("true");
+    assertThat(first.header("Idempotent-Replayed")).isEmpty();
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(1);
+  }
+
+  @Test
+  void shouldAnswer422WhenTheKeyIsReusedWithAnotherBody() {
+    // Given
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    create(user, key, "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}");
+
+    // When
+    Http.Response other = create(user, key, "{\"title\":\"Car\",\"categorySlug\":\"for-sale\"}");
+
+    // Then
+    assertThat(other.status()).isEqualTo(422);
+    assertThat(other.contentType()).startsWith("application/problem+json");
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(1);
+  }
+
+  @Test
+  void shouldKeepKeysOfDifferentUsersApartWhenTheyCollide() {
+    // Given
+    String key = "same-key-" + UUID.randomUUID();
+    UUID alice = UUID.randomUUID();
+    UUID bob = UUID.randomUUID();
+
+    // When
+    Http.Response forAlice =
+        create(alice, key, "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}");
+    Http.Response forBob = create(bob, key, "{\"title\":\"Car\",\"categorySlug\":\"for-sale\"}");
+
+    // Then
+    assertThat(forAlice.status()).isEqualTo(201);
+    assertThat(forBob.status()).isEqualTo(201);
+    assertThat(forBob.json().get("userId").asText()).isEqualTo(bob.toString());
+  }
+
+  @Test
+  void shouldReplayACheckoutWithoutAnotherPaymentIntentWhenKeyRepeats() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String key = UUID.randomUUID().toString();
+    String path = "/api/marketplace/listings/" + listingId + "/checkout";
+
+    // When
+    Http.Response first = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+    Http.Response second = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+
+    // Then
+    assertThat(first.status()).isEqualTo(200);
+    assertThat(second.body()).isEqualTo(first.body());
+    assertThat(app.paymentIntentsOf(listingId)).hasSize(1);
+  }
+
+  @Test
+  void shouldReplayAnErrorAnswerWhenTheFirstRequestWasRefused() {
+    // Given a checkout refused with 409 (the listing is free, hence active)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String key = UUID.randomUUID().toString();
+    String path = "/api/marketplace/listings/" + listingId + "/checkout";
+    Http.Response first = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+
+    // When
+    Http.Response second = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+
+    // Then
+    assertThat(first.status()).isEqualTo(409);
+    assertThat(second.status()).isEqualTo(409);
+    assertThat(second.body()).isEqualTo(first.body());
+    assertThat(second.contentType()).startsWith("application/problem+json");
+  }
+
+  @Test
+  void shouldAnswer409WithRetryAfterWhileTheFirstRequestIsStillRunning() {
+    // Given a key claimed by a request that has not finished
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    String body = "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}";
+    app.db.execute(
+        "INSERT INTO idempotency_keys (user_id, idempotency_key, request_fingerprint, created_at)"
+            + " VALUES (?, ?, ?, ?)",
+        user,
+        key,
+        Fingerprint.of("POST", "/api/marketplace/listings", body.getBytes()),
+        Instant.now());
+
+    // When
+    Http.Response response = create(user, key, body);
+
+    // Then
+    assertThat(response.status()).isEqualTo(409);
+    assertThat(response.header("Retry-After")).contains("1");
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isZero();
+  }
+
+  @Test
+  void shouldRunAgainWhenTheKeyIsOlderThan24Hours() {
+    // Given a key used more than a day ago
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    create(user, key, "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}");
+    app.db.execute(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"
+            + " WHERE user_id = ? AND idempotency_key = ?",
+        user,
+        key);
+
+    // When
+    Http.Response again = create(user, key, "{\"title\":\"Car\",\"categorySlug\":\"for-sale\"}");
+
+    // Then
+    assertThat(again.status()).isEqualTo(201);
+    assertThat(again.json().get("title").asText()).isEqualTo("Car");
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(2);
+  }
+
+  @Test
+  void shouldIgnoreTheKeyWhenTheRequestIsAGet() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+
+    // When
+    Http.Response read =
+        app.http
+            .get("/api/marketplace/listings/" + listingId)
+            .token(Tokens.user(owner))
+            .idempotencyKey("irrelevant")
+            .send();
+
+    // Then
+    assertThat(read.status()).isEqualTo(200);
+    assertThat(app.db.count("idempotency_keys WHERE user_id = ?", owner)).isZero();
+    assertThat(read.json().get("id").asText()).isEqualTo(listingId.toString());
+  }
+}

@@ -1,0 +1,192 @@
+package io.marketplace.payments.checkout.promotion;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.stripe.model.PaymentIntent;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class PromotionRoutesTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  @Test
+  void shouldChargeFiveDollarsWhenFeaturingAnActiveListing() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+
+    // When
+    Http.Response response = app.promote(owner, listingId, "featured");
+
+    // Then
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("amountCents").asInt()).isEqualTo(500);
+    List<PaymentIntent> intents = app.paymentIntentsOf(listingId);
+    assertThat(intents).hasSize(1);
+    assertThat(intents.getFirst().getAmount()).isEqualTo(500L);
+    assertThat(intents.getFirst().getMetadata())
+        .containsEntry("payment_type", "promotion_featured")
+        .containsEntry("category_id", "7");
+    assertThat(
+            app.db.count(
+                "payments WHERE listing_id = ? AND payment_type = 'promotion_featured'", listingId))
+        .isEqualTo(1);
+    assertThat(app.metrics())
+        .containsPattern(
+            "homepage_payments_intents_created_total\\{[^}]*type=\"promotion_featured\"");
+  }
+
+  @Test
+  void shouldChargeTwoDollarsWhenBumpingAnActiveListing() {
+    // Given a listing bumped more than 24 hours ago
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "services");
+    app.db.execute(
+        "UPDATE marketplace_listings SET last_bumped_at = ? WHERE id = ?",
+        Instant.now().minus(Duration.ofHours(25)),
+        listingId);
+
+    // When
+    Http.Response response = app.promote(owner, listingId, "bump");
+
+    // Then
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("amountCents").asInt()).isEqualTo(200);
+    assertThat(app.paymentIntentsOf(listingId).getFirst().getMetadata())
+        .containsEntry("payment_type", "promotion_bump");
+  }
+
+  @Test
+  void shouldAnswer409WhenBumpedWithin24Hours() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    app.db.execute(
+        "UPDATE marketplace_listings SET last_bumped_at = ? WHERE id = ?",
+        Instant.now().minus(Duration.ofHours(23)),
+        listingId);
+
+    // When
+    Http.Response response = app.promote(owner, listingId, "bump");
+
+    // Then
+    assertThat(response.status()).isEqualTo(409);
+    assertThat(response.json().get("detail").asText()).contains("bumped");
+    assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+  }
+
+  @Test
+  void shouldAnswer409WhenListingIsNotActive() {
+    // Given one listing awaiting payment and one rejected
+    UUID owner = UUID.randomUUID();
+    UUID pending = app.createListing(owner, "housing");
+    UUID rejected = app.createListing(owner, "for-sale");
+    app.db.execute("UPDATE marketplace_listings SET status = 'rejected' WHERE id = ?", rejected);
+
+    // When
+    Http.Response pendingResponse = app.promote(owner, pending, "featured");
+    Http.Response rejectedResponse = app.promote(owner, rejected, "bump");
+
+    // Then
+    assertThat(pendingResponse.status()).isEqualTo(409);
+    assertThat(pendingResponse.json().get("detail").asText()).contains("pending_payment");
+    assertThat(rejectedResponse.status()).isEqualTo(409);
+  }
+
+  @Test
+  void shouldAnswer400WhenTypeIsMissingOrUnknown() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String path = "/api/marketplace/listings/" + listingId + "/promote";
+
+    // When
+    Http.Response unknown =
+        app.http.post(path).token(Tokens.user(owner)).json("{\"type\":\"gold\"}").send();
+    Http.Response missing = app.http.post(path).token(Tokens.user(owner)).json("{}").send();
+
+    // Then
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().get("errors").get("type").asText())
+        .isEqualTo("must be one of bump, featured");
+    assertThat(missing.status()).isEqualTo(400);
+    assertThat(missing.json().get("errors").get("type").asText()).isEqualTo("is required");
+  }
+
+  @Test
+  void shouldRefuseWhenCallerIsAnonymousAnotherUserOrBanned() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String path = "/api/marketplace/listings/" + listingId + "/promote";
+
+    // When
+    Http.Response anonymous = app.http.post(path).json("{\"type\":\"featured\"}").send();
+    Http.Response other = app.promote(UUID.randomUUID(), listingId, "featured");
+    app.ban(owner);
+    Http.Response banned = app.promote(owner, listingId, "featured");
+
+    // Then
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(other.status()).isEqualTo(403);
+    assertThat(banned.status()).isEqualTo(403);
+    assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+  }
+
+  @Test
+  void shouldAnswer404WhenListingIsUnknown() {
+    // When
+    Http.Response response = app.promote(UUID.randomUUID(), UUID.randomUUID(), "featured");
+
+    // Then
+    assertThat(response.status()).isEqualTo(404);
+  }
+
+  @Test
+  void shouldStartANewFeaturedPurchaseWhenThePreviousOneWasPaid() {
+    // Given a featured promotion bought once and not paid yet
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String first = app.promote(owner, listingId, "featured").json().get("paymentIntentId").asText();
+
+    // When it is asked for again, then paid, then asked for once more
+    String again = app.promote(owner, listingId, "featured").json().get("paymentIntentId").asText();
+    app.payAtStripe(first);
+    Http.Response afterPayment = app.promote(owner, listingId, "featured");
+
+    // Then the unpaid one is reused and the paid one starts a new purchase (featured extends)
+    assertThat(again).isEqualTo(first);
+    assertThat(afterPayment.status()).isEqualTo(200);
+    assertThat(afterPayment.json().get("paymentIntentId").asText()).isNotEqualTo(first);
+    assertThat(app.paymentIntentsOf(listingId)).hasSize(2);
+  }
+
+  @Test
+  void shouldAnswer409WhenABumpWasJustPaidButNotYetApplied() {
+    // Given a bump paid at Stripe whose webhook has not reached us yet
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    String paid = app.promote(owner, listingId, "bump").json().get("paymentIntentId").asText();
+    app.payAtStripe(paid);
+
+    // When
+    Http.Response response = app.promote(owner, listingId, "bump");
+
+    // Then
+    assertThat(response.status()).isEqualTo(409);
+    assertThat(app.paymentIntentsOf(listingId)).hasSize(1);
+  }
+}

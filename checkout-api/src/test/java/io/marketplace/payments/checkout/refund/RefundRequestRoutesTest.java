@@ -1,0 +1,127 @@
+package io.marketplace.payments.checkout.refund;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RefundRequestRoutesTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  private static Http.Response request(UUID userId, UUID listingId, Object body) {
+    return app.http
+        .post("/api/marketplace/listings/" + listingId + "/refund-request")
+        .token(Tokens.user(userId))
+        .json(body)
+        .send();
+  }
+
+  @Test
+  void shouldRecordPendingRefundOfThePostingFeeAndAnnounceItWhenOwnerAsks() throws Exception {
+    // Given a listing whose posting fee was paid
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+
+    // When
+    Http.Response response = request(owner, paid.listingId(), Map.of("reason", "sold elsewhere"));
+
+    // Then the answer is the pending refund of the whole fee
+    assertThat(response.status()).isEqualTo(202);
+    JsonNode refund = response.json();
+    assertThat(refund.get("userId").asText()).isEqualTo(owner.toString());
+    assertThat(refund.get("listingId").asText()).isEqualTo(paid.listingId().toString());
+    assertThat(refund.get("paymentIntentId").asText()).isEqualTo(paid.paymentIntentId());
+    assertThat(refund.get("stripeRefundId").isNull()).isTrue();
+    assertThat(refund.get("amountCents").asInt()).isEqualTo(500);
+    assertThat(refund.get("reason").asText()).isEqualTo("user_request");
+    assertThat(refund.get("status").asText()).isEqualTo("pending");
+    assertThat(refund.get("createdAt").asText()).isNotBlank();
+    UUID refundId = UUID.fromString(refund.get("id").asText());
+    assertThat(app.db.row("SELECT status, note FROM payment_refunds WHERE id = ?", refundId))
+        .contains(Map.of("status", "pending", "note", "sold elsewhere"));
+
+    // and refund.requested is published, keyed by the listing
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r -> KafkaTestClient.text(r).contains("refund.requested"),
+            Duration.ofSeconds(20));
+    assertThat(event.key()).isEqualTo(paid.listingId().toString());
+    JsonNode envelope = Json.mapper().readTree(event.value());
+    assertThat(envelope.get("type").asText()).isEqualTo("refund.requested");
+    assertThat(envelope.get("data").get("refundId").asText()).isEqualTo(refundId.toString());
+    assertThat(envelope.get("data").get("amountCents").asInt()).isEqualTo(500);
+  }
+
+  @Test
+  void shouldAnswer409WhenNothingWasPaidOrARefundIsUnderWay() {
+    // Given one listing never paid and one whose refund was already requested
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    TestApi.PaidListing paid = app.paidListing(owner);
+    assertThat(request(owner, paid.listingId(), Map.of("reason", "first")).status()).isEqualTo(202);
+
+    // When
+    Http.Response unpaidResponse = request(owner, unpaid, Map.of("reason", "please"));
+    Http.Response twice = request(owner, paid.listingId(), Map.of("reason", "again"));
+
+    // Then
+    assertThat(unpaidResponse.status()).isEqualTo(409);
+    assertThat(unpaidResponse.json().get("detail").asText()).contains("nothing was paid");
+    assertThat(twice.status()).isEqualTo(409);
+    assertThat(twice.json().get("detail").asText()).contains("already pending");
+    assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isEqualTo(1);
+  }
+
+  @Test
+  void shouldAnswer400WhenReasonIsMissing() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+
+    // When
+    Http.Response response = request(owner, paid.listingId(), Map.of("reason", "   "));
+
+    // Then
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.json().get("errors").get("reason").asText()).isEqualTo("must not be blank");
+  }
+
+  @Test
+  void shouldRefuseWhenCallerIsAnonymousOrAnotherUserAndAnswer404WhenUnknown() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+
+    // When
+    Http.Response anonymous =
+        app.http
+            .post("/api/marketplace/listings/" + paid.listingId() + "/refund-request")
+            .json(Map.of("reason", "x"))
+            .send();
+    Http.Response other = request(UUID.randomUUID(), paid.listingId(), Map.of("reason", "x"));
+    Http.Response unknown = request(owner, UUID.randomUUID(), Map.of("reason", "x"));
+
+    // Then
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(other.status()).isEqualTo(403);
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isZero();
+  }
+}
