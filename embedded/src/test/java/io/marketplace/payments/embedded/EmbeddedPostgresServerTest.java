@@ -1,0 +1,147 @@
+package io.marketplace.payments.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EmbeddedPostgresServerTest {
+
+  @TempDir Path dataDir;
+
+  @Test
+  void shouldKeepDataWhenRestartedAndWhenStartedAgainOnTheSameDirectory() throws Exception {
+    // Given a server with a database holding a row
+    int port;
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir, 0)) {
+      port = server.port();
+      server.createDatabase("shop");
+      server.createDatabase("shop");
+      execute(server, "shop", "CREATE TABLE items (name text PRIMARY KEY)");
+      execute(server, "shop", "INSERT INTO items VALUES ('lamp')");
+
+      // When it restarts
+      server.restart();
+
+      // Then the row is still there, on the same port
+      assertThat(server.port()).isEqualTo(port);
+      assertThat(names(server, "shop")).containsExactly("lamp");
+    }
+
+    // And when a new server starts on the same directory, as after a restart of the process
+    try (EmbeddedPostgresServer again = EmbeddedPostgresServer.start(dataDir, port)) {
+      assertThat(names(again, "shop")).containsExactly("lamp");
+    }
+    assertThat(dataDir).isDirectory();
+  }
+
+  @Test
+  void shouldStopAnOrphanedServerWhenStartedOnItsDirectory() throws Exception {
+    // Given a server left running on a directory by a process that died without stopping it
+    int port;
+    Path pgCtl;
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir, 0)) {
+      port = server.port();
+      server.createDatabase("shop");
+      execute(server, "shop", "CREATE TABLE items (name text PRIMARY KEY)");
+      execute(server, "shop", "INSERT INTO items VALUES ('lamp')");
+      long pid = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).getFirst());
+      pgCtl =
+          Path.of(ProcessHandle.of(pid).orElseThrow().info().command().orElseThrow())
+              .resolveSibling("pg_ctl");
+    }
+    List<String> command = new ArrayList<>();
+    if ("root".equals(System.getProperty("user.name"))) {
+      command.addAll(List.of("unshare", "-U")); // as zonky does: PostgreSQL refuses to run as root
+    }
+    command.addAll(
+        List.of(
+            pgCtl.toString(), "-D", dataDir.toString(), "-o", "-p " + port + " -F", "-w", "start"));
+    Process orphanStart =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    assertThat(orphanStart.waitFor()).isZero();
+
+    // When a server starts on that directory
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir, port)) {
+
+      // Then it has stopped the orphan and serves the same data
+      assertThat(names(server, "shop")).containsExactly("lamp");
+    }
+  }
+
+  @Test
+  void shouldDeleteTheDataWhenClosedWithoutADirectory() {
+    // Given a server started without a data directory
+    EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
+    Path temporary = server.dataDir();
+    assertThat(temporary).isDirectory();
+
+    // When it is closed
+    server.close();
+
+    // Then its temporary data is gone
+    assertThat(Files.exists(temporary)).isFalse();
+  }
+
+  @Test
+  void shouldNameThePortWhenThePortIsTaken() throws Exception {
+    // Given another process listening on a port
+    try (ServerSocket taken = new ServerSocket()) {
+      taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      int port = taken.getLocalPort();
+
+      // When PostgreSQL is asked to start on it, then it refuses with the port in the message
+      assertThatThrownBy(() -> EmbeddedPostgresServer.start(dataDir, port))
+          .isInstanceOf(PortInUseException.class)
+          .hasMessageContaining(String.valueOf(port));
+    }
+  }
+
+  @Test
+  void shouldRejectADatabaseNameThatWouldNeedQuoting() {
+    assertThatThrownBy(() -> EmbeddedPostgresServer.requireDatabaseName("shop; DROP"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  private static void execute(EmbeddedPostgresServer server, String database, String sql)
+      throws SQLException {
+    try (Connection connection = connect(server, database);
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
+  private static List<String> names(EmbeddedPostgresServer server, String database)
+      throws SQLException {
+    try (Connection connection = connect(server, database);
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT name FROM items ORDER BY name")) {
+      List<String> names = new ArrayList<>();
+      while (rows.next()) {
+        names.add(rows.getString(1));
+      }
+      return names;
+    }
+  }
+
+  private static Connection connect(EmbeddedPostgresServer server, String database)
+      throws SQLException {
+    return DriverManager.getConnection(server.jdbcUrl(database), server.user(), server.password());
+  }
+}

@@ -1,0 +1,109 @@
+package io.marketplace.payments.testsupport;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Bounded polling, the only place where tests wait. A condition is checked every 50 ms until it
+ * holds or the timeout passes; then the test fails with the description of what it waited for. A
+ * condition that throws counts as not yet met, and its last exception is attached to the failure.
+ */
+public final class Await {
+
+  static final Duration POLL_INTERVAL = Duration.ofMillis(50);
+
+  private Await() {}
+
+  /** Waits until {@code condition} holds. */
+  public static void until(Duration timeout, BooleanSupplier condition) {
+    until(timeout, "the condition", condition);
+  }
+
+  /**
+   * Waits until {@code condition} holds; {@code description} says what, for the failure message.
+   */
+  public static void until(Duration timeout, String description, BooleanSupplier condition) {
+    value(
+        timeout,
+        description,
+        () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty());
+  }
+
+  /** Waits until {@code supplier} gives a value, and returns it. */
+  public static <T> T value(Duration timeout, Supplier<Optional<T>> supplier) {
+    return value(timeout, "a value", supplier);
+  }
+
+  /** Waits until {@code supplier} gives a value, and returns it. */
+  public static <T> T value(Duration timeout, String description, Supplier<Optional<T>> supplier) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Throwable lastFailure = null;
+    while (true) {
+      try {
+        Optional<T> value = supplier.get();
+        if (value.isPresent()) {
+          return value.get();
+        }
+      } catch (RuntimeException | AssertionError e) {
+        lastFailure = e;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw new AssertionError(
+            "Timed out after " + format(timeout) + " waiting for " + description, lastFailure);
+      }
+      pause();
+    }
+  }
+
+  /**
+   * Waits until {@code assertion} passes (AssertJ style), and fails with its last error otherwise.
+   */
+  public static void untilAsserted(Duration timeout, String description, Runnable assertion) {
+    until(
+        timeout,
+        description,
+        () -> {
+          assertion.run();
+          return true;
+        });
+  }
+
+  /** Waits until {@code assertion} passes. */
+  public static void untilAsserted(Duration timeout, Runnable assertion) {
+    untilAsserted(timeout, "the assertion to pass", assertion);
+  }
+
+  /**
+   * Checks that {@code condition} stays false for the whole of {@code window}, polling as above;
+   * fails as soon as it holds. For "nothing happens" assertions, kept short.
+   */
+  public static void never(Duration window, String description, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + window.toNanos();
+    while (true) {
+      if (condition.getAsBoolean()) {
+        throw new AssertionError("Expected never, within " + format(window) + ": " + description);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        return;
+      }
+      pause();
+    }
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(POLL_INTERVAL);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("Interrupted while waiting", e);
+    }
+  }
+
+  private static String format(Duration duration) {
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + " s"
+        : duration.toMillis() + " ms";
+  }
+}

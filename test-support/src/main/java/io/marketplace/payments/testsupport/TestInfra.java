@@ -1,0 +1,191 @@
+package io.marketplace.payments.testsupport;
+
+import io.marketplace.payments.common.db.Migrations;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.EmbeddedKafka;
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
+import io.marketplace.payments.embedded.KafkaTopics;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The infrastructure of a test JVM: one real Kafka broker and one real PostgreSQL, each started on
+ * first use, shared by every test of the module, and stopped when the JVM exits. Their data lives
+ * in temporary directories. Tests isolate themselves with {@link #freshDatabase()} and {@link
+ * #freshTopics()} instead of cleaning up after each other.
+ *
+ * <p>A failure test may {@link EmbeddedKafka#stop() stop} and {@link EmbeddedKafka#restart()
+ * restart} the broker or the database; it must leave them running, as the next test expects them.
+ */
+public final class TestInfra {
+
+  /** Migrated once per JVM; every fresh database is a copy of it. */
+  static final String TEMPLATE_DATABASE = "payments_template";
+
+  private static final AtomicLong SEQUENCE = new AtomicLong();
+  private static final Object KAFKA_LOCK = new Object();
+  private static final Object POSTGRES_LOCK = new Object();
+  private static final Object DATABASES_LOCK = new Object();
+
+  private static volatile EmbeddedKafka kafka;
+  private static Path kafkaDir;
+  private static volatile EmbeddedPostgresServer postgres;
+  private static boolean templateMigrated;
+
+  // TODO: the Stripe emulator joins here once the stripe-emulator module has its server
+  // (TestInfra.stripe(): one emulator per JVM, started lazily like the broker).
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(TestInfra::stopAll, "test-infra-shutdown"));
+  }
+
+  private TestInfra() {}
+
+  /** The broker of this JVM, started on first use. */
+  public static EmbeddedKafka kafka() {
+    EmbeddedKafka started = kafka;
+    if (started != null) {
+      return started;
+    }
+    synchronized (KAFKA_LOCK) {
+      if (kafka == null) {
+        kafkaDir = temporaryDirectory("test-kafka-");
+        kafka = EmbeddedKafka.start(kafkaDir, 0);
+      }
+      return kafka;
+    }
+  }
+
+  /** The PostgreSQL server of this JVM, started on first use. */
+  public static EmbeddedPostgresServer postgres() {
+    EmbeddedPostgresServer started = postgres;
+    if (started != null) {
+      return started;
+    }
+    synchronized (POSTGRES_LOCK) {
+      if (postgres == null) {
+        postgres = EmbeddedPostgresServer.start(null, 0);
+      }
+      return postgres;
+    }
+  }
+
+  /**
+   * A new database with every migration applied, for one test. Migrations run once per JVM into a
+   * template database; each call copies it, which takes a fraction of a second.
+   */
+  public static TestDatabase freshDatabase() {
+    EmbeddedPostgresServer server = postgres();
+    String name = uniqueName("test_");
+    synchronized (DATABASES_LOCK) {
+      if (!templateMigrated) {
+        server.createDatabase(TEMPLATE_DATABASE);
+        Migrations.migrate(server.dataSource(TEMPLATE_DATABASE));
+        templateMigrated = true;
+      }
+      // the copy needs the template to have no sessions: Flyway closed its own, and no one else
+      // connects to it
+      try (Connection connection = server.dataSource("postgres").getConnection();
+          Statement statement = connection.createStatement()) {
+        statement.execute("CREATE DATABASE " + name + " TEMPLATE " + TEMPLATE_DATABASE);
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot create database " + name, e);
+      }
+    }
+    return new TestDatabase(name, server.jdbcUrl(name), server.user(), server.password());
+  }
+
+  /**
+   * A set of topics of its own for one test, every one created on the broker: the system's topics
+   * under a unique prefix ({@code t<n>.stripe.events.v1}, ...), with their partition counts.
+   */
+  public static Topics freshTopics() {
+    Topics topics = Topics.withPrefix(uniqueName("t") + ".");
+    createTopics(topics);
+    return topics;
+  }
+
+  /** Creates every topic of {@code topics} that is missing on the broker, and waits for leaders. */
+  public static void createTopics(Topics topics) {
+    Map<String, Integer> partitions = new LinkedHashMap<>();
+    for (Topic topic : topics.all()) {
+      partitions.put(topic.name(), topic.partitions());
+    }
+    KafkaTopics.createTopics(kafka().bootstrapServers(), partitions);
+  }
+
+  /** What a service under test is given to reach the broker with {@code topics}. */
+  public static KafkaConfig kafkaConfig(Topics topics) {
+    return new KafkaConfig(kafka().bootstrapServers(), topics);
+  }
+
+  /** A client of the broker for producing and asserting on records; close it after the test. */
+  public static KafkaTestClient kafkaClient() {
+    return new KafkaTestClient(kafka().bootstrapServers());
+  }
+
+  /**
+   * {@code prefix} followed by a number unique in this JVM: for consumer groups, client ids and
+   * anything else tests must not share. Lower-case letters, digits and _ in, the same out.
+   */
+  public static String uniqueName(String prefix) {
+    return prefix + SEQUENCE.incrementAndGet();
+  }
+
+  private static void stopAll() {
+    EmbeddedKafka broker = kafka;
+    if (broker != null) {
+      broker.close();
+      deleteRecursively(kafkaDir);
+    }
+    EmbeddedPostgresServer server = postgres;
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private static Path temporaryDirectory(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a temporary directory", e);
+    }
+  }
+
+  private static void deleteRecursively(Path root) {
+    try {
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
+                throws IOException {
+              Files.deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path directory, IOException failure)
+                throws IOException {
+              Files.deleteIfExists(directory);
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      // a temporary directory left behind is not worth failing a finished test run for
+    }
+  }
+}
