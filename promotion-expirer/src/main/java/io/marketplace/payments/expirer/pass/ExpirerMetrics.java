@@ -1,0 +1,71 @@
+package io.marketplace.payments.expirer.pass;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the expirer reports: rows ended by kind ({@code payments.expirer.promotions.expired}, {@code
+ * payments.expirer.listings.expired}), passes by outcome and their duration, and {@code
+ * payments.expirer.last.success}, the epoch second at which the latest successful pass of the fleet
+ * finished, for the alert that fires when passes stop.
+ */
+public final class ExpirerMetrics {
+
+  private final MeterRegistry registry;
+  private final Map<String, Counter> expired = new ConcurrentHashMap<>();
+  private final AtomicLong lastSuccessEpochSecond = new AtomicLong();
+  private final Timer passDuration;
+
+  public ExpirerMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder("payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
+        .description("epoch second at which the latest successful expiry pass finished")
+        .register(registry);
+    this.passDuration =
+        Timer.builder("payments.expirer.pass.duration")
+            .description("how long passes that held the lock took")
+            .register(registry);
+    expiredCounter(Expiry.PROMOTIONS);
+    expiredCounter(Expiry.LISTINGS);
+  }
+
+  void expired(String expiry, int rows) {
+    expiredCounter(expiry).increment(rows);
+  }
+
+  void pass(PassResult.Outcome outcome, Duration took) {
+    Counter.builder("payments.expirer.passes")
+        .description("pass attempts by outcome")
+        .tag("outcome", outcome.name().toLowerCase())
+        .register(registry)
+        .increment();
+    if (took != null) {
+      passDuration.record(took);
+    }
+  }
+
+  /** Moves the gauge forward to {@code finishedAt}; never back. */
+  public void lastSuccess(Instant finishedAt) {
+    lastSuccessEpochSecond.accumulateAndGet(finishedAt.getEpochSecond(), Math::max);
+  }
+
+  public long lastSuccessEpochSecond() {
+    return lastSuccessEpochSecond.get();
+  }
+
+  private Counter expiredCounter(String expiry) {
+    return expired.computeIfAbsent(
+        expiry,
+        name ->
+            Counter.builder("payments.expirer." + name + ".expired")
+                .description(name + " ended by the expirer")
+                .register(registry));
+  }
+}

@@ -1,0 +1,34 @@
+package io.marketplace.payments.expirer.pass;
+
+import java.time.Instant;
+import org.jdbi.v3.core.Handle;
+
+/** One kind of thing a pass ends on time: featured promotions, listings. */
+public interface Expiry {
+
+  /** The names of the two kinds, as counted in {@code expirer_runs} and the metrics. */
+  String PROMOTIONS = "promotions";
+
+  String LISTINGS = "listings";
+
+  /** Names the kind in logs, metrics ({@code payments.expirer.<name>.expired}) and results. */
+  String name();
+
+  /**
+   * Ends at most {@code limit} rows whose end is at or before {@code now}, and appends their events
+   * to the outbox, all inside {@code tx}: the rows and their announcements commit together or not
+   * at all. Rows another transaction holds are skipped, not waited for.
+   */
+  Batch expireBatch(Handle tx, Instant now, int limit);
+
+  /**
+   * What one batch ended.
+   *
+   * @param expired how many rows it ended
+   * @param lastOutboxSeq the highest outbox sequence number of its events (0 when none)
+   */
+  record Batch(int expired, long lastOutboxSeq) {
+
+    public static final Batch EMPTY = new Batch(0, 0);
+  }
+}

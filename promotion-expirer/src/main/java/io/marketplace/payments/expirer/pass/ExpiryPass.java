@@ -1,0 +1,188 @@
+package io.marketplace.payments.expirer.pass;
+
+import io.marketplace.payments.expirer.pass.ExpirerRuns.LastSuccess;
+import io.marketplace.payments.expirer.pass.PassResult.Outcome;
+import io.marketplace.payments.expirer.schedule.Schedule;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One pass: under the fleet-wide {@link PassLock}, ends every row due at the pass's start, kind by
+ * kind, in batches of at most {@code batchSize} rows, each batch its own transaction with its
+ * outbox events. A pass that dies (crash, lost database, a failing batch) leaves whole batches
+ * behind and nothing half-done; the next pass picks up the rows still running. Rows that fall due
+ * while a pass runs wait for the next pass, so a pass always ends.
+ */
+public final class ExpiryPass {
+
+  private static final Logger log = LoggerFactory.getLogger(ExpiryPass.class);
+
+  private final Jdbi jdbi;
+  private final PassLock lock;
+  private final ExpirerRuns runs;
+  private final List<Expiry> expiries;
+  private final int batchSize;
+  private final Clock clock;
+  private final ExpirerMetrics metrics;
+  private final BatchHook hook;
+  private volatile boolean stopRequested;
+
+  public ExpiryPass(
+      Jdbi jdbi,
+      PassLock lock,
+      List<Expiry> expiries,
+      int batchSize,
+      Clock clock,
+      ExpirerMetrics metrics,
+      BatchHook hook) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be at least 1");
+    }
+    this.jdbi = jdbi;
+    this.lock = lock;
+    this.runs = new ExpirerRuns(jdbi);
+    this.expiries = List.copyOf(expiries);
+    this.batchSize = batchSize;
+    this.clock = clock;
+    this.metrics = metrics;
+    this.hook = hook;
+  }
+
+  /** Runs a pass now, whatever the schedule says ({@code --once}, operators, tests). */
+  public PassResult run() {
+    return run(null);
+  }
+
+  /**
+   * Runs a pass if {@code schedule} calls for one. Checked again under the lock: a replica that
+   * waited for the lock while another ran the pass finds it done and does not repeat it.
+   */
+  public PassResult runIfDue(Schedule schedule) {
+    return run(schedule);
+  }
+
+  /** Asks a running pass to stop after its current batch (service shutdown). */
+  public void requestStop() {
+    stopRequested = true;
+  }
+
+  public ExpirerRuns runs() {
+    return runs;
+  }
+
+  private PassResult run(Schedule schedule) {
+    Instant now = Times.stored(clock.instant());
+    Optional<PassLock.Held> acquired = lock.tryAcquire();
+    if (acquired.isEmpty()) {
+      log.info("another replica is running an expiry pass; this one skips");
+      metrics.pass(Outcome.BUSY, null);
+      return new PassResult(Outcome.BUSY, now, Map.of(), 0, 0, null, Optional.empty());
+    }
+    try (PassLock.Held held = acquired.get()) {
+      Instant lastSuccessStart = runs.lastSuccess().map(LastSuccess::startedAt).orElse(null);
+      if (schedule != null && !schedule.isDue(lastSuccessStart, now)) {
+        metrics.pass(Outcome.NOT_DUE, null);
+        return new PassResult(
+            Outcome.NOT_DUE, now, Map.of(), 0, 0, lastSuccessStart, Optional.empty());
+      }
+      return expireAll(held, now, lastSuccessStart);
+    }
+  }
+
+  private PassResult expireAll(PassLock.Held held, Instant now, Instant lastSuccessStart) {
+    long started = System.nanoTime();
+    long runId = runs.begin(now);
+    Map<String, Integer> expired = new LinkedHashMap<>();
+    int batches = 0;
+    long lastOutboxSeq = 0;
+    Outcome outcome = Outcome.COMPLETED;
+    String error = null;
+    try {
+      kinds:
+      for (Expiry expiry : expiries) {
+        expired.put(expiry.name(), 0);
+        while (true) {
+          if (stopRequested) {
+            outcome = Outcome.STOPPED;
+            error = "stopped before the end; the next pass finishes it";
+            break kinds;
+          }
+          if (!held.isHeld()) {
+            outcome = Outcome.FAILED;
+            error = "lost the pass lock's database session";
+            break kinds;
+          }
+          int batchNumber = batches + 1;
+          Expiry.Batch batch =
+              jdbi.inTransaction(
+                  tx -> {
+                    Expiry.Batch done = expiry.expireBatch(tx, now, batchSize);
+                    hook.beforeCommit(expiry.name(), batchNumber, done.expired());
+                    return done;
+                  });
+          batches++;
+          expired.merge(expiry.name(), batch.expired(), Integer::sum);
+          lastOutboxSeq = Math.max(lastOutboxSeq, batch.lastOutboxSeq());
+          metrics.expired(expiry.name(), batch.expired());
+          log.debug("batch {} ended {} {}", batchNumber, batch.expired(), expiry.name());
+          // fewer than asked: nothing more is due, or the rest is locked by a transaction that will
+          // either end it or leave it for the next pass
+          if (batch.expired() < batchSize) {
+            break;
+          }
+        }
+      }
+    } catch (RuntimeException e) {
+      outcome = Outcome.FAILED;
+      error = e.getClass().getSimpleName() + ": " + e.getMessage();
+      log.warn("expiry pass failed after {} committed batches; the next pass goes on", batches, e);
+    }
+    Instant finishedAt = clock.instant();
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    recordEnd(runId, finishedAt, expired, batches, error);
+    metrics.pass(outcome, took);
+    if (outcome == Outcome.COMPLETED) {
+      metrics.lastSuccess(finishedAt);
+      lastSuccessStart = now;
+    }
+    log.info(
+        "expiry pass {} in {} ms: ended {} in {} batches (due at or before {})",
+        outcome.name().toLowerCase(),
+        took.toMillis(),
+        expired,
+        batches,
+        now);
+    return new PassResult(
+        outcome,
+        now,
+        expired,
+        batches,
+        lastOutboxSeq,
+        lastSuccessStart,
+        Optional.ofNullable(error));
+  }
+
+  private void recordEnd(
+      long runId, Instant finishedAt, Map<String, Integer> expired, int batches, String error) {
+    try {
+      runs.finish(
+          runId,
+          finishedAt,
+          expired.getOrDefault(Expiry.PROMOTIONS, 0),
+          expired.getOrDefault(Expiry.LISTINGS, 0),
+          batches,
+          error);
+    } catch (RuntimeException e) {
+      // the batches are committed either way; the row stays 'running' and the next pass closes it
+      log.warn("could not record the end of expiry pass {}", runId, e);
+    }
+  }
+}

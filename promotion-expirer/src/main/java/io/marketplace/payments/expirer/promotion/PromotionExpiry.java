@@ -1,0 +1,85 @@
+package io.marketplace.payments.expirer.promotion;
+
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.expirer.pass.Expiry;
+import io.marketplace.payments.expirer.pass.OutboxSeqs;
+import io.marketplace.payments.expirer.pass.Times;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * Ends featured promotions whose {@code expires_at} has come ({@code expires_at <= now}): sets
+ * {@code expired_at}, so {@code featuredUntil} stops showing them while the row stays, and appends
+ * {@code promotion.expired} keyed by listing id. The event id derives from the promotion id:
+ * however often a pass is re-run, a promotion is announced under one id. Bumps are instant and
+ * never expire.
+ */
+public final class PromotionExpiry implements Expiry {
+
+  /**
+   * The oldest due promotions, locked, skipping those another transaction holds (a payment worker
+   * extending one, another pass); the outer {@code expired_at IS NULL} is re-checked against the
+   * row as locked. Walks the partial index {@code promotions_featured_running}.
+   */
+  static final String EXPIRE_BATCH =
+      """
+      WITH due AS MATERIALIZED (
+        SELECT id FROM listing_promotions
+        WHERE type = 'featured' AND expired_at IS NULL AND expires_at <= :now
+        ORDER BY expires_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE listing_promotions p
+      SET expired_at = :now, updated_at = now()
+      FROM due
+      WHERE p.id = due.id AND p.expired_at IS NULL
+      RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at
+      """;
+
+  @Override
+  public String name() {
+    return PROMOTIONS;
+  }
+
+  @Override
+  public Batch expireBatch(Handle tx, Instant now, int limit) {
+    List<PromotionExpired> ended =
+        tx.createQuery(EXPIRE_BATCH)
+            .bind("now", Times.bindable(now))
+            .bind("limit", limit)
+            .map(
+                (rs, ctx) ->
+                    new PromotionExpired(
+                        rs.getObject("id", UUID.class),
+                        rs.getObject("listing_id", UUID.class),
+                        rs.getString("type"),
+                        Times.read(rs, "starts_at"),
+                        Times.read(rs, "expires_at"),
+                        Times.read(rs, "expired_at")))
+            .list();
+    if (ended.isEmpty()) {
+      return Batch.EMPTY;
+    }
+    List<UUID> eventIds = new ArrayList<>(ended.size());
+    for (PromotionExpired promotion : ended) {
+      PaymentEvent event = event(promotion);
+      Outbox.append(tx, event, promotion.listingId().toString());
+      eventIds.add(event.id());
+    }
+    return new Batch(ended.size(), OutboxSeqs.last(tx, eventIds));
+  }
+
+  static PaymentEvent event(PromotionExpired promotion) {
+    return PaymentEvent.of(
+        PaymentEventType.PROMOTION_EXPIRED,
+        promotion.promotionId().toString(),
+        promotion.expiredAt(),
+        promotion);
+  }
+}

@@ -1,0 +1,234 @@
+package io.marketplace.payments.expirer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.expirer.pass.PassResult;
+import io.marketplace.payments.expirer.schedule.Schedule;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The service end to end: the real PostgreSQL, the real broker, a clock the test moves. */
+class PromotionExpirerTest {
+
+  private static final Instant T = Instant.parse("2026-03-10T03:15:00Z");
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private final TestDatabase db = TestInfra.freshDatabase();
+  private final Topics topics = TestInfra.freshTopics();
+  private final KafkaTestClient kafka = TestInfra.kafkaClient();
+  private final Seed seed = new Seed(db);
+  private final MutableClock clock = new MutableClock(T);
+  private final List<AutoCloseable> started = new ArrayList<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    for (AutoCloseable service : started) {
+      service.close();
+    }
+    kafka.close();
+  }
+
+  @Test
+  void shouldPublishEachExpiryOnceWhenItsEndHasPassed() {
+    // Given a promotion and a listing that ended a second ago, and ones that end in an hour
+    UUID user = seed.user();
+    UUID listing = seed.activeListing(user, T.minusSeconds(1));
+    UUID promotedListing = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID promotion = seed.featured(promotedListing, T.minusSeconds(1));
+    UUID laterListing = seed.activeListing(user, T.plus(Duration.ofHours(1)));
+    UUID laterPromotion = seed.featured(promotedListing, T.plus(Duration.ofHours(1)));
+
+    // When the expirer starts (no pass ever ran, so one is due at once)
+    start(config());
+
+    // Then the ended ones are announced on payments.events.v1, keyed by listing id
+    List<ConsumerRecord<String, byte[]>> records = awaitAllPublished(2);
+    assertThat(records).hasSize(2);
+    ConsumerRecord<String, byte[]> promotionRecord = ofType(records, "promotion.expired");
+    assertThat(promotionRecord.key()).isEqualTo(promotedListing.toString());
+    assertThat(json(promotionRecord).at("/data/promotionId").asText())
+        .isEqualTo(promotion.toString());
+    assertThat(KafkaTestClient.header(promotionRecord, RecordHeaders.EVENT_TYPE))
+        .contains("promotion.expired");
+    ConsumerRecord<String, byte[]> listingRecord = ofType(records, "listing.expired");
+    assertThat(listingRecord.key()).isEqualTo(listing.toString());
+    assertThat(json(listingRecord).at("/data/userId").asText()).isEqualTo(user.toString());
+    // and the later ones still run
+    assertThat(db.count("marketplace_listings WHERE id = ? AND status = 'active'", laterListing))
+        .isEqualTo(1);
+    assertThat(db.count("listing_promotions WHERE id = ? AND expired_at IS NULL", laterPromotion))
+        .isEqualTo(1);
+
+    // When the clock passes their end, but the daily schedule's next pass is still to come
+    clock.advance(Duration.ofHours(2));
+
+    // Then nothing is ended before the next pass
+    Await.never(
+        Duration.ofMillis(600),
+        "a pass before the schedule calls for one",
+        () -> db.count("expirer_runs") > 1);
+
+    // When the next pass is due
+    clock.set(T.plus(Duration.ofHours(24)));
+
+    // Then it ends them and announces them, and nothing is announced twice
+    List<ConsumerRecord<String, byte[]>> all = awaitAllPublished(4);
+    assertThat(all).hasSize(4);
+    assertThat(all.stream().map(r -> json(r).get("id").asText()).distinct()).hasSize(4);
+    assertThat(db.count("marketplace_listings WHERE id = ? AND status = 'expired'", laterListing))
+        .isEqualTo(1);
+    assertThat(db.count("expirer_runs WHERE status = 'succeeded'")).isEqualTo(2);
+  }
+
+  @Test
+  void shouldReportExpiriesAndTheLastSuccessWhenScraped() {
+    // Given a due promotion and a running expirer that passed
+    UUID listing = seed.activeListing(seed.user(), T.plus(Duration.ofDays(5)));
+    seed.featured(listing, T.minusSeconds(30));
+    PromotionExpirer expirer = start(config());
+    Await.until(
+        WAIT, "a successful pass", () -> db.count("expirer_runs WHERE status = 'succeeded'") == 1);
+
+    // When metrics and readiness are asked
+    String metrics = get(expirer.baseUrl() + "/metrics").body();
+
+    // Then they show what the pass did and when it succeeded (the injected clock's time)
+    assertThat(metrics)
+        .containsPattern("payments_expirer_promotions_expired_total\\{[^}]*} 1\\.0")
+        .containsPattern("payments_expirer_listings_expired_total\\{[^}]*} 0\\.0");
+    assertThat(sample(metrics, "payments_expirer_last_success{")).isEqualTo(T.getEpochSecond());
+    assertThat(get(expirer.baseUrl() + "/health/ready").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldExpireEachRowOnceWhenTwoExpirersStartTogether() {
+    // Given 2,000 due promotions and 500 due listings, and two replicas on the same database
+    seed.backlog(2_000, 500, T);
+    ExpirerConfig config = config().withBatchSize(100);
+
+    // When both start at the same moment
+    CompletableFuture<PromotionExpirer> first =
+        CompletableFuture.supplyAsync(() -> PromotionExpirer.start(config, clock));
+    CompletableFuture<PromotionExpirer> second =
+        CompletableFuture.supplyAsync(() -> PromotionExpirer.start(config, clock));
+    started.add(first.join());
+    started.add(second.join());
+
+    // Then every row is ended once and every event is on the topic once
+    List<ConsumerRecord<String, byte[]>> records = awaitAllPublished(2_500);
+    assertThat(records).hasSize(2_500);
+    assertThat(records.stream().map(r -> json(r).get("id").asText()).distinct()).hasSize(2_500);
+    assertThat(db.count("listing_promotions WHERE expired_at IS NULL")).isZero();
+    assertThat(db.count("marketplace_listings WHERE status = 'expired'")).isEqualTo(500);
+    // and one pass did it: the other found it running, or found it done
+    assertThat(db.rows("SELECT promotions_expired, listings_expired FROM expirer_runs"))
+        .singleElement()
+        .satisfies(
+            run -> {
+              assertThat(run).containsEntry("promotions_expired", 2_000);
+              assertThat(run).containsEntry("listings_expired", 500);
+            });
+  }
+
+  @Test
+  void shouldReturnOnlyOnceTheEventsArePublishedWhenRunOnce() {
+    // Given 300 due promotions
+    seed.backlog(300, 0, T);
+
+    // When one pass runs as the CronJob runs it
+    PromotionExpirer.OnceResult result = PromotionExpirer.runOnce(config(), clock);
+
+    // Then it succeeded, and its events are already on the topic when it returns
+    assertThat(result.succeeded()).isTrue();
+    assertThat(result.pass().outcome()).isEqualTo(PassResult.Outcome.COMPLETED);
+    assertThat(result.pass().expired("promotions")).isEqualTo(300);
+    assertThat(kafka.readAll(topics.paymentEvents())).hasSize(300);
+  }
+
+  private ExpirerConfig config() {
+    return new ExpirerConfig(
+        db.dbConfig(),
+        TestInfra.kafkaConfig(topics),
+        0,
+        new Schedule.Every(Duration.ofHours(24)),
+        1000,
+        Duration.ofMillis(20),
+        Duration.ofSeconds(30));
+  }
+
+  private PromotionExpirer start(ExpirerConfig config) {
+    PromotionExpirer expirer = PromotionExpirer.start(config, clock);
+    started.add(expirer);
+    return expirer;
+  }
+
+  /** Waits for {@code count} records, then for the outbox to be drained, and reads the topic. */
+  private List<ConsumerRecord<String, byte[]>> awaitAllPublished(int count) {
+    kafka.awaitRecords(topics.paymentEvents(), count, WAIT);
+    Await.until(
+        WAIT,
+        "the outbox to be published",
+        () -> db.count("outbox_events WHERE published_at IS NULL") == 0);
+    return kafka.readAll(topics.paymentEvents());
+  }
+
+  private static ConsumerRecord<String, byte[]> ofType(
+      List<ConsumerRecord<String, byte[]>> records, String type) {
+    return records.stream()
+        .filter(r -> json(r).get("type").asText().equals(type))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static JsonNode json(ConsumerRecord<String, byte[]> record) {
+    try {
+      return Json.mapper().readTree(record.value());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The value of the first sample whose line starts with {@code prefix}. */
+  private static double sample(String metrics, String prefix) {
+    return metrics
+        .lines()
+        .filter(line -> line.startsWith(prefix))
+        .map(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + prefix + " in " + metrics));
+  }
+
+  private static HttpResponse<String> get(String url) {
+    try (HttpClient client = HttpClient.newHttpClient()) {
+      return client.send(
+          HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
