@@ -49,6 +49,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private final boolean temporary;
   private final int port;
   private EmbeddedPostgres postgres;
+  private Thread shutdownHook;
 
   private EmbeddedPostgresServer(Path dataDir, boolean temporary, int port) {
     this.dataDir = dataDir;
@@ -266,8 +267,20 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * when the JVM exits, whoever forgot to close it.
    */
   private void registerShutdownHook() {
-    Thread hook = new Thread(this::close, "embedded-postgres-" + port + "-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    shutdownHook = new Thread(this::close, "embedded-postgres-" + port + "-shutdown");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /**
+   * Leaves stopping the server at JVM exit to the caller, who closes it after whatever uses it:
+   * shutdown hooks run concurrently, so the server's own hook would stop it under its clients.
+   */
+  public synchronized EmbeddedPostgresServer withoutShutdownHook() {
+    if (shutdownHook != null) {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      shutdownHook = null;
+    }
+    return this;
   }
 
   /**

@@ -1,0 +1,222 @@
+package io.marketplace.payments.local;
+
+import io.marketplace.payments.checkout.CheckoutApi;
+import io.marketplace.payments.checkout.CheckoutApiConfig;
+import io.marketplace.payments.common.Closer;
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.db.Migrations;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.EmbeddedKafka;
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
+import io.marketplace.payments.embedded.KafkaTopics;
+import io.marketplace.payments.expirer.ExpirerConfig;
+import io.marketplace.payments.expirer.PromotionExpirer;
+import io.marketplace.payments.gateway.GatewayConfig;
+import io.marketplace.payments.gateway.WebhookGateway;
+import io.marketplace.payments.processor.PaymentProcessor;
+import io.marketplace.payments.processor.PaymentProcessorConfig;
+import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * The whole system in one JVM: a real KRaft broker and a real PostgreSQL (both embedded, data under
+ * {@code dataDir}), the Stripe emulator, the gateway, the API and every worker, wired together
+ * exactly as the services are configured in production: through the SPEC §2 environment variables,
+ * here handed over as a map. Used by {@code ./payments up} and by the end-to-end tests.
+ */
+public final class LocalStack implements AutoCloseable {
+
+  static final String DATABASE = "payments";
+
+  private final Closer closer;
+  private final Map<String, String> env;
+  private final EmbeddedKafka kafka;
+  private final EmbeddedPostgresServer postgres;
+  private final StripeEmulator stripe;
+  private final PaymentProcessor processor;
+  private final RefundWorker refunds;
+
+  private LocalStack(
+      Closer closer,
+      Map<String, String> env,
+      EmbeddedKafka kafka,
+      EmbeddedPostgresServer postgres,
+      StripeEmulator stripe,
+      PaymentProcessor processor,
+      RefundWorker refunds) {
+    this.closer = closer;
+    this.env = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
+    this.kafka = kafka;
+    this.postgres = postgres;
+    this.stripe = stripe;
+    this.processor = processor;
+    this.refunds = refunds;
+  }
+
+  /**
+   * Starts everything in dependency order, reporting each step to {@code progress}. On a failure,
+   * whatever had started is stopped again before the exception leaves.
+   */
+  public static LocalStack start(Path dataDir, StackPorts ports, Consumer<String> progress) {
+    ports.requireFree();
+    Closer closer = new Closer();
+    try {
+      Files.createDirectories(dataDir);
+      Secrets secrets = Secrets.loadOrCreate(dataDir.resolve("secrets.properties"));
+
+      progress.accept("starting Kafka (KRaft) ...");
+      EmbeddedKafka kafka =
+          closer.add(EmbeddedKafka.start(dataDir.resolve("kafka"), ports.kafka()));
+      Topics topics = Topics.standard();
+      KafkaTopics.createTopics(
+          kafka.bootstrapServers(),
+          topics.all().stream().collect(Collectors.toMap(Topic::name, Topic::partitions)));
+      progress.accept("  Kafka ready at " + kafka.bootstrapServers());
+
+      progress.accept("starting PostgreSQL ...");
+      EmbeddedPostgresServer postgres =
+          closer.add(
+              EmbeddedPostgresServer.start(dataDir.resolve("postgres"), ports.postgres())
+                  .withoutShutdownHook());
+      postgres.createDatabase(DATABASE);
+      Migrations.migrate(postgres.dataSource(DATABASE));
+      progress.accept("  PostgreSQL ready at " + postgres.jdbcUrl(DATABASE) + " (migrated)");
+
+      int gatewayPort = ports.gateway() == 0 ? freePort() : ports.gateway();
+      String webhookUrl = "http://localhost:" + gatewayPort + "/webhooks/stripe";
+
+      progress.accept("starting the Stripe emulator ...");
+      Files.createDirectories(dataDir.resolve("stripe"));
+      StripeEmulator stripe =
+          closer.add(
+              StripeEmulator.start(
+                  StripeEmulator.Config.defaults()
+                      .withPort(ports.stripe())
+                      .withSecretKey(secrets.stripeSecretKey())
+                      .withWebhookEndpoint(webhookUrl, secrets.webhookSecret())
+                      .withWebhookRetries(Duration.ofSeconds(1), 12)
+                      .withStateFile(dataDir.resolve("stripe").resolve("state.json"))));
+      progress.accept("  Stripe emulator ready at " + stripe.baseUrl());
+
+      Map<String, String> env = new LinkedHashMap<>();
+      env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+      env.put("DATABASE_URL", postgres.jdbcUrl(DATABASE));
+      env.put("DATABASE_USER", postgres.user());
+      env.put("DATABASE_PASSWORD", postgres.password());
+      env.put("STRIPE_API_BASE", stripe.baseUrl());
+      env.put("STRIPE_SECRET_KEY", secrets.stripeSecretKey());
+      env.put("STRIPE_WEBHOOK_SECRET", secrets.webhookSecret());
+      env.put("AUTH_JWT_SECRET", secrets.jwtSecret());
+      env.put("GATEWAY_PORT", Integer.toString(gatewayPort));
+      env.put("API_PORT", Integer.toString(ports.api()));
+      Env base = Env.of(env);
+
+      progress.accept("starting the webhook gateway ...");
+      WebhookGateway gateway =
+          closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clock.systemUTC()));
+      progress.accept("starting the checkout API ...");
+      CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
+      progress.accept("starting the payment processor ...");
+      PaymentProcessor processor =
+          closer.add(
+              PaymentProcessor.start(
+                  PaymentProcessorConfig.fromEnv(admin(base, ports.processor()))));
+      progress.accept("starting the refund worker ...");
+      RefundWorker refunds =
+          closer.add(RefundWorker.start(RefundWorkerConfig.fromEnv(admin(base, ports.refunds()))));
+      progress.accept("starting the promotion expirer ...");
+      PromotionExpirer expirer =
+          closer.add(
+              PromotionExpirer.start(
+                  ExpirerConfig.fromEnv(admin(base, ports.expirer())), Clock.systemUTC()));
+
+      env.put("GATEWAY_URL", gateway.baseUrl());
+      env.put("WEBHOOK_URL", gateway.webhookUrl());
+      env.put("API_URL", api.baseUrl());
+      env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
+      env.put("REFUND_WORKER_URL", refunds.baseUrl());
+      env.put("PROMOTION_EXPIRER_URL", expirer.baseUrl());
+      return new LocalStack(closer, env, kafka, postgres, stripe, processor, refunds);
+    } catch (IOException e) {
+      closer.close();
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      closer.close();
+      throw e;
+    }
+  }
+
+  private static Env admin(Env base, int port) {
+    return base.with(Map.of("ADMIN_PORT", Integer.toString(port)));
+  }
+
+  private static int freePort() {
+    try (var socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Every address and credential of the running system, as SPEC §7 lists them for {@code
+   * .payments/env}.
+   */
+  public Map<String, String> env() {
+    return env;
+  }
+
+  /** True once both workers were given their partitions: events sent from now on are consumed. */
+  public boolean workersAssigned() {
+    return processor.isAssigned() && refunds.isAssigned();
+  }
+
+  public EmbeddedKafka kafka() {
+    return kafka;
+  }
+
+  public EmbeddedPostgresServer postgres() {
+    return postgres;
+  }
+
+  public StripeEmulator stripe() {
+    return stripe;
+  }
+
+  /** Writes {@link #env()} as {@code KEY=value} lines, readable by a shell's {@code .} command. */
+  public void writeEnvFile(Path file) {
+    String lines =
+        env.entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue())
+            .collect(Collectors.joining("\n", "", "\n"));
+    try {
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      Files.writeString(tmp, lines);
+      Files.move(
+          tmp,
+          file,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+
+  /** Stops everything in the reverse order of starting. */
+  @Override
+  public void close() {
+    closer.close();
+  }
+}

@@ -1,0 +1,67 @@
+package io.marketplace.payments.local;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The ports of the local stack; 0 picks a free one (tests). A taken port is reported with the
+ * option that moves it, before anything starts.
+ */
+public record StackPorts(
+    int kafka,
+    int postgres,
+    int stripe,
+    int gateway,
+    int api,
+    int processor,
+    int refunds,
+    int expirer) {
+
+  public static StackPorts defaults() {
+    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084);
+  }
+
+  public static StackPorts anyFree() {
+    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0);
+  }
+
+  /** Throws {@link PortTakenException} naming the first taken port and its option. */
+  public void requireFree() {
+    Map<String, Integer> byOption = new LinkedHashMap<>();
+    byOption.put("--kafka-port", kafka);
+    byOption.put("--postgres-port", postgres);
+    byOption.put("--stripe-port", stripe);
+    byOption.put("--gateway-port", gateway);
+    byOption.put("--api-port", api);
+    byOption.put("--processor-port", processor);
+    byOption.put("--refunds-port", refunds);
+    byOption.put("--expirer-port", expirer);
+    byOption.forEach(
+        (option, port) -> {
+          if (port != 0 && !isFree(port)) {
+            throw new PortTakenException(port, option);
+          }
+        });
+  }
+
+  static boolean isFree(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** A port the stack needs is in use by another process. */
+  public static final class PortTakenException extends RuntimeException {
+    public PortTakenException(int port, String option) {
+      super("port " + port + " is taken by another process; choose another with " + option);
+    }
+  }
+}

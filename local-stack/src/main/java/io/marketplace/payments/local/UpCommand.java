@@ -1,0 +1,111 @@
+package io.marketplace.payments.local;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ./payments up}: the whole system on this machine until Ctrl-C (SPEC §7). */
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the whole system on this machine: a real Kafka broker (KRaft) and a real PostgreSQL,",
+      "both embedded, the Stripe emulator, the gateway, the API and every worker.",
+      "Data persists under the data directory; Ctrl-C stops everything cleanly."
+    })
+public final class UpCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--data-dir", description = "where data persists (default: ${DEFAULT-VALUE})")
+  Path dataDir = Path.of(".payments");
+
+  @Option(names = "--kafka-port", description = "default: ${DEFAULT-VALUE}")
+  int kafkaPort = StackPorts.defaults().kafka();
+
+  @Option(names = "--postgres-port", description = "default: ${DEFAULT-VALUE}")
+  int postgresPort = StackPorts.defaults().postgres();
+
+  @Option(names = "--stripe-port", description = "default: ${DEFAULT-VALUE}")
+  int stripePort = StackPorts.defaults().stripe();
+
+  @Option(names = "--gateway-port", description = "default: ${DEFAULT-VALUE}")
+  int gatewayPort = StackPorts.defaults().gateway();
+
+  @Option(names = "--api-port", description = "default: ${DEFAULT-VALUE}")
+  int apiPort = StackPorts.defaults().api();
+
+  @Option(names = "--processor-port", description = "admin port; default: ${DEFAULT-VALUE}")
+  int processorPort = StackPorts.defaults().processor();
+
+  @Option(names = "--refunds-port", description = "admin port; default: ${DEFAULT-VALUE}")
+  int refundsPort = StackPorts.defaults().refunds();
+
+  @Option(names = "--expirer-port", description = "admin port; default: ${DEFAULT-VALUE}")
+  int expirerPort = StackPorts.defaults().expirer();
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    long started = System.nanoTime();
+    StackPorts ports =
+        new StackPorts(
+            kafkaPort,
+            postgresPort,
+            stripePort,
+            gatewayPort,
+            apiPort,
+            processorPort,
+            refundsPort,
+            expirerPort);
+    LocalStack stack;
+    try {
+      stack =
+          LocalStack.start(
+              dataDir,
+              ports,
+              line -> {
+                out.printf("[%5.1f s] %s%n", (System.nanoTime() - started) / 1e9, line);
+                out.flush();
+              });
+    } catch (StackPorts.PortTakenException e) {
+      spec.commandLine().getErr().println("payments up: " + e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            Thread.ofPlatform()
+                .unstarted(
+                    () -> {
+                      out.println("stopping ...");
+                      out.flush();
+                      stack.close();
+                      out.println("stopped");
+                      out.flush();
+                      stopped.countDown();
+                    }));
+    Path envFile = dataDir.resolve("env");
+    stack.writeEnvFile(envFile);
+    out.println();
+    stack.env().entrySet().stream()
+        .filter(
+            e ->
+                e.getKey().endsWith("_URL")
+                    || e.getKey().endsWith("_SERVERS")
+                    || e.getKey().endsWith("_BASE"))
+        .forEach(e -> out.printf("  %-24s %s%n", e.getKey(), e.getValue()));
+    out.printf("  %-24s %s%n", "credentials", "in " + envFile + " (never printed)");
+    out.printf(
+        "%nready in %.1f s; addresses written to %s. Try ./payments demo. Ctrl-C stops.%n",
+        (System.nanoTime() - started) / 1e9, envFile);
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,97 @@
+package io.marketplace.payments.ops.token;
+
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.algorithms.Algorithm;
+import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.Times;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code payments token}: a bearer token for the checkout API (SPEC §3), HS256 with {@code
+ * AUTH_JWT_SECRET}, claims {@code sub}, {@code roles}, {@code iat}, {@code exp}. A super_admin is
+ * also a user, so {@code --role super_admin} gives both roles.
+ */
+@Command(
+    name = "token",
+    mixinStandardHelpOptions = true,
+    description = "Prints a JWT for the running system, signed with AUTH_JWT_SECRET.")
+public final class TokenCommand implements Callable<Integer> {
+
+  static final int MIN_SECRET_BYTES = 32;
+
+  public enum Role {
+    user,
+    super_admin
+  }
+
+  private final OpsContext context;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--user", required = true, paramLabel = "UUID", description = "the user (sub)")
+  UUID user;
+
+  @Option(
+      names = "--role",
+      paramLabel = "ROLE",
+      description = "user (default) or super_admin; repeatable")
+  List<Role> roles = new ArrayList<>();
+
+  @Option(
+      names = "--ttl",
+      paramLabel = "DURATION",
+      defaultValue = "1h",
+      description = "lifetime, e.g. 15m, 1h, 7d (default: ${DEFAULT-VALUE})")
+  String ttl;
+
+  public TokenCommand(OpsContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public Integer call() {
+    Duration lifetime = Times.parseDuration(ttl);
+    if (lifetime.isNegative() || lifetime.isZero()) {
+      throw new IllegalArgumentException("--ttl must be positive");
+    }
+    String secret = context.jwtSecret();
+    if (secret.getBytes(StandardCharsets.UTF_8).length < MIN_SECRET_BYTES) {
+      throw new OperatorError(
+          "AUTH_JWT_SECRET is shorter than "
+              + MIN_SECRET_BYTES
+              + " bytes; HS256 needs at least that");
+    }
+    spec.commandLine()
+        .getOut()
+        .println(sign(secret, user, roleNames(), context.clock().instant(), lifetime));
+    spec.commandLine().getOut().flush();
+    return 0;
+  }
+
+  private List<String> roleNames() {
+    List<String> names = new ArrayList<>(List.of(Role.user.name()));
+    roles.stream().map(Role::name).filter(name -> !names.contains(name)).forEach(names::add);
+    return names;
+  }
+
+  public static String sign(
+      String secret, UUID user, List<String> roles, Instant issuedAt, Duration lifetime) {
+    return JWT.create()
+        .withSubject(user.toString())
+        .withClaim("roles", roles)
+        .withIssuedAt(issuedAt)
+        .withExpiresAt(issuedAt.plus(lifetime))
+        .sign(Algorithm.HMAC256(secret.getBytes(StandardCharsets.UTF_8)));
+  }
+}
