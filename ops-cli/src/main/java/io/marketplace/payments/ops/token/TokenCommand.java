@@ -85,6 +85,9 @@ public final class TokenCommand implements Callable<Integer> {
     return names;
   }
 
+  /**
+   * A token as the API expects it (SPEC §3): {@code sub}, {@code roles}, {@code iat}, {@code exp}.
+   */
   public static String sign(
       String secret, UUID user, List<String> roles, Instant issuedAt, Duration lifetime) {
     return JWT.create()

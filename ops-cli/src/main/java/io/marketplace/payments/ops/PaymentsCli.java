@@ -1,0 +1,76 @@
+package io.marketplace.payments.ops;
+
+import io.marketplace.payments.common.config.ConfigException;
+import io.marketplace.payments.ops.dlq.DlqCommand;
+import io.marketplace.payments.ops.reconcile.ReconcileCommand;
+import io.marketplace.payments.ops.replay.LagCommand;
+import io.marketplace.payments.ops.replay.ReplayCommand;
+import io.marketplace.payments.ops.token.TokenCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ./payments}: the operators' command line (SPEC §7). Each subcommand reads the SPEC §2
+ * environment variables it needs, so it runs against any deployment, the local stack included.
+ *
+ * <p>Exit status: 0 done, 1 refused or failed (the message says why and what to do), 2 wrong usage
+ * or missing configuration.
+ */
+@Command(
+    name = "payments",
+    mixinStandardHelpOptions = true,
+    version = "marketplace payments command line",
+    synopsisSubcommandLabel = "COMMAND",
+    description = "Operates marketplace payments: tokens, replays, dead letters, reconciliation.")
+public final class PaymentsCli implements Runnable {
+
+  public static final int REFUSED = 1;
+  public static final int USAGE = 2;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+  }
+
+  /**
+   * The whole command line. {@code extraSubcommands} are added first (picocli-annotated objects or
+   * {@link CommandLine}s): the local stack adds {@code up} and {@code demo} this way.
+   */
+  public static CommandLine commandLine(OpsContext context, Object... extraSubcommands) {
+    CommandLine cli = new CommandLine(new PaymentsCli());
+    for (Object extra : extraSubcommands) {
+      cli.addSubcommand(extra);
+    }
+    cli.addSubcommand(new TokenCommand(context));
+    cli.addSubcommand(new ReplayCommand(context));
+    cli.addSubcommand(new LagCommand(context));
+    cli.addSubcommand(DlqCommand.commandLine(context));
+    cli.addSubcommand(new ReconcileCommand(context));
+    cli.setExecutionExceptionHandler(PaymentsCli::handle);
+    return cli;
+  }
+
+  /** One line for what the operator can act on; a stack trace only for the unexpected. */
+  private static int handle(
+      Exception error, CommandLine command, CommandLine.ParseResult parseResult) {
+    String name = command.getCommandSpec().qualifiedName();
+    if (error instanceof ConfigException) {
+      command.getErr().println(name + ": " + error.getMessage());
+      command.getErr().flush();
+      return USAGE;
+    }
+    if (error instanceof OperatorError || error instanceof IllegalArgumentException) {
+      command.getErr().println(name + ": " + error.getMessage());
+      command.getErr().flush();
+      return REFUSED;
+    }
+    command.getErr().println(name + ": failed: " + error);
+    error.printStackTrace(command.getErr());
+    command.getErr().flush();
+    return REFUSED;
+  }
+}

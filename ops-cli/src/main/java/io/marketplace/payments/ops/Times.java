@@ -1,0 +1,76 @@
+package io.marketplace.payments.ops;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+
+/**
+ * The times and durations operators type. A point in time is ISO-8601 ({@code
+ * 2026-03-01T10:00:00Z}, with an offset, or without one meaning UTC), a date ({@code 2026-03-01},
+ * midnight UTC), or a duration meaning that long ago ({@code 90m}, {@code 24h}, {@code 7d}, {@code
+ * PT2H}).
+ */
+public final class Times {
+
+  private Times() {}
+
+  public static Instant parseInstant(String text, Clock clock) {
+    String value = text.strip();
+    try {
+      if (looksLikeDuration(value)) {
+        return clock.instant().minus(parseDuration(value));
+      }
+      if (value.length() == 10) {
+        return LocalDate.parse(value).atStartOfDay().toInstant(ZoneOffset.UTC);
+      }
+      if (value.endsWith("Z") || value.endsWith("z")) {
+        return Instant.parse(value.toUpperCase(Locale.ROOT));
+      }
+      try {
+        return OffsetDateTime.parse(value).toInstant();
+      } catch (DateTimeParseException e) {
+        return LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
+      }
+    } catch (DateTimeParseException | IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "'"
+              + text
+              + "' is not a time: use 2026-03-01T10:00:00Z, 2026-03-01, or a duration ago such as"
+              + " 24h or 7d");
+    }
+  }
+
+  /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H}. */
+  public static Duration parseDuration(String text) {
+    String value = text.strip().toLowerCase(Locale.ROOT);
+    try {
+      if (value.startsWith("p")) {
+        return Duration.parse(value.toUpperCase(Locale.ROOT));
+      }
+      if (value.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(value.substring(0, value.length() - 2)));
+      }
+      long amount = Long.parseLong(value.substring(0, value.length() - 1));
+      return switch (value.charAt(value.length() - 1)) {
+        case 's' -> Duration.ofSeconds(amount);
+        case 'm' -> Duration.ofMinutes(amount);
+        case 'h' -> Duration.ofHours(amount);
+        case 'd' -> Duration.ofDays(amount);
+        default -> throw new IllegalArgumentException("unknown unit");
+      };
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "'" + text + "' is not a duration: use 30s, 5m, 24h, 7d or PT24H");
+    }
+  }
+
+  private static boolean looksLikeDuration(String value) {
+    return value.matches("(?i)p.*|\\d+(ms|s|m|h|d)");
+  }
+}

@@ -1,0 +1,131 @@
+package io.marketplace.payments.ops.dlq;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.OperatorError;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Reads dead-letter topics from the beginning to their current end. The reader joins no consumer
+ * group and commits nothing: it assigns itself every partition, so reading changes nothing and two
+ * operators can read at once.
+ */
+public final class DeadLetters {
+
+  private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration POLL = Duration.ofMillis(200);
+
+  private final KafkaConfig kafka;
+
+  public DeadLetters(KafkaConfig kafka) {
+    this.kafka = kafka;
+  }
+
+  /** The dead-letter topics of the workers' source topics (SPEC §4: {@code <topic>.dlq}). */
+  public List<Topic> dlqTopics() {
+    return kafka.topics().all().stream().filter(t -> t.name().endsWith(".dlq")).toList();
+  }
+
+  /**
+   * The dead-letter topic an operator means by {@code name}: the source or the dlq topic, with or
+   * without the deployment's topic prefix.
+   */
+  public Topic dlqTopic(String name) {
+    List<String> candidates = List.of(name, prefix() + name);
+    for (Topic dlq : dlqTopics()) {
+      String source = dlq.name().substring(0, dlq.name().length() - ".dlq".length());
+      if (candidates.contains(dlq.name()) || candidates.contains(source)) {
+        return dlq;
+      }
+    }
+    throw new OperatorError(
+        "no dead-letter topic for '"
+            + name
+            + "'; they are: "
+            + dlqTopics().stream().map(Topic::name).toList());
+  }
+
+  /** Every record of {@code topics}, topic by topic, partitions in order. */
+  public List<DeadLetter> read(List<Topic> topics, PrintWriter progress) {
+    List<DeadLetter> letters = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(readerConfig())) {
+      for (Topic topic : topics) {
+        List<PartitionInfo> infos =
+            Optional.ofNullable(consumer.partitionsFor(topic.name(), Duration.ofSeconds(15)))
+                .orElse(List.of());
+        if (infos.isEmpty()) {
+          progress.println(topic.name() + " does not exist; skipped");
+          continue;
+        }
+        List<TopicPartition> partitions =
+            infos.stream().map(i -> new TopicPartition(topic.name(), i.partition())).toList();
+        letters.addAll(readToEnd(consumer, partitions, progress));
+      }
+    }
+    letters.sort(
+        (a, b) ->
+            a.dlqTopic().equals(b.dlqTopic())
+                ? a.failedAt().compareTo(b.failedAt())
+                : a.dlqTopic().compareTo(b.dlqTopic()));
+    return letters;
+  }
+
+  private List<DeadLetter> readToEnd(
+      KafkaConsumer<String, byte[]> consumer,
+      List<TopicPartition> partitions,
+      PrintWriter progress) {
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+    List<DeadLetter> letters = new ArrayList<>();
+    long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+    long reported = 0;
+    while (!reachedEnd(consumer, end)) {
+      if (System.nanoTime() - deadline >= 0) {
+        throw new OperatorError(
+            "could not read " + partitions.getFirst().topic() + " to its end within 60 s");
+      }
+      for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+        letters.add(DeadLetter.of(record));
+      }
+      if (letters.size() - reported >= 1000) {
+        reported = letters.size();
+        progress.println("read " + reported + " dead letters of " + partitions.getFirst().topic());
+        progress.flush();
+      }
+    }
+    return letters;
+  }
+
+  private static boolean reachedEnd(
+      KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, Long> end) {
+    return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+  }
+
+  private Properties readerConfig() {
+    Properties props = kafka.admin("payments-cli-dlq-reader");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return props;
+  }
+
+  private String prefix() {
+    String stripe = kafka.topics().stripeEvents().name();
+    return stripe.substring(0, stripe.length() - "stripe.events.v1".length());
+  }
+}

@@ -1,0 +1,220 @@
+package io.marketplace.payments.ops.dlq;
+
+import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.Table;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code payments dlq}: the records the workers gave up on ({@code <topic>.dlq}), and sending them
+ * back once the cause is fixed.
+ */
+@Command(
+    name = "dlq",
+    mixinStandardHelpOptions = true,
+    synopsisSubcommandLabel = "(list | redrive)",
+    description = "Shows dead letters and sends them back to be processed again.")
+public final class DlqCommand implements Runnable {
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "list or redrive?");
+  }
+
+  public static CommandLine commandLine(OpsContext context) {
+    return new CommandLine(new DlqCommand())
+        .addSubcommand(new ListCommand(context))
+        .addSubcommand(new RedriveCommand(context));
+  }
+
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "Lists dead letters: when, which consumer, why, the event id and type.")
+  static final class ListCommand implements Callable<Integer> {
+
+    private final OpsContext context;
+
+    @Spec CommandSpec spec;
+
+    @Option(
+        names = "--topic",
+        paramLabel = "T",
+        description = "one source or dead-letter topic (default: all)")
+    String topic;
+
+    @Option(names = "--waiting", description = "only those not redriven yet")
+    boolean waitingOnly;
+
+    ListCommand(OpsContext context) {
+      this.context = context;
+    }
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      KafkaConfig kafka = context.kafka();
+      DeadLetters reader = new DeadLetters(kafka);
+      List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
+      List<DeadLetter> letters = reader.read(topics, err);
+      Map<String, Instant> redriven = redrivenOrNull(topics, err);
+      Table table =
+          new Table(
+              "FAILED AT", "CONSUMER", "DEAD LETTER", "EVENT ID", "TYPE", "REDRIVEN", "ERROR");
+      int waiting = 0;
+      for (DeadLetter letter : letters) {
+        Instant when = redriven == null ? null : redriven.get(letter.coordinates());
+        if (when == null) {
+          waiting++;
+        } else if (waitingOnly) {
+          continue;
+        }
+        table.row(
+            letter.failedAt(),
+            letter.consumer(),
+            letter.coordinates(),
+            letter.eventId(),
+            letter.eventType(),
+            redriven == null ? "?" : when == null ? "no" : when.toString(),
+            letter.error()
+                + (letter.redriveOf() == null
+                    ? ""
+                    : " (again, after redrive of " + letter.redriveOf() + ")"));
+      }
+      if (letters.isEmpty()) {
+        out.println("no dead letters in " + topics.stream().map(Topic::name).toList());
+      } else {
+        table.print(out);
+        out.println(
+            letters.size()
+                + " dead letters"
+                + (redriven == null ? "" : ", " + waiting + " not redriven"));
+      }
+      out.flush();
+      return 0;
+    }
+
+    /** The redrive marks, or null when the database cannot tell (the list still shows). */
+    private Map<String, Instant> redrivenOrNull(List<Topic> topics, PrintWriter err) {
+      try (Database database = context.openDatabase()) {
+        return new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
+      } catch (RuntimeException e) {
+        err.println("redrive status unknown (" + e.getMessage() + ")");
+        err.flush();
+        return null;
+      }
+    }
+  }
+
+  @Command(
+      name = "redrive",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Sends dead letters back to their source topic to be processed again, each once.",
+        "Fix the cause first: a record that fails again is dead-lettered again."
+      })
+  static final class RedriveCommand implements Callable<Integer> {
+
+    private final OpsContext context;
+
+    @Spec CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Which which;
+
+    static final class Which {
+      @Option(
+          names = "--event-id",
+          paramLabel = "ID",
+          description = "the dead letters of this event (Stripe event id, or event id)")
+      String eventId;
+
+      @Option(names = "--all", description = "every dead letter not redriven yet")
+      boolean all;
+    }
+
+    @Option(names = "--topic", paramLabel = "T", description = "only this source or dlq topic")
+    String topic;
+
+    @Option(names = "--dry-run", description = "show what would be redriven, send nothing")
+    boolean dryRun;
+
+    RedriveCommand(OpsContext context) {
+      this.context = context;
+    }
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      KafkaConfig kafka = context.kafka();
+      DeadLetters reader = new DeadLetters(kafka);
+      List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
+      try (Database database = context.openDatabase()) {
+        List<DeadLetter> letters = reader.read(topics, err);
+        Map<String, Instant> redriven =
+            new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
+        List<DeadLetter> matching =
+            letters.stream().filter(l -> which.all || which.eventId.equals(l.eventId())).toList();
+        List<DeadLetter> waiting =
+            matching.stream().filter(l -> !redriven.containsKey(l.coordinates())).toList();
+        if (waiting.isEmpty()) {
+          if (which.all) {
+            out.println("no dead letters waiting to be redriven");
+            out.flush();
+            return 0;
+          }
+          throw new OperatorError(
+              matching.isEmpty()
+                  ? "no dead letter of event " + which.eventId
+                  : "the dead letters of event "
+                      + which.eventId
+                      + " were all redriven before ("
+                      + String.join(", ", matching.stream().map(DeadLetter::coordinates).toList())
+                      + ")");
+        }
+        if (dryRun) {
+          waiting.forEach(
+              l ->
+                  out.println(
+                      "would redrive "
+                          + l.coordinates()
+                          + " ("
+                          + l.eventId()
+                          + ") to "
+                          + l.sourceTopic()));
+          out.println("dry run: nothing sent");
+          out.flush();
+          return 0;
+        }
+        int sent = new Redriver(kafka, database.jdbi(), operator()).redrive(waiting, out, err);
+        out.println(
+            "redriven "
+                + sent
+                + " dead letters; check with: payments dlq list, and the worker's lag");
+        out.flush();
+        return 0;
+      }
+    }
+
+    private static String operator() {
+      return System.getProperty("user.name", "unknown");
+    }
+  }
+}

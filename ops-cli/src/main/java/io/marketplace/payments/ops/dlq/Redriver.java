@@ -1,0 +1,139 @@
+package io.marketplace.payments.ops.dlq;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.OperatorError;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * Sends dead letters back to their source topic for another try: the original key, value and
+ * headers, without the worker's error headers, plus {@code redriven-from}. A redrive applies the
+ * event once: the workers record an event as applied only in the transaction that applies it, and a
+ * dead-lettered event's transaction rolled back, so the redriven record is applied exactly when it
+ * is read again; any other copy of it is skipped.
+ */
+public final class Redriver {
+
+  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+
+  private final KafkaConfig kafka;
+  private final Jdbi jdbi;
+  private final String operator;
+
+  public Redriver(KafkaConfig kafka, Jdbi jdbi, String operator) {
+    this.kafka = kafka;
+    this.jdbi = jdbi;
+    this.operator = operator;
+  }
+
+  /**
+   * Redrives {@code letters} in order; returns how many it sent (the others were redriven before).
+   */
+  public int redrive(List<DeadLetter> letters, PrintWriter out, PrintWriter progress) {
+    int sent = 0;
+    try (Producer<String, byte[]> producer =
+        new KafkaProducer<>(kafka.producer("payments-cli-redrive"))) {
+      for (DeadLetter letter : letters) {
+        ProducerRecord<String, byte[]> record = recordFor(letter);
+        RecordMetadata where =
+            inTransaction(
+                tx -> {
+                  if (!Redrives.claim(tx, letter, operator)) {
+                    return null;
+                  }
+                  // the claim commits only once the broker has the record: a failed send leaves no
+                  // claim, and a crash after the send at worst allows a second send, which the
+                  // worker skips as already applied
+                  RecordMetadata metadata = send(producer, record);
+                  Redrives.sentTo(tx, letter, metadata.partition(), metadata.offset());
+                  return metadata;
+                });
+        if (where == null) {
+          out.println("skipped " + letter.coordinates() + ": redriven before");
+          continue;
+        }
+        sent++;
+        out.println(
+            "redriven "
+                + letter.coordinates()
+                + " ("
+                + letter.eventId()
+                + ") to "
+                + where.topic()
+                + "/"
+                + where.partition()
+                + "/"
+                + where.offset());
+        if (sent % 100 == 0) {
+          progress.println("redriven " + sent + " of " + letters.size());
+          progress.flush();
+        }
+      }
+    }
+    out.flush();
+    return sent;
+  }
+
+  ProducerRecord<String, byte[]> recordFor(DeadLetter letter) {
+    Topic source = sourceOf(letter);
+    Integer partition = letter.key() == null ? letter.sourcePartition() : null;
+    var record = new ProducerRecord<>(source.name(), partition, letter.key(), letter.value());
+    letter.originalHeaders().forEach(h -> record.headers().add(h));
+    record
+        .headers()
+        .add(DeadLetter.REDRIVEN_FROM, letter.coordinates().getBytes(StandardCharsets.UTF_8));
+    return record;
+  }
+
+  /** Only the workers' own source topics: a header must not send a record anywhere else. */
+  private Topic sourceOf(DeadLetter letter) {
+    for (Topic topic : kafka.topics().all()) {
+      if (topic.dlq().name().equals(letter.dlqTopic())) {
+        if (!topic.name().equals(letter.sourceTopic())) {
+          throw new OperatorError(
+              letter.coordinates()
+                  + " names "
+                  + letter.sourceTopic()
+                  + " as its source, not "
+                  + topic.name()
+                  + "; not redriven");
+        }
+        return topic;
+      }
+    }
+    throw new OperatorError(letter.dlqTopic() + " is not a dead-letter topic of this system");
+  }
+
+  private <T> T inTransaction(org.jdbi.v3.core.HandleCallback<T, RuntimeException> work) {
+    try {
+      return jdbi.inTransaction(work);
+    } catch (UnableToExecuteStatementException e) {
+      throw Redrives.missingTable(e);
+    }
+  }
+
+  private static RecordMetadata send(
+      Producer<String, byte[]> producer, ProducerRecord<String, byte[]> record) {
+    try {
+      return producer.send(record).get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new OperatorError(
+          "Kafka did not acknowledge the redrive to " + record.topic() + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OperatorError("interrupted", e);
+    }
+  }
+}

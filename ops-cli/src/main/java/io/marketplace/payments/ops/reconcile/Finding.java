@@ -1,0 +1,37 @@
+package io.marketplace.payments.ops.reconcile;
+
+import java.util.Locale;
+
+/**
+ * One difference between Stripe and the database.
+ *
+ * @param repair the event that lets the workers apply the missing fact, or null when a person must
+ *     look (nothing the workers do would fix it)
+ */
+public record Finding(
+    Kind kind, String paymentIntentId, String listingId, String detail, Repair repair) {
+
+  /** What is missing, as the report names it. */
+  public enum Kind {
+    /** Stripe says succeeded; our payment is not (or we have no row, but the metadata is ours). */
+    PAYMENT_NOT_RECORDED,
+    /** A paid posting fee whose listing still waits for payment. */
+    LISTING_NOT_ACTIVE,
+    /** A paid posting fee whose listing does not exist. */
+    LISTING_MISSING,
+    /** A paid promotion with no promotion row and no automatic refund. */
+    PROMOTION_MISSING,
+    /** A refund Stripe made on one of our payments that we have no record of. */
+    REFUND_MISSING,
+    /** Our refund, done at Stripe, whose record does not say so. */
+    REFUND_NOT_RECORDED;
+
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  public boolean repairable() {
+    return repair != null;
+  }
+}

@@ -1,0 +1,286 @@
+package io.marketplace.payments.ops.reconcile;
+
+import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.Table;
+import io.marketplace.payments.ops.Times;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code payments reconcile}: lists PaymentIntents and refunds from Stripe since a time and
+ * compares them with the database. With {@code --apply} it repairs by publishing each missing fact
+ * as a Stripe-shaped event for the workers to apply; it never writes the database itself.
+ */
+@Command(
+    name = "reconcile",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Lists PaymentIntents and refunds from Stripe and reports what the database missed.",
+      "With --apply, publishes each missing fact for the workers to apply."
+    })
+public final class ReconcileCommand implements Callable<Integer> {
+
+  private static final int PROGRESS_EVERY = 100;
+  private static final Duration RECHECK_EVERY = Duration.ofSeconds(1);
+
+  private final OpsContext context;
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--since",
+      required = true,
+      paramLabel = "T",
+      description = "objects created at or after T (2026-03-01T00:00:00Z, 2026-03-01, or 48h)")
+  String since;
+
+  @Option(names = "--apply", description = "publish the repairs (default: only report)")
+  boolean apply;
+
+  @Option(
+      names = "--wait",
+      paramLabel = "DURATION",
+      description = "with --apply: wait up to this long for the workers to repair, e.g. 2m")
+  String await;
+
+  @Option(
+      names = "--payment-consumer",
+      paramLabel = "NAME",
+      defaultValue = "payment-processor",
+      description = "consumer group of the payment processor (default: ${DEFAULT-VALUE})")
+  String paymentConsumer;
+
+  @Option(
+      names = "--refund-consumer",
+      paramLabel = "NAME",
+      defaultValue = "refund-worker",
+      description = "consumer group applying Stripe refunds (default: ${DEFAULT-VALUE})")
+  String refundConsumer;
+
+  public ReconcileCommand(OpsContext context) {
+    this.context = context;
+  }
+
+  /** A Stripe object found to differ, kept to check it again after the repair. */
+  private record Checked(List<Finding> findings, Supplier<List<Finding>> recheck) {}
+
+  @Override
+  public Integer call() throws InterruptedException {
+    Instant from = Times.parseInstant(since, context.clock());
+    Duration wait = await == null ? null : Times.parseDuration(await);
+    if (wait != null && !apply) {
+      throw new IllegalArgumentException("--wait goes with --apply");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    StripeLedger stripe = new StripeLedger(context.stripe().client());
+    KafkaConfig kafka = apply ? context.kafka() : null;
+    try (Database database = context.openDatabase()) {
+      Records records = new Records(database.jdbi());
+      Reconciler reconciler = new Reconciler(records, paymentConsumer, refundConsumer);
+      List<Checked> differing = new ArrayList<>();
+      int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
+
+      err.println("listing PaymentIntents created since " + from + " from Stripe ...");
+      err.flush();
+      stripe.paymentIntentsSince(
+          from,
+          pi -> {
+            counts[0]++;
+            if (counts[0] % PROGRESS_EVERY == 0) {
+              err.println("  " + counts[0] + " PaymentIntents checked ...");
+              err.flush();
+            }
+            if (!"succeeded".equals(pi.status())) {
+              return;
+            }
+            if (!reconciler.isOurs(pi)) {
+              counts[2]++;
+              return;
+            }
+            counts[1]++;
+            List<Finding> findings = reconciler.check(pi);
+            if (!findings.isEmpty()) {
+              differing.add(new Checked(findings, () -> reconciler.check(pi)));
+            }
+          });
+      err.println("listing refunds created since " + from + " from Stripe ...");
+      err.flush();
+      stripe.refundsSince(
+          from,
+          refund -> {
+            counts[3]++;
+            if (counts[3] % PROGRESS_EVERY == 0) {
+              err.println("  " + counts[3] + " refunds checked ...");
+              err.flush();
+            }
+            List<Finding> findings = reconciler.check(refund);
+            if (!findings.isEmpty()) {
+              differing.add(new Checked(findings, () -> reconciler.check(refund)));
+            }
+          });
+
+      out.println(
+          "checked "
+              + counts[0]
+              + " PaymentIntents ("
+              + counts[1]
+              + " of ours succeeded"
+              + (counts[2] > 0 ? ", " + counts[2] + " succeeded not ours" : "")
+              + ") and "
+              + counts[3]
+              + " refunds created since "
+              + from);
+      List<Finding> findings = differing.stream().flatMap(c -> c.findings().stream()).toList();
+      if (findings.isEmpty()) {
+        out.println("no differences: the database has every fact Stripe has");
+        out.flush();
+        return 0;
+      }
+      print(findings, out);
+      Map<String, Repair> repairs = repairsOf(findings);
+      long needPerson = findings.stream().filter(f -> !f.repairable()).count();
+      out.println(
+          findings.size()
+              + " findings: "
+              + repairs.size()
+              + " repair events for the workers"
+              + (needPerson > 0 ? ", " + needPerson + " need a person" : ""));
+      if (!apply) {
+        if (!repairs.isEmpty()) {
+          out.println("run again with --apply to publish the repairs to the workers");
+        }
+        out.flush();
+        return 0;
+      }
+      publish(repairs, stripe, kafka, out);
+      if (wait != null) {
+        awaitRepairs(differing, repairs.keySet(), records, wait, out);
+      } else {
+        out.println("the workers apply them like any Stripe event; run reconcile again to check");
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  private static void print(List<Finding> findings, PrintWriter out) {
+    Table table = new Table("FINDING", "PAYMENT INTENT", "LISTING", "REPAIR", "DETAIL");
+    for (Finding finding : findings) {
+      table.row(
+          finding.kind().label(),
+          finding.paymentIntentId(),
+          finding.listingId(),
+          finding.repairable() ? finding.repair().eventId() : "needs a person",
+          finding.detail());
+    }
+    table.print(out);
+  }
+
+  /** One event per missing fact, however many findings it explains. */
+  private static Map<String, Repair> repairsOf(List<Finding> findings) {
+    Map<String, Repair> repairs = new LinkedHashMap<>();
+    findings.stream()
+        .filter(Finding::repairable)
+        .forEach(f -> repairs.putIfAbsent(f.repair().eventId(), f.repair()));
+    return repairs;
+  }
+
+  private void publish(
+      Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
+    try (Producer<String, byte[]> producer =
+        new KafkaProducer<>(kafka.producer("payments-cli-reconcile"))) {
+      RepairPublisher publisher =
+          new RepairPublisher(producer, kafka.topics().stripeEvents(), context.clock());
+      for (Repair repair : repairs.values()) {
+        RecordMetadata where = publisher.publish(repair, stripe.raw(repair.objectId()));
+        out.println(
+            "published "
+                + repair.eventId()
+                + " ("
+                + repair.eventType()
+                + ") to "
+                + where.topic()
+                + "/"
+                + where.partition()
+                + "/"
+                + where.offset());
+        out.flush();
+      }
+    }
+  }
+
+  /**
+   * Checks the differing objects again until the workers repaired them, or the time is up. A
+   * finding whose repair event was applied without repairing it stops the wait: waiting longer
+   * would not help, the worker needs a look.
+   */
+  private void awaitRepairs(
+      List<Checked> differing,
+      Set<String> published,
+      Records records,
+      Duration wait,
+      PrintWriter out)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    long total = differing.stream().mapToLong(c -> c.findings().size()).sum();
+    long reported = -1;
+    while (true) {
+      List<Finding> left = differing.stream().flatMap(c -> c.recheck().get().stream()).toList();
+      List<Finding> waiting = left.stream().filter(Finding::repairable).toList();
+      long repaired = total - left.size();
+      if (repaired != reported) {
+        out.println("waiting for the workers: " + repaired + " of " + total + " repaired");
+        out.flush();
+        reported = repaired;
+      }
+      if (waiting.isEmpty()) {
+        if (!left.isEmpty()) {
+          out.println(left.size() + " findings need a person:");
+          print(left, out);
+        }
+        return;
+      }
+      // the next generation is proposed once the published one was applied
+      List<Finding> ineffective =
+          waiting.stream().filter(f -> !published.contains(f.repair().eventId())).toList();
+      if (!ineffective.isEmpty()) {
+        print(ineffective, out);
+        for (String eventId : published) {
+          records.outcome(eventId).ifPresent(o -> out.println(eventId + ": " + o));
+        }
+        throw new OperatorError(
+            ineffective.size()
+                + " findings remain although the workers applied their repair events: look at"
+                + " the worker's logs (its outcome for the event is in webhook_events)");
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        print(left, out);
+        throw new OperatorError(
+            waiting.size()
+                + " findings not repaired within "
+                + await
+                + ": is the worker running? see payments lag and payments dlq list");
+      }
+      Thread.sleep(RECHECK_EVERY);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package io.marketplace.payments.ops.reconcile;
+
+import io.marketplace.payments.ops.reconcile.Finding.Kind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Compares what Stripe says with what the database says, one PaymentIntent or refund at a time, and
+ * names what is missing and which event would let the workers apply it. Stripe is the truth about
+ * money; the database about what the money bought.
+ */
+public final class Reconciler {
+
+  /** The part of a PaymentIntent the comparison needs. */
+  public record StripePayment(String id, String status, Map<String, String> metadata) {
+
+    /** Created by checkout-api: it carries our metadata. */
+    boolean carriesOurMetadata() {
+      return metadata != null
+          && metadata.containsKey("listing_id")
+          && metadata.containsKey("user_id")
+          && metadata.containsKey("payment_type");
+    }
+  }
+
+  /** The part of a refund the comparison needs. */
+  public record StripeRefund(
+      String id, String paymentIntentId, String status, Map<String, String> metadata) {}
+
+  /** Refunds in these states moved no money. */
+  private static final Set<String> NO_MONEY_MOVED = Set.of("failed", "canceled");
+
+  private final Records records;
+  private final String paymentConsumer;
+  private final String refundConsumer;
+
+  /**
+   * @param paymentConsumer the consumer group that applies payment facts (the payment processor)
+   * @param refundConsumer the consumer group that applies Stripe refunds (the refund worker)
+   */
+  public Reconciler(Records records, String paymentConsumer, String refundConsumer) {
+    this.records = records;
+    this.paymentConsumer = paymentConsumer;
+    this.refundConsumer = refundConsumer;
+  }
+
+  /** Whether the PaymentIntent is one of ours: we have its row, or it carries our metadata. */
+  public boolean isOurs(StripePayment pi) {
+    return pi.carriesOurMetadata() || records.payment(pi.id()).isPresent();
+  }
+
+  public List<Finding> check(StripePayment pi) {
+    if (!"succeeded".equals(pi.status())) {
+      return List.of();
+    }
+    Repair repair = Repair.paymentSucceeded(pi.id());
+    Optional<Records.PaymentState> found = records.payment(pi.id());
+    if (found.isEmpty()) {
+      if (!pi.carriesOurMetadata()) {
+        return List.of();
+      }
+      // the processor rebuilds a missing payments row from our metadata, then delivers
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.PAYMENT_NOT_RECORDED,
+                  pi.id(),
+                  pi.metadata().get("listing_id"),
+                  "Stripe: succeeded; we have no payment row ("
+                      + pi.metadata().get("payment_type")
+                      + ")",
+                  repair)));
+    }
+    Records.PaymentState state = found.get();
+    String listing = String.valueOf(state.listingId());
+    List<Finding> findings = new ArrayList<>();
+    if (!"succeeded".equals(state.status())) {
+      findings.add(
+          new Finding(
+              Kind.PAYMENT_NOT_RECORDED,
+              pi.id(),
+              listing,
+              "Stripe: succeeded; our payment: " + state.status(),
+              repair));
+    }
+    switch (state.paymentType()) {
+      case "posting_fee" -> {
+        if (state.listingStatus() == null) {
+          findings.add(
+              new Finding(
+                  Kind.LISTING_MISSING,
+                  pi.id(),
+                  listing,
+                  "posting fee paid for a listing that does not exist: a person must look",
+                  null));
+        } else if ("pending_payment".equals(state.listingStatus())) {
+          findings.add(
+              new Finding(
+                  Kind.LISTING_NOT_ACTIVE,
+                  pi.id(),
+                  listing,
+                  "posting fee paid; the listing is still pending_payment",
+                  repair));
+        }
+      }
+      case "promotion_featured", "promotion_bump" -> {
+        if (!state.hasPromotion() && !state.hasAutomaticRefund()) {
+          findings.add(
+              new Finding(
+                  Kind.PROMOTION_MISSING,
+                  pi.id(),
+                  listing,
+                  state.paymentType() + " paid; no promotion and no automatic refund",
+                  repair));
+        }
+      }
+      default -> {}
+    }
+    return withGeneration(findings);
+  }
+
+  public List<Finding> check(StripeRefund refund) {
+    if (NO_MONEY_MOVED.contains(refund.status()) || refund.paymentIntentId() == null) {
+      return List.of();
+    }
+    if (records.refundByStripeId(refund.id()).isPresent()) {
+      return List.of();
+    }
+    Repair repair = Repair.refundCreated(refund.id(), refund.paymentIntentId());
+    Optional<Records.RefundState> ours = ourRefundId(refund).flatMap(records::refundById);
+    Optional<Records.PaymentState> payment = records.payment(refund.paymentIntentId());
+    String listing = payment.map(p -> String.valueOf(p.listingId())).orElse(null);
+    if (ours.isPresent()) {
+      Records.RefundState record = ours.get();
+      boolean approved = "approved".equals(record.status());
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.REFUND_NOT_RECORDED,
+                  refund.paymentIntentId(),
+                  listing,
+                  "Stripe refunded "
+                      + refund.id()
+                      + " for our refund "
+                      + record.id()
+                      + ", which is "
+                      + record.status()
+                      + (approved ? "" : ": a person must look"),
+                  approved ? repair : null)));
+    }
+    if (payment.isEmpty()) {
+      return List.of(); // a refund on someone else's PaymentIntent
+    }
+    return withGeneration(
+        List.of(
+            new Finding(
+                Kind.REFUND_MISSING,
+                refund.paymentIntentId(),
+                listing,
+                "Stripe has refund "
+                    + refund.id()
+                    + " ("
+                    + refund.status()
+                    + "); we have no record",
+                repair)));
+  }
+
+  /**
+   * Gives each repair the generation after those already applied, and says so in the finding: a
+   * fact missing again after its repair was applied deserves a look at the worker too.
+   */
+  private List<Finding> withGeneration(List<Finding> findings) {
+    List<Finding> resolved = new ArrayList<>(findings.size());
+    for (Finding finding : findings) {
+      if (finding.repair() == null) {
+        resolved.add(finding);
+        continue;
+      }
+      Repair repair = finding.repair();
+      List<String> applied =
+          records.appliedRepairs(
+              repair, repair.fact().equals("refund") ? refundConsumer : paymentConsumer);
+      Repair next = repair.after(applied);
+      String detail =
+          applied.isEmpty()
+              ? finding.detail()
+              : finding.detail()
+                  + " (again: "
+                  + new Repair(
+                          next.objectId(),
+                          next.fact(),
+                          next.eventType(),
+                          next.key(),
+                          next.generation() - 1)
+                      .eventId()
+                  + " was applied before)";
+      resolved.add(
+          new Finding(
+              finding.kind(), finding.paymentIntentId(), finding.listingId(), detail, next));
+    }
+    return resolved;
+  }
+
+  private static Optional<UUID> ourRefundId(StripeRefund refund) {
+    String value = refund.metadata() == null ? null : refund.metadata().get("refund_id");
+    if (value == null || value.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(UUID.fromString(value));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+}

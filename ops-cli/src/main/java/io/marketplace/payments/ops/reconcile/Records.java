@@ -1,0 +1,135 @@
+package io.marketplace.payments.ops.reconcile;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/** What the database says about the PaymentIntents and refunds Stripe lists; read only. */
+public final class Records {
+
+  /**
+   * Our record of a PaymentIntent and of what it bought.
+   *
+   * @param listingStatus null when the listing does not exist
+   * @param listingPaymentIntentId the PaymentIntent that activated the listing
+   */
+  public record PaymentState(
+      String status,
+      String paymentType,
+      UUID listingId,
+      String listingStatus,
+      String listingPaymentIntentId,
+      boolean hasPromotion,
+      boolean hasAutomaticRefund) {}
+
+  /** Our record of a refund. */
+  public record RefundState(UUID id, String status, String stripeRefundId) {}
+
+  private final Jdbi jdbi;
+
+  public Records(Jdbi jdbi) {
+    this.jdbi = jdbi;
+  }
+
+  public Optional<PaymentState> payment(String paymentIntentId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT p.status, p.payment_type, p.listing_id,
+                           l.status AS listing_status, l.payment_intent_id AS listing_pi,
+                           EXISTS (SELECT 1 FROM listing_promotions lp
+                                   WHERE lp.stripe_payment_intent_id = p.stripe_payment_intent_id)
+                             AS has_promotion,
+                           EXISTS (SELECT 1 FROM payment_refunds r
+                                   WHERE r.stripe_payment_intent_id = p.stripe_payment_intent_id
+                                     AND r.reason IN ('technical_failure', 'moderation_rejection'))
+                             AS has_automatic_refund
+                    FROM payments p LEFT JOIN marketplace_listings l ON l.id = p.listing_id
+                    WHERE p.stripe_payment_intent_id = :pi
+                    """)
+                .bind("pi", paymentIntentId)
+                .map(
+                    (rs, ctx) ->
+                        new PaymentState(
+                            rs.getString("status"),
+                            rs.getString("payment_type"),
+                            rs.getObject("listing_id", UUID.class),
+                            rs.getString("listing_status"),
+                            rs.getString("listing_pi"),
+                            rs.getBoolean("has_promotion"),
+                            rs.getBoolean("has_automatic_refund")))
+                .findOne());
+  }
+
+  public boolean listingExists(UUID listingId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT count(*) FROM marketplace_listings WHERE id = :id")
+                    .bind("id", listingId)
+                    .mapTo(Long.class)
+                    .one()
+                > 0);
+  }
+
+  public Optional<RefundState> refundByStripeId(String stripeRefundId) {
+    return refund("stripe_refund_id = :key", stripeRefundId);
+  }
+
+  public Optional<RefundState> refundById(UUID id) {
+    return refund("id = :key", id);
+  }
+
+  private Optional<RefundState> refund(String where, Object key) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT id, status, stripe_refund_id FROM payment_refunds WHERE " + where)
+                .bind("key", key)
+                .map(
+                    (rs, ctx) ->
+                        new RefundState(
+                            rs.getObject("id", UUID.class),
+                            rs.getString("status"),
+                            rs.getString("stripe_refund_id")))
+                .findOne());
+  }
+
+  /**
+   * The repair events of {@code repair} that {@code consumer}, the worker applying that kind of
+   * fact, has already applied: the first generation and any later ones ({@code ..._2}, ...). Other
+   * consumers of the topic also record them, as ignored; they do not count.
+   */
+  public List<String> appliedRepairs(Repair repair, String consumer) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT event_key FROM processed_events
+                    WHERE consumer = :consumer
+                      AND (event_key = :base OR event_key ~ ('^' || :base || '_[0-9]+$'))
+                    """)
+                .bind("consumer", consumer)
+                .bind("base", repair.baseEventId())
+                .mapTo(String.class)
+                .list());
+  }
+
+  /**
+   * What the payment processor's audit trail ({@code webhook_events}) says became of an event:
+   * {@code ignored: payment is already succeeded}, for instance.
+   */
+  public Optional<String> outcome(String eventId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT status, error_message FROM webhook_events WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(
+                    (rs, ctx) ->
+                        rs.getString("status")
+                            + (rs.getString("error_message") == null
+                                ? ""
+                                : ": " + rs.getString("error_message")))
+                .findOne());
+  }
+}

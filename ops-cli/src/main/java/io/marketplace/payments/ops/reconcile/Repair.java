@@ -1,0 +1,64 @@
+package io.marketplace.payments.ops.reconcile;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * A missing fact published again as a Stripe-shaped event on {@code stripe.events.v1}, so the
+ * workers apply it through their normal path (never written around them).
+ *
+ * <p>Its id is {@code evt_reconcile_<object id>_<fact>}, deterministic, so two reconciliations
+ * running at once publish the same event and the workers apply it once. If that event was applied
+ * and the fact went missing again, the next repair gets the next generation, {@code ..._2}, and so
+ * on: a repair is never silently deduplicated away.
+ *
+ * @param objectId the PaymentIntent ({@code pi_...}) or refund ({@code re_...}) the event carries
+ * @param fact {@code succeeded} or {@code refund}
+ * @param eventType the Stripe event type published: {@code payment_intent.succeeded} or {@code
+ *     refund.created}
+ * @param key the record key on {@code stripe.events.v1}: the PaymentIntent id (SPEC §4)
+ * @param generation 1 for the first repair of this fact, 2 once that one was applied, ...
+ */
+public record Repair(String objectId, String fact, String eventType, String key, int generation) {
+
+  public static final String ID_PREFIX = "evt_reconcile_";
+
+  private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9_]+");
+
+  public Repair {
+    if (!SAFE.matcher(objectId).matches()) {
+      throw new IllegalArgumentException("unexpected Stripe object id " + objectId);
+    }
+  }
+
+  static Repair paymentSucceeded(String paymentIntentId) {
+    return new Repair(paymentIntentId, "succeeded", "payment_intent.succeeded", paymentIntentId, 1);
+  }
+
+  static Repair refundCreated(String refundId, String paymentIntentId) {
+    return new Repair(refundId, "refund", "refund.created", paymentIntentId, 1);
+  }
+
+  /** The id of the first generation; later ones append {@code _2}, {@code _3}, ... */
+  public String baseEventId() {
+    return ID_PREFIX + objectId + "_" + fact;
+  }
+
+  public String eventId() {
+    return generation <= 1 ? baseEventId() : baseEventId() + "_" + generation;
+  }
+
+  /** The next generation after the repair events already applied ({@code applied}). */
+  Repair after(List<String> applied) {
+    int last = 0;
+    for (String id : applied) {
+      last =
+          Math.max(
+              last,
+              id.equals(baseEventId())
+                  ? 1
+                  : Integer.parseInt(id.substring(baseEventId().length() + 1)));
+    }
+    return new Repair(objectId, fact, eventType, key, last + 1);
+  }
+}

@@ -1,0 +1,157 @@
+package io.marketplace.payments.ops.replay;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.ops.OperatorError;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+
+/** What the Kafka Admin API tells and changes about consumer groups and their offsets. */
+public final class ConsumerGroups implements AutoCloseable {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+  private final Admin admin;
+
+  public ConsumerGroups(KafkaConfig kafka) {
+    this.admin = Admin.create(kafka.admin("payments-cli"));
+  }
+
+  /** The members of {@code group} now; none for an empty or unknown group. */
+  public List<MemberDescription> liveMembers(String group) {
+    try {
+      ConsumerGroupDescription description =
+          get(admin.describeConsumerGroups(List.of(group)).describedGroups().get(group));
+      return List.copyOf(description.members());
+    } catch (OperatorError e) {
+      if (e.getCause() instanceof GroupIdNotFoundException) {
+        return List.of();
+      }
+      throw e;
+    }
+  }
+
+  /** The committed offset of each partition {@code group} has committed; empty when none. */
+  public Map<TopicPartition, Long> committed(String group) {
+    Map<TopicPartition, OffsetAndMetadata> offsets;
+    try {
+      offsets = get(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
+    } catch (OperatorError e) {
+      if (e.getCause() instanceof GroupIdNotFoundException) {
+        return Map.of();
+      }
+      throw e;
+    }
+    Map<TopicPartition, Long> committed = new HashMap<>();
+    offsets.forEach(
+        (partition, offset) -> {
+          if (offset != null) {
+            committed.put(partition, offset.offset());
+          }
+        });
+    return committed;
+  }
+
+  /** Every consumer group the cluster knows, by name. */
+  public SortedSet<String> knownGroups() {
+    Collection<GroupListing> groups =
+        get(admin.listGroups(ListGroupsOptions.forConsumerGroups()).all());
+    SortedSet<String> names = new TreeSet<>();
+    groups.forEach(g -> names.add(g.groupId()));
+    return names;
+  }
+
+  /** Every partition of {@code topics}. */
+  public List<TopicPartition> partitionsOf(Set<String> topics) {
+    Map<String, TopicDescription> descriptions = get(admin.describeTopics(topics).allTopicNames());
+    List<TopicPartition> partitions = new ArrayList<>();
+    descriptions.forEach(
+        (topic, description) ->
+            description
+                .partitions()
+                .forEach(p -> partitions.add(new TopicPartition(topic, p.partition()))));
+    partitions.sort(
+        (a, b) ->
+            a.topic().equals(b.topic())
+                ? Integer.compare(a.partition(), b.partition())
+                : a.topic().compareTo(b.topic()));
+    return partitions;
+  }
+
+  /**
+   * The offset {@code spec} resolves to on each partition; -1 where none does (a time after the
+   * last record).
+   */
+  public Map<TopicPartition, Long> offsets(Collection<TopicPartition> partitions, OffsetSpec spec) {
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    partitions.forEach(p -> request.put(p, spec));
+    Map<TopicPartition, Long> offsets = new HashMap<>();
+    get(admin.listOffsets(request).all()).forEach((p, info) -> offsets.put(p, info.offset()));
+    return offsets;
+  }
+
+  /**
+   * Commits {@code targets} as {@code group}'s offsets. The broker refuses while the group has
+   * members, which closes the window between our check and this call.
+   */
+  public void rewind(String group, Map<TopicPartition, Long> targets, String note) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    targets.forEach((p, offset) -> offsets.put(p, new OffsetAndMetadata(offset, note)));
+    try {
+      get(admin.alterConsumerGroupOffsets(group, offsets).all());
+    } catch (OperatorError e) {
+      throw new OperatorError(
+          "Kafka refused to move the offsets of "
+              + group
+              + " ("
+              + e.getMessage()
+              + "): did a member start meanwhile? Stop "
+              + group
+              + " and run replay again",
+          e.getCause());
+    }
+  }
+
+  private static <T> T get(KafkaFuture<T> future) {
+    try {
+      return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new OperatorError(String.valueOf(cause.getMessage()), cause);
+    } catch (TimeoutException e) {
+      throw new OperatorError(
+          "Kafka did not answer within "
+              + TIMEOUT.toSeconds()
+              + " s: is KAFKA_BOOTSTRAP_SERVERS right?",
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OperatorError("interrupted", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    admin.close(Duration.ofSeconds(5));
+  }
+}

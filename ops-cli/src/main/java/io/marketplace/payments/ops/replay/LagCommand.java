@@ -1,0 +1,118 @@
+package io.marketplace.payments.ops.replay;
+
+import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.Table;
+import io.marketplace.payments.ops.Times;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code payments lag}: how far each worker is behind its topics, from committed offsets. After a
+ * replay, {@code --wait} follows the re-reading until the lag is 0.
+ */
+@Command(
+    name = "lag",
+    mixinStandardHelpOptions = true,
+    description = "Shows how many records each consumer group has yet to apply.")
+public final class LagCommand implements Callable<Integer> {
+
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
+
+  private final OpsContext context;
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--consumer",
+      paramLabel = "NAME",
+      description = "one consumer group (default: every group)")
+  String consumer;
+
+  @Option(names = "--wait", description = "print the lag every 2 s until it is 0")
+  boolean await;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      defaultValue = "30m",
+      description = "give up waiting after this long (default: ${DEFAULT-VALUE})")
+  String timeout;
+
+  public LagCommand(OpsContext context) {
+    this.context = context;
+  }
+
+  record Lag(String group, TopicPartition partition, long committed, long end) {
+    long lag() {
+      return Math.max(0, end - committed);
+    }
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    try (ConsumerGroups groups = new ConsumerGroups(context.kafka())) {
+      List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
+      if (!await) {
+        Table table = new Table("CONSUMER", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
+        for (Lag lag : lags(groups, names)) {
+          table.row(
+              lag.group(),
+              lag.partition().topic(),
+              lag.partition().partition(),
+              lag.committed(),
+              lag.end(),
+              lag.lag());
+        }
+        table.print(out);
+        return 0;
+      }
+      long deadline = System.nanoTime() + Times.parseDuration(timeout).toNanos();
+      while (true) {
+        long total = lags(groups, names).stream().mapToLong(Lag::lag).sum();
+        out.println(context.clock().instant() + " lag " + total);
+        out.flush();
+        if (total == 0) {
+          return 0;
+        }
+        if (System.nanoTime() - deadline >= 0) {
+          throw new OperatorError("the lag is still " + total + " after " + timeout);
+        }
+        Thread.sleep(PROGRESS_EVERY);
+      }
+    }
+  }
+
+  private static List<Lag> lags(ConsumerGroups groups, List<String> names) {
+    List<Lag> lags = new ArrayList<>();
+    for (String group : names) {
+      Map<TopicPartition, Long> committed = groups.committed(group);
+      if (committed.isEmpty()) {
+        continue;
+      }
+      Set<String> topics = new HashSet<>();
+      committed.keySet().forEach(p -> topics.add(p.topic()));
+      List<TopicPartition> partitions = groups.partitionsOf(topics);
+      Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
+      Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
+      for (TopicPartition partition : partitions) {
+        long resumeAt = Math.max(committed.getOrDefault(partition, 0L), earliest.get(partition));
+        lags.add(new Lag(group, partition, resumeAt, end.get(partition)));
+      }
+    }
+    return lags;
+  }
+}

@@ -1,0 +1,42 @@
+package io.marketplace.payments.ops.replay;
+
+import java.time.Instant;
+import java.util.List;
+
+/** Where a replay rewinds a consumer group to. */
+public sealed interface ReplayTarget {
+
+  /** The oldest record each partition still holds. */
+  record Earliest() implements ReplayTarget {}
+
+  /** The first record written at or after {@code time}, on each partition. */
+  record AtTime(Instant time) implements ReplayTarget {}
+
+  /** Explicit offsets; partitions not named keep their committed offset. */
+  record Offsets(List<PartitionOffset> offsets) implements ReplayTarget {}
+
+  /**
+   * One {@code [TOPIC:]PARTITION:OFFSET}; topic null when the group reads a single topic.
+   *
+   * @param topic as typed: with or without the deployment's topic prefix
+   */
+  record PartitionOffset(String topic, int partition, long offset) {
+
+    public static PartitionOffset parse(String text) {
+      String[] parts = text.strip().split(":");
+      try {
+        if (parts.length == 2) {
+          return new PartitionOffset(null, Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
+        }
+        if (parts.length == 3 && !parts[0].isBlank()) {
+          return new PartitionOffset(
+              parts[0], Integer.parseInt(parts[1]), Long.parseLong(parts[2]));
+        }
+      } catch (NumberFormatException e) {
+        // falls through to the message below
+      }
+      throw new IllegalArgumentException(
+          "'" + text + "' is not PARTITION:OFFSET or TOPIC:PARTITION:OFFSET");
+    }
+  }
+}

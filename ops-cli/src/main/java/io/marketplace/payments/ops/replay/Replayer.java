@@ -1,0 +1,187 @@
+package io.marketplace.payments.ops.replay;
+
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.ops.OperatorError;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Plans and applies the rewind of a worker's consumer group. A replay only ever moves offsets back:
+ * the workers apply each record once (dedupe on the Stripe event id in the same transaction as the
+ * effect), so re-reading is safe, whereas moving forward would skip records never applied.
+ */
+public final class Replayer {
+
+  private final ConsumerGroups groups;
+  private final Topics topics;
+  private final PrintWriter progress;
+
+  public Replayer(ConsumerGroups groups, Topics topics, PrintWriter progress) {
+    this.groups = groups;
+    this.topics = topics;
+    this.progress = progress;
+  }
+
+  /** Refuses while the group has members: offsets of a live group are the members' to commit. */
+  public void requireStopped(String group) {
+    step("describing consumer group " + group);
+    List<MemberDescription> members = groups.liveMembers(group);
+    if (!members.isEmpty()) {
+      String who =
+          members.stream()
+              .map(m -> m.clientId() + " on " + m.host())
+              .sorted()
+              .collect(Collectors.joining(", "));
+      throw new OperatorError(
+          "consumer group "
+              + group
+              + " has "
+              + members.size()
+              + (members.size() == 1 ? " live member" : " live members")
+              + " ("
+              + who
+              + "): stop "
+              + group
+              + " (every replica), then run replay again");
+    }
+  }
+
+  public ReplayPlan plan(String group, ReplayTarget target) {
+    requireStopped(group);
+    Map<TopicPartition, Long> committed = groups.committed(group);
+    if (committed.isEmpty()) {
+      Set<String> known = groups.knownGroups();
+      throw new OperatorError(
+          "consumer group "
+              + group
+              + " has no committed offsets: unknown, or it never consumed. Known consumer groups: "
+              + (known.isEmpty() ? "none" : String.join(", ", known)));
+    }
+    Set<String> groupTopics = new TreeSet<>();
+    committed.keySet().forEach(p -> groupTopics.add(p.topic()));
+    List<TopicPartition> partitions = groups.partitionsOf(groupTopics);
+    step("reading offsets of " + partitions.size() + " partitions of " + groupTopics);
+    Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
+    Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
+    Map<TopicPartition, Long> wanted = targets(target, partitions, groupTopics, earliest, end);
+
+    List<ReplayPlan.Row> rows = new ArrayList<>();
+    for (TopicPartition partition : partitions) {
+      Long commit = committed.get(partition);
+      long first = earliest.get(partition);
+      long current = commit == null ? first : Math.max(commit, first);
+      Long goal = wanted.get(partition);
+      long resolved = goal == null ? current : Math.min(goal, current);
+      if (target instanceof ReplayTarget.Offsets && goal != null && goal > current) {
+        throw new OperatorError(
+            partition
+                + ": offset "
+                + goal
+                + " is after where "
+                + group
+                + " resumes ("
+                + current
+                + "); replay only rewinds, since moving forward would skip records never applied");
+      }
+      rows.add(new ReplayPlan.Row(partition, commit, current, resolved));
+    }
+    return new ReplayPlan(group, rows);
+  }
+
+  public void apply(ReplayPlan plan, String note) {
+    Map<TopicPartition, Long> offsets = plan.offsetsToCommit();
+    if (offsets.isEmpty()) {
+      return;
+    }
+    step("moving the offsets of " + offsets.size() + " partitions of " + plan.group());
+    groups.rewind(plan.group(), offsets, note);
+  }
+
+  private Map<TopicPartition, Long> targets(
+      ReplayTarget target,
+      List<TopicPartition> partitions,
+      Set<String> groupTopics,
+      Map<TopicPartition, Long> earliest,
+      Map<TopicPartition, Long> end) {
+    return switch (target) {
+      case ReplayTarget.Earliest e -> earliest;
+      case ReplayTarget.AtTime t -> {
+        step("finding the first record at or after " + t.time() + " on each partition");
+        Map<TopicPartition, Long> atTime =
+            groups.offsets(partitions, OffsetSpec.forTimestamp(t.time().toEpochMilli()));
+        Map<TopicPartition, Long> resolved = new HashMap<>();
+        // no record at or after the time: nothing on that partition to re-read
+        atTime.forEach((p, offset) -> resolved.put(p, offset < 0 ? end.get(p) : offset));
+        yield resolved;
+      }
+      case ReplayTarget.Offsets o -> explicit(o, partitions, groupTopics, earliest, end);
+    };
+  }
+
+  private Map<TopicPartition, Long> explicit(
+      ReplayTarget.Offsets target,
+      List<TopicPartition> partitions,
+      Set<String> groupTopics,
+      Map<TopicPartition, Long> earliest,
+      Map<TopicPartition, Long> end) {
+    Map<TopicPartition, Long> resolved = new HashMap<>();
+    for (ReplayTarget.PartitionOffset wanted : target.offsets()) {
+      String topic = topicOf(wanted, groupTopics);
+      TopicPartition partition = new TopicPartition(topic, wanted.partition());
+      if (!partitions.contains(partition)) {
+        throw new OperatorError(topic + " has no partition " + wanted.partition());
+      }
+      if (wanted.offset() < earliest.get(partition) || wanted.offset() > end.get(partition)) {
+        throw new OperatorError(
+            partition
+                + ": offset "
+                + wanted.offset()
+                + " is outside the records it holds ("
+                + earliest.get(partition)
+                + " to "
+                + end.get(partition)
+                + ")");
+      }
+      resolved.put(partition, wanted.offset());
+    }
+    return resolved;
+  }
+
+  private String topicOf(ReplayTarget.PartitionOffset wanted, Set<String> groupTopics) {
+    if (wanted.topic() == null) {
+      if (groupTopics.size() != 1) {
+        throw new OperatorError(
+            "the group reads " + groupTopics + ": name the topic, as TOPIC:PARTITION:OFFSET");
+      }
+      return groupTopics.iterator().next();
+    }
+    if (groupTopics.contains(wanted.topic())) {
+      return wanted.topic();
+    }
+    String prefixed = prefix() + wanted.topic();
+    if (groupTopics.contains(prefixed)) {
+      return prefixed;
+    }
+    throw new OperatorError(
+        "the group does not read " + wanted.topic() + "; it reads " + groupTopics);
+  }
+
+  private String prefix() {
+    String name = topics.stripeEvents().name();
+    return name.substring(0, name.length() - "stripe.events.v1".length());
+  }
+
+  private void step(String message) {
+    progress.println(message + " ...");
+    progress.flush();
+  }
+}

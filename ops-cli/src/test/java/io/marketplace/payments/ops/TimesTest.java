@@ -1,0 +1,39 @@
+package io.marketplace.payments.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+
+class TimesTest {
+
+  private static final Instant NOW = Instant.parse("2026-03-02T10:00:00Z");
+  private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+
+  @Test
+  void shouldReadInstantsDatesAndDurationsAgoWhenOperatorTypesThem() {
+    assertThat(Times.parseInstant("2026-03-01T08:30:00Z", CLOCK))
+        .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
+    assertThat(Times.parseInstant("2026-03-01T10:30:00+02:00", CLOCK))
+        .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
+    assertThat(Times.parseInstant("2026-03-01T08:30", CLOCK))
+        .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
+    assertThat(Times.parseInstant("2026-03-01", CLOCK))
+        .isEqualTo(Instant.parse("2026-03-01T00:00:00Z"));
+    assertThat(Times.parseInstant("24h", CLOCK)).isEqualTo(NOW.minus(Duration.ofHours(24)));
+    assertThat(Times.parseInstant("PT30M", CLOCK)).isEqualTo(NOW.minus(Duration.ofMinutes(30)));
+  }
+
+  @Test
+  void shouldExplainTheFormatsWhenTimeIsNotOne() {
+    assertThatThrownBy(() -> Times.parseInstant("yesterday", CLOCK))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("2026-03-01T10:00:00Z");
+    assertThatThrownBy(() -> Times.parseDuration("5 minutes"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}

@@ -1,0 +1,213 @@
+package io.marketplace.payments.ops.dlq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.worker.StreamWorker;
+import io.marketplace.payments.common.worker.StripeEventRouter;
+import io.marketplace.payments.common.worker.WorkerOptions;
+import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * {@code payments dlq} against a real worker loop ({@code StreamWorker}, as every service runs it)
+ * whose handler has a bug for one kind of event, then has it fixed.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // one worker and one set of topics for all
+class DlqCommandTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  private final Topics topics = TestInfra.freshTopics();
+  private final TestDatabase db = TestInfra.freshDatabase();
+  private final KafkaTestClient kafka = TestInfra.kafkaClient();
+  private final String consumer = TestInfra.uniqueName("dlq_worker_");
+  private final Cli cli = new Cli().kafka(topics).database(db);
+
+  /** The bug: events of a featured promotion fail until it is fixed. */
+  private final AtomicBoolean bugFixed = new AtomicBoolean();
+
+  private Producer<String, byte[]> dlqProducer;
+  private StreamWorker worker;
+
+  @BeforeAll
+  void startWorker() {
+    KafkaConfig config = TestInfra.kafkaConfig(topics);
+    dlqProducer = new KafkaProducer<>(config.producer("dlq-test"));
+    StripeEventRouter handler =
+        StripeEventRouter.of(
+            Map.of(
+                "payment_intent.succeeded",
+                (tx, event) -> {
+                  if (!bugFixed.get()
+                      && event.metadata("payment_type").orElse("").equals("promotion_featured")) {
+                    throw new IllegalStateException("no handler for featured promotions yet");
+                  }
+                  tx.createUpdate(
+                          """
+                          INSERT INTO webhook_events (event_id, event_type, payload, status)
+                          VALUES (:id, :type, CAST('{}' AS jsonb), 'processed')
+                          """)
+                      .bind("id", event.id())
+                      .bind("type", event.type())
+                      .execute();
+                }));
+    worker =
+        new StreamWorker(
+                WorkerOptions.of(consumer, topics.stripeEvents())
+                    .withRetries(2, Duration.ofMillis(10), Duration.ofMillis(50)),
+                config,
+                db.jdbi(),
+                handler,
+                dlqProducer,
+                new SimpleMeterRegistry(),
+                Clock.systemUTC())
+            .start();
+    Await.until(WAIT, "the worker to be assigned", worker::isAssigned);
+  }
+
+  @AfterAll
+  void stopWorker() {
+    worker.close();
+    dlqProducer.close();
+    kafka.close();
+  }
+
+  @Test
+  @Order(1)
+  void shouldListPoisonEventAndApplyItOnceWhenRedrivenAfterFix() {
+    // Given a good event and a poison one, which the worker dead-letters
+    deliver("evt_good_1", "pi_good_1", "posting_fee");
+    deliver("evt_poison_1", "pi_poison_1", "promotion_featured");
+    Await.until(WAIT, "the good event applied", () -> applied("evt_good_1") == 1);
+    kafka.awaitRecords(topics.stripeEvents().dlq(), 1, WAIT);
+
+    // When the operator lists dead letters
+    Cli.Result list = cli.run("dlq", "list");
+
+    // Then it shows when, which consumer, why, and the Stripe event id and type
+    assertThat(list.exitCode()).as(list.toString()).isZero();
+    assertThat(list.out())
+        .contains(consumer)
+        .contains("evt_poison_1")
+        .contains("payment_intent.succeeded")
+        .contains("IllegalStateException: no handler for featured promotions yet")
+        .contains(topics.stripeEvents().dlq().name() + "/")
+        .contains("1 dead letters, 1 not redriven")
+        .doesNotContain("evt_good_1");
+    assertThat(applied("evt_poison_1")).isZero();
+
+    // When the bug is fixed and the dead letter redriven
+    bugFixed.set(true);
+    Cli.Result redrive = cli.run("dlq", "redrive", "--event-id", "evt_poison_1");
+
+    // Then the worker applies it, once
+    assertThat(redrive.exitCode()).as(redrive.toString()).isZero();
+    assertThat(redrive.out()).contains("redriven 1 dead letters");
+    Await.until(WAIT, "the redriven event applied", () -> applied("evt_poison_1") == 1);
+    ConsumerRecord<String, byte[]> resent =
+        kafka.awaitRecord(
+            topics.stripeEvents(),
+            r -> KafkaTestClient.header(r, "redriven-from").isPresent(),
+            WAIT);
+    assertThat(resent.key()).isEqualTo("pi_poison_1");
+    assertThat(KafkaTestClient.headers(resent))
+        .containsEntry(RecordHeaders.STRIPE_EVENT_ID, "evt_poison_1")
+        .doesNotContainKeys(
+            RecordHeaders.ERROR_CLASS, RecordHeaders.ERROR_MESSAGE, RecordHeaders.CONSUMER);
+
+    // And it is not redriven a second time
+    Cli.Result again = cli.run("dlq", "redrive", "--event-id", "evt_poison_1");
+    assertThat(again.exitCode()).as(again.toString()).isEqualTo(1);
+    assertThat(again.err()).contains("redriven before");
+    assertThat(cli.run("dlq", "redrive", "--all").out())
+        .contains("no dead letters waiting to be redriven");
+    assertThat(cli.run("dlq", "list").out()).contains("1 dead letters, 0 not redriven");
+    assertThat(applied("evt_poison_1")).isEqualTo(1);
+    assertThat(applied("evt_good_1")).isEqualTo(1);
+  }
+
+  @Test
+  @Order(2)
+  void shouldSendNothingWhenDryRun() {
+    // Given a dead letter of its own (the bug is back for this test's event)
+    bugFixed.set(false);
+    deliver("evt_poison_dry", "pi_poison_dry", "promotion_featured");
+    kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_poison_dry".equals(r.key()), WAIT);
+
+    // When
+    Cli.Result result =
+        cli.run(
+            "dlq",
+            "redrive",
+            "--event-id",
+            "evt_poison_dry",
+            "--dry-run",
+            "--topic",
+            "stripe.events.v1");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out()).contains("would redrive").contains("dry run: nothing sent");
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_poison_dry")).isZero();
+    assertThat(
+            kafka.readAll(topics.stripeEvents()).stream()
+                .filter(r -> KafkaTestClient.header(r, "redriven-from").isPresent())
+                .filter(r -> "pi_poison_dry".equals(r.key())))
+        .isEmpty();
+  }
+
+  @Test
+  @Order(3)
+  void shouldNameTheDeadLetterTopicsWhenTopicUnknown() {
+    // When
+    Cli.Result result = cli.run("dlq", "list", "--topic", "nope.v1");
+
+    // Then
+    assertThat(result.exitCode()).isEqualTo(1);
+    assertThat(result.err()).contains(topics.moderation().dlq().name());
+  }
+
+  private void deliver(String eventId, String paymentIntentId, String paymentType) {
+    String body =
+        """
+        {"id":"%s","object":"event","type":"payment_intent.succeeded","created":1772445600,
+         "data":{"object":{"id":"%s","object":"payment_intent","amount":500,"currency":"usd",
+         "status":"succeeded","metadata":{"payment_type":"%s"}}}}
+        """
+            .formatted(eventId, paymentIntentId, paymentType);
+    kafka.send(
+        topics.stripeEvents(),
+        paymentIntentId,
+        body,
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID, eventId,
+            RecordHeaders.STRIPE_EVENT_TYPE, "payment_intent.succeeded",
+            RecordHeaders.RECEIVED_AT, "2026-03-02T10:00:00Z"));
+  }
+
+  private long applied(String eventId) {
+    return db.count("webhook_events WHERE event_id = ?", eventId);
+  }
+}

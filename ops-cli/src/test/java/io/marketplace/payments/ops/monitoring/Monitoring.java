@@ -1,0 +1,158 @@
+package io.marketplace.payments.ops.monitoring;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What the alert rules and the dashboard may refer to: every metric the services export, by its
+ * Prometheus name, with the Micrometer name that appears in the code that registers it (null for
+ * the one Micrometer's Kafka binder registers, not our code).
+ */
+final class Monitoring {
+
+  static final Map<String, String> METRICS =
+      Map.ofEntries(
+          // SPEC §6, kept from the system we replace
+          Map.entry("homepage_payments_intents_created_total", "homepage.payments.intents.created"),
+          Map.entry("homepage_payments_succeeded_total", "homepage.payments.succeeded"),
+          Map.entry("homepage_payments_failed_total", "homepage.payments.failed"),
+          Map.entry("homepage_refunds_processed_total", "homepage.refunds.processed"),
+          Map.entry("homepage_webhooks_received_total", "homepage.webhooks.received"),
+          // webhook-gateway
+          Map.entry("gateway_signature_failures_total", "gateway.signature.failures"),
+          Map.entry("gateway_publish_seconds_bucket", "gateway.publish"),
+          // common: the worker loop and the outbox relay, in every worker
+          Map.entry("payments_worker_records_total", "payments.worker.records"),
+          Map.entry(
+              "payments_worker_event_latency_seconds_bucket", "payments.worker.event.latency"),
+          Map.entry("payments_outbox_backlog", "payments.outbox.backlog"),
+          // refund-worker
+          Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
+          Map.entry("payments_chargebacks_recorded_total", "payments.chargebacks.recorded"),
+          Map.entry("payments_users_banned_total", "payments.users.banned"),
+          // promotion-expirer
+          Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
+          // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker
+          Map.entry("kafka_consumer_fetch_manager_records_lag_max", "KafkaClientMetrics"));
+
+  private static final Pattern METRIC =
+      Pattern.compile("\\b(?:homepage|gateway|payments|kafka)_[a-z0-9_]+\\b");
+  private static final Pattern QUOTED = Pattern.compile("\"[^\"]*\"|'[^']*'");
+
+  private Monitoring() {}
+
+  /** The repository root: tests run in the module's directory. */
+  static Path root() {
+    return Path.of("").toAbsolutePath().getParent();
+  }
+
+  /** The metric names an expression refers to (label values in quotes are not names). */
+  static Set<String> metricsIn(String expression) {
+    Set<String> names = new LinkedHashSet<>();
+    Matcher matcher = METRIC.matcher(QUOTED.matcher(expression).replaceAll("\"\""));
+    while (matcher.find()) {
+      names.add(matcher.group());
+    }
+    return names;
+  }
+
+  /** Whether (), [] and {} pair up, outside quotes: the most common typo in a rule. */
+  static boolean balanced(String expression) {
+    String text = QUOTED.matcher(expression).replaceAll("\"\"");
+    StringBuilder open = new StringBuilder();
+    for (char c : text.toCharArray()) {
+      switch (c) {
+        case '(', '[', '{' -> open.append(c);
+        case ')', ']', '}' -> {
+          if (open.isEmpty()) {
+            return false;
+          }
+          char last = open.charAt(open.length() - 1);
+          if ((c == ')' && last != '(') || (c == ']' && last != '[') || (c == '}' && last != '{')) {
+            return false;
+          }
+          open.setLength(open.length() - 1);
+        }
+        default -> {}
+      }
+    }
+    return open.isEmpty();
+  }
+
+  /** The anchors of the runbook's headings, as Markdown renderers make them. */
+  static Set<String> runbookAnchors() {
+    Set<String> anchors = new LinkedHashSet<>();
+    for (String line : read(root().resolve("docs/runbook.md")).lines().toList()) {
+      if (line.startsWith("#")) {
+        String title = line.replaceFirst("^#+\\s*", "").strip().toLowerCase(Locale.ROOT);
+        String plain = Normalizer.normalize(title, Normalizer.Form.NFKD);
+        anchors.add(plain.replaceAll("[^a-z0-9 -]", "").replace(' ', '-'));
+      }
+    }
+    return anchors;
+  }
+
+  /** Whether {@code text} appears in the main Java sources of some other module. */
+  static boolean inMainSources(String text) {
+    return mainSources().stream().anyMatch(source -> source.contains(text));
+  }
+
+  private static List<String> sources;
+
+  private static synchronized List<String> mainSources() {
+    if (sources == null) {
+      List<String> found = new ArrayList<>();
+      try {
+        Files.walkFileTree(
+            root(),
+            new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                String name = dir.getFileName() == null ? "" : dir.getFileName().toString();
+                boolean skip =
+                    name.startsWith(".") && !dir.equals(root())
+                        || name.equals("target")
+                        || name.equals("test")
+                        || name.equals("ops-cli");
+                return skip ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+              }
+
+              @Override
+              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (file.toString().endsWith(".java")
+                    && file.toString().contains("/src/main/java/")) {
+                  found.add(read(file));
+                }
+                return FileVisitResult.CONTINUE;
+              }
+            });
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      sources = found;
+    }
+    return sources;
+  }
+
+  static String read(Path path) {
+    try {
+      return Files.readString(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

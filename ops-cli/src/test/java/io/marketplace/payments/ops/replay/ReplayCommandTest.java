@@ -1,0 +1,268 @@
+package io.marketplace.payments.ops.replay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.KafkaTopics;
+import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code payments replay} against the real broker, with consumer groups that have read and
+ * committed like a worker does.
+ */
+class ReplayCommandTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final Instant OLD = Instant.parse("2026-03-01T08:00:00Z");
+  private static final Instant NEW = Instant.parse("2026-03-01T12:00:00Z");
+
+  // only the topic these tests read: creating all seven per test would dominate the run
+  private final Topics topics = Topics.withPrefix(TestInfra.uniqueName("r") + ".");
+
+  {
+    KafkaTopics.createTopics(
+        TestInfra.kafka().bootstrapServers(),
+        Map.of(topics.stripeEvents().name(), topics.stripeEvents().partitions()));
+  }
+
+  private final String topic = topics.stripeEvents().name();
+  private final String group = TestInfra.uniqueName("replay_test_");
+  private final Cli cli = new Cli().kafka(topics);
+  private final KafkaTestClient kafka = TestInfra.kafkaClient();
+
+  @AfterEach
+  void closeClient() {
+    kafka.close();
+  }
+
+  @Test
+  void shouldRefuseAndNameTheMemberWhenConsumerGroupHasLiveMember() {
+    // Given a group that has consumed everything and is still running
+    produce(0, OLD, 3);
+    consumeAndCommit(group, 3);
+    try (KafkaConsumer<String, byte[]> live = new KafkaConsumer<>(kafka.consumerConfig(group))) {
+      live.subscribe(List.of(topic));
+      Await.until(
+          WAIT,
+          "the live member to be assigned",
+          () -> {
+            live.poll(Duration.ofMillis(100));
+            return !live.assignment().isEmpty();
+          });
+
+      // When
+      Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
+
+      // Then
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+      assertThat(result.err()).contains("1 live member").contains("stop " + group);
+      assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 3L);
+    }
+  }
+
+  @Test
+  void shouldShowPlanAndChangeNothingWhenDryRun() {
+    // Given
+    produce(0, OLD, 3);
+    produce(1, OLD, 2);
+    consumeAndCommit(group, 5);
+
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out())
+        .contains("TOPIC", "PARTITION", "CURRENT", "TARGET", "TO RE-READ")
+        .containsPattern(topic + "\\s+0\\s+3\\s+0\\s+3")
+        .containsPattern(topic + "\\s+1\\s+2\\s+0\\s+2")
+        .contains("total: 5 records to re-read on 6 partitions")
+        .contains("dry run: nothing changed");
+    assertThat(committed())
+        .containsEntry(new TopicPartition(topic, 0), 3L)
+        .containsEntry(new TopicPartition(topic, 1), 2L);
+  }
+
+  @Test
+  void shouldRewindEveryPartitionToItsFirstRecordWhenToEarliest() {
+    // Given
+    produce(0, OLD, 3);
+    produce(4, OLD, 4);
+    consumeAndCommit(group, 7);
+
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
+
+    // Then the group resumes at the start and re-reads exactly what the plan said
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out()).contains("total: 7 records to re-read").contains("rewound " + group);
+    assertThat(committed())
+        .containsEntry(new TopicPartition(topic, 0), 0L)
+        .containsEntry(new TopicPartition(topic, 4), 0L);
+    assertThat(consumeAndCommit(group, 7)).isEqualTo(7);
+  }
+
+  @Test
+  void shouldRewindToFirstRecordAtOrAfterTimeWhenToDatetime() {
+    // Given two old and three new records on partition 2, one old on partition 3
+    produce(2, OLD, 2);
+    produce(2, NEW, 3);
+    produce(3, OLD, 1);
+    consumeAndCommit(group, 6);
+
+    // When
+    Cli.Result result =
+        cli.run("replay", "--consumer", group, "--to-datetime", "2026-03-01T10:00:00Z");
+
+    // Then only the new records are re-read; partition 3 has none after the time
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out())
+        .containsPattern(topic + "\\s+2\\s+5\\s+2\\s+3")
+        .containsPattern(topic + "\\s+3\\s+1\\s+1\\s+0")
+        .contains("total: 3 records to re-read");
+    assertThat(committed())
+        .containsEntry(new TopicPartition(topic, 2), 2L)
+        .containsEntry(new TopicPartition(topic, 3), 1L);
+  }
+
+  @Test
+  void shouldRewindOnlyNamedPartitionsWhenToOffset() {
+    // Given
+    produce(0, OLD, 5);
+    produce(1, OLD, 5);
+    consumeAndCommit(group, 10);
+
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-offset", "0:3");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out()).contains("total: 2 records to re-read");
+    assertThat(committed())
+        .containsEntry(new TopicPartition(topic, 0), 3L)
+        .containsEntry(new TopicPartition(topic, 1), 5L);
+  }
+
+  @Test
+  void shouldRefuseToMoveForwardWhenOffsetIsAfterCommitted() {
+    // Given a group that has applied 2 of 5 records
+    produce(0, OLD, 5);
+    consumeAndCommit(group, 5);
+    cli.run("replay", "--consumer", group, "--to-offset", topic + ":0:2");
+
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-offset", "0:4");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err()).contains("replay only rewinds");
+    assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 2L);
+  }
+
+  @Test
+  void shouldListKnownGroupsWhenConsumerGroupUnknown() {
+    // Given
+    produce(0, OLD, 1);
+    consumeAndCommit(group, 1);
+
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", "no-such-worker", "--to-earliest");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err())
+        .contains("no-such-worker")
+        .contains("Known consumer groups")
+        .contains(group);
+  }
+
+  @Test
+  void shouldExitTwoWhenNoTargetGiven() {
+    // When
+    Cli.Result result = cli.run("replay", "--consumer", group);
+
+    // Then
+    assertThat(result.exitCode()).isEqualTo(2);
+    assertThat(result.err()).contains("--to-datetime");
+  }
+
+  // ---- helpers
+
+  private void produce(int partition, Instant timestamp, int count) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
+      for (int i = 0; i < count; i++) {
+        producer
+            .send(
+                new ProducerRecord<>(
+                    topic,
+                    partition,
+                    timestamp.toEpochMilli() + i,
+                    "key-" + i,
+                    ("record " + i).getBytes(StandardCharsets.UTF_8)))
+            .get(30, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Reads as the group until {@code expected} records came, commits, leaves; returns the count. */
+  private int consumeAndCommit(String groupId, int expected) {
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(kafka.consumerConfig(groupId))) {
+      consumer.subscribe(List.of(topic));
+      int[] read = {0};
+      Await.until(
+          WAIT,
+          expected + " records read by " + groupId,
+          () -> {
+            read[0] += consumer.poll(Duration.ofMillis(100)).count();
+            return read[0] >= expected;
+          });
+      consumer.commitSync();
+      return read[0];
+    }
+  }
+
+  private Map<TopicPartition, Long> committed() {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      Map<TopicPartition, Long> offsets = new HashMap<>();
+      admin
+          .listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata()
+          .get(30, TimeUnit.SECONDS)
+          .forEach((p, o) -> offsets.put(p, o.offset()));
+      return offsets;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.marketplace.payments.ops.token;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.algorithms.Algorithm;
+import com.auth0.jwt.interfaces.DecodedJWT;
+import io.marketplace.payments.ops.Cli;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class TokenCommandTest {
+
+  private static final String SECRET = "a-test-secret-of-at-least-32-bytes-long";
+  private static final Instant NOW = Instant.parse("2026-03-02T10:00:00Z");
+
+  private final Cli cli =
+      new Cli().set("AUTH_JWT_SECRET", SECRET).clock(Clock.fixed(NOW, ZoneOffset.UTC));
+
+  @Test
+  void shouldPrintUserTokenValidForOneHourWhenNoRoleGiven() {
+    // Given
+    UUID user = UUID.randomUUID();
+
+    // When
+    Cli.Result result = cli.run("token", "--user", user.toString());
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    DecodedJWT jwt =
+        JWT.require(Algorithm.HMAC256(SECRET))
+            .acceptExpiresAt(Long.MAX_VALUE / 2000)
+            .build()
+            .verify(result.out().strip());
+    assertThat(jwt.getSubject()).isEqualTo(user.toString());
+    assertThat(jwt.getClaim("roles").asList(String.class)).containsExactly("user");
+    assertThat(jwt.getExpiresAtAsInstant()).isEqualTo(NOW.plusSeconds(3600));
+    assertThat(jwt.getAlgorithm()).isEqualTo("HS256");
+  }
+
+  @Test
+  void shouldAddSuperAdminRoleAndTtlWhenAsked() {
+    // Given
+    UUID admin = UUID.randomUUID();
+
+    // When
+    Cli.Result result =
+        cli.run("token", "--user", admin.toString(), "--role", "super_admin", "--ttl", "15m");
+
+    // Then
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    DecodedJWT jwt = JWT.decode(result.out().strip());
+    assertThat(jwt.getClaim("roles").asList(String.class)).containsExactly("user", "super_admin");
+    assertThat(jwt.getExpiresAtAsInstant()).isEqualTo(NOW.plusSeconds(900));
+  }
+
+  @Test
+  void shouldExitTwoNamingTheVariableWhenSecretMissing() {
+    // When
+    Cli.Result result = new Cli().run("token", "--user", UUID.randomUUID().toString());
+
+    // Then
+    assertThat(result.exitCode()).isEqualTo(2);
+    assertThat(result.err()).contains("AUTH_JWT_SECRET");
+    assertThat(result.out()).isEmpty();
+  }
+
+  @Test
+  void shouldRefuseWhenSecretShorterThan32Bytes() {
+    // When
+    Cli.Result result =
+        new Cli()
+            .set("AUTH_JWT_SECRET", "short")
+            .run("token", "--user", UUID.randomUUID().toString());
+
+    // Then
+    assertThat(result.exitCode()).isEqualTo(1);
+    assertThat(result.err()).contains("shorter than 32 bytes").doesNotContain("short\n");
+  }
+
+  @Test
+  void shouldExitTwoWhenUserIsNotUuid() {
+    // When
+    Cli.Result result = cli.run("token", "--user", "bob");
+
+    // Then
+    assertThat(result.exitCode()).isEqualTo(2);
+    assertThat(result.out()).isEmpty();
+  }
+}
