@@ -74,6 +74,10 @@ class PromotionExpirerTest {
     ConsumerRecord<String, byte[]> listingRecord = ofType(records, "listing.expired");
     assertThat(listingRecord.key()).isEqualTo(listing.toString());
     assertThat(json(listingRecord).at("/data/userId").asText()).isEqualTo(user.toString());
+    for (ConsumerRecord<String, byte[]> record : records) {
+      String type = KafkaTestClient.header(record, RecordHeaders.EVENT_TYPE).orElseThrow();
+      assertThat(EventSchemas.violations(type, KafkaTestClient.text(record))).isEmpty();
+    }
     // and the later ones still run
     assertThat(db.count("marketplace_listings WHERE id = ? AND status = 'active'", laterListing))
         .isEqualTo(1);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.expirer.EventSchemas;
 import io.marketplace.payments.expirer.MutableClock;
 import io.marketplace.payments.expirer.Seed;
 import io.marketplace.payments.expirer.listing.ListingExpiry;
@@ -117,6 +118,14 @@ class ExpiryPassTest {
     assertThat(listingData.get("userId").asText()).isEqualTo(user.toString());
     assertThat(Instant.parse(listingData.get("expiresAt").asText())).isEqualTo(T);
     assertThat(Instant.parse(listingData.get("expiredAt").asText())).isEqualTo(after);
+    // and both events are what docs/events.md and the published schemas promise subscribers
+    for (Map<String, Object> row : outbox) {
+      assertThat(
+              EventSchemas.violations((String) row.get("event_type"), (String) row.get("payload")))
+          .isEmpty();
+    }
+    assertThat(EventSchemas.violations("listing.expired", "{\"type\":\"listing.expired\"}"))
+        .isNotEmpty();
   }
 
   @Test
