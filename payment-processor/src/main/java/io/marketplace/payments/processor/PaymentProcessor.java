@@ -5,6 +5,7 @@ import io.marketplace.payments.common.Closer;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.http.HealthCheck;
 import io.marketplace.payments.common.http.HttpServers;
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.common.outbox.OutboxRelay;
@@ -18,6 +19,8 @@ import io.marketplace.payments.processor.payment.PaymentMetrics;
 import io.marketplace.payments.processor.payment.PaymentSucceededHandler;
 import io.marketplace.payments.processor.payment.Payments;
 import io.marketplace.payments.processor.promotion.Promotions;
+import io.marketplace.payments.processor.tx.FlushBeforeCommit;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,6 +28,7 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * The payment processor: consumes {@code stripe.events.v1} and applies each Stripe event once
@@ -65,26 +69,33 @@ public final class PaymentProcessor implements AutoCloseable {
       Producer<String, byte[]> producer =
           closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
 
+      // The worker's own Jdbi: its transactions write their appended rows just before commit.
+      PendingWrites writes = new PendingWrites();
+      Jdbi workerJdbi = Database.jdbi(database.dataSource(), Json.mapper());
+      workerJdbi.setTransactionHandler(
+          new FlushBeforeCommit(workerJdbi.getTransactionHandler(), writes));
+
       Payments payments = new Payments();
       PaymentMetrics metrics = new PaymentMetrics(registry);
       StripeEventHandlers handlers =
           new StripeEventHandlers(
               new PaymentSucceededHandler(
                   payments,
-                  new ListingActivation(config.listingTtl()),
-                  new Promotions(),
+                  new ListingActivation(config.listingTtl(), writes),
+                  new Promotions(writes),
                   metrics,
+                  writes,
                   clock),
-              new PaymentFailedHandler(payments, metrics),
+              new PaymentFailedHandler(payments, metrics, writes),
               new PaymentCanceledHandler(payments),
-              new WebhookEvents(clock));
+              new WebhookEvents(writes, clock));
 
       WorkerOptions options =
           tuning.apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()));
       StreamWorker worker =
           closer.add(
               new StreamWorker(
-                      options, config.kafka(), database.jdbi(), handlers, producer, registry, clock)
+                      options, config.kafka(), workerJdbi, handlers, producer, registry, clock)
                   .start());
       closer.add(
           new OutboxRelay(

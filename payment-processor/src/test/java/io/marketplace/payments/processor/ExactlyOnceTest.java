@@ -41,6 +41,8 @@ class ExactlyOnceTest {
     UUID listing = world.listing("pending_payment");
     String pi = world.payment(listing, "posting_fee", 500);
     var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    double countedBefore =
+        world.metric("homepage_payments_succeeded_total", "type=\"posting_fee\"");
 
     // When the three copies are consumed
     world.deliver(event);
@@ -57,6 +59,9 @@ class ExactlyOnceTest {
     assertThat(world.paymentEvents(listing))
         .extracting(e -> e.get("type"))
         .containsExactly("payment.succeeded", "listing.activated");
+    // And the payment is counted once
+    assertThat(world.metric("homepage_payments_succeeded_total", "type=\"posting_fee\""))
+        .isEqualTo(countedBefore + 1);
   }
 
   @Test

@@ -333,6 +333,35 @@ class PaymentEventsTest {
     assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", null);
   }
 
+  @Test
+  void shouldServeHealthAndMetricsWhenRunning() {
+    // Given a running processor that applied a declined attempt
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var event = StripeFixtures.paymentFailed(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+    world.awaitOutcome(event.eventId());
+
+    // When the admin port is asked
+    var ready = world.admin("/health/ready");
+    var live = world.admin("/health/live");
+    String metrics = world.admin("/metrics").getValue();
+
+    // Then it is ready with Kafka, PostgreSQL and the worker up, and exposes the SPEC §6 counters,
+    // the processing latency and the consumer lag
+    assertThat(ready.getKey()).isEqualTo(200);
+    assertThat(ready.getValue())
+        .contains("\"kafka\":\"UP\"", "\"database\":\"UP\"", "\"worker\":\"UP\"");
+    assertThat(live.getKey()).isEqualTo(200);
+    assertThat(metrics)
+        .contains("homepage_payments_succeeded_total{", "type=\"promotion_bump\"")
+        .contains("payments_worker_event_latency_seconds_bucket{")
+        .contains("kafka_consumer_fetch_manager_records_lag_max{");
+    assertThat(world.metric("homepage_payments_failed_total", "type=\"posting_fee\""))
+        .isGreaterThanOrEqualTo(1);
+    assertThat(world.admin("/q/metrics").getKey()).isEqualTo(200);
+  }
+
   private static <T> T read(ConsumerRecord<String, byte[]> record, Class<T> type) {
     try {
       return Json.mapper().readValue(record.value(), type);

@@ -3,6 +3,7 @@ package io.marketplace.payments.processor.audit;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -15,32 +16,18 @@ import org.jdbi.v3.core.Handle;
 /**
  * The audit trail of every Stripe event this service received ({@code webhook_events}): the raw
  * body byte for byte, when the gateway received it, and what became of it. Written in the same
- * transaction as the event's effect, so the trail never claims an effect that did not commit.
+ * transaction as the event's effect (with the transaction's other appended rows, in one statement
+ * before it commits), so the trail never claims an effect that did not commit.
  */
 public final class WebhookEvents {
 
   private static final int MAX_ERROR_LENGTH = 2000;
 
-  /**
-   * A later outcome replaces an earlier one only where that one was not final: a dead-lettered
-   * event that is re-driven and then applies becomes {@code processed}; a {@code processed} or
-   * {@code ignored} event is never turned into {@code failed}.
-   */
-  private static final String UPSERT =
-      """
-      INSERT INTO webhook_events
-          (event_id, event_type, payload, received_at, processed_at, status, error_message)
-      VALUES (:id, :type, CAST(:payload AS jsonb), :receivedAt, :processedAt, :status, :error)
-      ON CONFLICT (event_id) DO UPDATE
-      SET status = EXCLUDED.status,
-          processed_at = EXCLUDED.processed_at,
-          error_message = EXCLUDED.error_message
-      WHERE webhook_events.status IN ('received', 'failed')
-      """;
-
+  private final PendingWrites writes;
   private final Clock clock;
 
-  public WebhookEvents(Clock clock) {
+  public WebhookEvents(PendingWrites writes, Clock clock) {
+    this.writes = writes;
     this.clock = clock;
   }
 
@@ -51,15 +38,15 @@ public final class WebhookEvents {
       String eventId,
       String eventType,
       Outcome outcome) {
-    tx.createUpdate(UPSERT)
-        .bind("id", eventId)
-        .bind("type", eventType)
-        .bind("payload", new String(record.value(), StandardCharsets.UTF_8))
-        .bind("receivedAt", receivedAt(record))
-        .bind("processedAt", clock.instant())
-        .bind("status", outcome.status().wire())
-        .bind("error", truncate(outcome.note()))
-        .execute();
+    writes.audit(
+        tx,
+        eventId,
+        eventType,
+        new String(record.value(), StandardCharsets.UTF_8),
+        receivedAt(record),
+        clock.instant(),
+        outcome.status().wire(),
+        truncate(outcome.note()));
   }
 
   /**
@@ -81,15 +68,15 @@ public final class WebhookEvents {
             .or(() -> field(text, "type"))
             .orElse("unknown");
     String message = error.getMessage() == null ? error.toString() : error.getMessage();
-    tx.createUpdate(UPSERT)
-        .bind("id", id)
-        .bind("type", type)
-        .bind("payload", payload)
-        .bind("receivedAt", receivedAt(record))
-        .bind("processedAt", clock.instant())
-        .bind("status", Outcome.Status.FAILED.wire())
-        .bind("error", truncate(error.getClass().getSimpleName() + ": " + message))
-        .execute();
+    writes.audit(
+        tx,
+        id,
+        type,
+        payload,
+        receivedAt(record),
+        clock.instant(),
+        Outcome.Status.FAILED.wire(),
+        truncate(error.getClass().getSimpleName() + ": " + message));
   }
 
   /** When the gateway received the event: its header, else the record's timestamp. */

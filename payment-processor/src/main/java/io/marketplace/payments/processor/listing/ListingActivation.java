@@ -2,9 +2,9 @@ package io.marketplace.payments.processor.listing;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
-import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.processor.payment.Delivery;
 import io.marketplace.payments.processor.payment.Payment;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -28,9 +28,11 @@ public final class ListingActivation {
       Instant expiresAt) {}
 
   private final Duration listingTtl;
+  private final PendingWrites writes;
 
-  public ListingActivation(Duration listingTtl) {
+  public ListingActivation(Duration listingTtl, PendingWrites writes) {
     this.listingTtl = listingTtl;
+    this.writes = writes;
   }
 
   public Delivery activate(Handle tx, Payment payment, Instant now) {
@@ -60,7 +62,7 @@ public final class ListingActivation {
             now,
             new Activated(
                 payment.listingId(), owner.get(), payment.paymentIntentId(), now, expiresAt));
-    Outbox.append(tx, event, payment.listingId().toString());
+    writes.append(tx, event, payment.listingId().toString());
     return Delivery.done();
   }
 }

@@ -2,7 +2,7 @@ package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
-import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Instant;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -41,7 +41,8 @@ public final class PaymentFacts {
       String stripeEventId,
       Instant failedAt) {}
 
-  public static void succeeded(Handle tx, Payment payment, Instant succeededAt) {
+  public static void succeeded(
+      PendingWrites writes, Handle tx, Payment payment, Instant succeededAt) {
     var event =
         PaymentEvent.of(
             PaymentEventType.PAYMENT_SUCCEEDED,
@@ -55,10 +56,11 @@ public final class PaymentFacts {
                 payment.amountCents(),
                 payment.currency(),
                 succeededAt));
-    Outbox.append(tx, event, payment.listingId().toString());
+    writes.append(tx, event, payment.listingId().toString());
   }
 
   public static void failed(
+      PendingWrites writes,
       Handle tx,
       Payment payment,
       String stripeEventId,
@@ -83,6 +85,6 @@ public final class PaymentFacts {
                 failureMessage,
                 stripeEventId,
                 failedAt));
-    Outbox.append(tx, event, payment.listingId().toString());
+    writes.append(tx, event, payment.listingId().toString());
   }
 }

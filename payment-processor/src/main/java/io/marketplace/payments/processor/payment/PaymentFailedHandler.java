@@ -2,6 +2,7 @@ package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -14,10 +15,12 @@ public final class PaymentFailedHandler {
 
   private final Payments payments;
   private final PaymentMetrics metrics;
+  private final PendingWrites writes;
 
-  public PaymentFailedHandler(Payments payments, PaymentMetrics metrics) {
+  public PaymentFailedHandler(Payments payments, PaymentMetrics metrics, PendingWrites writes) {
     this.payments = payments;
     this.metrics = metrics;
+    this.writes = writes;
   }
 
   public Outcome handle(Handle tx, StripeEvent event) {
@@ -28,6 +31,7 @@ public final class PaymentFailedHandler {
       return moved.ignored();
     }
     PaymentFacts.failed(
+        writes,
         tx,
         moved.payment(),
         event.id(),

@@ -6,6 +6,7 @@ import io.marketplace.payments.processor.audit.Outcome;
 import io.marketplace.payments.processor.listing.ListingActivation;
 import io.marketplace.payments.processor.promotion.Promotions;
 import io.marketplace.payments.processor.refund.TechnicalFailures;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Clock;
 import java.time.Instant;
 import org.jdbi.v3.core.Handle;
@@ -31,6 +32,7 @@ public final class PaymentSucceededHandler {
   private final ListingActivation listings;
   private final Promotions promotions;
   private final PaymentMetrics metrics;
+  private final PendingWrites writes;
   private final Clock clock;
 
   public PaymentSucceededHandler(
@@ -38,7 +40,9 @@ public final class PaymentSucceededHandler {
       ListingActivation listings,
       Promotions promotions,
       PaymentMetrics metrics,
+      PendingWrites writes,
       Clock clock) {
+    this.writes = writes;
     this.payments = payments;
     this.listings = listings;
     this.promotions = promotions;
@@ -55,7 +59,7 @@ public final class PaymentSucceededHandler {
     Payment payment = moved.payment();
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
       Instant now = clock.instant();
-      PaymentFacts.succeeded(tx, payment, event.created());
+      PaymentFacts.succeeded(writes, tx, payment, event.created());
       metrics.succeededOnCommit(tx, payment.type());
       Delivery delivery =
           switch (payment.type()) {
@@ -66,7 +70,7 @@ public final class PaymentSucceededHandler {
       if (delivery.delivered()) {
         return Outcome.processed();
       }
-      TechnicalFailures.requestRefund(tx, payment, delivery.problem(), now);
+      TechnicalFailures.requestRefund(writes, tx, payment, delivery.problem(), now);
       metrics.technicalFailureOnCommit(tx);
       log.warn(
           "paid {} cannot be delivered ({}); automatic refund requested",

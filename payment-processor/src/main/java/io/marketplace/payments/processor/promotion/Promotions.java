@@ -2,10 +2,10 @@ package io.marketplace.payments.processor.promotion;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
-import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.processor.listing.Listings;
 import io.marketplace.payments.processor.payment.Delivery;
 import io.marketplace.payments.processor.payment.Payment;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,6 +35,12 @@ public final class Promotions {
       Instant expiresAt) {}
 
   private record Window(Instant startsAt, Instant expiresAt) {}
+
+  private final PendingWrites writes;
+
+  public Promotions(PendingWrites writes) {
+    this.writes = writes;
+  }
 
   /**
    * Features the listing for 7 days from {@code now}, or, while it is featured already, for 7 days
@@ -133,7 +139,7 @@ public final class Promotions {
     return Delivery.done();
   }
 
-  private static void announce(
+  private void announce(
       Handle tx,
       UUID promotionId,
       Payment payment,
@@ -156,7 +162,7 @@ public final class Promotions {
                 payment.currency(),
                 startsAt,
                 expiresAt));
-    Outbox.append(tx, event, payment.listingId().toString());
+    writes.append(tx, event, payment.listingId().toString());
   }
 
   /** One promotion per PaymentIntent, so its id is derived from it: stable under re-processing. */

@@ -3,8 +3,8 @@ package io.marketplace.payments.processor.refund;
 import io.marketplace.payments.common.events.RefundCommand;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
-import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.processor.payment.Payment;
+import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Instant;
 import org.jdbi.v3.core.Handle;
 
@@ -22,7 +22,8 @@ public final class TechnicalFailures {
 
   private TechnicalFailures() {}
 
-  public static void requestRefund(Handle tx, Payment payment, String problem, Instant now) {
+  public static void requestRefund(
+      PendingWrites writes, Handle tx, Payment payment, String problem, Instant now) {
     var command =
         new RefundCommand(
             RefundCommand.idFor(payment.paymentIntentId(), REASON),
@@ -32,7 +33,7 @@ public final class TechnicalFailures {
             REASON,
             problem,
             now);
-    Outbox.append(
+    writes.append(
         tx,
         Destination.REFUND_COMMANDS,
         command.id(),

@@ -236,6 +236,34 @@ public final class ProcessorFixture implements AutoCloseable {
                 + " FROM webhook_events ORDER BY event_id"));
   }
 
+  /** GETs a path of the processor's admin server: status and body. */
+  public java.util.Map.Entry<Integer, String> admin(String path) {
+    try (var client = java.net.http.HttpClient.newHttpClient()) {
+      var response =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(java.net.URI.create(processor.adminUrl() + path))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      return Map.entry(response.statusCode(), response.body());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The value of one Prometheus sample of {@code /metrics}, 0 when absent. */
+  public double metric(String name, String label) {
+    return admin("/metrics")
+        .getValue()
+        .lines()
+        .filter(line -> line.startsWith(name + "{") && line.contains(label))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
   @SuppressWarnings("unchecked")
   public static Map<String, Object> envelope(ConsumerRecord<String, byte[]> record) {
     try {
