@@ -1,5 +1,6 @@
 package io.marketplace.payments.checkout.http;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import io.marketplace.payments.common.http.ProblemException;
@@ -31,7 +32,12 @@ public final class RequestBody {
     }
     JsonNode root;
     try {
-      root = Json.mapper().readTree(bytes);
+      // one JSON value and nothing after it: "{...}garbage" is not a body we understood
+      root =
+          Json.mapper()
+              .reader()
+              .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+              .readTree(bytes);
     } catch (IOException e) {
       throw ProblemException.badRequest("the body is not valid JSON");
     }
@@ -75,6 +81,28 @@ public final class RequestBody {
     }
   }
 
+  /**
+   * PostgreSQL text cannot hold U+0000 (the insert fails: a 500), and an unpaired surrogate is no
+   * character at all (it would be stored as '?'): both are refused as the client's mistake.
+   */
+  static boolean isStorableText(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == 0) {
+        return false;
+      }
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 >= value.length() || !Character.isLowSurrogate(value.charAt(i + 1))) {
+          return false;
+        }
+        i++; // the pair is one character
+      } else if (Character.isLowSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private Optional<String> text(String field, int maxLength, boolean required) {
     JsonNode node = root.get(field);
     if (node == null || node.isNull()) {
@@ -88,6 +116,10 @@ public final class RequestBody {
       return Optional.empty();
     }
     String value = node.asText().strip();
+    if (!isStorableText(value)) {
+      errors.put(field, "must be text without NUL characters or unpaired surrogates");
+      return Optional.empty();
+    }
     if (value.isEmpty()) {
       if (required) {
         errors.put(field, "must not be blank");

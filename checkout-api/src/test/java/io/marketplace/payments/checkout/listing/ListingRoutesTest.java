@@ -145,6 +145,42 @@ class ListingRoutesTest {
   }
 
   @Test
+  void shouldRefuseWithoutCreatingWhenBodyHasTrailingContentOrTextPostgresCannotStore() {
+    // Given a user, and bodies that a lenient parser would half-read or the database would choke on
+    UUID user = UUID.randomUUID();
+    String token = Tokens.user(user);
+    String valid = "{\"title\": \"Bike\", \"categorySlug\": \"for-sale\"}";
+
+    // When
+    Http.Response trailing =
+        app.http.post("/api/marketplace/listings").token(token).json(valid + " garbage").send();
+    Http.Response twoObjects =
+        app.http.post("/api/marketplace/listings").token(token).json(valid + valid).send();
+    Http.Response nul =
+        app.http
+            .post("/api/marketplace/listings")
+            .token(token)
+            .json("{\"title\": \"Bike\\u0000\", \"categorySlug\": \"for-sale\"}")
+            .send();
+    Http.Response loneSurrogate =
+        app.http
+            .post("/api/marketplace/listings")
+            .token(token)
+            .json("{\"title\": \"Bike \\ud800\", \"categorySlug\": \"for-sale\"}")
+            .send();
+
+    // Then each is a 400 (not a 201 for half a body, not a 500), and no listing exists
+    assertThat(trailing.status()).isEqualTo(400);
+    assertThat(trailing.json().get("detail").asText()).contains("not valid JSON");
+    assertThat(twoObjects.status()).isEqualTo(400);
+    assertThat(nul.status()).isEqualTo(400);
+    assertThat(nul.json().get("errors").get("title").asText()).contains("NUL");
+    assertThat(loneSurrogate.status()).isEqualTo(400);
+    assertThat(loneSurrogate.json().get("errors").get("title").asText()).contains("surrogate");
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isZero();
+  }
+
+  @Test
   void shouldAnswer401WhenTokenIsMissingBadOrExpired() {
     // Given
     UUID user = UUID.randomUUID();
