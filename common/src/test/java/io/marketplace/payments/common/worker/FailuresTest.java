@@ -1,0 +1,31 @@
+package io.marketplace.payments.common.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.ConnectException;
+import java.sql.SQLException;
+import org.junit.jupiter.api.Test;
+
+class FailuresTest {
+
+  @Test
+  void shouldWaitOutTheDatabaseWhenItIsUnreachableOrRestarting() {
+    // connection refused, admin shutdown, serialization conflict, deadlock: never dead-lettered
+    assertThat(Failures.isTransient(new RuntimeException(new SQLException("gone", "08006"))))
+        .isTrue();
+    assertThat(Failures.isTransient(new SQLException("shutdown", "57P01"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("conflict", "40001"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("deadlock", "40P01"))).isTrue();
+    assertThat(Failures.isTransient(new IllegalStateException(new ConnectException("refused"))))
+        .isTrue();
+    assertThat(Failures.isTransient(new Failures.TransientFailure("stripe down", null))).isTrue();
+  }
+
+  @Test
+  void shouldDeadLetterWhenTheRecordItselfIsWrong() {
+    // a constraint violation or a bug in the handler is the record's failure, not the database's
+    assertThat(Failures.isTransient(new SQLException("duplicate", "23505"))).isFalse();
+    assertThat(Failures.isTransient(new IllegalArgumentException("bad payload"))).isFalse();
+    assertThat(Failures.isTransient(new NullPointerException())).isFalse();
+  }
+}
