@@ -12,15 +12,14 @@ import io.marketplace.payments.common.outbox.OutboxRelay;
 import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.processor.audit.WebhookEvents;
+import io.marketplace.payments.processor.batch.CompleteBeforeCommit;
+import io.marketplace.payments.processor.batch.EventBatch;
 import io.marketplace.payments.processor.listing.ListingActivation;
 import io.marketplace.payments.processor.payment.PaymentCanceledHandler;
 import io.marketplace.payments.processor.payment.PaymentFailedHandler;
 import io.marketplace.payments.processor.payment.PaymentMetrics;
 import io.marketplace.payments.processor.payment.PaymentSucceededHandler;
-import io.marketplace.payments.processor.payment.Payments;
 import io.marketplace.payments.processor.promotion.Promotions;
-import io.marketplace.payments.processor.tx.FlushBeforeCommit;
-import io.marketplace.payments.processor.tx.PendingWrites;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -69,26 +68,23 @@ public final class PaymentProcessor implements AutoCloseable {
       Producer<String, byte[]> producer =
           closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
 
-      // The worker's own Jdbi: its transactions write their appended rows just before commit.
-      PendingWrites writes = new PendingWrites();
+      // The worker's own Jdbi: each of its transactions applies the poll's events as one batch
+      // just before it commits (see EventBatch).
+      WebhookEvents audit = new WebhookEvents(clock);
+      EventBatch batch = new EventBatch(audit);
       Jdbi workerJdbi = Database.jdbi(database.dataSource(), Json.mapper());
       workerJdbi.setTransactionHandler(
-          new FlushBeforeCommit(workerJdbi.getTransactionHandler(), writes));
+          new CompleteBeforeCommit(workerJdbi.getTransactionHandler(), batch));
 
-      Payments payments = new Payments();
       PaymentMetrics metrics = new PaymentMetrics(registry);
       StripeEventHandlers handlers =
           new StripeEventHandlers(
               new PaymentSucceededHandler(
-                  payments,
-                  new ListingActivation(config.listingTtl(), writes),
-                  new Promotions(writes),
-                  metrics,
-                  writes,
-                  clock),
-              new PaymentFailedHandler(payments, metrics, writes),
-              new PaymentCanceledHandler(payments),
-              new WebhookEvents(writes, clock));
+                  new ListingActivation(config.listingTtl()), new Promotions(), metrics, clock),
+              new PaymentFailedHandler(metrics),
+              new PaymentCanceledHandler(),
+              batch,
+              audit);
 
       WorkerOptions options =
           tuning.apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()));

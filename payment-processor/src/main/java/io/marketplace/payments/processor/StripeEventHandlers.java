@@ -5,6 +5,7 @@ import io.marketplace.payments.common.worker.RecordHandler;
 import io.marketplace.payments.common.worker.StripeEventRouter;
 import io.marketplace.payments.processor.audit.Outcome;
 import io.marketplace.payments.processor.audit.WebhookEvents;
+import io.marketplace.payments.processor.batch.EventBatch;
 import io.marketplace.payments.processor.payment.PaymentCanceledHandler;
 import io.marketplace.payments.processor.payment.PaymentFailedHandler;
 import io.marketplace.payments.processor.payment.PaymentSucceededHandler;
@@ -14,41 +15,46 @@ import org.jdbi.v3.core.Handle;
 
 /**
  * What the payment processor does with each record of {@code stripe.events.v1}: the table below
- * answers "what happens on event type X?". Every event, whatever its type, is then kept in {@code
- * webhook_events} with its outcome, in the same transaction; an event that kept failing is marked
- * {@code failed} there when it goes to the dead-letter topic.
+ * answers "what happens on event type X?". Each event's handler runs at the end of the worker's
+ * transaction, with the rest of its poll ({@link EventBatch}); every event, whatever its type, is
+ * then kept in {@code webhook_events} with its outcome, in the same transaction. An event that kept
+ * failing is marked {@code failed} there when it goes to the dead-letter topic.
  *
  * <p>Not thread-safe: a {@code StreamWorker} applies its records one at a time on its own thread.
  */
 public final class StripeEventHandlers implements RecordHandler {
 
+  private static final EventBatch.Handler IGNORE =
+      (batch, event) -> Outcome.ignored("not an event this service acts on");
+
   private final StripeEventRouter router;
+  private final EventBatch events;
   private final WebhookEvents audit;
 
-  /** The event being applied and its outcome, handed from the table's action to the audit. */
-  private StripeEvent current;
+  /** The table's choice for the record being applied, handed from the router to the batch. */
+  private Choice choice;
 
-  private Outcome outcome;
+  private record Choice(StripeEvent event, EventBatch.Handler handler, boolean payment) {}
 
   public StripeEventHandlers(
       PaymentSucceededHandler succeeded,
       PaymentFailedHandler failed,
       PaymentCanceledHandler canceled,
+      EventBatch events,
       WebhookEvents audit) {
+    this.events = events;
     this.audit = audit;
     this.router =
         new StripeEventRouter(
             Map.of(
-                "payment_intent.succeeded", (tx, event) -> done(event, succeeded.handle(tx, event)),
-                "payment_intent.payment_failed",
-                    (tx, event) -> done(event, failed.handle(tx, event)),
-                "payment_intent.canceled", (tx, event) -> done(event, canceled.handle(tx, event))),
-            (tx, event) -> done(event, Outcome.ignored("not an event this service acts on")));
+                "payment_intent.succeeded", (tx, e) -> choose(e, succeeded::handle),
+                "payment_intent.payment_failed", (tx, e) -> choose(e, failed::handle),
+                "payment_intent.canceled", (tx, e) -> choose(e, canceled::handle)),
+            (tx, e) -> choice = new Choice(e, IGNORE, false));
   }
 
-  private void done(StripeEvent event, Outcome result) {
-    this.current = event;
-    this.outcome = result;
+  private void choose(StripeEvent event, EventBatch.Handler handler) {
+    choice = new Choice(event, handler, true);
   }
 
   @Override
@@ -58,10 +64,9 @@ public final class StripeEventHandlers implements RecordHandler {
 
   @Override
   public void apply(Handle tx, ConsumerRecord<String, byte[]> record) throws Exception {
-    current = null;
-    outcome = null;
+    choice = null;
     router.apply(tx, record);
-    audit.record(tx, record, current.id(), current.type(), outcome);
+    events.defer(tx, record, choice.event(), choice.handler(), choice.payment());
   }
 
   @Override

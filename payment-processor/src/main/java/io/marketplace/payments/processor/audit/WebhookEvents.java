@@ -3,12 +3,12 @@ package io.marketplace.payments.processor.audit;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
-import io.marketplace.payments.processor.tx.PendingWrites;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jdbi.v3.core.Handle;
@@ -16,30 +16,32 @@ import org.jdbi.v3.core.Handle;
 /**
  * The audit trail of every Stripe event this service received ({@code webhook_events}): the raw
  * body byte for byte, when the gateway received it, and what became of it. Written in the same
- * transaction as the event's effect (with the transaction's other appended rows, in one statement
- * before it commits), so the trail never claims an effect that did not commit.
+ * transaction as the event's effect, so the trail never claims an effect that did not commit.
  */
 public final class WebhookEvents {
 
   private static final int MAX_ERROR_LENGTH = 2000;
 
-  private final PendingWrites writes;
+  /** One row of the trail. */
+  public record Row(
+      String eventId,
+      String eventType,
+      String payload,
+      Instant receivedAt,
+      Instant processedAt,
+      String status,
+      String error) {}
+
   private final Clock clock;
 
-  public WebhookEvents(PendingWrites writes, Clock clock) {
-    this.writes = writes;
+  public WebhookEvents(Clock clock) {
     this.clock = clock;
   }
 
-  /** Records the outcome of an event that was applied (or deliberately ignored). */
-  public void record(
-      Handle tx,
-      ConsumerRecord<String, byte[]> record,
-      String eventId,
-      String eventType,
-      Outcome outcome) {
-    writes.audit(
-        tx,
+  /** The row of an event that was applied (or deliberately ignored). */
+  public Row row(
+      ConsumerRecord<String, byte[]> record, String eventId, String eventType, Outcome outcome) {
+    return new Row(
         eventId,
         eventType,
         new String(record.value(), StandardCharsets.UTF_8),
@@ -68,15 +70,52 @@ public final class WebhookEvents {
             .or(() -> field(text, "type"))
             .orElse("unknown");
     String message = error.getMessage() == null ? error.toString() : error.getMessage();
-    writes.audit(
+    upsert(
         tx,
-        id,
-        type,
-        payload,
-        receivedAt(record),
-        clock.instant(),
-        Outcome.Status.FAILED.wire(),
-        truncate(error.getClass().getSimpleName() + ": " + message));
+        List.of(
+            new Row(
+                id,
+                type,
+                payload,
+                receivedAt(record),
+                clock.instant(),
+                Outcome.Status.FAILED.wire(),
+                truncate(error.getClass().getSimpleName() + ": " + message))));
+  }
+
+  /**
+   * Writes rows in one statement. A later outcome replaces an earlier one only where that one was
+   * not final: a dead-lettered event that is re-driven and then applies becomes {@code processed};
+   * a {@code processed} or {@code ignored} event never becomes {@code failed}.
+   */
+  public static void upsert(Handle tx, List<Row> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    tx.createUpdate(
+            """
+            INSERT INTO webhook_events
+                (event_id, event_type, payload, received_at, processed_at, status, error_message)
+            SELECT id, type, CAST(payload AS jsonb), received, processed, status, error
+            FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:payloads AS text[]),
+                        CAST(:received AS timestamptz[]), CAST(:processed AS timestamptz[]),
+                        CAST(:statuses AS text[]), CAST(:errors AS text[]))
+                 AS e(id, type, payload, received, processed, status, error)
+            ON CONFLICT (event_id) DO UPDATE
+            SET status = EXCLUDED.status,
+                processed_at = EXCLUDED.processed_at,
+                error_message = EXCLUDED.error_message
+            WHERE webhook_events.status IN ('received', 'failed')
+            """)
+        .bind("ids", rows.stream().map(Row::eventId).toArray(String[]::new))
+        .bind("types", rows.stream().map(Row::eventType).toArray(String[]::new))
+        .bind("payloads", rows.stream().map(Row::payload).toArray(String[]::new))
+        .bind("received", rows.stream().map(r -> r.receivedAt().toString()).toArray(String[]::new))
+        .bind(
+            "processed", rows.stream().map(r -> r.processedAt().toString()).toArray(String[]::new))
+        .bind("statuses", rows.stream().map(Row::status).toArray(String[]::new))
+        .bind("errors", rows.stream().map(Row::error).toArray(String[]::new))
+        .execute();
   }
 
   /** When the gateway received the event: its header, else the record's timestamp. */
@@ -94,7 +133,7 @@ public final class WebhookEvents {
 
   private static boolean isJson(String text) {
     try {
-      return Json.mapper().readTree(text) != null && !text.isBlank();
+      return !text.isBlank() && Json.mapper().readTree(text) != null;
     } catch (IOException e) {
       return false;
     }

@@ -2,14 +2,12 @@ package io.marketplace.payments.processor.listing;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.processor.batch.PaymentBatch;
 import io.marketplace.payments.processor.payment.Delivery;
 import io.marketplace.payments.processor.payment.Payment;
-import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
 
 /**
  * A paid posting fee: the listing goes from {@code pending_payment} to {@code active} for the
@@ -28,41 +26,25 @@ public final class ListingActivation {
       Instant expiresAt) {}
 
   private final Duration listingTtl;
-  private final PendingWrites writes;
 
-  public ListingActivation(Duration listingTtl, PendingWrites writes) {
+  public ListingActivation(Duration listingTtl) {
     this.listingTtl = listingTtl;
-    this.writes = writes;
   }
 
-  public Delivery activate(Handle tx, Payment payment, Instant now) {
+  public Delivery activate(PaymentBatch batch, Payment payment, Instant now) {
+    ListingRow listing = batch.listing(payment.listingId());
     Instant expiresAt = now.plus(listingTtl);
-    Optional<UUID> owner =
-        tx.createQuery(
-                """
-                UPDATE marketplace_listings
-                SET status = 'active', activated_at = :now, expires_at = :expires,
-                    payment_intent_id = :pi, updated_at = now()
-                WHERE id = :id AND status = 'pending_payment'
-                RETURNING user_id
-                """)
-            .bind("id", payment.listingId())
-            .bind("now", now)
-            .bind("expires", expiresAt)
-            .bind("pi", payment.paymentIntentId())
-            .mapTo(UUID.class)
-            .findOne();
-    if (owner.isEmpty()) {
-      return Delivery.impossible(Listings.describe(tx, payment.listingId()));
+    if (listing == null || !listing.activate(payment.paymentIntentId(), now, expiresAt)) {
+      return Delivery.impossible(ListingRow.describe(payment.listingId(), listing));
     }
-    var event =
+    batch.publish(
         PaymentEvent.of(
             PaymentEventType.LISTING_ACTIVATED,
             payment.listingId() + ":" + payment.paymentIntentId(),
             now,
             new Activated(
-                payment.listingId(), owner.get(), payment.paymentIntentId(), now, expiresAt));
-    writes.append(tx, event, payment.listingId().toString());
+                listing.id(), listing.userId(), payment.paymentIntentId(), now, expiresAt)),
+        listing.id().toString());
     return Delivery.done();
   }
 }

@@ -2,7 +2,8 @@ package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
-import org.jdbi.v3.core.Handle;
+import io.marketplace.payments.processor.batch.PaymentBatch;
+import java.util.Optional;
 
 /**
  * {@code payment_intent.canceled}: the PaymentIntent will never be paid; the payment is marked
@@ -11,14 +12,11 @@ import org.jdbi.v3.core.Handle;
  */
 public final class PaymentCanceledHandler {
 
-  private final Payments payments;
-
-  public PaymentCanceledHandler(Payments payments) {
-    this.payments = payments;
-  }
-
-  public Outcome handle(Handle tx, StripeEvent event) {
-    Payments.Moved moved = payments.transition(tx, event, pi -> payments.markCanceled(tx, pi));
-    return moved.isMoved() ? Outcome.processed() : moved.ignored();
+  public Outcome handle(PaymentBatch batch, StripeEvent event) {
+    Optional<PaymentRow> row = batch.payment(event.paymentIntentId().orElseThrow());
+    if (row.isEmpty()) {
+      return Outcome.ignored(PaymentOutcomes.NOT_OURS);
+    }
+    return row.get().cancel() ? Outcome.processed() : PaymentOutcomes.already(row.get());
   }
 }

@@ -2,10 +2,9 @@ package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
-import io.marketplace.payments.processor.tx.PendingWrites;
+import io.marketplace.payments.processor.batch.PaymentBatch;
 import java.time.Instant;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
 
 /**
  * The {@code payment.*} events of {@code payments.events.v1} (docs/events.md), keyed by listing id.
@@ -41,8 +40,7 @@ public final class PaymentFacts {
       String stripeEventId,
       Instant failedAt) {}
 
-  public static void succeeded(
-      PendingWrites writes, Handle tx, Payment payment, Instant succeededAt) {
+  public static void succeeded(PaymentBatch batch, Payment payment, Instant succeededAt) {
     var event =
         PaymentEvent.of(
             PaymentEventType.PAYMENT_SUCCEEDED,
@@ -56,12 +54,11 @@ public final class PaymentFacts {
                 payment.amountCents(),
                 payment.currency(),
                 succeededAt));
-    writes.append(tx, event, payment.listingId().toString());
+    batch.publish(event, payment.listingId().toString());
   }
 
   public static void failed(
-      PendingWrites writes,
-      Handle tx,
+      PaymentBatch batch,
       Payment payment,
       String stripeEventId,
       String failureCode,
@@ -85,6 +82,6 @@ public final class PaymentFacts {
                 failureMessage,
                 stripeEventId,
                 failedAt));
-    writes.append(tx, event, payment.listingId().toString());
+    batch.publish(event, payment.listingId().toString());
   }
 }

@@ -2,8 +2,8 @@ package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
-import io.marketplace.payments.processor.tx.PendingWrites;
-import org.jdbi.v3.core.Handle;
+import io.marketplace.payments.processor.batch.PaymentBatch;
+import java.util.Optional;
 
 /**
  * {@code payment_intent.payment_failed}: an attempt was declined; the payment is marked {@code
@@ -13,33 +13,31 @@ import org.jdbi.v3.core.Handle;
  */
 public final class PaymentFailedHandler {
 
-  private final Payments payments;
   private final PaymentMetrics metrics;
-  private final PendingWrites writes;
 
-  public PaymentFailedHandler(Payments payments, PaymentMetrics metrics, PendingWrites writes) {
-    this.payments = payments;
+  public PaymentFailedHandler(PaymentMetrics metrics) {
     this.metrics = metrics;
-    this.writes = writes;
   }
 
-  public Outcome handle(Handle tx, StripeEvent event) {
-    String message = text(event, "last_payment_error.message");
-    Payments.Moved moved =
-        payments.transition(tx, event, pi -> payments.markFailed(tx, pi, message));
-    if (!moved.isMoved()) {
-      return moved.ignored();
+  public Outcome handle(PaymentBatch batch, StripeEvent event) {
+    Optional<PaymentRow> row = batch.payment(event.paymentIntentId().orElseThrow());
+    if (row.isEmpty()) {
+      return Outcome.ignored(PaymentOutcomes.NOT_OURS);
     }
+    String message = text(event, "last_payment_error.message");
+    if (!row.get().fail(message)) {
+      return PaymentOutcomes.already(row.get());
+    }
+    Payment payment = row.get().purchase();
     PaymentFacts.failed(
-        writes,
-        tx,
-        moved.payment(),
+        batch,
+        payment,
         event.id(),
         text(event, "last_payment_error.code"),
         text(event, "last_payment_error.decline_code"),
         message,
         event.created());
-    metrics.failedOnCommit(tx, moved.payment().type());
+    batch.afterCommit(() -> metrics.failed(payment.type()));
     return Outcome.processed();
   }
 

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.EnumMap;
 import java.util.Map;
-import org.jdbi.v3.core.Handle;
 
 /**
  * The business counters of SPEC §6. Each counts a fact once: it is incremented only after the
@@ -38,15 +37,16 @@ public final class PaymentMetrics {
             .register(registry);
   }
 
-  public void succeededOnCommit(Handle tx, PaymentType type) {
-    tx.afterCommit(succeeded.get(type)::increment);
+  /** Call after the commit that applied the success (see {@code PaymentBatch#afterCommit}). */
+  public void succeeded(PaymentType type) {
+    succeeded.get(type).increment();
   }
 
-  public void failedOnCommit(Handle tx, PaymentType type) {
-    tx.afterCommit(failed.get(type)::increment);
+  public void failed(PaymentType type) {
+    failed.get(type).increment();
   }
 
-  public void technicalFailureOnCommit(Handle tx) {
-    tx.afterCommit(technicalFailures::increment);
+  public void technicalFailure() {
+    technicalFailures.increment();
   }
 }

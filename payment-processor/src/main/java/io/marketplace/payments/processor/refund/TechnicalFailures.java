@@ -1,12 +1,10 @@
 package io.marketplace.payments.processor.refund;
 
 import io.marketplace.payments.common.events.RefundCommand;
-import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
+import io.marketplace.payments.processor.batch.PaymentBatch;
 import io.marketplace.payments.processor.payment.Payment;
-import io.marketplace.payments.processor.tx.PendingWrites;
 import java.time.Instant;
-import org.jdbi.v3.core.Handle;
 
 /**
  * A payment that succeeded for something we can no longer deliver is a technical failure: the
@@ -23,7 +21,7 @@ public final class TechnicalFailures {
   private TechnicalFailures() {}
 
   public static void requestRefund(
-      PendingWrites writes, Handle tx, Payment payment, String problem, Instant now) {
+      PaymentBatch batch, Payment payment, String problem, Instant now) {
     var command =
         new RefundCommand(
             RefundCommand.idFor(payment.paymentIntentId(), REASON),
@@ -33,12 +31,11 @@ public final class TechnicalFailures {
             REASON,
             problem,
             now);
-    writes.append(
-        tx,
+    batch.send(
         Destination.REFUND_COMMANDS,
         command.id(),
         payment.paymentIntentId(),
         COMMAND_TYPE,
-        Json.write(command));
+        command);
   }
 }

@@ -1,0 +1,98 @@
+package io.marketplace.payments.processor.listing;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/** A {@code marketplace_listings} row inside a batch, changed by its events, written back once. */
+public final class ListingRow {
+
+  private final UUID id;
+  private final UUID userId;
+  private String status;
+  private Instant activatedAt;
+  private Instant expiresAt;
+  private String paymentIntentId;
+  private Instant lastBumpedAt;
+  private boolean changed;
+
+  public ListingRow(
+      UUID id,
+      UUID userId,
+      String status,
+      Instant activatedAt,
+      Instant expiresAt,
+      String paymentIntentId,
+      Instant lastBumpedAt) {
+    this.id = id;
+    this.userId = userId;
+    this.status = status;
+    this.activatedAt = activatedAt;
+    this.expiresAt = expiresAt;
+    this.paymentIntentId = paymentIntentId;
+    this.lastBumpedAt = lastBumpedAt;
+  }
+
+  public UUID id() {
+    return id;
+  }
+
+  public UUID userId() {
+    return userId;
+  }
+
+  public String status() {
+    return status;
+  }
+
+  public Instant activatedAt() {
+    return activatedAt;
+  }
+
+  public Instant expiresAt() {
+    return expiresAt;
+  }
+
+  public String paymentIntentId() {
+    return paymentIntentId;
+  }
+
+  public Instant lastBumpedAt() {
+    return lastBumpedAt;
+  }
+
+  public boolean changed() {
+    return changed;
+  }
+
+  public boolean isActive() {
+    return "active".equals(status);
+  }
+
+  /** Activates a listing that waits for its posting fee; false for any other. */
+  public boolean activate(String paymentIntentId, Instant at, Instant until) {
+    if (!"pending_payment".equals(status)) {
+      return false;
+    }
+    this.status = "active";
+    this.activatedAt = at;
+    this.expiresAt = until;
+    this.paymentIntentId = paymentIntentId;
+    this.changed = true;
+    return true;
+  }
+
+  /** Moves the listing up as of {@code at}; an older bump processed late never moves it back. */
+  public void bump(Instant at) {
+    if (lastBumpedAt == null || at.isAfter(lastBumpedAt)) {
+      lastBumpedAt = at;
+      changed = true;
+    }
+  }
+
+  /** Why a purchase cannot be delivered to this listing, for the audit trail and the refund. */
+  public static String describe(UUID id, ListingRow listing) {
+    return listing == null
+        ? "listing " + id + " does not exist"
+        : "listing " + id + " is " + listing.status();
+  }
+}
