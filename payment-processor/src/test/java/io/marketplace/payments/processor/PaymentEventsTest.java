@@ -140,6 +140,58 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldChainFeaturedWeeksWhenTwoPurchasesAreAppliedTogether() {
+    // Given two featured purchases of one listing whose events are consumed in one poll
+    UUID listing = world.listing("active");
+    var meta = world.metadataFor(listing, "promotion_featured");
+    var first =
+        StripeFixtures.succeeded(world.payment(listing, "promotion_featured", 500), 500, meta);
+    var second =
+        StripeFixtures.succeeded(world.payment(listing, "promotion_featured", 500), 500, meta);
+
+    // When both are applied
+    world.deliver(first);
+    world.deliver(second);
+    world.awaitOutcome(first.eventId());
+    world.awaitOutcome(second.eventId());
+
+    // Then the listing is featured for two consecutive weeks, whichever came first
+    assertThat(
+            world.db.rows(
+                "SELECT starts_at, expires_at FROM listing_promotions WHERE listing_id = ?"
+                    + " ORDER BY starts_at",
+                listing))
+        .containsExactly(
+            Map.of("starts_at", NOW, "expires_at", NOW.plus(Duration.ofDays(7))),
+            Map.of(
+                "starts_at", NOW.plus(Duration.ofDays(7)),
+                "expires_at", NOW.plus(Duration.ofDays(14))));
+  }
+
+  @Test
+  void shouldSucceedWhenAFailedAttemptIsFollowedBySuccess() {
+    // Given a posting fee whose first attempt is declined and second succeeds
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+    var declined = StripeFixtures.paymentFailed(pi, 500, meta).created(PAID_AT.minusSeconds(30));
+    var paid = StripeFixtures.succeeded(pi, 500, meta);
+
+    // When both are applied in order
+    world.deliver(declined);
+    world.deliver(paid);
+    world.awaitOutcome(paid.eventId());
+
+    // Then the payment succeeded and the listing is active; both facts were announced
+    assertThat(world.awaitOutcome(declined.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    assertThat(world.awaitPaymentEvents(listing, 3))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.failed", "payment.succeeded", "listing.activated");
+  }
+
+  @Test
   void shouldBumpListingWhenBumpIsPaid() {
     // Given an active listing and a bump purchase
     UUID listing = world.listing("active");

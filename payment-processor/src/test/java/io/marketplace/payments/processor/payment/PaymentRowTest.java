@@ -1,0 +1,79 @@
+package io.marketplace.payments.processor.payment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The life of a payment as Stripe's events move it, without I/O. */
+class PaymentRowTest {
+
+  private static final Instant AT = Instant.parse("2026-03-02T09:59:30Z");
+
+  @Test
+  void shouldSucceedOnceWhenSuccessIsReportedTwice() {
+    // Given an unpaid payment
+    PaymentRow payment = row("requires_payment");
+
+    // When Stripe reports its success twice
+    boolean first = payment.succeed(AT);
+    boolean second = payment.succeed(AT.plusSeconds(5));
+
+    // Then only the first counts, with its time
+    assertThat(first).isTrue();
+    assertThat(second).isFalse();
+    assertThat(payment.succeededAt()).isEqualTo(AT);
+    assertThat(payment.changed()).isTrue();
+  }
+
+  @Test
+  void shouldNeverLeaveSucceededWhenFailureOrCancellationArrivesLate() {
+    // Given a payment that succeeded
+    PaymentRow payment = row("succeeded");
+
+    // When a failure and a cancellation arrive out of order
+    // Then neither moves it
+    assertThat(payment.fail("Your card was declined.")).isFalse();
+    assertThat(payment.cancel()).isFalse();
+    assertThat(payment.status()).isEqualTo("succeeded");
+    assertThat(payment.changed()).isFalse();
+  }
+
+  @Test
+  void shouldRecordEachFailedAttemptAndStillSucceedWhenTheUserRetries() {
+    // Given a payment whose first two attempts are declined
+    PaymentRow payment = row("requires_payment");
+    assertThat(payment.fail("Your card was declined.")).isTrue();
+    assertThat(payment.fail("Your card has insufficient funds.")).isTrue();
+
+    // When the third attempt succeeds
+    // Then the payment succeeded, keeping the last failure message for the record
+    assertThat(payment.succeed(AT)).isTrue();
+    assertThat(payment.status()).isEqualTo("succeeded");
+    assertThat(payment.failureMessage()).isEqualTo("Your card has insufficient funds.");
+  }
+
+  @Test
+  void shouldNotFailACanceledPayment() {
+    PaymentRow payment = row("requires_payment");
+    assertThat(payment.cancel()).isTrue();
+    assertThat(payment.fail("late")).isFalse();
+    assertThat(payment.status()).isEqualTo("canceled");
+  }
+
+  private static PaymentRow row(String status) {
+    return new PaymentRow(
+        new Payment(
+            "pi_3PtestTestTest",
+            UUID.randomUUID(),
+            UUID.randomUUID(),
+            PaymentType.POSTING_FEE,
+            500,
+            "usd"),
+        status,
+        "succeeded".equals(status) ? AT.minusSeconds(60) : null,
+        null,
+        false);
+  }
+}
