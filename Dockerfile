@@ -10,8 +10,12 @@ WORKDIR /src
 COPY .mvn .mvn
 COPY mvnw pom.xml ./
 COPY . .
-RUN --mount=type=cache,target=/root/.m2 \
-    ./mvnw -B -ntp -q -pl "${SERVICE}" -am package -DskipTests -Dspotless.apply.skip=true \
+# install, not package: the second invocation builds only the service module and resolves the
+# project's own modules (common, ...) from the repository, where package would not have put them.
+# The cache is locked so that parallel builds (compose builds every image at once) never read a jar
+# another build is writing.
+RUN --mount=type=cache,target=/root/.m2,sharing=locked \
+    ./mvnw -B -ntp -q -pl "${SERVICE}" -am install -DskipTests -Dspotless.apply.skip=true \
  && ./mvnw -B -ntp -q -pl "${SERVICE}" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory=/app/lib \
  && cp "${SERVICE}"/target/"${SERVICE}"-*.jar /app/service.jar

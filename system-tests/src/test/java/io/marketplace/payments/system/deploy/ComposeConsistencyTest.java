@@ -1,0 +1,242 @@
+package io.marketplace.payments.system.deploy;
+
+import static io.marketplace.payments.system.deploy.Manifests.at;
+import static io.marketplace.payments.system.deploy.Manifests.list;
+import static io.marketplace.payments.system.deploy.Manifests.map;
+import static io.marketplace.payments.system.deploy.Manifests.strings;
+import static io.marketplace.payments.system.deploy.Manifests.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.marketplace.payments.gateway.webhook.WebhookController;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.net.URI;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code docker-compose.yml} against the code: each service, given exactly the environment compose
+ * gives it (anchors merged), starts its configuration without a missing variable, reads every
+ * variable it is given, and listens where compose maps and health-checks it; images are built from
+ * modules and main classes that exist; the addresses and secrets the services are given are those
+ * of the Kafka, PostgreSQL and emulator that compose runs.
+ */
+class ComposeConsistencyTest {
+
+  private static Map<String, Object> services;
+
+  @BeforeAll
+  static void readCompose() {
+    services = map(Manifests.yaml("docker-compose.yml").get("services"));
+  }
+
+  @Test
+  void shouldConfigureEachServiceWhenGivenOnlyTheEnvironmentComposeProvides() {
+    for (Deployable deployable : Deployable.values()) {
+      // Given the environment compose gives the service, its anchors merged
+      Map<String, String> env = environment(deployable.module);
+      RecordingEnv recording = new RecordingEnv(env);
+
+      // When the service reads its configuration as its Main does
+      int[] port = new int[1];
+      assertThatCode(() -> port[0] = deployable.configuredPort(recording.env()))
+          .as("%s with compose's environment %s", deployable.module, env.keySet())
+          .doesNotThrowAnyException();
+
+      // Then nothing it is given goes unread (a typo would leave the real variable at its default)
+      assertThat(recording.unread())
+          .as("%s: variables set but never read", deployable.module)
+          .isEmpty();
+      // And it listens on the port compose publishes and health-checks
+      Map<String, Object> service = service(deployable.module);
+      List<Integer> published = containerPorts(service);
+      assertThat(published)
+          .as("%s: published container ports", deployable.module)
+          .allMatch(p -> p == port[0]);
+      HealthCheck check = healthCheck(service);
+      assertThat(check.port()).as("%s: health check port", deployable.module).isEqualTo(port[0]);
+      assertThat(check.path())
+          .as("%s: health check path", deployable.module)
+          .isEqualTo("/health/ready");
+      // And it waits for the broker's topics and the database before starting
+      assertThat(map(service.get("depends_on")))
+          .as("%s: depends_on", deployable.module)
+          .containsKeys("kafka-init", "postgres");
+    }
+  }
+
+  @Test
+  void shouldBuildEveryImageFromAModuleAndAMainClassWhenComposeNamesThem() throws Exception {
+    // Given the images compose builds
+    Map<String, Map<String, String>> builds = new LinkedHashMap<>();
+    services.forEach(
+        (name, service) -> {
+          Object args = at(map(service), "build.args");
+          if (args != null) {
+            builds.put(name, strings(args));
+          }
+        });
+
+    // When each service of the code looks for its image among them
+    // Then every service has one, built from its own module and running its own Main
+    assertThat(builds.keySet())
+        .containsAll(Arrays.stream(Deployable.values()).map(d -> d.module).toList());
+    for (Deployable deployable : Deployable.values()) {
+      Map<String, String> args = builds.get(deployable.module);
+      assertThat(args.get("SERVICE")).isEqualTo(deployable.module);
+      assertThat(args.get("MAIN_CLASS")).isEqualTo(deployable.mainClass.getName());
+      assertThat(text(service(deployable.module).get("image")))
+          .isEqualTo("marketplace-payments/" + deployable.module + ":local");
+    }
+    // And every image (the emulator's too) is a module of the build with a runnable main class
+    List<String> modules = Manifests.modules();
+    for (Map.Entry<String, Map<String, String>> build : builds.entrySet()) {
+      String module = build.getValue().get("SERVICE");
+      assertThat(modules)
+          .as("%s: SERVICE is a module of the root pom", build.getKey())
+          .contains(module);
+      assertThat(Files.isDirectory(Manifests.root().resolve(module))).isTrue();
+      Method main =
+          Class.forName(build.getValue().get("MAIN_CLASS")).getMethod("main", String[].class);
+      assertThat(Modifier.isStatic(main.getModifiers()) && Modifier.isPublic(main.getModifiers()))
+          .as("%s: public static void main(String[])", build.getValue().get("MAIN_CLASS"))
+          .isTrue();
+    }
+  }
+
+  @Test
+  void shouldPointEveryServiceAtTheInfrastructureComposeRunsWhenAddressesAndSecretsAreRead()
+      throws Exception {
+    // Given what compose runs: the broker, the database, the Stripe emulator
+    Map<String, String> kafka = environment("kafka");
+    Map<String, String> postgres = environment("postgres");
+    Map<String, String> emulatorEnv = environment("stripe-emulator");
+    StripeEmulator.Config emulator = emulatorConfig(emulatorEnv);
+    Set<String> advertised =
+        Arrays.stream(kafka.get("KAFKA_ADVERTISED_LISTENERS").split(","))
+            .map(listener -> listener.replaceFirst("^[A-Z_]+://", ""))
+            .collect(Collectors.toSet());
+
+    // When each service's addresses and secrets are compared with them
+    // Then the emulator listens where compose publishes it
+    assertThat(containerPorts(service("stripe-emulator"))).containsOnly(emulator.port());
+
+    Map<String, String> gateway = environment("webhook-gateway");
+    for (Deployable deployable : Deployable.values()) {
+      Map<String, String> env = environment(deployable.module);
+      // And each service's broker is a listener Kafka advertises
+      assertThat(advertised)
+          .as("%s: KAFKA_BOOTSTRAP_SERVERS", deployable.module)
+          .contains(env.get("KAFKA_BOOTSTRAP_SERVERS"));
+      // And its database is the one PostgreSQL creates, with its credentials
+      if (env.containsKey("DATABASE_URL")) {
+        URI url = URI.create(env.get("DATABASE_URL").substring("jdbc:".length()));
+        assertThat(url.getHost()).isEqualTo("postgres");
+        assertThat(url.getPort()).isEqualTo(5432);
+        assertThat(url.getPath()).isEqualTo("/" + postgres.get("POSTGRES_DB"));
+        assertThat(env.get("DATABASE_USER")).isEqualTo(postgres.get("POSTGRES_USER"));
+        assertThat(env.get("DATABASE_PASSWORD")).isEqualTo(postgres.get("POSTGRES_PASSWORD"));
+      }
+      // And its Stripe is the emulator, with the key the emulator accepts
+      if (env.containsKey("STRIPE_SECRET_KEY")) {
+        assertThat(env.get("STRIPE_API_BASE"))
+            .isEqualTo("http://stripe-emulator:" + emulator.port());
+        assertThat(env.get("STRIPE_SECRET_KEY")).isEqualTo(emulator.secretKey());
+      }
+    }
+    // And the emulator delivers webhooks to the gateway, signed with a secret the gateway accepts
+    assertThat(emulator.webhookEndpoints()).hasSize(1);
+    StripeEmulator.WebhookEndpoint endpoint = emulator.webhookEndpoints().getFirst();
+    int gatewayPort = Deployable.WEBHOOK_GATEWAY.configuredPort(new RecordingEnv(gateway).env());
+    assertThat(endpoint.url())
+        .isEqualTo("http://webhook-gateway:" + gatewayPort + WebhookController.PATH);
+    assertThat(Arrays.stream(gateway.get("STRIPE_WEBHOOK_SECRET").split(",")).map(String::trim))
+        .contains(endpoint.secret());
+  }
+
+  @Test
+  void shouldGiveTheGatewayNoDatabaseOrStripeKeyWhenItsEnvironmentIsRead() {
+    // Given the gateway's environment
+    Set<String> names = environment("webhook-gateway").keySet();
+
+    // When its variables are listed
+    // Then it holds no credential it does not need: it only verifies and forwards webhooks
+    assertThat(names)
+        .doesNotContain(
+            "DATABASE_URL",
+            "DATABASE_USER",
+            "DATABASE_PASSWORD",
+            "STRIPE_SECRET_KEY",
+            "AUTH_JWT_SECRET");
+  }
+
+  @Test
+  void shouldCreateTheTopicsWithTheScriptKubernetesUsesWhenComposeStarts() {
+    // Given compose's topic init container
+    Map<String, Object> init = service("kafka-init");
+
+    // When its volumes and environment are read
+    // Then it runs the one topic script there is, mounted from the Kubernetes base
+    assertThat(list(init.get("volumes")).stream().map(String::valueOf))
+        .anyMatch(volume -> volume.startsWith("./k8s/base/create-topics.sh:"));
+    assertThat(Files.isRegularFile(Manifests.root().resolve("k8s/base/create-topics.sh"))).isTrue();
+    assertThat(environment("kafka-init").get("KAFKA_BOOTSTRAP_SERVERS"))
+        .isEqualTo(environment("webhook-gateway").get("KAFKA_BOOTSTRAP_SERVERS"));
+  }
+
+  // ---- reading compose
+
+  static Map<String, Object> service(String name) {
+    Object service = services.get(name);
+    assertThat(service).as("compose service %s", name).isNotNull();
+    return map(service);
+  }
+
+  /** The service's environment with anchors merged, every value as text. */
+  static Map<String, String> environment(String name) {
+    return new LinkedHashMap<>(strings(service(name).get("environment")));
+  }
+
+  /** The container side of each {@code "host:container"} port mapping. */
+  private static List<Integer> containerPorts(Map<String, Object> service) {
+    return list(service.get("ports")).stream()
+        .map(String::valueOf)
+        .map(
+            mapping ->
+                Integer.parseInt(
+                    mapping.substring(mapping.lastIndexOf(':') + 1).replaceAll("/.*", "")))
+        .toList();
+  }
+
+  record HealthCheck(int port, String path) {}
+
+  private static HealthCheck healthCheck(Map<String, Object> service) {
+    String test =
+        String.join(
+            " ", list(at(service, "healthcheck.test")).stream().map(String::valueOf).toList());
+    Matcher port = Pattern.compile("/dev/tcp/[^/]+/(\\d+)").matcher(test);
+    Matcher path = Pattern.compile("GET (\\S+) HTTP").matcher(test);
+    assertThat(port.find() && path.find()).as("a port and a path in %s", test).isTrue();
+    return new HealthCheck(Integer.parseInt(port.group(1)), path.group(1));
+  }
+
+  /** The emulator's configuration, read by its own Main from compose's environment. */
+  private static StripeEmulator.Config emulatorConfig(Map<String, String> env) throws Exception {
+    Method configFromEnv =
+        io.marketplace.payments.stripeemulator.Main.class.getDeclaredMethod(
+            "configFromEnv", Map.class);
+    configFromEnv.setAccessible(true);
+    return (StripeEmulator.Config) configFromEnv.invoke(null, env);
+  }
+}

@@ -1,0 +1,603 @@
+package io.marketplace.payments.system.deploy;
+
+import static io.marketplace.payments.system.deploy.Manifests.at;
+import static io.marketplace.payments.system.deploy.Manifests.byKind;
+import static io.marketplace.payments.system.deploy.Manifests.list;
+import static io.marketplace.payments.system.deploy.Manifests.map;
+import static io.marketplace.payments.system.deploy.Manifests.strings;
+import static io.marketplace.payments.system.deploy.Manifests.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kubernetes base and the production overlay against the code: each workload, given the
+ * environment its manifest builds (literal values, the {@code payments-config} ConfigMap, the
+ * Secrets), reads its configuration without a missing variable and listens on its container port;
+ * probes, security settings, scaling and network policies are where the services need them; the
+ * expirer's CronJob runs a real {@code --once} pass.
+ */
+class KubernetesConsistencyTest {
+
+  private static final Set<String> PROBES =
+      Set.of("startupProbe", "livenessProbe", "readinessProbe");
+
+  private static List<Map<String, Object>> objects;
+
+  @BeforeAll
+  static void readBase() {
+    objects = Manifests.kubernetesBase();
+  }
+
+  /** A pod template of a Deployment or a CronJob, with its one container. */
+  record Workload(String name, String kind, Map<String, Object> template) {
+
+    Map<String, Object> pod() {
+      return map(template.get("spec"));
+    }
+
+    Map<String, Object> container() {
+      List<Object> containers = list(pod().get("containers"));
+      assertThat(containers).as("%s: containers", name).hasSize(1);
+      return map(containers.getFirst());
+    }
+
+    /** The container port named {@code http}, or null. */
+    Integer httpPort() {
+      return list(container().get("ports")).stream()
+          .map(Manifests::map)
+          .filter(port -> "http".equals(port.get("name")))
+          .map(port -> (Integer) port.get("containerPort"))
+          .findFirst()
+          .orElse(null);
+    }
+  }
+
+  private static Workload workload(Deployable deployable) {
+    Map<String, Object> deployment = byKind(objects, "Deployment").get(deployable.module);
+    if (deployment != null) {
+      return new Workload(deployable.module, "Deployment", map(at(deployment, "spec.template")));
+    }
+    Map<String, Object> cronJob = byKind(objects, "CronJob").get(deployable.module);
+    assertThat(cronJob).as("a Deployment or CronJob named %s", deployable.module).isNotNull();
+    return new Workload(
+        deployable.module, "CronJob", map(at(cronJob, "spec.jobTemplate.spec.template")));
+  }
+
+  @Test
+  void shouldConfigureEachWorkloadWhenItsConfigMapAndSecretReferencesResolve() {
+    for (Deployable deployable : Deployable.values()) {
+      // Given the environment the manifest gives the container, references resolved
+      Workload workload = workload(deployable);
+      Map<String, String> env = environment(workload);
+      RecordingEnv recording = new RecordingEnv(env);
+
+      // When the service reads its configuration as its Main does
+      int[] port = new int[1];
+      assertThatCode(() -> port[0] = deployable.configuredPort(recording.env()))
+          .as("%s with its manifest's environment %s", deployable.module, env.keySet())
+          .doesNotThrowAnyException();
+
+      // Then every variable is read, and it is the same set compose gives the service
+      assertThat(recording.unread())
+          .as("%s: variables set but never read", deployable.module)
+          .isEmpty();
+      assertThat(new TreeSet<>(env.keySet()))
+          .as("%s: the same variables as in docker-compose.yml", deployable.module)
+          .isEqualTo(new TreeSet<>(composeEnvironment(deployable.module).keySet()));
+      // And a Deployment serves on its container port, where Prometheus is told to scrape
+      if (workload.kind().equals("Deployment")) {
+        assertThat(workload.httpPort())
+            .as("%s: containerPort http", deployable.module)
+            .isEqualTo(port[0]);
+        assertThat(
+                strings(at(workload.template(), "metadata.annotations")).get("prometheus.io/port"))
+            .as("%s: prometheus.io/port", deployable.module)
+            .isEqualTo(Integer.toString(port[0]));
+      }
+    }
+  }
+
+  @Test
+  void shouldProbeEachDeploymentOnItsServingPortWhenTheKubeletChecksIt() {
+    for (Deployable deployable : Deployable.values()) {
+      // Given each Deployment's probes
+      Workload workload = workload(deployable);
+      if (!workload.kind().equals("Deployment")) {
+        continue; // a CronJob's pod runs one pass and exits: nothing to probe
+      }
+      Map<String, Object> container = workload.container();
+
+      // When the kubelet reads them
+      // Then it has all three, on the paths every service serves, on the port it listens on
+      assertThat(container.keySet()).as("%s: probes", deployable.module).containsAll(PROBES);
+      for (String probe : PROBES) {
+        Map<String, Object> get = map(at(container, probe + ".httpGet"));
+        String expected = probe.equals("readinessProbe") ? "/health/ready" : "/health/live";
+        assertThat(text(get.get("path")))
+            .as("%s %s path", deployable.module, probe)
+            .isEqualTo(expected);
+        Object port = get.get("port");
+        assertThat(
+                port instanceof Integer number
+                    ? number
+                    : "http".equals(port) ? workload.httpPort() : null)
+            .as("%s %s port %s", deployable.module, probe, port)
+            .isEqualTo(workload.httpPort());
+      }
+    }
+  }
+
+  @Test
+  void shouldServeTheProbePathsWhenEachDeploymentRunsWithItsManifestConfig() throws Exception {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    String prefix =
+        topics.stripeEvents().name().replace(Topics.standard().stripeEvents().name(), "");
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      for (Deployable deployable : Deployable.values()) {
+        Workload workload = workload(deployable);
+        if (!workload.kind().equals("Deployment")) {
+          continue;
+        }
+        // Given the manifest's environment, with this test's broker, database and a free port in
+        // place of the cluster's
+        Map<String, String> env = environment(workload);
+        env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
+        env.put("KAFKA_TOPIC_PREFIX", prefix);
+        if (env.containsKey("DATABASE_URL")) {
+          env.put("DATABASE_URL", db.url());
+          env.put("DATABASE_USER", db.user());
+          env.put("DATABASE_PASSWORD", db.password());
+        }
+        env.replaceAll((name, value) -> name.endsWith("_PORT") ? "0" : value);
+
+        // When the service starts from it
+        try (Deployable.Running running = deployable.start(new RecordingEnv(env).env())) {
+          // Then every probe path of its manifest answers 200 on the port it listens on
+          for (String probe : PROBES) {
+            String path = text(at(workload.container(), probe + ".httpGet.path"));
+            URI uri = URI.create("http://127.0.0.1:" + running.port() + path);
+            Await.until(
+                Duration.ofSeconds(30),
+                deployable.module + " " + probe + " " + path + " answering 200",
+                () -> status(http, uri) == 200);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void shouldRunEveryPodAsNonRootWithResourcesWhenScheduled() {
+    int imageUser = DockerfileConsistencyTest.imageUser();
+    for (Deployable deployable : Deployable.values()) {
+      // Given each workload's pod
+      Workload workload = workload(deployable);
+      Map<String, Object> pod = workload.pod();
+      Map<String, Object> container = workload.container();
+
+      // When it is scheduled
+      // Then it runs as the image's non-root user
+      assertThat(at(pod, "securityContext.runAsNonRoot"))
+          .as("%s runAsNonRoot", deployable.module)
+          .isEqualTo(true);
+      assertThat(at(pod, "securityContext.runAsUser"))
+          .as("%s runAsUser", deployable.module)
+          .isEqualTo(imageUser);
+      // And cannot gain privileges or write to its image; the JVM gets a writable /tmp
+      assertThat(at(container, "securityContext.allowPrivilegeEscalation")).isEqualTo(false);
+      assertThat(at(container, "securityContext.readOnlyRootFilesystem")).isEqualTo(true);
+      assertThat(list(container.get("volumeMounts")).stream().map(Manifests::map))
+          .anyMatch(mount -> "/tmp".equals(mount.get("mountPath")));
+      // And asks for CPU and memory, with a memory limit
+      assertThat(at(container, "resources.requests.cpu"))
+          .as("%s cpu request", deployable.module)
+          .isNotNull();
+      assertThat(at(container, "resources.requests.memory"))
+          .as("%s memory request", deployable.module)
+          .isNotNull();
+      assertThat(at(container, "resources.limits.memory"))
+          .as("%s memory limit", deployable.module)
+          .isNotNull();
+    }
+  }
+
+  @Test
+  void shouldReadStripeCredentialsFromTheSecretOfTheSystemWeReplaceWhenServicesStart() {
+    // Given the Secrets of the base
+    Map<String, Map<String, String>> secrets = secrets();
+
+    // When the services' references into them are resolved
+    // Then the Stripe secret keeps its name and keys
+    assertThat(secrets).containsKey("homepage-stripe-credentials");
+    assertThat(secrets.get("homepage-stripe-credentials").keySet())
+        .containsExactlyInAnyOrder("secret-key", "webhook-secret");
+    // And the services read their Stripe credentials from it, never from a plain value
+    Map<String, String> expected =
+        Map.of("STRIPE_WEBHOOK_SECRET", "webhook-secret", "STRIPE_SECRET_KEY", "secret-key");
+    for (Deployable deployable : Deployable.values()) {
+      for (Object entry : list(workload(deployable).container().get("env"))) {
+        Map<String, Object> variable = map(entry);
+        String name = text(variable.get("name"));
+        if (expected.containsKey(name)) {
+          assertThat(text(at(variable, "valueFrom.secretKeyRef.name")))
+              .as("%s %s", deployable.module, name)
+              .isEqualTo("homepage-stripe-credentials");
+          assertThat(text(at(variable, "valueFrom.secretKeyRef.key")))
+              .isEqualTo(expected.get(name));
+        }
+      }
+    }
+    assertThat(names(workload(Deployable.WEBHOOK_GATEWAY))).contains("STRIPE_WEBHOOK_SECRET");
+    assertThat(names(workload(Deployable.CHECKOUT_API))).contains("STRIPE_SECRET_KEY");
+    assertThat(names(workload(Deployable.REFUND_WORKER))).contains("STRIPE_SECRET_KEY");
+    // And the gateway gets no credential it does not need
+    assertThat(names(workload(Deployable.WEBHOOK_GATEWAY)))
+        .doesNotContain(
+            "DATABASE_USER", "DATABASE_PASSWORD", "STRIPE_SECRET_KEY", "AUTH_JWT_SECRET");
+  }
+
+  @Test
+  void shouldScaleAndExposeOnlyTheGatewayWhenAutoscalerAndPoliciesApply() {
+    Map<String, Map<String, Object>> deployments = byKind(objects, "Deployment");
+    int gatewayPort = workload(Deployable.WEBHOOK_GATEWAY).httpPort();
+    int apiPort = workload(Deployable.CHECKOUT_API).httpPort();
+
+    // Given the Deployments, autoscalers, policies, budgets and Services of the base
+    // When they are matched by name, labels and ports
+    // Then an autoscaler scales the gateway Deployment
+    Map<String, Map<String, Object>> autoscalers = byKind(objects, "HorizontalPodAutoscaler");
+    assertThat(autoscalers.values())
+        .anyMatch(
+            hpa ->
+                "Deployment".equals(at(hpa, "spec.scaleTargetRef.kind"))
+                    && "webhook-gateway".equals(at(hpa, "spec.scaleTargetRef.name"))
+                    && (Integer) at(hpa, "spec.minReplicas") >= 2
+                    && (Integer) at(hpa, "spec.maxReplicas")
+                        > (Integer) at(hpa, "spec.minReplicas"));
+    autoscalers
+        .values()
+        .forEach(
+            hpa -> assertThat(deployments).containsKey(text(at(hpa, "spec.scaleTargetRef.name"))));
+
+    // And ingress is denied by default, open from anywhere to the gateway's port only
+    Map<String, Map<String, Object>> policies = byKind(objects, "NetworkPolicy");
+    assertThat(policies.values())
+        .anyMatch(
+            p ->
+                map(at(p, "spec.podSelector")).isEmpty()
+                    && !map(p.get("spec")).containsKey("ingress"));
+    List<Map<String, Object>> open = new ArrayList<>();
+    for (Map<String, Object> policy : policies.values()) {
+      for (Object rule : list(at(policy, "spec.ingress"))) {
+        if (!map(rule).containsKey("from")) {
+          open.add(policy);
+        }
+      }
+    }
+    assertThat(open).as("policies open to anyone").hasSize(1);
+    assertThat(strings(at(open.getFirst(), "spec.podSelector.matchLabels")))
+        .isEqualTo(strings(at(deployments.get("webhook-gateway"), "spec.selector.matchLabels")));
+    assertThat(ports(open.getFirst())).containsExactly(gatewayPort);
+    // And the API is reachable on its own port, every admin port from monitoring
+    assertThat(policies.values())
+        .anyMatch(
+            p ->
+                strings(at(p, "spec.podSelector.matchLabels"))
+                        .equals(
+                            strings(
+                                at(deployments.get("checkout-api"), "spec.selector.matchLabels")))
+                    && ports(p).contains(apiPort));
+    Set<Integer> servicePorts =
+        Stream.of(Deployable.values())
+            .map(KubernetesConsistencyTest::workload)
+            .filter(w -> w.kind().equals("Deployment"))
+            .map(Workload::httpPort)
+            .collect(Collectors.toSet());
+    assertThat(policies.values()).anyMatch(p -> new TreeSet<>(ports(p)).containsAll(servicePorts));
+
+    // And every disruption budget and Service selects the pods of a Deployment, on a named port
+    for (String kind : List.of("PodDisruptionBudget", "Service")) {
+      for (Map<String, Object> object : byKind(objects, kind).values()) {
+        Map<String, String> selector =
+            strings(
+                kind.equals("Service")
+                    ? at(object, "spec.selector")
+                    : at(object, "spec.selector.matchLabels"));
+        assertThat(deployments.values())
+            .as("%s %s selects a Deployment's pods", kind, at(object, "metadata.name"))
+            .anyMatch(
+                d ->
+                    strings(at(d, "spec.template.metadata.labels"))
+                        .entrySet()
+                        .containsAll(selector.entrySet()));
+      }
+    }
+    for (Map<String, Object> service : byKind(objects, "Service").values()) {
+      for (Object port : list(at(service, "spec.ports"))) {
+        assertThat(map(port).get("targetPort")).isEqualTo("http");
+      }
+    }
+  }
+
+  @Test
+  void shouldRunOnePassAndExitWhenTheExpirerCronJobFires() throws Exception {
+    // Given the CronJob's container: its arguments and its environment, with this test's broker and
+    // database in place of the cluster's
+    Workload cronJob = workload(Deployable.PROMOTION_EXPIRER);
+    assertThat(cronJob.kind()).isEqualTo("CronJob");
+    List<String> args =
+        list(cronJob.container().get("args")).stream().map(String::valueOf).toList();
+    assertThat(args).containsExactly("--once");
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    Map<String, String> env = environment(cronJob);
+    env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
+    env.put("KAFKA_TOPIC_PREFIX", topics.stripeEvents().name().replace("stripe.events.v1", ""));
+    env.put("DATABASE_URL", db.url());
+    env.put("DATABASE_USER", db.user());
+    env.put("DATABASE_PASSWORD", db.password());
+
+    // When the image's entry point runs its main class with those arguments, as the pod would
+    Path log = Path.of("target", "expirer-once.log");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(
+        List.of(
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            System.getProperty("java.class.path")));
+    command.add(Deployable.PROMOTION_EXPIRER.mainClass.getName());
+    command.addAll(args);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().clear();
+    builder.environment().putAll(env);
+    Process process = builder.start();
+    boolean exited = process.waitFor(90, TimeUnit.SECONDS);
+    if (!exited) {
+      process.destroyForcibly();
+    }
+
+    // Then the pass runs and the process exits 0, so the Job succeeds
+    String output = Files.readString(log);
+    assertThat(exited).as("the --once pass exited within 90 s: %s", output).isTrue();
+    assertThat(process.exitValue()).as("exit status; output: %s", output).isZero();
+  }
+
+  @Test
+  void shouldBuildProductionFromTheBaseWhenTheOverlayPatchesIt() {
+    // Given the production overlay
+    Map<String, Object> overlay = Manifests.yaml("k8s/overlays/production/kustomization.yaml");
+    Map<String, Map<String, Object>> deployments = byKind(objects, "Deployment");
+    Set<String> baseImages = new TreeSet<>();
+    for (Deployable deployable : Deployable.values()) {
+      baseImages.add(text(workload(deployable).container().get("image")));
+    }
+
+    // When kustomize would apply it to the base
+    // Then it renames exactly the images the base runs, one per service module
+    Set<String> renamed =
+        list(overlay.get("images")).stream()
+            .map(i -> text(map(i).get("name")))
+            .collect(Collectors.toCollection(TreeSet::new));
+    assertThat(renamed).isEqualTo(baseImages);
+    assertThat(baseImages)
+        .isEqualTo(
+            Stream.of(Deployable.values())
+                .map(d -> "marketplace-payments/" + d.module)
+                .collect(Collectors.toCollection(TreeSet::new)));
+    // And scales Deployments that exist, a worker to no more replicas than its topic has partitions
+    int partitions = Topics.standard().stripeEvents().partitions();
+    for (Object entry : list(overlay.get("replicas"))) {
+      String name = text(map(entry).get("name"));
+      assertThat(deployments).containsKey(name);
+      if (name.equals("payment-processor") || name.equals("refund-worker")) {
+        assertThat((Integer) map(entry).get("count")).isLessThanOrEqualTo(partitions);
+      }
+    }
+    for (Map<String, Object> deployment : deployments.values()) {
+      String name = text(at(deployment, "metadata.name"));
+      if (name.equals("payment-processor") || name.equals("refund-worker")) {
+        assertThat((Integer) at(deployment, "spec.replicas")).isLessThanOrEqualTo(partitions);
+      }
+    }
+    // And patches only keys the base ConfigMap has
+    Map<String, String> config = configMap();
+    for (Object patch : list(overlay.get("patches"))) {
+      Map<String, Object> target = map(map(patch).get("target"));
+      assertThat(target.get("kind")).isEqualTo("ConfigMap");
+      assertThat(target.get("name")).isEqualTo("payments-config");
+      Matcher paths = Pattern.compile("path: /data/(\\S+)").matcher(text(map(patch).get("patch")));
+      while (paths.find()) {
+        assertThat(config).as("patched key").containsKey(paths.group(1));
+      }
+    }
+  }
+
+  @Test
+  void shouldCreateEveryTopicTheCodeUsesWhenTheTopicJobRuns() {
+    // Given the topic script the Job (and compose) runs
+    String script = Manifests.read("k8s/base/create-topics.sh");
+    Map<String, Integer> created = new TreeMap<>();
+    Matcher partitions =
+        Pattern.compile("PARTITIONS=\"\\$\\{PARTITIONS:-(\\d+)}\"").matcher(script);
+    assertThat(partitions.find()).isTrue();
+    Matcher create = Pattern.compile("(?m)^create (\\S+) \\d+$").matcher(script);
+    while (create.find()) {
+      created.put(create.group(1), Integer.parseInt(partitions.group(1)));
+    }
+
+    // When its create lines are compared with the topics of the code
+    // Then it creates exactly those, with their partition counts
+    Map<String, Integer> code = new TreeMap<>();
+    for (Topic topic : Topics.standard().all()) {
+      code.put(topic.name(), topic.partitions());
+    }
+    assertThat(created).isEqualTo(code);
+    // And the Job reads the script from the ConfigMap the kustomization generates from it
+    Map<String, Object> kustomization = Manifests.yaml("k8s/base/kustomization.yaml");
+    assertThat(list(kustomization.get("configMapGenerator")).stream().map(Manifests::map))
+        .anyMatch(g -> list(g.get("files")).contains("create-topics.sh"));
+  }
+
+  @Test
+  void shouldListEveryManifestWhenKustomizationNamesTheResources() throws IOException {
+    // Given the files of the base
+    Set<String> files;
+    try (Stream<Path> paths = Files.list(Manifests.root().resolve("k8s/base"))) {
+      files =
+          paths
+              .map(p -> p.getFileName().toString())
+              .filter(name -> name.endsWith(".yaml") && !name.equals("kustomization.yaml"))
+              .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    // When the kustomization's resources are read
+    // Then it applies every one of them, and nothing else
+    Set<String> listed = new TreeSet<>();
+    list(Manifests.yaml("k8s/base/kustomization.yaml").get("resources"))
+        .forEach(resource -> listed.add(String.valueOf(resource)));
+    assertThat(listed).isEqualTo(files);
+  }
+
+  @Test
+  void shouldNameOnlyExistingWorkloadsWhenTheDocsGiveKubectlCommands() throws IOException {
+    // Given every kubectl command of the docs that names a Deployment or a CronJob
+    Set<String> named = new TreeSet<>();
+    try (Stream<Path> docs = Files.list(Manifests.root().resolve("docs"))) {
+      for (Path doc : docs.filter(p -> p.toString().endsWith(".md")).toList()) {
+        Matcher matcher =
+            Pattern.compile("\\b(deployment|cronjob)/([a-z0-9-]+)").matcher(Files.readString(doc));
+        while (matcher.find()) {
+          named.add(matcher.group(1) + "/" + matcher.group(2));
+        }
+      }
+    }
+    String namespace = text(Manifests.yaml("k8s/base/kustomization.yaml").get("namespace"));
+
+    // When each is looked up in the base
+    // Then it exists
+    for (String name : named) {
+      String kind = name.startsWith("deployment/") ? "Deployment" : "CronJob";
+      assertThat(byKind(objects, kind))
+          .as("docs name %s", name)
+          .containsKey(name.substring(name.indexOf('/') + 1));
+    }
+    // And the namespace the docs use is the one the kustomization deploys into
+    assertThat(Manifests.read("docs/deploy.md")).contains("-n " + namespace);
+  }
+
+  // ---- reading manifests
+
+  /** The container's environment with every reference resolved; fails on a dangling one. */
+  static Map<String, String> environment(Workload workload) {
+    Map<String, String> configMap = configMap();
+    Map<String, Map<String, String>> secrets = secrets();
+    Map<String, String> env = new LinkedHashMap<>();
+    for (Object entry : list(workload.container().get("env"))) {
+      Map<String, Object> variable = map(entry);
+      String name = text(variable.get("name"));
+      Object configRef = at(variable, "valueFrom.configMapKeyRef");
+      Object secretRef = at(variable, "valueFrom.secretKeyRef");
+      String value;
+      if (configRef != null) {
+        assertThat(text(map(configRef).get("name")))
+            .as("%s %s", workload.name(), name)
+            .isEqualTo("payments-config");
+        value = configMap.get(text(map(configRef).get("key")));
+      } else if (secretRef != null) {
+        Map<String, String> secret = secrets.get(text(map(secretRef).get("name")));
+        assertThat(secret)
+            .as("%s %s: Secret %s", workload.name(), name, map(secretRef).get("name"))
+            .isNotNull();
+        value = secret.get(text(map(secretRef).get("key")));
+      } else {
+        value = text(variable.get("value"));
+      }
+      assertThat(value).as("%s %s resolves to a value", workload.name(), name).isNotNull();
+      env.put(name, value);
+    }
+    return env;
+  }
+
+  private static Set<String> names(Workload workload) {
+    return environment(workload).keySet();
+  }
+
+  private static Map<String, String> configMap() {
+    Map<String, Object> config = byKind(objects, "ConfigMap").get("payments-config");
+    assertThat(config).as("ConfigMap payments-config").isNotNull();
+    return strings(config.get("data"));
+  }
+
+  private static Map<String, Map<String, String>> secrets() {
+    Map<String, Map<String, String>> secrets = new TreeMap<>();
+    byKind(objects, "Secret")
+        .forEach(
+            (name, secret) -> {
+              Map<String, String> keys = new LinkedHashMap<>(strings(secret.get("stringData")));
+              keys.putAll(strings(secret.get("data")));
+              secrets.put(name, keys);
+            });
+    return secrets;
+  }
+
+  private static List<Integer> ports(Map<String, Object> policy) {
+    List<Integer> ports = new ArrayList<>();
+    for (Object rule : list(at(policy, "spec.ingress"))) {
+      for (Object port : list(map(rule).get("ports"))) {
+        ports.add((Integer) map(port).get("port"));
+      }
+    }
+    return ports;
+  }
+
+  private static Map<String, String> composeEnvironment(String service) {
+    return strings(
+        at(map(Manifests.yaml("docker-compose.yml").get("services")), service + ".environment"));
+  }
+
+  private static int status(HttpClient http, URI uri) {
+    try {
+      return http.send(
+              HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+}
