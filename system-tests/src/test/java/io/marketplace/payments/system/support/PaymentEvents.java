@@ -1,0 +1,72 @@
+package io.marketplace.payments.system.support;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * {@code payments.events.v1} as a downstream subscriber reads it: envelopes {@code
+ * {"id","type","occurredAt","version","data"}} keyed by listing id (user id for user events).
+ */
+public final class PaymentEvents {
+
+  /** One record: its key and its envelope. */
+  public record Event(String key, JsonNode envelope) {
+    public String id() {
+      return envelope.path("id").asText();
+    }
+
+    public String type() {
+      return envelope.path("type").asText();
+    }
+
+    public JsonNode data() {
+      return envelope.path("data");
+    }
+  }
+
+  private final KafkaTestClient kafka;
+  private final Topic topic;
+
+  public PaymentEvents(KafkaTestClient kafka, Topic topic) {
+    this.kafka = kafka;
+    this.topic = topic;
+  }
+
+  /** Every event on the topic now. */
+  public List<Event> all() {
+    return kafka.readAll(topic).stream().map(PaymentEvents::event).toList();
+  }
+
+  /** Every event now under {@code key}, in order. */
+  public List<Event> keyed(Object key) {
+    return all().stream().filter(e -> e.key().equals(key.toString())).toList();
+  }
+
+  /** Waits until an event of {@code type} is under {@code key}, and returns it. */
+  public Event await(Object key, String type, Duration timeout) {
+    return Await.value(
+        timeout,
+        type + " under key " + key + " on " + topic.name(),
+        () -> keyed(key).stream().filter(e -> e.type().equals(type)).findFirst());
+  }
+
+  /** The events of {@code type} under {@code key} now. */
+  public List<Event> ofType(Object key, String type) {
+    return keyed(key).stream().filter(e -> e.type().equals(type)).toList();
+  }
+
+  private static Event event(ConsumerRecord<String, byte[]> record) {
+    try {
+      return new Event(record.key(), Json.mapper().readTree(record.value()));
+    } catch (IOException e) {
+      throw new AssertionError("not JSON on payments.events.v1: " + KafkaTestClient.text(record));
+    }
+  }
+}
