@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Payment processor throughput: events applied per second from a pre-filled stripe.events.v1, then
 # a replay of the whole topic (all duplicates). Runs an embedded Kafka broker and PostgreSQL.
-# Usage: bench/processor.sh [events]   (default 100000; results in docs/benchmarks.md)
+# Usage: bench/processor.sh [events] [workers]   (defaults 100000 and 2; results in docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EVENTS="${1:-100000}"
+WORKERS="${2:-2}"
 MODULE=payment-processor
 
 ./mvnw -o -q -pl "$MODULE" test-compile
@@ -16,4 +17,4 @@ CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/tar
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(free -g | awk '/Mem:/ {print $2 " GiB"}') memory"
 java -Xmx2g -XX:+UseParallelGC -cp "$CLASSPATH" \
-  io.marketplace.payments.processor.bench.ProcessorBench "$EVENTS"
+  io.marketplace.payments.processor.bench.ProcessorBench "$EVENTS" "$WORKERS"

@@ -23,6 +23,7 @@ import io.marketplace.payments.processor.promotion.Promotions;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -40,12 +41,12 @@ public final class PaymentProcessor implements AutoCloseable {
 
   private final Closer closer;
   private final Javalin admin;
-  private final StreamWorker worker;
+  private final List<StreamWorker> workers;
 
-  private PaymentProcessor(Closer closer, Javalin admin, StreamWorker worker) {
+  private PaymentProcessor(Closer closer, Javalin admin, List<StreamWorker> workers) {
     this.closer = closer;
     this.admin = admin;
-    this.worker = worker;
+    this.workers = List.copyOf(workers);
   }
 
   public static PaymentProcessor start(PaymentProcessorConfig config) {
@@ -68,31 +69,24 @@ public final class PaymentProcessor implements AutoCloseable {
       Producer<String, byte[]> producer =
           closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
 
-      // The worker's own Jdbi: each of its transactions applies the poll's events as one batch
-      // just before it commits (see EventBatch).
-      WebhookEvents audit = new WebhookEvents(clock);
-      EventBatch batch = new EventBatch(audit);
-      Jdbi workerJdbi = Database.jdbi(database.dataSource(), Json.mapper());
-      workerJdbi.setTransactionHandler(
-          new CompleteBeforeCommit(workerJdbi.getTransactionHandler(), batch));
-
       PaymentMetrics metrics = new PaymentMetrics(registry);
-      StripeEventHandlers handlers =
-          new StripeEventHandlers(
-              new PaymentSucceededHandler(
-                  new ListingActivation(config.listingTtl()), new Promotions(), metrics, clock),
-              new PaymentFailedHandler(metrics),
-              new PaymentCanceledHandler(),
-              batch,
-              audit);
-
       WorkerOptions options =
           tuning.apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()));
-      StreamWorker worker =
-          closer.add(
-              new StreamWorker(
-                      options, config.kafka(), workerJdbi, handlers, producer, registry, clock)
-                  .start());
+      List<StreamWorker> workers = new ArrayList<>();
+      for (int i = 0; i < config.workers(); i++) {
+        StripeEventHandlers handlers = handlers(config, clock, database, metrics);
+        workers.add(
+            closer.add(
+                new StreamWorker(
+                        options,
+                        config.kafka(),
+                        handlers.jdbi(),
+                        handlers,
+                        producer,
+                        registry,
+                        clock)
+                    .start()));
+      }
       closer.add(
           new OutboxRelay(
                   database.jdbi(),
@@ -110,15 +104,36 @@ public final class PaymentProcessor implements AutoCloseable {
                   List.of(
                       new HealthCheck("kafka", kafkaHealth::isReachable),
                       new HealthCheck("database", database::isReachable),
-                      new HealthCheck("worker", worker::isHealthy)),
+                      new HealthCheck(
+                          "worker", () -> workers.stream().allMatch(StreamWorker::isHealthy))),
                   routes -> {})
               .start();
       closer.add(admin::stop);
-      return new PaymentProcessor(closer, admin, worker);
+      return new PaymentProcessor(closer, admin, workers);
     } catch (RuntimeException e) {
       closer.close();
       throw e;
     }
+  }
+
+  /**
+   * One worker's table of handlers, on a Jdbi of its own whose transactions apply the poll's events
+   * as one batch just before they commit (see {@link EventBatch}). Workers share nothing mutable.
+   */
+  private static StripeEventHandlers handlers(
+      PaymentProcessorConfig config, Clock clock, Database database, PaymentMetrics metrics) {
+    WebhookEvents audit = new WebhookEvents(clock);
+    EventBatch batch = new EventBatch(audit);
+    Jdbi jdbi = Database.jdbi(database.dataSource(), Json.mapper());
+    jdbi.setTransactionHandler(new CompleteBeforeCommit(jdbi.getTransactionHandler(), batch));
+    return new StripeEventHandlers(
+        new PaymentSucceededHandler(
+            new ListingActivation(config.listingTtl()), new Promotions(), metrics, clock),
+        new PaymentFailedHandler(metrics),
+        new PaymentCanceledHandler(),
+        batch,
+        audit,
+        jdbi);
   }
 
   /** The admin port (health and metrics). */
@@ -130,13 +145,14 @@ public final class PaymentProcessor implements AutoCloseable {
     return "http://localhost:" + port();
   }
 
-  /** True once the consumer group assigned the worker its partitions. */
+  /** True once the consumer group assigned every worker its partitions. */
   public boolean isAssigned() {
-    return worker.isAssigned();
+    return workers.stream().allMatch(StreamWorker::isAssigned);
   }
 
+  /** False once any worker stopped on a fatal error. */
   public boolean isHealthy() {
-    return worker.isHealthy();
+    return workers.stream().allMatch(StreamWorker::isHealthy);
   }
 
   @Override

@@ -13,9 +13,16 @@ import java.util.Objects;
  * @param consumer the consumer group, also the name under which applied events are recorded
  * @param listingTtl how long a listing stays active after its posting fee is paid
  * @param adminPort health and metrics port (0 picks a free one)
+ * @param workers consumer threads (PROCESSOR_WORKERS, default 2): each takes a share of the
+ *     partitions and its own database connection, so applying events uses both cores
  */
 public record PaymentProcessorConfig(
-    KafkaConfig kafka, DbConfig database, String consumer, Duration listingTtl, int adminPort) {
+    KafkaConfig kafka,
+    DbConfig database,
+    String consumer,
+    Duration listingTtl,
+    int adminPort,
+    int workers) {
 
   public static final String SERVICE = "payment-processor";
 
@@ -26,6 +33,14 @@ public record PaymentProcessorConfig(
     if (listingTtl.isNegative() || listingTtl.isZero()) {
       throw new IllegalArgumentException("listingTtl must be positive");
     }
+    if (workers < 1) {
+      throw new IllegalArgumentException("at least one worker");
+    }
+  }
+
+  /** The same configuration with {@code count} consumer threads. */
+  public PaymentProcessorConfig withWorkers(int count) {
+    return new PaymentProcessorConfig(kafka, database, consumer, listingTtl, adminPort, count);
   }
 
   public static PaymentProcessorConfig fromEnv(Env env) {
@@ -33,11 +48,16 @@ public record PaymentProcessorConfig(
     if (ttlDays < 1) {
       throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
     }
+    int workers = env.integer("PROCESSOR_WORKERS", 2);
+    if (workers < 1) {
+      throw new InvalidConfigException("PROCESSOR_WORKERS", "must be at least 1");
+    }
     return new PaymentProcessorConfig(
         KafkaConfig.fromEnv(env),
         DbConfig.fromEnv(env),
         SERVICE,
         Duration.ofDays(ttlDays),
-        env.integer("ADMIN_PORT", 8082));
+        env.integer("ADMIN_PORT", 8082),
+        workers);
   }
 }

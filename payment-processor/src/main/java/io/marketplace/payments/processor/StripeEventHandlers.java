@@ -12,6 +12,7 @@ import io.marketplace.payments.processor.payment.PaymentSucceededHandler;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 
 /**
  * What the payment processor does with each record of {@code stripe.events.v1}: the table below
@@ -30,6 +31,7 @@ public final class StripeEventHandlers implements RecordHandler {
   private final StripeEventRouter router;
   private final EventBatch events;
   private final WebhookEvents audit;
+  private final Jdbi jdbi;
 
   /** The table's choice for the record being applied, handed from the router to the batch. */
   private Choice choice;
@@ -41,9 +43,11 @@ public final class StripeEventHandlers implements RecordHandler {
       PaymentFailedHandler failed,
       PaymentCanceledHandler canceled,
       EventBatch events,
-      WebhookEvents audit) {
+      WebhookEvents audit,
+      Jdbi jdbi) {
     this.events = events;
     this.audit = audit;
+    this.jdbi = jdbi;
     this.router =
         new StripeEventRouter(
             Map.of(
@@ -51,6 +55,11 @@ public final class StripeEventHandlers implements RecordHandler {
                 "payment_intent.payment_failed", (tx, e) -> choose(e, failed::handle),
                 "payment_intent.canceled", (tx, e) -> choose(e, canceled::handle)),
             (tx, e) -> choice = new Choice(e, IGNORE, false));
+  }
+
+  /** The Jdbi whose transactions complete this table's batch: the one its worker must use. */
+  public Jdbi jdbi() {
+    return jdbi;
   }
 
   private void choose(StripeEvent event, EventBatch.Handler handler) {

@@ -44,12 +44,12 @@ class CrashRecoveryTest {
       clean = cleanWorld.state();
     }
 
-    try (ProcessorFixture world = new ProcessorFixture()) {
+    try (ProcessorFixture world = new ProcessorFixture().workers(1)) {
       seed(world);
       events.forEach(world::deliver);
 
-      // When the worker dies right after committing its first batch to the database, before it
-      // commits the batch's offsets
+      // When the (only) worker dies right after committing its first batch to the database, before
+      // it commits the batch's offsets
       AtomicBoolean killed = new AtomicBoolean();
       PaymentProcessor first =
           world.start(

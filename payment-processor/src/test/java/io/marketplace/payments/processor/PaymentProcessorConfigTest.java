@@ -29,6 +29,7 @@ class PaymentProcessorConfigTest {
     assertThat(config.listingTtl()).isEqualTo(Duration.ofDays(30));
     assertThat(config.adminPort()).isEqualTo(8082);
     assertThat(config.consumer()).isEqualTo("payment-processor");
+    assertThat(config.workers()).isEqualTo(2);
     assertThat(config.kafka().topics().stripeEvents().name()).isEqualTo("stripe.events.v1");
   }
 

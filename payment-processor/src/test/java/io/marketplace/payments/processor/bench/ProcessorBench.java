@@ -47,6 +47,7 @@ public final class ProcessorBench {
 
   public static void main(String[] args) throws Exception {
     int events = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+    int workers = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     Topics topics = TestInfra.freshTopics();
     TestDatabase db = TestInfra.freshDatabase();
     String bootstrap = TestInfra.kafka().bootstrapServers();
@@ -64,12 +65,15 @@ public final class ProcessorBench {
             db.dbConfig().withPoolSize(4),
             PaymentProcessorConfig.SERVICE,
             Duration.ofDays(30),
-            0);
+            0,
+            workers);
 
+    log("processor with %d worker(s); load average before: %s", workers, loadAverage());
     Result first = run(config, topics, db, events);
     log(
         "first pass: %,d events applied in %.1f s: %,.0f events/s (outbox drained after %.1f s)",
         events, first.seconds(), events / first.seconds(), first.outboxSeconds());
+    log("load average after the first pass: %s", loadAverage());
     long applied = db.count("processed_events");
     long published = db.count("outbox_events");
 
@@ -84,12 +88,13 @@ public final class ProcessorBench {
 
     String report =
         """
-        events: %d
+        events: %d, workers: %d
         first pass: %.1f s, %.0f events/s (outbox published %d rows, drained after %.1f s)
         replay (all duplicates): %.1f s, %.0f events/s
         """
             .formatted(
                 events,
+                workers,
                 first.seconds(),
                 events / first.seconds(),
                 published,
@@ -237,6 +242,15 @@ public final class ProcessorBench {
         producer.send(record);
       }
       producer.flush();
+    }
+  }
+
+  /** The 1-minute load average: other work on the machine slows every number here. */
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (java.io.IOException e) {
+      return "unknown";
     }
   }
 

@@ -38,6 +38,13 @@ public final class ProcessorFixture implements AutoCloseable {
   public final TestDatabase db = TestInfra.freshDatabase();
   public final KafkaTestClient kafka = TestInfra.kafkaClient();
   private PaymentProcessor processor;
+  private int workers = 2;
+
+  /** Runs the processor with {@code count} consumer threads from the next start on. */
+  public ProcessorFixture workers(int count) {
+    this.workers = count;
+    return this;
+  }
 
   public PaymentProcessorConfig config() {
     return new PaymentProcessorConfig(
@@ -45,7 +52,8 @@ public final class ProcessorFixture implements AutoCloseable {
         db.dbConfig(),
         PaymentProcessorConfig.SERVICE,
         Duration.ofDays(30),
-        0);
+        0,
+        workers);
   }
 
   /** Starts the processor with short retries, and waits until it owns its partitions. */
