@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param consumer the consumer group, also the name under which applied events are recorded
  * @param listingTtl how long a listing stays active after its posting fee is paid
  * @param adminPort health and metrics port (0 picks a free one)
- * @param workers consumer threads (PROCESSOR_WORKERS, default 2): each takes a share of the
- *     partitions and its own database connection, so applying events uses both cores
+ * @param workers consumer threads in the group (PROCESSOR_WORKERS, default 2): each takes a share
+ *     of the partitions and its own database connection, so applying events uses both cores
  */
 public record PaymentProcessorConfig(
     KafkaConfig kafka,
@@ -25,6 +25,9 @@ public record PaymentProcessorConfig(
     int workers) {
 
   public static final String SERVICE = "payment-processor";
+
+  /** Consumer threads unless PROCESSOR_WORKERS says otherwise: one per core of a 2-core host. */
+  public static final int DEFAULT_WORKERS = 2;
 
   public PaymentProcessorConfig {
     Objects.requireNonNull(kafka, "kafka");
@@ -38,6 +41,12 @@ public record PaymentProcessorConfig(
     }
   }
 
+  /** A configuration with the default number of workers. */
+  public PaymentProcessorConfig(
+      KafkaConfig kafka, DbConfig database, String consumer, Duration listingTtl, int adminPort) {
+    this(kafka, database, consumer, listingTtl, adminPort, DEFAULT_WORKERS);
+  }
+
   /** The same configuration with {@code count} consumer threads. */
   public PaymentProcessorConfig withWorkers(int count) {
     return new PaymentProcessorConfig(kafka, database, consumer, listingTtl, adminPort, count);
@@ -48,7 +57,7 @@ public record PaymentProcessorConfig(
     if (ttlDays < 1) {
       throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
     }
-    int workers = env.integer("PROCESSOR_WORKERS", 2);
+    int workers = env.integer("PROCESSOR_WORKERS", DEFAULT_WORKERS);
     if (workers < 1) {
       throw new InvalidConfigException("PROCESSOR_WORKERS", "must be at least 1");
     }
