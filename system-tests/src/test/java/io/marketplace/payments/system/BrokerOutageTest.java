@@ -2,8 +2,6 @@ package io.marketplace.payments.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.marketplace.payments.common.db.DbConfig;
-import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.embedded.EmbeddedKafka;
@@ -14,6 +12,7 @@ import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.system.support.PaymentScenario;
 import io.marketplace.payments.system.support.PaymentScenario.Delivery;
+import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.SignedWebhooks;
 import io.marketplace.payments.system.support.Sql;
 import io.marketplace.payments.testsupport.Await;
@@ -74,23 +73,23 @@ class BrokerOutageTest {
       KafkaTopics.createTopics(
           broker.bootstrapServers(),
           topics.all().stream().collect(Collectors.toMap(Topic::name, Topic::partitions)));
-      KafkaConfig kafka = new KafkaConfig(broker.bootstrapServers(), topics);
+      ServiceEnv env =
+          ServiceEnv.of(
+                  broker.bootstrapServers(),
+                  topics,
+                  database.url(),
+                  database.user(),
+                  database.password())
+              .with("STRIPE_WEBHOOK_SECRET", SECRET);
       BlockingQueue<Delivery> toSend = new LinkedBlockingQueue<>(scenario.deliveries());
       ConcurrentLinkedQueue<Post> posts = new ConcurrentLinkedQueue<>();
       AtomicBoolean sending = new AtomicBoolean(true);
       long outageFrom;
       long restartingAt;
 
-      try (WebhookGateway gateway =
-              WebhookGateway.start(new GatewayConfig(0, List.of(SECRET), kafka));
+      try (WebhookGateway gateway = WebhookGateway.start(GatewayConfig.fromEnv(env.env()));
           PaymentProcessor processor =
-              PaymentProcessor.start(
-                  new PaymentProcessorConfig(
-                      kafka,
-                      new DbConfig(database.url(), database.user(), database.password(), 4),
-                      PaymentProcessorConfig.SERVICE,
-                      Duration.ofDays(30),
-                      0));
+              PaymentProcessor.start(PaymentProcessorConfig.fromEnv(env.env()));
           ExecutorService stripe = Executors.newVirtualThreadPerTaskExecutor()) {
         SignedWebhooks webhooks = new SignedWebhooks(gateway.webhookUrl(), SECRET);
         List<Future<Void>> connections = new ArrayList<>();

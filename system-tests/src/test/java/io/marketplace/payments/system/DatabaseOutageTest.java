@@ -2,7 +2,6 @@ package io.marketplace.payments.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.db.Migrations;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
@@ -13,6 +12,7 @@ import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.PaymentScenario;
 import io.marketplace.payments.system.support.PaymentScenario.Delivery;
 import io.marketplace.payments.system.support.ProcessorState;
+import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.Sql;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
@@ -62,12 +62,14 @@ class DatabaseOutageTest {
 
       try (PaymentProcessor processor =
           PaymentProcessor.start(
-              new PaymentProcessorConfig(
-                  kafka,
-                  new DbConfig(postgres.jdbcUrl(DATABASE), postgres.user(), postgres.password(), 4),
-                  TestInfra.uniqueName("payment_processor_"),
-                  Duration.ofDays(30),
-                  0),
+              PaymentProcessorConfig.fromEnv(
+                  ServiceEnv.of(
+                          kafka.bootstrapServers(),
+                          topics,
+                          postgres.jdbcUrl(DATABASE),
+                          postgres.user(),
+                          postgres.password())
+                      .env()),
               Clock.fixed(PaymentScenario.NOW, ZoneOffset.UTC),
               options -> options.withRetries(3, Duration.ofMillis(50), Duration.ofMillis(500)))) {
 

@@ -7,18 +7,17 @@ import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.param.PaymentIntentCreateParams;
-import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.events.ModerationDecision;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
-import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.gateway.GatewayConfig;
 import io.marketplace.payments.gateway.WebhookGateway;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.system.support.PaymentEvents;
+import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.Sql;
 import io.marketplace.payments.system.support.StripeApi;
 import io.marketplace.payments.testsupport.Await;
@@ -63,10 +62,17 @@ class StripeRefundFailuresTest {
     Sql db = new Sql(database.url(), database.user(), database.password());
     Topics topics = TestInfra.freshTopics();
     KafkaConfig kafka = TestInfra.kafkaConfig(topics);
+    ServiceEnv env =
+        ServiceEnv.of(
+                kafka.bootstrapServers(),
+                topics,
+                database.url(),
+                database.user(),
+                database.password())
+            .with("STRIPE_WEBHOOK_SECRET", SECRET);
 
     try (StripeEmulator emulator = StripeEmulator.start(StripeEmulator.Config.defaults());
-        WebhookGateway gateway =
-            WebhookGateway.start(new GatewayConfig(0, List.of(SECRET), kafka));
+        WebhookGateway gateway = WebhookGateway.start(GatewayConfig.fromEnv(env.env()));
         KafkaTestClient client = TestInfra.kafkaClient()) {
       emulator.addWebhookEndpoint(gateway.webhookUrl(), SECRET);
       StripeClient stripe =
@@ -77,14 +83,11 @@ class StripeRefundFailuresTest {
               .setReadTimeout((int) READ_TIMEOUT.toMillis())
               .setMaxNetworkRetries(0)
               .build();
-      RefundWorkerConfig config =
-          new RefundWorkerConfig(
-              kafka,
-              new DbConfig(database.url(), database.user(), database.password(), 4),
-              new StripeConfig(emulator.secretKey(), emulator.baseUrl()),
-              0,
-              Duration.ofSeconds(1),
-              Duration.ofHours(1));
+      env.with("STRIPE_SECRET_KEY", emulator.secretKey())
+          .with("STRIPE_API_BASE", emulator.baseUrl())
+          // the janitor retries what Stripe failed every second
+          .with("REFUND_RETRY_INTERVAL", "1s");
+      RefundWorkerConfig config = RefundWorkerConfig.fromEnv(env.env());
 
       try (RefundWorker worker =
           RefundWorker.start(

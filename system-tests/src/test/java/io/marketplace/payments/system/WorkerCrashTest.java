@@ -2,7 +2,6 @@ package io.marketplace.payments.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.processor.PaymentProcessor;
@@ -11,6 +10,7 @@ import io.marketplace.payments.system.support.ConsumerLag;
 import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.PaymentScenario;
 import io.marketplace.payments.system.support.ProcessorState;
+import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.Sql;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
@@ -99,7 +99,6 @@ class WorkerCrashTest {
     private final Sql db = new Sql(database.url(), database.user(), database.password());
     private final Topics topics = TestInfra.freshTopics();
     private final KafkaConfig kafka = TestInfra.kafkaConfig(topics);
-    private final String consumer = TestInfra.uniqueName("payment_processor_");
     private final ConsumerLag lag = new ConsumerLag(kafka);
     private final KafkaTestClient client = TestInfra.kafkaClient();
     private final List<String> history = new ArrayList<>();
@@ -182,12 +181,14 @@ class WorkerCrashTest {
 
     private PaymentProcessor start(Runnable beforeOffsetCommit) {
       PaymentProcessorConfig config =
-          new PaymentProcessorConfig(
-              kafka,
-              new DbConfig(database.url(), database.user(), database.password(), 4),
-              consumer,
-              Duration.ofDays(30),
-              0);
+          PaymentProcessorConfig.fromEnv(
+              ServiceEnv.of(
+                      kafka.bootstrapServers(),
+                      topics,
+                      database.url(),
+                      database.user(),
+                      database.password())
+                  .env());
       return PaymentProcessor.start(
           config,
           Clock.fixed(PaymentScenario.NOW, ZoneOffset.UTC),
@@ -215,7 +216,7 @@ class WorkerCrashTest {
     }
 
     private long lag() {
-      return lag.of(consumer, topics.stripeEvents());
+      return lag.of(PaymentProcessorConfig.SERVICE, topics.stripeEvents());
     }
 
     private long applied() {
