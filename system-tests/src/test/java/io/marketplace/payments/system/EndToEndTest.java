@@ -282,6 +282,69 @@ class EndToEndTest {
   }
 
   @Test
+  void shouldRefundOnceLaterWhenStripeFailsWhileAnAdminApproves() {
+    // Given a refund pending review (a rejection 25 hours after the payment, the stored payment
+    // time moved back to say so)
+    User seller = market.newUser();
+    User admin = market.newAdmin();
+    String listingId = market.activeListing(seller);
+    String pi = market.listing(seller, listingId).path("paymentIntentId").asText();
+    paidAgo(pi, Duration.ofHours(25));
+    assertThat(market.rejectListing(admin, listingId, "spam").status()).isEqualTo(200);
+    String refundId =
+        market
+            .awaitRefund(pi, "pending", r -> "pending".equals(r.get("status")))
+            .get("id")
+            .toString();
+
+    // When a super_admin approves it while Stripe answers 500
+    stack.stripe().failNextRefunds(1);
+    Api.Response approved =
+        market.api.post(
+            "/admin/api/marketplace/refunds/" + refundId + "/approve", admin.token(), null);
+
+    // Then the admin sees it approved, with Stripe's error, and nothing refunded yet
+    assertThat(approved.status()).as("approve: %s", approved).isEqualTo(200);
+    assertThat(approved.text("status")).isEqualTo("approved");
+    assertThat(approved.text("lastError")).isNotBlank();
+
+    // And the refund worker's janitor refunds it later, once
+    Map<String, Object> processed =
+        market.awaitRefund(pi, "processed", r -> "processed".equals(r.get("status")));
+    List<JsonNode> atStripe = market.stripe.refundsOf(pi);
+    assertThat(atStripe).hasSize(1);
+    assertThat(atStripe.getFirst().path("id").asText())
+        .isEqualTo(processed.get("stripe_refund_id"));
+    assertThat(market.events.ofType(listingId, "refund.processed")).hasSize(1);
+  }
+
+  @Test
+  void shouldRefundThePaymentWhenTheListingWasRejectedBeforeTheBuyerPaid() {
+    // Given a listing at checkout that moderation rejects before the buyer's card is confirmed
+    User seller = market.newUser();
+    User admin = market.newAdmin();
+    String listingId = market.createListing(seller, "motorcycles").path("id").asText();
+    String pi = market.checkout(seller, listingId).path("paymentIntentId").asText();
+    assertThat(market.rejectListing(admin, listingId, "stolen goods").status()).isEqualTo(200);
+
+    // When the buyer pays anyway
+    assertThat(market.pay(pi, "pm_card_visa").status()).isEqualTo(200);
+
+    // Then the payment cannot be delivered: it is refunded at once as a technical failure
+    Map<String, Object> refund =
+        market.awaitRefund(pi, "processed", r -> "processed".equals(r.get("status")));
+    assertThat(refund)
+        .containsEntry("reason", "technical_failure")
+        .containsEntry("amount_cents", 300);
+    assertThat(market.stripe.refundsOf(pi)).hasSize(1);
+    assertThat(market.payment(pi)).containsEntry("status", "succeeded");
+    assertThat(market.listing(seller, listingId).path("status").asText()).isEqualTo("rejected");
+    Event processed = market.events.await(listingId, "refund.processed", Marketplace.WAIT);
+    assertThat(processed.data().path("reason").asText()).isEqualTo("technical_failure");
+    assertThat(market.events.ofType(listingId, "listing.activated")).isEmpty();
+  }
+
+  @Test
   void shouldRefundNothingWhenAnAdminRejectsAUsersRefundRequest() {
     // Given a paid listing whose owner asks for the posting fee back
     User seller = market.newUser();
