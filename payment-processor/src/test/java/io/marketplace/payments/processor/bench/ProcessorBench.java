@@ -74,6 +74,13 @@ public final class ProcessorBench {
         "first pass: %,d events applied in %.1f s: %,.0f events/s (outbox drained after %.1f s)",
         events, first.seconds(), events / first.seconds(), first.outboxSeconds());
     log("load average after the first pass: %s", loadAverage());
+    log(
+        "first pass used %.1f CPU-seconds (PostgreSQL %.1f): %,.0f events per CPU-second, %,.0f"
+            + " events/s on 2 idle cores if the work spread over both",
+        first.cpuSeconds(),
+        first.postgresCpuSeconds(),
+        events / first.cpuSeconds(),
+        2 * events / first.cpuSeconds());
     long applied = db.count("processed_events");
     long published = db.count("outbox_events");
 
@@ -89,8 +96,10 @@ public final class ProcessorBench {
     String report =
         """
         events: %d, workers: %d
-        first pass: %.1f s, %.0f events/s (outbox published %d rows, drained after %.1f s)
-        replay (all duplicates): %.1f s, %.0f events/s
+        first pass: %.1f s, %.0f events/s (outbox published %d rows, drained after %.1f s), \
+        %.1f CPU-s, %.0f events per CPU-second
+        replay (all duplicates): %.1f s, %.0f events/s, %.1f CPU-s, %.0f events per CPU-second
+        load average: %s
         """
             .formatted(
                 events,
@@ -99,19 +108,31 @@ public final class ProcessorBench {
                 events / first.seconds(),
                 published,
                 first.outboxSeconds(),
+                first.cpuSeconds(),
+                events / first.cpuSeconds(),
                 replay.seconds(),
-                events / replay.seconds());
+                events / replay.seconds(),
+                replay.cpuSeconds(),
+                events / replay.cpuSeconds(),
+                loadAverage());
     Files.writeString(Path.of("target", "processor-bench.txt"), report);
     System.out.print(report);
     System.exit(0);
   }
 
-  private record Result(double seconds, double outboxSeconds) {}
+  /**
+   * @param cpuSeconds CPU time used meanwhile by this JVM (processor, broker, relay) and by the
+   *     PostgreSQL server: what the pass cost, whatever else ran on the machine
+   */
+  private record Result(
+      double seconds, double outboxSeconds, double cpuSeconds, double postgresCpuSeconds) {}
 
   /** Starts the processor and waits until it has committed the whole topic. */
   private static Result run(
       PaymentProcessorConfig config, Topics topics, TestDatabase db, int events) throws Exception {
     long start = System.nanoTime();
+    double cpuBefore = CpuTime.seconds(db.url());
+    double postgresBefore = CpuTime.postgres(db.url());
     try (PaymentProcessor processor =
             PaymentProcessor.start(config, Clock.systemUTC(), UnaryOperator.identity());
         Admin admin = Admin.create(config.kafka().admin("bench"))) {
@@ -131,7 +152,11 @@ public final class ProcessorBench {
       while (db.count("outbox_events WHERE published_at IS NULL") > 0) {
         TimeUnit.MILLISECONDS.sleep(100);
       }
-      return new Result(applied, seconds(start));
+      return new Result(
+          applied,
+          seconds(start),
+          CpuTime.seconds(db.url()) - cpuBefore,
+          CpuTime.postgres(db.url()) - postgresBefore);
     }
   }
 
