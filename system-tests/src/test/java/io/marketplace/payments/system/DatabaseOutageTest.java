@@ -24,6 +24,10 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +46,7 @@ class DatabaseOutageTest {
   @TempDir Path postgresDir;
 
   @Test
-  void shouldWaitAndResumeWithNothingLostWhenPostgresStopsAndStartsMidFlow() {
+  void shouldWaitAndResumeWithNothingLostWhenPostgresStopsAndStartsMidFlow() throws Exception {
     long seed = System.nanoTime();
     System.out.println("DatabaseOutageTest seed " + seed);
     PaymentScenario scenario = PaymentScenario.generate(new Random(seed), 800);
@@ -54,7 +58,8 @@ class DatabaseOutageTest {
     Set<String> eventIds = scenario.eventIds();
 
     try (EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(postgresDir, 0);
-        KafkaTestClient client = TestInfra.kafkaClient()) {
+        KafkaTestClient client = TestInfra.kafkaClient();
+        ExecutorService stripe = Executors.newSingleThreadExecutor()) {
       postgres.createDatabase(DATABASE);
       Migrations.migrate(postgres.dataSource(DATABASE));
       Sql db = new Sql(postgres.jdbcUrl(DATABASE), postgres.user(), postgres.password());
@@ -73,12 +78,18 @@ class DatabaseOutageTest {
               Clock.fixed(PaymentScenario.NOW, ZoneOffset.UTC),
               options -> options.withRetries(3, Duration.ofMillis(50), Duration.ofMillis(500)))) {
 
-        // Given events flowing and being applied
-        PaymentScenario.produce(kafka, topics.stripeEvents(), beforeOutage);
+        // Given events flowing in one by one and being applied
+        Future<?> flowing =
+            stripe.submit(
+                () -> PaymentScenario.trickle(kafka, topics.stripeEvents(), beforeOutage));
         Await.until(WAIT, "some events applied", () -> db.count("processed_events") >= 100);
 
         // When PostgreSQL stops mid-flow, and more events arrive meanwhile
         postgres.stop();
+        System.out.printf(
+            "DatabaseOutageTest: PostgreSQL stopped with the first half %s%n",
+            flowing.isDone() ? "sent" : "still being sent");
+        flowing.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         PaymentScenario.produce(kafka, topics.stripeEvents(), duringOutage);
 
         // Then the processor waits: still healthy, nothing sent to the dead-letter topic
