@@ -1,0 +1,53 @@
+package io.marketplace.payments.gateway;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the gateway needs (SPEC §2): its port, the webhook signing secrets (several during a
+ * rotation, every one accepted) and the broker. It never sees the database or the Stripe API key.
+ */
+public record GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig kafka) {
+
+  public static final int DEFAULT_PORT = 8080;
+
+  public GatewayConfig {
+    Objects.requireNonNull(kafka, "kafka");
+    webhookSecrets = List.copyOf(webhookSecrets);
+    if (webhookSecrets.isEmpty()) {
+      throw new IllegalArgumentException("at least one webhook secret is needed");
+    }
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("not a TCP port: " + port);
+    }
+  }
+
+  public static GatewayConfig fromEnv(Env env) {
+    KafkaConfig kafka = KafkaConfig.fromEnv(env);
+    List<String> secrets = env.list("STRIPE_WEBHOOK_SECRET", true);
+    if (secrets.isEmpty()) {
+      throw new InvalidConfigException(
+          "STRIPE_WEBHOOK_SECRET", "must hold at least one secret (comma-separated)");
+    }
+    int port = env.integer("GATEWAY_PORT", DEFAULT_PORT);
+    if (port < 0 || port > 65_535) {
+      throw new InvalidConfigException("GATEWAY_PORT", "must be a TCP port (0 picks a free one)");
+    }
+    return new GatewayConfig(port, secrets, kafka);
+  }
+
+  /** Names how many secrets there are, never what they are: configs end up in logs. */
+  @Override
+  public String toString() {
+    return "GatewayConfig[port="
+        + port
+        + ", webhookSecrets="
+        + webhookSecrets.size()
+        + " (redacted), kafka="
+        + kafka
+        + "]";
+  }
+}

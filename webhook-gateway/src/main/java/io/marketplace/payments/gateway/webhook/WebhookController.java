@@ -1,0 +1,153 @@
+package io.marketplace.payments.gateway.webhook;
+
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.logging.Mdc;
+import io.marketplace.payments.common.stripe.InvalidStripeEventException;
+import io.marketplace.payments.common.stripe.StripeEvent;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /webhooks/stripe} (SPEC §3): the only door Stripe knocks on. Consumes a signed raw
+ * event; produces it, unchanged, on {@code stripe.events.v1}, and answers 200 only once the broker
+ * acknowledged it. Nothing else happens here (no database, no parsing beyond the envelope), so
+ * Stripe gets its answer fast and the workers do the business.
+ */
+public final class WebhookController {
+
+  public static final String PATH = "/webhooks/stripe";
+  public static final String SIGNATURE_HEADER = "Stripe-Signature";
+
+  /** Stripe ignores it, but SPEC §3 asks for it, and other callers may read it. */
+  static final long RETRY_AFTER_SECONDS = 10;
+
+  /** Bodies held at once, at most: 64 bodies of the largest size, or some 20,000 real events. */
+  static final long BODY_BUDGET_BYTES = 64L * RawBody.MAX_BYTES;
+
+  private static final long BUDGET_WAIT_MILLIS = 1_000;
+
+  private static final Logger log = LoggerFactory.getLogger(WebhookController.class);
+  private static final byte[] RECEIVED = "{\"received\":true}".getBytes(StandardCharsets.UTF_8);
+
+  private final SignatureVerifier verifier;
+  private final EventPublisher publisher;
+  private final GatewayMetrics metrics;
+  private final Clock clock;
+  private final BodyBudget bodies = new BodyBudget(BODY_BUDGET_BYTES);
+
+  public WebhookController(
+      SignatureVerifier verifier, EventPublisher publisher, GatewayMetrics metrics, Clock clock) {
+    this.verifier = verifier;
+    this.publisher = publisher;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  public void routes(JavalinConfig config) {
+    config.routes.post(PATH, this::receive);
+  }
+
+  /**
+   * Reads, verifies, parses, publishes, in that order: each step refuses what the previous one let
+   * through, and nothing reaches Kafka that was not signed by Stripe within the tolerance.
+   */
+  void receive(Context ctx) {
+    long deadline = System.nanoTime() + EventPublisher.ACK_TIMEOUT.toNanos();
+    Instant receivedAt = clock.instant();
+    metrics.requestStarted();
+    try (BodyBudget.Reservation room = reserveRoom(ctx)) {
+      byte[] body = body(ctx);
+      String payload = text(body);
+      Optional<SignatureVerifier.Failure> failure =
+          verifier.verify(payload, ctx.header(SIGNATURE_HEADER));
+      if (failure.isPresent()) {
+        metrics.signatureFailure(failure.get());
+        log.debug("refused a webhook: {}", failure.get().tag());
+        throw ProblemException.badRequest(failure.get().detail());
+      }
+      StripeEvent event = event(body);
+      try (Mdc.Scope eventId = Mdc.put(Mdc.STRIPE_EVENT_ID, event.id());
+          Mdc.Scope eventType = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type())) {
+        publish(event, body, receivedAt, deadline);
+      }
+      metrics.received(event.type());
+      ctx.status(200).contentType("application/json").result(RECEIVED);
+    } finally {
+      metrics.requestEnded();
+    }
+  }
+
+  /** Refuses a body declared too large before reading a byte, and bounds what bodies hold. */
+  private BodyBudget.Reservation reserveRoom(Context ctx) {
+    long declaredLength = ctx.req().getContentLengthLong();
+    if (declaredLength > RawBody.MAX_BYTES) {
+      metrics.rejected(GatewayMetrics.Rejection.TOO_LARGE);
+      throw RawBody.tooLarge();
+    }
+    BodyBudget.Reservation room =
+        bodies.reserve(declaredLength, RawBody.MAX_BYTES, BUDGET_WAIT_MILLIS);
+    if (room == null) {
+      metrics.rejected(GatewayMetrics.Rejection.OVERLOADED);
+      throw ProblemException.unavailable(
+          "too many large requests at once; retry later", RETRY_AFTER_SECONDS);
+    }
+    return room;
+  }
+
+  private byte[] body(Context ctx) {
+    try {
+      return RawBody.read(ctx.req());
+    } catch (ProblemException e) {
+      metrics.rejected(
+          e.status() == 413
+              ? GatewayMetrics.Rejection.TOO_LARGE
+              : GatewayMetrics.Rejection.UNREADABLE);
+      throw e;
+    }
+  }
+
+  private String text(byte[] body) {
+    try {
+      return RawBody.utf8(body);
+    } catch (ProblemException e) {
+      metrics.rejected(GatewayMetrics.Rejection.NOT_UTF8);
+      throw e;
+    }
+  }
+
+  /** A body Stripe signed but that is no event (SPEC §3: 400, nothing published). */
+  private StripeEvent event(byte[] body) {
+    try {
+      return StripeEvent.parse(body);
+    } catch (InvalidStripeEventException e) {
+      metrics.rejected(GatewayMetrics.Rejection.NOT_AN_EVENT);
+      throw ProblemException.badRequest("the body is not a Stripe event: " + e.getMessage());
+    }
+  }
+
+  private void publish(StripeEvent event, byte[] body, Instant receivedAt, long deadline) {
+    try {
+      publisher.publish(event, body, receivedAt, deadline);
+      log.debug("published {} {}", event.type(), event.id());
+    } catch (EventPublisher.NotAcknowledgedException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      log.warn(
+          "Kafka did not acknowledge {} {}: {} ({}); answering 503 so Stripe retries",
+          event.type(),
+          event.id(),
+          e.getMessage(),
+          cause.getClass().getSimpleName());
+      throw ProblemException.unavailable(
+          "the event could not be stored durably within "
+              + EventPublisher.ACK_TIMEOUT.toSeconds()
+              + " s; retry later",
+          RETRY_AFTER_SECONDS);
+    }
+  }
+}

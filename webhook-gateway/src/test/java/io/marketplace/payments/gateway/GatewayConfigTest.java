@@ -1,0 +1,96 @@
+package io.marketplace.payments.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.marketplace.payments.common.config.ConfigException;
+import io.marketplace.payments.common.config.Env;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class GatewayConfigTest {
+
+  private static final Map<String, String> COMPLETE =
+      Map.of(
+          "KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092",
+          "STRIPE_WEBHOOK_SECRET", "whsec_new123, whsec_old456",
+          "GATEWAY_PORT", "9090");
+
+  @Test
+  void shouldReadEverySecretAndThePortWhenSet() {
+    // Given an environment in the middle of a secret rotation
+    Env env = Env.of(COMPLETE);
+
+    // When the gateway reads it
+    GatewayConfig config = GatewayConfig.fromEnv(env);
+
+    // Then both secrets are accepted, trimmed, and the port and brokers are as set
+    assertThat(config.webhookSecrets()).containsExactly("whsec_new123", "whsec_old456");
+    assertThat(config.port()).isEqualTo(9090);
+    assertThat(config.kafka().bootstrapServers()).isEqualTo("kafka-1:9092,kafka-2:9092");
+    assertThat(config.kafka().topics().stripeEvents().name()).isEqualTo("stripe.events.v1");
+  }
+
+  @Test
+  void shouldListenOn8080WhenGatewayPortIsUnset() {
+    // Given no GATEWAY_PORT
+    Env env =
+        Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", "k:9092", "STRIPE_WEBHOOK_SECRET", "whsec_a"));
+
+    // When the gateway reads it
+    GatewayConfig config = GatewayConfig.fromEnv(env);
+
+    // Then SPEC §2's default applies
+    assertThat(config.port()).isEqualTo(8080);
+  }
+
+  @Test
+  void shouldNameTheVariableWhenTheWebhookSecretIsMissing() {
+    // Given no STRIPE_WEBHOOK_SECRET, or one holding only separators
+    Env missing = Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", "k:9092"));
+    Env empty = Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", "k:9092", "STRIPE_WEBHOOK_SECRET", " , "));
+
+    // When the gateway reads them, then it refuses to start with one line naming the variable
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(missing))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("missing required environment variable STRIPE_WEBHOOK_SECRET");
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(empty))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("STRIPE_WEBHOOK_SECRET");
+  }
+
+  @Test
+  void shouldNameTheVariableWhenKafkaIsMissing() {
+    // Given no KAFKA_BOOTSTRAP_SERVERS
+    Env env = Env.of(Map.of("STRIPE_WEBHOOK_SECRET", "whsec_a"));
+
+    // When the gateway reads it, then it refuses to start naming the variable
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(env))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("missing required environment variable KAFKA_BOOTSTRAP_SERVERS");
+  }
+
+  @Test
+  void shouldRefuseAPortThatIsNotOne() {
+    // Given a GATEWAY_PORT out of range
+    Env env = Env.of(COMPLETE).with(Map.of("GATEWAY_PORT", "70000"));
+
+    // When the gateway reads it, then it refuses naming the variable
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(env))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("GATEWAY_PORT");
+  }
+
+  @Test
+  void shouldNeverShowTheSecretsWhenPrinted() {
+    // Given a config holding secrets
+    GatewayConfig config = GatewayConfig.fromEnv(Env.of(COMPLETE));
+
+    // When it is printed, as a log line would
+    String printed = config.toString();
+
+    // Then the secrets are counted, not shown
+    assertThat(printed).doesNotContain("whsec_new123").doesNotContain("whsec_old456");
+    assertThat(printed).contains("2 (redacted)");
+  }
+}
