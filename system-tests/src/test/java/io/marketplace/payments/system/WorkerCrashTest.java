@@ -40,7 +40,9 @@ import org.junit.jupiter.api.Test;
  * beforeOffsetCommit} hook throws), or the whole service is closed under load once a random number
  * of further events has been applied.
  *
- * <p>Randomness is seeded; the seed is printed, and {@code -Dcrash.seed=<seed>} replays a run.
+ * <p>Randomness is seeded and the seed printed: {@code -Dcrash.seed=<seed>} replays the same events
+ * and the same kill plan (which kind of kill, at which batch or after how many events); the exact
+ * moment a close lands still depends on timing.
  */
 class WorkerCrashTest {
 
