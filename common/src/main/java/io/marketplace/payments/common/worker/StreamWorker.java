@@ -56,6 +56,8 @@ public final class StreamWorker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration DLQ_SEND_TIMEOUT = Duration.ofSeconds(30);
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private final WorkerOptions options;
   private final KafkaConfig kafka;
@@ -75,6 +77,7 @@ public final class StreamWorker implements AutoCloseable {
   private volatile boolean running = true;
   private volatile boolean failed;
   private volatile boolean assigned;
+  private boolean waiting;
   private volatile Consumer<String, byte[]> consumer;
 
   public StreamWorker(
@@ -246,19 +249,25 @@ public final class StreamWorker implements AutoCloseable {
 
   private void applyInOneTransaction(List<ConsumerRecord<String, byte[]>> batch) {
     int[] counts = new int[2];
+    List<String> keys = new ArrayList<>(batch.size());
+    for (ConsumerRecord<String, byte[]> record : batch) {
+      keys.add(handler.dedupeKey(record));
+    }
     jdbi.useTransaction(
         tx -> {
           counts[0] = 0;
           counts[1] = 0;
-          for (ConsumerRecord<String, byte[]> record : batch) {
-            String key = handler.dedupeKey(record);
+          // the keys this transaction is first to apply; a key twice in the batch is applied once
+          java.util.Set<String> fresh = ProcessedEvents.markNew(tx, options.consumer(), keys);
+          for (int i = 0; i < batch.size(); i++) {
+            String key = keys.get(i);
             try (var a = Mdc.put(Mdc.CONSUMER, options.consumer());
                 var b = Mdc.put(Mdc.STRIPE_EVENT_ID, key)) {
-              if (!ProcessedEvents.markIfNew(tx, options.consumer(), key)) {
+              if (!fresh.remove(key)) {
                 counts[1]++;
                 continue;
               }
-              applyOne(tx, record);
+              applyOne(tx, batch.get(i));
               counts[0]++;
             }
           }
@@ -356,22 +365,33 @@ public final class StreamWorker implements AutoCloseable {
     }
   }
 
-  /** Pauses fetching and keeps polling, so the group does not evict this member while it waits. */
+  /**
+   * Pauses fetching and keeps polling, so the group does not evict this member while it waits.
+   * Partitions assigned during the wait are paused as they arrive (a rebalance does not keep
+   * pauses); should a poll still return records, the position is moved back to the first of them,
+   * so nothing is skipped.
+   */
   private void waitKeepingMembership(Consumer<String, byte[]> c, Duration duration) {
-    Collection<TopicPartition> partitions = c.assignment();
-    c.pause(partitions);
+    waiting = true;
+    c.pause(c.assignment());
     long deadline = System.nanoTime() + duration.toNanos();
     try {
       while (running && System.nanoTime() < deadline) {
-        c.poll(
-            Duration.ofMillis(
-                Math.min(100, Math.max(1, (deadline - System.nanoTime()) / 1_000_000))));
+        ConsumerRecords<String, byte[]> stray =
+            c.poll(
+                Duration.ofMillis(
+                    Math.min(100, Math.max(1, (deadline - System.nanoTime()) / 1_000_000))));
+        for (TopicPartition partition : stray.partitions()) {
+          c.seek(partition, stray.records(partition).getFirst().offset());
+          c.pause(List.of(partition));
+        }
       }
     } catch (WakeupException e) {
       if (running) {
         throw e;
       }
     } finally {
+      waiting = false;
       c.resume(c.assignment());
     }
   }
@@ -415,6 +435,9 @@ public final class StreamWorker implements AutoCloseable {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       assigned = true;
+      if (waiting) {
+        consumer.pause(partitions);
+      }
       log.info("worker {} assigned {}", options.consumer(), partitions);
     }
   }
