@@ -27,6 +27,7 @@ import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.common.outbox.OutboxRelay;
 import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.time.Clocks;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -61,7 +62,7 @@ public final class CheckoutApi implements AutoCloseable {
   }
 
   public static CheckoutApi start(CheckoutApiConfig config) {
-    return start(config, Clock.systemUTC());
+    return start(config, Clocks.systemUtc());
   }
 
   /** Starts with {@code clock} for every business time (tests move it to check the 24 h rules). */

@@ -1,5 +1,6 @@
 package io.marketplace.payments.local;
 
+import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.checkout.CheckoutApi;
 import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.common.Closer;
@@ -125,7 +126,7 @@ public final class LocalStack implements AutoCloseable {
 
       progress.accept("starting the webhook gateway ...");
       WebhookGateway gateway =
-          closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clock.systemUTC()));
+          closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clocks.systemUtc()));
       progress.accept("starting the checkout API ...");
       CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
       progress.accept("starting the payment processor ...");
@@ -140,7 +141,7 @@ public final class LocalStack implements AutoCloseable {
       PromotionExpirer expirer =
           closer.add(
               PromotionExpirer.start(
-                  ExpirerConfig.fromEnv(admin(base, ports.expirer())), Clock.systemUTC()));
+                  ExpirerConfig.fromEnv(admin(base, ports.expirer())), Clocks.systemUtc()));
 
       env.put("GATEWAY_URL", gateway.baseUrl());
       env.put("WEBHOOK_URL", gateway.webhookUrl());

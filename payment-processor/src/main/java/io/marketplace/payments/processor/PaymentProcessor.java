@@ -9,6 +9,7 @@ import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.common.outbox.OutboxRelay;
+import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.processor.audit.WebhookEvents;
@@ -50,7 +51,7 @@ public final class PaymentProcessor implements AutoCloseable {
   }
 
   public static PaymentProcessor start(PaymentProcessorConfig config) {
-    return start(config, Clock.systemUTC(), UnaryOperator.identity());
+    return start(config, Clocks.systemUtc(), UnaryOperator.identity());
   }
 
   /**

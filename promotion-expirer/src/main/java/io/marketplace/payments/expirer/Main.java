@@ -3,6 +3,7 @@ package io.marketplace.payments.expirer;
 import io.marketplace.payments.common.ServiceMain;
 import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.time.Clocks;
 import java.time.Clock;
 import java.util.List;
 import org.slf4j.Logger;
@@ -23,7 +24,7 @@ public final class Main {
   public static void main(String[] args) {
     List<String> arguments = List.of(args);
     if (arguments.equals(List.of("--once"))) {
-      System.exit(once(Env.system(), Clock.systemUTC()));
+      System.exit(once(Env.system(), Clocks.systemUtc()));
       return;
     }
     if (!arguments.isEmpty()) {
@@ -33,7 +34,7 @@ public final class Main {
     }
     ServiceMain.run(
         PromotionExpirer.NAME,
-        () -> PromotionExpirer.start(ExpirerConfig.fromEnv(Env.system()), Clock.systemUTC()));
+        () -> PromotionExpirer.start(ExpirerConfig.fromEnv(Env.system()), Clocks.systemUtc()));
   }
 
   /** One pass; returns the exit status. */

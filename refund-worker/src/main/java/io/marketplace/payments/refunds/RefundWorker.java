@@ -11,6 +11,7 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.common.outbox.OutboxRelay;
 import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.StripeEventRouter;
 import io.marketplace.payments.common.worker.WorkerOptions;
@@ -84,7 +85,7 @@ public final class RefundWorker implements AutoCloseable {
   }
 
   public static RefundWorker start(RefundWorkerConfig config) {
-    return start(config, Clock.systemUTC(), config.stripe().client(), UnaryOperator.identity());
+    return start(config, Clocks.systemUtc(), config.stripe().client(), UnaryOperator.identity());
   }
 
   /**

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -472,12 +471,6 @@ class EndToEndTest {
   }
 
   @Test
-  @Disabled(
-      "known bug: the payment processor announces times with nanoseconds (Clock.systemUTC()) while"
-          + " PostgreSQL, and so the API, keep microseconds; fix: give the services a clock that"
-          + " ticks in microseconds (Clock.tick(Clock.systemUTC(), Duration.ofNanos(1_000))), or"
-          + " truncate 'now' in PaymentSucceededHandler. Run it with"
-          + " -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition")
   void shouldAnnounceExactlyTheTimesTheApiShowsWhenAListingIsActivated() {
     // Given a seller's listing at checkout
     User seller = market.newUser();
