@@ -25,7 +25,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -69,10 +68,6 @@ class ReconcileCommandTest {
   }
 
   @Test
-  @Disabled(
-      "needs the payment processor to re-deliver a payment it already marked succeeded when a"
-          + " reconciliation event (evt_reconcile_...) arrives; today it ignores it as"
-          + " 'payment is already succeeded'")
   void shouldReportAndRestoreListingActivationDeletedBehindTheSystemsBack() throws Exception {
     // Given a posting fee paid and applied: the listing is active and announced
     UUID listing = world.pendingListing();

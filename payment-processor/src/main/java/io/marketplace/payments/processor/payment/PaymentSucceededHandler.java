@@ -5,6 +5,7 @@ import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
 import io.marketplace.payments.processor.batch.PaymentBatch;
 import io.marketplace.payments.processor.listing.ListingActivation;
+import io.marketplace.payments.processor.listing.ListingRow;
 import io.marketplace.payments.processor.promotion.Promotions;
 import io.marketplace.payments.processor.refund.TechnicalFailures;
 import java.time.Clock;
@@ -48,7 +49,7 @@ public final class PaymentSucceededHandler {
       return Outcome.ignored(PaymentOutcomes.NOT_OURS);
     }
     if (!row.get().succeed(event.created())) {
-      return PaymentOutcomes.already(row.get());
+      return deliverAgainIfMissing(batch, row.get(), event);
     }
     Payment payment = row.get().purchase();
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
@@ -72,6 +73,44 @@ public final class PaymentSucceededHandler {
           delivery.problem());
       return Outcome.processed(
           "technical failure, automatic refund requested: " + delivery.problem());
+    }
+  }
+
+  /**
+   * A second success of a PaymentIntent already marked succeeded: another event id for the same
+   * change, or a repair published by {@code payments reconcile}. What the payment bought is
+   * delivered if it is missing (a posting fee whose listing is still {@code pending_payment}, a
+   * promotion without its row); nothing else changes, nothing is counted again, and a purchase that
+   * cannot be delivered any more asks for no second refund (its refund command already exists).
+   */
+  private Outcome deliverAgainIfMissing(PaymentBatch batch, PaymentRow row, StripeEvent event) {
+    Payment payment = row.purchase();
+    ListingRow listing = batch.listing(payment.listingId());
+    boolean missing =
+        switch (payment.type()) {
+          case POSTING_FEE -> listing != null && "pending_payment".equals(listing.status());
+          case PROMOTION_FEATURED, PROMOTION_BUMP ->
+              listing != null
+                  && listing.isActive()
+                  && !batch.hasPromotion(payment.paymentIntentId());
+        };
+    if (!missing) {
+      return PaymentOutcomes.already(row);
+    }
+    try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
+      Instant now = clock.instant();
+      Delivery delivery =
+          switch (payment.type()) {
+            case POSTING_FEE -> listings.activate(batch, payment, now);
+            case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
+            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created());
+          };
+      log.warn(
+          "payment {} had succeeded but its {} was missing; delivered again: {}",
+          payment.paymentIntentId(),
+          payment.type().wire(),
+          delivery.delivered());
+      return Outcome.processed("missing delivery of a succeeded payment restored");
     }
   }
 }
