@@ -12,8 +12,8 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
- * The record of redriven dead letters ({@code dlq_redrives}, migration V50): a dead letter is
- * claimed in the transaction that stays open while its record is sent back, so two operators
+ * The record of redriven dead letters ({@code dlq_redrives}, migration V3 in common): a dead letter
+ * is claimed in the transaction that stays open while its record is sent back, so two operators
  * redriving at once send it once, and a redrive that failed to send leaves no claim behind.
  */
 public final class Redrives {
