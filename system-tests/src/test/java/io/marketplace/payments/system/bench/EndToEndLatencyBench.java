@@ -1,0 +1,552 @@
+package io.marketplace.payments.system.bench;
+
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.local.LocalStack;
+import io.marketplace.payments.local.StackPorts;
+import io.marketplace.payments.stripeemulator.WebhookSigner;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * End-to-end latency, webhook to active listing, at fixed rates: {@code bench/e2e.sh} runs it. Not
+ * a test (its name does not end in Test).
+ *
+ * <p>Starts the whole system as {@code ./payments up} does ({@link LocalStack}: embedded KRaft
+ * broker and PostgreSQL, emulator, gateway, API, workers) in this JVM, seeds pending listings with
+ * their {@code payments} rows as checkout-api leaves them, then sends each listing's signed {@code
+ * payment_intent.succeeded} to the gateway, open loop, at each rate in turn (a scheduler thread
+ * issues them on time, virtual threads send them, so a slow answer never delays the next send). For
+ * each event it measures, from the moment the event was due to be sent:
+ *
+ * <ul>
+ *   <li>active: until a reader polling PostgreSQL every 5 ms sees the listing {@code active}
+ *       (committed);
+ *   <li>announced: until {@code listing.activated} for it is read from {@code payments.events.v1};
+ *   <li>acknowledged: until the gateway answered 200.
+ * </ul>
+ *
+ * Writes {@code target/bench/e2e.md} (a markdown table) and {@code SUMMARY} lines to stdout.
+ */
+public final class EndToEndLatencyBench {
+
+  private static final String SUCCEEDED = "payment_intent.succeeded";
+  private static final long POLL_MILLIS = 5;
+
+  /** One event: its listing, PaymentIntent, and the times measured for it (nanoTime). */
+  private static final class Probe {
+    final UUID listingId;
+    final UUID userId;
+    final String paymentIntentId;
+    final String phase;
+    volatile long due;
+    volatile long acknowledged;
+    volatile int status;
+    volatile long active;
+    volatile long announced;
+
+    Probe(String phase) {
+      this.listingId = UUID.randomUUID();
+      this.userId = UUID.randomUUID();
+      this.paymentIntentId = "pi_3P" + random(24);
+      this.phase = phase;
+    }
+  }
+
+  private record Phase(String name, int rate, int seconds, boolean measured) {
+    int events() {
+      return rate * seconds;
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> options = options(args);
+    List<Integer> rates =
+        Arrays.stream(options.getOrDefault("rates", "100,500,1000").split(","))
+            .map(String::trim)
+            .map(Integer::parseInt)
+            .toList();
+    int seconds = Integer.parseInt(options.getOrDefault("seconds", "20"));
+    int warmup = Integer.parseInt(options.getOrDefault("warmup", "10"));
+    Semaphore connections =
+        new Semaphore(Integer.parseInt(options.getOrDefault("connections", "128")));
+    Path out = Path.of(options.getOrDefault("out", "target/bench"));
+    Files.createDirectories(out);
+
+    List<Phase> phases = new ArrayList<>();
+    phases.add(new Phase("warm-up", 200, warmup, false));
+    rates.forEach(rate -> phases.add(new Phase(rate + "/s", rate, seconds, true)));
+
+    Path dataDir = Files.createTempDirectory("e2e-bench-");
+    long startedAt = System.nanoTime();
+    try (LocalStack stack =
+        LocalStack.start(dataDir, StackPorts.anyFree(), line -> log("%s", line.strip()))) {
+      log("stack ready in %.1f s", (System.nanoTime() - startedAt) / 1e9);
+      Map<String, String> env = stack.env();
+      while (!stack.workersAssigned()) {
+        TimeUnit.MILLISECONDS.sleep(50);
+      }
+
+      Map<String, List<Probe>> byPhase = new HashMap<>();
+      List<Probe> all = new ArrayList<>();
+      for (Phase phase : phases) {
+        List<Probe> probes = new ArrayList<>();
+        for (int i = 0; i < phase.events(); i++) {
+          probes.add(new Probe(phase.name()));
+        }
+        byPhase.put(phase.name(), probes);
+        all.addAll(probes);
+      }
+      long seedStart = System.nanoTime();
+      seed(env, all);
+      log(
+          "seeded %,d pending listings and payments in %.1f s",
+          all.size(), (System.nanoTime() - seedStart) / 1e9);
+
+      Map<UUID, Probe> inFlight = new ConcurrentHashMap<>();
+      Map<String, Probe> byListing = new ConcurrentHashMap<>();
+      all.forEach(p -> byListing.put(p.listingId.toString(), p));
+      AtomicBoolean running = new AtomicBoolean(true);
+      Thread dbReader =
+          Thread.ofPlatform()
+              .name("bench-db-reader")
+              .start(() -> readActive(env, inFlight, running));
+      Thread announcements =
+          Thread.ofPlatform()
+              .name("bench-announcements")
+              .start(() -> readAnnounced(env, byListing, running));
+
+      String secret = env.get("STRIPE_WEBHOOK_SECRET").split(",")[0].trim();
+      URI webhook = URI.create(env.get("WEBHOOK_URL"));
+      try (HttpClient http =
+              HttpClient.newBuilder()
+                  .version(HttpClient.Version.HTTP_1_1)
+                  .connectTimeout(Duration.ofSeconds(5))
+                  .build();
+          ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+        for (Phase phase : phases) {
+          log("phase %s: %,d events at %d/s", phase.name(), phase.events(), phase.rate());
+          send(
+              http,
+              senders,
+              connections,
+              webhook,
+              secret,
+              phase,
+              byPhase.get(phase.name()),
+              inFlight);
+          awaitSettled(byPhase.get(phase.name()), Duration.ofSeconds(60));
+        }
+      }
+      running.set(false);
+      dbReader.join(5_000);
+      announcements.join(5_000);
+
+      StringBuilder table = new StringBuilder();
+      table.append(
+          "| rate | events | 200s | active p50 ms | p90 | p99 | p99.9 | max | announced p50 ms | p99 |"
+              + " gateway 200 p50 ms | p99 |\n");
+      table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      for (Phase phase : phases) {
+        if (!phase.measured()) {
+          continue;
+        }
+        List<Probe> probes = byPhase.get(phase.name());
+        long[] active = latencies(probes, p -> p.active);
+        long[] announced = latencies(probes, p -> p.announced);
+        long[] acknowledged = latencies(probes, p -> p.acknowledged);
+        long ok = probes.stream().filter(p -> p.status == 200).count();
+        table.append(
+            String.format(
+                Locale.ROOT,
+                "| %s | %,d | %,d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
+                phase.name(),
+                probes.size(),
+                ok,
+                ms(active, 50),
+                ms(active, 90),
+                ms(active, 99),
+                ms(active, 99.9),
+                ms(active, 100),
+                ms(announced, 50),
+                ms(announced, 99),
+                ms(acknowledged, 50),
+                ms(acknowledged, 99)));
+        System.out.printf(
+            Locale.ROOT,
+            "SUMMARY e2e rate=%d events=%d ok=%d active_seen=%d active_p50_ms=%.1f active_p99_ms=%.1f"
+                + " announced_p50_ms=%.1f announced_p99_ms=%.1f ack_p99_ms=%.1f%n",
+            phase.rate(),
+            probes.size(),
+            ok,
+            active.length,
+            ms(active, 50),
+            ms(active, 99),
+            ms(announced, 50),
+            ms(announced, 99),
+            ms(acknowledged, 99));
+      }
+      System.out.println();
+      System.out.print(table);
+      Files.writeString(out.resolve("e2e.md"), table.toString());
+    } finally {
+      deleteQuietly(dataDir);
+    }
+    System.exit(0);
+  }
+
+  // ---- seeding: what checkout-api leaves behind for each purchase
+
+  private static void seed(Map<String, String> env, List<Probe> probes) throws SQLException {
+    try (Connection db = connect(env)) {
+      db.setAutoCommit(false);
+      long category;
+      try (PreparedStatement query =
+              db.prepareStatement("SELECT id FROM categories WHERE slug = 'housing'");
+          ResultSet rows = query.executeQuery()) {
+        rows.next();
+        category = rows.getLong(1);
+      }
+      try (PreparedStatement users = db.prepareStatement("INSERT INTO users (id) VALUES (?)");
+          PreparedStatement listings =
+              db.prepareStatement(
+                  "INSERT INTO marketplace_listings (id, user_id, category_id, title, status)"
+                      + " VALUES (?, ?, ?, 'Bench listing', 'pending_payment')");
+          PreparedStatement payments =
+              db.prepareStatement(
+                  "INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,"
+                      + " amount_cents, currency, status)"
+                      + " VALUES (?, ?, ?, 'posting_fee', 500, 'usd', 'requires_payment')")) {
+        int batch = 0;
+        for (Probe probe : probes) {
+          users.setObject(1, probe.userId);
+          users.addBatch();
+          listings.setObject(1, probe.listingId);
+          listings.setObject(2, probe.userId);
+          listings.setLong(3, category);
+          listings.addBatch();
+          payments.setString(1, probe.paymentIntentId);
+          payments.setObject(2, probe.listingId);
+          payments.setObject(3, probe.userId);
+          payments.addBatch();
+          if (++batch % 2_000 == 0) {
+            users.executeBatch();
+            listings.executeBatch();
+            payments.executeBatch();
+          }
+        }
+        users.executeBatch();
+        listings.executeBatch();
+        payments.executeBatch();
+      }
+      db.commit();
+    }
+  }
+
+  // ---- sending, open loop
+
+  private static void send(
+      HttpClient http,
+      ExecutorService senders,
+      Semaphore connections,
+      URI webhook,
+      String secret,
+      Phase phase,
+      List<Probe> probes,
+      Map<UUID, Probe> inFlight) {
+    long interval = TimeUnit.SECONDS.toNanos(1) / phase.rate();
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+    for (int i = 0; i < probes.size(); i++) {
+      Probe probe = probes.get(i);
+      long due = start + i * interval;
+      long wait;
+      while ((wait = due - System.nanoTime()) > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      // signed when due, as Stripe signs at delivery; the latency counts from the due time
+      long created = Instant.now().getEpochSecond();
+      String body = event(probe, created);
+      String signature = WebhookSigner.signatureHeader(body, created, secret);
+      probe.due = due;
+      inFlight.put(probe.listingId, probe);
+      senders.execute(
+          () -> {
+            try {
+              // at most so many connections, as Stripe's deliveries are; a request that finds
+              // none free waits, its latency still counted from when it was due
+              connections.acquire();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              probe.status = -2;
+              probe.acknowledged = System.nanoTime();
+              return;
+            }
+            try {
+              HttpResponse<Void> response =
+                  http.send(
+                      HttpRequest.newBuilder(webhook)
+                          .timeout(Duration.ofSeconds(30))
+                          .header("Content-Type", "application/json; charset=utf-8")
+                          .header(WebhookSigner.HEADER, signature)
+                          .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+                          .build(),
+                      HttpResponse.BodyHandlers.discarding());
+              probe.status = response.statusCode();
+            } catch (IOException e) {
+              probe.status = -1;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              probe.status = -2;
+            } finally {
+              connections.release();
+            }
+            probe.acknowledged = System.nanoTime();
+          });
+    }
+  }
+
+  /** Waits until every event of the phase was answered and seen active and announced. */
+  private static void awaitSettled(List<Probe> probes, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean settled =
+          probes.stream()
+              .allMatch(
+                  p ->
+                      p.acknowledged != 0
+                          && (p.status != 200 || (p.active != 0 && p.announced != 0)));
+      if (settled) {
+        return;
+      }
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    long missing = probes.stream().filter(p -> p.active == 0).count();
+    log("  %,d of %,d listings not seen active within %s", missing, probes.size(), timeout);
+  }
+
+  // ---- observing
+
+  /** Polls PostgreSQL for the listings sent and not yet seen active, as fast as it can. */
+  private static void readActive(
+      Map<String, String> env, Map<UUID, Probe> inFlight, AtomicBoolean running) {
+    try (Connection db = connect(env);
+        PreparedStatement query =
+            db.prepareStatement(
+                "SELECT id FROM marketplace_listings WHERE id = ANY (?) AND status = 'active'")) {
+      while (running.get()) {
+        // every 5 ms at most: a reader spinning on the database would take the CPU the system
+        // under test needs; the latencies are then up to 5 ms (plus one query) late
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+        if (inFlight.isEmpty()) {
+          continue;
+        }
+        Object[] ids = inFlight.keySet().stream().limit(10_000).toArray();
+        Array array = db.createArrayOf("uuid", ids);
+        query.setArray(1, array);
+        try (ResultSet rows = query.executeQuery()) {
+          long seen = System.nanoTime();
+          while (rows.next()) {
+            Probe probe = inFlight.remove(rows.getObject(1, UUID.class));
+            if (probe != null) {
+              probe.active = seen;
+            }
+          }
+        }
+        array.free();
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("the database reader failed", e);
+    }
+  }
+
+  /** Reads {@code listing.activated} from {@code payments.events.v1}, from its current end. */
+  private static void readAnnounced(
+      Map<String, String> env, Map<String, Probe> byListing, AtomicBoolean running) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, env.get("KAFKA_BOOTSTRAP_SERVERS"));
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "e2e-bench");
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 5);
+    String topic = Topics.standard().paymentEvents().name();
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+              .map(info -> new TopicPartition(topic, info.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToEnd(partitions);
+      partitions.forEach(consumer::position);
+      while (running.get()) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(20))) {
+          Header type = record.headers().lastHeader(RecordHeaders.EVENT_TYPE);
+          if (type != null
+              && "listing.activated".equals(new String(type.value(), StandardCharsets.UTF_8))) {
+            Probe probe = byListing.get(record.key());
+            if (probe != null && probe.announced == 0) {
+              probe.announced = System.nanoTime();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // ---- helpers
+
+  /** A {@code payment_intent.succeeded} as Stripe sends it (API version 2024-06-20, pretty). */
+  private static String event(Probe probe, long created) {
+    return """
+        {
+          "id": "evt_3P%s",
+          "object": "event",
+          "api_version": "2024-06-20",
+          "created": %d,
+          "data": {
+            "object": {
+              "id": "%s",
+              "object": "payment_intent",
+              "amount": 500,
+              "amount_capturable": 0,
+              "amount_received": 500,
+              "application": null,
+              "capture_method": "automatic",
+              "client_secret": "%s_secret_%s",
+              "confirmation_method": "automatic",
+              "created": %d,
+              "currency": "usd",
+              "customer": null,
+              "description": null,
+              "latest_charge": "ch_3P%s",
+              "livemode": false,
+              "metadata": {
+                "category_id": "1",
+                "listing_id": "%s",
+                "payment_type": "posting_fee",
+                "user_id": "%s"
+              },
+              "payment_method": "pm_1P%s",
+              "payment_method_types": [
+                "card"
+              ],
+              "status": "succeeded"
+            }
+          },
+          "livemode": false,
+          "pending_webhooks": 1,
+          "request": {
+            "id": null,
+            "idempotency_key": "%s"
+          },
+          "type": "%s"
+        }
+        """
+        .formatted(
+            random(24),
+            created,
+            probe.paymentIntentId,
+            probe.paymentIntentId,
+            random(24),
+            created - 2,
+            random(24),
+            probe.listingId,
+            probe.userId,
+            random(24),
+            UUID.randomUUID(),
+            SUCCEEDED);
+  }
+
+  private interface Time {
+    long of(Probe probe);
+  }
+
+  /** Sorted latencies in nanoseconds, of the events that got the time (answered 200 first). */
+  private static long[] latencies(List<Probe> probes, Time time) {
+    return probes.stream()
+        .filter(p -> p.status == 200 && time.of(p) != 0)
+        .mapToLong(p -> time.of(p) - p.due)
+        .sorted()
+        .toArray();
+  }
+
+  private static double ms(long[] sorted, double percentile) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int index = (int) Math.ceil(percentile / 100 * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1e6;
+  }
+
+  private static Connection connect(Map<String, String> env) throws SQLException {
+    return DriverManager.getConnection(
+        env.get("DATABASE_URL"), env.get("DATABASE_USER"), env.get("DATABASE_PASSWORD"));
+  }
+
+  private static String random(int length) {
+    String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    StringBuilder id = new StringBuilder(length);
+    for (int i = 0; i < length; i++) {
+      id.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
+    }
+    return id.toString();
+  }
+
+  private static Map<String, String> options(String[] args) {
+    Map<String, String> options = new HashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    return options;
+  }
+
+  private static void log(String format, Object... args) {
+    System.out.printf(Locale.ROOT, "[e2e] " + format + "%n", args);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temporary directory left behind is not worth failing the run for
+    }
+  }
+}
