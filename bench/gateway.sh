@@ -6,8 +6,8 @@
 # prints throughput and latency per phase. Every 200 counted was acknowledged by the broker
 # (acks=all); the run ends by comparing the 200s with what the topic gained.
 #
-# usage: bench/gateway.sh [--rates 2000,5000,8000,12000] [--seconds 20] [--warmup 20]
-#                         [--connections 128] [--max-connections 64]
+# usage: bench/gateway.sh [--rates 2000,5000,8000,10000,12000,14000] [--seconds 20] [--warmup 90]
+#                         [--warmup-rate 2000] [--connections 256] [--max-connections 128]
 # env:   SERVER_JAVA_OPTS, LOAD_JAVA_OPTS to change the JVMs' flags; SKIP_BUILD=1 to reuse a build
 set -euo pipefail
 

@@ -111,21 +111,26 @@ public final class GatewayBench {
   private static void load(Map<String, String> options) throws Exception {
     URI url = URI.create(options.get("url"));
     String bootstrap = options.get("bootstrap");
-    int connections = Integer.parseInt(options.getOrDefault("connections", "128"));
+    int connections = Integer.parseInt(options.getOrDefault("connections", "256"));
     Duration duration = Duration.ofSeconds(Long.parseLong(options.getOrDefault("seconds", "20")));
-    Duration warmup = Duration.ofSeconds(Long.parseLong(options.getOrDefault("warmup", "20")));
+    Duration warmup = Duration.ofSeconds(Long.parseLong(options.getOrDefault("warmup", "90")));
     List<Integer> rates =
-        Arrays.stream(options.getOrDefault("rates", "2000,5000,8000,12000").split(","))
+        Arrays.stream(options.getOrDefault("rates", "2000,5000,8000,10000,12000,14000").split(","))
             .map(String::trim)
             .map(Integer::parseInt)
             .toList();
-    int maxConnections = Integer.parseInt(options.getOrDefault("max-connections", "64"));
+    int maxConnections = Integer.parseInt(options.getOrDefault("max-connections", "128"));
     serverPid = Long.parseLong(options.getOrDefault("server-pid", "-1"));
 
     long topicBefore = topicSize(bootstrap);
     List<Result> results = new ArrayList<>();
-    System.out.printf(Locale.ROOT, "warming up for %d s at 2000/s...%n", warmup.toSeconds());
-    run(url, "warm-up", 2000, connections, warmup);
+    int warmupRate = Integer.parseInt(options.getOrDefault("warmup-rate", "2000"));
+    System.out.printf(
+        Locale.ROOT,
+        "warming up for %d s at %d/s (the JIT compiles the gateway and the broker)...%n",
+        warmup.toSeconds(),
+        warmupRate);
+    System.out.println(run(url, "warm-up", warmupRate, connections, warmup));
     long acknowledged = 0;
     for (int rate : rates) {
       Result result = run(url, "fixed " + rate + "/s", rate, connections, duration);
@@ -162,17 +167,24 @@ public final class GatewayBench {
     long total = rate > 0 ? rate * duration.toSeconds() : Long.MAX_VALUE;
     long periodNanos = rate > 0 ? 1_000_000_000L / rate : 0;
     long[] latencies = new long[(int) Math.min(total, 8_000_000)];
+    // the worst latency of the requests due in each 100 ms of the phase, to find stalls
+    long[] worstBySlot = new long[(int) (duration.toMillis() / 100) + 2];
     int recorded = 0;
     long failures = 0;
-    long cpuBefore = processCpuNanos();
-    long serverCpuBefore = serverCpuNanos();
-    long start = System.nanoTime();
-    long end = start + duration.toNanos();
+    long cpuBefore;
+    long serverCpuBefore;
+    long start;
     try (Selector selector = Selector.open()) {
+      // connect before the clock starts: a burst of connects can overflow the listen backlog, and
+      // a dropped SYN is retried only after a second, which would be counted as gateway latency
       ArrayDeque<Link> idle = new ArrayDeque<>();
       for (int c = 0; c < connections; c++) {
         idle.add(Link.open(url, selector));
       }
+      cpuBefore = processCpuNanos();
+      serverCpuBefore = serverCpuNanos();
+      start = System.nanoTime();
+      long end = start + duration.toNanos();
       int busy = 0;
       long sent = 0;
       while (true) {
@@ -209,6 +221,10 @@ public final class GatewayBench {
             continue; // the response is not complete yet
           }
           long latency = System.nanoTime() - link.due;
+          int slot =
+              (int)
+                  Math.min(worstBySlot.length - 1, Math.max(0, (link.due - start) / 100_000_000L));
+          worstBySlot[slot] = Math.max(worstBySlot[slot], latency);
           busy--;
           if (status == 200) {
             if (recorded < latencies.length) {
@@ -232,6 +248,7 @@ public final class GatewayBench {
     long serverCpu = serverCpuNanos() - serverCpuBefore;
     long[] sorted = Arrays.copyOf(latencies, recorded);
     Arrays.sort(sorted);
+    printStalls(name, worstBySlot);
     return new Result(name, rate, recorded, failures, elapsed, sorted, cpu, serverCpu);
   }
 
@@ -291,7 +308,10 @@ public final class GatewayBench {
       }
     }
 
-    /** Parses a complete response (status line, headers, Content-Length body) from {@code in}. */
+    /**
+     * Parses a complete response (status line, headers, Content-Length body) from {@code in}, byte
+     * by byte: the client must cost little next to the gateway it measures.
+     */
     private int parse() {
       byte[] bytes = in.array();
       int length = in.position();
@@ -308,26 +328,55 @@ public final class GatewayBench {
       if (headersEnd < 0) {
         return 0;
       }
-      String head = new String(bytes, 0, headersEnd, StandardCharsets.US_ASCII);
       int contentLength = 0;
       closeAfter = false;
-      for (String line : head.split("\r\n")) {
-        String lower = line.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("content-length:")) {
-          contentLength = Integer.parseInt(lower.substring(15).trim());
-        } else if (lower.startsWith("connection:") && lower.contains("close")) {
-          closeAfter = true;
+      int lineStart = 0;
+      for (int i = 1; i < headersEnd; i++) {
+        if (bytes[i] == '\n' && bytes[i - 1] == '\r') {
+          if (startsWithIgnoringCase(bytes, lineStart, i, CONTENT_LENGTH)) {
+            contentLength = digits(bytes, lineStart + CONTENT_LENGTH.length, i - 1);
+          } else if (startsWithIgnoringCase(bytes, lineStart, i, CONNECTION_CLOSE)) {
+            closeAfter = true;
+          }
+          lineStart = i + 1;
         }
       }
       if (length < headersEnd + contentLength) {
         return 0;
       }
-      int status = Integer.parseInt(head.substring(9, 12));
+      int status = (bytes[9] - '0') * 100 + (bytes[10] - '0') * 10 + (bytes[11] - '0');
       // keep what follows (nothing, with one request at a time)
       in.flip();
       in.position(headersEnd + contentLength);
       in.compact();
       return status;
+    }
+
+    private static final byte[] CONTENT_LENGTH =
+        "content-length:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION_CLOSE =
+        "connection: close".getBytes(StandardCharsets.US_ASCII);
+
+    private static boolean startsWithIgnoringCase(byte[] bytes, int from, int to, byte[] prefix) {
+      if (to - from < prefix.length) {
+        return false;
+      }
+      for (int i = 0; i < prefix.length; i++) {
+        if (Character.toLowerCase(bytes[from + i]) != prefix[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static int digits(byte[] bytes, int from, int to) {
+      int value = 0;
+      for (int i = from; i < to; i++) {
+        if (bytes[i] >= '0' && bytes[i] <= '9') {
+          value = value * 10 + (bytes[i] - '0');
+        }
+      }
+      return value;
     }
 
     void close() {
@@ -448,6 +497,29 @@ public final class GatewayBench {
   private static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
+  }
+
+  /** Prints the stretches of a phase where requests waited over 250 ms, if any. */
+  private static void printStalls(String phase, long[] worstBySlot) {
+    long threshold = 250_000_000L;
+    for (int i = 0; i < worstBySlot.length; i++) {
+      if (worstBySlot[i] <= threshold) {
+        continue;
+      }
+      int from = i;
+      long worst = 0;
+      while (i < worstBySlot.length && worstBySlot[i] > threshold) {
+        worst = Math.max(worst, worstBySlot[i]);
+        i++;
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "  %s: requests due from %.1f s to %.1f s waited up to %.0f ms%n",
+          phase,
+          from / 10.0,
+          i / 10.0,
+          worst / 1e6);
+    }
   }
 
   /** utime + stime of the server JVM from /proc, in nanoseconds (assumes 100 clock ticks/s). */
