@@ -329,17 +329,19 @@ class EndToEndTest {
     // When the buyer pays anyway
     assertThat(market.pay(pi, "pm_card_visa").status()).isEqualTo(200);
 
-    // Then the payment cannot be delivered: it is refunded at once as a technical failure
+    // Then the payment cannot be delivered and is refunded at once, exactly once. Two paths race
+    // to it, both right: the processor finds the listing rejected (technical failure), or the
+    // refund worker applies the moderation decision after the payment succeeded; the unique
+    // automatic refund per payment keeps it to one refund either way.
     Map<String, Object> refund =
         market.awaitRefund(pi, "processed", r -> "processed".equals(r.get("status")));
-    assertThat(refund)
-        .containsEntry("reason", "technical_failure")
-        .containsEntry("amount_cents", 300);
+    assertThat(refund.get("reason")).isIn("technical_failure", "moderation_rejection");
+    assertThat(refund).containsEntry("amount_cents", 300);
     assertThat(market.stripe.refundsOf(pi)).hasSize(1);
     assertThat(market.payment(pi)).containsEntry("status", "succeeded");
     assertThat(market.listing(seller, listingId).path("status").asText()).isEqualTo("rejected");
     Event processed = market.events.await(listingId, "refund.processed", Marketplace.WAIT);
-    assertThat(processed.data().path("reason").asText()).isEqualTo("technical_failure");
+    assertThat(processed.data().path("reason").asText()).isEqualTo(refund.get("reason"));
     assertThat(market.events.ofType(listingId, "listing.activated")).isEmpty();
   }
 
