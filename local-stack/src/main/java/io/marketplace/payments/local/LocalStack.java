@@ -1,6 +1,5 @@
 package io.marketplace.payments.local;
 
-import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.checkout.CheckoutApi;
 import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.common.Closer;
@@ -8,6 +7,7 @@ import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.db.Migrations;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.embedded.EmbeddedKafka;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.embedded.KafkaTopics;
@@ -24,7 +24,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
