@@ -163,6 +163,11 @@ class AutomaticRefundTest {
     Map<String, Object> processed = h.awaitRefund(paid.paymentIntentId(), "processed");
     assertThat(processed.get("last_error")).isNull();
     assertThat(h.stripeRefunds(paid.paymentIntentId())).hasSize(1);
+    // (the outbox relay publishes the announcement just after the commit)
+    Await.until(
+        Harness.WAIT,
+        "refund.processed published",
+        () -> !h.paymentEvents("refund.processed", processed.get("id").toString()).isEmpty());
     assertThat(h.paymentEvents("refund.processed", processed.get("id").toString())).hasSize(1);
   }
 
