@@ -51,4 +51,4 @@ java $opts -Dlogback.configurationFile=logback.xml -cp "$cp" \
   io.marketplace.payments.system.bench.EndToEndLatencyBench --out "$work" "$@" \
   | tee "$log" | grep -v '^{'
 echo
-echo "(the stack's own JSON log: $log)"
+echo "(the stack's own JSON log: system-tests/target/bench/e2e-stack.log)"
