@@ -4,6 +4,9 @@
 # Usage: bench/processor.sh [events] [workers]   (defaults 100000 and 2; results in docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../scripts/java-home.sh
+source scripts/java-home.sh
+use_newest_jdk
 
 EVENTS="${1:-100000}"
 WORKERS="${2:-2}"
@@ -16,5 +19,7 @@ CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/tar
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(free -g | awk '/Mem:/ {print $2 " GiB"}') memory"
-java -Xmx2g -XX:+UseParallelGC -cp "$CLASSPATH" \
+# pg_stat_statements: the bench ends with what each PostgreSQL statement cost
+java ${JAVA_OPTS:--Xmx2g -XX:+UseParallelGC} -Dembedded.postgres.preload=pg_stat_statements \
+  -cp "$CLASSPATH" \
   io.marketplace.payments.processor.bench.ProcessorBench "$EVENTS" "$WORKERS"

@@ -45,6 +45,9 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private static final Pattern DATABASE_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
   private static final String DUPLICATE_DATABASE = "42P04";
 
+  /** System property: libraries the server preloads, e.g. {@code pg_stat_statements}. */
+  public static final String PRELOAD_PROPERTY = "embedded.postgres.preload";
+
   private final Path dataDir;
   private final boolean temporary;
   private final int port;
@@ -192,6 +195,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               .setPort(port)
               // one hook per server, not one per restart: see registerShutdownHook
               .setRegisterShutdownHook(false)
+              // benchmarks load pg_stat_statements to report what each statement cost
+              .setServerConfig("shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""))
               .start();
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException(
