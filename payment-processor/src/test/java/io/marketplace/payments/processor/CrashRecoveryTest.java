@@ -70,16 +70,11 @@ class CrashRecoveryTest {
       events.forEach(e -> world.awaitOutcome(e.eventId()));
       world.awaitOutboxPublished();
       recovered = world.state();
-
-      // Then the state is that of the clean pass, and each fact was published once
-      assertThat(world.kafka.readAll(world.topics.paymentEvents()))
-          .hasSize(
-              clean.get("outbox").stream()
-                  .filter(row -> "PAYMENT_EVENTS".equals(row.get("destination")))
-                  .toList()
-                  .size());
     }
+    // Then the state is that of the clean pass, and each fact was published once, with the same
+    // event id, key and body
     assertThat(recovered).isEqualTo(clean);
+    assertThat(clean.get("published")).isNotEmpty();
   }
 
   private static List<StripeFixtures.Builder> events() {

@@ -133,7 +133,7 @@ class ExactlyOnceTest {
     assertThat(after.get("listings")).isEqualTo(before.get("listings"));
     assertThat(after.get("payments")).isEqualTo(before.get("payments"));
     assertThat(after.get("promotions")).isEqualTo(before.get("promotions"));
-    assertThat(after.get("outbox")).isEqualTo(before.get("outbox"));
+    assertThat(after.get("published")).isEqualTo(before.get("published"));
     assertThat(publishedIds()).isEqualTo(publishedBefore);
   }
 

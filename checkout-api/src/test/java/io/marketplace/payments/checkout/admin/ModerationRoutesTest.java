@@ -7,6 +7,7 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
 import java.util.Map;
@@ -92,11 +93,15 @@ class ModerationRoutesTest {
     // Then
     assertThat(again.status()).isEqualTo(409);
     assertThat(expiredResponse.status()).isEqualTo(409);
+    // and the decision was announced once: the relay has published everything appended by now
+    app.kafka.awaitRecord(
+        app.topics.moderation(), r -> rejected.toString().equals(r.key()), Duration.ofSeconds(20));
+    Await.until(
+        Duration.ofSeconds(20), "the outbox drained", () -> app.db.count("outbox_events") == 0);
     assertThat(
-            app.db.count(
-                "outbox_events WHERE message_key = ? AND destination = 'MODERATION'",
-                rejected.toString()))
-        .isEqualTo(1);
+            app.kafka.readAll(app.topics.moderation()).stream()
+                .filter(r -> rejected.toString().equals(r.key())))
+        .hasSize(1);
   }
 
   @Test

@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes outbox rows in order, at least once: a batch is marked published only after the broker
+ * Publishes outbox rows in order, at least once: a batch is deleted only after the broker
  * acknowledged all of it; a crash in between publishes it again under the same event ids, which
  * subscribers dedupe on. One relay at a time holds a PostgreSQL advisory lock, so several replicas
  * can run it without reordering a key's events.
@@ -140,7 +140,9 @@ public final class OutboxRelay implements AutoCloseable {
               throw new IllegalStateException("broker did not acknowledge an outbox event", e);
             }
           }
-          tx.createUpdate("UPDATE outbox_events SET published_at = now() WHERE seq = ANY(:seqs)")
+          // Deleted, not marked: an update writes a new version of every row and its indexes,
+          // a delete only marks it, and once the broker has the event the topic is its record.
+          tx.createUpdate("DELETE FROM outbox_events WHERE seq = ANY(:seqs)")
               .bind("seqs", rows.stream().mapToLong(Row::seq).toArray())
               .execute();
           published.increment(rows.size());
@@ -149,7 +151,10 @@ public final class OutboxRelay implements AutoCloseable {
         });
   }
 
-  /** Published rows are kept a week for audit, then dropped so the table stays small. */
+  /**
+   * Rows marked published by relays of earlier versions (which kept them a week) are dropped once
+   * that week is over; rows this relay publishes are deleted as it publishes them.
+   */
   private void purgeOccasionally() {
     long now = System.nanoTime();
     if (now - lastPurge < Duration.ofMinutes(10).toNanos()) {

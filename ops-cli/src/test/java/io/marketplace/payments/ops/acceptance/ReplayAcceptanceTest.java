@@ -139,8 +139,8 @@ class ReplayAcceptanceTest {
                                     "webhook_events WHERE event_id = ? AND status <> 'received'",
                                     id)
                                 == 1)
-                && world.db.count("outbox_events WHERE published_at IS NULL") == 0
-                && world.paymentEvents(null).size() == world.db.count("outbox_events"));
+                // the relay deletes a row once the broker acknowledged it
+                && world.db.count("outbox_events") == 0);
   }
 
   /** Every row of every table, as text, in a stable order. */

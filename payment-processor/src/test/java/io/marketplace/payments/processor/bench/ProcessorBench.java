@@ -2,6 +2,7 @@ package io.marketplace.payments.processor.bench;
 
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.processor.support.StripeFixtures;
@@ -69,7 +70,15 @@ public final class ProcessorBench {
             workers);
 
     log("processor with %d worker(s); load average before: %s", workers, loadAverage());
+    boolean statements = statementsTracked();
+    if (statements) {
+      db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      db.execute("SELECT pg_stat_statements_reset()");
+    }
     Result first = run(config, topics, db, events);
+    if (statements) {
+      printStatements(db);
+    }
     log(
         "first pass: %,d events applied in %.1f s: %,.0f events/s (outbox drained after %.1f s)",
         events, first.seconds(), events / first.seconds(), first.outboxSeconds());
@@ -82,16 +91,19 @@ public final class ProcessorBench {
         events / first.cpuSeconds(),
         2 * events / first.cpuSeconds());
     long applied = db.count("processed_events");
-    long published = db.count("outbox_events");
+    long published = published(config, topics);
 
     rewind(config, topics);
+    try (Admin admin = Admin.create(config.kafka().admin("bench-lag"))) {
+      log("rewound the group to the start: lag %,d", lag(admin, topics, config.consumer()));
+    }
     Result replay = run(config, topics, db, events);
     log(
         "replay: %,d events re-read in %.1f s: %,.0f events/s, %,d new effects",
         events,
         replay.seconds(),
         events / replay.seconds(),
-        db.count("processed_events") - applied + db.count("outbox_events") - published);
+        db.count("processed_events") - applied + published(config, topics) - published);
 
     String report =
         """
@@ -179,6 +191,53 @@ public final class ProcessorBench {
     return lag;
   }
 
+  private static boolean statementsTracked() {
+    return System.getProperty(EmbeddedPostgresServer.PRELOAD_PROPERTY, "")
+        .contains("pg_stat_statements");
+  }
+
+  /** Where PostgreSQL's time went in the first pass, statement by statement. */
+  private static void printStatements(TestDatabase db) {
+    log("PostgreSQL statements of the first pass, by total execution time:");
+    log("%9s %8s %9s %11s  %s", "total ms", "calls", "rows", "blocks/call", "statement");
+    db.jdbi()
+        .useHandle(
+            h ->
+                h.createQuery(
+                        """
+                        SELECT round(total_exec_time) AS ms, calls, rows,
+                               (shared_blks_hit + shared_blks_read) / greatest(calls, 1) AS blocks,
+                               left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS statement
+                        FROM pg_stat_statements
+                        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                          AND calls >= 100
+                        ORDER BY total_exec_time DESC LIMIT 15
+                        """)
+                    .mapToMap()
+                    .forEach(
+                        row ->
+                            log(
+                                "%9s %8s %9s %11s  %s",
+                                row.get("ms"),
+                                row.get("calls"),
+                                row.get("rows"),
+                                row.get("blocks"),
+                                row.get("statement"))));
+  }
+
+  /** Records on payments.events.v1: the relay deletes outbox rows as it publishes them. */
+  private static long published(PaymentProcessorConfig config, Topics topics) throws Exception {
+    try (Admin admin = Admin.create(config.kafka().admin("bench-published"))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (int p = 0; p < topics.paymentEvents().partitions(); p++) {
+        latest.put(new TopicPartition(topics.paymentEvents().name(), p), OffsetSpec.latest());
+      }
+      return admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).values().stream()
+          .mapToLong(info -> info.offset())
+          .sum();
+    }
+  }
+
   private static void rewind(PaymentProcessorConfig config, Topics topics) throws Exception {
     try (Admin admin = Admin.create(config.kafka().admin("bench-rewind"))) {
       Map<TopicPartition, OffsetAndMetadata> earliest = new HashMap<>();
@@ -244,6 +303,19 @@ public final class ProcessorBench {
                   payments.execute();
                 }
               }
+              // A marketplace that sells promotions has a history of them: every promoted
+              // listing had a featured week that ended a month ago. Then statistics, as
+              // autovacuum keeps them on a live database, so the planner sees real tables.
+              h.execute(
+                  """
+                  INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
+                                                  amount_cents, starts_at, expires_at, expired_at)
+                  SELECT gen_random_uuid(), id, 'featured', 'pi_history_' || id, 500,
+                         now() - interval '37 days', now() - interval '30 days',
+                         now() - interval '30 days'
+                  FROM marketplace_listings WHERE status = 'active'
+                  """);
+              h.execute("ANALYZE");
             });
     return events;
   }

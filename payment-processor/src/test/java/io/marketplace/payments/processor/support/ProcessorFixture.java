@@ -217,8 +217,30 @@ public final class ProcessorFixture implements AutoCloseable {
   }
 
   /**
-   * What the processor decided, table by table, without the columns that only say when a row was
-   * last touched: two worlds that applied the same events compare equal.
+   * Every record on {@code payments.events.v1}, duplicates included, as (event id, key, value), in
+   * a stable order. The relay deletes outbox rows as it publishes them, so the topic is where what
+   * was announced can be compared.
+   */
+  public List<Map<String, Object>> published() {
+    return kafka.readAll(topics.paymentEvents()).stream()
+        .map(
+            record ->
+                Map.<String, Object>of(
+                    "event_id",
+                    RecordHeaders.get(record.headers(), RecordHeaders.EVENT_ID).orElseThrow(),
+                    "key",
+                    record.key(),
+                    "value",
+                    new String(record.value(), java.nio.charset.StandardCharsets.UTF_8)))
+        .sorted(
+            java.util.Comparator.comparing((Map<String, Object> r) -> (String) r.get("event_id"))
+                .thenComparing(r -> (String) r.get("value")))
+        .toList();
+  }
+
+  /**
+   * What the processor decided, table by table, and what it announced, without the columns that
+   * only say when a row was last touched: two worlds that applied the same events compare equal.
    */
   public Map<String, List<Map<String, Object>>> state() {
     return Map.of(
@@ -234,10 +256,8 @@ public final class ProcessorFixture implements AutoCloseable {
         db.rows(
             "SELECT id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at,"
                 + " expires_at FROM listing_promotions ORDER BY id"),
-        "outbox",
-        db.rows(
-            "SELECT event_id, destination, message_key, event_type, payload FROM outbox_events"
-                + " ORDER BY event_id"),
+        "published",
+        published(),
         "webhook_events",
         db.rows(
             "SELECT event_id, event_type, status, error_message, received_at, processed_at"
