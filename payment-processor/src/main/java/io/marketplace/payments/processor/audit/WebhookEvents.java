@@ -96,11 +96,14 @@ public final class WebhookEvents {
             """
             INSERT INTO webhook_events
                 (event_id, event_type, payload, received_at, processed_at, status, error_message)
-            SELECT id, type, CAST(payload AS jsonb), received, processed, status, error
-            FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:payloads AS text[]),
+            SELECT e.id, e.type, p.payload, e.received, e.processed, e.status,
+                   e.error
+            FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]),
                         CAST(:received AS timestamptz[]), CAST(:processed AS timestamptz[]),
                         CAST(:statuses AS text[]), CAST(:errors AS text[]))
-                 AS e(id, type, payload, received, processed, status, error)
+                 WITH ORDINALITY AS e(id, type, received, processed, status, error, position)
+            JOIN jsonb_array_elements(CAST(:payloads AS jsonb))
+                 WITH ORDINALITY AS p(payload, position) USING (position)
             ON CONFLICT (event_id) DO UPDATE
             SET status = EXCLUDED.status,
                 processed_at = EXCLUDED.processed_at,
@@ -109,7 +112,7 @@ public final class WebhookEvents {
             """)
         .bind("ids", rows.stream().map(Row::eventId).toArray(String[]::new))
         .bind("types", rows.stream().map(Row::eventType).toArray(String[]::new))
-        .bind("payloads", rows.stream().map(Row::payload).toArray(String[]::new))
+        .bind("payloads", Json.arrayOf(rows.stream().map(Row::payload).toList()))
         .bind("received", rows.stream().map(r -> r.receivedAt().toString()).toArray(String[]::new))
         .bind(
             "processed", rows.stream().map(r -> r.processedAt().toString()).toArray(String[]::new))

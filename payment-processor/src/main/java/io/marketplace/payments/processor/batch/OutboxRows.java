@@ -1,5 +1,6 @@
 package io.marketplace.payments.processor.batch;
 
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
 import java.util.List;
 import java.util.UUID;
@@ -22,10 +23,12 @@ final class OutboxRows {
     tx.createUpdate(
             """
             INSERT INTO outbox_events (event_id, destination, message_key, event_type, payload)
-            SELECT id, destination, key, type, payload
+            SELECT m.id, m.destination, m.key, m.type, CAST(p.payload AS text)
             FROM unnest(CAST(:ids AS uuid[]), CAST(:destinations AS text[]),
-                        CAST(:keys AS text[]), CAST(:types AS text[]), CAST(:payloads AS text[]))
-                 WITH ORDINALITY AS m(id, destination, key, type, payload, position)
+                        CAST(:keys AS text[]), CAST(:types AS text[]))
+                 WITH ORDINALITY AS m(id, destination, key, type, position)
+            JOIN json_array_elements(CAST(:payloads AS json))
+                 WITH ORDINALITY AS p(payload, position) USING (position)
             ORDER BY position
             ON CONFLICT (event_id) DO NOTHING
             """)
@@ -33,7 +36,8 @@ final class OutboxRows {
         .bind("destinations", rows.stream().map(r -> r.destination().name()).toArray(String[]::new))
         .bind("keys", rows.stream().map(Row::key).toArray(String[]::new))
         .bind("types", rows.stream().map(Row::type).toArray(String[]::new))
-        .bind("payloads", rows.stream().map(Row::json).toArray(String[]::new))
+        // json, not jsonb: each element comes back as the very text that went in
+        .bind("payloads", Json.arrayOf(rows.stream().map(Row::json).toList()))
         .execute();
   }
 }
