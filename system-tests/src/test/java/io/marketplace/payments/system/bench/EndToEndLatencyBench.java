@@ -162,6 +162,7 @@ public final class EndToEndLatencyBench {
                   .build();
           ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
         for (Phase phase : phases) {
+          Histograms before = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
           log("phase %s: %,d events at %d/s", phase.name(), phase.events(), phase.rate());
           send(
               http,
@@ -173,6 +174,19 @@ public final class EndToEndLatencyBench {
               byPhase.get(phase.name()),
               inFlight);
           awaitSettled(byPhase.get(phase.name()), Duration.ofSeconds(60));
+          // the processor's own view: from the record's time on the topic to its commit
+          Histograms after = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
+          log(
+              "  processor: topic to commit p50 %.0f ms, p99 %.0f ms; one poll's transaction p50"
+                  + " %.0f ms, p99 %.0f ms (histogram bucket bounds)",
+              after.quantileMillisSince(
+                  before, "payments_worker_event_latency_seconds", "payment-processor", 0.5),
+              after.quantileMillisSince(
+                  before, "payments_worker_event_latency_seconds", "payment-processor", 0.99),
+              after.quantileMillisSince(
+                  before, "payments_worker_batch_seconds", "payment-processor", 0.5),
+              after.quantileMillisSince(
+                  before, "payments_worker_batch_seconds", "payment-processor", 0.99));
         }
       }
       running.set(false);
