@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code promotion-expirer}: a service passing on its schedule, or with {@code --once} one pass
- * that exits 0 when done and its events are published (1 when the pass failed or its events are not
- * yet published, 2 on a configuration error), for a Kubernetes CronJob.
+ * {@code promotion-expirer}: a service passing on its schedule (the Kubernetes Deployment), or with
+ * {@code --once} one pass that exits 0 when done and its events are published (1 when the pass
+ * failed or its events are not yet published, 2 on a configuration error), for a pass by hand.
  */
 public final class Main {
 

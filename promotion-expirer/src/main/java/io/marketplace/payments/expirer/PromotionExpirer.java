@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The promotion expirer: ends featured promotions and listings when their {@code expires_at} comes,
  * announcing {@code promotion.expired} and {@code listing.expired} on {@code payments.events.v1}
- * through the outbox. Runs either as a service that passes on a schedule ({@link #start}), or as
- * one pass that exits once its events are published ({@link #runOnce}, a Kubernetes CronJob).
+ * through the outbox. Runs either as a service that passes on a schedule ({@link #start}, the
+ * Kubernetes Deployment), or as one pass that exits once its events are published ({@link
+ * #runOnce}, {@code --once}, a pass by hand).
  */
 public final class PromotionExpirer implements AutoCloseable {
 

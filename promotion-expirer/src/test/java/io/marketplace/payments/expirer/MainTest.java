@@ -21,7 +21,7 @@ class MainTest {
 
   @Test
   void shouldExitWithStatusZeroWhenOnePassEndedEverythingDue() {
-    // Given a due promotion and the environment a CronJob gives the expirer
+    // Given a due promotion and the environment the Deployment gives the expirer
     TestDatabase db = TestInfra.freshDatabase();
     Topics topics = TestInfra.freshTopics();
     Instant now = Instant.parse("2026-03-10T03:15:00Z");

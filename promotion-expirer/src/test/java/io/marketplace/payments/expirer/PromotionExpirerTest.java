@@ -160,7 +160,7 @@ class PromotionExpirerTest {
     // Given 300 due promotions
     seed.backlog(300, 0, T);
 
-    // When one pass runs as the CronJob runs it
+    // When one pass runs as --once runs it
     PromotionExpirer.OnceResult result = PromotionExpirer.runOnce(config(), clock);
 
     // Then it succeeded, and its events are already on the topic when it returns

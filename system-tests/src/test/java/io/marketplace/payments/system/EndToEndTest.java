@@ -448,7 +448,7 @@ class EndToEndTest {
         now.minus(Duration.ofMinutes(1)),
         pi);
 
-    // When the promotion expirer passes (as its CronJob does with --once)
+    // When the promotion expirer passes (as a pass started by hand with --once does)
     Await.until(
         Marketplace.WAIT,
         "an expiry pass to end the promotion",

@@ -14,7 +14,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * What the expirer reports: rows ended by kind ({@code payments.expirer.promotions.expired}, {@code
  * payments.expirer.listings.expired}), passes by outcome and their duration, and {@code
  * payments.expirer.last.success}, the epoch second at which the latest successful pass of the fleet
- * finished, for the alert that fires when passes stop.
+ * finished, for the alerts that fire when passes stop (ops/prometheus/alerts.yml).
+ *
+ * <p>The last-success gauge is registered only once a successful pass is known: a 0 would read as a
+ * pass that finished in 1970 and fire the alert for a replica that has just not read the database
+ * yet, where no series at all is what the never-reported alert looks for.
  */
 public final class ExpirerMetrics {
 
@@ -25,9 +29,6 @@ public final class ExpirerMetrics {
 
   public ExpirerMetrics(MeterRegistry registry) {
     this.registry = registry;
-    Gauge.builder("payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
-        .description("epoch second at which the latest successful expiry pass finished")
-        .register(registry);
     this.passDuration =
         Timer.builder("payments.expirer.pass.duration")
             .description("how long passes that held the lock took")
@@ -51,9 +52,13 @@ public final class ExpirerMetrics {
     }
   }
 
-  /** Moves the gauge forward to {@code finishedAt}; never back. */
+  /** Moves the gauge forward to {@code finishedAt}, never back; the first call registers it. */
   public void lastSuccess(Instant finishedAt) {
     lastSuccessEpochSecond.accumulateAndGet(finishedAt.getEpochSecond(), Math::max);
+    // registering an existing gauge again returns it: a lookup, once a minute at most
+    Gauge.builder("payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
+        .description("epoch second at which the latest successful expiry pass finished")
+        .register(registry);
   }
 
   public long lastSuccessEpochSecond() {

@@ -54,7 +54,7 @@ class ExpirerBench {
             Duration.ofSeconds(1),
             Duration.ofMinutes(10));
 
-    // When one pass runs as the CronJob runs it, until its events are on the broker
+    // When one pass runs as --once runs it, until its events are on the broker
     long start = System.nanoTime();
     PromotionExpirer.OnceResult result = PromotionExpirer.runOnce(config, clock);
     long totalMillis = millisSince(start);

@@ -34,7 +34,8 @@ class DockerfileConsistencyTest {
     // When its arguments, entry point and user are read
     // Then it takes the module and the main class as build arguments
     assertThat(runtime).contains("ARG SERVICE", "ARG MAIN_CLASS");
-    // And runs that class with whatever arguments the container is given (the CronJob's --once)
+    // And runs that class with whatever arguments the container is given (--once for a pass by
+    // hand)
     Matcher entrypoint = Pattern.compile("(?m)^ENTRYPOINT (.+)$").matcher(runtime);
     assertThat(entrypoint.find()).isTrue();
     assertThat(entrypoint.group(1))

@@ -11,6 +11,8 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.expirer.ExpirerConfig;
+import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
@@ -22,6 +24,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,8 +44,9 @@ import org.junit.jupiter.api.Test;
  * The Kubernetes base and the production overlay against the code: each workload, given the
  * environment its manifest builds (literal values, the {@code payments-config} ConfigMap, the
  * Secrets), reads its configuration without a missing variable and listens on its container port;
- * probes, security settings, scaling and network policies are where the services need them; the
- * expirer's CronJob runs a real {@code --once} pass.
+ * probes, security settings, scaling and network policies are where the services need them; every
+ * service is a scraped Deployment, the expirer too: it passes on the schedule its manifest gives,
+ * exports what its alerts read, and runs a real {@code --once} pass when one is started by hand.
  */
 class KubernetesConsistencyTest {
 
@@ -56,8 +60,8 @@ class KubernetesConsistencyTest {
     objects = Manifests.kubernetesBase();
   }
 
-  /** A pod template of a Deployment or a CronJob, with its one container. */
-  record Workload(String name, String kind, Map<String, Object> template) {
+  /** The pod template of a service's Deployment, with its one container. */
+  record Workload(String name, Map<String, Object> template) {
 
     Map<String, Object> pod() {
       return map(template.get("spec"));
@@ -82,13 +86,8 @@ class KubernetesConsistencyTest {
 
   private static Workload workload(Deployable deployable) {
     Map<String, Object> deployment = byKind(objects, "Deployment").get(deployable.module);
-    if (deployment != null) {
-      return new Workload(deployable.module, "Deployment", map(at(deployment, "spec.template")));
-    }
-    Map<String, Object> cronJob = byKind(objects, "CronJob").get(deployable.module);
-    assertThat(cronJob).as("a Deployment or CronJob named %s", deployable.module).isNotNull();
-    return new Workload(
-        deployable.module, "CronJob", map(at(cronJob, "spec.jobTemplate.spec.template")));
+    assertThat(deployment).as("a Deployment named %s", deployable.module).isNotNull();
+    return new Workload(deployable.module, map(at(deployment, "spec.template")));
   }
 
   @Test
@@ -112,16 +111,20 @@ class KubernetesConsistencyTest {
       assertThat(new TreeSet<>(env.keySet()))
           .as("%s: the same variables as in docker-compose.yml", deployable.module)
           .isEqualTo(new TreeSet<>(composeEnvironment(deployable.module).keySet()));
-      // And a Deployment serves on its container port, where Prometheus is told to scrape
-      if (workload.kind().equals("Deployment")) {
-        assertThat(workload.httpPort())
-            .as("%s: containerPort http", deployable.module)
-            .isEqualTo(port[0]);
-        assertThat(
-                strings(at(workload.template(), "metadata.annotations")).get("prometheus.io/port"))
-            .as("%s: prometheus.io/port", deployable.module)
-            .isEqualTo(Integer.toString(port[0]));
-      }
+      // And it serves on its container port, where Prometheus is told to scrape its metrics
+      Map<String, String> annotations = strings(at(workload.template(), "metadata.annotations"));
+      assertThat(workload.httpPort())
+          .as("%s: containerPort http", deployable.module)
+          .isEqualTo(port[0]);
+      assertThat(annotations.get("prometheus.io/scrape"))
+          .as("%s: prometheus.io/scrape", deployable.module)
+          .isEqualTo("true");
+      assertThat(annotations.get("prometheus.io/port"))
+          .as("%s: prometheus.io/port", deployable.module)
+          .isEqualTo(Integer.toString(port[0]));
+      assertThat(annotations.get("prometheus.io/path"))
+          .as("%s: prometheus.io/path", deployable.module)
+          .isEqualTo("/metrics");
     }
   }
 
@@ -130,9 +133,6 @@ class KubernetesConsistencyTest {
     for (Deployable deployable : Deployable.values()) {
       // Given each Deployment's probes
       Workload workload = workload(deployable);
-      if (!workload.kind().equals("Deployment")) {
-        continue; // a CronJob's pod runs one pass and exits: nothing to probe
-      }
       Map<String, Object> container = workload.container();
 
       // When the kubelet reads them
@@ -159,25 +159,12 @@ class KubernetesConsistencyTest {
   void shouldServeTheProbePathsWhenEachDeploymentRunsWithItsManifestConfig() throws Exception {
     TestDatabase db = TestInfra.freshDatabase();
     Topics topics = TestInfra.freshTopics();
-    String prefix =
-        topics.stripeEvents().name().replace(Topics.standard().stripeEvents().name(), "");
     try (HttpClient http = HttpClient.newHttpClient()) {
       for (Deployable deployable : Deployable.values()) {
         Workload workload = workload(deployable);
-        if (!workload.kind().equals("Deployment")) {
-          continue;
-        }
         // Given the manifest's environment, with this test's broker, database and a free port in
         // place of the cluster's
-        Map<String, String> env = environment(workload);
-        env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
-        env.put("KAFKA_TOPIC_PREFIX", prefix);
-        if (env.containsKey("DATABASE_URL")) {
-          env.put("DATABASE_URL", db.url());
-          env.put("DATABASE_USER", db.user());
-          env.put("DATABASE_PASSWORD", db.password());
-        }
-        env.replaceAll((name, value) -> name.endsWith("_PORT") ? "0" : value);
+        Map<String, String> env = runnableHere(workload, db, topics);
 
         // When the service starts from it
         try (Deployable.Running running = deployable.start(new RecordingEnv(env).env())) {
@@ -319,7 +306,6 @@ class KubernetesConsistencyTest {
     Set<Integer> servicePorts =
         Stream.of(Deployable.values())
             .map(KubernetesConsistencyTest::workload)
-            .filter(w -> w.kind().equals("Deployment"))
             .map(Workload::httpPort)
             .collect(Collectors.toSet());
     assertThat(policies.values()).anyMatch(p -> new TreeSet<>(ports(p)).containsAll(servicePorts));
@@ -349,24 +335,93 @@ class KubernetesConsistencyTest {
   }
 
   @Test
-  void shouldRunOnePassAndExitWhenTheExpirerCronJobFires() throws Exception {
-    // Given the CronJob's container: its arguments and its environment, with this test's broker and
-    // database in place of the cluster's
-    Workload cronJob = workload(Deployable.PROMOTION_EXPIRER);
-    assertThat(cronJob.kind()).isEqualTo("CronJob");
-    List<String> args =
-        list(cronJob.container().get("args")).stream().map(String::valueOf).toList();
-    assertThat(args).containsExactly("--once");
-    TestDatabase db = TestInfra.freshDatabase();
-    Topics topics = TestInfra.freshTopics();
-    Map<String, String> env = environment(cronJob);
-    env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
-    env.put("KAFKA_TOPIC_PREFIX", topics.stripeEvents().name().replace("stripe.events.v1", ""));
-    env.put("DATABASE_URL", db.url());
-    env.put("DATABASE_USER", db.user());
-    env.put("DATABASE_PASSWORD", db.password());
+  void shouldPassOnItsOwnScheduleWhenTheExpirerRunsAsADeployment() {
+    // Given the expirer's Deployment and the ExpirerNotRun alert's threshold
+    Workload expirer = workload(Deployable.PROMOTION_EXPIRER);
+    Map<String, String> env = environment(expirer);
+    Matcher threshold =
+        Pattern.compile("> (\\d+) \\* 3600").matcher(expirerAlerts().get("ExpirerNotRun"));
+    assertThat(threshold.find()).as("ExpirerNotRun's threshold in hours").isTrue();
+    Duration alertAfter = Duration.ofHours(Integer.parseInt(threshold.group(1)));
 
-    // When the image's entry point runs its main class with those arguments, as the pod would
+    // When the expirer reads its configuration as its Main does
+    Schedule schedule = ExpirerConfig.fromEnv(new RecordingEnv(env).env()).schedule();
+
+    // Then it runs as the service that keeps its own schedule, not as a pass that exits: no
+    // arguments, and no CronJob in the base (a pod that passes and exits is never scraped, so the
+    // expirer alerts could not see it)
+    assertThat(list(expirer.container().get("command"))).isEmpty();
+    assertThat(list(expirer.container().get("args"))).isEmpty();
+    assertThat(byKind(objects, "CronJob")).isEmpty();
+    // And its manifest sets the schedule, with passes close enough together that a late or retried
+    // pass still comes before ExpirerNotRun fires
+    assertThat(env.keySet()).containsAnyOf(Schedule.TIME_VARIABLE, Schedule.INTERVAL_VARIABLE);
+    Instant day = Instant.parse("2026-03-10T00:00:00Z");
+    for (int minute = 0; minute < 24 * 60; minute += 15) {
+      Instant lastStart = day.plus(Duration.ofMinutes(minute));
+      assertThat(Duration.between(lastStart, schedule.nextDue(lastStart)))
+          .as("%s: time to the pass after one that started at %s", schedule, lastStart)
+          .isPositive()
+          .isLessThanOrEqualTo(alertAfter.minusHours(2));
+    }
+    // And a disruption budget keeps one replica passing while nodes are drained
+    assertThat(byKind(objects, "PodDisruptionBudget").values())
+        .anyMatch(
+            pdb ->
+                strings(at(expirer.template(), "metadata.labels"))
+                    .entrySet()
+                    .containsAll(strings(at(pdb, "spec.selector.matchLabels")).entrySet()));
+  }
+
+  @Test
+  void shouldExportWhatItsAlertsReadWhenTheExpirerRunsFromItsManifest() throws Exception {
+    // Given the series the expirer's alerts read
+    Set<String> alerted = new TreeSet<>();
+    for (String expression : expirerAlerts().values()) {
+      Matcher metric = Pattern.compile("\\bpayments_[a-z0-9_]+\\b").matcher(expression);
+      while (metric.find()) {
+        alerted.add(metric.group());
+      }
+    }
+    assertThat(alerted).isNotEmpty();
+    // and the expirer started from its Deployment's environment, on a database where no pass ever
+    // ran (so one is due at once)
+    Workload expirer = workload(Deployable.PROMOTION_EXPIRER);
+    Map<String, String> env =
+        runnableHere(expirer, TestInfra.freshDatabase(), TestInfra.freshTopics());
+    String path = strings(at(expirer.template(), "metadata.annotations")).get("prometheus.io/path");
+    try (HttpClient http = HttpClient.newHttpClient();
+        Deployable.Running running =
+            Deployable.PROMOTION_EXPIRER.start(new RecordingEnv(env).env())) {
+      URI metrics = URI.create("http://127.0.0.1:" + running.port() + path);
+
+      // When Prometheus scrapes it where the annotations say, after its first pass
+      // Then every one of those series is there
+      Await.until(
+          Duration.ofSeconds(30),
+          "the expirer to export " + alerted + " at " + path,
+          () -> {
+            Set<String> exported = new TreeSet<>();
+            for (String line : body(http, metrics).lines().toList()) {
+              exported.add(line.replaceFirst("[{ ].*", ""));
+            }
+            return exported.containsAll(alerted);
+          });
+    }
+  }
+
+  @Test
+  void shouldRunOnePassAndExitWhenAPassIsStartedByHand() throws Exception {
+    // Given the Deployment's container with --once, as the runbook's one-off Job copies it, with
+    // this test's broker and database in place of the cluster's
+    assertThat(Manifests.read("docs/runbook.md"))
+        .contains("deployment/" + Deployable.PROMOTION_EXPIRER.module)
+        .contains("--once");
+    Workload expirer = workload(Deployable.PROMOTION_EXPIRER);
+    Map<String, String> env =
+        runnableHere(expirer, TestInfra.freshDatabase(), TestInfra.freshTopics());
+
+    // When the image's entry point runs its main class with --once, as the Job's pod would
     Path log = Path.of("target", "expirer-once.log");
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -377,7 +432,7 @@ class KubernetesConsistencyTest {
             "-cp",
             System.getProperty("java.class.path")));
     command.add(Deployable.PROMOTION_EXPIRER.mainClass.getName());
-    command.addAll(args);
+    command.add("--once");
     ProcessBuilder builder =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().clear();
@@ -550,6 +605,41 @@ class KubernetesConsistencyTest {
     return env;
   }
 
+  /**
+   * The manifest's environment with this test's broker, topics and database in place of the
+   * cluster's, and free ports.
+   */
+  private static Map<String, String> runnableHere(
+      Workload workload, TestDatabase db, Topics topics) {
+    Map<String, String> env = environment(workload);
+    env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
+    env.put(
+        "KAFKA_TOPIC_PREFIX",
+        topics.stripeEvents().name().replace(Topics.standard().stripeEvents().name(), ""));
+    if (env.containsKey("DATABASE_URL")) {
+      env.put("DATABASE_URL", db.url());
+      env.put("DATABASE_USER", db.user());
+      env.put("DATABASE_PASSWORD", db.password());
+    }
+    env.replaceAll((name, value) -> name.endsWith("_PORT") ? "0" : value);
+    return env;
+  }
+
+  /** The expressions of the expirer's alerts in ops/prometheus/alerts.yml, by alert name. */
+  private static Map<String, String> expirerAlerts() {
+    Map<String, String> alerts = new TreeMap<>();
+    for (Object group : list(Manifests.yaml("ops/prometheus/alerts.yml").get("groups"))) {
+      for (Object rule : list(map(group).get("rules"))) {
+        String name = text(map(rule).get("alert"));
+        if (name != null && name.startsWith("Expirer")) {
+          alerts.put(name, text(map(rule).get("expr")));
+        }
+      }
+    }
+    assertThat(alerts).as("the expirer's alerts").containsKeys("ExpirerNotRun");
+    return alerts;
+  }
+
   private static Set<String> names(Workload workload) {
     return environment(workload).keySet();
   }
@@ -585,6 +675,21 @@ class KubernetesConsistencyTest {
   private static Map<String, String> composeEnvironment(String service) {
     return strings(
         at(map(Manifests.yaml("docker-compose.yml").get("services")), service + ".environment"));
+  }
+
+  private static String body(HttpClient http, URI uri) {
+    try {
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? response.body() : "";
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
   }
 
   private static int status(HttpClient http, URI uri) {
