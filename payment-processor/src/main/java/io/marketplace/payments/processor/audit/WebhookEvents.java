@@ -1,6 +1,7 @@
 package io.marketplace.payments.processor.audit;
 
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import java.io.IOException;
@@ -89,36 +90,47 @@ public final class WebhookEvents {
    * a {@code processed} or {@code ignored} event never becomes {@code failed}.
    */
   public static void upsert(Handle tx, List<Row> rows) {
+    upsert(rows).ifPresent(part -> new Writes().add(part).execute(tx));
+  }
+
+  /** The same upsert as a part of a larger write statement; empty when there are no rows. */
+  public static Optional<Writes.Part> upsert(List<Row> rows) {
     if (rows.isEmpty()) {
-      return;
+      return Optional.empty();
     }
-    tx.createUpdate(
+    List<Row> copy = List.copyOf(rows);
+    return Optional.of(
+        new Writes.Part(
             """
             INSERT INTO webhook_events
                 (event_id, event_type, payload, received_at, processed_at, status, error_message)
-            SELECT e.id, e.type, p.payload, e.received, e.processed, e.status,
-                   e.error
-            FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]),
-                        CAST(:received AS timestamptz[]), CAST(:processed AS timestamptz[]),
-                        CAST(:statuses AS text[]), CAST(:errors AS text[]))
+            SELECT e.id, e.type, p.payload, e.received, e.processed, e.status, e.error
+            FROM unnest(CAST(:audit_ids AS text[]), CAST(:audit_types AS text[]),
+                        CAST(:audit_received AS timestamptz[]),
+                        CAST(:audit_processed AS timestamptz[]),
+                        CAST(:audit_statuses AS text[]), CAST(:audit_errors AS text[]))
                  WITH ORDINALITY AS e(id, type, received, processed, status, error, position)
-            JOIN jsonb_array_elements(CAST(:payloads AS jsonb))
+            JOIN jsonb_array_elements(CAST(:audit_payloads AS jsonb))
                  WITH ORDINALITY AS p(payload, position) USING (position)
             ON CONFLICT (event_id) DO UPDATE
             SET status = EXCLUDED.status,
                 processed_at = EXCLUDED.processed_at,
                 error_message = EXCLUDED.error_message
             WHERE webhook_events.status IN ('received', 'failed')
-            """)
-        .bind("ids", rows.stream().map(Row::eventId).toArray(String[]::new))
-        .bind("types", rows.stream().map(Row::eventType).toArray(String[]::new))
-        .bind("payloads", Json.arrayOf(rows.stream().map(Row::payload).toList()))
-        .bind("received", rows.stream().map(r -> r.receivedAt().toString()).toArray(String[]::new))
-        .bind(
-            "processed", rows.stream().map(r -> r.processedAt().toString()).toArray(String[]::new))
-        .bind("statuses", rows.stream().map(Row::status).toArray(String[]::new))
-        .bind("errors", rows.stream().map(Row::error).toArray(String[]::new))
-        .execute();
+            """,
+            update ->
+                update
+                    .bind("audit_ids", copy.stream().map(Row::eventId).toArray(String[]::new))
+                    .bind("audit_types", copy.stream().map(Row::eventType).toArray(String[]::new))
+                    .bind("audit_payloads", Json.arrayOf(copy.stream().map(Row::payload).toList()))
+                    .bind(
+                        "audit_received",
+                        copy.stream().map(r -> r.receivedAt().toString()).toArray(String[]::new))
+                    .bind(
+                        "audit_processed",
+                        copy.stream().map(r -> r.processedAt().toString()).toArray(String[]::new))
+                    .bind("audit_statuses", copy.stream().map(Row::status).toArray(String[]::new))
+                    .bind("audit_errors", copy.stream().map(Row::error).toArray(String[]::new))));
   }
 
   /** When the gateway received the event: its header, else the record's timestamp. */
