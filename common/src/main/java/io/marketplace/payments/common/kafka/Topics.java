@@ -25,7 +25,8 @@ public record Topics(
 
   /**
    * The largest record batch every topic takes ({@code max.message.bytes}). The largest record is a
-   * 1 MiB body with the headers the gateway and a dead letter add; this leaves nearly as much again.
+   * 1 MiB body with the headers the gateway and a dead letter add; this leaves nearly as much
+   * again.
    */
   public static final int MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
 
