@@ -3,23 +3,32 @@ package io.marketplace.payments.gateway;
 import static io.marketplace.payments.testsupport.KafkaTestClient.header;
 import static io.marketplace.payments.testsupport.KafkaTestClient.headers;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.gateway.StripeEvents.Sample;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -37,6 +46,9 @@ class WebhookGatewayTest {
   private static final String SECRET = "whsec_gatewaytest_9f2c4e7a1b3d5f60";
   private static final String OTHER_SECRET = "whsec_someoneelse_0a1b2c3d4e5f6789";
   private static final int ONE_MIB = 1024 * 1024;
+
+  /** How long a client waits for an answer it must get: generous, for 2 busy cores. */
+  private static final Duration ANSWER = Duration.ofSeconds(10);
 
   private Topics topics;
   private WebhookGateway gateway;
@@ -452,6 +464,39 @@ class WebhookGatewayTest {
   }
 
   @Test
+  void shouldAnswerAThirdConnectionOnlyOnceOneClosesWhenCappedAtTwoConnections()
+      throws IOException {
+    // Given a gateway that holds at most two connections, and Stripe holding two open and served
+    gateway.close();
+    gateway =
+        WebhookGateway.start(
+            gatewayConfig(List.of(SECRET)).withHttp(new HttpConfig(2, 16, Duration.ofSeconds(30))));
+    try (Socket first = connect();
+        Socket second = connect();
+        Socket third = connect()) {
+      assertThat(postOn(first, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(postOn(second, ANSWER)).startsWith("HTTP/1.1 200");
+
+      // When a third connection posts an event while the two stay open
+      Sample waiting = StripeEvents.paymentIntentSucceeded();
+      sendOn(third, waiting.body());
+
+      // Then it is not answered (a slow machine could only make this pass wrongly, never fail)
+      assertThatThrownBy(() -> readResponse(third, Duration.ofMillis(500)))
+          .isInstanceOf(SocketTimeoutException.class);
+
+      // When one of the two closes
+      first.close();
+
+      // Then the third is answered, and its event is on the topic
+      assertThat(readResponse(third, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(kafka.readAll(topics.stripeEvents()))
+          .extracting(record -> header(record, "stripe-event-id").orElseThrow())
+          .contains(waiting.id());
+    }
+  }
+
+  @Test
   void shouldBeReadyWhenTheBrokerAnswers() throws IOException {
     // Given a gateway on a running broker
 
@@ -467,6 +512,52 @@ class WebhookGatewayTest {
   }
 
   // ---- helpers
+
+  private Socket connect() throws IOException {
+    return new Socket(InetAddress.getLoopbackAddress(), gateway.port());
+  }
+
+  /** Posts a new signed event on an open connection and reads the answer, keeping it open. */
+  private static String postOn(Socket socket, Duration timeout) throws IOException {
+    sendOn(socket, StripeEvents.paymentIntentSucceeded().body());
+    return readResponse(socket, timeout);
+  }
+
+  private static void sendOn(Socket socket, byte[] body) throws IOException {
+    String head =
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\n"
+            + "Content-Type: application/json; charset=utf-8\r\n"
+            + "Stripe-Signature: "
+            + StripeSignatures.header(body, now(), SECRET)
+            + "\r\nContent-Length: "
+            + body.length
+            + "\r\n\r\n";
+    socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().write(body);
+    socket.getOutputStream().flush();
+  }
+
+  /** Reads one response (head and Content-Length body), waiting at most {@code timeout}. */
+  private static String readResponse(Socket socket, Duration timeout) throws IOException {
+    socket.setSoTimeout((int) timeout.toMillis());
+    InputStream in = socket.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed after: " + head);
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.US_ASCII);
+    int length =
+        text.lines()
+            .filter(line -> line.toLowerCase(Locale.ROOT).startsWith("content-length:"))
+            .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
+            .findFirst()
+            .orElse(0);
+    return text + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
 
   private GatewayConfig gatewayConfig(List<String> secrets) {
     return new GatewayConfig(0, secrets, TestInfra.kafkaConfig(topics));
