@@ -3,6 +3,10 @@
 #   stripe.events.v1 and its DLQ keep 30 days: Stripe retries for 3 days, and operators replay and
 #   reconcile after incidents found late; payments.events.v1 keeps 14 days for downstream catch-up;
 #   6 partitions bound the replicas of each worker and leave room to grow.
+# Every topic takes records up to MAX_MESSAGE_BYTES (2 MiB, as Topics.MAX_MESSAGE_BYTES in the code):
+#   the gateway publishes webhook bodies of up to 1 MiB byte for byte, and a dead letter adds headers;
+#   the broker's default (1 MiB and 12 bytes) refuses such a body that does not compress. That one
+#   setting is also applied to topics that already exist, so a cluster set up before it converges.
 # Idempotent: --if-not-exists. Runs as a Kubernetes Job, a compose init container, or by hand.
 set -eu
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS is required}"
@@ -10,16 +14,21 @@ PREFIX="${KAFKA_TOPIC_PREFIX:-}"
 RF="${REPLICATION_FACTOR:-3}"
 MIN_ISR="${MIN_INSYNC_REPLICAS:-2}"
 PARTITIONS="${PARTITIONS:-6}"
+MAX_MESSAGE_BYTES="${MAX_MESSAGE_BYTES:-2097152}"
 TOPICS_BIN="${KAFKA_TOPICS_BIN:-/opt/kafka/bin/kafka-topics.sh}"
+CONFIGS_BIN="${KAFKA_CONFIGS_BIN:-$(dirname "$TOPICS_BIN")/kafka-configs.sh}"
 DAY_MS=86400000
 
 create() { # name retention-days
-  echo "creating ${PREFIX}$1 (partitions=${PARTITIONS}, rf=${RF}, retention=$2d)"
+  echo "creating ${PREFIX}$1 (partitions=${PARTITIONS}, rf=${RF}, retention=$2d, max.message.bytes=${MAX_MESSAGE_BYTES})"
   "$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
     --topic "${PREFIX}$1" --partitions "$PARTITIONS" --replication-factor "$RF" \
     --config min.insync.replicas="$MIN_ISR" \
     --config retention.ms=$(( $2 * DAY_MS )) \
-    --config cleanup.policy=delete
+    --config cleanup.policy=delete \
+    --config max.message.bytes="$MAX_MESSAGE_BYTES"
+  "$CONFIGS_BIN" --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics \
+    --entity-name "${PREFIX}$1" --add-config max.message.bytes="$MAX_MESSAGE_BYTES"
 }
 
 create stripe.events.v1 30

@@ -2,6 +2,7 @@ package io.marketplace.payments.embedded;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,10 +12,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -34,20 +38,39 @@ public final class KafkaTopics {
 
   private KafkaTopics() {}
 
-  /** {@link #createTopics(String, Map, Duration)} waiting at most 30 s. */
+  /** {@link #createTopics(String, Map, Map, Duration)} with the broker's topic defaults. */
   public static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic) {
-    createTopics(bootstrapServers, partitionsByTopic, DEFAULT_TIMEOUT);
+    createTopics(bootstrapServers, partitionsByTopic, Map.of(), DEFAULT_TIMEOUT);
+  }
+
+  /** {@link #createTopics(String, Map, Map, Duration)} waiting at most 30 s. */
+  public static void createTopics(
+      String bootstrapServers,
+      Map<String, Integer> partitionsByTopic,
+      Map<String, String> configs) {
+    createTopics(bootstrapServers, partitionsByTopic, configs, DEFAULT_TIMEOUT);
+  }
+
+  /** {@link #createTopics(String, Map, Map, Duration)} with the broker's topic defaults. */
+  public static void createTopics(
+      String bootstrapServers, Map<String, Integer> partitionsByTopic, Duration timeout) {
+    createTopics(bootstrapServers, partitionsByTopic, Map.of(), timeout);
   }
 
   /**
-   * Creates each topic that does not exist yet with its partition count and replication factor 1,
-   * then waits until every partition of every topic has a leader, so the next produce or fetch
-   * succeeds at once. Topics that already exist are kept as they are: running it again is harmless.
+   * Creates each topic that does not exist yet with its partition count, replication factor 1 and
+   * {@code configs} (topic settings such as {@code max.message.bytes}), then waits until every
+   * partition of every topic has a leader, so the next produce or fetch succeeds at once. Topics
+   * that already exist keep their partitions, and get {@code configs} set: a data directory kept
+   * from an older version takes the settings of this one. Running it again is harmless.
    *
    * @throws IllegalStateException when the topics are not ready within {@code timeout}
    */
   public static void createTopics(
-      String bootstrapServers, Map<String, Integer> partitionsByTopic, Duration timeout) {
+      String bootstrapServers,
+      Map<String, Integer> partitionsByTopic,
+      Map<String, String> configs,
+      Duration timeout) {
     if (partitionsByTopic.isEmpty()) {
       return;
     }
@@ -61,12 +84,16 @@ public final class KafkaTopics {
     try (Admin admin = Admin.create(config)) {
       Set<String> existing = admin.listTopics().names().get(remainingMillis(deadline), MILLIS);
       List<NewTopic> missing = new ArrayList<>();
+      List<String> kept = new ArrayList<>();
       partitionsByTopic.forEach(
           (name, partitions) -> {
-            if (!existing.contains(name)) {
-              missing.add(new NewTopic(name, partitions, REPLICATION_FACTOR));
+            if (existing.contains(name)) {
+              kept.add(name);
+            } else {
+              missing.add(new NewTopic(name, partitions, REPLICATION_FACTOR).configs(configs));
             }
           });
+      setConfigs(admin, kept, configs, deadline);
       if (!missing.isEmpty()) {
         var futures = admin.createTopics(missing).values();
         for (var entry : futures.entrySet()) {
@@ -87,6 +114,27 @@ public final class KafkaTopics {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topics", e);
     }
+  }
+
+  private static void setConfigs(
+      Admin admin, List<String> topics, Map<String, String> configs, long deadline)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    if (topics.isEmpty() || configs.isEmpty()) {
+      return;
+    }
+    List<AlterConfigOp> set =
+        configs.entrySet().stream()
+            .map(
+                entry ->
+                    new AlterConfigOp(
+                        new ConfigEntry(entry.getKey(), entry.getValue()),
+                        AlterConfigOp.OpType.SET))
+            .toList();
+    Map<ConfigResource, Collection<AlterConfigOp>> changes = new HashMap<>();
+    for (String topic : topics) {
+      changes.put(new ConfigResource(ConfigResource.Type.TOPIC, topic), set);
+    }
+    admin.incrementalAlterConfigs(changes).all().get(remainingMillis(deadline), MILLIS);
   }
 
   private static void awaitLeaders(

@@ -11,12 +11,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -41,6 +46,40 @@ class EmbeddedKafkaTest {
       KafkaTopics.createTopics(second.bootstrapServers(), Map.of("kept.v1", 2));
       assertThat(readValues(second.bootstrapServers(), "kept.v1", 3))
           .containsExactlyInAnyOrder("a", "b", "c");
+    }
+  }
+
+  @Test
+  void shouldTakeLargeRecordsWhenTopicsAreCreatedOrFoundWithAMessageSizeSetting() throws Exception {
+    // Given a broker with a topic created without settings, as by an older version
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dataDir, 0)) {
+      KafkaTopics.createTopics(kafka.bootstrapServers(), Map.of("old.v1", 2));
+      byte[] large = new byte[1536 * 1024];
+      new Random(42).nextBytes(large);
+      assertThatThrownBy(() -> produceBytes(kafka.bootstrapServers(), "old.v1", large))
+          .hasRootCauseInstanceOf(RecordTooLargeException.class);
+
+      // When the topics are created again with a larger max.message.bytes, beside a new one
+      KafkaTopics.createTopics(
+          kafka.bootstrapServers(),
+          Map.of("old.v1", 2, "new.v1", 1),
+          Map.of("max.message.bytes", String.valueOf(2 * 1024 * 1024)));
+
+      // Then both take a 1.5 MiB record that does not compress, and the old one kept its partitions
+      produceBytes(kafka.bootstrapServers(), "old.v1", large);
+      produceBytes(kafka.bootstrapServers(), "new.v1", large);
+      try (Admin admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+        assertThat(
+                admin
+                    .describeTopics(List.of("old.v1"))
+                    .allTopicNames()
+                    .get(10, TimeUnit.SECONDS)
+                    .get("old.v1")
+                    .partitions())
+            .hasSize(2);
+      }
     }
   }
 
@@ -73,6 +112,24 @@ class EmbeddedKafkaTest {
       for (String value : values) {
         producer.send(new ProducerRecord<>(topic, value, value)).get(10, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  static void produceBytes(String bootstrap, String topic, byte[] value) throws Exception {
+    Map<String, Object> config =
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ProducerConfig.ACKS_CONFIG,
+            "all",
+            ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+            4 * 1024 * 1024,
+            ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+            StringSerializer.class,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+            ByteArraySerializer.class);
+    try (var producer = new KafkaProducer<String, byte[]>(config)) {
+      producer.send(new ProducerRecord<>(topic, "large", value)).get(10, TimeUnit.SECONDS);
     }
   }
 

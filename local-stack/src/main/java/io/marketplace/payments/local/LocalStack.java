@@ -82,7 +82,8 @@ public final class LocalStack implements AutoCloseable {
       Topics topics = Topics.standard();
       KafkaTopics.createTopics(
           kafka.bootstrapServers(),
-          topics.all().stream().collect(Collectors.toMap(Topic::name, Topic::partitions)));
+          topics.all().stream().collect(Collectors.toMap(Topic::name, Topic::partitions)),
+          Topics.configs());
       progress.accept("  Kafka ready at " + kafka.bootstrapServers());
 
       progress.accept("starting PostgreSQL ...");

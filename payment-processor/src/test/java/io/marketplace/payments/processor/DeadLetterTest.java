@@ -6,8 +6,10 @@ import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.processor.support.ProcessorFixture;
 import io.marketplace.payments.processor.support.StripeFixtures;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -70,6 +72,46 @@ class DeadLetterTest {
     // And the event behind it was applied
     assertThat(world.awaitOutcome(good.eventId())).containsEntry("status", "processed");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
+  void shouldDeadLetterTheWholeRecordWhenAPoisonEventIsAsLargeAsTheGatewayTakes() {
+    // Given a record of 1 MiB, the largest body the gateway accepts, that is no event: random
+    // printable text that does not compress, with the gateway's headers
+    String pi = StripeFixtures.id("pi");
+    String poisonId = "evt_3PlargePoisonPoison00001";
+    StringBuilder text =
+        new StringBuilder("{\"id\": \"" + poisonId + "\", \"object\": \"event\", ");
+    Random random = new Random(1_048_576);
+    while (text.length() < 1024 * 1024) {
+      text.append((char) ('!' + random.nextInt('~' - '!' + 1)));
+    }
+    byte[] poison = text.toString().getBytes(StandardCharsets.UTF_8);
+    world.kafka.send(
+        world.topics.stripeEvents(),
+        pi,
+        poison,
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID,
+            poisonId,
+            RecordHeaders.STRIPE_EVENT_TYPE,
+            "payment_intent.succeeded",
+            RecordHeaders.RECEIVED_AT,
+            Instant.now().toString()));
+
+    // When it is consumed and fails
+
+    // Then it is on the dead-letter topic whole, with the dead-letter headers added
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(dead.value()).isEqualTo(poison);
+    assertThat(KafkaTestClient.headers(dead))
+        .containsEntry(RecordHeaders.CONSUMER, "payment-processor")
+        .containsEntry(RecordHeaders.STRIPE_EVENT_ID, poisonId)
+        .containsKeys(RecordHeaders.ERROR_CLASS, RecordHeaders.ERROR_MESSAGE);
+    // And it is audited as failed
+    assertThat(world.awaitOutcome(poisonId)).containsEntry("status", "failed");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.marketplace.payments.testsupport;
 
 import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -272,6 +273,8 @@ public final class KafkaTestClient implements AutoCloseable {
       config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
       config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) SEND_TIMEOUT.toMillis());
       config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+      // as large a record as the topics take, as the services' producers can
+      config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES);
       config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
       config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
       producer = new KafkaProducer<>(config);

@@ -118,13 +118,16 @@ public final class TestInfra {
     return topics;
   }
 
-  /** Creates every topic of {@code topics} that is missing on the broker, and waits for leaders. */
+  /**
+   * Creates every topic of {@code topics} that is missing on the broker, with the settings of
+   * production ({@link Topics#configs()}), and waits for leaders.
+   */
   public static void createTopics(Topics topics) {
     Map<String, Integer> partitions = new LinkedHashMap<>();
     for (Topic topic : topics.all()) {
       partitions.put(topic.name(), topic.partitions());
     }
-    KafkaTopics.createTopics(kafka().bootstrapServers(), partitions);
+    KafkaTopics.createTopics(kafka().bootstrapServers(), partitions, Topics.configs());
   }
 
   /** What a service under test is given to reach the broker with {@code topics}. */

@@ -2,20 +2,24 @@ package io.marketplace.payments.gateway;
 
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import java.util.List;
 import java.util.Objects;
 
 /**
  * What the gateway needs (SPEC §2): its port, the webhook signing secrets (several during a
- * rotation, every one accepted) and the broker. It never sees the database or the Stripe API key.
+ * rotation, every one accepted), the broker, and how many connections its HTTP server takes in
+ * ({@code HTTP_*}). It never sees the database or the Stripe API key.
  */
-public record GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig kafka) {
+public record GatewayConfig(
+    int port, List<String> webhookSecrets, KafkaConfig kafka, HttpConfig http) {
 
   public static final int DEFAULT_PORT = 8080;
 
   public GatewayConfig {
     Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(http, "http");
     webhookSecrets = List.copyOf(webhookSecrets);
     if (webhookSecrets.isEmpty()) {
       throw new IllegalArgumentException("at least one webhook secret is needed");
@@ -23,6 +27,16 @@ public record GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig k
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("not a TCP port: " + port);
     }
+  }
+
+  /** A configuration with the default HTTP limits. */
+  public GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig kafka) {
+    this(port, webhookSecrets, kafka, HttpConfig.defaults());
+  }
+
+  /** The same configuration with {@code limits} for the HTTP server. */
+  public GatewayConfig withHttp(HttpConfig limits) {
+    return new GatewayConfig(port, webhookSecrets, kafka, limits);
   }
 
   public static GatewayConfig fromEnv(Env env) {
@@ -36,7 +50,7 @@ public record GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig k
     if (port < 0 || port > 65_535) {
       throw new InvalidConfigException("GATEWAY_PORT", "must be a TCP port (0 picks a free one)");
     }
-    return new GatewayConfig(port, secrets, kafka);
+    return new GatewayConfig(port, secrets, kafka, HttpConfig.fromEnv(env));
   }
 
   /** Names how many secrets there are, never what they are: configs end up in logs. */
@@ -48,6 +62,8 @@ public record GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig k
         + webhookSecrets.size()
         + " (redacted), kafka="
         + kafka
+        + ", http="
+        + http
         + "]";
   }
 }

@@ -67,6 +67,7 @@ public final class WebhookGateway implements AutoCloseable {
       Javalin app =
           HttpServers.create(
               config.port(),
+              config.http(),
               registry,
               List.of(new HealthCheck("kafka", kafkaHealth::isReachable)),
               http -> {

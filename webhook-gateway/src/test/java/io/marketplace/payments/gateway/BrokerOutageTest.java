@@ -54,7 +54,7 @@ class BrokerOutageTest {
       for (Topic topic : topics.all()) {
         partitions.put(topic.name(), topic.partitions());
       }
-      KafkaTopics.createTopics(broker.bootstrapServers(), partitions);
+      KafkaTopics.createTopics(broker.bootstrapServers(), partitions, Topics.configs());
       GatewayConfig config =
           new GatewayConfig(0, List.of(SECRET), new KafkaConfig(broker.bootstrapServers(), topics));
       ConcurrentLinkedQueue<Delivery> deliveries = new ConcurrentLinkedQueue<>();

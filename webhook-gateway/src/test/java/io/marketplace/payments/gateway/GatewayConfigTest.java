@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.http.HttpConfig;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +81,24 @@ class GatewayConfigTest {
     assertThatThrownBy(() -> GatewayConfig.fromEnv(env))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("GATEWAY_PORT");
+  }
+
+  @Test
+  void shouldTakeTheHttpLimitsFromTheEnvironmentWhenSet() {
+    // Given the HTTP_ limits set, and not set
+    Env set =
+        Env.of(COMPLETE)
+            .with(
+                Map.of(
+                    "HTTP_MAX_CONNECTIONS", "1000",
+                    "HTTP_ACCEPT_QUEUE_SIZE", "200",
+                    "HTTP_IDLE_TIMEOUT", "20s"));
+
+    // When the gateway reads them
+    // Then its server takes them, or the defaults
+    assertThat(GatewayConfig.fromEnv(set).http())
+        .isEqualTo(new HttpConfig(1000, 200, Duration.ofSeconds(20)));
+    assertThat(GatewayConfig.fromEnv(Env.of(COMPLETE)).http()).isEqualTo(HttpConfig.defaults());
   }
 
   @Test

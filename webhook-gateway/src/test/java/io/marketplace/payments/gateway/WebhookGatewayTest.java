@@ -3,23 +3,32 @@ package io.marketplace.payments.gateway;
 import static io.marketplace.payments.testsupport.KafkaTestClient.header;
 import static io.marketplace.payments.testsupport.KafkaTestClient.headers;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.gateway.StripeEvents.Sample;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -37,6 +46,9 @@ class WebhookGatewayTest {
   private static final String SECRET = "whsec_gatewaytest_9f2c4e7a1b3d5f60";
   private static final String OTHER_SECRET = "whsec_someoneelse_0a1b2c3d4e5f6789";
   private static final int ONE_MIB = 1024 * 1024;
+
+  /** How long a client waits for an answer it must get: generous, for 2 busy cores. */
+  private static final Duration ANSWER = Duration.ofSeconds(10);
 
   private Topics topics;
   private WebhookGateway gateway;
@@ -259,20 +271,21 @@ class WebhookGatewayTest {
   @Test
   void shouldAnswer413WithoutPublishingWhenBodyIsOverOneMebibyte() {
     // Given a correctly signed event of 1 MiB and one byte
-    byte[] body = eventOfSize(ONE_MIB + 1);
+    byte[] body = incompressibleEventOfSize(ONE_MIB + 1);
 
     // When it is posted
     HttpResponse<String> response = stripe.postSigned(body, SECRET);
 
-    // Then 413 as a problem, and nothing is on the topic
+    // Then 413 as a problem that names the limit, and nothing is on the topic
     assertProblem(response, 413);
+    assertThat(readJson(response.body()).path("detail").asText()).contains("1048576 bytes");
     assertNothingPublished();
   }
 
   @Test
   void shouldAnswer413WithoutPublishingWhenChunkedBodyIsOverOneMebibyte() {
     // Given a correctly signed event of 1 MiB and one byte, sent without a Content-Length
-    byte[] body = eventOfSize(ONE_MIB + 1);
+    byte[] body = incompressibleEventOfSize(ONE_MIB + 1);
     String header = StripeSignatures.header(body, now(), SECRET);
 
     // When it is posted in chunks
@@ -284,22 +297,32 @@ class WebhookGatewayTest {
                     HttpRequest.BodyPublishers.ofInputStream(
                         () -> new ByteArrayInputStream(body))));
 
-    // Then 413 as a problem, and nothing is on the topic
+    // Then 413 as a problem that names the limit, and nothing is on the topic
     assertProblem(response, 413);
+    assertThat(readJson(response.body()).path("detail").asText()).contains("1048576 bytes");
     assertNothingPublished();
   }
 
   @Test
-  void shouldPublishWhenBodyIsExactlyOneMebibyte() {
-    // Given a correctly signed event of exactly 1 MiB, the largest SPEC §3 allows
-    byte[] body = eventOfSize(ONE_MIB);
+  void shouldPublishTheWholeBodyWhenAnIncompressibleBodyIsExactlyOneMebibyte() {
+    // Given a correctly signed event of exactly 1 MiB, the largest SPEC §3 allows, nearly all of
+    // it a random string that lz4 cannot shrink: with its key and headers, larger than a topic
+    // takes by default (1 MiB and 12 bytes)
+    Sample event = StripeEvents.paymentIntentSucceeded();
+    byte[] body = incompressibleEventOfSize(event, ONE_MIB);
 
     // When it is posted
     HttpResponse<String> response = stripe.postSigned(body, SECRET);
 
-    // Then it is accepted and on the topic, whole
-    assertThat(response.statusCode()).isEqualTo(200);
-    assertThat(onlyRecord().value()).isEqualTo(body);
+    // Then it is accepted, and on the topic whole, byte for byte, with its key and headers
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    ConsumerRecord<String, byte[]> record = onlyRecord();
+    assertThat(record.value()).isEqualTo(body);
+    assertThat(record.key()).isEqualTo(event.paymentIntentId());
+    assertThat(headers(record))
+        .containsEntry("stripe-event-id", event.id())
+        .containsEntry("stripe-event-type", "payment_intent.succeeded")
+        .containsKey("received-at");
   }
 
   @Test
@@ -441,6 +464,39 @@ class WebhookGatewayTest {
   }
 
   @Test
+  void shouldAnswerAThirdConnectionOnlyOnceOneClosesWhenCappedAtTwoConnections()
+      throws IOException {
+    // Given a gateway that holds at most two connections, and Stripe holding two open and served
+    gateway.close();
+    gateway =
+        WebhookGateway.start(
+            gatewayConfig(List.of(SECRET)).withHttp(new HttpConfig(2, 16, Duration.ofSeconds(30))));
+    try (Socket first = connect();
+        Socket second = connect();
+        Socket third = connect()) {
+      assertThat(postOn(first, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(postOn(second, ANSWER)).startsWith("HTTP/1.1 200");
+
+      // When a third connection posts an event while the two stay open
+      Sample waiting = StripeEvents.paymentIntentSucceeded();
+      sendOn(third, waiting.body());
+
+      // Then it is not answered (a slow machine could only make this pass wrongly, never fail)
+      assertThatThrownBy(() -> readResponse(third, Duration.ofMillis(500)))
+          .isInstanceOf(SocketTimeoutException.class);
+
+      // When one of the two closes
+      first.close();
+
+      // Then the third is answered, and its event is on the topic
+      assertThat(readResponse(third, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(kafka.readAll(topics.stripeEvents()))
+          .extracting(record -> header(record, "stripe-event-id").orElseThrow())
+          .contains(waiting.id());
+    }
+  }
+
+  @Test
   void shouldBeReadyWhenTheBrokerAnswers() throws IOException {
     // Given a gateway on a running broker
 
@@ -456,6 +512,52 @@ class WebhookGatewayTest {
   }
 
   // ---- helpers
+
+  private Socket connect() throws IOException {
+    return new Socket(InetAddress.getLoopbackAddress(), gateway.port());
+  }
+
+  /** Posts a new signed event on an open connection and reads the answer, keeping it open. */
+  private static String postOn(Socket socket, Duration timeout) throws IOException {
+    sendOn(socket, StripeEvents.paymentIntentSucceeded().body());
+    return readResponse(socket, timeout);
+  }
+
+  private static void sendOn(Socket socket, byte[] body) throws IOException {
+    String head =
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\n"
+            + "Content-Type: application/json; charset=utf-8\r\n"
+            + "Stripe-Signature: "
+            + StripeSignatures.header(body, now(), SECRET)
+            + "\r\nContent-Length: "
+            + body.length
+            + "\r\n\r\n";
+    socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().write(body);
+    socket.getOutputStream().flush();
+  }
+
+  /** Reads one response (head and Content-Length body), waiting at most {@code timeout}. */
+  private static String readResponse(Socket socket, Duration timeout) throws IOException {
+    socket.setSoTimeout((int) timeout.toMillis());
+    InputStream in = socket.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed after: " + head);
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.US_ASCII);
+    int length =
+        text.lines()
+            .filter(line -> line.toLowerCase(Locale.ROOT).startsWith("content-length:"))
+            .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
+            .findFirst()
+            .orElse(0);
+    return text + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
 
   private GatewayConfig gatewayConfig(List<String> secrets) {
     return new GatewayConfig(0, secrets, TestInfra.kafkaConfig(topics));
@@ -529,13 +631,38 @@ class WebhookGatewayTest {
     }
   }
 
-  /** A real event padded with a filler field to exactly {@code size} bytes. */
-  private static byte[] eventOfSize(int size) {
-    String event = StripeEvents.paymentIntentSucceeded().text();
-    String head = "{\n  \"filler\": \"";
-    String tail = "\"," + event.substring(1);
-    int filler = size - head.length() - tail.length();
-    byte[] body = (head + "x".repeat(filler) + tail).getBytes(StandardCharsets.UTF_8);
+  /** {@link #incompressibleEventOfSize(Sample, int)} of a new payment_intent.succeeded. */
+  private static byte[] incompressibleEventOfSize(int size) {
+    return incompressibleEventOfSize(StripeEvents.paymentIntentSucceeded(), size);
+  }
+
+  /**
+   * A compact payment_intent.succeeded with the ids of {@code event}, exactly {@code size} bytes
+   * long, nearly all of it a description of random printable ASCII (a fixed seed, so a failure can
+   * be replayed). Nothing in it repeats, so the producer's lz4 cannot shrink it: the record batch
+   * is larger than the body.
+   */
+  private static byte[] incompressibleEventOfSize(Sample event, int size) {
+    String head =
+        "{\"id\":\""
+            + event.id()
+            + "\",\"object\":\"event\",\"api_version\":\"2024-06-20\",\"created\":"
+            + now()
+            + ",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{\"id\":\""
+            + event.paymentIntentId()
+            + "\",\"object\":\"payment_intent\",\"amount\":500,\"currency\":\"usd\","
+            + "\"description\":\"";
+    String tail = "\"}}}";
+    int length = size - head.length() - tail.length();
+    Random random = new Random(size);
+    StringBuilder description = new StringBuilder(length);
+    while (description.length() < length) {
+      char c = (char) (' ' + random.nextInt('~' - ' ' + 1));
+      if (c != '"' && c != '\\') {
+        description.append(c);
+      }
+    }
+    byte[] body = (head + description + tail).getBytes(StandardCharsets.UTF_8);
     assertThat(body).hasSize(size);
     return body;
   }

@@ -11,6 +11,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,15 +29,30 @@ public final class HttpServers {
 
   private HttpServers() {}
 
-  /** Creates (does not start) a server on {@code port} (0 picks a free one). */
+  /** {@link #create(int, HttpConfig, PrometheusMeterRegistry, List, Consumer)} with defaults. */
   public static Javalin create(
       int port,
       PrometheusMeterRegistry registry,
       List<HealthCheck> readiness,
       Consumer<JavalinConfig> routes) {
+    return create(port, HttpConfig.defaults(), registry, readiness, routes);
+  }
+
+  /**
+   * Creates (does not start) a server on {@code port} (0 picks a free one) that holds at most
+   * {@code limits.maxConnections()} connections, lets the kernel queue {@code
+   * limits.acceptQueueSize()} more, and closes a connection silent for {@code
+   * limits.idleTimeout()}.
+   */
+  public static Javalin create(
+      int port,
+      HttpConfig limits,
+      PrometheusMeterRegistry registry,
+      List<HealthCheck> readiness,
+      Consumer<JavalinConfig> routes) {
     return Javalin.create(
         config -> {
-          config.jetty.port = port;
+          connector(config, port, limits);
           config.startup.showJavalinBanner = false;
           config.startup.showOldJavalinVersionWarning = false;
           config.jsonMapper(new JavalinJackson(Json.mapper(), false));
@@ -79,6 +97,25 @@ public final class HttpServers {
                       Map.of()));
           routes.accept(config);
         });
+  }
+
+  /**
+   * Our own connector in place of Javalin's default one, which has neither an accept queue size nor
+   * a connection limit. At the limit, Jetty stops accepting: connections over it wait in the
+   * kernel's accept queue, not in our memory, and are taken in as others close.
+   */
+  private static void connector(JavalinConfig config, int port, HttpConfig limits) {
+    config.jetty.addConnector(
+        (server, httpConfiguration) -> {
+          ServerConnector connector =
+              new ServerConnector(server, new HttpConnectionFactory(httpConfiguration));
+          connector.setPort(port);
+          connector.setAcceptQueueSize(limits.acceptQueueSize());
+          connector.setIdleTimeout(limits.idleTimeout().toMillis());
+          return connector;
+        });
+    config.jetty.modifyServer(
+        server -> server.addBean(new NetworkConnectionLimit(limits.maxConnections(), server)));
   }
 
   public static void problem(ProblemException e, Context ctx) {

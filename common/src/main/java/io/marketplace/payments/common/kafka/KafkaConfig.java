@@ -30,6 +30,9 @@ public record KafkaConfig(String bootstrapServers, Topics topics) {
     props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    // the default (1 MiB) refuses a 1 MiB webhook body with its headers before it is sent: the
+    // gateway could not publish it, a worker could not dead-letter it, an operator not redrive it
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES);
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     return props;
@@ -46,6 +49,9 @@ public record KafkaConfig(String bootstrapServers, Topics topics) {
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+    // the largest record a topic takes arrives in an ordinary fetch; Kafka would return a larger
+    // batch alone rather than get stuck, but that is a slow path we do not need to rely on
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_MESSAGE_BYTES);
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     return props;

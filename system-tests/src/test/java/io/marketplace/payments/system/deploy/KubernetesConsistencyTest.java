@@ -519,6 +519,12 @@ class KubernetesConsistencyTest {
       code.put(topic.name(), topic.partitions());
     }
     assertThat(created).isEqualTo(code);
+    // And every topic takes records as large as the code's producers send
+    Matcher maxMessageBytes =
+        Pattern.compile("MAX_MESSAGE_BYTES=\"\\$\\{MAX_MESSAGE_BYTES:-(\\d+)}\"").matcher(script);
+    assertThat(maxMessageBytes.find()).isTrue();
+    assertThat(Integer.parseInt(maxMessageBytes.group(1))).isEqualTo(Topics.MAX_MESSAGE_BYTES);
+    assertThat(script).contains("--config max.message.bytes=\"$MAX_MESSAGE_BYTES\"");
     // And the Job reads the script from the ConfigMap the kustomization generates from it
     Map<String, Object> kustomization = Manifests.yaml("k8s/base/kustomization.yaml");
     assertThat(list(kustomization.get("configMapGenerator")).stream().map(Manifests::map))

@@ -38,8 +38,6 @@ public final class EventPublisher implements AutoCloseable {
   /** SPEC §3: 503 when Kafka does not acknowledge within this. */
   public static final Duration ACK_TIMEOUT = Duration.ofSeconds(10);
 
-  private static final int MIB = 1024 * 1024;
-
   private final Producer<String, byte[]> producer;
   private final Topic topic;
   private final GatewayMetrics metrics;
@@ -64,9 +62,8 @@ public final class EventPublisher implements AutoCloseable {
     // below the delivery timeout, so a request lost on a broken connection is retried once in time
     props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 4_000);
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
-    // a 1 MiB body plus key and headers must fit in one request; the broker checks the compressed
-    // batch against its own limit, and JSON compresses well
-    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * MIB);
+    // max.request.size and the topic's max.message.bytes leave room for a 1 MiB body with its key
+    // and headers, however little it compresses (KafkaConfig, Topics)
     // at thousands of events per second, a few milliseconds of lingering fills batches, so one
     // broker round trip acknowledges many requests (Kafka 4's default; the SPEC's 10 s is far away)
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);

@@ -88,7 +88,7 @@ public final class GatewayBench {
       for (Topic topic : topics.all()) {
         partitions.put(topic.name(), topic.partitions());
       }
-      KafkaTopics.createTopics(broker.bootstrapServers(), partitions);
+      KafkaTopics.createTopics(broker.bootstrapServers(), partitions, Topics.configs());
       int port = Integer.parseInt(options.getOrDefault("port", "0"));
       try (WebhookGateway gateway =
           WebhookGateway.start(

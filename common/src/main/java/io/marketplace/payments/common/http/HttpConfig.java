@@ -1,0 +1,65 @@
+package io.marketplace.payments.common.http;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How much one HTTP server takes in at once, so that a flood of connections queues or is refused
+ * instead of exhausting threads and memory. Jetty on its own accepts every connection it is offered
+ * and leaves the kernel's accept queue at 50.
+ *
+ * <p>The defaults fit a replica of 768 MiB: 4,096 connections holding at most a request header
+ * buffer each (a few tens of MiB, beside the gateway's 64 MiB of bodies), 16 times what the gateway
+ * benchmark drives at its peak; and an accept queue of 1,024 (Linux caps it at {@code
+ * net.core.somaxconn}, 4,096 on recent kernels).
+ *
+ * @param maxConnections open connections at most ({@code HTTP_MAX_CONNECTIONS}); at the limit the
+ *     server stops accepting, and new connections wait in the accept queue until one closes
+ * @param acceptQueueSize connections the kernel holds while the server does not accept them ({@code
+ *     HTTP_ACCEPT_QUEUE_SIZE}, the listen backlog); beyond it, new connections are not completed
+ *     and clients retry or time out
+ * @param idleTimeout how long a connection may stay silent before the server closes it ({@code
+ *     HTTP_IDLE_TIMEOUT}); it frees the room of clients that hold connections and send nothing (a
+ *     request the server is still working on, such as a webhook waiting for the broker, is not cut)
+ */
+public record HttpConfig(int maxConnections, int acceptQueueSize, Duration idleTimeout) {
+
+  public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+  public static final int DEFAULT_ACCEPT_QUEUE_SIZE = 1024;
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+
+  public HttpConfig {
+    Objects.requireNonNull(idleTimeout, "idleTimeout");
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("maxConnections must be at least 1: " + maxConnections);
+    }
+    if (acceptQueueSize < 1) {
+      throw new IllegalArgumentException("acceptQueueSize must be at least 1: " + acceptQueueSize);
+    }
+    if (idleTimeout.toMillis() < 1) {
+      throw new IllegalArgumentException("idleTimeout must be at least 1 ms: " + idleTimeout);
+    }
+  }
+
+  public static HttpConfig defaults() {
+    return new HttpConfig(DEFAULT_MAX_CONNECTIONS, DEFAULT_ACCEPT_QUEUE_SIZE, DEFAULT_IDLE_TIMEOUT);
+  }
+
+  public static HttpConfig fromEnv(Env env) {
+    int maxConnections = env.integer("HTTP_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS);
+    if (maxConnections < 1) {
+      throw new InvalidConfigException("HTTP_MAX_CONNECTIONS", "must be at least 1");
+    }
+    int acceptQueueSize = env.integer("HTTP_ACCEPT_QUEUE_SIZE", DEFAULT_ACCEPT_QUEUE_SIZE);
+    if (acceptQueueSize < 1) {
+      throw new InvalidConfigException("HTTP_ACCEPT_QUEUE_SIZE", "must be at least 1");
+    }
+    Duration idleTimeout = env.duration("HTTP_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT);
+    if (idleTimeout.toMillis() < 1) {
+      throw new InvalidConfigException("HTTP_IDLE_TIMEOUT", "must be at least 1ms");
+    }
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout);
+  }
+}

@@ -1,0 +1,63 @@
+package io.marketplace.payments.common.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class HttpConfigTest {
+
+  @Test
+  void shouldUseProductionDefaultsWhenNothingIsSet() {
+    // Given an environment without HTTP_ variables
+    Env env = Env.of(Map.of());
+
+    // When it is read
+    HttpConfig config = HttpConfig.fromEnv(env);
+
+    // Then the limits are the defaults
+    assertThat(config).isEqualTo(HttpConfig.defaults());
+    assertThat(config.maxConnections()).isEqualTo(4096);
+    assertThat(config.acceptQueueSize()).isEqualTo(1024);
+    assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void shouldReadEachLimitWhenSet() {
+    // Given every HTTP_ variable set
+    Env env =
+        Env.of(
+            Map.of(
+                "HTTP_MAX_CONNECTIONS", "500",
+                "HTTP_ACCEPT_QUEUE_SIZE", "256",
+                "HTTP_IDLE_TIMEOUT", "45s"));
+
+    // When it is read, then each is as set
+    assertThat(HttpConfig.fromEnv(env)).isEqualTo(new HttpConfig(500, 256, Duration.ofSeconds(45)));
+  }
+
+  @Test
+  void shouldNameTheVariableWhenALimitIsNotPositive() {
+    // Given limits of zero, or a negative or malformed timeout
+    for (Map.Entry<String, String> bad :
+        Map.of(
+                "HTTP_MAX_CONNECTIONS", "0",
+                "HTTP_ACCEPT_QUEUE_SIZE", "-1",
+                "HTTP_IDLE_TIMEOUT", "0s")
+            .entrySet()) {
+      Env env = Env.of(Map.of(bad.getKey(), bad.getValue()));
+
+      // When it is read, then the service refuses to start naming the variable
+      assertThatThrownBy(() -> HttpConfig.fromEnv(env))
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+    assertThatThrownBy(() -> HttpConfig.fromEnv(Env.of(Map.of("HTTP_IDLE_TIMEOUT", "soon"))))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("HTTP_IDLE_TIMEOUT");
+  }
+}

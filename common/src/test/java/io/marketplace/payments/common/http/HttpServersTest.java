@@ -1,0 +1,156 @@
+package io.marketplace.payments.common.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.javalin.Javalin;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.ServerConnector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The connection limits of every service's HTTP server, seen from a client's socket: what is
+ * served, what waits, and what is closed.
+ */
+class HttpServersTest {
+
+  /** How long a client waits for an answer it must get: generous, for 2 busy cores. */
+  private static final Duration ANSWER = Duration.ofSeconds(10);
+
+  /**
+   * How long a client waits for an answer it must not get. A slow machine can only make this pass
+   * wrongly, never fail wrongly: a served request answers within milliseconds when nothing holds
+   * it.
+   */
+  private static final Duration NO_ANSWER = Duration.ofMillis(500);
+
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private Javalin server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.stop();
+    }
+    registry.close();
+  }
+
+  @Test
+  void shouldServeAThirdConnectionOnlyOnceOneClosesWhenCappedAtTwo() throws IOException {
+    // Given a server that holds at most two connections, and two clients connected and served
+    start(new HttpConfig(2, 16, Duration.ofSeconds(30)));
+    try (Socket first = connect();
+        Socket second = connect();
+        Socket third = connect()) {
+      assertThat(get(first, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(get(second, ANSWER)).startsWith("HTTP/1.1 200");
+
+      // When a third client connects and asks, while the two keep their connections open
+      send(third);
+
+      // Then its connection is made (the kernel queues it) but it is not served
+      assertThatThrownBy(() -> read(third, NO_ANSWER)).isInstanceOf(SocketTimeoutException.class);
+      // And the two connected clients are still served
+      assertThat(get(second, ANSWER)).startsWith("HTTP/1.1 200");
+
+      // When the first client closes its connection
+      first.close();
+
+      // Then the third is taken in and answered, and the second is still served
+      assertThat(read(third, ANSWER)).startsWith("HTTP/1.1 200");
+      assertThat(get(second, ANSWER)).startsWith("HTTP/1.1 200");
+    }
+  }
+
+  @Test
+  void shouldCloseAConnectionWhenItStaysSilentForTheIdleTimeout() throws IOException {
+    // Given a server that closes connections silent for 300 ms, and a client it has served
+    start(new HttpConfig(8, 16, Duration.ofMillis(300)));
+    try (Socket client = connect()) {
+      assertThat(get(client, ANSWER)).startsWith("HTTP/1.1 200");
+
+      // When the client sends nothing more
+
+      // Then the server closes the connection (the client reads the end of the stream)
+      client.setSoTimeout((int) ANSWER.toMillis());
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void shouldListenWithProductionLimitsWhenNoneAreGiven() {
+    // Given a server created without limits, as the workers' admin servers are
+    server = HttpServers.create(0, registry, List.of(), routes -> {}).start();
+
+    // When its connector is looked at
+    ServerConnector connector = (ServerConnector) server.jettyServer().server().getConnectors()[0];
+
+    // Then it has the default accept queue, idle timeout and connection limit, not Jetty's
+    assertThat(connector.getAcceptQueueSize()).isEqualTo(HttpConfig.DEFAULT_ACCEPT_QUEUE_SIZE);
+    assertThat(connector.getIdleTimeout()).isEqualTo(HttpConfig.DEFAULT_IDLE_TIMEOUT.toMillis());
+    assertThat(server.jettyServer().server().getBean(NetworkConnectionLimit.class))
+        .extracting(NetworkConnectionLimit::getMaxNetworkConnectionCount)
+        .isEqualTo(HttpConfig.DEFAULT_MAX_CONNECTIONS);
+  }
+
+  // ---- helpers
+
+  private void start(HttpConfig limits) {
+    server = HttpServers.create(0, limits, registry, List.of(), routes -> {}).start();
+  }
+
+  private Socket connect() throws IOException {
+    return new Socket(InetAddress.getLoopbackAddress(), server.port());
+  }
+
+  /** Asks for {@code /health/live} on the connection and reads the answer, keeping it open. */
+  private static String get(Socket socket, Duration timeout) throws IOException {
+    send(socket);
+    return read(socket, timeout);
+  }
+
+  private static void send(Socket socket) throws IOException {
+    socket
+        .getOutputStream()
+        .write(
+            "GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
+  }
+
+  /** Reads one whole response (head and Content-Length body), waiting at most {@code timeout}. */
+  private static String read(Socket socket, Duration timeout) throws IOException {
+    socket.setSoTimeout((int) timeout.toMillis());
+    InputStream in = socket.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed after: " + head);
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.US_ASCII);
+    int length =
+        text.lines()
+            .filter(line -> line.toLowerCase(Locale.ROOT).startsWith("content-length:"))
+            .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
+            .findFirst()
+            .orElse(0);
+    return text + new String(in.readNBytes(length), StandardCharsets.US_ASCII);
+  }
+}
