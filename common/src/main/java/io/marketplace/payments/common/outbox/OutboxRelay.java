@@ -41,7 +41,11 @@ public final class OutboxRelay implements AutoCloseable {
   private final AtomicLong backlog = new AtomicLong();
   private final Thread thread;
   private volatile boolean running = true;
+  private static final int VACUUM_AFTER_ROWS = 20_000;
+  private static final Duration VACUUM_EVERY = Duration.ofSeconds(5);
   private long lastPurge;
+  private long lastVacuum;
+  private long deletedSinceVacuum;
 
   public OutboxRelay(
       Jdbi jdbi,
@@ -69,6 +73,7 @@ public final class OutboxRelay implements AutoCloseable {
     while (running) {
       try {
         int sent = publishBatch();
+        vacuumWhenWorthIt(sent);
         purgeOccasionally();
         backoff = idleInterval;
         if (sent < BATCH) {
@@ -149,6 +154,29 @@ public final class OutboxRelay implements AutoCloseable {
           backlog.set(rows.size() == BATCH ? BATCH : 0);
           return rows.size();
         });
+  }
+
+  /**
+   * Vacuums the outbox once enough rows were deleted. The relay finds its next batch by scanning
+   * from the oldest entry of the unpublished index, and a deleted row's entry stays there until a
+   * vacuum, so between two of autovacuum's visits (a minute or more) each scan walked every row
+   * published since: 6,000 pages a batch at 4,000 events/s. A vacuum of a table this small, whose
+   * live rows are only the ones not yet published, takes milliseconds.
+   */
+  private void vacuumWhenWorthIt(int sent) {
+    deletedSinceVacuum += sent;
+    long now = System.nanoTime();
+    if (deletedSinceVacuum < VACUUM_AFTER_ROWS || now - lastVacuum < VACUUM_EVERY.toNanos()) {
+      return;
+    }
+    deletedSinceVacuum = 0;
+    lastVacuum = now;
+    try {
+      jdbi.useHandle(h -> h.execute("VACUUM outbox_events"));
+    } catch (RuntimeException e) {
+      // only slower scans until autovacuum comes by; a real outage shows in the next batch
+      log.warn("could not vacuum the outbox: {}", e.toString());
+    }
   }
 
   /**
