@@ -184,8 +184,12 @@ public final class PaymentsWorld implements AutoCloseable {
         WAIT, "listing " + listing + " " + status, () -> status.equals(listingStatus(listing)));
   }
 
-  /** The ids and types of every {@code payments.events.v1} record about {@code key}. */
+  /**
+   * The ids and types of every {@code payments.events.v1} record about {@code key}, read once the
+   * outbox is empty: everything committed before the call is then on the topic.
+   */
   public List<String> paymentEvents(String key) {
+    Await.until(WAIT, "the outbox to be published", () -> db.count("outbox_events") == 0);
     return kafka.readAll(topics.paymentEvents()).stream()
         .filter(r -> key == null || key.equals(r.key()))
         .map(PaymentsWorld::idAndType)

@@ -278,13 +278,23 @@ public final class Harness implements AutoCloseable {
     }
   }
 
-  /** The {@code payments.events.v1} events of {@code type} whose data mentions {@code text}. */
+  /**
+   * The {@code payments.events.v1} events of {@code type} whose data mentions {@code text}, read
+   * once the outbox is empty: everything committed before the call is then on the topic (the relay
+   * deletes what the broker acknowledged).
+   */
   public List<JsonNode> paymentEvents(String type, String text) {
+    awaitOutboxPublished();
     return kafka.readAll(topics.paymentEvents()).stream()
         .filter(r -> type.equals(header(r, RecordHeaders.EVENT_TYPE)))
         .map(Harness::json)
         .filter(event -> event.path("data").toString().contains(text))
         .toList();
+  }
+
+  /** Waits until the relay published every outbox row committed so far. */
+  public void awaitOutboxPublished() {
+    Await.until(WAIT, "the outbox to be published", () -> db.count("outbox_events") == 0);
   }
 
   public JsonNode awaitPaymentEvent(String type, String text) {

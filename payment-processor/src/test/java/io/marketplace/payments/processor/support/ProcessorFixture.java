@@ -188,7 +188,12 @@ public final class ProcessorFixture implements AutoCloseable {
         });
   }
 
+  /**
+   * The events of {@code payments.events.v1} about one listing, read once the outbox is empty (the
+   * relay deletes what the broker acknowledged, so what was committed before is then on the topic).
+   */
   public List<Map<String, Object>> paymentEvents(UUID listing) {
+    awaitOutboxPublished();
     return kafka.readAll(topics.paymentEvents()).stream()
         .filter(record -> listing.toString().equals(record.key()))
         .map(ProcessorFixture::envelope)

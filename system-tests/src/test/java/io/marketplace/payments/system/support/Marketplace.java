@@ -42,7 +42,9 @@ public final class Marketplace implements AutoCloseable {
     this.db =
         new Sql(env.get("DATABASE_URL"), env.get("DATABASE_USER"), env.get("DATABASE_PASSWORD"));
     this.kafka = new KafkaTestClient(env.get("KAFKA_BOOTSTRAP_SERVERS"));
-    this.events = new PaymentEvents(kafka, Topics.standard().paymentEvents());
+    this.events =
+        new PaymentEvents(
+            kafka, Topics.standard().paymentEvents(), () -> db.count("outbox_events") == 0);
   }
 
   /** Someone signed in, with the token the identity service would give them. */

@@ -1,5 +1,7 @@
 package io.marketplace.payments.system.support;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topic;
@@ -7,7 +9,12 @@ import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
@@ -31,17 +38,46 @@ public final class PaymentEvents {
     }
   }
 
+  private static final Duration SETTLE = Duration.ofSeconds(30);
+
   private final KafkaTestClient kafka;
   private final Topic topic;
+  private final BooleanSupplier outboxEmpty;
 
+  /** The topic as it is at each read. */
   public PaymentEvents(KafkaTestClient kafka, Topic topic) {
+    this(kafka, topic, () -> true);
+  }
+
+  /**
+   * The topic read once {@code outboxEmpty} holds: the relay deletes what the broker acknowledged,
+   * so everything committed before a read is then on the topic, and a test that saw a state in the
+   * database can count the events that announced it without racing the relay.
+   */
+  public PaymentEvents(KafkaTestClient kafka, Topic topic, BooleanSupplier outboxEmpty) {
     this.kafka = kafka;
     this.topic = topic;
+    this.outboxEmpty = outboxEmpty;
   }
 
   /** Every event on the topic now. */
   public List<Event> all() {
+    Await.until(SETTLE, "the outbox to be published", outboxEmpty);
     return kafka.readAll(topic).stream().map(PaymentEvents::event).toList();
+  }
+
+  /**
+   * Every distinct event on the topic now: a fact the relay published twice (at least once, under
+   * its one id) counts once. Fails if one id was ever published with two different bodies or keys.
+   */
+  public Set<Event> distinct() {
+    Set<Event> events = new LinkedHashSet<>(all());
+    Map<String, Long> perId =
+        events.stream().collect(Collectors.groupingBy(Event::id, Collectors.counting()));
+    assertThat(perId)
+        .as("event ids published with more than one body")
+        .allSatisfy((id, versions) -> assertThat(versions).as(id).isOne());
+    return events;
   }
 
   /** Every event now under {@code key}, in order. */
