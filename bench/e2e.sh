@@ -9,7 +9,8 @@
 # is on payments.events.v1, and until the gateway answered 200. Runs system-tests'
 # EndToEndLatencyBench.
 #
-# usage: bench/e2e.sh [--rates 100,500,1000] [--seconds 20] [--warmup 10] [--connections 128]
+# usage: bench/e2e.sh [--rates 100,500,1000] [--seconds 20] [--warmup 60] [--warmup-rate 300]
+#                     [--connections 128]
 # env:   JAVA_OPTS to change the JVM's flags; SKIP_BUILD=1 to reuse a build; MVN_FLAGS (say -o)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -87,10 +87,10 @@ run() {
 
 if [ "$quick" = 1 ]; then
   run gateway bench/gateway.sh --rates 2000,5000,8000,12000 --seconds 10 --warmup 10
-  run e2e bench/e2e.sh --rates 100,500,1000 --seconds 10 --warmup 5
+  run e2e bench/e2e.sh --rates 100,500,1000 --seconds 10 --warmup 20
 else
   run gateway bench/gateway.sh
-  run e2e bench/e2e.sh --rates 100,500,1000 --seconds 20 --warmup 10
+  run e2e bench/e2e.sh --rates 100,500,1000 --seconds 20 --warmup 60
 fi
 run processor bench/processor.sh "$events"
 run expirer bench/expirer.sh

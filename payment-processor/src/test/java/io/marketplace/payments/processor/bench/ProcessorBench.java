@@ -46,7 +46,17 @@ public final class ProcessorBench {
   private static final String BUMP = "promotion_bump";
   private static final String POSTING = "posting_fee";
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      bench(args);
+    } catch (Exception | Error e) {
+      // the broker's and the pool's threads would keep a failed bench alive: end it, failed
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void bench(String[] args) throws Exception {
     int events = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     int workers = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     Topics topics = TestInfra.freshTopics();
@@ -127,7 +137,9 @@ public final class ProcessorBench {
                 replay.cpuSeconds(),
                 events / replay.cpuSeconds(),
                 loadAverage());
-    Files.writeString(Path.of("target", "processor-bench.txt"), report);
+    Path out = Path.of(System.getProperty("bench.report", "payment-processor/target/processor-bench.txt"));
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    Files.writeString(out, report);
     System.out.print(report);
     System.exit(0);
   }

@@ -104,14 +104,17 @@ public final class EndToEndLatencyBench {
             .map(Integer::parseInt)
             .toList();
     int seconds = Integer.parseInt(options.getOrDefault("seconds", "20"));
-    int warmup = Integer.parseInt(options.getOrDefault("warmup", "10"));
+    // the whole system shares one JVM: its JIT compilers still take a third of a core a minute
+    // in, so the measured phases start after a minute of traffic unless told otherwise
+    int warmup = Integer.parseInt(options.getOrDefault("warmup", "60"));
+    int warmupRate = Integer.parseInt(options.getOrDefault("warmup-rate", "300"));
     Semaphore connections =
         new Semaphore(Integer.parseInt(options.getOrDefault("connections", "128")));
     Path out = Path.of(options.getOrDefault("out", "target/bench"));
     Files.createDirectories(out);
 
     List<Phase> phases = new ArrayList<>();
-    phases.add(new Phase("warm-up", 200, warmup, false));
+    phases.add(new Phase("warm-up", warmupRate, warmup, false));
     rates.forEach(rate -> phases.add(new Phase(rate + "/s", rate, seconds, true)));
 
     Path dataDir = Files.createTempDirectory("e2e-bench-");
@@ -420,7 +423,8 @@ public final class EndToEndLatencyBench {
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 5);
+    // (fetch.max.wait.ms stays at its default: a fetch returns as soon as a record arrives, and a
+    // shorter wait only made an idle reader ask the broker 200 times a second)
     String topic = Topics.standard().paymentEvents().name();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
       List<TopicPartition> partitions =
