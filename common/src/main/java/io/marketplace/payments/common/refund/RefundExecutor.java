@@ -7,12 +7,15 @@ import com.stripe.exception.StripeException;
 import com.stripe.model.Refund;
 import com.stripe.net.RequestOptions;
 import com.stripe.param.RefundCreateParams;
+import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.logging.Mdc;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -33,6 +36,11 @@ import org.slf4j.LoggerFactory;
  * any number of calls, concurrent or retried after a timeout whose answer was lost, reach one and
  * the same Stripe refund, and only the first to commit moves the record.
  *
+ * <p>Stripe forgets an idempotency key after 24 hours, so a retry of a record that may already have
+ * reached Stripe (it failed before, or was approved a while ago) first looks for the refund among
+ * the PaymentIntent's refunds by {@code metadata[refund_id]}, and only asks for a new one if there
+ * is none.
+ *
  * <p>On a Stripe failure the record stays {@code approved} with {@code last_error}; the refund
  * worker's janitor retries it. A refusal by Stripe (an invalid request, such as more than what is
  * left to refund) is stored with the prefix {@value #REFUSED} so that it is retried rarely and
@@ -49,6 +57,7 @@ public final class RefundExecutor {
   public static final String REFUSED = "refused by Stripe: ";
 
   private static final Set<String> FAILED_REFUND_STATUSES = Set.of("failed", "canceled");
+  private static final Duration RETRY_LOOKUP_AFTER = Duration.ofMinutes(10);
   private static final int MAX_ERROR_LENGTH = 500;
 
   private final Jdbi jdbi;
@@ -98,7 +107,12 @@ public final class RefundExecutor {
     }
     Refund created;
     try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, refund.paymentIntentId())) {
-      created = stripe.v1().refunds().create(params(refund), options(refund));
+      Optional<Refund> earlier =
+          mayHaveReachedStripe(refund) ? madeEarlier(refund) : Optional.empty();
+      created =
+          earlier.isPresent()
+              ? earlier.get()
+              : stripe.v1().refunds().create(params(refund), options(refund));
     } catch (StripeException e) {
       return fail(refundId, describe(e), isRefusal(e));
     } catch (RuntimeException e) {
@@ -120,6 +134,43 @@ public final class RefundExecutor {
           true);
     }
     return finish(refundId, created.getId());
+  }
+
+  /**
+   * Whether an earlier attempt may have made this refund at Stripe without our knowing: one failed
+   * (perhaps a timeout whose answer was lost), or the record was approved a while ago and is only
+   * now being executed (perhaps a caller died between Stripe's answer and the commit).
+   */
+  private boolean mayHaveReachedStripe(RefundRecord refund) {
+    return refund.lastError() != null
+        || (refund.updatedAt() != null
+            && refund.updatedAt().isBefore(clock.instant().minus(RETRY_LOOKUP_AFTER)));
+  }
+
+  /**
+   * The refund an earlier attempt made, found at Stripe by {@code metadata[refund_id]} among the
+   * PaymentIntent's refunds. Stripe keeps an idempotency key for 24 hours only: a retry after that
+   * would otherwise refund the customer a second time.
+   */
+  private Optional<Refund> madeEarlier(RefundRecord refund) throws StripeException {
+    RefundListParams params =
+        RefundListParams.builder()
+            .setPaymentIntent(refund.paymentIntentId())
+            .setLimit(100L)
+            .build();
+    String id = refund.id().toString();
+    for (Refund candidate : stripe.v1().refunds().list(params).autoPagingIterable()) {
+      if (candidate.getMetadata() != null
+          && id.equals(candidate.getMetadata().get(METADATA_REFUND_ID))) {
+        log.info(
+            "refund {} of {} was made at Stripe by an earlier attempt as {}",
+            refund.id(),
+            refund.paymentIntentId(),
+            candidate.getId());
+        return Optional.of(candidate);
+      }
+    }
+    return Optional.empty();
   }
 
   /**

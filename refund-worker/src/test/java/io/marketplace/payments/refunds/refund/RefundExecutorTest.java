@@ -2,6 +2,9 @@ package io.marketplace.payments.refunds.refund;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.stripe.model.Refund;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.RefundCreateParams;
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.refunds.Harness;
@@ -11,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +43,9 @@ class RefundExecutorTest {
     var paid = h.paidListing(Duration.ofHours(1));
     UUID id = approvedRefund(paid, 500);
 
-    // When four callers (say the admin's approval and the janitor) execute it at the same moment
+    // When four callers (say the admin's approval and the janitor) execute it at the same moment,
+    // Stripe's webhook for the refund held back so that only they race to complete the record
+    h.emulator().pauseWebhooks();
     CountDownLatch go = new CountDownLatch(1);
     List<CompletableFuture<RefundOutcome>> calls = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -59,7 +65,8 @@ class RefundExecutorTest {
       call.join();
     }
     // (a caller that lost the race at Stripe leaves an error the next pass clears)
-    h.executor().execute(id);
+    RefundOutcome nextPass = h.executor().execute(id);
+    h.emulator().resumeWebhooks();
 
     // Then Stripe refunded once, and the record moved to processed once, announced once
     assertThat(h.stripeRefunds(paid.paymentIntentId())).hasSize(1);
@@ -71,13 +78,63 @@ class RefundExecutorTest {
               assertThat(r.get("stripe_refund_id"))
                   .isEqualTo(h.stripeRefunds(paid.paymentIntentId()).get(0).getId());
             });
-    assertThat(calls.stream().filter(c -> c.join().result() == RefundOutcome.Result.PROCESSED))
+    assertThat(
+            Stream.concat(calls.stream().map(CompletableFuture::join), Stream.of(nextPass))
+                .filter(outcome -> outcome.result() == RefundOutcome.Result.PROCESSED))
         .hasSize(1);
     assertThat(
             h.paymentEvents("refund.processed", id.toString()).stream()
                 .map(event -> event.path("id").asText())
                 .distinct())
         .hasSize(1);
+  }
+
+  @Test
+  void shouldFindTheRefundAnEarlierAttemptMadeOnceStripeForgotTheIdempotencyKey() throws Exception {
+    // Given an approved refund that an earlier attempt made at Stripe, whose answer was lost, more
+    // than 24 hours ago: Stripe no longer knows its idempotency key (here: it got another one)
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID id = approvedRefund(paid, 500);
+    h.emulator().pauseWebhooks();
+    Refund earlier;
+    try {
+      earlier =
+          h.stripe()
+              .v1()
+              .refunds()
+              .create(
+                  RefundCreateParams.builder()
+                      .setPaymentIntent(paid.paymentIntentId())
+                      .setAmount(500L)
+                      .putMetadata(RefundExecutor.METADATA_REFUND_ID, id.toString())
+                      .build(),
+                  RequestOptions.builder().setIdempotencyKey("expired-" + id).build());
+      h.db()
+          .execute(
+              "UPDATE payment_refunds SET last_error = ?, updated_at = now() - interval '2 days'"
+                  + " WHERE id = ?",
+              "no usable answer from Stripe: java.net.SocketTimeoutException: Read timed out",
+              id);
+
+      // When the janitor retries it
+      RefundOutcome outcome = h.executor().execute(id);
+
+      // Then the customer is not refunded twice: the record takes the refund Stripe already made
+      assertThat(outcome.result()).isEqualTo(RefundOutcome.Result.PROCESSED);
+      assertThat(outcome.refund().stripeRefundId()).isEqualTo(earlier.getId());
+      assertThat(h.stripeRefunds(paid.paymentIntentId()))
+          .singleElement()
+          .satisfies(r -> assertThat(r.getId()).isEqualTo(earlier.getId()));
+    } finally {
+      h.emulator().resumeWebhooks();
+    }
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("status", "processed")
+                    .containsEntry("stripe_refund_id", earlier.getId()));
   }
 
   @Test
