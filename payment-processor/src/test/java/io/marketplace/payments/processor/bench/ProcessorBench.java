@@ -137,7 +137,8 @@ public final class ProcessorBench {
                 replay.cpuSeconds(),
                 events / replay.cpuSeconds(),
                 loadAverage());
-    Path out = Path.of(System.getProperty("bench.report", "payment-processor/target/processor-bench.txt"));
+    Path out =
+        Path.of(System.getProperty("bench.report", "payment-processor/target/processor-bench.txt"));
     Files.createDirectories(out.toAbsolutePath().getParent());
     Files.writeString(out, report);
     System.out.print(report);
