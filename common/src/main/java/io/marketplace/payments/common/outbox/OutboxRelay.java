@@ -158,10 +158,10 @@ public final class OutboxRelay implements AutoCloseable {
 
   /**
    * Vacuums the outbox once enough rows were deleted. The relay finds its next batch by scanning
-   * from the oldest entry of the unpublished index, and a deleted row's entry stays there until a
-   * vacuum, so between two of autovacuum's visits (a minute or more) each scan walked every row
-   * published since: 6,000 pages a batch at 4,000 events/s. A vacuum of a table this small, whose
-   * live rows are only the ones not yet published, takes milliseconds.
+   * from the oldest entry of the primary key, and a deleted row's entry stays there until a vacuum,
+   * so between two of autovacuum's visits (a minute or more) each scan walked every row published
+   * since: 6,000 pages a batch at 4,000 events/s. A vacuum of a table this small, whose live rows
+   * are only the ones not yet published, takes milliseconds.
    */
   private void vacuumWhenWorthIt(int sent) {
     deletedSinceVacuum += sent;
