@@ -189,7 +189,7 @@ public final class PaymentsWorld implements AutoCloseable {
    * outbox is empty: everything committed before the call is then on the topic.
    */
   public List<String> paymentEvents(String key) {
-    Await.until(WAIT, "the outbox to be published", () -> db.count("outbox_events") == 0);
+    db.awaitOutboxPublished(WAIT);
     return kafka.readAll(topics.paymentEvents()).stream()
         .filter(r -> key == null || key.equals(r.key()))
         .map(PaymentsWorld::idAndType)

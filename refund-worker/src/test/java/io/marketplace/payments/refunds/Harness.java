@@ -294,7 +294,7 @@ public final class Harness implements AutoCloseable {
 
   /** Waits until the relay published every outbox row committed so far. */
   public void awaitOutboxPublished() {
-    Await.until(WAIT, "the outbox to be published", () -> db.count("outbox_events") == 0);
+    db.awaitOutboxPublished(WAIT);
   }
 
   public JsonNode awaitPaymentEvent(String type, String text) {

@@ -10,6 +10,7 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -115,6 +116,15 @@ public final class TestDatabase {
       throw new IllegalStateException("expected at most one row, got " + rows.size() + ": " + sql);
     }
     return rows.stream().findFirst();
+  }
+
+  /**
+   * Waits until the outbox relay published every outbox row committed so far. The relay deletes
+   * what the broker acknowledged, so once the outbox is empty everything committed before the call
+   * is on its topic, and a test can read the topic without racing the relay.
+   */
+  public void awaitOutboxPublished(Duration timeout) {
+    Await.until(timeout, "every outbox row published", () -> count("outbox_events") == 0);
   }
 
   /**

@@ -215,10 +215,7 @@ public final class ProcessorFixture implements AutoCloseable {
 
   /** Waits until the relay published every outbox row. */
   public void awaitOutboxPublished() {
-    Await.until(
-        WAIT,
-        "every outbox row published",
-        () -> db.count("outbox_events WHERE published_at IS NULL") == 0);
+    db.awaitOutboxPublished(WAIT);
   }
 
   /**
