@@ -12,8 +12,8 @@ EVENTS="${1:-100000}"
 WORKERS="${2:-2}"
 MODULE=payment-processor
 
-./mvnw -o -q -pl "$MODULE" test-compile
-./mvnw -o -q -pl "$MODULE" dependency:build-classpath \
+./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" test-compile
+./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
 CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/target/bench.classpath")"
 
