@@ -21,8 +21,9 @@ work="$root/webhook-gateway/target/bench"
 mkdir -p "$work"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building webhook-gateway test classes..." >&2
-  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl webhook-gateway test-compile
-  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl webhook-gateway dependency:build-classpath \
+  # shellcheck disable=SC2086
+  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl webhook-gateway \
+    test-compile dependency:build-classpath \
     -Dmdep.includeScope=test -Dmdep.outputFile="$work/classpath.txt"
 fi
 cp="webhook-gateway/target/test-classes:webhook-gateway/target/classes:$(cat "$work/classpath.txt")"

@@ -12,8 +12,9 @@ EVENTS="${1:-100000}"
 WORKERS="${2:-2}"
 MODULE=payment-processor
 
-./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" test-compile
-./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" dependency:build-classpath \
+# shellcheck disable=SC2086
+./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" \
+  test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
 CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/target/bench.classpath")"
 
