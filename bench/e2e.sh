@@ -5,9 +5,10 @@
 # Stripe emulator, gateway, API and workers; same GC and logging), seeds pending listings with their
 # payments rows, and sends each one's signed payment_intent.succeeded to the gateway, open loop, at
 # each rate for --seconds, over at most --connections connections. Per event it measures, from the
-# moment it was due to be sent: until PostgreSQL shows the listing active, until listing.activated
-# is on payments.events.v1, and until the gateway answered 200. Runs system-tests'
-# EndToEndLatencyBench.
+# moment it was due to be sent: until the transaction that made the listing active committed (as
+# PostgreSQL records it with track_commit_timestamp, read after each phase rather than polled),
+# until listing.activated is on payments.events.v1, and until the gateway answered 200. Runs
+# system-tests' EndToEndLatencyBench.
 #
 # usage: bench/e2e.sh [--rates 100,500,1000] [--seconds 20] [--warmup 60] [--warmup-rate 300]
 #                     [--connections 128]

@@ -15,6 +15,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -47,6 +49,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   /** System property: libraries the server preloads, e.g. {@code pg_stat_statements}. */
   public static final String PRELOAD_PROPERTY = "embedded.postgres.preload";
+
+  /**
+   * System property: further server settings, {@code name=value} pairs separated by commas, e.g.
+   * {@code track_commit_timestamp=on} for a benchmark that reads when each row was committed.
+   */
+  public static final String SETTINGS_PROPERTY = "embedded.postgres.settings";
 
   private final Path dataDir;
   private final boolean temporary;
@@ -188,7 +196,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     Ports.requireFree("PostgreSQL", port);
     long started = System.nanoTime();
     try {
-      postgres =
+      EmbeddedPostgres.Builder builder =
           EmbeddedPostgres.builder()
               .setDataDirectory(dataDir)
               .setCleanDataDirectory(false)
@@ -196,13 +204,32 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               // one hook per server, not one per restart: see registerShutdownHook
               .setRegisterShutdownHook(false)
               // benchmarks load pg_stat_statements to report what each statement cost
-              .setServerConfig("shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""))
-              .start();
+              .setServerConfig(
+                  "shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""));
+      settings(System.getProperty(SETTINGS_PROPERTY, "")).forEach(builder::setServerConfig);
+      postgres = builder.start();
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException(
           "PostgreSQL did not start on port " + port + " with data in " + dataDir + ": " + e, e);
     }
     log.info("PostgreSQL on port {} started in {} ms", port, elapsedMillis(started));
+  }
+
+  /** {@code a=1,b=2} as a map, refusing a pair without its {@code =}. */
+  static Map<String, String> settings(String pairs) {
+    Map<String, String> settings = new LinkedHashMap<>();
+    for (String pair : pairs.split(",")) {
+      if (pair.isBlank()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException(
+            SETTINGS_PROPERTY + ": expected name=value, got '" + pair.strip() + "'");
+      }
+      settings.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+    }
+    return settings;
   }
 
   /**

@@ -114,6 +114,36 @@ class EmbeddedPostgresServerTest {
   }
 
   @Test
+  void shouldStartWithTheServerSettingsNamedInItsProperty() throws Exception {
+    // Given a setting asked for through the system property
+    System.setProperty(
+        EmbeddedPostgresServer.SETTINGS_PROPERTY, "track_commit_timestamp=on, work_mem=8MB");
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
+        Connection connection = connect(server, "postgres");
+        Statement statement = connection.createStatement()) {
+      // Then the running server has it
+      assertThat(show(statement, "track_commit_timestamp")).isEqualTo("on");
+      assertThat(show(statement, "work_mem")).isEqualTo("8MB");
+    } finally {
+      System.clearProperty(EmbeddedPostgresServer.SETTINGS_PROPERTY);
+    }
+  }
+
+  @Test
+  void shouldRefuseASettingWithoutItsValue() {
+    assertThatThrownBy(() -> EmbeddedPostgresServer.settings("track_commit_timestamp"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("track_commit_timestamp");
+  }
+
+  private static String show(Statement statement, String setting) throws SQLException {
+    try (ResultSet rows = statement.executeQuery("SHOW " + setting)) {
+      rows.next();
+      return rows.getString(1);
+    }
+  }
+
+  @Test
   void shouldRejectADatabaseNameThatWouldNeedQuoting() {
     assertThatThrownBy(() -> EmbeddedPostgresServer.requireDatabaseName("shop; DROP"))
         .isInstanceOf(IllegalArgumentException.class);

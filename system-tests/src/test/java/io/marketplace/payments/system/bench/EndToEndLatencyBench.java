@@ -2,6 +2,7 @@ package io.marketplace.payments.system.bench;
 
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.local.LocalStack;
 import io.marketplace.payments.local.StackPorts;
 import io.marketplace.payments.stripeemulator.WebhookSigner;
@@ -57,8 +58,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * each event it measures, from the moment the event was due to be sent:
  *
  * <ul>
- *   <li>active: until a reader polling PostgreSQL every 5 ms sees the listing {@code active}
- *       (committed);
+ *   <li>active: until the transaction that made the listing {@code active} committed, as PostgreSQL
+ *       recorded it ({@code track_commit_timestamp}, read once the phase has settled: a reader
+ *       polling for it would take the CPU the system under test needs, and see it late);
  *   <li>announced: until {@code listing.activated} for it is read from {@code payments.events.v1};
  *   <li>acknowledged: until the gateway answered 200.
  * </ul>
@@ -68,7 +70,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 public final class EndToEndLatencyBench {
 
   private static final String SUCCEEDED = "payment_intent.succeeded";
-  private static final long POLL_MILLIS = 5;
 
   /** One event: its listing, PaymentIntent, and the times measured for it (nanoTime). */
   private static final class Probe {
@@ -77,9 +78,16 @@ public final class EndToEndLatencyBench {
     final String paymentIntentId;
     final String phase;
     volatile long due;
+
+    /** {@link #due} on the wall clock, in microseconds since the epoch, as PostgreSQL counts. */
+    volatile long dueMicros;
+
     volatile long acknowledged;
     volatile int status;
-    volatile long active;
+
+    /** Nanoseconds from due to the commit that made the listing active; 0 until read. */
+    volatile long activeAfter;
+
     volatile long announced;
 
     Probe(String phase) {
@@ -117,6 +125,8 @@ public final class EndToEndLatencyBench {
     phases.add(new Phase("warm-up", warmupRate, warmup, false));
     rates.forEach(rate -> phases.add(new Phase(rate + "/s", rate, seconds, true)));
 
+    // when each listing became active is read from PostgreSQL's record of commit times
+    System.setProperty(EmbeddedPostgresServer.SETTINGS_PROPERTY, "track_commit_timestamp=on");
     Path dataDir = Files.createTempDirectory("e2e-bench-");
     long startedAt = System.nanoTime();
     try (LocalStack stack =
@@ -143,14 +153,9 @@ public final class EndToEndLatencyBench {
           "seeded %,d pending listings and payments in %.1f s",
           all.size(), (System.nanoTime() - seedStart) / 1e9);
 
-      Map<UUID, Probe> inFlight = new ConcurrentHashMap<>();
       Map<String, Probe> byListing = new ConcurrentHashMap<>();
       all.forEach(p -> byListing.put(p.listingId.toString(), p));
       AtomicBoolean running = new AtomicBoolean(true);
-      Thread dbReader =
-          Thread.ofPlatform()
-              .name("bench-db-reader")
-              .start(() -> readActive(env, inFlight, running));
       Thread announcements =
           Thread.ofPlatform()
               .name("bench-announcements")
@@ -167,16 +172,9 @@ public final class EndToEndLatencyBench {
         for (Phase phase : phases) {
           Histograms before = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
           log("phase %s: %,d events at %d/s", phase.name(), phase.events(), phase.rate());
-          send(
-              http,
-              senders,
-              connections,
-              webhook,
-              secret,
-              phase,
-              byPhase.get(phase.name()),
-              inFlight);
+          send(http, senders, connections, webhook, secret, phase, byPhase.get(phase.name()));
           awaitSettled(byPhase.get(phase.name()), Duration.ofSeconds(60));
+          readCommitted(env, byPhase.get(phase.name()));
           // the processor's own view: from the record's time on the topic to its commit
           Histograms after = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
           log(
@@ -193,7 +191,6 @@ public final class EndToEndLatencyBench {
         }
       }
       running.set(false);
-      dbReader.join(5_000);
       announcements.join(5_000);
 
       StringBuilder table = new StringBuilder();
@@ -206,9 +203,9 @@ public final class EndToEndLatencyBench {
           continue;
         }
         List<Probe> probes = byPhase.get(phase.name());
-        long[] active = latencies(probes, p -> p.active);
-        long[] announced = latencies(probes, p -> p.announced);
-        long[] acknowledged = latencies(probes, p -> p.acknowledged);
+        long[] active = latencies(probes, p -> p.activeAfter);
+        long[] announced = latencies(probes, p -> since(p, p.announced));
+        long[] acknowledged = latencies(probes, p -> since(p, p.acknowledged));
         long ok = probes.stream().filter(p -> p.status == 200).count();
         table.append(
             String.format(
@@ -306,10 +303,14 @@ public final class EndToEndLatencyBench {
       URI webhook,
       String secret,
       Phase phase,
-      List<Probe> probes,
-      Map<UUID, Probe> inFlight) {
+      List<Probe> probes) {
     long interval = TimeUnit.SECONDS.toNanos(1) / phase.rate();
-    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+    // one reading of both clocks per phase: due times on the wall clock drift from the monotonic
+    // ones by no more than the clock's slew over the phase's seconds
+    long anchorNanos = System.nanoTime();
+    Instant anchorWall = Instant.now();
+    long anchorMicros = anchorWall.getEpochSecond() * 1_000_000 + anchorWall.getNano() / 1_000;
+    long start = anchorNanos + TimeUnit.MILLISECONDS.toNanos(20);
     for (int i = 0; i < probes.size(); i++) {
       Probe probe = probes.get(i);
       long due = start + i * interval;
@@ -322,7 +323,7 @@ public final class EndToEndLatencyBench {
       String body = event(probe, created);
       String signature = WebhookSigner.signatureHeader(body, created, secret);
       probe.due = due;
-      inFlight.put(probe.listingId, probe);
+      probe.dueMicros = anchorMicros + (due - anchorNanos) / 1_000;
       senders.execute(
           () -> {
             try {
@@ -359,58 +360,62 @@ public final class EndToEndLatencyBench {
     }
   }
 
-  /** Waits until every event of the phase was answered and seen active and announced. */
+  /**
+   * Waits until every event of the phase was answered and announced: {@code listing.activated} is
+   * written in the transaction that activates the listing, so by then every activation committed.
+   */
   private static void awaitSettled(List<Probe> probes, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       boolean settled =
           probes.stream()
-              .allMatch(
-                  p ->
-                      p.acknowledged != 0
-                          && (p.status != 200 || (p.active != 0 && p.announced != 0)));
+              .allMatch(p -> p.acknowledged != 0 && (p.status != 200 || p.announced != 0));
       if (settled) {
         return;
       }
       TimeUnit.MILLISECONDS.sleep(20);
     }
-    long missing = probes.stream().filter(p -> p.active == 0).count();
-    log("  %,d of %,d listings not seen active within %s", missing, probes.size(), timeout);
+    long missing = probes.stream().filter(p -> p.announced == 0).count();
+    log("  %,d of %,d listings not announced within %s", missing, probes.size(), timeout);
   }
 
   // ---- observing
 
-  /** Polls PostgreSQL for the listings sent and not yet seen active, as fast as it can. */
-  private static void readActive(
-      Map<String, String> env, Map<UUID, Probe> inFlight, AtomicBoolean running) {
+  /**
+   * Reads when the transaction that activated each listing of the phase committed. The row's {@code
+   * xmin} is that transaction: nothing else writes the listing afterwards.
+   */
+  private static void readCommitted(Map<String, String> env, List<Probe> probes)
+      throws SQLException {
+    Map<UUID, Probe> byId = new HashMap<>();
+    probes.forEach(p -> byId.put(p.listingId, p));
     try (Connection db = connect(env);
         PreparedStatement query =
             db.prepareStatement(
-                "SELECT id FROM marketplace_listings WHERE id = ANY (?) AND status = 'active'")) {
-      while (running.get()) {
-        // every 5 ms at most: a reader spinning on the database would take the CPU the system
-        // under test needs; the latencies are then up to 5 ms (plus one query) late
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
-        if (inFlight.isEmpty()) {
-          continue;
-        }
-        Object[] ids = inFlight.keySet().stream().limit(10_000).toArray();
-        Array array = db.createArrayOf("uuid", ids);
-        query.setArray(1, array);
-        try (ResultSet rows = query.executeQuery()) {
-          long seen = System.nanoTime();
-          while (rows.next()) {
-            Probe probe = inFlight.remove(rows.getObject(1, UUID.class));
-            if (probe != null) {
-              probe.active = seen;
-            }
+                """
+                SELECT id,
+                       (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000000)::bigint
+                FROM marketplace_listings
+                WHERE id = ANY (?) AND status = 'active'
+                """)) {
+      Array array = db.createArrayOf("uuid", byId.keySet().toArray());
+      query.setArray(1, array);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          Probe probe = byId.get(rows.getObject(1, UUID.class));
+          long committedMicros = rows.getLong(2);
+          if (!rows.wasNull()) {
+            // at least 1 ns: 0 means "not seen"
+            probe.activeAfter = Math.max(1, (committedMicros - probe.dueMicros) * 1_000);
           }
         }
-        array.free();
       }
-    } catch (SQLException e) {
-      throw new IllegalStateException("the database reader failed", e);
+      array.free();
+    }
+    long missing = probes.stream().filter(p -> p.status == 200 && p.activeAfter == 0).count();
+    if (missing > 0) {
+      log("  %,d of %,d listings not active, or without a commit time", missing, probes.size());
     }
   }
 
@@ -513,15 +518,20 @@ public final class EndToEndLatencyBench {
             SUCCEEDED);
   }
 
-  private interface Time {
+  private interface Latency {
+    /** Nanoseconds since the probe was due, or 0 when the moment was not seen. */
     long of(Probe probe);
   }
 
+  private static long since(Probe probe, long time) {
+    return time == 0 ? 0 : Math.max(1, time - probe.due);
+  }
+
   /** Sorted latencies in nanoseconds, of the events that got the time (answered 200 first). */
-  private static long[] latencies(List<Probe> probes, Time time) {
+  private static long[] latencies(List<Probe> probes, Latency latency) {
     return probes.stream()
-        .filter(p -> p.status == 200 && time.of(p) != 0)
-        .mapToLong(p -> time.of(p) - p.due)
+        .filter(p -> p.status == 200 && latency.of(p) != 0)
+        .mapToLong(latency::of)
         .sorted()
         .toArray();
   }
