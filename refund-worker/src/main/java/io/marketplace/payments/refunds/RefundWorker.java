@@ -25,8 +25,10 @@ import io.marketplace.payments.refunds.refund.StripeRefundHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -172,20 +174,31 @@ public final class RefundWorker implements AutoCloseable {
     }
   }
 
-  /** What happens on each Stripe event type; every other type is recorded as seen and skipped. */
+  private static final Set<String> REFUND_EVENTS =
+      Set.of("refund.created", "refund.updated", "refund.failed", "charge.refund.updated");
+  private static final String CHARGE_REFUNDED = "charge.refunded";
+  private static final Set<String> DISPUTE_EVENTS =
+      Set.of(
+          "charge.dispute.created",
+          "charge.dispute.updated",
+          "charge.dispute.closed",
+          "charge.dispute.funds_withdrawn",
+          "charge.dispute.funds_reinstated");
+
+  /** The Stripe event types this worker acts on; it passes over every other type untouched. */
+  public static boolean handlesStripeEvent(String type) {
+    return REFUND_EVENTS.contains(type)
+        || CHARGE_REFUNDED.equals(type)
+        || DISPUTE_EVENTS.contains(type);
+  }
+
+  /** What happens on each Stripe event type. */
   static StripeEventRouter stripeEvents(StripeRefundHandler refunds, DisputeHandler disputes) {
-    return StripeEventRouter.of(
-        Map.of(
-            "refund.created", refunds::onRefund,
-            "refund.updated", refunds::onRefund,
-            "refund.failed", refunds::onRefund,
-            "charge.refund.updated", refunds::onRefund,
-            "charge.refunded", refunds::onChargeRefunded,
-            "charge.dispute.created", disputes::onDispute,
-            "charge.dispute.updated", disputes::onDispute,
-            "charge.dispute.closed", disputes::onDispute,
-            "charge.dispute.funds_withdrawn", disputes::onDispute,
-            "charge.dispute.funds_reinstated", disputes::onDispute));
+    Map<String, StripeEventRouter.Action> byType = new HashMap<>();
+    REFUND_EVENTS.forEach(type -> byType.put(type, refunds::onRefund));
+    byType.put(CHARGE_REFUNDED, refunds::onChargeRefunded);
+    DISPUTE_EVENTS.forEach(type -> byType.put(type, disputes::onDispute));
+    return StripeEventRouter.of(byType);
   }
 
   /** The admin port (health and metrics). */

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Predicate;
 
 /**
  * Stands in for the webhook gateway in these tests: the Stripe emulator's signed webhooks are
@@ -94,11 +95,13 @@ public final class StripeToKafka implements AutoCloseable {
     }
   }
 
-  /** The distinct ids of the events forwarded so far. */
-  public List<String> forwardedIds() {
+  /** The distinct ids of the events forwarded so far whose type passes {@code type}. */
+  public List<String> forwardedIds(Predicate<String> type) {
     synchronized (forwarded) {
       return forwarded.stream()
-          .map(body -> StripeEvent.parse(body.getBytes(StandardCharsets.UTF_8)).id())
+          .map(body -> StripeEvent.parse(body.getBytes(StandardCharsets.UTF_8)))
+          .filter(event -> type.test(event.type()))
+          .map(StripeEvent::id)
           .distinct()
           .toList();
     }

@@ -19,6 +19,15 @@ public interface RecordHandler {
    */
   void apply(Handle tx, ConsumerRecord<String, byte[]> record) throws Exception;
 
+  /**
+   * False when the record is, from its headers alone, known to have no effect here: the worker then
+   * neither opens a transaction for it nor records it, and moves past it. Having no effect, it is
+   * as well skipped again as applied once. True (the default) when in doubt.
+   */
+  default boolean handles(ConsumerRecord<String, byte[]> record) {
+    return true;
+  }
+
   /** Called in its own transaction after a record went to the dead-letter topic. */
   default void onDeadLetter(Handle tx, ConsumerRecord<String, byte[]> record, Exception error) {}
 }

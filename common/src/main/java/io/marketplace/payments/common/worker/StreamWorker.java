@@ -43,7 +43,12 @@ import org.slf4j.LoggerFactory;
  *   <li>a poll's records are applied in one database transaction, each only if this consumer has
  *       not applied its dedupe key before (recorded in that same transaction);
  *   <li>offsets are committed only after that transaction commits, so a crash in between re-reads
- *       records that the dedupe then skips: effects happen once;
+ *       records that the dedupe then skips: effects happen once. They are committed asynchronously,
+ *       at most every {@value #COMMIT_INTERVAL_MILLIS} ms, and synchronously when partitions are
+ *       revoked and when the worker stops: a commit lost in between costs only a re-read, never an
+ *       effect;
+ *   <li>records the handler says it has no use for ({@link RecordHandler#handles}) are passed over
+ *       without touching the database;
  *   <li>a failure of PostgreSQL or Kafka is waited out with backoff, however long, losing nothing;
  *   <li>a record that itself fails is retried alone with backoff, then sent to {@code <topic>.dlq}
  *       with the SPEC §4 headers, and the partition moves on;
@@ -56,6 +61,8 @@ public final class StreamWorker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StreamWorker.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration DLQ_SEND_TIMEOUT = Duration.ofSeconds(30);
+  static final long COMMIT_INTERVAL_MILLIS = 100;
+  private static final Duration OFFSET_COMMIT_TIMEOUT = Duration.ofSeconds(10);
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
       new java.util.concurrent.atomic.AtomicInteger();
 
@@ -72,12 +79,21 @@ public final class StreamWorker implements AutoCloseable {
   private final Counter duplicates;
   private final Counter deadLettered;
   private final Counter retries;
+  private final Counter skipped;
   private final Timer batchTimer;
   private final Timer eventAge;
   private volatile boolean running = true;
   private volatile boolean failed;
   private volatile boolean assigned;
   private boolean waiting;
+
+  /**
+   * The next offset to read of each partition, past every record applied: what may be committed.
+   */
+  private final Map<TopicPartition, OffsetAndMetadata> appliedOffsets = new HashMap<>();
+
+  private boolean offsetsToCommit;
+  private long lastCommitNanos = System.nanoTime();
   private volatile Consumer<String, byte[]> consumer;
 
   public StreamWorker(
@@ -100,6 +116,7 @@ public final class StreamWorker implements AutoCloseable {
     this.duplicates = counter("duplicate");
     this.deadLettered = counter("dead_lettered");
     this.retries = counter("retried");
+    this.skipped = counter("skipped");
     this.batchTimer =
         Timer.builder("payments.worker.batch")
             .description("time to apply one poll's records in the database")
@@ -151,16 +168,20 @@ public final class StreamWorker implements AutoCloseable {
       metrics.bindTo(registry);
       c.subscribe(options.topics().stream().map(Topic::name).toList(), new Rebalance());
       log.info("worker {} consuming {}", options.consumer(), options.topics());
-      while (running) {
-        ConsumerRecords<String, byte[]> records = c.poll(POLL);
-        if (records.isEmpty()) {
-          continue;
+      try {
+        while (running) {
+          ConsumerRecords<String, byte[]> records = c.poll(POLL);
+          if (!records.isEmpty()) {
+            if (!applyAll(c, records)) {
+              return; // stopping: the records in hand are not applied, their offsets stay
+            }
+            options.beforeOffsetCommit().run();
+            noteApplied(records);
+          }
+          commitIfDue(c);
         }
-        if (!applyAll(c, records)) {
-          return; // stopping: leave the offsets where they are
-        }
-        options.beforeOffsetCommit().run();
-        commit(c, records);
+      } finally {
+        commitApplied(c, appliedOffsets.keySet());
       }
     } catch (WakeupException e) {
       if (running) {
@@ -181,7 +202,15 @@ public final class StreamWorker implements AutoCloseable {
   /** Applies every record of a poll; false when the worker is stopping and must not commit. */
   private boolean applyAll(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
     List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>(records.count());
-    records.forEach(batch::add);
+    for (ConsumerRecord<String, byte[]> record : records) {
+      if (handler.handles(record)) {
+        batch.add(record);
+      }
+    }
+    skipped.increment(records.count() - batch.size());
+    if (batch.isEmpty()) {
+      return true;
+    }
     Duration backoff = options.initialBackoff();
     while (running) {
       try {
@@ -345,23 +374,71 @@ public final class StreamWorker implements AutoCloseable {
     }
   }
 
-  private void commit(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+  private void noteApplied(ConsumerRecords<String, byte[]> records) {
     for (TopicPartition partition : records.partitions()) {
       List<ConsumerRecord<String, byte[]>> list = records.records(partition);
-      offsets.put(partition, new OffsetAndMetadata(list.getLast().offset() + 1));
+      appliedOffsets.put(partition, new OffsetAndMetadata(list.getLast().offset() + 1));
     }
-    try {
-      c.commitSync(offsets);
-    } catch (KafkaException e) {
-      if (e instanceof AuthenticationException || e instanceof AuthorizationException) {
-        throw e;
+    offsetsToCommit = true;
+  }
+
+  /** Sends the applied offsets, without waiting, when some are new and the interval has passed. */
+  private void commitIfDue(Consumer<String, byte[]> c) {
+    long now = System.nanoTime();
+    if (!offsetsToCommit
+        || now - lastCommitNanos < TimeUnit.MILLISECONDS.toNanos(COMMIT_INTERVAL_MILLIS)) {
+      return;
+    }
+    offsetsToCommit = false;
+    lastCommitNanos = now;
+    c.commitAsync(
+        Map.copyOf(appliedOffsets),
+        (offsets, e) -> {
+          if (e != null) {
+            // The effects are committed and recorded; whoever re-reads these records skips them.
+            log.warn(
+                "worker {}: offset commit failed, records may be re-read and skipped: {}",
+                options.consumer(),
+                e.toString());
+          }
+        });
+  }
+
+  /**
+   * Commits, waiting for it, the applied offsets of {@code partitions} and forgets them: when they
+   * are revoked and when the worker stops. A failure is logged, not thrown: the records would be
+   * re-read and skipped.
+   */
+  private void commitApplied(Consumer<String, byte[]> c, Collection<TopicPartition> partitions) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition partition : List.copyOf(partitions)) {
+      OffsetAndMetadata offset = appliedOffsets.remove(partition);
+      if (offset != null) {
+        offsets.put(partition, offset);
       }
-      // The effects are committed and recorded; whoever re-reads these records skips them.
-      log.warn(
-          "worker {}: offset commit failed, records will be re-read and skipped",
-          options.consumer(),
-          e);
+    }
+    if (offsets.isEmpty()) {
+      return;
+    }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        c.commitSync(offsets, OFFSET_COMMIT_TIMEOUT);
+        return;
+      } catch (WakeupException e) {
+        // close() woke the consumer to stop it; the commit is still wanted, once more
+        if (attempt > 1) {
+          log.warn("worker {}: offset commit interrupted on stopping", options.consumer());
+          return;
+        }
+      } catch (AuthenticationException | AuthorizationException e) {
+        throw e;
+      } catch (KafkaException e) {
+        log.warn(
+            "worker {}: offset commit failed, records will be re-read and skipped",
+            options.consumer(),
+            e);
+        return;
+      }
     }
   }
 
@@ -429,7 +506,15 @@ public final class StreamWorker implements AutoCloseable {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      // Nothing in hand: a poll's records are applied and committed before the next poll.
+      // Nothing in hand: a poll's records are applied before the next poll. What is applied and
+      // not yet committed is committed now, so the next owner does not re-read it.
+      commitApplied(consumer, partitions);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      // no longer ours to commit: the next owner re-reads from the last commit and skips
+      partitions.forEach(appliedOffsets::remove);
     }
 
     @Override

@@ -22,19 +22,38 @@ public final class StripeEventRouter implements RecordHandler {
 
   private final Map<String, Action> byType;
   private final Action otherwise;
+  private final boolean ignoresOthers;
 
   public StripeEventRouter(Map<String, Action> byType, Action otherwise) {
-    this.byType = Map.copyOf(byType);
-    this.otherwise = otherwise;
+    this(byType, otherwise, false);
   }
 
-  /** Ignores types not in the table: they are still recorded as applied, so never re-read. */
+  private StripeEventRouter(Map<String, Action> byType, Action otherwise, boolean ignoresOthers) {
+    this.byType = Map.copyOf(byType);
+    this.otherwise = otherwise;
+    this.ignoresOthers = ignoresOthers;
+  }
+
+  /**
+   * Ignores types not in the table: a record whose {@code stripe-event-type} header names one is
+   * skipped before any database work; one without the header is parsed, and recorded as applied.
+   */
   public static StripeEventRouter of(Map<String, Action> byType) {
-    return new StripeEventRouter(byType, (tx, event) -> {});
+    return new StripeEventRouter(byType, (tx, event) -> {}, true);
   }
 
   public boolean handles(String type) {
     return byType.containsKey(type);
+  }
+
+  @Override
+  public boolean handles(ConsumerRecord<String, byte[]> record) {
+    if (!ignoresOthers) {
+      return true;
+    }
+    return RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_TYPE)
+        .map(byType::containsKey)
+        .orElse(true);
   }
 
   @Override

@@ -3,10 +3,12 @@ package io.marketplace.payments.refunds.chargeback;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.StripeFixtures;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -162,6 +164,36 @@ class ChargebackTest {
                 .orElseThrow())
         .containsEntry("note", "dispute closed: lost");
     assertThat(h.paymentEvents("chargeback.recorded", disputeId)).hasSize(1);
+  }
+
+  @Test
+  void shouldPassOverTheEventsItDoesNotActOnWithoutTouchingTheDatabase() {
+    // Given a paid listing, whose payment sent events of types the refund worker has no use for
+    var paid = h.paidListing(Duration.ofDays(1));
+    List<String> others = h.webhooks().forwardedIds(type -> !RefundWorker.handlesStripeEvent(type));
+    assertThat(others).isNotEmpty();
+
+    // When a dispute follows them on the same partition (the PaymentIntent's) and is applied
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    String disputeEvent =
+        h.webhooks().forwardedIds(type -> type.equals("charge.dispute.created")).getLast();
+
+    // Then the dispute's event is recorded as applied, the others left no row at all
+    assertThat(
+            h.db()
+                .count(
+                    "processed_events WHERE consumer = ? AND event_key = ?",
+                    RefundWorker.STRIPE_CONSUMER,
+                    disputeEvent))
+        .isOne();
+    assertThat(
+            h.db()
+                .count(
+                    "processed_events WHERE consumer = ? AND event_key = ANY(?)",
+                    RefundWorker.STRIPE_CONSUMER,
+                    others.toArray(String[]::new)))
+        .isZero();
   }
 
   private static String awaitForwarded(String type, String objectId) {
