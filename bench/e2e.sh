@@ -4,14 +4,16 @@
 # One JVM runs the whole system as `./payments up` does (embedded KRaft broker and PostgreSQL, the
 # Stripe emulator, gateway, API and workers; same GC and logging), seeds pending listings with their
 # payments rows, and sends each one's signed payment_intent.succeeded to the gateway, open loop, at
-# each rate for --seconds, over at most --connections connections. Per event it measures, from the
-# moment it was due to be sent: until the transaction that made the listing active committed (as
+# each rate for --seconds, over at most --connections connections. Each rate starts with --step
+# seconds (default 10), sent just before the measured ones and reported on a row of their own:
+# the step up from the previous rate, which the shared CPU takes seconds to absorb. Per event it
+# measures, from the moment it was due to be sent: until the transaction that made the listing active committed (as
 # PostgreSQL records it with track_commit_timestamp, read after each phase rather than polled),
 # until listing.activated is on payments.events.v1, and until the gateway answered 200. Runs
 # system-tests' EndToEndLatencyBench.
 #
 # usage: bench/e2e.sh [--rates 100,500,1000] [--seconds 20] [--warmup 60] [--warmup-rate 300]
-#                     [--connections 128]
+#                     [--step 10] [--connections 128]
 # env:   JAVA_OPTS to change the JVM's flags; SKIP_BUILD=1 to reuse a build; MVN_FLAGS (say -o)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

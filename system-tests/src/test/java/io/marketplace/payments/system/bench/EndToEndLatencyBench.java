@@ -65,7 +65,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *   <li>acknowledged: until the gateway answered 200.
  * </ul>
  *
- * Writes {@code target/bench/e2e.md} (a markdown table) and {@code SUMMARY} lines to stdout.
+ * Writes {@code target/bench/e2e.md} (a markdown table), {@code e2e-<rate>.csv} (every event of
+ * each measured phase with its latencies, to see when the slow ones happened) and {@code SUMMARY}
+ * lines to stdout.
  */
 public final class EndToEndLatencyBench {
 
@@ -98,7 +100,11 @@ public final class EndToEndLatencyBench {
     }
   }
 
-  private record Phase(String name, int rate, int seconds, boolean measured) {
+  /**
+   * Events sent at one rate. A step phase is the first seconds at a new rate, reported apart and
+   * followed without a pause by the measured phase at that rate.
+   */
+  private record Phase(String name, int rate, int seconds, boolean measured, boolean step) {
     int events() {
       return rate * seconds;
     }
@@ -116,14 +122,22 @@ public final class EndToEndLatencyBench {
     // in, so the measured phases start after a minute of traffic unless told otherwise
     int warmup = Integer.parseInt(options.getOrDefault("warmup", "60"));
     int warmupRate = Integer.parseInt(options.getOrDefault("warmup-rate", "300"));
+    // a step to a higher rate takes the shared CPU a few seconds to absorb (more connections,
+    // bigger batches, code the JIT compiles anew): those seconds are reported on a row of their own
+    int step = Integer.parseInt(options.getOrDefault("step", "10"));
     Semaphore connections =
         new Semaphore(Integer.parseInt(options.getOrDefault("connections", "128")));
     Path out = Path.of(options.getOrDefault("out", "target/bench"));
     Files.createDirectories(out);
 
     List<Phase> phases = new ArrayList<>();
-    phases.add(new Phase("warm-up", warmupRate, warmup, false));
-    rates.forEach(rate -> phases.add(new Phase(rate + "/s", rate, seconds, true)));
+    phases.add(new Phase("warm-up", warmupRate, warmup, false, false));
+    for (int rate : rates) {
+      if (step > 0) {
+        phases.add(new Phase(rate + "/s, first " + step + " s", rate, step, false, true));
+      }
+      phases.add(new Phase(rate + "/s", rate, seconds, true, false));
+    }
 
     // when each listing became active is read from PostgreSQL's record of commit times
     System.setProperty(EmbeddedPostgresServer.SETTINGS_PROPERTY, "track_commit_timestamp=on");
@@ -173,8 +187,17 @@ public final class EndToEndLatencyBench {
           Histograms before = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
           log("phase %s: %,d events at %d/s", phase.name(), phase.events(), phase.rate());
           send(http, senders, connections, webhook, secret, phase, byPhase.get(phase.name()));
+          if (phase.step()) {
+            continue; // the measured phase follows at once; this one is read with it
+          }
           awaitSettled(byPhase.get(phase.name()), Duration.ofSeconds(60));
           readCommitted(env, byPhase.get(phase.name()));
+          int index = phases.indexOf(phase);
+          if (index > 0 && phases.get(index - 1).step()) {
+            List<Probe> stepped = byPhase.get(phases.get(index - 1).name());
+            awaitSettled(stepped, Duration.ofSeconds(10));
+            readCommitted(env, stepped);
+          }
           // the processor's own view: from the record's time on the topic to its commit
           Histograms after = Histograms.scrape(http, env.get("PAYMENT_PROCESSOR_URL"));
           log(
@@ -199,7 +222,7 @@ public final class EndToEndLatencyBench {
               + " gateway 200 p50 ms | p99 |\n");
       table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (Phase phase : phases) {
-        if (!phase.measured()) {
+        if (!phase.measured() && !phase.step()) {
           continue;
         }
         List<Probe> probes = byPhase.get(phase.name());
@@ -223,6 +246,9 @@ public final class EndToEndLatencyBench {
                 ms(announced, 99),
                 ms(acknowledged, 50),
                 ms(acknowledged, 99)));
+        if (!phase.measured()) {
+          continue;
+        }
         System.out.printf(
             Locale.ROOT,
             "SUMMARY e2e rate=%d events=%d ok=%d active_seen=%d active_p50_ms=%.1f active_p99_ms=%.1f"
@@ -240,6 +266,17 @@ public final class EndToEndLatencyBench {
       System.out.println();
       System.out.print(table);
       Files.writeString(out.resolve("e2e.md"), table.toString());
+      for (int i = 0; i < phases.size(); i++) {
+        Phase phase = phases.get(i);
+        if (phase.measured()) {
+          List<Probe> probes = new ArrayList<>();
+          if (phases.get(i - 1).step()) {
+            probes.addAll(byPhase.get(phases.get(i - 1).name()));
+          }
+          probes.addAll(byPhase.get(phase.name()));
+          writeProbes(out.resolve("e2e-" + phase.rate() + ".csv"), probes);
+        }
+      }
     } finally {
       deleteQuietly(dataDir);
     }
@@ -516,6 +553,29 @@ public final class EndToEndLatencyBench {
             random(24),
             UUID.randomUUID(),
             SUCCEEDED);
+  }
+
+  /**
+   * Every event at one rate (its first seconds, then the measured ones), in the order sent: its
+   * phase, when it was due, and its latencies (ms).
+   */
+  private static void writeProbes(Path file, List<Probe> probes) throws IOException {
+    StringBuilder csv =
+        new StringBuilder("phase,due_ms,status,active_ms,announced_ms,acknowledged_ms\n");
+    long first = probes.getFirst().due;
+    for (Probe p : probes) {
+      csv.append(
+          String.format(
+              Locale.ROOT,
+              "\"%s\",%.3f,%d,%.3f,%.3f,%.3f%n",
+              p.phase,
+              (p.due - first) / 1e6,
+              p.status,
+              p.activeAfter / 1e6,
+              since(p, p.announced) / 1e6,
+              since(p, p.acknowledged) / 1e6));
+    }
+    Files.writeString(file, csv);
   }
 
   private interface Latency {
