@@ -3,8 +3,8 @@ package io.marketplace.payments.processor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.processor.support.ProcessorFixture;
-import io.marketplace.payments.processor.support.StripeFixtures;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.StripeFixtures;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.time.Instant;
 import java.util.List;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.processor.support.ProcessorFixture;
-import io.marketplace.payments.processor.support.StripeFixtures;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.StripeFixtures;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;

@@ -5,7 +5,7 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
-import io.marketplace.payments.processor.support.StripeFixtures;
+import io.marketplace.payments.testsupport.StripeFixtures;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.nio.charset.StandardCharsets;

@@ -8,6 +8,7 @@ import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.StripeFixtures;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.time.Clock;

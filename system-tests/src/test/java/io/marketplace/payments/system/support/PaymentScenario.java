@@ -3,6 +3,7 @@ package io.marketplace.payments.system.support;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.testsupport.StripeFixtures;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -152,7 +153,7 @@ public final class PaymentScenario {
         type,
         purchase,
         status,
-        StripeEvents.metadata(
+        StripeFixtures.metadata(
             purchase.listing().id(), purchase.listing().userId(), 1, purchase.type()));
   }
 
@@ -160,15 +161,15 @@ public final class PaymentScenario {
       String type, Purchase purchase, String status, Map<String, String> metadata) {
     String eventId = id("evt");
     Instant created = NOW.minus(Duration.ofHours(2)).plusSeconds(eventSecond++);
+    StripeFixtures.Builder builder =
+        StripeFixtures.paymentIntent(type, purchase.paymentIntentId())
+            .eventId(eventId)
+            .created(created)
+            .amount(purchase.amountCents())
+            .status(status)
+            .metadata(metadata);
     String body =
-        StripeEvents.paymentIntent(
-            eventId,
-            type,
-            created,
-            purchase.paymentIntentId(),
-            purchase.amountCents(),
-            status,
-            metadata);
+        ("payment_intent.payment_failed".equals(type) ? builder.declined() : builder).json();
     return new Delivery(eventId, type, purchase.paymentIntentId(), body, created.plusSeconds(1));
   }
 

@@ -1,4 +1,4 @@
-package io.marketplace.payments.processor.support;
+package io.marketplace.payments.testsupport;
 
 import io.marketplace.payments.common.json.Json;
 import java.security.SecureRandom;
@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * Stripe events as Stripe sends them (API version 2024-06-20): the event envelope with {@code
- * data.object} a whole PaymentIntent, field for field, so the processor is tested on what it will
- * really read, unknown fields included.
+ * data.object} a whole PaymentIntent, field for field, so the workers are tested on what they will
+ * really read, unknown fields included. Only {@link #id} is random: an event built with the same
+ * ids, time and fields renders the same bytes every time, as a seeded scenario needs.
  */
 public final class StripeFixtures {
 
@@ -110,7 +111,10 @@ public final class StripeFixtures {
       return this;
     }
 
-    Builder declined() {
+    /**
+     * A decline: {@code last_payment_error} carries the card error, as on {@code payment_failed}.
+     */
+    public Builder declined() {
       this.declined = true;
       return this;
     }
@@ -155,7 +159,7 @@ public final class StripeFixtures {
       pi.put("canceled_at", "canceled".equals(status) ? createdSeconds : null);
       pi.put("cancellation_reason", "canceled".equals(status) ? "requested_by_customer" : null);
       pi.put("capture_method", "automatic_async");
-      pi.put("client_secret", paymentIntentId + "_secret_" + id("s").substring(4));
+      pi.put("client_secret", paymentIntentId + "_secret_" + eventId.substring(4));
       pi.put("confirmation_method", "automatic");
       pi.put("created", createdSeconds - 30);
       pi.put("currency", "usd");
@@ -163,7 +167,9 @@ public final class StripeFixtures {
       pi.put("description", "marketplace " + metadata.getOrDefault("payment_type", "payment"));
       pi.put("invoice", null);
       pi.put("last_payment_error", declined ? lastPaymentError(charge) : null);
-      pi.put("latest_charge", "canceled".equals(status) ? null : charge);
+      pi.put(
+          "latest_charge",
+          "canceled".equals(status) || "processing".equals(status) ? null : charge);
       pi.put("livemode", false);
       pi.put("metadata", metadata);
       pi.put("next_action", null);
@@ -188,7 +194,7 @@ public final class StripeFixtures {
       pi.put("transfer_group", null);
 
       Map<String, Object> request = new LinkedHashMap<>();
-      request.put("id", succeeded || declined ? "req_" + id("r").substring(4) : null);
+      request.put("id", succeeded || declined ? "req_" + eventId.substring(4) : null);
       request.put("idempotency_key", null);
 
       Map<String, Object> event = new LinkedHashMap<>();
