@@ -27,9 +27,8 @@ mkdir -p "$work"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building system-tests test classes..." >&2
   # shellcheck disable=SC2086
-  ./mvnw ${MVN_FLAGS:-} -q -pl system-tests test-compile
-  # shellcheck disable=SC2086
-  ./mvnw ${MVN_FLAGS:-} -q -pl system-tests dependency:build-classpath \
+  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl system-tests \
+    test-compile dependency:build-classpath \
     -Dmdep.includeScope=test -Dmdep.outputFile="$work/classpath.txt"
 fi
 # a copy of the classes: other builds of system-tests may rewrite target/test-classes meanwhile
