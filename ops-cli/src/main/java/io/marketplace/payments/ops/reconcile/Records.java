@@ -98,7 +98,8 @@ public final class Records {
   /**
    * The repair events of {@code repair} that {@code consumer}, the worker applying that kind of
    * fact, has already applied: the first generation and any later ones ({@code ..._2}, ...). Other
-   * consumers of the topic also record them, as ignored; they do not count.
+   * consumers of the topic may record them too (the payment processor audits every event); they do
+   * not count.
    */
   public List<String> appliedRepairs(Repair repair, String consumer) {
     return jdbi.withHandle(
