@@ -15,6 +15,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -176,7 +177,7 @@ public final class StreamWorker implements AutoCloseable {
               return; // stopping: the records in hand are not applied, their offsets stay
             }
             options.beforeOffsetCommit().run();
-            noteApplied(records);
+            noteApplied(c, records);
           }
           commitIfDue(c);
         }
@@ -287,7 +288,7 @@ public final class StreamWorker implements AutoCloseable {
           counts[0] = 0;
           counts[1] = 0;
           // the keys this transaction is first to apply; a key twice in the batch is applied once
-          java.util.Set<String> fresh = ProcessedEvents.markNew(tx, options.consumer(), keys);
+          Set<String> fresh = ProcessedEvents.markNew(tx, options.consumer(), keys);
           for (int i = 0; i < batch.size(); i++) {
             String key = keys.get(i);
             try (var a = Mdc.put(Mdc.CONSUMER, options.consumer());
@@ -374,8 +375,12 @@ public final class StreamWorker implements AutoCloseable {
     }
   }
 
-  private void noteApplied(ConsumerRecords<String, byte[]> records) {
+  private void noteApplied(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
+    Set<TopicPartition> assigned = c.assignment();
     for (TopicPartition partition : records.partitions()) {
+      if (!assigned.contains(partition)) {
+        continue; // revoked while its records were retried: the next owner commits it
+      }
       List<ConsumerRecord<String, byte[]>> list = records.records(partition);
       appliedOffsets.put(partition, new OffsetAndMetadata(list.getLast().offset() + 1));
     }
