@@ -71,8 +71,19 @@ public final class PaymentProcessor implements AutoCloseable {
           closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
 
       PaymentMetrics metrics = new PaymentMetrics(registry);
+      OutboxRelay relay =
+          new OutboxRelay(
+              database.jdbi(),
+              producer,
+              config.kafka().topics(),
+              RELAY_IDLE,
+              registry,
+              PaymentProcessorConfig.SERVICE);
+      // what a worker's transaction wrote to the outbox is published at once, not at the next poll
       WorkerOptions options =
-          tuning.apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()));
+          tuning
+              .apply(WorkerOptions.of(config.consumer(), config.kafka().topics().stripeEvents()))
+              .withAfterApplied(relay::wakeUp);
       List<StreamWorker> workers = new ArrayList<>();
       for (int i = 0; i < config.workers(); i++) {
         StripeEventHandlers handlers = handlers(config, clock, database, metrics);
@@ -88,15 +99,7 @@ public final class PaymentProcessor implements AutoCloseable {
                         clock)
                     .start()));
       }
-      closer.add(
-          new OutboxRelay(
-                  database.jdbi(),
-                  producer,
-                  config.kafka().topics(),
-                  RELAY_IDLE,
-                  registry,
-                  PaymentProcessorConfig.SERVICE)
-              .start());
+      closer.add(relay.start());
 
       Javalin admin =
           HttpServers.create(

@@ -115,11 +115,15 @@ public final class RefundWorker implements AutoCloseable {
       StripeRefundHandler refunds = new StripeRefundHandler(executor, clock, registry);
       DisputeHandler disputes = new DisputeHandler(clock, registry);
 
-      closer.add(new OutboxRelay(jdbi, producer, topics, RELAY_IDLE, registry, SERVICE).start());
+      OutboxRelay relay =
+          closer.add(
+              new OutboxRelay(jdbi, producer, topics, RELAY_IDLE, registry, SERVICE).start());
+      // what a worker's transaction wrote to the outbox is published at once, not at the next poll
+      UnaryOperator<WorkerOptions> tuned = o -> options.apply(o).withAfterApplied(relay::wakeUp);
       List<StreamWorker> workers =
           List.of(
               new StreamWorker(
-                  options.apply(WorkerOptions.of(STRIPE_CONSUMER, topics.stripeEvents())),
+                  tuned.apply(WorkerOptions.of(STRIPE_CONSUMER, topics.stripeEvents())),
                   config.kafka(),
                   jdbi,
                   stripeEvents(refunds, disputes),
@@ -127,7 +131,7 @@ public final class RefundWorker implements AutoCloseable {
                   registry,
                   clock),
               new StreamWorker(
-                  options.apply(WorkerOptions.of(MODERATION_CONSUMER, topics.moderation())),
+                  tuned.apply(WorkerOptions.of(MODERATION_CONSUMER, topics.moderation())),
                   config.kafka(),
                   jdbi,
                   new ModerationHandler(decisions, clock),
@@ -135,7 +139,7 @@ public final class RefundWorker implements AutoCloseable {
                   registry,
                   clock),
               new StreamWorker(
-                  options.apply(WorkerOptions.of(COMMANDS_CONSUMER, topics.refundCommands())),
+                  tuned.apply(WorkerOptions.of(COMMANDS_CONSUMER, topics.refundCommands())),
                   config.kafka(),
                   jdbi,
                   new RefundCommandHandler(decisions),

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.Producer;
@@ -24,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * acknowledged all of it; a crash in between publishes it again under the same event ids, which
  * subscribers dedupe on. One relay at a time holds a PostgreSQL advisory lock, so several replicas
  * can run it without reordering a key's events.
+ *
+ * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
+ * transaction of this service just wrote some; passes woken that way are at least {@value
+ * #MIN_WOKEN_SPACING_MILLIS} ms apart, so a busy worker does not turn each of its commits into a
+ * relay transaction.
  */
 public final class OutboxRelay implements AutoCloseable {
 
@@ -32,6 +38,7 @@ public final class OutboxRelay implements AutoCloseable {
   private static final int BATCH = 500;
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration RETENTION = Duration.ofDays(7);
+  static final long MIN_WOKEN_SPACING_MILLIS = 10;
 
   private final Jdbi jdbi;
   private final Producer<String, byte[]> producer;
@@ -40,6 +47,8 @@ public final class OutboxRelay implements AutoCloseable {
   private final Counter published;
   private final AtomicLong backlog = new AtomicLong();
   private final Thread thread;
+  private final Semaphore work = new Semaphore(0);
+  private long lastPassNanos = System.nanoTime();
   private volatile boolean running = true;
   private static final int VACUUM_AFTER_ROWS = 20_000;
   private static final Duration VACUUM_EVERY = Duration.ofSeconds(5);
@@ -73,11 +82,12 @@ public final class OutboxRelay implements AutoCloseable {
     while (running) {
       try {
         int sent = publishBatch();
+        lastPassNanos = System.nanoTime();
         vacuumWhenWorthIt(sent);
         purgeOccasionally();
         backoff = idleInterval;
         if (sent < BATCH) {
-          pause(idleInterval);
+          awaitWork();
         }
       } catch (RuntimeException e) {
         if (!running) {
@@ -195,6 +205,37 @@ public final class OutboxRelay implements AutoCloseable {
                     "DELETE FROM outbox_events WHERE published_at < now() - make_interval(secs => :s)")
                 .bind("s", (double) RETENTION.toSeconds())
                 .execute());
+  }
+
+  /**
+   * Tells the relay that a committed transaction wrote outbox rows; it looks for them at once, or
+   * {@value #MIN_WOKEN_SPACING_MILLIS} ms after its last pass. Cheap, and safe to call from any
+   * thread.
+   */
+  public void wakeUp() {
+    if (work.availablePermits() == 0) {
+      work.release();
+    }
+  }
+
+  /** Waits for a {@link #wakeUp()} or the idle interval, whichever comes first. */
+  private void awaitWork() {
+    try {
+      if (work.tryAcquire(idleInterval.toNanos(), TimeUnit.NANOSECONDS)) {
+        long wait =
+            lastPassNanos
+                + TimeUnit.MILLISECONDS.toNanos(MIN_WOKEN_SPACING_MILLIS)
+                - System.nanoTime();
+        if (wait > 0) {
+          // the rows of commits made meanwhile are picked up by the same pass
+          TimeUnit.NANOSECONDS.sleep(wait);
+        }
+        work.drainPermits();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      running = false;
+    }
   }
 
   private void pause(Duration duration) {

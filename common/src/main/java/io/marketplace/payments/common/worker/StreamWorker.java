@@ -304,6 +304,9 @@ public final class StreamWorker implements AutoCloseable {
         });
     applied.increment(counts[0]);
     duplicates.increment(counts[1]);
+    if (counts[0] > 0) {
+      options.afterApplied().run();
+    }
   }
 
   private void applyOne(Handle tx, ConsumerRecord<String, byte[]> record) {

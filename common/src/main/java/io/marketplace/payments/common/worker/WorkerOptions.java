@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param initialBackoff first pause between tries; doubles up to {@code maxBackoff}
  * @param beforeOffsetCommit called after the database commit and before the offset commit; tests
  *     throw from it to crash the worker at exactly that point
+ * @param afterApplied called after each database commit that applied records: a service wakes its
+ *     outbox relay with it, so what the transaction wrote is published without waiting for a poll
  */
 public record WorkerOptions(
     String consumer,
@@ -21,7 +23,8 @@ public record WorkerOptions(
     int maxAttempts,
     Duration initialBackoff,
     Duration maxBackoff,
-    Runnable beforeOffsetCommit) {
+    Runnable beforeOffsetCommit,
+    Runnable afterApplied) {
 
   public WorkerOptions {
     Objects.requireNonNull(consumer, "consumer");
@@ -33,18 +36,32 @@ public record WorkerOptions(
       throw new IllegalArgumentException("maxAttempts must be at least 1");
     }
     Objects.requireNonNull(beforeOffsetCommit, "beforeOffsetCommit");
+    Objects.requireNonNull(afterApplied, "afterApplied");
   }
 
   public static WorkerOptions of(String consumer, Topic... topics) {
     return new WorkerOptions(
-        consumer, List.of(topics), 5, Duration.ofMillis(100), Duration.ofSeconds(5), () -> {});
+        consumer,
+        List.of(topics),
+        5,
+        Duration.ofMillis(100),
+        Duration.ofSeconds(5),
+        () -> {},
+        () -> {});
   }
 
   public WorkerOptions withRetries(int attempts, Duration initial, Duration max) {
-    return new WorkerOptions(consumer, topics, attempts, initial, max, beforeOffsetCommit);
+    return new WorkerOptions(
+        consumer, topics, attempts, initial, max, beforeOffsetCommit, afterApplied);
   }
 
   public WorkerOptions withBeforeOffsetCommit(Runnable hook) {
-    return new WorkerOptions(consumer, topics, maxAttempts, initialBackoff, maxBackoff, hook);
+    return new WorkerOptions(
+        consumer, topics, maxAttempts, initialBackoff, maxBackoff, hook, afterApplied);
+  }
+
+  public WorkerOptions withAfterApplied(Runnable hook) {
+    return new WorkerOptions(
+        consumer, topics, maxAttempts, initialBackoff, maxBackoff, beforeOffsetCommit, hook);
   }
 }
