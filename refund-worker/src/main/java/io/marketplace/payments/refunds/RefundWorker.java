@@ -25,10 +25,8 @@ import io.marketplace.payments.refunds.refund.StripeRefundHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -70,6 +68,7 @@ public final class RefundWorker implements AutoCloseable {
   private final RefundJanitor janitor;
   private final RefundExecutor executor;
   private final PrometheusMeterRegistry registry;
+  private final StripeEventRouter stripeRouter;
 
   private RefundWorker(
       Closer closer,
@@ -77,13 +76,15 @@ public final class RefundWorker implements AutoCloseable {
       List<StreamWorker> workers,
       RefundJanitor janitor,
       RefundExecutor executor,
-      PrometheusMeterRegistry registry) {
+      PrometheusMeterRegistry registry,
+      StripeEventRouter stripeRouter) {
     this.closer = closer;
     this.http = http;
     this.workers = workers;
     this.janitor = janitor;
     this.executor = executor;
     this.registry = registry;
+    this.stripeRouter = stripeRouter;
   }
 
   public static RefundWorker start(RefundWorkerConfig config) {
@@ -114,6 +115,7 @@ public final class RefundWorker implements AutoCloseable {
       RefundDecisions decisions = new RefundDecisions(dispatcher, clock, registry);
       StripeRefundHandler refunds = new StripeRefundHandler(executor, clock, registry);
       DisputeHandler disputes = new DisputeHandler(clock, registry);
+      StripeEventRouter stripeRouter = stripeEvents(refunds, disputes);
 
       OutboxRelay relay =
           closer.add(
@@ -126,7 +128,7 @@ public final class RefundWorker implements AutoCloseable {
                   tuned.apply(WorkerOptions.of(STRIPE_CONSUMER, topics.stripeEvents())),
                   config.kafka(),
                   jdbi,
-                  stripeEvents(refunds, disputes),
+                  stripeRouter,
                   producer,
                   registry,
                   clock),
@@ -171,38 +173,32 @@ public final class RefundWorker implements AutoCloseable {
                   routes -> {})
               .start();
       closer.add(http::stop);
-      return new RefundWorker(closer, http, workers, janitor, executor, registry);
+      return new RefundWorker(closer, http, workers, janitor, executor, registry, stripeRouter);
     } catch (RuntimeException e) {
       closer.close();
       throw e;
     }
   }
 
-  private static final Set<String> REFUND_EVENTS =
-      Set.of("refund.created", "refund.updated", "refund.failed", "charge.refund.updated");
-  private static final String CHARGE_REFUNDED = "charge.refunded";
-  private static final Set<String> DISPUTE_EVENTS =
-      Set.of(
-          "charge.dispute.created",
-          "charge.dispute.updated",
-          "charge.dispute.closed",
-          "charge.dispute.funds_withdrawn",
-          "charge.dispute.funds_reinstated");
-
-  /** The Stripe event types this worker acts on; it passes over every other type untouched. */
-  public static boolean handlesStripeEvent(String type) {
-    return REFUND_EVENTS.contains(type)
-        || CHARGE_REFUNDED.equals(type)
-        || DISPUTE_EVENTS.contains(type);
+  /** What happens on each Stripe event type; every other type is passed over untouched. */
+  static StripeEventRouter stripeEvents(StripeRefundHandler refunds, DisputeHandler disputes) {
+    return StripeEventRouter.of(
+        Map.of(
+            "refund.created", refunds::onRefund,
+            "refund.updated", refunds::onRefund,
+            "refund.failed", refunds::onRefund,
+            "charge.refund.updated", refunds::onRefund,
+            "charge.refunded", refunds::onChargeRefunded,
+            "charge.dispute.created", disputes::onDispute,
+            "charge.dispute.updated", disputes::onDispute,
+            "charge.dispute.closed", disputes::onDispute,
+            "charge.dispute.funds_withdrawn", disputes::onDispute,
+            "charge.dispute.funds_reinstated", disputes::onDispute));
   }
 
-  /** What happens on each Stripe event type. */
-  static StripeEventRouter stripeEvents(StripeRefundHandler refunds, DisputeHandler disputes) {
-    Map<String, StripeEventRouter.Action> byType = new HashMap<>();
-    REFUND_EVENTS.forEach(type -> byType.put(type, refunds::onRefund));
-    byType.put(CHARGE_REFUNDED, refunds::onChargeRefunded);
-    DISPUTE_EVENTS.forEach(type -> byType.put(type, disputes::onDispute));
-    return StripeEventRouter.of(byType);
+  /** True for the Stripe event types this worker acts on; it passes over every other type. */
+  public boolean handlesStripeEvent(String type) {
+    return stripeRouter.handles(type);
   }
 
   /** The admin port (health and metrics). */

@@ -145,7 +145,7 @@ public final class Harness implements AutoCloseable {
    * passes over the others without a trace).
    */
   public void awaitStripeEventsApplied() {
-    List<String> ids = webhooks.forwardedIds(RefundWorker::handlesStripeEvent);
+    List<String> ids = webhooks.forwardedIds(worker::handlesStripeEvent);
     Await.until(
         WAIT,
         "the refund worker to apply " + ids.size() + " Stripe events",

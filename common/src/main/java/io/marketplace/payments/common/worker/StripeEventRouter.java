@@ -52,7 +52,7 @@ public final class StripeEventRouter implements RecordHandler {
       return true;
     }
     return RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_TYPE)
-        .map(byType::containsKey)
+        .map(this::handles)
         .orElse(true);
   }
 
