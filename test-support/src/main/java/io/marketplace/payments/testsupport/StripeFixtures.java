@@ -59,8 +59,7 @@ public final class StripeFixtures {
     return paymentIntent("payment_intent.payment_failed", paymentIntentId)
         .amount(amount)
         .metadata(meta)
-        .status("requires_payment_method")
-        .declined();
+        .status("requires_payment_method");
   }
 
   public static Builder canceled(String paymentIntentId, long amount, Map<String, String> meta) {
@@ -79,7 +78,6 @@ public final class StripeFixtures {
     private long amount = 500;
     private String status = "succeeded";
     private Map<String, String> metadata = Map.of();
-    private boolean declined;
 
     private Builder(String type, String paymentIntentId) {
       this.type = type;
@@ -111,14 +109,6 @@ public final class StripeFixtures {
       return this;
     }
 
-    /**
-     * A decline: {@code last_payment_error} carries the card error, as on {@code payment_failed}.
-     */
-    public Builder declined() {
-      this.declined = true;
-      return this;
-    }
-
     public String eventId() {
       return eventId;
     }
@@ -138,6 +128,8 @@ public final class StripeFixtures {
     public String json() {
       long createdSeconds = created.getEpochSecond();
       boolean succeeded = "succeeded".equals(status);
+      // a decline: last_payment_error carries the card error
+      boolean declined = "payment_intent.payment_failed".equals(type);
       String charge = "ch_" + paymentIntentId.substring(3);
 
       Map<String, Object> card = new LinkedHashMap<>();

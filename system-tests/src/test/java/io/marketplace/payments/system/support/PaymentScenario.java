@@ -161,15 +161,14 @@ public final class PaymentScenario {
       String type, Purchase purchase, String status, Map<String, String> metadata) {
     String eventId = id("evt");
     Instant created = NOW.minus(Duration.ofHours(2)).plusSeconds(eventSecond++);
-    StripeFixtures.Builder builder =
+    String body =
         StripeFixtures.paymentIntent(type, purchase.paymentIntentId())
             .eventId(eventId)
             .created(created)
             .amount(purchase.amountCents())
             .status(status)
-            .metadata(metadata);
-    String body =
-        ("payment_intent.payment_failed".equals(type) ? builder.declined() : builder).json();
+            .metadata(metadata)
+            .json();
     return new Delivery(eventId, type, purchase.paymentIntentId(), body, created.plusSeconds(1));
   }
 
