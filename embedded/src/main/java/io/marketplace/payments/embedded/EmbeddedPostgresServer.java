@@ -15,7 +15,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -35,8 +37,15 @@ import org.slf4j.LoggerFactory;
  * <p>The data directory is initialised only the first time: a directory given by the caller keeps
  * its databases across {@link #stop()}/{@link #restart()} and across process restarts. Without one,
  * a temporary directory is used and deleted by {@link #close()}. The server listens on the loopback
- * only and trusts its connections (the password is not checked); it runs without fsync, so the data
- * survives a crash of the process but not of the machine.
+ * only and trusts its connections (the password is not checked).
+ *
+ * <p>What it promises: a transaction whose commit returned survives a crash of the server's
+ * processes ({@code kill -9} of the postmaster or of a backend), because every commit writes its
+ * WAL to the kernel before it returns ({@code synchronous_commit=on}, where zonky's default is
+ * {@code off}, which loses the last commits with the process). It does not survive a crash of the
+ * machine or its kernel: the server runs without fsync, as zonky starts it, which keeps tests and
+ * benchmarks fast. The services ask for {@code synchronous_commit} per session anyway, so they do
+ * not rely on this default.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
@@ -163,6 +172,34 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     log.info("PostgreSQL on port {} stopped in {} ms", port, elapsedMillis(started));
   }
 
+  /**
+   * Crashes the server as a power cut of its processes would: SIGKILL of the postmaster and every
+   * process it started, with no shutdown checkpoint. {@link #restart()} then starts it again, and
+   * PostgreSQL recovers from its WAL.
+   */
+  public synchronized void kill() {
+    if (postgres == null) {
+      return;
+    }
+    ProcessHandle postmaster =
+        runningPostgres(dataDir.resolve("postmaster.pid"))
+            .orElseThrow(() -> new IllegalStateException("no running PostgreSQL on " + dataDir));
+    List<ProcessHandle> processes = new ArrayList<>(postmaster.descendants().toList());
+    processes.addFirst(postmaster);
+    processes.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle process : processes) {
+      process.onExit().join();
+    }
+    try {
+      postgres.close(); // finds no server to stop; releases the data directory's lock
+    } catch (IOException e) {
+      log.debug("closing the killed PostgreSQL on port {}", port, e);
+    } finally {
+      postgres = null;
+    }
+    log.info("PostgreSQL on port {} killed", port);
+  }
+
   /** Starts the server again on the same port with the same data, stopping it first if it runs. */
   public synchronized void restart() {
     stop();
@@ -204,8 +241,9 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               // one hook per server, not one per restart: see registerShutdownHook
               .setRegisterShutdownHook(false)
               // benchmarks load pg_stat_statements to report what each statement cost
-              .setServerConfig(
-                  "shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""));
+              .setServerConfig("shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""))
+              // zonky sets it off; a commit must outlive a kill -9 of the server (see above)
+              .setServerConfig("synchronous_commit", "on");
       settings(System.getProperty(SETTINGS_PROPERTY, "")).forEach(builder::setServerConfig);
       postgres = builder.start();
     } catch (IOException | RuntimeException e) {

@@ -6,23 +6,39 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.marketplace.payments.common.json.Json;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Properties;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /** A pooled connection to PostgreSQL and the Jdbi on top of it; one per service. */
 public final class Database implements AutoCloseable {
 
+  private static final Duration IDLE_IN_TRANSACTION = Duration.ofMinutes(5);
+
+  private final DbConfig config;
   private final HikariDataSource dataSource;
   private final Jdbi jdbi;
 
-  private Database(HikariDataSource dataSource) {
+  private Database(DbConfig config, HikariDataSource dataSource) {
+    this.config = config;
     this.dataSource = dataSource;
     this.jdbi = jdbi(dataSource, Json.mapper());
   }
 
-  /** Opens the pool. Connections are made lazily, so a service starts while PostgreSQL is down. */
+  /**
+   * Opens the pool. Connections are made lazily, so a service starts while PostgreSQL is down.
+   *
+   * <p>Every session is set up by the client, not left to the server's defaults: {@code
+   * synchronous_commit} as configured (a commit is durable when it returns, which the offset commit
+   * after it relies on, even on a server whose default is {@code off}), a {@code statement_timeout}
+   * below the socket timeout, and an {@code idle_in_transaction_session_timeout}, so a client that
+   * vanished mid-transaction does not hold its row locks. Connect and read timeouts and TCP
+   * keepalives make a silently dropped connection fail in seconds instead of hanging a worker or a
+   * request for the kernel's TCP timeout.
+   */
   public static Database open(DbConfig config, String poolName) {
     HikariConfig hikari = new HikariConfig();
     hikari.setJdbcUrl(config.url());
@@ -33,7 +49,33 @@ public final class Database implements AutoCloseable {
     hikari.setPoolName(poolName);
     hikari.setConnectionTimeout(Duration.ofSeconds(5).toMillis());
     hikari.setInitializationFailTimeout(-1);
-    return new Database(new HikariDataSource(hikari));
+    sessionProperties(config, config.socketTimeout(), poolName)
+        .forEach((name, value) -> hikari.addDataSourceProperty((String) name, value));
+    return new Database(config, new HikariDataSource(hikari));
+  }
+
+  /** What every connection to PostgreSQL is opened with; {@code read} 0 waits without limit. */
+  static Properties sessionProperties(DbConfig config, Duration read, String applicationName) {
+    Properties props = new Properties();
+    props.setProperty("ApplicationName", applicationName);
+    props.setProperty("connectTimeout", Long.toString(seconds(config.connectTimeout())));
+    props.setProperty("loginTimeout", Long.toString(2 * seconds(config.connectTimeout())));
+    props.setProperty("socketTimeout", Long.toString(seconds(read)));
+    props.setProperty("tcpKeepAlive", "true");
+    long statementMillis = read.isZero() ? 0 : config.statementTimeout().toMillis();
+    props.setProperty(
+        "options",
+        "-c synchronous_commit="
+            + config.synchronousCommit()
+            + " -c statement_timeout="
+            + statementMillis
+            + " -c idle_in_transaction_session_timeout="
+            + IDLE_IN_TRANSACTION.toMillis());
+    return props;
+  }
+
+  private static long seconds(Duration duration) {
+    return Math.max(1, (duration.toMillis() + 999) / 1000);
   }
 
   /**
@@ -47,8 +89,23 @@ public final class Database implements AutoCloseable {
     return jdbi;
   }
 
+  /**
+   * Applies the schema over a connection of its own, without the pool's read and statement
+   * timeouts: a migration may rewrite a large table or wait for a lock longer than any request.
+   */
   public Database migrate() {
-    Migrations.migrate(dataSource);
+    PGSimpleDataSource migrations = new PGSimpleDataSource();
+    migrations.setUrl(config.url());
+    migrations.setUser(config.user());
+    migrations.setPassword(config.password());
+    try {
+      for (var property : sessionProperties(config, Duration.ZERO, "flyway").entrySet()) {
+        migrations.setProperty((String) property.getKey(), (String) property.getValue());
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot set up the migration connection", e);
+    }
+    Migrations.migrate(migrations);
     return this;
   }
 

@@ -1,24 +1,96 @@
 package io.marketplace.payments.common.db;
 
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import java.time.Duration;
+import java.util.Set;
 
-/** Where PostgreSQL is (SPEC §2). The password never appears in {@link #toString()}. */
-public record DbConfig(String url, String user, String password, int maxPoolSize) {
+/**
+ * Where PostgreSQL is (SPEC §2) and how a session with it must behave. The password never appears
+ * in {@link #toString()}.
+ *
+ * @param synchronousCommit the {@code synchronous_commit} every session of a service runs with: a
+ *     worker commits a Kafka offset only after its database commit, so that commit must be durable
+ *     when it returns, whatever the server's default says. {@code on} (the default), {@code
+ *     remote_write} or {@code remote_apply}; never {@code off} or {@code local}
+ * @param connectTimeout how long opening a TCP connection may take
+ * @param socketTimeout how long a read from PostgreSQL may wait before the connection is given up:
+ *     a connection the network dropped silently fails after this, not after the kernel's TCP
+ *     timeout (hours). Statements are cancelled by the server a little earlier ({@code
+ *     statement_timeout}), so a slow statement ends with a clear error and a healthy connection
+ */
+public record DbConfig(
+    String url,
+    String user,
+    String password,
+    int maxPoolSize,
+    String synchronousCommit,
+    Duration connectTimeout,
+    Duration socketTimeout) {
+
+  static final Set<String> DURABLE_COMMITS = Set.of("on", "remote_write", "remote_apply");
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration STATEMENT_MARGIN = Duration.ofSeconds(2);
+
+  public DbConfig {
+    if (!DURABLE_COMMITS.contains(synchronousCommit)) {
+      throw new InvalidConfigException(
+          "DATABASE_SYNCHRONOUS_COMMIT", "must be one of on, remote_write, remote_apply");
+    }
+    if (socketTimeout.compareTo(STATEMENT_MARGIN.multipliedBy(2)) < 0) {
+      throw new InvalidConfigException("DATABASE_SOCKET_TIMEOUT", "must be at least 4s");
+    }
+    if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+      throw new InvalidConfigException("DATABASE_CONNECT_TIMEOUT", "must be positive");
+    }
+  }
+
+  /** The defaults: durable commits, 5 s to connect, 30 s for a read. */
+  public DbConfig(String url, String user, String password, int maxPoolSize) {
+    this(url, user, password, maxPoolSize, "on", CONNECT_TIMEOUT, SOCKET_TIMEOUT);
+  }
 
   public static DbConfig fromEnv(Env env) {
     return new DbConfig(
         env.required("DATABASE_URL"),
         env.required("DATABASE_USER"),
         env.optional("DATABASE_PASSWORD", ""),
-        env.integer("DATABASE_POOL_SIZE", 10));
+        env.integer("DATABASE_POOL_SIZE", 10),
+        env.optional("DATABASE_SYNCHRONOUS_COMMIT", "on"),
+        env.duration("DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+        env.duration("DATABASE_SOCKET_TIMEOUT", SOCKET_TIMEOUT));
   }
 
   public DbConfig withPoolSize(int size) {
-    return new DbConfig(url, user, password, size);
+    return new DbConfig(
+        url, user, password, size, synchronousCommit, connectTimeout, socketTimeout);
+  }
+
+  public DbConfig withSocketTimeout(Duration timeout) {
+    return new DbConfig(
+        url, user, password, maxPoolSize, synchronousCommit, connectTimeout, timeout);
+  }
+
+  /** The server cancels a statement this long after it started, before the client gives up. */
+  public Duration statementTimeout() {
+    return socketTimeout.minus(STATEMENT_MARGIN);
   }
 
   @Override
   public String toString() {
-    return "DbConfig[url=" + url + ", user=" + user + ", maxPoolSize=" + maxPoolSize + "]";
+    return "DbConfig[url="
+        + url
+        + ", user="
+        + user
+        + ", maxPoolSize="
+        + maxPoolSize
+        + ", synchronousCommit="
+        + synchronousCommit
+        + ", connectTimeout="
+        + connectTimeout
+        + ", socketTimeout="
+        + socketTimeout
+        + "]";
   }
 }

@@ -1,0 +1,141 @@
+package io.marketplace.payments.common.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A service's sessions with PostgreSQL are set up by the service, not left to the server: commits
+ * durable even where the server's default is {@code synchronous_commit=off}, and a statement or a
+ * connection that stops answering fails within seconds instead of hanging its worker.
+ */
+class DatabaseSessionTest {
+
+  private static final String QUERY_CANCELED = "57014";
+
+  private static EmbeddedPostgresServer postgres;
+  private static DbConfig config;
+
+  @BeforeAll
+  static void startPostgresWhoseDefaultIsAsynchronousCommit() throws SQLException {
+    postgres = EmbeddedPostgresServer.start(null, 0);
+    postgres.createDatabase("sessions");
+    try (Connection connection = postgres.dataSource("postgres").getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("ALTER DATABASE sessions SET synchronous_commit = off");
+    }
+    config =
+        new DbConfig(postgres.jdbcUrl("sessions"), postgres.user(), postgres.password(), 2)
+            .withSocketTimeout(Duration.ofSeconds(4));
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    postgres.close();
+  }
+
+  @Test
+  void shouldCommitDurablyWhenTheServerDefaultIsAsynchronous() throws SQLException {
+    // Given a database whose sessions default to synchronous_commit=off
+    assertThat(show(postgres.dataSource("sessions").getConnection(), "synchronous_commit"))
+        .isEqualTo("off");
+
+    // When a service opens its pool on it
+    try (Database database = Database.open(config, "session-test")) {
+
+      // Then every session of the service commits durably
+      assertThat(show(database.dataSource().getConnection(), "synchronous_commit")).isEqualTo("on");
+    }
+  }
+
+  @Test
+  void shouldCancelAStatementBeforeTheSocketTimeoutWhenItRunsTooLong() {
+    try (Database database = Database.open(config, "session-test")) {
+      assertTimeoutPreemptively(
+          Duration.ofSeconds(20),
+          () ->
+              assertThatThrownBy(
+                      () -> {
+                        try (Connection connection = database.dataSource().getConnection();
+                            Statement statement = connection.createStatement()) {
+                          statement.execute("SELECT pg_sleep(60)");
+                        }
+                      })
+                  .isInstanceOf(SQLException.class)
+                  .satisfies(
+                      e -> assertThat(((SQLException) e).getSQLState()).isEqualTo(QUERY_CANCELED)));
+    }
+  }
+
+  @Test
+  void shouldFailARequestWhenItsServerProcessStopsAnswering() throws Exception {
+    try (Database database = Database.open(config, "session-test");
+        Connection connection = database.dataSource().getConnection()) {
+      // Given a connection whose server process is frozen, as behind a silently dropped link
+      long backend;
+      try (Statement statement = connection.createStatement();
+          ResultSet rows = statement.executeQuery("SELECT pg_backend_pid()")) {
+        rows.next();
+        backend = rows.getLong(1);
+      }
+      signal("STOP", backend);
+      try {
+        // When a statement is sent on it, Then it fails within the socket timeout, not hours later
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(20),
+            () ->
+                assertThatThrownBy(
+                        () -> {
+                          try (Statement statement = connection.createStatement()) {
+                            statement.execute("SELECT 1");
+                          }
+                        })
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("I/O error"));
+      } finally {
+        signal("CONT", backend);
+      }
+    }
+  }
+
+  @Test
+  void shouldRefuseACommitModeThatCanLoseAcknowledgedCommits() {
+    Env env =
+        Env.of(
+            Map.of(
+                "DATABASE_URL", "jdbc:postgresql://db/payments",
+                "DATABASE_USER", "payments",
+                "DATABASE_SYNCHRONOUS_COMMIT", "off"));
+
+    assertThatThrownBy(() -> DbConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("DATABASE_SYNCHRONOUS_COMMIT");
+  }
+
+  private static String show(Connection session, String setting) throws SQLException {
+    try (Connection connection = session;
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SHOW " + setting)) {
+      rows.next();
+      return rows.getString(1);
+    }
+  }
+
+  private static void signal(String signal, long pid) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start();
+    assertThat(kill.waitFor()).isZero();
+  }
+}
