@@ -1,22 +1,56 @@
 package io.marketplace.payments.common.kafka;
 
 import io.marketplace.payments.common.config.Env;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** Where Kafka is (SPEC §2) and the client settings that keep money safe. */
-public record KafkaConfig(String bootstrapServers, Topics topics) {
+/**
+ * Where Kafka is (SPEC §2) and the client settings that keep money safe.
+ *
+ * @param groupInstanceId a name stable across restarts of this process and unique in its fleet (the
+ *     pod name), or empty: with it, each consumer joins its group as a static member (KIP-345), so
+ *     a process killed and restarted under the same name takes its partitions back at once, without
+ *     waiting for the session timeout and without a rebalance of the others
+ */
+public record KafkaConfig(
+    String bootstrapServers, Topics topics, Optional<String> groupInstanceId) {
+
+  /**
+   * A dead member's partitions wait this long for it: short, so a payment is not held up for long
+   * by a crashed replica that is not replaced, and long enough (five heartbeats) that a busy 2-core
+   * machine or a GC pause does not make a live member look dead. Above the brokers' default minimum
+   * ({@code group.min.session.timeout.ms}, 6 s).
+   */
+  static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
+
+  static final Duration HEARTBEAT = Duration.ofSeconds(2);
+
+  public KafkaConfig {
+    groupInstanceId = groupInstanceId.filter(id -> !id.isBlank());
+  }
+
+  public KafkaConfig(String bootstrapServers, Topics topics) {
+    this(bootstrapServers, topics, Optional.empty());
+  }
 
   public static KafkaConfig fromEnv(Env env) {
     return new KafkaConfig(
         env.required("KAFKA_BOOTSTRAP_SERVERS"),
-        Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")));
+        Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")),
+        Optional.of(env.optional("KAFKA_GROUP_INSTANCE_ID", "")));
+  }
+
+  public KafkaConfig withGroupInstanceId(String id) {
+    return new KafkaConfig(bootstrapServers, topics, Optional.of(id));
   }
 
   /**
@@ -45,6 +79,15 @@ public record KafkaConfig(String bootstrapServers, Topics topics) {
   public Properties consumer(String groupId, String clientId) {
     Properties props = common(clientId);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    // Incremental rebalances: a member joining or leaving moves only the partitions concerned,
+    // and the others keep consuming (the default list starts with the eager range assignor)
+    props.put(
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        CooperativeStickyAssignor.class.getName());
+    // How long a member that died without leaving keeps its partitions: chosen here, not left to
+    // the broker. See the README, "Consumer groups", for why not the KIP-848 protocol.
+    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) SESSION_TIMEOUT.toMillis());
+    props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) HEARTBEAT.toMillis());
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -54,6 +97,18 @@ public record KafkaConfig(String bootstrapServers, Topics topics) {
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_MESSAGE_BYTES);
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return props;
+  }
+
+  /**
+   * A consumer of a worker fleet: {@link #consumer} joining as static member {@code
+   * <groupInstanceId>-<slot>} when an instance id is set; {@code slot} tells apart the consumers of
+   * one group in one process.
+   */
+  public Properties workerConsumer(String groupId, String clientId, int slot) {
+    Properties props = consumer(groupId, clientId);
+    groupInstanceId.ifPresent(
+        id -> props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, id + "-" + slot));
     return props;
   }
 

@@ -16,8 +16,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.CloseOptions.GroupMembershipOperation;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -97,6 +102,17 @@ public final class StreamWorker implements AutoCloseable {
   private long lastCommitNanos = System.nanoTime();
   private volatile Consumer<String, byte[]> consumer;
 
+  /**
+   * Which of this process's workers of the same group this is, from 0 in the order they are made:
+   * with the process's instance id, a static member id that is the same after a restart.
+   */
+  private final int slot;
+
+  private static final ConcurrentMap<String, AtomicInteger> SLOTS = new ConcurrentHashMap<>();
+
+  private static final CloseOptions LEAVE_GROUP =
+      CloseOptions.groupMembershipOperation(GroupMembershipOperation.LEAVE_GROUP);
+
   public StreamWorker(
       WorkerOptions options,
       KafkaConfig kafka,
@@ -113,6 +129,7 @@ public final class StreamWorker implements AutoCloseable {
     this.registry = registry;
     this.clock = clock;
     String name = options.consumer();
+    this.slot = SLOTS.computeIfAbsent(name, group -> new AtomicInteger()).getAndIncrement();
     this.applied = counter("applied");
     this.duplicates = counter("duplicate");
     this.deadLettered = counter("dead_lettered");
@@ -162,8 +179,14 @@ public final class StreamWorker implements AutoCloseable {
   private void run() {
     try (Consumer<String, byte[]> c =
             new KafkaConsumer<>(
-                kafka.consumer(
-                    options.consumer(), options.consumer() + "-" + ProcessHandle.current().pid()));
+                kafka.workerConsumer(
+                    options.consumer(),
+                    options.consumer() + "-" + ProcessHandle.current().pid() + "-" + slot,
+                    slot));
+        // a worker stopped on purpose leaves its group, static member or not: its partitions
+        // move now, as a rolling update needs (a static member would otherwise keep them for the
+        // session timeout, waiting for a restart under its name that a new pod does not make)
+        AutoCloseable leave = () -> c.close(LEAVE_GROUP);
         KafkaClientMetrics metrics = new KafkaClientMetrics(c)) {
       consumer = c;
       metrics.bindTo(registry);
@@ -192,7 +215,7 @@ public final class StreamWorker implements AutoCloseable {
     } catch (AuthenticationException | AuthorizationException | FencedInstanceIdException e) {
       failed = true;
       log.error("worker {} stopped on a fatal Kafka error", options.consumer(), e);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       failed = true;
       log.error("worker {} stopped", options.consumer(), e);
     } finally {

@@ -590,8 +590,15 @@ class KubernetesConsistencyTest {
       String name = text(variable.get("name"));
       Object configRef = at(variable, "valueFrom.configMapKeyRef");
       Object secretRef = at(variable, "valueFrom.secretKeyRef");
+      Object fieldRef = at(variable, "valueFrom.fieldRef");
       String value;
-      if (configRef != null) {
+      if (fieldRef != null) {
+        // the downward API: only the pod's name is used, as a stable instance id
+        assertThat(text(map(fieldRef).get("fieldPath")))
+            .as("%s %s", workload.name(), name)
+            .isEqualTo("metadata.name");
+        value = workload.name() + "-0";
+      } else if (configRef != null) {
         assertThat(text(map(configRef).get("name")))
             .as("%s %s", workload.name(), name)
             .isEqualTo("payments-config");
