@@ -17,6 +17,9 @@ import java.util.Objects;
  *     how long row locks are held and how much a crash can roll back
  * @param checkInterval how often the scheduler looks at the clock; a pass is at most this late
  * @param publishTimeout how long {@code --once} waits for the relay to publish the pass's events
+ * @param webhookEventsRetention how long the audit rows of Stripe events ({@code webhook_events})
+ *     are kept ({@code WEBHOOK_EVENTS_RETENTION}, default 90 days, at least a day); each pass
+ *     deletes older ones in batches
  */
 public record ExpirerConfig(
     DbConfig db,
@@ -25,11 +28,14 @@ public record ExpirerConfig(
     Schedule schedule,
     int batchSize,
     Duration checkInterval,
-    Duration publishTimeout) {
+    Duration publishTimeout,
+    Duration webhookEventsRetention) {
 
   public static final int DEFAULT_ADMIN_PORT = 8084;
   public static final int DEFAULT_BATCH_SIZE = 1000;
   static final int MAX_BATCH_SIZE = 10_000;
+  public static final Duration DEFAULT_RETENTION = Duration.ofDays(90);
+  static final Duration MIN_RETENTION = Duration.ofDays(1);
 
   public ExpirerConfig {
     Objects.requireNonNull(db, "db");
@@ -37,6 +43,9 @@ public record ExpirerConfig(
     Objects.requireNonNull(schedule, "schedule");
     Objects.requireNonNull(checkInterval, "checkInterval");
     Objects.requireNonNull(publishTimeout, "publishTimeout");
+    if (webhookEventsRetention.compareTo(MIN_RETENTION) < 0) {
+      throw new IllegalArgumentException("webhook events are kept at least " + MIN_RETENTION);
+    }
     if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
       throw new IllegalArgumentException("batch size must be between 1 and " + MAX_BATCH_SIZE);
     }
@@ -52,6 +61,10 @@ public record ExpirerConfig(
       throw new InvalidConfigException(
           "EXPIRER_BATCH_SIZE", "must be between 1 and " + MAX_BATCH_SIZE);
     }
+    Duration retention = env.duration("WEBHOOK_EVENTS_RETENTION", DEFAULT_RETENTION);
+    if (retention.compareTo(MIN_RETENTION) < 0) {
+      throw new InvalidConfigException("WEBHOOK_EVENTS_RETENTION", "must be at least 1d");
+    }
     return new ExpirerConfig(
         DbConfig.fromEnv(env),
         KafkaConfig.fromEnv(env),
@@ -59,22 +72,46 @@ public record ExpirerConfig(
         Schedule.fromEnv(env),
         batchSize,
         Duration.ofSeconds(1),
-        Duration.ofMinutes(10));
+        Duration.ofMinutes(10),
+        retention);
   }
 
   public ExpirerConfig withSchedule(Schedule value) {
-    return new ExpirerConfig(db, kafka, adminPort, value, batchSize, checkInterval, publishTimeout);
+    return new ExpirerConfig(
+        db,
+        kafka,
+        adminPort,
+        value,
+        batchSize,
+        checkInterval,
+        publishTimeout,
+        webhookEventsRetention);
   }
 
   public ExpirerConfig withBatchSize(int value) {
-    return new ExpirerConfig(db, kafka, adminPort, schedule, value, checkInterval, publishTimeout);
+    return new ExpirerConfig(
+        db,
+        kafka,
+        adminPort,
+        schedule,
+        value,
+        checkInterval,
+        publishTimeout,
+        webhookEventsRetention);
   }
 
   public ExpirerConfig withCheckInterval(Duration value) {
-    return new ExpirerConfig(db, kafka, adminPort, schedule, batchSize, value, publishTimeout);
+    return new ExpirerConfig(
+        db, kafka, adminPort, schedule, batchSize, value, publishTimeout, webhookEventsRetention);
+  }
+
+  public ExpirerConfig withWebhookEventsRetention(Duration value) {
+    return new ExpirerConfig(
+        db, kafka, adminPort, schedule, batchSize, checkInterval, publishTimeout, value);
   }
 
   public ExpirerConfig withPublishTimeout(Duration value) {
-    return new ExpirerConfig(db, kafka, adminPort, schedule, batchSize, checkInterval, value);
+    return new ExpirerConfig(
+        db, kafka, adminPort, schedule, batchSize, checkInterval, value, webhookEventsRetention);
   }
 }

@@ -16,6 +16,7 @@ import io.marketplace.payments.expirer.pass.OutboxSeqs;
 import io.marketplace.payments.expirer.pass.PassLock;
 import io.marketplace.payments.expirer.pass.PassResult;
 import io.marketplace.payments.expirer.promotion.PromotionExpiry;
+import io.marketplace.payments.expirer.retention.WebhookEventRetention;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
@@ -148,7 +149,10 @@ public final class PromotionExpirer implements AutoCloseable {
     return new ExpiryPass(
         jdbi,
         new PassLock(config.db()),
-        List.of(new PromotionExpiry(), new ListingExpiry()),
+        List.of(
+            new PromotionExpiry(),
+            new ListingExpiry(),
+            new WebhookEventRetention(config.webhookEventsRetention())),
         config.batchSize(),
         clock,
         metrics,

@@ -29,6 +29,7 @@ class ExpirerConfigTest {
     // Then
     assertThat(config.adminPort()).isEqualTo(8084);
     assertThat(config.batchSize()).isEqualTo(1000);
+    assertThat(config.webhookEventsRetention()).isEqualTo(Duration.ofDays(90));
     assertThat(config.schedule()).isEqualTo(new Schedule.Every(Duration.ofHours(24)));
     assertThat(config.db().url()).isEqualTo("jdbc:postgresql://db:5432/payments");
     assertThat(config.kafka().bootstrapServers()).isEqualTo("kafka:9092");
@@ -50,6 +51,20 @@ class ExpirerConfigTest {
     assertThat(config.adminPort()).isEqualTo(9000);
     assertThat(config.schedule()).isEqualTo(new Schedule.DailyAt(LocalTime.of(3, 15)));
     assertThat(config.batchSize()).isEqualTo(500);
+  }
+
+  @Test
+  void shouldRefuseARetentionOfLessThanADayWhenSet() {
+    Map<String, String> env = new HashMap<>(REQUIRED);
+    env.put("WEBHOOK_EVENTS_RETENTION", "12h");
+
+    assertThatThrownBy(() -> ExpirerConfig.fromEnv(Env.of(env)))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("WEBHOOK_EVENTS_RETENTION");
+
+    env.put("WEBHOOK_EVENTS_RETENTION", "30d");
+    assertThat(ExpirerConfig.fromEnv(Env.of(env)).webhookEventsRetention())
+        .isEqualTo(Duration.ofDays(30));
   }
 
   @Test

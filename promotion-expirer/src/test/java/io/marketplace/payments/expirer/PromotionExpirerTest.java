@@ -156,6 +156,32 @@ class PromotionExpirerTest {
   }
 
   @Test
+  void shouldDeleteStripeEventAuditRowsOnlyWhenOlderThanTheRetention() {
+    // Given 5 audited Stripe events received 91 days ago, 2 received 89 days ago, and a listing due
+    for (int i = 0; i < 7; i++) {
+      db.execute(
+          "INSERT INTO webhook_events (event_id, event_type, payload, received_at, status)"
+              + " VALUES (?, 'payment_intent.succeeded', '{}'::jsonb, ?, 'processed')",
+          "evt_" + i,
+          T.minus(Duration.ofDays(i < 5 ? 91 : 89)));
+    }
+    seed.activeListing(seed.user(), T.minusSeconds(1));
+
+    // When a pass runs with a 90-day retention, two rows per batch
+    PromotionExpirer.OnceResult result =
+        PromotionExpirer.runOnce(
+            config().withBatchSize(2).withWebhookEventsRetention(Duration.ofDays(90)), clock);
+
+    // Then the old rows are gone, in batches, the recent ones stay, and the listing ended as ever
+    assertThat(result.succeeded()).isTrue();
+    assertThat(result.pass().expired("webhook_events")).isEqualTo(5);
+    assertThat(db.rows("SELECT event_id FROM webhook_events ORDER BY event_id"))
+        .extracting(row -> row.get("event_id"))
+        .containsExactly("evt_5", "evt_6");
+    assertThat(db.count("marketplace_listings WHERE status = 'expired'")).isEqualTo(1);
+  }
+
+  @Test
   void shouldReturnOnlyOnceTheEventsArePublishedWhenRunOnce() {
     // Given 300 due promotions
     seed.backlog(300, 0, T);
@@ -178,7 +204,8 @@ class PromotionExpirerTest {
         new Schedule.Every(Duration.ofHours(24)),
         1000,
         Duration.ofMillis(20),
-        Duration.ofSeconds(30));
+        Duration.ofSeconds(30),
+        ExpirerConfig.DEFAULT_RETENTION);
   }
 
   private PromotionExpirer start(ExpirerConfig config) {

@@ -52,7 +52,8 @@ class ExpirerBench {
             new Schedule.Every(Duration.ofHours(24)),
             batch,
             Duration.ofSeconds(1),
-            Duration.ofMinutes(10));
+            Duration.ofMinutes(10),
+            ExpirerConfig.DEFAULT_RETENTION);
 
     // When one pass runs as --once runs it, until its events are on the broker
     long start = System.nanoTime();
