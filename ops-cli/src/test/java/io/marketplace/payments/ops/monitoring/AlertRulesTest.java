@@ -58,6 +58,7 @@ class AlertRulesTest {
             "WebhookSignatureFailures",
             "ConsumerLagHigh",
             "DeadLettersGrowing",
+            "DisputeCreated",
             "ExpirerNotRun")
         .doesNotHaveDuplicates();
     assertThat(expressionOf("PaymentSuccessRateLow")).contains("< 0.95");

@@ -44,6 +44,7 @@ final class Monitoring {
           Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
           Map.entry("payments_chargebacks_recorded_total", "payments.chargebacks.recorded"),
           Map.entry("payments_users_banned_total", "payments.users.banned"),
+          Map.entry("payments_disputes_inquiries_total", "payments.disputes.inquiries"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
           // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker
