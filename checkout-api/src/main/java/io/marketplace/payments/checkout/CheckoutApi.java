@@ -72,7 +72,7 @@ public final class CheckoutApi implements AutoCloseable {
       PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
       Database database = closer.add(Database.open(config.db(), SERVICE)).migrate();
       Jdbi jdbi = database.jdbi();
-      StripeClient stripe = config.stripe().client();
+      StripeClient stripe = config.stripe().client(registry);
       KafkaProducer<String, byte[]> producer =
           closer.add(new KafkaProducer<>(config.kafka().producer(SERVICE)));
       KafkaHealth kafkaHealth = closer.add(new KafkaHealth(config.kafka(), SERVICE));

@@ -88,7 +88,13 @@ public final class RefundWorker implements AutoCloseable {
   }
 
   public static RefundWorker start(RefundWorkerConfig config) {
-    return start(config, Clocks.systemUtc(), config.stripe().client(), UnaryOperator.identity());
+    PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
+    return start(
+        config,
+        Clocks.systemUtc(),
+        config.stripe().client(registry),
+        UnaryOperator.identity(),
+        registry);
   }
 
   /**
@@ -100,9 +106,17 @@ public final class RefundWorker implements AutoCloseable {
       Clock clock,
       StripeClient stripe,
       UnaryOperator<WorkerOptions> options) {
+    return start(config, clock, stripe, options, Metrics.newRegistry(SERVICE));
+  }
+
+  private static RefundWorker start(
+      RefundWorkerConfig config,
+      Clock clock,
+      StripeClient stripe,
+      UnaryOperator<WorkerOptions> options,
+      PrometheusMeterRegistry registry) {
     Closer closer = new Closer();
     try {
-      PrometheusMeterRegistry registry = Metrics.newRegistry(SERVICE);
       Database database = closer.add(Database.open(config.db(), SERVICE)).migrate();
       Jdbi jdbi = database.jdbi();
       Topics topics = config.kafka().topics();

@@ -7,6 +7,8 @@ import com.stripe.model.PaymentIntent;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.testsupport.Await;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -82,6 +84,31 @@ class CheckoutRoutesTest {
         .isEqualTo(paymentIntentId);
     assertThat(app.metrics())
         .containsPattern("homepage_payments_intents_created_total\\{[^}]*type=\"posting_fee\"");
+  }
+
+  @Test
+  void shouldTimeTheCallToStripeAndTheRequestWhenCheckingOut() {
+    // Given
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+
+    // When
+    assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
+
+    // Then the call to Stripe and the request are on /metrics, under their templates, not ids
+    Await.untilAsserted(
+        Duration.ofSeconds(10),
+        () ->
+            assertThat(app.metrics())
+                .containsPattern(
+                    "payments_stripe_requests_seconds_count\\{[^}]*"
+                        + "operation=\"POST /v1/payment_intents\",outcome=\"2xx\"")
+                .containsPattern(
+                    "http_server_requests_seconds_count\\{[^}]*"
+                        + "route=\"/api/marketplace/listings/\\{id}/checkout\"[^}]*status=\"200\"")
+                .containsPattern(
+                    "http_server_requests_seconds_bucket\\{[^}]*route=\"/api/marketplace/listings/")
+                .doesNotContain(listingId.toString()));
   }
 
   @Test

@@ -6,10 +6,13 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.marketplace.payments.common.json.Json;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -57,6 +60,7 @@ public final class HttpServers {
           config.startup.showOldJavalinVersionWarning = false;
           config.jsonMapper(new JavalinJackson(Json.mapper(), false));
           config.http.prefer405over404 = true;
+          config.requestLogger.http((ctx, millis) -> timeRequest(registry, ctx, millis));
           config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
           config.routes.get("/health/ready", ctx -> ready(ctx, readiness));
           config.routes.get("/metrics", ctx -> metrics(ctx, registry));
@@ -116,6 +120,28 @@ public final class HttpServers {
         });
     config.jetty.modifyServer(
         server -> server.addBean(new NetworkConnectionLimit(limits.maxConnections(), server)));
+  }
+
+  /**
+   * {@code http.server.requests} by method, route template ({@code
+   * /api/marketplace/listings/{id}/checkout}, so the series stay few) and status: what the latency
+   * alerts read.
+   */
+  private static void timeRequest(MeterRegistry registry, Context ctx, float millis) {
+    String route;
+    try {
+      route = ctx.endpoint().path;
+    } catch (RuntimeException e) {
+      route = "unmatched";
+    }
+    Timer.builder("http.server.requests")
+        .description("HTTP requests served, by route and status")
+        .tag("method", ctx.method().name())
+        .tag("route", route)
+        .tag("status", Integer.toString(ctx.statusCode()))
+        .publishPercentileHistogram()
+        .register(registry)
+        .record((long) (millis * 1_000_000L), TimeUnit.NANOSECONDS);
   }
 
   public static void problem(ProblemException e, Context ctx) {

@@ -2,6 +2,7 @@ package io.marketplace.payments.common.stripe;
 
 import com.stripe.StripeClient;
 import io.marketplace.payments.common.config.Env;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * How to reach Stripe (SPEC §2). One {@link StripeClient} is built in {@code main} and passed in;
@@ -21,13 +22,21 @@ public record StripeConfig(String secretKey, String apiBase) {
    * idempotency keys, so a retry can never become a second charge or refund.
    */
   public StripeClient client() {
+    return builder().build();
+  }
+
+  /** {@link #client()}, timing every call to Stripe in {@code registry}. */
+  public StripeClient client(MeterRegistry registry) {
+    return builder().setHttpClient(new MeteredStripeHttpClient(registry)).build();
+  }
+
+  private StripeClient.StripeClientBuilder builder() {
     return StripeClient.builder()
         .setApiKey(secretKey)
         .setApiBase(apiBase)
         .setConnectTimeout(5_000)
         .setReadTimeout(20_000)
-        .setMaxNetworkRetries(0)
-        .build();
+        .setMaxNetworkRetries(0);
   }
 
   @Override

@@ -45,13 +45,18 @@ final class Monitoring {
           Map.entry("payments_chargebacks_recorded_total", "payments.chargebacks.recorded"),
           Map.entry("payments_users_banned_total", "payments.users.banned"),
           Map.entry("payments_disputes_inquiries_total", "payments.disputes.inquiries"),
+          // common: every call to Stripe, every HTTP request served
+          Map.entry("payments_stripe_requests_seconds_count", "payments.stripe.requests"),
+          Map.entry("payments_stripe_requests_seconds_bucket", "payments.stripe.requests"),
+          Map.entry("http_server_requests_seconds_count", "http.server.requests"),
+          Map.entry("http_server_requests_seconds_bucket", "http.server.requests"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
           // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker
           Map.entry("kafka_consumer_fetch_manager_records_lag_max", "KafkaClientMetrics"));
 
   private static final Pattern METRIC =
-      Pattern.compile("\\b(?:homepage|gateway|payments|kafka)_[a-z0-9_]+\\b");
+      Pattern.compile("\\b(?:homepage|gateway|payments|kafka|http)_[a-z0-9_]+\\b");
   private static final Pattern QUOTED = Pattern.compile("\"[^\"]*\"|'[^']*'");
 
   private Monitoring() {}
