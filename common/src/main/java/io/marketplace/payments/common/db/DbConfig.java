@@ -2,14 +2,17 @@ package io.marketplace.payments.common.db;
 
 import io.marketplace.payments.common.config.Env;
 
-/** Where PostgreSQL is (SPEC §2). The password never appears in {@link #toString()}. */
+/**
+ * Where PostgreSQL is (SPEC §2). The password never appears in {@link #toString()}; it may be unset
+ * (a server that trusts its clients), and when set it must not be a placeholder or guessable.
+ */
 public record DbConfig(String url, String user, String password, int maxPoolSize) {
 
   public static DbConfig fromEnv(Env env) {
     return new DbConfig(
         env.required("DATABASE_URL"),
         env.required("DATABASE_USER"),
-        env.optional("DATABASE_PASSWORD", ""),
+        env.optionalSecret("DATABASE_PASSWORD"),
         env.integer("DATABASE_POOL_SIZE", 10));
   }
 
