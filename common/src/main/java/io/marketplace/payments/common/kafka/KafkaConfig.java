@@ -10,13 +10,22 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** Where Kafka is (SPEC §2) and the client settings that keep money safe. */
-public record KafkaConfig(String bootstrapServers, Topics topics) {
+/**
+ * Where Kafka is (SPEC §2), how the clients authenticate to it ({@link KafkaSecurity}), and the
+ * client settings that keep money safe.
+ */
+public record KafkaConfig(String bootstrapServers, Topics topics, KafkaSecurity security) {
+
+  /** A broker that needs no authentication (tests, the local stack). */
+  public KafkaConfig(String bootstrapServers, Topics topics) {
+    this(bootstrapServers, topics, KafkaSecurity.plaintext());
+  }
 
   public static KafkaConfig fromEnv(Env env) {
     return new KafkaConfig(
         env.required("KAFKA_BOOTSTRAP_SERVERS"),
-        Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")));
+        Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")),
+        KafkaSecurity.fromEnv(env));
   }
 
   /**
@@ -62,7 +71,7 @@ public record KafkaConfig(String bootstrapServers, Topics topics) {
   }
 
   private Properties common(String clientId) {
-    Properties props = new Properties();
+    Properties props = security.properties();
     props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
     return props;
