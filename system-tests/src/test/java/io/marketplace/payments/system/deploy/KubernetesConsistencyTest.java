@@ -8,7 +8,11 @@ import static io.marketplace.payments.system.deploy.Manifests.strings;
 import static io.marketplace.payments.system.deploy.Manifests.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.config.SecretCheck;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
@@ -23,9 +27,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +58,14 @@ class KubernetesConsistencyTest {
 
   private static final Set<String> PROBES =
       Set.of("startupProbe", "livenessProbe", "readinessProbe");
+
+  private static final String EXAMPLE_SECRETS = "k8s/secrets.example.yaml";
+
+  /** The variables that carry a secret, each refused when it is a placeholder. */
+  private static final Set<String> SECRET_VARIABLES =
+      Set.of("AUTH_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY", "DATABASE_PASSWORD");
+
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private static List<Map<String, Object>> objects;
 
@@ -218,8 +232,65 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldCreateNoSecretWhenTheBaseOrTheOverlayIsApplied() {
+    // Given the files the base and the production overlay build from
+    List<Object> overlayResources =
+        list(Manifests.yaml("k8s/overlays/production/kustomization.yaml").get("resources"));
+
+    // When their objects are listed
+    // Then none is a Secret: a placeholder can never be applied over a real value
+    assertThat(byKind(objects, "Secret")).as("Secrets created by the base").isEmpty();
+    assertThat(overlayResources).containsExactly("../../base");
+    assertThat(Manifests.read("k8s/overlays/production/kustomization.yaml"))
+        .doesNotContain("secretGenerator")
+        .doesNotContain("kind: Secret");
+    // And the example of the Secrets lies outside every build
+    assertThat(list(Manifests.yaml("k8s/base/kustomization.yaml").get("resources")))
+        .noneMatch(file -> text(file).contains("secret"));
+  }
+
+  @Test
+  void shouldRefuseToStartWhenAServiceIsGivenTheExampleSecrets() {
+    // Given the example file's placeholder values
+    Map<String, Map<String, String>> examples = exampleSecrets();
+    for (Deployable deployable : Deployable.values()) {
+      Workload workload = workload(deployable);
+      Map<String, String> env = environment(workload);
+      for (Object entry : list(workload.container().get("env"))) {
+        Map<String, Object> variable = map(entry);
+        Object secretRef = at(variable, "valueFrom.secretKeyRef");
+        String name = text(variable.get("name"));
+        if (secretRef == null) {
+          continue;
+        }
+        // (every Secret and key the base references is in the example)
+        Map<String, String> example = examples.get(text(map(secretRef).get("name")));
+        assertThat(example).as("%s %s: Secret in %s", deployable.module, name, EXAMPLE_SECRETS)
+            .isNotNull();
+        String placeholder = example.get(text(map(secretRef).get("key")));
+        assertThat(placeholder).as("%s %s: key in %s", deployable.module, name, EXAMPLE_SECRETS)
+            .isNotNull();
+        if (!SECRET_VARIABLES.contains(name)) {
+          continue;
+        }
+        // When the service reads its configuration with that one placeholder in place
+        Map<String, String> withPlaceholder = new LinkedHashMap<>(env);
+        withPlaceholder.put(name, placeholder);
+
+        // Then it refuses to start with one line naming the variable, never the value
+        assertThat(SecretCheck.weakness(placeholder)).as("%s is a placeholder", name).isPresent();
+        assertThatThrownBy(() -> deployable.configuredPort(Env.of(withPlaceholder)))
+            .as("%s with the example %s", deployable.module, name)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable " + name + ":")
+            .hasMessageNotContaining(placeholder);
+      }
+    }
+  }
+
+  @Test
   void shouldReadStripeCredentialsFromTheSecretOfTheSystemWeReplaceWhenServicesStart() {
-    // Given the Secrets of the base
+    // Given the Secrets the base references
     Map<String, Map<String, String>> secrets = secrets();
 
     // When the services' references into them are resolved
@@ -656,9 +727,26 @@ class KubernetesConsistencyTest {
     return strings(config.get("data"));
   }
 
+  /**
+   * The Secrets the base references, as an operator creates them: the names and keys of {@code
+   * k8s/secrets.example.yaml}, each placeholder replaced by a random value of the same kind.
+   */
   private static Map<String, Map<String, String>> secrets() {
     Map<String, Map<String, String>> secrets = new TreeMap<>();
-    byKind(objects, "Secret")
+    exampleSecrets()
+        .forEach(
+            (name, keys) -> {
+              Map<String, String> created = new LinkedHashMap<>();
+              keys.forEach((key, value) -> created.put(key, randomLike(value)));
+              secrets.put(name, created);
+            });
+    return secrets;
+  }
+
+  /** The Secrets of {@code k8s/secrets.example.yaml}, placeholders and all, by name. */
+  private static Map<String, Map<String, String>> exampleSecrets() {
+    Map<String, Map<String, String>> secrets = new TreeMap<>();
+    byKind(Manifests.yamlDocuments(EXAMPLE_SECRETS), "Secret")
         .forEach(
             (name, secret) -> {
               Map<String, String> keys = new LinkedHashMap<>(strings(secret.get("stringData")));
@@ -666,6 +754,14 @@ class KubernetesConsistencyTest {
               secrets.put(name, keys);
             });
     return secrets;
+  }
+
+  /** A random value with the Stripe prefix of {@code placeholder}, if it has one. */
+  private static String randomLike(String placeholder) {
+    Matcher prefix = Pattern.compile("^(whsec_|sk_live_|sk_test_)").matcher(placeholder);
+    byte[] bytes = new byte[32];
+    RANDOM.nextBytes(bytes);
+    return (prefix.find() ? prefix.group(1) : "") + HexFormat.of().formatHex(bytes);
   }
 
   private static List<Integer> ports(Map<String, Object> policy) {
