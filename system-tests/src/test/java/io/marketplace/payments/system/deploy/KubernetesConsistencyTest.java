@@ -232,6 +232,79 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldLetEachServiceReachOnlyWhatItCallsWhenEgressIsFiltered() {
+    // Given the network policies of the base
+    List<Map<String, Object>> policies = List.copyOf(byKind(objects, "NetworkPolicy").values());
+
+    // When the egress allowed to each service's pods is gathered
+    // Then egress is denied by default
+    assertThat(policies)
+        .anyMatch(
+            p ->
+                map(at(p, "spec.podSelector")).isEmpty()
+                    && list(at(p, "spec.policyTypes")).contains("Egress")
+                    && !map(p.get("spec")).containsKey("egress"));
+    Set<String> callStripe = Set.of("checkout-api", "refund-worker");
+    for (Deployable deployable : Deployable.values()) {
+      Map<String, String> labels = strings(at(workload(deployable).template(), "metadata.labels"));
+      List<Integer> ports = new ArrayList<>();
+      boolean internet = false;
+      for (Map<String, Object> policy : policies) {
+        if (!selects(map(at(policy, "spec.podSelector")), labels)) {
+          continue;
+        }
+        for (Object rule : list(at(policy, "spec.egress"))) {
+          for (Object port : list(map(rule).get("ports"))) {
+            ports.add((Integer) map(port).get("port"));
+          }
+          internet |=
+              list(map(rule).get("to")).stream().anyMatch(to -> map(to).containsKey("ipBlock"));
+        }
+      }
+      // And every service resolves names and reaches Kafka
+      assertThat(ports).as("%s egress ports", deployable.module).contains(53, 9092);
+      // And only the services with a database reach PostgreSQL
+      boolean database = names(workload(deployable)).contains("DATABASE_URL");
+      assertThat(ports.contains(5432))
+          .as("%s reaches PostgreSQL", deployable.module)
+          .isEqualTo(database);
+      // And only the services that call Stripe leave the cluster, on HTTPS
+      boolean stripe = callStripe.contains(deployable.module);
+      assertThat(internet).as("%s leaves the cluster", deployable.module).isEqualTo(stripe);
+      assertThat(ports.contains(443)).as("%s reaches HTTPS", deployable.module).isEqualTo(stripe);
+      assertThat(stripe)
+          .as("%s has STRIPE_SECRET_KEY", deployable.module)
+          .isEqualTo(names(workload(deployable)).contains("STRIPE_SECRET_KEY"));
+      // And its Kafka clients take SASL and TLS settings from the optional payments-kafka Secret
+      assertThat(list(workload(deployable).container().get("envFrom")))
+          .as("%s envFrom", deployable.module)
+          .anyMatch(
+              from ->
+                  "payments-kafka".equals(at(map(from), "secretRef.name"))
+                      && Boolean.TRUE.equals(at(map(from), "secretRef.optional")));
+    }
+  }
+
+  /**
+   * Whether a pod selector (matchLabels, matchExpressions with In) selects pods with these labels.
+   */
+  private static boolean selects(Map<String, Object> selector, Map<String, String> labels) {
+    for (Map.Entry<String, String> label : strings(selector.get("matchLabels")).entrySet()) {
+      if (!label.getValue().equals(labels.get(label.getKey()))) {
+        return false;
+      }
+    }
+    for (Object expression : list(selector.get("matchExpressions"))) {
+      Map<String, Object> e = map(expression);
+      assertThat(text(e.get("operator"))).isEqualTo("In");
+      if (!list(e.get("values")).contains(labels.get(text(e.get("key"))))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Test
   void shouldCreateNoSecretWhenTheBaseOrTheOverlayIsApplied() {
     // Given the files the base and the production overlay build from
     List<Object> overlayResources =
@@ -265,10 +338,12 @@ class KubernetesConsistencyTest {
         }
         // (every Secret and key the base references is in the example)
         Map<String, String> example = examples.get(text(map(secretRef).get("name")));
-        assertThat(example).as("%s %s: Secret in %s", deployable.module, name, EXAMPLE_SECRETS)
+        assertThat(example)
+            .as("%s %s: Secret in %s", deployable.module, name, EXAMPLE_SECRETS)
             .isNotNull();
         String placeholder = example.get(text(map(secretRef).get("key")));
-        assertThat(placeholder).as("%s %s: key in %s", deployable.module, name, EXAMPLE_SECRETS)
+        assertThat(placeholder)
+            .as("%s %s: key in %s", deployable.module, name, EXAMPLE_SECRETS)
             .isNotNull();
         if (!SECRET_VARIABLES.contains(name)) {
           continue;
