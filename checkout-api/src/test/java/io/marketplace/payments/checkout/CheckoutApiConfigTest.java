@@ -90,6 +90,8 @@ class CheckoutApiConfigTest {
     String text = CheckoutApiConfig.fromEnv(Env.of(complete())).toString();
 
     // Then
-    assertThat(text).doesNotContain("thirty-two").doesNotContain("sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
+    assertThat(text)
+        .doesNotContain("thirty-two")
+        .doesNotContain("sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
   }
 }
