@@ -64,7 +64,7 @@ public record CheckoutApiConfig(
         DbConfig.fromEnv(env),
         KafkaConfig.fromEnv(env),
         StripeConfig.fromEnv(env),
-        env.required("AUTH_JWT_SECRET"),
+        env.secret("AUTH_JWT_SECRET"),
         env.integer("API_PORT", DEFAULT_PORT),
         Duration.ofDays(env.integer("LISTING_TTL_DAYS", DEFAULT_LISTING_TTL_DAYS)),
         env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),

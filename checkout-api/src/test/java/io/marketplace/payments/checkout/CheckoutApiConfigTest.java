@@ -19,7 +19,7 @@ class CheckoutApiConfigTest {
     env.put("DATABASE_URL", "jdbc:postgresql://localhost/payments");
     env.put("DATABASE_USER", "payments");
     env.put("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092");
-    env.put("STRIPE_SECRET_KEY", "sk_test_123");
+    env.put("STRIPE_SECRET_KEY", "sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
     env.put("AUTH_JWT_SECRET", "a-secret-of-at-least-thirty-two-bytes!");
     return env;
   }
@@ -90,6 +90,8 @@ class CheckoutApiConfigTest {
     String text = CheckoutApiConfig.fromEnv(Env.of(complete())).toString();
 
     // Then
-    assertThat(text).doesNotContain("thirty-two").doesNotContain("sk_test_123");
+    assertThat(text)
+        .doesNotContain("thirty-two")
+        .doesNotContain("sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
   }
 }

@@ -52,7 +52,13 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
 
   private static final String SUPERUSER = "postgres";
-  private static final String PASSWORD = "postgres";
+
+  /**
+   * Random per process: the server does not check it, but the services refuse a guessable {@code
+   * DATABASE_PASSWORD}, and this one is handed to them as such.
+   */
+  private static final String PASSWORD = randomPassword();
+
   private static final Pattern DATABASE_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
   private static final String DUPLICATE_DATABASE = "42P04";
 
@@ -112,6 +118,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   public String user() {
     return SUPERUSER;
+  }
+
+  private static String randomPassword() {
+    byte[] bytes = new byte[24];
+    new java.security.SecureRandom().nextBytes(bytes);
+    return java.util.HexFormat.of().formatHex(bytes);
   }
 
   /** A password for clients that insist on one; the server does not check it. */

@@ -17,7 +17,7 @@ class RefundWorkerConfigTest {
           "KAFKA_BOOTSTRAP_SERVERS", "localhost:9092",
           "DATABASE_URL", "jdbc:postgresql://localhost/payments",
           "DATABASE_USER", "payments",
-          "STRIPE_SECRET_KEY", "sk_test_123");
+          "STRIPE_SECRET_KEY", "sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
 
   @Test
   void shouldUseTheDefaultsWhenOnlyTheRequiredVariablesAreSet() {
@@ -28,7 +28,7 @@ class RefundWorkerConfigTest {
     assertThat(config.refusedRetryInterval()).isEqualTo(Duration.ofHours(1));
     assertThat(config.stripe().apiBase()).isEqualTo("https://api.stripe.com");
     assertThat(config.kafka().topics().moderation().name()).isEqualTo("marketplace.moderation.v1");
-    assertThat(config.toString()).doesNotContain("sk_test_123");
+    assertThat(config.toString()).doesNotContain("sk_test_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
   }
 
   @Test

@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code STRIPE_EMULATOR_PORT}: default 12111
- *   <li>{@code STRIPE_SECRET_KEY}: the accepted API key, default {@value
- *       StripeEmulator#DEFAULT_SECRET_KEY}
+ *   <li>{@code STRIPE_SECRET_KEY}: the accepted API key, default a random {@code sk_test_} key
+ *       ({@link StripeEmulator#DEFAULT_SECRET_KEY})
  *   <li>{@code STRIPE_WEBHOOK_URL} and {@code STRIPE_WEBHOOK_SECRET}: where events go and the
  *       secret that signs them (the first of a comma-separated list)
  *   <li>{@code STRIPE_EMULATOR_STATE_FILE}: keeps state across restarts

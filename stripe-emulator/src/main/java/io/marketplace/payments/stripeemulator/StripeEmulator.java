@@ -50,7 +50,11 @@ public final class StripeEmulator implements AutoCloseable {
   /** The API version stripe-java 33.x pins: events in it deserialize to typed objects. */
   public static final String DEFAULT_API_VERSION = "2026-07-29.dahlia";
 
-  public static final String DEFAULT_SECRET_KEY = "sk_test_emulator";
+  /**
+   * The API key an emulator accepts unless told another: a random {@code sk_test_} key per process,
+   * since the services refuse a guessable {@code STRIPE_SECRET_KEY}.
+   */
+  public static final String DEFAULT_SECRET_KEY = randomSecretKey();
 
   /** Where events are delivered, and the {@code whsec_...} secret that signs them. */
   public record WebhookEndpoint(String url, String secret) {
@@ -100,7 +104,7 @@ public final class StripeEmulator implements AutoCloseable {
       apiVersion = apiVersion == null ? DEFAULT_API_VERSION : apiVersion;
     }
 
-    /** A free port, {@value #DEFAULT_SECRET_KEY}, no endpoints, 1 s retry base, 12 tries. */
+    /** A free port, {@link #DEFAULT_SECRET_KEY}, no endpoints, 1 s retry base, 12 tries. */
     public static Config defaults() {
       return new Config(
           0,
@@ -397,5 +401,11 @@ public final class StripeEmulator implements AutoCloseable {
     if (stateFile != null) {
       stateFile.close();
     }
+  }
+
+  private static String randomSecretKey() {
+    byte[] bytes = new byte[24];
+    new java.security.SecureRandom().nextBytes(bytes);
+    return "sk_test_" + java.util.HexFormat.of().formatHex(bytes);
   }
 }

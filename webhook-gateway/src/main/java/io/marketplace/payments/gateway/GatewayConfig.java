@@ -41,7 +41,7 @@ public record GatewayConfig(
 
   public static GatewayConfig fromEnv(Env env) {
     KafkaConfig kafka = KafkaConfig.fromEnv(env);
-    List<String> secrets = env.list("STRIPE_WEBHOOK_SECRET", true);
+    List<String> secrets = env.secrets("STRIPE_WEBHOOK_SECRET");
     if (secrets.isEmpty()) {
       throw new InvalidConfigException(
           "STRIPE_WEBHOOK_SECRET", "must hold at least one secret (comma-separated)");

@@ -15,7 +15,8 @@ class GatewayConfigTest {
   private static final Map<String, String> COMPLETE =
       Map.of(
           "KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092",
-          "STRIPE_WEBHOOK_SECRET", "whsec_new123, whsec_old456",
+          "STRIPE_WEBHOOK_SECRET",
+              "whsec_5b1e0c9d7a3f42e8b6c1d0f9a7e3b2c4, whsec_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
           "GATEWAY_PORT", "9090");
 
   @Test
@@ -27,7 +28,9 @@ class GatewayConfigTest {
     GatewayConfig config = GatewayConfig.fromEnv(env);
 
     // Then both secrets are accepted, trimmed, and the port and brokers are as set
-    assertThat(config.webhookSecrets()).containsExactly("whsec_new123", "whsec_old456");
+    assertThat(config.webhookSecrets())
+        .containsExactly(
+            "whsec_5b1e0c9d7a3f42e8b6c1d0f9a7e3b2c4", "whsec_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b");
     assertThat(config.port()).isEqualTo(9090);
     assertThat(config.kafka().bootstrapServers()).isEqualTo("kafka-1:9092,kafka-2:9092");
     assertThat(config.kafka().topics().stripeEvents().name()).isEqualTo("stripe.events.v1");
@@ -37,7 +40,12 @@ class GatewayConfigTest {
   void shouldListenOn8080WhenGatewayPortIsUnset() {
     // Given no GATEWAY_PORT
     Env env =
-        Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", "k:9092", "STRIPE_WEBHOOK_SECRET", "whsec_a"));
+        Env.of(
+            Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS",
+                "k:9092",
+                "STRIPE_WEBHOOK_SECRET",
+                "whsec_0f4c8e2a6b1d9c3e7f5a0b4d8c2e6a1f"));
 
     // When the gateway reads it
     GatewayConfig config = GatewayConfig.fromEnv(env);
@@ -64,7 +72,7 @@ class GatewayConfigTest {
   @Test
   void shouldNameTheVariableWhenKafkaIsMissing() {
     // Given no KAFKA_BOOTSTRAP_SERVERS
-    Env env = Env.of(Map.of("STRIPE_WEBHOOK_SECRET", "whsec_a"));
+    Env env = Env.of(Map.of("STRIPE_WEBHOOK_SECRET", "whsec_0f4c8e2a6b1d9c3e7f5a0b4d8c2e6a1f"));
 
     // When the gateway reads it, then it refuses to start naming the variable
     assertThatThrownBy(() -> GatewayConfig.fromEnv(env))
@@ -110,7 +118,9 @@ class GatewayConfigTest {
     String printed = config.toString();
 
     // Then the secrets are counted, not shown
-    assertThat(printed).doesNotContain("whsec_new123").doesNotContain("whsec_old456");
+    assertThat(printed)
+        .doesNotContain("whsec_5b1e0c9d7a3f42e8b6c1d0f9a7e3b2c4")
+        .doesNotContain("whsec_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b");
     assertThat(printed).contains("2 (redacted)");
   }
 }

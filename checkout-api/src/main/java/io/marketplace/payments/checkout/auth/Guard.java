@@ -9,9 +9,11 @@ import io.marketplace.payments.checkout.ratelimit.RateLimiter;
 import io.marketplace.payments.common.http.ProblemException;
 
 /**
- * What stands before a route, in this order: the token (401), the role (403), the payment rate
- * limit (429), then {@code Idempotency-Key} for POSTs. Ownership is the route's own check, as only
- * it knows whose resource it touches.
+ * What stands before a route, in this order: the token (401), the role (403), {@code
+ * Idempotency-Key} for POSTs (a stored answer is replayed here), then the payment rate limit (429)
+ * for a request that will run. A client retrying a completed request gets its answer, not a 429,
+ * and a replay costs it nothing. Ownership is the route's own check, as only it knows whose
+ * resource it touches.
  */
 public final class Guard {
 
@@ -34,13 +36,21 @@ public final class Guard {
     };
   }
 
-  /** A user's route that creates a PaymentIntent: also rate limited per user. */
+  /**
+   * A user's route that creates a PaymentIntent: also rate limited per user, counting only the
+   * requests that run (not the replay of a stored answer).
+   */
   public Handler payment(ApiHandler route) {
     return ctx -> {
       Caller caller = authenticate(ctx);
       requireUser(caller);
-      rateLimiter.acquire(caller.userId());
-      run(ctx, caller, route);
+      run(
+          ctx,
+          caller,
+          (c, who) -> {
+            rateLimiter.acquire(who.userId());
+            return route.handle(c, who);
+          });
     };
   }
 

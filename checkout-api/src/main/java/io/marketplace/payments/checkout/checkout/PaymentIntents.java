@@ -13,6 +13,7 @@ import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.common.http.ProblemException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,10 @@ public final class PaymentIntents {
   private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
   private static final long RETRY_AFTER_SECONDS = 2;
+
+  /** An API key, whole or masked as Stripe quotes it in errors: {@code sk_live_****1234}. */
+  private static final Pattern STRIPE_KEY =
+      Pattern.compile("\\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9*]+|\\bwhsec_[A-Za-z0-9*]+");
 
   private final StripeClient stripe;
 
@@ -87,17 +92,38 @@ public final class PaymentIntents {
 
   /**
    * Stripe down, slow, rate limiting or busy with our key: 503, try again. Stripe refusing what we
-   * sent: 502, a fault on our side that a retry will not fix.
+   * sent: 502, a fault on our side that a retry will not fix. Stripe's own text stays in our log
+   * (keys redacted): it can quote the last digits of our API key, so the client gets a generic
+   * detail and Stripe's request id, which is what Stripe's support asks for.
    */
   private static ProblemException failure(String what, StripeException e) {
     if (isTransient(e)) {
-      log.warn("Stripe could not {} a PaymentIntent: {}", what, e.getMessage());
+      log.warn(
+          "Stripe could not {} a PaymentIntent (status {}, request {}): {}",
+          what,
+          e.getStatusCode(),
+          e.getRequestId(),
+          redacted(e.getMessage()));
       return ProblemException.unavailable(
           "the payment provider is unavailable; try again shortly", RETRY_AFTER_SECONDS);
     }
-    log.error("Stripe refused to {} a PaymentIntent: {}", what, e.getMessage());
+    log.error(
+        "Stripe refused to {} a PaymentIntent (status {}, code {}, request {}): {}",
+        what,
+        e.getStatusCode(),
+        e.getCode(),
+        e.getRequestId(),
+        redacted(e.getMessage()));
+    String request = e.getRequestId() == null ? "" : " (provider request " + e.getRequestId() + ")";
     return new ProblemException(
-        502, "Bad Gateway", "the payment provider refused the request: " + e.getMessage());
+        502,
+        "Bad Gateway",
+        "the payment provider did not answer as expected; retry later" + request);
+  }
+
+  /** Stripe's text without anything shaped like a key ({@code sk_live_...4242}). */
+  static String redacted(String message) {
+    return message == null ? null : STRIPE_KEY.matcher(message).replaceAll("[redacted key]");
   }
 
   /** Unreachable, failing, rate limiting, or busy with our key: the same call may work later. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,5 +46,38 @@ class RateLimitTest {
     UUID other = UUID.randomUUID();
     assertThat(app.checkout(other, app.createListing(other, "housing")).status()).isEqualTo(200);
     assertThat(app.createListing(owner, "for-sale")).isNotNull();
+  }
+
+  @Test
+  void shouldReplayTheStoredAnswerWhenAClientRetriesACompletedRequestAtTheLimit() {
+    // Given a checkout completed under an Idempotency-Key, then the rest of the minute's budget
+    // spent on other requests
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String key = UUID.randomUUID().toString();
+    String path = "/api/marketplace/listings/" + listingId + "/checkout";
+    Http.Response first = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+    assertThat(first.status()).isEqualTo(200);
+    assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
+    assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
+
+    // When the client retries the completed request with its key, twice
+    Http.Response retry = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+    Http.Response again = app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send();
+
+    // Then it gets its stored answer each time, not a 429
+    assertThat(retry.status()).isEqualTo(200);
+    assertThat(retry.header("Idempotent-Replayed")).contains("true");
+    assertThat(retry.json()).isEqualTo(first.json());
+    assertThat(again.status()).isEqualTo(200);
+    // And a new request is still counted: the budget is spent
+    Http.Response fresh =
+        app.http
+            .post(path)
+            .token(Tokens.user(owner))
+            .idempotencyKey(UUID.randomUUID().toString())
+            .send();
+    assertThat(fresh.status()).isEqualTo(429);
+    assertThat(fresh.header("Retry-After")).isPresent();
   }
 }

@@ -40,6 +40,38 @@ public final class Env {
     return value.trim();
   }
 
+  /**
+   * A required secret that must not be guessable: a known placeholder or a low-entropy value is
+   * refused with one line naming the variable ({@link SecretCheck}), never the value.
+   */
+  public String secret(String name) {
+    return checked(name, required(name));
+  }
+
+  /** An optional secret ({@code ""} when unset), checked as {@link #secret} when it is set. */
+  public String optionalSecret(String name) {
+    String value = optional(name, "");
+    return value.isEmpty() ? value : checked(name, value);
+  }
+
+  /**
+   * A required comma-separated list of secrets (blanks dropped), each checked as {@link #secret}.
+   */
+  public List<String> secrets(String name) {
+    List<String> values = list(name, true);
+    values.forEach(value -> checked(name, value));
+    return values;
+  }
+
+  private static String checked(String name, String value) {
+    SecretCheck.weakness(value)
+        .ifPresent(
+            problem -> {
+              throw new InvalidConfigException(name, problem);
+            });
+    return value;
+  }
+
   public String optional(String name, String fallback) {
     String value = source.apply(name);
     return value == null || value.isBlank() ? fallback : value.trim();

@@ -55,7 +55,7 @@ public record DbConfig(
     return new DbConfig(
         env.required("DATABASE_URL"),
         env.required("DATABASE_USER"),
-        env.optional("DATABASE_PASSWORD", ""),
+        env.optionalSecret("DATABASE_PASSWORD"),
         env.integer("DATABASE_POOL_SIZE", 10),
         env.optional("DATABASE_SYNCHRONOUS_COMMIT", "on"),
         env.duration("DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),

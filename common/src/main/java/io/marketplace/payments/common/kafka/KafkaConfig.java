@@ -14,7 +14,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Where Kafka is (SPEC §2) and the client settings that keep money safe.
+ * Where Kafka is (SPEC §2), how the clients authenticate to it ({@link KafkaSecurity}), and the
+ * client settings that keep money safe.
  *
  * @param groupInstanceId a name stable across restarts of this process and unique in its fleet (the
  *     pod name), or empty: with it, each consumer joins its group as a static member (KIP-345), so
@@ -22,7 +23,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *     waiting for the session timeout and without a rebalance of the others
  */
 public record KafkaConfig(
-    String bootstrapServers, Topics topics, Optional<String> groupInstanceId) {
+    String bootstrapServers,
+    Topics topics,
+    KafkaSecurity security,
+    Optional<String> groupInstanceId) {
 
   /**
    * A dead member's partitions wait this long for it: short, so a payment is not held up for long
@@ -38,19 +42,21 @@ public record KafkaConfig(
     groupInstanceId = groupInstanceId.filter(id -> !id.isBlank());
   }
 
+  /** A broker that needs no authentication (tests, the local stack), dynamic group members. */
   public KafkaConfig(String bootstrapServers, Topics topics) {
-    this(bootstrapServers, topics, Optional.empty());
+    this(bootstrapServers, topics, KafkaSecurity.plaintext(), Optional.empty());
   }
 
   public static KafkaConfig fromEnv(Env env) {
     return new KafkaConfig(
         env.required("KAFKA_BOOTSTRAP_SERVERS"),
         Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")),
+        KafkaSecurity.fromEnv(env),
         Optional.of(env.optional("KAFKA_GROUP_INSTANCE_ID", "")));
   }
 
   public KafkaConfig withGroupInstanceId(String id) {
-    return new KafkaConfig(bootstrapServers, topics, Optional.of(id));
+    return new KafkaConfig(bootstrapServers, topics, security, Optional.of(id));
   }
 
   /**
@@ -117,7 +123,7 @@ public record KafkaConfig(
   }
 
   private Properties common(String clientId) {
-    Properties props = new Properties();
+    Properties props = security.properties();
     props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
     return props;

@@ -14,7 +14,7 @@ public record StripeConfig(String secretKey, String apiBase) {
 
   public static StripeConfig fromEnv(Env env) {
     return new StripeConfig(
-        env.required("STRIPE_SECRET_KEY"), env.optional("STRIPE_API_BASE", DEFAULT_API_BASE));
+        env.secret("STRIPE_SECRET_KEY"), env.optional("STRIPE_API_BASE", DEFAULT_API_BASE));
   }
 
   /**

@@ -8,7 +8,11 @@ import static io.marketplace.payments.system.deploy.Manifests.strings;
 import static io.marketplace.payments.system.deploy.Manifests.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.config.SecretCheck;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
@@ -23,9 +27,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +58,14 @@ class KubernetesConsistencyTest {
 
   private static final Set<String> PROBES =
       Set.of("startupProbe", "livenessProbe", "readinessProbe");
+
+  private static final String EXAMPLE_SECRETS = "k8s/secrets.example.yaml";
+
+  /** The variables that carry a secret, each refused when it is a placeholder. */
+  private static final Set<String> SECRET_VARIABLES =
+      Set.of("AUTH_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY", "DATABASE_PASSWORD");
+
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private static List<Map<String, Object>> objects;
 
@@ -218,8 +232,140 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldLetEachServiceReachOnlyWhatItCallsWhenEgressIsFiltered() {
+    // Given the network policies of the base
+    List<Map<String, Object>> policies = List.copyOf(byKind(objects, "NetworkPolicy").values());
+
+    // When the egress allowed to each service's pods is gathered
+    // Then egress is denied by default
+    assertThat(policies)
+        .anyMatch(
+            p ->
+                map(at(p, "spec.podSelector")).isEmpty()
+                    && list(at(p, "spec.policyTypes")).contains("Egress")
+                    && !map(p.get("spec")).containsKey("egress"));
+    Set<String> callStripe = Set.of("checkout-api", "refund-worker");
+    for (Deployable deployable : Deployable.values()) {
+      Map<String, String> labels = strings(at(workload(deployable).template(), "metadata.labels"));
+      List<Integer> ports = new ArrayList<>();
+      boolean internet = false;
+      for (Map<String, Object> policy : policies) {
+        if (!selects(map(at(policy, "spec.podSelector")), labels)) {
+          continue;
+        }
+        for (Object rule : list(at(policy, "spec.egress"))) {
+          for (Object port : list(map(rule).get("ports"))) {
+            ports.add((Integer) map(port).get("port"));
+          }
+          internet |=
+              list(map(rule).get("to")).stream().anyMatch(to -> map(to).containsKey("ipBlock"));
+        }
+      }
+      // And every service resolves names and reaches Kafka
+      assertThat(ports).as("%s egress ports", deployable.module).contains(53, 9092);
+      // And only the services with a database reach PostgreSQL
+      boolean database = names(workload(deployable)).contains("DATABASE_URL");
+      assertThat(ports.contains(5432))
+          .as("%s reaches PostgreSQL", deployable.module)
+          .isEqualTo(database);
+      // And only the services that call Stripe leave the cluster, on HTTPS
+      boolean stripe = callStripe.contains(deployable.module);
+      assertThat(internet).as("%s leaves the cluster", deployable.module).isEqualTo(stripe);
+      assertThat(ports.contains(443)).as("%s reaches HTTPS", deployable.module).isEqualTo(stripe);
+      assertThat(stripe)
+          .as("%s has STRIPE_SECRET_KEY", deployable.module)
+          .isEqualTo(names(workload(deployable)).contains("STRIPE_SECRET_KEY"));
+      // And its Kafka clients take SASL and TLS settings from the optional payments-kafka Secret
+      assertThat(list(workload(deployable).container().get("envFrom")))
+          .as("%s envFrom", deployable.module)
+          .anyMatch(
+              from ->
+                  "payments-kafka".equals(at(map(from), "secretRef.name"))
+                      && Boolean.TRUE.equals(at(map(from), "secretRef.optional")));
+    }
+  }
+
+  /**
+   * Whether a pod selector (matchLabels, matchExpressions with In) selects pods with these labels.
+   */
+  private static boolean selects(Map<String, Object> selector, Map<String, String> labels) {
+    for (Map.Entry<String, String> label : strings(selector.get("matchLabels")).entrySet()) {
+      if (!label.getValue().equals(labels.get(label.getKey()))) {
+        return false;
+      }
+    }
+    for (Object expression : list(selector.get("matchExpressions"))) {
+      Map<String, Object> e = map(expression);
+      assertThat(text(e.get("operator"))).isEqualTo("In");
+      if (!list(e.get("values")).contains(labels.get(text(e.get("key"))))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Test
+  void shouldCreateNoSecretWhenTheBaseOrTheOverlayIsApplied() {
+    // Given the files the base and the production overlay build from
+    List<Object> overlayResources =
+        list(Manifests.yaml("k8s/overlays/production/kustomization.yaml").get("resources"));
+
+    // When their objects are listed
+    // Then none is a Secret: a placeholder can never be applied over a real value
+    assertThat(byKind(objects, "Secret")).as("Secrets created by the base").isEmpty();
+    assertThat(overlayResources).containsExactly("../../base");
+    assertThat(Manifests.read("k8s/overlays/production/kustomization.yaml"))
+        .doesNotContain("secretGenerator")
+        .doesNotContain("kind: Secret");
+    // And the example of the Secrets lies outside every build
+    assertThat(list(Manifests.yaml("k8s/base/kustomization.yaml").get("resources")))
+        .noneMatch(file -> text(file).contains("secret"));
+  }
+
+  @Test
+  void shouldRefuseToStartWhenAServiceIsGivenTheExampleSecrets() {
+    // Given the example file's placeholder values
+    Map<String, Map<String, String>> examples = exampleSecrets();
+    for (Deployable deployable : Deployable.values()) {
+      Workload workload = workload(deployable);
+      Map<String, String> env = environment(workload);
+      for (Object entry : list(workload.container().get("env"))) {
+        Map<String, Object> variable = map(entry);
+        Object secretRef = at(variable, "valueFrom.secretKeyRef");
+        String name = text(variable.get("name"));
+        if (secretRef == null) {
+          continue;
+        }
+        // (every Secret and key the base references is in the example)
+        Map<String, String> example = examples.get(text(map(secretRef).get("name")));
+        assertThat(example)
+            .as("%s %s: Secret in %s", deployable.module, name, EXAMPLE_SECRETS)
+            .isNotNull();
+        String placeholder = example.get(text(map(secretRef).get("key")));
+        assertThat(placeholder)
+            .as("%s %s: key in %s", deployable.module, name, EXAMPLE_SECRETS)
+            .isNotNull();
+        if (!SECRET_VARIABLES.contains(name)) {
+          continue;
+        }
+        // When the service reads its configuration with that one placeholder in place
+        Map<String, String> withPlaceholder = new LinkedHashMap<>(env);
+        withPlaceholder.put(name, placeholder);
+
+        // Then it refuses to start with one line naming the variable, never the value
+        assertThat(SecretCheck.weakness(placeholder)).as("%s is a placeholder", name).isPresent();
+        assertThatThrownBy(() -> deployable.configuredPort(Env.of(withPlaceholder)))
+            .as("%s with the example %s", deployable.module, name)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable " + name + ":")
+            .hasMessageNotContaining(placeholder);
+      }
+    }
+  }
+
+  @Test
   void shouldReadStripeCredentialsFromTheSecretOfTheSystemWeReplaceWhenServicesStart() {
-    // Given the Secrets of the base
+    // Given the Secrets the base references
     Map<String, Map<String, String>> secrets = secrets();
 
     // When the services' references into them are resolved
@@ -663,9 +809,26 @@ class KubernetesConsistencyTest {
     return strings(config.get("data"));
   }
 
+  /**
+   * The Secrets the base references, as an operator creates them: the names and keys of {@code
+   * k8s/secrets.example.yaml}, each placeholder replaced by a random value of the same kind.
+   */
   private static Map<String, Map<String, String>> secrets() {
     Map<String, Map<String, String>> secrets = new TreeMap<>();
-    byKind(objects, "Secret")
+    exampleSecrets()
+        .forEach(
+            (name, keys) -> {
+              Map<String, String> created = new LinkedHashMap<>();
+              keys.forEach((key, value) -> created.put(key, randomLike(value)));
+              secrets.put(name, created);
+            });
+    return secrets;
+  }
+
+  /** The Secrets of {@code k8s/secrets.example.yaml}, placeholders and all, by name. */
+  private static Map<String, Map<String, String>> exampleSecrets() {
+    Map<String, Map<String, String>> secrets = new TreeMap<>();
+    byKind(Manifests.yamlDocuments(EXAMPLE_SECRETS), "Secret")
         .forEach(
             (name, secret) -> {
               Map<String, String> keys = new LinkedHashMap<>(strings(secret.get("stringData")));
@@ -673,6 +836,14 @@ class KubernetesConsistencyTest {
               secrets.put(name, keys);
             });
     return secrets;
+  }
+
+  /** A random value with the Stripe prefix of {@code placeholder}, if it has one. */
+  private static String randomLike(String placeholder) {
+    Matcher prefix = Pattern.compile("^(whsec_|sk_live_|sk_test_)").matcher(placeholder);
+    byte[] bytes = new byte[32];
+    RANDOM.nextBytes(bytes);
+    return (prefix.find() ? prefix.group(1) : "") + HexFormat.of().formatHex(bytes);
   }
 
   private static List<Integer> ports(Map<String, Object> policy) {

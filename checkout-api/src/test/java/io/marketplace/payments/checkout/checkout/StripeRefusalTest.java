@@ -1,0 +1,68 @@
+package io.marketplace.payments.checkout.checkout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.checkout.CheckoutApiConfig;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.stripe.StripeConfig;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class StripeRefusalTest {
+
+  /** A key Stripe does not know; Stripe's error quotes its last four characters. */
+  private static final String WRONG_KEY = "sk_test_51Hx9c0e7b24f68a1c5e9d3b7QZ7w";
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    // Stripe answers every call with 401 "Invalid API Key provided: sk_test_****QZ7w"
+    app =
+        TestApi.start(
+            config ->
+                new CheckoutApiConfig(
+                    config.db(),
+                    config.kafka(),
+                    new StripeConfig(WRONG_KEY, config.stripe().apiBase()),
+                    config.jwtSecret(),
+                    config.port(),
+                    config.listingTtl(),
+                    config.rateLimitPerMinute(),
+                    config.corsOrigins()));
+  }
+
+  @AfterAll
+  static void stop() {
+    app.close();
+  }
+
+  @Test
+  void shouldAnswer502WithoutStripesTextWhenStripeRefusesTheRequest() {
+    // Given a listing awaiting its posting fee
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+
+    // When its owner checks out and Stripe refuses our key
+    Http.Response response =
+        app.http
+            .post("/api/marketplace/listings/" + listingId + "/checkout")
+            .token(Tokens.user(owner))
+            .send();
+
+    // Then the client is told the provider failed, in generic words
+    assertThat(response.status()).isEqualTo(502);
+    assertThat(response.contentType()).startsWith("application/problem+json");
+    String detail = response.json().get("detail").asText();
+    assertThat(detail).contains("payment provider did not answer as expected");
+    // And nothing of Stripe's text reaches it: not the message, not the key's last digits
+    assertThat(response.body())
+        .doesNotContain("Invalid API Key")
+        .doesNotContain("QZ7w")
+        .doesNotContain("sk_test");
+  }
+}

@@ -1,0 +1,133 @@
+package io.marketplace.payments.common.config;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Whether a secret could be guessed: a known placeholder (the {@code CHANGE_ME} of an example file,
+ * {@code whsec_CHANGE_ME}, {@code sk_test_...placeholder}, {@code changeme}, {@code dummy}, {@code
+ * password}) or a value with too little randomness in it (too short, one character, a repeated
+ * pattern, a run such as {@code abcdef}). A Stripe prefix ({@code whsec_}, {@code sk_live_}, {@code
+ * sk_test_}, ...) is not counted as randomness. The reason never quotes the value.
+ */
+public final class SecretCheck {
+
+  /** Bits of Shannon entropy a secret must carry, over its whole length (after a prefix). */
+  static final double MIN_TOTAL_BITS = 64;
+
+  /** Bits per character: below it, a value is mostly one or two characters. */
+  static final double MIN_BITS_PER_CHAR = 2.5;
+
+  static final int MIN_DISTINCT_CHARACTERS = 8;
+
+  private static final List<String> PREFIXES =
+      List.of("whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_");
+
+  /** Words that only an example or a stand-in contains, compared without case or separators. */
+  private static final List<String> PLACEHOLDER_WORDS =
+      List.of(
+          "changeme",
+          "replaceme",
+          "placeholder",
+          "example",
+          "dummy",
+          "fakesecret",
+          "fakekey",
+          "notasecret",
+          "notsecret",
+          "yoursecret",
+          "yourkey",
+          "insertyour",
+          "secretkey",
+          "mysecret",
+          "password",
+          "passw0rd",
+          "xxxxxxxx",
+          "todo",
+          "fixme");
+
+  /** Whole values (after a prefix) that are stand-ins, whatever their length. */
+  private static final List<String> PLACEHOLDER_VALUES =
+      List.of("test", "testing", "testkey", "testsecret", "secret", "local", "admin", "postgres");
+
+  private SecretCheck() {}
+
+  /** Why {@code value} is not a usable secret, or empty when it is. */
+  public static Optional<String> weakness(String value) {
+    String body = withoutPrefix(value.trim());
+    String normalized = body.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    for (String word : PLACEHOLDER_WORDS) {
+      if (normalized.contains(word)) {
+        return Optional.of("is a placeholder, not a real secret");
+      }
+    }
+    if (PLACEHOLDER_VALUES.contains(normalized)) {
+      return Optional.of("is a placeholder, not a real secret");
+    }
+    if (body.chars().distinct().count() < MIN_DISTINCT_CHARACTERS) {
+      return Optional.of("has too few distinct characters to be a random secret");
+    }
+    if (repeats(body)) {
+      return Optional.of("is a repeated pattern, not a random secret");
+    }
+    if (isRun(body)) {
+      return Optional.of("is a run of consecutive characters, not a random secret");
+    }
+    double perChar = bitsPerCharacter(body);
+    if (perChar < MIN_BITS_PER_CHAR || perChar * body.length() < MIN_TOTAL_BITS) {
+      return Optional.of(
+          "has too little entropy to be a random secret; use at least 32 bytes from a random generator");
+    }
+    return Optional.empty();
+  }
+
+  private static String withoutPrefix(String value) {
+    for (String prefix : PREFIXES) {
+      if (value.startsWith(prefix)) {
+        return value.substring(prefix.length());
+      }
+    }
+    return value;
+  }
+
+  /** Shannon entropy of the value's characters, in bits per character. */
+  static double bitsPerCharacter(String value) {
+    Map<Integer, Integer> counts = new HashMap<>();
+    value.codePoints().forEach(c -> counts.merge(c, 1, Integer::sum));
+    double length = value.codePointCount(0, value.length());
+    double bits = 0;
+    for (int count : counts.values()) {
+      double p = count / length;
+      bits -= p * (Math.log(p) / Math.log(2));
+    }
+    return bits;
+  }
+
+  /** The value is a shorter piece written over and over ({@code abc123abc123abc123}). */
+  private static boolean repeats(String value) {
+    int length = value.length();
+    for (int period = 1; period <= length / 2; period++) {
+      if (length % period == 0
+          && value.substring(period).equals(value.substring(0, length - period))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Most neighbouring characters step by the same amount ({@code abcdefgh}, {@code 13579}). */
+  private static boolean isRun(String value) {
+    if (value.length() < 3) {
+      return false;
+    }
+    Map<Integer, Integer> steps = new HashMap<>();
+    for (int i = 1; i < value.length(); i++) {
+      steps.merge(value.charAt(i) - value.charAt(i - 1), 1, Integer::sum);
+    }
+    int most = steps.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+    return most * 4 >= (value.length() - 1) * 3;
+  }
+}
