@@ -26,7 +26,11 @@ public final class SecretCheck {
   private static final List<String> PREFIXES =
       List.of("whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_");
 
-  /** Words that only an example or a stand-in contains, compared without case or separators. */
+  /**
+   * Words that only an example or a stand-in contains, compared without case or separators; long
+   * enough that a random key (Stripe's are 32 to 99 letters and digits) practically never holds
+   * one.
+   */
   private static final List<String> PLACEHOLDER_WORDS =
       List.of(
           "changeme",
@@ -45,9 +49,7 @@ public final class SecretCheck {
           "mysecret",
           "password",
           "passw0rd",
-          "xxxxxxxx",
-          "todo",
-          "fixme");
+          "xxxxxxxx");
 
   /** Whole values (after a prefix) that are stand-ins, whatever their length. */
   private static final List<String> PLACEHOLDER_VALUES =

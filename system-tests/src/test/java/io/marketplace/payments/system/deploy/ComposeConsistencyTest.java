@@ -8,6 +8,7 @@ import static io.marketplace.payments.system.deploy.Manifests.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
+import io.marketplace.payments.common.config.SecretCheck;
 import io.marketplace.payments.gateway.webhook.WebhookController;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import java.lang.reflect.Method;
@@ -39,6 +40,31 @@ class ComposeConsistencyTest {
   @BeforeAll
   static void readCompose() {
     services = map(Manifests.yaml("docker-compose.yml").get("services"));
+  }
+
+  @Test
+  void shouldGiveNoServiceAPlaceholderSecretWhenComposeStartsIt() {
+    for (Deployable deployable : Deployable.values()) {
+      // Given the secrets compose gives the service
+      Map<String, String> env = environment(deployable.module);
+      for (String name :
+          List.of(
+              "AUTH_JWT_SECRET",
+              "STRIPE_WEBHOOK_SECRET",
+              "STRIPE_SECRET_KEY",
+              "DATABASE_PASSWORD")) {
+        if (!env.containsKey(name)) {
+          continue;
+        }
+        // When each value is checked as the service checks it at start
+        // Then none is a placeholder or guessable
+        for (String value : env.get(name).split(",")) {
+          assertThat(SecretCheck.weakness(value.trim()))
+              .as("%s %s", deployable.module, name)
+              .isEmpty();
+        }
+      }
+    }
   }
 
   @Test
