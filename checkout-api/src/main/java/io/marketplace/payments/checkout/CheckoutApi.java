@@ -146,6 +146,8 @@ public final class CheckoutApi implements AutoCloseable {
         "/admin/api/marketplace/refunds/{id}/approve", guard.admin(c.adminRefunds()::approve));
     routes.post(
         "/admin/api/marketplace/refunds/{id}/reject", guard.admin(c.adminRefunds()::reject));
+    routes.post("/admin/api/marketplace/refunds/{id}/retry", guard.admin(c.adminRefunds()::retry));
+    routes.post("/admin/api/marketplace/refunds/{id}/close", guard.admin(c.adminRefunds()::close));
     routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
   }
 

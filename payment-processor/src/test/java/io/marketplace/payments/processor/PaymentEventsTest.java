@@ -75,6 +75,35 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldActivateListingWhenTheEventsCustomerTextCarriesANulCharacter() {
+    // Given a listing waiting for its posting fee, paid with a U+0000 in the PaymentIntent's
+    // metadata (valid JSON, which PostgreSQL's jsonb cannot hold)
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    Map<String, String> metadata =
+        new java.util.HashMap<>(world.metadataFor(listing, "posting_fee"));
+    metadata.put("customer_note", "flat 2\0b");
+
+    // When Stripe says the PaymentIntent succeeded
+    var event = StripeFixtures.succeeded(pi, 500, metadata);
+    world.deliver(event);
+
+    // Then the listing is active, and the event is audited: queryable, and byte for byte
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    Map<String, Object> audit =
+        world
+            .db
+            .row(
+                "SELECT payload->'data'->'object'->'metadata'->>'customer_note' AS note,"
+                    + " payload_raw FROM webhook_events WHERE event_id = ?",
+                event.eventId())
+            .orElseThrow();
+    assertThat(audit.get("note")).isEqualTo("flat 2\uFFFDb");
+    assertThat((String) audit.get("payload_raw")).contains("flat 2\\u0000b");
+  }
+
+  @Test
   void shouldFeatureListingForSevenDaysWhenFeaturedIsPaid() {
     // Given an active listing and a featured purchase
     UUID listing = world.listing("active");

@@ -49,8 +49,8 @@ import org.jdbi.v3.core.Jdbi;
  *
  * Decisions commit first; Stripe is called after commit by the {@link RefundDispatcher}, and
  * whatever is left {@code approved} is retried by the {@link RefundJanitor}. An {@link OutboxRelay}
- * publishes {@code refund.requested}, {@code refund.processed}, {@code listing.rejected}, {@code
- * chargeback.recorded} and {@code user.banned}.
+ * publishes {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
+ * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}.
  */
 public final class RefundWorker implements AutoCloseable {
 

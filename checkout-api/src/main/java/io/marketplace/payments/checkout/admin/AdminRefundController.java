@@ -26,7 +26,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The super_admin's refund review (SPEC §1): the queue, approve ({@code pending → approved}, then
- * Stripe refunds it and it becomes {@code processed}) and reject ({@code pending → rejected}).
+ * Stripe refunds it and it becomes {@code processed}) and reject ({@code pending → rejected}); and
+ * for a refund that {@code failed} at Stripe, retry ({@code failed → approved}, under a new Stripe
+ * idempotency key, then {@code processed}) or close (it stays {@code failed}, no longer awaiting
+ * anyone).
  */
 public final class AdminRefundController {
 
@@ -51,7 +54,7 @@ public final class AdminRefundController {
     if (status != null
         && Arrays.stream(RefundStatus.values()).noneMatch(s -> s.wire().equals(status))) {
       throw ProblemException.invalidFields(
-          Map.of("status", "must be one of pending, approved, rejected, processed"));
+          Map.of("status", "must be one of pending, approved, rejected, processed, failed"));
     }
     int limit = limit(ctx.queryParam("limit"));
     return Reply.ok(
@@ -106,6 +109,58 @@ public final class AdminRefundController {
             });
     log.info("refund {} rejected by {}", id, caller.userId());
     return Reply.ok(RefundView.of(rejected));
+  }
+
+  /**
+   * {@code POST .../refunds/{id}/retry}: a failed refund that is not closed becomes {@code
+   * approved} as its next attempt, then Stripe is asked again under a new idempotency key (the old
+   * one would only return the failed refund). The answer shows the outcome: {@code processed}, or
+   * {@code approved} with {@code lastError} (the janitor retries), or {@code failed} again.
+   */
+  public Reply retry(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "refund");
+    jdbi.useTransaction(
+        tx -> {
+          RefundRecord refund = lock(tx, id);
+          if (refund.status() != RefundStatus.FAILED || refund.closedAt() != null) {
+            throw ProblemException.conflict(
+                "the refund is "
+                    + refund.status().wire()
+                    + (refund.closedAt() != null ? " and closed" : "")
+                    + "; only an open failed one is retried");
+          }
+          tx.attach(RefundDao.class).retryFailed(id, clock.instant());
+        });
+    log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
+    RefundOutcome outcome = executor.execute(id);
+    return Reply.ok(RefundView.of(outcome.refund()));
+  }
+
+  /**
+   * {@code POST .../refunds/{id}/close {"reason"}}: an admin settled a failed refund another way
+   * (or it needs none: the charge was refunded already); it stays {@code failed}, closed.
+   */
+  public Reply close(Context ctx, Caller caller) {
+    UUID id = PathIds.uuid(ctx, "id", "refund");
+    RequestBody body = RequestBody.of(ctx);
+    String reason = body.requiredText("reason", MAX_REASON);
+    body.validate();
+    RefundRecord closed =
+        jdbi.inTransaction(
+            tx -> {
+              RefundRecord refund = lock(tx, id);
+              if (refund.status() != RefundStatus.FAILED || refund.closedAt() != null) {
+                throw ProblemException.conflict(
+                    "the refund is "
+                        + refund.status().wire()
+                        + (refund.closedAt() != null ? " and closed" : "")
+                        + "; only an open failed one is closed");
+              }
+              tx.attach(RefundDao.class).closeFailed(id, reason, clock.instant());
+              return tx.attach(RefundDao.class).find(id).orElseThrow();
+            });
+    log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);
+    return Reply.ok(RefundView.of(closed));
   }
 
   private static RefundRecord lock(Handle tx, UUID id) {

@@ -6,7 +6,9 @@ import java.util.UUID;
 
 /**
  * The refund JSON of SPEC §3, plus {@code lastError}: why Stripe has not refunded an approved
- * refund yet (null otherwise), so an admin sees what went wrong.
+ * refund yet, or why it failed (null otherwise), so an admin sees what went wrong; and for a {@code
+ * failed} refund Stripe's {@code failureReason} and when an admin closed it ({@code closedAt}, null
+ * while it awaits a retry or a close).
  */
 public record RefundView(
     UUID id,
@@ -18,7 +20,9 @@ public record RefundView(
     String reason,
     String status,
     Instant createdAt,
-    String lastError) {
+    String lastError,
+    String failureReason,
+    Instant closedAt) {
 
   public static RefundView of(RefundRecord refund) {
     return new RefundView(
@@ -31,6 +35,8 @@ public record RefundView(
         refund.reason().wire(),
         refund.status().wire(),
         refund.createdAt(),
-        refund.lastError());
+        refund.lastError(),
+        refund.failureReason(),
+        refund.closedAt());
   }
 }

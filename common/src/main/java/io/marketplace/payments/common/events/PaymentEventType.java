@@ -16,6 +16,7 @@ public enum PaymentEventType {
   REFUND_REQUESTED("refund.requested"),
   REFUND_PROCESSED("refund.processed"),
   REFUND_REJECTED("refund.rejected"),
+  REFUND_FAILED("refund.failed"),
   CHARGEBACK_RECORDED("chargeback.recorded"),
   USER_BANNED("user.banned");
 

@@ -30,6 +30,78 @@ public interface RefundDao {
   int markProcessed(
       @Bind("id") UUID id, @Bind("stripeRefundId") String stripeRefundId, @Bind("at") Instant at);
 
+  /**
+   * Stamps the first call to Stripe of the record's current attempt; later calls keep the first
+   * stamp (the janitor's claim bumps {@code updated_at}, never this).
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET first_attempted_at = :at
+      WHERE id = :id AND status = 'approved' AND first_attempted_at IS NULL
+      """)
+  int markAttempted(@Bind("id") UUID id, @Bind("at") Instant at);
+
+  /**
+   * approved or processed → failed: Stripe refused it for good, or failed it after creating it.
+   * Keeps the Stripe refund id the record had when {@code stripeRefundId} is null. 0 when the row
+   * is in neither state.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds
+      SET status = 'failed', stripe_refund_id = COALESCE(:stripeRefundId, stripe_refund_id),
+          failure_reason = :failureReason, last_error = :error, failed_at = :at, updated_at = :at
+      WHERE id = :id AND status IN ('approved', 'processed')
+      """)
+  int markFailed(
+      @Bind("id") UUID id,
+      @Bind("stripeRefundId") String stripeRefundId,
+      @Bind("failureReason") String failureReason,
+      @Bind("error") String error,
+      @Bind("at") Instant at);
+
+  /**
+   * Notes a Stripe refund that failed, once per {@code re_} id; 0 when it was noted before (the
+   * same failure re-delivered, perhaps under another event id or type).
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refund_stripe_failures (stripe_refund_id, refund_id, failure_reason, recorded_at)
+      VALUES (:re, :refundId, :failureReason, :at)
+      ON CONFLICT (stripe_refund_id) DO NOTHING
+      """)
+  int noteStripeFailure(
+      @Bind("re") String stripeRefundId,
+      @Bind("refundId") UUID refundId,
+      @Bind("failureReason") String failureReason,
+      @Bind("at") Instant at);
+
+  /** Whether Stripe refund {@code re} is known to have failed. */
+  @SqlQuery("SELECT EXISTS (SELECT 1 FROM refund_stripe_failures WHERE stripe_refund_id = :re)")
+  boolean stripeRefundFailed(@Bind("re") String stripeRefundId);
+
+  /**
+   * failed → approved for an admin's retry: the next attempt, under a new Stripe idempotency key,
+   * with no Stripe refund yet. 0 when the row is not an open failed refund.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds
+      SET status = 'approved', attempt = attempt + 1, stripe_refund_id = NULL,
+          first_attempted_at = NULL, last_error = NULL, failure_reason = NULL, failed_at = NULL,
+          processed_at = NULL, updated_at = :at
+      WHERE id = :id AND status = 'failed' AND closed_at IS NULL
+      """)
+  int retryFailed(@Bind("id") UUID id, @Bind("at") Instant at);
+
+  /** Closes a failed refund an admin will not retry; it stays failed. */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET closed_at = :at, close_reason = :reason, updated_at = :at
+      WHERE id = :id AND status = 'failed' AND closed_at IS NULL
+      """)
+  int closeFailed(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("at") Instant at);
+
   /** Notes why Stripe did not refund yet; the record stays approved, to be retried. */
   @SqlUpdate(
       """

@@ -9,9 +9,10 @@ import org.jdbi.v3.core.Handle;
 
 /**
  * The {@code payments.events.v1} events about a refund, built in one place so that every service
- * announces them with the same data. Each fact's key is the refund id: a refund is requested,
- * processed or rejected at most once, so its event has one id however often it is re-processed.
- * Keyed by listing id (the user id when the refund has no listing).
+ * announces them with the same data. Each fact's key is the refund id: a refund is requested or
+ * rejected at most once, and processed or failed at most once per attempt (the attempt joins the
+ * key after an admin's retry), so its event has one id however often it is re-processed. Keyed by
+ * listing id (the user id when the refund has no listing).
  */
 public final class RefundEvents {
 
@@ -58,6 +59,51 @@ public final class RefundEvents {
       String rejectionReason,
       Instant rejectedAt) {}
 
+  /**
+   * {@code refund.failed}: Stripe refused the refund for good, or failed it after creating it; the
+   * money did not go back. An admin may retry it.
+   */
+  public record Failed(
+      UUID refundId,
+      UUID userId,
+      UUID listingId,
+      String paymentIntentId,
+      String stripeRefundId,
+      long amountCents,
+      String currency,
+      String reason,
+      String status,
+      String failureReason,
+      String failureMessage,
+      int attempt,
+      Instant failedAt) {}
+
+  public static PaymentEvent failed(
+      RefundRecord refund,
+      String stripeRefundId,
+      String failureReason,
+      String failureMessage,
+      Instant at) {
+    return PaymentEvent.of(
+        PaymentEventType.REFUND_FAILED,
+        refund.factKey(),
+        at,
+        new Failed(
+            refund.id(),
+            refund.userId(),
+            refund.listingId(),
+            refund.paymentIntentId(),
+            stripeRefundId,
+            refund.amountCents(),
+            CURRENCY,
+            refund.reason().wire(),
+            RefundStatus.FAILED.wire(),
+            failureReason,
+            failureMessage,
+            refund.attempt(),
+            at));
+  }
+
   public static PaymentEvent requested(RefundRecord refund, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_REQUESTED,
@@ -78,7 +124,7 @@ public final class RefundEvents {
   public static PaymentEvent processed(RefundRecord refund, String stripeRefundId, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_PROCESSED,
-        refund.id().toString(),
+        refund.factKey(),
         at,
         new Processed(
             refund.id(),

@@ -37,14 +37,20 @@ import org.slf4j.LoggerFactory;
  * the same Stripe refund, and only the first to commit moves the record.
  *
  * <p>Stripe forgets an idempotency key after 24 hours, so a retry of a record that may already have
- * reached Stripe (it failed before, or was approved a while ago) first looks for the refund among
- * the PaymentIntent's refunds by {@code metadata[refund_id]}, and only asks for a new one if there
- * is none.
+ * reached Stripe (it failed before, or its first call to Stripe, stamped in {@code
+ * first_attempted_at} before the call, was a while ago) first looks for the refund among the
+ * PaymentIntent's refunds by {@code metadata[refund_id]}, and only asks for a new one if there is
+ * none. {@code first_attempted_at} is never moved by the janitor's claim, so the look-up still
+ * happens on the janitor's retries a day later.
  *
- * <p>On a Stripe failure the record stays {@code approved} with {@code last_error}; the refund
- * worker's janitor retries it. A refusal by Stripe (an invalid request, such as more than what is
- * left to refund) is stored with the prefix {@value #REFUSED} so that it is retried rarely and
- * shown to operators, not hammered.
+ * <p>A transient Stripe failure (no connection, a timeout, rate limits, a 5xx) leaves the record
+ * {@code approved} with {@code last_error}; the refund worker's janitor retries it. A permanent
+ * refusal (an invalid request: no such PaymentIntent in this account or mode, already refunded,
+ * more than what is left to refund, ...) and a refund Stripe created as failed end the record
+ * {@code failed} with Stripe's reason, announce {@code refund.failed} and count {@code
+ * payments_refunds_failed_total{reason}}: retrying the same request cannot help, an admin decides.
+ * A permission error (a restricted key) is stored with the prefix {@value #REFUSED}, retried rarely
+ * and shown to operators, since fixing the key makes it go through.
  */
 public final class RefundExecutor {
 
@@ -52,6 +58,9 @@ public final class RefundExecutor {
 
   /** The metadata key of our refunds at Stripe, pointing back to {@code payment_refunds.id}. */
   public static final String METADATA_REFUND_ID = "refund_id";
+
+  /** The metadata key of the attempt, set from an admin's first retry of a failed refund on. */
+  public static final String METADATA_ATTEMPT = "refund_attempt";
 
   /** The prefix of {@code last_error} when Stripe refused the refund outright. */
   public static final String REFUSED = "refused by Stripe: ";
@@ -66,6 +75,10 @@ public final class RefundExecutor {
   private final MeterRegistry registry;
   private final Counter stripeFailures;
   private final Counter stripeRefusals;
+
+  /** Error codes of an invalid request that a later identical request may not get. */
+  private static final Set<String> TRANSIENT_CODES =
+      Set.of("lock_timeout", "rate_limit", "idempotency_key_in_use");
 
   public RefundExecutor(Jdbi jdbi, StripeClient stripe, Clock clock, MeterRegistry registry) {
     this.jdbi = jdbi;
@@ -90,6 +103,15 @@ public final class RefundExecutor {
   }
 
   /**
+   * The key of an attempt of a refund record: attempt 0 keeps {@link #idempotencyKey(UUID)}; an
+   * admin's retry of a failed refund gets a new one, since the old key would only return the failed
+   * refund again.
+   */
+  public static String idempotencyKey(UUID refundId, int attempt) {
+    return attempt == 0 ? idempotencyKey(refundId) : idempotencyKey(refundId) + "-" + attempt;
+  }
+
+  /**
    * Refunds {@code refundId} through Stripe if it is {@code approved}; see {@link RefundOutcome}.
    * Never throws for a Stripe failure; throws {@link NoSuchElementException} for an unknown id, and
    * lets a database failure through (the record is then unchanged or retried by the janitor).
@@ -105,46 +127,50 @@ public final class RefundExecutor {
       // Stripe answered before and only the bookkeeping is missing.
       return finish(refundId, refund.stripeRefundId());
     }
+    boolean lookFirst = mayHaveReachedStripe(refund);
+    if (refund.firstAttemptedAt() == null) {
+      // stamped before the call: a caller that dies after it leaves the mark for the next one
+      jdbi.useHandle(h -> h.attach(RefundDao.class).markAttempted(refundId, clock.instant()));
+    }
     Refund created;
     try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, refund.paymentIntentId())) {
-      Optional<Refund> earlier =
-          mayHaveReachedStripe(refund) ? madeEarlier(refund) : Optional.empty();
+      Optional<Refund> earlier = lookFirst ? madeEarlier(refund) : Optional.empty();
       created =
           earlier.isPresent()
               ? earlier.get()
               : stripe.v1().refunds().create(params(refund), options(refund));
     } catch (StripeException e) {
+      if (isPermanent(e)) {
+        return failForGood(refundId, null, failureReason(e), describePermanent(e));
+      }
       return fail(refundId, describe(e), isRefusal(e));
     } catch (RuntimeException e) {
       // an answer we could not read: the outcome is unknown, which the idempotency key settles
       return fail(refundId, "no usable answer from Stripe: " + e, false);
     }
     if (FAILED_REFUND_STATUSES.contains(created.getStatus())) {
-      // The same key returns the same failed refund, so retrying soon is pointless.
-      return fail(
+      // The same key returns the same failed refund: retrying cannot help, an admin decides.
+      String reason =
+          created.getFailureReason() != null ? created.getFailureReason() : created.getStatus();
+      return failForGood(
           refundId,
-          REFUSED
-              + "refund "
-              + created.getId()
-              + " is "
-              + created.getStatus()
-              + " ("
-              + created.getFailureReason()
-              + ")",
-          true);
+          created.getId(),
+          reason,
+          "Stripe refund " + created.getId() + " is " + created.getStatus() + " (" + reason + ")");
     }
     return finish(refundId, created.getId());
   }
 
   /**
    * Whether an earlier attempt may have made this refund at Stripe without our knowing: one failed
-   * (perhaps a timeout whose answer was lost), or the record was approved a while ago and is only
-   * now being executed (perhaps a caller died between Stripe's answer and the commit).
+   * (perhaps a timeout whose answer was lost), or its first call to Stripe was a while ago and it
+   * is still approved (perhaps a caller died between Stripe's answer and the commit). Keyed off
+   * {@code first_attempted_at}, not {@code updated_at}, which the janitor moves to claim the record.
    */
   private boolean mayHaveReachedStripe(RefundRecord refund) {
     return refund.lastError() != null
-        || (refund.updatedAt() != null
-            && refund.updatedAt().isBefore(clock.instant().minus(RETRY_LOOKUP_AFTER)));
+        || (refund.firstAttemptedAt() != null
+            && refund.firstAttemptedAt().isBefore(clock.instant().minus(RETRY_LOOKUP_AFTER)));
   }
 
   /**
@@ -159,9 +185,11 @@ public final class RefundExecutor {
             .setLimit(100L)
             .build();
     String id = refund.id().toString();
+    String attempt = Integer.toString(refund.attempt());
     for (Refund candidate : stripe.v1().refunds().list(params).autoPagingIterable()) {
       if (candidate.getMetadata() != null
-          && id.equals(candidate.getMetadata().get(METADATA_REFUND_ID))) {
+          && id.equals(candidate.getMetadata().get(METADATA_REFUND_ID))
+          && attempt.equals(candidate.getMetadata().getOrDefault(METADATA_ATTEMPT, "0"))) {
         log.info(
             "refund {} of {} was made at Stripe by an earlier attempt as {}",
             refund.id(),
@@ -185,6 +213,7 @@ public final class RefundExecutor {
       return false;
     }
     RefundEvents.append(tx, refund, RefundEvents.processed(refund, stripeRefundId, now));
+
     countProcessed(tx, refund.reason());
     log.info(
         "refund {} of {} processed by Stripe as {}",
@@ -192,6 +221,55 @@ public final class RefundExecutor {
         refund.paymentIntentId(),
         stripeRefundId);
     return true;
+  }
+
+  /**
+   * Moves a refund, locked by the caller in {@code tx}, from {@code approved} or {@code processed}
+   * to {@code failed}, notes the failed Stripe refund {@code stripeRefundId} (when there is one)
+   * once, appends {@code refund.failed} and counts {@code payments_refunds_failed_total{reason}}
+   * once {@code tx} commits. Used by {@link #execute} on a permanent refusal and by the refund
+   * worker when Stripe reports a refund failed after creating it. Returns false when the record was
+   * in neither state.
+   */
+  public boolean markFailed(
+      Handle tx, RefundRecord refund, String stripeRefundId, String failureReason, String detail) {
+    Instant now = clock.instant();
+    RefundDao dao = tx.attach(RefundDao.class);
+    String reason = reasonTag(failureReason);
+    if (stripeRefundId != null) {
+      dao.noteStripeFailure(stripeRefundId, refund.id(), reason, now);
+    }
+    String stored = truncate(detail);
+    if (dao.markFailed(refund.id(), stripeRefundId, reason, stored, now) == 0) {
+      return false;
+    }
+    RefundRecord failed = dao.find(refund.id()).orElseThrow();
+    RefundEvents.append(
+        tx, failed, RefundEvents.failed(failed, failed.stripeRefundId(), reason, stored, now));
+    Counter counter = failedCounter(registry, reason);
+    tx.afterCommit(counter::increment);
+    log.error(
+        "refund {} of {} failed at Stripe ({}): {}; an admin may retry or close it",
+        refund.id(),
+        refund.paymentIntentId(),
+        reason,
+        stored);
+    return true;
+  }
+
+  /**
+   * {@code payments_refunds_failed_total{reason}}: refunds that ended failed, by Stripe's reason.
+   */
+  public static Counter failedCounter(MeterRegistry registry, String reason) {
+    return Counter.builder("payments.refunds.failed")
+        .description("refunds Stripe refused for good or failed after creating them, by reason")
+        .tag("reason", reasonTag(reason))
+        .register(registry);
+  }
+
+  /** Stripe's reason codes are short snake_case words; anything else is tagged {@code other}. */
+  static String reasonTag(String reason) {
+    return reason != null && reason.matches("[a-z0-9_]{1,64}") ? reason : "other";
   }
 
   /**
@@ -225,6 +303,22 @@ public final class RefundExecutor {
         });
   }
 
+  private RefundOutcome failForGood(
+      UUID refundId, String stripeRefundId, String reason, String detail) {
+    return jdbi.inTransaction(
+        tx -> {
+          RefundDao dao = tx.attach(RefundDao.class);
+          RefundRecord locked = dao.lock(refundId).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED) {
+            // a concurrent caller or Stripe's webhook settled it first
+            return RefundOutcome.unchanged(locked);
+          }
+          markFailed(tx, locked, stripeRefundId, reason, detail);
+          RefundRecord failed = dao.find(refundId).orElseThrow();
+          return RefundOutcome.endedFailed(failed, failed.lastError());
+        });
+  }
+
   private RefundOutcome fail(UUID refundId, String error, boolean refused) {
     String stored = truncate(refused && !error.startsWith(REFUSED) ? REFUSED + error : error);
     (refused ? stripeRefusals : stripeFailures).increment();
@@ -249,6 +343,9 @@ public final class RefundExecutor {
             .setAmount(refund.amountCents())
             .putMetadata(METADATA_REFUND_ID, refund.id().toString())
             .putMetadata("refund_reason", refund.reason().wire());
+    if (refund.attempt() > 0) {
+      params.putMetadata(METADATA_ATTEMPT, Integer.toString(refund.attempt()));
+    }
     if (refund.reason() == RefundReason.USER_REQUEST) {
       params.setReason(RefundCreateParams.Reason.REQUESTED_BY_CUSTOMER);
     }
@@ -256,15 +353,49 @@ public final class RefundExecutor {
   }
 
   private static RequestOptions options(RefundRecord refund) {
-    return RequestOptions.builder().setIdempotencyKey(idempotencyKey(refund.id())).build();
+    return RequestOptions.builder()
+        .setIdempotencyKey(idempotencyKey(refund.id(), refund.attempt()))
+        .build();
   }
 
   /**
-   * Stripe refused the request itself (4xx other than rate limits, auth and idempotency conflicts):
-   * the same request will fail again.
+   * Stripe refused the request for a reason an operator must fix outside the refund (a restricted
+   * key without permission): retried rarely, see {@link #isPermanent} for the refusals that end it.
    */
   static boolean isRefusal(StripeException e) {
-    return e instanceof InvalidRequestException || e instanceof PermissionException;
+    return e instanceof PermissionException;
+  }
+
+  /**
+   * Stripe refused the request for good: an invalid request (400, 404: no such PaymentIntent in
+   * this account or mode, already refunded, more than is left, disputed, ...). The same request
+   * will always fail, so the refund ends failed. Connection failures, rate limits, 5xx, idempotency
+   * conflicts and authentication or permission errors are not: they pass or get fixed without
+   * changing the refund.
+   */
+  static boolean isPermanent(StripeException e) {
+    return e instanceof InvalidRequestException
+        && (e.getStatusCode() == null || e.getStatusCode() != 429)
+        && (e.getCode() == null || !TRANSIENT_CODES.contains(e.getCode()));
+  }
+
+  /** Stripe's error code of a permanent refusal, the reason recorded and counted. */
+  static String failureReason(StripeException e) {
+    if (e.getCode() != null && !e.getCode().isBlank()) {
+      return e.getCode();
+    }
+    return e.getStatusCode() != null && e.getStatusCode() == 404
+        ? "resource_missing"
+        : "invalid_request";
+  }
+
+  private static String describePermanent(StripeException e) {
+    String text = "refused by Stripe for good: " + describe(e);
+    if ("charge_already_refunded".equals(e.getCode())) {
+      // not necessarily a loss for the customer: another refund gave the money back
+      text += " (the charge is fully refunded at Stripe: the money may have gone back already)";
+    }
+    return text;
   }
 
   static boolean isRefusal(String lastError) {

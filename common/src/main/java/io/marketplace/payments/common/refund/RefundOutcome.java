@@ -21,7 +21,12 @@ public record RefundOutcome(Result result, RefundRecord refund, String error) {
      * Stripe did not refund: the record stays approved with {@code last_error}, and the refund
      * worker's janitor tries again (soon when {@link #retryable()}, rarely when Stripe refused).
      */
-    FAILED
+    FAILED,
+    /**
+     * Stripe refused the refund for good, or created it failed: the record is now {@code failed}
+     * with its reason and {@code refund.failed} is announced; only an admin's retry goes on.
+     */
+    ENDED_FAILED
   }
 
   static RefundOutcome processed(RefundRecord refund) {
@@ -34,6 +39,10 @@ public record RefundOutcome(Result result, RefundRecord refund, String error) {
 
   static RefundOutcome failed(RefundRecord refund, String error) {
     return new RefundOutcome(Result.FAILED, refund, error);
+  }
+
+  static RefundOutcome endedFailed(RefundRecord refund, String error) {
+    return new RefundOutcome(Result.ENDED_FAILED, refund, error);
   }
 
   /** True when the refund is processed, whoever processed it. */

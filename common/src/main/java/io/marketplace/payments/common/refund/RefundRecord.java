@@ -24,17 +24,32 @@ public record RefundRecord(
     String lastError,
     Instant createdAt,
     Instant updatedAt,
-    Instant processedAt) {
+    Instant processedAt,
+    int attempt,
+    Instant firstAttemptedAt,
+    String failureReason,
+    Instant failedAt,
+    Instant closedAt) {
 
   /** The columns {@link Mapper} reads, for {@code SELECT} lists. */
   public static final String COLUMNS =
       "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
           + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
-          + " updated_at, processed_at";
+          + " updated_at, processed_at, attempt, first_attempted_at, failure_reason, failed_at,"
+          + " closed_at";
 
   /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
   public String eventKey() {
     return listingId != null ? listingId.toString() : userId.toString();
+  }
+
+  /**
+   * The fact key of this refund's {@code refund.processed} and {@code refund.failed} events: the
+   * refund id, plus the attempt after an admin's retry, so that each attempt's outcome is announced
+   * under its own stable id.
+   */
+  public String factKey() {
+    return attempt == 0 ? id.toString() : id + "/attempt-" + attempt;
   }
 
   /** Maps a row selected with {@link #COLUMNS}; statuses and reasons from their wire values. */
@@ -56,7 +71,12 @@ public record RefundRecord(
           rs.getString("last_error"),
           instant(rs, "created_at"),
           instant(rs, "updated_at"),
-          instant(rs, "processed_at"));
+          instant(rs, "processed_at"),
+          rs.getInt("attempt"),
+          instant(rs, "first_attempted_at"),
+          rs.getString("failure_reason"),
+          instant(rs, "failed_at"),
+          instant(rs, "closed_at"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

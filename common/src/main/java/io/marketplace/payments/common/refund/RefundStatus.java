@@ -9,25 +9,31 @@ import java.util.Set;
  *
  * <pre>
  *   pending ──approve──▶ approved ──Stripe refund created──▶ processed
- *      └──────reject───▶ rejected
+ *      └──────reject───▶ rejected    │  ▲                           │
+ *                                    │  └──── admin retry ────┐     │ Stripe failed it afterwards
+ *                                    └─ refused for good ──▶ failed ◀┘
  * </pre>
  *
  * An automatic refund (moderation rejection or technical failure within 24 h) is born {@code
  * approved}; a refund made outside the system and a chargeback are born {@code processed}. {@code
- * approved} is the only state in which Stripe is called, and a Stripe failure leaves it there.
+ * approved} is the only state in which Stripe is called; a transient Stripe failure leaves it
+ * there, a permanent refusal or a refund Stripe fails after creating it ends {@code failed}, from
+ * which only an admin's retry leads on (a closed failed refund stays {@code failed}).
  */
 public enum RefundStatus {
   PENDING("pending"),
   APPROVED("approved"),
   REJECTED("rejected"),
-  PROCESSED("processed");
+  PROCESSED("processed"),
+  FAILED("failed");
 
   private static final Map<RefundStatus, Set<RefundStatus>> TRANSITIONS =
       Map.of(
           PENDING, Set.of(APPROVED, REJECTED),
-          APPROVED, Set.of(PROCESSED),
+          APPROVED, Set.of(PROCESSED, FAILED),
           REJECTED, Set.of(),
-          PROCESSED, Set.of());
+          PROCESSED, Set.of(FAILED),
+          FAILED, Set.of(APPROVED));
 
   private final String wire;
 

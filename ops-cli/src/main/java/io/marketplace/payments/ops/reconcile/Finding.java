@@ -24,7 +24,11 @@ public record Finding(
     /** A refund Stripe made on one of our payments that we have no record of. */
     REFUND_MISSING,
     /** Our refund, done at Stripe, whose record does not say so. */
-    REFUND_NOT_RECORDED;
+    REFUND_NOT_RECORDED,
+    /** Our refund, failed or canceled at Stripe, whose record still says approved or processed. */
+    REFUND_FAILED_NOT_RECORDED,
+    /** A refund failed at Stripe that no admin has retried or closed yet: a person must decide. */
+    REFUND_FAILED_OPEN;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -138,6 +138,11 @@ public final class ReconcileCommand implements Callable<Integer> {
             }
           });
 
+      List<Finding> openFailed = reconciler.openFailedRefunds(from);
+      if (!openFailed.isEmpty()) {
+        differing.add(new Checked(openFailed, () -> reconciler.openFailedRefunds(from)));
+      }
+
       out.println(
           "checked "
               + counts[0]

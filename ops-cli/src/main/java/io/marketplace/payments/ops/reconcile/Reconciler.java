@@ -124,8 +124,11 @@ public final class Reconciler {
   }
 
   public List<Finding> check(StripeRefund refund) {
-    if (NO_MONEY_MOVED.contains(refund.status()) || refund.paymentIntentId() == null) {
+    if (refund.paymentIntentId() == null) {
       return List.of();
+    }
+    if (NO_MONEY_MOVED.contains(refund.status())) {
+      return checkFailed(refund);
     }
     if (records.refundByStripeId(refund.id()).isPresent()) {
       return List.of();
@@ -170,6 +173,63 @@ public final class Reconciler {
   }
 
   /**
+   * A refund Stripe failed or canceled: our record of it (by its {@code re_} id) must say {@code
+   * failed}; if it still says money went back, or is on its way, the refund worker records the
+   * failure from the refund as Stripe has it now.
+   */
+  private List<Finding> checkFailed(StripeRefund refund) {
+    Optional<Records.RefundState> record = records.refundByStripeId(refund.id());
+    if (record.isEmpty() || !Set.of("approved", "processed").contains(record.get().status())) {
+      return List.of();
+    }
+    String listing =
+        records
+            .payment(refund.paymentIntentId())
+            .map(p -> String.valueOf(p.listingId()))
+            .orElse(null);
+    return withGeneration(
+        List.of(
+            new Finding(
+                Kind.REFUND_FAILED_NOT_RECORDED,
+                refund.paymentIntentId(),
+                listing,
+                "Stripe: refund "
+                    + refund.id()
+                    + " "
+                    + refund.status()
+                    + "; our refund "
+                    + record.get().id()
+                    + " is "
+                    + record.get().status(),
+                Repair.refundFailed(refund.id(), refund.paymentIntentId()))));
+  }
+
+  /**
+   * Refunds that failed at Stripe since {@code since} and that no admin has retried or closed: the
+   * customer has not got the money back and nobody decided what to do.
+   */
+  public List<Finding> openFailedRefunds(java.time.Instant since) {
+    return records.openFailedRefunds(since).stream()
+        .map(
+            r ->
+                new Finding(
+                    Kind.REFUND_FAILED_OPEN,
+                    r.paymentIntentId(),
+                    r.listingId() == null ? null : r.listingId().toString(),
+                    "our refund "
+                        + r.id()
+                        + " of "
+                        + r.amountCents()
+                        + " cents failed at Stripe ("
+                        + r.failureReason()
+                        + "): retry or close it (POST /admin/api/marketplace/refunds/"
+                        + r.id()
+                        + "/retry or /close)",
+                    null))
+        .toList();
+  }
+
+  /**
    * Gives each repair the generation after those already applied, and says so in the finding: a
    * fact missing again after its repair was applied deserves a look at the worker too.
    */
@@ -183,7 +243,7 @@ public final class Reconciler {
       Repair repair = finding.repair();
       List<String> applied =
           records.appliedRepairs(
-              repair, repair.fact().equals("refund") ? refundConsumer : paymentConsumer);
+              repair, repair.fact().startsWith("refund") ? refundConsumer : paymentConsumer);
       Repair next = repair.after(applied);
       String detail =
           applied.isEmpty()

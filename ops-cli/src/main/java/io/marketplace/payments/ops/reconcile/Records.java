@@ -73,6 +73,32 @@ public final class Records {
                 > 0);
   }
 
+  /** A refund that ended failed at Stripe and awaits an admin's retry or close. */
+  public record FailedRefund(
+      UUID id, String paymentIntentId, UUID listingId, long amountCents, String failureReason) {}
+
+  public List<FailedRefund> openFailedRefunds(java.time.Instant since) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT id, stripe_payment_intent_id, listing_id, amount_cents, failure_reason
+                    FROM payment_refunds
+                    WHERE status = 'failed' AND closed_at IS NULL AND failed_at >= :since
+                    ORDER BY failed_at
+                    """)
+                .bind("since", since)
+                .map(
+                    (rs, ctx) ->
+                        new FailedRefund(
+                            rs.getObject("id", UUID.class),
+                            rs.getString("stripe_payment_intent_id"),
+                            rs.getObject("listing_id", UUID.class),
+                            rs.getLong("amount_cents"),
+                            rs.getString("failure_reason")))
+                .list());
+  }
+
   public Optional<RefundState> refundByStripeId(String stripeRefundId) {
     return refund("stripe_refund_id = :key", stripeRefundId);
   }

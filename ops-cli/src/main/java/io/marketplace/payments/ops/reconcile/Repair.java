@@ -39,6 +39,11 @@ public record Repair(String objectId, String fact, String eventType, String key,
     return new Repair(refundId, "refund", "refund.created", paymentIntentId, 1);
   }
 
+  /** Stripe's refund, as it is now (failed), for the refund worker to record the failure. */
+  static Repair refundFailed(String refundId, String paymentIntentId) {
+    return new Repair(refundId, "refund_failed", "refund.failed", paymentIntentId, 1);
+  }
+
   /** The id of the first generation; later ones append {@code _2}, {@code _3}, ... */
   public String baseEventId() {
     return ID_PREFIX + objectId + "_" + fact;

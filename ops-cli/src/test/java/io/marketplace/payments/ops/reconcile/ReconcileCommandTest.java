@@ -219,6 +219,38 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldNameRefundsThatFailedAtStripeAndAwaitAnAdmin() throws Exception {
+    // Given a refund that failed at Stripe an hour ago, neither retried nor closed, and one closed
+    UUID open = UUID.randomUUID();
+    UUID closed = UUID.randomUUID();
+    for (UUID id : java.util.List.of(open, closed)) {
+      world.db.execute(
+          """
+          INSERT INTO payment_refunds
+              (id, user_id, stripe_payment_intent_id, amount_cents, reason, status,
+               failure_reason, failed_at, closed_at)
+          VALUES (?, ?, ?, 500, 'moderation_rejection', 'failed', 'expired_or_canceled_card',
+                  now() - interval '1 hour', CASE WHEN ? THEN now() END)
+          """,
+          id,
+          UUID.randomUUID(),
+          "pi_failed_" + id.toString().substring(0, 8),
+          id.equals(closed));
+    }
+
+    // When the operator reconciles the last day
+    Cli.Result report = cli.run("reconcile", "--since", "1d");
+
+    // Then the open failed refund is a finding for a person, the closed one is not
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(lineOf(report.out(), open.toString()))
+        .contains("refund_failed_open")
+        .contains("needs a person")
+        .contains("expired_or_canceled_card");
+    assertThat(report.out()).doesNotContain(closed.toString());
+  }
+
+  @Test
   void shouldPageThroughEveryPaymentIntentAndSkipThoseNotOurs() throws Exception {
     // Given more PaymentIntents than one page holds, one of them paid and not ours
     for (int i = 0; i < 100; i++) {

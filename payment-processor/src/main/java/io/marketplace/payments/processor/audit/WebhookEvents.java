@@ -1,5 +1,8 @@
 package io.marketplace.payments.processor.audit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.json.Json;
@@ -103,13 +106,15 @@ public final class WebhookEvents {
         new Writes.Part(
             """
             INSERT INTO webhook_events
-                (event_id, event_type, payload, received_at, processed_at, status, error_message)
-            SELECT e.id, e.type, p.payload, e.received, e.processed, e.status, e.error
+                (event_id, event_type, payload, payload_raw, received_at, processed_at, status,
+                 error_message)
+            SELECT e.id, e.type, p.payload, e.raw, e.received, e.processed, e.status, e.error
             FROM unnest(CAST(:audit_ids AS text[]), CAST(:audit_types AS text[]),
+                        CAST(:audit_raw AS text[]),
                         CAST(:audit_received AS timestamptz[]),
                         CAST(:audit_processed AS timestamptz[]),
                         CAST(:audit_statuses AS text[]), CAST(:audit_errors AS text[]))
-                 WITH ORDINALITY AS e(id, type, received, processed, status, error, position)
+                 WITH ORDINALITY AS e(id, type, raw, received, processed, status, error, position)
             JOIN jsonb_array_elements(CAST(:audit_payloads AS jsonb))
                  WITH ORDINALITY AS p(payload, position) USING (position)
             ON CONFLICT (event_id) DO UPDATE
@@ -122,7 +127,15 @@ public final class WebhookEvents {
                 update
                     .bind("audit_ids", copy.stream().map(Row::eventId).toArray(String[]::new))
                     .bind("audit_types", copy.stream().map(Row::eventType).toArray(String[]::new))
-                    .bind("audit_payloads", Json.arrayOf(copy.stream().map(Row::payload).toList()))
+                    .bind(
+                        "audit_payloads",
+                        Json.arrayOf(copy.stream().map(r -> storable(r.payload())).toList()))
+                    .bind(
+                        "audit_raw",
+                        copy.stream()
+                            .map(
+                                r -> storable(r.payload()).equals(r.payload()) ? null : r.payload())
+                            .toArray(String[]::new))
                     .bind(
                         "audit_received",
                         copy.stream().map(r -> r.receivedAt().toString()).toArray(String[]::new))
@@ -131,6 +144,46 @@ public final class WebhookEvents {
                         copy.stream().map(r -> r.processedAt().toString()).toArray(String[]::new))
                     .bind("audit_statuses", copy.stream().map(Row::status).toArray(String[]::new))
                     .bind("audit_errors", copy.stream().map(Row::error).toArray(String[]::new))));
+  }
+
+  /**
+   * The payload as {@code jsonb} can hold it. JSON may carry the character U+0000 (escaped as
+   * backslash-u-0000, in any customer-written text: a description, metadata), which PostgreSQL's
+   * {@code jsonb} rejects, failing the whole batch and with it the payments it carries. Such a
+   * payload is kept in {@code payload} with U+0000 replaced by U+FFFD (so it stays queryable) and
+   * byte for byte in {@code payload_raw}; every other payload is stored as it is, {@code
+   * payload_raw} NULL.
+   */
+  static String storable(String payload) {
+    if (payload.indexOf("\\u0000") < 0 && payload.indexOf('\0') < 0) {
+      return payload;
+    }
+    try {
+      JsonNode tree = Json.mapper().readTree(payload);
+      return Json.write(withoutNul(tree));
+    } catch (IOException e) {
+      // not JSON after all (a dead letter's body is wrapped as a JSON string before it gets here)
+      return Json.write(TextNode.valueOf(payload.replace('\0', '\uFFFD')));
+    }
+  }
+
+  private static JsonNode withoutNul(JsonNode node) {
+    if (node.isTextual()) {
+      return TextNode.valueOf(node.textValue().replace('\0', '\uFFFD'));
+    }
+    if (node.isObject()) {
+      ObjectNode copy = Json.mapper().createObjectNode();
+      node.fields()
+          .forEachRemaining(
+              f -> copy.set(f.getKey().replace('\0', '\uFFFD'), withoutNul(f.getValue())));
+      return copy;
+    }
+    if (node.isArray()) {
+      ArrayNode copy = Json.mapper().createArrayNode();
+      node.forEach(element -> copy.add(withoutNul(element)));
+      return copy;
+    }
+    return node;
   }
 
   /** When the gateway received the event: its header, else the record's timestamp. */

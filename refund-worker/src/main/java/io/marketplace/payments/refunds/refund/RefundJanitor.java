@@ -19,8 +19,10 @@ import org.slf4j.LoggerFactory;
  * interval} it claims the approved records untouched for that long (bumping {@code updated_at},
  * under {@code FOR UPDATE SKIP LOCKED}, so replicas share the work and a record being executed
  * right now is left alone) and executes them again. The idempotency key {@code refund-<id>} makes a
- * retry after an unknown outcome safe: Stripe answers with the refund it already made. A refusal by
- * Stripe is retried only every {@code refusedInterval}, for operators to look at meanwhile.
+ * retry after an unknown outcome safe: Stripe answers with the refund it already made; after
+ * Stripe's 24 h the executor first looks for that refund, keyed off {@code first_attempted_at},
+ * which this claim leaves alone. A refusal by Stripe is retried only every {@code refusedInterval},
+ * for operators to look at meanwhile.
  */
 public final class RefundJanitor implements AutoCloseable {
 

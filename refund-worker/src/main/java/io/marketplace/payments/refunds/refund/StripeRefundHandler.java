@@ -28,7 +28,13 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>our refund, by {@code metadata.refund_id}: completes the record if the webhook beat our
  *       executor to it (never a second record);
- *   <li>a refund already recorded, by its {@code re_} id: nothing, or a flag if it failed later;
+ *   <li>a refund already recorded, by its {@code re_} id: nothing;
+ *   <li>a refund Stripe reports {@code failed} or {@code canceled} ({@code refund.failed}, or any
+ *       refund event whose refund has that status): applied once per {@code re_} id, whatever event
+ *       ids or types carry it. Our record, {@code approved} (the failure beat our executor's
+ *       bookkeeping) or {@code processed}, ends {@code failed} with Stripe's {@code
+ *       failure_reason}, announced as {@code refund.failed}; a later event that shows the same
+ *       refund still pending or succeeded (delivered out of order) changes nothing;
  *   <li>otherwise a refund made outside the system (Stripe's dashboard) on one of our payments:
  *       recorded once ({@code user_request}, {@code processed}, id derived from the {@code re_}
  *       id), unless the sum refunded would exceed the amount paid, which is flagged instead.
@@ -44,7 +50,6 @@ public final class StripeRefundHandler {
   private final Clock clock;
   private final Counter external;
   private final Counter unrecorded;
-  private final Counter failedAfterwards;
 
   public StripeRefundHandler(RefundExecutor executor, Clock clock, MeterRegistry registry) {
     this.executor = executor;
@@ -56,10 +61,6 @@ public final class StripeRefundHandler {
     this.unrecorded =
         Counter.builder("payments.refunds.unrecorded")
             .description("Stripe refunds not recorded: they would exceed the amount paid")
-            .register(registry);
-    this.failedAfterwards =
-        Counter.builder("payments.refunds.failed_at_stripe")
-            .description("refunds Stripe reported failed or canceled after creating them")
             .register(registry);
   }
 
@@ -110,25 +111,86 @@ public final class StripeRefundHandler {
     }
     String status = refund.path("status").asText("");
     RefundStore store = tx.attach(RefundStore.class);
-    Optional<RefundRecord> ours =
-        ourRefundId(refund)
-            .flatMap(store::lock)
-            .filter(r -> r.paymentIntentId().equals(paymentIntentId))
-            .or(() -> store.lockByStripeRefundId(stripeRefundId));
-    if (ours.isPresent()) {
-      applyToRecord(tx, ours.get(), stripeRefundId, status, refund);
+    RefundDao dao = tx.attach(RefundDao.class);
+    if (FAILED.contains(status)) {
+      applyFailure(tx, refund, stripeRefundId, paymentIntentId, status);
       return;
     }
-    if (FAILED.contains(status)) {
-      log.info("refund {} outside the system is {}: no money moved", stripeRefundId, status);
+    if (dao.stripeRefundFailed(stripeRefundId)) {
+      // an earlier snapshot of a refund whose failure was applied already (events out of order)
+      log.info("refund {} is {} in this event but failed at Stripe before", stripeRefundId, status);
+      return;
+    }
+    Optional<RefundRecord> ours = ourRecord(store, refund, stripeRefundId, paymentIntentId);
+    if (ours.isPresent()) {
+      applyToRecord(tx, ours.get(), stripeRefundId, status, refund);
       return;
     }
     recordExternal(tx, store, refund, stripeRefundId, paymentIntentId);
   }
 
+  /**
+   * Our record of a Stripe refund: by {@code metadata.refund_id} when the refund belongs to the
+   * record's current attempt (a refund of an earlier, failed attempt is not the record's), else by
+   * its {@code re_} id.
+   */
+  private static Optional<RefundRecord> ourRecord(
+      RefundStore store, JsonNode refund, String stripeRefundId, String paymentIntentId) {
+    String attempt = refund.path("metadata").path(RefundExecutor.METADATA_ATTEMPT).asText("0");
+    return ourRefundId(refund)
+        .flatMap(store::lock)
+        .filter(r -> r.paymentIntentId().equals(paymentIntentId))
+        .filter(
+            r ->
+                stripeRefundId.equals(r.stripeRefundId())
+                    || Integer.toString(r.attempt()).equals(attempt))
+        .or(() -> store.lockByStripeRefundId(stripeRefundId));
+  }
+
+  /**
+   * Stripe failed or canceled refund {@code stripeRefundId}: no money went back. Applied once per
+   * {@code re_} id; our record, if the refund is its current one, ends {@code failed}.
+   */
+  private void applyFailure(
+      Handle tx, JsonNode refund, String stripeRefundId, String paymentIntentId, String status) {
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<RefundRecord> ours = ourRecord(store, refund, stripeRefundId, paymentIntentId);
+    String reason =
+        refund.path("failure_reason").isTextual() ? refund.path("failure_reason").asText() : status;
+    int noted =
+        tx.attach(RefundDao.class)
+            .noteStripeFailure(
+                stripeRefundId, ours.map(RefundRecord::id).orElse(null), reason, clock.instant());
+    if (noted == 0) {
+      log.info("failure of refund {} applied before", stripeRefundId);
+      return;
+    }
+    if (ours.isEmpty()) {
+      log.info("refund {} outside the system is {}: no money moved", stripeRefundId, status);
+      return;
+    }
+    RefundRecord record = ours.get();
+    if (record.stripeRefundId() != null && !record.stripeRefundId().equals(stripeRefundId)) {
+      log.warn(
+          "refund {} of record {} is {}, but the record is settled by {}: nothing to change",
+          stripeRefundId,
+          record.id(),
+          status,
+          record.stripeRefundId());
+      return;
+    }
+    String detail = "Stripe reports refund " + stripeRefundId + " " + status + " (" + reason + ")";
+    if (!executor.markFailed(tx, record, stripeRefundId, reason, detail)) {
+      log.info(
+          "refund {} is {}: Stripe's failure of {} changes nothing",
+          record.id(),
+          record.status(),
+          stripeRefundId);
+    }
+  }
+
   private void applyToRecord(
       Handle tx, RefundRecord record, String stripeRefundId, String status, JsonNode refund) {
-    boolean failed = FAILED.contains(status);
     if (record.stripeRefundId() != null && !record.stripeRefundId().equals(stripeRefundId)) {
       // only possible if Stripe forgot our idempotency key (kept 24 h) and refunded again
       String error = "Stripe made a second refund " + stripeRefundId + " for this record";
@@ -137,26 +199,10 @@ public final class StripeRefundHandler {
       log.error("refund {}: {}; an operator must reconcile it", record.id(), error);
       return;
     }
-    if (record.status() == RefundStatus.APPROVED && !failed) {
+    if (record.status() == RefundStatus.APPROVED) {
       // Stripe's webhook arrived before our executor stored the answer: complete it here; the
       // executor then finds it processed and does nothing.
       executor.markProcessed(tx, record, stripeRefundId);
-      return;
-    }
-    if (failed) {
-      String error =
-          "Stripe reports refund "
-              + stripeRefundId
-              + " "
-              + status
-              + " ("
-              + refund.path("failure_reason").asText("no reason given")
-              + ")";
-      if (!error.equals(record.lastError())) {
-        tx.attach(RefundStore.class).flag(record.id(), error, clock.instant());
-        tx.afterCommit(failedAfterwards::increment);
-        log.error("refund {}: {}; money may not have gone back", record.id(), error);
-      }
       return;
     }
     if (record.status() != RefundStatus.PROCESSED) {

@@ -186,7 +186,7 @@ class RefundExecutorTest {
   }
 
   @Test
-  void shouldMarkTheErrorAsARefusalWhenStripeRejectsTheRequest() {
+  void shouldEndTheRefundFailedWhenStripeRefusesTheRequestForGood() {
     // Given an approved refund of more than the payment (Stripe will refuse it)
     var paid = h.paidListing(Duration.ofHours(1));
     UUID id = approvedRefund(paid, 900);
@@ -194,14 +194,17 @@ class RefundExecutorTest {
     // When it is executed
     RefundOutcome outcome = h.executor().execute(id);
 
-    // Then it is not retried soon, and operators see why
-    assertThat(outcome.result()).isEqualTo(RefundOutcome.Result.FAILED);
+    // Then it ends failed with Stripe's refusal, and is never retried by the janitor
+    assertThat(outcome.result()).isEqualTo(RefundOutcome.Result.ENDED_FAILED);
     assertThat(outcome.retryable()).isFalse();
-    assertThat(outcome.refund().lastError()).startsWith(RefundExecutor.REFUSED);
+    assertThat(outcome.refund().status().wire()).isEqualTo("failed");
+    assertThat(outcome.refund().failureReason()).isEqualTo("invalid_request");
+    assertThat(outcome.refund().lastError()).contains("greater than unrefunded amount");
     h.db()
         .execute(
-            "UPDATE payment_refunds SET updated_at = now() - interval '1 minute' WHERE id = ?", id);
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
     assertThat(h.retryNow()).isZero();
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
   }
 
   private static UUID approvedRefund(Harness.Paid paid, long amount) {

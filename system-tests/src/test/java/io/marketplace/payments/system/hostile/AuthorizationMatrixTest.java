@@ -67,6 +67,12 @@ class AuthorizationMatrixTest {
         "/admin/api/marketplace/refunds/{refund}/reject",
         Access.ADMIN,
         "{\"reason\":\"outside policy\"}"),
+    RETRY_REFUND("POST", "/admin/api/marketplace/refunds/{refund}/retry", Access.ADMIN, null),
+    CLOSE_REFUND(
+        "POST",
+        "/admin/api/marketplace/refunds/{refund}/close",
+        Access.ADMIN,
+        "{\"reason\":\"refunded another way\"}"),
     REJECT_LISTING(
         "POST",
         "/admin/api/marketplace/listings/{free}/reject",
