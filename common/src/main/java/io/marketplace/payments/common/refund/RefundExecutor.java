@@ -165,7 +165,8 @@ public final class RefundExecutor {
    * Whether an earlier attempt may have made this refund at Stripe without our knowing: one failed
    * (perhaps a timeout whose answer was lost), or its first call to Stripe was a while ago and it
    * is still approved (perhaps a caller died between Stripe's answer and the commit). Keyed off
-   * {@code first_attempted_at}, not {@code updated_at}, which the janitor moves to claim the record.
+   * {@code first_attempted_at}, not {@code updated_at}, which the janitor moves to claim the
+   * record.
    */
   private boolean mayHaveReachedStripe(RefundRecord refund) {
     return refund.lastError() != null
