@@ -108,7 +108,7 @@ public final class LocalStack implements AutoCloseable {
                       .withSecretKey(secrets.stripeSecretKey())
                       .withWebhookEndpoint(webhookUrl, secrets.webhookSecret())
                       .withWebhookRetries(Duration.ofSeconds(1), 12)
-                      .withStateFile(dataDir.resolve("stripe").resolve("state.json"))));
+                      .withDataDir(dataDir.resolve("stripe"))));
       progress.accept("  Stripe emulator ready at " + stripe.baseUrl());
 
       Map<String, String> env = new LinkedHashMap<>();
