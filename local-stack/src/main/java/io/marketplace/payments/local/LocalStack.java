@@ -102,7 +102,7 @@ public final class LocalStack implements AutoCloseable {
       Files.createDirectories(dataDir.resolve("stripe"));
       StripeEmulator stripe =
           closer.add(
-              StripeEmulator.start(
+              StripeEmulator.startHoldingWebhooks(
                   StripeEmulator.Config.defaults()
                       .withPort(ports.stripe())
                       .withSecretKey(secrets.stripeSecretKey())
@@ -127,6 +127,8 @@ public final class LocalStack implements AutoCloseable {
       progress.accept("starting the webhook gateway ...");
       WebhookGateway gateway =
           closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clocks.systemUtc()));
+      // deliveries the emulator owed before a restart go out now that they have somewhere to go
+      stripe.resumeWebhooks();
       progress.accept("starting the checkout API ...");
       CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
       progress.accept("starting the payment processor ...");

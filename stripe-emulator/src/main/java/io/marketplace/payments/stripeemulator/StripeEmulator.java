@@ -245,6 +245,19 @@ public final class StripeEmulator implements AutoCloseable {
 
   /** Wires everything by hand and starts serving; returns once the port is bound. */
   public static StripeEmulator start(Config config) {
+    return start(config, false);
+  }
+
+  /**
+   * As {@link #start}, but webhook deliveries (those resumed from the data directory included) are
+   * held until {@link #resumeWebhooks()}: for a stack whose webhook receiver starts after the
+   * emulator, so a restart does not spend the resumed deliveries' tries on a receiver not yet up.
+   */
+  public static StripeEmulator startHoldingWebhooks(Config config) {
+    return start(config, true);
+  }
+
+  private static StripeEmulator start(Config config, boolean holdWebhooks) {
     Journal journal = config.dataDir() == null ? null : Journal.open(config.dataDir());
     StateSnapshot restored = journal == null ? StateSnapshot.EMPTY : journal.replayed();
     ChangeLog log = journal == null ? ChangeLog.NONE : journal;
@@ -281,6 +294,9 @@ public final class StripeEmulator implements AutoCloseable {
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     for (WebhookEndpoint endpoint : config.webhookEndpoints()) {
       webhookEndpoints.addConfigured(endpoint.url(), endpoint.secret());
+    }
+    if (holdWebhooks) {
+      deliverer.pause();
     }
     deliverer.resumePending(restored.deliveries());
 

@@ -115,6 +115,36 @@ class CrashRecoveryTest {
     }
   }
 
+  @Test
+  void shouldHoldResumedDeliveriesUntilResumedWhenStartedHoldingWebhooks(@TempDir Path dir)
+      throws Exception {
+    try (WebhookReceiver receiver = WebhookReceiver.start()) {
+      // Given: a payment whose events were never delivered when the emulator stopped
+      PaymentIntent before;
+      try (StripeEmulator first = StripeEmulator.start(config(dir, receiver.url()))) {
+        first.pauseWebhooks();
+        before = confirmedPayment(client(first.baseUrl(), first.secretKey()), 0);
+      }
+
+      // When: started again holding webhooks, as the local stack does until its gateway is up
+      try (StripeEmulator restarted =
+          StripeEmulator.startHoldingWebhooks(config(dir, receiver.url()))) {
+        StripeClient stripe = client(restarted.baseUrl(), restarted.secretKey());
+        assertThat(stripe.v1().paymentIntents().retrieve(before.getId()).getStatus())
+            .isEqualTo("succeeded");
+        boolean sentWhileHeld =
+            Eventually.happensWithin(Duration.ofSeconds(2), () -> !receiver.all().isEmpty());
+        restarted.resumeWebhooks();
+
+        // Then: nothing went out while held; everything did once resumed
+        assertThat(sentWhileHeld).isFalse();
+        receiver.awaitCount(r -> r.paymentIntentId().equals(before.getId()), 3, WAIT);
+        assertThat(restarted.webhookAttempts())
+            .allSatisfy(attempt -> assertThat(attempt.attempt()).isEqualTo(1));
+      }
+    }
+  }
+
   private static Map<String, String> env(Path dir, String webhookUrl) {
     return Map.of(
         "STRIPE_EMULATOR_DATA_DIR", dir.resolve("stripe").toString(),

@@ -13,9 +13,9 @@ import io.marketplace.payments.stripeemulator.webhook.Event;
 import io.marketplace.payments.stripeemulator.webhook.WebhookDelivery;
 import io.marketplace.payments.stripeemulator.webhook.WebhookEndpoint;
 import java.io.BufferedReader;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +54,9 @@ public final class Journal implements ChangeLog, AutoCloseable {
   private final Path file;
   private final StateSnapshot replayed;
   private final Object syncLock = new Object();
-  private FileChannel channel;
+  // a stream rather than a FileChannel: an interrupted thread (a delivery thread at shutdown) must
+  // not close the journal for everyone, as an interruptible channel does
+  private FileOutputStream out;
   private long written;
   private volatile long synced;
 
@@ -94,19 +97,14 @@ public final class Journal implements ChangeLog, AutoCloseable {
   public synchronized void rewrite(StateSnapshot live) {
     Path tmp = file.resolveSibling(FILE + ".tmp");
     try {
-      if (channel != null) {
-        channel.close();
+      if (out != null) {
+        out.close();
       }
-      try (FileChannel out =
-          FileChannel.open(
-              tmp,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.TRUNCATE_EXISTING,
-              StandardOpenOption.WRITE)) {
+      try (FileOutputStream compacted = new FileOutputStream(tmp.toFile())) {
         for (Change change : changes(live)) {
-          writeFully(out, line(change));
+          compacted.write(line(change));
         }
-        out.force(true);
+        compacted.getFD().sync();
       }
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -115,7 +113,7 @@ public final class Journal implements ChangeLog, AutoCloseable {
       }
       forceDirectory(file.toAbsolutePath().getParent());
       Files.deleteIfExists(file.resolveSibling(LEGACY_FILE));
-      channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+      out = new FileOutputStream(file.toFile(), true);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write the emulator's journal " + file, e);
     }
@@ -123,13 +121,13 @@ public final class Journal implements ChangeLog, AutoCloseable {
 
   @Override
   public void append(Change change) {
-    ByteBuffer bytes = line(change);
+    byte[] bytes = line(change);
     synchronized (this) {
-      if (channel == null) {
+      if (out == null) {
         throw new IllegalStateException("The journal is not open for appending");
       }
       try {
-        writeFully(channel, bytes);
+        out.write(bytes);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot append to the emulator's journal " + file, e);
       }
@@ -151,13 +149,16 @@ public final class Journal implements ChangeLog, AutoCloseable {
         return;
       }
       long upTo;
-      FileChannel current;
+      FileOutputStream current;
       synchronized (this) {
         upTo = written;
-        current = channel;
+        current = out;
+      }
+      if (current == null) {
+        throw new IllegalStateException("The journal is closed");
       }
       try {
-        current.force(false);
+        current.getFD().sync();
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot sync the emulator's journal " + file, e);
       }
@@ -167,16 +168,16 @@ public final class Journal implements ChangeLog, AutoCloseable {
 
   @Override
   public synchronized void close() {
-    if (channel == null) {
+    if (out == null) {
       return;
     }
     try {
-      channel.force(false);
-      channel.close();
+      out.getFD().sync();
+      out.close();
     } catch (IOException e) {
       LOG.warn("Could not close the emulator's journal {}", file, e);
     }
-    channel = null;
+    out = null;
   }
 
   private static StateSnapshot replay(Path file) throws IOException {
@@ -258,20 +259,14 @@ public final class Journal implements ChangeLog, AutoCloseable {
     values.forEach(v -> changes.add(of.apply(v)));
   }
 
-  private static ByteBuffer line(Change change) {
+  private static byte[] line(Change change) {
     try {
       byte[] json = Json.MAPPER.writeValueAsBytes(change);
-      ByteBuffer buffer = ByteBuffer.allocate(json.length + 1);
-      buffer.put(json).put((byte) '\n').flip();
-      return buffer;
+      byte[] line = Arrays.copyOf(json, json.length + 1);
+      line[json.length] = '\n';
+      return line;
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void writeFully(FileChannel channel, ByteBuffer bytes) throws IOException {
-    while (bytes.hasRemaining()) {
-      channel.write(bytes);
     }
   }
 

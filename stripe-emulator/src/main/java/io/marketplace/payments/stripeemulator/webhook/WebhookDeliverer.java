@@ -149,6 +149,12 @@ public final class WebhookDeliverer implements AutoCloseable {
   public void close() {
     executor.shutdownNow();
     http.shutdownNow();
+    try {
+      // a try cut short journals nothing; one that finished journals before the journal closes
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void schedule(Delivery delivery, long delayMillis) {
