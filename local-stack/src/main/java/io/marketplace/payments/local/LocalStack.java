@@ -102,13 +102,13 @@ public final class LocalStack implements AutoCloseable {
       Files.createDirectories(dataDir.resolve("stripe"));
       StripeEmulator stripe =
           closer.add(
-              StripeEmulator.start(
+              StripeEmulator.startHoldingWebhooks(
                   StripeEmulator.Config.defaults()
                       .withPort(ports.stripe())
                       .withSecretKey(secrets.stripeSecretKey())
                       .withWebhookEndpoint(webhookUrl, secrets.webhookSecret())
                       .withWebhookRetries(Duration.ofSeconds(1), 12)
-                      .withStateFile(dataDir.resolve("stripe").resolve("state.json"))));
+                      .withDataDir(dataDir.resolve("stripe"))));
       progress.accept("  Stripe emulator ready at " + stripe.baseUrl());
 
       Map<String, String> env = new LinkedHashMap<>();
@@ -127,6 +127,8 @@ public final class LocalStack implements AutoCloseable {
       progress.accept("starting the webhook gateway ...");
       WebhookGateway gateway =
           closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clocks.systemUtc()));
+      // deliveries the emulator owed before a restart go out now that they have somewhere to go
+      stripe.resumeWebhooks();
       progress.accept("starting the checkout API ...");
       CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
       progress.accept("starting the payment processor ...");

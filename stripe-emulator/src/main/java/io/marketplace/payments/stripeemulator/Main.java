@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  *       ({@link StripeEmulator#DEFAULT_SECRET_KEY})
  *   <li>{@code STRIPE_WEBHOOK_URL} and {@code STRIPE_WEBHOOK_SECRET}: where events go and the
  *       secret that signs them (the first of a comma-separated list)
- *   <li>{@code STRIPE_EMULATOR_STATE_FILE}: keeps state across restarts
+ *   <li>{@code STRIPE_EMULATOR_DATA_DIR}: keeps state, and pending webhook deliveries, across
+ *       restarts and crashes
  *   <li>{@code STRIPE_EMULATOR_WEBHOOK_RETRY_BASE_MS} (1000), {@code
  *       STRIPE_EMULATOR_WEBHOOK_MAX_ATTEMPTS} (12), {@code STRIPE_EMULATOR_DISPUTE_DELAY_MS} (1000)
  * </ul>
@@ -41,7 +42,7 @@ public final class Main {
         "Stripe emulator listening at {} ({} webhook endpoint(s), state {})",
         emulator.baseUrl(),
         config.webhookEndpoints().size(),
-        config.stateFile() == null ? "in memory" : "in " + config.stateFile());
+        config.dataDir() == null ? "in memory" : "in " + config.dataDir());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -75,9 +76,9 @@ public final class Main {
       }
       config = config.withWebhookEndpoint(url, secrets.split(",")[0].trim());
     }
-    String stateFile = nonBlank(env.get("STRIPE_EMULATOR_STATE_FILE"), null);
-    if (stateFile != null) {
-      config = config.withStateFile(Path.of(stateFile));
+    String dataDir = nonBlank(env.get("STRIPE_EMULATOR_DATA_DIR"), null);
+    if (dataDir != null) {
+      config = config.withDataDir(Path.of(dataDir));
     }
     return config;
   }

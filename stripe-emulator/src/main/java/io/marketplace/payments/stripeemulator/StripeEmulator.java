@@ -14,7 +14,10 @@ import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.refund.RefundController;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundService;
-import io.marketplace.payments.stripeemulator.state.StateFile;
+import io.marketplace.payments.stripeemulator.state.Change;
+import io.marketplace.payments.stripeemulator.state.ChangeLog;
+import io.marketplace.payments.stripeemulator.state.Journal;
+import io.marketplace.payments.stripeemulator.state.StateSnapshot;
 import io.marketplace.payments.stripeemulator.state.Store;
 import io.marketplace.payments.stripeemulator.webhook.EventPublisher;
 import io.marketplace.payments.stripeemulator.webhook.WebhookDeliverer;
@@ -74,7 +77,8 @@ public final class StripeEmulator implements AutoCloseable {
    * @param webhookMaxAttempts tries per event and endpoint, the first included
    * @param clock for {@code created} and webhook signature timestamps
    * @param disputeDelay how long after a payment a dispute test card opens its dispute
-   * @param stateFile where state is kept across restarts; null keeps it in memory only
+   * @param dataDir where state is journaled, to survive restarts and crashes (objects, idempotency
+   *     keys, events and their pending deliveries); null keeps it in memory only
    * @param apiVersion the {@code api_version} of events
    */
   public record Config(
@@ -85,7 +89,7 @@ public final class StripeEmulator implements AutoCloseable {
       int webhookMaxAttempts,
       Clock clock,
       Duration disputeDelay,
-      Path stateFile,
+      Path dataDir,
       String apiVersion) {
 
     public Config {
@@ -127,7 +131,7 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           clock,
           disputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
@@ -140,7 +144,7 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           clock,
           disputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
@@ -155,7 +159,7 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           clock,
           disputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
@@ -168,7 +172,7 @@ public final class StripeEmulator implements AutoCloseable {
           maxAttempts,
           clock,
           disputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
@@ -181,7 +185,7 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           newClock,
           disputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
@@ -194,11 +198,11 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           clock,
           newDisputeDelay,
-          stateFile,
+          dataDir,
           apiVersion);
     }
 
-    public Config withStateFile(Path newStateFile) {
+    public Config withDataDir(Path newDataDir) {
       return new Config(
           port,
           secretKey,
@@ -207,7 +211,7 @@ public final class StripeEmulator implements AutoCloseable {
           webhookMaxAttempts,
           clock,
           disputeDelay,
-          newStateFile,
+          newDataDir,
           apiVersion);
     }
   }
@@ -217,7 +221,7 @@ public final class StripeEmulator implements AutoCloseable {
   private final WebhookDeliverer deliverer;
   private final ScheduledExecutorService timer;
   private final RefundFaults faults;
-  private final StateFile stateFile;
+  private final Journal journal;
   private final WebhookEndpointController webhookEndpoints;
   private final Controls controls;
   private final Store store;
@@ -228,7 +232,7 @@ public final class StripeEmulator implements AutoCloseable {
       WebhookDeliverer deliverer,
       ScheduledExecutorService timer,
       RefundFaults faults,
-      StateFile stateFile,
+      Journal journal,
       WebhookEndpointController webhookEndpoints,
       Controls controls,
       Store store) {
@@ -237,7 +241,7 @@ public final class StripeEmulator implements AutoCloseable {
     this.deliverer = deliverer;
     this.timer = timer;
     this.faults = faults;
-    this.stateFile = stateFile;
+    this.journal = journal;
     this.webhookEndpoints = webhookEndpoints;
     this.controls = controls;
     this.store = store;
@@ -245,20 +249,33 @@ public final class StripeEmulator implements AutoCloseable {
 
   /** Wires everything by hand and starts serving; returns once the port is bound. */
   public static StripeEmulator start(Config config) {
-    Store store = new Store(config.clock());
+    return start(config, false);
+  }
+
+  /**
+   * As {@link #start}, but webhook deliveries (those resumed from the data directory included) are
+   * held until {@link #resumeWebhooks()}: for a stack whose webhook receiver starts after the
+   * emulator, so a restart does not spend the resumed deliveries' tries on a receiver not yet up.
+   */
+  public static StripeEmulator startHoldingWebhooks(Config config) {
+    return start(config, true);
+  }
+
+  private static StripeEmulator start(Config config, boolean holdWebhooks) {
+    Journal journal = config.dataDir() == null ? null : Journal.open(config.dataDir());
+    StateSnapshot restored = journal == null ? StateSnapshot.EMPTY : journal.replayed();
+    ChangeLog log = journal == null ? ChangeLog.NONE : journal;
+    Store store = new Store(config.clock(), log);
+    store.restore(restored);
     IdempotencyStore idempotency = new IdempotencyStore(config.clock());
-    StateFile stateFile = null;
-    if (config.stateFile() != null) {
-      stateFile = new StateFile(config.stateFile(), store, idempotency);
-      stateFile
-          .load()
-          .ifPresent(
-              snapshot -> {
-                store.restore(snapshot);
-                idempotency.restore(snapshot.idempotency());
-              });
-      store.onChange(stateFile::requestSave);
-      idempotency.onChange(stateFile::requestSave);
+    idempotency.restore(restored.idempotency());
+    if (journal != null) {
+      journal.rewrite(store.snapshot(idempotency.snapshot(), restored.deliveries()));
+      idempotency.onKept(
+          saved -> {
+            log.append(Change.of(saved));
+            log.sync();
+          });
     }
     ScheduledExecutorService timer =
         Executors.newSingleThreadScheduledExecutor(
@@ -271,7 +288,7 @@ public final class StripeEmulator implements AutoCloseable {
 
     WebhookDeliverer deliverer =
         new WebhookDeliverer(
-            config.webhookRetryBaseDelay(), config.webhookMaxAttempts(), config.clock());
+            config.webhookRetryBaseDelay(), config.webhookMaxAttempts(), config.clock(), store);
     EventPublisher events = new EventPublisher(store, deliverer, config.apiVersion());
     DisputeService disputes = new DisputeService(store, events, timer, config.disputeDelay());
     PaymentIntentService payments = new PaymentIntentService(store, events, disputes);
@@ -280,8 +297,12 @@ public final class StripeEmulator implements AutoCloseable {
     Controls controls = new Controls(refunds, faults, disputes, deliverer);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     for (WebhookEndpoint endpoint : config.webhookEndpoints()) {
-      webhookEndpoints.add(endpoint.url(), endpoint.secret(), List.of("*"), null, true);
+      webhookEndpoints.addConfigured(endpoint.url(), endpoint.secret());
     }
+    if (holdWebhooks) {
+      deliverer.pause();
+    }
+    deliverer.resumePending(restored.deliveries());
 
     HttpApi api =
         new HttpApi(
@@ -300,10 +321,13 @@ public final class StripeEmulator implements AutoCloseable {
     } catch (RuntimeException e) {
       deliverer.close();
       timer.shutdownNow();
+      if (journal != null) {
+        journal.close();
+      }
       throw e;
     }
     return new StripeEmulator(
-        config, app, deliverer, timer, faults, stateFile, webhookEndpoints, controls, store);
+        config, app, deliverer, timer, faults, journal, webhookEndpoints, controls, store);
   }
 
   /** The API base for stripe-java's {@code setApiBase}, e.g. {@code http://localhost:12111}. */
@@ -325,7 +349,7 @@ public final class StripeEmulator implements AutoCloseable {
 
   /** Adds an endpoint that receives every event from now on; returns its {@code we_...} id. */
   public String addWebhookEndpoint(String url, String secret) {
-    return webhookEndpoints.add(url, secret, List.of("*"), null, false).id();
+    return webhookEndpoints.add(url, secret, List.of("*"), null).id();
   }
 
   // ---- test controls (also over HTTP under /_emulator) ----
@@ -398,8 +422,8 @@ public final class StripeEmulator implements AutoCloseable {
     app.stop();
     timer.shutdownNow();
     deliverer.close();
-    if (stateFile != null) {
-      stateFile.close();
+    if (journal != null) {
+      journal.close();
     }
   }
 

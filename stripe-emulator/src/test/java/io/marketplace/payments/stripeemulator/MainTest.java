@@ -17,7 +17,7 @@ class MainTest {
     assertThat(config.port()).isEqualTo(12111);
     assertThat(config.secretKey()).isEqualTo(StripeEmulator.DEFAULT_SECRET_KEY);
     assertThat(config.webhookEndpoints()).isEmpty();
-    assertThat(config.stateFile()).isNull();
+    assertThat(config.dataDir()).isNull();
   }
 
   @Test

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -46,14 +47,15 @@ public final class IdempotencyStore {
 
   private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
   private final Clock clock;
-  private volatile Runnable onChange = () -> {};
+  private volatile Consumer<Saved> onKept = saved -> {};
 
   public IdempotencyStore(Clock clock) {
     this.clock = clock;
   }
 
-  public void onChange(Runnable listener) {
-    this.onChange = listener;
+  /** Told of each answer kept, before it is sent: the journal makes it durable there. */
+  public void onKept(Consumer<Saved> listener) {
+    this.onKept = listener;
   }
 
   public Outcome execute(
@@ -144,9 +146,15 @@ public final class IdempotencyStore {
               fresh.status(),
               fresh.body(),
               requestId);
+      try {
+        onKept.accept(saved);
+      } catch (RuntimeException e) {
+        slots.remove(key, mine);
+        mine.done().complete(null);
+        throw e;
+      }
       slots.replace(key, mine, new Kept(saved));
       mine.done().complete(saved);
-      onChange.run();
     } else {
       slots.remove(key, mine);
       mine.done().complete(null);

@@ -7,10 +7,13 @@ import io.marketplace.payments.stripeemulator.payment.PaymentIntent;
 import io.marketplace.payments.stripeemulator.payment.PaymentMethod;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.webhook.Event;
+import io.marketplace.payments.stripeemulator.webhook.WebhookDelivery;
 import io.marketplace.payments.stripeemulator.webhook.WebhookEndpoint;
 import java.util.List;
 
-/** The state file's content. */
+/**
+ * Everything the emulator keeps across restarts: what a journal replays to, and is compacted from.
+ */
 public record StateSnapshot(
     long sequence,
     List<PaymentIntent> paymentIntents,
@@ -20,7 +23,11 @@ public record StateSnapshot(
     List<Dispute> disputes,
     List<WebhookEndpoint> webhookEndpoints,
     List<Event> events,
-    List<IdempotencyStore.Saved> idempotency) {
+    List<IdempotencyStore.Saved> idempotency,
+    List<WebhookDelivery> deliveries) {
+
+  public static final StateSnapshot EMPTY =
+      new StateSnapshot(0, null, null, null, null, null, null, null, null, null);
 
   public StateSnapshot {
     paymentIntents = paymentIntents == null ? List.of() : paymentIntents;
@@ -31,5 +38,6 @@ public record StateSnapshot(
     webhookEndpoints = webhookEndpoints == null ? List.of() : webhookEndpoints;
     events = events == null ? List.of() : events;
     idempotency = idempotency == null ? List.of() : idempotency;
+    deliveries = deliveries == null ? List.of() : deliveries;
   }
 }

@@ -8,6 +8,7 @@ import io.marketplace.payments.stripeemulator.payment.PaymentIntent;
 import io.marketplace.payments.stripeemulator.payment.PaymentMethod;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.webhook.Event;
+import io.marketplace.payments.stripeemulator.webhook.WebhookDelivery;
 import io.marketplace.payments.stripeemulator.webhook.WebhookEndpoint;
 import java.time.Clock;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.function.Supplier;
  * Every Stripe object the emulator holds, in memory. Objects are immutable records replaced whole.
  * A PaymentIntent and everything hanging off it (charges, refunds, disputes) change only under that
  * PaymentIntent's lock, so concurrent confirms, refunds and disputes of one payment serialize while
- * different payments proceed in parallel.
+ * different payments proceed in parallel. Every change also goes to the {@link ChangeLog}, which a
+ * locked section syncs before it returns: an API call answers only once its changes are durable.
  */
 public final class Store {
   private final Clock clock;
@@ -36,15 +38,16 @@ public final class Store {
   private final ConcurrentHashMap<String, WebhookEndpoint> webhookEndpoints =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Event> events = new ConcurrentHashMap<>();
-  private volatile Runnable onChange = () -> {};
+  private final Object acknowledgements = new Object();
+  private final ChangeLog log;
 
-  public Store(Clock clock) {
+  public Store(Clock clock, ChangeLog log) {
     this.clock = clock;
+    this.log = log;
   }
 
-  /** Called after every change, outside any lock: the state file listens here. */
-  public void onChange(Runnable listener) {
-    this.onChange = listener;
+  public ChangeLog log() {
+    return log;
   }
 
   public long nextSequence() {
@@ -60,7 +63,7 @@ public final class Store {
     return clock;
   }
 
-  /** Runs {@code work} holding the lock of one PaymentIntent, then reports the change. */
+  /** Runs {@code work} holding the lock of one PaymentIntent, then syncs its changes to disk. */
   public <T> T locked(String paymentIntentId, Supplier<T> work) {
     ReentrantLock lock = locks.computeIfAbsent(paymentIntentId, id -> new ReentrantLock());
     lock.lock();
@@ -68,7 +71,7 @@ public final class Store {
       return work.get();
     } finally {
       lock.unlock();
-      onChange.run();
+      log.sync();
     }
   }
 
@@ -101,38 +104,62 @@ public final class Store {
   }
 
   public void put(PaymentIntent pi) {
+    log.append(Change.of(pi));
     paymentIntents.put(pi.id(), pi);
   }
 
   public void put(Charge charge) {
+    log.append(Change.of(charge));
     charges.put(charge.id(), charge);
   }
 
   public void put(PaymentMethod pm) {
+    log.append(Change.of(pm));
     paymentMethods.put(pm.id(), pm);
-    onChange.run();
   }
 
   public void put(Refund refund) {
+    log.append(Change.of(refund));
     refunds.put(refund.id(), refund);
   }
 
   public void put(Dispute dispute) {
+    log.append(Change.of(dispute));
     disputes.put(dispute.id(), dispute);
   }
 
   public void put(Event event) {
+    log.append(Change.of(event));
     events.put(event.id(), event);
   }
 
+  /**
+   * One more endpoint received {@code eventId}: its {@code pending_webhooks} drops by one, durably.
+   */
+  public void acknowledge(String eventId) {
+    synchronized (acknowledgements) {
+      Event event = events.get(eventId);
+      if (event == null || event.pendingWebhooks() <= 0) {
+        return;
+      }
+      put(event.withPendingWebhooks(event.pendingWebhooks() - 1));
+      log.sync();
+    }
+  }
+
+  /** Configured endpoints come from the configuration at every start and are not journaled. */
   public void put(WebhookEndpoint endpoint) {
+    if (!endpoint.configured()) {
+      log.append(Change.of(endpoint));
+      log.sync();
+    }
     webhookEndpoints.put(endpoint.id(), endpoint);
-    onChange.run();
   }
 
   public boolean removeWebhookEndpoint(String id) {
     boolean removed = webhookEndpoints.remove(id) != null;
-    onChange.run();
+    log.append(Change.deleted(id));
+    log.sync();
     return removed;
   }
 
@@ -182,8 +209,9 @@ public final class Store {
     return found.map(Listed::toJson);
   }
 
-  /** Everything but configured webhook endpoints, for the state file. */
-  public StateSnapshot snapshot(List<IdempotencyStore.Saved> idempotency) {
+  /** Everything but configured webhook endpoints, for the journal's compaction. */
+  public StateSnapshot snapshot(
+      List<IdempotencyStore.Saved> idempotency, List<WebhookDelivery> deliveries) {
     return new StateSnapshot(
         sequence.get(),
         paymentIntents(),
@@ -193,9 +221,11 @@ public final class Store {
         disputes(),
         webhookEndpoints().stream().filter(e -> !e.configured()).toList(),
         events(),
-        idempotency);
+        idempotency,
+        deliveries);
   }
 
+  /** Takes back what a journal replayed, without journaling it again. */
   public void restore(StateSnapshot snapshot) {
     sequence.set(Math.max(sequence.get(), snapshot.sequence()));
     snapshot.paymentIntents().forEach(p -> paymentIntents.put(p.id(), p));

@@ -3,6 +3,8 @@ package io.marketplace.payments.stripeemulator.webhook;
 import io.marketplace.payments.stripeemulator.WebhookAttempt;
 import io.marketplace.payments.stripeemulator.WebhookSigner;
 import io.marketplace.payments.stripeemulator.http.Json;
+import io.marketplace.payments.stripeemulator.state.Change;
+import io.marketplace.payments.stripeemulator.state.Store;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -28,6 +31,12 @@ import org.slf4j.LoggerFactory;
  * of arrival is not the order of events. A non-2xx answer or no answer is retried with exponential
  * backoff ({@code baseDelay * 2^(n-1)}, at most a day apart) up to {@code maxAttempts} tries. While
  * paused, due deliveries are held and go out on resume.
+ *
+ * <p>Each delivery's progress is journaled ({@link WebhookDelivery}): nothing is sent before the
+ * event and its pending delivery are durable, and a 2xx is recorded (and the event's {@code
+ * pending_webhooks} lowered) durably, so a restarted emulator resumes exactly the deliveries not
+ * yet acknowledged, at their due time, and does not resend the others (a crash between an
+ * endpoint's 2xx and its record can still resend one: at least once, as Stripe).
  */
 public final class WebhookDeliverer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDeliverer.class);
@@ -45,6 +54,7 @@ public final class WebhookDeliverer implements AutoCloseable {
   private final Duration baseDelay;
   private final int maxAttempts;
   private final Clock clock;
+  private final Store store;
   private final HttpClient http;
   private final ScheduledExecutorService executor;
   private final AtomicBoolean paused = new AtomicBoolean();
@@ -52,10 +62,11 @@ public final class WebhookDeliverer implements AutoCloseable {
   private final ConcurrentLinkedQueue<WebhookAttempt> attempts = new ConcurrentLinkedQueue<>();
   private final AtomicInteger attemptCount = new AtomicInteger();
 
-  public WebhookDeliverer(Duration baseDelay, int maxAttempts, Clock clock) {
+  public WebhookDeliverer(Duration baseDelay, int maxAttempts, Clock clock, Store store) {
     this.baseDelay = baseDelay;
     this.maxAttempts = maxAttempts;
     this.clock = clock;
+    this.store = store;
     this.http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -78,7 +89,38 @@ public final class WebhookDeliverer implements AutoCloseable {
       return;
     }
     String payload = Json.pretty(event.json());
-    endpoints.forEach(endpoint -> schedule(new Delivery(event, payload, endpoint, 1), 0));
+    long now = System.currentTimeMillis();
+    for (WebhookEndpoint endpoint : endpoints) {
+      store
+          .log()
+          .append(
+              Change.of(
+                  new WebhookDelivery(
+                      event.id(), endpoint.id(), 0, now, WebhookDelivery.Status.PENDING)));
+      schedule(new Delivery(event, payload, endpoint, 1), 0);
+    }
+  }
+
+  /**
+   * Resumes deliveries a previous run left pending, each at its due time (wall clock) and counting
+   * its earlier tries; one whose event or endpoint no longer exists is dropped.
+   */
+  public void resumePending(List<WebhookDelivery> pending) {
+    long now = System.currentTimeMillis();
+    for (WebhookDelivery d : pending) {
+      Optional<Event> event = store.event(d.eventId());
+      Optional<WebhookEndpoint> endpoint = store.webhookEndpoint(d.endpointId());
+      if (event.isEmpty() || endpoint.isEmpty()) {
+        LOG.warn("Dropping the pending delivery of {}: its event or endpoint is gone", d.key());
+        store.log().append(Change.of(withStatus(d, WebhookDelivery.Status.ABANDONED)));
+        continue;
+      }
+      schedule(
+          new Delivery(
+              event.get(), Json.pretty(event.get().json()), endpoint.get(), d.attempts() + 1),
+          Math.max(0, d.nextAttemptAt() - now));
+    }
+    store.log().sync();
   }
 
   public void pause() {
@@ -107,6 +149,12 @@ public final class WebhookDeliverer implements AutoCloseable {
   public void close() {
     executor.shutdownNow();
     http.shutdownNow();
+    try {
+      // a try cut short journals nothing; one that finished journals before the journal closes
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void schedule(Delivery delivery, long delayMillis) {
@@ -120,6 +168,14 @@ public final class WebhookDeliverer implements AutoCloseable {
   private void attempt(Delivery delivery) {
     if (paused.get()) {
       held.add(delivery);
+      return;
+    }
+    try {
+      // never announce an event a crash could still make the emulator forget
+      store.log().sync();
+    } catch (RuntimeException e) {
+      LOG.warn("Could not sync the journal before delivering {}", delivery.event().id(), e);
+      schedule(delivery, backoff(delivery.attempt()).toMillis());
       return;
     }
     // Signed at the later of the wall clock and the configured one: receivers reject only old
@@ -150,6 +206,11 @@ public final class WebhookDeliverer implements AutoCloseable {
     }
     boolean succeeded = status >= 200 && status < 300;
     record(delivery, status, error, succeeded);
+    try {
+      journal(delivery, succeeded);
+    } catch (RuntimeException e) {
+      LOG.warn("Could not journal the delivery of {}", delivery.event().id(), e);
+    }
     if (succeeded) {
       return;
     }
@@ -163,6 +224,41 @@ public final class WebhookDeliverer implements AutoCloseable {
       return;
     }
     schedule(delivery.next(), backoff(delivery.attempt()).toMillis());
+  }
+
+  private void journal(Delivery delivery, boolean succeeded) {
+    String eventId = delivery.event().id();
+    String endpointId = delivery.endpoint().id();
+    int attempt = delivery.attempt();
+    if (succeeded) {
+      store
+          .log()
+          .append(
+              Change.of(
+                  new WebhookDelivery(
+                      eventId, endpointId, attempt, 0, WebhookDelivery.Status.SUCCEEDED)));
+      store.acknowledge(eventId);
+      store.log().sync();
+    } else if (attempt >= maxAttempts) {
+      store
+          .log()
+          .append(
+              Change.of(
+                  new WebhookDelivery(
+                      eventId, endpointId, attempt, 0, WebhookDelivery.Status.ABANDONED)));
+    } else {
+      long next = System.currentTimeMillis() + backoff(attempt).toMillis();
+      store
+          .log()
+          .append(
+              Change.of(
+                  new WebhookDelivery(
+                      eventId, endpointId, attempt, next, WebhookDelivery.Status.PENDING)));
+    }
+  }
+
+  private static WebhookDelivery withStatus(WebhookDelivery d, WebhookDelivery.Status status) {
+    return new WebhookDelivery(d.eventId(), d.endpointId(), d.attempts(), 0, status);
   }
 
   private Duration backoff(int attempt) {

@@ -8,6 +8,10 @@ import io.marketplace.payments.stripeemulator.http.Params;
 import io.marketplace.payments.stripeemulator.http.StripeError;
 import io.marketplace.payments.stripeemulator.state.Store;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,8 +25,37 @@ public final class WebhookEndpointController {
     this.store = store;
   }
 
+  /**
+   * Adds an endpoint from the emulator's configuration, taking every event. Its id follows from its
+   * URL, so deliveries journaled to it before a restart find it again after.
+   */
+  public WebhookEndpoint addConfigured(String url, String secret) {
+    String id = configuredId(url, 1);
+    for (int n = 2; store.webhookEndpoint(id).isPresent(); n++) {
+      id = configuredId(url, n);
+    }
+    return add(id, url, secret, List.of("*"), null, true);
+  }
+
   /** Adds an endpoint; {@code secret} null makes a fresh {@code whsec_...} as Stripe does. */
   public WebhookEndpoint add(
+      String url, String secret, List<String> enabledEvents, String description) {
+    return add(Ids.newId("we"), url, secret, enabledEvents, description, false);
+  }
+
+  private static String configuredId(String url, int occurrence) {
+    try {
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256")
+              .digest((occurrence + " " + url).getBytes(StandardCharsets.UTF_8));
+      return "we_" + HexFormat.of().formatHex(hash, 0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private WebhookEndpoint add(
+      String id,
       String url,
       String secret,
       List<String> enabledEvents,
@@ -38,7 +71,7 @@ public final class WebhookEndpointController {
     }
     WebhookEndpoint endpoint =
         new WebhookEndpoint(
-            Ids.newId("we"),
+            id,
             store.nextSequence(),
             store.now(),
             url,
@@ -59,8 +92,7 @@ public final class WebhookEndpointController {
     if (events.isEmpty()) {
       throw StripeError.missingParam("enabled_events");
     }
-    WebhookEndpoint endpoint =
-        add(url, null, events, p.nonEmptyString("description").orElse(null), false);
+    WebhookEndpoint endpoint = add(url, null, events, p.nonEmptyString("description").orElse(null));
     return ApiResponse.ok(endpoint.toJsonWithSecret());
   }
 

@@ -6,19 +6,20 @@ import com.stripe.StripeClient;
 import com.stripe.model.PaymentIntent;
 import com.stripe.net.RequestOptions;
 import com.stripe.param.PaymentIntentCreateParams;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The local stack keeps Stripe's state across restarts in a file. */
-class StateFileTest {
+/** The local stack keeps Stripe's state across restarts in a data directory. */
+class DataDirTest {
 
   @Test
-  void shouldKeepObjectsAndIdempotencyKeysWhenRestartedWithTheSameStateFile(@TempDir Path dir)
+  void shouldKeepObjectsAndIdempotencyKeysWhenRestartedWithTheSameDataDir(@TempDir Path dir)
       throws Exception {
     // Given
-    Path file = dir.resolve("stripe-emulator.json");
-    StripeEmulator.Config config = StripeEmulator.Config.defaults().withStateFile(file);
+    StripeEmulator.Config config = StripeEmulator.Config.defaults().withDataDir(dir);
     RequestOptions key = RequestOptions.builder().setIdempotencyKey("checkout-listing-1").build();
     PaymentIntentCreateParams params =
         PaymentIntentCreateParams.builder()
@@ -34,6 +35,11 @@ class StateFileTest {
       before = client(first).v1().paymentIntents().create(params, key);
       endpointId = first.addWebhookEndpoint("http://127.0.0.1:9/hook", "whsec_kept");
     }
+    // a crash in the middle of a write leaves half a line at the end
+    Files.writeString(
+        dir.resolve("journal.jsonl"),
+        "{\"paymentIntent\":{\"id\":\"pi_",
+        StandardOpenOption.APPEND);
 
     // When
     try (StripeEmulator second = StripeEmulator.start(config)) {
