@@ -2,6 +2,7 @@ package io.marketplace.payments.risk;
 
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,9 +17,17 @@ import java.util.Objects;
  * @param standbyReplicas warm copies of each store on other instances ({@code
  *     RISK_STANDBY_REPLICAS}, default 0), so a failover does not wait for a restore
  * @param rules the thresholds and windows of the signals
+ * @param db where flags are recorded
+ * @param coolDown how long a signal flags its user ({@code RISK_COOLDOWN}, default 1h)
  */
 public record RiskConfig(
-    KafkaConfig kafka, int adminPort, Path stateDir, int standbyReplicas, RiskRules rules) {
+    KafkaConfig kafka,
+    int adminPort,
+    Path stateDir,
+    int standbyReplicas,
+    RiskRules rules,
+    DbConfig db,
+    Duration coolDown) {
 
   public static final int DEFAULT_ADMIN_PORT = 8085;
 
@@ -26,6 +35,8 @@ public record RiskConfig(
     Objects.requireNonNull(kafka, "kafka");
     Objects.requireNonNull(stateDir, "stateDir");
     Objects.requireNonNull(rules, "rules");
+    Objects.requireNonNull(db, "db");
+    Objects.requireNonNull(coolDown, "coolDown");
   }
 
   public static RiskConfig fromEnv(Env env) {
@@ -45,15 +56,25 @@ public record RiskConfig(
                 "RISK_STATE_DIR",
                 Path.of(System.getProperty("java.io.tmpdir"), "payment-risk").toString())),
         standbys,
-        RiskRules.fromEnv(env));
+        RiskRules.fromEnv(env),
+        DbConfig.fromEnv(env),
+        coolDown(env));
+  }
+
+  private static Duration coolDown(Env env) {
+    Duration value = env.duration("RISK_COOLDOWN", Duration.ofHours(1));
+    if (value.isNegative() || value.isZero()) {
+      throw new InvalidConfigException("RISK_COOLDOWN", "must be a positive duration");
+    }
+    return value;
   }
 
   public RiskConfig withStateDir(Path value) {
-    return new RiskConfig(kafka, adminPort, value, standbyReplicas, rules);
+    return new RiskConfig(kafka, adminPort, value, standbyReplicas, rules, db, coolDown);
   }
 
   public RiskConfig withAdminPort(int value) {
-    return new RiskConfig(kafka, value, stateDir, standbyReplicas, rules);
+    return new RiskConfig(kafka, value, stateDir, standbyReplicas, rules, db, coolDown);
   }
 
   /** One signal's rule: {@code threshold} distinct occurrences within a {@code window}. */

@@ -4,8 +4,10 @@ import io.javalin.Javalin;
 import io.marketplace.payments.common.http.HealthCheck;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.metrics.Metrics;
+import io.marketplace.payments.risk.flag.RiskFlagWorker;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -16,9 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code payment-risk}: the Kafka Streams application of {@link RiskTopology}, with health and
+ * {@code payment-risk}: the Kafka Streams application of {@link RiskTopology}, which raises
+ * signals, and the {@link RiskFlagWorker}, which applies them in PostgreSQL; with health and
  * metrics on {@code ADMIN_PORT}. Ready only while the application is {@code RUNNING} (not while it
- * rebalances or restores its stores).
+ * rebalances or restores its stores) and the worker and database answer.
  */
 public final class RiskService implements AutoCloseable {
 
@@ -30,14 +33,20 @@ public final class RiskService implements AutoCloseable {
   private final KafkaStreams streams;
   private final KafkaStreamsMetrics streamsMetrics;
   private final Javalin admin;
+  private final RiskFlagWorker flags;
 
-  private RiskService(KafkaStreams streams, KafkaStreamsMetrics metrics, Javalin admin) {
+  private RiskService(
+      KafkaStreams streams, KafkaStreamsMetrics metrics, Javalin admin, RiskFlagWorker flags) {
     this.streams = streams;
     this.streamsMetrics = metrics;
     this.admin = admin;
+    this.flags = flags;
   }
 
-  public static RiskService start(RiskConfig config) {
+  public static RiskService start(RiskConfig config, Clock clock) {
+    PrometheusMeterRegistry registry = Metrics.newRegistry(NAME);
+    RiskFlagWorker flags =
+        RiskFlagWorker.start(config.db(), config.kafka(), config.coolDown(), clock, registry);
     Topology topology = RiskTopology.build(config.kafka().topics(), config.rules());
     KafkaStreams streams = new KafkaStreams(topology, properties(config));
     streams.setUncaughtExceptionHandler(
@@ -46,19 +55,21 @@ public final class RiskService implements AutoCloseable {
           return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
               .StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-    PrometheusMeterRegistry registry = Metrics.newRegistry(NAME);
     KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams);
     metrics.bindTo(registry);
     Javalin admin =
         HttpServers.create(
             config.adminPort(),
             registry,
-            List.of(new HealthCheck("kafka-streams", () -> isRunning(streams))),
+            List.of(
+                new HealthCheck("kafka-streams", () -> isRunning(streams)),
+                new HealthCheck("database", flags::databaseReachable),
+                new HealthCheck("workers", flags::isHealthy)),
             routes -> {});
     streams.start();
     admin.start();
     log.info("{} admin on port {}", NAME, admin.port());
-    return new RiskService(streams, metrics, admin);
+    return new RiskService(streams, metrics, admin, flags);
   }
 
   /** The settings of the application; exposed for tests of the configuration. */
@@ -94,5 +105,6 @@ public final class RiskService implements AutoCloseable {
     admin.stop();
     streams.close(Duration.ofSeconds(30));
     streamsMetrics.close();
+    flags.close();
   }
 }

@@ -13,7 +13,11 @@ import org.junit.jupiter.api.Test;
 
 class RiskConfigTest {
 
-  private static final Map<String, String> BASE = Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092");
+  private static final Map<String, String> BASE =
+      Map.of(
+          "KAFKA_BOOTSTRAP_SERVERS", "kafka:9092",
+          "DATABASE_URL", "jdbc:postgresql://db:5432/payments",
+          "DATABASE_USER", "payments");
 
   @Test
   void shouldRunExactlyOnceWithLoggedStateWhenConfiguredFromTheEnvironment() {
@@ -43,6 +47,7 @@ class RiskConfigTest {
     assertThat(config.rules().fingerprints())
         .isEqualTo(new RiskConfig.Rule(4, Duration.ofMinutes(10)));
     assertThat(config.rules().disputes()).isEqualTo(new RiskConfig.Rule(2, Duration.ofHours(48)));
+    assertThat(config.coolDown()).isEqualTo(Duration.ofHours(1));
   }
 
   @Test

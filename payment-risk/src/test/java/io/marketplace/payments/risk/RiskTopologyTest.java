@@ -3,12 +3,14 @@ package io.marketplace.payments.risk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.risk.RiskConfig.RiskRules;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +56,14 @@ class RiskTopologyTest {
 
   private TopologyTestDriver driver(RiskRules rules) {
     RiskConfig config =
-        new RiskConfig(new KafkaConfig("localhost:9", TOPICS), 0, stateDir, 0, rules);
+        new RiskConfig(
+            new KafkaConfig("localhost:9", TOPICS),
+            0,
+            stateDir,
+            0,
+            rules,
+            new DbConfig("jdbc:postgresql://localhost:9/none", "none", "", 1),
+            Duration.ofHours(1));
     TopologyTestDriver created =
         new TopologyTestDriver(
             RiskTopology.build(TOPICS, rules), RiskService.properties(config), T0);

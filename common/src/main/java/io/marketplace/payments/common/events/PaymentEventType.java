@@ -17,7 +17,9 @@ public enum PaymentEventType {
   REFUND_PROCESSED("refund.processed"),
   REFUND_REJECTED("refund.rejected"),
   CHARGEBACK_RECORDED("chargeback.recorded"),
-  USER_BANNED("user.banned");
+  USER_BANNED("user.banned"),
+  USER_FLAGGED("user.flagged"),
+  USER_RISK_CLEARED("user.risk_cleared");
 
   private final String wireName;
 
