@@ -81,9 +81,8 @@ public final class RiskService implements AutoCloseable {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
     props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
-    // internal topics (changelogs, repartition) as durable as the system's own
+    // internal topics (changelogs, repartition) replicated as the cluster's own default
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, -1);
-    props.put(StreamsConfig.topicPrefix("min.insync.replicas"), "2");
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     return props;
   }
