@@ -6,6 +6,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.config.RoutesConfig;
 import io.marketplace.payments.checkout.admin.AdminRefundController;
 import io.marketplace.payments.checkout.admin.ModerationController;
+import io.marketplace.payments.checkout.admin.RiskController;
 import io.marketplace.payments.checkout.auth.Guard;
 import io.marketplace.payments.checkout.auth.JwtAuthenticator;
 import io.marketplace.payments.checkout.checkout.CheckoutController;
@@ -96,6 +97,7 @@ public final class CheckoutApi implements AutoCloseable {
               new AdminRefundController(
                   jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
               new ModerationController(jdbi, clock),
+              new RiskController(jdbi, clock),
               OpenApi.load());
 
       ScheduledExecutorService housekeeping =
@@ -149,6 +151,7 @@ public final class CheckoutApi implements AutoCloseable {
     routes.post("/admin/api/marketplace/refunds/{id}/retry", guard.admin(c.adminRefunds()::retry));
     routes.post("/admin/api/marketplace/refunds/{id}/close", guard.admin(c.adminRefunds()::close));
     routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
+    routes.post("/admin/api/marketplace/users/{id}/risk/clear", guard.admin(c.risk()::clear));
   }
 
   /** Browsers may call from the configured frontend origins only; none by default. */
@@ -184,6 +187,7 @@ public final class CheckoutApi implements AutoCloseable {
       RefundRequestController refundRequests,
       AdminRefundController adminRefunds,
       ModerationController moderation,
+      RiskController risk,
       OpenApi openApi) {}
 
   public int port() {

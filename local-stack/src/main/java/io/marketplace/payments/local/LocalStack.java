@@ -19,6 +19,8 @@ import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.risk.RiskConfig;
+import io.marketplace.payments.risk.RiskService;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -145,12 +147,26 @@ public final class LocalStack implements AutoCloseable {
               PromotionExpirer.start(
                   ExpirerConfig.fromEnv(admin(base, ports.expirer())), Clocks.systemUtc()));
 
+      progress.accept("starting the risk service ...");
+      RiskService risk =
+          closer.add(
+              RiskService.start(
+                  RiskConfig.fromEnv(
+                      base.with(
+                          Map.of(
+                              "ADMIN_PORT",
+                              "0",
+                              "RISK_STATE_DIR",
+                              dataDir.resolve("risk").toString()))),
+                  Clocks.systemUtc()));
+
       env.put("GATEWAY_URL", gateway.baseUrl());
       env.put("WEBHOOK_URL", gateway.webhookUrl());
       env.put("API_URL", api.baseUrl());
       env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
       env.put("REFUND_WORKER_URL", refunds.baseUrl());
       env.put("PROMOTION_EXPIRER_URL", expirer.baseUrl());
+      env.put("PAYMENT_RISK_URL", "http://localhost:" + risk.adminPort());
       return new LocalStack(closer, env, kafka, postgres, stripe, processor, refunds);
     } catch (IOException e) {
       closer.close();

@@ -113,7 +113,7 @@ class PublishedEventsSchemaTest {
   /** The JSON example under each {@code ## `type`} heading. */
   private static Map<String, String> examples(String markdown) {
     Map<String, String> examples = new LinkedHashMap<>();
-    Matcher section = Pattern.compile("(?m)^## `([a-z.]+)`$").matcher(markdown);
+    Matcher section = Pattern.compile("(?m)^## `([a-z._]+)`$").matcher(markdown);
     List<int[]> bounds = new ArrayList<>();
     List<String> names = new ArrayList<>();
     while (section.find()) {

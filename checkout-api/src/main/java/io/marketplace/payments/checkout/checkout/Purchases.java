@@ -3,6 +3,7 @@ package io.marketplace.payments.checkout.checkout;
 import com.stripe.model.PaymentIntent;
 import io.marketplace.payments.checkout.auth.Bans;
 import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.auth.RiskFlags;
 import io.marketplace.payments.checkout.listing.CategoryDao;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.checkout.listing.ListingDao;
@@ -96,6 +97,7 @@ public final class Purchases {
   private Opened open(Handle tx, Caller caller, UUID listingId, PaymentType type) {
     Instant now = clock.instant();
     Bans.refuseBanned(tx, caller.userId());
+    RiskFlags.refuseFlagged(tx, caller.userId(), now);
     Listing listing = Listings.lockOwned(tx, caller, listingId, now);
     int amountCents = priceIfAllowed(tx, listing, type, now);
     CheckoutDao dao = tx.attach(CheckoutDao.class);

@@ -18,7 +18,9 @@ public enum PaymentEventType {
   REFUND_REJECTED("refund.rejected"),
   REFUND_FAILED("refund.failed"),
   CHARGEBACK_RECORDED("chargeback.recorded"),
-  USER_BANNED("user.banned");
+  USER_BANNED("user.banned"),
+  USER_FLAGGED("user.flagged"),
+  USER_RISK_CLEARED("user.risk_cleared");
 
   private final String wireName;
 

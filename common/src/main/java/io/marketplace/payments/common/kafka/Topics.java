@@ -19,7 +19,11 @@ import org.apache.kafka.common.config.TopicConfig;
  * KafkaConfig}). {@code k8s/base/create-topics.sh} sets the same value.
  */
 public record Topics(
-    Topic stripeEvents, Topic paymentEvents, Topic moderation, Topic refundCommands) {
+    Topic stripeEvents,
+    Topic paymentEvents,
+    Topic moderation,
+    Topic refundCommands,
+    Topic riskSignals) {
 
   public static final int DEFAULT_PARTITIONS = 6;
 
@@ -39,7 +43,8 @@ public record Topics(
         new Topic(prefix + "stripe.events.v1", DEFAULT_PARTITIONS),
         new Topic(prefix + "payments.events.v1", DEFAULT_PARTITIONS),
         new Topic(prefix + "marketplace.moderation.v1", DEFAULT_PARTITIONS),
-        new Topic(prefix + "payments.internal.refund-commands.v1", DEFAULT_PARTITIONS));
+        new Topic(prefix + "payments.internal.refund-commands.v1", DEFAULT_PARTITIONS),
+        new Topic(prefix + "risk.signals.v1", DEFAULT_PARTITIONS));
   }
 
   /**
@@ -59,6 +64,8 @@ public record Topics(
         moderation,
         moderation.dlq(),
         refundCommands,
-        refundCommands.dlq());
+        refundCommands.dlq(),
+        riskSignals,
+        riskSignals.dlq());
   }
 }

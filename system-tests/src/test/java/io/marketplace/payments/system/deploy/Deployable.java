@@ -11,6 +11,8 @@ import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.risk.RiskConfig;
+import io.marketplace.payments.risk.RiskService;
 import java.time.Clock;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
@@ -62,6 +64,14 @@ enum Deployable {
         PromotionExpirer expirer =
             PromotionExpirer.start(ExpirerConfig.fromEnv(env), Clock.systemUTC());
         return new Running(expirer, expirer.port());
+      }),
+  PAYMENT_RISK(
+      "payment-risk",
+      io.marketplace.payments.risk.Main.class,
+      env -> RiskConfig.fromEnv(env).adminPort(),
+      env -> {
+        RiskService risk = RiskService.start(RiskConfig.fromEnv(env), Clock.systemUTC());
+        return new Running(risk, risk.adminPort());
       });
 
   /** A started service and the port it listens on. */

@@ -781,6 +781,12 @@ class KubernetesConsistencyTest {
       env.put("DATABASE_PASSWORD", db.password());
     }
     env.replaceAll((name, value) -> name.endsWith("_PORT") ? "0" : value);
+    // the pod's state volume is a directory of this test's own here
+    env.computeIfPresent(
+        "RISK_STATE_DIR",
+        (name, value) ->
+            Path.of(System.getProperty("java.io.tmpdir"), TestInfra.uniqueName("risk-state"))
+                .toString());
     return env;
   }
 

@@ -1,0 +1,150 @@
+package io.marketplace.payments.checkout.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.http.Problem;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A user flagged by a risk signal, on checkout, promote and the admin's clear route. */
+class RiskRoutesTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  /** A flag as payment-risk records it, ending {@code after} from now. */
+  private static void flag(UUID userId, Duration after) {
+    Instant now = Instant.now();
+    app.db.execute(
+        """
+        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
+            window_start, window_end, flagged_at, flagged_until)
+        VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
+        """,
+        UUID.randomUUID(),
+        userId,
+        Timestamp.from(now.minusSeconds(600)),
+        Timestamp.from(now),
+        Timestamp.from(now.minus(Duration.ofHours(2))),
+        Timestamp.from(now.plus(after)));
+  }
+
+  private static Http.Response clear(String token, UUID userId, Object body) {
+    return app.http
+        .post("/admin/api/marketplace/users/" + userId + "/risk/clear")
+        .token(token)
+        .idempotencyKey(UUID.randomUUID().toString())
+        .json(body)
+        .send();
+  }
+
+  @Test
+  void shouldRefuseCheckoutAndPromoteWithRetryAfterWhenTheUserIsFlagged() {
+    // Given a user with an unpaid listing and an active one, flagged for 30 more minutes
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    TestApi.PaidListing active = app.paidListing(owner);
+    flag(owner, Duration.ofMinutes(30));
+
+    // When the user checks out and promotes
+    Http.Response checkout = app.checkout(owner, unpaid);
+    Http.Response promote = app.promote(owner, active.listingId(), "featured");
+
+    // Then both are refused with 403, the reason, and the seconds until the cool-down ends
+    for (Http.Response response : new Http.Response[] {checkout, promote}) {
+      assertThat(response.status()).as(response.toString()).isEqualTo(403);
+      assertThat(response.contentType()).startsWith(Problem.CONTENT_TYPE);
+      assertThat(response.json().path("detail").asText()).contains("card_testing_declines");
+      long retryAfter = Long.parseLong(response.header("Retry-After").orElseThrow());
+      assertThat(retryAfter).isBetween(1700L, 1800L);
+    }
+    // And no PaymentIntent was created
+    assertThat(app.paymentIntentsOf(unpaid)).isEmpty();
+  }
+
+  @Test
+  void shouldAllowCheckoutWhenTheCoolDownHasEnded() {
+    // Given a user whose flag ended a minute ago
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    flag(owner, Duration.ofMinutes(-1));
+
+    // When the user checks out
+    Http.Response checkout = app.checkout(owner, unpaid);
+
+    // Then the checkout goes ahead
+    assertThat(checkout.status()).as(checkout.toString()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldClearTheFlagAndAnnounceItWhenASuperAdminClearsTheUser() throws Exception {
+    // Given a flagged user with an unpaid listing
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    flag(owner, Duration.ofMinutes(30));
+    assertThat(app.checkout(owner, unpaid).status()).isEqualTo(403);
+    UUID admin = UUID.randomUUID();
+
+    // When a super_admin clears the user's risk
+    Http.Response response =
+        clear(Tokens.admin(admin), owner, Map.of("reason", "verified by phone"));
+
+    // Then 200 with what was cleared
+    assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    assertThat(response.json().path("userId").asText()).isEqualTo(owner.toString());
+    assertThat(response.json().path("clearedFlags").asInt()).isEqualTo(1);
+    // And the flag row says who cleared it and why
+    assertThat(
+            app.db.row(
+                "SELECT cleared_by, clear_reason FROM user_risk_flags WHERE user_id = ?", owner))
+        .contains(Map.of("cleared_by", admin, "clear_reason", "verified by phone"));
+    // And user.risk_cleared is published, keyed by the user
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                owner.toString().equals(r.key())
+                    && "user.risk_cleared"
+                        .equals(KafkaTestClient.header(r, "event-type").orElse("")),
+            Duration.ofSeconds(20));
+    JsonNode data = Json.mapper().readTree(event.value()).path("data");
+    assertThat(data.path("clearedBy").asText()).isEqualTo(admin.toString());
+    assertThat(data.path("reason").asText()).isEqualTo("verified by phone");
+    // And the user may check out again
+    Http.Response checkout = app.checkout(owner, unpaid);
+    assertThat(checkout.status()).as(checkout.toString()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldRefuseToClearWhenTheCallerIsNotASuperAdminOrGivesNoReason() {
+    // Given a flagged user
+    UUID owner = UUID.randomUUID();
+    flag(owner, Duration.ofMinutes(30));
+
+    // When the user clears themself, and an admin clears without a reason
+    Http.Response asUser = clear(Tokens.user(owner), owner, Map.of("reason", "me"));
+    Http.Response noReason = clear(Tokens.admin(UUID.randomUUID()), owner, Map.of());
+
+    // Then 403 and 400, and the flag stands
+    assertThat(asUser.status()).isEqualTo(403);
+    assertThat(noReason.status()).isEqualTo(400);
+    assertThat(app.db.count("user_risk_flags WHERE user_id = ? AND cleared_at IS NULL", owner))
+        .isEqualTo(1);
+  }
+}

@@ -1,0 +1,151 @@
+package io.marketplace.payments.risk;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What the risk service needs (names in the README's configuration table).
+ *
+ * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8085; 0 picks a free port)
+ * @param stateDir where the local state stores live ({@code RISK_STATE_DIR}); a persistent volume
+ *     spares a restore from the changelogs after a restart
+ * @param standbyReplicas warm copies of each store on other instances ({@code
+ *     RISK_STANDBY_REPLICAS}, default 0), so a failover does not wait for a restore
+ * @param rules the thresholds and windows of the signals
+ * @param db where flags are recorded
+ * @param coolDown how long a signal flags its user ({@code RISK_COOLDOWN}, default 1h)
+ */
+public record RiskConfig(
+    KafkaConfig kafka,
+    int adminPort,
+    Path stateDir,
+    int standbyReplicas,
+    RiskRules rules,
+    DbConfig db,
+    Duration coolDown) {
+
+  public static final int DEFAULT_ADMIN_PORT = 8085;
+
+  public RiskConfig {
+    Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(stateDir, "stateDir");
+    Objects.requireNonNull(rules, "rules");
+    Objects.requireNonNull(db, "db");
+    Objects.requireNonNull(coolDown, "coolDown");
+  }
+
+  public static RiskConfig fromEnv(Env env) {
+    int adminPort = env.integer("ADMIN_PORT", DEFAULT_ADMIN_PORT);
+    if (adminPort < 0 || adminPort > 65_535) {
+      throw new InvalidConfigException("ADMIN_PORT", "must be a TCP port (0 to 65535)");
+    }
+    int standbys = env.integer("RISK_STANDBY_REPLICAS", 0);
+    if (standbys < 0) {
+      throw new InvalidConfigException("RISK_STANDBY_REPLICAS", "must be 0 or more");
+    }
+    return new RiskConfig(
+        KafkaConfig.fromEnv(env),
+        adminPort,
+        Path.of(
+            env.optional(
+                "RISK_STATE_DIR",
+                Path.of(System.getProperty("java.io.tmpdir"), "payment-risk").toString())),
+        standbys,
+        RiskRules.fromEnv(env),
+        DbConfig.fromEnv(env),
+        coolDown(env));
+  }
+
+  private static Duration coolDown(Env env) {
+    Duration value = env.duration("RISK_COOLDOWN", Duration.ofHours(1));
+    if (value.isNegative() || value.isZero()) {
+      throw new InvalidConfigException("RISK_COOLDOWN", "must be a positive duration");
+    }
+    return value;
+  }
+
+  public RiskConfig withStateDir(Path value) {
+    return new RiskConfig(kafka, adminPort, value, standbyReplicas, rules, db, coolDown);
+  }
+
+  public RiskConfig withAdminPort(int value) {
+    return new RiskConfig(kafka, value, stateDir, standbyReplicas, rules, db, coolDown);
+  }
+
+  /** One signal's rule: {@code threshold} distinct occurrences within a {@code window}. */
+  public record Rule(int threshold, Duration window) {
+    public Rule {
+      Objects.requireNonNull(window, "window");
+      if (threshold < 1) {
+        throw new IllegalArgumentException("threshold must be positive");
+      }
+      if (window.isNegative() || window.isZero()) {
+        throw new IllegalArgumentException("window must be positive");
+      }
+    }
+
+    static Rule fromEnv(Env env, String prefix, int threshold, Duration window) {
+      int t = env.integer(prefix + "_THRESHOLD", threshold);
+      if (t < 1) {
+        throw new InvalidConfigException(prefix + "_THRESHOLD", "must be 1 or more");
+      }
+      Duration w = env.duration(prefix + "_WINDOW", window);
+      if (w.isNegative() || w.isZero()) {
+        throw new InvalidConfigException(prefix + "_WINDOW", "must be a positive duration");
+      }
+      return new Rule(t, w);
+    }
+  }
+
+  /**
+   * The rules of all signals.
+   *
+   * @param declines card testing by declined payments ({@code RISK_DECLINES_THRESHOLD} 5 per {@code
+   *     RISK_DECLINES_WINDOW} 10m)
+   * @param fingerprints card testing by distinct card fingerprints ({@code
+   *     RISK_FINGERPRINTS_THRESHOLD} 4 per {@code RISK_FINGERPRINTS_WINDOW} 10m)
+   * @param disputes chargeback spike ({@code RISK_DISPUTES_THRESHOLD} 2 per {@code
+   *     RISK_DISPUTES_WINDOW} 24h)
+   * @param grace how late an event may arrive, after its window ends, and still count ({@code
+   *     RISK_GRACE}, default 5m); later ones are dropped
+   * @param dedupeRetention how long an event id is remembered to count a re-delivery once ({@code
+   *     RISK_DEDUPE_RETENTION}, default 7d: Stripe retries for 3 days)
+   */
+  public record RiskRules(
+      Rule declines, Rule fingerprints, Rule disputes, Duration grace, Duration dedupeRetention) {
+
+    public RiskRules {
+      Objects.requireNonNull(declines, "declines");
+      Objects.requireNonNull(fingerprints, "fingerprints");
+      Objects.requireNonNull(disputes, "disputes");
+      Objects.requireNonNull(grace, "grace");
+      Objects.requireNonNull(dedupeRetention, "dedupeRetention");
+    }
+
+    public static RiskRules defaults() {
+      return fromEnv(Env.of(java.util.Map.of()));
+    }
+
+    public static RiskRules fromEnv(Env env) {
+      Duration grace = env.duration("RISK_GRACE", Duration.ofMinutes(5));
+      if (grace.isNegative()) {
+        throw new InvalidConfigException("RISK_GRACE", "must not be negative");
+      }
+      Duration retention = env.duration("RISK_DEDUPE_RETENTION", Duration.ofDays(7));
+      if (retention.isNegative() || retention.isZero()) {
+        throw new InvalidConfigException("RISK_DEDUPE_RETENTION", "must be a positive duration");
+      }
+      return new RiskRules(
+          Rule.fromEnv(env, "RISK_DECLINES", 5, Duration.ofMinutes(10)),
+          Rule.fromEnv(env, "RISK_FINGERPRINTS", 4, Duration.ofMinutes(10)),
+          Rule.fromEnv(env, "RISK_DISPUTES", 2, Duration.ofHours(24)),
+          grace,
+          retention);
+    }
+  }
+}

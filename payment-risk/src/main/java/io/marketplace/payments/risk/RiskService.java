@@ -1,0 +1,109 @@
+package io.marketplace.payments.risk;
+
+import io.javalin.Javalin;
+import io.marketplace.payments.common.http.HealthCheck;
+import io.marketplace.payments.common.http.HttpServers;
+import io.marketplace.payments.common.metrics.Metrics;
+import io.marketplace.payments.risk.flag.RiskFlagWorker;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code payment-risk}: the Kafka Streams application of {@link RiskTopology}, which raises
+ * signals, and the {@link RiskFlagWorker}, which applies them in PostgreSQL; with health and
+ * metrics on {@code ADMIN_PORT}. Ready only while the application is {@code RUNNING} (not while it
+ * rebalances or restores its stores) and the worker and database answer.
+ */
+public final class RiskService implements AutoCloseable {
+
+  public static final String NAME = "payment-risk";
+  public static final String APPLICATION_ID = "payment-risk";
+
+  private static final Logger log = LoggerFactory.getLogger(RiskService.class);
+
+  private final KafkaStreams streams;
+  private final KafkaStreamsMetrics streamsMetrics;
+  private final Javalin admin;
+  private final RiskFlagWorker flags;
+
+  private RiskService(
+      KafkaStreams streams, KafkaStreamsMetrics metrics, Javalin admin, RiskFlagWorker flags) {
+    this.streams = streams;
+    this.streamsMetrics = metrics;
+    this.admin = admin;
+    this.flags = flags;
+  }
+
+  public static RiskService start(RiskConfig config, Clock clock) {
+    PrometheusMeterRegistry registry = Metrics.newRegistry(NAME);
+    RiskFlagWorker flags =
+        RiskFlagWorker.start(config.db(), config.kafka(), config.coolDown(), clock, registry);
+    Topology topology = RiskTopology.build(config.kafka().topics(), config.rules());
+    KafkaStreams streams = new KafkaStreams(topology, properties(config));
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          log.error("risk stream thread failed; replacing it", e);
+          return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
+              .StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+    KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams);
+    metrics.bindTo(registry);
+    Javalin admin =
+        HttpServers.create(
+            config.adminPort(),
+            registry,
+            List.of(
+                new HealthCheck("kafka-streams", () -> isRunning(streams)),
+                new HealthCheck("database", flags::databaseReachable),
+                new HealthCheck("workers", flags::isHealthy)),
+            routes -> {});
+    streams.start();
+    admin.start();
+    log.info("{} admin on port {}", NAME, admin.port());
+    return new RiskService(streams, metrics, admin, flags);
+  }
+
+  /** The settings of the application; exposed for tests of the configuration. */
+  static Properties properties(RiskConfig config) {
+    // the Kafka connection and its security settings, as every client of the system has them
+    Properties props = config.kafka().admin(NAME);
+    String prefix = config.kafka().topics().stripeEvents().name().replace("stripe.events.v1", "");
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + APPLICATION_ID);
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+    props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
+    // internal topics (changelogs, repartition) replicated as the cluster's own default
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, -1);
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    return props;
+  }
+
+  public int adminPort() {
+    return admin.port();
+  }
+
+  public KafkaStreams.State state() {
+    return streams.state();
+  }
+
+  private static boolean isRunning(KafkaStreams streams) {
+    return streams.state() == KafkaStreams.State.RUNNING;
+  }
+
+  @Override
+  public void close() {
+    admin.stop();
+    streams.close(Duration.ofSeconds(30));
+    streamsMetrics.close();
+    flags.close();
+  }
+}

@@ -1,0 +1,124 @@
+package io.marketplace.payments.risk;
+
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskConfig.RiskRules;
+import io.marketplace.payments.risk.RiskConfig.Rule;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+
+/**
+ * The risk service's topology: {@code stripe.events.v1} in, {@code risk.signals.v1} out.
+ *
+ * <ol>
+ *   <li>On the PaymentIntent's partition, {@link StripeObservations} drops re-delivered event ids,
+ *       remembers each PaymentIntent's user, and turns events into per-user observations stamped
+ *       with the Stripe event's time.
+ *   <li>The observations are repartitioned by user id.
+ *   <li>Per signal, the distinct members of each user are tallied in tumbling windows of the
+ *       signal's length (event time, with a grace period for late events); the update that brings a
+ *       window's count to the threshold emits one signal, with an id derived from user, signal and
+ *       window.
+ * </ol>
+ *
+ * Every store is logged to a changelog topic, and the application runs with {@code exactly_once_v2}
+ * ({@link RiskService}), so a crash neither loses a count nor emits a signal twice.
+ */
+public final class RiskTopology {
+
+  static final Serde<Observation> OBSERVATION = JsonSerde.of(Observation.class);
+  static final Serde<Tally> TALLY = JsonSerde.of(Tally.class);
+
+  private RiskTopology() {}
+
+  public static Topology build(Topics topics, RiskRules rules) {
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.addStateStore(
+        Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(
+                StripeObservations.SEEN_EVENTS,
+                rules.dedupeRetention(),
+                rules.dedupeRetention(),
+                false),
+            Serdes.String(),
+            Serdes.Long()));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_USERS),
+            Serdes.String(),
+            Serdes.String()));
+
+    KStream<String, Observation> byUser =
+        builder.stream(
+                topics.stripeEvents().name(),
+                Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("stripe-events"))
+            .process(
+                () -> new StripeObservations(rules.dedupeRetention()),
+                Named.as("stripe-observations"),
+                StripeObservations.SEEN_EVENTS,
+                StripeObservations.PAYMENT_INTENT_USERS)
+            .repartition(
+                Repartitioned.with(Serdes.String(), OBSERVATION).withName("observations-by-user"));
+
+    Produced<String, byte[]> produced =
+        Produced.with(Serdes.String(), Serdes.ByteArray()).withName("risk-signals");
+    signals(byUser, Signal.CARD_TESTING_DECLINES, rules.declines(), rules)
+        .merge(signals(byUser, Signal.CARD_TESTING_FINGERPRINTS, rules.fingerprints(), rules))
+        .merge(signals(byUser, Signal.CHARGEBACK_SPIKE, rules.disputes(), rules))
+        .mapValues(Json::bytes)
+        .to(topics.riskSignals().name(), produced);
+    return builder.build();
+  }
+
+  /** The signals of one kind: a user's distinct members reaching the threshold in a window. */
+  private static KStream<String, RiskSignal> signals(
+      KStream<String, Observation> byUser, Signal signal, Rule rule, RiskRules rules) {
+    String name = signal.wireName().replace('_', '-');
+    int threshold = rule.threshold();
+    return byUser
+        .filter((user, observation) -> observation.signal() == signal, Named.as(name + "-only"))
+        .groupByKey(Grouped.with(Serdes.String(), OBSERVATION))
+        .windowedBy(TimeWindows.ofSizeAndGrace(rule.window(), rules.grace()))
+        .aggregate(
+            Tally::empty,
+            (user, observation, tally) -> tally.add(observation, threshold),
+            Named.as(name + "-tally"),
+            // no cache: every update is seen downstream, so the one that crosses is never merged
+            // away with the next
+            Materialized.<String, Tally, WindowStore<Bytes, byte[]>>as("risk-" + name + "-tallies")
+                .withKeySerde(Serdes.String())
+                .withValueSerde(TALLY)
+                .withRetention(rule.window().plus(rules.grace()))
+                .withCachingDisabled()
+                .withLoggingEnabled(java.util.Map.of()))
+        .toStream(Named.as(name + "-updates"))
+        .filter((window, tally) -> tally != null && tally.crossed(), Named.as(name + "-crossed"))
+        .map(
+            (window, tally) ->
+                KeyValue.pair(
+                    window.key(),
+                    RiskSignal.of(
+                        window.key(),
+                        signal,
+                        tally.count(),
+                        threshold,
+                        window.window().startTime(),
+                        window.window().endTime(),
+                        tally.crossedAt())),
+            Named.as(name + "-signal"));
+  }
+}

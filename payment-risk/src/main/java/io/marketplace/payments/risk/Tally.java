@@ -1,0 +1,35 @@
+package io.marketplace.payments.risk;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The distinct members of one signal of one user in one window. {@code crossed} is true only on the
+ * update that brought the count to the threshold, so a signal is emitted once per window however
+ * many more members arrive.
+ *
+ * @param members the members seen, kept up to the threshold (enough to tell a repeat from a new one
+ *     until the signal is raised; after it nothing more is emitted for the window)
+ * @param crossedAt the time of the member that brought the count to the threshold
+ */
+public record Tally(List<String> members, long count, boolean crossed, Instant crossedAt) {
+
+  public static Tally empty() {
+    return new Tally(List.of(), 0, false, null);
+  }
+
+  public Tally add(Observation observation, int threshold) {
+    if (members.contains(observation.member())) {
+      return new Tally(members, count, false, crossedAt);
+    }
+    List<String> kept = new ArrayList<>(members);
+    if (kept.size() < threshold) {
+      kept.add(observation.member());
+    }
+    long next = count + 1;
+    boolean crossedNow = next == threshold;
+    return new Tally(
+        List.copyOf(kept), next, crossedNow, crossedNow ? observation.occurredAt() : crossedAt);
+  }
+}

@@ -1,0 +1,104 @@
+package io.marketplace.payments.risk.flag;
+
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.worker.RecordHandler;
+import io.marketplace.payments.risk.RiskSignal;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * Consumes {@code risk.signals.v1}; records the flag in {@code user_risk_flags} and publishes
+ * {@code user.flagged} through the outbox, in one transaction, once per signal id.
+ */
+public final class RiskFlagHandler implements RecordHandler {
+
+  private final Clock clock;
+  private final Duration coolDown;
+  private final Counter flagged;
+
+  public RiskFlagHandler(Clock clock, Duration coolDown, MeterRegistry registry) {
+    this.clock = clock;
+    this.coolDown = coolDown;
+    this.flagged =
+        Counter.builder("payments.risk.flags")
+            .description("users flagged by a risk signal")
+            .register(registry);
+  }
+
+  @Override
+  public String dedupeKey(ConsumerRecord<String, byte[]> record) {
+    return parse(record).id().toString();
+  }
+
+  @Override
+  public void apply(Handle tx, ConsumerRecord<String, byte[]> record) {
+    RiskSignal signal = parse(record);
+    RiskSignal.Data data = signal.data();
+    UUID userId = UUID.fromString(data.userId());
+    Instant now = clock.instant();
+    Instant until = now.plus(coolDown);
+    int inserted =
+        tx.createUpdate(
+                """
+                INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
+                    window_start, window_end, flagged_at, flagged_until)
+                VALUES (:signalId, :userId, :signal, :count, :threshold,
+                    :windowStart, :windowEnd, :now, :until)
+                ON CONFLICT (signal_id) DO NOTHING
+                """)
+            .bind("signalId", signal.id())
+            .bind("userId", userId)
+            .bind("signal", data.signal().wireName())
+            .bind("count", (int) data.count())
+            .bind("threshold", data.threshold())
+            .bind("windowStart", data.windowStart())
+            .bind("windowEnd", data.windowEnd())
+            .bind("now", now)
+            .bind("until", until)
+            .execute();
+    if (inserted == 0) {
+      return; // this signal was applied before
+    }
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("userId", userId);
+    event.put("signalId", signal.id());
+    event.put("signal", data.signal().wireName());
+    event.put("count", data.count());
+    event.put("threshold", data.threshold());
+    event.put("windowStart", data.windowStart());
+    event.put("windowEnd", data.windowEnd());
+    event.put("flaggedUntil", until);
+    Outbox.append(
+        tx,
+        PaymentEvent.of(PaymentEventType.USER_FLAGGED, signal.id().toString(), now, event),
+        userId.toString());
+    flagged.increment();
+  }
+
+  private static RiskSignal parse(ConsumerRecord<String, byte[]> record) {
+    RiskSignal signal = Json.mapper().convertValue(readTree(record.value()), RiskSignal.class);
+    if (signal == null || signal.id() == null || signal.data() == null) {
+      throw new IllegalArgumentException("not a risk signal");
+    }
+    return signal;
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode readTree(byte[] value) {
+    try {
+      return Json.mapper().readTree(value);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("risk signal is not JSON", e);
+    }
+  }
+}

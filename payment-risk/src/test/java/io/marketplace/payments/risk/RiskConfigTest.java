@@ -1,0 +1,63 @@
+package io.marketplace.payments.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+
+class RiskConfigTest {
+
+  private static final Map<String, String> BASE =
+      Map.of(
+          "KAFKA_BOOTSTRAP_SERVERS", "kafka:9092",
+          "DATABASE_URL", "jdbc:postgresql://db:5432/payments",
+          "DATABASE_USER", "payments");
+
+  @Test
+  void shouldRunExactlyOnceWithLoggedStateWhenConfiguredFromTheEnvironment() {
+    // Given the environment of a Kubernetes pod
+    Env env =
+        Env.of(BASE)
+            .with(
+                Map.of(
+                    "RISK_STATE_DIR", "/var/lib/payment-risk",
+                    "RISK_STANDBY_REPLICAS", "1",
+                    "RISK_DECLINES_THRESHOLD", "7",
+                    "RISK_DECLINES_WINDOW", "15m",
+                    "RISK_DISPUTES_WINDOW", "48h"));
+
+    // When the service reads it
+    RiskConfig config = RiskConfig.fromEnv(env);
+    Properties props = RiskService.properties(config);
+
+    // Then Kafka Streams runs exactly once, with the state directory and standbys asked for
+    assertThat(props.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
+        .isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
+    assertThat(props.get(StreamsConfig.STATE_DIR_CONFIG)).isEqualTo("/var/lib/payment-risk");
+    assertThat(props.get(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG)).isEqualTo(1);
+    assertThat(props.get(StreamsConfig.APPLICATION_ID_CONFIG)).isEqualTo("payment-risk");
+    // And the rules are those of the environment, with defaults for the rest
+    assertThat(config.rules().declines()).isEqualTo(new RiskConfig.Rule(7, Duration.ofMinutes(15)));
+    assertThat(config.rules().fingerprints())
+        .isEqualTo(new RiskConfig.Rule(4, Duration.ofMinutes(10)));
+    assertThat(config.rules().disputes()).isEqualTo(new RiskConfig.Rule(2, Duration.ofHours(48)));
+    assertThat(config.coolDown()).isEqualTo(Duration.ofHours(1));
+  }
+
+  @Test
+  void shouldRefuseToStartWhenAThresholdIsNotPositive() {
+    // Given a threshold of zero
+    Env env = Env.of(BASE).with(Map.of("RISK_FINGERPRINTS_THRESHOLD", "0"));
+
+    // Then the configuration error names the variable
+    assertThatThrownBy(() -> RiskConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("RISK_FINGERPRINTS_THRESHOLD");
+  }
+}

@@ -1,0 +1,120 @@
+package io.marketplace.payments.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskConfig.RiskRules;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The risk service on the real broker and database: Stripe events in, a flagged user out. */
+class RiskServiceTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(90);
+
+  @TempDir Path stateDir;
+
+  @Test
+  void shouldFlagTheUserWhenTheirDeclinesReachTheThreshold() throws Exception {
+    // Given the risk service on its own topics and database, ready
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    RiskConfig config =
+        new RiskConfig(
+            TestInfra.kafkaConfig(topics),
+            0,
+            stateDir,
+            0,
+            RiskRules.defaults(),
+            db.dbConfig(),
+            Duration.ofHours(1));
+    try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
+      HttpClient http = HttpClient.newHttpClient();
+      URI ready = URI.create("http://localhost:" + service.adminPort() + "/health/ready");
+      Await.until(WAIT, "the service is ready", () -> status(http, ready) == 200);
+
+      // When a user's payment is declined five times within a minute, one event twice
+      String user = UUID.randomUUID().toString();
+      Instant start = Instant.now().minusSeconds(60);
+      for (int i = 0; i < 5; i++) {
+        String pi = "pi_3Pservice" + UUID.randomUUID().toString().replace("-", "");
+        String event =
+            declined("evt_3Pservice" + i + user.substring(0, 8), pi, user, start.plusSeconds(i));
+        kafka.send(topics.stripeEvents(), pi, event);
+        if (i == 0) {
+          kafka.send(topics.stripeEvents(), pi, event);
+        }
+      }
+
+      // Then one signal is published on risk.signals.v1, keyed by the user
+      ConsumerRecord<String, byte[]> signal =
+          kafka.awaitRecord(topics.riskSignals(), r -> user.equals(r.key()), WAIT);
+      JsonNode value = Json.mapper().readTree(signal.value());
+      assertThat(value.path("data").path("signal").asText()).isEqualTo("card_testing_declines");
+      assertThat(value.path("data").path("count").asLong()).isEqualTo(5);
+      // And the user is flagged in the database, and user.flagged is published
+      Await.until(
+          WAIT,
+          "the user is flagged",
+          () -> db.count("user_risk_flags WHERE user_id = ?::uuid", user) == 1);
+      kafka.awaitRecord(
+          topics.paymentEvents(),
+          r ->
+              user.equals(r.key())
+                  && "user.flagged".equals(KafkaTestClient.header(r, "event-type").orElse("")),
+          WAIT);
+    }
+  }
+
+  private static int status(HttpClient http, URI uri) {
+    try {
+      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static String declined(String eventId, String pi, String user, Instant created) {
+    return Json.write(
+        Map.of(
+            "id",
+            eventId,
+            "object",
+            "event",
+            "created",
+            created.getEpochSecond(),
+            "type",
+            "payment_intent.payment_failed",
+            "data",
+            Map.of(
+                "object",
+                Map.of(
+                    "id",
+                    pi,
+                    "object",
+                    "payment_intent",
+                    "status",
+                    "requires_payment_method",
+                    "metadata",
+                    Map.of("user_id", user)))));
+  }
+}

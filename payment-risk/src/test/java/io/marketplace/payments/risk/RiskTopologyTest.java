@@ -1,0 +1,364 @@
+package io.marketplace.payments.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskConfig.RiskRules;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The risk topology on a test driver: event time is the Stripe events' own, set by each test. */
+class RiskTopologyTest {
+
+  private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
+  private static final Topics TOPICS = Topics.standard();
+  private static final AtomicInteger SEQ = new AtomicInteger();
+
+  @TempDir Path stateDir;
+
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> stripe;
+  private TestOutputTopic<String, byte[]> signals;
+  private final String user = UUID.randomUUID().toString();
+
+  @BeforeEach
+  void start() {
+    driver = driver(RiskRules.defaults());
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  private TopologyTestDriver driver(RiskRules rules) {
+    RiskConfig config =
+        new RiskConfig(
+            new KafkaConfig("localhost:9", TOPICS),
+            0,
+            stateDir,
+            0,
+            rules,
+            new DbConfig("jdbc:postgresql://localhost:9/none", "none", "", 1),
+            Duration.ofHours(1));
+    TopologyTestDriver created =
+        new TopologyTestDriver(
+            RiskTopology.build(TOPICS, rules), RiskService.properties(config), T0);
+    stripe =
+        created.createInputTopic(
+            TOPICS.stripeEvents().name(), new StringSerializer(), new ByteArraySerializer());
+    signals =
+        created.createOutputTopic(
+            TOPICS.riskSignals().name(), new StringDeserializer(), new ByteArrayDeserializer());
+    return created;
+  }
+
+  @Test
+  void shouldEmitOneCardTestingSignalWhenDeclinesReachTheThresholdInAWindow() {
+    // Given four declines of one user within ten minutes, out of order
+    for (int minute : List.of(7, 1, 4, 2)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a fifth arrives, and then three more in the same window
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 8), null));
+    for (int minute : List.of(3, 9, 5)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+
+    // Then exactly one signal is published, keyed by the user, for the window [10:00, 10:10)
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(out.getFirst().key()).isEqualTo(user);
+    JsonNode signal = json(out.getFirst());
+    assertThat(signal.path("type").asText()).isEqualTo("risk.signal");
+    assertThat(signal.path("version").asInt()).isEqualTo(1);
+    assertThat(signal.path("occurredAt").asText()).isEqualTo("2026-12-01T10:08:00Z");
+    JsonNode data = signal.path("data");
+    assertThat(data.path("userId").asText()).isEqualTo(user);
+    assertThat(data.path("signal").asText()).isEqualTo("card_testing_declines");
+    assertThat(data.path("count").asLong()).isEqualTo(5);
+    assertThat(data.path("threshold").asInt()).isEqualTo(5);
+    assertThat(data.path("windowStart").asText()).isEqualTo("2026-12-01T10:00:00Z");
+    assertThat(data.path("windowEnd").asText()).isEqualTo("2026-12-01T10:10:00Z");
+    assertThat(signal.path("id").asText())
+        .isEqualTo(RiskSignal.idFor(user, Signal.CARD_TESTING_DECLINES, T0).toString());
+  }
+
+  @Test
+  void shouldCountATwinEventOnceWhenStripeDeliversTheSameEventIdAgain() {
+    // Given four declines, each delivered twice (Stripe's retries)
+    for (int minute = 0; minute < 4; minute++) {
+      Map<String, Object> event = declined(newPi(), user, T0.plusSeconds(60L * minute), null);
+      deliver(event);
+      deliver(event);
+    }
+
+    // Then no signal: four distinct events are under the threshold of five
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a fifth distinct decline arrives
+    deliver(declined(newPi(), user, T0.plusSeconds(300), null));
+
+    // Then one signal counting five
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(json(out.getFirst()).path("data").path("count").asLong()).isEqualTo(5);
+  }
+
+  @Test
+  void shouldNotSignalWhenDeclinesAreSpreadOverTwoWindows() {
+    // Given three declines in the window [10:00, 10:10) and three in [10:10, 10:20)
+    for (int minute : List.of(6, 8, 9, 10, 11, 13)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+
+    // Then no window reached five
+    assertThat(signals.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldCountALateDeclineWhenItArrivesWithinTheGracePeriod() {
+    // Given four declines in [10:00, 10:10), then stream time moves to 10:13 (grace is 5 minutes)
+    for (int minute : List.of(1, 2, 3, 4)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+    deliver(declined(newPi(), UUID.randomUUID().toString(), T0.plusSeconds(60L * 13), null));
+
+    // When a decline stamped 10:05 arrives late
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 5), null));
+
+    // Then it counts toward its own window, which reaches the threshold
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(json(out.getFirst()).path("data").path("windowStart").asText())
+        .isEqualTo("2026-12-01T10:00:00Z");
+  }
+
+  @Test
+  void shouldDropALateDeclineWhenItsWindowHasClosed() {
+    // Given four declines in [10:00, 10:10), then stream time moves past 10:15 (end plus grace)
+    for (int minute : List.of(1, 2, 3, 4)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+    deliver(declined(newPi(), UUID.randomUUID().toString(), T0.plusSeconds(60L * 16), null));
+
+    // When a decline stamped 10:05 arrives after its window closed
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 5), null));
+
+    // Then it is not counted: no signal
+    assertThat(signals.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldSignalCardTestingWhenDistinctCardFingerprintsReachTheThreshold() {
+    // Given a user paying with three distinct cards, one of them twice, within ten minutes
+    // (declines under their own threshold)
+    deliver(declined(newPi(), user, T0.plusSeconds(10), "fp_A"));
+    deliver(succeeded(newPi(), user, T0.plusSeconds(20), "fp_A"));
+    deliver(declined(newPi(), user, T0.plusSeconds(30), "fp_B"));
+    deliver(succeeded(newPi(), user, T0.plusSeconds(40), "fp_C"));
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a fourth distinct card is tried, and then a fifth
+    deliver(succeeded(newPi(), user, T0.plusSeconds(50), "fp_D"));
+    deliver(succeeded(newPi(), user, T0.plusSeconds(60), "fp_E"));
+
+    // Then one fingerprint signal counting four
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    JsonNode data = json(out.getFirst()).path("data");
+    assertThat(data.path("signal").asText()).isEqualTo("card_testing_fingerprints");
+    assertThat(data.path("count").asLong()).isEqualTo(4);
+    assertThat(data.path("threshold").asInt()).isEqualTo(4);
+  }
+
+  @Test
+  void shouldSignalAChargebackSpikeWhenDisputesOfAUsersPaymentsReachTheThreshold() {
+    // Given three paid PaymentIntents of one user (their events carry metadata[user_id])
+    String pi1 = newPi();
+    String pi2 = newPi();
+    String pi3 = newPi();
+    for (String pi : List.of(pi1, pi2, pi3)) {
+      deliver(succeeded(pi, user, T0, null));
+    }
+
+    // When an inquiry and a dispute are opened (disputes carry no metadata), and the dispute
+    // created event is delivered twice
+    deliver(dispute(pi1, "warning_needs_response", T0.plusSeconds(3600)));
+    Map<String, Object> first = dispute(pi2, "needs_response", T0.plusSeconds(7200));
+    deliver(first);
+    deliver(first);
+
+    // Then no signal: an inquiry does not count, and a twin is one dispute
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a second dispute is opened within the day
+    deliver(dispute(pi3, "needs_response", T0.plusSeconds(3 * 3600)));
+
+    // Then one chargeback-spike signal for the user
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(out.getFirst().key()).isEqualTo(user);
+    JsonNode data = json(out.getFirst()).path("data");
+    assertThat(data.path("signal").asText()).isEqualTo("chargeback_spike");
+    assertThat(data.path("count").asLong()).isEqualTo(2);
+    assertThat(data.path("windowStart").asText()).isEqualTo("2026-12-01T00:00:00Z");
+    assertThat(data.path("windowEnd").asText()).isEqualTo("2026-12-02T00:00:00Z");
+  }
+
+  @Test
+  void shouldPublishTheSameSignalIdWhenTheSameEventsAreProcessedAgain() {
+    // Given the events of a burst of declines
+    List<Map<String, Object>> burst =
+        List.of(
+            declined(newPi(), user, T0.plusSeconds(1), null),
+            declined(newPi(), user, T0.plusSeconds(2), null),
+            declined(newPi(), user, T0.plusSeconds(3), null),
+            declined(newPi(), user, T0.plusSeconds(4), null),
+            declined(newPi(), user, T0.plusSeconds(5), null));
+    burst.forEach(this::deliver);
+    String firstId = json(signals.readRecord()).path("id").asText();
+
+    // When they are processed again from scratch (a replay into fresh state)
+    driver.close();
+    driver = driver(RiskRules.defaults());
+    burst.forEach(this::deliver);
+
+    // Then the signal has the same id
+    assertThat(json(signals.readRecord()).path("id").asText()).isEqualTo(firstId);
+  }
+
+  @Test
+  void shouldIgnoreARecordWhenItIsNotAStripeEvent() {
+    // Given a record that is not a Stripe event, then five declines
+    stripe.pipeInput("pi_x", "{not json".getBytes(), T0);
+    for (int i = 0; i < 5; i++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(i), null));
+    }
+
+    // Then the service goes on and signals
+    assertThat(signals.readRecordsToList()).hasSize(1);
+  }
+
+  // --- Stripe-shaped events, with only the fields the risk service reads and some it does not
+
+  private void deliver(Map<String, Object> event) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> object =
+        (Map<String, Object>) ((Map<?, ?>) event.get("data")).get("object");
+    String key =
+        "payment_intent".equals(object.get("object"))
+            ? (String) object.get("id")
+            : (String) object.get("payment_intent");
+    stripe.pipeInput(key, Json.bytes(event), T0);
+  }
+
+  private static String newPi() {
+    return "pi_3Prisk" + SEQ.incrementAndGet();
+  }
+
+  private static Map<String, Object> declined(
+      String pi, String user, Instant created, String fingerprint) {
+    Map<String, Object> pi0 = paymentIntent(pi, user, "requires_payment_method");
+    Map<String, Object> card = new LinkedHashMap<>(Map.of("brand", "visa", "last4", "0002"));
+    if (fingerprint != null) {
+      card.put("fingerprint", fingerprint);
+    }
+    pi0.put(
+        "last_payment_error",
+        Map.of(
+            "code",
+            "card_declined",
+            "payment_method",
+            Map.of("id", "pm_x", "object", "payment_method", "card", card)));
+    return event("payment_intent.payment_failed", created, pi0);
+  }
+
+  private static Map<String, Object> succeeded(
+      String pi, String user, Instant created, String fingerprint) {
+    Map<String, Object> pi0 = paymentIntent(pi, user, "succeeded");
+    if (fingerprint != null) {
+      pi0.put(
+          "latest_charge",
+          Map.of(
+              "id",
+              "ch_" + pi,
+              "object",
+              "charge",
+              "payment_method_details",
+              Map.of("type", "card", "card", Map.of("fingerprint", fingerprint))));
+    }
+    return event("payment_intent.succeeded", created, pi0);
+  }
+
+  private static Map<String, Object> dispute(String pi, String status, Instant created) {
+    Map<String, Object> dispute = new LinkedHashMap<>();
+    dispute.put("id", "du_" + SEQ.incrementAndGet());
+    dispute.put("object", "dispute");
+    dispute.put("amount", 500);
+    dispute.put("charge", "ch_" + pi);
+    dispute.put("payment_intent", pi);
+    dispute.put("metadata", Map.of());
+    dispute.put("reason", "fraudulent");
+    dispute.put("status", status);
+    return event("charge.dispute.created", created, dispute);
+  }
+
+  private static Map<String, Object> paymentIntent(String pi, String user, String status) {
+    Map<String, Object> object = new LinkedHashMap<>();
+    object.put("id", pi);
+    object.put("object", "payment_intent");
+    object.put("amount", 500);
+    object.put("currency", "usd");
+    object.put("status", status);
+    object.put("some_future_field", Map.of("nested", true));
+    object.put(
+        "metadata",
+        Map.of("user_id", user, "listing_id", UUID.randomUUID().toString(), "payment_type", "x"));
+    return object;
+  }
+
+  private static Map<String, Object> event(String type, Instant created, Map<String, Object> obj) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("id", "evt_3Prisk" + SEQ.incrementAndGet());
+    event.put("object", "event");
+    event.put("api_version", "2025-06-30.basil");
+    event.put("created", created.getEpochSecond());
+    event.put("data", Map.of("object", obj));
+    event.put("type", type);
+    return event;
+  }
+
+  static JsonNode json(TestRecord<String, byte[]> record) {
+    try {
+      return Json.mapper().readTree(record.value());
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+}

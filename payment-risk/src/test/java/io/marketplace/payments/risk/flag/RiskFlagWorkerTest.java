@@ -1,0 +1,132 @@
+package io.marketplace.payments.risk.flag;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskSignal;
+import io.marketplace.payments.risk.Signal;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+/** The flag worker on the real broker and database. */
+class RiskFlagWorkerTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Instant NOW = Instant.parse("2026-12-01T10:08:30Z");
+
+  @Test
+  void shouldFlagTheUserOnceAndAnnounceItWhenASignalArrivesTwice() throws IOException {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (RiskFlagWorker worker =
+        RiskFlagWorker.start(
+            db.dbConfig(),
+            TestInfra.kafkaConfig(topics),
+            Duration.ofHours(1),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            registry)) {
+      // Given a card-testing signal of a user
+      String user = UUID.randomUUID().toString();
+      Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+      RiskSignal signal =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:08:00Z"));
+      String json = Json.write(signal);
+
+      // When it is delivered twice (a replay)
+      kafka.send(topics.riskSignals(), user, json);
+      kafka.send(topics.riskSignals(), user, json);
+      Await.until(
+          WAIT,
+          "both deliveries consumed",
+          () ->
+              registry.find("payments.worker.records").tag("outcome", "applied").counters().stream()
+                          .mapToDouble(c -> c.count())
+                          .sum()
+                      + registry
+                          .find("payments.worker.records")
+                          .tag("outcome", "duplicate")
+                          .counters()
+                          .stream()
+                          .mapToDouble(c -> c.count())
+                          .sum()
+                  >= 2);
+
+      // Then the user is flagged once, until one hour after the flag
+      List<Map<String, Object>> rows =
+          db.rows(
+              "SELECT signal, signal_count, flagged_until, cleared_at FROM user_risk_flags"
+                  + " WHERE user_id = ?::uuid",
+              user);
+      assertThat(rows).hasSize(1);
+      assertThat(rows.getFirst().get("signal")).isEqualTo("card_testing_declines");
+      assertThat(rows.getFirst().get("signal_count")).isEqualTo(5);
+      assertThat(rows.getFirst().get("cleared_at")).isNull();
+      assertThat(rows.getFirst().get("flagged_until")).isEqualTo(NOW.plus(Duration.ofHours(1)));
+
+      // And one user.flagged, keyed by the user, conforming to its schema, is published
+      db.awaitOutboxPublished(WAIT);
+      ConsumerRecord<String, byte[]> event =
+          kafka.awaitRecord(
+              topics.paymentEvents(),
+              r -> "user.flagged".equals(KafkaTestClient.header(r, "event-type").orElse("")),
+              WAIT);
+      assertThat(event.key()).isEqualTo(user);
+      JsonNode body = Json.mapper().readTree(event.value());
+      assertThat(body.path("data").path("signalId").asText()).isEqualTo(signal.id().toString());
+      assertThat(body.path("data").path("flaggedUntil").asText()).isEqualTo("2026-12-01T11:08:30Z");
+      assertThat(schemaViolations("user.flagged", KafkaTestClient.text(event))).isEmpty();
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .count())
+          .isEqualTo(1);
+    }
+  }
+
+  private static List<String> schemaViolations(String type, String json) throws IOException {
+    try (InputStream in =
+        RiskFlagWorkerTest.class.getResourceAsStream("/schemas/" + type + ".json")) {
+      assertThat(in).as("schema of %s", type).isNotNull();
+      return SchemaRegistry.withDefaultDialect(
+              SpecificationVersion.DRAFT_2020_12,
+              builder ->
+                  builder.schemaRegistryConfig(
+                      SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()))
+          .getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+          .validate(json, InputFormat.JSON)
+          .stream()
+          .map(Object::toString)
+          .toList();
+    }
+  }
+}
