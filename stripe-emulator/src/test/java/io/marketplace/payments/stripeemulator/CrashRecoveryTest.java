@@ -147,11 +147,19 @@ class CrashRecoveryTest {
 
   private static Map<String, String> env(Path dir, String webhookUrl) {
     return Map.of(
-        "STRIPE_EMULATOR_DATA_DIR", dir.resolve("stripe").toString(),
-        "STRIPE_WEBHOOK_URL", webhookUrl,
-        "STRIPE_WEBHOOK_SECRET", SECRET,
-        "STRIPE_EMULATOR_WEBHOOK_RETRY_BASE_MS", Integer.toString(RETRY_BASE_MS),
-        "STRIPE_EMULATOR_WEBHOOK_MAX_ATTEMPTS", Integer.toString(MAX_ATTEMPTS));
+        "STRIPE_EMULATOR_DATA_DIR",
+        dir.resolve("stripe").toString(),
+        // the key this JVM's emulators accept: a child's default would be a random one of its own
+        "STRIPE_SECRET_KEY",
+        StripeEmulator.DEFAULT_SECRET_KEY,
+        "STRIPE_WEBHOOK_URL",
+        webhookUrl,
+        "STRIPE_WEBHOOK_SECRET",
+        SECRET,
+        "STRIPE_EMULATOR_WEBHOOK_RETRY_BASE_MS",
+        Integer.toString(RETRY_BASE_MS),
+        "STRIPE_EMULATOR_WEBHOOK_MAX_ATTEMPTS",
+        Integer.toString(MAX_ATTEMPTS));
   }
 
   /** What {@link #env} configures, in this JVM. */
