@@ -51,6 +51,8 @@ final class Monitoring {
           Map.entry("payments_stripe_requests_seconds_bucket", "payments.stripe.requests"),
           Map.entry("http_server_requests_seconds_count", "http.server.requests"),
           Map.entry("http_server_requests_seconds_bucket", "http.server.requests"),
+          // payment-risk
+          Map.entry("payments_risk_flags_total", "payments.risk.flags"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
           // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker

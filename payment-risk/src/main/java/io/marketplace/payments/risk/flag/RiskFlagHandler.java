@@ -25,15 +25,12 @@ public final class RiskFlagHandler implements RecordHandler {
 
   private final Clock clock;
   private final Duration coolDown;
-  private final Counter flagged;
+  private final MeterRegistry registry;
 
   public RiskFlagHandler(Clock clock, Duration coolDown, MeterRegistry registry) {
     this.clock = clock;
     this.coolDown = coolDown;
-    this.flagged =
-        Counter.builder("payments.risk.flags")
-            .description("users flagged by a risk signal")
-            .register(registry);
+    this.registry = registry;
   }
 
   @Override
@@ -83,7 +80,12 @@ public final class RiskFlagHandler implements RecordHandler {
         tx,
         PaymentEvent.of(PaymentEventType.USER_FLAGGED, signal.id().toString(), now, event),
         userId.toString());
-    flagged.increment();
+    // by signal, so card testing can page while a chargeback spike is a ticket
+    Counter.builder("payments.risk.flags")
+        .description("users flagged by a risk signal, by signal")
+        .tag("signal", data.signal().wireName())
+        .register(registry)
+        .increment();
   }
 
   private static RiskSignal parse(ConsumerRecord<String, byte[]> record) {
