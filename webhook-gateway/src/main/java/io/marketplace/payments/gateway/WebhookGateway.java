@@ -65,7 +65,11 @@ public final class WebhookGateway implements AutoCloseable {
                   Thread.ofVirtual().name("gateway-request-", 0).factory()));
       WebhookController webhooks =
           new WebhookController(
-              new SignatureVerifier(config.webhookSecrets(), clock), publisher, metrics, clock);
+              new SignatureVerifier(config.webhookSecrets(), clock),
+              publisher,
+              metrics,
+              clock,
+              config.bodyTimeout());
       List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
       // metrics on the admin port only: the public port is open to the internet (SPEC §3)
       Javalin admin = HttpServers.create(config.adminPort(), registry, readiness, routes -> {});
