@@ -10,14 +10,18 @@ import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,6 +111,100 @@ class SlowBodyTest {
         "%d slow connections held after %.1f s; signed webhook answered 200 in %.2f s;"
             + " every slow connection closed by the server %.1f s after the first opened%n",
         SLOW_CONNECTIONS, openedAfter, answeredAfter, droppedAfter);
+  }
+
+  @Test
+  void shouldRefuseAnAddressOverItsShareOfBodyMemoryWhileAnotherAddressIsAnswered()
+      throws IOException {
+    // Given one client address holding 1 MiB bodies it never finishes (a gateway with a long
+    // body deadline, so that they stay), until the gateway refuses it room for more (a quarter
+    // of the 64 MiB budget)
+    gateway.close();
+    gateway =
+        WebhookGateway.start(
+            new GatewayConfig(0, List.of(SECRET), TestInfra.kafkaConfig(topics))
+                .withBodyTimeout(Duration.ofMinutes(2)));
+    InetAddress greedy = InetAddress.getByName("127.0.0.1");
+    String refused =
+        Await.value(
+            Duration.ofSeconds(60),
+            "a body of 127.0.0.1 refused for want of room",
+            () -> {
+              try {
+                Socket socket = almostWholeBody(greedy);
+                socket.setSoTimeout(300);
+                String answer = readHead(socket);
+                return answer.startsWith("HTTP/1.1 503") ? Optional.of(answer) : Optional.empty();
+              } catch (SocketTimeoutException e) {
+                return Optional.empty(); // held, still waiting for its last byte
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+    assertThat(refused).containsIgnoringCase("Retry-After");
+
+    // When Stripe posts a signed event from another address
+    Sample event = StripeEvents.paymentIntentSucceeded();
+    try (Socket other = new Socket()) {
+      other.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+      other.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), gateway.port()));
+      other.getOutputStream().write(signedRequest(event.body()));
+      other.getOutputStream().flush();
+      other.setSoTimeout(10_000);
+
+      // Then it is answered 200, and the event is on the topic
+      assertThat(readHead(other)).startsWith("HTTP/1.1 200");
+    }
+    assertThat(kafka.readAll(topics.stripeEvents()))
+        .extracting(record -> header(record, "stripe-event-id").orElseThrow())
+        .containsExactly(event.id());
+  }
+
+  /** From {@code from}: a request declaring 1 MiB that sends all of it but the last byte. */
+  private Socket almostWholeBody(InetAddress from) throws IOException {
+    Socket socket = new Socket();
+    slow.add(socket);
+    socket.bind(new InetSocketAddress(from, 0));
+    socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), gateway.port()));
+    String head =
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\n"
+            + "Content-Type: application/json; charset=utf-8\r\n"
+            + "Content-Length: 1048576\r\n\r\n";
+    socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+    byte[] body = new byte[1024 * 1024 - 1];
+    Arrays.fill(body, (byte) 'x');
+    socket.getOutputStream().write(body);
+    socket.getOutputStream().flush();
+    return socket;
+  }
+
+  private static byte[] signedRequest(byte[] body) {
+    String head =
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            + "Content-Type: application/json; charset=utf-8\r\n"
+            + "Stripe-Signature: "
+            + StripeSignatures.header(body, System.currentTimeMillis() / 1000, SECRET)
+            + "\r\nContent-Length: "
+            + body.length
+            + "\r\n\r\n";
+    byte[] head8 = head.getBytes(StandardCharsets.US_ASCII);
+    byte[] request = Arrays.copyOf(head8, head8.length + body.length);
+    System.arraycopy(body, 0, request, head8.length, body.length);
+    return request;
+  }
+
+  /** Reads a response's status line and headers. */
+  private static String readHead(Socket socket) throws IOException {
+    InputStream in = socket.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (head.indexOf("\r\n\r\n") < 0) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed after: " + head);
+      }
+      head.append((char) b);
+    }
+    return head.toString();
   }
 
   /** Opens a connection, sends a signed webhook's headers and the first byte of its body. */
