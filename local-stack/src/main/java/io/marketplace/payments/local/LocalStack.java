@@ -128,9 +128,12 @@ public final class LocalStack implements AutoCloseable {
 
       progress.accept("starting the webhook gateway ...");
       WebhookGateway gateway =
-          closer.add(WebhookGateway.start(GatewayConfig.fromEnv(base), Clocks.systemUtc()));
+          closer.add(
+              WebhookGateway.start(
+                  GatewayConfig.fromEnv(admin(base, ports.gatewayAdmin())), Clocks.systemUtc()));
       // deliveries the emulator owed before a restart go out now that they have somewhere to go
       stripe.resumeWebhooks();
+      progress.accept("  gateway metrics at " + gateway.adminUrl() + "/metrics");
       progress.accept("starting the checkout API ...");
       CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
       progress.accept("starting the payment processor ...");

@@ -19,14 +19,15 @@ public record StackPorts(
     int api,
     int processor,
     int refunds,
-    int expirer) {
+    int expirer,
+    int gatewayAdmin) {
 
   public static StackPorts defaults() {
-    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084);
+    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084, 8085);
   }
 
   public static StackPorts anyFree() {
-    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0);
+    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /** Throws {@link PortTakenException} naming the first taken port and its option. */
@@ -40,6 +41,7 @@ public record StackPorts(
     byOption.put("--processor-port", processor);
     byOption.put("--refunds-port", refunds);
     byOption.put("--expirer-port", expirer);
+    byOption.put("--gateway-admin-port", gatewayAdmin);
     byOption.forEach(
         (option, port) -> {
           if (port != 0 && !isFree(port)) {

@@ -49,6 +49,11 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--expirer-port", description = "admin port; default: ${DEFAULT-VALUE}")
   int expirerPort = StackPorts.defaults().expirer();
 
+  @Option(
+      names = "--gateway-admin-port",
+      description = "the gateway's health and metrics; default: ${DEFAULT-VALUE}")
+  int gatewayAdminPort = StackPorts.defaults().gatewayAdmin();
+
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
@@ -62,7 +67,8 @@ public final class UpCommand implements Callable<Integer> {
             apiPort,
             processorPort,
             refundsPort,
-            expirerPort);
+            expirerPort,
+            gatewayAdminPort);
     LocalStack stack;
     try {
       stack =

@@ -11,7 +11,7 @@ import java.util.Objects;
 /**
  * What the risk service needs (names in the README's configuration table).
  *
- * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8085; 0 picks a free port)
+ * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8086; 0 picks a free port)
  * @param stateDir where the local state stores live ({@code RISK_STATE_DIR}); a persistent volume
  *     spares a restore from the changelogs after a restart
  * @param standbyReplicas warm copies of each store on other instances ({@code
@@ -29,7 +29,7 @@ public record RiskConfig(
     DbConfig db,
     Duration coolDown) {
 
-  public static final int DEFAULT_ADMIN_PORT = 8085;
+  public static final int DEFAULT_ADMIN_PORT = 8086;
 
   public RiskConfig {
     Objects.requireNonNull(kafka, "kafka");

@@ -36,10 +36,12 @@ public final class WebhookGateway implements AutoCloseable {
   private static final long JAVALIN_MAX_REQUEST_SIZE = 2L * 1024 * 1024;
 
   private final Javalin app;
+  private final Javalin admin;
   private final Closer closer;
 
-  private WebhookGateway(Javalin app, Closer closer) {
+  private WebhookGateway(Javalin app, Javalin admin, Closer closer) {
     this.app = app;
+    this.admin = admin;
     this.closer = closer;
   }
 
@@ -63,13 +65,22 @@ public final class WebhookGateway implements AutoCloseable {
                   Thread.ofVirtual().name("gateway-request-", 0).factory()));
       WebhookController webhooks =
           new WebhookController(
-              new SignatureVerifier(config.webhookSecrets(), clock), publisher, metrics, clock);
+              new SignatureVerifier(config.webhookSecrets(), clock),
+              publisher,
+              metrics,
+              clock,
+              config.bodyTimeout());
+      List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
+      // metrics on the admin port only: the public port is open to the internet (SPEC §3)
+      Javalin admin = HttpServers.create(config.adminPort(), registry, readiness, routes -> {});
+      closer.add(admin::stop);
+      admin.start();
       Javalin app =
-          HttpServers.create(
+          HttpServers.createPublic(
               config.port(),
               config.http(),
               registry,
-              List.of(new HealthCheck("kafka", kafkaHealth::isReachable)),
+              readiness,
               http -> {
                 serverSettings(http, requests);
                 webhooks.routes(http);
@@ -78,12 +89,13 @@ public final class WebhookGateway implements AutoCloseable {
       closer.add(app::stop);
       app.start();
       log.info(
-          "{} listening on port {}, publishing to {} with {} webhook secret(s)",
+          "{} listening on port {} (admin port {}), publishing to {} with {} webhook secret(s)",
           SERVICE,
           app.port(),
+          admin.port(),
           config.kafka().topics().stripeEvents(),
           config.webhookSecrets().size());
-      return new WebhookGateway(app, closer);
+      return new WebhookGateway(app, admin, closer);
     } catch (RuntimeException e) {
       closer.close();
       throw e;
@@ -111,6 +123,16 @@ public final class WebhookGateway implements AutoCloseable {
 
   public int port() {
     return app.port();
+  }
+
+  /** The admin port: health and metrics. */
+  public int adminPort() {
+    return admin.port();
+  }
+
+  /** Where Prometheus scrapes {@code /metrics}. */
+  public String adminUrl() {
+    return "http://127.0.0.1:" + adminPort();
   }
 
   public String baseUrl() {

@@ -50,8 +50,10 @@ class GatewayConfigTest {
     // When the gateway reads it
     GatewayConfig config = GatewayConfig.fromEnv(env);
 
-    // Then SPEC §2's default applies
+    // Then SPEC §2's default applies, metrics on 8085, and bodies must arrive within 10 s
     assertThat(config.port()).isEqualTo(8080);
+    assertThat(config.adminPort()).isEqualTo(8085);
+    assertThat(config.bodyTimeout()).isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test

@@ -426,8 +426,11 @@ class WebhookGatewayTest {
                 .statusCode())
         .isEqualTo(400);
 
-    // When Prometheus scrapes the gateway
-    HttpResponse<String> scrape = stripe.get("/metrics");
+    // When Prometheus scrapes the gateway's admin port
+    HttpResponse<String> scrape;
+    try (WebhookClient monitoring = new WebhookClient(gateway.adminUrl())) {
+      scrape = monitoring.get("/metrics");
+    }
 
     // Then it sees the received event by type, the refusals by reason, the publish latency
     // histogram and the in-flight gauge
@@ -461,6 +464,34 @@ class WebhookGatewayTest {
                     .startsWith("gateway_publish_seconds_bucket{")
                     .contains("outcome=\"acknowledged\""));
     assertThat(lines).anySatisfy(line -> assertThat(line).startsWith("gateway_requests_inflight{"));
+  }
+
+  @Test
+  void shouldServeMetricsOnTheAdminPortOnlyWhenScraped() {
+    // Given a gateway that accepted one event
+    assertThat(stripe.postSigned(StripeEvents.paymentIntentSucceeded().body(), SECRET).statusCode())
+        .isEqualTo(200);
+
+    // When anyone on the internet asks its public port for metrics
+    // Then there are none there (SPEC §3: the webhook route and health only)
+    for (String path : List.of("/metrics", "/q/metrics")) {
+      assertProblem(stripe.get(path), 404);
+    }
+    assertThat(stripe.get("/health/live").statusCode()).isEqualTo(200);
+
+    // And the admin port serves them, as Prometheus text, and its health
+    try (WebhookClient monitoring = new WebhookClient(gateway.adminUrl())) {
+      for (String path : List.of("/metrics", "/q/metrics")) {
+        HttpResponse<String> scrape = monitoring.get(path);
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.headers().firstValue("Content-Type"))
+            .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
+        assertThat(scrape.body().lines())
+            .anySatisfy(line -> assertThat(line).startsWith("homepage_webhooks_received_total{"));
+      }
+      assertThat(monitoring.get("/health/ready").statusCode()).isEqualTo(200);
+    }
+    assertThat(gateway.adminPort()).isNotEqualTo(gateway.port());
   }
 
   @Test

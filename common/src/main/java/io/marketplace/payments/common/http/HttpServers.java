@@ -53,6 +53,30 @@ public final class HttpServers {
       PrometheusMeterRegistry registry,
       List<HealthCheck> readiness,
       Consumer<JavalinConfig> routes) {
+    return create(port, limits, registry, readiness, true, routes);
+  }
+
+  /**
+   * A server for a public port: like {@link #create(int, HttpConfig, PrometheusMeterRegistry, List,
+   * Consumer)} (its requests are still timed in {@code registry}) but without {@code /metrics} and
+   * {@code /q/metrics}, which belong on an admin port that only monitoring reaches.
+   */
+  public static Javalin createPublic(
+      int port,
+      HttpConfig limits,
+      PrometheusMeterRegistry registry,
+      List<HealthCheck> readiness,
+      Consumer<JavalinConfig> routes) {
+    return create(port, limits, registry, readiness, false, routes);
+  }
+
+  private static Javalin create(
+      int port,
+      HttpConfig limits,
+      PrometheusMeterRegistry registry,
+      List<HealthCheck> readiness,
+      boolean serveMetrics,
+      Consumer<JavalinConfig> routes) {
     return Javalin.create(
         config -> {
           connector(config, port, limits);
@@ -63,8 +87,10 @@ public final class HttpServers {
           config.requestLogger.http((ctx, millis) -> timeRequest(registry, ctx, millis));
           config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
           config.routes.get("/health/ready", ctx -> ready(ctx, readiness));
-          config.routes.get("/metrics", ctx -> metrics(ctx, registry));
-          config.routes.get("/q/metrics", ctx -> metrics(ctx, registry));
+          if (serveMetrics) {
+            config.routes.get("/metrics", ctx -> metrics(ctx, registry));
+            config.routes.get("/q/metrics", ctx -> metrics(ctx, registry));
+          }
           config.routes.exception(ProblemException.class, HttpServers::problem);
           config.routes.exception(
               HttpResponseException.class,

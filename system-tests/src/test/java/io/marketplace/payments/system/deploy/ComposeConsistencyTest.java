@@ -75,8 +75,12 @@ class ComposeConsistencyTest {
       RecordingEnv recording = new RecordingEnv(env);
 
       // When the service reads its configuration as its Main does
-      int[] port = new int[1];
-      assertThatCode(() -> port[0] = deployable.configuredPort(recording.env()))
+      int[] port = new int[2];
+      assertThatCode(
+              () -> {
+                port[0] = deployable.configuredPort(recording.env());
+                port[1] = deployable.metricsPort(recording.env());
+              })
           .as("%s with compose's environment %s", deployable.module, env.keySet())
           .doesNotThrowAnyException();
 
@@ -84,12 +88,13 @@ class ComposeConsistencyTest {
       assertThat(recording.unread())
           .as("%s: variables set but never read", deployable.module)
           .isEmpty();
-      // And it listens on the port compose publishes and health-checks
+      // And it listens on the ports compose publishes (its serving port and, for the gateway,
+      // its admin port) and health-checks
       Map<String, Object> service = service(deployable.module);
       List<Integer> published = containerPorts(service);
       assertThat(published)
           .as("%s: published container ports", deployable.module)
-          .allMatch(p -> p == port[0]);
+          .allMatch(p -> p == port[0] || p == port[1]);
       HealthCheck check = healthCheck(service);
       assertThat(check.port()).as("%s: health check port", deployable.module).isEqualTo(port[0]);
       assertThat(check.path())

@@ -103,6 +103,14 @@ enum Deployable {
     return port.applyAsInt(env);
   }
 
+  /**
+   * The port Prometheus scrapes {@code /metrics} on: the admin port, which for the workers is the
+   * only one; the gateway's public port serves no metrics.
+   */
+  int metricsPort(Env env) {
+    return this == WEBHOOK_GATEWAY ? GatewayConfig.fromEnv(env).adminPort() : configuredPort(env);
+  }
+
   Running start(Env env) {
     return starter.apply(env);
   }

@@ -113,8 +113,12 @@ class KubernetesConsistencyTest {
       RecordingEnv recording = new RecordingEnv(env);
 
       // When the service reads its configuration as its Main does
-      int[] port = new int[1];
-      assertThatCode(() -> port[0] = deployable.configuredPort(recording.env()))
+      int[] port = new int[2];
+      assertThatCode(
+              () -> {
+                port[0] = deployable.configuredPort(recording.env());
+                port[1] = deployable.metricsPort(recording.env());
+              })
           .as("%s with its manifest's environment %s", deployable.module, env.keySet())
           .doesNotThrowAnyException();
 
@@ -125,7 +129,8 @@ class KubernetesConsistencyTest {
       assertThat(new TreeSet<>(env.keySet()))
           .as("%s: the same variables as in docker-compose.yml", deployable.module)
           .isEqualTo(new TreeSet<>(composeEnvironment(deployable.module).keySet()));
-      // And it serves on its container port, where Prometheus is told to scrape its metrics
+      // And it serves on its container port, and Prometheus is told to scrape the port of its
+      // metrics (the admin port: for the gateway, not the public one), declared by the container
       Map<String, String> annotations = strings(at(workload.template(), "metadata.annotations"));
       assertThat(workload.httpPort())
           .as("%s: containerPort http", deployable.module)
@@ -135,7 +140,10 @@ class KubernetesConsistencyTest {
           .isEqualTo("true");
       assertThat(annotations.get("prometheus.io/port"))
           .as("%s: prometheus.io/port", deployable.module)
-          .isEqualTo(Integer.toString(port[0]));
+          .isEqualTo(Integer.toString(port[1]));
+      assertThat(list(workload.container().get("ports")))
+          .as("%s: container ports", deployable.module)
+          .anySatisfy(p -> assertThat(map(p).get("containerPort")).isEqualTo(port[1]));
       assertThat(annotations.get("prometheus.io/path"))
           .as("%s: prometheus.io/path", deployable.module)
           .isEqualTo("/metrics");
@@ -452,7 +460,13 @@ class KubernetesConsistencyTest {
     Set<Integer> servicePorts =
         Stream.of(Deployable.values())
             .map(KubernetesConsistencyTest::workload)
-            .map(Workload::httpPort)
+            .flatMap(
+                workload ->
+                    Stream.of(
+                        workload.httpPort(),
+                        Integer.valueOf(
+                            strings(at(workload.template(), "metadata.annotations"))
+                                .get("prometheus.io/port"))))
             .collect(Collectors.toSet());
     assertThat(policies.values()).anyMatch(p -> new TreeSet<>(ports(p)).containsAll(servicePorts));
 

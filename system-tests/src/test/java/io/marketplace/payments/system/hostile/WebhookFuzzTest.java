@@ -178,7 +178,7 @@ class WebhookFuzzTest {
     // Then the operators see each reason counted, so an attack or a bad secret shows on a dashboard
     String metrics =
         http.send(
-                HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/metrics")).build(),
+                HttpRequest.newBuilder(URI.create(gateway.adminUrl() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString())
             .body();
     assertThat(metrics)

@@ -1,53 +1,97 @@
 package io.marketplace.payments.gateway.webhook;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Bounds the memory that request bodies hold at once. Every request runs on a virtual thread of its
- * own, so concurrency alone does not bound it: without this, a few hundred slow 1 MiB uploads would
- * exhaust the heap. A Stripe event is a few KB, so in normal traffic the budget never binds.
+ * Bounds the memory that request bodies hold at once, counted as the bytes arrive: a client that
+ * declares 1 MiB (or sends chunks) and then one byte holds a KiB of it, not a MiB. Every request
+ * runs on a virtual thread of its own, so concurrency alone does not bound memory: without this, a
+ * few hundred 1 MiB uploads in flight would exhaust the heap. A Stripe event is a few KB, so in
+ * normal traffic the budget never binds.
+ *
+ * <p>One client address holds at most a share of the budget in unfinished bodies, so that one
+ * address cannot take the room all others need. The address is the peer of the TCP connection:
+ * behind a proxy that is the proxy, and the share then bounds nothing more than the whole.
  */
 final class BodyBudget {
 
-  private static final int KIB = 1024;
+  static final int KIB = 1024;
 
   private final Semaphore kibibytes;
-
-  BodyBudget(long maxBytes) {
-    this.kibibytes = new Semaphore((int) Math.max(1, maxBytes / KIB), false);
-  }
+  private final long perAddressKib;
+  private final ConcurrentHashMap<String, Long> heldByAddress = new ConcurrentHashMap<>();
 
   /**
-   * Reserves room for a body of {@code declaredLength} bytes (-1 when unknown: room for the largest
-   * allowed), waiting at most {@code timeoutMillis}; returns the reservation to release, or null
-   * when there is no room.
+   * {@code maxBytes} for all bodies at once, and {@code maxBytesPerAddress} for the bodies of one
+   * client address.
    */
-  Reservation reserve(long declaredLength, long maxBytes, long timeoutMillis) {
-    long bytes = declaredLength < 0 || declaredLength > maxBytes ? maxBytes : declaredLength;
-    int permits = (int) Math.max(1, (bytes + KIB - 1) / KIB);
-    try {
-      if (!kibibytes.tryAcquire(permits, timeoutMillis, TimeUnit.MILLISECONDS)) {
-        return null;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-    return new Reservation(permits);
+  BodyBudget(long maxBytes, long maxBytesPerAddress) {
+    this.kibibytes = new Semaphore((int) Math.max(1, maxBytes / KIB), false);
+    this.perAddressKib = Math.max(1, maxBytesPerAddress / KIB);
   }
 
-  /** Room held for one body; release it once the body is no longer needed. */
-  final class Reservation implements AutoCloseable {
-    private final int permits;
+  /** Room for one body from {@code address}, empty until the body grows into it. */
+  Reservation open(String address) {
+    return new Reservation(address);
+  }
 
-    private Reservation(int permits) {
-      this.permits = permits;
+  /** KiB of the whole budget free now. */
+  int availableKib() {
+    return kibibytes.availablePermits();
+  }
+
+  /** Room held for one body; close it once the body is no longer needed. */
+  final class Reservation implements AutoCloseable {
+    private final String address;
+    private long heldKib;
+
+    private Reservation(String address) {
+      this.address = address;
+    }
+
+    /**
+     * Grows the room to {@code bytes} in all; false, holding what it held, when the budget or this
+     * address's share of it has no room for more.
+     */
+    boolean growTo(long bytes) {
+      long neededKib = Math.max(1, (bytes + KIB - 1) / KIB) - heldKib;
+      if (neededKib <= 0) {
+        return true;
+      }
+      boolean[] granted = new boolean[1];
+      heldByAddress.compute(
+          address,
+          (key, held) -> {
+            long now = held == null ? 0 : held;
+            if (now + neededKib > perAddressKib) {
+              return held;
+            }
+            granted[0] = true;
+            return now + neededKib;
+          });
+      if (!granted[0]) {
+        return false;
+      }
+      if (!kibibytes.tryAcquire((int) neededKib)) {
+        releaseFromAddress(neededKib);
+        return false;
+      }
+      heldKib += neededKib;
+      return true;
     }
 
     @Override
     public void close() {
-      kibibytes.release(permits);
+      if (heldKib > 0) {
+        kibibytes.release((int) heldKib);
+        releaseFromAddress(heldKib);
+        heldKib = 0;
+      }
+    }
+
+    private void releaseFromAddress(long kib) {
+      heldByAddress.computeIfPresent(address, (key, held) -> held - kib <= 0 ? null : held - kib);
     }
   }
 }

@@ -24,7 +24,8 @@ public final class GatewayMetrics {
     UNREADABLE("unreadable"),
     NOT_UTF8("not_utf8"),
     NOT_AN_EVENT("not_an_event"),
-    OVERLOADED("overloaded");
+    OVERLOADED("overloaded"),
+    TOO_SLOW("too_slow");
 
     private final String tag;
 

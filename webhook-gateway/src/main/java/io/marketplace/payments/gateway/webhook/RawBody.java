@@ -2,6 +2,7 @@ package io.marketplace.payments.gateway.webhook;
 
 import io.marketplace.payments.common.http.ProblemException;
 import jakarta.servlet.http.HttpServletRequest;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,25 +21,46 @@ final class RawBody {
 
   private RawBody() {}
 
+  /** How much one read takes at most; the buffer a body holds before its bytes arrive. */
+  static final int CHUNK_BYTES = 4 * 1024;
+
   /**
    * Reads the body, refusing one over {@code MAX_BYTES} by its declared length before reading, and
-   * by its actual length while reading (a chunked body declares none).
+   * by its actual length while reading (a chunked body declares none). The body grows in {@code
+   * room} as its bytes arrive, never ahead of them: a declared length is not trusted for memory.
    */
-  static byte[] read(HttpServletRequest request) {
+  static byte[] read(HttpServletRequest request, BodyBudget.Reservation room) {
     long declared = request.getContentLengthLong();
     if (declared > MAX_BYTES) {
       throw tooLarge();
     }
+    if (!room.growTo(CHUNK_BYTES)) {
+      throw overloaded();
+    }
     try (InputStream in = request.getInputStream()) {
-      byte[] body = in.readNBytes(MAX_BYTES + 1);
-      if (body.length > MAX_BYTES) {
-        throw tooLarge();
+      ByteArrayOutputStream body = new ByteArrayOutputStream(CHUNK_BYTES);
+      byte[] chunk = new byte[CHUNK_BYTES];
+      for (int n = in.read(chunk); n >= 0; n = in.read(chunk)) {
+        if (body.size() + n > MAX_BYTES) {
+          throw tooLarge();
+        }
+        if (!room.growTo(CHUNK_BYTES + (long) body.size() + n)) {
+          throw overloaded();
+        }
+        body.write(chunk, 0, n);
       }
-      return body;
+      return body.toByteArray();
     } catch (IOException e) {
-      // the client went away or broke the framing mid-body: nothing was verified, nothing is sent
+      // the client went away, broke the framing mid-body, or was cut off at the body deadline:
+      // nothing was verified, nothing is sent
       throw ProblemException.badRequest("the body could not be read");
     }
+  }
+
+  /** SPEC §3's 503 when bodies in flight hold all the room there is. */
+  static ProblemException overloaded() {
+    return ProblemException.unavailable(
+        "too many large requests at once; retry later", WebhookController.RETRY_AFTER_SECONDS);
   }
 
   /**

@@ -8,6 +8,7 @@ import io.marketplace.payments.common.stripe.InvalidStripeEventException;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -30,7 +31,11 @@ public final class WebhookController {
   /** Bodies held at once, at most: 64 bodies of the largest size, or some 20,000 real events. */
   static final long BODY_BUDGET_BYTES = 64L * RawBody.MAX_BYTES;
 
-  private static final long BUDGET_WAIT_MILLIS = 1_000;
+  /** What the unfinished bodies of one client address hold at most: a quarter of the budget. */
+  static final long BODY_BUDGET_BYTES_PER_ADDRESS = BODY_BUDGET_BYTES / 4;
+
+  /** SPEC's default: a body not in within 10 s is cut off. */
+  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(10);
 
   private static final Logger log = LoggerFactory.getLogger(WebhookController.class);
   private static final byte[] RECEIVED = "{\"received\":true}".getBytes(StandardCharsets.UTF_8);
@@ -39,14 +44,27 @@ public final class WebhookController {
   private final EventPublisher publisher;
   private final GatewayMetrics metrics;
   private final Clock clock;
-  private final BodyBudget bodies = new BodyBudget(BODY_BUDGET_BYTES);
+  private final Duration bodyTimeout;
+  private final BodyBudget bodies =
+      new BodyBudget(BODY_BUDGET_BYTES, BODY_BUDGET_BYTES_PER_ADDRESS);
 
   public WebhookController(
       SignatureVerifier verifier, EventPublisher publisher, GatewayMetrics metrics, Clock clock) {
+    this(verifier, publisher, metrics, clock, DEFAULT_BODY_TIMEOUT);
+  }
+
+  /** {@code bodyTimeout}: how long a body may take to arrive in full before it is cut off. */
+  public WebhookController(
+      SignatureVerifier verifier,
+      EventPublisher publisher,
+      GatewayMetrics metrics,
+      Clock clock,
+      Duration bodyTimeout) {
     this.verifier = verifier;
     this.publisher = publisher;
     this.metrics = metrics;
     this.clock = clock;
+    this.bodyTimeout = bodyTimeout;
   }
 
   public void routes(JavalinConfig config) {
@@ -61,8 +79,8 @@ public final class WebhookController {
     long deadline = System.nanoTime() + EventPublisher.ACK_TIMEOUT.toNanos();
     Instant receivedAt = clock.instant();
     metrics.requestStarted();
-    try (BodyBudget.Reservation room = reserveRoom(ctx)) {
-      byte[] body = body(ctx);
+    try (BodyBudget.Reservation room = bodies.open(ctx.req().getRemoteAddr())) {
+      byte[] body = body(ctx, room);
       String payload = text(body);
       Optional<SignatureVerifier.Failure> failure =
           verifier.verify(payload, ctx.header(SIGNATURE_HEADER));
@@ -83,31 +101,33 @@ public final class WebhookController {
     }
   }
 
-  /** Refuses a body declared too large before reading a byte, and bounds what bodies hold. */
-  private BodyBudget.Reservation reserveRoom(Context ctx) {
-    long declaredLength = ctx.req().getContentLengthLong();
-    if (declaredLength > RawBody.MAX_BYTES) {
+  /**
+   * Reads the body within the deadline, holding room in the budget only for the bytes that arrived;
+   * refuses one declared too large before reading a byte.
+   */
+  private byte[] body(Context ctx, BodyBudget.Reservation room) {
+    if (ctx.req().getContentLengthLong() > RawBody.MAX_BYTES) {
       metrics.rejected(GatewayMetrics.Rejection.TOO_LARGE);
       throw RawBody.tooLarge();
     }
-    BodyBudget.Reservation room =
-        bodies.reserve(declaredLength, RawBody.MAX_BYTES, BUDGET_WAIT_MILLIS);
-    if (room == null) {
-      metrics.rejected(GatewayMetrics.Rejection.OVERLOADED);
-      throw ProblemException.unavailable(
-          "too many large requests at once; retry later", RETRY_AFTER_SECONDS);
-    }
-    return room;
-  }
-
-  private byte[] body(Context ctx) {
-    try {
-      return RawBody.read(ctx.req());
+    BodyDeadline deadline = BodyDeadline.start(ctx.req(), bodyTimeout);
+    try (deadline) {
+      return RawBody.read(ctx.req(), room);
     } catch (ProblemException e) {
+      if (deadline.passed()) {
+        // the connection is closed: nobody reads this answer, the metric is what remains
+        metrics.rejected(GatewayMetrics.Rejection.TOO_SLOW);
+        throw new ProblemException(
+            408,
+            "Request Timeout",
+            "the body did not arrive within " + bodyTimeout.toMillis() + " ms");
+      }
       metrics.rejected(
-          e.status() == 413
-              ? GatewayMetrics.Rejection.TOO_LARGE
-              : GatewayMetrics.Rejection.UNREADABLE);
+          switch (e.status()) {
+            case 413 -> GatewayMetrics.Rejection.TOO_LARGE;
+            case 503 -> GatewayMetrics.Rejection.OVERLOADED;
+            default -> GatewayMetrics.Rejection.UNREADABLE;
+          });
       throw e;
     }
   }
