@@ -15,6 +15,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -252,6 +253,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               .setPort(port)
               // one hook per server, not one per restart: see registerShutdownHook
               .setRegisterShutdownHook(false)
+              // zonky waits 10 s; a server recovering from a crash on two busy cores takes longer
+              .setPGStartupWait(Duration.ofSeconds(60))
               // benchmarks load pg_stat_statements to report what each statement cost
               .setServerConfig("shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""))
               // zonky sets it off; a commit must outlive a kill -9 of the server (see above)
