@@ -5,6 +5,7 @@ import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.config.RoutesConfig;
 import io.marketplace.payments.checkout.admin.AdminRefundController;
+import io.marketplace.payments.checkout.admin.AdminUserController;
 import io.marketplace.payments.checkout.admin.ModerationController;
 import io.marketplace.payments.checkout.auth.Guard;
 import io.marketplace.payments.checkout.auth.JwtAuthenticator;
@@ -96,6 +97,7 @@ public final class CheckoutApi implements AutoCloseable {
               new AdminRefundController(
                   jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
               new ModerationController(jdbi, clock),
+              new AdminUserController(jdbi, clock),
               OpenApi.load());
 
       ScheduledExecutorService housekeeping =
@@ -149,6 +151,7 @@ public final class CheckoutApi implements AutoCloseable {
     routes.post("/admin/api/marketplace/refunds/{id}/retry", guard.admin(c.adminRefunds()::retry));
     routes.post("/admin/api/marketplace/refunds/{id}/close", guard.admin(c.adminRefunds()::close));
     routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
+    routes.post("/admin/api/marketplace/users/{id}/unban", guard.admin(c.adminUsers()::unban));
   }
 
   /** Browsers may call from the configured frontend origins only; none by default. */
@@ -184,6 +187,7 @@ public final class CheckoutApi implements AutoCloseable {
       RefundRequestController refundRequests,
       AdminRefundController adminRefunds,
       ModerationController moderation,
+      AdminUserController adminUsers,
       OpenApi openApi) {}
 
   public int port() {

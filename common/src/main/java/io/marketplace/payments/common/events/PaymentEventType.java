@@ -18,7 +18,8 @@ public enum PaymentEventType {
   REFUND_REJECTED("refund.rejected"),
   REFUND_FAILED("refund.failed"),
   CHARGEBACK_RECORDED("chargeback.recorded"),
-  USER_BANNED("user.banned");
+  USER_BANNED("user.banned"),
+  USER_UNBANNED("user.unbanned");
 
   private final String wireName;
 
