@@ -168,6 +168,7 @@ public final class CheckoutApi implements AutoCloseable {
                       origins.subList(1, origins.size()).toArray(String[]::new));
                   rule.exposeHeader("Retry-After");
                   rule.exposeHeader(Idempotency.REPLAYED_HEADER);
+                  rule.exposeHeader("Link");
                 }));
   }
 
