@@ -85,8 +85,8 @@ public final class CheckoutApi implements AutoCloseable {
       RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
       Guard guard =
           new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
-      Purchases purchases =
-          new Purchases(jdbi, new PaymentIntents(stripe), clock, new IntentMetrics(registry));
+      PaymentIntents paymentIntents = new PaymentIntents(stripe);
+      Purchases purchases = new Purchases(jdbi, paymentIntents, clock, new IntentMetrics(registry));
       Controllers controllers =
           new Controllers(
               new CategoryController(jdbi),
@@ -96,7 +96,7 @@ public final class CheckoutApi implements AutoCloseable {
               new RefundRequestController(jdbi, clock),
               new AdminRefundController(
                   jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
-              new ModerationController(jdbi, clock),
+              new ModerationController(jdbi, clock, paymentIntents),
               new AdminUserController(jdbi, clock),
               OpenApi.load());
 
