@@ -5,6 +5,7 @@ import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.config.RoutesConfig;
 import io.marketplace.payments.checkout.admin.AdminRefundController;
+import io.marketplace.payments.checkout.admin.AdminUserController;
 import io.marketplace.payments.checkout.admin.ModerationController;
 import io.marketplace.payments.checkout.admin.RiskController;
 import io.marketplace.payments.checkout.auth.Guard;
@@ -85,8 +86,8 @@ public final class CheckoutApi implements AutoCloseable {
       RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
       Guard guard =
           new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
-      Purchases purchases =
-          new Purchases(jdbi, new PaymentIntents(stripe), clock, new IntentMetrics(registry));
+      PaymentIntents paymentIntents = new PaymentIntents(stripe);
+      Purchases purchases = new Purchases(jdbi, paymentIntents, clock, new IntentMetrics(registry));
       Controllers controllers =
           new Controllers(
               new CategoryController(jdbi),
@@ -96,8 +97,9 @@ public final class CheckoutApi implements AutoCloseable {
               new RefundRequestController(jdbi, clock),
               new AdminRefundController(
                   jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
-              new ModerationController(jdbi, clock),
+              new ModerationController(jdbi, clock, paymentIntents),
               new RiskController(jdbi, clock),
+              new AdminUserController(jdbi, clock),
               OpenApi.load());
 
       ScheduledExecutorService housekeeping =
@@ -152,6 +154,7 @@ public final class CheckoutApi implements AutoCloseable {
     routes.post("/admin/api/marketplace/refunds/{id}/close", guard.admin(c.adminRefunds()::close));
     routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
     routes.post("/admin/api/marketplace/users/{id}/risk/clear", guard.admin(c.risk()::clear));
+    routes.post("/admin/api/marketplace/users/{id}/unban", guard.admin(c.adminUsers()::unban));
   }
 
   /** Browsers may call from the configured frontend origins only; none by default. */
@@ -168,6 +171,7 @@ public final class CheckoutApi implements AutoCloseable {
                       origins.subList(1, origins.size()).toArray(String[]::new));
                   rule.exposeHeader("Retry-After");
                   rule.exposeHeader(Idempotency.REPLAYED_HEADER);
+                  rule.exposeHeader("Link");
                 }));
   }
 
@@ -188,6 +192,7 @@ public final class CheckoutApi implements AutoCloseable {
       AdminRefundController adminRefunds,
       ModerationController moderation,
       RiskController risk,
+      AdminUserController adminUsers,
       OpenApi openApi) {}
 
   public int port() {

@@ -18,6 +18,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** What each Stripe payment event does to listings, promotions and payments, and what it tells. */
 class PaymentEventsTest {
@@ -292,6 +294,37 @@ class PaymentEventsTest {
     assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
     world.kafka.awaitRecord(
         world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"promotion_featured", "promotion_bump"})
+  void shouldRefundPromotionWhenListingIsPastItsExpiryButNotYetMarkedExpired(String type) {
+    // Given an active listing whose expires_at has passed, not yet marked by the daily expirer
+    UUID listing = world.listing("active");
+    world.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        ProcessorFixture.NOW.minus(Duration.ofMinutes(1)),
+        listing);
+    String pi = world.payment(listing, type, 500);
+
+    // When the promotion's payment succeeds
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, type));
+    world.deliver(event);
+
+    // Then no promotion is applied, the listing is not bumped, and the payment goes back as a
+    // technical failure
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+    assertThat(outcome).containsEntry("status", "processed");
+    assertThat((String) outcome.get("error_message")).contains("technical failure", "expired");
+    assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
+    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", null);
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded");
   }
 
   @Test

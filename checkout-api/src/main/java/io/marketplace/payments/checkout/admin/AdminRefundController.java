@@ -14,10 +14,14 @@ import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.common.refund.RefundRecord;
 import io.marketplace.payments.common.refund.RefundStatus;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -48,7 +52,12 @@ public final class AdminRefundController {
     this.clock = clock;
   }
 
-  /** {@code GET /admin/api/marketplace/refunds?status=&limit=}: oldest first. */
+  /**
+   * {@code GET /admin/api/marketplace/refunds?status=&limit=&cursor=}: oldest first, a page of at
+   * most {@code limit} records. When more follow, a {@code Link: <...>; rel="next"} header gives
+   * the next page's address, with an opaque {@code cursor} (the position after the last record
+   * shown, so records added or changed meanwhile are neither skipped nor shown twice by order).
+   */
   public Reply list(Context ctx, Caller caller) {
     String status = ctx.queryParam("status");
     if (status != null
@@ -57,10 +66,52 @@ public final class AdminRefundController {
           Map.of("status", "must be one of pending, approved, rejected, processed, failed"));
     }
     int limit = limit(ctx.queryParam("limit"));
-    return Reply.ok(
-        jdbi.withHandle(h -> h.attach(RefundRequestDao.class).list(status, limit)).stream()
-            .map(RefundView::of)
-            .toList());
+    Optional<Cursor> after = Optional.ofNullable(ctx.queryParam("cursor")).map(Cursor::parse);
+    List<RefundRecord> page =
+        jdbi.withHandle(
+            h ->
+                h.attach(RefundRequestDao.class)
+                    .list(
+                        status,
+                        after.map(Cursor::createdAt).orElse(null),
+                        after.map(Cursor::id).orElse(null),
+                        limit + 1));
+    if (page.size() > limit) {
+      page = page.subList(0, limit);
+      RefundRecord last = page.getLast();
+      String next =
+          ctx.path()
+              + "?"
+              + (status == null ? "" : "status=" + status + "&")
+              + "limit="
+              + limit
+              + "&cursor="
+              + new Cursor(last.createdAt(), last.id()).encode();
+      ctx.header("Link", "<" + next + ">; rel=\"next\"");
+    }
+    return Reply.ok(page.stream().map(RefundView::of).toList());
+  }
+
+  /** A position in the queue: after the record created at {@code createdAt} with {@code id}. */
+  record Cursor(Instant createdAt, UUID id) {
+
+    String encode() {
+      return Base64.getUrlEncoder()
+          .withoutPadding()
+          .encodeToString((createdAt + "|" + id).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Cursor parse(String raw) {
+      try {
+        String text = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8);
+        int bar = text.indexOf('|');
+        return new Cursor(
+            Instant.parse(text.substring(0, bar)), UUID.fromString(text.substring(bar + 1)));
+      } catch (RuntimeException e) {
+        throw ProblemException.invalidFields(
+            Map.of("cursor", "must be a cursor from a previous page's Link header"));
+      }
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.marketplace.payments.checkout.admin;
 
 import io.javalin.http.Context;
 import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.checkout.PaymentIntents;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
@@ -19,6 +20,7 @@ import io.marketplace.payments.common.outbox.Outbox;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -28,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * {@code POST /admin/api/marketplace/listings/{id}/reject {"reason"}}: moderation rejects a
  * listing. In one transaction the listing becomes {@code rejected}, {@code listing.rejected} is
  * announced, and a {@link ModerationDecision} goes to {@code marketplace.moderation.v1}, where the
- * refund worker applies the refund rule to every payment of the listing (SPEC §1).
+ * refund worker applies the refund rule to every payment of the listing (SPEC §1). A listing
+ * rejected while {@code pending_payment} also has its open PaymentIntents canceled at Stripe after
+ * the commit, so its owner cannot pay for it; a cancel that fails is logged and leaves the
+ * rejection as it is (a payment that succeeds anyway is refunded as a dead listing's).
  */
 public final class ModerationController {
 
@@ -40,18 +45,22 @@ public final class ModerationController {
 
   private final Jdbi jdbi;
   private final Clock clock;
+  private final PaymentIntents paymentIntents;
 
-  public ModerationController(Jdbi jdbi, Clock clock) {
+  public ModerationController(Jdbi jdbi, Clock clock, PaymentIntents paymentIntents) {
     this.jdbi = jdbi;
     this.clock = clock;
+    this.paymentIntents = paymentIntents;
   }
+
+  private record Rejection(Listing listing, List<String> openPaymentIntents) {}
 
   public Reply reject(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "listing");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
-    Listing rejected =
+    Rejection rejection =
         jdbi.inTransaction(
             tx -> {
               Instant now = clock.instant();
@@ -62,6 +71,21 @@ public final class ModerationController {
                 throw ProblemException.conflict(
                     "the listing is already " + status.wire() + "; there is nothing to reject");
               }
+              List<String> open =
+                  status == ListingStatus.PENDING_PAYMENT
+                      ? tx.createQuery(
+                              """
+                              SELECT stripe_payment_intent_id FROM payments
+                              WHERE listing_id = :id AND status IN ('requires_payment', 'processing')
+                              UNION
+                              SELECT stripe_payment_intent_id FROM checkout_attempts
+                              WHERE listing_id = :id AND status = 'open'
+                                  AND stripe_payment_intent_id IS NOT NULL
+                              """)
+                          .bind("id", id)
+                          .mapTo(String.class)
+                          .list()
+                      : List.of();
               listings.reject(id, reason, now);
               String key = id.toString();
               // factKey = listing id: the refund worker announces the same fact under the same id
@@ -80,10 +104,21 @@ public final class ModerationController {
                   key,
                   ModerationDecision.REJECTED,
                   Json.write(new ModerationDecision(id, ModerationDecision.REJECTED, reason, now)));
-              return listings.find(id, now).orElseThrow();
+              return new Rejection(listings.find(id, now).orElseThrow(), open);
             });
     log.info("listing {} rejected by moderation ({})", id, caller.userId());
-    return Reply.ok(rejected.view());
+    for (String paymentIntentId : rejection.openPaymentIntents()) {
+      if (paymentIntents.cancel(paymentIntentId)) {
+        log.info("PaymentIntent {} of rejected listing {} canceled", paymentIntentId, id);
+      } else {
+        log.warn(
+            "PaymentIntent {} of rejected listing {} could not be canceled; the rejection stands,"
+                + " and a payment that succeeds anyway is refunded",
+            paymentIntentId,
+            id);
+      }
+    }
+    return Reply.ok(rejection.listing().view());
   }
 
   /** One rejection per listing, so one stable message id per listing. */

@@ -8,6 +8,7 @@ import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.net.RequestOptions;
+import com.stripe.param.PaymentIntentCancelParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.common.http.ProblemException;
@@ -75,6 +76,39 @@ public final class PaymentIntents {
       } catch (StripeException e) {
         throw failure("create", e);
       }
+    }
+  }
+
+  /**
+   * Cancels a PaymentIntent nobody may pay any more (its listing was rejected). True when Stripe
+   * canceled it; false when it could not (unreachable, or the PaymentIntent is not cancelable any
+   * more, say paid meanwhile), logged: the caller's decision stands, and a payment that succeeds
+   * anyway is refunded by the dead-listing path.
+   */
+  public boolean cancel(String paymentIntentId) {
+    try {
+      stripe
+          .v1()
+          .paymentIntents()
+          .cancel(
+              paymentIntentId,
+              PaymentIntentCancelParams.builder()
+                  .setCancellationReason(PaymentIntentCancelParams.CancellationReason.ABANDONED)
+                  .build(),
+              RequestOptions.builder().setIdempotencyKey("cancel-" + paymentIntentId).build());
+      return true;
+    } catch (StripeException e) {
+      log.warn(
+          "Stripe did not cancel PaymentIntent {} (status {}, code {}, request {}): {}",
+          paymentIntentId,
+          e.getStatusCode(),
+          e.getCode(),
+          e.getRequestId(),
+          redacted(e.getMessage()));
+      return false;
+    } catch (RuntimeException e) {
+      log.warn("could not cancel PaymentIntent {} at Stripe", paymentIntentId, e);
+      return false;
     }
   }
 

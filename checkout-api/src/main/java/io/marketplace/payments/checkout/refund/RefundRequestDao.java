@@ -52,14 +52,23 @@ public interface RefundRequestDao {
       @Bind("note") String note,
       @Bind("now") Instant now);
 
-  /** The review queue, oldest first; every status when {@code status} is null. */
+  /**
+   * The review queue, oldest first; every status when {@code status} is null. A page starts after
+   * the record ({@code afterCreatedAt}, {@code afterId}), or at the oldest when both are null.
+   */
   @SqlQuery(
       "SELECT "
           + RefundRecord.COLUMNS
           + " FROM payment_refunds"
           + " WHERE (CAST(:status AS text) IS NULL OR status = :status)"
+          + " AND (CAST(:afterCreatedAt AS timestamptz) IS NULL"
+          + " OR (created_at, id) > (CAST(:afterCreatedAt AS timestamptz), CAST(:afterId AS uuid)))"
           + " ORDER BY created_at, id LIMIT :limit")
-  List<RefundRecord> list(@Bind("status") String status, @Bind("limit") int limit);
+  List<RefundRecord> list(
+      @Bind("status") String status,
+      @Bind("afterCreatedAt") Instant afterCreatedAt,
+      @Bind("afterId") UUID afterId,
+      @Bind("limit") int limit);
 
   @SqlUpdate(
       "UPDATE payment_refunds SET status = 'approved', updated_at = :now"

@@ -9,6 +9,8 @@ import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -76,6 +78,58 @@ class AdminRefundRoutesTest {
         .contains(pending.toString())
         .doesNotContain(rejected.toString());
     assertThat(all.json().findValuesAsText("id")).contains(pending.toString(), rejected.toString());
+  }
+
+  @Test
+  void shouldPageTheQueueOldestFirstThroughTheNextLink() {
+    // Given more pending refunds than a page holds
+    List<UUID> mine =
+        List.of(
+            pendingRefund(UUID.randomUUID()),
+            pendingRefund(UUID.randomUUID()),
+            pendingRefund(UUID.randomUUID()));
+
+    // When the admin follows the next links from the first page, two records a page
+    List<String> seen = new ArrayList<>();
+    String next = "/admin/api/marketplace/refunds?status=pending&limit=2";
+    int pages = 0;
+    while (next != null && pages < 1000) {
+      Http.Response page = app.http.get(next).token(Tokens.admin(ADMIN)).send();
+      assertThat(page.status()).isEqualTo(200);
+      assertThat(page.json().isArray()).isTrue();
+      assertThat(page.json().size()).isBetween(1, 2);
+      assertThat(page.json().findValuesAsText("status")).containsOnly("pending");
+      seen.addAll(page.json().findValuesAsText("id"));
+      pages++;
+      next =
+          page.header("Link")
+              .map(
+                  link -> {
+                    assertThat(link).endsWith(">; rel=\"next\"");
+                    return link.substring(link.indexOf('<') + 1, link.indexOf('>'));
+                  })
+              .orElse(null);
+    }
+
+    // Then every pending refund was shown once, oldest first, and the last page had no link
+    assertThat(next).isNull();
+    assertThat(pages).isGreaterThanOrEqualTo(2);
+    assertThat(seen).doesNotHaveDuplicates();
+    assertThat(seen).containsSubsequence(mine.stream().map(UUID::toString).toList());
+  }
+
+  @Test
+  void shouldAnswer400WhenCursorIsNotOne() {
+    // When
+    Http.Response response =
+        app.http
+            .get("/admin/api/marketplace/refunds?cursor=not-a-cursor")
+            .token(Tokens.admin(ADMIN))
+            .send();
+
+    // Then
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.json().get("errors").has("cursor")).isTrue();
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.marketplace.payments.checkout.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.checkout.Http;
@@ -74,6 +75,49 @@ class ModerationRoutesTest {
             Duration.ofSeconds(20));
     assertThat(Json.mapper().readTree(event.value()).get("data").get("userId").asText())
         .isEqualTo(owner.toString());
+  }
+
+  @Test
+  void shouldCancelTheOpenPaymentIntentWhenAListingAwaitingPaymentIsRejected() {
+    // Given a listing awaiting its posting fee, checked out but not paid
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String paymentIntentId = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
+
+    // When moderation rejects it
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), listingId, Map.of("reason", "counterfeit"));
+
+    // Then it is rejected and its PaymentIntent is canceled at Stripe: the owner cannot pay
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("status").asText()).isEqualTo("rejected");
+    assertThat(app.stripe.object(paymentIntentId).orElseThrow().get("status"))
+        .isEqualTo("canceled");
+    assertThatThrownBy(() -> app.payAtStripe(paymentIntentId))
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void shouldKeepTheRejectionWhenThePaymentIntentCannotBeCanceled() {
+    // Given a listing awaiting its posting fee whose PaymentIntent was paid at Stripe just now,
+    // before we heard of it
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String paymentIntentId = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
+    app.payAtStripe(paymentIntentId);
+
+    // When moderation rejects it
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), listingId, Map.of("reason", "counterfeit"));
+
+    // Then Stripe refuses the cancel, and the rejection stands, announced as usual
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(app.stripe.object(paymentIntentId).orElseThrow().get("status"))
+        .isEqualTo("succeeded");
+    assertThat(app.db.row("SELECT status FROM marketplace_listings WHERE id = ?", listingId))
+        .contains(Map.of("status", "rejected"));
+    app.kafka.awaitRecord(
+        app.topics.moderation(), r -> listingId.toString().equals(r.key()), Duration.ofSeconds(20));
   }
 
   @Test

@@ -20,7 +20,8 @@ public enum PaymentEventType {
   CHARGEBACK_RECORDED("chargeback.recorded"),
   USER_BANNED("user.banned"),
   USER_FLAGGED("user.flagged"),
-  USER_RISK_CLEARED("user.risk_cleared");
+  USER_RISK_CLEARED("user.risk_cleared"),
+  USER_UNBANNED("user.unbanned");
 
   private final String wireName;
 

@@ -68,6 +68,14 @@ public final class ListingRow {
     return "active".equals(status);
   }
 
+  /**
+   * Active and not past its {@code expires_at} at {@code now}: a listing whose time is up is dead
+   * even before the daily expirer marks it {@code expired}.
+   */
+  public boolean isLiveAt(Instant now) {
+    return isActive() && (expiresAt == null || expiresAt.isAfter(now));
+  }
+
   /** Activates a listing that waits for its posting fee; false for any other. */
   public boolean activate(String paymentIntentId, Instant at, Instant until) {
     if (!"pending_payment".equals(status)) {
@@ -94,5 +102,13 @@ public final class ListingRow {
     return listing == null
         ? "listing " + id + " does not exist"
         : "listing " + id + " is " + listing.status();
+  }
+
+  /** Why a purchase cannot be delivered to this listing at {@code now}. */
+  public static String describe(UUID id, ListingRow listing, Instant now) {
+    if (listing != null && listing.isActive() && !listing.isLiveAt(now)) {
+      return "listing " + id + " expired at " + listing.expiresAt();
+    }
+    return describe(id, listing);
   }
 }

@@ -60,7 +60,7 @@ public final class PaymentSucceededHandler {
           switch (payment.type()) {
             case POSTING_FEE -> listings.activate(batch, payment, now);
             case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created());
+            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created(), now);
           };
       if (delivery.delivered()) {
         return Outcome.processed();
@@ -86,24 +86,24 @@ public final class PaymentSucceededHandler {
   private Outcome deliverAgainIfMissing(PaymentBatch batch, PaymentRow row, StripeEvent event) {
     Payment payment = row.purchase();
     ListingRow listing = batch.listing(payment.listingId());
+    Instant now = clock.instant();
     boolean missing =
         switch (payment.type()) {
           case POSTING_FEE -> listing != null && "pending_payment".equals(listing.status());
           case PROMOTION_FEATURED, PROMOTION_BUMP ->
               listing != null
-                  && listing.isActive()
+                  && listing.isLiveAt(now)
                   && !batch.hasPromotion(payment.paymentIntentId());
         };
     if (!missing) {
       return PaymentOutcomes.already(row);
     }
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
-      Instant now = clock.instant();
       Delivery delivery =
           switch (payment.type()) {
             case POSTING_FEE -> listings.activate(batch, payment, now);
             case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created());
+            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created(), now);
           };
       log.warn(
           "payment {} had succeeded but its {} was missing; delivered again: {}",

@@ -13,8 +13,9 @@ import java.util.UUID;
 
 /**
  * Paid promotions (SPEC §1), each a {@code listing_promotions} row announced as {@code
- * promotion.created}. Only an {@code active} listing can be promoted; one that is not any more when
- * the payment arrives makes the payment undeliverable.
+ * promotion.created}. Only an {@code active} listing not past its {@code expires_at} can be
+ * promoted; one that is not any more when the payment arrives (rejected, expired, or past its time
+ * but not yet marked by the daily expirer) makes the payment undeliverable.
  */
 public final class Promotions {
 
@@ -39,8 +40,8 @@ public final class Promotions {
    */
   public Delivery feature(PaymentBatch batch, Payment payment, Instant now) {
     ListingRow listing = batch.listing(payment.listingId());
-    if (listing == null || !listing.isActive()) {
-      return Delivery.impossible(ListingRow.describe(payment.listingId(), listing));
+    if (listing == null || !listing.isLiveAt(now)) {
+      return Delivery.impossible(ListingRow.describe(payment.listingId(), listing, now));
     }
     Instant startsAt =
         batch.featuredUntil(listing.id()).filter(end -> end.isAfter(now)).orElse(now);
@@ -50,12 +51,13 @@ public final class Promotions {
 
   /**
    * Bumps the listing: a {@code bump} row (no end) and {@code last_bumped_at} set to when the
-   * payment succeeded, never moved back by an older bump processed late.
+   * payment succeeded, never moved back by an older bump processed late. A listing past its {@code
+   * expires_at} at {@code now}, when the bump is applied, is not bumped.
    */
-  public Delivery bump(PaymentBatch batch, Payment payment, Instant bumpedAt) {
+  public Delivery bump(PaymentBatch batch, Payment payment, Instant bumpedAt, Instant now) {
     ListingRow listing = batch.listing(payment.listingId());
-    if (listing == null || !listing.isActive()) {
-      return Delivery.impossible(ListingRow.describe(payment.listingId(), listing));
+    if (listing == null || !listing.isLiveAt(now)) {
+      return Delivery.impossible(ListingRow.describe(payment.listingId(), listing, now));
     }
     listing.bump(bumpedAt);
     create(batch, listing, payment, "bump", bumpedAt, bumpedAt, null);

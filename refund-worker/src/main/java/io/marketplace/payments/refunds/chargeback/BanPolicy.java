@@ -1,8 +1,9 @@
 package io.marketplace.payments.refunds.chargeback;
 
 /**
- * Policy P3 (SPEC §1): a user with 2 or more distinct chargebacks is banned. Inquiries do not
- * count; a chargeback later won still does (the dispute happened).
+ * Policy P3 (SPEC §1): a user with 2 or more distinct disputes, not closed as {@code won}, is
+ * banned. Inquiries do not count. The ban is decided when a new dispute is counted, never on later
+ * events about a dispute already counted, so an admin's unban stands until the next new dispute.
  */
 public final class BanPolicy {
 

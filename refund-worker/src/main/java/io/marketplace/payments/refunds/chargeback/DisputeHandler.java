@@ -31,8 +31,10 @@ import org.slf4j.LoggerFactory;
  *   <li>an inquiry ({@code warning_*}) is recorded with {@code is_inquiry}, and nothing else;
  *   <li>a chargeback is recorded as a refund ({@code reason=chargeback, status=processed}) with
  *       {@code chargeback.recorded}; its user, found through the PaymentIntent (a Dispute carries
- *       none of our metadata), is banned at 2 distinct chargebacks, announced once ever by {@code
- *       user.banned};
+ *       none of our metadata), is banned at 2 distinct chargebacks not closed as {@code won}; the
+ *       ban is decided only when a dispute is first counted ({@code counted_at}), never on a later
+ *       event about it, so an admin's unban stands until the next new dispute; each ban is
+ *       announced by {@code user.banned};
  *   <li>a closed dispute records its outcome ({@code won}, {@code lost}, {@code warning_closed}).
  * </ul>
  */
@@ -115,8 +117,13 @@ public final class DisputeHandler {
       tx.afterCommit(inquiries::increment);
       log.info("inquiry {} on {} recorded; not a chargeback", disputeId, paymentIntentId.get());
     }
+    // counted once, when it is first a chargeback not won: only then is a ban decided
+    boolean newlyCounted = store.markCounted(disputeId, now) == 1;
     if (!inquiry) {
       recordChargeback(tx, store, dispute, payment.get(), status, now);
+    }
+    if (newlyCounted) {
+      banIfDue(tx, store, userId, disputeId, now);
     }
     if (closedAt != null) {
       store.noteOutcome(disputeId, "dispute closed: " + status, now);
@@ -207,10 +214,10 @@ public final class DisputeHandler {
           payment.userId(),
           userChargebacks.size());
     }
-    banIfDue(tx, store, payment.userId(), now);
   }
 
-  private void banIfDue(Handle tx, DisputeStore store, UUID userId, Instant now) {
+  /** Decided once per newly counted dispute: {@code disputeId} is the one that just counted. */
+  private void banIfDue(Handle tx, DisputeStore store, UUID userId, String disputeId, Instant now) {
     List<String> disputes = store.chargebacksOf(userId);
     if (!BanPolicy.shouldBan(disputes.size())) {
       return;
@@ -218,13 +225,13 @@ public final class DisputeHandler {
     String reason =
         disputes.size() + " chargebacks (" + String.join(", ", disputes) + "), policy P3";
     if (store.ban(userId, reason, now) == 0) {
-      return; // banned before: announced then, never again
+      return; // banned already, and announced then
     }
     Outbox.append(
         tx,
         PaymentEvent.of(
             PaymentEventType.USER_BANNED,
-            userId.toString(),
+            userId + "/" + disputeId,
             now,
             new UserBanned(userId, reason, disputes.size(), disputes, now)),
         userId.toString());

@@ -94,10 +94,23 @@ public interface DisputeStore {
   @SqlQuery("SELECT id FROM users WHERE id = :id FOR UPDATE")
   Optional<UUID> lockUser(@Bind("id") UUID userId);
 
+  /**
+   * Marks a dispute as counted the first time it is a chargeback that is not won; 1 only then, so a
+   * ban is decided once per new dispute, never again on later events about it.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_disputes SET counted_at = :at
+      WHERE stripe_dispute_id = :id AND counted_at IS NULL AND NOT is_inquiry AND status <> 'won'
+      """)
+  int markCounted(@Bind("id") String disputeId, @Bind("at") Instant at);
+
+  /** The user's disputes that count toward a ban: counted chargebacks not closed as won. */
   @SqlQuery(
       """
       SELECT stripe_dispute_id FROM payment_disputes
-      WHERE user_id = :userId AND NOT is_inquiry ORDER BY created_at, stripe_dispute_id
+      WHERE user_id = :userId AND counted_at IS NOT NULL AND status <> 'won'
+      ORDER BY created_at, stripe_dispute_id
       """)
   List<String> chargebacksOf(@Bind("userId") UUID userId);
 

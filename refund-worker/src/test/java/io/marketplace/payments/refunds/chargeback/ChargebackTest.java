@@ -107,6 +107,77 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldLetAnUnbanStandUntilTheNextNewDispute() {
+    // Given a user banned for two chargebacks, with a third paid listing
+    UUID user = UUID.randomUUID();
+    var first = h.paidListing(user, Duration.ofDays(5), 500);
+    var second = h.paidListing(user, Duration.ofDays(4), 500);
+    var third = h.paidListing(user, Duration.ofDays(3), 500);
+    String d1 = h.emulator().openDispute(first.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", d1);
+    String d2 = h.emulator().openDispute(second.paymentIntentId());
+    h.awaitPaymentEvent("user.banned", d2);
+    // and unbanned by an admin (what the admin unban route writes)
+    h.db()
+        .execute(
+            "UPDATE users SET banned_at = NULL, ban_reason = NULL, unbanned_at = now(),"
+                + " unbanned_by = ?, unban_reason = 'goodwill' WHERE id = ?",
+            UUID.randomUUID(),
+            user);
+
+    // When more events about the disputes already counted arrive: an update, a duplicate under
+    // another event id, and the closing of one as lost
+    String created = awaitForwarded("charge.dispute.created", d1);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.dispute.updated"));
+    h.webhooks().publish(StripeFixtures.withNewEventId(created));
+    h.emulator().closeDispute(d2, "lost");
+    awaitForwarded("charge.dispute.closed", d2);
+    h.awaitStripeEventsApplied();
+
+    // Then the unban stands
+    assertThat(
+            h.db()
+                .row("SELECT status FROM payment_disputes WHERE stripe_dispute_id = ?", d2)
+                .orElseThrow())
+        .containsEntry("status", "lost");
+    assertThat(bannedAt(user)).isNull();
+    assertThat(h.paymentEvents("user.banned", user.toString())).hasSize(1);
+
+    // When a new dispute is counted
+    String d3 = h.emulator().openDispute(third.paymentIntentId());
+
+    // Then the user is banned again, announced by a second user.banned
+    var banned = h.awaitPaymentEvent("user.banned", d3);
+    assertThat(banned.path("data").path("chargebackCount").asInt()).isEqualTo(3);
+    assertThat(bannedAt(user)).isNotNull();
+    assertThat(h.paymentEvents("user.banned", user.toString())).hasSize(2);
+  }
+
+  @Test
+  void shouldNotCountADisputeClosedAsWon() {
+    // Given a user whose first chargeback was closed as won
+    UUID user = UUID.randomUUID();
+    var first = h.paidListing(user, Duration.ofDays(5), 500);
+    var second = h.paidListing(user, Duration.ofDays(4), 500);
+    String won = h.emulator().openDispute(first.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", won);
+    h.emulator().closeDispute(won, "won");
+    awaitForwarded("charge.dispute.closed", won);
+    h.awaitStripeEventsApplied();
+
+    // When a second payment of theirs is disputed
+    String lost = h.emulator().openDispute(second.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", lost);
+    h.awaitStripeEventsApplied();
+
+    // Then both are recorded, and the user is not banned: the won dispute does not count
+    assertThat(h.db().count("payment_refunds WHERE user_id = ? AND reason = 'chargeback'", user))
+        .isEqualTo(2);
+    assertThat(bannedAt(user)).isNull();
+    assertThat(h.paymentEvents("user.banned", user.toString())).isEmpty();
+  }
+
+  @Test
   void shouldNotCountAnInquiryWhenDecidingBans() {
     // Given a user with one chargeback
     UUID user = UUID.randomUUID();

@@ -1,0 +1,126 @@
+package io.marketplace.payments.checkout.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.TestApi;
+import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class AdminUserRoutesTest {
+
+  private static TestApi app;
+
+  @BeforeAll
+  static void start() {
+    app = TestApi.shared();
+  }
+
+  private static Http.Response unban(String token, UUID userId, String key, Object body) {
+    return app.http
+        .post("/admin/api/marketplace/users/" + userId + "/unban")
+        .token(token)
+        .idempotencyKey(key)
+        .json(body)
+        .send();
+  }
+
+  private static UUID bannedUser() {
+    UUID user = UUID.randomUUID();
+    app.db.execute(
+        "INSERT INTO users (id, banned_at, ban_reason) VALUES (?, now(), '2 chargebacks')", user);
+    return user;
+  }
+
+  @Test
+  void shouldUnbanAuditItAndAnnounceItOnce() throws Exception {
+    // Given a banned user
+    UUID user = bannedUser();
+    UUID admin = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+
+    // When a super_admin unbans them, and the request is repeated with the same key
+    Http.Response response =
+        unban(Tokens.admin(admin), user, key, Map.of("reason", "card holder confirmed"));
+    Http.Response replay =
+        unban(Tokens.admin(admin), user, key, Map.of("reason", "card holder confirmed"));
+
+    // Then the user is unbanned, and who, when and why are stored
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("banned").asBoolean()).isFalse();
+    assertThat(response.json().get("unbannedBy").asText()).isEqualTo(admin.toString());
+    assertThat(replay.status()).isEqualTo(200);
+    assertThat(replay.body()).isEqualTo(response.body());
+    Map<String, Object> row =
+        app.db
+            .row(
+                "SELECT banned_at, ban_reason, unbanned_at, unbanned_by, unban_reason"
+                    + " FROM users WHERE id = ?",
+                user)
+            .orElseThrow();
+    assertThat(row.get("banned_at")).isNull();
+    assertThat(row.get("ban_reason")).isNull();
+    assertThat(row.get("unbanned_at")).isNotNull();
+    assertThat(row).containsEntry("unbanned_by", admin);
+    assertThat(row).containsEntry("unban_reason", "card holder confirmed");
+
+    // and user.unbanned is on payments.events.v1, keyed by user, once
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                user.toString().equals(r.key())
+                    && KafkaTestClient.text(r).contains("user.unbanned"),
+            Duration.ofSeconds(20));
+    JsonNode data = Json.mapper().readTree(event.value()).get("data");
+    assertThat(data.get("userId").asText()).isEqualTo(user.toString());
+    assertThat(data.get("reason").asText()).isEqualTo("card holder confirmed");
+    assertThat(data.get("unbannedBy").asText()).isEqualTo(admin.toString());
+    assertThat(data.get("banReason").asText()).isEqualTo("2 chargebacks");
+    Await.until(
+        Duration.ofSeconds(20), "the outbox drained", () -> app.db.count("outbox_events") == 0);
+    assertThat(
+            app.kafka.readAll(app.topics.paymentEvents()).stream()
+                .filter(r -> user.toString().equals(r.key())))
+        .hasSize(1);
+
+    // and they may post again
+    assertThat(app.createListing(user, "housing")).isNotNull();
+  }
+
+  @Test
+  void shouldRefuseWhenUserIsNotBannedUnknownOrCallerIsNoAdmin() {
+    // Given
+    UUID banned = bannedUser();
+    UUID notBanned = UUID.randomUUID();
+    app.db.execute("INSERT INTO users (id) VALUES (?)", notBanned);
+    String admin = Tokens.admin(UUID.randomUUID());
+
+    // When
+    Http.Response asUser =
+        unban(Tokens.user(banned), banned, UUID.randomUUID().toString(), Map.of("reason", "x"));
+    Http.Response noReason = unban(admin, banned, UUID.randomUUID().toString(), Map.of());
+    Http.Response unknown =
+        unban(admin, UUID.randomUUID(), UUID.randomUUID().toString(), Map.of("reason", "x"));
+    Http.Response notBannedResponse =
+        unban(admin, notBanned, UUID.randomUUID().toString(), Map.of("reason", "x"));
+
+    // Then
+    assertThat(asUser.status()).isEqualTo(403);
+    assertThat(noReason.status()).isEqualTo(400);
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(notBannedResponse.status()).isEqualTo(409);
+    assertThat(app.db.row("SELECT banned_at FROM users WHERE id = ?", banned).orElseThrow())
+        .extractingByKey("banned_at")
+        .isNotNull();
+  }
+}
