@@ -77,7 +77,17 @@ class AuthorizationMatrixTest {
         "POST",
         "/admin/api/marketplace/listings/{free}/reject",
         Access.ADMIN,
-        "{\"reason\":\"prohibited item\"}");
+        "{\"reason\":\"prohibited item\"}"),
+    UNBAN_USER(
+        "POST",
+        "/admin/api/marketplace/users/{owner}/unban",
+        Access.ADMIN,
+        "{\"reason\":\"verified by phone\"}"),
+    CLEAR_RISK(
+        "POST",
+        "/admin/api/marketplace/users/{owner}/risk/clear",
+        Access.ADMIN,
+        "{\"reason\":\"verified by phone\"}");
 
     final String method;
     final String path;
@@ -465,6 +475,15 @@ class AuthorizationMatrixTest {
                 .path("status")
                 .asText())
         .isEqualTo("rejected");
+    assertThat(
+            expect(
+                    200,
+                    Call.of("POST", "/admin/api/marketplace/users/" + owner + "/risk/clear")
+                        .withAuthorization(asAdmin)
+                        .json("{\"reason\":\"verified by phone\"}"))
+                .path("clearedFlags")
+                .asInt())
+        .isZero();
   }
 
   @Test
@@ -499,7 +518,8 @@ class AuthorizationMatrixTest {
             .replace("{pending}", ids.pending().toString())
             .replace("{paid}", ids.paid().toString())
             .replace("{free}", ids.free().toString())
-            .replace("{refund}", ids.refund().toString());
+            .replace("{refund}", ids.refund().toString())
+            .replace("{owner}", ids.owner().toString());
     Call call = Call.of(route.method, path).withAuthorization(caller.authorization().apply(ids));
     if (route.body != null) {
       call = call.json(route.body);
