@@ -51,6 +51,11 @@ public final class StripeApi {
             .build());
   }
 
+  /** The PaymentIntent as Stripe has it. */
+  public JsonNode paymentIntent(String paymentIntentId) {
+    return send(request("/v1/payment_intents/" + paymentIntentId).GET().build()).json();
+  }
+
   /** Every refund Stripe made of {@code paymentIntentId}, whoever asked for it. */
   public List<JsonNode> refundsOf(String paymentIntentId) {
     JsonNode page =
