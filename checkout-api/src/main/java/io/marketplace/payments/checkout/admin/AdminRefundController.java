@@ -173,13 +173,7 @@ public final class AdminRefundController {
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lock(tx, id);
-          if (refund.status() != RefundStatus.FAILED || refund.closedAt() != null) {
-            throw ProblemException.conflict(
-                "the refund is "
-                    + refund.status().wire()
-                    + (refund.closedAt() != null ? " and closed" : "")
-                    + "; only an open failed one is retried");
-          }
+          requireOpenFailed(refund, "retried");
           tx.attach(RefundDao.class).retryFailed(id, clock.instant());
         });
     log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
@@ -200,18 +194,24 @@ public final class AdminRefundController {
         jdbi.inTransaction(
             tx -> {
               RefundRecord refund = lock(tx, id);
-              if (refund.status() != RefundStatus.FAILED || refund.closedAt() != null) {
-                throw ProblemException.conflict(
-                    "the refund is "
-                        + refund.status().wire()
-                        + (refund.closedAt() != null ? " and closed" : "")
-                        + "; only an open failed one is closed");
-              }
+              requireOpenFailed(refund, "closed");
               tx.attach(RefundDao.class).closeFailed(id, reason, clock.instant());
               return tx.attach(RefundDao.class).find(id).orElseThrow();
             });
     log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);
     return Reply.ok(RefundView.of(closed));
+  }
+
+  /** Retry and close act only on a failed refund no admin has closed yet. */
+  private static void requireOpenFailed(RefundRecord refund, String verb) {
+    if (refund.status() != RefundStatus.FAILED || refund.closedAt() != null) {
+      throw ProblemException.conflict(
+          "the refund is "
+              + refund.status().wire()
+              + (refund.closedAt() != null ? " and closed" : "")
+              + "; only an open failed one is "
+              + verb);
+    }
   }
 
   private static RefundRecord lock(Handle tx, UUID id) {
