@@ -6,7 +6,6 @@ import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -85,11 +84,6 @@ public record KafkaConfig(
   public Properties consumer(String groupId, String clientId) {
     Properties props = common(clientId);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-    // Incremental rebalances: a member joining or leaving moves only the partitions concerned,
-    // and the others keep consuming (the default list starts with the eager range assignor)
-    props.put(
-        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-        CooperativeStickyAssignor.class.getName());
     // How long a member that died without leaving keeps its partitions: chosen here, not left to
     // the broker. See the README, "Consumer groups", for why not the KIP-848 protocol.
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) SESSION_TIMEOUT.toMillis());
