@@ -34,7 +34,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -71,8 +70,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 public final class EndToEndLatencyBench {
 
-  private static final String SUCCEEDED = "payment_intent.succeeded";
-
   /** One event: its listing, PaymentIntent, and the times measured for it (nanoTime). */
   private static final class Probe {
     final UUID listingId;
@@ -92,10 +89,13 @@ public final class EndToEndLatencyBench {
 
     volatile long announced;
 
+    final PendingListing listing;
+
     Probe(String phase) {
-      this.listingId = UUID.randomUUID();
-      this.userId = UUID.randomUUID();
-      this.paymentIntentId = "pi_3P" + random(24);
+      this.listing = PendingListing.random();
+      this.listingId = listing.listingId();
+      this.userId = listing.userId();
+      this.paymentIntentId = listing.paymentIntentId();
       this.phase = phase;
     }
   }
@@ -284,47 +284,7 @@ public final class EndToEndLatencyBench {
 
   private static void seed(Map<String, String> env, List<Probe> probes) throws SQLException {
     try (Connection db = connect(env)) {
-      db.setAutoCommit(false);
-      long category;
-      try (PreparedStatement query =
-              db.prepareStatement("SELECT id FROM categories WHERE slug = 'housing'");
-          ResultSet rows = query.executeQuery()) {
-        rows.next();
-        category = rows.getLong(1);
-      }
-      try (PreparedStatement users = db.prepareStatement("INSERT INTO users (id) VALUES (?)");
-          PreparedStatement listings =
-              db.prepareStatement(
-                  "INSERT INTO marketplace_listings (id, user_id, category_id, title, status)"
-                      + " VALUES (?, ?, ?, 'Bench listing', 'pending_payment')");
-          PreparedStatement payments =
-              db.prepareStatement(
-                  "INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,"
-                      + " amount_cents, currency, status)"
-                      + " VALUES (?, ?, ?, 'posting_fee', 500, 'usd', 'requires_payment')")) {
-        int batch = 0;
-        for (Probe probe : probes) {
-          users.setObject(1, probe.userId);
-          users.addBatch();
-          listings.setObject(1, probe.listingId);
-          listings.setObject(2, probe.userId);
-          listings.setLong(3, category);
-          listings.addBatch();
-          payments.setString(1, probe.paymentIntentId);
-          payments.setObject(2, probe.listingId);
-          payments.setObject(3, probe.userId);
-          payments.addBatch();
-          if (++batch % 2_000 == 0) {
-            users.executeBatch();
-            listings.executeBatch();
-            payments.executeBatch();
-          }
-        }
-        users.executeBatch();
-        listings.executeBatch();
-        payments.executeBatch();
-      }
-      db.commit();
+      PendingListing.seed(db, probes.stream().map(p -> p.listing).toList());
     }
   }
 
@@ -354,7 +314,7 @@ public final class EndToEndLatencyBench {
       }
       // signed when due, as Stripe signs at delivery; the latency counts from the due time
       long created = Instant.now().getEpochSecond();
-      String body = event(probe, created);
+      String body = probe.listing.succeededEvent(created);
       String signature = WebhookSigner.signatureHeader(body, created, secret);
       probe.due = due;
       probe.dueMicros = anchorMicros + (due - anchorNanos) / 1_000;
@@ -490,68 +450,6 @@ public final class EndToEndLatencyBench {
 
   // ---- helpers
 
-  /** A {@code payment_intent.succeeded} as Stripe sends it (API version 2024-06-20, pretty). */
-  private static String event(Probe probe, long created) {
-    return """
-        {
-          "id": "evt_3P%s",
-          "object": "event",
-          "api_version": "2024-06-20",
-          "created": %d,
-          "data": {
-            "object": {
-              "id": "%s",
-              "object": "payment_intent",
-              "amount": 500,
-              "amount_capturable": 0,
-              "amount_received": 500,
-              "application": null,
-              "capture_method": "automatic",
-              "client_secret": "%s_secret_%s",
-              "confirmation_method": "automatic",
-              "created": %d,
-              "currency": "usd",
-              "customer": null,
-              "description": null,
-              "latest_charge": "ch_3P%s",
-              "livemode": false,
-              "metadata": {
-                "category_id": "1",
-                "listing_id": "%s",
-                "payment_type": "posting_fee",
-                "user_id": "%s"
-              },
-              "payment_method": "pm_1P%s",
-              "payment_method_types": [
-                "card"
-              ],
-              "status": "succeeded"
-            }
-          },
-          "livemode": false,
-          "pending_webhooks": 1,
-          "request": {
-            "id": null,
-            "idempotency_key": "%s"
-          },
-          "type": "%s"
-        }
-        """
-        .formatted(
-            random(24),
-            created,
-            probe.paymentIntentId,
-            probe.paymentIntentId,
-            random(24),
-            created - 2,
-            random(24),
-            probe.listingId,
-            probe.userId,
-            random(24),
-            UUID.randomUUID(),
-            SUCCEEDED);
-  }
-
   /**
    * Every event at one rate (its first seconds, then the measured ones), in the order sent: its
    * phase, when it was due, and its latencies (ms).
@@ -604,15 +502,6 @@ public final class EndToEndLatencyBench {
   private static Connection connect(Map<String, String> env) throws SQLException {
     return DriverManager.getConnection(
         env.get("DATABASE_URL"), env.get("DATABASE_USER"), env.get("DATABASE_PASSWORD"));
-  }
-
-  private static String random(int length) {
-    String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    StringBuilder id = new StringBuilder(length);
-    for (int i = 0; i < length; i++) {
-      id.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
-    }
-    return id.toString();
   }
 
   private static Map<String, String> options(String[] args) {

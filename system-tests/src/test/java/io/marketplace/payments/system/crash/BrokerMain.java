@@ -11,7 +11,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class BrokerMain {
 
-  static final String READY = "broker ready";
+  public static final String READY = "broker ready";
 
   private BrokerMain() {}
 

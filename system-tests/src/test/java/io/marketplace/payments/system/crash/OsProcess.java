@@ -4,6 +4,11 @@ import io.marketplace.payments.testsupport.Await;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,10 +24,10 @@ import java.util.function.Predicate;
  * start ({@code <name>-<n>.log}). {@link #kill()} is {@code kill -9}: no shutdown hook runs,
  * nothing is flushed or committed on the way out.
  */
-final class OsProcess implements AutoCloseable {
+public final class OsProcess implements AutoCloseable {
 
   /** A JVM on 2 busy cores takes seconds to start; a broker or a worker recovering, more. */
-  static final Duration START = Duration.ofSeconds(120);
+  public static final Duration START = Duration.ofSeconds(120);
 
   private static final List<String> JVM_OPTIONS =
       List.of(
@@ -42,7 +47,7 @@ final class OsProcess implements AutoCloseable {
   private Path log;
   private int starts;
 
-  OsProcess(
+  public OsProcess(
       String name,
       String mainClass,
       List<String> args,
@@ -57,17 +62,17 @@ final class OsProcess implements AutoCloseable {
     this.ready = ready;
   }
 
-  String name() {
+  public String name() {
     return name;
   }
 
   /** The log file of the current (or last) start. */
-  Path log() {
+  public Path log() {
     return log;
   }
 
   /** Starts the process; does not wait for it to be ready. */
-  synchronized OsProcess start() {
+  public synchronized OsProcess start() {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException(name + " is already running");
     }
@@ -96,7 +101,7 @@ final class OsProcess implements AutoCloseable {
   }
 
   /** Waits until the process answers as ready, failing early (with its log) if it died. */
-  void awaitReady() {
+  public void awaitReady() {
     try {
       Await.until(START, name + " to be ready", () -> !isAlive() || ready.test(this));
     } catch (AssertionError e) {
@@ -107,13 +112,18 @@ final class OsProcess implements AutoCloseable {
     }
   }
 
+  /** The operating system's id of the current (or last) start, or -1 before the first. */
+  public synchronized long pid() {
+    return process == null ? -1 : process.pid();
+  }
+
   /** The exit status of a process that ended, or -1 while it runs. */
-  synchronized int exitValue() {
+  public synchronized int exitValue() {
     return process == null || process.isAlive() ? -1 : process.exitValue();
   }
 
   /** {@code kill -9}, then waits until the process is gone. */
-  synchronized void kill() {
+  public synchronized void kill() {
     if (process == null) {
       return;
     }
@@ -128,12 +138,12 @@ final class OsProcess implements AutoCloseable {
     }
   }
 
-  synchronized boolean isAlive() {
+  public synchronized boolean isAlive() {
     return process != null && process.isAlive();
   }
 
   /** The last lines of the current log, to say why a process did not come up. */
-  String tail() {
+  public String tail() {
     if (log == null || !Files.exists(log)) {
       return "";
     }
@@ -148,7 +158,7 @@ final class OsProcess implements AutoCloseable {
     }
   }
 
-  boolean logContains(String text) {
+  public boolean logContains(String text) {
     try {
       return log != null && Files.exists(log) && Files.readString(log).contains(text);
     } catch (IOException | UncheckedIOException e) {
@@ -159,6 +169,36 @@ final class OsProcess implements AutoCloseable {
   @Override
   public void close() {
     kill();
+  }
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  /** {@code GET /health/ready} of a service at {@code baseUrl} answers 200. */
+  public static boolean ready(String baseUrl) {
+    try {
+      return HTTP.send(
+                  HttpRequest.newBuilder(URI.create(baseUrl + "/health/ready"))
+                      .timeout(Duration.ofSeconds(5))
+                      .build(),
+                  HttpResponse.BodyHandlers.discarding())
+              .statusCode()
+          == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** A TCP port free now, for a process to listen on. */
+  public static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Override

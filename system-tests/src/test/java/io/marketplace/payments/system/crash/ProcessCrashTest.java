@@ -28,12 +28,6 @@ import io.marketplace.payments.system.support.StripeApi;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -616,33 +610,12 @@ class ProcessCrashTest {
     }
   }
 
-  private static final HttpClient HTTP =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-
-  /** {@code GET /health/ready} answers 200. */
   private static boolean ready(String baseUrl) {
-    try {
-      return HTTP.send(
-                  HttpRequest.newBuilder(URI.create(baseUrl + "/health/ready"))
-                      .timeout(Duration.ofSeconds(5))
-                      .build(),
-                  HttpResponse.BodyHandlers.discarding())
-              .statusCode()
-          == 200;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return OsProcess.ready(baseUrl);
   }
 
   private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return OsProcess.freePort();
   }
 
   private static final SecureRandom SECRETS = new SecureRandom();
