@@ -28,14 +28,21 @@ public record KafkaConfig(
     Optional<String> groupInstanceId) {
 
   /**
-   * A dead member's partitions wait this long for it: short, so a payment is not held up for long
-   * by a crashed replica that is not replaced, and long enough (five heartbeats) that a busy 2-core
-   * machine or a GC pause does not make a live member look dead. Above the brokers' default minimum
-   * ({@code group.min.session.timeout.ms}, 6 s).
+   * A dead member's partitions wait this long for it: the brokers' default minimum ({@code
+   * group.min.session.timeout.ms}), so a payment is held up as little as the group allows by a
+   * crashed replica. Measured with a replica killed every 10 s (docs/benchmarks.md, "fleet"): at 10
+   * s each expiry started a rebalance just as the next replica died, and that rebalance then waited
+   * for the new dead member's session too, so payments waited up to 30 s; at 6 s the group is
+   * settled between kills. A static member restarted within this time takes its partitions back
+   * with no rebalance; one slower to start costs two short rebalances instead.
    */
-  static final Duration SESSION_TIMEOUT = Duration.ofSeconds(10);
+  static final Duration SESSION_TIMEOUT = Duration.ofSeconds(6);
 
-  static final Duration HEARTBEAT = Duration.ofSeconds(2);
+  /**
+   * Four heartbeats per session: a busy 2-core machine or a GC pause delaying one or two of them
+   * does not make a live member look dead.
+   */
+  static final Duration HEARTBEAT = Duration.ofMillis(1500);
 
   public KafkaConfig {
     groupInstanceId = groupInstanceId.filter(id -> !id.isBlank());
