@@ -112,21 +112,42 @@ public final class FleetBench {
     final String replica;
     final long pid;
     final Set<Integer> partitions;
+    final Set<String> members;
     final long atMicros;
     volatile long startedMicros;
     volatile long readyMicros;
 
-    Kill(int number, String replica, long pid, Set<Integer> partitions, long atMicros) {
+    Kill(
+        int number,
+        String replica,
+        long pid,
+        Set<Integer> partitions,
+        Set<String> members,
+        long atMicros) {
       this.number = number;
       this.replica = replica;
       this.pid = pid;
       this.partitions = partitions;
+      this.members = members;
       this.atMicros = atMicros;
     }
   }
 
-  /** The group as described at one moment: its state and which client owns each partition. */
-  private record Snapshot(long atMicros, GroupState state, Map<Integer, String> owners) {}
+  /**
+   * The group as described at one moment: its state and which member owns each partition. A static
+   * member replaced without a rebalance keeps its instance id and the client id of the process it
+   * replaced; only its member id is new.
+   */
+  private record Snapshot(long atMicros, GroupState state, Map<Integer, Member> owners) {}
+
+  private record Member(String memberId, String clientId, String instanceId) {
+    @Override
+    public String toString() {
+      return (instanceId.isEmpty() ? clientId : instanceId)
+          + "/"
+          + memberId.substring(memberId.length() - 6);
+    }
+  }
 
   /** What one variant measured. */
   private record Result(String variant, String row, List<String> killRows, String summary) {}
@@ -198,7 +219,10 @@ public final class FleetBench {
     System.out.println();
     results.forEach(r -> System.out.println(r.summary()));
     Files.writeString(out.resolve("fleet.md"), table.toString());
-    log("done in %.0f s; every process's log is under %s", seconds(started), run);
+    Path here = Path.of("").toAbsolutePath();
+    log(
+        "done in %.0f s; every process's log is under %s",
+        seconds(started), run.startsWith(here) ? here.relativize(run) : run);
     System.exit(0);
   }
 
@@ -221,6 +245,12 @@ public final class FleetBench {
     private final int workers = PaymentProcessorConfig.DEFAULT_WORKERS;
     private final List<Snapshot> snapshots = new CopyOnWriteArrayList<>();
     private final List<Kill> kills = new CopyOnWriteArrayList<>();
+
+    /**
+     * The group's changes as the watcher saw them, for group.log: state and owner of each
+     * partition.
+     */
+    private final List<String> timeline = new CopyOnWriteArrayList<>();
 
     Variant(
         String name,
@@ -322,11 +352,25 @@ public final class FleetBench {
                 .name("fleet-watcher")
                 .start(
                     () -> {
+                      Snapshot last = null;
                       while (watching.get()) {
                         try {
-                          snapshots.add(describe(admin));
+                          Snapshot s = describe(admin);
+                          snapshots.add(s);
+                          if (last == null
+                              || s.state() != last.state()
+                              || !s.owners().equals(last.owners())) {
+                            timeline.add(
+                                String.format(
+                                    Locale.ROOT,
+                                    "%s %s %s",
+                                    Instant.ofEpochSecond(0, s.atMicros() * 1_000),
+                                    s.state(),
+                                    s.owners()));
+                          }
+                          last = s;
                         } catch (RuntimeException e) {
-                          // a describe that fails during a rebalance is skipped
+                          timeline.add(Instant.now() + " describe failed: " + e.getMessage());
                         }
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
                       }
@@ -356,6 +400,7 @@ public final class FleetBench {
             () -> db.count("outbox_events WHERE published_at IS NULL") == 0);
         watching.set(false);
         watcher.join();
+        Files.write(logs.resolve("group.log"), timeline);
         readActive(payments);
         Result result = report(payments);
         fleet.forEach(OsProcess::kill);
@@ -422,23 +467,37 @@ public final class FleetBench {
         }
         OsProcess replica = fleet.get(number % fleet.size());
         long pid = replica.pid();
+        // its members: by instance id when static (the client id may be an earlier process's),
+        // else by the client id, which names the process
         Set<Integer> held = new HashSet<>();
+        Set<String> members = new HashSet<>();
         lastStable()
             .ifPresent(
                 s ->
                     s.owners()
                         .forEach(
-                            (partition, client) -> {
-                              if (client.startsWith(GROUP + "-" + pid + "-")) {
+                            (partition, member) -> {
+                              if (staticMembers
+                                  ? member.instanceId().startsWith(replica.name() + "-")
+                                  : member.clientId().startsWith(GROUP + "-" + pid + "-")) {
                                 held.add(partition);
+                                members.add(member.memberId());
                               }
                             }));
-        Kill kill = new Kill(++number, replica.name(), pid, held, nowMicros());
+        Kill kill = new Kill(++number, replica.name(), pid, held, members, nowMicros());
         replica.kill();
         // as Kubernetes restarts the container: the same environment, so the same instance id
         replica.start();
         kill.startedMicros = nowMicros();
         kills.add(kill);
+        timeline.add(
+            String.format(
+                Locale.ROOT,
+                "%s kill %d: SIGKILL of %s (pid %d), restarted",
+                Instant.ofEpochSecond(0, kill.atMicros * 1_000),
+                kill.number,
+                kill.replica,
+                pid));
         log(
             "  kill %d: %s (pid %d, partitions %s) killed and started again",
             kill.number, kill.replica, pid, held);
@@ -470,11 +529,14 @@ public final class FleetBench {
       try {
         ConsumerGroupDescription group =
             admin.describeConsumerGroups(List.of(GROUP)).all().get(5, TimeUnit.SECONDS).get(GROUP);
-        Map<Integer, String> owners = new TreeMap<>();
+        Map<Integer, Member> owners = new TreeMap<>();
         for (MemberDescription member : group.members()) {
+          Member m =
+              new Member(
+                  member.consumerId(), member.clientId(), member.groupInstanceId().orElse(""));
           for (TopicPartition tp : member.assignment().topicPartitions()) {
             if (tp.topic().equals(topics.stripeEvents().name())) {
-              owners.put(tp.partition(), member.clientId());
+              owners.put(tp.partition(), m);
             }
           }
         }
@@ -674,8 +736,8 @@ public final class FleetBench {
               percentile(latencies, 99) / 1e3,
               percentile(latencies, 100) / 1e3,
               kills.size(),
-              max(reassigned) / 1_000,
-              max(resumed) / 1_000,
+              max(reassigned) < 0 ? -1 : max(reassigned) / 1_000,
+              max(resumed) < 0 ? -1 : max(resumed) / 1_000,
               rebalances);
       return new Result(name, row, killRows, summary);
     }
@@ -687,12 +749,14 @@ public final class FleetBench {
       if (kill.partitions.isEmpty()) {
         return -1;
       }
-      String dead = GROUP + "-" + kill.pid + "-";
       for (Snapshot s : snapshots) {
         if (s.atMicros() > kill.atMicros
             && s.state() == GroupState.STABLE
             && kill.partitions.stream()
-                .allMatch(p -> s.owners().containsKey(p) && !s.owners().get(p).startsWith(dead))) {
+                .allMatch(
+                    p ->
+                        s.owners().containsKey(p)
+                            && !kill.members.contains(s.owners().get(p).memberId()))) {
           return s.atMicros() - kill.atMicros;
         }
       }
