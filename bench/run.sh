@@ -204,9 +204,9 @@ section="$out/section.md"
     "$(show "$apply_rate" "$(thousands "${apply_rate:-0}") events/s")" "| $(verdict "$apply_rate" 5000 0) |"
   echo "| replay of 1,000,000 events (all duplicates) | < 5 min |" "$replay_label" \
     "| $(verdict "$replay_million" 300 1)$([ -n "$replay_events" ] && [ "${replay_events:-0}" -lt 1000000 ] && echo " (extrapolated)") |"
-  echo "| risk service throughput over a full topic (\`exactly_once_v2\`, through to committed signals) | ≥ 5,000 events/s |" \
-    "$(show "$risk_rate" "$(thousands "${risk_rate:-0}") events/s over $(thousands "${risk_events_run:-0}") events, start-up included ($(thousands "${risk_running:-0}")/s once running), ${risk_cpu} CPU-µs per event (broker included); \`at_least_once\` $(thousands "${risk_alos:-0}")/s; signals ${risk_signals//=/ }")" \
-    "| $(verdict "$risk_rate" 5000 0) |"
+  echo "| risk service keeps up with the gateway's sustained rate (\`exactly_once_v2\`, to committed signals, once running) | ≥ 10,000 events/s |" \
+    "$(show "$risk_running" "$(thousands "${risk_running:-0}") events/s over $(thousands "${risk_events_run:-0}") events ($(thousands "${risk_rate:-0}")/s with the start-up), ${risk_cpu} CPU-µs per event (broker included); \`at_least_once\` $(thousands "${risk_alos:-0}")/s with the start-up; signals ${risk_signals//=/ }")" \
+    "| $(verdict "$risk_running" 10000 0) |"
   echo "| \`./payments up\` ready (fresh data) | < 20 s |" \
     "$(show "$ready" "ready in ${ready} s (${ready_wall} s from the command); restart on the same data ${restart} s")" \
     "| $(verdict "$ready" 20 1) |"
