@@ -34,6 +34,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -70,6 +71,9 @@ public final class RiskBench {
 
   /** The event time the PaymentIntent flows of the mix span. */
   private static final Duration FLOWS_SPAN = Duration.ofMinutes(4);
+
+  /** A run that takes longer is stuck, not slow. */
+  private static final Duration TIMEOUT = Duration.ofMinutes(10);
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -199,7 +203,7 @@ public final class RiskBench {
     try (KafkaStreams streams =
             new KafkaStreams(RiskTopology.build(topics, config.rules()), props);
         Admin admin = Admin.create(kafka.admin("risk-bench"))) {
-      java.util.concurrent.atomic.AtomicLong running = new java.util.concurrent.atomic.AtomicLong();
+      AtomicLong running = new AtomicLong();
       streams.setStateListener(
           (now, before) -> {
             if (now == KafkaStreams.State.RUNNING) {
@@ -209,7 +213,9 @@ public final class RiskBench {
       streams.start();
       long lastReport = System.nanoTime();
       long lag;
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while ((lag = lag(admin, applicationId, sources)) > 0) {
+        check(streams, deadline);
         TimeUnit.MILLISECONDS.sleep(100);
         if (System.nanoTime() - lastReport > TimeUnit.SECONDS.toNanos(5)) {
           lastReport = System.nanoTime();
@@ -222,6 +228,7 @@ public final class RiskBench {
       // the observations still in the repartition topic are counted, and their signals written,
       // under the same commits: done when they are committed too
       while (lag(admin, applicationId, repartition) > 0) {
+        check(streams, deadline);
         TimeUnit.MILLISECONDS.sleep(50);
       }
       seconds = seconds(start);
@@ -236,6 +243,17 @@ public final class RiskBench {
         guarantee, mix.events.size(), seconds, mix.events.size() / seconds, cpu, appCpu, signals);
     deleteRecursively(stateDir);
     return new Result(guarantee, seconds, runningSeconds, inputSeconds, cpu, appCpu, signals);
+  }
+
+  /** Fails the bench when the application stopped or is still not through after the timeout. */
+  private static void check(KafkaStreams streams, long deadline) {
+    KafkaStreams.State state = streams.state();
+    if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING) {
+      throw new IllegalStateException("the application stopped: " + state);
+    }
+    if (System.nanoTime() > deadline) {
+      throw new IllegalStateException("not through the input after " + TIMEOUT);
+    }
   }
 
   private static TopicPartition[] partitions(String topic, int count) {
