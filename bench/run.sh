@@ -7,12 +7,14 @@
 #   e2e        bench/e2e.sh         webhook -> active listing latency at fixed rates, whole system
 #   processor  bench/processor.sh   payment processor apply rate, then a replay of the whole topic
 #   expirer    bench/expirer.sh     promotion expirer backlog pass
+#   risk       bench/risk.sh        risk service topology over a full topic, exactly_once_v2 and at_least_once
 #   memory     bench/memory.sh      ./payments up: ready time, memory with the demo, restart
 #   fleet      bench/fleet.sh       three payment processors, one killed with SIGKILL every 10 s
 #
-# usage: bench/run.sh [--quick] [--only gateway,e2e,processor,expirer,memory,fleet] [--events N]
-#   --quick    shorter phases and 100,000 events for the processor (the replay target is then
-#              extrapolated to 1,000,000, and labelled so)
+# usage: bench/run.sh [--quick] [--only gateway,e2e,processor,expirer,risk,memory,fleet] [--events N]
+#   --quick    shorter phases, 100,000 events for the processor (the replay target is then
+#              extrapolated to 1,000,000, and labelled so), 50,000 for the risk service, and 40 s of
+#              the fleet with static members only
 #   --only     run some benchmarks; the others keep their last output (each shows its own date)
 #   --events   events for the processor run and its replay (default 1,000,000)
 #   --report   run nothing: rewrite the section from the outputs of the last runs
@@ -27,15 +29,16 @@ export MVN_FLAGS="${MVN_FLAGS:-}"
 
 quick=0
 report_only=0
-only="gateway,e2e,processor,expirer,memory,fleet"
+only="gateway,e2e,processor,expirer,risk,memory,fleet"
 events=1000000
+risk_events=200000
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; events=100000 ;;
+    --quick) quick=1; events=100000; risk_events=50000 ;;
     --only) only="$2"; shift ;;
     --events) events="$2"; shift ;;
     --report) report_only=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -95,6 +98,7 @@ else
 fi
 run processor bench/processor.sh "$events"
 run expirer bench/expirer.sh
+run risk bench/risk.sh "$risk_events"
 run memory bench/memory.sh
 if [ "$quick" = 1 ]; then
   run fleet bench/fleet.sh --seconds 40 --variants static
@@ -170,6 +174,20 @@ pss=$(field "$mem_line" total_pss_mib)
 jvm_rss=$(field "$mem_line" jvm_rss_mib)
 pg_rss=$(field "$mem_line" pg_rss_mib)
 
+# risk: the exactly_once_v2 run (the service's setting), and at_least_once beside it
+risk_rate=""
+risk_line=""
+risk_alos=""
+if has risk; then
+  risk_line=$(grep '^exactly_once_v2: ' "$out/risk.out" | tail -1)
+  risk_rate=$(sed -n 's/.* output (.*), \([0-9]*\) events\/s (.*/\1/p' <<<"$risk_line")
+  risk_alos=$(grep '^at_least_once: ' "$out/risk.out" | tail -1 | sed -n 's/.* output (.*), \([0-9]*\) events\/s (.*/\1/p')
+fi
+risk_running=$(sed -n 's/.* events\/s (\([0-9]*\) events\/s once RUNNING).*/\1/p' <<<"$risk_line")
+risk_cpu=$(sed -n 's/.*: \([0-9]*\) CPU-us per event.*/\1/p' <<<"$risk_line")
+risk_signals=$(sed -n 's/.* signals {\([^}]*\)}, expected.*/\1/p' <<<"$risk_line")
+risk_events_run=$(grep -m1 '^events: ' "$out/risk.out" 2>/dev/null | sed -n 's/^events: \([0-9]*\).*/\1/p')
+
 # fleet: the static-membership variant (the one Kubernetes runs: KAFKA_GROUP_INSTANCE_ID), and the
 # dynamic one beside it when it ran
 fleet_static=""
@@ -213,6 +231,9 @@ section="$out/section.md"
     "$(show "$apply_rate" "$(thousands "${apply_rate:-0}") events/s")" "| $(verdict "$apply_rate" 5000 0) |"
   echo "| replay of 1,000,000 events (all duplicates) | < 5 min |" "$replay_label" \
     "| $(verdict "$replay_million" 300 1)$([ -n "$replay_events" ] && [ "${replay_events:-0}" -lt 1000000 ] && echo " (extrapolated)") |"
+  echo "| risk service keeps up with the gateway's sustained rate (\`exactly_once_v2\`, to committed signals, once running) | ≥ 10,000 events/s |" \
+    "$(show "$risk_running" "$(thousands "${risk_running:-0}") events/s over $(thousands "${risk_events_run:-0}") events ($(thousands "${risk_rate:-0}")/s with the start-up), ${risk_cpu} CPU-µs per event (broker included); \`at_least_once\` $(thousands "${risk_alos:-0}")/s with the start-up; signals ${risk_signals//=/ }")" \
+    "| $(verdict "$risk_running" 10000 0) |"
   echo "| \`./payments up\` ready (fresh data) | < 20 s |" \
     "$(show "$ready" "ready in ${ready} s (${ready_wall} s from the command); restart on the same data ${restart} s")" \
     "| $(verdict "$ready" 20 1) |"
@@ -222,7 +243,7 @@ section="$out/section.md"
   echo "| three payment processors, one killed with SIGKILL and restarted (same \`KAFKA_GROUP_INSTANCE_ID\`) every 10 s: payment published → listing active | max ≤ 30 s |" \
     "$(show "$fleet_max" "$fleet_label")" "| $fleet_verdict |"
   echo
-  for name in gateway e2e processor expirer memory fleet; do
+  for name in gateway e2e processor expirer risk memory fleet; do
     [ -f "$out/$name.meta" ] || continue
     echo "### $name"
     echo

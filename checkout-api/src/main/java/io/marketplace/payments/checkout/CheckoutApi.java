@@ -4,6 +4,7 @@ import com.stripe.StripeClient;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.config.RoutesConfig;
+import io.marketplace.payments.checkout.admin.AdminPaymentRefundController;
 import io.marketplace.payments.checkout.admin.AdminRefundController;
 import io.marketplace.payments.checkout.admin.AdminUserController;
 import io.marketplace.payments.checkout.admin.ModerationController;
@@ -88,6 +89,7 @@ public final class CheckoutApi implements AutoCloseable {
           new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
       PaymentIntents paymentIntents = new PaymentIntents(stripe);
       Purchases purchases = new Purchases(jdbi, paymentIntents, clock, new IntentMetrics(registry));
+      RefundExecutor refunds = new RefundExecutor(jdbi, stripe, clock, registry);
       Controllers controllers =
           new Controllers(
               new CategoryController(jdbi),
@@ -95,8 +97,8 @@ public final class CheckoutApi implements AutoCloseable {
               new CheckoutController(purchases),
               new PromotionController(purchases),
               new RefundRequestController(jdbi, clock),
-              new AdminRefundController(
-                  jdbi, new RefundExecutor(jdbi, stripe, clock, registry), clock),
+              new AdminRefundController(jdbi, refunds, clock),
+              new AdminPaymentRefundController(jdbi, refunds, clock),
               new ModerationController(jdbi, clock, paymentIntents),
               new RiskController(jdbi, clock),
               new AdminUserController(jdbi, clock),
@@ -152,6 +154,9 @@ public final class CheckoutApi implements AutoCloseable {
         "/admin/api/marketplace/refunds/{id}/reject", guard.admin(c.adminRefunds()::reject));
     routes.post("/admin/api/marketplace/refunds/{id}/retry", guard.admin(c.adminRefunds()::retry));
     routes.post("/admin/api/marketplace/refunds/{id}/close", guard.admin(c.adminRefunds()::close));
+    routes.post(
+        "/admin/api/marketplace/payments/{paymentIntentId}/refunds",
+        guard.admin(c.adminPaymentRefunds()::refund));
     routes.post("/admin/api/marketplace/listings/{id}/reject", guard.admin(c.moderation()::reject));
     routes.post("/admin/api/marketplace/users/{id}/risk/clear", guard.admin(c.risk()::clear));
     routes.post("/admin/api/marketplace/users/{id}/unban", guard.admin(c.adminUsers()::unban));
@@ -190,6 +195,7 @@ public final class CheckoutApi implements AutoCloseable {
       PromotionController promotions,
       RefundRequestController refundRequests,
       AdminRefundController adminRefunds,
+      AdminPaymentRefundController adminPaymentRefunds,
       ModerationController moderation,
       RiskController risk,
       AdminUserController adminUsers,

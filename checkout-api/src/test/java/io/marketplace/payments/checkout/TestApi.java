@@ -3,8 +3,10 @@ package io.marketplace.payments.checkout;
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
+import com.stripe.model.Refund;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentListParams;
+import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
@@ -159,6 +161,44 @@ public final class TestApi implements AutoCloseable {
   }
 
   public record PaidListing(UUID listingId, String paymentIntentId) {}
+
+  /**
+   * A promotion ({@code featured} or {@code bump}) of an active listing, bought through the API,
+   * paid at Stripe and recorded succeeded as the payment processor would. Returns its PaymentIntent
+   * id.
+   */
+  public String paidPromotion(UUID userId, UUID listingId, String type) {
+    Http.Response promoted = promote(userId, listingId, type);
+    if (promoted.status() != 200) {
+      throw new AssertionError("could not promote: " + promoted);
+    }
+    String paymentIntentId = promoted.json().get("paymentIntentId").asText();
+    payAtStripe(paymentIntentId);
+    db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = ? WHERE stripe_payment_intent_id = ?",
+        Instant.now(),
+        paymentIntentId);
+    db.execute(
+        "UPDATE checkout_attempts SET status = 'closed' WHERE stripe_payment_intent_id = ?",
+        paymentIntentId);
+    return paymentIntentId;
+  }
+
+  /** Every refund at the emulator of {@code paymentIntentId}. */
+  public List<Refund> refundsAtStripe(String paymentIntentId) {
+    try {
+      List<Refund> found = new ArrayList<>();
+      stripeClient
+          .v1()
+          .refunds()
+          .list(RefundListParams.builder().setPaymentIntent(paymentIntentId).setLimit(100L).build())
+          .autoPagingIterable()
+          .forEach(found::add);
+      return found;
+    } catch (StripeException e) {
+      throw new IllegalStateException("could not list refunds", e);
+    }
+  }
 
   public void ban(UUID userId) {
     db.execute(

@@ -19,12 +19,19 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The risk service on the real broker and database: Stripe events in, a flagged user out. */
+/**
+ * The risk service on the real broker and database: Stripe events in, a flagged user out, and the
+ * metrics its dashboard panels graph on its {@code /metrics}.
+ */
 class RiskServiceTest {
 
   private static final Duration WAIT = Duration.ofSeconds(90);
@@ -81,7 +88,54 @@ class RiskServiceTest {
               user.equals(r.key())
                   && "user.flagged".equals(KafkaTestClient.header(r, "event-type").orElse("")),
           WAIT);
+
+      // And /metrics serves every metric the dashboard's risk panels graph, the flag by signal
+      String metrics =
+          http.send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://localhost:" + service.adminPort() + "/metrics"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(metrics)
+          .contains(
+              "payments_risk_flags_total{service=\"payment-risk\",signal=\"card_testing_declines\"} 1.0");
+      Set<String> graphed = riskPanelMetrics();
+      assertThat(graphed).contains("payments_risk_flags_total", "kafka_stream_client_state");
+      for (String name : graphed) {
+        assertThat(metrics).as(name + " on /metrics").containsPattern("(?m)^" + name + "\\{");
+      }
     }
+  }
+
+  /**
+   * The metric names in the expressions of the dashboard's risk row (ops/grafana), as Prometheus
+   * would look them up on this service.
+   */
+  private static Set<String> riskPanelMetrics() throws java.io.IOException {
+    Path dashboard =
+        Path.of("").toAbsolutePath().getParent().resolve("ops/grafana/payments-dashboard.json");
+    JsonNode root = Json.mapper().readTree(dashboard.toFile());
+    Pattern metric = Pattern.compile("\\b(?:payments|kafka)_[a-z0-9_]+\\b");
+    Set<String> names = new TreeSet<>();
+    boolean inRiskRow = false;
+    for (JsonNode panel : root.path("panels")) {
+      if (panel.path("type").asText().equals("row")) {
+        inRiskRow = panel.path("title").asText().equals("Risk");
+        continue;
+      }
+      if (!inRiskRow) {
+        continue;
+      }
+      for (JsonNode target : panel.path("targets")) {
+        Matcher matcher =
+            metric.matcher(target.path("expr").asText().replaceAll("\"[^\"]*\"", "\"\""));
+        while (matcher.find()) {
+          names.add(matcher.group());
+        }
+      }
+    }
+    return names;
   }
 
   private static int status(HttpClient http, URI uri) {

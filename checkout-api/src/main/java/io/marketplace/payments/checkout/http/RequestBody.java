@@ -59,6 +59,28 @@ public final class RequestBody {
     return text(field, maxLength, false);
   }
 
+  /**
+   * A required whole number from 1 to {@code max}, given as a JSON integer ({@code 150}, not {@code
+   * "150"} nor {@code 150.0}).
+   */
+  public long requiredPositiveWholeNumber(String field, long max) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      errors.put(field, "is required");
+      return 0;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+      errors.put(field, "must be a whole number");
+      return 0;
+    }
+    long value = node.asLong();
+    if (value < 1 || value > max) {
+      errors.put(field, "must be from 1 to " + max);
+      return 0;
+    }
+    return value;
+  }
+
   /** A required string that must be one of {@code allowed}. */
   public String requiredChoice(String field, Set<String> allowed) {
     String value = text(field, 100, true).orElse(null);

@@ -14,17 +14,26 @@ import io.marketplace.payments.common.refund.RefundRecord;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * {@code POST /api/marketplace/listings/{id}/refund-request {"reason"}}: the owner asks for the
- * posting fee back. A user request is always reviewed (SPEC §1): the record is born {@code
+ * {@code POST /api/marketplace/listings/{id}/refund-request {"reason","paymentIntentId"?}}: the
+ * owner asks for money back. A user request is always reviewed (SPEC §1): the record is born {@code
  * pending}, {@code refund.requested} is announced, and a super_admin approves or rejects it.
+ *
+ * <p>Without {@code paymentIntentId} it is the listing's posting fee, in full, and only while no
+ * refund of it is under way or done. With it, it is that payment of the listing (a posting fee, a
+ * featured promotion or a bump): 404 when the listing has no such payment, 409 when it has not
+ * succeeded or nothing is left of it to refund; the request is for what is left ({@link
+ * RefundDao#claimedCents}, under the payment's row lock, as an admin's refund takes it).
  */
 public final class RefundRequestController {
 
   static final int MAX_REASON = 1000;
+  static final int MAX_PAYMENT_INTENT_ID = 255;
 
   private final Jdbi jdbi;
   private final Clock clock;
@@ -38,6 +47,7 @@ public final class RefundRequestController {
     UUID listingId = PathIds.uuid(ctx, "id", "listing");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
+    Optional<String> paymentIntentId = body.optionalText("paymentIntentId", MAX_PAYMENT_INTENT_ID);
     body.validate();
     RefundRecord refund =
         jdbi.inTransaction(
@@ -45,25 +55,17 @@ public final class RefundRequestController {
               Instant now = clock.instant();
               Listing listing = Listings.lockOwned(tx, caller, listingId, now);
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
-              RefundRequestDao.PaidFee paid =
-                  dao.succeededPostingFee(listingId)
-                      .orElseThrow(
-                          () ->
-                              ProblemException.conflict(
-                                  "nothing was paid for this listing, so there is nothing to"
-                                      + " refund"));
-              List<RefundRecord> live = dao.liveRefundsOf(paid.stripePaymentIntentId());
-              if (!live.isEmpty()) {
-                throw ProblemException.conflict(
-                    "a refund of this payment is already " + live.getFirst().status().wire());
-              }
+              Claim claim =
+                  paymentIntentId.isPresent()
+                      ? namedPayment(tx, listingId, paymentIntentId.get())
+                      : postingFee(dao, listingId);
               UUID id = UUID.randomUUID();
               dao.insertUserRequest(
                   id,
                   listing.userId(),
                   listingId,
-                  paid.stripePaymentIntentId(),
-                  paid.amountCents(),
+                  claim.paymentIntentId(),
+                  claim.amountCents(),
                   reason,
                   now);
               RefundRecord created = tx.attach(RefundDao.class).find(id).orElseThrow();
@@ -71,5 +73,55 @@ public final class RefundRequestController {
               return created;
             });
     return Reply.of(202, RefundView.of(refund));
+  }
+
+  /** What a request asks back: of which payment, how much. */
+  private record Claim(String paymentIntentId, long amountCents) {}
+
+  /** The listing's posting fee, in full, when no refund of it is under way or done. */
+  private static Claim postingFee(RefundRequestDao dao, UUID listingId) {
+    RefundRequestDao.PaidFee paid =
+        dao.succeededPostingFee(listingId)
+            .orElseThrow(
+                () ->
+                    ProblemException.conflict(
+                        "nothing was paid for this listing, so there is nothing to refund"));
+    // held like every path that reserves part of a payment, so an admin's refund of it waits
+    dao.lockPayment(paid.stripePaymentIntentId());
+    List<RefundRecord> live = dao.liveRefundsOf(paid.stripePaymentIntentId());
+    if (!live.isEmpty()) {
+      throw ProblemException.conflict(
+          "a refund of this payment is already " + live.getFirst().status().wire());
+    }
+    return new Claim(paid.stripePaymentIntentId(), paid.amountCents());
+  }
+
+  /** The listing's payment the owner named, for what is left of it. */
+  private static Claim namedPayment(Handle tx, UUID listingId, String paymentIntentId) {
+    RefundRequestDao.Payment payment =
+        tx.attach(RefundRequestDao.class)
+            .lockPayment(paymentIntentId)
+            .filter(p -> p.listingId().equals(listingId))
+            .orElseThrow(
+                () ->
+                    ProblemException.notFound(
+                        "this listing has no payment " + abbreviate(paymentIntentId)));
+    if (!payment.succeeded()) {
+      throw ProblemException.conflict(
+          "the payment is " + payment.status() + "; only a succeeded payment is refunded");
+    }
+    long left =
+        payment.amountCents()
+            - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId());
+    if (left <= 0) {
+      throw ProblemException.conflict(
+          "nothing is left to refund of this payment: it is refunded, or refunds of all of it are"
+              + " under way or awaiting review");
+    }
+    return new Claim(payment.stripePaymentIntentId(), left);
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 40 ? text : text.substring(0, 40) + "…";
   }
 }

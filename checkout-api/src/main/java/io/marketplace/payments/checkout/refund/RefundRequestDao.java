@@ -14,6 +14,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 /** This service's statements on {@code payment_refunds} and the payments they refund. */
 @RegisterRowMapper(RefundRecord.Mapper.class)
 @RegisterConstructorMapper(RefundRequestDao.PaidFee.class)
+@RegisterConstructorMapper(RefundRequestDao.Payment.class)
 public interface RefundRequestDao {
 
   /** A succeeded posting fee: what a user's refund request gives back. */
@@ -26,6 +27,31 @@ public interface RefundRequestDao {
       ORDER BY succeeded_at DESC LIMIT 1
       """)
   Optional<PaidFee> succeededPostingFee(@Bind("listingId") UUID listingId);
+
+  /** A row of {@code payments}, as a refund of it needs it. */
+  record Payment(
+      String stripePaymentIntentId,
+      UUID listingId,
+      UUID userId,
+      String paymentType,
+      long amountCents,
+      String status) {
+
+    public boolean succeeded() {
+      return "succeeded".equals(status);
+    }
+  }
+
+  /**
+   * Reads a payment and holds its row until the transaction ends: every path that reserves part of
+   * a payment for a refund takes this lock first, so two refunds cannot both take the last of it.
+   */
+  @SqlQuery(
+      """
+      SELECT stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents, status
+      FROM payments WHERE stripe_payment_intent_id = :pi FOR UPDATE
+      """)
+  Optional<Payment> lockPayment(@Bind("pi") String paymentIntentId);
 
   /** Refunds of a payment that are under way or done; a rejected one does not count. */
   @SqlQuery(
@@ -48,8 +74,30 @@ public interface RefundRequestDao {
       @Bind("userId") UUID userId,
       @Bind("listingId") UUID listingId,
       @Bind("paymentIntentId") String paymentIntentId,
-      @Bind("amountCents") int amountCents,
+      @Bind("amountCents") long amountCents,
       @Bind("note") String note,
+      @Bind("now") Instant now);
+
+  /**
+   * A super_admin's refund of a chosen amount: born {@code approved} (an admin decided it), with
+   * the admin's note and who they are.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO payment_refunds
+          (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status, note,
+           created_by, created_at, updated_at)
+      VALUES (:id, :userId, :listingId, :paymentIntentId, :amountCents, 'user_request', 'approved',
+              :note, :createdBy, :now, :now)
+      """)
+  void insertAdminRefund(
+      @Bind("id") UUID id,
+      @Bind("userId") UUID userId,
+      @Bind("listingId") UUID listingId,
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("amountCents") long amountCents,
+      @Bind("note") String note,
+      @Bind("createdBy") UUID createdBy,
       @Bind("now") Instant now);
 
   /**

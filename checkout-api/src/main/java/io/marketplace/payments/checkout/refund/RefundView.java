@@ -8,7 +8,8 @@ import java.util.UUID;
  * The refund JSON of SPEC §3, plus {@code lastError}: why Stripe has not refunded an approved
  * refund yet, or why it failed (null otherwise), so an admin sees what went wrong; and for a {@code
  * failed} refund Stripe's {@code failureReason} and when an admin closed it ({@code closedAt}, null
- * while it awaits a retry or a close).
+ * while it awaits a retry or a close); and {@code note}, the text that came with it (the user's
+ * reason for a request, the super_admin's for a refund they made).
  */
 public record RefundView(
     UUID id,
@@ -22,7 +23,8 @@ public record RefundView(
     Instant createdAt,
     String lastError,
     String failureReason,
-    Instant closedAt) {
+    Instant closedAt,
+    String note) {
 
   public static RefundView of(RefundRecord refund) {
     return new RefundView(
@@ -37,6 +39,7 @@ public record RefundView(
         refund.createdAt(),
         refund.lastError(),
         refund.failureReason(),
-        refund.closedAt());
+        refund.closedAt(),
+        refund.note());
   }
 }

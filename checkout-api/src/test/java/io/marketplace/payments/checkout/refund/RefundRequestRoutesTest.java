@@ -56,11 +56,13 @@ class RefundRequestRoutesTest {
     assertThat(app.db.row("SELECT status, note FROM payment_refunds WHERE id = ?", refundId))
         .contains(Map.of("status", "pending", "note", "sold elsewhere"));
 
-    // and refund.requested is published, keyed by the listing
+    // and refund.requested is published, keyed by the listing (other tests share the topic)
     ConsumerRecord<String, byte[]> event =
         app.kafka.awaitRecord(
             app.topics.paymentEvents(),
-            r -> KafkaTestClient.text(r).contains("refund.requested"),
+            r ->
+                KafkaTestClient.text(r).contains("refund.requested")
+                    && KafkaTestClient.text(r).contains(refundId.toString()),
             Duration.ofSeconds(20));
     assertThat(event.key()).isEqualTo(paid.listingId().toString());
     JsonNode envelope = Json.mapper().readTree(event.value());
@@ -123,5 +125,114 @@ class RefundRequestRoutesTest {
     assertThat(other.status()).isEqualTo(403);
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isZero();
+  }
+
+  @Test
+  void shouldRecordPendingRefundOfABumpWhenOwnerNamesItsPayment() throws Exception {
+    // Given a paid listing whose owner also paid for a bump
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    String bump = app.paidPromotion(owner, paid.listingId(), "bump");
+
+    // When the owner asks for the bump back
+    Http.Response response =
+        request(
+            owner,
+            paid.listingId(),
+            Map.of("reason", "the bump did not show", "paymentIntentId", bump));
+
+    // Then the pending refund is of the bump's payment, in full
+    assertThat(response.status()).as(response.toString()).isEqualTo(202);
+    JsonNode refund = response.json();
+    assertThat(refund.get("paymentIntentId").asText()).isEqualTo(bump);
+    assertThat(refund.get("amountCents").asInt()).isEqualTo(200);
+    assertThat(refund.get("reason").asText()).isEqualTo("user_request");
+    assertThat(refund.get("status").asText()).isEqualTo("pending");
+    UUID refundId = UUID.fromString(refund.get("id").asText());
+    assertThat(
+            app.db.row(
+                "SELECT status, stripe_payment_intent_id, amount_cents, note"
+                    + " FROM payment_refunds WHERE id = ?",
+                refundId))
+        .contains(
+            Map.of(
+                "status",
+                "pending",
+                "stripe_payment_intent_id",
+                bump,
+                "amount_cents",
+                200,
+                "note",
+                "the bump did not show"));
+
+    // and refund.requested names the bump's payment
+    ConsumerRecord<String, byte[]> event =
+        app.kafka.awaitRecord(
+            app.topics.paymentEvents(),
+            r ->
+                KafkaTestClient.text(r).contains("refund.requested")
+                    && KafkaTestClient.text(r).contains(refundId.toString()),
+            Duration.ofSeconds(20));
+    assertThat(Json.mapper().readTree(event.value()).get("data").get("paymentIntentId").asText())
+        .isEqualTo(bump);
+
+    // and the posting fee may still be asked back, as before, without naming it
+    Http.Response fee = request(owner, paid.listingId(), Map.of("reason", "sold elsewhere"));
+    assertThat(fee.status()).isEqualTo(202);
+    assertThat(fee.json().get("paymentIntentId").asText()).isEqualTo(paid.paymentIntentId());
+    assertThat(fee.json().get("amountCents").asInt()).isEqualTo(500);
+  }
+
+  @Test
+  void shouldAskForWhatIsLeftOfAFeaturedPaymentAndAnswer409WhenNothingIsLeft() {
+    // Given a featured promotion of 500 cents, 150 of which an admin refunded
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    String featured = app.paidPromotion(owner, paid.listingId(), "featured");
+    Http.Response adminRefund =
+        app.http
+            .post("/admin/api/marketplace/payments/" + featured + "/refunds")
+            .token(Tokens.admin(UUID.randomUUID()))
+            .json(Map.of("amountCents", 150, "reason", "goodwill"))
+            .send();
+    assertThat(adminRefund.status()).as(adminRefund.toString()).isEqualTo(201);
+
+    // When the owner asks for it back, twice
+    Map<String, String> body = Map.of("reason", "not featured", "paymentIntentId", featured);
+    Http.Response first = request(owner, paid.listingId(), body);
+    Http.Response second = request(owner, paid.listingId(), body);
+
+    // Then the first asks for the 350 cents left, the second finds nothing left
+    assertThat(first.status()).isEqualTo(202);
+    assertThat(first.json().get("amountCents").asInt()).isEqualTo(350);
+    assertThat(second.status()).isEqualTo(409);
+    assertThat(second.json().get("detail").asText()).contains("nothing is left");
+    assertThat(app.db.count("payment_refunds WHERE stripe_payment_intent_id = ?", featured))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void shouldAnswer404WhenThePaymentIsNotTheListingsAnd409WhenItIsNotPaid() {
+    // Given two listings of one owner, one with a paid bump and one with an unpaid promotion
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing mine = app.paidListing(owner);
+    TestApi.PaidListing other = app.paidListing(owner);
+    String otherBump = app.paidPromotion(owner, other.listingId(), "bump");
+    String unpaid =
+        app.promote(owner, mine.listingId(), "featured").json().get("paymentIntentId").asText();
+
+    // When the owner names another listing's payment, an unknown one, and the unpaid one
+    Http.Response notThisListing =
+        request(owner, mine.listingId(), Map.of("reason", "x", "paymentIntentId", otherBump));
+    Http.Response unknown =
+        request(owner, mine.listingId(), Map.of("reason", "x", "paymentIntentId", "pi_nothing"));
+    Http.Response notPaid =
+        request(owner, mine.listingId(), Map.of("reason", "x", "paymentIntentId", unpaid));
+
+    // Then
+    assertThat(notThisListing.status()).isEqualTo(404);
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(notPaid.status()).isEqualTo(409);
+    assertThat(app.db.count("payment_refunds WHERE user_id = ?", owner)).isZero();
   }
 }

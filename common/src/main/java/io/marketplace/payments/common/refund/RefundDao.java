@@ -19,6 +19,22 @@ public interface RefundDao {
   @SqlQuery("SELECT " + RefundRecord.COLUMNS + " FROM payment_refunds WHERE id = :id FOR UPDATE")
   Optional<RefundRecord> lock(@Bind("id") UUID id);
 
+  /**
+   * The cents of a payment no longer free to refund: every refund recorded for it that is not
+   * {@code rejected} and not a {@code failed} one an admin closed. That is money that went back
+   * (processed, chargebacks and refunds made in Stripe's dashboard included), money on its way
+   * (approved), money a user asked for and an admin has yet to decide on (pending), and a failed
+   * refund an admin may still retry. What is left to refund is the amount paid minus this; callers
+   * lock the payment's row first, so that two refunds cannot both take the last of it.
+   */
+  @SqlQuery(
+      """
+      SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
+        AND NOT (status = 'failed' AND closed_at IS NOT NULL)
+      """)
+  long claimedCents(@Bind("pi") String paymentIntentId);
+
   /** approved → processed; 0 when the row is no longer approved. */
   @SqlUpdate(
       """

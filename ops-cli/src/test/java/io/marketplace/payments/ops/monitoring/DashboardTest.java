@@ -52,5 +52,12 @@ class DashboardTest {
             "homepage_refunds_processed_total",
             "homepage_webhooks_received_total",
             "kafka_consumer_fetch_manager_records_lag_max");
+    // and the risk service: its flags by signal, and the health of its Kafka Streams
+    assertThat(graphed)
+        .contains(
+            "payments_risk_flags_total",
+            "kafka_stream_client_state",
+            "kafka_stream_alive_stream_threads",
+            "kafka_stream_thread_process_rate");
   }
 }

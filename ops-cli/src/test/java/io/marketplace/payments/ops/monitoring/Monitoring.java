@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
 
 /**
  * What the alert rules and the dashboard may refer to: every metric the services export, by its
- * Prometheus name, with the Micrometer name that appears in the code that registers it (null for
- * the one Micrometer's Kafka binder registers, not our code).
+ * Prometheus name, with the Micrometer name that appears in the code that registers it (for those
+ * Micrometer's Kafka binders register, not our code: the binder's class, which our code binds).
  */
 final class Monitoring {
 
@@ -55,8 +55,17 @@ final class Monitoring {
           Map.entry("payments_risk_flags_total", "payments.risk.flags"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
-          // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker
-          Map.entry("kafka_consumer_fetch_manager_records_lag_max", "KafkaClientMetrics"));
+          // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker (and
+          // Kafka Streams' own consumers report it too, through the binder below)
+          Map.entry("kafka_consumer_fetch_manager_records_lag_max", "KafkaClientMetrics"),
+          // Micrometer's KafkaStreamsMetrics, bound to the risk service's Kafka Streams in
+          // RiskService: the client's state (the ordinal of KafkaStreams.State, RUNNING = 2), its
+          // threads, and each stream thread's rates
+          Map.entry("kafka_stream_client_state", "KafkaStreamsMetrics"),
+          Map.entry("kafka_stream_alive_stream_threads", "KafkaStreamsMetrics"),
+          Map.entry("kafka_stream_failed_stream_threads_total", "KafkaStreamsMetrics"),
+          Map.entry("kafka_stream_thread_process_rate", "KafkaStreamsMetrics"),
+          Map.entry("kafka_stream_thread_commit_latency_max", "KafkaStreamsMetrics"));
 
   private static final Pattern METRIC =
       Pattern.compile("\\b(?:homepage|gateway|payments|kafka|http)_[a-z0-9_]+\\b");

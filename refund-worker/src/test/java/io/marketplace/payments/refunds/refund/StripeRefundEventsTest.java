@@ -1,6 +1,7 @@
 package io.marketplace.payments.refunds.refund;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
@@ -8,6 +9,8 @@ import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -128,6 +131,70 @@ class StripeRefundEventsTest {
     // and the executor, finishing late, changes nothing and calls Stripe no more
     assertThat(h.executor().execute(id).result()).isEqualTo(RefundOutcome.Result.UNCHANGED);
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+  }
+
+  @Test
+  void shouldCountAnAdminsPartialRefundOnceWhenStripesEventsForItArriveWithDashboardRefunds() {
+    // Given a 500 cent payment, 150 of which an admin refunded through the executor, as
+    // checkout-api's admin refund does (an approved user_request record, then Stripe)
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID id = UUID.randomUUID();
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_refunds
+                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status,
+                 note)
+            VALUES (?, ?, ?, ?, 150, 'user_request', 'approved', 'goodwill')
+            """,
+            id,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId());
+    RefundOutcome outcome = h.executor().execute(id);
+    assertThat(outcome.isProcessed()).isTrue();
+    String ours = outcome.refund().stripeRefundId();
+
+    // When Stripe's events for it arrive, again under new event ids, and as a charge.refunded
+    // listing it without our metadata; and support refunds 200 more in Stripe's dashboard
+    String created = awaitForwarded("refund.created", ours);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created));
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "refund.updated"));
+    Map<String, Object> charge = new LinkedHashMap<>();
+    charge.put("id", StripeFixtures.newId("ch"));
+    charge.put("object", "charge");
+    charge.put("payment_intent", paid.paymentIntentId());
+    charge.put("amount", 500);
+    charge.put("amount_refunded", 150);
+    charge.put(
+        "refunds",
+        Map.of(
+            "object",
+            "list",
+            "data",
+            List.of(
+                StripeFixtures.refund(ours, paid.paymentIntentId(), 150, "succeeded", Map.of()))));
+    h.webhooks().publish(StripeFixtures.event("charge.refunded", charge));
+    String dashboard =
+        (String) h.emulator().refundOutsideSystem(paid.paymentIntentId(), 200L).get("id");
+    awaitForwarded("refund.created", dashboard);
+    Await.until(
+        Harness.WAIT, "two refunds recorded", () -> h.refunds(paid.paymentIntentId()).size() == 2);
+    h.awaitStripeEventsApplied();
+
+    // Then the admin's refund is counted once, and the dashboard's added: 350 of 500 went back
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .extracting(r -> r.get("stripe_refund_id"), r -> r.get("amount_cents"))
+        .containsExactlyInAnyOrder(tuple(ours, 150), tuple(dashboard, 200));
+    assertThat(
+            h.db()
+                .count(
+                    "SELECT sum(amount_cents) FROM payment_refunds"
+                        + " WHERE stripe_payment_intent_id = ? AND status = 'processed'",
+                    paid.paymentIntentId()))
+        .isEqualTo(350);
+    assertThat(h.paymentEvents("refund.processed", id.toString())).hasSize(1);
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).hasSize(2);
   }
 
   private static String awaitForwarded(String type, String objectId) {

@@ -260,6 +260,13 @@ final class ApiUnderAttack implements AutoCloseable {
     return listingId;
   }
 
+  /** The PaymentIntent that paid the posting fee of a listing made by {@link #paidListing}. */
+  String paymentIntentOf(UUID listingId) {
+    return db.row("SELECT payment_intent_id FROM marketplace_listings WHERE id = ?", listingId)
+        .map(row -> (String) row.get("payment_intent_id"))
+        .orElseThrow();
+  }
+
   /** A pending refund of a paid listing, requested by its owner. */
   UUID pendingRefund(UUID userId) {
     UUID listingId = paidListing(userId);

@@ -73,6 +73,11 @@ class AuthorizationMatrixTest {
         "/admin/api/marketplace/refunds/{refund}/close",
         Access.ADMIN,
         "{\"reason\":\"refunded another way\"}"),
+    REFUND_PAYMENT(
+        "POST",
+        "/admin/api/marketplace/payments/{paymentIntentId}/refunds",
+        Access.ADMIN,
+        "{\"amountCents\":100,\"reason\":\"goodwill\"}"),
     REJECT_LISTING(
         "POST",
         "/admin/api/marketplace/listings/{free}/reject",
@@ -127,7 +132,15 @@ class AuthorizationMatrixTest {
   }
 
   /** The people and things of the walk. */
-  record Ids(UUID owner, UUID other, UUID admin, UUID pending, UUID paid, UUID free, UUID refund) {}
+  record Ids(
+      UUID owner,
+      UUID other,
+      UUID admin,
+      UUID pending,
+      UUID paid,
+      UUID free,
+      UUID refund,
+      String payment) {}
 
   private static ApiUnderAttack system;
   private static Ids ids;
@@ -137,15 +150,17 @@ class AuthorizationMatrixTest {
     system = ApiUnderAttack.start();
     UUID owner = UUID.randomUUID();
     UUID refundOwner = UUID.randomUUID();
+    UUID paid = system.paidListing(owner);
     ids =
         new Ids(
             owner,
             UUID.randomUUID(),
             UUID.randomUUID(),
             system.createListing(owner, "housing"),
-            system.paidListing(owner),
+            paid,
             system.createListing(owner, "for-sale"),
-            system.pendingRefund(refundOwner));
+            system.pendingRefund(refundOwner),
+            system.paymentIntentOf(paid));
   }
 
   @AfterAll
@@ -350,6 +365,10 @@ class AuthorizationMatrixTest {
           Call.of("POST", "/admin/api/marketplace/listings/" + id + "/reject")
               .withAuthorization(admin)
               .json("{\"reason\":\"x\"}"));
+      calls.add(
+          Call.of("POST", "/admin/api/marketplace/payments/" + id + "/refunds")
+              .withAuthorization(admin)
+              .json("{\"amountCents\":100,\"reason\":\"x\"}"));
     }
 
     List<String> failures = new ArrayList<>();
@@ -387,6 +406,7 @@ class AuthorizationMatrixTest {
     UUID pending = system.createListing(owner, "cars-trucks");
     UUID paid = system.paidListing(owner);
     UUID paidToRefund = system.paidListing(owner);
+    UUID paidForAdminRefund = system.paidListing(owner);
     UUID free = system.createListing(owner, "services");
     UUID toApprove = system.pendingRefund(UUID.randomUUID());
     UUID toReject = system.pendingRefund(UUID.randomUUID());
@@ -468,6 +488,19 @@ class AuthorizationMatrixTest {
         .isEqualTo("rejected");
     assertThat(
             expect(
+                    201,
+                    Call.of(
+                            "POST",
+                            "/admin/api/marketplace/payments/"
+                                + system.paymentIntentOf(paidForAdminRefund)
+                                + "/refunds")
+                        .withAuthorization(asAdmin)
+                        .json("{\"amountCents\":100,\"reason\":\"goodwill\"}"))
+                .path("amountCents")
+                .asLong())
+        .isEqualTo(100);
+    assertThat(
+            expect(
                     200,
                     Call.of("POST", "/admin/api/marketplace/listings/" + free + "/reject")
                         .withAuthorization(asAdmin)
@@ -519,7 +552,8 @@ class AuthorizationMatrixTest {
             .replace("{paid}", ids.paid().toString())
             .replace("{free}", ids.free().toString())
             .replace("{refund}", ids.refund().toString())
-            .replace("{owner}", ids.owner().toString());
+            .replace("{owner}", ids.owner().toString())
+            .replace("{paymentIntentId}", ids.payment());
     Call call = Call.of(route.method, path).withAuthorization(caller.authorization().apply(ids));
     if (route.body != null) {
       call = call.json(route.body);

@@ -1,0 +1,147 @@
+package io.marketplace.payments.checkout.admin;
+
+import io.javalin.http.Context;
+import io.marketplace.payments.checkout.auth.Caller;
+import io.marketplace.payments.checkout.http.Reply;
+import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.Idempotency;
+import io.marketplace.payments.checkout.refund.RefundRequestDao;
+import io.marketplace.payments.checkout.refund.RefundView;
+import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundOutcome;
+import io.marketplace.payments.common.refund.RefundRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /admin/api/marketplace/payments/{paymentIntentId}/refunds {"amountCents","reason"}}:
+ * a super_admin refunds any succeeded payment (posting fee, featured, bump) for a chosen amount, up
+ * to what is left of it ({@link RefundDao#claimedCents}).
+ *
+ * <p>The refund is decided in one transaction that locks the payment's row, checks what is left and
+ * records the refund {@code approved} ({@code reason=user_request}, the admin's text in {@code
+ * note}, the admin in {@code created_by}); of two concurrent refunds that together exceed the
+ * payment, the second finds the first's amount taken and gets 409. Then, outside any transaction,
+ * the {@link RefundExecutor} asks Stripe under the idempotency key derived from the record's id,
+ * marks it {@code processed} and announces {@code refund.processed}. If Stripe does not answer, the
+ * record stays {@code approved} with {@code lastError} and the refund worker's janitor retries it;
+ * a client's retry with the same {@code Idempotency-Key} gets the first answer, never a second
+ * refund (see {@link #recordId}).
+ */
+public final class AdminPaymentRefundController {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminPaymentRefundController.class);
+  static final int MAX_REASON = 1000;
+  static final int MAX_PAYMENT_INTENT_ID = 255;
+
+  private final Jdbi jdbi;
+  private final RefundExecutor executor;
+  private final Clock clock;
+
+  public AdminPaymentRefundController(Jdbi jdbi, RefundExecutor executor, Clock clock) {
+    this.jdbi = jdbi;
+    this.executor = executor;
+    this.clock = clock;
+  }
+
+  public Reply refund(Context ctx, Caller caller) {
+    String paymentIntentId = ctx.pathParam("paymentIntentId");
+    RequestBody body = RequestBody.of(ctx);
+    long amountCents = body.requiredPositiveWholeNumber("amountCents", Integer.MAX_VALUE);
+    String reason = body.requiredText("reason", MAX_REASON);
+    body.validate();
+    if (paymentIntentId.length() > MAX_PAYMENT_INTENT_ID) {
+      throw unknown(paymentIntentId.substring(0, 40) + "…");
+    }
+    UUID id = recordId(caller.userId(), ctx.header(Idempotency.HEADER));
+    jdbi.useTransaction(
+        tx -> {
+          RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+          RefundRequestDao.Payment payment =
+              dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
+          Optional<RefundRecord> earlier = tx.attach(RefundDao.class).find(id);
+          if (earlier.isPresent()) {
+            requireSameRefund(earlier.get(), paymentIntentId, amountCents);
+            return; // a retry of a request that recorded it and then failed: finish that one
+          }
+          if (!payment.succeeded()) {
+            throw ProblemException.conflict(
+                "the payment is " + payment.status() + "; only a succeeded payment is refunded");
+          }
+          long left =
+              Math.max(
+                  0,
+                  payment.amountCents()
+                      - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId()));
+          if (amountCents > left) {
+            throw ProblemException.conflict(
+                amountCents
+                    + " cents is more than is left to refund of this payment: "
+                    + left
+                    + " of "
+                    + payment.amountCents()
+                    + " (refunds recorded, approved, pending review or failed and not closed"
+                    + " count as taken)");
+          }
+          Instant now = clock.instant();
+          dao.insertAdminRefund(
+              id,
+              payment.userId(),
+              payment.listingId(),
+              payment.stripePaymentIntentId(),
+              amountCents,
+              reason,
+              caller.userId(),
+              now);
+        });
+    log.info(
+        "refund {} of {} cents of {} made by admin {}; asking Stripe to refund it",
+        id,
+        amountCents,
+        paymentIntentId,
+        caller.userId());
+    RefundOutcome outcome = executor.execute(id);
+    return Reply.of(201, RefundView.of(outcome.refund()));
+  }
+
+  /**
+   * The refund's record id. With an {@code Idempotency-Key} it is derived from the admin and the
+   * key: the answer to a key is replayed for 24 h, but a request that recorded the refund and then
+   * failed (a 5xx releases the key) is retried under the same key, and must reach the same record,
+   * hence the same Stripe idempotency key {@code refund-<id>}, rather than refund a second time.
+   */
+  static UUID recordId(UUID adminId, String idempotencyKey) {
+    if (idempotencyKey == null) {
+      return UUID.randomUUID();
+    }
+    return UUID.nameUUIDFromBytes(
+        ("admin-refund/" + adminId + "/" + idempotencyKey).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void requireSameRefund(
+      RefundRecord earlier, String paymentIntentId, long amountCents) {
+    if (!earlier.paymentIntentId().equals(paymentIntentId)
+        || earlier.amountCents() != amountCents) {
+      throw ProblemException.unprocessable(
+          "this Idempotency-Key was used for another refund (refund "
+              + earlier.id()
+              + " of "
+              + earlier.amountCents()
+              + " cents of "
+              + earlier.paymentIntentId()
+              + ")");
+    }
+  }
+
+  private static ProblemException unknown(String paymentIntentId) {
+    return ProblemException.notFound("no payment " + paymentIntentId);
+  }
+}
