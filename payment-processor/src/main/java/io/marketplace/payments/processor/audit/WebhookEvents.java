@@ -108,15 +108,14 @@ public final class WebhookEvents {
             INSERT INTO webhook_events
                 (event_id, event_type, payload, payload_raw, received_at, processed_at, status,
                  error_message)
-            SELECT e.id, e.type, p.payload, e.raw, e.received, e.processed, e.status, e.error
+            SELECT e.id, e.type, CAST(e.payload AS jsonb), e.raw, e.received, e.processed,
+                   e.status, e.error
             FROM unnest(CAST(:audit_ids AS text[]), CAST(:audit_types AS text[]),
-                        CAST(:audit_raw AS text[]),
+                        CAST(:audit_payloads AS text[]), CAST(:audit_raw AS text[]),
                         CAST(:audit_received AS timestamptz[]),
                         CAST(:audit_processed AS timestamptz[]),
                         CAST(:audit_statuses AS text[]), CAST(:audit_errors AS text[]))
-                 WITH ORDINALITY AS e(id, type, raw, received, processed, status, error, position)
-            JOIN jsonb_array_elements(CAST(:audit_payloads AS jsonb))
-                 WITH ORDINALITY AS p(payload, position) USING (position)
+                 AS e(id, type, payload, raw, received, processed, status, error)
             ON CONFLICT (event_id) DO UPDATE
             SET status = EXCLUDED.status,
                 processed_at = EXCLUDED.processed_at,
@@ -127,9 +126,10 @@ public final class WebhookEvents {
                 update
                     .bind("audit_ids", copy.stream().map(Row::eventId).toArray(String[]::new))
                     .bind("audit_types", copy.stream().map(Row::eventType).toArray(String[]::new))
+                    // each payload parsed once, into its own jsonb: not one array of them all
                     .bind(
                         "audit_payloads",
-                        Json.arrayOf(copy.stream().map(r -> storable(r.payload())).toList()))
+                        copy.stream().map(r -> storable(r.payload())).toArray(String[]::new))
                     .bind(
                         "audit_raw",
                         copy.stream()
