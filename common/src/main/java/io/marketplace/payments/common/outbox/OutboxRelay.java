@@ -1,5 +1,6 @@
 package io.marketplace.payments.common.outbox;
 
+import io.marketplace.payments.common.db.RecordSeparated;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -315,12 +316,26 @@ public final class OutboxRelay implements AutoCloseable {
       String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
       String[] keys = (String[]) rs.getArray("batch_keys").getArray();
       String[] types = (String[]) rs.getArray("batch_types").getArray();
-      String[] payloads = (String[]) rs.getArray("batch_payloads").getArray();
+      List<String> payloads = RecordSeparated.split(rs.getString("batch_payloads"));
+      if (payloads.size() != eventIds.length) {
+        throw new IllegalStateException(
+            "outbox row "
+                + seq
+                + " holds "
+                + eventIds.length
+                + " ids and "
+                + payloads.size()
+                + " payloads");
+      }
       List<Message> messages = new ArrayList<>(eventIds.length);
       for (int i = 0; i < eventIds.length; i++) {
         messages.add(
             new Message(
-                eventIds[i], Destination.valueOf(destinations[i]), keys[i], types[i], payloads[i]));
+                eventIds[i],
+                Destination.valueOf(destinations[i]),
+                keys[i],
+                types[i],
+                payloads.get(i)));
       }
       return new Row(seq, List.copyOf(messages));
     }

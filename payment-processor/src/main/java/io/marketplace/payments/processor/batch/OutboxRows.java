@@ -1,5 +1,6 @@
 package io.marketplace.payments.processor.batch;
 
+import io.marketplace.payments.common.db.RecordSeparated;
 import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.outbox.Destination;
 import java.util.List;
@@ -35,7 +36,7 @@ final class OutboxRows {
                 (batch_ids, batch_destinations, batch_keys, batch_types, batch_payloads)
             VALUES (CAST(:outbox_ids AS uuid[]), CAST(:outbox_destinations AS text[]),
                     CAST(:outbox_keys AS text[]), CAST(:outbox_types AS text[]),
-                    CAST(:outbox_payloads AS text[]))
+                    :outbox_payloads)
             """,
             update ->
                 update
@@ -47,6 +48,8 @@ final class OutboxRows {
                         copy.stream().map(r -> r.destination().name()).toArray(String[]::new))
                     .bind("outbox_keys", copy.stream().map(Row::key).toArray(String[]::new))
                     .bind("outbox_types", copy.stream().map(Row::type).toArray(String[]::new))
-                    .bind("outbox_payloads", copy.stream().map(Row::json).toArray(String[]::new))));
+                    .bind(
+                        "outbox_payloads",
+                        RecordSeparated.join(copy.stream().map(Row::json).toList()))));
   }
 }

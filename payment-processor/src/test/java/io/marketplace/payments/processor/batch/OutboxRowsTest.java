@@ -112,7 +112,7 @@ class OutboxRowsTest {
 
   @Test
   void shouldRefuseARowThatIsNeitherOneMessageNorMany() {
-    // arrays of different lengths: a message without its payload would be published wrong
+    // two ids, one payload: a message without its payload would be published wrong
     assertThatThrownBy(
             () ->
                 db.execute(
@@ -120,7 +120,7 @@ class OutboxRowsTest {
                     INSERT INTO outbox_events
                         (batch_ids, batch_destinations, batch_keys, batch_types, batch_payloads)
                     VALUES (ARRAY[gen_random_uuid(), gen_random_uuid()], ARRAY['PAYMENT_EVENTS',
-                            'PAYMENT_EVENTS'], ARRAY['a', 'b'], ARRAY['t', 't'], ARRAY['{}'])
+                            'PAYMENT_EVENTS'], ARRAY['a', 'b'], ARRAY['t', 't'], '{}')
                     """))
         .hasMessageContaining("outbox_events_one_message_or_many");
     // both forms at once
@@ -133,7 +133,7 @@ class OutboxRowsTest {
                         batch_payloads)
                     VALUES (gen_random_uuid(), 'PAYMENT_EVENTS', 'k', 't', '{}',
                             ARRAY[gen_random_uuid()], ARRAY['PAYMENT_EVENTS'], ARRAY['k'],
-                            ARRAY['t'], ARRAY['{}'])
+                            ARRAY['t'], '{}')
                     """))
         .hasMessageContaining("outbox_events_one_message_or_many");
     assertThat(db.count("outbox_events")).isZero();
