@@ -75,6 +75,58 @@ class DeadLetterTest {
   }
 
   @Test
+  void shouldAuditARecordSeparatorInAPoisonEventWithoutShiftingThePayloadsBehindIt() {
+    // Given a record that is not JSON because it holds a raw U+001E (the character that separates
+    // payloads on their way to PostgreSQL), then two good events on the same partition
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    String poisonId = "evt_3PseparatorSeparator00001";
+    world.kafka.send(
+        world.topics.stripeEvents(),
+        pi,
+        "{\"id\": \"evt_3PseparatorSeparator00001\", \"note\": \"a\u001eb\"}",
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID,
+            poisonId,
+            RecordHeaders.STRIPE_EVENT_TYPE,
+            "payment_intent.succeeded",
+            RecordHeaders.RECEIVED_AT,
+            Instant.now().toString()));
+    var good = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    var twin = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+
+    // When they are consumed
+    world.deliver(good);
+    world.deliver(twin);
+
+    // Then the poison record is audited as failed, its text kept whole as a JSON string
+    assertThat(world.awaitOutcome(poisonId)).containsEntry("status", "failed");
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT payload #>> '{}' AS text FROM webhook_events WHERE event_id = ?",
+                    poisonId)
+                .orElseThrow())
+        .containsEntry(
+            "text", "{\"id\": \"evt_3PseparatorSeparator00001\", \"note\": \"a\u001eb\"}");
+    // And each good event's audit row holds its own payload (the twin changes nothing)
+    assertThat(world.awaitOutcome(good.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(twin.eventId())).containsEntry("status", "ignored");
+    for (var event : java.util.List.of(good, twin)) {
+      assertThat(
+              world
+                  .db
+                  .row(
+                      "SELECT payload ->> 'id' AS id FROM webhook_events WHERE event_id = ?",
+                      event.eventId())
+                  .orElseThrow())
+          .containsEntry("id", event.eventId());
+    }
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
   void shouldDeadLetterTheWholeRecordWhenAPoisonEventIsAsLargeAsTheGatewayTakes() {
     // Given a record of 1 MiB, the largest body the gateway accepts, that is no event: random
     // printable text that does not compress, with the gateway's headers

@@ -1,10 +1,14 @@
 package io.marketplace.payments.common.outbox;
 
+import io.marketplace.payments.common.db.RecordSeparated;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +39,17 @@ public final class OutboxRelay implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
   private static final long ADVISORY_LOCK = 0x6f7574626f78L; // "outbox"
+
+  /** Rows a pass reads at most. */
   private static final int BATCH = 500;
+
+  /**
+   * Messages a pass starts at most: rows are read while fewer than this many messages came before
+   * them (a row of many messages, a worker transaction's, is never split, and the first row of a
+   * pass is always read).
+   */
+  private static final int MESSAGES = 5_000;
+
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration RETENTION = Duration.ofDays(7);
   static final long MIN_WOKEN_SPACING_MILLIS = 10;
@@ -81,12 +95,12 @@ public final class OutboxRelay implements AutoCloseable {
     Duration backoff = idleInterval;
     while (running) {
       try {
-        int sent = publishBatch();
+        Pass pass = publishBatch();
         lastPassNanos = System.nanoTime();
-        vacuumWhenWorthIt(sent);
+        vacuumWhenWorthIt(pass.messages());
         purgeOccasionally();
         backoff = idleInterval;
-        if (sent < BATCH) {
+        if (!pass.full()) {
           awaitWork();
         }
       } catch (RuntimeException e) {
@@ -100,8 +114,15 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  /** Publishes one batch if this relay holds the lock; returns how many rows it published. */
-  public int publishBatch() {
+  /**
+   * What one pass published.
+   *
+   * @param full whether it stopped at a limit, so more rows may be waiting
+   */
+  private record Pass(int messages, boolean full) {}
+
+  /** Publishes one batch if this relay holds the lock. */
+  private Pass publishBatch() {
     return jdbi.inTransaction(
         tx -> {
           boolean leader =
@@ -110,39 +131,46 @@ public final class OutboxRelay implements AutoCloseable {
                   .mapTo(Boolean.class)
                   .one();
           if (!leader) {
-            return 0;
+            return new Pass(0, false);
           }
           List<Row> rows =
               tx.createQuery(
                       """
-                      SELECT seq, event_id, destination, message_key, event_type, payload
-                      FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT :limit
+                      SELECT o.seq, o.event_id, o.destination, o.message_key, o.event_type,
+                             o.payload, o.batch_ids, o.batch_destinations, o.batch_keys,
+                             o.batch_types, o.batch_payloads
+                      FROM (
+                          SELECT seq,
+                                 sum(coalesce(cardinality(batch_ids), 1)) OVER (ORDER BY seq)
+                                     - coalesce(cardinality(batch_ids), 1) AS before
+                          FROM (SELECT seq, batch_ids FROM outbox_events
+                                WHERE published_at IS NULL ORDER BY seq LIMIT :rows) AS oldest
+                      ) AS due
+                      JOIN outbox_events o USING (seq)
+                      WHERE due.before < :messages
+                      ORDER BY o.seq
                       """)
-                  .bind("limit", BATCH)
-                  .map(
-                      (rs, ctx) ->
-                          new Row(
-                              rs.getLong("seq"),
-                              rs.getObject("event_id", UUID.class),
-                              Destination.valueOf(rs.getString("destination")),
-                              rs.getString("message_key"),
-                              rs.getString("event_type"),
-                              rs.getString("payload")))
+                  .bind("rows", BATCH)
+                  .bind("messages", MESSAGES)
+                  .map((rs, ctx) -> Row.of(rs))
                   .list();
           if (rows.isEmpty()) {
             backlog.set(0);
-            return 0;
+            return new Pass(0, false);
           }
-          List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
+          List<Future<RecordMetadata>> acks = new ArrayList<>();
           for (Row row : rows) {
-            var record =
-                new ProducerRecord<>(
-                    row.destination().topicIn(topics).name(),
-                    row.key(),
-                    row.payload().getBytes(StandardCharsets.UTF_8));
-            RecordHeaders.put(record.headers(), RecordHeaders.EVENT_ID, row.eventId().toString());
-            RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, row.type());
-            acks.add(producer.send(record));
+            for (Message message : row.messages()) {
+              var record =
+                  new ProducerRecord<>(
+                      message.destination().topicIn(topics).name(),
+                      message.key(),
+                      message.payload().getBytes(StandardCharsets.UTF_8));
+              RecordHeaders.put(
+                  record.headers(), RecordHeaders.EVENT_ID, message.eventId().toString());
+              RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, message.type());
+              acks.add(producer.send(record));
+            }
           }
           producer.flush();
           for (Future<RecordMetadata> ack : acks) {
@@ -160,9 +188,10 @@ public final class OutboxRelay implements AutoCloseable {
           tx.createUpdate("DELETE FROM outbox_events WHERE seq = ANY(:seqs)")
               .bind("seqs", rows.stream().mapToLong(Row::seq).toArray())
               .execute();
-          published.increment(rows.size());
-          backlog.set(rows.size() == BATCH ? BATCH : 0);
-          return rows.size();
+          published.increment(acks.size());
+          boolean full = rows.size() == BATCH || acks.size() >= MESSAGES;
+          backlog.set(full ? acks.size() : 0);
+          return new Pass(acks.size(), full);
         });
   }
 
@@ -262,6 +291,53 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  private record Row(
-      long seq, UUID eventId, Destination destination, String key, String type, String payload) {}
+  /** One message to publish. */
+  private record Message(
+      UUID eventId, Destination destination, String key, String type, String payload) {}
+
+  /** An outbox row: one message, or a transaction's messages in order (the batch_ columns). */
+  private record Row(long seq, List<Message> messages) {
+
+    static Row of(ResultSet rs) throws SQLException {
+      long seq = rs.getLong("seq");
+      Array ids = rs.getArray("batch_ids");
+      if (ids == null) {
+        return new Row(
+            seq,
+            List.of(
+                new Message(
+                    rs.getObject("event_id", UUID.class),
+                    Destination.valueOf(rs.getString("destination")),
+                    rs.getString("message_key"),
+                    rs.getString("event_type"),
+                    rs.getString("payload"))));
+      }
+      UUID[] eventIds = (UUID[]) ids.getArray();
+      String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
+      String[] keys = (String[]) rs.getArray("batch_keys").getArray();
+      String[] types = (String[]) rs.getArray("batch_types").getArray();
+      List<String> payloads = RecordSeparated.split(rs.getString("batch_payloads"));
+      if (payloads.size() != eventIds.length) {
+        throw new IllegalStateException(
+            "outbox row "
+                + seq
+                + " holds "
+                + eventIds.length
+                + " ids and "
+                + payloads.size()
+                + " payloads");
+      }
+      List<Message> messages = new ArrayList<>(eventIds.length);
+      for (int i = 0; i < eventIds.length; i++) {
+        messages.add(
+            new Message(
+                eventIds[i],
+                Destination.valueOf(destinations[i]),
+                keys[i],
+                types[i],
+                payloads.get(i)));
+      }
+      return new Row(seq, List.copyOf(messages));
+    }
+  }
 }

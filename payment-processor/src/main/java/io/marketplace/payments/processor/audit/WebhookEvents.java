@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.marketplace.payments.common.db.RecordSeparated;
 import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
@@ -108,14 +109,15 @@ public final class WebhookEvents {
             INSERT INTO webhook_events
                 (event_id, event_type, payload, payload_raw, received_at, processed_at, status,
                  error_message)
-            SELECT e.id, e.type, p.payload, e.raw, e.received, e.processed, e.status, e.error
+            SELECT e.id, e.type, CAST(p.payload AS jsonb), e.raw, e.received, e.processed,
+                   e.status, e.error
             FROM unnest(CAST(:audit_ids AS text[]), CAST(:audit_types AS text[]),
                         CAST(:audit_raw AS text[]),
                         CAST(:audit_received AS timestamptz[]),
                         CAST(:audit_processed AS timestamptz[]),
                         CAST(:audit_statuses AS text[]), CAST(:audit_errors AS text[]))
                  WITH ORDINALITY AS e(id, type, raw, received, processed, status, error, position)
-            JOIN jsonb_array_elements(CAST(:audit_payloads AS jsonb))
+            JOIN string_to_table(:audit_payloads, E'\\x1e')
                  WITH ORDINALITY AS p(payload, position) USING (position)
             ON CONFLICT (event_id) DO UPDATE
             SET status = EXCLUDED.status,
@@ -127,9 +129,11 @@ public final class WebhookEvents {
                 update
                     .bind("audit_ids", copy.stream().map(Row::eventId).toArray(String[]::new))
                     .bind("audit_types", copy.stream().map(Row::eventType).toArray(String[]::new))
+                    // one text: each payload parsed once, into its own jsonb
                     .bind(
                         "audit_payloads",
-                        Json.arrayOf(copy.stream().map(r -> storable(r.payload())).toList()))
+                        RecordSeparated.join(
+                            copy.stream().map(r -> storable(r.payload())).toList()))
                     .bind(
                         "audit_raw",
                         copy.stream()
@@ -152,10 +156,14 @@ public final class WebhookEvents {
    * {@code jsonb} rejects, failing the whole batch and with it the payments it carries. Such a
    * payload is kept in {@code payload} with U+0000 replaced by U+FFFD (so it stays queryable) and
    * byte for byte in {@code payload_raw}; every other payload is stored as it is, {@code
-   * payload_raw} NULL.
+   * payload_raw} NULL. A payload holding an unescaped U+001E, which no JSON text does, is not JSON:
+   * it is kept as a JSON string, so that it cannot split the batch's payloads (see {@link
+   * RecordSeparated}).
    */
   static String storable(String payload) {
-    if (payload.indexOf("\\u0000") < 0 && payload.indexOf('\0') < 0) {
+    if (payload.indexOf("\\u0000") < 0
+        && payload.indexOf('\0') < 0
+        && payload.indexOf(RecordSeparated.SEPARATOR) < 0) {
       return payload;
     }
     try {

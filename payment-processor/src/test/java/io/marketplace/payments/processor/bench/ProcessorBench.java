@@ -85,10 +85,12 @@ public final class ProcessorBench {
       db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
       db.execute("SELECT pg_stat_statements_reset()");
     }
+    Map<String, Object> walBefore = wal(db);
     Result first = run(config, topics, db, events);
     if (statements) {
       printStatements(db);
     }
+    printWal(db, walBefore, events);
     log(
         "first pass: %,d events applied in %.1f s: %,.0f events/s (outbox drained after %.1f s)",
         events, first.seconds(), events / first.seconds(), first.outboxSeconds());
@@ -234,6 +236,39 @@ public final class ProcessorBench {
                                 row.get("rows"),
                                 row.get("blocks"),
                                 row.get("statement"))));
+  }
+
+  private static Map<String, Object> wal(TestDatabase db) {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT wal_records, wal_fpi, CAST(wal_bytes AS bigint) AS wal_bytes FROM"
+                            + " pg_stat_wal")
+                    .mapToMap()
+                    .one());
+  }
+
+  /** What the first pass wrote to PostgreSQL's write-ahead log, per event. */
+  private static void printWal(TestDatabase db, Map<String, Object> before, int events) {
+    Map<String, Object> after = wal(db);
+    long records =
+        ((Number) after.get("wal_records")).longValue()
+            - ((Number) before.get("wal_records")).longValue();
+    long fpi =
+        ((Number) after.get("wal_fpi")).longValue() - ((Number) before.get("wal_fpi")).longValue();
+    long bytes =
+        ((Number) after.get("wal_bytes")).longValue()
+            - ((Number) before.get("wal_bytes")).longValue();
+    log(
+        "write-ahead log of the first pass: %,d records (%.1f per event), %,d full-page images"
+            + " (%.2f per event), %,d MB (%,.0f bytes per event)",
+        records,
+        (double) records / events,
+        fpi,
+        (double) fpi / events,
+        bytes >> 20,
+        (double) bytes / events);
   }
 
   /** Records on payments.events.v1: the relay deletes outbox rows as it publishes them. */
