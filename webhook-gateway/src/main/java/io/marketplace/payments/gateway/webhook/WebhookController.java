@@ -5,7 +5,6 @@ import io.javalin.http.Context;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.InvalidStripeEventException;
-import io.marketplace.payments.common.stripe.StripeEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -89,7 +88,7 @@ public final class WebhookController {
         log.debug("refused a webhook: {}", failure.get().tag());
         throw ProblemException.badRequest(failure.get().detail());
       }
-      StripeEvent event = event(body);
+      EventEnvelope event = event(body);
       try (Mdc.Scope eventId = Mdc.put(Mdc.STRIPE_EVENT_ID, event.id());
           Mdc.Scope eventType = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type())) {
         publish(event, body, receivedAt, deadline);
@@ -142,16 +141,16 @@ public final class WebhookController {
   }
 
   /** A body Stripe signed but that is no event (SPEC §3: 400, nothing published). */
-  private StripeEvent event(byte[] body) {
+  private EventEnvelope event(byte[] body) {
     try {
-      return StripeEvent.parse(body);
+      return EventEnvelope.parse(body);
     } catch (InvalidStripeEventException e) {
       metrics.rejected(GatewayMetrics.Rejection.NOT_AN_EVENT);
       throw ProblemException.badRequest("the body is not a Stripe event: " + e.getMessage());
     }
   }
 
-  private void publish(StripeEvent event, byte[] body, Instant receivedAt, long deadline) {
+  private void publish(EventEnvelope event, byte[] body, Instant receivedAt, long deadline) {
     try {
       publisher.publish(event, body, receivedAt, deadline);
       log.debug("published {} {}", event.type(), event.id());
