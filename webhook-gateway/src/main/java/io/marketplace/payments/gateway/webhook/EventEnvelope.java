@@ -1,8 +1,9 @@
 package io.marketplace.payments.gateway.webhook;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.marketplace.payments.common.json.Json;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import io.marketplace.payments.common.stripe.InvalidStripeEventException;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import java.io.IOException;
@@ -19,10 +20,17 @@ import java.io.IOException;
  */
 public record EventEnvelope(String id, String type, String key) {
 
+  /**
+   * Jackson keeps a parser's buffers per thread by default; every request runs on a virtual thread
+   * of its own, so they would be allocated anew for each body. A shared pool passes them on.
+   */
+  private static final JsonFactory JSON =
+      JsonFactory.builder().recyclerPool(JsonRecyclerPools.newConcurrentDequePool()).build();
+
   /** Reads the envelope of an event body; throws {@link InvalidStripeEventException} if none. */
   static EventEnvelope parse(byte[] body) {
     Fields fields = new Fields();
-    try (JsonParser parser = Json.mapper().getFactory().createParser(body)) {
+    try (JsonParser parser = JSON.createParser(body)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         throw new InvalidStripeEventException("body is not a JSON object");
       }
