@@ -2,12 +2,14 @@
 # Benchmark of the webhook gateway (results: docs/benchmarks.md, "Webhook gateway").
 #
 # One JVM runs a real Kafka broker (embedded KRaft, on disk) and the gateway; a second JVM sends
-# signed Stripe-shaped events (2-4 KB) over loopback at fixed rates, then as fast as it can, and
-# prints throughput and latency per phase. Every 200 counted was acknowledged by the broker
+# signed Stripe-shaped events (2-4 KB) over loopback at fixed rates (open loop), then at fixed
+# concurrency (closed loop: each of N connections sends its next request when the previous answer
+# arrived), then as fast as it can, and prints throughput and latency per phase. Every 200 counted was acknowledged by the broker
 # (acks=all); the run ends by comparing the 200s with what the topic gained.
 #
 # usage: bench/gateway.sh [--rates 2000,5000,8000,10000,12000,14000] [--seconds 20] [--warmup 90]
-#                         [--warmup-rate 2000] [--connections 256] [--max-connections 128]
+#                         [--warmup-rate 2000] [--connections 256] [--concurrency 32]
+#                         [--max-connections 128]
 # env:   SERVER_JAVA_OPTS, LOAD_JAVA_OPTS to change the JVMs' flags; SKIP_BUILD=1 to reuse a build
 set -euo pipefail
 
@@ -21,8 +23,9 @@ work="$root/webhook-gateway/target/bench"
 mkdir -p "$work"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building webhook-gateway test classes..." >&2
+  # -am: the modules it depends on come from this checkout, not from an installed snapshot
   # shellcheck disable=SC2086
-  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl webhook-gateway \
+  ./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl webhook-gateway -am \
     test-compile dependency:build-classpath \
     -Dmdep.includeScope=test -Dmdep.outputFile="$work/classpath.txt"
 fi

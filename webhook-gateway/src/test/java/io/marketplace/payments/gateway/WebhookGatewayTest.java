@@ -326,6 +326,38 @@ class WebhookGatewayTest {
   }
 
   @Test
+  void shouldPublishNothingWhenTheConnectionEndsBeforeTheDeclaredBodyArrived() throws IOException {
+    // Given a signed event whose request declares ten bytes more than the event, so that what
+    // arrives is a whole event, correctly signed, but not the whole body
+    byte[] body = StripeEvents.paymentIntentSucceeded().body();
+    String head =
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\n"
+            + "Content-Type: application/json; charset=utf-8\r\n"
+            + "Stripe-Signature: "
+            + StripeSignatures.header(body, now(), SECRET)
+            + "\r\nContent-Length: "
+            + (body.length + 10)
+            + "\r\n\r\n";
+    String answer;
+    try (Socket socket = connect()) {
+      // When the client sends it and closes its side before the last ten bytes
+      socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(body);
+      socket.getOutputStream().flush();
+      socket.shutdownOutput();
+      try {
+        answer = readResponse(socket, ANSWER);
+      } catch (IOException closed) {
+        answer = "closed: " + closed.getMessage();
+      }
+    }
+
+    // Then it is not acknowledged, and nothing is on the topic
+    assertThat(answer).doesNotStartWith("HTTP/1.1 200");
+    assertNothingPublished();
+  }
+
+  @Test
   void shouldRejectWithoutPublishingWhenSignatureHeaderIsGarbage() {
     // Given an event, and Stripe-Signature values that cannot be read (stripe-java throws on some)
     Sample event = StripeEvents.paymentIntentSucceeded();

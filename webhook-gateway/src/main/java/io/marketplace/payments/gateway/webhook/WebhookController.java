@@ -5,7 +5,8 @@ import io.javalin.http.Context;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.InvalidStripeEventException;
-import io.marketplace.payments.common.stripe.StripeEvent;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -89,15 +90,29 @@ public final class WebhookController {
         log.debug("refused a webhook: {}", failure.get().tag());
         throw ProblemException.badRequest(failure.get().detail());
       }
-      StripeEvent event = event(body);
-      try (Mdc.Scope eventId = Mdc.put(Mdc.STRIPE_EVENT_ID, event.id());
-          Mdc.Scope eventType = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type())) {
-        publish(event, body, receivedAt, deadline);
-      }
+      EventEnvelope event = event(body);
+      publish(event, body, receivedAt, deadline);
       metrics.received(event.type());
-      ctx.status(200).contentType("application/json").result(RECEIVED);
+      received(ctx);
     } finally {
       metrics.requestEnded();
+    }
+  }
+
+  /**
+   * The 200, written straight to the response: as a Javalin result it would be copied through a
+   * stream and a buffer of its own on every request.
+   */
+  private static void received(Context ctx) {
+    HttpServletResponse response = ctx.res();
+    response.setStatus(200);
+    response.setContentType("application/json");
+    response.setContentLength(RECEIVED.length);
+    try {
+      response.getOutputStream().write(RECEIVED);
+    } catch (IOException e) {
+      // the client went away after the broker acknowledged: the event is stored, nobody to tell
+      log.debug("could not write the 200: {}", e.toString());
     }
   }
 
@@ -142,27 +157,31 @@ public final class WebhookController {
   }
 
   /** A body Stripe signed but that is no event (SPEC §3: 400, nothing published). */
-  private StripeEvent event(byte[] body) {
+  private EventEnvelope event(byte[] body) {
     try {
-      return StripeEvent.parse(body);
+      return EventEnvelope.parse(body);
     } catch (InvalidStripeEventException e) {
       metrics.rejected(GatewayMetrics.Rejection.NOT_AN_EVENT);
       throw ProblemException.badRequest("the body is not a Stripe event: " + e.getMessage());
     }
   }
 
-  private void publish(StripeEvent event, byte[] body, Instant receivedAt, long deadline) {
+  private void publish(EventEnvelope event, byte[] body, Instant receivedAt, long deadline) {
     try {
       publisher.publish(event, body, receivedAt, deadline);
       log.debug("published {} {}", event.type(), event.id());
     } catch (EventPublisher.NotAcknowledgedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      log.warn(
-          "Kafka did not acknowledge {} {}: {} ({}); answering 503 so Stripe retries",
-          event.type(),
-          event.id(),
-          e.getMessage(),
-          cause.getClass().getSimpleName());
+      // the event's fields go to the log line that needs them, not around every request
+      try (Mdc.Scope eventId = Mdc.put(Mdc.STRIPE_EVENT_ID, event.id());
+          Mdc.Scope eventType = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type())) {
+        log.warn(
+            "Kafka did not acknowledge {} {}: {} ({}); answering 503 so Stripe retries",
+            event.type(),
+            event.id(),
+            e.getMessage(),
+            cause.getClass().getSimpleName());
+      }
       throw ProblemException.unavailable(
           "the event could not be stored durably within "
               + EventPublisher.ACK_TIMEOUT.toSeconds()

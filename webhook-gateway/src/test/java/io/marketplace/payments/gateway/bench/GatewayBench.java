@@ -47,7 +47,9 @@ import org.apache.kafka.common.TopicPartition;
  *       over loopback, at fixed rates (open loop: latency counts from when a request was due, so a
  *       slow gateway cannot hide its queueing) and then as fast as it can; prints throughput and
  *       p50, p99, p99.9 and max latency per phase, and checks the topic holds every acknowledged
- *       event.
+ *       event. Between the fixed rates and the last, unbounded phase come phases at fixed
+ *       concurrency ({@code --concurrency 32}): closed loop, N connections each sending its next
+ *       request as soon as the previous answer arrived, as a sender with N connections does.
  * </ul>
  *
  * <p>The load generator speaks HTTP/1.1 over keep-alive connections driven by one thread and a
@@ -120,6 +122,12 @@ public final class GatewayBench {
             .map(Integer::parseInt)
             .toList();
     int maxConnections = Integer.parseInt(options.getOrDefault("max-connections", "128"));
+    List<Integer> concurrencies =
+        Arrays.stream(options.getOrDefault("concurrency", "32").split(","))
+            .map(String::trim)
+            .filter(c -> !c.isEmpty())
+            .map(Integer::parseInt)
+            .toList();
     serverPid = Long.parseLong(options.getOrDefault("server-pid", "-1"));
 
     long topicBefore = topicSize(bootstrap);
@@ -134,6 +142,14 @@ public final class GatewayBench {
     long acknowledged = 0;
     for (int rate : rates) {
       Result result = run(url, "fixed " + rate + "/s", rate, connections, duration);
+      results.add(result);
+      acknowledged += result.ok;
+      System.out.println(result);
+    }
+    for (int concurrency : concurrencies) {
+      // closed loop: each connection sends its next request when the previous answer arrived, so
+      // throughput is the concurrency divided by the latency, as for a sender with N connections
+      Result result = run(url, "concurrency " + concurrency, 0, concurrency, duration);
       results.add(result);
       acknowledged += result.ok;
       System.out.println(result);
