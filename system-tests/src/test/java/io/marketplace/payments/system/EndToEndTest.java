@@ -519,6 +519,48 @@ class EndToEndTest {
     return pi;
   }
 
+  @Test
+  void shouldRefuseCheckoutToAUserWhoseCardsKeepBeingDeclinedUntilAnAdminClearsTheFlag() {
+    // Given a seller whose buyer tries card after card on one checkout, each declined, as in card
+    // testing: nine declines, so that at least five (the default threshold) fall in one of the
+    // risk service's 10-minute windows wherever their boundary lies
+    User seller = market.newUser();
+    String first = market.createListing(seller, "housing").path("id").asText();
+    String pi = market.checkout(seller, first).path("paymentIntentId").asText();
+    for (int i = 0; i < 9; i++) {
+      assertThat(market.pay(pi, "pm_card_chargeDeclined").status()).isNotEqualTo(200);
+    }
+
+    // Then the risk service flags the seller, and subscribers are told
+    Event flagged = market.events.await(seller.id(), "user.flagged", Marketplace.WAIT);
+    assertThat(flagged.data().path("signal").asText()).isEqualTo("card_testing_declines");
+
+    // When the seller starts another checkout: 403, with the reason and when to come back
+    String next = market.createListing(seller, "housing").path("id").asText();
+    Api.Response refused =
+        market.api.post("/api/marketplace/listings/" + next + "/checkout", seller.token(), null);
+    assertThat(refused.status()).as("checkout while flagged: %s", refused).isEqualTo(403);
+    assertThat(refused.header("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).startsWith("application/problem+json"));
+    assertThat(refused.text("detail")).contains("card_testing_declines");
+    assertThat(Long.parseLong(refused.header("Retry-After").orElseThrow()))
+        .isBetween(1L, Duration.ofHours(1).toSeconds());
+
+    // When an admin clears the flag
+    User admin = market.newAdmin();
+    Api.Response cleared =
+        market.api.post(
+            "/admin/api/marketplace/users/" + seller.id() + "/risk/clear",
+            admin.token(),
+            "{\"reason\":\"the buyer called: a mistyped card\"}");
+    assertThat(cleared.status()).as("clear: %s", cleared).isEqualTo(200);
+
+    // Then the seller can check out again, and subscribers are told the flag was cleared
+    JsonNode checkout = market.checkout(seller, next);
+    assertThat(checkout.path("paymentIntentId").asText()).startsWith("pi_");
+    market.events.await(seller.id(), "user.risk_cleared", Marketplace.WAIT);
+  }
+
   private static void awaitDisputes(User seller, int count) {
     Await.until(
         Marketplace.WAIT,

@@ -4,9 +4,9 @@ import io.marketplace.payments.common.db.Migrations;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
-import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.embedded.KafkaTopics;
+import io.marketplace.payments.gateway.webhook.EventEnvelope;
 import io.marketplace.payments.gateway.webhook.EventPublisher;
 import io.marketplace.payments.gateway.webhook.GatewayMetrics;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
@@ -442,7 +442,7 @@ public final class FleetBench {
                 .getBytes(StandardCharsets.UTF_8);
         try {
           publisher.publish(
-              StripeEvent.parse(body),
+              EventEnvelope.parse(body),
               body,
               Instant.now(),
               System.nanoTime() + EventPublisher.ACK_TIMEOUT.toNanos());

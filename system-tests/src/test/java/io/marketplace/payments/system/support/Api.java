@@ -9,6 +9,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** The checkout API as the frontend and the admin console call it: JSON with a bearer token. */
 public final class Api {
@@ -22,8 +25,20 @@ public final class Api {
     this.baseUrl = baseUrl;
   }
 
-  /** An answer: status and body, the body parsed when it is JSON. */
-  public record Response(int status, String body) {
+  /** An answer: status, headers and body, the body parsed when it is JSON. */
+  public record Response(int status, String body, Map<String, List<String>> headers) {
+
+    public Response(int status, String body) {
+      this(status, body, Map.of());
+    }
+
+    /** The first value of a header (names are case-insensitive), if the answer carried it. */
+    public Optional<String> header(String name) {
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty())
+          .map(e -> e.getValue().getFirst())
+          .findFirst();
+    }
 
     public JsonNode json() {
       try {
@@ -70,7 +85,7 @@ public final class Api {
   private Response send(HttpRequest request) {
     try {
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-      return new Response(response.statusCode(), response.body());
+      return new Response(response.statusCode(), response.body(), response.headers().map());
     } catch (IOException e) {
       throw new UncheckedIOException(request.method() + " " + request.uri() + " failed", e);
     } catch (InterruptedException e) {

@@ -28,7 +28,7 @@ public record EventEnvelope(String id, String type, String key) {
       JsonFactory.builder().recyclerPool(JsonRecyclerPools.newConcurrentDequePool()).build();
 
   /** Reads the envelope of an event body; throws {@link InvalidStripeEventException} if none. */
-  static EventEnvelope parse(byte[] body) {
+  public static EventEnvelope parse(byte[] body) {
     Fields fields = new Fields();
     try (JsonParser parser = JSON.createParser(body)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
