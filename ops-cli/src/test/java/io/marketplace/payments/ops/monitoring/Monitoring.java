@@ -54,8 +54,7 @@ final class Monitoring {
           // payment-risk
           Map.entry("payments_risk_flags_total", "payments.risk.flags"),
           Map.entry("payments_risk_category_signals_total", "payments.risk.category.signals"),
-          Map.entry(
-              "payments_risk_category_decline_ratio", "payments.risk.category.decline.ratio"),
+          Map.entry("payments_risk_category_decline_ratio", "payments.risk.category.decline.ratio"),
           Map.entry("payments_risk_category_refund_ratio", "payments.risk.category.refund.ratio"),
           Map.entry("payments_risk_category_events", "payments.risk.category.events"),
           // promotion-expirer
