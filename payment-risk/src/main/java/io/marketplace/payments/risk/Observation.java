@@ -3,7 +3,45 @@ package io.marketplace.payments.risk;
 import java.time.Instant;
 
 /**
- * One fact that counts toward a signal of a user: a decline (member: the Stripe event id), a card
- * (member: its fingerprint) or a dispute (member: the dispute id). Counts are of distinct members.
+ * One fact the risk service counts, keyed by what it is counted per.
+ *
+ * <ul>
+ *   <li>Of a user ({@code kind} null): a decline (member: the Stripe event id), a card (member: its
+ *       fingerprint) or a dispute (member: the dispute id), toward {@code signal}.
+ *   <li>Of a marketplace category ({@code kind} set, {@code categoryId} the PaymentIntent's {@code
+ *       metadata[category_id]}): a dispute (member: the dispute id), a succeeded or declined
+ *       payment (member: the Stripe event id) or a refund (member: the {@code re_} id).
+ * </ul>
+ *
+ * Counts are of distinct members.
  */
-public record Observation(String userId, Signal signal, String member, Instant occurredAt) {}
+public record Observation(
+    String userId,
+    Signal signal,
+    String member,
+    Instant occurredAt,
+    String categoryId,
+    CategoryKind kind) {
+
+  /** What a category observation is. */
+  public enum CategoryKind {
+    DISPUTE,
+    SUCCEEDED,
+    DECLINED,
+    REFUNDED
+  }
+
+  static Observation ofUser(String userId, Signal signal, String member, Instant occurredAt) {
+    return new Observation(userId, signal, member, occurredAt, null, null);
+  }
+
+  static Observation ofCategory(
+      String categoryId, CategoryKind kind, String member, Instant occurredAt) {
+    return new Observation(null, null, member, occurredAt, categoryId, kind);
+  }
+
+  /** Whether this counts toward a category rather than a user. */
+  boolean categoryScoped() {
+    return kind != null;
+  }
+}

@@ -111,18 +111,26 @@ public record RiskConfig(
    *     RISK_FINGERPRINTS_THRESHOLD} 4 per {@code RISK_FINGERPRINTS_WINDOW} 10m)
    * @param disputes chargeback spike ({@code RISK_DISPUTES_THRESHOLD} 2 per {@code
    *     RISK_DISPUTES_WINDOW} 24h)
+   * @param categoryDisputes chargeback spike of a marketplace category ({@code
+   *     RISK_CATEGORY_DISPUTES_THRESHOLD} 10 per {@code RISK_CATEGORY_DISPUTES_WINDOW} 24h)
    * @param grace how late an event may arrive, after its window ends, and still count ({@code
    *     RISK_GRACE}, default 5m); later ones are dropped
    * @param dedupeRetention how long an event id is remembered to count a re-delivery once ({@code
    *     RISK_DEDUPE_RETENTION}, default 7d: Stripe retries for 3 days)
    */
   public record RiskRules(
-      Rule declines, Rule fingerprints, Rule disputes, Duration grace, Duration dedupeRetention) {
+      Rule declines,
+      Rule fingerprints,
+      Rule disputes,
+      Rule categoryDisputes,
+      Duration grace,
+      Duration dedupeRetention) {
 
     public RiskRules {
       Objects.requireNonNull(declines, "declines");
       Objects.requireNonNull(fingerprints, "fingerprints");
       Objects.requireNonNull(disputes, "disputes");
+      Objects.requireNonNull(categoryDisputes, "categoryDisputes");
       Objects.requireNonNull(grace, "grace");
       Objects.requireNonNull(dedupeRetention, "dedupeRetention");
     }
@@ -144,6 +152,7 @@ public record RiskConfig(
           Rule.fromEnv(env, "RISK_DECLINES", 5, Duration.ofMinutes(10)),
           Rule.fromEnv(env, "RISK_FINGERPRINTS", 4, Duration.ofMinutes(10)),
           Rule.fromEnv(env, "RISK_DISPUTES", 2, Duration.ofHours(24)),
+          Rule.fromEnv(env, "RISK_CATEGORY_DISPUTES", 10, Duration.ofHours(24)),
           grace,
           retention);
     }

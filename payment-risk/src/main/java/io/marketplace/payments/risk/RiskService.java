@@ -47,7 +47,9 @@ public final class RiskService implements AutoCloseable {
     PrometheusMeterRegistry registry = Metrics.newRegistry(NAME);
     RiskFlagWorker flags =
         RiskFlagWorker.start(config.db(), config.kafka(), config.coolDown(), clock, registry);
-    Topology topology = RiskTopology.build(config.kafka().topics(), config.rules());
+    Topology topology =
+        RiskTopology.build(
+            config.kafka().topics(), config.rules(), new CategoryMetrics(registry, clock));
     KafkaStreams streams = new KafkaStreams(topology, properties(config));
     streams.setUncaughtExceptionHandler(
         e -> {

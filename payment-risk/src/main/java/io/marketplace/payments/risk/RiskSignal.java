@@ -1,26 +1,41 @@
 package io.marketplace.payments.risk;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A record of {@code risk.signals.v1}, keyed by user id: {@code
- * {"id","type","occurredAt","version":1,"data":{"userId","signal","count","threshold","windowStart","windowEnd"}}}.
- * The id is derived from user, signal and window, so re-processing never announces a new one.
+ * A record of {@code risk.signals.v1}: {@code
+ * {"id","type","occurredAt","version":1,"data":{"scope","userId"|"categoryId","signal","count","threshold","windowStart","windowEnd"}}}.
+ * A user's signal is keyed by user id ({@code scope} {@code user}; records before the scope field
+ * have none and are a user's); a marketplace category's by {@code category:<id>} ({@code scope}
+ * {@code category}, no {@code userId}). The id is derived from the key, signal and window, so
+ * re-processing never announces a new one.
  */
 public record RiskSignal(UUID id, String type, Instant occurredAt, int version, Data data) {
 
   public static final String TYPE = "risk.signal";
   public static final int VERSION = 1;
+  public static final String SCOPE_USER = "user";
+  public static final String SCOPE_CATEGORY = "category";
 
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Data(
       String userId,
       Signal signal,
       long count,
       int threshold,
       Instant windowStart,
-      Instant windowEnd) {}
+      Instant windowEnd,
+      String scope,
+      String categoryId) {
+
+    /** Whether the signal is of a marketplace category, not of a user. */
+    public boolean categoryScoped() {
+      return SCOPE_CATEGORY.equals(scope);
+    }
+  }
 
   public static RiskSignal of(
       String userId,
@@ -35,12 +50,35 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
         TYPE,
         occurredAt,
         VERSION,
-        new Data(userId, signal, count, threshold, windowStart, windowEnd));
+        new Data(userId, signal, count, threshold, windowStart, windowEnd, SCOPE_USER, null));
   }
 
-  public static UUID idFor(String userId, Signal signal, Instant windowStart) {
+  public static RiskSignal ofCategory(
+      String categoryId,
+      Signal signal,
+      long count,
+      int threshold,
+      Instant windowStart,
+      Instant windowEnd,
+      Instant occurredAt) {
+    return new RiskSignal(
+        idFor(categoryKey(categoryId), signal, windowStart),
+        TYPE,
+        occurredAt,
+        VERSION,
+        new Data(
+            null, signal, count, threshold, windowStart, windowEnd, SCOPE_CATEGORY, categoryId));
+  }
+
+  /** The Kafka key of a category's signals. */
+  public static String categoryKey(String categoryId) {
+    return "category:" + categoryId;
+  }
+
+  /** The id of a signal of a user (by user id) or a category (by {@link #categoryKey}). */
+  public static UUID idFor(String key, Signal signal, Instant windowStart) {
     return UUID.nameUUIDFromBytes(
-        ("risk.signals.v1/" + userId + "/" + signal.wireName() + "/" + windowStart)
+        ("risk.signals.v1/" + key + "/" + signal.wireName() + "/" + windowStart)
             .getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -2,8 +2,11 @@ package io.marketplace.payments.risk;
 
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.Observation.CategoryKind;
 import io.marketplace.payments.risk.RiskConfig.RiskRules;
 import io.marketplace.payments.risk.RiskConfig.Rule;
+import java.time.Duration;
+import java.time.Instant;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -18,6 +21,7 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 
@@ -33,6 +37,11 @@ import org.apache.kafka.streams.state.WindowStore;
  *       signal's length (event time, with a grace period for late events); the update that brings a
  *       window's count to the threshold emits one signal, with an id derived from user, signal and
  *       window.
+ *   <li>Observations of a marketplace category (the PaymentIntent's {@code metadata[category_id]},
+ *       remembered like the user for events without metadata) are repartitioned by category:
+ *       disputes are tallied like a user's into a {@code chargeback_spike} signal of the category
+ *       (keyed {@code category:<id>}), and succeeded, declined and refunded payments are counted
+ *       per hour for the {@link CategoryRatesSink} (the service's {@link CategoryMetrics}).
  * </ol>
  *
  * Every store is logged to a changelog topic, and the application runs with {@code exactly_once_v2}
@@ -42,10 +51,26 @@ public final class RiskTopology {
 
   static final Serde<Observation> OBSERVATION = JsonSerde.of(Observation.class);
   static final Serde<Tally> TALLY = JsonSerde.of(Tally.class);
+  static final Serde<CategoryRates> RATES = JsonSerde.of(CategoryRates.class);
 
   private RiskTopology() {}
 
+  /** The hour of the per-category rates (tumbling, event time). */
+  static final Duration RATES_WINDOW = Duration.ofHours(1);
+
+  /**
+   * Receives every update of a category's rates in an hour window (e.g. {@link CategoryMetrics}).
+   */
+  @FunctionalInterface
+  public interface CategoryRatesSink {
+    void update(String categoryId, Instant windowStart, Instant windowEnd, CategoryRates rates);
+  }
+
   public static Topology build(Topics topics, RiskRules rules) {
+    return build(topics, rules, (category, start, end, rates) -> {});
+  }
+
+  public static Topology build(Topics topics, RiskRules rules, CategoryRatesSink rates) {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(
         Stores.windowStoreBuilder(
@@ -61,8 +86,13 @@ public final class RiskTopology {
             Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_USERS),
             Serdes.String(),
             Serdes.String()));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_CATEGORIES),
+            Serdes.String(),
+            Serdes.String()));
 
-    KStream<String, Observation> byUser =
+    KStream<String, Observation> observed =
         builder.stream(
                 topics.stripeEvents().name(),
                 Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("stripe-events"))
@@ -70,18 +100,85 @@ public final class RiskTopology {
                 () -> new StripeObservations(rules.dedupeRetention()),
                 Named.as("stripe-observations"),
                 StripeObservations.SEEN_EVENTS,
-                StripeObservations.PAYMENT_INTENT_USERS)
+                StripeObservations.PAYMENT_INTENT_USERS,
+                StripeObservations.PAYMENT_INTENT_CATEGORIES);
+    KStream<String, Observation> byUser =
+        observed
+            .filter((key, observation) -> !observation.categoryScoped(), Named.as("of-users"))
             .repartition(
                 Repartitioned.with(Serdes.String(), OBSERVATION).withName("observations-by-user"));
+    KStream<String, Observation> byCategory =
+        observed
+            .filter((key, observation) -> observation.categoryScoped(), Named.as("of-categories"))
+            .repartition(
+                Repartitioned.with(Serdes.String(), OBSERVATION)
+                    .withName("observations-by-category"));
 
     Produced<String, byte[]> produced =
         Produced.with(Serdes.String(), Serdes.ByteArray()).withName("risk-signals");
     signals(byUser, Signal.CARD_TESTING_DECLINES, rules.declines(), rules)
         .merge(signals(byUser, Signal.CARD_TESTING_FINGERPRINTS, rules.fingerprints(), rules))
         .merge(signals(byUser, Signal.CHARGEBACK_SPIKE, rules.disputes(), rules))
+        .merge(categoryChargebackSpikes(byCategory, rules))
         .mapValues(Json::bytes)
         .to(topics.riskSignals().name(), produced);
+    categoryRates(byCategory, rules, rates);
     return builder.build();
+  }
+
+  /** A category's disputes reaching the threshold in a window: keyed {@code category:<id>}. */
+  private static KStream<String, RiskSignal> categoryChargebackSpikes(
+      KStream<String, Observation> byCategory, RiskRules rules) {
+    Rule rule = rules.categoryDisputes();
+    int threshold = rule.threshold();
+    return tallies(
+            byCategory.filter(
+                (category, observation) -> observation.kind() == CategoryKind.DISPUTE,
+                Named.as("category-disputes-only")),
+            "category-chargeback-spike",
+            rule,
+            rules)
+        .map(
+            (window, tally) ->
+                KeyValue.pair(
+                    RiskSignal.categoryKey(window.key()),
+                    RiskSignal.ofCategory(
+                        window.key(),
+                        Signal.CHARGEBACK_SPIKE,
+                        tally.count(),
+                        threshold,
+                        window.window().startTime(),
+                        window.window().endTime(),
+                        tally.crossedAt())),
+            Named.as("category-chargeback-spike-signal"));
+  }
+
+  /** Succeeded, declined and refunded per category and hour, each update to {@code sink}. */
+  private static void categoryRates(
+      KStream<String, Observation> byCategory, RiskRules rules, CategoryRatesSink sink) {
+    byCategory
+        .filter(
+            (category, observation) -> observation.kind() != CategoryKind.DISPUTE,
+            Named.as("category-payments-only"))
+        .groupByKey(Grouped.with(Serdes.String(), OBSERVATION))
+        .windowedBy(TimeWindows.ofSizeAndGrace(RATES_WINDOW, rules.grace()))
+        .aggregate(
+            CategoryRates::empty,
+            (category, observation, rates) -> rates.add(observation),
+            Named.as("category-rates"),
+            Materialized.<String, CategoryRates, WindowStore<Bytes, byte[]>>as(
+                    "risk-category-rates")
+                .withKeySerde(Serdes.String())
+                .withValueSerde(RATES)
+                .withRetention(RATES_WINDOW.plus(rules.grace()))
+                .withCachingDisabled()
+                .withLoggingEnabled(java.util.Map.of()))
+        .toStream(Named.as("category-rates-updates"))
+        .foreach(
+            (window, value) ->
+                sink.update(
+                    window.key(), window.window().startTime(), window.window().endTime(), value),
+            Named.as("category-rates-metrics"));
   }
 
   /** The signals of one kind: a user's distinct members reaching the threshold in a window. */
@@ -89,24 +186,12 @@ public final class RiskTopology {
       KStream<String, Observation> byUser, Signal signal, Rule rule, RiskRules rules) {
     String name = signal.wireName().replace('_', '-');
     int threshold = rule.threshold();
-    return byUser
-        .filter((user, observation) -> observation.signal() == signal, Named.as(name + "-only"))
-        .groupByKey(Grouped.with(Serdes.String(), OBSERVATION))
-        .windowedBy(TimeWindows.ofSizeAndGrace(rule.window(), rules.grace()))
-        .aggregate(
-            Tally::empty,
-            (user, observation, tally) -> tally.add(observation, threshold),
-            Named.as(name + "-tally"),
-            // no cache: every update is seen downstream, so the one that crosses is never merged
-            // away with the next
-            Materialized.<String, Tally, WindowStore<Bytes, byte[]>>as("risk-" + name + "-tallies")
-                .withKeySerde(Serdes.String())
-                .withValueSerde(TALLY)
-                .withRetention(rule.window().plus(rules.grace()))
-                .withCachingDisabled()
-                .withLoggingEnabled(java.util.Map.of()))
-        .toStream(Named.as(name + "-updates"))
-        .filter((window, tally) -> tally != null && tally.crossed(), Named.as(name + "-crossed"))
+    return tallies(
+            byUser.filter(
+                (user, observation) -> observation.signal() == signal, Named.as(name + "-only")),
+            name,
+            rule,
+            rules)
         .map(
             (window, tally) ->
                 KeyValue.pair(
@@ -120,5 +205,28 @@ public final class RiskTopology {
                         window.window().endTime(),
                         tally.crossedAt())),
             Named.as(name + "-signal"));
+  }
+
+  /** The updates that bring a key's distinct members in a window to the rule's threshold. */
+  private static KStream<Windowed<String>, Tally> tallies(
+      KStream<String, Observation> observations, String name, Rule rule, RiskRules rules) {
+    int threshold = rule.threshold();
+    return observations
+        .groupByKey(Grouped.with(Serdes.String(), OBSERVATION))
+        .windowedBy(TimeWindows.ofSizeAndGrace(rule.window(), rules.grace()))
+        .aggregate(
+            Tally::empty,
+            (key, observation, tally) -> tally.add(observation, threshold),
+            Named.as(name + "-tally"),
+            // no cache: every update is seen downstream, so the one that crosses is never merged
+            // away with the next
+            Materialized.<String, Tally, WindowStore<Bytes, byte[]>>as("risk-" + name + "-tallies")
+                .withKeySerde(Serdes.String())
+                .withValueSerde(TALLY)
+                .withRetention(rule.window().plus(rules.grace()))
+                .withCachingDisabled()
+                .withLoggingEnabled(java.util.Map.of()))
+        .toStream(Named.as(name + "-updates"))
+        .filter((window, tally) -> tally != null && tally.crossed(), Named.as(name + "-crossed"));
   }
 }

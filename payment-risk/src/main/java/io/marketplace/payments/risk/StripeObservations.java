@@ -3,6 +3,7 @@ package io.marketplace.payments.risk;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.stripe.InvalidStripeEventException;
 import io.marketplace.payments.common.stripe.StripeEvent;
+import io.marketplace.payments.risk.Observation.CategoryKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
@@ -22,12 +23,15 @@ import org.slf4j.LoggerFactory;
  * hold, keyed by user id and stamped with the event's own time. Runs on the PaymentIntent's
  * partition, where all events of one PaymentIntent meet: so a re-delivered event id is recognised
  * here ({@link #SEEN_EVENTS}), and a dispute, which carries no metadata, finds the user of its
- * PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled from {@code payment_intent.*} events).
+ * PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled from {@code payment_intent.*} events), and a
+ * dispute or refund its category ({@link #PAYMENT_INTENT_CATEGORIES}, likewise: a store of its own,
+ * so the users' store keeps its format). Observations of a category are keyed by category id.
  */
 final class StripeObservations implements Processor<String, byte[], String, Observation> {
 
   static final String SEEN_EVENTS = "risk-seen-events";
   static final String PAYMENT_INTENT_USERS = "risk-payment-intent-users";
+  static final String PAYMENT_INTENT_CATEGORIES = "risk-payment-intent-categories";
 
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
 
@@ -35,6 +39,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   private ProcessorContext<String, Observation> context;
   private WindowStore<String, Long> seen;
   private KeyValueStore<String, String> users;
+  private KeyValueStore<String, String> categories;
 
   StripeObservations(Duration dedupeRetention) {
     this.dedupeRetention = dedupeRetention;
@@ -45,6 +50,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     this.context = context;
     this.seen = context.getStateStore(SEEN_EVENTS);
     this.users = context.getStateStore(PAYMENT_INTENT_USERS);
+    this.categories = context.getStateStore(PAYMENT_INTENT_CATEGORIES);
   }
 
   @Override
@@ -68,18 +74,25 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
 
     Optional<String> paymentIntent = event.paymentIntentId();
     Optional<String> metadataUser = event.metadata("user_id");
+    Optional<String> metadataCategory = event.metadata("category_id");
     if (event.type().startsWith("payment_intent.") && paymentIntent.isPresent()) {
       metadataUser.ifPresent(user -> users.put(paymentIntent.get(), user));
+      metadataCategory.ifPresent(category -> categories.put(paymentIntent.get(), category));
     }
     Optional<String> user = metadataUser.or(() -> paymentIntent.map(users::get));
+    // a refund's metadata is the refund's own: its category is its PaymentIntent's
+    Optional<String> category =
+        (event.type().startsWith("payment_intent.") ? metadataCategory : Optional.<String>empty())
+            .or(() -> paymentIntent.map(categories::get));
     Instant occurredAt = Instant.ofEpochMilli(at);
+    category.ifPresent(c -> observeCategory(event, c, occurredAt, at));
 
     switch (event.type()) {
       case "payment_intent.payment_failed" ->
           user.ifPresent(
               u ->
                   emit(
-                      new Observation(u, Signal.CARD_TESTING_DECLINES, event.id(), occurredAt),
+                      Observation.ofUser(u, Signal.CARD_TESTING_DECLINES, event.id(), occurredAt),
                       at));
       case "charge.dispute.created" -> {
         String status = event.object().path("status").asText("");
@@ -94,16 +107,52 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
           return;
         }
         emit(
-            new Observation(user.get(), Signal.CHARGEBACK_SPIKE, event.objectId(), occurredAt), at);
+            Observation.ofUser(user.get(), Signal.CHARGEBACK_SPIKE, event.objectId(), occurredAt),
+            at);
       }
       default -> {}
     }
     if (user.isPresent()) {
       for (String fingerprint : fingerprints(event.object())) {
         emit(
-            new Observation(user.get(), Signal.CARD_TESTING_FINGERPRINTS, fingerprint, occurredAt),
+            Observation.ofUser(
+                user.get(), Signal.CARD_TESTING_FINGERPRINTS, fingerprint, occurredAt),
             at);
       }
+    }
+  }
+
+  /** The category observations of an event whose PaymentIntent's category is known. */
+  private void observeCategory(StripeEvent event, String category, Instant occurredAt, long at) {
+    switch (event.type()) {
+      case "payment_intent.succeeded" ->
+          emit(
+              Observation.ofCategory(category, CategoryKind.SUCCEEDED, event.id(), occurredAt), at);
+      case "payment_intent.payment_failed" ->
+          emit(Observation.ofCategory(category, CategoryKind.DECLINED, event.id(), occurredAt), at);
+      case "charge.dispute.created" -> {
+        if (!event.object().path("status").asText("").startsWith("warning_")) {
+          emit(
+              Observation.ofCategory(category, CategoryKind.DISPUTE, event.objectId(), occurredAt),
+              at);
+        }
+      }
+      // the same refund may come as refund.created and listed in charge.refunded (older API
+      // versions): counted by its re_ id, once
+      case "refund.created" -> refund(category, event.object(), occurredAt, at);
+      case "charge.refunded" -> {
+        for (JsonNode refund : event.object().path("refunds").path("data")) {
+          refund(category, refund, occurredAt, at);
+        }
+      }
+      default -> {}
+    }
+  }
+
+  private void refund(String category, JsonNode refund, Instant occurredAt, long at) {
+    String id = refund.path("id").asText("");
+    if (id.startsWith("re_") || id.startsWith("pyr_")) {
+      emit(Observation.ofCategory(category, CategoryKind.REFUNDED, id, occurredAt), at);
     }
   }
 
@@ -115,7 +164,8 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   }
 
   private void emit(Observation observation, long at) {
-    context.forward(new Record<>(observation.userId(), observation, at));
+    String key = observation.categoryScoped() ? observation.categoryId() : observation.userId();
+    context.forward(new Record<>(key, observation, at));
   }
 
   /**

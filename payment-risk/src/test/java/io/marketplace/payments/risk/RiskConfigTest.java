@@ -30,7 +30,8 @@ class RiskConfigTest {
                     "RISK_STANDBY_REPLICAS", "1",
                     "RISK_DECLINES_THRESHOLD", "7",
                     "RISK_DECLINES_WINDOW", "15m",
-                    "RISK_DISPUTES_WINDOW", "48h"));
+                    "RISK_DISPUTES_WINDOW", "48h",
+                    "RISK_CATEGORY_DISPUTES_THRESHOLD", "25"));
 
     // When the service reads it
     RiskConfig config = RiskConfig.fromEnv(env);
@@ -47,7 +48,18 @@ class RiskConfigTest {
     assertThat(config.rules().fingerprints())
         .isEqualTo(new RiskConfig.Rule(4, Duration.ofMinutes(10)));
     assertThat(config.rules().disputes()).isEqualTo(new RiskConfig.Rule(2, Duration.ofHours(48)));
+    assertThat(config.rules().categoryDisputes())
+        .isEqualTo(new RiskConfig.Rule(25, Duration.ofHours(24)));
     assertThat(config.coolDown()).isEqualTo(Duration.ofHours(1));
+  }
+
+  @Test
+  void shouldRefuseToStartWhenTheCategoryDisputesWindowIsNotPositive() {
+    Env env = Env.of(BASE).with(Map.of("RISK_CATEGORY_DISPUTES_WINDOW", "0s"));
+
+    assertThatThrownBy(() -> RiskConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("RISK_CATEGORY_DISPUTES_WINDOW");
   }
 
   @Test

@@ -35,6 +35,12 @@ import org.junit.jupiter.api.io.TempDir;
 class RiskServiceTest {
 
   private static final Duration WAIT = Duration.ofSeconds(90);
+  private static final Set<String> CATEGORY_METRICS =
+      Set.of(
+          "payments_risk_category_decline_ratio",
+          "payments_risk_category_refund_ratio",
+          "payments_risk_category_events",
+          "payments_risk_category_signals_total");
 
   @TempDir Path stateDir;
 
@@ -50,7 +56,10 @@ class RiskServiceTest {
             0,
             stateDir,
             0,
-            RiskRules.defaults(),
+            // a single dispute is a spike of its category, so the category signal's metric shows
+            RiskRules.fromEnv(
+                io.marketplace.payments.common.config.Env.of(
+                    Map.of("RISK_CATEGORY_DISPUTES_THRESHOLD", "1"))),
             db.dbConfig(),
             Duration.ofHours(1));
     try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
@@ -61,8 +70,10 @@ class RiskServiceTest {
       // When a user's payment is declined five times within a minute, one event twice
       String user = UUID.randomUUID().toString();
       Instant start = Instant.now().minusSeconds(60);
+      String firstPi = null;
       for (int i = 0; i < 5; i++) {
         String pi = "pi_3Pservice" + UUID.randomUUID().toString().replace("-", "");
+        firstPi = firstPi == null ? pi : firstPi;
         String event =
             declined("evt_3Pservice" + i + user.substring(0, 8), pi, user, start.plusSeconds(i));
         kafka.send(topics.stripeEvents(), pi, event);
@@ -89,19 +100,30 @@ class RiskServiceTest {
                   && "user.flagged".equals(KafkaTestClient.header(r, "event-type").orElse("")),
           WAIT);
 
-      // And /metrics serves every metric the dashboard's risk panels graph, the flag by signal
-      String metrics =
-          http.send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://localhost:" + service.adminPort() + "/metrics"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
+      // When one of the payments is disputed (a spike of its category at threshold 1)
+      kafka.send(topics.stripeEvents(), firstPi, disputed(firstPi, start.plusSeconds(10)));
+
+      // Then /metrics serves the category's rates and its signal, for the alerts
+      URI scrape = URI.create("http://localhost:" + service.adminPort() + "/metrics");
+      Await.until(
+          WAIT,
+          "the category metrics are served",
+          () ->
+              CATEGORY_METRICS.stream()
+                  .allMatch(
+                      name ->
+                          Pattern.compile("(?m)^" + name + "\\{[^}]*category=\"3\"")
+                              .matcher(body(http, scrape))
+                              .find()));
+      // And every metric the dashboard's risk panels graph, the flag by signal
+      String metrics = body(http, scrape);
       assertThat(metrics)
           .contains(
               "payments_risk_flags_total{service=\"payment-risk\",signal=\"card_testing_declines\"} 1.0");
       Set<String> graphed = riskPanelMetrics();
-      assertThat(graphed).contains("payments_risk_flags_total", "kafka_stream_client_state");
+      assertThat(graphed)
+          .contains("payments_risk_flags_total", "kafka_stream_client_state")
+          .containsAll(CATEGORY_METRICS);
       for (String name : graphed) {
         assertThat(metrics).as(name + " on /metrics").containsPattern("(?m)^" + name + "\\{");
       }
@@ -138,6 +160,45 @@ class RiskServiceTest {
     return names;
   }
 
+  private static String body(HttpClient http, URI uri) {
+    try {
+      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+          .body();
+    } catch (java.io.IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+  }
+
+  private static String disputed(String pi, Instant created) {
+    return Json.write(
+        Map.of(
+            "id",
+            "evt_3Pservicedispute" + pi,
+            "object",
+            "event",
+            "created",
+            created.getEpochSecond(),
+            "type",
+            "charge.dispute.created",
+            "data",
+            Map.of(
+                "object",
+                Map.of(
+                    "id",
+                    "du_" + pi,
+                    "object",
+                    "dispute",
+                    "payment_intent",
+                    pi,
+                    "status",
+                    "needs_response",
+                    "metadata",
+                    Map.of()))));
+  }
+
   private static int status(HttpClient http, URI uri) {
     try {
       return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
@@ -169,6 +230,6 @@ class RiskServiceTest {
                     "status",
                     "requires_payment_method",
                     "metadata",
-                    Map.of("user_id", user)))));
+                    Map.of("user_id", user, "category_id", "3")))));
   }
 }

@@ -48,6 +48,45 @@ class RiskSignalSchemaTest {
       // Then it conforms
       assertThat(schema.validate(json, InputFormat.JSON)).as(json).isEmpty();
     }
+    // And a marketplace category's chargeback spike conforms, without a userId
+    Instant day = Instant.parse("2026-12-01T00:00:00Z");
+    String category =
+        new String(
+            Json.bytes(
+                RiskSignal.ofCategory(
+                    "42",
+                    Signal.CHARGEBACK_SPIKE,
+                    10,
+                    10,
+                    day,
+                    day.plusSeconds(86_400),
+                    day.plusSeconds(3600))));
+    assertThat(category).doesNotContain("userId");
+    assertThat(schema.validate(category, InputFormat.JSON)).as(category).isEmpty();
+    // And a signal published before scopes existed still conforms
+    String before =
+        """
+        {"id":"%s","type":"risk.signal","occurredAt":"2026-12-01T10:08:00Z","version":1,
+         "data":{"userId":"u","signal":"chargeback_spike","count":2,"threshold":2,
+                 "windowStart":"2026-12-01T00:00:00Z","windowEnd":"2026-12-02T00:00:00Z"}}"""
+            .formatted(UUID.randomUUID());
+    assertThat(schema.validate(before, InputFormat.JSON)).as(before).isEmpty();
+  }
+
+  @Test
+  void shouldBeRejectedBySchemaWhenACategorySignalHasNoCategoryId() throws IOException {
+    Schema schema =
+        SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+            .getSchema(Files.readString(SCHEMA));
+    String json =
+        """
+        {"id":"%s","type":"risk.signal","occurredAt":"2026-12-01T10:08:00Z","version":1,
+         "data":{"scope":"category","userId":"u","signal":"chargeback_spike","count":2,
+                 "threshold":2,"windowStart":"2026-12-01T00:00:00Z",
+                 "windowEnd":"2026-12-02T00:00:00Z"}}"""
+            .formatted(UUID.randomUUID());
+
+    assertThat(schema.validate(json, InputFormat.JSON)).isNotEmpty();
   }
 
   @Test

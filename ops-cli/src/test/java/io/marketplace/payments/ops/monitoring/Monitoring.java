@@ -53,6 +53,10 @@ final class Monitoring {
           Map.entry("http_server_requests_seconds_bucket", "http.server.requests"),
           // payment-risk
           Map.entry("payments_risk_flags_total", "payments.risk.flags"),
+          Map.entry("payments_risk_category_signals_total", "payments.risk.category.signals"),
+          Map.entry("payments_risk_category_decline_ratio", "payments.risk.category.decline.ratio"),
+          Map.entry("payments_risk_category_refund_ratio", "payments.risk.category.refund.ratio"),
+          Map.entry("payments_risk_category_events", "payments.risk.category.events"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
           // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker (and

@@ -19,7 +19,9 @@ import org.jdbi.v3.core.Handle;
 
 /**
  * Consumes {@code risk.signals.v1}; records the flag in {@code user_risk_flags} and publishes
- * {@code user.flagged} through the outbox, in one transaction, once per signal id.
+ * {@code user.flagged} through the outbox, in one transaction, once per signal id. A signal of a
+ * marketplace category ({@code data.scope} {@code category}) flags nobody: it is applied without
+ * effect, counted in {@code payments_risk_category_signals_total{signal,category}}.
  */
 public final class RiskFlagHandler implements RecordHandler {
 
@@ -42,6 +44,16 @@ public final class RiskFlagHandler implements RecordHandler {
   public void apply(Handle tx, ConsumerRecord<String, byte[]> record) {
     RiskSignal signal = parse(record);
     RiskSignal.Data data = signal.data();
+    if (data.categoryScoped()) {
+      // a marketplace category's signal: for operators (alert, metric), nobody to flag
+      Counter.builder("payments.risk.category.signals")
+          .description("risk signals of a marketplace category, by signal and category")
+          .tag("signal", data.signal().wireName())
+          .tag("category", String.valueOf(data.categoryId()))
+          .register(registry)
+          .increment();
+      return;
+    }
     UUID userId = UUID.fromString(data.userId());
     Instant now = clock.instant();
     Instant until = now.plus(coolDown);

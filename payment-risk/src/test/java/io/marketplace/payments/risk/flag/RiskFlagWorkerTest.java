@@ -113,6 +113,61 @@ class RiskFlagWorkerTest {
     }
   }
 
+  @Test
+  void shouldApplyACategorySignalWithoutFlaggingAnybodyWhenItArrives() {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (RiskFlagWorker worker =
+        RiskFlagWorker.start(
+            db.dbConfig(),
+            TestInfra.kafkaConfig(topics),
+            Duration.ofHours(1),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            registry)) {
+      // Given a chargeback spike of marketplace category 42 (no user), delivered twice
+      Instant day = Instant.parse("2026-12-01T00:00:00Z");
+      RiskSignal category =
+          RiskSignal.ofCategory(
+              "42", Signal.CHARGEBACK_SPIKE, 10, 10, day, day.plus(Duration.ofDays(1)), NOW);
+      String key = RiskSignal.categoryKey("42");
+      kafka.send(topics.riskSignals(), key, Json.write(category));
+      kafka.send(topics.riskSignals(), key, Json.write(category));
+
+      // When all deliveries are consumed
+      Await.until(WAIT, "both deliveries consumed", () -> outcomes(registry) >= 2);
+
+      // Then nobody is flagged, nothing is announced, nothing is dead-lettered
+      assertThat(db.count("user_risk_flags")).isZero();
+      assertThat(
+              registry
+                  .find("payments.worker.records")
+                  .tag("outcome", "dead_lettered")
+                  .counters()
+                  .stream()
+                  .mapToDouble(c -> c.count())
+                  .sum())
+          .isZero();
+      assertThat(kafka.readAll(topics.paymentEvents())).isEmpty();
+      // And operators see it once, by signal and category
+      assertThat(
+              registry
+                  .get("payments.risk.category.signals")
+                  .tag("signal", "chargeback_spike")
+                  .tag("category", "42")
+                  .counter()
+                  .count())
+          .isEqualTo(1);
+    }
+  }
+
+  private static double outcomes(SimpleMeterRegistry registry) {
+    return registry.find("payments.worker.records").counters().stream()
+        .mapToDouble(c -> c.count())
+        .sum();
+  }
+
   private static List<String> schemaViolations(String type, String json) throws IOException {
     try (InputStream in =
         RiskFlagWorkerTest.class.getResourceAsStream("/schemas/" + type + ".json")) {

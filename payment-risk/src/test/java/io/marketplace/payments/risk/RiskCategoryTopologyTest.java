@@ -1,0 +1,352 @@
+package io.marketplace.payments.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskConfig.RiskRules;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The per-category part of the risk topology on a test driver: the category chargeback spike on
+ * {@code risk.signals.v1}, and the hourly decline and refund rates on the service's gauges. Event
+ * time is the Stripe events' own; the gauges' clock is set by each test.
+ */
+class RiskCategoryTopologyTest {
+
+  private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
+  private static final Topics TOPICS = Topics.standard();
+  private static final AtomicInteger SEQ = new AtomicInteger();
+
+  @TempDir Path stateDir;
+
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final MutableClock clock = new MutableClock(T0);
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> stripe;
+  private TestOutputTopic<String, byte[]> signals;
+
+  @BeforeEach
+  void start() {
+    RiskRules rules =
+        RiskRules.fromEnv(
+            Env.of(
+                Map.of("RISK_CATEGORY_DISPUTES_THRESHOLD", "3", "RISK_DISPUTES_THRESHOLD", "100")));
+    RiskConfig config =
+        new RiskConfig(
+            new KafkaConfig("localhost:9", TOPICS),
+            0,
+            stateDir,
+            0,
+            rules,
+            new DbConfig("jdbc:postgresql://localhost:9/none", "none", "", 1),
+            Duration.ofHours(1));
+    driver =
+        new TopologyTestDriver(
+            RiskTopology.build(TOPICS, rules, new CategoryMetrics(registry, clock)),
+            RiskService.properties(config),
+            T0);
+    stripe =
+        driver.createInputTopic(
+            TOPICS.stripeEvents().name(), new StringSerializer(), new ByteArraySerializer());
+    signals =
+        driver.createOutputTopic(
+            TOPICS.riskSignals().name(), new StringDeserializer(), new ByteArrayDeserializer());
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  @Test
+  void shouldSignalACategoryChargebackSpikeOncePerWindowWhenDisputesReachTheThreshold() {
+    // Given paid PaymentIntents of different users in category 42, and one in category 43
+    List<String> pis = List.of(newPi(), newPi(), newPi(), newPi(), newPi(), newPi(), newPi());
+    for (String pi : pis) {
+      deliver(succeeded(pi, "42", T0));
+    }
+    String other = newPi();
+    deliver(succeeded(other, "43", T0));
+
+    // When an inquiry, a dispute delivered twice, and a dispute in another category are opened
+    // (disputes carry no metadata)
+    deliver(dispute(pis.get(0), "warning_needs_response", T0.plusSeconds(3600)));
+    Map<String, Object> twin = dispute(pis.get(1), "needs_response", T0.plusSeconds(7200));
+    deliver(twin);
+    deliver(twin);
+    deliver(dispute(other, "needs_response", T0.plusSeconds(7300)));
+    deliver(dispute(pis.get(2), "under_review", T0.plusSeconds(7400)));
+
+    // Then no signal yet: the inquiry does not count, the twin is one dispute, 43 is another
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a third dispute of category 42 is opened that day, and then a fourth
+    deliver(dispute(pis.get(3), "needs_response", T0.plusSeconds(3 * 3600)));
+    deliver(dispute(pis.get(4), "needs_response", T0.plusSeconds(4 * 3600)));
+
+    // Then one signal of the category, keyed by it, with nobody's user id
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(out.getFirst().key()).isEqualTo("category:42");
+    JsonNode signal = json(out.getFirst());
+    JsonNode data = signal.path("data");
+    assertThat(data.path("scope").asText()).isEqualTo("category");
+    assertThat(data.path("categoryId").asText()).isEqualTo("42");
+    assertThat(data.has("userId")).isFalse();
+    assertThat(data.path("signal").asText()).isEqualTo("chargeback_spike");
+    assertThat(data.path("count").asLong()).isEqualTo(3);
+    assertThat(data.path("threshold").asInt()).isEqualTo(3);
+    assertThat(data.path("windowStart").asText()).isEqualTo("2026-12-01T00:00:00Z");
+    assertThat(data.path("windowEnd").asText()).isEqualTo("2026-12-02T00:00:00Z");
+    assertThat(signal.path("occurredAt").asText()).isEqualTo("2026-12-01T13:00:00Z");
+    assertThat(signal.path("id").asText())
+        .isEqualTo(
+            RiskSignal.idFor(
+                    "category:42", Signal.CHARGEBACK_SPIKE, Instant.parse("2026-12-01T00:00:00Z"))
+                .toString());
+
+    // When three more disputes of the category are opened the next day
+    Instant nextDay = T0.plus(Duration.ofDays(1));
+    deliver(dispute(pis.get(5), "needs_response", nextDay));
+    deliver(dispute(pis.get(6), "needs_response", nextDay.plusSeconds(60)));
+    deliver(dispute(pis.get(0), "needs_response", nextDay.plusSeconds(120)));
+
+    // Then one more signal, of the next day's window
+    List<TestRecord<String, byte[]>> next = signals.readRecordsToList();
+    assertThat(next).hasSize(1);
+    assertThat(json(next.getFirst()).path("data").path("windowStart").asText())
+        .isEqualTo("2026-12-02T00:00:00Z");
+  }
+
+  @Test
+  void shouldExportDeclineAndRefundRatesPerCategoryWhenPaymentsOfTheHourArrive() {
+    // Given the clock within the hour [10:00, 11:00)
+    clock.set(T0.plusSeconds(50 * 60));
+    // When category 7 has three payments succeed (one event delivered twice) and one declined
+    List<String> paid = List.of(newPi(), newPi(), newPi());
+    Map<String, Object> twin = succeeded(paid.get(0), "7", T0.plusSeconds(60));
+    deliver(twin);
+    deliver(twin);
+    deliver(succeeded(paid.get(1), "7", T0.plusSeconds(120)));
+    deliver(succeeded(paid.get(2), "7", T0.plusSeconds(180)));
+    deliver(declined(newPi(), "7", T0.plusSeconds(240)));
+    // and two refunds, one reported by both refund.created and charge.refunded, the refund events
+    // without the category in their metadata
+    deliver(refundCreated("re_1cat7", paid.get(0), T0.plusSeconds(600)));
+    deliver(chargeRefunded(paid.get(0), List.of("re_1cat7"), T0.plusSeconds(601)));
+    deliver(refundCreated("re_2cat7", paid.get(1), T0.plusSeconds(700)));
+    // and category 8 one payment succeeded and one declined
+    deliver(succeeded(newPi(), "8", T0.plusSeconds(300)));
+    deliver(declined(newPi(), "8", T0.plusSeconds(310)));
+
+    // Then each category's gauges show its own hour
+    assertThat(gauge("payments.risk.category.events", "7", "succeeded")).isEqualTo(3);
+    assertThat(gauge("payments.risk.category.events", "7", "declined")).isEqualTo(1);
+    assertThat(gauge("payments.risk.category.events", "7", "refunded")).isEqualTo(2);
+    assertThat(gauge("payments.risk.category.decline.ratio", "7", null)).isEqualTo(0.25);
+    assertThat(gauge("payments.risk.category.refund.ratio", "7", null)).isEqualTo(2.0 / 3);
+    assertThat(gauge("payments.risk.category.decline.ratio", "8", null)).isEqualTo(0.5);
+    assertThat(gauge("payments.risk.category.refund.ratio", "8", null)).isZero();
+    // And no signal: rates are metrics, not signals
+    assertThat(signals.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldResetTheRatesWhenTheHourRollsOver() {
+    // Given category 7's hour [10:00, 11:00): one succeeded, three declined
+    clock.set(T0.plusSeconds(30 * 60));
+    deliver(succeeded(newPi(), "7", T0.plusSeconds(60)));
+    for (int i = 0; i < 3; i++) {
+      deliver(declined(newPi(), "7", T0.plusSeconds(120 + i)));
+    }
+    deliver(succeeded(newPi(), "8", T0.plusSeconds(60)));
+    assertThat(gauge("payments.risk.category.decline.ratio", "7", null)).isEqualTo(0.75);
+
+    // When the next hour's first payments of category 7 arrive: one succeeded
+    clock.set(T0.plusSeconds(65 * 60));
+    deliver(succeeded(newPi(), "7", T0.plusSeconds(62 * 60)));
+
+    // Then category 7 shows the new hour only
+    assertThat(gauge("payments.risk.category.decline.ratio", "7", null)).isZero();
+    assertThat(gauge("payments.risk.category.events", "7", "succeeded")).isEqualTo(1);
+    assertThat(gauge("payments.risk.category.events", "7", "declined")).isZero();
+    // And a late decline of the previous hour (within the grace period) does not replace it
+    deliver(declined(newPi(), "7", T0.plusSeconds(59 * 60)));
+    assertThat(gauge("payments.risk.category.events", "7", "declined")).isZero();
+    // And category 8, quiet this hour, reads 0
+    assertThat(gauge("payments.risk.category.events", "8", "succeeded")).isZero();
+  }
+
+  // --- helpers
+
+  private double gauge(String name, String category, String kind) {
+    var search = registry.find(name).tag("category", category);
+    if (kind != null) {
+      search = search.tag("kind", kind);
+    }
+    Gauge gauge = search.gauge();
+    assertThat(gauge).as(name + " of " + category).isNotNull();
+    return gauge.value();
+  }
+
+  private void deliver(Map<String, Object> event) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> object =
+        (Map<String, Object>) ((Map<?, ?>) event.get("data")).get("object");
+    String key =
+        "payment_intent".equals(object.get("object"))
+            ? (String) object.get("id")
+            : (String) object.get("payment_intent");
+    stripe.pipeInput(key, Json.bytes(event), T0);
+  }
+
+  private static String newPi() {
+    return "pi_3Pcat" + SEQ.incrementAndGet();
+  }
+
+  private static Map<String, Object> succeeded(String pi, String category, Instant created) {
+    return event("payment_intent.succeeded", created, paymentIntent(pi, category, "succeeded"));
+  }
+
+  private static Map<String, Object> declined(String pi, String category, Instant created) {
+    return event(
+        "payment_intent.payment_failed",
+        created,
+        paymentIntent(pi, category, "requires_payment_method"));
+  }
+
+  private static Map<String, Object> dispute(String pi, String status, Instant created) {
+    Map<String, Object> dispute = new LinkedHashMap<>();
+    dispute.put("id", "du_" + SEQ.incrementAndGet());
+    dispute.put("object", "dispute");
+    dispute.put("charge", "ch_" + pi);
+    dispute.put("payment_intent", pi);
+    dispute.put("metadata", Map.of());
+    dispute.put("status", status);
+    return event("charge.dispute.created", created, dispute);
+  }
+
+  private static Map<String, Object> refundCreated(String refundId, String pi, Instant created) {
+    return event("refund.created", created, refund(refundId, pi));
+  }
+
+  private static Map<String, Object> chargeRefunded(
+      String pi, List<String> refundIds, Instant created) {
+    Map<String, Object> charge = new LinkedHashMap<>();
+    charge.put("id", "ch_" + pi);
+    charge.put("object", "charge");
+    charge.put("payment_intent", pi);
+    charge.put("amount_refunded", 500);
+    charge.put(
+        "refunds",
+        Map.of("object", "list", "data", refundIds.stream().map(r -> refund(r, pi)).toList()));
+    return event("charge.refunded", created, charge);
+  }
+
+  private static Map<String, Object> refund(String refundId, String pi) {
+    Map<String, Object> refund = new LinkedHashMap<>();
+    refund.put("id", refundId);
+    refund.put("object", "refund");
+    refund.put("amount", 500);
+    refund.put("payment_intent", pi);
+    refund.put("status", "succeeded");
+    refund.put("metadata", Map.of("refund_id", UUID.randomUUID().toString()));
+    return refund;
+  }
+
+  private static Map<String, Object> paymentIntent(String pi, String category, String status) {
+    Map<String, Object> object = new LinkedHashMap<>();
+    object.put("id", pi);
+    object.put("object", "payment_intent");
+    object.put("amount", 500);
+    object.put("status", status);
+    object.put(
+        "metadata",
+        Map.of(
+            "user_id",
+            UUID.randomUUID().toString(),
+            "category_id",
+            category,
+            "listing_id",
+            UUID.randomUUID().toString(),
+            "payment_type",
+            "x"));
+    return object;
+  }
+
+  private static Map<String, Object> event(String type, Instant created, Map<String, Object> obj) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("id", "evt_3Pcat" + SEQ.incrementAndGet());
+    event.put("object", "event");
+    event.put("created", created.getEpochSecond());
+    event.put("data", Map.of("object", obj));
+    event.put("type", type);
+    return event;
+  }
+
+  private static JsonNode json(TestRecord<String, byte[]> record) {
+    try {
+      return Json.mapper().readTree(record.value());
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A clock a test moves. */
+  private static final class MutableClock extends Clock {
+    private volatile Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    void set(Instant value) {
+      now = value;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+}
