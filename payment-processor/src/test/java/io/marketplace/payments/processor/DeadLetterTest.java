@@ -39,17 +39,10 @@ class DeadLetterTest {
     UUID listing = world.listing("pending_payment");
     String pi = world.payment(listing, "posting_fee", 500);
     String poisonId = "evt_3PpoisonPoisonPoison00001";
-    world.kafka.send(
-        world.topics.stripeEvents(),
+    sendRaw(
         pi,
-        "{\"id\": \"evt_3PpoisonPoisonPoison00001\", \"object\": \"event\", truncated",
-        Map.of(
-            RecordHeaders.STRIPE_EVENT_ID,
-            poisonId,
-            RecordHeaders.STRIPE_EVENT_TYPE,
-            "payment_intent.succeeded",
-            RecordHeaders.RECEIVED_AT,
-            Instant.now().toString()));
+        poisonId,
+        "{\"id\": \"evt_3PpoisonPoisonPoison00001\", \"object\": \"event\", truncated");
     var good = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
 
     // When both are consumed
@@ -81,17 +74,7 @@ class DeadLetterTest {
     UUID listing = world.listing("pending_payment");
     String pi = world.payment(listing, "posting_fee", 500);
     String poisonId = "evt_3PseparatorSeparator00001";
-    world.kafka.send(
-        world.topics.stripeEvents(),
-        pi,
-        "{\"id\": \"evt_3PseparatorSeparator00001\", \"note\": \"a\u001eb\"}",
-        Map.of(
-            RecordHeaders.STRIPE_EVENT_ID,
-            poisonId,
-            RecordHeaders.STRIPE_EVENT_TYPE,
-            "payment_intent.succeeded",
-            RecordHeaders.RECEIVED_AT,
-            Instant.now().toString()));
+    sendRaw(pi, poisonId, "{\"id\": \"evt_3PseparatorSeparator00001\", \"note\": \"a\u001eb\"}");
     var good = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
     var twin = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
 
@@ -191,5 +174,20 @@ class DeadLetterTest {
     assertThat(world.awaitOutcome(broken.eventId())).containsEntry("status", "failed");
     assertThat(world.awaitOutcome(after.eventId())).containsEntry("status", "ignored");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  /** Sends a record as the gateway would, with its headers, whatever the body holds. */
+  private static void sendRaw(String paymentIntentId, String eventId, String body) {
+    world.kafka.send(
+        world.topics.stripeEvents(),
+        paymentIntentId,
+        body,
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID,
+            eventId,
+            RecordHeaders.STRIPE_EVENT_TYPE,
+            "payment_intent.succeeded",
+            RecordHeaders.RECEIVED_AT,
+            Instant.now().toString()));
   }
 }
