@@ -1,5 +1,6 @@
 package io.marketplace.payments.risk;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -8,13 +9,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The per-category gauges of the current hour, fed by the updates of the category rates aggregate
  * ({@link RiskTopology}): {@code payments_risk_category_decline_ratio{category}}, {@code
  * payments_risk_category_refund_ratio{category}} and {@code
  * payments_risk_category_events{category,kind}} ({@code kind} = {@code succeeded}, {@code
- * declined}, {@code refunded}).
+ * declined}, {@code refunded}), and {@code payments_risk_category_signals_total{signal,category}},
+ * one per chargeback spike of a category (logged too).
  *
  * <p>A category shows its latest window: an update of an older window (a late event) does not
  * replace a newer one, and once the latest window has ended (by the clock) without a newer one the
@@ -23,6 +27,8 @@ import java.util.function.ToDoubleFunction;
  * window ends, so alerts and panels take the {@code max} per category.
  */
 public final class CategoryMetrics implements RiskTopology.CategoryRatesSink {
+
+  private static final Logger log = LoggerFactory.getLogger(CategoryMetrics.class);
 
   private final MeterRegistry registry;
   private final Clock clock;
@@ -34,6 +40,24 @@ public final class CategoryMetrics implements RiskTopology.CategoryRatesSink {
   public CategoryMetrics(MeterRegistry registry, Clock clock) {
     this.registry = registry;
     this.clock = clock;
+  }
+
+  @Override
+  public void chargebackSpike(RiskSignal spike) {
+    RiskSignal.Data data = spike.data();
+    log.warn(
+        "chargeback spike in category {}: {} disputes (threshold {}) between {} and {}",
+        data.categoryId(),
+        data.count(),
+        data.threshold(),
+        data.windowStart(),
+        data.windowEnd());
+    Counter.builder("payments.risk.category.signals")
+        .description("risk signals of a marketplace category, by signal and category")
+        .tag("signal", data.signal().wireName())
+        .tag("category", String.valueOf(data.categoryId()))
+        .register(registry)
+        .increment();
   }
 
   @Override

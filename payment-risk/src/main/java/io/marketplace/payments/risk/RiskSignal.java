@@ -6,18 +6,16 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A record of {@code risk.signals.v1}: {@code
- * {"id","type","occurredAt","version":1,"data":{"scope","userId"|"categoryId","signal","count","threshold","windowStart","windowEnd"}}}.
- * A user's signal is keyed by user id ({@code scope} {@code user}; records before the scope field
- * have none and are a user's); a marketplace category's by {@code category:<id>} ({@code scope}
- * {@code category}, no {@code userId}). The id is derived from the key, signal and window, so
- * re-processing never announces a new one.
+ * A risk signal. A user's is a record of {@code risk.signals.v1}, keyed by user id: {@code
+ * {"id","type","occurredAt","version":1,"data":{"userId","signal","count","threshold","windowStart","windowEnd"}}}
+ * (SPEC §4; no {@code scope}). A marketplace category's ({@code scope} {@code category}, {@code
+ * categoryId}, no {@code userId}) stays inside the service: a metric and its alert. The id is
+ * derived from the key, signal and window, so re-processing never announces a new one.
  */
 public record RiskSignal(UUID id, String type, Instant occurredAt, int version, Data data) {
 
   public static final String TYPE = "risk.signal";
   public static final int VERSION = 1;
-  public static final String SCOPE_USER = "user";
   public static final String SCOPE_CATEGORY = "category";
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -50,7 +48,7 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
         TYPE,
         occurredAt,
         VERSION,
-        new Data(userId, signal, count, threshold, windowStart, windowEnd, SCOPE_USER, null));
+        new Data(userId, signal, count, threshold, windowStart, windowEnd, null, null));
   }
 
   public static RiskSignal ofCategory(

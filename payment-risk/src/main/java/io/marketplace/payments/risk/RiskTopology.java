@@ -59,11 +59,19 @@ public final class RiskTopology {
   static final Duration RATES_WINDOW = Duration.ofHours(1);
 
   /**
-   * Receives every update of a category's rates in an hour window (e.g. {@link CategoryMetrics}).
+   * Receives what the topology learns of marketplace categories (e.g. {@link CategoryMetrics}):
+   * every update of a category's rates in an hour window, and each chargeback spike of a category.
+   * Category spikes are for operators (a metric and its alert), not records of {@code
+   * risk.signals.v1}, whose records are a user's (SPEC §4: keyed by user id, {@code data.userId}).
    */
-  @FunctionalInterface
   public interface CategoryRatesSink {
     void update(String categoryId, Instant windowStart, Instant windowEnd, CategoryRates rates);
+
+    /**
+     * A category's disputes reached the threshold in a window; called once per window, or again
+     * when a task re-processes after a failure (exactly-once covers the topics, not this call).
+     */
+    default void chargebackSpike(RiskSignal spike) {}
   }
 
   public static Topology build(Topics topics, RiskRules rules) {
@@ -119,14 +127,15 @@ public final class RiskTopology {
     signals(byUser, Signal.CARD_TESTING_DECLINES, rules.declines(), rules)
         .merge(signals(byUser, Signal.CARD_TESTING_FINGERPRINTS, rules.fingerprints(), rules))
         .merge(signals(byUser, Signal.CHARGEBACK_SPIKE, rules.disputes(), rules))
-        .merge(categoryChargebackSpikes(byCategory, rules))
         .mapValues(Json::bytes)
         .to(topics.riskSignals().name(), produced);
+    categoryChargebackSpikes(byCategory, rules)
+        .foreach((category, spike) -> rates.chargebackSpike(spike), Named.as("category-spikes"));
     categoryRates(byCategory, rules, rates);
     return builder.build();
   }
 
-  /** A category's disputes reaching the threshold in a window: keyed {@code category:<id>}. */
+  /** A category's disputes reaching the threshold in a window, keyed {@code category:<id>}. */
   private static KStream<String, RiskSignal> categoryChargebackSpikes(
       KStream<String, Observation> byCategory, RiskRules rules) {
     Rule rule = rules.categoryDisputes();

@@ -2,7 +2,6 @@ package io.marketplace.payments.risk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.json.Json;
@@ -11,7 +10,6 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.risk.RiskConfig.RiskRules;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,16 +28,16 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The per-category part of the risk topology on a test driver: the category chargeback spike on
- * {@code risk.signals.v1}, and the hourly decline and refund rates on the service's gauges. Event
- * time is the Stripe events' own; the gauges' clock is set by each test.
+ * The per-category part of the risk topology on a test driver: the category chargeback spike and
+ * the hourly decline and refund rates, on the service's metrics and never on {@code
+ * risk.signals.v1} (whose records are a user's, SPEC §4). Event time is the Stripe events' own; the
+ * gauges' clock is set by each test.
  */
 class RiskCategoryTopologyTest {
 
@@ -54,6 +52,7 @@ class RiskCategoryTopologyTest {
   private TopologyTestDriver driver;
   private TestInputTopic<String, byte[]> stripe;
   private TestOutputTopic<String, byte[]> signals;
+  private final List<RiskSignal> spikes = new java.util.ArrayList<>();
 
   @BeforeEach
   void start() {
@@ -72,7 +71,8 @@ class RiskCategoryTopologyTest {
             Duration.ofHours(1));
     driver =
         new TopologyTestDriver(
-            RiskTopology.build(TOPICS, rules, new CategoryMetrics(registry, clock)),
+            RiskTopology.build(
+                TOPICS, rules, new SpikeRecorder(new CategoryMetrics(registry, clock))),
             RiskService.properties(config),
             T0);
     stripe =
@@ -114,26 +114,22 @@ class RiskCategoryTopologyTest {
     deliver(dispute(pis.get(3), "needs_response", T0.plusSeconds(3 * 3600)));
     deliver(dispute(pis.get(4), "needs_response", T0.plusSeconds(4 * 3600)));
 
-    // Then one signal of the category, keyed by it, with nobody's user id
-    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
-    assertThat(out).hasSize(1);
-    assertThat(out.getFirst().key()).isEqualTo("category:42");
-    JsonNode signal = json(out.getFirst());
-    JsonNode data = signal.path("data");
-    assertThat(data.path("scope").asText()).isEqualTo("category");
-    assertThat(data.path("categoryId").asText()).isEqualTo("42");
-    assertThat(data.has("userId")).isFalse();
-    assertThat(data.path("signal").asText()).isEqualTo("chargeback_spike");
-    assertThat(data.path("count").asLong()).isEqualTo(3);
-    assertThat(data.path("threshold").asInt()).isEqualTo(3);
-    assertThat(data.path("windowStart").asText()).isEqualTo("2026-12-01T00:00:00Z");
-    assertThat(data.path("windowEnd").asText()).isEqualTo("2026-12-02T00:00:00Z");
-    assertThat(signal.path("occurredAt").asText()).isEqualTo("2026-12-01T13:00:00Z");
-    assertThat(signal.path("id").asText())
-        .isEqualTo(
-            RiskSignal.idFor(
-                    "category:42", Signal.CHARGEBACK_SPIKE, Instant.parse("2026-12-01T00:00:00Z"))
-                .toString());
+    // Then one spike of the category, with nobody's user id, counted on the service's metrics
+    // and published nowhere (risk.signals.v1 is users' signals)
+    assertThat(signals.isEmpty()).isTrue();
+    assertThat(spikes).hasSize(1);
+    RiskSignal spike = spikes.getFirst();
+    RiskSignal.Data data = spike.data();
+    assertThat(data.categoryScoped()).isTrue();
+    assertThat(data.categoryId()).isEqualTo("42");
+    assertThat(data.userId()).isNull();
+    assertThat(data.signal()).isEqualTo(Signal.CHARGEBACK_SPIKE);
+    assertThat(data.count()).isEqualTo(3);
+    assertThat(data.threshold()).isEqualTo(3);
+    assertThat(data.windowStart()).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
+    assertThat(data.windowEnd()).isEqualTo(Instant.parse("2026-12-02T00:00:00Z"));
+    assertThat(spike.occurredAt()).isEqualTo(Instant.parse("2026-12-01T13:00:00Z"));
+    assertThat(categorySignals("42")).isEqualTo(1.0);
 
     // When three more disputes of the category are opened the next day
     Instant nextDay = T0.plus(Duration.ofDays(1));
@@ -141,11 +137,43 @@ class RiskCategoryTopologyTest {
     deliver(dispute(pis.get(6), "needs_response", nextDay.plusSeconds(60)));
     deliver(dispute(pis.get(0), "needs_response", nextDay.plusSeconds(120)));
 
-    // Then one more signal, of the next day's window
-    List<TestRecord<String, byte[]>> next = signals.readRecordsToList();
-    assertThat(next).hasSize(1);
-    assertThat(json(next.getFirst()).path("data").path("windowStart").asText())
-        .isEqualTo("2026-12-02T00:00:00Z");
+    // Then one more spike, of the next day's window
+    assertThat(signals.isEmpty()).isTrue();
+    assertThat(spikes).hasSize(2);
+    assertThat(spikes.get(1).data().windowStart()).isEqualTo(Instant.parse("2026-12-02T00:00:00Z"));
+    assertThat(categorySignals("42")).isEqualTo(2.0);
+    assertThat(categorySignals("43")).isZero();
+  }
+
+  private double categorySignals(String category) {
+    var counter =
+        registry
+            .find("payments.risk.category.signals")
+            .tag("category", category)
+            .tag("signal", "chargeback_spike")
+            .counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  /** Keeps each category spike the topology reports, and passes everything on. */
+  private final class SpikeRecorder implements RiskTopology.CategoryRatesSink {
+    private final CategoryMetrics metrics;
+
+    SpikeRecorder(CategoryMetrics metrics) {
+      this.metrics = metrics;
+    }
+
+    @Override
+    public void update(
+        String categoryId, Instant windowStart, Instant windowEnd, CategoryRates rates) {
+      metrics.update(categoryId, windowStart, windowEnd, rates);
+    }
+
+    @Override
+    public void chargebackSpike(RiskSignal spike) {
+      spikes.add(spike);
+      metrics.chargebackSpike(spike);
+    }
   }
 
   @Test
@@ -312,14 +340,6 @@ class RiskCategoryTopologyTest {
     event.put("data", Map.of("object", obj));
     event.put("type", type);
     return event;
-  }
-
-  private static JsonNode json(TestRecord<String, byte[]> record) {
-    try {
-      return Json.mapper().readTree(record.value());
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
   }
 
   /** A clock a test moves. */

@@ -126,7 +126,8 @@ class RiskFlagWorkerTest {
             Duration.ofHours(1),
             Clock.fixed(NOW, ZoneOffset.UTC),
             registry)) {
-      // Given a chargeback spike of marketplace category 42 (no user), delivered twice
+      // Given a chargeback spike of marketplace category 42 (no user), as one build published it
+      // on the topic, delivered twice
       Instant day = Instant.parse("2026-12-01T00:00:00Z");
       RiskSignal category =
           RiskSignal.ofCategory(
