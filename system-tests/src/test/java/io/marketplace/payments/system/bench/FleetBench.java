@@ -10,7 +10,6 @@ import io.marketplace.payments.gateway.webhook.EventEnvelope;
 import io.marketplace.payments.gateway.webhook.EventPublisher;
 import io.marketplace.payments.gateway.webhook.GatewayMetrics;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
-import io.marketplace.payments.system.crash.BrokerMain;
 import io.marketplace.payments.system.crash.OsProcess;
 import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.Sql;
@@ -170,14 +169,7 @@ public final class FleetBench {
     long started = System.nanoTime();
     List<Result> results = new ArrayList<>();
     int brokerPort = OsProcess.freePort();
-    try (OsProcess broker =
-            new OsProcess(
-                "kafka",
-                BrokerMain.class.getName(),
-                List.of(run.resolve("kafka").toString(), Integer.toString(brokerPort)),
-                Map.of(),
-                run,
-                process -> process.logContains(BrokerMain.READY));
+    try (OsProcess broker = OsProcess.kafkaBroker(run, brokerPort);
         EmbeddedPostgresServer postgres =
             EmbeddedPostgresServer.start(run.resolve("postgres"), 0).withoutShutdownHook()) {
       broker.start().awaitReady();

@@ -62,6 +62,20 @@ public final class OsProcess implements AutoCloseable {
     this.ready = ready;
   }
 
+  /**
+   * A Kafka broker (KRaft) in a process of its own ({@link BrokerMain}), its log directory under
+   * {@code run/kafka}, listening on {@code port}; ready once it says so.
+   */
+  public static OsProcess kafkaBroker(Path run, int port) {
+    return new OsProcess(
+        "kafka",
+        BrokerMain.class.getName(),
+        List.of(run.resolve("kafka").toString(), Integer.toString(port)),
+        Map.of(),
+        run,
+        process -> process.logContains(BrokerMain.READY));
+  }
+
   public String name() {
     return name;
   }

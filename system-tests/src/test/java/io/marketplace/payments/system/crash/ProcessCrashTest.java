@@ -95,14 +95,7 @@ class ProcessCrashTest {
     long suiteStarted = System.nanoTime();
 
     int brokerPort = freePort();
-    try (OsProcess broker =
-            new OsProcess(
-                "kafka",
-                BrokerMain.class.getName(),
-                List.of(run.resolve("kafka").toString(), Integer.toString(brokerPort)),
-                Map.of(),
-                run,
-                process -> process.logContains(BrokerMain.READY));
+    try (OsProcess broker = OsProcess.kafkaBroker(run, brokerPort);
         EmbeddedPostgresServer postgres =
             EmbeddedPostgresServer.start(run.resolve("postgres"), 0).withoutShutdownHook()) {
       broker.start().awaitReady();
