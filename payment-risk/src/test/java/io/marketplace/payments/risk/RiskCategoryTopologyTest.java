@@ -100,19 +100,20 @@ class RiskCategoryTopologyTest {
 
     // When an inquiry, a dispute delivered twice, and a dispute in another category are opened
     // (disputes carry no metadata)
-    deliver(dispute(pis.get(0), "warning_needs_response", T0.plusSeconds(3600)));
-    Map<String, Object> twin = dispute(pis.get(1), "needs_response", T0.plusSeconds(7200));
+    deliver(RiskEvents.dispute(pis.get(0), "warning_needs_response", T0.plusSeconds(3600)));
+    Map<String, Object> twin =
+        RiskEvents.dispute(pis.get(1), "needs_response", T0.plusSeconds(7200));
     deliver(twin);
     deliver(twin);
-    deliver(dispute(other, "needs_response", T0.plusSeconds(7300)));
-    deliver(dispute(pis.get(2), "under_review", T0.plusSeconds(7400)));
+    deliver(RiskEvents.dispute(other, "needs_response", T0.plusSeconds(7300)));
+    deliver(RiskEvents.dispute(pis.get(2), "under_review", T0.plusSeconds(7400)));
 
     // Then no signal yet: the inquiry does not count, the twin is one dispute, 43 is another
     assertThat(signals.isEmpty()).isTrue();
 
     // When a third dispute of category 42 is opened that day, and then a fourth
-    deliver(dispute(pis.get(3), "needs_response", T0.plusSeconds(3 * 3600)));
-    deliver(dispute(pis.get(4), "needs_response", T0.plusSeconds(4 * 3600)));
+    deliver(RiskEvents.dispute(pis.get(3), "needs_response", T0.plusSeconds(3 * 3600)));
+    deliver(RiskEvents.dispute(pis.get(4), "needs_response", T0.plusSeconds(4 * 3600)));
 
     // Then one spike of the category, with nobody's user id, counted on the service's metrics
     // and published nowhere (risk.signals.v1 is users' signals)
@@ -133,9 +134,9 @@ class RiskCategoryTopologyTest {
 
     // When three more disputes of the category are opened the next day
     Instant nextDay = T0.plus(Duration.ofDays(1));
-    deliver(dispute(pis.get(5), "needs_response", nextDay));
-    deliver(dispute(pis.get(6), "needs_response", nextDay.plusSeconds(60)));
-    deliver(dispute(pis.get(0), "needs_response", nextDay.plusSeconds(120)));
+    deliver(RiskEvents.dispute(pis.get(5), "needs_response", nextDay));
+    deliver(RiskEvents.dispute(pis.get(6), "needs_response", nextDay.plusSeconds(60)));
+    deliver(RiskEvents.dispute(pis.get(0), "needs_response", nextDay.plusSeconds(120)));
 
     // Then one more spike, of the next day's window
     assertThat(signals.isEmpty()).isTrue();
@@ -248,14 +249,7 @@ class RiskCategoryTopologyTest {
   }
 
   private void deliver(Map<String, Object> event) {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> object =
-        (Map<String, Object>) ((Map<?, ?>) event.get("data")).get("object");
-    String key =
-        "payment_intent".equals(object.get("object"))
-            ? (String) object.get("id")
-            : (String) object.get("payment_intent");
-    stripe.pipeInput(key, Json.bytes(event), T0);
+    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), T0);
   }
 
   private static String newPi() {
@@ -263,29 +257,19 @@ class RiskCategoryTopologyTest {
   }
 
   private static Map<String, Object> succeeded(String pi, String category, Instant created) {
-    return event("payment_intent.succeeded", created, paymentIntent(pi, category, "succeeded"));
+    return RiskEvents.event(
+        "payment_intent.succeeded", created, paymentIntent(pi, category, "succeeded"));
   }
 
   private static Map<String, Object> declined(String pi, String category, Instant created) {
-    return event(
+    return RiskEvents.event(
         "payment_intent.payment_failed",
         created,
         paymentIntent(pi, category, "requires_payment_method"));
   }
 
-  private static Map<String, Object> dispute(String pi, String status, Instant created) {
-    Map<String, Object> dispute = new LinkedHashMap<>();
-    dispute.put("id", "du_" + SEQ.incrementAndGet());
-    dispute.put("object", "dispute");
-    dispute.put("charge", "ch_" + pi);
-    dispute.put("payment_intent", pi);
-    dispute.put("metadata", Map.of());
-    dispute.put("status", status);
-    return event("charge.dispute.created", created, dispute);
-  }
-
   private static Map<String, Object> refundCreated(String refundId, String pi, Instant created) {
-    return event("refund.created", created, refund(refundId, pi));
+    return RiskEvents.event("refund.created", created, refund(refundId, pi));
   }
 
   private static Map<String, Object> chargeRefunded(
@@ -298,7 +282,7 @@ class RiskCategoryTopologyTest {
     charge.put(
         "refunds",
         Map.of("object", "list", "data", refundIds.stream().map(r -> refund(r, pi)).toList()));
-    return event("charge.refunded", created, charge);
+    return RiskEvents.event("charge.refunded", created, charge);
   }
 
   private static Map<String, Object> refund(String refundId, String pi) {
@@ -330,16 +314,6 @@ class RiskCategoryTopologyTest {
             "payment_type",
             "x"));
     return object;
-  }
-
-  private static Map<String, Object> event(String type, Instant created, Map<String, Object> obj) {
-    Map<String, Object> event = new LinkedHashMap<>();
-    event.put("id", "evt_3Pcat" + SEQ.incrementAndGet());
-    event.put("object", "event");
-    event.put("created", created.getEpochSecond());
-    event.put("data", Map.of("object", obj));
-    event.put("type", type);
-    return event;
   }
 
   /** A clock a test moves. */

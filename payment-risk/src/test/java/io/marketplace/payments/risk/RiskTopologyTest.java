@@ -209,8 +209,8 @@ class RiskTopologyTest {
 
     // When an inquiry and a dispute are opened (disputes carry no metadata), and the dispute
     // created event is delivered twice
-    deliver(dispute(pi1, "warning_needs_response", T0.plusSeconds(3600)));
-    Map<String, Object> first = dispute(pi2, "needs_response", T0.plusSeconds(7200));
+    deliver(RiskEvents.dispute(pi1, "warning_needs_response", T0.plusSeconds(3600)));
+    Map<String, Object> first = RiskEvents.dispute(pi2, "needs_response", T0.plusSeconds(7200));
     deliver(first);
     deliver(first);
 
@@ -218,7 +218,7 @@ class RiskTopologyTest {
     assertThat(signals.isEmpty()).isTrue();
 
     // When a second dispute is opened within the day
-    deliver(dispute(pi3, "needs_response", T0.plusSeconds(3 * 3600)));
+    deliver(RiskEvents.dispute(pi3, "needs_response", T0.plusSeconds(3 * 3600)));
 
     // Then one chargeback-spike signal for the user
     List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
@@ -268,14 +268,7 @@ class RiskTopologyTest {
   // --- Stripe-shaped events, with only the fields the risk service reads and some it does not
 
   private void deliver(Map<String, Object> event) {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> object =
-        (Map<String, Object>) ((Map<?, ?>) event.get("data")).get("object");
-    String key =
-        "payment_intent".equals(object.get("object"))
-            ? (String) object.get("id")
-            : (String) object.get("payment_intent");
-    stripe.pipeInput(key, Json.bytes(event), T0);
+    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), T0);
   }
 
   private static String newPi() {
@@ -296,7 +289,7 @@ class RiskTopologyTest {
             "card_declined",
             "payment_method",
             Map.of("id", "pm_x", "object", "payment_method", "card", card)));
-    return event("payment_intent.payment_failed", created, pi0);
+    return RiskEvents.event("payment_intent.payment_failed", created, pi0);
   }
 
   private static Map<String, Object> succeeded(
@@ -313,20 +306,7 @@ class RiskTopologyTest {
               "payment_method_details",
               Map.of("type", "card", "card", Map.of("fingerprint", fingerprint))));
     }
-    return event("payment_intent.succeeded", created, pi0);
-  }
-
-  private static Map<String, Object> dispute(String pi, String status, Instant created) {
-    Map<String, Object> dispute = new LinkedHashMap<>();
-    dispute.put("id", "du_" + SEQ.incrementAndGet());
-    dispute.put("object", "dispute");
-    dispute.put("amount", 500);
-    dispute.put("charge", "ch_" + pi);
-    dispute.put("payment_intent", pi);
-    dispute.put("metadata", Map.of());
-    dispute.put("reason", "fraudulent");
-    dispute.put("status", status);
-    return event("charge.dispute.created", created, dispute);
+    return RiskEvents.event("payment_intent.succeeded", created, pi0);
   }
 
   private static Map<String, Object> paymentIntent(String pi, String user, String status) {
@@ -341,17 +321,6 @@ class RiskTopologyTest {
         "metadata",
         Map.of("user_id", user, "listing_id", UUID.randomUUID().toString(), "payment_type", "x"));
     return object;
-  }
-
-  private static Map<String, Object> event(String type, Instant created, Map<String, Object> obj) {
-    Map<String, Object> event = new LinkedHashMap<>();
-    event.put("id", "evt_3Prisk" + SEQ.incrementAndGet());
-    event.put("object", "event");
-    event.put("api_version", "2025-06-30.basil");
-    event.put("created", created.getEpochSecond());
-    event.put("data", Map.of("object", obj));
-    event.put("type", type);
-    return event;
   }
 
   static JsonNode json(TestRecord<String, byte[]> record) {

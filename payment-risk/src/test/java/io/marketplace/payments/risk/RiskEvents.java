@@ -1,0 +1,51 @@
+package io.marketplace.payments.risk;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Stripe-shaped events for the topology tests, as maps: the envelope, a dispute, and the key the
+ * webhook gateway gives an event on {@code stripe.events.v1} (its PaymentIntent).
+ */
+final class RiskEvents {
+
+  private static final AtomicInteger SEQ = new AtomicInteger();
+
+  private RiskEvents() {}
+
+  /** The envelope of an event about {@code object}, created at {@code created}. */
+  static Map<String, Object> event(String type, Instant created, Map<String, Object> object) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("id", "evt_3Prisk" + SEQ.incrementAndGet());
+    event.put("object", "event");
+    event.put("api_version", "2025-06-30.basil");
+    event.put("created", created.getEpochSecond());
+    event.put("data", Map.of("object", object));
+    event.put("type", type);
+    return event;
+  }
+
+  /** {@code charge.dispute.created} of the PaymentIntent's charge: no metadata, as Stripe sends. */
+  static Map<String, Object> dispute(String pi, String status, Instant created) {
+    Map<String, Object> dispute = new LinkedHashMap<>();
+    dispute.put("id", "du_" + SEQ.incrementAndGet());
+    dispute.put("object", "dispute");
+    dispute.put("amount", 500);
+    dispute.put("charge", "ch_" + pi);
+    dispute.put("payment_intent", pi);
+    dispute.put("metadata", Map.of());
+    dispute.put("reason", "fraudulent");
+    dispute.put("status", status);
+    return event("charge.dispute.created", created, dispute);
+  }
+
+  /** The record key the gateway gives the event: the PaymentIntent it concerns. */
+  static String key(Map<String, Object> event) {
+    Map<?, ?> object = (Map<?, ?>) ((Map<?, ?>) event.get("data")).get("object");
+    return "payment_intent".equals(object.get("object"))
+        ? (String) object.get("id")
+        : (String) object.get("payment_intent");
+  }
+}
