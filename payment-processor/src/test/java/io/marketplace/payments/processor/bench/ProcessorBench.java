@@ -306,9 +306,11 @@ public final class ProcessorBench {
                   h.prepareBatch(
                       """
                       INSERT INTO marketplace_listings
-                          (id, user_id, category_id, title, status, activated_at, expires_at)
+                          (id, user_id, category_id, title, status, activated_at, expires_at,
+                           payment_intent_id)
                       VALUES (:id, :user, 1, 'Bench listing', :status,
-                              CAST(:activated AS timestamptz), CAST(:expires AS timestamptz))
+                              CAST(:activated AS timestamptz), CAST(:expires AS timestamptz),
+                              :listingPi)
                       """);
               var payments =
                   h.prepareBatch(
@@ -331,6 +333,8 @@ public final class ProcessorBench {
                     .bind("status", active ? "active" : "pending_payment")
                     .bind("activated", active ? paidAt.minus(Duration.ofDays(1)).toString() : null)
                     .bind("expires", active ? paidAt.plus(Duration.ofDays(29)).toString() : null)
+                    // checkout-api records the posting fee's PaymentIntent on the listing
+                    .bind("listingPi", active ? null : pi)
                     .add();
                 payments
                     .bind("pi", pi)
