@@ -12,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -84,7 +85,8 @@ public final class HttpServers {
           config.startup.showOldJavalinVersionWarning = false;
           config.jsonMapper(new JavalinJackson(Json.mapper(), false));
           config.http.prefer405over404 = true;
-          config.requestLogger.http((ctx, millis) -> timeRequest(registry, ctx, millis));
+          RequestTimers timers = new RequestTimers(registry);
+          config.requestLogger.http(timers::record);
           config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
           config.routes.get("/health/ready", ctx -> ready(ctx, readiness));
           if (serveMetrics) {
@@ -151,23 +153,39 @@ public final class HttpServers {
   /**
    * {@code http.server.requests} by method, route template ({@code
    * /api/marketplace/listings/{id}/checkout}, so the series stay few) and status: what the latency
-   * alerts read.
+   * alerts read. Each series' timer is looked up in the registry once, not built per request.
    */
-  private static void timeRequest(MeterRegistry registry, Context ctx, float millis) {
-    String route;
-    try {
-      route = ctx.endpoint().path;
-    } catch (RuntimeException e) {
-      route = "unmatched";
+  private static final class RequestTimers {
+    private record Series(String method, String route, int status) {}
+
+    private final MeterRegistry registry;
+    private final Map<Series, Timer> timers = new ConcurrentHashMap<>();
+
+    RequestTimers(MeterRegistry registry) {
+      this.registry = registry;
     }
-    Timer.builder("http.server.requests")
-        .description("HTTP requests served, by route and status")
-        .tag("method", ctx.method().name())
-        .tag("route", route)
-        .tag("status", Integer.toString(ctx.statusCode()))
-        .publishPercentileHistogram()
-        .register(registry)
-        .record((long) (millis * 1_000_000L), TimeUnit.NANOSECONDS);
+
+    void record(Context ctx, float millis) {
+      String route;
+      try {
+        route = ctx.endpoint().path;
+      } catch (RuntimeException e) {
+        route = "unmatched";
+      }
+      timers
+          .computeIfAbsent(new Series(ctx.method().name(), route, ctx.statusCode()), this::timer)
+          .record((long) (millis * 1_000_000L), TimeUnit.NANOSECONDS);
+    }
+
+    private Timer timer(Series series) {
+      return Timer.builder("http.server.requests")
+          .description("HTTP requests served, by route and status")
+          .tag("method", series.method())
+          .tag("route", series.route())
+          .tag("status", Integer.toString(series.status()))
+          .publishPercentileHistogram()
+          .register(registry);
+    }
   }
 
   public static void problem(ProblemException e, Context ctx) {
