@@ -12,8 +12,10 @@ EVENTS="${1:-100000}"
 WORKERS="${2:-2}"
 MODULE=payment-processor
 
+# built with its upstream modules from this checkout (nothing installed): an installed snapshot of
+# common, say, would be measured in place of the schema and code checked out here
 # shellcheck disable=SC2086
-./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" \
+./mvnw ${MVN_FLAGS:-} -q -B -ntp -Dspotless.apply.skip=true -pl "$MODULE" -am \
   test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
 CLASSPATH="$MODULE/target/classes:$MODULE/target/test-classes:$(cat "$MODULE/target/bench.classpath")"
