@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.MutableClock;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.time.Instant;

@@ -10,6 +10,7 @@ import io.marketplace.payments.expirer.pass.PassResult;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.MutableClock;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.marketplace.payments.expirer;
+package io.marketplace.payments.testsupport;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -35,6 +35,6 @@ public final class MutableClock extends Clock {
 
   @Override
   public Clock withZone(ZoneId zone) {
-    throw new UnsupportedOperationException("the expirer works in UTC");
+    throw new UnsupportedOperationException("a test clock keeps UTC");
   }
 }
