@@ -86,6 +86,8 @@ public final class Database implements AutoCloseable {
         Jdbi.create(dataSource)
             .installPlugin(new SqlObjectPlugin())
             .installPlugin(new PostgresPlugin());
+    // after the plugins: the factory registered last is asked first
+    jdbi.registerArgument(new TextArrays());
     return jdbi;
   }
 

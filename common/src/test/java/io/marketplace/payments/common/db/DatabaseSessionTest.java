@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -123,6 +124,40 @@ class DatabaseSessionTest {
     assertThatThrownBy(() -> DbConfig.fromEnv(env))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("DATABASE_SYNCHRONOUS_COMMIT");
+  }
+
+  @Test
+  void shouldBindTextArraysElementForElement() {
+    // Given texts an array literal would have to quote and escape, a NULL and the word NULL
+    String[] texts = {
+      "evt_1NqL", "with \"quotes\", a comma, {braces} and \\", "", "NULL", null, "ünï €",
+    };
+    try (Database database = Database.open(config, "session-test")) {
+      // When they are bound as one array parameter and unnested
+      List<String> read =
+          database
+              .jdbi()
+              .withHandle(
+                  h ->
+                      h.createQuery(
+                              """
+                              SELECT coalesce(t, '<null>') FROM unnest(CAST(:texts AS text[]))
+                                   WITH ORDINALITY AS u(t, n) ORDER BY n
+                              """)
+                          .bind("texts", texts)
+                          .mapTo(String.class)
+                          .list());
+
+      // Then each element arrives as it was, the NULL as NULL
+      assertThat(read)
+          .containsExactly(
+              "evt_1NqL",
+              "with \"quotes\", a comma, {braces} and \\",
+              "",
+              "NULL",
+              "<null>",
+              "ünï €");
+    }
   }
 
   private static String show(Connection session, String setting) throws SQLException {
