@@ -115,6 +115,11 @@ public final class CheckoutApi implements AutoCloseable {
           TimeUnit.MINUTES);
       housekeeping.scheduleWithFixedDelay(
           () -> safely("evict rate limit buckets", rateLimiter::evictIdle), 1, 1, TimeUnit.MINUTES);
+      housekeeping.scheduleWithFixedDelay(
+          () -> safely("release idempotency keys", idempotency::retryReleases),
+          1,
+          1,
+          TimeUnit.SECONDS);
 
       Javalin app =
           HttpServers.create(

@@ -7,9 +7,13 @@ import io.marketplace.payments.common.json.Json;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +27,13 @@ import org.slf4j.LoggerFactory;
  * <p>Concurrency: while the first request with a key is still running, another one with the same
  * key is answered 409 "in progress" with {@code Retry-After: 1} at once rather than held waiting,
  * so no server thread or database connection is tied up by a client that double-submits; its retry
- * then gets the stored answer. A claim whose request died without an answer (a crash) is taken over
- * after {@link #ABANDONED_AFTER} by a request with the same fingerprint.
+ * then gets the stored answer. A claim whose request died without an answer (a crash of this
+ * process) is taken over after {@link #ABANDONED_AFTER} by a request with the same fingerprint.
+ *
+ * <p>A request that fails releases its claim; when the database is what failed, the release cannot
+ * be written either. Such claims are kept here and released again every second ({@link
+ * #retryReleases}) until the database answers, so a client retrying after PostgreSQL comes back
+ * runs again within seconds instead of being told "in progress" until the claim lapses.
  *
  * <p>What is stored: every answer below 500, errors included (a 409 stays a 409 on replay, as
  * Stripe does), except 429. A 5xx or an unexpected failure releases the key, so the retry runs
@@ -38,6 +47,9 @@ public final class Idempotency {
   public static final Duration ABANDONED_AFTER = Duration.ofMinutes(5);
   private static final int MAX_KEY_LENGTH = 255;
 
+  /** Claims kept for a second release at most; beyond that they lapse after ABANDONED_AFTER. */
+  static final int MAX_UNRELEASED = 10_000;
+
   private static final Logger log = LoggerFactory.getLogger(Idempotency.class);
 
   /** The request's own work. */
@@ -48,6 +60,10 @@ public final class Idempotency {
 
   private final Jdbi jdbi;
   private final Clock clock;
+  private final Set<Claim> unreleased = ConcurrentHashMap.newKeySet();
+
+  /** A claim on a key, as {@link IdempotencyKeyDao#release} names it. */
+  private record Claim(UUID userId, String key, Instant claimedAt) {}
 
   public Idempotency(Jdbi jdbi, Clock clock) {
     this.jdbi = jdbi;
@@ -98,7 +114,7 @@ public final class Idempotency {
       reply = work.run();
     } catch (ProblemException e) {
       if (e.status() < 500 && e.status() != 429) {
-        dao.complete(userId, key, claimedAt, e.status(), Json.write(e.problem()), clock.instant());
+        complete(dao, userId, key, claimedAt, e.status(), Json.write(e.problem()));
       } else {
         release(dao, userId, key, claimedAt);
       }
@@ -110,9 +126,20 @@ public final class Idempotency {
     if (reply.status() >= 500) {
       release(dao, userId, key, claimedAt);
     } else {
-      dao.complete(userId, key, claimedAt, reply.status(), reply.json(), clock.instant());
+      complete(dao, userId, key, claimedAt, reply.status(), reply.json());
     }
     return reply;
+  }
+
+  /** Stores the answer; if that fails the request fails, and its claim is given back. */
+  private void complete(
+      IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt, int status, String body) {
+    try {
+      dao.complete(userId, key, claimedAt, status, body, clock.instant());
+    } catch (RuntimeException e) {
+      release(dao, userId, key, claimedAt);
+      throw e;
+    }
   }
 
   /** Deletes keys past their 24 hours; run periodically. */
@@ -120,12 +147,45 @@ public final class Idempotency {
     return jdbi.onDemand(IdempotencyKeyDao.class).purgeOlderThan(clock.instant().minus(RETENTION));
   }
 
-  private static void release(IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt) {
+  /**
+   * Releases the claims whose release failed, oldest first; run every second. A claim past {@link
+   * #ABANDONED_AFTER} is dropped: a retry takes it over anyway. Stops at the first failure (the
+   * database is still away). Returns how many claims still wait.
+   */
+  public int retryReleases() {
+    if (unreleased.isEmpty()) {
+      return 0;
+    }
+    IdempotencyKeyDao dao = jdbi.onDemand(IdempotencyKeyDao.class);
+    Instant lapsed = clock.instant().minus(ABANDONED_AFTER);
+    List<Claim> waiting =
+        unreleased.stream().sorted(Comparator.comparing(Claim::claimedAt)).toList();
+    for (Claim claim : waiting) {
+      if (claim.claimedAt().isBefore(lapsed)) {
+        unreleased.remove(claim);
+        continue;
+      }
+      try {
+        dao.release(claim.userId(), claim.key(), claim.claimedAt());
+      } catch (RuntimeException e) {
+        log.debug("idempotency keys still to release: {}; {}", unreleased.size(), e.toString());
+        break;
+      }
+      unreleased.remove(claim);
+    }
+    return unreleased.size();
+  }
+
+  private void release(IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt) {
     try {
       dao.release(userId, key, claimedAt);
     } catch (RuntimeException e) {
-      // the claim then lapses after ABANDONED_AFTER; the original failure matters more
-      log.warn("could not release an idempotency key; it lapses on its own", e);
+      if (unreleased.size() < MAX_UNRELEASED) {
+        unreleased.add(new Claim(userId, key, claimedAt));
+        log.warn("could not release an idempotency key; retrying every second", e);
+      } else {
+        log.warn("could not release an idempotency key; it lapses on its own", e);
+      }
     }
   }
 
