@@ -34,27 +34,6 @@ public final class Json {
     }
   }
 
-  /**
-   * One JSON array of already-serialized JSON texts, joined as they are. Batch statements bind many
-   * JSON documents as this one parameter and split it with {@code json_array_elements}: a {@code
-   * text[]} parameter would have the driver escape every character of every document into an array
-   * literal, which costs more than the rest of the statement.
-   */
-  public static String arrayOf(java.util.Collection<String> jsonTexts) {
-    int length = 2 + jsonTexts.size();
-    for (String text : jsonTexts) {
-      length += text.length();
-    }
-    StringBuilder array = new StringBuilder(length).append('[');
-    for (String text : jsonTexts) {
-      if (array.length() > 1) {
-        array.append(',');
-      }
-      array.append(text);
-    }
-    return array.append(']').toString();
-  }
-
   public static ObjectMapper configure(ObjectMapper mapper) {
     return mapper
         .registerModule(new JavaTimeModule())
