@@ -83,7 +83,7 @@ public final class CheckoutApi implements AutoCloseable {
           new OutboxRelay(jdbi, producer, config.kafka().topics(), OUTBOX_IDLE, registry, SERVICE)
               .start());
 
-      Idempotency idempotency = new Idempotency(jdbi, clock);
+      Idempotency idempotency = new Idempotency(jdbi, clock, registry);
       RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
       Guard guard =
           new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);

@@ -4,6 +4,8 @@ import io.javalin.http.Context;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,9 +67,12 @@ public final class Idempotency {
   /** A claim on a key, as {@link IdempotencyKeyDao#release} names it. */
   private record Claim(UUID userId, String key, Instant claimedAt) {}
 
-  public Idempotency(Jdbi jdbi, Clock clock) {
+  public Idempotency(Jdbi jdbi, Clock clock, MeterRegistry registry) {
     this.jdbi = jdbi;
     this.clock = clock;
+    Gauge.builder("payments.idempotency.unreleased.claims", unreleased, Set::size)
+        .description("Idempotency-Key claims whose release waits for the database")
+        .register(registry);
   }
 
   /** Runs {@code work} once per key and body, or answers as the first run did. */

@@ -111,6 +111,8 @@ class DatabaseCrashTest {
     gate.open.countDown();
     Http.Response failed = first.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     assertThat(failed.status()).isGreaterThanOrEqualTo(500);
+    assertThat(app.metrics())
+        .containsPattern("payments_idempotency_unreleased_claims\\{[^}]*} 1\\.0");
 
     // and PostgreSQL comes back
     postgres.restart();
@@ -132,6 +134,8 @@ class DatabaseCrashTest {
     assertThat(app.paymentIntentsOf(listingId))
         .extracting(intent -> intent.getId())
         .containsExactly(gate.createdPaymentIntent());
+    assertThat(app.metrics())
+        .containsPattern("payments_idempotency_unreleased_claims\\{[^}]*} 0\\.0");
   }
 
   /**
