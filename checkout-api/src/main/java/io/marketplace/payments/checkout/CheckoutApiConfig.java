@@ -71,6 +71,16 @@ public record CheckoutApiConfig(
         env.list("CORS_ALLOWED_ORIGINS", false));
   }
 
+  public CheckoutApiConfig withDb(DbConfig newDb) {
+    return new CheckoutApiConfig(
+        newDb, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, corsOrigins);
+  }
+
+  public CheckoutApiConfig withStripe(StripeConfig newStripe) {
+    return new CheckoutApiConfig(
+        db, kafka, newStripe, jwtSecret, port, listingTtl, rateLimitPerMinute, corsOrigins);
+  }
+
   public CheckoutApiConfig withPort(int newPort) {
     return new CheckoutApiConfig(
         db, kafka, stripe, jwtSecret, newPort, listingTtl, rateLimitPerMinute, corsOrigins);

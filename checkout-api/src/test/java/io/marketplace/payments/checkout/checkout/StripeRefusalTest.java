@@ -2,7 +2,6 @@ package io.marketplace.payments.checkout.checkout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
@@ -24,16 +23,7 @@ class StripeRefusalTest {
     // Stripe answers every call with 401 "Invalid API Key provided: sk_test_****QZ7w"
     app =
         TestApi.start(
-            config ->
-                new CheckoutApiConfig(
-                    config.db(),
-                    config.kafka(),
-                    new StripeConfig(WRONG_KEY, config.stripe().apiBase()),
-                    config.jwtSecret(),
-                    config.port(),
-                    config.listingTtl(),
-                    config.rateLimitPerMinute(),
-                    config.corsOrigins()));
+            config -> config.withStripe(new StripeConfig(WRONG_KEY, config.stripe().apiBase())));
   }
 
   @AfterAll

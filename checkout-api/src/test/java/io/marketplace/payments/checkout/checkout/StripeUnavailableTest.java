@@ -2,7 +2,6 @@ package io.marketplace.payments.checkout.checkout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
@@ -22,15 +21,8 @@ class StripeUnavailableTest {
     app =
         TestApi.start(
             config ->
-                new CheckoutApiConfig(
-                    config.db(),
-                    config.kafka(),
-                    new StripeConfig(config.stripe().secretKey(), "http://127.0.0.1:1"),
-                    config.jwtSecret(),
-                    config.port(),
-                    config.listingTtl(),
-                    config.rateLimitPerMinute(),
-                    config.corsOrigins()));
+                config.withStripe(
+                    new StripeConfig(config.stripe().secretKey(), "http://127.0.0.1:1")));
   }
 
   @AfterAll
