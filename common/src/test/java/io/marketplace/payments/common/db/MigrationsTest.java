@@ -72,6 +72,29 @@ class MigrationsTest {
   }
 
   @Test
+  void shouldBuildTheRunningFeaturedIndexValidWhenBuiltConcurrently() throws SQLException {
+    // Given the migrations applied, V12 among them: built CONCURRENTLY, outside a transaction,
+    // while Flyway holds its lock (an index build that failed half-way would be left invalid)
+
+    // Then the index of running featured promotions by listing exists, is valid, and holds only
+    // running featured promotions
+    List<String> indexes =
+        column(
+            """
+            SELECT i.indisvalid || ' ' || pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relname = 'promotions_featured_running_by_listing'
+            """);
+    assertThat(indexes)
+        .singleElement()
+        .asString()
+        .startsWith("true ")
+        .contains("(listing_id, expires_at)")
+        .contains("type = 'featured'")
+        .contains("expired_at IS NULL");
+  }
+
+  @Test
   void shouldSeedThePostingFeesOfTheBusinessRulesWhenMigrated() throws SQLException {
     // When the categories are read
     Map<String, Integer> fees = new LinkedHashMap<>();
