@@ -238,12 +238,13 @@ public final class PaymentBatch {
 
   /**
    * Which of the batch's promotion payments already have their promotion, and until when each of
-   * their listings is featured. Each listing is looked up on its own (a lateral subquery) by its
-   * id, so every lookup is an index probe whatever the statistics say. Two plainer forms scan: a
-   * join let the planner hash every promotion once per batch, and {@code max()} inside the subquery
-   * let it walk the running promotions in expiry order until one of the listing's came up, the
-   * whole index for a listing that has none (50 to 100 ms a batch at 20,000 promotions, growing
-   * with the table).
+   * their listings is featured. With the statistics of a live table the planner looks each listing
+   * up in {@code promotions_featured_running_by_listing} (V12): one probe of an index of running
+   * featured promotions, whatever the listing's history (through {@code promotions_by_listing} a
+   * probe fetched every promotion the listing ever had); when the statistics say that few run, it
+   * hashes them all instead. {@code max()} inside the subquery would let it walk the running
+   * promotions in expiry order until one of the listing's came up instead: the whole index for a
+   * listing that has none.
    */
   private static void readPromotions(
       Handle tx,

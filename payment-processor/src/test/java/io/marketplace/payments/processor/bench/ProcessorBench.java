@@ -354,8 +354,9 @@ public final class ProcessorBench {
                 }
               }
               // A marketplace that sells promotions has a history of them: every promoted
-              // listing had a featured week that ended a month ago. Then statistics, as
-              // autovacuum keeps them on a live database, so the planner sees real tables.
+              // listing had a featured week that ended a month ago, and one in ten is featured
+              // right now. Then statistics, as autovacuum keeps them on a live database, so the
+              // planner sees real tables.
               h.execute(
                   """
                   INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
@@ -364,6 +365,14 @@ public final class ProcessorBench {
                          now() - interval '37 days', now() - interval '30 days',
                          now() - interval '30 days'
                   FROM marketplace_listings WHERE status = 'active'
+                  """);
+              h.execute(
+                  """
+                  INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
+                                                  amount_cents, starts_at, expires_at)
+                  SELECT gen_random_uuid(), id, 'featured', 'pi_running_' || id, 500,
+                         now() - interval '2 days', now() + interval '5 days'
+                  FROM marketplace_listings WHERE status = 'active' AND random() < 0.1
                   """);
               h.execute("ANALYZE");
             });
