@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
 import java.time.Instant;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class PaymentEventTest {
@@ -48,5 +49,31 @@ class PaymentEventTest {
     assertThat(json.path("occurredAt").asText()).isEqualTo("2026-01-02T03:04:05Z");
     assertThat(json.path("version").asInt()).isEqualTo(1);
     assertThat(json.path("data").path("userId").asText()).isEqualTo("u1");
+  }
+
+  record Fact(UUID listingId, String paymentIntentId, long amountCents, Instant at, String note) {}
+
+  @Test
+  void shouldWriteTheSameJsonAsTheEventWhenWrittenWithoutItsTree() {
+    // Given a fact with every kind of value the services announce (a null among them)
+    Fact fact =
+        new Fact(
+            UUID.fromString("5b0c1e8e-1c1a-4a6e-9d0e-6f1f0d9c2a11"),
+            "pi_3Q\"quoted\"",
+            12_345_678_901L,
+            Instant.parse("2026-01-02T03:04:05.123456Z"),
+            null);
+
+    // When it is written in one pass, and as the event of() builds
+    PaymentEvent.Written written =
+        PaymentEvent.written(PaymentEventType.PAYMENT_SUCCEEDED, "pi_1", Instant.EPOCH, fact);
+    PaymentEvent event =
+        PaymentEvent.of(PaymentEventType.PAYMENT_SUCCEEDED, "pi_1", Instant.EPOCH, fact);
+
+    // Then the same id, type and bytes
+    assertThat(written.id()).isEqualTo(event.id());
+    assertThat(written.type()).isEqualTo(event.type());
+    assertThat(written.json()).isEqualTo(Json.write(event));
+    assertThat(written.json()).contains("\"note\":null", "\"amountCents\":12345678901");
   }
 }

@@ -138,15 +138,14 @@ public final class PaymentBatch {
     }
   }
 
-  /** Announces a {@code payments.events.v1} event, keyed by listing (or user) id. */
-  public void publish(PaymentEvent event, String key) {
+  /**
+   * Announces a {@code payments.events.v1} event (see {@link PaymentEvent#written}), keyed by
+   * listing (or user) id.
+   */
+  public void publish(PaymentEvent.Written event, String key) {
     outbox.add(
         new OutboxRows.Row(
-            event.id(),
-            Destination.PAYMENT_EVENTS,
-            key,
-            event.type().wireName(),
-            Json.write(event)));
+            event.id(), Destination.PAYMENT_EVENTS, key, event.type().wireName(), event.json()));
   }
 
   /** Sends any message with a stable id to another destination through the outbox. */

@@ -38,7 +38,7 @@ public final class ListingActivation {
       return Delivery.impossible(ListingRow.describe(payment.listingId(), listing));
     }
     batch.publish(
-        PaymentEvent.of(
+        PaymentEvent.written(
             PaymentEventType.LISTING_ACTIVATED,
             payment.listingId() + ":" + payment.paymentIntentId(),
             now,

@@ -42,7 +42,7 @@ public final class PaymentFacts {
 
   public static void succeeded(PaymentBatch batch, Payment payment, Instant succeededAt) {
     var event =
-        PaymentEvent.of(
+        PaymentEvent.written(
             PaymentEventType.PAYMENT_SUCCEEDED,
             payment.paymentIntentId(),
             succeededAt,
@@ -66,7 +66,7 @@ public final class PaymentFacts {
       String failureMessage,
       Instant failedAt) {
     var event =
-        PaymentEvent.of(
+        PaymentEvent.written(
             PaymentEventType.PAYMENT_FAILED,
             stripeEventId,
             failedAt,

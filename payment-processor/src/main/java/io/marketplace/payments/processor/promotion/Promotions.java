@@ -86,7 +86,7 @@ public final class Promotions {
             startsAt,
             expiresAt));
     batch.publish(
-        PaymentEvent.of(
+        PaymentEvent.written(
             PaymentEventType.PROMOTION_CREATED,
             payment.paymentIntentId(),
             createdAt,
