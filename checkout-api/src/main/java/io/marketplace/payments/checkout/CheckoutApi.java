@@ -16,6 +16,7 @@ import io.marketplace.payments.checkout.checkout.IntentMetrics;
 import io.marketplace.payments.checkout.checkout.PaymentIntents;
 import io.marketplace.payments.checkout.checkout.Purchases;
 import io.marketplace.payments.checkout.http.OpenApi;
+import io.marketplace.payments.checkout.idempotency.ClaimOwner;
 import io.marketplace.payments.checkout.idempotency.Idempotency;
 import io.marketplace.payments.checkout.listing.CategoryController;
 import io.marketplace.payments.checkout.listing.ListingController;
@@ -83,7 +84,9 @@ public final class CheckoutApi implements AutoCloseable {
           new OutboxRelay(jdbi, producer, config.kafka().topics(), OUTBOX_IDLE, registry, SERVICE)
               .start());
 
-      Idempotency idempotency = new Idempotency(jdbi, clock, registry);
+      ClaimOwner claimOwner =
+          closer.add(ClaimOwner.start(() -> database.openSession(SERVICE + "-claims"), registry));
+      Idempotency idempotency = new Idempotency(jdbi, clock, claimOwner, registry);
       RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
       Guard guard =
           new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
@@ -117,6 +120,11 @@ public final class CheckoutApi implements AutoCloseable {
           () -> safely("evict rate limit buckets", rateLimiter::evictIdle), 1, 1, TimeUnit.MINUTES);
       housekeeping.scheduleWithFixedDelay(
           () -> safely("release idempotency keys", idempotency::retryReleases),
+          1,
+          1,
+          TimeUnit.SECONDS);
+      housekeeping.scheduleWithFixedDelay(
+          () -> safely("hold the idempotency claim owner's lock", claimOwner::maintain),
           1,
           1,
           TimeUnit.SECONDS);

@@ -4,6 +4,7 @@ import io.javalin.http.Context;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -29,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * <p>Concurrency: while the first request with a key is still running, another one with the same
  * key is answered 409 "in progress" with {@code Retry-After: 1} at once rather than held waiting,
  * so no server thread or database connection is tied up by a client that double-submits; its retry
- * then gets the stored answer. A claim whose request died without an answer (a crash of this
- * process) is taken over after {@link #ABANDONED_AFTER} by a request with the same fingerprint.
+ * then gets the stored answer. A claim whose process is gone (killed mid-request: its {@link
+ * ClaimOwner} lock is free) is taken over at once by a request with the same fingerprint; one whose
+ * owner is unknown (made before owners were recorded), after {@link #ABANDONED_AFTER}.
  *
  * <p>A request that fails releases its claim; when the database is what failed, the release cannot
  * be written either. Such claims are kept here and released again every second ({@link
@@ -62,14 +64,21 @@ public final class Idempotency {
 
   private final Jdbi jdbi;
   private final Clock clock;
+  private final ClaimOwner owner;
+  private final Counter takeovers;
   private final Set<Claim> unreleased = ConcurrentHashMap.newKeySet();
 
   /** A claim on a key, as {@link IdempotencyKeyDao#release} names it. */
   private record Claim(UUID userId, String key, Instant claimedAt) {}
 
-  public Idempotency(Jdbi jdbi, Clock clock, MeterRegistry registry) {
+  public Idempotency(Jdbi jdbi, Clock clock, ClaimOwner owner, MeterRegistry registry) {
     this.jdbi = jdbi;
     this.clock = clock;
+    this.owner = owner;
+    this.takeovers =
+        Counter.builder("payments.idempotency.takeovers")
+            .description("Idempotency-Key claims taken over from a process that is gone")
+            .register(registry);
     Gauge.builder("payments.idempotency.unreleased.claims", unreleased, Set::size)
         .description("Idempotency-Key claims whose release waits for the database")
         .register(registry);
@@ -88,7 +97,13 @@ public final class Idempotency {
       Instant now = clock.instant();
       Optional<Instant> claim =
           dao.claim(
-              userId, key, fingerprint, now, now.minus(RETENTION), now.minus(ABANDONED_AFTER));
+              userId,
+              key,
+              fingerprint,
+              now,
+              now.minus(RETENTION),
+              now.minus(ABANDONED_AFTER),
+              owner.id());
       if (claim.isPresent()) {
         return runClaimed(dao, userId, key, claim.get(), work);
       }
@@ -105,6 +120,17 @@ public final class Idempotency {
       if (first.completed()) {
         ctx.header(REPLAYED_HEADER, "true");
         return new Reply(first.responseStatus(), first.responseBody());
+      }
+      if (ownerIsGone(dao, first)) {
+        Optional<Instant> taken =
+            dao.takeOver(userId, key, fingerprint, first.createdAt(), now, owner.id());
+        if (taken.isPresent()) {
+          takeovers.increment();
+          log.info(
+              "took over an Idempotency-Key claim of process {}, which is gone", first.claimedBy());
+          return runClaimed(dao, userId, key, taken.get(), work);
+        }
+        continue; // another retry took it, or its owner finished: look again
       }
       throw inProgress();
     }
@@ -134,6 +160,17 @@ public final class Idempotency {
       complete(dao, userId, key, claimedAt, reply.status(), reply.json());
     }
     return reply;
+  }
+
+  /**
+   * Whether the claim's process is gone: another process's, and its lock free. This process's own
+   * claims are its running requests (or releases waiting for the database), never abandoned.
+   */
+  private boolean ownerIsGone(IdempotencyKeyDao dao, IdempotencyKeyDao.StoredKey claim) {
+    Integer claimedBy = claim.claimedBy();
+    return claimedBy != null
+        && claimedBy != owner.id()
+        && !dao.ownerAlive(ClaimOwner.LOCK_CLASS, claimedBy);
   }
 
   /** Stores the answer; if that fails the request fails, and its claim is given back. */

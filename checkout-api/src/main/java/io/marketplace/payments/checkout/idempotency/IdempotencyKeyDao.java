@@ -12,13 +12,17 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(IdempotencyKeyDao.StoredKey.class)
 public interface IdempotencyKeyDao {
 
-  /** A key's row; {@code responseStatus} is null while the first request is still running. */
+  /**
+   * A key's row; {@code responseStatus} is null while the first request is still running, {@code
+   * claimedBy} the {@link ClaimOwner} running it (null for claims older than the column).
+   */
   record StoredKey(
       String requestFingerprint,
       Integer responseStatus,
       String responseBody,
       Instant createdAt,
-      Instant completedAt) {
+      Instant completedAt,
+      Integer claimedBy) {
 
     public boolean completed() {
       return completedAt != null && responseStatus != null;
@@ -32,10 +36,12 @@ public interface IdempotencyKeyDao {
    */
   @SqlQuery(
       """
-      INSERT INTO idempotency_keys (user_id, idempotency_key, request_fingerprint, created_at)
-      VALUES (:userId, :key, :fingerprint, :now)
+      INSERT INTO idempotency_keys
+          (user_id, idempotency_key, request_fingerprint, created_at, claimed_by)
+      VALUES (:userId, :key, :fingerprint, :now, :owner)
       ON CONFLICT (user_id, idempotency_key) DO UPDATE
       SET request_fingerprint = EXCLUDED.request_fingerprint, created_at = EXCLUDED.created_at,
+          claimed_by = EXCLUDED.claimed_by,
           response_status = NULL, response_body = NULL, completed_at = NULL
       WHERE idempotency_keys.created_at < :expiredBefore
          OR (idempotency_keys.completed_at IS NULL
@@ -49,14 +55,51 @@ public interface IdempotencyKeyDao {
       @Bind("fingerprint") String fingerprint,
       @Bind("now") Instant now,
       @Bind("expiredBefore") Instant expiredBefore,
-      @Bind("abandonedBefore") Instant abandonedBefore);
+      @Bind("abandonedBefore") Instant abandonedBefore,
+      @Bind("owner") int owner);
 
   @SqlQuery(
       """
-      SELECT request_fingerprint, response_status, response_body, created_at, completed_at
+      SELECT request_fingerprint, response_status, response_body, created_at, completed_at,
+             claimed_by
       FROM idempotency_keys WHERE user_id = :userId AND idempotency_key = :key
       """)
   Optional<StoredKey> find(@Bind("userId") UUID userId, @Bind("key") String key);
+
+  /**
+   * Whether the process that made a claim still lives: whether some session of this database holds
+   * its {@link ClaimOwner} lock.
+   */
+  @SqlQuery(
+      """
+      SELECT EXISTS (
+          SELECT 1 FROM pg_locks
+          WHERE locktype = 'advisory' AND granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND classid = CAST(:lockClass AS oid) AND objid = CAST(:owner AS oid)
+            AND objsubid = 2)
+      """)
+  boolean ownerAlive(@Bind("lockClass") int lockClass, @Bind("owner") int owner);
+
+  /**
+   * Takes over a claim whose owner is gone, if it is still the claim that was seen ({@code
+   * claimedAt}) and still unfinished: of several retries that find it so, one gets it. Returns the
+   * new claim's {@code created_at}, or empty when the claim moved meanwhile.
+   */
+  @SqlQuery(
+      """
+      UPDATE idempotency_keys SET created_at = :now, claimed_by = :owner
+      WHERE user_id = :userId AND idempotency_key = :key AND created_at = :claimedAt
+        AND completed_at IS NULL AND request_fingerprint = :fingerprint
+      RETURNING created_at
+      """)
+  Optional<Instant> takeOver(
+      @Bind("userId") UUID userId,
+      @Bind("key") String key,
+      @Bind("fingerprint") String fingerprint,
+      @Bind("claimedAt") Instant claimedAt,
+      @Bind("now") Instant now,
+      @Bind("owner") int owner);
 
   @SqlUpdate(
       """

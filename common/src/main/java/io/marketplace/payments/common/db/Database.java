@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.marketplace.payments.common.json.Json;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Properties;
@@ -96,19 +97,32 @@ public final class Database implements AutoCloseable {
    * timeouts: a migration may rewrite a large table or wait for a lock longer than any request.
    */
   public Database migrate() {
-    PGSimpleDataSource migrations = new PGSimpleDataSource();
-    migrations.setUrl(config.url());
-    migrations.setUser(config.user());
-    migrations.setPassword(config.password());
+    Migrations.migrate(unpooled(Duration.ZERO, "flyway"));
+    return this;
+  }
+
+  /**
+   * A connection of its own, outside the pool, with the pool's session settings and timeouts: for a
+   * session that lives as long as the process rather than a request (a session-level advisory
+   * lock). The caller closes it.
+   */
+  public Connection openSession(String applicationName) throws SQLException {
+    return unpooled(config.socketTimeout(), applicationName).getConnection();
+  }
+
+  private PGSimpleDataSource unpooled(Duration read, String applicationName) {
+    PGSimpleDataSource source = new PGSimpleDataSource();
+    source.setUrl(config.url());
+    source.setUser(config.user());
+    source.setPassword(config.password());
     try {
-      for (var property : sessionProperties(config, Duration.ZERO, "flyway").entrySet()) {
-        migrations.setProperty((String) property.getKey(), (String) property.getValue());
+      for (var property : sessionProperties(config, read, applicationName).entrySet()) {
+        source.setProperty((String) property.getKey(), (String) property.getValue());
       }
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot set up the migration connection", e);
+      throw new IllegalStateException("cannot set up a connection of its own", e);
     }
-    Migrations.migrate(migrations);
-    return this;
+    return source;
   }
 
   public Jdbi jdbi() {

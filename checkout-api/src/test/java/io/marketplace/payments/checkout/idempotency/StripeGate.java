@@ -1,0 +1,112 @@
+package io.marketplace.payments.checkout.idempotency;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.marketplace.payments.common.json.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Stands between checkout-api and the Stripe emulator, forwarding every call; the first creation of
+ * a PaymentIntent waits until {@link #open} is counted down, and its id is kept.
+ */
+final class StripeGate implements AutoCloseable {
+
+  /** How long the first creation waits to be let through before it answers 504. */
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  private static final Set<String> NOT_FORWARDED =
+      Set.of("connection", "content-length", "expect", "host", "upgrade", "transfer-encoding");
+
+  final CountDownLatch held = new CountDownLatch(1);
+  final CountDownLatch open = new CountDownLatch(1);
+  private final AtomicReference<String> created = new AtomicReference<>();
+  private final String upstream;
+  private final HttpServer server;
+  private final HttpClient client = HttpClient.newHttpClient();
+
+  private StripeGate(String upstream, HttpServer server) {
+    this.upstream = upstream.replaceAll("/+$", "");
+    this.server = server;
+  }
+
+  /** Starts in front of the Stripe API at {@code upstream}. */
+  static StripeGate start(String upstream) {
+    try {
+      HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      StripeGate gate = new StripeGate(upstream, server);
+      server.createContext("/", gate::forward);
+      server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+      server.start();
+      return gate;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot start the gate", e);
+    }
+  }
+
+  String baseUrl() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  String createdPaymentIntent() {
+    return created.get();
+  }
+
+  private void forward(HttpExchange exchange) throws IOException {
+    try (exchange;
+        InputStream in = exchange.getRequestBody()) {
+      byte[] body = in.readAllBytes();
+      boolean creation =
+          "POST".equals(exchange.getRequestMethod())
+              && "/v1/payment_intents".equals(exchange.getRequestURI().getPath());
+      if (creation && created.get() == null) {
+        held.countDown();
+        if (!open.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+          exchange.sendResponseHeaders(504, -1);
+          return;
+        }
+      }
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(URI.create(upstream + exchange.getRequestURI()))
+              .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
+      exchange.getRequestHeaders().entrySet().stream()
+          .filter(h -> !NOT_FORWARDED.contains(h.getKey().toLowerCase()))
+          .forEach(h -> h.getValue().forEach(v -> request.header(h.getKey(), v)));
+      HttpResponse<byte[]> response =
+          client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      if (creation && response.statusCode() == 200) {
+        created.compareAndSet(null, Json.mapper().readTree(response.body()).get("id").asText());
+      }
+      for (Map.Entry<String, List<String>> h : response.headers().map().entrySet()) {
+        if (!NOT_FORWARDED.contains(h.getKey().toLowerCase()) && !h.getKey().startsWith(":")) {
+          exchange.getResponseHeaders().put(h.getKey(), h.getValue());
+        }
+      }
+      exchange.sendResponseHeaders(
+          response.statusCode(), response.body().length == 0 ? -1 : response.body().length);
+      exchange.getResponseBody().write(response.body());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    open.countDown();
+    server.stop(0);
+    client.close();
+  }
+}
