@@ -2,6 +2,7 @@ package io.marketplace.payments.checkout;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.Await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -90,6 +91,20 @@ public final class Http {
 
     public Call json(Object value) {
       return json(Json.write(value));
+    }
+
+    /**
+     * Sends again while the answer is 409 (a request with the same Idempotency-Key in progress), as
+     * a client following {@code Retry-After} does, for at most {@code within}.
+     */
+    public Response sendWhileInProgress(Duration within) {
+      return Await.value(
+          within,
+          "an answer to " + method + " " + path + " other than 409 in progress",
+          () -> {
+            Response response = send();
+            return response.status() == 409 ? Optional.empty() : Optional.of(response);
+          });
     }
 
     public Response send() {
