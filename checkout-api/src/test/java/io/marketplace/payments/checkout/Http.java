@@ -94,16 +94,20 @@ public final class Http {
     }
 
     /**
-     * Sends again while the answer is 409 (a request with the same Idempotency-Key in progress), as
-     * a client following {@code Retry-After} does, for at most {@code within}.
+     * Sends again while the answer says to ({@code Retry-After}: 409 while a request with the same
+     * Idempotency-Key is in progress, 503 while the server cannot take the key), as a client
+     * following {@code Retry-After} does, for at most {@code within}.
      */
     public Response sendWhileInProgress(Duration within) {
       return Await.value(
           within,
-          "an answer to " + method + " " + path + " other than 409 in progress",
+          "an answer to " + method + " " + path + " that does not say to retry",
           () -> {
             Response response = send();
-            return response.status() == 409 ? Optional.empty() : Optional.of(response);
+            return response.header("Retry-After").isPresent()
+                    && (response.status() == 409 || response.status() == 503)
+                ? Optional.empty()
+                : Optional.of(response);
           });
     }
 

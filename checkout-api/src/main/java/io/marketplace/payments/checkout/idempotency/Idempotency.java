@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * so no server thread or database connection is tied up by a client that double-submits; its retry
  * then gets the stored answer. A claim whose process is gone (killed mid-request: its {@link
  * ClaimOwner} lock is free) is taken over at once by a request with the same fingerprint; one whose
- * owner is unknown (made before owners were recorded), after {@link #ABANDONED_AFTER}.
+ * owner is unknown (made before owners were recorded), after {@link #ABANDONED_AFTER}. While this
+ * process has lost the session that holds its lock, its claims would look abandoned too, so it
+ * makes none: a request with a key is answered 503 with {@code Retry-After: 1} until the lock is
+ * held again (within a second of the database answering).
  *
  * <p>A request that fails releases its claim; when the database is what failed, the release cannot
  * be written either. Such claims are kept here and released again every second ({@link
@@ -91,6 +94,10 @@ public final class Idempotency {
       return work.run();
     }
     validate(key);
+    if (!owner.held()) {
+      // a claim made now would look abandoned to every other process, which could run it twice
+      throw ownerLockLost();
+    }
     String fingerprint = Fingerprint.of(ctx.method().name(), ctx.path(), ctx.bodyAsBytes());
     IdempotencyKeyDao dao = jdbi.onDemand(IdempotencyKeyDao.class);
     for (int round = 0; round < 3; round++) {
@@ -240,6 +247,15 @@ public final class Idempotency {
               HEADER,
               "must be 1 to " + MAX_KEY_LENGTH + " visible ASCII characters (a UUID is ideal)"));
     }
+  }
+
+  private static ProblemException ownerLockLost() {
+    return new ProblemException(
+        503,
+        "Service Unavailable",
+        "this server lost its database session for Idempotency-Key claims; retry shortly",
+        Map.of(),
+        Map.of("Retry-After", "1"));
   }
 
   private static ProblemException inProgress() {
