@@ -77,11 +77,7 @@ class DatabaseCrashTest {
     String key = UUID.randomUUID().toString();
     String path = "/api/marketplace/listings/" + listingId + "/checkout";
     CompletableFuture<Http.Response> first =
-        CompletableFuture.supplyAsync(
-            () -> app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).send());
-    assertThat(gate.held.await(WAIT.toSeconds(), TimeUnit.SECONDS))
-        .as("the checkout reached Stripe")
-        .isTrue();
+        gate.sendAndHold(app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key));
 
     // When PostgreSQL dies, Stripe then answers, and the request cannot record nor release anything
     postgres.kill();

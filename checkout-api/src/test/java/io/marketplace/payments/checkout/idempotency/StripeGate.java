@@ -2,6 +2,7 @@ package io.marketplace.payments.checkout.idempotency;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.common.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +57,18 @@ final class StripeGate implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("cannot start the gate", e);
     }
+  }
+
+  /**
+   * Sends {@code call} in the background and returns once the PaymentIntent creation it makes is
+   * held here; the future completes when the call is answered (or fails).
+   */
+  CompletableFuture<Http.Response> sendAndHold(Http.Call call) throws InterruptedException {
+    CompletableFuture<Http.Response> response = CompletableFuture.supplyAsync(call::send);
+    if (!held.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+      throw new AssertionError("the call did not reach Stripe within " + WAIT.toSeconds() + " s");
+    }
+    return response;
   }
 
   String baseUrl() {
