@@ -27,28 +27,31 @@ public final class SecretCheck {
       List.of("whsec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_");
 
   /**
-   * Words that only an example or a stand-in contains, compared without case or separators; long
-   * enough that a random key (Stripe's are 32 to 99 letters and digits) practically never holds
-   * one.
+   * Words that only an example or a stand-in contains, long enough that a random key (Stripe's are
+   * 32 to 99 letters and digits) seldom holds one; separators between their letters do not count
+   * ({@code CHANGE_ME}). Only as people write them: all lower case, all upper case, or capitalized
+   * as here ({@code ChangeMe}, {@code changeMe}). A random key that holds one in another mix of
+   * cases ({@code ...gDumMYe...}) is not refused for it: in any case, one 32-character key in about
+   * a million would hold "dummy"; in these four, one in ten million.
    */
   private static final List<String> PLACEHOLDER_WORDS =
       List.of(
-          "changeme",
-          "replaceme",
-          "placeholder",
-          "example",
-          "dummy",
-          "fakesecret",
-          "fakekey",
-          "notasecret",
-          "notsecret",
-          "yoursecret",
-          "yourkey",
-          "insertyour",
-          "secretkey",
-          "mysecret",
-          "password",
-          "passw0rd",
+          "ChangeMe",
+          "ReplaceMe",
+          "Placeholder",
+          "Example",
+          "Dummy",
+          "FakeSecret",
+          "FakeKey",
+          "NotASecret",
+          "NotSecret",
+          "YourSecret",
+          "YourKey",
+          "InsertYour",
+          "SecretKey",
+          "MySecret",
+          "Password",
+          "Passw0rd",
           "xxxxxxxx");
 
   /** Whole values (after a prefix) that are stand-ins, whatever their length. */
@@ -60,13 +63,13 @@ public final class SecretCheck {
   /** Why {@code value} is not a usable secret, or empty when it is. */
   public static Optional<String> weakness(String value) {
     String body = withoutPrefix(value.trim());
-    String normalized = body.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    String letters = body.replaceAll("[^A-Za-z0-9]", "");
     for (String word : PLACEHOLDER_WORDS) {
-      if (normalized.contains(word)) {
+      if (writtenAsAPersonWould(word).stream().anyMatch(letters::contains)) {
         return Optional.of("is a placeholder, not a real secret");
       }
     }
-    if (PLACEHOLDER_VALUES.contains(normalized)) {
+    if (PLACEHOLDER_VALUES.contains(letters.toLowerCase(Locale.ROOT))) {
       return Optional.of("is a placeholder, not a real secret");
     }
     if (body.chars().distinct().count() < MIN_DISTINCT_CHARACTERS) {
@@ -84,6 +87,14 @@ public final class SecretCheck {
           "has too little entropy to be a random secret; use at least 32 bytes from a random generator");
     }
     return Optional.empty();
+  }
+
+  private static List<String> writtenAsAPersonWould(String word) {
+    return List.of(
+        word.toLowerCase(Locale.ROOT),
+        word.toUpperCase(Locale.ROOT),
+        word,
+        word.substring(0, 1).toLowerCase(Locale.ROOT) + word.substring(1));
   }
 
   private static String withoutPrefix(String value) {

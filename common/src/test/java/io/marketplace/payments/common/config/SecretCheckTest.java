@@ -3,16 +3,20 @@ package io.marketplace.payments.common.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SecretCheckTest {
 
-  private static final SecureRandom RANDOM = new SecureRandom();
+  /**
+   * A fixed seed: the random secrets below are the same 12,000 on every run, so that the test
+   * cannot pass on one run and fail on the next. The seed is arbitrary; any other would do.
+   */
+  private static final Random RANDOM = new Random(20_261_204L);
 
   private static String hex(int bytes) {
     byte[] buffer = new byte[bytes];
@@ -83,6 +87,27 @@ class SecretCheckTest {
         assertThat(SecretCheck.weakness(value)).as(value).isEmpty();
       }
     }
+  }
+
+  @Test
+  void shouldRefusePlaceholderWordsOnlyAsPeopleWriteThem() {
+    // Given placeholder words as people write them, inside otherwise random-looking values
+    List<String> placeholders =
+        List.of(
+            "whsec_dummy8c7b6a5f4e3d2c1b0a9f7e6d",
+            "whsec_DUMMY8c7b6a5f4e3d2c1b0a9f7e6d",
+            "sk_test_ChangeMe8c7b6a5f4e3d2c1b0a9f",
+            "sk_test_changeMe8c7b6a5f4e3d2c1b0a9f",
+            "sk_test_Change_Me_8c7b6a5f4e3d2c1b0a9f",
+            "YourSecretKey-8c7b6a5f4e3d2c1b0a9f");
+    // and a Stripe-like random key that spells one in a mix of cases no person types
+    String random = "whsec_DtRyZsLCPqjJ2GdumMYeWHTEKKm8Z1bp";
+
+    // When each is checked, then the placeholders are refused and the random key is not
+    for (String value : placeholders) {
+      assertThat(SecretCheck.weakness(value)).as(value).isPresent();
+    }
+    assertThat(SecretCheck.weakness(random)).isEmpty();
   }
 
   @Test
