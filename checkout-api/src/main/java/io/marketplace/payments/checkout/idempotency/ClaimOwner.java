@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Taking over a claim whose owner is in fact still running is safe, only wasteful: every route
  * behind an Idempotency-Key is safe to run again (a checkout reaches the same PaymentIntent through
- * Stripe's idempotency key). It can happen while this process has lost its session; {@link
+ * Stripe's idempotency key, a new listing the listing its first run created). It can happen while this process has lost its session; {@link
  * #maintain}, run every second, opens a new one and takes the same lock again (if the old session
  * still holds it on the server, as after a network fault, once that session ends).
  *

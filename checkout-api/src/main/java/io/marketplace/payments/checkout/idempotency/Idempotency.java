@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What is stored: every answer below 500, errors included (a 409 stays a 409 on replay, as
  * Stripe does), except 429. A 5xx or an unexpected failure releases the key, so the retry runs
- * again: every route here is safe to re-run (a checkout reaches the same PaymentIntent).
+ * again: every route here is safe to re-run (a checkout reaches the same PaymentIntent, a new
+ * listing the same listing, a refund the same record).
  */
 public final class Idempotency {
 

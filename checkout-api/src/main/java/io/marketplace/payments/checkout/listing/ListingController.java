@@ -7,11 +7,14 @@ import io.marketplace.payments.checkout.auth.UserDao;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.Idempotency;
 import io.marketplace.payments.common.http.ProblemException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
@@ -34,12 +37,20 @@ public final class ListingController {
     this.listingTtl = listingTtl;
   }
 
-  /** {@code POST /api/marketplace/listings {"title","categorySlug"}} → 201 listing. */
+  /**
+   * {@code POST /api/marketplace/listings {"title","categorySlug"}} → 201 listing.
+   *
+   * <p>With an {@code Idempotency-Key} the listing's id is derived from the caller, the key and the
+   * body ({@link #listingId}), so that a request run again under its key (its first run created the
+   * listing and then failed, or died, before its answer was stored) answers with the listing the
+   * first run created instead of creating a second one.
+   */
   public Reply create(Context ctx, Caller caller) {
     RequestBody body = RequestBody.of(ctx);
     String title = body.requiredText("title", MAX_TITLE);
     String slug = body.requiredText("categorySlug", 100);
     body.validate();
+    String idempotencyKey = ctx.header(Idempotency.HEADER);
     Listing created =
         jdbi.inTransaction(
             tx -> {
@@ -53,21 +64,42 @@ public final class ListingController {
                                   Map.of("categorySlug", "is not a known category")));
               tx.attach(UserDao.class).ensure(caller.userId());
               Instant now = clock.instant();
+              ListingDao listings = tx.attach(ListingDao.class);
               UUID id = UUID.randomUUID();
+              if (idempotencyKey != null) {
+                id = listingId(caller.userId(), idempotencyKey, title, slug);
+                Optional<Listing> earlier = listings.find(id, now);
+                if (earlier.isPresent()
+                    && earlier.get().createdAt().isAfter(now.minus(Idempotency.RETENTION))) {
+                  return earlier.get(); // this request's first run made it
+                }
+                if (earlier.isPresent()) {
+                  id = UUID.randomUUID(); // the key reused for the same listing after 24 h
+                }
+              }
               boolean free = category.isFree();
-              tx.attach(ListingDao.class)
-                  .insert(
-                      id,
-                      caller.userId(),
-                      category.id(),
-                      title,
-                      free ? ListingStatus.ACTIVE.wire() : ListingStatus.PENDING_PAYMENT.wire(),
-                      free ? now : null,
-                      free ? now.plus(listingTtl) : null,
-                      now);
-              return tx.attach(ListingDao.class).find(id, now).orElseThrow();
+              listings.insert(
+                  id,
+                  caller.userId(),
+                  category.id(),
+                  title,
+                  free ? ListingStatus.ACTIVE.wire() : ListingStatus.PENDING_PAYMENT.wire(),
+                  free ? now : null,
+                  free ? now.plus(listingTtl) : null,
+                  now);
+              return listings.find(id, now).orElseThrow();
             });
     return Reply.of(201, created.view());
+  }
+
+  /**
+   * The id of the listing created by {@code userId} under {@code idempotencyKey} with this body:
+   * the same for every run of the request, another for another user, key or body.
+   */
+  static UUID listingId(UUID userId, String idempotencyKey, String title, String categorySlug) {
+    return UUID.nameUUIDFromBytes(
+        String.join("\n", "listing", userId.toString(), idempotencyKey, categorySlug, title)
+            .getBytes(StandardCharsets.UTF_8));
   }
 
   /** {@code GET /api/marketplace/listings/{id}}: the owner and super_admins only. */

@@ -38,6 +38,7 @@ public interface ListingDao {
           (id, user_id, category_id, title, status, activated_at, expires_at, created_at,
            updated_at)
       VALUES (:id, :userId, :categoryId, :title, :status, :activatedAt, :expiresAt, :now, :now)
+      ON CONFLICT (id) DO NOTHING
       """)
   void insert(
       @Bind("id") UUID id,

@@ -72,6 +72,43 @@ class ListingRoutesTest {
   }
 
   @Test
+  void shouldAnswerWithTheFirstRunsListingWhenARequestRunsAgainUnderItsKey() {
+    // Given a listing created under an Idempotency-Key, whose answer was then never stored (the
+    // process died after the commit, or storing the answer failed and the key was given back)
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    Map<String, String> body = Map.of("title", "Mountain bike", "categorySlug", "for-sale");
+    Http.Response first = createUnder(user, key, body);
+    assertThat(first.status()).isEqualTo(201);
+    app.db.execute("DELETE FROM idempotency_keys WHERE user_id = ?", user);
+
+    // When the client's retry runs the request again under the same key
+    Http.Response again = createUnder(user, key, body);
+
+    // Then it answers with the listing the first run created, and the user has that one only
+    assertThat(again.status()).isEqualTo(201);
+    assertThat(again.json().get("id").asText()).isEqualTo(first.json().get("id").asText());
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(1);
+    // while another key, or the same key for another listing, creates another
+    assertThat(createUnder(user, UUID.randomUUID().toString(), body).status()).isEqualTo(201);
+    app.db.execute("DELETE FROM idempotency_keys WHERE user_id = ?", user);
+    assertThat(
+            createUnder(user, key, Map.of("title", "Road bike", "categorySlug", "for-sale"))
+                .status())
+        .isEqualTo(201);
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(3);
+  }
+
+  private static Http.Response createUnder(UUID user, String key, Map<String, String> body) {
+    return app.http
+        .post("/api/marketplace/listings")
+        .token(Tokens.user(user))
+        .idempotencyKey(key)
+        .json(body)
+        .send();
+  }
+
+  @Test
   void shouldCreateActiveListingForTheTtlWhenCategoryIsFree() {
     // Given
     UUID user = UUID.randomUUID();
