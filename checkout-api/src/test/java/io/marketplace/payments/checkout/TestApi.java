@@ -106,6 +106,15 @@ public final class TestApi implements AutoCloseable {
     return UUID.fromString(response.json().get("id").asText());
   }
 
+  /** POSTs a listing's JSON under an Idempotency-Key, as a client that may send it again does. */
+  public Http.Response postListing(UUID userId, String idempotencyKey, String json) {
+    return http.post("/api/marketplace/listings")
+        .token(Tokens.user(userId))
+        .idempotencyKey(idempotencyKey)
+        .json(json)
+        .send();
+  }
+
   public Http.Response checkout(UUID userId, UUID listingId) {
     return http.post("/api/marketplace/listings/" + listingId + "/checkout")
         .token(Tokens.user(userId))

@@ -25,9 +25,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Taking over a claim whose owner is in fact still running is safe, only wasteful: every route
  * behind an Idempotency-Key is safe to run again (a checkout reaches the same PaymentIntent through
- * Stripe's idempotency key, a new listing the listing its first run created). It can happen while this process has lost its session; {@link
- * #maintain}, run every second, opens a new one and takes the same lock again (if the old session
- * still holds it on the server, as after a network fault, once that session ends).
+ * Stripe's idempotency key, a new listing the listing its first run created). It can happen while
+ * this process has lost its session; {@link #maintain}, run every second, opens a new one and takes
+ * the same lock again (if the old session still holds it on the server, as after a network fault,
+ * once that session ends).
  *
  * <p>The lock needs a session of its own end to end: behind a pooler in transaction mode
  * (PgBouncer's {@code pool_mode=transaction}) a session lock is not held, and every claim would

@@ -20,12 +20,7 @@ class IdempotencyKeyTest {
   }
 
   private static Http.Response create(UUID user, String key, String body) {
-    return app.http
-        .post("/api/marketplace/listings")
-        .token(Tokens.user(user))
-        .idempotencyKey(key)
-        .json(body)
-        .send();
+    return app.postListing(user, key, body);
   }
 
   @Test

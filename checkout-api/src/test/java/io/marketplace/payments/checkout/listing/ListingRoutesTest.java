@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.common.json.Json;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -100,12 +101,7 @@ class ListingRoutesTest {
   }
 
   private static Http.Response createUnder(UUID user, String key, Map<String, String> body) {
-    return app.http
-        .post("/api/marketplace/listings")
-        .token(Tokens.user(user))
-        .idempotencyKey(key)
-        .json(body)
-        .send();
+    return app.postListing(user, key, Json.write(body));
   }
 
   @Test
