@@ -85,7 +85,8 @@ public final class CheckoutApi implements AutoCloseable {
               .start());
 
       ClaimOwner claimOwner =
-          closer.add(ClaimOwner.start(() -> database.openSession(SERVICE + "-claims"), registry));
+          closer.add(
+              ClaimOwner.start(() -> database.openSession(ClaimOwner.APPLICATION_NAME), registry));
       Idempotency idempotency = new Idempotency(jdbi, clock, claimOwner, registry);
       RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
       Guard guard =

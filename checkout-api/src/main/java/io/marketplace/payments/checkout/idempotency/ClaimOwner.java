@@ -39,6 +39,9 @@ public final class ClaimOwner implements AutoCloseable {
   /** The first key of the advisory lock: "IDK1", so that it shares no lock with anything else. */
   public static final int LOCK_CLASS = 0x49444b31;
 
+  /** The {@code application_name} of the lock's session, as {@code pg_stat_activity} shows it. */
+  public static final String APPLICATION_NAME = "checkout-api-claims";
+
   private static final int ATTEMPTS = 20;
   private static final Logger log = LoggerFactory.getLogger(ClaimOwner.class);
 

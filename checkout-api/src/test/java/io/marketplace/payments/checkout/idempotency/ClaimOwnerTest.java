@@ -46,7 +46,7 @@ class ClaimOwnerTest {
     assertThat(keys.ownerAlive(ClaimOwner.LOCK_CLASS, owner.id() ^ 1)).isFalse();
     assertThat(registry.get("payments.idempotency.owner.lock").gauge().value()).isEqualTo(1.0);
 
-    // When it closes (its session ends, as when its process dies)
+    // When it closes (its session ends; ProcessKillTest kills a whole process)
     owner.close();
 
     // Then it is seen gone

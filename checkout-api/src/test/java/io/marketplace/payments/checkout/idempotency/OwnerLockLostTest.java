@@ -51,10 +51,10 @@ class OwnerLockLostTest {
       try (PreparedStatement steal =
           thief.prepareStatement(
               "SELECT pg_terminate_backend(pid), pg_advisory_lock(?, ?) FROM pg_stat_activity"
-                  + " WHERE application_name = 'checkout-api-claims'"
-                  + " AND datname = current_database()")) {
+                  + " WHERE application_name = ? AND datname = current_database()")) {
         steal.setInt(1, ClaimOwner.LOCK_CLASS);
         steal.setInt(2, id);
+        steal.setString(3, ClaimOwner.APPLICATION_NAME);
         assertThat(steal.executeQuery().next()).as("the API's claim session").isTrue();
       }
 
