@@ -5,12 +5,15 @@ import io.marketplace.payments.common.http.HealthCheck;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.risk.flag.RiskFlagWorker;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -28,17 +31,30 @@ public final class RiskService implements AutoCloseable {
   public static final String NAME = "payment-risk";
   public static final String APPLICATION_ID = "payment-risk";
 
+  /**
+   * How often Kafka Streams' metrics are looked for anew. A task's metrics (its dropped records,
+   * which the alert RiskEventsDroppedAsLate watches) exist from its assignment on, and Micrometer
+   * registers a metric only when it looks: by default once a minute.
+   */
+  static final Duration METRICS_REFRESH = Duration.ofSeconds(5);
+
   private static final Logger log = LoggerFactory.getLogger(RiskService.class);
 
   private final KafkaStreams streams;
   private final KafkaStreamsMetrics streamsMetrics;
+  private final ScheduledExecutorService metricsRefresh;
   private final Javalin admin;
   private final RiskFlagWorker flags;
 
   private RiskService(
-      KafkaStreams streams, KafkaStreamsMetrics metrics, Javalin admin, RiskFlagWorker flags) {
+      KafkaStreams streams,
+      KafkaStreamsMetrics metrics,
+      ScheduledExecutorService metricsRefresh,
+      Javalin admin,
+      RiskFlagWorker flags) {
     this.streams = streams;
     this.streamsMetrics = metrics;
+    this.metricsRefresh = metricsRefresh;
     this.admin = admin;
     this.flags = flags;
   }
@@ -57,7 +73,11 @@ public final class RiskService implements AutoCloseable {
           return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
               .StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-    KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams);
+    ScheduledExecutorService metricsRefresh =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("kafka-streams-metrics").daemon().factory());
+    KafkaStreamsMetrics metrics =
+        new KafkaStreamsMetrics(streams, Tags.empty(), metricsRefresh, METRICS_REFRESH);
     metrics.bindTo(registry);
     Javalin admin =
         HttpServers.create(
@@ -71,7 +91,7 @@ public final class RiskService implements AutoCloseable {
     streams.start();
     admin.start();
     log.info("{} admin on port {}", NAME, admin.port());
-    return new RiskService(streams, metrics, admin, flags);
+    return new RiskService(streams, metrics, metricsRefresh, admin, flags);
   }
 
   /** The settings of the application; exposed for tests of the configuration. */
@@ -106,6 +126,7 @@ public final class RiskService implements AutoCloseable {
     admin.stop();
     streams.close(Duration.ofSeconds(30));
     streamsMetrics.close();
+    metricsRefresh.shutdownNow(); // given to the binder, which leaves it to its owner
     flags.close();
   }
 }

@@ -127,6 +127,14 @@ class RiskServiceTest {
       for (String name : graphed) {
         assertThat(metrics).as(name + " on /metrics").containsPattern("(?m)^" + name + "\\{");
       }
+      // And the records its tasks dropped (none here), which RiskEventsDroppedAsLate watches:
+      // registered once the binder looks again (RiskService.METRICS_REFRESH) after assignment
+      Pattern dropped =
+          Pattern.compile("(?m)^kafka_stream_task_dropped_records_total\\{.*\\} 0\\.0$");
+      Await.until(
+          WAIT,
+          "the tasks' dropped records are served",
+          () -> dropped.matcher(body(http, scrape)).find());
     }
   }
 

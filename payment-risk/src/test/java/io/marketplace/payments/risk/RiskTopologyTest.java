@@ -167,11 +167,24 @@ class RiskTopologyTest {
     }
     deliver(declined(newPi(), UUID.randomUUID().toString(), T0.plusSeconds(60L * 16), null));
 
+    assertThat(droppedAsLate()).isZero();
+
     // When a decline stamped 10:05 arrives after its window closed
     deliver(declined(newPi(), user, T0.plusSeconds(60L * 5), null));
 
-    // Then it is not counted: no signal
+    // Then it is not counted: no signal; it shows in the dropped records the alert
+    // RiskEventsDroppedAsLate watches (kafka_stream_task_dropped_records_total)
     assertThat(signals.isEmpty()).isTrue();
+    assertThat(droppedAsLate()).isEqualTo(1.0);
+  }
+
+  /** Kafka Streams' count of records its tasks dropped, here those of closed windows. */
+  private double droppedAsLate() {
+    return driver.metrics().entrySet().stream()
+        .filter(e -> e.getKey().group().equals("stream-task-metrics"))
+        .filter(e -> e.getKey().name().equals("dropped-records-total"))
+        .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())
+        .sum();
   }
 
   @Test

@@ -70,7 +70,9 @@ final class Monitoring {
           Map.entry("kafka_stream_alive_stream_threads", "KafkaStreamsMetrics"),
           Map.entry("kafka_stream_failed_stream_threads_total", "KafkaStreamsMetrics"),
           Map.entry("kafka_stream_thread_process_rate", "KafkaStreamsMetrics"),
-          Map.entry("kafka_stream_thread_commit_latency_max", "KafkaStreamsMetrics"));
+          Map.entry("kafka_stream_thread_commit_latency_max", "KafkaStreamsMetrics"),
+          // each task's records dropped: late for their window, or unreadable
+          Map.entry("kafka_stream_task_dropped_records_total", "KafkaStreamsMetrics"));
 
   private static final Pattern METRIC =
       Pattern.compile("\\b(?:homepage|gateway|payments|kafka|http)_[a-z0-9_]+\\b");
