@@ -76,6 +76,34 @@ public interface RefundStore {
       @Bind("note") String note,
       @Bind("at") Instant at);
 
+  /**
+   * Keeps a refund made outside the system that our records cannot hold yet ({@code
+   * refunds_awaiting_room}); 0 when it is kept already.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refunds_awaiting_room (stripe_refund_id, stripe_payment_intent_id, refund, parked_at)
+      VALUES (:re, :pi, CAST(:refund AS jsonb), :at)
+      ON CONFLICT DO NOTHING
+      """)
+  int park(
+      @Bind("re") String stripeRefundId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("refund") String refundJson,
+      @Bind("at") Instant at);
+
+  /** The refunds of a payment waiting for room, oldest first, as Stripe's refund objects. */
+  @SqlQuery(
+      """
+      SELECT refund::text FROM refunds_awaiting_room
+      WHERE stripe_payment_intent_id = :pi ORDER BY parked_at, stripe_refund_id
+      """)
+  List<String> parked(@Bind("pi") String paymentIntentId);
+
+  /** A refund no longer waits: recorded, or failed at Stripe. */
+  @SqlUpdate("DELETE FROM refunds_awaiting_room WHERE stripe_refund_id = :re")
+  int unpark(@Bind("re") String stripeRefundId);
+
   /** Records a refund Stripe made without us; 0 when its {@code re_} id is already recorded. */
   @SqlUpdate(
       """

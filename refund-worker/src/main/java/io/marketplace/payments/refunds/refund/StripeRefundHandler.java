@@ -1,6 +1,8 @@
 package io.marketplace.payments.refunds.refund;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
@@ -37,7 +39,10 @@ import org.slf4j.LoggerFactory;
  *       refund still pending or succeeded (delivered out of order) changes nothing;
  *   <li>otherwise a refund made outside the system (Stripe's dashboard) on one of our payments:
  *       recorded once ({@code user_request}, {@code processed}, id derived from the {@code re_}
- *       id), unless the sum refunded would exceed the amount paid, which is flagged instead.
+ *       id). When our records would then sum to more than was paid, they still count a refund
+ *       Stripe has failed (Stripe never refunds more than the charge, and does not order its
+ *       events): the refund waits in {@code refunds_awaiting_room} and is recorded when the failure
+ *       of a refund of the same payment arrives.
  * </ol>
  */
 public final class StripeRefundHandler {
@@ -50,6 +55,7 @@ public final class StripeRefundHandler {
   private final Clock clock;
   private final Counter external;
   private final Counter unrecorded;
+  private final Counter awaitingRoom;
 
   public StripeRefundHandler(RefundExecutor executor, Clock clock, MeterRegistry registry) {
     this.executor = executor;
@@ -60,7 +66,12 @@ public final class StripeRefundHandler {
             .register(registry);
     this.unrecorded =
         Counter.builder("payments.refunds.unrecorded")
-            .description("Stripe refunds not recorded: they would exceed the amount paid")
+            .description("Stripe refunds not recorded: no amount, or a second one for a record")
+            .register(registry);
+    this.awaitingRoom =
+        Counter.builder("payments.refunds.awaiting.room")
+            .description(
+                "Stripe refunds kept until a failure of an earlier refund of the payment arrives")
             .register(registry);
   }
 
@@ -165,6 +176,9 @@ public final class StripeRefundHandler {
       log.info("failure of refund {} applied before", stripeRefundId);
       return;
     }
+    if (store.unpark(stripeRefundId) > 0) {
+      log.info("refund {} that waited for room is {}: no money moved", stripeRefundId, status);
+    }
     if (ours.isEmpty()) {
       log.info("refund {} outside the system is {}: no money moved", stripeRefundId, status);
       return;
@@ -186,6 +200,21 @@ public final class StripeRefundHandler {
           record.id(),
           record.status(),
           stripeRefundId);
+      return;
+    }
+    recordWaiting(tx, store, paymentIntentId);
+  }
+
+  /** A failure made room on the payment: records the refunds that waited for it, oldest first. */
+  private void recordWaiting(Handle tx, RefundStore store, String paymentIntentId) {
+    for (String json : store.parked(paymentIntentId)) {
+      JsonNode refund;
+      try {
+        refund = Json.mapper().readTree(json);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("refunds_awaiting_room holds no JSON", e);
+      }
+      recordExternal(tx, store, refund, refund.path("id").asText(), paymentIntentId);
     }
   }
 
@@ -226,19 +255,31 @@ public final class StripeRefundHandler {
       return;
     }
     long amount = refund.path("amount").asLong(0);
-    long already = store.processedCents(paymentIntentId);
-    if (amount <= 0 || already + amount > payment.get().amountCents()) {
+    if (amount <= 0) {
       tx.afterCommit(unrecorded::increment);
       log.error(
-          "refund {} of {} cents on {} not recorded: {} cents are already refunded of {} paid;"
-              + " an operator must reconcile it",
+          "refund {} on {} not recorded: its amount is {}; an operator must reconcile it",
           stripeRefundId,
-          amount,
           paymentIntentId,
-          already,
-          payment.get().amountCents());
+          amount);
       return;
     }
+    long already = store.processedCents(paymentIntentId);
+    if (already + amount > payment.get().amountCents()) {
+      if (store.park(stripeRefundId, paymentIntentId, refund.toString(), clock.instant()) > 0) {
+        tx.afterCommit(awaitingRoom::increment);
+        log.warn(
+            "refund {} of {} cents on {} waits: our records have {} cents refunded of {} paid,"
+                + " so Stripe must have failed one of them; recorded when its failure arrives",
+            stripeRefundId,
+            amount,
+            paymentIntentId,
+            already,
+            payment.get().amountCents());
+      }
+      return;
+    }
+    store.unpark(stripeRefundId);
     UUID id = externalRecordId(stripeRefundId);
     Instant now = clock.instant();
     long created = refund.path("created").asLong(0);

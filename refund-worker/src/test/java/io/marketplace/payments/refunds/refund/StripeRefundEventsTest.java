@@ -70,16 +70,12 @@ class StripeRefundEventsTest {
         Harness.WAIT, "two refunds recorded", () -> h.refunds(paid.paymentIntentId()).size() == 2);
 
     // When a refund event arrives that would take the total past what was paid
+    String third = StripeFixtures.newId("re");
     h.webhooks()
         .publish(
             StripeFixtures.event(
                 "refund.created",
-                StripeFixtures.refund(
-                    StripeFixtures.newId("re"),
-                    paid.paymentIntentId(),
-                    100,
-                    "succeeded",
-                    Map.of())));
+                StripeFixtures.refund(third, paid.paymentIntentId(), 100, "succeeded", Map.of())));
     h.awaitStripeEventsApplied();
 
     // Then it is not recorded: our refunds of the payment still sum to 500
@@ -90,6 +86,29 @@ class StripeRefundEventsTest {
                     paid.paymentIntentId()))
         .isEqualTo(500);
     assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+    // and it waits for the failure of one of the others, which would make room for it
+    assertThat(awaitingRoom(paid.paymentIntentId())).containsExactly(third);
+
+    // When Stripe then fails that refund itself
+    Map<String, Object> failed =
+        StripeFixtures.refund(third, paid.paymentIntentId(), 100, "failed", Map.of());
+    h.webhooks().publish(StripeFixtures.event("refund.failed", failed));
+    h.awaitStripeEventsApplied();
+
+    // Then it waits no more, and nothing is recorded
+    assertThat(awaitingRoom(paid.paymentIntentId())).isEmpty();
+    assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+  }
+
+  private List<Object> awaitingRoom(String paymentIntentId) {
+    return h
+        .db()
+        .rows(
+            "SELECT stripe_refund_id FROM refunds_awaiting_room WHERE stripe_payment_intent_id = ?",
+            paymentIntentId)
+        .stream()
+        .map(r -> r.get("stripe_refund_id"))
+        .toList();
   }
 
   @Test
@@ -195,6 +214,41 @@ class StripeRefundEventsTest {
         .isEqualTo(350);
     assertThat(h.paymentEvents("refund.processed", id.toString())).hasSize(1);
     assertThat(h.stripeRefunds(paid.paymentIntentId())).hasSize(2);
+  }
+
+  @Test
+  void shouldRecordADashboardRefundWhoseEventArrivesBeforeTheFailureOfTheRefundItReplaces() {
+    // Given a 500 cent payment of which support refunded 300 in Stripe's dashboard
+    var paid = h.paidListing(Duration.ofDays(3));
+    String pi = paid.paymentIntentId();
+    String first = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created", StripeFixtures.refund(first, pi, 300, "pending", Map.of())));
+    h.awaitStripeEventsApplied();
+    assertThat(h.refunds(pi))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("status", "processed"));
+
+    // When Stripe fails that refund, support refunds the 300 again, and Stripe (which does not
+    // order its events) delivers the new refund's refund.created before the old one's
+    // refund.failed
+    String second = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created", StripeFixtures.refund(second, pi, 300, "succeeded", Map.of())));
+    Map<String, Object> failed = StripeFixtures.refund(first, pi, 300, "failed", Map.of());
+    failed.put("failure_reason", "declined");
+    h.webhooks().publish(StripeFixtures.event("refund.failed", failed));
+    h.awaitStripeEventsApplied();
+
+    // Then our records equal what Stripe did: the first refund failed, the second's 300 went back
+    assertThat(h.refunds(pi))
+        .extracting(r -> r.get("stripe_refund_id"), r -> r.get("status"))
+        .containsExactlyInAnyOrder(tuple(first, "failed"), tuple(second, "processed"));
+    assertThat(awaitingRoom(pi)).isEmpty();
   }
 
   private static String awaitForwarded(String type, String objectId) {
