@@ -161,6 +161,10 @@ public final class DisputeHandler {
       // an event about an open dispute arriving after the closing one does not reopen it
       store.update(disputeId, status, inquiry, closedAt, now);
     }
+    if (userId != null && store.attachUser(disputeId, userId, now) == 1) {
+      // its first events came before the payment's row: it counts from this event on
+      log.info("dispute {} on {} is of user {}", disputeId, paymentIntentId, userId);
+    }
     return false;
   }
 

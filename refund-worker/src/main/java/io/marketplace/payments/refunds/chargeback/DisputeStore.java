@@ -56,6 +56,17 @@ public interface DisputeStore {
       @Bind("at") Instant at);
 
   /** Records the chargeback as a processed refund; 0 when the dispute is already recorded. */
+  /**
+   * Gives a dispute recorded without a user (its first event came before its payment's row) the
+   * user of the payment, once the row is there; 0 when it had one.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_disputes SET user_id = :userId, updated_at = :at
+      WHERE stripe_dispute_id = :id AND user_id IS NULL
+      """)
+  int attachUser(@Bind("id") String disputeId, @Bind("userId") UUID userId, @Bind("at") Instant at);
+
   @SqlUpdate(
       """
       INSERT INTO payment_refunds

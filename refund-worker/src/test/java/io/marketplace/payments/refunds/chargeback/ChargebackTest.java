@@ -267,6 +267,47 @@ class ChargebackTest {
         .isZero();
   }
 
+  @Test
+  void shouldCountADisputeForTheUserWhenItsFirstEventCameBeforeThePaymentRow() {
+    // Given a user with one recorded chargeback
+    UUID user = UUID.randomUUID();
+    var first = h.paidListing(user, Duration.ofDays(5), 500);
+    String d1 = h.emulator().openDispute(first.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", d1);
+    assertThat(bannedAt(user)).isNull();
+
+    // and a second payment of theirs, succeeded at Stripe, whose payments row is not there yet
+    // (checkout-api's insert was lost; the payment processor rebuilds it from the PaymentIntent's
+    // metadata, on its own consumer group, possibly after this worker saw the dispute)
+    UUID secondListing = UUID.randomUUID();
+    String secondPi = h.charge(user, secondListing, 500, "posting_fee");
+
+    // When the second payment is disputed before its row exists
+    String d2 = h.emulator().openDispute(secondPi);
+    String created = awaitForwarded("charge.dispute.created", d2);
+    h.awaitStripeEventsApplied();
+
+    // and the row is then rebuilt, and Stripe tells of the same dispute again
+    h.recordPayment(
+        secondPi, user, secondListing, 500, "posting_fee", h.now().minus(Duration.ofDays(4)));
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.dispute.updated"));
+    h.awaitStripeEventsApplied();
+
+    // Then the second chargeback is recorded for the user (it is: the refund row names them)
+    assertThat(
+            h.db()
+                .row("SELECT user_id FROM payment_refunds WHERE stripe_dispute_id = ?", d2)
+                .orElseThrow())
+        .containsEntry("user_id", user);
+    // and it counts toward their ban like any other: two distinct chargebacks, none won
+    assertThat(bannedAt(user)).as("user banned after two distinct chargebacks").isNotNull();
+    assertThat(
+            h.db()
+                .row("SELECT user_id FROM payment_disputes WHERE stripe_dispute_id = ?", d2)
+                .orElseThrow())
+        .containsEntry("user_id", user);
+  }
+
   private static String awaitForwarded(String type, String objectId) {
     return Await.value(
         Harness.WAIT,
