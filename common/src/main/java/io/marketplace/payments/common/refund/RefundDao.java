@@ -25,13 +25,17 @@ public interface RefundDao {
    * (processed, chargebacks and refunds made in Stripe's dashboard included), money on its way
    * (approved), money a user asked for and an admin has yet to decide on (pending), and a failed
    * refund an admin may still retry. What is left to refund is the amount paid minus this; callers
-   * lock the payment's row first, so that two refunds cannot both take the last of it.
+   * lock the payment's row first, so that two refunds cannot both take the last of it. A chargeback
+   * whose dispute we won is not money returned: the card network gave it back to us.
    */
   @SqlQuery(
       """
       SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
       WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
         AND NOT (status = 'failed' AND closed_at IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                        WHERE d.stripe_dispute_id = payment_refunds.stripe_dispute_id
+                          AND d.status = 'won')
       """)
   long claimedCents(@Bind("pi") String paymentIntentId);
 

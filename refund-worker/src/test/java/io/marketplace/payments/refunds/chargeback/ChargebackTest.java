@@ -308,6 +308,32 @@ class ChargebackTest {
         .containsEntry("user_id", user);
   }
 
+  @Test
+  void shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater() {
+    // Given a paid listing whose payment was disputed, and the dispute won: the card network gave
+    // the 500 cents back to us (charge.dispute.closed, won; funds reinstated)
+    var paid = h.paidListing(Duration.ofDays(3));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    h.emulator().closeDispute(disputeId, "won");
+    awaitForwarded("charge.dispute.closed", disputeId);
+    h.awaitStripeEventsApplied();
+
+    // When moderation rejects the listing (past 24 h: the refund waits for an admin)
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+
+    // Then the customer, who has not got the 500 back, is owed them: a pending refund of 500
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("status", "pending")
+                    .containsEntry("amount_cents", 500));
+  }
+
   private static String awaitForwarded(String type, String objectId) {
     return Await.value(
         Harness.WAIT,
