@@ -69,10 +69,10 @@ final class Shoppers implements AutoCloseable {
   private static final Duration PATIENCE = Duration.ofSeconds(150);
 
   /**
-   * An {@code Idempotency-Key} whose request died with the API is taken over by the next retry
-   * once the killed process's database session is gone (at once, for a killed process); should it
-   * stay claimed longer than this, the client looks at what the first try left and goes on without
-   * the key.
+   * An {@code Idempotency-Key} whose request died with the API is taken over by the next retry once
+   * the killed process's database session is gone (at once, for a killed process); should it stay
+   * claimed longer than this, the client looks at what the first try left and goes on without the
+   * key.
    */
   private static final Duration STALE_CLAIM = Duration.ofSeconds(10);
 
