@@ -86,6 +86,24 @@ public final class StripeFixtures {
     }
   }
 
+  /**
+   * A dispute event modelled on {@code disputeEvent}, about a new dispute of {@code
+   * paymentIntentId} in {@code status}, under a new event id.
+   */
+  public static String otherDispute(String disputeEvent, String paymentIntentId, String status) {
+    try {
+      ObjectNode event = (ObjectNode) Json.mapper().readTree(disputeEvent);
+      event.put("id", newId("evt"));
+      ObjectNode dispute = (ObjectNode) event.path("data").path("object");
+      dispute.put("id", newId("du"));
+      dispute.put("payment_intent", paymentIntentId);
+      dispute.put("status", status);
+      return Json.write(event);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** {@code data.object.id} of an event body. */
   public static String objectId(String eventBody) {
     try {

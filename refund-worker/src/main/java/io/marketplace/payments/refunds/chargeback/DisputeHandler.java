@@ -119,7 +119,7 @@ public final class DisputeHandler {
     }
     // counted once, when it is first a chargeback not won: only then is a ban decided
     boolean newlyCounted = store.markCounted(disputeId, now) == 1;
-    if (!inquiry) {
+    if (!inquiry && !BanPolicy.isPrevented(status)) {
       recordChargeback(tx, store, dispute, payment.get(), status, now);
     }
     if (newlyCounted) {

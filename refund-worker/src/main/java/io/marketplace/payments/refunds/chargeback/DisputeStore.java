@@ -106,13 +106,14 @@ public interface DisputeStore {
   Optional<UUID> lockUser(@Bind("id") UUID userId);
 
   /**
-   * Marks a dispute as counted the first time it is a chargeback that is not won; 1 only then, so a
-   * ban is decided once per new dispute, never again on later events about it.
+   * Marks a dispute as counted the first time it is a chargeback that is not won (nor prevented); 1
+   * only then, so a ban is decided once per new dispute, never again on later events about it.
    */
   @SqlUpdate(
       """
       UPDATE payment_disputes SET counted_at = :at
-      WHERE stripe_dispute_id = :id AND counted_at IS NULL AND NOT is_inquiry AND status <> 'won'
+      WHERE stripe_dispute_id = :id AND counted_at IS NULL AND NOT is_inquiry
+        AND status NOT IN ('won', 'prevented')
       """)
   int markCounted(@Bind("id") String disputeId, @Bind("at") Instant at);
 
@@ -120,7 +121,7 @@ public interface DisputeStore {
   @SqlQuery(
       """
       SELECT stripe_dispute_id FROM payment_disputes
-      WHERE user_id = :userId AND counted_at IS NOT NULL AND status <> 'won'
+      WHERE user_id = :userId AND counted_at IS NOT NULL AND status NOT IN ('won', 'prevented')
       ORDER BY created_at, stripe_dispute_id
       """)
   List<String> chargebacksOf(@Bind("userId") UUID userId);

@@ -205,6 +205,39 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldNotCountADisputePreventedBeforeItBecameAChargeback() {
+    // Given a user with one chargeback
+    UUID user = UUID.randomUUID();
+    var charged = h.paidListing(user, Duration.ofDays(5), 500);
+    var resolved = h.paidListing(user, Duration.ofDays(4), 500);
+    String chargeback = h.emulator().openDispute(charged.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", chargeback);
+    String created = awaitForwarded("charge.dispute.created", chargeback);
+
+    // When a dispute of another payment of theirs is prevented (status prevented: the issuer's
+    // case was resolved before it became a chargeback, with a refund rather than funds withdrawn)
+    String prevented =
+        StripeFixtures.otherDispute(created, resolved.paymentIntentId(), "prevented");
+    h.webhooks().publish(prevented);
+    h.awaitStripeEventsApplied();
+
+    // Then it is recorded, closed, but is no chargeback: no money recorded returned by it, and
+    // the user is not banned
+    String disputeId = StripeFixtures.objectId(prevented);
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT status, closed_at IS NOT NULL AS closed FROM payment_disputes"
+                        + " WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("status", "prevented")
+        .containsEntry("closed", true);
+    assertThat(h.db().count("payment_refunds WHERE stripe_dispute_id = ?", disputeId)).isZero();
+    assertThat(bannedAt(user)).isNull();
+  }
+
+  @Test
   void shouldRecordTheOutcomeWhenADisputeIsClosed() {
     // Given a recorded chargeback
     var paid = h.paidListing(Duration.ofDays(2));
