@@ -180,14 +180,11 @@ class ChargebackTest {
   @Test
   void shouldNotCountAnInquiryWhenDecidingBans() {
     // Given a user with one chargeback
-    UUID user = UUID.randomUUID();
-    var charged = h.paidListing(user, Duration.ofDays(5), 500);
-    var asked = h.paidListing(user, Duration.ofDays(4), 500);
-    String chargeback = h.emulator().openDispute(charged.paymentIntentId());
-    h.awaitPaymentEvent("chargeback.recorded", chargeback);
+    Disputed given = userWithOneChargeback();
+    UUID user = given.user();
 
     // When another payment of theirs gets an inquiry (warning_needs_response)
-    String inquiry = h.emulator().openDisputeInquiry(asked.paymentIntentId());
+    String inquiry = h.emulator().openDisputeInquiry(given.other().paymentIntentId());
     awaitForwarded("charge.dispute.created", inquiry);
     h.awaitStripeEventsApplied();
 
@@ -207,17 +204,14 @@ class ChargebackTest {
   @Test
   void shouldNotCountADisputePreventedBeforeItBecameAChargeback() {
     // Given a user with one chargeback
-    UUID user = UUID.randomUUID();
-    var charged = h.paidListing(user, Duration.ofDays(5), 500);
-    var resolved = h.paidListing(user, Duration.ofDays(4), 500);
-    String chargeback = h.emulator().openDispute(charged.paymentIntentId());
-    h.awaitPaymentEvent("chargeback.recorded", chargeback);
-    String created = awaitForwarded("charge.dispute.created", chargeback);
+    Disputed given = userWithOneChargeback();
+    UUID user = given.user();
+    String created = awaitForwarded("charge.dispute.created", given.disputeId());
 
     // When a dispute of another payment of theirs is prevented (status prevented: the issuer's
     // case was resolved before it became a chargeback, with a refund rather than funds withdrawn)
     String prevented =
-        StripeFixtures.otherDispute(created, resolved.paymentIntentId(), "prevented");
+        StripeFixtures.otherDispute(created, given.other().paymentIntentId(), "prevented");
     h.webhooks().publish(prevented);
     h.awaitStripeEventsApplied();
 
@@ -365,6 +359,18 @@ class ChargebackTest {
                 assertThat(r)
                     .containsEntry("status", "pending")
                     .containsEntry("amount_cents", 500));
+  }
+
+  /** A user with two paid listings of 500 cents, and the first one's chargeback recorded. */
+  private record Disputed(UUID user, String disputeId, Harness.Paid other) {}
+
+  private static Disputed userWithOneChargeback() {
+    UUID user = UUID.randomUUID();
+    var charged = h.paidListing(user, Duration.ofDays(5), 500);
+    var other = h.paidListing(user, Duration.ofDays(4), 500);
+    String disputeId = h.emulator().openDispute(charged.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    return new Disputed(user, disputeId, other);
   }
 
   private static String awaitForwarded(String type, String objectId) {
