@@ -45,6 +45,8 @@ final class Monitoring {
           Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
           Map.entry("payments_refunds_failed_total", "payments.refunds.failed"),
           Map.entry("payments_refunds_unrecorded_total", "payments.refunds.unrecorded"),
+          Map.entry(
+              "payments_refunds_awaiting_room_overdue", "payments.refunds.awaiting_room_overdue"),
           Map.entry("payments_chargebacks_recorded_total", "payments.chargebacks.recorded"),
           Map.entry("payments_users_banned_total", "payments.users.banned"),
           Map.entry("payments_disputes_inquiries_total", "payments.disputes.inquiries"),

@@ -2,6 +2,7 @@ package io.marketplace.payments.refunds.refund;
 
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,12 +30,19 @@ public final class RefundJanitor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RefundJanitor.class);
   private static final int BATCH = 50;
 
+  /**
+   * How long a Stripe refund may wait in {@code refunds_awaiting_room} before it counts as overdue:
+   * the failure that makes room for it is normally delivered within seconds of it.
+   */
+  static final Duration ROOM_OVERDUE = Duration.ofMinutes(15);
+
   private final Jdbi jdbi;
   private final RefundExecutor executor;
   private final Clock clock;
   private final Duration interval;
   private final Duration refusedInterval;
   private final AtomicLong awaiting = new AtomicLong();
+  private final AtomicLong overdueForRoom = new AtomicLong();
   private final Thread thread;
   private volatile boolean running = true;
 
@@ -51,6 +59,12 @@ public final class RefundJanitor implements AutoCloseable {
     this.interval = interval;
     this.refusedInterval = refusedInterval;
     registry.gauge("payments.refunds.awaiting_stripe", awaiting);
+    Gauge.builder("payments.refunds.awaiting_room_overdue", overdueForRoom, AtomicLong::get)
+        .description(
+            "Stripe refunds waiting over "
+                + ROOM_OVERDUE.toMinutes()
+                + " minutes for the failure of an earlier refund that makes room for them")
+        .register(registry);
     this.thread = Thread.ofPlatform().name("refund-janitor").daemon().unstarted(this::run);
   }
 
@@ -116,6 +130,14 @@ public final class RefundJanitor implements AutoCloseable {
         jdbi.withHandle(
             h ->
                 h.createQuery("SELECT count(*) FROM payment_refunds WHERE status = 'approved'")
+                    .mapTo(Long.class)
+                    .one()));
+    overdueForRoom.set(
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT count(*) FROM refunds_awaiting_room WHERE parked_at <= :cutoff")
+                    .bind("cutoff", now.minus(ROOM_OVERDUE))
                     .mapTo(Long.class)
                     .one()));
     return due.size();

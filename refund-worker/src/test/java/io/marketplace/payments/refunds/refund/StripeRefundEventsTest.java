@@ -13,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -88,6 +90,11 @@ class StripeRefundEventsTest {
     assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
     // and it waits for the failure of one of the others, which would make room for it
     assertThat(awaitingRoom(paid.paymentIntentId())).containsExactly(third);
+    // overdue once it has waited a quarter of an hour: the alert RefundWaitingForRoom watches it
+    double overdueBefore = overdueForRoom();
+    h.advanceClock(Duration.ofMinutes(16));
+    h.retryNow();
+    assertThat(overdueForRoom()).isEqualTo(overdueBefore + 1);
 
     // When Stripe then fails that refund itself
     Map<String, Object> failed =
@@ -98,6 +105,16 @@ class StripeRefundEventsTest {
     // Then it waits no more, and nothing is recorded
     assertThat(awaitingRoom(paid.paymentIntentId())).isEmpty();
     assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+    h.retryNow();
+    assertThat(overdueForRoom()).isEqualTo(overdueBefore);
+  }
+
+  private double overdueForRoom() {
+    Matcher value =
+        Pattern.compile("(?m)^payments_refunds_awaiting_room_overdue\\{[^}]*} (\\S+)$")
+            .matcher(h.metrics());
+    assertThat(value.find()).as("payments_refunds_awaiting_room_overdue served").isTrue();
+    return Double.parseDouble(value.group(1));
   }
 
   private List<Object> awaitingRoom(String paymentIntentId) {
