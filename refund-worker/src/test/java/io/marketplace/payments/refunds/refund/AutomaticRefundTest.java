@@ -283,14 +283,11 @@ class AutomaticRefundTest {
         http.send(
             HttpRequest.newBuilder(URI.create(h.worker().baseUrl() + "/health/ready")).build(),
             HttpResponse.BodyHandlers.ofString());
-    HttpResponse<String> metrics =
-        http.send(
-            HttpRequest.newBuilder(URI.create(h.worker().baseUrl() + "/metrics")).build(),
-            HttpResponse.BodyHandlers.ofString());
+    String metrics = h.metrics();
 
     // Then it is ready and counts processed refunds under the name of the system we replace
     assertThat(ready.statusCode()).isEqualTo(200);
-    assertThat(metrics.body())
+    assertThat(metrics)
         .contains("homepage_refunds_processed_total{reason=\"moderation_rejection\"");
   }
 }
