@@ -3,7 +3,10 @@ package io.marketplace.payments.processor;
 import static io.marketplace.payments.processor.support.ProcessorFixture.NOW;
 import static io.marketplace.payments.processor.support.ProcessorFixture.data;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.events.RefundCommand;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.processor.support.ProcessorFixture;
@@ -406,6 +409,41 @@ class PaymentEventsTest {
                   .containsEntry("declineCode", "generic_decline")
                   .containsEntry("stripeEventId", event.eventId());
             });
+  }
+
+  @Test
+  void shouldRecordADeclineOnceWhenStripeReportsItInTwoEvents() {
+    // Given a posting fee whose first attempt was declined and recorded
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+    var declined = StripeFixtures.paymentFailed(pi, 500, meta);
+    world.deliver(declined);
+    assertThat(world.awaitOutcome(declined.eventId())).containsEntry("status", "processed");
+
+    // When Stripe reports the same declined attempt (its charge) again under another event id,
+    // and then a second attempt, with a charge of its own, is declined too
+    var again = StripeFixtures.paymentFailed(pi, 500, meta).charge(declined.charge());
+    var secondAttempt = StripeFixtures.paymentFailed(pi, 500, meta);
+    world.deliver(again);
+    world.deliver(secondAttempt);
+
+    // Then the repeat is ignored and each attempt is one payment.failed, its id that of the
+    // attempt, not of the event that reported it
+    assertThat(world.awaitOutcome(again.eventId()))
+        .containsEntry("status", "ignored")
+        .containsEntry("error_message", "attempt " + declined.charge() + " is already recorded");
+    assertThat(world.awaitOutcome(secondAttempt.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentEvents(listing))
+        .extracting(e -> e.get("id"), e -> data(e).get("stripeEventId"))
+        .containsExactly(
+            tuple(failedId(declined.charge()), declined.eventId()),
+            tuple(failedId(secondAttempt.charge()), secondAttempt.eventId()));
+    assertThat(world.paymentRow(pi)).containsEntry("status", "failed");
+  }
+
+  private static String failedId(String attempt) {
+    return PaymentEvent.idFor(PaymentEventType.PAYMENT_FAILED, attempt).toString();
   }
 
   @Test

@@ -78,6 +78,7 @@ public final class StripeFixtures {
     private long amount = 500;
     private String status = "succeeded";
     private Map<String, String> metadata = Map.of();
+    private String charge;
 
     private Builder(String type, String paymentIntentId) {
       this.type = type;
@@ -109,6 +110,16 @@ public final class StripeFixtures {
       return this;
     }
 
+    /**
+     * The charge of the attempt the event reports. By default a decline has a charge of its own
+     * (each attempt is a new charge at Stripe); any other event the PaymentIntent's one charge.
+     * Give a decline the charge of another to render Stripe reporting one decline twice.
+     */
+    public Builder charge(String chargeId) {
+      this.charge = chargeId;
+      return this;
+    }
+
     public String eventId() {
       return eventId;
     }
@@ -130,7 +141,7 @@ public final class StripeFixtures {
       boolean succeeded = "succeeded".equals(status);
       // a decline: last_payment_error carries the card error
       boolean declined = "payment_intent.payment_failed".equals(type);
-      String charge = "ch_" + paymentIntentId.substring(3);
+      String charge = charge();
 
       Map<String, Object> card = new LinkedHashMap<>();
       card.put("installments", null);
@@ -200,6 +211,16 @@ public final class StripeFixtures {
       event.put("request", request);
       event.put("type", type);
       return Json.write(event);
+    }
+
+    /** The charge of the attempt: see {@link #charge(String)}. */
+    public String charge() {
+      if (charge != null) {
+        return charge;
+      }
+      return "payment_intent.payment_failed".equals(type)
+          ? "ch_" + eventId.substring(4)
+          : "ch_" + paymentIntentId.substring(3);
     }
 
     private static Map<String, Object> lastPaymentError(String charge) {

@@ -82,6 +82,16 @@ public record StripeEvent(
     return text(object.path("metadata").path(key));
   }
 
+  /**
+   * The payment attempt a {@code payment_intent.payment_failed} event reports: the charge Stripe
+   * made for it ({@code last_payment_error.charge}), else, when Stripe made none (an attempt that
+   * failed before a charge), the event itself. Stripe may report one declined attempt in two events
+   * with different ids; the charge is what they share.
+   */
+  public String failedAttempt() {
+    return text(field("last_payment_error.charge")).orElse(id);
+  }
+
   /** A field of {@code data.object} by dotted path, e.g. {@code "last_payment_error.message"}. */
   public JsonNode field(String dottedPath) {
     JsonNode node = object;

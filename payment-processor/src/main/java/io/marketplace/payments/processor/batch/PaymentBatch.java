@@ -80,7 +80,8 @@ public final class PaymentBatch {
         OurPaymentIntent.from(event)
             .ifPresent(
                 purchase -> {
-                  payments.put(pi, new PaymentRow(purchase, "requires_payment", null, null, true));
+                  payments.put(
+                      pi, new PaymentRow(purchase, "requires_payment", null, null, null, true));
                   rebuilt.put(pi, OurPaymentIntent.createdAt(event));
                 });
       }
@@ -184,7 +185,7 @@ public final class PaymentBatch {
     tx.createQuery(
             """
             SELECT stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents,
-                   currency, status, succeeded_at, failure_message
+                   currency, status, succeeded_at, failure_message, failed_attempt
             FROM payments WHERE stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
             ORDER BY stripe_payment_intent_id
             FOR UPDATE
@@ -203,6 +204,7 @@ public final class PaymentBatch {
                     rs.getString("status"),
                     instant(rs, "succeeded_at"),
                     rs.getString("failure_message"),
+                    rs.getString("failed_attempt"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
     return rows;
@@ -334,11 +336,12 @@ public final class PaymentBatch {
             """
             UPDATE payments p
             SET status = u.status, succeeded_at = u.succeeded_at,
-                failure_message = u.failure_message, updated_at = now()
+                failure_message = u.failure_message, failed_attempt = u.failed_attempt,
+                updated_at = now()
             FROM unnest(CAST(:payment_pis AS text[]), CAST(:payment_statuses AS text[]),
                         CAST(:payment_succeeded AS timestamptz[]),
-                        CAST(:payment_messages AS text[]))
-                 AS u(pi, status, succeeded_at, failure_message)
+                        CAST(:payment_messages AS text[]), CAST(:payment_attempts AS text[]))
+                 AS u(pi, status, succeeded_at, failure_message, failed_attempt)
             WHERE p.stripe_payment_intent_id = u.pi
             """,
             update ->
@@ -346,7 +349,8 @@ public final class PaymentBatch {
                     .bind("payment_pis", strings(rows, r -> r.purchase().paymentIntentId()))
                     .bind("payment_statuses", strings(rows, PaymentRow::status))
                     .bind("payment_succeeded", strings(rows, r -> text(r.succeededAt())))
-                    .bind("payment_messages", strings(rows, PaymentRow::failureMessage))));
+                    .bind("payment_messages", strings(rows, PaymentRow::failureMessage))
+                    .bind("payment_attempts", strings(rows, PaymentRow::failedAttempt))));
   }
 
   private void updateListings(Writes writes) {

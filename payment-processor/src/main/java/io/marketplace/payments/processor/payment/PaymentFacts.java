@@ -9,8 +9,8 @@ import java.util.UUID;
 /**
  * The {@code payment.*} events of {@code payments.events.v1} (docs/events.md), keyed by listing id.
  * Their ids come from the fact: a PaymentIntent succeeds once, so {@code payment.succeeded} is
- * keyed on its id; it may fail several times, so {@code payment.failed} is keyed on the Stripe
- * event that said so.
+ * keyed on its id; it may fail several times, so {@code payment.failed} is keyed on the failed
+ * attempt (Stripe's charge), which two events reporting the same decline share.
  */
 public final class PaymentFacts {
 
@@ -60,6 +60,7 @@ public final class PaymentFacts {
   public static void failed(
       PaymentBatch batch,
       Payment payment,
+      String attempt,
       String stripeEventId,
       String failureCode,
       String declineCode,
@@ -68,7 +69,7 @@ public final class PaymentFacts {
     var event =
         PaymentEvent.written(
             PaymentEventType.PAYMENT_FAILED,
-            stripeEventId,
+            attempt,
             failedAt,
             new Failed(
                 payment.paymentIntentId(),

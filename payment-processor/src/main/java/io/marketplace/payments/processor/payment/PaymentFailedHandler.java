@@ -8,8 +8,9 @@ import java.util.Optional;
 /**
  * {@code payment_intent.payment_failed}: an attempt was declined; the payment is marked {@code
  * failed} with Stripe's message (the user may try again with the same PaymentIntent) and {@code
- * payment.failed} is published. A failure reported after the success, out of order, changes
- * nothing.
+ * payment.failed} is published, once per attempt: Stripe may report one declined attempt (one
+ * charge) in two events, and the second changes nothing. A failure reported after the success, out
+ * of order, changes nothing either.
  */
 public final class PaymentFailedHandler {
 
@@ -25,13 +26,17 @@ public final class PaymentFailedHandler {
       return Outcome.ignored(PaymentOutcomes.NOT_OURS);
     }
     String message = text(event, "last_payment_error.message");
-    if (!row.get().fail(message)) {
-      return PaymentOutcomes.already(row.get());
+    String attempt = event.failedAttempt();
+    if (!row.get().fail(attempt, message)) {
+      return attempt.equals(row.get().failedAttempt())
+          ? Outcome.ignored("attempt " + attempt + " is already recorded")
+          : PaymentOutcomes.already(row.get());
     }
     Payment payment = row.get().purchase();
     PaymentFacts.failed(
         batch,
         payment,
+        attempt,
         event.id(),
         text(event, "last_payment_error.code"),
         text(event, "last_payment_error.decline_code"),

@@ -14,6 +14,7 @@ public final class PaymentRow {
   private String status;
   private Instant succeededAt;
   private String failureMessage;
+  private String failedAttempt;
   private boolean changed;
 
   public PaymentRow(
@@ -21,11 +22,13 @@ public final class PaymentRow {
       String status,
       Instant succeededAt,
       String failureMessage,
+      String failedAttempt,
       boolean rebuilt) {
     this.purchase = purchase;
     this.status = status;
     this.succeededAt = succeededAt;
     this.failureMessage = failureMessage;
+    this.failedAttempt = failedAttempt;
     this.rebuilt = rebuilt;
   }
 
@@ -43,6 +46,11 @@ public final class PaymentRow {
 
   public String failureMessage() {
     return failureMessage;
+  }
+
+  /** The attempt (Stripe's charge) of the last recorded failure; see {@link #fail}. */
+  public String failedAttempt() {
+    return failedAttempt;
   }
 
   /** Rebuilt from the PaymentIntent's metadata: the row must be inserted. */
@@ -65,13 +73,21 @@ public final class PaymentRow {
     return true;
   }
 
-  /** Records a failed attempt; false once the payment succeeded or was canceled. */
-  public boolean fail(String message) {
+  /**
+   * Records the failed {@code attempt} (see {@link
+   * io.marketplace.payments.common.stripe.StripeEvent#failedAttempt}); false once the payment
+   * succeeded or was canceled, and for the attempt recorded last, reported again.
+   */
+  public boolean fail(String attempt, String message) {
     if ("succeeded".equals(status) || "canceled".equals(status)) {
+      return false;
+    }
+    if ("failed".equals(status) && attempt.equals(failedAttempt)) {
       return false;
     }
     status = "failed";
     failureMessage = message;
+    failedAttempt = attempt;
     changed = true;
     return true;
   }

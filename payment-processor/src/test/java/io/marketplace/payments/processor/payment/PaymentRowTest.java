@@ -34,7 +34,7 @@ class PaymentRowTest {
 
     // When a failure and a cancellation arrive out of order
     // Then neither moves it
-    assertThat(payment.fail("Your card was declined.")).isFalse();
+    assertThat(payment.fail("ch_1", "Your card was declined.")).isFalse();
     assertThat(payment.cancel()).isFalse();
     assertThat(payment.status()).isEqualTo("succeeded");
     assertThat(payment.changed()).isFalse();
@@ -44,8 +44,8 @@ class PaymentRowTest {
   void shouldRecordEachFailedAttemptAndStillSucceedWhenTheUserRetries() {
     // Given a payment whose first two attempts are declined
     PaymentRow payment = row("requires_payment");
-    assertThat(payment.fail("Your card was declined.")).isTrue();
-    assertThat(payment.fail("Your card has insufficient funds.")).isTrue();
+    assertThat(payment.fail("ch_1", "Your card was declined.")).isTrue();
+    assertThat(payment.fail("ch_2", "Your card has insufficient funds.")).isTrue();
 
     // When the third attempt succeeds
     // Then the payment succeeded, keeping the last failure message for the record
@@ -55,10 +55,23 @@ class PaymentRowTest {
   }
 
   @Test
+  void shouldRecordAnAttemptReportedTwiceOnce() {
+    // Given a payment whose attempt ch_1 was declined
+    PaymentRow payment = row("requires_payment");
+    assertThat(payment.fail("ch_1", "Your card was declined.")).isTrue();
+
+    // When the same attempt is reported again, then another
+    // Then the repeat changes nothing and the other is recorded
+    assertThat(payment.fail("ch_1", "Your card was declined.")).isFalse();
+    assertThat(payment.fail("ch_2", "Your card has insufficient funds.")).isTrue();
+    assertThat(payment.failedAttempt()).isEqualTo("ch_2");
+  }
+
+  @Test
   void shouldNotFailACanceledPayment() {
     PaymentRow payment = row("requires_payment");
     assertThat(payment.cancel()).isTrue();
-    assertThat(payment.fail("late")).isFalse();
+    assertThat(payment.fail("ch_1", "late")).isFalse();
     assertThat(payment.status()).isEqualTo("canceled");
   }
 
@@ -73,6 +86,7 @@ class PaymentRowTest {
             "usd"),
         status,
         "succeeded".equals(status) ? AT.minusSeconds(60) : null,
+        null,
         null,
         false);
   }
