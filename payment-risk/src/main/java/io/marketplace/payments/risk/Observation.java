@@ -6,11 +6,13 @@ import java.time.Instant;
  * One fact the risk service counts, keyed by what it is counted per.
  *
  * <ul>
- *   <li>Of a user ({@code kind} null): a decline (member: the Stripe event id), a card (member: its
- *       fingerprint) or a dispute (member: the dispute id), toward {@code signal}.
+ *   <li>Of a user ({@code kind} null): a decline (member: the declined attempt, Stripe's charge of
+ *       it, else the Stripe event id), a card (member: its fingerprint) or a dispute (member: the
+ *       dispute id), toward {@code signal}.
  *   <li>Of a marketplace category ({@code kind} set, {@code categoryId} the PaymentIntent's {@code
  *       metadata[category_id]}): a dispute (member: the dispute id), a succeeded or declined
- *       payment (member: the Stripe event id) or a refund (member: the {@code re_} id).
+ *       payment (member: the Stripe event id; a decline's attempt as above) or a refund (member:
+ *       the {@code re_} id).
  * </ul>
  *
  * Counts are of distinct members.

@@ -88,11 +88,13 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     category.ifPresent(c -> observeCategory(event, c, occurredAt, at));
 
     switch (event.type()) {
+      // a declined attempt is its charge: Stripe may report one in two events
       case "payment_intent.payment_failed" ->
           user.ifPresent(
               u ->
                   emit(
-                      Observation.ofUser(u, Signal.CARD_TESTING_DECLINES, event.id(), occurredAt),
+                      Observation.ofUser(
+                          u, Signal.CARD_TESTING_DECLINES, event.failedAttempt(), occurredAt),
                       at));
       case "charge.dispute.created" -> {
         String status = event.object().path("status").asText("");
@@ -129,7 +131,10 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
           emit(
               Observation.ofCategory(category, CategoryKind.SUCCEEDED, event.id(), occurredAt), at);
       case "payment_intent.payment_failed" ->
-          emit(Observation.ofCategory(category, CategoryKind.DECLINED, event.id(), occurredAt), at);
+          emit(
+              Observation.ofCategory(
+                  category, CategoryKind.DECLINED, event.failedAttempt(), occurredAt),
+              at);
       case "charge.dispute.created" -> {
         if (!event.object().path("status").asText("").startsWith("warning_")) {
           emit(

@@ -131,6 +131,29 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldCountADeclineOnceWhenStripeReportsItInTwoEvents() {
+    // Given four declined attempts, each reported in two events with different ids (one charge)
+    for (int minute = 0; minute < 4; minute++) {
+      String pi = newPi();
+      String charge = "ch_" + pi;
+      deliver(declined(pi, user, T0.plusSeconds(60L * minute), null, charge));
+      deliver(declined(pi, user, T0.plusSeconds(60L * minute + 1), null, charge));
+    }
+
+    // Then no signal: four attempts are under the threshold of five
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a fifth attempt is declined
+    String pi = newPi();
+    deliver(declined(pi, user, T0.plusSeconds(300), null, "ch_" + pi));
+
+    // Then one signal counting five
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(json(out.getFirst()).path("data").path("count").asLong()).isEqualTo(5);
+  }
+
+  @Test
   void shouldNotSignalWhenDeclinesAreSpreadOverTwoWindows() {
     // Given three declines in the window [10:00, 10:10) and three in [10:10, 10:20)
     for (int minute : List.of(6, 8, 9, 10, 11, 13)) {
@@ -290,18 +313,24 @@ class RiskTopologyTest {
 
   private static Map<String, Object> declined(
       String pi, String user, Instant created, String fingerprint) {
+    return declined(pi, user, created, fingerprint, null);
+  }
+
+  /** A decline; {@code charge} the charge of the attempt, or null when Stripe names none. */
+  private static Map<String, Object> declined(
+      String pi, String user, Instant created, String fingerprint, String charge) {
     Map<String, Object> pi0 = paymentIntent(pi, user, "requires_payment_method");
     Map<String, Object> card = new LinkedHashMap<>(Map.of("brand", "visa", "last4", "0002"));
     if (fingerprint != null) {
       card.put("fingerprint", fingerprint);
     }
-    pi0.put(
-        "last_payment_error",
-        Map.of(
-            "code",
-            "card_declined",
-            "payment_method",
-            Map.of("id", "pm_x", "object", "payment_method", "card", card)));
+    Map<String, Object> error = new LinkedHashMap<>();
+    error.put("code", "card_declined");
+    error.put("payment_method", Map.of("id", "pm_x", "object", "payment_method", "card", card));
+    if (charge != null) {
+      error.put("charge", charge);
+    }
+    pi0.put("last_payment_error", error);
     return RiskEvents.event("payment_intent.payment_failed", created, pi0);
   }
 
