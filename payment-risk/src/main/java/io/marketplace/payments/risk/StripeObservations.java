@@ -97,9 +97,8 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
                           u, Signal.CARD_TESTING_DECLINES, event.failedAttempt(), occurredAt),
                       at));
       case "charge.dispute.created" -> {
-        String status = event.object().path("status").asText("");
-        if (status.startsWith("warning_")) {
-          return; // an inquiry, not a chargeback
+        if (!isChargeback(event)) {
+          return; // an inquiry, or prevented before it was a chargeback
         }
         if (user.isEmpty()) {
           log.warn(
@@ -136,7 +135,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
                   category, CategoryKind.DECLINED, event.failedAttempt(), occurredAt),
               at);
       case "charge.dispute.created" -> {
-        if (!event.object().path("status").asText("").startsWith("warning_")) {
+        if (isChargeback(event)) {
           emit(
               Observation.ofCategory(category, CategoryKind.DISPUTE, event.objectId(), occurredAt),
               at);
@@ -159,6 +158,16 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     if (id.startsWith("re_") || id.startsWith("pyr_")) {
       emit(Observation.ofCategory(category, CategoryKind.REFUNDED, id, occurredAt), at);
     }
+  }
+
+  /**
+   * Whether a dispute is a chargeback: not an inquiry ({@code warning_*}: no money moved), nor one
+   * Stripe's dispute prevention resolved before it became one ({@code prevented}), as the refund
+   * worker counts them toward a ban.
+   */
+  private static boolean isChargeback(StripeEvent event) {
+    String status = event.object().path("status").asText("");
+    return !status.startsWith("warning_") && !"prevented".equals(status);
   }
 
   private boolean alreadySeen(String eventId, long at) {

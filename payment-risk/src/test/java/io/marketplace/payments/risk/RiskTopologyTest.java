@@ -243,14 +243,16 @@ class RiskTopologyTest {
       deliver(succeeded(pi, user, T0, null));
     }
 
-    // When an inquiry and a dispute are opened (disputes carry no metadata), and the dispute
-    // created event is delivered twice
+    // When an inquiry, a dispute Stripe's prevention resolved before it was a chargeback, and a
+    // dispute are opened (disputes carry no metadata), and the dispute created event is delivered
+    // twice
     deliver(RiskEvents.dispute(pi1, "warning_needs_response", T0.plusSeconds(3600)));
+    deliver(RiskEvents.dispute(pi1, "prevented", T0.plusSeconds(3700)));
     Map<String, Object> first = RiskEvents.dispute(pi2, "needs_response", T0.plusSeconds(7200));
     deliver(first);
     deliver(first);
 
-    // Then no signal: an inquiry does not count, and a twin is one dispute
+    // Then no signal: an inquiry and a prevented dispute do not count, and a twin is one dispute
     assertThat(signals.isEmpty()).isTrue();
 
     // When a second dispute is opened within the day
