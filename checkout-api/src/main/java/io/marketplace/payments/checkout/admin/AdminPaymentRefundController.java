@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,47 +62,25 @@ public final class AdminPaymentRefundController {
     if (paymentIntentId.length() > MAX_PAYMENT_INTENT_ID) {
       throw unknown(paymentIntentId.substring(0, 40) + "…");
     }
-    UUID id = recordId(caller.userId(), ctx.header(Idempotency.HEADER));
-    jdbi.useTransaction(
-        tx -> {
-          RefundRequestDao dao = tx.attach(RefundRequestDao.class);
-          RefundRequestDao.Payment payment =
-              dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
-          Optional<RefundRecord> earlier = tx.attach(RefundDao.class).find(id);
-          if (earlier.isPresent()) {
-            requireSameRefund(earlier.get(), paymentIntentId, amountCents);
-            return; // a retry of a request that recorded it and then failed: finish that one
-          }
-          if (!payment.succeeded()) {
-            throw ProblemException.conflict(
-                "the payment is " + payment.status() + "; only a succeeded payment is refunded");
-          }
-          long left =
-              Math.max(
-                  0,
-                  payment.amountCents()
-                      - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId()));
-          if (amountCents > left) {
-            throw ProblemException.conflict(
-                amountCents
-                    + " cents is more than is left to refund of this payment: "
-                    + left
-                    + " of "
-                    + payment.amountCents()
-                    + " (refunds recorded, approved, pending review or failed and not closed"
-                    + " count as taken)");
-          }
-          Instant now = clock.instant();
-          dao.insertAdminRefund(
-              id,
-              payment.userId(),
-              payment.listingId(),
-              payment.stripePaymentIntentId(),
-              amountCents,
-              reason,
-              caller.userId(),
-              now);
-        });
+    String idempotencyKey = ctx.header(Idempotency.HEADER);
+    UUID id =
+        jdbi.inTransaction(
+            tx -> {
+              RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+              RefundRequestDao.Payment payment =
+                  dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
+              Instant now = clock.instant();
+              if (idempotencyKey == null) {
+                return record(tx, UUID.randomUUID(), payment, amountCents, reason, caller, now);
+              }
+              Keyed keyed = recordOfKey(tx, caller.userId(), idempotencyKey, now);
+              if (keyed.earlier().isPresent()) {
+                requireSameRefund(keyed.earlier().get(), paymentIntentId, amountCents);
+                // a retry of a request that recorded it and then failed: finish that one
+                return keyed.id();
+              }
+              return record(tx, keyed.id(), payment, amountCents, reason, caller, now);
+            });
     log.info(
         "refund {} of {} cents of {} made by admin {}; asking Stripe to refund it",
         id,
@@ -112,18 +91,79 @@ public final class AdminPaymentRefundController {
     return Reply.of(201, RefundView.of(outcome.refund()));
   }
 
+  /** The record id a request under a key reaches, and the record it already made, if any. */
+  private record Keyed(UUID id, Optional<RefundRecord> earlier) {}
+
   /**
-   * The refund's record id. With an {@code Idempotency-Key} it is derived from the admin and the
-   * key: the answer to a key is replayed for 24 h, but a request that recorded the refund and then
-   * failed (a 5xx releases the key) is retried under the same key, and must reach the same record,
-   * hence the same Stripe idempotency key {@code refund-<id>}, rather than refund a second time.
+   * The record of this admin's request under {@code idempotencyKey}. A key binds its request for 24
+   * h ({@link Idempotency#RETENTION}); reused later it is a new request, which gets the next record
+   * id of the key (its generation), one its own retries reach again in turn. A record within its 24
+   * h is this request's, made by a run that then failed.
    */
-  static UUID recordId(UUID adminId, String idempotencyKey) {
-    if (idempotencyKey == null) {
-      return UUID.randomUUID();
+  private static Keyed recordOfKey(Handle tx, UUID adminId, String idempotencyKey, Instant now) {
+    RefundDao refunds = tx.attach(RefundDao.class);
+    Instant bindsSince = now.minus(Idempotency.RETENTION);
+    for (int generation = 0; ; generation++) {
+      UUID id = recordId(adminId, idempotencyKey, generation);
+      Optional<RefundRecord> earlier = refunds.find(id);
+      if (earlier.isEmpty() || earlier.get().createdAt().isAfter(bindsSince)) {
+        return new Keyed(id, earlier);
+      }
     }
+  }
+
+  /** Records the refund after checking what is left of the payment; returns its id. */
+  private static UUID record(
+      Handle tx,
+      UUID id,
+      RefundRequestDao.Payment payment,
+      long amountCents,
+      String reason,
+      Caller caller,
+      Instant now) {
+    if (!payment.succeeded()) {
+      throw ProblemException.conflict(
+          "the payment is " + payment.status() + "; only a succeeded payment is refunded");
+    }
+    long left =
+        Math.max(
+            0,
+            payment.amountCents()
+                - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId()));
+    if (amountCents > left) {
+      throw ProblemException.conflict(
+          amountCents
+              + " cents is more than is left to refund of this payment: "
+              + left
+              + " of "
+              + payment.amountCents()
+              + " (refunds recorded, approved, pending review or failed and not closed"
+              + " count as taken)");
+    }
+    tx.attach(RefundRequestDao.class)
+        .insertAdminRefund(
+            id,
+            payment.userId(),
+            payment.listingId(),
+            payment.stripePaymentIntentId(),
+            amountCents,
+            reason,
+            caller.userId(),
+            now);
+    return id;
+  }
+
+  /**
+   * The record id of the admin's request under an {@code Idempotency-Key}, in its {@code
+   * generation} (0 for the key's first request, 1 for its reuse after 24 h, ...). The answer to a
+   * key is replayed for 24 h, but a request that recorded the refund and then failed (a 5xx
+   * releases the key) is retried under the same key, and must reach the same record, hence the same
+   * Stripe idempotency key {@code refund-<id>}, rather than refund a second time.
+   */
+  static UUID recordId(UUID adminId, String idempotencyKey, int generation) {
+    String name = "admin-refund/" + adminId + "/" + idempotencyKey;
     return UUID.nameUUIDFromBytes(
-        ("admin-refund/" + adminId + "/" + idempotencyKey).getBytes(StandardCharsets.UTF_8));
+        (generation == 0 ? name : name + "/" + generation).getBytes(StandardCharsets.UTF_8));
   }
 
   private static void requireSameRefund(

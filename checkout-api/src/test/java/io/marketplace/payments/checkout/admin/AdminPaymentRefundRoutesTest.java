@@ -312,7 +312,7 @@ class AdminPaymentRefundRoutesTest {
     // 5xx releases the key, so the admin's retry runs again)
     Paid paid = featured();
     String key = UUID.randomUUID().toString();
-    UUID recorded = AdminPaymentRefundController.recordId(ADMIN, key);
+    UUID recorded = AdminPaymentRefundController.recordId(ADMIN, key, 0);
     app.db.execute(
         """
         INSERT INTO payment_refunds
