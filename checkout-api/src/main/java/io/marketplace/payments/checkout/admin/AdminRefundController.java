@@ -124,9 +124,12 @@ public final class AdminRefundController {
     UUID id = PathIds.uuid(ctx, "id", "refund");
     jdbi.useTransaction(
         tx -> {
-          RefundRecord refund = lock(tx, id);
+          RefundRecord refund = lockWithPayment(tx, id);
           switch (refund.status()) {
-            case PENDING -> tx.attach(RefundRequestDao.class).approve(id, clock.instant());
+            case PENDING -> {
+              requireRoomFor(tx, refund, "approved");
+              tx.attach(RefundRequestDao.class).approve(id, clock.instant());
+            }
             case APPROVED -> {} // approved before and not refunded yet: try Stripe again
             default ->
                 throw ProblemException.conflict(
@@ -172,8 +175,9 @@ public final class AdminRefundController {
     UUID id = PathIds.uuid(ctx, "id", "refund");
     jdbi.useTransaction(
         tx -> {
-          RefundRecord refund = lock(tx, id);
+          RefundRecord refund = lockWithPayment(tx, id);
           requireOpenFailed(refund, "retried");
+          requireRoomFor(tx, refund, "retried");
           tx.attach(RefundDao.class).retryFailed(id, clock.instant());
         });
     log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
@@ -212,6 +216,51 @@ public final class AdminRefundController {
               + "; only an open failed one is "
               + verb);
     }
+  }
+
+  /**
+   * Refuses to send Stripe a refund, pending review or failed and open, that no longer fits in what
+   * is left of its payment. Such a refund kept its share reserved in checkout-api ({@link
+   * RefundDao#claimedCents}), but the refund worker's automatic refunds (a moderation rejection, a
+   * technical failure) do not wait for an admin's decision and give back what was not returned yet:
+   * a user's request pending review may by now be money already returned. Only Stripe's limit per
+   * charge would then stop a second refund of it.
+   */
+  private static void requireRoomFor(Handle tx, RefundRecord refund, String verb) {
+    String pi = refund.paymentIntentId();
+    RefundRequestDao.Payment payment =
+        tx.attach(RefundRequestDao.class)
+            .lockPayment(pi)
+            .orElseThrow(() -> ProblemException.conflict("no payment " + pi + " to refund"));
+    long takenByOthers = tx.attach(RefundDao.class).claimedCents(pi) - refund.amountCents();
+    long left = Math.max(0, payment.amountCents() - takenByOthers);
+    if (refund.amountCents() > left) {
+      throw ProblemException.conflict(
+          "the refund of "
+              + refund.amountCents()
+              + " cents is more than is left to refund of its payment: "
+              + left
+              + " of "
+              + payment.amountCents()
+              + " (other refunds returned or hold the rest); reject or close it instead of"
+              + " having it "
+              + verb);
+    }
+  }
+
+  /**
+   * Locks the refund's payment, then the refund, in the order of every path that reserves part of a
+   * payment for a refund, and returns the refund as it is under the lock.
+   */
+  private static RefundRecord lockWithPayment(Handle tx, UUID id) {
+    RefundRecord seen =
+        tx.attach(RefundDao.class)
+            .find(id)
+            .orElseThrow(() -> ProblemException.notFound("no refund " + id));
+    if (seen.paymentIntentId() != null) {
+      tx.attach(RefundRequestDao.class).lockPayment(seen.paymentIntentId());
+    }
+    return lock(tx, id);
   }
 
   private static RefundRecord lock(Handle tx, UUID id) {
