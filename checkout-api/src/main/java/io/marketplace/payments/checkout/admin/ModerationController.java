@@ -30,10 +30,12 @@ import org.slf4j.LoggerFactory;
  * {@code POST /admin/api/marketplace/listings/{id}/reject {"reason"}}: moderation rejects a
  * listing. In one transaction the listing becomes {@code rejected}, {@code listing.rejected} is
  * announced, and a {@link ModerationDecision} goes to {@code marketplace.moderation.v1}, where the
- * refund worker applies the refund rule to every payment of the listing (SPEC §1). A listing
- * rejected while {@code pending_payment} also has its open PaymentIntents canceled at Stripe after
- * the commit, so its owner cannot pay for it; a cancel that fails is logged and leaves the
- * rejection as it is (a payment that succeeds anyway is refunded as a dead listing's).
+ * refund worker applies the refund rule to every payment of the listing (SPEC §1). The listing's
+ * purchases not paid yet (its posting fee, or promotions of an active listing) have their
+ * PaymentIntents canceled at Stripe after the commit, so its owner cannot pay for them; a
+ * PaymentIntent a checkout is creating meanwhile is canceled by that checkout, which finds the
+ * listing rejected ({@code Purchases}). A cancel that fails is logged and leaves the rejection as
+ * it is (a payment that succeeds anyway is refunded as a dead listing's).
  */
 public final class ModerationController {
 
@@ -71,21 +73,22 @@ public final class ModerationController {
                 throw ProblemException.conflict(
                     "the listing is already " + status.wire() + "; there is nothing to reject");
               }
+              // every purchase not paid yet: the posting fee of a listing waiting for it, and
+              // promotions of an active one (a declined attempt's PaymentIntent is still payable)
               List<String> open =
-                  status == ListingStatus.PENDING_PAYMENT
-                      ? tx.createQuery(
-                              """
-                              SELECT stripe_payment_intent_id FROM payments
-                              WHERE listing_id = :id AND status IN ('requires_payment', 'processing')
-                              UNION
-                              SELECT stripe_payment_intent_id FROM checkout_attempts
-                              WHERE listing_id = :id AND status = 'open'
-                                  AND stripe_payment_intent_id IS NOT NULL
-                              """)
-                          .bind("id", id)
-                          .mapTo(String.class)
-                          .list()
-                      : List.of();
+                  tx.createQuery(
+                          """
+                          SELECT stripe_payment_intent_id FROM payments
+                          WHERE listing_id = :id
+                            AND status IN ('requires_payment', 'failed', 'processing')
+                          UNION
+                          SELECT stripe_payment_intent_id FROM checkout_attempts
+                          WHERE listing_id = :id AND status = 'open'
+                              AND stripe_payment_intent_id IS NOT NULL
+                          """)
+                      .bind("id", id)
+                      .mapTo(String.class)
+                      .list();
               listings.reject(id, reason, now);
               String key = id.toString();
               // factKey = listing id: the refund worker announces the same fact under the same id

@@ -84,7 +84,7 @@ public final class Purchases {
           continue;
         }
         if (!known) {
-          record(opened, intent);
+          record(caller, opened, intent);
         }
         return new PaymentReply(
             intent.getId(), intent.getClientSecret(), attempt.amountCents(), Prices.CURRENCY);
@@ -187,31 +187,41 @@ public final class Purchases {
     };
   }
 
-  /** Step 3: what the PaymentIntent buys, written once. */
-  private void record(Opened opened, PaymentIntent intent) {
+  /**
+   * Step 3: what the PaymentIntent buys, written once, if the listing still takes the purchase. It
+   * is checked again under the listing's lock: while Stripe was creating the PaymentIntent, the
+   * listing may have been rejected (moderation cancels only the PaymentIntents it can see, those
+   * recorded) or its time run out. Then the purchase ends here: its attempt is closed, the new
+   * PaymentIntent is canceled at Stripe, so that nobody pays for what cannot be delivered, and the
+   * answer is the 409 that step 1 would give now.
+   */
+  private void record(Caller caller, Opened opened, PaymentIntent intent) {
     CheckoutAttempt attempt = opened.attempt();
-    boolean first =
+    Recorded recorded =
         jdbi.inTransaction(
             tx -> {
               Instant now = clock.instant();
-              CheckoutDao dao = tx.attach(CheckoutDao.class);
-              dao.recordPaymentIntent(attempt.id(), intent.getId(), now);
-              int inserted =
-                  dao.insertPayment(
-                      intent.getId(),
-                      attempt.listingId(),
-                      attempt.userId(),
-                      attempt.paymentType(),
-                      attempt.amountCents(),
-                      Prices.CURRENCY,
-                      now);
-              if (attempt.type() == PaymentType.POSTING_FEE) {
-                tx.attach(ListingDao.class)
-                    .recordPaymentIntent(attempt.listingId(), intent.getId(), now);
+              try {
+                Listing listing = Listings.lockOwned(tx, caller, attempt.listingId(), now);
+                priceIfAllowed(tx, listing, attempt.type(), now);
+              } catch (ProblemException refused) {
+                tx.attach(CheckoutDao.class).close(attempt.id(), now);
+                return new Recorded(false, refused);
               }
-              return inserted == 1;
+              return new Recorded(recordInTransaction(tx, attempt, intent, now), null);
             });
-    if (first) {
+    if (recorded.refused() != null) {
+      boolean canceled = paymentIntents.cancel(intent.getId());
+      log.warn(
+          "{} of listing {} no longer allowed once its PaymentIntent {} was created ({}): {}",
+          attempt.paymentType(),
+          attempt.listingId(),
+          intent.getId(),
+          canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable",
+          recorded.refused().getMessage());
+      throw recorded.refused();
+    }
+    if (recorded.first()) {
       metrics.created(attempt.type());
       try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, intent.getId())) {
         log.info(
@@ -222,5 +232,27 @@ public final class Purchases {
             attempt.amountCents());
       }
     }
+  }
+
+  /** Step 3's outcome: whether the payment row was new, or why the purchase was refused. */
+  private record Recorded(boolean first, ProblemException refused) {}
+
+  private static boolean recordInTransaction(
+      Handle tx, CheckoutAttempt attempt, PaymentIntent intent, Instant now) {
+    CheckoutDao dao = tx.attach(CheckoutDao.class);
+    dao.recordPaymentIntent(attempt.id(), intent.getId(), now);
+    int inserted =
+        dao.insertPayment(
+            intent.getId(),
+            attempt.listingId(),
+            attempt.userId(),
+            attempt.paymentType(),
+            attempt.amountCents(),
+            Prices.CURRENCY,
+            now);
+    if (attempt.type() == PaymentType.POSTING_FEE) {
+      tx.attach(ListingDao.class).recordPaymentIntent(attempt.listingId(), intent.getId(), now);
+    }
+    return inserted == 1;
   }
 }

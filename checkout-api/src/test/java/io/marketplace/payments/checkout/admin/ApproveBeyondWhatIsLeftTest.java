@@ -11,11 +11,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review: a user's pending request reserves the whole posting fee, but the refund worker's
- * automatic refund (moderation rejection within 24 h) counts only approved and processed refunds
- * ({@code RefundStore.returnedCents}), so both exist for the same 500 cents. Approving the pending
- * one then sends Stripe a second refund of money already returned: the approval never checks what
- * is left of the payment.
+ * A user's request pending review reserves its share of the payment in checkout-api, but the refund
+ * worker's automatic refund (a moderation rejection within 24 h) does not wait for an admin: it
+ * gives back what was not returned yet. Approving the request afterwards must not send Stripe a
+ * second refund of money already returned.
  */
 class ApproveBeyondWhatIsLeftTest {
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.checkout.Http;
+import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.db.DbConfig;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.Main;
+import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.kafka.Topics;

@@ -1,8 +1,7 @@
-package io.marketplace.payments.checkout.idempotency;
+package io.marketplace.payments.checkout;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.common.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * Stands between checkout-api and the Stripe emulator, forwarding every call; the first creation of
  * a PaymentIntent waits until {@link #open} is counted down, and its id is kept.
  */
-final class StripeGate implements AutoCloseable {
+public final class StripeGate implements AutoCloseable {
 
   /** How long the first creation waits to be let through before it answers 504. */
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -33,8 +32,8 @@ final class StripeGate implements AutoCloseable {
   private static final Set<String> NOT_FORWARDED =
       Set.of("connection", "content-length", "expect", "host", "upgrade", "transfer-encoding");
 
-  final CountDownLatch held = new CountDownLatch(1);
-  final CountDownLatch open = new CountDownLatch(1);
+  public final CountDownLatch held = new CountDownLatch(1);
+  public final CountDownLatch open = new CountDownLatch(1);
   private final AtomicReference<String> created = new AtomicReference<>();
   private final String upstream;
   private final HttpServer server;
@@ -46,7 +45,7 @@ final class StripeGate implements AutoCloseable {
   }
 
   /** Starts in front of the Stripe API at {@code upstream}. */
-  static StripeGate start(String upstream) {
+  public static StripeGate start(String upstream) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
       StripeGate gate = new StripeGate(upstream, server);
@@ -63,7 +62,7 @@ final class StripeGate implements AutoCloseable {
    * Sends {@code call} in the background and returns once the PaymentIntent creation it makes is
    * held here; the future completes when the call is answered (or fails).
    */
-  CompletableFuture<Http.Response> sendAndHold(Http.Call call) throws InterruptedException {
+  public CompletableFuture<Http.Response> sendAndHold(Http.Call call) throws InterruptedException {
     CompletableFuture<Http.Response> response = CompletableFuture.supplyAsync(call::send);
     if (!held.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
       throw new AssertionError("the call did not reach Stripe within " + WAIT.toSeconds() + " s");
@@ -71,11 +70,11 @@ final class StripeGate implements AutoCloseable {
     return response;
   }
 
-  String baseUrl() {
+  public String baseUrl() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  String createdPaymentIntent() {
+  public String createdPaymentIntent() {
     return created.get();
   }
 
