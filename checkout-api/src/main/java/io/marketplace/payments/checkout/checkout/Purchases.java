@@ -211,7 +211,9 @@ public final class Purchases {
               return new Recorded(recordInTransaction(tx, attempt, intent, now), null);
             });
     if (recorded.refused() != null) {
-      boolean canceled = paymentIntents.cancel(intent.getId());
+      // one paid already stays paid: the processor refunds what it cannot deliver
+      boolean canceled =
+          !PAID.contains(intent.getStatus()) && paymentIntents.cancel(intent.getId());
       log.warn(
           "{} of listing {} no longer allowed once its PaymentIntent {} was created ({}): {}",
           attempt.paymentType(),
