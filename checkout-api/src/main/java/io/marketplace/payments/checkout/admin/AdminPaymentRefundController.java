@@ -73,13 +73,19 @@ public final class AdminPaymentRefundController {
               if (idempotencyKey == null) {
                 return record(tx, UUID.randomUUID(), payment, amountCents, reason, caller, now);
               }
-              Keyed keyed = recordOfKey(tx, caller.userId(), idempotencyKey, now);
-              if (keyed.earlier().isPresent()) {
-                requireSameRefund(keyed.earlier().get(), paymentIntentId, amountCents);
+              RefundDao refunds = tx.attach(RefundDao.class);
+              UUID keyed =
+                  Idempotency.recordId(
+                      generation -> recordId(caller.userId(), idempotencyKey, generation),
+                      candidate -> refunds.find(candidate).map(RefundRecord::createdAt),
+                      now);
+              Optional<RefundRecord> earlier = refunds.find(keyed);
+              if (earlier.isPresent()) {
+                requireSameRefund(earlier.get(), paymentIntentId, amountCents);
                 // a retry of a request that recorded it and then failed: finish that one
-                return keyed.id();
+                return keyed;
               }
-              return record(tx, keyed.id(), payment, amountCents, reason, caller, now);
+              return record(tx, keyed, payment, amountCents, reason, caller, now);
             });
     log.info(
         "refund {} of {} cents of {} made by admin {}; asking Stripe to refund it",
@@ -89,27 +95,6 @@ public final class AdminPaymentRefundController {
         caller.userId());
     RefundOutcome outcome = executor.execute(id);
     return Reply.of(201, RefundView.of(outcome.refund()));
-  }
-
-  /** The record id a request under a key reaches, and the record it already made, if any. */
-  private record Keyed(UUID id, Optional<RefundRecord> earlier) {}
-
-  /**
-   * The record of this admin's request under {@code idempotencyKey}. A key binds its request for 24
-   * h ({@link Idempotency#RETENTION}); reused later it is a new request, which gets the next record
-   * id of the key (its generation), one its own retries reach again in turn. A record within its 24
-   * h is this request's, made by a run that then failed.
-   */
-  private static Keyed recordOfKey(Handle tx, UUID adminId, String idempotencyKey, Instant now) {
-    RefundDao refunds = tx.attach(RefundDao.class);
-    Instant bindsSince = now.minus(Idempotency.RETENTION);
-    for (int generation = 0; ; generation++) {
-      UUID id = recordId(adminId, idempotencyKey, generation);
-      Optional<RefundRecord> earlier = refunds.find(id);
-      if (earlier.isEmpty() || earlier.get().createdAt().isAfter(bindsSince)) {
-        return new Keyed(id, earlier);
-      }
-    }
   }
 
   /** Records the refund after checking what is left of the payment; returns its id. */

@@ -17,6 +17,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -189,6 +191,26 @@ public final class Idempotency {
     } catch (RuntimeException e) {
       release(dao, userId, key, claimedAt);
       throw e;
+    }
+  }
+
+  /**
+   * The id of what a request under an Idempotency-Key creates, given {@code idOf} its generation: 0
+   * for the key's first request, 1 for the key reused after its 24 hours, and so on. Every run of
+   * one request reaches the same id: a run that created the record and then failed (a 5xx releases
+   * the key) is retried under the key and must find that record rather than create a second. A
+   * record created more than 24 h before {@code now} is an earlier request's, whose key bound it no
+   * longer. {@code createdAt} tells when the record of an id was created, if it exists.
+   */
+  public static UUID recordId(
+      IntFunction<UUID> idOf, Function<UUID, Optional<Instant>> createdAt, Instant now) {
+    Instant bindsSince = now.minus(RETENTION);
+    for (int generation = 0; ; generation++) {
+      UUID id = idOf.apply(generation);
+      Optional<Instant> created = createdAt.apply(id);
+      if (created.isEmpty() || created.get().isAfter(bindsSince)) {
+        return id;
+      }
     }
   }
 

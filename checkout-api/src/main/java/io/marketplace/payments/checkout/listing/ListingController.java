@@ -67,14 +67,15 @@ public final class ListingController {
               ListingDao listings = tx.attach(ListingDao.class);
               UUID id = UUID.randomUUID();
               if (idempotencyKey != null) {
-                id = listingId(caller.userId(), idempotencyKey, title, slug);
+                id =
+                    Idempotency.recordId(
+                        generation ->
+                            listingId(caller.userId(), idempotencyKey, title, slug, generation),
+                        candidate -> listings.find(candidate, now).map(Listing::createdAt),
+                        now);
                 Optional<Listing> earlier = listings.find(id, now);
-                if (earlier.isPresent()
-                    && earlier.get().createdAt().isAfter(now.minus(Idempotency.RETENTION))) {
-                  return earlier.get(); // this request's first run made it
-                }
                 if (earlier.isPresent()) {
-                  id = UUID.randomUUID(); // the key reused for the same listing after 24 h
+                  return earlier.get(); // an earlier run of this request made it
                 }
               }
               boolean free = category.isFree();
@@ -93,13 +94,16 @@ public final class ListingController {
   }
 
   /**
-   * The id of the listing created by {@code userId} under {@code idempotencyKey} with this body:
-   * the same for every run of the request, another for another user, key or body.
+   * The id of the listing created by {@code userId} under {@code idempotencyKey} with this body, in
+   * the key's {@code generation} ({@link Idempotency#recordId}): the same for every run of the
+   * request, another for another user, key, body or reuse of the key after 24 h.
    */
-  static UUID listingId(UUID userId, String idempotencyKey, String title, String categorySlug) {
+  static UUID listingId(
+      UUID userId, String idempotencyKey, String title, String categorySlug, int generation) {
+    String name =
+        String.join("\n", "listing", userId.toString(), idempotencyKey, categorySlug, title);
     return UUID.nameUUIDFromBytes(
-        String.join("\n", "listing", userId.toString(), idempotencyKey, categorySlug, title)
-            .getBytes(StandardCharsets.UTF_8));
+        (generation == 0 ? name : name + "\n" + generation).getBytes(StandardCharsets.UTF_8));
   }
 
   /** {@code GET /api/marketplace/listings/{id}}: the owner and super_admins only. */

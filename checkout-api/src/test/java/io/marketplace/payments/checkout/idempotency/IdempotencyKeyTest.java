@@ -159,6 +159,38 @@ class IdempotencyKeyTest {
   }
 
   @Test
+  void shouldCreateOneListingWhenAKeyReusedAfter24HoursIsRetried() {
+    // Given a listing created under a key more than a day ago
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    String body = "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}";
+    Http.Response first = create(user, key, body);
+    app.db.execute(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"
+            + " WHERE user_id = ? AND idempotency_key = ?",
+        user,
+        key);
+    app.db.execute(
+        "UPDATE marketplace_listings SET created_at = created_at - interval '25 hours'"
+            + " WHERE id = ?",
+        UUID.fromString(first.json().get("id").asText()));
+
+    // When the same request is made under the key today, and retried after its claim was given
+    // back (as a 5xx does)
+    Http.Response today = create(user, key, body);
+    app.db.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ?", user, key);
+    Http.Response retried = create(user, key, body);
+
+    // Then today's request made one new listing, which its retry reaches again
+    assertThat(today.status()).isEqualTo(201);
+    assertThat(today.json().get("id").asText()).isNotEqualTo(first.json().get("id").asText());
+    assertThat(retried.status()).isEqualTo(201);
+    assertThat(retried.json().get("id").asText()).isEqualTo(today.json().get("id").asText());
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isEqualTo(2);
+  }
+
+  @Test
   void shouldIgnoreTheKeyWhenTheRequestIsAGet() {
     // Given
     UUID owner = UUID.randomUUID();
