@@ -3,6 +3,7 @@ package io.marketplace.payments.checkout;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.stripe.StripeConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -45,6 +46,17 @@ public final class StripeGate implements AutoCloseable {
   }
 
   /** Starts in front of the Stripe API at {@code upstream}. */
+  /**
+   * Starts a gate in front of the Stripe of {@code config}, kept in {@code started}, and returns
+   * {@code config} with its Stripe calls going through the gate: for {@link TestApi#start}.
+   */
+  public static CheckoutApiConfig inFront(
+      CheckoutApiConfig config, AtomicReference<StripeGate> started) {
+    started.set(start(config.stripe().apiBase()));
+    return config.withStripe(
+        new StripeConfig(config.stripe().secretKey(), started.get().baseUrl()));
+  }
+
   public static StripeGate start(String upstream) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -6,7 +6,6 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
-import io.marketplace.payments.common.stripe.StripeConfig;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -33,13 +32,7 @@ class RejectionDuringCheckoutTest {
   @BeforeAll
   static void start() {
     AtomicReference<StripeGate> started = new AtomicReference<>();
-    app =
-        TestApi.start(
-            config -> {
-              started.set(StripeGate.start(config.stripe().apiBase()));
-              return config.withStripe(
-                  new StripeConfig(config.stripe().secretKey(), started.get().baseUrl()));
-            });
+    app = TestApi.start(config -> StripeGate.inFront(config, started));
     gate = started.get();
   }
 

@@ -8,7 +8,6 @@ import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.db.DbConfig;
-import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,15 +44,7 @@ class DatabaseCrashTest {
     DbConfig db =
         new DbConfig(postgres.jdbcUrl("checkout"), postgres.user(), postgres.password(), 4);
     AtomicReference<StripeGate> started = new AtomicReference<>();
-    app =
-        TestApi.start(
-            config -> {
-              started.set(StripeGate.start(config.stripe().apiBase()));
-              return config
-                  .withDb(db)
-                  .withStripe(
-                      new StripeConfig(config.stripe().secretKey(), started.get().baseUrl()));
-            });
+    app = TestApi.start(config -> StripeGate.inFront(config.withDb(db), started));
     gate = started.get();
   }
 
