@@ -1,0 +1,248 @@
+package io.marketplace.payments.ops.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.param.PaymentIntentConfirmParams;
+import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.stripe.StripeConfig;
+import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.ops.PaymentsWorld;
+import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.MutableClock;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Review of {@code payments reconcile}: what an operator meets after an incident. The Stripe
+ * emulator runs on a clock the test moves, so PaymentIntents can be created and paid in the past.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ReconcileReviewTest {
+
+  private final PaymentsWorld world = new PaymentsWorld();
+  private MutableClock stripeClock;
+  private StripeEmulator emulator;
+  private StripeClient stripe;
+  private Cli cli;
+
+  @BeforeAll
+  void startProcessor() {
+    world.startProcessor();
+  }
+
+  @BeforeEach
+  void startStripe() {
+    stripeClock = new MutableClock(Instant.now());
+    emulator = StripeEmulator.start(StripeEmulator.Config.defaults().withClock(stripeClock));
+    stripe =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .build();
+    cli = world.cli().stripe(emulator.baseUrl(), emulator.secretKey());
+  }
+
+  @AfterEach
+  void stopStripe() {
+    emulator.close();
+  }
+
+  @AfterAll
+  void stopProcessor() {
+    world.close();
+  }
+
+  /**
+   * The processor takes {@code created} of a {@code payment_intent.succeeded} event as the moment
+   * Stripe took the money ({@code payments.succeeded_at}), and the refund worker counts the 24 h of
+   * the automatic refund rule from it (SPEC §1). The repair event of reconcile is stamped with the
+   * time of the reconciliation instead, so a payment taken three days ago looks taken just now: a
+   * moderation rejection then refunds it at once, where the rule wants an admin's review.
+   */
+  @Test
+  void shouldKeepWhenStripeTookTheMoneyWhenRepairingAPaymentWhoseWebhookWasLost() throws Exception {
+    // Given a posting fee paid at Stripe three days ago, whose webhook never reached us
+    Instant paidAt = Instant.now().minus(Duration.ofDays(3));
+    stripeClock.set(paidAt);
+    UUID listing = world.pendingListing();
+    String pi = paidAtStripe(listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    stripeClock.set(Instant.now());
+
+    // When the operator reconciles the last four days and the processor applies the repair
+    Cli.Result apply =
+        cli.run(
+            "reconcile",
+            "--since",
+            "4d",
+            "--apply",
+            "--wait",
+            "30s",
+            "--payment-consumer",
+            world.processorGroup);
+    assertThat(apply.exitCode()).as(apply.toString()).isZero();
+    world.awaitListingStatus(listing, "active");
+
+    // And the listing is rejected by moderation today, with the refund worker running
+    try (RefundWorker refunds = startRefundWorker()) {
+      world.kafka.send(
+          world.topics.moderation(),
+          listing.toString(),
+          Json.write(
+              Map.of(
+                  "listingId",
+                  listing.toString(),
+                  "decision",
+                  "rejected",
+                  "reason",
+                  "spam",
+                  "decidedAt",
+                  Instant.now().toString())));
+      Await.until(
+          PaymentsWorld.WAIT,
+          "a refund record for " + pi,
+          () -> refundStatus(pi).isPresent() && !"approved".equals(refundStatus(pi).get()));
+    }
+
+    // Then the payment is recorded as taken three days ago, and its refund waits for an admin
+    Instant succeededAt = succeededAt(pi);
+    SoftAssertions.assertSoftly(
+        softly -> {
+          softly
+              .assertThat(refundStatus(pi))
+              .as(
+                  "refund of a posting fee paid at %s, rejected at %s (SPEC §1: later than 24 h"
+                      + " waits for an admin)",
+                  paidAt, Instant.now())
+              .contains("pending");
+          softly
+              .assertThat(succeededAt)
+              .as("payments.succeeded_at of %s, paid at Stripe at %s", pi, paidAt)
+              .isBefore(Instant.now().minus(Duration.ofDays(2)));
+        });
+  }
+
+  /**
+   * The runbook's fix for webhooks lost during an incident is {@code reconcile --since <start of
+   * the incident> --apply}. Checkout creates the PaymentIntent once and hands the same one back
+   * while it is unpaid, so a buyer who started checking out before the incident and paid during it
+   * has a PaymentIntent created before {@code --since}: reconcile lists PaymentIntents by creation
+   * time only, so it never sees that payment, and reports "no differences".
+   */
+  @Test
+  void shouldFindPaymentThatSucceededDuringTheIncidentOnPaymentIntentCreatedBefore()
+      throws Exception {
+    // Given a checkout begun three hours ago (the PaymentIntent is created then)
+    stripeClock.set(Instant.now().minus(Duration.ofHours(3)));
+    UUID listing = world.pendingListing();
+    String pi =
+        stripe
+            .v1()
+            .paymentIntents()
+            .create(
+                PaymentIntentCreateParams.builder()
+                    .setAmount(500L)
+                    .setCurrency("usd")
+                    .putAllMetadata(world.metadata(listing, "posting_fee"))
+                    .build())
+            .getId();
+    world.paymentRow(pi, listing, "posting_fee", 500);
+
+    // And paid ten minutes ago, during an incident that began an hour ago and lost its webhook
+    stripeClock.set(Instant.now().minus(Duration.ofMinutes(10)));
+    stripe
+        .v1()
+        .paymentIntents()
+        .confirm(pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    stripeClock.set(Instant.now());
+    assertThat(emulator.object(pi).orElseThrow()).containsEntry("status", "succeeded");
+
+    // When the operator reconciles since the start of the incident, as the runbook says
+    Cli.Result report =
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then the paid, never-applied posting fee is a finding
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(report.out())
+        .as("reconcile --since 1h after a payment made 10 minutes ago that we never recorded")
+        .containsPattern("payment_not_recorded\\s+" + pi);
+  }
+
+  // ---- helpers
+
+  private RefundWorker startRefundWorker() {
+    RefundWorker worker =
+        RefundWorker.start(
+            new RefundWorkerConfig(
+                TestInfra.kafkaConfig(world.topics),
+                world.db.dbConfig(),
+                new StripeConfig(emulator.secretKey(), emulator.baseUrl()),
+                0,
+                Duration.ofSeconds(10),
+                Duration.ofHours(1)),
+            Clock.systemUTC(),
+            stripe,
+            options -> options.withRetries(3, Duration.ofMillis(20), Duration.ofMillis(100)));
+    Await.until(PaymentsWorld.WAIT, "the refund worker assigned", worker::isAssigned);
+    return worker;
+  }
+
+  /** A PaymentIntent created as checkout-api does and paid with Stripe's test card. */
+  private String paidAtStripe(UUID listing, String paymentType, long amount)
+      throws StripeException {
+    return stripe
+        .v1()
+        .paymentIntents()
+        .create(
+            PaymentIntentCreateParams.builder()
+                .setAmount(amount)
+                .setCurrency("usd")
+                .putAllMetadata(world.metadata(listing, paymentType))
+                .setPaymentMethod("pm_card_visa")
+                .setConfirm(true)
+                .build())
+        .getId();
+  }
+
+  private Instant succeededAt(String pi) {
+    Object value =
+        world
+            .db
+            .row("SELECT succeeded_at FROM payments WHERE stripe_payment_intent_id = ?", pi)
+            .orElseThrow()
+            .get("succeeded_at");
+    return switch (value) {
+      case OffsetDateTime odt -> odt.toInstant();
+      case Timestamp ts -> ts.toInstant();
+      case Instant i -> i;
+      default -> throw new AssertionError("succeeded_at " + value);
+    };
+  }
+
+  private Optional<String> refundStatus(String pi) {
+    return world
+        .db
+        .row("SELECT status FROM payment_refunds WHERE stripe_payment_intent_id = ?", pi)
+        .map(r -> (String) r.get("status"));
+  }
+}
