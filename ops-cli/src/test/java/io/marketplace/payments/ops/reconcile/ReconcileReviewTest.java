@@ -188,6 +188,81 @@ class ReconcileReviewTest {
         .containsPattern("payment_not_recorded\\s+" + pi);
   }
 
+  /**
+   * A second posting fee paid for a listing another PaymentIntent already activated (a double
+   * charge): the processor cannot deliver it and asks the refund worker for an automatic refund,
+   * through a command that has not become a refund (here: the refund worker is not running; in an
+   * incident: the command dead-lettered or lost). Stripe has the money, the database has no refund
+   * and nothing was bought. For a promotion, reconcile reports exactly this ("paid; no promotion
+   * and no automatic refund"); for a posting fee it only looks at whether the listing is active,
+   * which it is, by the other payment, and says the database has every fact Stripe has.
+   */
+  @Test
+  void shouldReportPostingFeeChargedTwiceWhenNeitherDeliveredNorRefunded() throws Exception {
+    // Given a listing activated by its posting fee
+    UUID listing = world.pendingListing();
+    String first = paidAtStripe(listing, "posting_fee", 500);
+    world.paymentRow(first, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(first).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+
+    // And a second posting fee for the same listing, paid and applied by the processor
+    String second = paidAtStripe(listing, "posting_fee", 500);
+    world.paymentRow(second, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(second).orElseThrow());
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the second payment recorded as succeeded",
+        () ->
+            "succeeded"
+                .equals(
+                    world
+                        .db
+                        .row(
+                            "SELECT status FROM payments WHERE stripe_payment_intent_id = ?",
+                            second)
+                        .orElseThrow()
+                        .get("status")));
+    assertThat(refundStatus(second)).isEmpty();
+
+    // When the operator reconciles
+    Cli.Result report =
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then the second charge, neither delivered nor refunded, is a finding
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(report.out())
+        .as(
+            "reconcile after %s was charged for listing %s already activated by %s",
+            second, listing, first)
+        .contains(second);
+  }
+
+  /**
+   * The comparison reads the database inside the loop over Stripe's pages, and everything thrown
+   * there is reported as Stripe's failure: with PostgreSQL unreachable, the operator is sent to
+   * look at Stripe.
+   */
+  @Test
+  void shouldBlameTheDatabaseNotStripeWhenPostgresIsUnreachable() throws Exception {
+    // Given a payment of ours at Stripe, and a database that does not answer
+    UUID listing = world.pendingListing();
+    paidAtStripe(listing, "posting_fee", 500);
+    Cli unreachable =
+        world
+            .cli()
+            .stripe(emulator.baseUrl(), emulator.secretKey())
+            .set("DATABASE_URL", "jdbc:postgresql://127.0.0.1:1/payments")
+            .set("DATABASE_CONNECT_TIMEOUT", "1s");
+
+    // When
+    Cli.Result report = unreachable.run("reconcile", "--since", "1h");
+
+    // Then it fails, naming the database, not Stripe
+    assertThat(report.exitCode()).as(report.toString()).isEqualTo(1);
+    assertThat(report.err()).as(report.toString()).doesNotContain("Stripe failed");
+  }
+
   // ---- helpers
 
   private RefundWorker startRefundWorker() {
