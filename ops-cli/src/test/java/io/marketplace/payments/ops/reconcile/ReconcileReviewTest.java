@@ -7,6 +7,7 @@ import com.stripe.exception.StripeException;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.ops.PaymentsWorld;
@@ -14,6 +15,7 @@ import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.MutableClock;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.sql.Timestamp;
@@ -21,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -261,6 +264,63 @@ class ReconcileReviewTest {
     // Then it fails, naming the database, not Stripe
     assertThat(report.exitCode()).as(report.toString()).isEqualTo(1);
     assertThat(report.err()).as(report.toString()).doesNotContain("Stripe failed");
+  }
+
+  /**
+   * A succeeded PaymentIntent that carries our metadata keys but whose values do not parse (here a
+   * listing id that is no UUID) and has no payments row. The processor cannot rebuild a row from it
+   * and dead-letters such an event: "that event needs a person" (OurPaymentIntent). Reconcile still
+   * offers a repair event for the workers; applied, it puts a new dead letter on the Stripe events'
+   * dead-letter topic and then waits out --wait, blaming a worker that is running.
+   */
+  @Test
+  void shouldSendSucceededPaymentWithUnreadableMetadataToAPersonNotToTheWorkers() throws Exception {
+    // Given a payment at Stripe with our metadata keys, unreadable
+    Map<String, String> metadata = world.metadata(world.pendingListing(), "posting_fee");
+    metadata.put("listing_id", "listing-42");
+    String pi =
+        stripe
+            .v1()
+            .paymentIntents()
+            .create(
+                PaymentIntentCreateParams.builder()
+                    .setAmount(500L)
+                    .setCurrency("usd")
+                    .putAllMetadata(metadata)
+                    .setPaymentMethod("pm_card_visa")
+                    .setConfirm(true)
+                    .build())
+            .getId();
+
+    // When the operator reconciles, then applies
+    Cli.Result report =
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+    Cli.Result apply =
+        cli.run(
+            "reconcile",
+            "--since",
+            "1h",
+            "--apply",
+            "--wait",
+            "10s",
+            "--payment-consumer",
+            world.processorGroup);
+
+    // Then the finding goes to a person, and no repair event ends in the dead-letter topic
+    String line = report.out().lines().filter(l -> l.contains(pi)).findFirst().orElse(report.out());
+    List<String> deadLettered =
+        world.kafka.readAll(world.topics.stripeEvents().dlq()).stream()
+            .filter(r -> pi.equals(r.key()))
+            .map(r -> KafkaTestClient.header(r, RecordHeaders.STRIPE_EVENT_ID).orElse("?"))
+            .toList();
+    SoftAssertions.assertSoftly(
+        softly -> {
+          softly.assertThat(line).as(report.toString()).contains("needs a person");
+          softly
+              .assertThat(deadLettered)
+              .as("dead letters of %s after reconcile --apply; apply printed:%n%s", pi, apply)
+              .isEmpty();
+        });
   }
 
   // ---- helpers
