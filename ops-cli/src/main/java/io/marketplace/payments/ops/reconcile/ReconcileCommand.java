@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.reconcile;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.ops.OperatorError;
@@ -19,6 +20,7 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.jdbi.v3.core.JdbiException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -94,97 +96,111 @@ public final class ReconcileCommand implements Callable<Integer> {
     StripeLedger stripe = new StripeLedger(context.stripe().client());
     KafkaConfig kafka = apply ? context.kafka() : null;
     try (Database database = context.openDatabase()) {
-      Records records = new Records(database.jdbi());
-      Reconciler reconciler = new Reconciler(records, paymentConsumer, refundConsumer);
-      List<Checked> differing = new ArrayList<>();
-      int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
+      return reconcile(database, from, wait, stripe, kafka, out, err);
+    } catch (JdbiException e) {
+      throw new OperatorError("the database failed: " + e.getMessage(), e);
+    }
+  }
 
-      err.println("listing PaymentIntents created since " + from + " from Stripe ...");
-      err.flush();
-      stripe.paymentIntentsSince(
-          from,
-          pi -> {
-            counts[0]++;
-            if (counts[0] % PROGRESS_EVERY == 0) {
-              err.println("  " + counts[0] + " PaymentIntents checked ...");
-              err.flush();
-            }
-            if (!"succeeded".equals(pi.status())) {
-              return;
-            }
-            if (!reconciler.isOurs(pi)) {
-              counts[2]++;
-              return;
-            }
-            counts[1]++;
-            List<Finding> findings = reconciler.check(pi);
-            if (!findings.isEmpty()) {
-              differing.add(new Checked(findings, () -> reconciler.check(pi)));
-            }
-          });
-      err.println("listing refunds created since " + from + " from Stripe ...");
-      err.flush();
-      stripe.refundsSince(
-          from,
-          refund -> {
-            counts[3]++;
-            if (counts[3] % PROGRESS_EVERY == 0) {
-              err.println("  " + counts[3] + " refunds checked ...");
-              err.flush();
-            }
-            List<Finding> findings = reconciler.check(refund);
-            if (!findings.isEmpty()) {
-              differing.add(new Checked(findings, () -> reconciler.check(refund)));
-            }
-          });
+  private int reconcile(
+      Database database,
+      Instant from,
+      Duration wait,
+      StripeLedger stripe,
+      KafkaConfig kafka,
+      PrintWriter out,
+      PrintWriter err)
+      throws InterruptedException {
+    Records records = new Records(database.jdbi());
+    Reconciler reconciler = new Reconciler(records, paymentConsumer, refundConsumer);
+    List<Checked> differing = new ArrayList<>();
+    int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
 
-      List<Finding> openFailed = reconciler.openFailedRefunds(from);
-      if (!openFailed.isEmpty()) {
-        differing.add(new Checked(openFailed, () -> reconciler.openFailedRefunds(from)));
-      }
+    err.println("listing PaymentIntents created since " + from + " from Stripe ...");
+    err.flush();
+    stripe.paymentIntentsSince(
+        from,
+        pi -> {
+          counts[0]++;
+          if (counts[0] % PROGRESS_EVERY == 0) {
+            err.println("  " + counts[0] + " PaymentIntents checked ...");
+            err.flush();
+          }
+          if (!"succeeded".equals(pi.status())) {
+            return;
+          }
+          if (!reconciler.isOurs(pi)) {
+            counts[2]++;
+            return;
+          }
+          counts[1]++;
+          List<Finding> findings = reconciler.check(pi);
+          if (!findings.isEmpty()) {
+            differing.add(new Checked(findings, () -> reconciler.check(pi)));
+          }
+        });
+    err.println("listing refunds created since " + from + " from Stripe ...");
+    err.flush();
+    stripe.refundsSince(
+        from,
+        refund -> {
+          counts[3]++;
+          if (counts[3] % PROGRESS_EVERY == 0) {
+            err.println("  " + counts[3] + " refunds checked ...");
+            err.flush();
+          }
+          List<Finding> findings = reconciler.check(refund);
+          if (!findings.isEmpty()) {
+            differing.add(new Checked(findings, () -> reconciler.check(refund)));
+          }
+        });
 
-      out.println(
-          "checked "
-              + counts[0]
-              + " PaymentIntents ("
-              + counts[1]
-              + " of ours succeeded"
-              + (counts[2] > 0 ? ", " + counts[2] + " succeeded not ours" : "")
-              + ") and "
-              + counts[3]
-              + " refunds created since "
-              + from);
-      List<Finding> findings = differing.stream().flatMap(c -> c.findings().stream()).toList();
-      if (findings.isEmpty()) {
-        out.println("no differences: the database has every fact Stripe has");
-        out.flush();
-        return 0;
-      }
-      print(findings, out);
-      Map<String, Repair> repairs = repairsOf(findings);
-      long needPerson = findings.stream().filter(f -> !f.repairable()).count();
-      out.println(
-          findings.size()
-              + " findings: "
-              + repairs.size()
-              + " repair events for the workers"
-              + (needPerson > 0 ? ", " + needPerson + " need a person" : ""));
-      if (!apply) {
-        if (!repairs.isEmpty()) {
-          out.println("run again with --apply to publish the repairs to the workers");
-        }
-        out.flush();
-        return 0;
-      }
-      publish(repairs, stripe, kafka, out);
-      if (wait != null) {
-        awaitRepairs(differing, repairs.keySet(), records, wait, out);
-      } else {
-        out.println("the workers apply them like any Stripe event; run reconcile again to check");
+    List<Finding> openFailed = reconciler.openFailedRefunds(from);
+    if (!openFailed.isEmpty()) {
+      differing.add(new Checked(openFailed, () -> reconciler.openFailedRefunds(from)));
+    }
+
+    out.println(
+        "checked "
+            + counts[0]
+            + " PaymentIntents ("
+            + counts[1]
+            + " of ours succeeded"
+            + (counts[2] > 0 ? ", " + counts[2] + " succeeded not ours" : "")
+            + ") and "
+            + counts[3]
+            + " refunds created since "
+            + from);
+    List<Finding> findings = differing.stream().flatMap(c -> c.findings().stream()).toList();
+    if (findings.isEmpty()) {
+      out.println("no differences: the database has every fact Stripe has");
+      out.flush();
+      return 0;
+    }
+    print(findings, out);
+    Map<String, Repair> repairs = repairsOf(findings);
+    long needPerson = findings.stream().filter(f -> !f.repairable()).count();
+    out.println(
+        findings.size()
+            + " findings: "
+            + repairs.size()
+            + " repair events for the workers"
+            + (needPerson > 0 ? ", " + needPerson + " need a person" : ""));
+    if (!apply) {
+      if (!repairs.isEmpty()) {
+        out.println("run again with --apply to publish the repairs to the workers");
       }
       out.flush();
       return 0;
     }
+    publish(repairs, stripe, kafka, out);
+    if (wait != null) {
+      awaitRepairs(differing, repairs.keySet(), records, wait, out);
+    } else {
+      out.println("the workers apply them like any Stripe event; run reconcile again to check");
+    }
+    out.flush();
+    return 0;
   }
 
   private static void print(List<Finding> findings, PrintWriter out) {
@@ -216,7 +232,10 @@ public final class ReconcileCommand implements Callable<Integer> {
       RepairPublisher publisher =
           new RepairPublisher(producer, kafka.topics().stripeEvents(), context.clock());
       for (Repair repair : repairs.values()) {
-        RecordMetadata where = publisher.publish(repair, stripe.raw(repair.objectId()));
+        JsonNode object = stripe.raw(repair.objectId());
+        RecordMetadata where =
+            publisher.publish(
+                repair, object, stripe.occurredAt(repair, object, context.clock().instant()));
         out.println(
             "published "
                 + repair.eventId()

@@ -25,7 +25,30 @@ public final class Reconciler {
           && metadata.containsKey("user_id")
           && metadata.containsKey("payment_type");
     }
+
+    /**
+     * Why our metadata cannot be read as checkout-api writes it, or empty when it can. The payment
+     * processor rebuilds a missing row only from readable metadata and sends any other event to the
+     * dead-letter topic, so a repair event would only add a dead letter.
+     */
+    Optional<String> unreadableMetadata() {
+      for (String key : List.of("listing_id", "user_id")) {
+        try {
+          UUID.fromString(metadata.get(key));
+        } catch (IllegalArgumentException e) {
+          return Optional.of(key + " " + metadata.get(key) + " is not a UUID");
+        }
+      }
+      String type = metadata.get("payment_type");
+      return PAYMENT_TYPES.contains(type)
+          ? Optional.empty()
+          : Optional.of("payment_type " + type + " is none of " + PAYMENT_TYPES);
+    }
   }
+
+  /** The {@code payment_type} values checkout-api writes. */
+  private static final List<String> PAYMENT_TYPES =
+      List.of("posting_fee", "promotion_featured", "promotion_bump");
 
   /** The part of a refund the comparison needs. */
   public record StripeRefund(
@@ -62,6 +85,19 @@ public final class Reconciler {
     if (found.isEmpty()) {
       if (!pi.carriesOurMetadata()) {
         return List.of();
+      }
+      Optional<String> unreadable = pi.unreadableMetadata();
+      if (unreadable.isPresent()) {
+        return List.of(
+            new Finding(
+                Kind.PAYMENT_NOT_RECORDED,
+                pi.id(),
+                pi.metadata().get("listing_id"),
+                "Stripe: succeeded; we have no payment row, and its metadata does not read as"
+                    + " ours ("
+                    + unreadable.get()
+                    + "): a person must look",
+                null));
       }
       // the processor rebuilds a missing payments row from our metadata, then delivers
       return withGeneration(

@@ -9,6 +9,7 @@ import io.marketplace.payments.ops.OperatorError;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,13 +38,16 @@ public final class RepairPublisher {
     this.clock = clock;
   }
 
-  /** The event body: Stripe's envelope around the object as Stripe returns it now. */
-  public byte[] eventBody(Repair repair, JsonNode object) {
+  /**
+   * The event body: Stripe's envelope around the object as Stripe returns it now, {@code created}
+   * when the fact happened ({@link StripeLedger#occurredAt}).
+   */
+  public byte[] eventBody(Repair repair, JsonNode object, Instant occurredAt) {
     ObjectNode event = Json.mapper().createObjectNode();
     event.put("id", repair.eventId());
     event.put("object", "event");
     event.putNull("api_version");
-    event.put("created", clock.instant().getEpochSecond());
+    event.put("created", occurredAt.getEpochSecond());
     event.putObject("data").set("object", object);
     event.put("livemode", object.path("livemode").asBoolean(false));
     event.put("pending_webhooks", 0);
@@ -54,8 +58,10 @@ public final class RepairPublisher {
     return Json.bytes(event);
   }
 
-  public RecordMetadata publish(Repair repair, JsonNode object) {
-    var record = new ProducerRecord<>(stripeEvents.name(), repair.key(), eventBody(repair, object));
+  public RecordMetadata publish(Repair repair, JsonNode object, Instant occurredAt) {
+    var record =
+        new ProducerRecord<>(
+            stripeEvents.name(), repair.key(), eventBody(repair, object, occurredAt));
     RecordHeaders.put(record.headers(), RecordHeaders.STRIPE_EVENT_ID, repair.eventId());
     RecordHeaders.put(record.headers(), RecordHeaders.STRIPE_EVENT_TYPE, repair.eventType());
     RecordHeaders.put(record.headers(), RecordHeaders.RECEIVED_AT, clock.instant().toString());

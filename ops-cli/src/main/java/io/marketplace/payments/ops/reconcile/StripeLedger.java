@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
-import com.stripe.model.Refund;
 import com.stripe.model.StripeObject;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundListParams;
@@ -12,6 +11,7 @@ import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.ops.OperatorError;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -34,17 +34,10 @@ public final class StripeLedger {
                 PaymentIntentListParams.Created.builder().setGte(since.getEpochSecond()).build())
             .setLimit(PAGE)
             .build();
-    try {
-      for (PaymentIntent pi : client.v1().paymentIntents().list(params).autoPagingIterable()) {
-        each.accept(
-            new Reconciler.StripePayment(
-                pi.getId(),
-                pi.getStatus(),
-                pi.getMetadata() == null ? Map.of() : pi.getMetadata()));
-      }
-    } catch (StripeException | RuntimeException e) {
-      throw unreachable("listing PaymentIntents", e);
-    }
+    forEach(
+        "listing PaymentIntents",
+        () -> client.v1().paymentIntents().list(params).autoPagingIterable(),
+        pi -> each.accept(payment(pi)));
   }
 
   /** Every refund created at or after {@code since}. */
@@ -54,17 +47,51 @@ public final class StripeLedger {
             .setCreated(RefundListParams.Created.builder().setGte(since.getEpochSecond()).build())
             .setLimit(PAGE)
             .build();
+    forEach(
+        "listing refunds",
+        () -> client.v1().refunds().list(params).autoPagingIterable(),
+        refund ->
+            each.accept(
+                new Reconciler.StripeRefund(
+                    refund.getId(),
+                    refund.getPaymentIntent(),
+                    refund.getStatus(),
+                    refund.getMetadata() == null ? Map.of() : refund.getMetadata())));
+  }
+
+  private static Reconciler.StripePayment payment(PaymentIntent pi) {
+    return new Reconciler.StripePayment(
+        pi.getId(), pi.getStatus(), pi.getMetadata() == null ? Map.of() : pi.getMetadata());
+  }
+
+  /** A list call of stripe-java, whose pages are fetched as it is iterated. */
+  private interface Listing<T> {
+    Iterable<T> list() throws StripeException;
+  }
+
+  /**
+   * Walks Stripe's pages, giving each object to {@code each}. What fails in fetching a page is
+   * Stripe's failure; what {@code each} throws (reading the database) is its own, and is not
+   * reported as Stripe's.
+   */
+  private static <T> void forEach(String doing, Listing<T> listing, Consumer<T> each) {
+    Iterator<T> objects;
     try {
-      for (Refund refund : client.v1().refunds().list(params).autoPagingIterable()) {
-        each.accept(
-            new Reconciler.StripeRefund(
-                refund.getId(),
-                refund.getPaymentIntent(),
-                refund.getStatus(),
-                refund.getMetadata() == null ? Map.of() : refund.getMetadata()));
-      }
+      objects = listing.list().iterator();
     } catch (StripeException | RuntimeException e) {
-      throw unreachable("listing refunds", e);
+      throw unreachable(doing, e);
+    }
+    while (true) {
+      T next;
+      try {
+        if (!objects.hasNext()) {
+          return;
+        }
+        next = objects.next();
+      } catch (RuntimeException e) {
+        throw unreachable(doing, e);
+      }
+      each.accept(next);
     }
   }
 
@@ -79,6 +106,33 @@ public final class StripeLedger {
     } catch (StripeException | IOException | RuntimeException e) {
       throw unreachable("retrieving " + objectId, e);
     }
+  }
+
+  /**
+   * When the fact a repair publishes happened, as Stripe's objects date it: the workers take an
+   * event's {@code created} as that moment (a payment's {@code succeeded_at}, the start of what it
+   * bought, the 24 hours of the automatic refund rule), so a repair must not date it to the day of
+   * the reconciliation. A PaymentIntent succeeded when its latest charge was made (the
+   * PaymentIntent's own creation, when it names none, is the earliest it can have been); a refund
+   * was created at its {@code created}. Stripe dates no refund's failure, so that one is dated now
+   * ({@code now}).
+   */
+  public Instant occurredAt(Repair repair, JsonNode object, Instant now) {
+    return switch (repair.eventType()) {
+      case "payment_intent.succeeded" -> {
+        String charge = object.path("latest_charge").asText("");
+        if (charge.isEmpty()) {
+          yield Instant.ofEpochSecond(object.path("created").asLong());
+        }
+        try {
+          yield Instant.ofEpochSecond(client.v1().charges().retrieve(charge).getCreated());
+        } catch (StripeException | RuntimeException e) {
+          throw unreachable("retrieving " + charge, e);
+        }
+      }
+      case "refund.created" -> Instant.ofEpochSecond(object.path("created").asLong());
+      default -> now;
+    };
   }
 
   private static OperatorError unreachable(String doing, Exception e) {

@@ -73,6 +73,20 @@ public final class ConsumerGroups implements AutoCloseable {
   }
 
   /** Every consumer group the cluster knows, by name. */
+  /** {@link #committed}, refusing a group that has none: unknown, or it never consumed. */
+  public Map<TopicPartition, Long> requireCommitted(String group) {
+    Map<TopicPartition, Long> committed = committed(group);
+    if (committed.isEmpty()) {
+      Set<String> known = knownGroups();
+      throw new OperatorError(
+          "consumer group "
+              + group
+              + " has no committed offsets: unknown, or it never consumed. Known consumer groups: "
+              + (known.isEmpty() ? "none" : String.join(", ", known)));
+    }
+    return committed;
+  }
+
   public SortedSet<String> knownGroups() {
     Collection<GroupListing> groups =
         get(admin.listGroups(ListGroupsOptions.forConsumerGroups()).all());

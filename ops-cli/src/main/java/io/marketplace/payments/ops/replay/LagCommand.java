@@ -66,6 +66,10 @@ public final class LagCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     try (ConsumerGroups groups = new ConsumerGroups(context.kafka())) {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
+      if (consumer != null) {
+        // lag 0 for a group that read nothing would tell the operator a replay was re-read
+        groups.requireCommitted(consumer);
+      }
       if (!await) {
         Table table = new Table("CONSUMER", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
         for (Lag lag : lags(groups, names)) {

@@ -57,15 +57,7 @@ public final class Replayer {
 
   public ReplayPlan plan(String group, ReplayTarget target) {
     requireStopped(group);
-    Map<TopicPartition, Long> committed = groups.committed(group);
-    if (committed.isEmpty()) {
-      Set<String> known = groups.knownGroups();
-      throw new OperatorError(
-          "consumer group "
-              + group
-              + " has no committed offsets: unknown, or it never consumed. Known consumer groups: "
-              + (known.isEmpty() ? "none" : String.join(", ", known)));
-    }
+    Map<TopicPartition, Long> committed = groups.requireCommitted(group);
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));
     List<TopicPartition> partitions = groups.partitionsOf(groupTopics);
