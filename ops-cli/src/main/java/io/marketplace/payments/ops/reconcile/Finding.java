@@ -21,6 +21,11 @@ public record Finding(
     LISTING_MISSING,
     /** A paid promotion with no promotion row and no automatic refund. */
     PROMOTION_MISSING,
+    /**
+     * A paid posting fee that activated nothing (its listing was activated by another payment, or
+     * is over) and has no automatic refund: a person must refund it.
+     */
+    PAYMENT_NOT_DELIVERED,
     /** A refund Stripe made on one of our payments that we have no record of. */
     REFUND_MISSING,
     /** Our refund, done at Stripe, whose record does not say so. */

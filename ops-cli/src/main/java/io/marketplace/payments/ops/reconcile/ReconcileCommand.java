@@ -11,11 +11,13 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -54,6 +56,16 @@ public final class ReconcileCommand implements Callable<Integer> {
       description = "objects created at or after T (2026-03-01T00:00:00Z, 2026-03-01, or 48h)")
   String since;
 
+  @Option(
+      names = "--unpaid-lookback",
+      paramLabel = "DURATION",
+      defaultValue = "30d",
+      description = {
+        "also check the PaymentIntents created this long before T that the database holds as",
+        "unpaid: checkout hands the same one back until it is paid (default: ${DEFAULT-VALUE})"
+      })
+  String unpaidLookback;
+
   @Option(names = "--apply", description = "publish the repairs (default: only report)")
   boolean apply;
 
@@ -88,6 +100,7 @@ public final class ReconcileCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     Instant from = Times.parseInstant(since, context.clock());
     Duration wait = await == null ? null : Times.parseDuration(await);
+    Duration lookback = Times.parseDuration(unpaidLookback);
     if (wait != null && !apply) {
       throw new IllegalArgumentException("--wait goes with --apply");
     }
@@ -96,7 +109,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     StripeLedger stripe = new StripeLedger(context.stripe().client());
     KafkaConfig kafka = apply ? context.kafka() : null;
     try (Database database = context.openDatabase()) {
-      return reconcile(database, from, wait, stripe, kafka, out, err);
+      return reconcile(database, from, lookback, wait, stripe, kafka, out, err);
     } catch (JdbiException e) {
       throw new OperatorError("the database failed: " + e.getMessage(), e);
     }
@@ -105,6 +118,7 @@ public final class ReconcileCommand implements Callable<Integer> {
   private int reconcile(
       Database database,
       Instant from,
+      Duration lookback,
       Duration wait,
       StripeLedger stripe,
       KafkaConfig kafka,
@@ -116,11 +130,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     List<Checked> differing = new ArrayList<>();
     int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
 
-    err.println("listing PaymentIntents created since " + from + " from Stripe ...");
-    err.flush();
-    stripe.paymentIntentsSince(
-        from,
+    Set<String> seen = new HashSet<>();
+    Consumer<Reconciler.StripePayment> check =
         pi -> {
+          seen.add(pi.id());
           counts[0]++;
           if (counts[0] % PROGRESS_EVERY == 0) {
             err.println("  " + counts[0] + " PaymentIntents checked ...");
@@ -138,7 +151,28 @@ public final class ReconcileCommand implements Callable<Integer> {
           if (!findings.isEmpty()) {
             differing.add(new Checked(findings, () -> reconciler.check(pi)));
           }
-        });
+        };
+    err.println("listing PaymentIntents created since " + from + " from Stripe ...");
+    err.flush();
+    stripe.paymentIntentsSince(from, check);
+    // Stripe lists PaymentIntents by creation; one created before T may have been paid after it
+    List<String> unpaid =
+        records.unpaidSince(from.minus(lookback)).stream()
+            .filter(id -> !seen.contains(id))
+            .toList();
+    err.println(
+        "retrieving "
+            + unpaid.size()
+            + " PaymentIntents from Stripe that the database holds as unpaid, created before "
+            + from
+            + " (and since "
+            + from.minus(lookback)
+            + ") ...");
+    err.flush();
+    List<String> unknownToStripe = new ArrayList<>();
+    for (String id : unpaid) {
+      stripe.paymentIntent(id).ifPresentOrElse(check, () -> unknownToStripe.add(id));
+    }
     err.println("listing refunds created since " + from + " from Stripe ...");
     err.flush();
     stripe.refundsSince(
@@ -164,6 +198,8 @@ public final class ReconcileCommand implements Callable<Integer> {
         "checked "
             + counts[0]
             + " PaymentIntents ("
+            + unpaid.size()
+            + " of them created before and unpaid in the database; "
             + counts[1]
             + " of ours succeeded"
             + (counts[2] > 0 ? ", " + counts[2] + " succeeded not ours" : "")
@@ -171,6 +207,16 @@ public final class ReconcileCommand implements Callable<Integer> {
             + counts[3]
             + " refunds created since "
             + from);
+    if (!unknownToStripe.isEmpty()) {
+      // a row names a PaymentIntent this Stripe account does not have: another account or mode?
+      out.println(
+          "not at Stripe: "
+              + unknownToStripe.size()
+              + " PaymentIntents the database holds as unpaid ("
+              + String.join(", ", unknownToStripe.subList(0, Math.min(5, unknownToStripe.size())))
+              + (unknownToStripe.size() > 5 ? ", ..." : "")
+              + "): is STRIPE_SECRET_KEY the account checkout-api uses?");
+    }
     List<Finding> findings = differing.stream().flatMap(c -> c.findings().stream()).toList();
     if (findings.isEmpty()) {
       out.println("no differences: the database has every fact Stripe has");

@@ -141,6 +141,27 @@ public final class Reconciler {
                   listing,
                   "posting fee paid; the listing is still pending_payment",
                   repair));
+        } else if (!state.activatedListing(pi.id()) && !state.hasAutomaticRefund()) {
+          // paid twice, or for a listing rejected before it was paid: the processor cannot deliver
+          // it and asks for an automatic refund, and that request never became a refund.
+          // Publishing the payment again would not help: the processor delivers only what is
+          // missing and asks for no second refund.
+          findings.add(
+              new Finding(
+                  Kind.PAYMENT_NOT_DELIVERED,
+                  pi.id(),
+                  listing,
+                  "posting fee paid; it did not activate the listing ("
+                      + state.listingStatus()
+                      + (state.listingActivated()
+                          ? ", activated by " + state.listingPaymentIntentId()
+                          : "")
+                      + ") and has no automatic refund: look for its refund command"
+                      + " (payments dlq list) or refund it (POST"
+                      + " /admin/api/marketplace/payments/"
+                      + pi.id()
+                      + "/refunds)",
+                  null));
         }
       }
       case "promotion_featured", "promotion_bump" -> {

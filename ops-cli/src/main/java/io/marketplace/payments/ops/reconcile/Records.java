@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.reconcile;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -12,7 +13,9 @@ public final class Records {
    * Our record of a PaymentIntent and of what it bought.
    *
    * @param listingStatus null when the listing does not exist
-   * @param listingPaymentIntentId the PaymentIntent that activated the listing
+   * @param listingPaymentIntentId the PaymentIntent that activated the listing (or, until then, the
+   *     one checkout created for it)
+   * @param listingActivated whether the listing was ever activated
    */
   public record PaymentState(
       String status,
@@ -20,8 +23,15 @@ public final class Records {
       UUID listingId,
       String listingStatus,
       String listingPaymentIntentId,
+      boolean listingActivated,
       boolean hasPromotion,
-      boolean hasAutomaticRefund) {}
+      boolean hasAutomaticRefund) {
+
+    /** Whether {@code paymentIntentId} is the payment that activated the listing. */
+    public boolean activatedListing(String paymentIntentId) {
+      return listingActivated && paymentIntentId.equals(listingPaymentIntentId);
+    }
+  }
 
   /** Our record of a refund. */
   public record RefundState(UUID id, String status, String stripeRefundId) {}
@@ -39,6 +49,7 @@ public final class Records {
                     """
                     SELECT p.status, p.payment_type, p.listing_id,
                            l.status AS listing_status, l.payment_intent_id AS listing_pi,
+                           l.activated_at IS NOT NULL AS listing_activated,
                            EXISTS (SELECT 1 FROM listing_promotions lp
                                    WHERE lp.stripe_payment_intent_id = p.stripe_payment_intent_id)
                              AS has_promotion,
@@ -58,9 +69,30 @@ public final class Records {
                             rs.getObject("listing_id", UUID.class),
                             rs.getString("listing_status"),
                             rs.getString("listing_pi"),
+                            rs.getBoolean("listing_activated"),
                             rs.getBoolean("has_promotion"),
                             rs.getBoolean("has_automatic_refund")))
                 .findOne());
+  }
+
+  /**
+   * The PaymentIntents the database holds as unpaid (not succeeded, not canceled) whose row was
+   * written at or after {@code from}: checkout hands the same PaymentIntent back while it is
+   * unpaid, so one created long ago can be paid at any time.
+   */
+  public List<String> unpaidSince(Instant from) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT stripe_payment_intent_id FROM payments
+                    WHERE status IN ('requires_payment', 'processing', 'failed')
+                      AND created_at >= :from
+                    ORDER BY created_at
+                    """)
+                .bind("from", from)
+                .mapTo(String.class)
+                .list());
   }
 
   public boolean listingExists(UUID listingId) {

@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.reconcile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
+import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.model.StripeObject;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** What Stripe holds: PaymentIntents and refunds by creation time, and single objects raw. */
@@ -38,6 +40,20 @@ public final class StripeLedger {
         "listing PaymentIntents",
         () -> client.v1().paymentIntents().list(params).autoPagingIterable(),
         pi -> each.accept(payment(pi)));
+  }
+
+  /** One PaymentIntent as Stripe has it now; empty when Stripe has none of that id. */
+  public Optional<Reconciler.StripePayment> paymentIntent(String id) {
+    try {
+      return Optional.of(payment(client.v1().paymentIntents().retrieve(id)));
+    } catch (InvalidRequestException e) {
+      if (Integer.valueOf(404).equals(e.getStatusCode())) {
+        return Optional.empty();
+      }
+      throw unreachable("retrieving " + id, e);
+    } catch (StripeException | RuntimeException e) {
+      throw unreachable("retrieving " + id, e);
+    }
   }
 
   /** Every refund created at or after {@code since}. */

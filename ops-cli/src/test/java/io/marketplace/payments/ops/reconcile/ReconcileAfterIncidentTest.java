@@ -36,11 +36,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * Review of {@code payments reconcile}: what an operator meets after an incident. The Stripe
- * emulator runs on a clock the test moves, so PaymentIntents can be created and paid in the past.
+ * {@code payments reconcile} as an operator meets it after an incident. The Stripe emulator runs on
+ * a clock the test moves, so PaymentIntents can be created and paid in the past.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ReconcileReviewTest {
+class ReconcileAfterIncidentTest {
 
   private final PaymentsWorld world = new PaymentsWorld();
   private MutableClock stripeClock;
@@ -78,9 +78,9 @@ class ReconcileReviewTest {
   /**
    * The processor takes {@code created} of a {@code payment_intent.succeeded} event as the moment
    * Stripe took the money ({@code payments.succeeded_at}), and the refund worker counts the 24 h of
-   * the automatic refund rule from it (SPEC §1). The repair event of reconcile is stamped with the
-   * time of the reconciliation instead, so a payment taken three days ago looks taken just now: a
-   * moderation rejection then refunds it at once, where the rule wants an admin's review.
+   * the automatic refund rule from it (SPEC §1). A repair event is dated when Stripe took the
+   * money, not when the operator reconciled: a payment taken three days ago and repaired today is
+   * refunded on a rejection only after an admin's review, as the rule wants.
    */
   @Test
   void shouldKeepWhenStripeTookTheMoneyWhenRepairingAPaymentWhoseWebhookWasLost() throws Exception {
@@ -149,8 +149,8 @@ class ReconcileReviewTest {
    * The runbook's fix for webhooks lost during an incident is {@code reconcile --since <start of
    * the incident> --apply}. Checkout creates the PaymentIntent once and hands the same one back
    * while it is unpaid, so a buyer who started checking out before the incident and paid during it
-   * has a PaymentIntent created before {@code --since}: reconcile lists PaymentIntents by creation
-   * time only, so it never sees that payment, and reports "no differences".
+   * has a PaymentIntent created before {@code --since}, which Stripe's list (by creation) does not
+   * return: reconcile also asks Stripe about the PaymentIntents the database holds as unpaid.
    */
   @Test
   void shouldFindPaymentThatSucceededDuringTheIncidentOnPaymentIntentCreatedBefore()
@@ -196,9 +196,8 @@ class ReconcileReviewTest {
    * charge): the processor cannot deliver it and asks the refund worker for an automatic refund,
    * through a command that has not become a refund (here: the refund worker is not running; in an
    * incident: the command dead-lettered or lost). Stripe has the money, the database has no refund
-   * and nothing was bought. For a promotion, reconcile reports exactly this ("paid; no promotion
-   * and no automatic refund"); for a posting fee it only looks at whether the listing is active,
-   * which it is, by the other payment, and says the database has every fact Stripe has.
+   * and nothing was bought. Reconcile reports it for a person, as it reports a promotion paid and
+   * neither delivered nor refunded.
    */
   @Test
   void shouldReportPostingFeeChargedTwiceWhenNeitherDeliveredNorRefunded() throws Exception {
@@ -242,9 +241,8 @@ class ReconcileReviewTest {
   }
 
   /**
-   * The comparison reads the database inside the loop over Stripe's pages, and everything thrown
-   * there is reported as Stripe's failure: with PostgreSQL unreachable, the operator is sent to
-   * look at Stripe.
+   * The comparison reads the database inside the loop over Stripe's pages: with PostgreSQL
+   * unreachable, the failure names the database, not Stripe.
    */
   @Test
   void shouldBlameTheDatabaseNotStripeWhenPostgresIsUnreachable() throws Exception {
@@ -269,9 +267,8 @@ class ReconcileReviewTest {
   /**
    * A succeeded PaymentIntent that carries our metadata keys but whose values do not parse (here a
    * listing id that is no UUID) and has no payments row. The processor cannot rebuild a row from it
-   * and dead-letters such an event: "that event needs a person" (OurPaymentIntent). Reconcile still
-   * offers a repair event for the workers; applied, it puts a new dead letter on the Stripe events'
-   * dead-letter topic and then waits out --wait, blaming a worker that is running.
+   * and dead-letters such an event: "that event needs a person" (OurPaymentIntent). So reconcile
+   * sends it to a person, not to the workers, whose repair would only add a dead letter.
    */
   @Test
   void shouldSendSucceededPaymentWithUnreadableMetadataToAPersonNotToTheWorkers() throws Exception {

@@ -12,10 +12,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of the replay workflow: after {@code payments replay}, the operator is told to follow the
- * re-reading with {@code payments lag --consumer NAME --wait}, which returns once the lag is 0.
+ * {@code payments lag} in the replay workflow: after {@code payments replay}, the operator is told
+ * to follow the re-reading with {@code payments lag --consumer NAME --wait}, which returns once the
+ * lag is 0.
  */
-class LagReviewTest {
+class LagCommandTest {
 
   private final Topics topics = Topics.withPrefix(TestInfra.uniqueName("lag") + ".");
 
@@ -34,9 +35,8 @@ class LagReviewTest {
   }
 
   /**
-   * A mistyped group name (or a worker that never started) has no committed offsets; lag counts
-   * nothing for it and says "lag 0" with exit 0, which tells the operator the replay was re-read in
-   * full. {@code replay} refuses the same unknown name and lists the known groups.
+   * A mistyped group name (or a worker that never started) has no committed offsets: "lag 0" would
+   * tell the operator the replay was re-read in full. It is refused, as {@code replay} refuses it.
    */
   @Test
   void shouldRefuseUnknownConsumerGroupInsteadOfReportingLagZero() {
