@@ -433,11 +433,7 @@ public final class FleetBench {
                 .succeededEvent(Instant.now().getEpochSecond())
                 .getBytes(StandardCharsets.UTF_8);
         try {
-          publisher.publish(
-              EventEnvelope.parse(body),
-              body,
-              Instant.now(),
-              System.nanoTime() + EventPublisher.ACK_TIMEOUT.toNanos());
+          publisher.publish(EventEnvelope.parse(body), body, Instant.now());
           payment.published = true;
         } catch (EventPublisher.NotAcknowledgedException e) {
           failed++;

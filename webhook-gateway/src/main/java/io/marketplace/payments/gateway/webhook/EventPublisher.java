@@ -22,15 +22,17 @@ import org.apache.kafka.common.KafkaException;
  * by the PaymentIntent it concerns, with the event's id, type and arrival time as headers; and
  * waits until every in-sync replica has it ({@code acks=all}, idempotent producer).
  *
- * <p>Timeouts. SPEC §3 gives the broker 10 s to acknowledge before we answer 503. {@code
- * max.block.ms} bounds how long {@code send} itself may block (no metadata yet, or the buffer full
- * while the broker is away), and the wait for the acknowledgement takes what is left of the 10 s.
- * {@code delivery.timeout.ms} is set to the same 10 s, so the producer gives up on a record at
- * about the time we tell Stripe to retry it and does not keep re-sending it long after. That cannot
- * promise an unacknowledged record never lands: a request may reach the broker as the client gives
- * up on it. Such a record is harmless: Stripe re-delivers the same event (same {@code evt_} id)
- * after our 503, and every consumer applies an event once per id. What can never happen is the
- * opposite, a 200 for a record the broker did not acknowledge.
+ * <p>Timeouts. SPEC §3 gives the broker 10 s to acknowledge before we answer 503, counted from the
+ * moment the event is handed to the producer: the time its body took to arrive is the client's,
+ * bounded by the body deadline, not the broker's. {@code max.block.ms} bounds how long {@code send}
+ * itself may block (no metadata yet, or the buffer full while the broker is away), and the wait for
+ * the acknowledgement takes what is left of the 10 s. {@code delivery.timeout.ms} is set to the
+ * same 10 s, so the producer gives up on a record at about the time we tell Stripe to retry it and
+ * does not keep re-sending it long after. That cannot promise an unacknowledged record never lands:
+ * a request may reach the broker as the client gives up on it. Such a record is harmless: Stripe
+ * re-delivers the same event (same {@code evt_} id) after our 503, and every consumer applies an
+ * event once per id. What can never happen is the opposite, a 200 for a record the broker did not
+ * acknowledge.
  */
 public final class EventPublisher implements AutoCloseable {
 
@@ -80,15 +82,18 @@ public final class EventPublisher implements AutoCloseable {
 
   /**
    * Sends {@code body} and returns once the broker acknowledged it; throws {@link
-   * NotAcknowledgedException} when it did not by {@code deadlineNanos} ({@link System#nanoTime()}).
+   * NotAcknowledgedException} when it did not within {@link #ACK_TIMEOUT} of this call. The
+   * deadline starts here, not with the request, so that a caller cannot spend the broker's time on
+   * its own work (reading a slow body).
    */
-  public void publish(EventEnvelope event, byte[] body, Instant receivedAt, long deadlineNanos) {
+  public void publish(EventEnvelope event, byte[] body, Instant receivedAt) {
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic.name(), event.key(), body);
     record.headers().add(RecordHeaders.STRIPE_EVENT_ID, utf8(event.id()));
     record.headers().add(RecordHeaders.STRIPE_EVENT_TYPE, utf8(event.type()));
     record.headers().add(RecordHeaders.RECEIVED_AT, utf8(receivedAt.toString()));
     CompletableFuture<Void> acknowledged = new CompletableFuture<>();
     long started = System.nanoTime();
+    long deadline = started + ACK_TIMEOUT.toNanos();
     try {
       producer.send(
           record,
@@ -99,7 +104,7 @@ public final class EventPublisher implements AutoCloseable {
               acknowledged.completeExceptionally(exception);
             }
           });
-      acknowledged.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+      acknowledged.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       metrics.published(GatewayMetrics.Outcome.ACKNOWLEDGED, System.nanoTime() - started);
     } catch (TimeoutException e) {
       metrics.published(GatewayMetrics.Outcome.TIMED_OUT, System.nanoTime() - started);

@@ -74,10 +74,11 @@ public final class WebhookController {
 
   /**
    * Reads, verifies, parses, publishes, in that order: each step refuses what the previous one let
-   * through, and nothing reaches Kafka that was not signed by Stripe within the tolerance.
+   * through, and nothing reaches Kafka that was not signed by Stripe within the tolerance. The
+   * broker's 10 s start only when the event is handed to it (SPEC §3 bounds Kafka, not the client):
+   * the time the body took to arrive has its own deadline ({@code bodyTimeout}).
    */
   void receive(Context ctx) {
-    long deadline = System.nanoTime() + EventPublisher.ACK_TIMEOUT.toNanos();
     Instant receivedAt = clock.instant();
     metrics.requestStarted();
     try (BodyBudget.Reservation room = bodies.open(ctx.req().getRemoteAddr())) {
@@ -91,7 +92,7 @@ public final class WebhookController {
         throw ProblemException.badRequest(failure.get().detail());
       }
       EventEnvelope event = event(body);
-      publish(event, body, receivedAt, deadline);
+      publish(event, body, receivedAt);
       metrics.received(event.type());
       received(ctx);
     } finally {
@@ -166,9 +167,9 @@ public final class WebhookController {
     }
   }
 
-  private void publish(EventEnvelope event, byte[] body, Instant receivedAt, long deadline) {
+  private void publish(EventEnvelope event, byte[] body, Instant receivedAt) {
     try {
-      publisher.publish(event, body, receivedAt, deadline);
+      publisher.publish(event, body, receivedAt);
       log.debug("published {} {}", event.type(), event.id());
     } catch (EventPublisher.NotAcknowledgedException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
