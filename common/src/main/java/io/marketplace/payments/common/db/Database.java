@@ -107,10 +107,25 @@ public final class Database implements AutoCloseable {
    * lock). The caller closes it.
    */
   public Connection openSession(String applicationName) throws SQLException {
-    return unpooled(config.socketTimeout(), applicationName).getConnection();
+    return openSession(config, applicationName);
+  }
+
+  /**
+   * {@link #openSession(String)} for a caller that has the configuration but no pool of its own to
+   * hand (a lock taken per pass): the same session settings and the same connect and read timeouts,
+   * so a database gone silent fails it within {@code DATABASE_SOCKET_TIMEOUT}.
+   */
+  public static Connection openSession(DbConfig config, String applicationName)
+      throws SQLException {
+    return unpooled(config, config.socketTimeout(), applicationName).getConnection();
   }
 
   private PGSimpleDataSource unpooled(Duration read, String applicationName) {
+    return unpooled(config, read, applicationName);
+  }
+
+  private static PGSimpleDataSource unpooled(
+      DbConfig config, Duration read, String applicationName) {
     PGSimpleDataSource source = new PGSimpleDataSource();
     source.setUrl(config.url());
     source.setUser(config.user());

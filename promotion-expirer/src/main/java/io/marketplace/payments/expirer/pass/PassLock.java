@@ -1,13 +1,12 @@
 package io.marketplace.payments.expirer.pass;
 
+import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.db.DbConfig;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Optional;
-import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +31,8 @@ public final class PassLock {
 
   /** "expirer" in ASCII: the lock id every replica agrees on. */
   static final long KEY = 0x65787069726572L;
+
+  static final String APPLICATION_NAME = "promotion-expirer-pass-lock";
 
   private final DbConfig db;
 
@@ -59,16 +60,15 @@ public final class PassLock {
     return Optional.empty();
   }
 
+  /**
+   * Opened as every service's sessions are ({@link Database#openSession(DbConfig, String)}): the
+   * configured connect and read timeouts, so a database that goes silent fails the lock query or
+   * the unlock within {@code DATABASE_SOCKET_TIMEOUT} instead of holding the pass and the scheduler
+   * thread for hours; and TCP keepalives, so a vanished replica's lock does not linger.
+   */
   private Connection connect() {
-    Properties properties = new Properties();
-    properties.setProperty("user", db.user());
-    properties.setProperty("password", db.password());
-    properties.setProperty("ApplicationName", "promotion-expirer-pass-lock");
-    properties.setProperty("connectTimeout", "5");
-    // a half-open connection is noticed, so a vanished replica's lock does not linger for hours
-    properties.setProperty("tcpKeepAlive", "true");
     try {
-      return DriverManager.getConnection(db.url(), properties);
+      return Database.openSession(db, APPLICATION_NAME);
     } catch (SQLException e) {
       throw new IllegalStateException("could not connect for the pass lock: " + e.getMessage(), e);
     }
