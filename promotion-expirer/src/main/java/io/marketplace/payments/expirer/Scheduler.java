@@ -17,8 +17,10 @@ import org.slf4j.LoggerFactory;
  * Runs passes when the schedule calls for them. Time is the injected clock's: the thread only looks
  * at it every {@code checkInterval}, so tests move the clock instead of waiting, and a pass is at
  * most one check late. Whether a pass is due is decided from the latest successful pass recorded in
- * the database, so restarts and replicas follow one schedule. A failed pass is retried after a
- * backoff; a pass another replica is running is looked at again a minute later.
+ * the database, so restarts and replicas follow one schedule. A failed pass, or one that left due
+ * rows other transactions held, is retried after a backoff (30 s at first): it is not recorded as a
+ * success, so the retry finds the pass still due. A pass another replica is running is looked at
+ * again a minute later.
  */
 final class Scheduler implements AutoCloseable {
 
@@ -101,7 +103,7 @@ final class Scheduler implements AutoCloseable {
       }
       case BUSY -> now.plus(BUSY_RETRY);
       case STOPPED -> Instant.MAX;
-      case FAILED -> retryAfterFailure(now);
+      case FAILED, INCOMPLETE -> retryAfterFailure(now);
     };
   }
 

@@ -19,6 +19,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -104,6 +106,45 @@ class PromotionExpirerTest {
     assertThat(db.count("marketplace_listings WHERE id = ? AND status = 'expired'", laterListing))
         .isEqualTo(1);
     assertThat(db.count("expirer_runs WHERE status = 'succeeded'")).isEqualTo(2);
+  }
+
+  @Test
+  void shouldRetryWithinTheFailureBackoffWhenThePassSkippedADueListingAnotherTransactionHeld()
+      throws Exception {
+    // Given a listing that ended an hour ago, whose row the payment processor holds as the
+    // expirer starts (no pass ever ran, so one is due at once)
+    UUID listing = seed.activeListing(seed.user(), T.minus(Duration.ofHours(1)));
+    try (Connection processor = db.dataSource().getConnection()) {
+      processor.setAutoCommit(false);
+      try (PreparedStatement lock =
+          processor.prepareStatement(
+              "SELECT id FROM marketplace_listings WHERE id = ? FOR UPDATE")) {
+        lock.setObject(1, listing);
+        lock.executeQuery().close();
+      }
+      start(config());
+
+      // When the pass skips it, and the holder commits a moment later
+      Await.until(
+          WAIT,
+          "a pass that left the held listing",
+          () -> db.count("expirer_runs WHERE status = 'failed'") == 1);
+      processor.commit();
+    }
+    assertThat(db.count("expirer_runs WHERE status = 'succeeded'")).isZero();
+
+    // Then the scheduler tries again after its first backoff, not the next day, and that pass ends
+    // the listing and announces it once
+    clock.advance(Scheduler.FIRST_FAILURE_RETRY);
+    List<ConsumerRecord<String, byte[]>> records = awaitAllPublished(1);
+    assertThat(records).hasSize(1);
+    assertThat(ofType(records, "listing.expired").key()).isEqualTo(listing.toString());
+    assertThat(db.count("marketplace_listings WHERE id = ? AND status = 'expired'", listing))
+        .isEqualTo(1);
+    Await.until(
+        WAIT,
+        "the retried pass recorded",
+        () -> db.count("expirer_runs WHERE status = 'succeeded'") == 1);
   }
 
   @Test

@@ -22,6 +22,15 @@ public interface Expiry {
   Batch expireBatch(Handle tx, Instant now, int limit);
 
   /**
+   * How many rows due at {@code now} are still running, asked once the batches of this kind came
+   * back short: then every due row no other transaction held is ended, so what is left is what one
+   * held (a payment worker, a moderator) when the pass came to it. A pass that leaves such rows is
+   * not complete, and is tried again soon rather than at the next scheduled pass. Reads without
+   * locking, so it never waits for the holder either.
+   */
+  long stillDue(Handle handle, Instant now);
+
+  /**
    * What one batch ended.
    *
    * @param expired how many rows it ended

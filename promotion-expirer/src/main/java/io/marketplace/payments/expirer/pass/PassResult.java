@@ -29,6 +29,12 @@ public record PassResult(
   public enum Outcome {
     /** Every due row is ended. */
     COMPLETED,
+    /**
+     * Every due row it could lock is ended, but some were held by other transactions and skipped
+     * (not waited for); not a success, so the scheduler tries again soon and the next pass ends
+     * them.
+     */
+    INCOMPLETE,
     /** The schedule did not call for a pass (another replica ran it). */
     NOT_DUE,
     /** Another replica holds the pass lock and is running a pass. */
