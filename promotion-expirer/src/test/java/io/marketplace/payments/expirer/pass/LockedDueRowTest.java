@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A due listing whose row another service holds at the moment of the pass (the payment processor's
  * batch and the moderation worker take listings {@code FOR UPDATE}): the pass skips it ({@code SKIP
- * LOCKED}) and still reports {@code COMPLETED}, so the schedule waits a whole interval (a day by
- * default) before it looks at the listing again.
+ * LOCKED}) rather than wait for a payment, and says it left work behind, so the scheduler passes
+ * again soon instead of a whole interval (a day by default) later.
  */
 class LockedDueRowTest {
 
