@@ -22,6 +22,8 @@ public sealed interface Schedule {
   String INTERVAL_VARIABLE = "EXPIRER_INTERVAL";
   String TIME_VARIABLE = "EXPIRER_CRON_TIME";
   Duration DEFAULT_INTERVAL = Duration.ofHours(24);
+  Duration MIN_INTERVAL = Duration.ofMinutes(1);
+  Duration MAX_INTERVAL = Duration.ofHours(24);
 
   /**
    * The next pass is due at this instant; {@code lastStart} is null when no pass ever succeeded.
@@ -75,8 +77,11 @@ public sealed interface Schedule {
     String time = env.optional(TIME_VARIABLE, null);
     if (time == null) {
       Duration interval = env.duration(INTERVAL_VARIABLE, DEFAULT_INTERVAL);
-      if (interval.isNegative() || interval.isZero()) {
-        throw new InvalidConfigException(INTERVAL_VARIABLE, "must be a positive duration");
+      if (interval.compareTo(MIN_INTERVAL) < 0 || interval.compareTo(MAX_INTERVAL) > 0) {
+        throw new InvalidConfigException(
+            INTERVAL_VARIABLE,
+            "must be between 1m and 24h: what falls due ends up to one interval late, and the"
+                + " ExpirerNotRun alert expects a pass every day");
       }
       return new Every(interval);
     }
@@ -91,8 +96,8 @@ public sealed interface Schedule {
   static LocalTime parseDailyTime(String text) {
     String[] fields = text.trim().split("\\s+");
     try {
-      if (fields.length == 1) {
-        return LocalTime.parse(fields[0]);
+      if (fields.length == 1 && fields[0].length() == 5) {
+        return LocalTime.parse(fields[0]); // HH:mm: a time with seconds is refused, not rounded
       }
       if (fields.length == 5
           && fields[2].equals("*")

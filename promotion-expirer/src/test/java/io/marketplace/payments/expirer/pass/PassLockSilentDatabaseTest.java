@@ -32,11 +32,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * README: with {@code DATABASE_SOCKET_TIMEOUT} "a silently dropped connection fails". That holds for
- * the pass lock's own connection too: when the database goes silent (a dropped route, a failover
- * that leaves the old address black-holed) as the pass asks for the lock, the pass gives up within
- * the socket timeout instead of waiting until TCP keepalive gives up (some two hours), holding the
- * scheduler thread and every pass of this replica.
+ * README: with {@code DATABASE_SOCKET_TIMEOUT} "a silently dropped connection fails". That holds
+ * for the pass lock's own connection too: when the database goes silent (a dropped route, a
+ * failover that leaves the old address black-holed) as the pass asks for the lock, the pass gives
+ * up within the socket timeout instead of waiting until TCP keepalive gives up (some two hours),
+ * holding the scheduler thread and every pass of this replica.
  */
 class PassLockSilentDatabaseTest {
 

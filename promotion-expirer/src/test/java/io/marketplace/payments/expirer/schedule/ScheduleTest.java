@@ -8,6 +8,7 @@ import io.marketplace.payments.common.config.InvalidConfigException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -90,5 +91,18 @@ class ScheduleTest {
     assertThatThrownBy(() -> Schedule.fromEnv(Env.of(Map.of("EXPIRER_INTERVAL", "0s"))))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("EXPIRER_INTERVAL");
+    // an interval that would overflow the next pass's time, or pass many times a second
+    for (String interval : List.of("999999999999d", "25h", "1ms", "59s")) {
+      assertThatThrownBy(() -> Schedule.fromEnv(Env.of(Map.of("EXPIRER_INTERVAL", interval))))
+          .as(interval)
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageContaining("between 1m and 24h");
+    }
+    assertThat(Schedule.fromEnv(Env.of(Map.of("EXPIRER_INTERVAL", "1m"))))
+        .isEqualTo(new Schedule.Every(Duration.ofMinutes(1)));
+    // seconds are not silently dropped
+    assertThatThrownBy(() -> Schedule.fromEnv(Env.of(Map.of("EXPIRER_CRON_TIME", "03:15:30"))))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("EXPIRER_CRON_TIME");
   }
 }
