@@ -1,0 +1,165 @@
+package io.marketplace.payments.refunds.chargeback;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.StripeFixtures;
+import io.marketplace.payments.testsupport.Await;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Disputes meeting refunds and moderation in the orders Stripe and the other services really
+ * deliver them: the outcome must not depend on which event came first.
+ */
+class DisputeOrderingTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  /**
+   * Mirror of {@code
+   * ChargebackTest.shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater} with the
+   * moderation decision arriving while the dispute is still open: RefundDecisions sees the open
+   * chargeback as money returned, decides NOTHING_TO_REFUND and records nothing; when the dispute
+   * is then won nothing ever looks at the rejected listing again, so the customer, who has not got
+   * the 500 back, is owed a refund that no record will ever carry.
+   */
+  @Test
+  void shouldOweTheRefundOfARejectedListingOnceTheDisputeOpenAtTheRejectionIsWon() {
+    // Given a paid listing (past 24 h: its refund waits for an admin) whose payment is disputed
+    var paid = h.paidListing(Duration.ofDays(3));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+
+    // When moderation rejects the listing while the dispute is open
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+
+    // and the card network then decides the dispute for us: the 500 come back to the merchant
+    h.emulator().closeDispute(disputeId, "won");
+    awaitForwarded("charge.dispute.closed", disputeId);
+    h.awaitStripeEventsApplied();
+    h.retryNow();
+
+    // Then, as when the dispute was won before the rejection, the customer is owed the 500
+    Await.untilAsserted(
+        Harness.WAIT,
+        "a moderation_rejection refund of the won, rejected payment",
+        () ->
+            assertThat(h.refunds(paid.paymentIntentId()))
+                .as(
+                    "refunds of %s after rejection during the dispute and the dispute won",
+                    paid.paymentIntentId())
+                .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+                .singleElement()
+                .satisfies(r -> assertThat(r).containsEntry("amount_cents", 500)));
+  }
+
+  /**
+   * A refund made before a dispute whose webhook is delivered after the dispute's (Stripe retries a
+   * failed delivery for days and does not order events): recorded at once in the other order, here
+   * it is parked in refunds_awaiting_room because chargeback + refund exceed the payment. Only the
+   * failure of a refund of the payment ever releases a parked refund, so even after the dispute is
+   * won (and the chargeback no longer counts as money returned), the 500 Stripe refunded is never
+   * recorded nor announced: our books say nothing went back.
+   */
+  @Test
+  void shouldRecordARefundMadeBeforeADisputeWhoseEventArrivesAfterTheDisputes() {
+    // Given a paid listing refunded in full in Stripe's dashboard, then disputed by the customer;
+    // the dispute's events are delivered first
+    var paid = h.paidListing(Duration.ofDays(3));
+    long refundedAt = h.now().minus(Duration.ofHours(2)).getEpochSecond();
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+
+    // When the refund's delayed refund.created arrives
+    String refundId = StripeFixtures.newId("re");
+    Map<String, Object> refund =
+        new java.util.LinkedHashMap<>(
+            StripeFixtures.refund(refundId, paid.paymentIntentId(), 500, "succeeded", Map.of()));
+    refund.put("created", refundedAt);
+    h.webhooks().publish(StripeFixtures.event("refund.created", refund));
+    h.awaitStripeEventsApplied();
+
+    // and the dispute is won (the merchant shows the refund): the chargeback no longer counts
+    h.emulator().closeDispute(disputeId, "won");
+    awaitForwarded("charge.dispute.closed", disputeId);
+    h.awaitStripeEventsApplied();
+    h.retryNow();
+
+    // Then the refund Stripe made is in our records, as it would be had it arrived first
+    assertThat(h.db().count("payment_refunds WHERE stripe_refund_id = ?", refundId))
+        .as("records of Stripe refund %s (still parked: %s)", refundId, parked(refundId))
+        .isOne();
+  }
+
+  /**
+   * A dispute whose events all arrive before the payment's row (the row rebuilt later by the
+   * payment processor, as ChargebackTest describes): the worker records it without a user and
+   * consumes the event. Nothing revisits it when the row appears, so the chargeback is not recorded
+   * and does not count toward a ban until Stripe happens to send another event about the dispute
+   * (its closing, weeks later). Meanwhile a user with two chargebacks keeps paying.
+   */
+  @Test
+  void shouldRecordAndCountADisputeWhoseOnlyEventCameBeforeThePaymentRow() {
+    // Given a user with one recorded chargeback
+    UUID user = UUID.randomUUID();
+    var first = h.paidListing(user, Duration.ofDays(5), 500);
+    String d1 = h.emulator().openDispute(first.paymentIntentId());
+    h.awaitPaymentEvent("chargeback.recorded", d1);
+
+    // and a second payment of theirs, succeeded at Stripe, whose row is not there yet
+    UUID secondListing = UUID.randomUUID();
+    String secondPi = h.charge(user, secondListing, 500, "posting_fee");
+
+    // When it is disputed before its row exists, and the row is then rebuilt
+    String d2 = h.emulator().openDispute(secondPi);
+    awaitForwarded("charge.dispute.created", d2);
+    h.awaitStripeEventsApplied();
+    h.recordPayment(
+        secondPi, user, secondListing, 500, "posting_fee", h.now().minus(Duration.ofDays(4)));
+    h.retryNow();
+
+    // Then the chargeback is recorded and the user, with two chargebacks, banned
+    Await.untilAsserted(
+        Harness.WAIT,
+        "the second chargeback recorded and the user banned",
+        () -> {
+          assertThat(h.db().count("payment_refunds WHERE stripe_dispute_id = ?", d2))
+              .as("chargeback records of %s", d2)
+              .isOne();
+          assertThat(bannedAt(user)).as("banned_at of a user with two chargebacks").isNotNull();
+        });
+  }
+
+  private static Object parked(String refundId) {
+    return h.db().count("refunds_awaiting_room WHERE stripe_refund_id = ?", refundId);
+  }
+
+  private static String awaitForwarded(String type, String objectId) {
+    return Await.value(
+        Harness.WAIT,
+        type + " of " + objectId,
+        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
+  }
+
+  private static Instant bannedAt(UUID user) {
+    return (Instant)
+        h.db().row("SELECT banned_at FROM users WHERE id = ?", user).orElseThrow().get("banned_at");
+  }
+}
