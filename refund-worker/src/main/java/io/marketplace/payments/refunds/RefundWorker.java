@@ -17,6 +17,8 @@ import io.marketplace.payments.common.worker.StripeEventRouter;
 import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.refunds.chargeback.DisputeHandler;
 import io.marketplace.payments.refunds.moderation.ModerationHandler;
+import io.marketplace.payments.refunds.refund.AwaitingRoom;
+import io.marketplace.payments.refunds.refund.ExternalRefunds;
 import io.marketplace.payments.refunds.refund.RefundCommandHandler;
 import io.marketplace.payments.refunds.refund.RefundDecisions;
 import io.marketplace.payments.refunds.refund.RefundDispatcher;
@@ -127,8 +129,11 @@ public final class RefundWorker implements AutoCloseable {
       RefundExecutor executor = new RefundExecutor(jdbi, stripe, clock, registry);
       RefundDispatcher dispatcher = closer.add(new RefundDispatcher(executor, EXECUTOR_THREADS));
       RefundDecisions decisions = new RefundDecisions(dispatcher, clock, registry);
-      StripeRefundHandler refunds = new StripeRefundHandler(executor, clock, registry);
-      DisputeHandler disputes = new DisputeHandler(clock, registry);
+      ExternalRefunds externalRefunds = new ExternalRefunds(executor, clock, registry);
+      AwaitingRoom awaitingRoom = new AwaitingRoom(externalRefunds, decisions);
+      StripeRefundHandler refunds =
+          new StripeRefundHandler(executor, externalRefunds, awaitingRoom, clock, registry);
+      DisputeHandler disputes = new DisputeHandler(clock, awaitingRoom, registry);
       StripeEventRouter stripeRouter = stripeEvents(refunds, disputes);
 
       OutboxRelay relay =

@@ -1,11 +1,11 @@
 package io.marketplace.payments.refunds.chargeback;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.stripe.StripeEvent;
+import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.Payment;
 import io.marketplace.payments.refunds.refund.RefundStore;
 import io.micrometer.core.instrument.Counter;
@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *       ban is decided only when a dispute is first counted ({@code counted_at}), never on a later
  *       event about it, so an admin's unban stands until the next new dispute; each ban is
  *       announced by {@code user.banned};
- *   <li>a closed dispute records its outcome ({@code won}, {@code lost}, {@code warning_closed}).
+ *   <li>a closed dispute records its outcome ({@code won}, {@code lost}, {@code warning_closed}); a
+ *       dispute won gives its money back to the payment, which is offered to what waited for it
+ *       ({@link AwaitingRoom}: a Stripe refund our records could not hold, the automatic refund of
+ *       a listing rejected while the dispute was open).
  * </ul>
  */
 public final class DisputeHandler {
@@ -43,12 +46,14 @@ public final class DisputeHandler {
   private static final Logger log = LoggerFactory.getLogger(DisputeHandler.class);
 
   private final Clock clock;
+  private final AwaitingRoom awaitingRoom;
   private final Counter chargebacks;
   private final Counter inquiries;
   private final Counter bans;
 
-  public DisputeHandler(Clock clock, MeterRegistry registry) {
+  public DisputeHandler(Clock clock, AwaitingRoom awaitingRoom, MeterRegistry registry) {
     this.clock = clock;
+    this.awaitingRoom = awaitingRoom;
     this.chargebacks =
         Counter.builder("payments.chargebacks.recorded")
             .description("distinct chargebacks recorded")
@@ -83,26 +88,20 @@ public final class DisputeHandler {
       UUID userId, String reason, int chargebackCount, List<String> disputeIds, Instant bannedAt) {}
 
   public void onDispute(Handle tx, StripeEvent event) {
-    JsonNode dispute = event.object();
-    String disputeId = dispute.path("id").asText("");
-    if (!disputeId.startsWith("du_") && !disputeId.startsWith("dp_")) {
-      throw new IllegalArgumentException("not a dispute object: " + disputeId);
-    }
-    String status = dispute.path("status").asText("");
-    boolean inquiry = BanPolicy.isInquiry(status);
-    Instant now = clock.instant();
-    Instant closedAt = BanPolicy.isClosed(status) ? now : null;
     Optional<String> paymentIntentId = event.paymentIntentId();
+    Dispute dispute = Dispute.of(event.object(), paymentIntentId.orElse(null));
+    Instant now = clock.instant();
+    Instant closedAt = dispute.isClosed() ? now : null;
     Optional<Payment> payment =
         paymentIntentId.flatMap(pi -> tx.attach(RefundStore.class).lockPayment(pi));
     DisputeStore store = tx.attach(DisputeStore.class);
     if (payment.isEmpty()) {
       log.warn(
           "dispute {} is on {}, not one of our payments: recorded without a user",
-          disputeId,
+          dispute.id(),
           paymentIntentId.orElse("no PaymentIntent"));
       if (paymentIntentId.isPresent()) {
-        recordDispute(store, dispute, paymentIntentId.get(), null, status, inquiry, now, closedAt);
+        recordDispute(store, dispute, null, now, closedAt);
       }
       return;
     }
@@ -110,73 +109,70 @@ public final class DisputeHandler {
     // user first, then the dispute: one lock order for every dispute of this user
     store.ensureUser(userId);
     store.lockUser(userId);
-    boolean newDispute =
-        recordDispute(
-            store, dispute, paymentIntentId.get(), userId, status, inquiry, now, closedAt);
-    if (newDispute && inquiry) {
+    boolean newDispute = recordDispute(store, dispute, userId, now, closedAt);
+    if (newDispute && dispute.isInquiry()) {
       tx.afterCommit(inquiries::increment);
-      log.info("inquiry {} on {} recorded; not a chargeback", disputeId, paymentIntentId.get());
+      log.info("inquiry {} on {} recorded; not a chargeback", dispute.id(), paymentIntentId.get());
     }
-    // counted once, when it is first a chargeback not won: only then is a ban decided
-    boolean newlyCounted = store.markCounted(disputeId, now) == 1;
-    if (!inquiry && !BanPolicy.isPrevented(status)) {
-      recordChargeback(tx, store, dispute, payment.get(), status, now);
+    count(tx, store, dispute, payment.get(), now);
+    if (closedAt != null) {
+      store.noteOutcome(dispute.id(), "dispute closed: " + dispute.status(), now);
+      log.info("dispute {} closed: {}", dispute.id(), dispute.status());
+    }
+    if (dispute.isWon()) {
+      // the chargeback no longer counts as money returned: what waited for that room gets it
+      awaitingRoom.offer(tx, paymentIntentId.get());
+    }
+  }
+
+  /**
+   * Counts a dispute of the payment's user, whose lock the caller holds: recorded as a chargeback
+   * unless it is an inquiry or prevented, and counted once, when it is first a chargeback not won:
+   * only then is a ban decided.
+   */
+  private void count(Handle tx, DisputeStore store, Dispute dispute, Payment payment, Instant now) {
+    boolean newlyCounted = store.markCounted(dispute.id(), now) == 1;
+    if (!dispute.isInquiry() && !dispute.isPrevented()) {
+      recordChargeback(tx, store, dispute, payment, now);
     }
     if (newlyCounted) {
-      banIfDue(tx, store, userId, disputeId, now);
-    }
-    if (closedAt != null) {
-      store.noteOutcome(disputeId, "dispute closed: " + status, now);
-      log.info("dispute {} closed: {}", disputeId, status);
+      banIfDue(tx, store, payment.userId(), dispute.id(), now);
     }
   }
 
   /** Inserts or updates the dispute row; true when it was new. */
   private static boolean recordDispute(
-      DisputeStore store,
-      JsonNode dispute,
-      String paymentIntentId,
-      UUID userId,
-      String status,
-      boolean inquiry,
-      Instant now,
-      Instant closedAt) {
-    String disputeId = dispute.path("id").asText();
-    Optional<DisputeRow> existing = store.lock(disputeId);
+      DisputeStore store, Dispute dispute, UUID userId, Instant now, Instant closedAt) {
+    Optional<DisputeRow> existing = store.lock(dispute.id());
     if (existing.isEmpty()) {
       return store.insert(
-              disputeId,
-              paymentIntentId,
-              text(dispute.path("charge")),
+              dispute.id(),
+              dispute.paymentIntentId(),
+              dispute.chargeId(),
               userId,
-              dispute.path("amount").asLong(0),
-              text(dispute.path("reason")),
-              status,
-              inquiry,
+              dispute.amountCents(),
+              dispute.reason(),
+              dispute.status(),
+              dispute.isInquiry(),
               now,
               closedAt)
           == 1;
     }
     if (existing.get().closedAt() == null || closedAt != null) {
       // an event about an open dispute arriving after the closing one does not reopen it
-      store.update(disputeId, status, inquiry, closedAt, now);
+      store.update(dispute.id(), dispute.status(), dispute.isInquiry(), closedAt, now);
     }
-    if (userId != null && store.attachUser(disputeId, userId, now) == 1) {
+    if (userId != null && store.attachUser(dispute.id(), userId, now) == 1) {
       // its first events came before the payment's row: it counts from this event on
-      log.info("dispute {} on {} is of user {}", disputeId, paymentIntentId, userId);
+      log.info("dispute {} on {} is of user {}", dispute.id(), dispute.paymentIntentId(), userId);
     }
     return false;
   }
 
   private void recordChargeback(
-      Handle tx,
-      DisputeStore store,
-      JsonNode dispute,
-      Payment payment,
-      String status,
-      Instant now) {
-    String disputeId = dispute.path("id").asText();
-    long amount = dispute.path("amount").asLong(0);
+      Handle tx, DisputeStore store, Dispute dispute, Payment payment, Instant now) {
+    String disputeId = dispute.id();
+    long amount = dispute.amountCents();
     UUID refundId = chargebackRecordId(disputeId);
     if (amount > 0
         && store.insertChargeback(
@@ -186,7 +182,7 @@ public final class DisputeHandler {
                 payment.paymentIntentId(),
                 disputeId,
                 amount,
-                "dispute " + text(dispute.path("reason")),
+                "dispute " + dispute.reason(),
                 now)
             == 1) {
       List<String> userChargebacks = store.chargebacksOf(payment.userId());
@@ -202,11 +198,11 @@ public final class DisputeHandler {
                   payment.userId(),
                   payment.listingId(),
                   payment.paymentIntentId(),
-                  text(dispute.path("charge")),
+                  dispute.chargeId(),
                   amount,
                   RefundEvents.CURRENCY,
-                  text(dispute.path("reason")),
-                  status,
+                  dispute.reason(),
+                  dispute.status(),
                   userChargebacks.size(),
                   now)),
           payment.listingId().toString());
@@ -246,9 +242,5 @@ public final class DisputeHandler {
   /** The refund record id of a chargeback: the same for every event about the dispute. */
   static UUID chargebackRecordId(String disputeId) {
     return UUID.nameUUIDFromBytes(("stripe-dispute/" + disputeId).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static String text(JsonNode node) {
-    return node.isTextual() ? node.asText() : null;
   }
 }

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.slf4j.Logger;
@@ -19,6 +20,13 @@ import org.slf4j.LoggerFactory;
  * approved} and handed to the {@link RefundDispatcher} once the transaction commits; later it is
  * born {@code pending} with {@code refund.requested}, for an admin. A payment gets at most one
  * automatic refund record, whatever re-delivers the decision.
+ *
+ * <p>A decision that finds nothing left to refund waits in {@code refund_decisions_awaiting_room}:
+ * the money our records count as gone back may come back to us (a dispute won, a refund Stripe
+ * fails), and what the rejection owes the customer must not depend on which of the two we heard of
+ * first. Whatever gives room back calls {@link #decideWaiting}, which decides it again as of its
+ * own {@code decidedAt}, so the 24 h rule gives what it would have given had that money never been
+ * counted.
  */
 public final class RefundDecisions {
 
@@ -57,13 +65,23 @@ public final class RefundDecisions {
     }
     RefundStore store = tx.attach(RefundStore.class);
     Payment locked = store.lockPayment(payment.paymentIntentId()).orElseThrow();
+    if (store.hasAutomaticRecord(locked.paymentIntentId())) {
+      store.unparkDecision(locked.paymentIntentId());
+      log.info("{} already has an automatic refund record", locked.paymentIntentId());
+      return Decision.ALREADY_DECIDED;
+    }
     long amount =
         RefundPolicy.refundable(
             locked.amountCents(), store.returnedCents(locked.paymentIntentId()));
     if (amount == 0) {
-      log.info("no {} refund for {}: nothing left to refund", reason, locked.paymentIntentId());
+      store.parkDecision(locked.paymentIntentId(), reason.wire(), decidedAt, note, clock.instant());
+      log.info(
+          "no {} refund for {} yet: nothing left to refund; decided again if money comes back",
+          reason,
+          locked.paymentIntentId());
       return Decision.NOTHING_TO_REFUND;
     }
+    store.unparkDecision(locked.paymentIntentId());
     RefundStatus status = RefundPolicy.initialStatus(locked.paidAt(), decidedAt);
     UUID id = UUID.randomUUID();
     Instant now = clock.instant();
@@ -102,5 +120,33 @@ public final class RefundDecisions {
         amount,
         locked.paymentIntentId());
     return Decision.REVIEW;
+  }
+
+  /**
+   * Room was given back on the payment (a dispute won, a refund failed at Stripe): decides again
+   * the automatic refund that waited for it, if any, as of when it was first decided. The caller
+   * holds the payment's lock; the decision waits on if there is still nothing left.
+   */
+  public void decideWaiting(Handle tx, String paymentIntentId) {
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<WaitingDecision> waiting = store.waitingDecision(paymentIntentId);
+    if (waiting.isEmpty()) {
+      return;
+    }
+    Payment payment = store.lockPayment(paymentIntentId).orElseThrow();
+    WaitingDecision decision = waiting.get();
+    Decision outcome =
+        decide(
+            tx,
+            payment,
+            RefundReason.fromWire(decision.reason()),
+            decision.decidedAt(),
+            decision.note());
+    log.info(
+        "{} refund of {}, decided at {} with nothing left, decided again as money came back: {}",
+        decision.reason(),
+        paymentIntentId,
+        decision.decidedAt(),
+        outcome);
   }
 }

@@ -85,6 +85,47 @@ public interface RefundStore {
       @Bind("note") String note,
       @Bind("at") Instant at);
 
+  /** True when the payment has its automatic refund record already, whatever its status. */
+  @SqlQuery(
+      """
+      SELECT EXISTS (SELECT 1 FROM payment_refunds
+                     WHERE stripe_payment_intent_id = :pi
+                       AND reason IN ('technical_failure', 'moderation_rejection'))
+      """)
+  boolean hasAutomaticRecord(@Bind("pi") String paymentIntentId);
+
+  /**
+   * Keeps an automatic refund decided while nothing was left to refund ({@code
+   * refund_decisions_awaiting_room}); 0 when the payment has one waiting already (the first
+   * stands).
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refund_decisions_awaiting_room
+          (stripe_payment_intent_id, reason, decided_at, note, parked_at)
+      VALUES (:pi, :reason, :decidedAt, :note, :at)
+      ON CONFLICT DO NOTHING
+      """)
+  int parkDecision(
+      @Bind("pi") String paymentIntentId,
+      @Bind("reason") String reason,
+      @Bind("decidedAt") Instant decidedAt,
+      @Bind("note") String note,
+      @Bind("at") Instant at);
+
+  /** The automatic refund decision of a payment waiting for room, if any. */
+  @SqlQuery(
+      """
+      SELECT reason, decided_at, note FROM refund_decisions_awaiting_room
+      WHERE stripe_payment_intent_id = :pi
+      """)
+  @RegisterConstructorMapper(WaitingDecision.class)
+  Optional<WaitingDecision> waitingDecision(@Bind("pi") String paymentIntentId);
+
+  /** The payment's automatic refund no longer waits: it is recorded. */
+  @SqlUpdate("DELETE FROM refund_decisions_awaiting_room WHERE stripe_payment_intent_id = :pi")
+  int unparkDecision(@Bind("pi") String paymentIntentId);
+
   /**
    * Keeps a refund made outside the system that our records cannot hold yet ({@code
    * refunds_awaiting_room}); 0 when it is kept already.

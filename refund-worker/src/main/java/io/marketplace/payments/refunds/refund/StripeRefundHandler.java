@@ -1,20 +1,14 @@
 package io.marketplace.payments.refunds.refund;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
-import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
-import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.refund.RefundRecord;
 import io.marketplace.payments.common.refund.RefundStatus;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -38,41 +32,41 @@ import org.slf4j.LoggerFactory;
  *       failure_reason}, announced as {@code refund.failed}; a later event that shows the same
  *       refund still pending or succeeded (delivered out of order) changes nothing;
  *   <li>otherwise a refund made outside the system (Stripe's dashboard) on one of our payments:
- *       recorded once ({@code user_request}, {@code processed}, id derived from the {@code re_}
- *       id). When our records would then sum to more than was paid, they still count a refund
- *       Stripe has failed (Stripe never refunds more than the charge, and does not order its
- *       events): the refund waits in {@code refunds_awaiting_room} and is recorded when the failure
- *       of a refund of the same payment arrives.
+ *       recorded by {@link ExternalRefunds}, or kept waiting for room there.
  * </ol>
+ *
+ * A failure gives room back on the payment: it is offered to what waits for it ({@link
+ * AwaitingRoom}).
  */
 public final class StripeRefundHandler {
 
   private static final Logger log = LoggerFactory.getLogger(StripeRefundHandler.class);
   private static final Set<String> FAILED = Set.of("failed", "canceled");
-  static final String EXTERNAL_NOTE = "refunded outside the system";
 
   private final RefundExecutor executor;
+  private final ExternalRefunds externalRefunds;
+  private final AwaitingRoom awaitingRoom;
   private final Clock clock;
-  private final Counter external;
   private final Counter unrecorded;
-  private final Counter awaitingRoom;
 
-  public StripeRefundHandler(RefundExecutor executor, Clock clock, MeterRegistry registry) {
+  public StripeRefundHandler(
+      RefundExecutor executor,
+      ExternalRefunds externalRefunds,
+      AwaitingRoom awaitingRoom,
+      Clock clock,
+      MeterRegistry registry) {
     this.executor = executor;
+    this.externalRefunds = externalRefunds;
+    this.awaitingRoom = awaitingRoom;
     this.clock = clock;
-    this.external =
-        Counter.builder("payments.refunds.external")
-            .description("refunds made outside the system and recorded from Stripe's events")
-            .register(registry);
-    this.unrecorded =
-        Counter.builder("payments.refunds.unrecorded")
-            .description("Stripe refunds not recorded: no amount, or a second one for a record")
-            .register(registry);
-    this.awaitingRoom =
-        Counter.builder("payments.refunds.awaiting.room")
-            .description(
-                "Stripe refunds kept until a failure of an earlier refund of the payment arrives")
-            .register(registry);
+    this.unrecorded = unrecordedCounter(registry);
+  }
+
+  /** Stripe refunds we could not record as Stripe made them; the alert RefundNotRecorded. */
+  static Counter unrecordedCounter(MeterRegistry registry) {
+    return Counter.builder("payments.refunds.unrecorded")
+        .description("Stripe refunds not recorded: no amount, or a second one for a record")
+        .register(registry);
   }
 
   /** {@code refund.*} and {@code charge.refund.updated}: the event's object is the refund. */
@@ -137,7 +131,7 @@ public final class StripeRefundHandler {
       applyToRecord(tx, ours.get(), stripeRefundId, status, refund);
       return;
     }
-    recordExternal(tx, store, refund, stripeRefundId, paymentIntentId);
+    externalRefunds.record(tx, refund, stripeRefundId, paymentIntentId);
   }
 
   /**
@@ -202,20 +196,8 @@ public final class StripeRefundHandler {
           stripeRefundId);
       return;
     }
-    recordWaiting(tx, store, paymentIntentId);
-  }
-
-  /** A failure made room on the payment: records the refunds that waited for it, oldest first. */
-  private void recordWaiting(Handle tx, RefundStore store, String paymentIntentId) {
-    for (String json : store.parked(paymentIntentId)) {
-      JsonNode refund;
-      try {
-        refund = Json.mapper().readTree(json);
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException("refunds_awaiting_room holds no JSON", e);
-      }
-      recordExternal(tx, store, refund, refund.path("id").asText(), paymentIntentId);
-    }
+    // the money of the failed refund is the payment's again
+    awaitingRoom.offer(tx, paymentIntentId);
   }
 
   private void applyToRecord(
@@ -241,78 +223,6 @@ public final class StripeRefundHandler {
           record.id(),
           record.status());
     }
-  }
-
-  private void recordExternal(
-      Handle tx,
-      RefundStore store,
-      JsonNode refund,
-      String stripeRefundId,
-      String paymentIntentId) {
-    Optional<Payment> payment = store.lockPayment(paymentIntentId);
-    if (payment.isEmpty()) {
-      log.info("refund {} is on {}, not one of our payments", stripeRefundId, paymentIntentId);
-      return;
-    }
-    long amount = refund.path("amount").asLong(0);
-    if (amount <= 0) {
-      tx.afterCommit(unrecorded::increment);
-      log.error(
-          "refund {} on {} not recorded: its amount is {}; an operator must reconcile it",
-          stripeRefundId,
-          paymentIntentId,
-          amount);
-      return;
-    }
-    long already = store.processedCents(paymentIntentId);
-    if (already + amount > payment.get().amountCents()) {
-      if (store.park(stripeRefundId, paymentIntentId, refund.toString(), clock.instant()) > 0) {
-        tx.afterCommit(awaitingRoom::increment);
-        log.warn(
-            "refund {} of {} cents on {} waits: our records have {} cents refunded of {} paid,"
-                + " so Stripe must have failed one of them; recorded when its failure arrives",
-            stripeRefundId,
-            amount,
-            paymentIntentId,
-            already,
-            payment.get().amountCents());
-      }
-      return;
-    }
-    store.unpark(stripeRefundId);
-    UUID id = externalRecordId(stripeRefundId);
-    Instant now = clock.instant();
-    long created = refund.path("created").asLong(0);
-    Instant processedAt = created > 0 ? Instant.ofEpochSecond(created) : now;
-    int inserted =
-        store.insertExternal(
-            id,
-            payment.get().userId(),
-            payment.get().listingId(),
-            paymentIntentId,
-            stripeRefundId,
-            amount,
-            EXTERNAL_NOTE,
-            now,
-            processedAt);
-    if (inserted == 0) {
-      return;
-    }
-    RefundRecord record = tx.attach(RefundDao.class).find(id).orElseThrow();
-    RefundEvents.append(tx, record, RefundEvents.processed(record, stripeRefundId, processedAt));
-    executor.countProcessed(tx, RefundReason.USER_REQUEST);
-    tx.afterCommit(external::increment);
-    log.info(
-        "recorded refund {} of {} cents on {} made outside the system",
-        stripeRefundId,
-        amount,
-        paymentIntentId);
-  }
-
-  /** The record id of a refund made outside the system: the same for every event about it. */
-  static UUID externalRecordId(String stripeRefundId) {
-    return UUID.nameUUIDFromBytes(
-        ("stripe-refund/" + stripeRefundId).getBytes(StandardCharsets.UTF_8));
   }
 
   private static Optional<UUID> ourRefundId(JsonNode refund) {

@@ -1,0 +1,141 @@
+package io.marketplace.payments.refunds.refund;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.refund.RefundEvents;
+import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.common.refund.RefundReason;
+import io.marketplace.payments.common.refund.RefundRecord;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records a refund Stripe made outside the system (its dashboard) on one of our payments: once
+ * ({@code user_request}, {@code processed}, id derived from the {@code re_} id), announced as
+ * {@code refund.processed}. When our records would then sum to more than was paid, they still count
+ * money that is coming back to us (a refund Stripe has failed, a dispute we won, their events not
+ * delivered yet: Stripe does not order its events, and never refunds more than the charge), so the
+ * refund waits in {@code refunds_awaiting_room} until {@link AwaitingRoom} offers it room.
+ */
+public final class ExternalRefunds {
+
+  private static final Logger log = LoggerFactory.getLogger(ExternalRefunds.class);
+  static final String EXTERNAL_NOTE = "refunded outside the system";
+
+  private final RefundExecutor executor;
+  private final Clock clock;
+  private final Counter external;
+  private final Counter unrecorded;
+  private final Counter awaitingRoom;
+
+  public ExternalRefunds(RefundExecutor executor, Clock clock, MeterRegistry registry) {
+    this.executor = executor;
+    this.clock = clock;
+    this.external =
+        Counter.builder("payments.refunds.external")
+            .description("refunds made outside the system and recorded from Stripe's events")
+            .register(registry);
+    this.unrecorded = StripeRefundHandler.unrecordedCounter(registry);
+    this.awaitingRoom =
+        Counter.builder("payments.refunds.awaiting.room")
+            .description(
+                "Stripe refunds kept until money counted as gone back on the payment comes back")
+            .register(registry);
+  }
+
+  /** Records {@code refund}, or keeps it waiting for room; nothing when already recorded. */
+  void record(Handle tx, JsonNode refund, String stripeRefundId, String paymentIntentId) {
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<Payment> payment = store.lockPayment(paymentIntentId);
+    if (payment.isEmpty()) {
+      log.info("refund {} is on {}, not one of our payments", stripeRefundId, paymentIntentId);
+      return;
+    }
+    long amount = refund.path("amount").asLong(0);
+    if (amount <= 0) {
+      tx.afterCommit(unrecorded::increment);
+      log.error(
+          "refund {} on {} not recorded: its amount is {}; an operator must reconcile it",
+          stripeRefundId,
+          paymentIntentId,
+          amount);
+      return;
+    }
+    long already = store.processedCents(paymentIntentId);
+    if (already + amount > payment.get().amountCents()) {
+      if (store.park(stripeRefundId, paymentIntentId, refund.toString(), clock.instant()) > 0) {
+        tx.afterCommit(awaitingRoom::increment);
+        log.warn(
+            "refund {} of {} cents on {} waits: our records have {} cents refunded of {} paid,"
+                + " so money they count must be coming back (a refund failed, a dispute won);"
+                + " recorded when it does",
+            stripeRefundId,
+            amount,
+            paymentIntentId,
+            already,
+            payment.get().amountCents());
+      }
+      return;
+    }
+    store.unpark(stripeRefundId);
+    UUID id = externalRecordId(stripeRefundId);
+    Instant now = clock.instant();
+    long created = refund.path("created").asLong(0);
+    Instant processedAt = created > 0 ? Instant.ofEpochSecond(created) : now;
+    int inserted =
+        store.insertExternal(
+            id,
+            payment.get().userId(),
+            payment.get().listingId(),
+            paymentIntentId,
+            stripeRefundId,
+            amount,
+            EXTERNAL_NOTE,
+            now,
+            processedAt);
+    if (inserted == 0) {
+      return;
+    }
+    RefundRecord record = tx.attach(RefundDao.class).find(id).orElseThrow();
+    RefundEvents.append(tx, record, RefundEvents.processed(record, stripeRefundId, processedAt));
+    executor.countProcessed(tx, RefundReason.USER_REQUEST);
+    tx.afterCommit(external::increment);
+    log.info(
+        "recorded refund {} of {} cents on {} made outside the system",
+        stripeRefundId,
+        amount,
+        paymentIntentId);
+  }
+
+  /**
+   * Records the refunds of the payment that waited for room, oldest first; one that still does not
+   * fit waits on.
+   */
+  void recordWaiting(Handle tx, String paymentIntentId) {
+    for (String json : tx.attach(RefundStore.class).parked(paymentIntentId)) {
+      JsonNode refund;
+      try {
+        refund = Json.mapper().readTree(json);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("refunds_awaiting_room holds no JSON", e);
+      }
+      record(tx, refund, refund.path("id").asText(), paymentIntentId);
+    }
+  }
+
+  /** The record id of a refund made outside the system: the same for every event about it. */
+  static UUID externalRecordId(String stripeRefundId) {
+    return UUID.nameUUIDFromBytes(
+        ("stripe-refund/" + stripeRefundId).getBytes(StandardCharsets.UTF_8));
+  }
+}
