@@ -16,6 +16,7 @@ import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.StripeEventRouter;
 import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.refunds.chargeback.DisputeHandler;
+import io.marketplace.payments.refunds.chargeback.DisputesAwaitingPayment;
 import io.marketplace.payments.refunds.moderation.ModerationHandler;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.ExternalRefunds;
@@ -50,8 +51,9 @@ import org.jdbi.v3.core.Jdbi;
  * </table>
  *
  * Decisions commit first; Stripe is called after commit by the {@link RefundDispatcher}, and
- * whatever is left {@code approved} is retried by the {@link RefundJanitor}. An {@link OutboxRelay}
- * publishes {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
+ * whatever is left {@code approved} is retried by the {@link RefundJanitor}, whose passes also
+ * count the disputes whose payment's row came after their events. An {@link OutboxRelay} publishes
+ * {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
  * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}.
  */
 public final class RefundWorker implements AutoCloseable {
@@ -178,6 +180,7 @@ public final class RefundWorker implements AutoCloseable {
                       clock,
                       config.retryInterval(),
                       config.refusedRetryInterval(),
+                      List.of(new DisputesAwaitingPayment(jdbi, disputes)),
                       registry)
                   .start());
       Javalin http =

@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  *       ({@link AwaitingRoom}: a Stripe refund our records could not hold, the automatic refund of
  *       a listing rejected while the dispute was open).
  * </ul>
+ *
+ * A dispute whose events all came before its payment's row is recorded without a user; {@link
+ * #countOnceItsPaymentIsKnown} counts it once the row exists (the janitor's pass {@link
+ * DisputesAwaitingPayment}), or its next event does, whichever comes first.
  */
 public final class DisputeHandler {
 
@@ -123,6 +127,43 @@ public final class DisputeHandler {
       // the chargeback no longer counts as money returned: what waited for that room gets it
       awaitingRoom.offer(tx, paymentIntentId.get());
     }
+  }
+
+  /**
+   * Counts a dispute recorded without a user, its events having all come before its payment's row,
+   * now that the row may be there: gives it the payment's user and counts it as its next event
+   * would (chargeback record, {@code chargeback.recorded}, the ban rule), under the same ids. Locks
+   * as an event does (payment, user, dispute), and acts only if the dispute still has no user, so a
+   * concurrent event about it or a second replica running the same pass counts it once. False when
+   * there was nothing to do.
+   */
+  public boolean countOnceItsPaymentIsKnown(Handle tx, String disputeId) {
+    DisputeStore store = tx.attach(DisputeStore.class);
+    Optional<Payment> payment =
+        store
+            .paymentIntentOf(disputeId)
+            .flatMap(pi -> tx.attach(RefundStore.class).lockPayment(pi));
+    if (payment.isEmpty()) {
+      return false;
+    }
+    UUID userId = payment.get().userId();
+    store.ensureUser(userId);
+    store.lockUser(userId);
+    DisputeRow row = store.lock(disputeId).orElseThrow();
+    Instant now = clock.instant();
+    if (store.attachUser(disputeId, userId, now) == 0) {
+      return false; // an event about it, or another replica, counted it already
+    }
+    log.info(
+        "dispute {} on {}, recorded before its payment's row, is of user {}",
+        disputeId,
+        row.stripePaymentIntentId(),
+        userId);
+    count(tx, store, row.dispute(), payment.get(), now);
+    if (row.closedAt() != null) {
+      store.noteOutcome(disputeId, "dispute closed: " + row.status(), now);
+    }
+    return true;
   }
 
   /**

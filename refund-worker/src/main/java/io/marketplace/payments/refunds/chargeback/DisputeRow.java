@@ -7,7 +7,17 @@ import java.util.UUID;
 public record DisputeRow(
     String stripeDisputeId,
     String stripePaymentIntentId,
+    String stripeChargeId,
     UUID userId,
+    long amountCents,
+    String reason,
     String status,
     boolean isInquiry,
-    Instant closedAt) {}
+    Instant closedAt) {
+
+  /** The dispute as its events last told it. */
+  Dispute dispute() {
+    return new Dispute(
+        stripeDisputeId, stripePaymentIntentId, stripeChargeId, amountCents, reason, status);
+  }
+}

@@ -15,10 +15,29 @@ public interface DisputeStore {
 
   @SqlQuery(
       """
-      SELECT stripe_dispute_id, stripe_payment_intent_id, user_id, status, is_inquiry, closed_at
+      SELECT stripe_dispute_id, stripe_payment_intent_id, stripe_charge_id, user_id, amount_cents,
+             reason, status, is_inquiry, closed_at
       FROM payment_disputes WHERE stripe_dispute_id = :id FOR UPDATE
       """)
   Optional<DisputeRow> lock(@Bind("id") String disputeId);
+
+  /** The PaymentIntent a dispute is on (it never changes), read without a lock. */
+  @SqlQuery("SELECT stripe_payment_intent_id FROM payment_disputes WHERE stripe_dispute_id = :id")
+  Optional<String> paymentIntentOf(@Bind("id") String disputeId);
+
+  /**
+   * Disputes recorded without a user (their events came before their payment's row) whose payment's
+   * row exists now, oldest first.
+   */
+  @SqlQuery(
+      """
+      SELECT d.stripe_dispute_id FROM payment_disputes d
+      JOIN payments p ON p.stripe_payment_intent_id = d.stripe_payment_intent_id
+      WHERE d.user_id IS NULL
+      ORDER BY d.created_at, d.stripe_dispute_id
+      LIMIT :limit
+      """)
+  List<String> withoutUserButWithPayment(@Bind("limit") int limit);
 
   @SqlUpdate(
       """
@@ -55,7 +74,6 @@ public interface DisputeStore {
       @Bind("closedAt") Instant closedAt,
       @Bind("at") Instant at);
 
-  /** Records the chargeback as a processed refund; 0 when the dispute is already recorded. */
   /**
    * Gives a dispute recorded without a user (its first event came before its payment's row) the
    * user of the payment, once the row is there; 0 when it had one.
@@ -67,6 +85,7 @@ public interface DisputeStore {
       """)
   int attachUser(@Bind("id") String disputeId, @Bind("userId") UUID userId, @Bind("at") Instant at);
 
+  /** Records the chargeback as a processed refund; 0 when the dispute is already recorded. */
   @SqlUpdate(
       """
       INSERT INTO payment_refunds

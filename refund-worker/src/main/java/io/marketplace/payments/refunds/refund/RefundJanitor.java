@@ -24,6 +24,9 @@ import org.slf4j.LoggerFactory;
  * Stripe's 24 h the executor first looks for that refund, keyed off {@code first_attempted_at},
  * which this claim leaves alone. A refusal by Stripe is retried only every {@code refusedInterval},
  * for operators to look at meanwhile.
+ *
+ * <p>Each pass then runs the other catch-up work it is given ({@link Pass}): what no event will
+ * bring about in time, such as disputes whose payment's row came after their events.
  */
 public final class RefundJanitor implements AutoCloseable {
 
@@ -36,11 +39,23 @@ public final class RefundJanitor implements AutoCloseable {
    */
   static final Duration ROOM_OVERDUE = Duration.ofMinutes(15);
 
+  /**
+   * Catch-up work run on every pass, after the refunds. It must be safe with several replicas
+   * running it at once; a failure (the database down) fails the pass, which the next one retries.
+   */
+  @FunctionalInterface
+  public interface Pass {
+
+    /** Does what is due now; returns how many things it settled, for logs. */
+    int run();
+  }
+
   private final Jdbi jdbi;
   private final RefundExecutor executor;
   private final Clock clock;
   private final Duration interval;
   private final Duration refusedInterval;
+  private final List<Pass> passes;
   private final AtomicLong awaiting = new AtomicLong();
   private final AtomicLong overdueForRoom = new AtomicLong();
   private final Thread thread;
@@ -52,12 +67,14 @@ public final class RefundJanitor implements AutoCloseable {
       Clock clock,
       Duration interval,
       Duration refusedInterval,
+      List<Pass> passes,
       MeterRegistry registry) {
     this.jdbi = jdbi;
     this.executor = executor;
     this.clock = clock;
     this.interval = interval;
     this.refusedInterval = refusedInterval;
+    this.passes = List.copyOf(passes);
     registry.gauge("payments.refunds.awaiting_stripe", awaiting);
     Gauge.builder("payments.refunds.awaiting_room_overdue", overdueForRoom, AtomicLong::get)
         .description(
@@ -88,7 +105,10 @@ public final class RefundJanitor implements AutoCloseable {
     }
   }
 
-  /** One pass: claims the due records and executes them; returns how many it tried. */
+  /**
+   * One pass: claims the due records and executes them, then runs the other {@link Pass}es; returns
+   * how many records it tried.
+   */
   public int runOnce() {
     Instant now = clock.instant();
     List<UUID> due =
@@ -140,6 +160,12 @@ public final class RefundJanitor implements AutoCloseable {
                     .bind("cutoff", now.minus(ROOM_OVERDUE))
                     .mapTo(Long.class)
                     .one()));
+    for (Pass pass : passes) {
+      if (!running) {
+        break;
+      }
+      pass.run();
+    }
     return due.size();
   }
 

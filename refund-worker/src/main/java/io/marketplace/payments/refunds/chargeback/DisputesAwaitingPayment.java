@@ -1,0 +1,45 @@
+package io.marketplace.payments.refunds.chargeback;
+
+import io.marketplace.payments.refunds.refund.RefundJanitor;
+import java.util.List;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pass of the {@link RefundJanitor}: disputes recorded without a user, all their events having
+ * come before their payment's row, are counted once the row exists, rather than when Stripe next
+ * tells of them (weeks later, when the dispute closes; meanwhile a user with two chargebacks could
+ * keep paying). Each in its own transaction, by {@link DisputeHandler#countOnceItsPaymentIsKnown},
+ * which counts a dispute once whatever runs it concurrently (an event about it, another replica).
+ */
+public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
+
+  private static final Logger log = LoggerFactory.getLogger(DisputesAwaitingPayment.class);
+  private static final int BATCH = 100;
+
+  private final Jdbi jdbi;
+  private final DisputeHandler disputes;
+
+  public DisputesAwaitingPayment(Jdbi jdbi, DisputeHandler disputes) {
+    this.jdbi = jdbi;
+    this.disputes = disputes;
+  }
+
+  /** Counts the disputes whose payment's row has appeared; returns how many it counted. */
+  @Override
+  public int run() {
+    List<String> due =
+        jdbi.withHandle(h -> h.attach(DisputeStore.class).withoutUserButWithPayment(BATCH));
+    int counted = 0;
+    for (String disputeId : due) {
+      if (jdbi.inTransaction(tx -> disputes.countOnceItsPaymentIsKnown(tx, disputeId))) {
+        counted++;
+      }
+    }
+    if (counted > 0) {
+      log.info("counted {} disputes whose payment's row came after their events", counted);
+    }
+    return counted;
+  }
+}
