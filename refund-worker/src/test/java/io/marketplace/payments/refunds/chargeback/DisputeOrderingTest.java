@@ -34,10 +34,9 @@ class DisputeOrderingTest {
   /**
    * Mirror of {@code
    * ChargebackTest.shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater} with the
-   * moderation decision arriving while the dispute is still open: RefundDecisions sees the open
-   * chargeback as money returned, decides NOTHING_TO_REFUND and records nothing; when the dispute
-   * is then won nothing ever looks at the rejected listing again, so the customer, who has not got
-   * the 500 back, is owed a refund that no record will ever carry.
+   * moderation decision arriving while the dispute is still open: the open chargeback counts as
+   * money returned, so nothing is left to refund yet; once the dispute is won, the customer, who has
+   * not got the 500 back, gets the refund the rejection owes, as in the other order.
    */
   @Test
   void shouldOweTheRefundOfARejectedListingOnceTheDisputeOpenAtTheRejectionIsWon() {
@@ -73,10 +72,9 @@ class DisputeOrderingTest {
   /**
    * A refund made before a dispute whose webhook is delivered after the dispute's (Stripe retries a
    * failed delivery for days and does not order events): recorded at once in the other order, here
-   * it is parked in refunds_awaiting_room because chargeback + refund exceed the payment. Only the
-   * failure of a refund of the payment ever releases a parked refund, so even after the dispute is
-   * won (and the chargeback no longer counts as money returned), the 500 Stripe refunded is never
-   * recorded nor announced: our books say nothing went back.
+   * it waits in refunds_awaiting_room because chargeback + refund exceed the payment, and is
+   * recorded and announced once the dispute is won and the chargeback no longer counts as money
+   * returned.
    */
   @Test
   void shouldRecordARefundMadeBeforeADisputeWhoseEventArrivesAfterTheDisputes() {
@@ -110,10 +108,9 @@ class DisputeOrderingTest {
 
   /**
    * A dispute whose events all arrive before the payment's row (the row rebuilt later by the
-   * payment processor, as ChargebackTest describes): the worker records it without a user and
-   * consumes the event. Nothing revisits it when the row appears, so the chargeback is not recorded
-   * and does not count toward a ban until Stripe happens to send another event about the dispute
-   * (its closing, weeks later). Meanwhile a user with two chargebacks keeps paying.
+   * payment processor, as ChargebackTest describes): the worker records it without a user; once
+   * the row appears, the janitor records the chargeback and counts it toward a ban, without waiting
+   * for Stripe's next event about the dispute (its closing, weeks later).
    */
   @Test
   void shouldRecordAndCountADisputeWhoseOnlyEventCameBeforeThePaymentRow() {
