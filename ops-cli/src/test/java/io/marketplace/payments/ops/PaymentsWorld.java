@@ -1,10 +1,17 @@
 package io.marketplace.payments.ops;
 
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
+import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
@@ -203,6 +210,41 @@ public final class PaymentsWorld implements AutoCloseable {
     } catch (IOException e) {
       throw new AssertionError("not JSON on payments.events.v1", e);
     }
+  }
+
+  /** A refund worker on this world's topics and database, refunding through {@code stripe}. */
+  public RefundWorker startRefundWorker(StripeEmulator emulator, StripeClient stripe) {
+    RefundWorker worker =
+        RefundWorker.start(
+            new RefundWorkerConfig(
+                TestInfra.kafkaConfig(topics),
+                db.dbConfig(),
+                new StripeConfig(emulator.secretKey(), emulator.baseUrl()),
+                0,
+                Duration.ofSeconds(10),
+                Duration.ofHours(1)),
+            Clock.systemUTC(),
+            stripe,
+            options -> options.withRetries(3, Duration.ofMillis(20), Duration.ofMillis(100)));
+    Await.until(WAIT, "the refund worker assigned", worker::isAssigned);
+    return worker;
+  }
+
+  /** A PaymentIntent created as checkout-api does and paid with Stripe's test card. */
+  public String paidAtStripe(StripeClient stripe, UUID listing, String paymentType, long amount)
+      throws StripeException {
+    return stripe
+        .v1()
+        .paymentIntents()
+        .create(
+            PaymentIntentCreateParams.builder()
+                .setAmount(amount)
+                .setCurrency("usd")
+                .putAllMetadata(metadata(listing, paymentType))
+                .setPaymentMethod("pm_card_visa")
+                .setConfirm(true)
+                .build())
+        .getId();
   }
 
   @Override

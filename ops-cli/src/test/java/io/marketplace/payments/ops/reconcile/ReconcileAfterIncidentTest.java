@@ -3,23 +3,18 @@ package io.marketplace.payments.ops.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.stripe.StripeClient;
-import com.stripe.exception.StripeException;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
-import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.ops.PaymentsWorld;
 import io.marketplace.payments.refunds.RefundWorker;
-import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.MutableClock;
-import io.marketplace.payments.testsupport.TestInfra;
 import java.sql.Timestamp;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -88,7 +83,7 @@ class ReconcileAfterIncidentTest {
     Instant paidAt = Instant.now().minus(Duration.ofDays(3));
     stripeClock.set(paidAt);
     UUID listing = world.pendingListing();
-    String pi = paidAtStripe(listing, "posting_fee", 500);
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(pi, listing, "posting_fee", 500);
     stripeClock.set(Instant.now());
 
@@ -107,7 +102,7 @@ class ReconcileAfterIncidentTest {
     world.awaitListingStatus(listing, "active");
 
     // And the listing is rejected by moderation today, with the refund worker running
-    try (RefundWorker refunds = startRefundWorker()) {
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
       world.kafka.send(
           world.topics.moderation(),
           listing.toString(),
@@ -203,13 +198,13 @@ class ReconcileAfterIncidentTest {
   void shouldReportPostingFeeChargedTwiceWhenNeitherDeliveredNorRefunded() throws Exception {
     // Given a listing activated by its posting fee
     UUID listing = world.pendingListing();
-    String first = paidAtStripe(listing, "posting_fee", 500);
+    String first = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(first, listing, "posting_fee", 500);
     world.deliver("payment_intent.succeeded", emulator.object(first).orElseThrow());
     world.awaitListingStatus(listing, "active");
 
     // And a second posting fee for the same listing, paid and applied by the processor
-    String second = paidAtStripe(listing, "posting_fee", 500);
+    String second = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(second, listing, "posting_fee", 500);
     world.deliver("payment_intent.succeeded", emulator.object(second).orElseThrow());
     Await.until(
@@ -248,7 +243,7 @@ class ReconcileAfterIncidentTest {
   void shouldBlameTheDatabaseNotStripeWhenPostgresIsUnreachable() throws Exception {
     // Given a payment of ours at Stripe, and a database that does not answer
     UUID listing = world.pendingListing();
-    paidAtStripe(listing, "posting_fee", 500);
+    world.paidAtStripe(stripe, listing, "posting_fee", 500);
     Cli unreachable =
         world
             .cli()
@@ -321,40 +316,6 @@ class ReconcileAfterIncidentTest {
   }
 
   // ---- helpers
-
-  private RefundWorker startRefundWorker() {
-    RefundWorker worker =
-        RefundWorker.start(
-            new RefundWorkerConfig(
-                TestInfra.kafkaConfig(world.topics),
-                world.db.dbConfig(),
-                new StripeConfig(emulator.secretKey(), emulator.baseUrl()),
-                0,
-                Duration.ofSeconds(10),
-                Duration.ofHours(1)),
-            Clock.systemUTC(),
-            stripe,
-            options -> options.withRetries(3, Duration.ofMillis(20), Duration.ofMillis(100)));
-    Await.until(PaymentsWorld.WAIT, "the refund worker assigned", worker::isAssigned);
-    return worker;
-  }
-
-  /** A PaymentIntent created as checkout-api does and paid with Stripe's test card. */
-  private String paidAtStripe(UUID listing, String paymentType, long amount)
-      throws StripeException {
-    return stripe
-        .v1()
-        .paymentIntents()
-        .create(
-            PaymentIntentCreateParams.builder()
-                .setAmount(amount)
-                .setCurrency("usd")
-                .putAllMetadata(world.metadata(listing, paymentType))
-                .setPaymentMethod("pm_card_visa")
-                .setConfirm(true)
-                .build())
-        .getId();
-  }
 
   private Instant succeededAt(String pi) {
     Object value =

@@ -3,21 +3,15 @@ package io.marketplace.payments.ops.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.stripe.StripeClient;
-import com.stripe.exception.StripeException;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.kafka.RecordHeaders;
-import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.ops.PaymentsWorld;
 import io.marketplace.payments.refunds.RefundWorker;
-import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
-import io.marketplace.payments.testsupport.TestInfra;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -71,7 +65,7 @@ class ReconcileCommandTest {
   void shouldReportAndRestoreListingActivationDeletedBehindTheSystemsBack() throws Exception {
     // Given a posting fee paid and applied: the listing is active and announced
     UUID listing = world.pendingListing();
-    String pi = paidAtStripe(listing, "posting_fee", 500);
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(pi, listing, "posting_fee", 500);
     world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
     world.awaitListingStatus(listing, "active");
@@ -125,7 +119,7 @@ class ReconcileCommandTest {
   void shouldApplyPaymentWhoseWebhookNeverArrived() throws Exception {
     // Given a PaymentIntent that succeeded at Stripe, whose event never reached us
     UUID listing = world.pendingListing();
-    String pi = paidAtStripe(listing, "posting_fee", 500);
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(pi, listing, "posting_fee", 500);
 
     // When
@@ -172,7 +166,7 @@ class ReconcileCommandTest {
   void shouldHaveRefundWorkerRecordRefundThatStripeHasAndWeLack() throws Exception {
     // Given a paid, applied posting fee, refunded in Stripe's dashboard while its event was lost
     UUID listing = world.pendingListing();
-    String pi = paidAtStripe(listing, "posting_fee", 500);
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(pi, listing, "posting_fee", 500);
     world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
     world.awaitListingStatus(listing, "active");
@@ -181,7 +175,7 @@ class ReconcileCommandTest {
     // When the operator reconciles, then applies with the refund worker running
     Cli.Result report = cli.run("reconcile", "--since", "1h");
     Cli.Result apply;
-    try (RefundWorker refunds = startRefundWorker()) {
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
       apply = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
     }
 
@@ -296,40 +290,6 @@ class ReconcileCommandTest {
   }
 
   // ---- helpers
-
-  private RefundWorker startRefundWorker() {
-    RefundWorker worker =
-        RefundWorker.start(
-            new RefundWorkerConfig(
-                TestInfra.kafkaConfig(world.topics),
-                world.db.dbConfig(),
-                new StripeConfig(emulator.secretKey(), emulator.baseUrl()),
-                0,
-                Duration.ofSeconds(10),
-                Duration.ofHours(1)),
-            Clock.systemUTC(),
-            stripe,
-            options -> options.withRetries(3, Duration.ofMillis(20), Duration.ofMillis(100)));
-    Await.until(PaymentsWorld.WAIT, "the refund worker assigned", worker::isAssigned);
-    return worker;
-  }
-
-  /** A PaymentIntent created as checkout-api does and paid with Stripe's test card. */
-  private String paidAtStripe(UUID listing, String paymentType, long amount)
-      throws StripeException {
-    return stripe
-        .v1()
-        .paymentIntents()
-        .create(
-            PaymentIntentCreateParams.builder()
-                .setAmount(amount)
-                .setCurrency("usd")
-                .putAllMetadata(world.metadata(listing, paymentType))
-                .setPaymentMethod("pm_card_visa")
-                .setConfirm(true)
-                .build())
-        .getId();
-  }
 
   private List<String> awaitAnnouncements(UUID listing, int count) {
     return Await.value(

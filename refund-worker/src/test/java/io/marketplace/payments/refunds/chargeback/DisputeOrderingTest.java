@@ -35,8 +35,8 @@ class DisputeOrderingTest {
    * Mirror of {@code
    * ChargebackTest.shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater} with the
    * moderation decision arriving while the dispute is still open: the open chargeback counts as
-   * money returned, so nothing is left to refund yet; once the dispute is won, the customer, who has
-   * not got the 500 back, gets the refund the rejection owes, as in the other order.
+   * money returned, so nothing is left to refund yet; once the dispute is won, the customer, who
+   * has not got the 500 back, gets the refund the rejection owes, as in the other order.
    */
   @Test
   void shouldOweTheRefundOfARejectedListingOnceTheDisputeOpenAtTheRejectionIsWon() {
@@ -108,9 +108,9 @@ class DisputeOrderingTest {
 
   /**
    * A dispute whose events all arrive before the payment's row (the row rebuilt later by the
-   * payment processor, as ChargebackTest describes): the worker records it without a user; once
-   * the row appears, the janitor records the chargeback and counts it toward a ban, without waiting
-   * for Stripe's next event about the dispute (its closing, weeks later).
+   * payment processor, as ChargebackTest describes): the worker records it without a user; once the
+   * row appears, the janitor records the chargeback and counts it toward a ban, without waiting for
+   * Stripe's next event about the dispute (its closing, weeks later).
    */
   @Test
   void shouldRecordAndCountADisputeWhoseOnlyEventCameBeforeThePaymentRow() {
