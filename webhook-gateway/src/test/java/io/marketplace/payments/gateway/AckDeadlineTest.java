@@ -9,7 +9,6 @@ import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -23,8 +22,8 @@ import org.junit.jupiter.api.Test;
 /**
  * SPEC §3: 503 only "when Kafka does not acknowledge within 10 s". The 10 s are the broker's,
  * counted from when the event is handed to it: the time the body takes to arrive (up to {@code
- * GATEWAY_BODY_TIMEOUT}) is the client's, and a slow but timely body the broker acknowledges at once
- * gets its 200.
+ * GATEWAY_BODY_TIMEOUT}) is the client's, and a slow but timely body the broker acknowledges at
+ * once gets its 200.
  */
 class AckDeadlineTest {
 
@@ -82,7 +81,7 @@ class AckDeadlineTest {
       out.write(body, body.length - 1, 1);
       out.flush();
       socket.setSoTimeout(20_000);
-      String response = readHead(socket.getInputStream());
+      String response = SlowBodyTest.readHead(socket);
 
       // Then the event is on the topic, and the answer says so: 200, not 503 "could not be stored
       // durably within 10 s" (Stripe would retry, and after days of it disable the endpoint)
@@ -93,17 +92,5 @@ class AckDeadlineTest {
           .as("the broker acknowledged at once; the answer was:%n%s", response)
           .startsWith("HTTP/1.1 200");
     }
-  }
-
-  private static String readHead(InputStream in) throws IOException {
-    StringBuilder head = new StringBuilder();
-    while (head.indexOf("\r\n\r\n") < 0) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("connection closed after: " + head);
-      }
-      head.append((char) b);
-    }
-    return head.toString();
   }
 }

@@ -194,7 +194,7 @@ class SlowBodyTest {
   }
 
   /** Reads a response's status line and headers. */
-  private static String readHead(Socket socket) throws IOException {
+  static String readHead(Socket socket) throws IOException {
     InputStream in = socket.getInputStream();
     StringBuilder head = new StringBuilder();
     while (head.indexOf("\r\n\r\n") < 0) {
