@@ -131,6 +131,68 @@ class RiskRoutesTest {
     assertThat(checkout.status()).as(checkout.toString()).isEqualTo(200);
   }
 
+  private static Http.Response checkout(UUID owner, UUID listingId, String idempotencyKey) {
+    return app.http
+        .post("/api/marketplace/listings/" + listingId + "/checkout")
+        .token(Tokens.user(owner))
+        .idempotencyKey(idempotencyKey)
+        .send();
+  }
+
+  @Test
+  void shouldLetACheckoutRetriedUnderItsIdempotencyKeyThroughWhenTheCoolDownHasEnded() {
+    // Given a flagged user whose checkout, sent with an Idempotency-Key, was refused with 403
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    flag(owner, Duration.ofMinutes(30));
+    String key = UUID.randomUUID().toString();
+    Http.Response refused = checkout(owner, unpaid, key);
+    assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
+    assertThat(refused.header("Retry-After")).isPresent();
+
+    // When the cool-down ends, and the client retries the same request under the same key, as
+    // Retry-After invites it to
+    app.db.execute(
+        "UPDATE user_risk_flags SET flagged_until = ? WHERE user_id = ?",
+        Timestamp.from(Instant.now().minusSeconds(1)),
+        owner);
+    Http.Response retried = checkout(owner, unpaid, key);
+
+    // Then the checkout goes ahead: the refusal held only until the cool-down's end
+    assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldLetAPromotionRetriedUnderItsIdempotencyKeyThroughWhenASuperAdminClearedTheUser() {
+    // Given a flagged user whose promotion, sent with an Idempotency-Key, was refused with 403
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing active = app.paidListing(owner);
+    flag(owner, Duration.ofMinutes(30));
+    String key = UUID.randomUUID().toString();
+    Http.Response refused =
+        app.http
+            .post("/api/marketplace/listings/" + active.listingId() + "/promote")
+            .token(Tokens.user(owner))
+            .idempotencyKey(key)
+            .json(Map.of("type", "featured"))
+            .send();
+    assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
+
+    // When a super_admin clears the user, and the client retries the same request under its key
+    assertThat(clear(Tokens.admin(UUID.randomUUID()), owner, Map.of("reason", "verified")).status())
+        .isEqualTo(200);
+    Http.Response retried =
+        app.http
+            .post("/api/marketplace/listings/" + active.listingId() + "/promote")
+            .token(Tokens.user(owner))
+            .idempotencyKey(key)
+            .json(Map.of("type", "featured"))
+            .send();
+
+    // Then the promotion goes ahead
+    assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
+  }
+
   @Test
   void shouldRefuseToClearWhenTheCallerIsNotASuperAdminOrGivesNoReason() {
     // Given a flagged user
