@@ -45,9 +45,10 @@ import org.slf4j.LoggerFactory;
  * runs again within seconds instead of being told "in progress" until the claim lapses.
  *
  * <p>What is stored: every answer below 500, errors included (a 409 stays a 409 on replay, as
- * Stripe does), except 429. A 5xx or an unexpected failure releases the key, so the retry runs
- * again: every route here is safe to re-run (a checkout reaches the same PaymentIntent, a new
- * listing the same listing, a refund the same record).
+ * Stripe does), except 429 and any refusal with {@code Retry-After} (a risk flag's 403): those say
+ * "not now", and release the key as a 5xx or an unexpected failure does, so the retry runs again:
+ * every route here is safe to re-run (a checkout reaches the same PaymentIntent, a new listing the
+ * same listing, a refund the same record).
  */
 public final class Idempotency {
 
@@ -154,7 +155,7 @@ public final class Idempotency {
     try {
       reply = work.run();
     } catch (ProblemException e) {
-      if (e.status() < 500 && e.status() != 429) {
+      if (stored(e)) {
         complete(dao, userId, key, claimedAt, e.status(), Json.write(e.problem()));
       } else {
         release(dao, userId, key, claimedAt);
@@ -170,6 +171,18 @@ public final class Idempotency {
       complete(dao, userId, key, claimedAt, reply.status(), reply.json());
     }
     return reply;
+  }
+
+  /**
+   * Whether a refusal is the request's answer, stored for the key's 24 hours: an error below 500,
+   * except one that says "not now" ({@code 429}, or any answer with {@code Retry-After}, such as
+   * the 403 of a user flagged by a risk signal until its cool-down ends or an admin clears it).
+   * Storing one of those would answer the client's retry under the same key, the very retry
+   * Retry-After invites, with the same refusal for 24 hours after it stopped holding (and without
+   * its Retry-After, which is not stored).
+   */
+  private static boolean stored(ProblemException e) {
+    return e.status() < 500 && e.status() != 429 && !e.headers().containsKey("Retry-After");
   }
 
   /**
