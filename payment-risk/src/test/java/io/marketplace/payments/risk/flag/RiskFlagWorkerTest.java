@@ -163,6 +163,80 @@ class RiskFlagWorkerTest {
     }
   }
 
+  @Test
+  void shouldNotFlagTheUserAgainWhenASignalRaisedBeforeAnAdminsClearIsAppliedAfterIt() {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    String user = UUID.randomUUID().toString();
+    Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+    Instant clearedAt = Instant.parse("2026-12-01T10:08:20Z");
+    // Given a user flagged for card testing (declines of the window [10:00, 10:10)), whom a
+    // super_admin cleared at 10:08:20 after a review
+    RiskSignal declines =
+        RiskSignal.of(
+            user,
+            Signal.CARD_TESTING_DECLINES,
+            5,
+            5,
+            windowStart,
+            windowStart.plusSeconds(600),
+            Instant.parse("2026-12-01T10:05:00Z"));
+    db.execute(
+        """
+        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
+            window_start, window_end, flagged_at, flagged_until, cleared_at, cleared_by,
+            clear_reason)
+        VALUES (?, ?::uuid, 'card_testing_declines', 5, 5, ?, ?, ?, ?, ?, ?, 'verified by phone')
+        """,
+        declines.id(),
+        user,
+        java.sql.Timestamp.from(windowStart),
+        java.sql.Timestamp.from(windowStart.plusSeconds(600)),
+        java.sql.Timestamp.from(Instant.parse("2026-12-01T10:05:01Z")),
+        java.sql.Timestamp.from(Instant.parse("2026-12-01T11:05:01Z")),
+        java.sql.Timestamp.from(clearedAt),
+        UUID.randomUUID());
+    try (RiskFlagWorker worker =
+        RiskFlagWorker.start(
+            db.dbConfig(),
+            TestInfra.kafkaConfig(topics),
+            Duration.ofHours(1),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            registry)) {
+      // When a signal of the same burst, raised at 10:07 (before the clear), reaches the worker
+      // only after the clear (the risk service was behind)
+      RiskSignal cards =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_FINGERPRINTS,
+              4,
+              4,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:07:00Z"));
+      kafka.send(topics.riskSignals(), user, Json.write(cards));
+      Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
+
+      // Then the user stays cleared: what the signal saw happened before the admin's review
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
+                      + " AND flagged_until > ?",
+                  user,
+                  java.sql.Timestamp.from(NOW)))
+          .isZero();
+      // And no user.flagged announces a hold that does not exist
+      db.awaitOutboxPublished(WAIT);
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .count())
+          .isZero();
+    }
+  }
+
   private static double outcomes(SimpleMeterRegistry registry) {
     return registry.find("payments.worker.records").counters().stream()
         .mapToDouble(c -> c.count())
