@@ -13,17 +13,24 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jdbi.v3.core.Handle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code risk.signals.v1}; records the flag in {@code user_risk_flags} and publishes
  * {@code user.flagged} through the outbox, in one transaction, once per signal id. A signal of a
  * marketplace category ({@code data.scope} {@code category}) flags nobody: it is applied without
- * effect, counted in {@code payments_risk_category_signals_total{signal,category}}.
+ * effect, counted in {@code payments_risk_category_signals_total{signal,category}}. A signal raised
+ * before a super_admin's clear of the user and applied after it is recorded as cleared by it
+ * ({@link #clearAfter}).
  */
 public final class RiskFlagHandler implements RecordHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(RiskFlagHandler.class);
 
   private final Clock clock;
   private final Duration coolDown;
@@ -57,13 +64,16 @@ public final class RiskFlagHandler implements RecordHandler {
     UUID userId = UUID.fromString(data.userId());
     Instant now = clock.instant();
     Instant until = now.plus(coolDown);
+    Optional<Clear> coveredBy = clearAfter(tx, userId, raisedAt(signal));
     int inserted =
         tx.createUpdate(
                 """
                 INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
-                    window_start, window_end, flagged_at, flagged_until)
+                    window_start, window_end, flagged_at, flagged_until,
+                    cleared_at, cleared_by, clear_reason)
                 VALUES (:signalId, :userId, :signal, :count, :threshold,
-                    :windowStart, :windowEnd, :now, :until)
+                    :windowStart, :windowEnd, :now, :until,
+                    :clearedAt, :clearedBy, :clearReason)
                 ON CONFLICT (signal_id) DO NOTHING
                 """)
             .bind("signalId", signal.id())
@@ -75,9 +85,33 @@ public final class RiskFlagHandler implements RecordHandler {
             .bind("windowEnd", data.windowEnd())
             .bind("now", now)
             .bind("until", until)
+            .bind("clearedAt", coveredBy.map(Clear::at).orElse(null))
+            .bind("clearedBy", coveredBy.map(Clear::by).orElse(null))
+            .bind(
+                "clearReason",
+                coveredBy
+                    .map(
+                        c ->
+                            "raised at "
+                                + raisedAt(signal)
+                                + ", before the clear of "
+                                + c.at()
+                                + ": "
+                                + c.reason())
+                    .orElse(null))
             .execute();
     if (inserted == 0) {
       return; // this signal was applied before
+    }
+    if (coveredBy.isPresent()) {
+      log.info(
+          "risk signal {} of user {} was raised at {}, before the clear of {}: recorded as cleared,"
+              + " the user is not flagged again",
+          signal.id(),
+          userId,
+          raisedAt(signal),
+          coveredBy.get().at());
+      return;
     }
     Map<String, Object> event = new LinkedHashMap<>();
     event.put("userId", userId);
@@ -98,6 +132,41 @@ public final class RiskFlagHandler implements RecordHandler {
         .tag("signal", data.signal().wireName())
         .register(registry)
         .increment();
+  }
+
+  /** A super_admin's clear of a user's flags: when, by whom, why. */
+  private record Clear(Instant at, UUID by, String reason) {}
+
+  /**
+   * The latest clear of the user's flags made at or after {@code raisedAt}, if any. A signal raised
+   * before a super_admin cleared the user, but applied after (the risk service or this worker was
+   * behind, a dead letter redriven), is about what the admin's review already covered: it is
+   * recorded as cleared by that clear, so it neither flags the user again for a full cool-down nor
+   * announces a hold. A signal raised after the clear flags as usual.
+   */
+  private static Optional<Clear> clearAfter(Handle tx, UUID userId, Instant raisedAt) {
+    return tx.createQuery(
+            """
+            SELECT cleared_at, cleared_by, clear_reason FROM user_risk_flags
+            WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :raisedAt
+            ORDER BY cleared_at DESC
+            LIMIT 1
+            """)
+        .bind("userId", userId)
+        .bind("raisedAt", raisedAt)
+        .map(
+            (rs, ctx) ->
+                new Clear(
+                    rs.getTimestamp(1).toInstant(), rs.getObject(2, UUID.class), rs.getString(3)))
+        .findOne();
+  }
+
+  /**
+   * When the signal was raised: the Stripe event time of the occurrence that crossed the threshold,
+   * else (a signal without it) the end of its window.
+   */
+  private static Instant raisedAt(RiskSignal signal) {
+    return signal.occurredAt() != null ? signal.occurredAt() : signal.data().windowEnd();
   }
 
   private static RiskSignal parse(ConsumerRecord<String, byte[]> record) {
