@@ -331,6 +331,47 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldRefundFeaturedWhoseWeekWouldStartAfterTheListingHasEnded() {
+    // Given an active listing that ends in 3 days, featured already until 5 days from now
+    UUID listing = world.listing("active");
+    Instant listingEnd = NOW.plus(Duration.ofDays(3));
+    world.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", listingEnd, listing);
+    Instant runningEnd = NOW.plus(Duration.ofDays(5));
+    world.db.execute(
+        """
+        INSERT INTO listing_promotions
+            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        UUID.randomUUID(),
+        listing,
+        StripeFixtures.id("pi"),
+        runningEnd.minus(Duration.ofDays(7)),
+        runningEnd);
+    String pi = world.payment(listing, "promotion_featured", 500);
+
+    // When a second featured purchase succeeds: its week would run from day 5 to day 12, all of
+    // it after the listing's end
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+
+    // Then no week is sold that can never be shown: no promotion, and the payment goes back as a
+    // technical failure
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+    assertThat((String) outcome.get("error_message")).contains("technical failure");
+    assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
+        .isZero();
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded");
+  }
+
+  @Test
   void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing() {
     // Given a PaymentIntent we created whose payments row is not there
     UUID listing = world.listing("pending_payment");
