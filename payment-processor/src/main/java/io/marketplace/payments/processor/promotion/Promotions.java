@@ -37,6 +37,11 @@ public final class Promotions {
    * Features the listing for 7 days from {@code now}, or, while it is featured already, for 7 days
    * from the end of its last running featured promotion: a second purchase extends the first. The
    * batch holds the listing's row lock, so no other transaction reads the same end meanwhile.
+   *
+   * <p>A week that would start at or after the listing's {@code expires_at} (the listing is
+   * featured up to or past its own end already) could never be shown: the listing is expired for
+   * all of it. Such a payment is undeliverable like one for a dead listing, and refunded, rather
+   * than sold as a week that runs on an expired listing.
    */
   public Delivery feature(PaymentBatch batch, Payment payment, Instant now) {
     ListingRow listing = batch.listing(payment.listingId());
@@ -45,6 +50,15 @@ public final class Promotions {
     }
     Instant startsAt =
         batch.featuredUntil(listing.id()).filter(end -> end.isAfter(now)).orElse(now);
+    if (listing.expiresAt() != null && !startsAt.isBefore(listing.expiresAt())) {
+      return Delivery.impossible(
+          "listing "
+              + listing.id()
+              + " ends at "
+              + listing.expiresAt()
+              + ", before its next featured week would start at "
+              + startsAt);
+    }
     create(batch, listing, payment, "featured", now, startsAt, startsAt.plus(FEATURED_FOR));
     return Delivery.done();
   }
