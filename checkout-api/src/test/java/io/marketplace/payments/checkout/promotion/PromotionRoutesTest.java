@@ -107,6 +107,37 @@ class PromotionRoutesTest {
   }
 
   @Test
+  void shouldAnswer409WhenTheNextFeaturedWeekWouldStartAfterTheListingEnds() {
+    // Given an active listing that ends in 3 days, featured already until 5 days from now
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Instant now = Instant.now();
+    app.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        now.plus(Duration.ofDays(3)),
+        listingId);
+    app.db.execute(
+        """
+        INSERT INTO listing_promotions
+            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        UUID.randomUUID(),
+        listingId,
+        "pi_" + UUID.randomUUID().toString().replace("-", ""),
+        now.minus(Duration.ofDays(2)),
+        now.plus(Duration.ofDays(5)));
+
+    // When its owner buys another featured week, which would run from day 5 to day 12
+    Http.Response response = app.promote(owner, listingId, "featured");
+
+    // Then nothing is charged for a week that would run on an expired listing
+    assertThat(response.status()).isEqualTo(409);
+    assertThat(response.json().get("detail").asText()).contains("featured until");
+    assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+  }
+
+  @Test
   void shouldAnswer400WhenTypeIsMissingOrUnknown() {
     // Given
     UUID owner = UUID.randomUUID();
