@@ -150,6 +150,19 @@ public final class Purchases {
                       : listing.status())
                   + "; only an active listing can be promoted");
         }
+        // a featured week extends from the running one's end; one starting at or after the
+        // listing's own end would run on an expired listing, sold for nothing (the processor
+        // refunds it if it gets paid anyway, say when the running end moved meanwhile)
+        if (type == PaymentType.PROMOTION_FEATURED
+            && listing.featuredUntil() != null
+            && !listing.featuredUntil().isBefore(listing.expiresAt())) {
+          throw ProblemException.conflict(
+              "the listing is featured until "
+                  + listing.featuredUntil()
+                  + " and ends at "
+                  + listing.expiresAt()
+                  + "; another featured week would start after its end");
+        }
         if (type == PaymentType.PROMOTION_BUMP
             && listing.lastBumpedAt() != null
             && listing.lastBumpedAt().isAfter(now.minus(Prices.BUMP_INTERVAL))) {
