@@ -279,8 +279,8 @@ public final class StreamWorker implements AutoCloseable {
         if (!Failures.isTransient(e)) {
           attempts++;
           if (attempts >= options.maxAttempts()) {
-            deadLetter(c, record, e);
-            return running;
+            // not sent means stopping: the record stays unapplied and its offset uncommitted
+            return deadLetter(c, record, e) && running;
           }
           retries.increment();
           log.warn(
@@ -349,7 +349,14 @@ public final class StreamWorker implements AutoCloseable {
     }
   }
 
-  private void deadLetter(
+  /**
+   * Sends {@code record} to its dead-letter topic, waiting out a topic that refuses it, then counts
+   * it and lets the handler note it. Returns false, having counted and noted nothing, when the
+   * worker stopped (or its thread was interrupted) before the broker acknowledged it: nothing is on
+   * the dead-letter topic, so nothing may say it is, and the caller must not move past the record,
+   * which the next run reads again.
+   */
+  private boolean deadLetter(
       Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception failure) {
     Exception error =
         failure instanceof RecordFailedException && failure.getCause() instanceof Exception cause
@@ -371,19 +378,30 @@ public final class StreamWorker implements AutoCloseable {
         out.headers(), RecordHeaders.SOURCE_PARTITION, Integer.toString(record.partition()));
     RecordHeaders.put(out.headers(), RecordHeaders.SOURCE_OFFSET, Long.toString(record.offset()));
     Duration backoff = options.initialBackoff();
-    while (running) {
+    boolean sent = false;
+    while (running && !sent) {
       try {
         dlqProducer.send(out).get(DLQ_SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        break;
+        sent = true;
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
-          return;
+          break;
         }
         log.warn("worker {}: dead-letter topic unavailable, retrying", options.consumer(), e);
         waitKeepingMembership(c, backoff);
         backoff = grow(backoff);
       }
+    }
+    if (!sent) {
+      log.warn(
+          "worker {}: stopping before {}-{}@{} reached {}; the next run reads it again",
+          options.consumer(),
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          dlq.name());
+      return false;
     }
     deadLettered.increment();
     log.error(
@@ -399,6 +417,7 @@ public final class StreamWorker implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("worker {}: could not note the dead letter in the database", options.consumer(), e);
     }
+    return true;
   }
 
   private void noteApplied(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
