@@ -16,12 +16,17 @@ import org.apache.kafka.common.errors.RetriableException;
 public final class Failures {
 
   /**
-   * SQLSTATE classes and codes that say "try again": connection, resources, admin shutdown,
-   * conflicts.
+   * SQLSTATE classes that say "try again": connection, resources, admin shutdown, system errors.
    */
   private static final Set<String> TRANSIENT_CLASSES = Set.of("08", "53", "57", "58");
 
-  private static final Set<String> TRANSIENT_STATES = Set.of("40001", "40P01", "55P03");
+  /**
+   * Conflicts and lock waits, and {@code 25006} (read_only_sql_transaction): a server that refuses
+   * writes is a standby, reached by a connection during a failover (a stale DNS name or endpoint,
+   * an old primary coming back as a replica) or made read-only for maintenance, not a bad record;
+   * dead-lettering on it would take good payments out of the stream within a second.
+   */
+  private static final Set<String> TRANSIENT_STATES = Set.of("40001", "40P01", "55P03", "25006");
 
   private Failures() {}
 

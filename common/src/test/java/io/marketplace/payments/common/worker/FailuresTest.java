@@ -16,6 +16,8 @@ class FailuresTest {
     assertThat(Failures.isTransient(new SQLException("shutdown", "57P01"))).isTrue();
     assertThat(Failures.isTransient(new SQLException("conflict", "40001"))).isTrue();
     assertThat(Failures.isTransient(new SQLException("deadlock", "40P01"))).isTrue();
+    // a standby reached during a failover refuses writes: the database is not there yet
+    assertThat(Failures.isTransient(new SQLException("read-only transaction", "25006"))).isTrue();
     assertThat(Failures.isTransient(new IllegalStateException(new ConnectException("refused"))))
         .isTrue();
     assertThat(Failures.isTransient(new Failures.TransientFailure("stripe down", null))).isTrue();
@@ -25,6 +27,8 @@ class FailuresTest {
   void shouldDeadLetterWhenTheRecordItselfIsWrong() {
     // a constraint violation or a bug in the handler is the record's failure, not the database's
     assertThat(Failures.isTransient(new SQLException("duplicate", "23505"))).isFalse();
+    // a handler that went on after a failed statement: the record's failure, every time
+    assertThat(Failures.isTransient(new SQLException("aborted", "25P02"))).isFalse();
     assertThat(Failures.isTransient(new IllegalArgumentException("bad payload"))).isFalse();
     assertThat(Failures.isTransient(new NullPointerException())).isFalse();
   }
