@@ -16,12 +16,6 @@ import io.marketplace.payments.testsupport.TestInfra;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +34,7 @@ class DeadLetterWhileStoppingTest {
     try (ProcessorFixture world = new ProcessorFixture().workers(1)) {
       // Given a dead-letter topic that refuses every record (the broker answers "too large")
       String dlq = world.topics.stripeEvents().dlq().name();
-      setMaxMessageBytes(world, dlq, "16");
+      TestInfra.setMaxMessageBytes(dlq, 16);
       world.start();
 
       // And a record that is no Stripe event, which the worker fails and tries to dead-letter
@@ -83,29 +77,13 @@ class DeadLetterWhileStoppingTest {
           .isFalse();
 
       // And once the dead-letter topic takes records again, the next run dead-letters it, once
-      setMaxMessageBytes(world, dlq, Integer.toString(Topics.MAX_MESSAGE_BYTES));
+      TestInfra.setMaxMessageBytes(dlq, Topics.MAX_MESSAGE_BYTES);
       world.start();
       world.kafka.awaitRecord(
           world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
       assertThat(world.awaitOutcome(poisonId)).containsEntry("status", "failed");
     } finally {
       workerLog.detachAppender(logged);
-    }
-  }
-
-  private static void setMaxMessageBytes(ProcessorFixture world, String topic, String bytes)
-      throws Exception {
-    try (Admin admin = Admin.create(TestInfra.kafkaConfig(world.topics).admin("dlq-config"))) {
-      admin
-          .incrementalAlterConfigs(
-              Map.of(
-                  new ConfigResource(ConfigResource.Type.TOPIC, topic),
-                  List.of(
-                      new AlterConfigOp(
-                          new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, bytes),
-                          AlterConfigOp.OpType.SET))))
-          .all()
-          .get(20, TimeUnit.SECONDS);
     }
   }
 }

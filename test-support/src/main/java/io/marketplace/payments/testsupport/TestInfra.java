@@ -18,8 +18,17 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 
 /**
  * The infrastructure of a test JVM: one real Kafka broker and one real PostgreSQL, each started on
@@ -128,6 +137,32 @@ public final class TestInfra {
       partitions.put(topic.name(), topic.partitions());
     }
     KafkaTopics.createTopics(kafka().bootstrapServers(), partitions, Topics.configs());
+  }
+
+  /**
+   * Sets a topic's {@code max.message.bytes}: a tiny value makes the broker refuse every record of
+   * it ({@code RecordTooLargeException}), as it refuses one too large for the topic in production;
+   * {@link Topics#MAX_MESSAGE_BYTES} sets it back.
+   */
+  public static void setMaxMessageBytes(String topic, int bytes) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka().bootstrapServers()))) {
+      admin
+          .incrementalAlterConfigs(
+              Map.of(
+                  new ConfigResource(ConfigResource.Type.TOPIC, topic),
+                  List.of(
+                      new AlterConfigOp(
+                          new ConfigEntry(
+                              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(bytes)),
+                          AlterConfigOp.OpType.SET))))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("could not set max.message.bytes of " + topic, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   /** What a service under test is given to reach the broker with {@code topics}. */

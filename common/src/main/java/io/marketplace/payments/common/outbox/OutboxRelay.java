@@ -4,6 +4,7 @@ import io.marketplace.payments.common.db.RecordSeparated;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Array;
@@ -62,7 +63,7 @@ public final class OutboxRelay implements AutoCloseable {
   private final AtomicLong backlog = new AtomicLong();
   private final Thread thread;
   private final Semaphore work = new Semaphore(0);
-  private long lastPassNanos = System.nanoTime();
+  private volatile long lastPassNanos = System.nanoTime();
   private volatile boolean running = true;
   private static final int VACUUM_AFTER_ROWS = 20_000;
   private static final Duration VACUUM_EVERY = Duration.ofSeconds(5);
@@ -83,7 +84,20 @@ public final class OutboxRelay implements AutoCloseable {
     this.idleInterval = idleInterval;
     this.published = Counter.builder("payments.outbox.published").register(registry);
     registry.gauge("payments.outbox.backlog", backlog);
+    // Every pass ends in a commit or throws: a relay whose passes all fail (a row the broker
+    // refuses,
+    // a topic it may not write to) or whose thread died reports no backlog, only silence. This
+    // grows from the last pass that completed, so the OutboxRelayStalled alert sees it.
+    Gauge.builder("payments.outbox.stalled", this, OutboxRelay::secondsSinceLastPass)
+        .description("seconds since this relay last completed a pass (published, or found nothing)")
+        .baseUnit("seconds")
+        .strongReference(true)
+        .register(registry);
     this.thread = Thread.ofPlatform().name("outbox-relay-" + owner).daemon().unstarted(this::run);
+  }
+
+  private double secondsSinceLastPass() {
+    return (System.nanoTime() - lastPassNanos) / 1e9;
   }
 
   public OutboxRelay start() {

@@ -40,6 +40,7 @@ final class Monitoring {
           Map.entry(
               "payments_worker_event_latency_seconds_bucket", "payments.worker.event.latency"),
           Map.entry("payments_outbox_backlog", "payments.outbox.backlog"),
+          Map.entry("payments_outbox_stalled_seconds", "payments.outbox.stalled"),
           Map.entry("payments_idempotency_owner_lock", "payments.idempotency.owner.lock"),
           // refund-worker
           Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
