@@ -234,6 +234,23 @@ class ComposeConsistencyTest {
     return map(service);
   }
 
+  @Test
+  void shouldPublishEveryPortOnTheLoopbackOnlyWhenComposeMapsItToTheHost() {
+    // Given every port compose publishes: Kafka without authentication, PostgreSQL and the
+    // emulator with the secrets committed in this file, the services' public and admin ports
+    for (Map.Entry<String, Object> service : services.entrySet()) {
+      for (Object mapping : list(map(service.getValue()).get("ports"))) {
+        // When Docker binds it on the host
+        // Then it binds the loopback: a short "host:container" mapping binds every interface,
+        // so anyone on the machine's network could publish "Stripe events" to the unauthenticated
+        // broker, or log into PostgreSQL with the password written above
+        assertThat(String.valueOf(mapping))
+            .as("%s publishes %s", service.getKey(), mapping)
+            .startsWith("127.0.0.1:");
+      }
+    }
+  }
+
   /** The service's environment with anchors merged, every value as text. */
   static Map<String, String> environment(String name) {
     return new LinkedHashMap<>(strings(service(name).get("environment")));
