@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.config.MissingConfigException;
 import java.util.HashMap;
 import java.util.List;
@@ -124,5 +125,29 @@ class KafkaSecurityTest {
     assertThatThrownBy(() -> KafkaConfig.fromEnv(Env.of(noJaas)))
         .isInstanceOf(MissingConfigException.class)
         .hasMessage("missing required environment variable KAFKA_SASL_JAAS_CONFIG");
+  }
+
+  @Test
+  void shouldRefuseToStartWhenTheJaasLineCarriesAPlaceholderPassword() {
+    // Given SASL credentials copied from an example, or guessable, inside the JAAS line
+    for (String password : List.of("CHANGE_ME", "changeme", "kafka-password", "aaaaaaaaaaaa")) {
+      Map<String, String> env = base();
+      env.put("KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
+      env.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+      env.put(
+          "KAFKA_SASL_JAAS_CONFIG",
+          "org.apache.kafka.common.security.scram.ScramLoginModule required"
+              + " username=\"payment-processor\" password=\""
+              + password
+              + "\";");
+
+      // When a service reads its configuration
+      // Then it refuses to start, naming the variable and never the value
+      assertThatThrownBy(() -> KafkaConfig.fromEnv(Env.of(env)))
+          .as(password)
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageStartingWith("invalid environment variable KAFKA_SASL_JAAS_CONFIG:")
+          .hasMessageNotContaining(password);
+    }
   }
 }
