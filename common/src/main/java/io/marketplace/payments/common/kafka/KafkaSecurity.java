@@ -3,9 +3,12 @@ package io.marketplace.payments.common.kafka;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.config.MissingConfigException;
+import io.marketplace.payments.common.config.SecretCheck;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.SslConfigs;
@@ -61,6 +64,7 @@ public record KafkaSecurity(
       if (jaas.isEmpty()) {
         throw new MissingConfigException("KAFKA_SASL_JAAS_CONFIG");
       }
+      refuseGuessableCredentials(jaas);
       if (mechanism.equals("PLAIN") && !tls) {
         throw new InvalidConfigException(
             "KAFKA_SASL_MECHANISM",
@@ -105,6 +109,30 @@ public record KafkaSecurity(
         env.optional("KAFKA_SSL_KEYSTORE_TYPE", ""),
         env.optional("KAFKA_SSL_KEY_PASSWORD", ""));
   }
+
+  /**
+   * The secrets a JAAS line carries ({@code password="..."} of PLAIN and SCRAM, {@code
+   * clientSecret="..."} of OAuth client credentials) are checked as every other secret is: a
+   * placeholder copied from an example ({@code CHANGE_ME}) or a guessable value is refused at
+   * start, naming the variable and never the value.
+   */
+  private static void refuseGuessableCredentials(String jaas) {
+    Matcher credential = JAAS_SECRET.matcher(jaas);
+    while (credential.find()) {
+      String value = credential.group(2) != null ? credential.group(2) : credential.group(3);
+      SecretCheck.weakness(value)
+          .ifPresent(
+              problem -> {
+                throw new InvalidConfigException(
+                    "KAFKA_SASL_JAAS_CONFIG", "its " + credential.group(1) + " " + problem);
+              });
+    }
+  }
+
+  /** {@code password="..."} or {@code clientSecret=...} in a JAAS line, quoted or not. */
+  private static final Pattern JAAS_SECRET =
+      Pattern.compile(
+          "\\b(password|clientSecret|clientsecret)\\s*=\\s*(?:\"([^\"]*)\"|([^\\s;\"]+))");
 
   /** Settings Kafka would silently ignore under {@code protocol} are a mistake: refuse them. */
   private static void refuseUnless(boolean allowed, Env env, String protocol, String... names) {

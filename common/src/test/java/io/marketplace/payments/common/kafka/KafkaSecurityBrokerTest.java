@@ -49,7 +49,7 @@ class KafkaSecurityBrokerTest {
                     "SCRAM-SHA-512",
                     "KAFKA_SASL_JAAS_CONFIG",
                     "org.apache.kafka.common.security.scram.ScramLoginModule required"
-                        + " username=\"gateway\" password=\"5e1c9a7f3b2d8e04\";")));
+                        + " username=\"gateway\" password=\"5e1c9a7f3b2d8e04a61f7c3d92b8e5a0\";")));
     KafkaConfig plain =
         KafkaConfig.fromEnv(Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers())));
 
