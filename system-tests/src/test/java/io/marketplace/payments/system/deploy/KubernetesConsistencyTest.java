@@ -660,6 +660,27 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldAuthenticateToKafkaWhenProductionIsRendered() {
+    // Given the payments-config ConfigMap as the production overlay renders it
+    Map<String, String> production = productionConfigMap();
+
+    // When the services and the topics Job read how to talk to Kafka
+    // Then they authenticate over TLS: any pod can reach the brokers, and over PLAINTEXT every
+    // client is the same anonymous principal, so no ACL could keep a worker's (or an attacker's)
+    // pod from writing "Stripe events" to stripe.events.v1 (docs/security.md)
+    assertThat(production.get("KAFKA_SECURITY_PROTOCOL"))
+        .as("KAFKA_SECURITY_PROTOCOL in production")
+        .isEqualTo("SASL_SSL");
+    // And the topics Job speaks the same protocol with the same credentials as the services
+    Map<String, Object> job = byKind(objects, "Job").get("payments-create-topics");
+    Workload topics = new Workload("payments-create-topics", map(at(job, "spec.template")));
+    assertThat(names(topics)).contains("KAFKA_SECURITY_PROTOCOL");
+    assertThat(list(topics.container().get("envFrom")))
+        .anyMatch(from -> "payments-kafka".equals(at(map(from), "secretRef.name")));
+    assertThat(Manifests.read("k8s/base/create-topics.sh")).contains("--command-config");
+  }
+
+  @Test
   void shouldCreateEveryTopicTheCodeUsesWhenTheTopicJobRuns() {
     // Given the topic script the Job (and compose) runs
     String script = Manifests.read("k8s/base/create-topics.sh");
@@ -821,6 +842,33 @@ class KubernetesConsistencyTest {
 
   private static Set<String> names(Workload workload) {
     return environment(workload).keySet();
+  }
+
+  /** The base ConfigMap with the production overlay's JSON patches of its data applied. */
+  private static Map<String, String> productionConfigMap() {
+    Map<String, String> config = new LinkedHashMap<>(configMap());
+    Map<String, Object> overlay = Manifests.yaml("k8s/overlays/production/kustomization.yaml");
+    for (Object patch : list(overlay.get("patches"))) {
+      if (!"payments-config".equals(at(map(patch), "target.name"))) {
+        continue;
+      }
+      for (Object op :
+          list(
+              new org.yaml.snakeyaml.Yaml(
+                      new org.yaml.snakeyaml.constructor.SafeConstructor(
+                          new org.yaml.snakeyaml.LoaderOptions()))
+                  .load(text(map(patch).get("patch"))))) {
+        String path = text(map(op).get("path"));
+        assertThat(path).startsWith("/data/");
+        String key = path.substring("/data/".length());
+        switch (text(map(op).get("op"))) {
+          case "replace", "add" -> config.put(key, text(map(op).get("value")));
+          case "remove" -> config.remove(key);
+          default -> throw new AssertionError("unexpected patch " + op);
+        }
+      }
+    }
+    return config;
   }
 
   private static Map<String, String> configMap() {
