@@ -54,6 +54,27 @@ class RiskConfigTest {
   }
 
   @Test
+  void shouldReplicateItsChangelogsAsItsOwnTopicsAreWhenNothingOverridesIt() {
+    // Given the environment of a production pod, against a cluster whose defaults we do not control
+    RiskConfig config = RiskConfig.fromEnv(Env.of(BASE));
+
+    // When Kafka Streams is configured to create its changelog and repartition topics
+    Properties props = RiskService.properties(config);
+
+    // Then they are created as create-topics.sh creates ours (3 replicas, 2 in sync), not with the
+    // broker's default.replication.factor and min.insync.replicas (1 and 1 out of the box): the
+    // dedupe store, restored from its changelog, is what counts a re-delivered dispute once
+    assertThat(props.get(StreamsConfig.REPLICATION_FACTOR_CONFIG)).isEqualTo(3);
+    assertThat(props.get(StreamsConfig.topicPrefix("min.insync.replicas"))).isEqualTo("2");
+    // And a single-broker stack says so explicitly
+    Properties single =
+        RiskService.properties(
+            RiskConfig.fromEnv(Env.of(BASE).with(Map.of("RISK_REPLICATION_FACTOR", "1"))));
+    assertThat(single.get(StreamsConfig.REPLICATION_FACTOR_CONFIG)).isEqualTo(1);
+    assertThat(single.get(StreamsConfig.topicPrefix("min.insync.replicas"))).isEqualTo("1");
+  }
+
+  @Test
   void shouldRefuseToStartWhenTheCategoryDisputesWindowIsNotPositive() {
     Env env = Env.of(BASE).with(Map.of("RISK_CATEGORY_DISPUTES_WINDOW", "0s"));
 
