@@ -160,7 +160,10 @@ public final class LocalStack implements AutoCloseable {
                               "ADMIN_PORT",
                               "0",
                               "RISK_STATE_DIR",
-                              dataDir.resolve("risk").toString()))),
+                              dataDir.resolve("risk").toString(),
+                              // one embedded broker
+                              "RISK_REPLICATION_FACTOR",
+                              "1"))),
                   Clocks.systemUtc()));
 
       env.put("GATEWAY_URL", gateway.baseUrl());

@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param rules the thresholds and windows of the signals
  * @param db where flags are recorded
  * @param coolDown how long a signal flags its user ({@code RISK_COOLDOWN}, default 1h)
+ * @param replicationFactor replicas of the changelog and repartition topics Kafka Streams creates
+ *     ({@code RISK_REPLICATION_FACTOR}, default 3, as {@code create-topics.sh} creates ours), with
+ *     {@link #minInsyncReplicas()} in sync; set here, never left to the broker's defaults (1 and 1)
  */
 public record RiskConfig(
     KafkaConfig kafka,
@@ -27,9 +30,24 @@ public record RiskConfig(
     int standbyReplicas,
     RiskRules rules,
     DbConfig db,
-    Duration coolDown) {
+    Duration coolDown,
+    int replicationFactor) {
 
   public static final int DEFAULT_ADMIN_PORT = 8086;
+
+  public static final int DEFAULT_REPLICATION_FACTOR = 3;
+
+  /** One broker (tests): the internal topics with a single replica. */
+  public RiskConfig(
+      KafkaConfig kafka,
+      int adminPort,
+      Path stateDir,
+      int standbyReplicas,
+      RiskRules rules,
+      DbConfig db,
+      Duration coolDown) {
+    this(kafka, adminPort, stateDir, standbyReplicas, rules, db, coolDown, 1);
+  }
 
   public RiskConfig {
     Objects.requireNonNull(kafka, "kafka");
@@ -37,6 +55,14 @@ public record RiskConfig(
     Objects.requireNonNull(rules, "rules");
     Objects.requireNonNull(db, "db");
     Objects.requireNonNull(coolDown, "coolDown");
+    if (replicationFactor < 1) {
+      throw new InvalidConfigException("RISK_REPLICATION_FACTOR", "must be 1 or more");
+    }
+  }
+
+  /** In-sync replicas an internal topic's write needs: all but one, at least one. */
+  public int minInsyncReplicas() {
+    return Math.max(1, Math.min(2, replicationFactor - 1));
   }
 
   public static RiskConfig fromEnv(Env env) {
@@ -58,7 +84,8 @@ public record RiskConfig(
         standbys,
         RiskRules.fromEnv(env),
         DbConfig.fromEnv(env),
-        coolDown(env));
+        coolDown(env),
+        env.integer("RISK_REPLICATION_FACTOR", DEFAULT_REPLICATION_FACTOR));
   }
 
   private static Duration coolDown(Env env) {
@@ -70,11 +97,13 @@ public record RiskConfig(
   }
 
   public RiskConfig withStateDir(Path value) {
-    return new RiskConfig(kafka, adminPort, value, standbyReplicas, rules, db, coolDown);
+    return new RiskConfig(
+        kafka, adminPort, value, standbyReplicas, rules, db, coolDown, replicationFactor);
   }
 
   public RiskConfig withAdminPort(int value) {
-    return new RiskConfig(kafka, value, stateDir, standbyReplicas, rules, db, coolDown);
+    return new RiskConfig(
+        kafka, value, stateDir, standbyReplicas, rules, db, coolDown, replicationFactor);
   }
 
   /** One signal's rule: {@code threshold} distinct occurrences within a {@code window}. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -103,8 +104,13 @@ public final class RiskService implements AutoCloseable {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
     props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
-    // internal topics (changelogs, repartition) replicated as the cluster's own default
-    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, -1);
+    // internal topics (changelogs, repartition) replicated as our own topics are, not as the
+    // broker's defaults (1 replica, 1 in sync out of the box): a changelog lost with one broker
+    // would forget which Stripe events were counted, and count a re-delivered one again
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, config.replicationFactor());
+    props.put(
+        StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
+        Integer.toString(config.minInsyncReplicas()));
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     return props;
   }

@@ -822,6 +822,8 @@ class KubernetesConsistencyTest {
         (name, value) ->
             Path.of(System.getProperty("java.io.tmpdir"), TestInfra.uniqueName("risk-state"))
                 .toString());
+    // and the test's Kafka is a single broker, where the cluster has three
+    env.computeIfPresent("RISK_REPLICATION_FACTOR", (name, value) -> "1");
     return env;
   }
 
