@@ -372,6 +372,32 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldDateTheTechnicalFailureByThePaymentWhenItIsAppliedDaysLater() {
+    // Given a listing rejected before its fee was paid, and a payment Stripe took 3 days before
+    // the processor applies it (a reconcile repair of a lost webhook, dated by Stripe's charge, or
+    // a backlog after an outage)
+    UUID listing = world.listing("rejected");
+    String pi = world.payment(listing, "posting_fee", 500);
+    Instant paidAt = NOW.minus(Duration.ofDays(3));
+
+    // When the payment is applied
+    var event =
+        StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"))
+            .created(paidAt);
+    world.deliver(event);
+
+    // Then the refund is asked for as of the payment, which could never be delivered: the 24 h
+    // rule refunds it at once, as it would have had the event come on time, instead of leaving a
+    // fee for a listing that never went live to an admin's review because we were late
+    world.awaitOutcome(event.eventId());
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(world.paymentRow(pi)).containsEntry("succeeded_at", paidAt);
+    assertThat(read(command, RefundCommand.class).requestedAt()).isEqualTo(paidAt);
+  }
+
+  @Test
   void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing() {
     // Given a PaymentIntent we created whose payments row is not there
     UUID listing = world.listing("pending_payment");
