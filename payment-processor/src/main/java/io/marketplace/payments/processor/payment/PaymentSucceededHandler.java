@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Times: the payment succeeded when Stripe says ({@code created} of the event); the listing's
  * life and a featured week start when the effect is applied (the injected clock), so a backlog
- * after an outage does not eat into what the user paid for. A bump counts from the payment.
+ * after an outage does not eat into what the user paid for. A bump counts from the payment, and so
+ * does the refund of a purchase that cannot be delivered (see {@link TechnicalFailures}).
  */
 public final class PaymentSucceededHandler {
 
@@ -65,7 +66,7 @@ public final class PaymentSucceededHandler {
       if (delivery.delivered()) {
         return Outcome.processed();
       }
-      TechnicalFailures.requestRefund(batch, payment, delivery.problem(), now);
+      TechnicalFailures.requestRefund(batch, payment, delivery.problem(), event.created());
       batch.afterCommit(metrics::technicalFailure);
       log.warn(
           "paid {} cannot be delivered ({}); automatic refund requested",

@@ -20,8 +20,16 @@ public final class TechnicalFailures {
 
   private TechnicalFailures() {}
 
+  /**
+   * Asks for the refund of {@code payment}, as of {@code paidAt}, when Stripe took the money: the
+   * purchase could not be delivered from that moment on, and the refund worker's 24 h rule must
+   * give what it would have given had the event been applied on time. Dated by when the processor
+   * applied it, a payment applied over a day late (a backlog after an outage, a reconcile repair of
+   * a lost webhook) would wait for an admin's review, who may refuse it, instead of going back at
+   * once, though it bought nothing.
+   */
   public static void requestRefund(
-      PaymentBatch batch, Payment payment, String problem, Instant now) {
+      PaymentBatch batch, Payment payment, String problem, Instant paidAt) {
     var command =
         new RefundCommand(
             RefundCommand.idFor(payment.paymentIntentId(), REASON),
@@ -30,7 +38,7 @@ public final class TechnicalFailures {
             payment.userId(),
             REASON,
             problem,
-            now);
+            paidAt);
     batch.send(
         Destination.REFUND_COMMANDS,
         command.id(),
