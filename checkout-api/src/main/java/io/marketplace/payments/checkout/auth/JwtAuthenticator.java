@@ -15,8 +15,9 @@ import java.util.UUID;
 
 /**
  * Verifies {@code Authorization: Bearer <JWT>} (SPEC §3): HS256 with {@code AUTH_JWT_SECRET}, an
- * {@code exp} in the future, {@code sub} a user UUID and {@code roles} an array. Anything else is a
- * 401 that does not say which check failed beyond what helps an honest client.
+ * {@code exp} in the future (a number: {@code null} is no expiry), {@code sub} a user UUID in its
+ * canonical form and {@code roles} an array. Anything else is a 401 that does not say which check
+ * failed beyond what helps an honest client.
  */
 public final class JwtAuthenticator {
 
@@ -50,13 +51,29 @@ public final class JwtAuthenticator {
     } catch (JWTVerificationException e) {
       throw unauthorized("the token is invalid or expired");
     }
-    UUID userId;
-    try {
-      userId = UUID.fromString(jwt.getSubject());
-    } catch (IllegalArgumentException | NullPointerException e) {
-      throw unauthorized("the token's sub must be a user id (UUID)");
+    if (jwt.getExpiresAtAsInstant() == null) {
+      // the library checks exp only when it is a number: "exp": null passes as present and would
+      // make a token that never expires
+      throw unauthorized("the token is invalid or expired");
     }
-    return new Caller(userId, roles(jwt.getClaim("roles")));
+    return new Caller(userId(jwt.getSubject()), roles(jwt.getClaim("roles")));
+  }
+
+  /**
+   * The user of a {@code sub} in the canonical UUID form only: {@link UUID#fromString} also reads
+   * shortened forms ({@code 1-1-1-1-1} is {@code 00000001-0001-0001-0001-000000000001}), so a
+   * subject that is no UUID at all would act as some user's.
+   */
+  private static UUID userId(String subject) {
+    try {
+      UUID userId = UUID.fromString(subject);
+      if (userId.toString().equalsIgnoreCase(subject)) {
+        return userId;
+      }
+    } catch (IllegalArgumentException | NullPointerException e) {
+      // fall through
+    }
+    throw unauthorized("the token's sub must be a user id (UUID)");
   }
 
   private static EnumSet<Role> roles(Claim claim) {
