@@ -6,6 +6,8 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.stripe.StripeConfig;
+import java.time.Instant;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,6 +54,58 @@ class StripeRefusalTest {
     // And nothing of Stripe's text reaches it: not the message, not the key's last digits
     assertThat(response.body())
         .doesNotContain("Invalid API Key")
+        .doesNotContain("QZ7w")
+        .doesNotContain("sk_test");
+  }
+
+  @Test
+  void shouldKeepStripesTextOutOfTheRefundAnAdminApprovesWhenStripeRefusesOurKey() {
+    // Given a listing whose posting fee was paid (recorded as the payment processor would)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String paymentIntentId = "pi_refusal_" + UUID.randomUUID().toString().replace("-", "");
+    app.db.execute(
+        """
+        INSERT INTO payments
+            (stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents, status,
+             succeeded_at)
+        VALUES (?, ?, ?, 'posting_fee', 500, 'succeeded', ?)
+        """,
+        paymentIntentId,
+        listingId,
+        owner,
+        Instant.now());
+    // And its owner asked for the fee back
+    Http.Response requested =
+        app.http
+            .post("/api/marketplace/listings/" + listingId + "/refund-request")
+            .token(Tokens.user(owner))
+            .json(Map.of("reason", "changed my mind", "paymentIntentId", paymentIntentId))
+            .send();
+    assertThat(requested.status()).as(requested.toString()).isEqualTo(202);
+    String refundId = requested.json().get("id").asText();
+
+    // When an admin approves it and Stripe refuses our key
+    Http.Response approved =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + refundId + "/approve")
+            .token(Tokens.admin(UUID.randomUUID()))
+            .send();
+
+    // Then the refund waits, approved, with what went wrong
+    assertThat(approved.status()).as(approved.toString()).isEqualTo(200);
+    assertThat(approved.json().get("status").asText()).isEqualTo("approved");
+    assertThat(approved.json().get("lastError").asText()).contains("AuthenticationException");
+    // And not our key's last digits, neither in the answer nor in what is stored
+    assertThat(approved.body()).doesNotContain("QZ7w").doesNotContain("sk_test");
+    assertThat(
+            app.db
+                .row(
+                    "SELECT last_error FROM payment_refunds WHERE id = ?",
+                    UUID.fromString(refundId))
+                .orElseThrow()
+                .get("last_error")
+                .toString())
         .doesNotContain("QZ7w")
         .doesNotContain("sk_test");
   }
