@@ -12,9 +12,9 @@ import com.stripe.param.PaymentIntentCancelParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.stripe.StripeKeys;
 import java.time.Duration;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,10 +33,6 @@ public final class PaymentIntents {
   private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
   private static final long RETRY_AFTER_SECONDS = 2;
-
-  /** An API key, whole or masked as Stripe quotes it in errors: {@code sk_live_****1234}. */
-  private static final Pattern STRIPE_KEY =
-      Pattern.compile("\\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9*]+|\\bwhsec_[A-Za-z0-9*]+");
 
   private final StripeClient stripe;
 
@@ -157,7 +153,7 @@ public final class PaymentIntents {
 
   /** Stripe's text without anything shaped like a key ({@code sk_live_...4242}). */
   static String redacted(String message) {
-    return message == null ? null : STRIPE_KEY.matcher(message).replaceAll("[redacted key]");
+    return StripeKeys.redact(message);
   }
 
   /** Unreachable, failing, rate limiting, or busy with our key: the same call may work later. */

@@ -9,6 +9,7 @@ import com.stripe.net.RequestOptions;
 import com.stripe.param.RefundCreateParams;
 import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.logging.Mdc;
+import io.marketplace.payments.common.stripe.StripeKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -146,7 +147,8 @@ public final class RefundExecutor {
       return fail(refundId, describe(e), isRefusal(e));
     } catch (RuntimeException e) {
       // an answer we could not read: the outcome is unknown, which the idempotency key settles
-      return fail(refundId, "no usable answer from Stripe: " + e, false);
+      return fail(
+          refundId, "no usable answer from Stripe: " + StripeKeys.redact(e.toString()), false);
     }
     if (FAILED_REFUND_STATUSES.contains(created.getStatus())) {
       // The same key returns the same failed refund: retrying cannot help, an admin decides.
@@ -411,7 +413,8 @@ public final class RefundExecutor {
     if (e.getCode() != null) {
       text.append(" ").append(e.getCode());
     }
-    text.append(": ").append(e.getMessage());
+    // stored, shown to admins and announced in refund.failed: never with our key's last digits
+    text.append(": ").append(StripeKeys.redact(e.getMessage()));
     return text.toString();
   }
 
