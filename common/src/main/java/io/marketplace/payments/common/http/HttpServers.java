@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.ServerConnector;
@@ -104,6 +105,17 @@ public final class HttpServers {
           config.routes.exception(
               Exception.class,
               (e, ctx) -> {
+                if (endedEarly(e)) {
+                  // the client went away mid-body: its doing, not a fault of ours to page on (a
+                  // 5xx counts against the service) nor a stack trace any caller could make us log
+                  log.debug(
+                      "{} {}: the body ended early: {}", ctx.method(), ctx.path(), e.toString());
+                  respond(
+                      ctx,
+                      Problem.of(400, "Bad Request", "the body ended before its declared length"),
+                      Map.of());
+                  return;
+                }
                 log.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
                 respond(
                     ctx,
@@ -129,6 +141,19 @@ public final class HttpServers {
                       Map.of()));
           routes.accept(config);
         });
+  }
+
+  /**
+   * Whether reading the request failed because its body ended early: the client went away. Jetty's
+   * own end of stream only: a database connection's {@code EOFException} is a fault of ours.
+   */
+  private static boolean endedEarly(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof EofException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

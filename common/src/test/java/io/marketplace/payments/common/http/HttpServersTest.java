@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.ServerConnector;
 import org.junit.jupiter.api.AfterEach;
@@ -105,6 +106,42 @@ class HttpServersTest {
     assertThat(server.jettyServer().server().getBean(NetworkConnectionLimit.class))
         .extracting(NetworkConnectionLimit::getMaxNetworkConnectionCount)
         .isEqualTo(HttpConfig.DEFAULT_MAX_CONNECTIONS);
+  }
+
+  @Test
+  void shouldCountARequestWhoseClientWentAwayMidBodyAsTheClientsNotAServerError()
+      throws IOException {
+    // Given a route that reads its body
+    server =
+        HttpServers.create(
+                0,
+                registry,
+                List.of(),
+                routes -> routes.routes.post("/echo", ctx -> ctx.result(ctx.bodyAsBytes())))
+            .start();
+
+    // When a client declares 1,000 bytes, sends 10 and goes away
+    try (Socket client = connect()) {
+      client
+          .getOutputStream()
+          .write(
+              ("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                      + "Content-Length: 1000\r\n\r\n0123456789")
+                  .getBytes(StandardCharsets.US_ASCII));
+      client.getOutputStream().flush();
+    }
+
+    // Then the request is recorded as the client's error, not as the server's (a 5xx pages)
+    long deadline = System.nanoTime() + ANSWER.toNanos();
+    while (registry.find("http.server.requests").tag("route", "/echo").timer() == null) {
+      assertThat(System.nanoTime() - deadline)
+          .as("the cut-off request recorded in http.server.requests within %s", ANSWER)
+          .isNegative();
+      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    }
+    assertThat(registry.find("http.server.requests").tag("route", "/echo").timers())
+        .extracting(timer -> timer.getId().getTag("status"))
+        .containsExactly("400");
   }
 
   // ---- helpers
