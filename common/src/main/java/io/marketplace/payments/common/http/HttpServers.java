@@ -172,7 +172,10 @@ public final class HttpServers {
           return connector;
         });
     config.jetty.modifyServer(
-        server -> server.addBean(new NetworkConnectionLimit(limits.maxConnections(), server)));
+        server -> {
+          server.addBean(new NetworkConnectionLimit(limits.maxConnections(), server));
+          server.setErrorHandler(new ProblemErrorHandler());
+        });
   }
 
   /**

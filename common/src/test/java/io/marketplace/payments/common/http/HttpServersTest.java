@@ -144,6 +144,34 @@ class HttpServersTest {
         .containsExactly("400");
   }
 
+  @Test
+  void shouldAnswerProblemJsonNamingNoServerWhenJettyRefusesTheRequestItself() throws IOException {
+    // Given a server
+    start(HttpConfig.defaults());
+
+    // When requests are refused before any route sees them: a bad escape, headers too large
+    List<String> requests =
+        List.of(
+            "GET /%zz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: "
+                + "x".repeat(64 * 1024)
+                + "\r\n\r\n");
+    for (String request : requests) {
+      try (Socket client = connect()) {
+        client.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+        client.getOutputStream().flush();
+        String answer = read(client, ANSWER);
+
+        // Then the answer is a problem in the API's format, and names neither server nor version
+        assertThat(answer).as(answer).startsWith("HTTP/1.1 4");
+        assertThat(answer.toLowerCase(Locale.ROOT))
+            .as(answer)
+            .contains("content-type: application/problem+json")
+            .doesNotContain("jetty");
+      }
+    }
+  }
+
   // ---- helpers
 
   private void start(HttpConfig limits) {
