@@ -145,17 +145,7 @@ class PaymentEventsTest {
     // Given a listing featured until 3 days from now
     UUID listing = world.listing("active");
     Instant runningEnd = NOW.plus(Duration.ofDays(3));
-    world.db.execute(
-        """
-        INSERT INTO listing_promotions
-            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
-        VALUES (?, ?, 'featured', ?, 500, ?, ?)
-        """,
-        UUID.randomUUID(),
-        listing,
-        StripeFixtures.id("pi"),
-        runningEnd.minus(Duration.ofDays(7)),
-        runningEnd);
+    featuredUntil(listing, runningEnd);
     String pi = world.payment(listing, "promotion_featured", 500);
 
     // When a second featured purchase succeeds
@@ -338,17 +328,7 @@ class PaymentEventsTest {
     world.db.execute(
         "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", listingEnd, listing);
     Instant runningEnd = NOW.plus(Duration.ofDays(5));
-    world.db.execute(
-        """
-        INSERT INTO listing_promotions
-            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
-        VALUES (?, ?, 'featured', ?, 500, ?, ?)
-        """,
-        UUID.randomUUID(),
-        listing,
-        StripeFixtures.id("pi"),
-        runningEnd.minus(Duration.ofDays(7)),
-        runningEnd);
+    featuredUntil(listing, runningEnd);
     String pi = world.payment(listing, "promotion_featured", 500);
 
     // When a second featured purchase succeeds: its week would run from day 5 to day 12, all of
@@ -587,5 +567,20 @@ class PaymentEventsTest {
     } catch (java.io.IOException e) {
       throw new AssertionError(e);
     }
+  }
+
+  /** A featured week of {@code listing}, paid before, running until {@code end}. */
+  private void featuredUntil(UUID listing, Instant end) {
+    world.db.execute(
+        """
+        INSERT INTO listing_promotions
+            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        UUID.randomUUID(),
+        listing,
+        StripeFixtures.id("pi"),
+        end.minus(Duration.ofDays(7)),
+        end);
   }
 }
