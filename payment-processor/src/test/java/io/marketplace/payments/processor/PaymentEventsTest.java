@@ -311,13 +311,7 @@ class PaymentEventsTest {
     assertThat((String) outcome.get("error_message")).contains("technical failure", "expired");
     assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
     assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", null);
-    ConsumerRecord<String, byte[]> command =
-        world.kafka.awaitRecord(
-            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
-    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
-    assertThat(world.awaitPaymentEvents(listing, 1))
-        .extracting(e -> e.get("type"))
-        .containsExactly("payment.succeeded");
+    assertRefundedAsTechnicalFailure(pi, listing);
   }
 
   @Test
@@ -342,13 +336,7 @@ class PaymentEventsTest {
     assertThat((String) outcome.get("error_message")).contains("technical failure");
     assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
         .isZero();
-    ConsumerRecord<String, byte[]> command =
-        world.kafka.awaitRecord(
-            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
-    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
-    assertThat(world.awaitPaymentEvents(listing, 1))
-        .extracting(e -> e.get("type"))
-        .containsExactly("payment.succeeded");
+    assertRefundedAsTechnicalFailure(pi, listing);
   }
 
   @Test
@@ -582,5 +570,19 @@ class PaymentEventsTest {
         StripeFixtures.id("pi"),
         end.minus(Duration.ofDays(7)),
         end);
+  }
+
+  /**
+   * The payment's refund command asks for a technical-failure refund, and of what it bought only
+   * {@code payment.succeeded} is announced.
+   */
+  private void assertRefundedAsTechnicalFailure(String pi, UUID listing) {
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded");
   }
 }

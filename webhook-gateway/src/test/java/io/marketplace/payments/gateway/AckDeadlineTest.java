@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -60,15 +59,7 @@ class AckDeadlineTest {
     byte[] body = event.body();
     try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
       OutputStream out = socket.getOutputStream();
-      String head =
-          "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-              + "Content-Type: application/json; charset=utf-8\r\n"
-              + "Stripe-Signature: "
-              + StripeSignatures.header(body, System.currentTimeMillis() / 1000, SECRET)
-              + "\r\nContent-Length: "
-              + body.length
-              + "\r\n\r\n";
-      out.write(head.getBytes(StandardCharsets.US_ASCII));
+      out.write(RawWebhook.signedHead(body, SECRET));
       out.write(body, 0, body.length - 1);
       out.flush();
       long sent = System.nanoTime();
@@ -81,7 +72,7 @@ class AckDeadlineTest {
       out.write(body, body.length - 1, 1);
       out.flush();
       socket.setSoTimeout(20_000);
-      String response = SlowBodyTest.readHead(socket);
+      String response = RawWebhook.readHead(socket);
 
       // Then the event is on the topic, and the answer says so: 200, not 503 "could not be stored
       // durably within 10 s" (Stripe would retry, and after days of it disable the endpoint)

@@ -133,7 +133,7 @@ class SlowBodyTest {
               try {
                 Socket socket = almostWholeBody(greedy);
                 socket.setSoTimeout(300);
-                String answer = readHead(socket);
+                String answer = RawWebhook.readHead(socket);
                 return answer.startsWith("HTTP/1.1 503") ? Optional.of(answer) : Optional.empty();
               } catch (SocketTimeoutException e) {
                 return Optional.empty(); // held, still waiting for its last byte
@@ -153,7 +153,7 @@ class SlowBodyTest {
       other.setSoTimeout(10_000);
 
       // Then it is answered 200, and the event is on the topic
-      assertThat(readHead(other)).startsWith("HTTP/1.1 200");
+      assertThat(RawWebhook.readHead(other)).startsWith("HTTP/1.1 200");
     }
     assertThat(kafka.readAll(topics.stripeEvents()))
         .extracting(record -> header(record, "stripe-event-id").orElseThrow())
@@ -179,32 +179,10 @@ class SlowBodyTest {
   }
 
   private static byte[] signedRequest(byte[] body) {
-    String head =
-        "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-            + "Content-Type: application/json; charset=utf-8\r\n"
-            + "Stripe-Signature: "
-            + StripeSignatures.header(body, System.currentTimeMillis() / 1000, SECRET)
-            + "\r\nContent-Length: "
-            + body.length
-            + "\r\n\r\n";
-    byte[] head8 = head.getBytes(StandardCharsets.US_ASCII);
-    byte[] request = Arrays.copyOf(head8, head8.length + body.length);
-    System.arraycopy(body, 0, request, head8.length, body.length);
+    byte[] head = RawWebhook.signedHead(body, SECRET);
+    byte[] request = Arrays.copyOf(head, head.length + body.length);
+    System.arraycopy(body, 0, request, head.length, body.length);
     return request;
-  }
-
-  /** Reads a response's status line and headers. */
-  static String readHead(Socket socket) throws IOException {
-    InputStream in = socket.getInputStream();
-    StringBuilder head = new StringBuilder();
-    while (head.indexOf("\r\n\r\n") < 0) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("connection closed after: " + head);
-      }
-      head.append((char) b);
-    }
-    return head.toString();
   }
 
   /** Opens a connection, sends a signed webhook's headers and the first byte of its body. */
