@@ -34,6 +34,15 @@ class FingerprintTest {
   }
 
   @Test
+  void shouldDifferWhenJsonIsFollowedByMoreContent() {
+    // Then a body with content after its JSON value is not that JSON value
+    String json = of("POST", "/p", "{\"a\":1}");
+    assertThat(of("POST", "/p", "{\"a\":1} x")).isNotEqualTo(json);
+    assertThat(of("POST", "/p", "{\"a\":1}{\"a\":2}")).isNotEqualTo(json);
+    assertThat(of("POST", "/p", "{\"a\":1}\n")).isEqualTo(json);
+  }
+
+  @Test
   void shouldCompareBytesWhenBodyIsNotJson() {
     // Then
     assertThat(of("POST", "/p", "a=1")).isEqualTo(of("POST", "/p", "a=1"));

@@ -96,6 +96,39 @@ class IdempotencyKeyTest {
   }
 
   @Test
+  void shouldAnswer422WhenTheKeyIsReusedWithTheBodyFollowedByMoreContent() {
+    // Given a listing created under a key
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    String body = "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}";
+    assertThat(create(user, key, body).status()).isEqualTo(201);
+
+    // When the key comes again with that body and something after it, a body this API refuses
+    Http.Response other = create(user, key, body + "{\"title\":\"Car\"}");
+
+    // Then it is another request under a used key, not the first one again
+    assertThat(other.status()).as(other.toString()).isEqualTo(422);
+    assertThat(other.header("Idempotent-Replayed")).isEmpty();
+  }
+
+  @Test
+  void shouldAnswer422NotTheStoredRefusalWhenARefusedBodyIsFixedUnderTheSameKey() {
+    // Given a body refused for the content after its JSON, under a key
+    UUID user = UUID.randomUUID();
+    String key = UUID.randomUUID().toString();
+    String body = "{\"title\":\"Bike\",\"categorySlug\":\"for-sale\"}";
+    Http.Response refused = create(user, key, body + " x");
+    assertThat(refused.status()).isEqualTo(400);
+
+    // When the client sends the fixed body under the same key
+    Http.Response fixed = create(user, key, body);
+
+    // Then it is told the key was used for another request, not that its body is not JSON
+    assertThat(fixed.status()).as(fixed.toString()).isEqualTo(422);
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isZero();
+  }
+
+  @Test
   void shouldReplayAnErrorAnswerWhenTheFirstRequestWasRefused() {
     // Given a checkout refused with 409 (the listing is free, hence active)
     UUID owner = UUID.randomUUID();
