@@ -1,7 +1,9 @@
 package io.marketplace.payments.checkout.idempotency;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.marketplace.payments.common.json.Json;
 import java.io.IOException;
@@ -12,12 +14,18 @@ import java.util.HexFormat;
 
 /**
  * What makes two requests "the same" for an Idempotency-Key: method, path and body. A JSON body is
- * compared by content (key order and whitespace do not matter), anything else byte for byte.
+ * compared by content (key order and whitespace do not matter), anything else byte for byte: a body
+ * that is one JSON value and then more content is not JSON as the routes read it ({@code
+ * RequestBody} refuses it), so it is not the same request as that JSON value alone.
  */
 public final class Fingerprint {
 
   private static final ObjectMapper CANONICAL =
       Json.mapper().copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+
+  /** One JSON value and nothing after it, as the routes read a body. */
+  private static final ObjectReader READER =
+      CANONICAL.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private Fingerprint() {}
 
@@ -38,7 +46,7 @@ public final class Fingerprint {
       return body;
     }
     try {
-      JsonNode tree = CANONICAL.readTree(body);
+      JsonNode tree = READER.readTree(body);
       if (tree == null) {
         return body;
       }
