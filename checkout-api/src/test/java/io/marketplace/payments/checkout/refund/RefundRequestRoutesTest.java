@@ -92,6 +92,51 @@ class RefundRequestRoutesTest {
   }
 
   @Test
+  void shouldAnswerWithTheFirstRunsRefundWhenARequestRunsAgainUnderItsKey() {
+    // Given a refund request made under an Idempotency-Key, whose answer was then never stored
+    // (the process died after the commit, or storing the answer failed and the key was given back)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    String key = UUID.randomUUID().toString();
+    String path = "/api/marketplace/listings/" + paid.listingId() + "/refund-request";
+    Map<String, String> body = Map.of("reason", "sold elsewhere");
+    Http.Response first =
+        app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).json(body).send();
+    assertThat(first.status()).isEqualTo(202);
+    app.db.execute("DELETE FROM idempotency_keys WHERE user_id = ?", owner);
+
+    // When the client's retry runs the request again under the same key
+    Http.Response again =
+        app.http.post(path).token(Tokens.user(owner)).idempotencyKey(key).json(body).send();
+
+    // Then it is answered with the refund the first run recorded, the only one
+    assertThat(again.status()).as(again.toString()).isEqualTo(202);
+    assertThat(again.json().get("id").asText()).isEqualTo(first.json().get("id").asText());
+    assertThat(again.json().get("status").asText()).isEqualTo("pending");
+    assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isEqualTo(1);
+    // while another key is another request, refused as the refund is under way
+    Http.Response other =
+        app.http
+            .post(path)
+            .token(Tokens.user(owner))
+            .idempotencyKey(UUID.randomUUID().toString())
+            .json(body)
+            .send();
+    assertThat(other.status()).isEqualTo(409);
+    // and the same key with another body, once the key was given back, is not the first request
+    app.db.execute("DELETE FROM idempotency_keys WHERE user_id = ?", owner);
+    Http.Response otherBody =
+        app.http
+            .post(path)
+            .token(Tokens.user(owner))
+            .idempotencyKey(key)
+            .json(Map.of("reason", "changed my mind"))
+            .send();
+    assertThat(otherBody.status()).isEqualTo(409);
+    assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isEqualTo(1);
+  }
+
+  @Test
   void shouldAnswer400WhenReasonIsMissing() {
     // Given
     UUID owner = UUID.randomUUID();
