@@ -5,14 +5,18 @@ import io.marketplace.payments.checkout.auth.Caller;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.Idempotency;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.checkout.listing.Listings;
 import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -29,6 +33,11 @@ import org.jdbi.v3.core.Jdbi;
  * featured promotion or a bump): 404 when the listing has no such payment, 409 when it has not
  * succeeded or nothing is left of it to refund; the request is for what is left ({@link
  * RefundDao#claimedCents}, under the payment's row lock, as an admin's refund takes it).
+ *
+ * <p>With an {@code Idempotency-Key} the record's id is derived from the caller, the key, the
+ * listing and the body ({@link #refundId}), so that a request run again under its key (its first
+ * run recorded the refund and then failed, or died, before its answer was stored) answers with the
+ * refund the first run recorded instead of a 409 saying a refund is already under way.
  */
 public final class RefundRequestController {
 
@@ -49,17 +58,37 @@ public final class RefundRequestController {
     String reason = body.requiredText("reason", MAX_REASON);
     Optional<String> paymentIntentId = body.optionalText("paymentIntentId", MAX_PAYMENT_INTENT_ID);
     body.validate();
+    String idempotencyKey = ctx.header(Idempotency.HEADER);
     RefundRecord refund =
         jdbi.inTransaction(
             tx -> {
               Instant now = clock.instant();
               Listing listing = Listings.lockOwned(tx, caller, listingId, now);
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+              RefundDao refunds = tx.attach(RefundDao.class);
+              UUID id = UUID.randomUUID();
+              if (idempotencyKey != null) {
+                id =
+                    Idempotency.recordId(
+                        generation ->
+                            refundId(
+                                caller.userId(),
+                                idempotencyKey,
+                                listingId,
+                                paymentIntentId.orElse(null),
+                                reason,
+                                generation),
+                        candidate -> refunds.find(candidate).map(RefundRecord::createdAt),
+                        now);
+                Optional<RefundRecord> earlier = refunds.find(id);
+                if (earlier.isPresent()) {
+                  return earlier.get(); // an earlier run of this request recorded it
+                }
+              }
               Claim claim =
                   paymentIntentId.isPresent()
                       ? namedPayment(tx, listingId, paymentIntentId.get())
                       : postingFee(dao, listingId);
-              UUID id = UUID.randomUUID();
               dao.insertUserRequest(
                   id,
                   listing.userId(),
@@ -68,11 +97,32 @@ public final class RefundRequestController {
                   claim.amountCents(),
                   reason,
                   now);
-              RefundRecord created = tx.attach(RefundDao.class).find(id).orElseThrow();
+              RefundRecord created = refunds.find(id).orElseThrow();
               RefundEvents.append(tx, created, RefundEvents.requested(created, now));
               return created;
             });
     return Reply.of(202, RefundView.of(refund));
+  }
+
+  /**
+   * The id of the refund requested by {@code userId} under {@code idempotencyKey} for this listing
+   * with this body, in the key's {@code generation} ({@link Idempotency#recordId}): the same for
+   * every run of the request, another for another user, key, listing, body or reuse of the key
+   * after 24 h.
+   */
+  static UUID refundId(
+      UUID userId,
+      String idempotencyKey,
+      UUID listingId,
+      String paymentIntentId,
+      String reason,
+      int generation) {
+    String name =
+        "refund-request/"
+            + Json.write(
+                Arrays.asList(
+                    userId, idempotencyKey, listingId, paymentIntentId, reason, generation));
+    return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
   }
 
   /** What a request asks back: of which payment, how much. */
