@@ -45,6 +45,30 @@ class AdminPaymentRefundRoutesTest {
 
   private record Paid(UUID owner, UUID listingId, String paymentIntentId) {}
 
+  @Test
+  void shouldRefuseWithoutRefundingWhenTheBodyNamesAFieldTwice() {
+    // Given a paid featured promotion of 500 cents
+    Paid paid = featured();
+
+    // When a body names the amount twice: 100 to whoever reads the first, 500 to the last
+    Http.Response response =
+        app.http
+            .post("/admin/api/marketplace/payments/" + paid.paymentIntentId() + "/refunds")
+            .token(Tokens.admin(ADMIN))
+            .json("{\"amountCents\":100,\"reason\":\"x\",\"amountCents\":500}")
+            .send();
+
+    // Then the ambiguous body is refused, and nothing is refunded
+    assertThat(response.status()).as(response.toString()).isEqualTo(400);
+    assertThat(response.contentType()).startsWith("application/problem+json");
+    assertThat(response.json().get("detail").asText()).contains("amountCents");
+    assertThat(
+            app.db.count(
+                "payment_refunds WHERE stripe_payment_intent_id = ?", paid.paymentIntentId()))
+        .isZero();
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+  }
+
   private static Http.Call refund(String paymentIntentId, Object body) {
     return app.http
         .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")

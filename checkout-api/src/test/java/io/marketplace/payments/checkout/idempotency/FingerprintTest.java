@@ -43,6 +43,12 @@ class FingerprintTest {
   }
 
   @Test
+  void shouldDifferWhenJsonNamesAFieldTwice() {
+    // Then a body naming a field twice, which the routes refuse, is not the body of its last value
+    assertThat(of("POST", "/p", "{\"a\":1,\"a\":2}")).isNotEqualTo(of("POST", "/p", "{\"a\":2}"));
+  }
+
+  @Test
   void shouldCompareBytesWhenBodyIsNotJson() {
     // Then
     assertThat(of("POST", "/p", "a=1")).isEqualTo(of("POST", "/p", "a=1"));
