@@ -1,7 +1,10 @@
 package io.marketplace.payments.checkout.http;
 
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.javalin.http.Context;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
@@ -10,12 +13,29 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A JSON object request body, read field by field. Every wrong field is collected and {@link
  * #validate()} answers one 400 naming each of them, so a client fixes all at once.
  */
 public final class RequestBody {
+
+  /**
+   * One JSON value and nothing after it ("{...}garbage" is not a body we understood), whose objects
+   * name each field once: with a field given twice, which value counts depends on who reads it (a
+   * proxy, a log, an audit tool may take the first; Jackson takes the last), so such a body is
+   * refused rather than acted on with one of its values.
+   */
+  private static final ObjectReader READER =
+      Json.mapper()
+          .reader()
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+
+  /** Jackson's words for a field given twice. */
+  private static final Pattern DUPLICATE = Pattern.compile("^Duplicate field '(.{1,100})'");
 
   private final JsonNode root;
   private final Map<String, String> errors = new LinkedHashMap<>();
@@ -32,12 +52,13 @@ public final class RequestBody {
     }
     JsonNode root;
     try {
-      // one JSON value and nothing after it: "{...}garbage" is not a body we understood
-      root =
-          Json.mapper()
-              .reader()
-              .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-              .readTree(bytes);
+      root = READER.readTree(bytes);
+    } catch (JsonParseException e) {
+      Matcher duplicate = DUPLICATE.matcher(String.valueOf(e.getOriginalMessage()));
+      if (duplicate.find()) {
+        throw ProblemException.invalidFields(Map.of(duplicate.group(1), "is given more than once"));
+      }
+      throw ProblemException.badRequest("the body is not valid JSON");
     } catch (IOException e) {
       throw ProblemException.badRequest("the body is not valid JSON");
     }

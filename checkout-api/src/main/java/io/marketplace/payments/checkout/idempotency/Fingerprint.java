@@ -1,5 +1,6 @@
 package io.marketplace.payments.checkout.idempotency;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,16 +17,20 @@ import java.util.HexFormat;
  * What makes two requests "the same" for an Idempotency-Key: method, path and body. A JSON body is
  * compared by content (key order and whitespace do not matter), anything else byte for byte: a body
  * that is one JSON value and then more content is not JSON as the routes read it ({@code
- * RequestBody} refuses it), so it is not the same request as that JSON value alone.
+ * RequestBody} refuses it), so it is not the same request as that JSON value alone; nor is a body
+ * naming a field twice the same as the body of its last value.
  */
 public final class Fingerprint {
 
   private static final ObjectMapper CANONICAL =
       Json.mapper().copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
-  /** One JSON value and nothing after it, as the routes read a body. */
+  /** As the routes read a body: one JSON value and nothing after it, each field named once. */
   private static final ObjectReader READER =
-      CANONICAL.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+      CANONICAL
+          .reader()
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
   private Fingerprint() {}
 
