@@ -15,6 +15,7 @@ import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.StripeEventRouter;
 import io.marketplace.payments.common.worker.WorkerOptions;
+import io.marketplace.payments.refunds.blocked.BlockedUsersPaymentIntents;
 import io.marketplace.payments.refunds.chargeback.DisputeHandler;
 import io.marketplace.payments.refunds.chargeback.DisputesAwaitingPayment;
 import io.marketplace.payments.refunds.moderation.ModerationHandler;
@@ -52,8 +53,9 @@ import org.jdbi.v3.core.Jdbi;
  *
  * Decisions commit first; Stripe is called after commit by the {@link RefundDispatcher}, and
  * whatever is left {@code approved} is retried by the {@link RefundJanitor}, whose passes also
- * count the disputes whose payment's row came after their events. An {@link OutboxRelay} publishes
- * {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
+ * count the disputes whose payment's row came after their events and cancel the open PaymentIntents
+ * of banned and flagged users ({@link BlockedUsersPaymentIntents}). An {@link OutboxRelay}
+ * publishes {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
  * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}.
  */
 public final class RefundWorker implements AutoCloseable {
@@ -180,7 +182,9 @@ public final class RefundWorker implements AutoCloseable {
                       clock,
                       config.retryInterval(),
                       config.refusedRetryInterval(),
-                      List.of(new DisputesAwaitingPayment(jdbi, disputes)),
+                      List.of(
+                          new DisputesAwaitingPayment(jdbi, disputes),
+                          new BlockedUsersPaymentIntents(jdbi, stripe, clock, registry)),
                       registry)
                   .start());
       Javalin http =

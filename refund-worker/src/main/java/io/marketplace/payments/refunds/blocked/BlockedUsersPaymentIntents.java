@@ -1,0 +1,151 @@
+package io.marketplace.payments.refunds.blocked;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.PaymentIntentCancelParams;
+import io.marketplace.payments.common.stripe.StripeKeys;
+import io.marketplace.payments.refunds.refund.RefundJanitor;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pass of the {@link RefundJanitor}: cancels at Stripe the PaymentIntents still open (never paid,
+ * or declined and so confirmable again with another card) of users who are banned or under a risk
+ * flag that no admin cleared and whose cool-down runs. checkout-api refuses such users a new
+ * checkout (403), but a PaymentIntent handed out before keeps its client secret, and with it a card
+ * tester could go on trying cards at Stripe. A PaymentIntent Stripe is processing or has paid is
+ * not cancelable and is left as it is (a payment that succeeds is kept: the user paid for what they
+ * had been allowed to buy).
+ *
+ * <p>The cancellation reaches our records as Stripe's {@code payment_intent.canceled}, which the
+ * payment processor applies, and checkout-api starts a new purchase once the user may pay again.
+ * Until it is applied, a pass may ask again: under the key {@code cancel-<id>}, which checkout-api
+ * uses for the same cancellation, Stripe answers as before. Replicas running the pass at once do
+ * the same.
+ */
+public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
+
+  private static final Logger log = LoggerFactory.getLogger(BlockedUsersPaymentIntents.class);
+  private static final int BATCH = 100;
+
+  private record Open(String paymentIntentId, String userId, String reason) {}
+
+  private final Jdbi jdbi;
+  private final StripeClient stripe;
+  private final Clock clock;
+  private final Counter flagged;
+  private final Counter banned;
+
+  public BlockedUsersPaymentIntents(
+      Jdbi jdbi, StripeClient stripe, Clock clock, MeterRegistry registry) {
+    this.jdbi = jdbi;
+    this.stripe = stripe;
+    this.clock = clock;
+    this.flagged = counter(registry, "flagged");
+    this.banned = counter(registry, "banned");
+  }
+
+  private static Counter counter(MeterRegistry registry, String reason) {
+    return Counter.builder("payments.payment_intents.canceled_for_risk")
+        .description("open PaymentIntents of banned or flagged users canceled at Stripe, by why")
+        .tag("reason", reason)
+        .register(registry);
+  }
+
+  /** Cancels what is due; returns how many PaymentIntents Stripe canceled. */
+  @Override
+  public int run() {
+    List<Open> due =
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                        """
+                        WITH blocked AS (
+                            SELECT id AS user_id, 'banned' AS reason
+                            FROM users WHERE banned_at IS NOT NULL
+                            UNION ALL
+                            SELECT DISTINCT user_id, 'flagged'
+                            FROM user_risk_flags
+                            WHERE cleared_at IS NULL AND flagged_until > :now)
+                        SELECT DISTINCT ON (p.stripe_payment_intent_id)
+                               p.stripe_payment_intent_id, p.user_id, b.reason, p.created_at
+                        FROM blocked b
+                        JOIN payments p ON p.user_id = b.user_id
+                        WHERE p.status IN ('requires_payment', 'failed')
+                        ORDER BY p.stripe_payment_intent_id, b.reason
+                        LIMIT :limit
+                        """)
+                    .bind("now", clock.instant())
+                    .bind("limit", BATCH)
+                    .map(
+                        (rs, ctx) ->
+                            new Open(
+                                rs.getString("stripe_payment_intent_id"),
+                                rs.getString("user_id"),
+                                rs.getString("reason")))
+                    .list());
+    int canceled = 0;
+    for (Open open : due) {
+      if (cancel(open)) {
+        canceled++;
+        ("banned".equals(open.reason()) ? banned : flagged).increment();
+      }
+    }
+    return canceled;
+  }
+
+  private boolean cancel(Open open) {
+    try {
+      stripe
+          .v1()
+          .paymentIntents()
+          .cancel(
+              open.paymentIntentId(),
+              PaymentIntentCancelParams.builder()
+                  .setCancellationReason(PaymentIntentCancelParams.CancellationReason.ABANDONED)
+                  .build(),
+              RequestOptions.builder()
+                  .setIdempotencyKey("cancel-" + open.paymentIntentId())
+                  .build());
+      log.warn(
+          "PaymentIntent {} of {} user {} canceled at Stripe: it must not take a payment now",
+          open.paymentIntentId(),
+          open.reason(),
+          open.userId());
+      return true;
+    } catch (StripeException e) {
+      if ("payment_intent_unexpected_state".equals(e.getCode())) {
+        // paid, processing or canceled already: its event is on its way to our records
+        log.info(
+            "PaymentIntent {} of {} user {} is not cancelable: {}",
+            open.paymentIntentId(),
+            open.reason(),
+            open.userId(),
+            StripeKeys.redact(e.getMessage()));
+      } else {
+        log.warn(
+            "could not cancel PaymentIntent {} of {} user {} (status {}, code {}): {}; the next"
+                + " pass tries again",
+            open.paymentIntentId(),
+            open.reason(),
+            open.userId(),
+            e.getStatusCode(),
+            e.getCode(),
+            StripeKeys.redact(e.getMessage()));
+      }
+      return false;
+    } catch (RuntimeException e) {
+      log.warn(
+          "could not cancel PaymentIntent {} at Stripe; the next pass tries again",
+          open.paymentIntentId(),
+          e);
+      return false;
+    }
+  }
+}
