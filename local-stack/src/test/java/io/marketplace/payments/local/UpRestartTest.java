@@ -1,0 +1,201 @@
+package io.marketplace.payments.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.testsupport.Await;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ./payments up} killed with {@code kill -9} and started again on the same data directory
+ * and ports, as an operator does after a crash: the child JVM runs the real command line.
+ */
+class UpRestartTest {
+
+  @TempDir Path dataDir;
+
+  private Process child;
+  private LocalStack restarted;
+
+  @AfterEach
+  void stop() {
+    if (restarted != null) {
+      restarted.close();
+    }
+    if (child != null && child.isAlive()) {
+      child.destroyForcibly();
+    }
+    stopLeftoverPostgres();
+  }
+
+  /** The killed `up`'s PostgreSQL, if nothing stopped it, must not outlive the test. */
+  private void stopLeftoverPostgres() {
+    try {
+      Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
+      if (!Files.exists(pidFile)) {
+        return;
+      }
+      long pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
+      ProcessHandle.of(pid)
+          .filter(p -> p.info().command().map(c -> c.endsWith("postgres")).orElse(false))
+          .ifPresent(
+              p -> {
+                p.destroy();
+                p.onExit().orTimeout(15, TimeUnit.SECONDS).join();
+              });
+    } catch (IOException | RuntimeException e) {
+      // nothing left to stop
+    }
+  }
+
+  @Test
+  void shouldStartAgainOnTheSamePortsWithTheSameDataWhenTheLastUpWasKilled() throws Exception {
+    // Given `./payments up` running on fixed ports, then killed with kill -9
+    StackPorts ports = freePorts();
+    Path log = dataDir.resolve("up.log");
+    child = startUp(ports, log);
+    Path envFile = dataDir.resolve("env");
+    Await.until(
+        Duration.ofSeconds(180),
+        "the first `up` to be ready (" + log + ")",
+        () -> {
+          if (!child.isAlive()) {
+            throw new AssertionError("`up` exited: " + read(log));
+          }
+          return Files.exists(envFile);
+        });
+    Map<String, String> before = readEnv(envFile);
+    child.destroyForcibly();
+    assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    // When it is started again on the same ports
+    restarted = LocalStack.start(dataDir, ports, line -> {});
+
+    // Then it runs with the same addresses and keys, and serves its API
+    Map<String, String> after = restarted.env();
+    for (String key :
+        List.of(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "DATABASE_URL",
+            "STRIPE_API_BASE",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "AUTH_JWT_SECRET",
+            "GATEWAY_URL",
+            "API_URL")) {
+      assertThat(after.get(key)).as(key).isEqualTo(before.get(key));
+    }
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      HttpResponse<String> categories =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create(after.get("API_URL") + "/api/marketplace/categories"))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(categories.statusCode()).isEqualTo(200);
+      assertThat(categories.body()).contains("\"housing\"");
+    }
+  }
+
+  private Process startUp(StackPorts ports, Path log) throws IOException {
+    List<String> command =
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "--sun-misc-unsafe-memory-access=allow",
+            "-cp",
+            System.getProperty("java.class.path"),
+            PaymentsCommand.class.getName(),
+            "up",
+            "--data-dir",
+            dataDir.toString(),
+            "--kafka-port",
+            Integer.toString(ports.kafka()),
+            "--postgres-port",
+            Integer.toString(ports.postgres()),
+            "--stripe-port",
+            Integer.toString(ports.stripe()),
+            "--gateway-port",
+            Integer.toString(ports.gateway()),
+            "--api-port",
+            Integer.toString(ports.api()),
+            "--processor-port",
+            Integer.toString(ports.processor()),
+            "--refunds-port",
+            Integer.toString(ports.refunds()),
+            "--expirer-port",
+            Integer.toString(ports.expirer()),
+            "--gateway-admin-port",
+            Integer.toString(ports.gatewayAdmin()));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  /** Nine distinct free loopback ports. */
+  private static StackPorts freePorts() {
+    Set<Integer> taken = new HashSet<>();
+    int[] ports = new int[9];
+    for (int i = 0; i < ports.length; i++) {
+      int port;
+      do {
+        port = freePort();
+      } while (!taken.add(port));
+      ports[i] = port;
+    }
+    return new StackPorts(
+        ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7], ports[8]);
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Map<String, String> readEnv(Path file) throws IOException {
+    Properties properties = new Properties();
+    try (InputStream in = new FileInputStream(file.toFile())) {
+      properties.load(in);
+    }
+    return properties.stringPropertyNames().stream()
+        .collect(Collectors.toMap(k -> k, properties::getProperty));
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+}
