@@ -11,6 +11,7 @@ import io.marketplace.payments.common.time.Clocks;
 import io.marketplace.payments.embedded.EmbeddedKafka;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.embedded.KafkaTopics;
+import io.marketplace.payments.embedded.PortInUseException;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.PromotionExpirer;
 import io.marketplace.payments.gateway.GatewayConfig;
@@ -72,7 +73,7 @@ public final class LocalStack implements AutoCloseable {
    * whatever had started is stopped again before the exception leaves.
    */
   public static LocalStack start(Path dataDir, StackPorts ports, Consumer<String> progress) {
-    ports.requireFree();
+    ports.requireFreeButPostgres();
     Closer closer = new Closer();
     try {
       Files.createDirectories(dataDir);
@@ -89,10 +90,16 @@ public final class LocalStack implements AutoCloseable {
       progress.accept("  Kafka ready at " + kafka.bootstrapServers());
 
       progress.accept("starting PostgreSQL ...");
-      EmbeddedPostgresServer postgres =
-          closer.add(
-              EmbeddedPostgresServer.start(dataDir.resolve("postgres"), ports.postgres())
-                  .withoutShutdownHook());
+      EmbeddedPostgresServer postgres;
+      try {
+        // stops a PostgreSQL that a killed run left on this data directory, then takes the port
+        postgres =
+            closer.add(
+                EmbeddedPostgresServer.start(dataDir.resolve("postgres"), ports.postgres())
+                    .withoutShutdownHook());
+      } catch (PortInUseException e) {
+        throw new StackPorts.PortTakenException(e.port(), "--postgres-port");
+      }
       postgres.createDatabase(DATABASE);
       Migrations.migrate(postgres.dataSource(DATABASE));
       progress.accept("  PostgreSQL ready at " + postgres.jdbcUrl(DATABASE) + " (migrated)");

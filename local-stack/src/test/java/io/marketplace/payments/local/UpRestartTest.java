@@ -1,6 +1,7 @@
 package io.marketplace.payments.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.marketplace.payments.testsupport.Await;
 import java.io.FileInputStream;
@@ -117,6 +118,23 @@ class UpRestartTest {
               HttpResponse.BodyHandlers.ofString());
       assertThat(categories.statusCode()).isEqualTo(200);
       assertThat(categories.body()).contains("\"housing\"");
+    }
+  }
+
+  @Test
+  void shouldNameThePostgresOptionWhenAnotherProcessHoldsItsPort() throws Exception {
+    // Given PostgreSQL's port held by a process that is not a PostgreSQL of this data directory
+    try (ServerSocket other = new ServerSocket()) {
+      other.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      StackPorts ports = new StackPorts(0, other.getLocalPort(), 0, 0, 0, 0, 0, 0, 0);
+
+      // When the stack starts, then it refuses, naming the option that moves the port
+      assertThatThrownBy(() -> LocalStack.start(dataDir, ports, line -> {}))
+          .isInstanceOf(StackPorts.PortTakenException.class)
+          .hasMessage(
+              "port "
+                  + other.getLocalPort()
+                  + " is taken by another process; choose another with --postgres-port");
     }
   }
 
