@@ -227,20 +227,18 @@ public final class LocalStack implements AutoCloseable {
     return stripe;
   }
 
-  /** Writes {@link #env()} as {@code KEY=value} lines, readable by a shell's {@code .} command. */
+  /**
+   * Writes {@link #env()} as {@code KEY=value} lines, readable by a shell's {@code .} command and
+   * by the file's owner only.
+   */
   public void writeEnvFile(Path file) {
     String lines =
         env.entrySet().stream()
             .map(e -> e.getKey() + "=" + e.getValue())
             .collect(Collectors.joining("\n", "", "\n"));
     try {
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.writeString(tmp, lines);
-      Files.move(
-          tmp,
-          file,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      // it holds every credential of the stack: readable by its owner only
+      PrivateFiles.write(file, lines);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }

@@ -2,8 +2,8 @@ package io.marketplace.payments.local;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -12,7 +12,8 @@ import java.util.Properties;
 
 /**
  * The local stack's keys, made at random on the first {@code up} and kept under the data directory,
- * so tokens and webhook signatures stay valid across restarts.
+ * so tokens and webhook signatures stay valid across restarts; the file is readable by its owner
+ * only.
  */
 record Secrets(String stripeSecretKey, String webhookSecret, String jwtSecret) {
 
@@ -29,9 +30,11 @@ record Secrets(String stripeSecretKey, String webhookSecret, String jwtSecret) {
       changed |= putIfAbsent(properties, "stripe.webhook-secret", "whsec_" + random(32));
       changed |= putIfAbsent(properties, "auth.jwt-secret", random(48));
       if (changed) {
-        try (Writer writer = Files.newBufferedWriter(file)) {
-          properties.store(writer, "keys of the local stack (never used outside this machine)");
-        }
+        StringWriter text = new StringWriter();
+        properties.store(text, "keys of the local stack (never used outside this machine)");
+        PrivateFiles.write(file, text.toString());
+      } else {
+        PrivateFiles.restrict(file);
       }
       return new Secrets(
           properties.getProperty("stripe.secret-key"),
