@@ -148,6 +148,32 @@ class CrashRecoveryTest {
     }
   }
 
+  @Test
+  void shouldDeliverOwedEventsToTheNewUrlWhenRestartedWithTheEndpointMoved(@TempDir Path dir)
+      throws Exception {
+    try (WebhookReceiver before = WebhookReceiver.start();
+        WebhookReceiver moved = WebhookReceiver.start()) {
+      // Given: a payment whose events were never delivered when the emulator stopped
+      PaymentIntent paid;
+      try (StripeEmulator first = StripeEmulator.start(config(dir, before.url()))) {
+        first.pauseWebhooks();
+        paid = confirmedPayment(client(first.baseUrl(), first.secretKey()), 0);
+      }
+
+      // When: started again with its endpoint at another address (the receiver moved port, as
+      // `./payments up --gateway-port` moves the gateway)
+      try (StripeEmulator restarted =
+          StripeEmulator.startHoldingWebhooks(config(dir, moved.url()))) {
+        restarted.resumeWebhooks();
+
+        // Then: what was owed is delivered there, as Stripe keeps retrying an endpoint whose URL
+        // changed
+        moved.awaitCount(r -> r.paymentIntentId().equals(paid.getId()), 3, WAIT);
+        assertThat(before.all()).isEmpty();
+      }
+    }
+  }
+
   private static Map<String, String> env(Path dir, String webhookUrl) {
     return Map.of(
         "STRIPE_EMULATOR_DATA_DIR",
