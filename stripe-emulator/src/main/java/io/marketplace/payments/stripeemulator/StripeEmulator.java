@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -296,13 +297,19 @@ public final class StripeEmulator implements AutoCloseable {
     RefundFaults faults = new RefundFaults();
     Controls controls = new Controls(refunds, faults, disputes, deliverer);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
-    for (WebhookEndpoint endpoint : config.webhookEndpoints()) {
-      webhookEndpoints.addConfigured(endpoint.url(), endpoint.secret());
+    Map<String, String> legacyEndpointIds = new HashMap<>();
+    Map<String, Integer> occurrences = new HashMap<>();
+    for (int i = 0; i < config.webhookEndpoints().size(); i++) {
+      WebhookEndpoint endpoint = config.webhookEndpoints().get(i);
+      String id = webhookEndpoints.addConfigured(i + 1, endpoint.url(), endpoint.secret()).id();
+      int occurrence = occurrences.merge(endpoint.url(), 1, Integer::sum);
+      legacyEndpointIds.put(
+          WebhookEndpointController.legacyConfiguredId(endpoint.url(), occurrence), id);
     }
     if (holdWebhooks) {
       deliverer.pause();
     }
-    deliverer.resumePending(restored.deliveries());
+    deliverer.resumePending(restored.deliveries(), legacyEndpointIds);
 
     HttpApi api =
         new HttpApi(

@@ -8,6 +8,8 @@ import com.stripe.model.Event;
 import com.stripe.model.PaymentIntent;
 import com.stripe.param.EventListParams;
 import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.stripeemulator.webhook.WebhookEndpointController;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -170,6 +172,33 @@ class CrashRecoveryTest {
         // changed
         moved.awaitCount(r -> r.paymentIntentId().equals(paid.getId()), 3, WAIT);
         assertThat(before.all()).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void shouldDeliverOwedEventsJournaledUnderTheFormerEndpointIdWhenRestarted(@TempDir Path dir)
+      throws Exception {
+    try (WebhookReceiver receiver = WebhookReceiver.start()) {
+      // Given: undelivered events journaled as earlier versions named the configured endpoint
+      PaymentIntent paid;
+      try (StripeEmulator first = StripeEmulator.start(config(dir, receiver.url()))) {
+        first.pauseWebhooks();
+        paid = confirmedPayment(client(first.baseUrl(), first.secretKey()), 0);
+      }
+      Path journal = dir.resolve("stripe").resolve("journal.jsonl");
+      String today = WebhookEndpointController.configuredId(1);
+      assertThat(Files.readString(journal)).contains(today);
+      Files.writeString(
+          journal,
+          Files.readString(journal)
+              .replace(today, WebhookEndpointController.legacyConfiguredId(receiver.url(), 1)));
+
+      // When: started again on that journal
+      try (StripeEmulator restarted = StripeEmulator.start(config(dir, receiver.url()))) {
+
+        // Then: they are delivered all the same
+        receiver.awaitCount(r -> r.paymentIntentId().equals(paid.getId()), 3, WAIT);
       }
     }
   }

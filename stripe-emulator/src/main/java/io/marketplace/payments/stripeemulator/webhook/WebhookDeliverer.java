@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
@@ -103,13 +104,17 @@ public final class WebhookDeliverer implements AutoCloseable {
 
   /**
    * Resumes deliveries a previous run left pending, each at its due time (wall clock) and counting
-   * its earlier tries; one whose event or endpoint no longer exists is dropped.
+   * its earlier tries; one whose event or endpoint no longer exists is dropped. {@code
+   * endpointAliases} maps endpoint ids an earlier version journaled to today's.
    */
-  public void resumePending(List<WebhookDelivery> pending) {
+  public void resumePending(List<WebhookDelivery> pending, Map<String, String> endpointAliases) {
     long now = System.currentTimeMillis();
     for (WebhookDelivery d : pending) {
       Optional<Event> event = store.event(d.eventId());
-      Optional<WebhookEndpoint> endpoint = store.webhookEndpoint(d.endpointId());
+      Optional<WebhookEndpoint> endpoint =
+          store
+              .webhookEndpoint(d.endpointId())
+              .or(() -> store.webhookEndpoint(endpointAliases.get(d.endpointId())));
       if (event.isEmpty() || endpoint.isEmpty()) {
         LOG.warn("Dropping the pending delivery of {}: its event or endpoint is gone", d.key());
         store.log().append(Change.of(withStatus(d, WebhookDelivery.Status.ABANDONED)));

@@ -26,32 +26,42 @@ public final class WebhookEndpointController {
   }
 
   /**
-   * Adds an endpoint from the emulator's configuration, taking every event. Its id follows from its
-   * URL, so deliveries journaled to it before a restart find it again after.
+   * Adds the {@code position}-th (from 1) endpoint of the emulator's configuration, taking every
+   * event. Its id follows from its position, not its URL: as a Stripe endpoint whose URL is
+   * updated, one configured at another address after a restart is the same endpoint, and the
+   * deliveries journaled to it before the restart go to its new address.
    */
-  public WebhookEndpoint addConfigured(String url, String secret) {
-    String id = configuredId(url, 1);
-    for (int n = 2; store.webhookEndpoint(id).isPresent(); n++) {
-      id = configuredId(url, n);
+  public WebhookEndpoint addConfigured(int position, String url, String secret) {
+    return add(configuredId(position), url, secret, List.of("*"), null, true);
+  }
+
+  /** The id of the {@code position}-th configured endpoint. */
+  public static String configuredId(int position) {
+    return "we_" + hash("configured endpoint " + position);
+  }
+
+  /**
+   * The id earlier versions gave a configured endpoint, from its URL and how many configured before
+   * it had the same URL: deliveries such a version journaled are resumed under the id of today.
+   */
+  public static String legacyConfiguredId(String url, int occurrence) {
+    return "we_" + hash(occurrence + " " + url);
+  }
+
+  private static String hash(String text) {
+    try {
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(hash, 0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
-    return add(id, url, secret, List.of("*"), null, true);
   }
 
   /** Adds an endpoint; {@code secret} null makes a fresh {@code whsec_...} as Stripe does. */
   public WebhookEndpoint add(
       String url, String secret, List<String> enabledEvents, String description) {
     return add(Ids.newId("we"), url, secret, enabledEvents, description, false);
-  }
-
-  private static String configuredId(String url, int occurrence) {
-    try {
-      byte[] hash =
-          MessageDigest.getInstance("SHA-256")
-              .digest((occurrence + " " + url).getBytes(StandardCharsets.UTF_8));
-      return "we_" + HexFormat.of().formatHex(hash, 0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private WebhookEndpoint add(
