@@ -1,0 +1,65 @@
+package io.marketplace.payments.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The local stack's Stripe emulator answers its test controls without any key (refund a payment,
+ * open a dispute that counts toward a ban): it must not be reachable from the network, as the
+ * embedded broker and PostgreSQL are not.
+ */
+class LoopbackOnlyTest {
+
+  @TempDir Path dataDir;
+
+  @Test
+  void shouldServeTheStripeEmulatorOnTheLoopbackOnlyWhenTheStackIsUp() throws Exception {
+    // Given an address of this machine on a network, and the stack running
+    InetAddress network =
+        networkAddress()
+            .orElseThrow(() -> new AssertionError("this machine has no non-loopback IPv4 address"));
+    try (LocalStack stack = LocalStack.start(dataDir, StackPorts.anyFree(), line -> {})) {
+      int stripePort = URI.create(stack.env().get("STRIPE_API_BASE")).getPort();
+
+      // When another machine connects to the emulator's port, then it is refused
+      assertThatThrownBy(() -> connect(network, stripePort)).isInstanceOf(IOException.class);
+      // while this machine's own clients reach it
+      connect(InetAddress.getLoopbackAddress(), stripePort);
+      assertThat(stack.env().get("STRIPE_API_BASE")).startsWith("http://localhost:");
+    }
+  }
+
+  private static void connect(InetAddress address, int port) throws IOException {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(address, port), 2_000);
+    }
+  }
+
+  private static Optional<InetAddress> networkAddress() throws SocketException {
+    for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+      if (!nic.isUp() || nic.isLoopback()) {
+        continue;
+      }
+      for (InetAddress address : Collections.list(nic.getInetAddresses())) {
+        if (address instanceof Inet4Address && !address.isLoopbackAddress()) {
+          return Optional.of(address);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+}
