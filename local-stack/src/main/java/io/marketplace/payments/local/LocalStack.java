@@ -114,6 +114,9 @@ public final class LocalStack implements AutoCloseable {
               StripeEmulator.startHoldingWebhooks(
                   StripeEmulator.Config.defaults()
                       .withPort(ports.stripe())
+                      // its test controls take no key: not for the network, as Kafka and
+                      // PostgreSQL here are not
+                      .withHost("127.0.0.1")
                       .withSecretKey(secrets.stripeSecretKey())
                       .withWebhookEndpoint(webhookUrl, secrets.webhookSecret())
                       .withWebhookRetries(Duration.ofSeconds(1), 12)

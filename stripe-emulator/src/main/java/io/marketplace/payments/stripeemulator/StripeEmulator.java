@@ -81,6 +81,8 @@ public final class StripeEmulator implements AutoCloseable {
    * @param dataDir where state is journaled, to survive restarts and crashes (objects, idempotency
    *     keys, events and their pending deliveries); null keeps it in memory only
    * @param apiVersion the {@code api_version} of events
+   * @param host the address to listen on; null listens on every interface (a container), {@code
+   *     127.0.0.1} on the loopback only (the local stack: the test controls need no key)
    */
   public record Config(
       int port,
@@ -91,7 +93,8 @@ public final class StripeEmulator implements AutoCloseable {
       Clock clock,
       Duration disputeDelay,
       Path dataDir,
-      String apiVersion) {
+      String apiVersion,
+      String host) {
 
     public Config {
       if (port < 0 || port > 65535) {
@@ -120,7 +123,8 @@ public final class StripeEmulator implements AutoCloseable {
           Clock.systemUTC(),
           Duration.ofSeconds(1),
           null,
-          DEFAULT_API_VERSION);
+          DEFAULT_API_VERSION,
+          null);
     }
 
     public Config withPort(int newPort) {
@@ -133,7 +137,8 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           disputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
 
     public Config withSecretKey(String newSecretKey) {
@@ -146,7 +151,8 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           disputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
 
     public Config withWebhookEndpoint(String url, String secret) {
@@ -161,7 +167,8 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           disputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
 
     public Config withWebhookRetries(Duration baseDelay, int maxAttempts) {
@@ -174,7 +181,8 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           disputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
 
     public Config withClock(Clock newClock) {
@@ -187,7 +195,8 @@ public final class StripeEmulator implements AutoCloseable {
           newClock,
           disputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
 
     public Config withDisputeDelay(Duration newDisputeDelay) {
@@ -200,7 +209,22 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           newDisputeDelay,
           dataDir,
-          apiVersion);
+          apiVersion,
+          host);
+    }
+
+    public Config withHost(String newHost) {
+      return new Config(
+          port,
+          secretKey,
+          webhookEndpoints,
+          webhookRetryBaseDelay,
+          webhookMaxAttempts,
+          clock,
+          disputeDelay,
+          dataDir,
+          apiVersion,
+          newHost);
     }
 
     public Config withDataDir(Path newDataDir) {
@@ -213,7 +237,8 @@ public final class StripeEmulator implements AutoCloseable {
           clock,
           disputeDelay,
           newDataDir,
-          apiVersion);
+          apiVersion,
+          host);
     }
   }
 
@@ -324,7 +349,11 @@ public final class StripeEmulator implements AutoCloseable {
             new ControlController(controls));
     Javalin app = api.create();
     try {
-      app.start(config.port());
+      if (config.host() == null) {
+        app.start(config.port());
+      } else {
+        app.start(config.host(), config.port());
+      }
     } catch (RuntimeException e) {
       deliverer.close();
       timer.shutdownNow();
