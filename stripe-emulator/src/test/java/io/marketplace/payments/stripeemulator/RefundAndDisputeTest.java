@@ -243,6 +243,44 @@ class RefundAndDisputeTest {
     assertThat(closed.object().path("status").asText()).isEqualTo("lost");
   }
 
+  @Test
+  void shouldFailTheRefundAfterCreatingItWhenPaidWithTheRefundFailCard() throws Exception {
+    // Given a payment with Stripe's test card whose refunds fail after creation
+    PaymentIntent paid = pay("pm_card_refundFail", 800);
+
+    // When it is refunded
+    Refund refund =
+        stripe
+            .v1()
+            .refunds()
+            .create(
+                RefundCreateParams.builder()
+                    .setPaymentIntent(paid.getId())
+                    .putMetadata("refund_id", "r-fail")
+                    .build());
+
+    // Then the refund starts succeeded, as in Stripe's test mode
+    assertThat(paid.getStatus()).isEqualTo("succeeded");
+    assertThat(refund.getStatus()).isEqualTo("succeeded");
+    // and then fails: refund.failed (and refund.updated) carry it failed, with its reason
+    WebhookReceiver.Received failed = receiver.await(event("refund.failed", paid.getId()), WAIT);
+    Event event = Webhook.constructEvent(failed.payload(), failed.signature(), WEBHOOK_SECRET);
+    Refund failedRefund = (Refund) event.getDataObjectDeserializer().getObject().orElseThrow();
+    assertThat(failedRefund.getId()).isEqualTo(refund.getId());
+    assertThat(failedRefund.getStatus()).isEqualTo("failed");
+    assertThat(failedRefund.getFailureReason()).isNotBlank();
+    assertThat(failedRefund.getMetadata()).containsEntry("refund_id", "r-fail");
+    WebhookReceiver.Received updated = receiver.await(event("refund.updated", paid.getId()), WAIT);
+    assertThat(updated.object().path("status").asText()).isEqualTo("failed");
+    assertThat(updated.json().path("data").path("previous_attributes").path("status").asText())
+        .isEqualTo("succeeded");
+    // and Stripe has it failed, the money back on the charge
+    assertThat(stripe.v1().refunds().retrieve(refund.getId()).getStatus()).isEqualTo("failed");
+    Charge charge = stripe.v1().charges().retrieve(paid.getLatestCharge());
+    assertThat(charge.getAmountRefunded()).isZero();
+    assertThat(charge.getRefunded()).isFalse();
+  }
+
   private static PaymentIntent pay(String paymentMethod, long amount) throws StripeException {
     return stripe
         .v1()
