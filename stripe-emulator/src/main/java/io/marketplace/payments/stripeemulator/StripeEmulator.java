@@ -77,7 +77,8 @@ public final class StripeEmulator implements AutoCloseable {
    * @param webhookRetryBaseDelay the first retry's delay; each next one doubles
    * @param webhookMaxAttempts tries per event and endpoint, the first included
    * @param clock for {@code created} and webhook signature timestamps
-   * @param disputeDelay how long after a payment a dispute test card opens its dispute
+   * @param disputeDelay how long after a payment a dispute test card opens its dispute, and after a
+   *     refund the refund-fail test card fails it
    * @param dataDir where state is journaled, to survive restarts and crashes (objects, idempotency
    *     keys, events and their pending deliveries); null keeps it in memory only
    * @param apiVersion the {@code api_version} of events
@@ -318,7 +319,7 @@ public final class StripeEmulator implements AutoCloseable {
     EventPublisher events = new EventPublisher(store, deliverer, config.apiVersion());
     DisputeService disputes = new DisputeService(store, events, timer, config.disputeDelay());
     PaymentIntentService payments = new PaymentIntentService(store, events, disputes);
-    RefundService refunds = new RefundService(store, events);
+    RefundService refunds = new RefundService(store, events, timer, config.disputeDelay());
     RefundFaults faults = new RefundFaults();
     Controls controls = new Controls(refunds, faults, disputes, deliverer);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);

@@ -35,7 +35,8 @@ public enum TestCard {
       "credit",
       Outcome.DISPUTED_INQUIRY,
       null,
-      null);
+      null),
+  REFUND_FAIL("pm_card_refundFail", "visa", "5126", "credit", Outcome.REFUNDS_FAIL, null, null);
 
   /** What the card network does with a charge on this card. */
   public enum Outcome {
@@ -44,7 +45,9 @@ public enum TestCard {
     /** succeeds, then a chargeback ({@code needs_response}) opens shortly after */
     DISPUTED_CHARGEBACK,
     /** succeeds, then an inquiry ({@code warning_needs_response}) opens shortly after */
-    DISPUTED_INQUIRY
+    DISPUTED_INQUIRY,
+    /** succeeds; a refund of it is created {@code succeeded}, then fails shortly after */
+    REFUNDS_FAIL
   }
 
   private final String token;

@@ -5,20 +5,29 @@ import io.marketplace.payments.stripeemulator.http.RequestOrigin;
 import io.marketplace.payments.stripeemulator.http.StripeError;
 import io.marketplace.payments.stripeemulator.payment.Charge;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntent;
+import io.marketplace.payments.stripeemulator.payment.TestCard;
 import io.marketplace.payments.stripeemulator.state.Store;
 import io.marketplace.payments.stripeemulator.webhook.EventPublisher;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Refunds a PaymentIntent's succeeded charge, wholly or in part. Publishes {@code refund.created}
  * and {@code charge.refunded} (with the charge's former {@code amount_refunded} and {@code
- * refunded} as previous attributes).
+ * refunded} as previous attributes). A refund of the refund-fail test card then fails, announced by
+ * {@code refund.updated} and {@code refund.failed}.
  */
 public final class RefundService {
+  private static final Logger LOG = LoggerFactory.getLogger(RefundService.class);
   private static final Set<String> REASONS =
       Set.of("duplicate", "fraudulent", "requested_by_customer");
 
@@ -30,12 +39,24 @@ public final class RefundService {
       String reason,
       Map<String, String> metadata) {}
 
+  /** Why a refund of the refund-fail test card fails. */
+  static final String TEST_CARD_FAILURE_REASON = "expired_or_canceled_card";
+
   private final Store store;
   private final EventPublisher events;
+  private final ScheduledExecutorService timer;
+  private final Duration failureDelay;
 
-  public RefundService(Store store, EventPublisher events) {
+  /**
+   * {@code failureDelay}: how long after its creation a refund of the refund-fail test card fails,
+   * from {@code timer}.
+   */
+  public RefundService(
+      Store store, EventPublisher events, ScheduledExecutorService timer, Duration failureDelay) {
     this.store = store;
     this.events = events;
+    this.timer = timer;
+    this.failureDelay = failureDelay;
   }
 
   public Refund create(Create c, RequestOrigin origin) {
@@ -137,7 +158,9 @@ public final class RefundService {
             pi.id(),
             c.reason(),
             c.metadata(),
-            Ids.newId("txn"));
+            Ids.newId("txn"),
+            Refund.SUCCEEDED,
+            null);
     store.put(refund);
     Charge refunded = charge.withRefunded(charge.amountRefunded() + amount);
     store.put(refunded);
@@ -148,7 +171,58 @@ public final class RefundService {
       previous.put("refunded", charge.refunded());
     }
     events.publish("charge.refunded", refunded.toJson(), previous, origin);
+    if (charge.card().outcome() == TestCard.Outcome.REFUNDS_FAIL) {
+      failLater(refund.id());
+    }
     return refund;
+  }
+
+  /** What the refund-fail test card's network does some time after a refund was created. */
+  private void failLater(String refundId) {
+    try {
+      timer.schedule(
+          () -> {
+            try {
+              fail(refundId);
+            } catch (RuntimeException e) {
+              LOG.warn("Could not fail the refund {}", refundId, e);
+            }
+          },
+          failureDelay.toMillis(),
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  /**
+   * The refund turns {@code failed} and its amount is no longer refunded on the charge; Stripe
+   * tells it twice, as {@code refund.updated} and {@code refund.failed}, two events of their own.
+   */
+  private void fail(String refundId) {
+    Refund created = retrieve(refundId);
+    store.locked(
+        created.paymentIntent(),
+        () -> {
+          Refund current = retrieve(refundId);
+          if (!current.succeeded()) {
+            return null;
+          }
+          Refund failed = current.failed(TEST_CARD_FAILURE_REASON);
+          store.put(failed);
+          store
+              .charge(current.charge())
+              .ifPresent(
+                  charge ->
+                      store.put(
+                          charge.withRefunded(
+                              Math.max(0, charge.amountRefunded() - current.amount()))));
+          Map<String, Object> previous = new LinkedHashMap<>();
+          previous.put("status", current.status());
+          events.publish("refund.updated", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
+          events.publish("refund.failed", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
+          return null;
+        });
   }
 
   /** {@code $5.00} for usd, as Stripe words amounts in this message; {@code 5.00 EUR} otherwise. */
