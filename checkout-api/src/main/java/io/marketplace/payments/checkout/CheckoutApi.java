@@ -88,9 +88,20 @@ public final class CheckoutApi implements AutoCloseable {
           closer.add(
               ClaimOwner.start(() -> database.openSession(ClaimOwner.APPLICATION_NAME), registry));
       Idempotency idempotency = new Idempotency(jdbi, clock, claimOwner, registry);
-      RateLimiter rateLimiter = new RateLimiter(config.rateLimitPerMinute(), registry);
+      RateLimiter rateLimiter =
+          new RateLimiter(config.rateLimitPerMinute(), "payment", "payment requests", registry);
+      RateLimiter writeLimiter =
+          new RateLimiter(
+              config.writeRateLimitPerMinute(),
+              "write",
+              "new listings and refund requests",
+              registry);
       Guard guard =
-          new Guard(new JwtAuthenticator(config.jwtSecret(), clock), rateLimiter, idempotency);
+          new Guard(
+              new JwtAuthenticator(config.jwtSecret(), clock),
+              rateLimiter,
+              writeLimiter,
+              idempotency);
       PaymentIntents paymentIntents = new PaymentIntents(stripe);
       Purchases purchases = new Purchases(jdbi, paymentIntents, clock, new IntentMetrics(registry));
       RefundExecutor refunds = new RefundExecutor(jdbi, stripe, clock, registry);
@@ -118,7 +129,16 @@ public final class CheckoutApi implements AutoCloseable {
           60,
           TimeUnit.MINUTES);
       housekeeping.scheduleWithFixedDelay(
-          () -> safely("evict rate limit buckets", rateLimiter::evictIdle), 1, 1, TimeUnit.MINUTES);
+          () ->
+              safely(
+                  "evict rate limit buckets",
+                  () -> {
+                    rateLimiter.evictIdle();
+                    writeLimiter.evictIdle();
+                  }),
+          1,
+          1,
+          TimeUnit.MINUTES);
       housekeeping.scheduleWithFixedDelay(
           () -> safely("release idempotency keys", idempotency::retryReleases),
           1,
@@ -155,12 +175,12 @@ public final class CheckoutApi implements AutoCloseable {
   static void routes(RoutesConfig routes, Guard guard, Controllers c) {
     routes.get("/openapi.json", c.openApi()::serve);
     routes.get("/api/marketplace/categories", c.categories()::list);
-    routes.post("/api/marketplace/listings", guard.user(c.listings()::create));
+    routes.post("/api/marketplace/listings", guard.write(c.listings()::create));
     routes.get("/api/marketplace/listings/{id}", guard.user(c.listings()::get));
     routes.post("/api/marketplace/listings/{id}/checkout", guard.payment(c.checkout()::checkout));
     routes.post("/api/marketplace/listings/{id}/promote", guard.payment(c.promotions()::promote));
     routes.post(
-        "/api/marketplace/listings/{id}/refund-request", guard.user(c.refundRequests()::request));
+        "/api/marketplace/listings/{id}/refund-request", guard.write(c.refundRequests()::request));
     routes.get("/admin/api/marketplace/refunds", guard.admin(c.adminRefunds()::list));
     routes.post(
         "/admin/api/marketplace/refunds/{id}/approve", guard.admin(c.adminRefunds()::approve));

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param listingTtl how long a listing stays active after activation ({@code LISTING_TTL_DAYS})
  * @param rateLimitPerMinute payment requests a user may make per minute ({@code
  *     RATE_LIMIT_PER_MINUTE})
+ * @param writeRateLimitPerMinute other writes a user may make per minute: new listings, refund
+ *     requests ({@code WRITE_RATE_LIMIT_PER_MINUTE})
  * @param corsOrigins frontend origins allowed to call from a browser ({@code CORS_ALLOWED_ORIGINS})
  */
 public record CheckoutApiConfig(
@@ -29,11 +31,13 @@ public record CheckoutApiConfig(
     int port,
     Duration listingTtl,
     int rateLimitPerMinute,
+    int writeRateLimitPerMinute,
     List<String> corsOrigins) {
 
   public static final int DEFAULT_PORT = 8081;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
   public static final int DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
+  public static final int DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE = 30;
 
   /** HS256 needs a key at least as long as its 256-bit hash to be as strong as it claims. */
   public static final int MIN_JWT_SECRET_BYTES = 32;
@@ -56,6 +60,9 @@ public record CheckoutApiConfig(
     if (rateLimitPerMinute < 1) {
       throw new InvalidConfigException("RATE_LIMIT_PER_MINUTE", "must be at least 1");
     }
+    if (writeRateLimitPerMinute < 1) {
+      throw new InvalidConfigException("WRITE_RATE_LIMIT_PER_MINUTE", "must be at least 1");
+    }
     corsOrigins = List.copyOf(corsOrigins);
   }
 
@@ -68,32 +75,78 @@ public record CheckoutApiConfig(
         env.integer("API_PORT", DEFAULT_PORT),
         Duration.ofDays(env.integer("LISTING_TTL_DAYS", DEFAULT_LISTING_TTL_DAYS)),
         env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
+        env.integer("WRITE_RATE_LIMIT_PER_MINUTE", DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE),
         env.list("CORS_ALLOWED_ORIGINS", false));
   }
 
   public CheckoutApiConfig withDb(DbConfig newDb) {
     return new CheckoutApiConfig(
-        newDb, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, corsOrigins);
+        newDb,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins);
   }
 
   public CheckoutApiConfig withStripe(StripeConfig newStripe) {
     return new CheckoutApiConfig(
-        db, kafka, newStripe, jwtSecret, port, listingTtl, rateLimitPerMinute, corsOrigins);
+        db,
+        kafka,
+        newStripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins);
   }
 
   public CheckoutApiConfig withPort(int newPort) {
     return new CheckoutApiConfig(
-        db, kafka, stripe, jwtSecret, newPort, listingTtl, rateLimitPerMinute, corsOrigins);
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        newPort,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins);
   }
 
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
     return new CheckoutApiConfig(
-        db, kafka, stripe, jwtSecret, port, listingTtl, perMinute, corsOrigins);
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        perMinute,
+        writeRateLimitPerMinute,
+        corsOrigins);
+  }
+
+  public CheckoutApiConfig withWriteRateLimitPerMinute(int perMinute) {
+    return new CheckoutApiConfig(
+        db, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, perMinute, corsOrigins);
   }
 
   public CheckoutApiConfig withCorsOrigins(List<String> origins) {
     return new CheckoutApiConfig(
-        db, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, origins);
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        origins);
   }
 
   @Override
@@ -110,6 +163,8 @@ public record CheckoutApiConfig(
         + listingTtl
         + ", rateLimitPerMinute="
         + rateLimitPerMinute
+        + ", writeRateLimitPerMinute="
+        + writeRateLimitPerMinute
         + ", corsOrigins="
         + corsOrigins
         + "]";

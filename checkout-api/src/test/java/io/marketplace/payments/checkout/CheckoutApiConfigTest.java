@@ -33,6 +33,7 @@ class CheckoutApiConfigTest {
     assertThat(config.port()).isEqualTo(8081);
     assertThat(config.listingTtl()).isEqualTo(Duration.ofDays(30));
     assertThat(config.rateLimitPerMinute()).isEqualTo(10);
+    assertThat(config.writeRateLimitPerMinute()).isEqualTo(30);
     assertThat(config.corsOrigins()).isEmpty();
     assertThat(config.stripe().apiBase()).isEqualTo("https://api.stripe.com");
   }
@@ -44,6 +45,7 @@ class CheckoutApiConfigTest {
     env.put("API_PORT", "9000");
     env.put("LISTING_TTL_DAYS", "7");
     env.put("RATE_LIMIT_PER_MINUTE", "20");
+    env.put("WRITE_RATE_LIMIT_PER_MINUTE", "60");
     env.put("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example");
     env.put("STRIPE_API_BASE", "http://localhost:12111");
 
@@ -54,6 +56,7 @@ class CheckoutApiConfigTest {
     assertThat(config.port()).isEqualTo(9000);
     assertThat(config.listingTtl()).isEqualTo(Duration.ofDays(7));
     assertThat(config.rateLimitPerMinute()).isEqualTo(20);
+    assertThat(config.writeRateLimitPerMinute()).isEqualTo(60);
     assertThat(config.corsOrigins()).isEqualTo(List.of("https://a.example", "https://b.example"));
     assertThat(config.stripe().apiBase()).isEqualTo("http://localhost:12111");
   }

@@ -82,6 +82,7 @@ public final class TestApi implements AutoCloseable {
               0,
               Duration.ofDays(30),
               1000,
+              1000,
               List.of());
       CheckoutApi api = CheckoutApi.start(adjust.apply(config));
       return new TestApi(db, topics, stripe, api, TestInfra.kafkaClient());

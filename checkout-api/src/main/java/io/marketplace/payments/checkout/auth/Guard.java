@@ -10,20 +10,26 @@ import io.marketplace.payments.common.http.ProblemException;
 
 /**
  * What stands before a route, in this order: the token (401), the role (403), {@code
- * Idempotency-Key} for POSTs (a stored answer is replayed here), then the payment rate limit (429)
- * for a request that will run. A client retrying a completed request gets its answer, not a 429,
- * and a replay costs it nothing. Ownership is the route's own check, as only it knows whose
- * resource it touches.
+ * Idempotency-Key} for POSTs (a stored answer is replayed here), then the rate limit (429) of
+ * payments or of other writes for a request that will run. A client retrying a completed request
+ * gets its answer, not a 429, and a replay costs it nothing. Ownership is the route's own check, as
+ * only it knows whose resource it touches.
  */
 public final class Guard {
 
   private final JwtAuthenticator authenticator;
   private final RateLimiter rateLimiter;
+  private final RateLimiter writeLimiter;
   private final Idempotency idempotency;
 
-  public Guard(JwtAuthenticator authenticator, RateLimiter rateLimiter, Idempotency idempotency) {
+  public Guard(
+      JwtAuthenticator authenticator,
+      RateLimiter rateLimiter,
+      RateLimiter writeLimiter,
+      Idempotency idempotency) {
     this.authenticator = authenticator;
     this.rateLimiter = rateLimiter;
+    this.writeLimiter = writeLimiter;
     this.idempotency = idempotency;
   }
 
@@ -41,6 +47,18 @@ public final class Guard {
    * requests that run (not the replay of a stored answer).
    */
   public Handler payment(ApiHandler route) {
+    return limited(rateLimiter, route);
+  }
+
+  /**
+   * A user's route that creates something other than a payment (a listing, a refund request): rate
+   * limited per user on its own budget, as {@link #payment} is.
+   */
+  public Handler write(ApiHandler route) {
+    return limited(writeLimiter, route);
+  }
+
+  private Handler limited(RateLimiter limiter, ApiHandler route) {
     return ctx -> {
       Caller caller = authenticate(ctx);
       requireUser(caller);
@@ -48,7 +66,7 @@ public final class Guard {
           ctx,
           caller,
           (c, who) -> {
-            rateLimiter.acquire(who.userId());
+            limiter.acquire(who.userId());
             return route.handle(c, who);
           });
     };

@@ -11,26 +11,34 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A token bucket per user on the routes that create payments: {@code perMinute} requests, refilled
- * evenly over the minute. Over the limit is a 429 with {@code Retry-After} in seconds. Buckets live
- * in this process: with several replicas each enforces its own share, which is enough to stop a
- * runaway client from creating PaymentIntents in a loop.
+ * A token bucket per user: {@code perMinute} requests, refilled evenly over the minute. Over the
+ * limit is a 429 with {@code Retry-After} in seconds. One limiter guards the routes that create
+ * payments (a runaway client creating PaymentIntents in a loop), another the user's other writes
+ * (new listings, refund requests: rows no one may create without end). Buckets live in this
+ * process: with several replicas each enforces its own share.
  */
 public final class RateLimiter {
 
   private static final Duration IDLE = Duration.ofMinutes(2);
 
   private final int perMinute;
+  private final String what;
   private final Map<UUID, Entry> buckets = new ConcurrentHashMap<>();
   private final Counter limited;
 
   private record Entry(Bucket bucket, long lastUsedNanos) {}
 
-  public RateLimiter(int perMinute, MeterRegistry registry) {
+  /**
+   * {@code kind} tags {@code payments_api_rate_limited_total}; {@code what} names the requests in
+   * the 429's detail ("payment requests").
+   */
+  public RateLimiter(int perMinute, String kind, String what, MeterRegistry registry) {
     this.perMinute = perMinute;
+    this.what = what;
     this.limited =
         Counter.builder("payments.api.rate_limited")
-            .description("payment requests refused by the per-user rate limit")
+            .description("requests refused by a per-user rate limit, by kind")
+            .tag("kind", kind)
             .register(registry);
   }
 
@@ -47,7 +55,7 @@ public final class RateLimiter {
       throw new ProblemException(
           429,
           "Too Many Requests",
-          "at most " + perMinute + " payment requests a minute; retry in " + seconds + " s",
+          "at most " + perMinute + " " + what + " a minute; retry in " + seconds + " s",
           Map.of(),
           Map.of("Retry-After", Long.toString(seconds)));
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,7 +17,7 @@ class RateLimitTest {
 
   @BeforeAll
   static void start() {
-    app = TestApi.start(config -> config.withRateLimitPerMinute(3));
+    app = TestApi.start(config -> config.withRateLimitPerMinute(3).withWriteRateLimitPerMinute(5));
   }
 
   @AfterAll
@@ -46,6 +47,49 @@ class RateLimitTest {
     UUID other = UUID.randomUUID();
     assertThat(app.checkout(other, app.createListing(other, "housing")).status()).isEqualTo(200);
     assertThat(app.createListing(owner, "for-sale")).isNotNull();
+  }
+
+  @Test
+  void shouldAnswer429WhenAUserCreatesListingsOrRefundRequestsInALoop() {
+    // Given a user who created five listings this minute
+    UUID owner = UUID.randomUUID();
+    for (int i = 0; i < 5; i++) {
+      assertThat(app.createListing(owner, "housing")).isNotNull();
+    }
+
+    // When they create a sixth, or ask for a refund
+    Http.Response listing =
+        app.http
+            .post("/api/marketplace/listings")
+            .token(Tokens.user(owner))
+            .json(Map.of("title", "One more", "categorySlug", "housing"))
+            .send();
+    Http.Response refund =
+        app.http
+            .post("/api/marketplace/listings/" + UUID.randomUUID() + "/refund-request")
+            .token(Tokens.user(owner))
+            .json(Map.of("reason", "changed my mind"))
+            .send();
+
+    // Then both are refused with a 429 and Retry-After, and no listing is made
+    assertThat(listing.status()).isEqualTo(429);
+    assertThat(listing.contentType()).startsWith("application/problem+json");
+    assertThat(listing.json().get("detail").asText()).contains("new listings and refund requests");
+    assertThat(Integer.parseInt(listing.header("Retry-After").orElseThrow())).isBetween(1, 60);
+    assertThat(refund.status()).isEqualTo(429);
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", owner)).isEqualTo(5);
+
+    // and the user's payments have their own budget, as other users have theirs
+    UUID listingId =
+        UUID.fromString(
+            app.db
+                .rows("SELECT id FROM marketplace_listings WHERE user_id = ? LIMIT 1", owner)
+                .getFirst()
+                .get("id")
+                .toString());
+    assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
+    UUID other = UUID.randomUUID();
+    assertThat(app.createListing(other, "housing")).isNotNull();
   }
 
   @Test

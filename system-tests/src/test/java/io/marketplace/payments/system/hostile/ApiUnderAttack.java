@@ -69,6 +69,7 @@ final class ApiUnderAttack implements AutoCloseable {
               Duration.ofDays(30),
               // the walks below make hundreds of payment requests; the limit is not under test
               100_000,
+              100_000,
               List.of());
       return new ApiUnderAttack(db, stripe, CheckoutApi.start(config));
     } catch (RuntimeException e) {
