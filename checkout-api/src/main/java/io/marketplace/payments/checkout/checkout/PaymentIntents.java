@@ -8,10 +8,10 @@ import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.net.RequestOptions;
-import com.stripe.param.PaymentIntentCancelParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.stripe.PaymentIntentCancellation;
 import io.marketplace.payments.common.stripe.StripeKeys;
 import java.time.Duration;
 import java.util.Map;
@@ -83,15 +83,7 @@ public final class PaymentIntents {
    */
   public boolean cancel(String paymentIntentId) {
     try {
-      stripe
-          .v1()
-          .paymentIntents()
-          .cancel(
-              paymentIntentId,
-              PaymentIntentCancelParams.builder()
-                  .setCancellationReason(PaymentIntentCancelParams.CancellationReason.ABANDONED)
-                  .build(),
-              RequestOptions.builder().setIdempotencyKey("cancel-" + paymentIntentId).build());
+      PaymentIntentCancellation.cancel(stripe, paymentIntentId);
       return true;
     } catch (StripeException e) {
       log.warn(

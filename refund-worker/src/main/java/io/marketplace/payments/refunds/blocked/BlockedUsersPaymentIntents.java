@@ -2,8 +2,7 @@ package io.marketplace.payments.refunds.blocked;
 
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
-import com.stripe.net.RequestOptions;
-import com.stripe.param.PaymentIntentCancelParams;
+import io.marketplace.payments.common.stripe.PaymentIntentCancellation;
 import io.marketplace.payments.common.stripe.StripeKeys;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
 import io.micrometer.core.instrument.Counter;
@@ -25,9 +24,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The cancellation reaches our records as Stripe's {@code payment_intent.canceled}, which the
  * payment processor applies, and checkout-api starts a new purchase once the user may pay again.
- * Until it is applied, a pass may ask again: under the key {@code cancel-<id>}, which checkout-api
- * uses for the same cancellation, Stripe answers as before. Replicas running the pass at once do
- * the same.
+ * Until it is applied, a pass may ask again: under the one key of every cancellation ({@link
+ * PaymentIntentCancellation}), Stripe answers as before. Replicas running the pass at once do the
+ * same.
  */
 public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
 
@@ -102,17 +101,7 @@ public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
 
   private boolean cancel(Open open) {
     try {
-      stripe
-          .v1()
-          .paymentIntents()
-          .cancel(
-              open.paymentIntentId(),
-              PaymentIntentCancelParams.builder()
-                  .setCancellationReason(PaymentIntentCancelParams.CancellationReason.ABANDONED)
-                  .build(),
-              RequestOptions.builder()
-                  .setIdempotencyKey("cancel-" + open.paymentIntentId())
-                  .build());
+      PaymentIntentCancellation.cancel(stripe, open.paymentIntentId());
       log.warn(
           "PaymentIntent {} of {} user {} canceled at Stripe: it must not take a payment now",
           open.paymentIntentId(),
@@ -120,7 +109,7 @@ public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
           open.userId());
       return true;
     } catch (StripeException e) {
-      if ("payment_intent_unexpected_state".equals(e.getCode())) {
+      if (PaymentIntentCancellation.NOT_CANCELABLE.equals(e.getCode())) {
         // paid, processing or canceled already: its event is on its way to our records
         log.info(
             "PaymentIntent {} of {} user {} is not cancelable: {}",

@@ -1,0 +1,32 @@
+package io.marketplace.payments.common.stripe;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.net.RequestOptions;
+import com.stripe.param.PaymentIntentCancelParams;
+
+/**
+ * Cancels a PaymentIntent nobody may pay any more, the same way wherever it is done (checkout-api
+ * for a rejected listing or a refused checkout, the refund worker for a banned or flagged user):
+ * reason {@code abandoned}, idempotency key {@code cancel-<id>}, so that two services, or a retry,
+ * asking for the same cancellation get Stripe's one answer.
+ */
+public final class PaymentIntentCancellation {
+
+  /** Stripe's code for a PaymentIntent paid, processing or canceled already: not cancelable. */
+  public static final String NOT_CANCELABLE = "payment_intent_unexpected_state";
+
+  private PaymentIntentCancellation() {}
+
+  public static void cancel(StripeClient stripe, String paymentIntentId) throws StripeException {
+    stripe
+        .v1()
+        .paymentIntents()
+        .cancel(
+            paymentIntentId,
+            PaymentIntentCancelParams.builder()
+                .setCancellationReason(PaymentIntentCancelParams.CancellationReason.ABANDONED)
+                .build(),
+            RequestOptions.builder().setIdempotencyKey("cancel-" + paymentIntentId).build());
+  }
+}
