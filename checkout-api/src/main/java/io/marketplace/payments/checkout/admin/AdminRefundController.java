@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * Stripe refunds it and it becomes {@code processed}) and reject ({@code pending → rejected}); and
  * for a refund that {@code failed} at Stripe, retry ({@code failed → approved}, under a new Stripe
  * idempotency key, then {@code processed}) or close (it stays {@code failed}, no longer awaiting
- * anyone).
+ * anyone). Each of these decisions is kept in {@code refund_decisions} with the admin who took it,
+ * in the transaction that takes it.
  */
 public final class AdminRefundController {
 
@@ -128,7 +129,10 @@ public final class AdminRefundController {
           switch (refund.status()) {
             case PENDING -> {
               requireRoomFor(tx, refund, "approved");
-              tx.attach(RefundRequestDao.class).approve(id, clock.instant());
+              Instant now = clock.instant();
+              RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+              dao.approve(id, now);
+              dao.recordDecision(id, "approved", caller.userId(), null, now);
             }
             case APPROVED -> {} // approved before and not refunded yet: try Stripe again
             default ->
@@ -156,7 +160,9 @@ public final class AdminRefundController {
                     "the refund is " + refund.status().wire() + "; only a pending one is rejected");
               }
               Instant now = clock.instant();
-              tx.attach(RefundRequestDao.class).reject(id, reason, now);
+              RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+              dao.reject(id, reason, now);
+              dao.recordDecision(id, "rejected", caller.userId(), reason, now);
               RefundRecord updated = tx.attach(RefundDao.class).find(id).orElseThrow();
               RefundEvents.append(tx, updated, RefundEvents.rejected(updated, reason, now));
               return updated;
@@ -178,7 +184,10 @@ public final class AdminRefundController {
           RefundRecord refund = lockWithPayment(tx, id);
           requireOpenFailed(refund, "retried");
           requireRoomFor(tx, refund, "retried");
-          tx.attach(RefundDao.class).retryFailed(id, clock.instant());
+          Instant now = clock.instant();
+          tx.attach(RefundDao.class).retryFailed(id, now);
+          tx.attach(RefundRequestDao.class)
+              .recordDecision(id, "retried", caller.userId(), null, now);
         });
     log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
     RefundOutcome outcome = executor.execute(id);
@@ -199,7 +208,10 @@ public final class AdminRefundController {
             tx -> {
               RefundRecord refund = lock(tx, id);
               requireOpenFailed(refund, "closed");
-              tx.attach(RefundDao.class).closeFailed(id, reason, clock.instant());
+              Instant now = clock.instant();
+              tx.attach(RefundDao.class).closeFailed(id, reason, now);
+              tx.attach(RefundRequestDao.class)
+                  .recordDecision(id, "closed", caller.userId(), reason, now);
               return tx.attach(RefundDao.class).find(id).orElseThrow();
             });
     log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);

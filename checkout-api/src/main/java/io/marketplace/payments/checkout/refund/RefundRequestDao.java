@@ -118,6 +118,23 @@ public interface RefundRequestDao {
       @Bind("afterId") UUID afterId,
       @Bind("limit") int limit);
 
+  /**
+   * Keeps a super_admin's decision on a refund ({@code approved}, {@code rejected}, {@code
+   * retried}, {@code closed}): who, when, and the reason given, if any. Called in the transaction
+   * that changes the refund.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refund_decisions (refund_id, decision, decided_by, reason, decided_at)
+      VALUES (:refundId, :decision, :decidedBy, :reason, :at)
+      """)
+  void recordDecision(
+      @Bind("refundId") UUID refundId,
+      @Bind("decision") String decision,
+      @Bind("decidedBy") UUID decidedBy,
+      @Bind("reason") String reason,
+      @Bind("at") Instant at);
+
   @SqlUpdate(
       "UPDATE payment_refunds SET status = 'approved', updated_at = :now"
           + " WHERE id = :id AND status = 'pending'")
