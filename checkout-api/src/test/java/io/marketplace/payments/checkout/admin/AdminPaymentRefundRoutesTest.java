@@ -299,6 +299,46 @@ class AdminPaymentRefundRoutesTest {
   }
 
   @Test
+  void shouldAnswer400AndChangeNothingWhenTheCurrencyIsNotThePayments() {
+    // Given a paid featured promotion, in usd as every payment here
+    Paid paid = featured();
+
+    // When an admin sends an amount in another currency, or a currency that is no currency
+    List<Object> bodies =
+        List.of(
+            withCurrency(body(150, "goodwill"), "eur"),
+            withCurrency(body(150, "goodwill"), "jpy"),
+            withCurrency(body(150, "goodwill"), 840));
+    for (Object body : bodies) {
+      Http.Response response = refund(paid.paymentIntentId(), body).send();
+
+      // Then it is a 400 naming the currency, rather than a refund of 150 us cents
+      assertThat(response.status()).as("%s => %s", body, response).isEqualTo(400);
+      assertThat(response.json().get("errors").fieldNames())
+          .toIterable()
+          .containsExactly("currency");
+    }
+    assertThat(
+            app.db.count(
+                "payment_refunds WHERE stripe_payment_intent_id = ?", paid.paymentIntentId()))
+        .isZero();
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+
+    // When the currency is the payment's
+    Http.Response usd =
+        refund(paid.paymentIntentId(), withCurrency(body(150, "goodwill"), "usd")).send();
+
+    // Then it is refunded
+    assertThat(usd.status()).as(usd.toString()).isEqualTo(201);
+    assertThat(usd.json().get("amountCents").asLong()).isEqualTo(150);
+  }
+
+  private static Map<String, Object> withCurrency(Map<String, Object> body, Object currency) {
+    body.put("currency", currency);
+    return body;
+  }
+
+  @Test
   void shouldReplayTheSameRefundWhenTheSameIdempotencyKeyIsSentAgain() {
     // Given a paid featured promotion refunded 150 cents under an Idempotency-Key
     Paid paid = featured();
