@@ -9,6 +9,7 @@ import io.marketplace.payments.checkout.refund.RefundRequestDao;
 import io.marketplace.payments.checkout.refund.RefundView;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.common.refund.RefundRecord;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code POST /admin/api/marketplace/payments/{paymentIntentId}/refunds {"amountCents","reason"}}:
  * a super_admin refunds any succeeded payment (posting fee, featured, bump) for a chosen amount, up
- * to what is left of it ({@link RefundDao#claimedCents}).
+ * to what is left of it ({@link RefundDao#claimedCents}). An optional {@code "currency"} must be
+ * {@code usd}: another one is a 400, not that many US cents refunded.
  *
  * <p>The refund is decided in one transaction that locks the payment's row, checks what is left and
  * records the refund {@code approved} ({@code reason=user_request}, the admin's text in {@code
@@ -58,6 +60,17 @@ public final class AdminPaymentRefundController {
     RequestBody body = RequestBody.of(ctx);
     long amountCents = body.requiredPositiveWholeNumber("amountCents", Integer.MAX_VALUE);
     String reason = body.requiredText("reason", MAX_REASON);
+    // optional, as amountCents is US cents; but an amount meant in another currency is refused,
+    // not refunded as that many US cents
+    body.optionalText("currency", MAX_REASON)
+        .filter(currency -> !currency.equalsIgnoreCase(RefundEvents.CURRENCY))
+        .ifPresent(
+            currency ->
+                body.reject(
+                    "currency",
+                    "must be "
+                        + RefundEvents.CURRENCY
+                        + " (amountCents is in US cents) or left out"));
     body.validate();
     if (paymentIntentId.length() > MAX_PAYMENT_INTENT_ID) {
       throw unknown(paymentIntentId.substring(0, 40) + "…");
