@@ -153,6 +153,7 @@ public final class CheckoutApi implements AutoCloseable {
       Javalin app =
           HttpServers.create(
               config.port(),
+              config.http(),
               registry,
               List.of(
                   new HealthCheck("database", database::isReachable),
@@ -240,7 +241,7 @@ public final class CheckoutApi implements AutoCloseable {
   }
 
   public String baseUrl() {
-    return "http://localhost:" + port();
+    return HttpServers.localUrl(app);
   }
 
   /** The running server, for tests that inspect its routes. */

@@ -3,6 +3,7 @@ package io.marketplace.payments.checkout;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,7 @@ import java.util.Objects;
  * @param writeRateLimitPerMinute other writes a user may make per minute: new listings, refund
  *     requests ({@code WRITE_RATE_LIMIT_PER_MINUTE})
  * @param corsOrigins frontend origins allowed to call from a browser ({@code CORS_ALLOWED_ORIGINS})
+ * @param http the HTTP server's limits and bind address ({@code HTTP_*})
  */
 public record CheckoutApiConfig(
     DbConfig db,
@@ -32,7 +34,8 @@ public record CheckoutApiConfig(
     Duration listingTtl,
     int rateLimitPerMinute,
     int writeRateLimitPerMinute,
-    List<String> corsOrigins) {
+    List<String> corsOrigins,
+    HttpConfig http) {
 
   public static final int DEFAULT_PORT = 8081;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
@@ -64,6 +67,31 @@ public record CheckoutApiConfig(
       throw new InvalidConfigException("WRITE_RATE_LIMIT_PER_MINUTE", "must be at least 1");
     }
     corsOrigins = List.copyOf(corsOrigins);
+    Objects.requireNonNull(http, "http");
+  }
+
+  /** A configuration whose server has the default limits, on every interface. */
+  public CheckoutApiConfig(
+      DbConfig db,
+      KafkaConfig kafka,
+      StripeConfig stripe,
+      String jwtSecret,
+      int port,
+      Duration listingTtl,
+      int rateLimitPerMinute,
+      int writeRateLimitPerMinute,
+      List<String> corsOrigins) {
+    this(
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins,
+        HttpConfig.defaults());
   }
 
   public static CheckoutApiConfig fromEnv(Env env) {
@@ -76,7 +104,8 @@ public record CheckoutApiConfig(
         Duration.ofDays(env.integer("LISTING_TTL_DAYS", DEFAULT_LISTING_TTL_DAYS)),
         env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
         env.integer("WRITE_RATE_LIMIT_PER_MINUTE", DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE),
-        env.list("CORS_ALLOWED_ORIGINS", false));
+        env.list("CORS_ALLOWED_ORIGINS", false),
+        HttpConfig.fromEnv(env));
   }
 
   public CheckoutApiConfig withDb(DbConfig newDb) {
@@ -89,7 +118,8 @@ public record CheckoutApiConfig(
         listingTtl,
         rateLimitPerMinute,
         writeRateLimitPerMinute,
-        corsOrigins);
+        corsOrigins,
+        http);
   }
 
   public CheckoutApiConfig withStripe(StripeConfig newStripe) {
@@ -102,7 +132,8 @@ public record CheckoutApiConfig(
         listingTtl,
         rateLimitPerMinute,
         writeRateLimitPerMinute,
-        corsOrigins);
+        corsOrigins,
+        http);
   }
 
   public CheckoutApiConfig withPort(int newPort) {
@@ -115,7 +146,8 @@ public record CheckoutApiConfig(
         listingTtl,
         rateLimitPerMinute,
         writeRateLimitPerMinute,
-        corsOrigins);
+        corsOrigins,
+        http);
   }
 
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
@@ -128,12 +160,22 @@ public record CheckoutApiConfig(
         listingTtl,
         perMinute,
         writeRateLimitPerMinute,
-        corsOrigins);
+        corsOrigins,
+        http);
   }
 
   public CheckoutApiConfig withWriteRateLimitPerMinute(int perMinute) {
     return new CheckoutApiConfig(
-        db, kafka, stripe, jwtSecret, port, listingTtl, rateLimitPerMinute, perMinute, corsOrigins);
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        perMinute,
+        corsOrigins,
+        http);
   }
 
   public CheckoutApiConfig withCorsOrigins(List<String> origins) {
@@ -146,7 +188,8 @@ public record CheckoutApiConfig(
         listingTtl,
         rateLimitPerMinute,
         writeRateLimitPerMinute,
-        origins);
+        origins,
+        http);
   }
 
   @Override
@@ -167,6 +210,8 @@ public record CheckoutApiConfig(
         + writeRateLimitPerMinute
         + ", corsOrigins="
         + corsOrigins
+        + ", http="
+        + http
         + "]";
   }
 }

@@ -43,6 +43,9 @@ public final class LocalStack implements AutoCloseable {
 
   static final String DATABASE = "payments";
 
+  /** Where every server of the stack listens: this machine only. */
+  static final String LOOPBACK = "127.0.0.1";
+
   private final Closer closer;
   private final Map<String, String> env;
   private final EmbeddedKafka kafka;
@@ -105,7 +108,7 @@ public final class LocalStack implements AutoCloseable {
       progress.accept("  PostgreSQL ready at " + postgres.jdbcUrl(DATABASE) + " (migrated)");
 
       int gatewayPort = ports.gateway() == 0 ? freePort() : ports.gateway();
-      String webhookUrl = "http://localhost:" + gatewayPort + "/webhooks/stripe";
+      String webhookUrl = "http://" + LOOPBACK + ":" + gatewayPort + "/webhooks/stripe";
 
       progress.accept("starting the Stripe emulator ...");
       Files.createDirectories(dataDir.resolve("stripe"));
@@ -116,7 +119,7 @@ public final class LocalStack implements AutoCloseable {
                       .withPort(ports.stripe())
                       // its test controls take no key: not for the network, as Kafka and
                       // PostgreSQL here are not
-                      .withHost("127.0.0.1")
+                      .withHost(LOOPBACK)
                       .withSecretKey(secrets.stripeSecretKey())
                       .withWebhookEndpoint(webhookUrl, secrets.webhookSecret())
                       .withWebhookRetries(Duration.ofSeconds(1), 12)
@@ -134,7 +137,9 @@ public final class LocalStack implements AutoCloseable {
       env.put("AUTH_JWT_SECRET", secrets.jwtSecret());
       env.put("GATEWAY_PORT", Integer.toString(gatewayPort));
       env.put("API_PORT", Integer.toString(ports.api()));
-      Env base = Env.of(env);
+      // every server on the loopback only, as the broker, PostgreSQL and the emulator are: a
+      // developer's machine does not serve the API or any worker to the network it is on
+      Env base = Env.of(env).with(Map.of("HTTP_BIND_ADDRESS", LOOPBACK));
 
       progress.accept("starting the webhook gateway ...");
       WebhookGateway gateway =
@@ -177,12 +182,13 @@ public final class LocalStack implements AutoCloseable {
                   Clocks.systemUtc()));
 
       env.put("GATEWAY_URL", gateway.baseUrl());
+      env.put("GATEWAY_ADMIN_URL", gateway.adminUrl());
       env.put("WEBHOOK_URL", gateway.webhookUrl());
       env.put("API_URL", api.baseUrl());
       env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
       env.put("REFUND_WORKER_URL", refunds.baseUrl());
       env.put("PROMOTION_EXPIRER_URL", expirer.baseUrl());
-      env.put("PAYMENT_RISK_URL", "http://localhost:" + risk.adminPort());
+      env.put("PAYMENT_RISK_URL", risk.adminUrl());
       return new LocalStack(closer, env, kafka, postgres, stripe, processor, refunds);
     } catch (IOException e) {
       closer.close();

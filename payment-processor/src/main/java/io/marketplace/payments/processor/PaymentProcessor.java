@@ -104,6 +104,7 @@ public final class PaymentProcessor implements AutoCloseable {
       Javalin admin =
           HttpServers.create(
                   config.adminPort(),
+                  config.http(),
                   registry,
                   List.of(
                       new HealthCheck("kafka", kafkaHealth::isReachable),
@@ -146,7 +147,7 @@ public final class PaymentProcessor implements AutoCloseable {
   }
 
   public String adminUrl() {
-    return "http://localhost:" + port();
+    return HttpServers.localUrl(admin);
   }
 
   /** True once the consumer group assigned every worker its partitions. */

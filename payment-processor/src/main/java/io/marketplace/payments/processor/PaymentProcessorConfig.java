@@ -3,6 +3,7 @@ package io.marketplace.payments.processor;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import java.time.Duration;
 import java.util.Objects;
@@ -15,6 +16,7 @@ import java.util.Objects;
  * @param adminPort health and metrics port (0 picks a free one)
  * @param workers consumer threads in the group (PROCESSOR_WORKERS, default 2): each takes a share
  *     of the partitions and its own database connection, so applying events uses both cores
+ * @param http the admin server's limits and bind address ({@code HTTP_*})
  */
 public record PaymentProcessorConfig(
     KafkaConfig kafka,
@@ -22,7 +24,8 @@ public record PaymentProcessorConfig(
     String consumer,
     Duration listingTtl,
     int adminPort,
-    int workers) {
+    int workers,
+    HttpConfig http) {
 
   public static final String SERVICE = "payment-processor";
 
@@ -39,6 +42,18 @@ public record PaymentProcessorConfig(
     if (workers < 1) {
       throw new IllegalArgumentException("at least one worker");
     }
+    Objects.requireNonNull(http, "http");
+  }
+
+  /** A configuration whose admin server has the default limits, on every interface. */
+  public PaymentProcessorConfig(
+      KafkaConfig kafka,
+      DbConfig database,
+      String consumer,
+      Duration listingTtl,
+      int adminPort,
+      int workers) {
+    this(kafka, database, consumer, listingTtl, adminPort, workers, HttpConfig.defaults());
   }
 
   /** A configuration with the default number of workers. */
@@ -49,7 +64,8 @@ public record PaymentProcessorConfig(
 
   /** The same configuration with {@code count} consumer threads. */
   public PaymentProcessorConfig withWorkers(int count) {
-    return new PaymentProcessorConfig(kafka, database, consumer, listingTtl, adminPort, count);
+    return new PaymentProcessorConfig(
+        kafka, database, consumer, listingTtl, adminPort, count, http);
   }
 
   public static PaymentProcessorConfig fromEnv(Env env) {
@@ -67,6 +83,7 @@ public record PaymentProcessorConfig(
         SERVICE,
         Duration.ofDays(ttlDays),
         env.integer("ADMIN_PORT", 8082),
-        workers);
+        workers,
+        HttpConfig.fromEnv(env));
   }
 }

@@ -3,6 +3,7 @@ package io.marketplace.payments.risk;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import java.util.Objects;
  * @param replicationFactor replicas of the changelog and repartition topics Kafka Streams creates
  *     ({@code RISK_REPLICATION_FACTOR}, default 3, as {@code create-topics.sh} creates ours), with
  *     {@link #minInsyncReplicas()} in sync; set here, never left to the broker's defaults (1 and 1)
+ * @param http the admin server's limits and bind address ({@code HTTP_*})
  */
 public record RiskConfig(
     KafkaConfig kafka,
@@ -31,7 +33,8 @@ public record RiskConfig(
     RiskRules rules,
     DbConfig db,
     Duration coolDown,
-    int replicationFactor) {
+    int replicationFactor,
+    HttpConfig http) {
 
   public static final int DEFAULT_ADMIN_PORT = 8086;
 
@@ -46,7 +49,8 @@ public record RiskConfig(
       RiskRules rules,
       DbConfig db,
       Duration coolDown) {
-    this(kafka, adminPort, stateDir, standbyReplicas, rules, db, coolDown, 1);
+    this(
+        kafka, adminPort, stateDir, standbyReplicas, rules, db, coolDown, 1, HttpConfig.defaults());
   }
 
   public RiskConfig {
@@ -55,6 +59,7 @@ public record RiskConfig(
     Objects.requireNonNull(rules, "rules");
     Objects.requireNonNull(db, "db");
     Objects.requireNonNull(coolDown, "coolDown");
+    Objects.requireNonNull(http, "http");
     if (replicationFactor < 1) {
       throw new InvalidConfigException("RISK_REPLICATION_FACTOR", "must be 1 or more");
     }
@@ -85,7 +90,8 @@ public record RiskConfig(
         RiskRules.fromEnv(env),
         DbConfig.fromEnv(env),
         coolDown(env),
-        env.integer("RISK_REPLICATION_FACTOR", DEFAULT_REPLICATION_FACTOR));
+        env.integer("RISK_REPLICATION_FACTOR", DEFAULT_REPLICATION_FACTOR),
+        HttpConfig.fromEnv(env));
   }
 
   private static Duration coolDown(Env env) {
@@ -98,12 +104,12 @@ public record RiskConfig(
 
   public RiskConfig withStateDir(Path value) {
     return new RiskConfig(
-        kafka, adminPort, value, standbyReplicas, rules, db, coolDown, replicationFactor);
+        kafka, adminPort, value, standbyReplicas, rules, db, coolDown, replicationFactor, http);
   }
 
   public RiskConfig withAdminPort(int value) {
     return new RiskConfig(
-        kafka, value, stateDir, standbyReplicas, rules, db, coolDown, replicationFactor);
+        kafka, value, stateDir, standbyReplicas, rules, db, coolDown, replicationFactor, http);
   }
 
   /** One signal's rule: {@code threshold} distinct occurrences within a {@code window}. */

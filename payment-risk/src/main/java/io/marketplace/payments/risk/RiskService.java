@@ -83,6 +83,7 @@ public final class RiskService implements AutoCloseable {
     Javalin admin =
         HttpServers.create(
             config.adminPort(),
+            config.http(),
             registry,
             List.of(
                 new HealthCheck("kafka-streams", () -> isRunning(streams)),
@@ -117,6 +118,11 @@ public final class RiskService implements AutoCloseable {
 
   public int adminPort() {
     return admin.port();
+  }
+
+  /** Where Prometheus scrapes {@code /metrics}. */
+  public String adminUrl() {
+    return HttpServers.localUrl(admin);
   }
 
   public KafkaStreams.State state() {

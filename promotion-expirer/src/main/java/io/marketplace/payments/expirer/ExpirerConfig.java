@@ -3,6 +3,7 @@ package io.marketplace.payments.expirer;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.db.DbConfig;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import java.util.Objects;
  * @param webhookEventsRetention how long the audit rows of Stripe events ({@code webhook_events})
  *     are kept ({@code WEBHOOK_EVENTS_RETENTION}, default 90 days, at least a day); each pass
  *     deletes older ones in batches
+ * @param http the admin server's limits and bind address ({@code HTTP_*})
  */
 public record ExpirerConfig(
     DbConfig db,
@@ -29,7 +31,8 @@ public record ExpirerConfig(
     int batchSize,
     Duration checkInterval,
     Duration publishTimeout,
-    Duration webhookEventsRetention) {
+    Duration webhookEventsRetention,
+    HttpConfig http) {
 
   public static final int DEFAULT_ADMIN_PORT = 8084;
   public static final int DEFAULT_BATCH_SIZE = 1000;
@@ -43,12 +46,35 @@ public record ExpirerConfig(
     Objects.requireNonNull(schedule, "schedule");
     Objects.requireNonNull(checkInterval, "checkInterval");
     Objects.requireNonNull(publishTimeout, "publishTimeout");
+    Objects.requireNonNull(http, "http");
     if (webhookEventsRetention.compareTo(MIN_RETENTION) < 0) {
       throw new IllegalArgumentException("webhook events are kept at least " + MIN_RETENTION);
     }
     if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
       throw new IllegalArgumentException("batch size must be between 1 and " + MAX_BATCH_SIZE);
     }
+  }
+
+  /** A configuration whose admin server has the default limits, on every interface. */
+  public ExpirerConfig(
+      DbConfig db,
+      KafkaConfig kafka,
+      int adminPort,
+      Schedule schedule,
+      int batchSize,
+      Duration checkInterval,
+      Duration publishTimeout,
+      Duration webhookEventsRetention) {
+    this(
+        db,
+        kafka,
+        adminPort,
+        schedule,
+        batchSize,
+        checkInterval,
+        publishTimeout,
+        webhookEventsRetention,
+        HttpConfig.defaults());
   }
 
   public static ExpirerConfig fromEnv(Env env) {
@@ -73,7 +99,8 @@ public record ExpirerConfig(
         batchSize,
         Duration.ofSeconds(1),
         Duration.ofMinutes(10),
-        retention);
+        retention,
+        HttpConfig.fromEnv(env));
   }
 
   public ExpirerConfig withSchedule(Schedule value) {
@@ -85,7 +112,8 @@ public record ExpirerConfig(
         batchSize,
         checkInterval,
         publishTimeout,
-        webhookEventsRetention);
+        webhookEventsRetention,
+        http);
   }
 
   public ExpirerConfig withBatchSize(int value) {
@@ -97,21 +125,38 @@ public record ExpirerConfig(
         value,
         checkInterval,
         publishTimeout,
-        webhookEventsRetention);
+        webhookEventsRetention,
+        http);
   }
 
   public ExpirerConfig withCheckInterval(Duration value) {
     return new ExpirerConfig(
-        db, kafka, adminPort, schedule, batchSize, value, publishTimeout, webhookEventsRetention);
+        db,
+        kafka,
+        adminPort,
+        schedule,
+        batchSize,
+        value,
+        publishTimeout,
+        webhookEventsRetention,
+        http);
   }
 
   public ExpirerConfig withWebhookEventsRetention(Duration value) {
     return new ExpirerConfig(
-        db, kafka, adminPort, schedule, batchSize, checkInterval, publishTimeout, value);
+        db, kafka, adminPort, schedule, batchSize, checkInterval, publishTimeout, value, http);
   }
 
   public ExpirerConfig withPublishTimeout(Duration value) {
     return new ExpirerConfig(
-        db, kafka, adminPort, schedule, batchSize, checkInterval, value, webhookEventsRetention);
+        db,
+        kafka,
+        adminPort,
+        schedule,
+        batchSize,
+        checkInterval,
+        value,
+        webhookEventsRetention,
+        http);
   }
 }

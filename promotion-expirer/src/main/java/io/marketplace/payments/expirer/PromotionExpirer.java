@@ -70,6 +70,7 @@ public final class PromotionExpirer implements AutoCloseable {
       Javalin http =
           HttpServers.create(
                   config.adminPort(),
+                  config.http(),
                   registry,
                   List.of(
                       new HealthCheck("database", database::isReachable),
@@ -126,7 +127,7 @@ public final class PromotionExpirer implements AutoCloseable {
   }
 
   public String baseUrl() {
-    return "http://localhost:" + port();
+    return HttpServers.localUrl(http);
   }
 
   @Override

@@ -190,6 +190,7 @@ public final class RefundWorker implements AutoCloseable {
       Javalin http =
           HttpServers.create(
                   config.adminPort(),
+                  config.http(),
                   registry,
                   List.of(
                       new HealthCheck("kafka", kafkaHealth::isReachable),
@@ -233,7 +234,7 @@ public final class RefundWorker implements AutoCloseable {
   }
 
   public String baseUrl() {
-    return "http://localhost:" + port();
+    return HttpServers.localUrl(http);
   }
 
   /** True once every consumer has its partitions: tests wait for it before producing. */

@@ -5,6 +5,7 @@ import io.javalin.compression.CompressionStrategy;
 import io.javalin.config.JavalinConfig;
 import io.marketplace.payments.common.Closer;
 import io.marketplace.payments.common.http.HealthCheck;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
@@ -72,7 +73,13 @@ public final class WebhookGateway implements AutoCloseable {
               config.bodyTimeout());
       List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
       // metrics on the admin port only: the public port is open to the internet (SPEC §3)
-      Javalin admin = HttpServers.create(config.adminPort(), registry, readiness, routes -> {});
+      Javalin admin =
+          HttpServers.create(
+              config.adminPort(),
+              HttpConfig.defaults().withBindAddress(config.http().bindAddress()),
+              registry,
+              readiness,
+              routes -> {});
       closer.add(admin::stop);
       admin.start();
       Javalin app =
@@ -132,11 +139,11 @@ public final class WebhookGateway implements AutoCloseable {
 
   /** Where Prometheus scrapes {@code /metrics}. */
   public String adminUrl() {
-    return "http://127.0.0.1:" + adminPort();
+    return HttpServers.localUrl(admin);
   }
 
   public String baseUrl() {
-    return "http://127.0.0.1:" + port();
+    return HttpServers.localUrl(app);
   }
 
   /** Where Stripe (or the emulator) sends webhooks. */

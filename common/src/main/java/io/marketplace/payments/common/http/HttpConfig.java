@@ -2,6 +2,8 @@ package io.marketplace.payments.common.http;
 
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -23,8 +25,11 @@ import java.util.Objects;
  * @param idleTimeout how long a connection may stay silent before the server closes it ({@code
  *     HTTP_IDLE_TIMEOUT}); it frees the room of clients that hold connections and send nothing (a
  *     request the server is still working on, such as a webhook waiting for the broker, is not cut)
+ * @param bindAddress the address the server listens on ({@code HTTP_BIND_ADDRESS}), or null for
+ *     every interface, what a container needs; {@code ./payments up} listens on the loopback only
  */
-public record HttpConfig(int maxConnections, int acceptQueueSize, Duration idleTimeout) {
+public record HttpConfig(
+    int maxConnections, int acceptQueueSize, Duration idleTimeout, String bindAddress) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 4096;
   public static final int DEFAULT_ACCEPT_QUEUE_SIZE = 1024;
@@ -41,10 +46,40 @@ public record HttpConfig(int maxConnections, int acceptQueueSize, Duration idleT
     if (idleTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("idleTimeout must be at least 1 ms: " + idleTimeout);
     }
+    if (bindAddress != null && bindAddress.isBlank()) {
+      throw new IllegalArgumentException("bindAddress must be null or an address");
+    }
+  }
+
+  /** Limits on every interface. */
+  public HttpConfig(int maxConnections, int acceptQueueSize, Duration idleTimeout) {
+    this(maxConnections, acceptQueueSize, idleTimeout, null);
   }
 
   public static HttpConfig defaults() {
     return new HttpConfig(DEFAULT_MAX_CONNECTIONS, DEFAULT_ACCEPT_QUEUE_SIZE, DEFAULT_IDLE_TIMEOUT);
+  }
+
+  /** The same limits, listening on {@code address} only (null: every interface). */
+  public HttpConfig withBindAddress(String address) {
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, address);
+  }
+
+  /**
+   * The host of a URL that reaches a server bound to {@code bindAddress} from the same machine:
+   * that address when it is one address, else {@code localhost}.
+   */
+  public static String urlHost(String bindAddress) {
+    if (bindAddress == null || isWildcard(bindAddress)) {
+      return "localhost";
+    }
+    return bindAddress.contains(":") && !bindAddress.startsWith("[")
+        ? "[" + bindAddress + "]"
+        : bindAddress;
+  }
+
+  private static boolean isWildcard(String address) {
+    return address.equals("0.0.0.0") || address.equals("::") || address.equals("[::]");
   }
 
   public static HttpConfig fromEnv(Env env) {
@@ -60,6 +95,16 @@ public record HttpConfig(int maxConnections, int acceptQueueSize, Duration idleT
     if (idleTimeout.toMillis() < 1) {
       throw new InvalidConfigException("HTTP_IDLE_TIMEOUT", "must be at least 1ms");
     }
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout);
+    String bindAddress = env.optional("HTTP_BIND_ADDRESS", null);
+    if (bindAddress != null) {
+      try {
+        // a literal is parsed, not looked up; a name must resolve here, where the server binds
+        InetAddress.getByName(bindAddress);
+      } catch (UnknownHostException e) {
+        throw new InvalidConfigException(
+            "HTTP_BIND_ADDRESS", "is not an address of this host: " + bindAddress);
+      }
+    }
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, bindAddress);
   }
 }

@@ -144,6 +144,21 @@ public final class HttpServers {
   }
 
   /**
+   * The URL that reaches a started server from this machine: {@code http://localhost:<port>} when
+   * it listens on every interface, else its one address ({@code http://127.0.0.1:<port>}).
+   */
+  public static String localUrl(Javalin server) {
+    String host = "localhost";
+    for (var connector : server.jettyServer().server().getConnectors()) {
+      if (connector instanceof ServerConnector network) {
+        host = HttpConfig.urlHost(network.getHost());
+        break;
+      }
+    }
+    return "http://" + host + ":" + server.port();
+  }
+
+  /**
    * Whether reading the request failed because its body ended early: the client went away. Jetty's
    * own end of stream only: a database connection's {@code EOFException} is a fault of ours.
    */
@@ -167,6 +182,7 @@ public final class HttpServers {
           ServerConnector connector =
               new ServerConnector(server, new HttpConnectionFactory(httpConfiguration));
           connector.setPort(port);
+          connector.setHost(limits.bindAddress());
           connector.setAcceptQueueSize(limits.acceptQueueSize());
           connector.setIdleTimeout(limits.idleTimeout().toMillis());
           return connector;

@@ -60,4 +60,28 @@ class HttpConfigTest {
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("HTTP_IDLE_TIMEOUT");
   }
+
+  @Test
+  void shouldListenOnEveryInterfaceUnlessABindAddressIsSet() {
+    // Given no HTTP_BIND_ADDRESS, then the server listens on every interface (a container's need)
+    assertThat(HttpConfig.fromEnv(Env.of(Map.of())).bindAddress()).isNull();
+
+    // Given the loopback as bind address, then the server listens there, and is reached there
+    HttpConfig loopback = HttpConfig.fromEnv(Env.of(Map.of("HTTP_BIND_ADDRESS", "127.0.0.1")));
+    assertThat(loopback.bindAddress()).isEqualTo("127.0.0.1");
+    assertThat(HttpConfig.urlHost(loopback.bindAddress())).isEqualTo("127.0.0.1");
+    assertThat(HttpConfig.urlHost("::1")).isEqualTo("[::1]");
+    assertThat(HttpConfig.urlHost("0.0.0.0")).isEqualTo("localhost");
+  }
+
+  @Test
+  void shouldNameTheVariableWhenTheBindAddressIsNoAddress() {
+    // Given a bind address that names no host
+    Env env = Env.of(Map.of("HTTP_BIND_ADDRESS", "no-such-host.invalid"));
+
+    // When it is read, then the service refuses to start naming the variable
+    assertThatThrownBy(() -> HttpConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("HTTP_BIND_ADDRESS");
+  }
 }
