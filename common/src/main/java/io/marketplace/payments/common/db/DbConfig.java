@@ -1,5 +1,6 @@
 package io.marketplace.payments.common.db;
 
+import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import java.time.Duration;
@@ -52,14 +53,39 @@ public record DbConfig(
   }
 
   public static DbConfig fromEnv(Env env) {
+    String url = env.required("DATABASE_URL");
+    if (Deployment.fromEnv(env).isProduction() && !verifiesServer(url)) {
+      // the URL is not quoted: it may carry a password
+      throw new InvalidConfigException(
+          "DATABASE_URL",
+          Deployment.inProduction(
+              "must set sslmode=verify-full (with sslrootcert, the server's CA): with require or"
+                  + " less, whoever sits on the network can pose as the database"));
+    }
     return new DbConfig(
-        env.required("DATABASE_URL"),
+        url,
         env.required("DATABASE_USER"),
         env.optionalSecret("DATABASE_PASSWORD"),
         env.integer("DATABASE_POOL_SIZE", 10),
         env.optional("DATABASE_SYNCHRONOUS_COMMIT", "on"),
         env.duration("DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
         env.duration("DATABASE_SOCKET_TIMEOUT", SOCKET_TIMEOUT));
+  }
+
+  /** Whether the JDBC URL asks for TLS with the server's certificate and host name verified. */
+  static boolean verifiesServer(String url) {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return false;
+    }
+    String mode = null;
+    for (String parameter : url.substring(query + 1).split("&")) {
+      if (parameter.startsWith("sslmode=")) {
+        // the driver reads the last one
+        mode = parameter.substring("sslmode=".length());
+      }
+    }
+    return "verify-full".equals(mode);
   }
 
   public DbConfig withPoolSize(int size) {

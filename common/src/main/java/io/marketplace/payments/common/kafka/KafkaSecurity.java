@@ -1,5 +1,6 @@
 package io.marketplace.payments.common.kafka;
 
+import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.config.MissingConfigException;
@@ -51,6 +52,13 @@ public record KafkaSecurity(
     }
     boolean sasl = protocol.startsWith("SASL_");
     boolean tls = protocol.endsWith("SSL");
+    if (!tls && Deployment.fromEnv(env).isProduction()) {
+      throw new InvalidConfigException(
+          "KAFKA_SECURITY_PROTOCOL",
+          Deployment.inProduction(
+              "must be SASL_SSL or SSL: every pod can reach the brokers, and without TLS and"
+                  + " authentication any of them could write Stripe events"));
+    }
     String mechanism = env.optional("KAFKA_SASL_MECHANISM", "").toUpperCase(Locale.ROOT);
     String jaas = env.optional("KAFKA_SASL_JAAS_CONFIG", "");
     if (sasl) {
@@ -96,6 +104,14 @@ public record KafkaSecurity(
     }
     if (keystore.isEmpty() && !keystorePassword.isEmpty()) {
       throw new MissingConfigException("KAFKA_SSL_KEYSTORE_LOCATION");
+    }
+    if (!sasl && keystore.isEmpty() && Deployment.fromEnv(env).isProduction()) {
+      // SSL alone encrypts, but a client without a certificate is anonymous to the brokers' ACLs
+      throw new InvalidConfigException(
+          "KAFKA_SSL_KEYSTORE_LOCATION",
+          Deployment.inProduction(
+              "is required with KAFKA_SECURITY_PROTOCOL=SSL: without a client certificate the"
+                  + " brokers cannot tell this service from any other pod"));
     }
     return new KafkaSecurity(
         protocol,

@@ -1,7 +1,9 @@
 package io.marketplace.payments.common.stripe;
 
 import com.stripe.StripeClient;
+import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
@@ -13,8 +15,32 @@ public record StripeConfig(String secretKey, String apiBase) {
   public static final String DEFAULT_API_BASE = "https://api.stripe.com";
 
   public static StripeConfig fromEnv(Env env) {
-    return new StripeConfig(
-        env.secret("STRIPE_SECRET_KEY"), env.optional("STRIPE_API_BASE", DEFAULT_API_BASE));
+    StripeConfig config =
+        new StripeConfig(
+            env.secret("STRIPE_SECRET_KEY"), env.optional("STRIPE_API_BASE", DEFAULT_API_BASE));
+    if (Deployment.fromEnv(env).isProduction()) {
+      config.requireLive();
+    }
+    return config;
+  }
+
+  /**
+   * Production takes real money: a live key ({@code sk_live_}, or a restricted {@code rk_live_}),
+   * sent over TLS. A test-mode key would take Stripe's test cards as payment.
+   */
+  private void requireLive() {
+    if (!secretKey.startsWith("sk_live_") && !secretKey.startsWith("rk_live_")) {
+      throw new InvalidConfigException(
+          "STRIPE_SECRET_KEY",
+          Deployment.inProduction(
+              "must be a live-mode key (sk_live_ or rk_live_): with a test-mode key, test cards"
+                  + " pay and paid listings go live unpaid"));
+    }
+    if (!apiBase.startsWith("https://")) {
+      throw new InvalidConfigException(
+          "STRIPE_API_BASE",
+          Deployment.inProduction("must be https: the secret key goes with every request"));
+    }
   }
 
   /**

@@ -76,6 +76,11 @@ class ProductionSettingsTest {
     assertThatThrownBy(() -> KafkaSecurity.fromEnv(env))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageStartingWith("invalid environment variable KAFKA_SECURITY_PROTOCOL:");
+    // And TLS without a client certificate is encrypted but anonymous to the brokers' ACLs
+    assertThatThrownBy(
+            () -> KafkaSecurity.fromEnv(production(Map.of("KAFKA_SECURITY_PROTOCOL", "SSL"))))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageStartingWith("invalid environment variable KAFKA_SSL_KEYSTORE_LOCATION:");
   }
 
   @Test

@@ -681,6 +681,64 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldStartInProductionOnlyWithLiveStripeAVerifiedDatabaseAndKafkaOverTls() {
+    // Given each workload's environment as the production overlay renders it, with the Secrets an
+    // operator creates: a live Stripe key and the Kafka credentials of payments-kafka
+    Map<String, String> production = productionConfigMap();
+    assertThat(production.get("PAYMENTS_ENVIRONMENT")).isEqualTo("production");
+    assertThat(production.get("DATABASE_URL"))
+        .contains("sslmode=verify-full")
+        .contains("sslrootcert=/etc/payments-database-ca/ca.crt");
+    Map<String, String> kafkaCredentials = new LinkedHashMap<>();
+    assertThat(exampleSecrets().get("payments-kafka")).containsKeys("KAFKA_SASL_MECHANISM");
+    kafkaCredentials.put(
+        "KAFKA_SASL_MECHANISM", exampleSecrets().get("payments-kafka").get("KAFKA_SASL_MECHANISM"));
+    kafkaCredentials.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"payments\""
+            + " password=\""
+            + randomLike("")
+            + "\";");
+    for (Deployable deployable : Deployable.values()) {
+      Workload workload = workload(deployable);
+      Map<String, String> env = new LinkedHashMap<>(environment(workload, production));
+      env.putAll(kafkaCredentials);
+
+      // When the service reads its configuration, then it starts
+      assertThatCode(() -> deployable.configuredPort(Env.of(env)))
+          .as("%s in production", deployable.module)
+          .doesNotThrowAnyException();
+      // And the CA that DATABASE_URL names is mounted where it says, from payments-database-ca
+      if (env.containsKey("DATABASE_URL")) {
+        assertThat(list(workload.container().get("volumeMounts")))
+            .as("%s mounts the database CA", deployable.module)
+            .anyMatch(m -> "/etc/payments-database-ca".equals(map(m).get("mountPath")));
+        assertThat(list(at(workload.template(), "spec.volumes")))
+            .as("%s has the database CA volume", deployable.module)
+            .anyMatch(v -> "payments-database-ca".equals(at(map(v), "secret.secretName")));
+      }
+      // But given a test-mode Stripe key, it refuses to start, naming the variable
+      if (env.containsKey("STRIPE_SECRET_KEY")) {
+        Map<String, String> testMode = new LinkedHashMap<>(env);
+        testMode.put("STRIPE_SECRET_KEY", randomLike("sk_test_"));
+        assertThatThrownBy(() -> deployable.configuredPort(Env.of(testMode)))
+            .as("%s in production with a test-mode key", deployable.module)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable STRIPE_SECRET_KEY:");
+      }
+      // And given the base's database URL (sslmode=require), it refuses as well
+      if (env.containsKey("DATABASE_URL")) {
+        Map<String, String> unverified = new LinkedHashMap<>(env);
+        unverified.put("DATABASE_URL", configMap().get("DATABASE_URL"));
+        assertThatThrownBy(() -> deployable.configuredPort(Env.of(unverified)))
+            .as("%s in production with sslmode=require", deployable.module)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable DATABASE_URL:");
+      }
+    }
+  }
+
+  @Test
   void shouldCreateEveryTopicTheCodeUsesWhenTheTopicJobRuns() {
     // Given the topic script the Job (and compose) runs
     String script = Manifests.read("k8s/base/create-topics.sh");
@@ -763,7 +821,11 @@ class KubernetesConsistencyTest {
 
   /** The container's environment with every reference resolved; fails on a dangling one. */
   static Map<String, String> environment(Workload workload) {
-    Map<String, String> configMap = configMap();
+    return environment(workload, configMap());
+  }
+
+  /** {@link #environment(Workload)} with {@code configMap} as payments-config. */
+  private static Map<String, String> environment(Workload workload, Map<String, String> configMap) {
     Map<String, Map<String, String>> secrets = secrets();
     Map<String, String> env = new LinkedHashMap<>();
     for (Object entry : list(workload.container().get("env"))) {
