@@ -98,7 +98,8 @@ public final class CheckoutApi implements AutoCloseable {
               registry);
       Guard guard =
           new Guard(
-              new JwtAuthenticator(config.jwtSecret(), clock),
+              new JwtAuthenticator(
+                  config.jwtSecret(), config.jwtIssuer(), config.jwtAudience(), clock),
               rateLimiter,
               writeLimiter,
               idempotency);

@@ -24,6 +24,10 @@ import java.util.Objects;
  *     requests ({@code WRITE_RATE_LIMIT_PER_MINUTE})
  * @param corsOrigins frontend origins allowed to call from a browser ({@code CORS_ALLOWED_ORIGINS})
  * @param http the HTTP server's limits and bind address ({@code HTTP_*})
+ * @param jwtIssuer the {@code iss} every token must carry ({@code AUTH_JWT_ISSUER}), or null
+ * @param jwtAudience an {@code aud} every token must include ({@code AUTH_JWT_AUDIENCE}), or null:
+ *     where one issuer signs tokens for several services with one key, a token meant for another
+ *     service is no token for this API
  */
 public record CheckoutApiConfig(
     DbConfig db,
@@ -35,7 +39,9 @@ public record CheckoutApiConfig(
     int rateLimitPerMinute,
     int writeRateLimitPerMinute,
     List<String> corsOrigins,
-    HttpConfig http) {
+    HttpConfig http,
+    String jwtIssuer,
+    String jwtAudience) {
 
   public static final int DEFAULT_PORT = 8081;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
@@ -91,7 +97,9 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         writeRateLimitPerMinute,
         corsOrigins,
-        HttpConfig.defaults());
+        HttpConfig.defaults(),
+        null,
+        null);
   }
 
   public static CheckoutApiConfig fromEnv(Env env) {
@@ -105,7 +113,9 @@ public record CheckoutApiConfig(
         env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
         env.integer("WRITE_RATE_LIMIT_PER_MINUTE", DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE),
         env.list("CORS_ALLOWED_ORIGINS", false),
-        HttpConfig.fromEnv(env));
+        HttpConfig.fromEnv(env),
+        env.optional("AUTH_JWT_ISSUER", null),
+        env.optional("AUTH_JWT_AUDIENCE", null));
   }
 
   public CheckoutApiConfig withDb(DbConfig newDb) {
@@ -119,7 +129,9 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         writeRateLimitPerMinute,
         corsOrigins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
   }
 
   public CheckoutApiConfig withStripe(StripeConfig newStripe) {
@@ -133,7 +145,9 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         writeRateLimitPerMinute,
         corsOrigins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
   }
 
   public CheckoutApiConfig withPort(int newPort) {
@@ -147,7 +161,9 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         writeRateLimitPerMinute,
         corsOrigins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
   }
 
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
@@ -161,7 +177,9 @@ public record CheckoutApiConfig(
         perMinute,
         writeRateLimitPerMinute,
         corsOrigins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
   }
 
   public CheckoutApiConfig withWriteRateLimitPerMinute(int perMinute) {
@@ -175,7 +193,9 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         perMinute,
         corsOrigins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
   }
 
   public CheckoutApiConfig withCorsOrigins(List<String> origins) {
@@ -189,7 +209,26 @@ public record CheckoutApiConfig(
         rateLimitPerMinute,
         writeRateLimitPerMinute,
         origins,
-        http);
+        http,
+        jwtIssuer,
+        jwtAudience);
+  }
+
+  /** The same configuration, taking only tokens of {@code issuer} for {@code audience}. */
+  public CheckoutApiConfig withTokenIssuer(String issuer, String audience) {
+    return new CheckoutApiConfig(
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins,
+        http,
+        issuer,
+        audience);
   }
 
   @Override
@@ -212,6 +251,10 @@ public record CheckoutApiConfig(
         + corsOrigins
         + ", http="
         + http
+        + ", jwtIssuer="
+        + jwtIssuer
+        + ", jwtAudience="
+        + jwtAudience
         + "]";
   }
 }

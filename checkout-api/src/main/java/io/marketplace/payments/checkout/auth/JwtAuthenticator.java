@@ -6,6 +6,7 @@ import com.auth0.jwt.algorithms.Algorithm;
 import com.auth0.jwt.exceptions.JWTVerificationException;
 import com.auth0.jwt.interfaces.Claim;
 import com.auth0.jwt.interfaces.DecodedJWT;
+import com.auth0.jwt.interfaces.Verification;
 import io.marketplace.payments.common.http.ProblemException;
 import java.time.Clock;
 import java.util.EnumSet;
@@ -16,7 +17,8 @@ import java.util.UUID;
 /**
  * Verifies {@code Authorization: Bearer <JWT>} (SPEC §3): HS256 with {@code AUTH_JWT_SECRET}, an
  * {@code exp} in the future (a number: {@code null} is no expiry), {@code sub} a user UUID in its
- * canonical form and {@code roles} an array. Anything else is a 401 that does not say which check
+ * canonical form and {@code roles} an array; when configured, the {@code iss} of our users' token
+ * issuer and an {@code aud} naming this API. Anything else is a 401 that does not say which check
  * failed beyond what helps an honest client.
  */
 public final class JwtAuthenticator {
@@ -27,13 +29,26 @@ public final class JwtAuthenticator {
   private final JWTVerifier verifier;
 
   public JwtAuthenticator(String secret, Clock clock) {
-    this.verifier =
-        ((JWTVerifier.BaseVerification)
-                JWT.require(Algorithm.HMAC256(secret))
-                    .withClaimPresence("sub")
-                    .withClaimPresence("roles")
-                    .withClaimPresence("exp"))
-            .build(clock);
+    this(secret, null, null, clock);
+  }
+
+  /**
+   * @param issuer the {@code iss} a token must carry, or null for any
+   * @param audience an {@code aud} a token must include, or null for any
+   */
+  public JwtAuthenticator(String secret, String issuer, String audience, Clock clock) {
+    Verification verification =
+        JWT.require(Algorithm.HMAC256(secret))
+            .withClaimPresence("sub")
+            .withClaimPresence("roles")
+            .withClaimPresence("exp");
+    if (issuer != null) {
+      verification = verification.withIssuer(issuer);
+    }
+    if (audience != null) {
+      verification = verification.withAudience(audience);
+    }
+    this.verifier = ((JWTVerifier.BaseVerification) verification).build(clock);
   }
 
   /** The caller of a request with this {@code Authorization} header value. */

@@ -7,6 +7,7 @@ import com.auth0.jwt.algorithms.Algorithm;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,5 +65,45 @@ class TokenClaimsTest {
 
     // Then the token is refused, not taken for the owner's
     assertThat(response.status()).as(response.toString()).isEqualTo(401);
+  }
+
+  @Test
+  void shouldAnswer401WhenTheTokenIsNotForThisApiWhenAnIssuerAndAudienceAreSet() {
+    // Given the API told which issuer signs its users' tokens, and for which audience
+    String issuer = "https://auth.marketplace.test";
+    String audience = "marketplace-payments";
+    try (TestApi api = TestApi.start(config -> config.withTokenIssuer(issuer, audience))) {
+      UUID owner = UUID.randomUUID();
+      String path = "/api/marketplace/categories";
+      String listings = "/api/marketplace/listings";
+      String body = "{\"title\":\"Room\",\"categorySlug\":\"housing\"}";
+
+      // When a token signed with the same key but meant for another service is used
+      String forAnotherService = token(owner, issuer, "marketplace-messaging");
+      String fromAnotherIssuer = token(owner, "https://other.example.test", audience);
+      String withNeither = Tokens.user(owner);
+
+      // Then each is refused
+      for (String token : new String[] {forAnotherService, fromAnotherIssuer, withNeither}) {
+        Http.Response refused = api.http.post(listings).token(token).json(body).send();
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
+      }
+      // And the token the issuer made for this API is accepted
+      Http.Response created =
+          api.http.post(listings).token(token(owner, issuer, audience)).json(body).send();
+      assertThat(created.status()).as(created.toString()).isEqualTo(201);
+      assertThat(api.http.get(path).send().status()).isEqualTo(200);
+    }
+  }
+
+  private static String token(UUID user, String issuer, String audience) {
+    return JWT.create()
+        .withSubject(user.toString())
+        .withArrayClaim("roles", new String[] {"user"})
+        .withIssuer(issuer)
+        .withAudience(audience)
+        .withIssuedAt(Instant.now())
+        .withExpiresAt(Instant.now().plus(Duration.ofMinutes(5)))
+        .sign(Algorithm.HMAC256(Tokens.SECRET));
   }
 }
