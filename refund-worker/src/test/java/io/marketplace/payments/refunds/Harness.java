@@ -198,6 +198,11 @@ public final class Harness implements AutoCloseable {
   }
 
   public Paid paidListing(UUID userId, Duration ago, long amountCents) {
+    return paidListing(userId, ago, amountCents, "pm_card_visa");
+  }
+
+  /** A listing paid with Stripe's test card {@code card} ({@code pm_card_refundFail}, ...). */
+  public Paid paidListing(UUID userId, Duration ago, long amountCents, String card) {
     UUID listingId = UUID.randomUUID();
     db.execute("INSERT INTO users (id) VALUES (?) ON CONFLICT DO NOTHING", userId);
     Instant paidAt = clock.instant().minus(ago);
@@ -211,7 +216,7 @@ public final class Harness implements AutoCloseable {
         userId,
         paidAt,
         paidAt.plus(Duration.ofDays(30)));
-    String pi = charge(userId, listingId, amountCents, POSTING_FEE);
+    String pi = charge(userId, listingId, amountCents, POSTING_FEE, card);
     db.execute("UPDATE marketplace_listings SET payment_intent_id = ? WHERE id = ?", pi, listingId);
     recordPayment(pi, userId, listingId, amountCents, POSTING_FEE, paidAt);
     return new Paid(userId, listingId, pi, amountCents);
@@ -219,6 +224,11 @@ public final class Harness implements AutoCloseable {
 
   /** Pays {@code amountCents} at the emulator with Stripe's succeeding test card. */
   public String charge(UUID userId, UUID listingId, long amountCents, String type) {
+    return charge(userId, listingId, amountCents, type, "pm_card_visa");
+  }
+
+  /** Pays {@code amountCents} at the emulator with the test card {@code card}. */
+  public String charge(UUID userId, UUID listingId, long amountCents, String type, String card) {
     try {
       PaymentIntent pi =
           stripe
@@ -228,7 +238,7 @@ public final class Harness implements AutoCloseable {
                   PaymentIntentCreateParams.builder()
                       .setAmount(amountCents)
                       .setCurrency("usd")
-                      .setPaymentMethod("pm_card_visa")
+                      .setPaymentMethod(card)
                       .setConfirm(true)
                       .putMetadata("listing_id", listingId.toString())
                       .putMetadata("user_id", userId.toString())
