@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * that locks the row and re-checks it, moves it to {@code processed} with the Stripe refund id and
  * appends {@code refund.processed}. Because the amount, metadata and key of a record never change,
  * any number of calls, concurrent or retried after a timeout whose answer was lost, reach one and
- * the same Stripe refund, and only the first to commit moves the record.
+ * the same Stripe refund, and only the first to commit moves the record. An answer settles only the
+ * attempt it was asked for: one that comes back after Stripe failed that refund and an admin
+ * retried the record (a new attempt, a new key) is not the retry's refund, and leaves it alone.
  *
  * <p>Stripe forgets an idempotency key after 24 hours, so a retry of a record that may already have
  * reached Stripe (it failed before, or its first call to Stripe, stamped in {@code
@@ -126,7 +128,7 @@ public final class RefundExecutor {
     }
     if (refund.stripeRefundId() != null) {
       // Stripe answered before and only the bookkeeping is missing.
-      return finish(refundId, refund.stripeRefundId());
+      return finish(refund, refund.stripeRefundId());
     }
     boolean lookFirst = mayHaveReachedStripe(refund);
     if (refund.firstAttemptedAt() == null) {
@@ -142,25 +144,25 @@ public final class RefundExecutor {
               : stripe.v1().refunds().create(params(refund), options(refund));
     } catch (StripeException e) {
       if (isPermanent(e)) {
-        return failForGood(refundId, null, failureReason(e), describePermanent(e));
+        return failForGood(refund, null, failureReason(e), describePermanent(e));
       }
-      return fail(refundId, describe(e), isRefusal(e));
+      return fail(refund, describe(e), isRefusal(e));
     } catch (RuntimeException e) {
       // an answer we could not read: the outcome is unknown, which the idempotency key settles
       return fail(
-          refundId, "no usable answer from Stripe: " + StripeKeys.redact(e.toString()), false);
+          refund, "no usable answer from Stripe: " + StripeKeys.redact(e.toString()), false);
     }
     if (FAILED_REFUND_STATUSES.contains(created.getStatus())) {
       // The same key returns the same failed refund: retrying cannot help, an admin decides.
       String reason =
           created.getFailureReason() != null ? created.getFailureReason() : created.getStatus();
       return failForGood(
-          refundId,
+          refund,
           created.getId(),
           reason,
           "Stripe refund " + created.getId() + " is " + created.getStatus() + " (" + reason + ")");
     }
-    return finish(refundId, created.getId());
+    return finish(refund, created.getId());
   }
 
   /**
@@ -292,51 +294,71 @@ public final class RefundExecutor {
         .register(registry);
   }
 
-  private RefundOutcome finish(UUID refundId, String stripeRefundId) {
+  private RefundOutcome finish(RefundRecord asked, String stripeRefundId) {
     return jdbi.inTransaction(
         tx -> {
           RefundDao dao = tx.attach(RefundDao.class);
-          RefundRecord locked = dao.lock(refundId).orElseThrow();
-          if (locked.status() != RefundStatus.APPROVED) {
+          RefundRecord locked = dao.lock(asked.id()).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED || isLater(locked, asked, stripeRefundId)) {
             // a concurrent caller, or Stripe's webhook, completed it first
             return RefundOutcome.unchanged(locked);
           }
           markProcessed(tx, locked, stripeRefundId);
-          return RefundOutcome.processed(dao.find(refundId).orElseThrow());
+          return RefundOutcome.processed(dao.find(asked.id()).orElseThrow());
         });
   }
 
   private RefundOutcome failForGood(
-      UUID refundId, String stripeRefundId, String reason, String detail) {
+      RefundRecord asked, String stripeRefundId, String reason, String detail) {
     return jdbi.inTransaction(
         tx -> {
           RefundDao dao = tx.attach(RefundDao.class);
-          RefundRecord locked = dao.lock(refundId).orElseThrow();
-          if (locked.status() != RefundStatus.APPROVED) {
+          RefundRecord locked = dao.lock(asked.id()).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED || isLater(locked, asked, stripeRefundId)) {
             // a concurrent caller or Stripe's webhook settled it first
             return RefundOutcome.unchanged(locked);
           }
           markFailed(tx, locked, stripeRefundId, reason, detail);
-          RefundRecord failed = dao.find(refundId).orElseThrow();
+          RefundRecord failed = dao.find(asked.id()).orElseThrow();
           return RefundOutcome.endedFailed(failed, failed.lastError());
         });
   }
 
-  private RefundOutcome fail(UUID refundId, String error, boolean refused) {
+  private RefundOutcome fail(RefundRecord asked, String error, boolean refused) {
     String stored = truncate(refused && !error.startsWith(REFUSED) ? REFUSED + error : error);
     (refused ? stripeRefusals : stripeFailures).increment();
     return jdbi.inTransaction(
         tx -> {
           RefundDao dao = tx.attach(RefundDao.class);
-          RefundRecord locked = dao.lock(refundId).orElseThrow();
-          if (locked.status() != RefundStatus.APPROVED) {
+          RefundRecord locked = dao.lock(asked.id()).orElseThrow();
+          if (locked.status() != RefundStatus.APPROVED || isLater(locked, asked, null)) {
             // lost a race to a caller that got Stripe's answer: nothing failed after all
             return RefundOutcome.unchanged(locked);
           }
-          dao.noteFailure(refundId, stored, clock.instant());
-          log.warn("refund {} of {} not done yet: {}", refundId, locked.paymentIntentId(), stored);
-          return RefundOutcome.failed(dao.find(refundId).orElseThrow(), stored);
+          dao.noteFailure(asked.id(), stored, clock.instant());
+          log.warn(
+              "refund {} of {} not done yet: {}", asked.id(), locked.paymentIntentId(), stored);
+          return RefundOutcome.failed(dao.find(asked.id()).orElseThrow(), stored);
         });
+  }
+
+  /**
+   * Whether the record moved on to a later attempt (an admin's retry) since {@code asked} was read:
+   * Stripe's answer for the earlier attempt, {@code stripeRefundId}, is then not the record's.
+   */
+  private static boolean isLater(RefundRecord locked, RefundRecord asked, String stripeRefundId) {
+    if (locked.attempt() == asked.attempt()) {
+      return false;
+    }
+    log.warn(
+        "refund {} of {}: Stripe's answer for attempt {} ({}) came after the admin's retry, attempt"
+            + " {}; left to the retry",
+        asked.id(),
+        asked.paymentIntentId(),
+        asked.attempt(),
+        stripeRefundId == null ? "no refund" : stripeRefundId,
+        locked.attempt());
+    return true;
   }
 
   private static RefundCreateParams params(RefundRecord refund) {
