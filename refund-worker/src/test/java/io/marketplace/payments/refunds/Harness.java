@@ -201,6 +201,26 @@ public final class Harness implements AutoCloseable {
     return paidListing(userId, ago, amountCents, "pm_card_visa");
   }
 
+  /**
+   * An {@code approved} user_request refund of {@code amount} of {@code paid}, as an admin leaves
+   * it.
+   */
+  public UUID approvedRefund(Paid paid, long amount) {
+    UUID id = UUID.randomUUID();
+    db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
+        VALUES (?, ?, ?, ?, ?, 'user_request', 'approved')
+        """,
+        id,
+        paid.userId(),
+        paid.listingId(),
+        paid.paymentIntentId(),
+        amount);
+    return id;
+  }
+
   /** A listing paid with Stripe's test card {@code card} ({@code pm_card_refundFail}, ...). */
   public Paid paidListing(UUID userId, Duration ago, long amountCents, String card) {
     UUID listingId = UUID.randomUUID();

@@ -52,7 +52,7 @@ class LateRefundAnswerTest {
     // refund of it whose call to Stripe made refund re_A, but whose answer is held (a caller paused
     // between Stripe's answer and our commit)
     var paid = h.paidListing(UUID.randomUUID(), Duration.ofHours(2), 500, "pm_card_refundFail");
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
     HeldRefundAnswers held = new HeldRefundAnswers();
     RefundExecutor paused =
         new RefundExecutor(
@@ -125,22 +125,5 @@ class LateRefundAnswerTest {
       }
       return response;
     }
-  }
-
-  private static UUID approvedRefund(Harness.Paid paid, long amount) {
-    UUID id = UUID.randomUUID();
-    h.db()
-        .execute(
-            """
-            INSERT INTO payment_refunds
-                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
-            VALUES (?, ?, ?, ?, ?, 'user_request', 'approved')
-            """,
-            id,
-            paid.userId(),
-            paid.listingId(),
-            paid.paymentIntentId(),
-            amount);
-    return id;
   }
 }

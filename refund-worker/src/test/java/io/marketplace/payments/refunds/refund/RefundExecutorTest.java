@@ -41,7 +41,7 @@ class RefundExecutorTest {
   void shouldRefundOnceWhenSeveralCallersExecuteTheSameRefundAtOnce() throws Exception {
     // Given an approved refund
     var paid = h.paidListing(Duration.ofHours(1));
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
 
     // When four callers (say the admin's approval and the janitor) execute it at the same moment,
     // Stripe's webhook for the refund held back so that only they race to complete the record
@@ -94,7 +94,7 @@ class RefundExecutorTest {
     // Given an approved refund that an earlier attempt made at Stripe, whose answer was lost, more
     // than 24 hours ago: Stripe no longer knows its idempotency key (here: it got another one)
     var paid = h.paidListing(Duration.ofDays(3));
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
     h.emulator().pauseWebhooks();
     Refund earlier;
     try {
@@ -141,7 +141,7 @@ class RefundExecutorTest {
   void shouldNotCallStripeWhenTheRefundIsPending() {
     // Given a refund waiting for review
     var paid = h.paidListing(Duration.ofDays(2));
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
     h.db().execute("UPDATE payment_refunds SET status = 'pending' WHERE id = ?", id);
 
     // When something executes it
@@ -157,7 +157,7 @@ class RefundExecutorTest {
   void shouldKeepTheRefundApprovedWithTheErrorWhenStripeFailsAndCompleteItOnRetry() {
     // Given an approved refund and Stripe failing the next call
     var paid = h.paidListing(Duration.ofHours(1));
-    UUID id = approvedRefund(paid, 300);
+    UUID id = h.approvedRefund(paid, 300);
     h.emulator().failNextRefunds(1);
 
     // When it is executed
@@ -189,7 +189,7 @@ class RefundExecutorTest {
   void shouldEndTheRefundFailedWhenStripeRefusesTheRequestForGood() {
     // Given an approved refund of more than the payment (Stripe will refuse it)
     var paid = h.paidListing(Duration.ofHours(1));
-    UUID id = approvedRefund(paid, 900);
+    UUID id = h.approvedRefund(paid, 900);
 
     // When it is executed
     RefundOutcome outcome = h.executor().execute(id);
@@ -205,22 +205,5 @@ class RefundExecutorTest {
             "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
     assertThat(h.retryNow()).isZero();
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
-  }
-
-  private static UUID approvedRefund(Harness.Paid paid, long amount) {
-    UUID id = UUID.randomUUID();
-    h.db()
-        .execute(
-            """
-            INSERT INTO payment_refunds
-                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
-            VALUES (?, ?, ?, ?, ?, 'user_request', 'approved')
-            """,
-            id,
-            paid.userId(),
-            paid.listingId(),
-            paid.paymentIntentId(),
-            amount);
-    return id;
   }
 }

@@ -98,7 +98,7 @@ class RefundFailuresTest {
   void shouldEndTheRefundFailedWhenStripesFailureArrivesBeforeOurExecutorStoredTheRefund() {
     // Given an approved refund whose Stripe call is in flight (its answer not stored yet)
     var paid = h.paidListing(Duration.ofHours(2));
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
 
     // When Stripe's refund.failed for it arrives first, then its refund.created
     String stripeRefundId = StripeFixtures.newId("re");
@@ -178,7 +178,7 @@ class RefundFailuresTest {
     h.emulator().pauseWebhooks();
     try {
       h.emulator().refundOutsideSystem(paid.paymentIntentId(), null);
-      UUID id = approvedRefund(paid, 500);
+      UUID id = h.approvedRefund(paid, 500);
 
       // When our refund of it is executed
       RefundOutcome outcome = h.executor().execute(id);
@@ -199,7 +199,7 @@ class RefundFailuresTest {
     // Given an approved refund whose first attempt, 25 h ago, reached Stripe and whose answer was
     // lost (Stripe has since forgotten the idempotency key: here the refund was made under another)
     var paid = h.paidListing(Duration.ofDays(2));
-    UUID id = approvedRefund(paid, 500);
+    UUID id = h.approvedRefund(paid, 500);
     h.emulator().pauseWebhooks();
     try {
       Refund earlier = earlierAttempt(paid, id);
@@ -256,22 +256,5 @@ class RefundFailuresTest {
               h.worker().registry().find("payments.refunds.failed").tag("reason", reason).counter();
           return counter != null && counter.count() == count;
         });
-  }
-
-  private static UUID approvedRefund(Harness.Paid paid, long amount) {
-    UUID id = UUID.randomUUID();
-    h.db()
-        .execute(
-            """
-            INSERT INTO payment_refunds
-                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
-            VALUES (?, ?, ?, ?, ?, 'user_request', 'approved')
-            """,
-            id,
-            paid.userId(),
-            paid.listingId(),
-            paid.paymentIntentId(),
-            amount);
-    return id;
   }
 }
