@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops.token;
 
 import com.auth0.jwt.JWT;
+import com.auth0.jwt.JWTCreator;
 import com.auth0.jwt.algorithms.Algorithm;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
@@ -19,8 +20,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code payments token}: a bearer token for the checkout API (SPEC §3), HS256 with {@code
- * AUTH_JWT_SECRET}, claims {@code sub}, {@code roles}, {@code iat}, {@code exp}. A super_admin is
- * also a user, so {@code --role super_admin} gives both roles.
+ * AUTH_JWT_SECRET}, claims {@code sub}, {@code roles}, {@code iat}, {@code exp}, and the {@code
+ * iss} and {@code aud} of {@code AUTH_JWT_ISSUER} and {@code AUTH_JWT_AUDIENCE} when the system
+ * requires them. A super_admin is also a user, so {@code --role super_admin} gives both roles.
  */
 @Command(
     name = "token",
@@ -72,9 +74,24 @@ public final class TokenCommand implements Callable<Integer> {
               + MIN_SECRET_BYTES
               + " bytes; HS256 needs at least that");
     }
+    JWTCreator.Builder token =
+        JWT.create()
+            .withSubject(user.toString())
+            .withClaim("roles", roleNames())
+            .withIssuedAt(context.clock().instant())
+            .withExpiresAt(context.clock().instant().plus(lifetime));
+    // the API requires them when it is told them (absent, not null, otherwise)
+    String issuer = context.env().optional("AUTH_JWT_ISSUER", null);
+    if (issuer != null) {
+      token.withIssuer(issuer);
+    }
+    String audience = context.env().optional("AUTH_JWT_AUDIENCE", null);
+    if (audience != null) {
+      token.withAudience(audience);
+    }
     spec.commandLine()
         .getOut()
-        .println(sign(secret, user, roleNames(), context.clock().instant(), lifetime));
+        .println(token.sign(Algorithm.HMAC256(secret.getBytes(StandardCharsets.UTF_8))));
     spec.commandLine().getOut().flush();
     return 0;
   }

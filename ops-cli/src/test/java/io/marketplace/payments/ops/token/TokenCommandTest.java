@@ -58,6 +58,35 @@ class TokenCommandTest {
   }
 
   @Test
+  void shouldCarryTheIssuerAndAudienceTheApiRequiresWhenTheyAreSet() {
+    // Given a system whose API takes only tokens of its issuer, for its audience
+    Cli withClaims =
+        new Cli()
+            .set("AUTH_JWT_SECRET", SECRET)
+            .set("AUTH_JWT_ISSUER", "https://auth.marketplace.test")
+            .set("AUTH_JWT_AUDIENCE", "marketplace-payments")
+            .clock(Clock.fixed(NOW, ZoneOffset.UTC));
+
+    // When a token is made
+    Cli.Result result = withClaims.run("token", "--user", UUID.randomUUID().toString());
+
+    // Then it carries both, so the API accepts it
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    DecodedJWT jwt =
+        JWT.require(Algorithm.HMAC256(SECRET))
+            .withIssuer("https://auth.marketplace.test")
+            .withAudience("marketplace-payments")
+            .acceptExpiresAt(Long.MAX_VALUE / 2000)
+            .build()
+            .verify(result.out().strip());
+    assertThat(jwt.getIssuer()).isEqualTo("https://auth.marketplace.test");
+    // And without them set, a token carries neither (the first test's token)
+    DecodedJWT plain = JWT.decode(cli.run("token", "--user", UUID.randomUUID().toString()).out());
+    assertThat(plain.getClaim("iss").isMissing()).isTrue();
+    assertThat(plain.getClaim("aud").isMissing()).isTrue();
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenSecretMissing() {
     // When
     Cli.Result result = new Cli().run("token", "--user", UUID.randomUUID().toString());
