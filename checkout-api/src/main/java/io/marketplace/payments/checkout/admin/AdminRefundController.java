@@ -5,6 +5,7 @@ import io.marketplace.payments.checkout.auth.Caller;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.checkout.refund.RefundRequestDao;
 import io.marketplace.payments.checkout.refund.RefundView;
 import io.marketplace.payments.common.http.ProblemException;
@@ -35,6 +36,11 @@ import org.slf4j.LoggerFactory;
  * idempotency key, then {@code processed}) or close (it stays {@code failed}, no longer awaiting
  * anyone). Each of these decisions is kept in {@code refund_decisions} with the admin who took it,
  * in the transaction that takes it.
+ *
+ * <p>Under an {@code Idempotency-Key} the decision also keeps the request's {@link RequestKey}: a
+ * rerun of the same approval or rejection whose answer was lost after the decision committed finds
+ * it, takes no second decision, and answers with the refund as the first run did (an approval once
+ * Stripe is done with it) rather than 409 "the refund is processed".
  */
 public final class AdminRefundController {
 
@@ -123,16 +129,21 @@ public final class AdminRefundController {
    */
   public Reply approve(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lockWithPayment(tx, id);
+          Instant now = clock.instant();
+          if (decidedBefore(tx, id, "approved", requestKey, now)) {
+            return; // this request approved it: Stripe finishes it, or it is answered as it is
+          }
           switch (refund.status()) {
             case PENDING -> {
               requireRoomFor(tx, refund, "approved");
-              Instant now = clock.instant();
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
               dao.approve(id, now);
-              dao.recordDecision(id, "approved", caller.userId(), null, now);
+              dao.recordDecision(
+                  id, "approved", caller.userId(), null, requestKey.orElse(null), now);
             }
             case APPROVED -> {} // approved before and not refunded yet: try Stripe again
             default ->
@@ -151,18 +162,23 @@ public final class AdminRefundController {
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     RefundRecord rejected =
         jdbi.inTransaction(
             tx -> {
               RefundRecord refund = lock(tx, id);
+              Instant now = clock.instant();
+              if (decidedBefore(tx, id, "rejected", requestKey, now)) {
+                return refund; // this request rejected it (and announced it) already
+              }
               if (refund.status() != RefundStatus.PENDING) {
                 throw ProblemException.conflict(
                     "the refund is " + refund.status().wire() + "; only a pending one is rejected");
               }
-              Instant now = clock.instant();
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
               dao.reject(id, reason, now);
-              dao.recordDecision(id, "rejected", caller.userId(), reason, now);
+              dao.recordDecision(
+                  id, "rejected", caller.userId(), reason, requestKey.orElse(null), now);
               RefundRecord updated = tx.attach(RefundDao.class).find(id).orElseThrow();
               RefundEvents.append(tx, updated, RefundEvents.rejected(updated, reason, now));
               return updated;
@@ -187,7 +203,7 @@ public final class AdminRefundController {
           Instant now = clock.instant();
           tx.attach(RefundDao.class).retryFailed(id, now);
           tx.attach(RefundRequestDao.class)
-              .recordDecision(id, "retried", caller.userId(), null, now);
+              .recordDecision(id, "retried", caller.userId(), null, null, now);
         });
     log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
     RefundOutcome outcome = executor.execute(id);
@@ -211,11 +227,22 @@ public final class AdminRefundController {
               Instant now = clock.instant();
               tx.attach(RefundDao.class).closeFailed(id, reason, now);
               tx.attach(RefundRequestDao.class)
-                  .recordDecision(id, "closed", caller.userId(), reason, now);
+                  .recordDecision(id, "closed", caller.userId(), reason, null, now);
               return tx.attach(RefundDao.class).find(id).orElseThrow();
             });
     log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);
     return Reply.ok(RefundView.of(closed));
+  }
+
+  /**
+   * Whether this very request (its {@link RequestKey}) took {@code decision} on the refund within
+   * its key's 24 hours: a rerun after the first run's answer was lost. Never without a key.
+   */
+  private static boolean decidedBefore(
+      Handle tx, UUID id, String decision, Optional<String> requestKey, Instant now) {
+    return requestKey.isPresent()
+        && tx.attach(RefundRequestDao.class)
+            .decidedUnder(id, decision, requestKey.get(), RequestKey.bindsSince(now));
   }
 
   /** Retry and close act only on a failed refund no admin has closed yet. */

@@ -5,6 +5,7 @@ import io.marketplace.payments.checkout.auth.Caller;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.http.ProblemException;
@@ -26,6 +27,10 @@ import org.slf4j.LoggerFactory;
  * ban (SPEC §1). In one transaction the ban is cleared, who, when and why are stored on the user,
  * and {@code user.unbanned} is announced. The unban stands until the next new dispute is counted. A
  * user who is not banned answers 409: there is nothing to lift.
+ *
+ * <p>Under an {@code Idempotency-Key} the user's row keeps the unban's {@link RequestKey}: a rerun
+ * of the same request whose answer was lost after the unban committed finds it and answers as the
+ * first run did, instead of 409 "not banned" (or, the user banned again meanwhile, a second unban).
  */
 public final class AdminUserController {
 
@@ -52,13 +57,20 @@ public final class AdminUserController {
       String banReason,
       Instant unbannedAt,
       UUID unbannedBy,
-      String unbanReason) {}
+      String unbanReason,
+      String unbanRequestKey) {
+
+    /** Whether the last unban was the request of {@code requestKey}, since {@code since}. */
+    boolean unbannedUnder(String requestKey, Instant since) {
+      return requestKey.equals(unbanRequestKey) && unbannedAt.isAfter(since);
+    }
+  }
 
   @RegisterConstructorMapper(UserBan.class)
   public interface UserBanDao {
     @SqlQuery(
         """
-        SELECT id, banned_at, ban_reason, unbanned_at, unbanned_by, unban_reason
+        SELECT id, banned_at, ban_reason, unbanned_at, unbanned_by, unban_reason, unban_request_key
         FROM users WHERE id = :id FOR UPDATE
         """)
     Optional<UserBan> lock(@Bind("id") UUID id);
@@ -66,13 +78,15 @@ public final class AdminUserController {
     @SqlUpdate(
         """
         UPDATE users SET banned_at = NULL, ban_reason = NULL, unbanned_at = :at,
-            unbanned_by = :by, unban_reason = :reason, updated_at = :at
+            unbanned_by = :by, unban_reason = :reason, unban_request_key = :requestKey,
+            updated_at = :at
         WHERE id = :id AND banned_at IS NOT NULL
         """)
     int unban(
         @Bind("id") UUID id,
         @Bind("by") UUID by,
         @Bind("reason") String reason,
+        @Bind("requestKey") String requestKey,
         @Bind("at") Instant at);
   }
 
@@ -89,17 +103,24 @@ public final class AdminUserController {
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     UserView unbanned =
         jdbi.inTransaction(
             tx -> {
               UserBanDao users = tx.attach(UserBanDao.class);
               UserBan user =
                   users.lock(id).orElseThrow(() -> ProblemException.notFound("no user " + id));
+              Instant now = clock.instant();
+              if (requestKey.isPresent()
+                  && user.unbannedUnder(requestKey.get(), RequestKey.bindsSince(now))) {
+                // this request unbanned them, and announced it, already: its answer again
+                return new UserView(
+                    id, false, user.unbannedAt(), user.unbannedBy(), user.unbanReason());
+              }
               if (user.bannedAt() == null) {
                 throw ProblemException.conflict("the user is not banned; there is nothing to lift");
               }
-              Instant now = clock.instant();
-              users.unban(id, caller.userId(), reason, now);
+              users.unban(id, caller.userId(), reason, requestKey.orElse(null), now);
               String key = id.toString();
               Outbox.append(
                   tx,

@@ -6,6 +6,7 @@ import io.marketplace.payments.checkout.checkout.PaymentIntents;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.checkout.listing.Listing;
 import io.marketplace.payments.checkout.listing.ListingDao;
 import io.marketplace.payments.checkout.listing.ListingStatus;
@@ -21,7 +22,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +39,11 @@ import org.slf4j.LoggerFactory;
  * PaymentIntent a checkout is creating meanwhile is canceled by that checkout, which finds the
  * listing rejected ({@code Purchases}). A cancel that fails is logged and leaves the rejection as
  * it is (a payment that succeeds anyway is refunded as a dead listing's).
+ *
+ * <p>Under an {@code Idempotency-Key} the listing keeps the request's {@link RequestKey}: a rerun
+ * of the same request whose answer was lost after the rejection committed finds it, announces
+ * nothing again, makes the cancels the first run may not have lived to make, and answers with the
+ * rejected listing as the first run did, not 409 "already rejected".
  */
 public final class ModerationController {
 
@@ -62,34 +70,25 @@ public final class ModerationController {
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     Rejection rejection =
         jdbi.inTransaction(
             tx -> {
               Instant now = clock.instant();
               ListingDao listings = tx.attach(ListingDao.class);
               Listing listing = listings.lock(id, now).orElseThrow(() -> Listings.notFound(id));
+              if (requestKey.isPresent()
+                  && listings.rejectedUnder(id, requestKey.get(), RequestKey.bindsSince(now))) {
+                // this request rejected it, and announced it, already
+                return new Rejection(listing, openPaymentIntents(tx, id));
+              }
               ListingStatus status = listing.listingStatus();
               if (status == ListingStatus.REJECTED || status == ListingStatus.EXPIRED) {
                 throw ProblemException.conflict(
                     "the listing is already " + status.wire() + "; there is nothing to reject");
               }
-              // every purchase not paid yet: the posting fee of a listing waiting for it, and
-              // promotions of an active one (a declined attempt's PaymentIntent is still payable)
-              List<String> open =
-                  tx.createQuery(
-                          """
-                          SELECT stripe_payment_intent_id FROM payments
-                          WHERE listing_id = :id
-                            AND status IN ('requires_payment', 'failed', 'processing')
-                          UNION
-                          SELECT stripe_payment_intent_id FROM checkout_attempts
-                          WHERE listing_id = :id AND status = 'open'
-                              AND stripe_payment_intent_id IS NOT NULL
-                          """)
-                      .bind("id", id)
-                      .mapTo(String.class)
-                      .list();
-              listings.reject(id, reason, now);
+              List<String> open = openPaymentIntents(tx, id);
+              listings.reject(id, reason, requestKey.orElse(null), now);
               String key = id.toString();
               // factKey = listing id: the refund worker announces the same fact under the same id
               Outbox.append(
@@ -122,6 +121,26 @@ public final class ModerationController {
       }
     }
     return Reply.ok(rejection.listing().view());
+  }
+
+  /**
+   * Every purchase of the listing not paid yet: the posting fee of a listing waiting for it, and
+   * promotions of an active one (a declined attempt's PaymentIntent is still payable).
+   */
+  private static List<String> openPaymentIntents(Handle tx, UUID id) {
+    return tx.createQuery(
+            """
+            SELECT stripe_payment_intent_id FROM payments
+            WHERE listing_id = :id
+              AND status IN ('requires_payment', 'failed', 'processing')
+            UNION
+            SELECT stripe_payment_intent_id FROM checkout_attempts
+            WHERE listing_id = :id AND status = 'open'
+                AND stripe_payment_intent_id IS NOT NULL
+            """)
+        .bind("id", id)
+        .mapTo(String.class)
+        .list();
   }
 
   /** One rejection per listing, so one stable message id per listing. */

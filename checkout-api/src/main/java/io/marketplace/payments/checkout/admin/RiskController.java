@@ -5,18 +5,27 @@ import io.marketplace.payments.checkout.auth.Caller;
 import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
+import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Optional;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
  * {@code POST /admin/api/marketplace/users/{id}/risk/clear {"reason"}}: a super_admin clears every
  * active risk flag of a user, so checkout and promote are allowed again; {@code user.risk_cleared}
  * is announced in the same transaction when a flag was cleared.
+ *
+ * <p>Under an {@code Idempotency-Key} each flag cleared keeps the request's {@link RequestKey}: a
+ * rerun of the same request whose answer was lost after the clear committed answers from those
+ * flags, as the first run did, instead of clearing the flags raised since and announcing a second
+ * clear.
  */
 public final class RiskController {
 
@@ -41,20 +50,28 @@ public final class RiskController {
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     RiskCleared cleared =
         jdbi.inTransaction(
             tx -> {
               Instant now = clock.instant();
+              Optional<RiskCleared> earlier =
+                  requestKey.flatMap(key -> clearedUnder(tx, userId, key, now));
+              if (earlier.isPresent()) {
+                return earlier.get(); // this request cleared them, and announced it, already
+              }
               int count =
                   tx.createUpdate(
                           """
                           UPDATE user_risk_flags
-                          SET cleared_at = :now, cleared_by = :admin, clear_reason = :reason
+                          SET cleared_at = :now, cleared_by = :admin, clear_reason = :reason,
+                              clear_request_key = :requestKey
                           WHERE user_id = :userId AND cleared_at IS NULL
                           """)
                       .bind("now", now)
                       .bind("admin", caller.userId())
                       .bind("reason", reason)
+                      .bind("requestKey", requestKey.orElse(null))
                       .bind("userId", userId)
                       .execute();
               if (count > 0) {
@@ -70,5 +87,32 @@ public final class RiskController {
               return new RiskCleared(userId, caller.userId(), reason, now, count);
             });
     return Reply.ok(cleared);
+  }
+
+  /**
+   * The clear the request of {@code requestKey} made within its key's 24 hours, as it answered it:
+   * the flags that carry its key were cleared together, by it.
+   */
+  private static Optional<RiskCleared> clearedUnder(
+      Handle tx, UUID userId, String requestKey, Instant now) {
+    return tx.createQuery(
+            """
+            SELECT user_id, cleared_by, clear_reason, cleared_at, count(*) AS cleared_flags
+            FROM user_risk_flags
+            WHERE user_id = :userId AND clear_request_key = :requestKey AND cleared_at > :since
+            GROUP BY user_id, cleared_by, clear_reason, cleared_at
+            """)
+        .bind("userId", userId)
+        .bind("requestKey", requestKey)
+        .bind("since", RequestKey.bindsSince(now))
+        .map(
+            (rs, ctx) ->
+                new RiskCleared(
+                    rs.getObject("user_id", UUID.class),
+                    rs.getObject("cleared_by", UUID.class),
+                    rs.getString("clear_reason"),
+                    rs.getObject("cleared_at", OffsetDateTime.class).toInstant(),
+                    rs.getInt("cleared_flags")))
+        .findFirst();
   }
 }

@@ -62,12 +62,35 @@ public interface ListingDao {
       @Bind("paymentIntentId") String paymentIntentId,
       @Bind("now") Instant now);
 
-  /** Moderation: pending_payment or active → rejected; 0 when it is already over. */
+  /**
+   * Moderation: pending_payment or active → rejected, with the admin request's {@link
+   * io.marketplace.payments.checkout.idempotency.RequestKey} (null without an Idempotency-Key); 0
+   * when it is already over.
+   */
   @SqlUpdate(
       """
       UPDATE marketplace_listings
-      SET status = 'rejected', rejected_at = :now, rejection_reason = :reason, updated_at = :now
+      SET status = 'rejected', rejected_at = :now, rejection_reason = :reason,
+          rejection_request_key = :requestKey, updated_at = :now
       WHERE id = :id AND status IN ('pending_payment', 'active')
       """)
-  int reject(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("now") Instant now);
+  int reject(
+      @Bind("id") UUID id,
+      @Bind("reason") String reason,
+      @Bind("requestKey") String requestKey,
+      @Bind("now") Instant now);
+
+  /**
+   * Whether the request of {@code requestKey} rejected the listing since {@code since}: a rerun of
+   * a rejection whose answer was lost after it committed.
+   */
+  @SqlQuery(
+      """
+      SELECT EXISTS (
+          SELECT 1 FROM marketplace_listings
+          WHERE id = :id AND status = 'rejected' AND rejection_request_key = :requestKey
+            AND rejected_at > :since)
+      """)
+  boolean rejectedUnder(
+      @Bind("id") UUID id, @Bind("requestKey") String requestKey, @Bind("since") Instant since);
 }

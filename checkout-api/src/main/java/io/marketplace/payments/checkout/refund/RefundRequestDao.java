@@ -120,20 +120,40 @@ public interface RefundRequestDao {
 
   /**
    * Keeps a super_admin's decision on a refund ({@code approved}, {@code rejected}, {@code
-   * retried}, {@code closed}): who, when, and the reason given, if any. Called in the transaction
-   * that changes the refund.
+   * retried}, {@code closed}): who, when, the reason given, if any, and the request's {@link
+   * io.marketplace.payments.checkout.idempotency.RequestKey} (null without an Idempotency-Key).
+   * Called in the transaction that changes the refund.
    */
   @SqlUpdate(
       """
-      INSERT INTO refund_decisions (refund_id, decision, decided_by, reason, decided_at)
-      VALUES (:refundId, :decision, :decidedBy, :reason, :at)
+      INSERT INTO refund_decisions
+          (refund_id, decision, decided_by, reason, decided_at, request_key)
+      VALUES (:refundId, :decision, :decidedBy, :reason, :at, :requestKey)
       """)
   void recordDecision(
       @Bind("refundId") UUID refundId,
       @Bind("decision") String decision,
       @Bind("decidedBy") UUID decidedBy,
       @Bind("reason") String reason,
+      @Bind("requestKey") String requestKey,
       @Bind("at") Instant at);
+
+  /**
+   * Whether the request of {@code requestKey} took this {@code decision} on the refund since {@code
+   * since}: a rerun of a request whose answer was lost after its decision committed.
+   */
+  @SqlQuery(
+      """
+      SELECT EXISTS (
+          SELECT 1 FROM refund_decisions
+          WHERE refund_id = :refundId AND decision = :decision AND request_key = :requestKey
+            AND decided_at > :since)
+      """)
+  boolean decidedUnder(
+      @Bind("refundId") UUID refundId,
+      @Bind("decision") String decision,
+      @Bind("requestKey") String requestKey,
+      @Bind("since") Instant since);
 
   @SqlUpdate(
       "UPDATE payment_refunds SET status = 'approved', updated_at = :now"
