@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Stands between checkout-api and the Stripe emulator, forwarding every call; the first creation of
- * a PaymentIntent waits until {@link #open} is counted down, and its id is kept.
+ * a PaymentIntent waits until {@link #open} is counted down, and its id is kept. Every call is
+ * listed ({@link #calls}), for what checkout-api asked of Stripe where the emulator's state would
+ * not show it (a cancel Stripe refused).
  */
 public final class StripeGate implements AutoCloseable {
 
@@ -36,6 +39,7 @@ public final class StripeGate implements AutoCloseable {
   public final CountDownLatch held = new CountDownLatch(1);
   public final CountDownLatch open = new CountDownLatch(1);
   private final AtomicReference<String> created = new AtomicReference<>();
+  private final List<String> calls = new CopyOnWriteArrayList<>();
   private final String upstream;
   private final HttpServer server;
   private final HttpClient client = HttpClient.newHttpClient();
@@ -90,10 +94,16 @@ public final class StripeGate implements AutoCloseable {
     return created.get();
   }
 
+  /** Every call that reached the gate so far, oldest first: {@code "POST /v1/payment_intents"}. */
+  public List<String> calls() {
+    return List.copyOf(calls);
+  }
+
   private void forward(HttpExchange exchange) throws IOException {
     try (exchange;
         InputStream in = exchange.getRequestBody()) {
       byte[] body = in.readAllBytes();
+      calls.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
       boolean creation =
           "POST".equals(exchange.getRequestMethod())
               && "/v1/payment_intents".equals(exchange.getRequestURI().getPath());
