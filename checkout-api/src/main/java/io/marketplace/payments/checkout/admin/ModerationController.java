@@ -34,11 +34,11 @@ import org.slf4j.LoggerFactory;
  * listing. In one transaction the listing becomes {@code rejected}, {@code listing.rejected} is
  * announced, and a {@link ModerationDecision} goes to {@code marketplace.moderation.v1}, where the
  * refund worker applies the refund rule to every payment of the listing (SPEC §1). The listing's
- * purchases not paid yet (its posting fee, or promotions of an active listing) have their
- * PaymentIntents canceled at Stripe after the commit, so its owner cannot pay for them; a
- * PaymentIntent a checkout is creating meanwhile is canceled by that checkout, which finds the
- * listing rejected ({@code Purchases}). A cancel that fails is logged and leaves the rejection as
- * it is (a payment that succeeds anyway is refunded as a dead listing's).
+ * purchases not paid yet (its posting fee, or promotions of an active listing; not one paid or
+ * processing) have their PaymentIntents canceled at Stripe after the commit, so its owner cannot
+ * pay for them; a PaymentIntent a checkout is creating meanwhile is canceled by that checkout,
+ * which finds the listing rejected ({@code Purchases}). A cancel that fails is logged and leaves
+ * the rejection as it is (a payment that succeeds anyway is refunded as a dead listing's).
  *
  * <p>Under an {@code Idempotency-Key} the listing keeps the request's {@link RequestKey}: a rerun
  * of the same request whose answer was lost after the rejection committed finds it, announces
@@ -124,19 +124,26 @@ public final class ModerationController {
   }
 
   /**
-   * Every purchase of the listing not paid yet: the posting fee of a listing waiting for it, and
-   * promotions of an active one (a declined attempt's PaymentIntent is still payable).
+   * Every purchase of the listing that can still be paid: the posting fee of a listing waiting for
+   * it, and promotions of an active one (a declined attempt's PaymentIntent is still payable), and
+   * an open attempt whose payment is not recorded yet. Not one paid or processing: an attempt is
+   * closed only when the next purchase of its kind starts, so a paid promotion's is usually still
+   * open, and Stripe refuses to cancel a paid PaymentIntent (a processing one is on its way to
+   * being paid; if it succeeds, the refund worker refunds it as a dead listing's). Nor one canceled
+   * already.
    */
   private static List<String> openPaymentIntents(Handle tx, UUID id) {
     return tx.createQuery(
             """
             SELECT stripe_payment_intent_id FROM payments
-            WHERE listing_id = :id
-              AND status IN ('requires_payment', 'failed', 'processing')
+            WHERE listing_id = :id AND status IN ('requires_payment', 'failed')
             UNION
-            SELECT stripe_payment_intent_id FROM checkout_attempts
-            WHERE listing_id = :id AND status = 'open'
-                AND stripe_payment_intent_id IS NOT NULL
+            SELECT a.stripe_payment_intent_id
+            FROM checkout_attempts a
+                LEFT JOIN payments p ON p.stripe_payment_intent_id = a.stripe_payment_intent_id
+            WHERE a.listing_id = :id AND a.status = 'open'
+                AND a.stripe_payment_intent_id IS NOT NULL
+                AND (p.status IS NULL OR p.status IN ('requires_payment', 'failed'))
             """)
         .bind("id", id)
         .mapTo(String.class)
