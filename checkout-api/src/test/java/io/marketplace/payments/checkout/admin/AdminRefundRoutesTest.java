@@ -275,8 +275,10 @@ class AdminRefundRoutesTest {
                 KafkaTestClient.text(r).contains("refund.rejected")
                     && KafkaTestClient.text(r).contains(refundId.toString()),
             Duration.ofSeconds(20));
-    assertThat(Json.mapper().readTree(event.value()).get("data").get("rejectionReason").asText())
-        .isEqualTo("listing was used for a month");
+    JsonNode data = Json.mapper().readTree(event.value()).get("data");
+    assertThat(data.get("rejectionReason").asText()).isEqualTo("listing was used for a month");
+    // naming the super_admin who rejected it, as user.unbanned and user.risk_cleared name theirs
+    assertThat(data.path("rejectedBy").asText()).isEqualTo(ADMIN.toString());
   }
 
   @Test
