@@ -180,7 +180,8 @@ public final class AdminRefundController {
               dao.recordDecision(
                   id, "rejected", caller.userId(), reason, requestKey.orElse(null), now);
               RefundRecord updated = tx.attach(RefundDao.class).find(id).orElseThrow();
-              RefundEvents.append(tx, updated, RefundEvents.rejected(updated, reason, now));
+              RefundEvents.append(
+                  tx, updated, RefundEvents.rejected(updated, reason, caller.userId(), now));
               return updated;
             });
     log.info("refund {} rejected by {}", id, caller.userId());

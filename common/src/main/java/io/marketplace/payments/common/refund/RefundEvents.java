@@ -46,7 +46,10 @@ public final class RefundEvents {
       String status,
       Instant processedAt) {}
 
-  /** {@code refund.rejected}: an admin declined a pending refund. */
+  /**
+   * {@code refund.rejected}: an admin declined a pending refund; {@code rejectedBy} is that
+   * super_admin, as other admin events name theirs.
+   */
   public record Rejected(
       UUID refundId,
       UUID userId,
@@ -57,6 +60,7 @@ public final class RefundEvents {
       String reason,
       String status,
       String rejectionReason,
+      UUID rejectedBy,
       Instant rejectedAt) {}
 
   /**
@@ -139,7 +143,8 @@ public final class RefundEvents {
             at));
   }
 
-  public static PaymentEvent rejected(RefundRecord refund, String rejectionReason, Instant at) {
+  public static PaymentEvent rejected(
+      RefundRecord refund, String rejectionReason, UUID rejectedBy, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_REJECTED,
         refund.id().toString(),
@@ -154,6 +159,7 @@ public final class RefundEvents {
             refund.reason().wire(),
             RefundStatus.REJECTED.wire(),
             rejectionReason,
+            rejectedBy,
             at));
   }
 
