@@ -280,6 +280,23 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldRefuseTimeInTheFutureInsteadOfReportingNoDifferences() throws Exception {
+    // Given a payment that succeeded at Stripe, of which the database has no row at all
+    UUID listing = world.pendingListing();
+    world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    String tomorrow = java.time.Instant.now().plus(java.time.Duration.ofDays(1)).toString();
+
+    // When the operator types a time in the future (a wrong year, a day too far)
+    Cli.Result result =
+        cli.run("reconcile", "--since", tomorrow, "--payment-consumer", world.processorGroup);
+
+    // Then it says so, instead of "no differences" for a database that misses a payment
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err()).contains(tomorrow).contains("in the future");
+    assertThat(result.out()).doesNotContain("no differences");
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenStripeKeyMissing() {
     // When
     Cli.Result result = world.cli().run("reconcile", "--since", "1h");

@@ -148,6 +148,24 @@ class ReplayCommandTest {
   }
 
   @Test
+  void shouldRefuseAndCommitNothingWhenTimeIsInTheFuture() {
+    // Given a group that has read the three records of partition 0
+    produce(0, OLD, 3);
+    consumeAndCommit(group, 3);
+    Map<TopicPartition, Long> before = committed();
+    String tomorrow = Instant.now().plus(Duration.ofDays(1)).toString();
+
+    // When the operator types a time in the future (a wrong year, a day too far)
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-datetime", tomorrow);
+
+    // Then it says so, and the group's offsets are as they were
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err()).contains(tomorrow).contains("in the future");
+    assertThat(result.out()).doesNotContain("rewound");
+    assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
+  }
+
+  @Test
   void shouldRewindOnlyNamedPartitionsWhenToOffset() {
     // Given
     produce(0, OLD, 5);
