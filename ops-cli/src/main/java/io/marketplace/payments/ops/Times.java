@@ -46,6 +46,23 @@ public final class Times {
     }
   }
 
+  /**
+   * {@link #parseInstant}, refusing a time after now. Every time an operator types names a moment
+   * that already happened (objects created since it, records written at or after it); a future one
+   * is a typo (a wrong year, a day too far), and taken as given it reads nothing and reports
+   * nothing to do: "no differences", "0 records to re-read".
+   */
+  public static Instant parsePast(String text, Clock clock) {
+    Instant time = parseInstant(text, clock);
+    Instant now = clock.instant();
+    if (time.isAfter(now)) {
+      String resolved = time.toString().equals(text.strip()) ? "" : " (" + time + ")";
+      throw new IllegalArgumentException(
+          "'" + text + "'" + resolved + " is in the future (now is " + now + "): nothing changed");
+    }
+    return time;
+  }
+
   /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H}. */
   public static Duration parseDuration(String text) {
     String value = text.strip().toLowerCase(Locale.ROOT);

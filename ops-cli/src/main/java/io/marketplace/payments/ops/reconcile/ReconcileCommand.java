@@ -98,7 +98,7 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    Instant from = Times.parseInstant(since, context.clock());
+    Instant from = Times.parsePast(since, context.clock());
     Duration wait = await == null ? null : Times.parseDuration(await);
     Duration lookback = Times.parseDuration(unpaidLookback);
     if (wait != null && !apply) {

@@ -119,7 +119,7 @@ public final class ReplayCommand implements Callable<Integer> {
       return new ReplayTarget.Earliest();
     }
     if (target.datetime != null) {
-      return new ReplayTarget.AtTime(Times.parseInstant(target.datetime, context.clock()));
+      return new ReplayTarget.AtTime(Times.parsePast(target.datetime, context.clock()));
     }
     return new ReplayTarget.Offsets(
         target.offsets.stream().map(ReplayTarget.PartitionOffset::parse).toList());
