@@ -144,6 +144,36 @@ class RiskCategoryTopologyTest {
     assertThat(categorySignals("43")).isZero();
   }
 
+  @Test
+  void shouldCountDisputesTowardACategorySpikeWhenTheyArriveBeforeTheirPaymentIntentsEvents() {
+    // Given three disputes of category 42's payments delivered before any payment_intent.* event
+    // of their PaymentIntents (no order is guaranteed), one of them delivered twice
+    List<String> pis = List.of(newPi(), newPi(), newPi());
+    Map<String, Object> twin = RiskEvents.dispute(pis.get(0), "needs_response", T0.plusSeconds(60));
+    deliver(twin);
+    deliver(twin);
+    deliver(RiskEvents.dispute(pis.get(1), "needs_response", T0.plusSeconds(120)));
+    deliver(RiskEvents.dispute(pis.get(2), "needs_response", T0.plusSeconds(180)));
+    assertThat(spikes).isEmpty();
+
+    // When the PaymentIntents' events arrive, the first one's twice under two event ids
+    deliver(succeeded(pis.get(0), "42", T0));
+    deliver(succeeded(pis.get(0), "42", T0));
+    deliver(succeeded(pis.get(1), "42", T0));
+    assertThat(spikes).isEmpty();
+    deliver(succeeded(pis.get(2), "42", T0));
+
+    // Then one spike of the category counting the three disputes, crossed by the third dispute
+    assertThat(spikes).hasSize(1);
+    RiskSignal.Data data = spikes.getFirst().data();
+    assertThat(data.categoryId()).isEqualTo("42");
+    assertThat(data.count()).isEqualTo(3);
+    assertThat(data.windowStart()).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
+    assertThat(spikes.getFirst().occurredAt()).isEqualTo(T0.plusSeconds(180));
+    assertThat(categorySignals("42")).isEqualTo(1.0);
+    assertThat(signals.isEmpty()).isTrue();
+  }
+
   private double categorySignals(String category) {
     var counter =
         registry

@@ -270,6 +270,42 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldCountADisputeWhenItArrivesBeforeItsPaymentIntentsEvents() {
+    // Given a PaymentIntent of the user paid at 23:50, whose dispute, opened after midnight, is
+    // delivered before any payment_intent.* event of it (Stripe does not guarantee the order), and
+    // delivered twice
+    String early = newPi();
+    Instant midnight = Instant.parse("2026-12-02T00:00:00Z");
+    Map<String, Object> dispute =
+        RiskEvents.dispute(early, "needs_response", midnight.plusSeconds(10 * 60));
+    deliver(dispute);
+    deliver(dispute);
+
+    // When the PaymentIntent's events arrive: the payment, and the same fact again under another
+    // event id (as a reconciliation publishes it)
+    deliver(succeeded(early, user, midnight.minusSeconds(10 * 60), null));
+    deliver(succeeded(early, user, midnight.minusSeconds(10 * 60), null));
+
+    // Then no signal yet: one dispute
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a second dispute of the user's payments is opened that day
+    String later = newPi();
+    deliver(succeeded(later, user, midnight.plusSeconds(3600), null));
+    deliver(RiskEvents.dispute(later, "needs_response", midnight.plusSeconds(2 * 3600)));
+
+    // Then one chargeback-spike signal counting both, in the day of the disputes (the early one
+    // counted in its own window, not in the day of the payment that made its user known)
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(out.getFirst().key()).isEqualTo(user);
+    JsonNode data = json(out.getFirst()).path("data");
+    assertThat(data.path("signal").asText()).isEqualTo("chargeback_spike");
+    assertThat(data.path("count").asLong()).isEqualTo(2);
+    assertThat(data.path("windowStart").asText()).isEqualTo("2026-12-02T00:00:00Z");
+  }
+
+  @Test
   void shouldPublishTheSameSignalIdWhenTheSameEventsAreProcessedAgain() {
     // Given the events of a burst of declines
     List<Map<String, Object>> burst =
