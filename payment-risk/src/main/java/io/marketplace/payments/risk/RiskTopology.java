@@ -31,7 +31,9 @@ import org.apache.kafka.streams.state.WindowStore;
  * <ol>
  *   <li>On the PaymentIntent's partition, {@link StripeObservations} drops re-delivered event ids,
  *       remembers each PaymentIntent's user, and turns events into per-user observations stamped
- *       with the Stripe event's time.
+ *       with the Stripe event's time. A dispute that arrives before every {@code payment_intent.*}
+ *       event of its PaymentIntent is parked (a store of its own) and observed, in its own event
+ *       time, when a later one makes its user or category known.
  *   <li>The observations are repartitioned by user id.
  *   <li>Per signal, the distinct members of each user are tallied in tumbling windows of the
  *       signal's length (event time, with a grace period for late events); the update that brings a
@@ -52,6 +54,7 @@ public final class RiskTopology {
   static final Serde<Observation> OBSERVATION = JsonSerde.of(Observation.class);
   static final Serde<Tally> TALLY = JsonSerde.of(Tally.class);
   static final Serde<CategoryRates> RATES = JsonSerde.of(CategoryRates.class);
+  static final Serde<ParkedDisputes> PARKED = JsonSerde.of(ParkedDisputes.class);
 
   private RiskTopology() {}
 
@@ -99,6 +102,17 @@ public final class RiskTopology {
             Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_CATEGORIES),
             Serdes.String(),
             Serdes.String()));
+    // disputes that came before their PaymentIntent's events, until those come; expired after the
+    // dedupe retention (event time)
+    builder.addStateStore(
+        Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(
+                StripeObservations.PARKED_DISPUTES,
+                rules.dedupeRetention(),
+                rules.dedupeRetention(),
+                false),
+            Serdes.String(),
+            PARKED));
 
     KStream<String, Observation> observed =
         builder.stream(
@@ -109,7 +123,8 @@ public final class RiskTopology {
                 Named.as("stripe-observations"),
                 StripeObservations.SEEN_EVENTS,
                 StripeObservations.PAYMENT_INTENT_USERS,
-                StripeObservations.PAYMENT_INTENT_CATEGORIES);
+                StripeObservations.PAYMENT_INTENT_CATEGORIES,
+                StripeObservations.PARKED_DISPUTES);
     KStream<String, Observation> byUser =
         observed
             .filter((key, observation) -> !observation.categoryScoped(), Named.as("of-users"))

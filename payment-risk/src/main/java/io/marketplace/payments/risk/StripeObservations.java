@@ -6,9 +6,12 @@ import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.risk.Observation.CategoryKind;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -26,12 +29,20 @@ import org.slf4j.LoggerFactory;
  * PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled from {@code payment_intent.*} events), and a
  * dispute or refund its category ({@link #PAYMENT_INTENT_CATEGORIES}, likewise: a store of its own,
  * so the users' store keeps its format). Observations of a category are keyed by category id.
+ *
+ * <p>Stripe does not guarantee the order of delivery: a dispute may arrive before every {@code
+ * payment_intent.*} event of its PaymentIntent, when neither its user nor its category is known. It
+ * is then parked ({@link #PARKED_DISPUTES}, keyed by PaymentIntent id, at the dispute's event time)
+ * and observed, stamped with its own time, when a later {@code payment_intent.*} event makes the
+ * PaymentIntent's user or category known; it leaves the store then, so it counts once. A parked
+ * dispute is kept for the dedupe retention (event time), after which it expires uncounted.
  */
 final class StripeObservations implements Processor<String, byte[], String, Observation> {
 
   static final String SEEN_EVENTS = "risk-seen-events";
   static final String PAYMENT_INTENT_USERS = "risk-payment-intent-users";
   static final String PAYMENT_INTENT_CATEGORIES = "risk-payment-intent-categories";
+  static final String PARKED_DISPUTES = "risk-parked-disputes";
 
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
 
@@ -40,6 +51,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   private WindowStore<String, Long> seen;
   private KeyValueStore<String, String> users;
   private KeyValueStore<String, String> categories;
+  private WindowStore<String, ParkedDisputes> parked;
 
   StripeObservations(Duration dedupeRetention) {
     this.dedupeRetention = dedupeRetention;
@@ -51,6 +63,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     this.seen = context.getStateStore(SEEN_EVENTS);
     this.users = context.getStateStore(PAYMENT_INTENT_USERS);
     this.categories = context.getStateStore(PAYMENT_INTENT_CATEGORIES);
+    this.parked = context.getStateStore(PARKED_DISPUTES);
   }
 
   @Override
@@ -75,7 +88,13 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     Optional<String> paymentIntent = event.paymentIntentId();
     Optional<String> metadataUser = event.metadata("user_id");
     Optional<String> metadataCategory = event.metadata("category_id");
-    if (event.type().startsWith("payment_intent.") && paymentIntent.isPresent()) {
+    boolean madeKnown = false;
+    if (event.type().startsWith("payment_intent.")
+        && paymentIntent.isPresent()
+        && (metadataUser.isPresent() || metadataCategory.isPresent())) {
+      // a dispute is parked only while neither is known: only the event that makes one known
+      // can find parked disputes
+      madeKnown = unknown(paymentIntent.get());
       metadataUser.ifPresent(user -> users.put(paymentIntent.get(), user));
       metadataCategory.ifPresent(category -> categories.put(paymentIntent.get(), category));
     }
@@ -85,6 +104,9 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
         (event.type().startsWith("payment_intent.") ? metadataCategory : Optional.<String>empty())
             .or(() -> paymentIntent.map(categories::get));
     Instant occurredAt = Instant.ofEpochMilli(at);
+    if (madeKnown) {
+      releaseParkedDisputes(paymentIntent.get(), user, category);
+    }
     category.ifPresent(c -> observeCategory(event, c, occurredAt, at));
 
     switch (event.type()) {
@@ -99,6 +121,10 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       case "charge.dispute.created" -> {
         if (!isChargeback(event)) {
           return; // an inquiry, or prevented before it was a chargeback
+        }
+        if (user.isEmpty() && category.isEmpty() && paymentIntent.isPresent()) {
+          park(paymentIntent.get(), event.objectId(), at);
+          return;
         }
         if (user.isEmpty()) {
           log.warn(
@@ -168,6 +194,49 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   private static boolean isChargeback(StripeEvent event) {
     String status = event.object().path("status").asText("");
     return !status.startsWith("warning_") && !"prevented".equals(status);
+  }
+
+  private boolean unknown(String paymentIntent) {
+    return users.get(paymentIntent) == null && categories.get(paymentIntent) == null;
+  }
+
+  /** Keeps a dispute whose PaymentIntent nobody knows yet, at its own event time. */
+  private void park(String paymentIntent, String disputeId, long at) {
+    ParkedDisputes already = parked.fetch(paymentIntent, at);
+    parked.put(
+        paymentIntent,
+        already == null ? ParkedDisputes.of(disputeId) : already.with(disputeId),
+        at);
+    log.info(
+        "dispute {} of PaymentIntent {} arrived before the PaymentIntent's events; parked until"
+            + " they make its user known",
+        disputeId,
+        paymentIntent);
+  }
+
+  /**
+   * Observes the disputes parked for a PaymentIntent whose user or category just became known, each
+   * in its own event time (so in the window it would have counted in had it come in order), and
+   * forgets them.
+   */
+  private void releaseParkedDisputes(
+      String paymentIntent, Optional<String> user, Optional<String> category) {
+    List<KeyValue<Long, ParkedDisputes>> found = new ArrayList<>();
+    try (WindowStoreIterator<ParkedDisputes> hits =
+        parked.fetch(paymentIntent, 0L, Long.MAX_VALUE)) {
+      hits.forEachRemaining(found::add);
+    }
+    for (KeyValue<Long, ParkedDisputes> entry : found) {
+      long at = entry.key;
+      Instant occurredAt = Instant.ofEpochMilli(at);
+      for (String disputeId : entry.value.disputeIds()) {
+        user.ifPresent(
+            u -> emit(Observation.ofUser(u, Signal.CHARGEBACK_SPIKE, disputeId, occurredAt), at));
+        category.ifPresent(
+            c -> emit(Observation.ofCategory(c, CategoryKind.DISPUTE, disputeId, occurredAt), at));
+      }
+      parked.put(paymentIntent, null, at);
+    }
   }
 
   private boolean alreadySeen(String eventId, long at) {
