@@ -239,6 +239,24 @@ class RiskCategoryTopologyTest {
   }
 
   @Test
+  void shouldCountADeclineOnceInTheRatesWhenStripeReportsTheAttemptInTwoEvents() {
+    // Given the clock within the hour [10:00, 11:00)
+    clock.set(T0.plusSeconds(50 * 60));
+    // When category 9 has one payment succeed and two declined attempts, one of them reported by
+    // Stripe in two payment_intent.payment_failed events (two event ids, one charge)
+    deliver(succeeded(newPi(), "9", T0.plusSeconds(60)));
+    String pi = newPi();
+    deliver(declined(pi, "9", T0.plusSeconds(120), "ch_" + pi));
+    deliver(declined(pi, "9", T0.plusSeconds(121), "ch_" + pi));
+    String other = newPi();
+    deliver(declined(other, "9", T0.plusSeconds(180), "ch_" + other));
+
+    // Then the category shows two declines, not three
+    assertThat(gauge("payments.risk.category.events", "9", "declined")).isEqualTo(2);
+    assertThat(gauge("payments.risk.category.decline.ratio", "9", null)).isEqualTo(2.0 / 3);
+  }
+
+  @Test
   void shouldResetTheRatesWhenTheHourRollsOver() {
     // Given category 7's hour [10:00, 11:00): one succeeded, three declined
     clock.set(T0.plusSeconds(30 * 60));
@@ -294,6 +312,14 @@ class RiskCategoryTopologyTest {
         "payment_intent.payment_failed",
         created,
         paymentIntent(pi, category, "requires_payment_method"));
+  }
+
+  /** A decline of the attempt {@code charge} ({@code last_payment_error.charge}). */
+  private static Map<String, Object> declined(
+      String pi, String category, Instant created, String charge) {
+    Map<String, Object> object = paymentIntent(pi, category, "requires_payment_method");
+    object.put("last_payment_error", Map.of("code", "card_declined", "charge", charge));
+    return RiskEvents.event("payment_intent.payment_failed", created, object);
   }
 
   private static Map<String, Object> refundCreated(String refundId, String pi, Instant created) {
