@@ -43,7 +43,9 @@ import org.apache.kafka.streams.state.WindowStore;
  *       remembered like the user for events without metadata) are repartitioned by category:
  *       disputes are tallied like a user's into a {@code chargeback_spike} signal of the category
  *       (keyed {@code category:<id>}), and succeeded, declined and refunded payments are counted
- *       per hour for the {@link CategoryRatesSink} (the service's {@link CategoryMetrics}).
+ *       per hour for the {@link CategoryRatesSink} (the service's {@link CategoryMetrics}): each
+ *       declined attempt once, however many events report it (remembered on the PaymentIntent's
+ *       partition, in a store of its own, for the dedupe retention).
  * </ol>
  *
  * Every store is logged to a changelog topic, and the application runs with {@code exactly_once_v2}
@@ -113,6 +115,16 @@ public final class RiskTopology {
                 false),
             Serdes.String(),
             PARKED));
+    // the facts the category rates counted (a declined attempt), to count each once
+    builder.addStateStore(
+        Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(
+                StripeObservations.COUNTED_PAYMENTS,
+                rules.dedupeRetention(),
+                rules.dedupeRetention(),
+                false),
+            Serdes.String(),
+            Serdes.Long()));
 
     KStream<String, Observation> observed =
         builder.stream(
@@ -124,7 +136,8 @@ public final class RiskTopology {
                 StripeObservations.SEEN_EVENTS,
                 StripeObservations.PAYMENT_INTENT_USERS,
                 StripeObservations.PAYMENT_INTENT_CATEGORIES,
-                StripeObservations.PARKED_DISPUTES);
+                StripeObservations.PARKED_DISPUTES,
+                StripeObservations.COUNTED_PAYMENTS);
     KStream<String, Observation> byUser =
         observed
             .filter((key, observation) -> !observation.categoryScoped(), Named.as("of-users"))

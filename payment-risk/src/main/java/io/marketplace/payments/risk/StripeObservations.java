@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * and observed, stamped with its own time, when a later {@code payment_intent.*} event makes the
  * PaymentIntent's user or category known; it leaves the store then, so it counts once. A parked
  * dispute is kept for the dedupe retention (event time), after which it expires uncounted.
+ *
+ * <p>The payments of a category's rates count once per fact, not per event: a declined attempt once
+ * (Stripe may report one in two events), remembered in {@link #COUNTED_PAYMENTS} for the dedupe
+ * retention, so the fact counts in the window of its first event.
  */
 final class StripeObservations implements Processor<String, byte[], String, Observation> {
 
@@ -43,6 +47,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   static final String PAYMENT_INTENT_USERS = "risk-payment-intent-users";
   static final String PAYMENT_INTENT_CATEGORIES = "risk-payment-intent-categories";
   static final String PARKED_DISPUTES = "risk-parked-disputes";
+  static final String COUNTED_PAYMENTS = "risk-category-counted";
 
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
 
@@ -52,6 +57,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   private KeyValueStore<String, String> users;
   private KeyValueStore<String, String> categories;
   private WindowStore<String, ParkedDisputes> parked;
+  private WindowStore<String, Long> counted;
 
   StripeObservations(Duration dedupeRetention) {
     this.dedupeRetention = dedupeRetention;
@@ -64,6 +70,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     this.users = context.getStateStore(PAYMENT_INTENT_USERS);
     this.categories = context.getStateStore(PAYMENT_INTENT_CATEGORIES);
     this.parked = context.getStateStore(PARKED_DISPUTES);
+    this.counted = context.getStateStore(COUNTED_PAYMENTS);
   }
 
   @Override
@@ -155,8 +162,9 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       case "payment_intent.succeeded" ->
           emit(
               Observation.ofCategory(category, CategoryKind.SUCCEEDED, event.id(), occurredAt), at);
+      // once per declined attempt, as toward card testing: Stripe may report one in two events
       case "payment_intent.payment_failed" ->
-          emit(
+          emitOnce(
               Observation.ofCategory(
                   category, CategoryKind.DECLINED, event.failedAttempt(), occurredAt),
               at);
@@ -237,6 +245,22 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       }
       parked.put(paymentIntent, null, at);
     }
+  }
+
+  /**
+   * Emits a category's payment observation unless its fact (kind and member) was counted within the
+   * dedupe retention, and remembers it: a fact counts once, in the window of its first event.
+   */
+  private void emitOnce(Observation observation, long at) {
+    String fact = observation.kind() + ":" + observation.member();
+    long span = dedupeRetention.toMillis();
+    try (WindowStoreIterator<Long> hits = counted.fetch(fact, at - span, at + span)) {
+      if (hits.hasNext()) {
+        return;
+      }
+    }
+    counted.put(fact, at, at);
+    emit(observation, at);
   }
 
   private boolean alreadySeen(String eventId, long at) {
