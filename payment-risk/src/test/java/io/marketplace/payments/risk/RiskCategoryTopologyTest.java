@@ -257,6 +257,28 @@ class RiskCategoryTopologyTest {
   }
 
   @Test
+  void shouldCountASuccessOnceInTheRatesWhenAReconciliationRepublishesIt() {
+    // Given the clock within the hour [10:00, 11:00)
+    clock.set(T0.plusSeconds(50 * 60));
+    // When category 11 has two payments succeed, one of them reported by Stripe's
+    // payment_intent.succeeded and by the reconciliation's evt_reconcile_<pi>_succeeded (dated
+    // when Stripe took the money), and one payment declined
+    String pi = newPi();
+    Map<String, Object> repair = succeeded(pi, "11", T0.plusSeconds(58));
+    repair.put("id", "evt_reconcile_" + pi + "_succeeded");
+    deliver(repair);
+    deliver(succeeded(pi, "11", T0.plusSeconds(60)));
+    deliver(succeeded(newPi(), "11", T0.plusSeconds(120)));
+    deliver(declined(newPi(), "11", T0.plusSeconds(180)));
+    deliver(refundCreated("re_1cat11", pi, T0.plusSeconds(600)));
+
+    // Then the category shows two payments succeeded, not three
+    assertThat(gauge("payments.risk.category.events", "11", "succeeded")).isEqualTo(2);
+    assertThat(gauge("payments.risk.category.decline.ratio", "11", null)).isEqualTo(1.0 / 3);
+    assertThat(gauge("payments.risk.category.refund.ratio", "11", null)).isEqualTo(0.5);
+  }
+
+  @Test
   void shouldResetTheRatesWhenTheHourRollsOver() {
     // Given category 7's hour [10:00, 11:00): one succeeded, three declined
     clock.set(T0.plusSeconds(30 * 60));
