@@ -5,10 +5,10 @@ import java.util.List;
 
 /**
  * The payments of one marketplace category in one hour (event time): succeeded PaymentIntents (each
- * event id once: re-deliveries are dropped upstream), declined attempts (each once, in the hour of
- * its first event: an attempt Stripe reports in two events is dropped upstream) and distinct
- * refunds (by {@code re_} id, so a refund reported by both {@code charge.refunded} and {@code
- * refund.created} counts once).
+ * once, in the hour of its first event: a reconciliation's republished success is dropped
+ * upstream), declined attempts (each once, in the hour of its first event: an attempt Stripe
+ * reports in two events is dropped upstream) and distinct refunds (by {@code re_} id, so a refund
+ * reported by both {@code charge.refunded} and {@code refund.created} counts once).
  */
 public record CategoryRates(long succeeded, long declined, List<String> refundIds) {
 

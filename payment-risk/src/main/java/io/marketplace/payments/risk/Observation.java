@@ -10,8 +10,8 @@ import java.time.Instant;
  *       it, else the Stripe event id), a card (member: its fingerprint) or a dispute (member: the
  *       dispute id), toward {@code signal}.
  *   <li>Of a marketplace category ({@code kind} set, {@code categoryId} the PaymentIntent's {@code
- *       metadata[category_id]}): a dispute (member: the dispute id), a succeeded or declined
- *       payment (member: the Stripe event id; a decline's attempt as above) or a refund (member:
+ *       metadata[category_id]}): a dispute (member: the dispute id), a succeeded payment (member:
+ *       the PaymentIntent id), a declined one (member: the attempt, as above) or a refund (member:
  *       the {@code re_} id).
  * </ul>
  *

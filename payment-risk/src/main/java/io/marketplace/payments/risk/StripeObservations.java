@@ -38,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * dispute is kept for the dedupe retention (event time), after which it expires uncounted.
  *
  * <p>The payments of a category's rates count once per fact, not per event: a declined attempt once
- * (Stripe may report one in two events), remembered in {@link #COUNTED_PAYMENTS} for the dedupe
- * retention, so the fact counts in the window of its first event.
+ * (Stripe may report one in two events), a PaymentIntent's success once (a reconciliation
+ * republishes one as {@code evt_reconcile_<pi>_succeeded} besides Stripe's event), remembered in
+ * {@link #COUNTED_PAYMENTS} for the dedupe retention, so the fact counts in the window of its first
+ * event.
  */
 final class StripeObservations implements Processor<String, byte[], String, Observation> {
 
@@ -159,9 +161,13 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   /** The category observations of an event whose PaymentIntent's category is known. */
   private void observeCategory(StripeEvent event, String category, Instant occurredAt, long at) {
     switch (event.type()) {
+      // once per PaymentIntent: a reconciliation republishes a success Stripe may also deliver
+      // (evt_reconcile_<pi>_succeeded)
       case "payment_intent.succeeded" ->
-          emit(
-              Observation.ofCategory(category, CategoryKind.SUCCEEDED, event.id(), occurredAt), at);
+          emitOnce(
+              Observation.ofCategory(
+                  category, CategoryKind.SUCCEEDED, event.objectId(), occurredAt),
+              at);
       // once per declined attempt, as toward card testing: Stripe may report one in two events
       case "payment_intent.payment_failed" ->
           emitOnce(
