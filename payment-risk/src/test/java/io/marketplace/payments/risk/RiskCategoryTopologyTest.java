@@ -279,6 +279,40 @@ class RiskCategoryTopologyTest {
   }
 
   @Test
+  void shouldCountARefundOnceInTheHourItWasFirstSeenWhenALaterChargeRefundedListsItAgain() {
+    // Given a payment of category 12 nine days ago, refunded in part eight days ago (longer ago
+    // than the 7 days the service remembers what it counted)
+    String old = newPi();
+    Instant nineDaysAgo = T0.minus(Duration.ofDays(9));
+    deliver(succeeded(old, "12", nineDaysAgo));
+    deliver(refundCreated("re_oldcat12", old, nineDaysAgo.plus(Duration.ofDays(1))));
+    // and today a payment at 10:01, refunded in part at 10:10 (counted in the hour [10:00, 11:00))
+    String paid = newPi();
+    deliver(succeeded(paid, "12", T0.plusSeconds(60)));
+    deliver(refundCreated("re_1cat12", paid, T0.plusSeconds(10 * 60)));
+
+    // When in the hour [11:00, 12:00) a payment succeeds, and two charge.refunded events list every
+    // refund of their charge so far: the one of 10:10 and a new one, the one of eight days ago
+    // and a new one
+    clock.set(T0.plusSeconds(65 * 60));
+    deliver(succeeded(newPi(), "12", T0.plusSeconds(61 * 60)));
+    Map<String, Instant> paidRefunds = new LinkedHashMap<>();
+    paidRefunds.put("re_1cat12", T0.plusSeconds(10 * 60));
+    paidRefunds.put("re_2cat12", T0.plusSeconds(62 * 60));
+    deliver(chargeRefunded(paid, paidRefunds, T0.plusSeconds(62 * 60)));
+    Map<String, Instant> oldRefunds = new LinkedHashMap<>();
+    oldRefunds.put("re_oldcat12", nineDaysAgo.plus(Duration.ofDays(1)));
+    oldRefunds.put("re_3cat12", T0.plusSeconds(63 * 60));
+    deliver(chargeRefunded(old, oldRefunds, T0.plusSeconds(63 * 60)));
+
+    // Then the hour shows the two new refunds only: the one of 10:10 counted in its own hour, the
+    // one of eight days ago too long ago to tell whether it was counted
+    assertThat(gauge("payments.risk.category.events", "12", "refunded")).isEqualTo(2);
+    assertThat(gauge("payments.risk.category.events", "12", "succeeded")).isEqualTo(1);
+    assertThat(gauge("payments.risk.category.refund.ratio", "12", null)).isEqualTo(2.0);
+  }
+
+  @Test
   void shouldResetTheRatesWhenTheHourRollsOver() {
     // Given category 7's hour [10:00, 11:00): one succeeded, three declined
     clock.set(T0.plusSeconds(30 * 60));
@@ -359,6 +393,19 @@ class RiskCategoryTopologyTest {
         "refunds",
         Map.of("object", "list", "data", refundIds.stream().map(r -> refund(r, pi)).toList()));
     return RiskEvents.event("charge.refunded", created, charge);
+  }
+
+  /** {@code charge.refunded} listing the charge's refunds so far, each with its creation time. */
+  private static Map<String, Object> chargeRefunded(
+      String pi, Map<String, Instant> refunds, Instant created) {
+    Map<String, Object> event = chargeRefunded(pi, List.copyOf(refunds.keySet()), created);
+    Map<?, ?> charge = (Map<?, ?>) ((Map<?, ?>) event.get("data")).get("object");
+    for (Object listed : (List<?>) ((Map<?, ?>) charge.get("refunds")).get("data")) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> refund = (Map<String, Object>) listed;
+      refund.put("created", refunds.get((String) refund.get("id")).getEpochSecond());
+    }
+    return event;
   }
 
   private static Map<String, Object> refund(String refundId, String pi) {
