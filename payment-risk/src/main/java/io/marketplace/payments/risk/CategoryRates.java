@@ -4,11 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The payments of one marketplace category in one hour (event time): succeeded PaymentIntents (each
- * once, in the hour of its first event: a reconciliation's republished success is dropped
- * upstream), declined attempts (each once, in the hour of its first event: an attempt Stripe
- * reports in two events is dropped upstream) and distinct refunds (by {@code re_} id, so a refund
- * reported by both {@code charge.refunded} and {@code refund.created} counts once).
+ * The payments of one marketplace category in one hour (event time): succeeded PaymentIntents,
+ * declined attempts and distinct refunds ({@code re_} ids). Each is counted once, in the hour of
+ * its first event, upstream ({@link StripeObservations}): a reconciliation's republished success,
+ * an attempt Stripe reports in two events, a refund reported by both {@code refund.created} and
+ * {@code charge.refunded} or listed again by a later {@code charge.refunded} add nothing. The
+ * refund ids are kept as well, so a refund counts once in its hour on its own too.
  */
 public record CategoryRates(long succeeded, long declined, List<String> refundIds) {
 

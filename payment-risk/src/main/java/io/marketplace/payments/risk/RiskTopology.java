@@ -44,9 +44,9 @@ import org.apache.kafka.streams.state.WindowStore;
  *       disputes are tallied like a user's into a {@code chargeback_spike} signal of the category
  *       (keyed {@code category:<id>}), and succeeded, declined and refunded payments are counted
  *       per hour for the {@link CategoryRatesSink} (the service's {@link CategoryMetrics}): each
- *       declined attempt and each PaymentIntent's success once, however many events report it
- *       (remembered on the PaymentIntent's partition, in a store of its own, for the dedupe
- *       retention).
+ *       declined attempt, each PaymentIntent's success and each refund once, however many events
+ *       report it (remembered on the PaymentIntent's partition, in a store of its own, for the
+ *       dedupe retention).
  * </ol>
  *
  * Every store is logged to a changelog topic, and the application runs with {@code exactly_once_v2}
@@ -116,8 +116,8 @@ public final class RiskTopology {
                 false),
             Serdes.String(),
             PARKED));
-    // the facts the category rates counted (a declined attempt, a PaymentIntent's success), to
-    // count each once
+    // the facts the category rates counted (a declined attempt, a PaymentIntent's success, a
+    // refund), to count each once
     builder.addStateStore(
         Stores.windowStoreBuilder(
             Stores.persistentWindowStore(

@@ -39,9 +39,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The payments of a category's rates count once per fact, not per event: a declined attempt once
  * (Stripe may report one in two events), a PaymentIntent's success once (a reconciliation
- * republishes one as {@code evt_reconcile_<pi>_succeeded} besides Stripe's event), remembered in
- * {@link #COUNTED_PAYMENTS} for the dedupe retention, so the fact counts in the window of its first
- * event.
+ * republishes one as {@code evt_reconcile_<pi>_succeeded} besides Stripe's event), a refund once
+ * (reported by {@code refund.created}, and listed again by every later {@code charge.refunded} of
+ * its charge, which lists all its refunds so far), remembered in {@link #COUNTED_PAYMENTS} for the
+ * dedupe retention, so the fact counts in the window of its first event. A listed refund created
+ * longer ago than that is skipped: whether it was counted is forgotten.
  */
 final class StripeObservations implements Processor<String, byte[], String, Observation> {
 
@@ -182,7 +184,8 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
         }
       }
       // the same refund may come as refund.created and listed in charge.refunded (older API
-      // versions): counted by its re_ id, once
+      // versions), and charge.refunded lists every refund of the charge so far: counted by its
+      // re_ id, once, in the hour of its first event
       case "refund.created" -> refund(category, event.object(), occurredAt, at);
       case "charge.refunded" -> {
         for (JsonNode refund : event.object().path("refunds").path("data")) {
@@ -195,9 +198,14 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
 
   private void refund(String category, JsonNode refund, Instant occurredAt, long at) {
     String id = refund.path("id").asText("");
-    if (id.startsWith("re_") || id.startsWith("pyr_")) {
-      emit(Observation.ofCategory(category, CategoryKind.REFUNDED, id, occurredAt), at);
+    if (!id.startsWith("re_") && !id.startsWith("pyr_")) {
+      return;
     }
+    long created = refund.path("created").asLong(0);
+    if (created > 0 && created * 1000 < at - dedupeRetention.toMillis()) {
+      return; // older than what is remembered of counted refunds: it was counted when it was new
+    }
+    emitOnce(Observation.ofCategory(category, CategoryKind.REFUNDED, id, occurredAt), at);
   }
 
   /**
