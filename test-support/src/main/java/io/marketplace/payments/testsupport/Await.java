@@ -6,9 +6,15 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * Bounded polling, the only place where tests wait. A condition is checked every 50 ms until it
- * holds or the timeout passes; then the test fails with the description of what it waited for. A
- * condition that throws counts as not yet met, and its last exception is attached to the failure.
+ * Bounded polling, the only place where tests wait. A condition is checked every 50 ms (or at the
+ * interval given) until it holds or the timeout passes; then the test fails with the description of
+ * what it waited for. A condition that throws counts as not yet met, and its last exception is
+ * attached to the failure.
+ *
+ * <p>50 ms suits a test that waits for one thing. Where many callers wait at once against real
+ * processes (simulated clients, each polling a database or retrying an API), give them the pace a
+ * real client keeps: a hundred callers at 50 ms are thousands of requests a second, which starve
+ * the very processes they wait for.
  */
 public final class Await {
 
@@ -36,8 +42,27 @@ public final class Await {
     return value(timeout, "a value", supplier);
   }
 
+  /** Waits until {@code condition} holds, checking it every {@code every}. */
+  public static void until(
+      Duration timeout, Duration every, String description, BooleanSupplier condition) {
+    value(
+        timeout,
+        every,
+        description,
+        () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty());
+  }
+
   /** Waits until {@code supplier} gives a value, and returns it. */
   public static <T> T value(Duration timeout, String description, Supplier<Optional<T>> supplier) {
+    return value(timeout, POLL_INTERVAL, description, supplier);
+  }
+
+  /** Waits until {@code supplier} gives a value, asking it every {@code every}, and returns it. */
+  public static <T> T value(
+      Duration timeout, Duration every, String description, Supplier<Optional<T>> supplier) {
+    if (every.isNegative() || every.isZero()) {
+      throw new IllegalArgumentException("a poll interval must be positive: " + every);
+    }
     long deadline = System.nanoTime() + timeout.toNanos();
     Throwable lastFailure = null;
     while (true) {
@@ -53,7 +78,7 @@ public final class Await {
         throw new AssertionError(
             "Timed out after " + format(timeout) + " waiting for " + description, lastFailure);
       }
-      pause();
+      pause(every);
     }
   }
 
@@ -63,6 +88,19 @@ public final class Await {
   public static void untilAsserted(Duration timeout, String description, Runnable assertion) {
     until(
         timeout,
+        description,
+        () -> {
+          assertion.run();
+          return true;
+        });
+  }
+
+  /** Waits until {@code assertion} passes, trying it every {@code every}. */
+  public static void untilAsserted(
+      Duration timeout, Duration every, String description, Runnable assertion) {
+    until(
+        timeout,
+        every,
         description,
         () -> {
           assertion.run();
@@ -88,13 +126,13 @@ public final class Await {
       if (System.nanoTime() - deadline >= 0) {
         return;
       }
-      pause();
+      pause(POLL_INTERVAL);
     }
   }
 
-  private static void pause() {
+  private static void pause(Duration interval) {
     try {
-      Thread.sleep(POLL_INTERVAL);
+      Thread.sleep(interval);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("Interrupted while waiting", e);

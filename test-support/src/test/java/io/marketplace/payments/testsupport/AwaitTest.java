@@ -28,6 +28,33 @@ class AwaitTest {
   }
 
   @Test
+  void shouldAskNoMoreOftenThanTheIntervalGiven() {
+    // Given a condition that never holds, asked every 200 ms for 1 s
+    AtomicInteger polls = new AtomicInteger();
+
+    // When awaited
+    assertThatThrownBy(
+            () ->
+                Await.until(
+                    Duration.ofSeconds(1),
+                    Duration.ofMillis(200),
+                    "nothing",
+                    () -> polls.incrementAndGet() < 0))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("nothing");
+
+    // Then it was asked at most once per interval, and at the end (the default asks ~20 times)
+    assertThat(polls.get()).isBetween(2, 6);
+  }
+
+  @Test
+  void shouldRefuseAPollIntervalThatIsNotPositive() {
+    assertThatThrownBy(
+            () -> Await.until(Duration.ofSeconds(1), Duration.ZERO, "anything", () -> true))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void shouldFailWithTheDescriptionWhenTheConditionNeverHolds() {
     assertThatThrownBy(
             () -> Await.until(Duration.ofMillis(120), "the listing to activate", () -> false))

@@ -29,6 +29,12 @@ public final class OsProcess implements AutoCloseable {
   /** A JVM on 2 busy cores takes seconds to start; a broker or a worker recovering, more. */
   public static final Duration START = Duration.ofSeconds(120);
 
+  /**
+   * How often a starting process is asked whether it is ready: each ask of a service runs its
+   * readiness checks against Kafka and PostgreSQL, each ask of the broker reads its log.
+   */
+  private static final Duration READY_EVERY = Duration.ofMillis(250);
+
   private static final List<String> JVM_OPTIONS =
       List.of(
           "-Xmx192m",
@@ -117,7 +123,7 @@ public final class OsProcess implements AutoCloseable {
   /** Waits until the process answers as ready, failing early (with its log) if it died. */
   public void awaitReady() {
     try {
-      Await.until(START, name + " to be ready", () -> !isAlive() || ready.test(this));
+      Await.until(START, READY_EVERY, name + " to be ready", () -> !isAlive() || ready.test(this));
     } catch (AssertionError e) {
       throw new AssertionError(e.getMessage() + tail(), e);
     }

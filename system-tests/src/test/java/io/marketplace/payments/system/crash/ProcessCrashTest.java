@@ -72,6 +72,10 @@ class ProcessCrashTest {
 
   private static final Duration PACE = Duration.ofMillis(300);
   private static final Duration SETTLE = Duration.ofSeconds(120);
+
+  /** Each look at the end state reads every table, while the services may still be catching up. */
+  private static final Duration LOOK_EVERY = Duration.ofMillis(500);
+
   private static final Path ROOT = Path.of("target", "crash").toAbsolutePath();
 
   /** What can die. */
@@ -272,12 +276,15 @@ class ProcessCrashTest {
         ProcessorState expected = expected(purchases);
         Await.untilAsserted(
             SETTLE,
+            LOOK_EVERY,
             "the database of one clean pass",
             () -> actual().assertSameAs(expected, description + ", kills " + kills));
-        Await.until(SETTLE, "the outbox published", () -> db.count("outbox_events") == 0);
+        Await.until(
+            SETTLE, LOOK_EVERY, "the outbox published", () -> db.count("outbox_events") == 0);
         try (ConsumerLag lag = new ConsumerLag(new KafkaConfig(bootstrap, topics))) {
           Await.until(
               SETTLE,
+              LOOK_EVERY,
               "every consumer caught up",
               () ->
                   lag.of(PaymentProcessorConfig.SERVICE, topics.stripeEvents()) == 0

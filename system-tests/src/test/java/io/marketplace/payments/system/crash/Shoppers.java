@@ -76,6 +76,16 @@ final class Shoppers implements AutoCloseable {
    */
   private static final Duration STALE_CLAIM = Duration.ofSeconds(10);
 
+  /**
+   * How often a seller's client tries a call again, and looks whether a listing went live: the pace
+   * of a real client, not of a test's tight poll. Hundreds of sellers stuck behind a killed process
+   * each retrying every 50 ms, every status look a new database session, spent a third of the
+   * machine's CPU on PostgreSQL backends coming and going and starved the restarting processes.
+   */
+  private static final Duration RETRY_EVERY = Duration.ofMillis(250);
+
+  private static final Duration LOOK_EVERY = Duration.ofMillis(500);
+
   private final String apiUrl;
   private final String jwtSecret;
   private final StripeApi stripe;
@@ -184,6 +194,7 @@ final class Shoppers implements AutoCloseable {
     if (purchase.kind == Kind.REJECTED) {
       Await.until(
           PATIENCE,
+          LOOK_EVERY,
           purchase + " active before moderation looks at it",
           () -> "active".equals(status(purchase)));
       String admin = token(UUID.randomUUID(), List.of("user", "super_admin"));
@@ -248,6 +259,7 @@ final class Shoppers implements AutoCloseable {
     int[] tries = {0};
     return Await.value(
         PATIENCE,
+        RETRY_EVERY,
         what + " answered " + expected,
         () -> {
           tries[0]++;
