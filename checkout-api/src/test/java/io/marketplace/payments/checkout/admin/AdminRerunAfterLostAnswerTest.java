@@ -148,6 +148,57 @@ class AdminRerunAfterLostAnswerTest {
   }
 
   @Test
+  void shouldAnswerTheFailedRefundRetryAgainWhenItsAnswerWasLost() {
+    // Given a refund Stripe failed, retried under a key and refunded at Stripe, whose answer was
+    // lost
+    UUID refundId = failedRefund();
+    Request request = Request.of("/admin/api/marketplace/refunds/" + refundId + "/retry", Map.of());
+    Http.Response first = request.send();
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    assertThat(first.json().get("status").asText()).isEqualTo("processed");
+    request.loseAnswer();
+
+    // When the admin's retry runs it again
+    Http.Response rerun = request.send();
+
+    // Then it answers as the first run did, with one retry decision, one new attempt and one
+    // refund at Stripe
+    assertThat(rerun.status()).as(rerun.toString()).isEqualTo(200);
+    assertThat(rerun.json()).isEqualTo(first.json());
+    assertThat(
+            app.db.count("refund_decisions WHERE refund_id = ? AND decision = 'retried'", refundId))
+        .isEqualTo(1);
+    assertThat(app.db.count("payment_refunds WHERE id = ? AND attempt = 1", refundId)).isEqualTo(1);
+    assertThat(app.refundsAtStripe(first.json().get("paymentIntentId").asText())).hasSize(1);
+    app.db.awaitOutboxPublished(WAIT);
+    assertThat(eventsOfType("refund.processed", r -> about(r, "refundId", refundId))).hasSize(1);
+  }
+
+  @Test
+  void shouldAnswerTheFailedRefundCloseAgainWhenItsAnswerWasLost() {
+    // Given a refund Stripe failed, closed under a key, whose answer was lost
+    UUID refundId = failedRefund();
+    Request request =
+        Request.of(
+            "/admin/api/marketplace/refunds/" + refundId + "/close",
+            Map.of("reason", "refunded by bank transfer"));
+    Http.Response first = request.send();
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    assertThat(first.json().get("closedAt").isNull()).isFalse();
+    request.loseAnswer();
+
+    // When the admin's retry runs it again
+    Http.Response rerun = request.send();
+
+    // Then it answers as the first run did, with one close decision
+    assertThat(rerun.status()).as(rerun.toString()).isEqualTo(200);
+    assertThat(rerun.json()).isEqualTo(first.json());
+    assertThat(
+            app.db.count("refund_decisions WHERE refund_id = ? AND decision = 'closed'", refundId))
+        .isEqualTo(1);
+  }
+
+  @Test
   void shouldAnswerTheUnbanAgainWhenItsAnswerWasLost() {
     // Given a banned user unbanned under a key, whose answer was lost
     UUID user = UUID.randomUUID();
@@ -241,6 +292,24 @@ class AdminRerunAfterLostAnswerTest {
             .send();
     assertThat(response.status()).as(response.toString()).isEqualTo(202);
     return UUID.fromString(response.json().get("id").asText());
+  }
+
+  /** A requested refund that Stripe failed after creating it, as the refund worker records it. */
+  private static UUID failedRefund() {
+    UUID refundId = pendingRefund();
+    int changed =
+        app.db.execute(
+            """
+            UPDATE payment_refunds
+            SET status = 'failed', stripe_refund_id = ?, failure_reason = 'expired_or_canceled_card',
+                failed_at = now(), first_attempted_at = now() - interval '2 days',
+                last_error = 'Stripe reports refund failed'
+            WHERE id = ?
+            """,
+            "re_failed" + refundId.toString().substring(0, 8),
+            refundId);
+    assertThat(changed).as("the refund's row").isEqualTo(1);
+    return refundId;
   }
 
   /** A flag as payment-risk records it, active for the next half hour. */
