@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * in the transaction that takes it.
  *
  * <p>Under an {@code Idempotency-Key} the decision also keeps the request's {@link RequestKey}: a
- * rerun of the same approval or rejection whose answer was lost after the decision committed finds
- * it, takes no second decision, and answers with the refund as the first run did (an approval once
- * Stripe is done with it) rather than 409 "the refund is processed".
+ * rerun of the same decision (approve, reject, retry or close) whose answer was lost after the
+ * decision committed finds it, takes no second decision, and answers with the refund as the first
+ * run did (an approval or a retry once Stripe is done with it) rather than 409 "the refund is
+ * processed" or "closed".
  */
 public final class AdminRefundController {
 
@@ -196,15 +197,19 @@ public final class AdminRefundController {
    */
   public Reply retry(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lockWithPayment(tx, id);
+          Instant now = clock.instant();
+          if (decidedBefore(tx, id, "retried", requestKey, now)) {
+            return; // this request retried it: Stripe finishes it, or it is answered as it is
+          }
           requireOpenFailed(refund, "retried");
           requireRoomFor(tx, refund, "retried");
-          Instant now = clock.instant();
           tx.attach(RefundDao.class).retryFailed(id, now);
           tx.attach(RefundRequestDao.class)
-              .recordDecision(id, "retried", caller.userId(), null, null, now);
+              .recordDecision(id, "retried", caller.userId(), null, requestKey.orElse(null), now);
         });
     log.info("failed refund {} retried by {}; asking Stripe again", id, caller.userId());
     RefundOutcome outcome = executor.execute(id);
@@ -220,15 +225,20 @@ public final class AdminRefundController {
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();
+    Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     RefundRecord closed =
         jdbi.inTransaction(
             tx -> {
               RefundRecord refund = lock(tx, id);
-              requireOpenFailed(refund, "closed");
               Instant now = clock.instant();
+              if (decidedBefore(tx, id, "closed", requestKey, now)) {
+                return refund; // this request closed it already
+              }
+              requireOpenFailed(refund, "closed");
               tx.attach(RefundDao.class).closeFailed(id, reason, now);
               tx.attach(RefundRequestDao.class)
-                  .recordDecision(id, "closed", caller.userId(), reason, null, now);
+                  .recordDecision(
+                      id, "closed", caller.userId(), reason, requestKey.orElse(null), now);
               return tx.attach(RefundDao.class).find(id).orElseThrow();
             });
     log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);
