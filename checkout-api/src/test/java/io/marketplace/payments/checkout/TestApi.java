@@ -194,6 +194,27 @@ public final class TestApi implements AutoCloseable {
     return paymentIntentId;
   }
 
+  /**
+   * Leaves {@code refundId} as the refund worker records a refund Stripe failed after creating it
+   * (an expired card): {@code failed}, open, its first call to Stripe two days ago.
+   */
+  public void failedAtStripe(UUID refundId) {
+    int changed =
+        db.execute(
+            """
+            UPDATE payment_refunds
+            SET status = 'failed', stripe_refund_id = ?, failure_reason = 'expired_or_canceled_card',
+                failed_at = now(), first_attempted_at = now() - interval '2 days',
+                last_error = 'Stripe reports refund failed'
+            WHERE id = ?
+            """,
+            "re_failed" + refundId.toString().substring(0, 8),
+            refundId);
+    if (changed != 1) {
+      throw new IllegalStateException("no refund " + refundId);
+    }
+  }
+
   /** Every refund at the emulator of {@code paymentIntentId}. */
   public List<Refund> refundsAtStripe(String paymentIntentId) {
     try {

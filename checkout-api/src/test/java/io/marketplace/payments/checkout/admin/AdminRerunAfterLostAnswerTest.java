@@ -297,18 +297,7 @@ class AdminRerunAfterLostAnswerTest {
   /** A requested refund that Stripe failed after creating it, as the refund worker records it. */
   private static UUID failedRefund() {
     UUID refundId = pendingRefund();
-    int changed =
-        app.db.execute(
-            """
-            UPDATE payment_refunds
-            SET status = 'failed', stripe_refund_id = ?, failure_reason = 'expired_or_canceled_card',
-                failed_at = now(), first_attempted_at = now() - interval '2 days',
-                last_error = 'Stripe reports refund failed'
-            WHERE id = ?
-            """,
-            "re_failed" + refundId.toString().substring(0, 8),
-            refundId);
-    assertThat(changed).as("the refund's row").isEqualTo(1);
+    app.failedAtStripe(refundId);
     return refundId;
   }
 

@@ -76,16 +76,7 @@ class FailedRefundRoutesTest {
     UUID owner = UUID.randomUUID();
     TestApi.PaidListing paid = app.paidListing(owner);
     UUID refundId = requestRefund(owner, paid);
-    app.db.execute(
-        """
-        UPDATE payment_refunds
-        SET status = 'failed', stripe_refund_id = ?, failure_reason = 'expired_or_canceled_card',
-            failed_at = now(), first_attempted_at = now() - interval '2 days',
-            last_error = 'Stripe reports refund failed'
-        WHERE id = ?
-        """,
-        "re_failed" + refundId.toString().substring(0, 8),
-        refundId);
+    app.failedAtStripe(refundId);
     assertThat(failedQueue()).contains(refundId.toString());
 
     // When the admin retries it
