@@ -31,10 +31,7 @@ public final class Await {
    * Waits until {@code condition} holds; {@code description} says what, for the failure message.
    */
   public static void until(Duration timeout, String description, BooleanSupplier condition) {
-    value(
-        timeout,
-        description,
-        () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty());
+    until(timeout, POLL_INTERVAL, description, condition);
   }
 
   /** Waits until {@code supplier} gives a value, and returns it. */
@@ -86,13 +83,7 @@ public final class Await {
    * Waits until {@code assertion} passes (AssertJ style), and fails with its last error otherwise.
    */
   public static void untilAsserted(Duration timeout, String description, Runnable assertion) {
-    until(
-        timeout,
-        description,
-        () -> {
-          assertion.run();
-          return true;
-        });
+    untilAsserted(timeout, POLL_INTERVAL, description, assertion);
   }
 
   /** Waits until {@code assertion} passes, trying it every {@code every}. */
