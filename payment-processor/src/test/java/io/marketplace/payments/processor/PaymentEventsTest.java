@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** What each Stripe payment event does to listings, promotions and payments, and what it tells. */
@@ -106,6 +107,48 @@ class PaymentEventsTest {
             .orElseThrow();
     assertThat(audit.get("note")).isEqualTo("flat 2\uFFFDb");
     assertThat((String) audit.get("payload_raw")).contains("flat 2\\u0000b");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "\\ud800 | \uFFFD",
+        "\\uDC00 | \uFFFD",
+        "\\ud83d. | \uFFFD.",
+        "x\\ude00\\ud83d | x\uFFFD\uFFFD",
+        "\\ud83d\\ude00\\ud800 | \uD83D\uDE00\uFFFD"
+      })
+  void shouldActivateListingWhenTheEventsCustomerTextCarriesAnUnpairedSurrogate(
+      String escaped, String stored) {
+    // Given a listing waiting for its posting fee, paid with half of a UTF-16 surrogate pair in
+    // the PaymentIntent's metadata: JSON's grammar allows the escape, Jackson reads it, and
+    // PostgreSQL's jsonb refuses it
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    Map<String, String> metadata =
+        new java.util.HashMap<>(world.metadataFor(listing, "posting_fee"));
+    metadata.put("customer_note", "flat 2 UNPAIRED b");
+    var event = StripeFixtures.succeeded(pi, 500, metadata);
+    String body = event.json().replace("UNPAIRED", escaped);
+
+    // When Stripe says the PaymentIntent succeeded
+    world.deliver(event, body);
+
+    // Then the listing is active, and the event is audited: queryable, each unpaired half as
+    // U+FFFD (a whole pair kept), and byte for byte
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    Map<String, Object> audit =
+        world
+            .db
+            .row(
+                "SELECT payload->'data'->'object'->'metadata'->>'customer_note' AS note,"
+                    + " payload_raw FROM webhook_events WHERE event_id = ?",
+                event.eventId())
+            .orElseThrow();
+    assertThat(audit.get("note")).isEqualTo("flat 2 " + stored + " b");
+    assertThat((String) audit.get("payload_raw")).isEqualTo(body);
   }
 
   @Test

@@ -151,47 +151,114 @@ public final class WebhookEvents {
   }
 
   /**
-   * The payload as {@code jsonb} can hold it. JSON may carry the character U+0000 (escaped as
-   * backslash-u-0000, in any customer-written text: a description, metadata), which PostgreSQL's
-   * {@code jsonb} rejects, failing the whole batch and with it the payments it carries. Such a
-   * payload is kept in {@code payload} with U+0000 replaced by U+FFFD (so it stays queryable) and
-   * byte for byte in {@code payload_raw}; every other payload is stored as it is, {@code
-   * payload_raw} NULL. A payload holding an unescaped U+001E, which no JSON text does, is not JSON:
-   * it is kept as a JSON string, so that it cannot split the batch's payloads (see {@link
-   * RecordSeparated}).
+   * The payload as {@code jsonb} can hold it. JSON may carry characters that PostgreSQL's {@code
+   * jsonb} rejects, failing the whole batch and with it the payments it carries: U+0000 (escaped as
+   * backslash-u-0000) and half of a UTF-16 surrogate pair without its other half (an escape such as
+   * backslash-u-d800 on its own), both possible in any customer-written text (a description,
+   * metadata). Such a payload is kept in {@code payload} with each of them replaced by U+FFFD (so
+   * it stays queryable) and byte for byte in {@code payload_raw}; every other payload is stored as
+   * it is, {@code payload_raw} NULL. A payload holding an unescaped U+001E, which no JSON text
+   * does, is not JSON: it is kept as a JSON string, so that it cannot split the batch's payloads
+   * (see {@link RecordSeparated}).
    */
   static String storable(String payload) {
     if (payload.indexOf("\\u0000") < 0
         && payload.indexOf('\0') < 0
-        && payload.indexOf(RecordSeparated.SEPARATOR) < 0) {
+        && payload.indexOf(RecordSeparated.SEPARATOR) < 0
+        && !hasUnpairedSurrogateEscape(payload)) {
       return payload;
     }
     try {
       JsonNode tree = Json.mapper().readTree(payload);
-      return Json.write(withoutNul(tree));
+      return Json.write(storableTree(tree));
     } catch (IOException e) {
       // not JSON after all (a dead letter's body is wrapped as a JSON string before it gets here)
-      return Json.write(TextNode.valueOf(payload.replace('\0', '\uFFFD')));
+      return Json.write(TextNode.valueOf(storableText(payload)));
     }
   }
 
-  private static JsonNode withoutNul(JsonNode node) {
+  /**
+   * Whether the text holds an escape of a surrogate that is not part of an escaped pair (high, then
+   * low). Errs towards yes (an escaped backslash followed by "u" and four hex digits reads as an
+   * escape here): the payload then only takes the longer way through a tree.
+   */
+  static boolean hasUnpairedSurrogateEscape(String payload) {
+    for (int at = payload.indexOf("\\u"); at >= 0; at = payload.indexOf("\\u", at + 1)) {
+      int unit = escapedUnit(payload, at);
+      if (unit < 0 || !Character.isSurrogate((char) unit)) {
+        continue;
+      }
+      if (Character.isLowSurrogate((char) unit)) {
+        return true;
+      }
+      int next = escapedUnit(payload, at + 6);
+      if (next < 0 || !Character.isLowSurrogate((char) next)) {
+        return true;
+      }
+      at += 6; // the pair's low half is read: go on after it
+    }
+    return false;
+  }
+
+  /** The UTF-16 unit of the escape backslash-u-XXXX at {@code at}; -1 when there is none. */
+  private static int escapedUnit(String text, int at) {
+    if (at + 6 > text.length() || text.charAt(at) != '\\' || text.charAt(at + 1) != 'u') {
+      return -1;
+    }
+    int unit = 0;
+    for (int i = at + 2; i < at + 6; i++) {
+      int digit = Character.digit(text.charAt(i), 16);
+      if (digit < 0) {
+        return -1;
+      }
+      unit = unit * 16 + digit;
+    }
+    return unit;
+  }
+
+  private static JsonNode storableTree(JsonNode node) {
     if (node.isTextual()) {
-      return TextNode.valueOf(node.textValue().replace('\0', '\uFFFD'));
+      return TextNode.valueOf(storableText(node.textValue()));
     }
     if (node.isObject()) {
       ObjectNode copy = Json.mapper().createObjectNode();
       node.fields()
-          .forEachRemaining(
-              f -> copy.set(f.getKey().replace('\0', '\uFFFD'), withoutNul(f.getValue())));
+          .forEachRemaining(f -> copy.set(storableText(f.getKey()), storableTree(f.getValue())));
       return copy;
     }
     if (node.isArray()) {
       ArrayNode copy = Json.mapper().createArrayNode();
-      node.forEach(element -> copy.add(withoutNul(element)));
+      node.forEach(element -> copy.add(storableTree(element)));
       return copy;
     }
     return node;
+  }
+
+  /** The text with U+0000 and every surrogate not in a pair replaced by U+FFFD. */
+  private static String storableText(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean pair =
+          Character.isHighSurrogate(c)
+              && i + 1 < text.length()
+              && Character.isLowSurrogate(text.charAt(i + 1));
+      if (pair) {
+        if (out != null) {
+          out.append(c).append(text.charAt(i + 1));
+        }
+        i++;
+        continue;
+      }
+      boolean refused = c == '\0' || Character.isSurrogate(c);
+      if (refused && out == null) {
+        out = new StringBuilder(text.length()).append(text, 0, i);
+      }
+      if (out != null) {
+        out.append(refused ? '\uFFFD' : c);
+      }
+    }
+    return out == null ? text : out.toString();
   }
 
   /** When the gateway received the event: its header, else the record's timestamp. */

@@ -145,10 +145,17 @@ public final class ProcessorFixture implements AutoCloseable {
 
   /** Sends the event to {@code stripe.events.v1} keyed by its PaymentIntent, with SPEC headers. */
   public void deliver(StripeFixtures.Builder event) {
+    deliver(event, event.json());
+  }
+
+  /**
+   * Sends {@code body} as the event's body: the event as Stripe might write it, not as we would.
+   */
+  public void deliver(StripeFixtures.Builder event, String body) {
     kafka.send(
         topics.stripeEvents(),
         event.paymentIntentId(),
-        event.json(),
+        body,
         Map.of(
             RecordHeaders.STRIPE_EVENT_ID, event.eventId(),
             RecordHeaders.STRIPE_EVENT_TYPE, event.type(),
