@@ -25,6 +25,7 @@ import io.marketplace.payments.refunds.refund.RefundCommandHandler;
 import io.marketplace.payments.refunds.refund.RefundDecisions;
 import io.marketplace.payments.refunds.refund.RefundDispatcher;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
+import io.marketplace.payments.refunds.refund.RoomOffers;
 import io.marketplace.payments.refunds.refund.StripeRefundHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
@@ -184,6 +185,7 @@ public final class RefundWorker implements AutoCloseable {
                       config.refusedRetryInterval(),
                       List.of(
                           new DisputesAwaitingPayment(jdbi, disputes),
+                          new RoomOffers(jdbi, awaitingRoom),
                           new BlockedUsersPaymentIntents(jdbi, stripe, clock, registry)),
                       registry)
                   .start());

@@ -29,6 +29,8 @@ public final class StripeToKafka implements AutoCloseable {
   private final KafkaTestClient kafka;
   private final Topic topic;
   private final List<String> forwarded = new ArrayList<>();
+  private final List<byte[]> heldBodies = new ArrayList<>();
+  private Predicate<StripeEvent> holding;
 
   StripeToKafka(KafkaTestClient kafka, Topic topic) {
     this.kafka = kafka;
@@ -44,7 +46,9 @@ public final class StripeToKafka implements AutoCloseable {
           byte[] body = exchange.getRequestBody().readAllBytes();
           int status;
           try {
-            publish(body);
+            if (!held(body)) {
+              publish(body);
+            }
             status = 200;
           } catch (RuntimeException e) {
             status = 500;
@@ -60,6 +64,38 @@ public final class StripeToKafka implements AutoCloseable {
 
   String url() {
     return "http://localhost:" + server.getAddress().getPort() + "/webhooks/stripe";
+  }
+
+  /**
+   * Keeps the events that {@code which} picks (by the parsed event) from the topic until {@link
+   * #release}: Stripe delivering them late, after what came next.
+   */
+  public void hold(Predicate<StripeEvent> which) {
+    synchronized (heldBodies) {
+      holding = which;
+    }
+  }
+
+  /** Writes the events held so far to the topic, in the order they came, and holds no more. */
+  public int release() {
+    List<byte[]> bodies;
+    synchronized (heldBodies) {
+      holding = null;
+      bodies = List.copyOf(heldBodies);
+      heldBodies.clear();
+    }
+    bodies.forEach(this::publish);
+    return bodies.size();
+  }
+
+  private boolean held(byte[] body) {
+    synchronized (heldBodies) {
+      if (holding == null || !holding.test(StripeEvent.parse(body))) {
+        return false;
+      }
+      heldBodies.add(body);
+      return true;
+    }
   }
 
   /** Writes an event body to the topic as the gateway does. */

@@ -168,6 +168,9 @@ public final class StripeRefundHandler {
                 stripeRefundId, ours.map(RefundRecord::id).orElse(null), reason, clock.instant());
     if (noted == 0) {
       log.info("failure of refund {} applied before", stripeRefundId);
+      // perhaps by our executor, which found the refund failed before this webhook came and offers
+      // no room itself: the money of the failed refund is the payment's again (idempotent)
+      awaitingRoom.offer(tx, paymentIntentId);
       return;
     }
     if (store.unpark(stripeRefundId) > 0) {
