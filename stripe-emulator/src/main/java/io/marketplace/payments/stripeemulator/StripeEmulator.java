@@ -9,6 +9,7 @@ import io.marketplace.payments.stripeemulator.dispute.DisputeService;
 import io.marketplace.payments.stripeemulator.http.HttpApi;
 import io.marketplace.payments.stripeemulator.http.IdempotencyStore;
 import io.marketplace.payments.stripeemulator.payment.PaymentController;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentService;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.refund.RefundController;
@@ -321,7 +322,8 @@ public final class StripeEmulator implements AutoCloseable {
     PaymentIntentService payments = new PaymentIntentService(store, events, disputes);
     RefundService refunds = new RefundService(store, events, timer, config.disputeDelay());
     RefundFaults faults = new RefundFaults();
-    Controls controls = new Controls(refunds, faults, disputes, deliverer);
+    PaymentIntentFaults creationFaults = new PaymentIntentFaults();
+    Controls controls = new Controls(refunds, faults, creationFaults, disputes, deliverer);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     Map<String, String> legacyEndpointIds = new HashMap<>();
     Map<String, Integer> occurrences = new HashMap<>();
@@ -343,7 +345,7 @@ public final class StripeEmulator implements AutoCloseable {
             config.apiVersion(),
             idempotency,
             store::findJson,
-            new PaymentController(payments),
+            new PaymentController(payments, creationFaults),
             new RefundController(refunds, faults),
             new DisputeController(store),
             webhookEndpoints,
@@ -407,6 +409,24 @@ public final class StripeEmulator implements AutoCloseable {
   /** Disarms refund failures not yet used. */
   public void clearRefundFailures() {
     controls.clearRefundFailures();
+  }
+
+  /**
+   * The next {@code count} PaymentIntent creations answer 500 from inside the endpoint, which is
+   * kept for their Idempotency-Key and replayed to every retry with it; with {@code afterCreating}
+   * the PaymentIntent is made first, so it exists although no answer names it.
+   */
+  public void failNextPaymentIntentCreations(int count, boolean afterCreating) {
+    controls.failNextPaymentIntentCreations(
+        count,
+        afterCreating
+            ? PaymentIntentFaults.Mode.ERROR_AFTER_CREATE
+            : PaymentIntentFaults.Mode.ERROR);
+  }
+
+  /** Disarms PaymentIntent creation failures not yet used. */
+  public void clearPaymentIntentFailures() {
+    controls.clearPaymentIntentFailures();
   }
 
   /**

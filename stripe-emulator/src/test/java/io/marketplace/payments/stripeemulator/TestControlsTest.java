@@ -13,6 +13,7 @@ import com.stripe.model.PaymentIntent;
 import com.stripe.model.Refund;
 import com.stripe.net.RequestOptions;
 import com.stripe.param.PaymentIntentCreateParams;
+import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundCreateParams;
 import java.io.IOException;
 import java.net.URI;
@@ -80,6 +81,70 @@ class TestControlsTest {
     assertThat(retried.getAmount()).isEqualTo(500L);
     assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded())
         .isEqualTo(500L);
+  }
+
+  @Test
+  void shouldKeepPaymentIntentCreation500ForItsKeyAndCreateWithAnotherKey() throws Exception {
+    // Given
+    assertThat(
+            control("POST", "/_emulator/payment_intent_failures", "count=1&mode=error")
+                .path("armed")
+                .asInt())
+        .isEqualTo(1);
+    String key = UUID.randomUUID().toString();
+    String form = "amount=700&currency=usd&metadata[listing_id]=" + UUID.randomUUID();
+
+    // When
+    HttpResponse<String> first = createPaymentIntent(key, form);
+    HttpResponse<String> retried = createPaymentIntent(key, form);
+    HttpResponse<String> otherKey = createPaymentIntent(UUID.randomUUID().toString(), form);
+
+    // Then the retry with the same key replays the 500, as Stripe does for 24 hours
+    assertThat(first.statusCode()).isEqualTo(500);
+    assertThat(JsonBodies.parse(first.body()).path("error").path("type").asText())
+        .isEqualTo("api_error");
+    assertThat(retried.statusCode()).isEqualTo(500);
+    assertThat(retried.headers().firstValue("Idempotent-Replayed")).contains("true");
+    assertThat(otherKey.statusCode()).isEqualTo(200);
+    assertThat(JsonBodies.parse(otherKey.body()).path("amount").asLong()).isEqualTo(700L);
+    assertThat(control("GET", "/_emulator/payment_intent_failures", null).path("armed").asInt())
+        .isZero();
+  }
+
+  @Test
+  void shouldMakePaymentIntentThatNoAnswerNamesWhenFailingAfterCreating() throws Exception {
+    // Given
+    emulator.failNextPaymentIntentCreations(1, true);
+    String listingId = UUID.randomUUID().toString();
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
+    PaymentIntentCreateParams params =
+        PaymentIntentCreateParams.builder()
+            .setAmount(900L)
+            .setCurrency("usd")
+            .putMetadata("listing_id", listingId)
+            .build();
+
+    // When
+    ApiException failure =
+        catchThrowableOfType(
+            ApiException.class, () -> stripe.v1().paymentIntents().create(params, key));
+    ApiException retried =
+        catchThrowableOfType(
+            ApiException.class, () -> stripe.v1().paymentIntents().create(params, key));
+
+    // Then
+    assertThat(failure.getStatusCode()).isEqualTo(500);
+    assertThat(retried.getStatusCode()).isEqualTo(500);
+    assertThat(
+            stripe
+                .v1()
+                .paymentIntents()
+                .list(PaymentIntentListParams.builder().setLimit(100L).build())
+                .autoPagingIterable())
+        .filteredOn(pi -> listingId.equals(pi.getMetadata().get("listing_id")))
+        .singleElement()
+        .satisfies(pi -> assertThat(pi.getStatus()).isEqualTo("requires_payment_method"));
   }
 
   @Test
@@ -257,6 +322,18 @@ class TestControlsTest {
                 .setPaymentMethod("pm_card_visa")
                 .setConfirm(true)
                 .build());
+  }
+
+  private static HttpResponse<String> createPaymentIntent(String key, String form)
+      throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(emulator.baseUrl() + "/v1/payment_intents"))
+            .header("Authorization", "Bearer " + emulator.secretKey())
+            .header("Idempotency-Key", key)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static JsonNode control(String method, String path, String form)

@@ -44,15 +44,30 @@ public interface CheckoutDao {
           + " WHERE id = :id AND status = 'open'")
   int close(@Bind("id") UUID id, @Bind("now") Instant now);
 
+  /**
+   * Gives up a purchase whose PaymentIntent Stripe would not make (its key is spent): the next
+   * checkout starts a new attempt with a new key. Only while no PaymentIntent is recorded.
+   */
+  @SqlUpdate(
+      "UPDATE checkout_attempts SET status = 'closed', updated_at = :now"
+          + " WHERE id = :id AND status = 'open' AND stripe_payment_intent_id IS NULL")
+  int giveUp(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  /** Puts the PaymentIntent on the attempt; 0 when one is there already or it was given up. */
   @SqlUpdate(
       """
       UPDATE checkout_attempts SET stripe_payment_intent_id = :paymentIntentId, updated_at = :now
-      WHERE id = :id AND stripe_payment_intent_id IS NULL
+      WHERE id = :id AND status = 'open' AND stripe_payment_intent_id IS NULL
       """)
   int recordPaymentIntent(
       @Bind("id") UUID id,
       @Bind("paymentIntentId") String paymentIntentId,
       @Bind("now") Instant now);
+
+  @SqlQuery(
+      "SELECT EXISTS (SELECT 1 FROM checkout_attempts"
+          + " WHERE id = :id AND stripe_payment_intent_id = :paymentIntentId)")
+  boolean holds(@Bind("id") UUID id, @Bind("paymentIntentId") String paymentIntentId);
 
   /**
    * The record of what a PaymentIntent buys, which the workers trust over its metadata. Written

@@ -33,6 +33,8 @@ public final class PaymentIntents {
   private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
   private static final long RETRY_AFTER_SECONDS = 2;
+  private static final String UNAVAILABLE =
+      "the payment provider is unavailable; try again shortly";
 
   private final StripeClient stripe;
 
@@ -70,9 +72,35 @@ public final class PaymentIntents {
                 ? MAX_BACKOFF
                 : backoff.multipliedBy(2);
       } catch (StripeException e) {
+        if (spendsKey(e)) {
+          failure("create", e);
+          throw new KeySpent();
+        }
         throw failure("create", e);
       }
     }
+  }
+
+  /**
+   * Stripe answered a creation with a server error. Stripe keeps an answer it gave from inside an
+   * endpoint, a 500 too, for the request's idempotency key, and gives it to every retry with the
+   * key for 24 hours: the attempt must not ask with that key again. Asking with a new one is safe
+   * even if the failed call made a PaymentIntent: nobody ever got that one's client secret, so
+   * nobody can pay it. A timeout is different: the same key then finds what the lost call made.
+   */
+  public static final class KeySpent extends ProblemException {
+    private KeySpent() {
+      super(
+          503,
+          "Service Unavailable",
+          UNAVAILABLE,
+          Map.of(),
+          Map.of("Retry-After", Long.toString(RETRY_AFTER_SECONDS)));
+    }
+  }
+
+  private static boolean spendsKey(StripeException e) {
+    return e instanceof ApiException && e.getStatusCode() != null && e.getStatusCode() >= 500;
   }
 
   /**
@@ -126,8 +154,7 @@ public final class PaymentIntents {
           e.getStatusCode(),
           e.getRequestId(),
           redacted(e.getMessage()));
-      return ProblemException.unavailable(
-          "the payment provider is unavailable; try again shortly", RETRY_AFTER_SECONDS);
+      return ProblemException.unavailable(UNAVAILABLE, RETRY_AFTER_SECONDS);
     }
     log.error(
         "Stripe refused to {} a PaymentIntent (status {}, code {}, request {}): {}",

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *       rule, then find the open {@link CheckoutAttempt} of this listing and type or create one.
  *       Commit. Concurrent requests queue on the lock and all leave with the same attempt.
  *   <li>Outside any transaction: if the attempt has a PaymentIntent, retrieve it (Stripe forgets
- *       idempotency keys after 24 h); else create one with the attempt id as idempotency key.
+ *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. A
+ *       server error, which Stripe keeps for the key, gives the attempt up: the retry starts anew.
  *   <li>In a second transaction: put the PaymentIntent id on the attempt and insert the {@code
  *       payments} row ({@code requires_payment}), both only if not there yet.
  * </ol>
@@ -75,21 +76,45 @@ public final class Purchases {
         CheckoutAttempt attempt = opened.attempt();
         boolean known = attempt.stripePaymentIntentId() != null;
         PaymentIntent intent =
-            known
-                ? paymentIntents.retrieve(attempt.stripePaymentIntentId())
-                : paymentIntents.create(attempt, opened.listing());
+            known ? paymentIntents.retrieve(attempt.stripePaymentIntentId()) : create(opened);
         if (endsPurchase(intent, type)) {
           // paid or canceled at Stripe before our records say so: this purchase is over
           jdbi.useHandle(h -> h.attach(CheckoutDao.class).close(attempt.id(), clock.instant()));
           continue;
         }
-        if (!known) {
-          record(caller, opened, intent);
+        if (!known && !record(caller, opened, intent)) {
+          continue;
         }
         return new PaymentReply(
             intent.getId(), intent.getClientSecret(), attempt.amountCents(), Prices.CURRENCY);
       }
       throw ProblemException.unavailable("the purchase could not be settled; try again", 1);
+    }
+  }
+
+  /**
+   * Step 2 for an attempt without a PaymentIntent. When Stripe answers with a server error, which
+   * it keeps for the attempt's key and replays to every retry for a day, the attempt is given up so
+   * that the client's retry starts a new one with a new key, instead of getting the same 503 for a
+   * day. A concurrent checkout still on the given-up attempt cannot record what it gets: see {@link
+   * #record}.
+   */
+  private PaymentIntent create(Opened opened) {
+    CheckoutAttempt attempt = opened.attempt();
+    try {
+      return paymentIntents.create(attempt, opened.listing());
+    } catch (PaymentIntents.KeySpent e) {
+      int given =
+          jdbi.withHandle(h -> h.attach(CheckoutDao.class).giveUp(attempt.id(), clock.instant()));
+      if (given == 1) {
+        log.warn(
+            "{} of listing {}: Stripe answered the creation of its PaymentIntent with a server"
+                + " error it keeps for key {}; the next checkout starts a new attempt",
+            attempt.paymentType(),
+            attempt.listingId(),
+            attempt.idempotencyKey());
+      }
+      throw e;
     }
   }
 
@@ -207,8 +232,13 @@ public final class Purchases {
    * recorded) or its time run out. Then the purchase ends here: its attempt is closed, the new
    * PaymentIntent is canceled at Stripe, so that nobody pays for what cannot be delivered, and the
    * answer is the 409 that step 1 would give now.
+   *
+   * <p>False when the attempt was given up while Stripe was making its PaymentIntent (a concurrent
+   * checkout of the same purchase got a server error for the key, see {@link #create}), or holds
+   * another one: that PaymentIntent is not the purchase's, is canceled at Stripe, and the caller
+   * goes on with the purchase's open attempt, so no purchase ever hands out two payable intents.
    */
-  private void record(Caller caller, Opened opened, PaymentIntent intent) {
+  private boolean record(Caller caller, Opened opened, PaymentIntent intent) {
     CheckoutAttempt attempt = opened.attempt();
     Recorded recorded =
         jdbi.inTransaction(
@@ -219,10 +249,21 @@ public final class Purchases {
                 priceIfAllowed(tx, listing, attempt.type(), now);
               } catch (ProblemException refused) {
                 tx.attach(CheckoutDao.class).close(attempt.id(), now);
-                return new Recorded(false, refused);
+                return new Recorded(null, refused);
               }
               return new Recorded(recordInTransaction(tx, attempt, intent, now), null);
             });
+    if (recorded.recording() == Recording.GIVEN_UP) {
+      boolean canceled =
+          !PAID.contains(intent.getStatus()) && paymentIntents.cancel(intent.getId());
+      log.warn(
+          "{} of listing {}: PaymentIntent {} came for an attempt given up meanwhile; {}",
+          attempt.paymentType(),
+          attempt.listingId(),
+          intent.getId(),
+          canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable");
+      return false;
+    }
     if (recorded.refused() != null) {
       // one paid already stays paid: the processor refunds what it cannot deliver
       boolean canceled =
@@ -236,7 +277,7 @@ public final class Purchases {
           recorded.refused().getMessage());
       throw recorded.refused();
     }
-    if (recorded.first()) {
+    if (recorded.recording() == Recording.FIRST) {
       metrics.created(attempt.type());
       try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, intent.getId())) {
         log.info(
@@ -247,15 +288,29 @@ public final class Purchases {
             attempt.amountCents());
       }
     }
+    return true;
   }
 
-  /** Step 3's outcome: whether the payment row was new, or why the purchase was refused. */
-  private record Recorded(boolean first, ProblemException refused) {}
+  /** What step 3 did with the PaymentIntent. */
+  private enum Recording {
+    /** Recorded now: the payment row is new. */
+    FIRST,
+    /** Recorded before, by a concurrent or earlier checkout of the same attempt. */
+    AGAIN,
+    /** Not the attempt's: it was given up, or holds another PaymentIntent. */
+    GIVEN_UP
+  }
 
-  private static boolean recordInTransaction(
+  /** Step 3's outcome: what was recorded, or why the purchase was refused. */
+  private record Recorded(Recording recording, ProblemException refused) {}
+
+  private static Recording recordInTransaction(
       Handle tx, CheckoutAttempt attempt, PaymentIntent intent, Instant now) {
     CheckoutDao dao = tx.attach(CheckoutDao.class);
-    dao.recordPaymentIntent(attempt.id(), intent.getId(), now);
+    if (dao.recordPaymentIntent(attempt.id(), intent.getId(), now) == 0
+        && !dao.holds(attempt.id(), intent.getId())) {
+      return Recording.GIVEN_UP;
+    }
     int inserted =
         dao.insertPayment(
             intent.getId(),
@@ -268,6 +323,6 @@ public final class Purchases {
     if (attempt.type() == PaymentType.POSTING_FEE) {
       tx.attach(ListingDao.class).recordPaymentIntent(attempt.listingId(), intent.getId(), now);
     }
-    return inserted == 1;
+    return inserted == 1 ? Recording.FIRST : Recording.AGAIN;
   }
 }

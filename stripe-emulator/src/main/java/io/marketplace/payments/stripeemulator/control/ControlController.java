@@ -5,6 +5,7 @@ import io.marketplace.payments.stripeemulator.http.ApiRequest;
 import io.marketplace.payments.stripeemulator.http.ApiResponse;
 import io.marketplace.payments.stripeemulator.http.Params;
 import io.marketplace.payments.stripeemulator.http.StripeError;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +52,32 @@ public final class ControlController {
 
   public ApiResponse refundFailures(ApiRequest request) {
     return ApiResponse.ok(Map.of("armed", controls.armedRefundFailures()));
+  }
+
+  /** {@code count}, {@code mode} ({@code error} or {@code error_after_create}). */
+  public ApiResponse armPaymentIntentFailures(ApiRequest request) {
+    Params p = request.params();
+    int count = p.integer("count").orElse(1L).intValue();
+    PaymentIntentFaults.Mode mode;
+    try {
+      mode =
+          PaymentIntentFaults.Mode.valueOf(
+              p.nonEmptyString("mode").orElse("error").toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw StripeError.invalidRequest(
+          "Invalid mode: must be error or error_after_create", "mode", null);
+    }
+    controls.failNextPaymentIntentCreations(count, mode);
+    return paymentIntentFailures(request);
+  }
+
+  public ApiResponse clearPaymentIntentFailures(ApiRequest request) {
+    controls.clearPaymentIntentFailures();
+    return paymentIntentFailures(request);
+  }
+
+  public ApiResponse paymentIntentFailures(ApiRequest request) {
+    return ApiResponse.ok(Map.of("armed", controls.armedPaymentIntentFailures()));
   }
 
   /** {@code amount} (default: all that is left), {@code reason}. */

@@ -4,6 +4,7 @@ import io.marketplace.payments.stripeemulator.WebhookAttempt;
 import io.marketplace.payments.stripeemulator.dispute.Dispute;
 import io.marketplace.payments.stripeemulator.dispute.DisputeService;
 import io.marketplace.payments.stripeemulator.http.RequestOrigin;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundService;
@@ -19,16 +20,19 @@ import java.util.Map;
 public final class Controls {
   private final RefundService refunds;
   private final RefundFaults faults;
+  private final PaymentIntentFaults creationFaults;
   private final DisputeService disputes;
   private final WebhookDeliverer deliverer;
 
   public Controls(
       RefundService refunds,
       RefundFaults faults,
+      PaymentIntentFaults creationFaults,
       DisputeService disputes,
       WebhookDeliverer deliverer) {
     this.refunds = refunds;
     this.faults = faults;
+    this.creationFaults = creationFaults;
     this.disputes = disputes;
     this.deliverer = deliverer;
   }
@@ -43,6 +47,18 @@ public final class Controls {
 
   public int armedRefundFailures() {
     return faults.remaining();
+  }
+
+  public void failNextPaymentIntentCreations(int count, PaymentIntentFaults.Mode mode) {
+    creationFaults.arm(count, mode);
+  }
+
+  public void clearPaymentIntentFailures() {
+    creationFaults.clear();
+  }
+
+  public int armedPaymentIntentFailures() {
+    return creationFaults.remaining();
   }
 
   /** A refund made outside the system, as from Stripe's dashboard; {@code amount} null = all. */

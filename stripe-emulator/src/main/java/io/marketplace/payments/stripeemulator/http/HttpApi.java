@@ -106,6 +106,9 @@ public final class HttpApi {
     r.get("/_emulator/refund_failures", control(controls::refundFailures));
     r.post("/_emulator/refund_failures", control(controls::armRefundFailures));
     r.delete("/_emulator/refund_failures", control(controls::clearRefundFailures));
+    r.get("/_emulator/payment_intent_failures", control(controls::paymentIntentFailures));
+    r.post("/_emulator/payment_intent_failures", control(controls::armPaymentIntentFailures));
+    r.delete("/_emulator/payment_intent_failures", control(controls::clearPaymentIntentFailures));
     r.post("/_emulator/payment_intents/{id}/refund", control(controls::refundOutsideSystem));
     r.post("/_emulator/payment_intents/{id}/dispute", control(controls::openDispute));
     r.post("/_emulator/disputes/{id}/close", control(controls::closeDispute));

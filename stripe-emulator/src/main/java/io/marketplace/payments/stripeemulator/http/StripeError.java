@@ -13,6 +13,7 @@ public final class StripeError extends RuntimeException {
   private final String code;
   private final String param;
   private final Map<String, Object> extra;
+  private final boolean afterStart;
 
   private StripeError(
       int status,
@@ -21,12 +22,24 @@ public final class StripeError extends RuntimeException {
       String message,
       String param,
       Map<String, Object> extra) {
+    this(status, type, code, message, param, extra, false);
+  }
+
+  private StripeError(
+      int status,
+      String type,
+      String code,
+      String message,
+      String param,
+      Map<String, Object> extra,
+      boolean afterStart) {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
     this.code = code;
     this.param = param;
     this.extra = extra == null ? Map.of() : Map.copyOf(extra);
+    this.afterStart = afterStart;
   }
 
   public static StripeError invalidRequest(String message, String param, String code) {
@@ -78,6 +91,14 @@ public final class StripeError extends RuntimeException {
     return new StripeError(500, "api_error", null, message, null, null);
   }
 
+  /**
+   * A 500 {@code api_error} raised once the endpoint had begun to execute: Stripe keeps it for the
+   * request's Idempotency-Key and answers every retry with that key the same 500 for 24 hours.
+   */
+  public static StripeError apiAfterStart(String message) {
+    return new StripeError(500, "api_error", null, message, null, null, true);
+  }
+
   public static StripeError notFoundUrl(String method, String path) {
     return new StripeError(
         404,
@@ -111,11 +132,11 @@ public final class StripeError extends RuntimeException {
 
   /**
    * Whether the idempotency layer keeps this answer for replay. Stripe keeps whatever an endpoint
-   * answered once it started executing; a card decline is such an answer. Validation errors are not
-   * kept, so a corrected retry with the same key is not stuck on the first error.
+   * answered once it started executing, 500s included; a card decline is such an answer. Validation
+   * errors are not kept, so a corrected retry with the same key is not stuck on the first error.
    */
   public boolean replayable() {
-    return status == 402;
+    return status == 402 || afterStart;
   }
 
   public Map<String, Object> body() {

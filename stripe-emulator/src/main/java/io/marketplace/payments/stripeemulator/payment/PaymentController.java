@@ -10,12 +10,15 @@ import java.util.Map;
 /** {@code /v1/payment_intents}, {@code /v1/charges} and {@code /v1/payment_methods}. */
 public final class PaymentController {
   private final PaymentIntentService service;
+  private final PaymentIntentFaults faults;
 
-  public PaymentController(PaymentIntentService service) {
+  public PaymentController(PaymentIntentService service, PaymentIntentFaults faults) {
     this.service = service;
+    this.faults = faults;
   }
 
   public ApiResponse create(ApiRequest request) {
+    PaymentIntentFaults.Mode fault = faults.next();
     Params p = request.params();
     Params apm = p.nested("automatic_payment_methods");
     Map<String, Object> automatic = null;
@@ -35,7 +38,11 @@ public final class PaymentController {
             automatic,
             p.stringList("payment_method_types"),
             p.nonEmptyString("receipt_email").orElse(null));
-    return ApiResponse.ok(service.create(create, request.origin()).toJson());
+    Map<String, Object> created = service.create(create, request.origin()).toJson();
+    if (fault == PaymentIntentFaults.Mode.ERROR_AFTER_CREATE) {
+      throw PaymentIntentFaults.failure();
+    }
+    return ApiResponse.ok(created);
   }
 
   public ApiResponse retrieve(ApiRequest request) {
