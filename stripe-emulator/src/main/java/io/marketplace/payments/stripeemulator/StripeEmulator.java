@@ -438,6 +438,15 @@ public final class StripeEmulator implements AutoCloseable {
     return refund.toJson();
   }
 
+  /**
+   * Fails a succeeded refund now, as the card network may days after Stripe made it: its amount is
+   * no longer refunded on the charge, and {@code refund.updated} and {@code refund.failed} are
+   * sent. Returns the refund's JSON.
+   */
+  public Map<String, Object> failRefund(String refundId) {
+    return controls.failRefund(refundId).toJson();
+  }
+
   /** Opens a chargeback ({@code needs_response}, reason fraudulent) now; returns its id. */
   public String openDispute(String paymentIntentId) {
     return controls.openDispute(paymentIntentId, false, "fraudulent").id();

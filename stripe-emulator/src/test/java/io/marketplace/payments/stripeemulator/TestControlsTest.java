@@ -178,6 +178,32 @@ class TestControlsTest {
   }
 
   @Test
+  void shouldFailASucceededRefundOnDemandAndGiveItsAmountBackToTheCharge() throws Exception {
+    // Given
+    PaymentIntent paid = pay();
+    Refund refund =
+        stripe
+            .v1()
+            .refunds()
+            .create(
+                RefundCreateParams.builder()
+                    .setPaymentIntent(paid.getId())
+                    .setAmount(200L)
+                    .build());
+
+    // When
+    JsonNode failed = control("POST", "/_emulator/refunds/" + refund.getId() + "/fail", "");
+    JsonNode again = control("POST", "/_emulator/refunds/" + refund.getId() + "/fail", "");
+
+    // Then
+    assertThat(failed.path("status").asText()).isEqualTo("failed");
+    assertThat(stripe.v1().refunds().retrieve(refund.getId()).getStatus()).isEqualTo("failed");
+    assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded()).isZero();
+    assertThat(again.path("error").path("message").asText()).contains("is failed");
+    assertThat(receiver.awaitCount(event("refund.failed", paid.getId()), 1, WAIT)).hasSize(1);
+  }
+
+  @Test
   void shouldPublishRefundWhenRefundedOutsideTheSystem() throws Exception {
     // Given
     PaymentIntent paid = pay();

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -18,15 +19,16 @@ import org.slf4j.LoggerFactory;
  * Decides an automatic refund (moderation rejection, technical failure) of one payment inside the
  * caller's transaction, and never calls Stripe there: within 24 h the record is born {@code
  * approved} and handed to the {@link RefundDispatcher} once the transaction commits; later it is
- * born {@code pending} with {@code refund.requested}, for an admin. A payment gets at most one
- * automatic refund record, whatever re-delivers the decision.
+ * born {@code pending} with {@code refund.requested}, for an admin. A payment gets one automatic
+ * decision, whatever re-delivers it.
  *
- * <p>A decision that finds nothing left to refund waits in {@code refund_decisions_awaiting_room}:
+ * <p>The decision owes the customer all of the payment that did not go back otherwise. One that
+ * finds nothing left, or less than the payment, waits in {@code refund_decisions_awaiting_room}:
  * the money our records count as gone back may come back to us (a dispute won, a refund Stripe
  * fails), and what the rejection owes the customer must not depend on which of the two we heard of
  * first. Whatever gives room back calls {@link #decideWaiting}, which decides it again as of its
  * own {@code decidedAt}, so the 24 h rule gives what it would have given had that money never been
- * counted.
+ * counted: the refund, or the rest of it as a further part of the same decision.
  */
 public final class RefundDecisions {
 
@@ -51,7 +53,7 @@ public final class RefundDecisions {
     REFUND_NOW,
     /** Recorded pending for review. */
     REVIEW,
-    /** The payment already has an automatic refund record. */
+    /** The payment already has this automatic refund record, or an admin rejected a part of it. */
     ALREADY_DECIDED,
     /** Nothing left to refund. */
     NOTHING_TO_REFUND
@@ -66,7 +68,6 @@ public final class RefundDecisions {
     RefundStore store = tx.attach(RefundStore.class);
     Payment locked = store.lockPayment(payment.paymentIntentId()).orElseThrow();
     if (store.hasAutomaticRecord(locked.paymentIntentId())) {
-      store.unparkDecision(locked.paymentIntentId());
       log.info("{} already has an automatic refund record", locked.paymentIntentId());
       return Decision.ALREADY_DECIDED;
     }
@@ -81,51 +82,16 @@ public final class RefundDecisions {
           locked.paymentIntentId());
       return Decision.NOTHING_TO_REFUND;
     }
-    store.unparkDecision(locked.paymentIntentId());
-    RefundStatus status = RefundPolicy.initialStatus(locked.paidAt(), decidedAt);
-    UUID id = UUID.randomUUID();
-    Instant now = clock.instant();
-    int inserted =
-        store.insertDecision(
-            id,
-            locked.userId(),
-            locked.listingId(),
-            locked.paymentIntentId(),
-            amount,
-            reason.wire(),
-            status.wire(),
-            note,
-            now);
-    if (inserted == 0) {
-      log.info("{} already has an automatic refund record", locked.paymentIntentId());
-      return Decision.ALREADY_DECIDED;
-    }
-    if (status == RefundStatus.APPROVED) {
-      log.info(
-          "automatic {} refund {} of {} cents for {} approved",
-          reason,
-          id,
-          amount,
-          locked.paymentIntentId());
-      tx.afterCommit(() -> dispatcher.submit(id));
-      return Decision.REFUND_NOW;
-    }
-    RefundRecord refund = store.lock(id).orElseThrow();
-    RefundEvents.append(tx, refund, RefundEvents.requested(refund, now));
-    tx.afterCommit(requested::increment);
-    log.info(
-        "{} refund {} of {} for {} is past 24 h: pending review",
-        reason,
-        id,
-        amount,
-        locked.paymentIntentId());
-    return Decision.REVIEW;
+    return record(tx, locked, reason, decidedAt, note, 0, amount);
   }
 
   /**
    * Room was given back on the payment (a dispute won, a refund failed at Stripe): decides again
-   * the automatic refund that waited for it, if any, as of when it was first decided. The caller
-   * holds the payment's lock; the decision waits on if there is still nothing left.
+   * the automatic refund that waits for it, if any, as of when it was first decided. One decided
+   * with nothing left is decided now; one whose refund is short of the payment gets the rest that
+   * came back as a further part ({@code automatic_part} 1, 2, ...), approved or pending as the
+   * decision's 24 h rule gave, unless an admin rejected a part of it. The caller holds the
+   * payment's lock; the decision waits on while the payment may still owe it more.
    */
   public void decideWaiting(Handle tx, String paymentIntentId) {
     RefundStore store = tx.attach(RefundStore.class);
@@ -135,18 +101,103 @@ public final class RefundDecisions {
     }
     Payment payment = store.lockPayment(paymentIntentId).orElseThrow();
     WaitingDecision decision = waiting.get();
-    Decision outcome =
-        decide(
-            tx,
-            payment,
-            RefundReason.fromWire(decision.reason()),
-            decision.decidedAt(),
-            decision.note());
+    RefundReason reason = RefundReason.fromWire(decision.reason());
+    List<AutomaticPart> parts = store.automaticParts(paymentIntentId);
+    Decision outcome;
+    if (parts.isEmpty()) {
+      outcome = decide(tx, payment, reason, decision.decidedAt(), decision.note());
+    } else if (parts.stream().anyMatch(p -> p.refundStatus() == RefundStatus.REJECTED)) {
+      // an admin decided against this decision's refund: what comes back is not owed by it
+      store.unparkDecision(paymentIntentId);
+      outcome = Decision.ALREADY_DECIDED;
+    } else {
+      long stillDecided =
+          parts.stream()
+              .filter(
+                  p ->
+                      p.refundStatus() == RefundStatus.PENDING
+                          || p.refundStatus() == RefundStatus.FAILED)
+              .mapToLong(AutomaticPart::amountCents)
+              .sum();
+      long owed =
+          RefundPolicy.refundable(
+              payment.amountCents(), store.returnedCents(paymentIntentId) + stillDecided);
+      if (owed == 0) {
+        return;
+      }
+      int part = parts.get(parts.size() - 1).automaticPart() + 1;
+      outcome = record(tx, payment, reason, decision.decidedAt(), decision.note(), part, owed);
+    }
     log.info(
-        "{} refund of {}, decided at {} with nothing left, decided again as money came back: {}",
+        "{} refund of {}, decided at {} while money was counted as gone back, decided again as"
+            + " money came back: {}",
         decision.reason(),
         paymentIntentId,
         decision.decidedAt(),
         outcome);
+  }
+
+  /**
+   * Records part {@code part} of the payment's automatic refund, {@code amount} cents, approved or
+   * pending by the 24 h rule as of {@code decidedAt}. Keeps the decision waiting for room while its
+   * parts fall short of the payment: money counted as gone back may come back, and is owed then.
+   */
+  private Decision record(
+      Handle tx,
+      Payment locked,
+      RefundReason reason,
+      Instant decidedAt,
+      String note,
+      int part,
+      long amount) {
+    RefundStore store = tx.attach(RefundStore.class);
+    String pi = locked.paymentIntentId();
+    RefundStatus status = RefundPolicy.initialStatus(locked.paidAt(), decidedAt);
+    UUID id = UUID.randomUUID();
+    Instant now = clock.instant();
+    int inserted =
+        store.insertDecision(
+            part,
+            id,
+            locked.userId(),
+            locked.listingId(),
+            pi,
+            amount,
+            reason.wire(),
+            status.wire(),
+            note,
+            now);
+    if (inserted == 0) {
+      log.info("{} already has part {} of its automatic refund", pi, part);
+      return Decision.ALREADY_DECIDED;
+    }
+    long decided = store.automaticParts(pi).stream().mapToLong(AutomaticPart::amountCents).sum();
+    if (decided < locked.amountCents()) {
+      store.parkDecision(pi, reason.wire(), decidedAt, note, now);
+    } else {
+      store.unparkDecision(pi);
+    }
+    if (status == RefundStatus.APPROVED) {
+      log.info(
+          "automatic {} refund {} (part {}) of {} cents for {} approved",
+          reason,
+          id,
+          part,
+          amount,
+          pi);
+      tx.afterCommit(() -> dispatcher.submit(id));
+      return Decision.REFUND_NOW;
+    }
+    RefundRecord refund = store.lock(id).orElseThrow();
+    RefundEvents.append(tx, refund, RefundEvents.requested(refund, now));
+    tx.afterCommit(requested::increment);
+    log.info(
+        "{} refund {} (part {}) of {} for {} is past 24 h: pending review",
+        reason,
+        id,
+        part,
+        amount,
+        pi);
+    return Decision.REVIEW;
   }
 }

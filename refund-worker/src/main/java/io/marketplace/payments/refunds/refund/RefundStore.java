@@ -63,18 +63,20 @@ public interface RefundStore {
   long processedCents(@Bind("pi") String paymentIntentId);
 
   /**
-   * Records a refund decision ({@code approved} or {@code pending}); 0 when the payment already has
-   * one for an automatic reason (unique index {@code refunds_one_automatic_per_payment}).
+   * Records part {@code part} of a payment's automatic refund ({@code approved} or {@code
+   * pending}); 0 when the payment has that part already (unique index {@code
+   * refunds_one_automatic_part_per_payment}).
    */
   @SqlUpdate(
       """
       INSERT INTO payment_refunds
           (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status, note,
-           created_at, updated_at)
-      VALUES (:id, :userId, :listingId, :pi, :amount, :reason, :status, :note, :at, :at)
+           automatic_part, created_at, updated_at)
+      VALUES (:id, :userId, :listingId, :pi, :amount, :reason, :status, :note, :part, :at, :at)
       ON CONFLICT DO NOTHING
       """)
   int insertDecision(
+      @Bind("part") int part,
       @Bind("id") UUID id,
       @Bind("userId") UUID userId,
       @Bind("listingId") UUID listingId,
@@ -93,6 +95,17 @@ public interface RefundStore {
                        AND reason IN ('technical_failure', 'moderation_rejection'))
       """)
   boolean hasAutomaticRecord(@Bind("pi") String paymentIntentId);
+
+  /** The parts of the payment's automatic refund so far, in order. */
+  @SqlQuery(
+      """
+      SELECT automatic_part, amount_cents, status FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi
+        AND reason IN ('technical_failure', 'moderation_rejection')
+      ORDER BY automatic_part
+      """)
+  @RegisterConstructorMapper(AutomaticPart.class)
+  List<AutomaticPart> automaticParts(@Bind("pi") String paymentIntentId);
 
   /**
    * Keeps an automatic refund decided while nothing was left to refund ({@code

@@ -92,6 +92,10 @@ public final class ControlController {
             .toJson());
   }
 
+  public ApiResponse failRefund(ApiRequest request) {
+    return ApiResponse.ok(controls.failRefund(request.pathParam("id")).toJson());
+  }
+
   /** {@code kind} ({@code chargeback}, the default, or {@code inquiry}), {@code reason}. */
   public ApiResponse openDispute(ApiRequest request) {
     Params p = request.params();

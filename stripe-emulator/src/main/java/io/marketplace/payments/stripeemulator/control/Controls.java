@@ -68,6 +68,11 @@ public final class Controls {
         RequestOrigin.dashboard());
   }
 
+  /** Fails a succeeded refund now, as the card network may after Stripe made it. */
+  public Refund failRefund(String refundId) {
+    return refunds.failNow(refundId);
+  }
+
   /** Opens a dispute now, as the card network would (no API request behind it). */
   public Dispute openDispute(String paymentIntentId, boolean inquiry, String reason) {
     return disputes.open(paymentIntentId, inquiry, reason, RequestOrigin.AUTOMATIC);

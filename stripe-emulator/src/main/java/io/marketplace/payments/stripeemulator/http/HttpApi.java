@@ -110,6 +110,7 @@ public final class HttpApi {
     r.post("/_emulator/payment_intent_failures", control(controls::armPaymentIntentFailures));
     r.delete("/_emulator/payment_intent_failures", control(controls::clearPaymentIntentFailures));
     r.post("/_emulator/payment_intents/{id}/refund", control(controls::refundOutsideSystem));
+    r.post("/_emulator/refunds/{id}/fail", control(controls::failRefund));
     r.post("/_emulator/payment_intents/{id}/dispute", control(controls::openDispute));
     r.post("/_emulator/disputes/{id}/close", control(controls::closeDispute));
     r.get("/_emulator/webhook_attempts", control(controls::webhookAttempts));

@@ -200,15 +200,36 @@ public final class RefundService {
    * tells it twice, as {@code refund.updated} and {@code refund.failed}, two events of their own.
    */
   private void fail(String refundId) {
+    fail(refundId, TEST_CARD_FAILURE_REASON);
+  }
+
+  /**
+   * Fails a succeeded refund now, as the card network may do days after Stripe made it (a closed
+   * card account): a test control. Returns the failed refund; a refund that is not {@code
+   * succeeded} is a 400.
+   */
+  public Refund failNow(String refundId) {
+    Refund failed = fail(refundId, TEST_CARD_FAILURE_REASON);
+    if (failed == null) {
+      throw StripeError.invalidRequest(
+          "Refund " + refundId + " is " + retrieve(refundId).status() + ", not succeeded.",
+          "refund",
+          null);
+    }
+    return failed;
+  }
+
+  /** Null when the refund was not succeeded. */
+  private Refund fail(String refundId, String reason) {
     Refund created = retrieve(refundId);
-    store.locked(
+    return store.locked(
         created.paymentIntent(),
         () -> {
           Refund current = retrieve(refundId);
           if (!current.succeeded()) {
             return null;
           }
-          Refund failed = current.failed(TEST_CARD_FAILURE_REASON);
+          Refund failed = current.failed(reason);
           store.put(failed);
           store
               .charge(current.charge())
@@ -221,7 +242,7 @@ public final class RefundService {
           previous.put("status", current.status());
           events.publish("refund.updated", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
           events.publish("refund.failed", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
-          return null;
+          return failed;
         });
   }
 

@@ -1,0 +1,92 @@
+package io.marketplace.payments.refunds.refund;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.stripe.model.Refund;
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.testsupport.Await;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * A rejection owes the customer all of the payment that did not go back otherwise. Decided after an
+ * admin's refund of part of it, the automatic refund is that much short of the payment; if the card
+ * network later returns the admin's refund (Stripe fails it after making it), that part has not
+ * gone back after all, and the rejection owes it too, under the same 24 h rule as the rest.
+ */
+class ShortAutomaticRefundTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @ParameterizedTest(name = "paid {0} hours before the rejection: {1}")
+  @CsvSource({"2, processed", "72, pending"})
+  void shouldOweTheRestOfThePaymentWhenARefundCountedAtTheRejectionFailsLater(
+      long hoursAgo, String status) {
+    // Given a payment of 1000 of which an admin refunded 300, then a rejection of its listing,
+    // whose refund is the 700 left
+    var paid = h.paidListing(UUID.randomUUID(), Duration.ofHours(hoursAgo), 1000);
+    String pi = paid.paymentIntentId();
+    UUID adminRefund = h.approvedRefund(paid, 300);
+    h.executor().execute(adminRefund);
+    assertThat(h.awaitRefund(pi, "processed")).containsEntry("id", adminRefund);
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+    awaitRejectionRefunds(pi, status, List.of(700));
+
+    // When the card network returns the admin's refund
+    String adminStripeRefund =
+        (String)
+            h.db()
+                .row("SELECT stripe_refund_id FROM payment_refunds WHERE id = ?", adminRefund)
+                .orElseThrow()
+                .get("stripe_refund_id");
+    h.emulator().failRefund(adminStripeRefund);
+    h.awaitRefund(pi, "failed");
+
+    // Then the rejection owes the 300 too, decided as the 700 was
+    awaitRejectionRefunds(pi, status, List.of(700, 300));
+    if (status.equals("processed")) {
+      assertThat(h.stripeRefunds(pi))
+          .filteredOn(r -> "succeeded".equals(r.getStatus()))
+          .extracting(Refund::getAmount)
+          .containsExactlyInAnyOrder(700L, 300L);
+    }
+    // and owes it once, however often the room is offered again
+    h.awaitStripeEventsApplied();
+    h.retryNow();
+    assertThat(rejectionRefunds(pi)).extracting(r -> r.get("amount_cents")).hasSize(2);
+  }
+
+  private static void awaitRejectionRefunds(String pi, String status, List<Integer> amounts) {
+    Await.untilAsserted(
+        Harness.WAIT,
+        "moderation_rejection refunds " + amounts + " of " + pi + ", " + status,
+        () ->
+            assertThat(rejectionRefunds(pi))
+                .allSatisfy(r -> assertThat(r).containsEntry("status", status))
+                .extracting(r -> r.get("amount_cents"))
+                .containsExactlyInAnyOrderElementsOf(amounts));
+  }
+
+  private static List<Map<String, Object>> rejectionRefunds(String pi) {
+    return h.refunds(pi).stream()
+        .filter(r -> "moderation_rejection".equals(r.get("reason")))
+        .toList();
+  }
+}
