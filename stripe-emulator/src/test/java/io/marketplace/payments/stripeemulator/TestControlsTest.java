@@ -112,6 +112,19 @@ class TestControlsTest {
   }
 
   @Test
+  void shouldRefuseAFailureControlWithAnUnknownModeAndArmNothing() throws Exception {
+    // When
+    JsonNode refused =
+        control("POST", "/_emulator/payment_intent_failures", "count=3&mode=sometimes");
+
+    // Then
+    assertThat(refused.path("error").path("message").asText())
+        .isEqualTo("Invalid mode: must be one of [error, error_after_create]");
+    assertThat(control("GET", "/_emulator/payment_intent_failures", null).path("armed").asInt())
+        .isZero();
+  }
+
+  @Test
   void shouldMakePaymentIntentThatNoAnswerNamesWhenFailingAfterCreating() throws Exception {
     // Given
     emulator.failNextPaymentIntentCreations(1, true);

@@ -9,6 +9,7 @@ import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,17 +33,27 @@ public final class ControlController {
   public ApiResponse armRefundFailures(ApiRequest request) {
     Params p = request.params();
     int count = p.integer("count").orElse(1L).intValue();
-    RefundFaults.Mode mode;
-    try {
-      mode =
-          RefundFaults.Mode.valueOf(
-              p.nonEmptyString("mode").orElse("error").toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw StripeError.invalidRequest("Invalid mode: must be error or hang", "mode", null);
-    }
+    RefundFaults.Mode mode = mode(p, RefundFaults.Mode.class);
     Duration hold = p.integer("hold_ms").map(Duration::ofMillis).orElse(DEFAULT_HOLD);
     controls.failNextRefunds(count, mode, hold);
     return refundFailures(request);
+  }
+
+  /** The {@code mode} parameter of a failure control, {@code error} when absent. */
+  private static <M extends Enum<M>> M mode(Params p, Class<M> modes) {
+    String wire = p.nonEmptyString("mode").orElse("error");
+    for (M mode : modes.getEnumConstants()) {
+      if (mode.name().equalsIgnoreCase(wire)) {
+        return mode;
+      }
+    }
+    throw StripeError.invalidRequest(
+        "Invalid mode: must be one of "
+            + Arrays.stream(modes.getEnumConstants())
+                .map(m -> m.name().toLowerCase(Locale.ROOT))
+                .toList(),
+        "mode",
+        null);
   }
 
   public ApiResponse clearRefundFailures(ApiRequest request) {
@@ -58,16 +69,7 @@ public final class ControlController {
   public ApiResponse armPaymentIntentFailures(ApiRequest request) {
     Params p = request.params();
     int count = p.integer("count").orElse(1L).intValue();
-    PaymentIntentFaults.Mode mode;
-    try {
-      mode =
-          PaymentIntentFaults.Mode.valueOf(
-              p.nonEmptyString("mode").orElse("error").toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw StripeError.invalidRequest(
-          "Invalid mode: must be error or error_after_create", "mode", null);
-    }
-    controls.failNextPaymentIntentCreations(count, mode);
+    controls.failNextPaymentIntentCreations(count, mode(p, PaymentIntentFaults.Mode.class));
     return paymentIntentFailures(request);
   }
 
