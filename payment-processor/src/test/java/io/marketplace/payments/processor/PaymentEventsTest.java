@@ -97,14 +97,7 @@ class PaymentEventsTest {
     // Then the listing is active, and the event is audited: queryable, and byte for byte
     assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
-    Map<String, Object> audit =
-        world
-            .db
-            .row(
-                "SELECT payload->'data'->'object'->'metadata'->>'customer_note' AS note,"
-                    + " payload_raw FROM webhook_events WHERE event_id = ?",
-                event.eventId())
-            .orElseThrow();
+    Map<String, Object> audit = auditedCustomerNote(event.eventId());
     assertThat(audit.get("note")).isEqualTo("flat 2\uFFFDb");
     assertThat((String) audit.get("payload_raw")).contains("flat 2\\u0000b");
   }
@@ -139,14 +132,7 @@ class PaymentEventsTest {
     // U+FFFD (a whole pair kept), and byte for byte
     assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
-    Map<String, Object> audit =
-        world
-            .db
-            .row(
-                "SELECT payload->'data'->'object'->'metadata'->>'customer_note' AS note,"
-                    + " payload_raw FROM webhook_events WHERE event_id = ?",
-                event.eventId())
-            .orElseThrow();
+    Map<String, Object> audit = auditedCustomerNote(event.eventId());
     assertThat(audit.get("note")).isEqualTo("flat 2 " + stored + " b");
     assertThat((String) audit.get("payload_raw")).isEqualTo(body);
   }
@@ -627,5 +613,16 @@ class PaymentEventsTest {
     assertThat(world.awaitPaymentEvents(listing, 1))
         .extracting(e -> e.get("type"))
         .containsExactly("payment.succeeded");
+  }
+
+  /** The audit row of an event: its metadata's customer_note as stored, and its raw body. */
+  private static Map<String, Object> auditedCustomerNote(String eventId) {
+    return world
+        .db
+        .row(
+            "SELECT payload->'data'->'object'->'metadata'->>'customer_note' AS note,"
+                + " payload_raw FROM webhook_events WHERE event_id = ?",
+            eventId)
+        .orElseThrow();
   }
 }
