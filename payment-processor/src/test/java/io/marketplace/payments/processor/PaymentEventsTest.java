@@ -369,6 +369,30 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldRefundFeaturedWhoseWeekWouldRunPastTheListingsEnd() {
+    // Given an active listing, not featured, that ends in 3 days
+    UUID listing = world.listing("active");
+    world.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        NOW.plus(Duration.ofDays(3)),
+        listing);
+    String pi = world.payment(listing, "promotion_featured", 500);
+
+    // When a featured purchase succeeds: its week would run from now to day 7, four days of it
+    // on an expired listing
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+
+    // Then no week is sold of which only part can be shown: no promotion, and the payment goes
+    // back as a technical failure
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+    assertThat((String) outcome.get("error_message")).contains("technical failure");
+    assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
+        .isZero();
+    assertRefundedAsTechnicalFailure(pi, listing);
+  }
+
+  @Test
   void shouldDateTheTechnicalFailureByThePaymentWhenItIsAppliedDaysLater() {
     // Given a listing rejected before its fee was paid, and a payment Stripe took 3 days before
     // the processor applies it (a reconcile repair of a lost webhook, dated by Stripe's charge, or

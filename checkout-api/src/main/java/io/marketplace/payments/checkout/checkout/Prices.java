@@ -12,6 +12,9 @@ public final class Prices {
   public static final int FEATURED_CENTS = 500;
   public static final int BUMP_CENTS = 200;
 
+  /** How long a featured promotion runs; a second one extends from the end of the first. */
+  public static final Duration FEATURED_FOR = Duration.ofDays(7);
+
   /** At most one bump per listing in this interval, checked when it is bought. */
   public static final Duration BUMP_INTERVAL = Duration.ofHours(24);
 

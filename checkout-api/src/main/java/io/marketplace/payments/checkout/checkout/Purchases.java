@@ -175,18 +175,12 @@ public final class Purchases {
                       : listing.status())
                   + "; only an active listing can be promoted");
         }
-        // a featured week extends from the running one's end; one starting at or after the
-        // listing's own end would run on an expired listing, sold for nothing (the processor
-        // refunds it if it gets paid anyway, say when the running end moved meanwhile)
-        if (type == PaymentType.PROMOTION_FEATURED
-            && listing.featuredUntil() != null
-            && !listing.featuredUntil().isBefore(listing.expiresAt())) {
-          throw ProblemException.conflict(
-              "the listing is featured until "
-                  + listing.featuredUntil()
-                  + " and ends at "
-                  + listing.expiresAt()
-                  + "; another featured week would start after its end");
+        // a featured week extends from the running one's end; one that would not end by the
+        // listing's own end would run, in part or in full, on an expired listing: sold for days
+        // nobody sees (the processor refunds it if it gets paid anyway, say when the running end
+        // moved meanwhile)
+        if (type == PaymentType.PROMOTION_FEATURED && listing.expiresAt() != null) {
+          refuseFeaturedPastTheEnd(listing, now);
         }
         if (type == PaymentType.PROMOTION_BUMP
             && listing.lastBumpedAt() != null
@@ -201,6 +195,30 @@ public final class Purchases {
       }
     }
     throw new IllegalStateException("unknown payment type " + type);
+  }
+
+  private static void refuseFeaturedPastTheEnd(Listing listing, Instant now) {
+    boolean featured = listing.featuredUntil() != null && listing.featuredUntil().isAfter(now);
+    Instant startsAt = featured ? listing.featuredUntil() : now;
+    Instant endsAt = startsAt.plus(Prices.FEATURED_FOR);
+    if (!endsAt.isAfter(listing.expiresAt())) {
+      return;
+    }
+    if (featured && !startsAt.isBefore(listing.expiresAt())) {
+      throw ProblemException.conflict(
+          "the listing is featured until "
+              + listing.featuredUntil()
+              + " and ends at "
+              + listing.expiresAt()
+              + "; another featured week would start after its end");
+    }
+    throw ProblemException.conflict(
+        "the listing ends at "
+            + listing.expiresAt()
+            + "; a featured week of 7 days from "
+            + startsAt
+            + " would run past it, to "
+            + endsAt);
   }
 
   /**

@@ -107,6 +107,25 @@ class PromotionRoutesTest {
   }
 
   @Test
+  void shouldAnswer409WhenAFeaturedWeekWouldRunPastTheListingsEnd() {
+    // Given an active listing, not featured, that ends in 3 days
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Instant ends = Instant.now().plus(Duration.ofDays(3));
+    app.db.execute("UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", ends, listingId);
+
+    // When its owner buys a featured week
+    Http.Response response = app.promote(owner, listingId, "featured");
+
+    // Then nothing is charged for a week of which four days would run on an expired listing
+    assertThat(response.status()).as(response.toString()).isEqualTo(409);
+    assertThat(response.json().get("detail").asText())
+        .contains("ends at")
+        .contains("a featured week of 7 days");
+    assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+  }
+
+  @Test
   void shouldAnswer409WhenTheNextFeaturedWeekWouldStartAfterTheListingEnds() {
     // Given an active listing that ends in 3 days, featured already until 5 days from now
     UUID owner = UUID.randomUUID();

@@ -38,10 +38,11 @@ public final class Promotions {
    * from the end of its last running featured promotion: a second purchase extends the first. The
    * batch holds the listing's row lock, so no other transaction reads the same end meanwhile.
    *
-   * <p>A week that would start at or after the listing's {@code expires_at} (the listing is
-   * featured up to or past its own end already) could never be shown: the listing is expired for
-   * all of it. Such a payment is undeliverable like one for a dead listing, and refunded, rather
-   * than sold as a week that runs on an expired listing.
+   * <p>A week that would not end by the listing's {@code expires_at} could not be shown for all of
+   * it: the listing is expired for the rest, or for all of it when it is featured up to its own end
+   * already. Such a payment is undeliverable like one for a dead listing, and refunded, rather than
+   * sold as a week that runs on an expired listing. Checkout refuses such a week; one is paid only
+   * when another week of the listing was paid for while this one was being bought.
    */
   public Delivery feature(PaymentBatch batch, Payment payment, Instant now) {
     ListingRow listing = batch.listing(payment.listingId());
@@ -50,16 +51,19 @@ public final class Promotions {
     }
     Instant startsAt =
         batch.featuredUntil(listing.id()).filter(end -> end.isAfter(now)).orElse(now);
-    if (listing.expiresAt() != null && !startsAt.isBefore(listing.expiresAt())) {
+    Instant endsAt = startsAt.plus(FEATURED_FOR);
+    if (listing.expiresAt() != null && endsAt.isAfter(listing.expiresAt())) {
       return Delivery.impossible(
           "listing "
               + listing.id()
               + " ends at "
               + listing.expiresAt()
-              + ", before its next featured week would start at "
-              + startsAt);
+              + ", before the end of its featured week from "
+              + startsAt
+              + " to "
+              + endsAt);
     }
-    create(batch, listing, payment, "featured", now, startsAt, startsAt.plus(FEATURED_FOR));
+    create(batch, listing, payment, "featured", now, startsAt, endsAt);
     return Delivery.done();
   }
 
