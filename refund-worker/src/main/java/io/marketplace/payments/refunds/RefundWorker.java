@@ -185,7 +185,7 @@ public final class RefundWorker implements AutoCloseable {
                       config.refusedRetryInterval(),
                       List.of(
                           new DisputesAwaitingPayment(jdbi, disputes),
-                          new RoomOffers(jdbi, awaitingRoom),
+                          new RoomOffers(jdbi, awaitingRoom, clock),
                           new BlockedUsersPaymentIntents(jdbi, stripe, clock, registry)),
                       registry)
                   .start());

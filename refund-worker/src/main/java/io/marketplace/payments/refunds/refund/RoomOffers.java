@@ -1,5 +1,8 @@
 package io.marketplace.payments.refunds.refund;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -7,25 +10,34 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A pass of the {@link RefundJanitor}: offers room again ({@link AwaitingRoom#offer}) to every
- * payment that has something waiting for it. The events that give money back offer it as they are
+ * A pass of the {@link RefundJanitor}: offers room again ({@link AwaitingRoom#offer}) to the
+ * payments that have something waiting for it. The events that give money back offer it as they are
  * applied; this pass settles what gave money back without one: a refund that Stripe refused
  * outright (no refund was made, so Stripe announces nothing), and a failure our executor noted
- * before Stripe's webhook about it, should that webhook never come. Each payment in its own
- * transaction, under the payment's lock, like the events' offers, so replicas and events running it
- * at once settle each waiting thing once.
+ * before Stripe's webhook about it, should that webhook never come. Both leave a refund of the
+ * payment {@code failed}, so a waiting decision is offered room while its payment has a refund that
+ * failed within {@link #RECENT_FAILURES}; decisions that stay waiting for good (their money did go
+ * back) are not visited on every pass for ever. Refunds made outside the system that wait for room
+ * are few and alerted on: each pass offers them room. Each payment in its own transaction, under
+ * the payment's lock, like the events' offers, so replicas and events running it at once settle
+ * each waiting thing once.
  */
 public final class RoomOffers implements RefundJanitor.Pass {
 
   private static final Logger log = LoggerFactory.getLogger(RoomOffers.class);
   private static final int PAGE = 100;
 
+  /** How long after a refund of its payment failed a waiting decision is offered room. */
+  static final Duration RECENT_FAILURES = Duration.ofDays(7);
+
   private final Jdbi jdbi;
   private final AwaitingRoom awaitingRoom;
+  private final Clock clock;
 
-  public RoomOffers(Jdbi jdbi, AwaitingRoom awaitingRoom) {
+  public RoomOffers(Jdbi jdbi, AwaitingRoom awaitingRoom, Clock clock) {
     this.jdbi = jdbi;
     this.awaitingRoom = awaitingRoom;
+    this.clock = clock;
   }
 
   /** Offers room to every payment with something waiting; returns how many waiting things left. */
@@ -33,7 +45,10 @@ public final class RoomOffers implements RefundJanitor.Pass {
   public int run() {
     int settled = 0;
     String after = "";
-    for (List<String> page = waitingAfter(after); !page.isEmpty(); page = waitingAfter(after)) {
+    Instant since = clock.instant().minus(RECENT_FAILURES);
+    for (List<String> page = waitingAfter(after, since);
+        !page.isEmpty();
+        page = waitingAfter(after, since)) {
       for (String paymentIntentId : page) {
         settled +=
             jdbi.inTransaction(
@@ -51,14 +66,20 @@ public final class RoomOffers implements RefundJanitor.Pass {
     return settled;
   }
 
-  /** The payments with something waiting for room, in order, after {@code after}. */
-  private List<String> waitingAfter(String after) {
+  /**
+   * The payments with something waiting for room, in order, after {@code after}: a decision of a
+   * payment with a refund failed since {@code since}, or a refund made outside the system.
+   */
+  private List<String> waitingAfter(String after, Instant since) {
     return jdbi.withHandle(
         h ->
             h.createQuery(
                     """
-                    SELECT stripe_payment_intent_id FROM refund_decisions_awaiting_room
-                    WHERE stripe_payment_intent_id > :after
+                    SELECT d.stripe_payment_intent_id FROM refund_decisions_awaiting_room d
+                    WHERE d.stripe_payment_intent_id > :after
+                      AND EXISTS (SELECT 1 FROM payment_refunds r
+                                  WHERE r.stripe_payment_intent_id = d.stripe_payment_intent_id
+                                    AND r.status = 'failed' AND r.failed_at > :since)
                     UNION
                     SELECT stripe_payment_intent_id FROM refunds_awaiting_room
                     WHERE stripe_payment_intent_id > :after
@@ -66,6 +87,7 @@ public final class RoomOffers implements RefundJanitor.Pass {
                     LIMIT :limit
                     """)
                 .bind("after", after)
+                .bind("since", since)
                 .bind("limit", PAGE)
                 .mapTo(String.class)
                 .list());
