@@ -5,7 +5,9 @@ import java.util.UUID;
 
 /**
  * The data of {@code promotion.expired}: a featured promotion ended. Its row stays, with {@code
- * expiredAt} set, for audit, replay and reconciliation.
+ * expiredAt} set, for audit, replay and reconciliation. {@code listingFeaturedUntil} is the end of
+ * the listing's featured weeks still running after this one (a second week bought while featured
+ * starts where the first ends), null when none is: the listing stays featured until then.
  */
 public record PromotionExpired(
     UUID promotionId,
@@ -13,4 +15,11 @@ public record PromotionExpired(
     String type,
     Instant startsAt,
     Instant expiresAt,
-    Instant expiredAt) {}
+    Instant expiredAt,
+    Instant listingFeaturedUntil) {
+
+  PromotionExpired withListingFeaturedUntil(Instant until) {
+    return new PromotionExpired(
+        promotionId, listingId, type, startsAt, expiresAt, expiredAt, until);
+  }
+}

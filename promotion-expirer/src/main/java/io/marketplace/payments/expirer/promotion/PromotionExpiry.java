@@ -8,7 +8,9 @@ import io.marketplace.payments.expirer.pass.OutboxSeqs;
 import io.marketplace.payments.expirer.pass.Times;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 
@@ -42,6 +44,18 @@ public final class PromotionExpiry implements Expiry {
       RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at
       """;
 
+  /**
+   * The end of each listing's featured weeks still running after {@code now}, for the listings of a
+   * batch: what {@code promotion.expired} says the listing stays featured until.
+   */
+  static final String FEATURED_UNTIL =
+      """
+      SELECT listing_id, max(expires_at) AS featured_until FROM listing_promotions
+      WHERE listing_id = ANY(:listings) AND type = 'featured' AND expired_at IS NULL
+        AND expires_at > :now
+      GROUP BY listing_id
+      """;
+
   /** What {@link #EXPIRE_BATCH} would take, held rows included, on the same partial index. */
   static final String STILL_DUE =
       """
@@ -73,18 +87,37 @@ public final class PromotionExpiry implements Expiry {
                         rs.getString("type"),
                         Times.read(rs, "starts_at"),
                         Times.read(rs, "expires_at"),
-                        Times.read(rs, "expired_at")))
+                        Times.read(rs, "expired_at"),
+                        null))
             .list();
     if (ended.isEmpty()) {
       return Batch.EMPTY;
     }
+    Map<UUID, Instant> featuredUntil = featuredUntil(tx, ended, now);
     List<UUID> eventIds = new ArrayList<>(ended.size());
-    for (PromotionExpired promotion : ended) {
+    for (PromotionExpired ending : ended) {
+      PromotionExpired promotion =
+          ending.withListingFeaturedUntil(featuredUntil.get(ending.listingId()));
       PaymentEvent event = event(promotion);
       Outbox.append(tx, event, promotion.listingId().toString());
       eventIds.add(event.id());
     }
     return new Batch(ended.size(), OutboxSeqs.last(tx, eventIds));
+  }
+
+  private static Map<UUID, Instant> featuredUntil(
+      Handle tx, List<PromotionExpired> ended, Instant now) {
+    UUID[] listings =
+        ended.stream().map(PromotionExpired::listingId).distinct().toArray(UUID[]::new);
+    Map<UUID, Instant> until = new HashMap<>();
+    tx.createQuery(FEATURED_UNTIL)
+        .bind("listings", listings)
+        .bind("now", Times.bindable(now))
+        .map(
+            (rs, ctx) ->
+                Map.entry(rs.getObject("listing_id", UUID.class), Times.read(rs, "featured_until")))
+        .forEach(e -> until.put(e.getKey(), e.getValue()));
+    return until;
   }
 
   static PaymentEvent event(PromotionExpired promotion) {

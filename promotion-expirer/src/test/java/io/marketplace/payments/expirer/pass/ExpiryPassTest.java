@@ -146,6 +146,28 @@ class ExpiryPassTest {
   }
 
   @Test
+  void shouldSayInTheEndOfAWeekThatTheListingStaysFeaturedByTheNextOne() {
+    // Given a listing whose featured week ends at T, followed by a second week to T + 7 days,
+    // and another listing whose only week ends at T
+    UUID user = seed.user();
+    UUID chained = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID first = seed.featured(chained, T);
+    seed.featured(chained, T.plus(Duration.ofDays(7)));
+    UUID single = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID only = seed.featured(single, T);
+    clock.set(T.plusSeconds(1));
+
+    // When a pass runs
+    pass(1000, BatchHook.NONE).run();
+
+    // Then the end of the first week says the listing is featured on, until the second's end,
+    // and the end of the only week says the listing is featured no more
+    assertThat(expiredEventData(first).get("listingFeaturedUntil").asText())
+        .isEqualTo(T.plus(Duration.ofDays(7)).toString());
+    assertThat(expiredEventData(only).get("listingFeaturedUntil").isNull()).isTrue();
+  }
+
+  @Test
   void shouldAnnounceEachRowOnceWhenPassesRunAgain() {
     // Given a pass that ended a promotion and a listing
     UUID user = seed.user();
@@ -414,6 +436,15 @@ class ExpiryPassTest {
   private List<Map<String, Object>> outbox() {
     return db.rows(
         "SELECT event_id, event_type, message_key, payload FROM outbox_events ORDER BY seq");
+  }
+
+  private JsonNode expiredEventData(UUID promotion) {
+    return outbox().stream()
+        .map(ExpiryPassTest::json)
+        .filter(e -> e.path("data").path("promotionId").asText().equals(promotion.toString()))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no promotion.expired for " + promotion))
+        .get("data");
   }
 
   private long promotionsAnnouncedButRunning() {
