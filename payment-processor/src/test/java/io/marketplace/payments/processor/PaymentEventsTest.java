@@ -392,6 +392,43 @@ class PaymentEventsTest {
     assertRefundedAsTechnicalFailure(pi, listing);
   }
 
+  @ParameterizedTest(name = "refunded {0} of 500: listing {1}")
+  @CsvSource({"500, pending_payment", "200, active"})
+  void shouldDeliverAMissingListingAgainOnlyWhileItsPaymentIsNotRefundedInFull(
+      long refundedCents, String status) {
+    // Given a posting fee recorded as succeeded whose listing a bad release left pending_payment,
+    // and an admin's refund of some or all of it meanwhile
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    world.db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = ?"
+            + " WHERE stripe_payment_intent_id = ?",
+        NOW,
+        pi);
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+             reason, status)
+        VALUES (?, ?, ?, ?, ?, ?, 'user_request', 'processed')
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        StripeFixtures.id("re"),
+        refundedCents);
+
+    // When the success is applied again (a reconcile repair, under another event id)
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+    world.awaitOutcome(event.eventId());
+
+    // Then the listing goes live for a payment the customer still stands by, never for one whose
+    // money all went back
+    assertThat(world.listingRow(listing)).containsEntry("status", status);
+  }
+
   @Test
   void shouldDateTheTechnicalFailureByThePaymentWhenItIsAppliedDaysLater() {
     // Given a listing rejected before its fee was paid, and a payment Stripe took 3 days before

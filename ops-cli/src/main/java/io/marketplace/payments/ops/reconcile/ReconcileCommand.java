@@ -66,6 +66,16 @@ public final class ReconcileCommand implements Callable<Integer> {
       })
   String unpaidLookback;
 
+  @Option(
+      names = "--refund-lookback",
+      paramLabel = "DURATION",
+      defaultValue = "90d",
+      description = {
+        "also check the refunds made this long before T that the database holds as made:",
+        "Stripe may fail a refund days after making it (default: ${DEFAULT-VALUE})"
+      })
+  String refundLookback;
+
   @Option(names = "--apply", description = "publish the repairs (default: only report)")
   boolean apply;
 
@@ -101,6 +111,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     Instant from = Times.parsePast(since, context.clock());
     Duration wait = await == null ? null : Times.parseDuration(await);
     Duration lookback = Times.parseDuration(unpaidLookback);
+    Duration refundsBefore = Times.parseDuration(refundLookback);
     if (wait != null && !apply) {
       throw new IllegalArgumentException("--wait goes with --apply");
     }
@@ -109,7 +120,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     StripeLedger stripe = new StripeLedger(context.stripe().client());
     KafkaConfig kafka = apply ? context.kafka() : null;
     try (Database database = context.openDatabase()) {
-      return reconcile(database, from, lookback, wait, stripe, kafka, out, err);
+      return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);
     } catch (JdbiException e) {
       throw new OperatorError("the database failed: " + e.getMessage(), e);
     }
@@ -119,6 +130,7 @@ public final class ReconcileCommand implements Callable<Integer> {
       Database database,
       Instant from,
       Duration lookback,
+      Duration refundsBefore,
       Duration wait,
       StripeLedger stripe,
       KafkaConfig kafka,
@@ -175,9 +187,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     }
     err.println("listing refunds created since " + from + " from Stripe ...");
     err.flush();
-    stripe.refundsSince(
-        from,
+    Set<String> seenRefunds = new HashSet<>();
+    Consumer<Reconciler.StripeRefund> checkRefund =
         refund -> {
+          seenRefunds.add(refund.id());
           counts[3]++;
           if (counts[3] % PROGRESS_EVERY == 0) {
             err.println("  " + counts[3] + " refunds checked ...");
@@ -187,7 +200,23 @@ public final class ReconcileCommand implements Callable<Integer> {
           if (!findings.isEmpty()) {
             differing.add(new Checked(findings, () -> reconciler.check(refund)));
           }
-        });
+        };
+    stripe.refundsSince(from, checkRefund);
+    // Stripe lists refunds by creation; one made before T may have failed after it
+    List<String> made =
+        records.madeRefundsSince(from.minus(refundsBefore)).stream()
+            .filter(id -> !seenRefunds.contains(id))
+            .toList();
+    err.println(
+        "retrieving "
+            + made.size()
+            + " refunds from Stripe that the database holds as made, since "
+            + from.minus(refundsBefore)
+            + " ...");
+    err.flush();
+    for (String id : made) {
+      stripe.refund(id).ifPresent(checkRefund);
+    }
 
     List<Finding> openFailed = reconciler.openFailedRefunds(from);
     if (!openFailed.isEmpty()) {

@@ -139,8 +139,8 @@ public final class Reconciler {
                   Kind.LISTING_NOT_ACTIVE,
                   pi.id(),
                   listing,
-                  "posting fee paid; the listing is still pending_payment",
-                  repair));
+                  "posting fee paid; the listing is still pending_payment" + refundedNote(state),
+                  state.refundedInFull() ? null : repair));
         } else if (!state.activatedListing(pi.id()) && !state.hasAutomaticRefund()) {
           // paid twice, or for a listing rejected before it was paid: the processor cannot deliver
           // it and asks for an automatic refund, and that request never became a refund.
@@ -171,13 +171,25 @@ public final class Reconciler {
                   Kind.PROMOTION_MISSING,
                   pi.id(),
                   listing,
-                  state.paymentType() + " paid; no promotion and no automatic refund",
-                  repair));
+                  state.paymentType()
+                      + " paid; no promotion and no automatic refund"
+                      + refundedNote(state),
+                  state.refundedInFull() ? null : repair));
         }
       }
       default -> {}
     }
     return withGeneration(findings);
+  }
+
+  /**
+   * A payment whose money all went back (an admin refunded the missing purchase, a chargeback) is
+   * not delivered again, or the customer would have both: a person decides.
+   */
+  private static String refundedNote(Records.PaymentState state) {
+    return state.refundedInFull()
+        ? "; its money went back in full, so it is not delivered again: a person must look"
+        : "";
   }
 
   public List<Finding> check(StripeRefund refund) {

@@ -25,7 +25,8 @@ public final class Records {
       String listingPaymentIntentId,
       boolean listingActivated,
       boolean hasPromotion,
-      boolean hasAutomaticRefund) {
+      boolean hasAutomaticRefund,
+      boolean refundedInFull) {
 
     /** Whether {@code paymentIntentId} is the payment that activated the listing. */
     public boolean activatedListing(String paymentIntentId) {
@@ -56,7 +57,14 @@ public final class Records {
                            EXISTS (SELECT 1 FROM payment_refunds r
                                    WHERE r.stripe_payment_intent_id = p.stripe_payment_intent_id
                                      AND r.reason IN ('technical_failure', 'moderation_rejection'))
-                             AS has_automatic_refund
+                             AS has_automatic_refund,
+                           (SELECT COALESCE(sum(r.amount_cents), 0) FROM payment_refunds r
+                            WHERE r.stripe_payment_intent_id = p.stripe_payment_intent_id
+                              AND r.status IN ('approved', 'processed')
+                              AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                                              WHERE d.stripe_dispute_id = r.stripe_dispute_id
+                                                AND d.status = 'won')) >= p.amount_cents
+                             AS refunded_in_full
                     FROM payments p LEFT JOIN marketplace_listings l ON l.id = p.listing_id
                     WHERE p.stripe_payment_intent_id = :pi
                     """)
@@ -71,7 +79,8 @@ public final class Records {
                             rs.getString("listing_pi"),
                             rs.getBoolean("listing_activated"),
                             rs.getBoolean("has_promotion"),
-                            rs.getBoolean("has_automatic_refund")))
+                            rs.getBoolean("has_automatic_refund"),
+                            rs.getBoolean("refunded_in_full")))
                 .findOne());
   }
 
@@ -87,6 +96,25 @@ public final class Records {
                     """
                     SELECT stripe_payment_intent_id FROM payments
                     WHERE status IN ('requires_payment', 'processing', 'failed')
+                      AND created_at >= :from
+                    ORDER BY created_at
+                    """)
+                .bind("from", from)
+                .mapTo(String.class)
+                .list());
+  }
+
+  /**
+   * The Stripe refunds the database holds as made (processed, or approved with Stripe's id) whose
+   * record was written at or after {@code from}: Stripe may fail a refund days after making it.
+   */
+  public List<String> madeRefundsSince(Instant from) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT stripe_refund_id FROM payment_refunds
+                    WHERE stripe_refund_id IS NOT NULL AND status IN ('approved', 'processed')
                       AND created_at >= :from
                     ORDER BY created_at
                     """)

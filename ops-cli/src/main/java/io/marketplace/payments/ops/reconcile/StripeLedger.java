@@ -5,6 +5,7 @@ import com.stripe.StripeClient;
 import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
+import com.stripe.model.Refund;
 import com.stripe.model.StripeObject;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundListParams;
@@ -56,6 +57,20 @@ public final class StripeLedger {
     }
   }
 
+  /** One refund as Stripe has it now; empty when Stripe has none of that id. */
+  public Optional<Reconciler.StripeRefund> refund(String id) {
+    try {
+      return Optional.of(refund(client.v1().refunds().retrieve(id)));
+    } catch (InvalidRequestException e) {
+      if (Integer.valueOf(404).equals(e.getStatusCode())) {
+        return Optional.empty();
+      }
+      throw unreachable("retrieving " + id, e);
+    } catch (StripeException | RuntimeException e) {
+      throw unreachable("retrieving " + id, e);
+    }
+  }
+
   /** Every refund created at or after {@code since}. */
   public void refundsSince(Instant since, Consumer<Reconciler.StripeRefund> each) {
     var params =
@@ -66,13 +81,15 @@ public final class StripeLedger {
     forEach(
         "listing refunds",
         () -> client.v1().refunds().list(params).autoPagingIterable(),
-        refund ->
-            each.accept(
-                new Reconciler.StripeRefund(
-                    refund.getId(),
-                    refund.getPaymentIntent(),
-                    refund.getStatus(),
-                    refund.getMetadata() == null ? Map.of() : refund.getMetadata())));
+        refund -> each.accept(refund(refund)));
+  }
+
+  private static Reconciler.StripeRefund refund(Refund refund) {
+    return new Reconciler.StripeRefund(
+        refund.getId(),
+        refund.getPaymentIntent(),
+        refund.getStatus(),
+        refund.getMetadata() == null ? Map.of() : refund.getMetadata());
   }
 
   private static Reconciler.StripePayment payment(PaymentIntent pi) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.stripe.StripeClient;
 import com.stripe.param.PaymentIntentCreateParams;
+import com.stripe.param.RefundCreateParams;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.ops.Cli;
@@ -12,6 +13,8 @@ import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -116,6 +119,48 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldLeaveToAPersonAMissingActivationWhosePaymentWentBackInFull() throws Exception {
+    // Given a posting fee paid and applied, its activation lost, and the fee refunded in full
+    // since (the owner complained that the listing never went live)
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    world.db.execute(
+        "UPDATE marketplace_listings SET status = 'pending_payment', activated_at = NULL,"
+            + " expires_at = NULL WHERE id = ?",
+        listing);
+    String refund = (String) emulator.refundOutsideSystem(pi, null).get("id");
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+             reason, status, processed_at)
+        VALUES (?, ?, ?, ?, ?, 500, 'user_request', 'processed', now())
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        refund);
+
+    // When the operator reconciles and applies
+    Cli.Result apply =
+        cli.run(
+            "reconcile", "--since", "1h", "--apply", "--payment-consumer", world.processorGroup);
+
+    // Then the listing is named for a person, nothing is published, and it stays unpaid-for
+    assertThat(apply.exitCode()).as(apply.toString()).isZero();
+    assertThat(lineOf(apply.out(), pi))
+        .contains("listing_not_active")
+        .contains("went back in full")
+        .contains("needs a person");
+    assertThat(apply.out()).doesNotContain("published evt_reconcile_" + pi);
+    assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
+  }
+
+  @Test
   void shouldApplyPaymentWhoseWebhookNeverArrived() throws Exception {
     // Given a PaymentIntent that succeeded at Stripe, whose event never reached us
     UUID listing = world.pendingListing();
@@ -210,6 +255,56 @@ class ReconcileCommandTest {
     assertThat(event.type()).isEqualTo("refund.created");
     assertThat(event.objectId()).isEqualTo(refund);
     assertThat(event.paymentIntentId()).contains(pi);
+  }
+
+  @Test
+  void shouldFindTheLostFailureOfARefundMadeBeforeT() throws Exception {
+    // Given a refund Stripe made three hours ago, recorded processed, which the card network
+    // failed since, its refund.failed lost (an emulator whose clock runs three hours behind)
+    try (StripeEmulator earlier =
+        StripeEmulator.start(
+            StripeEmulator.Config.defaults()
+                .withClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-3))))) {
+      StripeClient earlierStripe =
+          StripeClient.builder()
+              .setApiKey(earlier.secretKey())
+              .setApiBase(earlier.baseUrl())
+              .build();
+      UUID listing = world.pendingListing();
+      String pi = world.paidAtStripe(earlierStripe, listing, "posting_fee", 500);
+      String refund =
+          earlierStripe
+              .v1()
+              .refunds()
+              .create(RefundCreateParams.builder().setPaymentIntent(pi).setAmount(200L).build())
+              .getId();
+      world.db.execute(
+          """
+          INSERT INTO payment_refunds
+              (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+               reason, status, processed_at)
+          VALUES (?, ?, ?, ?, ?, 200, 'user_request', 'processed', now())
+          """,
+          UUID.randomUUID(),
+          world.ownerOf(listing),
+          listing,
+          pi,
+          refund);
+      earlier.failRefund(refund);
+
+      // When the operator reconciles the last hour, as the runbook says for a lost failure
+      Cli.Result report =
+          world
+              .cli()
+              .stripe(earlier.baseUrl(), earlier.secretKey())
+              .run("reconcile", "--since", "1h");
+
+      // Then the failure is a finding, with its repair, though Stripe made the refund before T
+      assertThat(report.exitCode()).as(report.toString()).isZero();
+      assertThat(lineOf(report.out(), refund))
+          .contains("refund_failed_not_recorded")
+          .contains("evt_reconcile_" + refund + "_refund_failed");
+    }
   }
 
   @Test

@@ -126,6 +126,24 @@ public final class PaymentBatch {
     return Optional.ofNullable(featuredUntil.get(listingId));
   }
 
+  /**
+   * The money of the PaymentIntent that went back, or is on its way back (refunds approved or
+   * processed, chargebacks but of disputes we won). Read when asked: only a success applied again
+   * needs it.
+   */
+  public long returnedCents(String paymentIntentId) {
+    return tx.createQuery(
+            """
+            SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds r
+            WHERE r.stripe_payment_intent_id = :pi AND r.status IN ('approved', 'processed')
+              AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                              WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
+            """)
+        .bind("pi", paymentIntentId)
+        .mapTo(Long.class)
+        .one();
+  }
+
   /** Whether the PaymentIntent already bought a promotion (one per payment). */
   public boolean hasPromotion(String paymentIntentId) {
     return promotedPaymentIntents.contains(paymentIntentId);

@@ -82,7 +82,9 @@ public final class PaymentSucceededHandler {
    * change, or a repair published by {@code payments reconcile}. What the payment bought is
    * delivered if it is missing (a posting fee whose listing is still {@code pending_payment}, a
    * promotion without its row); nothing else changes, nothing is counted again, and a purchase that
-   * cannot be delivered any more asks for no second refund (its refund command already exists).
+   * cannot be delivered any more asks for no second refund (its refund command already exists). A
+   * payment whose money all went back meanwhile (an admin refunded the missing purchase, a
+   * chargeback) is not delivered: the customer would have both.
    */
   private Outcome deliverAgainIfMissing(PaymentBatch batch, PaymentRow row, StripeEvent event) {
     Payment payment = row.purchase();
@@ -98,6 +100,18 @@ public final class PaymentSucceededHandler {
         };
     if (!missing) {
       return PaymentOutcomes.already(row);
+    }
+    long returned = batch.returnedCents(payment.paymentIntentId());
+    if (returned >= payment.amountCents()) {
+      log.warn(
+          "payment {} had succeeded but its {} was missing; not delivered again: {} of its {} cents"
+              + " went back",
+          payment.paymentIntentId(),
+          payment.type().wire(),
+          returned,
+          payment.amountCents());
+      return Outcome.ignored(
+          "missing delivery of a succeeded payment not restored: its money went back");
     }
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
       Delivery delivery =
