@@ -169,13 +169,14 @@ public final class ReconcileCommand implements Callable<Integer> {
     stripe.paymentIntentsSince(from, check);
     // Stripe lists PaymentIntents by creation; one created before T may have been paid after it
     List<String> unpaid =
-        records.unpaidSince(from.minus(lookback)).stream()
+        records.unpaidSince(from.minus(lookback), from).stream()
             .filter(id -> !seen.contains(id))
             .toList();
     err.println(
         "retrieving "
             + unpaid.size()
-            + " PaymentIntents from Stripe that the database holds as unpaid, created before "
+            + " PaymentIntents from Stripe that the database holds as unpaid, or paid since T,"
+            + " created before "
             + from
             + " (and since "
             + from.minus(lookback)

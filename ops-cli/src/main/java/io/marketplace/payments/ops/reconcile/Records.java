@@ -85,21 +85,24 @@ public final class Records {
   }
 
   /**
-   * The PaymentIntents the database holds as unpaid (not succeeded, not canceled) whose row was
-   * written at or after {@code from}: checkout hands the same PaymentIntent back while it is
-   * unpaid, so one created long ago can be paid at any time.
+   * The PaymentIntents whose row was written at or after {@code from} that the database holds as
+   * unpaid (not succeeded, not canceled), or as paid at or after {@code paidFrom}: checkout hands
+   * the same PaymentIntent back while it is unpaid, so one created long ago can be paid at any
+   * time, and what its payment bought is checked like that of one created since.
    */
-  public List<String> unpaidSince(Instant from) {
+  public List<String> unpaidSince(Instant from, Instant paidFrom) {
     return jdbi.withHandle(
         h ->
             h.createQuery(
                     """
                     SELECT stripe_payment_intent_id FROM payments
-                    WHERE status IN ('requires_payment', 'processing', 'failed')
-                      AND created_at >= :from
+                    WHERE created_at >= :from
+                      AND (status IN ('requires_payment', 'processing', 'failed')
+                           OR (status = 'succeeded' AND succeeded_at >= :paidFrom))
                     ORDER BY created_at
                     """)
                 .bind("from", from)
+                .bind("paidFrom", paidFrom)
                 .mapTo(String.class)
                 .list());
   }

@@ -161,6 +161,42 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldFindTheMissingDeliveryOfAPaymentIntentCreatedBeforeTAndPaidSince() throws Exception {
+    // Given a PaymentIntent created three hours ago (an emulator whose clock runs three hours
+    // behind) and paid since, recorded succeeded by a release that did not activate the listing
+    try (StripeEmulator earlier =
+        StripeEmulator.start(
+            StripeEmulator.Config.defaults()
+                .withClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-3))))) {
+      StripeClient earlierStripe =
+          StripeClient.builder()
+              .setApiKey(earlier.secretKey())
+              .setApiBase(earlier.baseUrl())
+              .build();
+      UUID listing = world.pendingListing();
+      String pi = world.paidAtStripe(earlierStripe, listing, "posting_fee", 500);
+      world.paymentRow(pi, listing, "posting_fee", 500);
+      world.db.execute(
+          "UPDATE payments SET status = 'succeeded', succeeded_at = now()"
+              + " WHERE stripe_payment_intent_id = ?",
+          pi);
+
+      // When the operator reconciles from the bad release on, an hour ago
+      Cli.Result report =
+          world
+              .cli()
+              .stripe(earlier.baseUrl(), earlier.secretKey())
+              .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+      // Then the listing is a finding, with its repair
+      assertThat(report.exitCode()).as(report.toString()).isZero();
+      assertThat(lineOf(report.out(), pi))
+          .contains("listing_not_active")
+          .contains("evt_reconcile_" + pi + "_succeeded");
+    }
+  }
+
+  @Test
   void shouldApplyPaymentWhoseWebhookNeverArrived() throws Exception {
     // Given a PaymentIntent that succeeded at Stripe, whose event never reached us
     UUID listing = world.pendingListing();
