@@ -105,10 +105,19 @@ public final class PromotionExpiry implements Expiry {
     return new Batch(ended.size(), OutboxSeqs.last(tx, eventIds));
   }
 
+  /**
+   * Read under a share lock of the listings: the payment processor adds a listing's next week under
+   * its row lock, so a week being added as this one ends is committed, and counted, first.
+   */
   private static Map<UUID, Instant> featuredUntil(
       Handle tx, List<PromotionExpired> ended, Instant now) {
     UUID[] listings =
-        ended.stream().map(PromotionExpired::listingId).distinct().toArray(UUID[]::new);
+        ended.stream().map(PromotionExpired::listingId).distinct().sorted().toArray(UUID[]::new);
+    tx.createQuery(
+            "SELECT id FROM marketplace_listings WHERE id = ANY(:listings) ORDER BY id FOR SHARE")
+        .bind("listings", listings)
+        .mapTo(UUID.class)
+        .list();
     Map<UUID, Instant> until = new HashMap<>();
     tx.createQuery(FEATURED_UNTIL)
         .bind("listings", listings)

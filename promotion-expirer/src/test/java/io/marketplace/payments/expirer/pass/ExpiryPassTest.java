@@ -12,6 +12,7 @@ import io.marketplace.payments.expirer.listing.ListingExpiry;
 import io.marketplace.payments.expirer.pass.PassResult.Outcome;
 import io.marketplace.payments.expirer.promotion.PromotionExpiry;
 import io.marketplace.payments.expirer.schedule.Schedule;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.MutableClock;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
@@ -22,6 +23,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -165,6 +167,63 @@ class ExpiryPassTest {
     assertThat(expiredEventData(first).get("listingFeaturedUntil").asText())
         .isEqualTo(T.plus(Duration.ofDays(7)).toString());
     assertThat(expiredEventData(only).get("listingFeaturedUntil").isNull()).isTrue();
+  }
+
+  @Test
+  void shouldCountTheNextWeekThePaymentProcessorIsAddingAsTheFirstEnds() throws Exception {
+    // Given a listing whose featured week ends at T, and the payment processor adding the next
+    // week under the listing's row lock, not committed yet
+    UUID user = seed.user();
+    UUID listing = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID first = seed.featured(listing, T);
+    clock.set(T.plusSeconds(1));
+    Instant nextEnd = T.plusSeconds(1).plus(Duration.ofDays(7));
+    try (Connection processor = db.dataSource().getConnection()) {
+      processor.setAutoCommit(false);
+      try (PreparedStatement lock =
+              processor.prepareStatement(
+                  "SELECT id FROM marketplace_listings WHERE id = ? FOR UPDATE");
+          PreparedStatement add =
+              processor.prepareStatement(
+                  """
+                  INSERT INTO listing_promotions
+                    (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at,
+                     expires_at)
+                  VALUES (?, ?, 'featured', ?, 500, ?, ?)
+                  """)) {
+        lock.setObject(1, listing);
+        lock.executeQuery().close();
+        UUID next = UUID.randomUUID();
+        add.setObject(1, next);
+        add.setObject(2, listing);
+        add.setString(3, "pi_" + next);
+        add.setObject(4, java.time.OffsetDateTime.ofInstant(T.plusSeconds(1), ZoneOffset.UTC));
+        add.setObject(5, java.time.OffsetDateTime.ofInstant(nextEnd, ZoneOffset.UTC));
+        add.executeUpdate();
+      }
+
+      // When a pass runs meanwhile, and the processor then commits
+      ExecutorService runner = Executors.newSingleThreadExecutor();
+      try {
+        Future<PassResult> pass = runner.submit(() -> pass(1000, BatchHook.NONE).run());
+        Await.until(
+            Duration.ofSeconds(20),
+            "the pass to wait for the listing's lock",
+            () ->
+                db.count(
+                        "pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            + " AND datname = current_database()")
+                    > 0);
+        processor.commit();
+        pass.get(30, TimeUnit.SECONDS);
+      } finally {
+        runner.shutdownNow();
+      }
+    }
+
+    // Then the end of the first week says the listing stays featured by the next one
+    assertThat(expiredEventData(first).get("listingFeaturedUntil").asText())
+        .isEqualTo(nextEnd.toString());
   }
 
   @Test

@@ -139,8 +139,10 @@ public final class RefundDecisions {
 
   /**
    * Records part {@code part} of the payment's automatic refund, {@code amount} cents, approved or
-   * pending by the 24 h rule as of {@code decidedAt}. Keeps the decision waiting for room while its
-   * parts fall short of the payment: money counted as gone back may come back, and is owed then.
+   * pending by the 24 h rule as of {@code decidedAt}. The payment's failed refunds are closed: the
+   * amount owes their money (what failed is not counted as gone back), so an admin's retry of one
+   * would pay it twice. Keeps the decision waiting for room while its parts fall short of the
+   * payment: money counted as gone back may come back, and is owed then.
    */
   private Decision record(
       Handle tx,
@@ -170,6 +172,14 @@ public final class RefundDecisions {
     if (inserted == 0) {
       log.info("{} already has part {} of its automatic refund", pi, part);
       return Decision.ALREADY_DECIDED;
+    }
+    int closed =
+        store.closeFailedOwedBy(
+            pi,
+            "owed by automatic " + reason.wire() + " refund " + id + " (part " + part + ")",
+            now);
+    if (closed > 0) {
+      log.info("{} failed refunds of {} closed: refund {} owes their money", closed, pi, id);
     }
     long decided = store.automaticParts(pi).stream().mapToLong(AutomaticPart::amountCents).sum();
     if (decided < locked.amountCents()) {

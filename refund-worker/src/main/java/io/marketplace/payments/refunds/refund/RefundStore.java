@@ -96,6 +96,20 @@ public interface RefundStore {
       """)
   boolean hasAutomaticRecord(@Bind("pi") String paymentIntentId);
 
+  /**
+   * Closes the payment's failed refunds an admin could still retry, but for automatic ones: the
+   * automatic refund just decided owes their money, which must not be claimed twice (an admin's
+   * retry of one of them would refund it a second time). Returns how many it closed.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET closed_at = :at, close_reason = :reason, updated_at = :at
+      WHERE stripe_payment_intent_id = :pi AND status = 'failed' AND closed_at IS NULL
+        AND reason NOT IN ('technical_failure', 'moderation_rejection')
+      """)
+  int closeFailedOwedBy(
+      @Bind("pi") String paymentIntentId, @Bind("reason") String reason, @Bind("at") Instant at);
+
   /** The parts of the payment's automatic refund so far, in order. */
   @SqlQuery(
       """

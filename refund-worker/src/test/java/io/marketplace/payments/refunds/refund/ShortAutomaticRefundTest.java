@@ -3,6 +3,7 @@ package io.marketplace.payments.refunds.refund;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.stripe.model.Refund;
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
@@ -67,6 +68,18 @@ class ShortAutomaticRefundTest {
           .extracting(Refund::getAmount)
           .containsExactlyInAnyOrder(700L, 300L);
     }
+    // and the admin's failed refund is closed, its money owed by the rejection: nothing of the
+    // payment is claimed twice, so an admin can approve what is pending, and retry nothing twice
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT closed_at, close_reason FROM payment_refunds WHERE id = ?", adminRefund)
+                .orElseThrow())
+        .satisfies(r -> assertThat(r.get("closed_at")).isNotNull())
+        .satisfies(
+            r -> assertThat((String) r.get("close_reason")).contains("moderation_rejection"));
+    long claimed = h.db().jdbi().withHandle(x -> x.attach(RefundDao.class).claimedCents(pi));
+    assertThat(claimed).isEqualTo(1000L);
     // and owes it once, however often the room is offered again
     h.awaitStripeEventsApplied();
     h.retryNow();
