@@ -33,7 +33,11 @@ public record Finding(
     /** Our refund, failed or canceled at Stripe, whose record still says approved or processed. */
     REFUND_FAILED_NOT_RECORDED,
     /** A refund failed at Stripe that no admin has retried or closed yet: a person must decide. */
-    REFUND_FAILED_OPEN;
+    REFUND_FAILED_OPEN,
+    /** A dispute Stripe has on one of our payments that we have no record of. */
+    DISPUTE_NOT_RECORDED,
+    /** A dispute Stripe closed (won, lost, ...) whose record does not say so. */
+    DISPUTE_OUTCOME_NOT_RECORDED;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -71,8 +71,9 @@ public final class ReconcileCommand implements Callable<Integer> {
       paramLabel = "DURATION",
       defaultValue = "90d",
       description = {
-        "also check the refunds made this long before T that the database holds as made:",
-        "Stripe may fail a refund days after making it (default: ${DEFAULT-VALUE})"
+        "also check the refunds made, and the disputes opened, this long before T that the",
+        "database holds as made or open: Stripe may fail a refund days after making it, and",
+        "closes a dispute weeks after opening it (default: ${DEFAULT-VALUE})"
       })
   String refundLookback;
 
@@ -219,6 +220,28 @@ public final class ReconcileCommand implements Callable<Integer> {
       stripe.refund(id).ifPresent(checkRefund);
     }
 
+    err.println("listing disputes created since " + from + " from Stripe ...");
+    err.flush();
+    Set<String> seenDisputes = new HashSet<>();
+    Consumer<Reconciler.StripeDispute> checkDispute =
+        dispute -> {
+          seenDisputes.add(dispute.id());
+          List<Finding> findings = reconciler.check(dispute);
+          if (!findings.isEmpty()) {
+            differing.add(new Checked(findings, () -> reconciler.check(dispute)));
+          }
+        };
+    stripe.disputesSince(from, checkDispute);
+    // a dispute opened before T may have been closed after it
+    List<String> open =
+        records.openDisputesSince(from.minus(refundsBefore)).stream()
+            .filter(id -> !seenDisputes.contains(id))
+            .toList();
+    for (String id : open) {
+      stripe.dispute(id).ifPresent(checkDispute);
+    }
+    int disputes = seenDisputes.size();
+
     List<Finding> openFailed = reconciler.openFailedRefunds(from);
     if (!openFailed.isEmpty()) {
       differing.add(new Checked(openFailed, () -> reconciler.openFailedRefunds(from)));
@@ -235,7 +258,9 @@ public final class ReconcileCommand implements Callable<Integer> {
             + (counts[2] > 0 ? ", " + counts[2] + " succeeded not ours" : "")
             + ") and "
             + counts[3]
-            + " refunds created since "
+            + " refunds and "
+            + disputes
+            + " disputes created since "
             + from);
     if (!unknownToStripe.isEmpty()) {
       // a row names a PaymentIntent this Stripe account does not have: another account or mode?

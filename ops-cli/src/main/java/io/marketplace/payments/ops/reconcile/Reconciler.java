@@ -54,6 +54,13 @@ public final class Reconciler {
   public record StripeRefund(
       String id, String paymentIntentId, String status, Map<String, String> metadata) {}
 
+  /** The part of a dispute the comparison needs. */
+  public record StripeDispute(String id, String paymentIntentId, String status) {}
+
+  /** The statuses of a dispute Stripe has closed. */
+  private static final Set<String> DISPUTE_CLOSED =
+      Set.of("won", "lost", "warning_closed", "prevented");
+
   /** Refunds in these states moved no money. */
   private static final Set<String> NO_MONEY_MOVED = Set.of("failed", "canceled");
 
@@ -242,6 +249,57 @@ public final class Reconciler {
   }
 
   /**
+   * A dispute of one of our payments: our record of it (by its {@code du_} id) must exist, and once
+   * Stripe closed it, say how. Either is repaired by the dispute as Stripe has it now, which the
+   * refund worker applies like any of its events: the chargeback recorded and counted toward a ban,
+   * the outcome recorded, the money of a dispute won offered to what waited for it.
+   */
+  public List<Finding> check(StripeDispute dispute) {
+    if (dispute.paymentIntentId() == null) {
+      return List.of();
+    }
+    Optional<Records.PaymentState> payment = records.payment(dispute.paymentIntentId());
+    if (payment.isEmpty()) {
+      return List.of(); // a dispute of someone else's payment
+    }
+    String listing = String.valueOf(payment.get().listingId());
+    boolean closed = DISPUTE_CLOSED.contains(dispute.status());
+    Repair repair =
+        Repair.dispute(dispute.id(), dispute.paymentIntentId(), dispute.status(), closed);
+    Optional<String> ours = records.disputeStatus(dispute.id());
+    if (ours.isEmpty()) {
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.DISPUTE_NOT_RECORDED,
+                  dispute.paymentIntentId(),
+                  listing,
+                  "Stripe has dispute "
+                      + dispute.id()
+                      + " ("
+                      + dispute.status()
+                      + "); we have none",
+                  repair)));
+    }
+    if (closed && !dispute.status().equals(ours.get())) {
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.DISPUTE_OUTCOME_NOT_RECORDED,
+                  dispute.paymentIntentId(),
+                  listing,
+                  "Stripe: dispute "
+                      + dispute.id()
+                      + " is "
+                      + dispute.status()
+                      + "; ours is "
+                      + ours.get(),
+                  repair)));
+    }
+    return List.of();
+  }
+
+  /**
    * A refund Stripe failed or canceled: our record of it (by its {@code re_} id) must say {@code
    * failed}; if it still says money went back, or is on its way, the refund worker records the
    * failure from the refund as Stripe has it now.
@@ -312,7 +370,7 @@ public final class Reconciler {
       Repair repair = finding.repair();
       List<String> applied =
           records.appliedRepairs(
-              repair, repair.fact().startsWith("refund") ? refundConsumer : paymentConsumer);
+              repair, repair.appliedByRefundWorker() ? refundConsumer : paymentConsumer);
       Repair next = repair.after(applied);
       String detail =
           applied.isEmpty()

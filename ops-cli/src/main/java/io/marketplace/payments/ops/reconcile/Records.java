@@ -126,6 +126,34 @@ public final class Records {
                 .list());
   }
 
+  /** The status our record of a dispute holds, if we have one. */
+  public Optional<String> disputeStatus(String disputeId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT status FROM payment_disputes WHERE stripe_dispute_id = :id")
+                .bind("id", disputeId)
+                .mapTo(String.class)
+                .findOne());
+  }
+
+  /**
+   * The disputes the database holds as open whose record was written at or after {@code from}:
+   * Stripe closes a dispute weeks after opening it.
+   */
+  public List<String> openDisputesSince(Instant from) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    """
+                    SELECT stripe_dispute_id FROM payment_disputes
+                    WHERE closed_at IS NULL AND created_at >= :from
+                    ORDER BY created_at
+                    """)
+                .bind("from", from)
+                .mapTo(String.class)
+                .list());
+  }
+
   public boolean listingExists(UUID listingId) {
     return jdbi.withHandle(
         h ->

@@ -44,6 +44,25 @@ public record Repair(String objectId, String fact, String eventType, String key,
     return new Repair(refundId, "refund_failed", "refund.failed", paymentIntentId, 1);
   }
 
+  /**
+   * Stripe's dispute as it is now, for the refund worker to record it and its outcome: {@code
+   * charge.dispute.closed} once closed, else {@code charge.dispute.created}. Its fact names the
+   * status, so a dispute repaired open and later closed gets an event of its own.
+   */
+  static Repair dispute(String disputeId, String paymentIntentId, String status, boolean closed) {
+    return new Repair(
+        disputeId,
+        "dispute_" + status,
+        closed ? "charge.dispute.closed" : "charge.dispute.created",
+        paymentIntentId,
+        1);
+  }
+
+  /** Whether the refund worker applies it (refunds, disputes); else the payment processor. */
+  boolean appliedByRefundWorker() {
+    return fact.startsWith("refund") || fact.startsWith("dispute");
+  }
+
   /** The id of the first generation; later ones append {@code _2}, {@code _3}, ... */
   public String baseEventId() {
     return ID_PREFIX + objectId + "_" + fact;

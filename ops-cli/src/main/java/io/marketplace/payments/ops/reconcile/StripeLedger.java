@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.StripeException;
+import com.stripe.model.Dispute;
 import com.stripe.model.PaymentIntent;
 import com.stripe.model.Refund;
 import com.stripe.model.StripeObject;
+import com.stripe.param.DisputeListParams;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.json.Json;
@@ -69,6 +71,38 @@ public final class StripeLedger {
     } catch (StripeException | RuntimeException e) {
       throw unreachable("retrieving " + id, e);
     }
+  }
+
+  /** Every dispute created at or after {@code since}. */
+  public void disputesSince(Instant since, Consumer<Reconciler.StripeDispute> each) {
+    var params =
+        DisputeListParams.builder()
+            .setCreated(DisputeListParams.Created.builder().setGte(since.getEpochSecond()).build())
+            .setLimit(PAGE)
+            .build();
+    forEach(
+        "listing disputes",
+        () -> client.v1().disputes().list(params).autoPagingIterable(),
+        dispute -> each.accept(dispute(dispute)));
+  }
+
+  /** One dispute as Stripe has it now; empty when Stripe has none of that id. */
+  public Optional<Reconciler.StripeDispute> dispute(String id) {
+    try {
+      return Optional.of(dispute(client.v1().disputes().retrieve(id)));
+    } catch (InvalidRequestException e) {
+      if (Integer.valueOf(404).equals(e.getStatusCode())) {
+        return Optional.empty();
+      }
+      throw unreachable("retrieving " + id, e);
+    } catch (StripeException | RuntimeException e) {
+      throw unreachable("retrieving " + id, e);
+    }
+  }
+
+  private static Reconciler.StripeDispute dispute(Dispute dispute) {
+    return new Reconciler.StripeDispute(
+        dispute.getId(), dispute.getPaymentIntent(), dispute.getStatus());
   }
 
   /** Every refund created at or after {@code since}. */
@@ -134,7 +168,9 @@ public final class StripeLedger {
       StripeObject object =
           objectId.startsWith("pi_")
               ? client.v1().paymentIntents().retrieve(objectId)
-              : client.v1().refunds().retrieve(objectId);
+              : objectId.startsWith("du_")
+                  ? client.v1().disputes().retrieve(objectId)
+                  : client.v1().refunds().retrieve(objectId);
       return Json.mapper().readTree(object.getLastResponse().body());
     } catch (StripeException | IOException | RuntimeException e) {
       throw unreachable("retrieving " + objectId, e);
@@ -163,7 +199,8 @@ public final class StripeLedger {
           throw unreachable("retrieving " + charge, e);
         }
       }
-      case "refund.created" -> Instant.ofEpochSecond(object.path("created").asLong());
+      case "refund.created", "charge.dispute.created" ->
+          Instant.ofEpochSecond(object.path("created").asLong());
       default -> now;
     };
   }

@@ -344,6 +344,54 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldHaveRefundWorkerRecordADisputeAndItsOutcomeWhoseEventsWereLost() throws Exception {
+    // Given a paid, applied posting fee whose customer disputed it, the dispute's events lost
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDispute(pi);
+
+    // When the operator reconciles, then applies with the refund worker running
+    Cli.Result report = cli.run("reconcile", "--since", "1h");
+    Cli.Result opened;
+    Cli.Result closed;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      opened = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
+      // and again once the dispute is won, its closing event lost too
+      emulator.closeDispute(dispute, "won");
+      closed = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
+    }
+
+    // Then the report names the dispute, and the refund worker records it, then its outcome
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(lineOf(report.out(), dispute))
+        .contains("dispute_not_recorded")
+        .contains(pi)
+        .contains("evt_reconcile_" + dispute + "_dispute_needs_response");
+    assertThat(opened.exitCode()).as(opened.toString()).isZero();
+    assertThat(closed.exitCode()).as(closed.toString()).isZero();
+    assertThat(lineOf(closed.out(), dispute))
+        .contains("dispute_outcome_not_recorded")
+        .contains("evt_reconcile_" + dispute + "_dispute_won");
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT status, stripe_payment_intent_id FROM payment_disputes"
+                        + " WHERE stripe_dispute_id = ?",
+                    dispute)
+                .orElseThrow())
+        .containsEntry("status", "won")
+        .containsEntry("stripe_payment_intent_id", pi);
+    assertThat(
+            world.db.count(
+                "payment_refunds WHERE stripe_dispute_id = ? AND reason = 'chargeback'", dispute))
+        .isOne();
+  }
+
+  @Test
   void shouldNameRefundsThatFailedAtStripeAndAwaitAnAdmin() throws Exception {
     // Given a refund that failed at Stripe an hour ago, neither retried nor closed, and one closed
     UUID open = UUID.randomUUID();
