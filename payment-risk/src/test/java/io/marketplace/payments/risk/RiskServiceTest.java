@@ -69,7 +69,7 @@ class RiskServiceTest {
 
       // When a user's payment is declined five times within a minute, one event twice
       String user = UUID.randomUUID().toString();
-      Instant start = Instant.now().minusSeconds(60);
+      Instant start = inOneWindow(Instant.now().minusSeconds(60), config.rules().declines());
       String firstPi = null;
       for (int i = 0; i < 5; i++) {
         String pi = "pi_3Pservice" + UUID.randomUUID().toString().replace("-", "");
@@ -239,5 +239,17 @@ class RiskServiceTest {
                     "requires_payment_method",
                     "metadata",
                     Map.of("user_id", user, "category_id", "3")))));
+  }
+
+  /**
+   * {@code start}, moved back if needed so that five declines a second apart from it fall in one
+   * window of {@code rule}: its windows are tumbling, aligned to the epoch, and five declines
+   * straddling a boundary are four in one window and one in the next, a signal in neither.
+   */
+  private static Instant inOneWindow(Instant start, RiskConfig.Rule rule) {
+    long window = rule.window().toSeconds();
+    long latest = window - 10;
+    long offset = Math.floorMod(start.getEpochSecond(), window);
+    return offset <= latest ? start : start.minusSeconds(offset - latest);
   }
 }
