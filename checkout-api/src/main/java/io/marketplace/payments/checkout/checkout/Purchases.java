@@ -66,13 +66,22 @@ public final class Purchases {
   public record PaymentReply(
       String paymentIntentId, String clientSecret, long amountCents, String currency) {}
 
-  private record Opened(Listing listing, CheckoutAttempt attempt) {}
+  /**
+   * Step 1's outcome: the listing and its open attempt, or why the rules refuse the purchase now
+   * and the PaymentIntent of the open attempt that the refusal closed, to cancel at Stripe.
+   */
+  private record Opened(
+      Listing listing, CheckoutAttempt attempt, ProblemException refused, String stale) {}
 
   /** Buys {@code type} for the caller's listing; answers with its (possibly existing) intent. */
   public PaymentReply purchase(Caller caller, UUID listingId, PaymentType type) {
     try (var mdc = Mdc.put(Mdc.LISTING_ID, listingId.toString())) {
       for (int round = 0; round < MAX_ROUNDS; round++) {
         Opened opened = jdbi.inTransaction(tx -> open(tx, caller, listingId, type));
+        if (opened.refused() != null) {
+          cancelStale(opened);
+          throw opened.refused();
+        }
         CheckoutAttempt attempt = opened.attempt();
         boolean known = attempt.stripePaymentIntentId() != null;
         PaymentIntent intent =
@@ -124,8 +133,13 @@ public final class Purchases {
     Bans.refuseBanned(tx, caller.userId());
     RiskFlags.refuseFlagged(tx, caller.userId(), now);
     Listing listing = Listings.lockOwned(tx, caller, listingId, now);
-    int amountCents = priceIfAllowed(tx, listing, type, now);
     CheckoutDao dao = tx.attach(CheckoutDao.class);
+    int amountCents;
+    try {
+      amountCents = priceIfAllowed(tx, listing, type, now);
+    } catch (ProblemException refused) {
+      return new Opened(listing, null, refused, closeRefused(dao, listingId, type, now));
+    }
     CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
     if (open != null && open.stripePaymentIntentId() != null) {
       String status = dao.paymentStatus(open.stripePaymentIntentId()).orElse("requires_payment");
@@ -143,7 +157,40 @@ public final class Purchases {
       dao.insert(id, listingId, listing.userId(), type.wire(), amountCents, now);
       open = dao.findOpen(listingId, type.wire()).orElseThrow();
     }
-    return new Opened(listing, open);
+    return new Opened(listing, open, null, null);
+  }
+
+  /**
+   * The rules refuse the purchase now (the listing expired, a featured week no longer fits): an
+   * open attempt handed out a PaymentIntent the buyer could still pay, for what can no longer be
+   * delivered. The attempt is closed; its PaymentIntent, unless our records have it paid or on its
+   * way, is returned to be canceled at Stripe.
+   */
+  private static String closeRefused(
+      CheckoutDao dao, UUID listingId, PaymentType type, Instant now) {
+    CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
+    if (open == null || open.stripePaymentIntentId() == null) {
+      return null;
+    }
+    String status = dao.paymentStatus(open.stripePaymentIntentId()).orElse("requires_payment");
+    if (PAID.contains(status) || ENDED.contains(status)) {
+      return null;
+    }
+    dao.close(open.id(), now);
+    return open.stripePaymentIntentId();
+  }
+
+  private void cancelStale(Opened opened) {
+    if (opened.stale() == null) {
+      return;
+    }
+    boolean canceled = paymentIntents.cancel(opened.stale());
+    log.warn(
+        "purchase of listing {} refused ({}): its open PaymentIntent {} {}",
+        opened.listing().id(),
+        opened.refused().getMessage(),
+        opened.stale(),
+        canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable");
   }
 
   /** The business rules of SPEC §1 for buying {@code type}; the price when they allow it. */

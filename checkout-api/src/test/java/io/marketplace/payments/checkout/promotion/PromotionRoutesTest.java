@@ -126,6 +126,31 @@ class PromotionRoutesTest {
   }
 
   @Test
+  void shouldCancelTheOpenFeaturedPaymentIntentWhenTheWeekNoLongerFits() {
+    // Given a featured week checked out, not paid, on a listing with a month to run
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Http.Response first = app.promote(owner, listingId, "featured");
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    String handedOut = first.json().get("paymentIntentId").asText();
+
+    // When the listing's end has come within a week, and its owner asks again
+    app.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        Instant.now().plus(Duration.ofDays(3)),
+        listingId);
+    Http.Response again = app.promote(owner, listingId, "featured");
+
+    // Then the purchase is refused, and the PaymentIntent handed out before cannot be paid any
+    // more: nobody is charged for a week that cannot be delivered
+    assertThat(again.status()).as(again.toString()).isEqualTo(409);
+    assertThat(app.stripe.object(handedOut).orElseThrow().get("status")).isEqualTo("canceled");
+    assertThat(
+            app.db.count("checkout_attempts WHERE listing_id = ? AND status = 'open'", listingId))
+        .isZero();
+  }
+
+  @Test
   void shouldAnswer409WhenTheNextFeaturedWeekWouldStartAfterTheListingEnds() {
     // Given an active listing that ends in 3 days, featured already until 5 days from now
     UUID owner = UUID.randomUUID();
