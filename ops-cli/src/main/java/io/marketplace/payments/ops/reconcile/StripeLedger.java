@@ -47,30 +47,12 @@ public final class StripeLedger {
 
   /** One PaymentIntent as Stripe has it now; empty when Stripe has none of that id. */
   public Optional<Reconciler.StripePayment> paymentIntent(String id) {
-    try {
-      return Optional.of(payment(client.v1().paymentIntents().retrieve(id)));
-    } catch (InvalidRequestException e) {
-      if (Integer.valueOf(404).equals(e.getStatusCode())) {
-        return Optional.empty();
-      }
-      throw unreachable("retrieving " + id, e);
-    } catch (StripeException | RuntimeException e) {
-      throw unreachable("retrieving " + id, e);
-    }
+    return retrieve(id, () -> client.v1().paymentIntents().retrieve(id)).map(StripeLedger::payment);
   }
 
   /** One refund as Stripe has it now; empty when Stripe has none of that id. */
   public Optional<Reconciler.StripeRefund> refund(String id) {
-    try {
-      return Optional.of(refund(client.v1().refunds().retrieve(id)));
-    } catch (InvalidRequestException e) {
-      if (Integer.valueOf(404).equals(e.getStatusCode())) {
-        return Optional.empty();
-      }
-      throw unreachable("retrieving " + id, e);
-    } catch (StripeException | RuntimeException e) {
-      throw unreachable("retrieving " + id, e);
-    }
+    return retrieve(id, () -> client.v1().refunds().retrieve(id)).map(StripeLedger::refund);
   }
 
   /** Every dispute created at or after {@code since}. */
@@ -88,16 +70,7 @@ public final class StripeLedger {
 
   /** One dispute as Stripe has it now; empty when Stripe has none of that id. */
   public Optional<Reconciler.StripeDispute> dispute(String id) {
-    try {
-      return Optional.of(dispute(client.v1().disputes().retrieve(id)));
-    } catch (InvalidRequestException e) {
-      if (Integer.valueOf(404).equals(e.getStatusCode())) {
-        return Optional.empty();
-      }
-      throw unreachable("retrieving " + id, e);
-    } catch (StripeException | RuntimeException e) {
-      throw unreachable("retrieving " + id, e);
-    }
+    return retrieve(id, () -> client.v1().disputes().retrieve(id)).map(StripeLedger::dispute);
   }
 
   private static Reconciler.StripeDispute dispute(Dispute dispute) {
@@ -129,6 +102,25 @@ public final class StripeLedger {
   private static Reconciler.StripePayment payment(PaymentIntent pi) {
     return new Reconciler.StripePayment(
         pi.getId(), pi.getStatus(), pi.getMetadata() == null ? Map.of() : pi.getMetadata());
+  }
+
+  /** A retrieve call of stripe-java. */
+  private interface Retrieval<T> {
+    T retrieve() throws StripeException;
+  }
+
+  /** The object of {@code id} as Stripe has it now; empty when Stripe has none of that id. */
+  private static <T> Optional<T> retrieve(String id, Retrieval<T> retrieval) {
+    try {
+      return Optional.of(retrieval.retrieve());
+    } catch (InvalidRequestException e) {
+      if (Integer.valueOf(404).equals(e.getStatusCode())) {
+        return Optional.empty();
+      }
+      throw unreachable("retrieving " + id, e);
+    } catch (StripeException | RuntimeException e) {
+      throw unreachable("retrieving " + id, e);
+    }
   }
 
   /** A list call of stripe-java, whose pages are fetched as it is iterated. */

@@ -164,15 +164,8 @@ class ReconcileCommandTest {
   void shouldFindTheMissingDeliveryOfAPaymentIntentCreatedBeforeTAndPaidSince() throws Exception {
     // Given a PaymentIntent created three hours ago (an emulator whose clock runs three hours
     // behind) and paid since, recorded succeeded by a release that did not activate the listing
-    try (StripeEmulator earlier =
-        StripeEmulator.start(
-            StripeEmulator.Config.defaults()
-                .withClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-3))))) {
-      StripeClient earlierStripe =
-          StripeClient.builder()
-              .setApiKey(earlier.secretKey())
-              .setApiBase(earlier.baseUrl())
-              .build();
+    try (StripeEmulator earlier = threeHoursBehind()) {
+      StripeClient earlierStripe = clientOf(earlier);
       UUID listing = world.pendingListing();
       String pi = world.paidAtStripe(earlierStripe, listing, "posting_fee", 500);
       world.paymentRow(pi, listing, "posting_fee", 500);
@@ -297,15 +290,8 @@ class ReconcileCommandTest {
   void shouldFindTheLostFailureOfARefundMadeBeforeT() throws Exception {
     // Given a refund Stripe made three hours ago, recorded processed, which the card network
     // failed since, its refund.failed lost (an emulator whose clock runs three hours behind)
-    try (StripeEmulator earlier =
-        StripeEmulator.start(
-            StripeEmulator.Config.defaults()
-                .withClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-3))))) {
-      StripeClient earlierStripe =
-          StripeClient.builder()
-              .setApiKey(earlier.secretKey())
-              .setApiBase(earlier.baseUrl())
-              .build();
+    try (StripeEmulator earlier = threeHoursBehind()) {
+      StripeClient earlierStripe = clientOf(earlier);
       UUID listing = world.pendingListing();
       String pi = world.paidAtStripe(earlierStripe, listing, "posting_fee", 500);
       String refund =
@@ -504,6 +490,20 @@ class ReconcileCommandTest {
         .filter(r -> pi.equals(r.key()))
         .filter(r -> KafkaTestClient.header(r, "reconciled").isPresent())
         .toList();
+  }
+
+  /** An emulator whose clock runs three hours behind: what it makes is dated before T = 1h. */
+  private static StripeEmulator threeHoursBehind() {
+    return StripeEmulator.start(
+        StripeEmulator.Config.defaults()
+            .withClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-3))));
+  }
+
+  private static StripeClient clientOf(StripeEmulator emulator) {
+    return StripeClient.builder()
+        .setApiKey(emulator.secretKey())
+        .setApiBase(emulator.baseUrl())
+        .build();
   }
 
   private static String lineOf(String output, String text) {
