@@ -343,48 +343,28 @@ class PaymentEventsTest {
     assertRefundedAsTechnicalFailure(pi, listing);
   }
 
-  @Test
-  void shouldRefundFeaturedWhoseWeekWouldStartAfterTheListingHasEnded() {
-    // Given an active listing that ends in 3 days, featured already until 5 days from now
-    UUID listing = world.listing("active");
-    Instant listingEnd = NOW.plus(Duration.ofDays(3));
-    world.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", listingEnd, listing);
-    Instant runningEnd = NOW.plus(Duration.ofDays(5));
-    featuredUntil(listing, runningEnd);
-    String pi = world.payment(listing, "promotion_featured", 500);
-
-    // When a second featured purchase succeeds: its week would run from day 5 to day 12, all of
-    // it after the listing's end
-    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
-    world.deliver(event);
-
-    // Then no week is sold that can never be shown: no promotion, and the payment goes back as a
-    // technical failure
-    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
-    assertThat((String) outcome.get("error_message")).contains("technical failure");
-    assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
-        .isZero();
-    assertRefundedAsTechnicalFailure(pi, listing);
-  }
-
-  @Test
-  void shouldRefundFeaturedWhoseWeekWouldRunPastTheListingsEnd() {
-    // Given an active listing, not featured, that ends in 3 days
+  @ParameterizedTest(name = "featured until day {0} (0: not featured), listing ends on day 3")
+  @ValueSource(ints = {0, 5})
+  void shouldRefundFeaturedWhoseWeekWouldNotEndByTheListingsEnd(int featuredUntilDay) {
+    // Given an active listing that ends in 3 days, not featured (its next week would run from now
+    // to day 7, four days past its end) or featured until day 5 (its next week would run from day
+    // 5 to day 12, all of it past its end)
     UUID listing = world.listing("active");
     world.db.execute(
         "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
         NOW.plus(Duration.ofDays(3)),
         listing);
+    if (featuredUntilDay > 0) {
+      featuredUntil(listing, NOW.plus(Duration.ofDays(featuredUntilDay)));
+    }
     String pi = world.payment(listing, "promotion_featured", 500);
 
-    // When a featured purchase succeeds: its week would run from now to day 7, four days of it
-    // on an expired listing
+    // When a featured purchase succeeds
     var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
     world.deliver(event);
 
-    // Then no week is sold of which only part can be shown: no promotion, and the payment goes
-    // back as a technical failure
+    // Then no week is sold that cannot be shown in full: no promotion, and the payment goes back
+    // as a technical failure
     Map<String, Object> outcome = world.awaitOutcome(event.eventId());
     assertThat((String) outcome.get("error_message")).contains("technical failure");
     assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))

@@ -12,8 +12,25 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterRowMapper(RefundRecord.Mapper.class)
 public interface RefundDao {
 
+  /**
+   * The cents of payment {@code :pi} that went back, or are on their way back: refunds approved or
+   * processed, chargebacks included but for disputes we won (the card network gave that money back
+   * to us). A constant, so that a query may embed it as a subquery.
+   */
+  String RETURNED_CENTS =
+      """
+      SELECT COALESCE(sum(r.amount_cents), 0) FROM payment_refunds r
+      WHERE r.stripe_payment_intent_id = :pi AND r.status IN ('approved', 'processed')
+        AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                        WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
+      """;
+
   @SqlQuery("SELECT " + RefundRecord.COLUMNS + " FROM payment_refunds WHERE id = :id")
   Optional<RefundRecord> find(@Bind("id") UUID id);
+
+  /** {@link #RETURNED_CENTS} of a payment. */
+  @SqlQuery(RETURNED_CENTS)
+  long returnedCents(@Bind("pi") String paymentIntentId);
 
   /** Reads a refund and holds its row until the transaction ends: callers re-check its status. */
   @SqlQuery("SELECT " + RefundRecord.COLUMNS + " FROM payment_refunds WHERE id = :id FOR UPDATE")

@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.reconcile;
 
+import io.marketplace.payments.common.refund.RefundDao;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -58,13 +59,10 @@ public final class Records {
                                    WHERE r.stripe_payment_intent_id = p.stripe_payment_intent_id
                                      AND r.reason IN ('technical_failure', 'moderation_rejection'))
                              AS has_automatic_refund,
-                           (SELECT COALESCE(sum(r.amount_cents), 0) FROM payment_refunds r
-                            WHERE r.stripe_payment_intent_id = p.stripe_payment_intent_id
-                              AND r.status IN ('approved', 'processed')
-                              AND NOT EXISTS (SELECT 1 FROM payment_disputes d
-                                              WHERE d.stripe_dispute_id = r.stripe_dispute_id
-                                                AND d.status = 'won')) >= p.amount_cents
-                             AS refunded_in_full
+                           ("""
+                        + RefundDao.RETURNED_CENTS
+                        + """
+                           ) >= p.amount_cents AS refunded_in_full
                     FROM payments p LEFT JOIN marketplace_listings l ON l.id = p.listing_id
                     WHERE p.stripe_payment_intent_id = :pi
                     """)

@@ -4,6 +4,7 @@ import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.WebhookEvents;
 import io.marketplace.payments.processor.listing.ListingRow;
@@ -127,21 +128,11 @@ public final class PaymentBatch {
   }
 
   /**
-   * The money of the PaymentIntent that went back, or is on its way back (refunds approved or
-   * processed, chargebacks but of disputes we won). Read when asked: only a success applied again
-   * needs it.
+   * The money of the PaymentIntent that went back, or is on its way back ({@link
+   * RefundDao#RETURNED_CENTS}). Read when asked: only a success applied again needs it.
    */
   public long returnedCents(String paymentIntentId) {
-    return tx.createQuery(
-            """
-            SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds r
-            WHERE r.stripe_payment_intent_id = :pi AND r.status IN ('approved', 'processed')
-              AND NOT EXISTS (SELECT 1 FROM payment_disputes d
-                              WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
-            """)
-        .bind("pi", paymentIntentId)
-        .mapTo(Long.class)
-        .one();
+    return tx.attach(RefundDao.class).returnedCents(paymentIntentId);
   }
 
   /** Whether the PaymentIntent already bought a promotion (one per payment). */

@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.refund;
 
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.refund.RefundRecord;
@@ -73,7 +74,8 @@ public final class RefundDecisions {
     }
     long amount =
         RefundPolicy.refundable(
-            locked.amountCents(), store.returnedCents(locked.paymentIntentId()));
+            locked.amountCents(),
+            tx.attach(RefundDao.class).returnedCents(locked.paymentIntentId()));
     if (amount == 0) {
       store.parkDecision(locked.paymentIntentId(), reason.wire(), decidedAt, note, clock.instant());
       log.info(
@@ -121,7 +123,8 @@ public final class RefundDecisions {
               .sum();
       long owed =
           RefundPolicy.refundable(
-              payment.amountCents(), store.returnedCents(paymentIntentId) + stillDecided);
+              payment.amountCents(),
+              tx.attach(RefundDao.class).returnedCents(paymentIntentId) + stillDecided);
       if (owed == 0) {
         return;
       }

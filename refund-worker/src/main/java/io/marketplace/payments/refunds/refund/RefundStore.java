@@ -37,20 +37,6 @@ public interface RefundStore {
           + " ORDER BY succeeded_at, stripe_payment_intent_id")
   List<Payment> succeededPaymentsOf(@Bind("listingId") UUID listingId);
 
-  /**
-   * Money that went back, or is on its way back (approved), chargebacks included but for disputes
-   * we won (the card network gave that money back to us).
-   */
-  @SqlQuery(
-      """
-      SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
-      WHERE stripe_payment_intent_id = :pi AND status IN ('approved', 'processed')
-        AND NOT EXISTS (SELECT 1 FROM payment_disputes d
-                        WHERE d.stripe_dispute_id = payment_refunds.stripe_dispute_id
-                          AND d.status = 'won')
-      """)
-  long returnedCents(@Bind("pi") String paymentIntentId);
-
   /** Money that went back according to our records (not a chargeback of a dispute we won). */
   @SqlQuery(
       """
