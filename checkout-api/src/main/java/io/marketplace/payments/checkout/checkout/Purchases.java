@@ -184,13 +184,29 @@ public final class Purchases {
     if (opened.stale() == null) {
       return;
     }
-    boolean canceled = paymentIntents.cancel(opened.stale());
     log.warn(
         "purchase of listing {} refused ({}): its open PaymentIntent {} {}",
         opened.listing().id(),
         opened.refused().getMessage(),
         opened.stale(),
-        canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable");
+        cancelUnpayable(opened.stale()));
+  }
+
+  /**
+   * Cancels at Stripe a PaymentIntent nobody may pay for (it was not paid as far as we know);
+   * returns what became of it, for the caller's log. One that gets paid all the same is refunded by
+   * the processor as undeliverable.
+   */
+  private String cancelUnpayable(String paymentIntentId) {
+    return paymentIntents.cancel(paymentIntentId)
+        ? "canceled"
+        : "not canceled; a payment would be refunded as undeliverable";
+  }
+
+  private String cancelUnpaid(PaymentIntent intent) {
+    return PAID.contains(intent.getStatus())
+        ? "not canceled (paid); it is refunded as undeliverable"
+        : cancelUnpayable(intent.getId());
   }
 
   /** The business rules of SPEC §1 for buying {@code type}; the price when they allow it. */
@@ -319,26 +335,22 @@ public final class Purchases {
               return new Recorded(recordInTransaction(tx, attempt, intent, now), null);
             });
     if (recorded.recording() == Recording.GIVEN_UP) {
-      boolean canceled =
-          !PAID.contains(intent.getStatus()) && paymentIntents.cancel(intent.getId());
       log.warn(
           "{} of listing {}: PaymentIntent {} came for an attempt given up meanwhile; {}",
           attempt.paymentType(),
           attempt.listingId(),
           intent.getId(),
-          canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable");
+          cancelUnpaid(intent));
       return false;
     }
     if (recorded.refused() != null) {
       // one paid already stays paid: the processor refunds what it cannot deliver
-      boolean canceled =
-          !PAID.contains(intent.getStatus()) && paymentIntents.cancel(intent.getId());
       log.warn(
           "{} of listing {} no longer allowed once its PaymentIntent {} was created ({}): {}",
           attempt.paymentType(),
           attempt.listingId(),
           intent.getId(),
-          canceled ? "canceled" : "not canceled; a payment would be refunded as undeliverable",
+          cancelUnpaid(intent),
           recorded.refused().getMessage());
       throw recorded.refused();
     }
