@@ -406,6 +406,18 @@ public final class StripeEmulator implements AutoCloseable {
     controls.failNextRefunds(count, RefundFaults.Mode.HANG, hold);
   }
 
+  /**
+   * The next {@code count} refund calls answer 500 from inside the endpoint, which is kept for
+   * their Idempotency-Key and replayed to every retry with it; with {@code afterCreating} the
+   * refund is made first, so money went back although no answer names the refund.
+   */
+  public void failNextRefundsKept(int count, boolean afterCreating) {
+    controls.failNextRefunds(
+        count,
+        afterCreating ? RefundFaults.Mode.ERROR_AFTER_CREATE : RefundFaults.Mode.ERROR_KEPT,
+        Duration.ZERO);
+  }
+
   /** Disarms refund failures not yet used. */
   public void clearRefundFailures() {
     controls.clearRefundFailures();

@@ -124,7 +124,7 @@ public interface RefundDao {
   @SqlUpdate(
       """
       UPDATE payment_refunds
-      SET status = 'approved', attempt = attempt + 1, stripe_refund_id = NULL,
+      SET status = 'approved', attempt = attempt + 1, key_round = 0, stripe_refund_id = NULL,
           first_attempted_at = NULL, last_error = NULL, failure_reason = NULL, failed_at = NULL,
           processed_at = NULL, updated_at = :at
       WHERE id = :id AND status = 'failed' AND closed_at IS NULL
@@ -146,4 +146,15 @@ public interface RefundDao {
       WHERE id = :id AND status = 'approved'
       """)
   int noteFailure(@Bind("id") UUID id, @Bind("error") String error, @Bind("at") Instant at);
+
+  /**
+   * Moves an approved refund from key round {@code round} to the next (see {@code V22}): Stripe
+   * keeps the 500 it answered under the round's key. 0 when another caller moved it already.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET key_round = key_round + 1
+      WHERE id = :id AND status = 'approved' AND attempt = :attempt AND key_round = :round
+      """)
+  int nextKeyRound(@Bind("id") UUID id, @Bind("attempt") int attempt, @Bind("round") int round);
 }

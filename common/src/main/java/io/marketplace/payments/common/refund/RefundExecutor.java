@@ -1,6 +1,7 @@
 package io.marketplace.payments.common.refund;
 
 import com.stripe.StripeClient;
+import com.stripe.exception.ApiException;
 import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.PermissionException;
 import com.stripe.exception.StripeException;
@@ -47,13 +48,18 @@ import org.slf4j.LoggerFactory;
  * happens on the janitor's retries a day later.
  *
  * <p>A transient Stripe failure (no connection, a timeout, rate limits, a 5xx) leaves the record
- * {@code approved} with {@code last_error}; the refund worker's janitor retries it. A permanent
- * refusal (an invalid request: no such PaymentIntent in this account or mode, already refunded,
- * more than what is left to refund, ...) and a refund Stripe created as failed end the record
- * {@code failed} with Stripe's reason, announce {@code refund.failed} and count {@code
- * payments_refunds_failed_total{reason}}: retrying the same request cannot help, an admin decides.
- * A permission error (a restricted key) is stored with the prefix {@value #REFUSED}, retried rarely
- * and shown to operators, since fixing the key makes it go through.
+ * {@code approved} with {@code last_error}; the refund worker's janitor retries it. A 500 that
+ * Stripe's API itself answered ({@code api_error}) is kept for the Idempotency-Key and would be
+ * replayed to every retry with that key for 24 hours: it also moves the record to its next key
+ * round ({@code key_round}), whose retry looks for a refund the failed call may have made before
+ * asking again under a new key, {@code refund-<id>[-<attempt>]-r<round>}. Callers of one round
+ * share its key, so concurrent ones still reach one refund. A permanent refusal (an invalid
+ * request: no such PaymentIntent in this account or mode, already refunded, more than what is left
+ * to refund, ...) and a refund Stripe created as failed end the record {@code failed} with Stripe's
+ * reason, announce {@code refund.failed} and count {@code payments_refunds_failed_total{reason}}:
+ * retrying the same request cannot help, an admin decides. A permission error (a restricted key) is
+ * stored with the prefix {@value #REFUSED}, retried rarely and shown to operators, since fixing the
+ * key makes it go through.
  */
 public final class RefundExecutor {
 
@@ -115,6 +121,15 @@ public final class RefundExecutor {
   }
 
   /**
+   * The key of a key round of an attempt: round 0 keeps {@link #idempotencyKey(UUID, int)}; a later
+   * round, after Stripe kept a 500 for the earlier round's key, gets a new one.
+   */
+  public static String idempotencyKey(UUID refundId, int attempt, int round) {
+    String key = idempotencyKey(refundId, attempt);
+    return round == 0 ? key : key + "-r" + round;
+  }
+
+  /**
    * Refunds {@code refundId} through Stripe if it is {@code approved}; see {@link RefundOutcome}.
    * Never throws for a Stripe failure; throws {@link NoSuchElementException} for an unknown id, and
    * lets a database failure through (the record is then unchanged or retried by the janitor).
@@ -146,11 +161,11 @@ public final class RefundExecutor {
       if (isPermanent(e)) {
         return failForGood(refund, null, failureReason(e), describePermanent(e));
       }
-      return fail(refund, describe(e), isRefusal(e));
+      return fail(refund, describe(e), isRefusal(e), isKeptForTheKey(e));
     } catch (RuntimeException e) {
       // an answer we could not read: the outcome is unknown, which the idempotency key settles
       return fail(
-          refund, "no usable answer from Stripe: " + StripeKeys.redact(e.toString()), false);
+          refund, "no usable answer from Stripe: " + StripeKeys.redact(e.toString()), false, false);
     }
     if (FAILED_REFUND_STATUSES.contains(created.getStatus())) {
       // The same key returns the same failed refund: retrying cannot help, an admin decides.
@@ -174,6 +189,7 @@ public final class RefundExecutor {
    */
   private boolean mayHaveReachedStripe(RefundRecord refund) {
     return refund.lastError() != null
+        || refund.keyRound() > 0
         || (refund.firstAttemptedAt() != null
             && refund.firstAttemptedAt().isBefore(clock.instant().minus(RETRY_LOOKUP_AFTER)));
   }
@@ -324,7 +340,8 @@ public final class RefundExecutor {
         });
   }
 
-  private RefundOutcome fail(RefundRecord asked, String error, boolean refused) {
+  private RefundOutcome fail(
+      RefundRecord asked, String error, boolean refused, boolean keptForTheKey) {
     String stored = truncate(refused && !error.startsWith(REFUSED) ? REFUSED + error : error);
     (refused ? stripeRefusals : stripeFailures).increment();
     return jdbi.inTransaction(
@@ -336,6 +353,15 @@ public final class RefundExecutor {
             return RefundOutcome.unchanged(locked);
           }
           dao.noteFailure(asked.id(), stored, clock.instant());
+          if (keptForTheKey
+              && dao.nextKeyRound(asked.id(), asked.attempt(), asked.keyRound()) > 0) {
+            log.warn(
+                "refund {} of {}: Stripe keeps its 500 for key {}; the retry looks for the refund"
+                    + " and asks again under a new key",
+                asked.id(),
+                locked.paymentIntentId(),
+                idempotencyKey(asked.id(), asked.attempt(), asked.keyRound()));
+          }
           log.warn(
               "refund {} of {} not done yet: {}", asked.id(), locked.paymentIntentId(), stored);
           return RefundOutcome.failed(dao.find(asked.id()).orElseThrow(), stored);
@@ -379,8 +405,22 @@ public final class RefundExecutor {
 
   private static RequestOptions options(RefundRecord refund) {
     return RequestOptions.builder()
-        .setIdempotencyKey(idempotencyKey(refund.id(), refund.attempt()))
+        .setIdempotencyKey(idempotencyKey(refund.id(), refund.attempt(), refund.keyRound()))
         .build();
+  }
+
+  /**
+   * A 500 {@code api_error} answered by Stripe's API: raised inside the endpoint, so kept for the
+   * request's Idempotency-Key and replayed to retries with it. Not a 502 to 504 of a proxy, a
+   * timeout or a lost connection: after those the request may still be running, and only the same
+   * key keeps a retry from refunding twice.
+   */
+  static boolean isKeptForTheKey(StripeException e) {
+    return e instanceof ApiException
+        && e.getStatusCode() != null
+        && e.getStatusCode() == 500
+        && e.getStripeError() != null
+        && "api_error".equals(e.getStripeError().getType());
   }
 
   /**

@@ -29,14 +29,15 @@ public record RefundRecord(
     Instant firstAttemptedAt,
     String failureReason,
     Instant failedAt,
-    Instant closedAt) {
+    Instant closedAt,
+    int keyRound) {
 
   /** The columns {@link Mapper} reads, for {@code SELECT} lists. */
   public static final String COLUMNS =
       "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
           + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
           + " updated_at, processed_at, attempt, first_attempted_at, failure_reason, failed_at,"
-          + " closed_at";
+          + " closed_at, key_round";
 
   /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
   public String eventKey() {
@@ -76,7 +77,8 @@ public record RefundRecord(
           instant(rs, "first_attempted_at"),
           rs.getString("failure_reason"),
           instant(rs, "failed_at"),
-          instant(rs, "closed_at"));
+          instant(rs, "closed_at"),
+          rs.getInt("key_round"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -206,7 +206,8 @@ public final class StripeRefundHandler {
   private void applyToRecord(
       Handle tx, RefundRecord record, String stripeRefundId, String status, JsonNode refund) {
     if (record.stripeRefundId() != null && !record.stripeRefundId().equals(stripeRefundId)) {
-      // only possible if Stripe forgot our idempotency key (kept 24 h) and refunded again
+      // only possible if Stripe forgot our idempotency key (kept 24 h), or a new key round's
+      // look-up missed the refund of the round before, and Stripe refunded again
       String error = "Stripe made a second refund " + stripeRefundId + " for this record";
       tx.attach(RefundStore.class).flag(record.id(), error, clock.instant());
       tx.afterCommit(unrecorded::increment);

@@ -186,6 +186,80 @@ class RefundExecutorTest {
   }
 
   @Test
+  void shouldRefundUnderANewKeyWhenStripeKeepsItsServerErrorForTheFirstKey() {
+    // Given an approved refund, and Stripe answering its call with a 500 from inside the endpoint,
+    // which Stripe keeps for the Idempotency-Key and replays to every retry with it for 24 hours
+    var paid = h.paidListing(Duration.ofHours(1));
+    UUID id = h.approvedRefund(paid, 300);
+    h.emulator().failNextRefundsKept(1, false);
+
+    // When it is executed
+    RefundOutcome failed = h.executor().execute(id);
+
+    // Then it stays approved with the error, nothing refunded yet
+    assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
+    assertThat(failed.retryable()).isTrue();
+    assertThat(failed.refund().status().wire()).isEqualTo("approved");
+    assertThat(failed.refund().lastError()).contains("HTTP 500");
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+
+    // When the janitor's next pass retries it
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    assertThat(h.retryNow()).isEqualTo(1);
+
+    // Then the customer gets the money now, not a day later: one refund of 300 cents, processed
+    assertThat(h.stripeRefunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(r -> assertThat(r.getAmount()).isEqualTo(300L));
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("status", "processed")
+                    .containsEntry(
+                        "stripe_refund_id",
+                        h.stripeRefunds(paid.paymentIntentId()).get(0).getId()));
+  }
+
+  @Test
+  void shouldTakeTheRefundAKeptServerErrorHidRatherThanRefundAgain() {
+    // Given an approved refund whose call Stripe carries out and then answers with a kept 500: the
+    // money went back, no answer names the refund (Stripe's webhooks held back)
+    var paid = h.paidListing(Duration.ofHours(1));
+    UUID id = h.approvedRefund(paid, 400);
+    h.emulator().failNextRefundsKept(1, true);
+    h.emulator().pauseWebhooks();
+    try {
+      RefundOutcome failed = h.executor().execute(id);
+      assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
+      Refund hidden = h.stripeRefunds(paid.paymentIntentId()).get(0);
+
+      // When the janitor's next pass retries it
+      h.db()
+          .execute(
+              "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+      assertThat(h.retryNow()).isEqualTo(1);
+
+      // Then the record takes that refund, and the customer is refunded once
+      assertThat(h.stripeRefunds(paid.paymentIntentId()))
+          .singleElement()
+          .satisfies(r -> assertThat(r.getId()).isEqualTo(hidden.getId()));
+      assertThat(h.refunds(paid.paymentIntentId()))
+          .singleElement()
+          .satisfies(
+              r ->
+                  assertThat(r)
+                      .containsEntry("status", "processed")
+                      .containsEntry("stripe_refund_id", hidden.getId()));
+    } finally {
+      h.emulator().resumeWebhooks();
+    }
+  }
+
+  @Test
   void shouldEndTheRefundFailedWhenStripeRefusesTheRequestForGood() {
     // Given an approved refund of more than the payment (Stripe will refuse it)
     var paid = h.paidListing(Duration.ofHours(1));

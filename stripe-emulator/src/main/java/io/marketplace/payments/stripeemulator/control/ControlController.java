@@ -29,7 +29,10 @@ public final class ControlController {
     return ApiResponse.ok(Map.of("status", "ok"));
   }
 
-  /** {@code count}, {@code mode} ({@code error} or {@code hang}), {@code hold_ms} for hang. */
+  /**
+   * {@code count}, {@code mode} ({@code error}, {@code hang}, {@code error_kept} or {@code
+   * error_after_create}), {@code hold_ms} for hang.
+   */
   public ApiResponse armRefundFailures(ApiRequest request) {
     Params p = request.params();
     int count = p.integer("count").orElse(1L).intValue();

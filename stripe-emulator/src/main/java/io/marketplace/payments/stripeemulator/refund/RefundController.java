@@ -16,7 +16,7 @@ public final class RefundController {
   }
 
   public ApiResponse create(ApiRequest request) {
-    faults.apply();
+    RefundFaults.Mode fault = faults.apply();
     Params p = request.params();
     RefundService.Create create =
         new RefundService.Create(
@@ -25,7 +25,11 @@ public final class RefundController {
             p.integer("amount").orElse(null),
             p.nonEmptyString("reason").orElse(null),
             p.stringMap("metadata"));
-    return ApiResponse.ok(service.create(create, request.origin()).toJson());
+    var created = service.create(create, request.origin()).toJson();
+    if (fault == RefundFaults.Mode.ERROR_AFTER_CREATE) {
+      throw RefundFaults.keptFailure();
+    }
+    return ApiResponse.ok(created);
   }
 
   public ApiResponse retrieve(ApiRequest request) {
