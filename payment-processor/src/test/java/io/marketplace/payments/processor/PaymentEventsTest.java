@@ -409,6 +409,49 @@ class PaymentEventsTest {
     assertThat(world.listingRow(listing)).containsEntry("status", status);
   }
 
+  @ParameterizedTest(name = "{0} of {1} recorded first: listing {2}")
+  @CsvSource({
+    "chargeback, 500, pending_payment",
+    "user_request, 500, pending_payment",
+    "chargeback, 200, active"
+  })
+  void shouldNotDeliverAPaymentWhoseMoneyWentBackBeforeItsSuccessWasApplied(
+      String reason, long returnedCents, String status) {
+    // Given a posting fee whose success this processor has yet to apply (it lags), while the
+    // refund worker, reading the topic from its own place, already recorded a chargeback or a
+    // refund made in Stripe's dashboard of some or all of it
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id,
+             stripe_dispute_id, amount_cents, reason, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'processed')
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        reason.equals("chargeback") ? null : StripeFixtures.id("re"),
+        reason.equals("chargeback") ? StripeFixtures.id("du") : null,
+        returnedCents,
+        reason);
+
+    // When the success is applied
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+
+    // Then the payment is recorded as succeeded (Stripe took the money), and the listing goes
+    // live only if the customer did not get all of it back: never both the money and the purchase
+    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
+    assertThat(world.listingRow(listing)).containsEntry("status", status);
+    if (returnedCents == 500) {
+      assertThat((String) outcome.get("error_message")).contains("not delivered");
+    }
+  }
+
   @Test
   void shouldDateTheTechnicalFailureByThePaymentWhenItIsAppliedDaysLater() {
     // Given a listing rejected before its fee was paid, and a payment Stripe took 3 days before

@@ -25,6 +25,14 @@ public interface RefundDao {
                         WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
       """;
 
+  /**
+   * {@link #RETURNED_CENTS} of the payment whose PaymentIntent id is the SQL expression {@code
+   * paymentIntent}, such as a column of an enclosing query that embeds it per row.
+   */
+  static String returnedCentsOf(String paymentIntent) {
+    return RETURNED_CENTS.replace(":pi", paymentIntent);
+  }
+
   @SqlQuery("SELECT " + RefundRecord.COLUMNS + " FROM payment_refunds WHERE id = :id")
   Optional<RefundRecord> find(@Bind("id") UUID id);
 

@@ -82,7 +82,7 @@ public final class PaymentBatch {
             .ifPresent(
                 purchase -> {
                   payments.put(
-                      pi, new PaymentRow(purchase, "requires_payment", null, null, null, true));
+                      pi, new PaymentRow(purchase, "requires_payment", null, null, null, 0, true));
                   rebuilt.put(pi, OurPaymentIntent.createdAt(event));
                 });
       }
@@ -125,14 +125,6 @@ public final class PaymentBatch {
   /** The end of the listing's running featured promotions, counting those of this batch. */
   public Optional<Instant> featuredUntil(UUID listingId) {
     return Optional.ofNullable(featuredUntil.get(listingId));
-  }
-
-  /**
-   * The money of the PaymentIntent that went back, or is on its way back ({@link
-   * RefundDao#RETURNED_CENTS}). Read when asked: only a success applied again needs it.
-   */
-  public long returnedCents(String paymentIntentId) {
-    return tx.attach(RefundDao.class).returnedCents(paymentIntentId);
   }
 
   /** Whether the PaymentIntent already bought a promotion (one per payment). */
@@ -193,12 +185,14 @@ public final class PaymentBatch {
     }
     tx.createQuery(
             """
-            SELECT stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents,
-                   currency, status, succeeded_at, failure_message, failed_attempt
-            FROM payments WHERE stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
-            ORDER BY stripe_payment_intent_id
-            FOR UPDATE
-            """)
+            SELECT p.stripe_payment_intent_id, p.listing_id, p.user_id, p.payment_type,
+                   p.amount_cents, p.currency, p.status, p.succeeded_at, p.failure_message,
+                   p.failed_attempt, (%s) AS returned_cents
+            FROM payments p WHERE p.stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
+            ORDER BY p.stripe_payment_intent_id
+            FOR UPDATE OF p
+            """
+                .formatted(RefundDao.returnedCentsOf("p.stripe_payment_intent_id")))
         .bind("pis", pis.toArray(String[]::new))
         .map(
             (rs, ctx) ->
@@ -214,6 +208,7 @@ public final class PaymentBatch {
                     instant(rs, "succeeded_at"),
                     rs.getString("failure_message"),
                     rs.getString("failed_attempt"),
+                    rs.getLong("returned_cents"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
     return rows;

@@ -10,6 +10,7 @@ import java.time.Instant;
 public final class PaymentRow {
 
   private final Payment purchase;
+  private final long returnedCents;
   private final boolean rebuilt;
   private String status;
   private Instant succeededAt;
@@ -23,12 +24,14 @@ public final class PaymentRow {
       Instant succeededAt,
       String failureMessage,
       String failedAttempt,
+      long returnedCents,
       boolean rebuilt) {
     this.purchase = purchase;
     this.status = status;
     this.succeededAt = succeededAt;
     this.failureMessage = failureMessage;
     this.failedAttempt = failedAttempt;
+    this.returnedCents = returnedCents;
     this.rebuilt = rebuilt;
   }
 
@@ -51,6 +54,21 @@ public final class PaymentRow {
   /** The attempt (Stripe's charge) of the last recorded failure; see {@link #fail}. */
   public String failedAttempt() {
     return failedAttempt;
+  }
+
+  /**
+   * The money of the payment that went back, or is on its way back, when the batch read it ({@link
+   * io.marketplace.payments.common.refund.RefundDao#RETURNED_CENTS}): the refund worker records
+   * refunds and chargebacks from its own place in the topic, possibly before this processor applies
+   * the success. 0 for a rebuilt row.
+   */
+  public long returnedCents() {
+    return returnedCents;
+  }
+
+  /** Whether all of the payment's money went back ({@link #returnedCents()}). */
+  public boolean returnedInFull() {
+    return returnedCents >= purchase.amountCents();
   }
 
   /** Rebuilt from the PaymentIntent's metadata: the row must be inserted. */

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * {@code payments} row says, is delivered: a posting fee activates the listing, a featured
  * promotion starts (or extends the running one), a bump moves the listing up. Publishes {@code
  * payment.succeeded} and {@code listing.activated} or {@code promotion.created}; when the purchase
- * can no longer be delivered, a refund command instead. A second success of the same PaymentIntent
+ * can no longer be delivered, a refund command instead. A payment all of whose money went back
+ * before its success was applied (a refund or a chargeback the refund worker recorded first) is
+ * marked succeeded and announced, and not delivered. A second success of the same PaymentIntent
  * (another event id) changes nothing.
  *
  * <p>Times: the payment succeeded when Stripe says ({@code created} of the event); the listing's
@@ -30,6 +32,14 @@ import org.slf4j.LoggerFactory;
 public final class PaymentSucceededHandler {
 
   private static final Logger log = LoggerFactory.getLogger(PaymentSucceededHandler.class);
+
+  /**
+   * The outcome of a success applied after all of the payment's money went back: the refund worker
+   * reads the topic from its own place, and recorded a full refund (Stripe's dashboard) or a
+   * chargeback first. Delivering would give the customer both the purchase and the money.
+   */
+  static final String MONEY_WENT_BACK =
+      "succeeded, not delivered: all of its money went back before the success was applied";
 
   private final ListingActivation listings;
   private final Promotions promotions;
@@ -57,6 +67,16 @@ public final class PaymentSucceededHandler {
       Instant now = clock.instant();
       PaymentFacts.succeeded(batch, payment, event.created());
       batch.afterCommit(() -> metrics.succeeded(payment.type()));
+      if (row.get().returnedInFull()) {
+        log.warn(
+            "payment {} succeeded after all of its money went back ({} of {} cents: a refund or a"
+                + " chargeback recorded first); its {} is not delivered",
+            payment.paymentIntentId(),
+            row.get().returnedCents(),
+            payment.amountCents(),
+            payment.type().wire());
+        return Outcome.processed(MONEY_WENT_BACK);
+      }
       Delivery delivery =
           switch (payment.type()) {
             case POSTING_FEE -> listings.activate(batch, payment, now);
@@ -101,14 +121,13 @@ public final class PaymentSucceededHandler {
     if (!missing) {
       return PaymentOutcomes.already(row);
     }
-    long returned = batch.returnedCents(payment.paymentIntentId());
-    if (returned >= payment.amountCents()) {
+    if (row.returnedInFull()) {
       log.warn(
           "payment {} had succeeded but its {} was missing; not delivered again: {} of its {} cents"
               + " went back",
           payment.paymentIntentId(),
           payment.type().wire(),
-          returned,
+          row.returnedCents(),
           payment.amountCents());
       return Outcome.ignored(
           "missing delivery of a succeeded payment not restored: its money went back");

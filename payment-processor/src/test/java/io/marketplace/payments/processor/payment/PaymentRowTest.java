@@ -88,6 +88,7 @@ class PaymentRowTest {
         "succeeded".equals(status) ? AT.minusSeconds(60) : null,
         null,
         null,
+        0,
         false);
   }
 }
