@@ -104,6 +104,20 @@ public final class StripeFixtures {
     }
   }
 
+  /**
+   * An event about the same dispute as {@code disputeEvent}, of {@code type}, in {@code status},
+   * under a new event id.
+   */
+  public static String sameDispute(String disputeEvent, String type, String status) {
+    try {
+      ObjectNode event = (ObjectNode) Json.mapper().readTree(withNewEventId(disputeEvent, type));
+      ((ObjectNode) event.path("data").path("object")).put("status", status);
+      return Json.write(event);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** {@code data.object.id} of an event body. */
   public static String objectId(String eventBody) {
     try {

@@ -118,12 +118,15 @@ public final class DisputeHandler {
       tx.afterCommit(inquiries::increment);
       log.info("inquiry {} on {} recorded; not a chargeback", dispute.id(), paymentIntentId.get());
     }
-    count(tx, store, dispute, payment.get(), now);
-    if (closedAt != null) {
-      store.noteOutcome(dispute.id(), "dispute closed: " + dispute.status(), now);
-      log.info("dispute {} closed: {}", dispute.id(), dispute.status());
+    // what the row says now, not the event: an inquiry's event told after its escalation must not
+    // count the dispute without recording its chargeback
+    Dispute current = store.lock(dispute.id()).orElseThrow().dispute();
+    count(tx, store, current, payment.get(), now);
+    if (closedAt != null && current.isClosed()) {
+      store.noteOutcome(dispute.id(), "dispute closed: " + current.status(), now);
+      log.info("dispute {} closed: {}", dispute.id(), current.status());
     }
-    if (dispute.isWon()) {
+    if (current.isWon()) {
       // the chargeback no longer counts as money returned: what waited for that room gets it
       awaitingRoom.offer(tx, paymentIntentId.get());
     }

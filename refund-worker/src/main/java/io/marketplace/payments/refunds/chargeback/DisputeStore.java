@@ -59,12 +59,18 @@ public interface DisputeStore {
       @Bind("at") Instant at,
       @Bind("closedAt") Instant closedAt);
 
-  /** A later state of a dispute; an inquiry can escalate to a chargeback, never the reverse. */
+  /**
+   * A later state of a dispute; an inquiry can escalate to a chargeback, never the reverse: an
+   * inquiry's state ({@code warning_*}) told after the escalation (delivery order is not
+   * guaranteed) changes nothing but {@code updated_at}.
+   */
   @SqlUpdate(
       """
       UPDATE payment_disputes
-      SET status = :status, is_inquiry = is_inquiry AND :inquiry,
-          closed_at = COALESCE(closed_at, :closedAt), updated_at = :at
+      SET status = CASE WHEN is_inquiry OR NOT :inquiry THEN :status ELSE status END,
+          closed_at = CASE WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
+                           ELSE closed_at END,
+          is_inquiry = is_inquiry AND :inquiry, updated_at = :at
       WHERE stripe_dispute_id = :id
       """)
   int update(

@@ -336,6 +336,55 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldRecordTheChargebackOfAnInquiryThatEscalatedWhenTheInquiryIsToldLast() {
+    // Given a user with one recorded chargeback, and a second payment of theirs whose row is not
+    // there yet, disputed: Stripe's inquiry on it escalated to a chargeback, and the escalation
+    // (needs_response) reaches us first
+    Disputed given = userWithOneChargeback();
+    UUID user = given.user();
+    String template = awaitForwarded("charge.dispute.created", given.disputeId());
+    UUID secondListing = UUID.randomUUID();
+    String secondPi = h.charge(user, secondListing, 500, "posting_fee");
+    String escalated =
+        StripeFixtures.withNewEventId(
+            StripeFixtures.otherDispute(template, secondPi, "needs_response"),
+            "charge.dispute.updated");
+    String disputeId = StripeFixtures.objectId(escalated);
+    h.webhooks().publish(escalated);
+    h.awaitStripeEventsApplied();
+    h.recordPayment(
+        secondPi, user, secondListing, 500, "posting_fee", h.now().minus(Duration.ofDays(4)));
+
+    // When the inquiry's own event (warning_needs_response) comes last, after the payment's row
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(
+                escalated, "charge.dispute.created", "warning_needs_response"));
+    h.awaitStripeEventsApplied();
+
+    // Then the dispute stays a chargeback, recorded as money gone back, and it is the user's
+    // second: the ban and the chargeback record go together
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("is_inquiry", false)
+        .containsEntry("status", "needs_response");
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT reason, amount_cents, user_id FROM payment_refunds"
+                        + " WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("reason", "chargeback")
+        .containsEntry("user_id", user);
+    assertThat(bannedAt(user)).isNotNull();
+  }
+
+  @Test
   void shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater() {
     // Given a paid listing whose payment was disputed, and the dispute won: the card network gave
     // the 500 cents back to us (charge.dispute.closed, won; funds reinstated)
