@@ -8,7 +8,7 @@
 #   the broker's default (1 MiB and 12 bytes) refuses such a body that does not compress. That one
 #   setting is also applied to topics that already exist, so a cluster set up before it converges.
 # The CLI talks to Kafka as the services do: KAFKA_SECURITY_PROTOCOL and, with SASL or TLS, the
-#   KAFKA_SASL_* and KAFKA_SSL_* variables of the README (in Kubernetes from payments-kafka), written to
+#   KAFKA_SASL_* and KAFKA_SSL_* variables of the README (in Kubernetes from payments-kafka-topics), written to
 #   a --command-config file; against a secured cluster give it a principal allowed to create topics.
 # Idempotent: --if-not-exists. Runs as a Kubernetes Job, a compose init container, or by hand.
 set -eu

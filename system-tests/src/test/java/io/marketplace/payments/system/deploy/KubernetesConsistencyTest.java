@@ -283,13 +283,17 @@ class KubernetesConsistencyTest {
       assertThat(stripe)
           .as("%s has STRIPE_SECRET_KEY", deployable.module)
           .isEqualTo(names(workload(deployable)).contains("STRIPE_SECRET_KEY"));
-      // And its Kafka clients take SASL and TLS settings from the optional payments-kafka Secret
+      // And its Kafka clients take SASL and TLS settings from its own optional Secrets: a principal
+      // of its own, whose ACLs allow its topics only
+      assertThat(kafkaSecret(workload(deployable)))
+          .as("%s Kafka credentials", deployable.module)
+          .isEqualTo("payments-kafka-" + deployable.module);
+      assertThat(kafkaTlsSecret(workload(deployable)))
+          .as("%s Kafka stores", deployable.module)
+          .isEqualTo("payments-kafka-tls-" + deployable.module);
       assertThat(list(workload(deployable).container().get("envFrom")))
           .as("%s envFrom", deployable.module)
-          .anyMatch(
-              from ->
-                  "payments-kafka".equals(at(map(from), "secretRef.name"))
-                      && Boolean.TRUE.equals(at(map(from), "secretRef.optional")));
+          .anyMatch(from -> Boolean.TRUE.equals(at(map(from), "secretRef.optional")));
     }
   }
 
@@ -675,24 +679,39 @@ class KubernetesConsistencyTest {
     Map<String, Object> job = byKind(objects, "Job").get("payments-create-topics");
     Workload topics = new Workload("payments-create-topics", map(at(job, "spec.template")));
     assertThat(names(topics)).contains("KAFKA_SECURITY_PROTOCOL");
-    assertThat(list(topics.container().get("envFrom")))
-        .anyMatch(from -> "payments-kafka".equals(at(map(from), "secretRef.name")));
+    assertThat(kafkaSecret(topics)).isEqualTo("payments-kafka-topics");
     assertThat(Manifests.read("k8s/base/create-topics.sh")).contains("--command-config");
+    // And no two workloads share Kafka credentials: with one principal for all, the ACLs that let
+    // the gateway write stripe.events.v1 would let every payments pod forge a "Stripe event"
+    List<String> credentials = new ArrayList<>();
+    credentials.add(kafkaSecret(topics));
+    for (Deployable deployable : Deployable.values()) {
+      credentials.add(kafkaSecret(workload(deployable)));
+    }
+    assertThat(credentials).doesNotContainNull().doesNotHaveDuplicates();
+    // And the example of the Secrets gives each its own principal
+    Map<String, Map<String, String>> examples = exampleSecrets();
+    assertThat(examples).containsKeys(credentials.toArray(String[]::new));
+    assertThat(
+            credentials.stream()
+                .map(name -> examples.get(name).get("KAFKA_SASL_JAAS_CONFIG"))
+                .map(jaas -> jaas.replaceAll(".*username=\"([^\"]+)\".*", "$1")))
+        .doesNotHaveDuplicates();
   }
 
   @Test
   void shouldStartInProductionOnlyWithLiveStripeAVerifiedDatabaseAndKafkaOverTls() {
     // Given each workload's environment as the production overlay renders it, with the Secrets an
-    // operator creates: a live Stripe key and the Kafka credentials of payments-kafka
+    // operator creates: a live Stripe key and each service's Kafka credentials
     Map<String, String> production = productionConfigMap();
     assertThat(production.get("PAYMENTS_ENVIRONMENT")).isEqualTo("production");
     assertThat(production.get("DATABASE_URL"))
         .contains("sslmode=verify-full")
         .contains("sslrootcert=/etc/payments-database-ca/ca.crt");
     Map<String, String> kafkaCredentials = new LinkedHashMap<>();
-    assertThat(exampleSecrets().get("payments-kafka")).containsKeys("KAFKA_SASL_MECHANISM");
-    kafkaCredentials.put(
-        "KAFKA_SASL_MECHANISM", exampleSecrets().get("payments-kafka").get("KAFKA_SASL_MECHANISM"));
+    Map<String, String> gatewayKafka = exampleSecrets().get("payments-kafka-webhook-gateway");
+    assertThat(gatewayKafka).containsKeys("KAFKA_SASL_MECHANISM");
+    kafkaCredentials.put("KAFKA_SASL_MECHANISM", gatewayKafka.get("KAFKA_SASL_MECHANISM"));
     kafkaCredentials.put(
         "KAFKA_SASL_JAAS_CONFIG",
         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"payments\""
@@ -958,6 +977,24 @@ class KubernetesConsistencyTest {
   }
 
   /** The Secrets of {@code k8s/secrets.example.yaml}, placeholders and all, by name. */
+  /** The Secret a workload's Kafka clients read their SASL and TLS variables from (envFrom). */
+  private static String kafkaSecret(Workload workload) {
+    return list(workload.container().get("envFrom")).stream()
+        .map(from -> text(at(map(from), "secretRef.name")))
+        .filter(name -> name != null && name.startsWith("payments-kafka"))
+        .reduce((a, b) -> a + ", " + b)
+        .orElse(null);
+  }
+
+  /** The Secret mounted as a workload's Kafka trust and key stores, at /etc/kafka-tls. */
+  private static String kafkaTlsSecret(Workload workload) {
+    return list(at(workload.template(), "spec.volumes")).stream()
+        .filter(v -> "kafka-tls".equals(map(v).get("name")))
+        .map(v -> text(at(map(v), "secret.secretName")))
+        .reduce((a, b) -> a + ", " + b)
+        .orElse(null);
+  }
+
   private static Map<String, Map<String, String>> exampleSecrets() {
     Map<String, Map<String, String>> secrets = new TreeMap<>();
     byKind(Manifests.yamlDocuments(EXAMPLE_SECRETS), "Secret")
