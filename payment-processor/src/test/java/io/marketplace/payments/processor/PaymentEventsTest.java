@@ -9,6 +9,7 @@ import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.events.RefundCommand;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.processor.support.ProcessorFixture;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.StripeFixtures;
@@ -480,8 +481,10 @@ class PaymentEventsTest {
 
   @Test
   void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing() {
-    // Given a PaymentIntent we created whose payments row is not there
+    // Given a PaymentIntent we created whose payments row is not there (checkout-api priced the
+    // purchase, then its insert of the row was lost)
     UUID listing = world.listing("pending_payment");
+    world.checkoutAttempt(listing, "posting_fee", 500);
     String pi = StripeFixtures.id("pi");
 
     // When it succeeds
@@ -496,6 +499,56 @@ class PaymentEventsTest {
         .containsEntry("amount_cents", 500)
         .containsEntry("status", "succeeded");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
+  void shouldNotRebuildAPaymentNoCheckoutOfOursPriced() {
+    // Given a PaymentIntent with our metadata for a pending listing, for 50 cents where a checkout
+    // of ours priced the posting fee at 500 (made by whoever holds the account's keys, or changed
+    // before it was confirmed), and no payments row
+    UUID listing = world.listing("pending_payment");
+    world.checkoutAttempt(listing, "posting_fee", 500);
+    String pi = StripeFixtures.id("pi");
+
+    // When it succeeds
+    var event = StripeFixtures.succeeded(pi, 50, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then nothing is delivered: the event goes to the dead-letter topic for a person, the
+    // listing stays unpaid, no payments row is made up
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains("no checkout of ours priced");
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "failed");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(world.db.count("payments WHERE stripe_payment_intent_id = ?", pi)).isZero();
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({"50, usd", "500, jpy"})
+  void shouldNotDeliverAPaymentChargedOtherwiseThanOurRowSays(long amount, String currency) {
+    // Given a posting fee of 500 usd recorded at checkout, and its PaymentIntent succeeding for
+    // another amount or in another currency (changed at Stripe before it was confirmed)
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var event = StripeFixtures.succeeded(pi, amount, world.metadataFor(listing, "posting_fee"));
+    String body = event.json().replace("\"currency\":\"usd\"", "\"currency\":\"" + currency + "\"");
+    assertThat(body).contains("\"currency\":\"" + currency + "\"");
+
+    // When it is applied
+    world.deliver(event, body);
+
+    // Then nothing is delivered and the payment is not marked paid: the event waits on the
+    // dead-letter topic for a person
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains("priced 500 usd");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "requires_payment");
   }
 
   @Test

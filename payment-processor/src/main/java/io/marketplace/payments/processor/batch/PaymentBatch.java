@@ -81,6 +81,7 @@ public final class PaymentBatch {
         OurPaymentIntent.from(event)
             .ifPresent(
                 purchase -> {
+                  requirePricedByACheckout(tx, purchase);
                   payments.put(
                       pi, new PaymentRow(purchase, "requires_payment", null, null, null, 0, true));
                   rebuilt.put(pi, OurPaymentIntent.createdAt(event));
@@ -176,6 +177,42 @@ public final class PaymentBatch {
         .distinct()
         .sorted()
         .toList();
+  }
+
+  /**
+   * A row is rebuilt from metadata only for a purchase a checkout of ours priced: an attempt of the
+   * same listing, user, type and amount, not yet tied to another PaymentIntent. Metadata is
+   * whatever the PaymentIntent's creator wrote; anything else throws, and the event goes to the
+   * dead-letter topic for a person.
+   */
+  private static void requirePricedByACheckout(Handle tx, Payment purchase) {
+    boolean priced =
+        tx.createQuery(
+                """
+                SELECT EXISTS (
+                    SELECT 1 FROM checkout_attempts
+                    WHERE listing_id = :listing AND user_id = :user AND payment_type = :type
+                      AND amount_cents = :amount
+                      AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = :pi))
+                """)
+            .bind("listing", purchase.listingId())
+            .bind("user", purchase.userId())
+            .bind("type", purchase.type().wire())
+            .bind("amount", purchase.amountCents())
+            .bind("pi", purchase.paymentIntentId())
+            .mapTo(Boolean.class)
+            .one();
+    if (!priced) {
+      throw new IllegalArgumentException(
+          "PaymentIntent %s names listing %s, user %s, %s for %d %s, which no checkout of ours priced: not delivered"
+              .formatted(
+                  purchase.paymentIntentId(),
+                  purchase.listingId(),
+                  purchase.userId(),
+                  purchase.type().wire(),
+                  purchase.amountCents(),
+                  purchase.currency()));
+    }
   }
 
   private static Map<String, PaymentRow> lockPayments(Handle tx, List<String> pis) {

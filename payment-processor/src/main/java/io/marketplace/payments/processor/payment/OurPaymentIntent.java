@@ -8,7 +8,8 @@ import java.util.UUID;
 
 /**
  * Reads the purchase from a PaymentIntent's metadata, the way checkout-api wrote it: only used to
- * rebuild a missing {@code payments} row, never to overrule one.
+ * rebuild a missing {@code payments} row, never to overrule one, and only for a purchase a checkout
+ * of ours priced ({@code checkout_attempts}, written before the PaymentIntent is created).
  */
 public final class OurPaymentIntent {
 
@@ -38,6 +39,29 @@ public final class OurPaymentIntent {
             PaymentType.fromWire(type.get()),
             amount,
             event.field("currency").asText("usd").toLowerCase(Locale.ROOT)));
+  }
+
+  /**
+   * Checks that the PaymentIntent of {@code event} is for what our row says was priced: the same
+   * amount in the same currency. Whoever holds the account's keys can change a PaymentIntent's
+   * amount before it is confirmed, or make one with our metadata; a payment that does not match
+   * what we charge is not delivered and throws, so that the event goes to the dead-letter topic for
+   * a person to look at, with the money untouched at Stripe.
+   */
+  public static void requireChargedAsPriced(Payment payment, StripeEvent event) {
+    long amount = event.field("amount").asLong(-1);
+    String currency = event.field("currency").asText("").toLowerCase(Locale.ROOT);
+    if (amount != payment.amountCents() || !currency.equals(payment.currency())) {
+      throw new IllegalArgumentException(
+          "PaymentIntent %s is for %d %s, but its %s was priced %d %s: not delivered"
+              .formatted(
+                  payment.paymentIntentId(),
+                  amount,
+                  currency,
+                  payment.type().wire(),
+                  payment.amountCents(),
+                  payment.currency()));
+    }
   }
 
   /** When the PaymentIntent was created, for a rebuilt row. */

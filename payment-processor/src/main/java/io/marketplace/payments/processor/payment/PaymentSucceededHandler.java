@@ -59,6 +59,7 @@ public final class PaymentSucceededHandler {
     if (row.isEmpty()) {
       return Outcome.ignored(PaymentOutcomes.NOT_OURS);
     }
+    OurPaymentIntent.requireChargedAsPriced(row.get().purchase(), event);
     if (!row.get().succeed(event.created())) {
       return deliverAgainIfMissing(batch, row.get(), event);
     }

@@ -137,6 +137,23 @@ public final class ProcessorFixture implements AutoCloseable {
     return pi;
   }
 
+  /**
+   * The checkout attempt checkout-api writes before it creates the PaymentIntent: what it priced,
+   * not yet tied to a PaymentIntent (as when its payments insert was lost).
+   */
+  public void checkoutAttempt(UUID listing, String paymentType, long amount) {
+    db.execute(
+        """
+        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
+        VALUES (?, ?, ?, ?, ?, 'open')
+        """,
+        UUID.randomUUID(),
+        listing,
+        ownerOf(listing),
+        paymentType,
+        amount);
+  }
+
   public Map<String, String> metadataFor(UUID listing, String paymentType) {
     return StripeFixtures.metadata(listing, ownerOf(listing), 1, paymentType);
   }
