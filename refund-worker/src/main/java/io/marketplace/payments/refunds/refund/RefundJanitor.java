@@ -41,7 +41,8 @@ public final class RefundJanitor implements AutoCloseable {
 
   /**
    * Catch-up work run on every pass, after the refunds. It must be safe with several replicas
-   * running it at once; a failure (the database down) fails the pass, which the next one retries.
+   * running it at once; a failure (the database down) fails the pass, which the next one retries,
+   * and does not keep the other passes from running.
    */
   @FunctionalInterface
   public interface Pass {
@@ -160,11 +161,25 @@ public final class RefundJanitor implements AutoCloseable {
                     .bind("cutoff", now.minus(ROOM_OVERDUE))
                     .mapTo(Long.class)
                     .one()));
+    // each pass on its own: one that fails (a deadlock with a worker's batch, a bad row) does not
+    // keep the others from their round; the first failure is thrown once all have run
+    RuntimeException failed = null;
     for (Pass pass : passes) {
       if (!running) {
         break;
       }
-      pass.run();
+      try {
+        pass.run();
+      } catch (RuntimeException e) {
+        if (failed == null) {
+          failed = e;
+        } else {
+          failed.addSuppressed(e);
+        }
+      }
+    }
+    if (failed != null) {
+      throw failed;
     }
     return due.size();
   }
@@ -172,6 +187,9 @@ public final class RefundJanitor implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    if (thread.getState() == Thread.State.NEW) {
+      return; // never started (a worker that failed to start, a test's round by hand)
+    }
     thread.interrupt();
     try {
       thread.join(Duration.ofSeconds(30));
