@@ -9,7 +9,6 @@ import io.marketplace.payments.common.json.Json;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,7 +88,8 @@ public final class HttpServers {
           RequestTimers timers = new RequestTimers(registry);
           config.requestLogger.http(timers::record);
           config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
-          config.routes.get("/health/ready", ctx -> ready(ctx, readiness));
+          Readiness ready = new Readiness(readiness);
+          config.routes.get("/health/ready", ctx -> ready(ctx, ready));
           if (serveMetrics) {
             config.routes.get("/metrics", ctx -> metrics(ctx, registry));
             config.routes.get("/q/metrics", ctx -> metrics(ctx, registry));
@@ -243,16 +243,10 @@ public final class HttpServers {
     ctx.result(Json.write(problem));
   }
 
-  private static void ready(Context ctx, List<HealthCheck> checks) {
-    Map<String, String> results = new LinkedHashMap<>();
-    boolean up = true;
-    for (HealthCheck check : checks) {
-      boolean healthy = check.healthy();
-      results.put(check.name(), healthy ? "UP" : "DOWN");
-      up &= healthy;
-    }
-    ctx.status(up ? 200 : 503);
-    ctx.json(Map.of("status", up ? "UP" : "DOWN", "checks", results));
+  private static void ready(Context ctx, Readiness readiness) {
+    Readiness.Result result = readiness.result();
+    ctx.status(result.up() ? 200 : 503);
+    ctx.json(Map.of("status", result.up() ? "UP" : "DOWN", "checks", result.checks()));
   }
 
   private static void metrics(Context ctx, PrometheusMeterRegistry registry) {
