@@ -8,12 +8,14 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,6 +61,55 @@ class MigrationsTest {
             "users",
             "payments",
             "webhook_events");
+  }
+
+  @Test
+  void shouldLeaveADisputeWithoutAUserToBeCountedWhenItsUserIsKnownWhenUpgraded()
+      throws SQLException {
+    // Given a database at V23 holding a chargeback recorded without a user (its events came before
+    // its payment's row) that V6's backfill marked counted
+    postgres.createDatabase("payments_v23");
+    DataSource upgraded = postgres.dataSource("payments_v23");
+    Flyway.configure()
+        .dataSource(upgraded)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target("23")
+        .load()
+        .migrate();
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          """
+          INSERT INTO payment_disputes
+              (stripe_dispute_id, stripe_payment_intent_id, amount_cents, status, is_inquiry,
+               counted_at)
+          VALUES ('du_backfilled', 'pi_backfilled', 500, 'needs_response', false, now()),
+                 ('du_of_a_user', 'pi_of_a_user', 500, 'needs_response', false, now())
+          """);
+      s.execute(
+          "UPDATE payment_disputes SET user_id = gen_random_uuid()"
+              + " WHERE stripe_dispute_id = 'du_of_a_user'");
+    }
+
+    // When it is migrated to the latest version
+    Migrations.migrate(upgraded);
+
+    // Then the dispute without a user is not counted yet (it counts, and decides the ban, once
+    // its user is known); one counted for its user stays counted
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT stripe_dispute_id, counted_at IS NOT NULL FROM payment_disputes"
+                    + " ORDER BY stripe_dispute_id")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("du_backfilled");
+      assertThat(rs.getBoolean(2)).isFalse();
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("du_of_a_user");
+      assertThat(rs.getBoolean(2)).isTrue();
+    }
   }
 
   @Test
