@@ -7,8 +7,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
@@ -19,6 +21,10 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
@@ -48,17 +54,23 @@ public final class EmbeddedKafka implements AutoCloseable {
   private static final int NODE_ID = 1;
   private static final String BROKER_LISTENER = "PLAINTEXT";
   private static final String CONTROLLER_LISTENER = "CONTROLLER";
+  private static final String SASL_LISTENER = "CLIENTS";
+  private static final ScramMechanism SCRAM = ScramMechanism.SCRAM_SHA_512;
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
   private static final int MIB = 1024 * 1024;
 
   private final Path dataDir;
   private final int port;
+  private final Map<String, String> saslUsers;
+  private final int saslPort;
   private int controllerPort;
   private KafkaRaftServer server;
 
-  private EmbeddedKafka(Path dataDir, int port) {
+  private EmbeddedKafka(Path dataDir, int port, Map<String, String> saslUsers) {
     this.dataDir = dataDir;
     this.port = port;
+    this.saslUsers = Map.copyOf(saslUsers);
+    this.saslPort = saslUsers.isEmpty() ? 0 : Ports.freeOtherThan(port);
   }
 
   /**
@@ -69,6 +81,27 @@ public final class EmbeddedKafka implements AutoCloseable {
    * @throws PortInUseException when {@code port} is taken by another process
    */
   public static EmbeddedKafka start(Path dataDir, int port) {
+    return start(dataDir, port, Map.of());
+  }
+
+  /**
+   * Starts a broker that authorizes its clients, for tests of what a principal may do: as {@link
+   * #start(Path, int)}, with the ACL authorizer ({@code StandardAuthorizer}, nothing allowed
+   * without an ACL) and a second listener, {@link #saslBootstrapServers()}, where the clients log
+   * in with SCRAM-SHA-512 as one of {@code users} (name to password), as in production. The
+   * plaintext listener stays for the broker itself and for administration: its anonymous principal
+   * is a super user.
+   */
+  public static EmbeddedKafka startAuthorizing(Path dataDir, Map<String, String> users) {
+    if (users.isEmpty()) {
+      throw new IllegalArgumentException("an authorizing broker needs at least one user");
+    }
+    EmbeddedKafka kafka = start(dataDir, 0, users);
+    kafka.addScramUsers();
+    return kafka;
+  }
+
+  private static EmbeddedKafka start(Path dataDir, int port, Map<String, String> saslUsers) {
     Objects.requireNonNull(dataDir, "dataDir");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("not a TCP port: " + port);
@@ -82,7 +115,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       Ports.requireFree("Kafka", port);
     }
     EmbeddedKafka kafka =
-        new EmbeddedKafka(dataDir.toAbsolutePath(), port == 0 ? Ports.free() : port);
+        new EmbeddedKafka(dataDir.toAbsolutePath(), port == 0 ? Ports.free() : port, saslUsers);
     kafka.formatIfNeeded();
     kafka.startServer();
     return kafka;
@@ -95,6 +128,17 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /**
+   * {@code host:port} of the SASL PLAIN listener of a broker started with {@link
+   * #startAuthorizing}.
+   */
+  public String saslBootstrapServers() {
+    if (saslPort == 0) {
+      throw new IllegalStateException("this broker has no SASL listener");
+    }
+    return HOST + ":" + saslPort;
   }
 
   public Path dataDir() {
@@ -236,6 +280,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
     config.put("inter.broker.listener.name", BROKER_LISTENER);
     config.put("log.dirs", dataDir.toString());
+    if (saslPort != 0) {
+      authorizing(config);
+    }
 
     // one replica of everything, and no waiting for members that will never come
     config.put("default.replication.factor", "1");
@@ -269,6 +316,46 @@ public final class EmbeddedKafka implements AutoCloseable {
     config.put("offsets.topic.segment.bytes", String.valueOf(16 * MIB));
     config.put("transaction.state.log.segment.bytes", String.valueOf(16 * MIB));
     return config;
+  }
+
+  /** The SASL PLAIN listener and the ACL authorizer of {@link #startAuthorizing}. */
+  private void authorizing(Map<String, String> config) {
+    String listener = SASL_LISTENER + "://" + HOST + ":" + saslPort;
+    config.put("listeners", config.get("listeners") + "," + listener);
+    config.put("advertised.listeners", config.get("advertised.listeners") + "," + listener);
+    config.put(
+        "listener.security.protocol.map",
+        config.get("listener.security.protocol.map") + "," + SASL_LISTENER + ":SASL_PLAINTEXT");
+    config.put("sasl.enabled.mechanisms", SCRAM.mechanismName());
+    config.put(
+        "listener.name."
+            + SASL_LISTENER.toLowerCase(Locale.ROOT)
+            + "."
+            + SCRAM.mechanismName().toLowerCase(Locale.ROOT)
+            + ".sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+    config.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    // the broker and controller talk over the plaintext listeners as ANONYMOUS
+    config.put("super.users", "User:ANONYMOUS");
+  }
+
+  /** Stores the SCRAM credentials of the users, over the plaintext listener. */
+  private void addScramUsers() {
+    List<UserScramCredentialAlteration> users = new ArrayList<>();
+    saslUsers.forEach(
+        (user, password) ->
+            users.add(
+                new UserScramCredentialUpsertion(
+                    user, new ScramCredentialInfo(SCRAM, 4096), password)));
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+      admin.alterUserScramCredentials(users).all().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot store the SCRAM users of " + this, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while storing SCRAM users", e);
+    }
   }
 
   private static void shutDownQuietly(KafkaRaftServer server) {
