@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -186,6 +187,23 @@ public final class ReconcileCommand implements Callable<Integer> {
     List<String> unknownToStripe = new ArrayList<>();
     for (String id : unpaid) {
       stripe.paymentIntent(id).ifPresentOrElse(check, () -> unknownToStripe.add(id));
+    }
+    // and one created before T (and before the lookback) and paid since, that the database does
+    // not hold at all (its row lost with the incident): its charge was created since T
+    err.println("listing charges since " + from + " for PaymentIntents created before it ...");
+    err.flush();
+    Set<String> paidSince = new LinkedHashSet<>();
+    stripe.paidSince(
+        from,
+        id -> {
+          if (!seen.contains(id)) {
+            paidSince.add(id);
+          }
+        });
+    for (String id : paidSince) {
+      if (!seen.contains(id)) {
+        stripe.paymentIntent(id).ifPresent(check);
+      }
     }
     err.println("listing refunds created since " + from + " from Stripe ...");
     err.flush();

@@ -8,6 +8,7 @@ import com.stripe.model.Dispute;
 import com.stripe.model.PaymentIntent;
 import com.stripe.model.Refund;
 import com.stripe.model.StripeObject;
+import com.stripe.param.ChargeListParams;
 import com.stripe.param.DisputeListParams;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundListParams;
@@ -43,6 +44,26 @@ public final class StripeLedger {
         "listing PaymentIntents",
         () -> client.v1().paymentIntents().list(params).autoPagingIterable(),
         pi -> each.accept(payment(pi)));
+  }
+
+  /**
+   * The PaymentIntent of every succeeded charge created at or after {@code since}: money taken
+   * since then, whenever its PaymentIntent was created. A PaymentIntent appears once per charge.
+   */
+  public void paidSince(Instant since, Consumer<String> paymentIntentId) {
+    var params =
+        ChargeListParams.builder()
+            .setCreated(ChargeListParams.Created.builder().setGte(since.getEpochSecond()).build())
+            .setLimit(PAGE)
+            .build();
+    forEach(
+        "listing charges",
+        () -> client.v1().charges().list(params).autoPagingIterable(),
+        charge -> {
+          if ("succeeded".equals(charge.getStatus()) && charge.getPaymentIntent() != null) {
+            paymentIntentId.accept(charge.getPaymentIntent());
+          }
+        });
   }
 
   /** One PaymentIntent as Stripe has it now; empty when Stripe has none of that id. */

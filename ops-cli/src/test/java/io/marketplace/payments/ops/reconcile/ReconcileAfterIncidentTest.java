@@ -186,6 +186,44 @@ class ReconcileAfterIncidentTest {
         .containsPattern("payment_not_recorded\\s+" + pi);
   }
 
+  @Test
+  void shouldFindPaymentPaidDuringTheIncidentWhoseRowWasLostWithItsPaymentIntentCreatedBefore()
+      throws Exception {
+    // Given a checkout begun three hours ago whose payments row the incident lost (the database
+    // restored from before it), so that nothing of ours names the PaymentIntent
+    stripeClock.set(Instant.now().minus(Duration.ofHours(3)));
+    UUID listing = world.pendingListing();
+    String pi =
+        stripe
+            .v1()
+            .paymentIntents()
+            .create(
+                PaymentIntentCreateParams.builder()
+                    .setAmount(500L)
+                    .setCurrency("usd")
+                    .putAllMetadata(world.metadata(listing, "posting_fee"))
+                    .build())
+            .getId();
+
+    // And paid ten minutes ago, during an incident that began an hour ago and lost its webhook
+    stripeClock.set(Instant.now().minus(Duration.ofMinutes(10)));
+    stripe
+        .v1()
+        .paymentIntents()
+        .confirm(pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    stripeClock.set(Instant.now());
+
+    // When the operator reconciles since the start of the incident
+    Cli.Result report =
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then the money taken since T is found by its charge: the payment is a finding
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(report.out())
+        .as("reconcile --since 1h after a payment made 10 minutes ago that we hold nothing of")
+        .containsPattern("payment_not_recorded\\s+" + pi);
+  }
+
   /**
    * A second posting fee paid for a listing another PaymentIntent already activated (a double
    * charge): the processor cannot deliver it and asks the refund worker for an automatic refund,

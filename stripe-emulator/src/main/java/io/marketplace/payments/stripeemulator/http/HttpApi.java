@@ -88,6 +88,7 @@ public final class HttpApi {
     r.get("/v1/payment_intents/{id}", stripe(payments::retrieve));
     r.post("/v1/payment_intents/{id}/confirm", stripe(payments::confirm));
     r.post("/v1/payment_intents/{id}/cancel", stripe(payments::cancel));
+    r.get("/v1/charges", stripe(payments::listCharges));
     r.get("/v1/charges/{id}", stripe(payments::retrieveCharge));
     r.get("/v1/payment_methods/{id}", stripe(payments::retrievePaymentMethod));
     r.post("/v1/refunds", stripe(refunds::create));

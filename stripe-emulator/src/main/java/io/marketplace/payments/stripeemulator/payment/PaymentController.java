@@ -66,6 +66,17 @@ public final class PaymentController {
         service.cancel(request.pathParam("id"), reason, request.origin()).toJson());
   }
 
+  /** {@code GET /v1/charges}: by {@code created}, optionally of one {@code payment_intent}. */
+  public ApiResponse listCharges(ApiRequest request) {
+    Params p = request.params();
+    var charges =
+        service.charges().stream()
+            .filter(
+                c -> p.nonEmptyString("payment_intent").map(c.paymentIntent()::equals).orElse(true))
+            .toList();
+    return ApiResponse.ok(ListPage.of("/v1/charges", "charge", charges, p));
+  }
+
   public ApiResponse retrieveCharge(ApiRequest request) {
     return ApiResponse.ok(service.charge(request.pathParam("id")).toJson());
   }

@@ -150,6 +150,10 @@ public final class PaymentIntentService {
         });
   }
 
+  public List<Charge> charges() {
+    return store.charges();
+  }
+
   public Charge charge(String id) {
     return store.charge(id).orElseThrow(() -> StripeError.noSuch("charge", id, "charge"));
   }
