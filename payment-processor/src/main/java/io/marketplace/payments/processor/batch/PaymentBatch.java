@@ -83,7 +83,9 @@ public final class PaymentBatch {
                 purchase -> {
                   requirePricedByACheckout(tx, purchase);
                   payments.put(
-                      pi, new PaymentRow(purchase, "requires_payment", null, null, null, 0, true));
+                      pi,
+                      new PaymentRow(
+                          purchase, "requires_payment", null, null, null, null, 0, true));
                   rebuilt.put(pi, OurPaymentIntent.createdAt(event));
                 });
       }
@@ -224,7 +226,7 @@ public final class PaymentBatch {
             """
             SELECT p.stripe_payment_intent_id, p.listing_id, p.user_id, p.payment_type,
                    p.amount_cents, p.currency, p.status, p.succeeded_at, p.failure_message,
-                   p.failed_attempt, (%s) AS returned_cents
+                   p.failed_attempt, p.failed_at, (%s) AS returned_cents
             FROM payments p WHERE p.stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
             ORDER BY p.stripe_payment_intent_id
             FOR UPDATE OF p
@@ -245,6 +247,7 @@ public final class PaymentBatch {
                     instant(rs, "succeeded_at"),
                     rs.getString("failure_message"),
                     rs.getString("failed_attempt"),
+                    instant(rs, "failed_at"),
                     rs.getLong("returned_cents"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
@@ -378,11 +381,12 @@ public final class PaymentBatch {
             UPDATE payments p
             SET status = u.status, succeeded_at = u.succeeded_at,
                 failure_message = u.failure_message, failed_attempt = u.failed_attempt,
-                updated_at = now()
+                failed_at = u.failed_at, updated_at = now()
             FROM unnest(CAST(:payment_pis AS text[]), CAST(:payment_statuses AS text[]),
                         CAST(:payment_succeeded AS timestamptz[]),
-                        CAST(:payment_messages AS text[]), CAST(:payment_attempts AS text[]))
-                 AS u(pi, status, succeeded_at, failure_message, failed_attempt)
+                        CAST(:payment_messages AS text[]), CAST(:payment_attempts AS text[]),
+                        CAST(:payment_failed AS timestamptz[]))
+                 AS u(pi, status, succeeded_at, failure_message, failed_attempt, failed_at)
             WHERE p.stripe_payment_intent_id = u.pi
             """,
             update ->
@@ -391,7 +395,8 @@ public final class PaymentBatch {
                     .bind("payment_statuses", strings(rows, PaymentRow::status))
                     .bind("payment_succeeded", strings(rows, r -> text(r.succeededAt())))
                     .bind("payment_messages", strings(rows, PaymentRow::failureMessage))
-                    .bind("payment_attempts", strings(rows, PaymentRow::failedAttempt))));
+                    .bind("payment_attempts", strings(rows, PaymentRow::failedAttempt))
+                    .bind("payment_failed", strings(rows, r -> text(r.failedAt())))));
   }
 
   private void updateListings(Writes writes) {

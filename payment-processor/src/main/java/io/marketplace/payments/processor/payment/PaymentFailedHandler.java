@@ -9,8 +9,9 @@ import java.util.Optional;
  * {@code payment_intent.payment_failed}: an attempt was declined; the payment is marked {@code
  * failed} with Stripe's message (the user may try again with the same PaymentIntent) and {@code
  * payment.failed} is published, once per attempt: Stripe may report one declined attempt (one
- * charge) in two events, and the second changes nothing. A failure reported after the success, out
- * of order, changes nothing either.
+ * charge) in two events, and the second changes nothing, even when it comes after a later attempt's
+ * (it is older than the failure recorded). A failure reported after the success, out of order,
+ * changes nothing either.
  */
 public final class PaymentFailedHandler {
 
@@ -27,9 +28,13 @@ public final class PaymentFailedHandler {
     }
     String message = text(event, "last_payment_error.message");
     String attempt = event.failedAttempt();
-    if (!row.get().fail(attempt, message)) {
-      return attempt.equals(row.get().failedAttempt())
-          ? Outcome.ignored("attempt " + attempt + " is already recorded")
+    if (!row.get().fail(attempt, message, event.created())) {
+      if (attempt.equals(row.get().failedAttempt())) {
+        return Outcome.ignored("attempt " + attempt + " is already recorded");
+      }
+      return "failed".equals(row.get().status())
+          ? Outcome.ignored(
+              "attempt " + attempt + " failed before the recorded " + row.get().failedAttempt())
           : PaymentOutcomes.already(row.get());
     }
     Payment payment = row.get().purchase();

@@ -16,6 +16,7 @@ public final class PaymentRow {
   private Instant succeededAt;
   private String failureMessage;
   private String failedAttempt;
+  private Instant failedAt;
   private boolean changed;
 
   public PaymentRow(
@@ -24,6 +25,7 @@ public final class PaymentRow {
       Instant succeededAt,
       String failureMessage,
       String failedAttempt,
+      Instant failedAt,
       long returnedCents,
       boolean rebuilt) {
     this.purchase = purchase;
@@ -31,6 +33,7 @@ public final class PaymentRow {
     this.succeededAt = succeededAt;
     this.failureMessage = failureMessage;
     this.failedAttempt = failedAttempt;
+    this.failedAt = failedAt;
     this.returnedCents = returnedCents;
     this.rebuilt = rebuilt;
   }
@@ -54,6 +57,11 @@ public final class PaymentRow {
   /** The attempt (Stripe's charge) of the last recorded failure; see {@link #fail}. */
   public String failedAttempt() {
     return failedAttempt;
+  }
+
+  /** When the last recorded failure happened (its event's {@code created}), or null. */
+  public Instant failedAt() {
+    return failedAt;
   }
 
   /**
@@ -93,19 +101,22 @@ public final class PaymentRow {
 
   /**
    * Records the failed {@code attempt} (see {@link
-   * io.marketplace.payments.common.stripe.StripeEvent#failedAttempt}); false once the payment
-   * succeeded or was canceled, and for the attempt recorded last, reported again.
+   * io.marketplace.payments.common.stripe.StripeEvent#failedAttempt}) that happened {@code at};
+   * false once the payment succeeded or was canceled, for the attempt recorded last, reported
+   * again, and for a failure older than the one recorded (an earlier attempt told again, late).
    */
-  public boolean fail(String attempt, String message) {
+  public boolean fail(String attempt, String message, Instant at) {
     if ("succeeded".equals(status) || "canceled".equals(status)) {
       return false;
     }
-    if ("failed".equals(status) && attempt.equals(failedAttempt)) {
+    if ("failed".equals(status)
+        && (attempt.equals(failedAttempt) || (failedAt != null && at.isBefore(failedAt)))) {
       return false;
     }
     status = "failed";
     failureMessage = message;
     failedAttempt = attempt;
+    failedAt = at;
     changed = true;
     return true;
   }

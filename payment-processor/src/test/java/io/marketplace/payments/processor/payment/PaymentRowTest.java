@@ -34,7 +34,7 @@ class PaymentRowTest {
 
     // When a failure and a cancellation arrive out of order
     // Then neither moves it
-    assertThat(payment.fail("ch_1", "Your card was declined.")).isFalse();
+    assertThat(payment.fail("ch_1", "Your card was declined.", AT)).isFalse();
     assertThat(payment.cancel()).isFalse();
     assertThat(payment.status()).isEqualTo("succeeded");
     assertThat(payment.changed()).isFalse();
@@ -44,8 +44,9 @@ class PaymentRowTest {
   void shouldRecordEachFailedAttemptAndStillSucceedWhenTheUserRetries() {
     // Given a payment whose first two attempts are declined
     PaymentRow payment = row("requires_payment");
-    assertThat(payment.fail("ch_1", "Your card was declined.")).isTrue();
-    assertThat(payment.fail("ch_2", "Your card has insufficient funds.")).isTrue();
+    assertThat(payment.fail("ch_1", "Your card was declined.", AT)).isTrue();
+    assertThat(payment.fail("ch_2", "Your card has insufficient funds.", AT.plusSeconds(30)))
+        .isTrue();
 
     // When the third attempt succeeds
     // Then the payment succeeded, keeping the last failure message for the record
@@ -58,20 +59,39 @@ class PaymentRowTest {
   void shouldRecordAnAttemptReportedTwiceOnce() {
     // Given a payment whose attempt ch_1 was declined
     PaymentRow payment = row("requires_payment");
-    assertThat(payment.fail("ch_1", "Your card was declined.")).isTrue();
+    assertThat(payment.fail("ch_1", "Your card was declined.", AT)).isTrue();
 
     // When the same attempt is reported again, then another
     // Then the repeat changes nothing and the other is recorded
-    assertThat(payment.fail("ch_1", "Your card was declined.")).isFalse();
-    assertThat(payment.fail("ch_2", "Your card has insufficient funds.")).isTrue();
+    assertThat(payment.fail("ch_1", "Your card was declined.", AT.plusSeconds(1))).isFalse();
+    assertThat(payment.fail("ch_2", "Your card has insufficient funds.", AT.plusSeconds(30)))
+        .isTrue();
     assertThat(payment.failedAttempt()).isEqualTo("ch_2");
+  }
+
+  @Test
+  void shouldKeepTheLaterAttemptWhenAnEarlierOneIsReportedAgainAfterIt() {
+    // Given a payment whose attempts ch_1 then ch_2 were declined
+    PaymentRow payment = row("requires_payment");
+    assertThat(payment.fail("ch_1", "Your card was declined.", AT)).isTrue();
+    assertThat(payment.fail("ch_2", "Your card has insufficient funds.", AT.plusSeconds(30)))
+        .isTrue();
+
+    // When Stripe's second event about ch_1 (another event id, as old as the first) comes last
+    boolean late = payment.fail("ch_1", "Your card was declined.", AT);
+
+    // Then it changes nothing: the payment's last failure is still ch_2's
+    assertThat(late).isFalse();
+    assertThat(payment.failedAttempt()).isEqualTo("ch_2");
+    assertThat(payment.failureMessage()).isEqualTo("Your card has insufficient funds.");
+    assertThat(payment.failedAt()).isEqualTo(AT.plusSeconds(30));
   }
 
   @Test
   void shouldNotFailACanceledPayment() {
     PaymentRow payment = row("requires_payment");
     assertThat(payment.cancel()).isTrue();
-    assertThat(payment.fail("ch_1", "late")).isFalse();
+    assertThat(payment.fail("ch_1", "late", AT)).isFalse();
     assertThat(payment.status()).isEqualTo("canceled");
   }
 
@@ -86,6 +106,7 @@ class PaymentRowTest {
             "usd"),
         status,
         "succeeded".equals(status) ? AT.minusSeconds(60) : null,
+        null,
         null,
         null,
         0,
