@@ -307,12 +307,13 @@ public final class Purchases {
   }
 
   /**
-   * Step 3: what the PaymentIntent buys, written once, if the listing still takes the purchase. It
-   * is checked again under the listing's lock: while Stripe was creating the PaymentIntent, the
-   * listing may have been rejected (moderation cancels only the PaymentIntents it can see, those
-   * recorded) or its time run out. Then the purchase ends here: its attempt is closed, the new
+   * Step 3: what the PaymentIntent buys, written once, if the buyer and the listing still take the
+   * purchase. Both are checked again, the listing under its lock: while Stripe was creating the
+   * PaymentIntent, the buyer may have been banned or put on hold (the refund worker's janitor
+   * cancels only the PaymentIntents it can see, those recorded), the listing rejected (so does
+   * moderation) or its time run out. Then the purchase ends here: its attempt is closed, the new
    * PaymentIntent is canceled at Stripe, so that nobody pays for what cannot be delivered, and the
-   * answer is the 409 that step 1 would give now.
+   * answer is the 403 or 409 that step 1 would give now.
    *
    * <p>False when the attempt was given up while Stripe was making its PaymentIntent (a concurrent
    * checkout of the same purchase got a server error for the key, see {@link #create}), or holds
@@ -326,6 +327,9 @@ public final class Purchases {
             tx -> {
               Instant now = clock.instant();
               try {
+                // a ban or a risk hold may have committed while Stripe made the PaymentIntent
+                Bans.refuseBanned(tx, caller.userId());
+                RiskFlags.refuseFlagged(tx, caller.userId(), now);
                 Listing listing = Listings.lockOwned(tx, caller, attempt.listingId(), now);
                 priceIfAllowed(tx, listing, attempt.type(), now);
               } catch (ProblemException refused) {
