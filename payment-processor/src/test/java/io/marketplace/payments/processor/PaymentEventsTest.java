@@ -11,8 +11,11 @@ import io.marketplace.payments.common.events.RefundCommand;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.processor.support.ProcessorFixture;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.StripeFixtures;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -450,6 +453,52 @@ class PaymentEventsTest {
     assertThat(world.listingRow(listing)).containsEntry("status", status);
     if (returnedCents == 500) {
       assertThat((String) outcome.get("error_message")).contains("not delivered");
+    }
+  }
+
+  @Test
+  void shouldNotDeliverWhenAChargebackIsRecordedUnderThePaymentsLockWhileTheSuccessWaitsForIt()
+      throws Exception {
+    // Given a posting fee whose payment row the refund worker holds locked while it records a
+    // chargeback of all of it (a dispute event it applies at the same moment)
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    try (Connection refundWorker = world.db.dataSource().getConnection()) {
+      refundWorker.setAutoCommit(false);
+      try (Statement lock = refundWorker.createStatement()) {
+        lock.execute(
+            "SELECT 1 FROM payments WHERE stripe_payment_intent_id = '" + pi + "' FOR UPDATE");
+        lock.execute(
+            """
+            INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,
+                stripe_dispute_id, amount_cents, reason, status)
+            VALUES ('%s', '%s', '%s', '%s', '%s', 500, 'chargeback', 'processed')
+            """
+                .formatted(
+                    UUID.randomUUID(),
+                    world.ownerOf(listing),
+                    listing,
+                    pi,
+                    StripeFixtures.id("du")));
+      }
+
+      // When the success is applied, its batch waiting for that lock, and the chargeback commits
+      var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+      world.deliver(event);
+      Await.until(
+          ProcessorFixture.WAIT,
+          "the processor's batch waiting for the payment's lock",
+          () ->
+              world.db.count(
+                      "pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?",
+                      "%FROM payments p%FOR UPDATE%")
+                  > 0);
+      refundWorker.commit();
+
+      // Then the batch reads the chargeback it waited for: nothing is delivered
+      Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+      assertThat((String) outcome.get("error_message")).contains("not delivered");
+      assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
     }
   }
 

@@ -84,8 +84,7 @@ public final class PaymentBatch {
                   requirePricedByACheckout(tx, purchase);
                   payments.put(
                       pi,
-                      new PaymentRow(
-                          purchase, "requires_payment", null, null, null, null, 0, true));
+                      new PaymentRow(purchase, "requires_payment", null, null, null, null, true));
                   rebuilt.put(pi, OurPaymentIntent.createdAt(event));
                 });
       }
@@ -226,12 +225,11 @@ public final class PaymentBatch {
             """
             SELECT p.stripe_payment_intent_id, p.listing_id, p.user_id, p.payment_type,
                    p.amount_cents, p.currency, p.status, p.succeeded_at, p.failure_message,
-                   p.failed_attempt, p.failed_at, (%s) AS returned_cents
+                   p.failed_attempt, p.failed_at
             FROM payments p WHERE p.stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
             ORDER BY p.stripe_payment_intent_id
             FOR UPDATE OF p
-            """
-                .formatted(RefundDao.returnedCentsOf("p.stripe_payment_intent_id")))
+            """)
         .bind("pis", pis.toArray(String[]::new))
         .map(
             (rs, ctx) ->
@@ -248,10 +246,31 @@ public final class PaymentBatch {
                     rs.getString("failure_message"),
                     rs.getString("failed_attempt"),
                     instant(rs, "failed_at"),
-                    rs.getLong("returned_cents"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
+    readReturnedCents(tx, rows);
     return rows;
+  }
+
+  /**
+   * The money of each locked payment that went back ({@link RefundDao#RETURNED_CENTS}), read by a
+   * statement of its own once the rows are locked: a statement sees what was committed when it
+   * began, so one that waited for a payment's lock while the refund worker recorded a chargeback
+   * under it would not see that chargeback. The refund worker records under the same lock, so what
+   * this reads stands until the batch commits.
+   */
+  private static void readReturnedCents(Handle tx, Map<String, PaymentRow> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    tx.createQuery(
+            """
+            SELECT p.pi, (%s) AS returned_cents FROM unnest(CAST(:pis AS text[])) AS p(pi)
+            """
+                .formatted(RefundDao.returnedCentsOf("p.pi")))
+        .bind("pis", rows.keySet().toArray(String[]::new))
+        .map((rs, ctx) -> Map.entry(rs.getString("pi"), rs.getLong("returned_cents")))
+        .forEach(returned -> rows.get(returned.getKey()).returned(returned.getValue()));
   }
 
   private static Map<UUID, ListingRow> lockListings(Handle tx, Set<UUID> ids) {

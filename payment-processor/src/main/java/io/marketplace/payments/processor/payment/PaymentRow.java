@@ -10,7 +10,7 @@ import java.time.Instant;
 public final class PaymentRow {
 
   private final Payment purchase;
-  private final long returnedCents;
+  private long returnedCents;
   private final boolean rebuilt;
   private String status;
   private Instant succeededAt;
@@ -26,7 +26,6 @@ public final class PaymentRow {
       String failureMessage,
       String failedAttempt,
       Instant failedAt,
-      long returnedCents,
       boolean rebuilt) {
     this.purchase = purchase;
     this.status = status;
@@ -34,7 +33,6 @@ public final class PaymentRow {
     this.failureMessage = failureMessage;
     this.failedAttempt = failedAttempt;
     this.failedAt = failedAt;
-    this.returnedCents = returnedCents;
     this.rebuilt = rebuilt;
   }
 
@@ -72,6 +70,11 @@ public final class PaymentRow {
    */
   public long returnedCents() {
     return returnedCents;
+  }
+
+  /** Sets {@link #returnedCents()}, as read under the payment's lock. */
+  public void returned(long cents) {
+    this.returnedCents = cents;
   }
 
   /** Whether all of the payment's money went back ({@link #returnedCents()}). */

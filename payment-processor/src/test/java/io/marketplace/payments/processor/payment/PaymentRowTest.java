@@ -109,7 +109,6 @@ class PaymentRowTest {
         null,
         null,
         null,
-        0,
         false);
   }
 }
