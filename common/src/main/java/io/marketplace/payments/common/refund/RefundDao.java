@@ -132,7 +132,8 @@ public interface RefundDao {
   @SqlUpdate(
       """
       UPDATE payment_refunds
-      SET status = 'approved', attempt = attempt + 1, key_round = 0, stripe_refund_id = NULL,
+      SET status = 'approved', attempt = attempt + 1, key_round = 0, key_round_at = NULL,
+          stripe_refund_id = NULL,
           first_attempted_at = NULL, last_error = NULL, failure_reason = NULL, failed_at = NULL,
           processed_at = NULL, updated_at = :at
       WHERE id = :id AND status = 'failed' AND closed_at IS NULL
@@ -161,8 +162,12 @@ public interface RefundDao {
    */
   @SqlUpdate(
       """
-      UPDATE payment_refunds SET key_round = key_round + 1
+      UPDATE payment_refunds SET key_round = key_round + 1, key_round_at = :at
       WHERE id = :id AND status = 'approved' AND attempt = :attempt AND key_round = :round
       """)
-  int nextKeyRound(@Bind("id") UUID id, @Bind("attempt") int attempt, @Bind("round") int round);
+  int nextKeyRound(
+      @Bind("id") UUID id,
+      @Bind("attempt") int attempt,
+      @Bind("round") int round,
+      @Bind("at") Instant at);
 }

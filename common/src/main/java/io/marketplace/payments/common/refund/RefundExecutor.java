@@ -7,6 +7,7 @@ import com.stripe.exception.PermissionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.Refund;
 import com.stripe.net.RequestOptions;
+import com.stripe.net.StripeResponse;
 import com.stripe.param.RefundCreateParams;
 import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.logging.Mdc;
@@ -49,17 +50,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A transient Stripe failure (no connection, a timeout, rate limits, a 5xx) leaves the record
  * {@code approved} with {@code last_error}; the refund worker's janitor retries it. A 500 that
- * Stripe's API itself answered ({@code api_error}) is kept for the Idempotency-Key and would be
- * replayed to every retry with that key for 24 hours: it also moves the record to its next key
- * round ({@code key_round}), whose retry looks for a refund the failed call may have made before
- * asking again under a new key, {@code refund-<id>[-<attempt>]-r<round>}. Callers of one round
- * share its key, so concurrent ones still reach one refund. A permanent refusal (an invalid
- * request: no such PaymentIntent in this account or mode, already refunded, more than what is left
- * to refund, ...) and a refund Stripe created as failed end the record {@code failed} with Stripe's
- * reason, announce {@code refund.failed} and count {@code payments_refunds_failed_total{reason}}:
- * retrying the same request cannot help, an admin decides. A permission error (a restricted key) is
- * stored with the prefix {@value #REFUSED}, retried rarely and shown to operators, since fixing the
- * key makes it go through.
+ * Stripe's API itself answered ({@code api_error}) may be kept for the Idempotency-Key and then be
+ * replayed to every retry with that key for 24 hours: a retry that gets it replayed moves the
+ * record to its next key round ({@code key_round}). Stripe's 500 leaves the call's outcome unknown
+ * (Stripe may still finish it), so for {@link #ROUND_SETTLES} after the move a retry only looks for
+ * a refund the failed call made; after that it looks, and asks again under the round's new key,
+ * {@code refund-<id>[-<attempt>]-r<round>}, if there is none. Callers of one round share its key,
+ * so concurrent ones still reach one refund. A permanent refusal (an invalid request: no such
+ * PaymentIntent in this account or mode, already refunded, more than what is left to refund, ...)
+ * and a refund Stripe created as failed end the record {@code failed} with Stripe's reason,
+ * announce {@code refund.failed} and count {@code payments_refunds_failed_total{reason}}: retrying
+ * the same request cannot help, an admin decides. A permission error (a restricted key) is stored
+ * with the prefix {@value #REFUSED}, retried rarely and shown to operators, since fixing the key
+ * makes it go through.
  */
 public final class RefundExecutor {
 
@@ -76,6 +79,14 @@ public final class RefundExecutor {
 
   private static final Set<String> FAILED_REFUND_STATUSES = Set.of("failed", "canceled");
   private static final Duration RETRY_LOOKUP_AFTER = Duration.ofMinutes(10);
+
+  /**
+   * How long after a 500 Stripe kept for the key the record waits before asking under its next key
+   * round: Stripe's 500 leaves the call's outcome unknown, and a refund it still makes shows among
+   * the PaymentIntent's refunds well within this. Until then a retry only looks for it.
+   */
+  static final Duration ROUND_SETTLES = Duration.ofMinutes(10);
+
   private static final int MAX_ERROR_LENGTH = 500;
 
   private final Jdbi jdbi;
@@ -153,6 +164,16 @@ public final class RefundExecutor {
     Refund created;
     try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, refund.paymentIntentId())) {
       Optional<Refund> earlier = lookFirst ? madeEarlier(refund) : Optional.empty();
+      if (earlier.isEmpty() && roundUnsettled(refund)) {
+        // the failed call's outcome may still land at Stripe: no new key before it would show
+        log.info(
+            "refund {} of {}: not asked again under key round {} before {}",
+            refund.id(),
+            refund.paymentIntentId(),
+            refund.keyRound(),
+            refund.keyRoundAt().plus(ROUND_SETTLES));
+        return RefundOutcome.failed(refund, refund.lastError());
+      }
       created =
           earlier.isPresent()
               ? earlier.get()
@@ -192,6 +213,13 @@ public final class RefundExecutor {
         || refund.keyRound() > 0
         || (refund.firstAttemptedAt() != null
             && refund.firstAttemptedAt().isBefore(clock.instant().minus(RETRY_LOOKUP_AFTER)));
+  }
+
+  /** Whether the record moved to its key round too recently to ask under the round's new key. */
+  private boolean roundUnsettled(RefundRecord refund) {
+    return refund.keyRound() > 0
+        && refund.keyRoundAt() != null
+        && clock.instant().isBefore(refund.keyRoundAt().plus(ROUND_SETTLES));
   }
 
   /**
@@ -354,7 +382,8 @@ public final class RefundExecutor {
           }
           dao.noteFailure(asked.id(), stored, clock.instant());
           if (keptForTheKey
-              && dao.nextKeyRound(asked.id(), asked.attempt(), asked.keyRound()) > 0) {
+              && dao.nextKeyRound(asked.id(), asked.attempt(), asked.keyRound(), clock.instant())
+                  > 0) {
             log.warn(
                 "refund {} of {}: Stripe keeps its 500 for key {}; the retry looks for the refund"
                     + " and asks again under a new key",
@@ -410,17 +439,24 @@ public final class RefundExecutor {
   }
 
   /**
-   * A 500 {@code api_error} answered by Stripe's API: raised inside the endpoint, so kept for the
-   * request's Idempotency-Key and replayed to retries with it. Not a 502 to 504 of a proxy, a
-   * timeout or a lost connection: after those the request may still be running, and only the same
-   * key keeps a retry from refunding twice.
+   * A 500 {@code api_error} that Stripe kept for the request's Idempotency-Key: a retry with the
+   * key got it replayed ({@code Idempotent-Replayed: true}), so the first call finished at Stripe,
+   * with this error, and every later one with the key will get it too. Not a first 500 (it may not
+   * be kept: a retry with the key may go through), a 502 to 504 of a proxy, a timeout or a lost
+   * connection: after those the request may still be running, and only the same key keeps a retry
+   * from refunding twice.
    */
   static boolean isKeptForTheKey(StripeException e) {
-    return e instanceof ApiException
-        && e.getStatusCode() != null
-        && e.getStatusCode() == 500
-        && e.getStripeError() != null
-        && "api_error".equals(e.getStripeError().getType());
+    if (!(e instanceof ApiException)
+        || e.getStatusCode() == null
+        || e.getStatusCode() != 500
+        || e.getStripeError() == null
+        || !"api_error".equals(e.getStripeError().getType())) {
+      return false;
+    }
+    StripeResponse response = e.getStripeError().getLastResponse();
+    return response != null
+        && response.headers().firstValue("Idempotent-Replayed").map("true"::equals).orElse(false);
   }
 
   /**

@@ -30,14 +30,15 @@ public record RefundRecord(
     String failureReason,
     Instant failedAt,
     Instant closedAt,
-    int keyRound) {
+    int keyRound,
+    Instant keyRoundAt) {
 
   /** The columns {@link Mapper} reads, for {@code SELECT} lists. */
   public static final String COLUMNS =
       "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
           + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
           + " updated_at, processed_at, attempt, first_attempted_at, failure_reason, failed_at,"
-          + " closed_at, key_round";
+          + " closed_at, key_round, key_round_at";
 
   /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
   public String eventKey() {
@@ -78,7 +79,8 @@ public record RefundRecord(
           rs.getString("failure_reason"),
           instant(rs, "failed_at"),
           instant(rs, "closed_at"),
-          rs.getInt("key_round"));
+          rs.getInt("key_round"),
+          instant(rs, "key_round_at"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

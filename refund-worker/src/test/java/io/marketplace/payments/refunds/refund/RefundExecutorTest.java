@@ -203,13 +203,34 @@ class RefundExecutorTest {
     assertThat(failed.refund().lastError()).contains("HTTP 500");
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
 
-    // When the janitor's next pass retries it
+    // When the janitor's next pass retries it with the same key, and Stripe replays its 500
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    assertThat(h.retryNow()).isEqualTo(1);
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+
+    // and the pass after that comes at once
     h.db()
         .execute(
             "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
     assertThat(h.retryNow()).isEqualTo(1);
 
-    // Then the customer gets the money now, not a day later: one refund of 300 cents, processed
+    // Then it only looks for a refund the failed call may have made, and asks for none under a
+    // new key yet: a 500 leaves the call's outcome unknown for a while
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("status", "approved"));
+
+    // When the janitor retries it once that has had time to show
+    h.advanceClock(Duration.ofMinutes(11));
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    assertThat(h.retryNow()).isEqualTo(1);
+
+    // Then the customer gets the money then, not a day later: one refund of 300 cents, processed
     assertThat(h.stripeRefunds(paid.paymentIntentId()))
         .singleElement()
         .satisfies(r -> assertThat(r.getAmount()).isEqualTo(300L));
