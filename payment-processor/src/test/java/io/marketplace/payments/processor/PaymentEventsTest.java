@@ -551,6 +551,23 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldRebuildAPaymentAtTodaysPriceWhenItsCheckoutWasLostWithTheDatabase() {
+    // Given a PaymentIntent we created whose payments row and checkout attempt are both gone (the
+    // database restored from before the checkout), for the posting fee of its listing's category
+    UUID listing = world.listing("pending_payment");
+    String pi = StripeFixtures.id("pi");
+
+    // When its success arrives (a reconcile repair, or Stripe's late delivery)
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(event);
+
+    // Then it is priced as we price it: the row is rebuilt and the listing activated
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
+  @Test
   void shouldNotRebuildAPaymentNoCheckoutOfOursPriced() {
     // Given a PaymentIntent with our metadata for a pending listing, for 50 cents where a checkout
     // of ours priced the posting fee at 500 (made by whoever holds the account's keys, or changed

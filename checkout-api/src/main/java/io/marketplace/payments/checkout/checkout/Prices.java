@@ -1,5 +1,6 @@
 package io.marketplace.payments.checkout.checkout;
 
+import io.marketplace.payments.common.pricing.Pricing;
 import java.time.Duration;
 
 /**
@@ -8,9 +9,9 @@ import java.time.Duration;
  */
 public final class Prices {
 
-  public static final String CURRENCY = "usd";
-  public static final int FEATURED_CENTS = 500;
-  public static final int BUMP_CENTS = 200;
+  public static final String CURRENCY = Pricing.CURRENCY;
+  public static final int FEATURED_CENTS = Pricing.FEATURED_CENTS;
+  public static final int BUMP_CENTS = Pricing.BUMP_CENTS;
 
   /** How long a featured promotion runs; a second one extends from the end of the first. */
   public static final Duration FEATURED_FOR = Duration.ofDays(7);

@@ -213,15 +213,26 @@ class ReconcileAfterIncidentTest {
         .confirm(pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
     stripeClock.set(Instant.now());
 
-    // When the operator reconciles since the start of the incident
+    // When the operator reconciles since the start of the incident, and applies the repairs
     Cli.Result report =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile",
+            "--since",
+            "1h",
+            "--apply",
+            "--wait",
+            "30s",
+            "--payment-consumer",
+            world.processorGroup);
 
     // Then the money taken since T is found by its charge: the payment is a finding
     assertThat(report.exitCode()).as(report.toString()).isZero();
     assertThat(report.out())
         .as("reconcile --since 1h after a payment made 10 minutes ago that we hold nothing of")
         .containsPattern("payment_not_recorded\\s+" + pi);
+    // And its repair delivers it: the processor rebuilds the row at the listing's price (the
+    // checkout attempt went with the rest) and activates the listing
+    world.awaitListingStatus(listing, "active");
   }
 
   /**
