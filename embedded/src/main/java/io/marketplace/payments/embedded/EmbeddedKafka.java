@@ -131,7 +131,7 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
-   * {@code host:port} of the SASL PLAIN listener of a broker started with {@link
+   * {@code host:port} of the SASL (SCRAM-SHA-512) listener of a broker started with {@link
    * #startAuthorizing}.
    */
   public String saslBootstrapServers() {
@@ -318,7 +318,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     return config;
   }
 
-  /** The SASL PLAIN listener and the ACL authorizer of {@link #startAuthorizing}. */
+  /** The SASL (SCRAM-SHA-512) listener and the ACL authorizer of {@link #startAuthorizing}. */
   private void authorizing(Map<String, String> config) {
     String listener = SASL_LISTENER + "://" + HOST + ":" + saslPort;
     config.put("listeners", config.get("listeners") + "," + listener);
