@@ -11,6 +11,7 @@ import io.marketplace.payments.checkout.listing.ListingStatus;
 import io.marketplace.payments.checkout.listing.Listings;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.logging.Mdc;
+import io.marketplace.payments.common.refund.RefundDao;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Set;
@@ -143,7 +144,9 @@ public final class Purchases {
     CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
     if (open != null && open.stripePaymentIntentId() != null) {
       String status = dao.paymentStatus(open.stripePaymentIntentId()).orElse("requires_payment");
-      if ("succeeded".equals(status) && type == PaymentType.POSTING_FEE) {
+      if ("succeeded".equals(status)
+          && type == PaymentType.POSTING_FEE
+          && !wentBackInFull(tx, open.stripePaymentIntentId(), open.amountCents())) {
         // never a second fee: the processor activates the listing with the same transaction
         throw ProblemException.conflict("the posting fee is paid; the listing is being activated");
       }
@@ -158,6 +161,15 @@ public final class Purchases {
       open = dao.findOpen(listingId, type.wire()).orElseThrow();
     }
     return new Opened(listing, open, null, null);
+  }
+
+  /**
+   * Whether all of a paid PaymentIntent's money went back (a refund made in Stripe's dashboard, a
+   * chargeback): the processor does not deliver such a payment, so its purchase is over and the
+   * buyer may pay again, rather than be told for good that the fee is paid.
+   */
+  private static boolean wentBackInFull(Handle tx, String paymentIntentId, int amountCents) {
+    return tx.attach(RefundDao.class).returnedCents(paymentIntentId) >= amountCents;
   }
 
   /**

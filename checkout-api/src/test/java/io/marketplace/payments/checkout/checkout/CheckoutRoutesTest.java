@@ -280,4 +280,37 @@ class CheckoutRoutesTest {
     assertThat(response.json().get("detail").asText()).contains("paid");
     assertThat(app.paymentIntentsOf(listingId)).hasSize(1);
   }
+
+  @Test
+  void shouldLetTheOwnerPayAgainWhenThePaidFeeWentBackInFullBeforeTheListingWentLive() {
+    // Given a posting fee recorded as paid for a listing still pending, all of whose money went
+    // back (a refund made in Stripe's dashboard, or a chargeback, recorded before the processor
+    // applied the success, which then delivers nothing)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "rvs-campers");
+    String paid = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
+    app.db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = now()"
+            + " WHERE stripe_payment_intent_id = ?",
+        paid);
+    app.db.execute(
+        """
+        INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,
+            stripe_refund_id, amount_cents, reason, status)
+        VALUES (?, ?, ?, ?, ?, 500, 'user_request', 'processed')
+        """,
+        UUID.randomUUID(),
+        owner,
+        listingId,
+        paid,
+        "re_" + UUID.randomUUID().toString().replace("-", ""));
+
+    // When the owner checks out again
+    Http.Response response = app.checkout(owner, listingId);
+
+    // Then a new PaymentIntent is handed out for the fee: the listing is not stuck unpaid for good
+    assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    assertThat(response.json().get("paymentIntentId").asText()).isNotEqualTo(paid);
+    assertThat(app.paymentIntentsOf(listingId)).hasSize(2);
+  }
 }
