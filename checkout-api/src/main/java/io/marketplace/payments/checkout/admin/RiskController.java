@@ -6,6 +6,7 @@ import io.marketplace.payments.checkout.http.PathIds;
 import io.marketplace.payments.checkout.http.Reply;
 import io.marketplace.payments.checkout.http.RequestBody;
 import io.marketplace.payments.checkout.idempotency.RequestKey;
+import io.marketplace.payments.common.db.UserRiskLock;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
@@ -54,6 +55,8 @@ public final class RiskController {
     RiskCleared cleared =
         jdbi.inTransaction(
             tx -> {
+              // a signal being recorded for this user is recorded first, and cleared here
+              UserRiskLock.lock(tx, userId);
               Instant now = clock.instant();
               Optional<RiskCleared> earlier =
                   requestKey.flatMap(key -> clearedUnder(tx, userId, key, now));

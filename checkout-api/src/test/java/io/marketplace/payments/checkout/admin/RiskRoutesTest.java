@@ -8,12 +8,17 @@ import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.http.Problem;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -129,6 +134,61 @@ class RiskRoutesTest {
     // And the user may check out again
     Http.Response checkout = app.checkout(owner, unpaid);
     assertThat(checkout.status()).as(checkout.toString()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldClearTheFlagOfASignalBeingRecordedWhenASuperAdminClearsTheUserMeanwhile()
+      throws Exception {
+    // Given payment-risk recording a signal for a user: its transaction holds the user's risk lock
+    // and has inserted the flag, not yet committed
+    UUID owner = UUID.randomUUID();
+    UUID unpaid = app.createListing(owner, "housing");
+    Instant now = Instant.now();
+    try (Connection riskWorker = app.db.dataSource().getConnection()) {
+      riskWorker.setAutoCommit(false);
+      try (PreparedStatement lock =
+              riskWorker.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))");
+          PreparedStatement insert =
+              riskWorker.prepareStatement(
+                  """
+                  INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count,
+                      threshold, window_start, window_end, flagged_at, flagged_until)
+                  VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
+                  """)) {
+        lock.setString(1, "user-risk:" + owner);
+        lock.execute();
+        insert.setObject(1, UUID.randomUUID());
+        insert.setObject(2, owner);
+        insert.setTimestamp(3, Timestamp.from(now.minusSeconds(600)));
+        insert.setTimestamp(4, Timestamp.from(now));
+        insert.setTimestamp(5, Timestamp.from(now));
+        insert.setTimestamp(6, Timestamp.from(now.plus(Duration.ofHours(1))));
+        insert.executeUpdate();
+      }
+
+      // When a super_admin clears the user meanwhile, and then the signal commits
+      CompletableFuture<Http.Response> cleared =
+          CompletableFuture.supplyAsync(
+              () ->
+                  clear(
+                      Tokens.admin(UUID.randomUUID()),
+                      owner,
+                      Map.of("reason", "verified by phone")));
+      Await.until(
+          Duration.ofSeconds(20),
+          "the clear waiting for the signal being recorded",
+          () ->
+              app.db.count(
+                      "pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")
+                  > 0);
+      riskWorker.commit();
+
+      // Then the clear covers that signal's flag: the user may check out
+      Http.Response response = cleared.get(20, TimeUnit.SECONDS);
+      assertThat(response.status()).as(response.toString()).isEqualTo(200);
+      assertThat(response.json().path("clearedFlags").asInt()).isEqualTo(1);
+      assertThat(app.checkout(owner, unpaid).status()).isEqualTo(200);
+    }
   }
 
   private static Http.Response checkout(UUID owner, UUID listingId, String idempotencyKey) {

@@ -1,5 +1,6 @@
 package io.marketplace.payments.risk.flag;
 
+import io.marketplace.payments.common.db.UserRiskLock;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.json.Json;
@@ -62,6 +63,8 @@ public final class RiskFlagHandler implements RecordHandler {
       return;
     }
     UUID userId = UUID.fromString(data.userId());
+    // an admin's clear of this user waits for this signal to be recorded, or this for the clear
+    UserRiskLock.lock(tx, userId);
     Instant now = clock.instant();
     Instant until = now.plus(coolDown);
     Optional<Clear> coveredBy = clearAfter(tx, userId, raisedAt(signal));
