@@ -9,6 +9,7 @@ import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.common.db.UserRiskLock;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.outbox.Outbox;
 import java.time.Clock;
 import java.time.Instant;
@@ -48,6 +49,10 @@ public final class RiskController {
 
   public Reply clear(Context ctx, Caller caller) {
     UUID userId = PathIds.uuid(ctx, "id", "user");
+    if (userId.equals(caller.userId())) {
+      // four eyes: a super_admin's own account is a marketplace account like any other
+      throw ProblemException.forbidden("an admin may not clear their own risk hold; another may");
+    }
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();

@@ -123,4 +123,20 @@ class AdminUserRoutesTest {
         .extractingByKey("banned_at")
         .isNotNull();
   }
+
+  @Test
+  void shouldRefuseASuperAdminLiftingTheirOwnBan() {
+    // Given a super_admin whose own marketplace account is banned
+    UUID admin = bannedUser();
+
+    // When they unban themselves
+    Http.Response response =
+        unban(Tokens.admin(admin), admin, UUID.randomUUID().toString(), Map.of("reason", "mine"));
+
+    // Then 403: another admin decides; the ban stands
+    assertThat(response.status()).as(response.toString()).isEqualTo(403);
+    assertThat(app.db.row("SELECT banned_at FROM users WHERE id = ?", admin).orElseThrow())
+        .extractingByKey("banned_at")
+        .isNotNull();
+  }
 }

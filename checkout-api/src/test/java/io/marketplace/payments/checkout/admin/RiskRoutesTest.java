@@ -191,6 +191,21 @@ class RiskRoutesTest {
     }
   }
 
+  @Test
+  void shouldRefuseASuperAdminClearingTheirOwnHold() {
+    // Given a super_admin whose own marketplace account is on hold
+    UUID admin = UUID.randomUUID();
+    UUID unpaid = app.createListing(admin, "housing");
+    flag(admin, Duration.ofMinutes(30));
+
+    // When they clear themselves
+    Http.Response response = clear(Tokens.admin(admin), admin, Map.of("reason", "mine"));
+
+    // Then 403: another admin decides; the hold stands
+    assertThat(response.status()).as(response.toString()).isEqualTo(403);
+    assertThat(app.checkout(admin, unpaid).status()).isEqualTo(403);
+  }
+
   private static Http.Response checkout(UUID owner, UUID listingId, String idempotencyKey) {
     return app.http
         .post("/api/marketplace/listings/" + listingId + "/checkout")
