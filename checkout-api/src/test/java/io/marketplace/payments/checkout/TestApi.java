@@ -13,6 +13,7 @@ import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -90,6 +91,27 @@ public final class TestApi implements AutoCloseable {
       stripe.close();
       throw e;
     }
+  }
+
+  // ---- what other services write
+
+  /**
+   * A card-testing flag as payment-risk records it: raised at {@code flaggedAt}, holding the user
+   * until {@code until}.
+   */
+  public void flag(UUID userId, Instant flaggedAt, Instant until) {
+    db.execute(
+        """
+        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
+            window_start, window_end, flagged_at, flagged_until)
+        VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
+        """,
+        UUID.randomUUID(),
+        userId,
+        Timestamp.from(flaggedAt.minusSeconds(600)),
+        Timestamp.from(flaggedAt),
+        Timestamp.from(flaggedAt),
+        Timestamp.from(until));
   }
 
   // ---- calls as a user would make them

@@ -11,7 +11,6 @@ import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.SecureRandom;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -304,18 +303,7 @@ class AdminRerunAfterLostAnswerTest {
   /** A flag as payment-risk records it, active for the next half hour. */
   private static void flag(UUID userId) {
     Instant now = Instant.now();
-    app.db.execute(
-        """
-        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
-            window_start, window_end, flagged_at, flagged_until)
-        VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
-        """,
-        UUID.randomUUID(),
-        userId,
-        Timestamp.from(now.minusSeconds(600)),
-        Timestamp.from(now),
-        Timestamp.from(now.minusSeconds(60)),
-        Timestamp.from(now.plus(Duration.ofMinutes(30))));
+    app.flag(userId, now.minusSeconds(60), now.plus(Duration.ofMinutes(30)));
   }
 
   private static List<ConsumerRecord<String, byte[]>> eventsOfType(

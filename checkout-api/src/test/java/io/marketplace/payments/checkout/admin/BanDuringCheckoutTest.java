@@ -6,7 +6,6 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
@@ -74,18 +73,7 @@ class BanDuringCheckoutTest {
 
     // When payment-risk puts the owner on hold meanwhile (card testing), then Stripe answers
     Instant now = Instant.now();
-    app.db.execute(
-        """
-        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
-            window_start, window_end, flagged_at, flagged_until)
-        VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
-        """,
-        UUID.randomUUID(),
-        owner,
-        Timestamp.from(now.minusSeconds(600)),
-        Timestamp.from(now),
-        Timestamp.from(now),
-        Timestamp.from(now.plus(Duration.ofHours(1))));
+    app.flag(owner, now, now.plus(Duration.ofHours(1)));
 
     // Then the checkout is refused and its PaymentIntent canceled
     assertRefusedAndCanceled(checkout);

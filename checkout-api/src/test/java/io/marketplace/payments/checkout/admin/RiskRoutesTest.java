@@ -33,21 +33,10 @@ class RiskRoutesTest {
     app = TestApi.shared();
   }
 
-  /** A flag as payment-risk records it, ending {@code after} from now. */
+  /** A flag as payment-risk records it, raised two hours ago, ending {@code after} from now. */
   private static void flag(UUID userId, Duration after) {
     Instant now = Instant.now();
-    app.db.execute(
-        """
-        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
-            window_start, window_end, flagged_at, flagged_until)
-        VALUES (?, ?, 'card_testing_declines', 5, 5, ?, ?, ?, ?)
-        """,
-        UUID.randomUUID(),
-        userId,
-        Timestamp.from(now.minusSeconds(600)),
-        Timestamp.from(now),
-        Timestamp.from(now.minus(Duration.ofHours(2))),
-        Timestamp.from(now.plus(after)));
+    app.flag(userId, now.minus(Duration.ofHours(2)), now.plus(after));
   }
 
   private static Http.Response clear(String token, UUID userId, Object body) {

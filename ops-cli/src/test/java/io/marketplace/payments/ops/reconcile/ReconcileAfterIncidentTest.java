@@ -151,28 +151,12 @@ class ReconcileAfterIncidentTest {
   void shouldFindPaymentThatSucceededDuringTheIncidentOnPaymentIntentCreatedBefore()
       throws Exception {
     // Given a checkout begun three hours ago (the PaymentIntent is created then)
-    stripeClock.set(Instant.now().minus(Duration.ofHours(3)));
     UUID listing = world.pendingListing();
-    String pi =
-        stripe
-            .v1()
-            .paymentIntents()
-            .create(
-                PaymentIntentCreateParams.builder()
-                    .setAmount(500L)
-                    .setCurrency("usd")
-                    .putAllMetadata(world.metadata(listing, "posting_fee"))
-                    .build())
-            .getId();
+    String pi = postingFeeCheckedOutThreeHoursAgo(listing);
     world.paymentRow(pi, listing, "posting_fee", 500);
 
     // And paid ten minutes ago, during an incident that began an hour ago and lost its webhook
-    stripeClock.set(Instant.now().minus(Duration.ofMinutes(10)));
-    stripe
-        .v1()
-        .paymentIntents()
-        .confirm(pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
-    stripeClock.set(Instant.now());
+    paidTenMinutesAgo(pi);
     assertThat(emulator.object(pi).orElseThrow()).containsEntry("status", "succeeded");
 
     // When the operator reconciles since the start of the incident, as the runbook says
@@ -191,27 +175,11 @@ class ReconcileAfterIncidentTest {
       throws Exception {
     // Given a checkout begun three hours ago whose payments row the incident lost (the database
     // restored from before it), so that nothing of ours names the PaymentIntent
-    stripeClock.set(Instant.now().minus(Duration.ofHours(3)));
     UUID listing = world.pendingListing();
-    String pi =
-        stripe
-            .v1()
-            .paymentIntents()
-            .create(
-                PaymentIntentCreateParams.builder()
-                    .setAmount(500L)
-                    .setCurrency("usd")
-                    .putAllMetadata(world.metadata(listing, "posting_fee"))
-                    .build())
-            .getId();
+    String pi = postingFeeCheckedOutThreeHoursAgo(listing);
 
     // And paid ten minutes ago, during an incident that began an hour ago and lost its webhook
-    stripeClock.set(Instant.now().minus(Duration.ofMinutes(10)));
-    stripe
-        .v1()
-        .paymentIntents()
-        .confirm(pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
-    stripeClock.set(Instant.now());
+    paidTenMinutesAgo(pi);
 
     // When the operator reconciles since the start of the incident, and applies the repairs
     Cli.Result report =
@@ -386,5 +354,38 @@ class ReconcileAfterIncidentTest {
         .db
         .row("SELECT status FROM payment_refunds WHERE stripe_payment_intent_id = ?", pi)
         .map(r -> (String) r.get("status"));
+  }
+
+  /** The PaymentIntent of a checkout of the listing's posting fee, created three hours ago. */
+  private String postingFeeCheckedOutThreeHoursAgo(UUID listing) throws Exception {
+    stripeClock.set(Instant.now().minus(Duration.ofHours(3)));
+    try {
+      return stripe
+          .v1()
+          .paymentIntents()
+          .create(
+              PaymentIntentCreateParams.builder()
+                  .setAmount(500L)
+                  .setCurrency("usd")
+                  .putAllMetadata(world.metadata(listing, "posting_fee"))
+                  .build())
+          .getId();
+    } finally {
+      stripeClock.set(Instant.now());
+    }
+  }
+
+  /** Pays {@code pi} at Stripe as of ten minutes ago. */
+  private void paidTenMinutesAgo(String pi) throws Exception {
+    stripeClock.set(Instant.now().minus(Duration.ofMinutes(10)));
+    try {
+      stripe
+          .v1()
+          .paymentIntents()
+          .confirm(
+              pi, PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    } finally {
+      stripeClock.set(Instant.now());
+    }
   }
 }

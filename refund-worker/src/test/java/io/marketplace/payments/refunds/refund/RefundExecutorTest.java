@@ -171,10 +171,7 @@ class RefundExecutorTest {
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
 
     // When the janitor's next pass finds it
-    h.db()
-        .execute(
-            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
-    assertThat(h.retryNow()).isEqualTo(1);
+    retryByTheJanitor(id);
 
     // Then it is processed, 300 cents refunded at Stripe
     assertThat(h.refunds(paid.paymentIntentId()))
@@ -204,17 +201,11 @@ class RefundExecutorTest {
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
 
     // When the janitor's next pass retries it with the same key, and Stripe replays its 500
-    h.db()
-        .execute(
-            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
-    assertThat(h.retryNow()).isEqualTo(1);
+    retryByTheJanitor(id);
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
 
     // and the pass after that comes at once
-    h.db()
-        .execute(
-            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
-    assertThat(h.retryNow()).isEqualTo(1);
+    retryByTheJanitor(id);
 
     // Then it only looks for a refund the failed call may have made, and asks for none under a
     // new key yet: a 500 leaves the call's outcome unknown for a while
@@ -225,10 +216,7 @@ class RefundExecutorTest {
 
     // When the janitor retries it once that has had time to show
     h.advanceClock(Duration.ofMinutes(11));
-    h.db()
-        .execute(
-            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
-    assertThat(h.retryNow()).isEqualTo(1);
+    retryByTheJanitor(id);
 
     // Then the customer gets the money then, not a day later: one refund of 300 cents, processed
     assertThat(h.stripeRefunds(paid.paymentIntentId()))
@@ -259,10 +247,7 @@ class RefundExecutorTest {
       Refund hidden = h.stripeRefunds(paid.paymentIntentId()).get(0);
 
       // When the janitor's next pass retries it
-      h.db()
-          .execute(
-              "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
-      assertThat(h.retryNow()).isEqualTo(1);
+      retryByTheJanitor(id);
 
       // Then the record takes that refund, and the customer is refunded once
       assertThat(h.stripeRefunds(paid.paymentIntentId()))
@@ -300,5 +285,13 @@ class RefundExecutorTest {
             "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
     assertThat(h.retryNow()).isZero();
     assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+  }
+
+  /** The janitor's next pass, for a refund left approved a day ago: it retries that one. */
+  private static void retryByTheJanitor(UUID id) {
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    assertThat(h.retryNow()).isEqualTo(1);
   }
 }
