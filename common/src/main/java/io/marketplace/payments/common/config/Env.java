@@ -63,12 +63,17 @@ public final class Env {
     return values;
   }
 
-  private static String checked(String name, String value) {
+  private String checked(String name, String value) {
     SecretCheck.weakness(value)
         .ifPresent(
             problem -> {
               throw new InvalidConfigException(name, problem);
             });
+    if (SecretCheck.isPublished(value) && Deployment.fromEnv(this).isProduction()) {
+      // random enough, but anyone who reads the repository has it
+      throw new InvalidConfigException(
+          name, Deployment.inProduction("is a value published in this repository"));
+    }
     return value;
   }
 
