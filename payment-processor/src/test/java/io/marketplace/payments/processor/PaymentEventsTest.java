@@ -528,42 +528,30 @@ class PaymentEventsTest {
     assertThat(read(command, RefundCommand.class).requestedAt()).isEqualTo(paidAt);
   }
 
-  @Test
-  void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing() {
-    // Given a PaymentIntent we created whose payments row is not there (checkout-api priced the
-    // purchase, then its insert of the row was lost)
+  @ParameterizedTest(name = "its checkout attempt kept: {0}")
+  @ValueSource(booleans = {true, false})
+  void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing(boolean attemptKept) {
+    // Given a PaymentIntent we created whose payments row is not there: checkout-api priced the
+    // purchase, then its insert of the row was lost; or the database was restored from before the
+    // checkout, attempt and all, and the payment is the posting fee of its listing's category
     UUID listing = world.listing("pending_payment");
-    world.checkoutAttempt(listing, "posting_fee", 500);
+    if (attemptKept) {
+      world.checkoutAttempt(listing, "posting_fee", 500);
+    }
     String pi = StripeFixtures.id("pi");
 
-    // When it succeeds
+    // When it succeeds (Stripe's late delivery, or a reconcile repair)
     var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
     world.deliver(event);
 
-    // Then the row is rebuilt from the PaymentIntent and the listing is activated
+    // Then it is priced as we price it: the row is rebuilt from the PaymentIntent and the listing
+    // is activated
     assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
     assertThat(world.paymentRow(pi))
         .containsEntry("listing_id", listing)
         .containsEntry("payment_type", "posting_fee")
         .containsEntry("amount_cents", 500)
         .containsEntry("status", "succeeded");
-    assertThat(world.listingRow(listing)).containsEntry("status", "active");
-  }
-
-  @Test
-  void shouldRebuildAPaymentAtTodaysPriceWhenItsCheckoutWasLostWithTheDatabase() {
-    // Given a PaymentIntent we created whose payments row and checkout attempt are both gone (the
-    // database restored from before the checkout), for the posting fee of its listing's category
-    UUID listing = world.listing("pending_payment");
-    String pi = StripeFixtures.id("pi");
-
-    // When its success arrives (a reconcile repair, or Stripe's late delivery)
-    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
-    world.deliver(event);
-
-    // Then it is priced as we price it: the row is rebuilt and the listing activated
-    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
-    assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
   }
 

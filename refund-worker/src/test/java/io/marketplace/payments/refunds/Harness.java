@@ -1,5 +1,7 @@
 package io.marketplace.payments.refunds;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
@@ -316,6 +318,23 @@ public final class Harness implements AutoCloseable {
             refunds(paymentIntentId).stream()
                 .filter(r -> status.equals(r.get("status")))
                 .findFirst());
+  }
+
+  /**
+   * Stripe refunded the payment once, as {@code stripeRefundId}, and the payment's one refund
+   * record is processed with it: the customer got the money back once.
+   */
+  public void assertRefundedOnceAs(String paymentIntentId, String stripeRefundId) {
+    assertThat(stripeRefunds(paymentIntentId))
+        .singleElement()
+        .satisfies(r -> assertThat(r.getId()).isEqualTo(stripeRefundId));
+    assertThat(refunds(paymentIntentId))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("status", "processed")
+                    .containsEntry("stripe_refund_id", stripeRefundId));
   }
 
   /** The refunds Stripe holds for a PaymentIntent. */

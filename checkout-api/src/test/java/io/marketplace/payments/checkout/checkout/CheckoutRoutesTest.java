@@ -266,11 +266,7 @@ class CheckoutRoutesTest {
     // Given a posting fee recorded as paid for a listing still pending
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "rvs-campers");
-    String paid = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
-    app.db.execute(
-        "UPDATE payments SET status = 'succeeded', succeeded_at = now()"
-            + " WHERE stripe_payment_intent_id = ?",
-        paid);
+    String paid = postingFeeRecordedAsPaid(owner, listingId);
 
     // When
     Http.Response response = app.checkout(owner, listingId);
@@ -288,11 +284,7 @@ class CheckoutRoutesTest {
     // applied the success, which then delivers nothing)
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "rvs-campers");
-    String paid = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
-    app.db.execute(
-        "UPDATE payments SET status = 'succeeded', succeeded_at = now()"
-            + " WHERE stripe_payment_intent_id = ?",
-        paid);
+    String paid = postingFeeRecordedAsPaid(owner, listingId);
     app.db.execute(
         """
         INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,
@@ -312,5 +304,17 @@ class CheckoutRoutesTest {
     assertThat(response.status()).as(response.toString()).isEqualTo(200);
     assertThat(response.json().get("paymentIntentId").asText()).isNotEqualTo(paid);
     assertThat(app.paymentIntentsOf(listingId)).hasSize(2);
+  }
+
+  /**
+   * Checks out the listing's posting fee and records its payment as succeeded, as the processor.
+   */
+  private static String postingFeeRecordedAsPaid(UUID owner, UUID listingId) {
+    String paid = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
+    app.db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = now()"
+            + " WHERE stripe_payment_intent_id = ?",
+        paid);
+    return paid;
   }
 }
