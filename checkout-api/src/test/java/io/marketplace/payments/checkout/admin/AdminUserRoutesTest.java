@@ -1,6 +1,7 @@
 package io.marketplace.payments.checkout.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.checkout.Http;
@@ -10,6 +11,7 @@ import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -138,5 +140,39 @@ class AdminUserRoutesTest {
     assertThat(app.db.row("SELECT banned_at FROM users WHERE id = ?", admin).orElseThrow())
         .extractingByKey("banned_at")
         .isNotNull();
+  }
+
+  @Test
+  void shouldKeepEveryBanAndUnbanOfAUserWhenBannedAndUnbannedTwice() {
+    // Given a user banned (2 chargebacks) and unbanned by one admin, then banned again, as the
+    // refund worker bans, and unbanned by another
+    UUID user = bannedUser();
+    UUID first = UUID.randomUUID();
+    UUID second = UUID.randomUUID();
+    assertThat(
+            unban(Tokens.admin(first), user, UUID.randomUUID().toString(), Map.of("reason", "one"))
+                .status())
+        .isEqualTo(200);
+    app.db.execute(
+        "UPDATE users SET banned_at = now(), ban_reason = '3 chargebacks' WHERE id = ?", user);
+    assertThat(
+            unban(Tokens.admin(second), user, UUID.randomUUID().toString(), Map.of("reason", "two"))
+                .status())
+        .isEqualTo(200);
+
+    // When the user's history is read
+    List<Map<String, Object>> history =
+        app.db.rows(
+            "SELECT action, reason, decided_by FROM user_ban_history WHERE user_id = ? ORDER BY id",
+            user);
+
+    // Then every ban and unban is there, with who lifted each ban and why
+    assertThat(history)
+        .extracting(r -> r.get("action"), r -> r.get("reason"), r -> r.get("decided_by"))
+        .containsExactly(
+            tuple("banned", "2 chargebacks", null),
+            tuple("unbanned", "one", first),
+            tuple("banned", "3 chargebacks", null),
+            tuple("unbanned", "two", second));
   }
 }
