@@ -42,6 +42,17 @@ public final class PaymentsWorld implements AutoCloseable {
   public final TestDatabase db = TestInfra.freshDatabase();
   public final KafkaTestClient kafka = TestInfra.kafkaClient();
   public final String processorGroup = TestInfra.uniqueName("payment_processor_");
+
+  /**
+   * The arguments of {@code payments reconcile --since SINCE --apply --wait WAIT} against this
+   * world's processor group: repairs published, and the processor waited for.
+   */
+  public String[] reconcileAndApply(String since, String wait) {
+    return new String[] {
+      "reconcile", "--since", since, "--apply", "--wait", wait, "--payment-consumer", processorGroup
+    };
+  }
+
   private PaymentProcessor processor;
 
   public Cli cli() {

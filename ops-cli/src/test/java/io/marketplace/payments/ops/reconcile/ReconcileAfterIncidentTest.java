@@ -88,16 +88,7 @@ class ReconcileAfterIncidentTest {
     stripeClock.set(Instant.now());
 
     // When the operator reconciles the last four days and the processor applies the repair
-    Cli.Result apply =
-        cli.run(
-            "reconcile",
-            "--since",
-            "4d",
-            "--apply",
-            "--wait",
-            "30s",
-            "--payment-consumer",
-            world.processorGroup);
+    Cli.Result apply = cli.run(world.reconcileAndApply("4d", "30s"));
     assertThat(apply.exitCode()).as(apply.toString()).isZero();
     world.awaitListingStatus(listing, "active");
 
@@ -182,16 +173,7 @@ class ReconcileAfterIncidentTest {
     paidTenMinutesAgo(pi);
 
     // When the operator reconciles since the start of the incident, and applies the repairs
-    Cli.Result report =
-        cli.run(
-            "reconcile",
-            "--since",
-            "1h",
-            "--apply",
-            "--wait",
-            "30s",
-            "--payment-consumer",
-            world.processorGroup);
+    Cli.Result report = cli.run(world.reconcileAndApply("1h", "30s"));
 
     // Then the money taken since T is found by its charge: the payment is a finding
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -304,16 +286,7 @@ class ReconcileAfterIncidentTest {
     // When the operator reconciles, then applies
     Cli.Result report =
         cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
-    Cli.Result apply =
-        cli.run(
-            "reconcile",
-            "--since",
-            "1h",
-            "--apply",
-            "--wait",
-            "10s",
-            "--payment-consumer",
-            world.processorGroup);
+    Cli.Result apply = cli.run(world.reconcileAndApply("1h", "10s"));
 
     // Then the finding goes to a person, and no repair event ends in the dead-letter topic
     String line = report.out().lines().filter(l -> l.contains(pi)).findFirst().orElse(report.out());

@@ -95,16 +95,7 @@ class ReconcileCommandTest {
     assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
 
     // When it applies the repair
-    Cli.Result apply =
-        cli.run(
-            "reconcile",
-            "--since",
-            "1h",
-            "--apply",
-            "--wait",
-            "30s",
-            "--payment-consumer",
-            world.processorGroup);
+    Cli.Result apply = cli.run(world.reconcileAndApply("1h", "30s"));
 
     // Then the processor restores the activation, and announces no new event id
     assertThat(apply.exitCode()).as(apply.toString()).isZero();
@@ -197,16 +188,7 @@ class ReconcileCommandTest {
     world.paymentRow(pi, listing, "posting_fee", 500);
 
     // When
-    Cli.Result apply =
-        cli.run(
-            "reconcile",
-            "--since",
-            "1h",
-            "--apply",
-            "--wait",
-            "30s",
-            "--payment-consumer",
-            world.processorGroup);
+    Cli.Result apply = cli.run(world.reconcileAndApply("1h", "30s"));
 
     // Then both findings are repaired by one Stripe-shaped event through the processor
     assertThat(apply.exitCode()).as(apply.toString()).isZero();

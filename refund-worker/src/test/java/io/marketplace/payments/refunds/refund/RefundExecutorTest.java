@@ -161,14 +161,8 @@ class RefundExecutorTest {
     h.emulator().failNextRefunds(1);
 
     // When it is executed
-    RefundOutcome failed = h.executor().execute(id);
-
-    // Then it stays approved with the error, retryable
-    assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
-    assertThat(failed.retryable()).isTrue();
-    assertThat(failed.refund().status().wire()).isEqualTo("approved");
-    assertThat(failed.refund().lastError()).contains("HTTP 500");
-    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+    // Then it stays approved with Stripe's 500, retryable, nothing refunded yet
+    executedIntoA500(id, paid.paymentIntentId());
 
     // When the janitor's next pass finds it
     retryByTheJanitor(id);
@@ -191,14 +185,8 @@ class RefundExecutorTest {
     h.emulator().failNextRefundsKept(1, false);
 
     // When it is executed
-    RefundOutcome failed = h.executor().execute(id);
-
-    // Then it stays approved with the error, nothing refunded yet
-    assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
-    assertThat(failed.retryable()).isTrue();
-    assertThat(failed.refund().status().wire()).isEqualTo("approved");
-    assertThat(failed.refund().lastError()).contains("HTTP 500");
-    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+    // Then it stays approved with Stripe's 500, retryable, nothing refunded yet
+    executedIntoA500(id, paid.paymentIntentId());
 
     // When the janitor's next pass retries it with the same key, and Stripe replays its 500
     retryByTheJanitor(id);
@@ -284,5 +272,18 @@ class RefundExecutorTest {
         .execute(
             "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
     assertThat(h.retryNow()).isEqualTo(1);
+  }
+
+  /**
+   * Executes the refund against a Stripe that answers 500: the record stays approved with the
+   * error, retryable, and nothing is refunded.
+   */
+  private static void executedIntoA500(UUID id, String paymentIntentId) {
+    RefundOutcome failed = h.executor().execute(id);
+    assertThat(failed.result()).isEqualTo(RefundOutcome.Result.FAILED);
+    assertThat(failed.retryable()).isTrue();
+    assertThat(failed.refund().status().wire()).isEqualTo("approved");
+    assertThat(failed.refund().lastError()).contains("HTTP 500");
+    assertThat(h.stripeRefunds(paymentIntentId)).isEmpty();
   }
 }
