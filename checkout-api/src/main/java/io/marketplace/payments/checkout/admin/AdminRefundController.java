@@ -23,6 +23,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -49,6 +50,7 @@ public final class AdminRefundController {
   static final int DEFAULT_LIMIT = 100;
   static final int MAX_LIMIT = 500;
   static final int MAX_REASON = 1000;
+  static final Set<String> CLOSE_OUTCOMES = Set.of("refunded_elsewhere", "not_owed");
 
   private final Jdbi jdbi;
   private final RefundExecutor executor;
@@ -217,13 +219,18 @@ public final class AdminRefundController {
   }
 
   /**
-   * {@code POST .../refunds/{id}/close {"reason"}}: an admin settled a failed refund another way
-   * (or it needs none: the charge was refunded already); it stays {@code failed}, closed.
+   * {@code POST .../refunds/{id}/close {"reason", "outcome"}}: an admin will not retry a failed
+   * refund; it stays {@code failed}, closed, and says where its money stands: {@code
+   * refunded_elsewhere} (the customer got it back another way, so it still counts as gone back and
+   * no later refund of the payment pays it again) or {@code not_owed} (nothing is owed for it: the
+   * money went back through another record, or the payment was never ours; its room is free). There
+   * is no default: a wrong guess either pays the customer twice or refuses a refund owed.
    */
   public Reply close(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
+    String outcome = body.requiredChoice("outcome", CLOSE_OUTCOMES);
     body.validate();
     Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     RefundRecord closed =
@@ -235,13 +242,13 @@ public final class AdminRefundController {
                 return refund; // this request closed it already
               }
               requireOpenFailed(refund, "closed");
-              tx.attach(RefundDao.class).closeFailed(id, reason, now);
+              tx.attach(RefundDao.class).closeFailed(id, reason, outcome, now);
               tx.attach(RefundRequestDao.class)
                   .recordDecision(
                       id, "closed", caller.userId(), reason, requestKey.orElse(null), now);
               return tx.attach(RefundDao.class).find(id).orElseThrow();
             });
-    log.info("failed refund {} closed by {}: {}", id, caller.userId(), reason);
+    log.info("failed refund {} closed by {} as {}: {}", id, caller.userId(), outcome, reason);
     return Reply.ok(RefundView.of(closed));
   }
 

@@ -8,8 +8,9 @@ import java.util.UUID;
  * The refund JSON of SPEC §3, plus {@code lastError}: why Stripe has not refunded an approved
  * refund yet, or why it failed (null otherwise), so an admin sees what went wrong; and for a {@code
  * failed} refund Stripe's {@code failureReason} and when an admin closed it ({@code closedAt}, null
- * while it awaits a retry or a close); and {@code note}, the text that came with it (the user's
- * reason for a request, the super_admin's for a refund they made).
+ * while it awaits a retry or a close) with where its money stands ({@code closeOutcome}: {@code
+ * refunded_elsewhere} or {@code not_owed}); and {@code note}, the text that came with it (the
+ * user's reason for a request, the super_admin's for a refund they made).
  */
 public record RefundView(
     UUID id,
@@ -24,6 +25,7 @@ public record RefundView(
     String lastError,
     String failureReason,
     Instant closedAt,
+    String closeOutcome,
     String note) {
 
   public static RefundView of(RefundRecord refund) {
@@ -40,6 +42,7 @@ public record RefundView(
         refund.lastError(),
         refund.failureReason(),
         refund.closedAt(),
+        refund.closeOutcome(),
         refund.note());
   }
 }

@@ -180,7 +180,7 @@ class AdminRerunAfterLostAnswerTest {
     Request request =
         Request.of(
             "/admin/api/marketplace/refunds/" + refundId + "/close",
-            Map.of("reason", "refunded by bank transfer"));
+            Map.of("reason", "refunded by bank transfer", "outcome", "refunded_elsewhere"));
     Http.Response first = request.send();
     assertThat(first.status()).as(first.toString()).isEqualTo(200);
     assertThat(first.json().get("closedAt").isNull()).isFalse();

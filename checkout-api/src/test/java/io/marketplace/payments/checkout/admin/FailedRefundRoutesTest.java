@@ -60,14 +60,97 @@ class FailedRefundRoutesTest {
 
     // When the admin closes it (the money went back another way)
     Http.Response closed =
-        post(refundId, "close", Map.of("reason", "refunded from Stripe's dashboard"));
+        post(
+            refundId,
+            "close",
+            Map.of("reason", "refunded from Stripe's dashboard", "outcome", "not_owed"));
 
     // Then it stays failed, closed, and can no longer be retried
     assertThat(closed.status()).isEqualTo(200);
     assertThat(closed.json().get("status").asText()).isEqualTo("failed");
     assertThat(closed.json().get("closedAt").isNull()).isFalse();
+    assertThat(closed.json().get("closeOutcome").asText()).isEqualTo("not_owed");
     assertThat(post(refundId, "retry", null).status()).isEqualTo(409);
-    assertThat(post(refundId, "close", Map.of("reason", "again")).status()).isEqualTo(409);
+    assertThat(post(refundId, "close", Map.of("reason", "again", "outcome", "not_owed")).status())
+        .isEqualTo(409);
+  }
+
+  @Test
+  void shouldKeepCountingAFailedRefundTheCustomerGotBackAnotherWay() {
+    // Given a refund of the whole posting fee that Stripe failed (the card expired)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+
+    // When support pays the customer by bank transfer and the admin closes the refund so
+    Http.Response closed =
+        post(
+            refundId,
+            "close",
+            Map.of("reason", "paid back by bank transfer", "outcome", "refunded_elsewhere"));
+
+    // Then the money counts as gone back: neither the owner nor an admin can refund it again
+    assertThat(closed.status()).isEqualTo(200);
+    assertThat(closed.json().get("closeOutcome").asText()).isEqualTo("refunded_elsewhere");
+    Http.Response again =
+        app.http
+            .post("/api/marketplace/listings/" + paid.listingId() + "/refund-request")
+            .token(Tokens.user(owner))
+            .json(Map.of("reason", "refund me", "paymentIntentId", paid.paymentIntentId()))
+            .send();
+    assertThat(again.status()).isEqualTo(409);
+    assertThat(adminRefund(paid.paymentIntentId(), 1).status()).isEqualTo(409);
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+  }
+
+  @Test
+  void shouldFreeTheRoomOfAFailedRefundClosedAsNotOwed() {
+    // Given a refund Stripe failed, closed as owing nothing (it was never the customer's due)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+    Http.Response closed =
+        post(refundId, "close", Map.of("reason", "asked by mistake", "outcome", "not_owed"));
+    assertThat(closed.status()).isEqualTo(200);
+
+    // When an admin refunds the payment later
+    Http.Response refund =
+        adminRefund(paid.paymentIntentId(), closed.json().get("amountCents").asLong());
+
+    // Then the whole payment is still there to refund
+    assertThat(refund.status()).isEqualTo(201);
+  }
+
+  @Test
+  void shouldRefuseToCloseAFailedRefundWithoutSayingWhereItsMoneyStands() {
+    // Given a refund Stripe failed
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+
+    // When the admin closes it giving only a reason, or an outcome we do not know
+    Http.Response bare = post(refundId, "close", Map.of("reason", "done"));
+    Http.Response unknown = post(refundId, "close", Map.of("reason", "done", "outcome", "paid"));
+
+    // Then both are refused naming the field, and the refund still waits in the failed queue
+    assertThat(bare.status()).isEqualTo(400);
+    assertThat(bare.json().get("detail").asText()).contains("outcome");
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().get("detail").asText())
+        .contains("outcome: must be one of not_owed, refunded_elsewhere");
+    assertThat(failedQueue()).contains(refundId.toString());
+  }
+
+  private static Http.Response adminRefund(String paymentIntentId, long amountCents) {
+    return app.http
+        .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")
+        .token(Tokens.admin(ADMIN))
+        .header("Idempotency-Key", UUID.randomUUID().toString())
+        .json(Map.of("amountCents", amountCents, "reason", "goodwill"))
+        .send();
   }
 
   @Test

@@ -68,7 +68,13 @@ class RefundDecisionAuditTest {
     // When one admin retries it (Stripe refuses again) and another closes it
     assertThat(post(retrier, refundId, "retry", null).json().get("status").asText())
         .isEqualTo("failed");
-    assertThat(post(closer, refundId, "close", Map.of("reason", "went back already")).status())
+    assertThat(
+            post(
+                    closer,
+                    refundId,
+                    "close",
+                    Map.of("reason", "went back already", "outcome", "not_owed"))
+                .status())
         .isEqualTo(200);
 
     // Then the three decisions are recorded in order, each with its admin

@@ -15,12 +15,14 @@ public interface RefundDao {
   /**
    * The cents of payment {@code :pi} that went back, or are on their way back: refunds approved or
    * processed, chargebacks included but for disputes we won (the card network gave that money back
-   * to us). A constant, so that a query may embed it as a subquery.
+   * to us), and failed refunds an admin closed as paid back another way ({@code close_outcome =
+   * 'refunded_elsewhere'}). A constant, so that a query may embed it as a subquery.
    */
   String RETURNED_CENTS =
       """
       SELECT COALESCE(sum(r.amount_cents), 0) FROM payment_refunds r
-      WHERE r.stripe_payment_intent_id = :pi AND r.status IN ('approved', 'processed')
+      WHERE r.stripe_payment_intent_id = :pi
+        AND (r.status IN ('approved', 'processed') OR r.close_outcome = 'refunded_elsewhere')
         AND NOT EXISTS (SELECT 1 FROM payment_disputes d
                         WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
       """;
@@ -46,18 +48,19 @@ public interface RefundDao {
 
   /**
    * The cents of a payment no longer free to refund: every refund recorded for it that is not
-   * {@code rejected} and not a {@code failed} one an admin closed. That is money that went back
-   * (processed, chargebacks and refunds made in Stripe's dashboard included), money on its way
-   * (approved), money a user asked for and an admin has yet to decide on (pending), and a failed
-   * refund an admin may still retry. What is left to refund is the amount paid minus this; callers
-   * lock the payment's row first, so that two refunds cannot both take the last of it. A chargeback
-   * whose dispute we won is not money returned: the card network gave it back to us.
+   * {@code rejected} and not a {@code failed} one closed as owing nothing ({@code not_owed}). That
+   * is money that went back (processed, chargebacks and refunds made in Stripe's dashboard
+   * included, and a failed refund the customer got back another way), money on its way (approved),
+   * money a user asked for and an admin has yet to decide on (pending), and a failed refund an
+   * admin may still retry. What is left to refund is the amount paid minus this; callers lock the
+   * payment's row first, so that two refunds cannot both take the last of it. A chargeback whose
+   * dispute we won is not money returned: the card network gave it back to us.
    */
   @SqlQuery(
       """
       SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
       WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
-        AND NOT (status = 'failed' AND closed_at IS NOT NULL)
+        AND (close_outcome IS NULL OR close_outcome = 'refunded_elsewhere')
         AND NOT EXISTS (SELECT 1 FROM payment_disputes d
                         WHERE d.stripe_dispute_id = payment_refunds.stripe_dispute_id
                           AND d.status = 'won')
@@ -140,13 +143,21 @@ public interface RefundDao {
       """)
   int retryFailed(@Bind("id") UUID id, @Bind("at") Instant at);
 
-  /** Closes a failed refund an admin will not retry; it stays failed. */
+  /**
+   * Closes a failed refund an admin will not retry; it stays failed, with where its money stands
+   * ({@code refunded_elsewhere} or {@code not_owed}, V28).
+   */
   @SqlUpdate(
       """
-      UPDATE payment_refunds SET closed_at = :at, close_reason = :reason, updated_at = :at
+      UPDATE payment_refunds
+      SET closed_at = :at, close_reason = :reason, close_outcome = :outcome, updated_at = :at
       WHERE id = :id AND status = 'failed' AND closed_at IS NULL
       """)
-  int closeFailed(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("at") Instant at);
+  int closeFailed(
+      @Bind("id") UUID id,
+      @Bind("reason") String reason,
+      @Bind("outcome") String outcome,
+      @Bind("at") Instant at);
 
   /** Notes why Stripe did not refund yet; the record stays approved, to be retried. */
   @SqlUpdate(

@@ -30,6 +30,7 @@ public record RefundRecord(
     String failureReason,
     Instant failedAt,
     Instant closedAt,
+    String closeOutcome,
     int keyRound,
     Instant keyRoundAt) {
 
@@ -38,7 +39,7 @@ public record RefundRecord(
       "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
           + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
           + " updated_at, processed_at, attempt, first_attempted_at, failure_reason, failed_at,"
-          + " closed_at, key_round, key_round_at";
+          + " closed_at, close_outcome, key_round, key_round_at";
 
   /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
   public String eventKey() {
@@ -79,6 +80,7 @@ public record RefundRecord(
           rs.getString("failure_reason"),
           instant(rs, "failed_at"),
           instant(rs, "closed_at"),
+          rs.getString("close_outcome"),
           rs.getInt("key_round"),
           instant(rs, "key_round_at"));
     }

@@ -89,7 +89,8 @@ public interface RefundStore {
    */
   @SqlUpdate(
       """
-      UPDATE payment_refunds SET closed_at = :at, close_reason = :reason, updated_at = :at
+      UPDATE payment_refunds
+      SET closed_at = :at, close_reason = :reason, close_outcome = 'not_owed', updated_at = :at
       WHERE stripe_payment_intent_id = :pi AND status = 'failed' AND closed_at IS NULL
         AND reason NOT IN ('technical_failure', 'moderation_rejection')
       """)

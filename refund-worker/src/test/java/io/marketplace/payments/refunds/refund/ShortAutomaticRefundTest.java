@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -84,6 +85,38 @@ class ShortAutomaticRefundTest {
     h.awaitStripeEventsApplied();
     h.retryNow();
     assertThat(rejectionRefunds(pi)).extracting(r -> r.get("amount_cents")).hasSize(2);
+  }
+
+  @Test
+  void shouldNotOweWhatTheCustomerGotBackAnotherWay() {
+    // Given a payment of 1000 of which an admin refunded 300, failed by the card network, paid back
+    // by bank transfer and closed so
+    var paid = h.paidListing(UUID.randomUUID(), Duration.ofHours(2), 1000);
+    String pi = paid.paymentIntentId();
+    UUID adminRefund = h.approvedRefund(paid, 300);
+    h.executor().execute(adminRefund);
+    String stripeRefund = (String) h.awaitRefund(pi, "processed").get("stripe_refund_id");
+    h.emulator().failRefund(stripeRefund);
+    h.awaitRefund(pi, "failed");
+    int closed =
+        h.db()
+            .jdbi()
+            .withHandle(
+                x ->
+                    x.attach(RefundDao.class)
+                        .closeFailed(adminRefund, "bank transfer", "refunded_elsewhere", h.now()));
+    assertThat(closed).isEqualTo(1);
+
+    // When its listing is rejected
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+
+    // Then the rejection refunds the 700 left, not the 300 the customer has already
+    awaitRejectionRefunds(pi, "processed", List.of(700));
+    assertThat(h.stripeRefunds(pi))
+        .filteredOn(r -> "succeeded".equals(r.getStatus()))
+        .extracting(Refund::getAmount)
+        .containsExactly(700L);
   }
 
   private static void awaitRejectionRefunds(String pi, String status, List<Integer> amounts) {

@@ -72,7 +72,7 @@ class AuthorizationMatrixTest {
         "POST",
         "/admin/api/marketplace/refunds/{refund}/close",
         Access.ADMIN,
-        "{\"reason\":\"refunded another way\"}"),
+        "{\"reason\":\"refunded another way\",\"outcome\":\"refunded_elsewhere\"}"),
     REFUND_PAYMENT(
         "POST",
         "/admin/api/marketplace/payments/{paymentIntentId}/refunds",
