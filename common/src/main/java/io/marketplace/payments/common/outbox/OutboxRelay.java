@@ -12,24 +12,42 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes outbox rows in order, at least once: a batch is deleted only after the broker
- * acknowledged all of it; a crash in between publishes it again under the same event ids, which
- * subscribers dedupe on. One relay at a time holds a PostgreSQL advisory lock, so several replicas
- * can run it without reordering a key's events.
+ * Publishes outbox rows in order, at least once: a row is deleted only after the broker
+ * acknowledged all of its messages; a crash in between publishes it again under the same event ids,
+ * which subscribers dedupe on. One relay at a time holds a PostgreSQL advisory lock, so several
+ * replicas can run it without reordering a key's events.
+ *
+ * <p>A row the broker refuses (too large for its topic, a topic this principal may not write to, a
+ * partition that stays unavailable) keeps its place: its failure is noted on it ({@code attempts},
+ * {@code failed_at}, {@code last_error}) and it is sent again after a rest that doubles with each
+ * failure, up to {@value #MAX_REST_MILLIS} ms. Until the broker takes it, the rows that share a key
+ * on a topic with it wait behind it, so that key's events reach subscribers in the order they were
+ * written; every other row is published meanwhile. (Rows sent in the very pass in which a row is
+ * first refused are already on their way: one written after it with its key may get there first.) A
+ * pass that leaves a refused row behind does not count as completed for {@code
+ * payments.outbox.stalled}, so the OutboxRelayStalled alert fires while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -52,6 +70,8 @@ public final class OutboxRelay implements AutoCloseable {
   private static final int MESSAGES = 5_000;
 
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+  static final long MAX_REST_MILLIS = 5_000;
+  private static final int MAX_ERROR = 1_000;
   private static final Duration RETENTION = Duration.ofDays(7);
   static final long MIN_WOKEN_SPACING_MILLIS = 10;
 
@@ -84,12 +104,13 @@ public final class OutboxRelay implements AutoCloseable {
     this.idleInterval = idleInterval;
     this.published = Counter.builder("payments.outbox.published").register(registry);
     registry.gauge("payments.outbox.backlog", backlog);
-    // Every pass ends in a commit or throws: a relay whose passes all fail (a row the broker
-    // refuses,
-    // a topic it may not write to) or whose thread died reports no backlog, only silence. This
-    // grows from the last pass that completed, so the OutboxRelayStalled alert sees it.
+    // A relay whose passes fail (the database or the broker unreachable), leave a row the broker
+    // refuses (too large, a topic it may not write to), or whose thread died: this grows from the
+    // last pass that published all it read, so the OutboxRelayStalled alert sees it.
     Gauge.builder("payments.outbox.stalled", this, OutboxRelay::secondsSinceLastPass)
-        .description("seconds since this relay last completed a pass (published, or found nothing)")
+        .description(
+            "seconds since this relay last completed a pass: published all it read, or found"
+                + " nothing; a row the broker refuses keeps it growing")
         .baseUnit("seconds")
         .strongReference(true)
         .register(registry);
@@ -110,7 +131,9 @@ public final class OutboxRelay implements AutoCloseable {
     while (running) {
       try {
         Pass pass = publishBatch();
-        lastPassNanos = System.nanoTime();
+        if (pass.waiting() == 0) {
+          lastPassNanos = System.nanoTime();
+        }
         vacuumWhenWorthIt(pass.messages());
         purgeOccasionally();
         backoff = idleInterval;
@@ -131,9 +154,12 @@ public final class OutboxRelay implements AutoCloseable {
   /**
    * What one pass published.
    *
-   * @param full whether it stopped at a limit, so more rows may be waiting
+   * @param messages messages the broker acknowledged, whose rows were deleted
+   * @param full whether it stopped at a limit having published, so more rows may be waiting
+   * @param waiting rows it read and left in the outbox: refused, resting after a refusal, or behind
+   *     one
    */
-  private record Pass(int messages, boolean full) {}
+  private record Pass(int messages, boolean full, int waiting) {}
 
   /** Publishes one batch if this relay holds the lock. */
   private Pass publishBatch() {
@@ -145,14 +171,16 @@ public final class OutboxRelay implements AutoCloseable {
                   .mapTo(Boolean.class)
                   .one();
           if (!leader) {
-            return new Pass(0, false);
+            return new Pass(0, false, 0);
           }
           List<Row> rows =
               tx.createQuery(
                       """
                       SELECT o.seq, o.event_id, o.destination, o.message_key, o.event_type,
                              o.payload, o.batch_ids, o.batch_destinations, o.batch_keys,
-                             o.batch_types, o.batch_payloads
+                             o.batch_types, o.batch_payloads, o.attempts,
+                             o.failed_at > now() - least(:maxRest, 100 * power(2, least(o.attempts, 16)))
+                                 * interval '1 millisecond' AS resting
                       FROM (
                           SELECT seq,
                                  sum(coalesce(cardinality(batch_ids), 1)) OVER (ORDER BY seq)
@@ -165,48 +193,115 @@ public final class OutboxRelay implements AutoCloseable {
                       ORDER BY o.seq
                       """)
                   .bind("rows", BATCH)
+                  .bind("maxRest", MAX_REST_MILLIS)
                   .bind("messages", MESSAGES)
                   .map((rs, ctx) -> Row.of(rs))
                   .list();
           if (rows.isEmpty()) {
             backlog.set(0);
-            return new Pass(0, false);
+            return new Pass(0, false, 0);
           }
-          List<Future<RecordMetadata>> acks = new ArrayList<>();
+          // a row refused before holds its keys, on their topics, until the broker takes it
+          Set<String> heldKeys = new HashSet<>();
+          List<Sending> sending = new ArrayList<>();
+          int waiting = 0;
           for (Row row : rows) {
-            for (Message message : row.messages()) {
-              var record =
-                  new ProducerRecord<>(
-                      message.destination().topicIn(topics).name(),
-                      message.key(),
-                      message.payload().getBytes(StandardCharsets.UTF_8));
-              RecordHeaders.put(
-                  record.headers(), RecordHeaders.EVENT_ID, message.eventId().toString());
-              RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, message.type());
-              acks.add(producer.send(record));
+            boolean behindOne = row.messages().stream().anyMatch(m -> heldKeys.contains(m.order()));
+            if (row.attempts() > 0 || behindOne) {
+              row.messages().forEach(m -> heldKeys.add(m.order()));
             }
+            if (behindOne || row.resting()) {
+              waiting++;
+              continue;
+            }
+            sending.add(new Sending(row, row.messages().stream().map(this::send).toList()));
           }
           producer.flush();
-          for (Future<RecordMetadata> ack : acks) {
-            try {
-              ack.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (Exception e) {
-              if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-              }
-              throw new IllegalStateException("broker did not acknowledge an outbox event", e);
+          long deadline = System.nanoTime() + SEND_TIMEOUT.toNanos();
+          List<Long> done = new ArrayList<>();
+          int messages = 0;
+          PreparedBatch refused =
+              tx.prepareBatch(
+                  """
+                  UPDATE outbox_events
+                  SET attempts = attempts + 1, failed_at = now(), last_error = :error
+                  WHERE seq = :seq
+                  """);
+          for (Sending row : sending) {
+            Optional<String> failure = row.failure(deadline);
+            if (failure.isEmpty()) {
+              done.add(row.row().seq());
+              messages += row.acks().size();
+            } else {
+              waiting++;
+              log.warn(
+                  "the broker did not take outbox row {} ({} failures so far): {}",
+                  row.row().seq(),
+                  row.row().attempts() + 1,
+                  failure.get());
+              refused.bind("seq", row.row().seq()).bind("error", failure.get()).add();
             }
+          }
+          if (refused.size() > 0) {
+            refused.execute();
           }
           // Deleted, not marked: an update writes a new version of every row and its indexes,
           // a delete only marks it, and once the broker has the event the topic is its record.
-          tx.createUpdate("DELETE FROM outbox_events WHERE seq = ANY(:seqs)")
-              .bind("seqs", rows.stream().mapToLong(Row::seq).toArray())
-              .execute();
-          published.increment(acks.size());
-          boolean full = rows.size() == BATCH || acks.size() >= MESSAGES;
-          backlog.set(full ? acks.size() : 0);
-          return new Pass(acks.size(), full);
+          if (!done.isEmpty()) {
+            tx.createUpdate("DELETE FROM outbox_events WHERE seq = ANY(:seqs)")
+                .bind("seqs", done.stream().mapToLong(Long::longValue).toArray())
+                .execute();
+          }
+          published.increment(messages);
+          boolean full = messages > 0 && (rows.size() == BATCH || messages >= MESSAGES);
+          backlog.set(full ? messages : waiting);
+          return new Pass(messages, full, waiting);
         });
+  }
+
+  /** Sends one message; a send the producer refuses at once is a failed acknowledgement. */
+  private Future<RecordMetadata> send(Message message) {
+    var record =
+        new ProducerRecord<>(
+            message.destination().topicIn(topics).name(),
+            message.key(),
+            message.payload().getBytes(StandardCharsets.UTF_8));
+    RecordHeaders.put(record.headers(), RecordHeaders.EVENT_ID, message.eventId().toString());
+    RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, message.type());
+    try {
+      return producer.send(record);
+    } catch (KafkaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** A row whose messages were sent, and their acknowledgements. */
+  private record Sending(Row row, List<Future<RecordMetadata>> acks) {
+
+    /**
+     * Waits, until {@code deadline} at most, for every acknowledgement; the first failure, if any.
+     * An interrupt (the relay closing) fails the pass, which rolls back and leaves the rows.
+     */
+    Optional<String> failure(long deadline) {
+      for (Future<RecordMetadata> ack : acks) {
+        try {
+          ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while publishing the outbox", e);
+        } catch (ExecutionException e) {
+          return Optional.of(describe(e.getCause() == null ? e : e.getCause()));
+        } catch (TimeoutException e) {
+          return Optional.of("no acknowledgement within " + SEND_TIMEOUT.toSeconds() + " s");
+        }
+      }
+      return Optional.empty();
+    }
+
+    private static String describe(Throwable failure) {
+      String text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+      return text.length() <= MAX_ERROR ? text : text.substring(0, MAX_ERROR);
+    }
   }
 
   /**
@@ -307,13 +402,26 @@ public final class OutboxRelay implements AutoCloseable {
 
   /** One message to publish. */
   private record Message(
-      UUID eventId, Destination destination, String key, String type, String payload) {}
+      UUID eventId, Destination destination, String key, String type, String payload) {
 
-  /** An outbox row: one message, or a transaction's messages in order (the batch_ columns). */
-  private record Row(long seq, List<Message> messages) {
+    /** What orders this message among others: its key on its topic. */
+    String order() {
+      return destination.name() + '\u0000' + key;
+    }
+  }
+
+  /**
+   * An outbox row: one message, or a transaction's messages in order (the batch_ columns).
+   *
+   * @param attempts how often the broker refused it
+   * @param resting whether it rests after its last refusal, not to be sent in this pass
+   */
+  private record Row(long seq, List<Message> messages, int attempts, boolean resting) {
 
     static Row of(ResultSet rs) throws SQLException {
       long seq = rs.getLong("seq");
+      int attempts = rs.getInt("attempts");
+      boolean resting = rs.getBoolean("resting");
       Array ids = rs.getArray("batch_ids");
       if (ids == null) {
         return new Row(
@@ -324,7 +432,9 @@ public final class OutboxRelay implements AutoCloseable {
                     Destination.valueOf(rs.getString("destination")),
                     rs.getString("message_key"),
                     rs.getString("event_type"),
-                    rs.getString("payload"))));
+                    rs.getString("payload"))),
+            attempts,
+            resting);
       }
       UUID[] eventIds = (UUID[]) ids.getArray();
       String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
@@ -351,7 +461,7 @@ public final class OutboxRelay implements AutoCloseable {
                 types[i],
                 payloads.get(i)));
       }
-      return new Row(seq, List.copyOf(messages));
+      return new Row(seq, List.copyOf(messages), attempts, resting);
     }
   }
 }

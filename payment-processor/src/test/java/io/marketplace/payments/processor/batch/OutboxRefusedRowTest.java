@@ -1,0 +1,129 @@
+package io.marketplace.payments.processor.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.outbox.Destination;
+import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.outbox.OutboxRelay;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A row the broker refuses (here: one too large for its topic) holds back only the events of its
+ * own key, in order, until the broker takes it; every other event is published, once, meanwhile.
+ */
+class OutboxRefusedRowTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private final TestDatabase db = TestInfra.freshDatabase();
+  private final Topics topics = TestInfra.freshTopics();
+  private final KafkaConfig kafka = TestInfra.kafkaConfig(topics);
+  private final KafkaTestClient client = TestInfra.kafkaClient();
+
+  @AfterEach
+  void closeClient() {
+    client.close();
+  }
+
+  @Test
+  void shouldHoldBackOnlyTheRefusedRowsKeyAndPublishItInOrderOnceTheBrokerTakesIt() {
+    // Given a topic that refuses records over 1,000 bytes, and two events of listing A: a small
+    // one, then one too large (random, so that no compression makes it fit)
+    String topic = topics.paymentEvents().name();
+    TestInfra.setMaxMessageBytes(topic, 1_000);
+    UUID first = append("listing-a", "{\"n\":1}");
+    UUID refused = append("listing-a", "{\"n\":2,\"pad\":\"" + randomText(3_000) + "\"}");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    try (var producer = new KafkaProducer<String, byte[]>(kafka.producer("outbox-refused-test"));
+        var relay =
+            new OutboxRelay(
+                    db.jdbi(), producer, topics, Duration.ofMillis(50), registry, "outbox-refused")
+                .start()) {
+      // When the relay publishes them
+      // Then the small one is published and leaves the outbox; the refused one waits, its failure
+      // noted
+      Await.until(WAIT, "the refused row's first failure noted", () -> attempts(refused) >= 1);
+      Await.until(WAIT, "the published row gone", () -> rowsOf(first) == 0);
+
+      // When a third event of listing A and one of listing B are written while it is refused
+      UUID third = append("listing-a", "{\"n\":3}");
+      UUID other = append("listing-b", "{\"n\":1}");
+
+      // Then listing B's is published, and listing A's third waits behind the refused one
+      client.awaitRecord(topic, r -> eventId(r).equals(other.toString()), WAIT);
+      long attemptsSoFar = attempts(refused);
+      Await.until(
+          WAIT,
+          "two more passes over the refused row",
+          () -> attempts(refused) >= attemptsSoFar + 2);
+      List<String> published =
+          client.readAll(topic).stream().map(OutboxRefusedRowTest::eventId).toList();
+      assertThat(published)
+          .as("each event published once, listing A's third not before the refused one")
+          .containsExactlyInAnyOrder(first.toString(), other.toString());
+      assertThat(rowsOf(third)).isEqualTo(1);
+
+      // When the topic takes large records again
+      TestInfra.setMaxMessageBytes(topic, Topics.MAX_MESSAGE_BYTES);
+
+      // Then listing A's events are on the topic in the order they were written
+      db.awaitOutboxPublished(WAIT);
+      List<String> listingA =
+          client.readAll(topic).stream()
+              .filter(r -> "listing-a".equals(r.key()))
+              .map(OutboxRefusedRowTest::eventId)
+              .toList();
+      assertThat(listingA).containsExactly(first.toString(), refused.toString(), third.toString());
+      Await.until(
+          WAIT,
+          "payments.outbox.stalled back under 1 s",
+          () -> registry.get("payments.outbox.stalled").gauge().value() < 1);
+    }
+  }
+
+  private UUID append(String key, String json) {
+    UUID id = UUID.randomUUID();
+    db.jdbi()
+        .useTransaction(
+            tx ->
+                Outbox.append(tx, Destination.PAYMENT_EVENTS, id, key, "listing.activated", json));
+    return id;
+  }
+
+  private static String randomText(int bytes) {
+    byte[] random = new byte[bytes];
+    new SecureRandom().nextBytes(random);
+    return Base64.getEncoder().encodeToString(random);
+  }
+
+  private long attempts(UUID eventId) {
+    return db.row("SELECT attempts FROM outbox_events WHERE event_id = ?", eventId)
+        .map(r -> ((Number) r.get("attempts")).longValue())
+        .orElse(0L);
+  }
+
+  private long rowsOf(UUID eventId) {
+    return db.count("outbox_events WHERE event_id = ?", eventId);
+  }
+
+  private static String eventId(ConsumerRecord<String, byte[]> record) {
+    return KafkaTestClient.header(record, RecordHeaders.EVENT_ID).orElseThrow();
+  }
+}
