@@ -58,7 +58,7 @@ public final class PaymentsCli implements Runnable {
   private static int handle(
       Exception error, CommandLine command, CommandLine.ParseResult parseResult) {
     String name = command.getCommandSpec().qualifiedName();
-    if (error instanceof ConfigException) {
+    if (error instanceof ConfigException || error instanceof UsageError) {
       command.getErr().println(name + ": " + error.getMessage());
       command.getErr().flush();
       return USAGE;

@@ -14,7 +14,7 @@ import java.util.Locale;
  * The times and durations operators type. A point in time is ISO-8601 ({@code
  * 2026-03-01T10:00:00Z}, with an offset, or without one meaning UTC), a date ({@code 2026-03-01},
  * midnight UTC), or a duration meaning that long ago ({@code 90m}, {@code 24h}, {@code 7d}, {@code
- * PT2H}).
+ * PT2H}). A value that is neither, or a duration that is not positive, is a {@link UsageError}.
  */
 public final class Times {
 
@@ -38,7 +38,7 @@ public final class Times {
         return LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
       }
     } catch (DateTimeParseException | IllegalArgumentException e) {
-      throw new IllegalArgumentException(
+      throw new UsageError(
           "'"
               + text
               + "' is not a time: use 2026-03-01T10:00:00Z, 2026-03-01, or a duration ago such as"
@@ -63,8 +63,20 @@ public final class Times {
     return time;
   }
 
-  /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H}. */
+  /**
+   * {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H};
+   * positive. A negative or zero lookback would silently look at nothing and report "no
+   * differences".
+   */
   public static Duration parseDuration(String text) {
+    Duration duration = parseAnyDuration(text);
+    if (duration.isNegative() || duration.isZero()) {
+      throw new UsageError("'" + text + "' is not a positive duration: use 30s, 5m, 24h, 7d");
+    }
+    return duration;
+  }
+
+  private static Duration parseAnyDuration(String text) {
     String value = text.strip().toLowerCase(Locale.ROOT);
     try {
       if (value.startsWith("p")) {
@@ -82,8 +94,7 @@ public final class Times {
         default -> throw new IllegalArgumentException("unknown unit");
       };
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          "'" + text + "' is not a duration: use 30s, 5m, 24h, 7d or PT24H");
+      throw new UsageError("'" + text + "' is not a duration: use 30s, 5m, 24h, 7d or PT24H");
     }
   }
 

@@ -44,12 +44,12 @@ public final class PaymentsWorld implements AutoCloseable {
   public final String processorGroup = TestInfra.uniqueName("payment_processor_");
 
   /**
-   * The arguments of {@code payments reconcile --since SINCE --apply --wait WAIT} against this
-   * world's processor group: repairs published, and the processor waited for.
+   * The arguments of {@code payments reconcile --since SINCE --wait WAIT} against this world's
+   * processor group: repairs published, and the processor waited for.
    */
   public String[] reconcileAndApply(String since, String wait) {
     return new String[] {
-      "reconcile", "--since", since, "--apply", "--wait", wait, "--payment-consumer", processorGroup
+      "reconcile", "--since", since, "--wait", wait, "--payment-consumer", processorGroup
     };
   }
 

@@ -6,6 +6,7 @@ import io.marketplace.payments.ops.OperatorError;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,20 +59,34 @@ public final class DeadLetters {
             + dlqTopics().stream().map(Topic::name).toList());
   }
 
-  /** Every record of {@code topics}, topic by topic, partitions in order. */
+  /**
+   * Every record of {@code topics}, topic by topic, partitions in order. Refuses when one of them
+   * does not exist: every dead-letter topic is created with the system, so a missing one means a
+   * wrong {@code KAFKA_TOPIC_PREFIX} or cluster, and "no dead letters" would be a false all-clear.
+   */
   public List<DeadLetter> read(List<Topic> topics, PrintWriter progress) {
     List<DeadLetter> letters = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(readerConfig())) {
+      Map<Topic, List<TopicPartition>> partitionsOf = new LinkedHashMap<>();
+      List<String> missing = new ArrayList<>();
       for (Topic topic : topics) {
         List<PartitionInfo> infos =
             Optional.ofNullable(consumer.partitionsFor(topic.name(), Duration.ofSeconds(15)))
                 .orElse(List.of());
         if (infos.isEmpty()) {
-          progress.println(topic.name() + " does not exist; skipped");
-          continue;
+          missing.add(topic.name());
         }
-        List<TopicPartition> partitions =
-            infos.stream().map(i -> new TopicPartition(topic.name(), i.partition())).toList();
+        partitionsOf.put(
+            topic,
+            infos.stream().map(i -> new TopicPartition(topic.name(), i.partition())).toList());
+      }
+      if (!missing.isEmpty()) {
+        throw new OperatorError(
+            "the cluster has no topic "
+                + String.join(", ", missing)
+                + ": is KAFKA_TOPIC_PREFIX that of the workers?");
+      }
+      for (List<TopicPartition> partitions : partitionsOf.values()) {
         letters.addAll(readToEnd(consumer, partitions, progress));
       }
     }
@@ -118,6 +133,8 @@ public final class DeadLetters {
   private Properties readerConfig() {
     Properties props = kafka.admin("payments-cli-dlq-reader");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // looking a topic up must not create it (a broker with auto.create.topics.enable)
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.dlq;
 
+import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
@@ -107,17 +108,39 @@ public final class DlqCommand implements Runnable {
                 + (redriven == null ? "" : ", " + waiting + " not redriven"));
       }
       out.flush();
+      failIfUnknown();
       return 0;
     }
 
-    /** The redrive marks, or null when the database cannot tell (the list still shows). */
+    /**
+     * The redrive marks, or null when the database cannot tell: the list still shows, with "?", and
+     * the command then fails ({@link #failIfUnknown}). A missing variable is a usage error.
+     */
     private Map<String, Instant> redrivenOrNull(List<Topic> topics, PrintWriter err) {
       try (Database database = context.openDatabase()) {
         return new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
+      } catch (ConfigException e) {
+        throw e;
       } catch (RuntimeException e) {
+        unknownBecause = e;
+        if (waitingOnly) {
+          throw new OperatorError(
+              "cannot tell which dead letters wait: the database failed: " + e.getMessage(), e);
+        }
         err.println("redrive status unknown (" + e.getMessage() + ")");
         err.flush();
         return null;
+      }
+    }
+
+    private RuntimeException unknownBecause;
+
+    private void failIfUnknown() {
+      if (unknownBecause != null) {
+        throw new OperatorError(
+            "listed without redrive status (REDRIVEN ?): the database failed: "
+                + unknownBecause.getMessage(),
+            unknownBecause);
       }
     }
   }

@@ -47,4 +47,13 @@ public record Finding(
   public boolean repairable() {
     return repair != null;
   }
+
+  /**
+   * Whether it leaves the reconciliation undone: a difference with Stripe no worker can repair. A
+   * failed refund awaiting an admin is listed as a reminder, but it is no difference (our record
+   * says failed, as Stripe does) and has its own queue and alert.
+   */
+  public boolean needsPerson() {
+    return repair == null && kind != Kind.REFUND_FAILED_OPEN;
+  }
 }

@@ -7,6 +7,7 @@ import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
 import io.marketplace.payments.ops.Times;
+import io.marketplace.payments.ops.UsageError;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,11 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.jdbi.v3.core.JdbiException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,16 +36,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code payments reconcile}: lists PaymentIntents and refunds from Stripe since a time and
- * compares them with the database. With {@code --apply} it repairs by publishing each missing fact
- * as a Stripe-shaped event for the workers to apply; it never writes the database itself.
+ * {@code payments reconcile} (SPEC §7): lists PaymentIntents, refunds and disputes from Stripe
+ * since a time, compares them with the database and repairs what it missed, by publishing each
+ * missing fact as a Stripe-shaped event for the workers to apply; it never writes the database
+ * itself. {@code --dry-run} only reports.
+ *
+ * <p>Exit status 0: nothing left to do (no differences, or every repair published, and applied when
+ * waited for; failed refunds awaiting an admin are listed, not counted). 1: a difference needs a
+ * person, a repair was not applied in time, or a failure. A dry run exits 0 whatever it finds.
  */
 @Command(
     name = "reconcile",
     mixinStandardHelpOptions = true,
     description = {
-      "Lists PaymentIntents and refunds from Stripe and reports what the database missed.",
-      "With --apply, publishes each missing fact for the workers to apply."
+      "Lists PaymentIntents, refunds and disputes from Stripe, reports what the database missed,",
+      "and repairs it by publishing each missing fact for the workers to apply.",
+      "With --dry-run, only reports."
     })
 public final class ReconcileCommand implements Callable<Integer> {
 
@@ -78,13 +90,17 @@ public final class ReconcileCommand implements Callable<Integer> {
       })
   String refundLookback;
 
-  @Option(names = "--apply", description = "publish the repairs (default: only report)")
+  @Option(names = "--dry-run", description = "only report: publish no repair")
+  boolean dryRun;
+
+  /** Repairing is the default (SPEC §7); accepted so that scripts written for it keep working. */
+  @Option(names = "--apply", hidden = true)
   boolean apply;
 
   @Option(
       names = "--wait",
       paramLabel = "DURATION",
-      description = "with --apply: wait up to this long for the workers to repair, e.g. 2m")
+      description = "wait up to this long for the workers to apply the repairs, e.g. 2m")
   String await;
 
   @Option(
@@ -114,13 +130,13 @@ public final class ReconcileCommand implements Callable<Integer> {
     Duration wait = await == null ? null : Times.parseDuration(await);
     Duration lookback = Times.parseDuration(unpaidLookback);
     Duration refundsBefore = Times.parseDuration(refundLookback);
-    if (wait != null && !apply) {
-      throw new IllegalArgumentException("--wait goes with --apply");
+    if (dryRun && (wait != null || apply)) {
+      throw new UsageError((apply ? "--apply" : "--wait") + " does not go with --dry-run");
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     StripeLedger stripe = new StripeLedger(context.stripe().client());
-    KafkaConfig kafka = apply ? context.kafka() : null;
+    KafkaConfig kafka = dryRun ? null : context.kafka();
     try (Database database = context.openDatabase()) {
       return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);
     } catch (JdbiException e) {
@@ -305,20 +321,27 @@ public final class ReconcileCommand implements Callable<Integer> {
             + repairs.size()
             + " repair events for the workers"
             + (needPerson > 0 ? ", " + needPerson + " need a person" : ""));
-    if (!apply) {
+    if (dryRun) {
       if (!repairs.isEmpty()) {
-        out.println("run again with --apply to publish the repairs to the workers");
+        out.println("run again without --dry-run to publish the repairs to the workers");
       }
       out.flush();
       return 0;
     }
-    publish(repairs, stripe, kafka, out);
+    if (!repairs.isEmpty()) {
+      publish(repairs, stripe, kafka, out);
+    }
+    long left = findings.stream().filter(Finding::needsPerson).count();
     if (wait != null) {
-      awaitRepairs(differing, repairs.keySet(), records, wait, out);
-    } else {
+      left = awaitRepairs(differing, repairs.keySet(), records, wait, out);
+    } else if (!repairs.isEmpty()) {
       out.println("the workers apply them like any Stripe event; run reconcile again to check");
     }
     out.flush();
+    if (left > 0) {
+      throw new OperatorError(
+          left + " findings need a person: see the runbook for each kind (FINDING above)");
+    }
     return 0;
   }
 
@@ -346,6 +369,7 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private void publish(
       Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
+    requireTopic(kafka);
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(kafka.producer("payments-cli-reconcile"))) {
       RepairPublisher publisher =
@@ -372,11 +396,36 @@ public final class ReconcileCommand implements Callable<Integer> {
   }
 
   /**
+   * Refuses to publish to a topic the cluster does not have (a missing or wrong {@code
+   * KAFKA_TOPIC_PREFIX}): no worker would read the repairs, or a broker that creates topics on
+   * first use would create one for them, and the command would still report them published.
+   */
+  private static void requireTopic(KafkaConfig kafka) {
+    String topic = kafka.topics().stripeEvents().name();
+    try (Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"))) {
+      admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+        throw new OperatorError(
+            "the cluster has no topic "
+                + topic
+                + ": is KAFKA_TOPIC_PREFIX that of the workers? nothing published");
+      }
+      throw new OperatorError("could not look up " + topic + ": " + e.getCause(), e);
+    } catch (TimeoutException e) {
+      throw new OperatorError("Kafka did not answer within 30 s: nothing published", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OperatorError("interrupted: nothing published", e);
+    }
+  }
+
+  /**
    * Checks the differing objects again until the workers repaired them, or the time is up. A
    * finding whose repair event was applied without repairing it stops the wait: waiting longer
-   * would not help, the worker needs a look.
+   * would not help, the worker needs a look. Returns how many findings are left for a person.
    */
-  private void awaitRepairs(
+  private long awaitRepairs(
       List<Checked> differing,
       Set<String> published,
       Records records,
@@ -401,7 +450,7 @@ public final class ReconcileCommand implements Callable<Integer> {
           out.println(left.size() + " findings need a person:");
           print(left, out);
         }
-        return;
+        return left.stream().filter(Finding::needsPerson).count();
       }
       // the next generation is proposed once the published one was applied
       List<Finding> ineffective =

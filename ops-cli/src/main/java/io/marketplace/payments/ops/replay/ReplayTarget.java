@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.replay;
 
+import io.marketplace.payments.ops.UsageError;
 import java.time.Instant;
 import java.util.List;
 
@@ -35,8 +36,7 @@ public sealed interface ReplayTarget {
       } catch (NumberFormatException e) {
         // falls through to the message below
       }
-      throw new IllegalArgumentException(
-          "'" + text + "' is not PARTITION:OFFSET or TOPIC:PARTITION:OFFSET");
+      throw new UsageError("'" + text + "' is not PARTITION:OFFSET or TOPIC:PARTITION:OFFSET");
     }
   }
 }

@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.replay;
 
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.UsageError;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -143,7 +144,16 @@ public final class Replayer {
                 + end.get(partition)
                 + ")");
       }
-      resolved.put(partition, wanted.offset());
+      Long before = resolved.put(partition, wanted.offset());
+      if (before != null) {
+        throw new UsageError(
+            partition
+                + " is given twice ("
+                + before
+                + " and "
+                + wanted.offset()
+                + "): give it once");
+      }
     }
     return resolved;
   }

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -187,6 +188,36 @@ class DlqCommandTest {
     // Then
     assertThat(result.exitCode()).isEqualTo(1);
     assertThat(result.err()).contains(topics.moderation().dlq().name());
+  }
+
+  @Test
+  @Order(4)
+  void shouldNotGiveAnAllClearItCannotBackUp() {
+    // When the operator lists with a topic prefix the workers do not use
+    Cli.Result wrongPrefix =
+        new Cli()
+            .kafka(topics)
+            .database(db)
+            .set("KAFKA_TOPIC_PREFIX", "not-ours.")
+            .run("dlq", "list");
+    // or asks which letters wait while the database cannot tell
+    Cli.Result noDatabase =
+        new Cli()
+            .kafka(topics)
+            .set("DATABASE_URL", "jdbc:postgresql://127.0.0.1:1/payments")
+            .set("DATABASE_USER", "payments")
+            .set("DATABASE_PASSWORD", UUID.randomUUID().toString())
+            .run("dlq", "list", "--waiting");
+
+    // Then neither says "no dead letters": each fails, naming why
+    assertThat(wrongPrefix.exitCode()).as(wrongPrefix.toString()).isEqualTo(1);
+    assertThat(wrongPrefix.err())
+        .contains("the cluster has no topic not-ours.stripe.events.v1.dlq")
+        .contains("KAFKA_TOPIC_PREFIX");
+    assertThat(wrongPrefix.out()).doesNotContain("no dead letters");
+    assertThat(noDatabase.exitCode()).as(noDatabase.toString()).isEqualTo(1);
+    assertThat(noDatabase.err()).contains("cannot tell which dead letters wait");
+    assertThat(noDatabase.out()).doesNotContain("no dead letters");
   }
 
   private void deliver(String eventId, String paymentIntentId, String paymentType) {

@@ -152,7 +152,8 @@ class ReconcileAfterIncidentTest {
 
     // When the operator reconciles since the start of the incident, as the runbook says
     Cli.Result report =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
 
     // Then the paid, never-applied posting fee is a finding
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -223,7 +224,8 @@ class ReconcileAfterIncidentTest {
 
     // When the operator reconciles
     Cli.Result report =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
 
     // Then the second charge, neither delivered nor refunded, is a finding
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -251,7 +253,7 @@ class ReconcileAfterIncidentTest {
             .set("DATABASE_CONNECT_TIMEOUT", "1s");
 
     // When
-    Cli.Result report = unreachable.run("reconcile", "--since", "1h");
+    Cli.Result report = unreachable.run("reconcile", "--since", "1h", "--dry-run");
 
     // Then it fails, naming the database, not Stripe
     assertThat(report.exitCode()).as(report.toString()).isEqualTo(1);
@@ -285,7 +287,8 @@ class ReconcileAfterIncidentTest {
 
     // When the operator reconciles, then applies
     Cli.Result report =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
     Cli.Result apply = cli.run(world.reconcileAndApply("1h", "10s"));
 
     // Then the finding goes to a person, and no repair event ends in the dead-letter topic

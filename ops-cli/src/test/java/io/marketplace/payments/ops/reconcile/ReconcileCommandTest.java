@@ -82,7 +82,8 @@ class ReconcileCommandTest {
 
     // When the operator reconciles
     Cli.Result report =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
 
     // Then it reports the listing, and repairs nothing by itself
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -90,7 +91,7 @@ class ReconcileCommandTest {
         .contains("listing_not_active")
         .contains(listing.toString())
         .contains("evt_reconcile_" + pi + "_succeeded");
-    assertThat(report.out()).contains("run again with --apply");
+    assertThat(report.out()).contains("run again without --dry-run");
     assertThat(reconciledRecords(pi)).isEmpty();
     assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
 
@@ -105,7 +106,8 @@ class ReconcileCommandTest {
     assertThat(world.paymentEvents(listing.toString()).stream().distinct())
         .containsExactlyInAnyOrderElementsOf(announced);
     Cli.Result after =
-        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
     assertThat(after.out()).doesNotContain(pi);
   }
 
@@ -138,11 +140,12 @@ class ReconcileCommandTest {
 
     // When the operator reconciles and applies
     Cli.Result apply =
-        cli.run(
-            "reconcile", "--since", "1h", "--apply", "--payment-consumer", world.processorGroup);
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
 
-    // Then the listing is named for a person, nothing is published, and it stays unpaid-for
-    assertThat(apply.exitCode()).as(apply.toString()).isZero();
+    // Then the listing is named for a person, nothing is published, it stays unpaid-for, and the
+    // command does not say it is done
+    assertThat(apply.exitCode()).as(apply.toString()).isEqualTo(1);
+    assertThat(apply.err()).contains("1 findings need a person");
     assertThat(lineOf(apply.out(), pi))
         .contains("listing_not_active")
         .contains("went back in full")
@@ -170,7 +173,13 @@ class ReconcileCommandTest {
           world
               .cli()
               .stripe(earlier.baseUrl(), earlier.secretKey())
-              .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+              .run(
+                  "reconcile",
+                  "--since",
+                  "1h",
+                  "--dry-run",
+                  "--payment-consumer",
+                  world.processorGroup);
 
       // Then the listing is a finding, with its repair
       assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -229,10 +238,10 @@ class ReconcileCommandTest {
     String refund = (String) emulator.refundOutsideSystem(pi, null).get("id");
 
     // When the operator reconciles, then applies with the refund worker running
-    Cli.Result report = cli.run("reconcile", "--since", "1h");
+    Cli.Result report = cli.run("reconcile", "--since", "1h", "--dry-run");
     Cli.Result apply;
     try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
-      apply = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
+      apply = cli.run("reconcile", "--since", "1h", "--wait", "30s");
     }
 
     // Then the report names the refund, and the refund worker records it from the published event
@@ -301,7 +310,7 @@ class ReconcileCommandTest {
           world
               .cli()
               .stripe(earlier.baseUrl(), earlier.secretKey())
-              .run("reconcile", "--since", "1h");
+              .run("reconcile", "--since", "1h", "--dry-run");
 
       // Then the failure is a finding, with its repair, though Stripe made the refund before T
       assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -322,14 +331,14 @@ class ReconcileCommandTest {
     String dispute = emulator.openDispute(pi);
 
     // When the operator reconciles, then applies with the refund worker running
-    Cli.Result report = cli.run("reconcile", "--since", "1h");
+    Cli.Result report = cli.run("reconcile", "--since", "1h", "--dry-run");
     Cli.Result opened;
     Cli.Result closed;
     try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
-      opened = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
+      opened = cli.run("reconcile", "--since", "1h", "--wait", "30s");
       // and again once the dispute is won, its closing event lost too
       emulator.closeDispute(dispute, "won");
-      closed = cli.run("reconcile", "--since", "1h", "--apply", "--wait", "30s");
+      closed = cli.run("reconcile", "--since", "1h", "--wait", "30s");
     }
 
     // Then the report names the dispute, and the refund worker records it, then its outcome
@@ -369,18 +378,20 @@ class ReconcileCommandTest {
           """
           INSERT INTO payment_refunds
               (id, user_id, stripe_payment_intent_id, amount_cents, reason, status,
-               failure_reason, failed_at, closed_at)
+               failure_reason, failed_at, closed_at, close_outcome)
           VALUES (?, ?, ?, 500, 'moderation_rejection', 'failed', 'expired_or_canceled_card',
-                  now() - interval '1 hour', CASE WHEN ? THEN now() END)
+                  now() - interval '1 hour', CASE WHEN ? THEN now() END,
+                  CASE WHEN ? THEN 'not_owed' END)
           """,
           id,
           UUID.randomUUID(),
           "pi_failed_" + id.toString().substring(0, 8),
+          id.equals(closed),
           id.equals(closed));
     }
 
     // When the operator reconciles the last day
-    Cli.Result report = cli.run("reconcile", "--since", "1d");
+    Cli.Result report = cli.run("reconcile", "--since", "1d", "--dry-run");
 
     // Then the open failed refund is a finding for a person, the closed one is not
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -415,7 +426,7 @@ class ReconcileCommandTest {
             .getId();
 
     // When
-    Cli.Result report = cli.run("reconcile", "--since", "1h");
+    Cli.Result report = cli.run("reconcile", "--since", "1h", "--dry-run");
 
     // Then
     assertThat(report.exitCode()).as(report.toString()).isZero();
@@ -435,7 +446,13 @@ class ReconcileCommandTest {
 
     // When the operator types a time in the future (a wrong year, a day too far)
     Cli.Result result =
-        cli.run("reconcile", "--since", tomorrow, "--payment-consumer", world.processorGroup);
+        cli.run(
+            "reconcile",
+            "--since",
+            tomorrow,
+            "--dry-run",
+            "--payment-consumer",
+            world.processorGroup);
 
     // Then it says so, instead of "no differences" for a database that misses a payment
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
@@ -444,9 +461,49 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldRepairByDefaultAndRefuseAWrongTopicPrefixOrANegativeLookback() throws Exception {
+    // Given a posting fee paid at Stripe whose webhook never reached the processor
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+
+    // When the operator types a lookback with a sign, a time that is not one, or runs the
+    // command with a topic prefix the workers do not use
+    Cli.Result negative = cli.run("reconcile", "--since", "1h", "--refund-lookback", "-90d");
+    Cli.Result notATime = cli.run("reconcile", "--since", "yesterday");
+    Cli.Result wrongPrefix =
+        cli.set("KAFKA_TOPIC_PREFIX", "not-ours.")
+            .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then each is refused, naming what is wrong, and nothing is repaired
+    assertThat(negative.exitCode()).as(negative.toString()).isEqualTo(2);
+    assertThat(negative.err()).contains("'-90d' is not a positive duration");
+    assertThat(notATime.exitCode()).as(notATime.toString()).isEqualTo(2);
+    assertThat(notATime.err()).contains("'yesterday' is not a time");
+    assertThat(wrongPrefix.exitCode()).as(wrongPrefix.toString()).isEqualTo(1);
+    assertThat(wrongPrefix.err())
+        .contains("the cluster has no topic not-ours.stripe.events.v1")
+        .contains("nothing published");
+    assertThat(reconciledRecords(pi)).isEmpty();
+    assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
+
+    // When it runs as SPEC §7 has it: --since only
+    Cli.Result repair =
+        world
+            .cli()
+            .stripe(emulator.baseUrl(), emulator.secretKey())
+            .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then it repairs: the processor applies the payment it missed
+    assertThat(repair.exitCode()).as(repair.toString()).isZero();
+    assertThat(repair.out()).contains("published evt_reconcile_" + pi + "_succeeded");
+    world.awaitListingStatus(listing, "active");
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenStripeKeyMissing() {
     // When
-    Cli.Result result = world.cli().run("reconcile", "--since", "1h");
+    Cli.Result result = world.cli().run("reconcile", "--since", "1h", "--dry-run");
 
     // Then
     assertThat(result.exitCode()).isEqualTo(2);
