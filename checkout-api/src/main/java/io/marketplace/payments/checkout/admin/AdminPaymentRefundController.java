@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * marks it {@code processed} and announces {@code refund.processed}. If Stripe does not answer, the
  * record stays {@code approved} with {@code lastError} and the refund worker's janitor retries it;
  * a client's retry with the same {@code Idempotency-Key} gets the first answer, never a second
- * refund (see {@link #recordId}).
+ * refund (see {@link #recordId}). The key is required (400 without it): this is the one route that
+ * moves an amount of the caller's choosing, and without a key each call, a double click included,
+ * would be a refund of its own.
  */
 public final class AdminPaymentRefundController {
 
@@ -76,6 +78,13 @@ public final class AdminPaymentRefundController {
       throw unknown(paymentIntentId.substring(0, 40) + "…");
     }
     String idempotencyKey = ctx.header(Idempotency.HEADER);
+    if (idempotencyKey == null || idempotencyKey.isBlank()) {
+      // every call would be a refund of its own: a double click, or a retry after a lost answer,
+      // would give the money back twice
+      throw ProblemException.badRequest(
+          "an Idempotency-Key header is required: a retry or a second click under the same key"
+              + " refunds once");
+    }
     UUID id =
         jdbi.inTransaction(
             tx -> {
@@ -83,9 +92,6 @@ public final class AdminPaymentRefundController {
               RefundRequestDao.Payment payment =
                   dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
               Instant now = clock.instant();
-              if (idempotencyKey == null) {
-                return record(tx, UUID.randomUUID(), payment, amountCents, reason, caller, now);
-              }
               RefundDao refunds = tx.attach(RefundDao.class);
               UUID keyed =
                   Idempotency.recordId(
@@ -135,8 +141,8 @@ public final class AdminPaymentRefundController {
               + left
               + " of "
               + payment.amountCents()
-              + " (refunds recorded, approved, pending review or failed and not closed"
-              + " count as taken)");
+              + " (refunds recorded, approved, pending review, failed and not closed, or"
+              + " closed as refunded elsewhere count as taken)");
     }
     tx.attach(RefundRequestDao.class)
         .insertAdminRefund(

@@ -46,6 +46,36 @@ class AdminPaymentRefundRoutesTest {
   private record Paid(UUID owner, UUID listingId, String paymentIntentId) {}
 
   @Test
+  void shouldRefuseARefundWithoutAnIdempotencyKeyRatherThanRefundTwiceOnADoubleClick() {
+    // Given a paid featured promotion of 500 cents
+    Paid paid = featured();
+
+    // When an admin's client sends the refund twice without an Idempotency-Key (a double click)
+    List<Http.Response> answers = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      answers.add(
+          app.http
+              .post("/admin/api/marketplace/payments/" + paid.paymentIntentId() + "/refunds")
+              .token(Tokens.admin(ADMIN))
+              .json(body(150, "goodwill"))
+              .send());
+    }
+
+    // Then both are refused, naming the header, and nothing is refunded
+    assertThat(answers)
+        .allSatisfy(
+            answer -> {
+              assertThat(answer.status()).as(answer.toString()).isEqualTo(400);
+              assertThat(answer.json().get("detail").asText()).contains("Idempotency-Key");
+            });
+    assertThat(
+            app.db.count(
+                "payment_refunds WHERE stripe_payment_intent_id = ?", paid.paymentIntentId()))
+        .isZero();
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+  }
+
+  @Test
   void shouldRefuseWithoutRefundingWhenTheBodyNamesAFieldTwice() {
     // Given a paid featured promotion of 500 cents
     Paid paid = featured();
@@ -55,6 +85,7 @@ class AdminPaymentRefundRoutesTest {
         app.http
             .post("/admin/api/marketplace/payments/" + paid.paymentIntentId() + "/refunds")
             .token(Tokens.admin(ADMIN))
+            .idempotencyKey(UUID.randomUUID().toString())
             .json("{\"amountCents\":100,\"reason\":\"x\",\"amountCents\":500}")
             .send();
 
@@ -69,10 +100,12 @@ class AdminPaymentRefundRoutesTest {
     assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
   }
 
+  /** The call as the admin console makes it: under an Idempotency-Key of its own. */
   private static Http.Call refund(String paymentIntentId, Object body) {
     return app.http
         .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")
         .token(Tokens.admin(ADMIN))
+        .idempotencyKey(UUID.randomUUID().toString())
         .json(body);
   }
 

@@ -238,6 +238,7 @@ class RefundRequestRoutesTest {
         app.http
             .post("/admin/api/marketplace/payments/" + featured + "/refunds")
             .token(Tokens.admin(UUID.randomUUID()))
+            .idempotencyKey(UUID.randomUUID().toString())
             .json(Map.of("amountCents", 150, "reason", "goodwill"))
             .send();
     assertThat(adminRefund.status()).as(adminRefund.toString()).isEqualTo(201);
