@@ -51,7 +51,9 @@ public final class ModerationController {
   static final int MAX_REASON = 1000;
 
   /** The data of {@code listing.rejected}; the refund worker announces the same shape. */
-  public record ListingRejected(UUID listingId, UUID userId, String reason, Instant rejectedAt) {}
+  /** The data of {@code listing.rejected}; {@code rejectedBy} the super_admin who rejected it. */
+  public record ListingRejected(
+      UUID listingId, UUID userId, String reason, Instant rejectedAt, UUID rejectedBy) {}
 
   private final Jdbi jdbi;
   private final Clock clock;
@@ -88,7 +90,7 @@ public final class ModerationController {
                     "the listing is already " + status.wire() + "; there is nothing to reject");
               }
               List<String> open = openPaymentIntents(tx, id);
-              listings.reject(id, reason, requestKey.orElse(null), now);
+              listings.reject(id, reason, caller.userId(), requestKey.orElse(null), now);
               String key = id.toString();
               // factKey = listing id: the refund worker announces the same fact under the same id
               Outbox.append(
@@ -97,7 +99,7 @@ public final class ModerationController {
                       PaymentEventType.LISTING_REJECTED,
                       key,
                       now,
-                      new ListingRejected(id, listing.userId(), reason, now)),
+                      new ListingRejected(id, listing.userId(), reason, now, caller.userId())),
                   key);
               Outbox.append(
                   tx,

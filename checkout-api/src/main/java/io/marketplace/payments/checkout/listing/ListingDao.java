@@ -63,20 +63,21 @@ public interface ListingDao {
       @Bind("now") Instant now);
 
   /**
-   * Moderation: pending_payment or active → rejected, with the admin request's {@link
-   * io.marketplace.payments.checkout.idempotency.RequestKey} (null without an Idempotency-Key); 0
-   * when it is already over.
+   * Moderation: pending_payment or active → rejected by the super_admin {@code rejectedBy}, with
+   * the admin request's {@link io.marketplace.payments.checkout.idempotency.RequestKey} (null
+   * without an Idempotency-Key); 0 when it is already over.
    */
   @SqlUpdate(
       """
       UPDATE marketplace_listings
       SET status = 'rejected', rejected_at = :now, rejection_reason = :reason,
-          rejection_request_key = :requestKey, updated_at = :now
+          rejected_by = :rejectedBy, rejection_request_key = :requestKey, updated_at = :now
       WHERE id = :id AND status IN ('pending_payment', 'active')
       """)
   int reject(
       @Bind("id") UUID id,
       @Bind("reason") String reason,
+      @Bind("rejectedBy") UUID rejectedBy,
       @Bind("requestKey") String requestKey,
       @Bind("now") Instant now);
 

@@ -40,18 +40,20 @@ class ModerationRoutesTest {
     UUID owner = UUID.randomUUID();
     TestApi.PaidListing paid = app.paidListing(owner);
 
-    // When
+    // When a super_admin rejects it
+    UUID admin = UUID.randomUUID();
     Http.Response response =
-        reject(Tokens.admin(UUID.randomUUID()), paid.listingId(), Map.of("reason", "scam"));
+        reject(Tokens.admin(admin), paid.listingId(), Map.of("reason", "scam"));
 
-    // Then the listing is rejected
+    // Then the listing is rejected, with who rejected it (its payments are refunded for it)
     assertThat(response.status()).isEqualTo(200);
     assertThat(response.json().get("status").asText()).isEqualTo("rejected");
     assertThat(
             app.db.row(
-                "SELECT status, rejection_reason FROM marketplace_listings WHERE id = ?",
+                "SELECT status, rejection_reason, rejected_by FROM marketplace_listings"
+                    + " WHERE id = ?",
                 paid.listingId()))
-        .contains(Map.of("status", "rejected", "rejection_reason", "scam"));
+        .contains(Map.of("status", "rejected", "rejection_reason", "scam", "rejected_by", admin));
 
     // and the moderation decision is on marketplace.moderation.v1, keyed by listing
     ConsumerRecord<String, byte[]> decision =
@@ -73,8 +75,9 @@ class ModerationRoutesTest {
                 paid.listingId().toString().equals(r.key())
                     && KafkaTestClient.text(r).contains("listing.rejected"),
             Duration.ofSeconds(20));
-    assertThat(Json.mapper().readTree(event.value()).get("data").get("userId").asText())
-        .isEqualTo(owner.toString());
+    JsonNode data = Json.mapper().readTree(event.value()).get("data");
+    assertThat(data.get("userId").asText()).isEqualTo(owner.toString());
+    assertThat(data.get("rejectedBy").asText()).isEqualTo(admin.toString());
   }
 
   @Test
