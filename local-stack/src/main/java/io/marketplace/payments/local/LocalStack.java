@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -71,14 +72,55 @@ public final class LocalStack implements AutoCloseable {
     this.refunds = refunds;
   }
 
+  /** The workers {@code ./payments up --without} can leave stopped: those an operator replays. */
+  public enum Worker {
+    PAYMENT_PROCESSOR("payment-processor"),
+    REFUND_WORKER("refund-worker");
+
+    private final String wire;
+
+    Worker(String wire) {
+      this.wire = wire;
+    }
+
+    public String wire() {
+      return wire;
+    }
+
+    /** By its service name, as the consumer groups of SPEC §4 are named. */
+    public static Worker of(String name) {
+      for (Worker worker : values()) {
+        if (worker.wire.equals(name)) {
+          return worker;
+        }
+      }
+      throw new IllegalArgumentException(
+          "'"
+              + name
+              + "' is not a worker that can be left stopped: payment-processor, refund-worker");
+    }
+  }
+
   /**
    * Starts everything in dependency order, reporting each step to {@code progress}. On a failure,
    * whatever had started is stopped again before the exception leaves.
    */
   public static LocalStack start(Path dataDir, StackPorts ports, Consumer<String> progress) {
-    ports.requireFreeButPostgres();
+    return start(dataDir, ports, Set.of(), progress);
+  }
+
+  /**
+   * {@link #start(Path, StackPorts, Consumer)} leaving the workers of {@code without} stopped: a
+   * worker's consumer group must have no member for {@code ./payments replay} to rewind it, and
+   * under {@code up} every worker runs in this process.
+   */
+  public static LocalStack start(
+      Path dataDir, StackPorts ports, Set<Worker> without, Consumer<String> progress) {
     Closer closer = new Closer();
+    // released last: nothing of this stack touches the directory once it is let go
+    closer.add(DataDirLock.acquire(dataDir));
     try {
+      ports.requireFreeButPostgres();
       Files.createDirectories(dataDir);
       Secrets secrets = Secrets.loadOrCreate(dataDir.resolve("secrets.properties"));
 
@@ -151,14 +193,25 @@ public final class LocalStack implements AutoCloseable {
       progress.accept("  gateway metrics at " + gateway.adminUrl() + "/metrics");
       progress.accept("starting the checkout API ...");
       CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
-      progress.accept("starting the payment processor ...");
-      PaymentProcessor processor =
-          closer.add(
-              PaymentProcessor.start(
-                  PaymentProcessorConfig.fromEnv(admin(base, ports.processor()))));
-      progress.accept("starting the refund worker ...");
-      RefundWorker refunds =
-          closer.add(RefundWorker.start(RefundWorkerConfig.fromEnv(admin(base, ports.refunds()))));
+      PaymentProcessor processor = null;
+      if (without.contains(Worker.PAYMENT_PROCESSOR)) {
+        progress.accept("not starting the payment processor (--without)");
+      } else {
+        progress.accept("starting the payment processor ...");
+        processor =
+            closer.add(
+                PaymentProcessor.start(
+                    PaymentProcessorConfig.fromEnv(admin(base, ports.processor()))));
+      }
+      RefundWorker refunds = null;
+      if (without.contains(Worker.REFUND_WORKER)) {
+        progress.accept("not starting the refund worker (--without)");
+      } else {
+        progress.accept("starting the refund worker ...");
+        refunds =
+            closer.add(
+                RefundWorker.start(RefundWorkerConfig.fromEnv(admin(base, ports.refunds()))));
+      }
       progress.accept("starting the promotion expirer ...");
       PromotionExpirer expirer =
           closer.add(
@@ -173,7 +226,7 @@ public final class LocalStack implements AutoCloseable {
                       base.with(
                           Map.of(
                               "ADMIN_PORT",
-                              "0",
+                              Integer.toString(ports.risk()),
                               "RISK_STATE_DIR",
                               dataDir.resolve("risk").toString(),
                               // one embedded broker
@@ -185,8 +238,12 @@ public final class LocalStack implements AutoCloseable {
       env.put("GATEWAY_ADMIN_URL", gateway.adminUrl());
       env.put("WEBHOOK_URL", gateway.webhookUrl());
       env.put("API_URL", api.baseUrl());
-      env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
-      env.put("REFUND_WORKER_URL", refunds.baseUrl());
+      if (processor != null) {
+        env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
+      }
+      if (refunds != null) {
+        env.put("REFUND_WORKER_URL", refunds.baseUrl());
+      }
       env.put("PROMOTION_EXPIRER_URL", expirer.baseUrl());
       env.put("PAYMENT_RISK_URL", risk.adminUrl());
       return new LocalStack(closer, env, kafka, postgres, stripe, processor, refunds);
@@ -219,9 +276,13 @@ public final class LocalStack implements AutoCloseable {
     return env;
   }
 
-  /** True once both workers were given their partitions: events sent from now on are consumed. */
+  /**
+   * True once both workers (those running) were given their partitions: events sent from now on are
+   * consumed.
+   */
   public boolean workersAssigned() {
-    return processor.isAssigned() && refunds.isAssigned();
+    return (processor == null || processor.isAssigned())
+        && (refunds == null || refunds.isAssigned());
   }
 
   public EmbeddedKafka kafka() {

@@ -20,14 +20,15 @@ public record StackPorts(
     int processor,
     int refunds,
     int expirer,
-    int gatewayAdmin) {
+    int gatewayAdmin,
+    int risk) {
 
   public static StackPorts defaults() {
-    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084, 8085);
+    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084, 8085, 8086);
   }
 
   public static StackPorts anyFree() {
-    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -46,6 +47,7 @@ public record StackPorts(
     byOption.put("--refunds-port", refunds);
     byOption.put("--expirer-port", expirer);
     byOption.put("--gateway-admin-port", gatewayAdmin);
+    byOption.put("--risk-port", risk);
     byOption.forEach(
         (option, port) -> {
           if (port != 0 && !isFree(port)) {

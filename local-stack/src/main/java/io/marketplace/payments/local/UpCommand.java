@@ -2,11 +2,16 @@ package io.marketplace.payments.local;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code ./payments up}: the whole system on this machine until Ctrl-C (SPEC §7). */
@@ -14,9 +19,10 @@ import picocli.CommandLine.Spec;
     name = "up",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the whole system on this machine: a real Kafka broker (KRaft) and a real PostgreSQL,",
-      "both embedded, the Stripe emulator, the gateway, the API and every worker.",
-      "Data persists under the data directory; Ctrl-C stops everything cleanly."
+      "Runs the whole system on this machine until Ctrl-C.",
+      "A real Kafka broker (KRaft) and a real PostgreSQL, both embedded, the Stripe emulator,",
+      "the gateway, the API and every worker. Data persists under the data directory;",
+      "Ctrl-C stops everything cleanly."
     })
 public final class UpCommand implements Callable<Integer> {
 
@@ -54,6 +60,21 @@ public final class UpCommand implements Callable<Integer> {
       description = "the gateway's health and metrics; default: ${DEFAULT-VALUE}")
   int gatewayAdminPort = StackPorts.defaults().gatewayAdmin();
 
+  @Option(
+      names = "--without",
+      split = ",",
+      paramLabel = "WORKER",
+      description = {
+        "leave these workers stopped (payment-processor, refund-worker), so that",
+        "./payments replay can rewind their consumer groups; start up again without it after"
+      })
+  List<String> without = List.of();
+
+  @Option(
+      names = "--risk-port",
+      description = "the risk service's health and metrics; default: ${DEFAULT-VALUE}")
+  int riskPort = StackPorts.defaults().risk();
+
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
@@ -68,18 +89,30 @@ public final class UpCommand implements Callable<Integer> {
             processorPort,
             refundsPort,
             expirerPort,
-            gatewayAdminPort);
+            gatewayAdminPort,
+            riskPort);
+    Set<LocalStack.Worker> leftStopped;
+    try {
+      leftStopped =
+          without.stream()
+              .map(String::strip)
+              .map(LocalStack.Worker::of)
+              .collect(Collectors.toCollection(() -> EnumSet.noneOf(LocalStack.Worker.class)));
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--without: " + e.getMessage());
+    }
     LocalStack stack;
     try {
       stack =
           LocalStack.start(
               dataDir,
               ports,
+              leftStopped,
               line -> {
                 out.printf("[%5.1f s] %s%n", (System.nanoTime() - started) / 1e9, line);
                 out.flush();
               });
-    } catch (StackPorts.PortTakenException e) {
+    } catch (StackPorts.PortTakenException | DataDirLock.InUseException e) {
       spec.commandLine().getErr().println("payments up: " + e.getMessage());
       return 1;
     }

@@ -127,7 +127,7 @@ class UpRestartTest {
     // Given PostgreSQL's port held by a process that is not a PostgreSQL of this data directory
     try (ServerSocket other = new ServerSocket()) {
       other.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      StackPorts ports = new StackPorts(0, other.getLocalPort(), 0, 0, 0, 0, 0, 0, 0);
+      StackPorts ports = new StackPorts(0, other.getLocalPort(), 0, 0, 0, 0, 0, 0, 0, 0);
 
       // When the stack starts, then it refuses, naming the option that moves the port
       assertThatThrownBy(() -> LocalStack.start(dataDir, ports, line -> {}))
@@ -176,17 +176,19 @@ class UpRestartTest {
             "--expirer-port",
             Integer.toString(ports.expirer()),
             "--gateway-admin-port",
-            Integer.toString(ports.gatewayAdmin())));
+            Integer.toString(ports.gatewayAdmin()),
+            "--risk-port",
+            Integer.toString(ports.risk())));
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
   }
 
-  /** Nine distinct free loopback ports. */
+  /** Ten distinct free loopback ports. */
   private static StackPorts freePorts() {
     Set<Integer> taken = new HashSet<>();
-    int[] ports = new int[9];
+    int[] ports = new int[10];
     for (int i = 0; i < ports.length; i++) {
       int port;
       do {
@@ -195,7 +197,8 @@ class UpRestartTest {
       ports[i] = port;
     }
     return new StackPorts(
-        ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7], ports[8]);
+        ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7], ports[8],
+        ports[9]);
   }
 
   private static int freePort() {

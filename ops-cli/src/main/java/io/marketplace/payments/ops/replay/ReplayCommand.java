@@ -1,11 +1,13 @@
 package io.marketplace.payments.ops.replay;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
 import io.marketplace.payments.ops.Times;
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -77,8 +79,28 @@ public final class ReplayCommand implements Callable<Integer> {
     KafkaConfig kafka = context.kafka();
     try (ConsumerGroups groups = new ConsumerGroups(kafka)) {
       Replayer replayer = new Replayer(groups, kafka.topics(), err);
+      Optional<String> live = replayer.liveMembers(consumer);
+      if (live.isPresent() && !dryRun) {
+        throw new OperatorError(
+            "consumer group "
+                + consumer
+                + " has "
+                + live.get()
+                + ": stop "
+                + consumer
+                + " (every replica), then run replay again");
+      }
       ReplayPlan plan = replayer.plan(consumer, wanted);
-      out.println("consumer group " + consumer + " has no live members");
+      out.println(
+          live.map(
+                  members ->
+                      "consumer group "
+                          + consumer
+                          + " has "
+                          + members
+                          + ": the plan is from the offsets it has committed so far; stop it"
+                          + " (every replica) before replaying")
+              .orElse("consumer group " + consumer + " has no live members"));
       Table table = new Table("TOPIC", "PARTITION", "CURRENT", "TARGET", "TO RE-READ");
       plan.rows()
           .forEach(

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -32,32 +33,32 @@ public final class Replayer {
     this.progress = progress;
   }
 
-  /** Refuses while the group has members: offsets of a live group are the members' to commit. */
-  public void requireStopped(String group) {
+  /**
+   * The group's live members, described ("2 live members (a on host, b on host)"), or empty when it
+   * has none. Offsets of a live group are the members' to commit: a replay refuses then, a dry run
+   * says so.
+   */
+  public Optional<String> liveMembers(String group) {
     step("describing consumer group " + group);
     List<MemberDescription> members = groups.liveMembers(group);
-    if (!members.isEmpty()) {
-      String who =
-          members.stream()
-              .map(m -> m.clientId() + " on " + m.host())
-              .sorted()
-              .collect(Collectors.joining(", "));
-      throw new OperatorError(
-          "consumer group "
-              + group
-              + " has "
-              + members.size()
-              + (members.size() == 1 ? " live member" : " live members")
-              + " ("
-              + who
-              + "): stop "
-              + group
-              + " (every replica), then run replay again");
+    if (members.isEmpty()) {
+      return Optional.empty();
     }
+    String who =
+        members.stream()
+            .map(m -> m.clientId() + " on " + m.host())
+            .sorted()
+            .collect(Collectors.joining(", "));
+    return Optional.of(
+        members.size()
+            + (members.size() == 1 ? " live member" : " live members")
+            + " ("
+            + who
+            + ")");
   }
 
+  /** What a replay of {@code group} to {@code target} would move, from its committed offsets. */
   public ReplayPlan plan(String group, ReplayTarget target) {
-    requireStopped(group);
     Map<TopicPartition, Long> committed = groups.requireCommitted(group);
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));

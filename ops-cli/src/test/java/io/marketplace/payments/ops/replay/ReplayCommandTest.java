@@ -58,7 +58,7 @@ class ReplayCommandTest {
   }
 
   @Test
-  void shouldRefuseAndNameTheMemberWhenConsumerGroupHasLiveMember() {
+  void shouldRefuseAndNameTheMemberWhenConsumerGroupHasLiveMemberButShowADryRun() {
     // Given a group that has consumed everything and is still running
     produce(0, OLD, 3);
     consumeAndCommit(group, 3);
@@ -74,10 +74,16 @@ class ReplayCommandTest {
 
       // When
       Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
+      Cli.Result dryRun = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
 
-      // Then
+      // Then the replay is refused, naming the member; a dry run shows the plan and says to stop it
       assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
       assertThat(result.err()).contains("1 live member").contains("stop " + group);
+      assertThat(dryRun.exitCode()).as(dryRun.toString()).isZero();
+      assertThat(dryRun.out())
+          .contains("has 1 live member")
+          .containsPattern(topic + "\\s+0\\s+3\\s+0\\s+3")
+          .contains("dry run: nothing changed");
       assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 3L);
     }
   }
