@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -55,11 +56,16 @@ public final class ExpirerMetrics {
   /** Moves the gauge forward to {@code finishedAt}, never back; the first call registers it. */
   public void lastSuccess(Instant finishedAt) {
     lastSuccessEpochSecond.accumulateAndGet(finishedAt.getEpochSecond(), Math::max);
-    // registering an existing gauge again returns it: a lookup, once a minute at most
-    Gauge.builder("payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
-        .description("epoch second at which the latest successful expiry pass finished")
-        .register(registry);
+    // once: registering it again is ignored, with a warning in the log
+    if (lastSuccessRegistered.compareAndSet(false, true)) {
+      Gauge.builder(
+              "payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
+          .description("epoch second at which the latest successful expiry pass finished")
+          .register(registry);
+    }
   }
+
+  private final AtomicBoolean lastSuccessRegistered = new AtomicBoolean();
 
   public long lastSuccessEpochSecond() {
     return lastSuccessEpochSecond.get();
