@@ -22,10 +22,21 @@ final class DataDirLock implements AutoCloseable {
 
   static final String FILE = "up.lock";
 
+  /**
+   * The data directories this process holds. A lock held by this process cannot be tried through a
+   * second channel: the try fails, and closing that channel would release the process's lock on the
+   * file (POSIX locks belong to the process), letting a third stack take a running one's data.
+   */
+  private static final java.util.Set<Path> HELD =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private final Path dataDir;
+
   private final FileChannel channel;
   private final FileLock lock;
 
-  private DataDirLock(FileChannel channel, FileLock lock) {
+  private DataDirLock(Path dataDir, FileChannel channel, FileLock lock) {
+    this.dataDir = dataDir;
     this.channel = channel;
     this.lock = lock;
   }
@@ -33,6 +44,10 @@ final class DataDirLock implements AutoCloseable {
   /** Takes the data directory, or throws {@link InUseException} naming who holds it. */
   static DataDirLock acquire(Path dataDir) {
     Path file = dataDir.resolve(FILE);
+    Path key = dataDir.toAbsolutePath().normalize();
+    if (!HELD.add(key)) {
+      throw new InUseException(dataDir, Long.toString(ProcessHandle.current().pid()));
+    }
     FileChannel channel = null;
     try {
       Files.createDirectories(dataDir);
@@ -43,19 +58,21 @@ final class DataDirLock implements AutoCloseable {
       try {
         lock = channel.tryLock();
       } catch (OverlappingFileLockException e) {
-        lock = null; // held by this very process: a stack already running in this JVM
+        lock = null; // held by this process through a path HELD did not know as the same
       }
       if (lock == null) {
         String holder = Files.readString(file, StandardCharsets.UTF_8).strip();
         channel.close();
+        HELD.remove(key);
         throw new InUseException(dataDir, holder);
       }
       channel.truncate(0);
       channel.write(
           ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)));
       channel.force(true);
-      return new DataDirLock(channel, lock);
+      return new DataDirLock(key, channel, lock);
     } catch (IOException e) {
+      HELD.remove(key);
       if (channel != null) {
         try {
           channel.close();
@@ -74,6 +91,8 @@ final class DataDirLock implements AutoCloseable {
       channel.close();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      HELD.remove(dataDir);
     }
   }
 

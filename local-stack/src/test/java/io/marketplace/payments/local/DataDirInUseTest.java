@@ -38,6 +38,10 @@ class DataDirInUseTest {
                   + ProcessHandle.current().pid()
                   + "): stop it first, or choose another with --data-dir");
 
+      // and so is a third, the second's refusal having left the running one's lock in place
+      assertThatThrownBy(() -> LocalStack.start(dataDir, StackPorts.anyFree(), line -> {}))
+          .isInstanceOf(DataDirLock.InUseException.class);
+
       // and the running one still serves its API
       try (HttpClient http = HttpClient.newHttpClient()) {
         HttpResponse<String> categories =

@@ -14,7 +14,7 @@ import java.util.Locale;
  * The times and durations operators type. A point in time is ISO-8601 ({@code
  * 2026-03-01T10:00:00Z}, with an offset, or without one meaning UTC), a date ({@code 2026-03-01},
  * midnight UTC), or a duration meaning that long ago ({@code 90m}, {@code 24h}, {@code 7d}, {@code
- * PT2H}). A value that is neither, or a duration that is not positive, is a {@link UsageError}.
+ * PT2H}). A value that is neither, or a negative duration, is a {@link UsageError}.
  */
 public final class Times {
 
@@ -64,14 +64,14 @@ public final class Times {
   }
 
   /**
-   * {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H};
-   * positive. A negative or zero lookback would silently look at nothing and report "no
-   * differences".
+   * {@code 500ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 7d} or ISO-8601 {@code PT24H}; not
+   * negative. A negative lookback ({@code -90d}) would silently look at nothing and report "no
+   * differences"; zero is a lookback of nothing before T.
    */
   public static Duration parseDuration(String text) {
     Duration duration = parseAnyDuration(text);
-    if (duration.isNegative() || duration.isZero()) {
-      throw new UsageError("'" + text + "' is not a positive duration: use 30s, 5m, 24h, 7d");
+    if (duration.isNegative()) {
+      throw new UsageError("'" + text + "' is a negative duration: use 30s, 5m, 24h, 7d");
     }
     return duration;
   }

@@ -477,7 +477,7 @@ class ReconcileCommandTest {
 
     // Then each is refused, naming what is wrong, and nothing is repaired
     assertThat(negative.exitCode()).as(negative.toString()).isEqualTo(2);
-    assertThat(negative.err()).contains("'-90d' is not a positive duration");
+    assertThat(negative.err()).contains("'-90d' is a negative duration");
     assertThat(notATime.exitCode()).as(notATime.toString()).isEqualTo(2);
     assertThat(notATime.err()).contains("'yesterday' is not a time");
     assertThat(wrongPrefix.exitCode()).as(wrongPrefix.toString()).isEqualTo(1);
