@@ -15,6 +15,7 @@ import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.common.refund.RefundRecord;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
@@ -37,15 +38,22 @@ import org.slf4j.LoggerFactory;
  * marks it {@code processed} and announces {@code refund.processed}. If Stripe does not answer, the
  * record stays {@code approved} with {@code lastError} and the refund worker's janitor retries it;
  * a client's retry with the same {@code Idempotency-Key} gets the first answer, never a second
- * refund (see {@link #recordId}). The key is required (400 without it): this is the one route that
- * moves an amount of the caller's choosing, and without a key each call, a double click included,
- * would be a refund of its own.
+ * refund (see {@link #recordId}). Without a key (SPEC §3 makes it optional), the same refund asked
+ * again by the same admin within {@link #KEYLESS_REPEAT_WINDOW} is answered with the first one:
+ * this is the one route that moves an amount of the caller's choosing, and a double click must not
+ * give the money back twice. A second, equal refund on purpose takes a key of its own.
  */
 public final class AdminPaymentRefundController {
 
   private static final Logger log = LoggerFactory.getLogger(AdminPaymentRefundController.class);
   static final int MAX_REASON = 1000;
   static final int MAX_PAYMENT_INTENT_ID = 255;
+
+  /**
+   * Without an Idempotency-Key, the same refund (admin, payment, amount, reason) asked again within
+   * this long is the first one asked again: a double click, a client's retry after a lost answer.
+   */
+  static final Duration KEYLESS_REPEAT_WINDOW = Duration.ofMinutes(2);
 
   private final Jdbi jdbi;
   private final RefundExecutor executor;
@@ -78,13 +86,6 @@ public final class AdminPaymentRefundController {
       throw unknown(paymentIntentId.substring(0, 40) + "…");
     }
     String idempotencyKey = ctx.header(Idempotency.HEADER);
-    if (idempotencyKey == null || idempotencyKey.isBlank()) {
-      // every call would be a refund of its own: a double click, or a retry after a lost answer,
-      // would give the money back twice
-      throw ProblemException.badRequest(
-          "an Idempotency-Key header is required: a retry or a second click under the same key"
-              + " refunds once");
-    }
     UUID id =
         jdbi.inTransaction(
             tx -> {
@@ -92,6 +93,28 @@ public final class AdminPaymentRefundController {
               RefundRequestDao.Payment payment =
                   dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
               Instant now = clock.instant();
+              if (idempotencyKey == null) {
+                // a double click, or a client's quick retry: the same refund once
+                Optional<UUID> same =
+                    dao.sameAdminRefundSince(
+                        paymentIntentId,
+                        caller.userId(),
+                        amountCents,
+                        reason,
+                        now.minus(KEYLESS_REPEAT_WINDOW));
+                if (same.isPresent()) {
+                  log.info(
+                      "refund of {} cents of {} by {} asked again without a key within {}:"
+                          + " answered with refund {}",
+                      amountCents,
+                      paymentIntentId,
+                      caller.userId(),
+                      KEYLESS_REPEAT_WINDOW,
+                      same.get());
+                  return same.get();
+                }
+                return record(tx, UUID.randomUUID(), payment, amountCents, reason, caller, now);
+              }
               RefundDao refunds = tx.attach(RefundDao.class);
               UUID keyed =
                   Idempotency.recordId(

@@ -79,6 +79,24 @@ public interface RefundRequestDao {
       @Bind("now") Instant now);
 
   /**
+   * The latest refund {@code adminId} made of the payment for {@code amountCents} with {@code note}
+   * since {@code since}, if any: the first of a double click sent without an Idempotency-Key.
+   */
+  @SqlQuery(
+      """
+      SELECT id FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND created_by = :adminId
+        AND amount_cents = :amountCents AND note = :note AND created_at > :since
+      ORDER BY created_at DESC LIMIT 1
+      """)
+  Optional<UUID> sameAdminRefundSince(
+      @Bind("pi") String paymentIntentId,
+      @Bind("adminId") UUID adminId,
+      @Bind("amountCents") long amountCents,
+      @Bind("note") String note,
+      @Bind("since") Instant since);
+
+  /**
    * A super_admin's refund of a chosen amount: born {@code approved} (an admin decided it), with
    * the admin's note and who they are.
    */
