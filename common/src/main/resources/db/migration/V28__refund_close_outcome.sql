@@ -5,19 +5,15 @@
 -- payment was never ours; or an automatic refund took over what it owed); its room is free again.
 -- Before this column every closed failed refund freed its room, so a refund paid by bank transfer
 -- and closed could be refunded again through Stripe.
+--
+-- Closes made before it keep a null outcome and count as they did (room free, not money returned):
+-- which of them were paid another way only their admins know (runbook, "Refund failed at Stripe").
+-- The check allows null for the same reason, so that services of the previous release, which close
+-- without an outcome, keep working while a deployment rolls.
 ALTER TABLE payment_refunds ADD COLUMN close_outcome text;
-
--- Closed by an admin: the money may have been paid another way, so it keeps counting (an admin who
--- closed it because the money went back through another record closes nothing again, but may see a
--- later refund of that payment refused as over what is left: the safe side). Closed by the refund
--- worker, with no admin's decision: an automatic refund owes its money.
-UPDATE payment_refunds r
-SET close_outcome = CASE WHEN EXISTS (SELECT 1 FROM refund_decisions d
-                                      WHERE d.refund_id = r.id AND d.decision = 'closed')
-                         THEN 'refunded_elsewhere' ELSE 'not_owed' END
-WHERE closed_at IS NOT NULL;
 
 -- NOT VALID: no scan of the table under this statement's lock; V29 validates it.
 ALTER TABLE payment_refunds ADD CONSTRAINT refunds_close_outcome
-    CHECK (close_outcome IN ('refunded_elsewhere', 'not_owed')
-           AND (close_outcome IS NULL) = (closed_at IS NULL)) NOT VALID;
+    CHECK (close_outcome IS NULL
+           OR (close_outcome IN ('refunded_elsewhere', 'not_owed') AND closed_at IS NOT NULL))
+    NOT VALID;

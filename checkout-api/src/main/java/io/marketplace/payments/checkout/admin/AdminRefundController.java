@@ -236,7 +236,9 @@ public final class AdminRefundController {
     RefundRecord closed =
         jdbi.inTransaction(
             tx -> {
-              RefundRecord refund = lock(tx, id);
+              // the payment's lock first: a close as refunded_elsewhere changes the money counted
+              // as returned, which an automatic refund decided meanwhile must see
+              RefundRecord refund = lockWithPayment(tx, id);
               Instant now = clock.instant();
               if (decidedBefore(tx, id, "closed", requestKey, now)) {
                 return refund; // this request closed it already

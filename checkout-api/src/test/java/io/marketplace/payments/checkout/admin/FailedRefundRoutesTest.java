@@ -8,11 +8,16 @@ import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundExecutor;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -105,6 +110,50 @@ class FailedRefundRoutesTest {
   }
 
   @Test
+  void shouldWaitForThePaymentsLockBeforeClosingAFailedRefund() throws Exception {
+    // Given a refund Stripe failed, and its payment locked by a transaction deciding a refund of
+    // it (as the refund worker does for a moderation rejection, counting what went back)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+    try (Connection worker = app.db.dataSource().getConnection()) {
+      worker.setAutoCommit(false);
+      try (PreparedStatement lock =
+          worker.prepareStatement(
+              "SELECT 1 FROM payments WHERE stripe_payment_intent_id = ? FOR UPDATE")) {
+        lock.setString(1, paid.paymentIntentId());
+        lock.executeQuery().close();
+      }
+
+      // When an admin closes the failed refund as paid back another way meanwhile
+      CompletableFuture<Http.Response> closing =
+          CompletableFuture.supplyAsync(
+              () ->
+                  post(
+                      refundId,
+                      "close",
+                      Map.of("reason", "bank transfer", "outcome", "refunded_elsewhere")));
+
+      // Then the close waits for that decision, so the money it counts as returned is not
+      // counted by a decision that did not see it
+      Await.until(
+          Duration.ofSeconds(20),
+          "the close waiting for the payment's lock",
+          () ->
+              app.db.count(
+                      "pg_stat_activity WHERE wait_event_type = 'Lock'"
+                          + " AND query LIKE '%FROM payments%FOR UPDATE%'")
+                  > 0);
+      assertThat(closing).isNotDone();
+      worker.commit();
+      Http.Response closed = closing.get(20, TimeUnit.SECONDS);
+      assertThat(closed.status()).as(closed.toString()).isEqualTo(200);
+      assertThat(closed.json().get("closeOutcome").asText()).isEqualTo("refunded_elsewhere");
+    }
+  }
+
+  @Test
   void shouldFreeTheRoomOfAFailedRefundClosedAsNotOwed() {
     // Given a refund Stripe failed, closed as owing nothing (it was never the customer's due)
     UUID owner = UUID.randomUUID();
@@ -121,6 +170,35 @@ class FailedRefundRoutesTest {
 
     // Then the whole payment is still there to refund
     assertThat(refund.status()).isEqualTo(201);
+  }
+
+  @Test
+  void shouldTakeACloseWithoutAnOutcomeAsBeforeOutcomesWereKept() {
+    // Given a refund Stripe failed, closed as the previous release closes one (no outcome), as it
+    // does while a deployment rolls, or did before
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+    int closed =
+        app.db.execute(
+            "UPDATE payment_refunds SET closed_at = now(), close_reason = 'old release',"
+                + " updated_at = now() WHERE id = ? AND status = 'failed' AND closed_at IS NULL",
+            refundId);
+    assertThat(closed).isEqualTo(1);
+
+    // When an admin refunds the payment
+    long amount =
+        ((Number)
+                app.db
+                    .row("SELECT amount_cents FROM payment_refunds WHERE id = ?", refundId)
+                    .orElseThrow()
+                    .get("amount_cents"))
+            .longValue();
+    Http.Response refund = adminRefund(paid.paymentIntentId(), amount);
+
+    // Then its room is free, as it was before outcomes were kept
+    assertThat(refund.status()).as(refund.toString()).isEqualTo(201);
   }
 
   @Test

@@ -48,19 +48,21 @@ public interface RefundDao {
 
   /**
    * The cents of a payment no longer free to refund: every refund recorded for it that is not
-   * {@code rejected} and not a {@code failed} one closed as owing nothing ({@code not_owed}). That
-   * is money that went back (processed, chargebacks and refunds made in Stripe's dashboard
-   * included, and a failed refund the customer got back another way), money on its way (approved),
-   * money a user asked for and an admin has yet to decide on (pending), and a failed refund an
-   * admin may still retry. What is left to refund is the amount paid minus this; callers lock the
-   * payment's row first, so that two refunds cannot both take the last of it. A chargeback whose
-   * dispute we won is not money returned: the card network gave it back to us.
+   * {@code rejected} and not a {@code failed} one closed other than as paid back another way
+   * ({@code not_owed}, or closed before outcomes were kept). That is money that went back
+   * (processed, chargebacks and refunds made in Stripe's dashboard included, and a failed refund
+   * the customer got back another way), money on its way (approved), money a user asked for and an
+   * admin has yet to decide on (pending), and a failed refund an admin may still retry. What is
+   * left to refund is the amount paid minus this; callers lock the payment's row first, so that two
+   * refunds cannot both take the last of it. A chargeback whose dispute we won is not money
+   * returned: the card network gave it back to us.
    */
   @SqlQuery(
       """
       SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
       WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
-        AND (close_outcome IS NULL OR close_outcome = 'refunded_elsewhere')
+        AND NOT (status = 'failed' AND closed_at IS NOT NULL
+                 AND close_outcome IS DISTINCT FROM 'refunded_elsewhere')
         AND NOT EXISTS (SELECT 1 FROM payment_disputes d
                         WHERE d.stripe_dispute_id = payment_refunds.stripe_dispute_id
                           AND d.status = 'won')

@@ -4,10 +4,22 @@ import io.marketplace.payments.common.refund.RefundStatus;
 
 /**
  * One record of a payment's automatic refund: part 0 is the decision, later parts what came back.
+ * {@code closeOutcome} is an admin's close of a failed part ({@code refunded_elsewhere}, {@code
+ * not_owed}), or null.
  */
-public record AutomaticPart(int automaticPart, long amountCents, String status) {
+public record AutomaticPart(
+    int automaticPart, long amountCents, String status, String closeOutcome) {
 
   public RefundStatus refundStatus() {
     return RefundStatus.fromWire(status);
+  }
+
+  /**
+   * Whether its amount is still this decision's to give, apart from the money counted as returned:
+   * pending, or failed and not paid back another way (that one is counted as returned already).
+   */
+  public boolean stillDecided() {
+    return refundStatus() == RefundStatus.PENDING
+        || (refundStatus() == RefundStatus.FAILED && !"refunded_elsewhere".equals(closeOutcome));
   }
 }

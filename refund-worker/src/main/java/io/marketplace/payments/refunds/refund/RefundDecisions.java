@@ -115,10 +115,7 @@ public final class RefundDecisions {
     } else {
       long stillDecided =
           parts.stream()
-              .filter(
-                  p ->
-                      p.refundStatus() == RefundStatus.PENDING
-                          || p.refundStatus() == RefundStatus.FAILED)
+              .filter(AutomaticPart::stillDecided)
               .mapToLong(AutomaticPart::amountCents)
               .sum();
       long owed =

@@ -100,7 +100,7 @@ public interface RefundStore {
   /** The parts of the payment's automatic refund so far, in order. */
   @SqlQuery(
       """
-      SELECT automatic_part, amount_cents, status FROM payment_refunds
+      SELECT automatic_part, amount_cents, status, close_outcome FROM payment_refunds
       WHERE stripe_payment_intent_id = :pi
         AND reason IN ('technical_failure', 'moderation_rejection')
       ORDER BY automatic_part

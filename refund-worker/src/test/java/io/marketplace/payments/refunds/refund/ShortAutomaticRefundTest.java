@@ -119,6 +119,48 @@ class ShortAutomaticRefundTest {
         .containsExactly(700L);
   }
 
+  @Test
+  void shouldStillOweWhatComesBackWhenAPartWasPaidBackAnotherWay() {
+    // Given a payment of 1000 of which an admin refunded 400, then a rejection refunding the 600
+    // left, which the card network failed and support paid by bank transfer instead
+    var paid = h.paidListing(UUID.randomUUID(), Duration.ofHours(2), 1000);
+    String pi = paid.paymentIntentId();
+    UUID adminRefund = h.approvedRefund(paid, 400);
+    h.executor().execute(adminRefund);
+    String adminStripeRefund = (String) h.awaitRefund(pi, "processed").get("stripe_refund_id");
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+    awaitRejectionRefunds(pi, "processed", List.of(600));
+    Map<String, Object> part0 = rejectionRefunds(pi).getFirst();
+    h.emulator().failRefund((String) part0.get("stripe_refund_id"));
+    awaitRejectionRefunds(pi, "failed", List.of(600));
+    h.db()
+        .jdbi()
+        .useHandle(
+            x ->
+                x.attach(RefundDao.class)
+                    .closeFailed(
+                        (UUID) part0.get("id"), "bank transfer", "refunded_elsewhere", h.now()));
+
+    // When the card network returns the admin's 400 too
+    h.emulator().failRefund(adminStripeRefund);
+
+    // Then the rejection owes those 400, once: the 600 paid by bank transfer are not owed again
+    Await.untilAsserted(
+        Harness.WAIT,
+        "a second part of 400 of the rejection's refund of " + pi,
+        () ->
+            assertThat(rejectionRefunds(pi))
+                .extracting(r -> r.get("amount_cents"), r -> r.get("status"))
+                .containsExactlyInAnyOrder(
+                    org.assertj.core.groups.Tuple.tuple(600, "failed"),
+                    org.assertj.core.groups.Tuple.tuple(400, "processed")));
+    assertThat(h.stripeRefunds(pi))
+        .filteredOn(r -> "succeeded".equals(r.getStatus()))
+        .extracting(Refund::getAmount)
+        .containsExactly(400L);
+  }
+
   private static void awaitRejectionRefunds(String pi, String status, List<Integer> amounts) {
     Await.untilAsserted(
         Harness.WAIT,
