@@ -131,7 +131,7 @@ public final class OutboxRelay implements AutoCloseable {
     while (running) {
       try {
         Pass pass = publishBatch();
-        if (pass.waiting() == 0) {
+        if (pass.completed()) {
           lastPassNanos = System.nanoTime();
         }
         vacuumWhenWorthIt(pass.messages());
@@ -157,9 +157,24 @@ public final class OutboxRelay implements AutoCloseable {
    * @param messages messages the broker acknowledged, whose rows were deleted
    * @param full whether it stopped at a limit having published, so more rows may be waiting
    * @param waiting rows it read and left in the outbox: refused, resting after a refusal, or behind
-   *     one
+   *     one; for a pass that found another relay at work, 0 when the oldest row is younger than
+   *     {@link #OLDEST_ROW_IN_FLOW} (that relay is keeping up) and -1 otherwise
    */
-  private record Pass(int messages, boolean full, int waiting) {}
+  private record Pass(int messages, boolean full, int waiting) {
+
+    /** Whether it completed: published all it read, or found another relay keeping up. */
+    boolean completed() {
+      return waiting == 0;
+    }
+  }
+
+  /**
+   * A row this young may be in a pass of the relay holding the lock (a pass waits up to {@link
+   * #SEND_TIMEOUT} for the broker). Older, it is left behind: a relay that did not get the lock
+   * does not count its pass as completed then, or replicas taking turns at a refused row would each
+   * reset their stall gauge now and then and the OutboxRelayStalled alert never fire.
+   */
+  static final Duration OLDEST_ROW_IN_FLOW = Duration.ofSeconds(60);
 
   /** Publishes one batch if this relay holds the lock. */
   private Pass publishBatch() {
@@ -171,7 +186,18 @@ public final class OutboxRelay implements AutoCloseable {
                   .mapTo(Boolean.class)
                   .one();
           if (!leader) {
-            return new Pass(0, false, 0);
+            boolean inFlow =
+                tx.createQuery(
+                        """
+                        SELECT coalesce(
+                            (SELECT created_at > now() - make_interval(secs => :flow)
+                             FROM outbox_events ORDER BY seq LIMIT 1),
+                            true)
+                        """)
+                    .bind("flow", (double) OLDEST_ROW_IN_FLOW.toSeconds())
+                    .mapTo(Boolean.class)
+                    .one();
+            return new Pass(0, false, inFlow ? 0 : -1);
           }
           List<Row> rows =
               tx.createQuery(

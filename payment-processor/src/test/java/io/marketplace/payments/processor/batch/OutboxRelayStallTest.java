@@ -12,6 +12,8 @@ import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -79,6 +81,52 @@ class OutboxRelayStallTest {
       db.awaitOutboxPublished(WAIT);
       Await.until(
           WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
+    }
+  }
+
+  @Test
+  void shouldNotCountPassesThatFindAnotherRelayAtWorkWhileARowIsLeftBehind() throws Exception {
+    // Given another replica's relay holding the outbox's lock, and a row written minutes ago
+    // still in the outbox (the other relay cannot get the broker to take it)
+    UUID eventId = UUID.randomUUID();
+    db.jdbi()
+        .useTransaction(
+            tx ->
+                Outbox.append(
+                    tx,
+                    Destination.PAYMENT_EVENTS,
+                    eventId,
+                    "listing-2",
+                    "listing.activated",
+                    "{\"listingId\":\"listing-2\"}"));
+    db.execute(
+        "UPDATE outbox_events SET created_at = now() - interval '10 minutes' WHERE event_id = ?",
+        eventId);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (Connection otherReplica = db.dataSource().getConnection()) {
+      otherReplica.setAutoCommit(false);
+      try (Statement lock = otherReplica.createStatement()) {
+        lock.execute("SELECT pg_advisory_xact_lock(" + 0x6f7574626f78L + ")");
+      }
+      try (var producer = new KafkaProducer<String, byte[]>(kafka.producer("outbox-stall-test-2"));
+          var relay =
+              new OutboxRelay(
+                      db.jdbi(), producer, topics, Duration.ofMillis(50), registry, "stall-2")
+                  .start()) {
+        // When this relay's passes find the lock taken
+        // Then they do not count as completed: its stall gauge grows, for the alert
+        Await.until(
+            WAIT,
+            "payments.outbox.stalled to pass 3 s while the row is left behind",
+            () -> stalledSeconds(registry) >= 3);
+        assertThat(db.count("outbox_events WHERE event_id = ?", eventId)).isOne();
+
+        // When the other relay lets go, this one publishes the row, and its gauge falls back
+        otherReplica.rollback();
+        client.awaitRecord(topics.paymentEvents(), r -> "listing-2".equals(r.key()), WAIT);
+        Await.until(
+            WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
+      }
     }
   }
 
