@@ -83,15 +83,12 @@ class FailedRefundRoutesTest {
   @Test
   void shouldKeepCountingAFailedRefundTheCustomerGotBackAnotherWay() {
     // Given a refund of the whole posting fee that Stripe failed (the card expired)
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
+    Failed failed = failedRefund();
 
     // When support pays the customer by bank transfer and the admin closes the refund so
     Http.Response closed =
         post(
-            refundId,
+            failed.id(),
             "close",
             Map.of("reason", "paid back by bank transfer", "outcome", "refunded_elsewhere"));
 
@@ -100,29 +97,26 @@ class FailedRefundRoutesTest {
     assertThat(closed.json().get("closeOutcome").asText()).isEqualTo("refunded_elsewhere");
     Http.Response again =
         app.http
-            .post("/api/marketplace/listings/" + paid.listingId() + "/refund-request")
-            .token(Tokens.user(owner))
-            .json(Map.of("reason", "refund me", "paymentIntentId", paid.paymentIntentId()))
+            .post("/api/marketplace/listings/" + failed.paid().listingId() + "/refund-request")
+            .token(Tokens.user(failed.owner()))
+            .json(Map.of("reason", "refund me", "paymentIntentId", failed.paid().paymentIntentId()))
             .send();
     assertThat(again.status()).isEqualTo(409);
-    assertThat(adminRefund(paid.paymentIntentId(), 1).status()).isEqualTo(409);
-    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+    assertThat(adminRefund(failed.paid().paymentIntentId(), 1).status()).isEqualTo(409);
+    assertThat(app.refundsAtStripe(failed.paid().paymentIntentId())).isEmpty();
   }
 
   @Test
   void shouldWaitForThePaymentsLockBeforeClosingAFailedRefund() throws Exception {
     // Given a refund Stripe failed, and its payment locked by a transaction deciding a refund of
     // it (as the refund worker does for a moderation rejection, counting what went back)
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
+    Failed failed = failedRefund();
     try (Connection worker = app.db.dataSource().getConnection()) {
       worker.setAutoCommit(false);
       try (PreparedStatement lock =
           worker.prepareStatement(
               "SELECT 1 FROM payments WHERE stripe_payment_intent_id = ? FOR UPDATE")) {
-        lock.setString(1, paid.paymentIntentId());
+        lock.setString(1, failed.paid().paymentIntentId());
         lock.executeQuery().close();
       }
 
@@ -131,7 +125,7 @@ class FailedRefundRoutesTest {
           CompletableFuture.supplyAsync(
               () ->
                   post(
-                      refundId,
+                      failed.id(),
                       "close",
                       Map.of("reason", "bank transfer", "outcome", "refunded_elsewhere")));
 
@@ -156,17 +150,14 @@ class FailedRefundRoutesTest {
   @Test
   void shouldFreeTheRoomOfAFailedRefundClosedAsNotOwed() {
     // Given a refund Stripe failed, closed as owing nothing (it was never the customer's due)
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
+    Failed failed = failedRefund();
     Http.Response closed =
-        post(refundId, "close", Map.of("reason", "asked by mistake", "outcome", "not_owed"));
+        post(failed.id(), "close", Map.of("reason", "asked by mistake", "outcome", "not_owed"));
     assertThat(closed.status()).isEqualTo(200);
 
     // When an admin refunds the payment later
     Http.Response refund =
-        adminRefund(paid.paymentIntentId(), closed.json().get("amountCents").asLong());
+        adminRefund(failed.paid().paymentIntentId(), closed.json().get("amountCents").asLong());
 
     // Then the whole payment is still there to refund
     assertThat(refund.status()).isEqualTo(201);
@@ -176,26 +167,23 @@ class FailedRefundRoutesTest {
   void shouldTakeACloseWithoutAnOutcomeAsBeforeOutcomesWereKept() {
     // Given a refund Stripe failed, closed as the previous release closes one (no outcome), as it
     // does while a deployment rolls, or did before
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
+    Failed failed = failedRefund();
     int closed =
         app.db.execute(
             "UPDATE payment_refunds SET closed_at = now(), close_reason = 'old release',"
                 + " updated_at = now() WHERE id = ? AND status = 'failed' AND closed_at IS NULL",
-            refundId);
+            failed.id());
     assertThat(closed).isEqualTo(1);
 
     // When an admin refunds the payment
     long amount =
         ((Number)
                 app.db
-                    .row("SELECT amount_cents FROM payment_refunds WHERE id = ?", refundId)
+                    .row("SELECT amount_cents FROM payment_refunds WHERE id = ?", failed.id())
                     .orElseThrow()
                     .get("amount_cents"))
             .longValue();
-    Http.Response refund = adminRefund(paid.paymentIntentId(), amount);
+    Http.Response refund = adminRefund(failed.paid().paymentIntentId(), amount);
 
     // Then its room is free, as it was before outcomes were kept
     assertThat(refund.status()).as(refund.toString()).isEqualTo(201);
@@ -204,14 +192,11 @@ class FailedRefundRoutesTest {
   @Test
   void shouldRefuseToCloseAFailedRefundWithoutSayingWhereItsMoneyStands() {
     // Given a refund Stripe failed
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
+    Failed failed = failedRefund();
 
     // When the admin closes it giving only a reason, or an outcome we do not know
-    Http.Response bare = post(refundId, "close", Map.of("reason", "done"));
-    Http.Response unknown = post(refundId, "close", Map.of("reason", "done", "outcome", "paid"));
+    Http.Response bare = post(failed.id(), "close", Map.of("reason", "done"));
+    Http.Response unknown = post(failed.id(), "close", Map.of("reason", "done", "outcome", "paid"));
 
     // Then both are refused naming the field, and the refund still waits in the failed queue
     assertThat(bare.status()).isEqualTo(400);
@@ -219,7 +204,7 @@ class FailedRefundRoutesTest {
     assertThat(unknown.status()).isEqualTo(400);
     assertThat(unknown.json().get("detail").asText())
         .contains("outcome: must be one of not_owed, refunded_elsewhere");
-    assertThat(failedQueue()).contains(refundId.toString());
+    assertThat(failedQueue()).contains(failed.id().toString());
   }
 
   private static Http.Response adminRefund(String paymentIntentId, long amountCents) {
@@ -234,14 +219,11 @@ class FailedRefundRoutesTest {
   @Test
   void shouldRefundUnderANewIdempotencyKeyWhenTheAdminRetriesAFailedRefund() {
     // Given a refund that Stripe failed after creating it (as the refund worker records it)
-    UUID owner = UUID.randomUUID();
-    TestApi.PaidListing paid = app.paidListing(owner);
-    UUID refundId = requestRefund(owner, paid);
-    app.failedAtStripe(refundId);
-    assertThat(failedQueue()).contains(refundId.toString());
+    Failed failed = failedRefund();
+    assertThat(failedQueue()).contains(failed.id().toString());
 
     // When the admin retries it
-    Http.Response retried = post(refundId, "retry", null);
+    Http.Response retried = post(failed.id(), "retry", null);
 
     // Then Stripe refunds it as a new attempt, with a new refund, and it is processed
     assertThat(retried.status()).isEqualTo(200);
@@ -253,15 +235,15 @@ class FailedRefundRoutesTest {
         .isEqualTo(
             Map.of(
                 RefundExecutor.METADATA_REFUND_ID,
-                refundId.toString(),
+                failed.id().toString(),
                 "refund_reason",
                 "user_request",
                 RefundExecutor.METADATA_ATTEMPT,
                 "1"));
-    assertThat(failedQueue()).doesNotContain(refundId.toString());
+    assertThat(failedQueue()).doesNotContain(failed.id().toString());
 
     // and a refund that is not failed is not retried
-    assertThat(post(refundId, "retry", null).status()).isEqualTo(409);
+    assertThat(post(failed.id(), "retry", null).status()).isEqualTo(409);
   }
 
   private static List<String> failedQueue() {
@@ -273,6 +255,17 @@ class FailedRefundRoutesTest {
     assertThat(queue.status()).isEqualTo(200);
     assertThat(queue.json().findValuesAsText("status")).allMatch("failed"::equals);
     return queue.json().findValuesAsText("id");
+  }
+
+  /** A refund the owner of a paid listing asked for, approved, then failed by Stripe. */
+  private record Failed(UUID owner, TestApi.PaidListing paid, UUID id) {}
+
+  private static Failed failedRefund() {
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    UUID refundId = requestRefund(owner, paid);
+    app.failedAtStripe(refundId);
+    return new Failed(owner, paid, refundId);
   }
 
   private static UUID requestRefund(UUID owner, TestApi.PaidListing paid) {

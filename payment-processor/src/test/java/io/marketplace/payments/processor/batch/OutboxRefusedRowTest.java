@@ -14,18 +14,24 @@ import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * A row the broker refuses (here: one too large for its topic) holds back only the events of its
  * own key, in order, until the broker takes it; every other event is published, once, meanwhile.
+ * While it is left behind, {@code payments_outbox_stalled_seconds} grows, for the
+ * OutboxRelayStalled alert (also when another replica's relay holds the lock), and the row is in
+ * the backlog; the seconds fall back once it is published.
  */
 class OutboxRefusedRowTest {
 
@@ -51,11 +57,7 @@ class OutboxRefusedRowTest {
     UUID refused = append("listing-a", "{\"n\":2,\"pad\":\"" + randomText(3_000) + "\"}");
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-    try (var producer = new KafkaProducer<String, byte[]>(kafka.producer("outbox-refused-test"));
-        var relay =
-            new OutboxRelay(
-                    db.jdbi(), producer, topics, Duration.ofMillis(50), registry, "outbox-refused")
-                .start()) {
+    try (var relay = startRelay(registry, "refused")) {
       // When the relay publishes them
       // Then the small one is published and leaves the outbox; the refused one waits, its failure
       // noted
@@ -92,10 +94,93 @@ class OutboxRefusedRowTest {
               .toList();
       assertThat(listingA).containsExactly(first.toString(), refused.toString(), third.toString());
       Await.until(
-          WAIT,
-          "payments.outbox.stalled back under 1 s",
-          () -> registry.get("payments.outbox.stalled").gauge().value() < 1);
+          WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
     }
+  }
+
+  @Test
+  void shouldReportTheSecondsSinceItsLastPassWhileEveryPassFailsAndRecoverOncePublished() {
+    // Given a payment event in the outbox, and a topic that refuses every record
+    String topic = topics.paymentEvents().name();
+    TestInfra.setMaxMessageBytes(topic, 16);
+    append("listing-1", "{\"listingId\":\"listing-1\"}");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    try (var relay = startRelay(registry, "stall")) {
+      // When every pass fails
+      // Then the relay reports the time since its last completed pass, growing, and the row waits
+      Await.until(
+          WAIT,
+          "payments.outbox.stalled to pass 3 s while the broker refuses the row",
+          () -> stalledSeconds(registry) >= 3);
+      assertThat(db.count("outbox_events")).isEqualTo(1);
+      assertThat(registry.get("payments.outbox.backlog").gauge().value())
+          .as("the backlog gauge: the row left waiting")
+          .isEqualTo(1);
+
+      // When the topic takes records again
+      TestInfra.setMaxMessageBytes(topic, Topics.MAX_MESSAGE_BYTES);
+
+      // Then the row is published under its id and the stall is over
+      client.awaitRecord(topics.paymentEvents(), r -> "listing-1".equals(r.key()), WAIT);
+      db.awaitOutboxPublished(WAIT);
+      Await.until(
+          WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
+    }
+  }
+
+  @Test
+  void shouldNotCountPassesThatFindAnotherRelayAtWorkWhileARowIsLeftBehind() throws Exception {
+    // Given another replica's relay holding the outbox's lock, and a row written minutes ago
+    // still in the outbox (the other relay cannot get the broker to take it)
+    UUID eventId = append("listing-2", "{\"listingId\":\"listing-2\"}");
+    db.execute(
+        "UPDATE outbox_events SET created_at = now() - interval '10 minutes' WHERE event_id = ?",
+        eventId);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (Connection otherReplica = db.dataSource().getConnection()) {
+      otherReplica.setAutoCommit(false);
+      try (Statement lock = otherReplica.createStatement()) {
+        lock.execute("SELECT pg_advisory_xact_lock(" + 0x6f7574626f78L + ")");
+      }
+      try (var relay = startRelay(registry, "stall-2")) {
+        // When this relay's passes find the lock taken
+        // Then they do not count as completed: its stall gauge grows, for the alert
+        Await.until(
+            WAIT,
+            "payments.outbox.stalled to pass 3 s while the row is left behind",
+            () -> stalledSeconds(registry) >= 3);
+        assertThat(db.count("outbox_events WHERE event_id = ?", eventId)).isOne();
+
+        // When the other relay lets go, this one publishes the row, and its gauge falls back
+        otherReplica.rollback();
+        client.awaitRecord(topics.paymentEvents(), r -> "listing-2".equals(r.key()), WAIT);
+        Await.until(
+            WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
+      }
+    }
+  }
+
+  /** A relay of this test's outbox and topics with its own producer, started. */
+  private record RunningRelay(Producer<String, byte[]> producer, OutboxRelay relay)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      relay.close();
+      producer.close();
+    }
+  }
+
+  private RunningRelay startRelay(SimpleMeterRegistry registry, String name) {
+    Producer<String, byte[]> producer = new KafkaProducer<>(kafka.producer("outbox-" + name));
+    return new RunningRelay(
+        producer,
+        new OutboxRelay(db.jdbi(), producer, topics, Duration.ofMillis(50), registry, name)
+            .start());
+  }
+
+  private static double stalledSeconds(SimpleMeterRegistry registry) {
+    return registry.get("payments.outbox.stalled").gauge().value();
   }
 
   private UUID append(String key, String json) {
