@@ -14,7 +14,9 @@ public final class Bans {
 
   public static void refuseBanned(Handle tx, UUID userId) {
     if (tx.attach(UserDao.class).bannedAt(userId).isPresent()) {
-      throw ProblemException.forbidden("this account is banned from buying and posting");
+      // an admin may lift it: a retry under the same Idempotency-Key then runs
+      throw ProblemException.forbidden("this account is banned from buying and posting")
+          .untilLifted();
     }
   }
 }

@@ -45,10 +45,10 @@ import org.slf4j.LoggerFactory;
  * runs again within seconds instead of being told "in progress" until the claim lapses.
  *
  * <p>What is stored: every answer below 500, errors included (a 409 stays a 409 on replay, as
- * Stripe does), except 429 and any refusal with {@code Retry-After} (a risk flag's 403): those say
- * "not now", and release the key as a 5xx or an unexpected failure does, so the retry runs again:
- * every route here is safe to re-run (a checkout reaches the same PaymentIntent, a new listing the
- * same listing, a refund the same record).
+ * Stripe does), except 429, any refusal with {@code Retry-After} (a risk flag's 403) and a ban's
+ * 403: those say "not now" or "until an admin lifts it", and release the key as a 5xx or an
+ * unexpected failure does, so the retry runs again: every route here is safe to re-run (a checkout
+ * reaches the same PaymentIntent, a new listing the same listing, a refund the same record).
  */
 public final class Idempotency {
 
@@ -176,13 +176,17 @@ public final class Idempotency {
   /**
    * Whether a refusal is the request's answer, stored for the key's 24 hours: an error below 500,
    * except one that says "not now" ({@code 429}, or any answer with {@code Retry-After}, such as
-   * the 403 of a user flagged by a risk signal until its cool-down ends or an admin clears it).
-   * Storing one of those would answer the client's retry under the same key, the very retry
-   * Retry-After invites, with the same refusal for 24 hours after it stopped holding (and without
-   * its Retry-After, which is not stored).
+   * the 403 of a user flagged by a risk signal until its cool-down ends or an admin clears it) or
+   * "until lifted" (the 403 of a ban, {@link ProblemException#untilLifted()}). Storing one of those
+   * would answer the client's retry under the same key, the very retry Retry-After invites, with
+   * the same refusal for 24 hours after it stopped holding (and without its Retry-After, which is
+   * not stored).
    */
   private static boolean stored(ProblemException e) {
-    return e.status() < 500 && e.status() != 429 && !e.headers().containsKey("Retry-After");
+    return e.status() < 500
+        && e.status() != 429
+        && !e.headers().containsKey("Retry-After")
+        && e.lasting();
   }
 
   /**

@@ -10,6 +10,7 @@ public class ProblemException extends RuntimeException {
   private final String title;
   private final Map<String, String> fieldErrors;
   private final Map<String, String> headers;
+  private final boolean lasting;
 
   public ProblemException(int status, String title, String detail) {
     this(status, title, detail, Map.of(), Map.of());
@@ -21,11 +22,36 @@ public class ProblemException extends RuntimeException {
       String detail,
       Map<String, String> fieldErrors,
       Map<String, String> headers) {
+    this(status, title, detail, fieldErrors, headers, true);
+  }
+
+  private ProblemException(
+      int status,
+      String title,
+      String detail,
+      Map<String, String> fieldErrors,
+      Map<String, String> headers,
+      boolean lasting) {
     super(detail, null, false, false);
     this.status = status;
     this.title = title;
     this.fieldErrors = Map.copyOf(fieldErrors);
     this.headers = Map.copyOf(headers);
+    this.lasting = lasting;
+  }
+
+  /**
+   * The same refusal, as one that holds only until someone decides otherwise (a ban an admin may
+   * lift): not an answer to keep for the request's Idempotency-Key, which would refuse the client's
+   * retry after the decision.
+   */
+  public ProblemException untilLifted() {
+    return new ProblemException(status, title, getMessage(), fieldErrors, headers, false);
+  }
+
+  /** False for a refusal that holds only until lifted ({@link #untilLifted()}). */
+  public boolean lasting() {
+    return lasting;
   }
 
   public static ProblemException badRequest(String detail) {
