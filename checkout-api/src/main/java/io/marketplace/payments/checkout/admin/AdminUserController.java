@@ -117,9 +117,14 @@ public final class AdminUserController {
               Instant now = clock.instant();
               if (requestKey.isPresent()
                   && user.unbannedUnder(requestKey.get(), RequestKey.bindsSince(now))) {
-                // this request unbanned them, and announced it, already: its answer again
+                // this request unbanned them, and announced it, already: its answer again, with
+                // the ban as it is now (a new chargeback may have banned them since)
                 return new UserView(
-                    id, false, user.unbannedAt(), user.unbannedBy(), user.unbanReason());
+                    id,
+                    user.bannedAt() != null,
+                    user.unbannedAt(),
+                    user.unbannedBy(),
+                    user.unbanReason());
               }
               if (user.bannedAt() == null) {
                 throw ProblemException.conflict("the user is not banned; there is nothing to lift");

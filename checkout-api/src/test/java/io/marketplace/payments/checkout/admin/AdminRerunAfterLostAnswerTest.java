@@ -218,6 +218,19 @@ class AdminRerunAfterLostAnswerTest {
     assertThat(rerun.json()).isEqualTo(first.json());
     app.db.awaitOutboxPublished(WAIT);
     assertThat(eventsOfType("user.unbanned", r -> user.toString().equals(r.key()))).hasSize(1);
+
+    // When a new chargeback bans the user again, and the answer is lost again before the admin's
+    // next retry
+    app.ban(user);
+    request.loseAnswer();
+    Http.Response afterReban = request.send();
+
+    // Then that retry lifts nothing, and says the user is banned
+    assertThat(afterReban.status()).as(afterReban.toString()).isEqualTo(200);
+    assertThat(afterReban.json().get("banned").asBoolean()).isTrue();
+    assertThat(app.db.row("SELECT banned_at FROM users WHERE id = ?", user).orElseThrow())
+        .extractingByKey("banned_at")
+        .isNotNull();
   }
 
   @Test
