@@ -3,8 +3,8 @@ package io.marketplace.payments.processor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.common.events.PaymentEventType;
-import io.marketplace.payments.processor.support.EventSchemas;
 import io.marketplace.payments.processor.support.ProcessorFixture;
+import io.marketplace.payments.testsupport.EventSchemas;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.StripeFixtures;
 import java.io.IOException;

@@ -9,6 +9,7 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.pass.PassResult;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.EventSchemas;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.MutableClock;
 import io.marketplace.payments.testsupport.TestDatabase;

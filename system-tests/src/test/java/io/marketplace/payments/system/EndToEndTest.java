@@ -14,6 +14,7 @@ import io.marketplace.payments.system.support.Marketplace;
 import io.marketplace.payments.system.support.Marketplace.User;
 import io.marketplace.payments.system.support.PaymentEvents.Event;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.EventSchemas;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,7 +25,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a featured week), the test moves the stored time back instead (see each test), as if the payment
  * or the promotion had happened that long ago.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class) // the schema check last; the rest as JUnit's
 class EndToEndTest {
 
   @TempDir static Path dataDir;
@@ -64,6 +69,42 @@ class EndToEndTest {
     if (stack != null) {
       stack.close();
     }
+  }
+
+  /**
+   * Runs after every other test of the class (they share one system) and reads what they made every
+   * service publish: the processor's payments, the refund worker's refunds, chargebacks and bans,
+   * checkout-api's rejections, refund decisions and unbans, the expirer's ends, the risk service's
+   * flags. Each event conforms to the schema subscribers were given.
+   */
+  @Test
+  @Order(Integer.MAX_VALUE)
+  void shouldPublishOnlyEventsThatConformToTheirSchemas() {
+    // Given everything the other tests of this class made the system publish
+    List<Event> published = market.events.all();
+
+    // Then each event conforms to the schema of its type
+    assertThat(published)
+        .allSatisfy(
+            event ->
+                assertThat(EventSchemas.violations(event.type(), event.envelope().toString()))
+                    .as("violations of %s", event.envelope())
+                    .isEmpty());
+    // and every service's events were among them
+    assertThat(published)
+        .extracting(Event::type)
+        .contains(
+            "payment.succeeded",
+            "listing.activated",
+            "listing.rejected",
+            "refund.processed",
+            "refund.requested",
+            "refund.rejected",
+            "chargeback.recorded",
+            "user.banned",
+            "promotion.expired",
+            "user.flagged",
+            "user.risk_cleared");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.marketplace.payments.expirer;
+package io.marketplace.payments.testsupport;
 
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
@@ -14,9 +14,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The published JSON Schemas of {@code payments.events.v1} (common's {@code schemas/<type>.json}),
- * with formats ({@code uuid}, {@code date-time}) asserted: what the expirer publishes is checked
- * against what subscribers were promised.
+ * The JSON Schemas of {@code payments.events.v1} from common's resources ({@code
+ * schemas/<type>.json}), with formats ({@code uuid}, {@code date-time}) asserted, not just noted.
  */
 public final class EventSchemas {
 
@@ -31,6 +30,11 @@ public final class EventSchemas {
 
   private EventSchemas() {}
 
+  /** Whether common ships a schema for {@code type}. */
+  public static boolean exists(String type) {
+    return EventSchemas.class.getResource(path(type)) != null;
+  }
+
   /** The violations of {@code json} against the schema of {@code type}; empty when it conforms. */
   public static List<String> violations(String type, String json) {
     Schema schema = SCHEMAS.computeIfAbsent(type, EventSchemas::load);
@@ -38,14 +42,17 @@ public final class EventSchemas {
   }
 
   private static Schema load(String type) {
-    String path = "/schemas/" + type + ".json";
-    try (InputStream in = EventSchemas.class.getResourceAsStream(path)) {
+    try (InputStream in = EventSchemas.class.getResourceAsStream(path(type))) {
       if (in == null) {
-        throw new IllegalArgumentException("no schema for " + type + " at " + path);
+        throw new IllegalArgumentException("no schema for " + type + " at " + path(type));
       }
       return REGISTRY.getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  private static String path(String type) {
+    return "/schemas/" + type + ".json";
   }
 }
