@@ -144,6 +144,14 @@ public final class TestApi implements AutoCloseable {
         .send();
   }
 
+  /** A checkout under the client's {@code Idempotency-Key}. */
+  public Http.Response checkout(UUID userId, UUID listingId, String idempotencyKey) {
+    return http.post("/api/marketplace/listings/" + listingId + "/checkout")
+        .token(Tokens.user(userId))
+        .idempotencyKey(idempotencyKey)
+        .send();
+  }
+
   public Http.Response promote(UUID userId, UUID listingId, String type) {
     return http.post("/api/marketplace/listings/" + listingId + "/promote")
         .token(Tokens.user(userId))

@@ -106,7 +106,7 @@ class AdminUserRoutesTest {
     UUID listing = app.createListing(user, "housing");
     app.ban(user);
     String key = UUID.randomUUID().toString();
-    Http.Response refused = checkout(user, listing, key);
+    Http.Response refused = app.checkout(user, listing, key);
     assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
 
     // When an admin lifts the ban and the user's client retries under the same key
@@ -118,19 +118,11 @@ class AdminUserRoutesTest {
                     Map.of("reason", "card holder confirmed"))
                 .status())
         .isEqualTo(200);
-    Http.Response retried = checkout(user, listing, key);
+    Http.Response retried = app.checkout(user, listing, key);
 
     // Then the retry runs (the ban was the answer only while it stood), not the stored 403
     assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
     assertThat(retried.json().get("paymentIntentId").asText()).startsWith("pi_");
-  }
-
-  private static Http.Response checkout(UUID user, UUID listing, String key) {
-    return app.http
-        .post("/api/marketplace/listings/" + listing + "/checkout")
-        .token(Tokens.user(user))
-        .idempotencyKey(key)
-        .send();
   }
 
   @Test

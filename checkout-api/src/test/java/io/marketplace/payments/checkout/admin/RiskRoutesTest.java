@@ -195,14 +195,6 @@ class RiskRoutesTest {
     assertThat(app.checkout(admin, unpaid).status()).isEqualTo(403);
   }
 
-  private static Http.Response checkout(UUID owner, UUID listingId, String idempotencyKey) {
-    return app.http
-        .post("/api/marketplace/listings/" + listingId + "/checkout")
-        .token(Tokens.user(owner))
-        .idempotencyKey(idempotencyKey)
-        .send();
-  }
-
   @Test
   void shouldLetACheckoutRetriedUnderItsIdempotencyKeyThroughWhenTheCoolDownHasEnded() {
     // Given a flagged user whose checkout, sent with an Idempotency-Key, was refused with 403
@@ -210,7 +202,7 @@ class RiskRoutesTest {
     UUID unpaid = app.createListing(owner, "housing");
     flag(owner, Duration.ofMinutes(30));
     String key = UUID.randomUUID().toString();
-    Http.Response refused = checkout(owner, unpaid, key);
+    Http.Response refused = app.checkout(owner, unpaid, key);
     assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
     assertThat(refused.header("Retry-After")).isPresent();
 
@@ -220,7 +212,7 @@ class RiskRoutesTest {
         "UPDATE user_risk_flags SET flagged_until = ? WHERE user_id = ?",
         Timestamp.from(Instant.now().minusSeconds(1)),
         owner);
-    Http.Response retried = checkout(owner, unpaid, key);
+    Http.Response retried = app.checkout(owner, unpaid, key);
 
     // Then the checkout goes ahead: the refusal held only until the cool-down's end
     assertThat(retried.status()).as(retried.toString()).isEqualTo(200);

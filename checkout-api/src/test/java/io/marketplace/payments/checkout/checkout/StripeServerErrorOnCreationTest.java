@@ -61,12 +61,12 @@ class StripeServerErrorOnCreationTest {
     UUID listingId = app.createListing(owner, "housing");
     String key = UUID.randomUUID().toString();
     app.stripe.failNextPaymentIntentCreations(1, madeBeforeTheError);
-    Http.Response failed = checkout(owner, listingId, key);
+    Http.Response failed = app.checkout(owner, listingId, key);
     assertThat(failed.status()).as(failed.toString()).isEqualTo(503);
     assertThat(failed.header("Retry-After")).isPresent();
 
     // When the owner tries again, with the same Idempotency-Key
-    Http.Response retried = checkout(owner, listingId, key);
+    Http.Response retried = app.checkout(owner, listingId, key);
 
     // Then the retry gets a PaymentIntent, and it can be paid
     assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
@@ -132,13 +132,5 @@ class StripeServerErrorOnCreationTest {
         .isEqualTo(1);
     // and the given-up attempt's PaymentIntent cannot be paid by anyone
     assertThat(gated.stripe.object(givenUp).orElseThrow().get("status")).isEqualTo("canceled");
-  }
-
-  private static Http.Response checkout(UUID owner, UUID listingId, String idempotencyKey) {
-    return app.http
-        .post("/api/marketplace/listings/" + listingId + "/checkout")
-        .token(Tokens.user(owner))
-        .idempotencyKey(idempotencyKey)
-        .send();
   }
 }
