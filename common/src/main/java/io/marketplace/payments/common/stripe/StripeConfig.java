@@ -20,8 +20,28 @@ public record StripeConfig(String secretKey, String apiBase) {
             env.secret("STRIPE_SECRET_KEY"), env.optional("STRIPE_API_BASE", DEFAULT_API_BASE));
     if (Deployment.fromEnv(env).isProduction()) {
       config.requireLive();
+    } else if (config.isLive()) {
+      config.refuseLiveOutsideProduction();
     }
     return config;
+  }
+
+  /** A live-mode key: its charges and refunds move real money. */
+  private boolean isLive() {
+    return secretKey.startsWith("sk_live_") || secretKey.startsWith("rk_live_");
+  }
+
+  /**
+   * Real money only with production's checks: a deployment that holds a live key but forgot to say
+   * it is production would otherwise run it over an unverified database, plain-text Kafka or the
+   * secrets this repository publishes, since every one of those checks is production's.
+   */
+  private void refuseLiveOutsideProduction() {
+    throw new InvalidConfigException(
+        "STRIPE_SECRET_KEY",
+        "is a live-mode key, which takes real money: set "
+            + Deployment.VARIABLE
+            + "=production, whose checks guard it, or use a test-mode key");
   }
 
   /**
@@ -29,7 +49,7 @@ public record StripeConfig(String secretKey, String apiBase) {
    * sent over TLS. A test-mode key would take Stripe's test cards as payment.
    */
   private void requireLive() {
-    if (!secretKey.startsWith("sk_live_") && !secretKey.startsWith("rk_live_")) {
+    if (!isLive()) {
       throw new InvalidConfigException(
           "STRIPE_SECRET_KEY",
           Deployment.inProduction(

@@ -139,6 +139,29 @@ class ProductionSettingsTest {
   }
 
   @Test
+  void shouldRefuseALiveStripeKeyWhenNotProduction() {
+    // Given a live key in a deployment that does not say it is production (the variable forgotten,
+    // so the database would go unverified and Kafka in plain text, or staging given prod's key)
+    for (String name : new String[] {"staging", "development", null}) {
+      for (String key : new String[] {LIVE_KEY, "rk_live_" + random()}) {
+        Map<String, String> values = new HashMap<>();
+        values.put("STRIPE_SECRET_KEY", key);
+        if (name != null) {
+          values.put("PAYMENTS_ENVIRONMENT", name);
+        }
+
+        // Then the service refuses to start, naming the key's variable and what to set
+        assertThatThrownBy(() -> StripeConfig.fromEnv(Env.of(values)))
+            .as("%s", name)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable STRIPE_SECRET_KEY:")
+            .hasMessageContaining("PAYMENTS_ENVIRONMENT=production")
+            .hasMessageNotContaining(key);
+      }
+    }
+  }
+
+  @Test
   void shouldRefuseAnUnknownEnvironmentName() {
     // Given a name the checks do not know: "prod" would otherwise skip every one of them
     Env env = Env.of(Map.of("PAYMENTS_ENVIRONMENT", "prod", "STRIPE_SECRET_KEY", TEST_KEY));
