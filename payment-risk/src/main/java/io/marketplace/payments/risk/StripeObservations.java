@@ -55,6 +55,20 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
 
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
 
+  /**
+   * The events in which a card is tried: only these count its fingerprint. A refund or a dispute of
+   * an old payment shows the card it was paid with, but nobody tried it now.
+   */
+  private static final Set<String> ATTEMPTS =
+      Set.of(
+          "payment_intent.succeeded",
+          "payment_intent.payment_failed",
+          "payment_intent.processing",
+          "payment_intent.requires_action",
+          "charge.succeeded",
+          "charge.failed",
+          "charge.pending");
+
   private final Duration dedupeRetention;
   private ProcessorContext<String, Observation> context;
   private WindowStore<String, Long> seen;
@@ -129,28 +143,12 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
                       Observation.ofUser(
                           u, Signal.CARD_TESTING_DECLINES, event.failedAttempt(), occurredAt),
                       at));
-      case "charge.dispute.created" -> {
-        if (!isChargeback(event)) {
-          return; // an inquiry, or prevented before it was a chargeback
-        }
-        if (user.isEmpty() && category.isEmpty() && paymentIntent.isPresent()) {
-          park(paymentIntent.get(), event.objectId(), at);
-          return;
-        }
-        if (user.isEmpty()) {
-          log.warn(
-              "dispute {} of PaymentIntent {} has no known user; not counted",
-              event.objectId(),
-              paymentIntent.orElse("?"));
-          return;
-        }
-        emit(
-            Observation.ofUser(user.get(), Signal.CHARGEBACK_SPIKE, event.objectId(), occurredAt),
-            at);
-      }
+      case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn" ->
+          dispute(event, paymentIntent, user, category, occurredAt, at);
       default -> {}
     }
-    if (user.isPresent()) {
+    // a card counts where it was tried, not where an old payment of it is refunded or disputed
+    if (user.isPresent() && ATTEMPTS.contains(event.type())) {
       for (String fingerprint : fingerprints(event.object())) {
         emit(
             Observation.ofUser(
@@ -158,6 +156,55 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
             at);
       }
     }
+  }
+
+  /**
+   * A dispute counts once, by its {@code du_} id, from the event in which it is a chargeback: its
+   * creation, or an inquiry's escalation ({@code charge.dispute.updated} from a {@code warning_*}
+   * status, with {@code charge.dispute.funds_withdrawn}), as the refund worker counts it toward a
+   * ban. Its later events (evidence, closing) are not a new chargeback.
+   */
+  private void dispute(
+      StripeEvent event,
+      Optional<String> paymentIntent,
+      Optional<String> user,
+      Optional<String> category,
+      Instant occurredAt,
+      long at) {
+    if (!isChargeback(event)) {
+      return; // an inquiry, or prevented before it was a chargeback
+    }
+    if ("charge.dispute.updated".equals(event.type()) && !escalated(event)) {
+      return;
+    }
+    if (user.isEmpty() && category.isEmpty() && paymentIntent.isPresent()) {
+      park(paymentIntent.get(), event.objectId(), at);
+      return;
+    }
+    category.ifPresent(
+        c ->
+            emitOnce(
+                Observation.ofCategory(c, CategoryKind.DISPUTE, event.objectId(), occurredAt), at));
+    if (user.isEmpty()) {
+      log.warn(
+          "dispute {} of PaymentIntent {} has no known user; not counted",
+          event.objectId(),
+          paymentIntent.orElse("?"));
+      return;
+    }
+    emitOnce(
+        Observation.ofUser(user.get(), Signal.CHARGEBACK_SPIKE, event.objectId(), occurredAt), at);
+  }
+
+  /** Whether an update moved an inquiry ({@code warning_*}) on to a chargeback. */
+  private static boolean escalated(StripeEvent event) {
+    return event
+        .raw()
+        .path("data")
+        .path("previous_attributes")
+        .path("status")
+        .asText("")
+        .startsWith("warning_");
   }
 
   /** The category observations of an event whose PaymentIntent's category is known. */
@@ -176,13 +223,6 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
               Observation.ofCategory(
                   category, CategoryKind.DECLINED, event.failedAttempt(), occurredAt),
               at);
-      case "charge.dispute.created" -> {
-        if (isChargeback(event)) {
-          emit(
-              Observation.ofCategory(category, CategoryKind.DISPUTE, event.objectId(), occurredAt),
-              at);
-        }
-      }
       // the same refund may come as refund.created and listed in charge.refunded (older API
       // versions), and charge.refunded lists every refund of the charge so far: counted by its
       // re_ id, once, in the hour of its first event
@@ -253,20 +293,28 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       Instant occurredAt = Instant.ofEpochMilli(at);
       for (String disputeId : entry.value.disputeIds()) {
         user.ifPresent(
-            u -> emit(Observation.ofUser(u, Signal.CHARGEBACK_SPIKE, disputeId, occurredAt), at));
+            u ->
+                emitOnce(
+                    Observation.ofUser(u, Signal.CHARGEBACK_SPIKE, disputeId, occurredAt), at));
         category.ifPresent(
-            c -> emit(Observation.ofCategory(c, CategoryKind.DISPUTE, disputeId, occurredAt), at));
+            c ->
+                emitOnce(
+                    Observation.ofCategory(c, CategoryKind.DISPUTE, disputeId, occurredAt), at));
       }
       parked.put(paymentIntent, null, at);
     }
   }
 
   /**
-   * Emits a category's payment observation unless its fact (kind and member) was counted within the
-   * dedupe retention, and remembers it: a fact counts once, in the window of its first event.
+   * Emits an observation unless its fact (a category's kind, or a user's signal, and the member)
+   * was counted within the dedupe retention, and remembers it: a fact counts once, in the window of
+   * its first event.
    */
   private void emitOnce(Observation observation, long at) {
-    String fact = observation.kind() + ":" + observation.member();
+    String fact =
+        (observation.categoryScoped() ? observation.kind().name() : observation.signal().name())
+            + ":"
+            + observation.member();
     long span = dedupeRetention.toMillis();
     try (WindowStoreIterator<Long> hits = counted.fetch(fact, at - span, at + span)) {
       if (hits.hasNext()) {

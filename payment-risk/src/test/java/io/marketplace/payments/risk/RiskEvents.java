@@ -41,6 +41,25 @@ final class RiskEvents {
     return event("charge.dispute.created", created, dispute);
   }
 
+  /**
+   * A later event of the dispute in {@code created} (a {@code charge.dispute.created}), in {@code
+   * status} now; {@code previousStatus}, when given, as {@code data.previous_attributes} of an
+   * update.
+   */
+  static Map<String, Object> disputeLater(
+      Map<String, Object> created, String type, String status, String previousStatus, Instant at) {
+    Map<String, Object> dispute =
+        new LinkedHashMap<>((Map<String, Object>) ((Map<?, ?>) created.get("data")).get("object"));
+    dispute.put("status", status);
+    Map<String, Object> event = event(type, at, dispute);
+    if (previousStatus != null) {
+      event.put(
+          "data",
+          Map.of("object", dispute, "previous_attributes", Map.of("status", previousStatus)));
+    }
+    return event;
+  }
+
   /** The record key the gateway gives the event: the PaymentIntent it concerns. */
   static String key(Map<String, Object> event) {
     Map<?, ?> object = (Map<?, ?>) ((Map<?, ?>) event.get("data")).get("object");

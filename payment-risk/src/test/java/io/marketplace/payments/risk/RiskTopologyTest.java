@@ -306,6 +306,113 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldCountAnInquiryOnceWhenItEscalatesToAChargeback() {
+    // Given two paid PaymentIntents of one user
+    String pi1 = newPi();
+    String pi2 = newPi();
+    deliver(succeeded(pi1, user, T0, null));
+    deliver(succeeded(pi2, user, T0, null));
+
+    // When an inquiry on the first is opened, then escalated to a chargeback (Stripe tells the
+    // escalation twice: the update from the inquiry's status, and the funds withdrawn), then
+    // answered with evidence and lost (later events of the same chargeback)
+    Map<String, Object> inquiry =
+        RiskEvents.dispute(pi1, "warning_needs_response", T0.plusSeconds(600));
+    deliver(inquiry);
+    deliver(
+        RiskEvents.disputeLater(
+            inquiry,
+            "charge.dispute.updated",
+            "needs_response",
+            "warning_needs_response",
+            T0.plusSeconds(3600)));
+    deliver(
+        RiskEvents.disputeLater(
+            inquiry,
+            "charge.dispute.funds_withdrawn",
+            "needs_response",
+            null,
+            T0.plusSeconds(3601)));
+    deliver(
+        RiskEvents.disputeLater(
+            inquiry,
+            "charge.dispute.updated",
+            "under_review",
+            "needs_response",
+            T0.plusSeconds(7200)));
+    deliver(
+        RiskEvents.disputeLater(
+            inquiry, "charge.dispute.closed", "lost", null, T0.plusSeconds(7300)));
+
+    // Then no signal: one chargeback, however many of its events
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a second inquiry of the user's payments escalates that day, told only by its funds
+    // withdrawn
+    Map<String, Object> second =
+        RiskEvents.dispute(pi2, "warning_under_review", T0.plusSeconds(8000));
+    deliver(second);
+    deliver(
+        RiskEvents.disputeLater(
+            second,
+            "charge.dispute.funds_withdrawn",
+            "needs_response",
+            null,
+            T0.plusSeconds(9000)));
+
+    // Then one chargeback-spike signal counting the two escalated inquiries
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    JsonNode data = json(out.getFirst()).path("data");
+    assertThat(data.path("signal").asText()).isEqualTo("chargeback_spike");
+    assertThat(data.path("count").asLong()).isEqualTo(2);
+  }
+
+  @Test
+  void shouldNotCountTheCardsOfOldPaymentsWhenTheyAreRefunded() {
+    // Given a user who paid four listings with four cards over the past weeks
+    List<String> paid = new java.util.ArrayList<>();
+    for (int week = 1; week <= 4; week++) {
+      String pi = newPi();
+      paid.add(pi);
+      deliver(succeeded(pi, user, T0.minus(Duration.ofDays(7L * week)), "fp_" + week));
+    }
+
+    // When the four payments are refunded within minutes (a moderation sweep): each
+    // charge.refunded shows the card the payment was made with
+    for (int i = 0; i < paid.size(); i++) {
+      Map<String, Object> charge = new LinkedHashMap<>();
+      charge.put("id", "ch_" + paid.get(i));
+      charge.put("object", "charge");
+      charge.put("payment_intent", paid.get(i));
+      charge.put(
+          "payment_method_details",
+          Map.of("type", "card", "card", Map.of("fingerprint", "fp_" + (i + 1))));
+      charge.put("refunds", Map.of("data", List.of(Map.of("id", "re_" + paid.get(i)))));
+      deliver(RiskEvents.event("charge.refunded", T0.plusSeconds(60L * i), charge));
+    }
+
+    // Then no card-testing signal: no card was tried
+    assertThat(signals.readRecordsToList()).isEmpty();
+  }
+
+  @Test
+  void shouldDateASignalByItsLatestEventWhenALateOneArrivesLast() {
+    // Given four declines at 10:06 to 10:09
+    for (int minute : List.of(6, 7, 8, 9)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+
+    // When a decline of 10:01, delivered late, arrives fifth
+    deliver(declined(newPi(), user, T0.plusSeconds(60), null));
+
+    // Then the signal is dated when the window held five declines, 10:09, not by the late one
+    // (an admin's clear at 10:05 must not cover the four that came after it)
+    assertThat(json(signals.readRecord()).path("occurredAt").asText())
+        .isEqualTo("2026-12-01T10:09:00Z");
+  }
+
+  @Test
   void shouldPublishTheSameSignalIdWhenTheSameEventsAreProcessedAgain() {
     // Given the events of a burst of declines
     List<Map<String, Object>> burst =
