@@ -219,7 +219,15 @@ class RiskFlagWorkerTest {
       kafka.send(topics.riskSignals(), user, Json.write(cards));
       Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
 
-      // Then the user stays cleared: what the signal saw happened before the admin's review
+      // Then the signal is applied (not dead-lettered) and recorded as covered by that clear
+      assertThat(applied(registry)).isEqualTo(1);
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at = ?"
+                      + " AND clear_reason LIKE '%before the clear of%: verified by phone'",
+                  cards.id(), java.sql.Timestamp.from(clearedAt)))
+          .isEqualTo(1);
+      // And the user stays cleared: what the signal saw happened before the admin's review
       assertThat(
               db.count(
                   "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
@@ -235,6 +243,12 @@ class RiskFlagWorkerTest {
                   .count())
           .isZero();
     }
+  }
+
+  private static double applied(SimpleMeterRegistry registry) {
+    return registry.find("payments.worker.records").tag("outcome", "applied").counters().stream()
+        .mapToDouble(c -> c.count())
+        .sum();
   }
 
   private static double outcomes(SimpleMeterRegistry registry) {
