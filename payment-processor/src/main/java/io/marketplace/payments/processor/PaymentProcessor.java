@@ -110,7 +110,9 @@ public final class PaymentProcessor implements AutoCloseable {
                       new HealthCheck("kafka", kafkaHealth::isReachable),
                       new HealthCheck("database", database::isReachable),
                       new HealthCheck(
-                          "worker", () -> workers.stream().allMatch(StreamWorker::isHealthy))),
+                          "worker",
+                          () -> workers.stream().allMatch(StreamWorker::isHealthy),
+                          () -> workers.stream().allMatch(StreamWorker::isAlive))),
                   routes -> {})
               .start();
       closer.add(admin::stop);

@@ -59,8 +59,17 @@ class DeadLetterWhileStoppingTest {
                   .anyMatch(
                       e ->
                           e.getLevel() == Level.WARN
-                              && e.getFormattedMessage()
-                                  .contains("dead-letter topic unavailable")));
+                              && e.getFormattedMessage().contains("unavailable for")));
+      // And the processor says it is not ready while the record waits, naming its worker, though
+      // it is alive (a restart would not make the topic take the record)
+      Await.until(
+          ProcessorFixture.WAIT,
+          "readiness down while the dead letter waits",
+          () -> {
+            var ready = world.admin("/health/ready");
+            return ready.getKey() == 503 && ready.getValue().contains("\"worker\":\"DOWN\"");
+          });
+      assertThat(world.admin("/health/live")).isEqualTo(Map.entry(200, "{\"status\":\"UP\"}"));
 
       // When the worker is stopped while the dead-letter topic still refuses it
       world.stop();
@@ -82,6 +91,11 @@ class DeadLetterWhileStoppingTest {
       world.kafka.awaitRecord(
           world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
       assertThat(world.awaitOutcome(poisonId)).containsEntry("status", "failed");
+      // And the worker is ready again once it moved on
+      Await.until(
+          ProcessorFixture.WAIT,
+          "readiness up once the dead letter is sent",
+          () -> world.admin("/health/ready").getValue().contains("\"worker\":\"UP\""));
     } finally {
       workerLog.detachAppender(logged);
     }

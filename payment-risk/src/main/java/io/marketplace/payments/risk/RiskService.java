@@ -86,9 +86,12 @@ public final class RiskService implements AutoCloseable {
             config.http(),
             registry,
             List.of(
-                new HealthCheck("kafka-streams", () -> isRunning(streams)),
+                new HealthCheck(
+                    "kafka-streams",
+                    () -> isRunning(streams),
+                    () -> streams.state() != KafkaStreams.State.ERROR),
                 new HealthCheck("database", flags::databaseReachable),
-                new HealthCheck("workers", flags::isHealthy)),
+                new HealthCheck("workers", flags::isHealthy, flags::isAlive)),
             routes -> {});
     streams.start();
     admin.start();

@@ -198,7 +198,9 @@ public final class RefundWorker implements AutoCloseable {
                       new HealthCheck("kafka", kafkaHealth::isReachable),
                       new HealthCheck("database", database::isReachable),
                       new HealthCheck(
-                          "workers", () -> workers.stream().allMatch(StreamWorker::isHealthy))),
+                          "workers",
+                          () -> workers.stream().allMatch(StreamWorker::isHealthy),
+                          () -> workers.stream().allMatch(StreamWorker::isAlive))),
                   routes -> {})
               .start();
       closer.add(http::stop);

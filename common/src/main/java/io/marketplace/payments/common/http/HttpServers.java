@@ -87,7 +87,7 @@ public final class HttpServers {
           config.http.prefer405over404 = true;
           RequestTimers timers = new RequestTimers(registry);
           config.requestLogger.http(timers::record);
-          config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "UP")));
+          config.routes.get("/health/live", ctx -> live(ctx, readiness));
           Readiness ready = new Readiness(readiness);
           config.routes.get("/health/ready", ctx -> ready(ctx, ready));
           if (serveMetrics) {
@@ -241,6 +241,21 @@ public final class HttpServers {
     ctx.status(problem.status());
     ctx.contentType(Problem.CONTENT_TYPE);
     ctx.result(Json.write(problem));
+  }
+
+  /**
+   * Up unless a part of the process stopped for good (a worker ended on a fatal error): then a
+   * restart is what brings it back, and the liveness probe asks for one.
+   */
+  private static void live(Context ctx, List<HealthCheck> checks) {
+    Map<String, String> down = new java.util.LinkedHashMap<>();
+    for (HealthCheck check : checks) {
+      if (!check.live()) {
+        down.put(check.name(), "DOWN");
+      }
+    }
+    ctx.status(down.isEmpty() ? 200 : 503);
+    ctx.json(down.isEmpty() ? Map.of("status", "UP") : Map.of("status", "DOWN", "checks", down));
   }
 
   private static void ready(Context ctx, Readiness readiness) {

@@ -57,7 +57,11 @@ import org.slf4j.LoggerFactory;
  *       without touching the database;
  *   <li>a failure of PostgreSQL or Kafka is waited out with backoff, however long, losing nothing;
  *   <li>a record that itself fails is retried alone with backoff, then sent to {@code <topic>.dlq}
- *       with the SPEC §4 headers, and the partition moves on;
+ *       with the SPEC §4 headers, and the partition moves on. While the dead-letter topic refuses
+ *       it (missing, too small for it, no ACL) the worker waits, holding its place, and reports
+ *       itself unhealthy until the record is sent: a stalled partition shows, it is not silent;
+ *   <li>a batch that keeps failing on an error that looks transient (a statement timeout of a large
+ *       transaction) is tried record by record after {@value #BATCH_ATTEMPTS} attempts;
  *   <li>authentication, authorization and fencing errors are fatal: the worker stops and reports
  *       itself unhealthy, as Kafka's exactly-once processor template does.
  * </ul>
@@ -68,6 +72,7 @@ public final class StreamWorker implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration DLQ_SEND_TIMEOUT = Duration.ofSeconds(30);
   static final long COMMIT_INTERVAL_MILLIS = 100;
+  static final int BATCH_ATTEMPTS = 5;
   private static final Duration OFFSET_COMMIT_TIMEOUT = Duration.ofSeconds(10);
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -90,6 +95,10 @@ public final class StreamWorker implements AutoCloseable {
   private final Timer eventAge;
   private volatile boolean running = true;
   private volatile boolean failed;
+
+  /** Set while a dead letter waits for its topic to take it: the partition cannot move on. */
+  private volatile boolean deadLetterRefused;
+
   private volatile boolean assigned;
   private boolean waiting;
 
@@ -162,8 +171,19 @@ public final class StreamWorker implements AutoCloseable {
     return this;
   }
 
-  /** False once the worker stopped on a fatal error; the readiness check reports it. */
+  /**
+   * False once the worker stopped on a fatal error, and while a failed record waits for its
+   * dead-letter topic to take it; the readiness check reports it.
+   */
   public boolean isHealthy() {
+    return isAlive() && !deadLetterRefused;
+  }
+
+  /**
+   * False once the worker stopped on a fatal error (or its thread ended): it will not resume by
+   * itself, and a restart of the process is what brings it back. The liveness check reports it.
+   */
+  public boolean isAlive() {
     return !failed && thread.isAlive();
   }
 
@@ -236,12 +256,25 @@ public final class StreamWorker implements AutoCloseable {
       return true;
     }
     Duration backoff = options.initialBackoff();
+    int attempts = 0;
     while (running) {
       try {
         batchTimer.record(() -> applyInOneTransaction(batch));
         recordLatency(batch);
         return true;
       } catch (RuntimeException e) {
+        attempts++;
+        if (batch.size() > 1 && attempts >= BATCH_ATTEMPTS) {
+          // transient or not, the batch itself may be what fails (a statement timeout of its
+          // transaction): each record alone still waits out an outage
+          log.warn(
+              "worker {}: a batch of {} failed {} times; applying its records one by one",
+              options.consumer(),
+              batch.size(),
+              attempts,
+              e);
+          break;
+        }
         if (!Failures.isTransient(e)) {
           log.warn(
               "worker {}: a batch of {} failed; applying its records one by one",
@@ -379,19 +412,32 @@ public final class StreamWorker implements AutoCloseable {
     RecordHeaders.put(out.headers(), RecordHeaders.SOURCE_OFFSET, Long.toString(record.offset()));
     Duration backoff = options.initialBackoff();
     boolean sent = false;
-    while (running && !sent) {
-      try {
-        dlqProducer.send(out).get(DLQ_SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        sent = true;
-      } catch (Exception e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
-          break;
+    try {
+      while (running && !sent) {
+        try {
+          dlqProducer.send(out).get(DLQ_SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+          sent = true;
+        } catch (Exception e) {
+          if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+          deadLetterRefused = true;
+          log.warn(
+              "worker {}: dead-letter topic {} unavailable for {}-{}@{}, retrying; the partition"
+                  + " waits, and the worker reports itself unhealthy until it is sent",
+              options.consumer(),
+              dlq.name(),
+              record.topic(),
+              record.partition(),
+              record.offset(),
+              e);
+          waitKeepingMembership(c, backoff);
+          backoff = grow(backoff);
         }
-        log.warn("worker {}: dead-letter topic unavailable, retrying", options.consumer(), e);
-        waitKeepingMembership(c, backoff);
-        backoff = grow(backoff);
       }
+    } finally {
+      deadLetterRefused = false;
     }
     if (!sent) {
       log.warn(

@@ -109,6 +109,38 @@ class HttpServersTest {
   }
 
   @Test
+  void shouldAnswerLivenessDownOnlyWhenAPartStoppedForGood() throws IOException {
+    // Given a worker that is not ready but can become so (waiting for its dead-letter topic) and
+    // a dependency that is down (the database)
+    java.util.concurrent.atomic.AtomicBoolean alive =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    server =
+        HttpServers.create(
+                0,
+                registry,
+                List.of(
+                    new HealthCheck("database", () -> false),
+                    new HealthCheck("worker", () -> false, alive::get)),
+                routes -> {})
+            .start();
+
+    // Then readiness is down, but liveness is up: a restart would not bring either back sooner
+    try (Socket socket = connect()) {
+      assertThat(get(socket, ANSWER)).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"UP\"}");
+    }
+
+    // When the worker stops for good (a fatal error ended it)
+    alive.set(false);
+
+    // Then liveness is down, naming the worker, so the process is restarted
+    try (Socket socket = connect()) {
+      assertThat(get(socket, ANSWER))
+          .startsWith("HTTP/1.1 503")
+          .endsWith("{\"status\":\"DOWN\",\"checks\":{\"worker\":\"DOWN\"}}");
+    }
+  }
+
+  @Test
   void shouldCountARequestWhoseClientWentAwayMidBodyAsTheClientsNotAServerError()
       throws IOException {
     // Given a route that reads its body

@@ -68,6 +68,11 @@ public final class RiskFlagWorker implements AutoCloseable {
     return worker.isHealthy();
   }
 
+  /** False once its worker stopped for good: only a restart brings it back. */
+  public boolean isAlive() {
+    return worker.isAlive();
+  }
+
   public boolean databaseReachable() {
     return database.isReachable();
   }
