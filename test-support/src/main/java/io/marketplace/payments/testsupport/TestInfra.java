@@ -145,20 +145,26 @@ public final class TestInfra {
    * {@link Topics#MAX_MESSAGE_BYTES} sets it back.
    */
   public static void setMaxMessageBytes(String topic, int bytes) {
+    setTopicConfig(topic, TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(bytes));
+  }
+
+  /**
+   * Sets one config of a topic: {@code min.insync.replicas=2} on the single test broker makes it
+   * hold every {@code acks=all} record unacknowledged (retried by the producer) until set back to
+   * 1.
+   */
+  public static void setTopicConfig(String topic, String name, String value) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka().bootstrapServers()))) {
       admin
           .incrementalAlterConfigs(
               Map.of(
                   new ConfigResource(ConfigResource.Type.TOPIC, topic),
                   List.of(
-                      new AlterConfigOp(
-                          new ConfigEntry(
-                              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(bytes)),
-                          AlterConfigOp.OpType.SET))))
+                      new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET))))
           .all()
           .get(20, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("could not set max.message.bytes of " + topic, e);
+      throw new IllegalStateException("could not set " + name + " of " + topic, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
