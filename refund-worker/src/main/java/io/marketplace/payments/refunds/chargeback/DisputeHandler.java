@@ -202,8 +202,11 @@ public final class DisputeHandler {
               closedAt)
           == 1;
     }
-    if (existing.get().closedAt() == null || closedAt != null) {
-      // an event about an open dispute arriving after the closing one does not reopen it
+    boolean escalated = existing.get().isInquiry() && !dispute.isInquiry();
+    if (existing.get().closedAt() == null || closedAt != null || escalated) {
+      // an event about an open dispute arriving after the closing one does not reopen it, but an
+      // inquiry closed without a chargeback may still escalate to one under the same id (an
+      // inquiry's event never follows its own chargeback's, so this is no stale event)
       store.update(dispute.id(), dispute.status(), dispute.isInquiry(), closedAt, now);
     }
     if (userId != null && store.attachUser(dispute.id(), userId, now) == 1) {

@@ -62,13 +62,15 @@ public interface DisputeStore {
   /**
    * A later state of a dispute; an inquiry can escalate to a chargeback, never the reverse: an
    * inquiry's state ({@code warning_*}) told after the escalation (delivery order is not
-   * guaranteed) changes nothing but {@code updated_at}.
+   * guaranteed) changes nothing but {@code updated_at}. An escalation takes its own close (open, or
+   * the chargeback's), not the close of the inquiry it was.
    */
   @SqlUpdate(
       """
       UPDATE payment_disputes
       SET status = CASE WHEN is_inquiry OR NOT :inquiry THEN :status ELSE status END,
-          closed_at = CASE WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
+          closed_at = CASE WHEN is_inquiry AND NOT :inquiry THEN :closedAt
+                           WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
                            ELSE closed_at END,
           is_inquiry = is_inquiry AND :inquiry, updated_at = :at
       WHERE stripe_dispute_id = :id

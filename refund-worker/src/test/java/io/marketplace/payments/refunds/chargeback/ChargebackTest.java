@@ -385,6 +385,71 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldCountAClosedInquiryWhenItEscalatesToAChargebackUnderTheSameId() {
+    // Given a user with one recorded chargeback, and an inquiry on their other payment that
+    // Stripe closed without a chargeback
+    Disputed given = userWithOneChargeback();
+    UUID user = given.user();
+    String template = awaitForwarded("charge.dispute.created", given.disputeId());
+    String inquiry =
+        StripeFixtures.withNewEventId(
+            StripeFixtures.otherDispute(
+                template, given.other().paymentIntentId(), "warning_needs_response"),
+            "charge.dispute.created");
+    String disputeId = StripeFixtures.objectId(inquiry);
+    h.webhooks().publish(inquiry);
+    h.webhooks()
+        .publish(StripeFixtures.sameDispute(inquiry, "charge.dispute.closed", "warning_closed"));
+    h.awaitStripeEventsApplied();
+    assertThat(bannedAt(user)).as("an inquiry does not count").isNull();
+
+    // When the issuer escalates it to a chargeback later, under the same dispute id
+    h.webhooks()
+        .publish(StripeFixtures.sameDispute(inquiry, "charge.dispute.updated", "needs_response"));
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(
+                inquiry, "charge.dispute.funds_withdrawn", "needs_response"));
+    h.awaitStripeEventsApplied();
+
+    // Then it is an open chargeback, recorded as money gone back once, and the user's second:
+    // banned, announced once
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT is_inquiry, status, closed_at FROM payment_disputes"
+                        + " WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("is_inquiry", false)
+        .containsEntry("status", "needs_response")
+        .containsEntry("closed_at", null);
+    assertThat(
+            h.db()
+                .count(
+                    "payment_refunds WHERE stripe_dispute_id = ? AND reason = 'chargeback'",
+                    disputeId))
+        .isEqualTo(1);
+    assertThat(bannedAt(user)).isNotNull();
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+
+    // And the inquiry's close told again afterwards (out of order) changes nothing
+    h.webhooks()
+        .publish(StripeFixtures.sameDispute(inquiry, "charge.dispute.closed", "warning_closed"));
+    h.awaitStripeEventsApplied();
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("is_inquiry", false)
+        .containsEntry("status", "needs_response");
+    h.db().awaitOutboxPublished(Harness.WAIT);
+    assertThat(h.paymentEvents("chargeback.recorded", disputeId)).hasSize(1);
+  }
+
+  @Test
   void shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater() {
     // Given a paid listing whose payment was disputed, and the dispute won: the card network gave
     // the 500 cents back to us (charge.dispute.closed, won; funds reinstated)
