@@ -81,6 +81,17 @@ final class BodyBudget {
       return true;
     }
 
+    /** Gives back what it holds beyond {@code bytes}. */
+    void shrinkTo(long bytes) {
+      long keptKib = Math.max(1, (bytes + KIB - 1) / KIB);
+      long extraKib = heldKib - keptKib;
+      if (extraKib > 0) {
+        kibibytes.release((int) extraKib);
+        releaseFromAddress(extraKib);
+        heldKib = keptKib;
+      }
+    }
+
     @Override
     public void close() {
       if (heldKib > 0) {

@@ -26,6 +26,15 @@ public final class SignatureVerifier {
     this.clock = clock;
   }
 
+  /**
+   * What verifying a body of {@code bodyBytes} allocates beyond the body, at most: its text (the
+   * body decoded; twice its size when not Latin-1), and for each secret the text formatted again
+   * with the timestamp (a growing buffer) and encoded once more, as stripe-java does.
+   */
+  public long workingBytes(int bodyBytes) {
+    return (long) bodyBytes * (2 + 6L * secrets.size());
+  }
+
   /** Why a signature was refused; the name is the metric tag, the detail is told to the caller. */
   public enum Failure {
     MISSING_HEADER("missing_header", "the Stripe-Signature header is missing"),

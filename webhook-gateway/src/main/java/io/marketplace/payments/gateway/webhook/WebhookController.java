@@ -83,9 +83,16 @@ public final class WebhookController {
     metrics.requestStarted();
     try (BodyBudget.Reservation room = bodies.open(ctx.req().getRemoteAddr())) {
       byte[] body = body(ctx, room);
+      // anyone can make the gateway verify: the copies verification makes are room of the budget
+      // too, or a flood of large unsigned bodies would hold several times the budget in memory
+      if (!room.growTo(body.length + verifier.workingBytes(body.length))) {
+        metrics.rejected(GatewayMetrics.Rejection.OVERLOADED);
+        throw RawBody.overloaded();
+      }
       String payload = text(body);
       Optional<SignatureVerifier.Failure> failure =
           verifier.verify(payload, ctx.header(SIGNATURE_HEADER));
+      room.shrinkTo(body.length);
       if (failure.isPresent()) {
         metrics.signatureFailure(failure.get());
         log.debug("refused a webhook: {}", failure.get().tag());

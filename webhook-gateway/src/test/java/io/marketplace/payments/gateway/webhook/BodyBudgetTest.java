@@ -30,6 +30,23 @@ class BodyBudgetTest {
   }
 
   @Test
+  void shouldGiveBackTheRoomOfAVerificationOnceItIsDone() {
+    // Given a budget of 16 MiB, and a 1 MiB body that took room for its verification's copies
+    BodyBudget budget = new BodyBudget(16 * MAX_BODY, 16 * MAX_BODY);
+    BodyBudget.Reservation verifying = budget.open("10.0.0.1");
+    assertThat(verifying.growTo(15 * MAX_BODY)).isTrue();
+    assertThat(budget.open("10.0.0.2").growTo(2 * MAX_BODY)).isFalse();
+
+    // When the verification is done and the body waits for the broker
+    verifying.shrinkTo(MAX_BODY);
+
+    // Then it holds its body only, and others find the rest
+    assertThat(budget.availableKib()).isEqualTo(15 * 1024);
+    assertThat(budget.open("10.0.0.2").growTo(2 * MAX_BODY)).isTrue();
+    verifying.close();
+  }
+
+  @Test
   void shouldHoldOnlyWhatArrivedWhenBodiesAreSlow() {
     // Given the gateway's budget
     BodyBudget budget =

@@ -23,6 +23,37 @@ class SignatureVerifierTest {
       new SignatureVerifier(List.of(CURRENT, PREVIOUS), Clock.fixed(NOW, ZoneOffset.UTC));
 
   @Test
+  void shouldVerifyALargestBodyWithinTheRoomTheGatewayHoldsForIt() {
+    // Given largest bodies (1 MiB), still unverified, of one-byte characters and of two-byte ones
+    // (decoded as UTF-16, twice the size of Latin-1 text), and a header with a fresh timestamp and
+    // a wrong signature (what anyone can send), checked against two secrets (a rotation)
+    String header = "t=" + NOW.getEpochSecond() + ",v1=" + "0".repeat(64);
+    for (String character : List.of("x", "\u0100")) {
+      byte[] unit = character.getBytes(StandardCharsets.UTF_8);
+      byte[] body = new byte[RawBody.MAX_BYTES];
+      for (int i = 0; i + unit.length <= body.length; i += unit.length) {
+        System.arraycopy(unit, 0, body, i, unit.length);
+      }
+      verifier.verify(RawBody.utf8(body), header); // loads and compiles what it uses
+
+      // When it is decoded and verified
+      long before = allocatedByThisThread();
+      assertThat(verifier.verify(RawBody.utf8(body), header))
+          .contains(Failure.NO_MATCHING_SIGNATURE);
+      long allocated = allocatedByThisThread() - before;
+
+      // Then what it allocated fits in the room the gateway takes from its body budget for it
+      assertThat(allocated).as(character).isLessThanOrEqualTo(verifier.workingBytes(body.length));
+    }
+  }
+
+  private static long allocatedByThisThread() {
+    return ((com.sun.management.ThreadMXBean)
+            java.lang.management.ManagementFactory.getThreadMXBean())
+        .getCurrentThreadAllocatedBytes();
+  }
+
+  @Test
   void shouldAcceptWhenSignedByAnyConfiguredSecret() {
     // Given payloads signed now by each secret
     long now = NOW.getEpochSecond();
