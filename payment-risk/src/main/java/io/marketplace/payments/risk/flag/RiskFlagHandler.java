@@ -66,7 +66,12 @@ public final class RiskFlagHandler implements RecordHandler {
     // an admin's clear of this user waits for this signal to be recorded, or this for the clear
     UserRiskLock.lock(tx, userId);
     Instant now = clock.instant();
-    Instant until = now.plus(coolDown);
+    // the cool-down runs from the activity the signal saw, not from when it is applied: a signal
+    // applied hours late (the risk service or this worker behind, a dead letter redriven) holds
+    // the user only for what is left of it, and not at all once it is over
+    Instant until = raisedAt(signal).plus(coolDown);
+    // a flag over before it is applied is dated by the activity, so that its hold ends after it
+    Instant flaggedAt = until.isAfter(now) ? now : raisedAt(signal);
     Optional<Clear> coveredBy = clearAfter(tx, userId, raisedAt(signal));
     int inserted =
         tx.createUpdate(
@@ -86,7 +91,7 @@ public final class RiskFlagHandler implements RecordHandler {
             .bind("threshold", data.threshold())
             .bind("windowStart", data.windowStart())
             .bind("windowEnd", data.windowEnd())
-            .bind("now", now)
+            .bind("now", flaggedAt)
             .bind("until", until)
             .bind("clearedAt", coveredBy.map(Clear::at).orElse(null))
             .bind("clearedBy", coveredBy.map(Clear::by).orElse(null))
@@ -105,6 +110,16 @@ public final class RiskFlagHandler implements RecordHandler {
             .execute();
     if (inserted == 0) {
       return; // this signal was applied before
+    }
+    if (coveredBy.isEmpty() && !until.isAfter(now)) {
+      log.warn(
+          "risk signal {} of user {} was raised at {} and applied at {}, after its cool-down ended:"
+              + " recorded, the user is not held",
+          signal.id(),
+          userId,
+          raisedAt(signal),
+          now);
+      return;
     }
     if (coveredBy.isPresent()) {
       log.info(

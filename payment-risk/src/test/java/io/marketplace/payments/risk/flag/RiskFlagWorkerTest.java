@@ -81,7 +81,7 @@ class RiskFlagWorkerTest {
                           .sum()
                   >= 2);
 
-      // Then the user is flagged once, until one hour after the flag
+      // Then the user is flagged once, until one hour after the activity that raised the signal
       List<Map<String, Object>> rows =
           db.rows(
               "SELECT signal, signal_count, flagged_until, cleared_at FROM user_risk_flags"
@@ -91,7 +91,8 @@ class RiskFlagWorkerTest {
       assertThat(rows.getFirst().get("signal")).isEqualTo("card_testing_declines");
       assertThat(rows.getFirst().get("signal_count")).isEqualTo(5);
       assertThat(rows.getFirst().get("cleared_at")).isNull();
-      assertThat(rows.getFirst().get("flagged_until")).isEqualTo(NOW.plus(Duration.ofHours(1)));
+      assertThat(rows.getFirst().get("flagged_until"))
+          .isEqualTo(Instant.parse("2026-12-01T11:08:00Z"));
 
       // And one user.flagged, keyed by the user, conforming to its schema, is published
       db.awaitOutboxPublished(WAIT);
@@ -103,7 +104,7 @@ class RiskFlagWorkerTest {
       assertThat(event.key()).isEqualTo(user);
       JsonNode body = Json.mapper().readTree(event.value());
       assertThat(body.path("data").path("signalId").asText()).isEqualTo(signal.id().toString());
-      assertThat(body.path("data").path("flaggedUntil").asText()).isEqualTo("2026-12-01T11:08:30Z");
+      assertThat(body.path("data").path("flaggedUntil").asText()).isEqualTo("2026-12-01T11:08:00Z");
       assertThat(schemaViolations("user.flagged", KafkaTestClient.text(event))).isEmpty();
       assertThat(
               kafka.readAll(topics.paymentEvents()).stream()
@@ -160,6 +161,57 @@ class RiskFlagWorkerTest {
                   .counter()
                   .count())
           .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldNotHoldTheUserWhenASignalIsAppliedAfterItsCoolDownEnded() {
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    String user = UUID.randomUUID().toString();
+    try (RiskFlagWorker worker =
+        RiskFlagWorker.start(
+            db.dbConfig(),
+            TestInfra.kafkaConfig(topics),
+            Duration.ofHours(1),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            registry)) {
+      // When a card-testing signal raised at 07:05, three hours ago, is applied only now (the
+      // worker was down, or its dead letter was redriven): its one-hour cool-down is over
+      Instant windowStart = Instant.parse("2026-12-01T07:00:00Z");
+      RiskSignal late =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T07:05:00Z"));
+      kafka.send(topics.riskSignals(), user, Json.write(late));
+      Await.until(WAIT, "the signal applied", () -> applied(registry) >= 1);
+
+      // Then it is recorded, ended when its cool-down ended, and the user is not held now
+      assertThat(
+              db.rows(
+                  "SELECT flagged_until, cleared_at FROM user_risk_flags WHERE user_id = ?::uuid",
+                  user))
+          .singleElement()
+          .satisfies(
+              row -> {
+                assertThat(row.get("flagged_until"))
+                    .isEqualTo(Instant.parse("2026-12-01T08:05:00Z"));
+                assertThat(row.get("cleared_at")).isNull();
+              });
+      // And no user.flagged announces a hold that is already over
+      db.awaitOutboxPublished(WAIT);
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .count())
+          .isZero();
     }
   }
 
