@@ -10,12 +10,18 @@ import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -112,6 +118,94 @@ public final class TestApi implements AutoCloseable {
         Timestamp.from(flaggedAt),
         Timestamp.from(flaggedAt),
         Timestamp.from(until));
+  }
+
+  /**
+   * The payment processor recording a featured week of {@code listingId} from {@code startsAt}: the
+   * listing's row locked and the week inserted in a transaction left open until {@link
+   * HeldListing#commit}, so a test can have a purchase wait for the listing meanwhile.
+   */
+  public HeldListing holdListingAddingAFeaturedWeek(UUID listingId, Instant startsAt) {
+    try {
+      Connection connection = db.dataSource().getConnection();
+      try {
+        connection.setAutoCommit(false);
+        int backendPid;
+        try (PreparedStatement lock =
+            connection.prepareStatement(
+                "SELECT pg_backend_pid() FROM marketplace_listings WHERE id = ? FOR UPDATE")) {
+          lock.setObject(1, listingId);
+          try (ResultSet row = lock.executeQuery()) {
+            if (!row.next()) {
+              throw new IllegalStateException("no listing " + listingId);
+            }
+            backendPid = row.getInt(1);
+          }
+        }
+        try (PreparedStatement insert =
+            connection.prepareStatement(
+                """
+                INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
+                                                amount_cents, starts_at, expires_at)
+                VALUES (?, ?, 'featured', ?, 500, ?, ?)
+                """)) {
+          insert.setObject(1, UUID.randomUUID());
+          insert.setObject(2, listingId);
+          insert.setString(3, "pi_" + UUID.randomUUID().toString().replace("-", ""));
+          insert.setObject(4, startsAt.atOffset(ZoneOffset.UTC));
+          insert.setObject(5, startsAt.plus(Duration.ofDays(7)).atOffset(ZoneOffset.UTC));
+          insert.executeUpdate();
+        }
+        return new HeldListing(connection, backendPid);
+      } catch (SQLException | RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("could not hold listing " + listingId, e);
+    }
+  }
+
+  /** A listing's row held by an open transaction; closing it rolls back what was not committed. */
+  public final class HeldListing implements AutoCloseable {
+
+    private final Connection connection;
+    private final int backendPid;
+
+    private HeldListing(Connection connection, int backendPid) {
+      this.connection = connection;
+      this.backendPid = backendPid;
+    }
+
+    /** Waits until another session waits for a lock this transaction holds. */
+    public void awaitWaiter(Duration timeout) {
+      Await.until(
+          timeout,
+          "a session waiting for the held listing",
+          () ->
+              db.count(
+                      "SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))",
+                      backendPid)
+                  > 0);
+    }
+
+    public void commit() {
+      try {
+        connection.commit();
+      } catch (SQLException e) {
+        throw new IllegalStateException("could not commit the held listing", e);
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        connection.rollback();
+        connection.close();
+      } catch (SQLException e) {
+        throw new IllegalStateException("could not release the held listing", e);
+      }
+    }
   }
 
   // ---- calls as a user would make them

@@ -45,6 +45,34 @@ public interface CheckoutDao {
   int close(@Bind("id") UUID id, @Bind("now") Instant now);
 
   /**
+   * Ends a purchase whose PaymentIntent Stripe has paid, or is paying, before our records say so:
+   * {@code paid_at} keeps when, so that the payment counts until the processor records it ({@link
+   * #featuredWeeksPaidNotRecorded}).
+   */
+  @SqlUpdate(
+      "UPDATE checkout_attempts SET status = 'closed', paid_at = coalesce(paid_at, :now),"
+          + " updated_at = :now WHERE id = :id")
+  int closePaid(@Bind("id") UUID id, @Bind("now") Instant now);
+
+  /**
+   * How many featured weeks of the listing Stripe has taken the money for, as a checkout found
+   * ({@link #closePaid}), that the payment processor has not recorded yet: each becomes a week once
+   * it does, after the weeks recorded. Recorded, the payment is {@code succeeded} (its week added,
+   * or the payment refunded as undeliverable). A payment whose recorded failure came after the
+   * checkout found it paid did not go through in the end (a bank debit that failed); one that
+   * failed before and was paid on a later try still counts.
+   */
+  @SqlQuery(
+      """
+      SELECT count(*) FROM checkout_attempts a
+          JOIN payments p ON p.stripe_payment_intent_id = a.stripe_payment_intent_id
+      WHERE a.listing_id = :listingId AND a.payment_type = 'promotion_featured'
+        AND a.paid_at IS NOT NULL
+        AND (p.status = 'requires_payment' OR (p.status = 'failed' AND p.failed_at < a.paid_at))
+      """)
+  int featuredWeeksPaidNotRecorded(@Bind("listingId") UUID listingId);
+
+  /**
    * Gives up a purchase whose PaymentIntent Stripe would not make (its key is spent): the next
    * checkout starts a new attempt with a new key. Only while no PaymentIntent is recorded.
    */

@@ -88,8 +88,18 @@ public final class Purchases {
         PaymentIntent intent =
             known ? paymentIntents.retrieve(attempt.stripePaymentIntentId()) : create(opened);
         if (endsPurchase(intent, type)) {
-          // paid or canceled at Stripe before our records say so: this purchase is over
-          jdbi.useHandle(h -> h.attach(CheckoutDao.class).close(attempt.id(), clock.instant()));
+          // paid or canceled at Stripe before our records say so: this purchase is over; a paid
+          // featured week counts from now on for the fit of the next (refuseFeaturedPastTheEnd)
+          boolean paid = PAID.contains(intent.getStatus());
+          jdbi.useHandle(
+              h -> {
+                CheckoutDao dao = h.attach(CheckoutDao.class);
+                if (paid) {
+                  dao.closePaid(attempt.id(), clock.instant());
+                } else {
+                  dao.close(attempt.id(), clock.instant());
+                }
+              });
           continue;
         }
         if (!known && !record(caller, opened, intent)) {
@@ -255,7 +265,10 @@ public final class Purchases {
         // nobody sees (the processor refunds it if it gets paid anyway, say when the running end
         // moved meanwhile)
         if (type == PaymentType.PROMOTION_FEATURED && listing.expiresAt() != null) {
-          refuseFeaturedPastTheEnd(listing, now);
+          refuseFeaturedPastTheEnd(
+              listing,
+              tx.attach(CheckoutDao.class).featuredWeeksPaidNotRecorded(listing.id()),
+              now);
         }
         if (type == PaymentType.PROMOTION_BUMP
             && listing.lastBumpedAt() != null
@@ -272,24 +285,40 @@ public final class Purchases {
     throw new IllegalStateException("unknown payment type " + type);
   }
 
-  private static void refuseFeaturedPastTheEnd(Listing listing, Instant now) {
+  /**
+   * Refuses a featured week that would not end by the listing's end. It would start where the
+   * listing's featured weeks end: those recorded ({@code featuredUntil}, read under the listing's
+   * lock) and then the {@code paidNotRecorded} weeks paid at Stripe that the processor has not
+   * recorded yet, which it adds before this one.
+   */
+  private static void refuseFeaturedPastTheEnd(Listing listing, int paidNotRecorded, Instant now) {
     boolean featured = listing.featuredUntil() != null && listing.featuredUntil().isAfter(now);
-    Instant startsAt = featured ? listing.featuredUntil() : now;
+    Instant startsAt =
+        (featured ? listing.featuredUntil() : now)
+            .plus(Prices.FEATURED_FOR.multipliedBy(paidNotRecorded));
     Instant endsAt = startsAt.plus(Prices.FEATURED_FOR);
     if (!endsAt.isAfter(listing.expiresAt())) {
       return;
     }
-    if (featured && !startsAt.isBefore(listing.expiresAt())) {
+    String featuring = featured ? "; it is featured until " + listing.featuredUntil() : "";
+    if (paidNotRecorded > 0) {
+      featuring +=
+          (featured ? ", and " : "; ")
+              + paidNotRecorded
+              + " featured week(s) paid and not yet recorded run to "
+              + startsAt;
+    }
+    if (!startsAt.isBefore(listing.expiresAt())) {
       throw ProblemException.conflict(
-          "the listing is featured until "
-              + listing.featuredUntil()
-              + " and ends at "
+          "the listing ends at "
               + listing.expiresAt()
+              + featuring
               + "; another featured week would start after its end");
     }
     throw ProblemException.conflict(
         "the listing ends at "
             + listing.expiresAt()
+            + featuring
             + "; a featured week of 7 days from "
             + startsAt
             + " would run past it, to "

@@ -30,6 +30,23 @@ public record Listing(
     return listingStatus() == ListingStatus.ACTIVE && expiresAt != null && expiresAt.isAfter(now);
   }
 
+  /** The same listing with {@code featuredUntil} read apart (see {@link ListingDao#lock}). */
+  public Listing withFeaturedUntil(Instant until) {
+    return new Listing(
+        id,
+        userId,
+        categoryId,
+        categorySlug,
+        title,
+        status,
+        paymentIntentId,
+        activatedAt,
+        expiresAt,
+        lastBumpedAt,
+        until,
+        createdAt);
+  }
+
   public ListingView view() {
     return new ListingView(
         id,

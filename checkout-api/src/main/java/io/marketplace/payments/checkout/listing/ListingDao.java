@@ -11,16 +11,30 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(Listing.class)
 public interface ListingDao {
 
+  /**
+   * The end of the listing {@code l}'s running featured promotions: not marked expired and ending
+   * after {@code :now}.
+   */
+  String FEATURED_UNTIL =
+      """
+      (SELECT max(p.expires_at) FROM listing_promotions p
+       WHERE p.listing_id = l.id AND p.type = 'featured' AND p.expired_at IS NULL
+         AND p.expires_at > :now)
+      """;
+
+  String FROM =
+      """
+      FROM marketplace_listings l JOIN categories c ON c.id = l.category_id
+      """;
+
   String SELECT =
       """
       SELECT l.id, l.user_id, l.category_id, c.slug AS category_slug, l.title, l.status,
              l.payment_intent_id, l.activated_at, l.expires_at, l.last_bumped_at,
-             (SELECT max(p.expires_at) FROM listing_promotions p
-              WHERE p.listing_id = l.id AND p.type = 'featured' AND p.expired_at IS NULL
-                AND p.expires_at > :now) AS featured_until,
-             l.created_at
-      FROM marketplace_listings l JOIN categories c ON c.id = l.category_id
-      """;
+      """
+          + FEATURED_UNTIL
+          + " AS featured_until, l.created_at\n"
+          + FROM;
 
   @SqlQuery(SELECT + " WHERE l.id = :id")
   Optional<Listing> find(@Bind("id") UUID id, @Bind("now") Instant now);
@@ -28,9 +42,37 @@ public interface ListingDao {
   /**
    * Reads a listing and holds its row until the transaction ends: every purchase, refund request
    * and rejection of one listing is decided one at a time.
+   *
+   * <p>Its {@code featuredUntil} is read by a statement of its own once the row is locked. A
+   * statement sees what was committed when it began: one that waited for the lock while the payment
+   * processor added a featured week under it (the processor holds the listing's lock while it adds
+   * one) would get the newest listing row but the promotions as they were before the wait, and sell
+   * a week that does not fit. The processor adds weeks only under the lock, so what this reads
+   * stands until the transaction ends.
    */
-  @SqlQuery(SELECT + " WHERE l.id = :id FOR UPDATE OF l")
-  Optional<Listing> lock(@Bind("id") UUID id, @Bind("now") Instant now);
+  default Optional<Listing> lock(UUID id, Instant now) {
+    return lockRow(id).map(listing -> listing.withFeaturedUntil(featuredUntil(id, now)));
+  }
+
+  /** The listing's row, locked; its {@code featuredUntil} is not read (null). */
+  @SqlQuery(
+      """
+      SELECT l.id, l.user_id, l.category_id, c.slug AS category_slug, l.title, l.status,
+             l.payment_intent_id, l.activated_at, l.expires_at, l.last_bumped_at,
+             CAST(NULL AS timestamptz) AS featured_until, l.created_at
+      """
+          + FROM
+          + " WHERE l.id = :id FOR UPDATE OF l")
+  Optional<Listing> lockRow(@Bind("id") UUID id);
+
+  /** The end of the listing's running featured promotions at {@code now}, or null. */
+  @SqlQuery(
+      """
+      SELECT max(p.expires_at) FROM listing_promotions p
+      WHERE p.listing_id = :id AND p.type = 'featured' AND p.expired_at IS NULL
+        AND p.expires_at > :now
+      """)
+  Instant featuredUntil(@Bind("id") UUID id, @Bind("now") Instant now);
 
   @SqlUpdate(
       """

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -179,6 +181,59 @@ class PromotionRoutesTest {
     assertThat(response.status()).isEqualTo(409);
     assertThat(response.json().get("detail").asText()).contains("featured until");
     assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+  }
+
+  @Test
+  void shouldNotCreateAPaymentIntentWhenAFeaturedWeekCommittedWhilePromoteWaitedLeavesNoRoom()
+      throws Exception {
+    // Given an active listing, not featured, that ends in 10 days, held by the payment processor
+    // while it records a featured week paid meanwhile, until 7 days from now
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Instant now = Instant.now();
+    app.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        now.plus(Duration.ofDays(10)),
+        listingId);
+    try (TestApi.HeldListing processor = app.holdListingAddingAFeaturedWeek(listingId, now)) {
+
+      // When its owner buys another featured week, which waits for the listing, and the
+      // processor commits its week meanwhile
+      CompletableFuture<Http.Response> promoted =
+          CompletableFuture.supplyAsync(() -> app.promote(owner, listingId, "featured"));
+      processor.awaitWaiter(Duration.ofSeconds(20));
+      processor.commit();
+      Http.Response response = promoted.get(20, TimeUnit.SECONDS);
+
+      // Then the purchase counts the week committed before it got the lock: the next would run
+      // from day 7 to day 14, past the listing's end, so it is refused before Stripe is asked
+      assertThat(response.status()).as(response.toString()).isEqualTo(409);
+      assertThat(response.json().get("detail").asText()).contains("featured until");
+      assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+    }
+  }
+
+  @Test
+  void shouldAnswer409WhenAFeaturedWeekPaidButNotYetRecordedLeavesNoRoom() {
+    // Given an active listing, not featured, that ends in 10 days, whose owner bought a featured
+    // week and paid it at Stripe; the payment processor has not recorded it yet
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    app.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        Instant.now().plus(Duration.ofDays(10)),
+        listingId);
+    Http.Response first = app.promote(owner, listingId, "featured");
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    app.payAtStripe(first.json().get("paymentIntentId").asText());
+
+    // When the owner buys another featured week
+    Http.Response again = app.promote(owner, listingId, "featured");
+
+    // Then the paid week counts: the next would run from day 7 to day 14, past the listing's end
+    assertThat(again.status()).as(again.toString()).isEqualTo(409);
+    assertThat(again.json().get("detail").asText()).contains("paid and not yet recorded");
+    assertThat(app.paymentIntentsOf(listingId)).hasSize(1);
   }
 
   @Test
