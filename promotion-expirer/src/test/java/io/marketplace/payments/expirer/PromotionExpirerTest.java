@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.expirer.pass.PassResult;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.testsupport.Await;
@@ -237,6 +238,50 @@ class PromotionExpirerTest {
     assertThat(result.pass().outcome()).isEqualTo(PassResult.Outcome.COMPLETED);
     assertThat(result.pass().expired("promotions")).isEqualTo(300);
     assertThat(kafka.readAll(topics.paymentEvents())).hasSize(300);
+  }
+
+  @Test
+  void shouldNotAnnounceAgainAFeaturedWeekThatARejectionEnded() {
+    // Given a listing featured until day 3, rejected at T, which ended its week as moderation
+    // does, and another listing featured until day 3 too
+    UUID user = seed.user();
+    UUID rejected = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID endedEarly = seed.featured(rejected, T.plus(Duration.ofDays(3)));
+    UUID other = seed.activeListing(user, T.plus(Duration.ofDays(20)));
+    UUID endedOnTime = seed.featured(other, T.plus(Duration.ofDays(3)));
+    db.jdbi()
+        .useTransaction(
+            tx -> {
+              tx.createUpdate("UPDATE marketplace_listings SET status = 'rejected' WHERE id = :id")
+                  .bind("id", rejected)
+                  .execute();
+              FeaturedPromotions.endForRejectedListing(tx, rejected, T);
+            });
+
+    // When the expirer passes after day 3
+    clock.set(T.plus(Duration.ofDays(4)));
+    PromotionExpirer.OnceResult result = PromotionExpirer.runOnce(config(), clock);
+
+    // Then it ends only the week still running, and each week's end is announced once: the early
+    // one as the rejection ended it
+    assertThat(result.succeeded()).isTrue();
+    assertThat(result.pass().expired("promotions")).isEqualTo(1);
+    List<JsonNode> events =
+        kafka.readAll(topics.paymentEvents()).stream()
+            .map(PromotionExpirerTest::json)
+            .filter(e -> e.get("type").asText().equals("promotion.expired"))
+            .toList();
+    assertThat(events)
+        .extracting(e -> e.at("/data/promotionId").asText())
+        .containsExactlyInAnyOrder(endedEarly.toString(), endedOnTime.toString());
+    JsonNode early =
+        events.stream()
+            .filter(e -> e.at("/data/promotionId").asText().equals(endedEarly.toString()))
+            .findFirst()
+            .orElseThrow();
+    assertThat(Instant.parse(early.at("/data/expiredAt").asText())).isEqualTo(T);
+    assertThat(db.count("listing_promotions WHERE id = ? AND expired_at = ?", endedEarly, T))
+        .isEqualTo(1);
   }
 
   private ExpirerConfig config() {

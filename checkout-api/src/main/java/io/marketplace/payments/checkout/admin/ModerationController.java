@@ -18,6 +18,7 @@ import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
 import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -32,13 +33,15 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code POST /admin/api/marketplace/listings/{id}/reject {"reason"}}: moderation rejects a
  * listing. In one transaction the listing becomes {@code rejected}, {@code listing.rejected} is
- * announced, and a {@link ModerationDecision} goes to {@code marketplace.moderation.v1}, where the
- * refund worker applies the refund rule to every payment of the listing (SPEC §1). The listing's
- * purchases not paid yet (its posting fee, or promotions of an active listing; not one paid or
- * processing) have their PaymentIntents canceled at Stripe after the commit, so its owner cannot
- * pay for them; a PaymentIntent a checkout is creating meanwhile is canceled by that checkout,
- * which finds the listing rejected ({@code Purchases}). A cancel that fails is logged and leaves
- * the rejection as it is (a payment that succeeds anyway is refunded as a dead listing's).
+ * announced, its featured weeks still to run end, each announced as {@code promotion.expired}
+ * ({@link FeaturedPromotions#endForRejectedListing}), and a {@link ModerationDecision} goes to
+ * {@code marketplace.moderation.v1}, where the refund worker applies the refund rule to every
+ * payment of the listing (SPEC §1). The listing's purchases not paid yet (its posting fee, or
+ * promotions of an active listing; not one paid or processing) have their PaymentIntents canceled
+ * at Stripe after the commit, so its owner cannot pay for them; a PaymentIntent a checkout is
+ * creating meanwhile is canceled by that checkout, which finds the listing rejected ({@code
+ * Purchases}). A cancel that fails is logged and leaves the rejection as it is (a payment that
+ * succeeds anyway is refunded as a dead listing's).
  *
  * <p>Under an {@code Idempotency-Key} the listing keeps the request's {@link RequestKey}: a rerun
  * of the same request whose answer was lost after the rejection committed finds it, announces
@@ -101,6 +104,8 @@ public final class ModerationController {
                       now,
                       new ListingRejected(id, listing.userId(), reason, now, caller.userId())),
                   key);
+              // its featured weeks end with it, each announced as promotion.expired
+              FeaturedPromotions.endForRejectedListing(tx, id, now);
               Outbox.append(
                   tx,
                   Destination.MODERATION,

@@ -47,6 +47,10 @@ public record Listing(
         createdAt);
   }
 
+  /**
+   * The listing JSON. {@code featuredUntil} is null unless the listing is active: a rejected or
+   * expired listing is shown nowhere, so it is featured nowhere, whatever weeks it had.
+   */
   public ListingView view() {
     return new ListingView(
         id,
@@ -58,7 +62,7 @@ public record Listing(
         activatedAt,
         expiresAt,
         lastBumpedAt,
-        featuredUntil);
+        listingStatus() == ListingStatus.ACTIVE ? featuredUntil : null);
   }
 
   /** The listing JSON of SPEC §3, field for field. */

@@ -9,8 +9,11 @@ import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.EventSchemas;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -78,6 +81,93 @@ class ModerationRoutesTest {
     JsonNode data = Json.mapper().readTree(event.value()).get("data");
     assertThat(data.get("userId").asText()).isEqualTo(owner.toString());
     assertThat(data.get("rejectedBy").asText()).isEqualTo(admin.toString());
+  }
+
+  @Test
+  void shouldEndTheListingsFeaturedWeeksAndAnnounceEachOnceWhenItIsRejected() throws Exception {
+    // Given an active listing featured for this week and, bought while featured, for the next
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    Instant now = Instant.now();
+    UUID running = featuredWeek(paid.listingId(), now.minus(Duration.ofDays(1)));
+    UUID next = featuredWeek(paid.listingId(), now.plus(Duration.ofDays(6)));
+    assertThat(
+            app.http
+                .get("/api/marketplace/listings/" + paid.listingId())
+                .token(Tokens.user(owner))
+                .send()
+                .json()
+                .get("featuredUntil")
+                .isNull())
+        .isFalse();
+
+    // When a super_admin rejects it
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), paid.listingId(), Map.of("reason", "scam"));
+
+    // Then the listing is rejected and no longer shows as featured
+    assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    assertThat(response.json().get("featuredUntil").isNull()).isTrue();
+    JsonNode shown =
+        app.http
+            .get("/api/marketplace/listings/" + paid.listingId())
+            .token(Tokens.user(owner))
+            .send()
+            .json();
+    assertThat(shown.get("status").asText()).isEqualTo("rejected");
+    assertThat(shown.get("featuredUntil").isNull()).as(shown.toString()).isTrue();
+
+    // and both weeks are ended, their rows kept
+    assertThat(
+            app.db.count(
+                "listing_promotions WHERE listing_id = ? AND expired_at IS NOT NULL",
+                paid.listingId()))
+        .isEqualTo(2);
+
+    // and each is announced once as promotion.expired, keyed by listing, as the schema says
+    for (UUID promotion : List.of(running, next)) {
+      app.kafka.awaitRecord(
+          app.topics.paymentEvents(),
+          r -> KafkaTestClient.text(r).contains(promotion.toString()),
+          Duration.ofSeconds(20));
+    }
+    app.db.awaitOutboxPublished(Duration.ofSeconds(20));
+    List<ConsumerRecord<String, byte[]>> expired =
+        app.kafka.readAll(app.topics.paymentEvents()).stream()
+            .filter(r -> paid.listingId().toString().equals(r.key()))
+            .filter(r -> KafkaTestClient.text(r).contains("\"promotion.expired\""))
+            .toList();
+    assertThat(expired).hasSize(2);
+    for (ConsumerRecord<String, byte[]> record : expired) {
+      assertThat(EventSchemas.violations("promotion.expired", KafkaTestClient.text(record)))
+          .isEmpty();
+      JsonNode data = Json.mapper().readTree(record.value()).get("data");
+      assertThat(data.get("listingFeaturedUntil").isNull()).isTrue();
+      assertThat(Instant.parse(data.get("expiredAt").asText()))
+          .isBefore(Instant.parse(data.get("expiresAt").asText()));
+    }
+    assertThat(
+            expired.stream()
+                .map(r -> KafkaTestClient.text(r))
+                .filter(t -> t.contains(running.toString())))
+        .hasSize(1);
+  }
+
+  /** A featured week of the listing from {@code startsAt}, as the payment processor records it. */
+  private static UUID featuredWeek(UUID listingId, Instant startsAt) {
+    UUID id = UUID.randomUUID();
+    app.db.execute(
+        """
+        INSERT INTO listing_promotions
+            (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        id,
+        listingId,
+        "pi_" + id.toString().replace("-", ""),
+        startsAt,
+        startsAt.plus(Duration.ofDays(7)));
+    return id;
   }
 
   @Test

@@ -1,8 +1,9 @@
 package io.marketplace.payments.expirer.promotion;
 
 import io.marketplace.payments.common.events.PaymentEvent;
-import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
+import io.marketplace.payments.common.promotion.PromotionExpired;
 import io.marketplace.payments.expirer.pass.Expiry;
 import io.marketplace.payments.expirer.pass.OutboxSeqs;
 import io.marketplace.payments.expirer.pass.Times;
@@ -17,9 +18,11 @@ import org.jdbi.v3.core.Handle;
 /**
  * Ends featured promotions whose {@code expires_at} has come ({@code expires_at <= now}): sets
  * {@code expired_at}, so {@code featuredUntil} stops showing them while the row stays, and appends
- * {@code promotion.expired} keyed by listing id. The event id derives from the promotion id:
- * however often a pass is re-run, a promotion is announced under one id. Bumps are instant and
- * never expire.
+ * {@code promotion.expired} keyed by listing id ({@link FeaturedPromotions#expired}). The event id
+ * derives from the promotion id: however often a pass is re-run, a promotion is announced under one
+ * id, and a week a moderation rejection ended early ({@link
+ * FeaturedPromotions#endForRejectedListing}) is marked already, so it is not ended or announced
+ * again. Bumps are instant and never expire.
  */
 public final class PromotionExpiry implements Expiry {
 
@@ -98,7 +101,7 @@ public final class PromotionExpiry implements Expiry {
     for (PromotionExpired ending : ended) {
       PromotionExpired promotion =
           ending.withListingFeaturedUntil(featuredUntil.get(ending.listingId()));
-      PaymentEvent event = event(promotion);
+      PaymentEvent event = FeaturedPromotions.expired(promotion);
       Outbox.append(tx, event, promotion.listingId().toString());
       eventIds.add(event.id());
     }
@@ -127,13 +130,5 @@ public final class PromotionExpiry implements Expiry {
                 Map.entry(rs.getObject("listing_id", UUID.class), Times.read(rs, "featured_until")))
         .forEach(e -> until.put(e.getKey(), e.getValue()));
     return until;
-  }
-
-  static PaymentEvent event(PromotionExpired promotion) {
-    return PaymentEvent.of(
-        PaymentEventType.PROMOTION_EXPIRED,
-        promotion.promotionId().toString(),
-        promotion.expiredAt(),
-        promotion);
   }
 }

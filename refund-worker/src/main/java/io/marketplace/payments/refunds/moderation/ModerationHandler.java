@@ -6,6 +6,7 @@ import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.worker.RecordHandler;
 import io.marketplace.payments.refunds.refund.Payment;
@@ -27,9 +28,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Consumes {@code marketplace.moderation.v1} (from our admin route or from other services): a
  * rejected listing is marked rejected if it is not yet (announcing {@code listing.rejected} under
- * the same stable id as checkout-api would), and every succeeded payment of the listing (its
- * posting fee and any promotions) gets the refund rule: refunded at once within 24 h of that
- * payment, recorded {@code pending} for review after.
+ * the same stable id as checkout-api would), its featured weeks still to run are ended and each
+ * announced as {@code promotion.expired} ({@link FeaturedPromotions#endForRejectedListing}), and
+ * every succeeded payment of the listing (its posting fee and any promotions) gets the refund rule:
+ * refunded at once within 24 h of that payment, recorded {@code pending} for review after.
  *
  * <p>Dedupe key: {@code moderation:<listingId>:<decision>:<decidedAt>}; a message without {@code
  * decidedAt} uses the SHA-256 of its bytes instead. The refund itself is once per payment anyway
@@ -75,6 +77,8 @@ public final class ModerationHandler implements RecordHandler {
         return;
       }
       reject(tx, listing.get(), decision.reason(), decidedAt);
+      // its featured weeks end with it (rejected by checkout-api's route, they ended then)
+      FeaturedPromotions.endForRejectedListing(tx, decision.listingId(), clock.instant());
       for (Payment payment :
           tx.attach(RefundStore.class).succeededPaymentsOf(decision.listingId())) {
         decisions.decide(
