@@ -127,7 +127,7 @@ public final class ModerationController {
             id);
       }
     }
-    return Reply.ok(rejection.listing().view());
+    return Reply.ok(rejection.listing().view(clock.instant()));
   }
 
   /**

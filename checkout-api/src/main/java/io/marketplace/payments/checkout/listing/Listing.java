@@ -48,21 +48,25 @@ public record Listing(
   }
 
   /**
-   * The listing JSON. {@code featuredUntil} is null unless the listing is active: a rejected or
-   * expired listing is shown nowhere, so it is featured nowhere, whatever weeks it had.
+   * The listing JSON at {@code now}. An active listing past its end is {@code expired}, as the
+   * promotion expirer will mark it at its next pass (daily by default): until then it is live
+   * nowhere, and promote answers 409 for it. {@code featuredUntil} is null unless the listing is
+   * live: a rejected or expired listing is shown nowhere, so it is featured nowhere, whatever weeks
+   * it had.
    */
-  public ListingView view() {
+  public ListingView view(Instant now) {
+    boolean pastItsEnd = listingStatus() == ListingStatus.ACTIVE && !isLive(now);
     return new ListingView(
         id,
         userId,
         categorySlug,
         title,
-        status,
+        pastItsEnd ? ListingStatus.EXPIRED.wire() : status,
         paymentIntentId,
         activatedAt,
         expiresAt,
         lastBumpedAt,
-        listingStatus() == ListingStatus.ACTIVE ? featuredUntil : null);
+        isLive(now) ? featuredUntil : null);
   }
 
   /** The listing JSON of SPEC §3, field for field. */

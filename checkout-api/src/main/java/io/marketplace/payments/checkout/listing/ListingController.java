@@ -90,7 +90,7 @@ public final class ListingController {
                   now);
               return listings.find(id, now).orElseThrow();
             });
-    return Reply.of(201, created.view());
+    return Reply.of(201, created.view(clock.instant()));
   }
 
   /**
@@ -115,6 +115,6 @@ public final class ListingController {
     if (!caller.owns(listing.userId()) && !caller.isAdmin()) {
       throw ProblemException.forbidden("this listing belongs to another user");
     }
-    return Reply.ok(listing.view());
+    return Reply.ok(listing.view(clock.instant()));
   }
 }

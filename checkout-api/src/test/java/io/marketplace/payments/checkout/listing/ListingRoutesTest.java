@@ -335,6 +335,31 @@ class ListingRoutesTest {
     assertThat(Instant.parse(response.json().get("featuredUntil").asText())).isEqualTo(runningEnd);
   }
 
+  @Test
+  void shouldShowAnActiveListingPastItsEndAsExpiredBeforeTheExpirerMarksIt() {
+    // Given an active, featured listing whose end passed a minute ago; the expirer, which runs
+    // daily, has not marked it yet
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Instant now = Instant.now();
+    insertFeatured(listingId, now.minus(Duration.ofDays(2)), now.plus(Duration.ofDays(5)), null);
+    app.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        now.minus(Duration.ofMinutes(1)),
+        listingId);
+
+    // When its owner reads it
+    Http.Response response =
+        app.http.get("/api/marketplace/listings/" + listingId).token(Tokens.user(owner)).send();
+
+    // Then it is expired, and featured nowhere, as promote already treats it
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().get("status").asText()).isEqualTo("expired");
+    assertThat(response.json().get("featuredUntil").isNull()).isTrue();
+    assertThat(app.db.count("marketplace_listings WHERE id = ? AND status = 'active'", listingId))
+        .isEqualTo(1);
+  }
+
   private static void insertFeatured(
       UUID listingId, Instant startsAt, Instant expiresAt, Instant expiredAt) {
     app.db.execute(
