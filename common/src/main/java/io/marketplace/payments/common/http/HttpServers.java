@@ -254,8 +254,13 @@ public final class HttpServers {
         down.put(check.name(), "DOWN");
       }
     }
+    Map<String, Object> body = new java.util.LinkedHashMap<>();
+    body.put("status", down.isEmpty() ? "UP" : "DOWN");
+    if (!down.isEmpty()) {
+      body.put("checks", down);
+    }
     ctx.status(down.isEmpty() ? 200 : 503);
-    ctx.json(down.isEmpty() ? Map.of("status", "UP") : Map.of("status", "DOWN", "checks", down));
+    ctx.json(body);
   }
 
   private static void ready(Context ctx, Readiness readiness) {
