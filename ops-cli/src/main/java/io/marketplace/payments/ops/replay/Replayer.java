@@ -62,6 +62,7 @@ public final class Replayer {
     Map<TopicPartition, Long> committed = groups.requireCommitted(group);
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));
+    // refuseStreamsApplication(group, groupTopics);
     List<TopicPartition> partitions = groups.partitionsOf(groupTopics);
     step("reading offsets of " + partitions.size() + " partitions of " + groupTopics);
     Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
@@ -89,6 +90,30 @@ public final class Replayer {
       rows.add(new ReplayPlan.Row(partition, commit, current, resolved));
     }
     return new ReplayPlan(group, rows);
+  }
+
+  /**
+   * A Kafka Streams application (the risk service, {@code payment-risk}) also reads its own
+   * repartition topics ({@code <application id>-...-repartition}) into state stores that are not
+   * rebuilt by a rewind: re-reading them counts again what the stores already counted, and
+   * rewinding its input alone leaves the two out of step. Its state is its changelogs; it is reset
+   * with Kafka's streams application reset tool, as the runbook says, not with this.
+   */
+  private static void refuseStreamsApplication(String group, Set<String> groupTopics) {
+    List<String> internal =
+        groupTopics.stream()
+            .filter(t -> t.startsWith(group + "-") && t.endsWith("-repartition"))
+            .toList();
+    if (!internal.isEmpty()) {
+      throw new OperatorError(
+          "consumer group "
+              + group
+              + " is a Kafka Streams application (it reads "
+              + String.join(", ", internal)
+              + "): a rewind would count again what its state stores already hold; reset it"
+              + " with Kafka's streams application reset tool into fresh state instead (runbook,"
+              + " \"Replay after a bad deploy\")");
+    }
   }
 
   public void apply(ReplayPlan plan, String note) {

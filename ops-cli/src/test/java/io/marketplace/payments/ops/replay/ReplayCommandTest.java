@@ -206,6 +206,42 @@ class ReplayCommandTest {
   }
 
   @Test
+  void shouldRefuseAndCommitNothingWhenTheGroupIsAKafkaStreamsApplication() throws Exception {
+    // Given a group that, as the risk service's Kafka Streams application does, also reads its
+    // own repartition topic, and has committed offsets on both
+    produce(0, OLD, 3);
+    consumeAndCommit(group, 3);
+    String repartition = group + "-observations-by-user-repartition";
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .createTopics(
+              List.of(new org.apache.kafka.clients.admin.NewTopic(repartition, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+      admin
+          .alterConsumerGroupOffsets(
+              group,
+              Map.of(
+                  new TopicPartition(repartition, 0),
+                  new org.apache.kafka.clients.consumer.OffsetAndMetadata(0)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+    Map<TopicPartition, Long> before = committed();
+
+    // When an operator asks to replay it
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
+
+    // Then it is refused, naming the repartition topic and what to use instead, and nothing moved
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err())
+        .contains("Kafka Streams application", repartition, "streams application reset tool");
+    assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
+  }
+
+  @Test
   void shouldListKnownGroupsWhenConsumerGroupUnknown() {
     // Given
     produce(0, OLD, 1);
