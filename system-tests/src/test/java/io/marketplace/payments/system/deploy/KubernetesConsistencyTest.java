@@ -845,7 +845,7 @@ class KubernetesConsistencyTest {
 
   /** {@link #environment(Workload)} with {@code configMap} as payments-config. */
   private static Map<String, String> environment(Workload workload, Map<String, String> configMap) {
-    Map<String, Map<String, String>> secrets = secrets();
+    Map<String, Map<String, String>> secrets = secrets(configMap.get("PAYMENTS_ENVIRONMENT"));
     Map<String, String> env = new LinkedHashMap<>();
     for (Object entry : list(workload.container().get("env"))) {
       Map<String, Object> variable = map(entry);
@@ -960,17 +960,30 @@ class KubernetesConsistencyTest {
     return strings(config.get("data"));
   }
 
-  /**
-   * The Secrets the base references, as an operator creates them: the names and keys of {@code
-   * k8s/secrets.example.yaml}, each placeholder replaced by a random value of the same kind.
-   */
+  /** {@link #secrets(String)} for the base's environment (staging). */
   private static Map<String, Map<String, String>> secrets() {
+    return secrets(configMap().get("PAYMENTS_ENVIRONMENT"));
+  }
+
+  /**
+   * The Secrets the base references, as an operator creates them where {@code PAYMENTS_ENVIRONMENT}
+   * is {@code environment}: the names and keys of {@code k8s/secrets.example.yaml}, each
+   * placeholder replaced by a random value of the same kind; outside production the Stripe key is a
+   * test-mode one, since the services refuse a live key there.
+   */
+  private static Map<String, Map<String, String>> secrets(String environment) {
+    boolean production = "production".equals(environment);
     Map<String, Map<String, String>> secrets = new TreeMap<>();
     exampleSecrets()
         .forEach(
             (name, keys) -> {
               Map<String, String> created = new LinkedHashMap<>();
-              keys.forEach((key, value) -> created.put(key, randomLike(value)));
+              keys.forEach(
+                  (key, value) ->
+                      created.put(
+                          key,
+                          randomLike(
+                              production ? value : value.replaceFirst("^sk_live_", "sk_test_"))));
               secrets.put(name, created);
             });
     return secrets;
