@@ -30,7 +30,7 @@ enum Deployable {
       env -> {
         WebhookGateway gateway =
             WebhookGateway.start(GatewayConfig.fromEnv(env), Clock.systemUTC());
-        return new Running(gateway, gateway.port());
+        return new Running(gateway, gateway.port(), gateway.adminPort());
       }),
   CHECKOUT_API(
       "checkout-api",
@@ -38,7 +38,7 @@ enum Deployable {
       env -> CheckoutApiConfig.fromEnv(env).port(),
       env -> {
         CheckoutApi api = CheckoutApi.start(CheckoutApiConfig.fromEnv(env));
-        return new Running(api, api.port());
+        return new Running(api, api.port(), api.port());
       }),
   PAYMENT_PROCESSOR(
       "payment-processor",
@@ -46,7 +46,7 @@ enum Deployable {
       env -> PaymentProcessorConfig.fromEnv(env).adminPort(),
       env -> {
         PaymentProcessor processor = PaymentProcessor.start(PaymentProcessorConfig.fromEnv(env));
-        return new Running(processor, processor.port());
+        return new Running(processor, processor.port(), processor.port());
       }),
   REFUND_WORKER(
       "refund-worker",
@@ -54,7 +54,7 @@ enum Deployable {
       env -> RefundWorkerConfig.fromEnv(env).adminPort(),
       env -> {
         RefundWorker worker = RefundWorker.start(RefundWorkerConfig.fromEnv(env));
-        return new Running(worker, worker.port());
+        return new Running(worker, worker.port(), worker.port());
       }),
   PROMOTION_EXPIRER(
       "promotion-expirer",
@@ -63,7 +63,7 @@ enum Deployable {
       env -> {
         PromotionExpirer expirer =
             PromotionExpirer.start(ExpirerConfig.fromEnv(env), Clock.systemUTC());
-        return new Running(expirer, expirer.port());
+        return new Running(expirer, expirer.port(), expirer.port());
       }),
   PAYMENT_RISK(
       "payment-risk",
@@ -71,11 +71,14 @@ enum Deployable {
       env -> RiskConfig.fromEnv(env).adminPort(),
       env -> {
         RiskService risk = RiskService.start(RiskConfig.fromEnv(env), Clock.systemUTC());
-        return new Running(risk, risk.adminPort());
+        return new Running(risk, risk.adminPort(), risk.adminPort());
       });
 
-  /** A started service and the port it listens on. */
-  record Running(AutoCloseable service, int port) implements AutoCloseable {
+  /**
+   * A started service, the port it listens on and its admin port (health and metrics; the same port
+   * but for the gateway, whose public port serves no metrics).
+   */
+  record Running(AutoCloseable service, int port, int adminPort) implements AutoCloseable {
     @Override
     public void close() throws Exception {
       service.close();

@@ -89,12 +89,28 @@ class KubernetesConsistencyTest {
 
     /** The container port named {@code http}, or null. */
     Integer httpPort() {
+      return containerPort("http");
+    }
+
+    /**
+     * The container port a probe or a Service's targetPort names: a number as is, a name as the
+     * container declares it; null when the container declares no such port.
+     */
+    Integer containerPort(Object port) {
+      if (port instanceof Integer number) {
+        return number;
+      }
       return list(container().get("ports")).stream()
           .map(Manifests::map)
-          .filter(port -> "http".equals(port.get("name")))
-          .map(port -> (Integer) port.get("containerPort"))
+          .filter(declared -> String.valueOf(port).equals(declared.get("name")))
+          .map(declared -> (Integer) declared.get("containerPort"))
           .findFirst()
           .orElse(null);
+    }
+
+    /** The container port the kubelet sends {@code probe} to. */
+    Integer probePort(String probe) {
+      return containerPort(at(container(), probe + ".httpGet.port"));
     }
   }
 
@@ -151,14 +167,17 @@ class KubernetesConsistencyTest {
   }
 
   @Test
-  void shouldProbeEachDeploymentOnItsServingPortWhenTheKubeletChecksIt() {
+  void shouldProbeEachDeploymentOnItsAdminPortWhenTheKubeletChecksIt() {
     for (Deployable deployable : Deployable.values()) {
-      // Given each Deployment's probes
+      // Given each Deployment's probes, and the admin port its service reads from the manifest's
+      // environment (health and metrics: for the workers and the API the one port they listen on,
+      // for the gateway not its public one)
       Workload workload = workload(deployable);
       Map<String, Object> container = workload.container();
+      int adminPort = deployable.metricsPort(Env.of(environment(workload)));
 
       // When the kubelet reads them
-      // Then it has all three, on the paths every service serves, on the port it listens on
+      // Then it has all three, on the paths every service serves, on that port
       assertThat(container.keySet()).as("%s: probes", deployable.module).containsAll(PROBES);
       for (String probe : PROBES) {
         Map<String, Object> get = map(at(container, probe + ".httpGet"));
@@ -166,15 +185,57 @@ class KubernetesConsistencyTest {
         assertThat(text(get.get("path")))
             .as("%s %s path", deployable.module, probe)
             .isEqualTo(expected);
-        Object port = get.get("port");
-        assertThat(
-                port instanceof Integer number
-                    ? number
-                    : "http".equals(port) ? workload.httpPort() : null)
-            .as("%s %s port %s", deployable.module, probe, port)
-            .isEqualTo(workload.httpPort());
+        assertThat(workload.probePort(probe))
+            .as("%s %s port %s", deployable.module, probe, get.get("port"))
+            .isEqualTo(adminPort);
       }
     }
+  }
+
+  @Test
+  void shouldProbeNoPortOpenToAnyoneWhenAFloodOfConnectionsHitsAPublicService() {
+    Map<String, Map<String, Object>> deployments = byKind(objects, "Deployment");
+    Map<String, Set<Integer>> publicPorts = new TreeMap<>();
+    for (Map<String, Object> deployment : deployments.values()) {
+      // Given each Deployment's pods and the ports of theirs that a Service exposes and a
+      // NetworkPolicy opens to anyone (the internet, through the ingress), where a flood of slow
+      // connections can fill the server's connection limit
+      Workload workload =
+          new Workload(text(at(deployment, "metadata.name")), map(at(deployment, "spec.template")));
+      Map<String, String> labels = strings(at(workload.template(), "metadata.labels"));
+      Set<Integer> open = new TreeSet<>();
+      for (Map<String, Object> policy : byKind(objects, "NetworkPolicy").values()) {
+        if (selects(map(at(policy, "spec.podSelector")), labels)) {
+          for (Object rule : list(at(policy, "spec.ingress"))) {
+            if (!map(rule).containsKey("from")) {
+              list(map(rule).get("ports")).forEach(p -> open.add((Integer) map(p).get("port")));
+            }
+          }
+        }
+      }
+      Set<Integer> exposed = new TreeSet<>();
+      for (Map<String, Object> service : byKind(objects, "Service").values()) {
+        if (selects(Map.of("matchLabels", at(service, "spec.selector")), labels)) {
+          list(at(service, "spec.ports"))
+              .forEach(p -> exposed.add(workload.containerPort(map(p).get("targetPort"))));
+        }
+      }
+      exposed.retainAll(open);
+      publicPorts.put(workload.name(), exposed);
+
+      // When the kubelet probes the pod
+      // Then no probe goes to such a port: a flood there must not fail liveness and restart every
+      // replica at once, nor take them all out of the Service
+      for (String probe : PROBES) {
+        assertThat(workload.probePort(probe))
+            .as("%s %s on a public port %s", workload.name(), probe, exposed)
+            .isNotNull()
+            .isNotIn(exposed);
+      }
+    }
+    // And the gateway has such a port, so the check above holds for it
+    assertThat(publicPorts.get(Deployable.WEBHOOK_GATEWAY.module))
+        .containsExactly(workload(Deployable.WEBHOOK_GATEWAY).httpPort());
   }
 
   @Test
@@ -190,10 +251,14 @@ class KubernetesConsistencyTest {
 
         // When the service starts from it
         try (Deployable.Running running = deployable.start(new RecordingEnv(env).env())) {
-          // Then every probe path of its manifest answers 200 on the port it listens on
+          // Then every probe path of its manifest answers 200 on the port the probe names
           for (String probe : PROBES) {
             String path = text(at(workload.container(), probe + ".httpGet.path"));
-            URI uri = URI.create("http://127.0.0.1:" + running.port() + path);
+            int port =
+                workload.probePort(probe).equals(workload.httpPort())
+                    ? running.port()
+                    : running.adminPort();
+            URI uri = URI.create("http://127.0.0.1:" + port + path);
             Await.until(
                 Duration.ofSeconds(30),
                 deployable.module + " " + probe + " " + path + " answering 200",
