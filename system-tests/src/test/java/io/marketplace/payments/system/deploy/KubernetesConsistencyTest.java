@@ -188,6 +188,14 @@ class KubernetesConsistencyTest {
         assertThat(workload.probePort(probe))
             .as("%s %s port %s", deployable.module, probe, get.get("port"))
             .isEqualTo(adminPort);
+        // And waits for an answer longer than the kubelet's default second: readiness asks Kafka
+        // (up to 2 s) and PostgreSQL, and a probe that times out counts as failed
+        assertThat(at(container, probe + ".timeoutSeconds"))
+            .as("%s %s timeoutSeconds", deployable.module, probe)
+            .isInstanceOf(Integer.class);
+        assertThat((Integer) at(container, probe + ".timeoutSeconds"))
+            .as("%s %s timeoutSeconds", deployable.module, probe)
+            .isGreaterThanOrEqualTo(probe.equals("readinessProbe") ? 5 : 3);
       }
     }
   }
