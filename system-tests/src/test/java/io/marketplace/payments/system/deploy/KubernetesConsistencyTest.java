@@ -17,6 +17,7 @@ import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
+import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
@@ -60,6 +61,8 @@ class KubernetesConsistencyTest {
       Set.of("startupProbe", "livenessProbe", "readinessProbe");
 
   private static final String EXAMPLE_SECRETS = "k8s/secrets.example.yaml";
+
+  private static final String OVERLAY = "k8s/overlays/production/kustomization.yaml";
 
   /** The variables that carry a secret, each refused when it is a placeholder. */
   private static final Set<String> SECRET_VARIABLES =
@@ -392,14 +395,13 @@ class KubernetesConsistencyTest {
   @Test
   void shouldCreateNoSecretWhenTheBaseOrTheOverlayIsApplied() {
     // Given the files the base and the production overlay build from
-    List<Object> overlayResources =
-        list(Manifests.yaml("k8s/overlays/production/kustomization.yaml").get("resources"));
+    List<Object> overlayResources = list(Manifests.yaml(OVERLAY).get("resources"));
 
     // When their objects are listed
     // Then none is a Secret: a placeholder can never be applied over a real value
     assertThat(byKind(objects, "Secret")).as("Secrets created by the base").isEmpty();
     assertThat(overlayResources).containsExactly("../../base");
-    assertThat(Manifests.read("k8s/overlays/production/kustomization.yaml"))
+    assertThat(Manifests.read(OVERLAY))
         .doesNotContain("secretGenerator")
         .doesNotContain("kind: Secret");
     // And the example of the Secrets lies outside every build
@@ -689,7 +691,7 @@ class KubernetesConsistencyTest {
   @Test
   void shouldBuildProductionFromTheBaseWhenTheOverlayPatchesIt() {
     // Given the production overlay
-    Map<String, Object> overlay = Manifests.yaml("k8s/overlays/production/kustomization.yaml");
+    Map<String, Object> overlay = Manifests.yaml(OVERLAY);
     Map<String, Map<String, Object>> deployments = byKind(objects, "Deployment");
     Set<String> baseImages = new TreeSet<>();
     for (Deployable deployable : Deployable.values()) {
@@ -723,15 +725,78 @@ class KubernetesConsistencyTest {
         assertThat((Integer) at(deployment, "spec.replicas")).isLessThanOrEqualTo(partitions);
       }
     }
-    // And patches only keys the base ConfigMap has
+    // And patches only keys the base ConfigMap has, and the environment of Deployments it has
     Map<String, String> config = configMap();
     for (Object patch : list(overlay.get("patches"))) {
       Map<String, Object> target = map(map(patch).get("target"));
+      if ("Deployment".equals(target.get("kind"))) {
+        assertThat(deployments).containsKey(text(target.get("name")));
+        for (Object op : list(yamlOf(text(map(patch).get("patch"))))) {
+          assertThat(text(map(op).get("path")))
+              .as("%s patch", target.get("name"))
+              .startsWith("/spec/template/spec/containers/0/env/");
+        }
+        continue;
+      }
       assertThat(target.get("kind")).isEqualTo("ConfigMap");
       assertThat(target.get("name")).isEqualTo("payments-config");
       Matcher paths = Pattern.compile("path: /data/(\\S+)").matcher(text(map(patch).get("patch")));
       while (paths.find()) {
         assertThat(config).as("patched key").containsKey(paths.group(1));
+      }
+    }
+  }
+
+  @Test
+  void shouldGiveEveryConsumerOfStripeEventsAPartitionWhenTheBaseOrProductionScalesTheWorkers() {
+    // Given the partitions create-topics.sh gives stripe.events.v1
+    String stripeEvents = Topics.standard().stripeEvents().name();
+    int partitions = scriptPartitions().get(stripeEvents);
+    for (boolean production : List.of(false, true)) {
+      for (Deployable deployable :
+          List.of(
+              Deployable.PAYMENT_PROCESSOR, Deployable.REFUND_WORKER, Deployable.PAYMENT_RISK)) {
+        // and each worker that consumes it, as the base or the production overlay renders it
+        Map<String, Object> deployment =
+            production
+                ? productionDeployment(deployable.module)
+                : byKind(objects, "Deployment").get(deployable.module);
+        Workload workload = new Workload(deployable.module, map(at(deployment, "spec.template")));
+        Map<String, String> env =
+            new LinkedHashMap<>(
+                production ? environment(workload, productionConfigMap()) : environment(workload));
+        if (production) {
+          env.putAll(productionKafkaCredentials());
+        }
+        RecordingEnv recording = new RecordingEnv(env);
+
+        // When its pods join the worker's consumer group on stripe.events.v1, each with as many
+        // consumers as its configuration starts: PROCESSOR_WORKERS for the processor, one
+        // StreamWorker per topic for the refund worker, one stream thread for Kafka Streams
+        int perPod =
+            deployable == Deployable.PAYMENT_PROCESSOR
+                ? PaymentProcessorConfig.fromEnv(recording.env()).workers()
+                : 1;
+        int replicas = (Integer) at(deployment, "spec.replicas");
+
+        // Then the group has no more members than the topic has partitions: none sits idle
+        assertThat(replicas * perPod)
+            .as(
+                "%s %s: %d replicas × %d consumers on the %d partitions of %s",
+                production ? "production" : "base",
+                deployable.module,
+                replicas,
+                perPod,
+                partitions,
+                stripeEvents)
+            .isLessThanOrEqualTo(partitions);
+        // And the processor reads every variable it is given (a misspelt one would leave the
+        // default of two consumers a pod)
+        if (deployable == Deployable.PAYMENT_PROCESSOR) {
+          assertThat(recording.unread())
+              .as("%s: variables never read", deployable.module)
+              .isEmpty();
+        }
       }
     }
   }
@@ -781,18 +846,11 @@ class KubernetesConsistencyTest {
     assertThat(production.get("DATABASE_URL"))
         .contains("sslmode=verify-full")
         .contains("sslrootcert=/etc/payments-database-ca/ca.crt");
-    Map<String, String> kafkaCredentials = new LinkedHashMap<>();
-    Map<String, String> gatewayKafka = exampleSecrets().get("payments-kafka-webhook-gateway");
-    assertThat(gatewayKafka).containsKeys("KAFKA_SASL_MECHANISM");
-    kafkaCredentials.put("KAFKA_SASL_MECHANISM", gatewayKafka.get("KAFKA_SASL_MECHANISM"));
-    kafkaCredentials.put(
-        "KAFKA_SASL_JAAS_CONFIG",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"payments\""
-            + " password=\""
-            + randomLike("")
-            + "\";");
+    Map<String, String> kafkaCredentials = productionKafkaCredentials();
     for (Deployable deployable : Deployable.values()) {
-      Workload workload = workload(deployable);
+      Workload workload =
+          new Workload(
+              deployable.module, map(at(productionDeployment(deployable.module), "spec.template")));
       Map<String, String> env = new LinkedHashMap<>(environment(workload, production));
       env.putAll(kafkaCredentials);
 
@@ -834,14 +892,7 @@ class KubernetesConsistencyTest {
   void shouldCreateEveryTopicTheCodeUsesWhenTheTopicJobRuns() {
     // Given the topic script the Job (and compose) runs
     String script = Manifests.read("k8s/base/create-topics.sh");
-    Map<String, Integer> created = new TreeMap<>();
-    Matcher partitions =
-        Pattern.compile("PARTITIONS=\"\\$\\{PARTITIONS:-(\\d+)}\"").matcher(script);
-    assertThat(partitions.find()).isTrue();
-    Matcher create = Pattern.compile("(?m)^create (\\S+) \\d+$").matcher(script);
-    while (create.find()) {
-      created.put(create.group(1), Integer.parseInt(partitions.group(1)));
-    }
+    Map<String, Integer> created = scriptPartitions();
 
     // When its create lines are compared with the topics of the code
     // Then it creates exactly those, with their partition counts
@@ -1003,17 +1054,12 @@ class KubernetesConsistencyTest {
   /** The base ConfigMap with the production overlay's JSON patches of its data applied. */
   private static Map<String, String> productionConfigMap() {
     Map<String, String> config = new LinkedHashMap<>(configMap());
-    Map<String, Object> overlay = Manifests.yaml("k8s/overlays/production/kustomization.yaml");
+    Map<String, Object> overlay = Manifests.yaml(OVERLAY);
     for (Object patch : list(overlay.get("patches"))) {
       if (!"payments-config".equals(at(map(patch), "target.name"))) {
         continue;
       }
-      for (Object op :
-          list(
-              new org.yaml.snakeyaml.Yaml(
-                      new org.yaml.snakeyaml.constructor.SafeConstructor(
-                          new org.yaml.snakeyaml.LoaderOptions()))
-                  .load(text(map(patch).get("patch"))))) {
+      for (Object op : list(yamlOf(text(map(patch).get("patch"))))) {
         String path = text(map(op).get("path"));
         assertThat(path).startsWith("/data/");
         String key = path.substring("/data/".length());
@@ -1025,6 +1071,114 @@ class KubernetesConsistencyTest {
       }
     }
     return config;
+  }
+
+  /**
+   * The Kafka credentials an operator gives a workload in production (SCRAM, a random password).
+   */
+  private static Map<String, String> productionKafkaCredentials() {
+    Map<String, String> kafkaCredentials = new LinkedHashMap<>();
+    Map<String, String> gatewayKafka = exampleSecrets().get("payments-kafka-webhook-gateway");
+    assertThat(gatewayKafka).containsKeys("KAFKA_SASL_MECHANISM");
+    kafkaCredentials.put("KAFKA_SASL_MECHANISM", gatewayKafka.get("KAFKA_SASL_MECHANISM"));
+    kafkaCredentials.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"payments\""
+            + " password=\""
+            + randomLike("")
+            + "\";");
+    return kafkaCredentials;
+  }
+
+  /**
+   * A Deployment of the base as the production overlay renders it: scaled by the overlay's {@code
+   * replicas} and changed by the JSON patches (add, replace, remove) that target it.
+   */
+  private static Map<String, Object> productionDeployment(String name) {
+    Map<String, Object> base = byKind(objects, "Deployment").get(name);
+    assertThat(base).as("a Deployment named %s", name).isNotNull();
+    Map<String, Object> deployment = map(copy(base));
+    Map<String, Object> overlay = Manifests.yaml(OVERLAY);
+    for (Object entry : list(overlay.get("replicas"))) {
+      if (name.equals(map(entry).get("name"))) {
+        map(deployment.get("spec")).put("replicas", map(entry).get("count"));
+      }
+    }
+    for (Object patch : list(overlay.get("patches"))) {
+      Map<String, Object> target = map(map(patch).get("target"));
+      if ("Deployment".equals(target.get("kind")) && name.equals(target.get("name"))) {
+        for (Object op : list(yamlOf(text(map(patch).get("patch"))))) {
+          applyJsonPatch(deployment, map(op));
+        }
+      }
+    }
+    return deployment;
+  }
+
+  /** One operation of a JSON patch (RFC 6902: add, replace, remove) applied to {@code object}. */
+  private static void applyJsonPatch(Map<String, Object> object, Map<String, Object> op) {
+    String path = text(op.get("path"));
+    String[] tokens = path.substring(1).split("/");
+    Object parent = object;
+    for (int i = 0; i < tokens.length - 1; i++) {
+      parent =
+          parent instanceof List<?>
+              ? list(parent).get(Integer.parseInt(tokens[i]))
+              : map(parent).get(tokens[i]);
+      assertThat(parent).as("patch path %s", path).isNotNull();
+    }
+    String last = tokens[tokens.length - 1];
+    String kind = text(op.get("op"));
+    if (parent instanceof List<?>) {
+      List<Object> items = list(parent);
+      int index = last.equals("-") ? items.size() : Integer.parseInt(last);
+      switch (kind) {
+        case "add" -> items.add(index, op.get("value"));
+        case "replace" -> items.set(index, op.get("value"));
+        case "remove" -> items.remove(index);
+        default -> throw new AssertionError("unexpected patch " + op);
+      }
+    } else {
+      switch (kind) {
+        case "add", "replace" -> map(parent).put(last, op.get("value"));
+        case "remove" -> map(parent).remove(last);
+        default -> throw new AssertionError("unexpected patch " + op);
+      }
+    }
+  }
+
+  /** A deep, mutable copy of a YAML tree. */
+  private static Object copy(Object node) {
+    if (node instanceof Map<?, ?>) {
+      Map<String, Object> copied = new LinkedHashMap<>();
+      map(node).forEach((key, value) -> copied.put(key, copy(value)));
+      return copied;
+    }
+    if (node instanceof List<?>) {
+      return new ArrayList<>(list(node).stream().map(KubernetesConsistencyTest::copy).toList());
+    }
+    return node;
+  }
+
+  private static Object yamlOf(String text) {
+    return new org.yaml.snakeyaml.Yaml(
+            new org.yaml.snakeyaml.constructor.SafeConstructor(
+                new org.yaml.snakeyaml.LoaderOptions()))
+        .load(text);
+  }
+
+  /** The topics create-topics.sh creates, with their partitions. */
+  private static Map<String, Integer> scriptPartitions() {
+    String script = Manifests.read("k8s/base/create-topics.sh");
+    Map<String, Integer> created = new TreeMap<>();
+    Matcher partitions =
+        Pattern.compile("PARTITIONS=\"\\$\\{PARTITIONS:-(\\d+)}\"").matcher(script);
+    assertThat(partitions.find()).isTrue();
+    Matcher create = Pattern.compile("(?m)^create (\\S+) \\d+$").matcher(script);
+    while (create.find()) {
+      created.put(create.group(1), Integer.parseInt(partitions.group(1)));
+    }
+    return created;
   }
 
   private static Map<String, String> configMap() {
