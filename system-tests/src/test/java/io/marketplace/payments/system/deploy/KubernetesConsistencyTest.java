@@ -18,6 +18,9 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
+import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.risk.RiskService;
+import io.marketplace.payments.risk.flag.RiskFlagWorker;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
@@ -799,6 +802,67 @@ class KubernetesConsistencyTest {
         }
       }
     }
+  }
+
+  @Test
+  void shouldLetEveryWorkerDeadLetterWhenItsPrincipalHasTheAclsOfSecurityMd() {
+    // Given the ACL table of docs/security.md, by principal: what it may write, what it may read
+    Map<String, String[]> acls = new TreeMap<>();
+    String doc = Manifests.read("docs/security.md");
+    String section = doc.substring(doc.indexOf("## Kafka: authentication and ACLs"));
+    for (String line : section.lines().toList()) {
+      String[] cells = line.split("\\|");
+      if (line.startsWith("| ") && cells.length >= 4) {
+        acls.put(cells[1].trim(), new String[] {cells[2], cells[3]});
+      }
+    }
+    // and every StreamWorker of the code: the service, its consumer group, the topic it consumes
+    Topics topics = Topics.standard();
+    List<List<String>> workers =
+        List.of(
+            List.of(
+                Deployable.PAYMENT_PROCESSOR.module,
+                PaymentProcessorConfig.SERVICE,
+                topics.stripeEvents().name()),
+            List.of(
+                Deployable.REFUND_WORKER.module,
+                RefundWorker.STRIPE_CONSUMER,
+                topics.stripeEvents().name()),
+            List.of(
+                Deployable.REFUND_WORKER.module,
+                RefundWorker.MODERATION_CONSUMER,
+                topics.moderation().name()),
+            List.of(
+                Deployable.REFUND_WORKER.module,
+                RefundWorker.COMMANDS_CONSUMER,
+                topics.refundCommands().name()),
+            List.of(
+                Deployable.PAYMENT_RISK.module,
+                RiskFlagWorker.CONSUMER,
+                topics.riskSignals().name()));
+
+    for (List<String> worker : workers) {
+      String service = worker.get(0);
+      String group = worker.get(1);
+      String topic = worker.get(2);
+      // When its service's principal consumes the topic and a record keeps failing
+      String[] acl = acls.get(service);
+      assertThat(acl).as("a row for %s in the ACL table", service).isNotNull();
+
+      // Then it may read the topic in its group, and write the dead letter to <topic>.dlq
+      assertThat(acl[1])
+          .as("%s reads %s in group %s", service, topic, group)
+          .contains("`" + topic + "` (`" + group + "`)");
+      assertThat(acl[0])
+          .as("%s writes %s", service, new Topic(topic, 1).dlq().name())
+          .contains("`" + new Topic(topic, 1).dlq().name() + "`");
+    }
+    // And the risk service's Kafka Streams may purge (deleteRecords) and check the configs of its
+    // internal topics, named after its application id
+    assertThat(acls.get(Deployable.PAYMENT_RISK.module)[0])
+        .contains("`" + RiskService.APPLICATION_ID + "-`")
+        .contains("`Delete`")
+        .contains("`DescribeConfigs`");
   }
 
   @Test
