@@ -5,12 +5,17 @@
 #   6 partitions bound the replicas of each worker and leave room to grow.
 # Every topic takes records up to MAX_MESSAGE_BYTES (2 MiB, as Topics.MAX_MESSAGE_BYTES in the code):
 #   the gateway publishes webhook bodies of up to 1 MiB byte for byte, and a dead letter adds headers;
-#   the broker's default (1 MiB and 12 bytes) refuses such a body that does not compress. That one
-#   setting is also applied to topics that already exist, so a cluster set up before it converges.
+#   the broker's default (1 MiB and 12 bytes) refuses such a body that does not compress.
+# --if-not-exists leaves an existing topic as it was made, so every run converges it: its configs
+#   (min.insync.replicas, retention.ms, cleanup.policy, unclean.leader.election.enable=false,
+#   max.message.bytes) are set again with --alter, and a topic with fewer replicas than
+#   REPLICATION_FACTOR stops the run with a message naming it (Kafka cannot add replicas by config;
+#   docs/deploy.md, "Topics", says how to reassign them).
 # The CLI talks to Kafka as the services do: KAFKA_SECURITY_PROTOCOL and, with SASL or TLS, the
 #   KAFKA_SASL_* and KAFKA_SSL_* variables of the README (in Kubernetes from payments-kafka-topics), written to
 #   a --command-config file; against a secured cluster give it a principal allowed to create topics.
-# Idempotent: --if-not-exists. Runs as a Kubernetes Job, a compose init container, or by hand.
+# Idempotent: --if-not-exists, then --alter. Runs as a Kubernetes Job, a compose init container, or by
+#   hand; the principal needs Create, Describe, DescribeConfigs and AlterConfigs on the topics.
 set -eu
 BOOTSTRAP="${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS is required}"
 PREFIX="${KAFKA_TOPIC_PREFIX:-}"
@@ -37,18 +42,55 @@ trap 'rm -f "$CLIENT_CONFIG"' EXIT
   [ -z "${KAFKA_SSL_KEY_PASSWORD:-}" ] || echo "ssl.key.password=${KAFKA_SSL_KEY_PASSWORD}"
 } > "$CLIENT_CONFIG"
 
+# The fewest replicas of any partition of topic $1 in kafka-topics.sh --describe output (0 if none):
+# each partition line reads "Topic: <name> Partition: <n> Leader: <id> Replicas: <id>,<id>,... Isr: ...";
+# only the first "Replicas:" of a line counts (a reassignment adds "Adding Replicas:" after it).
+fewest_replicas() {
+  awk -v topic="$1" '
+    {
+      name = ""; counted = 0
+      for (i = 1; i < NF; i++) {
+        if ($i == "Topic:" && name == "") name = $(i + 1)
+        if ($i == "Replicas:" && !counted && name == topic) {
+          counted = 1
+          n = split($(i + 1), ids, ",")
+          if (fewest == "" || n < fewest) fewest = n
+        }
+      }
+    }
+    END { print (fewest == "" ? 0 : fewest) }'
+}
+
 create() { # name retention-days
-  echo "creating ${PREFIX}$1 (partitions=${PARTITIONS}, rf=${RF}, retention=$2d, max.message.bytes=${MAX_MESSAGE_BYTES})"
+  topic="${PREFIX}$1"
+  retention_ms=$(( $2 * DAY_MS ))
+  echo "creating ${topic} (partitions=${PARTITIONS}, rf=${RF}, min.insync.replicas=${MIN_ISR}, retention=$2d, max.message.bytes=${MAX_MESSAGE_BYTES})"
   "$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
     --create --if-not-exists \
-    --topic "${PREFIX}$1" --partitions "$PARTITIONS" --replication-factor "$RF" \
+    --topic "$topic" --partitions "$PARTITIONS" --replication-factor "$RF" \
     --config min.insync.replicas="$MIN_ISR" \
-    --config retention.ms=$(( $2 * DAY_MS )) \
+    --config retention.ms="$retention_ms" \
     --config cleanup.policy=delete \
+    --config unclean.leader.election.enable=false \
     --config max.message.bytes="$MAX_MESSAGE_BYTES"
+  # the topic may have existed before: check what no config can change, then converge its configs
+  described="$("$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
+    --describe --topic "$topic")"
+  replicas="$(printf '%s\n' "$described" | fewest_replicas "$topic")"
+  if [ "$replicas" -eq 0 ]; then
+    echo "create-topics: kafka-topics.sh --describe listed no partition of ${topic}:" \
+      "cannot check its replication factor" >&2
+    exit 1
+  fi
+  if [ "$replicas" -lt "$RF" ]; then
+    echo "create-topics: ${topic} exists with ${replicas} replica(s) in a partition, fewer than REPLICATION_FACTOR=${RF};" \
+      "a topic keeps the replication factor it was created with: reassign its partitions to ${RF} brokers" \
+      "(kafka-reassign-partitions.sh, docs/deploy.md \"Topics\") and run this again" >&2
+    exit 1
+  fi
   "$CONFIGS_BIN" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
-    --alter --entity-type topics \
-    --entity-name "${PREFIX}$1" --add-config max.message.bytes="$MAX_MESSAGE_BYTES"
+    --alter --entity-type topics --entity-name "$topic" \
+    --add-config "min.insync.replicas=${MIN_ISR},retention.ms=${retention_ms},cleanup.policy=delete,unclean.leader.election.enable=false,max.message.bytes=${MAX_MESSAGE_BYTES}"
 }
 
 create stripe.events.v1 30

@@ -971,6 +971,40 @@ class KubernetesConsistencyTest {
     assertThat(maxMessageBytes.find()).isTrue();
     assertThat(Integer.parseInt(maxMessageBytes.group(1))).isEqualTo(Topics.MAX_MESSAGE_BYTES);
     assertThat(script).contains("--config max.message.bytes=\"$MAX_MESSAGE_BYTES\"");
+    // And a topic that already exists (--if-not-exists leaves it as it was made) is converged on
+    // every run: each setting given at creation is set again with --alter, unclean leader election
+    // stays off, and a topic with fewer replicas than REPLICATION_FACTOR stops the run
+    Set<String> createdWith = new TreeSet<>();
+    Matcher config = Pattern.compile("--config ([a-z.]+)=").matcher(script);
+    while (config.find()) {
+      createdWith.add(config.group(1));
+    }
+    Matcher alter =
+        Pattern.compile(
+                "--alter --entity-type topics --entity-name \"\\$topic\" \\\\\\s+--add-config \"([^\"]+)\"")
+            .matcher(script);
+    assertThat(alter.find()).as("kafka-configs.sh --alter --add-config of every topic").isTrue();
+    Map<String, String> altered = new TreeMap<>();
+    for (String setting : alter.group(1).split(",")) {
+      altered.put(
+          setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
+    }
+    assertThat(altered.keySet())
+        .isEqualTo(createdWith)
+        .contains(
+            "min.insync.replicas",
+            "retention.ms",
+            "cleanup.policy",
+            "unclean.leader.election.enable",
+            "max.message.bytes");
+    assertThat(altered)
+        .containsEntry("cleanup.policy", "delete")
+        .containsEntry("unclean.leader.election.enable", "false")
+        .containsEntry("max.message.bytes", "${MAX_MESSAGE_BYTES}");
+    assertThat(script)
+        .contains("--describe --topic \"$topic\"")
+        .contains("if [ \"$replicas\" -lt \"$RF\" ]; then")
+        .contains("exit 1");
     // And the Job reads the script from the ConfigMap the kustomization generates from it
     Map<String, Object> kustomization = Manifests.yaml("k8s/base/kustomization.yaml");
     assertThat(list(kustomization.get("configMapGenerator")).stream().map(Manifests::map))
