@@ -120,6 +120,19 @@ class KubernetesConsistencyTest {
     }
   }
 
+  /** The pod template of every Deployment and every Job of the base. */
+  private static List<Workload> podTemplates() {
+    List<Workload> templates = new ArrayList<>();
+    for (String kind : List.of("Deployment", "Job")) {
+      byKind(objects, kind)
+          .forEach(
+              (name, object) ->
+                  templates.add(new Workload(name, map(at(object, "spec.template")))));
+    }
+    assertThat(templates).extracting(Workload::name).contains("payments-create-topics");
+    return templates;
+  }
+
   private static Workload workload(Deployable deployable) {
     Map<String, Object> deployment = byKind(objects, "Deployment").get(deployable.module);
     assertThat(deployment).as("a Deployment named %s", deployable.module).isNotNull();
@@ -286,34 +299,50 @@ class KubernetesConsistencyTest {
   @Test
   void shouldRunEveryPodAsNonRootWithResourcesWhenScheduled() {
     int imageUser = DockerfileConsistencyTest.imageUser();
-    for (Deployable deployable : Deployable.values()) {
-      // Given each workload's pod
-      Workload workload = workload(deployable);
+    for (Workload workload : podTemplates()) {
+      // Given each pod of the base: every Deployment's and every Job's
       Map<String, Object> pod = workload.pod();
       Map<String, Object> container = workload.container();
 
       // When it is scheduled
-      // Then it runs as the image's non-root user
+      // Then it runs as a non-root user: for the services, the image's
       assertThat(at(pod, "securityContext.runAsNonRoot"))
-          .as("%s runAsNonRoot", deployable.module)
+          .as("%s runAsNonRoot", workload.name())
           .isEqualTo(true);
       assertThat(at(pod, "securityContext.runAsUser"))
-          .as("%s runAsUser", deployable.module)
-          .isEqualTo(imageUser);
+          .as("%s runAsUser", workload.name())
+          .isInstanceOf(Integer.class)
+          .isNotEqualTo(0);
+      if (byKind(objects, "Deployment").containsKey(workload.name())) {
+        assertThat(at(pod, "securityContext.runAsUser"))
+            .as("%s runAsUser", workload.name())
+            .isEqualTo(imageUser);
+      }
+      assertThat(at(pod, "securityContext.seccompProfile.type"))
+          .as("%s seccompProfile", workload.name())
+          .isEqualTo("RuntimeDefault");
       // And cannot gain privileges or write to its image; the JVM gets a writable /tmp
-      assertThat(at(container, "securityContext.allowPrivilegeEscalation")).isEqualTo(false);
-      assertThat(at(container, "securityContext.readOnlyRootFilesystem")).isEqualTo(true);
+      assertThat(at(container, "securityContext.allowPrivilegeEscalation"))
+          .as("%s allowPrivilegeEscalation", workload.name())
+          .isEqualTo(false);
+      assertThat(at(container, "securityContext.readOnlyRootFilesystem"))
+          .as("%s readOnlyRootFilesystem", workload.name())
+          .isEqualTo(true);
+      assertThat(list(at(container, "securityContext.capabilities.drop")))
+          .as("%s capabilities dropped", workload.name())
+          .containsExactly("ALL");
       assertThat(list(container.get("volumeMounts")).stream().map(Manifests::map))
+          .as("%s mounts a writable /tmp", workload.name())
           .anyMatch(mount -> "/tmp".equals(mount.get("mountPath")));
       // And asks for CPU and memory, with a memory limit
       assertThat(at(container, "resources.requests.cpu"))
-          .as("%s cpu request", deployable.module)
+          .as("%s cpu request", workload.name())
           .isNotNull();
       assertThat(at(container, "resources.requests.memory"))
-          .as("%s memory request", deployable.module)
+          .as("%s memory request", workload.name())
           .isNotNull();
       assertThat(at(container, "resources.limits.memory"))
-          .as("%s memory limit", deployable.module)
+          .as("%s memory limit", workload.name())
           .isNotNull();
     }
   }
