@@ -539,6 +539,24 @@ class KubernetesConsistencyTest {
         .values()
         .forEach(
             hpa -> assertThat(deployments).containsKey(text(at(hpa, "spec.scaleTargetRef.name"))));
+    // And a Deployment an autoscaler scales leaves its count to it: no replicas in the base, none
+    // set by the production overlay, so that an apply never resets what the autoscaler chose
+    for (Map<String, Object> hpa : autoscalers.values()) {
+      String target = text(at(hpa, "spec.scaleTargetRef.name"));
+      assertThat(map(at(deployments.get(target), "spec")))
+          .as("%s, scaled by its autoscaler, sets replicas", target)
+          .doesNotContainKey("replicas");
+      assertThat(map(at(productionDeployment(target), "spec")))
+          .as("%s in production", target)
+          .doesNotContainKey("replicas");
+    }
+    // And every disruption budget lets a drain take one pod at a time, whatever the replica count
+    for (Map<String, Object> pdb : byKind(objects, "PodDisruptionBudget").values()) {
+      assertThat(map(pdb.get("spec")))
+          .as("PodDisruptionBudget %s", at(pdb, "metadata.name"))
+          .containsEntry("maxUnavailable", 1)
+          .doesNotContainKey("minAvailable");
+    }
 
     // And ingress is denied by default, open from anywhere to the gateway's port only
     Map<String, Map<String, Object>> policies = byKind(objects, "NetworkPolicy");
