@@ -406,7 +406,8 @@ class KubernetesConsistencyTest {
   }
 
   /**
-   * Whether a pod selector (matchLabels, matchExpressions with In) selects pods with these labels.
+   * Whether a label selector (matchLabels; matchExpressions with In, NotIn, Exists, DoesNotExist)
+   * selects pods with these labels.
    */
   private static boolean selects(Map<String, Object> selector, Map<String, String> labels) {
     for (Map.Entry<String, String> label : strings(selector.get("matchLabels")).entrySet()) {
@@ -416,8 +417,16 @@ class KubernetesConsistencyTest {
     }
     for (Object expression : list(selector.get("matchExpressions"))) {
       Map<String, Object> e = map(expression);
-      assertThat(text(e.get("operator"))).isEqualTo("In");
-      if (!list(e.get("values")).contains(labels.get(text(e.get("key"))))) {
+      String value = labels.get(text(e.get("key")));
+      boolean matches =
+          switch (text(e.get("operator"))) {
+            case "In" -> list(e.get("values")).contains(value);
+            case "NotIn" -> !list(e.get("values")).contains(value);
+            case "Exists" -> value != null;
+            case "DoesNotExist" -> value == null;
+            default -> throw new AssertionError("unexpected selector " + e);
+          };
+      if (!matches) {
         return false;
       }
     }
@@ -602,18 +611,13 @@ class KubernetesConsistencyTest {
     // And every disruption budget and Service selects the pods of a Deployment, on a named port
     for (String kind : List.of("PodDisruptionBudget", "Service")) {
       for (Map<String, Object> object : byKind(objects, kind).values()) {
-        Map<String, String> selector =
-            strings(
-                kind.equals("Service")
-                    ? at(object, "spec.selector")
-                    : at(object, "spec.selector.matchLabels"));
+        Map<String, Object> selector =
+            kind.equals("Service")
+                ? Map.of("matchLabels", at(object, "spec.selector"))
+                : map(at(object, "spec.selector"));
         assertThat(deployments.values())
             .as("%s %s selects a Deployment's pods", kind, at(object, "metadata.name"))
-            .anyMatch(
-                d ->
-                    strings(at(d, "spec.template.metadata.labels"))
-                        .entrySet()
-                        .containsAll(selector.entrySet()));
+            .anyMatch(d -> selects(selector, strings(at(d, "spec.template.metadata.labels"))));
       }
     }
     for (Map<String, Object> service : byKind(objects, "Service").values()) {
@@ -657,9 +661,9 @@ class KubernetesConsistencyTest {
     assertThat(byKind(objects, "PodDisruptionBudget").values())
         .anyMatch(
             pdb ->
-                strings(at(expirer.template(), "metadata.labels"))
-                    .entrySet()
-                    .containsAll(strings(at(pdb, "spec.selector.matchLabels")).entrySet()));
+                selects(
+                    map(at(pdb, "spec.selector")),
+                    strings(at(expirer.template(), "metadata.labels"))));
   }
 
   @Test
@@ -736,6 +740,42 @@ class KubernetesConsistencyTest {
     String output = Files.readString(log);
     assertThat(exited).as("the --once pass exited within 90 s: %s", output).isTrue();
     assertThat(process.exitValue()).as("exit status; output: %s", output).isZero();
+  }
+
+  @Test
+  void shouldReachDnsKafkaAndPostgresqlWhenTheRunbookStartsAOneOffPass() {
+    // Given the one-off Job of the runbook, whose pod template the jq program builds from the
+    // expirer Deployment's, labels included
+    String runbook = Manifests.read("docs/runbook.md");
+    Matcher jq =
+        Pattern.compile("get deployment/promotion-expirer -o json \\\\\\s+\\| jq '([^']+)'")
+            .matcher(runbook);
+    assertThat(jq.find()).as("the runbook's jq program").isTrue();
+    assertThat(jq.group(1).replaceAll("\\s+", " "))
+        .contains("template: {metadata: {labels: .spec.template.metadata.labels}");
+    Map<String, String> labels =
+        new TreeMap<>(
+            strings(at(workload(Deployable.PROMOTION_EXPIRER).template(), "metadata.labels")));
+    // (and the labels the Job controller adds to its pods)
+    labels.put("batch.kubernetes.io/job-name", "expire-now");
+    labels.put("job-name", "expire-now");
+
+    // When the NetworkPolicies and the disruption budgets select pods
+    List<Integer> egress = new ArrayList<>();
+    for (Map<String, Object> policy : byKind(objects, "NetworkPolicy").values()) {
+      if (selects(map(at(policy, "spec.podSelector")), labels)) {
+        for (Object rule : list(at(policy, "spec.egress"))) {
+          list(map(rule).get("ports")).forEach(p -> egress.add((Integer) map(p).get("port")));
+        }
+      }
+    }
+
+    // Then its pod may resolve names, reach Kafka and PostgreSQL, as the expirer's replicas do
+    assertThat(egress).as("egress of the one-off pass").contains(53, 9092, 5432);
+    // And no disruption budget selects it: a Job has no scale, and a maxUnavailable budget that
+    // selects one of its pods allows no eviction of the replicas either
+    assertThat(byKind(objects, "PodDisruptionBudget").values())
+        .noneMatch(pdb -> selects(map(at(pdb, "spec.selector")), labels));
   }
 
   @Test
