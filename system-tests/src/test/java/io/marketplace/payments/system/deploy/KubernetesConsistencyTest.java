@@ -17,6 +17,7 @@ import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
+import io.marketplace.payments.gateway.webhook.EventPublisher;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.risk.RiskService;
@@ -345,6 +346,48 @@ class KubernetesConsistencyTest {
           .as("%s memory limit", workload.name())
           .isNotNull();
     }
+  }
+
+  @Test
+  void shouldKeepServingUntilRoutedAwayWhenAPodBehindAServiceStops() {
+    // Given the Deployments a Service routes requests to
+    Set<String> served = new TreeSet<>();
+    for (Map<String, Object> service : byKind(objects, "Service").values()) {
+      byKind(objects, "Deployment")
+          .forEach(
+              (name, deployment) -> {
+                if (selects(
+                    Map.of("matchLabels", at(service, "spec.selector")),
+                    strings(at(deployment, "spec.template.metadata.labels")))) {
+                  served.add(name);
+                }
+              });
+    }
+    assertThat(served).contains(Deployable.WEBHOOK_GATEWAY.module, Deployable.CHECKOUT_API.module);
+    // and the gateway's close: requests that wait for the broker get up to ACK_TIMEOUT and a
+    // second, then the producer flushes for up to ACK_TIMEOUT
+    long close =
+        EventPublisher.ACK_TIMEOUT.plusSeconds(1).plus(EventPublisher.ACK_TIMEOUT).toSeconds();
+    for (String name : served) {
+      Workload workload =
+          new Workload(name, map(at(byKind(objects, "Deployment").get(name), "spec.template")));
+
+      // When one of its pods is deleted, while the endpoints and the proxies still route to it
+      List<Object> command = list(at(workload.container(), "lifecycle.preStop.exec.command"));
+
+      // Then it keeps serving a few seconds before the SIGTERM that closes its server
+      assertThat(command).as("%s preStop", name).hasSize(2).first().isEqualTo("sleep");
+      int pause = Integer.parseInt(text(command.get(1)));
+      assertThat(pause).as("%s preStop sleep", name).isBetween(3, 15);
+      // And its grace period covers the pause and the close
+      assertThat((Integer) at(workload.pod(), "terminationGracePeriodSeconds"))
+          .as("%s terminationGracePeriodSeconds", name)
+          .isGreaterThan((int) (pause + close));
+    }
+    // And the image has sleep: its base is eclipse-temurin's JRE (Ubuntu), not a distroless one
+    assertThat(Manifests.read("Dockerfile"))
+        .containsPattern("ARG JRE_IMAGE=eclipse-temurin:\\d+-jre\\n")
+        .doesNotContain("distroless");
   }
 
   @Test
