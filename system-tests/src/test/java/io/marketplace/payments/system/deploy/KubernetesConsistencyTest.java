@@ -322,6 +322,10 @@ class KubernetesConsistencyTest {
       assertThat(at(pod, "securityContext.seccompProfile.type"))
           .as("%s seccompProfile", workload.name())
           .isEqualTo("RuntimeDefault");
+      // And holds no token for the Kubernetes API, which nothing of ours calls
+      assertThat(pod.get("automountServiceAccountToken"))
+          .as("%s automountServiceAccountToken", workload.name())
+          .isEqualTo(false);
       // And cannot gain privileges or write to its image; the JVM gets a writable /tmp
       assertThat(at(container, "securityContext.allowPrivilegeEscalation"))
           .as("%s allowPrivilegeEscalation", workload.name())
