@@ -3,7 +3,6 @@ package io.marketplace.payments.checkout.checkout;
 import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.ApiException;
-import com.stripe.exception.IdempotencyException;
 import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
@@ -61,17 +60,16 @@ public final class PaymentIntents {
     for (int tries = 0; ; tries++) {
       try {
         return stripe.v1().paymentIntents().create(params, options);
-      } catch (IdempotencyException e) {
-        if (!isInFlight(e) || tries >= IN_FLIGHT_RETRIES) {
-          throw failure("create", e);
-        }
-        // a concurrent checkout of the same purchase holds the key: its answer is ours too
-        pause(backoff);
-        backoff =
-            backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
-                ? MAX_BACKOFF
-                : backoff.multipliedBy(2);
       } catch (StripeException e) {
+        if (isInFlight(e) && tries < IN_FLIGHT_RETRIES) {
+          // a concurrent checkout of the same purchase holds the key: its answer is ours too
+          pause(backoff);
+          backoff =
+              backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
+                  ? MAX_BACKOFF
+                  : backoff.multipliedBy(2);
+          continue;
+        }
         if (spendsKey(e)) {
           failure("create", e);
           throw new KeySpent();
@@ -136,8 +134,16 @@ public final class PaymentIntents {
     }
   }
 
-  private static boolean isInFlight(IdempotencyException e) {
-    return e.getStatusCode() != null && e.getStatusCode() == 409;
+  /**
+   * Stripe's answer to a request whose idempotency key another request is still using: 409 {@code
+   * idempotency_error} ({@code idempotency_key_in_use}), kept for nobody. stripe-java raises it as
+   * an {@code ApiException} (only a 400 or 404 of that type is an {@code IdempotencyException}).
+   */
+  static boolean isInFlight(StripeException e) {
+    return e.getStatusCode() != null
+        && e.getStatusCode() == 409
+        && e.getStripeError() != null
+        && "idempotency_error".equals(e.getStripeError().getType());
   }
 
   /**

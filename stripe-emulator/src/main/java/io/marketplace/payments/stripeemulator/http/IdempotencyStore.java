@@ -4,23 +4,19 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * Stripe's idempotency layer: the first answer to a key is kept for 24 hours and replayed for the
  * same endpoint and parameters; other parameters are a 400 idempotency_error. A request that
- * arrives while the first is still running waits for it briefly (so concurrent creates yield one
- * object), then gets Stripe's 409 for a key in use.
+ * arrives while the first is still running gets Stripe's 409 {@code idempotency_key_in_use} at once
+ * (nothing kept for it: the client retries, and then gets the first answer), as Stripe answers it:
+ * stripe-java raises it as an {@code ApiException}, not an {@code IdempotencyException}.
  */
 public final class IdempotencyStore {
   static final Duration RETENTION = Duration.ofHours(24);
-  private static final Duration IN_FLIGHT_WAIT = Duration.ofSeconds(2);
 
   /** A kept answer; also the form in which answers are persisted. */
   public record Saved(
@@ -40,8 +36,24 @@ public final class IdempotencyStore {
 
   private sealed interface Slot permits Pending, Kept {}
 
-  private record Pending(String endpoint, String fingerprint, CompletableFuture<Saved> done)
-      implements Slot {}
+  /** A first request still running; compared by identity, so only its own run replaces it. */
+  private static final class Pending implements Slot {
+    private final String endpoint;
+    private final String fingerprint;
+
+    Pending(String endpoint, String fingerprint) {
+      this.endpoint = endpoint;
+      this.fingerprint = fingerprint;
+    }
+
+    String endpoint() {
+      return endpoint;
+    }
+
+    String fingerprint() {
+      return fingerprint;
+    }
+  }
 
   private record Kept(Saved saved) implements Slot {}
 
@@ -60,9 +72,8 @@ public final class IdempotencyStore {
 
   public Outcome execute(
       String key, String endpoint, String fingerprint, String requestId, Supplier<Fresh> work) {
-    long deadline = System.nanoTime() + IN_FLIGHT_WAIT.toNanos();
     while (true) {
-      Pending mine = new Pending(endpoint, fingerprint, new CompletableFuture<>());
+      Pending mine = new Pending(endpoint, fingerprint);
       Slot current = slots.compute(key, (k, slot) -> slot == null || expired(slot) ? mine : slot);
       if (current == mine) {
         return runFirst(key, mine, requestId, work);
@@ -96,11 +107,7 @@ public final class IdempotencyStore {
       if (current instanceof Kept kept) {
         return replay(kept.saved());
       }
-      Saved saved = awaitFirst((Pending) current, key, deadline);
-      if (saved != null) {
-        return replay(saved);
-      }
-      // the first request's answer was not kept (a validation error): this one runs afresh
+      throw inUse(key);
     }
   }
 
@@ -133,7 +140,6 @@ public final class IdempotencyStore {
       fresh = work.get();
     } catch (RuntimeException | Error e) {
       slots.remove(key, mine);
-      mine.done().complete(null);
       throw e;
     }
     if (fresh.keep()) {
@@ -150,35 +156,24 @@ public final class IdempotencyStore {
         onKept.accept(saved);
       } catch (RuntimeException e) {
         slots.remove(key, mine);
-        mine.done().complete(null);
         throw e;
       }
       slots.replace(key, mine, new Kept(saved));
-      mine.done().complete(saved);
     } else {
       slots.remove(key, mine);
-      mine.done().complete(null);
     }
     return new Outcome(fresh.status(), fresh.body(), requestId, false);
   }
 
-  private static Saved awaitFirst(Pending pending, String key, long deadline) {
-    try {
-      return pending.done().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      throw StripeError.idempotency(
-          409,
-          "There is currently another in-progress request using this Idempotent Key (that"
-              + " probably means you submitted twice, and the other request is still going"
-              + " through): "
-              + key
-              + ". Please try again later.");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw StripeError.api("Interrupted while waiting for a concurrent request.");
-    } catch (ExecutionException e) {
-      return null;
-    }
+  private static StripeError inUse(String key) {
+    return StripeError.idempotency(
+        409,
+        "idempotency_key_in_use",
+        "There is currently another in-progress request using this Idempotent Key (that"
+            + " probably means you submitted twice, and the other request is still going"
+            + " through): "
+            + key
+            + ". Please try again later.");
   }
 
   private static Outcome replay(Saved saved) {

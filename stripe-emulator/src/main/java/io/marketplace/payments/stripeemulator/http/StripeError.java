@@ -80,7 +80,11 @@ public final class StripeError extends RuntimeException {
   }
 
   public static StripeError idempotency(int status, String message) {
-    return new StripeError(status, "idempotency_error", null, message, null, null);
+    return idempotency(status, null, message);
+  }
+
+  public static StripeError idempotency(int status, String code, String message) {
+    return new StripeError(status, "idempotency_error", code, message, null, null);
   }
 
   public static StripeError authentication(String message) {
