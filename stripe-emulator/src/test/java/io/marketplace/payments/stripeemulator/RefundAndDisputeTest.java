@@ -200,6 +200,11 @@ class RefundAndDisputeTest {
     assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getDisputed()).isTrue();
     assertThat(stripe.v1().disputes().retrieve(dispute.getId()).getStatus())
         .isEqualTo("needs_response");
+    // And the money taken back is told again in an event of its own, about the same dispute
+    WebhookReceiver.Received withdrawn =
+        receiver.await(event("charge.dispute.funds_withdrawn", paid.getId()), WAIT);
+    assertThat(withdrawn.object().path("id").asText()).isEqualTo(dispute.getId());
+    assertThat(withdrawn.json().path("id").asText()).isNotEqualTo(event.getId());
   }
 
   @Test
@@ -224,7 +229,12 @@ class RefundAndDisputeTest {
     assertThat(((Dispute) event.getDataObjectDeserializer().getObject().orElseThrow()).getStatus())
         .isEqualTo("warning_closed");
     assertThat(closed.json().path("data").path("previous_attributes").path("status").asText())
-        .isEqualTo("warning_needs_response");
+        .isEqualTo(
+            "warning_needs_response"); // And no money moved for an inquiry: neither withdrawn nor
+    // reinstated
+    assertThat(receiver.all())
+        .noneMatch(event("charge.dispute.funds_withdrawn", paid.getId()))
+        .noneMatch(event("charge.dispute.funds_reinstated", paid.getId()));
   }
 
   @Test
@@ -241,6 +251,30 @@ class RefundAndDisputeTest {
     WebhookReceiver.Received closed =
         receiver.await(event("charge.dispute.closed", paid.getId()), WAIT);
     assertThat(closed.object().path("status").asText()).isEqualTo("lost");
+  }
+
+  @Test
+  void shouldReinstateTheFundsWhenAChargebackIsWon() throws StripeException {
+    // Given a chargeback
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    String disputeId = emulator.openDispute(paid.getId());
+
+    // When the card network decides it for us
+    emulator.closeDispute(disputeId, "won");
+
+    // Then it is closed won, and the money coming back is told in an event of its own
+    assertThat(stripe.v1().disputes().retrieve(disputeId).getStatus()).isEqualTo("won");
+    assertThat(
+            receiver
+                .await(event("charge.dispute.closed", paid.getId()), WAIT)
+                .object()
+                .path("status")
+                .asText())
+        .isEqualTo("won");
+    WebhookReceiver.Received reinstated =
+        receiver.await(event("charge.dispute.funds_reinstated", paid.getId()), WAIT);
+    assertThat(reinstated.object().path("id").asText()).isEqualTo(disputeId);
+    assertThat(reinstated.object().path("status").asText()).isEqualTo("won");
   }
 
   @Test

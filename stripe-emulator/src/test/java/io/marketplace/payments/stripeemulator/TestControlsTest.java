@@ -175,14 +175,34 @@ class TestControlsTest {
         RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
     RefundCreateParams params = RefundCreateParams.builder().setPaymentIntent(paid.getId()).build();
 
-    // When
+    // When a call times out while the refund hangs, and is retried with the same key at once
     ApiConnectionException timeout =
         catchThrowableOfType(
             ApiConnectionException.class, () -> impatient.v1().refunds().create(params, key));
-    Refund replayed = stripe.v1().refunds().create(params, key);
+    ApiException inUse =
+        catchThrowableOfType(ApiException.class, () -> stripe.v1().refunds().create(params, key));
 
-    // Then
+    // Then the retry is told the key is in use, as Stripe tells it (409, kept for nobody)
     assertThat(timeout).isNotNull();
+    assertThat(inUse).isNotNull();
+    assertThat(inUse.getStatusCode()).isEqualTo(409);
+    assertThat(inUse.getCode()).isEqualTo("idempotency_key_in_use");
+
+    // And a retry once the first is done gets its answer, and the refund is made once
+    java.util.concurrent.atomic.AtomicReference<Refund> answer =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Eventually.await(
+        "the retry answered once the hung refund is done",
+        WAIT,
+        () -> {
+          try {
+            answer.set(stripe.v1().refunds().create(params, key));
+            return true;
+          } catch (StripeException stillInUse) {
+            return false;
+          }
+        });
+    Refund replayed = answer.get();
     assertThat(replayed.getLastResponse().headers().firstValue("Idempotent-Replayed"))
         .contains("true");
     assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded())

@@ -118,6 +118,11 @@ public final class DisputeService {
           store.put(dispute);
           store.put(charge.withDisputed());
           events.publish("charge.dispute.created", dispute.toJson(), null, origin);
+          if (!inquiry) {
+            // a chargeback takes the money back at once, and Stripe says so in an event of its
+            // own: two events of one change, for the consumers to count once
+            events.publish("charge.dispute.funds_withdrawn", dispute.toJson(), null, origin);
+          }
           return dispute;
         });
   }
@@ -157,6 +162,10 @@ public final class DisputeService {
               closed.toJson(),
               Map.of("status", current.status().wire()),
               origin);
+          if (target == DisputeStatus.WON) {
+            // the money comes back, told in an event of its own as well
+            events.publish("charge.dispute.funds_reinstated", closed.toJson(), null, origin);
+          }
           return closed;
         });
   }
