@@ -62,7 +62,7 @@ public final class Replayer {
     Map<TopicPartition, Long> committed = groups.requireCommitted(group);
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));
-    // refuseStreamsApplication(group, groupTopics);
+    refuseStreamsApplication(group, groupTopics);
     List<TopicPartition> partitions = groups.partitionsOf(groupTopics);
     step("reading offsets of " + partitions.size() + " partitions of " + groupTopics);
     Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
