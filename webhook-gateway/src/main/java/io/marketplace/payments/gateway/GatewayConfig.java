@@ -1,5 +1,6 @@
 package io.marketplace.payments.gateway;
 
+import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.http.HttpConfig;
@@ -18,6 +19,9 @@ import java.util.Objects;
  * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8085; 0 picks a free port)
  * @param bodyTimeout how long a request body may take to arrive in full ({@code
  *     GATEWAY_BODY_TIMEOUT}, default 10 s); a client still sending after it is cut off
+ * @param liveModeOnly refuse events of Stripe's test mode ({@code livemode} not true): set in
+ *     production ({@code PAYMENTS_ENVIRONMENT=production}), where a test endpoint's secret given by
+ *     mistake would otherwise let test cards "pay" for listings
  */
 public record GatewayConfig(
     int port,
@@ -25,7 +29,8 @@ public record GatewayConfig(
     List<String> webhookSecrets,
     KafkaConfig kafka,
     HttpConfig http,
-    Duration bodyTimeout) {
+    Duration bodyTimeout,
+    boolean liveModeOnly) {
 
   public static final int DEFAULT_PORT = 8080;
   public static final int DEFAULT_ADMIN_PORT = 8085;
@@ -57,17 +62,23 @@ public record GatewayConfig(
 
   /** A configuration with an admin port picked free. */
   public GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig kafka, HttpConfig http) {
-    this(port, 0, webhookSecrets, kafka, http, DEFAULT_BODY_TIMEOUT);
+    this(port, 0, webhookSecrets, kafka, http, DEFAULT_BODY_TIMEOUT, false);
   }
 
   /** The same configuration with {@code limits} for the HTTP server. */
   public GatewayConfig withHttp(HttpConfig limits) {
-    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, limits, bodyTimeout);
+    return new GatewayConfig(
+        port, adminPort, webhookSecrets, kafka, limits, bodyTimeout, liveModeOnly);
   }
 
   /** The same configuration with another deadline for request bodies. */
   public GatewayConfig withBodyTimeout(Duration timeout) {
-    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, http, timeout);
+    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, http, timeout, liveModeOnly);
+  }
+
+  /** The same configuration taking live-mode events only, as production does. */
+  public GatewayConfig withLiveModeOnly() {
+    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, http, bodyTimeout, true);
   }
 
   public static GatewayConfig fromEnv(Env env) {
@@ -89,7 +100,14 @@ public record GatewayConfig(
     if (bodyTimeout.toMillis() < 1) {
       throw new InvalidConfigException("GATEWAY_BODY_TIMEOUT", "must be at least 1ms");
     }
-    return new GatewayConfig(port, adminPort, secrets, kafka, HttpConfig.fromEnv(env), bodyTimeout);
+    return new GatewayConfig(
+        port,
+        adminPort,
+        secrets,
+        kafka,
+        HttpConfig.fromEnv(env),
+        bodyTimeout,
+        Deployment.fromEnv(env).isProduction());
   }
 
   /** Names how many secrets there are, never what they are: configs end up in logs. */
@@ -107,6 +125,8 @@ public record GatewayConfig(
         + http
         + ", bodyTimeout="
         + bodyTimeout
+        + ", liveModeOnly="
+        + liveModeOnly
         + "]";
   }
 }

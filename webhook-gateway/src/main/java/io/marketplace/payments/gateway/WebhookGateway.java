@@ -70,7 +70,8 @@ public final class WebhookGateway implements AutoCloseable {
               publisher,
               metrics,
               clock,
-              config.bodyTimeout());
+              config.bodyTimeout(),
+              config.liveModeOnly());
       List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
       // metrics on the admin port only: the public port is open to the internet (SPEC §3)
       Javalin admin =

@@ -447,6 +447,35 @@ class WebhookGatewayTest {
   }
 
   @Test
+  void shouldRefuseTestModeEventsWhenTakingLiveEventsOnly() throws Exception {
+    // Given a gateway of production, which takes live-mode events only
+    gateway.close();
+    gateway = WebhookGateway.start(gatewayConfig(List.of(SECRET)).withLiveModeOnly());
+    stripe.close();
+    stripe = new WebhookClient(gateway.baseUrl());
+    Sample test = StripeEvents.paymentIntentSucceeded();
+    Sample live = StripeEvents.paymentIntentSucceeded();
+    com.fasterxml.jackson.databind.node.ObjectNode liveEvent =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            io.marketplace.payments.common.json.Json.mapper().readTree(live.body());
+    liveEvent.put("livemode", true);
+    byte[] liveBody = io.marketplace.payments.common.json.Json.bytes(liveEvent);
+
+    // When Stripe's test mode signs an event with a secret it was given (by mistake), and live
+    // mode one of its own
+    HttpResponse<String> refused = stripe.postSigned(test.body(), SECRET);
+    HttpResponse<String> accepted = stripe.postSigned(liveBody, SECRET);
+
+    // Then the test-mode event is refused, saying why, and only the live one is published
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body()).contains("test-mode event");
+    assertThat(accepted.statusCode()).isEqualTo(200);
+    assertThat(kafka.readAll(topics.stripeEvents()))
+        .extracting(record -> header(record, "stripe-event-id").orElseThrow())
+        .containsExactly(live.id());
+  }
+
+  @Test
   void shouldCountEventsAndRefusalsWhenMetricsAreScraped() {
     // Given one accepted event, one with a wrong signature and one stale
     Sample event = StripeEvents.paymentIntentSucceeded();

@@ -18,7 +18,7 @@ import java.io.IOException;
  *
  * @param key the PaymentIntent id, else {@code data.object.id}, else the event id
  */
-public record EventEnvelope(String id, String type, String key) {
+public record EventEnvelope(String id, String type, String key, boolean livemode) {
 
   /**
    * Jackson keeps a parser's buffers per thread by default; every request runs on a virtual thread
@@ -52,7 +52,7 @@ public record EventEnvelope(String id, String type, String key) {
     if (!fields.dataObject) {
       throw new InvalidStripeEventException("data.object is missing");
     }
-    return new EventEnvelope(id, type, key(id, type, fields));
+    return new EventEnvelope(id, type, key(id, type, fields), fields.livemode);
   }
 
   /** {@link StripeEvent#partitionKey()}, falling back to the event id when it is blank. */
@@ -78,6 +78,7 @@ public record EventEnvelope(String id, String type, String key) {
     String objectId; // data.object.id as asText("") reads it: also a number's digits
     String objectIdText; // data.object.id only when it is a JSON string
     String objectPaymentIntent; // only when it is a JSON string
+    boolean livemode; // true only for JSON true: an event of live mode, real money
   }
 
   /** The root object, from after its START_OBJECT to its END_OBJECT. */
@@ -88,6 +89,10 @@ public record EventEnvelope(String id, String type, String key) {
         case "id" -> fields.id = scalar(parser, value);
         case "type" -> fields.type = scalar(parser, value);
         case "object" -> fields.object = scalar(parser, value);
+        case "livemode" -> {
+          fields.livemode = value == JsonToken.VALUE_TRUE;
+          parser.skipChildren();
+        }
         case "data" -> readData(parser, value, fields);
         default -> parser.skipChildren();
       }

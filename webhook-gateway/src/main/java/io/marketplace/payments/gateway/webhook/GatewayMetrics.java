@@ -25,7 +25,8 @@ public final class GatewayMetrics {
     NOT_UTF8("not_utf8"),
     NOT_AN_EVENT("not_an_event"),
     OVERLOADED("overloaded"),
-    TOO_SLOW("too_slow");
+    TOO_SLOW("too_slow"),
+    TEST_MODE("test_mode");
 
     private final String tag;
 

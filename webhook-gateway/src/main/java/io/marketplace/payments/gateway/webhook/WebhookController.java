@@ -46,26 +46,32 @@ public final class WebhookController {
   private final GatewayMetrics metrics;
   private final Clock clock;
   private final Duration bodyTimeout;
+  private final boolean liveModeOnly;
   private final BodyBudget bodies =
       new BodyBudget(BODY_BUDGET_BYTES, BODY_BUDGET_BYTES_PER_ADDRESS);
 
   public WebhookController(
       SignatureVerifier verifier, EventPublisher publisher, GatewayMetrics metrics, Clock clock) {
-    this(verifier, publisher, metrics, clock, DEFAULT_BODY_TIMEOUT);
+    this(verifier, publisher, metrics, clock, DEFAULT_BODY_TIMEOUT, false);
   }
 
-  /** {@code bodyTimeout}: how long a body may take to arrive in full before it is cut off. */
+  /**
+   * {@code bodyTimeout}: how long a body may take to arrive in full before it is cut off; {@code
+   * liveModeOnly}: refuse events of Stripe's test mode (production).
+   */
   public WebhookController(
       SignatureVerifier verifier,
       EventPublisher publisher,
       GatewayMetrics metrics,
       Clock clock,
-      Duration bodyTimeout) {
+      Duration bodyTimeout,
+      boolean liveModeOnly) {
     this.verifier = verifier;
     this.publisher = publisher;
     this.metrics = metrics;
     this.clock = clock;
     this.bodyTimeout = bodyTimeout;
+    this.liveModeOnly = liveModeOnly;
   }
 
   public void routes(JavalinConfig config) {
@@ -99,6 +105,12 @@ public final class WebhookController {
         throw ProblemException.badRequest(failure.get().detail());
       }
       EventEnvelope event = event(body);
+      if (liveModeOnly && !event.livemode()) {
+        // signed, but by a test-mode endpoint's secret: a test card's "payment" moved no money
+        metrics.rejected(GatewayMetrics.Rejection.TEST_MODE);
+        throw ProblemException.badRequest(
+            "a test-mode event (livemode false) is refused: this gateway takes live events only");
+      }
       publish(event, body, receivedAt);
       metrics.received(event.type());
       received(ctx);

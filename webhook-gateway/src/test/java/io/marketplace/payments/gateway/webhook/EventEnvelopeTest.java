@@ -132,6 +132,8 @@ class EventEnvelopeTest {
     String treeKey = tree.partitionKey().isBlank() ? tree.id() : tree.partitionKey();
     assertThat(envelope)
         .as("envelope of %s", text)
-        .isEqualTo(new EventEnvelope(tree.id(), tree.type(), treeKey));
+        .isEqualTo(
+            new EventEnvelope(
+                tree.id(), tree.type(), treeKey, tree.raw().path("livemode").asBoolean(false)));
   }
 }
