@@ -413,6 +413,37 @@ class PaymentEventsTest {
     assertThat(world.listingRow(listing)).containsEntry("status", status);
   }
 
+  @Test
+  void shouldRefundAMissingPurchaseWhenItCannotBeDeliveredAgain() {
+    // Given a featured week recorded as paid but never delivered (its success was applied while
+    // a chargeback held all of its money; the dispute was won since), and a listing that ends in
+    // three days, where a week no longer fits
+    UUID listing = world.listing("active");
+    world.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        NOW.plus(Duration.ofDays(3)),
+        listing);
+    String pi = world.payment(listing, "promotion_featured", 500);
+    world.db.execute(
+        "UPDATE payments SET status = 'succeeded', succeeded_at = ?"
+            + " WHERE stripe_payment_intent_id = ?",
+        NOW.minus(Duration.ofHours(1)),
+        pi);
+
+    // When the success is applied again (a reconcile repair, under another event id)
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(event);
+    Map<String, Object> outcome = world.awaitOutcome(event.eventId());
+
+    // Then the customer, who paid and got nothing, is refunded, and the audit row says so
+    assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
+    assertThat((String) outcome.get("error_message")).contains("automatic refund requested");
+  }
+
   @ParameterizedTest(name = "{0} of {1} recorded first: listing {2}")
   @CsvSource({
     "chargeback, 500, pending_payment",

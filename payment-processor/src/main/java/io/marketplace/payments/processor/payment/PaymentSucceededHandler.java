@@ -103,7 +103,8 @@ public final class PaymentSucceededHandler {
    * change, or a repair published by {@code payments reconcile}. What the payment bought is
    * delivered if it is missing (a posting fee whose listing is still {@code pending_payment}, a
    * promotion without its row); nothing else changes, nothing is counted again, and a purchase that
-   * cannot be delivered any more asks for no second refund (its refund command already exists). A
+   * cannot be delivered any more asks for no second refund (its refund command already exists); one
+   * missing that cannot be delivered now is refunded (once per payment, whoever asks first). A
    * payment whose money all went back meanwhile (an admin refunded the missing purchase, a
    * chargeback) is not delivered: the customer would have both.
    */
@@ -140,12 +141,27 @@ public final class PaymentSucceededHandler {
             case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
             case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created(), now);
           };
+      if (delivery.delivered()) {
+        log.warn(
+            "payment {} had succeeded but its {} was missing; delivered again",
+            payment.paymentIntentId(),
+            payment.type().wire());
+        return Outcome.processed("missing delivery of a succeeded payment restored");
+      }
+      // paid, never delivered, and now it cannot be: the customer gets the money back (one
+      // automatic refund per payment, under a command id fixed by the PaymentIntent)
+      TechnicalFailures.requestRefund(batch, payment, delivery.problem(), event.created());
+      batch.afterCommit(metrics::technicalFailure);
       log.warn(
-          "payment {} had succeeded but its {} was missing; delivered again: {}",
+          "payment {} had succeeded but its {} was missing and cannot be delivered ({});"
+              + " automatic refund requested",
           payment.paymentIntentId(),
           payment.type().wire(),
-          delivery.delivered());
-      return Outcome.processed("missing delivery of a succeeded payment restored");
+          delivery.problem());
+      return Outcome.processed(
+          "missing delivery of a succeeded payment cannot be restored ("
+              + delivery.problem()
+              + "), automatic refund requested");
     }
   }
 }
