@@ -163,6 +163,29 @@ public final class TestInfra {
                       new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET))))
           .all()
           .get(20, TimeUnit.SECONDS);
+      // the controller has it; the broker applies it from the metadata log a moment later, and a
+      // produce before then still sees the old value
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      Await.until(
+          java.time.Duration.ofSeconds(20),
+          name + "=" + value + " in effect on " + topic,
+          () -> {
+            try {
+              ConfigEntry entry =
+                  admin
+                      .describeConfigs(List.of(resource))
+                      .all()
+                      .get(5, TimeUnit.SECONDS)
+                      .get(resource)
+                      .get(name);
+              return entry != null && value.equals(entry.value());
+            } catch (ExecutionException | TimeoutException e) {
+              return false;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return false;
+            }
+          });
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("could not set " + name + " of " + topic, e);
     } catch (InterruptedException e) {

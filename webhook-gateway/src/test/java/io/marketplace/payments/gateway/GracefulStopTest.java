@@ -39,13 +39,14 @@ class GracefulStopTest {
     // Given a broker that holds every record of the topic unacknowledged (two in-sync replicas
     // required of one broker: the producer retries)
     TestInfra.setTopicConfig(topic, TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, "2");
-    WebhookGateway gateway =
-        WebhookGateway.start(new GatewayConfig(0, List.of(SECRET), TestInfra.kafkaConfig(topics)));
-    int port = gateway.port();
     Sample event = StripeEvents.paymentIntentSucceeded();
     byte[] body = event.body();
-    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+    try (WebhookGateway gateway =
+            WebhookGateway.start(
+                new GatewayConfig(0, List.of(SECRET), TestInfra.kafkaConfig(topics)));
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), gateway.port());
         KafkaTestClient kafka = TestInfra.kafkaClient()) {
+      int port = gateway.port();
       // And a signed webhook sent whole, waiting for its acknowledgement
       OutputStream out = socket.getOutputStream();
       out.write(RawWebhook.signedHead(body, SECRET));
