@@ -12,7 +12,7 @@ import java.util.concurrent.Semaphore;
  *
  * <p>One client address holds at most a share of the budget in unfinished bodies, so that one
  * address cannot take the room all others need. The address is the peer of the TCP connection:
- * behind a proxy that is the proxy, and the share then bounds nothing more than the whole.
+ * behind a proxy that is the proxy, and the share then bounds all that comes through that proxy.
  */
 final class BodyBudget {
 
@@ -34,6 +34,36 @@ final class BodyBudget {
   /** Room for one body from {@code address}, empty until the body grows into it. */
   Reservation open(String address) {
     return new Reservation(address);
+  }
+
+  /**
+   * Room of the whole budget, not of any address's share, lent for the moment of some work on a
+   * body (its signature check): empty when the budget has none left. The share bounds what one
+   * address holds in unfinished bodies; behind an ingress every sender is one address, so the
+   * work's room is not charged to it.
+   */
+  java.util.Optional<Loan> lend(long bytes) {
+    int kib = (int) Math.max(1, (bytes + KIB - 1) / KIB);
+    return kibibytes.tryAcquire(kib)
+        ? java.util.Optional.of(new Loan(kib))
+        : java.util.Optional.empty();
+  }
+
+  /** Room lent by {@link #lend}; close it when the work is done. */
+  final class Loan implements AutoCloseable {
+    private int kib;
+
+    private Loan(int kib) {
+      this.kib = kib;
+    }
+
+    @Override
+    public void close() {
+      if (kib > 0) {
+        kibibytes.release(kib);
+        kib = 0;
+      }
+    }
   }
 
   /** KiB of the whole budget free now. */
@@ -79,17 +109,6 @@ final class BodyBudget {
       }
       heldKib += neededKib;
       return true;
-    }
-
-    /** Gives back what it holds beyond {@code bytes}. */
-    void shrinkTo(long bytes) {
-      long keptKib = Math.max(1, (bytes + KIB - 1) / KIB);
-      long extraKib = heldKib - keptKib;
-      if (extraKib > 0) {
-        kibibytes.release((int) extraKib);
-        releaseFromAddress(extraKib);
-        heldKib = keptKib;
-      }
     }
 
     @Override

@@ -89,16 +89,7 @@ public final class WebhookController {
     metrics.requestStarted();
     try (BodyBudget.Reservation room = bodies.open(ctx.req().getRemoteAddr())) {
       byte[] body = body(ctx, room);
-      // anyone can make the gateway verify: the copies verification makes are room of the budget
-      // too, or a flood of large unsigned bodies would hold several times the budget in memory
-      if (!room.growTo(body.length + verifier.workingBytes(body.length))) {
-        metrics.rejected(GatewayMetrics.Rejection.OVERLOADED);
-        throw RawBody.overloaded();
-      }
-      String payload = text(body);
-      Optional<SignatureVerifier.Failure> failure =
-          verifier.verify(payload, ctx.header(SIGNATURE_HEADER));
-      room.shrinkTo(body.length);
+      Optional<SignatureVerifier.Failure> failure = verify(ctx, body);
       if (failure.isPresent()) {
         metrics.signatureFailure(failure.get());
         log.debug("refused a webhook: {}", failure.get().tag());
@@ -164,6 +155,22 @@ public final class WebhookController {
             default -> GatewayMetrics.Rejection.UNREADABLE;
           });
       throw e;
+    }
+  }
+
+  /**
+   * Checks the body's signature. Anyone can make the gateway verify, and the copies verification
+   * makes are several times the body: they take room of the whole budget for as long as it runs, or
+   * a flood of large unsigned bodies would hold several times the budget in memory.
+   */
+  private Optional<SignatureVerifier.Failure> verify(Context ctx, byte[] body) {
+    Optional<BodyBudget.Loan> loan = bodies.lend(verifier.workingBytes(body.length));
+    if (loan.isEmpty()) {
+      metrics.rejected(GatewayMetrics.Rejection.OVERLOADED);
+      throw RawBody.overloaded();
+    }
+    try (BodyBudget.Loan verifying = loan.get()) {
+      return verifier.verify(text(body), ctx.header(SIGNATURE_HEADER));
     }
   }
 

@@ -30,20 +30,24 @@ class BodyBudgetTest {
   }
 
   @Test
-  void shouldGiveBackTheRoomOfAVerificationOnceItIsDone() {
-    // Given a budget of 16 MiB, and a 1 MiB body that took room for its verification's copies
-    BodyBudget budget = new BodyBudget(16 * MAX_BODY, 16 * MAX_BODY);
-    BodyBudget.Reservation verifying = budget.open("10.0.0.1");
-    assertThat(verifying.growTo(15 * MAX_BODY)).isTrue();
-    assertThat(budget.open("10.0.0.2").growTo(2 * MAX_BODY)).isFalse();
+  void shouldLendRoomOfTheWholeBudgetOnlyAndTakeItBackWhenTheWorkIsDone() {
+    // Given a budget of 16 MiB of which one address (an ingress: every sender) may hold 1 MiB,
+    // and a 1 MiB body of it arrived
+    BodyBudget budget = new BodyBudget(16 * MAX_BODY, MAX_BODY);
+    BodyBudget.Reservation body = budget.open("10.0.0.1");
+    assertThat(body.growTo(MAX_BODY)).isTrue();
 
-    // When the verification is done and the body waits for the broker
-    verifying.shrinkTo(MAX_BODY);
+    // When its signature check borrows 14 MiB, then another 2 MiB is asked for
+    java.util.Optional<BodyBudget.Loan> verifying = budget.lend(14 * MAX_BODY);
+    assertThat(verifying).isPresent();
+    assertThat(budget.lend(2 * MAX_BODY)).isEmpty();
 
-    // Then it holds its body only, and others find the rest
+    // Then, once the check is done, the room is the budget's again; the address's share was never
+    // charged for it
+    verifying.get().close();
     assertThat(budget.availableKib()).isEqualTo(15 * 1024);
-    assertThat(budget.open("10.0.0.2").growTo(2 * MAX_BODY)).isTrue();
-    verifying.close();
+    assertThat(budget.lend(2 * MAX_BODY)).isPresent();
+    body.close();
   }
 
   @Test
