@@ -58,6 +58,7 @@ final class Monitoring {
           Map.entry("http_server_requests_seconds_bucket", "http.server.requests"),
           // payment-risk
           Map.entry("payments_risk_flags_total", "payments.risk.flags"),
+          Map.entry("payments_risk_signals_stale_total", "payments.risk.signals.stale"),
           Map.entry("payments_risk_category_signals_total", "payments.risk.category.signals"),
           Map.entry("payments_risk_category_decline_ratio", "payments.risk.category.decline.ratio"),
           Map.entry("payments_risk_category_refund_ratio", "payments.risk.category.refund.ratio"),

@@ -112,6 +112,12 @@ public final class RiskFlagHandler implements RecordHandler {
       return; // this signal was applied before
     }
     if (coveredBy.isEmpty() && !until.isAfter(now)) {
+      // a burst nobody was held for: the dashboard and an alert must see it, not only the log
+      Counter.builder("payments.risk.signals.stale")
+          .description("risk signals applied after their cool-down ended: recorded, nobody held")
+          .tag("signal", data.signal().wireName())
+          .register(registry)
+          .increment();
       log.warn(
           "risk signal {} of user {} was raised at {} and applied at {}, after its cool-down ended:"
               + " recorded, the user is not held",

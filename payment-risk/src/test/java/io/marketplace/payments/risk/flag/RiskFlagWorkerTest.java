@@ -205,7 +205,14 @@ class RiskFlagWorkerTest {
                     .isEqualTo(Instant.parse("2026-12-01T08:05:00Z"));
                 assertThat(row.get("cleared_at")).isNull();
               });
-      // And no user.flagged announces a hold that is already over
+      // And it is counted for the dashboard, and no user.flagged announces a hold already over
+      assertThat(
+              registry
+                  .find("payments.risk.signals.stale")
+                  .tag("signal", "card_testing_declines")
+                  .counter()
+                  .count())
+          .isEqualTo(1);
       db.awaitOutboxPublished(WAIT);
       assertThat(
               kafka.readAll(topics.paymentEvents()).stream()
