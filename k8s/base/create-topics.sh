@@ -74,9 +74,17 @@ create() { # name retention-days
     --config unclean.leader.election.enable=false \
     --config max.message.bytes="$MAX_MESSAGE_BYTES"
   # the topic may have existed before: check what no config can change, then converge its configs
-  described="$("$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
-    --describe --topic "$topic")"
-  replicas="$(printf '%s\n' "$described" | fewest_replicas "$topic")"
+  # (a broker may not know a topic the controller has just created: ask again a few times)
+  tries=0
+  replicas=0
+  while [ "$tries" -lt 10 ]; do
+    described="$("$TOPICS_BIN" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" \
+      --describe --topic "$topic" 2>/dev/null || true)"
+    replicas="$(printf '%s\n' "$described" | fewest_replicas "$topic")"
+    [ "$replicas" -gt 0 ] && break
+    tries=$((tries + 1))
+    sleep 2
+  done
   if [ "$replicas" -eq 0 ]; then
     echo "create-topics: kafka-topics.sh --describe listed no partition of ${topic}:" \
       "cannot check its replication factor" >&2

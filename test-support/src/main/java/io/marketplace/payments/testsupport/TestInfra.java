@@ -148,11 +148,7 @@ public final class TestInfra {
     setTopicConfig(topic, TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(bytes));
   }
 
-  /**
-   * Sets one config of a topic: {@code min.insync.replicas=2} on the single test broker makes it
-   * hold every {@code acks=all} record unacknowledged (retried by the producer) until set back to
-   * 1.
-   */
+  /** Sets one config of a topic, and returns once the broker reports it in effect. */
   public static void setTopicConfig(String topic, String name, String value) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka().bootstrapServers()))) {
       admin

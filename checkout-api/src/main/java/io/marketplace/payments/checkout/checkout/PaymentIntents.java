@@ -142,8 +142,9 @@ public final class PaymentIntents {
   static boolean isInFlight(StripeException e) {
     return e.getStatusCode() != null
         && e.getStatusCode() == 409
-        && e.getStripeError() != null
-        && "idempotency_error".equals(e.getStripeError().getType());
+        && ("idempotency_key_in_use".equals(e.getCode())
+            || (e.getStripeError() != null
+                && "idempotency_error".equals(e.getStripeError().getType())));
   }
 
   /**
