@@ -177,6 +177,40 @@ class DeadLetterTest {
   }
 
   /** Sends a record as the gateway would, with its headers, whatever the body holds. */
+  @Test
+  void shouldDeadLetterARecordWhoseHeaderNamesAnotherEventThanItsBody() {
+    // Given a success whose record says, in its header, that it is another event (not a record the
+    // gateway wrote: it takes the id from the body it verified)
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var success = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    String otherId = StripeFixtures.id("evt");
+    sendRaw(pi, otherId, success.json());
+
+    // Then it is dead-lettered saying so, and nothing is applied under either id
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains(otherId, success.eventId());
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(
+            world.db.count(
+                "processed_events WHERE event_key IN (?, ?)", otherId, success.eventId()))
+        .isZero();
+
+    // And the same record with a blank header is applied under its body's id
+    sendRaw(pi, " ", success.json());
+    io.marketplace.payments.testsupport.Await.until(
+        ProcessorFixture.WAIT,
+        "the success applied under its body's id",
+        () ->
+            world.db.count(
+                    "webhook_events WHERE event_id = ? AND status = 'processed'", success.eventId())
+                == 1);
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+  }
+
   private static void sendRaw(String paymentIntentId, String eventId, String body) {
     world.kafka.send(
         world.topics.stripeEvents(),

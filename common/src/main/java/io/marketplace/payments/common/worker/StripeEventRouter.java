@@ -4,7 +4,6 @@ import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jdbi.v3.core.Handle;
 
@@ -56,16 +55,30 @@ public final class StripeEventRouter implements RecordHandler {
         .orElse(true);
   }
 
+  /**
+   * The event id, from the {@code stripe-event-id} header the gateway sets (no parse before the
+   * dedupe), else from the body. {@link #apply} refuses a record whose header names another event
+   * than its body: applied under the header's id, its own would never be recorded as applied.
+   */
   @Override
   public String dedupeKey(ConsumerRecord<String, byte[]> record) {
-    Optional<String> fromHeader =
-        RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_ID);
-    return fromHeader.orElseGet(() -> StripeEvent.parse(record.value()).id());
+    return RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_ID)
+        .filter(id -> !id.isBlank())
+        .orElseGet(() -> StripeEvent.parse(record.value()).id());
   }
 
   @Override
   public void apply(Handle tx, ConsumerRecord<String, byte[]> record) throws Exception {
     StripeEvent event = StripeEvent.parse(record.value());
+    String key = dedupeKey(record);
+    if (!key.equals(event.id())) {
+      throw new IllegalArgumentException(
+          "header stripe-event-id "
+              + key
+              + " names another event than the body's id "
+              + event.id()
+              + ": not a record the gateway wrote");
+    }
     try (var a = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type());
         var b = Mdc.put(Mdc.PAYMENT_INTENT_ID, event.paymentIntentId().orElse(null))) {
       byType.getOrDefault(event.type(), otherwise).apply(tx, event);
