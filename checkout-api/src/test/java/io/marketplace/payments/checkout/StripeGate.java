@@ -61,6 +61,26 @@ public final class StripeGate implements AutoCloseable {
         new StripeConfig(config.stripe().secretKey(), started.get().baseUrl()));
   }
 
+  /** An API whose calls to Stripe go through a gate, and its gate: closing closes both. */
+  public record Gated(TestApi app, StripeGate gate) implements AutoCloseable {
+
+    /** Starts an API with a gate in front of its Stripe. */
+    public static Gated start() {
+      AtomicReference<StripeGate> started = new AtomicReference<>();
+      TestApi app = TestApi.start(config -> StripeGate.inFront(config, started));
+      return new Gated(app, started.get());
+    }
+
+    @Override
+    public void close() {
+      try {
+        app.close();
+      } finally {
+        gate.close();
+      }
+    }
+  }
+
   public static StripeGate start(String upstream) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -9,7 +9,6 @@ import io.marketplace.payments.checkout.Tokens;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,23 +23,21 @@ import org.junit.jupiter.api.Test;
 class RejectionOfPaidPurchasesTest {
 
   private static TestApi app;
+  private static StripeGate.Gated gated;
   private static StripeGate gate;
 
   @BeforeAll
   static void start() {
-    AtomicReference<StripeGate> started = new AtomicReference<>();
-    app = TestApi.start(config -> StripeGate.inFront(config, started));
-    gate = started.get();
+    gated = StripeGate.Gated.start();
+    app = gated.app();
+    gate = gated.gate();
     gate.open.countDown(); // nothing is held here: every call goes straight through
   }
 
   @AfterAll
   static void stop() {
-    if (app != null) {
-      app.close();
-    }
-    if (gate != null) {
-      gate.close();
+    if (gated != null) {
+      gated.close();
     }
   }
 

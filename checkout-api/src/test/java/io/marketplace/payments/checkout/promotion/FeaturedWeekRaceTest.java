@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,23 +25,21 @@ class FeaturedWeekRaceTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
 
+  private static StripeGate.Gated gated;
   private static StripeGate gate;
   private static TestApi app;
 
   @BeforeAll
   static void start() {
-    AtomicReference<StripeGate> started = new AtomicReference<>();
-    app = TestApi.start(config -> StripeGate.inFront(config, started));
-    gate = started.get();
+    gated = StripeGate.Gated.start();
+    app = gated.app();
+    gate = gated.gate();
   }
 
   @AfterAll
   static void stop() {
-    if (app != null) {
-      app.close();
-    }
-    if (gate != null) {
-      gate.close();
+    if (gated != null) {
+      gated.close();
     }
   }
 

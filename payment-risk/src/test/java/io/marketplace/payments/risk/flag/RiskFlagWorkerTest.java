@@ -35,19 +35,25 @@ class RiskFlagWorkerTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final Instant NOW = Instant.parse("2026-12-01T10:08:30Z");
 
+  // each test its own database, topics and meters (JUnit makes an instance per test)
+  private final TestDatabase db = TestInfra.freshDatabase();
+  private final Topics topics = TestInfra.freshTopics();
+  private final KafkaTestClient kafka = TestInfra.kafkaClient();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+  /** The worker on this test's topics and database, its clock at {@link #NOW}, cool-down 1 h. */
+  private RiskFlagWorker startWorker() {
+    return RiskFlagWorker.start(
+        db.dbConfig(),
+        TestInfra.kafkaConfig(topics),
+        Duration.ofHours(1),
+        Clock.fixed(NOW, ZoneOffset.UTC),
+        registry);
+  }
+
   @Test
   void shouldFlagTheUserOnceAndAnnounceItWhenASignalArrivesTwice() throws IOException {
-    TestDatabase db = TestInfra.freshDatabase();
-    Topics topics = TestInfra.freshTopics();
-    KafkaTestClient kafka = TestInfra.kafkaClient();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    try (RiskFlagWorker worker =
-        RiskFlagWorker.start(
-            db.dbConfig(),
-            TestInfra.kafkaConfig(topics),
-            Duration.ofHours(1),
-            Clock.fixed(NOW, ZoneOffset.UTC),
-            registry)) {
+    try (RiskFlagWorker worker = startWorker()) {
       // Given a card-testing signal of a user
       String user = UUID.randomUUID().toString();
       Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
@@ -116,17 +122,7 @@ class RiskFlagWorkerTest {
 
   @Test
   void shouldApplyACategorySignalWithoutFlaggingAnybodyWhenItArrives() {
-    TestDatabase db = TestInfra.freshDatabase();
-    Topics topics = TestInfra.freshTopics();
-    KafkaTestClient kafka = TestInfra.kafkaClient();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    try (RiskFlagWorker worker =
-        RiskFlagWorker.start(
-            db.dbConfig(),
-            TestInfra.kafkaConfig(topics),
-            Duration.ofHours(1),
-            Clock.fixed(NOW, ZoneOffset.UTC),
-            registry)) {
+    try (RiskFlagWorker worker = startWorker()) {
       // Given a chargeback spike of marketplace category 42 (no user), as one build published it
       // on the topic, delivered twice
       Instant day = Instant.parse("2026-12-01T00:00:00Z");
@@ -166,18 +162,8 @@ class RiskFlagWorkerTest {
 
   @Test
   void shouldNotHoldTheUserWhenASignalIsAppliedAfterItsCoolDownEnded() {
-    TestDatabase db = TestInfra.freshDatabase();
-    Topics topics = TestInfra.freshTopics();
-    KafkaTestClient kafka = TestInfra.kafkaClient();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
     String user = UUID.randomUUID().toString();
-    try (RiskFlagWorker worker =
-        RiskFlagWorker.start(
-            db.dbConfig(),
-            TestInfra.kafkaConfig(topics),
-            Duration.ofHours(1),
-            Clock.fixed(NOW, ZoneOffset.UTC),
-            registry)) {
+    try (RiskFlagWorker worker = startWorker()) {
       // When a card-testing signal raised at 07:05, three hours ago, is applied only now (the
       // worker was down, or its dead letter was redriven): its one-hour cool-down is over
       Instant windowStart = Instant.parse("2026-12-01T07:00:00Z");
@@ -224,10 +210,6 @@ class RiskFlagWorkerTest {
 
   @Test
   void shouldNotFlagTheUserAgainWhenASignalRaisedBeforeAnAdminsClearIsAppliedAfterIt() {
-    TestDatabase db = TestInfra.freshDatabase();
-    Topics topics = TestInfra.freshTopics();
-    KafkaTestClient kafka = TestInfra.kafkaClient();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
     String user = UUID.randomUUID().toString();
     Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
     Instant clearedAt = Instant.parse("2026-12-01T10:08:20Z");
@@ -257,13 +239,7 @@ class RiskFlagWorkerTest {
         java.sql.Timestamp.from(Instant.parse("2026-12-01T11:05:01Z")),
         java.sql.Timestamp.from(clearedAt),
         UUID.randomUUID());
-    try (RiskFlagWorker worker =
-        RiskFlagWorker.start(
-            db.dbConfig(),
-            TestInfra.kafkaConfig(topics),
-            Duration.ofHours(1),
-            Clock.fixed(NOW, ZoneOffset.UTC),
-            registry)) {
+    try (RiskFlagWorker worker = startWorker()) {
       // When a signal of the same burst, raised at 10:07 (before the clear), reaches the worker
       // only after the clear (the risk service was behind)
       RiskSignal cards =

@@ -364,12 +364,7 @@ class ChargebackTest {
 
     // Then the dispute stays a chargeback, recorded as money gone back, and it is the user's
     // second: the ban and the chargeback record go together
-    assertThat(
-            h.db()
-                .row(
-                    "SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?",
-                    disputeId)
-                .orElseThrow())
+    assertThat(disputeRow(disputeId))
         .containsEntry("is_inquiry", false)
         .containsEntry("status", "needs_response");
     assertThat(
@@ -414,13 +409,7 @@ class ChargebackTest {
 
     // Then it is an open chargeback, recorded as money gone back once, and the user's second:
     // banned, announced once
-    assertThat(
-            h.db()
-                .row(
-                    "SELECT is_inquiry, status, closed_at FROM payment_disputes"
-                        + " WHERE stripe_dispute_id = ?",
-                    disputeId)
-                .orElseThrow())
+    assertThat(disputeRow(disputeId))
         .containsEntry("is_inquiry", false)
         .containsEntry("status", "needs_response")
         .containsEntry("closed_at", null);
@@ -437,12 +426,7 @@ class ChargebackTest {
     h.webhooks()
         .publish(StripeFixtures.sameDispute(inquiry, "charge.dispute.closed", "warning_closed"));
     h.awaitStripeEventsApplied();
-    assertThat(
-            h.db()
-                .row(
-                    "SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?",
-                    disputeId)
-                .orElseThrow())
+    assertThat(disputeRow(disputeId))
         .containsEntry("is_inquiry", false)
         .containsEntry("status", "needs_response");
     h.db().awaitOutboxPublished(Harness.WAIT);
@@ -492,6 +476,15 @@ class ChargebackTest {
         Harness.WAIT,
         type + " of " + objectId,
         () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
+  }
+
+  private static java.util.Map<String, Object> disputeRow(String disputeId) {
+    return h.db()
+        .row(
+            "SELECT is_inquiry, status, closed_at FROM payment_disputes"
+                + " WHERE stripe_dispute_id = ?",
+            disputeId)
+        .orElseThrow();
   }
 
   private static Instant bannedAt(UUID user) {
