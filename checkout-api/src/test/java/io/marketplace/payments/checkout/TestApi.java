@@ -211,6 +211,11 @@ public final class TestApi implements AutoCloseable {
   // ---- calls as a user would make them
 
   /** Creates a listing through the API and returns its id. */
+  /** Moves an active listing's end ({@code expires_at}) to {@code endsAt}. */
+  public void endListingAt(UUID listingId, Instant endsAt) {
+    db.execute("UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", endsAt, listingId);
+  }
+
   public UUID createListing(UUID userId, String categorySlug) {
     Http.Response response =
         http.post("/api/marketplace/listings")

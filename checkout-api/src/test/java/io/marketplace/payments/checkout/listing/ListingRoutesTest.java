@@ -343,10 +343,7 @@ class ListingRoutesTest {
     UUID listingId = app.createListing(owner, "for-sale");
     Instant now = Instant.now();
     insertFeatured(listingId, now.minus(Duration.ofDays(2)), now.plus(Duration.ofDays(5)), null);
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        now.minus(Duration.ofMinutes(1)),
-        listingId);
+    app.endListingAt(listingId, now.minus(Duration.ofMinutes(1)));
 
     // When its owner reads it
     Http.Response response =

@@ -51,10 +51,7 @@ class FeaturedWeekRaceTest {
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "for-sale");
     Instant now = Instant.now();
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        now.plus(Duration.ofDays(10)),
-        listingId);
+    app.endListingAt(listingId, now.plus(Duration.ofDays(10)));
     CompletableFuture<Http.Response> promoted =
         gate.sendAndHold(
             app.http

@@ -114,7 +114,7 @@ class PromotionRoutesTest {
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "for-sale");
     Instant ends = Instant.now().plus(Duration.ofDays(3));
-    app.db.execute("UPDATE marketplace_listings SET expires_at = ? WHERE id = ?", ends, listingId);
+    app.endListingAt(listingId, ends);
 
     // When its owner buys a featured week
     Http.Response response = app.promote(owner, listingId, "featured");
@@ -137,10 +137,7 @@ class PromotionRoutesTest {
     String handedOut = first.json().get("paymentIntentId").asText();
 
     // When the listing's end has come within a week, and its owner asks again
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        Instant.now().plus(Duration.ofDays(3)),
-        listingId);
+    app.endListingAt(listingId, Instant.now().plus(Duration.ofDays(3)));
     Http.Response again = app.promote(owner, listingId, "featured");
 
     // Then the purchase is refused, and the PaymentIntent handed out before cannot be paid any
@@ -158,10 +155,7 @@ class PromotionRoutesTest {
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "for-sale");
     Instant now = Instant.now();
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        now.plus(Duration.ofDays(3)),
-        listingId);
+    app.endListingAt(listingId, now.plus(Duration.ofDays(3)));
     app.db.execute(
         """
         INSERT INTO listing_promotions
@@ -191,10 +185,7 @@ class PromotionRoutesTest {
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "for-sale");
     Instant now = Instant.now();
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        now.plus(Duration.ofDays(10)),
-        listingId);
+    app.endListingAt(listingId, now.plus(Duration.ofDays(10)));
     try (TestApi.HeldListing processor = app.holdListingAddingAFeaturedWeek(listingId, now)) {
 
       // When its owner buys another featured week, which waits for the listing, and the
@@ -219,10 +210,7 @@ class PromotionRoutesTest {
     // week and paid it at Stripe; the payment processor has not recorded it yet
     UUID owner = UUID.randomUUID();
     UUID listingId = app.createListing(owner, "for-sale");
-    app.db.execute(
-        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
-        Instant.now().plus(Duration.ofDays(10)),
-        listingId);
+    app.endListingAt(listingId, Instant.now().plus(Duration.ofDays(10)));
     Http.Response first = app.promote(owner, listingId, "featured");
     assertThat(first.status()).as(first.toString()).isEqualTo(200);
     app.payAtStripe(first.json().get("paymentIntentId").asText());
