@@ -58,13 +58,11 @@ class RiskFlagWorkerTest {
       String user = UUID.randomUUID().toString();
       Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
       RiskSignal signal =
-          RiskSignal.of(
+          atThreshold(
               user,
               Signal.CARD_TESTING_DECLINES,
               5,
-              5,
               windowStart,
-              windowStart.plusSeconds(600),
               Instant.parse("2026-12-01T10:08:00Z"));
       String json = Json.write(signal);
 
@@ -168,13 +166,11 @@ class RiskFlagWorkerTest {
       // worker was down, or its dead letter was redriven): its one-hour cool-down is over
       Instant windowStart = Instant.parse("2026-12-01T07:00:00Z");
       RiskSignal late =
-          RiskSignal.of(
+          atThreshold(
               user,
               Signal.CARD_TESTING_DECLINES,
               5,
-              5,
               windowStart,
-              windowStart.plusSeconds(600),
               Instant.parse("2026-12-01T07:05:00Z"));
       kafka.send(topics.riskSignals(), user, Json.write(late));
       Await.until(WAIT, "the signal applied", () -> applied(registry) >= 1);
@@ -216,13 +212,11 @@ class RiskFlagWorkerTest {
     // Given a user flagged for card testing (declines of the window [10:00, 10:10)), whom a
     // super_admin cleared at 10:08:20 after a review
     RiskSignal declines =
-        RiskSignal.of(
+        atThreshold(
             user,
             Signal.CARD_TESTING_DECLINES,
             5,
-            5,
             windowStart,
-            windowStart.plusSeconds(600),
             Instant.parse("2026-12-01T10:05:00Z"));
     db.execute(
         """
@@ -243,13 +237,11 @@ class RiskFlagWorkerTest {
       // When a signal of the same burst, raised at 10:07 (before the clear), reaches the worker
       // only after the clear (the risk service was behind)
       RiskSignal cards =
-          RiskSignal.of(
+          atThreshold(
               user,
               Signal.CARD_TESTING_FINGERPRINTS,
               4,
-              4,
               windowStart,
-              windowStart.plusSeconds(600),
               Instant.parse("2026-12-01T10:07:00Z"));
       kafka.send(topics.riskSignals(), user, Json.write(cards));
       Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
@@ -278,6 +270,16 @@ class RiskFlagWorkerTest {
                   .count())
           .isZero();
     }
+  }
+
+  /**
+   * A signal of {@code user} whose {@code count} reached the threshold in the ten minutes from
+   * {@code windowStart}, raised (crossed) at {@code raisedAt}.
+   */
+  private static RiskSignal atThreshold(
+      String user, Signal signal, int count, Instant windowStart, Instant raisedAt) {
+    return RiskSignal.of(
+        user, signal, count, count, windowStart, windowStart.plusSeconds(600), raisedAt);
   }
 
   private static double applied(SimpleMeterRegistry registry) {
