@@ -82,6 +82,9 @@ public final class RiskController {
                       .bind("requestKey", requestKey.orElse(null))
                       .bind("userId", userId)
                       .execute();
+              if (count == 0 && !known(tx, userId)) {
+                throw ProblemException.notFound("no user " + userId);
+              }
               if (count > 0) {
                 Outbox.append(
                     tx,
@@ -95,6 +98,21 @@ public final class RiskController {
               return new RiskCleared(userId, caller.userId(), reason, now, count);
             });
     return Reply.ok(cleared);
+  }
+
+  /**
+   * Whether the user has signed in or been named by a risk signal: clearing anyone else is a
+   * mistyped id, not a hold lifted.
+   */
+  private static boolean known(Handle tx, UUID userId) {
+    return tx.createQuery(
+            """
+            SELECT EXISTS (SELECT 1 FROM users WHERE id = :userId)
+                OR EXISTS (SELECT 1 FROM user_risk_flags WHERE user_id = :userId)
+            """)
+        .bind("userId", userId)
+        .mapTo(Boolean.class)
+        .one();
   }
 
   /**

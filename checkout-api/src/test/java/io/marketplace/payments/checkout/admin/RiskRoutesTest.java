@@ -196,6 +196,19 @@ class RiskRoutesTest {
   }
 
   @Test
+  void shouldAnswerNotFoundWhenTheUserIsUnknown() {
+    // Given a user id no one has used and no signal has named (a typo in the admin's tool)
+    UUID nobody = UUID.randomUUID();
+
+    // When a super_admin clears it
+    Http.Response response = clear(Tokens.admin(UUID.randomUUID()), nobody, Map.of("reason", "x"));
+
+    // Then 404, not a 200 that reads as if a hold had been lifted; nothing is announced
+    assertThat(response.status()).as(response.toString()).isEqualTo(404);
+    assertThat(response.json().path("detail").asText()).contains(nobody.toString());
+  }
+
+  @Test
   void shouldLetACheckoutRetriedUnderItsIdempotencyKeyThroughWhenTheCoolDownHasEnded() {
     // Given a flagged user whose checkout, sent with an Idempotency-Key, was refused with 403
     UUID owner = UUID.randomUUID();
