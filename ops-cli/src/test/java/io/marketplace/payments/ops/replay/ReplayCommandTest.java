@@ -15,7 +15,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -23,6 +25,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -220,14 +223,30 @@ class ReplayCommandTest {
               List.of(new org.apache.kafka.clients.admin.NewTopic(repartition, 1, (short) 1)))
           .all()
           .get(30, TimeUnit.SECONDS);
-      admin
-          .alterConsumerGroupOffsets(
-              group,
-              Map.of(
-                  new TopicPartition(repartition, 0),
-                  new org.apache.kafka.clients.consumer.OffsetAndMetadata(0)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
+      // the group coordinator learns of a new topic a moment after its creation is answered
+      Await.until(
+          Duration.ofSeconds(30),
+          "the coordinator takes an offset on " + repartition,
+          () -> {
+            try {
+              admin
+                  .alterConsumerGroupOffsets(
+                      group,
+                      Map.of(
+                          new TopicPartition(repartition, 0),
+                          new org.apache.kafka.clients.consumer.OffsetAndMetadata(0)))
+                  .all()
+                  .get(30, TimeUnit.SECONDS);
+              return true;
+            } catch (ExecutionException e) {
+              if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return false;
+              }
+              throw new IllegalStateException(e);
+            } catch (InterruptedException | TimeoutException e) {
+              throw new IllegalStateException(e);
+            }
+          });
     }
     Map<TopicPartition, Long> before = committed();
 
