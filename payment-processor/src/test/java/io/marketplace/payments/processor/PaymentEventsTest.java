@@ -586,6 +586,36 @@ class PaymentEventsTest {
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
   }
 
+  @ParameterizedTest(name = "its checkout attempt kept: {0}")
+  @ValueSource(booleans = {true, false})
+  void shouldNotRebuildAPaymentWhenItIsChargedInAnotherCurrency(boolean attemptKept) {
+    // Given a PaymentIntent with our metadata for a pending listing's 500 cent posting fee, but
+    // charged as 500 jpy (about three dollars), and no payments row: a checkout of ours priced the
+    // fee, or the listing's category does, in usd only
+    UUID listing = world.listing("pending_payment");
+    if (attemptKept) {
+      world.checkoutAttempt(listing, "posting_fee", 500);
+    }
+    String pi = StripeFixtures.id("pi");
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    String body = event.json().replace("\"currency\":\"usd\"", "\"currency\":\"jpy\"");
+    assertThat(body).contains("\"currency\":\"jpy\"");
+
+    // When it succeeds
+    world.deliver(event, body);
+
+    // Then nothing is delivered: the event goes to the dead-letter topic for a person, the
+    // listing stays unpaid, no payments row is made up
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains("no checkout of ours priced", "500 jpy");
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "failed");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(world.db.count("payments WHERE stripe_payment_intent_id = ?", pi)).isZero();
+  }
+
   @Test
   void shouldNotRebuildAPaymentNoCheckoutOfOursPriced() {
     // Given a PaymentIntent with our metadata for a pending listing, for 50 cents where a checkout

@@ -182,10 +182,11 @@ public final class PaymentBatch {
   }
 
   /**
-   * A row is rebuilt from metadata only for a purchase priced as we price it: a checkout attempt of
-   * the same listing, user, type and amount, not yet tied to another PaymentIntent; or, when the
-   * attempt is gone too (a database restored from before the checkout, which {@code payments
-   * reconcile} repairs), the listing's owner paying today's price of the purchase in our currency.
+   * A row is rebuilt from metadata only for a purchase priced as we price it, always in our
+   * currency (a checkout prices in nothing else, and an attempt does not record one): a checkout
+   * attempt of the same listing, user, type and amount, not yet tied to another PaymentIntent; or,
+   * when the attempt is gone too (a database restored from before the checkout, which {@code
+   * payments reconcile} repairs), the listing's owner paying today's price of the purchase.
    * Metadata is whatever the PaymentIntent's creator wrote; anything else throws, and the event
    * goes to the dead-letter topic for a person.
    */
@@ -193,12 +194,12 @@ public final class PaymentBatch {
     boolean priced =
         tx.createQuery(
                 """
-                SELECT EXISTS (
+                SELECT :currency = :ourCurrency AND (EXISTS (
                     SELECT 1 FROM checkout_attempts
                     WHERE listing_id = :listing AND user_id = :user AND payment_type = :type
                       AND amount_cents = :amount
                       AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = :pi))
-                  OR (:currency = :ourCurrency AND EXISTS (
+                  OR EXISTS (
                     SELECT 1 FROM marketplace_listings l JOIN categories c ON c.id = l.category_id
                     WHERE l.id = :listing AND l.user_id = :user
                       AND :amount = CASE :type WHEN 'posting_fee' THEN c.posting_fee_cents
