@@ -559,6 +559,68 @@ class PaymentEventsTest {
     assertThat(read(command, RefundCommand.class).requestedAt()).isEqualTo(paidAt);
   }
 
+  @ParameterizedTest(name = "created {0}")
+  @ValueSource(strings = {"", "0", "\"2026-03-02T09:58:00Z\""})
+  void shouldDateThePaymentByItsReceiptWhenTheEventStatesNoCreationTime(String created) {
+    // Given a posting fee whose success event has no usable creation time (absent, zero, or not
+    // a count of seconds), received by the gateway a minute ago
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    Instant receivedAt = NOW.minus(Duration.ofMinutes(1));
+    var event =
+        StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"))
+            .created(receivedAt.minusSeconds(1));
+    String body = withCreated(event, created);
+
+    // When it is applied
+    world.deliver(event, body);
+
+    // Then the payment is dated when the event was received, not in 1970: the 24 h rules and
+    // the payment.succeeded event see a payment of a minute ago
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi)).containsEntry("succeeded_at", receivedAt);
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    assertThat(world.awaitPaymentEvents(listing, 2))
+        .first()
+        .satisfies(e -> assertThat(data(e)).containsEntry("succeededAt", receivedAt.toString()));
+  }
+
+  @Test
+  void shouldDeadLetterAnEventThatStatesNoCreationTimeWhenItsRecordHasNoReceiptTime() {
+    // Given a posting fee whose success event has no creation time, in a record without the
+    // received-at header the gateway and the reconcile repair set
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+
+    // When it is applied
+    world.kafka.send(
+        world.topics.stripeEvents(),
+        pi,
+        withCreated(event, ""),
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID, event.eventId(),
+            RecordHeaders.STRIPE_EVENT_TYPE, event.type()));
+
+    // Then nothing is dated in 1970: the event goes to the dead-letter topic for a person, and
+    // the payment is not marked paid
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains("no creation time", RecordHeaders.RECEIVED_AT);
+    assertThat(world.paymentRow(pi)).containsEntry("status", "requires_payment");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+  }
+
+  /** The event's body with its {@code created} replaced by {@code json}, or removed when blank. */
+  private static String withCreated(StripeFixtures.Builder event, String json) {
+    String stated = "\"created\":" + event.created().getEpochSecond() + ",";
+    String body = event.json();
+    assertThat(body).contains(stated);
+    return body.replace(stated, json.isEmpty() ? "" : "\"created\":" + json + ",");
+  }
+
   @ParameterizedTest(name = "its checkout attempt kept: {0}")
   @ValueSource(booleans = {true, false})
   void shouldRebuildPaymentFromMetadataWhenOurRecordIsMissing(boolean attemptKept) {

@@ -103,8 +103,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       log.warn("skipping a record that is not a Stripe event: {}", e.getMessage());
       return;
     }
-    long at =
-        event.created().getEpochSecond() > 0 ? event.created().toEpochMilli() : record.timestamp();
+    long at = event.created() != null ? event.created().toEpochMilli() : record.timestamp();
     if (alreadySeen(event.id(), at)) {
       return;
     }

@@ -11,6 +11,10 @@ import java.util.Optional;
  * A Stripe event read tolerantly with Jackson. Real events arrive in the webhook endpoint's API
  * version, not stripe-java's pinned one, so nothing here depends on a typed model: only the
  * envelope fields every version has, and {@code data.object} as a tree.
+ *
+ * @param created when Stripe created the event; null when the body states no such time (absent,
+ *     zero or negative, or not a count of seconds), never 1970: the workers' router dates such an
+ *     event by its record instead ({@link #withCreated}), or refuses it
  */
 public record StripeEvent(
     String id, String type, Instant created, String apiVersion, JsonNode object, JsonNode raw) {
@@ -41,13 +45,19 @@ public record StripeEvent(
     if (!object.isObject()) {
       throw new InvalidStripeEventException("data.object is missing");
     }
+    long created = root.path("created").asLong(0);
     return new StripeEvent(
         id,
         type,
-        Instant.ofEpochSecond(root.path("created").asLong(0)),
+        created > 0 ? Instant.ofEpochSecond(created) : null,
         root.path("api_version").asText(null),
         object,
         root);
+  }
+
+  /** The same event, dated {@code created} (one whose body states no time, dated otherwise). */
+  public StripeEvent withCreated(Instant created) {
+    return new StripeEvent(id, type, created, apiVersion, object, raw);
   }
 
   /**

@@ -3,7 +3,10 @@ package io.marketplace.payments.common.worker;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.StripeEvent;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jdbi.v3.core.Handle;
 
@@ -69,19 +72,53 @@ public final class StripeEventRouter implements RecordHandler {
 
   @Override
   public void apply(Handle tx, ConsumerRecord<String, byte[]> record) throws Exception {
-    StripeEvent event = StripeEvent.parse(record.value());
+    StripeEvent parsed = StripeEvent.parse(record.value());
     String key = dedupeKey(record);
-    if (!key.equals(event.id())) {
+    if (!key.equals(parsed.id())) {
       throw new IllegalArgumentException(
           "header stripe-event-id "
               + key
               + " names another event than the body's id "
-              + event.id()
+              + parsed.id()
               + ": not a record the gateway wrote");
     }
+    StripeEvent event = dated(parsed, record);
     try (var a = Mdc.put(Mdc.STRIPE_EVENT_TYPE, event.type());
         var b = Mdc.put(Mdc.PAYMENT_INTENT_ID, event.paymentIntentId().orElse(null))) {
       byType.getOrDefault(event.type(), otherwise).apply(tx, event);
+    }
+  }
+
+  /**
+   * The event with a creation time: its own, else when the gateway received it (the {@code
+   * received-at} header, which a reconcile repair sets too), a moment later. Dated 1970 instead, a
+   * payment would be older than every 24 h rule (a rejection minutes later refunded only after an
+   * admin's review), and a bump or a succeeded date would read as decades old. An event that can be
+   * dated neither way is refused, for a person to look at.
+   */
+  private static StripeEvent dated(StripeEvent event, ConsumerRecord<String, byte[]> record) {
+    if (event.created() != null) {
+      return event;
+    }
+    return RecordHeaders.get(record.headers(), RecordHeaders.RECEIVED_AT)
+        .flatMap(StripeEventRouter::instant)
+        .filter(receivedAt -> receivedAt.getEpochSecond() > 0)
+        .map(event::withCreated)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "event "
+                        + event.id()
+                        + " states no creation time and its record has no valid "
+                        + RecordHeaders.RECEIVED_AT
+                        + " header: it cannot be dated"));
+  }
+
+  private static Optional<Instant> instant(String text) {
+    try {
+      return Optional.of(Instant.parse(text.strip()));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
     }
   }
 }

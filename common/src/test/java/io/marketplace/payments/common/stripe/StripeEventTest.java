@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StripeEventTest {
 
@@ -63,6 +65,21 @@ class StripeEventTest {
                 """));
 
     assertThat(event.partitionKey()).isEqualTo("cus_1");
+  }
+
+  @ParameterizedTest(name = "created {0}")
+  @ValueSource(strings = {"", "\"created\":0,", "\"created\":\"2026-03-02T10:00:00Z\","})
+  void shouldStateNoCreationTimeWhenTheBodyHasNoCountOfSeconds(String created) {
+    // Given an event whose created is absent, zero, or a date written as text
+    StripeEvent event =
+        StripeEvent.parse(
+            bytes(
+                "{\"id\":\"evt_4\",\"object\":\"event\",\"type\":\"payment_intent.succeeded\","
+                    + created
+                    + "\"data\":{\"object\":{\"id\":\"pi_1\",\"object\":\"payment_intent\"}}}"));
+
+    // Then it has no creation time, rather than one in 1970
+    assertThat(event.created()).isNull();
   }
 
   @Test
