@@ -258,20 +258,47 @@ class PaymentEventsTest {
     var event = StripeFixtures.succeeded(pi, 200, world.metadataFor(listing, "promotion_bump"));
     world.deliver(event);
 
-    // Then the listing was bumped at the payment's time, with a bump row that has no end
+    // Then the listing was bumped when the payment was applied, with a bump row that has no end
     world.awaitOutcome(event.eventId());
-    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", PAID_AT);
+    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", NOW);
     assertThat(world.db.row("SELECT * FROM listing_promotions WHERE listing_id = ?", listing))
         .hasValueSatisfying(
             row ->
                 assertThat(row)
                     .containsEntry("type", "bump")
                     .containsEntry("amount_cents", 200)
-                    .containsEntry("starts_at", PAID_AT)
+                    .containsEntry("starts_at", NOW)
                     .containsEntry("expires_at", null));
     assertThat(world.awaitPaymentEvents(listing, 2))
         .extracting(e -> e.get("type"))
         .containsExactly("payment.succeeded", "promotion.created");
+  }
+
+  @Test
+  void shouldBumpListingToTheTopWhenTheBumpIsAppliedDaysAfterItsPayment() {
+    // Given an active listing and a bump Stripe took 3 days before the processor applies it (a
+    // backlog after an outage, or a reconcile repair of a lost webhook)
+    UUID listing = world.listing("active");
+    String pi = world.payment(listing, "promotion_bump", 200);
+    Instant paidAt = NOW.minus(Duration.ofDays(3));
+
+    // When the payment is applied
+    var event =
+        StripeFixtures.succeeded(pi, 200, world.metadataFor(listing, "promotion_bump"))
+            .created(paidAt);
+    world.deliver(event);
+
+    // Then the listing goes to the top now, as its owner paid for, not 3 days down among the
+    // listings bumped since; the payment keeps its own time
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.listingRow(listing)).containsEntry("last_bumped_at", NOW);
+    assertThat(
+            world.db.row("SELECT starts_at FROM listing_promotions WHERE listing_id = ?", listing))
+        .contains(Map.of("starts_at", NOW));
+    assertThat(world.paymentRow(pi)).containsEntry("succeeded_at", paidAt);
+    List<Map<String, Object>> events = world.awaitPaymentEvents(listing, 2);
+    assertThat(data(events.get(0))).containsEntry("succeededAt", paidAt.toString());
+    assertThat(data(events.get(1))).containsEntry("startsAt", NOW.toString());
   }
 
   @Test

@@ -25,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * (another event id) changes nothing.
  *
  * <p>Times: the payment succeeded when Stripe says ({@code created} of the event); the listing's
- * life and a featured week start when the effect is applied (the injected clock), so a backlog
- * after an outage does not eat into what the user paid for. A bump counts from the payment, and so
- * does the refund of a purchase that cannot be delivered (see {@link TechnicalFailures}).
+ * life, a featured week and a bump start when the effect is applied (the injected clock), so a
+ * backlog after an outage does not eat into what the user paid for, nor place a late bump below the
+ * listings bumped since. The refund of a purchase that cannot be delivered counts from the payment
+ * (see {@link TechnicalFailures}).
  */
 public final class PaymentSucceededHandler {
 
@@ -82,7 +83,7 @@ public final class PaymentSucceededHandler {
           switch (payment.type()) {
             case POSTING_FEE -> listings.activate(batch, payment, now);
             case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created(), now);
+            case PROMOTION_BUMP -> promotions.bump(batch, payment, now);
           };
       if (delivery.delivered()) {
         return Outcome.processed();
@@ -139,7 +140,7 @@ public final class PaymentSucceededHandler {
           switch (payment.type()) {
             case POSTING_FEE -> listings.activate(batch, payment, now);
             case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, event.created(), now);
+            case PROMOTION_BUMP -> promotions.bump(batch, payment, now);
           };
       if (delivery.delivered()) {
         log.warn(

@@ -68,17 +68,18 @@ public final class Promotions {
   }
 
   /**
-   * Bumps the listing: a {@code bump} row (no end) and {@code last_bumped_at} set to when the
-   * payment succeeded, never moved back by an older bump processed late. A listing past its {@code
-   * expires_at} at {@code now}, when the bump is applied, is not bumped.
+   * Bumps the listing at {@code now}, when the bump is applied: a {@code bump} row (no end) and
+   * {@code last_bumped_at}. The owner paid to go to the top; a bump dated by its payment and
+   * applied late (a backlog after an outage, a reconcile repair days later) would go below every
+   * listing bumped meanwhile. A listing past its {@code expires_at} at {@code now} is not bumped.
    */
-  public Delivery bump(PaymentBatch batch, Payment payment, Instant bumpedAt, Instant now) {
+  public Delivery bump(PaymentBatch batch, Payment payment, Instant now) {
     ListingRow listing = batch.listing(payment.listingId());
     if (listing == null || !listing.isLiveAt(now)) {
       return Delivery.impossible(ListingRow.describe(payment.listingId(), listing, now));
     }
-    listing.bump(bumpedAt);
-    create(batch, listing, payment, "bump", bumpedAt, bumpedAt, null);
+    listing.bump(now);
+    create(batch, listing, payment, "bump", now, now, null);
     return Delivery.done();
   }
 
