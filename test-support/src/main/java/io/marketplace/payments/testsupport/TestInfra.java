@@ -140,6 +140,37 @@ public final class TestInfra {
   }
 
   /**
+   * Deletes {@code topic} and creates it again, empty, with the settings of production: what a
+   * purge, a failover to another cluster, or a wiped local broker leaves, where offsets restart at
+   * 0. Returns once the new topic has leaders.
+   */
+  public static void recreateTopic(Topic topic) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka().bootstrapServers()))) {
+      admin.deleteTopics(List.of(topic.name())).all().get(20, TimeUnit.SECONDS);
+      Await.until(
+          java.time.Duration.ofSeconds(20),
+          topic.name() + " deleted",
+          () -> {
+            try {
+              return !admin.listTopics().names().get(5, TimeUnit.SECONDS).contains(topic.name());
+            } catch (ExecutionException | TimeoutException e) {
+              return false;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return false;
+            }
+          });
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("could not delete " + topic.name(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    KafkaTopics.createTopics(
+        kafka().bootstrapServers(), Map.of(topic.name(), topic.partitions()), Topics.configs());
+  }
+
+  /**
    * Sets a topic's {@code max.message.bytes}: a tiny value makes the broker refuse every record of
    * it ({@code RecordTooLargeException}), as it refuses one too large for the topic in production;
    * {@link Topics#MAX_MESSAGE_BYTES} sets it back.

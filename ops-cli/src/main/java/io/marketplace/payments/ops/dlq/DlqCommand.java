@@ -10,7 +10,6 @@ import io.marketplace.payments.ops.Table;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
@@ -74,13 +73,13 @@ public final class DlqCommand implements Runnable {
       DeadLetters reader = new DeadLetters(kafka);
       List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
       List<DeadLetter> letters = reader.read(topics, err);
-      Map<String, Instant> redriven = redrivenOrNull(topics, err);
+      Redrives.Marks redriven = redrivenOrNull(topics, err);
       Table table =
           new Table(
               "FAILED AT", "CONSUMER", "DEAD LETTER", "EVENT ID", "TYPE", "REDRIVEN", "ERROR");
       int waiting = 0;
       for (DeadLetter letter : letters) {
-        Instant when = redriven == null ? null : redriven.get(letter.coordinates());
+        Instant when = redriven == null ? null : redriven.of(letter);
         if (when == null) {
           waiting++;
         } else if (waitingOnly) {
@@ -116,7 +115,7 @@ public final class DlqCommand implements Runnable {
      * The redrive marks, or null when the database cannot tell: the list still shows, with "?", and
      * the command then fails ({@link #failIfUnknown}). A missing variable is a usage error.
      */
-    private Map<String, Instant> redrivenOrNull(List<Topic> topics, PrintWriter err) {
+    private Redrives.Marks redrivenOrNull(List<Topic> topics, PrintWriter err) {
       try (Database database = context.openDatabase()) {
         return new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
       } catch (ConfigException e) {
@@ -191,12 +190,11 @@ public final class DlqCommand implements Runnable {
       List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
       try (Database database = context.openDatabase()) {
         List<DeadLetter> letters = reader.read(topics, err);
-        Map<String, Instant> redriven =
+        Redrives.Marks redriven =
             new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
         List<DeadLetter> matching =
             letters.stream().filter(l -> which.all || which.eventId.equals(l.eventId())).toList();
-        List<DeadLetter> waiting =
-            matching.stream().filter(l -> !redriven.containsKey(l.coordinates())).toList();
+        List<DeadLetter> waiting = matching.stream().filter(l -> redriven.of(l) == null).toList();
         if (waiting.isEmpty()) {
           if (which.all) {
             out.println("no dead letters waiting to be redriven");

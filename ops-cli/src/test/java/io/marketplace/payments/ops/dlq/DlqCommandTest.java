@@ -220,6 +220,81 @@ class DlqCommandTest {
     assertThat(noDatabase.out()).doesNotContain("no dead letters");
   }
 
+  @Test
+  @Order(5)
+  void shouldRedriveANewDeadLetterWhenTheDeadLetterTopicWasRecreatedUnderAnOldOnesPosition() {
+    // Given an empty dead-letter topic, a poison event dead-lettered to it, and redriven after a
+    // fix
+    TestInfra.recreateTopic(topics.stripeEvents().dlq());
+    bugFixed.set(false);
+    deliver("evt_before_wipe", "pi_wiped_topic", "promotion_featured");
+    ConsumerRecord<String, byte[]> first =
+        kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_wiped_topic".equals(r.key()), WAIT);
+    bugFixed.set(true);
+    Cli.Result redriven = cli.run("dlq", "redrive", "--event-id", "evt_before_wipe");
+    assertThat(redriven.exitCode()).as(redriven.toString()).isZero();
+    Await.until(WAIT, "the redriven event applied", () -> applied("evt_before_wipe") == 1);
+
+    // And the dead-letter topic deleted and created again (a purge, a failover, a wiped broker
+    // with the database kept), then another event of the same PaymentIntent dead-lettered: its
+    // offsets restart, so it sits where the redriven one sat
+    TestInfra.recreateTopic(topics.stripeEvents().dlq());
+    bugFixed.set(false);
+    deliver("evt_after_wipe", "pi_wiped_topic", "promotion_featured");
+    ConsumerRecord<String, byte[]> second =
+        kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_wiped_topic".equals(r.key()), WAIT);
+    assertThat(second.partition()).isEqualTo(first.partition());
+    assertThat(second.offset()).isEqualTo(first.offset());
+
+    // When the operator lists the waiting dead letters, fixes the bug and redrives them all
+    Cli.Result waiting = cli.run("dlq", "list", "--waiting");
+    bugFixed.set(true);
+    Cli.Result redrive = cli.run("dlq", "redrive", "--all");
+
+    // Then the new dead letter waits and is redriven, not taken for the old one
+    assertThat(waiting.exitCode()).as(waiting.toString()).isZero();
+    assertThat(waiting.out()).contains("evt_after_wipe").contains("1 not redriven");
+    assertThat(redrive.exitCode()).as(redrive.toString()).isZero();
+    assertThat(redrive.out()).contains("redriven 1 dead letters").contains("evt_after_wipe");
+    Await.until(WAIT, "the new dead letter applied", () -> applied("evt_after_wipe") == 1);
+    assertThat(cli.run("dlq", "list", "--waiting").out()).contains("0 not redriven");
+    assertThat(applied("evt_before_wipe")).isEqualTo(1);
+  }
+
+  @Test
+  @Order(6)
+  void shouldNotRedriveAgainWhenRedrivenBeforeItsFailureTimeWasRecorded() {
+    // Given a dead letter, and its redrive as the release before recorded it: by its position and
+    // event id, without when it failed
+    bugFixed.set(false);
+    deliver("evt_redriven_by_older_release", "pi_older_release", "promotion_featured");
+    ConsumerRecord<String, byte[]> letter =
+        kafka.awaitRecord(
+            topics.stripeEvents().dlq(), r -> "pi_older_release".equals(r.key()), WAIT);
+    db.execute(
+        """
+        INSERT INTO dlq_redrives
+          (dlq_topic, dlq_partition, dlq_offset, source_topic, event_id, consumer, redriven_by)
+        VALUES (?, ?, ?, ?, 'evt_redriven_by_older_release', ?, 'an operator')
+        """,
+        letter.topic(),
+        letter.partition(),
+        letter.offset(),
+        topics.stripeEvents().name(),
+        consumer);
+
+    // When the operator lists the waiting ones and redrives this event
+    Cli.Result waiting = cli.run("dlq", "list", "--waiting");
+    Cli.Result redrive = cli.run("dlq", "redrive", "--event-id", "evt_redriven_by_older_release");
+
+    // Then it reads as redriven, and is not sent a second time
+    assertThat(waiting.out()).doesNotContain("evt_redriven_by_older_release");
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(1);
+    assertThat(redrive.err()).contains("redriven before");
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_redriven_by_older_release"))
+        .isOne();
+  }
+
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
     String body =
         """
