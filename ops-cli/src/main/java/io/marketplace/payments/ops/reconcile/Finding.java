@@ -37,7 +37,13 @@ public record Finding(
     /** A dispute Stripe has on one of our payments that we have no record of. */
     DISPUTE_NOT_RECORDED,
     /** A dispute Stripe closed (won, lost, ...) whose record does not say so. */
-    DISPUTE_OUTCOME_NOT_RECORDED;
+    DISPUTE_OUTCOME_NOT_RECORDED,
+    /**
+     * A PaymentIntent, refund or dispute the database holds that Stripe answers it does not have:
+     * nearly always a {@code STRIPE_SECRET_KEY} of another account or mode (test, live) than the
+     * services use, under which every other check comes back empty too.
+     */
+    NOT_AT_STRIPE;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);

@@ -43,7 +43,9 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit status 0: nothing left to do (no differences, or every repair published, and applied when
  * waited for; failed refunds awaiting an admin are listed, not counted). 1: a difference needs a
- * person, a repair was not applied in time, or a failure. A dry run exits 0 whatever it finds.
+ * person, a repair was not applied in time, or a failure. A dry run exits 0 whatever it finds,
+ * except objects the database holds that Stripe does not have ({@code not_at_stripe}): a key of
+ * another account, under which no report can be trusted, fails dry run or not.
  */
 @Command(
     name = "reconcile",
@@ -200,9 +202,18 @@ public final class ReconcileCommand implements Callable<Integer> {
             + from.minus(lookback)
             + ") ...");
     err.flush();
-    List<String> unknownToStripe = new ArrayList<>();
     for (String id : unpaid) {
-      stripe.paymentIntent(id).ifPresentOrElse(check, () -> unknownToStripe.add(id));
+      stripe
+          .paymentIntent(id)
+          .ifPresentOrElse(
+              check,
+              () ->
+                  differing.add(
+                      notAtStripe(
+                          id,
+                          "PaymentIntent "
+                              + id
+                              + ": the database holds it as unpaid, or paid since T")));
     }
     // and one created before T (and before the lookback) and paid since, that the database does
     // not hold at all (its row lost with the incident): its charge was created since T
@@ -251,7 +262,13 @@ public final class ReconcileCommand implements Callable<Integer> {
             + " ...");
     err.flush();
     for (String id : made) {
-      stripe.refund(id).ifPresent(checkRefund);
+      stripe
+          .refund(id)
+          .ifPresentOrElse(
+              checkRefund,
+              () ->
+                  differing.add(
+                      notAtStripe(null, "refund " + id + ": the database holds it as made")));
     }
 
     err.println("listing disputes created since " + from + " from Stripe ...");
@@ -272,7 +289,13 @@ public final class ReconcileCommand implements Callable<Integer> {
             .filter(id -> !seenDisputes.contains(id))
             .toList();
     for (String id : open) {
-      stripe.dispute(id).ifPresent(checkDispute);
+      stripe
+          .dispute(id)
+          .ifPresentOrElse(
+              checkDispute,
+              () ->
+                  differing.add(
+                      notAtStripe(null, "dispute " + id + ": the database holds it as open")));
     }
     int disputes = seenDisputes.size();
 
@@ -296,16 +319,6 @@ public final class ReconcileCommand implements Callable<Integer> {
             + disputes
             + " disputes created since "
             + from);
-    if (!unknownToStripe.isEmpty()) {
-      // a row names a PaymentIntent this Stripe account does not have: another account or mode?
-      out.println(
-          "not at Stripe: "
-              + unknownToStripe.size()
-              + " PaymentIntents the database holds as unpaid ("
-              + String.join(", ", unknownToStripe.subList(0, Math.min(5, unknownToStripe.size())))
-              + (unknownToStripe.size() > 5 ? ", ..." : "")
-              + "): is STRIPE_SECRET_KEY the account checkout-api uses?");
-    }
     List<Finding> findings = differing.stream().flatMap(c -> c.findings().stream()).toList();
     if (findings.isEmpty()) {
       out.println("no differences: the database has every fact Stripe has");
@@ -321,11 +334,14 @@ public final class ReconcileCommand implements Callable<Integer> {
             + repairs.size()
             + " repair events for the workers"
             + (needPerson > 0 ? ", " + needPerson + " need a person" : ""));
+    long notAtStripe =
+        findings.stream().filter(f -> f.kind() == Finding.Kind.NOT_AT_STRIPE).count();
     if (dryRun) {
       if (!repairs.isEmpty()) {
         out.println("run again without --dry-run to publish the repairs to the workers");
       }
       out.flush();
+      failIfNotAtStripe(notAtStripe, 0);
       return 0;
     }
     if (!repairs.isEmpty()) {
@@ -338,11 +354,48 @@ public final class ReconcileCommand implements Callable<Integer> {
       out.println("the workers apply them like any Stripe event; run reconcile again to check");
     }
     out.flush();
+    failIfNotAtStripe(notAtStripe, left - notAtStripe);
     if (left > 0) {
       throw new OperatorError(
           left + " findings need a person: see the runbook for each kind (FINDING above)");
     }
     return 0;
+  }
+
+  /**
+   * An object the database holds that Stripe does not have. No worker can repair it, and its check
+   * stays as it is: a person must look (first at the key).
+   */
+  private static Checked notAtStripe(String paymentIntentId, String what) {
+    List<Finding> findings =
+        List.of(
+            new Finding(
+                Finding.Kind.NOT_AT_STRIPE,
+                paymentIntentId,
+                null,
+                what + "; Stripe has no such object under this key",
+                null));
+    return new Checked(findings, () -> findings);
+  }
+
+  /**
+   * Fails, dry run or not, when Stripe does not have what the database holds: under a key of
+   * another account or mode every list comes back empty or foreign, so this run shows nothing about
+   * whether the database has every fact, whatever else it found or repaired.
+   */
+  private static void failIfNotAtStripe(long notAtStripe, long otherNeedPerson) {
+    if (notAtStripe == 0) {
+      return;
+    }
+    throw new OperatorError(
+        notAtStripe
+            + " PaymentIntents, refunds or disputes the database holds are not at Stripe"
+            + " (not_at_stripe above): is STRIPE_SECRET_KEY the key of the account, and the mode"
+            + " (live or test), that checkout-api and the workers use? Under another account's"
+            + " key nothing can be reconciled"
+            + (otherNeedPerson > 0
+                ? "; and " + otherNeedPerson + " other findings need a person"
+                : ""));
   }
 
   private static void print(List<Finding> findings, PrintWriter out) {

@@ -23,18 +23,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * {@code payments reconcile} as an operator meets it after an incident. The Stripe emulator runs on
- * a clock the test moves, so PaymentIntents can be created and paid in the past.
+ * a clock the test moves, so PaymentIntents can be created and paid in the past. Each test has an
+ * emulator, a database, topics and a processor of its own: a row of another test's PaymentIntent
+ * would be one this test's Stripe does not have ({@code not_at_stripe}).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReconcileAfterIncidentTest {
 
   private final PaymentsWorld world = new PaymentsWorld();
@@ -43,13 +41,9 @@ class ReconcileAfterIncidentTest {
   private StripeClient stripe;
   private Cli cli;
 
-  @BeforeAll
-  void startProcessor() {
-    world.startProcessor();
-  }
-
   @BeforeEach
-  void startStripe() {
+  void startProcessorAndStripe() {
+    world.startProcessor();
     stripeClock = new MutableClock(Instant.now());
     emulator = StripeEmulator.start(StripeEmulator.Config.defaults().withClock(stripeClock));
     stripe =
@@ -61,12 +55,8 @@ class ReconcileAfterIncidentTest {
   }
 
   @AfterEach
-  void stopStripe() {
+  void stopStripeAndProcessor() {
     emulator.close();
-  }
-
-  @AfterAll
-  void stopProcessor() {
     world.close();
   }
 

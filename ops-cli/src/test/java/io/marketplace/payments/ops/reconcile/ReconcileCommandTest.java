@@ -18,19 +18,16 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * {@code payments reconcile} against the Stripe emulator, the real database and broker, and the
- * real payment processor applying the repairs. Each test has an emulator of its own, so what Stripe
- * lists is that test's; the database, topics and processor are shared.
+ * real payment processor applying the repairs. Each test has an emulator, a database, topics and a
+ * processor of its own, so what Stripe lists and what the database holds are that test's: a row of
+ * another test's PaymentIntent is one this test's Stripe does not have ({@code not_at_stripe}).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReconcileCommandTest {
 
   private final PaymentsWorld world = new PaymentsWorld();
@@ -38,13 +35,9 @@ class ReconcileCommandTest {
   private StripeClient stripe;
   private Cli cli;
 
-  @BeforeAll
-  void startProcessor() {
-    world.startProcessor();
-  }
-
   @BeforeEach
-  void startStripe() {
+  void startProcessorAndStripe() {
+    world.startProcessor();
     emulator = StripeEmulator.start(StripeEmulator.Config.defaults());
     stripe =
         StripeClient.builder()
@@ -55,12 +48,8 @@ class ReconcileCommandTest {
   }
 
   @AfterEach
-  void stopStripe() {
+  void stopStripeAndProcessor() {
     emulator.close();
-  }
-
-  @AfterAll
-  void stopProcessor() {
     world.close();
   }
 
@@ -498,6 +487,64 @@ class ReconcileCommandTest {
     assertThat(repair.exitCode()).as(repair.toString()).isZero();
     assertThat(repair.out()).contains("published evt_reconcile_" + pi + "_succeeded");
     world.awaitListingStatus(listing, "active");
+  }
+
+  @Test
+  void shouldNameWhatStripeDoesNotKnowAndFailWhenTheKeyIsOfAnotherAccount() throws Exception {
+    // Given a PaymentIntent checkout-api created an hour ago, a refund made and a dispute opened,
+    // all under an account other than the one the operator's key opens (a test key against live
+    // data, or another account's key)
+    UUID listing = world.pendingListing();
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String pi = "pi_other_account_" + suffix;
+    String refund = "re_other_account_" + suffix;
+    String dispute = "dp_other_account_" + suffix;
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.db.execute(
+        "UPDATE payments SET created_at = now() - interval '1 hour'"
+            + " WHERE stripe_payment_intent_id = ?",
+        pi);
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+             reason, status, processed_at)
+        VALUES (?, ?, ?, ?, ?, 200, 'user_request', 'processed', now() - interval '1 hour')
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        refund);
+    world.db.execute(
+        """
+        INSERT INTO payment_disputes
+            (stripe_dispute_id, stripe_payment_intent_id, user_id, amount_cents, status,
+             is_inquiry, created_at)
+        VALUES (?, ?, ?, 500, 'needs_response', false, now() - interval '1 hour')
+        """,
+        dispute,
+        pi,
+        world.ownerOf(listing));
+
+    // When the operator reconciles the last two hours, and previews it
+    Cli.Result repair =
+        cli.run("reconcile", "--since", "2h", "--payment-consumer", world.processorGroup);
+    Cli.Result dryRun =
+        cli.run(
+            "reconcile", "--since", "2h", "--dry-run", "--payment-consumer", world.processorGroup);
+
+    // Then neither gives an all-clear: each names what Stripe does not know, suspects the key,
+    // and fails
+    for (Cli.Result result : List.of(repair, dryRun)) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+      assertThat(result.out())
+          .doesNotContain("no differences")
+          .contains(pi)
+          .contains(refund)
+          .contains(dispute);
+      assertThat(result.err()).contains("STRIPE_SECRET_KEY").contains("3 ");
+    }
   }
 
   @Test
