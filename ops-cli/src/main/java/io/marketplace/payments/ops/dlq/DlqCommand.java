@@ -61,6 +61,12 @@ public final class DlqCommand implements Runnable {
     @Option(names = "--waiting", description = "only those not redriven yet")
     boolean waitingOnly;
 
+    @Option(
+        names = "--consumer",
+        paramLabel = "NAME",
+        description = "only those this consumer group gave up on (the CONSUMER column)")
+    String consumer;
+
     ListCommand(OpsContext context) {
       this.context = context;
     }
@@ -72,7 +78,7 @@ public final class DlqCommand implements Runnable {
       KafkaConfig kafka = context.kafka();
       DeadLetters reader = new DeadLetters(kafka);
       List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
-      List<DeadLetter> letters = reader.read(topics, err);
+      List<DeadLetter> letters = ConsumerFilter.of(consumer, reader.read(topics, err), kafka);
       Redrives.Marks redriven = redrivenOrNull(topics, err);
       Table table =
           new Table(
@@ -97,13 +103,16 @@ public final class DlqCommand implements Runnable {
                     ? ""
                     : " (again, after redrive of " + letter.redriveOf() + ")"));
       }
+      String ofConsumer = consumer == null ? "" : " of consumer " + consumer;
       if (letters.isEmpty()) {
-        out.println("no dead letters in " + topics.stream().map(Topic::name).toList());
+        out.println(
+            "no dead letters" + ofConsumer + " in " + topics.stream().map(Topic::name).toList());
       } else {
         table.print(out);
         out.println(
             letters.size()
                 + " dead letters"
+                + ofConsumer
                 + (redriven == null ? "" : ", " + waiting + " not redriven"));
       }
       out.flush();
@@ -174,6 +183,15 @@ public final class DlqCommand implements Runnable {
     @Option(names = "--topic", paramLabel = "T", description = "only this source or dlq topic")
     String topic;
 
+    @Option(
+        names = "--consumer",
+        paramLabel = "NAME",
+        description = {
+          "only those this consumer group gave up on (the CONSUMER column of dlq list): the",
+          "payment processor and the refund worker share the dead letters of stripe.events.v1"
+        })
+    String consumer;
+
     @Option(names = "--dry-run", description = "show what would be redriven, send nothing")
     boolean dryRun;
 
@@ -192,20 +210,41 @@ public final class DlqCommand implements Runnable {
         List<DeadLetter> letters = reader.read(topics, err);
         Redrives.Marks redriven =
             new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
-        List<DeadLetter> matching =
+        List<DeadLetter> ofEvent =
             letters.stream().filter(l -> which.all || which.eventId.equals(l.eventId())).toList();
+        List<DeadLetter> matching = ConsumerFilter.of(consumer, ofEvent, kafka);
         List<DeadLetter> waiting = matching.stream().filter(l -> redriven.of(l) == null).toList();
+        String ofConsumer = consumer == null ? "" : " of consumer " + consumer;
+        // what the filter leaves waiting, so that the operator knows it is there
+        List<DeadLetter> othersWaiting =
+            ofEvent.stream()
+                .filter(l -> !matching.contains(l))
+                .filter(l -> redriven.of(l) == null)
+                .toList();
+        String othersLeft =
+            othersWaiting.isEmpty()
+                ? ""
+                : othersWaiting.size()
+                    + " of other consumers left waiting: "
+                    + ConsumerFilter.consumersOf(othersWaiting);
         if (waiting.isEmpty()) {
           if (which.all) {
-            out.println("no dead letters waiting to be redriven");
+            out.println("no dead letters" + ofConsumer + " waiting to be redriven");
+            if (!othersLeft.isEmpty()) {
+              out.println(othersLeft);
+            }
             out.flush();
             return 0;
           }
           throw new OperatorError(
               matching.isEmpty()
-                  ? "no dead letter of event " + which.eventId
+                  ? "no dead letter of event "
+                      + which.eventId
+                      + ofConsumer
+                      + (othersLeft.isEmpty() ? "" : " (" + othersLeft + ")")
                   : "the dead letters of event "
                       + which.eventId
+                      + ofConsumer
                       + " were all redriven before ("
                       + String.join(", ", matching.stream().map(DeadLetter::coordinates).toList())
                       + ")");
@@ -220,6 +259,9 @@ public final class DlqCommand implements Runnable {
                           + l.eventId()
                           + ") to "
                           + l.sourceTopic()));
+          if (!othersLeft.isEmpty()) {
+            out.println(othersLeft);
+          }
           out.println("dry run: nothing sent");
           out.flush();
           return 0;
@@ -228,7 +270,12 @@ public final class DlqCommand implements Runnable {
         out.println(
             "redriven "
                 + sent
-                + " dead letters; check with: payments dlq list, and the worker's lag");
+                + " dead letters"
+                + ofConsumer
+                + "; check with: payments dlq list, and the worker's lag");
+        if (!othersLeft.isEmpty()) {
+          out.println(othersLeft);
+        }
         out.flush();
         return 0;
       }

@@ -74,18 +74,24 @@ class DlqCommandTest {
                       .bind("type", event.type())
                       .execute();
                 }));
-    worker =
+    worker = startWorker(consumer, handler);
+  }
+
+  /** A worker as every service runs one, on this test's Stripe events, assigned when it returns. */
+  private StreamWorker startWorker(String group, StripeEventRouter handler) {
+    StreamWorker started =
         new StreamWorker(
-                WorkerOptions.of(consumer, topics.stripeEvents())
+                WorkerOptions.of(group, topics.stripeEvents())
                     .withRetries(2, Duration.ofMillis(10), Duration.ofMillis(50)),
-                config,
+                TestInfra.kafkaConfig(topics),
                 db.jdbi(),
                 handler,
                 dlqProducer,
                 new SimpleMeterRegistry(),
                 Clock.systemUTC())
             .start();
-    Await.until(WAIT, "the worker to be assigned", worker::isAssigned);
+    Await.until(WAIT, group + " to be assigned", started::isAssigned);
+    return started;
   }
 
   @AfterAll
@@ -295,21 +301,76 @@ class DlqCommandTest {
         .isOne();
   }
 
+  @Test
+  @Order(7)
+  void shouldRedriveOnlyTheDeadLettersOfTheNamedConsumerWhenConsumerGiven() {
+    // Given a second worker reading the same Stripe events (as the refund worker does beside the
+    // payment processor), with a bug of its own
+    String refunds = TestInfra.uniqueName("dlq_refunds_");
+    StripeEventRouter failingRefunds =
+        StripeEventRouter.of(
+            Map.of(
+                "charge.refunded",
+                (tx, event) -> {
+                  throw new IllegalStateException("refund worker bug");
+                }));
+    try (StreamWorker refundWorker = startWorker(refunds, failingRefunds)) {
+      // And a dead letter of each worker on the same dead-letter topic
+      bugFixed.set(false);
+      deliver(
+          "evt_processor_bug",
+          "payment_intent.succeeded",
+          "pi_processor_bug",
+          "promotion_featured");
+      deliver("evt_refund_bug", "charge.refunded", "pi_refund_bug", "posting_fee");
+      kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_processor_bug".equals(r.key()), WAIT);
+      kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_refund_bug".equals(r.key()), WAIT);
+
+      // When the processor's bug is fixed and the operator redrives that consumer's dead letters,
+      // lists the refund worker's, and mistypes a consumer
+      bugFixed.set(true);
+      Cli.Result redrive = cli.run("dlq", "redrive", "--all", "--consumer", consumer);
+      Cli.Result list = cli.run("dlq", "list", "--waiting", "--consumer", refunds);
+      Cli.Result typo = cli.run("dlq", "redrive", "--all", "--consumer", "payment-processer");
+
+      // Then only the processor's dead letter is sent, and the refund worker's still waits
+      assertThat(redrive.exitCode()).as(redrive.toString()).isZero();
+      assertThat(redrive.out())
+          .contains("redriven 1 dead letters")
+          .contains("evt_processor_bug")
+          .contains("1 of other consumers left waiting");
+      Await.until(
+          WAIT, "the processor's dead letter applied", () -> applied("evt_processor_bug") == 1);
+      assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_refund_bug")).isZero();
+      assertThat(list.exitCode()).as(list.toString()).isZero();
+      assertThat(list.out()).contains("evt_refund_bug").doesNotContain("evt_processor_bug");
+      // And a consumer no dead letter names and the cluster does not know is refused, naming those
+      // it knows
+      assertThat(typo.exitCode()).as(typo.toString()).isEqualTo(1);
+      assertThat(typo.err()).contains("payment-processer").contains(consumer).contains(refunds);
+      assertThat(typo.out()).doesNotContain("redriven");
+    }
+  }
+
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
+    deliver(eventId, "payment_intent.succeeded", paymentIntentId, paymentType);
+  }
+
+  private void deliver(String eventId, String type, String paymentIntentId, String paymentType) {
     String body =
         """
-        {"id":"%s","object":"event","type":"payment_intent.succeeded","created":1772445600,
+        {"id":"%s","object":"event","type":"%s","created":1772445600,
          "data":{"object":{"id":"%s","object":"payment_intent","amount":500,"currency":"usd",
          "status":"succeeded","metadata":{"payment_type":"%s"}}}}
         """
-            .formatted(eventId, paymentIntentId, paymentType);
+            .formatted(eventId, type, paymentIntentId, paymentType);
     kafka.send(
         topics.stripeEvents(),
         paymentIntentId,
         body,
         Map.of(
             RecordHeaders.STRIPE_EVENT_ID, eventId,
-            RecordHeaders.STRIPE_EVENT_TYPE, "payment_intent.succeeded",
+            RecordHeaders.STRIPE_EVENT_TYPE, type,
             RecordHeaders.RECEIVED_AT, "2026-03-02T10:00:00Z"));
   }
 
