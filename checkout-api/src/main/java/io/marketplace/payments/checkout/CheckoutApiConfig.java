@@ -1,7 +1,9 @@
 package io.marketplace.payments.checkout;
 
+import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.config.SecretCheck;
 import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
@@ -27,7 +29,7 @@ import java.util.Objects;
  * @param jwtIssuer the {@code iss} every token must carry ({@code AUTH_JWT_ISSUER}), or null
  * @param jwtAudience an {@code aud} every token must include ({@code AUTH_JWT_AUDIENCE}), or null:
  *     where one issuer signs tokens for several services with one key, a token meant for another
- *     service is no token for this API
+ *     service is no token for this API. Both are required in production ({@link #fromEnv}).
  */
 public record CheckoutApiConfig(
     DbConfig db,
@@ -114,8 +116,36 @@ public record CheckoutApiConfig(
         env.integer("WRITE_RATE_LIMIT_PER_MINUTE", DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE),
         env.list("CORS_ALLOWED_ORIGINS", false),
         HttpConfig.fromEnv(env),
-        env.optional("AUTH_JWT_ISSUER", null),
-        env.optional("AUTH_JWT_AUDIENCE", null));
+        tokenClaim(env, "AUTH_JWT_ISSUER"),
+        tokenClaim(env, "AUTH_JWT_AUDIENCE"));
+  }
+
+  /**
+   * The {@code iss} or {@code aud} of {@code variable}, or null (any) when it is not set; required
+   * in production. The key of {@code AUTH_JWT_SECRET} is shared with the issuer, which signs tokens
+   * for other services with it too: without both claims checked, a token minted for another
+   * service, or for whoever that service lets mint them, would be a token for this API. A
+   * placeholder copied from an example is refused as well: every token would be refused.
+   */
+  private static String tokenClaim(Env env, String variable) {
+    String value = env.optional(variable, null);
+    if (!Deployment.fromEnv(env).isProduction()) {
+      return value;
+    }
+    if (value == null) {
+      throw new InvalidConfigException(
+          variable,
+          Deployment.inProduction(
+              "must be set: without it, a token signed with the shared key for another service is"
+                  + " accepted"));
+    }
+    if (SecretCheck.isPlaceholder(value)) {
+      throw new InvalidConfigException(
+          variable,
+          Deployment.inProduction(
+              "is a placeholder; set what the users' token issuer puts in their tokens"));
+    }
+    return value;
   }
 
   public CheckoutApiConfig withDb(DbConfig newDb) {

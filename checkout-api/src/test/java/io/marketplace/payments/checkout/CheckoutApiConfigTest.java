@@ -24,6 +24,25 @@ class CheckoutApiConfigTest {
     return env;
   }
 
+  /** {@link #complete()} with production's settings: live Stripe, verified database, Kafka TLS. */
+  private static Map<String, String> production() {
+    Map<String, String> env = complete();
+    env.put("PAYMENTS_ENVIRONMENT", "production");
+    env.put("STRIPE_SECRET_KEY", "sk_live_51d3a9c0e7b24f68a1c5e9d3b7f0a2c4");
+    env.put("AUTH_JWT_SECRET", "9f2c4e81b7a35d06c1e8f4a2b9d7c3e5a0f6b8d2c4e1a7f3");
+    env.put(
+        "DATABASE_URL",
+        "jdbc:postgresql://db.internal:5432/payments?sslmode=verify-full"
+            + "&sslrootcert=/etc/payments-database-ca/ca.crt");
+    env.put("KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
+    env.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+    env.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"payments\""
+            + " password=\"4b8e1d7a2c9f3e6b0a5d8c1f7e2b9a4d\";");
+    return env;
+  }
+
   @Test
   void shouldUseSpecDefaultsWhenOnlyRequiredVariablesAreSet() {
     // When
@@ -85,6 +104,55 @@ class CheckoutApiConfigTest {
         .hasMessageContaining("AUTH_JWT_SECRET")
         .hasMessageContaining("32 bytes")
         .hasMessageNotContaining("short-secret");
+  }
+
+  @Test
+  void shouldRefuseToStartInProductionWhenTheTokenIssuerOrAudienceIsNotSet() {
+    // Given production, otherwise as the production overlay renders it, told which issuer signs
+    // its users' tokens and for which audience
+    Map<String, String> env = production();
+    env.put("AUTH_JWT_ISSUER", "https://auth.marketplace.io");
+    env.put("AUTH_JWT_AUDIENCE", "marketplace-payments");
+    assertThat(CheckoutApiConfig.fromEnv(Env.of(env)).jwtIssuer())
+        .isEqualTo("https://auth.marketplace.io");
+
+    for (String variable : List.of("AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE")) {
+      // When one of them is not set (or blank): any token signed with the shared key, made for
+      // another service, would be a token for this API
+      for (String unset : new String[] {null, " "}) {
+        Map<String, String> without = new HashMap<>(env);
+        without.put(variable, unset);
+
+        // Then it refuses to start, naming the variable
+        assertThatThrownBy(() -> CheckoutApiConfig.fromEnv(Env.of(without)))
+            .as("production without %s", variable)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable " + variable + ":")
+            .hasMessageContaining("PAYMENTS_ENVIRONMENT=production");
+      }
+      // And a placeholder copied from an example is refused too, never quoted
+      Map<String, String> placeholder = new HashMap<>(env);
+      placeholder.put(variable, "https://CHANGE_ME.example.com");
+      assertThatThrownBy(() -> CheckoutApiConfig.fromEnv(Env.of(placeholder)))
+          .as("production with a placeholder %s", variable)
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageStartingWith("invalid environment variable " + variable + ":")
+          .hasMessageNotContaining("CHANGE_ME");
+    }
+  }
+
+  @Test
+  void shouldLeaveTheTokenIssuerAndAudienceOptionalWhenNotProduction() {
+    // Given staging, or no environment named (the local stack, compose, tests)
+    for (String name : new String[] {"staging", null}) {
+      Map<String, String> env = complete();
+      env.put("PAYMENTS_ENVIRONMENT", name);
+
+      // When neither is set, then the API starts, taking tokens of any issuer and audience
+      CheckoutApiConfig config = CheckoutApiConfig.fromEnv(Env.of(env));
+      assertThat(config.jwtIssuer()).isNull();
+      assertThat(config.jwtAudience()).isNull();
+    }
   }
 
   @Test

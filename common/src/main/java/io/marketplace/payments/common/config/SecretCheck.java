@@ -90,16 +90,10 @@ public final class SecretCheck {
   }
 
   public static Optional<String> weakness(String value) {
-    String body = withoutPrefix(value.trim());
-    String letters = body.replaceAll("[^A-Za-z0-9]", "");
-    for (String word : PLACEHOLDER_WORDS) {
-      if (writtenAsAPersonWould(word).stream().anyMatch(letters::contains)) {
-        return Optional.of("is a placeholder, not a real secret");
-      }
-    }
-    if (PLACEHOLDER_VALUES.contains(letters.toLowerCase(Locale.ROOT))) {
+    if (isPlaceholder(value)) {
       return Optional.of("is a placeholder, not a real secret");
     }
+    String body = withoutPrefix(value.trim());
     if (body.chars().distinct().count() < MIN_DISTINCT_CHARACTERS) {
       return Optional.of("has too few distinct characters to be a random secret");
     }
@@ -115,6 +109,21 @@ public final class SecretCheck {
           "has too little entropy to be a random secret; use at least 32 bytes from a random generator");
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether {@code value} is a stand-in an example file or a document gives ({@code CHANGE_ME},
+   * {@code https://auth.example.com}), secret or not: a setting that names something, such as a
+   * token issuer, is no more real for being copied from the example.
+   */
+  public static boolean isPlaceholder(String value) {
+    String letters = withoutPrefix(value.trim()).replaceAll("[^A-Za-z0-9]", "");
+    for (String word : PLACEHOLDER_WORDS) {
+      if (writtenAsAPersonWould(word).stream().anyMatch(letters::contains)) {
+        return true;
+      }
+    }
+    return PLACEHOLDER_VALUES.contains(letters.toLowerCase(Locale.ROOT));
   }
 
   private static List<String> writtenAsAPersonWould(String word) {

@@ -1087,6 +1087,45 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldTakeOnlyTokensMadeForTheApiWhenItRunsInProduction() {
+    // Given checkout-api as the production overlay renders it, with the Secrets an operator creates
+    Deployable api = Deployable.CHECKOUT_API;
+    Workload workload =
+        new Workload(api.module, map(at(productionDeployment(api.module), "spec.template")));
+    Map<String, String> env = new LinkedHashMap<>(environment(workload, productionConfigMap()));
+    env.putAll(productionKafkaCredentials());
+    Map<String, String> example = exampleSecrets().get("payments-auth");
+
+    for (String variable : List.of("AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE")) {
+      // When it reads the issuer and audience its tokens must carry
+      // Then they come from the Secret that holds the issuer's key, not from any value of the
+      // repository
+      Map<String, Object> reference =
+          list(workload.container().get("env")).stream()
+              .map(Manifests::map)
+              .filter(entry -> variable.equals(entry.get("name")))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("production sets no " + variable));
+      assertThat(text(at(reference, "valueFrom.secretKeyRef.name")))
+          .as("%s in production", variable)
+          .isEqualTo("payments-auth");
+      assertThat(env.get(variable)).as("%s in production", variable).isNotBlank();
+      // And left as the example has it, or not given at all, the API refuses to start, naming it
+      String placeholder = example.get(text(at(reference, "valueFrom.secretKeyRef.key")));
+      Map<String, String> copied = new LinkedHashMap<>(env);
+      copied.put(variable, placeholder);
+      Map<String, String> missing = new LinkedHashMap<>(env);
+      missing.remove(variable);
+      for (Map<String, String> refused : List.of(copied, missing)) {
+        assertThatThrownBy(() -> api.configuredPort(Env.of(refused)))
+            .as("checkout-api in production with %s=%s", variable, refused.get(variable))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable " + variable + ":");
+      }
+    }
+  }
+
+  @Test
   void shouldCreateEveryTopicTheCodeUsesWhenTheTopicJobRuns() {
     // Given the topic script the Job (and compose) runs
     String script = Manifests.read("k8s/base/create-topics.sh");
