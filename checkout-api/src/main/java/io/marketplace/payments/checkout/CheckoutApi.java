@@ -99,7 +99,11 @@ public final class CheckoutApi implements AutoCloseable {
       Guard guard =
           new Guard(
               new JwtAuthenticator(
-                  config.jwtSecret(), config.jwtIssuer(), config.jwtAudience(), clock),
+                  config.jwtSecret(),
+                  config.jwtIssuer(),
+                  config.jwtAudience(),
+                  config.jwtMaxLifetime(),
+                  clock),
               rateLimiter,
               writeLimiter,
               idempotency);

@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param jwtAudience an {@code aud} every token must include ({@code AUTH_JWT_AUDIENCE}), or null:
  *     where one issuer signs tokens for several services with one key, a token meant for another
  *     service is no token for this API. Both are required in production ({@link #fromEnv}).
+ * @param jwtMaxLifetime how far ahead of now a token's {@code exp} may lie, and how long after its
+ *     {@code iat} when it has one ({@code AUTH_JWT_MAX_LIFETIME}, 24 h by default)
  */
 public record CheckoutApiConfig(
     DbConfig db,
@@ -43,12 +45,19 @@ public record CheckoutApiConfig(
     List<String> corsOrigins,
     HttpConfig http,
     String jwtIssuer,
-    String jwtAudience) {
+    String jwtAudience,
+    Duration jwtMaxLifetime) {
 
   public static final int DEFAULT_PORT = 8081;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
   public static final int DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
   public static final int DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE = 30;
+
+  /**
+   * How far ahead a token's {@code exp} may lie by default: a leaked token, a super_admin's above
+   * all, works until then (or until the key rotates), whatever {@code exp} its maker chose.
+   */
+  public static final Duration DEFAULT_JWT_MAX_LIFETIME = Duration.ofHours(24);
 
   /** HS256 needs a key at least as long as its 256-bit hash to be as strong as it claims. */
   public static final int MIN_JWT_SECRET_BYTES = 32;
@@ -76,6 +85,11 @@ public record CheckoutApiConfig(
     }
     corsOrigins = List.copyOf(corsOrigins);
     Objects.requireNonNull(http, "http");
+    Objects.requireNonNull(jwtMaxLifetime, "jwtMaxLifetime");
+    if (jwtMaxLifetime.isNegative() || jwtMaxLifetime.isZero()) {
+      throw new InvalidConfigException(
+          "AUTH_JWT_MAX_LIFETIME", "must be positive: no token could be accepted");
+    }
   }
 
   /** A configuration whose server has the default limits, on every interface. */
@@ -101,7 +115,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         HttpConfig.defaults(),
         null,
-        null);
+        null,
+        DEFAULT_JWT_MAX_LIFETIME);
   }
 
   public static CheckoutApiConfig fromEnv(Env env) {
@@ -117,7 +132,8 @@ public record CheckoutApiConfig(
         env.list("CORS_ALLOWED_ORIGINS", false),
         HttpConfig.fromEnv(env),
         tokenClaim(env, "AUTH_JWT_ISSUER"),
-        tokenClaim(env, "AUTH_JWT_AUDIENCE"));
+        tokenClaim(env, "AUTH_JWT_AUDIENCE"),
+        env.duration("AUTH_JWT_MAX_LIFETIME", DEFAULT_JWT_MAX_LIFETIME));
   }
 
   /**
@@ -161,7 +177,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   public CheckoutApiConfig withStripe(StripeConfig newStripe) {
@@ -177,7 +194,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   public CheckoutApiConfig withPort(int newPort) {
@@ -193,7 +211,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
@@ -209,7 +228,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   public CheckoutApiConfig withWriteRateLimitPerMinute(int perMinute) {
@@ -225,7 +245,8 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   public CheckoutApiConfig withCorsOrigins(List<String> origins) {
@@ -241,7 +262,8 @@ public record CheckoutApiConfig(
         origins,
         http,
         jwtIssuer,
-        jwtAudience);
+        jwtAudience,
+        jwtMaxLifetime);
   }
 
   /** The same configuration, taking only tokens of {@code issuer} for {@code audience}. */
@@ -258,7 +280,28 @@ public record CheckoutApiConfig(
         corsOrigins,
         http,
         issuer,
-        audience);
+        audience,
+        jwtMaxLifetime);
+  }
+
+  /**
+   * The same configuration, refusing tokens whose {@code exp} lies further ahead than {@code max}.
+   */
+  public CheckoutApiConfig withJwtMaxLifetime(Duration max) {
+    return new CheckoutApiConfig(
+        db,
+        kafka,
+        stripe,
+        jwtSecret,
+        port,
+        listingTtl,
+        rateLimitPerMinute,
+        writeRateLimitPerMinute,
+        corsOrigins,
+        http,
+        jwtIssuer,
+        jwtAudience,
+        max);
   }
 
   @Override
@@ -285,6 +328,8 @@ public record CheckoutApiConfig(
         + jwtIssuer
         + ", jwtAudience="
         + jwtAudience
+        + ", jwtMaxLifetime="
+        + jwtMaxLifetime
         + "]";
   }
 }

@@ -55,6 +55,30 @@ class CheckoutApiConfigTest {
     assertThat(config.writeRateLimitPerMinute()).isEqualTo(30);
     assertThat(config.corsOrigins()).isEmpty();
     assertThat(config.stripe().apiBase()).isEqualTo("https://api.stripe.com");
+    assertThat(config.jwtMaxLifetime()).isEqualTo(Duration.ofHours(24));
+  }
+
+  @Test
+  void shouldReadTheMaximumTokenLifetimeWhenSetAndRefuseOneThatIsNotPositive() {
+    // Given the maximum lifetime of a token, as ISO-8601 or a number with a unit
+    for (String value : new String[] {"PT12H", "12h", "720m"}) {
+      Map<String, String> env = complete();
+      env.put("AUTH_JWT_MAX_LIFETIME", value);
+
+      // When read, then it is that long
+      assertThat(CheckoutApiConfig.fromEnv(Env.of(env)).jwtMaxLifetime())
+          .as(value)
+          .isEqualTo(Duration.ofHours(12));
+    }
+    // And none, or a negative one, would refuse every token: the API refuses to start, naming it
+    for (String value : new String[] {"0s", "-PT1H", "a day"}) {
+      Map<String, String> env = complete();
+      env.put("AUTH_JWT_MAX_LIFETIME", value);
+      assertThatThrownBy(() -> CheckoutApiConfig.fromEnv(Env.of(env)))
+          .as(value)
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageStartingWith("invalid environment variable AUTH_JWT_MAX_LIFETIME:");
+    }
   }
 
   @Test

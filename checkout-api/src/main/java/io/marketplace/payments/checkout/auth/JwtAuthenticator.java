@@ -9,6 +9,8 @@ import com.auth0.jwt.interfaces.DecodedJWT;
 import com.auth0.jwt.interfaces.Verification;
 import io.marketplace.payments.common.http.ProblemException;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -20,23 +22,38 @@ import java.util.UUID;
  * canonical form and {@code roles} an array; when configured, the {@code iss} of our users' token
  * issuer and an {@code aud} naming this API. Anything else is a 401 that does not say which check
  * failed beyond what helps an honest client.
+ *
+ * <p>A token lives no longer than the maximum lifetime ({@code AUTH_JWT_MAX_LIFETIME}): its {@code
+ * exp} at most that far ahead of now, and, when it has an {@code iat} (not required: SPEC §3 lists
+ * {@code sub}, {@code roles}, {@code exp}), at most that long after it. Whoever holds the key can
+ * write any {@code exp}; without the bound a leaked super_admin token that expires in 2100 would
+ * work until the key rotates.
  */
 public final class JwtAuthenticator {
 
   private static final String BEARER = "bearer ";
   private static final Map<String, String> CHALLENGE = Map.of("WWW-Authenticate", "Bearer");
 
-  private final JWTVerifier verifier;
+  /**
+   * How far the issuer's clock may run ahead of ours: a token made for exactly the maximum lifetime
+   * by an issuer a few seconds ahead is still taken.
+   */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
-  public JwtAuthenticator(String secret, Clock clock) {
-    this(secret, null, null, clock);
-  }
+  private final JWTVerifier verifier;
+  private final Duration maxLifetime;
+  private final Clock clock;
 
   /**
    * @param issuer the {@code iss} a token must carry, or null for any
    * @param audience an {@code aud} a token must include, or null for any
+   * @param maxLifetime how far ahead of now a token's {@code exp} may lie, and after its {@code
+   *     iat}
    */
-  public JwtAuthenticator(String secret, String issuer, String audience, Clock clock) {
+  public JwtAuthenticator(
+      String secret, String issuer, String audience, Duration maxLifetime, Clock clock) {
+    this.maxLifetime = maxLifetime;
+    this.clock = clock;
     Verification verification =
         JWT.require(Algorithm.HMAC256(secret))
             .withClaimPresence("sub")
@@ -71,7 +88,21 @@ public final class JwtAuthenticator {
       // make a token that never expires
       throw unauthorized("the token is invalid or expired");
     }
+    requireBoundedLifetime(jwt.getExpiresAtAsInstant(), jwt.getIssuedAtAsInstant());
     return new Caller(userId(jwt.getSubject()), roles(jwt.getClaim("roles")));
+  }
+
+  /** Refuses a token that would live longer than {@link #maxLifetime}; {@code iat} may be null. */
+  private void requireBoundedLifetime(Instant expiresAt, Instant issuedAt) {
+    boolean tooFarAhead = expiresAt.isAfter(clock.instant().plus(maxLifetime).plus(CLOCK_SKEW));
+    boolean tooLong =
+        issuedAt != null && Duration.between(issuedAt, expiresAt).compareTo(maxLifetime) > 0;
+    if (tooFarAhead || tooLong) {
+      throw unauthorized(
+          "the token lives longer than this API accepts (at most "
+              + maxLifetime
+              + " from its iat, and from now); ask for a new one");
+    }
   }
 
   /**

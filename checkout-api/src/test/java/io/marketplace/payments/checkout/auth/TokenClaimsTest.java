@@ -14,8 +14,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Tokens signed with the right key whose claims are not what SPEC §3 says: {@code exp} a time,
- * {@code sub} a user UUID. Each is a 401, whoever signed it.
+ * Tokens signed with the right key whose claims are not what SPEC §3 says: {@code exp} a time, no
+ * further ahead than the API's maximum token lifetime, {@code sub} a user UUID. Each is a 401,
+ * whoever signed it.
  */
 class TokenClaimsTest {
 
@@ -94,6 +95,70 @@ class TokenClaimsTest {
       assertThat(created.status()).as(created.toString()).isEqualTo(201);
       assertThat(api.http.get(path).send().status()).isEqualTo(200);
     }
+  }
+
+  @Test
+  void shouldAnswer401WhenTheTokenLivesLongerThanTheMaximumLifetime() {
+    // Given an admin route, and the API's maximum token lifetime (24 h by default)
+    UUID admin = UUID.randomUUID();
+    String path = "/admin/api/marketplace/refunds";
+    Instant now = Instant.now();
+
+    // When a super_admin token signed with our key, leaked or minted to last, is used: one that
+    // expires in 2100 with no iat, one issued now for 25 hours, and one whose exp is within 24 h
+    // of now but that was issued 25 hours before it
+    String until2100 = adminToken(admin, null, Instant.parse("2100-01-01T00:00:00Z"));
+    String forADayAndAnHour = adminToken(admin, now, now.plus(Duration.ofHours(25)));
+    String issuedLongAgo =
+        adminToken(admin, now.minus(Duration.ofHours(2)), now.plus(Duration.ofHours(23)));
+
+    // Then each is refused, as a token that lives too long
+    for (String token : new String[] {until2100, forADayAndAnHour, issuedLongAgo}) {
+      Http.Response refused = app.http.get(path).token(token).send();
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
+      assertThat(refused.contentType()).startsWith("application/problem+json");
+      assertThat(refused.header("WWW-Authenticate")).contains("Bearer");
+    }
+    // And one that lives no longer than the maximum is accepted, with or without an iat
+    String aDayWithoutIat = adminToken(admin, null, now.plus(Duration.ofHours(23)));
+    String aDay = adminToken(admin, now, now.plus(Duration.ofHours(24)));
+    for (String token : new String[] {aDayWithoutIat, aDay}) {
+      Http.Response accepted = app.http.get(path).token(token).send();
+      assertThat(accepted.status()).as(accepted.toString()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void shouldAcceptOnlyTokensWithinTheConfiguredMaximumLifetimeWhenItIsShorter() {
+    // Given an API whose tokens may live one hour at most
+    try (TestApi api = TestApi.start(config -> config.withJwtMaxLifetime(Duration.ofHours(1)))) {
+      UUID admin = UUID.randomUUID();
+      String path = "/admin/api/marketplace/refunds";
+      Instant now = Instant.now();
+
+      // When a token for two hours, and one for half an hour, are used
+      Http.Response twoHours =
+          api.http.get(path).token(adminToken(admin, now, now.plus(Duration.ofHours(2)))).send();
+      Http.Response halfAnHour =
+          api.http.get(path).token(adminToken(admin, now, now.plus(Duration.ofMinutes(30)))).send();
+
+      // Then the first is refused and the second accepted
+      assertThat(twoHours.status()).as(twoHours.toString()).isEqualTo(401);
+      assertThat(halfAnHour.status()).as(halfAnHour.toString()).isEqualTo(200);
+    }
+  }
+
+  /** A super_admin token signed with our key, with {@code iat} only when given. */
+  private static String adminToken(UUID admin, Instant issuedAt, Instant expiresAt) {
+    var token =
+        JWT.create()
+            .withSubject(admin.toString())
+            .withArrayClaim("roles", new String[] {"super_admin"})
+            .withExpiresAt(expiresAt);
+    if (issuedAt != null) {
+      token.withIssuedAt(issuedAt);
+    }
+    return token.sign(Algorithm.HMAC256(Tokens.SECRET));
   }
 
   private static String token(UUID user, String issuer, String audience) {

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
  * {@code payments token}: a bearer token for the checkout API (SPEC §3), HS256 with {@code
  * AUTH_JWT_SECRET}, claims {@code sub}, {@code roles}, {@code iat}, {@code exp}, and the {@code
  * iss} and {@code aud} of {@code AUTH_JWT_ISSUER} and {@code AUTH_JWT_AUDIENCE} when the system
- * requires them. A super_admin is also a user, so {@code --role super_admin} gives both roles.
+ * requires them, living no longer than the API's {@code AUTH_JWT_MAX_LIFETIME}. A super_admin is
+ * also a user, so {@code --role super_admin} gives both roles.
  */
 @Command(
     name = "token",
@@ -31,6 +32,9 @@ import picocli.CommandLine.Spec;
 public final class TokenCommand implements Callable<Integer> {
 
   static final int MIN_SECRET_BYTES = 32;
+
+  /** The API's default {@code AUTH_JWT_MAX_LIFETIME}: it refuses a token that lives longer. */
+  static final Duration MAX_LIFETIME = Duration.ofHours(24);
 
   public enum Role {
     user,
@@ -54,7 +58,9 @@ public final class TokenCommand implements Callable<Integer> {
       names = "--ttl",
       paramLabel = "DURATION",
       defaultValue = "1h",
-      description = "lifetime, e.g. 15m, 1h, 7d (default: ${DEFAULT-VALUE})")
+      description =
+          "lifetime, e.g. 15m, 1h, 12h; at most AUTH_JWT_MAX_LIFETIME, 24h unless set"
+              + " (default: ${DEFAULT-VALUE})")
   String ttl;
 
   public TokenCommand(OpsContext context) {
@@ -66,6 +72,16 @@ public final class TokenCommand implements Callable<Integer> {
     Duration lifetime = Times.parseDuration(ttl);
     if (lifetime.isNegative() || lifetime.isZero()) {
       throw new IllegalArgumentException("--ttl must be positive");
+    }
+    // the API refuses a token that lives longer: print none rather than one that answers 401
+    Duration maxLifetime = context.env().duration("AUTH_JWT_MAX_LIFETIME", MAX_LIFETIME);
+    if (lifetime.compareTo(maxLifetime) > 0) {
+      throw new OperatorError(
+          "--ttl "
+              + ttl
+              + " is longer than the API accepts (AUTH_JWT_MAX_LIFETIME, "
+              + maxLifetime
+              + "); ask for a shorter one");
     }
     String secret = context.jwtSecret();
     if (secret.getBytes(StandardCharsets.UTF_8).length < MIN_SECRET_BYTES) {

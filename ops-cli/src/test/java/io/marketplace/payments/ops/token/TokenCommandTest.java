@@ -87,6 +87,31 @@ class TokenCommandTest {
   }
 
   @Test
+  void shouldRefuseALifetimeTheApiWouldRefuseWhenTheTtlExceedsItsMaximum() {
+    // When a token is asked for longer than the API accepts (AUTH_JWT_MAX_LIFETIME, 24 h unless
+    // the environment says otherwise)
+    Cli.Result week = cli.run("token", "--user", UUID.randomUUID().toString(), "--ttl", "7d");
+    Cli.Result twoHours =
+        new Cli()
+            .set("AUTH_JWT_SECRET", SECRET)
+            .set("AUTH_JWT_MAX_LIFETIME", "1h")
+            .clock(Clock.fixed(NOW, ZoneOffset.UTC))
+            .run("token", "--user", UUID.randomUUID().toString(), "--ttl", "2h");
+
+    // Then no token is printed, and the error says why
+    for (Cli.Result refused : new Cli.Result[] {week, twoHours}) {
+      assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(1);
+      assertThat(refused.out()).isEmpty();
+      assertThat(refused.err()).contains("AUTH_JWT_MAX_LIFETIME");
+    }
+    // And a day, the API's default maximum, is fine
+    Cli.Result day = cli.run("token", "--user", UUID.randomUUID().toString(), "--ttl", "24h");
+    assertThat(day.exitCode()).as(day.toString()).isZero();
+    assertThat(JWT.decode(day.out().strip()).getExpiresAtAsInstant())
+        .isEqualTo(NOW.plusSeconds(86_400));
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenSecretMissing() {
     // When
     Cli.Result result = new Cli().run("token", "--user", UUID.randomUUID().toString());
