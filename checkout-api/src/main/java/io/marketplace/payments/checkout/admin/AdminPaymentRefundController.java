@@ -38,10 +38,11 @@ import org.slf4j.LoggerFactory;
  * marks it {@code processed} and announces {@code refund.processed}. If Stripe does not answer, the
  * record stays {@code approved} with {@code lastError} and the refund worker's janitor retries it;
  * a client's retry with the same {@code Idempotency-Key} gets the first answer, never a second
- * refund (see {@link #recordId}). Without a key (SPEC §3 makes it optional), the same refund asked
- * again by the same admin within {@link #KEYLESS_REPEAT_WINDOW} is answered with the first one:
- * this is the one route that moves an amount of the caller's choosing, and a double click must not
- * give the money back twice. A second, equal refund on purpose takes a key of its own.
+ * refund (see {@link #recordId}). An admin's own payment is refunded by another admin only (403).
+ * Without a key (SPEC §3 makes it optional), the same refund asked again by the same admin within
+ * {@link #KEYLESS_REPEAT_WINDOW} is answered with the first one: this is the one route that moves
+ * an amount of the caller's choosing, and a double click must not give the money back twice. A
+ * second, equal refund on purpose takes a key of its own.
  */
 public final class AdminPaymentRefundController {
 
@@ -92,6 +93,11 @@ public final class AdminPaymentRefundController {
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
               RefundRequestDao.Payment payment =
                   dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
+              if (caller.owns(payment.userId())) {
+                // four eyes: a super_admin's own account is a marketplace account like any other
+                throw ProblemException.forbidden(
+                    "an admin may not refund their own payment; another admin may");
+              }
               Instant now = clock.instant();
               if (idempotencyKey == null) {
                 // a double click, or a client's quick retry: the same refund once

@@ -128,7 +128,8 @@ public final class AdminRefundController {
    * {@code POST .../refunds/{id}/approve}: records the approval, then asks Stripe. When Stripe
    * fails the refund stays {@code approved} with {@code lastError} shown; approving it again (or
    * the refund worker's janitor) retries, and the idempotency key {@code refund-<id>} makes sure it
-   * is refunded once.
+   * is refunded once. A refund of the admin's own payment is approved by another admin only (403);
+   * rejecting one's own request, which gives nothing back, is allowed.
    */
   public Reply approve(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
@@ -136,6 +137,11 @@ public final class AdminRefundController {
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lockWithPayment(tx, id);
+          if (caller.owns(refund.userId())) {
+            // four eyes: a super_admin's own account is a marketplace account like any other
+            throw ProblemException.forbidden(
+                "an admin may not approve a refund of their own payment; another admin may");
+          }
           Instant now = clock.instant();
           if (decidedBefore(tx, id, "approved", requestKey, now)) {
             return; // this request approved it: Stripe finishes it, or it is answered as it is

@@ -43,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * Purchases}). A cancel that fails is logged and leaves the rejection as it is (a payment that
  * succeeds anyway is refunded as a dead listing's).
  *
+ * <p>An admin's own listing is rejected by another admin only (403, four eyes): the rejection
+ * refunds its payments, at once within 24 h of each. Whether it refunds anything is not known when
+ * the admin asks (a PaymentIntent that could not be canceled may still succeed, and is refunded as
+ * a dead listing's), so the refusal does not depend on it.
+ *
  * <p>Under an {@code Idempotency-Key} the listing keeps the request's {@link RequestKey}: a rerun
  * of the same request whose answer was lost after the rejection committed finds it, announces
  * nothing again, makes the cancels the first run may not have lived to make, and answers with the
@@ -82,6 +87,12 @@ public final class ModerationController {
               Instant now = clock.instant();
               ListingDao listings = tx.attach(ListingDao.class);
               Listing listing = listings.lock(id, now).orElseThrow(() -> Listings.notFound(id));
+              if (caller.owns(listing.userId())) {
+                // four eyes: the rejection refunds the listing's payments, the admin's own
+                throw ProblemException.forbidden(
+                    "an admin may not reject their own listing, whose payments the rejection"
+                        + " refunds; another admin may");
+              }
               if (requestKey.isPresent()
                   && listings.rejectedUnder(id, requestKey.get(), RequestKey.bindsSince(now))) {
                 // this request rejected it, and announced it, already

@@ -70,6 +70,43 @@ class AdminPaymentRefundRoutesTest {
         .containsExactlyInAnyOrder(150L, 100L);
   }
 
+  @Test
+  void shouldRefuseWithoutRefundingWhenASuperAdminRefundsTheirOwnPayment() {
+    // Given a super_admin whose own marketplace account paid for a featured promotion
+    UUID admin = UUID.randomUUID();
+    TestApi.PaidListing listing = app.paidListing(admin);
+    String paymentIntentId = app.paidPromotion(admin, listing.listingId(), "featured");
+
+    // When they refund it to themselves, with a key or without
+    Http.Response keyed =
+        app.http
+            .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")
+            .token(Tokens.admin(admin))
+            .idempotencyKey(UUID.randomUUID().toString())
+            .json(body(500, "mine"))
+            .send();
+    Http.Response keylessCall =
+        app.http
+            .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")
+            .token(Tokens.admin(admin))
+            .json(body(500, "mine"))
+            .send();
+
+    // Then 403 (four eyes: another admin decides), saying why, and nothing is refunded: no
+    // refund record, no refund at Stripe
+    for (Http.Response refused : List.of(keyed, keylessCall)) {
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
+      assertThat(refused.contentType()).startsWith("application/problem+json");
+      assertThat(refused.json().get("detail").asText()).contains("own").contains("another admin");
+    }
+    assertThat(app.db.count("payment_refunds WHERE stripe_payment_intent_id = ?", paymentIntentId))
+        .isZero();
+    assertThat(app.refundsAtStripe(paymentIntentId)).isEmpty();
+    // And another admin may refund it
+    Http.Response byAnother = refund(paymentIntentId, body(500, "goodwill")).send();
+    assertThat(byAnother.status()).as(byAnother.toString()).isEqualTo(201);
+  }
+
   private static Http.Call keyless(String paymentIntentId, Object body) {
     return app.http
         .post("/admin/api/marketplace/payments/" + paymentIntentId + "/refunds")

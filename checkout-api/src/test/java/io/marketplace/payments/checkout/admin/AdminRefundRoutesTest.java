@@ -56,6 +56,41 @@ class AdminRefundRoutesTest {
   }
 
   @Test
+  void shouldRefuseWithoutRefundingWhenASuperAdminApprovesARefundOfTheirOwnPayment() {
+    // Given a super_admin whose own marketplace account asked for its posting fee back
+    UUID admin = UUID.randomUUID();
+    UUID refundId = pendingRefund(admin);
+    String paymentIntentId =
+        app.db
+            .row("SELECT stripe_payment_intent_id FROM payment_refunds WHERE id = ?", refundId)
+            .orElseThrow()
+            .get("stripe_payment_intent_id")
+            .toString();
+
+    // When they approve it themselves
+    Http.Response response =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + refundId + "/approve")
+            .token(Tokens.admin(admin))
+            .idempotencyKey(UUID.randomUUID().toString())
+            .send();
+
+    // Then 403 (four eyes: another admin decides), saying why, and nothing changed: the refund
+    // is still pending, with no decision recorded, and Stripe refunded nothing
+    assertThat(response.status()).as(response.toString()).isEqualTo(403);
+    assertThat(response.contentType()).startsWith("application/problem+json");
+    assertThat(response.json().get("detail").asText()).contains("own").contains("another admin");
+    assertThat(app.db.row("SELECT status FROM payment_refunds WHERE id = ?", refundId))
+        .contains(Map.of("status", "pending"));
+    assertThat(app.db.count("refund_decisions WHERE refund_id = ?", refundId)).isZero();
+    assertThat(app.refundsAtStripe(paymentIntentId)).isEmpty();
+    // And another admin may approve it
+    Http.Response byAnother = approve(refundId);
+    assertThat(byAnother.status()).as(byAnother.toString()).isEqualTo(200);
+    assertThat(byAnother.json().get("status").asText()).isEqualTo("processed");
+  }
+
+  @Test
   void shouldListRefundsByStatusWhenAdminAsks() {
     // Given
     UUID pending = pendingRefund(UUID.randomUUID());

@@ -38,6 +38,38 @@ class ModerationRoutesTest {
   }
 
   @Test
+  void shouldRefuseWithoutRejectingWhenASuperAdminRejectsTheirOwnListing() {
+    // Given a super_admin whose own marketplace account paid for an active listing: rejecting it
+    // would have the refund worker give the posting fee back to them
+    UUID admin = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(admin);
+
+    // When they reject it themselves
+    Http.Response response =
+        reject(Tokens.admin(admin), paid.listingId(), Map.of("reason", "refund me"));
+
+    // Then 403 (four eyes: another admin decides), saying why, and the listing stands: active,
+    // rejected by no one (the decision for the refund worker is queued only with the rejection)
+    assertThat(response.status()).as(response.toString()).isEqualTo(403);
+    assertThat(response.contentType()).startsWith("application/problem+json");
+    assertThat(response.json().get("detail").asText()).contains("own").contains("another admin");
+    assertThat(
+            app.db.row(
+                "SELECT status, rejected_by FROM marketplace_listings WHERE id = ?",
+                paid.listingId()))
+        .hasValueSatisfying(
+            row -> {
+              assertThat(row.get("status")).isEqualTo("active");
+              assertThat(row.get("rejected_by")).isNull();
+            });
+    // And another admin may reject it
+    assertThat(
+            reject(Tokens.admin(UUID.randomUUID()), paid.listingId(), Map.of("reason", "scam"))
+                .status())
+        .isEqualTo(200);
+  }
+
+  @Test
   void shouldRejectListingAndPublishTheDecisionForTheRefundWorker() throws Exception {
     // Given a paid, active listing
     UUID owner = UUID.randomUUID();
