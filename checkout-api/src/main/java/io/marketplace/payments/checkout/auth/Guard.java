@@ -11,9 +11,10 @@ import io.marketplace.payments.common.http.ProblemException;
 /**
  * What stands before a route, in this order: the token (401), the role (403), {@code
  * Idempotency-Key} for POSTs (a stored answer is replayed here), then the rate limit (429) of
- * payments or of other writes for a request that will run. A client retrying a completed request
- * gets its answer, not a 429, and a replay costs it nothing. Ownership is the route's own check, as
- * only it knows whose resource it touches.
+ * payments or of other writes for a request that will run, taken before its key is claimed, so a
+ * refused request claims none. A client retrying a completed request gets its answer, not a 429,
+ * and a replay costs it nothing. Ownership is the route's own check, as only it knows whose
+ * resource it touches.
  */
 public final class Guard {
 
@@ -62,13 +63,7 @@ public final class Guard {
     return ctx -> {
       Caller caller = authenticate(ctx);
       requireUser(caller);
-      run(
-          ctx,
-          caller,
-          (c, who) -> {
-            limiter.acquire(who.userId());
-            return route.handle(c, who);
-          });
+      run(ctx, caller, () -> limiter.acquire(caller.userId()), route);
     };
   }
 
@@ -94,9 +89,15 @@ public final class Guard {
   }
 
   private void run(Context ctx, Caller caller, ApiHandler route) throws Exception {
+    run(ctx, caller, () -> {}, route);
+  }
+
+  /** Runs the route, {@code admit} first when it will run (not for a replayed answer). */
+  private void run(Context ctx, Caller caller, Runnable admit, ApiHandler route) throws Exception {
     if (ctx.method().equals(HandlerType.POST)) {
-      idempotency.handle(ctx, caller.userId(), () -> route.handle(ctx, caller)).writeTo(ctx);
+      idempotency.handle(ctx, caller.userId(), admit, () -> route.handle(ctx, caller)).writeTo(ctx);
     } else {
+      admit.run();
       route.handle(ctx, caller).writeTo(ctx);
     }
   }

@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * makes none: a request with a key is answered 503 with {@code Retry-After: 1} until the lock is
  * held again (within a second of the database answering).
  *
+ * <p>A rate limit is taken before a new key is claimed ({@link #handle(Context, UUID, Runnable,
+ * Work)}), so a request it refuses leaves no trace here, while a replay never counts against it.
+ *
  * <p>A request that fails releases its claim; when the database is what failed, the release cannot
  * be written either. Such claims are kept here and released again every second ({@link
  * #retryReleases}) until the database answers, so a client retrying after PostgreSQL comes back
@@ -93,8 +96,22 @@ public final class Idempotency {
 
   /** Runs {@code work} once per key and body, or answers as the first run did. */
   public Reply handle(Context ctx, UUID userId, Work work) throws Exception {
+    return handle(ctx, userId, () -> {}, work);
+  }
+
+  /**
+   * {@link #handle(Context, UUID, Work)} for a request that {@code admit} (a rate limit) may refuse
+   * when it is to run, never when it is answered from its key: a stored answer is replayed, and
+   * another request's key refused (422) or found in progress (409), without it. A key no request
+   * holds is admitted before it is claimed, so a request refused claims nothing (no row written,
+   * then deleted). The one key found held and then claimed anyway (its first request abandoned, and
+   * taken over) is admitted once claimed, and given back when refused. Of two requests that race
+   * for a new key, the one that loses may have been admitted for nothing.
+   */
+  public Reply handle(Context ctx, UUID userId, Runnable admit, Work work) throws Exception {
     String key = ctx.header(HEADER);
     if (key == null) {
+      admit.run();
       return work.run();
     }
     validate(key);
@@ -104,6 +121,12 @@ public final class Idempotency {
     }
     String fingerprint = Fingerprint.of(ctx.method().name(), ctx.path(), ctx.bodyAsBytes());
     IdempotencyKeyDao dao = jdbi.onDemand(IdempotencyKeyDao.class);
+    Runnable admitOnClaim = admit;
+    Instant expiredBefore = clock.instant().minus(RETENTION);
+    if (dao.find(userId, key).filter(held -> !held.createdAt().isBefore(expiredBefore)).isEmpty()) {
+      admit.run(); // a key no request holds: this request runs
+      admitOnClaim = () -> {};
+    }
     for (int round = 0; round < 3; round++) {
       Instant now = clock.instant();
       Optional<Instant> claim =
@@ -116,7 +139,7 @@ public final class Idempotency {
               now.minus(ABANDONED_AFTER),
               owner.id());
       if (claim.isPresent()) {
-        return runClaimed(dao, userId, key, claim.get(), work);
+        return runClaimed(dao, userId, key, claim.get(), admitOnClaim, work);
       }
       Optional<IdempotencyKeyDao.StoredKey> stored = dao.find(userId, key);
       if (stored.isEmpty()) {
@@ -139,7 +162,7 @@ public final class Idempotency {
           takeovers.increment();
           log.info(
               "took over an Idempotency-Key claim of process {}, which is gone", first.claimedBy());
-          return runClaimed(dao, userId, key, taken.get(), work);
+          return runClaimed(dao, userId, key, taken.get(), admitOnClaim, work);
         }
         continue; // another retry took it, or its owner finished: look again
       }
@@ -149,10 +172,11 @@ public final class Idempotency {
   }
 
   private Reply runClaimed(
-      IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt, Work work)
+      IdempotencyKeyDao dao, UUID userId, String key, Instant claimedAt, Runnable admit, Work work)
       throws Exception {
     Reply reply;
     try {
+      admit.run();
       reply = work.run();
     } catch (ProblemException e) {
       if (stored(e)) {

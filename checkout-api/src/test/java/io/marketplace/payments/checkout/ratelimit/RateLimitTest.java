@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -90,6 +91,60 @@ class RateLimitTest {
     assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
     UUID other = UUID.randomUUID();
     assertThat(app.createListing(other, "housing")).isNotNull();
+  }
+
+  @Test
+  void shouldClaimNoIdempotencyKeyWhenARequestOverTheLimitIsRefused() {
+    // Given every Idempotency-Key claim recorded as it is written (a row later deleted included)
+    app.db.execute("CREATE TABLE IF NOT EXISTS claims_written (user_id uuid, key text)");
+    app.db.execute(
+        """
+        CREATE OR REPLACE FUNCTION record_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO claims_written VALUES (NEW.user_id, NEW.idempotency_key);
+          RETURN NEW;
+        END $$
+        """);
+    app.db.execute(
+        "CREATE OR REPLACE TRIGGER claims_written AFTER INSERT ON idempotency_keys"
+            + " FOR EACH ROW EXECUTE FUNCTION record_claim()");
+    // and a user who has used up this minute's payment requests and new listings
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    for (int i = 0; i < 3; i++) {
+      assertThat(app.checkout(owner, listingId).status()).isEqualTo(200);
+    }
+    for (int i = 0; i < 4; i++) {
+      assertThat(app.createListing(owner, "for-sale")).isNotNull();
+    }
+
+    // When they send one more of each, each under a fresh key
+    String checkoutKey = UUID.randomUUID().toString();
+    String listingKey = UUID.randomUUID().toString();
+    Http.Response checkout = app.checkout(owner, listingId, checkoutKey);
+    Http.Response listing =
+        app.postListing(owner, listingKey, "{\"title\":\"One more\",\"categorySlug\":\"jobs\"}");
+
+    // Then both are refused with a 429, and neither key was ever claimed: a request that does not
+    // run writes (and then deletes) no row
+    assertThat(checkout.status()).as(checkout.toString()).isEqualTo(429);
+    assertThat(listing.status()).as(listing.toString()).isEqualTo(429);
+    for (String key : List.of(checkoutKey, listingKey)) {
+      assertThat(app.db.count("claims_written WHERE user_id = ? AND key = ?", owner, key))
+          .as("claims of %s", key)
+          .isZero();
+      assertThat(
+              app.db.count(
+                  "idempotency_keys WHERE user_id = ? AND idempotency_key = ?", owner, key))
+          .isZero();
+    }
+    // And a request under a key that does run is claimed as before
+    UUID other = UUID.randomUUID();
+    String runs = UUID.randomUUID().toString();
+    assertThat(app.checkout(other, app.createListing(other, "housing"), runs).status())
+        .isEqualTo(200);
+    assertThat(app.db.count("claims_written WHERE user_id = ? AND key = ?", other, runs))
+        .isEqualTo(1);
   }
 
   @Test
