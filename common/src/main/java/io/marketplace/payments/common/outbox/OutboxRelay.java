@@ -11,9 +11,14 @@ import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -42,12 +47,14 @@ import org.slf4j.LoggerFactory;
  * <p>A row the broker refuses (too large for its topic, a topic this principal may not write to, a
  * partition that stays unavailable) keeps its place: its failure is noted on it ({@code attempts},
  * {@code failed_at}, {@code last_error}) and it is sent again after a rest that doubles with each
- * failure, up to {@value #MAX_REST_MILLIS} ms. Until the broker takes it, the rows that share a key
- * on a topic with it wait behind it, so that key's events reach subscribers in the order they were
- * written; every other row is published meanwhile. (Rows sent in the very pass in which a row is
- * first refused are already on their way: one written after it with its key may get there first.) A
- * pass that leaves a refused row behind does not count as completed for {@code
- * payments.outbox.stalled}, so the OutboxRelayStalled alert fires while one waits.
+ * failure, up to {@value #MAX_REST_MILLIS} ms. Of a row of many messages, those the broker took are
+ * noted too ({@code acknowledged_ids}) and not sent again: only the rest are. Until the broker
+ * takes it, the rows that share a key on a topic with its messages still to send wait behind it, so
+ * that key's events reach subscribers in the order they were written; every other row is published
+ * meanwhile. Within a pass each key's messages leave one at a time (see {@link #sendInOrder}), so
+ * one written after a message refused for the first time is not sent in that pass either. A pass
+ * that leaves a refused row behind does not count as completed for {@code payments.outbox.stalled},
+ * so the OutboxRelayStalled alert fires while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -154,7 +161,7 @@ public final class OutboxRelay implements AutoCloseable {
   /**
    * What one pass published.
    *
-   * @param messages messages the broker acknowledged, whose rows were deleted
+   * @param messages messages the broker acknowledged
    * @param full whether it stopped at a limit having published, so more rows may be waiting
    * @param waiting rows it read and left in the outbox: refused, resting after a refusal, or behind
    *     one; for a pass that found another relay at work, 0 when the oldest row is younger than
@@ -204,7 +211,7 @@ public final class OutboxRelay implements AutoCloseable {
                       """
                       SELECT o.seq, o.event_id, o.destination, o.message_key, o.event_type,
                              o.payload, o.batch_ids, o.batch_destinations, o.batch_keys,
-                             o.batch_types, o.batch_payloads, o.attempts,
+                             o.batch_types, o.batch_payloads, o.acknowledged_ids, o.attempts,
                              o.failed_at > now() - least(:maxRest, 100 * power(2, least(o.attempts, 16)))
                                  * interval '1 millisecond' AS resting
                       FROM (
@@ -227,49 +234,78 @@ public final class OutboxRelay implements AutoCloseable {
             backlog.set(0);
             return new Pass(0, false, 0);
           }
-          // a row refused before holds its keys, on their topics, until the broker takes it
+          // a row refused before holds the keys of the messages it has still to send, on their
+          // topics, until the broker takes them
           Set<String> heldKeys = new HashSet<>();
-          List<Sending> sending = new ArrayList<>();
+          List<Row> sending = new ArrayList<>();
           int waiting = 0;
           for (Row row : rows) {
-            boolean behindOne = row.messages().stream().anyMatch(m -> heldKeys.contains(m.order()));
+            List<Message> pending = row.pending();
+            boolean behindOne = pending.stream().anyMatch(m -> heldKeys.contains(m.order()));
             if (row.attempts() > 0 || behindOne) {
-              row.messages().forEach(m -> heldKeys.add(m.order()));
+              pending.forEach(m -> heldKeys.add(m.order()));
             }
             if (behindOne || row.resting()) {
               waiting++;
               continue;
             }
-            sending.add(new Sending(row, row.messages().stream().map(this::send).toList()));
+            sending.add(row);
           }
-          producer.flush();
-          long deadline = System.nanoTime() + SEND_TIMEOUT.toNanos();
+          Map<Long, Outcome> outcomes = sendInOrder(sending);
           List<Long> done = new ArrayList<>();
           int messages = 0;
           PreparedBatch refused =
               tx.prepareBatch(
                   """
                   UPDATE outbox_events
-                  SET attempts = attempts + 1, failed_at = now(), last_error = :error
+                  SET attempts = attempts + 1, failed_at = now(), last_error = :error,
+                      acknowledged_ids = CAST(:acknowledged AS uuid[])
                   WHERE seq = :seq
                   """);
-          for (Sending row : sending) {
-            Optional<String> failure = row.failure(deadline);
-            if (failure.isEmpty()) {
-              done.add(row.row().seq());
-              messages += row.acks().size();
-            } else {
+          PreparedBatch partly =
+              tx.prepareBatch(
+                  """
+                  UPDATE outbox_events SET acknowledged_ids = CAST(:acknowledged AS uuid[])
+                  WHERE seq = :seq
+                  """);
+          for (Row row : sending) {
+            Outcome outcome = outcomes.get(row.seq());
+            messages += outcome.acknowledged().size();
+            List<String> acknowledged = row.acknowledgedWith(outcome.acknowledged());
+            if (outcome.failure().isPresent()) {
               waiting++;
               log.warn(
-                  "the broker did not take outbox row {} ({} failures so far): {}",
-                  row.row().seq(),
-                  row.row().attempts() + 1,
-                  failure.get());
-              refused.bind("seq", row.row().seq()).bind("error", failure.get()).add();
+                  "the broker did not take outbox row {} ({} failures so far, {} of its {}"
+                      + " messages taken): {}",
+                  row.seq(),
+                  row.attempts() + 1,
+                  acknowledged.size(),
+                  row.messages().size(),
+                  outcome.failure().get());
+              refused
+                  .bind("seq", row.seq())
+                  .bind("error", outcome.failure().get())
+                  .bind("acknowledged", acknowledged.toArray(String[]::new))
+                  .add();
+            } else if (acknowledged.size() == row.messages().size()) {
+              done.add(row.seq());
+            } else {
+              // the rest of its messages wait: behind one of their key refused in this pass, or
+              // for the next pass once this one ran out of time
+              waiting++;
+              if (!outcome.acknowledged().isEmpty()) {
+                partly
+                    .bind("seq", row.seq())
+                    .bind("acknowledged", acknowledged.toArray(String[]::new))
+                    .add();
+              }
             }
           }
           if (refused.size() > 0) {
             refused.execute();
+          }
+          if (partly.size() > 0) {
+            partly.execute();
           }
           // Deleted, not marked: an update writes a new version of every row and its indexes,
           // a delete only marks it, and once the broker has the event the topic is its record.
@@ -301,33 +337,99 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  /** A row whose messages were sent, and their acknowledgements. */
-  private record Sending(Row row, List<Future<RecordMetadata>> acks) {
-
-    /**
-     * Waits, until {@code deadline} at most, for every acknowledgement; the first failure, if any.
-     * An interrupt (the relay closing) fails the pass, which rolls back and leaves the rows.
-     */
-    Optional<String> failure(long deadline) {
-      for (Future<RecordMetadata> ack : acks) {
-        try {
-          ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while publishing the outbox", e);
-        } catch (ExecutionException e) {
-          return Optional.of(describe(e.getCause() == null ? e : e.getCause()));
-        } catch (TimeoutException e) {
-          return Optional.of("no acknowledgement within " + SEND_TIMEOUT.toSeconds() + " s");
+  /**
+   * Sends the messages {@code rows} have still to send, each key's (on its topic) in order and one
+   * at a time: a key's next message leaves once the broker acknowledged the one before it, and none
+   * after one refused. Sent all at once, a later message of a key could be taken while an earlier
+   * one is refused (the broker judges each record: one too large for its topic is refused, the one
+   * behind it taken) and so reach subscribers first, for good. Messages of different keys travel
+   * together, so a pass takes as many round trips as its busiest key has messages (two for most of
+   * the processor's transactions: a payment's fact and its listing's). Sends stop at {@link
+   * #SEND_TIMEOUT}; what is left waits for the next pass.
+   *
+   * @return what became of each row's messages, by row
+   */
+  private Map<Long, Outcome> sendInOrder(List<Row> rows) {
+    Map<Long, Outcome> outcomes = new HashMap<>();
+    Map<String, ArrayDeque<Outgoing>> keys = new LinkedHashMap<>();
+    for (Row row : rows) {
+      outcomes.put(row.seq(), new Outcome());
+      for (Message message : row.pending()) {
+        keys.computeIfAbsent(message.order(), k -> new ArrayDeque<>())
+            .add(new Outgoing(row.seq(), message));
+      }
+    }
+    long deadline = System.nanoTime() + SEND_TIMEOUT.toNanos();
+    while (!keys.isEmpty() && System.nanoTime() - deadline < 0) {
+      List<Outgoing> round = new ArrayList<>(keys.size());
+      List<Future<RecordMetadata>> acks = new ArrayList<>(keys.size());
+      for (ArrayDeque<Outgoing> key : keys.values()) {
+        Outgoing next = key.remove();
+        round.add(next);
+        acks.add(send(next.message()));
+      }
+      producer.flush();
+      for (int i = 0; i < round.size(); i++) {
+        Outgoing sent = round.get(i);
+        Optional<String> failure = failure(acks.get(i), deadline);
+        if (failure.isEmpty()) {
+          outcomes.get(sent.seq()).acknowledged().add(sent.message().eventId());
+        } else {
+          outcomes.get(sent.seq()).refuse(failure.get());
+          keys.remove(sent.message().order());
         }
       }
-      return Optional.empty();
+      keys.values().removeIf(ArrayDeque::isEmpty);
+    }
+    return outcomes;
+  }
+
+  /** A message on its way, and the row it belongs to. */
+  private record Outgoing(long seq, Message message) {}
+
+  /** What became of the messages of one row sent in a pass. */
+  private static final class Outcome {
+    private final Set<UUID> acknowledged = new HashSet<>();
+    private String failure;
+
+    /** The ids of its messages the broker acknowledged in this pass. */
+    Set<UUID> acknowledged() {
+      return acknowledged;
     }
 
-    private static String describe(Throwable failure) {
-      String text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
-      return text.length() <= MAX_ERROR ? text : text.substring(0, MAX_ERROR);
+    /** The first refusal of one of its messages in this pass, if any. */
+    Optional<String> failure() {
+      return Optional.ofNullable(failure);
     }
+
+    void refuse(String failure) {
+      if (this.failure == null) {
+        this.failure = failure;
+      }
+    }
+  }
+
+  /**
+   * Waits, until {@code deadline} at most, for an acknowledgement; its failure, if any. An
+   * interrupt (the relay closing) fails the pass, which rolls back and leaves the rows.
+   */
+  private static Optional<String> failure(Future<RecordMetadata> ack, long deadline) {
+    try {
+      ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while publishing the outbox", e);
+    } catch (ExecutionException e) {
+      return Optional.of(describe(e.getCause() == null ? e : e.getCause()));
+    } catch (TimeoutException e) {
+      return Optional.of("no acknowledgement within " + SEND_TIMEOUT.toSeconds() + " s");
+    }
+  }
+
+  private static String describe(Throwable failure) {
+    String text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+    return text.length() <= MAX_ERROR ? text : text.substring(0, MAX_ERROR);
   }
 
   /**
@@ -439,15 +541,43 @@ public final class OutboxRelay implements AutoCloseable {
   /**
    * An outbox row: one message, or a transaction's messages in order (the batch_ columns).
    *
+   * @param acknowledged the ids of its messages the broker took in an earlier pass, while another
+   *     of them was refused or waited
    * @param attempts how often the broker refused it
    * @param resting whether it rests after its last refusal, not to be sent in this pass
    */
-  private record Row(long seq, List<Message> messages, int attempts, boolean resting) {
+  private record Row(
+      long seq, List<Message> messages, Set<UUID> acknowledged, int attempts, boolean resting) {
+
+    /** Its messages still to send, in order. */
+    List<Message> pending() {
+      if (acknowledged.isEmpty()) {
+        return messages;
+      }
+      return messages.stream().filter(m -> !acknowledged.contains(m.eventId())).toList();
+    }
+
+    /**
+     * The ids of its messages acknowledged before or in this pass ({@code now}), in its order: all
+     * of them once it is published.
+     */
+    List<String> acknowledgedWith(Set<UUID> now) {
+      return messages.stream()
+          .map(Message::eventId)
+          .filter(id -> acknowledged.contains(id) || now.contains(id))
+          .map(UUID::toString)
+          .toList();
+    }
 
     static Row of(ResultSet rs) throws SQLException {
       long seq = rs.getLong("seq");
       int attempts = rs.getInt("attempts");
       boolean resting = rs.getBoolean("resting");
+      Array acknowledgedIds = rs.getArray("acknowledged_ids");
+      Set<UUID> acknowledged =
+          acknowledgedIds == null
+              ? Set.of()
+              : Set.copyOf(Arrays.asList((UUID[]) acknowledgedIds.getArray()));
       Array ids = rs.getArray("batch_ids");
       if (ids == null) {
         return new Row(
@@ -459,6 +589,7 @@ public final class OutboxRelay implements AutoCloseable {
                     rs.getString("message_key"),
                     rs.getString("event_type"),
                     rs.getString("payload"))),
+            acknowledged,
             attempts,
             resting);
       }
@@ -487,7 +618,7 @@ public final class OutboxRelay implements AutoCloseable {
                 types[i],
                 payloads.get(i)));
       }
-      return new Row(seq, List.copyOf(messages), attempts, resting);
+      return new Row(seq, List.copyOf(messages), acknowledged, attempts, resting);
     }
   }
 }

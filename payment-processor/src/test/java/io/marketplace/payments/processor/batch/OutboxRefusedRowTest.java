@@ -2,6 +2,7 @@ package io.marketplace.payments.processor.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
@@ -28,10 +29,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A row the broker refuses (here: one too large for its topic) holds back only the events of its
- * own key, in order, until the broker takes it; every other event is published, once, meanwhile.
- * While it is left behind, {@code payments_outbox_stalled_seconds} grows, for the
- * OutboxRelayStalled alert (also when another replica's relay holds the lock), and the row is in
- * the backlog; the seconds fall back once it is published.
+ * own key, in order, until the broker takes it; every other event is published, once, meanwhile:
+ * also the messages of its own row the broker took, and a later event of its key is held already in
+ * the pass that first meets the refusal. While it is left behind, {@code
+ * payments_outbox_stalled_seconds} grows, for the OutboxRelayStalled alert (also when another
+ * replica's relay holds the lock), and the row is in the backlog; the seconds fall back once it is
+ * published.
  */
 class OutboxRefusedRowTest {
 
@@ -95,6 +98,73 @@ class OutboxRefusedRowTest {
       assertThat(listingA).containsExactly(first.toString(), refused.toString(), third.toString());
       Await.until(
           WAIT, "payments.outbox.stalled back under 1 s", () -> stalledSeconds(registry) < 1);
+    }
+  }
+
+  @Test
+  void shouldPublishAnAcknowledgedMessageOfARowOnceWhileASiblingOnAnotherKeyIsRefused() {
+    // Given a topic that refuses records over 1,000 bytes, and one row of many messages (as the
+    // processor writes a transaction's): a small one of listing A, then one of listing B too
+    // large, then a small one of listing B
+    String topic = topics.paymentEvents().name();
+    TestInfra.setMaxMessageBytes(topic, 1_000);
+    OutboxRows.Row small = message("listing-a", "{\"n\":1}");
+    OutboxRows.Row large = message("listing-b", "{\"n\":2,\"pad\":\"" + randomText(3_000) + "\"}");
+    OutboxRows.Row behind = message("listing-b", "{\"n\":3}");
+    appendRow(List.of(small, large, behind));
+
+    try (var relay = startRelay(new SimpleMeterRegistry(), "partly-refused")) {
+      // When the broker refuses the row's large message pass after pass
+      Await.until(WAIT, "three failures of the row noted", () -> attempts(large.id()) >= 3);
+
+      // Then listing A's message is on the topic once, not once per try, and listing B's small
+      // one waits behind its refused one
+      assertThat(eventIds(topic))
+          .as("the acknowledged message published once; nothing of listing B yet")
+          .containsExactly(small.id().toString());
+      assertThat(rowsOf(large.id())).isEqualTo(1);
+
+      // When the topic takes large records again
+      TestInfra.setMaxMessageBytes(topic, Topics.MAX_MESSAGE_BYTES);
+
+      // Then the rest of the row is published, in order, and listing A's message not again
+      db.awaitOutboxPublished(WAIT);
+      assertThat(eventIds(topic))
+          .containsExactlyInAnyOrder(
+              small.id().toString(), large.id().toString(), behind.id().toString());
+      assertThat(eventIdsOf(topic, "listing-b"))
+          .containsExactly(large.id().toString(), behind.id().toString());
+    }
+  }
+
+  @Test
+  void shouldHoldALaterRowOfTheKeyWhenItsEarlierRowIsFirstRefusedInTheSamePass() {
+    // Given a topic that refuses records over 1,000 bytes, and, before the relay starts, so that
+    // one pass reads them all: a too large event of listing A, a small one of listing A after it,
+    // and one of listing B
+    String topic = topics.paymentEvents().name();
+    TestInfra.setMaxMessageBytes(topic, 1_000);
+    UUID refused = append("listing-a", "{\"n\":1,\"pad\":\"" + randomText(3_000) + "\"}");
+    UUID later = append("listing-a", "{\"n\":2}");
+    UUID other = append("listing-b", "{\"n\":1}");
+
+    try (var relay = startRelay(new SimpleMeterRegistry(), "first-refusal")) {
+      // When the broker refuses listing A's first event for the first time
+      Await.until(WAIT, "the refused row's failure noted", () -> attempts(refused) >= 1);
+      client.awaitRecord(topic, r -> eventId(r).equals(other.toString()), WAIT);
+      Await.until(WAIT, "two more failures noted", () -> attempts(refused) >= 3);
+
+      // Then listing A's later event has not overtaken it: it waits in the outbox
+      assertThat(eventIdsOf(topic, "listing-a")).as("nothing of listing A published").isEmpty();
+      assertThat(rowsOf(later)).isEqualTo(1);
+
+      // When the topic takes large records again
+      TestInfra.setMaxMessageBytes(topic, Topics.MAX_MESSAGE_BYTES);
+
+      // Then listing A's events arrive in the order they were written
+      db.awaitOutboxPublished(WAIT);
+      assertThat(eventIdsOf(topic, "listing-a"))
+          .containsExactly(refused.toString(), later.toString());
     }
   }
 
@@ -192,20 +262,47 @@ class OutboxRefusedRowTest {
     return id;
   }
 
+  private static OutboxRows.Row message(String key, String json) {
+    return new OutboxRows.Row(
+        UUID.randomUUID(), Destination.PAYMENT_EVENTS, key, "listing.activated", json);
+  }
+
+  /** Appends {@code messages} as one outbox row, as the processor writes a transaction's. */
+  private void appendRow(List<OutboxRows.Row> messages) {
+    db.jdbi()
+        .useTransaction(
+            tx -> new Writes().add(OutboxRows.insert(messages).orElseThrow()).execute(tx));
+  }
+
+  private List<String> eventIds(String topic) {
+    return client.readAll(topic).stream().map(OutboxRefusedRowTest::eventId).toList();
+  }
+
+  private List<String> eventIdsOf(String topic, String key) {
+    return client.readAll(topic).stream()
+        .filter(r -> key.equals(r.key()))
+        .map(OutboxRefusedRowTest::eventId)
+        .toList();
+  }
+
   private static String randomText(int bytes) {
     byte[] random = new byte[bytes];
     new SecureRandom().nextBytes(random);
     return Base64.getEncoder().encodeToString(random);
   }
 
+  /** The attempts of the row holding {@code eventId}, one of its own or of many; 0 once gone. */
   private long attempts(UUID eventId) {
-    return db.row("SELECT attempts FROM outbox_events WHERE event_id = ?", eventId)
+    return db.row(
+            "SELECT attempts FROM outbox_events WHERE event_id = ? OR ? = ANY(batch_ids)",
+            eventId,
+            eventId)
         .map(r -> ((Number) r.get("attempts")).longValue())
         .orElse(0L);
   }
 
   private long rowsOf(UUID eventId) {
-    return db.count("outbox_events WHERE event_id = ?", eventId);
+    return db.count("outbox_events WHERE event_id = ? OR ? = ANY(batch_ids)", eventId, eventId);
   }
 
   private static String eventId(ConsumerRecord<String, byte[]> record) {
