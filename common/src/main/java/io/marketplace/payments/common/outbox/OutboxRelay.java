@@ -52,9 +52,11 @@ import org.slf4j.LoggerFactory;
  * takes it, the rows that share a key on a topic with its messages still to send wait behind it, so
  * that key's events reach subscribers in the order they were written; every other row is published
  * meanwhile. Within a pass each key's messages leave one at a time (see {@link #sendInOrder}), so
- * one written after a message refused for the first time is not sent in that pass either. A pass
- * that leaves a refused row behind does not count as completed for {@code payments.outbox.stalled},
- * so the OutboxRelayStalled alert fires while one waits.
+ * one written after a message refused for the first time is not sent in that pass either. A row
+ * this version cannot publish (a destination a newer version added, during a rolling deploy) or
+ * cannot read is kept as a refused one, its error noted, and the others go on. A pass that leaves a
+ * refused row behind does not count as completed for {@code payments.outbox.stalled}, so the
+ * OutboxRelayStalled alert fires while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -234,15 +236,15 @@ public final class OutboxRelay implements AutoCloseable {
             backlog.set(0);
             return new Pass(0, false, 0);
           }
-          // a row refused before holds the keys of the messages it has still to send, on their
-          // topics, until the broker takes them
+          // a row refused before, or one this version cannot read, holds the keys of the messages
+          // it has still to send, on their topics, until the broker takes them
           Set<String> heldKeys = new HashSet<>();
           List<Row> sending = new ArrayList<>();
           int waiting = 0;
           for (Row row : rows) {
             List<Message> pending = row.pending();
             boolean behindOne = pending.stream().anyMatch(m -> heldKeys.contains(m.order()));
-            if (row.attempts() > 0 || behindOne) {
+            if (row.attempts() > 0 || behindOne || row.unreadable().isPresent()) {
               pending.forEach(m -> heldKeys.add(m.order()));
             }
             if (behindOne || row.resting()) {
@@ -275,8 +277,8 @@ public final class OutboxRelay implements AutoCloseable {
             if (outcome.failure().isPresent()) {
               waiting++;
               log.warn(
-                  "the broker did not take outbox row {} ({} failures so far, {} of its {}"
-                      + " messages taken): {}",
+                  "outbox row {} not published ({} failures so far, {} of its {} messages"
+                      + " taken): {}",
                   row.seq(),
                   row.attempts() + 1,
                   acknowledged.size(),
@@ -321,11 +323,23 @@ public final class OutboxRelay implements AutoCloseable {
         });
   }
 
-  /** Sends one message; a send the producer refuses at once is a failed acknowledgement. */
+  /**
+   * Sends one message; a send the producer refuses at once is a failed acknowledgement, and so is a
+   * message for a destination this version does not know: a newer one wrote it during a rolling
+   * deploy, and publishes it once it holds the lock.
+   */
   private Future<RecordMetadata> send(Message message) {
+    Destination destination;
+    try {
+      destination = Destination.valueOf(message.destination());
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(
+          new IllegalArgumentException(
+              "no destination " + message.destination() + " in this version of the relay"));
+    }
     var record =
         new ProducerRecord<>(
-            message.destination().topicIn(topics).name(),
+            destination.topicIn(topics).name(),
             message.key(),
             message.payload().getBytes(StandardCharsets.UTF_8));
     RecordHeaders.put(record.headers(), RecordHeaders.EVENT_ID, message.eventId().toString());
@@ -353,7 +367,12 @@ public final class OutboxRelay implements AutoCloseable {
     Map<Long, Outcome> outcomes = new HashMap<>();
     Map<String, ArrayDeque<Outgoing>> keys = new LinkedHashMap<>();
     for (Row row : rows) {
-      outcomes.put(row.seq(), new Outcome());
+      Outcome outcome = new Outcome();
+      outcomes.put(row.seq(), outcome);
+      if (row.unreadable().isPresent()) {
+        outcome.refuse(row.unreadable().get());
+        continue;
+      }
       for (Message message : row.pending()) {
         keys.computeIfAbsent(message.order(), k -> new ArrayDeque<>())
             .add(new Outgoing(row.seq(), message));
@@ -528,13 +547,17 @@ public final class OutboxRelay implements AutoCloseable {
     }
   }
 
-  /** One message to publish. */
+  /**
+   * One message to publish.
+   *
+   * @param destination the name of a {@link Destination}, or of one a newer version added
+   */
   private record Message(
-      UUID eventId, Destination destination, String key, String type, String payload) {
+      UUID eventId, String destination, String key, String type, String payload) {
 
     /** What orders this message among others: its key on its topic. */
     String order() {
-      return destination.name() + '\u0000' + key;
+      return destination + '\u0000' + key;
     }
   }
 
@@ -543,11 +566,18 @@ public final class OutboxRelay implements AutoCloseable {
    *
    * @param acknowledged the ids of its messages the broker took in an earlier pass, while another
    *     of them was refused or waited
-   * @param attempts how often the broker refused it
+   * @param attempts how often the broker refused it (or this relay could not read it)
    * @param resting whether it rests after its last refusal, not to be sent in this pass
+   * @param unreadable why none of its messages can be sent, for a row this version cannot make
+   *     sense of: it is refused, as one the broker refuses, and the others go on
    */
   private record Row(
-      long seq, List<Message> messages, Set<UUID> acknowledged, int attempts, boolean resting) {
+      long seq,
+      List<Message> messages,
+      Set<UUID> acknowledged,
+      int attempts,
+      boolean resting,
+      Optional<String> unreadable) {
 
     /** Its messages still to send, in order. */
     List<Message> pending() {
@@ -562,6 +592,10 @@ public final class OutboxRelay implements AutoCloseable {
      * of them once it is published.
      */
     List<String> acknowledgedWith(Set<UUID> now) {
+      if (messages.isEmpty()) {
+        // unreadable: what was noted on it before stays noted
+        return acknowledged.stream().map(UUID::toString).toList();
+      }
       return messages.stream()
           .map(Message::eventId)
           .filter(id -> acknowledged.contains(id) || now.contains(id))
@@ -569,6 +603,11 @@ public final class OutboxRelay implements AutoCloseable {
           .toList();
     }
 
+    /**
+     * Reads a row. One it cannot make sense of does not fail the pass (every later pass would fail
+     * the same way, and nothing of the service be published): it is read as unreadable, its keys
+     * held back when they can be read.
+     */
     static Row of(ResultSet rs) throws SQLException {
       long seq = rs.getLong("seq");
       int attempts = rs.getInt("attempts");
@@ -578,47 +617,55 @@ public final class OutboxRelay implements AutoCloseable {
           acknowledgedIds == null
               ? Set.of()
               : Set.copyOf(Arrays.asList((UUID[]) acknowledgedIds.getArray()));
-      Array ids = rs.getArray("batch_ids");
-      if (ids == null) {
+      try {
+        Array ids = rs.getArray("batch_ids");
+        if (ids == null) {
+          Message message =
+              new Message(
+                  rs.getObject("event_id", UUID.class),
+                  rs.getString("destination"),
+                  rs.getString("message_key"),
+                  rs.getString("event_type"),
+                  rs.getString("payload"));
+          return new Row(seq, List.of(message), acknowledged, attempts, resting, Optional.empty());
+        }
+        UUID[] eventIds = (UUID[]) ids.getArray();
+        String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
+        String[] keys = (String[]) rs.getArray("batch_keys").getArray();
+        String[] types = (String[]) rs.getArray("batch_types").getArray();
+        List<String> payloads = RecordSeparated.split(rs.getString("batch_payloads"));
+        List<Message> messages = new ArrayList<>(eventIds.length);
+        for (int i = 0; i < eventIds.length; i++) {
+          messages.add(
+              new Message(
+                  eventIds[i],
+                  destinations[i],
+                  keys[i],
+                  types[i],
+                  i < payloads.size() ? payloads.get(i) : null));
+        }
+        Optional<String> unreadable =
+            payloads.size() == eventIds.length
+                ? Optional.empty()
+                : Optional.of(
+                    "outbox row "
+                        + seq
+                        + " holds "
+                        + eventIds.length
+                        + " ids and "
+                        + payloads.size()
+                        + " payloads");
+        return new Row(seq, List.copyOf(messages), acknowledged, attempts, resting, unreadable);
+      } catch (RuntimeException e) {
+        // its keys unknown, it holds none back
         return new Row(
             seq,
-            List.of(
-                new Message(
-                    rs.getObject("event_id", UUID.class),
-                    Destination.valueOf(rs.getString("destination")),
-                    rs.getString("message_key"),
-                    rs.getString("event_type"),
-                    rs.getString("payload"))),
+            List.of(),
             acknowledged,
             attempts,
-            resting);
+            resting,
+            Optional.of("unreadable outbox row " + seq + ": " + describe(e)));
       }
-      UUID[] eventIds = (UUID[]) ids.getArray();
-      String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
-      String[] keys = (String[]) rs.getArray("batch_keys").getArray();
-      String[] types = (String[]) rs.getArray("batch_types").getArray();
-      List<String> payloads = RecordSeparated.split(rs.getString("batch_payloads"));
-      if (payloads.size() != eventIds.length) {
-        throw new IllegalStateException(
-            "outbox row "
-                + seq
-                + " holds "
-                + eventIds.length
-                + " ids and "
-                + payloads.size()
-                + " payloads");
-      }
-      List<Message> messages = new ArrayList<>(eventIds.length);
-      for (int i = 0; i < eventIds.length; i++) {
-        messages.add(
-            new Message(
-                eventIds[i],
-                Destination.valueOf(destinations[i]),
-                keys[i],
-                types[i],
-                payloads.get(i)));
-      }
-      return new Row(seq, List.copyOf(messages), acknowledged, attempts, resting);
     }
   }
 }

@@ -169,6 +169,52 @@ class OutboxRefusedRowTest {
   }
 
   @Test
+  void shouldKeepARowForADestinationItDoesNotKnowAsRefusedAndPublishTheOthers() {
+    // Given a row a newer version wrote for a destination this one does not know, then a row of
+    // many messages with one more such message in it, then an ordinary row of another key
+    String topic = topics.paymentEvents().name();
+    UUID unknown = UUID.randomUUID();
+    db.execute(
+        """
+        INSERT INTO outbox_events (event_id, destination, message_key, event_type, payload)
+        VALUES (?, 'NEW_TOPIC', 'listing-x', 'listing.activated', '{}')
+        """,
+        unknown);
+    UUID known = UUID.randomUUID();
+    UUID unknownOfMany = UUID.randomUUID();
+    db.execute(
+        """
+        INSERT INTO outbox_events
+            (batch_ids, batch_destinations, batch_keys, batch_types, batch_payloads)
+        VALUES (ARRAY[?, ?]::uuid[], ARRAY['PAYMENT_EVENTS', 'NEW_TOPIC'],
+                ARRAY['listing-c', 'listing-y'], ARRAY['listing.activated', 'listing.activated'],
+                '{}' || E'\\x1e' || '{}')
+        """,
+        known,
+        unknownOfMany);
+    UUID other = append("listing-b", "{\"n\":1}");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    try (var relay = startRelay(registry, "unknown-destination")) {
+      // When the relay meets them pass after pass
+      Await.until(WAIT, "three failures of the unknown row noted", () -> attempts(unknown) >= 3);
+
+      // Then the others are published, each once, and the unknown ones kept with their error, in
+      // the backlog, for the OutboxRelayStalled alert
+      client.awaitRecord(topic, r -> eventId(r).equals(other.toString()), WAIT);
+      assertThat(eventIds(topic)).containsExactlyInAnyOrder(known.toString(), other.toString());
+      assertThat(rowsOf(other)).isZero();
+      assertThat(lastError(unknown)).contains("NEW_TOPIC");
+      assertThat(lastError(unknownOfMany)).contains("NEW_TOPIC");
+      assertThat(attempts(unknownOfMany)).isPositive();
+      Await.until(
+          WAIT,
+          "the backlog gauge: the two rows left waiting",
+          () -> registry.get("payments.outbox.backlog").gauge().value() == 2);
+    }
+  }
+
+  @Test
   void shouldReportTheSecondsSinceItsLastPassWhileEveryPassFailsAndRecoverOncePublished() {
     // Given a payment event in the outbox, and a topic that refuses every record
     String topic = topics.paymentEvents().name();
@@ -299,6 +345,15 @@ class OutboxRefusedRowTest {
             eventId)
         .map(r -> ((Number) r.get("attempts")).longValue())
         .orElse(0L);
+  }
+
+  private String lastError(UUID eventId) {
+    return db.row(
+            "SELECT last_error FROM outbox_events WHERE event_id = ? OR ? = ANY(batch_ids)",
+            eventId,
+            eventId)
+        .map(r -> (String) r.get("last_error"))
+        .orElseThrow();
   }
 
   private long rowsOf(UUID eventId) {
