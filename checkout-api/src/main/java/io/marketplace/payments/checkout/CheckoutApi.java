@@ -78,7 +78,7 @@ public final class CheckoutApi implements AutoCloseable {
       Jdbi jdbi = database.jdbi();
       StripeClient stripe = config.stripe().client(registry);
       KafkaProducer<String, byte[]> producer =
-          closer.add(new KafkaProducer<>(config.kafka().producer(SERVICE)));
+          closer.add(new KafkaProducer<>(OutboxRelay.producerSettings(config.kafka(), SERVICE)));
       KafkaHealth kafkaHealth = closer.add(new KafkaHealth(config.kafka(), SERVICE));
       closer.add(
           new OutboxRelay(jdbi, producer, config.kafka().topics(), OUTBOX_IDLE, registry, SERVICE)

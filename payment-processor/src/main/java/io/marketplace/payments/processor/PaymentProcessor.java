@@ -68,7 +68,9 @@ public final class PaymentProcessor implements AutoCloseable {
       KafkaHealth kafkaHealth =
           closer.add(new KafkaHealth(config.kafka(), PaymentProcessorConfig.SERVICE));
       Producer<String, byte[]> producer =
-          closer.add(new KafkaProducer<>(config.kafka().producer(PaymentProcessorConfig.SERVICE)));
+          closer.add(
+              new KafkaProducer<>(
+                  OutboxRelay.producerSettings(config.kafka(), PaymentProcessorConfig.SERVICE)));
 
       PaymentMetrics metrics = new PaymentMetrics(registry);
       OutboxRelay relay =

@@ -139,7 +139,7 @@ public final class PromotionExpirer implements AutoCloseable {
   private static void startRelay(
       ExpirerConfig config, Jdbi jdbi, MeterRegistry registry, Closer closer) {
     Producer<String, byte[]> producer =
-        closer.add(new KafkaProducer<>(config.kafka().producer(NAME)));
+        closer.add(new KafkaProducer<>(OutboxRelay.producerSettings(config.kafka(), NAME)));
     closer.add(
         new OutboxRelay(jdbi, producer, config.kafka().topics(), RELAY_IDLE, registry, NAME)
             .start());

@@ -128,7 +128,7 @@ public final class RefundWorker implements AutoCloseable {
       Jdbi jdbi = database.jdbi();
       Topics topics = config.kafka().topics();
       Producer<String, byte[]> producer =
-          closer.add(new KafkaProducer<>(config.kafka().producer(SERVICE)));
+          closer.add(new KafkaProducer<>(OutboxRelay.producerSettings(config.kafka(), SERVICE)));
       KafkaHealth kafkaHealth = closer.add(new KafkaHealth(config.kafka(), SERVICE));
 
       RefundExecutor executor = new RefundExecutor(jdbi, stripe, clock, registry);

@@ -1,6 +1,7 @@
 package io.marketplace.payments.common.outbox;
 
 import io.marketplace.payments.common.db.RecordSeparated;
+import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -20,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -78,7 +81,37 @@ public final class OutboxRelay implements AutoCloseable {
    */
   private static final int MESSAGES = 5_000;
 
+  /**
+   * How long a pass waits for the broker, its PostgreSQL transaction open: from its first send to
+   * the last acknowledgement it waits for. The relay's producer gives up within it on its own (see
+   * {@link #producerSettings}).
+   */
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * How long a send may block ({@code max.block.ms}): for the metadata of its topic (one that does
+   * not exist, or whose leader the broker does not know) or for room in the producer's buffer.
+   * Kafka's default, a minute, is twice a pass's time, and each message for such a topic waited
+   * that long again.
+   */
+  private static final Duration MAX_BLOCK = Duration.ofSeconds(5);
+
+  /**
+   * How long the producer tries to deliver a record once it took it ({@code delivery.timeout.ms}):
+   * with {@link #MAX_BLOCK}, a pass's {@link #SEND_TIMEOUT}, so that a record sent at the start of
+   * a pass has its answer, or the producer's reason for giving up, before the pass stops waiting.
+   * Kafka's default, two minutes, outlasted the pass: the relay gave up on a record the producer
+   * could still deliver later, while the next pass sent it again.
+   */
+  private static final Duration DELIVERY_TIMEOUT = SEND_TIMEOUT.minus(MAX_BLOCK);
+
+  /**
+   * A produce request the broker does not answer within this is sent again ({@code
+   * request.timeout.ms}): below {@link #DELIVERY_TIMEOUT}, which Kafka requires to be at least it
+   * plus {@code linger.ms}, so that a request lost on a broken connection is retried in time.
+   */
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
   static final long MAX_REST_MILLIS = 5_000;
   private static final int MAX_ERROR = 1_000;
   private static final Duration RETENTION = Duration.ofDays(7);
@@ -124,6 +157,20 @@ public final class OutboxRelay implements AutoCloseable {
         .strongReference(true)
         .register(registry);
     this.thread = Thread.ofPlatform().name("outbox-relay-" + owner).daemon().unstarted(this::run);
+  }
+
+  /**
+   * The settings of the producer a relay is given: the durable ones ({@link KafkaConfig#producer})
+   * with time limits that fit a pass ({@link #MAX_BLOCK}, {@link #DELIVERY_TIMEOUT}, {@link
+   * #REQUEST_TIMEOUT}), so that the producer gives up on a record, and says why, before the pass
+   * stops waiting for it. A service's workers may share it (their dead-letter sends wait as long).
+   */
+  public static Properties producerSettings(KafkaConfig kafka, String clientId) {
+    Properties props = kafka.producer(clientId);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) DELIVERY_TIMEOUT.toMillis());
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) REQUEST_TIMEOUT.toMillis());
+    return props;
   }
 
   private double secondsSinceLastPass() {
@@ -179,9 +226,10 @@ public final class OutboxRelay implements AutoCloseable {
 
   /**
    * A row this young may be in a pass of the relay holding the lock (a pass waits up to {@link
-   * #SEND_TIMEOUT} for the broker). Older, it is left behind: a relay that did not get the lock
-   * does not count its pass as completed then, or replicas taking turns at a refused row would each
-   * reset their stall gauge now and then and the OutboxRelayStalled alert never fire.
+   * #SEND_TIMEOUT} for the broker, and a send started just before may block {@link #MAX_BLOCK}).
+   * Older, it is left behind: a relay that did not get the lock does not count its pass as
+   * completed then, or replicas taking turns at a refused row would each reset their stall gauge
+   * now and then and the OutboxRelayStalled alert never fire.
    */
   static final Duration OLDEST_ROW_IN_FLOW = Duration.ofSeconds(60);
 
@@ -326,9 +374,11 @@ public final class OutboxRelay implements AutoCloseable {
   /**
    * Sends one message; a send the producer refuses at once is a failed acknowledgement, and so is a
    * message for a destination this version does not know: a newer one wrote it during a rolling
-   * deploy, and publishes it once it holds the lock.
+   * deploy, and publishes it once it holds the lock. A send that blocked {@link #MAX_BLOCK} in vain
+   * (its topic's metadata, room in the buffer) notes its topic in {@code blocked}: the pass's other
+   * messages for that topic fail the same way at once, instead of each waiting as long.
    */
-  private Future<RecordMetadata> send(Message message) {
+  private Future<RecordMetadata> send(Message message, Map<String, KafkaException> blocked) {
     Destination destination;
     try {
       destination = Destination.valueOf(message.destination());
@@ -337,17 +387,41 @@ public final class OutboxRelay implements AutoCloseable {
           new IllegalArgumentException(
               "no destination " + message.destination() + " in this version of the relay"));
     }
+    String topic = destination.topicIn(topics).name();
+    KafkaException blockedBefore = blocked.get(topic);
+    if (blockedBefore != null) {
+      return CompletableFuture.failedFuture(blockedBefore);
+    }
     var record =
         new ProducerRecord<>(
-            destination.topicIn(topics).name(),
-            message.key(),
-            message.payload().getBytes(StandardCharsets.UTF_8));
+            topic, message.key(), message.payload().getBytes(StandardCharsets.UTF_8));
     RecordHeaders.put(record.headers(), RecordHeaders.EVENT_ID, message.eventId().toString());
     RecordHeaders.put(record.headers(), RecordHeaders.EVENT_TYPE, message.type());
+    Future<RecordMetadata> ack;
     try {
-      return producer.send(record);
+      ack = producer.send(record);
     } catch (KafkaException e) {
-      return CompletableFuture.failedFuture(e);
+      ack = CompletableFuture.failedFuture(e);
+    }
+    blockedInVain(ack).ifPresent(e -> blocked.put(topic, e));
+    return ack;
+  }
+
+  /** The failure of a send that returned failed, having blocked {@link #MAX_BLOCK}, if it did. */
+  private static Optional<KafkaException> blockedInVain(Future<RecordMetadata> ack) {
+    if (!ack.isDone()) {
+      return Optional.empty();
+    }
+    try {
+      ack.get();
+      return Optional.empty();
+    } catch (ExecutionException e) {
+      return e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException timeout
+          ? Optional.of(timeout)
+          : Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
     }
   }
 
@@ -358,7 +432,7 @@ public final class OutboxRelay implements AutoCloseable {
    * one is refused (the broker judges each record: one too large for its topic is refused, the one
    * behind it taken) and so reach subscribers first, for good. Messages of different keys travel
    * together, so a pass takes as many round trips as its busiest key has messages (two for most of
-   * the processor's transactions: a payment's fact and its listing's). Sends stop at {@link
+   * the processor's transactions: a payment's fact and its listing's). No send starts after {@link
    * #SEND_TIMEOUT}; what is left waits for the next pass.
    *
    * @return what became of each row's messages, by row
@@ -378,16 +452,21 @@ public final class OutboxRelay implements AutoCloseable {
             .add(new Outgoing(row.seq(), message));
       }
     }
+    Map<String, KafkaException> blocked = new HashMap<>();
     long deadline = System.nanoTime() + SEND_TIMEOUT.toNanos();
     while (!keys.isEmpty() && System.nanoTime() - deadline < 0) {
       List<Outgoing> round = new ArrayList<>(keys.size());
       List<Future<RecordMetadata>> acks = new ArrayList<>(keys.size());
       for (ArrayDeque<Outgoing> key : keys.values()) {
+        if (System.nanoTime() - deadline >= 0) {
+          break;
+        }
         Outgoing next = key.remove();
         round.add(next);
-        acks.add(send(next.message()));
+        acks.add(send(next.message(), blocked));
       }
-      producer.flush();
+      // no flush: it would wait for every record of the producer, with no deadline but the
+      // producer's own, and linger.ms sends these within a millisecond anyway
       for (int i = 0; i < round.size(); i++) {
         Outgoing sent = round.get(i);
         Optional<String> failure = failure(acks.get(i), deadline);

@@ -9,6 +9,7 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.common.outbox.Destination;
 import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.common.outbox.OutboxRelay;
+import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
@@ -20,7 +21,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -39,6 +42,9 @@ import org.junit.jupiter.api.Test;
 class OutboxRefusedRowTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
+
+  /** How long a relay's pass waits for the broker (OutboxRelay.SEND_TIMEOUT). */
+  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
 
   private final TestDatabase db = TestInfra.freshDatabase();
   private final Topics topics = TestInfra.freshTopics();
@@ -277,6 +283,56 @@ class OutboxRefusedRowTest {
     }
   }
 
+  @Test
+  void shouldGiveUpOnATopicThatDoesNotExistWithinTheSendTimeoutAndPublishTheOthers() {
+    // Given topics of which only payment events exists (the broker creates none on its own), rows
+    // for refund commands under several keys, and then a payment event
+    Topics partly = Topics.withPrefix(TestInfra.uniqueName("partly") + ".");
+    KafkaTopics.createTopics(
+        client.bootstrapServers(),
+        Map.of(partly.paymentEvents().name(), partly.paymentEvents().partitions()),
+        Topics.configs());
+    List<UUID> commands =
+        IntStream.range(0, 8)
+            .mapToObj(
+                i -> {
+                  UUID id = UUID.randomUUID();
+                  db.jdbi()
+                      .useTransaction(
+                          tx ->
+                              Outbox.append(
+                                  tx, Destination.REFUND_COMMANDS, id, "refund-" + i, "t", "{}"));
+                  return id;
+                })
+            .toList();
+    UUID event = append("listing-a", "{\"n\":1}");
+    long started = System.nanoTime();
+
+    // When a relay with the services' producer settings publishes them
+    try (Producer<String, byte[]> producer =
+            new KafkaProducer<>(
+                OutboxRelay.producerSettings(TestInfra.kafkaConfig(partly), "outbox-missing"));
+        var relay =
+            new OutboxRelay(
+                    db.jdbi(),
+                    producer,
+                    partly,
+                    Duration.ofMillis(50),
+                    new SimpleMeterRegistry(),
+                    "missing")
+                .start()) {
+      // Then within the relay's send timeout (30 s) it gives up on the missing topic: every row
+      // for it is kept, refused, with the producer's error, and the payment event is published
+      Await.until(
+          SEND_TIMEOUT,
+          "every refund command refused and the payment event published",
+          () -> commands.stream().allMatch(id -> attempts(id) >= 1) && rowsOf(event) == 0);
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(SEND_TIMEOUT);
+      assertThat(lastError(commands.getFirst())).contains("TimeoutException");
+      assertThat(eventIds(partly.paymentEvents().name())).containsExactly(event.toString());
+    }
+  }
+
   /** A relay of this test's outbox and topics with its own producer, started. */
   private record RunningRelay(Producer<String, byte[]> producer, OutboxRelay relay)
       implements AutoCloseable {
@@ -288,7 +344,8 @@ class OutboxRefusedRowTest {
   }
 
   private RunningRelay startRelay(SimpleMeterRegistry registry, String name) {
-    Producer<String, byte[]> producer = new KafkaProducer<>(kafka.producer("outbox-" + name));
+    Producer<String, byte[]> producer =
+        new KafkaProducer<>(OutboxRelay.producerSettings(kafka, "outbox-" + name));
     return new RunningRelay(
         producer,
         new OutboxRelay(db.jdbi(), producer, topics, Duration.ofMillis(50), registry, name)

@@ -61,7 +61,9 @@ class OutboxRowsTest {
             });
     assertThat(db.count("outbox_events")).isEqualTo(3);
 
-    try (var producer = new KafkaProducer<String, byte[]>(kafka.producer("outbox-rows-test"));
+    try (var producer =
+            new KafkaProducer<String, byte[]>(
+                OutboxRelay.producerSettings(kafka, "outbox-rows-test"));
         var relay =
             new OutboxRelay(
                     db.jdbi(),

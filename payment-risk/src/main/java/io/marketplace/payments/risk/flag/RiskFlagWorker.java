@@ -39,7 +39,8 @@ public final class RiskFlagWorker implements AutoCloseable {
     Closer closer = new Closer();
     try {
       Database database = closer.add(Database.open(db, OWNER)).migrate();
-      Producer<String, byte[]> producer = closer.add(new KafkaProducer<>(kafka.producer(OWNER)));
+      Producer<String, byte[]> producer =
+          closer.add(new KafkaProducer<>(OutboxRelay.producerSettings(kafka, OWNER)));
       OutboxRelay relay =
           closer.add(
               new OutboxRelay(
