@@ -108,6 +108,8 @@ create marketplace.moderation.v1 14
 create marketplace.moderation.v1.dlq 30
 create payments.internal.refund-commands.v1 14
 create payments.internal.refund-commands.v1.dlq 30
+create payments.internal.delivery-commands.v1 14
+create payments.internal.delivery-commands.v1.dlq 30
 create risk.signals.v1 14
 create risk.signals.v1.dlq 30
 echo "topics ready"

@@ -16,6 +16,7 @@ import io.marketplace.payments.processor.audit.WebhookEvents;
 import io.marketplace.payments.processor.batch.CompleteBeforeCommit;
 import io.marketplace.payments.processor.batch.EventBatch;
 import io.marketplace.payments.processor.listing.ListingActivation;
+import io.marketplace.payments.processor.payment.DeliveryCommandHandler;
 import io.marketplace.payments.processor.payment.PaymentCanceledHandler;
 import io.marketplace.payments.processor.payment.PaymentFailedHandler;
 import io.marketplace.payments.processor.payment.PaymentMetrics;
@@ -34,7 +35,9 @@ import org.jdbi.v3.core.Jdbi;
 /**
  * The payment processor: consumes {@code stripe.events.v1} and applies each Stripe event once
  * (payments, listings, promotions, with their {@code payments.events.v1} events and refund commands
- * through the outbox); serves health and metrics on the admin port.
+ * through the outbox), and {@code payments.internal.delivery-commands.v1}, the refund worker's
+ * requests to deliver a purchase held back while its money was gone (a consumer of its own, {@link
+ * PaymentProcessorConfig#deliveryConsumer}); serves health and metrics on the admin port.
  */
 public final class PaymentProcessor implements AutoCloseable {
 
@@ -101,6 +104,22 @@ public final class PaymentProcessor implements AutoCloseable {
                         clock)
                     .start()));
       }
+      workers.add(
+          closer.add(
+              new StreamWorker(
+                      tuning
+                          .apply(
+                              WorkerOptions.of(
+                                  config.deliveryConsumer(),
+                                  config.kafka().topics().deliveryCommands()))
+                          .withAfterApplied(relay::wakeUp),
+                      config.kafka(),
+                      database.jdbi(),
+                      new DeliveryCommandHandler(succeededHandler(config, clock, metrics)),
+                      producer,
+                      registry,
+                      clock)
+                  .start()));
       closer.add(relay.start());
 
       Javalin admin =
@@ -136,13 +155,18 @@ public final class PaymentProcessor implements AutoCloseable {
     Jdbi jdbi = Database.jdbi(database.dataSource(), Json.mapper());
     jdbi.setTransactionHandler(new CompleteBeforeCommit(jdbi.getTransactionHandler(), batch));
     return new StripeEventHandlers(
-        new PaymentSucceededHandler(
-            new ListingActivation(config.listingTtl()), new Promotions(), metrics, clock),
+        succeededHandler(config, clock, metrics),
         new PaymentFailedHandler(metrics),
         new PaymentCanceledHandler(),
         batch,
         audit,
         jdbi);
+  }
+
+  private static PaymentSucceededHandler succeededHandler(
+      PaymentProcessorConfig config, Clock clock, PaymentMetrics metrics) {
+    return new PaymentSucceededHandler(
+        new ListingActivation(config.listingTtl()), new Promotions(), metrics, clock);
   }
 
   /** The admin port (health and metrics). */

@@ -29,6 +29,11 @@ public record PaymentProcessorConfig(
 
   public static final String SERVICE = "payment-processor";
 
+  /**
+   * The consumer group of {@code payments.internal.delivery-commands.v1}, after {@link #consumer}.
+   */
+  public static final String DELIVERIES_SUFFIX = "-deliveries";
+
   /** Consumer threads unless PROCESSOR_WORKERS says otherwise: one per core of a 2-core host. */
   public static final int DEFAULT_WORKERS = 2;
 
@@ -60,6 +65,14 @@ public record PaymentProcessorConfig(
   public PaymentProcessorConfig(
       KafkaConfig kafka, DbConfig database, String consumer, Duration listingTtl, int adminPort) {
     this(kafka, database, consumer, listingTtl, adminPort, DEFAULT_WORKERS);
+  }
+
+  /**
+   * The consumer group, and the name applied commands are recorded under, of the worker that reads
+   * {@code payments.internal.delivery-commands.v1}: {@code payment-processor-deliveries}.
+   */
+  public String deliveryConsumer() {
+    return consumer + DELIVERIES_SUFFIX;
   }
 
   /** The same configuration with {@code count} consumer threads. */

@@ -5,6 +5,7 @@ import static io.marketplace.payments.processor.support.ProcessorFixture.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import io.marketplace.payments.common.events.DeliveryCommand;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.events.RefundCommand;
@@ -560,6 +561,86 @@ class PaymentEventsTest {
     }
   }
 
+  @ParameterizedTest(name = "dispute {0}: listing {1}")
+  @CsvSource({"won, active", "lost, pending_payment"})
+  void shouldDeliverAHeldBackListingWhenTheRefundWorkerSaysItsMoneyCameBack(
+      String disputeStatus, String status) {
+    // Given a posting fee whose success was applied while a chargeback the refund worker recorded
+    // first held all of its money: the listing was held back
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    String dispute = chargeback(listing, pi, 500);
+    var success = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(success);
+    assertThat((String) world.awaitOutcome(success.eventId()).get("error_message"))
+        .contains("not delivered");
+    assertThat(world.paymentRow(pi).get("delivery_withheld_at")).isNotNull();
+
+    // When the dispute closes, and the refund worker asks for the delivery
+    world.db.execute(
+        "UPDATE payment_disputes SET status = ?, closed_at = ? WHERE stripe_dispute_id = ?",
+        disputeStatus,
+        NOW,
+        dispute);
+    askForDelivery(pi, "dispute " + dispute + " " + disputeStatus);
+
+    // Then the listing goes live once the money is ours again, announced under its usual id, and
+    // stays held back while the customer still has it
+    assertThat(world.listingRow(listing)).containsEntry("status", status);
+    assertThat(world.paymentRow(pi).get("delivery_withheld_at") == null)
+        .isEqualTo(status.equals("active"));
+    assertThat(
+            world.paymentEvents(listing).stream()
+                .filter(e -> "listing.activated".equals(e.get("type")))
+                .map(e -> e.get("id")))
+        .hasSize(status.equals("active") ? 1 : 0);
+
+    // And a command about another fact changes nothing: nothing is delivered twice
+    askForDelivery(pi, "refund " + StripeFixtures.id("re") + " failed");
+    assertThat(world.listingRow(listing)).containsEntry("status", status);
+    assertThat(
+            world.paymentEvents(listing).stream()
+                .filter(e -> "listing.activated".equals(e.get("type"))))
+        .hasSize(status.equals("active") ? 1 : 0);
+  }
+
+  @Test
+  void shouldRefundAHeldBackFeaturedWeekWhoseListingExpiredBeforeItsMoneyCameBack() {
+    // Given a featured week held back while a chargeback held all of its money
+    UUID listing = world.listing("active");
+    String pi = world.payment(listing, "promotion_featured", 500);
+    String dispute = chargeback(listing, pi, 500);
+    var success =
+        StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"))
+            .created(PAID_AT);
+    world.deliver(success);
+    world.awaitOutcome(success.eventId());
+
+    // And the listing expired since
+    world.db.execute(
+        "UPDATE marketplace_listings SET status = 'expired', expires_at = ? WHERE id = ?",
+        NOW.minus(Duration.ofHours(1)),
+        listing);
+
+    // When the dispute is won, and the refund worker asks for the delivery
+    world.db.execute(
+        "UPDATE payment_disputes SET status = 'won', closed_at = ? WHERE stripe_dispute_id = ?",
+        NOW,
+        dispute);
+    askForDelivery(pi, "dispute " + dispute + " won");
+
+    // Then the customer, who can no longer get the week, is refunded as of the payment
+    assertThat(world.db.count("listing_promotions WHERE listing_id = ?", listing)).isZero();
+    RefundCommand refund =
+        read(
+            world.kafka.awaitRecord(
+                world.topics.refundCommands(), r -> pi.equals(r.key()), ProcessorFixture.WAIT),
+            RefundCommand.class);
+    assertThat(refund.reason()).isEqualTo("technical_failure");
+    assertThat(refund.requestedAt()).isEqualTo(PAID_AT);
+    assertThat(world.paymentRow(pi).get("delivery_withheld_at")).isNull();
+  }
+
   @Test
   void shouldDateTheTechnicalFailureByThePaymentWhenItIsAppliedDaysLater() {
     // Given a listing rejected before its fee was paid, and a payment Stripe took 3 days before
@@ -917,6 +998,60 @@ class PaymentEventsTest {
     assertThat(world.metric("homepage_payments_failed_total", "type=\"posting_fee\""))
         .isGreaterThanOrEqualTo(1);
     assertThat(world.admin("/q/metrics").getKey()).isEqualTo(200);
+  }
+
+  /**
+   * A chargeback of {@code amount} cents of the payment, open, as the refund worker records it;
+   * returns its dispute id.
+   */
+  private static String chargeback(UUID listing, String pi, long amount) {
+    String dispute = StripeFixtures.id("du");
+    world.db.execute(
+        """
+        INSERT INTO payment_disputes (stripe_dispute_id, stripe_payment_intent_id, user_id,
+                                      amount_cents, reason, status, is_inquiry)
+        VALUES (?, ?, ?, ?, 'fraudulent', 'needs_response', false)
+        """,
+        dispute,
+        pi,
+        world.ownerOf(listing),
+        amount);
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_dispute_id, amount_cents,
+             reason, status)
+        VALUES (?, ?, ?, ?, ?, ?, 'chargeback', 'processed')
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        dispute,
+        amount);
+    return dispute;
+  }
+
+  /**
+   * Sends the refund worker's delivery command for {@code pi}, and waits until the processor
+   * applied it.
+   */
+  private static void askForDelivery(String pi, String cause) {
+    UUID id = DeliveryCommand.idFor(pi, cause);
+    world.kafka.send(
+        world.topics.deliveryCommands(),
+        pi,
+        Json.write(new DeliveryCommand(id, pi, cause, NOW)),
+        Map.of(RecordHeaders.EVENT_TYPE, DeliveryCommand.TYPE));
+    Await.until(
+        ProcessorFixture.WAIT,
+        "the processor to apply delivery command " + id,
+        () ->
+            world.db.count(
+                    "processed_events WHERE consumer = ? AND event_key = ?",
+                    PaymentProcessorConfig.SERVICE + PaymentProcessorConfig.DELIVERIES_SUFFIX,
+                    "delivery-command:" + id)
+                == 1);
   }
 
   private static <T> T read(ConsumerRecord<String, byte[]> record, Class<T> type) {

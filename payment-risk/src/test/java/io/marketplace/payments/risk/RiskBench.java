@@ -168,6 +168,7 @@ public final class RiskBench {
             input.paymentEvents(),
             input.moderation(),
             input.refundCommands(),
+            input.deliveryCommands(),
             output);
     TestInfra.createTopics(topics);
     Path stateRoot = Path.of(System.getProperty("bench.state", "payment-risk/target"));

@@ -27,6 +27,7 @@ import io.marketplace.payments.refunds.refund.RefundDispatcher;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
 import io.marketplace.payments.refunds.refund.RoomOffers;
 import io.marketplace.payments.refunds.refund.StripeRefundHandler;
+import io.marketplace.payments.refunds.refund.WithheldDeliveries;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,7 +58,8 @@ import org.jdbi.v3.core.Jdbi;
  * count the disputes whose payment's row came after their events and cancel the open PaymentIntents
  * of banned and flagged users ({@link BlockedUsersPaymentIntents}). An {@link OutboxRelay}
  * publishes {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
- * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}.
+ * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}, and the payment
+ * processor's delivery commands ({@link WithheldDeliveries}).
  */
 public final class RefundWorker implements AutoCloseable {
 
@@ -135,7 +137,8 @@ public final class RefundWorker implements AutoCloseable {
       RefundDispatcher dispatcher = closer.add(new RefundDispatcher(executor, EXECUTOR_THREADS));
       RefundDecisions decisions = new RefundDecisions(dispatcher, clock, registry);
       ExternalRefunds externalRefunds = new ExternalRefunds(executor, clock, registry);
-      AwaitingRoom awaitingRoom = new AwaitingRoom(externalRefunds, decisions);
+      AwaitingRoom awaitingRoom =
+          new AwaitingRoom(externalRefunds, decisions, new WithheldDeliveries(clock));
       StripeRefundHandler refunds =
           new StripeRefundHandler(executor, externalRefunds, awaitingRoom, clock, registry);
       DisputeHandler disputes = new DisputeHandler(clock, awaitingRoom, registry);

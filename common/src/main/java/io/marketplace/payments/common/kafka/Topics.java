@@ -23,6 +23,7 @@ public record Topics(
     Topic paymentEvents,
     Topic moderation,
     Topic refundCommands,
+    Topic deliveryCommands,
     Topic riskSignals) {
 
   public static final int DEFAULT_PARTITIONS = 6;
@@ -44,6 +45,7 @@ public record Topics(
         new Topic(prefix + "payments.events.v1", DEFAULT_PARTITIONS),
         new Topic(prefix + "marketplace.moderation.v1", DEFAULT_PARTITIONS),
         new Topic(prefix + "payments.internal.refund-commands.v1", DEFAULT_PARTITIONS),
+        new Topic(prefix + "payments.internal.delivery-commands.v1", DEFAULT_PARTITIONS),
         new Topic(prefix + "risk.signals.v1", DEFAULT_PARTITIONS));
   }
 
@@ -65,6 +67,8 @@ public record Topics(
         moderation.dlq(),
         refundCommands,
         refundCommands.dlq(),
+        deliveryCommands,
+        deliveryCommands.dlq(),
         riskSignals,
         riskSignals.dlq());
   }

@@ -7,13 +7,15 @@ import io.marketplace.payments.common.kafka.Topics;
 public enum Destination {
   PAYMENT_EVENTS,
   MODERATION,
-  REFUND_COMMANDS;
+  REFUND_COMMANDS,
+  DELIVERY_COMMANDS;
 
   public Topic topicIn(Topics topics) {
     return switch (this) {
       case PAYMENT_EVENTS -> topics.paymentEvents();
       case MODERATION -> topics.moderation();
       case REFUND_COMMANDS -> topics.refundCommands();
+      case DELIVERY_COMMANDS -> topics.deliveryCommands();
     };
   }
 }

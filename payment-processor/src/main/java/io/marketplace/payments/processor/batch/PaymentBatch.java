@@ -90,6 +90,22 @@ public final class PaymentBatch {
                 });
       }
     }
+    return withTheirListings(tx, payments, rebuilt);
+  }
+
+  /**
+   * Reads and locks our payments of {@code paymentIntentIds} with their listings and promotions, as
+   * {@link #load} does, for work that is not a Stripe event (a command of another service about a
+   * payment); a PaymentIntent we have no row for is not in the batch. The caller {@link #write
+   * writes} the batch before its transaction commits.
+   */
+  public static PaymentBatch lock(Handle tx, List<String> paymentIntentIds) {
+    return withTheirListings(
+        tx, lockPayments(tx, paymentIntentIds.stream().distinct().sorted().toList()), Map.of());
+  }
+
+  private static PaymentBatch withTheirListings(
+      Handle tx, Map<String, PaymentRow> payments, Map<String, Instant> rebuilt) {
     Set<UUID> listingIds =
         payments.values().stream()
             .map(p -> p.purchase().listingId())
@@ -239,7 +255,7 @@ public final class PaymentBatch {
             """
             SELECT p.stripe_payment_intent_id, p.listing_id, p.user_id, p.payment_type,
                    p.amount_cents, p.currency, p.status, p.succeeded_at, p.failure_message,
-                   p.failed_attempt, p.failed_at
+                   p.failed_attempt, p.failed_at, p.delivery_withheld_at
             FROM payments p WHERE p.stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
             ORDER BY p.stripe_payment_intent_id
             FOR UPDATE OF p
@@ -260,6 +276,7 @@ public final class PaymentBatch {
                     rs.getString("failure_message"),
                     rs.getString("failed_attempt"),
                     instant(rs, "failed_at"),
+                    instant(rs, "delivery_withheld_at"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
     readReturnedCents(tx, rows);
@@ -363,7 +380,7 @@ public final class PaymentBatch {
    * Writes every change of the batch: payments rebuilt from metadata first (the update must see
    * them), then one statement for the rest, each table in a clause of its own.
    */
-  void write() {
+  public void write() {
     insertRebuiltPayments();
     Writes writes = new Writes();
     updatePayments(writes);
@@ -414,12 +431,14 @@ public final class PaymentBatch {
             UPDATE payments p
             SET status = u.status, succeeded_at = u.succeeded_at,
                 failure_message = u.failure_message, failed_attempt = u.failed_attempt,
-                failed_at = u.failed_at, updated_at = now()
+                failed_at = u.failed_at, delivery_withheld_at = u.withheld_at, updated_at = now()
             FROM unnest(CAST(:payment_pis AS text[]), CAST(:payment_statuses AS text[]),
                         CAST(:payment_succeeded AS timestamptz[]),
                         CAST(:payment_messages AS text[]), CAST(:payment_attempts AS text[]),
-                        CAST(:payment_failed AS timestamptz[]))
-                 AS u(pi, status, succeeded_at, failure_message, failed_attempt, failed_at)
+                        CAST(:payment_failed AS timestamptz[]),
+                        CAST(:payment_withheld AS timestamptz[]))
+                 AS u(pi, status, succeeded_at, failure_message, failed_attempt, failed_at,
+                      withheld_at)
             WHERE p.stripe_payment_intent_id = u.pi
             """,
             update ->
@@ -429,7 +448,8 @@ public final class PaymentBatch {
                     .bind("payment_succeeded", strings(rows, r -> text(r.succeededAt())))
                     .bind("payment_messages", strings(rows, PaymentRow::failureMessage))
                     .bind("payment_attempts", strings(rows, PaymentRow::failedAttempt))
-                    .bind("payment_failed", strings(rows, r -> text(r.failedAt())))));
+                    .bind("payment_failed", strings(rows, r -> text(r.failedAt())))
+                    .bind("payment_withheld", strings(rows, r -> text(r.deliveryWithheldAt())))));
   }
 
   private void updateListings(Writes writes) {

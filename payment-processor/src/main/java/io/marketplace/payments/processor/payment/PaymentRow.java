@@ -17,6 +17,7 @@ public final class PaymentRow {
   private String failureMessage;
   private String failedAttempt;
   private Instant failedAt;
+  private Instant deliveryWithheldAt;
   private boolean changed;
 
   public PaymentRow(
@@ -27,12 +28,25 @@ public final class PaymentRow {
       String failedAttempt,
       Instant failedAt,
       boolean rebuilt) {
+    this(purchase, status, succeededAt, failureMessage, failedAttempt, failedAt, null, rebuilt);
+  }
+
+  public PaymentRow(
+      Payment purchase,
+      String status,
+      Instant succeededAt,
+      String failureMessage,
+      String failedAttempt,
+      Instant failedAt,
+      Instant deliveryWithheldAt,
+      boolean rebuilt) {
     this.purchase = purchase;
     this.status = status;
     this.succeededAt = succeededAt;
     this.failureMessage = failureMessage;
     this.failedAttempt = failedAttempt;
     this.failedAt = failedAt;
+    this.deliveryWithheldAt = deliveryWithheldAt;
     this.rebuilt = rebuilt;
   }
 
@@ -60,6 +74,39 @@ public final class PaymentRow {
   /** When the last recorded failure happened (its event's {@code created}), or null. */
   public Instant failedAt() {
     return failedAt;
+  }
+
+  /**
+   * When what the payment bought was held back because all of its money had gone back, or null:
+   * never held back, or delivered (or refunded as undeliverable) since. See {@link #withhold}.
+   */
+  public Instant deliveryWithheldAt() {
+    return deliveryWithheldAt;
+  }
+
+  public boolean deliveryWithheld() {
+    return deliveryWithheldAt != null;
+  }
+
+  /**
+   * Notes that the purchase is held back from {@code at}, its money all gone back: when that money
+   * comes back to us, the refund worker asks for the delivery. False when it was held back already.
+   */
+  public boolean withhold(Instant at) {
+    if (deliveryWithheldAt != null) {
+      return false;
+    }
+    deliveryWithheldAt = at;
+    changed = true;
+    return true;
+  }
+
+  /** The purchase is no longer held back: delivered, or sent for refund as undeliverable. */
+  public void releaseDelivery() {
+    if (deliveryWithheldAt != null) {
+      deliveryWithheldAt = null;
+      changed = true;
+    }
   }
 
   /**

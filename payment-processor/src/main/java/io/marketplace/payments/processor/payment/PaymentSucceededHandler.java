@@ -1,5 +1,6 @@
 package io.marketplace.payments.processor.payment;
 
+import io.marketplace.payments.common.events.DeliveryCommand;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
@@ -21,8 +22,10 @@ import org.slf4j.LoggerFactory;
  * payment.succeeded} and {@code listing.activated} or {@code promotion.created}; when the purchase
  * can no longer be delivered, a refund command instead. A payment all of whose money went back
  * before its success was applied (a refund or a chargeback the refund worker recorded first) is
- * marked succeeded and announced, and not delivered. A second success of the same PaymentIntent
- * (another event id) changes nothing.
+ * marked succeeded and announced, and its purchase held back ({@code delivery_withheld_at}): when
+ * that money comes back to us (a dispute won, a refund Stripe failed), the refund worker asks for
+ * the delivery on {@code payments.internal.delivery-commands.v1} ({@link #deliverWithheld}). A
+ * second success of the same PaymentIntent (another event id) changes nothing.
  *
  * <p>Times: the payment succeeded when Stripe says ({@code created} of the event); the listing's
  * life, a featured week and a bump start when the effect is applied (the injected clock), so a
@@ -40,7 +43,8 @@ public final class PaymentSucceededHandler {
    * chargeback first. Delivering would give the customer both the purchase and the money.
    */
   static final String MONEY_WENT_BACK =
-      "succeeded, not delivered: all of its money went back before the success was applied";
+      "succeeded, not delivered: all of its money went back before the success was applied;"
+          + " held back until it comes back";
 
   private final ListingActivation listings;
   private final Promotions promotions;
@@ -77,14 +81,10 @@ public final class PaymentSucceededHandler {
             row.get().returnedCents(),
             payment.amountCents(),
             payment.type().wire());
+        row.get().withhold(now);
         return Outcome.processed(MONEY_WENT_BACK);
       }
-      Delivery delivery =
-          switch (payment.type()) {
-            case POSTING_FEE -> listings.activate(batch, payment, now);
-            case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, now);
-          };
+      Delivery delivery = deliver(batch, payment, now);
       if (delivery.delivered()) {
         return Outcome.processed();
       }
@@ -107,20 +107,23 @@ public final class PaymentSucceededHandler {
    * cannot be delivered any more asks for no second refund (its refund command already exists); one
    * missing that cannot be delivered now is refunded (once per payment, whoever asks first). A
    * payment whose money all went back meanwhile (an admin refunded the missing purchase, a
-   * chargeback) is not delivered: the customer would have both.
+   * chargeback) is not delivered: the customer would have both; it is held back, like one whose
+   * money went back before its first success was applied. A purchase held back is missing whatever
+   * its listing became: one that can no longer be delivered is refunded.
    */
   private Outcome deliverAgainIfMissing(PaymentBatch batch, PaymentRow row, StripeEvent event) {
     Payment payment = row.purchase();
     ListingRow listing = batch.listing(payment.listingId());
     Instant now = clock.instant();
     boolean missing =
-        switch (payment.type()) {
-          case POSTING_FEE -> listing != null && "pending_payment".equals(listing.status());
-          case PROMOTION_FEATURED, PROMOTION_BUMP ->
-              listing != null
-                  && listing.isLiveAt(now)
-                  && !batch.hasPromotion(payment.paymentIntentId());
-        };
+        row.deliveryWithheld()
+            || switch (payment.type()) {
+              case POSTING_FEE -> listing != null && "pending_payment".equals(listing.status());
+              case PROMOTION_FEATURED, PROMOTION_BUMP ->
+                  listing != null
+                      && listing.isLiveAt(now)
+                      && !batch.hasPromotion(payment.paymentIntentId());
+            };
     if (!missing) {
       return PaymentOutcomes.already(row);
     }
@@ -132,16 +135,55 @@ public final class PaymentSucceededHandler {
           payment.type().wire(),
           row.returnedCents(),
           payment.amountCents());
+      row.withhold(now);
       return Outcome.ignored(
           "missing delivery of a succeeded payment not restored: its money went back");
     }
+    return deliverMissing(batch, row, event.created(), now);
+  }
+
+  /**
+   * {@code payments.internal.delivery-commands.v1}: money of a payment whose purchase was held back
+   * came back to us (a dispute won, a refund Stripe failed). The purchase is delivered, or, when it
+   * can no longer be (a listing rejected or expired meanwhile, a week that no longer fits, a
+   * listing another payment activated), refunded automatically as of the payment, as a purchase
+   * that arrives undeliverable is. Nothing happens unless the purchase is still held back and no
+   * longer all of its money is gone: another command, a reconcile repair or a success applied again
+   * may have delivered it, and a second chargeback may hold it still.
+   */
+  public Outcome deliverWithheld(PaymentBatch batch, DeliveryCommand command) {
+    Optional<PaymentRow> found = batch.payment(command.paymentIntentId());
+    if (found.isEmpty()) {
+      return Outcome.ignored(PaymentOutcomes.NOT_OURS);
+    }
+    PaymentRow row = found.get();
+    Payment payment = row.purchase();
+    if (!row.deliveryWithheld()) {
+      return Outcome.ignored("nothing of the payment is held back");
+    }
+    if (row.returnedInFull()) {
+      log.info(
+          "payment {}: {}, but {} of its {} cents are still gone back; its {} stays held back",
+          payment.paymentIntentId(),
+          command.cause(),
+          row.returnedCents(),
+          payment.amountCents(),
+          payment.type().wire());
+      return Outcome.ignored("held back still: all of its money is gone back");
+    }
+    return deliverMissing(batch, row, row.succeededAt(), clock.instant());
+  }
+
+  /**
+   * Delivers the missing purchase of a payment that succeeded (Stripe took the money at {@code
+   * paidAt}), or asks for its refund when it cannot be delivered now; either way it is no longer
+   * held back.
+   */
+  private Outcome deliverMissing(PaymentBatch batch, PaymentRow row, Instant paidAt, Instant now) {
+    Payment payment = row.purchase();
+    row.releaseDelivery();
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
-      Delivery delivery =
-          switch (payment.type()) {
-            case POSTING_FEE -> listings.activate(batch, payment, now);
-            case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
-            case PROMOTION_BUMP -> promotions.bump(batch, payment, now);
-          };
+      Delivery delivery = deliver(batch, payment, now);
       if (delivery.delivered()) {
         log.warn(
             "payment {} had succeeded but its {} was missing; delivered again",
@@ -151,7 +193,7 @@ public final class PaymentSucceededHandler {
       }
       // paid, never delivered, and now it cannot be: the customer gets the money back (one
       // automatic refund per payment, under a command id fixed by the PaymentIntent)
-      TechnicalFailures.requestRefund(batch, payment, delivery.problem(), event.created());
+      TechnicalFailures.requestRefund(batch, payment, delivery.problem(), paidAt);
       batch.afterCommit(metrics::technicalFailure);
       log.warn(
           "payment {} had succeeded but its {} was missing and cannot be delivered ({});"
@@ -164,5 +206,14 @@ public final class PaymentSucceededHandler {
               + delivery.problem()
               + "), automatic refund requested");
     }
+  }
+
+  /** Gives what the payment bought, from {@code now} (the moment it is applied). */
+  private Delivery deliver(PaymentBatch batch, Payment payment, Instant now) {
+    return switch (payment.type()) {
+      case POSTING_FEE -> listings.activate(batch, payment, now);
+      case PROMOTION_FEATURED -> promotions.feature(batch, payment, now);
+      case PROMOTION_BUMP -> promotions.bump(batch, payment, now);
+    };
   }
 }

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *   <li>a closed dispute records its outcome ({@code won}, {@code lost}, {@code warning_closed}); a
  *       dispute won gives its money back to the payment, which is offered to what waited for it
  *       ({@link AwaitingRoom}: a Stripe refund our records could not hold, the automatic refund of
- *       a listing rejected while the dispute was open).
+ *       a listing rejected while the dispute was open, the purchase the payment processor held back
+ *       because the chargeback was recorded before the payment's success was applied).
  * </ul>
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
@@ -127,8 +128,9 @@ public final class DisputeHandler {
       log.info("dispute {} closed: {}", dispute.id(), current.status());
     }
     if (current.isWon()) {
-      // the chargeback no longer counts as money returned: what waited for that room gets it
-      awaitingRoom.offer(tx, paymentIntentId.get());
+      // the chargeback no longer counts as money returned: what waited for that room gets it,
+      // a purchase held back while the money was gone included
+      awaitingRoom.offer(tx, paymentIntentId.get(), "dispute " + dispute.id() + " won");
     }
   }
 

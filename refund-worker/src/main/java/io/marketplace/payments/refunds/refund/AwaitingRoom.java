@@ -1,23 +1,43 @@
 package io.marketplace.payments.refunds.refund;
 
+import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 
 /**
  * What waits for room on a payment, because our records counted its money as gone back: Stripe
- * refunds the records could not hold yet ({@code refunds_awaiting_room}) and automatic refunds
- * decided with nothing left ({@code refund_decisions_awaiting_room}). Whatever gives money back to
- * the payment (a refund Stripe failed, a dispute we won) offers the room here, in its own
- * transaction, so the outcome does not depend on the order in which the events arrived. Stripe's
- * refunds come first: they are money that went back, whereas a decision only owes what is left.
+ * refunds the records could not hold yet ({@code refunds_awaiting_room}), automatic refunds decided
+ * with nothing left ({@code refund_decisions_awaiting_room}), and the purchase the payment
+ * processor held back ({@link WithheldDeliveries}). Whatever gives money back to the payment (a
+ * refund Stripe failed, a dispute we won) offers the room here, in its own transaction, so the
+ * outcome does not depend on the order in which the events arrived. Stripe's refunds come first:
+ * they are money that went back, whereas a decision only owes what is left; the purchase comes
+ * last, delivered only if neither took all of the money back again.
  */
 public final class AwaitingRoom {
 
   private final ExternalRefunds externalRefunds;
   private final RefundDecisions decisions;
+  private final WithheldDeliveries deliveries;
 
-  public AwaitingRoom(ExternalRefunds externalRefunds, RefundDecisions decisions) {
+  public AwaitingRoom(
+      ExternalRefunds externalRefunds, RefundDecisions decisions, WithheldDeliveries deliveries) {
     this.externalRefunds = externalRefunds;
     this.decisions = decisions;
+    this.deliveries = deliveries;
+  }
+
+  /**
+   * Money of the payment came back ({@code cause}: {@code dispute du_... won}, {@code refund re_...
+   * failed}): offers its room ({@link #offer(Handle, String)}), then asks for the delivery of a
+   * purchase held back while the money was gone, once per {@code cause}.
+   */
+  public void offer(Handle tx, String paymentIntentId, String cause) {
+    Optional<Payment> payment = tx.attach(RefundStore.class).lockPayment(paymentIntentId);
+    if (payment.isEmpty()) {
+      return;
+    }
+    offer(tx, paymentIntentId);
+    deliveries.requestIfWithheld(tx, payment.get(), cause);
   }
 
   /**

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * A failure gives room back on the payment: it is offered to what waits for it ({@link
- * AwaitingRoom}).
+ * AwaitingRoom}), a purchase held back while the refund counted as money gone back included.
  */
 public final class StripeRefundHandler {
 
@@ -170,7 +170,7 @@ public final class StripeRefundHandler {
       log.info("failure of refund {} applied before", stripeRefundId);
       // perhaps by our executor, which found the refund failed before this webhook came and offers
       // no room itself: the money of the failed refund is the payment's again (idempotent)
-      awaitingRoom.offer(tx, paymentIntentId);
+      awaitingRoom.offer(tx, paymentIntentId, failed(stripeRefundId));
       return;
     }
     if (store.unpark(stripeRefundId) > 0) {
@@ -200,7 +200,12 @@ public final class StripeRefundHandler {
       return;
     }
     // the money of the failed refund is the payment's again
-    awaitingRoom.offer(tx, paymentIntentId);
+    awaitingRoom.offer(tx, paymentIntentId, failed(stripeRefundId));
+  }
+
+  /** What gave money back, for {@link AwaitingRoom#offer(Handle, String, String)}. */
+  private static String failed(String stripeRefundId) {
+    return "refund " + stripeRefundId + " failed";
   }
 
   private void applyToRecord(

@@ -959,6 +959,10 @@ class KubernetesConsistencyTest {
                 PaymentProcessorConfig.SERVICE,
                 topics.stripeEvents().name()),
             List.of(
+                Deployable.PAYMENT_PROCESSOR.module,
+                PaymentProcessorConfig.SERVICE + PaymentProcessorConfig.DELIVERIES_SUFFIX,
+                topics.deliveryCommands().name()),
+            List.of(
                 Deployable.REFUND_WORKER.module,
                 RefundWorker.STRIPE_CONSUMER,
                 topics.stripeEvents().name()),

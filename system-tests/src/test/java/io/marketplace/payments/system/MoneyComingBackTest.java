@@ -1,0 +1,327 @@
+package io.marketplace.payments.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.stripe.StripeClient;
+import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
+import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.RecordHeaders;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.stripe.StripeEvent;
+import io.marketplace.payments.processor.PaymentProcessor;
+import io.marketplace.payments.processor.PaymentProcessorConfig;
+import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.refunds.RefundWorkerConfig;
+import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.system.support.PaymentEvents;
+import io.marketplace.payments.system.support.ServiceEnv;
+import io.marketplace.payments.system.support.Sql;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The payment processor and the refund worker read {@code stripe.events.v1} each from its own
+ * place, so the refund worker may record a chargeback or a dashboard refund of a payment before the
+ * processor applies its success: the processor then holds the purchase back (the customer has the
+ * money). When that money comes back to us (a dispute won, a refund Stripe failed), the purchase is
+ * delivered once, or refunded if it can no longer be. Both services run as deployed, with the
+ * Stripe emulator holding the payments; the test publishes Stripe's events itself, as the gateway
+ * would, in the order a lagging processor would see them.
+ */
+class MoneyComingBackTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  private static TestDatabase database;
+  private static Sql db;
+  private static Topics topics;
+  private static KafkaTestClient kafka;
+  private static StripeEmulator emulator;
+  private static StripeClient stripe;
+  private static PaymentProcessor processor;
+  private static RefundWorker refundWorker;
+  private static PaymentEvents events;
+
+  @BeforeAll
+  static void startTheServices() {
+    database = TestInfra.freshDatabase();
+    db = new Sql(database.url(), database.user(), database.password());
+    topics = TestInfra.freshTopics();
+    KafkaConfig kafkaConfig = TestInfra.kafkaConfig(topics);
+    kafka = TestInfra.kafkaClient();
+    emulator = StripeEmulator.start(StripeEmulator.Config.defaults());
+    stripe =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .setMaxNetworkRetries(0)
+            .build();
+    ServiceEnv env =
+        ServiceEnv.of(
+                kafkaConfig.bootstrapServers(),
+                topics,
+                database.url(),
+                database.user(),
+                database.password())
+            .with("STRIPE_SECRET_KEY", emulator.secretKey())
+            .with("STRIPE_API_BASE", emulator.baseUrl())
+            .with("REFUND_RETRY_INTERVAL", "1s");
+    processor =
+        PaymentProcessor.start(
+            PaymentProcessorConfig.fromEnv(env.env()),
+            Clock.systemUTC(),
+            options -> options.withRetries(3, Duration.ofMillis(50), Duration.ofMillis(500)));
+    refundWorker =
+        RefundWorker.start(
+            RefundWorkerConfig.fromEnv(env.env()),
+            Clock.systemUTC(),
+            stripe,
+            options -> options.withRetries(3, Duration.ofMillis(50), Duration.ofMillis(500)));
+    Await.until(
+        WAIT,
+        "both services to be assigned their partitions",
+        () -> processor.isAssigned() && refundWorker.isAssigned());
+    events = new PaymentEvents(kafka, topics.paymentEvents(), () -> db.count("outbox_events") == 0);
+  }
+
+  @AfterAll
+  static void stopTheServices() {
+    if (refundWorker != null) {
+      refundWorker.close();
+    }
+    if (processor != null) {
+      processor.close();
+    }
+    if (emulator != null) {
+      emulator.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  @Test
+  void shouldActivateTheListingOnceWhenTheDisputeThatHeldBackItsPostingFeeIsWon() {
+    // Given a listing whose posting fee was paid with a card whose holder disputed it, and the
+    // refund worker recording the chargeback before the processor applies the payment's success
+    UUID userId = user();
+    UUID listingId = listing(userId, "pending_payment");
+    String pi = pay(userId, listingId, "posting_fee", 500, true);
+    String disputeId = emulator.openDispute(pi);
+    publish("charge.dispute.created", emulator.object(disputeId).orElseThrow());
+    awaitRefund(pi, "chargeback", "processed");
+    publish("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    awaitPayment(pi, "succeeded");
+    assertThat(listingStatus(listingId)).isEqualTo("pending_payment");
+
+    // When the dispute is won, weeks later: the money is ours again
+    Map<String, Object> won = emulator.closeDispute(disputeId, "won");
+    publish("charge.dispute.closed", won);
+
+    // Then the listing the customer paid for goes live
+    Await.until(
+        WAIT, "listing " + listingId + " active", () -> "active".equals(listingStatus(listingId)));
+    Object activatedAt = listingRow(listingId).get("activated_at");
+
+    // And Stripe telling of the won dispute again changes nothing: one activation, announced once,
+    // and no refund but the chargeback the card network reversed
+    String again = publish("charge.dispute.funds_reinstated", won);
+    awaitAppliedByRefundWorker(again);
+    assertThat(listingRow(listingId)).containsEntry("activated_at", activatedAt);
+    assertThat(events.ofType(listingId, "listing.activated")).hasSize(1);
+    assertThat(events.ofType(listingId, "payment.succeeded")).hasSize(1);
+    assertThat(db.rows("SELECT reason FROM payment_refunds WHERE stripe_payment_intent_id = ?", pi))
+        .extracting(r -> r.get("reason"))
+        .containsExactly("chargeback");
+  }
+
+  @Test
+  void shouldRefundAHeldBackFeaturedWeekWhenItsRefundFailsAfterTheListingExpired() {
+    // Given a featured week paid on an active listing, refunded in full from Stripe's dashboard,
+    // the refund recorded before the processor applies the payment's success
+    UUID userId = user();
+    UUID listingId = listing(userId, "active");
+    String pi = pay(userId, listingId, "promotion_featured", 500, true);
+    Map<String, Object> refund = emulator.refundOutsideSystem(pi, null);
+    publish("refund.created", refund);
+    awaitRefund(pi, "user_request", "processed");
+    publish("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    awaitPayment(pi, "succeeded");
+    assertThat(db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi)).isZero();
+
+    // And the listing expired since
+    db.execute(
+        "UPDATE marketplace_listings SET status = 'expired', expires_at = ? WHERE id = ?",
+        Instant.now().minus(Duration.ofHours(1)),
+        listingId);
+
+    // When Stripe fails the refund: the money is ours again
+    publish("refund.failed", emulator.failRefund((String) refund.get("id")));
+
+    // Then the customer, who can no longer get the week, is refunded automatically, once
+    Map<String, Object> automatic =
+        Await.value(
+            WAIT,
+            "an automatic refund of " + pi + " processed",
+            () ->
+                db.row(
+                    "SELECT * FROM payment_refunds WHERE stripe_payment_intent_id = ?"
+                        + " AND reason = 'technical_failure' AND status = 'processed'",
+                    pi));
+    assertThat(automatic).containsEntry("amount_cents", 500);
+    assertThat(db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi)).isZero();
+    assertThat(db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi)).isEqualTo(2);
+  }
+
+  // ---- the world
+
+  private static UUID user() {
+    UUID userId = UUID.randomUUID();
+    db.execute("INSERT INTO users (id) VALUES (?)", userId);
+    return userId;
+  }
+
+  /** A housing listing (500 cents) of the user, as checkout-api writes it. */
+  private static UUID listing(UUID userId, String status) {
+    UUID listingId = UUID.randomUUID();
+    boolean active = "active".equals(status);
+    Instant now = Instant.now();
+    db.execute(
+        """
+        INSERT INTO marketplace_listings
+            (id, user_id, category_id, title, status, activated_at, expires_at)
+        VALUES (?, ?, 1, 'Room to let', ?, ?, ?)
+        """,
+        listingId,
+        userId,
+        status,
+        active ? now.minus(Duration.ofDays(2)) : null,
+        active ? now.plus(Duration.ofDays(28)) : null);
+    return listingId;
+  }
+
+  /**
+   * A PaymentIntent paid at Stripe with a good card; with {@code recorded}, its {@code payments}
+   * row as checkout-api writes it when it creates the PaymentIntent.
+   */
+  private static String pay(
+      UUID userId, UUID listingId, String type, long amountCents, boolean recorded) {
+    PaymentIntent pi;
+    try {
+      pi =
+          stripe
+              .v1()
+              .paymentIntents()
+              .create(
+                  PaymentIntentCreateParams.builder()
+                      .setAmount(amountCents)
+                      .setCurrency("usd")
+                      .setPaymentMethod("pm_card_visa")
+                      .setConfirm(true)
+                      .putMetadata("listing_id", listingId.toString())
+                      .putMetadata("user_id", userId.toString())
+                      .putMetadata("category_id", "1")
+                      .putMetadata("payment_type", type)
+                      .build());
+    } catch (StripeException e) {
+      throw new IllegalStateException(e);
+    }
+    assertThat(pi.getStatus()).isEqualTo("succeeded");
+    if (recorded) {
+      db.execute(
+          """
+          INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,
+                                amount_cents, currency, status)
+          VALUES (?, ?, ?, ?, ?, 'usd', 'requires_payment')
+          """,
+          pi.getId(),
+          listingId,
+          userId,
+          type,
+          amountCents);
+    }
+    return pi.getId();
+  }
+
+  /** Publishes {@code object} in an event of {@code type} as the gateway does; returns its id. */
+  private static String publish(String type, Map<String, Object> object) {
+    String eventId = "evt_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("id", eventId);
+    event.put("object", "event");
+    event.put("api_version", "2024-06-20");
+    event.put("created", Instant.now().getEpochSecond());
+    event.put("data", Map.of("object", object));
+    event.put("livemode", false);
+    event.put("pending_webhooks", 1);
+    event.put("type", type);
+    String body = Json.write(event);
+    kafka.send(
+        topics.stripeEvents(),
+        StripeEvent.parse(body.getBytes(StandardCharsets.UTF_8)).partitionKey(),
+        body,
+        Map.of(
+            RecordHeaders.STRIPE_EVENT_ID, eventId,
+            RecordHeaders.STRIPE_EVENT_TYPE, type,
+            RecordHeaders.RECEIVED_AT, Instant.now().toString()));
+    return eventId;
+  }
+
+  private static void awaitRefund(String pi, String reason, String status) {
+    Await.until(
+        WAIT,
+        "a " + status + " " + reason + " refund of " + pi,
+        () ->
+            db.count(
+                    "payment_refunds WHERE stripe_payment_intent_id = ? AND reason = ?"
+                        + " AND status = ?",
+                    pi,
+                    reason,
+                    status)
+                == 1);
+  }
+
+  private static void awaitPayment(String pi, String status) {
+    Await.until(
+        WAIT,
+        "payment " + pi + " " + status,
+        () ->
+            db.count("payments WHERE stripe_payment_intent_id = ? AND status = ?", pi, status)
+                == 1);
+  }
+
+  private static void awaitAppliedByRefundWorker(String eventId) {
+    Await.until(
+        WAIT,
+        "the refund worker to apply " + eventId,
+        () ->
+            db.count(
+                    "processed_events WHERE consumer = ? AND event_key = ?",
+                    RefundWorker.STRIPE_CONSUMER,
+                    eventId)
+                == 1);
+  }
+
+  private static Map<String, Object> listingRow(UUID listingId) {
+    return db.row("SELECT * FROM marketplace_listings WHERE id = ?", listingId).orElseThrow();
+  }
+
+  private static String listingStatus(UUID listingId) {
+    return (String) listingRow(listingId).get("status");
+  }
+}
