@@ -25,6 +25,7 @@ import io.marketplace.payments.refunds.refund.RefundCommandHandler;
 import io.marketplace.payments.refunds.refund.RefundDecisions;
 import io.marketplace.payments.refunds.refund.RefundDispatcher;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
+import io.marketplace.payments.refunds.refund.RefundsAwaitingPayment;
 import io.marketplace.payments.refunds.refund.RoomOffers;
 import io.marketplace.payments.refunds.refund.StripeRefundHandler;
 import io.marketplace.payments.refunds.refund.WithheldDeliveries;
@@ -55,11 +56,12 @@ import org.jdbi.v3.core.Jdbi;
  *
  * Decisions commit first; Stripe is called after commit by the {@link RefundDispatcher}, and
  * whatever is left {@code approved} is retried by the {@link RefundJanitor}, whose passes also
- * count the disputes whose payment's row came after their events and cancel the open PaymentIntents
- * of banned and flagged users ({@link BlockedUsersPaymentIntents}). An {@link OutboxRelay}
- * publishes {@code refund.requested}, {@code refund.processed}, {@code refund.failed}, {@code
- * listing.rejected}, {@code chargeback.recorded} and {@code user.banned}, and the payment
- * processor's delivery commands ({@link WithheldDeliveries}).
+ * count the disputes and record the dashboard refunds whose payment's row came after their events,
+ * and cancel the open PaymentIntents of banned and flagged users ({@link
+ * BlockedUsersPaymentIntents}). An {@link OutboxRelay} publishes {@code refund.requested}, {@code
+ * refund.processed}, {@code refund.failed}, {@code listing.rejected}, {@code chargeback.recorded}
+ * and {@code user.banned}, and the payment processor's delivery commands ({@link
+ * WithheldDeliveries}).
  */
 public final class RefundWorker implements AutoCloseable {
 
@@ -188,6 +190,7 @@ public final class RefundWorker implements AutoCloseable {
                       config.refusedRetryInterval(),
                       List.of(
                           new DisputesAwaitingPayment(jdbi, disputes),
+                          new RefundsAwaitingPayment(jdbi, externalRefunds),
                           new RoomOffers(jdbi, awaitingRoom, clock),
                           new BlockedUsersPaymentIntents(jdbi, stripe, clock, registry)),
                       registry)

@@ -188,6 +188,54 @@ class MoneyComingBackTest {
     assertThat(db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi)).isEqualTo(2);
   }
 
+  @Test
+  void shouldRecordADashboardRefundThatCameBeforeThePaymentsRowAndNotDeliverWhatItPaidFor() {
+    // Given a listing checked out, its payments row lost (checkout-api's insert never committed),
+    // and its posting fee paid at Stripe
+    UUID userId = user();
+    UUID listingId = listing(userId, "pending_payment");
+    db.execute(
+        """
+        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
+        VALUES (?, ?, ?, 'posting_fee', 500, 'open')
+        """,
+        UUID.randomUUID(),
+        listingId,
+        userId);
+    String pi = pay(userId, listingId, "posting_fee", 500, false);
+
+    // And all of it refunded from Stripe's dashboard, the refund worker applying the refund while
+    // there is no payment row to record it against
+    Map<String, Object> refund = emulator.refundOutsideSystem(pi, null);
+    awaitAppliedByRefundWorker(publish("refund.created", refund));
+
+    // When the processor applies the payment's success, rebuilding the row from its metadata
+    publish("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    awaitPayment(pi, "succeeded");
+
+    // Then the refund is recorded against the payment, once, and announced once
+    Map<String, Object> recorded =
+        Await.value(
+            WAIT,
+            "the dashboard refund of " + pi + " recorded",
+            () ->
+                db.row(
+                    "SELECT * FROM payment_refunds WHERE stripe_payment_intent_id = ?"
+                        + " AND stripe_refund_id = ?",
+                    pi,
+                    refund.get("id")));
+    assertThat(recorded)
+        .containsEntry("reason", "user_request")
+        .containsEntry("status", "processed")
+        .containsEntry("amount_cents", 500);
+    assertThat(events.ofType(listingId, "refund.processed")).hasSize(1);
+
+    // And the customer, who has all of the money back, does not also get the listing
+    assertThat(listingStatus(listingId)).isEqualTo("pending_payment");
+    assertThat(events.ofType(listingId, "listing.activated")).isEmpty();
+    assertThat(db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi)).isEqualTo(1);
+  }
+
   // ---- the world
 
   private static UUID user() {

@@ -15,16 +15,22 @@ public interface RefundDao {
   /**
    * The cents of payment {@code :pi} that went back, or are on their way back: refunds approved or
    * processed, chargebacks included but for disputes we won (the card network gave that money back
-   * to us), and failed refunds an admin closed as paid back another way ({@code close_outcome =
-   * 'refunded_elsewhere'}). A constant, so that a query may embed it as a subquery.
+   * to us), failed refunds an admin closed as paid back another way ({@code close_outcome =
+   * 'refunded_elsewhere'}), and refunds Stripe made before we had the payment's row, which the
+   * refund worker keeps until it can record them ({@code refunds_awaiting_payment}). A constant, so
+   * that a query may embed it as a subquery.
    */
   String RETURNED_CENTS =
       """
-      SELECT COALESCE(sum(r.amount_cents), 0) FROM payment_refunds r
-      WHERE r.stripe_payment_intent_id = :pi
-        AND (r.status IN ('approved', 'processed') OR r.close_outcome = 'refunded_elsewhere')
-        AND NOT EXISTS (SELECT 1 FROM payment_disputes d
-                        WHERE d.stripe_dispute_id = r.stripe_dispute_id AND d.status = 'won')
+      SELECT COALESCE((SELECT sum(r.amount_cents) FROM payment_refunds r
+                       WHERE r.stripe_payment_intent_id = :pi
+                         AND (r.status IN ('approved', 'processed')
+                              OR r.close_outcome = 'refunded_elsewhere')
+                         AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                                         WHERE d.stripe_dispute_id = r.stripe_dispute_id
+                                           AND d.status = 'won')), 0)
+           + COALESCE((SELECT sum(w.amount_cents) FROM refunds_awaiting_payment w
+                       WHERE w.stripe_payment_intent_id = :pi), 0)
       """;
 
   /**
@@ -55,17 +61,21 @@ public interface RefundDao {
    * admin has yet to decide on (pending), and a failed refund an admin may still retry. What is
    * left to refund is the amount paid minus this; callers lock the payment's row first, so that two
    * refunds cannot both take the last of it. A chargeback whose dispute we won is not money
-   * returned: the card network gave it back to us.
+   * returned: the card network gave it back to us. A refund Stripe made before the payment's row
+   * existed, not recorded yet ({@code refunds_awaiting_payment}), went back too.
    */
   @SqlQuery(
       """
-      SELECT COALESCE(sum(amount_cents), 0) FROM payment_refunds
-      WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
-        AND NOT (status = 'failed' AND closed_at IS NOT NULL
-                 AND close_outcome IS DISTINCT FROM 'refunded_elsewhere')
-        AND NOT EXISTS (SELECT 1 FROM payment_disputes d
-                        WHERE d.stripe_dispute_id = payment_refunds.stripe_dispute_id
-                          AND d.status = 'won')
+      SELECT COALESCE((SELECT sum(amount_cents) FROM payment_refunds
+                       WHERE stripe_payment_intent_id = :pi AND status <> 'rejected'
+                         AND NOT (status = 'failed' AND closed_at IS NOT NULL
+                                  AND close_outcome IS DISTINCT FROM 'refunded_elsewhere')
+                         AND NOT EXISTS (SELECT 1 FROM payment_disputes d
+                                         WHERE d.stripe_dispute_id
+                                                   = payment_refunds.stripe_dispute_id
+                                           AND d.status = 'won')), 0)
+           + COALESCE((SELECT sum(amount_cents) FROM refunds_awaiting_payment
+                       WHERE stripe_payment_intent_id = :pi), 0)
       """)
   long claimedCents(@Bind("pi") String paymentIntentId);
 

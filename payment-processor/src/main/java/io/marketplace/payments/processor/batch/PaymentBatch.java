@@ -1,5 +1,6 @@
 package io.marketplace.payments.processor.batch;
 
+import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.db.Writes;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.json.Json;
@@ -90,7 +91,28 @@ public final class PaymentBatch {
                 });
       }
     }
+    readReturnedCentsBeforeTheRow(tx, payments, rebuilt.keySet());
     return withTheirListings(tx, payments, rebuilt);
+  }
+
+  /**
+   * The money of each rebuilt payment that went back before its row existed: refunds Stripe made
+   * that the refund worker keeps until the row is there ({@link RefundDao#RETURNED_CENTS}). Read
+   * under each PaymentIntent's {@link PaymentIntentLock}, which the refund worker takes before it
+   * keeps one, so that a refund kept while this batch builds the row is either seen here or finds
+   * the row once this batch commits, and is recorded against it.
+   */
+  private static void readReturnedCentsBeforeTheRow(
+      Handle tx, Map<String, PaymentRow> payments, Set<String> rebuilt) {
+    if (rebuilt.isEmpty()) {
+      return;
+    }
+    Map<String, PaymentRow> rows = new HashMap<>();
+    for (String pi : new TreeSet<>(rebuilt)) {
+      PaymentIntentLock.lock(tx, pi);
+      rows.put(pi, payments.get(pi));
+    }
+    readReturnedCents(tx, rows);
   }
 
   /**

@@ -2,6 +2,7 @@ package io.marketplace.payments.refunds.refund;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
@@ -26,6 +27,12 @@ import org.slf4j.LoggerFactory;
  * money that is coming back to us (a refund Stripe has failed, a dispute we won, their events not
  * delivered yet: Stripe does not order its events, and never refunds more than the charge), so the
  * refund waits in {@code refunds_awaiting_room} until {@link AwaitingRoom} offers it room.
+ *
+ * <p>A refund of a PaymentIntent we have no payments row for yet (checkout-api's insert lost or not
+ * visible yet; the payment processor rebuilds the row from the PaymentIntent's metadata when it
+ * applies the success) waits in {@code refunds_awaiting_payment}, counted as money gone back on
+ * that PaymentIntent, and is recorded once the row exists: by the janitor's pass {@link
+ * RefundsAwaitingPayment}, or the refund's next event, whichever comes first.
  */
 public final class ExternalRefunds {
 
@@ -37,6 +44,7 @@ public final class ExternalRefunds {
   private final Counter external;
   private final Counter unrecorded;
   private final Counter awaitingRoom;
+  private final Counter awaitingPayment;
 
   public ExternalRefunds(RefundExecutor executor, Clock clock, MeterRegistry registry) {
     this.executor = executor;
@@ -51,6 +59,10 @@ public final class ExternalRefunds {
             .description(
                 "Stripe refunds kept until money counted as gone back on the payment comes back")
             .register(registry);
+    this.awaitingPayment =
+        Counter.builder("payments.refunds.awaiting.payment")
+            .description("Stripe refunds kept until their PaymentIntent's payments row exists")
+            .register(registry);
   }
 
   /** Records {@code refund}, or keeps it waiting for room; nothing when already recorded. */
@@ -58,10 +70,32 @@ public final class ExternalRefunds {
     RefundStore store = tx.attach(RefundStore.class);
     Optional<Payment> payment = store.lockPayment(paymentIntentId);
     if (payment.isEmpty()) {
+      // the processor may be building the row right now: one of us waits for the other, so that
+      // it counts this refund, or this finds its row
+      PaymentIntentLock.lock(tx, paymentIntentId);
+      payment = store.lockPayment(paymentIntentId);
+    }
+    long amount = refund.path("amount").asLong(0);
+    if (payment.isEmpty() && amount > 0) {
+      if (store.parkUntilPayment(
+              stripeRefundId, paymentIntentId, amount, refund.toString(), clock.instant())
+          > 0) {
+        tx.afterCommit(awaitingPayment::increment);
+        log.info(
+            "refund {} of {} cents is on {}, which we have no payment row for: kept until the row"
+                + " exists (or for good, if it is not one of our payments)",
+            stripeRefundId,
+            amount,
+            paymentIntentId);
+      }
+      return;
+    }
+    if (payment.isEmpty()) {
       log.info("refund {} is on {}, not one of our payments", stripeRefundId, paymentIntentId);
       return;
     }
-    long amount = refund.path("amount").asLong(0);
+    // the row is there: a refund that waited for it waits no more (recorded, or kept for room)
+    store.unparkFromPayment(stripeRefundId);
     if (amount <= 0) {
       tx.afterCommit(unrecorded::increment);
       log.error(
@@ -131,6 +165,27 @@ public final class ExternalRefunds {
       }
       record(tx, refund, refund.path("id").asText(), paymentIntentId);
     }
+  }
+
+  /**
+   * Records a refund that waited for its payment's row, now that the row may be there (or keeps it
+   * for room, see {@link #record}); true when it waits for the row no more, false when it still
+   * does or was settled meanwhile (its next event recorded it, Stripe failed it).
+   */
+  boolean recordAwaitingPayment(Handle tx, String stripeRefundId) {
+    Optional<String> json = tx.attach(RefundStore.class).awaitingPayment(stripeRefundId);
+    if (json.isEmpty()) {
+      return false;
+    }
+    JsonNode refund;
+    try {
+      refund = Json.mapper().readTree(json.get());
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("refunds_awaiting_payment holds no JSON", e);
+    }
+    String paymentIntentId = refund.path("payment_intent").asText();
+    record(tx, refund, stripeRefundId, paymentIntentId);
+    return tx.attach(RefundStore.class).awaitingPayment(stripeRefundId).isEmpty();
   }
 
   /** The record id of a refund made outside the system: the same for every event about it. */

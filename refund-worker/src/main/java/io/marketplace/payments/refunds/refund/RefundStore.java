@@ -168,6 +168,45 @@ public interface RefundStore {
   @SqlUpdate("DELETE FROM refunds_awaiting_room WHERE stripe_refund_id = :re")
   int unpark(@Bind("re") String stripeRefundId);
 
+  /**
+   * Keeps a refund made outside the system on a PaymentIntent we have no payments row for yet
+   * ({@code refunds_awaiting_payment}); 0 when it is kept already.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refunds_awaiting_payment
+          (stripe_refund_id, stripe_payment_intent_id, amount_cents, refund, parked_at)
+      VALUES (:re, :pi, :amount, CAST(:refund AS jsonb), :at)
+      ON CONFLICT DO NOTHING
+      """)
+  int parkUntilPayment(
+      @Bind("re") String stripeRefundId,
+      @Bind("pi") String paymentIntentId,
+      @Bind("amount") long amountCents,
+      @Bind("refund") String refundJson,
+      @Bind("at") Instant at);
+
+  /**
+   * The refunds kept for want of their payment's row whose row exists now, oldest first, by {@code
+   * re_} id.
+   */
+  @SqlQuery(
+      """
+      SELECT w.stripe_refund_id FROM refunds_awaiting_payment w
+      JOIN payments p ON p.stripe_payment_intent_id = w.stripe_payment_intent_id
+      ORDER BY w.parked_at, w.stripe_refund_id
+      LIMIT :limit
+      """)
+  List<String> awaitingPaymentWithPayment(@Bind("limit") int limit);
+
+  /** A refund kept for want of its payment's row, as Stripe's refund object, if it still is. */
+  @SqlQuery("SELECT refund::text FROM refunds_awaiting_payment WHERE stripe_refund_id = :re")
+  Optional<String> awaitingPayment(@Bind("re") String stripeRefundId);
+
+  /** A refund no longer waits for its payment's row: recorded, kept for room, or failed. */
+  @SqlUpdate("DELETE FROM refunds_awaiting_payment WHERE stripe_refund_id = :re")
+  int unparkFromPayment(@Bind("re") String stripeRefundId);
+
   /** Records a refund Stripe made without us; 0 when its {@code re_} id is already recorded. */
   @SqlUpdate(
       """

@@ -176,8 +176,13 @@ public final class StripeRefundHandler {
     if (store.unpark(stripeRefundId) > 0) {
       log.info("refund {} that waited for room is {}: no money moved", stripeRefundId, status);
     }
+    boolean countedBeforeTheRow = store.unparkFromPayment(stripeRefundId) > 0;
     if (ours.isEmpty()) {
       log.info("refund {} outside the system is {}: no money moved", stripeRefundId, status);
+      if (countedBeforeTheRow) {
+        // it counted as money gone back on a payment whose row came after it
+        awaitingRoom.offer(tx, paymentIntentId, failed(stripeRefundId));
+      }
       return;
     }
     RefundRecord record = ours.get();

@@ -63,6 +63,51 @@ class StripeRefundEventsTest {
   }
 
   @Test
+  void shouldRecordADashboardRefundOnceThePaymentsRowItCameBeforeAppears() {
+    // Given a posting fee paid at Stripe whose payments row is not there (checkout-api's insert was
+    // lost; the payment processor rebuilds it from the PaymentIntent's metadata when it applies the
+    // payment's success)
+    UUID userId = UUID.randomUUID();
+    UUID listingId = UUID.randomUUID();
+    h.db().execute("INSERT INTO users (id) VALUES (?)", userId);
+    h.db()
+        .execute(
+            """
+            INSERT INTO marketplace_listings (id, user_id, category_id, title, status)
+            VALUES (?, ?, 1, 'Room to let', 'pending_payment')
+            """,
+            listingId,
+            userId);
+    String pi = h.charge(userId, listingId, 500, "posting_fee");
+
+    // When support refunds all of it in Stripe's dashboard before the row exists
+    Map<String, Object> refund = h.emulator().refundOutsideSystem(pi, null);
+    String refundId = (String) refund.get("id");
+    awaitForwarded("refund.created", refundId);
+    h.awaitStripeEventsApplied();
+
+    // Then nothing is recorded against a payment we do not have yet
+    assertThat(h.refunds(pi)).isEmpty();
+
+    // When the row appears, and the janitor passes (twice)
+    h.recordPayment(pi, userId, listingId, 500, "posting_fee", h.now());
+    h.retryNow();
+    h.retryNow();
+
+    // Then the refund is recorded once, as made outside the system, and announced once
+    assertThat(h.refunds(pi))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("stripe_refund_id", refundId)
+                    .containsEntry("amount_cents", 500)
+                    .containsEntry("reason", "user_request")
+                    .containsEntry("status", "processed"));
+    assertThat(h.paymentEvents("refund.processed", refundId)).hasSize(1);
+  }
+
+  @Test
   void shouldKeepTheSumRefundedWithinTheAmountPaidWhenRefundsArePartial() {
     // Given a 500 cent payment refunded 200 then 300 in Stripe's dashboard
     var paid = h.paidListing(Duration.ofDays(3));

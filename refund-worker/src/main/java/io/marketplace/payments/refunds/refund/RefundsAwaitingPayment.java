@@ -1,0 +1,45 @@
+package io.marketplace.payments.refunds.refund;
+
+import java.util.List;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pass of the {@link RefundJanitor}: refunds made outside the system before their PaymentIntent
+ * had a payments row ({@code refunds_awaiting_payment}) are recorded once the row exists (the
+ * payment processor rebuilds a lost row from the PaymentIntent's metadata), rather than when Stripe
+ * next tells of them, which it may never do. Each in its own transaction, by {@link
+ * ExternalRefunds#recordAwaitingPayment}, under the payment's lock, and recorded once whatever runs
+ * it concurrently (the refund's next event, another replica).
+ */
+public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
+
+  private static final Logger log = LoggerFactory.getLogger(RefundsAwaitingPayment.class);
+  private static final int BATCH = 100;
+
+  private final Jdbi jdbi;
+  private final ExternalRefunds externalRefunds;
+
+  public RefundsAwaitingPayment(Jdbi jdbi, ExternalRefunds externalRefunds) {
+    this.jdbi = jdbi;
+    this.externalRefunds = externalRefunds;
+  }
+
+  /** Records the refunds whose payment's row has appeared; returns how many waited no more. */
+  @Override
+  public int run() {
+    List<String> due =
+        jdbi.withHandle(h -> h.attach(RefundStore.class).awaitingPaymentWithPayment(BATCH));
+    int settled = 0;
+    for (String stripeRefundId : due) {
+      if (jdbi.inTransaction(tx -> externalRefunds.recordAwaitingPayment(tx, stripeRefundId))) {
+        settled++;
+      }
+    }
+    if (settled > 0) {
+      log.info("settled {} refunds made before their payment's row existed", settled);
+    }
+    return settled;
+  }
+}
