@@ -45,9 +45,12 @@ class ReplayCommandTest {
   private final Topics topics = Topics.withPrefix(TestInfra.uniqueName("r") + ".");
 
   {
+    // kept for ever: the records are dated months back, and the broker's time retention (7 days)
+    // would delete them whenever its check comes round in a long run, moving the earliest offset
     KafkaTopics.createTopics(
         TestInfra.kafka().bootstrapServers(),
-        Map.of(topics.stripeEvents().name(), topics.stripeEvents().partitions()));
+        Map.of(topics.stripeEvents().name(), topics.stripeEvents().partitions()),
+        Map.of("retention.ms", "-1"));
   }
 
   private final String topic = topics.stripeEvents().name();
