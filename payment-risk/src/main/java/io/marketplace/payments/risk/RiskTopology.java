@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -23,7 +22,6 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.Stores;
-import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * The risk service's topology: {@code stripe.events.v1} in, {@code risk.signals.v1} out.
@@ -50,7 +48,9 @@ import org.apache.kafka.streams.state.WindowStore;
  * </ol>
  *
  * Every store is logged to a changelog topic, and the application runs with {@code exactly_once_v2}
- * ({@link RiskService}), so a crash neither loses a count nor emits a signal twice.
+ * ({@link RiskService}), so a crash neither loses a count nor emits a signal twice. The window
+ * stores are {@link WindowStores}': a clean stop leaves each with the offset it resumes from, even
+ * one with nothing in it.
  */
 public final class RiskTopology {
 
@@ -88,11 +88,8 @@ public final class RiskTopology {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(
         Stores.windowStoreBuilder(
-            Stores.persistentWindowStore(
-                StripeObservations.SEEN_EVENTS,
-                rules.dedupeRetention(),
-                rules.dedupeRetention(),
-                false),
+            WindowStores.persistent(
+                StripeObservations.SEEN_EVENTS, rules.dedupeRetention(), rules.dedupeRetention()),
             Serdes.String(),
             Serdes.Long()));
     builder.addStateStore(
@@ -109,22 +106,20 @@ public final class RiskTopology {
     // dedupe retention (event time)
     builder.addStateStore(
         Stores.windowStoreBuilder(
-            Stores.persistentWindowStore(
+            WindowStores.persistent(
                 StripeObservations.PARKED_DISPUTES,
                 rules.dedupeRetention(),
-                rules.dedupeRetention(),
-                false),
+                rules.dedupeRetention()),
             Serdes.String(),
             PARKED));
     // the facts the category rates counted (a declined attempt, a PaymentIntent's success, a
     // refund), to count each once
     builder.addStateStore(
         Stores.windowStoreBuilder(
-            Stores.persistentWindowStore(
+            WindowStores.persistent(
                 StripeObservations.COUNTED_PAYMENTS,
                 rules.dedupeRetention(),
-                rules.dedupeRetention(),
-                false),
+                rules.dedupeRetention()),
             Serdes.String(),
             Serdes.Long()));
 
@@ -205,11 +200,11 @@ public final class RiskTopology {
             CategoryRates::empty,
             (category, observation, rates) -> rates.add(observation),
             Named.as("category-rates"),
-            Materialized.<String, CategoryRates, WindowStore<Bytes, byte[]>>as(
-                    "risk-category-rates")
+            Materialized.<String, CategoryRates>as(
+                    WindowStores.persistentTimestamped(
+                        "risk-category-rates", RATES_WINDOW.plus(rules.grace()), RATES_WINDOW))
                 .withKeySerde(Serdes.String())
                 .withValueSerde(RATES)
-                .withRetention(RATES_WINDOW.plus(rules.grace()))
                 .withCachingDisabled()
                 .withLoggingEnabled(java.util.Map.of()))
         .toStream(Named.as("category-rates-updates"))
@@ -259,10 +254,13 @@ public final class RiskTopology {
             Named.as(name + "-tally"),
             // no cache: every update is seen downstream, so the one that crosses is never merged
             // away with the next
-            Materialized.<String, Tally, WindowStore<Bytes, byte[]>>as("risk-" + name + "-tallies")
+            Materialized.<String, Tally>as(
+                    WindowStores.persistentTimestamped(
+                        "risk-" + name + "-tallies",
+                        rule.window().plus(rules.grace()),
+                        rule.window()))
                 .withKeySerde(Serdes.String())
                 .withValueSerde(TALLY)
-                .withRetention(rule.window().plus(rules.grace()))
                 .withCachingDisabled()
                 .withLoggingEnabled(java.util.Map.of()))
         .toStream(Named.as(name + "-updates"))

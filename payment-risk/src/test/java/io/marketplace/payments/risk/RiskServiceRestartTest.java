@@ -1,0 +1,145 @@
+package io.marketplace.payments.risk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.core.read.ListAppender;
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.risk.RiskConfig.RiskRules;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The risk service stopped cleanly (as SIGTERM stops it, in production and under {@code ./payments
+ * up}) and started again on the same state directory: it resumes from its stores as they were,
+ * instead of finding every task corrupted and rebuilding each store from its changelog.
+ */
+class RiskServiceRestartTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  /** Kafka Streams' line when a changelog is restored: how many of its records were replayed. */
+  private static final Pattern RESTORED =
+      Pattern.compile(
+          "Finished restoring changelog (\\S+) to store \\S+ with a total number of (\\d+) records");
+
+  @TempDir Path stateDir;
+
+  @Test
+  void shouldResumeFromItsStoresWhenStartedAgainAfterACleanStop() throws Exception {
+    // Given the risk service on its own topics, with a state directory of its own
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    RiskConfig config =
+        new RiskConfig(
+            TestInfra.kafkaConfig(topics),
+            0,
+            stateDir,
+            0,
+            // one decline is a signal: once it is out, the stores behind it hold what it counted
+            RiskRules.fromEnv(Env.of(Map.of("RISK_DECLINES_THRESHOLD", "1"))),
+            db.dbConfig(),
+            Duration.ofHours(1));
+    String user = UUID.randomUUID().toString();
+    try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
+      Await.until(WAIT, "the service runs", () -> isRunning(service));
+      // And a declined payment it counted (its event, its PaymentIntent's user and category, the
+      // tallies of the user and of the category), then raised a signal of
+      String pi = "pi_3Prestart" + UUID.randomUUID().toString().replace("-", "");
+      kafka.send(topics.stripeEvents(), pi, declined(pi, user, Instant.now().minusSeconds(30)));
+      kafka.awaitRecord(topics.riskSignals(), r -> user.equals(r.key()), WAIT);
+    } // When it is stopped cleanly, as its shutdown hook stops it on SIGTERM
+
+    Logger streamsLog = (Logger) LoggerFactory.getLogger("org.apache.kafka.streams");
+    Logger restoreLog =
+        (Logger)
+            LoggerFactory.getLogger(
+                "org.apache.kafka.streams.processor.internals.StoreChangelogReader");
+    Level restoreLevel = restoreLog.getLevel();
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    streamsLog.addAppender(logged);
+    restoreLog.setLevel(Level.INFO);
+    try {
+      // And started again on the same state directory
+      try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
+        Await.until(WAIT, "the service runs again", () -> isRunning(service));
+      }
+    } finally {
+      streamsLog.detachAppender(logged);
+      restoreLog.setLevel(restoreLevel);
+    }
+
+    // Then no task was found corrupted (under exactly-once, a store without the changelog offset
+    // of its last commit is wiped and rebuilt)
+    List<ILoggingEvent> events = List.copyOf(logged.list);
+    assertThat(events)
+        .as("Kafka Streams' warnings and errors on the second start")
+        .filteredOn(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+        .filteredOn(RiskServiceRestartTest::tellsOfCorruption)
+        .extracting(ILoggingEvent::getFormattedMessage)
+        .isEmpty();
+    // And no store replayed a record of its changelog: each resumed where the first run left it
+    assertThat(events)
+        .extracting(ILoggingEvent::getFormattedMessage)
+        .map(RESTORED::matcher)
+        .filteredOn(Matcher::find)
+        .extracting(m -> m.group(1) + ": " + m.group(2))
+        .isNotEmpty()
+        .allMatch(restored -> restored.endsWith(": 0"), "restored no record");
+  }
+
+  private static boolean isRunning(RiskService service) {
+    return service.state() == KafkaStreams.State.RUNNING;
+  }
+
+  private static boolean tellsOfCorruption(ILoggingEvent event) {
+    if (event.getFormattedMessage().contains("corrupted")
+        || event.getFormattedMessage().contains("did not find checkpoint offsets")) {
+      return true;
+    }
+    for (IThrowableProxy t = event.getThrowableProxy(); t != null; t = t.getCause()) {
+      if (t.getClassName().endsWith("TaskCorruptedException")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String declined(String pi, String user, Instant created) {
+    return Json.write(
+        RiskEvents.event(
+            "payment_intent.payment_failed",
+            created,
+            Map.of(
+                "id",
+                pi,
+                "object",
+                "payment_intent",
+                "status",
+                "requires_payment_method",
+                "metadata",
+                Map.of("user_id", user, "category_id", "3"))));
+  }
+}
