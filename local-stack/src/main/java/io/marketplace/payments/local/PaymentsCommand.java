@@ -3,6 +3,7 @@ package io.marketplace.payments.local;
 import io.marketplace.payments.ops.Main;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.PaymentsCli;
+import picocli.CommandLine;
 
 /**
  * {@code ./payments}: the local stack's {@code up} and {@code demo} plus every operator command.
@@ -20,11 +21,15 @@ public final class PaymentsCommand {
     } else {
       Main.quietLogging();
     }
-    OpsContext context = OpsContext.system();
-    int status =
-        PaymentsCli.commandLine(context, new UpCommand(), new DemoCommand(context)).execute(args);
+    int status = commandLine(OpsContext.system()).execute(args);
     if (!up || status != 0) {
       System.exit(status);
     }
+  }
+
+  /** Every command of {@code ./payments}, the local stack's first. */
+  static CommandLine commandLine(OpsContext context) {
+    return PaymentsCli.commandLine(
+        context, new UpCommand(), new DemoCommand(context), new BenchCommand());
   }
 }

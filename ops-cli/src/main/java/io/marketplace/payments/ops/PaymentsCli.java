@@ -6,6 +6,9 @@ import io.marketplace.payments.ops.reconcile.ReconcileCommand;
 import io.marketplace.payments.ops.replay.LagCommand;
 import io.marketplace.payments.ops.replay.ReplayCommand;
 import io.marketplace.payments.ops.token.TokenCommand;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "payments",
     mixinStandardHelpOptions = true,
-    version = "marketplace payments command line",
+    versionProvider = PaymentsCli.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     description = "Operates marketplace payments: tokens, replays, dead letters, reconciliation.")
 public final class PaymentsCli implements Runnable {
@@ -52,6 +55,25 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(new ReconcileCommand(context));
     cli.setExecutionExceptionHandler(PaymentsCli::handle);
     return cli;
+  }
+
+  /** The project's version, which the build writes into {@value #VERSION_FILE}. */
+  static final class Version implements CommandLine.IVersionProvider {
+
+    static final String VERSION_FILE = "payments-cli-version.properties";
+
+    @Override
+    public String[] getVersion() throws IOException {
+      Properties build = new Properties();
+      try (InputStream in = PaymentsCli.class.getResourceAsStream("/" + VERSION_FILE)) {
+        if (in != null) {
+          build.load(in);
+        }
+      }
+      return new String[] {
+        "marketplace payments " + build.getProperty("version", "(version unknown)")
+      };
+    }
   }
 
   /** One line for what the operator can act on; a stack trace only for the unexpected. */

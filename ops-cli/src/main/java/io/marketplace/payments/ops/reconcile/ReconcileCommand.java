@@ -51,9 +51,9 @@ import picocli.CommandLine.Spec;
     name = "reconcile",
     mixinStandardHelpOptions = true,
     description = {
-      "Lists PaymentIntents, refunds and disputes from Stripe, reports what the database missed,",
-      "and repairs it by publishing each missing fact for the workers to apply.",
-      "With --dry-run, only reports."
+      "Repairs what the database missed of Stripe's PaymentIntents, refunds and disputes.",
+      "Lists them from Stripe, reports what the database missed, and repairs it by publishing"
+          + " each missing fact for the workers to apply. With --dry-run, only reports."
     })
 public final class ReconcileCommand implements Callable<Integer> {
 

@@ -1,0 +1,62 @@
+package io.marketplace.payments.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.ops.OpsContext;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code ./payments} as the launcher runs it: the local stack's commands and the operators'. */
+class PaymentsCommandTest {
+
+  /** What a run printed and how it exited. */
+  record Result(int exitCode, String out, String err) {}
+
+  @Test
+  void shouldListEveryCommandOfTheLauncherInWholeSentencesWhenAskedForHelp() {
+    // When
+    Result help = run(Map.of(), "--help");
+
+    // Then every command the launcher runs is listed, bench included, each summary whole
+    assertThat(help.exitCode()).as(help.toString()).isZero();
+    List<String> commands = commandSummaries(help.out());
+    assertThat(commands)
+        .extracting(line -> line.split("\\s+")[0])
+        .containsExactly("up", "demo", "bench", "token", "replay", "lag", "dlq", "reconcile");
+    assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
+  }
+
+  private static Result run(Map<String, String> env, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = PaymentsCommand.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()));
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int code = cli.execute(args);
+    Result result = new Result(code, out.toString(), err.toString());
+    System.out.println("$ payments " + String.join(" ", args) + "\n" + result);
+    return result;
+  }
+
+  /** The lines of the "Commands:" section, each command's summary joined onto one line. */
+  private static List<String> commandSummaries(String help) {
+    List<String> lines = Arrays.asList(help.split("\n"));
+    List<String> section = lines.subList(lines.indexOf("Commands:") + 1, lines.size());
+    StringBuilder joined = new StringBuilder();
+    for (String line : section) {
+      if (line.isBlank()) {
+        break;
+      }
+      // a command starts at column 2, its summary wraps further in
+      joined.append(line.startsWith("   ") ? " " + line.strip() : "\n" + line.strip());
+    }
+    return Arrays.stream(joined.toString().strip().split("\n")).toList();
+  }
+}
