@@ -8,6 +8,7 @@ import io.marketplace.payments.ops.replay.ReplayCommand;
 import io.marketplace.payments.ops.token.TokenCommand;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,7 +55,26 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(DlqCommand.commandLine(context));
     cli.addSubcommand(new ReconcileCommand(context));
     cli.setExecutionExceptionHandler(PaymentsCli::handle);
+    cli.setParameterExceptionHandler(unknownFirst(cli.getParameterExceptionHandler()));
     return cli;
+  }
+
+  /**
+   * Names a mistyped option before the required one it hid: {@code token --usr 1} says "Unknown
+   * options: '--usr', '1'" and suggests {@code --user}, where picocli would only say that {@code
+   * --user} is missing.
+   */
+  private static CommandLine.IParameterExceptionHandler unknownFirst(
+      CommandLine.IParameterExceptionHandler standard) {
+    return (error, args) -> {
+      CommandLine command = error.getCommandLine();
+      List<String> unknown = command.getUnmatchedArguments();
+      if (error instanceof CommandLine.MissingParameterException && !unknown.isEmpty()) {
+        return standard.handleParseException(
+            new CommandLine.UnmatchedArgumentException(command, unknown), args);
+      }
+      return standard.handleParseException(error, args);
+    };
   }
 
   /** The project's version, which the build writes into {@value #VERSION_FILE}. */

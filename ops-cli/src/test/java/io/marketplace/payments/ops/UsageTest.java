@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** What {@code payments} says about itself. */
+/** What {@code payments} says about itself, and about a command line it cannot take. */
 class UsageTest {
 
   private final Cli cli = new Cli();
@@ -33,6 +33,45 @@ class UsageTest {
     // Then
     assertThat(version.exitCode()).as(version.toString()).isZero();
     assertThat(version.out().strip()).matches("marketplace payments \\d+\\.\\d+\\.\\d+\\S*");
+  }
+
+  @Test
+  void shouldNameAnUnknownOptionBeforeAMissingRequiredOneWhenBothAreWrong() {
+    // When the operator mistypes the one required option
+    Cli.Result token = cli.run("token", "--usr", "1");
+
+    // Then the typo is named, with what was meant, rather than only the option it hid
+    assertThat(token.exitCode()).as(token.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(token.err()).containsPattern("Unknown options?: '--usr'").contains("--user");
+    assertThat(token.err()).doesNotContain("Missing required option");
+  }
+
+  @Test
+  void shouldNameAnUnknownOptionBeforeAMissingRequiredOneInEveryCommand() {
+    // When
+    Cli.Result reconcile = cli.run("reconcile", "--snce", "1h");
+    Cli.Result replay = cli.run("replay", "--consumer", "payment-processor", "--to-earlist");
+    Cli.Result redrive = cli.run("dlq", "redrive", "--al");
+
+    // Then
+    assertThat(reconcile.exitCode()).as(reconcile.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(reconcile.err()).containsPattern("Unknown options?: '--snce'").contains("--since");
+    assertThat(replay.exitCode()).as(replay.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(replay.err())
+        .containsPattern("Unknown options?: '--to-earlist'")
+        .contains("--to-earliest");
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(redrive.err()).containsPattern("Unknown options?: '--al'").contains("--all");
+  }
+
+  @Test
+  void shouldStillNameAMissingRequiredOptionWhenNothingIsUnknown() {
+    // When
+    Cli.Result token = cli.run("token", "--role", "super_admin");
+
+    // Then
+    assertThat(token.exitCode()).as(token.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(token.err()).contains("Missing required option: '--user=UUID'");
   }
 
   /** The lines of the "Commands:" section, each command's summary joined onto one line. */
