@@ -2,15 +2,19 @@ package io.marketplace.payments.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.token.TokenCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -69,9 +73,10 @@ public final class DemoCommand implements Callable<Integer> {
             Duration.ofHours(1));
     step(out, "1. user " + user + " signs in (token from AUTH_JWT_SECRET)");
 
+    String theApi = "the API at " + api;
     JsonNode listing =
         send(
-            out,
+            theApi,
             bearer(api + "/api/marketplace/listings", token)
                 .POST(
                     json(
@@ -92,7 +97,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     JsonNode checkout =
         send(
-            out,
+            theApi,
             bearer(api + "/api/marketplace/listings/" + listingId + "/checkout", token)
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
@@ -111,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
         Base64.getEncoder().encodeToString((stripeKey + ":").getBytes(StandardCharsets.UTF_8));
     JsonNode confirmed =
         send(
-            out,
+            "Stripe at " + stripe,
             HttpRequest.newBuilder(
                     URI.create(stripe + "/v1/payment_intents/" + paymentIntent + "/confirm"))
                 .header("Authorization", "Basic " + basic)
@@ -131,7 +136,7 @@ public final class DemoCommand implements Callable<Integer> {
     while (System.nanoTime() < deadline) {
       JsonNode current =
           send(
-              out,
+              theApi,
               bearer(api + "/api/marketplace/listings/" + listingId, token).GET().build(),
               200);
       String status = current.path("status").asText();
@@ -171,7 +176,11 @@ public final class DemoCommand implements Callable<Integer> {
     return HttpRequest.BodyPublishers.ofString(body);
   }
 
-  private JsonNode send(PrintWriter out, HttpRequest request, int expected)
+  /**
+   * Sends {@code request} to {@code service} ("the API at ..."), expecting {@code expected}. A
+   * service that does not answer, or answers otherwise, is one line for the operator.
+   */
+  private JsonNode send(String service, HttpRequest request, int expected)
       throws IOException, InterruptedException {
     HttpRequest withType =
         request.method().equals("POST") && request.headers().firstValue("Content-Type").isEmpty()
@@ -179,9 +188,19 @@ public final class DemoCommand implements Callable<Integer> {
                 .header("Content-Type", "application/json")
                 .build()
             : request;
-    HttpResponse<String> response = http.send(withType, HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response;
+    try {
+      response = http.send(withType, HttpResponse.BodyHandlers.ofString());
+    } catch (ConnectException | HttpConnectTimeoutException e) {
+      throw new OperatorError(service + " does not answer: is ./payments up running?", e);
+    } catch (HttpTimeoutException e) {
+      throw new OperatorError(
+          service + " did not answer " + request.method() + " " + request.uri() + " in time", e);
+    } catch (IOException e) {
+      throw new OperatorError(service + " failed: " + e, e);
+    }
     if (response.statusCode() != expected) {
-      throw new IllegalStateException(
+      throw new OperatorError(
           request.method()
               + " "
               + request.uri()

@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.ops.OpsContext;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -31,6 +36,47 @@ class PaymentsCommandTest {
         .extracting(line -> line.split("\\s+")[0])
         .containsExactly("up", "demo", "bench", "token", "replay", "lag", "dlq", "reconcile");
     assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
+  }
+
+  @Test
+  void shouldSayInOneLineThatTheApiDoesNotAnswerWhenTheStackIsDown() {
+    // Given the addresses of a stack that is not running
+    int closed = closedPort();
+    String api = "http://127.0.0.1:" + closed;
+    Map<String, String> env =
+        Map.of(
+            "API_URL",
+            api,
+            "STRIPE_API_BASE",
+            "http://127.0.0.1:" + closed,
+            "STRIPE_SECRET_KEY",
+            "sk_test_" + randomHex(),
+            "AUTH_JWT_SECRET",
+            randomHex());
+
+    // When
+    Result demo = run(env, "demo");
+
+    // Then
+    assertThat(demo.exitCode()).as(demo.toString()).isEqualTo(1);
+    assertThat(demo.err().strip())
+        .isEqualTo(
+            "payments demo: the API at " + api + " does not answer: is ./payments up running?");
+  }
+
+  private static String randomHex() {
+    byte[] bytes = new byte[32];
+    new SecureRandom().nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  /** A port nothing listens on: taken from the system, then given back. */
+  private static int closedPort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static Result run(Map<String, String> env, String... args) {
