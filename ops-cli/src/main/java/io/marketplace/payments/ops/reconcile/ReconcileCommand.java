@@ -3,6 +3,7 @@ package io.marketplace.payments.ops.reconcile;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -137,7 +138,8 @@ public final class ReconcileCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    StripeLedger stripe = new StripeLedger(context.stripe().client());
+    StripeConfig stripeConfig = context.stripe();
+    StripeLedger stripe = new StripeLedger(stripeConfig.client(), stripeConfig.apiBase());
     KafkaConfig kafka = dryRun ? null : context.kafka();
     try (Database database = context.openDatabase()) {
       return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);

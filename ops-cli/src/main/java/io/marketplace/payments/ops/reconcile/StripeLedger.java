@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.reconcile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
+import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.Dispute;
@@ -27,9 +28,12 @@ public final class StripeLedger {
   private static final long PAGE = 100;
 
   private final StripeClient client;
+  private final String apiBase;
 
-  public StripeLedger(StripeClient client) {
+  /** {@code client} sends to {@code apiBase} (STRIPE_API_BASE), which the errors name. */
+  public StripeLedger(StripeClient client, String apiBase) {
     this.client = client;
+    this.apiBase = apiBase;
   }
 
   /** Every PaymentIntent created at or after {@code since}, newest first, page by page. */
@@ -131,7 +135,7 @@ public final class StripeLedger {
   }
 
   /** The object of {@code id} as Stripe has it now; empty when Stripe has none of that id. */
-  private static <T> Optional<T> retrieve(String id, Retrieval<T> retrieval) {
+  private <T> Optional<T> retrieve(String id, Retrieval<T> retrieval) {
     try {
       return Optional.of(retrieval.retrieve());
     } catch (InvalidRequestException e) {
@@ -154,7 +158,7 @@ public final class StripeLedger {
    * Stripe's failure; what {@code each} throws (reading the database) is its own, and is not
    * reported as Stripe's.
    */
-  private static <T> void forEach(String doing, Listing<T> listing, Consumer<T> each) {
+  private <T> void forEach(String doing, Listing<T> listing, Consumer<T> each) {
     Iterator<T> objects;
     try {
       objects = listing.list().iterator();
@@ -218,9 +222,28 @@ public final class StripeLedger {
     };
   }
 
-  private static OperatorError unreachable(String doing, Exception e) {
+  /**
+   * Stripe's failure as one line. stripe-java words a connection failure with its global default
+   * base ("IOException during API request to Stripe (https://api.stripe.com)") whatever base the
+   * client sends to, so that one is told with ours.
+   */
+  private OperatorError unreachable(String doing, Exception e) {
     if (e instanceof OperatorError operatorError) {
       return operatorError;
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ApiConnectionException) {
+        Throwable why = t.getCause() == null ? t : t.getCause();
+        return new OperatorError(
+            "Stripe at "
+                + apiBase
+                + " did not answer while "
+                + doing
+                + " ("
+                + why.getMessage()
+                + "): is STRIPE_API_BASE right?",
+            e);
+      }
     }
     return new OperatorError("Stripe failed while " + doing + ": " + e.getMessage(), e);
   }
