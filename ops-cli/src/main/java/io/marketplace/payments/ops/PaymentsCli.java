@@ -54,7 +54,7 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(new LagCommand(context));
     cli.addSubcommand(DlqCommand.commandLine(context));
     cli.addSubcommand(new ReconcileCommand(context));
-    cli.setExecutionExceptionHandler(PaymentsCli::handle);
+    cli.setExecutionExceptionHandler((error, command, parsed) -> handle(error, command, context));
     cli.setParameterExceptionHandler(unknownFirst(cli.getParameterExceptionHandler()));
     return cli;
   }
@@ -96,10 +96,16 @@ public final class PaymentsCli implements Runnable {
     }
   }
 
-  /** One line for what the operator can act on; a stack trace only for the unexpected. */
-  private static int handle(
-      Exception error, CommandLine command, CommandLine.ParseResult parseResult) {
+  /**
+   * One line for what the operator can act on; a stack trace only for the unexpected. Kafka not
+   * answering is told the same way whichever client call gave up waiting.
+   */
+  private static int handle(Exception error, CommandLine command, OpsContext context) {
     String name = command.getCommandSpec().qualifiedName();
+    if (!(error instanceof OperatorError) && OperatorError.isKafkaTimeout(error)) {
+      String servers = context.env().optional("KAFKA_BOOTSTRAP_SERVERS", "(none set)");
+      return handle(OperatorError.kafkaDidNotAnswer(servers, null, "", error), command, context);
+    }
     if (error instanceof ConfigException || error instanceof UsageError) {
       command.getErr().println(name + ": " + error.getMessage());
       command.getErr().flush();

@@ -4,8 +4,11 @@ import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -52,6 +55,15 @@ public final class Cli {
   public Cli stripe(String apiBase, String secretKey) {
     set("STRIPE_API_BASE", apiBase);
     return set("STRIPE_SECRET_KEY", secretKey);
+  }
+
+  /** A port nothing listens on, for the address of a system that is not running. */
+  public static int closedPort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public Result run(String... args) {

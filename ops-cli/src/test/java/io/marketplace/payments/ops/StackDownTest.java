@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -20,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class StackDownTest {
 
-  private final int closed = closedPort();
+  private final int closed = Cli.closedPort();
   private final String kafka = "127.0.0.1:" + closed;
   private final String stripe = "http://127.0.0.1:" + closed;
   private final Cli cli =
@@ -30,6 +29,34 @@ class StackDownTest {
           .set("DATABASE_USER", "payments")
           .set("DATABASE_PASSWORD", "Vq8yT3nKp0ZrW6sLx2Jd")
           .stripe(stripe, "sk_test_" + HexFormat.of().formatHex(randomBytes()));
+
+  @Test
+  void shouldSayInOneLineThatKafkaDidNotAnswerWhenListingDeadLetters() {
+    // When
+    Cli.Result list = cli.run("dlq", "list");
+
+    // Then
+    assertKafkaDidNotAnswer(list, "payments dlq list");
+  }
+
+  @Test
+  void shouldSayInOneLineThatKafkaDidNotAnswerWhenRedrivingDeadLetters() {
+    // When
+    Cli.Result redrive = cli.run("dlq", "redrive", "--all", "--dry-run");
+
+    // Then
+    assertKafkaDidNotAnswer(redrive, "payments dlq redrive");
+  }
+
+  @Test
+  void shouldSayInOneLineThatKafkaDidNotAnswerWhenReplaying() {
+    // When
+    Cli.Result replay =
+        cli.run("replay", "--consumer", "payment-processor", "--to-earliest", "--dry-run");
+
+    // Then
+    assertKafkaDidNotAnswer(replay, "payments replay");
+  }
 
   @Test
   void shouldNameTheConfiguredStripeAddressWhenStripeDoesNotAnswer() {
@@ -80,6 +107,19 @@ class StackDownTest {
     }
   }
 
+  private void assertKafkaDidNotAnswer(Cli.Result result, String command) {
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(PaymentsCli.REFUSED);
+    // one line says why, after what the command was doing
+    List<String> lines = lines(result.err());
+    assertThat(lines.stream().filter(line -> line.startsWith(command + ":")))
+        .as(result.toString())
+        .hasSize(1);
+    assertThat(lines.getLast())
+        .startsWith(command + ": Kafka at " + kafka + " did not answer within ")
+        .contains("KAFKA_BOOTSTRAP_SERVERS");
+    assertThat(result.err()).doesNotContain("Exception");
+  }
+
   private static List<String> lines(String text) {
     return Arrays.stream(text.split("\n")).filter(line -> !line.isBlank()).toList();
   }
@@ -88,14 +128,5 @@ class StackDownTest {
     byte[] bytes = new byte[24];
     new SecureRandom().nextBytes(bytes);
     return bytes;
-  }
-
-  /** A port nothing listens on: taken from the system, then given back. */
-  static int closedPort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

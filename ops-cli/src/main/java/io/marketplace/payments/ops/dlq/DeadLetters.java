@@ -28,6 +28,7 @@ public final class DeadLetters {
 
   private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(15);
 
   private final KafkaConfig kafka;
 
@@ -70,9 +71,14 @@ public final class DeadLetters {
       Map<Topic, List<TopicPartition>> partitionsOf = new LinkedHashMap<>();
       List<String> missing = new ArrayList<>();
       for (Topic topic : topics) {
-        List<PartitionInfo> infos =
-            Optional.ofNullable(consumer.partitionsFor(topic.name(), Duration.ofSeconds(15)))
-                .orElse(List.of());
+        List<PartitionInfo> infos;
+        try {
+          infos =
+              Optional.ofNullable(consumer.partitionsFor(topic.name(), METADATA_TIMEOUT))
+                  .orElse(List.of());
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+          throw OperatorError.kafkaDidNotAnswer(kafka.bootstrapServers(), METADATA_TIMEOUT, "", e);
+        }
         if (infos.isEmpty()) {
           missing.add(topic.name());
         }

@@ -56,7 +56,7 @@ public final class Redriver {
                   // the claim commits only once the broker has the record: a failed send leaves no
                   // claim, and a crash after the send at worst allows a second send, which the
                   // worker skips as already applied
-                  RecordMetadata metadata = send(producer, record);
+                  RecordMetadata metadata = send(producer, record, letter);
                   Redrives.sentTo(tx, letter, metadata.partition(), metadata.offset());
                   return metadata;
                 });
@@ -124,11 +124,15 @@ public final class Redriver {
     }
   }
 
-  private static RecordMetadata send(
-      Producer<String, byte[]> producer, ProducerRecord<String, byte[]> record) {
+  private RecordMetadata send(
+      Producer<String, byte[]> producer, ProducerRecord<String, byte[]> record, DeadLetter letter) {
     try {
       return producer.send(record).get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
+      if (e instanceof TimeoutException || OperatorError.isKafkaTimeout(e)) {
+        throw OperatorError.kafkaDidNotAnswer(
+            kafka.bootstrapServers(), SEND_TIMEOUT, letter.coordinates() + " not redriven", e);
+      }
       throw new OperatorError(
           "Kafka did not acknowledge the redrive to " + record.topic() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {

@@ -60,6 +60,7 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private static final int PROGRESS_EVERY = 100;
   private static final Duration RECHECK_EVERY = Duration.ofSeconds(1);
+  private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(30);
 
   private final OpsContext context;
 
@@ -428,7 +429,8 @@ public final class ReconcileCommand implements Callable<Integer> {
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(kafka.producer("payments-cli-reconcile"))) {
       RepairPublisher publisher =
-          new RepairPublisher(producer, kafka.topics().stripeEvents(), context.clock());
+          new RepairPublisher(
+              producer, kafka.bootstrapServers(), kafka.topics().stripeEvents(), context.clock());
       for (Repair repair : repairs.values()) {
         JsonNode object = stripe.raw(repair.objectId());
         RecordMetadata where =
@@ -458,7 +460,10 @@ public final class ReconcileCommand implements Callable<Integer> {
   private static void requireTopic(KafkaConfig kafka) {
     String topic = kafka.topics().stripeEvents().name();
     try (Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"))) {
-      admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS);
+      admin
+          .describeTopics(List.of(topic))
+          .allTopicNames()
+          .get(LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UnknownTopicOrPartitionException) {
         throw new OperatorError(
@@ -468,7 +473,8 @@ public final class ReconcileCommand implements Callable<Integer> {
       }
       throw new OperatorError("could not look up " + topic + ": " + e.getCause(), e);
     } catch (TimeoutException e) {
-      throw new OperatorError("Kafka did not answer within 30 s: nothing published", e);
+      throw OperatorError.kafkaDidNotAnswer(
+          kafka.bootstrapServers(), LOOKUP_TIMEOUT, "nothing published", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OperatorError("interrupted: nothing published", e);

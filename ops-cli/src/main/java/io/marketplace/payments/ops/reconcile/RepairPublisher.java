@@ -29,11 +29,15 @@ public final class RepairPublisher {
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
 
   private final Producer<String, byte[]> producer;
+  private final String bootstrapServers;
   private final Topic stripeEvents;
   private final Clock clock;
 
-  public RepairPublisher(Producer<String, byte[]> producer, Topic stripeEvents, Clock clock) {
+  /** {@code producer} sends to {@code bootstrapServers}, which its errors name. */
+  public RepairPublisher(
+      Producer<String, byte[]> producer, String bootstrapServers, Topic stripeEvents, Clock clock) {
     this.producer = producer;
+    this.bootstrapServers = bootstrapServers;
     this.stripeEvents = stripeEvents;
     this.clock = clock;
   }
@@ -69,6 +73,10 @@ public final class RepairPublisher {
     try {
       return producer.send(record).get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
+      if (e instanceof TimeoutException || OperatorError.isKafkaTimeout(e)) {
+        throw OperatorError.kafkaDidNotAnswer(
+            bootstrapServers, SEND_TIMEOUT, repair.eventId() + " not published", e);
+      }
       throw new OperatorError(
           "Kafka did not acknowledge " + repair.eventId() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {

@@ -32,9 +32,11 @@ public final class ConsumerGroups implements AutoCloseable {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
   private final Admin admin;
+  private final String bootstrapServers;
 
   public ConsumerGroups(KafkaConfig kafka) {
     this.admin = Admin.create(kafka.admin("payments-cli"));
+    this.bootstrapServers = kafka.bootstrapServers();
   }
 
   /** The members of {@code group} now; none for an empty or unknown group. */
@@ -146,18 +148,17 @@ public final class ConsumerGroups implements AutoCloseable {
     }
   }
 
-  private static <T> T get(KafkaFuture<T> future) {
+  private <T> T get(KafkaFuture<T> future) {
     try {
       return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (OperatorError.isKafkaTimeout(cause)) {
+        throw OperatorError.kafkaDidNotAnswer(bootstrapServers, null, "", cause);
+      }
       throw new OperatorError(String.valueOf(cause.getMessage()), cause);
     } catch (TimeoutException e) {
-      throw new OperatorError(
-          "Kafka did not answer within "
-              + TIMEOUT.toSeconds()
-              + " s: is KAFKA_BOOTSTRAP_SERVERS right?",
-          e);
+      throw OperatorError.kafkaDidNotAnswer(bootstrapServers, TIMEOUT, "", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OperatorError("interrupted", e);

@@ -179,6 +179,31 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldSayInOneLineThatKafkaDidNotAnswerWhenPublishingRepairs() throws Exception {
+    // Given a payment whose webhook never arrived, and a Kafka that does not answer
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    String kafka = "127.0.0.1:" + Cli.closedPort();
+
+    // When the operator reconciles
+    Cli.Result apply =
+        cli.set("KAFKA_BOOTSTRAP_SERVERS", kafka)
+            .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then it reports what it found, and says in one line that nothing was published, and why
+    assertThat(apply.exitCode()).as(apply.toString()).isEqualTo(1);
+    assertThat(apply.out()).containsPattern("payment_not_recorded\\s+" + pi);
+    assertThat(apply.err().strip().lines().toList().getLast())
+        .isEqualTo(
+            "payments reconcile: Kafka at "
+                + kafka
+                + " did not answer within 30 s (nothing published): is KAFKA_BOOTSTRAP_SERVERS"
+                + " right, and is Kafka running?");
+    assertThat(apply.err()).doesNotContain("Exception");
+  }
+
+  @Test
   void shouldApplyPaymentWhoseWebhookNeverArrived() throws Exception {
     // Given a PaymentIntent that succeeded at Stripe, whose event never reached us
     UUID listing = world.pendingListing();
