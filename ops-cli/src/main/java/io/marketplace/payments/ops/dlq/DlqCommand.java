@@ -272,7 +272,7 @@ public final class DlqCommand implements Runnable {
                 + sent
                 + " dead letters"
                 + ofConsumer
-                + "; check with: payments dlq list, and the worker's lag");
+                + "; check with: ./payments dlq list, and the worker's lag");
         if (!othersLeft.isEmpty()) {
           out.println(othersLeft);
         }

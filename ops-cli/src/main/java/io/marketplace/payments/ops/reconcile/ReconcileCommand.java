@@ -539,7 +539,7 @@ public final class ReconcileCommand implements Callable<Integer> {
             waiting.size()
                 + " findings not repaired within "
                 + await
-                + ": is the worker running? see payments lag and payments dlq list");
+                + ": is the worker running? see ./payments lag and ./payments dlq list");
       }
       Thread.sleep(RECHECK_EVERY);
     }

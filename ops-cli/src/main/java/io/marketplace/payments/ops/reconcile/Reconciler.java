@@ -164,7 +164,7 @@ public final class Reconciler {
                           ? ", activated by " + state.listingPaymentIntentId()
                           : "")
                       + ") and has no automatic refund: look for its refund command"
-                      + " (payments dlq list) or refund it (POST"
+                      + " (./payments dlq list) or refund it (POST"
                       + " /admin/api/marketplace/payments/"
                       + pi.id()
                       + "/refunds)",

@@ -130,7 +130,7 @@ public final class ReplayCommand implements Callable<Integer> {
               + ": start it again; it re-reads "
               + plan.totalToReread()
               + " records and applies only what it had not applied before");
-      out.println("follow it with: payments lag --consumer " + consumer + " --wait");
+      out.println("follow it with: ./payments lag --consumer " + consumer + " --wait");
       out.flush();
       return 0;
     }

@@ -131,7 +131,9 @@ class DlqCommandTest {
 
     // Then the worker applies it, once
     assertThat(redrive.exitCode()).as(redrive.toString()).isZero();
-    assertThat(redrive.out()).contains("redriven 1 dead letters");
+    assertThat(redrive.out())
+        .contains("redriven 1 dead letters")
+        .contains("check with: ./payments dlq list");
     Await.until(WAIT, "the redriven event applied", () -> applied("evt_poison_1") == 1);
     ConsumerRecord<String, byte[]> resent =
         kafka.awaitRecord(

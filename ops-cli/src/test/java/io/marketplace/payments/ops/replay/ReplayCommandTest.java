@@ -130,6 +130,9 @@ class ReplayCommandTest {
     // Then the group resumes at the start and re-reads exactly what the plan said
     assertThat(result.exitCode()).as(result.toString()).isZero();
     assertThat(result.out()).contains("total: 7 records to re-read").contains("rewound " + group);
+    // and how to follow the re-reading, as the operator types it
+    assertThat(result.out())
+        .contains("follow it with: ./payments lag --consumer " + group + " --wait");
     assertThat(committed())
         .containsEntry(new TopicPartition(topic, 0), 0L)
         .containsEntry(new TopicPartition(topic, 4), 0L);
