@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "bench",
     description = {
-      "Runs every benchmark (about 19 min) and rewrites docs/benchmarks.md.",
+      "Runs every benchmark (19 min) and rewrites docs/benchmarks.md.",
       "The launcher runs bench/run.sh for it; ./payments bench --help lists its options."
     })
 final class BenchCommand implements Runnable {

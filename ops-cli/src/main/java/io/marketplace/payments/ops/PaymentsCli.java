@@ -54,6 +54,7 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(new LagCommand(context));
     cli.addSubcommand(DlqCommand.commandLine(context));
     cli.addSubcommand(new ReconcileCommand(context));
+    versionEverywhere(cli, new Version());
     cli.setExecutionExceptionHandler((error, command, parsed) -> handle(error, command, context));
     cli.setParameterExceptionHandler(unknownFirst(cli.getParameterExceptionHandler()));
     return cli;
@@ -75,6 +76,12 @@ public final class PaymentsCli implements Runnable {
       }
       return standard.handleParseException(error, args);
     };
+  }
+
+  /** Every command's {@code --version} prints the project's, as {@code payments --version}. */
+  private static void versionEverywhere(CommandLine command, Version version) {
+    command.getCommandSpec().versionProvider(version);
+    command.getSubcommands().values().forEach(sub -> versionEverywhere(sub, version));
   }
 
   /** The project's version, which the build writes into {@value #VERSION_FILE}. */

@@ -36,6 +36,18 @@ class UsageTest {
   }
 
   @Test
+  void shouldPrintTheSameVersionWhenACommandIsAskedForIt() {
+    // When
+    Cli.Result version = cli.run("--version");
+    Cli.Result ofToken = cli.run("token", "--version");
+    Cli.Result ofRedrive = cli.run("dlq", "redrive", "--version");
+
+    // Then
+    assertThat(ofToken.out()).as(ofToken.toString()).isEqualTo(version.out());
+    assertThat(ofRedrive.out()).as(ofRedrive.toString()).isEqualTo(version.out());
+  }
+
+  @Test
   void shouldNameAnUnknownOptionBeforeAMissingRequiredOneWhenBothAreWrong() {
     // When the operator mistypes the one required option
     Cli.Result token = cli.run("token", "--usr", "1");
