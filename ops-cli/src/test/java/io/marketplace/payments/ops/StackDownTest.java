@@ -12,11 +12,15 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The commands against a system that is not running (a fresh machine before {@code ./payments up},
- * a wrong address): each says in one line which address did not answer, without a stack trace.
+ * a wrong address): each says in one line which address did not answer, without a stack trace. They
+ * run at the same time: each only waits for a client to give up.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class StackDownTest {
 
   private final int closed = Cli.closedPort();
