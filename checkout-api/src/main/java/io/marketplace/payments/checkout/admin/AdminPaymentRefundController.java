@@ -93,11 +93,7 @@ public final class AdminPaymentRefundController {
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
               RefundRequestDao.Payment payment =
                   dao.lockPayment(paymentIntentId).orElseThrow(() -> unknown(paymentIntentId));
-              if (caller.owns(payment.userId())) {
-                // four eyes: a super_admin's own account is a marketplace account like any other
-                throw ProblemException.forbidden(
-                    "an admin may not refund their own payment; another admin may");
-              }
+              caller.refuseOwn(payment.userId(), "refund their own payment");
               Instant now = clock.instant();
               if (idempotencyKey == null) {
                 // a double click, or a client's quick retry: the same refund once

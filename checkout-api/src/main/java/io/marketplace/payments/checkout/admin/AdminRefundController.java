@@ -137,11 +137,7 @@ public final class AdminRefundController {
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lockWithPayment(tx, id);
-          if (caller.owns(refund.userId())) {
-            // four eyes: a super_admin's own account is a marketplace account like any other
-            throw ProblemException.forbidden(
-                "an admin may not approve a refund of their own payment; another admin may");
-          }
+          caller.refuseOwn(refund.userId(), "approve a refund of their own payment");
           Instant now = clock.instant();
           if (decidedBefore(tx, id, "approved", requestKey, now)) {
             return; // this request approved it: Stripe finishes it, or it is answered as it is

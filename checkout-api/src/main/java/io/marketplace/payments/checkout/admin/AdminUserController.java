@@ -100,10 +100,7 @@ public final class AdminUserController {
 
   public Reply unban(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "user");
-    if (id.equals(caller.userId())) {
-      // four eyes: a super_admin's own account is a marketplace account like any other
-      throw ProblemException.forbidden("an admin may not lift their own ban; another admin may");
-    }
+    caller.refuseOwn(id, "lift their own ban");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();

@@ -87,12 +87,10 @@ public final class ModerationController {
               Instant now = clock.instant();
               ListingDao listings = tx.attach(ListingDao.class);
               Listing listing = listings.lock(id, now).orElseThrow(() -> Listings.notFound(id));
-              if (caller.owns(listing.userId())) {
-                // four eyes: the rejection refunds the listing's payments, the admin's own
-                throw ProblemException.forbidden(
-                    "an admin may not reject their own listing, whose payments the rejection"
-                        + " refunds; another admin may");
-              }
+              // the rejection refunds the listing's payments, the admin's own
+              caller.refuseOwn(
+                  listing.userId(),
+                  "reject their own listing, whose payments the rejection refunds");
               if (requestKey.isPresent()
                   && listings.rejectedUnder(id, requestKey.get(), RequestKey.bindsSince(now))) {
                 // this request rejected it, and announced it, already

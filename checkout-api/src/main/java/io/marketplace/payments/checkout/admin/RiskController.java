@@ -49,10 +49,7 @@ public final class RiskController {
 
   public Reply clear(Context ctx, Caller caller) {
     UUID userId = PathIds.uuid(ctx, "id", "user");
-    if (userId.equals(caller.userId())) {
-      // four eyes: a super_admin's own account is a marketplace account like any other
-      throw ProblemException.forbidden("an admin may not clear their own risk hold; another may");
-    }
+    caller.refuseOwn(userId, "clear their own risk hold");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
     body.validate();

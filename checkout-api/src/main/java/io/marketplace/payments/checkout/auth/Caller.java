@@ -1,5 +1,6 @@
 package io.marketplace.payments.checkout.auth;
 
+import io.marketplace.payments.common.http.ProblemException;
 import java.util.Set;
 import java.util.UUID;
 
@@ -21,5 +22,17 @@ public record Caller(UUID userId, Set<Role> roles) {
 
   public boolean owns(UUID ownerId) {
     return userId.equals(ownerId);
+  }
+
+  /**
+   * Four eyes: refuses (403) an admin's decision about their own account, which is a marketplace
+   * account like any other; another admin decides.
+   *
+   * @param what what the admin may not do to it, as in "an admin may not {@code what}"
+   */
+  public void refuseOwn(UUID ownerId, String what) {
+    if (owns(ownerId)) {
+      throw ProblemException.forbidden("an admin may not " + what + "; another admin may");
+    }
   }
 }
