@@ -3,9 +3,6 @@ package io.marketplace.payments.system;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.stripe.StripeClient;
-import com.stripe.exception.StripeException;
-import com.stripe.model.PaymentIntent;
-import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.RecordHeaders;
@@ -16,6 +13,7 @@ import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.system.support.PaidAtStripe;
 import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.Sql;
@@ -269,27 +267,7 @@ class MoneyComingBackTest {
    */
   private static String pay(
       UUID userId, UUID listingId, String type, long amountCents, boolean recorded) {
-    PaymentIntent pi;
-    try {
-      pi =
-          stripe
-              .v1()
-              .paymentIntents()
-              .create(
-                  PaymentIntentCreateParams.builder()
-                      .setAmount(amountCents)
-                      .setCurrency("usd")
-                      .setPaymentMethod("pm_card_visa")
-                      .setConfirm(true)
-                      .putMetadata("listing_id", listingId.toString())
-                      .putMetadata("user_id", userId.toString())
-                      .putMetadata("category_id", "1")
-                      .putMetadata("payment_type", type)
-                      .build());
-    } catch (StripeException e) {
-      throw new IllegalStateException(e);
-    }
-    assertThat(pi.getStatus()).isEqualTo("succeeded");
+    String pi = PaidAtStripe.withVisa(stripe, userId, listingId, type, amountCents);
     if (recorded) {
       db.execute(
           """
@@ -297,13 +275,13 @@ class MoneyComingBackTest {
                                 amount_cents, currency, status)
           VALUES (?, ?, ?, ?, ?, 'usd', 'requires_payment')
           """,
-          pi.getId(),
+          pi,
           listingId,
           userId,
           type,
           amountCents);
     }
-    return pi.getId();
+    return pi;
   }
 
   /** Publishes {@code object} in an event of {@code type} as the gateway does; returns its id. */

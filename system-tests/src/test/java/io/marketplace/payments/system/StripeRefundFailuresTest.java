@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
-import com.stripe.exception.StripeException;
-import com.stripe.model.PaymentIntent;
-import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.common.events.ModerationDecision;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaConfig;
@@ -16,6 +13,7 @@ import io.marketplace.payments.gateway.WebhookGateway;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.system.support.PaidAtStripe;
 import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.ServiceEnv;
 import io.marketplace.payments.system.support.Sql;
@@ -177,7 +175,7 @@ class StripeRefundFailuresTest {
   }
 
   /** A listing and its two payments, charged at Stripe and recorded as checkout-api does. */
-  private static Paid paidListing(Sql db, StripeClient stripe) throws StripeException {
+  private static Paid paidListing(Sql db, StripeClient stripe) {
     UUID userId = UUID.randomUUID();
     UUID listingId = UUID.randomUUID();
     Instant paidAt = Instant.now().minus(Duration.ofHours(1));
@@ -208,37 +206,21 @@ class StripeRefundFailuresTest {
       UUID listingId,
       long amountCents,
       String type,
-      Instant paidAt)
-      throws StripeException {
-    PaymentIntent pi =
-        stripe
-            .v1()
-            .paymentIntents()
-            .create(
-                PaymentIntentCreateParams.builder()
-                    .setAmount(amountCents)
-                    .setCurrency("usd")
-                    .setPaymentMethod("pm_card_visa")
-                    .setConfirm(true)
-                    .putMetadata("listing_id", listingId.toString())
-                    .putMetadata("user_id", userId.toString())
-                    .putMetadata("category_id", "1")
-                    .putMetadata("payment_type", type)
-                    .build());
-    assertThat(pi.getStatus()).isEqualTo("succeeded");
+      Instant paidAt) {
+    String pi = PaidAtStripe.withVisa(stripe, userId, listingId, type, amountCents);
     db.execute(
         """
         INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,
                               amount_cents, status, created_at, succeeded_at)
         VALUES (?, ?, ?, ?, ?, 'succeeded', ?, ?)
         """,
-        pi.getId(),
+        pi,
         listingId,
         userId,
         type,
         amountCents,
         paidAt.minusSeconds(30),
         paidAt);
-    return pi.getId();
+    return pi;
   }
 }
