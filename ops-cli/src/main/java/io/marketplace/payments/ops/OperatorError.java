@@ -1,6 +1,8 @@
 package io.marketplace.payments.ops;
 
 import java.time.Duration;
+import java.util.Optional;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * A command could not do what was asked, for a reason the operator can act on (a worker still
@@ -41,5 +43,18 @@ public final class OperatorError extends RuntimeException {
       }
     }
     return false;
+  }
+
+  /**
+   * The setting a Kafka client refused while being built ({@code bootstrap.servers} naming a host
+   * that resolves to nothing, say), if that is what {@code error} is or was caused by.
+   */
+  public static Optional<ConfigException> kafkaConfigRefused(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof ConfigException refused) {
+        return Optional.of(refused);
+      }
+    }
+    return Optional.empty();
   }
 }

@@ -9,6 +9,7 @@ import io.marketplace.payments.ops.token.TokenCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -112,6 +113,22 @@ public final class PaymentsCli implements Runnable {
     if (!(error instanceof OperatorError) && OperatorError.isKafkaTimeout(error)) {
       String servers = context.env().optional("KAFKA_BOOTSTRAP_SERVERS", "(none set)");
       return handle(OperatorError.kafkaDidNotAnswer(servers, null, "", error), command, context);
+    }
+    Optional<org.apache.kafka.common.config.ConfigException> kafkaConfig =
+        OperatorError.kafkaConfigRefused(error);
+    if (kafkaConfig.isPresent()) {
+      // a client that cannot even be built: a host name that resolves to nothing, a bad setting
+      String servers = context.env().optional("KAFKA_BOOTSTRAP_SERVERS", "(none set)");
+      command
+          .getErr()
+          .println(
+              name
+                  + ": KAFKA_BOOTSTRAP_SERVERS ("
+                  + servers
+                  + ") or another Kafka setting is not usable: "
+                  + kafkaConfig.get().getMessage());
+      command.getErr().flush();
+      return USAGE;
     }
     if (error instanceof ConfigException || error instanceof UsageError) {
       command.getErr().println(name + ": " + error.getMessage());

@@ -63,6 +63,24 @@ class StackDownTest {
   }
 
   @Test
+  void shouldSayInOneLineThatKafkaCannotBeFoundWhenItsHostNameDoesNotResolve() {
+    // Given a bootstrap address whose host name resolves to nothing (a typo in the env file)
+    Cli typo = cli.set("KAFKA_BOOTSTRAP_SERVERS", "kafak.invalid:9092");
+
+    // When
+    Cli.Result list = typo.run("dlq", "list");
+
+    // Then one line names the variable and the address, and nothing else is printed
+    assertThat(list.exitCode()).as(list.toString()).isEqualTo(PaymentsCli.USAGE);
+    assertThat(lines(list.err()))
+        .as(list.toString())
+        .singleElement()
+        .asString()
+        .startsWith("payments dlq list: KAFKA_BOOTSTRAP_SERVERS (kafak.invalid:9092)")
+        .contains("resolv");
+  }
+
+  @Test
   void shouldNameTheConfiguredStripeAddressWhenStripeDoesNotAnswer() {
     // When
     Cli.Result reconcile = cli.run("reconcile", "--since", "1h", "--dry-run");
