@@ -234,6 +234,54 @@ class MoneyComingBackTest {
     assertThat(db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi)).isEqualTo(1);
   }
 
+  @Test
+  void shouldNotDeliverWhatAChargebackThatCameBeforeThePaymentsRowTookBackAndDeliverItWhenWon() {
+    // Given a listing checked out, its payments row lost (checkout-api's insert never committed),
+    // and its posting fee paid at Stripe
+    UUID userId = user();
+    UUID listingId = listing(userId, "pending_payment");
+    db.execute(
+        """
+        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
+        VALUES (?, ?, ?, 'posting_fee', 500, 'open')
+        """,
+        UUID.randomUUID(),
+        listingId,
+        userId);
+    String pi = pay(userId, listingId, "posting_fee", 500, false);
+
+    // And all of it disputed by the card's holder, the refund worker applying the dispute while
+    // there is no payment row to record its chargeback against
+    String disputeId = emulator.openDispute(pi);
+    awaitAppliedByRefundWorker(
+        publish("charge.dispute.created", emulator.object(disputeId).orElseThrow()));
+
+    // When the processor applies the payment's success, rebuilding the row from its metadata
+    publish("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    awaitPayment(pi, "succeeded");
+
+    // Then the customer, whose money the card network took back, does not also get the listing
+    assertThat(listingStatus(listingId)).isEqualTo("pending_payment");
+
+    // And the chargeback is recorded against the payment once its row exists, and announced once
+    awaitRefund(pi, "chargeback", "processed");
+    events.await(listingId, "chargeback.recorded", WAIT);
+    assertThat(events.ofType(listingId, "chargeback.recorded")).hasSize(1);
+    assertThat(events.ofType(listingId, "listing.activated")).isEmpty();
+    assertThat(listingStatus(listingId)).isEqualTo("pending_payment");
+
+    // When the dispute is won: the money is ours again
+    publish("charge.dispute.closed", emulator.closeDispute(disputeId, "won"));
+
+    // Then the listing the customer paid for goes live, once
+    Await.until(
+        WAIT, "listing " + listingId + " active", () -> "active".equals(listingStatus(listingId)));
+    assertThat(events.ofType(listingId, "listing.activated")).hasSize(1);
+    assertThat(db.rows("SELECT reason FROM payment_refunds WHERE stripe_payment_intent_id = ?", pi))
+        .extracting(r -> r.get("reason"))
+        .containsExactly("chargeback");
+  }
+
   // ---- the world
 
   private static UUID user() {

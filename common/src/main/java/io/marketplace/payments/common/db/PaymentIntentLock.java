@@ -5,8 +5,9 @@ import org.jdbi.v3.core.Handle;
 /**
  * Serializes, for one PaymentIntent we have no {@code payments} row for, the payment processor
  * rebuilding that row from the PaymentIntent's metadata and the refund worker keeping a Stripe
- * refund of it until the row exists ({@code refunds_awaiting_payment}). The processor counts the
- * kept refunds as money gone back when it decides whether to deliver; with no row to lock, under
+ * refund of it until the row exists ({@code refunds_awaiting_payment}), or a dispute of it without
+ * a user ({@code payment_disputes}). The processor counts the kept refunds and the kept disputes'
+ * chargebacks as money gone back when it decides whether to deliver; with no row to lock, under
  * PostgreSQL's READ COMMITTED a refund kept while the processor was between its read and its insert
  * would be seen by neither: the purchase delivered and the refund recorded after it. A
  * transaction-level advisory lock per PaymentIntent, taken by both before they look again, orders

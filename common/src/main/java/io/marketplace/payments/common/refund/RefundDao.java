@@ -13,12 +13,28 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface RefundDao {
 
   /**
+   * The term of {@link #RETURNED_CENTS} and {@link #claimedCents} for the disputes of payment
+   * {@code :pi} whose events all came before its row: the refund worker keeps them in {@code
+   * payment_disputes} without a user, and records their chargebacks only once the row exists. Until
+   * then, a dispute that is a chargeback (not an inquiry, not prevented) and not won took its
+   * amount back; once counted it has a user, and its chargeback record counts instead.
+   */
+  String KEPT_CHARGEBACK_CENTS =
+      """
+           + COALESCE((SELECT sum(kd.amount_cents) FROM payment_disputes kd
+                       WHERE kd.stripe_payment_intent_id = :pi AND kd.user_id IS NULL
+                         AND NOT kd.is_inquiry
+                         AND kd.status NOT IN ('won', 'prevented')), 0)
+      """;
+
+  /**
    * The cents of payment {@code :pi} that went back, or are on their way back: refunds approved or
    * processed, chargebacks included but for disputes we won (the card network gave that money back
    * to us), failed refunds an admin closed as paid back another way ({@code close_outcome =
-   * 'refunded_elsewhere'}), and refunds Stripe made before we had the payment's row, which the
-   * refund worker keeps until it can record them ({@code refunds_awaiting_payment}). A constant, so
-   * that a query may embed it as a subquery.
+   * 'refunded_elsewhere'}), refunds Stripe made before we had the payment's row, which the refund
+   * worker keeps until it can record them ({@code refunds_awaiting_payment}), and chargebacks of
+   * disputes recorded before we had the row, not counted yet ({@link #KEPT_CHARGEBACK_CENTS}). A
+   * constant, so that a query may embed it as a subquery.
    */
   String RETURNED_CENTS =
       """
@@ -31,7 +47,8 @@ public interface RefundDao {
                                            AND d.status = 'won')), 0)
            + COALESCE((SELECT sum(w.amount_cents) FROM refunds_awaiting_payment w
                        WHERE w.stripe_payment_intent_id = :pi), 0)
-      """;
+      """
+          + KEPT_CHARGEBACK_CENTS;
 
   /**
    * {@link #RETURNED_CENTS} of the payment whose PaymentIntent id is the SQL expression {@code
@@ -62,7 +79,9 @@ public interface RefundDao {
    * left to refund is the amount paid minus this; callers lock the payment's row first, so that two
    * refunds cannot both take the last of it. A chargeback whose dispute we won is not money
    * returned: the card network gave it back to us. A refund Stripe made before the payment's row
-   * existed, not recorded yet ({@code refunds_awaiting_payment}), went back too.
+   * existed, not recorded yet ({@code refunds_awaiting_payment}), went back too, and so did a
+   * chargeback of a dispute recorded before that row, not counted yet ({@link
+   * #KEPT_CHARGEBACK_CENTS}).
    */
   @SqlQuery(
       """
@@ -76,7 +95,8 @@ public interface RefundDao {
                                            AND d.status = 'won')), 0)
            + COALESCE((SELECT sum(amount_cents) FROM refunds_awaiting_payment
                        WHERE stripe_payment_intent_id = :pi), 0)
-      """)
+      """
+          + KEPT_CHARGEBACK_CENTS)
   long claimedCents(@Bind("pi") String paymentIntentId);
 
   /** approved → processed; 0 when the row is no longer approved. */

@@ -97,10 +97,11 @@ public final class PaymentBatch {
 
   /**
    * The money of each rebuilt payment that went back before its row existed: refunds Stripe made
-   * that the refund worker keeps until the row is there ({@link RefundDao#RETURNED_CENTS}). Read
-   * under each PaymentIntent's {@link PaymentIntentLock}, which the refund worker takes before it
-   * keeps one, so that a refund kept while this batch builds the row is either seen here or finds
-   * the row once this batch commits, and is recorded against it.
+   * and chargebacks of disputes, which the refund worker keeps until the row is there ({@link
+   * RefundDao#RETURNED_CENTS}). Read under each PaymentIntent's {@link PaymentIntentLock}, which
+   * the refund worker takes before it keeps one, so that a refund or dispute kept while this batch
+   * builds the row is either seen here or finds the row once this batch commits, and is recorded
+   * against it.
    */
   private static void readReturnedCentsBeforeTheRow(
       Handle tx, Map<String, PaymentRow> payments, Set<String> rebuilt) {

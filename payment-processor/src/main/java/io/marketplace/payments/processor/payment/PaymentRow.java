@@ -113,8 +113,8 @@ public final class PaymentRow {
    * The money of the payment that went back, or is on its way back, when the batch read it ({@link
    * io.marketplace.payments.common.refund.RefundDao#RETURNED_CENTS}): the refund worker records
    * refunds and chargebacks from its own place in the topic, possibly before this processor applies
-   * the success. For a rebuilt row, the refunds Stripe made before the row existed, which the
-   * refund worker keeps until it can record them.
+   * the success. For a rebuilt row, the refunds Stripe made and the chargebacks of disputes opened
+   * before the row existed, which the refund worker keeps until it can record them.
    */
   public long returnedCents() {
     return returnedCents;

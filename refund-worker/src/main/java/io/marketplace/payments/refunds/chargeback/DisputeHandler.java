@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.chargeback;
 
+import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
@@ -44,7 +45,10 @@ import org.slf4j.LoggerFactory;
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
  * #countOnceItsPaymentIsKnown} counts it once the row exists (the janitor's pass {@link
- * DisputesAwaitingPayment}), or its next event does, whichever comes first.
+ * DisputesAwaitingPayment}), or its next event does, whichever comes first. Until then its amount
+ * counts as money gone back on the PaymentIntent ({@code RefundDao.KEPT_CHARGEBACK_CENTS}), so the
+ * payment processor holds back a payment it rebuilds from the PaymentIntent's metadata: with no row
+ * to lock, both take the PaymentIntent's {@link PaymentIntentLock} before they look again.
  */
 public final class DisputeHandler {
 
@@ -99,6 +103,12 @@ public final class DisputeHandler {
     Instant closedAt = dispute.isClosed() ? now : null;
     Optional<Payment> payment =
         paymentIntentId.flatMap(pi -> tx.attach(RefundStore.class).lockPayment(pi));
+    if (payment.isEmpty() && paymentIntentId.isPresent()) {
+      // the processor may be building the row right now: one of us waits for the other, so that
+      // it counts this dispute's chargeback as money gone back, or this finds its row
+      PaymentIntentLock.lock(tx, paymentIntentId.get());
+      payment = tx.attach(RefundStore.class).lockPayment(paymentIntentId.get());
+    }
     DisputeStore store = tx.attach(DisputeStore.class);
     if (payment.isEmpty()) {
       log.warn(
