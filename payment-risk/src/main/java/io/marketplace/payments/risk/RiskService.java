@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -143,8 +144,12 @@ public final class RiskService implements AutoCloseable {
   public void close() {
     admin.stop();
     // a clean close commits and checkpoints every task, so that the next start resumes from the
-    // stores instead of rebuilding them: one that runs out of time leaves them to be restored
-    if (!streams.close(CLOSE_TIMEOUT)) {
+    // stores instead of rebuilding them: one that runs out of time leaves them to be restored. It
+    // leaves the group (Kafka Streams does not by default): the tasks move to a running replica at
+    // once, and a restarted one gets them back without waiting out its old member's 45 s session
+    if (!streams.close(
+        CloseOptions.timeout(CLOSE_TIMEOUT)
+            .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP))) {
       log.warn(
           "{} did not close its streams within {}: its stores will be restored at the next start",
           NAME,

@@ -459,7 +459,8 @@ public final class ReconcileCommand implements Callable<Integer> {
    */
   private static void requireTopic(KafkaConfig kafka) {
     String topic = kafka.topics().stripeEvents().name();
-    try (Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"))) {
+    Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"));
+    try {
       admin
           .describeTopics(List.of(topic))
           .allTopicNames()
@@ -478,6 +479,9 @@ public final class ReconcileCommand implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OperatorError("interrupted: nothing published", e);
+    } finally {
+      // at once: a close that waits lets the abandoned lookup run out its own minute first
+      admin.close(Duration.ZERO);
     }
   }
 
