@@ -192,15 +192,7 @@ class MoneyComingBackTest {
     // and its posting fee paid at Stripe
     UUID userId = user();
     UUID listingId = listing(userId, "pending_payment");
-    db.execute(
-        """
-        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
-        VALUES (?, ?, ?, 'posting_fee', 500, 'open')
-        """,
-        UUID.randomUUID(),
-        listingId,
-        userId);
-    String pi = pay(userId, listingId, "posting_fee", 500, false);
+    String pi = paidWithoutItsRow(userId, listingId);
 
     // And all of it refunded from Stripe's dashboard, the refund worker applying the refund while
     // there is no payment row to record it against
@@ -240,15 +232,7 @@ class MoneyComingBackTest {
     // and its posting fee paid at Stripe
     UUID userId = user();
     UUID listingId = listing(userId, "pending_payment");
-    db.execute(
-        """
-        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
-        VALUES (?, ?, ?, 'posting_fee', 500, 'open')
-        """,
-        UUID.randomUUID(),
-        listingId,
-        userId);
-    String pi = pay(userId, listingId, "posting_fee", 500, false);
+    String pi = paidWithoutItsRow(userId, listingId);
 
     // And all of it disputed by the card's holder, the refund worker applying the dispute while
     // there is no payment row to record its chargeback against
@@ -330,6 +314,23 @@ class MoneyComingBackTest {
           amountCents);
     }
     return pi;
+  }
+
+  /**
+   * A posting fee checked out and paid at Stripe whose {@code payments} row was lost
+   * (checkout-api's insert never committed): only its checkout attempt is left; returns its
+   * PaymentIntent.
+   */
+  private static String paidWithoutItsRow(UUID userId, UUID listingId) {
+    db.execute(
+        """
+        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents, status)
+        VALUES (?, ?, ?, 'posting_fee', 500, 'open')
+        """,
+        UUID.randomUUID(),
+        listingId,
+        userId);
+    return pay(userId, listingId, "posting_fee", 500, false);
   }
 
   /** Publishes {@code object} in an event of {@code type} as the gateway does; returns its id. */
