@@ -197,7 +197,8 @@ public final class AdminRefundController {
    * {@code POST .../refunds/{id}/retry}: a failed refund that is not closed becomes {@code
    * approved} as its next attempt, then Stripe is asked again under a new idempotency key (the old
    * one would only return the failed refund). The answer shows the outcome: {@code processed}, or
-   * {@code approved} with {@code lastError} (the janitor retries), or {@code failed} again.
+   * {@code approved} with {@code lastError} (the janitor retries), or {@code failed} again. As with
+   * an approval, a refund of the admin's own payment is retried by another admin only (403).
    */
   public Reply retry(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
@@ -205,6 +206,7 @@ public final class AdminRefundController {
     jdbi.useTransaction(
         tx -> {
           RefundRecord refund = lockWithPayment(tx, id);
+          caller.refuseOwn(refund.userId(), "retry a refund of their own payment");
           Instant now = clock.instant();
           if (decidedBefore(tx, id, "retried", requestKey, now)) {
             return; // this request retried it: Stripe finishes it, or it is answered as it is
@@ -226,7 +228,9 @@ public final class AdminRefundController {
    * refunded_elsewhere} (the customer got it back another way, so it still counts as gone back and
    * no later refund of the payment pays it again) or {@code not_owed} (nothing is owed for it: the
    * money went back through another record, or the payment was never ours; its room is free). There
-   * is no default: a wrong guess either pays the customer twice or refuses a refund owed.
+   * is no default: a wrong guess either pays the customer twice or refuses a refund owed. Another
+   * admin closes a refund of the admin's own payment (403): where their own money stands is not
+   * theirs to say.
    */
   public Reply close(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
@@ -241,6 +245,7 @@ public final class AdminRefundController {
               // the payment's lock first: a close as refunded_elsewhere changes the money counted
               // as returned, which an automatic refund decided meanwhile must see
               RefundRecord refund = lockWithPayment(tx, id);
+              caller.refuseOwn(refund.userId(), "close a refund of their own payment");
               Instant now = clock.instant();
               if (decidedBefore(tx, id, "closed", requestKey, now)) {
                 return refund; // this request closed it already

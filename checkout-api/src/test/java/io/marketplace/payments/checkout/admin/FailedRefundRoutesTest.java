@@ -246,6 +246,42 @@ class FailedRefundRoutesTest {
     assertThat(post(failed.id(), "retry", null).status()).isEqualTo(409);
   }
 
+  @Test
+  void shouldLeaveAFailedRefundOfAnAdminsOwnPaymentToAnotherAdmin() {
+    // Given a refund that Stripe failed, of a payment made by a super_admin's own account
+    Failed failed = failedRefund();
+    UUID owner = failed.owner();
+
+    // When that admin retries it, or closes it, themselves
+    Http.Response retried =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + failed.id() + "/retry")
+            .token(Tokens.admin(owner))
+            .send();
+    Http.Response closed =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + failed.id() + "/close")
+            .token(Tokens.admin(owner))
+            .json(Map.of("reason", "paid myself back", "outcome", "refunded_elsewhere"))
+            .send();
+
+    // Then both are refused (four eyes: another admin decides), saying why, and nothing changed:
+    // the refund still waits in the failed queue, open, and Stripe refunded nothing
+    for (Http.Response refused : List.of(retried, closed)) {
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(403);
+      assertThat(refused.json().get("detail").asText()).contains("own").contains("another admin");
+    }
+    assertThat(app.db.row("SELECT closed_at FROM payment_refunds WHERE id = ?", failed.id()))
+        .hasValueSatisfying(row -> assertThat(row.get("closed_at")).isNull());
+    assertThat(failedQueue()).contains(failed.id().toString());
+    assertThat(app.refundsAtStripe(failed.paid().paymentIntentId())).isEmpty();
+
+    // And another admin may retry it
+    Http.Response byAnother = post(failed.id(), "retry", null);
+    assertThat(byAnother.status()).as(byAnother.toString()).isEqualTo(200);
+    assertThat(byAnother.json().get("status").asText()).isEqualTo("processed");
+  }
+
   private static List<String> failedQueue() {
     Http.Response queue =
         app.http
