@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Everything checkout-api reads from the environment (SPEC §2). The JWT secret never appears in
@@ -165,143 +166,100 @@ public record CheckoutApiConfig(
   }
 
   public CheckoutApiConfig withDb(DbConfig newDb) {
-    return new CheckoutApiConfig(
-        newDb,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.db = newDb);
   }
 
   public CheckoutApiConfig withStripe(StripeConfig newStripe) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        newStripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.stripe = newStripe);
   }
 
   public CheckoutApiConfig withPort(int newPort) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        newPort,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.port = newPort);
   }
 
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        perMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.rateLimitPerMinute = perMinute);
   }
 
   public CheckoutApiConfig withWriteRateLimitPerMinute(int perMinute) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        perMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.writeRateLimitPerMinute = perMinute);
   }
 
   public CheckoutApiConfig withCorsOrigins(List<String> origins) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        origins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        jwtMaxLifetime);
+    return copy(c -> c.corsOrigins = origins);
   }
 
   /** The same configuration, taking only tokens of {@code issuer} for {@code audience}. */
   public CheckoutApiConfig withTokenIssuer(String issuer, String audience) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        issuer,
-        audience,
-        jwtMaxLifetime);
+    return copy(
+        c -> {
+          c.jwtIssuer = issuer;
+          c.jwtAudience = audience;
+        });
   }
 
   /**
    * The same configuration, refusing tokens whose {@code exp} lies further ahead than {@code max}.
    */
   public CheckoutApiConfig withJwtMaxLifetime(Duration max) {
-    return new CheckoutApiConfig(
-        db,
-        kafka,
-        stripe,
-        jwtSecret,
-        port,
-        listingTtl,
-        rateLimitPerMinute,
-        writeRateLimitPerMinute,
-        corsOrigins,
-        http,
-        jwtIssuer,
-        jwtAudience,
-        max);
+    return copy(c -> c.jwtMaxLifetime = max);
+  }
+
+  /** This configuration with {@code change} made, checked again as a new one is. */
+  private CheckoutApiConfig copy(Consumer<Copy> change) {
+    Copy copy = new Copy(this);
+    change.accept(copy);
+    return copy.build();
+  }
+
+  /** The fields of a configuration, to change some before building a new one from them. */
+  private static final class Copy {
+    DbConfig db;
+    KafkaConfig kafka;
+    StripeConfig stripe;
+    String jwtSecret;
+    int port;
+    Duration listingTtl;
+    int rateLimitPerMinute;
+    int writeRateLimitPerMinute;
+    List<String> corsOrigins;
+    HttpConfig http;
+    String jwtIssuer;
+    String jwtAudience;
+    Duration jwtMaxLifetime;
+
+    Copy(CheckoutApiConfig from) {
+      db = from.db;
+      kafka = from.kafka;
+      stripe = from.stripe;
+      jwtSecret = from.jwtSecret;
+      port = from.port;
+      listingTtl = from.listingTtl;
+      rateLimitPerMinute = from.rateLimitPerMinute;
+      writeRateLimitPerMinute = from.writeRateLimitPerMinute;
+      corsOrigins = from.corsOrigins;
+      http = from.http;
+      jwtIssuer = from.jwtIssuer;
+      jwtAudience = from.jwtAudience;
+      jwtMaxLifetime = from.jwtMaxLifetime;
+    }
+
+    CheckoutApiConfig build() {
+      return new CheckoutApiConfig(
+          db,
+          kafka,
+          stripe,
+          jwtSecret,
+          port,
+          listingTtl,
+          rateLimitPerMinute,
+          writeRateLimitPerMinute,
+          corsOrigins,
+          http,
+          jwtIssuer,
+          jwtAudience,
+          jwtMaxLifetime);
+    }
   }
 
   @Override
