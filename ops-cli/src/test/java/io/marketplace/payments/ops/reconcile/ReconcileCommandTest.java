@@ -16,6 +16,7 @@ import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -552,6 +553,11 @@ class ReconcileCommandTest {
         pi,
         world.ownerOf(listing));
 
+    // and, at the account the key opens, a payment that looks like a missed one of ours (the
+    // other account's copy of a listing id, as a staging account's may be)
+    UUID foreignListing = world.pendingListing();
+    String foreign = world.paidAtStripe(stripe, foreignListing, "posting_fee", 500);
+
     // When the operator reconciles the last two hours, and previews it
     Cli.Result repair =
         cli.run("reconcile", "--since", "2h", "--payment-consumer", world.processorGroup);
@@ -570,6 +576,12 @@ class ReconcileCommandTest {
           .contains(dispute);
       assertThat(result.err()).contains("STRIPE_SECRET_KEY").contains("3 ");
     }
+    // and nothing that key shows is published as a repair: under a key no report can be trusted,
+    // the listing stays unpaid and the workers were sent nothing
+    assertThat(repair.out()).contains(foreign).contains("nothing published");
+    assertThat(reconciledRecords(foreign)).isEmpty();
+    assertThat(world.db.row("SELECT status FROM marketplace_listings WHERE id = ?", foreignListing))
+        .contains(Map.of("status", "pending_payment"));
   }
 
   @Test
