@@ -226,6 +226,51 @@ class ComposeConsistencyTest {
         .isEqualTo(environment("webhook-gateway").get("KAFKA_BOOTSTRAP_SERVERS"));
   }
 
+  @Test
+  void shouldKeepKafkaAndPostgresqlDataOnTheirVolumesWhenTheirContainersAreRecreated() {
+    // Given where the broker and the database keep their data: the apache/kafka image writes to
+    // KAFKA_LOG_DIRS, /tmp/kraft-combined-logs when it is not set; the postgres image to PGDATA,
+    // /var/lib/postgresql/data up to version 17 (/var/lib/postgresql/<major>/docker from 18 on)
+    Map<String, String> kafkaEnv = environment("kafka");
+    String logDirs = kafkaEnv.getOrDefault("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs");
+    Map<String, String> postgresEnv = environment("postgres");
+    Matcher postgresMajor =
+        Pattern.compile("^postgres:(\\d+)").matcher(text(service("postgres").get("image")));
+    assertThat(postgresMajor.find()).as("postgres image with a major version").isTrue();
+    int major = Integer.parseInt(postgresMajor.group(1));
+    String pgData =
+        postgresEnv.getOrDefault(
+            "PGDATA",
+            major >= 18 ? "/var/lib/postgresql/" + major + "/docker" : "/var/lib/postgresql/data");
+
+    // When their containers are recreated (an image update, `docker compose down` then `up`)
+    // Then what they wrote is on a named volume, which outlives the container: a broker that lost
+    // its topics and offsets beside a database that kept its rows would drop every webhook the
+    // gateway acknowledged and no worker had applied yet
+    for (String dir : logDirs.split(",")) {
+      assertThat(onNamedVolume(service("kafka"), dir.trim()))
+          .as("kafka's log dir %s on a named volume %s", dir, service("kafka").get("volumes"))
+          .isTrue();
+    }
+    assertThat(onNamedVolume(service("postgres"), pgData))
+        .as("postgres's PGDATA %s on a named volume %s", pgData, service("postgres").get("volumes"))
+        .isTrue();
+  }
+
+  /** Whether {@code path} in the container lies on a named volume (not a bind mount) of compose. */
+  private static boolean onNamedVolume(Map<String, Object> service, String path) {
+    Set<String> named = map(Manifests.yaml("docker-compose.yml").get("volumes")).keySet();
+    for (Object volume : list(service.get("volumes"))) {
+      String[] parts = String.valueOf(volume).split(":");
+      if (parts.length >= 2
+          && named.contains(parts[0])
+          && (path.equals(parts[1]) || path.startsWith(parts[1] + "/"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // ---- reading compose
 
   static Map<String, Object> service(String name) {
