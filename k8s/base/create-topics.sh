@@ -27,6 +27,46 @@ TOPICS_BIN="${KAFKA_TOPICS_BIN:-/opt/kafka/bin/kafka-topics.sh}"
 CONFIGS_BIN="${KAFKA_CONFIGS_BIN:-$(dirname "$TOPICS_BIN")/kafka-configs.sh}"
 DAY_MS=86400000
 
+# Refuse, as the services do at start (docs/security.md), credentials that cannot work or that anyone
+# could know: a SASL protocol without its mechanism or JAAS line (the Secret payments-kafka-topics not
+# created), or a JAAS line whose password or clientSecret is a placeholder (k8s/secrets.example.yaml's
+# CHANGE_ME) or too short and plain to be random. This principal may alter every topic's retention and
+# min.insync.replicas, so its password must not be one the repository publishes. One line, naming the
+# variable, never its value.
+refuse() {
+  echo "create-topics: invalid environment variable $1: $2" >&2
+  exit 2
+}
+case "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}" in
+  SASL_*)
+    [ -n "${KAFKA_SASL_MECHANISM:-}" ] \
+      || refuse KAFKA_SASL_MECHANISM "required with KAFKA_SECURITY_PROTOCOL=${KAFKA_SECURITY_PROTOCOL}"
+    [ -n "${KAFKA_SASL_JAAS_CONFIG:-}" ] \
+      || refuse KAFKA_SASL_JAAS_CONFIG "required with KAFKA_SECURITY_PROTOCOL=${KAFKA_SECURITY_PROTOCOL}"
+    ;;
+esac
+credentials="$(printf '%s\n' "${KAFKA_SASL_JAAS_CONFIG:-}" \
+  | grep -oE '(password|clientSecret|clientsecret)[[:space:]]*=[[:space:]]*("[^"]*"|[^[:space:];"]+)' \
+  | sed -E 's/^[^=]*=[[:space:]]*//; s/^"//; s/"$//')"
+while IFS= read -r credential; do
+  [ -n "$credential" ] || continue
+  plain="$(printf '%s' "$credential" | tr -cd '[:alnum:]' | tr '[:upper:]' '[:lower:]')"
+  case "$plain" in
+    *changeme* | *replaceme* | *placeholder* | *example* | *dummy* | *fakesecret* | *fakekey* \
+      | *notasecret* | *notsecret* | *yoursecret* | *yourkey* | *insertyour* | *secretkey* \
+      | *mysecret* | *password* | *passw0rd* | *xxxxxxxx*)
+      refuse KAFKA_SASL_JAAS_CONFIG "its password is a placeholder"
+      ;;
+  esac
+  distinct="$(printf '%s' "$credential" | fold -w1 | sort -u | wc -l | tr -d ' ')"
+  if [ "${#credential}" -lt 16 ] || [ "$distinct" -lt 8 ]; then
+    refuse KAFKA_SASL_JAAS_CONFIG "its password is too short or too plain to be random"
+  fi
+done <<CREDENTIALS
+$credentials
+CREDENTIALS
+unset credentials credential plain distinct
+
 CLIENT_CONFIG="$(mktemp)"
 trap 'rm -f "$CLIENT_CONFIG"' EXIT
 {

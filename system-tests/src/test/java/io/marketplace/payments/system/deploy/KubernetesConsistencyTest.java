@@ -1189,6 +1189,90 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldRefuseToTouchTopicsWhenTheTopicsJobHasNoOrExampleKafkaCredentials() throws Exception {
+    // Given the topics Job as production renders it (SASL_SSL), the Kafka CLI replaced by a stub
+    // that records each call and the client settings it is given
+    Map<String, Object> job = byKind(objects, "Job").get("payments-create-topics");
+    Workload topics = new Workload("payments-create-topics", map(at(job, "spec.template")));
+    Map<String, String> env = new LinkedHashMap<>(environment(topics, productionConfigMap()));
+    assertThat(env.get("KAFKA_SECURITY_PROTOCOL")).isEqualTo("SASL_SSL");
+    Path bin = Files.createTempDirectory(Path.of("target"), "kafka-cli-stub");
+    Path calls = bin.resolve("calls");
+    String stub =
+        """
+        #!/bin/sh
+        config=""; previous=""; topic=""
+        for arg in "$@"; do
+          [ "$previous" = "--command-config" ] && config="$arg"
+          [ "$previous" = "--topic" ] && topic="$arg"
+          previous="$arg"
+        done
+        { echo "call $*"; cat "$config"; } >> "%s"
+        case "$*" in
+          *--describe*) printf 'Topic: %%s\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\n' "$topic" ;;
+        esac
+        """
+            .formatted(calls.toAbsolutePath());
+    for (String tool : List.of("kafka-topics.sh", "kafka-configs.sh")) {
+      Files.writeString(bin.resolve(tool), stub);
+      assertThat(bin.resolve(tool).toFile().setExecutable(true)).isTrue();
+    }
+    env.put("KAFKA_TOPICS_BIN", bin.resolve("kafka-topics.sh").toAbsolutePath().toString());
+    Map<String, String> example = exampleSecrets().get(kafkaSecret(topics));
+    String placeholder =
+        example.get("KAFKA_SASL_JAAS_CONFIG").replaceAll(".*password=\"([^\"]+)\".*", "$1");
+    Map<String, String> random = new LinkedHashMap<>(example);
+    random.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        example.get("KAFKA_SASL_JAAS_CONFIG").replace(placeholder, randomLike("")));
+
+    // When the script runs without its Secret, or with the example's placeholder password
+    // Then it stops before any call to Kafka, with one line naming the variable, never the value:
+    // that principal may alter every topic's retention and min.insync.replicas
+    Map<String, Map<String, String>> refused =
+        Map.of("KAFKA_SASL_MECHANISM", Map.of(), "KAFKA_SASL_JAAS_CONFIG", example);
+    for (Map.Entry<String, Map<String, String>> secret : refused.entrySet()) {
+      Map<String, String> given = new LinkedHashMap<>(env);
+      given.putAll(secret.getValue());
+      Files.deleteIfExists(calls);
+      ScriptRun run = runTopicScript(given);
+      assertThat(run.exit()).as("exit with %s: %s", secret.getValue(), run.output()).isNotZero();
+      assertThat(run.output())
+          .contains("invalid environment variable " + secret.getKey() + ":")
+          .doesNotContain(placeholder);
+      assertThat(calls).as("Kafka CLI calls").doesNotExist();
+    }
+    // And with a random password it creates and converges every topic, authenticating with it
+    env.putAll(random);
+    ScriptRun run = runTopicScript(env);
+    assertThat(run.exit()).as("exit: %s", run.output()).isZero();
+    String recorded = Files.readString(calls);
+    for (Topic topic : Topics.standard().all()) {
+      assertThat(recorded).contains("--create --if-not-exists --topic " + topic.name() + " ");
+    }
+    assertThat(recorded)
+        .contains("security.protocol=SASL_SSL")
+        .contains("sasl.mechanism=" + example.get("KAFKA_SASL_MECHANISM"))
+        .contains("sasl.jaas.config=" + random.get("KAFKA_SASL_JAAS_CONFIG"));
+  }
+
+  record ScriptRun(int exit, String output) {}
+
+  /** k8s/base/create-topics.sh run by sh with exactly {@code env} (and a PATH). */
+  private static ScriptRun runTopicScript(Map<String, String> env) throws Exception {
+    ProcessBuilder builder =
+        new ProcessBuilder("sh", Manifests.root().resolve("k8s/base/create-topics.sh").toString())
+            .redirectErrorStream(true);
+    builder.environment().clear();
+    builder.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+    builder.environment().putAll(env);
+    Process process = builder.start();
+    String output = new String(process.getInputStream().readAllBytes());
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new ScriptRun(process.exitValue(), output);
+  }
+
+  @Test
   void shouldListEveryManifestWhenKustomizationNamesTheResources() throws IOException {
     // Given the files of the base
     Set<String> files;
