@@ -1189,6 +1189,38 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldDocumentEveryTopicWithItsRetentionWhenDeployMdListsTheTopics() {
+    // Given the topics and retentions create-topics.sh creates
+    Map<String, Integer> created = new TreeMap<>();
+    Matcher create =
+        Pattern.compile("(?m)^create (\\S+) (\\d+)$")
+            .matcher(Manifests.read("k8s/base/create-topics.sh"));
+    while (create.find()) {
+      created.put(create.group(1), Integer.parseInt(create.group(2)));
+    }
+    assertThat(created).isNotEmpty();
+
+    // When the table of docs/deploy.md, "Topics", is read ("(+ `.dlq`)" and "14 / 30 days" for a
+    // topic and its dead letters)
+    String doc = Manifests.read("docs/deploy.md");
+    String section = doc.substring(doc.indexOf("## Topics"), doc.indexOf("### Running the topics"));
+    Map<String, Integer> documented = new TreeMap<>();
+    Matcher row =
+        Pattern.compile(
+                "(?m)^\\| `([^`]+)`( \\(\\+ `\\.dlq`\\))? \\| \\d+ \\| (\\d+)(?: / (\\d+))? days \\|")
+            .matcher(section);
+    while (row.find()) {
+      documented.put(row.group(1), Integer.parseInt(row.group(3)));
+      if (row.group(2) != null) {
+        documented.put(row.group(1) + ".dlq", Integer.parseInt(row.group(4)));
+      }
+    }
+
+    // Then it lists every topic the script creates, with the retention the script gives it
+    assertThat(documented).isEqualTo(created);
+  }
+
+  @Test
   void shouldRefuseToTouchTopicsWhenTheTopicsJobHasNoOrExampleKafkaCredentials() throws Exception {
     // Given the topics Job as production renders it (SASL_SSL), the Kafka CLI replaced by a stub
     // that records each call and the client settings it is given
