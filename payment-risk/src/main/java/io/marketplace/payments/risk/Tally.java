@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * The distinct members of one signal of one user in one window. {@code crossed} is true only on the
  * update that brought the count to the threshold, so a signal is emitted once per window however
- * many more members arrive.
+ * many more members arrive. A window already past the threshold when it is lowered (the service
+ * restarted with a lower one) crosses at its next new member.
  *
  * @param members the members seen, kept up to the threshold (enough to tell a repeat from a new one
  *     until the signal is raised; after it nothing more is emitted for the window)
@@ -37,7 +38,9 @@ public record Tally(
         latestAt == null || observation.occurredAt().isAfter(latestAt)
             ? observation.occurredAt()
             : latestAt;
-    boolean crossedNow = next == threshold;
+    // at or past the threshold, once: a window counted under a higher threshold before a restart
+    // that lowered it crosses at its next member, not never
+    boolean crossedNow = crossedAt == null && next >= threshold;
     return new Tally(List.copyOf(kept), next, crossedNow, crossedNow ? latest : crossedAt, latest);
   }
 }

@@ -19,11 +19,19 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,6 +116,103 @@ class RiskServiceRestartTest {
         .extracting(m -> m.group(1) + ": " + m.group(2))
         .isNotEmpty()
         .allMatch(restored -> restored.endsWith(": 0"), "restored no record");
+  }
+
+  @Test
+  void shouldSignalAtTheNextDeclineWhenRestartedWithAThresholdTheWindowHasAlreadyPassed()
+      throws Exception {
+    // Given the risk service flagging 5 declines in 10 minutes
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    RiskConfig atFive = config(topics, db, "5");
+    String user = UUID.randomUUID().toString();
+    Duration window = atFive.rules().declines().window();
+    Instant windowStart =
+        Instant.ofEpochMilli(
+            Instant.now().minus(Duration.ofMinutes(5)).toEpochMilli()
+                / window.toMillis()
+                * window.toMillis());
+    try (RiskService service = RiskService.start(atFive, Clock.systemUTC())) {
+      Await.until(WAIT, "the service runs", () -> isRunning(service));
+      // And four declines of one user in one window: under its threshold
+      for (int i = 0; i < 4; i++) {
+        String pi = "pi_3Plower" + UUID.randomUUID().toString().replace("-", "");
+        kafka.send(topics.stripeEvents(), pi, declined(pi, user, windowStart.plusSeconds(i)));
+      }
+      awaitCaughtUp(kafka, topics);
+      kafka.assertNoRecords(topics.riskSignals(), Duration.ofSeconds(1));
+    }
+
+    // When an operator lowers the threshold to 3 (an attack under way) and restarts the service
+    try (RiskService service = RiskService.start(config(topics, db, "3"), Clock.systemUTC())) {
+      Await.until(WAIT, "the service runs again", () -> isRunning(service));
+      // And the user's next decline of the same window arrives
+      String pi = "pi_3Plower" + UUID.randomUUID().toString().replace("-", "");
+      kafka.send(topics.stripeEvents(), pi, declined(pi, user, windowStart.plusSeconds(10)));
+
+      // Then the user is signalled at once, not only once a later window counts to 3 anew
+      var signal = kafka.awaitRecord(topics.riskSignals(), r -> user.equals(r.key()), WAIT);
+      var data = Json.mapper().readTree(signal.value()).path("data");
+      assertThat(data.path("signal").asText()).isEqualTo("card_testing_declines");
+      assertThat(data.path("count").asLong()).isEqualTo(5);
+      assertThat(data.path("threshold").asInt()).isEqualTo(3);
+      assertThat(Instant.parse(data.path("windowStart").asText())).isEqualTo(windowStart);
+    }
+  }
+
+  private RiskConfig config(Topics topics, TestDatabase db, String declinesThreshold) {
+    return new RiskConfig(
+        TestInfra.kafkaConfig(topics),
+        0,
+        stateDir,
+        0,
+        RiskRules.fromEnv(Env.of(Map.of("RISK_DECLINES_THRESHOLD", declinesThreshold))),
+        db.dbConfig(),
+        Duration.ofHours(1));
+  }
+
+  /**
+   * Until the service has committed, under exactly-once, every record of its input and of its
+   * repartition topics: what was sent is counted in its stores.
+   */
+  private static void awaitCaughtUp(KafkaTestClient kafka, Topics topics) {
+    String group =
+        topics.stripeEvents().name().replace("stripe.events.v1", "") + RiskService.APPLICATION_ID;
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+      Await.until(
+          WAIT,
+          "the service committed everything it was sent",
+          () -> {
+            try {
+              Map<TopicPartition, OffsetAndMetadata> committed =
+                  admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+              if (committed.keySet().stream()
+                  .noneMatch(p -> p.topic().equals(topics.stripeEvents().name()))) {
+                return false;
+              }
+              Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+              committed.keySet().forEach(p -> latest.put(p, OffsetSpec.latest()));
+              var ends =
+                  admin
+                      .listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+                      .all()
+                      .get();
+              long inputCommitted =
+                  committed.entrySet().stream()
+                      .filter(e -> e.getKey().topic().equals(topics.stripeEvents().name()))
+                      .mapToLong(e -> e.getValue().offset())
+                      .sum();
+              return inputCommitted >= 4
+                  && committed.entrySet().stream()
+                      .allMatch(e -> e.getValue().offset() >= ends.get(e.getKey()).offset());
+            } catch (Exception e) {
+              return false;
+            }
+          });
+    }
   }
 
   private static boolean isRunning(RiskService service) {
