@@ -134,11 +134,12 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     category.ifPresent(c -> observeCategory(event, c, occurredAt, at));
 
     switch (event.type()) {
-      // a declined attempt is its charge: Stripe may report one in two events
+      // a declined attempt is its charge: Stripe may report one in two events, whose times may
+      // fall either side of a window's boundary; it counts once, in the window of its first
       case "payment_intent.payment_failed" ->
           user.ifPresent(
               u ->
-                  emit(
+                  emitOnce(
                       Observation.ofUser(
                           u, Signal.CARD_TESTING_DECLINES, event.failedAttempt(), occurredAt),
                       at));

@@ -154,6 +154,29 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldCountADeclineInOneWindowWhenStripeReportsItInTwoEventsEitherSideOfTheBoundary() {
+    // Given four declined attempts in the window [10:00, 10:10)
+    for (int second : List.of(300, 360, 420, 480)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(second), null));
+    }
+    // And a fifth, reported at 10:09:59 and again, under another event id, at 10:10:01
+    String pi = newPi();
+    deliver(declined(pi, user, T0.plusSeconds(599), null, "ch_" + pi));
+    deliver(declined(pi, user, T0.plusSeconds(601), null, "ch_" + pi));
+
+    // When four more attempts are declined in [10:10, 10:20)
+    for (int second : List.of(660, 720, 780, 840)) {
+      deliver(declined(newPi(), user, T0.plusSeconds(second), null));
+    }
+
+    // Then one signal, of the first window: the attempt counted there is not one more of the next
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(json(out.getFirst()).path("data").path("windowStart").asText())
+        .isEqualTo("2026-12-01T10:00:00Z");
+  }
+
+  @Test
   void shouldNotSignalWhenDeclinesAreSpreadOverTwoWindows() {
     // Given three declines in the window [10:00, 10:10) and three in [10:10, 10:20)
     for (int minute : List.of(6, 8, 9, 10, 11, 13)) {
