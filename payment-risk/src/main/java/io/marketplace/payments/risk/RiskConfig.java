@@ -7,6 +7,8 @@ import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -171,7 +173,7 @@ public record RiskConfig(
     }
 
     public static RiskRules defaults() {
-      return fromEnv(Env.of(java.util.Map.of()));
+      return fromEnv(Env.of(Map.of()));
     }
 
     public static RiskRules fromEnv(Env env) {
@@ -183,13 +185,49 @@ public record RiskConfig(
       if (retention.isNegative() || retention.isZero()) {
         throw new InvalidConfigException("RISK_DEDUPE_RETENTION", "must be a positive duration");
       }
+      Map<String, Rule> rules = new LinkedHashMap<>();
+      rules.put("RISK_DECLINES", Rule.fromEnv(env, "RISK_DECLINES", 5, Duration.ofMinutes(10)));
+      rules.put(
+          "RISK_FINGERPRINTS", Rule.fromEnv(env, "RISK_FINGERPRINTS", 4, Duration.ofMinutes(10)));
+      rules.put("RISK_DISPUTES", Rule.fromEnv(env, "RISK_DISPUTES", 2, Duration.ofHours(24)));
+      rules.put(
+          "RISK_CATEGORY_DISPUTES",
+          Rule.fromEnv(env, "RISK_CATEGORY_DISPUTES", 10, Duration.ofHours(24)));
+      requireRetentionCoversWindows(retention, grace, rules);
       return new RiskRules(
-          Rule.fromEnv(env, "RISK_DECLINES", 5, Duration.ofMinutes(10)),
-          Rule.fromEnv(env, "RISK_FINGERPRINTS", 4, Duration.ofMinutes(10)),
-          Rule.fromEnv(env, "RISK_DISPUTES", 2, Duration.ofHours(24)),
-          Rule.fromEnv(env, "RISK_CATEGORY_DISPUTES", 10, Duration.ofHours(24)),
+          rules.get("RISK_DECLINES"),
+          rules.get("RISK_FINGERPRINTS"),
+          rules.get("RISK_DISPUTES"),
+          rules.get("RISK_CATEGORY_DISPUTES"),
           grace,
           retention);
+    }
+
+    /**
+     * What is counted once (a dispute, a declined attempt, a payment of the category rates) is
+     * remembered for the dedupe retention: shorter than a window and its grace, a second event of
+     * the same fact, while that window is still open, would count it again.
+     */
+    private static void requireRetentionCoversWindows(
+        Duration retention, Duration grace, Map<String, Rule> rules) {
+      String longest = "the category rates' hour";
+      Duration window = RiskTopology.RATES_WINDOW;
+      for (Map.Entry<String, Rule> rule : rules.entrySet()) {
+        if (rule.getValue().window().compareTo(window) > 0) {
+          longest = rule.getKey() + "_WINDOW";
+          window = rule.getValue().window();
+        }
+      }
+      Duration needed = window.plus(grace);
+      if (retention.compareTo(needed) < 0) {
+        throw new InvalidConfigException(
+            "RISK_DEDUPE_RETENTION",
+            "must be at least the longest window ("
+                + longest
+                + ") plus RISK_GRACE, "
+                + needed.toString().substring(2).toLowerCase()
+                + ", or a fact reported twice counts twice");
+      }
     }
   }
 }

@@ -93,4 +93,23 @@ class RiskConfigTest {
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("RISK_FINGERPRINTS_THRESHOLD");
   }
+
+  @Test
+  void shouldRefuseToStartWhenEventsAreRememberedForLessThanAWindowAndItsGrace() {
+    // Given a dedupe retention shorter than the chargeback window (24h) and its grace: a dispute's
+    // second chargeback event a day later would count it again in that window
+    Env env = Env.of(BASE).with(Map.of("RISK_DEDUPE_RETENTION", "12h"));
+
+    // Then the service refuses to start, naming the variable and what it must cover
+    assertThatThrownBy(() -> RiskConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("RISK_DEDUPE_RETENTION")
+        .hasMessageContaining("RISK_DISPUTES_WINDOW");
+    // And one that covers the longest window and the grace is accepted
+    assertThat(
+            RiskConfig.fromEnv(Env.of(BASE).with(Map.of("RISK_DEDUPE_RETENTION", "2d")))
+                .rules()
+                .dedupeRetention())
+        .isEqualTo(Duration.ofDays(2));
+  }
 }
