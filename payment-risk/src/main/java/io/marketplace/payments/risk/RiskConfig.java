@@ -26,6 +26,9 @@ import java.util.Objects;
  *     ({@code RISK_REPLICATION_FACTOR}, default 3, as {@code create-topics.sh} creates ours), with
  *     {@link #minInsyncReplicas()} in sync; set here, never left to the broker's defaults (1 and 1)
  * @param http the admin server's limits and bind address ({@code HTTP_*})
+ * @param storeMemoryMib the native memory all RocksDB stores share, block cache and memtables
+ *     ({@code RISK_STORE_MEMORY_MB}, default 64): outside the Java heap, so within what the pod's
+ *     limit leaves beside it ({@link BoundedStoreMemory})
  */
 public record RiskConfig(
     KafkaConfig kafka,
@@ -36,11 +39,17 @@ public record RiskConfig(
     DbConfig db,
     Duration coolDown,
     int replicationFactor,
-    HttpConfig http) {
+    HttpConfig http,
+    int storeMemoryMib) {
 
   public static final int DEFAULT_ADMIN_PORT = 8086;
 
   public static final int DEFAULT_REPLICATION_FACTOR = 3;
+
+  public static final int DEFAULT_STORE_MEMORY_MIB = 64;
+
+  /** Below this the stores' memtables flush all the time. */
+  public static final int MIN_STORE_MEMORY_MIB = 16;
 
   /** One broker (tests): the internal topics with a single replica. */
   public RiskConfig(
@@ -52,7 +61,16 @@ public record RiskConfig(
       DbConfig db,
       Duration coolDown) {
     this(
-        kafka, adminPort, stateDir, standbyReplicas, rules, db, coolDown, 1, HttpConfig.defaults());
+        kafka,
+        adminPort,
+        stateDir,
+        standbyReplicas,
+        rules,
+        db,
+        coolDown,
+        1,
+        HttpConfig.defaults(),
+        DEFAULT_STORE_MEMORY_MIB);
   }
 
   public RiskConfig {
@@ -65,6 +83,15 @@ public record RiskConfig(
     if (replicationFactor < 1) {
       throw new InvalidConfigException("RISK_REPLICATION_FACTOR", "must be 1 or more");
     }
+    if (storeMemoryMib < MIN_STORE_MEMORY_MIB) {
+      throw new InvalidConfigException(
+          "RISK_STORE_MEMORY_MB", "must be at least " + MIN_STORE_MEMORY_MIB + " (MiB)");
+    }
+  }
+
+  /** {@link #storeMemoryMib()} in bytes. */
+  public long storeMemoryBytes() {
+    return storeMemoryMib * 1024L * 1024L;
   }
 
   /** In-sync replicas an internal topic's write needs: all but one, at least one. */
@@ -93,7 +120,8 @@ public record RiskConfig(
         DbConfig.fromEnv(env),
         coolDown(env),
         env.integer("RISK_REPLICATION_FACTOR", DEFAULT_REPLICATION_FACTOR),
-        HttpConfig.fromEnv(env));
+        HttpConfig.fromEnv(env),
+        env.integer("RISK_STORE_MEMORY_MB", DEFAULT_STORE_MEMORY_MIB));
   }
 
   private static Duration coolDown(Env env) {
@@ -106,12 +134,30 @@ public record RiskConfig(
 
   public RiskConfig withStateDir(Path value) {
     return new RiskConfig(
-        kafka, adminPort, value, standbyReplicas, rules, db, coolDown, replicationFactor, http);
+        kafka,
+        adminPort,
+        value,
+        standbyReplicas,
+        rules,
+        db,
+        coolDown,
+        replicationFactor,
+        http,
+        storeMemoryMib);
   }
 
   public RiskConfig withAdminPort(int value) {
     return new RiskConfig(
-        kafka, value, stateDir, standbyReplicas, rules, db, coolDown, replicationFactor, http);
+        kafka,
+        value,
+        stateDir,
+        standbyReplicas,
+        rules,
+        db,
+        coolDown,
+        replicationFactor,
+        http,
+        storeMemoryMib);
   }
 
   /** One signal's rule: {@code threshold} distinct occurrences within a {@code window}. */

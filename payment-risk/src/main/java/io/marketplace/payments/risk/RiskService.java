@@ -120,6 +120,9 @@ public final class RiskService implements AutoCloseable {
         StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
         Integer.toString(config.minInsyncReplicas()));
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    // every store's native memory within one budget, not each its own cache and memtables
+    props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedStoreMemory.class);
+    props.put(BoundedStoreMemory.BYTES_CONFIG, config.storeMemoryBytes());
     return props;
   }
 

@@ -112,4 +112,24 @@ class RiskConfigTest {
                 .dedupeRetention())
         .isEqualTo(Duration.ofDays(2));
   }
+
+  @Test
+  void shouldBoundEveryStoresNativeMemoryByOneBudgetThatIsNotTooSmall() {
+    // Given the default environment, and one that gives the stores 256 MiB
+    Properties defaults = RiskService.properties(RiskConfig.fromEnv(Env.of(BASE)));
+    Properties larger =
+        RiskService.properties(
+            RiskConfig.fromEnv(Env.of(BASE).with(Map.of("RISK_STORE_MEMORY_MB", "256"))));
+
+    // Then Kafka Streams configures every RocksDB store to share that budget
+    assertThat(defaults.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG))
+        .isEqualTo(BoundedStoreMemory.class);
+    assertThat(defaults.get(BoundedStoreMemory.BYTES_CONFIG)).isEqualTo(64L * 1024 * 1024);
+    assertThat(larger.get(BoundedStoreMemory.BYTES_CONFIG)).isEqualTo(256L * 1024 * 1024);
+    // And a budget too small to hold the memtables is refused, naming the variable
+    assertThatThrownBy(
+            () -> RiskConfig.fromEnv(Env.of(BASE).with(Map.of("RISK_STORE_MEMORY_MB", "8"))))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("RISK_STORE_MEMORY_MB");
+  }
 }

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -135,6 +136,19 @@ class RiskServiceTest {
           WAIT,
           "the tasks' dropped records are served",
           () -> dropped.matcher(body(http, scrape)).find());
+      // And every store's block cache is the one budget all stores share (RISK_STORE_MEMORY_MB),
+      // not a cache of its own each (a window store with no segment open yet has none: 0)
+      Pattern capacity =
+          Pattern.compile("(?m)^kafka_stream_state_block_cache_capacity\\{[^}]*\\} (\\S+)$");
+      double budget = config.storeMemoryBytes();
+      Await.until(
+          WAIT,
+          "a store's block cache is served",
+          () -> capacity.matcher(body(http, scrape)).results().anyMatch(m -> value(m) == budget));
+      capacity
+          .matcher(body(http, scrape))
+          .results()
+          .forEach(m -> assertThat(value(m)).as(m.group()).isIn(0.0, budget));
     }
   }
 
@@ -205,6 +219,10 @@ class RiskServiceTest {
                     "needs_response",
                     "metadata",
                     Map.of()))));
+  }
+
+  private static double value(MatchResult metric) {
+    return Double.parseDouble(metric.group(1));
   }
 
   private static int status(HttpClient http, URI uri) {
