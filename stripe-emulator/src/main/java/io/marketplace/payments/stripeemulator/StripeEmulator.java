@@ -20,6 +20,7 @@ import io.marketplace.payments.stripeemulator.state.ChangeLog;
 import io.marketplace.payments.stripeemulator.state.Journal;
 import io.marketplace.payments.stripeemulator.state.StateSnapshot;
 import io.marketplace.payments.stripeemulator.state.Store;
+import io.marketplace.payments.stripeemulator.webhook.DeliveryQuirks;
 import io.marketplace.payments.stripeemulator.webhook.EventPublisher;
 import io.marketplace.payments.stripeemulator.webhook.WebhookDeliverer;
 import io.marketplace.payments.stripeemulator.webhook.WebhookEndpointController;
@@ -314,16 +315,21 @@ public final class StripeEmulator implements AutoCloseable {
             });
     timer.scheduleAtFixedRate(idempotency::purgeExpired, 1, 1, TimeUnit.HOURS);
 
+    DeliveryQuirks quirks = new DeliveryQuirks();
     WebhookDeliverer deliverer =
         new WebhookDeliverer(
-            config.webhookRetryBaseDelay(), config.webhookMaxAttempts(), config.clock(), store);
-    EventPublisher events = new EventPublisher(store, deliverer, config.apiVersion());
+            config.webhookRetryBaseDelay(),
+            config.webhookMaxAttempts(),
+            config.clock(),
+            store,
+            quirks);
+    EventPublisher events = new EventPublisher(store, deliverer, config.apiVersion(), quirks);
     DisputeService disputes = new DisputeService(store, events, timer, config.disputeDelay());
     PaymentIntentService payments = new PaymentIntentService(store, events, disputes);
     RefundService refunds = new RefundService(store, events, timer, config.disputeDelay());
     RefundFaults faults = new RefundFaults();
     PaymentIntentFaults creationFaults = new PaymentIntentFaults();
-    Controls controls = new Controls(refunds, faults, creationFaults, disputes, deliverer);
+    Controls controls = new Controls(refunds, faults, creationFaults, disputes, deliverer, quirks);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     Map<String, String> legacyEndpointIds = new HashMap<>();
     Map<String, Integer> occurrences = new HashMap<>();
@@ -485,8 +491,39 @@ public final class StripeEmulator implements AutoCloseable {
     controls.pauseWebhooks();
   }
 
+  /** Sends the held deliveries, in the order set by {@link #resumeWebhooksIn}. */
   public void resumeWebhooks() {
     controls.resumeWebhooks();
+  }
+
+  /**
+   * Delivers every event published from now on {@code extra} more times to each endpoint after its
+   * first 2xx there, as Stripe may; 0 (the default) delivers once.
+   */
+  public void redeliverWebhooks(int extra) {
+    controls.redeliverWebhooks(extra);
+  }
+
+  /**
+   * Publishes every change from now on twice, as two events of the same type and {@code
+   * data.object} with different ids, as Stripe may; off by default.
+   */
+  public void sendTwinEvents(boolean on) {
+    controls.sendTwinEvents(on);
+  }
+
+  /**
+   * The order in which {@link #resumeWebhooks()} releases what was held: {@link
+   * DeliveryQuirks.ResumeOrder#reverse()} or {@link DeliveryQuirks.ResumeOrder#shuffled} send them
+   * one after another; {@link DeliveryQuirks.ResumeOrder#arrival()} (the default) all at once.
+   */
+  public void resumeWebhooksIn(DeliveryQuirks.ResumeOrder order) {
+    controls.resumeWebhooksIn(order);
+  }
+
+  /** Turns every delivery quirk off again. */
+  public void clearDeliveryQuirks() {
+    controls.clearDeliveryQuirks();
   }
 
   /** The JSON of any object by id ({@code pi_}, {@code ch_}, {@code re_}, {@code du_}, ...). */

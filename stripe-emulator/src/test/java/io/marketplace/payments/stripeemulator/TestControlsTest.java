@@ -313,6 +313,40 @@ class TestControlsTest {
   }
 
   @Test
+  void shouldSetShowAndClearWebhookDeliveryQuirks() throws Exception {
+    try {
+      // When
+      JsonNode set =
+          control(
+              "POST",
+              "/_emulator/webhook_quirks",
+              "redeliveries=1&twins=true&resume_order=shuffle&seed=7");
+      JsonNode refused = control("POST", "/_emulator/webhook_quirks", "resume_order=sideways");
+      PaymentIntent paid = pay();
+
+      // Then
+      assertThat(set.path("redeliveries").asInt()).isEqualTo(1);
+      assertThat(set.path("twins").asBoolean()).isTrue();
+      assertThat(set.path("resume_order").asText()).isEqualTo("shuffle");
+      assertThat(set.path("seed").asLong()).isEqualTo(7);
+      assertThat(refused.path("error").path("param").asText()).isEqualTo("resume_order");
+      assertThat(control("GET", "/_emulator/webhook_quirks", null)).isEqualTo(set);
+      // two events, each delivered twice
+      assertThat(
+              receiver.awaitCount(event("payment_intent.succeeded", paid.getId()), 4, WAIT).stream()
+                  .map(WebhookReceiver.Received::eventId)
+                  .distinct())
+          .hasSize(2);
+    } finally {
+      // And
+      JsonNode cleared = control("DELETE", "/_emulator/webhook_quirks", null);
+      assertThat(cleared.path("redeliveries").asInt()).isZero();
+      assertThat(cleared.path("twins").asBoolean()).isFalse();
+      assertThat(cleared.path("resume_order").asText()).isEqualTo("arrival");
+    }
+  }
+
+  @Test
   void shouldAnswer401InStripesShapeWhenNoApiKeyIsGiven() throws Exception {
     // When
     HttpResponse<String> response =
@@ -402,6 +436,8 @@ class TestControlsTest {
       request
           .header("Content-Type", "application/x-www-form-urlencoded")
           .POST(HttpRequest.BodyPublishers.ofString(form == null ? "" : form));
+    } else if (method.equals("DELETE")) {
+      request.DELETE();
     } else {
       request.GET();
     }

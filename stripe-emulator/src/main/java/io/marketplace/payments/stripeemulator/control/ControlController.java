@@ -7,6 +7,7 @@ import io.marketplace.payments.stripeemulator.http.Params;
 import io.marketplace.payments.stripeemulator.http.StripeError;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
+import io.marketplace.payments.stripeemulator.webhook.DeliveryQuirks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /** The test controls over HTTP, under {@code /_emulator}: form-encoded like the rest. */
 public final class ControlController {
@@ -44,18 +46,24 @@ public final class ControlController {
 
   /** The {@code mode} parameter of a failure control, {@code error} when absent. */
   private static <M extends Enum<M>> M mode(Params p, Class<M> modes) {
-    String wire = p.nonEmptyString("mode").orElse("error");
-    for (M mode : modes.getEnumConstants()) {
-      if (mode.name().equalsIgnoreCase(wire)) {
-        return mode;
+    return enumParam(p.nonEmptyString("mode").orElse("error"), "mode", modes);
+  }
+
+  /** An enum parameter, by its constant's name in lower case. */
+  private static <M extends Enum<M>> M enumParam(String wire, String name, Class<M> values) {
+    for (M value : values.getEnumConstants()) {
+      if (value.name().equalsIgnoreCase(wire)) {
+        return value;
       }
     }
     throw StripeError.invalidRequest(
-        "Invalid mode: must be one of "
-            + Arrays.stream(modes.getEnumConstants())
+        "Invalid "
+            + name
+            + ": must be one of "
+            + Arrays.stream(values.getEnumConstants())
                 .map(m -> m.name().toLowerCase(Locale.ROOT))
                 .toList(),
-        "mode",
+        name,
         null);
   }
 
@@ -159,5 +167,51 @@ public final class ControlController {
   public ApiResponse resumeWebhooks(ApiRequest request) {
     controls.resumeWebhooks();
     return ApiResponse.ok(Map.of("paused", false));
+  }
+
+  /**
+   * Sets the delivery quirks given, leaving the others as they are: {@code redeliveries} (extra
+   * deliveries of each event after its 2xx), {@code twins} ({@code true}: each change also sent as
+   * a second event), {@code resume_order} ({@code arrival}, {@code reverse} or {@code shuffle}) and
+   * {@code seed} for shuffle.
+   */
+  public ApiResponse setWebhookQuirks(ApiRequest request) {
+    Params p = request.params();
+    Optional<Long> redeliveries = p.integer("redeliveries");
+    if (redeliveries.isPresent() && (redeliveries.get() < 0 || redeliveries.get() > 100)) {
+      throw StripeError.invalidRequest(
+          "Invalid redeliveries: must be 0 to 100", "redeliveries", null);
+    }
+    Optional<DeliveryQuirks.ResumeOrder> order = Optional.empty();
+    if (p.has("resume_order") || p.has("seed")) {
+      DeliveryQuirks.ResumeOrder.Kind kind =
+          p.has("resume_order")
+              ? enumParam(
+                  p.nonEmptyString("resume_order").orElse(""),
+                  "resume_order",
+                  DeliveryQuirks.ResumeOrder.Kind.class)
+              : controls.deliveryQuirks().resumeOrder().kind();
+      order = Optional.of(new DeliveryQuirks.ResumeOrder(kind, p.integer("seed").orElse(0L)));
+    }
+    redeliveries.ifPresent(n -> controls.redeliverWebhooks(n.intValue()));
+    p.bool("twins").ifPresent(controls::sendTwinEvents);
+    order.ifPresent(controls::resumeWebhooksIn);
+    return webhookQuirks(request);
+  }
+
+  public ApiResponse clearWebhookQuirks(ApiRequest request) {
+    controls.clearDeliveryQuirks();
+    return webhookQuirks(request);
+  }
+
+  public ApiResponse webhookQuirks(ApiRequest request) {
+    DeliveryQuirks quirks = controls.deliveryQuirks();
+    DeliveryQuirks.ResumeOrder order = quirks.resumeOrder();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("redeliveries", quirks.redeliveries());
+    body.put("twins", quirks.twinEvents());
+    body.put("resume_order", order.kind().name().toLowerCase(Locale.ROOT));
+    body.put("seed", order.seed());
+    return ApiResponse.ok(body);
   }
 }

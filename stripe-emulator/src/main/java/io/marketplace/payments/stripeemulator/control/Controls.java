@@ -8,6 +8,7 @@ import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundService;
+import io.marketplace.payments.stripeemulator.webhook.DeliveryQuirks;
 import io.marketplace.payments.stripeemulator.webhook.WebhookDeliverer;
 import java.time.Duration;
 import java.util.List;
@@ -23,18 +24,21 @@ public final class Controls {
   private final PaymentIntentFaults creationFaults;
   private final DisputeService disputes;
   private final WebhookDeliverer deliverer;
+  private final DeliveryQuirks quirks;
 
   public Controls(
       RefundService refunds,
       RefundFaults faults,
       PaymentIntentFaults creationFaults,
       DisputeService disputes,
-      WebhookDeliverer deliverer) {
+      WebhookDeliverer deliverer,
+      DeliveryQuirks quirks) {
     this.refunds = refunds;
     this.faults = faults;
     this.creationFaults = creationFaults;
     this.disputes = disputes;
     this.deliverer = deliverer;
+    this.quirks = quirks;
   }
 
   public void failNextRefunds(int count, RefundFaults.Mode mode, Duration hold) {
@@ -96,5 +100,28 @@ public final class Controls {
 
   public boolean webhooksPaused() {
     return deliverer.paused();
+  }
+
+  /** Each event published from now on is delivered {@code extra} more times after its 2xx. */
+  public void redeliverWebhooks(int extra) {
+    quirks.redeliveries(extra);
+  }
+
+  /** Each change from now on is also published as a twin event under another id. */
+  public void sendTwinEvents(boolean on) {
+    quirks.twinEvents(on);
+  }
+
+  /** The order in which resume releases the held deliveries. */
+  public void resumeWebhooksIn(DeliveryQuirks.ResumeOrder order) {
+    quirks.resumeOrder(order);
+  }
+
+  public void clearDeliveryQuirks() {
+    quirks.clear();
+  }
+
+  public DeliveryQuirks deliveryQuirks() {
+    return quirks;
   }
 }

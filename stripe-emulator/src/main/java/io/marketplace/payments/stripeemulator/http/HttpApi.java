@@ -117,6 +117,9 @@ public final class HttpApi {
     r.get("/_emulator/webhook_attempts", control(controls::webhookAttempts));
     r.post("/_emulator/webhooks/pause", control(controls::pauseWebhooks));
     r.post("/_emulator/webhooks/resume", control(controls::resumeWebhooks));
+    r.get("/_emulator/webhook_quirks", control(controls::webhookQuirks));
+    r.post("/_emulator/webhook_quirks", control(controls::setWebhookQuirks));
+    r.delete("/_emulator/webhook_quirks", control(controls::clearWebhookQuirks));
   }
 
   /** A Stripe endpoint: auth, parameters, idempotency, {@code expand[]}, Stripe's error shape. */

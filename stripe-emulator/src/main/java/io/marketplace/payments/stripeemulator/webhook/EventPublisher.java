@@ -9,17 +9,26 @@ import java.util.Map;
 
 /**
  * Turns each change into a Stripe Event, keeps it for {@code /v1/events}, and hands it to the
- * deliverer for every endpoint that takes its type. Never blocks on delivery.
+ * deliverer for every endpoint that takes its type. Never blocks on delivery. With {@link
+ * DeliveryQuirks#twinEvents()} each change is also published as a twin: a second event of the same
+ * type and {@code data.object}, under its own id, kept, journaled and delivered as any other.
  */
 public final class EventPublisher {
   private final Store store;
   private final WebhookDeliverer deliverer;
   private final String apiVersion;
+  private final DeliveryQuirks quirks;
 
   public EventPublisher(Store store, WebhookDeliverer deliverer, String apiVersion) {
+    this(store, deliverer, apiVersion, new DeliveryQuirks());
+  }
+
+  public EventPublisher(
+      Store store, WebhookDeliverer deliverer, String apiVersion, DeliveryQuirks quirks) {
     this.store = store;
     this.deliverer = deliverer;
     this.apiVersion = apiVersion;
+    this.quirks = quirks;
   }
 
   /**
@@ -27,6 +36,19 @@ public final class EventPublisher {
    * (the changed fields' former values) may be null.
    */
   public Event publish(
+      String type,
+      Map<String, Object> object,
+      Map<String, Object> previousAttributes,
+      RequestOrigin origin) {
+    boolean twin = quirks.twinEvents();
+    Event event = publishOne(type, object, previousAttributes, origin);
+    if (twin) {
+      publishOne(type, object, previousAttributes, origin);
+    }
+    return event;
+  }
+
+  private Event publishOne(
       String type,
       Map<String, Object> object,
       Map<String, Object> previousAttributes,

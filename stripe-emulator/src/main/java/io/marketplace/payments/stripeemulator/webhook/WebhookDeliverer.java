@@ -13,9 +13,12 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -38,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * pending_webhooks} lowered) durably, so a restarted emulator resumes exactly the deliveries not
  * yet acknowledged, at their due time, and does not resend the others (a crash between an
  * endpoint's 2xx and its record can still resend one: at least once, as Stripe).
+ *
+ * <p>{@link DeliveryQuirks} may make it harsher, as Stripe can be: an acknowledged event delivered
+ * again ({@link DeliveryQuirks#redeliveries()}), and held deliveries released one after another in
+ * reverse or shuffled order ({@link DeliveryQuirks#resumeOrder()}). A redelivery is a copy of a
+ * delivery already recorded as succeeded: it is neither journaled nor acknowledged, so a restarted
+ * emulator neither resends it nor counts it against {@code pending_webhooks}.
  */
 public final class WebhookDeliverer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDeliverer.class);
@@ -46,9 +55,23 @@ public final class WebhookDeliverer implements AutoCloseable {
   private static final int KEPT_ATTEMPTS = 10_000;
   private static final String USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 
-  private record Delivery(Event event, String payload, WebhookEndpoint endpoint, int attempt) {
+  /**
+   * One try of an event to an endpoint: {@code redeliveriesLeft} copies still to send after it
+   * succeeds; {@code redelivery} marks a copy of one already acknowledged.
+   */
+  private record Delivery(
+      Event event,
+      String payload,
+      WebhookEndpoint endpoint,
+      int attempt,
+      int redeliveriesLeft,
+      boolean redelivery) {
     Delivery next() {
-      return new Delivery(event, payload, endpoint, attempt + 1);
+      return new Delivery(event, payload, endpoint, attempt + 1, redeliveriesLeft, redelivery);
+    }
+
+    Delivery redeliver() {
+      return new Delivery(event, payload, endpoint, attempt + 1, redeliveriesLeft - 1, true);
     }
   }
 
@@ -56,6 +79,7 @@ public final class WebhookDeliverer implements AutoCloseable {
   private final int maxAttempts;
   private final Clock clock;
   private final Store store;
+  private final DeliveryQuirks quirks;
   private final HttpClient http;
   private final ScheduledExecutorService executor;
   private final AtomicBoolean paused = new AtomicBoolean();
@@ -64,10 +88,16 @@ public final class WebhookDeliverer implements AutoCloseable {
   private final AtomicInteger attemptCount = new AtomicInteger();
 
   public WebhookDeliverer(Duration baseDelay, int maxAttempts, Clock clock, Store store) {
+    this(baseDelay, maxAttempts, clock, store, new DeliveryQuirks());
+  }
+
+  public WebhookDeliverer(
+      Duration baseDelay, int maxAttempts, Clock clock, Store store, DeliveryQuirks quirks) {
     this.baseDelay = baseDelay;
     this.maxAttempts = maxAttempts;
     this.clock = clock;
     this.store = store;
+    this.quirks = quirks;
     this.http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -91,6 +121,7 @@ public final class WebhookDeliverer implements AutoCloseable {
     }
     String payload = Json.pretty(event.json());
     long now = System.currentTimeMillis();
+    int redeliveries = quirks.redeliveries();
     for (WebhookEndpoint endpoint : endpoints) {
       store
           .log()
@@ -98,7 +129,7 @@ public final class WebhookDeliverer implements AutoCloseable {
               Change.of(
                   new WebhookDelivery(
                       event.id(), endpoint.id(), 0, now, WebhookDelivery.Status.PENDING)));
-      schedule(new Delivery(event, payload, endpoint, 1), 0);
+      schedule(new Delivery(event, payload, endpoint, 1, redeliveries, false), 0);
     }
   }
 
@@ -120,24 +151,66 @@ public final class WebhookDeliverer implements AutoCloseable {
         store.log().append(Change.of(withStatus(d, WebhookDelivery.Status.ABANDONED)));
         continue;
       }
+      // what was owed, without copies: the quirks of a run before are not kept
       schedule(
           new Delivery(
-              event.get(), Json.pretty(event.get().json()), endpoint.get(), d.attempts() + 1),
+              event.get(),
+              Json.pretty(event.get().json()),
+              endpoint.get(),
+              d.attempts() + 1,
+              0,
+              false),
           Math.max(0, d.nextAttemptAt() - now));
     }
     store.log().sync();
   }
 
   public void pause() {
-    paused.set(true);
+    synchronized (held) {
+      paused.set(true);
+    }
   }
 
-  /** Sends every held delivery now. */
+  /**
+   * Sends every held delivery now: all at once by default, or one after another in the order {@link
+   * DeliveryQuirks#resumeOrder()} says (by their events' creation, the latest first, or shuffled by
+   * its seed), each sent once the one before it was answered.
+   */
   public void resume() {
-    paused.set(false);
-    Delivery d;
-    while ((d = held.poll()) != null) {
-      schedule(d, 0);
+    List<Delivery> released = new ArrayList<>();
+    synchronized (held) {
+      paused.set(false);
+      Delivery d;
+      while ((d = held.poll()) != null) {
+        released.add(d);
+      }
+    }
+    DeliveryQuirks.ResumeOrder order = quirks.resumeOrder();
+    if (order.kind() == DeliveryQuirks.ResumeOrder.Kind.ARRIVAL) {
+      released.forEach(d -> schedule(d, 0));
+      return;
+    }
+    released.sort(
+        Comparator.comparingLong((Delivery d) -> d.event().sequence())
+            .thenComparing(d -> d.endpoint().id())
+            .thenComparingInt(Delivery::attempt));
+    if (order.kind() == DeliveryQuirks.ResumeOrder.Kind.REVERSE) {
+      Collections.reverse(released);
+    } else {
+      Collections.shuffle(released, new Random(order.seed()));
+    }
+    try {
+      executor.execute(
+          () -> {
+            for (Delivery d : released) {
+              if (Thread.currentThread().isInterrupted()) {
+                return; // closing: dropped, as on any other close
+              }
+              attempt(d);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      // closing: the deliveries stay pending in the journal
     }
   }
 
@@ -171,9 +244,11 @@ public final class WebhookDeliverer implements AutoCloseable {
   }
 
   private void attempt(Delivery delivery) {
-    if (paused.get()) {
-      held.add(delivery);
-      return;
+    synchronized (held) {
+      if (paused.get()) {
+        held.add(delivery);
+        return;
+      }
     }
     try {
       // never announce an event a crash could still make the emulator forget
@@ -211,12 +286,22 @@ public final class WebhookDeliverer implements AutoCloseable {
     }
     boolean succeeded = status >= 200 && status < 300;
     record(delivery, status, error, succeeded);
+    if (delivery.redelivery()) {
+      // a copy of an acknowledged event: nothing to journal; retried as Stripe retries any event
+      if (succeeded) {
+        redeliver(delivery);
+      } else if (delivery.attempt() < maxAttempts) {
+        schedule(delivery.next(), backoff(delivery.attempt()).toMillis());
+      }
+      return;
+    }
     try {
       journal(delivery, succeeded);
     } catch (RuntimeException e) {
       LOG.warn("Could not journal the delivery of {}", delivery.event().id(), e);
     }
     if (succeeded) {
+      redeliver(delivery);
       return;
     }
     if (delivery.attempt() >= maxAttempts) {
@@ -229,6 +314,13 @@ public final class WebhookDeliverer implements AutoCloseable {
       return;
     }
     schedule(delivery.next(), backoff(delivery.attempt()).toMillis());
+  }
+
+  /** Sends the next copy of an acknowledged event, if {@link DeliveryQuirks} asked for one. */
+  private void redeliver(Delivery delivered) {
+    if (delivered.redeliveriesLeft() > 0) {
+      schedule(delivered.redeliver(), 0);
+    }
   }
 
   private void journal(Delivery delivery, boolean succeeded) {
