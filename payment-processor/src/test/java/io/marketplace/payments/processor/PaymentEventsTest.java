@@ -918,7 +918,7 @@ class PaymentEventsTest {
     // attempt, not of the event that reported it
     assertThat(world.awaitOutcome(again.eventId()))
         .containsEntry("status", "ignored")
-        .containsEntry("error_message", "attempt " + declined.charge() + " is already recorded");
+        .containsEntry("error_message", "attempt " + declined.charge() + " is already announced");
     assertThat(world.awaitOutcome(secondAttempt.eventId())).containsEntry("status", "processed");
     assertThat(world.paymentEvents(listing))
         .extracting(e -> e.get("id"), e -> data(e).get("stripeEventId"))
@@ -933,7 +933,7 @@ class PaymentEventsTest {
   }
 
   @Test
-  void shouldNotDowngradeWhenFailureArrivesAfterSuccess() {
+  void shouldNotDowngradeButAnnounceTheDeclineWhenItArrivesAfterSuccess() {
     // Given a payment that succeeded
     UUID listing = world.listing("pending_payment");
     String pi = world.payment(listing, "posting_fee", 500);
@@ -942,17 +942,69 @@ class PaymentEventsTest {
     world.deliver(success);
     world.awaitOutcome(success.eventId());
 
-    // When an earlier failure of the same PaymentIntent arrives late, and then a cancellation
+    // When an earlier declined attempt of the same PaymentIntent arrives late, then Stripe's
+    // second event about that attempt, and then a cancellation
     var failure = StripeFixtures.paymentFailed(pi, 500, meta).created(PAID_AT.minusSeconds(60));
+    var twin =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .charge(failure.charge())
+            .created(PAID_AT.minusSeconds(60));
     var cancel = StripeFixtures.canceled(pi, 500, meta);
     world.deliver(failure);
+    world.deliver(twin);
     world.deliver(cancel);
 
-    // Then the payment stays succeeded and the listing active; both are ignored
-    assertThat(world.awaitOutcome(failure.eventId())).containsEntry("status", "ignored");
+    // Then the payment stays succeeded and the listing active
+    assertThat(world.awaitOutcome(failure.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(twin.eventId())).containsEntry("status", "ignored");
     assertThat(world.awaitOutcome(cancel.eventId())).containsEntry("status", "ignored");
     assertThat(world.paymentRow(pi)).containsEntry("status", "succeeded");
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    // And subscribers learn of the decline once, dated before the success, as they would have had
+    // Stripe delivered in order
+    assertThat(world.awaitPaymentEvents(listing, 3))
+        .filteredOn(e -> "payment.failed".equals(e.get("type")))
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e).containsEntry("id", failedId(failure.charge()));
+              assertThat(data(e))
+                  .containsEntry("stripeEventId", failure.eventId())
+                  .containsEntry("failedAt", PAID_AT.minusSeconds(60).toString());
+            });
+  }
+
+  @Test
+  void shouldAnnounceEachDeclinedAttemptOnceWhateverTheOrderStripeReportsThem() {
+    // Given a posting fee declined twice, each attempt with its charge, an hour apart
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+    var first = StripeFixtures.paymentFailed(pi, 500, meta).created(PAID_AT.minusSeconds(3_600));
+    var second = StripeFixtures.paymentFailed(pi, 500, meta).created(PAID_AT);
+
+    // When Stripe reports the second attempt first, then the first, then the first again
+    var firstAgain =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .charge(first.charge())
+            .created(PAID_AT.minusSeconds(3_600));
+    world.deliver(second);
+    world.deliver(first);
+    world.deliver(firstAgain);
+
+    // Then the payment keeps the later failure, each attempt is announced once, and the repeat
+    // announces nothing
+    assertThat(world.awaitOutcome(second.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(first.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(firstAgain.eventId()))
+        .containsEntry("status", "ignored")
+        .containsEntry("error_message", "attempt " + first.charge() + " is already announced");
+    assertThat(world.paymentRow(pi))
+        .containsEntry("status", "failed")
+        .containsEntry("failed_attempt", second.charge());
+    assertThat(world.paymentEvents(listing))
+        .extracting(e -> e.get("id"))
+        .containsExactly(failedId(second.charge()), failedId(first.charge()));
   }
 
   @Test

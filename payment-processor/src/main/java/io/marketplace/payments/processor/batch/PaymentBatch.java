@@ -50,6 +50,8 @@ public final class PaymentBatch {
   private final Map<UUID, ListingRow> listings;
   private final Map<UUID, Instant> featuredUntil;
   private final Set<String> promotedPaymentIntents;
+  private final Set<String> announcedFailures = new HashSet<>();
+  private final List<FailedAttempt> newFailures = new ArrayList<>();
   private final List<PromotionRow> newPromotions = new ArrayList<>();
   private final List<OutboxRows.Row> outbox = new ArrayList<>();
   private final Map<String, WebhookEvents.Row> audit = new LinkedHashMap<>();
@@ -92,7 +94,37 @@ public final class PaymentBatch {
       }
     }
     readReturnedCentsBeforeTheRow(tx, payments, rebuilt.keySet());
-    return withTheirListings(tx, payments, rebuilt);
+    PaymentBatch batch = withTheirListings(tx, payments, rebuilt);
+    batch.readAnnouncedFailures(
+        events.stream()
+            .filter(e -> PAYMENT_FAILED.equals(e.type()))
+            .map(StripeEvent::failedAttempt)
+            .distinct()
+            .toList());
+    return batch;
+  }
+
+  private static final String PAYMENT_FAILED = "payment_intent.payment_failed";
+
+  /** A declined attempt announced by this batch, kept in {@code payment_failed_attempts}. */
+  private record FailedAttempt(String attempt, String paymentIntentId, Instant failedAt) {}
+
+  /**
+   * Which of {@code attempts} (the batch's declined attempts) were announced before; the rows are
+   * the payments', locked above, so no other transaction announces one of them meanwhile. No
+   * statement when the batch has none, as most have not.
+   */
+  private void readAnnouncedFailures(List<String> attempts) {
+    if (attempts.isEmpty()) {
+      return;
+    }
+    announcedFailures.addAll(
+        tx.createQuery(
+                "SELECT attempt FROM payment_failed_attempts"
+                    + " WHERE attempt = ANY(CAST(:attempts AS text[]))")
+            .bind("attempts", attempts.toArray(String[]::new))
+            .mapTo(String.class)
+            .list());
   }
 
   /**
@@ -167,6 +199,20 @@ public final class PaymentBatch {
   /** The end of the listing's running featured promotions, counting those of this batch. */
   public Optional<Instant> featuredUntil(UUID listingId) {
     return Optional.ofNullable(featuredUntil.get(listingId));
+  }
+
+  /**
+   * Whether the declined {@code attempt} is announced now for the first time: true once per
+   * attempt, whatever the order in which Stripe reports it and however many events report it; the
+   * attempt is kept as announced when the batch is written.
+   */
+  public boolean firstAnnouncementOfFailure(
+      String attempt, String paymentIntentId, Instant failedAt) {
+    if (!announcedFailures.add(attempt)) {
+      return false;
+    }
+    newFailures.add(new FailedAttempt(attempt, paymentIntentId, failedAt));
+    return true;
   }
 
   /** Whether the PaymentIntent already bought a promotion (one per payment). */
@@ -409,6 +455,7 @@ public final class PaymentBatch {
     updatePayments(writes);
     updateListings(writes);
     insertPromotions(writes);
+    insertFailedAttempts(writes);
     OutboxRows.insert(outbox).ifPresent(writes::add);
     WebhookEvents.upsert(List.copyOf(audit.values())).ifPresent(writes::add);
     writes.execute(tx);
@@ -530,6 +577,27 @@ public final class PaymentBatch {
                     .bind("promotion_amounts", strings(rows, r -> Long.toString(r.amountCents())))
                     .bind("promotion_starts", strings(rows, r -> text(r.startsAt())))
                     .bind("promotion_expires", strings(rows, r -> text(r.expiresAt())))));
+  }
+
+  private void insertFailedAttempts(Writes writes) {
+    if (newFailures.isEmpty()) {
+      return;
+    }
+    List<FailedAttempt> rows = List.copyOf(newFailures);
+    writes.add(
+        new Writes.Part(
+            """
+            INSERT INTO payment_failed_attempts (attempt, stripe_payment_intent_id, failed_at)
+            SELECT * FROM unnest(CAST(:failed_attempts AS text[]),
+                                 CAST(:failed_pis AS text[]),
+                                 CAST(:failed_ats AS timestamptz[]))
+            ON CONFLICT (attempt) DO NOTHING
+            """,
+            update ->
+                update
+                    .bind("failed_attempts", strings(rows, FailedAttempt::attempt))
+                    .bind("failed_pis", strings(rows, FailedAttempt::paymentIntentId))
+                    .bind("failed_ats", strings(rows, r -> text(r.failedAt())))));
   }
 
   // ---- helpers

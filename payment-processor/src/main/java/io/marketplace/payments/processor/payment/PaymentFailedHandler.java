@@ -8,10 +8,11 @@ import java.util.Optional;
 /**
  * {@code payment_intent.payment_failed}: an attempt was declined; the payment is marked {@code
  * failed} with Stripe's message (the user may try again with the same PaymentIntent) and {@code
- * payment.failed} is published, once per attempt: Stripe may report one declined attempt (one
- * charge) in two events, and the second changes nothing, even when it comes after a later attempt's
- * (it is older than the failure recorded). A failure reported after the success, out of order,
- * changes nothing either.
+ * payment.failed} is published, once per attempt ({@code payment_failed_attempts}): Stripe may
+ * report one declined attempt (one charge) in two events, and the second announces nothing. An
+ * attempt reported late, after the payment's success or after a later attempt's failure, is
+ * announced all the same (dated when it failed), but changes nothing on the payment: what
+ * subscribers learn does not depend on the order in which Stripe delivers.
  */
 public final class PaymentFailedHandler {
 
@@ -28,16 +29,11 @@ public final class PaymentFailedHandler {
     }
     String message = text(event, "last_payment_error.message");
     String attempt = event.failedAttempt();
-    if (!row.get().fail(attempt, message, event.created())) {
-      if (attempt.equals(row.get().failedAttempt())) {
-        return Outcome.ignored("attempt " + attempt + " is already recorded");
-      }
-      return "failed".equals(row.get().status())
-          ? Outcome.ignored(
-              "attempt " + attempt + " failed before the recorded " + row.get().failedAttempt())
-          : PaymentOutcomes.already(row.get());
-    }
     Payment payment = row.get().purchase();
+    boolean recorded = row.get().fail(attempt, message, event.created());
+    if (!batch.firstAnnouncementOfFailure(attempt, payment.paymentIntentId(), event.created())) {
+      return Outcome.ignored("attempt " + attempt + " is already announced");
+    }
     PaymentFacts.failed(
         batch,
         payment,
@@ -48,7 +44,14 @@ public final class PaymentFailedHandler {
         message,
         event.created());
     batch.afterCommit(() -> metrics.failed(payment.type()));
-    return Outcome.processed();
+    if (recorded) {
+      return Outcome.processed();
+    }
+    return Outcome.processed(
+        "announced; the payment "
+            + ("failed".equals(row.get().status())
+                ? "keeps the later attempt " + row.get().failedAttempt()
+                : "stays " + row.get().status()));
   }
 
   private static String text(StripeEvent event, String path) {
