@@ -19,9 +19,6 @@ import java.util.Objects;
  * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8085; 0 picks a free port)
  * @param bodyTimeout how long a request body may take to arrive in full ({@code
  *     GATEWAY_BODY_TIMEOUT}, default 10 s); a client still sending after it is cut off
- * @param headerTimeout how long a request's head (request line and headers) may take to arrive in
- *     full once its first byte is in ({@code GATEWAY_HEADER_TIMEOUT}, default 10 s); a client still
- *     sending it is cut off
  * @param liveModeOnly refuse events of Stripe's test mode ({@code livemode} not true): set in
  *     production ({@code PAYMENTS_ENVIRONMENT=production}), where a test endpoint's secret given by
  *     mistake would otherwise let test cards "pay" for listings
@@ -33,19 +30,16 @@ public record GatewayConfig(
     KafkaConfig kafka,
     HttpConfig http,
     Duration bodyTimeout,
-    Duration headerTimeout,
     boolean liveModeOnly) {
 
   public static final int DEFAULT_PORT = 8080;
   public static final int DEFAULT_ADMIN_PORT = 8085;
   public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
   public GatewayConfig {
     Objects.requireNonNull(kafka, "kafka");
     Objects.requireNonNull(http, "http");
     Objects.requireNonNull(bodyTimeout, "bodyTimeout");
-    Objects.requireNonNull(headerTimeout, "headerTimeout");
     webhookSecrets = List.copyOf(webhookSecrets);
     if (webhookSecrets.isEmpty()) {
       throw new IllegalArgumentException("at least one webhook secret is needed");
@@ -59,9 +53,6 @@ public record GatewayConfig(
     if (bodyTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("bodyTimeout must be at least 1 ms: " + bodyTimeout);
     }
-    if (headerTimeout.toMillis() < 1) {
-      throw new IllegalArgumentException("headerTimeout must be at least 1 ms: " + headerTimeout);
-    }
   }
 
   /** A configuration with the default HTTP limits and an admin port picked free. */
@@ -71,31 +62,23 @@ public record GatewayConfig(
 
   /** A configuration with an admin port picked free. */
   public GatewayConfig(int port, List<String> webhookSecrets, KafkaConfig kafka, HttpConfig http) {
-    this(port, 0, webhookSecrets, kafka, http, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, false);
+    this(port, 0, webhookSecrets, kafka, http, DEFAULT_BODY_TIMEOUT, false);
   }
 
   /** The same configuration with {@code limits} for the HTTP server. */
   public GatewayConfig withHttp(HttpConfig limits) {
     return new GatewayConfig(
-        port, adminPort, webhookSecrets, kafka, limits, bodyTimeout, headerTimeout, liveModeOnly);
+        port, adminPort, webhookSecrets, kafka, limits, bodyTimeout, liveModeOnly);
   }
 
   /** The same configuration with another deadline for request bodies. */
   public GatewayConfig withBodyTimeout(Duration timeout) {
-    return new GatewayConfig(
-        port, adminPort, webhookSecrets, kafka, http, timeout, headerTimeout, liveModeOnly);
+    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, http, timeout, liveModeOnly);
   }
 
   /** The same configuration taking live-mode events only, as production does. */
   public GatewayConfig withLiveModeOnly() {
-    return new GatewayConfig(
-        port, adminPort, webhookSecrets, kafka, http, bodyTimeout, headerTimeout, true);
-  }
-
-  /** The same configuration with another deadline for request heads. */
-  public GatewayConfig withHeaderTimeout(Duration timeout) {
-    return new GatewayConfig(
-        port, adminPort, webhookSecrets, kafka, http, bodyTimeout, timeout, liveModeOnly);
+    return new GatewayConfig(port, adminPort, webhookSecrets, kafka, http, bodyTimeout, true);
   }
 
   public static GatewayConfig fromEnv(Env env) {
@@ -117,10 +100,6 @@ public record GatewayConfig(
     if (bodyTimeout.toMillis() < 1) {
       throw new InvalidConfigException("GATEWAY_BODY_TIMEOUT", "must be at least 1ms");
     }
-    Duration headerTimeout = env.duration("GATEWAY_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT);
-    if (headerTimeout.toMillis() < 1) {
-      throw new InvalidConfigException("GATEWAY_HEADER_TIMEOUT", "must be at least 1ms");
-    }
     return new GatewayConfig(
         port,
         adminPort,
@@ -128,7 +107,6 @@ public record GatewayConfig(
         kafka,
         HttpConfig.fromEnv(env),
         bodyTimeout,
-        headerTimeout,
         Deployment.fromEnv(env).isProduction());
   }
 
@@ -147,8 +125,6 @@ public record GatewayConfig(
         + http
         + ", bodyTimeout="
         + bodyTimeout
-        + ", headerTimeout="
-        + headerTimeout
         + ", liveModeOnly="
         + liveModeOnly
         + "]";

@@ -11,19 +11,13 @@ import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
 import io.marketplace.payments.gateway.webhook.EventPublisher;
 import io.marketplace.payments.gateway.webhook.GatewayMetrics;
-import io.marketplace.payments.gateway.webhook.HeaderDeadline;
 import io.marketplace.payments.gateway.webhook.SignatureVerifier;
 import io.marketplace.payments.gateway.webhook.WebhookController;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.eclipse.jetty.server.Connector;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.util.component.ContainerLifeCycle;
-import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,7 +90,7 @@ public final class WebhookGateway implements AutoCloseable {
               registry,
               readiness,
               http -> {
-                serverSettings(http, requests, config.headerTimeout(), metrics);
+                serverSettings(http, requests);
                 webhooks.routes(http);
               });
       // the server stops first, so requests waiting for an acknowledgement still get it
@@ -121,11 +115,7 @@ public final class WebhookGateway implements AutoCloseable {
    * request blocks only while it waits for the broker, and thousands can wait at once for the price
    * of their stacks.
    */
-  private static void serverSettings(
-      JavalinConfig config,
-      ExecutorService requests,
-      Duration headerTimeout,
-      GatewayMetrics metrics) {
+  private static void serverSettings(JavalinConfig config, ExecutorService requests) {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("gateway-http");
     pool.setVirtualThreadsExecutor(requests);
@@ -133,26 +123,6 @@ public final class WebhookGateway implements AutoCloseable {
     // on shutdown, stop accepting and let requests that wait for the broker get their answer
     config.jetty.modifyServer(
         server -> server.setStopTimeout(EventPublisher.ACK_TIMEOUT.plusSeconds(1).toMillis()));
-    // a request's head must arrive within its own deadline: the idle timeout does not bound a
-    // client that sends a header byte every few seconds, and each such client holds a connection
-    config.jetty.modifyServer(
-        server ->
-            server.addEventListener(
-                new LifeCycle.Listener() {
-                  @Override
-                  public void lifeCycleStarting(LifeCycle event) {
-                    HeaderDeadline heads =
-                        new HeaderDeadline(
-                            headerTimeout, server.getScheduler(), metrics::headTooSlow);
-                    for (Connector connector : server.getConnectors()) {
-                      connector
-                          .getConnectionFactory(HttpConnectionFactory.class)
-                          .getHttpConfiguration()
-                          .addCustomizer(heads);
-                      ((ContainerLifeCycle) connector).addBean(heads, true);
-                    }
-                  }
-                }));
     config.http.maxRequestSize = JAVALIN_MAX_REQUEST_SIZE;
     // answers are a few bytes, and compressing a Prometheus scrape is not worth a wrapper around
     // every response

@@ -107,7 +107,7 @@ class SlowHeadersTest {
       stripe.getOutputStream().write(RawWebhook.signedHead(event.body(), SECRET));
       stripe.getOutputStream().write(event.body());
       stripe.getOutputStream().flush();
-      // the head must be whole within 10 s (GATEWAY_HEADER_TIMEOUT), then the slow ones go
+      // the head must be whole within 10 s (HTTP_HEADER_TIMEOUT), then the slow ones go
       stripe.setSoTimeout(25_000);
       try {
         answer = RawWebhook.readHead(stripe);
@@ -123,9 +123,17 @@ class SlowHeadersTest {
         .extracting(record -> header(record, "stripe-event-id").orElseThrow())
         .containsExactly(event.id());
 
-    // And the gateway closed every slow connection
+    // And the gateway closed every slow connection, and counts them where Prometheus scrapes
     for (Socket socket : slow) {
       assertClosedByServer(socket);
+    }
+    try (WebhookClient monitoring = new WebhookClient(gateway.adminUrl())) {
+      assertThat(monitoring.get("/metrics").body().lines())
+          .anySatisfy(
+              line ->
+                  assertThat(line)
+                      .startsWith("http_server_head_timeouts_total{")
+                      .endsWith(" " + MAX_CONNECTIONS + ".0"));
     }
     System.out.printf(
         "%d connections sending their heads a byte every %d ms; signed webhook answered 200 after"
@@ -141,7 +149,7 @@ class SlowHeadersTest {
     gateway =
         WebhookGateway.start(
             new GatewayConfig(0, List.of(SECRET), TestInfra.kafkaConfig(topics))
-                .withHeaderTimeout(Duration.ofSeconds(1)));
+                .withHttp(HttpConfig.defaults().withHeaderTimeout(Duration.ofSeconds(1))));
     Sample first = StripeEvents.paymentIntentSucceeded();
     Sample second = StripeEvents.paymentIntentSucceeded();
     try (Socket stripe = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {

@@ -25,18 +25,28 @@ import java.util.Objects;
  * @param idleTimeout how long a connection may stay silent before the server closes it ({@code
  *     HTTP_IDLE_TIMEOUT}); it frees the room of clients that hold connections and send nothing (a
  *     request the server is still working on, such as a webhook waiting for the broker, is not cut)
+ * @param headerTimeout how long a request's head (request line and headers) may take to arrive in
+ *     full once its first byte is in ({@code HTTP_HEADER_TIMEOUT}); at the deadline the server
+ *     closes the connection. The idle timeout does not cut a client that sends a header byte every
+ *     few seconds, and each such client holds one of the {@code maxConnections}
  * @param bindAddress the address the server listens on ({@code HTTP_BIND_ADDRESS}), or null for
  *     every interface, what a container needs; {@code ./payments up} listens on the loopback only
  */
 public record HttpConfig(
-    int maxConnections, int acceptQueueSize, Duration idleTimeout, String bindAddress) {
+    int maxConnections,
+    int acceptQueueSize,
+    Duration idleTimeout,
+    Duration headerTimeout,
+    String bindAddress) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 4096;
   public static final int DEFAULT_ACCEPT_QUEUE_SIZE = 1024;
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
   public HttpConfig {
     Objects.requireNonNull(idleTimeout, "idleTimeout");
+    Objects.requireNonNull(headerTimeout, "headerTimeout");
     if (maxConnections < 1) {
       throw new IllegalArgumentException("maxConnections must be at least 1: " + maxConnections);
     }
@@ -46,14 +56,17 @@ public record HttpConfig(
     if (idleTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("idleTimeout must be at least 1 ms: " + idleTimeout);
     }
+    if (headerTimeout.toMillis() < 1) {
+      throw new IllegalArgumentException("headerTimeout must be at least 1 ms: " + headerTimeout);
+    }
     if (bindAddress != null && bindAddress.isBlank()) {
       throw new IllegalArgumentException("bindAddress must be null or an address");
     }
   }
 
-  /** Limits on every interface. */
+  /** Limits on every interface, with the default deadline for request heads. */
   public HttpConfig(int maxConnections, int acceptQueueSize, Duration idleTimeout) {
-    this(maxConnections, acceptQueueSize, idleTimeout, null);
+    this(maxConnections, acceptQueueSize, idleTimeout, DEFAULT_HEADER_TIMEOUT, null);
   }
 
   public static HttpConfig defaults() {
@@ -62,7 +75,12 @@ public record HttpConfig(
 
   /** The same limits, listening on {@code address} only (null: every interface). */
   public HttpConfig withBindAddress(String address) {
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, address);
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, headerTimeout, address);
+  }
+
+  /** The same limits, with {@code timeout} for a request's head to arrive in full. */
+  public HttpConfig withHeaderTimeout(Duration timeout) {
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, timeout, bindAddress);
   }
 
   /**
@@ -95,6 +113,10 @@ public record HttpConfig(
     if (idleTimeout.toMillis() < 1) {
       throw new InvalidConfigException("HTTP_IDLE_TIMEOUT", "must be at least 1ms");
     }
+    Duration headerTimeout = env.duration("HTTP_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT);
+    if (headerTimeout.toMillis() < 1) {
+      throw new InvalidConfigException("HTTP_HEADER_TIMEOUT", "must be at least 1ms");
+    }
     String bindAddress = env.optional("HTTP_BIND_ADDRESS", null);
     if (bindAddress != null) {
       try {
@@ -105,6 +127,6 @@ public record HttpConfig(
             "HTTP_BIND_ADDRESS", "is not an address of this host: " + bindAddress);
       }
     }
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, bindAddress);
+    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, headerTimeout, bindAddress);
   }
 }

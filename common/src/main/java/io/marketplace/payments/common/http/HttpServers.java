@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.marketplace.payments.common.json.Json;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -45,8 +46,8 @@ public final class HttpServers {
   /**
    * Creates (does not start) a server on {@code port} (0 picks a free one) that holds at most
    * {@code limits.maxConnections()} connections, lets the kernel queue {@code
-   * limits.acceptQueueSize()} more, and closes a connection silent for {@code
-   * limits.idleTimeout()}.
+   * limits.acceptQueueSize()} more, and closes a connection silent for {@code limits.idleTimeout()}
+   * or whose request head has been arriving for longer than {@code limits.headerTimeout()}.
    */
   public static Javalin create(
       int port,
@@ -80,7 +81,7 @@ public final class HttpServers {
       Consumer<JavalinConfig> routes) {
     return Javalin.create(
         config -> {
-          connector(config, port, limits);
+          connector(config, port, limits, registry);
           config.startup.showJavalinBanner = false;
           config.startup.showOldJavalinVersionWarning = false;
           config.jsonMapper(new JavalinJackson(Json.mapper(), false));
@@ -174,9 +175,19 @@ public final class HttpServers {
   /**
    * Our own connector in place of Javalin's default one, which has neither an accept queue size nor
    * a connection limit. At the limit, Jetty stops accepting: connections over it wait in the
-   * kernel's accept queue, not in our memory, and are taken in as others close.
+   * kernel's accept queue, not in our memory, and are taken in as others close. A connection whose
+   * request head trickles in is closed at {@code limits.headerTimeout()} ({@link HeaderDeadline}):
+   * the idle timeout never cuts it, and at the limit enough of them would keep every other client
+   * out. Each one closed so is counted in {@code http.server.head.timeouts}.
    */
-  private static void connector(JavalinConfig config, int port, HttpConfig limits) {
+  private static void connector(
+      JavalinConfig config, int port, HttpConfig limits, MeterRegistry registry) {
+    Counter headTimeouts =
+        Counter.builder("http.server.head.timeouts")
+            .description(
+                "connections closed because a request's head did not arrive within"
+                    + " HTTP_HEADER_TIMEOUT")
+            .register(registry);
     config.jetty.addConnector(
         (server, httpConfiguration) -> {
           ServerConnector connector =
@@ -185,6 +196,13 @@ public final class HttpServers {
           connector.setHost(limits.bindAddress());
           connector.setAcceptQueueSize(limits.acceptQueueSize());
           connector.setIdleTimeout(limits.idleTimeout().toMillis());
+          HeaderDeadline heads =
+              new HeaderDeadline(
+                  limits.headerTimeout(), connector.getScheduler(), headTimeouts::increment);
+          // told of each connection opened and closed, started and stopped with the connector
+          connector.addBean(heads, true);
+          // told of each request whose head is complete, before any handler sees it
+          httpConfiguration.addCustomizer(heads);
           return connector;
         });
     config.jetty.modifyServer(

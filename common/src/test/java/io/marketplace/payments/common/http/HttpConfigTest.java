@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +25,7 @@ class HttpConfigTest {
     assertThat(config.maxConnections()).isEqualTo(4096);
     assertThat(config.acceptQueueSize()).isEqualTo(1024);
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.headerTimeout()).isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test
@@ -34,10 +36,14 @@ class HttpConfigTest {
             Map.of(
                 "HTTP_MAX_CONNECTIONS", "500",
                 "HTTP_ACCEPT_QUEUE_SIZE", "256",
-                "HTTP_IDLE_TIMEOUT", "45s"));
+                "HTTP_IDLE_TIMEOUT", "45s",
+                "HTTP_HEADER_TIMEOUT", "5s"));
 
     // When it is read, then each is as set
-    assertThat(HttpConfig.fromEnv(env)).isEqualTo(new HttpConfig(500, 256, Duration.ofSeconds(45)));
+    assertThat(HttpConfig.fromEnv(env))
+        .isEqualTo(
+            new HttpConfig(500, 256, Duration.ofSeconds(45))
+                .withHeaderTimeout(Duration.ofSeconds(5)));
   }
 
   @Test
@@ -47,7 +53,8 @@ class HttpConfigTest {
         Map.of(
                 "HTTP_MAX_CONNECTIONS", "0",
                 "HTTP_ACCEPT_QUEUE_SIZE", "-1",
-                "HTTP_IDLE_TIMEOUT", "0s")
+                "HTTP_IDLE_TIMEOUT", "0s",
+                "HTTP_HEADER_TIMEOUT", "0ms")
             .entrySet()) {
       Env env = Env.of(Map.of(bad.getKey(), bad.getValue()));
 
@@ -56,9 +63,11 @@ class HttpConfigTest {
           .isInstanceOf(InvalidConfigException.class)
           .hasMessageContaining(bad.getKey());
     }
-    assertThatThrownBy(() -> HttpConfig.fromEnv(Env.of(Map.of("HTTP_IDLE_TIMEOUT", "soon"))))
-        .isInstanceOf(InvalidConfigException.class)
-        .hasMessageContaining("HTTP_IDLE_TIMEOUT");
+    for (String timeout : List.of("HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT")) {
+      assertThatThrownBy(() -> HttpConfig.fromEnv(Env.of(Map.of(timeout, "soon"))))
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageContaining(timeout);
+    }
   }
 
   @Test

@@ -16,6 +16,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.ServerConnector;
@@ -93,6 +96,57 @@ class HttpServersTest {
   }
 
   @Test
+  void shouldCloseAConnectionAndCountItWhenItsHeadTricklesPastTheHeaderTimeout()
+      throws IOException {
+    // Given a server whose request heads must arrive within 500 ms (idle connections: 30 s)
+    start(new HttpConfig(8, 16, Duration.ofSeconds(30)).withHeaderTimeout(Duration.ofMillis(500)));
+    ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+    try (Socket slow = connect()) {
+      // When a client sends a head a byte every 100 ms, never ending it: never silent for long
+      long started = System.nanoTime();
+      slow.getOutputStream()
+          .write(
+              "GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Pad: "
+                  .getBytes(StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush();
+      trickle.scheduleAtFixedRate(
+          () -> {
+            try {
+              slow.getOutputStream().write('a');
+              slow.getOutputStream().flush();
+            } catch (IOException e) {
+              // closed by the server: what should happen
+            }
+          },
+          100,
+          100,
+          TimeUnit.MILLISECONDS);
+
+      // Then the server closes the connection, not before the deadline, and counts it
+      slow.setSoTimeout((int) ANSWER.toMillis());
+      try {
+        while (slow.getInputStream().read() >= 0) {
+          // an error answer written before closing, if any
+        }
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("the slow connection is still open", e);
+      } catch (IOException e) {
+        // reset by the server
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+      assertThat(registry.get("http.server.head.timeouts").counter().count()).isEqualTo(1.0);
+    } finally {
+      trickle.shutdownNow();
+    }
+
+    // And a client that sends its head at once is still served
+    try (Socket client = connect()) {
+      assertThat(get(client, ANSWER)).startsWith("HTTP/1.1 200");
+    }
+  }
+
+  @Test
   void shouldListenWithProductionLimitsWhenNoneAreGiven() {
     // Given a server created without limits, as the workers' admin servers are
     server = HttpServers.create(0, registry, List.of(), routes -> {}).start();
@@ -103,6 +157,7 @@ class HttpServersTest {
     // Then it has the default accept queue, idle timeout and connection limit, not Jetty's
     assertThat(connector.getAcceptQueueSize()).isEqualTo(HttpConfig.DEFAULT_ACCEPT_QUEUE_SIZE);
     assertThat(connector.getIdleTimeout()).isEqualTo(HttpConfig.DEFAULT_IDLE_TIMEOUT.toMillis());
+    assertThat(connector.getBean(HeaderDeadline.class)).isNotNull();
     assertThat(server.jettyServer().server().getBean(NetworkConnectionLimit.class))
         .extracting(NetworkConnectionLimit::getMaxNetworkConnectionCount)
         .isEqualTo(HttpConfig.DEFAULT_MAX_CONNECTIONS);

@@ -26,7 +26,6 @@ public final class GatewayMetrics {
     NOT_AN_EVENT("not_an_event"),
     OVERLOADED("overloaded"),
     TOO_SLOW("too_slow"),
-    HEAD_TOO_SLOW("head_too_slow"),
     TEST_MODE("test_mode");
 
     private final String tag;
@@ -110,11 +109,6 @@ public final class GatewayMetrics {
 
   void rejected(Rejection rejection) {
     rejections.get(rejection).increment();
-  }
-
-  /** A connection was closed because the head of its request did not arrive in time. */
-  public void headTooSlow() {
-    rejected(Rejection.HEAD_TOO_SLOW);
   }
 
   void published(Outcome outcome, long nanos) {

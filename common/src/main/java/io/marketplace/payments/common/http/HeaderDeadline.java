@@ -1,4 +1,4 @@
-package io.marketplace.payments.gateway.webhook;
+package io.marketplace.payments.common.http;
 
 import java.time.Duration;
 import java.util.Map;
@@ -14,23 +14,26 @@ import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * The time a request's head (request line and headers) has to arrive in full once its first byte
- * came in. Jetty has no such limit: the idle timeout alone lets a client that sends a header byte
- * every few seconds hold its connection forever, and every connection held counts against {@code
- * HTTP_MAX_CONNECTIONS`}, so a few thousand such clients would keep Stripe out altogether. A
- * request reaches our code only once its head is complete, so this watches connections: bytes that
- * arrived on a connection since its last request ended, with no request begun since, are the head
- * of the next one; when they have waited for longer than the limit, the connection is closed.
+ * came in ({@code HTTP_HEADER_TIMEOUT}). Jetty has no such limit: the idle timeout alone lets a
+ * client that sends a header byte every few seconds hold its connection forever, and every
+ * connection held counts against {@code HTTP_MAX_CONNECTIONS}, so a few thousand such clients would
+ * keep everyone else out of the port (Stripe's webhooks out of the gateway, buyers out of the API).
+ * A request reaches our code only once its head is complete, so this watches connections: bytes
+ * that arrived on a connection since its last request ended, with no request begun since, are the
+ * head of the next one; when they have waited for longer than the limit, the connection is closed.
  *
  * <p>A connection that sends nothing between requests is idle, not slow: the idle timeout closes
- * it. The body of a request is bounded by its own deadline ({@link BodyDeadline}). Connections are
- * checked every {@link #sweepEvery(Duration) fraction} of the limit, so a slow head is cut off
- * between the limit and a little more than it after its first byte arrived.
+ * it. Nor is the body of a request watched here: the gateway bounds a webhook body's arrival itself
+ * ({@code GATEWAY_BODY_TIMEOUT}). Connections are checked every {@link #sweepEvery(Duration)
+ * fraction} of the limit, so a slow head is cut off between the limit and a little more than it
+ * after its first byte arrived.
  *
- * <p>Registered with Jetty twice: as a {@link Connection.Listener} bean of the connector (which
- * also starts and stops it) and as a {@link HttpConfiguration.Customizer}, called when a request's
- * head is complete and before any handler runs.
+ * <p>Registered with Jetty twice, by {@link HttpServers} on every connector it builds: as a {@link
+ * Connection.Listener} bean of the connector (which also starts and stops it) and as a {@link
+ * HttpConfiguration.Customizer}, called when a request's head is complete and before any handler
+ * runs.
  */
-public final class HeaderDeadline extends AbstractLifeCycle
+final class HeaderDeadline extends AbstractLifeCycle
     implements Connection.Listener, HttpConfiguration.Customizer {
 
   private static final long NOT_WAITING = Long.MIN_VALUE;
@@ -58,7 +61,7 @@ public final class HeaderDeadline extends AbstractLifeCycle
    * Heads must be whole within {@code limit} of their first byte; {@code scheduler} runs the
    * checks, and {@code onCutOff} is told of each connection closed for its slow head.
    */
-  public HeaderDeadline(Duration limit, Scheduler scheduler, Runnable onCutOff) {
+  HeaderDeadline(Duration limit, Scheduler scheduler, Runnable onCutOff) {
     if (limit.toMillis() < 1) {
       throw new IllegalArgumentException("limit must be at least 1 ms: " + limit);
     }
