@@ -189,6 +189,11 @@ public record CheckoutApiConfig(
     return copy(c -> c.corsOrigins = origins);
   }
 
+  /** The same configuration with {@code limits} for the HTTP server. */
+  public CheckoutApiConfig withHttp(HttpConfig limits) {
+    return copy(c -> c.http = limits);
+  }
+
   /** The same configuration, taking only tokens of {@code issuer} for {@code audience}. */
   public CheckoutApiConfig withTokenIssuer(String issuer, String audience) {
     return copy(
