@@ -129,8 +129,22 @@ public final class WebhookDeliverer implements AutoCloseable {
               Change.of(
                   new WebhookDelivery(
                       event.id(), endpoint.id(), 0, now, WebhookDelivery.Status.PENDING)));
-      schedule(new Delivery(event, payload, endpoint, 1, redeliveries, false), 0);
+      sendOrHold(new Delivery(event, payload, endpoint, 1, redeliveries, false));
     }
+  }
+
+  /**
+   * A new event's first delivery: held at once while paused, so that a resume right after releases
+   * it with the others in the order asked for, rather than racing it from the pool.
+   */
+  private void sendOrHold(Delivery delivery) {
+    synchronized (held) {
+      if (paused.get()) {
+        held.add(delivery);
+        return;
+      }
+    }
+    schedule(delivery, 0);
   }
 
   /**
