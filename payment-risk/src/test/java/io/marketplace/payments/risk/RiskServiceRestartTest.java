@@ -189,12 +189,24 @@ class RiskServiceRestartTest {
             try {
               Map<TopicPartition, OffsetAndMetadata> committed =
                   admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-              if (committed.keySet().stream()
-                  .noneMatch(p -> p.topic().equals(topics.stripeEvents().name()))) {
-                return false;
-              }
+              // every partition of the input and of the repartition topic that holds records,
+              // whether or not the group committed on it yet
               Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-              committed.keySet().forEach(p -> latest.put(p, OffsetSpec.latest()));
+              String repartition = group + "-observations-by-user-repartition";
+              admin
+                  .describeTopics(List.of(topics.stripeEvents().name(), repartition))
+                  .allTopicNames()
+                  .get()
+                  .values()
+                  .forEach(
+                      topic ->
+                          topic
+                              .partitions()
+                              .forEach(
+                                  p ->
+                                      latest.put(
+                                          new TopicPartition(topic.name(), p.partition()),
+                                          OffsetSpec.latest())));
               var ends =
                   admin
                       .listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
@@ -206,8 +218,12 @@ class RiskServiceRestartTest {
                       .mapToLong(e -> e.getValue().offset())
                       .sum();
               return inputCommitted >= 4
-                  && committed.entrySet().stream()
-                      .allMatch(e -> e.getValue().offset() >= ends.get(e.getKey()).offset());
+                  && ends.entrySet().stream()
+                      .filter(e -> e.getValue().offset() > 0)
+                      .allMatch(
+                          e ->
+                              committed.containsKey(e.getKey())
+                                  && committed.get(e.getKey()).offset() >= e.getValue().offset());
             } catch (Exception e) {
               return false;
             }

@@ -213,7 +213,12 @@ class HostileStripeTest {
               Map.entry("listing.activated", 1L),
               Map.entry("chargeback.recorded", 1L));
     }
-    assertThat(types(ours, disputer.id().toString()))
+    // (the risk service may also have flagged the disputer for a chargeback spike, two in a day,
+    // by the time the topic is read or not yet: once at most)
+    Map<String, Long> disputerEvents = new HashMap<>(types(ours, disputer.id().toString()));
+    assertThat(disputerEvents.getOrDefault("user.flagged", 0L)).isLessThanOrEqualTo(1L);
+    disputerEvents.remove("user.flagged");
+    assertThat(disputerEvents)
         .as("events of the disputer")
         .containsOnly(Map.entry("user.banned", 1L));
     assertThat(types(ours, seller.id().toString())).as("events of the seller").isEmpty();

@@ -36,7 +36,7 @@ class SlowHeadersTest {
   private static final int MAX_CONNECTIONS = 8;
 
   /** {@code HTTP_HEADER_TIMEOUT}, shorter than its 10 s default to keep the test short. */
-  private static final Duration HEAD_DEADLINE = Duration.ofSeconds(2);
+  private static final Duration HEAD_DEADLINE = Duration.ofSeconds(5);
 
   /** Well inside the idle timeout (30 s): the slow clients are never idle. */
   private static final Duration TRICKLE_EVERY = Duration.ofMillis(500);
