@@ -290,6 +290,11 @@ public final class StreamWorker implements AutoCloseable {
             e.toString());
         waitKeepingMembership(c, backoff);
         backoff = grow(backoff);
+        // the wait polled: a partition revoked meanwhile is its new owner's to apply
+        batch.removeIf(record -> !owns(c, record));
+        if (batch.isEmpty()) {
+          return true;
+        }
       }
     }
     for (ConsumerRecord<String, byte[]> record : batch) {
@@ -304,6 +309,9 @@ public final class StreamWorker implements AutoCloseable {
     int attempts = 0;
     Duration backoff = options.initialBackoff();
     while (running) {
+      if (!owns(c, record)) {
+        return true; // revoked during a wait: its new owner applies it, or dead-letters it
+      }
       try {
         applyInOneTransaction(List.of(record));
         recordLatency(List.of(record));
@@ -387,7 +395,8 @@ public final class StreamWorker implements AutoCloseable {
    * it and lets the handler note it. Returns false, having counted and noted nothing, when the
    * worker stopped (or its thread was interrupted) before the broker acknowledged it: nothing is on
    * the dead-letter topic, so nothing may say it is, and the caller must not move past the record,
-   * which the next run reads again.
+   * which the next run reads again. Returns true, having sent nothing, when the record's partition
+   * was revoked while the topic refused it: its new owner dead-letters it.
    */
   private boolean deadLetter(
       Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception failure) {
@@ -434,6 +443,17 @@ public final class StreamWorker implements AutoCloseable {
               e);
           waitKeepingMembership(c, backoff);
           backoff = grow(backoff);
+          if (!owns(c, record)) {
+            log.info(
+                "worker {}: {}-{}@{} was revoked while it waited for {}; its new owner"
+                    + " dead-letters it",
+                options.consumer(),
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                dlq.name());
+            return true;
+          }
         }
       }
     } finally {
@@ -464,6 +484,16 @@ public final class StreamWorker implements AutoCloseable {
       log.warn("worker {}: could not note the dead letter in the database", options.consumer(), e);
     }
     return true;
+  }
+
+  /**
+   * Whether {@code record}'s partition is still this worker's. A wait polls, and a rebalance in
+   * that poll may give the partition to another member, which reads it again from the last commit:
+   * applying or dead-lettering its records here too would do its work twice (a dead letter sent by
+   * both), and report this worker not ready for a partition that is not its own.
+   */
+  private static boolean owns(Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record) {
+    return c.assignment().contains(new TopicPartition(record.topic(), record.partition()));
   }
 
   private void noteApplied(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
@@ -602,8 +632,9 @@ public final class StreamWorker implements AutoCloseable {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      // Nothing in hand: a poll's records are applied before the next poll. What is applied and
-      // not yet committed is committed now, so the next owner does not re-read it.
+      // What is applied and not yet committed is committed now, so the next owner does not re-read
+      // it. Records still in hand (this poll came from a wait) are the next owner's: after the
+      // wait, those of a partition no longer assigned are neither applied nor dead-lettered here.
       commitApplied(consumer, partitions);
     }
 
