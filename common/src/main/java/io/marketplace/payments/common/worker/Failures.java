@@ -16,9 +16,11 @@ import org.apache.kafka.common.errors.RetriableException;
 public final class Failures {
 
   /**
-   * SQLSTATE classes that say "try again": connection, resources, admin shutdown, system errors.
+   * SQLSTATE classes that say "try again": connection, resources, admin shutdown, system errors;
+   * and the deployment's faults no record causes: a login refused ({@code 28}, a password rotated
+   * on one side only) or a database that does not exist ({@code 3D}).
    */
-  private static final Set<String> TRANSIENT_CLASSES = Set.of("08", "53", "57", "58");
+  private static final Set<String> TRANSIENT_CLASSES = Set.of("08", "53", "57", "58", "28", "3D");
 
   /**
    * Conflicts and lock waits, and {@code 25006} (read_only_sql_transaction): a server that refuses
@@ -26,7 +28,23 @@ public final class Failures {
    * an old primary coming back as a replica) or made read-only for maintenance, not a bad record;
    * dead-lettering on it would take good payments out of the stream within a second.
    */
-  private static final Set<String> TRANSIENT_STATES = Set.of("40001", "40P01", "55P03", "25006");
+  private static final Set<String> TRANSIENT_STATES =
+      Set.of(
+          "40001",
+          "40P01",
+          "55P03",
+          "25006",
+          // a database that is not what the code expects: a privilege not granted (42501), a
+          // schema, table, column or function missing (3F000, 42P01, 42703, 42883), as while a
+          // release runs before its migration or under a role without its grants. Every record
+          // fails alike, whatever it holds: dead-lettering would take every payment out of the
+          // stream until someone redrives them all, where waiting keeps them in order, surfaced by
+          // readiness and lag, and applies them once the deployment is mended
+          "42501",
+          "3F000",
+          "42P01",
+          "42703",
+          "42883");
 
   private Failures() {}
 

@@ -24,6 +24,20 @@ class FailuresTest {
   }
 
   @Test
+  void shouldWaitOutADatabaseThatIsNotWhatTheCodeExpects() {
+    // a grant missing, a migration not run, a password rotated on one side: no record causes it
+    assertThat(Failures.isTransient(new SQLException("permission denied", "42501"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("no such table", "42P01"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("no such column", "42703"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("no such function", "42883"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("no such schema", "3F000"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("password refused", "28P01"))).isTrue();
+    assertThat(Failures.isTransient(new SQLException("no such database", "3D000"))).isTrue();
+    // while a value a record brought that the database refuses is the record's
+    assertThat(Failures.isTransient(new SQLException("not a uuid", "22P02"))).isFalse();
+  }
+
+  @Test
   void shouldDeadLetterWhenTheRecordItselfIsWrong() {
     // a constraint violation or a bug in the handler is the record's failure, not the database's
     assertThat(Failures.isTransient(new SQLException("duplicate", "23505"))).isFalse();
