@@ -70,7 +70,6 @@ public final class WebhookGateway implements AutoCloseable {
               publisher,
               metrics,
               clock,
-              config.bodyTimeout(),
               config.liveModeOnly());
       List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
       // metrics on the admin port only: the public port is open to the internet (SPEC §3)
@@ -83,10 +82,11 @@ public final class WebhookGateway implements AutoCloseable {
               routes -> {});
       closer.add(admin::stop);
       admin.start();
+      // a webhook's body must arrive within GATEWAY_BODY_TIMEOUT: the public port's body deadline
       Javalin app =
           HttpServers.createPublic(
               config.port(),
-              config.http(),
+              config.http().withBodyTimeout(config.bodyTimeout()),
               registry,
               readiness,
               http -> {

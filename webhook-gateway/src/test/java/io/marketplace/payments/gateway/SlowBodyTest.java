@@ -107,6 +107,13 @@ class SlowBodyTest {
     double droppedAfter = secondsSince(opening);
     assertThat(droppedAfter).isGreaterThanOrEqualTo(BODY_TIMEOUT.toSeconds());
     Await.until(Duration.ofSeconds(10), "no request in flight", () -> inFlight() == 0);
+    // And each is counted as a body too slow, where Prometheus scrapes
+    Await.until(
+        Duration.ofSeconds(10),
+        "every slow body counted",
+        () ->
+            counted("gateway_requests_rejected_total{", "reason=\"too_slow\"") == SLOW_CONNECTIONS
+                && counted("http_server_body_timeouts_total{", "") == SLOW_CONNECTIONS);
     System.out.printf(
         "%d slow connections held after %.1f s; signed webhook answered 200 in %.2f s;"
             + " every slow connection closed by the server %.1f s after the first opened%n",
@@ -232,6 +239,18 @@ class SlowBodyTest {
         .map(line -> (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
         .findFirst()
         .orElseThrow();
+  }
+
+  /** The value of the series of {@code metric} whose labels contain {@code label}, or 0. */
+  private long counted(String metric, String label) {
+    return monitoring
+        .get("/metrics")
+        .body()
+        .lines()
+        .filter(line -> line.startsWith(metric) && line.contains(label))
+        .map(line -> (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .findFirst()
+        .orElse(0L);
   }
 
   private static double secondsSince(long nanos) {

@@ -29,6 +29,10 @@ import java.util.Objects;
  *     full once its first byte is in ({@code HTTP_HEADER_TIMEOUT}); at the deadline the server
  *     closes the connection. The idle timeout does not cut a client that sends a header byte every
  *     few seconds, and each such client holds one of the {@code maxConnections}
+ * @param bodyTimeout how long a request's body may take to arrive in full once the service starts
+ *     reading it, right after its head ({@code HTTP_BODY_TIMEOUT}); at the deadline the server
+ *     closes the connection. Like a slow head, a body sent a byte every few seconds is never idle,
+ *     and holds a connection and a request thread for as long as its client likes
  * @param bindAddress the address the server listens on ({@code HTTP_BIND_ADDRESS}), or null for
  *     every interface, what a container needs; {@code ./payments up} listens on the loopback only
  */
@@ -37,16 +41,19 @@ public record HttpConfig(
     int acceptQueueSize,
     Duration idleTimeout,
     Duration headerTimeout,
+    Duration bodyTimeout,
     String bindAddress) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 4096;
   public static final int DEFAULT_ACCEPT_QUEUE_SIZE = 1024;
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(10);
 
   public HttpConfig {
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(headerTimeout, "headerTimeout");
+    Objects.requireNonNull(bodyTimeout, "bodyTimeout");
     if (maxConnections < 1) {
       throw new IllegalArgumentException("maxConnections must be at least 1: " + maxConnections);
     }
@@ -59,14 +66,23 @@ public record HttpConfig(
     if (headerTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("headerTimeout must be at least 1 ms: " + headerTimeout);
     }
+    if (bodyTimeout.toMillis() < 1) {
+      throw new IllegalArgumentException("bodyTimeout must be at least 1 ms: " + bodyTimeout);
+    }
     if (bindAddress != null && bindAddress.isBlank()) {
       throw new IllegalArgumentException("bindAddress must be null or an address");
     }
   }
 
-  /** Limits on every interface, with the default deadline for request heads. */
+  /** Limits on every interface, with the default deadlines for request heads and bodies. */
   public HttpConfig(int maxConnections, int acceptQueueSize, Duration idleTimeout) {
-    this(maxConnections, acceptQueueSize, idleTimeout, DEFAULT_HEADER_TIMEOUT, null);
+    this(
+        maxConnections,
+        acceptQueueSize,
+        idleTimeout,
+        DEFAULT_HEADER_TIMEOUT,
+        DEFAULT_BODY_TIMEOUT,
+        null);
   }
 
   public static HttpConfig defaults() {
@@ -75,12 +91,20 @@ public record HttpConfig(
 
   /** The same limits, listening on {@code address} only (null: every interface). */
   public HttpConfig withBindAddress(String address) {
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, headerTimeout, address);
+    return new HttpConfig(
+        maxConnections, acceptQueueSize, idleTimeout, headerTimeout, bodyTimeout, address);
   }
 
   /** The same limits, with {@code timeout} for a request's head to arrive in full. */
   public HttpConfig withHeaderTimeout(Duration timeout) {
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, timeout, bindAddress);
+    return new HttpConfig(
+        maxConnections, acceptQueueSize, idleTimeout, timeout, bodyTimeout, bindAddress);
+  }
+
+  /** The same limits, with {@code timeout} for a request's body to arrive in full. */
+  public HttpConfig withBodyTimeout(Duration timeout) {
+    return new HttpConfig(
+        maxConnections, acceptQueueSize, idleTimeout, headerTimeout, timeout, bindAddress);
   }
 
   /**
@@ -117,6 +141,10 @@ public record HttpConfig(
     if (headerTimeout.toMillis() < 1) {
       throw new InvalidConfigException("HTTP_HEADER_TIMEOUT", "must be at least 1ms");
     }
+    Duration bodyTimeout = env.duration("HTTP_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT);
+    if (bodyTimeout.toMillis() < 1) {
+      throw new InvalidConfigException("HTTP_BODY_TIMEOUT", "must be at least 1ms");
+    }
     String bindAddress = env.optional("HTTP_BIND_ADDRESS", null);
     if (bindAddress != null) {
       try {
@@ -127,6 +155,7 @@ public record HttpConfig(
             "HTTP_BIND_ADDRESS", "is not an address of this host: " + bindAddress);
       }
     }
-    return new HttpConfig(maxConnections, acceptQueueSize, idleTimeout, headerTimeout, bindAddress);
+    return new HttpConfig(
+        maxConnections, acceptQueueSize, idleTimeout, headerTimeout, bodyTimeout, bindAddress);
   }
 }

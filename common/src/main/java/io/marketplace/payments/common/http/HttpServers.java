@@ -46,8 +46,10 @@ public final class HttpServers {
   /**
    * Creates (does not start) a server on {@code port} (0 picks a free one) that holds at most
    * {@code limits.maxConnections()} connections, lets the kernel queue {@code
-   * limits.acceptQueueSize()} more, and closes a connection silent for {@code limits.idleTimeout()}
-   * or whose request head has been arriving for longer than {@code limits.headerTimeout()}.
+   * limits.acceptQueueSize()} more, and closes a connection silent for {@code
+   * limits.idleTimeout()}, whose request head has been arriving for longer than {@code
+   * limits.headerTimeout()}, or whose request body has been arriving for longer than {@code
+   * limits.bodyTimeout()} since it was first read.
    */
   public static Javalin create(
       int port,
@@ -106,6 +108,13 @@ public final class HttpServers {
           config.routes.exception(
               Exception.class,
               (e, ctx) -> {
+                if (BodyTimeoutException.isCause(e)) {
+                  // cut off at HTTP_BODY_TIMEOUT: the connection is closed, nobody reads this
+                  // answer; the client's doing, counted in http.server.body.timeouts
+                  log.debug("{} {}: {}", ctx.method(), ctx.path(), e.toString());
+                  respond(ctx, Problem.of(408, "Request Timeout", e.getMessage()), Map.of());
+                  return;
+                }
                 if (endedEarly(e)) {
                   // the client went away mid-body: its doing, not a fault of ours to page on (a
                   // 5xx counts against the service) nor a stack trace any caller could make us log
@@ -176,9 +185,10 @@ public final class HttpServers {
    * Our own connector in place of Javalin's default one, which has neither an accept queue size nor
    * a connection limit. At the limit, Jetty stops accepting: connections over it wait in the
    * kernel's accept queue, not in our memory, and are taken in as others close. A connection whose
-   * request head trickles in is closed at {@code limits.headerTimeout()} ({@link HeaderDeadline}):
-   * the idle timeout never cuts it, and at the limit enough of them would keep every other client
-   * out. Each one closed so is counted in {@code http.server.head.timeouts}.
+   * request head trickles in is closed at {@code limits.headerTimeout()}, one whose request body
+   * trickles in at {@code limits.bodyTimeout()} ({@link RequestDeadlines}): the idle timeout never
+   * cuts them, and at the limit enough of them would keep every other client out. Each one closed
+   * so is counted in {@code http.server.head.timeouts} or {@code http.server.body.timeouts}.
    */
   private static void connector(
       JavalinConfig config, int port, HttpConfig limits, MeterRegistry registry) {
@@ -188,6 +198,12 @@ public final class HttpServers {
                 "connections closed because a request's head did not arrive within"
                     + " HTTP_HEADER_TIMEOUT")
             .register(registry);
+    Counter bodyTimeouts =
+        Counter.builder("http.server.body.timeouts")
+            .description(
+                "connections closed because a request's body did not arrive within"
+                    + " HTTP_BODY_TIMEOUT")
+            .register(registry);
     config.jetty.addConnector(
         (server, httpConfiguration) -> {
           ServerConnector connector =
@@ -196,13 +212,17 @@ public final class HttpServers {
           connector.setHost(limits.bindAddress());
           connector.setAcceptQueueSize(limits.acceptQueueSize());
           connector.setIdleTimeout(limits.idleTimeout().toMillis());
-          HeaderDeadline heads =
-              new HeaderDeadline(
-                  limits.headerTimeout(), connector.getScheduler(), headTimeouts::increment);
+          RequestDeadlines deadlines =
+              new RequestDeadlines(
+                  limits.headerTimeout(),
+                  limits.bodyTimeout(),
+                  connector.getScheduler(),
+                  headTimeouts::increment,
+                  bodyTimeouts::increment);
           // told of each connection opened and closed, started and stopped with the connector
-          connector.addBean(heads, true);
+          connector.addBean(deadlines, true);
           // told of each request whose head is complete, before any handler sees it
-          httpConfiguration.addCustomizer(heads);
+          httpConfiguration.addCustomizer(deadlines);
           return connector;
         });
     config.jetty.modifyServer(

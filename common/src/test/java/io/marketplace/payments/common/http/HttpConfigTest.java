@@ -26,6 +26,7 @@ class HttpConfigTest {
     assertThat(config.acceptQueueSize()).isEqualTo(1024);
     assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.headerTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(config.bodyTimeout()).isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test
@@ -37,13 +38,15 @@ class HttpConfigTest {
                 "HTTP_MAX_CONNECTIONS", "500",
                 "HTTP_ACCEPT_QUEUE_SIZE", "256",
                 "HTTP_IDLE_TIMEOUT", "45s",
-                "HTTP_HEADER_TIMEOUT", "5s"));
+                "HTTP_HEADER_TIMEOUT", "5s",
+                "HTTP_BODY_TIMEOUT", "7s"));
 
     // When it is read, then each is as set
     assertThat(HttpConfig.fromEnv(env))
         .isEqualTo(
             new HttpConfig(500, 256, Duration.ofSeconds(45))
-                .withHeaderTimeout(Duration.ofSeconds(5)));
+                .withHeaderTimeout(Duration.ofSeconds(5))
+                .withBodyTimeout(Duration.ofSeconds(7)));
   }
 
   @Test
@@ -54,7 +57,8 @@ class HttpConfigTest {
                 "HTTP_MAX_CONNECTIONS", "0",
                 "HTTP_ACCEPT_QUEUE_SIZE", "-1",
                 "HTTP_IDLE_TIMEOUT", "0s",
-                "HTTP_HEADER_TIMEOUT", "0ms")
+                "HTTP_HEADER_TIMEOUT", "0ms",
+                "HTTP_BODY_TIMEOUT", "-1s")
             .entrySet()) {
       Env env = Env.of(Map.of(bad.getKey(), bad.getValue()));
 
@@ -63,7 +67,8 @@ class HttpConfigTest {
           .isInstanceOf(InvalidConfigException.class)
           .hasMessageContaining(bad.getKey());
     }
-    for (String timeout : List.of("HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT")) {
+    for (String timeout :
+        List.of("HTTP_IDLE_TIMEOUT", "HTTP_HEADER_TIMEOUT", "HTTP_BODY_TIMEOUT")) {
       assertThatThrownBy(() -> HttpConfig.fromEnv(Env.of(Map.of(timeout, "soon"))))
           .isInstanceOf(InvalidConfigException.class)
           .hasMessageContaining(timeout);

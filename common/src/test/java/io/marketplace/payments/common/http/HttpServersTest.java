@@ -147,6 +147,97 @@ class HttpServersTest {
   }
 
   @Test
+  void shouldCloseAConnectionAndCountItWhenItsBodyTricklesPastTheBodyTimeout() throws IOException {
+    // Given a server whose request bodies must arrive within 3 s of their first read (idle
+    // connections: 30 s), with a route that reads its body and one that works for longer than
+    // the deadline before it reads a body sent at once
+    Duration deadline = Duration.ofSeconds(3);
+    HttpConfig limits = new HttpConfig(8, 16, Duration.ofSeconds(30)).withBodyTimeout(deadline);
+    server =
+        HttpServers.create(
+                0,
+                limits,
+                registry,
+                List.of(),
+                routes -> {
+                  routes.routes.post("/echo", ctx -> ctx.result(ctx.bodyAsBytes()));
+                  routes.routes.post(
+                      "/slow-handler",
+                      ctx -> {
+                        LockSupport.parkNanos(deadline.plusSeconds(1).toNanos());
+                        ctx.result(ctx.bodyAsBytes());
+                      });
+                })
+            .start();
+    ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+    try (Socket slow = connect()) {
+      // When a client sends a whole head declaring 1,000 bytes, then the body a byte every 200 ms
+      long started = System.nanoTime();
+      slow.getOutputStream()
+          .write(
+              ("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                      + "Content-Length: 1000\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      slow.getOutputStream().flush();
+      trickle.scheduleAtFixedRate(
+          () -> {
+            try {
+              slow.getOutputStream().write('a');
+              slow.getOutputStream().flush();
+            } catch (IOException e) {
+              // closed by the server: what should happen
+            }
+          },
+          0,
+          200,
+          TimeUnit.MILLISECONDS);
+
+      // Then the server closes the connection, not before the deadline, and counts it
+      slow.setSoTimeout((int) deadline.multipliedBy(4).toMillis());
+      try {
+        while (slow.getInputStream().read() >= 0) {
+          // an error answer written before closing, if any
+        }
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("the slow connection is still open", e);
+      } catch (IOException e) {
+        // reset by the server
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(deadline);
+      assertThat(registry.get("http.server.body.timeouts").counter().count()).isEqualTo(1.0);
+    } finally {
+      trickle.shutdownNow();
+    }
+
+    // And the cut-off request is recorded as the client's timeout, not as a server error
+    long until = System.nanoTime() + ANSWER.toNanos();
+    while (registry.find("http.server.requests").tag("route", "/echo").timer() == null) {
+      assertThat(System.nanoTime() - until)
+          .as("the cut-off request recorded in http.server.requests within %s", ANSWER)
+          .isNegative();
+      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    }
+    assertThat(registry.find("http.server.requests").tag("route", "/echo").timers())
+        .extracting(timer -> timer.getId().getTag("status"))
+        .containsExactly("408");
+
+    // And a body sent at once is served, even by a handler that reads it after the deadline
+    try (Socket client = connect()) {
+      client
+          .getOutputStream()
+          .write(
+              ("POST /slow-handler HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                      + "Content-Length: 5\r\n\r\nhello")
+                  .getBytes(StandardCharsets.US_ASCII));
+      client.getOutputStream().flush();
+      assertThat(read(client, deadline.multipliedBy(4)))
+          .startsWith("HTTP/1.1 200")
+          .endsWith("hello");
+    }
+    assertThat(registry.get("http.server.body.timeouts").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
   void shouldListenWithProductionLimitsWhenNoneAreGiven() {
     // Given a server created without limits, as the workers' admin servers are
     server = HttpServers.create(0, registry, List.of(), routes -> {}).start();
@@ -157,7 +248,7 @@ class HttpServersTest {
     // Then it has the default accept queue, idle timeout and connection limit, not Jetty's
     assertThat(connector.getAcceptQueueSize()).isEqualTo(HttpConfig.DEFAULT_ACCEPT_QUEUE_SIZE);
     assertThat(connector.getIdleTimeout()).isEqualTo(HttpConfig.DEFAULT_IDLE_TIMEOUT.toMillis());
-    assertThat(connector.getBean(HeaderDeadline.class)).isNotNull();
+    assertThat(connector.getBean(RequestDeadlines.class)).isNotNull();
     assertThat(server.jettyServer().server().getBean(NetworkConnectionLimit.class))
         .extracting(NetworkConnectionLimit::getMaxNetworkConnectionCount)
         .isEqualTo(HttpConfig.DEFAULT_MAX_CONNECTIONS);

@@ -1,5 +1,6 @@
 package io.marketplace.payments.gateway.webhook;
 
+import io.marketplace.payments.common.http.BodyTimeoutException;
 import io.marketplace.payments.common.http.ProblemException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.ByteArrayOutputStream;
@@ -57,6 +58,9 @@ final class RawBody {
     } catch (IOException e) {
       // the client went away, broke the framing mid-body, or was cut off at the body deadline:
       // nothing was verified, nothing is sent
+      if (BodyTimeoutException.isCause(e)) {
+        throw new ProblemException(408, "Request Timeout", e.getMessage());
+      }
       throw ProblemException.badRequest("the body could not be read");
     }
   }

@@ -9,7 +9,6 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -35,9 +34,6 @@ public final class WebhookController {
   /** What the unfinished bodies of one client address hold at most: a quarter of the budget. */
   static final long BODY_BUDGET_BYTES_PER_ADDRESS = BODY_BUDGET_BYTES / 4;
 
-  /** SPEC's default: a body not in within 10 s is cut off. */
-  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(10);
-
   private static final Logger log = LoggerFactory.getLogger(WebhookController.class);
   private static final byte[] RECEIVED = "{\"received\":true}".getBytes(StandardCharsets.UTF_8);
 
@@ -45,32 +41,30 @@ public final class WebhookController {
   private final EventPublisher publisher;
   private final GatewayMetrics metrics;
   private final Clock clock;
-  private final Duration bodyTimeout;
   private final boolean liveModeOnly;
   private final BodyBudget bodies =
       new BodyBudget(BODY_BUDGET_BYTES, BODY_BUDGET_BYTES_PER_ADDRESS);
 
   public WebhookController(
       SignatureVerifier verifier, EventPublisher publisher, GatewayMetrics metrics, Clock clock) {
-    this(verifier, publisher, metrics, clock, DEFAULT_BODY_TIMEOUT, false);
+    this(verifier, publisher, metrics, clock, false);
   }
 
   /**
-   * {@code bodyTimeout}: how long a body may take to arrive in full before it is cut off; {@code
-   * liveModeOnly}: refuse events of Stripe's test mode (production).
+   * {@code liveModeOnly}: refuse events of Stripe's test mode (production). How long a body may
+   * take to arrive is the server's deadline ({@code GATEWAY_BODY_TIMEOUT}, see {@link
+   * io.marketplace.payments.gateway.WebhookGateway}): a body past it fails to read, answered 408.
    */
   public WebhookController(
       SignatureVerifier verifier,
       EventPublisher publisher,
       GatewayMetrics metrics,
       Clock clock,
-      Duration bodyTimeout,
       boolean liveModeOnly) {
     this.verifier = verifier;
     this.publisher = publisher;
     this.metrics = metrics;
     this.clock = clock;
-    this.bodyTimeout = bodyTimeout;
     this.liveModeOnly = liveModeOnly;
   }
 
@@ -82,7 +76,8 @@ public final class WebhookController {
    * Reads, verifies, parses, publishes, in that order: each step refuses what the previous one let
    * through, and nothing reaches Kafka that was not signed by Stripe within the tolerance. The
    * broker's 10 s start only when the event is handed to it (SPEC §3 bounds Kafka, not the client):
-   * the time the body took to arrive has its own deadline ({@code bodyTimeout}).
+   * the time the body took to arrive has its own deadline ({@code GATEWAY_BODY_TIMEOUT}, kept by
+   * the server).
    */
   void receive(Context ctx) {
     Instant receivedAt = clock.instant();
@@ -128,28 +123,22 @@ public final class WebhookController {
   }
 
   /**
-   * Reads the body within the deadline, holding room in the budget only for the bytes that arrived;
-   * refuses one declared too large before reading a byte.
+   * Reads the body, holding room in the budget only for the bytes that arrived; refuses one
+   * declared too large before reading a byte. The server cuts off a body still arriving at its
+   * deadline: the read fails, answered 408 on a connection already closed (the metric is what
+   * remains).
    */
   private byte[] body(Context ctx, BodyBudget.Reservation room) {
     if (ctx.req().getContentLengthLong() > RawBody.MAX_BYTES) {
       metrics.rejected(GatewayMetrics.Rejection.TOO_LARGE);
       throw RawBody.tooLarge();
     }
-    BodyDeadline deadline = BodyDeadline.start(ctx.req(), bodyTimeout);
-    try (deadline) {
+    try {
       return RawBody.read(ctx.req(), room);
     } catch (ProblemException e) {
-      if (deadline.passed()) {
-        // the connection is closed: nobody reads this answer, the metric is what remains
-        metrics.rejected(GatewayMetrics.Rejection.TOO_SLOW);
-        throw new ProblemException(
-            408,
-            "Request Timeout",
-            "the body did not arrive within " + bodyTimeout.toMillis() + " ms");
-      }
       metrics.rejected(
           switch (e.status()) {
+            case 408 -> GatewayMetrics.Rejection.TOO_SLOW;
             case 413 -> GatewayMetrics.Rejection.TOO_LARGE;
             case 503 -> GatewayMetrics.Rejection.OVERLOADED;
             default -> GatewayMetrics.Rejection.UNREADABLE;
