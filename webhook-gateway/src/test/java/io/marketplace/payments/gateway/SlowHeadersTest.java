@@ -9,6 +9,7 @@ import io.marketplace.payments.gateway.StripeEvents.Sample;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
+import io.marketplace.payments.testsupport.TrickleClients;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -16,11 +17,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,8 +41,7 @@ class SlowHeadersTest {
   private Topics topics;
   private WebhookGateway gateway;
   private KafkaTestClient kafka;
-  private final List<Socket> slow = new ArrayList<>();
-  private final ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+  private TrickleClients slow;
 
   @BeforeEach
   void startGateway() {
@@ -59,13 +55,8 @@ class SlowHeadersTest {
 
   @AfterEach
   void stopGateway() {
-    trickle.shutdownNow();
-    for (Socket socket : slow) {
-      try {
-        socket.close();
-      } catch (IOException e) {
-        // already gone
-      }
+    if (slow != null) {
+      slow.close();
     }
     gateway.close();
     kafka.close();
@@ -76,28 +67,12 @@ class SlowHeadersTest {
       throws IOException {
     // Given as many connections as the gateway takes, each sending the head of a webhook one byte
     // every half second and never ending it
-    for (int i = 0; i < MAX_CONNECTIONS; i++) {
-      Socket socket = new Socket(InetAddress.getLoopbackAddress(), gateway.port());
-      socket
-          .getOutputStream()
-          .write("POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nX-Pad: ".getBytes(US));
-      socket.getOutputStream().flush();
-      slow.add(socket);
-    }
-    trickle.scheduleAtFixedRate(
-        () -> {
-          for (Socket socket : slow) {
-            try {
-              socket.getOutputStream().write('a');
-              socket.getOutputStream().flush();
-            } catch (IOException e) {
-              // closed by the server: what should happen
-            }
-          }
-        },
-        0,
-        TRICKLE_EVERY.toMillis(),
-        TimeUnit.MILLISECONDS);
+    slow =
+        TrickleClients.open(
+            gateway.port(),
+            MAX_CONNECTIONS,
+            "POST /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\nX-Pad: ",
+            TRICKLE_EVERY);
 
     // When Stripe posts a signed event on a new connection
     Sample event = StripeEvents.paymentIntentSucceeded();
@@ -124,7 +99,7 @@ class SlowHeadersTest {
         .containsExactly(event.id());
 
     // And the gateway closed every slow connection, and counts them where Prometheus scrapes
-    for (Socket socket : slow) {
+    for (Socket socket : slow.sockets()) {
       assertClosedByServer(socket);
     }
     try (WebhookClient monitoring = new WebhookClient(gateway.adminUrl())) {

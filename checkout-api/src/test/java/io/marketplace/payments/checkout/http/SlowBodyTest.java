@@ -6,6 +6,7 @@ import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.TrickleClients;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -14,12 +15,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -51,8 +47,7 @@ class SlowBodyTest {
   private static final int DECLARED_LENGTH = 1000;
 
   private static TestApi app;
-  private final List<Socket> slow = new ArrayList<>();
-  private final ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+  private TrickleClients slow;
 
   @BeforeAll
   static void start() {
@@ -71,13 +66,8 @@ class SlowBodyTest {
 
   @AfterEach
   void closeSlowClients() {
-    trickle.shutdownNow();
-    for (Socket socket : slow) {
-      try {
-        socket.close();
-      } catch (IOException e) {
-        // already gone
-      }
+    if (slow != null) {
+      slow.close();
     }
   }
 
@@ -86,35 +76,17 @@ class SlowBodyTest {
       throws IOException {
     // Given as many connections as the API takes, each with the whole head of a listing's POST
     // (a valid token, Content-Length 1000) and then its body one byte every half second
-    for (int i = 0; i < MAX_CONNECTIONS; i++) {
-      Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.api.port());
-      socket
-          .getOutputStream()
-          .write(
-              ("POST /api/marketplace/listings HTTP/1.1\r\nHost: localhost\r\n"
-                      + "Authorization: Bearer "
-                      + Tokens.user(UUID.randomUUID())
-                      + "\r\nContent-Type: application/json\r\nContent-Length: "
-                      + DECLARED_LENGTH
-                      + "\r\n\r\n{\"title\":\"")
-                  .getBytes(US));
-      socket.getOutputStream().flush();
-      slow.add(socket);
-    }
-    trickle.scheduleAtFixedRate(
-        () -> {
-          for (Socket socket : slow) {
-            try {
-              socket.getOutputStream().write('a');
-              socket.getOutputStream().flush();
-            } catch (IOException e) {
-              // closed by the server: what should happen
-            }
-          }
-        },
-        0,
-        TRICKLE_EVERY.toMillis(),
-        TimeUnit.MILLISECONDS);
+    slow =
+        TrickleClients.open(
+            app.api.port(),
+            MAX_CONNECTIONS,
+            "POST /api/marketplace/listings HTTP/1.1\r\nHost: localhost\r\n"
+                + "Authorization: Bearer "
+                + Tokens.user(UUID.randomUUID())
+                + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + DECLARED_LENGTH
+                + "\r\n\r\n{\"title\":\"",
+            TRICKLE_EVERY);
     NetworkConnectionLimit limit =
         app.api.javalin().jettyServer().server().getBean(NetworkConnectionLimit.class);
     Await.until(
@@ -145,7 +117,7 @@ class SlowBodyTest {
     assertThat(answer).as("answered after %.1f s", answeredAfter).startsWith("HTTP/1.1 200");
 
     // And the API closed every slow connection, and counts them where Prometheus scrapes
-    for (Socket socket : slow) {
+    for (Socket socket : slow.sockets()) {
       assertClosedByServer(socket);
     }
     assertThat(app.metrics().lines())

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.TrickleClients;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -12,11 +13,6 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -42,8 +38,7 @@ class SlowHeadersTest {
   private static final Duration TRICKLE_EVERY = Duration.ofMillis(500);
 
   private static TestApi app;
-  private final List<Socket> slow = new ArrayList<>();
-  private final ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+  private TrickleClients slow;
 
   @BeforeAll
   static void start() {
@@ -62,13 +57,8 @@ class SlowHeadersTest {
 
   @AfterEach
   void closeSlowClients() {
-    trickle.shutdownNow();
-    for (Socket socket : slow) {
-      try {
-        socket.close();
-      } catch (IOException e) {
-        // already gone
-      }
+    if (slow != null) {
+      slow.close();
     }
   }
 
@@ -77,30 +67,12 @@ class SlowHeadersTest {
       throws IOException {
     // Given as many connections as the API takes, each sending the head of a request one byte
     // every half second and never ending it
-    for (int i = 0; i < MAX_CONNECTIONS; i++) {
-      Socket socket = new Socket(InetAddress.getLoopbackAddress(), app.api.port());
-      socket
-          .getOutputStream()
-          .write(
-              "POST /api/marketplace/listings HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-                  .getBytes(US));
-      socket.getOutputStream().flush();
-      slow.add(socket);
-    }
-    trickle.scheduleAtFixedRate(
-        () -> {
-          for (Socket socket : slow) {
-            try {
-              socket.getOutputStream().write('a');
-              socket.getOutputStream().flush();
-            } catch (IOException e) {
-              // closed by the server: what should happen
-            }
-          }
-        },
-        0,
-        TRICKLE_EVERY.toMillis(),
-        TimeUnit.MILLISECONDS);
+    slow =
+        TrickleClients.open(
+            app.api.port(),
+            MAX_CONNECTIONS,
+            "POST /api/marketplace/listings HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ",
+            TRICKLE_EVERY);
     NetworkConnectionLimit limit =
         app.api.javalin().jettyServer().server().getBean(NetworkConnectionLimit.class);
     Await.until(
@@ -133,7 +105,7 @@ class SlowHeadersTest {
     assertThat(answer).as("answered after %.1f s", answeredAfter).startsWith("HTTP/1.1 200");
 
     // And the API closed every slow connection, and counts them where Prometheus scrapes
-    for (Socket socket : slow) {
+    for (Socket socket : slow.sockets()) {
       assertClosedByServer(socket);
     }
     assertThat(app.metrics().lines())
