@@ -19,12 +19,14 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * A database that answers but refuses writes for a while (a failover: the service's connections
- * reach a server that is, or has just become, a standby; an operator's maintenance window) is an
- * outage of PostgreSQL, waited out like any other: the payment is applied once it takes writes
- * again, never dead-lettered.
+ * A database that answers but cannot take the payment, whatever the payment, is waited out, and the
+ * payment applied once it can, never dead-lettered: one that refuses writes for a while (a
+ * failover: the service's connections reach a server that is, or has just become, a standby; an
+ * operator's maintenance window), and one that is not what the code expects (a table missing or
+ * renamed, a migration not applied yet, a privilege not granted), a fault of the deployment that
+ * would otherwise take good payments out of the stream one after the other.
  */
-class ReadOnlyDatabaseTest {
+class DatabaseNotReadyTest {
 
   @Test
   void shouldWaitOutADatabaseThatRefusesWritesInsteadOfDeadLetteringThePayment() throws Exception {
@@ -50,7 +52,7 @@ class ReadOnlyDatabaseTest {
         Await.until(
             ProcessorFixture.WAIT,
             "the worker to wait out the read-only database, or to dead-letter the payment",
-            () -> deadLettered(logged) || waitedOut(logged) >= 5);
+            () -> deadLettered(logged) || waitedOut(logged, "read-only") >= 5);
         assertThat(deadLettered(logged)).as("the payment dead-lettered").isFalse();
       } finally {
         readOnly(world, false);
@@ -64,15 +66,54 @@ class ReadOnlyDatabaseTest {
     }
   }
 
+  @Test
+  void shouldWaitOutAMissingTableInsteadOfDeadLetteringThePayment() throws Exception {
+    Logger workerLog = (Logger) LoggerFactory.getLogger(StreamWorker.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    workerLog.addAppender(logged);
+    try (ProcessorFixture world = new ProcessorFixture().workers(1)) {
+      UUID listing = world.listing("pending_payment");
+      String pi = world.payment(listing, "posting_fee", 500);
+      world.start();
+
+      var succeeded = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+
+      // Given a table the processor writes to that is not there (as to a release whose migration
+      // has not run, or a role without its grant)
+      world.db.execute("ALTER TABLE webhook_events RENAME TO webhook_events_elsewhere");
+      try {
+        // When a payment succeeds meanwhile
+        world.deliver(succeeded);
+
+        // Then the worker waits (well past its attempts for a bad record) rather than
+        // dead-letter the payment
+        Await.until(
+            ProcessorFixture.WAIT,
+            "the worker to wait out the missing table, or to dead-letter the payment",
+            () -> deadLettered(logged) || waitedOut(logged, "webhook_events") >= 5);
+        assertThat(deadLettered(logged)).as("the payment dead-lettered").isFalse();
+      } finally {
+        world.db.execute("ALTER TABLE webhook_events_elsewhere RENAME TO webhook_events");
+      }
+
+      // And once the table is back, the payment is applied
+      assertThat(world.awaitOutcome(succeeded.eventId())).containsEntry("status", "processed");
+      assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    } finally {
+      workerLog.detachAppender(logged);
+    }
+  }
+
   private static boolean deadLettered(ListAppender<ILoggingEvent> logged) {
     return List.copyOf(logged.list).stream()
         .anyMatch(e -> e.getFormattedMessage().contains("dead-lettered"));
   }
 
-  private static long waitedOut(ListAppender<ILoggingEvent> logged) {
+  private static long waitedOut(ListAppender<ILoggingEvent> logged, String why) {
     return List.copyOf(logged.list).stream()
         .filter(e -> e.getFormattedMessage().contains("infrastructure unavailable"))
-        .filter(e -> e.getFormattedMessage().contains("read-only"))
+        .filter(e -> e.getFormattedMessage().contains(why))
         .count();
   }
 
