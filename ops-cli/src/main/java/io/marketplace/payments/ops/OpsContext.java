@@ -6,6 +6,7 @@ import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import java.time.Clock;
+import java.time.Duration;
 
 /**
  * What every command is given: the environment it reads its configuration from (SPEC §2) and a
@@ -33,6 +34,14 @@ public record OpsContext(Env env, Clock clock) {
    */
   public Database openDatabase() {
     return Database.open(database(), "payments-cli");
+  }
+
+  /**
+   * How long a command waits for Kafka to answer (a lookup, an acknowledgement) before it says in
+   * one line that Kafka did not answer: {@code KAFKA_COMMAND_TIMEOUT}, 30 s unless set.
+   */
+  public Duration kafkaTimeout() {
+    return env.duration("KAFKA_COMMAND_TIMEOUT", Duration.ofSeconds(30));
   }
 
   public StripeConfig stripe() {

@@ -17,8 +17,9 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The commands against a system that is not running (a fresh machine before {@code ./payments up},
- * a wrong address): each says in one line which address did not answer, without a stack trace. They
- * run at the same time: each only waits for a client to give up.
+ * a wrong address): each says in one line which address did not answer, and after how long (the
+ * {@code KAFKA_COMMAND_TIMEOUT} given), without a stack trace. They run at the same time: each only
+ * waits for a client to give up.
  */
 @Execution(ExecutionMode.CONCURRENT)
 class StackDownTest {
@@ -29,6 +30,7 @@ class StackDownTest {
   private final Cli cli =
       new Cli()
           .set("KAFKA_BOOTSTRAP_SERVERS", kafka)
+          .set("KAFKA_COMMAND_TIMEOUT", "3s")
           .set("DATABASE_URL", "jdbc:postgresql://127.0.0.1:" + closed + "/payments")
           .set("DATABASE_USER", "payments")
           .set("DATABASE_PASSWORD", "Vq8yT3nKp0ZrW6sLx2Jd")
@@ -137,7 +139,7 @@ class StackDownTest {
         .as(result.toString())
         .hasSize(1);
     assertThat(lines.getLast())
-        .startsWith(command + ": Kafka at " + kafka + " did not answer within ")
+        .startsWith(command + ": Kafka at " + kafka + " did not answer within 3 s")
         .contains("KAFKA_BOOTSTRAP_SERVERS");
     assertThat(result.err()).doesNotContain("Exception");
   }

@@ -3,6 +3,7 @@ package io.marketplace.payments.ops.dlq;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.replay.ConsumerGroups;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -26,14 +27,15 @@ final class ConsumerFilter {
    * Refuses a name that no dead letter has and that is no consumer group of the cluster: a typo
    * would match nothing and read as "nothing waiting".
    */
-  static List<DeadLetter> of(String consumer, List<DeadLetter> letters, KafkaConfig kafka) {
+  static List<DeadLetter> of(
+      String consumer, List<DeadLetter> letters, KafkaConfig kafka, Duration timeout) {
     if (consumer == null) {
       return letters;
     }
     List<DeadLetter> matching =
         letters.stream().filter(l -> consumer.equals(l.consumer())).toList();
     if (matching.isEmpty()) {
-      requireKnown(consumer, letters, kafka);
+      requireKnown(consumer, letters, kafka, timeout);
     }
     return matching;
   }
@@ -49,10 +51,11 @@ final class ConsumerFilter {
             .toList());
   }
 
-  private static void requireKnown(String consumer, List<DeadLetter> letters, KafkaConfig kafka) {
+  private static void requireKnown(
+      String consumer, List<DeadLetter> letters, KafkaConfig kafka, Duration timeout) {
     String ofLetters = letters.isEmpty() ? "none" : consumersOf(letters);
     SortedSet<String> groups;
-    try (ConsumerGroups cluster = new ConsumerGroups(kafka)) {
+    try (ConsumerGroups cluster = new ConsumerGroups(kafka, timeout)) {
       groups = cluster.knownGroups();
     } catch (RuntimeException e) {
       throw new OperatorError(

@@ -28,12 +28,13 @@ public final class DeadLetters {
 
   private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration POLL = Duration.ofMillis(200);
-  private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(15);
-
   private final KafkaConfig kafka;
+  private final Duration metadataTimeout;
 
-  public DeadLetters(KafkaConfig kafka) {
+  /** A topic's partitions are looked up within {@code metadataTimeout}. */
+  public DeadLetters(KafkaConfig kafka, Duration metadataTimeout) {
     this.kafka = kafka;
+    this.metadataTimeout = metadataTimeout;
   }
 
   /** The dead-letter topics of the workers' source topics (SPEC §4: {@code <topic>.dlq}). */
@@ -74,10 +75,10 @@ public final class DeadLetters {
         List<PartitionInfo> infos;
         try {
           infos =
-              Optional.ofNullable(consumer.partitionsFor(topic.name(), METADATA_TIMEOUT))
+              Optional.ofNullable(consumer.partitionsFor(topic.name(), metadataTimeout))
                   .orElse(List.of());
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
-          throw OperatorError.kafkaDidNotAnswer(kafka.bootstrapServers(), METADATA_TIMEOUT, "", e);
+          throw OperatorError.kafkaDidNotAnswer(kafka.bootstrapServers(), metadataTimeout, "", e);
         }
         if (infos.isEmpty()) {
           missing.add(topic.name());

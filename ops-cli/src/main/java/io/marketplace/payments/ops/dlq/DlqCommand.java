@@ -76,9 +76,10 @@ public final class DlqCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       KafkaConfig kafka = context.kafka();
-      DeadLetters reader = new DeadLetters(kafka);
+      DeadLetters reader = new DeadLetters(kafka, context.kafkaTimeout());
       List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
-      List<DeadLetter> letters = ConsumerFilter.of(consumer, reader.read(topics, err), kafka);
+      List<DeadLetter> letters =
+          ConsumerFilter.of(consumer, reader.read(topics, err), kafka, context.kafkaTimeout());
       Redrives.Marks redriven = redrivenOrNull(topics, err);
       Table table =
           new Table(
@@ -204,7 +205,7 @@ public final class DlqCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       KafkaConfig kafka = context.kafka();
-      DeadLetters reader = new DeadLetters(kafka);
+      DeadLetters reader = new DeadLetters(kafka, context.kafkaTimeout());
       List<Topic> topics = topic == null ? reader.dlqTopics() : List.of(reader.dlqTopic(topic));
       try (Database database = context.openDatabase()) {
         List<DeadLetter> letters = reader.read(topics, err);
@@ -212,7 +213,8 @@ public final class DlqCommand implements Runnable {
             new Redrives(database.jdbi()).redriven(topics.stream().map(Topic::name).toList());
         List<DeadLetter> ofEvent =
             letters.stream().filter(l -> which.all || which.eventId.equals(l.eventId())).toList();
-        List<DeadLetter> matching = ConsumerFilter.of(consumer, ofEvent, kafka);
+        List<DeadLetter> matching =
+            ConsumerFilter.of(consumer, ofEvent, kafka, context.kafkaTimeout());
         List<DeadLetter> waiting = matching.stream().filter(l -> redriven.of(l) == null).toList();
         String ofConsumer = consumer == null ? "" : " of consumer " + consumer;
         // what the filter leaves waiting, so that the operator knows it is there
@@ -266,7 +268,9 @@ public final class DlqCommand implements Runnable {
           out.flush();
           return 0;
         }
-        int sent = new Redriver(kafka, database.jdbi(), operator()).redrive(waiting, out, err);
+        int sent =
+            new Redriver(kafka, context.kafkaTimeout(), database.jdbi(), operator())
+                .redrive(waiting, out, err);
         out.println(
             "redriven "
                 + sent

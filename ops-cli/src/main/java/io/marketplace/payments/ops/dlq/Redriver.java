@@ -26,14 +26,15 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class Redriver {
 
-  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
-
   private final KafkaConfig kafka;
+  private final Duration sendTimeout;
   private final Jdbi jdbi;
   private final String operator;
 
-  public Redriver(KafkaConfig kafka, Jdbi jdbi, String operator) {
+  /** Each send waits at most {@code sendTimeout} for Kafka's acknowledgement. */
+  public Redriver(KafkaConfig kafka, Duration sendTimeout, Jdbi jdbi, String operator) {
     this.kafka = kafka;
+    this.sendTimeout = sendTimeout;
     this.jdbi = jdbi;
     this.operator = operator;
   }
@@ -127,11 +128,11 @@ public final class Redriver {
   private RecordMetadata send(
       Producer<String, byte[]> producer, ProducerRecord<String, byte[]> record, DeadLetter letter) {
     try {
-      return producer.send(record).get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return producer.send(record).get(sendTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
       if (e instanceof TimeoutException || OperatorError.isKafkaTimeout(e)) {
         throw OperatorError.kafkaDidNotAnswer(
-            kafka.bootstrapServers(), SEND_TIMEOUT, letter.coordinates() + " not redriven", e);
+            kafka.bootstrapServers(), sendTimeout, letter.coordinates() + " not redriven", e);
       }
       throw new OperatorError(
           "Kafka did not acknowledge the redrive to " + record.topic() + ": " + e.getMessage(), e);

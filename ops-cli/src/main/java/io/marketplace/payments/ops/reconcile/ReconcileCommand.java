@@ -61,7 +61,6 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private static final int PROGRESS_EVERY = 100;
   private static final Duration RECHECK_EVERY = Duration.ofSeconds(1);
-  private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(30);
 
   private final OpsContext context;
 
@@ -438,12 +437,16 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private void publish(
       Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
-    requireTopic(kafka);
+    requireTopic(kafka, context.kafkaTimeout());
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(kafka.producer("payments-cli-reconcile"))) {
       RepairPublisher publisher =
           new RepairPublisher(
-              producer, kafka.bootstrapServers(), kafka.topics().stripeEvents(), context.clock());
+              producer,
+              kafka.bootstrapServers(),
+              kafka.topics().stripeEvents(),
+              context.kafkaTimeout(),
+              context.clock());
       for (Repair repair : repairs.values()) {
         JsonNode object = stripe.raw(repair.objectId());
         RecordMetadata where =
@@ -470,14 +473,14 @@ public final class ReconcileCommand implements Callable<Integer> {
    * KAFKA_TOPIC_PREFIX}): no worker would read the repairs, or a broker that creates topics on
    * first use would create one for them, and the command would still report them published.
    */
-  private static void requireTopic(KafkaConfig kafka) {
+  private static void requireTopic(KafkaConfig kafka, Duration timeout) {
     String topic = kafka.topics().stripeEvents().name();
     Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"));
     try {
       admin
           .describeTopics(List.of(topic))
           .allTopicNames()
-          .get(LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UnknownTopicOrPartitionException) {
         throw new OperatorError(
@@ -488,7 +491,7 @@ public final class ReconcileCommand implements Callable<Integer> {
       throw new OperatorError("could not look up " + topic + ": " + e.getCause(), e);
     } catch (TimeoutException e) {
       throw OperatorError.kafkaDidNotAnswer(
-          kafka.bootstrapServers(), LOOKUP_TIMEOUT, "nothing published", e);
+          kafka.bootstrapServers(), timeout, "nothing published", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OperatorError("interrupted: nothing published", e);

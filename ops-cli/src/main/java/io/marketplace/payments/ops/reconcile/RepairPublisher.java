@@ -26,19 +26,26 @@ public final class RepairPublisher {
 
   public static final String RECONCILED = "reconciled";
 
-  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
-
   private final Producer<String, byte[]> producer;
   private final String bootstrapServers;
   private final Topic stripeEvents;
+  private final Duration sendTimeout;
   private final Clock clock;
 
-  /** {@code producer} sends to {@code bootstrapServers}, which its errors name. */
+  /**
+   * {@code producer} sends to {@code bootstrapServers}, which its errors name; each send waits at
+   * most {@code sendTimeout} for Kafka's acknowledgement.
+   */
   public RepairPublisher(
-      Producer<String, byte[]> producer, String bootstrapServers, Topic stripeEvents, Clock clock) {
+      Producer<String, byte[]> producer,
+      String bootstrapServers,
+      Topic stripeEvents,
+      Duration sendTimeout,
+      Clock clock) {
     this.producer = producer;
     this.bootstrapServers = bootstrapServers;
     this.stripeEvents = stripeEvents;
+    this.sendTimeout = sendTimeout;
     this.clock = clock;
   }
 
@@ -71,11 +78,11 @@ public final class RepairPublisher {
     RecordHeaders.put(record.headers(), RecordHeaders.RECEIVED_AT, clock.instant().toString());
     record.headers().add(RECONCILED, "true".getBytes(StandardCharsets.UTF_8));
     try {
-      return producer.send(record).get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return producer.send(record).get(sendTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
       if (e instanceof TimeoutException || OperatorError.isKafkaTimeout(e)) {
         throw OperatorError.kafkaDidNotAnswer(
-            bootstrapServers, SEND_TIMEOUT, repair.eventId() + " not published", e);
+            bootstrapServers, sendTimeout, repair.eventId() + " not published", e);
       }
       throw new OperatorError(
           "Kafka did not acknowledge " + repair.eventId() + ": " + e.getMessage(), e);

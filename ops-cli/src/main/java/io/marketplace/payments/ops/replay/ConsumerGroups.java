@@ -29,14 +29,15 @@ import org.apache.kafka.common.errors.GroupIdNotFoundException;
 /** What the Kafka Admin API tells and changes about consumer groups and their offsets. */
 public final class ConsumerGroups implements AutoCloseable {
 
-  private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
   private final Admin admin;
   private final String bootstrapServers;
+  private final Duration timeout;
 
-  public ConsumerGroups(KafkaConfig kafka) {
+  /** Each request waits at most {@code timeout} for Kafka's answer. */
+  public ConsumerGroups(KafkaConfig kafka, Duration timeout) {
     this.admin = Admin.create(kafka.admin("payments-cli"));
     this.bootstrapServers = kafka.bootstrapServers();
+    this.timeout = timeout;
   }
 
   /** The members of {@code group} now; none for an empty or unknown group. */
@@ -150,7 +151,7 @@ public final class ConsumerGroups implements AutoCloseable {
 
   private <T> T get(KafkaFuture<T> future) {
     try {
-      return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       if (OperatorError.isKafkaTimeout(cause)) {
@@ -158,7 +159,7 @@ public final class ConsumerGroups implements AutoCloseable {
       }
       throw new OperatorError(String.valueOf(cause.getMessage()), cause);
     } catch (TimeoutException e) {
-      throw OperatorError.kafkaDidNotAnswer(bootstrapServers, TIMEOUT, "", e);
+      throw OperatorError.kafkaDidNotAnswer(bootstrapServers, timeout, "", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new OperatorError("interrupted", e);

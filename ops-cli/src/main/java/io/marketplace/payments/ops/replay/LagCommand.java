@@ -64,7 +64,7 @@ public final class LagCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    try (ConsumerGroups groups = new ConsumerGroups(context.kafka())) {
+    try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout())) {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
       if (consumer != null) {
         // lag 0 for a group that read nothing would tell the operator a replay was re-read

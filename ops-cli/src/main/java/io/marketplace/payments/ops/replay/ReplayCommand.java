@@ -77,7 +77,7 @@ public final class ReplayCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     KafkaConfig kafka = context.kafka();
-    try (ConsumerGroups groups = new ConsumerGroups(kafka)) {
+    try (ConsumerGroups groups = new ConsumerGroups(kafka, context.kafkaTimeout())) {
       Replayer replayer = new Replayer(groups, kafka.topics(), err);
       Optional<String> live = replayer.liveMembers(consumer);
       if (live.isPresent() && !dryRun) {

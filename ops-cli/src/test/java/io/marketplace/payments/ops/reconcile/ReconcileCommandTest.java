@@ -181,7 +181,8 @@ class ReconcileCommandTest {
 
   @Test
   void shouldSayInOneLineThatKafkaDidNotAnswerWhenPublishingRepairs() throws Exception {
-    // Given a payment whose webhook never arrived, and a Kafka that does not answer
+    // Given a payment whose webhook never arrived, and a Kafka that does not answer, waited for
+    // 3 s
     UUID listing = world.pendingListing();
     String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
     world.paymentRow(pi, listing, "posting_fee", 500);
@@ -190,6 +191,7 @@ class ReconcileCommandTest {
     // When the operator reconciles
     Cli.Result apply =
         cli.set("KAFKA_BOOTSTRAP_SERVERS", kafka)
+            .set("KAFKA_COMMAND_TIMEOUT", "3s")
             .run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
 
     // Then it reports what it found, and says in one line that nothing was published, and why
@@ -199,7 +201,7 @@ class ReconcileCommandTest {
         .isEqualTo(
             "payments reconcile: Kafka at "
                 + kafka
-                + " did not answer within 30 s (nothing published): is KAFKA_BOOTSTRAP_SERVERS"
+                + " did not answer within 3 s (nothing published): is KAFKA_BOOTSTRAP_SERVERS"
                 + " right, and is Kafka running?");
     assertThat(apply.err()).doesNotContain("Exception");
   }
