@@ -36,6 +36,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Stands in for Stripe: the part of its API this system uses, over HTTP at {@link #baseUrl()}, so
@@ -131,117 +132,91 @@ public final class StripeEmulator implements AutoCloseable {
     }
 
     public Config withPort(int newPort) {
-      return new Config(
-          newPort,
-          secretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(c -> c.port = newPort);
     }
 
     public Config withSecretKey(String newSecretKey) {
-      return new Config(
-          port,
-          newSecretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(c -> c.secretKey = newSecretKey);
     }
 
     public Config withWebhookEndpoint(String url, String secret) {
-      List<WebhookEndpoint> endpoints = new ArrayList<>(webhookEndpoints);
-      endpoints.add(new WebhookEndpoint(url, secret));
-      return new Config(
-          port,
-          secretKey,
-          endpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(
+          c -> {
+            c.webhookEndpoints = new ArrayList<>(c.webhookEndpoints);
+            c.webhookEndpoints.add(new WebhookEndpoint(url, secret));
+          });
     }
 
     public Config withWebhookRetries(Duration baseDelay, int maxAttempts) {
-      return new Config(
-          port,
-          secretKey,
-          webhookEndpoints,
-          baseDelay,
-          maxAttempts,
-          clock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(
+          c -> {
+            c.webhookRetryBaseDelay = baseDelay;
+            c.webhookMaxAttempts = maxAttempts;
+          });
     }
 
     public Config withClock(Clock newClock) {
-      return new Config(
-          port,
-          secretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          newClock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(c -> c.clock = newClock);
     }
 
     public Config withDisputeDelay(Duration newDisputeDelay) {
-      return new Config(
-          port,
-          secretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          newDisputeDelay,
-          dataDir,
-          apiVersion,
-          host);
+      return copy(c -> c.disputeDelay = newDisputeDelay);
     }
 
     public Config withHost(String newHost) {
-      return new Config(
-          port,
-          secretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          disputeDelay,
-          dataDir,
-          apiVersion,
-          newHost);
+      return copy(c -> c.host = newHost);
     }
 
     public Config withDataDir(Path newDataDir) {
-      return new Config(
-          port,
-          secretKey,
-          webhookEndpoints,
-          webhookRetryBaseDelay,
-          webhookMaxAttempts,
-          clock,
-          disputeDelay,
-          newDataDir,
-          apiVersion,
-          host);
+      return copy(c -> c.dataDir = newDataDir);
+    }
+
+    /** This configuration with {@code change} made to a copy of its fields, checked again. */
+    private Config copy(Consumer<Copy> change) {
+      Copy copy = new Copy(this);
+      change.accept(copy);
+      return copy.build();
+    }
+
+    /** The fields of a {@link Config} being changed by one of its {@code with} methods. */
+    private static final class Copy {
+      int port;
+      String secretKey;
+      List<WebhookEndpoint> webhookEndpoints;
+      Duration webhookRetryBaseDelay;
+      int webhookMaxAttempts;
+      Clock clock;
+      Duration disputeDelay;
+      Path dataDir;
+      String apiVersion;
+      String host;
+
+      Copy(Config from) {
+        port = from.port;
+        secretKey = from.secretKey;
+        webhookEndpoints = from.webhookEndpoints;
+        webhookRetryBaseDelay = from.webhookRetryBaseDelay;
+        webhookMaxAttempts = from.webhookMaxAttempts;
+        clock = from.clock;
+        disputeDelay = from.disputeDelay;
+        dataDir = from.dataDir;
+        apiVersion = from.apiVersion;
+        host = from.host;
+      }
+
+      Config build() {
+        return new Config(
+            port,
+            secretKey,
+            webhookEndpoints,
+            webhookRetryBaseDelay,
+            webhookMaxAttempts,
+            clock,
+            disputeDelay,
+            dataDir,
+            apiVersion,
+            host);
+      }
     }
   }
 
