@@ -200,6 +200,9 @@ public record RiskConfig(
    *     RISK_GRACE}, default 5m); later ones are dropped
    * @param dedupeRetention how long an event id is remembered to count a re-delivery once ({@code
    *     RISK_DEDUPE_RETENTION}, default 7d: Stripe retries for 3 days)
+   * @param paymentIntentRetention how long a PaymentIntent's user and category are remembered after
+   *     its last event, for its disputes ({@code RISK_PAYMENT_INTENT_RETENTION}, default 180d, at
+   *     least {@link #DISPUTE_WINDOW})
    */
   public record RiskRules(
       Rule declines,
@@ -207,7 +210,16 @@ public record RiskConfig(
       Rule disputes,
       Rule categoryDisputes,
       Duration grace,
-      Duration dedupeRetention) {
+      Duration dedupeRetention,
+      Duration paymentIntentRetention) {
+
+    /**
+     * How long after a charge Stripe accepts a dispute of it (some card networks allow longer): a
+     * PaymentIntent forgotten sooner would leave a dispute of it without its user.
+     */
+    public static final Duration DISPUTE_WINDOW = Duration.ofDays(120);
+
+    public static final Duration DEFAULT_PAYMENT_INTENT_RETENTION = Duration.ofDays(180);
 
     public RiskRules {
       Objects.requireNonNull(declines, "declines");
@@ -216,6 +228,7 @@ public record RiskConfig(
       Objects.requireNonNull(categoryDisputes, "categoryDisputes");
       Objects.requireNonNull(grace, "grace");
       Objects.requireNonNull(dedupeRetention, "dedupeRetention");
+      Objects.requireNonNull(paymentIntentRetention, "paymentIntentRetention");
     }
 
     public static RiskRules defaults() {
@@ -240,13 +253,24 @@ public record RiskConfig(
           "RISK_CATEGORY_DISPUTES",
           Rule.fromEnv(env, "RISK_CATEGORY_DISPUTES", 10, Duration.ofHours(24)));
       requireRetentionCoversWindows(retention, grace, rules);
+      Duration paymentIntents =
+          env.duration("RISK_PAYMENT_INTENT_RETENTION", DEFAULT_PAYMENT_INTENT_RETENTION);
+      if (paymentIntents.compareTo(DISPUTE_WINDOW) < 0) {
+        throw new InvalidConfigException(
+            "RISK_PAYMENT_INTENT_RETENTION",
+            "must be at least "
+                + DISPUTE_WINDOW.toDays()
+                + "d, as long as Stripe accepts a dispute after the charge, or a late dispute's"
+                + " user is forgotten and the dispute not counted");
+      }
       return new RiskRules(
           rules.get("RISK_DECLINES"),
           rules.get("RISK_FINGERPRINTS"),
           rules.get("RISK_DISPUTES"),
           rules.get("RISK_CATEGORY_DISPUTES"),
           grace,
-          retention);
+          retention,
+          paymentIntents);
     }
 
     /**

@@ -114,6 +114,27 @@ class RiskConfigTest {
   }
 
   @Test
+  void shouldRefuseToStartWhenPaymentIntentsAreRememberedForLessThanStripeAcceptsDisputes() {
+    // Given a PaymentIntent retention shorter than the 120 days in which Stripe accepts a dispute:
+    // a dispute of a payment paid 100 days ago would find no user, and not count
+    Env env = Env.of(BASE).with(Map.of("RISK_PAYMENT_INTENT_RETENTION", "90d"));
+
+    // Then the service refuses to start, naming the variable
+    assertThatThrownBy(() -> RiskConfig.fromEnv(env))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("RISK_PAYMENT_INTENT_RETENTION")
+        .hasMessageContaining("120d");
+    // And one of at least 120 days is accepted; 180 days when nothing sets it
+    assertThat(
+            RiskConfig.fromEnv(Env.of(BASE).with(Map.of("RISK_PAYMENT_INTENT_RETENTION", "120d")))
+                .rules()
+                .paymentIntentRetention())
+        .isEqualTo(Duration.ofDays(120));
+    assertThat(RiskConfig.fromEnv(Env.of(BASE)).rules().paymentIntentRetention())
+        .isEqualTo(Duration.ofDays(180));
+  }
+
+  @Test
   void shouldBoundEveryStoresNativeMemoryByOneBudgetThatIsNotTooSmall() {
     // Given the default environment, and one that gives the stores 256 MiB
     Properties defaults = RiskService.properties(RiskConfig.fromEnv(Env.of(BASE)));
