@@ -7,6 +7,7 @@ import io.marketplace.payments.risk.RiskConfig.RiskRules;
 import io.marketplace.payments.risk.RiskConfig.Rule;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -28,10 +29,11 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <ol>
  *   <li>On the PaymentIntent's partition, {@link StripeObservations} drops re-delivered event ids,
- *       remembers each PaymentIntent's user, and turns events into per-user observations stamped
- *       with the Stripe event's time. A dispute that arrives before every {@code payment_intent.*}
- *       event of its PaymentIntent is parked (a store of its own) and observed, in its own event
- *       time, when a later one makes its user or category known.
+ *       remembers each PaymentIntent's user (for {@code RISK_PAYMENT_INTENT_RETENTION} after its
+ *       last event), and turns events into per-user observations stamped with the Stripe event's
+ *       time. A dispute that arrives before every {@code payment_intent.*} event of its
+ *       PaymentIntent is parked (a store of its own) and observed, in its own event time, when a
+ *       later one makes its user or category known.
  *   <li>The observations are repartitioned by user id.
  *   <li>Per signal, the distinct members of each user are tallied in tumbling windows of the
  *       signal's length (event time, with a grace period for late events); the update that brings a
@@ -92,16 +94,19 @@ public final class RiskTopology {
                 StripeObservations.SEEN_EVENTS, rules.dedupeRetention(), rules.dedupeRetention()),
             Serdes.String(),
             Serdes.Long()));
-    builder.addStateStore(
-        Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_USERS),
-            Serdes.String(),
-            Serdes.String()));
-    builder.addStateStore(
-        Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(StripeObservations.PAYMENT_INTENT_CATEGORIES),
-            Serdes.String(),
-            Serdes.String()));
+    // each PaymentIntent's user and category, with when it was last confirmed, for the
+    // PaymentIntent retention; timestamped stores under the names (and changelog topics) they had
+    // as plain ones, whose entries Kafka Streams reads and restores as they were written
+    // (PaymentIntentMemory); their changelogs stay compacted only: an expired entry is deleted by
+    // a tombstone, and nothing else may vanish from them, or a restore would differ from the store
+    for (String store :
+        List.of(
+            StripeObservations.PAYMENT_INTENT_USERS,
+            StripeObservations.PAYMENT_INTENT_CATEGORIES)) {
+      builder.addStateStore(
+          Stores.timestampedKeyValueStoreBuilder(
+              Stores.persistentTimestampedKeyValueStore(store), Serdes.String(), Serdes.String()));
+    }
     // disputes that came before their PaymentIntent's events, until those come; expired after the
     // dedupe retention (event time)
     builder.addStateStore(
@@ -128,7 +133,8 @@ public final class RiskTopology {
                 topics.stripeEvents().name(),
                 Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("stripe-events"))
             .process(
-                () -> new StripeObservations(rules.dedupeRetention()),
+                () ->
+                    new StripeObservations(rules.dedupeRetention(), rules.paymentIntentRetention()),
                 Named.as("stripe-observations"),
                 StripeObservations.SEEN_EVENTS,
                 StripeObservations.PAYMENT_INTENT_USERS,

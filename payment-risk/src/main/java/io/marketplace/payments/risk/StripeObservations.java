@@ -12,10 +12,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
 import org.slf4j.Logger;
@@ -28,7 +28,11 @@ import org.slf4j.LoggerFactory;
  * here ({@link #SEEN_EVENTS}), and a dispute, which carries no metadata, finds the user of its
  * PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled from {@code payment_intent.*} events), and a
  * dispute or refund its category ({@link #PAYMENT_INTENT_CATEGORIES}, likewise: a store of its own,
- * so the users' store keeps its format). Observations of a category are keyed by category id.
+ * so the users' store keeps its format). Observations of a category are keyed by category id. Both
+ * are kept for {@code RISK_PAYMENT_INTENT_RETENTION} after the PaymentIntent was last confirmed
+ * ({@link PaymentIntentMemory}, event time), and swept every {@link #SWEEP_INTERVAL}, at most
+ * {@link #SWEEP_BATCH} entries of each a time; a dispute of a PaymentIntent forgotten by then is
+ * one whose PaymentIntent nobody knows: parked, as below.
  *
  * <p>Stripe does not guarantee the order of delivery: a dispute may arrive before every {@code
  * payment_intent.*} event of its PaymentIntent, when neither its user nor its category is known. It
@@ -53,6 +57,16 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   static final String PARKED_DISPUTES = "risk-parked-disputes";
   static final String COUNTED_PAYMENTS = "risk-category-counted";
 
+  /** How often the PaymentIntents' user and category stores are swept of expired entries. */
+  static final Duration SWEEP_INTERVAL = Duration.ofSeconds(10);
+
+  /**
+   * The entries of each store a sweep looks at, at most: a few milliseconds of the stream thread,
+   * within its transaction. Up to 360,000 an hour per store and task: the few million entries a
+   * busy partition holds over the retention are looked at several times a day.
+   */
+  static final int SWEEP_BATCH = 1_000;
+
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
 
   /**
@@ -70,25 +84,50 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
           "charge.pending");
 
   private final Duration dedupeRetention;
+  private final Duration paymentIntentRetention;
   private ProcessorContext<String, Observation> context;
   private WindowStore<String, Long> seen;
-  private KeyValueStore<String, String> users;
-  private KeyValueStore<String, String> categories;
+  private PaymentIntentMemory users;
+  private PaymentIntentMemory categories;
   private WindowStore<String, ParkedDisputes> parked;
   private WindowStore<String, Long> counted;
 
-  StripeObservations(Duration dedupeRetention) {
+  /** The latest event time this task processed since it started; none yet when negative. */
+  private long latestEventTime = -1;
+
+  StripeObservations(Duration dedupeRetention, Duration paymentIntentRetention) {
     this.dedupeRetention = dedupeRetention;
+    this.paymentIntentRetention = paymentIntentRetention;
   }
 
   @Override
   public void init(ProcessorContext<String, Observation> context) {
     this.context = context;
     this.seen = context.getStateStore(SEEN_EVENTS);
-    this.users = context.getStateStore(PAYMENT_INTENT_USERS);
-    this.categories = context.getStateStore(PAYMENT_INTENT_CATEGORIES);
+    this.users =
+        new PaymentIntentMemory(
+            context.getStateStore(PAYMENT_INTENT_USERS), paymentIntentRetention);
+    this.categories =
+        new PaymentIntentMemory(
+            context.getStateStore(PAYMENT_INTENT_CATEGORIES), paymentIntentRetention);
     this.parked = context.getStateStore(PARKED_DISPUTES);
     this.counted = context.getStateStore(COUNTED_PAYMENTS);
+    context.schedule(SWEEP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::sweep);
+  }
+
+  /**
+   * Forgets the PaymentIntents last confirmed longer than the retention ago, in event time: the
+   * latest this task processed, never later than the wall clock ({@link PaymentIntentMemory}).
+   */
+  private void sweep(long wallClock) {
+    if (latestEventTime < 0) {
+      return; // no event since the start: nothing tells how old the entries are
+    }
+    long now = Math.min(latestEventTime, wallClock);
+    int forgotten = users.sweep(now, SWEEP_BATCH) + categories.sweep(now, SWEEP_BATCH);
+    if (forgotten > 0) {
+      log.debug("forgot {} PaymentIntents' users or categories", forgotten);
+    }
   }
 
   @Override
@@ -108,6 +147,7 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       return;
     }
     seen.put(event.id(), at, at);
+    latestEventTime = Math.max(latestEventTime, at);
 
     Optional<String> paymentIntent = event.paymentIntentId();
     Optional<String> metadataUser = event.metadata("user_id");
@@ -119,9 +159,17 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
       // a dispute is parked only while neither is known: only the event that makes one known
       // can find parked disputes
       madeKnown = unknown(paymentIntent.get());
-      metadataUser.ifPresent(user -> users.put(paymentIntent.get(), user));
-      metadataCategory.ifPresent(category -> categories.put(paymentIntent.get(), category));
+      metadataUser.ifPresent(user -> users.remember(paymentIntent.get(), user, at));
+      metadataCategory.ifPresent(
+          category -> categories.remember(paymentIntent.get(), category, at));
     }
+    // any event of the PaymentIntent keeps it remembered: a dispute's escalation may come weeks
+    // after the dispute, which may come months after the payment
+    paymentIntent.ifPresent(
+        pi -> {
+          users.confirm(pi, at);
+          categories.confirm(pi, at);
+        });
     Optional<String> user = metadataUser.or(() -> paymentIntent.map(users::get));
     // a refund's metadata is the refund's own: its category is its PaymentIntent's
     Optional<String> category =

@@ -10,6 +10,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.risk.RiskConfig.RiskRules;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
@@ -32,6 +33,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -158,6 +160,55 @@ class RiskServiceRestartTest {
       assertThat(data.path("count").asLong()).isEqualTo(5);
       assertThat(data.path("threshold").asInt()).isEqualTo(3);
       assertThat(Instant.parse(data.path("windowStart").asText())).isEqualTo(windowStart);
+    }
+  }
+
+  @Test
+  void shouldFindAPaymentIntentsUserWhenRestoredFromAChangelogThePreviousVersionWrote()
+      throws Exception {
+    // Given the changelog of the users' store as the previous version left it (the user id as a
+    // plain string, before the store kept when each PaymentIntent was last confirmed), and a new
+    // instance with an empty state directory, as a new pod of a rolling upgrade starts
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    String changelog =
+        topics.stripeEvents().name().replace("stripe.events.v1", "")
+            + RiskService.APPLICATION_ID
+            + "-"
+            + StripeObservations.PAYMENT_INTENT_USERS
+            + "-changelog";
+    KafkaTopics.createTopics(
+        kafka.bootstrapServers(),
+        Map.of(changelog, topics.stripeEvents().partitions()),
+        Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+    String user = UUID.randomUUID().toString();
+    String pi = "pi_3Pbefore" + UUID.randomUUID().toString().replace("-", "");
+    // on the partition of the PaymentIntent's events: same key, same partition count
+    kafka.send(changelog, pi, user);
+    RiskConfig config =
+        new RiskConfig(
+            TestInfra.kafkaConfig(topics),
+            0,
+            stateDir,
+            0,
+            // one dispute is a chargeback spike
+            RiskRules.fromEnv(Env.of(Map.of("RISK_DISPUTES_THRESHOLD", "1"))),
+            db.dbConfig(),
+            Duration.ofHours(1));
+    try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
+      Await.until(WAIT, "the service runs", () -> isRunning(service));
+
+      // When the PaymentIntent is disputed (a dispute carries no metadata)
+      kafka.send(
+          topics.stripeEvents(),
+          pi,
+          Json.write(RiskEvents.dispute(pi, "needs_response", Instant.now().minusSeconds(30))));
+
+      // Then its user is found in the restored store: a chargeback spike of the user
+      var signal = kafka.awaitRecord(topics.riskSignals(), r -> user.equals(r.key()), WAIT);
+      assertThat(Json.mapper().readTree(signal.value()).path("data").path("signal").asText())
+          .isEqualTo("chargeback_spike");
     }
   }
 
