@@ -39,6 +39,8 @@ public final class StripeGate implements AutoCloseable {
   public final CountDownLatch held = new CountDownLatch(1);
   public final CountDownLatch open = new CountDownLatch(1);
   private final AtomicReference<String> created = new AtomicReference<>();
+  private volatile boolean losingAnswers;
+  private final List<String> lost = new CopyOnWriteArrayList<>();
   private final List<String> calls = new CopyOnWriteArrayList<>();
   private final String upstream;
   private final HttpServer server;
@@ -114,6 +116,22 @@ public final class StripeGate implements AutoCloseable {
     return created.get();
   }
 
+  /**
+   * While {@code losing}, every PaymentIntent creation reaches Stripe, which makes the
+   * PaymentIntent, and its answer is lost on the way back: the connection closes without one, as
+   * when our call times out after Stripe did the work. A POST the client sends once more on its own
+   * (stripe-java's HttpURLConnection does, when a kept-alive connection closes unanswered) loses
+   * its answer too. Not held: count {@link #open} down first.
+   */
+  public void loseCreationAnswers(boolean losing) {
+    losingAnswers = losing;
+  }
+
+  /** The PaymentIntents Stripe made for creations whose answer was lost, oldest first. */
+  public List<String> lostPaymentIntents() {
+    return List.copyOf(lost);
+  }
+
   /** Every call that reached the gate so far, oldest first: {@code "POST /v1/payment_intents"}. */
   public List<String> calls() {
     return List.copyOf(calls);
@@ -142,6 +160,10 @@ public final class StripeGate implements AutoCloseable {
           .forEach(h -> h.getValue().forEach(v -> request.header(h.getKey(), v)));
       HttpResponse<byte[]> response =
           client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      if (creation && losingAnswers) {
+        lost.add(Json.mapper().readTree(response.body()).get("id").asText());
+        return; // closed without an answer
+      }
       if (creation && response.statusCode() == 200) {
         created.compareAndSet(null, Json.mapper().readTree(response.body()).get("id").asText());
       }
