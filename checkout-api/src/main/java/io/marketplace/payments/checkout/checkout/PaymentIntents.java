@@ -3,6 +3,7 @@ package io.marketplace.payments.checkout.checkout;
 import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.ApiException;
+import com.stripe.exception.IdempotencyException;
 import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
@@ -80,11 +81,14 @@ public final class PaymentIntents {
   }
 
   /**
-   * Stripe answered a creation with a server error. Stripe keeps an answer it gave from inside an
-   * endpoint, a 500 too, for the request's idempotency key, and gives it to every retry with the
-   * key for 24 hours: the attempt must not ask with that key again. Asking with a new one is safe
-   * even if the failed call made a PaymentIntent: nobody ever got that one's client secret, so
-   * nobody can pay it. A timeout is different: the same key then finds what the lost call made.
+   * Stripe answered a creation with an answer it keeps for the attempt's key for 24 hours, and will
+   * give to every retry with it: a server error (Stripe keeps an answer it gave from inside an
+   * endpoint, a 500 too), or an {@code idempotency_error} saying the key was first used with other
+   * parameters (the listing changed since a call whose answer was lost, say its category, or a
+   * release changed what a creation sends). The attempt must not ask with that key again. Asking
+   * with a new one is safe even if an earlier call made a PaymentIntent: nobody ever got that one's
+   * client secret (the attempt has no PaymentIntent recorded), so nobody can pay it. A timeout is
+   * different: the same key then finds what the lost call made.
    */
   public static final class KeySpent extends ProblemException {
     private KeySpent() {
@@ -98,7 +102,8 @@ public final class PaymentIntents {
   }
 
   private static boolean spendsKey(StripeException e) {
-    return e instanceof ApiException && e.getStatusCode() != null && e.getStatusCode() >= 500;
+    return (e instanceof ApiException && e.getStatusCode() != null && e.getStatusCode() >= 500)
+        || (e instanceof IdempotencyException && !isInFlight(e));
   }
 
   /**

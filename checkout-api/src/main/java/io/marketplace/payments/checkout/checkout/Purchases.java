@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  *       rule, then find the open {@link CheckoutAttempt} of this listing and type or create one.
  *       Commit. Concurrent requests queue on the lock and all leave with the same attempt.
  *   <li>Outside any transaction: if the attempt has a PaymentIntent, retrieve it (Stripe forgets
- *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. A
- *       server error, which Stripe keeps for the key, gives the attempt up: the retry starts anew.
+ *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. An
+ *       answer Stripe keeps for the key (a server error, or parameters other than the key's first
+ *       call had) gives the attempt up: the retry starts anew.
  *   <li>In a second transaction: put the PaymentIntent id on the attempt and insert the {@code
  *       payments} row ({@code requires_payment}), both only if not there yet.
  * </ol>
@@ -113,11 +114,12 @@ public final class Purchases {
   }
 
   /**
-   * Step 2 for an attempt without a PaymentIntent. When Stripe answers with a server error, which
-   * it keeps for the attempt's key and replays to every retry for a day, the attempt is given up so
-   * that the client's retry starts a new one with a new key, instead of getting the same 503 for a
-   * day. A concurrent checkout still on the given-up attempt cannot record what it gets: see {@link
-   * #record}.
+   * Step 2 for an attempt without a PaymentIntent. When Stripe answers with an error it keeps for
+   * the attempt's key and replays to every retry for a day ({@link PaymentIntents.KeySpent}: a
+   * server error, or the key's first call made with other parameters), the attempt is given up so
+   * that the client's retry starts a new one with a new key, instead of getting the same error for
+   * a day. A concurrent checkout still on the given-up attempt cannot record what it gets: see
+   * {@link #record}.
    */
   private PaymentIntent create(Opened opened) {
     CheckoutAttempt attempt = opened.attempt();
@@ -128,8 +130,8 @@ public final class Purchases {
           jdbi.withHandle(h -> h.attach(CheckoutDao.class).giveUp(attempt.id(), clock.instant()));
       if (given == 1) {
         log.warn(
-            "{} of listing {}: Stripe answered the creation of its PaymentIntent with a server"
-                + " error it keeps for key {}; the next checkout starts a new attempt",
+            "{} of listing {}: Stripe answered the creation of its PaymentIntent with an error"
+                + " it keeps for key {}; the next checkout starts a new attempt",
             attempt.paymentType(),
             attempt.listingId(),
             attempt.idempotencyKey());

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.stripe.model.PaymentIntent;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.StripeGate;
+import io.marketplace.payments.checkout.Tokens;
+import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,5 +56,63 @@ class StripeAnswerLostTest {
         .extracting(PaymentIntent::getId)
         .containsExactly(made);
     assertThat(gated.app().db.count("payments WHERE listing_id = ?", listingId)).isEqualTo(1);
+  }
+
+  @Test
+  void shouldStartThePurchaseAfreshWhenTheListingChangedSinceStripeMadeItsPaymentIntent() {
+    // Given a checkout whose PaymentIntent Stripe made, its answer lost on the way back
+    UUID owner = UUID.randomUUID();
+    UUID listingId = gated.app().createListing(owner, "housing");
+    gated.gate().loseCreationAnswers(true);
+    Http.Response lost = gated.app().checkout(owner, listingId, UUID.randomUUID().toString());
+    gated.gate().loseCreationAnswers(false);
+    assertThat(lost.status()).as(lost.toString()).isEqualTo(503);
+    String made = gated.gate().lostPaymentIntents().getLast();
+
+    // and the listing moved to another category meanwhile (an operator's correction), so the
+    // purchase's PaymentIntent would now be asked for with other metadata, which Stripe refuses
+    // under the key it already answered (400 idempotency_error)
+    gated
+        .app()
+        .db
+        .execute(
+            "UPDATE marketplace_listings SET category_id = (SELECT id FROM categories"
+                + " WHERE slug = 'jobs') WHERE id = ?",
+            listingId);
+
+    // When the buyer tries again, following Retry-After
+    Http.Response retried =
+        gated
+            .app()
+            .http
+            .post("/api/marketplace/listings/" + listingId + "/checkout")
+            .token(Tokens.user(owner))
+            .idempotencyKey(UUID.randomUUID().toString())
+            .sendWhileInProgress(Duration.ofSeconds(20));
+
+    // Then the purchase starts afresh: a new PaymentIntent for the listing as it is now, not a 502
+    // for as long as Stripe remembers the old key (a day)
+    assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
+    String paymentIntentId = retried.json().get("paymentIntentId").asText();
+    assertThat(paymentIntentId).isNotEqualTo(made);
+    assertThat(retried.json().get("amountCents").asLong()).isEqualTo(1000);
+    PaymentIntent intent =
+        gated.app().paymentIntentsOf(listingId).stream()
+            .filter(pi -> pi.getId().equals(paymentIntentId))
+            .findFirst()
+            .orElseThrow();
+    assertThat(intent.getAmount()).isEqualTo(1000);
+    assertThat(intent.getMetadata()).containsEntry("category_id", "2");
+    // and it is the only one recorded: the one whose answer was lost was never handed out
+    assertThat(gated.app().db.count("payments WHERE listing_id = ?", listingId)).isEqualTo(1);
+    assertThat(
+            gated
+                .app()
+                .db
+                .count(
+                    "checkout_attempts WHERE listing_id = ? AND status = 'closed'"
+                        + " AND stripe_payment_intent_id IS NULL",
+                    listingId))
+        .isEqualTo(1);
   }
 }
