@@ -6,10 +6,12 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.worker.Failures;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +32,10 @@ import org.slf4j.LoggerFactory;
 public final class HttpServers {
 
   private static final Logger log = LoggerFactory.getLogger(HttpServers.class);
+
+  /** When a client may try again after a dependency failed (seconds). */
+  private static final String UNAVAILABLE_RETRY_AFTER = "1";
+
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
   private HttpServers() {}
@@ -126,6 +132,20 @@ public final class HttpServers {
                       Map.of());
                   return;
                 }
+                if (databaseUnavailable(e)) {
+                  // PostgreSQL down, restarting or failing over, a deadlock: nothing the request
+                  // did wrong, and every route is safe to run again, so the client is told to
+                  // come back rather than given a 500 it cannot tell from a bug
+                  log.warn("{} {}: a dependency failed", ctx.method(), ctx.path(), e);
+                  respond(
+                      ctx,
+                      Problem.of(
+                          503,
+                          "Service Unavailable",
+                          "the database could not complete the request now; retry shortly"),
+                      Map.of("Retry-After", UNAVAILABLE_RETRY_AFTER));
+                  return;
+                }
                 log.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
                 respond(
                     ctx,
@@ -166,6 +186,22 @@ public final class HttpServers {
       }
     }
     return "http://" + host + ":" + server.port();
+  }
+
+  /**
+   * Whether the database failed in a way that passes (unreachable, restarting, read-only during a
+   * failover, a deadlock or serialization conflict), as the workers wait such failures out.
+   */
+  private static boolean databaseUnavailable(Throwable error) {
+    if (!Failures.isTransient(error)) {
+      return false;
+    }
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
