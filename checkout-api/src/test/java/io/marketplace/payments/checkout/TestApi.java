@@ -80,23 +80,33 @@ public final class TestApi implements AutoCloseable {
     Topics topics = TestInfra.freshTopics();
     StripeEmulator stripe = StripeEmulator.start(StripeEmulator.Config.defaults());
     try {
-      CheckoutApiConfig config =
-          new CheckoutApiConfig(
-              db.dbConfig(),
-              TestInfra.kafkaConfig(topics),
-              new StripeConfig(stripe.secretKey(), stripe.baseUrl()),
-              Tokens.SECRET,
-              0,
-              Duration.ofDays(30),
-              1000,
-              1000,
-              List.of());
-      CheckoutApi api = CheckoutApi.start(adjust.apply(config));
+      CheckoutApi api = CheckoutApi.start(adjust.apply(config(db, topics, stripe)));
       return new TestApi(db, topics, stripe, api, TestInfra.kafkaClient());
     } catch (RuntimeException e) {
       stripe.close();
       throw e;
     }
+  }
+
+  private static CheckoutApiConfig config(TestDatabase db, Topics topics, StripeEmulator stripe) {
+    return new CheckoutApiConfig(
+        db.dbConfig(),
+        TestInfra.kafkaConfig(topics),
+        new StripeConfig(stripe.secretKey(), stripe.baseUrl()),
+        Tokens.SECRET,
+        0,
+        Duration.ofDays(30),
+        1000,
+        1000,
+        List.of());
+  }
+
+  /**
+   * Another checkout-api process of the same deployment, as a second replica behind the same
+   * Service: this one's database, topics and Stripe, its own port. The caller closes it.
+   */
+  public CheckoutApi startReplica() {
+    return CheckoutApi.start(config(db, topics, stripe));
   }
 
   // ---- what other services write
