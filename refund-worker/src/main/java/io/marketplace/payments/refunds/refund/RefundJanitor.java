@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Jdbi;
@@ -23,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * retry after an unknown outcome safe: Stripe answers with the refund it already made; after
  * Stripe's 24 h the executor first looks for that refund, keyed off {@code first_attempted_at},
  * which this claim leaves alone. A refusal by Stripe is retried only every {@code refusedInterval},
- * for operators to look at meanwhile.
+ * for operators to look at meanwhile. A round executes at most {@value #BATCH} records, one claimed
+ * at a time, and starts no new one once it has spent {@code interval} on them: a Stripe that holds
+ * every call until the read timeout delays the passes below by one call, not by a batch of them.
  *
  * <p>Each pass then runs the other catch-up work it is given ({@link Pass}): what no event will
  * bring about in time, such as disputes whose payment's row came after their events.
@@ -107,39 +110,22 @@ public final class RefundJanitor implements AutoCloseable {
   }
 
   /**
-   * One pass: claims the due records and executes them, then runs the other {@link Pass}es; returns
-   * how many records it tried.
+   * One pass: claims the due records and executes them, for at most {@code interval} (the first is
+   * always tried), then runs the other {@link Pass}es; returns how many records it tried.
    */
   public int runOnce() {
     Instant now = clock.instant();
-    List<UUID> due =
-        jdbi.inTransaction(
-            tx ->
-                tx.createQuery(
-                        """
-                        UPDATE payment_refunds SET updated_at = :now
-                        WHERE id IN (
-                            SELECT id FROM payment_refunds
-                            WHERE status = 'approved'
-                              AND updated_at <= CASE WHEN last_error LIKE :refused
-                                                     THEN CAST(:refusedCutoff AS timestamptz)
-                                                     ELSE CAST(:cutoff AS timestamptz) END
-                            ORDER BY updated_at
-                            LIMIT :limit
-                            FOR UPDATE SKIP LOCKED)
-                        RETURNING id
-                        """)
-                    .bind("now", now)
-                    .bind("refused", RefundExecutor.REFUSED + "%")
-                    .bind("refusedCutoff", now.minus(refusedInterval))
-                    .bind("cutoff", now.minus(interval))
-                    .bind("limit", BATCH)
-                    .mapTo(UUID.class)
-                    .list());
-    for (UUID id : due) {
-      if (!running) {
+    // Stripe's time is bounded too: a Stripe that holds every call until the read timeout must
+    // not keep the catch-up passes, which need only PostgreSQL, waiting for a whole batch of them
+    long deadline = System.nanoTime() + interval.toNanos();
+    int tried = 0;
+    while (running && tried < BATCH && (tried == 0 || System.nanoTime() - deadline < 0)) {
+      Optional<UUID> due = claimNext(now);
+      if (due.isEmpty()) {
         break;
       }
+      tried++;
+      UUID id = due.get();
       try {
         RefundOutcome outcome = executor.execute(id);
         log.info("janitor retried refund {}: {}", id, outcome.result());
@@ -181,7 +167,38 @@ public final class RefundJanitor implements AutoCloseable {
     if (failed != null) {
       throw failed;
     }
-    return due.size();
+    return tried;
+  }
+
+  /**
+   * Claims the approved record untouched longest among those due as of {@code now}, one at a time:
+   * a record is claimed only when it is about to be executed, so what a round has no time left for
+   * is neither held from another replica nor, when Stripe refused it, put off for another {@code
+   * refusedInterval}.
+   */
+  private Optional<UUID> claimNext(Instant now) {
+    return jdbi.inTransaction(
+        tx ->
+            tx.createQuery(
+                    """
+                    UPDATE payment_refunds SET updated_at = :now
+                    WHERE id IN (
+                        SELECT id FROM payment_refunds
+                        WHERE status = 'approved'
+                          AND updated_at <= CASE WHEN last_error LIKE :refused
+                                                 THEN CAST(:refusedCutoff AS timestamptz)
+                                                 ELSE CAST(:cutoff AS timestamptz) END
+                        ORDER BY updated_at
+                        LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING id
+                    """)
+                .bind("now", now)
+                .bind("refused", RefundExecutor.REFUSED + "%")
+                .bind("refusedCutoff", now.minus(refusedInterval))
+                .bind("cutoff", now.minus(interval))
+                .mapTo(UUID.class)
+                .findOne());
   }
 
   @Override
