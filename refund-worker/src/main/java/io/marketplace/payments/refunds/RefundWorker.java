@@ -206,7 +206,10 @@ public final class RefundWorker implements AutoCloseable {
                       new HealthCheck(
                           "workers",
                           () -> workers.stream().allMatch(StreamWorker::isHealthy),
-                          () -> workers.stream().allMatch(StreamWorker::isAlive))),
+                          () -> workers.stream().allMatch(StreamWorker::isAlive)),
+                      // retries approved refunds and runs the catch-up passes: one that stopped
+                      // for good is restarted with the process
+                      new HealthCheck("janitor", janitor::isAlive, janitor::isAlive)),
                   routes -> {})
               .start();
       closer.add(http::stop);

@@ -31,6 +31,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
@@ -56,14 +57,20 @@ public final class Harness implements AutoCloseable {
    * readTimeout}.
    */
   public Harness(Duration retryInterval, Duration readTimeout) {
+    this(retryInterval, readTimeout, UnaryOperator.identity());
+  }
+
+  /**
+   * A worker whose janitor retries every {@code retryInterval}, calling Stripe with {@code
+   * readTimeout} through a client that {@code workerStripe} may change (its HTTP client, to make
+   * calls fail as no emulator does); the test's own calls to Stripe keep the plain client.
+   */
+  public Harness(
+      Duration retryInterval,
+      Duration readTimeout,
+      UnaryOperator<StripeClient.StripeClientBuilder> workerStripe) {
     emulator.addWebhookEndpoint(webhooks.url(), "whsec_refund_worker_tests");
-    stripe =
-        StripeClient.builder()
-            .setApiKey(emulator.secretKey())
-            .setApiBase(emulator.baseUrl())
-            .setReadTimeout((int) readTimeout.toMillis())
-            .setMaxNetworkRetries(0)
-            .build();
+    stripe = stripeClient(readTimeout).build();
     RefundWorkerConfig config =
         new RefundWorkerConfig(
             TestInfra.kafkaConfig(topics),
@@ -76,9 +83,17 @@ public final class Harness implements AutoCloseable {
         RefundWorker.start(
             config,
             clock,
-            stripe,
+            workerStripe.apply(stripeClient(readTimeout)).build(),
             options -> options.withRetries(3, Duration.ofMillis(50), Duration.ofMillis(200)));
     Await.until(Duration.ofSeconds(30), "the refund worker's partitions", worker::isAssigned);
+  }
+
+  private StripeClient.StripeClientBuilder stripeClient(Duration readTimeout) {
+    return StripeClient.builder()
+        .setApiKey(emulator.secretKey())
+        .setApiBase(emulator.baseUrl())
+        .setReadTimeout((int) readTimeout.toMillis())
+        .setMaxNetworkRetries(0);
   }
 
   /** A worker whose janitor only runs when a test asks ({@link #retryNow()}). */

@@ -100,6 +100,11 @@ public final class RefundJanitor implements AutoCloseable {
         runOnce();
       } catch (RuntimeException e) {
         log.warn("refund janitor could not run; trying again in {}", interval, e);
+      } catch (Error e) {
+        // no later round can be trusted after this (the heap exhausted, a class that no longer
+        // loads): the thread ends, and isAlive() says so, so that the process is restarted
+        log.error("refund janitor stopped: the worker reports itself not live", e);
+        throw e;
       }
       try {
         Thread.sleep(interval);
@@ -199,6 +204,15 @@ public final class RefundJanitor implements AutoCloseable {
                 .bind("cutoff", now.minus(interval))
                 .mapTo(UUID.class)
                 .findOne());
+  }
+
+  /**
+   * False once the janitor's thread ended other than by {@link #close()} (an {@link Error}): no
+   * approved refund is retried and no catch-up pass runs until the process restarts. True for a
+   * janitor never started.
+   */
+  public boolean isAlive() {
+    return thread.getState() == Thread.State.NEW || thread.isAlive() || !running;
   }
 
   @Override
