@@ -192,7 +192,8 @@ public final class RefundWorker implements AutoCloseable {
                           new DisputesAwaitingPayment(jdbi, disputes),
                           new RefundsAwaitingPayment(jdbi, externalRefunds),
                           new RoomOffers(jdbi, awaitingRoom, clock),
-                          new BlockedUsersPaymentIntents(jdbi, stripe, clock, registry)),
+                          new BlockedUsersPaymentIntents(
+                              jdbi, stripe, clock, config.retryInterval(), registry)),
                       registry)
                   .start());
       Javalin http =

@@ -45,7 +45,8 @@ public final class RefundJanitor implements AutoCloseable {
   /**
    * Catch-up work run on every pass, after the refunds. It must be safe with several replicas
    * running it at once; a failure (the database down) fails the pass, which the next one retries,
-   * and does not keep the other passes from running.
+   * and does not keep the other passes from running. One that calls Stripe bounds the time it
+   * spends there, as the refunds' retries do, so a slow Stripe does not hold the others.
    */
   @FunctionalInterface
   public interface Pass {
