@@ -75,6 +75,14 @@ public final class ExternalRefunds {
       PaymentIntentLock.lock(tx, paymentIntentId);
       payment = store.lockPayment(paymentIntentId);
     }
+    if (tx.attach(RefundDao.class).stripeRefundFailed(stripeRefundId)) {
+      // its failure was applied while this waited for the lock (the janitor read the refund
+      // before): no money went back, and nothing waits for it any more
+      store.unparkFromPayment(stripeRefundId);
+      store.unpark(stripeRefundId);
+      log.info("refund {} on {} failed at Stripe: not recorded", stripeRefundId, paymentIntentId);
+      return;
+    }
     long amount = refund.path("amount").asLong(0);
     if (payment.isEmpty() && amount > 0) {
       if (store.parkUntilPayment(

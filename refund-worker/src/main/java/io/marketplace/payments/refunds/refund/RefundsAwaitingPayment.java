@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
  * payment processor rebuilds a lost row from the PaymentIntent's metadata), rather than when Stripe
  * next tells of them, which it may never do. Each in its own transaction, by {@link
  * ExternalRefunds#recordAwaitingPayment}, under the payment's lock, and recorded once whatever runs
- * it concurrently (the refund's next event, another replica).
+ * it concurrently (the refund's next event, another replica); a failure of the refund applied
+ * meanwhile (under the same lock) either finds the record and ends it failed, or leaves nothing to
+ * record.
  */
 public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
 

@@ -159,6 +159,10 @@ public final class StripeRefundHandler {
   private void applyFailure(
       Handle tx, JsonNode refund, String stripeRefundId, String paymentIntentId, String status) {
     RefundStore store = tx.attach(RefundStore.class);
+    // the payment's lock first, as every path that records a refund of it takes it: the janitor
+    // recording this refund now that the payment's row exists either finishes first, and its
+    // record is found below and ends failed, or finds this failure and records nothing
+    store.lockPayment(paymentIntentId);
     Optional<RefundRecord> ours = ourRecord(store, refund, stripeRefundId, paymentIntentId);
     String reason =
         refund.path("failure_reason").isTextual() ? refund.path("failure_reason").asText() : status;
