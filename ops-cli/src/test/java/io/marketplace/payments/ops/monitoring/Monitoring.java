@@ -44,6 +44,7 @@ final class Monitoring {
           Map.entry("payments_idempotency_owner_lock", "payments.idempotency.owner.lock"),
           // refund-worker
           Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
+          Map.entry("payments_refunds_janitor_failures_total", "payments.refunds.janitor.failures"),
           Map.entry("payments_refunds_failed_total", "payments.refunds.failed"),
           Map.entry("payments_refunds_unrecorded_total", "payments.refunds.unrecorded"),
           Map.entry(

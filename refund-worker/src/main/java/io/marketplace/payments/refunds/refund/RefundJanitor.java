@@ -2,6 +2,7 @@ package io.marketplace.payments.refunds.refund;
 
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -53,7 +54,15 @@ public final class RefundJanitor implements AutoCloseable {
 
     /** Does what is due now; returns how many things it settled, for logs. */
     int run();
+
+    /** The pass's name in logs and in {@code payments_refunds_janitor_failures_total{pass}}. */
+    default String name() {
+      return getClass().getSimpleName();
+    }
   }
+
+  /** The part of a round that retries approved refunds, in the failures' {@code pass} tag. */
+  static final String REFUNDS = "refunds";
 
   private final Jdbi jdbi;
   private final RefundExecutor executor;
@@ -61,6 +70,7 @@ public final class RefundJanitor implements AutoCloseable {
   private final Duration interval;
   private final Duration refusedInterval;
   private final List<Pass> passes;
+  private final MeterRegistry registry;
   private final AtomicLong awaiting = new AtomicLong();
   private final AtomicLong overdueForRoom = new AtomicLong();
   private final Thread thread;
@@ -80,6 +90,10 @@ public final class RefundJanitor implements AutoCloseable {
     this.interval = interval;
     this.refusedInterval = refusedInterval;
     this.passes = List.copyOf(passes);
+    this.registry = registry;
+    // every part's series from the start, at 0: an alert's increase() then sees the first failure
+    failures(REFUNDS);
+    this.passes.forEach(pass -> failures(pass.name()));
     registry.gauge("payments.refunds.awaiting_stripe", awaiting);
     Gauge.builder("payments.refunds.awaiting_room_overdue", overdueForRoom, AtomicLong::get)
         .description(
@@ -120,6 +134,39 @@ public final class RefundJanitor implements AutoCloseable {
    * always tried), then runs the other {@link Pass}es; returns how many records it tried.
    */
   public int runOnce() {
+    int tried;
+    try {
+      tried = retryApproved();
+    } catch (RuntimeException e) {
+      countFailure(REFUNDS);
+      throw e;
+    }
+    // each pass on its own: one that fails (a deadlock with a worker's batch, a bad row) does not
+    // keep the others from their round; the first failure is thrown once all have run
+    RuntimeException failed = null;
+    for (Pass pass : passes) {
+      if (!running) {
+        break;
+      }
+      try {
+        pass.run();
+      } catch (RuntimeException e) {
+        countFailure(pass.name());
+        if (failed == null) {
+          failed = e;
+        } else {
+          failed.addSuppressed(e);
+        }
+      }
+    }
+    if (failed != null) {
+      throw failed;
+    }
+    return tried;
+  }
+
+  /** Retries the approved refunds due now, then refreshes the gauges; returns how many it tried. */
+  private int retryApproved() {
     Instant now = clock.instant();
     // Stripe's time is bounded too: a Stripe that holds every call until the read timeout must
     // not keep the catch-up passes, which need only PostgreSQL, waiting for a whole batch of them
@@ -136,6 +183,7 @@ public final class RefundJanitor implements AutoCloseable {
         RefundOutcome outcome = executor.execute(id);
         log.info("janitor retried refund {}: {}", id, outcome.result());
       } catch (RuntimeException e) {
+        countFailure(REFUNDS);
         log.warn("janitor could not retry refund {}", id, e);
       }
     }
@@ -153,27 +201,20 @@ public final class RefundJanitor implements AutoCloseable {
                     .bind("cutoff", now.minus(ROOM_OVERDUE))
                     .mapTo(Long.class)
                     .one()));
-    // each pass on its own: one that fails (a deadlock with a worker's batch, a bad row) does not
-    // keep the others from their round; the first failure is thrown once all have run
-    RuntimeException failed = null;
-    for (Pass pass : passes) {
-      if (!running) {
-        break;
-      }
-      try {
-        pass.run();
-      } catch (RuntimeException e) {
-        if (failed == null) {
-          failed = e;
-        } else {
-          failed.addSuppressed(e);
-        }
-      }
-    }
-    if (failed != null) {
-      throw failed;
-    }
     return tried;
+  }
+
+  /** Counts a part of the round that failed: {@code payments_refunds_janitor_failures_total}. */
+  private void countFailure(String pass) {
+    failures(pass).increment();
+  }
+
+  private Counter failures(String pass) {
+    return Counter.builder("payments.refunds.janitor.failures")
+        .description(
+            "parts of the refund janitor's rounds that failed (retried the next round), by part")
+        .tag("pass", pass)
+        .register(registry);
   }
 
   /**

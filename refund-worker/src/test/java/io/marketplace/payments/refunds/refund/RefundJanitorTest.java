@@ -54,4 +54,23 @@ class RefundJanitorTest {
       assertThat(secondRan).hasValue(1);
     }
   }
+
+  @Test
+  void shouldCountAPassThatFailsInMetrics() {
+    // Given a database where a pass's table is missing (a migration not run)
+    h.db().execute("ALTER TABLE refunds_awaiting_payment RENAME TO refunds_awaiting_payment_gone");
+    try {
+      // When the worker's janitor has its round
+      assertThatThrownBy(h::retryNow).hasMessageContaining("refunds_awaiting_payment");
+    } finally {
+      h.db()
+          .execute("ALTER TABLE refunds_awaiting_payment_gone RENAME TO refunds_awaiting_payment");
+    }
+
+    // Then /metrics counts the failure of that part (the janitor's own round may have met it too),
+    // for the alert that fires when it keeps failing
+    assertThat(h.metrics())
+        .containsPattern(
+            "(?m)^payments_refunds_janitor_failures_total\\{[^}]*pass=\"RefundsAwaitingPayment\"[^}]*\\} [1-9][0-9]*\\.0$");
+  }
 }
