@@ -96,7 +96,7 @@ class RefundJanitorSlowStripeTest {
     // Then the janitor counts the chargeback within seconds, not after it has waited on Stripe
     // for each of the approved refunds in turn
     Await.until(
-        Duration.ofSeconds(8),
+        Duration.ofSeconds(10),
         "the chargeback of " + disputeId + " recorded for its user",
         () ->
             h.db()
@@ -151,7 +151,7 @@ class RefundJanitorSlowStripeTest {
     // Then the janitor counts the chargeback within seconds, not after it has waited on Stripe
     // for each of the cancellations in turn
     Await.until(
-        Duration.ofSeconds(8),
+        Duration.ofSeconds(10),
         "the chargeback of " + disputed.disputeId() + " recorded for its user",
         () ->
             h.db()
