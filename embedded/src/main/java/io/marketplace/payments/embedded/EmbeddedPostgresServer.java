@@ -108,7 +108,13 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     EmbeddedPostgresServer server =
         new EmbeddedPostgresServer(directory, temporary, port == 0 ? Ports.free() : port);
     server.startServer();
-    server.registerShutdownHook();
+    try {
+      server.registerShutdownHook();
+    } catch (IllegalStateException e) {
+      // the JVM began to exit while the server started: nobody will stop it, so stop it now
+      server.close();
+      throw e;
+    }
     return server;
   }
 

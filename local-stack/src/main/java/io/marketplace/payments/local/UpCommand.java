@@ -2,11 +2,15 @@ package io.marketplace.payments.local;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,6 +29,12 @@ import picocli.CommandLine.Spec;
       "Ctrl-C stops everything cleanly."
     })
 public final class UpCommand implements Callable<Integer> {
+
+  /**
+   * How long Ctrl-C waits for a start under way to reach its next step: PostgreSQL's and Kafka's
+   * own starts are bounded by a minute each.
+   */
+  private static final Duration START_STEP_LIMIT = Duration.ofMinutes(2);
 
   @Spec CommandSpec spec;
 
@@ -101,6 +111,30 @@ public final class UpCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--without: " + e.getMessage());
     }
+    // Registered before anything starts: Ctrl-C while the stack is still starting must stop what
+    // has started, PostgreSQL above all, a process of its own that would outlive this JVM.
+    AtomicBoolean stopping = new AtomicBoolean();
+    AtomicReference<LocalStack> running = new AtomicReference<>();
+    CountDownLatch startEnded = new CountDownLatch(1);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook =
+        Thread.ofPlatform()
+            .unstarted(
+                () -> {
+                  stopping.set(true);
+                  out.println("stopping ...");
+                  out.flush();
+                  // a start under way stops what it started at its next step
+                  awaitQuietly(startEnded);
+                  LocalStack stack = running.get();
+                  if (stack != null) {
+                    stack.close();
+                  }
+                  out.println("stopped");
+                  out.flush();
+                  stopped.countDown();
+                });
+    Runtime.getRuntime().addShutdownHook(hook);
     LocalStack stack;
     try {
       stack =
@@ -109,26 +143,25 @@ public final class UpCommand implements Callable<Integer> {
               ports,
               leftStopped,
               line -> {
+                if (stopping.get()) {
+                  throw new StartAbandoned();
+                }
                 out.printf("[%5.1f s] %s%n", (System.nanoTime() - started) / 1e9, line);
                 out.flush();
               });
+      running.set(stack);
     } catch (StackPorts.PortTakenException | DataDirLock.InUseException e) {
+      removeQuietly(hook);
       spec.commandLine().getErr().println("payments up: " + e.getMessage());
       return 1;
+    } catch (StartAbandoned e) {
+      return 1; // stopped while starting: the hook reports it
+    } catch (RuntimeException e) {
+      removeQuietly(hook);
+      throw e;
+    } finally {
+      startEnded.countDown();
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      out.println("stopping ...");
-                      out.flush();
-                      stack.close();
-                      out.println("stopped");
-                      out.flush();
-                      stopped.countDown();
-                    }));
     Path envFile = dataDir.resolve("env");
     stack.writeEnvFile(envFile);
     out.println();
@@ -146,5 +179,29 @@ public final class UpCommand implements Callable<Integer> {
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(START_STEP_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A start that failed before anything runs has nothing for the hook to stop. */
+  private static void removeQuietly(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // the JVM is already stopping: the hook runs, and finds nothing to stop
+    }
+  }
+
+  /** Thrown into the start by Ctrl-C: the start stops what it started, in reverse order. */
+  private static final class StartAbandoned extends RuntimeException {
+    StartAbandoned() {
+      super("stopped while starting", null, false, false);
+    }
   }
 }

@@ -123,6 +123,36 @@ class UpRestartTest {
   }
 
   @Test
+  void shouldStopItsPostgresWhenStoppedWhileStillStarting() throws Exception {
+    // Given `./payments up` stopped (SIGTERM, as Ctrl-C's SIGINT) once PostgreSQL runs, before the
+    // stack is ready
+    Path log = dataDir.resolve("up.log");
+    child = startUp(freePorts(), log);
+    Await.until(
+        Duration.ofSeconds(180),
+        "PostgreSQL of `up` to be running (" + log + ")",
+        () -> {
+          if (!child.isAlive()) {
+            throw new AssertionError("`up` exited: " + read(log));
+          }
+          return read(log).contains("PostgreSQL ready");
+        });
+    Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
+    long postmaster = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
+
+    // When it is stopped
+    child.destroy();
+    assertThat(child.waitFor(60, TimeUnit.SECONDS)).as(read(log)).isTrue();
+
+    // Then it stopped its PostgreSQL (which removes its pid file as it ends): no orphan left
+    assertThat(pidFile).as(read(log)).doesNotExist();
+    Await.until(
+        Duration.ofSeconds(10),
+        "PostgreSQL " + postmaster + " to be gone",
+        () -> ProcessHandle.of(postmaster).map(p -> !p.isAlive()).orElse(true));
+  }
+
+  @Test
   void shouldNameThePostgresOptionWhenAnotherProcessHoldsItsPort() throws Exception {
     // Given PostgreSQL's port held by a process that is not a PostgreSQL of this data directory
     try (ServerSocket other = new ServerSocket()) {
