@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -250,6 +251,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private synchronized void startServer() {
     stopOrphan();
     Ports.requireFree("PostgreSQL", port);
+    Path initialising = initialising();
     long started = System.nanoTime();
     try {
       EmbeddedPostgres.Builder builder =
@@ -267,11 +269,56 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               .setServerConfig("synchronous_commit", "on");
       settings(System.getProperty(SETTINGS_PROPERTY, "")).forEach(builder::setServerConfig);
       postgres = builder.start();
+      if (initialising != null) {
+        Files.deleteIfExists(initialising); // started once: initialised for good
+      }
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException(
           "PostgreSQL did not start on port " + port + " with data in " + dataDir + ": " + e, e);
     }
     log.info("PostgreSQL on port {} started in {} ms", port, elapsedMillis(started));
+  }
+
+  /**
+   * zonky runs initdb on a directory without {@code postgresql.conf}, which initdb writes early: a
+   * first start killed during initdb ({@code kill -9}, a power cut) would leave a directory that
+   * every later start takes for initialised and fails on. So a marker beside the directory ({@code
+   * <name>.initialising}) stands from before initdb until the server first started; found at a
+   * start, the directory holds nothing but that interrupted initdb, and is emptied for a new one.
+   * Returns the marker's path (null for a temporary directory, never reused).
+   */
+  private Path initialising() {
+    if (temporary) {
+      return null;
+    }
+    Path marker = dataDir.resolveSibling(dataDir.getFileName() + ".initialising");
+    try {
+      if (Files.exists(marker)) {
+        log.warn(
+            "The first start of PostgreSQL on {} was interrupted: initialising it anew", dataDir);
+        deleteContents(dataDir);
+      } else if (!Files.exists(dataDir.resolve("postgresql.conf"))) {
+        try (FileChannel file =
+            FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+          file.force(true);
+        }
+      } else {
+        return null;
+      }
+      return marker;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare the PostgreSQL data directory " + dataDir, e);
+    }
+  }
+
+  private static void deleteContents(Path directory) throws IOException {
+    try (var paths = Files.walk(directory)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        if (!path.equals(directory)) {
+          Files.delete(path);
+        }
+      }
+    }
   }
 
   /** {@code a=1,b=2} as a map, refusing a pair without its {@code =}. */

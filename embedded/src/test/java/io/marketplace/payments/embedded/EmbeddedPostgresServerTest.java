@@ -13,8 +13,14 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -111,6 +117,28 @@ class EmbeddedPostgresServerTest {
   }
 
   @Test
+  void shouldInitialiseTheDirectoryAgainWhenItsFirstStartWasKilledDuringInitdb() throws Exception {
+    // Given the first start on a directory, its initdb killed (kill -9) half-way through
+    Path directory = dataDir.resolve("postgres");
+    CompletableFuture<EmbeddedPostgresServer> first =
+        CompletableFuture.supplyAsync(() -> EmbeddedPostgresServer.start(directory, 0));
+    ProcessHandle initdb = initdbWriting(directory, Duration.ofSeconds(60));
+    initdb.destroyForcibly();
+    assertThatThrownBy(() -> first.get(60, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class);
+
+    // When a server starts on that directory again
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(directory, 0)) {
+
+      // Then it serves, as on a new directory
+      server.createDatabase("shop");
+      execute(server, "shop", "CREATE TABLE items (name text PRIMARY KEY)");
+      execute(server, "shop", "INSERT INTO items VALUES ('lamp')");
+      assertThat(names(server, "shop")).containsExactly("lamp");
+    }
+  }
+
+  @Test
   void shouldDeleteTheDataWhenClosedWithoutADirectory() {
     // Given a server started without a data directory
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
@@ -172,6 +200,29 @@ class EmbeddedPostgresServerTest {
   void shouldRejectADatabaseNameThatWouldNeedQuoting() {
     assertThatThrownBy(() -> EmbeddedPostgresServer.requireDatabaseName("shop; DROP"))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /** The initdb process writing {@code directory}, once it has written its configuration. */
+  private static ProcessHandle initdbWriting(Path directory, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(directory.resolve("postgresql.conf"))) {
+        Optional<ProcessHandle> initdb =
+            ProcessHandle.allProcesses()
+                .filter(p -> p.info().command().orElse("").endsWith("initdb"))
+                .filter(
+                    p ->
+                        Arrays.asList(p.info().arguments().orElse(new String[0]))
+                            .contains(directory.toString()))
+                .findFirst();
+        if (initdb.isPresent()) {
+          return initdb.get();
+        }
+      }
+      Thread.sleep(5);
+    }
+    throw new AssertionError("no initdb wrote " + directory + " within " + timeout);
   }
 
   private static void execute(EmbeddedPostgresServer server, String database, String sql)
