@@ -48,9 +48,16 @@ final class DataDirLock implements AutoCloseable {
     if (!HELD.add(key)) {
       throw new InUseException(dataDir, Long.toString(ProcessHandle.current().pid()));
     }
+    try {
+      // the keys and every record of the stack live there: nobody else on the machine may enter
+      PrivateFiles.directory(dataDir);
+    } catch (IOException e) {
+      HELD.remove(key);
+      throw new UncheckedIOException(
+          "cannot make the data directory " + dataDir + " accessible to its owner only", e);
+    }
     FileChannel channel = null;
     try {
-      Files.createDirectories(dataDir);
       channel =
           FileChannel.open(
               file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ import java.util.Set;
 final class PrivateFiles {
   private static final Set<PosixFilePermission> OWNER_ONLY =
       PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
+      PosixFilePermissions.fromString("rwx------");
 
   private PrivateFiles() {}
 
@@ -44,6 +47,34 @@ final class PrivateFiles {
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /**
+   * Creates {@code directory} if missing, and makes it accessible to its owner only ({@code
+   * rwx------}) if an earlier version left it open: whatever the modes of the files within (the
+   * broker's logs, the emulator's journal are made under the umask), nobody else can read them, nor
+   * rename another file over the keys.
+   */
+  static void directory(Path directory) throws IOException {
+    if (!posix()) {
+      Files.createDirectories(directory);
+      return;
+    }
+    if (!Files.isDirectory(directory)) {
+      Path parent = directory.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      try {
+        Files.createDirectory(
+            directory, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
+      } catch (FileAlreadyExistsException e) {
+        // made meanwhile: restricted below
+      }
+    }
+    if (!Files.getPosixFilePermissions(directory).equals(OWNER_ONLY_DIRECTORY)) {
+      Files.setPosixFilePermissions(directory, OWNER_ONLY_DIRECTORY);
     }
   }
 

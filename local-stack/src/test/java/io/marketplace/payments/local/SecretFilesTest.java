@@ -50,6 +50,25 @@ class SecretFilesTest {
   }
 
   @Test
+  void shouldMakeTheDataDirectoryAccessibleToItsOwnerOnlyWhenItIsTaken() throws Exception {
+    // Given no data directory yet, and one an earlier version left open to everyone (as a
+    // permissive umask makes it), where anyone could read the journals or rename over the keys
+    Path fresh = dataDir.resolve("fresh");
+    Path open = Files.createDirectory(dataDir.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+    // When a stack takes each
+    try (DataDirLock first = DataDirLock.acquire(fresh);
+        DataDirLock second = DataDirLock.acquire(open)) {
+
+      // Then nobody else on the machine can read, write or enter either
+      Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rwx------");
+      assertThat(Files.getPosixFilePermissions(fresh)).isEqualTo(ownerOnly);
+      assertThat(Files.getPosixFilePermissions(open)).isEqualTo(ownerOnly);
+    }
+  }
+
+  @Test
   void shouldWriteTheEnvFileReadableByItsOwnerOnlyWhenTheStackIsUp() throws Exception {
     // Given the stack running
     try (LocalStack stack = LocalStack.start(dataDir, StackPorts.anyFree(), line -> {})) {
