@@ -16,6 +16,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -76,13 +77,15 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private final Path dataDir;
   private final boolean temporary;
   private final int port;
+  private final Duration startupWait;
   private EmbeddedPostgres postgres;
   private Thread shutdownHook;
 
-  private EmbeddedPostgresServer(Path dataDir, boolean temporary, int port) {
+  private EmbeddedPostgresServer(Path dataDir, boolean temporary, int port, Duration startupWait) {
     this.dataDir = dataDir;
     this.temporary = temporary;
     this.port = port;
+    this.startupWait = startupWait;
   }
 
   /**
@@ -93,6 +96,14 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * @throws PortInUseException when {@code port} is taken by another process
    */
   public static EmbeddedPostgresServer start(Path dataDir, int port) {
+    // zonky waits 10 s; a server recovering from a crash on two busy cores takes longer
+    return start(dataDir, port, Duration.ofSeconds(60));
+  }
+
+  /**
+   * {@link #start(Path, int)} giving up when the server is not ready within {@code startupWait}.
+   */
+  static EmbeddedPostgresServer start(Path dataDir, int port, Duration startupWait) {
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException("not a TCP port: " + port);
     }
@@ -107,7 +118,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
       throw new UncheckedIOException("cannot create the PostgreSQL data directory " + dataDir, e);
     }
     EmbeddedPostgresServer server =
-        new EmbeddedPostgresServer(directory, temporary, port == 0 ? Ports.free() : port);
+        new EmbeddedPostgresServer(
+            directory, temporary, port == 0 ? Ports.free() : port, startupWait);
     server.startServer();
     try {
       server.registerShutdownHook();
@@ -253,6 +265,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     Ports.requireFree("PostgreSQL", port);
     Path initialising = initialising();
     long started = System.nanoTime();
+    Instant attempted = Instant.now();
     try {
       EmbeddedPostgres.Builder builder =
           EmbeddedPostgres.builder()
@@ -261,8 +274,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               .setPort(port)
               // one hook per server, not one per restart: see registerShutdownHook
               .setRegisterShutdownHook(false)
-              // zonky waits 10 s; a server recovering from a crash on two busy cores takes longer
-              .setPGStartupWait(Duration.ofSeconds(60))
+              .setPGStartupWait(startupWait)
               // benchmarks load pg_stat_statements to report what each statement cost
               .setServerConfig("shared_preload_libraries", System.getProperty(PRELOAD_PROPERTY, ""))
               // zonky sets it off; a commit must outlive a kill -9 of the server (see above)
@@ -273,6 +285,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         Files.deleteIfExists(initialising); // started once: initialised for good
       }
     } catch (IOException | RuntimeException e) {
+      stopStartedSince(attempted);
       throw new IllegalStateException(
           "PostgreSQL did not start on port " + port + " with data in " + dataDir + ": " + e, e);
     }
@@ -365,6 +378,33 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot check the PostgreSQL data directory " + dataDir, e);
     }
+  }
+
+  /**
+   * zonky gives up on a server that does not become ready without stopping it: the server would
+   * outlive this JVM, holding the port and the directory. Stops it, and only it: a postgres on this
+   * directory started since this attempt began (no other could start there meanwhile, zonky holding
+   * the directory's lock).
+   */
+  private void stopStartedSince(Instant attempted) {
+    runningPostgres(dataDir.resolve("postmaster.pid"))
+        .filter(
+            process ->
+                process
+                    .info()
+                    .startInstant()
+                    // the start time is counted in clock ticks: a second's leeway
+                    .map(start -> !start.isBefore(attempted.minusSeconds(1)))
+                    .orElse(false))
+        .ifPresent(
+            process -> {
+              log.warn("Stopping PostgreSQL {}, which did not become ready", process.pid());
+              try {
+                stopOrphan(process);
+              } catch (IllegalStateException e) {
+                log.warn("PostgreSQL {} on {} does not stop", process.pid(), dataDir, e);
+              }
+            });
   }
 
   private static Optional<ProcessHandle> runningPostgres(Path pidFile) {

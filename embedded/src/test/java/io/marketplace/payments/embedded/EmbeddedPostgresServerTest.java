@@ -139,6 +139,22 @@ class EmbeddedPostgresServerTest {
   }
 
   @Test
+  void shouldLeaveNoServerRunningWhenItsStartFails() throws Exception {
+    // Given a directory whose server starts but never becomes ready: its postgres database is gone
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir, 0)) {
+      execute(server, "template1", "DROP DATABASE postgres");
+    }
+
+    // When a server starts on it, and gives up waiting for it
+    assertThatThrownBy(() -> EmbeddedPostgresServer.start(dataDir, 0, Duration.ofSeconds(2)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("PostgreSQL did not start");
+
+    // Then no PostgreSQL is left running on the directory (it removes its pid file as it ends)
+    assertThat(dataDir.resolve("postmaster.pid")).doesNotExist();
+  }
+
+  @Test
   void shouldDeleteTheDataWhenClosedWithoutADirectory() {
     // Given a server started without a data directory
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
