@@ -18,6 +18,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -371,7 +372,18 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         throw new IllegalStateException(
             "the PostgreSQL data directory " + dataDir + " is in use by another process");
       }
-      runningPostgres(pidFile).ifPresent(this::stopOrphan);
+      Optional<ProcessHandle> running = runningPostgres(pidFile);
+      if (running.isPresent() && servesThisDirectory(running.get())) {
+        stopOrphan(running.get());
+      } else if (running.isPresent()) {
+        // left by a server long gone (a reboot), its pid now another postgres's: PostgreSQL would
+        // refuse to start while that process lives
+        log.warn(
+            "Removing {}: it names PostgreSQL {}, which serves another directory",
+            pidFile,
+            running.get().pid());
+        Files.delete(pidFile);
+      }
     } catch (OverlappingFileLockException e) {
       throw new IllegalStateException(
           "the PostgreSQL data directory " + dataDir + " is in use in this process", e);
@@ -388,6 +400,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    */
   private void stopStartedSince(Instant attempted) {
     runningPostgres(dataDir.resolve("postmaster.pid"))
+        .filter(this::servesThisDirectory)
         .filter(
             process ->
                 process
@@ -423,6 +436,32 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                     .command()
                     .map(command -> command.endsWith("postgres"))
                     .orElse(false));
+  }
+
+  /**
+   * Whether {@code postgres} works on this directory. Every PostgreSQL process, postmaster or
+   * backend, has its data directory for working directory, which Linux shows as {@code
+   * /proc/<pid>/cwd} (unreadable for another user's process: not ours). Elsewhere the postmaster's
+   * {@code -D} tells; without one, it is taken to be ours, as the pid file says.
+   */
+  private boolean servesThisDirectory(ProcessHandle postgres) {
+    if (Files.isDirectory(Path.of("/proc/self/cwd"))) {
+      try {
+        return Files.isSameFile(Path.of("/proc", Long.toString(postgres.pid()), "cwd"), dataDir);
+      } catch (IOException e) {
+        return false;
+      }
+    }
+    List<String> arguments = Arrays.asList(postgres.info().arguments().orElse(new String[0]));
+    int flag = arguments.indexOf("-D");
+    if (flag < 0 || flag + 1 >= arguments.size()) {
+      return true;
+    }
+    try {
+      return Files.isSameFile(Path.of(arguments.get(flag + 1)), dataDir);
+    } catch (IOException | RuntimeException e) {
+      return false; // its directory is gone or unreadable: not this one
+    }
   }
 
   private void stopOrphan(ProcessHandle orphan) {

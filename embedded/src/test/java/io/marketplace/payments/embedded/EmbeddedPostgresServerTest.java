@@ -155,6 +155,29 @@ class EmbeddedPostgresServerTest {
   }
 
   @Test
+  void shouldLeaveAnotherServerAloneWhenAStalePidFileNamesIt() throws Exception {
+    // Given a server running on another directory, and this directory's pid file left behind by a
+    // server long gone (a reboot), naming the pid the other server has now
+    Path other = dataDir.resolve("other");
+    Path directory = dataDir.resolve("this");
+    EmbeddedPostgresServer.start(directory, 0).close();
+    try (EmbeddedPostgresServer running = EmbeddedPostgresServer.start(other, 0)) {
+      running.createDatabase("shop");
+      execute(running, "shop", "CREATE TABLE items (name text PRIMARY KEY)");
+      execute(running, "shop", "INSERT INTO items VALUES ('lamp')");
+      Files.copy(other.resolve("postmaster.pid"), directory.resolve("postmaster.pid"));
+
+      // When a server starts on this directory
+      try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(directory, 0)) {
+
+        // Then it serves, and the other server was not stopped
+        server.createDatabase("shop");
+        assertThat(names(running, "shop")).containsExactly("lamp");
+      }
+    }
+  }
+
+  @Test
   void shouldDeleteTheDataWhenClosedWithoutADirectory() {
     // Given a server started without a data directory
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
