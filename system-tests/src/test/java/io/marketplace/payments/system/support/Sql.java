@@ -1,10 +1,13 @@
 package io.marketplace.payments.system.support;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -19,19 +22,36 @@ import org.postgresql.util.PGobject;
 /**
  * Plain SQL against a database the test did not create itself (the local stack's, or a server the
  * test stops and starts): rows as maps from column label to value, {@code timestamptz} as {@link
- * Instant}, {@code jsonb} as its text. Every call opens its own session, so nothing is held across
- * an outage.
+ * Instant}, {@code jsonb} as its text. Calls share a few pooled sessions: a test that polls from
+ * many threads (every shopper of a crash test waiting for its listing) would otherwise open a new
+ * PostgreSQL backend per look, hundreds a second, and starve the services it is testing of the CPU.
+ * A session broken by an outage is dropped from the pool (checked before it is lent again, and
+ * evicted when it fails), and a call made while the server is down fails within the connect
+ * timeout, as a new session's would.
  */
 public final class Sql {
 
-  private final PGSimpleDataSource dataSource = new PGSimpleDataSource();
+  private static final int SESSIONS = 4;
+
+  private final HikariDataSource dataSource;
 
   public Sql(String url, String user, String password) {
-    dataSource.setUrl(url);
-    dataSource.setUser(user);
-    dataSource.setPassword(password);
-    dataSource.setConnectTimeout(5);
-    dataSource.setSocketTimeout(30);
+    PGSimpleDataSource postgres = new PGSimpleDataSource();
+    postgres.setUrl(url);
+    postgres.setUser(user);
+    postgres.setPassword(password);
+    postgres.setConnectTimeout(5);
+    postgres.setSocketTimeout(30);
+    HikariConfig pool = new HikariConfig();
+    pool.setDataSource(postgres);
+    pool.setPoolName("test-sql");
+    pool.setMaximumPoolSize(SESSIONS);
+    pool.setMinimumIdle(0);
+    pool.setConnectionTimeout(Duration.ofSeconds(6).toMillis());
+    pool.setIdleTimeout(Duration.ofSeconds(10).toMillis());
+    // a server that is down when the test starts is the test's to wait for, not a failure here
+    pool.setInitializationFailTimeout(-1);
+    this.dataSource = new HikariDataSource(pool);
   }
 
   public List<Map<String, Object>> rows(String sql, Object... args) {
