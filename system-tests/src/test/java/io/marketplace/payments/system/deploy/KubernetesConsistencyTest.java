@@ -26,6 +26,7 @@ import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -1412,12 +1413,9 @@ class KubernetesConsistencyTest {
       env.put("DATABASE_PASSWORD", db.password());
     }
     env.replaceAll((name, value) -> name.endsWith("_PORT") ? "0" : value);
-    // the pod's state volume is a directory of this test's own here
-    env.computeIfPresent(
-        "RISK_STATE_DIR",
-        (name, value) ->
-            Path.of(System.getProperty("java.io.tmpdir"), TestInfra.uniqueName("risk-state"))
-                .toString());
+    // the pod's state volume is a new, empty directory of this test's own here, as an emptyDir
+    // is (a name unique only within this JVM would find the stores an earlier run left there)
+    env.computeIfPresent("RISK_STATE_DIR", (name, value) -> emptyDirectory("risk-state"));
     // and the test's Kafka is a single broker, where the cluster has three
     env.computeIfPresent("RISK_REPLICATION_FACTOR", (name, value) -> "1");
     return env;
@@ -1687,6 +1685,14 @@ class KubernetesConsistencyTest {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return -1;
+    }
+  }
+
+  private static String emptyDirectory(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix).toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }
