@@ -1,6 +1,7 @@
 package io.marketplace.payments.refunds.refund;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundRecord;
@@ -161,8 +162,14 @@ public final class StripeRefundHandler {
     RefundStore store = tx.attach(RefundStore.class);
     // the payment's lock first, as every path that records a refund of it takes it: the janitor
     // recording this refund now that the payment's row exists either finishes first, and its
-    // record is found below and ends failed, or finds this failure and records nothing
-    store.lockPayment(paymentIntentId);
+    // record is found below and ends failed, or finds this failure and records nothing. With no
+    // row to lock, the PaymentIntent's lock, under which the processor builds the row, as
+    // ExternalRefunds#record takes it: else a row built now would let the janitor record the
+    // refund while this failure, which saw no row, finds nothing to end
+    if (store.lockPayment(paymentIntentId).isEmpty()) {
+      PaymentIntentLock.lock(tx, paymentIntentId);
+      store.lockPayment(paymentIntentId);
+    }
     Optional<RefundRecord> ours = ourRecord(store, refund, stripeRefundId, paymentIntentId);
     String reason =
         refund.path("failure_reason").isTextual() ? refund.path("failure_reason").asText() : status;

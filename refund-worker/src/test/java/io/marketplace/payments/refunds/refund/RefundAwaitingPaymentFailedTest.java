@@ -7,7 +7,10 @@ import io.marketplace.payments.refunds.StripeFixtures;
 import io.marketplace.payments.testsupport.Await;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -109,6 +112,53 @@ class RefundAwaitingPaymentFailedTest {
     assertThat(recordsOf(awaiting.stripeRefundId(), "failed")).isOne();
   }
 
+  @Test
+  void shouldNotRecordTheRefundWhenItsRowIsBuiltWhileTheFailureIsApplied() throws Exception {
+    // Given a dashboard refund kept until its payment's row exists, the row not there yet
+    Awaiting awaiting = awaitingRefund();
+
+    try (Connection other = h.db().dataSource().getConnection();
+        Connection processor = h.db().dataSource().getConnection()) {
+      // and another transaction noting the refund's failure, not committed: the failure applied
+      // below, having found no row of the payment, will wait for that one to end
+      other.setAutoCommit(false);
+      try (PreparedStatement note =
+          other.prepareStatement(
+              "INSERT INTO refund_stripe_failures (stripe_refund_id, failure_reason)"
+                  + " VALUES (?, 'test')")) {
+        note.setString(1, awaiting.stripeRefundId());
+        note.executeUpdate();
+      }
+
+      // When Stripe's refund.failed is applied
+      h.webhooks().publish(failed(awaiting));
+      awaitLockWaiters(1);
+      // and meanwhile the payment processor builds the payment's row, as it does: under the
+      // PaymentIntent's lock
+      CompletableFuture<Void> built =
+          CompletableFuture.runAsync(() -> buildRow(processor, awaiting));
+      Await.until(
+          Harness.WAIT,
+          "the row built, or waiting for the PaymentIntent's lock",
+          () -> built.isDone() || lockWaiters() >= 2);
+      // and the janitor's pass runs then, once the row is there
+      h.retryNow();
+      other.rollback();
+      built.get(20, TimeUnit.SECONDS);
+    }
+    h.awaitStripeEventsApplied();
+    h.retryNow();
+
+    // Then no money went back in our records: the refund failed, and waits for nothing
+    assertThat(recordsOf(awaiting.stripeRefundId(), "processed")).isZero();
+    assertThat(
+            h.db()
+                .count(
+                    "refunds_awaiting_payment WHERE stripe_refund_id = ?",
+                    awaiting.stripeRefundId()))
+        .isZero();
+  }
+
   private record Awaiting(
       UUID userId, UUID listingId, String paymentIntentId, String stripeRefundId) {}
 
@@ -117,6 +167,22 @@ class RefundAwaitingPaymentFailedTest {
    * payment's row existed (kept in refunds_awaiting_payment); then the row is inserted.
    */
   private static Awaiting awaitingRefundWithItsRowNowThere() {
+    Awaiting awaiting = awaitingRefund();
+    h.recordPayment(
+        awaiting.paymentIntentId(),
+        awaiting.userId(),
+        awaiting.listingId(),
+        500,
+        "posting_fee",
+        h.now().minus(Duration.ofHours(2)));
+    return awaiting;
+  }
+
+  /**
+   * A payment succeeded at Stripe and refunded there in full, the refund applied before the
+   * payment's row exists (kept in refunds_awaiting_payment).
+   */
+  private static Awaiting awaitingRefund() {
     UUID user = UUID.randomUUID();
     UUID listing = UUID.randomUUID();
     String pi = h.charge(user, listing, 500, "posting_fee");
@@ -127,8 +193,41 @@ class RefundAwaitingPaymentFailedTest {
                 "refund.created", StripeFixtures.refund(re, pi, 500, "succeeded", Map.of())));
     h.awaitStripeEventsApplied();
     assertThat(h.db().count("refunds_awaiting_payment WHERE stripe_refund_id = ?", re)).isOne();
-    h.recordPayment(pi, user, listing, 500, "posting_fee", h.now().minus(Duration.ofHours(2)));
     return new Awaiting(user, listing, pi, re);
+  }
+
+  /**
+   * Inserts the payment's row as the payment processor rebuilds one, under the PaymentIntent's
+   * advisory lock ({@code PaymentIntentLock}), in a transaction of its own.
+   */
+  private static void buildRow(Connection connection, Awaiting awaiting) {
+    try {
+      connection.setAutoCommit(false);
+      try (PreparedStatement lock =
+          connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
+        lock.setString(1, "payment-intent:" + awaiting.paymentIntentId());
+        lock.executeQuery().close();
+      }
+      Instant paidAt = h.now().minus(Duration.ofHours(2));
+      try (PreparedStatement insert =
+          connection.prepareStatement(
+              """
+              INSERT INTO payments
+                  (stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents,
+                   status, created_at, succeeded_at)
+              VALUES (?, ?, ?, 'posting_fee', 500, 'succeeded', ?, ?)
+              """)) {
+        insert.setString(1, awaiting.paymentIntentId());
+        insert.setObject(2, awaiting.listingId());
+        insert.setObject(3, awaiting.userId());
+        insert.setTimestamp(4, Timestamp.from(paidAt.minusSeconds(30)));
+        insert.setTimestamp(5, Timestamp.from(paidAt));
+        insert.executeUpdate();
+      }
+      connection.commit();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String failed(Awaiting awaiting) {
@@ -151,14 +250,12 @@ class RefundAwaitingPaymentFailedTest {
 
   private static void awaitLockWaiters(int count) {
     Await.until(
-        Harness.WAIT,
-        count + " transactions waiting for a lock",
-        () ->
-            h.db()
-                    .count(
-                        "pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = ?",
-                        h.db().name())
-                >= count);
+        Harness.WAIT, count + " transactions waiting for a lock", () -> lockWaiters() >= count);
+  }
+
+  private static long lockWaiters() {
+    return h.db()
+        .count("pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = ?", h.db().name());
   }
 
   private static long recordsOf(String stripeRefundId, String status) {
