@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops;
 
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.kafka.KafkaConfig;
@@ -38,10 +39,15 @@ public record OpsContext(Env env, Clock clock) {
 
   /**
    * How long a command waits for Kafka to answer (a lookup, an acknowledgement) before it says in
-   * one line that Kafka did not answer: {@code KAFKA_COMMAND_TIMEOUT}, 30 s unless set.
+   * one line that Kafka did not answer: {@code KAFKA_COMMAND_TIMEOUT}, 30 s unless set. None or
+   * less is refused: every answer would be missed, a record Kafka took reported not sent.
    */
   public Duration kafkaTimeout() {
-    return env.duration("KAFKA_COMMAND_TIMEOUT", Duration.ofSeconds(30));
+    Duration timeout = env.duration("KAFKA_COMMAND_TIMEOUT", Duration.ofSeconds(30));
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new InvalidConfigException("KAFKA_COMMAND_TIMEOUT", "must be positive, such as 30s");
+    }
+    return timeout;
   }
 
   public StripeConfig stripe() {

@@ -83,6 +83,30 @@ class StackDownTest {
   }
 
   @Test
+  void shouldRefuseAKafkaCommandTimeoutThatIsNotPositive() {
+    // Given a timeout of nothing: every answer of Kafka, an acknowledgement included, would be
+    // reported missing, a record sent reported not sent
+    for (String timeout : List.of("0s", "-5s")) {
+      cli.set("KAFKA_COMMAND_TIMEOUT", timeout);
+
+      // When
+      Cli.Result lag = cli.run("lag");
+      Cli.Result redrive = cli.run("dlq", "redrive", "--all");
+      Cli.Result reconcile = cli.run("reconcile", "--since", "1h");
+
+      // Then each names the variable in one line, before it asks anything of Kafka or Stripe
+      for (Cli.Result result : List.of(lag, redrive, reconcile)) {
+        assertThat(result.exitCode()).as(result.toString()).isEqualTo(PaymentsCli.USAGE);
+        assertThat(lines(result.err()))
+            .as(result.toString())
+            .singleElement()
+            .asString()
+            .contains("invalid environment variable KAFKA_COMMAND_TIMEOUT: must be positive");
+      }
+    }
+  }
+
+  @Test
   void shouldNameTheConfiguredStripeAddressWhenStripeDoesNotAnswer() {
     // When
     Cli.Result reconcile = cli.run("reconcile", "--since", "1h", "--dry-run");

@@ -142,6 +142,9 @@ public final class ReconcileCommand implements Callable<Integer> {
     StripeConfig stripeConfig = context.stripe();
     StripeLedger stripe = new StripeLedger(stripeConfig.client(), stripeConfig.apiBase());
     KafkaConfig kafka = dryRun ? null : context.kafka();
+    if (!dryRun) {
+      context.kafkaTimeout(); // refused now, not once Stripe and the database have been read
+    }
     try (Database database = context.openDatabase()) {
       return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);
     } catch (JdbiException e) {
