@@ -118,14 +118,25 @@ class EmbeddedPostgresServerTest {
 
   @Test
   void shouldInitialiseTheDirectoryAgainWhenItsFirstStartWasKilledDuringInitdb() throws Exception {
-    // Given the first start on a directory, its initdb killed (kill -9) half-way through
-    Path directory = dataDir.resolve("postgres");
-    CompletableFuture<EmbeddedPostgresServer> first =
-        CompletableFuture.supplyAsync(() -> EmbeddedPostgresServer.start(directory, 0));
-    ProcessHandle initdb = initdbWriting(directory, Duration.ofSeconds(60));
-    initdb.destroyForcibly();
-    assertThatThrownBy(() -> first.get(60, TimeUnit.SECONDS))
-        .isInstanceOf(ExecutionException.class);
+    // Given the first start on a directory, its initdb killed (kill -9) half-way through (on a
+    // machine fast enough for an initdb to end before it is seen, again on a new directory)
+    Path directory = null;
+    for (int attempt = 1; directory == null; attempt++) {
+      Path candidate = dataDir.resolve("postgres-" + attempt);
+      CompletableFuture<EmbeddedPostgresServer> first =
+          CompletableFuture.supplyAsync(() -> EmbeddedPostgresServer.start(candidate, 0));
+      Optional<ProcessHandle> initdb = initdbWriting(candidate, first, Duration.ofSeconds(60));
+      if (initdb.isEmpty() && attempt < 5) {
+        first.get(60, TimeUnit.SECONDS).close();
+        continue;
+      }
+      initdb
+          .orElseThrow(() -> new AssertionError("no initdb caught in 5 first starts"))
+          .destroyForcibly();
+      assertThatThrownBy(() -> first.get(60, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class);
+      directory = candidate;
+    }
 
     // When a server starts on that directory again
     try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(directory, 0)) {
@@ -242,10 +253,17 @@ class EmbeddedPostgresServerTest {
   }
 
   /** The initdb process writing {@code directory}, once it has written its configuration. */
-  private static ProcessHandle initdbWriting(Path directory, Duration timeout)
-      throws InterruptedException {
+  /**
+   * The initdb writing {@code directory} once its configuration is written, or empty when the start
+   * {@code starting} ended first (its initdb done before it was seen).
+   */
+  private static Optional<ProcessHandle> initdbWriting(
+      Path directory, CompletableFuture<?> starting, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
+      if (starting.isDone()) {
+        return Optional.empty();
+      }
       if (Files.exists(directory.resolve("postgresql.conf"))) {
         Optional<ProcessHandle> initdb =
             ProcessHandle.allProcesses()
@@ -256,7 +274,7 @@ class EmbeddedPostgresServerTest {
                             .contains(directory.toString()))
                 .findFirst();
         if (initdb.isPresent()) {
-          return initdb.get();
+          return initdb;
         }
       }
       Thread.sleep(5);
