@@ -445,6 +445,14 @@ public final class StripeEmulator implements AutoCloseable {
     return controls.openDispute(paymentIntentId, false, "fraudulent").id();
   }
 
+  /**
+   * {@link #openDispute}, with an id of the older form Stripe still gives many disputes, {@code
+   * dp_...} rather than {@code du_...}; returns its id.
+   */
+  public String openDisputeWithOlderId(String paymentIntentId) {
+    return controls.openDispute(paymentIntentId, false, "fraudulent", "dp").id();
+  }
+
   /** Opens an inquiry ({@code warning_needs_response}) now; returns its id. */
   public String openDisputeInquiry(String paymentIntentId) {
     return controls.openDispute(paymentIntentId, true, "fraudulent").id();

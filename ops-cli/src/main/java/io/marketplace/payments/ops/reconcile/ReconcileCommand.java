@@ -451,7 +451,7 @@ public final class ReconcileCommand implements Callable<Integer> {
               context.kafkaTimeout(),
               context.clock());
       for (Repair repair : repairs.values()) {
-        JsonNode object = stripe.raw(repair.objectId());
+        JsonNode object = stripe.raw(repair);
         RecordMetadata where =
             publisher.publish(
                 repair, object, stripe.occurredAt(repair, object, context.clock().instant()));

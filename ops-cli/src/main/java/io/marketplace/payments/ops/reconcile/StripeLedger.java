@@ -179,15 +179,23 @@ public final class StripeLedger {
     }
   }
 
-  /** The object as Stripe returns it now, every field kept: what a repair event carries. */
-  public JsonNode raw(String objectId) {
+  /**
+   * The object {@code repair} carries as Stripe returns it now, every field kept: what a repair
+   * event carries. Fetched as the kind of object the repair is of, not by its id's prefix: Stripe
+   * names disputes {@code du_} or {@code dp_}, refunds {@code re_} or {@code pyr_}.
+   */
+  public JsonNode raw(Repair repair) {
+    String objectId = repair.objectId();
     try {
       StripeObject object =
-          objectId.startsWith("pi_")
-              ? client.v1().paymentIntents().retrieve(objectId)
-              : objectId.startsWith("du_")
-                  ? client.v1().disputes().retrieve(objectId)
-                  : client.v1().refunds().retrieve(objectId);
+          switch (repair.eventType()) {
+            case "payment_intent.succeeded" -> client.v1().paymentIntents().retrieve(objectId);
+            case "charge.dispute.created", "charge.dispute.closed" ->
+                client.v1().disputes().retrieve(objectId);
+            case "refund.created", "refund.failed" -> client.v1().refunds().retrieve(objectId);
+            default ->
+                throw new IllegalStateException("no Stripe object for " + repair.eventType());
+          };
       return Json.mapper().readTree(object.getLastResponse().body());
     } catch (StripeException | IOException | RuntimeException e) {
       throw unreachable("retrieving " + objectId, e);

@@ -385,6 +385,39 @@ class ReconcileCommandTest {
         .isOne();
   }
 
+  /**
+   * Stripe names disputes {@code du_...} now and named them {@code dp_...} before, and still gives
+   * many that form; the refund worker takes both. A repair carries the dispute as Stripe has it
+   * now, which reconcile must fetch as a dispute whatever the form of its id.
+   */
+  @Test
+  void shouldRepairADisputeWhoseIdIsOfTheOlderForm() throws Exception {
+    // Given a paid, applied posting fee disputed under an id of the older form, its events lost
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDisputeWithOlderId(pi);
+    assertThat(dispute).startsWith("dp_");
+
+    // When the operator reconciles with the refund worker running
+    Cli.Result applied;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      applied = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+    }
+
+    // Then the dispute's repair is published and the refund worker records it
+    assertThat(applied.exitCode()).as(applied.toString()).isZero();
+    assertThat(applied.out()).contains("published evt_reconcile_" + dispute + "_dispute_");
+    assertThat(
+            world.db.count(
+                "payment_disputes WHERE stripe_dispute_id = ? AND stripe_payment_intent_id = ?",
+                dispute,
+                pi))
+        .isOne();
+  }
+
   @Test
   void shouldNameRefundsThatFailedAtStripeAndAwaitAnAdmin() throws Exception {
     // Given a refund that failed at Stripe an hour ago, neither retried nor closed, and one closed

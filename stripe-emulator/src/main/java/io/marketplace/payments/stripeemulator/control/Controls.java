@@ -82,6 +82,12 @@ public final class Controls {
     return disputes.open(paymentIntentId, inquiry, reason, RequestOrigin.AUTOMATIC);
   }
 
+  /** {@link #openDispute}, its id with {@code idPrefix} ({@code du} or {@code dp}). */
+  public Dispute openDispute(
+      String paymentIntentId, boolean inquiry, String reason, String idPrefix) {
+    return disputes.open(paymentIntentId, inquiry, reason, idPrefix, RequestOrigin.AUTOMATIC);
+  }
+
   public Dispute closeDispute(String disputeId, String outcome) {
     return disputes.close(disputeId, outcome, RequestOrigin.AUTOMATIC);
   }

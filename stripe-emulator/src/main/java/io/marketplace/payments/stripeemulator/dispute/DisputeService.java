@@ -75,6 +75,19 @@ public final class DisputeService {
 
   public Dispute open(
       String paymentIntentId, boolean inquiry, String reason, RequestOrigin origin) {
+    return open(paymentIntentId, inquiry, reason, "du", origin);
+  }
+
+  /**
+   * Opens a dispute whose id has {@code idPrefix}: {@code du} as Stripe names disputes now, or
+   * {@code dp}, as it named them before and still names many.
+   */
+  public Dispute open(
+      String paymentIntentId,
+      boolean inquiry,
+      String reason,
+      String idPrefix,
+      RequestOrigin origin) {
     if (!REASONS.contains(reason)) {
       throw StripeError.invalidRequest("Invalid reason: " + reason, "reason", null);
     }
@@ -102,7 +115,7 @@ public final class DisputeService {
           long now = store.now();
           Dispute dispute =
               new Dispute(
-                  Ids.newId("du"),
+                  Ids.newId(idPrefix),
                   store.nextSequence(),
                   now,
                   charge.amount(),
