@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -164,7 +165,22 @@ public final class ReconcileCommand implements Callable<Integer> {
       PrintWriter err)
       throws InterruptedException {
     Records records = new Records(database.jdbi());
-    Reconciler reconciler = new Reconciler(records, paymentConsumer, refundConsumer);
+    // whether a PaymentIntent carries our metadata, for the refunds and disputes of one the
+    // database holds no row of: from the PaymentIntents this run read, else asked of Stripe
+    Map<String, Boolean> carriesOurMetadata = new HashMap<>();
+    Reconciler reconciler =
+        new Reconciler(
+            records,
+            paymentConsumer,
+            refundConsumer,
+            id ->
+                carriesOurMetadata.computeIfAbsent(
+                    id,
+                    unknown ->
+                        stripe
+                            .paymentIntent(unknown)
+                            .map(Reconciler.StripePayment::carriesOurMetadata)
+                            .orElse(false)));
     List<Checked> differing = new ArrayList<>();
     int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
 
@@ -172,6 +188,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     Consumer<Reconciler.StripePayment> check =
         pi -> {
           seen.add(pi.id());
+          carriesOurMetadata.put(pi.id(), pi.carriesOurMetadata());
           counts[0]++;
           if (counts[0] % PROGRESS_EVERY == 0) {
             err.println("  " + counts[0] + " PaymentIntents checked ...");

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 /**
  * Compares what Stripe says with what the database says, one PaymentIntent or refund at a time, and
@@ -67,15 +68,23 @@ public final class Reconciler {
   private final Records records;
   private final String paymentConsumer;
   private final String refundConsumer;
+  private final Predicate<String> carriesOurMetadata;
 
   /**
    * @param paymentConsumer the consumer group that applies payment facts (the payment processor)
    * @param refundConsumer the consumer group that applies Stripe refunds (the refund worker)
+   * @param carriesOurMetadata whether the PaymentIntent of an id carries our metadata at Stripe:
+   *     one of ours, though the database may hold no row of it (lost with an incident)
    */
-  public Reconciler(Records records, String paymentConsumer, String refundConsumer) {
+  public Reconciler(
+      Records records,
+      String paymentConsumer,
+      String refundConsumer,
+      Predicate<String> carriesOurMetadata) {
     this.records = records;
     this.paymentConsumer = paymentConsumer;
     this.refundConsumer = refundConsumer;
+    this.carriesOurMetadata = carriesOurMetadata;
   }
 
   /** Whether the PaymentIntent is one of ours: we have its row, or it carries our metadata. */
@@ -206,7 +215,10 @@ public final class Reconciler {
     if (NO_MONEY_MOVED.contains(refund.status())) {
       return checkFailed(refund);
     }
-    if (records.refundByStripeId(refund.id()).isPresent()) {
+    if (records.refundByStripeId(refund.id()).isPresent()
+        || records.refundAwaitingPayment(refund.id())) {
+      // recorded; or kept by the refund worker until its payment's row exists, counted as money
+      // gone back meanwhile, and recorded then
       return List.of();
     }
     Repair repair = Repair.refundCreated(refund.id(), refund.paymentIntentId());
@@ -231,8 +243,11 @@ public final class Reconciler {
                       + (approved ? "" : ": a person must look"),
                   approved ? repair : null)));
     }
-    if (payment.isEmpty()) {
-      return List.of(); // a refund on someone else's PaymentIntent
+    if (payment.isEmpty() && !carriesOurMetadata.test(refund.paymentIntentId())) {
+      // a refund on someone else's PaymentIntent; one on ours whose row the database lost (which
+      // the payment's own repair rebuilds) is repaired too: the refund worker keeps it until the
+      // row exists
+      return List.of();
     }
     return withGeneration(
         List.of(
@@ -244,7 +259,8 @@ public final class Reconciler {
                     + refund.id()
                     + " ("
                     + refund.status()
-                    + "); we have no record",
+                    + "); we have no record"
+                    + (payment.isEmpty() ? ", nor a payment row" : ""),
                 repair)));
   }
 
@@ -259,10 +275,12 @@ public final class Reconciler {
       return List.of();
     }
     Optional<Records.PaymentState> payment = records.payment(dispute.paymentIntentId());
-    if (payment.isEmpty()) {
+    if (payment.isEmpty() && !carriesOurMetadata.test(dispute.paymentIntentId())) {
       return List.of(); // a dispute of someone else's payment
     }
-    String listing = String.valueOf(payment.get().listingId());
+    // of one of ours whose row the database lost: the refund worker records it without a user,
+    // counted as money gone back, and counts it toward a ban once the payment's repair rebuilt it
+    String listing = payment.map(p -> String.valueOf(p.listingId())).orElse(null);
     boolean closed = DISPUTE_CLOSED.contains(dispute.status());
     Repair repair =
         Repair.dispute(dispute.id(), dispute.paymentIntentId(), dispute.status(), closed);

@@ -188,6 +188,22 @@ public final class Records {
                 .list());
   }
 
+  /**
+   * Whether the refund worker keeps the Stripe refund until its PaymentIntent has a payments row
+   * ({@code refunds_awaiting_payment}): it counts as money gone back, and is recorded once the row
+   * exists.
+   */
+  public boolean refundAwaitingPayment(String stripeRefundId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                        "SELECT count(*) FROM refunds_awaiting_payment WHERE stripe_refund_id = :id")
+                    .bind("id", stripeRefundId)
+                    .mapTo(Long.class)
+                    .one()
+                > 0);
+  }
+
   public Optional<RefundState> refundByStripeId(String stripeRefundId) {
     return refund("stripe_refund_id = :key", stripeRefundId);
   }

@@ -177,6 +177,74 @@ class ReconcileAfterIncidentTest {
   }
 
   /**
+   * A payment whose row the incident lost, refunded in full from Stripe's dashboard during the
+   * incident (the buyer saw the listing stay pending), both webhooks lost. The refund is of one of
+   * our payments (the PaymentIntent carries our metadata) though the database holds nothing of it
+   * yet: the run that repairs the payment also repairs the refund, which the refund worker keeps
+   * until the payment's row exists and counts as money gone back, rather than leaving it for a run
+   * after this one, which may never come: this one reports that nothing is left to do.
+   */
+  @Test
+  void shouldRepairARefundOfAPaymentWhoseRowWasLostInTheRunThatRepairsThePayment()
+      throws Exception {
+    // Given a posting fee paid during the incident, whose payments row the incident lost
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    // And refunded in full from Stripe's dashboard, its events lost too
+    String refund = (String) emulator.refundOutsideSystem(pi, null).get("id");
+
+    // When the operator reconciles since the start of the incident, then applies the repairs
+    Cli.Result report =
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
+    Cli.Result applied;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      applied = cli.run(world.reconcileAndApply("1h", "30s"));
+      // Then the refund worker records the refund, once the payment's row exists
+      Await.until(
+          PaymentsWorld.WAIT,
+          "refund " + refund + " recorded",
+          () -> world.db.count("payment_refunds WHERE stripe_refund_id = ?", refund) == 1);
+    }
+
+    // And the run named it beside the payment
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(report.out())
+        .as(report.toString())
+        .containsPattern("payment_not_recorded\\s+" + pi)
+        .containsPattern("refund_missing\\s+" + pi + ".*" + refund);
+    assertThat(applied.exitCode()).as(applied.toString()).isZero();
+  }
+
+  /**
+   * The same for a chargeback: the refund worker records it without a user until the row exists.
+   */
+  @Test
+  void shouldRepairADisputeOfAPaymentWhoseRowWasLostInTheRunThatRepairsThePayment()
+      throws Exception {
+    // Given a posting fee paid during the incident, whose payments row the incident lost
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    // And disputed by its buyer, its events lost too
+    String dispute = emulator.openDispute(pi);
+
+    // When the operator reconciles since the start of the incident, with the workers running
+    Cli.Result applied;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      applied = cli.run(world.reconcileAndApply("1h", "30s"));
+    }
+
+    // Then the run repaired the dispute beside the payment: the refund worker recorded it
+    assertThat(applied.exitCode()).as(applied.toString()).isZero();
+    assertThat(applied.out())
+        .as(applied.toString())
+        .containsPattern("dispute_not_recorded\\s+" + pi);
+    assertThat(world.db.count("payment_disputes WHERE stripe_dispute_id = ?", dispute))
+        .as(applied.toString())
+        .isOne();
+  }
+
+  /**
    * A second posting fee paid for a listing another PaymentIntent already activated (a double
    * charge): the processor cannot deliver it and asks the refund worker for an automatic refund,
    * through a command that has not become a refund (here: the refund worker is not running; in an
