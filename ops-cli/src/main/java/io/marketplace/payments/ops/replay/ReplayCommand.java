@@ -112,6 +112,7 @@ public final class ReplayCommand implements Callable<Integer> {
                       row.target(),
                       row.toReread()));
       table.print(out);
+      plan.notReReadable().forEach(out::println);
       out.println(
           "total: "
               + plan.totalToReread()

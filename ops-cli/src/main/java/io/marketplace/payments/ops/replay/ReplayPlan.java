@@ -9,7 +9,16 @@ import org.apache.kafka.common.TopicPartition;
  * What a replay does to each partition of a consumer group: from where it would read now to where
  * it will read after the rewind.
  */
-public record ReplayPlan(String group, List<Row> rows) {
+public record ReplayPlan(String group, List<Row> rows, List<String> notReReadable) {
+
+  /**
+   * @param notReReadable what the replay cannot re-read although the target asks for it, one line
+   *     per partition: records at or after the time that retention deleted
+   */
+  public ReplayPlan {
+    rows = List.copyOf(rows);
+    notReReadable = List.copyOf(notReReadable);
+  }
 
   /**
    * @param committed the group's committed offset, or null when it has none on this partition

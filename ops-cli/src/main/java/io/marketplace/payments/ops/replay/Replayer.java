@@ -69,6 +69,29 @@ public final class Replayer {
     Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
     Map<TopicPartition, Long> wanted = targets(target, partitions, groupTopics, earliest, end);
 
+    List<String> notReReadable = new ArrayList<>();
+    if (target instanceof ReplayTarget.AtTime t) {
+      for (TopicPartition partition : partitions) {
+        long first = earliest.get(partition);
+        if (first > 0 && wanted.get(partition) == first) {
+          // the first record it holds is at or after the time, and records before it are gone:
+          // some of those may have been written at or after the time too
+          notReReadable.add(
+              partition
+                  + ": its records before offset "
+                  + first
+                  + " were deleted (retention): any of them written at or after "
+                  + t.time()
+                  + " cannot be re-read");
+        }
+      }
+      String stripeEvents = topics.stripeEvents().name();
+      if (notReReadable.stream().anyMatch(n -> n.startsWith(stripeEvents + "-"))) {
+        notReReadable.add(
+            "what Stripe has since then, the database compares with: ./payments reconcile --since "
+                + t.time());
+      }
+    }
     List<ReplayPlan.Row> rows = new ArrayList<>();
     for (TopicPartition partition : partitions) {
       Long commit = committed.get(partition);
@@ -89,7 +112,7 @@ public final class Replayer {
       }
       rows.add(new ReplayPlan.Row(partition, commit, current, resolved));
     }
-    return new ReplayPlan(group, rows);
+    return new ReplayPlan(group, rows, notReReadable);
   }
 
   /**

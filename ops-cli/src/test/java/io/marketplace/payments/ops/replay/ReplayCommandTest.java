@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -160,6 +161,35 @@ class ReplayCommandTest {
     assertThat(committed())
         .containsEntry(new TopicPartition(topic, 2), 2L)
         .containsEntry(new TopicPartition(topic, 3), 1L);
+  }
+
+  /**
+   * A time before what retention left: the replay re-reads from the first record each partition
+   * still holds, and says which partitions lost records that may have been written at or after the
+   * time, rather than let the operator take the rewind for a re-reading of everything since then.
+   */
+  @Test
+  void shouldSayWhichRecordsSinceTheTimeRetentionDeletedWhenToDatetime() throws Exception {
+    // Given five new records on partition 2, the first two deleted by retention, and one old
+    // record on partition 3, all read by the group
+    produce(2, NEW, 5);
+    produce(3, OLD, 1);
+    consumeAndCommit(group, 6);
+    deleteRecordsBefore(new TopicPartition(topic, 2), 2);
+
+    // When the operator replays from a time before all of them
+    Cli.Result result =
+        cli.run(
+            "replay", "--consumer", group, "--to-datetime", "2026-03-01T10:00:00Z", "--dry-run");
+
+    // Then the plan re-reads what is left, and names the partition whose records are gone
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out())
+        .containsPattern(topic + "\\s+2\\s+5\\s+2\\s+3")
+        .contains(topic + "-2: its records before offset 2 were deleted")
+        .doesNotContain(topic + "-3:")
+        .contains("./payments reconcile --since 2026-03-01T10:00:00Z");
+    assertThat(committed()).containsEntry(new TopicPartition(topic, 2), 5L);
   }
 
   @Test
@@ -332,6 +362,18 @@ class ReplayCommandTest {
           });
       consumer.commitSync();
       return read[0];
+    }
+  }
+
+  /** Deletes the records of {@code partition} before {@code offset}, as retention would. */
+  private void deleteRecordsBefore(TopicPartition partition, long offset) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
     }
   }
 
