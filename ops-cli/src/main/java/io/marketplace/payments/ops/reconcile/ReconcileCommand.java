@@ -165,21 +165,22 @@ public final class ReconcileCommand implements Callable<Integer> {
       PrintWriter err)
       throws InterruptedException {
     Records records = new Records(database.jdbi());
-    // whether a PaymentIntent carries our metadata, for the refunds and disputes of one the
+    // whether a PaymentIntent carries our metadata, readable, for the refunds and disputes of one
+    // the
     // database holds no row of: from the PaymentIntents this run read, else asked of Stripe
-    Map<String, Boolean> carriesOurMetadata = new HashMap<>();
+    Map<String, Boolean> readsAsOurs = new HashMap<>();
     Reconciler reconciler =
         new Reconciler(
             records,
             paymentConsumer,
             refundConsumer,
             id ->
-                carriesOurMetadata.computeIfAbsent(
+                readsAsOurs.computeIfAbsent(
                     id,
                     unknown ->
                         stripe
                             .paymentIntent(unknown)
-                            .map(Reconciler.StripePayment::carriesOurMetadata)
+                            .map(Reconciler.StripePayment::readsAsOurs)
                             .orElse(false)));
     List<Checked> differing = new ArrayList<>();
     int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
@@ -188,7 +189,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     Consumer<Reconciler.StripePayment> check =
         pi -> {
           seen.add(pi.id());
-          carriesOurMetadata.put(pi.id(), pi.carriesOurMetadata());
+          readsAsOurs.put(pi.id(), pi.readsAsOurs());
           counts[0]++;
           if (counts[0] % PROGRESS_EVERY == 0) {
             err.println("  " + counts[0] + " PaymentIntents checked ...");

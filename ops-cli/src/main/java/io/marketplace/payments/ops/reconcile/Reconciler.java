@@ -27,6 +27,11 @@ public final class Reconciler {
           && metadata.containsKey("payment_type");
     }
 
+    /** Carries our metadata, readable as checkout-api writes it. */
+    boolean readsAsOurs() {
+      return carriesOurMetadata() && unreadableMetadata().isEmpty();
+    }
+
     /**
      * Why our metadata cannot be read as checkout-api writes it, or empty when it can. The payment
      * processor rebuilds a missing row only from readable metadata and sends any other event to the
