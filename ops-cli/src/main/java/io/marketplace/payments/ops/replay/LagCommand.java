@@ -64,6 +64,8 @@ public final class LagCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
+    // read before Kafka is asked anything: a value that is no duration is told as wrong usage
+    Duration waitAtMost = Times.parseDuration(timeout);
     try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout())) {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
       if (consumer != null) {
@@ -84,7 +86,7 @@ public final class LagCommand implements Callable<Integer> {
         table.print(out);
         return 0;
       }
-      long deadline = System.nanoTime() + Times.parseDuration(timeout).toNanos();
+      long deadline = System.nanoTime() + waitAtMost.toNanos();
       while (true) {
         long total = lags(groups, names).stream().mapToLong(Lag::lag).sum();
         out.println(context.clock().instant() + " lag " + total);

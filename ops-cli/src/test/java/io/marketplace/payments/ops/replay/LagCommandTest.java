@@ -53,4 +53,23 @@ class LagCommandTest {
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
     assertThat(result.err()).as(result.toString()).contains("payment-procesor");
   }
+
+  /**
+   * A --timeout that is no duration is wrong usage, told as such before anything is asked of Kafka,
+   * as every command tells a value it cannot read: not after a lookup, whose failure (an unknown
+   * group, Kafka down) would hide it.
+   */
+  @Test
+  void shouldRefuseATimeoutThatIsNoDurationBeforeAskingKafka() {
+    // When the operator types a timeout without its unit, against a Kafka that does not answer
+    Cli.Result result =
+        new Cli()
+            .set("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + Cli.closedPort())
+            .set("KAFKA_COMMAND_TIMEOUT", "2s")
+            .run("lag", "--consumer", "payment-processor", "--wait", "--timeout", "30");
+
+    // Then it is wrong usage, naming the value
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+    assertThat(result.err()).as(result.toString()).contains("'30' is not a duration");
+  }
 }
