@@ -78,8 +78,8 @@ public final class Reconciler {
   /**
    * @param paymentConsumer the consumer group that applies payment facts (the payment processor)
    * @param refundConsumer the consumer group that applies Stripe refunds (the refund worker)
-   * @param carriesOurMetadata whether the PaymentIntent of an id carries our metadata at Stripe:
-   *     one of ours, though the database may hold no row of it (lost with an incident)
+   * @param carriesOurMetadata whether the PaymentIntent of an id carries our metadata at Stripe,
+   *     readable: one of ours, though the database may hold no row of it (lost with an incident)
    */
   public Reconciler(
       Records records,
