@@ -189,9 +189,9 @@ public final class RefundWorker implements AutoCloseable {
                       config.retryInterval(),
                       config.refusedRetryInterval(),
                       List.of(
-                          new DisputesAwaitingPayment(jdbi, disputes),
-                          new RefundsAwaitingPayment(jdbi, externalRefunds),
-                          new RoomOffers(jdbi, awaitingRoom, clock),
+                          new DisputesAwaitingPayment(jdbi, disputes, registry),
+                          new RefundsAwaitingPayment(jdbi, externalRefunds, registry),
+                          new RoomOffers(jdbi, awaitingRoom, clock, registry),
                           new BlockedUsersPaymentIntents(
                               jdbi, stripe, clock, config.retryInterval(), registry)),
                       registry)

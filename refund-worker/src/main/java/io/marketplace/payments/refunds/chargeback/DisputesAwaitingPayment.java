@@ -1,6 +1,8 @@
 package io.marketplace.payments.refunds.chargeback;
 
+import io.marketplace.payments.refunds.refund.JanitorRows;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -11,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * come before their payment's row, are counted once the row exists, rather than when Stripe next
  * tells of them (weeks later, when the dispute closes; meanwhile a user with two chargebacks could
  * keep paying). Each in its own transaction, by {@link DisputeHandler#countOnceItsPaymentIsKnown},
- * which counts a dispute once whatever runs it concurrently (an event about it, another replica).
+ * which counts a dispute once whatever runs it concurrently (an event about it, another replica). A
+ * dispute that cannot be counted is left for the next round, and the others are counted ({@link
+ * JanitorRows}).
  */
 public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
 
@@ -20,10 +24,12 @@ public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
 
   private final Jdbi jdbi;
   private final DisputeHandler disputes;
+  private final JanitorRows rows;
 
-  public DisputesAwaitingPayment(Jdbi jdbi, DisputeHandler disputes) {
+  public DisputesAwaitingPayment(Jdbi jdbi, DisputeHandler disputes, MeterRegistry registry) {
     this.jdbi = jdbi;
     this.disputes = disputes;
+    this.rows = new JanitorRows(name(), registry);
   }
 
   /** Counts the disputes whose payment's row has appeared; returns how many it counted. */
@@ -33,7 +39,10 @@ public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
         jdbi.withHandle(h -> h.attach(DisputeStore.class).withoutUserButWithPayment(BATCH));
     int counted = 0;
     for (String disputeId : due) {
-      if (jdbi.inTransaction(tx -> disputes.countOnceItsPaymentIsKnown(tx, disputeId))) {
+      if (rows.handle(
+              disputeId,
+              () -> jdbi.inTransaction(tx -> disputes.countOnceItsPaymentIsKnown(tx, disputeId)))
+          .orElse(false)) {
         counted++;
       }
     }

@@ -46,7 +46,8 @@ public final class RefundJanitor implements AutoCloseable {
   /**
    * Catch-up work run on every pass, after the refunds. It must be safe with several replicas
    * running it at once; a failure (the database down) fails the pass, which the next one retries,
-   * and does not keep the other passes from running. One that calls Stripe bounds the time it
+   * and does not keep the other passes from running. A row it cannot handle does not fail it: the
+   * pass goes on with the others ({@link JanitorRows}). One that calls Stripe bounds the time it
    * spends there, as the refunds' retries do, so a slow Stripe does not hold the others.
    */
   @FunctionalInterface
@@ -210,9 +211,18 @@ public final class RefundJanitor implements AutoCloseable {
   }
 
   private Counter failures(String pass) {
+    return failures(registry, pass);
+  }
+
+  /**
+   * {@code payments_refunds_janitor_failures_total{pass}}: a part of a round that failed, or a row
+   * a pass could not handle ({@link JanitorRows}).
+   */
+  static Counter failures(MeterRegistry registry, String pass) {
     return Counter.builder("payments.refunds.janitor.failures")
         .description(
-            "parts of the refund janitor's rounds that failed (retried the next round), by part")
+            "parts of the refund janitor's rounds, or rows of its passes, that failed (retried the"
+                + " next round), by part")
         .tag("pass", pass)
         .register(registry);
   }

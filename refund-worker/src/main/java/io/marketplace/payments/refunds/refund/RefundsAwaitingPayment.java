@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.refund;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -13,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * ExternalRefunds#recordAwaitingPayment}, under the payment's lock, and recorded once whatever runs
  * it concurrently (the refund's next event, another replica); a failure of the refund applied
  * meanwhile (under the same lock) either finds the record and ends it failed, or leaves nothing to
- * record.
+ * record. A refund that cannot be recorded is left for the next round, and the others are recorded
+ * ({@link JanitorRows}).
  */
 public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
 
@@ -22,10 +24,13 @@ public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
 
   private final Jdbi jdbi;
   private final ExternalRefunds externalRefunds;
+  private final JanitorRows rows;
 
-  public RefundsAwaitingPayment(Jdbi jdbi, ExternalRefunds externalRefunds) {
+  public RefundsAwaitingPayment(
+      Jdbi jdbi, ExternalRefunds externalRefunds, MeterRegistry registry) {
     this.jdbi = jdbi;
     this.externalRefunds = externalRefunds;
+    this.rows = new JanitorRows(name(), registry);
   }
 
   /** Records the refunds whose payment's row has appeared; returns how many waited no more. */
@@ -35,7 +40,12 @@ public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
         jdbi.withHandle(h -> h.attach(RefundStore.class).awaitingPaymentWithPayment(BATCH));
     int settled = 0;
     for (String stripeRefundId : due) {
-      if (jdbi.inTransaction(tx -> externalRefunds.recordAwaitingPayment(tx, stripeRefundId))) {
+      if (rows.handle(
+              stripeRefundId,
+              () ->
+                  jdbi.inTransaction(
+                      tx -> externalRefunds.recordAwaitingPayment(tx, stripeRefundId)))
+          .orElse(false)) {
         settled++;
       }
     }

@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.refund;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * back) are not visited on every pass for ever. Refunds made outside the system that wait for room
  * are few and alerted on: each pass offers them room. Each payment in its own transaction, under
  * the payment's lock, like the events' offers, so replicas and events running it at once settle
- * each waiting thing once.
+ * each waiting thing once. A payment whose waiting things cannot be settled is left for the next
+ * round, and the other payments are offered their room ({@link JanitorRows}).
  */
 public final class RoomOffers implements RefundJanitor.Pass {
 
@@ -33,11 +35,13 @@ public final class RoomOffers implements RefundJanitor.Pass {
   private final Jdbi jdbi;
   private final AwaitingRoom awaitingRoom;
   private final Clock clock;
+  private final JanitorRows rows;
 
-  public RoomOffers(Jdbi jdbi, AwaitingRoom awaitingRoom, Clock clock) {
+  public RoomOffers(Jdbi jdbi, AwaitingRoom awaitingRoom, Clock clock, MeterRegistry registry) {
     this.jdbi = jdbi;
     this.awaitingRoom = awaitingRoom;
     this.clock = clock;
+    this.rows = new JanitorRows(name(), registry);
   }
 
   /** Offers room to every payment with something waiting; returns how many waiting things left. */
@@ -51,12 +55,16 @@ public final class RoomOffers implements RefundJanitor.Pass {
         page = waitingAfter(after, since)) {
       for (String paymentIntentId : page) {
         settled +=
-            jdbi.inTransaction(
-                tx -> {
-                  long before = waiting(tx, paymentIntentId);
-                  awaitingRoom.offer(tx, paymentIntentId);
-                  return (int) (before - waiting(tx, paymentIntentId));
-                });
+            rows.handle(
+                    paymentIntentId,
+                    () ->
+                        jdbi.inTransaction(
+                            tx -> {
+                              long before = waiting(tx, paymentIntentId);
+                              awaitingRoom.offer(tx, paymentIntentId);
+                              return (int) (before - waiting(tx, paymentIntentId));
+                            }))
+                .orElse(0);
       }
       after = page.get(page.size() - 1);
     }
