@@ -48,16 +48,20 @@ public final class JanitorRows {
     }
   }
 
-  /**
-   * Counts and logs a row that failed for a reason of its own, handled by the pass itself (a Stripe
-   * refusal of one PaymentIntent): it is tried again next round.
-   */
-  public void rowFailed(Object id, Exception e) {
+  private void rowFailed(Object id, Exception e) {
     failures.increment();
     log.error(
         "janitor pass {} could not handle {}: tried again next round; the other rows go on",
         pass,
         id,
         e);
+  }
+
+  /**
+   * Counts a row that failed for a reason of its own which the pass logged itself, with the row's
+   * id (a Stripe refusal of one PaymentIntent): it is tried again next round.
+   */
+  public void countFailed() {
+    failures.increment();
   }
 }

@@ -1,16 +1,24 @@
 package io.marketplace.payments.refunds.blocked;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
+import com.stripe.net.HttpURLConnectionClient;
+import com.stripe.net.StripeRequest;
+import com.stripe.net.StripeResponse;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -24,11 +32,18 @@ import org.junit.jupiter.api.Test;
  */
 class BlockedUsersPaymentIntentsTest {
 
+  private static final AtomicBoolean stripeDown = new AtomicBoolean();
+  private static final AtomicInteger cancelCalls = new AtomicInteger();
+
   private static Harness h;
 
   @BeforeAll
   static void start() {
-    h = new Harness();
+    h =
+        new Harness(
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(20),
+            stripe -> stripe.setHttpClient(new DownOnCancels()));
   }
 
   @AfterAll
@@ -95,6 +110,97 @@ class BlockedUsersPaymentIntentsTest {
     // Then they may still pay
     assertThat(stripeStatus(ofCleared)).isEqualTo("requires_payment_method");
     assertThat(stripeStatus(ofEnded)).isEqualTo("requires_payment_method");
+  }
+
+  @Test
+  void shouldReachThePaymentIntentsPastAFullBatchThatStripeKeepsRefusing() {
+    // Given a flagged user with more open PaymentIntents than a pass takes (100) that Stripe
+    // refuses to cancel every time (it has no such PaymentIntent: a row of another account), all
+    // before, by id, one it can cancel
+    UUID user = newUser();
+    String cancelable = openPaymentIntent(user);
+    h.db()
+        .execute(
+            """
+            INSERT INTO payments
+                (stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents, status)
+            SELECT 'pi_00000000000000000' || lpad(n::text, 5, '0'), gen_random_uuid(), ?,
+                   'posting_fee', 500, 'requires_payment'
+            FROM generate_series(1, 100) n
+            """,
+            user);
+    flag(user, h.now().plus(Duration.ofHours(1)), false);
+    assertThat(
+            h.db()
+                .count(
+                    "payments WHERE user_id = ? AND stripe_payment_intent_id < ?",
+                    user,
+                    cancelable))
+        .isEqualTo(100);
+    double failedBefore = janitorFailures();
+
+    // When the janitor has its rounds (a few: where the pass starts depends on the rounds before)
+    for (int round = 0; round < 3 && !"canceled".equals(stripeStatus(cancelable)); round++) {
+      h.retryNow();
+    }
+
+    // Then the one past the refused ones is canceled
+    assertThat(stripeStatus(cancelable)).isEqualTo("canceled");
+    // and the refusals are counted, for the alert on a janitor that keeps failing
+    assertThat(janitorFailures()).isGreaterThan(failedBefore);
+  }
+
+  @Test
+  void shouldEndThePassAtTheFirstPaymentIntentWhenStripeCannotBeReached() {
+    // Given a flagged user with three open PaymentIntents, and a Stripe that cannot be reached
+    UUID user = newUser();
+    List<String> open =
+        List.of(openPaymentIntent(user), openPaymentIntent(user), openPaymentIntent(user));
+    flag(user, h.now().plus(Duration.ofHours(1)), false);
+    stripeDown.set(true);
+    cancelCalls.set(0);
+    try {
+      // When the janitor has its round, then the pass fails, for the next round to try again
+      assertThatThrownBy(h::retryNow).hasMessageContaining("the next pass resumes there");
+      // after one call to Stripe, not one for each of them
+      assertThat(cancelCalls).hasValue(1);
+    } finally {
+      stripeDown.set(false);
+    }
+
+    // When Stripe is back and the janitor has its next rounds, then all three are canceled
+    for (int round = 0; round < 3 && open.stream().anyMatch(pi -> !isCanceled(pi)); round++) {
+      h.retryNow();
+    }
+    assertThat(open).allMatch(BlockedUsersPaymentIntentsTest::isCanceled);
+  }
+
+  private static boolean isCanceled(String paymentIntentId) {
+    return "canceled".equals(stripeStatus(paymentIntentId));
+  }
+
+  private static double janitorFailures() {
+    Matcher value =
+        Pattern.compile(
+                "(?m)^payments_refunds_janitor_failures_total\\{[^}]*"
+                    + "pass=\"BlockedUsersPaymentIntents\"[^}]*} (\\S+)$")
+            .matcher(h.metrics());
+    return value.find() ? Double.parseDouble(value.group(1)) : 0;
+  }
+
+  /** stripe-java's client, but a cancellation cannot reach Stripe while {@link #stripeDown}. */
+  private static final class DownOnCancels extends HttpURLConnectionClient {
+
+    @Override
+    public StripeResponse request(StripeRequest request) throws ApiConnectionException {
+      if (request.url().getPath().endsWith("/cancel")) {
+        cancelCalls.incrementAndGet();
+        if (stripeDown.get()) {
+          throw new ApiConnectionException("Connection refused");
+        }
+      }
+      return super.request(request);
+    }
   }
 
   private static UUID newUser() {
