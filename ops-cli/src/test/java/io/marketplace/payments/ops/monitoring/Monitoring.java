@@ -45,6 +45,7 @@ final class Monitoring {
           // refund-worker
           Map.entry("payments_refunds_awaiting_stripe", "payments.refunds.awaiting_stripe"),
           Map.entry("payments_refunds_janitor_failures_total", "payments.refunds.janitor.failures"),
+          Map.entry("payments_refunds_oldest_age_seconds", "payments.refunds.oldest.age"),
           Map.entry("payments_refunds_failed_total", "payments.refunds.failed"),
           Map.entry("payments_refunds_unrecorded_total", "payments.refunds.unrecorded"),
           Map.entry(

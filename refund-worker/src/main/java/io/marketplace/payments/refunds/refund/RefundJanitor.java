@@ -8,7 +8,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,6 +76,8 @@ public final class RefundJanitor implements AutoCloseable {
   private final MeterRegistry registry;
   private final AtomicLong awaiting = new AtomicLong();
   private final AtomicLong overdueForRoom = new AtomicLong();
+  private final Map<String, AtomicLong> oldestAge =
+      Map.of("pending", new AtomicLong(), "approved", new AtomicLong(), "failed", new AtomicLong());
   private final Thread thread;
   private volatile boolean running = true;
 
@@ -102,6 +106,16 @@ public final class RefundJanitor implements AutoCloseable {
                 + ROOM_OVERDUE.toMinutes()
                 + " minutes for the failure of an earlier refund that makes room for them")
         .register(registry);
+    oldestAge.forEach(
+        (status, age) ->
+            Gauge.builder("payments.refunds.oldest.age", age, AtomicLong::get)
+                .description(
+                    "seconds the oldest refund has been in this status (pending: since requested;"
+                        + " approved: since approved; failed: since it failed, no admin having"
+                        + " retried or closed it), 0 when none is; refreshed each janitor round")
+                .baseUnit("seconds")
+                .tag("status", status)
+                .register(registry));
     this.thread = Thread.ofPlatform().name("refund-janitor").daemon().unstarted(this::run);
   }
 
@@ -202,7 +216,53 @@ public final class RefundJanitor implements AutoCloseable {
                     .bind("cutoff", now.minus(ROOM_OVERDUE))
                     .mapTo(Long.class)
                     .one()));
+    refreshOldestAges(now);
     return tried;
+  }
+
+  /**
+   * Refreshes {@code payments_refunds_oldest_age_seconds{status}}: how long the oldest refund has
+   * waited for what its status waits for, for the alerts on refunds left too long. A {@code
+   * pending} one waits for a super_admin since it was requested; an {@code approved} one for Stripe
+   * since its last approval or retry by an admin ({@code refund_decisions}), or since it was born
+   * approved (an automatic refund), not since {@code updated_at}, which the janitor's claims move;
+   * a {@code failed} one no admin has closed since it failed. One statement over the few rows in
+   * those statuses, each through its index ({@code refunds_by_status}, {@code
+   * refunds_failed_open}), never the processed refunds.
+   */
+  private void refreshOldestAges(Instant now) {
+    Map<String, Instant> oldest =
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                        """
+                        SELECT 'pending' AS status, min(created_at) AS since
+                        FROM payment_refunds WHERE status = 'pending'
+                        UNION ALL
+                        SELECT 'approved', min(COALESCE(
+                            (SELECT max(d.decided_at) FROM refund_decisions d
+                             WHERE d.refund_id = r.id AND d.decision IN ('approved', 'retried')),
+                            r.created_at))
+                        FROM payment_refunds r WHERE r.status = 'approved'
+                        UNION ALL
+                        SELECT 'failed', min(COALESCE(failed_at, updated_at))
+                        FROM payment_refunds WHERE status = 'failed' AND closed_at IS NULL
+                        """)
+                    .reduceRows(
+                        new HashMap<String, Instant>(),
+                        (ages, row) -> {
+                          Instant since = row.getColumn("since", Instant.class);
+                          if (since != null) {
+                            ages.put(row.getColumn("status", String.class), since);
+                          }
+                          return ages;
+                        }));
+    oldestAge.forEach(
+        (status, age) ->
+            age.set(
+                Optional.ofNullable(oldest.get(status))
+                    .map(since -> Math.max(0, Duration.between(since, now).toSeconds()))
+                    .orElse(0L)));
   }
 
   /** Counts a part of the round that failed: {@code payments_refunds_janitor_failures_total}. */

@@ -7,8 +7,12 @@ import io.marketplace.payments.refunds.Harness;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,5 +76,88 @@ class RefundJanitorTest {
     assertThat(h.metrics())
         .containsPattern(
             "(?m)^payments_refunds_janitor_failures_total\\{[^}]*pass=\"RefundsAwaitingPayment\"[^}]*\\} [1-9][0-9]*\\.0$");
+  }
+
+  @Test
+  void shouldShowHowLongTheOldestRefundOfEachStatusHasWaited() {
+    // Given a refund requested 4 days ago that no super_admin has decided
+    var paid = h.paidListing(Duration.ofDays(5));
+    refund(paid, "pending", h.now().minus(Duration.ofDays(4)), null);
+    // and one requested 3 days ago, approved by an admin 2 hours ago, still not made at Stripe
+    UUID approved = refund(paid, "approved", h.now().minus(Duration.ofDays(3)), null);
+    h.db()
+        .execute(
+            """
+            INSERT INTO refund_decisions (refund_id, decision, decided_by, decided_at)
+            VALUES (?, 'approved', ?, ?)
+            """,
+            approved,
+            UUID.randomUUID(),
+            h.now().minus(Duration.ofHours(2)));
+    // and one that failed at Stripe 30 hours ago, which no admin has retried or closed, and an
+    // older one an admin closed
+    refund(paid, "failed", h.now().minus(Duration.ofDays(2)), h.now().minus(Duration.ofHours(30)));
+    UUID closed =
+        refund(
+            paid, "failed", h.now().minus(Duration.ofDays(4)), h.now().minus(Duration.ofDays(3)));
+    h.db()
+        .execute(
+            "UPDATE payment_refunds SET closed_at = ?, close_reason = 'paid by bank transfer'"
+                + " WHERE id = ?",
+            h.now(),
+            closed);
+
+    // When the janitor has its round
+    h.retryNow();
+
+    // Then /metrics shows each one's wait, from what it waits for, for the alerts
+    assertThat(oldestAge("pending")).isBetween(4 * 86400.0, 4 * 86400.0 + 120);
+    assertThat(oldestAge("approved")).isBetween(2 * 3600.0, 2 * 3600.0 + 120);
+    assertThat(oldestAge("failed")).isBetween(30 * 3600.0, 30 * 3600.0 + 120);
+
+    // When they are settled, then none waits
+    h.db().execute("DELETE FROM refund_decisions");
+    h.db().execute("DELETE FROM payment_refunds");
+    h.retryNow();
+    assertThat(oldestAge("pending")).isZero();
+    assertThat(oldestAge("approved")).isZero();
+    assertThat(oldestAge("failed")).isZero();
+  }
+
+  /**
+   * A user_request refund of 100 cents of {@code paid} in {@code status}, requested at {@code
+   * createdAt}, last touched now (so that the janitor does not retry an approved one now).
+   */
+  private static UUID refund(
+      Harness.Paid paid, String status, Instant createdAt, Instant failedAt) {
+    UUID id = UUID.randomUUID();
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_refunds
+                (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status,
+                 created_at, updated_at, failed_at)
+            VALUES (?, ?, ?, ?, 100, 'user_request', ?, ?, ?, ?)
+            """,
+            id,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId(),
+            status,
+            createdAt,
+            h.now(),
+            failedAt);
+    return id;
+  }
+
+  private static double oldestAge(String status) {
+    Matcher value =
+        Pattern.compile(
+                "(?m)^payments_refunds_oldest_age_seconds\\{[^}]*status=\""
+                    + status
+                    + "\"[^}]*} (\\S+)$")
+            .matcher(h.metrics());
+    assertThat(value.find()).as("payments_refunds_oldest_age_seconds served").isTrue();
+    return Double.parseDouble(value.group(1));
   }
 }
