@@ -25,19 +25,28 @@ public interface DisputeStore {
   @SqlQuery("SELECT stripe_payment_intent_id FROM payment_disputes WHERE stripe_dispute_id = :id")
   Optional<String> paymentIntentOf(@Bind("id") String disputeId);
 
+  /** A dispute recorded without a user, in the order the janitor takes them. */
+  record WithoutUser(String stripeDisputeId, Instant createdAt) {}
+
   /**
    * Disputes recorded without a user (their events came before their payment's row) whose payment's
-   * row exists now, oldest first.
+   * row exists now, oldest first, after the one created at {@code afterAt} as {@code afterId}
+   * (null: from the first).
    */
   @SqlQuery(
       """
-      SELECT d.stripe_dispute_id FROM payment_disputes d
+      SELECT d.stripe_dispute_id, d.created_at FROM payment_disputes d
       JOIN payments p ON p.stripe_payment_intent_id = d.stripe_payment_intent_id
       WHERE d.user_id IS NULL
+        AND (CAST(:afterAt AS timestamptz) IS NULL
+             OR (d.created_at, d.stripe_dispute_id)
+                > (CAST(:afterAt AS timestamptz), CAST(:afterId AS text)))
       ORDER BY d.created_at, d.stripe_dispute_id
       LIMIT :limit
       """)
-  List<String> withoutUserButWithPayment(@Bind("limit") int limit);
+  @RegisterConstructorMapper(WithoutUser.class)
+  List<WithoutUser> withoutUserButWithPayment(
+      @Bind("afterAt") Instant afterAt, @Bind("afterId") String afterId, @Bind("limit") int limit);
 
   @SqlUpdate(
       """

@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.chargeback;
 
+import io.marketplace.payments.refunds.refund.JanitorCursor;
 import io.marketplace.payments.refunds.refund.JanitorRows;
 import io.marketplace.payments.refunds.refund.RefundJanitor;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,6 +26,7 @@ public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
   private final Jdbi jdbi;
   private final DisputeHandler disputes;
   private final JanitorRows rows;
+  private final JanitorCursor<DisputeStore.WithoutUser> cursor = new JanitorCursor<>();
 
   public DisputesAwaitingPayment(Jdbi jdbi, DisputeHandler disputes, MeterRegistry registry) {
     this.jdbi = jdbi;
@@ -35,10 +37,20 @@ public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
   /** Counts the disputes whose payment's row has appeared; returns how many it counted. */
   @Override
   public int run() {
-    List<String> due =
-        jdbi.withHandle(h -> h.attach(DisputeStore.class).withoutUserButWithPayment(BATCH));
+    List<DisputeStore.WithoutUser> due =
+        cursor.due(
+            (after, limit) ->
+                jdbi.withHandle(
+                    h ->
+                        h.attach(DisputeStore.class)
+                            .withoutUserButWithPayment(
+                                after == null ? null : after.createdAt(),
+                                after == null ? null : after.stripeDisputeId(),
+                                limit)),
+            BATCH);
     int counted = 0;
-    for (String disputeId : due) {
+    for (DisputeStore.WithoutUser dispute : due) {
+      String disputeId = dispute.stripeDisputeId();
       if (rows.handle(
               disputeId,
               () -> jdbi.inTransaction(tx -> disputes.countOnceItsPaymentIsKnown(tx, disputeId)))
@@ -46,6 +58,7 @@ public final class DisputesAwaitingPayment implements RefundJanitor.Pass {
         counted++;
       }
     }
+    cursor.reached(due.isEmpty() ? null : due.get(due.size() - 1));
     if (counted > 0) {
       log.info("counted {} disputes whose payment's row came after their events", counted);
     }

@@ -186,18 +186,26 @@ public interface RefundStore {
       @Bind("refund") String refundJson,
       @Bind("at") Instant at);
 
+  /** A refund kept for want of its payment's row, in the order the janitor takes them. */
+  record AwaitingPayment(String stripeRefundId, Instant parkedAt) {}
+
   /**
    * The refunds kept for want of their payment's row whose row exists now, oldest first, by {@code
-   * re_} id.
+   * re_} id, after the one kept at {@code afterAt} as {@code afterId} (null: from the first).
    */
   @SqlQuery(
       """
-      SELECT w.stripe_refund_id FROM refunds_awaiting_payment w
+      SELECT w.stripe_refund_id, w.parked_at FROM refunds_awaiting_payment w
       JOIN payments p ON p.stripe_payment_intent_id = w.stripe_payment_intent_id
+      WHERE CAST(:afterAt AS timestamptz) IS NULL
+         OR (w.parked_at, w.stripe_refund_id)
+            > (CAST(:afterAt AS timestamptz), CAST(:afterId AS text))
       ORDER BY w.parked_at, w.stripe_refund_id
       LIMIT :limit
       """)
-  List<String> awaitingPaymentWithPayment(@Bind("limit") int limit);
+  @RegisterConstructorMapper(AwaitingPayment.class)
+  List<AwaitingPayment> awaitingPaymentWithPayment(
+      @Bind("afterAt") Instant afterAt, @Bind("afterId") String afterId, @Bind("limit") int limit);
 
   /** A refund kept for want of its payment's row, as Stripe's refund object, if it still is. */
   @SqlQuery("SELECT refund::text FROM refunds_awaiting_payment WHERE stripe_refund_id = :re")

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * it concurrently (the refund's next event, another replica); a failure of the refund applied
  * meanwhile (under the same lock) either finds the record and ends it failed, or leaves nothing to
  * record. A refund that cannot be recorded is left for the next round, and the others are recorded
- * ({@link JanitorRows}).
+ * ({@link JanitorRows}); a round goes on after where the last one stopped ({@link JanitorCursor}).
  */
 public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
 
@@ -25,6 +25,7 @@ public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
   private final Jdbi jdbi;
   private final ExternalRefunds externalRefunds;
   private final JanitorRows rows;
+  private final JanitorCursor<RefundStore.AwaitingPayment> cursor = new JanitorCursor<>();
 
   public RefundsAwaitingPayment(
       Jdbi jdbi, ExternalRefunds externalRefunds, MeterRegistry registry) {
@@ -36,10 +37,20 @@ public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
   /** Records the refunds whose payment's row has appeared; returns how many waited no more. */
   @Override
   public int run() {
-    List<String> due =
-        jdbi.withHandle(h -> h.attach(RefundStore.class).awaitingPaymentWithPayment(BATCH));
+    List<RefundStore.AwaitingPayment> due =
+        cursor.due(
+            (after, limit) ->
+                jdbi.withHandle(
+                    h ->
+                        h.attach(RefundStore.class)
+                            .awaitingPaymentWithPayment(
+                                after == null ? null : after.parkedAt(),
+                                after == null ? null : after.stripeRefundId(),
+                                limit)),
+            BATCH);
     int settled = 0;
-    for (String stripeRefundId : due) {
+    for (RefundStore.AwaitingPayment awaiting : due) {
+      String stripeRefundId = awaiting.stripeRefundId();
       if (rows.handle(
               stripeRefundId,
               () ->
@@ -49,6 +60,7 @@ public final class RefundsAwaitingPayment implements RefundJanitor.Pass {
         settled++;
       }
     }
+    cursor.reached(due.isEmpty() ? null : due.get(due.size() - 1));
     if (settled > 0) {
       log.info("settled {} refunds made before their payment's row existed", settled);
     }

@@ -40,6 +40,13 @@ class RefundJanitorBadRowTest {
     h.db().execute("ALTER TABLE payment_refunds DROP CONSTRAINT IF EXISTS " + REFUSED);
   }
 
+  @AfterEach
+  void forgetTheBatchesOfBadRows() {
+    h.db()
+        .execute("DELETE FROM refunds_awaiting_payment WHERE stripe_refund_id LIKE 're\\_bad\\_%'");
+    h.db().execute("DELETE FROM payment_disputes WHERE stripe_dispute_id LIKE 'du\\_bad\\_%'");
+  }
+
   @Test
   void shouldCountTheOtherLateDisputesWhenOneCannotBeRecorded() {
     // Given two disputes whose events came before their payment's row, the row now there, the
@@ -141,6 +148,71 @@ class RefundJanitorBadRowTest {
     assertThat(h.db().count("refunds_awaiting_room WHERE stripe_refund_id = ?", badRefund))
         .isEqualTo(1);
     assertThat(failures("RoomOffers")).isGreaterThanOrEqualTo(before + 1);
+  }
+
+  @Test
+  void shouldReachTheRefundsPastAFullBatchThatCannotBeRecorded() {
+    // Given more dashboard refunds awaiting their payment's row than a round takes (100), oldest
+    // first, whose records the database refuses, and one after them it accepts
+    var bad = h.paidListing(Duration.ofHours(3));
+    var good = h.paidListing(Duration.ofHours(3));
+    h.db()
+        .execute(
+            """
+            INSERT INTO refunds_awaiting_payment
+                (stripe_refund_id, stripe_payment_intent_id, amount_cents, refund, parked_at)
+            SELECT 're_bad_' || n, ?, 1,
+                   jsonb_build_object('id', 're_bad_' || n, 'object', 'refund', 'amount', 1,
+                                      'payment_intent', ?, 'status', 'succeeded'),
+                   ?
+            FROM generate_series(1, 101) n
+            """,
+            bad.paymentIntentId(),
+            bad.paymentIntentId(),
+            h.now().minus(Duration.ofHours(2)));
+    String goodRefund = awaitingPayment(good, h.now().minus(Duration.ofHours(1)));
+    refuse("stripe_refund_id NOT LIKE 're\\_bad\\_%'");
+
+    // When the janitor has its rounds (a few: where a round starts depends on the rounds before)
+    for (int round = 0; round < 3 && h.refunds(good.paymentIntentId()).isEmpty(); round++) {
+      h.retryNow();
+    }
+
+    // Then the one after them is recorded
+    assertThat(h.refunds(good.paymentIntentId()))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("stripe_refund_id", goodRefund));
+    assertThat(h.refunds(bad.paymentIntentId())).isEmpty();
+  }
+
+  @Test
+  void shouldReachTheDisputesPastAFullBatchThatCannotBeCounted() {
+    // Given more late disputes than a round takes (100), oldest first, whose chargebacks the
+    // database refuses, and one after them it accepts
+    var bad = h.paidListing(Duration.ofHours(3));
+    var good = h.paidListing(Duration.ofHours(3));
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_disputes
+                (stripe_dispute_id, stripe_payment_intent_id, user_id, amount_cents, reason, status,
+                 is_inquiry, created_at, updated_at)
+            SELECT 'du_bad_' || n, ?, NULL, 1, 'fraudulent', 'needs_response', false, ?, ?
+            FROM generate_series(1, 101) n
+            """,
+            bad.paymentIntentId(),
+            h.now().minus(Duration.ofHours(2)),
+            h.now().minus(Duration.ofHours(2)));
+    String goodDispute = dispute(good, h.now().minus(Duration.ofHours(1)));
+    refuse("stripe_dispute_id IS NULL OR stripe_dispute_id NOT LIKE 'du\\_bad\\_%'");
+
+    // When the janitor has its rounds
+    for (int round = 0; round < 3 && userOf(goodDispute) == null; round++) {
+      h.retryNow();
+    }
+
+    // Then the one after them is counted
+    assertThat(userOf(goodDispute)).isEqualTo(good.userId());
   }
 
   @Test
