@@ -251,8 +251,16 @@ public final class DlqCommand implements Runnable {
                       + String.join(", ", matching.stream().map(DeadLetter::coordinates).toList())
                       + ")");
         }
+        // a letter that may not go back is named and left; the others are not held back by it
+        List<String> refusals =
+            waiting.stream().flatMap(l -> Redriver.refusal(kafka, l).stream()).toList();
+        List<DeadLetter> sendable =
+            waiting.stream().filter(l -> Redriver.refusal(kafka, l).isEmpty()).toList();
+        refusals.forEach(refusal -> err.println("refused: " + refusal));
+        err.flush();
+        int exitCode = refusals.isEmpty() ? 0 : 1;
         if (dryRun) {
-          waiting.forEach(
+          sendable.forEach(
               l ->
                   out.println(
                       "would redrive "
@@ -266,11 +274,11 @@ public final class DlqCommand implements Runnable {
           }
           out.println("dry run: nothing sent");
           out.flush();
-          return 0;
+          return exitCode;
         }
         int sent =
             new Redriver(kafka, context.kafkaTimeout(), database.jdbi(), operator())
-                .redrive(waiting, out, err);
+                .redrive(sendable, out, err);
         out.println(
             "redriven "
                 + sent
@@ -280,8 +288,11 @@ public final class DlqCommand implements Runnable {
         if (!othersLeft.isEmpty()) {
           out.println(othersLeft);
         }
+        if (!refusals.isEmpty()) {
+          out.println(refusals.size() + " refused (see above): not sent, and still listed");
+        }
         out.flush();
-        return 0;
+        return exitCode;
       }
     }
 

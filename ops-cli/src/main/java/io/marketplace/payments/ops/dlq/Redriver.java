@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -100,21 +101,38 @@ public final class Redriver {
 
   /** Only the workers' own source topics: a header must not send a record anywhere else. */
   private Topic sourceOf(DeadLetter letter) {
+    return source(kafka, letter)
+        .orElseThrow(() -> new OperatorError(refusal(kafka, letter).orElseThrow()));
+  }
+
+  /**
+   * Why {@code letter} may not be redriven, if it may not: it sits on no dead-letter topic of this
+   * system, or names as its source another topic than the one its dead-letter topic belongs to (a
+   * record anyone who reaches Kafka could have written there).
+   */
+  static Optional<String> refusal(KafkaConfig kafka, DeadLetter letter) {
+    if (source(kafka, letter).isPresent()) {
+      return Optional.empty();
+    }
     for (Topic topic : kafka.topics().all()) {
       if (topic.dlq().name().equals(letter.dlqTopic())) {
-        if (!topic.name().equals(letter.sourceTopic())) {
-          throw new OperatorError(
-              letter.coordinates()
-                  + " names "
-                  + letter.sourceTopic()
-                  + " as its source, not "
-                  + topic.name()
-                  + "; not redriven");
-        }
-        return topic;
+        return Optional.of(
+            letter.coordinates()
+                + " names "
+                + letter.sourceTopic()
+                + " as its source, not "
+                + topic.name()
+                + "; not redriven");
       }
     }
-    throw new OperatorError(letter.dlqTopic() + " is not a dead-letter topic of this system");
+    return Optional.of(letter.dlqTopic() + " is not a dead-letter topic of this system");
+  }
+
+  private static Optional<Topic> source(KafkaConfig kafka, DeadLetter letter) {
+    return kafka.topics().all().stream()
+        .filter(topic -> topic.dlq().name().equals(letter.dlqTopic()))
+        .filter(topic -> topic.name().equals(letter.sourceTopic()))
+        .findFirst();
   }
 
   private <T> T inTransaction(org.jdbi.v3.core.HandleCallback<T, RuntimeException> work) {

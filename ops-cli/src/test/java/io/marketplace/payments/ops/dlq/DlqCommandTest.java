@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -352,6 +353,57 @@ class DlqCommandTest {
       assertThat(typo.err()).contains("payment-processer").contains(consumer).contains(refunds);
       assertThat(typo.out()).doesNotContain("redriven");
     }
+  }
+
+  @Test
+  @Order(8)
+  void shouldRedriveTheOthersAndNameTheOneRefusedWhenADeadLetterNamesAnotherSource() {
+    // Given a record on the Stripe events' dead-letter topic that names the moderation topic as its
+    // source (anyone who reaches Kafka can write one), then a real dead letter behind it
+    bugFixed.set(false);
+    RecordMetadata foreign =
+        kafka.send(
+            topics.stripeEvents().dlq(),
+            "pi_beside_foreign",
+            "{\"decision\":\"approved\"}",
+            Map.of(
+                RecordHeaders.SOURCE_TOPIC,
+                topics.moderation().name(),
+                RecordHeaders.CONSUMER,
+                consumer,
+                RecordHeaders.EVENT_ID,
+                "evt_foreign_letter"));
+    deliver("evt_beside_foreign", "pi_beside_foreign", "promotion_featured");
+    ConsumerRecord<String, byte[]> letter =
+        kafka.awaitRecord(
+            topics.stripeEvents().dlq(),
+            r -> "pi_beside_foreign".equals(r.key()) && r.offset() != foreign.offset(),
+            WAIT);
+    assertThat(letter.partition()).isEqualTo(foreign.partition());
+    assertThat(letter.offset()).isGreaterThan(foreign.offset());
+    String foreignAt = foreign.topic() + "/" + foreign.partition() + "/" + foreign.offset();
+
+    // When the bug is fixed and the operator redrives every dead letter of the worker, after a
+    // dry run
+    bugFixed.set(true);
+    Cli.Result dryRun = cli.run("dlq", "redrive", "--all", "--consumer", consumer, "--dry-run");
+    Cli.Result redrive = cli.run("dlq", "redrive", "--all", "--consumer", consumer);
+
+    // Then the real dead letter is sent and applied, and the foreign one is named and not sent
+    for (Cli.Result result : new Cli.Result[] {dryRun, redrive}) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+      assertThat(result.err())
+          .contains("refused: " + foreignAt + " names " + topics.moderation().name());
+    }
+    assertThat(dryRun.out()).contains("would redrive").contains("evt_beside_foreign");
+    assertThat(redrive.out())
+        .contains("redriven 1 dead letters")
+        .contains("evt_beside_foreign")
+        .contains("1 refused");
+    Await.until(WAIT, "the real dead letter applied", () -> applied("evt_beside_foreign") == 1);
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_foreign_letter")).isZero();
+    assertThat(kafka.readAll(topics.moderation())).isEmpty();
+    assertThat(cli.run("dlq", "list", "--waiting").out()).contains("evt_foreign_letter");
   }
 
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
