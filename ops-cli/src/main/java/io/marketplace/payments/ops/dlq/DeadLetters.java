@@ -26,12 +26,13 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 public final class DeadLetters {
 
-  private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration POLL = Duration.ofMillis(200);
   private final KafkaConfig kafka;
   private final Duration metadataTimeout;
 
-  /** A topic's partitions are looked up within {@code metadataTimeout}. */
+  /**
+   * Each call to Kafka, and the read between two records, waits at most {@code metadataTimeout}.
+   */
   public DeadLetters(KafkaConfig kafka, Duration metadataTimeout) {
     this.kafka = kafka;
     this.metadataTimeout = metadataTimeout;
@@ -105,36 +106,56 @@ public final class DeadLetters {
     return letters;
   }
 
+  /**
+   * Reads {@code partitions} to the ends they had when it began. Each call to Kafka waits at most
+   * {@code KAFKA_COMMAND_TIMEOUT}, and so does the read between two records: a large topic takes as
+   * long as it takes, a stalled read fails naming the wait.
+   */
   private List<DeadLetter> readToEnd(
       KafkaConsumer<String, byte[]> consumer,
       List<TopicPartition> partitions,
       PrintWriter progress) {
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-    List<DeadLetter> letters = new ArrayList<>();
-    long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
-    long reported = 0;
-    while (!reachedEnd(consumer, end)) {
-      if (System.nanoTime() - deadline >= 0) {
-        throw new OperatorError(
-            "could not read " + partitions.getFirst().topic() + " to its end within 60 s");
+    String topic = partitions.getFirst().topic();
+    try {
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, metadataTimeout);
+      List<DeadLetter> letters = new ArrayList<>();
+      long deadline = System.nanoTime() + metadataTimeout.toNanos();
+      long reported = 0;
+      long left = Long.MAX_VALUE;
+      for (long nowLeft; (nowLeft = left(consumer, end)) > 0; left = nowLeft) {
+        if (nowLeft < left) {
+          // moved on (records, or the markers of transactions, read past)
+          deadline = System.nanoTime() + metadataTimeout.toNanos();
+        } else if (System.nanoTime() - deadline >= 0) {
+          throw OperatorError.kafkaDidNotAnswer(
+              kafka.bootstrapServers(),
+              metadataTimeout,
+              "reading " + topic + " stalled, " + letters.size() + " read before its end",
+              null);
+        }
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+          letters.add(DeadLetter.of(record));
+        }
+        if (letters.size() - reported >= 1000) {
+          reported = letters.size();
+          progress.println("read " + reported + " dead letters of " + topic);
+          progress.flush();
+        }
       }
-      for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-        letters.add(DeadLetter.of(record));
-      }
-      if (letters.size() - reported >= 1000) {
-        reported = letters.size();
-        progress.println("read " + reported + " dead letters of " + partitions.getFirst().topic());
-        progress.flush();
-      }
+      return letters;
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      throw OperatorError.kafkaDidNotAnswer(
+          kafka.bootstrapServers(), metadataTimeout, topic + " not read to its end", e);
     }
-    return letters;
   }
 
-  private static boolean reachedEnd(
-      KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, Long> end) {
-    return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+  /** How many offsets are left to read before {@code end}. */
+  private long left(KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, Long> end) {
+    return end.entrySet().stream()
+        .mapToLong(e -> Math.max(0, e.getValue() - consumer.position(e.getKey(), metadataTimeout)))
+        .sum();
   }
 
   private Properties readerConfig() {
