@@ -137,6 +137,18 @@ public final class ConsumerGroups implements AutoCloseable {
     try {
       get(admin.alterConsumerGroupOffsets(group, offsets).all());
     } catch (OperatorError e) {
+      if (OperatorError.isKafkaTimeout(e.getCause()) || e.getCause() instanceof TimeoutException) {
+        // no answer is no refusal: the offsets may have moved
+        throw new OperatorError(
+            e.getMessage()
+                + "; the offsets of "
+                + group
+                + " may or may not have moved: run replay again once Kafka answers (it sets the"
+                + " same offsets), and keep "
+                + group
+                + " stopped until it succeeds",
+            e.getCause());
+      }
       throw new OperatorError(
           "Kafka refused to move the offsets of "
               + group
