@@ -304,7 +304,8 @@ public final class StripeEmulator implements AutoCloseable {
     RefundService refunds = new RefundService(store, events, timer, config.disputeDelay());
     RefundFaults faults = new RefundFaults();
     PaymentIntentFaults creationFaults = new PaymentIntentFaults();
-    Controls controls = new Controls(refunds, faults, creationFaults, disputes, deliverer, quirks);
+    Controls controls =
+        new Controls(payments, refunds, faults, creationFaults, disputes, deliverer, quirks);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     Map<String, String> legacyEndpointIds = new HashMap<>();
     Map<String, Integer> occurrences = new HashMap<>();
@@ -438,6 +439,14 @@ public final class StripeEmulator implements AutoCloseable {
    */
   public Map<String, Object> failRefund(String refundId) {
     return controls.failRefund(refundId).toJson();
+  }
+
+  /**
+   * Deletes a PaymentIntent, as Stripe's "delete all test data" does: every call naming it answers
+   * 404 {@code resource_missing} from now on, as it would to a key of another account or mode.
+   */
+  public void deletePaymentIntent(String paymentIntentId) {
+    controls.deletePaymentIntent(paymentIntentId);
   }
 
   /** Opens a chargeback ({@code needs_response}, reason fraudulent) now; returns its id. */

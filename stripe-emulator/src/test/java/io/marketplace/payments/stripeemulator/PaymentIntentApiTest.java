@@ -329,6 +329,44 @@ class PaymentIntentApiTest {
   }
 
   @Test
+  void shouldAnswer404ToEveryCallNamingADeletedPaymentIntent() throws StripeException {
+    // Given a PaymentIntent that existed
+    PaymentIntent made =
+        stripe
+            .v1()
+            .paymentIntents()
+            .create(
+                posting(500, "listing-deleted"),
+                RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build());
+
+    // When it is deleted, as Stripe's "delete all test data" does
+    emulator.deletePaymentIntent(made.getId());
+
+    // Then a retrieve, a confirm and a cancel get Stripe's 404, as a key of another account would
+    for (Callable<?> call :
+        List.<Callable<?>>of(
+            () -> stripe.v1().paymentIntents().retrieve(made.getId()),
+            () ->
+                stripe
+                    .v1()
+                    .paymentIntents()
+                    .confirm(
+                        made.getId(),
+                        PaymentIntentConfirmParams.builder()
+                            .setPaymentMethod("pm_card_visa")
+                            .build()),
+            () -> stripe.v1().paymentIntents().cancel(made.getId()))) {
+      InvalidRequestException error =
+          catchThrowableOfType(InvalidRequestException.class, call::call);
+      assertThat(error.getStatusCode()).isEqualTo(404);
+      assertThat(error.getCode()).isEqualTo("resource_missing");
+      assertThat(error.getParam()).isEqualTo("intent");
+      assertThat(error.getStripeError().getType()).isEqualTo("invalid_request_error");
+      assertThat(error.getMessage()).contains("No such payment_intent: '" + made.getId() + "'");
+    }
+  }
+
+  @Test
   void shouldAnswer400WhenRequiredParamIsMissing() {
     // When
     InvalidRequestException error =

@@ -105,6 +105,12 @@ public final class ControlController {
             .toJson());
   }
 
+  public ApiResponse deletePaymentIntent(ApiRequest request) {
+    String id = request.pathParam("id");
+    controls.deletePaymentIntent(id);
+    return ApiResponse.ok(Map.of("id", id, "object", "payment_intent", "deleted", true));
+  }
+
   public ApiResponse failRefund(ApiRequest request) {
     return ApiResponse.ok(controls.failRefund(request.pathParam("id")).toJson());
   }

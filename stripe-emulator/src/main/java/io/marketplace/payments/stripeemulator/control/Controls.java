@@ -4,7 +4,9 @@ import io.marketplace.payments.stripeemulator.WebhookAttempt;
 import io.marketplace.payments.stripeemulator.dispute.Dispute;
 import io.marketplace.payments.stripeemulator.dispute.DisputeService;
 import io.marketplace.payments.stripeemulator.http.RequestOrigin;
+import io.marketplace.payments.stripeemulator.http.StripeError;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntentService;
 import io.marketplace.payments.stripeemulator.refund.Refund;
 import io.marketplace.payments.stripeemulator.refund.RefundFaults;
 import io.marketplace.payments.stripeemulator.refund.RefundService;
@@ -19,6 +21,7 @@ import java.util.Map;
  * happen on the dashboard, at the card network or in Stripe's own failures.
  */
 public final class Controls {
+  private final PaymentIntentService paymentIntents;
   private final RefundService refunds;
   private final RefundFaults faults;
   private final PaymentIntentFaults creationFaults;
@@ -27,12 +30,14 @@ public final class Controls {
   private final DeliveryQuirks quirks;
 
   public Controls(
+      PaymentIntentService paymentIntents,
       RefundService refunds,
       RefundFaults faults,
       PaymentIntentFaults creationFaults,
       DisputeService disputes,
       WebhookDeliverer deliverer,
       DeliveryQuirks quirks) {
+    this.paymentIntents = paymentIntents;
     this.refunds = refunds;
     this.faults = faults;
     this.creationFaults = creationFaults;
@@ -63,6 +68,16 @@ public final class Controls {
 
   public int armedPaymentIntentFailures() {
     return creationFaults.remaining();
+  }
+
+  /**
+   * Deletes a PaymentIntent, as Stripe's "delete all test data" does: every call naming it answers
+   * 404 {@code resource_missing}, as it would to a key of another account or mode.
+   */
+  public void deletePaymentIntent(String paymentIntentId) {
+    if (!paymentIntents.delete(paymentIntentId)) {
+      throw StripeError.noSuch("payment_intent", paymentIntentId, "intent");
+    }
   }
 
   /** A refund made outside the system, as from Stripe's dashboard; {@code amount} null = all. */

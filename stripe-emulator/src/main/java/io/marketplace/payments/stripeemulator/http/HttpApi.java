@@ -112,6 +112,7 @@ public final class HttpApi {
     r.delete("/_emulator/payment_intent_failures", control(controls::clearPaymentIntentFailures));
     r.post("/_emulator/payment_intents/{id}/refund", control(controls::refundOutsideSystem));
     r.post("/_emulator/refunds/{id}/fail", control(controls::failRefund));
+    r.post("/_emulator/payment_intents/{id}/delete", control(controls::deletePaymentIntent));
     r.post("/_emulator/payment_intents/{id}/dispute", control(controls::openDispute));
     r.post("/_emulator/disputes/{id}/close", control(controls::closeDispute));
     r.get("/_emulator/webhook_attempts", control(controls::webhookAttempts));

@@ -106,6 +106,15 @@ public final class PaymentIntentService {
         .orElseThrow(() -> StripeError.noSuch("payment_intent", id, "intent"));
   }
 
+  /**
+   * Deletes a PaymentIntent, as Stripe's "delete all test data" does in test mode: from then on it
+   * answers 404 {@code resource_missing} ({@code No such payment_intent: 'pi_...'}) to every call,
+   * which is also what a key of another account or mode gets for it. Returns whether it existed.
+   */
+  public boolean delete(String id) {
+    return store.locked(id, () -> store.removePaymentIntent(id));
+  }
+
   public List<PaymentIntent> all() {
     return store.paymentIntents();
   }

@@ -156,6 +156,16 @@ public final class Store {
     webhookEndpoints.put(endpoint.id(), endpoint);
   }
 
+  /**
+   * Forgets a PaymentIntent, as Stripe's "delete all test data" does: every call naming it answers
+   * 404 from now on. The journal's deletion line names the id, whatever its kind.
+   */
+  public boolean removePaymentIntent(String id) {
+    boolean removed = paymentIntents.remove(id) != null;
+    log.append(Change.deleted(id));
+    return removed;
+  }
+
   public boolean removeWebhookEndpoint(String id) {
     boolean removed = webhookEndpoints.remove(id) != null;
     log.append(Change.deleted(id));
