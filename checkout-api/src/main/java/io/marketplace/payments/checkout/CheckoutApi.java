@@ -107,7 +107,7 @@ public final class CheckoutApi implements AutoCloseable {
               rateLimiter,
               writeLimiter,
               idempotency);
-      PaymentIntents paymentIntents = new PaymentIntents(stripe);
+      PaymentIntents paymentIntents = new PaymentIntents(stripe, config.stripe().keyFingerprint());
       Purchases purchases = new Purchases(jdbi, paymentIntents, clock, new IntentMetrics(registry));
       RefundExecutor refunds = new RefundExecutor(jdbi, stripe, clock, registry);
       Controllers controllers =

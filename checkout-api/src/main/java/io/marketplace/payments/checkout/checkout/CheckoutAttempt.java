@@ -16,7 +16,8 @@ public record CheckoutAttempt(
     int amountCents,
     String stripePaymentIntentId,
     String status,
-    Instant createdAt) {
+    Instant createdAt,
+    String stripeKeyFingerprint) {
 
   public String idempotencyKey() {
     return id.toString();

@@ -14,7 +14,7 @@ public interface CheckoutDao {
 
   String COLUMNS =
       "id, listing_id, user_id, payment_type, amount_cents, stripe_payment_intent_id, status,"
-          + " created_at";
+          + " created_at, stripe_key_fingerprint";
 
   @SqlQuery(
       "SELECT "
@@ -81,13 +81,33 @@ public interface CheckoutDao {
           + " WHERE id = :id AND status = 'open' AND stripe_payment_intent_id IS NULL")
   int giveUp(@Bind("id") UUID id, @Bind("now") Instant now);
 
-  /** Puts the PaymentIntent on the attempt; 0 when one is there already or it was given up. */
+  /**
+   * Puts the PaymentIntent on the attempt, with the fingerprint of the Stripe key that got it; 0
+   * when one is there already or it was given up.
+   */
   @SqlUpdate(
       """
-      UPDATE checkout_attempts SET stripe_payment_intent_id = :paymentIntentId, updated_at = :now
+      UPDATE checkout_attempts SET stripe_payment_intent_id = :paymentIntentId,
+          stripe_key_fingerprint = :keyFingerprint, updated_at = :now
       WHERE id = :id AND status = 'open' AND stripe_payment_intent_id IS NULL
       """)
   int recordPaymentIntent(
+      @Bind("id") UUID id,
+      @Bind("paymentIntentId") String paymentIntentId,
+      @Bind("keyFingerprint") String keyFingerprint,
+      @Bind("now") Instant now);
+
+  /**
+   * Gives up a purchase whose PaymentIntent Stripe no longer has for the very key it was recorded
+   * with (see {@link PaymentIntents.Gone}): the next checkout starts a new attempt. Only while the
+   * attempt is open and still holds that PaymentIntent.
+   */
+  @SqlUpdate(
+      """
+      UPDATE checkout_attempts SET status = 'closed', updated_at = :now
+      WHERE id = :id AND status = 'open' AND stripe_payment_intent_id = :paymentIntentId
+      """)
+  int giveUpGone(
       @Bind("id") UUID id,
       @Bind("paymentIntentId") String paymentIntentId,
       @Bind("now") Instant now);

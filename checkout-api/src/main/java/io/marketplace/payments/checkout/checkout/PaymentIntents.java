@@ -37,9 +37,17 @@ public final class PaymentIntents {
       "the payment provider is unavailable; try again shortly";
 
   private final StripeClient stripe;
+  private final String keyFingerprint;
 
-  public PaymentIntents(StripeClient stripe) {
+  /** {@code keyFingerprint}: the key of {@code stripe}, as {@code StripeConfig#keyFingerprint}. */
+  public PaymentIntents(StripeClient stripe, String keyFingerprint) {
     this.stripe = stripe;
+    this.keyFingerprint = keyFingerprint;
+  }
+
+  /** Which key this client calls Stripe with, recorded with every PaymentIntent it gets. */
+  public String keyFingerprint() {
+    return keyFingerprint;
   }
 
   public PaymentIntent create(CheckoutAttempt attempt, Listing listing) {
@@ -135,8 +143,55 @@ public final class PaymentIntents {
     try {
       return stripe.v1().paymentIntents().retrieve(paymentIntentId);
     } catch (StripeException e) {
+      if (isMissing(e)) {
+        log.warn(
+            "Stripe does not find PaymentIntent {} with the key in use (status {}, code {},"
+                + " request {}): {}",
+            paymentIntentId,
+            e.getStatusCode(),
+            e.getCode(),
+            e.getRequestId(),
+            redacted(e.getMessage()));
+        throw new Gone(paymentIntentId, e.getRequestId());
+      }
       throw failure("retrieve", e);
     }
+  }
+
+  /**
+   * Stripe answered 404 {@code resource_missing} for a PaymentIntent we recorded: the key in use
+   * does not find it. With the key it was recorded with (one account, one mode) that means it is
+   * gone (test mode's "delete all test data"; live PaymentIntents are never deleted), and nobody
+   * can pay it. With another key (rotated to another account or mode, a database restored from
+   * another environment) it may still exist where it was made and be paid there by whoever holds
+   * its client secret: it must never be replaced by a second one, so this answer (502, saying so)
+   * stands until an operator restores the key or settles the purchase.
+   */
+  public static final class Gone extends ProblemException {
+    private final String paymentIntentId;
+
+    private Gone(String paymentIntentId, String requestId) {
+      super(
+          502,
+          "Bad Gateway",
+          "the payment provider does not find this purchase's payment "
+              + paymentIntentId
+              + " with the account in use; it may still be payable where it was made, so it is"
+              + " not replaced by another: the operators must restore the account or settle it"
+              + (requestId == null ? "" : " (provider request " + requestId + ")"));
+      this.paymentIntentId = paymentIntentId;
+    }
+
+    public String paymentIntentId() {
+      return paymentIntentId;
+    }
+  }
+
+  /** Stripe's 404 for an id the key in use does not find: {@code No such payment_intent: ...}. */
+  static boolean isMissing(StripeException e) {
+    return e.getStatusCode() != null
+        && e.getStatusCode() == 404
+        && "resource_missing".equals(e.getCode());
   }
 
   /**

@@ -32,9 +32,11 @@ import org.slf4j.LoggerFactory;
  *   <li>Outside any transaction: if the attempt has a PaymentIntent, retrieve it (Stripe forgets
  *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. An
  *       answer Stripe keeps for the key (a server error, or parameters other than the key's first
- *       call had) gives the attempt up: the retry starts anew.
- *   <li>In a second transaction: put the PaymentIntent id on the attempt and insert the {@code
- *       payments} row ({@code requires_payment}), both only if not there yet.
+ *       call had) gives the attempt up: the retry starts anew. So does a PaymentIntent that the key
+ *       it was recorded with no longer finds; one another key made is never replaced.
+ *   <li>In a second transaction: put the PaymentIntent id on the attempt, with the fingerprint of
+ *       the Stripe key that got it, and insert the {@code payments} row ({@code requires_payment}),
+ *       both only if not there yet.
  * </ol>
  *
  * A crash between the steps is harmless: the retry finds the attempt and Stripe answers its key
@@ -86,8 +88,19 @@ public final class Purchases {
         }
         CheckoutAttempt attempt = opened.attempt();
         boolean known = attempt.stripePaymentIntentId() != null;
-        PaymentIntent intent =
-            known ? paymentIntents.retrieve(attempt.stripePaymentIntentId()) : create(opened);
+        PaymentIntent intent;
+        if (known) {
+          try {
+            intent = paymentIntents.retrieve(attempt.stripePaymentIntentId());
+          } catch (PaymentIntents.Gone gone) {
+            if (giveUpGone(attempt)) {
+              continue;
+            }
+            throw gone;
+          }
+        } else {
+          intent = create(opened);
+        }
         if (endsPurchase(intent, type)) {
           // paid or canceled at Stripe before our records say so: this purchase is over; a paid
           // featured week counts from now on for the fit of the next (refuseFeaturedPastTheEnd)
@@ -138,6 +151,45 @@ public final class Purchases {
       }
       throw e;
     }
+  }
+
+  /**
+   * Step 2 for an attempt whose PaymentIntent Stripe does not find ({@link PaymentIntents.Gone}).
+   * Given up, so that this checkout goes on with a new attempt and a new PaymentIntent, only when
+   * the key in use is the one the PaymentIntent was recorded with: that key's account and mode have
+   * no such PaymentIntent any more, so nobody can pay it. Kept otherwise (recorded with another
+   * key, or before keys were recorded): it may be payable where it was made, and a second one could
+   * be paid too; the caller answers 502, logged here for the operators.
+   */
+  private boolean giveUpGone(CheckoutAttempt attempt) {
+    String paymentIntentId = attempt.stripePaymentIntentId();
+    if (!paymentIntents.keyFingerprint().equals(attempt.stripeKeyFingerprint())) {
+      log.error(
+          "{} of listing {}: Stripe does not find its PaymentIntent {} with the key in use, which"
+              + " is not the key it was recorded with ({}); it is kept, not replaced, as it may"
+              + " still be payable there: restore that key, or settle the purchase by hand",
+          attempt.paymentType(),
+          attempt.listingId(),
+          paymentIntentId,
+          attempt.stripeKeyFingerprint() == null
+              ? "none recorded"
+              : "key " + attempt.stripeKeyFingerprint());
+      return false;
+    }
+    int given =
+        jdbi.withHandle(
+            h ->
+                h.attach(CheckoutDao.class)
+                    .giveUpGone(attempt.id(), paymentIntentId, clock.instant()));
+    if (given == 1) {
+      log.warn(
+          "{} of listing {}: Stripe no longer has its PaymentIntent {} for the key that made it;"
+              + " nobody can pay it, so the purchase starts a new attempt",
+          attempt.paymentType(),
+          attempt.listingId(),
+          paymentIntentId);
+    }
+    return true;
   }
 
   /** Step 1: the rules, under the listing's lock, and the open attempt. */
@@ -379,7 +431,9 @@ public final class Purchases {
                 tx.attach(CheckoutDao.class).close(attempt.id(), now);
                 return new Recorded(null, refused);
               }
-              return new Recorded(recordInTransaction(tx, attempt, intent, now), null);
+              return new Recorded(
+                  recordInTransaction(tx, attempt, intent, paymentIntents.keyFingerprint(), now),
+                  null);
             });
     if (recorded.recording() == Recording.GIVEN_UP) {
       log.warn(
@@ -429,9 +483,13 @@ public final class Purchases {
   private record Recorded(Recording recording, ProblemException refused) {}
 
   private static Recording recordInTransaction(
-      Handle tx, CheckoutAttempt attempt, PaymentIntent intent, Instant now) {
+      Handle tx,
+      CheckoutAttempt attempt,
+      PaymentIntent intent,
+      String keyFingerprint,
+      Instant now) {
     CheckoutDao dao = tx.attach(CheckoutDao.class);
-    if (dao.recordPaymentIntent(attempt.id(), intent.getId(), now) == 0
+    if (dao.recordPaymentIntent(attempt.id(), intent.getId(), keyFingerprint, now) == 0
         && !dao.holds(attempt.id(), intent.getId())) {
       return Recording.GIVEN_UP;
     }

@@ -5,6 +5,10 @@ import io.marketplace.payments.common.config.Deployment;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * How to reach Stripe (SPEC §2). One {@link StripeClient} is built in {@code main} and passed in;
@@ -83,6 +87,21 @@ public record StripeConfig(String secretKey, String apiBase) {
         .setConnectTimeout(5_000)
         .setReadTimeout(20_000)
         .setMaxNetworkRetries(0);
+  }
+
+  /**
+   * Tells keys apart without revealing them: the first 16 hex digits of the key's SHA-256. A secret
+   * key belongs to one account and mode, so two objects recorded with the same fingerprint were
+   * seen by the same account and mode.
+   */
+  public String keyFingerprint() {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(secretKey.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
   }
 
   @Override
