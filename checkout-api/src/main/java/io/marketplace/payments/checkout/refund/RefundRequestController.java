@@ -28,11 +28,13 @@ import org.jdbi.v3.core.Jdbi;
  * owner asks for money back. A user request is always reviewed (SPEC §1): the record is born {@code
  * pending}, {@code refund.requested} is announced, and a super_admin approves or rejects it.
  *
- * <p>Without {@code paymentIntentId} it is the listing's posting fee, in full, and only while no
- * refund of it is under way or done. With it, it is that payment of the listing (a posting fee, a
- * featured promotion or a bump): 404 when the listing has no such payment, 409 when it has not
- * succeeded or nothing is left of it to refund; the request is for what is left ({@link
- * RefundDao#claimedCents}, under the payment's row lock, as an admin's refund takes it).
+ * <p>Without {@code paymentIntentId} it is the listing's posting fee; with it, that payment of the
+ * listing (a posting fee, a featured promotion or a bump): 404 when the listing has no such
+ * payment, 409 when it has not succeeded. Either way the request is for what is left of the
+ * payment, 409 when nothing is ({@link #whatIsLeft}: {@link RefundDao#claimedCents}, under the
+ * payment's row lock, as an admin's refund and the approval of the request count it), so that a
+ * request is never taken that its approval would refuse, nor refused for a refund that gave nothing
+ * back (a chargeback we won).
  *
  * <p>With an {@code Idempotency-Key} the record's id is derived from the caller, the key, the
  * listing and the body ({@link #refundId}), so that a request run again under its key (its first
@@ -88,7 +90,7 @@ public final class RefundRequestController {
               Claim claim =
                   paymentIntentId.isPresent()
                       ? namedPayment(tx, listingId, paymentIntentId.get())
-                      : postingFee(dao, listingId);
+                      : postingFee(tx, listingId);
               dao.insertUserRequest(
                   id,
                   listing.userId(),
@@ -128,22 +130,29 @@ public final class RefundRequestController {
   /** What a request asks back: of which payment, how much. */
   private record Claim(String paymentIntentId, long amountCents) {}
 
-  /** The listing's posting fee, in full, when no refund of it is under way or done. */
-  private static Claim postingFee(RefundRequestDao dao, UUID listingId) {
-    RefundRequestDao.PaidFee paid =
-        dao.succeededPostingFee(listingId)
-            .orElseThrow(
-                () ->
-                    ProblemException.conflict(
-                        "nothing was paid for this listing, so there is nothing to refund"));
-    // held like every path that reserves part of a payment, so an admin's refund of it waits
-    dao.lockPayment(paid.stripePaymentIntentId());
-    List<RefundRecord> live = dao.liveRefundsOf(paid.stripePaymentIntentId());
-    if (!live.isEmpty()) {
+  /**
+   * The listing's posting fee, for what is left of it: the latest succeeded fee with something left
+   * (a listing has one; a second paid one, refunded as undeliverable, leaves nothing).
+   */
+  private static Claim postingFee(Handle tx, UUID listingId) {
+    RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+    List<String> fees = dao.succeededPostingFees(listingId);
+    if (fees.isEmpty()) {
       throw ProblemException.conflict(
-          "a refund of this payment is already " + live.getFirst().status().wire());
+          "nothing was paid for this listing, so there is nothing to refund");
     }
-    return new Claim(paid.stripePaymentIntentId(), paid.amountCents());
+    for (String paymentIntentId : fees) {
+      // held like every path that reserves part of a payment, so an admin's refund of it waits
+      Optional<RefundRequestDao.Payment> payment =
+          dao.lockPayment(paymentIntentId).filter(RefundRequestDao.Payment::succeeded);
+      if (payment.isPresent()) {
+        long left = whatIsLeft(tx, payment.get());
+        if (left > 0) {
+          return new Claim(paymentIntentId, left);
+        }
+      }
+    }
+    throw nothingLeft();
   }
 
   /** The listing's payment the owner named, for what is left of it. */
@@ -160,15 +169,28 @@ public final class RefundRequestController {
       throw ProblemException.conflict(
           "the payment is " + payment.status() + "; only a succeeded payment is refunded");
     }
-    long left =
-        payment.amountCents()
-            - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId());
+    long left = whatIsLeft(tx, payment);
     if (left <= 0) {
-      throw ProblemException.conflict(
-          "nothing is left to refund of this payment: it is refunded, or refunds of all of it are"
-              + " under way or awaiting review");
+      throw nothingLeft();
     }
     return new Claim(payment.stripePaymentIntentId(), left);
+  }
+
+  /**
+   * What a request may still ask of a payment whose row the caller holds locked: the amount paid
+   * minus {@link RefundDao#claimedCents} (refunds returned, on their way or awaiting review,
+   * chargebacks not won, refunds made in Stripe's dashboard not recorded yet), the rule an admin's
+   * refund and the approval of a request apply too.
+   */
+  private static long whatIsLeft(Handle tx, RefundRequestDao.Payment payment) {
+    return payment.amountCents()
+        - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId());
+  }
+
+  private static ProblemException nothingLeft() {
+    return ProblemException.conflict(
+        "nothing is left to refund of this payment: it is refunded, or refunds of all of it are"
+            + " under way or awaiting review");
   }
 
   private static String abbreviate(String text) {

@@ -13,20 +13,20 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** This service's statements on {@code payment_refunds} and the payments they refund. */
 @RegisterRowMapper(RefundRecord.Mapper.class)
-@RegisterConstructorMapper(RefundRequestDao.PaidFee.class)
 @RegisterConstructorMapper(RefundRequestDao.Payment.class)
 public interface RefundRequestDao {
 
-  /** A succeeded posting fee: what a user's refund request gives back. */
-  record PaidFee(String stripePaymentIntentId, int amountCents) {}
-
+  /**
+   * The listing's succeeded posting fees, latest first: a listing has one, but a second paid while
+   * the first was on its way (refunded as undeliverable) or after the first went back is another.
+   */
   @SqlQuery(
       """
-      SELECT stripe_payment_intent_id, amount_cents FROM payments
+      SELECT stripe_payment_intent_id FROM payments
       WHERE listing_id = :listingId AND payment_type = 'posting_fee' AND status = 'succeeded'
-      ORDER BY succeeded_at DESC LIMIT 1
+      ORDER BY succeeded_at DESC, stripe_payment_intent_id
       """)
-  Optional<PaidFee> succeededPostingFee(@Bind("listingId") UUID listingId);
+  List<String> succeededPostingFees(@Bind("listingId") UUID listingId);
 
   /** A row of {@code payments}, as a refund of it needs it. */
   record Payment(
@@ -52,14 +52,6 @@ public interface RefundRequestDao {
       FROM payments WHERE stripe_payment_intent_id = :pi FOR UPDATE
       """)
   Optional<Payment> lockPayment(@Bind("pi") String paymentIntentId);
-
-  /** Refunds of a payment that are under way or done; a rejected one does not count. */
-  @SqlQuery(
-      "SELECT "
-          + RefundRecord.COLUMNS
-          + " FROM payment_refunds"
-          + " WHERE stripe_payment_intent_id = :paymentIntentId AND status <> 'rejected'")
-  List<RefundRecord> liveRefundsOf(@Bind("paymentIntentId") String paymentIntentId);
 
   @SqlUpdate(
       """

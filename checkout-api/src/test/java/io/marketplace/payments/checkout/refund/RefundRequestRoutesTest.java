@@ -87,7 +87,7 @@ class RefundRequestRoutesTest {
     assertThat(unpaidResponse.status()).isEqualTo(409);
     assertThat(unpaidResponse.json().get("detail").asText()).contains("nothing was paid");
     assertThat(twice.status()).isEqualTo(409);
-    assertThat(twice.json().get("detail").asText()).contains("already pending");
+    assertThat(twice.json().get("detail").asText()).contains("nothing is left to refund");
     assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isEqualTo(1);
   }
 
