@@ -6,6 +6,7 @@ import io.marketplace.payments.stripeemulator.control.Controls;
 import io.marketplace.payments.stripeemulator.dispute.Dispute;
 import io.marketplace.payments.stripeemulator.dispute.DisputeController;
 import io.marketplace.payments.stripeemulator.dispute.DisputeService;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.stripeemulator.http.HttpApi;
 import io.marketplace.payments.stripeemulator.http.IdempotencyStore;
 import io.marketplace.payments.stripeemulator.payment.PaymentController;
@@ -304,8 +305,10 @@ public final class StripeEmulator implements AutoCloseable {
     RefundService refunds = new RefundService(store, events, timer, config.disputeDelay());
     RefundFaults faults = new RefundFaults();
     PaymentIntentFaults creationFaults = new PaymentIntentFaults();
+    ApiFaults apiFaults = new ApiFaults();
     Controls controls =
-        new Controls(payments, refunds, faults, creationFaults, disputes, deliverer, quirks);
+        new Controls(
+            payments, refunds, faults, creationFaults, apiFaults, disputes, deliverer, quirks);
     WebhookEndpointController webhookEndpoints = new WebhookEndpointController(store);
     Map<String, String> legacyEndpointIds = new HashMap<>();
     Map<String, Integer> occurrences = new HashMap<>();
@@ -326,6 +329,7 @@ public final class StripeEmulator implements AutoCloseable {
             config.secretKey(),
             config.apiVersion(),
             idempotency,
+            apiFaults,
             store::findJson,
             new PaymentController(payments, creationFaults),
             new RefundController(refunds, faults),
@@ -421,6 +425,21 @@ public final class StripeEmulator implements AutoCloseable {
   /** Disarms PaymentIntent creation failures not yet used. */
   public void clearPaymentIntentFailures() {
     controls.clearPaymentIntentFailures();
+  }
+
+  /**
+   * The next {@code count} calls of {@code operation} ({@code POST /v1/refunds}, {@code GET
+   * /v1/payment_intents/{id}}: a method and a route as the API names it) answer {@code kind}'s
+   * error before anything is done: a 429 as Stripe sends when it holds a caller off, a 403 for a
+   * restricted key, a 401 for an expired key. Nothing is kept for the Idempotency-Key.
+   */
+  public void failNextApiCalls(String operation, int count, ApiFaults.Kind kind) {
+    controls.failNextApiCalls(operation, count, kind);
+  }
+
+  /** Disarms API failures not yet used. */
+  public void clearApiFailures() {
+    controls.clearApiFailures();
   }
 
   /**

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.ApiException;
+import com.stripe.exception.AuthenticationException;
+import com.stripe.exception.PermissionException;
+import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.model.Refund;
@@ -15,11 +18,14 @@ import com.stripe.net.RequestOptions;
 import com.stripe.param.PaymentIntentCreateParams;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.RefundCreateParams;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -401,6 +407,135 @@ class TestControlsTest {
     assertThat(response.statusCode()).isEqualTo(404);
     assertThat(JsonBodies.parse(response.body()).path("error").path("message").asText())
         .startsWith("Unrecognized request URL (GET: /v1/customers).");
+  }
+
+  @Test
+  void shouldAnswer429ThatIsNotKeptForTheKeyWhenRateLimitIsArmedForTheCall() throws Exception {
+    // Given a payment, and Stripe holding the next refund call off over HTTP
+    PaymentIntent paid = pay();
+    assertThat(
+            control(
+                    "POST",
+                    "/_emulator/api_failures",
+                    "operation=" + encode("POST /v1/refunds") + "&count=1&kind=rate_limit")
+                .path("armed")
+                .asInt())
+        .isEqualTo(1);
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
+    RefundCreateParams params = RefundCreateParams.builder().setPaymentIntent(paid.getId()).build();
+
+    // When the refund is asked for, then asked again with the same key
+    RateLimitException limited =
+        catchThrowableOfType(
+            RateLimitException.class, () -> stripe.v1().refunds().create(params, key));
+    Refund retried = stripe.v1().refunds().create(params, key);
+
+    // Then the first got Stripe's 429, which nothing retries on its own, and did nothing
+    assertThat(limited.getStatusCode()).isEqualTo(429);
+    assertThat(limited.getCode()).isEqualTo("rate_limit");
+    assertThat(limited.getStripeError().getType()).isEqualTo("invalid_request_error");
+    assertThat(
+            limited.getStripeError().getLastResponse().headers().firstValue("Stripe-Should-Retry"))
+        .isEmpty();
+    // and the retry with its key went through, once, not a replay of the 429
+    assertThat(retried.getAmount()).isEqualTo(500L);
+    assertThat(retried.getLastResponse().headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(stripe.v1().charges().retrieve(paid.getLatestCharge()).getAmountRefunded())
+        .isEqualTo(500L);
+    assertThat(control("GET", "/_emulator/api_failures", null).path("armed").asInt()).isZero();
+  }
+
+  @Test
+  void shouldLetStripeJavaRetryALockTimeoutItIsToldToRetryWhenItsNetworkRetriesAreOn()
+      throws Exception {
+    // Given a PaymentIntent whose next two retrievals meet a lock held at Stripe
+    PaymentIntent paid = pay();
+    emulator.failNextApiCalls("GET /v1/payment_intents/{id}", 2, ApiFaults.Kind.LOCK_TIMEOUT);
+    StripeClient once =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .setMaxNetworkRetries(0)
+            .build();
+    StripeClient retryingTwice =
+        StripeClient.builder()
+            .setApiKey(emulator.secretKey())
+            .setApiBase(emulator.baseUrl())
+            .setMaxNetworkRetries(2)
+            .build();
+
+    // When a client without network retries asks, then one with them
+    RateLimitException locked =
+        catchThrowableOfType(
+            RateLimitException.class, () -> once.v1().paymentIntents().retrieve(paid.getId()));
+    PaymentIntent retrieved = retryingTwice.v1().paymentIntents().retrieve(paid.getId());
+
+    // Then the first got the 429 lock_timeout with Stripe-Should-Retry: true
+    assertThat(locked.getStatusCode()).isEqualTo(429);
+    assertThat(locked.getCode()).isEqualTo("lock_timeout");
+    assertThat(
+            locked.getStripeError().getLastResponse().headers().firstValue("Stripe-Should-Retry"))
+        .contains("true");
+    // and stripe-java retried the second through the other lock timeout, on that header
+    assertThat(retrieved.getId()).isEqualTo(paid.getId());
+    assertThat(control("GET", "/_emulator/api_failures", null).path("armed").asInt()).isZero();
+  }
+
+  @Test
+  void shouldAnswer403And401AsStripeRefusesAKeyWhenArmedForTheCall() throws Exception {
+    // Given a restricted key's refusal, then an expired key's, armed for PaymentIntent creations
+    emulator.failNextApiCalls("POST /v1/payment_intents", 1, ApiFaults.Kind.PERMISSION);
+    emulator.failNextApiCalls("POST /v1/payment_intents", 1, ApiFaults.Kind.AUTHENTICATION);
+    PaymentIntentCreateParams params =
+        PaymentIntentCreateParams.builder()
+            .setAmount(600L)
+            .setCurrency("usd")
+            .putMetadata("listing_id", UUID.randomUUID().toString())
+            .build();
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey(UUID.randomUUID().toString()).build();
+
+    // When it is asked for three times under one key
+    PermissionException forbidden =
+        catchThrowableOfType(
+            PermissionException.class, () -> stripe.v1().paymentIntents().create(params, key));
+    AuthenticationException expired =
+        catchThrowableOfType(
+            AuthenticationException.class, () -> stripe.v1().paymentIntents().create(params, key));
+    PaymentIntent created = stripe.v1().paymentIntents().create(params, key);
+
+    // Then stripe-java raised what it raises against Stripe, and neither was kept for the key
+    assertThat(forbidden.getStatusCode()).isEqualTo(403);
+    assertThat(forbidden.getMessage()).contains("does not have the required permissions");
+    assertThat(expired).isNotInstanceOf(PermissionException.class);
+    assertThat(expired.getStatusCode()).isEqualTo(401);
+    assertThat(expired.getCode()).isEqualTo("api_key_expired");
+    assertThat(created.getAmount()).isEqualTo(600L);
+    assertThat(created.getLastResponse().headers().firstValue("Idempotent-Replayed")).isEmpty();
+  }
+
+  @Test
+  void shouldRefuseAnApiFailureForAnOperationNotNamedAsARouteAndArmNothing() throws Exception {
+    // When
+    JsonNode refused =
+        control("POST", "/_emulator/api_failures", "operation=refunds&kind=rate_limit");
+    JsonNode unknownKind =
+        control(
+            "POST",
+            "/_emulator/api_failures",
+            "operation=" + encode("POST /v1/refunds") + "&kind=sometimes");
+
+    // Then
+    assertThat(refused.path("error").path("param").asText()).isEqualTo("operation");
+    assertThat(unknownKind.path("error").path("message").asText())
+        .isEqualTo(
+            "Invalid kind: must be one of [rate_limit, lock_timeout, permission, authentication]");
+    assertThat(control("GET", "/_emulator/api_failures", null).path("armed").asInt()).isZero();
+  }
+
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
   private static PaymentIntent pay() throws StripeException {

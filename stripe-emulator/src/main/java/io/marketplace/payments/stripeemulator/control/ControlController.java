@@ -1,6 +1,7 @@
 package io.marketplace.payments.stripeemulator.control;
 
 import io.marketplace.payments.stripeemulator.WebhookAttempt;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.stripeemulator.http.ApiRequest;
 import io.marketplace.payments.stripeemulator.http.ApiResponse;
 import io.marketplace.payments.stripeemulator.http.Params;
@@ -91,6 +92,29 @@ public final class ControlController {
 
   public ApiResponse paymentIntentFailures(ApiRequest request) {
     return ApiResponse.ok(Map.of("armed", controls.armedPaymentIntentFailures()));
+  }
+
+  /**
+   * {@code operation} (a method and a route as the API names it: {@code POST /v1/refunds}, {@code
+   * GET /v1/payment_intents/{id}}), {@code count}, {@code kind} ({@code rate_limit}, {@code
+   * lock_timeout}, {@code permission} or {@code authentication}).
+   */
+  public ApiResponse armApiFailures(ApiRequest request) {
+    Params p = request.params();
+    String operation = p.requireString("operation");
+    int count = p.integer("count").orElse(1L).intValue();
+    ApiFaults.Kind kind = enumParam(p.requireString("kind"), "kind", ApiFaults.Kind.class);
+    controls.failNextApiCalls(operation, count, kind);
+    return apiFailures(request);
+  }
+
+  public ApiResponse clearApiFailures(ApiRequest request) {
+    controls.clearApiFailures();
+    return apiFailures(request);
+  }
+
+  public ApiResponse apiFailures(ApiRequest request) {
+    return ApiResponse.ok(Map.of("armed", controls.armedApiFailures()));
   }
 
   /** {@code amount} (default: all that is left), {@code reason}. */

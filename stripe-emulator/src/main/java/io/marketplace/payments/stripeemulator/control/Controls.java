@@ -3,6 +3,7 @@ package io.marketplace.payments.stripeemulator.control;
 import io.marketplace.payments.stripeemulator.WebhookAttempt;
 import io.marketplace.payments.stripeemulator.dispute.Dispute;
 import io.marketplace.payments.stripeemulator.dispute.DisputeService;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.stripeemulator.http.RequestOrigin;
 import io.marketplace.payments.stripeemulator.http.StripeError;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
@@ -25,6 +26,7 @@ public final class Controls {
   private final RefundService refunds;
   private final RefundFaults faults;
   private final PaymentIntentFaults creationFaults;
+  private final ApiFaults apiFaults;
   private final DisputeService disputes;
   private final WebhookDeliverer deliverer;
   private final DeliveryQuirks quirks;
@@ -34,6 +36,7 @@ public final class Controls {
       RefundService refunds,
       RefundFaults faults,
       PaymentIntentFaults creationFaults,
+      ApiFaults apiFaults,
       DisputeService disputes,
       WebhookDeliverer deliverer,
       DeliveryQuirks quirks) {
@@ -41,6 +44,7 @@ public final class Controls {
     this.refunds = refunds;
     this.faults = faults;
     this.creationFaults = creationFaults;
+    this.apiFaults = apiFaults;
     this.disputes = disputes;
     this.deliverer = deliverer;
     this.quirks = quirks;
@@ -78,6 +82,19 @@ public final class Controls {
     if (!paymentIntents.delete(paymentIntentId)) {
       throw StripeError.noSuch("payment_intent", paymentIntentId, "intent");
     }
+  }
+
+  /** The next {@code count} calls of {@code operation} answer {@code kind}'s error. */
+  public void failNextApiCalls(String operation, int count, ApiFaults.Kind kind) {
+    apiFaults.arm(operation, count, kind);
+  }
+
+  public void clearApiFailures() {
+    apiFaults.clear();
+  }
+
+  public int armedApiFailures() {
+    return apiFaults.remaining();
   }
 
   /** A refund made outside the system, as from Stripe's dashboard; {@code amount} null = all. */

@@ -32,6 +32,7 @@ public final class HttpApi {
   private final String secretKey;
   private final String apiVersion;
   private final IdempotencyStore idempotency;
+  private final ApiFaults faults;
   private final Function<String, Optional<Map<String, Object>>> lookup;
   private final PaymentController payments;
   private final RefundController refunds;
@@ -43,6 +44,7 @@ public final class HttpApi {
       String secretKey,
       String apiVersion,
       IdempotencyStore idempotency,
+      ApiFaults faults,
       Function<String, Optional<Map<String, Object>>> lookup,
       PaymentController payments,
       RefundController refunds,
@@ -52,6 +54,7 @@ public final class HttpApi {
     this.secretKey = secretKey;
     this.apiVersion = apiVersion;
     this.idempotency = idempotency;
+    this.faults = faults;
     this.lookup = lookup;
     this.payments = payments;
     this.refunds = refunds;
@@ -110,6 +113,9 @@ public final class HttpApi {
     r.get("/_emulator/payment_intent_failures", control(controls::paymentIntentFailures));
     r.post("/_emulator/payment_intent_failures", control(controls::armPaymentIntentFailures));
     r.delete("/_emulator/payment_intent_failures", control(controls::clearPaymentIntentFailures));
+    r.get("/_emulator/api_failures", control(controls::apiFailures));
+    r.post("/_emulator/api_failures", control(controls::armApiFailures));
+    r.delete("/_emulator/api_failures", control(controls::clearApiFailures));
     r.post("/_emulator/payment_intents/{id}/refund", control(controls::refundOutsideSystem));
     r.post("/_emulator/refunds/{id}/fail", control(controls::failRefund));
     r.post("/_emulator/payment_intents/{id}/delete", control(controls::deletePaymentIntent));
@@ -133,6 +139,8 @@ public final class HttpApi {
       String method = ctx.method().name();
       try {
         authenticate(ctx.header("Authorization"));
+        // held off or refused before the endpoint runs: nothing kept for the Idempotency-Key
+        faults.apply(method + " " + ctx.endpoint().path);
         boolean post = method.equals("POST");
         Params params = Params.parse(post ? ctx.body() : ctx.queryString());
         String key = post ? blankToNull(ctx.header("Idempotency-Key")) : null;
@@ -269,6 +277,7 @@ public final class HttpApi {
     if (e.status() == 401) {
       ctx.header("WWW-Authenticate", "Basic realm=\"Stripe\"");
     }
+    e.headers().forEach(ctx::header);
     write(ctx, e.status(), Json.pretty(e.body()));
   }
 

@@ -14,6 +14,7 @@ public final class StripeError extends RuntimeException {
   private final String param;
   private final Map<String, Object> extra;
   private final boolean afterStart;
+  private final Map<String, String> headers;
 
   private StripeError(
       int status,
@@ -33,6 +34,18 @@ public final class StripeError extends RuntimeException {
       String param,
       Map<String, Object> extra,
       boolean afterStart) {
+    this(status, type, code, message, param, extra, afterStart, Map.of());
+  }
+
+  private StripeError(
+      int status,
+      String type,
+      String code,
+      String message,
+      String param,
+      Map<String, Object> extra,
+      boolean afterStart,
+      Map<String, String> headers) {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
@@ -40,6 +53,7 @@ public final class StripeError extends RuntimeException {
     this.param = param;
     this.extra = extra == null ? Map.of() : Map.copyOf(extra);
     this.afterStart = afterStart;
+    this.headers = Map.copyOf(headers);
   }
 
   public static StripeError invalidRequest(String message, String param, String code) {
@@ -91,6 +105,64 @@ public final class StripeError extends RuntimeException {
     return new StripeError(401, "invalid_request_error", null, message, null, null);
   }
 
+  /**
+   * 429 as Stripe answers a caller over its rate limit. Stripe's libraries do not retry it on their
+   * own (retrying adds to the load that caused it), so no {@code Stripe-Should-Retry} is sent.
+   */
+  public static StripeError rateLimited() {
+    return new StripeError(
+        429,
+        "invalid_request_error",
+        "rate_limit",
+        "Request rate limit exceeded. Learn more about rate limits here"
+            + " https://stripe.com/docs/rate-limits.",
+        null,
+        null);
+  }
+
+  /**
+   * 429 {@code lock_timeout}: another request or a Stripe process holds the object. Sent with
+   * {@code Stripe-Should-Retry: true}, on which Stripe's libraries retry when their network retries
+   * are on.
+   */
+  public static StripeError lockTimeout() {
+    return new StripeError(
+        429,
+        "invalid_request_error",
+        "lock_timeout",
+        "This object cannot be accessed right now because another API request or Stripe process is"
+            + " currently accessing it. If you see this error intermittently, retry the request."
+            + " If you see this error frequently and are making multiple concurrent requests to a"
+            + " single object, make your requests serially or at a lower rate.",
+        null,
+        null,
+        false,
+        Map.of("Stripe-Should-Retry", "true"));
+  }
+
+  /** 403 as Stripe answers a restricted key without the permission an endpoint needs. */
+  public static StripeError permission() {
+    return new StripeError(
+        403,
+        "invalid_request_error",
+        null,
+        "The provided key 'rk_test_*********************' does not have the required permissions"
+            + " for this endpoint on account 'acct_emulator'.",
+        null,
+        null);
+  }
+
+  /** 401 {@code api_key_expired}: the key was rolled or revoked in the dashboard. */
+  public static StripeError keyExpired() {
+    return new StripeError(
+        401,
+        "invalid_request_error",
+        "api_key_expired",
+        "Expired API Key provided: sk_test_*********************",
+        null,
+        null);
+  }
+
   public static StripeError api(String message) {
     return new StripeError(500, "api_error", null, message, null, null);
   }
@@ -132,6 +204,11 @@ public final class StripeError extends RuntimeException {
 
   public String param() {
     return param;
+  }
+
+  /** Headers Stripe sends with this answer, besides the usual ones. */
+  public Map<String, String> headers() {
+    return headers;
   }
 
   /**
