@@ -453,8 +453,8 @@ public final class StripeEmulator implements AutoCloseable {
 
   /**
    * Fails a succeeded refund now, as the card network may days after Stripe made it: its amount is
-   * no longer refunded on the charge, and {@code refund.updated} and {@code refund.failed} are
-   * sent. Returns the refund's JSON.
+   * no longer refunded on the charge, and {@code charge.refund.updated}, {@code refund.updated} and
+   * {@code refund.failed} are sent. Returns the refund's JSON.
    */
   public Map<String, Object> failRefund(String refundId) {
     return controls.failRefund(refundId).toJson();

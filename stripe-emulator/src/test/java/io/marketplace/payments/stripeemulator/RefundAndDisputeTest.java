@@ -296,7 +296,8 @@ class RefundAndDisputeTest {
     // Then the refund starts succeeded, as in Stripe's test mode
     assertThat(paid.getStatus()).isEqualTo("succeeded");
     assertThat(refund.getStatus()).isEqualTo("succeeded");
-    // and then fails: refund.failed (and refund.updated) carry it failed, with its reason
+    // and then fails: refund.failed (and refund.updated, charge.refund.updated) carry it failed,
+    // with its reason
     WebhookReceiver.Received failed = receiver.await(event("refund.failed", paid.getId()), WAIT);
     Event event = Webhook.constructEvent(failed.payload(), failed.signature(), WEBHOOK_SECRET);
     Refund failedRefund = (Refund) event.getDataObjectDeserializer().getObject().orElseThrow();
@@ -308,6 +309,11 @@ class RefundAndDisputeTest {
     assertThat(updated.object().path("status").asText()).isEqualTo("failed");
     assertThat(updated.json().path("data").path("previous_attributes").path("status").asText())
         .isEqualTo("succeeded");
+    WebhookReceiver.Received chargeRefund =
+        receiver.await(event("charge.refund.updated", paid.getId()), WAIT);
+    assertThat(chargeRefund.object().path("id").asText()).isEqualTo(refund.getId());
+    assertThat(chargeRefund.object().path("status").asText()).isEqualTo("failed");
+    assertThat(chargeRefund.object().path("failure_reason").asText()).isNotBlank();
     // and Stripe has it failed, the money back on the charge
     assertThat(stripe.v1().refunds().retrieve(refund.getId()).getStatus()).isEqualTo("failed");
     Charge charge = stripe.v1().charges().retrieve(paid.getLatestCharge());

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * Refunds a PaymentIntent's succeeded charge, wholly or in part. Publishes {@code refund.created}
  * and {@code charge.refunded} (with the charge's former {@code amount_refunded} and {@code
  * refunded} as previous attributes). A refund of the refund-fail test card then fails, announced by
- * {@code refund.updated} and {@code refund.failed}.
+ * {@code charge.refund.updated}, {@code refund.updated} and {@code refund.failed}.
  */
 public final class RefundService {
   private static final Logger LOG = LoggerFactory.getLogger(RefundService.class);
@@ -197,7 +197,8 @@ public final class RefundService {
 
   /**
    * The refund turns {@code failed} and its amount is no longer refunded on the charge; Stripe
-   * tells it twice, as {@code refund.updated} and {@code refund.failed}, two events of their own.
+   * tells it three times, as {@code charge.refund.updated}, {@code refund.updated} and {@code
+   * refund.failed}, events of their own, each with the refund as its object.
    */
   private void fail(String refundId) {
     fail(refundId, TEST_CARD_FAILURE_REASON);
@@ -240,6 +241,8 @@ public final class RefundService {
                               Math.max(0, charge.amountRefunded() - current.amount()))));
           Map<String, Object> previous = new LinkedHashMap<>();
           previous.put("status", current.status());
+          events.publish(
+              "charge.refund.updated", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
           events.publish("refund.updated", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
           events.publish("refund.failed", failed.toJson(), previous, RequestOrigin.AUTOMATIC);
           return failed;
