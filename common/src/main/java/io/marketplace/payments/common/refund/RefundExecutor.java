@@ -2,8 +2,8 @@ package io.marketplace.payments.common.refund;
 
 import com.stripe.StripeClient;
 import com.stripe.exception.ApiException;
+import com.stripe.exception.AuthenticationException;
 import com.stripe.exception.InvalidRequestException;
-import com.stripe.exception.PermissionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.Refund;
 import com.stripe.net.RequestOptions;
@@ -60,9 +60,11 @@ import org.slf4j.LoggerFactory;
  * PaymentIntent in this account or mode, already refunded, more than what is left to refund, ...)
  * and a refund Stripe created as failed end the record {@code failed} with Stripe's reason,
  * announce {@code refund.failed} and count {@code payments_refunds_failed_total{reason}}: retrying
- * the same request cannot help, an admin decides. A permission error (a restricted key) is stored
- * with the prefix {@value #REFUSED}, retried rarely and shown to operators, since fixing the key
- * makes it go through.
+ * the same request cannot help, an admin decides. A refusal of our key (a 403 for a restricted key
+ * without the permission, a 401 for a key rolled, revoked or wrong) is stored with the prefix
+ * {@value #REFUSED}, logged as an error, counted as {@code
+ * payments_refunds_stripe_failures_total{kind="refused"}} and retried rarely: no refund goes
+ * through until an operator fixes the key, and then it does, unchanged.
  */
 public final class RefundExecutor {
 
@@ -391,8 +393,18 @@ public final class RefundExecutor {
                 locked.paymentIntentId(),
                 idempotencyKey(asked.id(), asked.attempt(), asked.keyRound()));
           }
-          log.warn(
-              "refund {} of {} not done yet: {}", asked.id(), locked.paymentIntentId(), stored);
+          if (refused) {
+            // every refund waits on this until the key is fixed: an operator's, not the refund's
+            log.error(
+                "refund {} of {} not done: Stripe refuses our key, fix STRIPE_SECRET_KEY (the"
+                    + " refund is retried unchanged): {}",
+                asked.id(),
+                locked.paymentIntentId(),
+                stored);
+          } else {
+            log.warn(
+                "refund {} of {} not done yet: {}", asked.id(), locked.paymentIntentId(), stored);
+          }
           return RefundOutcome.failed(dao.find(asked.id()).orElseThrow(), stored);
         });
   }
@@ -460,11 +472,13 @@ public final class RefundExecutor {
   }
 
   /**
-   * Stripe refused the request for a reason an operator must fix outside the refund (a restricted
-   * key without permission): retried rarely, see {@link #isPermanent} for the refusals that end it.
+   * Stripe refused our key, for a reason an operator must fix outside the refund: a restricted key
+   * without the permission (403, {@code PermissionException}) or a key Stripe does not take (401:
+   * rolled, revoked or wrong, {@code AuthenticationException}, which the former extends). Retried
+   * rarely; see {@link #isPermanent} for the refusals that end the refund.
    */
   static boolean isRefusal(StripeException e) {
-    return e instanceof PermissionException;
+    return e instanceof AuthenticationException;
   }
 
   /**
