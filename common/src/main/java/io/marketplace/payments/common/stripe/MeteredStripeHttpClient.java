@@ -13,7 +13,11 @@ import java.util.regex.Pattern;
  * stripe-java's own HTTP client, timing every call to Stripe ({@code payments.stripe.requests}) by
  * operation ({@code POST /v1/payment_intents/{id}/cancel}: object ids folded, so the series stay
  * few) and outcome (the status class, or {@code connection_error} when no answer came): what the
- * Stripe latency and error-rate alerts read.
+ * Stripe latency and error-rate alerts read. Three client errors are not ours to fix per request
+ * and keep their own code as outcome: {@code 401} and {@code 403}, Stripe refusing our key (rolled,
+ * revoked, or restricted without a permission: every call fails until an operator fixes it, the
+ * alert StripeKeyRefused), and {@code 429}, Stripe holding us off (StripeRateLimited); the other
+ * 4xx (a card declined, a parameter refused) stay {@code 4xx}.
  */
 final class MeteredStripeHttpClient extends HttpURLConnectionClient {
 
@@ -36,7 +40,7 @@ final class MeteredStripeHttpClient extends HttpURLConnectionClient {
     String outcome = "connection_error";
     try {
       StripeResponse response = super.request(request);
-      outcome = (response.code() / 100) + "xx";
+      outcome = outcome(response.code());
       return response;
     } finally {
       Timer.builder(METRIC)
@@ -47,6 +51,13 @@ final class MeteredStripeHttpClient extends HttpURLConnectionClient {
           .register(registry)
           .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     }
+  }
+
+  static String outcome(int status) {
+    return switch (status) {
+      case 401, 403, 429 -> Integer.toString(status);
+      default -> (status / 100) + "xx";
+    };
   }
 
   static String operation(String method, String path) {

@@ -17,4 +17,15 @@ class MeteredStripeHttpClientTest {
     assertThat(MeteredStripeHttpClient.operation("GET", "/v1/refunds/re_000042"))
         .isEqualTo("GET /v1/refunds/{id}");
   }
+
+  @Test
+  void shouldKeepTheCodeOfAKeyRefusalOrARateLimitAndTheClassOfOtherStatusesAsOutcome() {
+    assertThat(MeteredStripeHttpClient.outcome(200)).isEqualTo("2xx");
+    assertThat(MeteredStripeHttpClient.outcome(402)).isEqualTo("4xx");
+    assertThat(MeteredStripeHttpClient.outcome(404)).isEqualTo("4xx");
+    assertThat(MeteredStripeHttpClient.outcome(401)).isEqualTo("401");
+    assertThat(MeteredStripeHttpClient.outcome(403)).isEqualTo("403");
+    assertThat(MeteredStripeHttpClient.outcome(429)).isEqualTo("429");
+    assertThat(MeteredStripeHttpClient.outcome(503)).isEqualTo("5xx");
+  }
 }
