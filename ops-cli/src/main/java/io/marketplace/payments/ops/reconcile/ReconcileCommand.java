@@ -141,7 +141,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     StripeConfig stripeConfig = context.stripe();
-    StripeLedger stripe = new StripeLedger(stripeConfig.client(), stripeConfig.apiBase());
+    StripeLedger stripe = new StripeLedger(stripeConfig.readingClient(), stripeConfig.apiBase());
     KafkaConfig kafka = dryRun ? null : context.kafka();
     if (!dryRun) {
       context.kafkaTimeout(); // refused now, not once Stripe and the database have been read

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.InvalidRequestException;
+import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.Dispute;
 import com.stripe.model.PaymentIntent;
@@ -240,6 +241,18 @@ public final class StripeLedger {
       return operatorError;
     }
     for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RateLimitException limited) {
+        // the reads were asked again for a while already (StripeConfig#readingClient)
+        return new OperatorError(
+            "Stripe kept answering 429 ("
+                + limited.getCode()
+                + ") while "
+                + doing
+                + ", after waiting it out: the account's rate limit is taken by other traffic (the"
+                + " services, another reconcile); run it again later (a repair it published already is"
+                + " applied once, however often it is published)",
+            e);
+      }
       if (t instanceof ApiConnectionException) {
         Throwable why = t.getCause() == null ? t : t.getCause();
         return new OperatorError(

@@ -5,14 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.stripe.StripeClient;
 import com.stripe.param.PaymentIntentCreateParams;
 import com.stripe.param.RefundCreateParams;
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.ops.PaymentsWorld;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -485,6 +491,55 @@ class ReconcileCommandTest {
         .containsPattern("checked 1\\d\\d PaymentIntents")
         .contains("succeeded not ours");
     assertThat(report.out()).doesNotContain(foreign);
+  }
+
+  @Test
+  void shouldWaitOutStripesRateLimitsInsteadOfFailingTheRun() throws Exception {
+    // Given a payment whose success the database lacks, and Stripe holding the reconcile's reads
+    // off a few times (the account's rate limit is shared with the services at work beside it)
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    emulator.failNextApiCalls("GET /v1/payment_intents", 2, ApiFaults.Kind.RATE_LIMIT);
+    emulator.failNextApiCalls("GET /v1/charges", 1, ApiFaults.Kind.LOCK_TIMEOUT);
+    emulator.failNextApiCalls("GET /v1/refunds", 1, ApiFaults.Kind.RATE_LIMIT);
+
+    // When the operator reconciles
+    Cli.Result report = cli.run("reconcile", "--since", "1h", "--dry-run");
+
+    // Then the run waits them out and reports the payment, rather than failing on the first 429
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(report.err()).doesNotContain("Stripe failed");
+    assertThat(lineOf(report.out(), pi)).contains("payment_not_recorded");
+  }
+
+  @Test
+  void shouldSayInOneLineThatStripeKeptRateLimitingWhenItDoesNotLetUp() throws Exception {
+    // Given Stripe holding every listing of PaymentIntents off for longer than the run waits
+    emulator.failNextApiCalls("GET /v1/payment_intents", 20, ApiFaults.Kind.RATE_LIMIT);
+
+    // When the operator reconciles
+    Cli.Result report = cli.run("reconcile", "--since", "1h", "--dry-run");
+
+    // Then it fails, saying why and what to do, after asking again a few times, not forever
+    assertThat(report.exitCode()).as(report.toString()).isOne();
+    assertThat(report.err())
+        .contains("Stripe kept answering 429 (rate_limit) while listing PaymentIntents")
+        .contains("run it again later");
+    assertThat(armedApiFailures()).isEqualTo(20 - 6);
+  }
+
+  /** How many of the armed API failures the emulator has not answered yet. */
+  private int armedApiFailures() throws Exception {
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      String body =
+          http.send(
+                  HttpRequest.newBuilder(URI.create(emulator.baseUrl() + "/_emulator/api_failures"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      return Json.mapper().readTree(body).path("armed").asInt();
+    }
   }
 
   @Test
