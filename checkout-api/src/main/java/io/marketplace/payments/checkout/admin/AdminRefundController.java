@@ -133,6 +133,7 @@ public final class AdminRefundController {
    */
   public Reply approve(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
+    RequestBody.of(ctx).validate(); // no body: an amount sent here would be taken for all
     Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     jdbi.useTransaction(
         tx -> {
@@ -202,6 +203,7 @@ public final class AdminRefundController {
    */
   public Reply retry(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
+    RequestBody.of(ctx).validate(); // no body: an amount sent here would be taken for all
     Optional<String> requestKey = RequestKey.of(ctx, caller.userId());
     jdbi.useTransaction(
         tx -> {

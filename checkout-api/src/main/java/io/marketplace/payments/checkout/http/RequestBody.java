@@ -13,12 +13,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A JSON object request body, read field by field. Every wrong field is collected and {@link
- * #validate()} answers one 400 naming each of them, so a client fixes all at once.
+ * #validate()} answers one 400 naming each of them, so a client fixes all at once. A field the
+ * route does not read is one of them: {@code {"amountCents":100}} sent where no amount is taken
+ * would otherwise act on everything while the caller meant a part.
  */
 public final class RequestBody {
 
@@ -37,8 +40,12 @@ public final class RequestBody {
   /** Jackson's words for a field given twice. */
   private static final Pattern DUPLICATE = Pattern.compile("^Duplicate field '(.{1,100})'");
 
+  private static final int MAX_NAMED_FIELDS = 10;
+  private static final int MAX_FIELD_NAME = 100;
+
   private final JsonNode root;
   private final Map<String, String> errors = new LinkedHashMap<>();
+  private final Set<String> taken = new TreeSet<>();
 
   private RequestBody(JsonNode root) {
     this.root = root;
@@ -85,6 +92,7 @@ public final class RequestBody {
    * "150"} nor {@code 150.0}).
    */
   public long requiredPositiveWholeNumber(String field, long max) {
+    taken.add(field);
     JsonNode node = root.get(field);
     if (node == null || node.isNull()) {
       errors.put(field, "is required");
@@ -117,8 +125,24 @@ public final class RequestBody {
     errors.putIfAbsent(field, problem);
   }
 
-  /** Throws one 400 naming every wrong field, if any. */
+  /** Throws one 400 naming every wrong field, if any, and every field the route did not read. */
   public void validate() {
+    String notTaken =
+        taken.isEmpty()
+            ? "is not taken here: this request has no body"
+            : "is not taken here: this request takes " + String.join(", ", taken);
+    // named as sent, but a few and short: the answer does not echo a body built to be large
+    root.fieldNames()
+        .forEachRemaining(
+            field -> {
+              if (!taken.contains(field) && errors.size() < MAX_NAMED_FIELDS) {
+                errors.putIfAbsent(
+                    field.length() > MAX_FIELD_NAME
+                        ? field.substring(0, MAX_FIELD_NAME) + "…"
+                        : field,
+                    notTaken);
+              }
+            });
     if (!errors.isEmpty()) {
       throw ProblemException.invalidFields(errors);
     }
@@ -147,6 +171,7 @@ public final class RequestBody {
   }
 
   private Optional<String> text(String field, int maxLength, boolean required) {
+    taken.add(field);
     JsonNode node = root.get(field);
     if (node == null || node.isNull()) {
       if (required) {

@@ -214,6 +214,40 @@ class AdminRefundRoutesTest {
   }
 
   @Test
+  void shouldAnswer400AndChangeNothingWhenAPartialAmountIsSentWhereNoneIsTaken() {
+    // Given a paid listing whose owner asks for a part of the fee back, which a request does not
+    // take (it asks for what is left)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    Http.Response partRequest =
+        app.http
+            .post("/api/marketplace/listings/" + paid.listingId() + "/refund-request")
+            .token(Tokens.user(owner))
+            .json(Map.of("reason", "half of it, please", "amountCents", 250))
+            .send();
+    // and an admin who approves a pending request for a part of it
+    UUID refundId = pendingRefund(UUID.randomUUID());
+    Http.Response partApproval =
+        app.http
+            .post("/admin/api/marketplace/refunds/" + refundId + "/approve")
+            .token(Tokens.admin(ADMIN))
+            .json(Map.of("amountCents", 100))
+            .send();
+
+    // Then each is 400, naming the field, and nothing is requested, approved or refunded
+    assertThat(partRequest.status()).as(partRequest.toString()).isEqualTo(400);
+    assertThat(partRequest.json().get("detail").asText())
+        .contains("amountCents: is not taken here: this request takes paymentIntentId, reason");
+    assertThat(app.db.count("payment_refunds WHERE listing_id = ?", paid.listingId())).isZero();
+    assertThat(partApproval.status()).as(partApproval.toString()).isEqualTo(400);
+    assertThat(partApproval.json().get("detail").asText())
+        .contains("amountCents: is not taken here: this request has no body");
+    assertThat(app.db.row("SELECT status FROM payment_refunds WHERE id = ?", refundId))
+        .contains(Map.of("status", "pending"));
+    assertThat(app.db.count("refund_decisions WHERE refund_id = ?", refundId)).isZero();
+  }
+
+  @Test
   void shouldRefundThroughStripeAndMarkProcessedWhenApproved() throws Exception {
     // Given
     UUID refundId = pendingRefund(UUID.randomUUID());
