@@ -9,6 +9,7 @@ import io.marketplace.payments.checkout.idempotency.RequestKey;
 import io.marketplace.payments.checkout.refund.RefundRequestDao;
 import io.marketplace.payments.checkout.refund.RefundView;
 import io.marketplace.payments.common.http.ProblemException;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
@@ -254,6 +255,8 @@ public final class AdminRefundController {
               }
               requireOpenFailed(refund, "closed");
               tx.attach(RefundDao.class).closeFailed(id, reason, outcome, now);
+              // money counted as gone back again may be the last of a featured week's
+              FeaturedPromotions.endForRefundedPayment(tx, refund.paymentIntentId(), now);
               tx.attach(RefundRequestDao.class)
                   .recordDecision(
                       id, "closed", caller.userId(), reason, requestKey.orElse(null), now);

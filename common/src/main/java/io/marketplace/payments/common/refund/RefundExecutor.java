@@ -11,6 +11,7 @@ import com.stripe.net.StripeResponse;
 import com.stripe.param.RefundCreateParams;
 import com.stripe.param.RefundListParams;
 import io.marketplace.payments.common.logging.Mdc;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.stripe.StripeKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -254,9 +255,10 @@ public final class RefundExecutor {
 
   /**
    * Moves an {@code approved} refund, locked by the caller in {@code tx}, to {@code processed} with
-   * {@code stripeRefundId} and appends {@code refund.processed}. Used by {@link #execute} and by
-   * the refund worker when Stripe's webhook for our refund arrives first. Returns false when the
-   * record was no longer approved.
+   * {@code stripeRefundId} and appends {@code refund.processed}; when that was the last of a
+   * featured purchase's money, its week ends ({@link FeaturedPromotions#endForRefundedPayment}).
+   * Used by {@link #execute} and by the refund worker when Stripe's webhook for our refund arrives
+   * first. Returns false when the record was no longer approved.
    */
   public boolean markProcessed(Handle tx, RefundRecord refund, String stripeRefundId) {
     Instant now = clock.instant();
@@ -264,7 +266,7 @@ public final class RefundExecutor {
       return false;
     }
     RefundEvents.append(tx, refund, RefundEvents.processed(refund, stripeRefundId, now));
-
+    FeaturedPromotions.endForRefundedPayment(tx, refund.paymentIntentId(), now);
     countProcessed(tx, refund.reason());
     log.info(
         "refund {} of {} processed by Stripe as {}",

@@ -4,6 +4,7 @@ import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
@@ -265,6 +266,8 @@ public final class DisputeHandler {
                   userChargebacks.size(),
                   now)),
           payment.listingId().toString());
+      // a featured week whose money the dispute took back in full ends
+      FeaturedPromotions.endForRefundedPayment(tx, payment.paymentIntentId(), now);
       tx.afterCommit(chargebacks::increment);
       log.warn(
           "chargeback {} on {} recorded: user {} has {} chargebacks",

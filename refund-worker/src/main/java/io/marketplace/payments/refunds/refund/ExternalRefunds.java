@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.db.PaymentIntentLock;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
@@ -150,6 +151,7 @@ public final class ExternalRefunds {
     }
     RefundRecord record = tx.attach(RefundDao.class).find(id).orElseThrow();
     RefundEvents.append(tx, record, RefundEvents.processed(record, stripeRefundId, processedAt));
+    FeaturedPromotions.endForRefundedPayment(tx, paymentIntentId, now);
     executor.countProcessed(tx, RefundReason.USER_REQUEST);
     tx.afterCommit(external::increment);
     log.info(
