@@ -99,7 +99,12 @@ final class Scheduler implements AutoCloseable {
         if (result.completed()) {
           log.info("next expiry pass due at {}", next);
         }
-        yield next;
+        // the pass went by its own time, never ahead of the database's: a replica whose clock
+        // runs ahead looks again once that time reaches the next pass, not at every check until
+        // its own clock's lead is used up
+        yield next.isAfter(result.startedAt())
+            ? now.plus(Duration.between(result.startedAt(), next))
+            : now;
       }
       case BUSY -> now.plus(BUSY_RETRY);
       case STOPPED -> Instant.MAX;
@@ -129,6 +134,7 @@ final class Scheduler implements AutoCloseable {
     lastGaugeRefresh = nowNanos;
     try {
       runs.lastSuccess().ifPresent(last -> metrics.lastSuccess(last.finishedAt()));
+      metrics.clockAhead(Duration.between(runs.databaseNow(), clock.instant()));
     } catch (RuntimeException e) {
       log.debug("could not read the last successful pass", e);
     }

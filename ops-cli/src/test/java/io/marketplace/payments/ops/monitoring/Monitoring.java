@@ -67,6 +67,7 @@ final class Monitoring {
           Map.entry("payments_risk_category_events", "payments.risk.category.events"),
           // promotion-expirer
           Map.entry("payments_expirer_last_success", "payments.expirer.last.success"),
+          Map.entry("payments_expirer_clock_ahead_seconds", "payments.expirer.clock.ahead"),
           // Micrometer's KafkaClientMetrics, bound to every worker's consumer in StreamWorker (and
           // Kafka Streams' own consumers report it too, through the binder below)
           Map.entry("kafka_consumer_fetch_manager_records_lag_max", "KafkaClientMetrics"),

@@ -26,6 +26,7 @@ public final class ExpirerMetrics {
   private final MeterRegistry registry;
   private final Map<String, Counter> expired = new ConcurrentHashMap<>();
   private final AtomicLong lastSuccessEpochSecond = new AtomicLong();
+  private final AtomicLong clockAheadMillis = new AtomicLong();
   private final Timer passDuration;
 
   public ExpirerMetrics(MeterRegistry registry) {
@@ -36,6 +37,17 @@ public final class ExpirerMetrics {
             .register(registry);
     expiredCounter(Expiry.PROMOTIONS);
     expiredCounter(Expiry.LISTINGS);
+    Gauge.builder("payments.expirer.clock.ahead", clockAheadMillis, ms -> ms.get() / 1000.0)
+        .description(
+            "how far this replica's clock was ahead of the database's when last compared"
+                + " (negative: behind); passes never go by a time ahead of the database's")
+        .baseUnit("seconds")
+        .register(registry);
+  }
+
+  /** How far this replica's clock is ahead of the database's (negative when behind). */
+  public void clockAhead(Duration ahead) {
+    clockAheadMillis.set(ahead.toMillis());
   }
 
   void expired(String expiry, int rows) {

@@ -38,6 +38,15 @@ public final class ExpirerRuns {
                 .findOne());
   }
 
+  /** The database's clock, which every replica shares. */
+  public Instant databaseNow() {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT clock_timestamp() AS now")
+                .map((rs, ctx) -> Times.read(rs, "now"))
+                .one());
+  }
+
   /**
    * Records the start of a pass, and closes the rows of passes that died before they finished (the
    * caller holds the lock, so no other pass is running).

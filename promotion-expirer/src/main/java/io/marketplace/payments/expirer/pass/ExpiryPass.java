@@ -31,6 +31,9 @@ public final class ExpiryPass {
 
   private static final Logger log = LoggerFactory.getLogger(ExpiryPass.class);
 
+  /** How far ahead of the database's clock this replica's may be before a warning is logged. */
+  static final Duration CLOCK_AHEAD_WARNING = Duration.ofSeconds(1);
+
   private final Jdbi jdbi;
   private final PassLock lock;
   private final ExpirerRuns runs;
@@ -85,14 +88,15 @@ public final class ExpiryPass {
   }
 
   private PassResult run(Schedule schedule) {
-    Instant now = Times.stored(clock.instant());
     Optional<PassLock.Held> acquired = lock.tryAcquire();
     if (acquired.isEmpty()) {
       log.info("another replica is running an expiry pass; this one skips");
       metrics.pass(Outcome.BUSY, null);
-      return new PassResult(Outcome.BUSY, now, Map.of(), 0, 0, null, Optional.empty());
+      return new PassResult(
+          Outcome.BUSY, Times.stored(clock.instant()), Map.of(), 0, 0, null, Optional.empty());
     }
     try (PassLock.Held held = acquired.get()) {
+      Instant now = passTime();
       Instant lastSuccessStart = runs.lastSuccess().map(LastSuccess::startedAt).orElse(null);
       if (schedule != null && !schedule.isDue(lastSuccessStart, now)) {
         metrics.pass(Outcome.NOT_DUE, null);
@@ -101,6 +105,28 @@ public final class ExpiryPass {
       }
       return expireAll(held, now, lastSuccessStart);
     }
+  }
+
+  /**
+   * The time the pass goes by: this replica's clock, but never ahead of the database's. A pod whose
+   * clock runs ahead would otherwise end promotions and listings before their end (by the time of
+   * the database and of the services that wrote those ends), date their end in the future, and
+   * record a pass start that makes the fleet's schedule skip rows due meanwhile. The database's
+   * clock is the one every replica shares; the replica's own is kept when it is behind (a pass a
+   * little late ends nothing early), and is what tests move. How far ahead it was is reported
+   * ({@code payments_expirer_clock_ahead_seconds}).
+   */
+  private Instant passTime() {
+    Instant own = Times.stored(clock.instant());
+    Instant database = Times.stored(runs.databaseNow());
+    Duration ahead = Duration.between(database, own);
+    metrics.clockAhead(ahead);
+    if (ahead.compareTo(CLOCK_AHEAD_WARNING) > 0) {
+      log.warn(
+          "this replica's clock is {} ms ahead of the database's; the pass goes by the database's",
+          ahead.toMillis());
+    }
+    return own.isAfter(database) ? database : own;
   }
 
   private PassResult expireAll(PassLock.Held held, Instant now, Instant lastSuccessStart) {
@@ -161,8 +187,10 @@ public final class ExpiryPass {
       error = e.getClass().getSimpleName() + ": " + e.getMessage();
       log.warn("expiry pass failed after {} committed batches; the next pass goes on", batches, e);
     }
-    Instant finishedAt = clock.instant();
     Duration took = Duration.ofNanos(System.nanoTime() - started);
+    // on the pass's own time: never after the database's, as its start
+    Instant own = clock.instant();
+    Instant finishedAt = own.isAfter(now.plus(took)) ? now.plus(took) : own;
     recordEnd(runId, finishedAt, expired, batches, error);
     metrics.pass(outcome, took);
     if (outcome == Outcome.COMPLETED) {
