@@ -154,6 +154,9 @@ public final class Reconciler {
                   listing,
                   "posting fee paid for a listing that does not exist: a person must look",
                   null));
+        } else if (state.heldBackWithItsMoneyGone()) {
+          // settled: the money went back before the fee activated anything, whichever worker
+          // learnt it first (a processor that activated first takes the activation back)
         } else if ("pending_payment".equals(state.listingStatus())) {
           findings.add(
               new Finding(
@@ -186,7 +189,9 @@ public final class Reconciler {
         }
       }
       case "promotion_featured", "promotion_bump" -> {
-        if (!state.hasPromotion() && !state.hasAutomaticRefund()) {
+        if (!state.hasPromotion()
+            && !state.hasAutomaticRefund()
+            && !state.heldBackWithItsMoneyGone()) {
           findings.add(
               new Finding(
                   Kind.PROMOTION_MISSING,

@@ -17,6 +17,8 @@ public final class Records {
    * @param listingPaymentIntentId the PaymentIntent that activated the listing (or, until then, the
    *     one checkout created for it)
    * @param listingActivated whether the listing was ever activated
+   * @param heldBack whether the processor holds the purchase back while all of its money is gone
+   *     ({@code payments.delivery_withheld_at}); it delivers it if the money comes back
    */
   public record PaymentState(
       String status,
@@ -27,11 +29,22 @@ public final class Records {
       boolean listingActivated,
       boolean hasPromotion,
       boolean hasAutomaticRefund,
-      boolean refundedInFull) {
+      boolean refundedInFull,
+      boolean heldBack) {
 
     /** Whether {@code paymentIntentId} is the payment that activated the listing. */
     public boolean activatedListing(String paymentIntentId) {
       return listingActivated && paymentIntentId.equals(listingPaymentIntentId);
+    }
+
+    /**
+     * Settled without its purchase: all of its money went back (a dashboard refund, a chargeback)
+     * and the processor holds the purchase back, whichever of the two it learnt first; the customer
+     * has the money, and gets the purchase if the money comes back (a dispute won, a refund
+     * failed).
+     */
+    public boolean heldBackWithItsMoneyGone() {
+      return heldBack && refundedInFull;
     }
   }
 
@@ -62,7 +75,8 @@ public final class Records {
                            ("""
                         + RefundDao.RETURNED_CENTS
                         + """
-                           ) >= p.amount_cents AS refunded_in_full
+                           ) >= p.amount_cents AS refunded_in_full,
+                           p.delivery_withheld_at IS NOT NULL AS held_back
                     FROM payments p LEFT JOIN marketplace_listings l ON l.id = p.listing_id
                     WHERE p.stripe_payment_intent_id = :pi
                     """)
@@ -78,7 +92,8 @@ public final class Records {
                             rs.getBoolean("listing_activated"),
                             rs.getBoolean("has_promotion"),
                             rs.getBoolean("has_automatic_refund"),
-                            rs.getBoolean("refunded_in_full")))
+                            rs.getBoolean("refunded_in_full"),
+                            rs.getBoolean("held_back")))
                 .findOne());
   }
 

@@ -150,6 +150,53 @@ class ReconcileCommandTest {
     assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
   }
 
+  /**
+   * A dashboard refund recorded before the payment's success was applied: the processor held the
+   * posting fee back, the customer has the money. That is where the payment ends whichever worker
+   * learnt of the money first (the processor takes back an activation made after it), not a listing
+   * for a person.
+   */
+  @Test
+  void shouldReportNothingForAPostingFeeHeldBackWhileAllOfItsMoneyIsGone() throws Exception {
+    // Given a posting fee refunded in full from Stripe's dashboard, the refund recorded by the
+    // refund worker before the processor applied the payment's success
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    String refund = (String) emulator.refundOutsideSystem(pi, null).get("id");
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+             reason, status, processed_at)
+        VALUES (?, ?, ?, ?, ?, 500, 'user_request', 'processed', now())
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        pi,
+        refund);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the posting fee of " + pi + " held back",
+        () ->
+            world.db.count(
+                    "payments WHERE stripe_payment_intent_id = ? AND status = 'succeeded'"
+                        + " AND delivery_withheld_at IS NOT NULL",
+                    pi)
+                == 1);
+
+    // When the operator reconciles and applies
+    Cli.Result apply =
+        cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+    // Then nothing is left to do: the listing waits for payment, the customer has the money
+    assertThat(apply.exitCode()).as(apply.toString()).isZero();
+    assertThat(apply.out()).as(apply.toString()).doesNotContain(pi);
+    assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
+  }
+
   @Test
   void shouldFindTheMissingDeliveryOfAPaymentIntentCreatedBeforeTAndPaidSince() throws Exception {
     // Given a PaymentIntent created three hours ago (an emulator whose clock runs three hours
