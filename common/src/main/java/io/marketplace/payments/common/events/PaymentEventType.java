@@ -11,6 +11,7 @@ public enum PaymentEventType {
   LISTING_ACTIVATED("listing.activated"),
   LISTING_REJECTED("listing.rejected"),
   LISTING_EXPIRED("listing.expired"),
+  LISTING_WITHDRAWN("listing.withdrawn"),
   PROMOTION_CREATED("promotion.created"),
   PROMOTION_EXPIRED("promotion.expired"),
   REFUND_REQUESTED("refund.requested"),

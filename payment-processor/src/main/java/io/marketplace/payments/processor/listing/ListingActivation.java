@@ -32,6 +32,15 @@ public final class ListingActivation {
   }
 
   public Delivery activate(PaymentBatch batch, Payment payment, Instant now) {
+    return activate(batch, payment, now, null);
+  }
+
+  /**
+   * Activates as {@link #activate(PaymentBatch, Payment, Instant)}; {@code withdrawnAt}, when not
+   * null, is when an earlier activation by the same payment was taken back ({@code
+   * listing.withdrawn}): this one is then announced as a fact of its own, after it.
+   */
+  public Delivery activate(PaymentBatch batch, Payment payment, Instant now, Instant withdrawnAt) {
     ListingRow listing = batch.listing(payment.listingId());
     Instant expiresAt = now.plus(listingTtl);
     if (listing == null || !listing.activate(payment.paymentIntentId(), now, expiresAt)) {
@@ -40,7 +49,10 @@ public final class ListingActivation {
     batch.publish(
         PaymentEvent.written(
             PaymentEventType.LISTING_ACTIVATED,
-            payment.listingId() + ":" + payment.paymentIntentId(),
+            payment.listingId()
+                + ":"
+                + payment.paymentIntentId()
+                + (withdrawnAt == null ? "" : ":after-withdrawal:" + withdrawnAt),
             now,
             new Activated(
                 listing.id(), listing.userId(), payment.paymentIntentId(), now, expiresAt)),

@@ -89,6 +89,22 @@ public final class ListingRow {
     return true;
   }
 
+  /**
+   * Takes back the activation by {@code paymentIntentId}: the listing waits for payment again, as
+   * it would had that payment's success been held back; false unless that payment activated it and
+   * it is still active. The PaymentIntent stays the listing's, as checkout left it.
+   */
+  public boolean withdrawActivation(String paymentIntentId) {
+    if (!isActive() || !paymentIntentId.equals(this.paymentIntentId)) {
+      return false;
+    }
+    this.status = "pending_payment";
+    this.activatedAt = null;
+    this.expiresAt = null;
+    this.changed = true;
+    return true;
+  }
+
   /** Moves the listing up as of {@code at}; an older bump processed late never moves it back. */
   public void bump(Instant at) {
     if (lastBumpedAt == null || at.isAfter(lastBumpedAt)) {

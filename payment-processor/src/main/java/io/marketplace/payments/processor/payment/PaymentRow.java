@@ -18,6 +18,7 @@ public final class PaymentRow {
   private String failedAttempt;
   private Instant failedAt;
   private Instant deliveryWithheldAt;
+  private Instant activationWithdrawnAt;
   private boolean changed;
 
   public PaymentRow(
@@ -40,7 +41,30 @@ public final class PaymentRow {
       Instant failedAt,
       Instant deliveryWithheldAt,
       boolean rebuilt) {
+    this(
+        purchase,
+        status,
+        succeededAt,
+        failureMessage,
+        failedAttempt,
+        failedAt,
+        deliveryWithheldAt,
+        null,
+        rebuilt);
+  }
+
+  public PaymentRow(
+      Payment purchase,
+      String status,
+      Instant succeededAt,
+      String failureMessage,
+      String failedAttempt,
+      Instant failedAt,
+      Instant deliveryWithheldAt,
+      Instant activationWithdrawnAt,
+      boolean rebuilt) {
     this.purchase = purchase;
+    this.activationWithdrawnAt = activationWithdrawnAt;
     this.status = status;
     this.succeededAt = succeededAt;
     this.failureMessage = failureMessage;
@@ -99,6 +123,24 @@ public final class PaymentRow {
     deliveryWithheldAt = at;
     changed = true;
     return true;
+  }
+
+  /**
+   * When the activation this posting fee had made was last taken back, its money having gone back
+   * before it ({@link #withdrawActivation}), or null: a later activation is then a fact of its own.
+   */
+  public Instant activationWithdrawnAt() {
+    return activationWithdrawnAt;
+  }
+
+  /**
+   * Notes that the activation this posting fee made is taken back at {@code at}, all of its money
+   * having gone back before it: the purchase is held back from then on, as in {@link #withhold}.
+   */
+  public void withdrawActivation(Instant at) {
+    withhold(at);
+    activationWithdrawnAt = at;
+    changed = true;
   }
 
   /** The purchase is no longer held back: delivered, or sent for refund as undeliverable. */

@@ -1,6 +1,9 @@
 package io.marketplace.payments.processor.payment;
 
 import io.marketplace.payments.common.events.DeliveryCommand;
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.events.WithdrawalCommand;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.processor.audit.Outcome;
@@ -10,8 +13,10 @@ import io.marketplace.payments.processor.listing.ListingRow;
 import io.marketplace.payments.processor.promotion.Promotions;
 import io.marketplace.payments.processor.refund.TechnicalFailures;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,8 +29,11 @@ import org.slf4j.LoggerFactory;
  * before its success was applied (a refund or a chargeback the refund worker recorded first) is
  * marked succeeded and announced, and its purchase held back ({@code delivery_withheld_at}): when
  * that money comes back to us (a dispute won, a refund Stripe failed), the refund worker asks for
- * the delivery on {@code payments.internal.delivery-commands.v1} ({@link #deliverWithheld}). A
- * second success of the same PaymentIntent (another event id) changes nothing.
+ * the delivery on {@code payments.internal.delivery-commands.v1} ({@link #deliverWithheld}). In the
+ * other order (the success applied first, the money recorded gone after), the refund worker asks on
+ * the same topic for an activation made after Stripe took the money back to be taken back ({@link
+ * #withdrawDelivered}), so that both orders end the same. A second success of the same
+ * PaymentIntent (another event id) changes nothing.
  *
  * <p>Times: the payment succeeded when Stripe says ({@code created} of the event); the listing's
  * life, a featured week and a bump start when the effect is applied (the injected clock), so a
@@ -175,6 +183,99 @@ public final class PaymentSucceededHandler {
   }
 
   /**
+   * Stripe dates objects to the second: a refund {@code created} at {@code t} was made in {@code
+   * [t, t + 1 s)}. Only an activation at or after {@code t + 1 s} certainly came after the money
+   * went back; one within that second stays (a chargeback right after the payment, as Stripe's test
+   * card {@code pm_card_createDispute} makes, may have come after it).
+   */
+  private static final Duration STRIPE_TIME_RESOLUTION = Duration.ofSeconds(1);
+
+  /** The data of {@code listing.withdrawn}. */
+  public record ListingWithdrawn(
+      UUID listingId,
+      UUID userId,
+      String paymentIntentId,
+      Instant activatedAt,
+      Instant returnedAt,
+      Instant withdrawnAt) {}
+
+  /**
+   * {@code payments.internal.delivery-commands.v1}, {@link WithdrawalCommand}: the refund worker
+   * recorded a dashboard refund or a chargeback that took the rest of a succeeded payment's money
+   * back. A posting fee that activated the listing after Stripe took the money back (this processor
+   * applied the success first, the refund worker recorded the money later) is taken back: the
+   * listing waits for payment again and the purchase is held back, the state the other order
+   * leaves, announced as {@code listing.withdrawn}; when the money comes back to us, the refund
+   * worker asks for the delivery as for any purchase held back. Nothing changes for a purchase
+   * delivered before the money went back (a chargeback weeks later: the customer had the listing
+   * they paid for), for one held back already, or when not all of the money is gone any more. A
+   * promotion stays: a featured week or a bump that went out is not taken back.
+   */
+  public Outcome withdrawDelivered(PaymentBatch batch, WithdrawalCommand command) {
+    Optional<PaymentRow> found = batch.payment(command.paymentIntentId());
+    if (found.isEmpty()) {
+      return Outcome.ignored(PaymentOutcomes.NOT_OURS);
+    }
+    PaymentRow row = found.get();
+    Payment payment = row.purchase();
+    if (!"succeeded".equals(row.status())) {
+      return Outcome.ignored("not succeeded yet: its success, when applied, holds it back");
+    }
+    if (row.deliveryWithheld()) {
+      return Outcome.ignored("nothing delivered to take back: held back already");
+    }
+    if (!row.returnedInFull()) {
+      return Outcome.ignored("not all of its money is gone back now");
+    }
+    if (payment.type() != PaymentType.POSTING_FEE) {
+      log.info(
+          "payment {}: all of its money went back at {} ({}); its {}, which went out, is not"
+              + " taken back",
+          payment.paymentIntentId(),
+          command.returnedAt(),
+          command.cause(),
+          payment.type().wire());
+      return Outcome.ignored("a promotion that went out is not taken back");
+    }
+    ListingRow listing = batch.listing(payment.listingId());
+    if (listing == null
+        || !listing.isActive()
+        || !payment.paymentIntentId().equals(listing.paymentIntentId())
+        || listing.activatedAt() == null
+        || listing.activatedAt().isBefore(command.returnedAt().plus(STRIPE_TIME_RESOLUTION))) {
+      return Outcome.ignored("its listing was not activated by it after its money went back");
+    }
+    Instant now = clock.instant();
+    Instant activatedAt = listing.activatedAt();
+    try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
+      listing.withdrawActivation(payment.paymentIntentId());
+      row.withdrawActivation(now);
+      batch.publish(
+          PaymentEvent.written(
+              PaymentEventType.LISTING_WITHDRAWN,
+              payment.listingId() + ":" + payment.paymentIntentId() + ":" + command.id(),
+              now,
+              new ListingWithdrawn(
+                  listing.id(),
+                  listing.userId(),
+                  payment.paymentIntentId(),
+                  activatedAt,
+                  command.returnedAt(),
+                  now)),
+          listing.id().toString());
+      log.warn(
+          "payment {} activated listing {} at {}, after all of its money went back at {} ({});"
+              + " the listing waits for payment again, its posting fee held back",
+          payment.paymentIntentId(),
+          listing.id(),
+          activatedAt,
+          command.returnedAt(),
+          command.cause());
+      return Outcome.processed("activation after its money went back taken back; held back");
+    }
+  }
+
+  /**
    * Delivers the missing purchase of a payment that succeeded (Stripe took the money at {@code
    * paidAt}), or asks for its refund when it cannot be delivered now; either way it is no longer
    * held back.
@@ -183,7 +284,10 @@ public final class PaymentSucceededHandler {
     Payment payment = row.purchase();
     row.releaseDelivery();
     try (var scope = Mdc.put(Mdc.LISTING_ID, payment.listingId().toString())) {
-      Delivery delivery = deliver(batch, payment, now);
+      Delivery delivery =
+          payment.type() == PaymentType.POSTING_FEE
+              ? listings.activate(batch, payment, now, row.activationWithdrawnAt())
+              : deliver(batch, payment, now);
       if (delivery.delivered()) {
         log.warn(
             "payment {} had succeeded but its {} was missing; delivered again",

@@ -10,6 +10,7 @@ import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.Payment;
 import io.marketplace.payments.refunds.refund.RefundStore;
+import io.marketplace.payments.refunds.refund.WithheldDeliveries;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -57,6 +58,7 @@ public final class DisputeHandler {
 
   private final Clock clock;
   private final AwaitingRoom awaitingRoom;
+  private final WithheldDeliveries withheld;
   private final Counter chargebacks;
   private final Counter inquiries;
   private final Counter bans;
@@ -64,6 +66,7 @@ public final class DisputeHandler {
   public DisputeHandler(Clock clock, AwaitingRoom awaitingRoom, MeterRegistry registry) {
     this.clock = clock;
     this.awaitingRoom = awaitingRoom;
+    this.withheld = new WithheldDeliveries(clock);
     this.chargebacks =
         Counter.builder("payments.chargebacks.recorded")
             .description("distinct chargebacks recorded")
@@ -133,7 +136,7 @@ public final class DisputeHandler {
     // what the row says now, not the event: an inquiry's event told after its escalation must not
     // count the dispute without recording its chargeback
     Dispute current = store.lock(dispute.id()).orElseThrow().dispute();
-    count(tx, store, current, payment.get(), now);
+    count(tx, store, current, payment.get(), takenBackAt(event, now), now);
     if (closedAt != null && current.isClosed()) {
       store.noteOutcome(dispute.id(), "dispute closed: " + current.status(), now);
       log.info("dispute {} closed: {}", dispute.id(), current.status());
@@ -175,7 +178,8 @@ public final class DisputeHandler {
         disputeId,
         row.stripePaymentIntentId(),
         userId);
-    count(tx, store, row.dispute(), payment.get(), now);
+    // its money went back before we first heard of it, before the payment's row existed
+    count(tx, store, row.dispute(), payment.get(), store.recordedAt(disputeId).orElse(now), now);
     if (row.closedAt() != null) {
       store.noteOutcome(disputeId, "dispute closed: " + row.status(), now);
     }
@@ -187,10 +191,16 @@ public final class DisputeHandler {
    * unless it is an inquiry or prevented, and counted once, when it is first a chargeback not won:
    * only then is a ban decided.
    */
-  private void count(Handle tx, DisputeStore store, Dispute dispute, Payment payment, Instant now) {
+  private void count(
+      Handle tx,
+      DisputeStore store,
+      Dispute dispute,
+      Payment payment,
+      Instant takenBackAt,
+      Instant now) {
     boolean newlyCounted = store.markCounted(dispute.id(), now) == 1;
     if (!dispute.isInquiry() && !dispute.isPrevented()) {
-      recordChargeback(tx, store, dispute, payment, now);
+      recordChargeback(tx, store, dispute, payment, takenBackAt, now);
     }
     if (newlyCounted) {
       banIfDue(tx, store, payment.userId(), dispute.id(), now);
@@ -230,7 +240,12 @@ public final class DisputeHandler {
   }
 
   private void recordChargeback(
-      Handle tx, DisputeStore store, Dispute dispute, Payment payment, Instant now) {
+      Handle tx,
+      DisputeStore store,
+      Dispute dispute,
+      Payment payment,
+      Instant takenBackAt,
+      Instant now) {
     String disputeId = dispute.id();
     long amount = dispute.amountCents();
     UUID refundId = chargebackRecordId(disputeId);
@@ -268,6 +283,9 @@ public final class DisputeHandler {
           payment.listingId().toString());
       // a featured week whose money the dispute took back in full ends
       FeaturedPromotions.endForRefundedPayment(tx, payment.paymentIntentId(), now);
+      // the processor may have delivered the purchase before this was recorded, though the
+      // dispute took the money first: it takes the purchase back, as it would have held it back
+      withheld.withdrawIfDelivered(tx, payment, takenBackAt, "dispute " + disputeId);
       tx.afterCommit(chargebacks::increment);
       log.warn(
           "chargeback {} on {} recorded: user {} has {} chargebacks",
@@ -276,6 +294,15 @@ public final class DisputeHandler {
           payment.userId(),
           userChargebacks.size());
     }
+  }
+
+  /**
+   * When the dispute took the money: its {@code created} at Stripe, or {@code now} when the event
+   * does not say (a purchase delivered before now then stays).
+   */
+  private static Instant takenBackAt(StripeEvent event, Instant now) {
+    long created = event.object().path("created").asLong(0);
+    return created > 0 ? Instant.ofEpochSecond(created) : now;
   }
 
   /** Decided once per newly counted dispute: {@code disputeId} is the one that just counted. */

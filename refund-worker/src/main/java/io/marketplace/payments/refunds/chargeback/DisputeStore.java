@@ -21,6 +21,10 @@ public interface DisputeStore {
       """)
   Optional<DisputeRow> lock(@Bind("id") String disputeId);
 
+  /** When we first recorded the dispute (its first event), or empty when we have not. */
+  @SqlQuery("SELECT created_at FROM payment_disputes WHERE stripe_dispute_id = :id")
+  Optional<Instant> recordedAt(@Bind("id") String disputeId);
+
   /** The PaymentIntent a dispute is on (it never changes), read without a lock. */
   @SqlQuery("SELECT stripe_payment_intent_id FROM payment_disputes WHERE stripe_dispute_id = :id")
   Optional<String> paymentIntentOf(@Bind("id") String disputeId);

@@ -46,10 +46,12 @@ public final class ExternalRefunds {
   private final Counter unrecorded;
   private final Counter awaitingRoom;
   private final Counter awaitingPayment;
+  private final WithheldDeliveries withheld;
 
   public ExternalRefunds(RefundExecutor executor, Clock clock, MeterRegistry registry) {
     this.executor = executor;
     this.clock = clock;
+    this.withheld = new WithheldDeliveries(clock);
     this.external =
         Counter.builder("payments.refunds.external")
             .description("refunds made outside the system and recorded from Stripe's events")
@@ -153,6 +155,10 @@ public final class ExternalRefunds {
     RefundEvents.append(tx, record, RefundEvents.processed(record, stripeRefundId, processedAt));
     FeaturedPromotions.endForRefundedPayment(tx, paymentIntentId, now);
     executor.countProcessed(tx, RefundReason.USER_REQUEST);
+    // the processor may have delivered the purchase before this was recorded, though Stripe
+    // refunded it first: it takes the purchase back, as it would have held it back
+    withheld.withdrawIfDelivered(
+        tx, payment.get(), processedAt, "refund " + stripeRefundId + " recorded");
     tx.afterCommit(external::increment);
     log.info(
         "recorded refund {} of {} cents on {} made outside the system",
