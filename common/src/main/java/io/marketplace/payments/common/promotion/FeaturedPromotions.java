@@ -4,6 +4,7 @@ import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.common.refund.RefundDao;
+import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -17,6 +18,8 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The end of featured promotions (SPEC §1). A week that ends has its row marked ({@code
@@ -26,7 +29,9 @@ import org.jdbi.v3.core.statement.StatementContext;
  * never ended again. The promotion expirer ends weeks whose time has come; moderation ends a
  * rejected listing's weeks still to run ({@link #endForRejectedListing}); a featured purchase whose
  * money all went back (a refund, a chargeback) ends its own week, and the weeks bought to follow it
- * move up ({@link #endForRefundedPayment}).
+ * move up ({@link #endForRefundedPayment}, {@link #endForChargeback}). The row records what ended
+ * it ({@code end_cause}, {@code ended_by_dispute_id}): a week a dispute's chargeback ended is given
+ * back, for what was left of it, when that dispute is won ({@link #restoreForWonDispute}).
  */
 public final class FeaturedPromotions {
 
@@ -44,22 +49,43 @@ public final class FeaturedPromotions {
         FOR UPDATE SKIP LOCKED
       )
       UPDATE listing_promotions p
-      SET expired_at = :now, updated_at = now()
+      SET expired_at = :now, end_cause = 'listing_rejected', updated_at = now()
       FROM still_to_run
       WHERE p.id = still_to_run.id AND p.expired_at IS NULL
       RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at
       """;
 
   /**
-   * The featured week payment {@code :pi} bought, if it is still to run at {@code :now} (running,
-   * or bought to follow the running one), and what was paid for it; no lock.
+   * The featured week payment {@code :pi} bought, and what was paid for it; no lock. The week still
+   * to run may be the last of the weeks given back for it ({@link #restoreForWonDispute}).
    */
   static final String WEEK_OF_PAYMENT =
       """
-      SELECT p.id, p.listing_id, pay.amount_cents FROM listing_promotions p
+      SELECT p.id, p.listing_id, pay.amount_cents, pay.currency FROM listing_promotions p
       JOIN payments pay ON pay.stripe_payment_intent_id = p.stripe_payment_intent_id
-      WHERE p.stripe_payment_intent_id = :pi AND p.type = 'featured' AND p.expired_at IS NULL
-        AND p.expires_at > :now
+      WHERE p.stripe_payment_intent_id = :pi AND p.type = 'featured'
+      """;
+
+  /** A featured week by id, as {@link #WEEK_OF_PAYMENT} and a restoration need it; no lock. */
+  static final String WEEK =
+      """
+      SELECT id, listing_id, type, starts_at, expires_at, expired_at, end_cause,
+             ended_by_dispute_id, amount_cents
+      FROM listing_promotions WHERE id = :id
+      """;
+
+  /**
+   * The week given back for {@code :restores}, under its id derived from that week's: a twin of the
+   * restoration inserts nothing.
+   */
+  static final String INSERT_RESTORED =
+      """
+      INSERT INTO listing_promotions
+          (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at, expires_at,
+           restores_promotion_id, created_at, updated_at)
+      VALUES (:id, :listing, 'featured', NULL, :amount, :startsAt, :expiresAt, :restores, :now,
+              :now)
+      ON CONFLICT (id) DO NOTHING
       """;
 
   /**
@@ -76,7 +102,8 @@ public final class FeaturedPromotions {
         FOR UPDATE SKIP LOCKED
       )
       UPDATE listing_promotions p
-      SET expired_at = :now, updated_at = now()
+      SET expired_at = :now, end_cause = :cause, ended_by_dispute_id = :dispute,
+          updated_at = now()
       FROM week
       WHERE p.id = week.id AND p.expired_at IS NULL
       RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at
@@ -103,6 +130,8 @@ public final class FeaturedPromotions {
       WHERE listing_id = :listing AND type = 'featured' AND expired_at IS NULL
         AND expires_at > :now
       """;
+
+  private static final Logger log = LoggerFactory.getLogger(FeaturedPromotions.class);
 
   private FeaturedPromotions() {}
 
@@ -156,16 +185,18 @@ public final class FeaturedPromotions {
   }
 
   /**
-   * Ends, at {@code asked}, the featured week that payment {@code paymentIntentId} bought once all
-   * of the payment's money went back ({@link RefundDao#RETURNED_CENTS}: refunds, ours or made in
-   * Stripe's dashboard, and chargebacks of disputes not won), and appends {@code promotion.expired}
-   * for it: the customer does not keep both the money and the week. The listing's weeks bought to
-   * follow it move up by what was left of it, so that the listing stays featured, with no gap, for
-   * as long as it is still paid for; the event's {@code listingFeaturedUntil} says until when.
-   * Returns the week ended, or nothing when there is none to end: the payment bought no featured
-   * week, not all of its money went back, its week is over (the expirer marks and announces it as
-   * any other), or it was ended already (by a rejection, or by a twin of this call: the event id,
-   * derived from the promotion id, is the same, and the row is changed once).
+   * Ends, at {@code asked}, the featured week that payment {@code paymentIntentId} bought (or the
+   * week given back for it when a dispute that ended it was won), marked as ended by a refund
+   * ({@code end_cause = 'refunded'}), once all of the payment's money went back ({@link
+   * RefundDao#RETURNED_CENTS}: refunds, ours or made in Stripe's dashboard, and chargebacks of
+   * disputes not won), and appends {@code promotion.expired} for it: the customer does not keep
+   * both the money and the week. The listing's weeks bought to follow it move up by what was left
+   * of it, so that the listing stays featured, with no gap, for as long as it is still paid for;
+   * the event's {@code listingFeaturedUntil} says until when. Returns the week ended, or nothing
+   * when there is none to end: the payment bought no featured week, not all of its money went back,
+   * its week is over (the expirer marks and announces it as any other), or it was ended already (by
+   * a rejection, or by a twin of this call: the event id, derived from the promotion id, is the
+   * same, and the row is changed once).
    *
    * <p>Called where money going back is recorded, in the same transaction: the executor moving a
    * refund to {@code processed}, the refund worker recording a dashboard refund or a chargeback. A
@@ -176,33 +207,42 @@ public final class FeaturedPromotions {
    */
   public static Optional<PromotionExpired> endForRefundedPayment(
       Handle tx, String paymentIntentId, Instant asked) {
+    return end(tx, paymentIntentId, null, asked);
+  }
+
+  /**
+   * {@link #endForRefundedPayment}, called where dispute {@code disputeId}'s chargeback is
+   * recorded: a week it ends is marked as ended by that dispute ({@code end_cause = 'disputed'}),
+   * so that it is given back if the dispute is won ({@link #restoreForWonDispute}).
+   */
+  public static Optional<PromotionExpired> endForChargeback(
+      Handle tx, String paymentIntentId, String disputeId, Instant asked) {
+    return end(tx, paymentIntentId, disputeId, asked);
+  }
+
+  private static Optional<PromotionExpired> end(
+      Handle tx, String paymentIntentId, String disputeId, Instant asked) {
     // at PostgreSQL's precision, so that the week that moves up starts where this one stopped
     Instant now = asked.truncatedTo(ChronoUnit.MICROS);
     OffsetDateTime at = now.atOffset(ZoneOffset.UTC);
-    Optional<WeekOfPayment> week =
-        tx.createQuery(WEEK_OF_PAYMENT)
-            .bind("pi", paymentIntentId)
-            .bind("now", at)
-            .map(
-                (rs, ctx) ->
-                    new WeekOfPayment(
-                        rs.getObject("id", UUID.class),
-                        rs.getObject("listing_id", UUID.class),
-                        rs.getLong("amount_cents")))
-            .findFirst();
-    if (week.isEmpty()
-        || tx.attach(RefundDao.class).returnedCents(paymentIntentId) < week.get().paidCents()) {
+    Optional<WeekOfPayment> bought = weekOfPayment(tx, paymentIntentId);
+    if (bought.isEmpty()
+        || tx.attach(RefundDao.class).returnedCents(paymentIntentId) < bought.get().paidCents()) {
       return Optional.empty();
     }
-    UUID listingId = week.get().listingId();
-    tx.createQuery("SELECT id FROM marketplace_listings WHERE id = :id FOR UPDATE")
-        .bind("id", listingId)
-        .mapTo(UUID.class)
-        .findFirst();
+    UUID listingId = bought.get().listingId();
+    lockListing(tx, listingId);
+    // read again under the lock: a week given back meanwhile is the one to end
+    Optional<WeekOfPayment> week = weekOfPayment(tx, paymentIntentId);
+    if (week.get().last().expiredAt() != null || !week.get().last().expiresAt().isAfter(now)) {
+      return Optional.empty();
+    }
     Optional<PromotionExpired> ended =
         tx.createQuery(END_WEEK)
-            .bind("id", week.get().promotionId())
+            .bind("id", week.get().last().id())
             .bind("now", at)
+            .bind("cause", disputeId == null ? "refunded" : "disputed")
+            .bind("dispute", disputeId)
             .map(FeaturedPromotions::promotion)
             .findFirst();
     if (ended.isEmpty()) {
@@ -217,20 +257,223 @@ public final class FeaturedPromotions {
         .bind("ended", promotion.promotionId())
         .bind("endedExpiresAt", promotion.expiresAt().atOffset(ZoneOffset.UTC))
         .execute();
-    OffsetDateTime featuredUntil =
-        tx.createQuery(FEATURED_UNTIL)
-            .bind("listing", listingId)
-            .bind("now", at)
-            .mapTo(OffsetDateTime.class)
-            .one();
     PromotionExpired announced =
-        promotion.withListingFeaturedUntil(
-            featuredUntil == null ? null : featuredUntil.toInstant());
+        promotion.withListingFeaturedUntil(featuredUntil(tx, listingId, now).orElse(null));
     Outbox.append(tx, expired(announced), listingId.toString());
     return Optional.of(announced);
   }
 
-  private record WeekOfPayment(UUID promotionId, UUID listingId, long paidCents) {}
+  /**
+   * Gives back, once dispute {@code disputeId} on payment {@code paymentIntentId} is won, what was
+   * left of the featured week its chargeback ended ({@link #endForChargeback}): the card network
+   * gave the money back to us, so the customer paid for a week that was cut short. The week given
+   * back is a new row ({@code restores_promotion_id}), as long as what was left of the ended week
+   * (from when it was ended, or from its start if it had not begun, to its original end), placed
+   * after the listing's featured weeks still to run (from {@code asked} if none runs), announced as
+   * {@code promotion.created} under an id derived from its own id, itself derived from the ended
+   * week's: however often the win is told (closed, funds reinstated, redeliveries), it is created
+   * and announced once. Returns it, or nothing when there is nothing to give back.
+   *
+   * <p>Nothing is given back for a week that ran out, that a rejection or a refund ended, or that
+   * another dispute ended; nor when the payment's money went back another way meanwhile (a refund
+   * took all of it: the customer has the money); nor for a listing no longer {@code active} or past
+   * its {@code expires_at}: promotions run only on live listings (SPEC §1), and a week is never
+   * sold past its listing's end, so the week given back ends there at the latest, and nothing is
+   * left to give on a listing that has ended. A rejected listing's payments get the rejection's
+   * refund rule instead, decided when the won dispute gives the money back to the payment (the
+   * refund worker's {@code AwaitingRoom}); an expired listing's owner may ask for a refund, which
+   * an admin decides on as any other.
+   *
+   * <p>Called by the refund worker in the transaction recording the dispute as won, holding the
+   * payment's lock; takes the listing's row lock, under which weeks are added and moved.
+   */
+  public static Optional<PromotionCreated> restoreForWonDispute(
+      Handle tx, String paymentIntentId, String disputeId, Instant asked) {
+    Instant now = asked.truncatedTo(ChronoUnit.MICROS);
+    Optional<WeekOfPayment> week = weekOfPayment(tx, paymentIntentId);
+    if (week.isEmpty()) {
+      return Optional.empty();
+    }
+    Week ended = week.get().last();
+    if (ended.expiredAt() == null
+        || !"disputed".equals(ended.endCause())
+        || !disputeId.equals(ended.endedByDisputeId())) {
+      return Optional.empty(); // running, or not ended by this dispute, or given back already
+    }
+    UUID listingId = week.get().listingId();
+    // under the lock a refund ending the payment's week takes: either it sees the week given back
+    // and ends it, or this sees its money gone back and gives nothing
+    Optional<LiveListing> listing = lockListing(tx, listingId);
+    if (tx.attach(RefundDao.class).returnedCents(paymentIntentId) >= week.get().paidCents()) {
+      log.info(
+          "dispute {} won, but all of {} went back another way: week {} stays ended",
+          disputeId,
+          paymentIntentId,
+          ended.id());
+      return Optional.empty();
+    }
+    Instant stoppedAt =
+        ended.startsAt().isAfter(ended.expiredAt()) ? ended.startsAt() : ended.expiredAt();
+    Duration left = Duration.between(stoppedAt, ended.expiresAt());
+    if (listing.isEmpty()
+        || !"active".equals(listing.get().status())
+        || (listing.get().expiresAt() != null && !listing.get().expiresAt().isAfter(now))) {
+      log.info(
+          "dispute {} won; listing {} is no longer active: the {} left of week {} is not given back",
+          disputeId,
+          listingId,
+          left,
+          ended.id());
+      return Optional.empty();
+    }
+    Instant startsAt = featuredUntil(tx, listingId, now).orElse(now);
+    Instant expiresAt = startsAt.plus(left);
+    if (listing.get().expiresAt() != null && expiresAt.isAfter(listing.get().expiresAt())) {
+      expiresAt = listing.get().expiresAt(); // never featured past its own end
+    }
+    if (!expiresAt.isAfter(startsAt)) {
+      log.info(
+          "dispute {} won; listing {} is featured up to its end: week {} is not given back",
+          disputeId,
+          listingId,
+          ended.id());
+      return Optional.empty();
+    }
+    UUID id = restoredId(ended.id());
+    int inserted =
+        tx.createUpdate(INSERT_RESTORED)
+            .bind("id", id)
+            .bind("listing", listingId)
+            .bind("amount", ended.amountCents())
+            .bind("startsAt", startsAt.atOffset(ZoneOffset.UTC))
+            .bind("expiresAt", expiresAt.atOffset(ZoneOffset.UTC))
+            .bind("restores", ended.id())
+            .bind("now", now.atOffset(ZoneOffset.UTC))
+            .execute();
+    if (inserted == 0) {
+      return Optional.empty();
+    }
+    PromotionCreated created =
+        new PromotionCreated(
+            id,
+            listingId,
+            listing.get().userId(),
+            "featured",
+            paymentIntentId,
+            ended.amountCents(),
+            week.get().currency(),
+            startsAt,
+            expiresAt);
+    Outbox.append(
+        tx,
+        PaymentEvent.of(PaymentEventType.PROMOTION_CREATED, id.toString(), now, created),
+        listingId.toString());
+    log.info(
+        "dispute {} won: week {} given back as {} from {} to {}",
+        disputeId,
+        ended.id(),
+        id,
+        startsAt,
+        expiresAt);
+    return Optional.of(created);
+  }
+
+  /** The id of the week given back for week {@code endedId}: one per ended week. */
+  static UUID restoredId(UUID endedId) {
+    return UUID.nameUUIDFromBytes(
+        ("listing_promotions/restored/" + endedId).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The featured week payment {@code paymentIntentId} bought, as it is now: the row the payment
+   * bought, or the last of the weeks given back for it, each given back for the one before.
+   */
+  private static Optional<WeekOfPayment> weekOfPayment(Handle tx, String paymentIntentId) {
+    Optional<Bought> row =
+        tx.createQuery(WEEK_OF_PAYMENT)
+            .bind("pi", paymentIntentId)
+            .map(
+                (rs, ctx) ->
+                    new Bought(
+                        rs.getObject("id", UUID.class),
+                        rs.getObject("listing_id", UUID.class),
+                        rs.getLong("amount_cents"),
+                        rs.getString("currency")))
+            .findFirst();
+    Optional<WeekOfPayment> bought =
+        row.map(
+            b ->
+                new WeekOfPayment(
+                    b.listingId(), b.paidCents(), b.currency(), week(tx, b.id()).orElseThrow()));
+    if (bought.isEmpty()) {
+      return bought;
+    }
+    Week last = bought.get().last();
+    for (Optional<Week> next = week(tx, restoredId(last.id()));
+        next.isPresent();
+        next = week(tx, restoredId(last.id()))) {
+      last = next.get();
+    }
+    return Optional.of(bought.get().withLast(last));
+  }
+
+  private static Optional<Week> week(Handle tx, UUID id) {
+    return tx.createQuery(WEEK)
+        .bind("id", id)
+        .map(
+            (rs, ctx) ->
+                new Week(
+                    rs.getObject("id", UUID.class),
+                    instant(rs, "starts_at"),
+                    instant(rs, "expires_at"),
+                    instant(rs, "expired_at"),
+                    rs.getString("end_cause"),
+                    rs.getString("ended_by_dispute_id"),
+                    rs.getLong("amount_cents")))
+        .findFirst();
+  }
+
+  private static Optional<LiveListing> lockListing(Handle tx, UUID listingId) {
+    return tx.createQuery(
+            "SELECT user_id, status, expires_at FROM marketplace_listings WHERE id = :id FOR UPDATE")
+        .bind("id", listingId)
+        .map(
+            (rs, ctx) ->
+                new LiveListing(
+                    rs.getObject("user_id", UUID.class),
+                    rs.getString("status"),
+                    instant(rs, "expires_at")))
+        .findFirst();
+  }
+
+  private static Optional<Instant> featuredUntil(Handle tx, UUID listingId, Instant now) {
+    OffsetDateTime until =
+        tx.createQuery(FEATURED_UNTIL)
+            .bind("listing", listingId)
+            .bind("now", now.atOffset(ZoneOffset.UTC))
+            .mapTo(OffsetDateTime.class)
+            .one();
+    return Optional.ofNullable(until).map(OffsetDateTime::toInstant);
+  }
+
+  private record Week(
+      UUID id,
+      Instant startsAt,
+      Instant expiresAt,
+      Instant expiredAt,
+      String endCause,
+      String endedByDisputeId,
+      long amountCents) {}
+
+  private record WeekOfPayment(UUID listingId, long paidCents, String currency, Week last) {
+    WeekOfPayment withLast(Week week) {
+      return new WeekOfPayment(listingId, paidCents, currency, week);
+    }
+  }
+
+  private record Bought(UUID id, UUID listingId, long paidCents, String currency) {}
+
+  private record LiveListing(UUID userId, String status, Instant expiresAt) {}
 
   private static PromotionExpired promotion(ResultSet rs, StatementContext ctx)
       throws SQLException {

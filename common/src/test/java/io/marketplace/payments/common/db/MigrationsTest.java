@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -109,6 +110,75 @@ class MigrationsTest {
       assertThat(rs.next()).isTrue();
       assertThat(rs.getString(1)).isEqualTo("du_of_a_user");
       assertThat(rs.getBoolean(2)).isTrue();
+    }
+  }
+
+  @Test
+  void shouldMarkTheFeaturedWeeksAChargebackEndedAsEndedByItsDisputeWhenUpgraded()
+      throws SQLException {
+    // Given a database at V40 with three featured weeks ended early: one when its payment's
+    // chargeback was recorded, in the same transaction, one by a refund, and one that ran out
+    postgres.createDatabase("payments_v40");
+    DataSource upgraded = postgres.dataSource("payments_v40");
+    Flyway.configure()
+        .dataSource(upgraded)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target("40")
+        .load()
+        .migrate();
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          """
+          INSERT INTO users (id) VALUES ('00000000-0000-0000-0000-00000000000b');
+          INSERT INTO marketplace_listings
+              (id, user_id, category_id, title, status, activated_at, expires_at)
+          VALUES ('00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-00000000000b',
+                  1, 'Room', 'active', '2026-11-01T00:00Z', '2026-12-31T00:00Z');
+          INSERT INTO listing_promotions
+              (id, listing_id, type, stripe_payment_intent_id, amount_cents, starts_at,
+               expires_at, expired_at)
+          VALUES ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-00000000000a',
+                  'featured', 'pi_disputed', 500, '2026-12-01T00:00Z', '2026-12-08T00:00Z',
+                  '2026-12-03T10:00:00.123456Z'),
+                 ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-00000000000a',
+                  'featured', 'pi_refunded', 500, '2026-12-01T00:00Z', '2026-12-08T00:00Z',
+                  '2026-12-03T11:00Z'),
+                 ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-00000000000a',
+                  'featured', 'pi_ran_out', 500, '2026-11-01T00:00Z', '2026-11-08T00:00Z',
+                  '2026-11-09T00:00Z');
+          INSERT INTO payment_refunds
+              (id, user_id, listing_id, stripe_payment_intent_id, stripe_dispute_id, amount_cents,
+               reason, status, processed_at)
+          VALUES (gen_random_uuid(), '00000000-0000-0000-0000-00000000000b',
+                  '00000000-0000-0000-0000-00000000000a', 'pi_disputed', 'du_ended', 500, 'chargeback', 'processed',
+                  '2026-12-03T10:00:00.123456Z'),
+                 (gen_random_uuid(), '00000000-0000-0000-0000-00000000000b',
+                  '00000000-0000-0000-0000-00000000000a', 'pi_refunded', NULL, 500, 'user_request', 'processed', '2026-12-03T11:00Z');
+          """);
+    }
+
+    // When it is migrated to the latest version
+    Migrations.migrate(upgraded);
+
+    // Then only the week the chargeback ended is marked as ended by its dispute, so that it is
+    // given back if the dispute is won; the others keep no cause, and are never given back
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT stripe_payment_intent_id, end_cause, ended_by_dispute_id"
+                    + " FROM listing_promotions ORDER BY id")) {
+      List<List<String>> rows = new ArrayList<>();
+      while (rs.next()) {
+        rows.add(Arrays.asList(rs.getString(1), rs.getString(2), rs.getString(3)));
+      }
+      assertThat(rows)
+          .containsExactly(
+              Arrays.asList("pi_disputed", "disputed", "du_ended"),
+              Arrays.asList("pi_refunded", null, null),
+              Arrays.asList("pi_ran_out", null, null));
     }
   }
 

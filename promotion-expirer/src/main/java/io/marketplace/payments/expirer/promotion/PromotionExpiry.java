@@ -41,7 +41,7 @@ public final class PromotionExpiry implements Expiry {
         FOR UPDATE SKIP LOCKED
       )
       UPDATE listing_promotions p
-      SET expired_at = :now, updated_at = now()
+      SET expired_at = :now, end_cause = 'expired', updated_at = now()
       FROM due
       WHERE p.id = due.id AND p.expired_at IS NULL
       RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at

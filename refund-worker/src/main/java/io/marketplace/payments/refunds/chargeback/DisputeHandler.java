@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  *       dispute won gives its money back to the payment, which is offered to what waited for it
  *       ({@link AwaitingRoom}: a Stripe refund our records could not hold, the automatic refund of
  *       a listing rejected while the dispute was open, the purchase the payment processor held back
- *       because the chargeback was recorded before the payment's success was applied).
+ *       because the chargeback was recorded before the payment's success was applied); a featured
+ *       week its chargeback ended is given back for what was left of it ({@link
+ *       FeaturedPromotions#restoreForWonDispute}, announced as {@code promotion.created}).
  * </ul>
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
@@ -145,6 +147,8 @@ public final class DisputeHandler {
       // the chargeback no longer counts as money returned: what waited for that room gets it,
       // a purchase held back while the money was gone included
       awaitingRoom.offer(tx, paymentIntentId.get(), "dispute " + dispute.id() + " won");
+      // and a featured week its chargeback ended is given back, for what was left of it, once
+      FeaturedPromotions.restoreForWonDispute(tx, paymentIntentId.get(), dispute.id(), now);
     }
   }
 
@@ -281,8 +285,8 @@ public final class DisputeHandler {
                   userChargebacks.size(),
                   now)),
           payment.listingId().toString());
-      // a featured week whose money the dispute took back in full ends
-      FeaturedPromotions.endForRefundedPayment(tx, payment.paymentIntentId(), now);
+      // a featured week whose money the dispute took back in full ends, marked as ended by it
+      FeaturedPromotions.endForChargeback(tx, payment.paymentIntentId(), disputeId, now);
       // the processor may have delivered the purchase before this was recorded, though the
       // dispute took the money first: it takes the purchase back, as it would have held it back
       withheld.withdrawIfDelivered(tx, payment, takenBackAt, "dispute " + disputeId);
