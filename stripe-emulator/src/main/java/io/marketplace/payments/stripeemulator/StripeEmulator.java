@@ -442,6 +442,11 @@ public final class StripeEmulator implements AutoCloseable {
     controls.clearApiFailures();
   }
 
+  /** How many armed API failures are not used yet. */
+  public int armedApiFailures() {
+    return controls.armedApiFailures();
+  }
+
   /**
    * Refunds a PaymentIntent as if from Stripe's dashboard, outside the system; {@code amount} null
    * refunds what is left. Returns the refund's JSON.

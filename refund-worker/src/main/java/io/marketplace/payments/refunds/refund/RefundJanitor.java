@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * for operators to look at meanwhile. A round executes at most {@value #BATCH} records, one claimed
  * at a time, and starts no new one once it has spent {@code interval} on them: a Stripe that holds
  * every call until the read timeout delays the passes below by one call, not by a batch of them.
+ * Nor does it start one after Stripe failed the last for a passing reason (down, no answer, 429):
+ * the rest would most likely fail the same way, one more call each to a Stripe that struggles.
  *
  * <p>Each pass then runs the other catch-up work it is given ({@link Pass}): what no event will
  * bring about in time, such as disputes whose payment's row came after their events.
@@ -197,6 +199,17 @@ public final class RefundJanitor implements AutoCloseable {
       try {
         RefundOutcome outcome = executor.execute(id);
         log.info("janitor retried refund {}: {}", id, outcome.result());
+        if (outcome.retryable()) {
+          // Stripe down, slow or holding us off (5xx, no answer, 429): the others would most likely
+          // fail the same way, each one more call to a Stripe that is struggling; they wait for
+          // the next round, the one tried now going to the back of the queue
+          log.warn(
+              "janitor: Stripe did not refund {} ({}); the other due refunds wait for the next"
+                  + " round",
+              id,
+              outcome.error());
+          break;
+        }
       } catch (RuntimeException e) {
         countFailure(REFUNDS);
         log.warn("janitor could not retry refund {}", id, e);

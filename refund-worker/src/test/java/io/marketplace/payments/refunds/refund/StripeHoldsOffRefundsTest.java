@@ -7,9 +7,12 @@ import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -78,6 +81,50 @@ class StripeHoldsOffRefundsTest {
     assertThat(h.refunds(paid.paymentIntentId()))
         .singleElement()
         .satisfies(r -> assertThat(r).containsEntry("status", "processed"));
+  }
+
+  @Test
+  void shouldStopTheJanitorsRoundAtTheFirstRefundStripeHoldsOffAndMakeTheRestNextRound() {
+    // Given three approved refunds due for the janitor, and Stripe over its rate limit for a while
+    List<Harness.Paid> paid = new ArrayList<>();
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      paid.add(h.paidListing(Duration.ofHours(1)));
+      ids.add(h.approvedRefund(paid.getLast(), 300));
+    }
+    makeDue(ids);
+    h.emulator().failNextApiCalls(CREATE_REFUND, 3, ApiFaults.Kind.RATE_LIMIT);
+
+    // When the janitor runs a round
+    int tried = h.retryNow();
+
+    // Then it stops at the first 429: one call to Stripe, not one per refund, and none refunded
+    assertThat(tried).isEqualTo(1);
+    assertThat(h.emulator().armedApiFailures()).isEqualTo(2);
+    for (int i = 0; i < 3; i++) {
+      assertThat(h.stripeRefunds(paid.get(i).paymentIntentId())).isEmpty();
+    }
+
+    // And when Stripe lets calls through again, the next rounds make each of them once
+    h.emulator().clearApiFailures();
+    makeDue(ids);
+    assertThat(h.retryNow()).isEqualTo(3);
+    for (int i = 0; i < 3; i++) {
+      assertThat(h.stripeRefunds(paid.get(i).paymentIntentId()))
+          .singleElement()
+          .satisfies(r -> assertThat(r.getAmount()).isEqualTo(300L));
+      assertThat(h.refunds(paid.get(i).paymentIntentId()))
+          .singleElement()
+          .satisfies(r -> assertThat(r).containsEntry("status", "processed"));
+    }
+  }
+
+  private static void makeDue(List<UUID> ids) {
+    for (UUID id : ids) {
+      h.db()
+          .execute(
+              "UPDATE payment_refunds SET updated_at = now() - interval '1 day' WHERE id = ?", id);
+    }
   }
 
   /** {@code payments_refunds_stripe_failures_total{kind="refused"}} on the worker's metrics. */
