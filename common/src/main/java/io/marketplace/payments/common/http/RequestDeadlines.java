@@ -17,11 +17,12 @@ import org.eclipse.jetty.util.thread.Scheduler;
 /**
  * The time a request has to arrive: its head (request line and headers) in full within {@code
  * HTTP_HEADER_TIMEOUT} of its first byte, and its body in full within {@code HTTP_BODY_TIMEOUT} of
- * the service starting to read it. Jetty has neither limit: the idle timeout alone lets a client
- * that sends a byte every few seconds, of a head or of a body, hold its connection forever, and
- * every connection held counts against {@code HTTP_MAX_CONNECTIONS}, so a few thousand such clients
- * would keep everyone else out of the port (Stripe's webhooks out of the gateway, buyers out of the
- * API). A slow body also holds a request thread for as long as it trickles.
+ * the service starting to read it (in full: its last chunk, or its declared length, read). Jetty
+ * has neither limit: the idle timeout alone lets a client that sends a byte every few seconds, of a
+ * head or of a body, hold its connection forever, and every connection held counts against {@code
+ * HTTP_MAX_CONNECTIONS}, so a few thousand such clients would keep everyone else out of the port
+ * (Stripe's webhooks out of the gateway, buyers out of the API). A slow body also holds a request
+ * thread for as long as it trickles.
  *
  * <p>Heads: a request reaches our code only once its head is complete, so this watches connections:
  * bytes that arrived on a connection since its last request ended, with no request begun since, are
@@ -236,11 +237,23 @@ final class RequestDeadlines extends AbstractLifeCycle
   private final class TimedBody extends Request.Wrapper {
     private final Body body;
 
+    /** The declared length, or -1 (chunked). */
+    private final long length;
+
+    /** The bytes read so far; only the handler's thread reads. */
+    private long delivered;
+
     TimedBody(Request request, Body body) {
       super(request);
       this.body = body;
+      this.length = request.getLength();
     }
 
+    /**
+     * The body is complete at its last chunk, or once its declared length is read: a handler that
+     * reads exactly that many bytes never reads the end, and the deadline must not then cut off the
+     * answer of a handler still at work (the gateway waiting for Kafka's acknowledgement).
+     */
     @Override
     public Content.Chunk read() {
       body.reading();
@@ -251,7 +264,8 @@ final class RequestDeadlines extends AbstractLifeCycle
       if (Content.Chunk.isFailure(chunk) && body.cutOff) {
         return Content.Chunk.from(new BodyTimeoutException(bodyLimit), true);
       }
-      if (chunk.isLast()) {
+      delivered += chunk.remaining();
+      if (chunk.isLast() || (length >= 0 && delivered >= length)) {
         body.complete = true;
       }
       return chunk;

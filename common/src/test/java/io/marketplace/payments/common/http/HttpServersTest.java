@@ -167,6 +167,18 @@ class HttpServersTest {
                         LockSupport.parkNanos(deadline.plusSeconds(1).toNanos());
                         ctx.result(ctx.bodyAsBytes());
                       });
+                  // reads the declared length and no further (no end-of-body read), as the
+                  // gateway does, then works past the deadline (waits for Kafka's answer)
+                  routes.routes.post(
+                      "/read-then-work",
+                      ctx -> {
+                        byte[] body =
+                            ctx.req()
+                                .getInputStream()
+                                .readNBytes((int) ctx.req().getContentLengthLong());
+                        LockSupport.parkNanos(deadline.plusSeconds(1).toNanos());
+                        ctx.result(body);
+                      });
                 })
             .start();
     ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
@@ -227,6 +239,20 @@ class HttpServersTest {
           .getOutputStream()
           .write(
               ("POST /slow-handler HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                      + "Content-Length: 5\r\n\r\nhello")
+                  .getBytes(StandardCharsets.US_ASCII));
+      client.getOutputStream().flush();
+      assertThat(read(client, deadline.multipliedBy(4)))
+          .startsWith("HTTP/1.1 200")
+          .endsWith("hello");
+    }
+    // And a body read in full at once is over, however long the handler then works: its answer
+    // is not cut off at the body's deadline
+    try (Socket client = connect()) {
+      client
+          .getOutputStream()
+          .write(
+              ("POST /read-then-work HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
                       + "Content-Length: 5\r\n\r\nhello")
                   .getBytes(StandardCharsets.US_ASCII));
       client.getOutputStream().flush();
