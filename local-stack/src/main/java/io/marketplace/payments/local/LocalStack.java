@@ -12,6 +12,7 @@ import io.marketplace.payments.embedded.EmbeddedKafka;
 import io.marketplace.payments.embedded.EmbeddedPostgresServer;
 import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.embedded.PortInUseException;
+import io.marketplace.payments.embedded.Ports;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.PromotionExpirer;
 import io.marketplace.payments.gateway.GatewayConfig;
@@ -264,11 +265,7 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private static int freePort() {
-    try (var socket = new java.net.ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Ports.free();
   }
 
   /**

@@ -3,11 +3,11 @@ package io.marketplace.payments.local;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.marketplace.payments.embedded.Ports;
 import io.marketplace.payments.testsupport.Await;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -22,9 +22,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -79,15 +81,7 @@ class UpRestartTest {
     Path log = dataDir.resolve("up.log");
     child = startUp(ports, log);
     Path envFile = dataDir.resolve("env");
-    Await.until(
-        Duration.ofSeconds(180),
-        "the first `up` to be ready (" + log + ")",
-        () -> {
-          if (!child.isAlive()) {
-            throw new AssertionError("`up` exited: " + read(log));
-          }
-          return Files.exists(envFile);
-        });
+    awaitWhileRunning(log, "the first `up` to be ready", () -> Files.exists(envFile));
     Map<String, String> before = readEnv(envFile);
     child.destroyForcibly();
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -128,15 +122,8 @@ class UpRestartTest {
     // stack is ready
     Path log = dataDir.resolve("up.log");
     child = startUp(freePorts(), log);
-    Await.until(
-        Duration.ofSeconds(180),
-        "PostgreSQL of `up` to be running (" + log + ")",
-        () -> {
-          if (!child.isAlive()) {
-            throw new AssertionError("`up` exited: " + read(log));
-          }
-          return read(log).contains("PostgreSQL ready");
-        });
+    awaitWhileRunning(
+        log, "PostgreSQL of `up` to be running", () -> read(log).contains("PostgreSQL ready"));
     Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
     long postmaster = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
 
@@ -167,6 +154,24 @@ class UpRestartTest {
                   + other.getLocalPort()
                   + " is taken by another process; choose another with --postgres-port");
     }
+  }
+
+  /**
+   * Waits until {@code condition} holds, and fails at once, with the child's output, if the child
+   * exits first.
+   */
+  private void awaitWhileRunning(Path log, String description, BooleanSupplier condition) {
+    boolean exited =
+        Await.value(
+            Duration.ofSeconds(180),
+            description + " (" + log + ")",
+            () -> {
+              if (condition.getAsBoolean()) {
+                return Optional.of(false);
+              }
+              return child.isAlive() ? Optional.empty() : Optional.of(true);
+            });
+    assertThat(exited).as("`up` exited before %s: %s", description, read(log)).isFalse();
   }
 
   private Process startUp(StackPorts ports, Path log) throws IOException {
@@ -231,13 +236,9 @@ class UpRestartTest {
         ports[9]);
   }
 
+  /** Outside the ephemeral range, so the clients of other processes cannot take it meanwhile. */
   private static int freePort() {
-    try (ServerSocket socket = new ServerSocket()) {
-      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Ports.free();
   }
 
   private static Map<String, String> readEnv(Path file) throws IOException {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.Ports;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
@@ -14,7 +15,6 @@ import io.marketplace.payments.testsupport.TestInfra;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -157,10 +157,8 @@ class KilledBeforePublishingTest {
     }
   }
 
-  private static int unusedPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
+  private static int unusedPort() {
+    return Ports.free();
   }
 
   private static JsonNode json(ConsumerRecord<String, byte[]> record) {

@@ -8,11 +8,11 @@ import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.embedded.Ports;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -167,9 +167,7 @@ class ProcessKillTest {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
+  private static int freePort() {
+    return Ports.free();
   }
 }

@@ -1,10 +1,10 @@
 package io.marketplace.payments.system.crash;
 
+import io.marketplace.payments.embedded.Ports;
 import io.marketplace.payments.testsupport.Await;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -212,13 +212,9 @@ public final class OsProcess implements AutoCloseable {
     }
   }
 
-  /** A TCP port free now, for a process to listen on. */
+  /** A TCP port free now, for a process to listen on (see {@link Ports#free()}). */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Ports.free();
   }
 
   @Override
