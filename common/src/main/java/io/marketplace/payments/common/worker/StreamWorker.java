@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -106,6 +107,12 @@ public final class StreamWorker implements AutoCloseable {
    * The next offset to read of each partition, past every record applied: what may be committed.
    */
   private final Map<TopicPartition, OffsetAndMetadata> appliedOffsets = new HashMap<>();
+
+  /**
+   * The partitions revoked or lost since the last poll of the loop: their records in hand were
+   * given up, not applied, and the position of one assigned again restarts at its last commit.
+   */
+  private final Set<TopicPartition> revokedSincePoll = new HashSet<>();
 
   private boolean offsetsToCommit;
   private long lastCommitNanos = System.nanoTime();
@@ -215,6 +222,7 @@ public final class StreamWorker implements AutoCloseable {
       try {
         while (running) {
           ConsumerRecords<String, byte[]> records = c.poll(POLL);
+          revokedSincePoll.clear();
           if (!records.isEmpty()) {
             if (!applyAll(c, records)) {
               return; // stopping: the records in hand are not applied, their offsets stay
@@ -499,8 +507,11 @@ public final class StreamWorker implements AutoCloseable {
   private void noteApplied(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
     Set<TopicPartition> assigned = c.assignment();
     for (TopicPartition partition : records.partitions()) {
-      if (!assigned.contains(partition)) {
-        continue; // revoked while its records were retried: the next owner commits it
+      if (!assigned.contains(partition) || revokedSincePoll.contains(partition)) {
+        // revoked while its records were retried: the next owner commits it. Given back since,
+        // some of its records may have been dropped unapplied; its position restarted at its
+        // last commit, so they are read again and applied (or skipped), never committed past
+        continue;
       }
       List<ConsumerRecord<String, byte[]>> list = records.records(partition);
       appliedOffsets.put(partition, new OffsetAndMetadata(list.getLast().offset() + 1));
@@ -636,12 +647,14 @@ public final class StreamWorker implements AutoCloseable {
       // it. Records still in hand (this poll came from a wait) are the next owner's: after the
       // wait, those of a partition no longer assigned are neither applied nor dead-lettered here.
       commitApplied(consumer, partitions);
+      revokedSincePoll.addAll(partitions);
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       // no longer ours to commit: the next owner re-reads from the last commit and skips
       partitions.forEach(appliedOffsets::remove);
+      revokedSincePoll.addAll(partitions);
     }
 
     @Override
