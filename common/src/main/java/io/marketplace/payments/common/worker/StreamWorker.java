@@ -353,7 +353,7 @@ public final class StreamWorker implements AutoCloseable {
     int[] counts = new int[2];
     List<String> keys = new ArrayList<>(batch.size());
     for (ConsumerRecord<String, byte[]> record : batch) {
-      keys.add(handler.dedupeKey(record));
+      keys.add(dedupeKey(record));
     }
     jdbi.useTransaction(
         tx -> {
@@ -381,20 +381,45 @@ public final class StreamWorker implements AutoCloseable {
     }
   }
 
+  /** The record's dedupe key; a stack overflow computing it fails the record, as in applyOne. */
+  private String dedupeKey(ConsumerRecord<String, byte[]> record) {
+    try {
+      return handler.dedupeKey(record);
+    } catch (StackOverflowError e) {
+      throw new RecordFailedException(e);
+    }
+  }
+
+  /**
+   * Applies one record. A StackOverflowError is the record's failure, as an exception is: its data
+   * drove the handler's recursion deeper than the thread's stack (a nesting the code does not
+   * expect), and the stack is unwound by the time it reaches here. Escaping the loop, it ended the
+   * worker's thread, which left the group; the record's partition moved to another replica, whose
+   * worker it ended in turn, so one record stopped every partition of every replica. Other errors
+   * (out of memory, a class that does not link) are the process's, not the record's, and still stop
+   * the worker: dead-lettering on them would take good payments out of the stream.
+   */
   private void applyOne(Handle tx, ConsumerRecord<String, byte[]> record) {
     try {
       handler.apply(tx, record);
     } catch (RuntimeException e) {
       throw e;
-    } catch (Exception e) {
+    } catch (Exception | StackOverflowError e) {
       throw new RecordFailedException(e);
     }
   }
 
-  /** A checked failure of a handler, carried out of the transaction with its cause intact. */
+  /**
+   * A checked failure of a handler, or its stack overflow, carried out of the transaction with its
+   * cause intact.
+   */
   static final class RecordFailedException extends RuntimeException {
-    RecordFailedException(Exception cause) {
-      super(cause.getMessage(), cause);
+    RecordFailedException(Throwable cause) {
+      super(
+          cause instanceof Error
+              ? cause.getClass().getSimpleName() + " while applying the record"
+              : cause.getMessage(),
+          cause);
     }
   }
 
@@ -408,9 +433,9 @@ public final class StreamWorker implements AutoCloseable {
    */
   private boolean deadLetter(
       Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception failure) {
-    Exception error =
-        failure instanceof RecordFailedException && failure.getCause() instanceof Exception cause
-            ? cause
+    Throwable error =
+        failure instanceof RecordFailedException && failure.getCause() != null
+            ? failure.getCause()
             : failure;
     Topic dlq = new Topic(record.topic(), 1).dlq();
     var out =
@@ -487,7 +512,9 @@ public final class StreamWorker implements AutoCloseable {
         dlq.name(),
         error);
     try {
-      jdbi.useTransaction(tx -> handler.onDeadLetter(tx, record, error));
+      // the handler is told of an exception: an overflow comes wrapped, its message naming it
+      Exception noted = error instanceof Exception e ? e : failure;
+      jdbi.useTransaction(tx -> handler.onDeadLetter(tx, record, noted));
     } catch (RuntimeException e) {
       log.warn("worker {}: could not note the dead letter in the database", options.consumer(), e);
     }
