@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.stripe.InvalidStripeEventException;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.risk.Observation.CategoryKind;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,16 +24,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Consumes raw Stripe events (keyed by PaymentIntent id) and produces the {@link Observation}s they
- * hold, keyed by user id and stamped with the event's own time. Runs on the PaymentIntent's
- * partition, where all events of one PaymentIntent meet: so a re-delivered event id is recognised
- * here ({@link #SEEN_EVENTS}), and a dispute, which carries no metadata, finds the user of its
- * PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled from {@code payment_intent.*} events), and a
- * dispute or refund its category ({@link #PAYMENT_INTENT_CATEGORIES}, likewise: a store of its own,
- * so the users' store keeps its format). Observations of a category are keyed by category id. Both
- * are kept for {@code RISK_PAYMENT_INTENT_RETENTION} after the PaymentIntent was last confirmed
- * ({@link PaymentIntentMemory}, event time), and swept every {@link #SWEEP_INTERVAL}, at most
- * {@link #SWEEP_BATCH} entries of each a time; a dispute of a PaymentIntent forgotten by then is
- * one whose PaymentIntent nobody knows: parked, as below.
+ * hold, keyed by user id and stamped with the event's own time (never later than its arrival:
+ * {@link #eventTime}). Runs on the PaymentIntent's partition, where all events of one PaymentIntent
+ * meet: so a re-delivered event id is recognised here ({@link #SEEN_EVENTS}), and a dispute, which
+ * carries no metadata, finds the user of its PaymentIntent ({@link #PAYMENT_INTENT_USERS}, filled
+ * from {@code payment_intent.*} events), and a dispute or refund its category ({@link
+ * #PAYMENT_INTENT_CATEGORIES}, likewise: a store of its own, so the users' store keeps its format).
+ * Observations of a category are keyed by category id. Both are kept for {@code
+ * RISK_PAYMENT_INTENT_RETENTION} after the PaymentIntent was last confirmed ({@link
+ * PaymentIntentMemory}, event time), and swept every {@link #SWEEP_INTERVAL}, at most {@link
+ * #SWEEP_BATCH} entries of each a time; a dispute of a PaymentIntent forgotten by then is one whose
+ * PaymentIntent nobody knows: parked, as below.
  *
  * <p>Stripe does not guarantee the order of delivery: a dispute may arrive before every {@code
  * payment_intent.*} event of its PaymentIntent, when neither its user nor its category is known. It
@@ -68,6 +70,13 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   static final int SWEEP_BATCH = 1_000;
 
   private static final Logger log = LoggerFactory.getLogger(StripeObservations.class);
+
+  /**
+   * How far Stripe's clock may run ahead of the one that stamped the record (and {@code created} is
+   * whole seconds) before an event dated after its arrival is logged; it is dated by its arrival
+   * either way.
+   */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
   /**
    * The events in which a card is tried: only these count its fingerprint. A refund or a dispute of
@@ -138,11 +147,12 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
     StripeEvent event;
     try {
       event = StripeEvent.parse(record.value());
-    } catch (InvalidStripeEventException e) {
+    } catch (InvalidStripeEventException | DateTimeException e) {
+      // DateTimeException: a "created" past any date a clock can read
       log.warn("skipping a record that is not a Stripe event: {}", e.getMessage());
       return;
     }
-    long at = event.created() != null ? event.created().toEpochMilli() : record.timestamp();
+    long at = eventTime(event, record.timestamp());
     if (alreadySeen(event.id(), at)) {
       return;
     }
@@ -204,6 +214,36 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
             at);
       }
     }
+  }
+
+  /**
+   * When an event happened: its {@code created}, but never after its record reached the topic
+   * ({@code arrived}, the record's timestamp, which the broker held within its bounds and which a
+   * replay reads again as it was), else that arrival. Dated ahead of its arrival (a sender's clock
+   * far ahead, a record written by hand), an event would move the stream time of its partitions
+   * ahead, so that the events that follow in real time are dropped as late, and date a flag's
+   * cool-down from then; over an hour ahead of the broker's clock its observation is refused on the
+   * repartition topic, and past the milliseconds a {@code long} holds it cannot be dated at all:
+   * either failed the stream thread at every try, and nothing more was counted.
+   */
+  static long eventTime(StripeEvent event, long arrived) {
+    Instant created = event.created();
+    if (created == null) {
+      return arrived;
+    }
+    Instant arrivedAt = Instant.ofEpochMilli(arrived);
+    if (!created.isAfter(arrivedAt)) {
+      return created.toEpochMilli();
+    }
+    if (created.isAfter(arrivedAt.plus(CLOCK_SKEW))) {
+      log.warn(
+          "event {} ({}) is dated {}, after it reached the topic at {}: counted as of its arrival",
+          event.id(),
+          event.type(),
+          created,
+          arrivedAt);
+    }
+    return arrived;
   }
 
   /**

@@ -351,7 +351,7 @@ class RiskCategoryTopologyTest {
   }
 
   private void deliver(Map<String, Object> event) {
-    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), T0);
+    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), RiskEvents.arrival(event));
   }
 
   private static String newPi() {

@@ -60,6 +60,14 @@ final class RiskEvents {
     return event;
   }
 
+  /**
+   * When the event reached {@code stripe.events.v1}, its record's timestamp: when Stripe created it
+   * (the gateway publishes it as it arrives; the service never dates an event after that).
+   */
+  static Instant arrival(Map<String, Object> event) {
+    return Instant.ofEpochSecond(((Number) event.get("created")).longValue());
+  }
+
   /** The record key the gateway gives the event: the PaymentIntent it concerns. */
   static String key(Map<String, Object> event) {
     Map<?, ?> object = (Map<?, ?>) ((Map<?, ?>) event.get("data")).get("object");

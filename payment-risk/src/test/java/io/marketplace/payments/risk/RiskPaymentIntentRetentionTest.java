@@ -168,7 +168,7 @@ class RiskPaymentIntentRetentionTest {
   }
 
   private void deliver(Map<String, Object> event) {
-    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), wallClock);
+    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), RiskEvents.arrival(event));
   }
 
   private static String newPi() {

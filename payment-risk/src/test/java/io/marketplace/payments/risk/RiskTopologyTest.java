@@ -224,6 +224,24 @@ class RiskTopologyTest {
     assertThat(droppedAsLate()).isEqualTo(1.0);
   }
 
+  @Test
+  void shouldCountOnTimeDeclinesWhenAnEventArrivedDatedHoursAhead() {
+    // Given a decline of another user that arrives at 10:00 dated 13:00 (its sender's clock ahead)
+    Map<String, Object> ahead =
+        declined(newPi(), UUID.randomUUID().toString(), T0.plus(Duration.ofHours(3)), null);
+    stripe.pipeInput(RiskEvents.key(ahead), Json.bytes(ahead), T0);
+
+    // When five declines of the user arrive on time, a minute apart
+    for (int minute = 1; minute <= 5; minute++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+
+    // Then they count: the event dated ahead did not close their window; none was dropped
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).extracting(TestRecord::key).containsExactly(user);
+    assertThat(droppedAsLate()).isZero();
+  }
+
   /** Kafka Streams' count of records its tasks dropped, here those of closed windows. */
   private double droppedAsLate() {
     return driver.metrics().entrySet().stream()
@@ -472,7 +490,7 @@ class RiskTopologyTest {
   // --- Stripe-shaped events, with only the fields the risk service reads and some it does not
 
   private void deliver(Map<String, Object> event) {
-    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), T0);
+    stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), RiskEvents.arrival(event));
   }
 
   private static String newPi() {
