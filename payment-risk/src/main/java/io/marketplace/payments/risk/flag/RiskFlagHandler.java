@@ -54,12 +54,13 @@ public final class RiskFlagHandler implements RecordHandler {
     RiskSignal.Data data = signal.data();
     if (data.categoryScoped()) {
       // a marketplace category's signal: for operators (alert, metric), nobody to flag
-      Counter.builder("payments.risk.category.signals")
-          .description("risk signals of a marketplace category, by signal and category")
-          .tag("signal", data.signal().wireName())
-          .tag("category", String.valueOf(data.categoryId()))
-          .register(registry)
-          .increment();
+      Counter counter =
+          Counter.builder("payments.risk.category.signals")
+              .description("risk signals of a marketplace category, by signal and category")
+              .tag("signal", data.signal().wireName())
+              .tag("category", String.valueOf(data.categoryId()))
+              .register(registry);
+      tx.afterCommit(counter::increment);
       return;
     }
     UUID userId = UUID.fromString(data.userId());
@@ -113,11 +114,13 @@ public final class RiskFlagHandler implements RecordHandler {
     }
     if (coveredBy.isEmpty() && !until.isAfter(now)) {
       // a burst nobody was held for: the dashboard and an alert must see it, not only the log
-      Counter.builder("payments.risk.signals.stale")
-          .description("risk signals applied after their cool-down ended: recorded, nobody held")
-          .tag("signal", data.signal().wireName())
-          .register(registry)
-          .increment();
+      Counter stale =
+          Counter.builder("payments.risk.signals.stale")
+              .description(
+                  "risk signals applied after their cool-down ended: recorded, nobody held")
+              .tag("signal", data.signal().wireName())
+              .register(registry);
+      tx.afterCommit(stale::increment);
       log.warn(
           "risk signal {} of user {} was raised at {} and applied at {}, after its cool-down ended:"
               + " recorded, the user is not held",
@@ -150,12 +153,15 @@ public final class RiskFlagHandler implements RecordHandler {
         tx,
         PaymentEvent.of(PaymentEventType.USER_FLAGGED, signal.id().toString(), now, event),
         userId.toString());
-    // by signal, so card testing can page while a chargeback spike is a ticket
-    Counter.builder("payments.risk.flags")
-        .description("users flagged by a risk signal, by signal")
-        .tag("signal", data.signal().wireName())
-        .register(registry)
-        .increment();
+    // by signal, so card testing can page while a chargeback spike is a ticket; once the flag is
+    // committed: a batch rolled back and applied again (a record of it failed, the database went
+    // away) counts it once
+    Counter flags =
+        Counter.builder("payments.risk.flags")
+            .description("users flagged by a risk signal, by signal")
+            .tag("signal", data.signal().wireName())
+            .register(registry);
+    tx.afterCommit(flags::increment);
   }
 
   /** A super_admin's clear of a user's flags: when, by whom, why. */

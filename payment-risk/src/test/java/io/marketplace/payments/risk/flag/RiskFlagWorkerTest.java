@@ -119,6 +119,53 @@ class RiskFlagWorkerTest {
   }
 
   @Test
+  void shouldCountAFlagOnceWhenItsBatchIsRolledBackAndAppliedAgain() {
+    // Given a user's signal and, behind it in the same poll, one the worker cannot apply (a userId
+    // that is not a UUID): their batch's transaction fails and is rolled back, and each is then
+    // applied alone
+    String user = UUID.randomUUID().toString();
+    Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+    Instant raisedAt = Instant.parse("2026-12-01T10:08:00Z");
+    kafka.send(
+        topics.riskSignals(),
+        user,
+        Json.write(atThreshold(user, Signal.CARD_TESTING_DECLINES, 5, windowStart, raisedAt)));
+    kafka.send(
+        topics.riskSignals(),
+        user,
+        Json.write(
+            atThreshold("not-a-uuid", Signal.CARD_TESTING_DECLINES, 5, windowStart, raisedAt)));
+
+    // When the worker starts and reads both
+    try (RiskFlagWorker worker = startWorker()) {
+      Await.until(
+          WAIT,
+          "the signal applied and the other dead-lettered",
+          () ->
+              applied(registry) >= 1
+                  && registry
+                          .find("payments.worker.records")
+                          .tag("outcome", "dead_lettered")
+                          .counters()
+                          .stream()
+                          .mapToDouble(c -> c.count())
+                          .sum()
+                      >= 1);
+
+      // Then the user is flagged once, and the flags metric counts one: the rolled-back try
+      // counts nothing
+      assertThat(db.count("user_risk_flags WHERE user_id = ?::uuid", user)).isEqualTo(1);
+      assertThat(
+              registry
+                  .find("payments.risk.flags")
+                  .tag("signal", "card_testing_declines")
+                  .counter()
+                  .count())
+          .isEqualTo(1.0);
+    }
+  }
+
+  @Test
   void shouldApplyACategorySignalWithoutFlaggingAnybodyWhenItArrives() {
     try (RiskFlagWorker worker = startWorker()) {
       // Given a chargeback spike of marketplace category 42 (no user), as one build published it
