@@ -2,7 +2,9 @@ package io.marketplace.payments.common.stripe;
 
 import com.stripe.StripeClient;
 import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
 import com.stripe.net.RequestOptions;
+import com.stripe.net.StripeResponse;
 import com.stripe.param.PaymentIntentCancelParams;
 
 /**
@@ -18,8 +20,20 @@ public final class PaymentIntentCancellation {
 
   private PaymentIntentCancellation() {}
 
-  public static void cancel(StripeClient stripe, String paymentIntentId) throws StripeException {
-    stripe
+  /**
+   * Whether Stripe answered a cancellation from its idempotency layer ({@code Idempotent-Replayed:
+   * true}): an earlier call under the key canceled it, and this one changed nothing.
+   */
+  public static boolean answeredBefore(PaymentIntent canceled) {
+    StripeResponse response = canceled == null ? null : canceled.getLastResponse();
+    return response != null
+        && response.headers().firstValue("Idempotent-Replayed").map("true"::equals).orElse(false);
+  }
+
+  /** Cancels it; Stripe's PaymentIntent, as its answer to this call. */
+  public static PaymentIntent cancel(StripeClient stripe, String paymentIntentId)
+      throws StripeException {
+    return stripe
         .v1()
         .paymentIntents()
         .cancel(

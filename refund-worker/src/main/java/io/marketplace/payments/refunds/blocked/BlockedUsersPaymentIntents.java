@@ -161,12 +161,26 @@ public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
   }
 
   /**
-   * Cancels one; false when Stripe would not (not cancelable, or refused: counted). Throws when
-   * Stripe cannot be reached or fails in itself: the pass ends there.
+   * Cancels one; false when Stripe would not (not cancelable, or refused: counted) or when it
+   * answered from an earlier call under the cancellation's key (canceled already: a pass asks again
+   * until {@code payment_intent.canceled} is applied, and replicas ask at once; counting each ask
+   * would count one PaymentIntent many times). Throws when Stripe cannot be reached or fails in
+   * itself: the pass ends there.
    */
   private boolean cancel(Open open) {
     try {
-      PaymentIntentCancellation.cancel(stripe, open.paymentIntentId());
+      if (PaymentIntentCancellation.answeredBefore(
+          PaymentIntentCancellation.cancel(stripe, open.paymentIntentId()))) {
+        // canceled by an earlier ask under the same key (an earlier pass, another replica,
+        // checkout-api), not yet in our records: counted then, not again
+        log.info(
+            "PaymentIntent {} of {} user {} was canceled already; its cancellation is on its way"
+                + " to our records",
+            open.paymentIntentId(),
+            open.reason(),
+            open.userId());
+        return false;
+      }
       log.warn(
           "PaymentIntent {} of {} user {} canceled at Stripe: it must not take a payment now",
           open.paymentIntentId(),

@@ -76,6 +76,29 @@ class BlockedUsersPaymentIntentsTest {
   }
 
   @Test
+  void shouldCountACancellationOnceWhenThePassAsksAgainBeforeItReachesTheRecords() {
+    // Given a flagged user's open PaymentIntent, canceled by a pass
+    UUID user = newUser();
+    String open = openPaymentIntent(user);
+    flag(user, h.now().plus(Duration.ofHours(1)), false);
+    double before = canceled("flagged");
+    int callsBefore = cancelCalls.get();
+    h.retryNow();
+    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(canceled("flagged")).isEqualTo(before + 1);
+
+    // When the next passes ask Stripe again, its payment_intent.canceled not applied to the
+    // payment's row yet (the payment processor behind; here none runs), and Stripe answers
+    // them from the first cancellation (one Idempotency-Key for every cancellation)
+    h.retryNow();
+    h.retryNow();
+    assertThat(cancelCalls.get() - callsBefore).isGreaterThanOrEqualTo(3);
+
+    // Then the metric still counts the one PaymentIntent canceled
+    assertThat(canceled("flagged")).isEqualTo(before + 1);
+  }
+
+  @Test
   void shouldCancelTheOpenPaymentIntentsOfABannedUserAndLeaveAPaidOneAlone() {
     // Given a banned user with an open PaymentIntent and a paid one
     var paid = h.paidListing(Duration.ofDays(2));
