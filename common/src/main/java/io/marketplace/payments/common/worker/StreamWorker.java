@@ -5,6 +5,7 @@ import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.logging.Mdc;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -100,6 +101,15 @@ public final class StreamWorker implements AutoCloseable {
   /** Set while a dead letter waits for its topic to take it: the partition cannot move on. */
   private volatile boolean deadLetterRefused;
 
+  /**
+   * {@link System#nanoTime()} when the records in hand were taken, or when the last of them was
+   * applied, dead-lettered or handed over; {@link #NOT_WAITING} while the worker holds none. Read
+   * by {@code payments.worker.waiting}.
+   */
+  private volatile long waitingSince = NOT_WAITING;
+
+  private static final long NOT_WAITING = Long.MIN_VALUE;
+
   private volatile boolean assigned;
   private boolean waiting;
 
@@ -163,7 +173,33 @@ public final class StreamWorker implements AutoCloseable {
             .tag("consumer", name)
             .publishPercentileHistogram()
             .register(registry);
+    // One record that keeps failing for a passing reason (a lock held, a statement timing out)
+    // holds its partition, and every other one of this worker, without end and without a dead
+    // letter; with other replicas applying, no rate of the fleet shows it. This gauge does, per
+    // worker thread, for the WorkerRecordsWaiting alert.
+    Gauge.builder("payments.worker.waiting", this, StreamWorker::secondsWaiting)
+        .description(
+            "seconds this worker has held records without applying, dead-lettering or handing over"
+                + " any of them; 0 while it holds none")
+        .baseUnit("seconds")
+        .tag("consumer", name)
+        .tag("worker", Integer.toString(slot))
+        .strongReference(true)
+        .register(registry);
     this.thread = Thread.ofPlatform().name("worker-" + name).unstarted(this::run);
+  }
+
+  private double secondsWaiting() {
+    long since = waitingSince;
+    return since == NOT_WAITING || !isAlive() ? 0 : (System.nanoTime() - since) / 1e9;
+  }
+
+  /**
+   * Records in hand were applied, dead-lettered or handed to another member: those left wait from
+   * now.
+   */
+  private void progressed() {
+    waitingSince = System.nanoTime();
   }
 
   private Counter counter(String outcome) {
@@ -224,7 +260,10 @@ public final class StreamWorker implements AutoCloseable {
           ConsumerRecords<String, byte[]> records = c.poll(POLL);
           revokedSincePoll.clear();
           if (!records.isEmpty()) {
-            if (!applyAll(c, records)) {
+            waitingSince = System.nanoTime();
+            boolean applied = applyAll(c, records);
+            waitingSince = NOT_WAITING;
+            if (!applied) {
               return; // stopping: the records in hand are not applied, their offsets stay
             }
             options.beforeOffsetCommit().run();
@@ -318,11 +357,13 @@ public final class StreamWorker implements AutoCloseable {
     Duration backoff = options.initialBackoff();
     while (running) {
       if (!owns(c, record)) {
+        progressed();
         return true; // revoked during a wait: its new owner applies it, or dead-letters it
       }
       try {
         applyInOneTransaction(List.of(record));
         recordLatency(List.of(record));
+        progressed();
         return true;
       } catch (RuntimeException e) {
         if (!Failures.isTransient(e)) {
@@ -340,6 +381,18 @@ public final class StreamWorker implements AutoCloseable {
               record.offset(),
               attempts,
               options.maxAttempts(),
+              e.toString());
+        } else {
+          // never dead-lettered (the database or Kafka may be what fails), so never silent: the
+          // partition and every other one of this worker wait behind this record
+          log.warn(
+              "worker {}: {}-{}@{} failed for a passing reason, retrying in {} ms; this worker"
+                  + " applies nothing else until it is applied: {}",
+              options.consumer(),
+              record.topic(),
+              record.partition(),
+              record.offset(),
+              backoff.toMillis(),
               e.toString());
         }
         waitKeepingMembership(c, backoff);
@@ -503,6 +556,7 @@ public final class StreamWorker implements AutoCloseable {
       return false;
     }
     deadLettered.increment();
+    progressed();
     log.error(
         "worker {}: dead-lettered {}-{}@{} to {}",
         options.consumer(),
