@@ -118,6 +118,21 @@ public final class StripeFixtures {
     }
   }
 
+  /**
+   * As {@link #sameDispute(String, String, String)}, the dispute now for {@code amount} cents (an
+   * issuer that charges back part of the payment).
+   */
+  public static String sameDispute(String disputeEvent, String type, String status, long amount) {
+    try {
+      ObjectNode event =
+          (ObjectNode) Json.mapper().readTree(sameDispute(disputeEvent, type, status));
+      ((ObjectNode) event.path("data").path("object")).put("amount", amount);
+      return Json.write(event);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** {@code data.object.id} of an event body. */
   public static String objectId(String eventBody) {
     try {

@@ -234,7 +234,13 @@ public final class DisputeHandler {
       // an event about an open dispute arriving after the closing one does not reopen it, but an
       // inquiry closed without a chargeback may still escalate to one under the same id (an
       // inquiry's event never follows its own chargeback's, so this is no stale event)
-      store.update(dispute.id(), dispute.status(), dispute.isInquiry(), closedAt, now);
+      store.update(
+          dispute.id(),
+          dispute.status(),
+          dispute.isInquiry(),
+          dispute.amountCents(),
+          closedAt,
+          now);
     }
     if (userId != null && store.attachUser(dispute.id(), userId, now) == 1) {
       // its first events came before the payment's row: it counts from this event on

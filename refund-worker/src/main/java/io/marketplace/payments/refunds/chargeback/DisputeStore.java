@@ -76,7 +76,9 @@ public interface DisputeStore {
    * A later state of a dispute; an inquiry can escalate to a chargeback, never the reverse: an
    * inquiry's state ({@code warning_*}) told after the escalation (delivery order is not
    * guaranteed) changes nothing but {@code updated_at}. An escalation takes its own close (open, or
-   * the chargeback's), not the close of the inquiry it was.
+   * the chargeback's), not the close of the inquiry it was, and its own amount: the chargeback may
+   * take back less than the inquiry was about (a part refunded during the inquiry, a part charged
+   * back), and that amount is what the chargeback records as gone back.
    */
   @SqlUpdate(
       """
@@ -85,6 +87,8 @@ public interface DisputeStore {
           closed_at = CASE WHEN is_inquiry AND NOT :inquiry THEN :closedAt
                            WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
                            ELSE closed_at END,
+          amount_cents = CASE WHEN is_inquiry AND NOT :inquiry AND :amount > 0 THEN :amount
+                              ELSE amount_cents END,
           is_inquiry = is_inquiry AND :inquiry, updated_at = :at
       WHERE stripe_dispute_id = :id
       """)
@@ -92,6 +96,7 @@ public interface DisputeStore {
       @Bind("id") String disputeId,
       @Bind("status") String status,
       @Bind("inquiry") boolean inquiry,
+      @Bind("amount") long amountCents,
       @Bind("closedAt") Instant closedAt,
       @Bind("at") Instant at);
 

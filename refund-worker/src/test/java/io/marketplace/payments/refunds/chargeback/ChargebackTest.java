@@ -434,6 +434,49 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldRecordTheAmountOfTheChargebackAnInquiryEscalatedTo() {
+    // Given a paid listing (500 cents) whose payment gets an inquiry, during which support
+    // refunds 200 cents in Stripe's dashboard (an inquiry's charge may still be refunded)
+    var paid = h.paidListing(Duration.ofDays(3));
+    String disputeId = h.emulator().openDisputeInquiry(paid.paymentIntentId());
+    String inquiry = awaitForwarded("charge.dispute.created", disputeId);
+    Map<String, Object> refund = h.emulator().refundOutsideSystem(paid.paymentIntentId(), 200L);
+    awaitForwarded("refund.created", (String) refund.get("id"));
+    h.awaitStripeEventsApplied();
+
+    // When the issuer escalates the inquiry to a chargeback of the 300 cents left
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(inquiry, "charge.dispute.updated", "needs_response", 300));
+    h.awaitStripeEventsApplied();
+
+    // Then the chargeback is recorded, and announced, for the 300 cents it took back: with the
+    // refund, what went back is what was paid, not more
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT amount_cents FROM payment_refunds WHERE stripe_dispute_id = ?",
+                    disputeId)
+                .orElseThrow())
+        .containsEntry("amount_cents", 300);
+    assertThat(
+            h.awaitPaymentEvent("chargeback.recorded", disputeId)
+                .path("data")
+                .path("amountCents")
+                .asLong())
+        .isEqualTo(300);
+    assertThat(
+            h.db()
+                .row(
+                    "SELECT sum(amount_cents) AS gone FROM payment_refunds"
+                        + " WHERE stripe_payment_intent_id = ? AND status = 'processed'",
+                    paid.paymentIntentId())
+                .orElseThrow()
+                .get("gone"))
+        .isEqualTo(500L);
+  }
+
+  @Test
   void shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater() {
     // Given a paid listing whose payment was disputed, and the dispute won: the card network gave
     // the 500 cents back to us (charge.dispute.closed, won; funds reinstated)
