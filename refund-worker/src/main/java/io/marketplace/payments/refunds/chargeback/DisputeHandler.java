@@ -271,6 +271,10 @@ public final class DisputeHandler {
                 now)
             == 1) {
       List<String> userChargebacks = store.chargebacksOf(payment.userId());
+      // this one included, as it is when its opening events come first: a dispute whose first
+      // event to arrive says it is won is no longer among those that count toward a ban, but it
+      // took the money back before it was won, and is announced as the chargeback it was
+      int chargebackCount = userChargebacks.size() + (userChargebacks.contains(disputeId) ? 0 : 1);
       Outbox.append(
           tx,
           PaymentEvent.of(
@@ -288,7 +292,7 @@ public final class DisputeHandler {
                   RefundEvents.CURRENCY,
                   dispute.reason(),
                   dispute.status(),
-                  userChargebacks.size(),
+                  chargebackCount,
                   now)),
           payment.listingId().toString());
       // a featured week whose money the dispute took back in full ends, marked as ended by it
@@ -302,7 +306,7 @@ public final class DisputeHandler {
           disputeId,
           payment.paymentIntentId(),
           payment.userId(),
-          userChargebacks.size());
+          chargebackCount);
     }
   }
 

@@ -477,6 +477,34 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldAnnounceAChargebackWonBeforeItsFirstEventsArriveAsItWouldInOrder() {
+    // Given a user with one recorded chargeback, and a second paid listing of theirs
+    Disputed given = userWithOneChargeback();
+
+    // When the second payment is disputed and the dispute won, but Stripe delivers the dispute's
+    // opening events (created, funds_withdrawn) only after its closing ones (closed, funds
+    // reinstated)
+    h.webhooks()
+        .hold(
+            e ->
+                e.type().equals("charge.dispute.created")
+                    || e.type().equals("charge.dispute.funds_withdrawn"));
+    String won = h.emulator().openDispute(given.other().paymentIntentId());
+    h.emulator().closeDispute(won, "won");
+    awaitForwarded("charge.dispute.funds_reinstated", won);
+    h.awaitStripeEventsApplied();
+    h.webhooks().release();
+    h.awaitStripeEventsApplied();
+
+    // Then its chargeback is announced once, counted as in the other order: the user's second
+    // chargeback, this one included (the won dispute does not count toward a ban)
+    assertThat(h.paymentEvents("chargeback.recorded", won))
+        .singleElement()
+        .satisfies(e -> assertThat(e.path("data").path("chargebackCount").asInt()).isEqualTo(2));
+    assertThat(bannedAt(given.user())).isNull();
+  }
+
+  @Test
   void shouldNotTakeAWonDisputeForMoneyReturnedWhenTheListingIsRejectedLater() {
     // Given a paid listing whose payment was disputed, and the dispute won: the card network gave
     // the 500 cents back to us (charge.dispute.closed, won; funds reinstated)
