@@ -191,6 +191,41 @@ class CheckoutRoutesTest {
   }
 
   @Test
+  void shouldAnswer400AndStartNoPaymentWhenTheCheckoutIsSentAnAmountOrCurrency() {
+    // Given a housing listing, whose posting fee is 500 cents
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+
+    // When a client sends the price it means to pay, which the checkout does not take
+    Http.Response response =
+        app.http
+            .post("/api/marketplace/listings/" + listingId + "/checkout")
+            .token(Tokens.user(owner))
+            .json("{\"amountCents\":1,\"currency\":\"eur\"}")
+            .send();
+
+    // Then it is told so, field by field, rather than sent to pay 500 usd
+    assertThat(response.status()).as(response.toString()).isEqualTo(400);
+    assertThat(response.json().get("errors").get("amountCents").asText())
+        .contains("not taken here");
+    assertThat(response.json().get("errors").get("currency").asText()).contains("not taken here");
+    // and no purchase started
+    assertThat(app.paymentIntentsOf(listingId)).isEmpty();
+    assertThat(app.db.count("checkout_attempts WHERE listing_id = ?", listingId)).isZero();
+    assertThat(app.db.count("payments WHERE listing_id = ?", listingId)).isZero();
+
+    // while an empty body, or an empty object, is a checkout as ever
+    Http.Response empty =
+        app.http
+            .post("/api/marketplace/listings/" + listingId + "/checkout")
+            .token(Tokens.user(owner))
+            .json("{}")
+            .send();
+    assertThat(empty.status()).as(empty.toString()).isEqualTo(200);
+    assertThat(empty.json().get("amountCents").asLong()).isEqualTo(500);
+  }
+
+  @Test
   void shouldRefuseWhenCallerIsAnonymousAnotherUserOrBanned() {
     // Given
     UUID owner = UUID.randomUUID();
