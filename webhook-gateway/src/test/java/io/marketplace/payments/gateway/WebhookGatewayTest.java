@@ -556,6 +556,51 @@ class WebhookGatewayTest {
   }
 
   @Test
+  void shouldKeepTheRequestSeriesFewWhenTheInternetSendsMadeUpMethods() throws IOException {
+    // Given a gateway that served Stripe once
+    assertThat(stripe.postSigned(StripeEvents.paymentIntentSucceeded().body(), SECRET).statusCode())
+        .isEqualTo(200);
+
+    // When anyone on the internet sends its public port 200 requests, each with a method of its
+    // own making (a few KB each: Jetty takes any token up to the header limit), on one connection
+    int madeUp = 200;
+    try (Socket socket = connect()) {
+      StringBuilder requests = new StringBuilder();
+      for (int i = 0; i < madeUp; i++) {
+        requests
+            .append("M")
+            .append(i)
+            .append("X".repeat(2_000))
+            .append(" /webhooks/stripe HTTP/1.1\r\nHost: localhost\r\n")
+            .append(i == madeUp - 1 ? "Connection: close\r\n" : "")
+            .append("\r\n");
+      }
+      socket.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));
+      socket.setSoTimeout((int) ANSWER.toMillis());
+      String answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(answers.split("HTTP/1.1 405 ", -1)).hasSize(madeUp + 1);
+    }
+
+    // Then Prometheus scrapes the requests under the methods HTTP has, the made-up ones under one
+    // series: each series is a histogram of some 70 buckets, each bucket a line carrying the
+    // method, so one series per made-up method would let a sender grow the gateway's memory and
+    // its scrape without bound (a few thousand such requests made a scrape of hundreds of MB)
+    List<String> methods;
+    try (WebhookClient monitoring = new WebhookClient(gateway.adminUrl())) {
+      methods =
+          monitoring
+              .get("/metrics")
+              .body()
+              .lines()
+              .filter(line -> line.startsWith("http_server_requests_seconds_count{"))
+              .map(line -> line.replaceAll(".*method=\"([^\"]*)\".*", "$1"))
+              .distinct()
+              .toList();
+    }
+    assertThat(methods).containsExactlyInAnyOrder("POST", "other");
+  }
+
+  @Test
   void shouldAnswerAThirdConnectionOnlyOnceOneClosesWhenCappedAtTwoConnections()
       throws IOException {
     // Given a gateway that holds at most two connections, and Stripe holding two open and served

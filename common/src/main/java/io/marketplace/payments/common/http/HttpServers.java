@@ -14,6 +14,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -272,9 +273,21 @@ public final class HttpServers {
    * {@code http.server.requests} by method, route template ({@code
    * /api/marketplace/listings/{id}/checkout}, so the series stay few) and status: what the latency
    * alerts read. Each series' timer is looked up in the registry once, not built per request.
+   *
+   * <p>The method is the client's text: Jetty takes any token as a method, up to the header limit,
+   * and answers it 405. Only the methods HTTP defines are a tag of their own; any other is {@code
+   * other}, or each made-up method would be a histogram series of its own, and anyone who reaches a
+   * port could grow the registry and its scrape without bound.
    */
   private static final class RequestTimers {
     private record Series(String method, String route, int status) {}
+
+    private static final Set<String> METHODS =
+        Set.of(
+            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+            "QUERY");
+
+    private static final String OTHER_METHOD = "other";
 
     private final MeterRegistry registry;
     private final Map<Series, Timer> timers = new ConcurrentHashMap<>();
@@ -291,8 +304,13 @@ public final class HttpServers {
         route = "unmatched";
       }
       timers
-          .computeIfAbsent(new Series(ctx.method().name(), route, ctx.statusCode()), this::timer)
+          .computeIfAbsent(new Series(method(ctx), route, ctx.statusCode()), this::timer)
           .record((long) (millis * 1_000_000L), TimeUnit.NANOSECONDS);
+    }
+
+    private static String method(Context ctx) {
+      String method = ctx.method().name();
+      return METHODS.contains(method) ? method : OTHER_METHOD;
     }
 
     private Timer timer(Series series) {
