@@ -7,19 +7,25 @@ import static io.marketplace.payments.system.deploy.Manifests.strings;
 import static io.marketplace.payments.system.deploy.Manifests.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import io.marketplace.payments.common.config.SecretCheck;
 import io.marketplace.payments.gateway.webhook.WebhookController;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -105,6 +111,85 @@ class ComposeConsistencyTest {
           .as("%s: depends_on", deployable.module)
           .containsKeys("kafka-init", "postgres");
     }
+  }
+
+  @Test
+  void shouldTurnHealthyWhenDockerRunsEachHealthCheckInTheImage() throws Exception {
+    // Given the images' shell: they are eclipse-temurin's JRE, on Ubuntu, whose /bin/sh is dash
+    // (a CMD-SHELL check runs as /bin/sh -c), and dash, unlike bash, has no /dev/tcp
+    assertThat(Manifests.read("Dockerfile"))
+        .containsPattern("ARG JRE_IMAGE=eclipse-temurin:\\d+-jre\\n");
+    for (Deployable deployable : Deployable.values()) {
+      List<String> check =
+          list(at(service(deployable.module), "healthcheck.test")).stream()
+              .map(String::valueOf)
+              .toList();
+      for (int status : new int[] {200, 503}) {
+        // And a server answering its health path with that status
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext(
+            "/",
+            exchange -> {
+              int answer =
+                  exchange.getRequestURI().getPath().equals("/health/ready") ? status : 404;
+              exchange.getResponseHeaders().set("Connection", "close");
+              exchange.sendResponseHeaders(answer, -1);
+              exchange.close();
+            });
+        server.start();
+        try {
+          // When Docker runs the service's check against it, as it runs it in the image
+          int port = server.getAddress().getPort();
+          List<String> command = asDockerRuns(check, port);
+          if (command.getFirst().equals("dash")) {
+            assumeTrue(onPath("dash"), "dash, the images' /bin/sh, to run " + check);
+          }
+          int exit = run(command);
+
+          // Then it passes when the service is ready, and fails when it is not
+          assertThat(exit)
+              .as("%s health check %s against %d", deployable.module, command, status)
+              .matches(code -> status == 200 ? code == 0 : code != 0);
+        } finally {
+          server.stop(0);
+        }
+      }
+    }
+  }
+
+  /**
+   * A health check's {@code test} as Docker runs it in one of our images, aimed at {@code port}:
+   * {@code CMD} as its arguments, {@code CMD-SHELL} through the images' /bin/sh (dash).
+   */
+  private static List<String> asDockerRuns(List<String> check, int port) {
+    List<String> command = new ArrayList<>();
+    switch (check.getFirst()) {
+      case "CMD" -> command.addAll(check.subList(1, check.size()));
+      case "CMD-SHELL" ->
+          command.addAll(List.of("dash", "-c", String.join(" ", check.subList(1, check.size()))));
+      default ->
+          throw new AssertionError("a health check test starts with CMD or CMD-SHELL: " + check);
+    }
+    command.replaceAll(
+        arg -> arg.replaceAll("/dev/tcp/127\\.0\\.0\\.1/\\d+", "/dev/tcp/127.0.0.1/" + port));
+    return command;
+  }
+
+  /** The exit status of {@code command}, killed (and failed) after Docker's timeout and more. */
+  private static int run(List<String> command) throws Exception {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    process.getOutputStream().close();
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      return -1;
+    }
+    process.getInputStream().readAllBytes();
+    return process.exitValue();
+  }
+
+  private static boolean onPath(String program) {
+    return Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+        .anyMatch(dir -> Files.isExecutable(Path.of(dir, program)));
   }
 
   @Test
