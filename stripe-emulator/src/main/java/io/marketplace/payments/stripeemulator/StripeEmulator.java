@@ -497,6 +497,14 @@ public final class StripeEmulator implements AutoCloseable {
     return dispute.toJson();
   }
 
+  /**
+   * Escalates an inquiry to a chargeback ({@code needs_response}) under the same dispute id, open
+   * or closed ({@code warning_closed}), as the card network may.
+   */
+  public Map<String, Object> escalateDispute(String disputeId) {
+    return controls.escalateDispute(disputeId).toJson();
+  }
+
   /** Every webhook delivery try so far, oldest first. */
   public List<WebhookAttempt> webhookAttempts() {
     return controls.webhookAttempts();

@@ -238,6 +238,34 @@ class RefundAndDisputeTest {
   }
 
   @Test
+  void shouldEscalateAnInquiryToAChargebackUnderTheSameIdWhenTold() throws StripeException {
+    // Given an inquiry
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    String disputeId = emulator.openDisputeInquiry(paid.getId());
+
+    // When the issuer escalates it
+    emulator.escalateDispute(disputeId);
+
+    // Then it is a chargeback under the same id, its money withdrawn, told in two events
+    Dispute dispute = stripe.v1().disputes().retrieve(disputeId);
+    assertThat(dispute.getStatus()).isEqualTo("needs_response");
+    assertThat(dispute.getBalanceTransactions()).hasSize(1);
+    WebhookReceiver.Received updated =
+        receiver.await(event("charge.dispute.updated", paid.getId()), WAIT);
+    assertThat(updated.object().path("id").asText()).isEqualTo(disputeId);
+    assertThat(updated.object().path("status").asText()).isEqualTo("needs_response");
+    assertThat(updated.json().path("data").path("previous_attributes").path("status").asText())
+        .isEqualTo("warning_needs_response");
+    assertThat(
+            receiver
+                .await(event("charge.dispute.funds_withdrawn", paid.getId()), WAIT)
+                .object()
+                .path("id")
+                .asText())
+        .isEqualTo(disputeId);
+  }
+
+  @Test
   void shouldCloseChargebackAsLostWhenTold() throws StripeException {
     // Given
     PaymentIntent paid = pay("pm_card_visa", 500);

@@ -39,6 +39,11 @@ public record Finding(
     /** A dispute Stripe closed (won, lost, ...) whose record does not say so. */
     DISPUTE_OUTCOME_NOT_RECORDED,
     /**
+     * An inquiry the issuer escalated to a chargeback (the same dispute id), whose record still
+     * says inquiry: the money went back, and no chargeback is recorded or counted toward a ban.
+     */
+    DISPUTE_ESCALATION_NOT_RECORDED,
+    /**
      * A PaymentIntent, refund or dispute the database holds that Stripe answers it does not have:
      * nearly always a {@code STRIPE_SECRET_KEY} of another account or mode (test, live) than the
      * services use, under which every other check comes back empty too.

@@ -297,7 +297,7 @@ public final class ReconcileCommand implements Callable<Integer> {
           }
         };
     stripe.disputesSince(from, checkDispute);
-    // a dispute opened before T may have been closed after it
+    // a dispute opened before T may have been closed after it, an inquiry escalated after it
     List<String> open =
         records.openDisputesSince(from.minus(refundsBefore)).stream()
             .filter(id -> !seenDisputes.contains(id))
@@ -309,7 +309,9 @@ public final class ReconcileCommand implements Callable<Integer> {
               checkDispute,
               () ->
                   differing.add(
-                      notAtStripe(null, "dispute " + id + ": the database holds it as open")));
+                      notAtStripe(
+                          null,
+                          "dispute " + id + ": the database holds it as open or an inquiry")));
     }
     int disputes = seenDisputes.size();
 

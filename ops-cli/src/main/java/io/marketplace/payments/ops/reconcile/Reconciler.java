@@ -309,6 +309,24 @@ public final class Reconciler {
                       + "); we have none",
                   repair)));
     }
+    if (!closed && isInquiry(ours.get()) && !isInquiry(dispute.status())) {
+      // open at Stripe, so no outcome differs: the inquiry became a chargeback, which took the
+      // money back (an inquiry closed without one may still escalate under the same id)
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.DISPUTE_ESCALATION_NOT_RECORDED,
+                  dispute.paymentIntentId(),
+                  listing,
+                  "Stripe: inquiry "
+                      + dispute.id()
+                      + " escalated to a chargeback ("
+                      + dispute.status()
+                      + "); ours is still the inquiry ("
+                      + ours.get()
+                      + ")",
+                  repair)));
+    }
     if (closed && !dispute.status().equals(ours.get())) {
       return withGeneration(
           List.of(
@@ -325,6 +343,11 @@ public final class Reconciler {
                   repair)));
     }
     return List.of();
+  }
+
+  /** An inquiry ({@code warning_*}): no money moved, and it counts toward no ban. */
+  private static boolean isInquiry(String disputeStatus) {
+    return disputeStatus != null && disputeStatus.startsWith("warning_");
   }
 
   /**

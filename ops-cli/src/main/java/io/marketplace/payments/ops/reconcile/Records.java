@@ -150,8 +150,9 @@ public final class Records {
   }
 
   /**
-   * The disputes the database holds as open whose record was written at or after {@code from}:
-   * Stripe closes a dispute weeks after opening it.
+   * The disputes the database holds as open, or as an inquiry, whose record was written at or after
+   * {@code from}: Stripe closes a dispute weeks after opening it, and an inquiry, even one closed
+   * without a chargeback, may escalate to one under the same id.
    */
   public List<String> openDisputesSince(Instant from) {
     return jdbi.withHandle(
@@ -159,7 +160,7 @@ public final class Records {
             h.createQuery(
                     """
                     SELECT stripe_dispute_id FROM payment_disputes
-                    WHERE closed_at IS NULL AND created_at >= :from
+                    WHERE (closed_at IS NULL OR is_inquiry) AND created_at >= :from
                     ORDER BY created_at
                     """)
                 .bind("from", from)

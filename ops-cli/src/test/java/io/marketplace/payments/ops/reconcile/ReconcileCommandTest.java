@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -436,6 +437,101 @@ class ReconcileCommandTest {
             world.db.count(
                 "payment_refunds WHERE stripe_dispute_id = ? AND reason = 'chargeback'", dispute))
         .isOne();
+  }
+
+  /**
+   * An inquiry moves no money and counts toward no ban; the issuer may escalate it to a chargeback
+   * under the same dispute id. Our record of the inquiry exists, so when the escalation's events
+   * are lost, what differs is not the dispute's existence nor an outcome (it is open) but that the
+   * money went back: reconcile must repair that too.
+   */
+  @Test
+  void shouldHaveRefundWorkerRecordTheChargebackAnInquiryEscalatedToWhoseEventsWereLost()
+      throws Exception {
+    // Given a paid, applied posting fee whose inquiry the refund worker recorded
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDisputeInquiry(pi);
+    Cli.Result inquiry;
+    Cli.Result escalated;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      inquiry = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(inquiry.exitCode()).as(inquiry.toString()).isZero();
+      assertThat(disputeRow(dispute)).containsEntry("is_inquiry", true);
+
+      // When the issuer escalates it to a chargeback, its events lost too, and the operator
+      // reconciles
+      emulator.escalateDispute(dispute);
+      escalated = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+    }
+
+    // Then the report names the escalation, and the refund worker records the chargeback: the
+    // money gone back, counted once
+    assertThat(escalated.exitCode()).as(escalated.toString()).isZero();
+    assertThat(lineOf(escalated.out(), dispute))
+        .contains("dispute_escalation_not_recorded")
+        .contains("evt_reconcile_" + dispute + "_dispute_needs_response");
+    assertThat(disputeRow(dispute))
+        .containsEntry("is_inquiry", false)
+        .containsEntry("status", "needs_response");
+    assertThat(
+            world.db.count(
+                "payment_refunds WHERE stripe_dispute_id = ? AND reason = 'chargeback'"
+                    + " AND amount_cents = 500",
+                dispute))
+        .isOne();
+  }
+
+  /**
+   * An inquiry closed without a chargeback may still escalate to one under the same id. Closed in
+   * our records and opened before T, it is neither listed by Stripe since T nor open in the
+   * database, yet the escalation took the money back.
+   */
+  @Test
+  void shouldRepairTheEscalationOfAnInquiryClosedBeforeT() throws Exception {
+    // Given a paid, applied posting fee whose inquiry was opened and closed, both recorded
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDisputeInquiry(pi);
+    emulator.closeDispute(dispute, "warning_closed");
+    Instant since =
+        Instant.ofEpochSecond(stripe.v1().disputes().retrieve(dispute).getCreated() + 1);
+    Cli.Result escalated;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      Cli.Result recorded = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(recorded.exitCode()).as(recorded.toString()).isZero();
+      assertThat(disputeRow(dispute)).containsEntry("status", "warning_closed");
+
+      // When the issuer escalates it, its events lost, and the operator reconciles since a time
+      // after the inquiry was opened
+      emulator.escalateDispute(dispute);
+      Await.until(Duration.ofSeconds(5), () -> Instant.now().isAfter(since));
+      escalated = cli.run("reconcile", "--since", since.toString(), "--wait", "30s");
+    }
+
+    // Then the chargeback is repaired and recorded
+    assertThat(escalated.exitCode()).as(escalated.toString()).isZero();
+    assertThat(lineOf(escalated.out(), dispute)).contains("dispute_escalation_not_recorded");
+    assertThat(disputeRow(dispute))
+        .containsEntry("is_inquiry", false)
+        .containsEntry("status", "needs_response");
+    assertThat(
+            world.db.count(
+                "payment_refunds WHERE stripe_dispute_id = ? AND reason = 'chargeback'", dispute))
+        .isOne();
+  }
+
+  private Map<String, Object> disputeRow(String dispute) {
+    return world
+        .db
+        .row("SELECT is_inquiry, status FROM payment_disputes WHERE stripe_dispute_id = ?", dispute)
+        .orElseThrow();
   }
 
   /**

@@ -124,6 +124,11 @@ public final class Controls {
     return disputes.close(disputeId, outcome, RequestOrigin.AUTOMATIC);
   }
 
+  /** Escalates an inquiry to a chargeback under the same id, as the card network may. */
+  public Dispute escalateDispute(String disputeId) {
+    return disputes.escalate(disputeId, RequestOrigin.AUTOMATIC);
+  }
+
   public List<WebhookAttempt> webhookAttempts() {
     return deliverer.attempts();
   }

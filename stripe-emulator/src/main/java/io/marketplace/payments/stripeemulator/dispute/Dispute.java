@@ -44,6 +44,24 @@ public record Dispute(
         dueBy);
   }
 
+  /** The chargeback an inquiry became: the same dispute, now withdrawing its amount. */
+  Dispute asChargeback(DisputeStatus newStatus) {
+    return new Dispute(
+        id,
+        sequence,
+        created,
+        amount,
+        currency,
+        charge,
+        paymentIntent,
+        reason,
+        newStatus,
+        false,
+        brand,
+        balanceTransaction,
+        dueBy);
+  }
+
   @Override
   public Map<String, Object> toJson() {
     Map<String, Object> evidence = new LinkedHashMap<>();

@@ -182,4 +182,36 @@ public final class DisputeService {
           return closed;
         });
   }
+
+  /**
+   * Escalates an inquiry to a chargeback under the same dispute id, as the card network may, even
+   * after the inquiry closed: {@code needs_response}, its amount withdrawn, told by {@code
+   * charge.dispute.updated} and {@code charge.dispute.funds_withdrawn}.
+   */
+  public Dispute escalate(String disputeId, RequestOrigin origin) {
+    Dispute found =
+        store
+            .dispute(disputeId)
+            .orElseThrow(() -> StripeError.noSuch("dispute", disputeId, "dispute"));
+    return store.locked(
+        found.paymentIntent(),
+        () -> {
+          Dispute current = store.dispute(disputeId).orElseThrow();
+          if (!current.inquiry()) {
+            throw StripeError.invalidRequest(
+                "Dispute " + disputeId + " is not an inquiry (" + current.status().wire() + ").",
+                "dispute",
+                null);
+          }
+          Dispute escalated = current.asChargeback(DisputeStatus.NEEDS_RESPONSE);
+          store.put(escalated);
+          events.publish(
+              "charge.dispute.updated",
+              escalated.toJson(),
+              Map.of("status", current.status().wire()),
+              origin);
+          events.publish("charge.dispute.funds_withdrawn", escalated.toJson(), null, origin);
+          return escalated;
+        });
+  }
 }
