@@ -26,6 +26,7 @@ import io.marketplace.payments.checkout.refund.RefundRequestController;
 import io.marketplace.payments.common.Closer;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.http.HealthCheck;
+import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
@@ -58,10 +59,12 @@ public final class CheckoutApi implements AutoCloseable {
   private static final Duration OUTBOX_IDLE = Duration.ofMillis(200);
 
   private final Javalin app;
+  private final Javalin admin;
   private final Closer closer;
 
-  private CheckoutApi(Javalin app, Closer closer) {
+  private CheckoutApi(Javalin app, Javalin admin, Closer closer) {
     this.app = app;
+    this.admin = admin;
     this.closer = closer;
   }
 
@@ -155,22 +158,40 @@ public final class CheckoutApi implements AutoCloseable {
           1,
           TimeUnit.SECONDS);
 
-      Javalin app =
+      List<HealthCheck> readiness =
+          List.of(
+              new HealthCheck("database", database::isReachable),
+              new HealthCheck("kafka", kafkaHealth::isReachable));
+      // health and metrics on a port of their own, which only the kubelet and monitoring reach:
+      // the frontend's namespace reaches the API port, and must neither read the metrics (payment
+      // counts, route latencies) nor, by holding the API's connections up to its limit, make the
+      // liveness probe fail and every replica restart. Its own server, so its own connections and
+      // threads, with the default limits (as the gateway's admin port)
+      Javalin admin =
           HttpServers.create(
+              config.adminPort(),
+              HttpConfig.defaults().withBindAddress(config.http().bindAddress()),
+              registry,
+              readiness,
+              routes -> {});
+      closer.add(admin::stop);
+      admin.start();
+      // the API port serves no metrics (as the gateway's public port); health stays, as there
+      Javalin app =
+          HttpServers.createPublic(
               config.port(),
               config.http(),
               registry,
-              List.of(
-                  new HealthCheck("database", database::isReachable),
-                  new HealthCheck("kafka", kafkaHealth::isReachable)),
+              readiness,
               javalin -> {
                 cors(javalin, config.corsOrigins());
                 routes(javalin.routes, guard, controllers);
               });
-      app.start();
+      // the API stops first: its requests finish while health and metrics still answer
       closer.add(app::stop);
-      log.info("{} listening on port {}", SERVICE, app.port());
-      return new CheckoutApi(app, closer);
+      app.start();
+      log.info("{} listening on port {} (admin port {})", SERVICE, app.port(), admin.port());
+      return new CheckoutApi(app, admin, closer);
     } catch (RuntimeException e) {
       closer.close();
       throw e;
@@ -247,6 +268,16 @@ public final class CheckoutApi implements AutoCloseable {
 
   public String baseUrl() {
     return HttpServers.localUrl(app);
+  }
+
+  /** The admin port: health and metrics. */
+  public int adminPort() {
+    return admin.port();
+  }
+
+  /** Where Prometheus scrapes {@code /metrics} and the kubelet probes {@code /health/*}. */
+  public String adminUrl() {
+    return HttpServers.localUrl(admin);
   }
 
   /** The running server, for tests that inspect its routes. */

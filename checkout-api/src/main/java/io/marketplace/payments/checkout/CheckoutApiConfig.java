@@ -19,7 +19,10 @@ import java.util.function.Consumer;
  * {@link #toString()}.
  *
  * @param jwtSecret the HS256 key of user tokens ({@code AUTH_JWT_SECRET}, at least 32 bytes)
- * @param port {@code API_PORT}; 0 picks a free port
+ * @param port {@code API_PORT}: the API the frontend calls; 0 picks a free port
+ * @param adminPort health and metrics ({@code ADMIN_PORT}, default 8087; 0 picks a free port): the
+ *     port the kubelet probes and Prometheus scrapes, which the frontend does not reach, so that
+ *     its traffic can neither read the metrics nor crowd the probes out
  * @param listingTtl how long a listing stays active after activation ({@code LISTING_TTL_DAYS})
  * @param rateLimitPerMinute payment requests a user may make per minute ({@code
  *     RATE_LIMIT_PER_MINUTE})
@@ -40,6 +43,7 @@ public record CheckoutApiConfig(
     StripeConfig stripe,
     String jwtSecret,
     int port,
+    int adminPort,
     Duration listingTtl,
     int rateLimitPerMinute,
     int writeRateLimitPerMinute,
@@ -50,6 +54,7 @@ public record CheckoutApiConfig(
     Duration jwtMaxLifetime) {
 
   public static final int DEFAULT_PORT = 8081;
+  public static final int DEFAULT_ADMIN_PORT = 8087;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
   public static final int DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
   public static final int DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE = 30;
@@ -75,6 +80,15 @@ public record CheckoutApiConfig(
     if (port < 0 || port > 65535) {
       throw new InvalidConfigException("API_PORT", "must be a port number (0 to 65535)");
     }
+    if (adminPort < 0 || adminPort > 65535) {
+      throw new InvalidConfigException(
+          "ADMIN_PORT", "must be a port number (0 to 65535; 0 picks a free one)");
+    }
+    if (adminPort != 0 && adminPort == port) {
+      throw new InvalidConfigException(
+          "ADMIN_PORT",
+          "must differ from API_PORT (" + port + "): health and metrics have their own");
+    }
     if (listingTtl.isNegative() || listingTtl.isZero()) {
       throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
     }
@@ -93,7 +107,10 @@ public record CheckoutApiConfig(
     }
   }
 
-  /** A configuration whose server has the default limits, on every interface. */
+  /**
+   * A configuration whose server has the default limits, on every interface, with an admin port
+   * picked free.
+   */
   public CheckoutApiConfig(
       DbConfig db,
       KafkaConfig kafka,
@@ -110,6 +127,7 @@ public record CheckoutApiConfig(
         stripe,
         jwtSecret,
         port,
+        0,
         listingTtl,
         rateLimitPerMinute,
         writeRateLimitPerMinute,
@@ -127,6 +145,7 @@ public record CheckoutApiConfig(
         StripeConfig.fromEnv(env),
         env.secret("AUTH_JWT_SECRET"),
         env.integer("API_PORT", DEFAULT_PORT),
+        env.integer("ADMIN_PORT", DEFAULT_ADMIN_PORT),
         Duration.ofDays(env.integer("LISTING_TTL_DAYS", DEFAULT_LISTING_TTL_DAYS)),
         env.integer("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
         env.integer("WRITE_RATE_LIMIT_PER_MINUTE", DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE),
@@ -177,6 +196,11 @@ public record CheckoutApiConfig(
     return copy(c -> c.port = newPort);
   }
 
+  /** The same configuration with health and metrics on {@code newPort} (0 picks a free one). */
+  public CheckoutApiConfig withAdminPort(int newPort) {
+    return copy(c -> c.adminPort = newPort);
+  }
+
   public CheckoutApiConfig withRateLimitPerMinute(int perMinute) {
     return copy(c -> c.rateLimitPerMinute = perMinute);
   }
@@ -224,6 +248,7 @@ public record CheckoutApiConfig(
     StripeConfig stripe;
     String jwtSecret;
     int port;
+    int adminPort;
     Duration listingTtl;
     int rateLimitPerMinute;
     int writeRateLimitPerMinute;
@@ -239,6 +264,7 @@ public record CheckoutApiConfig(
       stripe = from.stripe;
       jwtSecret = from.jwtSecret;
       port = from.port;
+      adminPort = from.adminPort;
       listingTtl = from.listingTtl;
       rateLimitPerMinute = from.rateLimitPerMinute;
       writeRateLimitPerMinute = from.writeRateLimitPerMinute;
@@ -256,6 +282,7 @@ public record CheckoutApiConfig(
           stripe,
           jwtSecret,
           port,
+          adminPort,
           listingTtl,
           rateLimitPerMinute,
           writeRateLimitPerMinute,
@@ -277,6 +304,8 @@ public record CheckoutApiConfig(
         + stripe
         + ", port="
         + port
+        + ", adminPort="
+        + adminPort
         + ", listingTtl="
         + listingTtl
         + ", rateLimitPerMinute="

@@ -50,6 +50,7 @@ class CheckoutApiConfigTest {
 
     // Then
     assertThat(config.port()).isEqualTo(8081);
+    assertThat(config.adminPort()).isEqualTo(8087);
     assertThat(config.listingTtl()).isEqualTo(Duration.ofDays(30));
     assertThat(config.rateLimitPerMinute()).isEqualTo(10);
     assertThat(config.writeRateLimitPerMinute()).isEqualTo(30);
@@ -86,6 +87,7 @@ class CheckoutApiConfigTest {
     // Given
     Map<String, String> env = complete();
     env.put("API_PORT", "9000");
+    env.put("ADMIN_PORT", "9001");
     env.put("LISTING_TTL_DAYS", "7");
     env.put("RATE_LIMIT_PER_MINUTE", "20");
     env.put("WRITE_RATE_LIMIT_PER_MINUTE", "60");
@@ -97,11 +99,33 @@ class CheckoutApiConfigTest {
 
     // Then
     assertThat(config.port()).isEqualTo(9000);
+    assertThat(config.adminPort()).isEqualTo(9001);
     assertThat(config.listingTtl()).isEqualTo(Duration.ofDays(7));
     assertThat(config.rateLimitPerMinute()).isEqualTo(20);
     assertThat(config.writeRateLimitPerMinute()).isEqualTo(60);
     assertThat(config.corsOrigins()).isEqualTo(List.of("https://a.example", "https://b.example"));
     assertThat(config.stripe().apiBase()).isEqualTo("http://localhost:12111");
+  }
+
+  @Test
+  void shouldRefuseAnAdminPortThatIsNoPortOrTheApiPortWhenRead() {
+    // Given an admin port that is not a TCP port, or the API's own
+    for (String[] ports : new String[][] {{"8081", "-1"}, {"8081", "65536"}, {"9000", "9000"}}) {
+      Map<String, String> env = complete();
+      env.put("API_PORT", ports[0]);
+      env.put("ADMIN_PORT", ports[1]);
+
+      // When read, then the API refuses to start, naming it
+      assertThatThrownBy(() -> CheckoutApiConfig.fromEnv(Env.of(env)))
+          .as("API_PORT=%s ADMIN_PORT=%s", ports[0], ports[1])
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageStartingWith("invalid environment variable ADMIN_PORT:");
+    }
+    // And 0 for both picks two free ports
+    Map<String, String> env = complete();
+    env.put("API_PORT", "0");
+    env.put("ADMIN_PORT", "0");
+    assertThat(CheckoutApiConfig.fromEnv(Env.of(env)).adminPort()).isZero();
   }
 
   @Test

@@ -41,6 +41,10 @@ public final class TestApi implements AutoCloseable {
   public final StripeClient stripeClient;
   public final CheckoutApi api;
   public final Http http;
+
+  /** A client of the admin port, as the kubelet and Prometheus reach it. */
+  public final Http admin;
+
   public final KafkaTestClient kafka;
 
   private TestApi(
@@ -56,6 +60,7 @@ public final class TestApi implements AutoCloseable {
         StripeClient.builder().setApiKey(stripe.secretKey()).setApiBase(stripe.baseUrl()).build();
     this.api = api;
     this.http = new Http(api.baseUrl());
+    this.admin = new Http(api.adminUrl());
     this.kafka = kafka;
   }
 
@@ -397,8 +402,9 @@ public final class TestApi implements AutoCloseable {
     }
   }
 
+  /** The API's {@code /metrics}, as Prometheus scrapes it: on the admin port. */
   public String metrics() {
-    return http.get("/metrics").send().body();
+    return admin.get("/metrics").send().body();
   }
 
   @Override

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -52,19 +53,20 @@ class ProcessKillTest {
     int port = freePort();
     String prefix =
         app.topics.stripeEvents().name().replace(Topics.standard().stripeEvents().name(), "");
-    first =
-        startProcess(
-            Map.of(
-                "DATABASE_URL", app.db.url(),
-                "DATABASE_USER", app.db.user(),
-                "DATABASE_PASSWORD", app.db.password(),
-                "DATABASE_POOL_SIZE", "4",
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers(),
-                "KAFKA_TOPIC_PREFIX", prefix,
-                "STRIPE_API_BASE", gate.baseUrl(),
-                "STRIPE_SECRET_KEY", app.stripe.secretKey(),
-                "AUTH_JWT_SECRET", Tokens.SECRET,
-                "API_PORT", Integer.toString(port)));
+    Map<String, String> env = new HashMap<>();
+    env.put("DATABASE_URL", app.db.url());
+    env.put("DATABASE_USER", app.db.user());
+    env.put("DATABASE_PASSWORD", app.db.password());
+    env.put("DATABASE_POOL_SIZE", "4");
+    env.put("KAFKA_BOOTSTRAP_SERVERS", TestInfra.kafka().bootstrapServers());
+    env.put("KAFKA_TOPIC_PREFIX", prefix);
+    env.put("STRIPE_API_BASE", gate.baseUrl());
+    env.put("STRIPE_SECRET_KEY", app.stripe.secretKey());
+    env.put("AUTH_JWT_SECRET", Tokens.SECRET);
+    env.put("API_PORT", Integer.toString(port));
+    // health and metrics on a free port, not the default one another process may hold
+    env.put("ADMIN_PORT", "0");
+    first = startProcess(env);
     firstHttp = new Http("http://127.0.0.1:" + port);
     Await.until(
         Duration.ofSeconds(120),
