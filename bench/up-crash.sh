@@ -14,7 +14,7 @@ KILL_AFTER=${2:-25}
 DATA=$(mktemp -d -t payments-up-crash.XXXXXX)
 PORTS=(--kafka-port 19092 --postgres-port 15432 --stripe-port 22111 --gateway-port 18080
   --api-port 18081 --processor-port 18082 --refunds-port 18083 --expirer-port 18084
-  --gateway-admin-port 18085 --risk-port 18086)
+  --gateway-admin-port 18085 --risk-port 18086 --api-admin-port 18087)
 UP_PID=""
 
 cleanup() {

@@ -196,7 +196,9 @@ public final class LocalStack implements AutoCloseable {
       stripe.resumeWebhooks();
       progress.accept("  gateway metrics at " + gateway.adminUrl() + "/metrics");
       progress.accept("starting the checkout API ...");
-      CheckoutApi api = closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(base)));
+      CheckoutApi api =
+          closer.add(CheckoutApi.start(CheckoutApiConfig.fromEnv(admin(base, ports.apiAdmin()))));
+      progress.accept("  API metrics at " + api.adminUrl() + "/metrics");
       PaymentProcessor processor = null;
       if (without.contains(Worker.PAYMENT_PROCESSOR)) {
         progress.accept("not starting the payment processor (--without)");
@@ -242,6 +244,7 @@ public final class LocalStack implements AutoCloseable {
       env.put("GATEWAY_ADMIN_URL", gateway.adminUrl());
       env.put("WEBHOOK_URL", gateway.webhookUrl());
       env.put("API_URL", api.baseUrl());
+      env.put("API_ADMIN_URL", api.adminUrl());
       if (processor != null) {
         env.put("PAYMENT_PROCESSOR_URL", processor.adminUrl());
       }

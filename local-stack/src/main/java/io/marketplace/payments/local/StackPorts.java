@@ -21,14 +21,15 @@ public record StackPorts(
     int refunds,
     int expirer,
     int gatewayAdmin,
-    int risk) {
+    int risk,
+    int apiAdmin) {
 
   public static StackPorts defaults() {
-    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084, 8085, 8086);
+    return new StackPorts(9092, 5433, 12111, 8080, 8081, 8082, 8083, 8084, 8085, 8086, 8087);
   }
 
   public static StackPorts anyFree() {
-    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    return new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -48,6 +49,7 @@ public record StackPorts(
     byOption.put("--expirer-port", expirer);
     byOption.put("--gateway-admin-port", gatewayAdmin);
     byOption.put("--risk-port", risk);
+    byOption.put("--api-admin-port", apiAdmin);
     byOption.forEach(
         (option, port) -> {
           if (port != 0 && !isFree(port)) {

@@ -56,6 +56,11 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--api-port", description = "default: ${DEFAULT-VALUE}")
   int apiPort = StackPorts.defaults().api();
 
+  @Option(
+      names = "--api-admin-port",
+      description = "the API's health and metrics; default: ${DEFAULT-VALUE}")
+  int apiAdminPort = StackPorts.defaults().apiAdmin();
+
   @Option(names = "--processor-port", description = "admin port; default: ${DEFAULT-VALUE}")
   int processorPort = StackPorts.defaults().processor();
 
@@ -100,7 +105,8 @@ public final class UpCommand implements Callable<Integer> {
             refundsPort,
             expirerPort,
             gatewayAdminPort,
-            riskPort);
+            riskPort,
+            apiAdminPort);
     Set<LocalStack.Worker> leftStopped;
     try {
       leftStopped =

@@ -60,6 +60,7 @@ class LoopbackOnlyTest {
               "GATEWAY_URL",
               "GATEWAY_ADMIN_URL",
               "API_URL",
+              "API_ADMIN_URL",
               "PAYMENT_PROCESSOR_URL",
               "REFUND_WORKER_URL",
               "PROMOTION_EXPIRER_URL",

@@ -83,6 +83,10 @@ class UpRestartTest {
     Path envFile = dataDir.resolve("env");
     awaitWhileRunning(log, "the first `up` to be ready", () -> Files.exists(envFile));
     Map<String, String> before = readEnv(envFile);
+    // (the API's health and metrics on the admin port --api-admin-port chose, printed as the
+    // gateway's are)
+    assertThat(before.get("API_ADMIN_URL")).isEqualTo("http://127.0.0.1:" + ports.apiAdmin());
+    assertThat(read(log)).contains("API metrics at " + before.get("API_ADMIN_URL") + "/metrics");
     child.destroyForcibly();
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
@@ -100,7 +104,8 @@ class UpRestartTest {
             "STRIPE_WEBHOOK_SECRET",
             "AUTH_JWT_SECRET",
             "GATEWAY_URL",
-            "API_URL")) {
+            "API_URL",
+            "API_ADMIN_URL")) {
       assertThat(after.get(key)).as(key).isEqualTo(before.get(key));
     }
     try (HttpClient http = HttpClient.newHttpClient()) {
@@ -113,7 +118,22 @@ class UpRestartTest {
               HttpResponse.BodyHandlers.ofString());
       assertThat(categories.statusCode()).isEqualTo(200);
       assertThat(categories.body()).contains("\"housing\"");
+      // and its metrics on its admin address only, where its probes' paths answer too
+      assertThat(get(http, after.get("API_ADMIN_URL") + "/metrics"))
+          .startsWith("200 ")
+          .contains("homepage_payments_intents_created_total");
+      assertThat(get(http, after.get("API_ADMIN_URL") + "/health/ready")).startsWith("200 ");
+      assertThat(get(http, after.get("API_URL") + "/metrics")).startsWith("404 ");
     }
+  }
+
+  /** The status and body of {@code GET url}, as {@code "200 <body>"}. */
+  private static String get(HttpClient http, String url) throws Exception {
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() + " " + response.body();
   }
 
   @Test
@@ -144,7 +164,7 @@ class UpRestartTest {
     // Given PostgreSQL's port held by a process that is not a PostgreSQL of this data directory
     try (ServerSocket other = new ServerSocket()) {
       other.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      StackPorts ports = new StackPorts(0, other.getLocalPort(), 0, 0, 0, 0, 0, 0, 0, 0);
+      StackPorts ports = new StackPorts(0, other.getLocalPort(), 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
       // When the stack starts, then it refuses, naming the option that moves the port
       assertThatThrownBy(() -> LocalStack.start(dataDir, ports, line -> {}))
@@ -153,6 +173,25 @@ class UpRestartTest {
               "port "
                   + other.getLocalPort()
                   + " is taken by another process; choose another with --postgres-port");
+    }
+  }
+
+  @Test
+  void shouldNameTheApiAdminPortOptionWhenAnotherProcessHoldsItsPort() throws Exception {
+    // Given the API's admin port (8087 unless moved) held by another process
+    assertThat(StackPorts.defaults().apiAdmin()).isEqualTo(8087);
+    try (ServerSocket other = new ServerSocket()) {
+      other.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      StackPorts ports = new StackPorts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, other.getLocalPort());
+
+      // When the stack checks its ports, then it refuses before anything starts, naming the
+      // option that moves it
+      assertThatThrownBy(ports::requireFreeButPostgres)
+          .isInstanceOf(StackPorts.PortTakenException.class)
+          .hasMessage(
+              "port "
+                  + other.getLocalPort()
+                  + " is taken by another process; choose another with --api-admin-port");
     }
   }
 
@@ -213,17 +252,19 @@ class UpRestartTest {
             "--gateway-admin-port",
             Integer.toString(ports.gatewayAdmin()),
             "--risk-port",
-            Integer.toString(ports.risk())));
+            Integer.toString(ports.risk()),
+            "--api-admin-port",
+            Integer.toString(ports.apiAdmin())));
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
   }
 
-  /** Ten distinct free loopback ports. */
+  /** Eleven distinct free loopback ports. */
   private static StackPorts freePorts() {
     Set<Integer> taken = new HashSet<>();
-    int[] ports = new int[10];
+    int[] ports = new int[11];
     for (int i = 0; i < ports.length; i++) {
       int port;
       do {
@@ -233,7 +274,7 @@ class UpRestartTest {
     }
     return new StackPorts(
         ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7], ports[8],
-        ports[9]);
+        ports[9], ports[10]);
   }
 
   /** Outside the ephemeral range, so the clients of other processes cannot take it meanwhile. */
