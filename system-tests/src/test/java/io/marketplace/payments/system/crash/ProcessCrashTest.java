@@ -214,6 +214,9 @@ class ProcessCrashTest {
       api.putAll(stripeEnv);
       api.put("AUTH_JWT_SECRET", jwtSecret);
       api.put("API_PORT", Integer.toString(apiPort));
+      // its health, as the kubelet probes it, on its admin port
+      int apiAdmin = freePort();
+      api.put("ADMIN_PORT", Integer.toString(apiAdmin));
       services.put(
           Target.API,
           new OsProcess(
@@ -222,7 +225,7 @@ class ProcessCrashTest {
               List.of(),
               api,
               logs,
-              process -> ready(apiUrl)));
+              process -> ready("http://127.0.0.1:" + apiAdmin)));
 
       Map<String, String> processor = new HashMap<>(withDatabase);
       int processorAdmin = freePort();

@@ -94,15 +94,18 @@ class ComposeConsistencyTest {
       assertThat(recording.unread())
           .as("%s: variables set but never read", deployable.module)
           .isEmpty();
-      // And it listens on the ports compose publishes (its serving port and, for the gateway,
-      // its admin port) and health-checks
+      // And it listens on the ports compose publishes (its serving port and, for the gateway and
+      // the API, its admin port) and health-checks (the API on its admin port, as the kubelet
+      // probes it)
       Map<String, Object> service = service(deployable.module);
       List<Integer> published = containerPorts(service);
       assertThat(published)
           .as("%s: published container ports", deployable.module)
           .allMatch(p -> p == port[0] || p == port[1]);
       HealthCheck check = healthCheck(service);
-      assertThat(check.port()).as("%s: health check port", deployable.module).isEqualTo(port[0]);
+      assertThat(check.port())
+          .as("%s: health check port", deployable.module)
+          .isEqualTo(deployable == Deployable.CHECKOUT_API ? port[1] : port[0]);
       assertThat(check.path())
           .as("%s: health check path", deployable.module)
           .isEqualTo("/health/ready");

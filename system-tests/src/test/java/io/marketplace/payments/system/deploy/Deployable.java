@@ -38,7 +38,7 @@ enum Deployable {
       env -> CheckoutApiConfig.fromEnv(env).port(),
       env -> {
         CheckoutApi api = CheckoutApi.start(CheckoutApiConfig.fromEnv(env));
-        return new Running(api, api.port(), api.port());
+        return new Running(api, api.port(), api.adminPort());
       }),
   PAYMENT_PROCESSOR(
       "payment-processor",
@@ -76,7 +76,7 @@ enum Deployable {
 
   /**
    * A started service, the port it listens on and its admin port (health and metrics; the same port
-   * but for the gateway, whose public port serves no metrics).
+   * but for the gateway and the API, whose public ports serve no metrics).
    */
   record Running(AutoCloseable service, int port, int adminPort) implements AutoCloseable {
     @Override
@@ -107,11 +107,15 @@ enum Deployable {
   }
 
   /**
-   * The port Prometheus scrapes {@code /metrics} on: the admin port, which for the workers is the
-   * only one; the gateway's public port serves no metrics.
+   * The port Prometheus scrapes {@code /metrics} on and the kubelet probes: the admin port, which
+   * for the workers is the only one; the gateway's and the API's public ports serve no metrics.
    */
   int metricsPort(Env env) {
-    return this == WEBHOOK_GATEWAY ? GatewayConfig.fromEnv(env).adminPort() : configuredPort(env);
+    return switch (this) {
+      case WEBHOOK_GATEWAY -> GatewayConfig.fromEnv(env).adminPort();
+      case CHECKOUT_API -> CheckoutApiConfig.fromEnv(env).adminPort();
+      default -> configuredPort(env);
+    };
   }
 
   Running start(Env env) {

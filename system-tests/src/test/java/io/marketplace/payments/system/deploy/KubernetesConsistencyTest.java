@@ -167,7 +167,8 @@ class KubernetesConsistencyTest {
           .as("%s: the same variables as in docker-compose.yml", deployable.module)
           .isEqualTo(new TreeSet<>(composeEnvironment(deployable.module).keySet()));
       // And it serves on its container port, and Prometheus is told to scrape the port of its
-      // metrics (the admin port: for the gateway, not the public one), declared by the container
+      // metrics (the admin port: for the gateway and the API, not the public one), declared by the
+      // container
       Map<String, String> annotations = strings(at(workload.template(), "metadata.annotations"));
       assertThat(workload.httpPort())
           .as("%s: containerPort http", deployable.module)
@@ -191,8 +192,8 @@ class KubernetesConsistencyTest {
   void shouldProbeEachDeploymentOnItsAdminPortWhenTheKubeletChecksIt() {
     for (Deployable deployable : Deployable.values()) {
       // Given each Deployment's probes, and the admin port its service reads from the manifest's
-      // environment (health and metrics: for the workers and the API the one port they listen on,
-      // for the gateway not its public one)
+      // environment (health and metrics: for the workers the one port they listen on, for the
+      // gateway and the API not their public one)
       Workload workload = workload(deployable);
       Map<String, Object> container = workload.container();
       int adminPort = deployable.metricsPort(Env.of(environment(workload)));
@@ -227,8 +228,9 @@ class KubernetesConsistencyTest {
     Map<String, Set<Integer>> publicPorts = new TreeMap<>();
     for (Map<String, Object> deployment : deployments.values()) {
       // Given each Deployment's pods and the ports of theirs that a Service exposes and a
-      // NetworkPolicy opens to anyone (the internet, through the ingress), where a flood of slow
-      // connections can fill the server's connection limit
+      // NetworkPolicy opens to anyone but monitoring (the internet through the ingress, the
+      // frontend's namespace), where a flood of slow connections, or pods holding connections,
+      // can fill the server's connection limit
       Workload workload =
           new Workload(text(at(deployment, "metadata.name")), map(at(deployment, "spec.template")));
       Map<String, String> labels = strings(at(workload.template(), "metadata.labels"));
@@ -236,7 +238,7 @@ class KubernetesConsistencyTest {
       for (Map<String, Object> policy : byKind(objects, "NetworkPolicy").values()) {
         if (selects(map(at(policy, "spec.podSelector")), labels)) {
           for (Object rule : list(at(policy, "spec.ingress"))) {
-            if (!map(rule).containsKey("from")) {
+            if (!fromMonitoringOnly(map(rule))) {
               list(map(rule).get("ports")).forEach(p -> open.add((Integer) map(p).get("port")));
             }
           }
@@ -262,9 +264,24 @@ class KubernetesConsistencyTest {
             .isNotIn(exposed);
       }
     }
-    // And the gateway has such a port, so the check above holds for it
+    // And the gateway and the API have such a port, so the check above holds for them
     assertThat(publicPorts.get(Deployable.WEBHOOK_GATEWAY.module))
         .containsExactly(workload(Deployable.WEBHOOK_GATEWAY).httpPort());
+    assertThat(publicPorts.get(Deployable.CHECKOUT_API.module))
+        .containsExactly(workload(Deployable.CHECKOUT_API).httpPort());
+  }
+
+  /** Whether an ingress rule admits the {@code monitoring} namespace's pods and no one else. */
+  private static boolean fromMonitoringOnly(Map<String, Object> rule) {
+    List<Object> from = list(rule.get("from"));
+    return !from.isEmpty()
+        && from.stream()
+            .map(Manifests::map)
+            .allMatch(
+                peer ->
+                    peer.keySet().equals(Set.of("namespaceSelector"))
+                        && strings(at(peer, "namespaceSelector.matchLabels"))
+                            .equals(Map.of("kubernetes.io/metadata.name", "monitoring")));
   }
 
   @Test
@@ -643,6 +660,30 @@ class KubernetesConsistencyTest {
                             strings(
                                 at(deployments.get("checkout-api"), "spec.selector.matchLabels")))
                     && ports(p).contains(apiPort));
+    // And the frontend's namespace reaches the API's port only, not the admin port its metrics
+    // (payment counts, route latencies) and probes are on
+    Map<String, String> apiLabels =
+        strings(at(workload(Deployable.CHECKOUT_API).template(), "metadata.labels"));
+    Set<Integer> fromFrontend = new TreeSet<>();
+    for (Map<String, Object> policy : policies.values()) {
+      if (!selects(map(at(policy, "spec.podSelector")), apiLabels)) {
+        continue;
+      }
+      for (Object rule : list(at(policy, "spec.ingress"))) {
+        boolean frontend =
+            list(map(rule).get("from")).stream()
+                .anyMatch(
+                    peer ->
+                        "true"
+                            .equals(
+                                strings(at(map(peer), "namespaceSelector.matchLabels"))
+                                    .get("marketplace.io/frontend")));
+        if (frontend) {
+          list(map(rule).get("ports")).forEach(p -> fromFrontend.add((Integer) map(p).get("port")));
+        }
+      }
+    }
+    assertThat(fromFrontend).as("checkout-api ports the frontend reaches").containsExactly(apiPort);
     Set<Integer> servicePorts =
         Stream.of(Deployable.values())
             .map(KubernetesConsistencyTest::workload)
