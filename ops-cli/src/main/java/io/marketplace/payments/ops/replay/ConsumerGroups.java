@@ -6,8 +6,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -21,21 +23,30 @@ import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** What the Kafka Admin API tells and changes about consumer groups and their offsets. */
 public final class ConsumerGroups implements AutoCloseable {
 
+  private static final Duration POLL = Duration.ofMillis(200);
+
   private final Admin admin;
+  private final KafkaConfig kafka;
   private final String bootstrapServers;
   private final Duration timeout;
+  private KafkaConsumer<byte[], byte[]> reader;
 
   /** Each request waits at most {@code timeout} for Kafka's answer. */
   public ConsumerGroups(KafkaConfig kafka, Duration timeout) {
     this.admin = Admin.create(kafka.admin("payments-cli"));
+    this.kafka = kafka;
     this.bootstrapServers = kafka.bootstrapServers();
     this.timeout = timeout;
   }
@@ -128,6 +139,89 @@ public final class ConsumerGroups implements AutoCloseable {
   }
 
   /**
+   * Of the partitions whose {@code from} lies before their {@code end}, those on which a
+   * read_committed reader starting at {@code from} finds no record before {@code end}: the offsets
+   * between hold only the markers of transactions (and records of aborted ones), nothing a worker
+   * applies. A worker commits the offset after the last record it applied, so on a topic written in
+   * transactions the marker that follows it stays between its committed offset and the end. Reads
+   * at most one record of each partition; waits at most the command's timeout for progress.
+   */
+  public Set<TopicPartition> withoutRecords(
+      Map<TopicPartition, Long> from, Map<TopicPartition, Long> end) {
+    Map<TopicPartition, Long> open = new HashMap<>();
+    from.forEach(
+        (partition, offset) -> {
+          if (offset < end.getOrDefault(partition, 0L)) {
+            open.put(partition, offset);
+          }
+        });
+    if (open.isEmpty()) {
+      return Set.of();
+    }
+    KafkaConsumer<byte[], byte[]> consumer = reader();
+    Set<TopicPartition> pending = new HashSet<>(open.keySet());
+    Set<TopicPartition> empty = new HashSet<>();
+    try {
+      consumer.assign(open.keySet());
+      open.forEach(consumer::seek);
+      // read_committed, the end is the last stable offset: a reader stops before a transaction
+      // still open, whose records are still to come
+      Map<TopicPartition, Long> stable = consumer.endOffsets(open.keySet(), timeout);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      long left = Long.MAX_VALUE;
+      while (!pending.isEmpty()) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
+          TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+          if (pending.remove(partition)) {
+            consumer.pause(Set.of(partition));
+            if (record.offset() >= end.get(partition)) {
+              empty.add(partition); // the first record came after the end taken
+            }
+          }
+        }
+        long nowLeft = 0;
+        for (TopicPartition partition : List.copyOf(pending)) {
+          long position = consumer.position(partition, timeout);
+          if (position >= end.get(partition)) {
+            pending.remove(partition);
+            empty.add(partition);
+          } else if (position >= stable.get(partition)) {
+            pending.remove(partition); // an open transaction: its records may be yet to apply
+          } else {
+            nowLeft += end.get(partition) - position;
+          }
+        }
+        if (nowLeft < left) {
+          left = nowLeft;
+          deadline = System.nanoTime() + timeout.toNanos();
+        } else if (!pending.isEmpty() && System.nanoTime() - deadline >= 0) {
+          throw OperatorError.kafkaDidNotAnswer(
+              bootstrapServers, timeout, "reading " + pending + " to tell records stalled", null);
+        }
+      }
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      throw OperatorError.kafkaDidNotAnswer(bootstrapServers, timeout, "", e);
+    } finally {
+      consumer.unsubscribe();
+    }
+    return empty;
+  }
+
+  private KafkaConsumer<byte[], byte[]> reader() {
+    if (reader == null) {
+      Properties props = kafka.admin("payments-cli-lag-reader");
+      props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+      props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+      props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      reader = new KafkaConsumer<>(props);
+    }
+    return reader;
+  }
+
+  /**
    * Commits {@code targets} as {@code group}'s offsets. The broker refuses while the group has
    * members, which closes the window between our check and this call.
    */
@@ -180,6 +274,9 @@ public final class ConsumerGroups implements AutoCloseable {
 
   @Override
   public void close() {
+    if (reader != null) {
+      reader.close(Duration.ofSeconds(5));
+    }
     admin.close(Duration.ofSeconds(5));
   }
 }

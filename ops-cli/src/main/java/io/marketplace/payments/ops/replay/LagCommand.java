@@ -7,6 +7,7 @@ import io.marketplace.payments.ops.Times;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -55,9 +56,14 @@ public final class LagCommand implements Callable<Integer> {
     this.context = context;
   }
 
-  record Lag(String group, TopicPartition partition, long committed, long end) {
+  /**
+   * {@code markersOnly}: what lies between {@code committed} and {@code end} are the markers of
+   * transactions, no record to apply.
+   */
+  record Lag(
+      String group, TopicPartition partition, long committed, long end, boolean markersOnly) {
     long lag() {
-      return Math.max(0, end - committed);
+      return markersOnly ? 0 : Math.max(0, end - committed);
     }
   }
 
@@ -74,7 +80,8 @@ public final class LagCommand implements Callable<Integer> {
       }
       if (!await) {
         Table table = new Table("CONSUMER", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
-        for (Lag lag : lags(groups, names)) {
+        List<Lag> lags = lags(groups, names);
+        for (Lag lag : lags) {
           table.row(
               lag.group(),
               lag.partition().topic(),
@@ -84,6 +91,11 @@ public final class LagCommand implements Callable<Integer> {
               lag.lag());
         }
         table.print(out);
+        if (lags.stream().anyMatch(Lag::markersOnly)) {
+          out.println(
+              "LAG counts records to apply: where it is 0 below END, what is left are the markers"
+                  + " of transactions");
+        }
         return 0;
       }
       long deadline = System.nanoTime() + waitAtMost.toNanos();
@@ -114,9 +126,20 @@ public final class LagCommand implements Callable<Integer> {
       List<TopicPartition> partitions = groups.partitionsOf(topics);
       Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
       Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
+      Map<TopicPartition, Long> resumeAt = new HashMap<>();
       for (TopicPartition partition : partitions) {
-        long resumeAt = Math.max(committed.getOrDefault(partition, 0L), earliest.get(partition));
-        lags.add(new Lag(group, partition, resumeAt, end.get(partition)));
+        resumeAt.put(
+            partition, Math.max(committed.getOrDefault(partition, 0L), earliest.get(partition)));
+      }
+      Set<TopicPartition> markersOnly = groups.withoutRecords(resumeAt, end);
+      for (TopicPartition partition : partitions) {
+        lags.add(
+            new Lag(
+                group,
+                partition,
+                resumeAt.get(partition),
+                end.get(partition),
+                markersOnly.contains(partition)));
       }
     }
     return lags;

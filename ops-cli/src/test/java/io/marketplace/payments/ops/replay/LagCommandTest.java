@@ -8,6 +8,16 @@ import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -71,5 +81,77 @@ class LagCommandTest {
     // Then it is wrong usage, naming the value
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
     assertThat(result.err()).as(result.toString()).contains("'30' is not a duration");
+  }
+
+  /**
+   * A topic written in transactions (risk.signals.v1, by the risk service's exactly_once_v2) holds
+   * a commit marker after each transaction's records. A worker commits the offset after the last
+   * record it applied, which is the marker's: the partition's end lies one past it for good. That
+   * is no record to apply: the lag is 0, and {@code --wait} returns, instead of waiting out its
+   * timeout on a group that has applied everything.
+   */
+  @Test
+  void shouldNotCountTransactionMarkersAsLag() {
+    // Given one record written in a transaction, and a group that applied it
+    String topic = topics.riskSignals().name();
+    KafkaTopics.createTopics(TestInfra.kafka().bootstrapServers(), Map.of(topic, 1));
+    sendInTransaction(topic, "user-1", "{}");
+    String group = TestInfra.uniqueName("flags");
+    commit(group, new TopicPartition(topic, 0), 1);
+
+    // When the operator looks at its lag, and waits for it to be 0
+    Cli.Result lag = cli.run("lag", "--consumer", group);
+    Cli.Result await = cli.run("lag", "--consumer", group, "--wait", "--timeout", "5s");
+
+    // Then there is nothing left to apply
+    assertThat(lag.exitCode()).as(lag.toString()).isZero();
+    assertThat(lag.out()).as(lag.toString()).containsPattern(topic + "\\s+0\\s+1\\s+2\\s+0\\b");
+    assertThat(await.exitCode()).as(await.toString()).isZero();
+    assertThat(await.out()).as(await.toString()).contains("lag 0");
+  }
+
+  /** A record behind the committed offset is lag, markers around it or not. */
+  @Test
+  void shouldCountARecordWrittenInATransactionAsLag() {
+    // Given one record written in a transaction, and a group that has not applied it
+    String topic = topics.riskSignals().name();
+    KafkaTopics.createTopics(TestInfra.kafka().bootstrapServers(), Map.of(topic, 1));
+    sendInTransaction(topic, "user-1", "{}");
+    String group = TestInfra.uniqueName("flags");
+    commit(group, new TopicPartition(topic, 0), 0);
+
+    // When the operator waits for the lag to be 0
+    Cli.Result await = cli.run("lag", "--consumer", group, "--wait", "--timeout", "2s");
+
+    // Then it is not: the record waits
+    assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
+    assertThat(await.err()).as(await.toString()).contains("the lag is still 2");
+  }
+
+  private static void sendInTransaction(String topic, String key, String value) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, TestInfra.uniqueName("tx"));
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      producer.send(new ProducerRecord<>(topic, key, value));
+      producer.commitTransaction();
+    }
+  }
+
+  private static void commit(String group, TopicPartition partition, long offset) {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .alterConsumerGroupOffsets(group, Map.of(partition, new OffsetAndMetadata(offset)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 }
