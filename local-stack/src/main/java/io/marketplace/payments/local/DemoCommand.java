@@ -114,19 +114,40 @@ public final class DemoCommand implements Callable<Integer> {
 
     String basic =
         Base64.getEncoder().encodeToString((stripeKey + ":").getBytes(StandardCharsets.UTF_8));
-    JsonNode confirmed =
-        send(
-            "Stripe at " + stripe,
-            HttpRequest.newBuilder(
-                    URI.create(stripe + "/v1/payment_intents/" + paymentIntent + "/confirm"))
-                .header("Authorization", "Basic " + basic)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "payment_method=" + URLEncoder.encode(card, StandardCharsets.UTF_8)))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
-            200);
+    HttpRequest confirm =
+        HttpRequest.newBuilder(
+                URI.create(stripe + "/v1/payment_intents/" + paymentIntent + "/confirm"))
+            .header("Authorization", "Basic " + basic)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    "payment_method=" + URLEncoder.encode(card, StandardCharsets.UTF_8)))
+            .timeout(Duration.ofSeconds(10))
+            .build();
+    HttpResponse<String> answer = exchange("Stripe at " + stripe, confirm);
+    JsonNode declined = cardError(answer);
+    if (declined != null) {
+      // a decline card's expected outcome, told as Stripe.js tells the buyer: not a dump of it
+      step(
+          out,
+          "4. paid with "
+              + card
+              + " at Stripe: declined ("
+              + declined.path("code").asText()
+              + (declined.hasNonNull("decline_code")
+                  ? ", " + declined.path("decline_code").asText()
+                  : "")
+              + "): "
+              + declined.path("message").asText());
+      step(
+          out,
+          "   listing "
+              + listingId
+              + " stays pending_payment; checkout again hands back the same PaymentIntent,"
+              + " to be paid with another card (--card pm_card_visa)");
+      return 1;
+    }
+    JsonNode confirmed = expect(confirm, answer, 200);
     step(
         out,
         "4. paid with " + card + " at Stripe: PaymentIntent " + confirmed.path("status").asText());
@@ -182,6 +203,42 @@ public final class DemoCommand implements Callable<Integer> {
    */
   private JsonNode send(String service, HttpRequest request, int expected)
       throws IOException, InterruptedException {
+    return expect(request, exchange(service, request), expected);
+  }
+
+  /** Stripe's {@code error} of a card declined (402 {@code card_error}); null for any other. */
+  private static JsonNode cardError(HttpResponse<String> response) {
+    if (response.statusCode() != 402) {
+      return null;
+    }
+    try {
+      JsonNode error = Json.mapper().readTree(response.body()).path("error");
+      return error.path("type").asText().equals("card_error") ? error : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static JsonNode expect(HttpRequest request, HttpResponse<String> response, int expected)
+      throws IOException {
+    if (response.statusCode() != expected) {
+      throw new OperatorError(
+          request.method()
+              + " "
+              + request.uri()
+              + " answered "
+              + response.statusCode()
+              + ": "
+              + response.body());
+    }
+    return Json.mapper().readTree(response.body());
+  }
+
+  /**
+   * Sends {@code request} to {@code service}; one line for the operator when it does not answer.
+   */
+  private HttpResponse<String> exchange(String service, HttpRequest request)
+      throws InterruptedException {
     HttpRequest withType =
         request.method().equals("POST") && request.headers().firstValue("Content-Type").isEmpty()
             ? HttpRequest.newBuilder(request, (name, value) -> true)
@@ -199,16 +256,6 @@ public final class DemoCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new OperatorError(service + " failed: " + e, e);
     }
-    if (response.statusCode() != expected) {
-      throw new OperatorError(
-          request.method()
-              + " "
-              + request.uri()
-              + " answered "
-              + response.statusCode()
-              + ": "
-              + response.body());
-    }
-    return Json.mapper().readTree(response.body());
+    return response;
   }
 }
