@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -179,12 +180,32 @@ public final class UpCommand implements Callable<Integer> {
                     || e.getKey().endsWith("_BASE"))
         .forEach(e -> out.printf("  %-24s %s%n", e.getKey(), e.getValue()));
     out.printf("  %-24s %s%n", "credentials", "in " + envFile + " (never printed)");
-    out.printf(
-        "%nready in %.1f s; addresses written to %s. Try ./payments demo. Ctrl-C stops.%n",
-        (System.nanoTime() - started) / 1e9, envFile);
+    out.println();
+    out.println(readyLine((System.nanoTime() - started) / 1e9, envFile));
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * The line that says the system is up. The other commands read the repository's {@code
+   * .payments/env} (the launcher runs in the repository), so after {@code --data-dir D} they are
+   * told how to read {@code D/env}: "Try ./payments demo" alone would fail naming a missing
+   * variable.
+   */
+  static String readyLine(double seconds, Path envFile) {
+    Path file = envFile.toAbsolutePath().normalize();
+    boolean read = file.equals(Path.of(".payments", "env").toAbsolutePath().normalize());
+    return String.format(
+        Locale.ROOT,
+        read
+            ? "ready in %.1f s; addresses written to %s. Try ./payments demo. Ctrl-C stops."
+            : "ready in %.1f s; addresses written to %s, which the other ./payments commands"
+                + " read only from the environment: in another shell, set -a; . %s; set +a"
+                + " first, then try ./payments demo. Ctrl-C stops.",
+        seconds,
+        read ? envFile : file,
+        file);
   }
 
   private static void awaitQuietly(CountDownLatch latch) {
