@@ -9,13 +9,16 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** {@code ./payments} as the launcher runs it: the local stack's commands and the operators'. */
@@ -64,6 +67,47 @@ class PaymentsCommandTest {
             "payments demo: the API at " + api + " does not answer: is ./payments up running?");
   }
 
+  /**
+   * A fresh clone, no {@code up} run yet: "missing required environment variable AUTH_JWT_SECRET"
+   * alone does not say that {@code ./payments up} is to run first.
+   */
+  @Test
+  void shouldSayThatNoUpHasWrittenItsAddressesWhenAVariableIsMissingOnAFreshClone(
+      @TempDir Path repository) {
+    // Given a repository where no ./payments up has run, and an environment naming no system
+    Path envFile = repository.resolve(".payments").resolve("env");
+
+    // When the developer asks for a token
+    Result token = run(Map.of(), envFile, "token", "--user", UUID.randomUUID().toString());
+
+    // Then one line names the variable, the file, and what to run first
+    assertThat(token.exitCode()).as(token.toString()).isEqualTo(2);
+    assertThat(token.err().strip())
+        .as(token.toString())
+        .doesNotContain("\n")
+        .startsWith("payments token: missing required environment variable AUTH_JWT_SECRET,")
+        .contains("no ./payments up has written " + envFile)
+        .contains("start ./payments up in another terminal first");
+  }
+
+  /** An operator's environment for another system keeps the plain line: it names no local file. */
+  @Test
+  void shouldNameOnlyTheMissingVariableWhenTheEnvironmentNamesASystem(@TempDir Path repository) {
+    // When
+    Result token =
+        run(
+            Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka.prod:9093"),
+            repository.resolve(".payments").resolve("env"),
+            "token",
+            "--user",
+            UUID.randomUUID().toString());
+
+    // Then
+    assertThat(token.exitCode()).as(token.toString()).isEqualTo(2);
+    assertThat(token.err().strip())
+        .isEqualTo("payments token: missing required environment variable AUTH_JWT_SECRET");
+  }
+
   private static String randomHex() {
     byte[] bytes = new byte[32];
     new SecureRandom().nextBytes(bytes);
@@ -80,9 +124,14 @@ class PaymentsCommandTest {
   }
 
   private static Result run(Map<String, String> env, String... args) {
+    return run(env, PaymentsCommand.STACK_ENV_FILE, args);
+  }
+
+  private static Result run(Map<String, String> env, Path stackEnvFile, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = PaymentsCommand.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()));
+    CommandLine cli =
+        PaymentsCommand.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()), stackEnvFile);
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     int code = cli.execute(args);
