@@ -25,9 +25,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the whole system on this machine until Ctrl-C.",
-      "A real Kafka broker (KRaft) and a real PostgreSQL, both embedded, the Stripe emulator,",
-      "the gateway, the API and every worker. Data persists under the data directory;",
-      "Ctrl-C stops everything cleanly."
+      "A real Kafka broker (KRaft) and a real PostgreSQL, both embedded, the Stripe"
+          + " emulator, the gateway, the API and every worker. Data persists under the data"
+          + " directory; Ctrl-C stops everything cleanly."
     })
 public final class UpCommand implements Callable<Integer> {
 
@@ -80,10 +80,10 @@ public final class UpCommand implements Callable<Integer> {
       names = "--without",
       split = ",",
       paramLabel = "WORKER",
-      description = {
-        "leave these workers stopped (payment-processor, refund-worker), so that",
-        "./payments replay can rewind their consumer groups; start up again without it after"
-      })
+      description =
+          "leave these workers stopped (payment-processor, refund-worker), so that ./payments"
+              + " replay can rewind their consumer groups; start up again without --without"
+              + " after")
   List<String> without = List.of();
 
   @Option(

@@ -187,10 +187,10 @@ public final class DlqCommand implements Runnable {
     @Option(
         names = "--consumer",
         paramLabel = "NAME",
-        description = {
-          "only those this consumer group gave up on (the CONSUMER column of dlq list): the",
-          "payment processor and the refund worker share the dead letters of stripe.events.v1"
-        })
+        description =
+            "only those this consumer group gave up on (the CONSUMER column of dlq list): the"
+                + " payment processor and the refund worker share the dead letters of"
+                + " stripe.events.v1")
     String consumer;
 
     @Option(names = "--dry-run", description = "show what would be redriven, send nothing")

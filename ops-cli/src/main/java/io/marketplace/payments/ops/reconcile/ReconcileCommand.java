@@ -54,7 +54,7 @@ import picocli.CommandLine.Spec;
     name = "reconcile",
     mixinStandardHelpOptions = true,
     description = {
-      "Repairs what the database missed of Stripe's PaymentIntents, refunds and disputes.",
+      "Repairs what the database missed of Stripe's PaymentIntents, refunds, disputes.",
       "Lists them from Stripe, reports what the database missed, and repairs it by publishing"
           + " each missing fact for the workers to apply. With --dry-run, only reports."
     })
@@ -78,21 +78,20 @@ public final class ReconcileCommand implements Callable<Integer> {
       names = "--unpaid-lookback",
       paramLabel = "DURATION",
       defaultValue = "30d",
-      description = {
-        "also check the PaymentIntents created this long before T that the database holds as",
-        "unpaid: checkout hands the same one back until it is paid (default: ${DEFAULT-VALUE})"
-      })
+      description =
+          "also check the PaymentIntents created this long before T that the database holds as"
+              + " unpaid: checkout hands the same one back until it is paid (default:"
+              + " ${DEFAULT-VALUE})")
   String unpaidLookback;
 
   @Option(
       names = "--refund-lookback",
       paramLabel = "DURATION",
       defaultValue = "90d",
-      description = {
-        "also check the refunds made, and the disputes opened, this long before T that the",
-        "database holds as made or open: Stripe may fail a refund days after making it, and",
-        "closes a dispute weeks after opening it (default: ${DEFAULT-VALUE})"
-      })
+      description =
+          "also check the refunds made, and the disputes opened, this long before T that the"
+              + " database holds as made or open: Stripe may fail a refund days after making it,"
+              + " and closes a dispute weeks after opening it (default: ${DEFAULT-VALUE})")
   String refundLookback;
 
   @Option(names = "--dry-run", description = "only report: publish no repair")
