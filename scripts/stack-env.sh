@@ -27,5 +27,14 @@ load_stack_env() {
   while IFS='=' read -r key value; do
     [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
   done < <(grep -E '^[A-Z_]+=' "$file")
+  # The file outlives its up: from a stopped one, its addresses lead nowhere ("Kafka did not
+  # answer"), or to another up on the same ports whose keys differ (a token refused with 401).
+  # up.lock beside it names the pid of the last up on that directory.
+  local pid
+  pid=$(head -n 1 "$(dirname "$file")/up.lock" 2>/dev/null || true)
+  if ! { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; then
+    echo "payments: $file is of a ./payments up that is not running now: start it (or, for" \
+      "an up --data-dir D, set -a; . D/env; set +a first)" >&2
+  fi
   return 0
 }

@@ -42,6 +42,29 @@ class StackEnvFileTest {
     assertThat(loaded.err()).isEmpty();
   }
 
+  /**
+   * The file stays after its {@code up} stopped. Read then, a token was signed with the keys of a
+   * stack no longer running, and refused with 401 by an {@code up --data-dir D} started since on
+   * the same ports: the operator is told the file is stale, and what to do.
+   */
+  @Test
+  void shouldSayThatTheFileIsOfAnUpNoLongerRunning() throws Exception {
+    // Given the file of a local stack whose up has ended
+    Path file = localStackFile();
+    Process ended = new ProcessBuilder("true").start();
+    ended.waitFor(10, TimeUnit.SECONDS);
+    Files.writeString(file.resolveSibling("up.lock"), ended.pid() + "\n");
+
+    // When
+    Result loaded = load(file, Map.of());
+
+    // Then it is read as before, and the operator is told it is of an up not running now
+    assertThat(loaded.out()).contains("KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092");
+    assertThat(loaded.err())
+        .contains(file + " is of a ./payments up that is not running now")
+        .contains("set -a; . D/env; set +a");
+  }
+
   @Test
   void shouldTakeNothingOfTheLocalStackWhenTheEnvironmentNamesAnotherSystem() throws Exception {
     // Given the file of a local stack, and an operator's environment for production that leaves
@@ -70,8 +93,10 @@ class StackEnvFileTest {
 
   private record Result(String out, String err) {}
 
+  /** The file of a running up: its lock names a live process (this test's JVM stands in). */
   private Path localStackFile() throws IOException {
     Path payments = Files.createDirectories(dir.resolve(".payments"));
+    Files.writeString(payments.resolve("up.lock"), ProcessHandle.current().pid() + "\n");
     return Files.writeString(
         payments.resolve("env"),
         """
