@@ -91,10 +91,16 @@ public final class UpCommand implements Callable<Integer> {
       description = "the risk service's health and metrics; default: ${DEFAULT-VALUE}")
   int riskPort = StackPorts.defaults().risk();
 
+  /** The property payments-up-logback.xml names the services' log file by. */
+  static final String LOG_FILE_PROPERTY = "payments.log.file";
+
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     long started = System.nanoTime();
+    // set before anything logs, which configures logging: the log lives with the data it tells
+    // of, not in the default data directory whatever --data-dir says
+    Path logFile = logFile(dataDir);
     StackPorts ports =
         new StackPorts(
             kafkaPort,
@@ -180,11 +186,26 @@ public final class UpCommand implements Callable<Integer> {
                     || e.getKey().endsWith("_BASE"))
         .forEach(e -> out.printf("  %-24s %s%n", e.getKey(), e.getValue()));
     out.printf("  %-24s %s%n", "credentials", "in " + envFile + " (never printed)");
+    out.printf("  %-24s %s%n", "logs", logFile + " (JSON; warnings here too)");
     out.println();
     out.println(readyLine((System.nanoTime() - started) / 1e9, envFile));
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * Where the services' logs go: {@code D/logs/payments.log} of the data directory, unless the
+   * property is set already (tests, a developer's {@code PAYMENTS_JAVA_OPTS}).
+   */
+  static Path logFile(Path dataDir) {
+    String set = System.getProperty(LOG_FILE_PROPERTY);
+    if (set != null) {
+      return Path.of(set);
+    }
+    Path file = dataDir.resolve("logs").resolve("payments.log");
+    System.setProperty(LOG_FILE_PROPERTY, file.toString());
+    return file;
   }
 
   /**

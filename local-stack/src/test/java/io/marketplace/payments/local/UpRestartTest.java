@@ -87,6 +87,12 @@ class UpRestartTest {
     // gateway's are)
     assertThat(before.get("API_ADMIN_URL")).isEqualTo("http://127.0.0.1:" + ports.apiAdmin());
     assertThat(read(log)).contains("API metrics at " + before.get("API_ADMIN_URL") + "/metrics");
+    // its services log into the data directory it was given, not into .payments of where it runs
+    Path logFile = dataDir.resolve("logs").resolve("payments.log");
+    awaitWhileRunning(
+        log, "the ready line naming the log file", () -> read(log).contains("ready in"));
+    assertThat(read(log)).contains(logFile.toString());
+    assertThat(logFile).as(read(log)).isNotEmptyFile();
     child.destroyForcibly();
     assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
