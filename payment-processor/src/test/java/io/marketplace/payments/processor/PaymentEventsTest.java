@@ -9,6 +9,7 @@ import io.marketplace.payments.common.events.DeliveryCommand;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.events.RefundCommand;
+import io.marketplace.payments.common.events.WithdrawalCommand;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.processor.support.ProcessorFixture;
@@ -439,6 +440,55 @@ class PaymentEventsTest {
     // Then the listing goes live for a payment the customer still stands by, never for one whose
     // money all went back
     assertThat(world.listingRow(listing)).containsEntry("status", status);
+  }
+
+  @Test
+  void
+      shouldNotActivateAListingWithAPaymentSentForRefundWhenAnotherPaymentsActivationIsTakenBack() {
+    // Given a listing paid twice: the first payment activated it, the second found it active and
+    // was sent for a technical-failure refund
+    UUID listing = world.listing("pending_payment");
+    String first = world.payment(listing, "posting_fee", 500);
+    String second = world.payment(listing, "posting_fee", 500);
+    var firstPaid = StripeFixtures.succeeded(first, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(firstPaid);
+    world.awaitOutcome(firstPaid.eventId());
+    var secondPaid =
+        StripeFixtures.succeeded(second, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(secondPaid);
+    assertThat((String) world.awaitOutcome(secondPaid.eventId()).get("error_message"))
+        .contains("technical failure");
+    // And the first payment's money went back at Stripe before its activation (a dashboard
+    // refund the refund worker recorded late), so its activation is taken back
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, amount_cents,
+             reason, status)
+        VALUES (?, ?, ?, ?, ?, 500, 'user_request', 'processed')
+        """,
+        UUID.randomUUID(),
+        world.ownerOf(listing),
+        listing,
+        first,
+        StripeFixtures.id("re"));
+    askForWithdrawal(
+        first, "refund " + StripeFixtures.id("re") + " recorded", NOW.minusSeconds(60));
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+
+    // When the second payment's success is applied again (a reconcile repair: its listing is
+    // pending_payment, and its refund is not made yet)
+    var again = StripeFixtures.succeeded(second, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(again);
+    world.awaitOutcome(again.eventId());
+
+    // Then the listing waits for payment still: the second payment's money is on its way back, so
+    // activating it would leave a live listing nobody paid for
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(
+            world.paymentEvents(listing).stream()
+                .filter(e -> "listing.activated".equals(e.get("type"))))
+        .hasSize(1);
   }
 
   @Test
@@ -1098,6 +1148,28 @@ class PaymentEventsTest {
     Await.until(
         ProcessorFixture.WAIT,
         "the processor to apply delivery command " + id,
+        () ->
+            world.db.count(
+                    "processed_events WHERE consumer = ? AND event_key = ?",
+                    PaymentProcessorConfig.SERVICE + PaymentProcessorConfig.DELIVERIES_SUFFIX,
+                    "delivery-command:" + id)
+                == 1);
+  }
+
+  /**
+   * Sends the refund worker's withdrawal command for {@code pi}, whose money Stripe took back at
+   * {@code returnedAt}, and waits until the processor applied it.
+   */
+  private static void askForWithdrawal(String pi, String cause, Instant returnedAt) {
+    UUID id = WithdrawalCommand.idFor(pi, cause);
+    world.kafka.send(
+        world.topics.deliveryCommands(),
+        pi,
+        Json.write(new WithdrawalCommand(id, pi, cause, returnedAt, NOW)),
+        Map.of(RecordHeaders.EVENT_TYPE, WithdrawalCommand.TYPE));
+    Await.until(
+        ProcessorFixture.WAIT,
+        "the processor to apply withdrawal command " + id,
         () ->
             world.db.count(
                     "processed_events WHERE consumer = ? AND event_key = ?",

@@ -118,6 +118,12 @@ public final class PaymentSucceededHandler {
    * chargeback) is not delivered: the customer would have both; it is held back, like one whose
    * money went back before its first success was applied. A purchase held back is missing whatever
    * its listing became: one that can no longer be delivered is refunded.
+   *
+   * <p>A posting fee's activation is missing only while its listing waits for this payment (see
+   * {@link #waitsFor}): a listing that is {@code pending_payment} again because another payment's
+   * activation was taken back ({@link #withdrawDelivered}) did not lose anything this payment gave
+   * it. Such a payment found the listing active when its success was applied and was sent for
+   * refund: activating with it would leave a live listing whose money is on its way back.
    */
   private Outcome deliverAgainIfMissing(PaymentBatch batch, PaymentRow row, StripeEvent event) {
     Payment payment = row.purchase();
@@ -126,7 +132,7 @@ public final class PaymentSucceededHandler {
     boolean missing =
         row.deliveryWithheld()
             || switch (payment.type()) {
-              case POSTING_FEE -> listing != null && "pending_payment".equals(listing.status());
+              case POSTING_FEE -> listing != null && waitsFor(listing, payment);
               case PROMOTION_FEATURED, PROMOTION_BUMP ->
                   listing != null
                       && listing.isLiveAt(now)
@@ -148,6 +154,19 @@ public final class PaymentSucceededHandler {
           "missing delivery of a succeeded payment not restored: its money went back");
     }
     return deliverMissing(batch, row, event.created(), now);
+  }
+
+  /**
+   * Whether the listing waits for the posting fee {@code payment}: {@code pending_payment}, and
+   * naming this PaymentIntent or none. Checkout names the PaymentIntent it hands out in the same
+   * transaction as it records the payment, and an activation names the payment that made it, which
+   * stays named when that activation is taken back; a listing naming another PaymentIntent waits
+   * for that one, or was activated by it.
+   */
+  private static boolean waitsFor(ListingRow listing, Payment payment) {
+    return "pending_payment".equals(listing.status())
+        && (listing.paymentIntentId() == null
+            || listing.paymentIntentId().equals(payment.paymentIntentId()));
   }
 
   /**
