@@ -282,6 +282,43 @@ class RefundAndDisputeTest {
   }
 
   @Test
+  void shouldRefuseToRefundAChargedBackChargeUntilItsChargebackIsWon() throws StripeException {
+    // Given two charged back payments
+    PaymentIntent won = pay("pm_card_visa", 500);
+    PaymentIntent lost = pay("pm_card_visa", 500);
+    String wonDispute = emulator.openDispute(won.getId());
+    String lostDispute = emulator.openDispute(lost.getId());
+
+    // Then neither can be refunded while its chargeback is open
+    assertThat(refundRefusal(won).getCode()).isEqualTo("charge_disputed");
+
+    // When one chargeback is lost and the other won
+    emulator.closeDispute(lostDispute, "lost");
+    emulator.closeDispute(wonDispute, "won");
+
+    // Then the lost one still cannot be refunded, and the won one, whose money came back to the
+    // merchant, can
+    assertThat(refundRefusal(lost).getCode()).isEqualTo("charge_disputed");
+    Refund refund =
+        stripe
+            .v1()
+            .refunds()
+            .create(RefundCreateParams.builder().setPaymentIntent(won.getId()).build());
+    assertThat(refund.getStatus()).isEqualTo("succeeded");
+    assertThat(refund.getAmount()).isEqualTo(500L);
+  }
+
+  private static InvalidRequestException refundRefusal(PaymentIntent paid) {
+    return catchThrowableOfType(
+        InvalidRequestException.class,
+        () ->
+            stripe
+                .v1()
+                .refunds()
+                .create(RefundCreateParams.builder().setPaymentIntent(paid.getId()).build()));
+  }
+
+  @Test
   void shouldReinstateTheFundsWhenAChargebackIsWon() throws StripeException {
     // Given a chargeback
     PaymentIntent paid = pay("pm_card_visa", 500);

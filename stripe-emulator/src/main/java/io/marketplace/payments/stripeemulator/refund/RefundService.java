@@ -1,5 +1,6 @@
 package io.marketplace.payments.stripeemulator.refund;
 
+import io.marketplace.payments.stripeemulator.dispute.DisputeStatus;
 import io.marketplace.payments.stripeemulator.http.Ids;
 import io.marketplace.payments.stripeemulator.http.RequestOrigin;
 import io.marketplace.payments.stripeemulator.http.StripeError;
@@ -123,8 +124,16 @@ public final class RefundService {
                         "This PaymentIntent does not have a successful charge to refund.",
                         c.charge() != null ? "charge" : "payment_intent",
                         null));
+    // a chargeback not won keeps the charge from being refunded (open: the money is with the card
+    // network; lost: the customer got it back); an inquiry took nothing, and a chargeback won gave
+    // the money back to the merchant, who may refund it then, as Stripe allows
     boolean chargedBack =
-        store.disputes().stream().anyMatch(d -> d.charge().equals(charge.id()) && !d.inquiry());
+        store.disputes().stream()
+            .anyMatch(
+                d ->
+                    d.charge().equals(charge.id())
+                        && !d.inquiry()
+                        && d.status() != DisputeStatus.WON);
     if (chargedBack) {
       throw StripeError.invalidRequest(
           "Charge " + charge.id() + " has been charged back; cannot issue a refund.",
