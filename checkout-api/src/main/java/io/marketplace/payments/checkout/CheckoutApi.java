@@ -26,7 +26,6 @@ import io.marketplace.payments.checkout.refund.RefundRequestController;
 import io.marketplace.payments.common.Closer;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.http.HealthCheck;
-import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
@@ -168,12 +167,8 @@ public final class CheckoutApi implements AutoCloseable {
       // liveness probe fail and every replica restart. Its own server, so its own connections and
       // threads, with the default limits (as the gateway's admin port)
       Javalin admin =
-          HttpServers.create(
-              config.adminPort(),
-              HttpConfig.defaults().withBindAddress(config.http().bindAddress()),
-              registry,
-              readiness,
-              routes -> {});
+          HttpServers.createAdmin(
+              config.adminPort(), config.http().bindAddress(), registry, readiness);
       closer.add(admin::stop);
       admin.start();
       // the API port serves no metrics (as the gateway's public port); health stays, as there

@@ -5,7 +5,6 @@ import io.javalin.compression.CompressionStrategy;
 import io.javalin.config.JavalinConfig;
 import io.marketplace.payments.common.Closer;
 import io.marketplace.payments.common.http.HealthCheck;
-import io.marketplace.payments.common.http.HttpConfig;
 import io.marketplace.payments.common.http.HttpServers;
 import io.marketplace.payments.common.kafka.KafkaHealth;
 import io.marketplace.payments.common.metrics.Metrics;
@@ -74,12 +73,8 @@ public final class WebhookGateway implements AutoCloseable {
       List<HealthCheck> readiness = List.of(new HealthCheck("kafka", kafkaHealth::isReachable));
       // metrics on the admin port only: the public port is open to the internet (SPEC §3)
       Javalin admin =
-          HttpServers.create(
-              config.adminPort(),
-              HttpConfig.defaults().withBindAddress(config.http().bindAddress()),
-              registry,
-              readiness,
-              routes -> {});
+          HttpServers.createAdmin(
+              config.adminPort(), config.http().bindAddress(), registry, readiness);
       closer.add(admin::stop);
       admin.start();
       // a webhook's body must arrive within GATEWAY_BODY_TIMEOUT: the public port's body deadline

@@ -68,6 +68,22 @@ public final class HttpServers {
   }
 
   /**
+   * A server for an admin port: health and metrics only, with the default limits, on {@code
+   * bindAddress} (the one of the service's public server). A server of its own, so its connections
+   * and threads are not those of the public port: traffic there can neither read the metrics nor,
+   * by holding connections up to its limit, make the kubelet's probes fail.
+   */
+  public static Javalin createAdmin(
+      int port, String bindAddress, PrometheusMeterRegistry registry, List<HealthCheck> readiness) {
+    return create(
+        port,
+        HttpConfig.defaults().withBindAddress(bindAddress),
+        registry,
+        readiness,
+        routes -> {});
+  }
+
+  /**
    * A server for a public port: like {@link #create(int, HttpConfig, PrometheusMeterRegistry, List,
    * Consumer)} (its requests are still timed in {@code registry}) but without {@code /metrics} and
    * {@code /q/metrics}, which belong on an admin port that only monitoring reaches.
