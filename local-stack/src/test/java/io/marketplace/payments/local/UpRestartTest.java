@@ -77,11 +77,10 @@ class UpRestartTest {
   @Test
   void shouldStartAgainOnTheSamePortsWithTheSameDataWhenTheLastUpWasKilled() throws Exception {
     // Given `./payments up` running on fixed ports, then killed with kill -9
-    StackPorts ports = freePorts();
     Path log = dataDir.resolve("up.log");
-    child = startUp(ports, log);
     Path envFile = dataDir.resolve("env");
-    awaitWhileRunning(log, "the first `up` to be ready", () -> Files.exists(envFile));
+    StackPorts ports =
+        startOnFreePorts(log, "the first `up` to be ready", () -> Files.exists(envFile));
     Map<String, String> before = readEnv(envFile);
     // (the API's health and metrics on the admin port --api-admin-port chose, printed as the
     // gateway's are)
@@ -147,8 +146,7 @@ class UpRestartTest {
     // Given `./payments up` stopped (SIGTERM, as Ctrl-C's SIGINT) once PostgreSQL runs, before the
     // stack is ready
     Path log = dataDir.resolve("up.log");
-    child = startUp(freePorts(), log);
-    awaitWhileRunning(
+    startOnFreePorts(
         log, "PostgreSQL of `up` to be running", () -> read(log).contains("PostgreSQL ready"));
     Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
     long postmaster = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
@@ -202,21 +200,52 @@ class UpRestartTest {
   }
 
   /**
+   * Starts `up` on ports picked free, and waits until {@code condition} holds. The ports are free
+   * when picked and bound by the child seconds later; another process on the machine picking ports
+   * meanwhile may take one first (seen under concurrent test JVMs). Such a start is made again on
+   * other ports, at most twice; any other exit fails at once, with the child's output.
+   */
+  private StackPorts startOnFreePorts(Path log, String description, BooleanSupplier condition)
+      throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      StackPorts ports = freePorts();
+      child = startUp(ports, log);
+      if (!exitedBefore(log, description, condition)) {
+        return ports;
+      }
+      String output = read(log);
+      boolean portTaken =
+          output.contains("already in use") || output.contains("is taken by another process");
+      assertThat(portTaken && attempt < 3)
+          .as("`up` exited before %s: %s", description, output)
+          .isTrue();
+    }
+  }
+
+  /**
+   * Waits until {@code condition} holds (false), or the child exits first (true), with the child's
+   * output.
+   */
+  private boolean exitedBefore(Path log, String description, BooleanSupplier condition) {
+    return Await.value(
+        Duration.ofSeconds(180),
+        description + " (" + log + ")",
+        () -> {
+          if (condition.getAsBoolean()) {
+            return Optional.of(false);
+          }
+          return child.isAlive() ? Optional.empty() : Optional.of(true);
+        });
+  }
+
+  /**
    * Waits until {@code condition} holds, and fails at once, with the child's output, if the child
    * exits first.
    */
   private void awaitWhileRunning(Path log, String description, BooleanSupplier condition) {
-    boolean exited =
-        Await.value(
-            Duration.ofSeconds(180),
-            description + " (" + log + ")",
-            () -> {
-              if (condition.getAsBoolean()) {
-                return Optional.of(false);
-              }
-              return child.isAlive() ? Optional.empty() : Optional.of(true);
-            });
-    assertThat(exited).as("`up` exited before %s: %s", description, read(log)).isFalse();
+    assertThat(exitedBefore(log, description, condition))
+        .as("`up` exited before %s: %s", description, read(log))
+        .isFalse();
   }
 
   private Process startUp(StackPorts ports, Path log) throws IOException {
