@@ -978,6 +978,84 @@ class PaymentEventsTest {
     assertThat(world.paymentRow(pi)).containsEntry("status", "failed");
   }
 
+  @Test
+  void shouldAnnounceADeclineWithoutChargeOnceWhenStripeReportsItInTwoEvents() {
+    // Given a posting fee
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+
+    // When an attempt fails its authentication before any charge, and Stripe reports that one
+    // change in two events with different ids (the same request, the same PaymentIntent)
+    String failure = "payment_intent_authentication_failure";
+    var declined =
+        StripeFixtures.paymentFailed(pi, 500, meta).withoutCharge(failure).request("req_first");
+    var twin =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .withoutCharge(failure)
+            .request("req_first")
+            .created(declined.created().plusSeconds(1));
+    world.deliver(declined);
+    world.deliver(twin);
+
+    // Then the decline is announced once, by the first event, and the twin is ignored
+    assertThat(world.awaitOutcome(declined.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(twin.eventId())).containsEntry("status", "ignored");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "failed");
+    assertThat(world.paymentEvents(listing))
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e).containsEntry("type", "payment.failed");
+              assertThat(data(e))
+                  .containsEntry("failureCode", failure)
+                  .containsEntry("stripeEventId", declined.eventId());
+            });
+  }
+
+  @Test
+  void shouldAnnounceEachDeclineWithoutChargeWhenAPaymentIntentFailsTheSameWayTwice() {
+    // Given a posting fee whose attempt failed its authentication before any charge
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var meta = world.metadataFor(listing, "posting_fee");
+    String failure = "payment_intent_authentication_failure";
+    var first =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .withoutCharge(failure)
+            .request("req_first")
+            .created(PAID_AT.minusSeconds(600));
+
+    // When the user tries again with the same card and fails the same way (another request), and
+    // a third attempt fails the same way again outside any API request, reported twice
+    var second =
+        StripeFixtures.paymentFailed(pi, 500, meta).withoutCharge(failure).request("req_second");
+    var third =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .withoutCharge(failure)
+            .request(null)
+            .created(PAID_AT.plusSeconds(600));
+    var thirdAgain =
+        StripeFixtures.paymentFailed(pi, 500, meta)
+            .withoutCharge(failure)
+            .request(null)
+            .created(third.created());
+    world.deliver(first);
+    world.deliver(second);
+    world.deliver(third);
+    world.deliver(thirdAgain);
+
+    // Then each attempt is announced once: three payment.failed, the repeat of the third ignored
+    assertThat(world.awaitOutcome(first.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(second.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(third.eventId())).containsEntry("status", "processed");
+    assertThat(world.awaitOutcome(thirdAgain.eventId())).containsEntry("status", "ignored");
+    assertThat(world.paymentEvents(listing))
+        .extracting(e -> data(e).get("stripeEventId"))
+        .containsExactly(first.eventId(), second.eventId(), third.eventId());
+    assertThat(world.paymentRow(pi)).containsEntry("status", "failed");
+  }
+
   private static String failedId(String attempt) {
     return PaymentEvent.idFor(PaymentEventType.PAYMENT_FAILED, attempt).toString();
   }

@@ -79,6 +79,9 @@ public final class StripeFixtures {
     private String status = "succeeded";
     private Map<String, String> metadata = Map.of();
     private String charge;
+    private String failureWithoutCharge;
+    private String requestId;
+    private boolean requestSet;
 
     private Builder(String type, String paymentIntentId) {
       this.type = type;
@@ -120,6 +123,27 @@ public final class StripeFixtures {
       return this;
     }
 
+    /**
+     * A decline before any charge was made (3-D Secure authentication failed, say): {@code
+     * last_payment_error} carries {@code code} and names no charge, and the PaymentIntent has no
+     * latest charge.
+     */
+    public Builder withoutCharge(String code) {
+      this.failureWithoutCharge = code;
+      return this;
+    }
+
+    /**
+     * The id of the API request whose change the event reports ({@code request.id}); by default one
+     * of its own for a success or a decline, none otherwise. Give two events the same one to render
+     * Stripe reporting one change twice; null for a change no API request made.
+     */
+    public Builder request(String id) {
+      this.requestId = id;
+      this.requestSet = true;
+      return this;
+    }
+
     public String eventId() {
       return eventId;
     }
@@ -141,7 +165,7 @@ public final class StripeFixtures {
       boolean succeeded = "succeeded".equals(status);
       // a decline: last_payment_error carries the card error
       boolean declined = "payment_intent.payment_failed".equals(type);
-      String charge = charge();
+      String charge = failureWithoutCharge == null ? charge() : null;
 
       Map<String, Object> card = new LinkedHashMap<>();
       card.put("installments", null);
@@ -169,7 +193,13 @@ public final class StripeFixtures {
       pi.put("customer", null);
       pi.put("description", "marketplace " + metadata.getOrDefault("payment_type", "payment"));
       pi.put("invoice", null);
-      pi.put("last_payment_error", declined ? lastPaymentError(charge) : null);
+      pi.put(
+          "last_payment_error",
+          declined
+              ? (charge == null
+                  ? failureWithoutCharge(failureWithoutCharge)
+                  : lastPaymentError(charge))
+              : null);
       pi.put(
           "latest_charge",
           "canceled".equals(status) || "processing".equals(status) ? null : charge);
@@ -197,7 +227,9 @@ public final class StripeFixtures {
       pi.put("transfer_group", null);
 
       Map<String, Object> request = new LinkedHashMap<>();
-      request.put("id", succeeded || declined ? "req_" + eventId.substring(4) : null);
+      request.put(
+          "id",
+          requestSet ? requestId : succeeded || declined ? "req_" + eventId.substring(4) : null);
       request.put("idempotency_key", null);
 
       Map<String, Object> event = new LinkedHashMap<>();
@@ -221,6 +253,19 @@ public final class StripeFixtures {
       return "payment_intent.payment_failed".equals(type)
           ? "ch_" + eventId.substring(4)
           : "ch_" + paymentIntentId.substring(3);
+    }
+
+    private static Map<String, Object> failureWithoutCharge(String code) {
+      Map<String, Object> error = new LinkedHashMap<>();
+      error.put("code", code);
+      error.put("doc_url", "https://stripe.com/docs/error-codes/" + code.replace('_', '-'));
+      error.put(
+          "message",
+          "We are unable to authenticate your payment method. Please choose a different payment"
+              + " method and try again.");
+      error.put("payment_method", Map.of("id", "pm_1PauthFailedCard", "object", "payment_method"));
+      error.put("type", "invalid_request_error");
+      return error;
     }
 
     private static Map<String, Object> lastPaymentError(String charge) {

@@ -93,13 +93,45 @@ public record StripeEvent(
   }
 
   /**
-   * The payment attempt a {@code payment_intent.payment_failed} event reports: the charge Stripe
-   * made for it ({@code last_payment_error.charge}), else, when Stripe made none (an attempt that
-   * failed before a charge), the event itself. Stripe may report one declined attempt in two events
-   * with different ids; the charge is what they share.
+   * The payment attempt a {@code payment_intent.payment_failed} event reports. Stripe may report
+   * one declined attempt in two events with different ids, so the attempt is named by what those
+   * events share, never by the event's own id alone:
+   *
+   * <ul>
+   *   <li>the charge Stripe made for it ({@code last_payment_error.charge});
+   *   <li>else (an attempt that failed before a charge: 3-D Secure authentication failed, a payment
+   *       method refused before charging) the PaymentIntent, the API request whose change the event
+   *       reports ({@code request.id}: each attempt is a confirmation of its own) or, when no
+   *       request made it, the second the change happened, and the error's code and decline code. A
+   *       PaymentIntent may fail several times the same way with the same card, and nothing in the
+   *       object itself tells those attempts apart: the request or the time does;
+   *   <li>the event itself when it states neither a request nor a time.
+   * </ul>
    */
   public String failedAttempt() {
-    return text(field("last_payment_error.charge")).orElse(id);
+    Optional<String> charge = text(field("last_payment_error.charge"));
+    if (charge.isPresent()) {
+      return charge.get();
+    }
+    Optional<String> request = requestId();
+    if (request.isEmpty() && created == null) {
+      return id;
+    }
+    return String.join(
+        "/",
+        paymentIntentId().orElse(objectId()),
+        request.orElseGet(() -> "at-" + created.getEpochSecond()),
+        text(field("last_payment_error.code")).orElse("-"),
+        text(field("last_payment_error.decline_code")).orElse("-"));
+  }
+
+  /**
+   * The API request whose change the event reports: {@code request.id}, or {@code request} itself
+   * in API versions before 2017-05-25; empty for a change no request made.
+   */
+  public Optional<String> requestId() {
+    JsonNode request = raw.path("request");
+    return request.isTextual() ? text(request) : text(request.path("id"));
   }
 
   /** A field of {@code data.object} by dotted path, e.g. {@code "last_payment_error.message"}. */

@@ -82,6 +82,45 @@ class StripeEventTest {
     assertThat(event.created()).isNull();
   }
 
+  private static StripeEvent decline(String id, String request, String created, String error) {
+    return StripeEvent.parse(
+        bytes(
+            ("{\"id\":\"%s\",\"object\":\"event\",\"type\":\"payment_intent.payment_failed\","
+                    + "%s%s\"data\":{\"object\":{\"id\":\"pi_1\",\"object\":\"payment_intent\","
+                    + "\"last_payment_error\":%s}}}")
+                .formatted(id, request, created, error)));
+  }
+
+  @Test
+  void shouldNameADeclinedAttemptByWhatTheEventsReportingItShare() {
+    String withCharge = "{\"charge\":\"ch_1\",\"code\":\"card_declined\"}";
+    String withoutCharge = "{\"code\":\"payment_intent_authentication_failure\"}";
+    String request = "\"request\":{\"id\":\"req_1\",\"idempotency_key\":null},";
+    String noRequest = "\"request\":{\"id\":null,\"idempotency_key\":null},";
+
+    // a charge: the charge, whatever else the events say
+    assertThat(decline("evt_1", request, "\"created\":1,", withCharge).failedAttempt())
+        .isEqualTo("ch_1");
+    // no charge: two events of one request name one attempt, even a second apart
+    assertThat(decline("evt_1", request, "\"created\":1,", withoutCharge).failedAttempt())
+        .isEqualTo(decline("evt_2", request, "\"created\":2,", withoutCharge).failedAttempt())
+        .isEqualTo("pi_1/req_1/payment_intent_authentication_failure/-");
+    // another request (a confirmation of its own) is another attempt, however alike
+    assertThat(
+            decline("evt_3", request.replace("req_1", "req_2"), "\"created\":1,", withoutCharge)
+                .failedAttempt())
+        .isEqualTo("pi_1/req_2/payment_intent_authentication_failure/-");
+    // an API version before 2017-05-25 states the request as its id
+    assertThat(decline("evt_4", "\"request\":\"req_1\",", "", withoutCharge).failedAttempt())
+        .isEqualTo("pi_1/req_1/payment_intent_authentication_failure/-");
+    // no request: the second the change happened
+    assertThat(decline("evt_5", noRequest, "\"created\":7,", withoutCharge).failedAttempt())
+        .isEqualTo(decline("evt_6", "", "\"created\":7,", withoutCharge).failedAttempt())
+        .isEqualTo("pi_1/at-7/payment_intent_authentication_failure/-");
+    // neither a request nor a time: only the event itself
+    assertThat(decline("evt_7", noRequest, "", withoutCharge).failedAttempt()).isEqualTo("evt_7");
+  }
+
   @Test
   void shouldRefuseWhenTheBodyIsNotAStripeEvent() {
     assertThatThrownBy(() -> StripeEvent.parse(bytes("not json")))

@@ -10,7 +10,9 @@ import java.util.UUID;
  * The {@code payment.*} events of {@code payments.events.v1} (docs/events.md), keyed by listing id.
  * Their ids come from the fact: a PaymentIntent succeeds once, so {@code payment.succeeded} is
  * keyed on its id; it may fail several times, so {@code payment.failed} is keyed on the failed
- * attempt (Stripe's charge), which two events reporting the same decline share.
+ * attempt (Stripe's charge, or what names an attempt that failed before a charge: {@link
+ * io.marketplace.payments.common.stripe.StripeEvent#failedAttempt}), which two events reporting the
+ * same decline share.
  */
 public final class PaymentFacts {
 

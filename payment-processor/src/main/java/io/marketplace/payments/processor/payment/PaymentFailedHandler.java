@@ -9,7 +9,8 @@ import java.util.Optional;
  * {@code payment_intent.payment_failed}: an attempt was declined; the payment is marked {@code
  * failed} with Stripe's message (the user may try again with the same PaymentIntent) and {@code
  * payment.failed} is published, once per attempt ({@code payment_failed_attempts}): Stripe may
- * report one declined attempt (one charge) in two events, and the second announces nothing. An
+ * report one declined attempt in two events with different ids, and the second announces nothing,
+ * whether the attempt made a charge or failed before one ({@link StripeEvent#failedAttempt}). An
  * attempt reported late, after the payment's success or after a later attempt's failure, is
  * announced all the same (dated when it failed), but changes nothing on the payment: what
  * subscribers learn does not depend on the order in which Stripe delivers.

@@ -90,7 +90,7 @@ public final class PaymentRow {
     return failureMessage;
   }
 
-  /** The attempt (Stripe's charge) of the last recorded failure; see {@link #fail}. */
+  /** The attempt (StripeEvent#failedAttempt) of the last recorded failure; see {@link #fail}. */
   public String failedAttempt() {
     return failedAttempt;
   }
