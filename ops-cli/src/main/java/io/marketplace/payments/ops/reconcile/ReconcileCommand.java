@@ -528,7 +528,6 @@ public final class ReconcileCommand implements Callable<Integer> {
     long deadline = System.nanoTime() + wait.toNanos();
     long total = differing.stream().mapToLong(c -> c.findings().size()).sum();
     long reported = -1;
-    boolean confirming = false;
     while (true) {
       List<Finding> left = differing.stream().flatMap(c -> c.recheck().get().stream()).toList();
       List<Finding> waiting = left.stream().filter(Finding::repairable).toList();
@@ -545,16 +544,11 @@ public final class ReconcileCommand implements Callable<Integer> {
         }
         return left.stream().filter(Finding::needsPerson).count();
       }
-      // the next generation is proposed once the published one was applied
+      // the next generation is proposed once the published one was applied: a check reads the
+      // state and the repairs applied in one snapshot, so a repair applied meanwhile is either
+      // seen with its effect or not seen at all, never applied yet ineffective by accident
       List<Finding> ineffective =
           waiting.stream().filter(f -> !published.contains(f.repair().eventId())).toList();
-      if (!ineffective.isEmpty() && !confirming) {
-        // A check reads the state, then which repairs were applied: a worker committing in
-        // between looks applied yet ineffective. Read the state once more, now after the commit.
-        confirming = true;
-        continue;
-      }
-      confirming = false;
       if (!ineffective.isEmpty()) {
         print(ineffective, out);
         for (String eventId : published) {

@@ -97,7 +97,15 @@ public final class Reconciler {
     return pi.carriesOurMetadata() || records.payment(pi.id()).isPresent();
   }
 
+  /**
+   * What the database missed of a PaymentIntent that Stripe says succeeded. Like every check, it
+   * reads the database in one snapshot ({@link Records#inOneSnapshot}).
+   */
   public List<Finding> check(StripePayment pi) {
+    return records.inOneSnapshot(() -> checkInSnapshot(pi));
+  }
+
+  private List<Finding> checkInSnapshot(StripePayment pi) {
     if (!"succeeded".equals(pi.status())) {
       return List.of();
     }
@@ -219,6 +227,10 @@ public final class Reconciler {
   }
 
   public List<Finding> check(StripeRefund refund) {
+    return records.inOneSnapshot(() -> checkInSnapshot(refund));
+  }
+
+  private List<Finding> checkInSnapshot(StripeRefund refund) {
     if (refund.paymentIntentId() == null) {
       return List.of();
     }
@@ -281,6 +293,10 @@ public final class Reconciler {
    * the outcome recorded, the money of a dispute won offered to what waited for it.
    */
   public List<Finding> check(StripeDispute dispute) {
+    return records.inOneSnapshot(() -> checkInSnapshot(dispute));
+  }
+
+  private List<Finding> checkInSnapshot(StripeDispute dispute) {
     if (dispute.paymentIntentId() == null) {
       return List.of();
     }
@@ -409,7 +425,10 @@ public final class Reconciler {
 
   /**
    * Gives each repair the generation after those already applied, and says so in the finding: a
-   * fact missing again after its repair was applied deserves a look at the worker too.
+   * fact missing again after its repair was applied deserves a look at the worker too. Read in the
+   * snapshot in which the check found the fact missing: what was applied after it does not count,
+   * or a repair applied between the two reads would look ineffective and a needless next generation
+   * be published.
    */
   private List<Finding> withGeneration(List<Finding> findings) {
     List<Finding> resolved = new ArrayList<>(findings.size());

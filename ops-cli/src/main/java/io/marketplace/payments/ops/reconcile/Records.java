@@ -5,7 +5,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.transaction.TransactionIsolationLevel;
 
 /** What the database says about the PaymentIntents and refunds Stripe lists; read only. */
 public final class Records {
@@ -55,6 +57,24 @@ public final class Records {
 
   public Records(Jdbi jdbi) {
     this.jdbi = jdbi;
+  }
+
+  /**
+   * Runs {@code reads}, calls of this object's methods, in one read-only transaction whose reads
+   * all see the database as it was at its first: each method's handle is then that transaction's (a
+   * handle Jdbi opens on a thread is reused there by nested calls). A check reads what is missing
+   * and which of its repairs were applied: read at two moments, a worker applying a repair between
+   * them would make the fact look missing although its repair was applied, and the next generation
+   * would be minted for nothing. In one snapshot the repair either was applied and its fact is
+   * there, or was not and is proposed again under the id the worker already knows.
+   */
+  public <T> T inOneSnapshot(Supplier<T> reads) {
+    return jdbi.inTransaction(
+        TransactionIsolationLevel.REPEATABLE_READ,
+        h -> {
+          h.execute("SET TRANSACTION READ ONLY");
+          return reads.get();
+        });
   }
 
   public Optional<PaymentState> payment(String paymentIntentId) {
