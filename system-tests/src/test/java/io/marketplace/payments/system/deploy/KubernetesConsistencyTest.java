@@ -1545,7 +1545,9 @@ class KubernetesConsistencyTest {
     return deployment;
   }
 
-  /** One operation of a JSON patch (RFC 6902: add, replace, remove) applied to {@code object}. */
+  /**
+   * One operation of a JSON patch (RFC 6902: add, replace, remove, test) applied to {@code object}.
+   */
   private static void applyJsonPatch(Map<String, Object> object, Map<String, Object> op) {
     String path = text(op.get("path"));
     String[] tokens = path.substring(1).split("/");
@@ -1566,12 +1568,15 @@ class KubernetesConsistencyTest {
         case "add" -> items.add(index, op.get("value"));
         case "replace" -> items.set(index, op.get("value"));
         case "remove" -> items.remove(index);
+        case "test" -> assertThat(items.get(index)).as("patch %s", op).isEqualTo(op.get("value"));
         default -> throw new AssertionError("unexpected patch " + op);
       }
     } else {
       switch (kind) {
         case "add", "replace" -> map(parent).put(last, op.get("value"));
         case "remove" -> map(parent).remove(last);
+        case "test" ->
+            assertThat(map(parent).get(last)).as("patch %s", op).isEqualTo(op.get("value"));
         default -> throw new AssertionError("unexpected patch " + op);
       }
     }
