@@ -3,6 +3,7 @@ package io.marketplace.payments.system.deploy;
 import io.marketplace.payments.checkout.CheckoutApi;
 import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.PromotionExpirer;
 import io.marketplace.payments.gateway.GatewayConfig;
@@ -115,6 +116,64 @@ enum Deployable {
       case WEBHOOK_GATEWAY -> GatewayConfig.fromEnv(env).adminPort();
       case CHECKOUT_API -> CheckoutApiConfig.fromEnv(env).adminPort();
       default -> configuredPort(env);
+    };
+  }
+
+  /**
+   * Where and with how large a pool the service connects to PostgreSQL, read from {@code env} as
+   * its {@code Main} reads it; null for the gateway, which has no database.
+   */
+  DbConfig database(Env env) {
+    return switch (this) {
+      case WEBHOOK_GATEWAY -> null;
+      case CHECKOUT_API -> CheckoutApiConfig.fromEnv(env).db();
+      case PAYMENT_PROCESSOR -> PaymentProcessorConfig.fromEnv(env).database();
+      case REFUND_WORKER -> RefundWorkerConfig.fromEnv(env).db();
+      case PROMOTION_EXPIRER -> ExpirerConfig.fromEnv(env).db();
+      case PAYMENT_RISK -> RiskConfig.fromEnv(env).db();
+    };
+  }
+
+  /**
+   * How many pooled connections the service's threads hold at once at most, with the configuration
+   * {@code env} gives it: each of those threads holds one at a time (none takes a second connection
+   * while it holds one), so a pool of at least this many never starves one of them. Counted from
+   * the code that starts them; a thread that queries PostgreSQL added there is added here.
+   */
+  int threadsUsingThePool(Env env) {
+    return switch (this) {
+      case WEBHOOK_GATEWAY -> 0;
+      // the outbox relay; the housekeeping thread (idempotency keys purged and released); the
+      // readiness checks of the API server and of the admin server, each one at a time; and one
+      // request at least: requests share what is left of the pool (a request that waits 5 s for a
+      // connection is answered 503 with Retry-After), since Jetty runs up to 250 at once
+      case CHECKOUT_API -> 1 + 1 + 2 + 1;
+      // a consumer of stripe.events.v1 per PROCESSOR_WORKERS, the consumer of delivery commands,
+      // the outbox relay, the readiness check
+      case PAYMENT_PROCESSOR -> PaymentProcessorConfig.fromEnv(env).workers() + 1 + 1 + 1;
+      // a consumer per topic (Stripe events, moderation, refund commands), the outbox relay, the
+      // janitor, the two threads that run approved refunds (RefundWorker.EXECUTOR_THREADS), the
+      // readiness check
+      case REFUND_WORKER -> 3 + 1 + 1 + 2 + 1;
+      // the scheduler's pass, the outbox relay, the readiness check
+      case PROMOTION_EXPIRER -> 1 + 1 + 1;
+      // the flag worker's consumer of risk.signals.v1, its outbox relay, the readiness check
+      // (Kafka Streams keeps its state in Kafka and RocksDB, not in PostgreSQL)
+      case PAYMENT_RISK -> 1 + 1 + 1;
+    };
+  }
+
+  /**
+   * The sessions the service opens beside its pool, at most at once: checkout-api's lock that shows
+   * its Idempotency-Key claims alive (ClaimOwner), the expirer's lock of a pass (PassLock). The
+   * schema migration's session at start (one: Flyway's lock is taken per session, see Migrations)
+   * is closed before anything else uses the database, while the pool has opened at most its two
+   * idle connections, so it never adds to a pool of three or more.
+   */
+  int sessionsBesideThePool() {
+    return switch (this) {
+      case CHECKOUT_API, PROMOTION_EXPIRER -> 1;
+      default -> 0;
     };
   }
 

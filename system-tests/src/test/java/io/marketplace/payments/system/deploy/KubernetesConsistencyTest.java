@@ -13,11 +13,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
 import io.marketplace.payments.common.config.SecretCheck;
+import io.marketplace.payments.common.db.DbConfig;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.gateway.webhook.EventPublisher;
+import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.risk.RiskService;
@@ -34,6 +36,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -74,6 +77,18 @@ class KubernetesConsistencyTest {
       Set.of("AUTH_JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY", "DATABASE_PASSWORD");
 
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** PostgreSQL's {@code max_connections} unless the server sets it. */
+  private static final int DEFAULT_MAX_CONNECTIONS = 100;
+
+  /** Of those, the ones {@code superuser_reserved_connections} keeps for superusers by default. */
+  private static final int SUPERUSER_RESERVED_CONNECTIONS = 3;
+
+  /** Connections a pool has beyond what its service's threads hold at once. */
+  private static final int POOL_MARGIN = 1;
+
+  /** The psql sessions operators may open at once, in the room kept for them. */
+  private static final int PSQL_SESSIONS = 3;
 
   private static List<Map<String, Object>> objects;
 
@@ -978,6 +993,203 @@ class KubernetesConsistencyTest {
         }
       }
     }
+  }
+
+  @Test
+  void shouldStayWithinTheConnectionsPostgresqlAllowsWhenEveryDeploymentRollsOutAtOnce() {
+    // Given what docs/deploy.md says the database must allow: the connections of the base and of
+    // production (its table's totals), the room kept for operators and, where that is more than
+    // PostgreSQL's defaults allow, the max_connections to set
+    String scaling = section(Manifests.read("docs/deploy.md"), "## Scaling");
+    Map<String, int[]> documented = connectionTable(scaling);
+    int[] documentedTotal = documented.remove("total");
+    assertThat(documentedTotal).as("the total row of the connections table").isNotNull();
+    int operatorRoom = number(scaling, "at least \\*\\*(\\d+)\\*\\* for operators");
+    int defaultAllows = DEFAULT_MAX_CONNECTIONS - SUPERUSER_RESERVED_CONNECTIONS;
+
+    Set<String> checked = new TreeSet<>();
+    for (boolean production : List.of(false, true)) {
+      String where = production ? "production" : "base";
+      int total = 0;
+      for (Deployable deployable : Deployable.values()) {
+        // and each Deployment as the base or the production overlay renders it, its environment
+        // read by its own configuration
+        Map<String, Object> deployment =
+            production
+                ? productionDeployment(deployable.module)
+                : byKind(objects, "Deployment").get(deployable.module);
+        Workload workload = new Workload(deployable.module, map(at(deployment, "spec.template")));
+        Map<String, String> env =
+            new LinkedHashMap<>(
+                production ? environment(workload, productionConfigMap()) : environment(workload));
+        if (production) {
+          env.putAll(productionKafkaCredentials());
+        }
+        DbConfig db = deployable.database(Env.of(env));
+        if (db == null) {
+          assertThat(env)
+              .as("%s %s uses no database", where, deployable.module)
+              .doesNotContainKey("DATABASE_URL");
+          continue;
+        }
+
+        // When every pod of it holds its whole pool and its sessions beside it, the autoscaler at
+        // its maximum (or the replicas) and a rollout under way: its new pods started, the old
+        // ones it replaces still stopping
+        int pods = maxPods(deployment);
+        int rollout = rolloutExtra(deployment, pods);
+        int perPod = db.maxPoolSize() + deployable.sessionsBesideThePool();
+        int connections = (pods + rollout) * perPod;
+        total += connections;
+
+        // Then its pool is larger than what its threads hold at once: a smaller one would starve
+        // one of them (a consumer whose partitions stop, readiness that fails and takes the pod
+        // out of its Service)
+        int threads = deployable.threadsUsingThePool(Env.of(env));
+        assertThat(db.maxPoolSize())
+            .as(
+                "%s %s: a pool of %d for %d threads using the database at once, and a margin of %d",
+                where, deployable.module, db.maxPoolSize(), threads, POOL_MARGIN)
+            .isGreaterThanOrEqualTo(threads + POOL_MARGIN);
+        // And docs/deploy.md's table gives it these connections
+        assertThat(documented.get(deployable.module))
+            .as("docs/deploy.md's connections of %s", deployable.module)
+            .isNotNull();
+        assertThat(documented.get(deployable.module)[production ? 1 : 0])
+            .as(
+                "%s %s: (%d pods + %d of a rollout) × (a pool of %d + %d beside it)",
+                where,
+                deployable.module,
+                pods,
+                rollout,
+                db.maxPoolSize(),
+                deployable.sessionsBesideThePool())
+            .isEqualTo(connections);
+        // And its manifest sets that pool, rather than leave it to DbConfig's default
+        assertThat(env)
+            .as("%s %s sets DATABASE_POOL_SIZE", where, deployable.module)
+            .containsKey("DATABASE_POOL_SIZE");
+        checked.add(deployable.module);
+      }
+      // And the whole is at most what docs/deploy.md says the database must allow
+      assertThat(total)
+          .as("%s: connections of every Deployment with a database at once", where)
+          .isLessThanOrEqualTo(documentedTotal[production ? 1 : 0]);
+    }
+    assertThat(documented.keySet())
+        .as("the Deployments of docs/deploy.md's connections table")
+        .isEqualTo(checked);
+
+    // And the room for operators takes an ops CLI command (its own pool), a pass of the expirer
+    // started by hand (the runbook's Job: the Deployment's pool and its lock) and a few psql
+    // sessions
+    Map<String, String> expirerEnv = environment(workload(Deployable.PROMOTION_EXPIRER));
+    int oneOffPass =
+        Deployable.PROMOTION_EXPIRER.database(Env.of(expirerEnv)).maxPoolSize()
+            + Deployable.PROMOTION_EXPIRER.sessionsBesideThePool();
+    int opsCli = new OpsContext(Env.of(expirerEnv), Clock.systemUTC()).database().maxPoolSize();
+    assertThat(operatorRoom)
+        .as(
+            "room for operators: the ops CLI's %d, a pass by hand's %d, %d psql sessions",
+            opsCli, oneOffPass, PSQL_SESSIONS)
+        .isGreaterThanOrEqualTo(opsCli + oneOffPass + PSQL_SESSIONS);
+    // And each fits under PostgreSQL's default max_connections, less the connections kept for
+    // superusers, with that room left; or docs/deploy.md says which max_connections it needs
+    for (int i = 0; i < 2; i++) {
+      String where = i == 0 ? "base" : "production";
+      if (documentedTotal[i] + operatorRoom <= defaultAllows) {
+        continue;
+      }
+      int maxConnections = number(scaling, "`max_connections = (\\d+)`");
+      assertThat(maxConnections - SUPERUSER_RESERVED_CONNECTIONS)
+          .as(
+              "%s: %d connections and %d for operators, more than the default max_connections"
+                  + " (%d) less superuser_reserved_connections (%d) allows, under the"
+                  + " max_connections docs/deploy.md asks for (%d)",
+              where,
+              documentedTotal[i],
+              operatorRoom,
+              DEFAULT_MAX_CONNECTIONS,
+              SUPERUSER_RESERVED_CONNECTIONS,
+              maxConnections)
+          .isGreaterThanOrEqualTo(documentedTotal[i] + operatorRoom);
+    }
+  }
+
+  /**
+   * The pods a Deployment runs at most: its autoscaler's maximum, else its replicas (default 1).
+   */
+  private static int maxPods(Map<String, Object> deployment) {
+    String name = text(at(deployment, "metadata.name"));
+    for (Map<String, Object> hpa : byKind(objects, "HorizontalPodAutoscaler").values()) {
+      if ("Deployment".equals(at(hpa, "spec.scaleTargetRef.kind"))
+          && name.equals(at(hpa, "spec.scaleTargetRef.name"))) {
+        return (Integer) at(hpa, "spec.maxReplicas");
+      }
+    }
+    Object replicas = at(deployment, "spec.replicas");
+    return replicas == null ? 1 : (Integer) replicas;
+  }
+
+  /**
+   * The pods a rollout of a Deployment of {@code pods} runs beside them, each with its connections:
+   * the {@code maxSurge} new pods it starts before taking old ones down, and the old pods it takes
+   * down at once ({@code maxSurge} + {@code maxUnavailable}), which hold theirs until they have
+   * stopped (seconds, up to {@code terminationGracePeriodSeconds}) while their replacements start:
+   * Kubernetes counts a pod that is stopping against neither. Percentages as Kubernetes rounds them
+   * (up for maxSurge, down for maxUnavailable), 25% each unless set; none for Recreate, which
+   * starts the new pods once the old ones have gone.
+   */
+  private static int rolloutExtra(Map<String, Object> deployment, int pods) {
+    Map<String, Object> strategy = map(at(deployment, "spec.strategy"));
+    if ("Recreate".equals(strategy.get("type"))) {
+      return 0;
+    }
+    int surge = count(at(strategy, "rollingUpdate.maxSurge"), pods, true);
+    int unavailable = count(at(strategy, "rollingUpdate.maxUnavailable"), pods, false);
+    return surge + surge + unavailable;
+  }
+
+  /** A {@code maxSurge} or {@code maxUnavailable} as pods of {@code pods}. */
+  private static int count(Object value, int pods, boolean roundUp) {
+    String text = value == null ? "25%" : text(value);
+    if (!text.endsWith("%")) {
+      return Integer.parseInt(text);
+    }
+    int percent = Integer.parseInt(text.substring(0, text.length() - 1));
+    return roundUp ? (pods * percent + 99) / 100 : pods * percent / 100;
+  }
+
+  /** The text of a markdown section, from its heading to the next heading of its level. */
+  private static String section(String markdown, String heading) {
+    int start = markdown.indexOf("\n" + heading + "\n");
+    assertThat(start).as("docs/deploy.md has %s", heading).isNotNegative();
+    int end = markdown.indexOf("\n## ", start + heading.length() + 2);
+    return markdown.substring(start, end < 0 ? markdown.length() : end);
+  }
+
+  /**
+   * The connections table of a section: by Deployment (its first cell, code-quoted) or {@code
+   * total}, the connections of the base and of production (its last two cells).
+   */
+  private static Map<String, int[]> connectionTable(String section) {
+    Map<String, int[]> rows = new TreeMap<>();
+    Matcher row =
+        Pattern.compile(
+                "(?m)^\\s*\\| (?:`([a-z-]+)`|\\*\\*(total)\\*\\*) \\|.*\\| \\**(\\d+)\\** \\|"
+                    + " \\**(\\d+)\\** \\|\\s*$")
+            .matcher(section);
+    while (row.find()) {
+      String name = row.group(1) != null ? row.group(1) : row.group(2);
+      rows.put(name, new int[] {Integer.parseInt(row.group(3)), Integer.parseInt(row.group(4))});
+    }
+    return rows;
+  }
+
+  private static int number(String text, String regex) {
+    Matcher matcher = Pattern.compile(regex).matcher(text);
+    assertThat(matcher.find()).as("docs/deploy.md says %s", regex).isTrue();
+    return Integer.parseInt(matcher.group(1));
   }
 
   @Test
