@@ -10,8 +10,10 @@ import org.jdbi.v3.core.Handle;
  * processor held back ({@link WithheldDeliveries}). Whatever gives money back to the payment (a
  * refund Stripe failed, a dispute we won) offers the room here, in its own transaction, so the
  * outcome does not depend on the order in which the events arrived. Stripe's refunds come first:
- * they are money that went back, whereas a decision only owes what is left; the purchase comes
- * last, delivered only if neither took all of the money back again.
+ * they are money that went back, whereas a decision only owes what is left; then the parts of an
+ * automatic refund decided before we heard of a chargeback, which Stripe refused for it and may
+ * make now that it is won; then a decision waiting for room; the purchase comes last, delivered
+ * only if none of them took all of the money back again.
  */
 public final class AwaitingRoom {
 
@@ -49,6 +51,7 @@ public final class AwaitingRoom {
       return;
     }
     externalRefunds.recordWaiting(tx, paymentIntentId);
+    decisions.retryRefusedForWonDispute(tx, paymentIntentId);
     decisions.decideWaiting(tx, paymentIntentId);
   }
 }

@@ -138,6 +138,54 @@ public final class RefundDecisions {
   }
 
   /**
+   * A chargeback of the payment was won (or room was given back otherwise): asks Stripe again for
+   * the parts of its automatic refund that Stripe refused for that chargeback ({@code
+   * charge_disputed}), decided while we did not know of the dispute yet. Had we known, the decision
+   * would have waited for the win ({@link #decideWaiting}); this gives the same outcome in the
+   * other order: each such part becomes {@code approved} again as its next attempt, under a new
+   * idempotency key (the old one keeps Stripe's refusal), and is sent once this commits. A part is
+   * retried once per won dispute (a refusal of the retry is an admin's to look at, never retried in
+   * a loop), only while no chargeback of the payment is open or lost, and only while it still fits
+   * in what is left of the payment. The caller holds the payment's lock, which an admin's retry of
+   * the same refund takes first too: one of the two moves it.
+   */
+  public void retryRefusedForWonDispute(Handle tx, String paymentIntentId) {
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<Payment> locked = store.lockPayment(paymentIntentId);
+    if (locked.isEmpty()) {
+      return;
+    }
+    RefundDao dao = tx.attach(RefundDao.class);
+    for (RefundStore.RefusedForDispute part : store.refusedForWonDispute(paymentIntentId)) {
+      long returned = dao.returnedCents(paymentIntentId);
+      if (returned + part.amountCents() > locked.get().amountCents()) {
+        log.warn(
+            "refund {} of {}, refused by Stripe for dispute {} since won, not asked again: {} of"
+                + " its {} cents went back otherwise; an admin may close it",
+            part.id(),
+            paymentIntentId,
+            part.wonDisputeId(),
+            returned,
+            locked.get().amountCents());
+        continue;
+      }
+      Instant now = clock.instant();
+      if (dao.retryFailed(part.id(), now) == 0) {
+        continue;
+      }
+      store.noteRetriedForWonDispute(part.id(), part.wonDisputeId(), now);
+      log.info(
+          "refund {} (part {}) of {}, refused by Stripe for dispute {}, asked again now that it is"
+              + " won",
+          part.id(),
+          part.automaticPart(),
+          paymentIntentId,
+          part.wonDisputeId());
+      tx.afterCommit(() -> dispatcher.submit(part.id()));
+    }
+  }
+
+  /**
    * Records part {@code part} of the payment's automatic refund, {@code amount} cents, approved or
    * pending by the 24 h rule as of {@code decidedAt}. The payment's failed refunds are closed: the
    * amount owes their money (what failed is not counted as gone back), so an admin's retry of one

@@ -108,6 +108,57 @@ public interface RefundStore {
   @RegisterConstructorMapper(AutomaticPart.class)
   List<AutomaticPart> automaticParts(@Bind("pi") String paymentIntentId);
 
+  /** A part of a payment's automatic refund Stripe refused for a chargeback, since won. */
+  record RefusedForDispute(UUID id, int automaticPart, long amountCents, String wonDisputeId) {}
+
+  /**
+   * The parts of the payment's automatic refund that Stripe refused for a chargeback ({@code
+   * charge_disputed}: the refund was decided before we heard of the dispute), failed and not
+   * closed, each with the payment's won chargeback it was not retried for yet ({@code
+   * refunds_retried_after_won_dispute}, V42). None while the payment has a chargeback not won (open
+   * or lost, its events perhaps not all here yet): Stripe refuses the charge's refunds then.
+   */
+  @SqlQuery(
+      """
+      SELECT r.id, r.automatic_part, r.amount_cents, won.stripe_dispute_id AS won_dispute_id
+      FROM payment_refunds r
+      CROSS JOIN LATERAL (SELECT d.stripe_dispute_id FROM payment_refunds c
+                          JOIN payment_disputes d ON d.stripe_dispute_id = c.stripe_dispute_id
+                          WHERE c.stripe_payment_intent_id = r.stripe_payment_intent_id
+                            AND c.reason = 'chargeback' AND d.status = 'won'
+                          ORDER BY d.closed_at DESC NULLS LAST, d.stripe_dispute_id DESC
+                          LIMIT 1) won
+      WHERE r.stripe_payment_intent_id = :pi AND r.status = 'failed' AND r.closed_at IS NULL
+        AND r.failure_reason = 'charge_disputed'
+        AND r.reason IN ('technical_failure', 'moderation_rejection')
+        AND NOT EXISTS (SELECT 1 FROM refunds_retried_after_won_dispute m
+                        WHERE m.refund_id = r.id AND m.stripe_dispute_id = won.stripe_dispute_id)
+        AND NOT EXISTS (SELECT 1 FROM payment_refunds c
+                        JOIN payment_disputes d ON d.stripe_dispute_id = c.stripe_dispute_id
+                        WHERE c.stripe_payment_intent_id = :pi AND c.reason = 'chargeback'
+                          AND d.status NOT IN ('won', 'prevented'))
+        AND NOT EXISTS (SELECT 1 FROM payment_disputes kd
+                        WHERE kd.stripe_payment_intent_id = :pi AND kd.user_id IS NULL
+                          AND NOT kd.is_inquiry AND kd.status NOT IN ('won', 'prevented'))
+      ORDER BY r.automatic_part
+      """)
+  @RegisterConstructorMapper(RefusedForDispute.class)
+  List<RefusedForDispute> refusedForWonDispute(@Bind("pi") String paymentIntentId);
+
+  /**
+   * Notes that a refund was retried, as its current attempt, for a won dispute; 0 when it was
+   * retried for that dispute before.
+   */
+  @SqlUpdate(
+      """
+      INSERT INTO refunds_retried_after_won_dispute
+          (refund_id, stripe_dispute_id, attempt, retried_at)
+      SELECT id, :disputeId, attempt, :at FROM payment_refunds WHERE id = :id
+      ON CONFLICT DO NOTHING
+      """)
+  int noteRetriedForWonDispute(
+      @Bind("id") UUID refundId, @Bind("disputeId") String disputeId, @Bind("at") Instant at);
+
   /**
    * Keeps an automatic refund decided while nothing was left to refund ({@code
    * refund_decisions_awaiting_room}); 0 when the payment has one waiting already (the first

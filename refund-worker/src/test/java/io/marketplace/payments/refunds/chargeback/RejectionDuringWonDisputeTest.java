@@ -2,10 +2,12 @@ package io.marketplace.payments.refunds.chargeback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -116,6 +118,98 @@ class RejectionDuringWonDisputeTest {
 
     // Then the customer gets the rejection's refund through Stripe, once
     assertRefundedOnceByTheRejection(paid);
+  }
+
+  @Test
+  void shouldRefundARejectionStripeRefusedForADisputeNotYetToldOnceItIsWon() {
+    // Given a posting fee paid an hour ago whose chargeback opened at Stripe, its events delayed
+    var paid = h.paidListing(Duration.ofHours(1));
+    h.webhooks().hold(e -> e.type().startsWith("charge.dispute."));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+
+    // When moderation rejects the listing: knowing of no dispute, the worker refunds the 500, which
+    // Stripe refuses for the open chargeback
+    h.reject(paid.listingId(), h.now());
+    Map<String, Object> refused = h.awaitRefund(paid.paymentIntentId(), "failed");
+    assertThat(refused).containsEntry("failure_reason", "charge_disputed");
+    assertThat(h.paymentEvents("refund.failed", refused.get("id").toString())).hasSize(1);
+    // and the dispute's events come, and it is won
+    h.webhooks().release();
+    awaitForwarded("charge.dispute.created", disputeId);
+    h.awaitStripeEventsApplied();
+    h.emulator().closeDispute(disputeId, "won");
+    awaitForwarded("charge.dispute.funds_reinstated", disputeId);
+    h.awaitStripeEventsApplied();
+
+    // Then the customer gets the rejection's refund through Stripe, once, as the refund refused
+    assertRefundedOnceByTheRejection(paid);
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("id", refused.get("id")));
+  }
+
+  @Test
+  void shouldRefundARejectionStripeRefusedAgainOnAnAdminsRetryOnceTheDisputeIsWon() {
+    // Given a posting fee paid an hour ago whose chargeback opened at Stripe, its events delayed,
+    // and a rejection's refund of it that Stripe refused for the open chargeback
+    var paid = h.paidListing(Duration.ofHours(1));
+    h.webhooks().hold(e -> e.type().startsWith("charge.dispute."));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.reject(paid.listingId(), h.now());
+    UUID id = UUID.fromString(h.awaitRefund(paid.paymentIntentId(), "failed").get("id").toString());
+    // and an admin's retry of it, as checkout-api makes it, refused again for the same reason
+    assertThat(h.db().jdbi().onDemand(RefundDao.class).retryFailed(id, h.now())).isOne();
+    assertThat(h.executor().execute(id).refund().failureReason()).isEqualTo("charge_disputed");
+
+    // When the dispute's events come, and it is won
+    h.webhooks().release();
+    awaitForwarded("charge.dispute.created", disputeId);
+    h.awaitStripeEventsApplied();
+    h.emulator().closeDispute(disputeId, "won");
+    awaitForwarded("charge.dispute.funds_reinstated", disputeId);
+    h.awaitStripeEventsApplied();
+
+    // Then the customer gets the rejection's refund through Stripe, once, as its next attempt
+    assertRefundedOnceByTheRejection(paid);
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+        .singleElement()
+        .satisfies(r -> assertThat(r).containsEntry("attempt", 2));
+    assertThat(h.paymentEvents("refund.failed", id.toString())).hasSize(2);
+  }
+
+  @Test
+  void shouldNotRefundARejectionStripeRefusedForADisputeNotYetToldWhenItIsLost() {
+    // Given a posting fee paid an hour ago whose chargeback opened at Stripe, its events delayed,
+    // and a rejection's refund of it that Stripe refused for the open chargeback
+    var paid = h.paidListing(Duration.ofHours(1));
+    h.webhooks().hold(e -> e.type().startsWith("charge.dispute."));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    h.reject(paid.listingId(), h.now());
+    Map<String, Object> refused = h.awaitRefund(paid.paymentIntentId(), "failed");
+
+    // When the dispute's events come, and it is lost: the chargeback gave the customer the 500
+    h.webhooks().release();
+    awaitForwarded("charge.dispute.created", disputeId);
+    h.awaitStripeEventsApplied();
+    h.emulator().closeDispute(disputeId, "lost");
+    awaitForwarded("charge.dispute.closed", disputeId);
+    h.awaitStripeEventsApplied();
+    h.retryNow();
+
+    // Then nothing more is paid back: the refused refund stays as it was, for an admin to close
+    assertThat(h.stripeRefunds(paid.paymentIntentId())).isEmpty();
+    assertThat(h.refunds(paid.paymentIntentId()))
+        .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+        .singleElement()
+        .satisfies(
+            r ->
+                assertThat(r)
+                    .containsEntry("status", "failed")
+                    .containsEntry("failure_reason", "charge_disputed")
+                    .containsEntry("attempt", 0));
+    assertThat(h.paymentEvents("refund.processed", refused.get("id").toString())).isEmpty();
   }
 
   /**
