@@ -18,12 +18,14 @@ import org.slf4j.LoggerFactory;
  * before Stripe's webhook about it, should that webhook never come. Both leave a refund of the
  * payment {@code failed}, so a waiting decision is offered room while its payment has a refund that
  * failed within {@link #RECENT_FAILURES}; decisions that stay waiting for good (their money did go
- * back) are not visited on every pass for ever, nor read to find the others ({@link #WAITING}).
- * Refunds made outside the system that wait for room are few and alerted on: each pass offers them
- * room. Each payment in its own transaction, under the payment's lock, like the events' offers, so
- * replicas and events running it at once settle each waiting thing once. A payment whose waiting
- * things cannot be settled is left for the next round, and the other payments are offered their
- * room ({@link JanitorRows}).
+ * back) are not visited on every pass for ever, nor read to find the others ({@link #WAITING}). So
+ * is an automatic refund Stripe refused within that time for a chargeback: its dispute's win may
+ * have been applied while the refusal was on its way, finding nothing to ask again, and no later
+ * event will. Refunds made outside the system that wait for room are few and alerted on: each pass
+ * offers them room. Each payment in its own transaction, under the payment's lock, like the events'
+ * offers, so replicas and events running it at once settle each waiting thing once. A payment whose
+ * waiting things cannot be settled is left for the next round, and the other payments are offered
+ * their room ({@link JanitorRows}).
  */
 public final class RoomOffers implements RefundJanitor.Pass {
 
@@ -32,11 +34,13 @@ public final class RoomOffers implements RefundJanitor.Pass {
 
   /**
    * The payments with something waiting for room, in order, after {@code :after}: a decision of a
-   * payment with a refund failed since {@code :since}, or a refund made outside the system; at most
-   * {@code :limit}. The decisions are found from the recent failures ({@code
-   * refunds_failed_by_time}, V38), one probe of a decision's key for each, and never by reading the
-   * decisions that wait for good, nor the failures of long ago: both only grow. The {@code LIMIT 1}
-   * keeps the probe a probe: the planner may not turn it into a join that reads every decision.
+   * payment with a refund failed since {@code :since}, an automatic refund Stripe refused since
+   * then for a chargeback (its dispute may have been won before the refusal was recorded, and no
+   * later event would ask again), or a refund made outside the system; at most {@code :limit}. The
+   * decisions are found from the recent failures ({@code refunds_failed_by_time}, V38), one probe
+   * of a decision's key for each, and never by reading the decisions that wait for good, nor the
+   * failures of long ago: both only grow. The {@code LIMIT 1} keeps the probe a probe: the planner
+   * may not turn it into a join that reads every decision.
    */
   static final String WAITING =
       """
@@ -47,6 +51,12 @@ public final class RoomOffers implements RefundJanitor.Pass {
       CROSS JOIN LATERAL (SELECT 1 FROM refund_decisions_awaiting_room d
                           WHERE d.stripe_payment_intent_id = f.stripe_payment_intent_id
                           LIMIT 1) waiting
+      UNION
+      SELECT stripe_payment_intent_id FROM payment_refunds
+      WHERE status = 'failed' AND failed_at > :since AND closed_at IS NULL
+        AND failure_reason = 'charge_disputed'
+        AND reason IN ('technical_failure', 'moderation_rejection')
+        AND stripe_payment_intent_id > :after
       UNION
       SELECT stripe_payment_intent_id FROM refunds_awaiting_room
       WHERE stripe_payment_intent_id > :after
@@ -101,7 +111,8 @@ public final class RoomOffers implements RefundJanitor.Pass {
 
   /**
    * The payments with something waiting for room, in order, after {@code after}: a decision of a
-   * payment with a refund failed since {@code since}, or a refund made outside the system.
+   * payment with a refund failed since {@code since}, an automatic refund Stripe refused since then
+   * for a chargeback, or a refund made outside the system.
    */
   private List<String> waitingAfter(String after, Instant since) {
     return jdbi.withHandle(
