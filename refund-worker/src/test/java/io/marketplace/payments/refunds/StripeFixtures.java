@@ -133,6 +133,17 @@ public final class StripeFixtures {
     }
   }
 
+  /** The same event body, created at Stripe {@code seconds} later (earlier when negative). */
+  public static String createdLater(String eventBody, long seconds) {
+    try {
+      ObjectNode event = (ObjectNode) Json.mapper().readTree(eventBody);
+      event.put("created", event.path("created").asLong() + seconds);
+      return Json.write(event);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** {@code data.object.id} of an event body. */
   public static String objectId(String eventBody) {
     try {

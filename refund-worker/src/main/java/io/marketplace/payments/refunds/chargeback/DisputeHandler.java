@@ -107,6 +107,8 @@ public final class DisputeHandler {
     Dispute dispute = Dispute.of(event.object(), paymentIntentId.orElse(null));
     Instant now = clock.instant();
     Instant closedAt = dispute.isClosed() ? now : null;
+    // what the event tells is as of when Stripe created it: a later change may arrive first
+    Instant toldAt = event.created() != null ? event.created() : now;
     Optional<Payment> payment =
         paymentIntentId.flatMap(pi -> tx.attach(RefundStore.class).lockPayment(pi));
     if (payment.isEmpty() && paymentIntentId.isPresent()) {
@@ -122,7 +124,7 @@ public final class DisputeHandler {
           dispute.id(),
           paymentIntentId.orElse("no PaymentIntent"));
       if (paymentIntentId.isPresent()) {
-        recordDispute(store, dispute, null, now, closedAt);
+        recordDispute(store, dispute, null, toldAt, now, closedAt);
       }
       return;
     }
@@ -130,7 +132,7 @@ public final class DisputeHandler {
     // user first, then the dispute: one lock order for every dispute of this user
     store.ensureUser(userId);
     store.lockUser(userId);
-    boolean newDispute = recordDispute(store, dispute, userId, now, closedAt);
+    boolean newDispute = recordDispute(store, dispute, userId, toldAt, now, closedAt);
     if (newDispute && dispute.isInquiry()) {
       tx.afterCommit(inquiries::increment);
       log.info("inquiry {} on {} recorded; not a chargeback", dispute.id(), paymentIntentId.get());
@@ -211,9 +213,17 @@ public final class DisputeHandler {
     }
   }
 
-  /** Inserts or updates the dispute row; true when it was new. */
+  /**
+   * Inserts or updates the dispute row with what an event created at {@code toldAt} tells; true
+   * when it was new.
+   */
   private static boolean recordDispute(
-      DisputeStore store, Dispute dispute, UUID userId, Instant now, Instant closedAt) {
+      DisputeStore store,
+      Dispute dispute,
+      UUID userId,
+      Instant toldAt,
+      Instant now,
+      Instant closedAt) {
     Optional<DisputeRow> existing = store.lock(dispute.id());
     if (existing.isEmpty()) {
       return store.insert(
@@ -222,6 +232,7 @@ public final class DisputeHandler {
               dispute.chargeId(),
               userId,
               dispute.amountCents(),
+              toldAt,
               dispute.reason(),
               dispute.status(),
               dispute.isInquiry(),
@@ -239,6 +250,7 @@ public final class DisputeHandler {
           dispute.status(),
           dispute.isInquiry(),
           dispute.amountCents(),
+          toldAt,
           closedAt,
           now);
     }
@@ -259,17 +271,21 @@ public final class DisputeHandler {
     String disputeId = dispute.id();
     long amount = dispute.amountCents();
     UUID refundId = chargebackRecordId(disputeId);
-    if (amount > 0
-        && store.insertChargeback(
-                refundId,
-                payment.userId(),
-                payment.listingId(),
-                payment.paymentIntentId(),
-                disputeId,
-                amount,
-                "dispute " + dispute.reason(),
-                now)
-            == 1) {
+    if (amount <= 0) {
+      return;
+    }
+    if (store.insertChargeback(
+            refundId,
+            payment.userId(),
+            payment.listingId(),
+            payment.paymentIntentId(),
+            disputeId,
+            amount,
+            "dispute " + dispute.reason(),
+            now)
+        == 0) {
+      followAmount(tx, store, dispute, payment, takenBackAt, now);
+    } else {
       List<String> userChargebacks = store.chargebacksOf(payment.userId());
       // this one included, as it is when its opening events come first: a dispute whose first
       // event to arrive says it is won is no longer among those that count toward a ban, but it
@@ -307,6 +323,41 @@ public final class DisputeHandler {
           payment.paymentIntentId(),
           payment.userId(),
           chargebackCount);
+    }
+  }
+
+  /**
+   * A chargeback recorded before, whose dispute's amount the network changed since (a later event
+   * told it): its record takes the new amount, so that what counts as gone back of the payment is
+   * what the chargeback took. More taken back ends a featured week, or takes back a purchase, that
+   * now has none of its money with us; less gives the room back to what waited for it, as a won
+   * dispute does. {@code chargeback.recorded} told the dispute once and is not told again.
+   */
+  private void followAmount(
+      Handle tx,
+      DisputeStore store,
+      Dispute dispute,
+      Payment payment,
+      Instant takenBackAt,
+      Instant now) {
+    long recorded = store.lockChargebackAmount(dispute.id()).orElse(dispute.amountCents());
+    long amount = dispute.amountCents();
+    if (recorded == amount) {
+      return;
+    }
+    store.setChargebackAmount(dispute.id(), amount, now);
+    log.warn(
+        "chargeback {} on {} is for {} cents now, was recorded for {}",
+        dispute.id(),
+        payment.paymentIntentId(),
+        amount,
+        recorded);
+    String cause = "dispute " + dispute.id() + " for " + amount + " cents";
+    if (amount > recorded) {
+      FeaturedPromotions.endForChargeback(tx, payment.paymentIntentId(), dispute.id(), now);
+      withheld.withdrawIfDelivered(tx, payment, takenBackAt, cause);
+    } else {
+      awaitingRoom.offer(tx, payment.paymentIntentId(), cause);
     }
   }
 

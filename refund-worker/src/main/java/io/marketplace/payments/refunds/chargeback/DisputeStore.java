@@ -56,8 +56,9 @@ public interface DisputeStore {
       """
       INSERT INTO payment_disputes
           (stripe_dispute_id, stripe_payment_intent_id, stripe_charge_id, user_id, amount_cents,
-           reason, status, is_inquiry, created_at, updated_at, closed_at)
-      VALUES (:id, :pi, :charge, :userId, :amount, :reason, :status, :inquiry, :at, :at, :closedAt)
+           amount_as_of, reason, status, is_inquiry, created_at, updated_at, closed_at)
+      VALUES (:id, :pi, :charge, :userId, :amount, :amountAsOf, :reason, :status, :inquiry, :at,
+              :at, :closedAt)
       ON CONFLICT (stripe_dispute_id) DO NOTHING
       """)
   int insert(
@@ -66,6 +67,7 @@ public interface DisputeStore {
       @Bind("charge") String chargeId,
       @Bind("userId") UUID userId,
       @Bind("amount") long amountCents,
+      @Bind("amountAsOf") Instant amountAsOf,
       @Bind("reason") String reason,
       @Bind("status") String status,
       @Bind("inquiry") boolean inquiry,
@@ -78,7 +80,10 @@ public interface DisputeStore {
    * guaranteed) changes nothing but {@code updated_at}. An escalation takes its own close (open, or
    * the chargeback's), not the close of the inquiry it was, and its own amount: the chargeback may
    * take back less than the inquiry was about (a part refunded during the inquiry, a part charged
-   * back), and that amount is what the chargeback records as gone back.
+   * back), and that amount is what the chargeback records as gone back. The card network may also
+   * change the amount of a chargeback (or an inquiry) after it opened: an event created at Stripe
+   * ({@code amountAsOf}) no earlier than the one whose amount is recorded brings its amount, and an
+   * older one arriving late does not take it back.
    */
   @SqlUpdate(
       """
@@ -87,8 +92,18 @@ public interface DisputeStore {
           closed_at = CASE WHEN is_inquiry AND NOT :inquiry THEN :closedAt
                            WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
                            ELSE closed_at END,
-          amount_cents = CASE WHEN is_inquiry AND NOT :inquiry AND :amount > 0 THEN :amount
+          amount_cents = CASE WHEN :amount > 0 AND is_inquiry AND NOT :inquiry THEN :amount
+                              WHEN :amount > 0 AND is_inquiry = :inquiry
+                                   AND CAST(:amountAsOf AS timestamptz)
+                                       >= COALESCE(amount_as_of, '-infinity') THEN :amount
                               ELSE amount_cents END,
+          amount_as_of = CASE WHEN :amount > 0 AND is_inquiry AND NOT :inquiry
+                                   THEN CAST(:amountAsOf AS timestamptz)
+                              WHEN :amount > 0 AND is_inquiry = :inquiry
+                                   AND CAST(:amountAsOf AS timestamptz)
+                                       >= COALESCE(amount_as_of, '-infinity')
+                                   THEN CAST(:amountAsOf AS timestamptz)
+                              ELSE amount_as_of END,
           is_inquiry = is_inquiry AND :inquiry, updated_at = :at
       WHERE stripe_dispute_id = :id
       """)
@@ -97,6 +112,7 @@ public interface DisputeStore {
       @Bind("status") String status,
       @Bind("inquiry") boolean inquiry,
       @Bind("amount") long amountCents,
+      @Bind("amountAsOf") Instant amountAsOf,
       @Bind("closedAt") Instant closedAt,
       @Bind("at") Instant at);
 
@@ -129,6 +145,25 @@ public interface DisputeStore {
       @Bind("disputeId") String disputeId,
       @Bind("amount") long amountCents,
       @Bind("note") String note,
+      @Bind("at") Instant at);
+
+  /** The amount of the dispute's chargeback record, locked, or empty when it has none yet. */
+  @SqlQuery(
+      """
+      SELECT amount_cents FROM payment_refunds
+      WHERE stripe_dispute_id = :disputeId AND reason = 'chargeback' FOR UPDATE
+      """)
+  Optional<Long> lockChargebackAmount(@Bind("disputeId") String disputeId);
+
+  /** The dispute's chargeback record takes the dispute's amount as it is now. */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds SET amount_cents = :amount, updated_at = :at
+      WHERE stripe_dispute_id = :disputeId AND reason = 'chargeback'
+      """)
+  int setChargebackAmount(
+      @Bind("disputeId") String disputeId,
+      @Bind("amount") long amountCents,
       @Bind("at") Instant at);
 
   @SqlUpdate(

@@ -2,6 +2,7 @@ package io.marketplace.payments.refunds.chargeback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.refunds.StripeFixtures;
@@ -477,6 +478,41 @@ class ChargebackTest {
   }
 
   @Test
+  void shouldRecordTheAmountALaterEventOfTheChargebackTellsWhateverTheOrderTheyArriveIn() {
+    // Given a paid listing (500 cents) charged back in full, recorded as 500 gone back
+    var paid = h.paidListing(Duration.ofDays(3));
+    String disputeId = h.emulator().openDispute(paid.paymentIntentId());
+    String created = awaitForwarded("charge.dispute.created", disputeId);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    h.awaitStripeEventsApplied();
+
+    // When the network changes the dispute to 300 cents a minute later (a part of the order)
+    h.webhooks()
+        .publish(
+            StripeFixtures.createdLater(
+                StripeFixtures.sameDispute(created, "charge.dispute.updated", "under_review", 300),
+                60));
+    h.awaitStripeEventsApplied();
+
+    // Then the dispute and its chargeback are recorded for 300, which is what went back
+    assertThat(disputeAmount(disputeId)).isEqualTo(300);
+    assertThat(chargebackAmount(disputeId)).isEqualTo(300);
+    assertThat(goneBack(paid.paymentIntentId())).isEqualTo(300L);
+
+    // When an event of the dispute from before the change (its funds withdrawn) arrives late
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(
+                created, "charge.dispute.funds_withdrawn", "needs_response", 500));
+    h.awaitStripeEventsApplied();
+
+    // Then the amount stays the later one, and the chargeback was announced once
+    assertThat(disputeAmount(disputeId)).isEqualTo(300);
+    assertThat(chargebackAmount(disputeId)).isEqualTo(300);
+    assertThat(h.paymentEvents("chargeback.recorded", disputeId)).hasSize(1);
+  }
+
+  @Test
   void shouldAnnounceAChargebackWonBeforeItsFirstEventsArriveAsItWouldInOrder() {
     // Given a user with one recorded chargeback, and a second paid listing of theirs
     Disputed given = userWithOneChargeback();
@@ -556,6 +592,30 @@ class ChargebackTest {
                 + " WHERE stripe_dispute_id = ?",
             disputeId)
         .orElseThrow();
+  }
+
+  private static Object disputeAmount(String disputeId) {
+    return h.db()
+        .row("SELECT amount_cents FROM payment_disputes WHERE stripe_dispute_id = ?", disputeId)
+        .orElseThrow()
+        .get("amount_cents");
+  }
+
+  private static Object chargebackAmount(String disputeId) {
+    return h.db()
+        .row(
+            "SELECT amount_cents FROM payment_refunds"
+                + " WHERE stripe_dispute_id = ? AND reason = 'chargeback'",
+            disputeId)
+        .orElseThrow()
+        .get("amount_cents");
+  }
+
+  /** What our records count as gone back of a payment. */
+  private static Object goneBack(String paymentIntentId) {
+    return h.db()
+        .jdbi()
+        .withHandle(handle -> handle.attach(RefundDao.class).returnedCents(paymentIntentId));
   }
 
   private static Instant bannedAt(UUID user) {
