@@ -147,8 +147,9 @@ public final class PaymentProcessor implements AutoCloseable {
   /**
    * One worker's table of handlers, on a Jdbi of its own whose transactions apply the poll's events
    * as one batch just before they commit (see {@link EventBatch}). Workers share nothing mutable.
+   * Package-private for tests that run a worker's transactions themselves.
    */
-  private static StripeEventHandlers handlers(
+  static StripeEventHandlers handlers(
       PaymentProcessorConfig config, Clock clock, Database database, PaymentMetrics metrics) {
     WebhookEvents audit = new WebhookEvents(clock);
     EventBatch batch = new EventBatch(audit);

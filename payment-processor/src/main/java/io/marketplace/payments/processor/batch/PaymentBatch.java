@@ -74,26 +74,25 @@ public final class PaymentBatch {
   /**
    * Reads and locks what {@code events} (PaymentIntent events, in order) concern. A PaymentIntent
    * we have no row for but whose metadata is ours (we created it; the API's insert is not visible
-   * yet, or was lost) gets a row rebuilt from it, inserted at the end.
+   * yet, or was lost) gets a row rebuilt from it, inserted at the end, unless the row is there once
+   * the PaymentIntent's lock is held (see {@link #rebuildMissing}).
    */
   public static PaymentBatch load(Handle tx, List<StripeEvent> events) {
     Map<String, PaymentRow> payments = lockPayments(tx, paymentIntents(events));
-    Map<String, Instant> rebuilt = new HashMap<>();
+    Map<String, Payment> purchases = new HashMap<>();
+    Map<String, Instant> createdAt = new HashMap<>();
     for (StripeEvent event : events) {
       String pi = event.paymentIntentId().orElseThrow();
-      if (!payments.containsKey(pi)) {
+      if (!payments.containsKey(pi) && !purchases.containsKey(pi)) {
         OurPaymentIntent.from(event)
             .ifPresent(
                 purchase -> {
-                  requirePricedByACheckout(tx, purchase);
-                  payments.put(
-                      pi,
-                      new PaymentRow(purchase, "requires_payment", null, null, null, null, true));
-                  rebuilt.put(pi, OurPaymentIntent.createdAt(event));
+                  purchases.put(pi, purchase);
+                  createdAt.put(pi, OurPaymentIntent.createdAt(event));
                 });
       }
     }
-    readReturnedCentsBeforeTheRow(tx, payments, rebuilt.keySet());
+    Map<String, Instant> rebuilt = rebuildMissing(tx, payments, purchases, createdAt);
     PaymentBatch batch = withTheirListings(tx, payments, rebuilt);
     batch.readAnnouncedFailures(
         events.stream()
@@ -102,6 +101,55 @@ public final class PaymentBatch {
             .distinct()
             .toList());
     return batch;
+  }
+
+  /**
+   * Rebuilds the rows of {@code purchases} (PaymentIntents of ours we read no row for) from their
+   * metadata, each under its PaymentIntent's {@link PaymentIntentLock}, taken in order; returns
+   * when each rebuilt one was created ({@code createdAt}), for its insert.
+   *
+   * <p>With the lock held, the row is read again, and locked: another worker transaction applying
+   * another event of the same PaymentIntent at the same time (Stripe's twin of a success, a
+   * reconcile repair or a redriven dead letter read by another consumer) read it missing too,
+   * rebuilt it under the same lock and committed before this one got the lock. Its row, not one
+   * rebuilt again as {@code requires_payment}, is what this batch's events apply to: a second
+   * success then changes nothing, as a success delivered again does, instead of finding its twin's
+   * activation and sending a delivered purchase for refund.
+   *
+   * <p>The money of each rebuilt payment that went back before its row existed (refunds Stripe made
+   * and chargebacks of disputes, which the refund worker keeps until the row is there, {@link
+   * RefundDao#RETURNED_CENTS}) is read under the same lock, which the refund worker takes before it
+   * keeps one, so that a refund or dispute kept while this batch builds the row is either seen here
+   * or finds the row once this batch commits, and is recorded against it.
+   */
+  private static Map<String, Instant> rebuildMissing(
+      Handle tx,
+      Map<String, PaymentRow> payments,
+      Map<String, Payment> purchases,
+      Map<String, Instant> createdAt) {
+    Map<String, Instant> rebuilt = new HashMap<>();
+    if (purchases.isEmpty()) {
+      return rebuilt;
+    }
+    List<String> pis = List.copyOf(new TreeSet<>(purchases.keySet()));
+    for (String pi : pis) {
+      PaymentIntentLock.lock(tx, pi);
+    }
+    payments.putAll(lockPayments(tx, pis));
+    Map<String, PaymentRow> rows = new HashMap<>();
+    for (String pi : pis) {
+      if (payments.containsKey(pi)) {
+        continue; // committed meanwhile by a transaction that held the lock before this one
+      }
+      Payment purchase = purchases.get(pi);
+      requirePricedByACheckout(tx, purchase);
+      PaymentRow row = new PaymentRow(purchase, "requires_payment", null, null, null, null, true);
+      payments.put(pi, row);
+      rows.put(pi, row);
+      rebuilt.put(pi, createdAt.get(pi));
+    }
+    readReturnedCents(tx, rows);
+    return rebuilt;
   }
 
   private static final String PAYMENT_FAILED = "payment_intent.payment_failed";
@@ -125,27 +173,6 @@ public final class PaymentBatch {
             .bind("attempts", attempts.toArray(String[]::new))
             .mapTo(String.class)
             .list());
-  }
-
-  /**
-   * The money of each rebuilt payment that went back before its row existed: refunds Stripe made
-   * and chargebacks of disputes, which the refund worker keeps until the row is there ({@link
-   * RefundDao#RETURNED_CENTS}). Read under each PaymentIntent's {@link PaymentIntentLock}, which
-   * the refund worker takes before it keeps one, so that a refund or dispute kept while this batch
-   * builds the row is either seen here or finds the row once this batch commits, and is recorded
-   * against it.
-   */
-  private static void readReturnedCentsBeforeTheRow(
-      Handle tx, Map<String, PaymentRow> payments, Set<String> rebuilt) {
-    if (rebuilt.isEmpty()) {
-      return;
-    }
-    Map<String, PaymentRow> rows = new HashMap<>();
-    for (String pi : new TreeSet<>(rebuilt)) {
-      PaymentIntentLock.lock(tx, pi);
-      rows.put(pi, payments.get(pi));
-    }
-    readReturnedCents(tx, rows);
   }
 
   /**
