@@ -67,6 +67,28 @@ public final class StripeFixtures {
     return refund;
   }
 
+  /**
+   * A Dispute object as {@code charge.dispute.*} carries it, for {@code amount} cents of {@code
+   * paymentIntentId} (an issuer may charge back less than was paid: what is left after a refund).
+   */
+  public static Map<String, Object> dispute(
+      String disputeId, String paymentIntentId, long amount, String status) {
+    Map<String, Object> dispute = new LinkedHashMap<>();
+    dispute.put("id", disputeId);
+    dispute.put("object", "dispute");
+    dispute.put("amount", amount);
+    dispute.put("charge", newId("ch"));
+    dispute.put("created", Instant.now().getEpochSecond());
+    dispute.put("currency", "usd");
+    dispute.put("is_charge_refundable", false);
+    dispute.put("livemode", false);
+    dispute.put("metadata", Map.of());
+    dispute.put("payment_intent", paymentIntentId);
+    dispute.put("reason", "fraudulent");
+    dispute.put("status", status);
+    return dispute;
+  }
+
   /** The same event body under a new event id: Stripe telling us of the same object again. */
   public static String withNewEventId(String eventBody) {
     return withNewEventId(eventBody, null);

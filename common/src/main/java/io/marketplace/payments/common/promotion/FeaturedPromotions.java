@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * rejected listing's weeks still to run ({@link #endForRejectedListing}); a featured purchase whose
  * money all went back (a refund, a chargeback) ends its own week, and the weeks bought to follow it
  * move up ({@link #endForRefundedPayment}, {@link #endForChargeback}). The row records what ended
- * it ({@code end_cause}, {@code ended_by_dispute_id}): a week a dispute's chargeback ended is given
- * back, for what was left of it, when that dispute is won ({@link #restoreForWonDispute}).
+ * it ({@code end_cause}, {@code ended_by_dispute_id}): a week a dispute's chargeback ended, alone
+ * or with a refund of the rest recorded after it, is given back, for what was left of it, when that
+ * dispute is won ({@link #restoreForWonDispute}).
  */
 public final class FeaturedPromotions {
 
@@ -64,6 +65,23 @@ public final class FeaturedPromotions {
       SELECT p.id, p.listing_id, pay.amount_cents, pay.currency FROM listing_promotions p
       JOIN payments pay ON pay.stripe_payment_intent_id = p.stripe_payment_intent_id
       WHERE p.stripe_payment_intent_id = :pi AND p.type = 'featured'
+      """;
+
+  /**
+   * Whether dispute {@code :dispute}'s chargeback of payment {@code :pi} counted as money gone back
+   * at {@code :endedAt}, when a week of the payment ended: recorded by then, and not yet won (a
+   * week given back for the win, which a refund ended later, did not end with the chargeback). Rows
+   * keep microseconds; the millisecond allows for one rounded where the other was truncated.
+   */
+  static final String CHARGEBACK_COUNTED_AT =
+      """
+      SELECT EXISTS (SELECT 1 FROM payment_refunds
+                     WHERE stripe_payment_intent_id = :pi AND stripe_dispute_id = :dispute
+                       AND reason = 'chargeback'
+                       AND processed_at <= :endedAt + interval '1 millisecond')
+         AND NOT EXISTS (SELECT 1 FROM payment_disputes
+                         WHERE stripe_dispute_id = :dispute AND status = 'won'
+                           AND closed_at < :endedAt)
       """;
 
   /** A featured week by id, as {@link #WEEK_OF_PAYMENT} and a restoration need it; no lock. */
@@ -265,24 +283,27 @@ public final class FeaturedPromotions {
 
   /**
    * Gives back, once dispute {@code disputeId} on payment {@code paymentIntentId} is won, what was
-   * left of the featured week its chargeback ended ({@link #endForChargeback}): the card network
-   * gave the money back to us, so the customer paid for a week that was cut short. The week given
-   * back is a new row ({@code restores_promotion_id}), as long as what was left of the ended week
-   * (from when it was ended, or from its start if it had not begun, to its original end), placed
-   * after the listing's featured weeks still to run (from {@code asked} if none runs), announced as
-   * {@code promotion.created} under an id derived from its own id, itself derived from the ended
-   * week's: however often the win is told (closed, funds reinstated, redeliveries), it is created
-   * and announced once. Returns it, or nothing when there is nothing to give back.
+   * left of the featured week its chargeback ended ({@link #endForChargeback}), alone or with a
+   * refund of the rest of the payment recorded after it ({@link #endForRefundedPayment}: a week
+   * ends with the last of its money, whichever that is): the card network gave the money back to
+   * us, so the customer paid for a week that was cut short. The week given back is a new row
+   * ({@code restores_promotion_id}), as long as what was left of the ended week (from when it was
+   * ended, or from its start if it had not begun, to its original end), placed after the listing's
+   * featured weeks still to run (from {@code asked} if none runs), announced as {@code
+   * promotion.created} under an id derived from its own id, itself derived from the ended week's:
+   * however often the win is told (closed, funds reinstated, redeliveries), it is created and
+   * announced once. Returns it, or nothing when there is nothing to give back.
    *
-   * <p>Nothing is given back for a week that ran out, that a rejection or a refund ended, or that
-   * another dispute ended; nor when the payment's money went back another way meanwhile (a refund
-   * took all of it: the customer has the money); nor for a listing no longer {@code active} or past
-   * its {@code expires_at}: promotions run only on live listings (SPEC §1), and a week is never
-   * sold past its listing's end, so the week given back ends there at the latest, and nothing is
-   * left to give on a listing that has ended. A rejected listing's payments get the rejection's
-   * refund rule instead, decided when the won dispute gives the money back to the payment (the
-   * refund worker's {@code AwaitingRoom}); an expired listing's owner may ask for a refund, which
-   * an admin decides on as any other.
+   * <p>Nothing is given back for a week that ran out, that a rejection ended, or whose money had
+   * all gone back before this dispute's chargeback was recorded (refunds alone, or another
+   * dispute); nor when the payment's money went back another way meanwhile (a refund took all of
+   * it: the customer has the money); nor for a listing no longer {@code active} or past its {@code
+   * expires_at}: promotions run only on live listings (SPEC §1), and a week is never sold past its
+   * listing's end, so the week given back ends there at the latest, and nothing is left to give on
+   * a listing that has ended. A rejected listing's payments get the rejection's refund rule
+   * instead, decided when the won dispute gives the money back to the payment (the refund worker's
+   * {@code AwaitingRoom}); an expired listing's owner may ask for a refund, which an admin decides
+   * on as any other.
    *
    * <p>Called by the refund worker in the transaction recording the dispute as won, holding the
    * payment's lock; takes the listing's row lock, under which weeks are added and moved.
@@ -295,10 +316,8 @@ public final class FeaturedPromotions {
       return Optional.empty();
     }
     Week ended = week.get().last();
-    if (ended.expiredAt() == null
-        || !"disputed".equals(ended.endCause())
-        || !disputeId.equals(ended.endedByDisputeId())) {
-      return Optional.empty(); // running, or not ended by this dispute, or given back already
+    if (ended.expiredAt() == null || !endedWith(tx, ended, paymentIntentId, disputeId)) {
+      return Optional.empty(); // running, or not ended with this dispute, or given back already
     }
     UUID listingId = week.get().listingId();
     // under the lock a refund ending the payment's week takes: either it sees the week given back
@@ -376,6 +395,30 @@ public final class FeaturedPromotions {
         startsAt,
         expiresAt);
     return Optional.of(created);
+  }
+
+  /**
+   * Whether dispute {@code disputeId}'s chargeback took part in ending week {@code ended}: the week
+   * ended as disputed by it, or it ended when all of its money had gone back ({@code disputed} by
+   * another dispute of the payment, or {@code refunded}: the last of the money a refund) while this
+   * dispute's chargeback was counted among that money. A week whose money all went back with
+   * refunds alone, before the dispute's chargeback was recorded or after it was won, did not end
+   * with it.
+   */
+  private static boolean endedWith(
+      Handle tx, Week ended, String paymentIntentId, String disputeId) {
+    if ("disputed".equals(ended.endCause()) && disputeId.equals(ended.endedByDisputeId())) {
+      return true;
+    }
+    if (!"disputed".equals(ended.endCause()) && !"refunded".equals(ended.endCause())) {
+      return false;
+    }
+    return tx.createQuery(CHARGEBACK_COUNTED_AT)
+        .bind("pi", paymentIntentId)
+        .bind("dispute", disputeId)
+        .bind("endedAt", ended.expiredAt().atOffset(ZoneOffset.UTC))
+        .mapTo(Boolean.class)
+        .one();
   }
 
   /** The id of the week given back for week {@code endedId}: one per ended week. */

@@ -158,6 +158,123 @@ class FeaturedWeekDisputeWonTest {
   }
 
   @Test
+  void shouldGiveBackAWeekARefundEndedWithTheChargebackWhenTheDisputeIsWon() {
+    // Given a listing featured for two days, whose week's payment (500) is charged back in part
+    // (300): the week runs on
+    var listing = h.paidListing(Duration.ofDays(3));
+    Week running = featuredWeek(listing, now().minus(Duration.ofDays(2)));
+    String disputeCreated =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(
+                StripeFixtures.newId("du"), running.paymentIntentId(), 300, "needs_response"));
+    h.webhooks().publish(disputeCreated);
+    h.awaitStripeEventsApplied();
+    assertThat(expiredAt(running.id())).isNull();
+    // and the rest (200), refunded in Stripe's dashboard before the dispute, told after it: the
+    // last of the week's money is a refund, and the week ends then
+    h.advanceClock(Duration.ofHours(1));
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    StripeFixtures.newId("re"),
+                    running.paymentIntentId(),
+                    200,
+                    "succeeded",
+                    Map.of())));
+    h.awaitStripeEventsApplied();
+    Instant endedAt = expiredAt(running.id());
+    assertThat(endedAt).isNotNull();
+    Duration left = Duration.between(endedAt, running.expiresAt());
+
+    // When, a day later, the dispute is won (closed, funds reinstated, the close told twice)
+    h.advanceClock(Duration.ofDays(1));
+    Instant wonAt = now();
+    String closed = StripeFixtures.sameDispute(disputeCreated, "charge.dispute.closed", "won");
+    h.webhooks().publish(closed);
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(disputeCreated, "charge.dispute.funds_reinstated", "won"));
+    h.webhooks().publish(StripeFixtures.withNewEventId(closed));
+    h.awaitStripeEventsApplied();
+
+    // Then the customer, who kept 300 of the 500 with us, gets back what was left of the week, once
+    List<Map<String, Object>> given = weeksBesides(listing.listingId(), Set.of(running.id()));
+    assertThat(given).singleElement();
+    UUID givenId = (UUID) given.getFirst().get("id");
+    List<Instant> givenTimes = times(givenId);
+    assertThat(givenTimes.getFirst()).isAfterOrEqualTo(wonAt);
+    assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
+    assertThat(h.paymentEvents("promotion.created", givenId.toString())).hasSize(1);
+
+    // and when the week given back is ended by a refund of the 300 (which then fails at Stripe),
+    // the win told once more gives nothing further: that week ended after the dispute was won
+    h.advanceClock(Duration.ofHours(1));
+    String lastRefund = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    lastRefund, running.paymentIntentId(), 300, "succeeded", Map.of())));
+    h.awaitStripeEventsApplied();
+    assertThat(expiredAt(givenId)).isNotNull();
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.failed",
+                StripeFixtures.refund(
+                    lastRefund, running.paymentIntentId(), 300, "failed", Map.of())));
+    h.webhooks().publish(StripeFixtures.withNewEventId(closed));
+    h.awaitStripeEventsApplied();
+    assertThat(weeksBesides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
+  }
+
+  @Test
+  void shouldGiveNothingBackForAWeekARefundEndedAloneWhenALaterDisputeIsWon() {
+    // Given a listing featured for two days, its week's payment refunded in full in Stripe's
+    // dashboard: the week ends
+    var listing = h.paidListing(Duration.ofDays(3));
+    Week running = featuredWeek(listing, now().minus(Duration.ofDays(2)));
+    String refundId = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    refundId, running.paymentIntentId(), 500, "succeeded", Map.of())));
+    h.awaitStripeEventsApplied();
+    assertThat(expiredAt(running.id())).isNotNull();
+    // and the refund then failed at Stripe (the money is back with us, the refund owed still)
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.failed",
+                StripeFixtures.refund(
+                    refundId, running.paymentIntentId(), 500, "failed", Map.of())));
+    h.awaitStripeEventsApplied();
+
+    // When a dispute opened after the week ended is won
+    h.advanceClock(Duration.ofHours(1));
+    String disputeCreated =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(
+                StripeFixtures.newId("du"), running.paymentIntentId(), 500, "needs_response"));
+    h.webhooks().publish(disputeCreated);
+    h.awaitStripeEventsApplied();
+    h.webhooks()
+        .publish(StripeFixtures.sameDispute(disputeCreated, "charge.dispute.closed", "won"));
+    h.awaitStripeEventsApplied();
+
+    // Then the week the refund ended stays ended: the dispute took none of its money
+    assertThat(weeksBesides(listing.listingId(), Set.of(running.id()))).isEmpty();
+    assertThat(h.paymentEvents("promotion.created", listing.listingId().toString())).isEmpty();
+  }
+
+  @Test
   void shouldGiveNothingBackWhenTheDisputeIsLostOrWonBeforeItsChargebackWasToldOrTheWeekRanOut() {
     // Given three listings featured since yesterday
     var lost = h.paidListing(Duration.ofDays(3));
