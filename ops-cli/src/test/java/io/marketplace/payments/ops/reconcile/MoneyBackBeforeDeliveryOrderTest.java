@@ -185,6 +185,53 @@ class MoneyBackBeforeDeliveryOrderTest {
             "listing.activated");
   }
 
+  /**
+   * A featured week whose payment is charged back in full: withdrawn whichever worker learns first.
+   * The chargeback recorded first, the week is never created; the success applied first, the week
+   * created ends when the chargeback is recorded, announced once each way, and the processor, told
+   * by the refund worker, takes nothing else back.
+   */
+  @Test
+  void shouldGiveNoFeaturedWeekWhenTheChargebackIsRecordedBeforeTheSuccess() throws Exception {
+    Paid paid = promotionPaid("promotion_featured");
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      world.deliver("payment_intent.succeeded", paid.paymentIntent());
+      world.deliver("charge.dispute.created", fullDispute(paid, paid.paidAt()));
+      awaitMoneyBackRecorded(paid);
+      world.startProcessor();
+      awaitWithheld(paid);
+    }
+    assertThat(promotions(paid)).isEmpty();
+    assertThat(types(paid)).containsExactly("chargeback.recorded", "payment.succeeded");
+  }
+
+  @Test
+  void shouldEndTheFeaturedWeekWhenTheSuccessIsAppliedBeforeTheChargeback() throws Exception {
+    Paid paid = promotionPaid("promotion_featured");
+    world.startProcessor();
+    world.deliver("payment_intent.succeeded", paid.paymentIntent());
+    Await.until(PaymentsWorld.WAIT, "the featured week", () -> promotions(paid).size() == 1);
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      world.deliver("charge.dispute.created", fullDispute(paid, paid.paidAt()));
+      awaitMoneyBackRecorded(paid);
+      awaitWithdrawalCommandApplied();
+    }
+    assertThat(promotions(paid))
+        .singleElement()
+        .satisfies(
+            week -> {
+              assertThat(week.get("ended")).isEqualTo(true);
+              assertThat(week.get("end_cause")).isEqualTo("disputed");
+            });
+    assertThat(
+            world.db.count(
+                "listing_promotions WHERE listing_id = ? AND expired_at IS NULL", paid.listing()))
+        .isZero();
+    assertThat(types(paid))
+        .containsExactly(
+            "payment.succeeded", "promotion.created", "chargeback.recorded", "promotion.expired");
+  }
+
   // ---- helpers
 
   /** A posting fee paid at Stripe a minute ago, with (or without: lost) its payments row. */
@@ -200,6 +247,52 @@ class MoneyBackBeforeDeliveryOrderTest {
         PaymentsWorld.paymentIntent(pi, "succeeded", 500, world.metadata(listing, "posting_fee"));
     intent.put("latest_charge", "ch_" + pi.substring(3));
     return new Paid(listing, pi, intent, Instant.ofEpochSecond((Long) intent.get("created")));
+  }
+
+  /** A promotion of an active listing paid at Stripe a minute ago, with its payments row. */
+  private Paid promotionPaid(String paymentType) {
+    UUID listing = world.pendingListing();
+    world.db.execute(
+        """
+        UPDATE marketplace_listings
+        SET status = 'active', activated_at = now(), expires_at = now() + interval '30 days'
+        WHERE id = ?
+        """,
+        listing);
+    String pi = "pi_order_" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+    long amount = "promotion_featured".equals(paymentType) ? 500 : 200;
+    world.paymentRow(pi, listing, paymentType, amount);
+    Map<String, Object> intent =
+        PaymentsWorld.paymentIntent(pi, "succeeded", amount, world.metadata(listing, paymentType));
+    intent.put("latest_charge", "ch_" + pi.substring(3));
+    return new Paid(listing, pi, intent, Instant.ofEpochSecond((Long) intent.get("created")));
+  }
+
+  /** The listing's promotions: whether each ended, and why. */
+  private List<Map<String, Object>> promotions(Paid paid) {
+    return world.db.rows(
+        "SELECT type, expired_at IS NOT NULL AS ended, end_cause FROM listing_promotions"
+            + " WHERE listing_id = ?",
+        paid.listing());
+  }
+
+  private void awaitWithheld(Paid paid) {
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the purchase of " + paid.pi() + " held back",
+        () ->
+            world.db.count(
+                    "payments WHERE stripe_payment_intent_id = ? AND status = 'succeeded'"
+                        + " AND delivery_withheld_at IS NOT NULL",
+                    paid.pi())
+                == 1);
+  }
+
+  private void awaitWithdrawalCommandApplied() {
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the processor to apply the refund worker's command",
+        () -> world.db.count("processed_events WHERE event_key LIKE 'delivery-command:%'") == 1);
   }
 
   /** A refund of all of the payment, made in Stripe's dashboard at {@code at}. */

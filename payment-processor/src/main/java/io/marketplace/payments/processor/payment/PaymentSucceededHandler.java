@@ -228,7 +228,9 @@ public final class PaymentSucceededHandler {
    * worker asks for the delivery as for any purchase held back. Nothing changes for a purchase
    * delivered before the money went back (a chargeback weeks later: the customer had the listing
    * they paid for), for one held back already, or when not all of the money is gone any more. A
-   * promotion stays: a featured week or a bump that went out is not taken back.
+   * promotion is not taken back here: a bump that went out stays, and a featured week whose money
+   * all went back was ended by the refund worker as it recorded that money ({@code
+   * FeaturedPromotions.endForRefundedPayment}, {@code endForChargeback}), whichever order.
    */
   public Outcome withdrawDelivered(PaymentBatch batch, WithdrawalCommand command) {
     Optional<PaymentRow> found = batch.payment(command.paymentIntentId());
