@@ -50,10 +50,27 @@ public final class FeaturedPromotions {
         FOR UPDATE SKIP LOCKED
       )
       UPDATE listing_promotions p
-      SET expired_at = :now, end_cause = 'listing_rejected', updated_at = now()
+      SET expired_at = :now, end_cause = :cause, updated_at = now()
       FROM still_to_run
       WHERE p.id = still_to_run.id AND p.expired_at IS NULL
       RETURNING p.id, p.listing_id, p.type, p.starts_at, p.expires_at, p.expired_at
+      """;
+
+  /**
+   * The PaymentIntent that paid for week {@code :id}: its own, or, for a week given back ({@link
+   * #restoreForWonDispute}), that of the week it gives back, followed to the week a payment bought.
+   */
+  static final String PAID_BY =
+      """
+      WITH RECURSIVE chain (id, restores, pi) AS (
+        SELECT id, restores_promotion_id, stripe_payment_intent_id FROM listing_promotions
+        WHERE id = :id
+        UNION ALL
+        SELECT p.id, p.restores_promotion_id, p.stripe_payment_intent_id
+        FROM listing_promotions p JOIN chain c ON p.id = c.restores
+        WHERE c.pi IS NULL
+      )
+      SELECT pi FROM chain WHERE pi IS NOT NULL
       """;
 
   /**
@@ -177,29 +194,65 @@ public final class FeaturedPromotions {
    */
   public static List<PromotionExpired> endForRejectedListing(
       Handle tx, UUID listingId, Instant now) {
-    List<PromotionExpired> ended =
-        tx
-            .createQuery(END_STILL_TO_RUN)
-            .bind("listing", listingId)
-            .bind("now", now.atOffset(ZoneOffset.UTC))
-            .map(
-                (rs, ctx) ->
-                    new PromotionExpired(
-                        rs.getObject("id", UUID.class),
-                        rs.getObject("listing_id", UUID.class),
-                        rs.getString("type"),
-                        instant(rs, "starts_at"),
-                        instant(rs, "expires_at"),
-                        instant(rs, "expired_at"),
-                        null))
-            .list()
-            .stream()
-            .sorted(Comparator.comparing(PromotionExpired::expiresAt))
-            .toList();
+    List<PromotionExpired> ended = endStillToRun(tx, listingId, "listing_rejected", now);
     for (PromotionExpired promotion : ended) {
       Outbox.append(tx, expired(promotion), listingId.toString());
     }
     return ended;
+  }
+
+  /** A week ended with its listing's activation, and the PaymentIntent that paid for it. */
+  public record WithdrawnWeek(PromotionExpired promotion, String paidBy) {}
+
+  /**
+   * Ends, at {@code now}, the featured weeks still to run of a listing whose activation is being
+   * taken back ({@code listing.withdrawn}: its posting fee had activated it after all of that money
+   * went back), marked {@code end_cause = 'listing_withdrawn'}: the listing waits for payment
+   * again, is shown nowhere, and a week must not run on unseen. Returns them, earliest end first,
+   * each with the PaymentIntent that paid for it, for the caller to announce ({@code
+   * promotion.expired}, {@link #expired}) after the withdrawal and to refund: bought while the
+   * listing was live only by an activation that should not have been, they are purchases that
+   * cannot be delivered. Weeks whose end has passed, and rows another transaction holds (the
+   * expirer's, ending them), are left as {@link #endForRejectedListing} leaves them.
+   *
+   * <p>The caller takes the activation back in {@code tx} and holds the listing's row lock, under
+   * which weeks are added; none is added to a listing not active.
+   */
+  public static List<WithdrawnWeek> endForWithdrawnListing(Handle tx, UUID listingId, Instant now) {
+    return endStillToRun(tx, listingId, "listing_withdrawn", now).stream()
+        .map(
+            promotion ->
+                new WithdrawnWeek(
+                    promotion,
+                    tx.createQuery(PAID_BY)
+                        .bind("id", promotion.promotionId())
+                        .mapTo(String.class)
+                        .findFirst()
+                        .orElse(null)))
+        .toList();
+  }
+
+  private static List<PromotionExpired> endStillToRun(
+      Handle tx, UUID listingId, String cause, Instant now) {
+    return tx
+        .createQuery(END_STILL_TO_RUN)
+        .bind("listing", listingId)
+        .bind("cause", cause)
+        .bind("now", now.atOffset(ZoneOffset.UTC))
+        .map(
+            (rs, ctx) ->
+                new PromotionExpired(
+                    rs.getObject("id", UUID.class),
+                    rs.getObject("listing_id", UUID.class),
+                    rs.getString("type"),
+                    instant(rs, "starts_at"),
+                    instant(rs, "expires_at"),
+                    instant(rs, "expired_at"),
+                    null))
+        .list()
+        .stream()
+        .sorted(Comparator.comparing(PromotionExpired::expiresAt))
+        .toList();
   }
 
   /**

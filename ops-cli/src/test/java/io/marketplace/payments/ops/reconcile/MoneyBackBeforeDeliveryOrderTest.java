@@ -186,6 +186,63 @@ class MoneyBackBeforeDeliveryOrderTest {
   }
 
   /**
+   * A featured week bought while the listing was live only by an activation made after its posting
+   * fee's money had gone back: when that activation is taken back, the week (paid, its money with
+   * us) would run on a listing shown nowhere. It ends with the activation, announced once, and its
+   * payment is refunded as a purchase that cannot be delivered, as in the other order, where the
+   * listing never went live and no week could be bought.
+   */
+  @Test
+  void shouldEndAndRefundAFeaturedWeekWhenTheActivationItWasBoughtOnIsTakenBack() throws Exception {
+    Paid paid = postingFeePaid(true);
+    world.startProcessor();
+    world.deliver("payment_intent.succeeded", paid.paymentIntent());
+    world.awaitListingStatus(paid.listing(), "active");
+    String featured = world.paidAtStripe(stripe, paid.listing(), "promotion_featured", 500);
+    world.paymentRow(featured, paid.listing(), "promotion_featured", 500);
+    world.deliver(
+        "payment_intent.succeeded",
+        PaymentsWorld.paymentIntent(
+            featured, "succeeded", 500, world.metadata(paid.listing(), "promotion_featured")));
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the featured week",
+        () ->
+            world.db.count(
+                    "listing_promotions WHERE stripe_payment_intent_id = ? AND expired_at IS NULL",
+                    featured)
+                == 1);
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      world.deliver("charge.dispute.created", fullDispute(paid, paid.paidAt()));
+      world.awaitListingStatus(paid.listing(), "pending_payment");
+      Await.until(
+          PaymentsWorld.WAIT,
+          "the featured week's payment refunded",
+          () ->
+              world.db.count(
+                      "payment_refunds WHERE stripe_payment_intent_id = ?"
+                          + " AND reason = 'technical_failure' AND status = 'processed'",
+                      featured)
+                  == 1);
+    }
+    assertThat(promotions(paid))
+        .singleElement()
+        .satisfies(
+            week -> {
+              assertThat(week.get("ended")).isEqualTo(true);
+              assertThat(week.get("end_cause")).isEqualTo("listing_withdrawn");
+            });
+    assertThat(types(paid))
+        .containsSubsequence("listing.withdrawn", "promotion.expired")
+        .containsOnlyOnce(
+            "listing.activated",
+            "listing.withdrawn",
+            "promotion.created",
+            "promotion.expired",
+            "refund.processed");
+  }
+
+  /**
    * A featured week whose payment is charged back in full: withdrawn whichever worker learns first.
    * The chargeback recorded first, the week is never created; the success applied first, the week
    * created ends when the chargeback is recorded, announced once each way, and the processor, told

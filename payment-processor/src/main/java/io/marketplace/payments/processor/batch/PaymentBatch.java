@@ -270,6 +270,15 @@ public final class PaymentBatch {
     outbox.add(new OutboxRows.Row(id, destination, key, type, Json.write(message)));
   }
 
+  /**
+   * The batch's transaction, for a statement on rows the batch does not hold: a listing's featured
+   * weeks bought by other payments, ended when its activation is taken back. Written at once, not
+   * at {@link #write}.
+   */
+  public Handle handle() {
+    return tx;
+  }
+
   /** Runs {@code action} once the batch committed (never when it rolled back). */
   public void afterCommit(Runnable action) {
     tx.afterCommit(action);

@@ -227,9 +227,11 @@ public final class PaymentSucceededHandler {
    * leaves, announced as {@code listing.withdrawn}; when the money comes back to us, the refund
    * worker asks for the delivery as for any purchase held back. Nothing changes for a purchase
    * delivered before the money went back (a chargeback weeks later: the customer had the listing
-   * they paid for), for one held back already, or when not all of the money is gone any more. A
-   * promotion is not taken back here: a bump that went out stays, and a featured week whose money
-   * all went back was ended by the refund worker as it recorded that money ({@code
+   * they paid for), for one held back already, or when not all of the money is gone any more. The
+   * listing's featured weeks still to run, bought while that activation made it live, end with it
+   * and their payments are refunded ({@link Promotions#endForWithdrawnListing}). A promotion's own
+   * payment is not taken back here: a bump that went out stays, and a featured week whose money all
+   * went back was ended by the refund worker as it recorded that money ({@code
    * FeaturedPromotions.endForRefundedPayment}, {@code endForChargeback}), whichever order.
    */
   public Outcome withdrawDelivered(PaymentBatch batch, WithdrawalCommand command) {
@@ -284,6 +286,8 @@ public final class PaymentSucceededHandler {
                   command.returnedAt(),
                   now)),
           listing.id().toString());
+      // its featured weeks, bought while it was live by that activation, end and are refunded
+      promotions.endForWithdrawnListing(batch, listing, now);
       log.warn(
           "payment {} activated listing {} at {}, after all of its money went back at {} ({});"
               + " the listing waits for payment again, its posting fee held back",

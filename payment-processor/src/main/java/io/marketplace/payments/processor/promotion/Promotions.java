@@ -2,14 +2,22 @@ package io.marketplace.payments.processor.promotion;
 
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
+import io.marketplace.payments.common.promotion.PromotionExpired;
 import io.marketplace.payments.processor.batch.PaymentBatch;
 import io.marketplace.payments.processor.listing.ListingRow;
 import io.marketplace.payments.processor.payment.Delivery;
 import io.marketplace.payments.processor.payment.Payment;
+import io.marketplace.payments.processor.payment.PaymentType;
+import io.marketplace.payments.processor.refund.TechnicalFailures;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Optional;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Paid promotions (SPEC §1), each a {@code listing_promotions} row announced as {@code
@@ -18,6 +26,8 @@ import java.util.UUID;
  * but not yet marked by the daily expirer) makes the payment undeliverable.
  */
 public final class Promotions {
+
+  private static final Logger log = LoggerFactory.getLogger(Promotions.class);
 
   public static final Duration FEATURED_FOR = Duration.ofDays(7);
 
@@ -121,6 +131,83 @@ public final class Promotions {
                 expiresAt)),
         listing.id().toString());
   }
+
+  /**
+   * The listing's activation is being taken back ({@code listing.withdrawn}, published before
+   * this): its featured weeks still to run end now ({@link
+   * FeaturedPromotions#endForWithdrawnListing}), each announced as {@code promotion.expired} under
+   * the id any end of it gets, and the payment of each is refunded as a technical failure, as of
+   * when it was paid: the week was bought while the listing was live only by an activation that
+   * should not have been, and in the other order (the posting fee's money recorded gone first) the
+   * listing never went live and no week could be bought. A bump that went out stays. The batch
+   * holds the listing's lock.
+   */
+  public void endForWithdrawnListing(PaymentBatch batch, ListingRow listing, Instant now) {
+    for (FeaturedPromotions.WithdrawnWeek week :
+        FeaturedPromotions.endForWithdrawnListing(batch.handle(), listing.id(), now)) {
+      PromotionExpired promotion = week.promotion();
+      batch.publish(
+          PaymentEvent.written(
+              PaymentEventType.PROMOTION_EXPIRED,
+              promotion.promotionId().toString(),
+              promotion.expiredAt(),
+              promotion),
+          listing.id().toString());
+      Optional<PaidWeek> paid =
+          Optional.ofNullable(week.paidBy())
+              .flatMap(
+                  pi ->
+                      batch
+                          .handle()
+                          .createQuery(PAID_WEEK)
+                          .bind("pi", pi)
+                          .map(
+                              (rs, ctx) ->
+                                  new PaidWeek(
+                                      new Payment(
+                                          pi,
+                                          rs.getObject("listing_id", UUID.class),
+                                          rs.getObject("user_id", UUID.class),
+                                          PaymentType.fromWire(rs.getString("payment_type")),
+                                          rs.getLong("amount_cents"),
+                                          rs.getString("currency")),
+                                      rs.getObject("succeeded_at", OffsetDateTime.class)
+                                          .toInstant()))
+                          .findFirst());
+      if (paid.isEmpty()) {
+        // every week is paid by a succeeded payment (V41: promotions_paid): ending it without its
+        // refund would lose the money, so the command fails, is retried, and is dead-lettered
+        throw new IllegalStateException(
+            "featured week "
+                + promotion.promotionId()
+                + " of listing "
+                + listing.id()
+                + " has no succeeded payment to refund (paid by "
+                + week.paidBy()
+                + ")");
+      }
+      String problem =
+          "listing "
+              + listing.id()
+              + " taken back to pending_payment: its activation came after its posting fee's"
+              + " money went back";
+      TechnicalFailures.requestRefund(batch, paid.get().payment(), problem, paid.get().paidAt());
+      log.warn(
+          "featured week {} of listing {} ended with its activation; payment {} sent for refund",
+          promotion.promotionId(),
+          listing.id(),
+          paid.get().payment().paymentIntentId());
+    }
+  }
+
+  /** A succeeded payment by PaymentIntent, and when Stripe took its money. */
+  static final String PAID_WEEK =
+      """
+      SELECT listing_id, user_id, payment_type, amount_cents, currency, succeeded_at
+      FROM payments WHERE stripe_payment_intent_id = :pi AND status = 'succeeded'
+      """;
+
+  private record PaidWeek(Payment payment, Instant paidAt) {}
 
   /** One promotion per PaymentIntent, so its id is derived from it: stable under re-processing. */
   static UUID promotionId(String paymentIntentId) {
