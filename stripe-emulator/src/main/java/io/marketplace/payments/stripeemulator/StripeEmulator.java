@@ -505,6 +505,14 @@ public final class StripeEmulator implements AutoCloseable {
     return controls.escalateDispute(disputeId).toJson();
   }
 
+  /**
+   * Changes a dispute's amount (cents, at most its charge's), as the card network may after it
+   * opened, told by {@code charge.dispute.updated}. Returns the dispute's JSON.
+   */
+  public Map<String, Object> changeDisputeAmount(String disputeId, long amount) {
+    return controls.changeDisputeAmount(disputeId, amount).toJson();
+  }
+
   /** Every webhook delivery try so far, oldest first. */
   public List<WebhookAttempt> webhookAttempts() {
     return controls.webhookAttempts();

@@ -2,6 +2,7 @@ package io.marketplace.payments.stripeemulator;
 
 import static io.marketplace.payments.stripeemulator.WebhookReceiver.event;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.stripe.StripeClient;
@@ -263,6 +264,29 @@ class RefundAndDisputeTest {
                 .path("id")
                 .asText())
         .isEqualTo(disputeId);
+  }
+
+  @Test
+  void shouldChangeTheAmountOfAChargebackWhenTheNetworkDoes() throws StripeException {
+    // Given a chargeback of the whole payment
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    String disputeId = emulator.openDispute(paid.getId());
+
+    // When the card network cuts it to a part, then asks for more than was charged
+    emulator.changeDisputeAmount(disputeId, 300);
+    Throwable tooMuch = catchThrowable(() -> emulator.changeDisputeAmount(disputeId, 501));
+
+    // Then Stripe has the new amount, told by charge.dispute.updated naming the old one, and
+    // refuses an amount over the charge's
+    assertThat(stripe.v1().disputes().retrieve(disputeId).getAmount()).isEqualTo(300L);
+    WebhookReceiver.Received updated =
+        receiver.await(event("charge.dispute.updated", paid.getId()), WAIT);
+    assertThat(updated.object().path("amount").asLong()).isEqualTo(300);
+    assertThat(updated.object().path("status").asText()).isEqualTo("needs_response");
+    assertThat(updated.json().path("data").path("previous_attributes").path("amount").asLong())
+        .isEqualTo(500);
+    assertThat(tooMuch).hasMessageContaining("Invalid amount");
+    assertThat(stripe.v1().disputes().retrieve(disputeId).getAmount()).isEqualTo(300L);
   }
 
   @Test

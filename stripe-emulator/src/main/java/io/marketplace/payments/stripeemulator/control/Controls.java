@@ -129,6 +129,11 @@ public final class Controls {
     return disputes.escalate(disputeId, RequestOrigin.AUTOMATIC);
   }
 
+  /** Changes a dispute's amount, as the card network may after it opened. */
+  public Dispute changeDisputeAmount(String disputeId, long amount) {
+    return disputes.changeAmount(disputeId, amount, RequestOrigin.AUTOMATIC);
+  }
+
   public List<WebhookAttempt> webhookAttempts() {
     return deliverer.attempts();
   }

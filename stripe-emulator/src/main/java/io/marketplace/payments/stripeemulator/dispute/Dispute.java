@@ -44,6 +44,24 @@ public record Dispute(
         dueBy);
   }
 
+  /** The same dispute, its amount changed by the card network. */
+  Dispute withAmount(long newAmount) {
+    return new Dispute(
+        id,
+        sequence,
+        created,
+        newAmount,
+        currency,
+        charge,
+        paymentIntent,
+        reason,
+        status,
+        inquiry,
+        brand,
+        balanceTransaction,
+        dueBy);
+  }
+
   /** The chargeback an inquiry became: the same dispute, now withdrawing its amount. */
   Dispute asChargeback(DisputeStatus newStatus) {
     return new Dispute(

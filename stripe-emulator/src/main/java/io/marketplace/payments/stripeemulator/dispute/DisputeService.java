@@ -214,4 +214,37 @@ public final class DisputeService {
           return escalated;
         });
   }
+
+  /**
+   * Changes the amount of a dispute, as the card network may after it opened (a part of the order
+   * disputed, or accepted): told by {@code charge.dispute.updated}, its {@code previous_attributes}
+   * naming the amount before. {@code amount} is at least 1 cent and at most the charge's.
+   */
+  public Dispute changeAmount(String disputeId, long amount, RequestOrigin origin) {
+    Dispute found =
+        store
+            .dispute(disputeId)
+            .orElseThrow(() -> StripeError.noSuch("dispute", disputeId, "dispute"));
+    return store.locked(
+        found.paymentIntent(),
+        () -> {
+          Dispute current = store.dispute(disputeId).orElseThrow();
+          long charged =
+              store.charge(current.charge()).map(Charge::amount).orElse(current.amount());
+          if (amount < 1 || amount > charged) {
+            throw StripeError.invalidRequest(
+                "Invalid amount: must be between 1 and the charge's " + charged + ".",
+                "amount",
+                null);
+          }
+          Dispute changed = current.withAmount(amount);
+          store.put(changed);
+          events.publish(
+              "charge.dispute.updated",
+              changed.toJson(),
+              Map.of("amount", current.amount()),
+              origin);
+          return changed;
+        });
+  }
 }
