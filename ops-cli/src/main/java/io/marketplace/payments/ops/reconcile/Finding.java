@@ -44,6 +44,11 @@ public record Finding(
      */
     DISPUTE_ESCALATION_NOT_RECORDED,
     /**
+     * A chargeback (not an inquiry, not won) whose amount at Stripe, changed by the card network
+     * after it opened, is not the amount our record holds: the wrong amount counts as gone back.
+     */
+    DISPUTE_AMOUNT_DIFFERS,
+    /**
      * A PaymentIntent, refund or dispute the database holds that Stripe answers it does not have:
      * nearly always a {@code STRIPE_SECRET_KEY} of another account or mode (test, live) than the
      * services use, under which every other check comes back empty too.

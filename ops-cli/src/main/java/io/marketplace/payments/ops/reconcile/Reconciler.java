@@ -60,8 +60,12 @@ public final class Reconciler {
   public record StripeRefund(
       String id, String paymentIntentId, String status, Map<String, String> metadata) {}
 
-  /** The part of a dispute the comparison needs. */
-  public record StripeDispute(String id, String paymentIntentId, String status) {}
+  /**
+   * The part of a dispute the comparison needs.
+   *
+   * @param amount the cents the dispute is for now: the card network may change it after it opened
+   */
+  public record StripeDispute(String id, String paymentIntentId, String status, long amount) {}
 
   /** The statuses of a dispute Stripe has closed. */
   private static final Set<String> DISPUTE_CLOSED =
@@ -287,10 +291,12 @@ public final class Reconciler {
   }
 
   /**
-   * A dispute of one of our payments: our record of it (by its {@code du_} id) must exist, and once
-   * Stripe closed it, say how. Either is repaired by the dispute as Stripe has it now, which the
-   * refund worker applies like any of its events: the chargeback recorded and counted toward a ban,
-   * the outcome recorded, the money of a dispute won offered to what waited for it.
+   * A dispute of one of our payments: our record of it (by its {@code du_} id) must exist, once
+   * Stripe closed it, say how, and, for a chargeback whose money is gone, hold the amount Stripe
+   * has now. Each is repaired by the dispute as Stripe has it now, which the refund worker applies
+   * like any of its events: the chargeback recorded and counted toward a ban, the outcome recorded,
+   * the money of a dispute won offered to what waited for it, the amount the card network changed
+   * the chargeback to recorded as what went back.
    */
   public List<Finding> check(StripeDispute dispute) {
     return records.inOneSnapshot(() -> checkInSnapshot(dispute));
@@ -310,7 +316,8 @@ public final class Reconciler {
     boolean closed = DISPUTE_CLOSED.contains(dispute.status());
     Repair repair =
         Repair.dispute(dispute.id(), dispute.paymentIntentId(), dispute.status(), closed);
-    Optional<String> ours = records.disputeStatus(dispute.id());
+    Optional<Records.DisputeState> record = records.dispute(dispute.id());
+    Optional<String> ours = record.map(Records.DisputeState::status);
     if (ours.isEmpty()) {
       return withGeneration(
           List.of(
@@ -358,7 +365,50 @@ public final class Reconciler {
                       + ours.get(),
                   repair)));
     }
+    if (tookMoneyBack(dispute.status())
+        && dispute.amount() > 0
+        && !record.get().holdsAmount(dispute.amount())) {
+      // the events that changed the chargeback's amount were lost: what counts as gone back of
+      // the payment is the old amount. Repaired under a fact of its own, which names the amount:
+      // the status-only repair may have been applied already, and each amount it changes to is
+      // a fact of its own (500, then 300, then 500 again)
+      Records.DisputeState state = record.get();
+      return withGeneration(
+          List.of(
+              new Finding(
+                  Kind.DISPUTE_AMOUNT_DIFFERS,
+                  dispute.paymentIntentId(),
+                  listing,
+                  "Stripe: dispute "
+                      + dispute.id()
+                      + " ("
+                      + dispute.status()
+                      + ") is for "
+                      + dispute.amount()
+                      + " cents; ours for "
+                      + state.amountCents()
+                      + (state.chargebackCents() == null
+                          ? ""
+                          : ", its chargeback record " + state.chargebackCents()),
+                  Repair.disputeAmount(
+                      dispute.id(),
+                      dispute.paymentIntentId(),
+                      dispute.status(),
+                      dispute.amount(),
+                      closed))));
+    }
     return List.of();
+  }
+
+  /**
+   * A chargeback whose amount counts as gone back of its payment: not an inquiry (no money moved,
+   * and an escalation takes the chargeback's own amount), not prevented (no chargeback), not won
+   * (the money came back).
+   */
+  private static boolean tookMoneyBack(String disputeStatus) {
+    return !isInquiry(disputeStatus)
+        && !"prevented".equals(disputeStatus)
+        && !"won".equals(disputeStatus);
   }
 
   /** An inquiry ({@code warning_*}): no money moved, and it counts toward no ban. */

@@ -159,13 +159,41 @@ public final class Records {
                 .list());
   }
 
-  /** The status our record of a dispute holds, if we have one. */
-  public Optional<String> disputeStatus(String disputeId) {
+  /**
+   * Our record of a dispute.
+   *
+   * @param amountCents the dispute's amount as our record holds it: what a chargeback not yet
+   *     counted (recorded before its payment's row) counts as gone back
+   * @param chargebackCents the amount of its chargeback record ({@code payment_refunds}, reason
+   *     {@code chargeback}), what counts as gone back once it is counted; null when it has none
+   */
+  public record DisputeState(String status, long amountCents, Long chargebackCents) {
+
+    /** Whether the record, and its chargeback record if it has one, are for {@code amount}. */
+    public boolean holdsAmount(long amount) {
+      return amountCents == amount && (chargebackCents == null || chargebackCents == amount);
+    }
+  }
+
+  /** Our record of a dispute, if we have one. */
+  public Optional<DisputeState> dispute(String disputeId) {
     return jdbi.withHandle(
         h ->
-            h.createQuery("SELECT status FROM payment_disputes WHERE stripe_dispute_id = :id")
+            h.createQuery(
+                    """
+                    SELECT d.status, d.amount_cents,
+                           (SELECT sum(r.amount_cents) FROM payment_refunds r
+                            WHERE r.stripe_dispute_id = d.stripe_dispute_id
+                              AND r.reason = 'chargeback') AS chargeback_cents
+                    FROM payment_disputes d WHERE d.stripe_dispute_id = :id
+                    """)
                 .bind("id", disputeId)
-                .mapTo(String.class)
+                .map(
+                    (rs, ctx) ->
+                        new DisputeState(
+                            rs.getString("status"),
+                            rs.getLong("amount_cents"),
+                            rs.getObject("chargeback_cents", Long.class)))
                 .findOne());
   }
 

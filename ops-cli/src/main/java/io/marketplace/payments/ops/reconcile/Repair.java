@@ -58,6 +58,27 @@ public record Repair(String objectId, String fact, String eventType, String key,
         1);
   }
 
+  /**
+   * Stripe's dispute as it is now, for the refund worker to record the amount the card network
+   * changed it to: {@code charge.dispute.closed} once closed, else {@code charge.dispute.updated},
+   * as Stripe tells such a change, dated when reconcile read it ({@link StripeLedger#occurredAt}),
+   * so that the refund worker takes its amount over one an earlier event told. Its fact names the
+   * status and the amount ({@code dispute_needs_response_amount_300}): not the status-only repair,
+   * which may have been applied already, and each amount a fact of its own. Not a {@code
+   * charge.dispute.created}, which the risk service would count as a chargeback of now: it counts
+   * an update only when it escalates an inquiry ({@code previous_attributes}, which this has none
+   * of).
+   */
+  static Repair disputeAmount(
+      String disputeId, String paymentIntentId, String status, long amount, boolean closed) {
+    return new Repair(
+        disputeId,
+        "dispute_" + status + "_amount_" + amount,
+        closed ? "charge.dispute.closed" : "charge.dispute.updated",
+        paymentIntentId,
+        1);
+  }
+
   /** Whether the refund worker applies it (refunds, disputes); else the payment processor. */
   boolean appliedByRefundWorker() {
     return fact.startsWith("refund") || fact.startsWith("dispute");

@@ -101,7 +101,10 @@ public final class StripeLedger {
 
   private static Reconciler.StripeDispute dispute(Dispute dispute) {
     return new Reconciler.StripeDispute(
-        dispute.getId(), dispute.getPaymentIntent(), dispute.getStatus());
+        dispute.getId(),
+        dispute.getPaymentIntent(),
+        dispute.getStatus(),
+        dispute.getAmount() == null ? 0 : dispute.getAmount());
   }
 
   /** Every refund created at or after {@code since}. */
@@ -191,7 +194,7 @@ public final class StripeLedger {
       StripeObject object =
           switch (repair.eventType()) {
             case "payment_intent.succeeded" -> client.v1().paymentIntents().retrieve(objectId);
-            case "charge.dispute.created", "charge.dispute.closed" ->
+            case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed" ->
                 client.v1().disputes().retrieve(objectId);
             case "refund.created", "refund.failed" -> client.v1().refunds().retrieve(objectId);
             default ->
@@ -210,7 +213,9 @@ public final class StripeLedger {
    * the reconciliation. A PaymentIntent succeeded when its latest charge was made (the
    * PaymentIntent's own creation, when it names none, is the earliest it can have been); a refund
    * was created at its {@code created}. Stripe dates no refund's failure, so that one is dated now
-   * ({@code now}).
+   * ({@code now}), and no change of a dispute: a dispute's update or close is dated now too, when
+   * reconcile read the dispute as it is, so that what it tells is taken over what earlier events
+   * told.
    */
   public Instant occurredAt(Repair repair, JsonNode object, Instant now) {
     return switch (repair.eventType()) {

@@ -527,6 +527,154 @@ class ReconcileCommandTest {
         .isOne();
   }
 
+  /**
+   * The card network may change a chargeback's amount after it opened, told by the dispute's later
+   * events; the refund worker records the new amount as what went back. When those events are lost,
+   * the status matches and only the amount differs: reconcile must repair it, under an id of its
+   * own (the status-only repair was applied already), and an inquiry's amount, which counts for
+   * nothing, is no difference.
+   */
+  @Test
+  void shouldHaveRefundWorkerRecordTheAmountAChargebackWasCutToWhoseEventsWereLost()
+      throws Exception {
+    // Given a paid, applied posting fee charged back, and another under inquiry, both recorded
+    // by reconcile's status repairs
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDispute(pi);
+    UUID asked = world.pendingListing();
+    String askedPi = world.paidAtStripe(stripe, asked, "posting_fee", 500);
+    world.paymentRow(askedPi, asked, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(askedPi).orElseThrow());
+    world.awaitListingStatus(asked, "active");
+    String inquiry = emulator.openDisputeInquiry(askedPi);
+    Cli.Result report;
+    Cli.Result applied;
+    Cli.Result again;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      Cli.Result recorded = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(recorded.exitCode()).as(recorded.toString()).isZero();
+      assertThat(chargebackCents(dispute)).isEqualTo(500);
+
+      // When the card network cuts the chargeback to 300 and the inquiry to 200, their events
+      // lost, and the operator reconciles, then reconciles again
+      emulator.changeDisputeAmount(dispute, 300);
+      emulator.changeDisputeAmount(inquiry, 200);
+      report = cli.run("reconcile", "--since", "1h", "--dry-run");
+      applied = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      again = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+    }
+
+    // Then the report names the chargeback's amount, and the refund worker records it, once
+    assertThat(report.exitCode()).as(report.toString()).isZero();
+    assertThat(lineOf(report.out(), dispute))
+        .contains("dispute_amount_differs")
+        .contains(pi)
+        .contains("evt_reconcile_" + dispute + "_dispute_needs_response_amount_300")
+        .contains("300 cents; ours for 500");
+    assertThat(report.out()).doesNotContain(inquiry).doesNotContain(askedPi);
+    assertThat(applied.exitCode()).as(applied.toString()).isZero();
+    assertThat(applied.out())
+        .contains(
+            "published evt_reconcile_"
+                + dispute
+                + "_dispute_needs_response_amount_300 (charge.dispute.updated)");
+    assertThat(chargebackCents(dispute)).isEqualTo(300);
+    assertThat(disputeCents(dispute)).isEqualTo(300);
+    assertThat(again.exitCode()).as(again.toString()).isZero();
+    assertThat(again.out()).contains("no differences").doesNotContain("published");
+    assertThat(
+            reconciledRecords(pi).stream()
+                .filter(
+                    r ->
+                        KafkaTestClient.header(r, RecordHeaders.STRIPE_EVENT_ID)
+                            .orElse("")
+                            .contains("_amount_"))
+                .count())
+        .isOne();
+  }
+
+  /**
+   * A lost chargeback's amount may change too; each amount it changes to is a fact of its own, so
+   * an amount it comes back to after a repair is repaired again, under the next generation.
+   */
+  @Test
+  void shouldRepairEachAmountALostChargebackIsChangedToWhoseEventsWereLost() throws Exception {
+    // Given a paid, applied posting fee charged back and lost, recorded by reconcile
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    world.awaitListingStatus(listing, "active");
+    String dispute = emulator.openDispute(pi);
+    emulator.closeDispute(dispute, "lost");
+    Cli.Result cut;
+    Cli.Result back;
+    Cli.Result cutAgain;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      Cli.Result recorded = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(recorded.exitCode()).as(recorded.toString()).isZero();
+      assertThat(disputeRow(dispute)).containsEntry("status", "lost");
+
+      // When the card network changes its amount to 300, back to 500, and to 300 again, each
+      // change's events lost, and the operator reconciles after each
+      emulator.changeDisputeAmount(dispute, 300);
+      cut = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(chargebackCents(dispute)).isEqualTo(300);
+      emulator.changeDisputeAmount(dispute, 500);
+      back = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+      assertThat(chargebackCents(dispute)).isEqualTo(500);
+      emulator.changeDisputeAmount(dispute, 300);
+      cutAgain = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+    }
+
+    // Then each is repaired by the dispute closed as it is now, the third as the next generation
+    // of the first, and the books hold the last amount
+    assertThat(cut.exitCode()).as(cut.toString()).isZero();
+    assertThat(cut.out())
+        .contains(
+            "published evt_reconcile_"
+                + dispute
+                + "_dispute_lost_amount_300 (charge.dispute.closed)");
+    assertThat(back.exitCode()).as(back.toString()).isZero();
+    assertThat(back.out())
+        .contains("published evt_reconcile_" + dispute + "_dispute_lost_amount_500 ");
+    assertThat(cutAgain.exitCode()).as(cutAgain.toString()).isZero();
+    assertThat(lineOf(cutAgain.out(), "dispute_amount_differs"))
+        .contains("evt_reconcile_" + dispute + "_dispute_lost_amount_300_2");
+    assertThat(chargebackCents(dispute)).isEqualTo(300);
+    assertThat(disputeCents(dispute)).isEqualTo(300);
+    assertThat(disputeRow(dispute)).containsEntry("status", "lost");
+  }
+
+  private long chargebackCents(String dispute) {
+    return ((Number)
+            world
+                .db
+                .row(
+                    "SELECT amount_cents FROM payment_refunds"
+                        + " WHERE stripe_dispute_id = ? AND reason = 'chargeback'",
+                    dispute)
+                .orElseThrow()
+                .get("amount_cents"))
+        .longValue();
+  }
+
+  private long disputeCents(String dispute) {
+    return ((Number)
+            world
+                .db
+                .row(
+                    "SELECT amount_cents FROM payment_disputes WHERE stripe_dispute_id = ?",
+                    dispute)
+                .orElseThrow()
+                .get("amount_cents"))
+        .longValue();
+  }
+
   private Map<String, Object> disputeRow(String dispute) {
     return world
         .db
