@@ -140,7 +140,7 @@ public final class RefundWorker implements AutoCloseable {
       RefundDecisions decisions = new RefundDecisions(dispatcher, clock, registry);
       ExternalRefunds externalRefunds = new ExternalRefunds(executor, clock, registry);
       AwaitingRoom awaitingRoom =
-          new AwaitingRoom(externalRefunds, decisions, new WithheldDeliveries(clock));
+          new AwaitingRoom(externalRefunds, decisions, new WithheldDeliveries(clock), clock);
       StripeRefundHandler refunds =
           new StripeRefundHandler(executor, externalRefunds, awaitingRoom, clock, registry);
       DisputeHandler disputes = new DisputeHandler(clock, awaitingRoom, registry);

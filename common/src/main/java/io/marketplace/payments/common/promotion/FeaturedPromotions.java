@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * move up ({@link #endForRefundedPayment}, {@link #endForChargeback}). The row records what ended
  * it ({@code end_cause}, {@code ended_by_dispute_id}): a week a dispute's chargeback ended, alone
  * or with a refund of the rest recorded after it, is given back, for what was left of it, when that
- * dispute is won ({@link #restoreForWonDispute}).
+ * dispute is won ({@link #restoreForWonDispute}); so is a week a refund's money helped end when
+ * Stripe fails that refund ({@link #restoreForFailedRefund}).
  */
 public final class FeaturedPromotions {
 
@@ -99,6 +100,22 @@ public final class FeaturedPromotions {
          AND NOT EXISTS (SELECT 1 FROM payment_disputes
                          WHERE stripe_dispute_id = :dispute AND status = 'won'
                            AND closed_at < :endedAt)
+      """;
+
+  /**
+   * Whether a refund of payment {@code :pi} that Stripe failed after the week's end at {@code
+   * :endedAt} was recorded by then: its money counted as gone back when the week ended, and is the
+   * payment's again. A refund recorded after the week ended (the week had ended without it) does
+   * not count, nor one that had failed before (its money was not counted then). Rows keep
+   * microseconds; the millisecond allows for one rounded where the other was truncated.
+   */
+  static final String FAILED_REFUND_COUNTED_AT =
+      """
+      SELECT EXISTS (SELECT 1 FROM payment_refunds
+                     WHERE stripe_payment_intent_id = :pi AND status = 'failed'
+                       AND reason <> 'chargeback'
+                       AND created_at <= :endedAt + interval '1 millisecond'
+                       AND failed_at >= :endedAt - interval '1 millisecond')
       """;
 
   /** A featured week by id, as {@link #WEEK_OF_PAYMENT} and a restoration need it; no lock. */
@@ -372,14 +389,66 @@ public final class FeaturedPromotions {
     if (ended.expiredAt() == null || !endedWith(tx, ended, paymentIntentId, disputeId)) {
       return Optional.empty(); // running, or not ended with this dispute, or given back already
     }
-    UUID listingId = week.get().listingId();
+    return giveBack(tx, paymentIntentId, week.get(), now, "dispute " + disputeId + " won");
+  }
+
+  /**
+   * Gives back, once a refund of payment {@code paymentIntentId} failed at Stripe after it was
+   * made, what was left of the featured week that refund's money helped end ({@link
+   * #endForRefundedPayment}, or {@link #endForChargeback} when a chargeback was the last of the
+   * money): no money went back, so the customer paid for a week that was cut short. It ends as if
+   * the money had never been counted gone: in the other order (the refund recorded before the
+   * payment's success, the purchase held back, then the refund failed) the purchase is delivered
+   * when the refund fails ({@code AwaitingRoom}), and here the week is given back as {@link
+   * #restoreForWonDispute} gives it back for a won dispute: a new row ({@code
+   * restores_promotion_id}) as long as what was left of the ended week, after the listing's
+   * featured weeks still to run (from {@code asked} if none runs), announced as {@code
+   * promotion.created} under an id derived from the ended week's, so that however often and in
+   * whatever form the failure is told, it is created and announced once. Should the refund then be
+   * made after all (an admin's retry), the week given back ends with its money, as any other.
+   * Returns it, or nothing when there is nothing to give back.
+   *
+   * <p>Only a week ended by the last of its money ({@code end_cause} {@code refunded} or {@code
+   * disputed}) while a refund that has failed since was recorded is given back: never one whose
+   * refunds were recorded after it ended, nor one that ran out or that a rejection or a withdrawal
+   * ended. Nothing is given back while all of the payment's money is still gone back another way,
+   * nor on a listing no longer {@code active} or past its {@code expires_at} (see {@link
+   * #restoreForWonDispute}).
+   *
+   * <p>Called by the refund worker where it offers a payment's room back, holding the payment's
+   * lock: when it records a refund failed at Stripe (and again for a twin of that failure), and on
+   * its janitor's passes. Takes the listing's row lock, under which weeks are added and moved.
+   */
+  public static Optional<PromotionCreated> restoreForFailedRefund(
+      Handle tx, String paymentIntentId, Instant asked) {
+    Instant now = asked.truncatedTo(ChronoUnit.MICROS);
+    Optional<WeekOfPayment> week = weekOfPayment(tx, paymentIntentId);
+    if (week.isEmpty()) {
+      return Optional.empty();
+    }
+    Week ended = week.get().last();
+    if (ended.expiredAt() == null || !endedWithFailedRefund(tx, ended, paymentIntentId)) {
+      return Optional.empty(); // running (given back already), or not ended with such a refund
+    }
+    return giveBack(
+        tx, paymentIntentId, week.get(), now, "a refund of " + paymentIntentId + " failed");
+  }
+
+  /**
+   * Gives back what was left of the payment's last week, {@code week.last()}, ended, now that money
+   * that counted when it ended came back to us ({@code why}); see {@link #restoreForWonDispute}.
+   */
+  private static Optional<PromotionCreated> giveBack(
+      Handle tx, String paymentIntentId, WeekOfPayment week, Instant now, String why) {
+    Week ended = week.last();
+    UUID listingId = week.listingId();
     // under the lock a refund ending the payment's week takes: either it sees the week given back
     // and ends it, or this sees its money gone back and gives nothing
     Optional<LiveListing> listing = lockListing(tx, listingId);
-    if (tx.attach(RefundDao.class).returnedCents(paymentIntentId) >= week.get().paidCents()) {
+    if (tx.attach(RefundDao.class).returnedCents(paymentIntentId) >= week.paidCents()) {
       log.info(
-          "dispute {} won, but all of {} went back another way: week {} stays ended",
-          disputeId,
+          "{}, but all of {} went back another way: week {} stays ended",
+          why,
           paymentIntentId,
           ended.id());
       return Optional.empty();
@@ -391,8 +460,8 @@ public final class FeaturedPromotions {
         || !"active".equals(listing.get().status())
         || (listing.get().expiresAt() != null && !listing.get().expiresAt().isAfter(now))) {
       log.info(
-          "dispute {} won; listing {} is no longer active: the {} left of week {} is not given back",
-          disputeId,
+          "{}; listing {} is no longer active: the {} left of week {} is not given back",
+          why,
           listingId,
           left,
           ended.id());
@@ -405,8 +474,8 @@ public final class FeaturedPromotions {
     }
     if (!expiresAt.isAfter(startsAt)) {
       log.info(
-          "dispute {} won; listing {} is featured up to its end: week {} is not given back",
-          disputeId,
+          "{}; listing {} is featured up to its end: week {} is not given back",
+          why,
           listingId,
           ended.id());
       return Optional.empty();
@@ -433,7 +502,7 @@ public final class FeaturedPromotions {
             "featured",
             paymentIntentId,
             ended.amountCents(),
-            week.get().currency(),
+            week.currency(),
             startsAt,
             expiresAt);
     Outbox.append(
@@ -441,12 +510,7 @@ public final class FeaturedPromotions {
         PaymentEvent.of(PaymentEventType.PROMOTION_CREATED, id.toString(), now, created),
         listingId.toString());
     log.info(
-        "dispute {} won: week {} given back as {} from {} to {}",
-        disputeId,
-        ended.id(),
-        id,
-        startsAt,
-        expiresAt);
+        "{}: week {} given back as {} from {} to {}", why, ended.id(), id, startsAt, expiresAt);
     return Optional.of(created);
   }
 
@@ -469,6 +533,22 @@ public final class FeaturedPromotions {
     return tx.createQuery(CHARGEBACK_COUNTED_AT)
         .bind("pi", paymentIntentId)
         .bind("dispute", disputeId)
+        .bind("endedAt", ended.expiredAt().atOffset(ZoneOffset.UTC))
+        .mapTo(Boolean.class)
+        .one();
+  }
+
+  /**
+   * Whether week {@code ended} ended with the last of its money ({@code refunded} or {@code
+   * disputed}) while a refund of the payment was recorded that Stripe has failed since: that
+   * refund's money counted when the week ended, and is the payment's again.
+   */
+  private static boolean endedWithFailedRefund(Handle tx, Week ended, String paymentIntentId) {
+    if (!"refunded".equals(ended.endCause()) && !"disputed".equals(ended.endCause())) {
+      return false;
+    }
+    return tx.createQuery(FAILED_REFUND_COUNTED_AT)
+        .bind("pi", paymentIntentId)
         .bind("endedAt", ended.expiredAt().atOffset(ZoneOffset.UTC))
         .mapTo(Boolean.class)
         .one();

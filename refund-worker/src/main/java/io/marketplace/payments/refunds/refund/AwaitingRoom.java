@@ -1,5 +1,7 @@
 package io.marketplace.payments.refunds.refund;
 
+import io.marketplace.payments.common.promotion.FeaturedPromotions;
+import java.time.Clock;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 
@@ -13,19 +15,27 @@ import org.jdbi.v3.core.Handle;
  * they are money that went back, whereas a decision only owes what is left; then the parts of an
  * automatic refund decided before we heard of a chargeback, which Stripe refused for it and may
  * make now that it is won; then a decision waiting for room; the purchase comes last, delivered
- * only if none of them took all of the money back again.
+ * only if none of them took all of the money back again. A featured week the returned money had
+ * ended when a refund of it was made, which Stripe then failed, is given back on the same terms
+ * ({@link FeaturedPromotions#restoreForFailedRefund}): the week delivered late in one order is the
+ * week given back in the other.
  */
 public final class AwaitingRoom {
 
   private final ExternalRefunds externalRefunds;
   private final RefundDecisions decisions;
   private final WithheldDeliveries deliveries;
+  private final Clock clock;
 
   public AwaitingRoom(
-      ExternalRefunds externalRefunds, RefundDecisions decisions, WithheldDeliveries deliveries) {
+      ExternalRefunds externalRefunds,
+      RefundDecisions decisions,
+      WithheldDeliveries deliveries,
+      Clock clock) {
     this.externalRefunds = externalRefunds;
     this.decisions = decisions;
     this.deliveries = deliveries;
+    this.clock = clock;
   }
 
   /**
@@ -43,8 +53,9 @@ public final class AwaitingRoom {
   }
 
   /**
-   * Offers the payment's room to what waits for it. Idempotent: what got a record no longer waits,
-   * and what still does not fit waits on.
+   * Offers the payment's room to what waits for it, then gives back the featured week a refund
+   * Stripe failed had helped end, if what waited left room for it. Idempotent: what got a record no
+   * longer waits, what still does not fit waits on, and a week is given back once.
    */
   public void offer(Handle tx, String paymentIntentId) {
     if (tx.attach(RefundStore.class).lockPayment(paymentIntentId).isEmpty()) {
@@ -53,5 +64,6 @@ public final class AwaitingRoom {
     externalRefunds.recordWaiting(tx, paymentIntentId);
     decisions.retryRefusedForWonDispute(tx, paymentIntentId);
     decisions.decideWaiting(tx, paymentIntentId);
+    FeaturedPromotions.restoreForFailedRefund(tx, paymentIntentId, clock.instant());
   }
 }

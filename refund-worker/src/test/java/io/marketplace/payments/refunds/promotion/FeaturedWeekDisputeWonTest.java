@@ -209,8 +209,9 @@ class FeaturedWeekDisputeWonTest {
     assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
     assertThat(h.paymentEvents("promotion.created", givenId.toString())).hasSize(1);
 
-    // and when the week given back is ended by a refund of the 300 (which then fails at Stripe),
-    // the win told once more gives nothing further: that week ended after the dispute was won
+    // and when the week given back is ended by a refund of the 300, which then fails at Stripe,
+    // the failure gives back what was left of it, and the win told once more gives nothing
+    // further: that week ended after the dispute was won
     h.advanceClock(Duration.ofHours(1));
     String lastRefund = StripeFixtures.newId("re");
     h.webhooks()
@@ -229,11 +230,16 @@ class FeaturedWeekDisputeWonTest {
                     lastRefund, running.paymentIntentId(), 300, "failed", Map.of())));
     h.webhooks().publish(StripeFixtures.withNewEventId(closed));
     h.awaitStripeEventsApplied();
-    assertThat(weeksBesides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
+    List<Map<String, Object>> givenAgain =
+        weeksBesides(listing.listingId(), Set.of(running.id(), givenId));
+    assertThat(givenAgain).singleElement();
+    UUID givenAgainId = (UUID) givenAgain.getFirst().get("id");
+    assertThat(restores(givenAgainId)).isEqualTo(givenId);
+    assertThat(h.paymentEvents("promotion.created", givenAgainId.toString())).hasSize(1);
   }
 
   @Test
-  void shouldGiveNothingBackForAWeekARefundEndedAloneWhenALaterDisputeIsWon() {
+  void shouldGiveBackOnlyTheWeekItsChargebackEndedWhenALaterDisputeIsWon() {
     // Given a listing featured for two days, its week's payment refunded in full in Stripe's
     // dashboard: the week ends
     var listing = h.paidListing(Duration.ofDays(3));
@@ -247,7 +253,8 @@ class FeaturedWeekDisputeWonTest {
                     refundId, running.paymentIntentId(), 500, "succeeded", Map.of())));
     h.awaitStripeEventsApplied();
     assertThat(expiredAt(running.id())).isNotNull();
-    // and the refund then failed at Stripe (the money is back with us, the refund owed still)
+    // and the refund then failed at Stripe (the money is back with us, the refund owed still):
+    // what was left of the week is given back
     h.webhooks()
         .publish(
             StripeFixtures.event(
@@ -255,6 +262,10 @@ class FeaturedWeekDisputeWonTest {
                 StripeFixtures.refund(
                     refundId, running.paymentIntentId(), 500, "failed", Map.of())));
     h.awaitStripeEventsApplied();
+    List<Map<String, Object>> given = weeksBesides(listing.listingId(), Set.of(running.id()));
+    assertThat(given).singleElement();
+    UUID givenId = (UUID) given.getFirst().get("id");
+    assertThat(restores(givenId)).isEqualTo(running.id());
 
     // When a dispute opened after the week ended is won
     h.advanceClock(Duration.ofHours(1));
@@ -269,9 +280,17 @@ class FeaturedWeekDisputeWonTest {
         .publish(StripeFixtures.sameDispute(disputeCreated, "charge.dispute.closed", "won"));
     h.awaitStripeEventsApplied();
 
-    // Then the week the refund ended stays ended: the dispute took none of its money
-    assertThat(weeksBesides(listing.listingId(), Set.of(running.id()))).isEmpty();
-    assertThat(h.paymentEvents("promotion.created", listing.listingId().toString())).isEmpty();
+    // Then the week given back, which its chargeback ended, is given back in turn, once; the week
+    // the refund ended is not given back a second time: the dispute took none of its money
+    assertThat(expiredAt(givenId)).isNotNull();
+    List<Map<String, Object>> givenAgain =
+        weeksBesides(listing.listingId(), Set.of(running.id(), givenId));
+    assertThat(givenAgain).singleElement();
+    UUID givenAgainId = (UUID) givenAgain.getFirst().get("id");
+    assertThat(restores(givenAgainId)).isEqualTo(givenId);
+    assertThat(h.paymentEvents("promotion.created", listing.listingId().toString()))
+        .extracting(e -> e.at("/data/promotionId").asText())
+        .containsExactly(givenId.toString(), givenAgainId.toString());
   }
 
   @Test
@@ -429,6 +448,15 @@ class FeaturedWeekDisputeWonTest {
         .stream()
         .filter(row -> !known.contains((UUID) row.get("id")))
         .toList();
+  }
+
+  /** The week that week {@code promotionId} gives back, or null. */
+  private static UUID restores(UUID promotionId) {
+    return (UUID)
+        h.db()
+            .row("SELECT restores_promotion_id FROM listing_promotions WHERE id = ?", promotionId)
+            .orElseThrow()
+            .get("restores_promotion_id");
   }
 
   /** The harness's time at PostgreSQL's precision, as the rows keep it. */

@@ -1,0 +1,256 @@
+package io.marketplace.payments.refunds.promotion;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.StripeFixtures;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.EventSchemas;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A featured week that a refund of its payment ended, the refund then failed at Stripe (the money
+ * never went back): the customer paid for the week and gets back what was left of it, once, as a
+ * new week at the end of the listing's featured weeks, announced as {@code promotion.created}, as
+ * for a won dispute. In the other order (the refund recorded before the success, the purchase held
+ * back) the failure delivers the week; both end with the listing featured for the week paid for. An
+ * admin's retry that refunds after all ends the week given back.
+ */
+class FeaturedWeekRefundFailedTest {
+
+  private static final Duration WEEK = Duration.ofDays(7);
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldGiveBackTheWeekARefundEndedOnceWhenStripeFailsTheRefundHoweverOftenItIsTold() {
+    // Given a listing featured for two days, with a second week bought to follow the first
+    var listing = h.paidListing(Duration.ofDays(3));
+    Instant startedAt = now().minus(Duration.ofDays(2));
+    Week running = featuredWeek(listing, startedAt);
+    Week bought = featuredWeek(listing, startedAt.plus(WEEK));
+    // and the second week's payment refunded in full by an admin: the week ends before it began
+    UUID refundId = refundInFull(listing, bought);
+    assertThat(expiredAt(bought.id())).isNotNull();
+    assertThat(h.paymentEvents("promotion.expired", bought.id().toString())).hasSize(1);
+
+    // When Stripe fails the refund (told as charge.refund.updated, refund.updated, refund.failed)
+    // and tells its failure once more under another event id
+    h.advanceClock(Duration.ofHours(1));
+    String failed = failAtStripe(refundId);
+    h.webhooks().publish(StripeFixtures.withNewEventId(failed));
+    h.awaitStripeEventsApplied();
+
+    // Then the refund is failed, and the whole week is given back once, after the running one, as
+    // the payment processor delivers a week held back when such a refund fails first
+    assertThat(h.awaitRefund(bought.paymentIntentId(), "failed")).containsEntry("id", refundId);
+    UUID givenId = givenBack(listing, Set.of(running.id(), bought.id()));
+    assertThat(times(givenId))
+        .containsExactly(startedAt.plus(WEEK), startedAt.plus(WEEK.multipliedBy(2)));
+    assertThat(expiredAt(givenId)).isNull();
+    assertThat(restores(givenId)).isEqualTo(bought.id());
+    // and announced once, as the schema says, paid by the refunded payment, for the same times
+    List<JsonNode> created = h.paymentEvents("promotion.created", givenId.toString());
+    assertThat(created).hasSize(1);
+    JsonNode event = created.getFirst();
+    assertThat(EventSchemas.violations("promotion.created", Json.write(event))).isEmpty();
+    assertThat(event.at("/data/paymentIntentId").asText()).isEqualTo(bought.paymentIntentId());
+    assertThat(event.at("/data/amountCents").asLong()).isEqualTo(500);
+    assertThat(List.of(instant(event.at("/data/startsAt")), instant(event.at("/data/expiresAt"))))
+        .isEqualTo(times(givenId));
+    // and the ended week stays ended, the running one untouched
+    assertThat(h.paymentEvents("promotion.expired", bought.id().toString())).hasSize(1);
+    assertThat(times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
+    assertThat(expiredAt(running.id())).isNull();
+  }
+
+  @Test
+  void shouldEndTheWeekGivenBackWhenAnAdminsRetryRefundsAfterAllAndGiveNothingForALateTwin() {
+    // Given a running week refunded in full, the refund failed at Stripe: the week is given back
+    var listing = h.paidListing(Duration.ofDays(3));
+    Week running = featuredWeek(listing, now().minus(Duration.ofDays(1)));
+    UUID refundId = refundInFull(listing, running);
+    Instant endedAt = expiredAt(running.id());
+    Duration left = Duration.between(endedAt, running.expiresAt());
+    h.advanceClock(Duration.ofHours(1));
+    Instant failedAt = now();
+    String failed = failAtStripe(refundId);
+    h.awaitStripeEventsApplied();
+    UUID givenId = givenBack(listing, Set.of(running.id()));
+    List<Instant> givenTimes = times(givenId);
+    assertThat(givenTimes.getFirst()).isAfterOrEqualTo(failedAt);
+    assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
+
+    // When an admin retries the refund, as checkout-api does, and Stripe makes it this time
+    h.advanceClock(Duration.ofHours(1));
+    assertThat(h.db().jdbi().onDemand(RefundDao.class).retryFailed(refundId, h.now())).isOne();
+    assertThat(h.executor().execute(refundId).isProcessed()).isTrue();
+    // and Stripe's failure of the first attempt is told once more, late
+    h.webhooks().publish(StripeFixtures.withNewEventId(failed));
+    h.awaitStripeEventsApplied();
+
+    // Then the week given back ends with the money, announced once, and nothing more is given
+    assertThat(h.awaitRefund(running.paymentIntentId(), "processed")).containsEntry("attempt", 1);
+    assertThat(expiredAt(givenId)).isNotNull().isBefore(givenTimes.getLast());
+    assertThat(h.paymentEvents("promotion.expired", givenId.toString())).hasSize(1);
+    assertThat(weeksBesides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
+    assertThat(h.paymentEvents("promotion.created", listing.listingId().toString()))
+        .extracting(e -> e.at("/data/promotionId").asText())
+        .containsExactly(givenId.toString());
+  }
+
+  @Test
+  void shouldGiveNothingBackForAWeekThatRanOutBeforeItsRefundFailed() {
+    // Given a week that ran out, ended by the expirer, then refunded in full
+    var listing = h.paidListing(Duration.ofDays(10));
+    Week ranOut = featuredWeek(listing, now().minus(Duration.ofDays(8)));
+    h.db()
+        .execute(
+            "UPDATE listing_promotions SET expired_at = ?, end_cause = 'expired' WHERE id = ?",
+            ranOut.expiresAt(),
+            ranOut.id());
+    UUID refundId = refundInFull(listing, ranOut);
+
+    // When Stripe fails the refund
+    failAtStripe(refundId);
+    h.awaitStripeEventsApplied();
+
+    // Then the refund is failed, and nothing is given back: the week was used up
+    h.awaitRefund(ranOut.paymentIntentId(), "failed");
+    assertThat(weeksBesides(listing.listingId(), Set.of(ranOut.id()))).isEmpty();
+    assertThat(h.paymentEvents("promotion.created", listing.listingId().toString())).isEmpty();
+  }
+
+  /** A featured week of the listing paid at the emulator, as the payment processor records it. */
+  private record Week(UUID id, String paymentIntentId, Instant expiresAt) {}
+
+  private static Week featuredWeek(Harness.Paid listing, Instant startsAt) {
+    String pi = h.charge(listing.userId(), listing.listingId(), 500, "promotion_featured");
+    h.recordPayment(pi, listing.userId(), listing.listingId(), 500, "promotion_featured", h.now());
+    UUID id = UUID.randomUUID();
+    h.db()
+        .execute(
+            """
+            INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
+                                            amount_cents, starts_at, expires_at)
+            VALUES (?, ?, 'featured', ?, 500, ?, ?)
+            """,
+            id,
+            listing.listingId(),
+            pi,
+            startsAt,
+            startsAt.plus(WEEK));
+    return new Week(id, pi, startsAt.plus(WEEK));
+  }
+
+  /** An admin's refund of all of the week's payment, made at Stripe: returns the record's id. */
+  private static UUID refundInFull(Harness.Paid listing, Week week) {
+    UUID refundId =
+        h.approvedRefund(
+            new Harness.Paid(listing.userId(), listing.listingId(), week.paymentIntentId(), 500),
+            500);
+    assertThat(h.executor().execute(refundId).isProcessed()).isTrue();
+    return refundId;
+  }
+
+  /** Stripe fails the refund's Stripe refund after making it; returns its refund.failed event. */
+  private static String failAtStripe(UUID refundId) {
+    String stripeRefundId =
+        (String)
+            h.db()
+                .row("SELECT stripe_refund_id FROM payment_refunds WHERE id = ?", refundId)
+                .orElseThrow()
+                .get("stripe_refund_id");
+    h.emulator().failRefund(stripeRefundId);
+    return awaitForwarded("refund.failed", stripeRefundId);
+  }
+
+  /** The one week given back on the listing, besides {@code known}. */
+  private static UUID givenBack(Harness.Paid listing, Set<UUID> known) {
+    List<Map<String, Object>> given = weeksBesides(listing.listingId(), known);
+    assertThat(given).singleElement();
+    return (UUID) given.getFirst().get("id");
+  }
+
+  /** The listing's featured weeks other than {@code known}. */
+  private static List<Map<String, Object>> weeksBesides(UUID listingId, Set<UUID> known) {
+    return h
+        .db()
+        .rows(
+            "SELECT id FROM listing_promotions WHERE listing_id = ? AND type = 'featured'",
+            listingId)
+        .stream()
+        .filter(row -> !known.contains((UUID) row.get("id")))
+        .toList();
+  }
+
+  /** The week that week {@code promotionId} gives back, or null. */
+  private static UUID restores(UUID promotionId) {
+    return (UUID)
+        h.db()
+            .row("SELECT restores_promotion_id FROM listing_promotions WHERE id = ?", promotionId)
+            .orElseThrow()
+            .get("restores_promotion_id");
+  }
+
+  /** The harness's time at PostgreSQL's precision, as the rows keep it. */
+  private static Instant now() {
+    return h.now().truncatedTo(ChronoUnit.MICROS);
+  }
+
+  private static Instant expiredAt(UUID promotionId) {
+    return instant(
+        h.db()
+            .row("SELECT expired_at FROM listing_promotions WHERE id = ?", promotionId)
+            .orElseThrow()
+            .get("expired_at"));
+  }
+
+  private static List<Instant> times(UUID promotionId) {
+    Map<String, Object> row =
+        h.db()
+            .row("SELECT starts_at, expires_at FROM listing_promotions WHERE id = ?", promotionId)
+            .orElseThrow();
+    return List.of(instant(row.get("starts_at")), instant(row.get("expires_at")));
+  }
+
+  private static Instant instant(Object value) {
+    return switch (value) {
+      case null -> null;
+      case Instant i -> i;
+      case OffsetDateTime o -> o.toInstant();
+      case java.sql.Timestamp t -> t.toInstant();
+      case JsonNode n -> n.isNull() ? null : Instant.parse(n.asText());
+      default -> throw new IllegalArgumentException("not a time: " + value.getClass());
+    };
+  }
+
+  private static String awaitForwarded(String type, String objectId) {
+    return Await.value(
+        Harness.WAIT,
+        type + " of " + objectId,
+        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
+  }
+}
