@@ -2,6 +2,7 @@ package io.marketplace.payments.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.KafkaConfig;
@@ -25,7 +26,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -37,9 +41,10 @@ import org.junit.jupiter.api.Test;
  * place, so the refund worker may record a chargeback or a dashboard refund of a payment before the
  * processor applies its success: the processor then holds the purchase back (the customer has the
  * money). When that money comes back to us (a dispute won, a refund Stripe failed), the purchase is
- * delivered once, or refunded if it can no longer be. Both services run as deployed, with the
- * Stripe emulator holding the payments; the test publishes Stripe's events itself, as the gateway
- * would, in the order a lagging processor would see them.
+ * delivered once, or refunded if it can no longer be; a featured week delivered first, and ended by
+ * the refund, is given back, so both orders end with the week paid for. Both services run as
+ * deployed, with the Stripe emulator holding the payments; the test publishes Stripe's events
+ * itself, as the gateway would, in the order a lagging processor would see them.
  */
 class MoneyComingBackTest {
 
@@ -187,6 +192,65 @@ class MoneyComingBackTest {
   }
 
   @Test
+  void shouldFeatureTheListingForTheWeekPaidForWhicheverCameFirstWhenItsRefundFailsAtStripe() {
+    // Given two listings featured until the same time, each with a week bought to follow, paid at
+    // Stripe and refunded in full from Stripe's dashboard
+    Instant featuredUntil = Instant.now().plus(Duration.ofDays(3)).truncatedTo(ChronoUnit.MICROS);
+    Bought weekFirst = featuredWeekRefunded(featuredUntil);
+    Bought refundFirst = featuredWeekRefunded(featuredUntil);
+    // and the processor applying one's success before the refund worker records its refund: its
+    // week is made, then ended by the refund before it began
+    publish("payment_intent.succeeded", emulator.object(weekFirst.pi()).orElseThrow());
+    Await.until(
+        WAIT,
+        "the week of " + weekFirst.pi(),
+        () ->
+            db.count("listing_promotions WHERE stripe_payment_intent_id = ?", weekFirst.pi()) == 1);
+    publish("refund.created", weekFirst.refund());
+    awaitRefund(weekFirst.pi(), "user_request", "processed");
+    assertThat(runningWeeks(weekFirst.listingId())).isEmpty();
+    // and the other's refund recorded before its success: its week is held back
+    publish("refund.created", refundFirst.refund());
+    awaitRefund(refundFirst.pi(), "user_request", "processed");
+    publish("payment_intent.succeeded", emulator.object(refundFirst.pi()).orElseThrow());
+    awaitPayment(refundFirst.pi(), "succeeded");
+    assertThat(runningWeeks(refundFirst.listingId())).isEmpty();
+
+    // When Stripe fails both refunds: the money is ours again
+    publish("refund.failed", emulator.failRefund((String) weekFirst.refund().get("id")));
+    publish("refund.failed", emulator.failRefund((String) refundFirst.refund().get("id")));
+
+    // Then each listing is featured for the week paid for, after its running week, the same in
+    // both orders: given back in the one, delivered in the other
+    List<List<Instant>> paidFor = List.of(List.of(featuredUntil, featuredUntil.plus(WEEK)));
+    for (Bought bought : List.of(weekFirst, refundFirst)) {
+      Await.until(
+          WAIT,
+          "the week of " + bought.pi() + " featured again",
+          () -> runningWeeks(bought.listingId()).equals(paidFor));
+    }
+    // and announced the same: the last promotion.created of each listing is that week, paid by
+    // its payment, once
+    for (Bought bought : List.of(weekFirst, refundFirst)) {
+      List<PaymentEvents.Event> created = events.ofType(bought.listingId(), "promotion.created");
+      assertThat(created.stream().map(PaymentEvents.Event::id).distinct()).hasSameSizeAs(created);
+      JsonNode last = created.getLast().data();
+      assertThat(last.path("paymentIntentId").asText()).isEqualTo(bought.pi());
+      assertThat(last.path("amountCents").asLong()).isEqualTo(500);
+      assertThat(
+              List.of(
+                  Instant.parse(last.path("startsAt").asText()),
+                  Instant.parse(last.path("expiresAt").asText())))
+          .isEqualTo(paidFor.getFirst());
+    }
+    // and neither customer is refunded automatically: they have the week
+    for (Bought bought : List.of(weekFirst, refundFirst)) {
+      assertThat(db.count("payment_refunds WHERE stripe_payment_intent_id = ?", bought.pi()))
+          .isOne();
+    }
+  }
+
+  @Test
   void shouldRecordADashboardRefundThatCameBeforeThePaymentsRowAndNotDeliverWhatItPaidFor() {
     // Given a listing checked out, its payments row lost (checkout-api's insert never committed),
     // and its posting fee paid at Stripe
@@ -267,6 +331,60 @@ class MoneyComingBackTest {
   }
 
   // ---- the world
+
+  private static final Duration WEEK = Duration.ofDays(7);
+
+  /** A featured week paid at Stripe and its dashboard refund, neither applied yet. */
+  private record Bought(UUID listingId, String pi, Map<String, Object> refund) {}
+
+  /**
+   * An active listing featured until {@code featuredUntil}, with a featured week bought to follow,
+   * paid at Stripe (its success not applied yet) and refunded in full from Stripe's dashboard (the
+   * refund not applied yet).
+   */
+  private static Bought featuredWeekRefunded(Instant featuredUntil) {
+    UUID userId = user();
+    UUID listingId = listing(userId, "active");
+    db.execute(
+        """
+        INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
+                                        amount_cents, starts_at, expires_at)
+        VALUES (?, ?, 'featured', ?, 500, ?, ?)
+        """,
+        UUID.randomUUID(),
+        listingId,
+        "pi_earlier_" + UUID.randomUUID().toString().replace("-", ""),
+        featuredUntil.minus(WEEK),
+        featuredUntil);
+    String pi = pay(userId, listingId, "promotion_featured", 500, true);
+    return new Bought(listingId, pi, emulator.refundOutsideSystem(pi, null));
+  }
+
+  /** The listing's featured weeks still running after the week it had, as start and end. */
+  private static List<List<Instant>> runningWeeks(UUID listingId) {
+    return db
+        .rows(
+            """
+            SELECT starts_at, expires_at FROM listing_promotions
+            WHERE listing_id = ? AND type = 'featured' AND expired_at IS NULL
+              AND (stripe_payment_intent_id IS NULL
+                   OR stripe_payment_intent_id NOT LIKE 'pi_earlier_%')
+            ORDER BY starts_at
+            """,
+            listingId)
+        .stream()
+        .map(r -> List.of(instant(r.get("starts_at")), instant(r.get("expires_at"))))
+        .toList();
+  }
+
+  private static Instant instant(Object value) {
+    return switch (value) {
+      case Instant i -> i;
+      case OffsetDateTime o -> o.toInstant();
+      case java.sql.Timestamp t -> t.toInstant();
+      default -> throw new IllegalArgumentException("not a time: " + value);
+    };
+  }
 
   private static UUID user() {
     UUID userId = UUID.randomUUID();
