@@ -122,6 +122,53 @@ class FeaturedWeekRefundFailedTest {
   }
 
   @Test
+  void shouldGiveBackTheWeekAChargebackEndedWhenTheRefundCountedWithItFails() {
+    // Given a listing featured for two days, whose week's payment (500) is refunded in part (200)
+    // from Stripe's dashboard, then charged back for the rest (300): the chargeback is the last of
+    // the money, and the week ends
+    var listing = h.paidListing(Duration.ofDays(3));
+    Week running = featuredWeek(listing, now().minus(Duration.ofDays(2)));
+    String refundId = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    refundId, running.paymentIntentId(), 200, "succeeded", Map.of())));
+    h.awaitStripeEventsApplied();
+    assertThat(expiredAt(running.id())).isNull();
+    h.advanceClock(Duration.ofHours(1));
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "charge.dispute.created",
+                StripeFixtures.dispute(
+                    StripeFixtures.newId("du"), running.paymentIntentId(), 300, "needs_response")));
+    h.awaitStripeEventsApplied();
+    Instant endedAt = expiredAt(running.id());
+    assertThat(endedAt).isNotNull();
+    Duration left = Duration.between(endedAt, running.expiresAt());
+
+    // When Stripe fails the refund: the customer, with 200 of the 500 with us, paid for the week
+    h.advanceClock(Duration.ofHours(1));
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.failed",
+                StripeFixtures.refund(
+                    refundId, running.paymentIntentId(), 200, "failed", Map.of())));
+    h.awaitStripeEventsApplied();
+
+    // Then what was left of the week is given back once, as if the refund had never counted (then
+    // the chargeback alone would have left the week running)
+    UUID givenId = givenBack(listing, Set.of(running.id()));
+    assertThat(restores(givenId)).isEqualTo(running.id());
+    List<Instant> givenTimes = times(givenId);
+    assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
+    assertThat(h.paymentEvents("promotion.created", givenId.toString())).hasSize(1);
+  }
+
+  @Test
   void shouldGiveNothingBackForAWeekThatRanOutBeforeItsRefundFailed() {
     // Given a week that ran out, ended by the expirer, then refunded in full
     var listing = h.paidListing(Duration.ofDays(10));
