@@ -1,5 +1,7 @@
 package io.marketplace.payments.refunds.promotion;
 
+import static io.marketplace.payments.refunds.promotion.FeaturedWeeks.WEEK;
+import static io.marketplace.payments.refunds.promotion.FeaturedWeeks.instant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,12 +9,10 @@ import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
-import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.refunds.promotion.FeaturedWeeks.Week;
 import io.marketplace.payments.testsupport.EventSchemas;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,12 +31,13 @@ import org.junit.jupiter.api.Test;
  */
 class FeaturedWeekRefundFailedTest {
 
-  private static final Duration WEEK = Duration.ofDays(7);
   private static Harness h;
+  private static FeaturedWeeks weeks;
 
   @BeforeAll
   static void start() {
     h = new Harness();
+    weeks = new FeaturedWeeks(h);
   }
 
   @AfterAll
@@ -48,12 +49,12 @@ class FeaturedWeekRefundFailedTest {
   void shouldGiveBackTheWeekARefundEndedOnceWhenStripeFailsTheRefundHoweverOftenItIsTold() {
     // Given a listing featured for two days, with a second week bought to follow the first
     var listing = h.paidListing(Duration.ofDays(3));
-    Instant startedAt = now().minus(Duration.ofDays(2));
-    Week running = featuredWeek(listing, startedAt);
-    Week bought = featuredWeek(listing, startedAt.plus(WEEK));
+    Instant startedAt = weeks.now().minus(Duration.ofDays(2));
+    Week running = weeks.buy(listing, startedAt);
+    Week bought = weeks.buy(listing, startedAt.plus(WEEK));
     // and the second week's payment refunded in full by an admin: the week ends before it began
     UUID refundId = refundInFull(listing, bought);
-    assertThat(expiredAt(bought.id())).isNotNull();
+    assertThat(weeks.expiredAt(bought.id())).isNotNull();
     assertThat(h.paymentEvents("promotion.expired", bought.id().toString())).hasSize(1);
 
     // When Stripe fails the refund (told as charge.refund.updated, refund.updated, refund.failed)
@@ -67,10 +68,10 @@ class FeaturedWeekRefundFailedTest {
     // the payment processor delivers a week held back when such a refund fails first
     assertThat(h.awaitRefund(bought.paymentIntentId(), "failed")).containsEntry("id", refundId);
     UUID givenId = givenBack(listing, Set.of(running.id(), bought.id()));
-    assertThat(times(givenId))
+    assertThat(weeks.times(givenId))
         .containsExactly(startedAt.plus(WEEK), startedAt.plus(WEEK.multipliedBy(2)));
-    assertThat(expiredAt(givenId)).isNull();
-    assertThat(restores(givenId)).isEqualTo(bought.id());
+    assertThat(weeks.expiredAt(givenId)).isNull();
+    assertThat(weeks.restores(givenId)).isEqualTo(bought.id());
     // and announced once, as the schema says, paid by the refunded payment, for the same times
     List<JsonNode> created = h.paymentEvents("promotion.created", givenId.toString());
     assertThat(created).hasSize(1);
@@ -79,27 +80,27 @@ class FeaturedWeekRefundFailedTest {
     assertThat(event.at("/data/paymentIntentId").asText()).isEqualTo(bought.paymentIntentId());
     assertThat(event.at("/data/amountCents").asLong()).isEqualTo(500);
     assertThat(List.of(instant(event.at("/data/startsAt")), instant(event.at("/data/expiresAt"))))
-        .isEqualTo(times(givenId));
+        .isEqualTo(weeks.times(givenId));
     // and the ended week stays ended, the running one untouched
     assertThat(h.paymentEvents("promotion.expired", bought.id().toString())).hasSize(1);
-    assertThat(times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
-    assertThat(expiredAt(running.id())).isNull();
+    assertThat(weeks.times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
+    assertThat(weeks.expiredAt(running.id())).isNull();
   }
 
   @Test
   void shouldEndTheWeekGivenBackWhenAnAdminsRetryRefundsAfterAllAndGiveNothingForALateTwin() {
     // Given a running week refunded in full, the refund failed at Stripe: the week is given back
     var listing = h.paidListing(Duration.ofDays(3));
-    Week running = featuredWeek(listing, now().minus(Duration.ofDays(1)));
+    Week running = weeks.buy(listing, weeks.now().minus(Duration.ofDays(1)));
     UUID refundId = refundInFull(listing, running);
-    Instant endedAt = expiredAt(running.id());
+    Instant endedAt = weeks.expiredAt(running.id());
     Duration left = Duration.between(endedAt, running.expiresAt());
     h.advanceClock(Duration.ofHours(1));
-    Instant failedAt = now();
+    Instant failedAt = weeks.now();
     String failed = failAtStripe(refundId);
     h.awaitStripeEventsApplied();
     UUID givenId = givenBack(listing, Set.of(running.id()));
-    List<Instant> givenTimes = times(givenId);
+    List<Instant> givenTimes = weeks.times(givenId);
     assertThat(givenTimes.getFirst()).isAfterOrEqualTo(failedAt);
     assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
 
@@ -113,9 +114,9 @@ class FeaturedWeekRefundFailedTest {
 
     // Then the week given back ends with the money, announced once, and nothing more is given
     assertThat(h.awaitRefund(running.paymentIntentId(), "processed")).containsEntry("attempt", 1);
-    assertThat(expiredAt(givenId)).isNotNull().isBefore(givenTimes.getLast());
+    assertThat(weeks.expiredAt(givenId)).isNotNull().isBefore(givenTimes.getLast());
     assertThat(h.paymentEvents("promotion.expired", givenId.toString())).hasSize(1);
-    assertThat(weeksBesides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
+    assertThat(weeks.besides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
     assertThat(h.paymentEvents("promotion.created", listing.listingId().toString()))
         .extracting(e -> e.at("/data/promotionId").asText())
         .containsExactly(givenId.toString());
@@ -127,7 +128,7 @@ class FeaturedWeekRefundFailedTest {
     // from Stripe's dashboard, then charged back for the rest (300): the chargeback is the last of
     // the money, and the week ends
     var listing = h.paidListing(Duration.ofDays(3));
-    Week running = featuredWeek(listing, now().minus(Duration.ofDays(2)));
+    Week running = weeks.buy(listing, weeks.now().minus(Duration.ofDays(2)));
     String refundId = StripeFixtures.newId("re");
     h.webhooks()
         .publish(
@@ -136,7 +137,7 @@ class FeaturedWeekRefundFailedTest {
                 StripeFixtures.refund(
                     refundId, running.paymentIntentId(), 200, "succeeded", Map.of())));
     h.awaitStripeEventsApplied();
-    assertThat(expiredAt(running.id())).isNull();
+    assertThat(weeks.expiredAt(running.id())).isNull();
     h.advanceClock(Duration.ofHours(1));
     h.webhooks()
         .publish(
@@ -145,7 +146,7 @@ class FeaturedWeekRefundFailedTest {
                 StripeFixtures.dispute(
                     StripeFixtures.newId("du"), running.paymentIntentId(), 300, "needs_response")));
     h.awaitStripeEventsApplied();
-    Instant endedAt = expiredAt(running.id());
+    Instant endedAt = weeks.expiredAt(running.id());
     assertThat(endedAt).isNotNull();
     Duration left = Duration.between(endedAt, running.expiresAt());
 
@@ -162,8 +163,8 @@ class FeaturedWeekRefundFailedTest {
     // Then what was left of the week is given back once, as if the refund had never counted (then
     // the chargeback alone would have left the week running)
     UUID givenId = givenBack(listing, Set.of(running.id()));
-    assertThat(restores(givenId)).isEqualTo(running.id());
-    List<Instant> givenTimes = times(givenId);
+    assertThat(weeks.restores(givenId)).isEqualTo(running.id());
+    List<Instant> givenTimes = weeks.times(givenId);
     assertThat(Duration.between(givenTimes.getFirst(), givenTimes.getLast())).isEqualTo(left);
     assertThat(h.paymentEvents("promotion.created", givenId.toString())).hasSize(1);
   }
@@ -172,7 +173,7 @@ class FeaturedWeekRefundFailedTest {
   void shouldGiveNothingBackForAWeekThatRanOutBeforeItsRefundFailed() {
     // Given a week that ran out, ended by the expirer, then refunded in full
     var listing = h.paidListing(Duration.ofDays(10));
-    Week ranOut = featuredWeek(listing, now().minus(Duration.ofDays(8)));
+    Week ranOut = weeks.buy(listing, weeks.now().minus(Duration.ofDays(8)));
     h.db()
         .execute(
             "UPDATE listing_promotions SET expired_at = ?, end_cause = 'expired' WHERE id = ?",
@@ -186,30 +187,8 @@ class FeaturedWeekRefundFailedTest {
 
     // Then the refund is failed, and nothing is given back: the week was used up
     h.awaitRefund(ranOut.paymentIntentId(), "failed");
-    assertThat(weeksBesides(listing.listingId(), Set.of(ranOut.id()))).isEmpty();
+    assertThat(weeks.besides(listing.listingId(), Set.of(ranOut.id()))).isEmpty();
     assertThat(h.paymentEvents("promotion.created", listing.listingId().toString())).isEmpty();
-  }
-
-  /** A featured week of the listing paid at the emulator, as the payment processor records it. */
-  private record Week(UUID id, String paymentIntentId, Instant expiresAt) {}
-
-  private static Week featuredWeek(Harness.Paid listing, Instant startsAt) {
-    String pi = h.charge(listing.userId(), listing.listingId(), 500, "promotion_featured");
-    h.recordPayment(pi, listing.userId(), listing.listingId(), 500, "promotion_featured", h.now());
-    UUID id = UUID.randomUUID();
-    h.db()
-        .execute(
-            """
-            INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
-                                            amount_cents, starts_at, expires_at)
-            VALUES (?, ?, 'featured', ?, 500, ?, ?)
-            """,
-            id,
-            listing.listingId(),
-            pi,
-            startsAt,
-            startsAt.plus(WEEK));
-    return new Week(id, pi, startsAt.plus(WEEK));
   }
 
   /** An admin's refund of all of the week's payment, made at Stripe: returns the record's id. */
@@ -231,73 +210,13 @@ class FeaturedWeekRefundFailedTest {
                 .orElseThrow()
                 .get("stripe_refund_id");
     h.emulator().failRefund(stripeRefundId);
-    return awaitForwarded("refund.failed", stripeRefundId);
+    return weeks.awaitForwarded("refund.failed", stripeRefundId);
   }
 
   /** The one week given back on the listing, besides {@code known}. */
   private static UUID givenBack(Harness.Paid listing, Set<UUID> known) {
-    List<Map<String, Object>> given = weeksBesides(listing.listingId(), known);
+    List<Map<String, Object>> given = weeks.besides(listing.listingId(), known);
     assertThat(given).singleElement();
     return (UUID) given.getFirst().get("id");
-  }
-
-  /** The listing's featured weeks other than {@code known}. */
-  private static List<Map<String, Object>> weeksBesides(UUID listingId, Set<UUID> known) {
-    return h
-        .db()
-        .rows(
-            "SELECT id FROM listing_promotions WHERE listing_id = ? AND type = 'featured'",
-            listingId)
-        .stream()
-        .filter(row -> !known.contains((UUID) row.get("id")))
-        .toList();
-  }
-
-  /** The week that week {@code promotionId} gives back, or null. */
-  private static UUID restores(UUID promotionId) {
-    return (UUID)
-        h.db()
-            .row("SELECT restores_promotion_id FROM listing_promotions WHERE id = ?", promotionId)
-            .orElseThrow()
-            .get("restores_promotion_id");
-  }
-
-  /** The harness's time at PostgreSQL's precision, as the rows keep it. */
-  private static Instant now() {
-    return h.now().truncatedTo(ChronoUnit.MICROS);
-  }
-
-  private static Instant expiredAt(UUID promotionId) {
-    return instant(
-        h.db()
-            .row("SELECT expired_at FROM listing_promotions WHERE id = ?", promotionId)
-            .orElseThrow()
-            .get("expired_at"));
-  }
-
-  private static List<Instant> times(UUID promotionId) {
-    Map<String, Object> row =
-        h.db()
-            .row("SELECT starts_at, expires_at FROM listing_promotions WHERE id = ?", promotionId)
-            .orElseThrow();
-    return List.of(instant(row.get("starts_at")), instant(row.get("expires_at")));
-  }
-
-  private static Instant instant(Object value) {
-    return switch (value) {
-      case null -> null;
-      case Instant i -> i;
-      case OffsetDateTime o -> o.toInstant();
-      case java.sql.Timestamp t -> t.toInstant();
-      case JsonNode n -> n.isNull() ? null : Instant.parse(n.asText());
-      default -> throw new IllegalArgumentException("not a time: " + value.getClass());
-    };
-  }
-
-  private static String awaitForwarded(String type, String objectId) {
-    return Await.value(
-        Harness.WAIT,
-        type + " of " + objectId,
-        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
   }
 }

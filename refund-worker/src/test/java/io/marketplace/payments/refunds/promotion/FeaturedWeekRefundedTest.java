@@ -1,17 +1,17 @@
 package io.marketplace.payments.refunds.promotion;
 
+import static io.marketplace.payments.refunds.promotion.FeaturedWeeks.WEEK;
+import static io.marketplace.payments.refunds.promotion.FeaturedWeeks.instant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
-import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.refunds.promotion.FeaturedWeeks.Week;
 import io.marketplace.payments.testsupport.EventSchemas;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -27,12 +27,13 @@ import org.junit.jupiter.api.Test;
  */
 class FeaturedWeekRefundedTest {
 
-  private static final Duration WEEK = Duration.ofDays(7);
   private static Harness h;
+  private static FeaturedWeeks weeks;
 
   @BeforeAll
   static void start() {
     h = new Harness();
+    weeks = new FeaturedWeeks(h);
   }
 
   @AfterAll
@@ -44,23 +45,23 @@ class FeaturedWeekRefundedTest {
   void shouldEndARunningWeekRefundedInStripesDashboardOnceAndMoveUpTheWeekAfterIt() {
     // Given a listing featured for two days now, with a second week bought to follow the first
     var listing = h.paidListing(Duration.ofDays(3));
-    Instant startedAt = now().minus(Duration.ofDays(2));
-    Week running = featuredWeek(listing, startedAt);
-    Week next = featuredWeek(listing, startedAt.plus(WEEK));
+    Instant startedAt = weeks.now().minus(Duration.ofDays(2));
+    Week running = weeks.buy(listing, startedAt);
+    Week next = weeks.buy(listing, startedAt.plus(WEEK));
 
     // When support refunds the running week in full in Stripe's dashboard, and Stripe tells it
     // twice, under two event ids
     Map<String, Object> refund = h.emulator().refundOutsideSystem(running.paymentIntentId(), null);
-    String created = awaitForwarded("refund.created", (String) refund.get("id"));
+    String created = weeks.awaitForwarded("refund.created", (String) refund.get("id"));
     h.webhooks().publish(StripeFixtures.withNewEventId(created, "refund.updated"));
     h.awaitStripeEventsApplied();
 
     // Then the running week ended when the refund was recorded, its row kept
-    Instant endedAt = expiredAt(running.id());
+    Instant endedAt = weeks.expiredAt(running.id());
     assertThat(endedAt).isNotNull().isAfter(startedAt).isBefore(startedAt.plus(WEEK));
     // and the next week starts then, for its whole seven days
-    assertThat(times(next.id())).containsExactly(endedAt, endedAt.plus(WEEK));
-    assertThat(expiredAt(next.id())).isNull();
+    assertThat(weeks.times(next.id())).containsExactly(endedAt, endedAt.plus(WEEK));
+    assertThat(weeks.expiredAt(next.id())).isNull();
     // and the end is announced once, as the schema says, with the listing featured until the
     // next week ends
     List<JsonNode> expired = h.paymentEvents("promotion.expired", running.id().toString());
@@ -77,18 +78,18 @@ class FeaturedWeekRefundedTest {
   void shouldLeaveAWeekRunningWhenOnlyPartOfItsMoneyWentBack() {
     // Given a listing featured since yesterday
     var listing = h.paidListing(Duration.ofDays(3));
-    Instant startedAt = now().minus(Duration.ofDays(1));
-    Week running = featuredWeek(listing, startedAt);
+    Instant startedAt = weeks.now().minus(Duration.ofDays(1));
+    Week running = weeks.buy(listing, startedAt);
 
     // When support refunds 200 of its 500 cents in Stripe's dashboard
     Map<String, Object> refund = h.emulator().refundOutsideSystem(running.paymentIntentId(), 200L);
-    awaitForwarded("refund.created", (String) refund.get("id"));
+    weeks.awaitForwarded("refund.created", (String) refund.get("id"));
     h.awaitStripeEventsApplied();
 
     // Then the refund is recorded, and the week runs on, unannounced
     h.awaitRefund(running.paymentIntentId(), "processed");
-    assertThat(expiredAt(running.id())).isNull();
-    assertThat(times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
+    assertThat(weeks.expiredAt(running.id())).isNull();
+    assertThat(weeks.times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
     assertThat(h.paymentEvents("promotion.expired", running.id().toString())).isEmpty();
   }
 
@@ -96,7 +97,7 @@ class FeaturedWeekRefundedTest {
   void shouldEndAnAdminsApprovedRefundsWeekOnceWhenTheRefundIsProcessed() {
     // Given a listing featured since yesterday
     var listing = h.paidListing(Duration.ofDays(3));
-    Week running = featuredWeek(listing, now().minus(Duration.ofDays(1)));
+    Week running = weeks.buy(listing, weeks.now().minus(Duration.ofDays(1)));
 
     // When an admin's refund of all of it is approved and executed, and executed again
     UUID refundId =
@@ -107,7 +108,7 @@ class FeaturedWeekRefundedTest {
     h.executor().execute(refundId);
 
     // Then the week ended, and its end is announced once, with nothing featured after it
-    assertThat(expiredAt(running.id())).isNotNull();
+    assertThat(weeks.expiredAt(running.id())).isNotNull();
     List<JsonNode> expired = h.paymentEvents("promotion.expired", running.id().toString());
     assertThat(expired).hasSize(1);
     assertThat(expired.getFirst().at("/data/listingFeaturedUntil").isNull()).isTrue();
@@ -117,90 +118,29 @@ class FeaturedWeekRefundedTest {
   void shouldEndAWeekNotBegunYetWhenItsPaymentIsDisputedAndMoveUpTheWeekAfterIt() {
     // Given a listing featured since yesterday, with two more weeks bought to follow
     var listing = h.paidListing(Duration.ofDays(3));
-    Instant startedAt = now().minus(Duration.ofDays(1));
-    Week running = featuredWeek(listing, startedAt);
-    Week second = featuredWeek(listing, startedAt.plus(WEEK));
-    Week third = featuredWeek(listing, startedAt.plus(WEEK.multipliedBy(2)));
+    Instant startedAt = weeks.now().minus(Duration.ofDays(1));
+    Week running = weeks.buy(listing, startedAt);
+    Week second = weeks.buy(listing, startedAt.plus(WEEK));
+    Week third = weeks.buy(listing, startedAt.plus(WEEK.multipliedBy(2)));
 
     // When the second week's payment is disputed, and Stripe tells it again under another id
     String disputeId = h.emulator().openDispute(second.paymentIntentId());
-    String created = awaitForwarded("charge.dispute.created", disputeId);
+    String created = weeks.awaitForwarded("charge.dispute.created", disputeId);
     h.webhooks().publish(StripeFixtures.withNewEventId(created));
     h.awaitStripeEventsApplied();
 
     // Then the second week ended before it began, once announced
-    Instant endedAt = expiredAt(second.id());
+    Instant endedAt = weeks.expiredAt(second.id());
     assertThat(endedAt).isNotNull().isBefore(startedAt.plus(WEEK));
     List<JsonNode> expired = h.paymentEvents("promotion.expired", second.id().toString());
     assertThat(expired).hasSize(1);
     assertThat(instant(expired.getFirst().at("/data/listingFeaturedUntil")))
         .isEqualTo(startedAt.plus(WEEK.multipliedBy(2)));
     // and the third takes its place, while the running week is untouched
-    assertThat(times(third.id()))
+    assertThat(weeks.times(third.id()))
         .containsExactly(startedAt.plus(WEEK), startedAt.plus(WEEK.multipliedBy(2)));
-    assertThat(times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
-    assertThat(expiredAt(running.id())).isNull();
+    assertThat(weeks.times(running.id())).containsExactly(startedAt, startedAt.plus(WEEK));
+    assertThat(weeks.expiredAt(running.id())).isNull();
     assertThat(h.paymentEvents("promotion.expired", running.id().toString())).isEmpty();
-  }
-
-  /** A featured week of the listing paid at the emulator, as the payment processor records it. */
-  private record Week(UUID id, String paymentIntentId) {}
-
-  private static Week featuredWeek(Harness.Paid listing, Instant startsAt) {
-    String pi = h.charge(listing.userId(), listing.listingId(), 500, "promotion_featured");
-    h.recordPayment(pi, listing.userId(), listing.listingId(), 500, "promotion_featured", h.now());
-    UUID id = UUID.randomUUID();
-    h.db()
-        .execute(
-            """
-            INSERT INTO listing_promotions (id, listing_id, type, stripe_payment_intent_id,
-                                            amount_cents, starts_at, expires_at)
-            VALUES (?, ?, 'featured', ?, 500, ?, ?)
-            """,
-            id,
-            listing.listingId(),
-            pi,
-            startsAt,
-            startsAt.plus(WEEK));
-    return new Week(id, pi);
-  }
-
-  /** The harness's time at PostgreSQL's precision, as the rows keep it. */
-  private static Instant now() {
-    return h.now().truncatedTo(ChronoUnit.MICROS);
-  }
-
-  private static Instant expiredAt(UUID promotionId) {
-    return instant(
-        h.db()
-            .row("SELECT expired_at FROM listing_promotions WHERE id = ?", promotionId)
-            .orElseThrow()
-            .get("expired_at"));
-  }
-
-  private static List<Instant> times(UUID promotionId) {
-    Map<String, Object> row =
-        h.db()
-            .row("SELECT starts_at, expires_at FROM listing_promotions WHERE id = ?", promotionId)
-            .orElseThrow();
-    return List.of(instant(row.get("starts_at")), instant(row.get("expires_at")));
-  }
-
-  private static Instant instant(Object value) {
-    return switch (value) {
-      case null -> null;
-      case Instant i -> i;
-      case OffsetDateTime o -> o.toInstant();
-      case java.sql.Timestamp t -> t.toInstant();
-      case JsonNode n -> n.isNull() ? null : Instant.parse(n.asText());
-      default -> throw new IllegalArgumentException("not a time: " + value.getClass());
-    };
-  }
-
-  private static String awaitForwarded(String type, String objectId) {
-    return Await.value(
-        Harness.WAIT,
-        type + " of " + objectId,
-        () -> h.webhooks().forwarded(type, objectId).stream().findFirst());
   }
 }
