@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -205,10 +206,13 @@ public final class DisputeHandler {
       Instant takenBackAt,
       Instant now) {
     boolean newlyCounted = store.markCounted(dispute.id(), now) == 1;
+    // a chargeback whose first event to arrive says it is won was, in Stripe's order, counted when
+    // it opened, before the win: the ban is decided as it was then, this dispute included
+    boolean countedAsOpened = !newlyCounted && store.markCountedWonFirst(dispute.id(), now) == 1;
     if (!dispute.isInquiry() && !dispute.isPrevented()) {
       recordChargeback(tx, store, dispute, payment, takenBackAt, now);
     }
-    if (newlyCounted) {
+    if (newlyCounted || countedAsOpened) {
       banIfDue(tx, store, payment.userId(), dispute.id(), now);
     }
   }
@@ -370,9 +374,15 @@ public final class DisputeHandler {
     return created > 0 ? Instant.ofEpochSecond(created) : now;
   }
 
-  /** Decided once per newly counted dispute: {@code disputeId} is the one that just counted. */
+  /**
+   * Decided once per newly counted dispute: {@code disputeId} is the one that just counted, one of
+   * the user's chargebacks not won even when it is told won already (it was not when it opened).
+   */
   private void banIfDue(Handle tx, DisputeStore store, UUID userId, String disputeId, Instant now) {
-    List<String> disputes = store.chargebacksOf(userId);
+    List<String> disputes = new ArrayList<>(store.chargebacksOf(userId));
+    if (!disputes.contains(disputeId)) {
+      disputes.add(disputeId);
+    }
     if (!BanPolicy.shouldBan(disputes.size())) {
       return;
     }

@@ -197,6 +197,18 @@ public interface DisputeStore {
       """)
   int markCounted(@Bind("id") String disputeId, @Bind("at") Instant at);
 
+  /**
+   * Marks as counted a chargeback first told already won, its closing events delivered before its
+   * opening ones: it was a chargeback not won from its opening to its win, and in Stripe's order
+   * was counted then. 1 only the first time, so its ban is decided once, as for any other.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_disputes SET counted_at = :at
+      WHERE stripe_dispute_id = :id AND counted_at IS NULL AND NOT is_inquiry AND status = 'won'
+      """)
+  int markCountedWonFirst(@Bind("id") String disputeId, @Bind("at") Instant at);
+
   /** The user's disputes that count toward a ban: counted chargebacks not closed as won. */
   @SqlQuery(
       """

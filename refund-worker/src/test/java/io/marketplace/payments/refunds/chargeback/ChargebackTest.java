@@ -533,11 +533,18 @@ class ChargebackTest {
     h.awaitStripeEventsApplied();
 
     // Then its chargeback is announced once, counted as in the other order: the user's second
-    // chargeback, this one included (the won dispute does not count toward a ban)
+    // chargeback, this one included; and, as in the other order, where it was counted when it
+    // opened, before the win, it bans the user, once (the win does not lift a ban)
     assertThat(h.paymentEvents("chargeback.recorded", won))
         .singleElement()
         .satisfies(e -> assertThat(e.path("data").path("chargebackCount").asInt()).isEqualTo(2));
-    assertThat(bannedAt(given.user())).isNull();
+    assertThat(bannedAt(given.user())).isNotNull();
+    assertThat(h.paymentEvents("user.banned", given.user().toString()))
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.path("data").path("disputeIds").toString())
+                    .contains(won, given.disputeId()));
   }
 
   @Test
