@@ -367,13 +367,10 @@ class OrderConvergenceTest {
     for (int o = 0; o < orders.size(); o++) {
       ordered.add(orders.get(o).stream().map(runs.get(o).items::get).toList());
     }
-    // and once in Stripe's order, each Stripe event sent twice under two ids
+    // and once in Stripe's order, each Stripe event sent twice under two ids, both at once
     List<Item> doubled = new ArrayList<>();
     for (Item item : runs.getLast().items) {
-      doubled.add(item);
-      if (item.twin() != null) {
-        doubled.add(item.twin().get());
-      }
+      doubled.add(item.twin() == null ? item : withTwin(item, item.twin().get()));
     }
     ordered.add(doubled);
     applyInStep(runs, ordered);
@@ -479,6 +476,18 @@ class OrderConvergenceTest {
         },
         () -> world.db.count("processed_events WHERE event_key = ?", id) >= consumers,
         () -> stripeEvent(pi, twin(event)));
+  }
+
+  /** {@code item} and its twin, sent together, as Stripe sends the two events of one change. */
+  private static Item withTwin(Item item, Item twin) {
+    return new Item(
+        item.label() + " (twins)",
+        () -> {
+          item.send().run();
+          twin.send().run();
+        },
+        () -> item.applied().getAsBoolean() && twin.applied().getAsBoolean(),
+        null);
   }
 
   /** The same change under another event id, as Stripe sometimes sends it. */
