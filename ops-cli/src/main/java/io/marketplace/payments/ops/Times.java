@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops;
 
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -37,7 +38,9 @@ public final class Times {
       } catch (DateTimeParseException e) {
         return LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
       }
-    } catch (DateTimeParseException | IllegalArgumentException e) {
+    } catch (DateTimeException | IllegalArgumentException e) {
+      // DateTimeException: not only a text that does not parse, but a duration ago that reaches
+      // before the earliest instant Java holds (99999999999999d)
       throw new UsageError(
           "'"
               + text

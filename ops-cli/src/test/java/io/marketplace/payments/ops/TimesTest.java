@@ -36,4 +36,15 @@ class TimesTest {
     assertThatThrownBy(() -> Times.parseDuration("5 minutes"))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void shouldTellWrongUsageWhenADurationAgoReachesBeforeAnyTime() {
+    // a duration Java holds, but that long before now is no instant: a slip of the finger, told as
+    // wrong usage (exit 2) like any other value that is not a time, not as a failure with a trace
+    assertThatThrownBy(() -> Times.parseInstant("99999999999999d", CLOCK))
+        .isInstanceOf(UsageError.class)
+        .hasMessageContaining("'99999999999999d' is not a time");
+    assertThatThrownBy(() -> Times.parsePast("P99999999999999D", CLOCK))
+        .isInstanceOf(UsageError.class);
+  }
 }
