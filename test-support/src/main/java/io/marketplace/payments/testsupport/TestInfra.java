@@ -145,6 +145,16 @@ public final class TestInfra {
    * 0. Returns once the new topic has leaders.
    */
   public static void recreateTopic(Topic topic) {
+    deleteTopic(topic);
+    KafkaTopics.createTopics(
+        kafka().bootstrapServers(), Map.of(topic.name(), topic.partitions()), Topics.configs());
+  }
+
+  /**
+   * Deletes {@code topic}, as an operator's mistake might; returns once the cluster lists it no
+   * more.
+   */
+  public static void deleteTopic(Topic topic) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka().bootstrapServers()))) {
       admin.deleteTopics(List.of(topic.name())).all().get(20, TimeUnit.SECONDS);
       Await.until(
@@ -166,8 +176,6 @@ public final class TestInfra {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-    KafkaTopics.createTopics(
-        kafka().bootstrapServers(), Map.of(topic.name(), topic.partitions()), Topics.configs());
   }
 
   /**

@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.dlq;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +46,19 @@ public final class Redriver {
    */
   public int redrive(List<DeadLetter> letters, PrintWriter out, PrintWriter progress) {
     int sent = 0;
+    if (letters.isEmpty()) {
+      return sent;
+    }
+    // a source topic deleted since, or named under another prefix: a send would wait out its
+    // metadata and blame Kafka, or a broker that creates topics on first use would make one no
+    // worker reads
+    CommandKafka.requireTopics(
+        kafka,
+        letters.stream().map(letter -> sourceOf(letter).name()).distinct().toList(),
+        sendTimeout,
+        "nothing redriven");
     try (Producer<String, byte[]> producer =
-        new KafkaProducer<>(kafka.producer("payments-cli-redrive"))) {
+        new KafkaProducer<>(CommandKafka.producer(kafka, "payments-cli-redrive", sendTimeout))) {
       for (DeadLetter letter : letters) {
         ProducerRecord<String, byte[]> record = recordFor(letter);
         RecordMetadata where =

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.stripe.StripeConfig;
+import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -21,16 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.jdbi.v3.core.JdbiException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -449,9 +445,14 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private void publish(
       Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
-    requireTopic(kafka, context.kafkaTimeout());
+    CommandKafka.requireTopics(
+        kafka,
+        List.of(kafka.topics().stripeEvents().name()),
+        context.kafkaTimeout(),
+        "nothing published");
     try (Producer<String, byte[]> producer =
-        new KafkaProducer<>(kafka.producer("payments-cli-reconcile"))) {
+        new KafkaProducer<>(
+            CommandKafka.producer(kafka, "payments-cli-reconcile", context.kafkaTimeout()))) {
       RepairPublisher publisher =
           new RepairPublisher(
               producer,
@@ -477,39 +478,6 @@ public final class ReconcileCommand implements Callable<Integer> {
                 + where.offset());
         out.flush();
       }
-    }
-  }
-
-  /**
-   * Refuses to publish to a topic the cluster does not have (a missing or wrong {@code
-   * KAFKA_TOPIC_PREFIX}): no worker would read the repairs, or a broker that creates topics on
-   * first use would create one for them, and the command would still report them published.
-   */
-  private static void requireTopic(KafkaConfig kafka, Duration timeout) {
-    String topic = kafka.topics().stripeEvents().name();
-    Admin admin = Admin.create(kafka.admin("payments-cli-reconcile"));
-    try {
-      admin
-          .describeTopics(List.of(topic))
-          .allTopicNames()
-          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-        throw new OperatorError(
-            "the cluster has no topic "
-                + topic
-                + ": is KAFKA_TOPIC_PREFIX that of the workers? nothing published");
-      }
-      throw new OperatorError("could not look up " + topic + ": " + e.getCause(), e);
-    } catch (TimeoutException e) {
-      throw OperatorError.kafkaDidNotAnswer(
-          kafka.bootstrapServers(), timeout, "nothing published", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new OperatorError("interrupted: nothing published", e);
-    } finally {
-      // at once: a close that waits lets the abandoned lookup run out its own minute first
-      admin.close(Duration.ZERO);
     }
   }
 

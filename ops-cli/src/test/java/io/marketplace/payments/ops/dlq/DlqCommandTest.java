@@ -406,6 +406,43 @@ class DlqCommandTest {
     assertThat(cli.run("dlq", "list", "--waiting").out()).contains("evt_foreign_letter");
   }
 
+  @Test
+  @Order(9)
+  void shouldNameTheMissingSourceTopicAndSendNothingWhenTheSourceTopicWasDeleted() {
+    // Given a dead letter whose source topic an operator deleted since (the dead-letter topic kept)
+    Topics deleted = TestInfra.freshTopics();
+    kafka.send(
+        deleted.stripeEvents().dlq(),
+        "pi_deleted_source",
+        "{\"id\":\"evt_deleted_source\"}",
+        Map.of(
+            RecordHeaders.SOURCE_TOPIC,
+            deleted.stripeEvents().name(),
+            RecordHeaders.CONSUMER,
+            consumer,
+            RecordHeaders.STRIPE_EVENT_ID,
+            "evt_deleted_source"));
+    TestInfra.deleteTopic(deleted.stripeEvents());
+
+    // When the operator redrives it
+    Cli.Result redrive =
+        new Cli()
+            .kafka(deleted)
+            .database(db)
+            .set("KAFKA_COMMAND_TIMEOUT", "5s")
+            .run("dlq", "redrive", "--all");
+
+    // Then the command names the missing topic, not Kafka's silence, and sends and claims nothing
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(1);
+    assertThat(redrive.err())
+        .contains("the cluster has no topic " + deleted.stripeEvents().name())
+        .contains("nothing redriven")
+        .doesNotContain("did not answer");
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_deleted_source")).isZero();
+    assertThat(new Cli().kafka(deleted).database(db).run("dlq", "list", "--waiting").out())
+        .contains("evt_deleted_source");
+  }
+
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
     deliver(eventId, "payment_intent.succeeded", paymentIntentId, paymentType);
   }
