@@ -82,6 +82,11 @@ public final class JwtAuthenticator {
       jwt = verifier.verify(authorization.substring(BEARER.length()).strip());
     } catch (JWTVerificationException e) {
       throw unauthorized("the token is invalid or expired");
+    } catch (RuntimeException e) {
+      // the library decodes a header or claims that are JSON but no object ("null") to nothing
+      // and then fails on it, before the signature for a header: anyone's malformed token, not a
+      // fault of ours to answer 500 and log a stack trace for
+      throw unauthorized("the token is invalid or expired");
     }
     if (jwt.getExpiresAtAsInstant() == null) {
       // the library checks exp only when it is a number: "exp": null passes as present and would

@@ -7,8 +7,10 @@ import com.auth0.jwt.algorithms.Algorithm;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,6 +50,26 @@ class TokenClaimsTest {
     // Then it is refused as a token without a valid exp
     assertThat(response.status()).as(response.toString()).isEqualTo(401);
     assertThat(response.contentType()).startsWith("application/problem+json");
+  }
+
+  @Test
+  void shouldAnswer401NotA500WhenTheTokensHeaderOrClaimsAreNotAJsonObject() {
+    // Given tokens whose header or claims are the JSON value null: one unsigned, that anyone can
+    // send, and one signed with our key
+    String encodedNull = base64Url("null");
+    String unsignedNullHeader = encodedNull + "." + base64Url("{}") + ".";
+    String signedNullClaims =
+        signed(base64Url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + encodedNull);
+
+    for (String token : new String[] {unsignedNullHeader, signedNullClaims}) {
+      // When it is used
+      Http.Response response = app.http.get("/admin/api/marketplace/refunds").token(token).send();
+
+      // Then it is refused as a bad token, not answered as a failure of ours
+      assertThat(response.status()).as(response.toString()).isEqualTo(401);
+      assertThat(response.contentType()).startsWith("application/problem+json");
+      assertThat(response.header("WWW-Authenticate")).contains("Bearer");
+    }
   }
 
   @Test
@@ -146,6 +168,21 @@ class TokenClaimsTest {
       assertThat(twoHours.status()).as(twoHours.toString()).isEqualTo(401);
       assertThat(halfAnHour.status()).as(halfAnHour.toString()).isEqualTo(200);
     }
+  }
+
+  private static String base64Url(String json) {
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** {@code headerAndClaims} with its HS256 signature under our key. */
+  private static String signed(String headerAndClaims) {
+    byte[] signature =
+        Algorithm.HMAC256(Tokens.SECRET).sign(headerAndClaims.getBytes(StandardCharsets.UTF_8));
+    return headerAndClaims
+        + "."
+        + Base64.getUrlEncoder().withoutPadding().encodeToString(signature);
   }
 
   /** A super_admin token signed with our key, with {@code iat} only when given. */
