@@ -112,12 +112,24 @@ public final class AdminRefundController {
           .encodeToString((createdAt + "|" + id).getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The earliest and latest times a cursor may hold: those of a record's {@code created_at}.
+     * Outside them a time is no record's, and PostgreSQL (or the JDBC binding before it) refuses
+     * it: a 500 for a cursor made up by hand.
+     */
+    private static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
+
+    private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999999Z");
+
     static Cursor parse(String raw) {
       try {
         String text = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8);
         int bar = text.indexOf('|');
-        return new Cursor(
-            Instant.parse(text.substring(0, bar)), UUID.fromString(text.substring(bar + 1)));
+        Instant createdAt = Instant.parse(text.substring(0, bar));
+        if (createdAt.isBefore(EARLIEST) || createdAt.isAfter(LATEST)) {
+          throw new IllegalArgumentException("no record's time: " + createdAt);
+        }
+        return new Cursor(createdAt, UUID.fromString(text.substring(bar + 1)));
       } catch (RuntimeException e) {
         throw ProblemException.invalidFields(
             Map.of("cursor", "must be a cursor from a previous page's Link header"));

@@ -8,8 +8,10 @@ import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -155,16 +157,31 @@ class AdminRefundRoutesTest {
 
   @Test
   void shouldAnswer400WhenCursorIsNotOne() {
-    // When
-    Http.Response response =
-        app.http
-            .get("/admin/api/marketplace/refunds?cursor=not-a-cursor")
-            .token(Tokens.admin(ADMIN))
-            .send();
+    // Given text that is no cursor, and cursors shaped as ours whose time no record can have
+    // (beyond what PostgreSQL stores, or what a Java time holds in milliseconds)
+    List<String> cursors = new ArrayList<>(List.of("not-a-cursor"));
+    for (String time :
+        List.of(
+            "+294277-01-01T00:00:00Z", "-4713-01-01T00:00:00Z", "+1000000000-01-01T00:00:00Z")) {
+      cursors.add(
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString((time + "|" + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8)));
+    }
 
-    // Then
-    assertThat(response.status()).isEqualTo(400);
-    assertThat(response.json().get("errors").has("cursor")).isTrue();
+    for (String cursor : cursors) {
+      // When
+      Http.Response response =
+          app.http
+              .get("/admin/api/marketplace/refunds?cursor=" + cursor)
+              .token(Tokens.admin(ADMIN))
+              .send();
+
+      // Then
+      assertThat(response.status()).as("%s => %s", cursor, response).isEqualTo(400);
+      assertThat(response.contentType()).startsWith("application/problem+json");
+      assertThat(response.json().get("errors").has("cursor")).isTrue();
+    }
   }
 
   @Test
