@@ -405,6 +405,48 @@ class PaymentEventsTest {
     assertRefundedAsTechnicalFailure(pi, listing);
   }
 
+  @Test
+  void shouldNotDeliverAFeaturedWeekSentForRefundWhenItsSuccessIsAppliedAgainOnceAWeekFits() {
+    // Given a listing that ends in 10 days, featured until day 7, and a second featured purchase
+    // whose week (day 7 to 14) would run past its end: it was sent for a technical-failure refund
+    UUID listing = world.listing("active");
+    world.db.execute(
+        "UPDATE marketplace_listings SET expires_at = ? WHERE id = ?",
+        NOW.plus(Duration.ofDays(10)),
+        listing);
+    featuredUntil(listing, NOW.plus(Duration.ofDays(7)));
+    String pi = world.payment(listing, "promotion_featured", 500);
+    var paid = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(paid);
+    assertThat((String) world.awaitOutcome(paid.eventId()).get("error_message"))
+        .contains("technical failure");
+    assertRefundedAsTechnicalFailure(pi, listing);
+    // And the running week ended early since (all of its own money went back), so a week from
+    // now would fit; the refund worker has not recorded the second purchase's refund yet
+    world.db.execute(
+        "UPDATE listing_promotions SET expired_at = ?, end_cause = 'refunded'"
+            + " WHERE listing_id = ? AND stripe_payment_intent_id <> ?",
+        NOW,
+        listing,
+        pi);
+
+    // When the second purchase's success is applied again (a reconcile repair, under another
+    // event id)
+    var again = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "promotion_featured"));
+    world.deliver(again);
+    Map<String, Object> outcome = world.awaitOutcome(again.eventId());
+
+    // Then the purchase already on its way back is not delivered as well: no week, and nothing
+    // announced but its payment
+    assertThat((String) outcome.get("error_message")).contains("not delivered again");
+    assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
+        .isZero();
+    world.awaitOutboxPublished();
+    assertThat(world.paymentEvents(listing))
+        .extracting(e -> e.get("type"))
+        .containsExactly("payment.succeeded");
+  }
+
   @ParameterizedTest(name = "refunded {0} of 500: listing {1}")
   @CsvSource({"500, pending_payment", "200, active"})
   void shouldDeliverAMissingListingAgainOnlyWhileItsPaymentIsNotRefundedInFull(

@@ -360,7 +360,8 @@ public final class PaymentBatch {
             """
             SELECT p.stripe_payment_intent_id, p.listing_id, p.user_id, p.payment_type,
                    p.amount_cents, p.currency, p.status, p.succeeded_at, p.failure_message,
-                   p.failed_attempt, p.failed_at, p.delivery_withheld_at, p.activation_withdrawn_at
+                   p.failed_attempt, p.failed_at, p.delivery_withheld_at, p.activation_withdrawn_at,
+                   p.delivery_refused_at
             FROM payments p WHERE p.stripe_payment_intent_id = ANY(CAST(:pis AS text[]))
             ORDER BY p.stripe_payment_intent_id
             FOR UPDATE OF p
@@ -383,6 +384,7 @@ public final class PaymentBatch {
                     instant(rs, "failed_at"),
                     instant(rs, "delivery_withheld_at"),
                     instant(rs, "activation_withdrawn_at"),
+                    instant(rs, "delivery_refused_at"),
                     false))
         .forEach(row -> rows.put(row.purchase().paymentIntentId(), row));
     readReturnedCents(tx, rows);
@@ -539,15 +541,17 @@ public final class PaymentBatch {
             SET status = u.status, succeeded_at = u.succeeded_at,
                 failure_message = u.failure_message, failed_attempt = u.failed_attempt,
                 failed_at = u.failed_at, delivery_withheld_at = u.withheld_at,
-                activation_withdrawn_at = u.withdrawn_at, updated_at = now()
+                activation_withdrawn_at = u.withdrawn_at, delivery_refused_at = u.refused_at,
+                updated_at = now()
             FROM unnest(CAST(:payment_pis AS text[]), CAST(:payment_statuses AS text[]),
                         CAST(:payment_succeeded AS timestamptz[]),
                         CAST(:payment_messages AS text[]), CAST(:payment_attempts AS text[]),
                         CAST(:payment_failed AS timestamptz[]),
                         CAST(:payment_withheld AS timestamptz[]),
-                        CAST(:payment_withdrawn AS timestamptz[]))
+                        CAST(:payment_withdrawn AS timestamptz[]),
+                        CAST(:payment_refused AS timestamptz[]))
                  AS u(pi, status, succeeded_at, failure_message, failed_attempt, failed_at,
-                      withheld_at, withdrawn_at)
+                      withheld_at, withdrawn_at, refused_at)
             WHERE p.stripe_payment_intent_id = u.pi
             """,
             update ->
@@ -559,8 +563,8 @@ public final class PaymentBatch {
                     .bind("payment_attempts", strings(rows, PaymentRow::failedAttempt))
                     .bind("payment_failed", strings(rows, r -> text(r.failedAt())))
                     .bind("payment_withheld", strings(rows, r -> text(r.deliveryWithheldAt())))
-                    .bind(
-                        "payment_withdrawn", strings(rows, r -> text(r.activationWithdrawnAt())))));
+                    .bind("payment_withdrawn", strings(rows, r -> text(r.activationWithdrawnAt())))
+                    .bind("payment_refused", strings(rows, r -> text(r.deliveryRefusedAt())))));
   }
 
   private void updateListings(Writes writes) {

@@ -19,6 +19,7 @@ public final class PaymentRow {
   private Instant failedAt;
   private Instant deliveryWithheldAt;
   private Instant activationWithdrawnAt;
+  private Instant deliveryRefusedAt;
   private boolean changed;
 
   public PaymentRow(
@@ -63,7 +64,32 @@ public final class PaymentRow {
       Instant deliveryWithheldAt,
       Instant activationWithdrawnAt,
       boolean rebuilt) {
+    this(
+        purchase,
+        status,
+        succeededAt,
+        failureMessage,
+        failedAttempt,
+        failedAt,
+        deliveryWithheldAt,
+        activationWithdrawnAt,
+        null,
+        rebuilt);
+  }
+
+  public PaymentRow(
+      Payment purchase,
+      String status,
+      Instant succeededAt,
+      String failureMessage,
+      String failedAttempt,
+      Instant failedAt,
+      Instant deliveryWithheldAt,
+      Instant activationWithdrawnAt,
+      Instant deliveryRefusedAt,
+      boolean rebuilt) {
     this.purchase = purchase;
+    this.deliveryRefusedAt = deliveryRefusedAt;
     this.activationWithdrawnAt = activationWithdrawnAt;
     this.status = status;
     this.succeededAt = succeededAt;
@@ -141,6 +167,30 @@ public final class PaymentRow {
     withhold(at);
     activationWithdrawnAt = at;
     changed = true;
+  }
+
+  /**
+   * When the purchase was found undeliverable and sent for an automatic refund, or null. See {@link
+   * #refuseDelivery}.
+   */
+  public Instant deliveryRefusedAt() {
+    return deliveryRefusedAt;
+  }
+
+  public boolean deliveryRefused() {
+    return deliveryRefusedAt != null;
+  }
+
+  /**
+   * Notes that the purchase could not be delivered at {@code at} and was sent for refund: it is
+   * never delivered afterwards, whatever changes (another featured week ends early, so that this
+   * one would fit now), or the customer would have both the purchase and the money.
+   */
+  public void refuseDelivery(Instant at) {
+    if (deliveryRefusedAt == null) {
+      deliveryRefusedAt = at;
+      changed = true;
+    }
   }
 
   /** The purchase is no longer held back: delivered, or sent for refund as undeliverable. */

@@ -96,6 +96,7 @@ public final class PaymentSucceededHandler {
       if (delivery.delivered()) {
         return Outcome.processed();
       }
+      row.get().refuseDelivery(now);
       TechnicalFailures.requestRefund(batch, payment, delivery.problem(), event.created());
       batch.afterCommit(metrics::technicalFailure);
       log.warn(
@@ -109,15 +110,18 @@ public final class PaymentSucceededHandler {
 
   /**
    * A second success of a PaymentIntent already marked succeeded: another event id for the same
-   * change, or a repair published by {@code payments reconcile}. What the payment bought is
-   * delivered if it is missing (a posting fee whose listing is still {@code pending_payment}, a
-   * promotion without its row); nothing else changes, nothing is counted again, and a purchase that
-   * cannot be delivered any more asks for no second refund (its refund command already exists); one
-   * missing that cannot be delivered now is refunded (once per payment, whoever asks first). A
-   * payment whose money all went back meanwhile (an admin refunded the missing purchase, a
-   * chargeback) is not delivered: the customer would have both; it is held back, like one whose
-   * money went back before its first success was applied. A purchase held back is missing whatever
-   * its listing became: one that can no longer be delivered is refunded.
+   * change, or a repair published by {@code payments reconcile}. A purchase found undeliverable
+   * before and sent for refund ({@link PaymentRow#refuseDelivery}) is never delivered now, even
+   * when it would be (a featured week that fits once the week before it ended early): its money is
+   * on its way back. What the payment bought is otherwise delivered if it is missing (a posting fee
+   * whose listing is still {@code pending_payment}, a promotion without its row); nothing else
+   * changes, nothing is counted again, and a purchase that cannot be delivered any more asks for no
+   * second refund (its refund command already exists); one missing that cannot be delivered now is
+   * refunded (once per payment, whoever asks first). A payment whose money all went back meanwhile
+   * (an admin refunded the missing purchase, a chargeback) is not delivered: the customer would
+   * have both; it is held back, like one whose money went back before its first success was
+   * applied. A purchase held back is missing whatever its listing became: one that can no longer be
+   * delivered is refunded.
    *
    * <p>A posting fee's activation is missing only while its listing waits for this payment (see
    * {@link #waitsFor}): a listing that is {@code pending_payment} again because another payment's
@@ -140,6 +144,19 @@ public final class PaymentSucceededHandler {
             };
     if (!missing) {
       return PaymentOutcomes.already(row);
+    }
+    if (row.deliveryRefused()) {
+      // sent for refund when it could not be delivered: delivering it now that it could (another
+      // week ended early, so this one fits) would give the customer the purchase and the money.
+      // The refund is asked again under its one command id, in case the first ask never became a
+      // refund (what a reconcile repair is for); the refund worker does it once.
+      String problem =
+          payment.type().wire()
+              + " could not be delivered when its success was applied at "
+              + row.deliveryRefusedAt()
+              + "; sent for refund then";
+      TechnicalFailures.requestRefund(batch, payment, problem, row.succeededAt());
+      return Outcome.ignored("not delivered again: " + problem);
     }
     if (row.returnedInFull()) {
       log.warn(
@@ -322,6 +339,7 @@ public final class PaymentSucceededHandler {
       }
       // paid, never delivered, and now it cannot be: the customer gets the money back (one
       // automatic refund per payment, under a command id fixed by the PaymentIntent)
+      row.refuseDelivery(now);
       TechnicalFailures.requestRefund(batch, payment, delivery.problem(), paidAt);
       batch.afterCommit(metrics::technicalFailure);
       log.warn(
