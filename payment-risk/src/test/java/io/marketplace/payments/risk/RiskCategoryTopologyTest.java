@@ -26,6 +26,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -310,6 +311,79 @@ class RiskCategoryTopologyTest {
     assertThat(gauge("payments.risk.category.events", "12", "refunded")).isEqualTo(2);
     assertThat(gauge("payments.risk.category.events", "12", "succeeded")).isEqualTo(1);
     assertThat(gauge("payments.risk.category.refund.ratio", "12", null)).isEqualTo(2.0);
+  }
+
+  @Test
+  void shouldCountARefundOnceWhateverEventsReportItAndHowOftenTheyAreDelivered() {
+    // Given two payments of category 14 in the hour [10:00, 11:00)
+    clock.set(T0.plusSeconds(50 * 60));
+    String first = newPi();
+    String second = newPi();
+    deliver(succeeded(first, "14", T0.plusSeconds(60)));
+    deliver(succeeded(second, "14", T0.plusSeconds(61)));
+
+    // When a refund of the first is reported by refund.created, which Stripe delivers twice, and
+    // again under another event id
+    Map<String, Object> created = refundCreated("re_1cat14", first, T0.plusSeconds(600));
+    deliver(created);
+    deliver(created);
+    deliver(refundCreated("re_1cat14", first, T0.plusSeconds(600)));
+    // and by charge.refund.updated, and listed by charge.refunded, then again by a later one that
+    // lists a second refund of the charge too
+    deliver(
+        RiskEvents.event("charge.refund.updated", T0.plusSeconds(660), refund("re_1cat14", first)));
+    deliver(chargeRefunded(first, List.of("re_1cat14"), T0.plusSeconds(601)));
+    deliver(chargeRefunded(first, List.of("re_1cat14", "re_2cat14"), T0.plusSeconds(900)));
+    // And a refund of the second payment listed by charge.refunded before its refund.created comes
+    deliver(chargeRefunded(second, List.of("re_3cat14"), T0.plusSeconds(1000)));
+    deliver(refundCreated("re_3cat14", second, T0.plusSeconds(999)));
+
+    // Then the hour shows three refunds, each once
+    assertThat(gauge("payments.risk.category.events", "14", "refunded")).isEqualTo(3);
+    assertThat(gauge("payments.risk.category.refund.ratio", "14", null)).isEqualTo(1.5);
+  }
+
+  @Test
+  void shouldKeepACategorysHourTheSameSizeWhenItCountsThousandsOfRefunds() {
+    // Given payments of category 13 in the hour [10:00, 11:00), refunded ten times in all
+    clock.set(T0.plusSeconds(50 * 60));
+    refundPaymentsOfTheHour("13", 0, 10);
+    int afterTen = lastLoggedRatesSize();
+
+    // When 2,000 more refunds of the category come in the hour
+    refundPaymentsOfTheHour("13", 10, 2_010);
+
+    // Then each counts
+    assertThat(gauge("payments.risk.category.events", "13", "refunded")).isEqualTo(2_010);
+    // And the hour's record in its changelog (which the broker limits to 1 MB) is the size it was
+    // after ten refunds but for the digits of the counts: it does not grow with every refund
+    assertThat(lastLoggedRatesSize()).isLessThanOrEqualTo(afterTen + 4);
+  }
+
+  /** Refunds {@code from} to {@code to} of the hour [10:00, 11:00), ten of each payment. */
+  private void refundPaymentsOfTheHour(String category, int from, int to) {
+    String pi = null;
+    for (int i = from; i < to; i++) {
+      Instant at = T0.plusSeconds(60 + i % 3000);
+      if (pi == null || i % 10 == 0) {
+        pi = newPi();
+        deliver(succeeded(pi, category, at));
+      }
+      deliver(refundCreated("re_" + i + "of" + pi, pi, at));
+    }
+  }
+
+  /** The size of the latest record of the rates' changelog: the last hour of a category updated. */
+  private int lastLoggedRatesSize() {
+    List<TestRecord<byte[], byte[]>> logged =
+        driver
+            .createOutputTopic(
+                RiskService.APPLICATION_ID + "-risk-category-rates-changelog",
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())
+            .readRecordsToList();
+    assertThat(logged).isNotEmpty();
+    return logged.getLast().value().length;
   }
 
   @Test
