@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * is then parked ({@link #PARKED_DISPUTES}, keyed by PaymentIntent id, at the dispute's event time)
  * and observed, stamped with its own time, when a later {@code payment_intent.*} event makes the
  * PaymentIntent's user or category known; it leaves the store then, so it counts once. A parked
- * dispute is kept for the dedupe retention (event time), after which it expires uncounted.
+ * dispute is kept for the dedupe retention (event time: the latest this task processed), after
+ * which it expires uncounted.
  *
  * <p>The payments of a category's rates count once per fact, not per event: a declined attempt once
  * (Stripe may report one in two events), a PaymentIntent's success once (a reconciliation
@@ -367,7 +368,10 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
   /**
    * Observes the disputes parked for a PaymentIntent whose user or category just became known, each
    * in its own event time (so in the window it would have counted in had it come in order), and
-   * forgets them.
+   * forgets them. Those parked longer than the dedupe retention ago (event time: the latest this
+   * task processed) had expired: forgotten uncounted. The parked store's own clock moves only when
+   * a dispute is parked, so its retention alone could keep one for months, and its observation,
+   * older than any window still open, would be dropped as late (and alert as such).
    */
   private void releaseParkedDisputes(
       String paymentIntent, Optional<String> user, Optional<String> category) {
@@ -376,8 +380,20 @@ final class StripeObservations implements Processor<String, byte[], String, Obse
         parked.fetch(paymentIntent, 0L, Long.MAX_VALUE)) {
       hits.forEachRemaining(found::add);
     }
+    long expired = latestEventTime - dedupeRetention.toMillis();
     for (KeyValue<Long, ParkedDisputes> entry : found) {
       long at = entry.key;
+      if (at < expired) {
+        parked.put(paymentIntent, null, at);
+        log.info(
+            "disputes {} of PaymentIntent {}, parked at {}, expired uncounted: its user or category"
+                + " became known longer than {} after",
+            entry.value.disputeIds(),
+            paymentIntent,
+            Instant.ofEpochMilli(at),
+            dedupeRetention);
+        continue;
+      }
       Instant occurredAt = Instant.ofEpochMilli(at);
       for (String disputeId : entry.value.disputeIds()) {
         user.ifPresent(

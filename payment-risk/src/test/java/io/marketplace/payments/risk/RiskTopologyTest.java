@@ -347,6 +347,31 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldLetAParkedDisputeExpireUncountedWhenItsPaymentIntentsEventsComeAfterTheRetention() {
+    // Given a dispute delivered 30 days ago before any payment_intent.* event of its
+    // PaymentIntent (parked), and the payments and disputes of other users since
+    String early = newPi();
+    deliver(RiskEvents.dispute(early, "needs_response", T0.minus(Duration.ofDays(30))));
+    deliver(succeeded(newPi(), UUID.randomUUID().toString(), T0.minus(Duration.ofDays(15)), null));
+    String others = newPi();
+    deliver(succeeded(others, UUID.randomUUID().toString(), T0, null));
+    deliver(RiskEvents.dispute(others, "needs_response", T0.plusSeconds(30)));
+
+    // When a payment_intent.* event of its PaymentIntent names its user today, longer than the 7
+    // days a parked dispute is kept after it
+    deliver(succeeded(early, user, T0.plusSeconds(60), null));
+    // and a dispute of another payment of the user comes today
+    String today = newPi();
+    deliver(succeeded(today, user, T0.plusSeconds(120), null));
+    deliver(RiskEvents.dispute(today, "needs_response", T0.plusSeconds(180)));
+
+    // Then the parked dispute had expired: not counted, and not dropped as late either (which
+    // would have fired RiskEventsDroppedAsLate for a dispute nobody was waiting for)
+    assertThat(signals.isEmpty()).isTrue();
+    assertThat(droppedAsLate()).isZero();
+  }
+
+  @Test
   void shouldCountAnInquiryOnceWhenItEscalatesToAChargeback() {
     // Given two paid PaymentIntents of one user
     String pi1 = newPi();
