@@ -18,6 +18,15 @@ import org.eclipse.jetty.util.Callback;
  */
 final class ProblemErrorHandler extends ErrorHandler {
 
+  /**
+   * Every refusal is a problem, whatever the method: Jetty's default writes a body only for GET,
+   * POST and HEAD, and answers, say, {@code OPTIONS *} with an empty 404 of no type.
+   */
+  @Override
+  public boolean errorPageForMethod(String method) {
+    return true;
+  }
+
   @Override
   protected void generateResponse(
       Request request,

@@ -353,10 +353,13 @@ class HttpServersTest {
     // Given a server
     start(HttpConfig.defaults());
 
-    // When requests are refused before any route sees them: a bad escape, headers too large
+    // When requests are refused before any route sees them: a bad escape, headers too large,
+    // also with methods other than GET and POST (Jetty answers those with no body by default)
     List<String> requests =
         List.of(
             "GET /%zz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "PUT /%zz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n",
             "GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: "
                 + "x".repeat(64 * 1024)
                 + "\r\n\r\n");
