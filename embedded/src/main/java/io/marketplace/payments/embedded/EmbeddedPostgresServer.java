@@ -358,6 +358,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * lock (zonky's {@code epg-lock}) while its pid, the first line of {@code postmaster.pid}, is a
    * running postgres. SIGTERM is PostgreSQL's smart shutdown, quick here since its sessions died
    * with their JVM.
+   *
+   * <p>A pid file whose pid is alive but no PostgreSQL of this directory was left by a server that
+   * died with every process it had (the OOM killer, a killed container, a power cut), its pid since
+   * reused: PostgreSQL would refuse to start while that process lives ("lock file already exists"),
+   * however long the start waited, at every start. It is removed.
    */
   private void stopOrphan() {
     Path pidFile = dataDir.resolve("postmaster.pid");
@@ -372,17 +377,25 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         throw new IllegalStateException(
             "the PostgreSQL data directory " + dataDir + " is in use by another process");
       }
-      Optional<ProcessHandle> running = runningPostgres(pidFile);
-      if (running.isPresent() && servesThisDirectory(running.get())) {
-        stopOrphan(running.get());
-      } else if (running.isPresent()) {
-        // left by a server long gone (a reboot), its pid now another postgres's: PostgreSQL would
-        // refuse to start while that process lives
-        log.warn(
-            "Removing {}: it names PostgreSQL {}, which serves another directory",
-            pidFile,
-            running.get().pid());
-        Files.delete(pidFile);
+      Optional<ProcessHandle> named = liveProcess(pidFile);
+      if (named.isPresent()) {
+        ProcessHandle process = named.get();
+        Optional<String> command = process.info().command();
+        boolean here = servesThisDirectory(process);
+        if (here && command.map(EmbeddedPostgresServer::isPostgres).orElse(false)) {
+          stopOrphan(process);
+        } else if (!here || command.isPresent()) {
+          // left by a server long gone, its pid now another process's (another postgres's, or no
+          // postgres at all): PostgreSQL would refuse to start while that process lives
+          log.warn(
+              "Removing {}: it names process {} ({}), which is no PostgreSQL of this directory",
+              pidFile,
+              process.pid(),
+              command.orElse("unknown command"));
+          Files.delete(pidFile);
+        }
+        // else a process working in this directory whose command cannot be read: PostgreSQL
+        // judges the pid file
       }
     } catch (OverlappingFileLockException e) {
       throw new IllegalStateException(
@@ -421,21 +434,25 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   }
 
   private static Optional<ProcessHandle> runningPostgres(Path pidFile) {
+    return liveProcess(pidFile)
+        .filter(
+            process ->
+                process.info().command().map(EmbeddedPostgresServer::isPostgres).orElse(false));
+  }
+
+  /** The live process a pid file names, whatever it runs. */
+  private static Optional<ProcessHandle> liveProcess(Path pidFile) {
     long pid;
     try {
       pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable: PostgreSQL itself judges a stale pid file at start
     }
-    return ProcessHandle.of(pid)
-        .filter(ProcessHandle::isAlive)
-        .filter(
-            process ->
-                process
-                    .info()
-                    .command()
-                    .map(command -> command.endsWith("postgres"))
-                    .orElse(false));
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+  }
+
+  private static boolean isPostgres(String command) {
+    return command.endsWith("postgres");
   }
 
   /**

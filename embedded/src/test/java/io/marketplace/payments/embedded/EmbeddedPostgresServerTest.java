@@ -189,6 +189,38 @@ class EmbeddedPostgresServerTest {
   }
 
   @Test
+  void shouldStartWhenAStalePidFileNamesAProcessThatIsNotPostgres() throws Exception {
+    // Given a server whose every process died by SIGKILL (the OOM killer, a container killed),
+    // its pid file left behind, and its pid since reused by a process that is no PostgreSQL
+    int port;
+    try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir, 0)) {
+      port = server.port();
+      server.createDatabase("shop");
+      execute(server, "shop", "CREATE TABLE items (name text PRIMARY KEY)");
+      execute(server, "shop", "INSERT INTO items VALUES ('lamp')");
+      server.kill();
+    }
+    Path pidFile = dataDir.resolve("postmaster.pid");
+    Process other = new ProcessBuilder("sleep", "120").start();
+    try {
+      List<String> lines = new ArrayList<>(Files.readAllLines(pidFile));
+      lines.set(0, Long.toString(other.pid()));
+      Files.write(pidFile, lines);
+
+      // When a server starts on that directory
+      try (EmbeddedPostgresServer server =
+          EmbeddedPostgresServer.start(dataDir, port, Duration.ofSeconds(20))) {
+
+        // Then it serves the same data, and the other process was left alone
+        assertThat(names(server, "shop")).containsExactly("lamp");
+        assertThat(other.isAlive()).isTrue();
+      }
+    } finally {
+      other.destroyForcibly();
+    }
+  }
+
+  @Test
   void shouldDeleteTheDataWhenClosedWithoutADirectory() {
     // Given a server started without a data directory
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start(null, 0);
