@@ -121,6 +121,7 @@ public final class LocalStack implements AutoCloseable {
     // released last: nothing of this stack touches the directory once it is let go
     closer.add(DataDirLock.acquire(dataDir));
     try {
+      ports.requireDistinct();
       ports.requireFreeButPostgres();
       Files.createDirectories(dataDir);
       Secrets secrets = Secrets.loadOrCreate(dataDir.resolve("secrets.properties"));

@@ -33,14 +33,32 @@ public record StackPorts(
   }
 
   /**
-   * Throws {@link PortTakenException} naming the first taken port and its option. PostgreSQL's port
-   * is not checked here: a {@code kill -9} of the stack leaves its PostgreSQL (a process of its
-   * own) running on that port, and the server's start stops that leftover before it checks the
-   * port.
+   * Throws {@link PortTakenException} naming the first port given to two options, and both: the
+   * second server would fail to bind only once the first runs, with a stack trace.
    */
-  public void requireFreeButPostgres() {
+  public void requireDistinct() {
+    Map<Integer, String> optionByPort = new LinkedHashMap<>();
+    for (Map.Entry<String, Integer> entry : byOption().entrySet()) {
+      int port = entry.getValue();
+      String other = port == 0 ? null : optionByPort.putIfAbsent(port, entry.getKey());
+      if (other != null) {
+        throw new PortTakenException(
+            "port "
+                + port
+                + " is given to both "
+                + other
+                + " and "
+                + entry.getKey()
+                + "; choose another for one of them");
+      }
+    }
+  }
+
+  /** Every port by the option that sets it, in the order of the record. */
+  private Map<String, Integer> byOption() {
     Map<String, Integer> byOption = new LinkedHashMap<>();
     byOption.put("--kafka-port", kafka);
+    byOption.put("--postgres-port", postgres);
     byOption.put("--stripe-port", stripe);
     byOption.put("--gateway-port", gateway);
     byOption.put("--api-port", api);
@@ -50,6 +68,18 @@ public record StackPorts(
     byOption.put("--gateway-admin-port", gatewayAdmin);
     byOption.put("--risk-port", risk);
     byOption.put("--api-admin-port", apiAdmin);
+    return byOption;
+  }
+
+  /**
+   * Throws {@link PortTakenException} naming the first taken port and its option. PostgreSQL's port
+   * is not checked here: a {@code kill -9} of the stack leaves its PostgreSQL (a process of its
+   * own) running on that port, and the server's start stops that leftover before it checks the
+   * port.
+   */
+  public void requireFreeButPostgres() {
+    Map<String, Integer> byOption = byOption();
+    byOption.remove("--postgres-port");
     byOption.forEach(
         (option, port) -> {
           if (port != 0 && !isFree(port)) {
@@ -68,10 +98,14 @@ public record StackPorts(
     }
   }
 
-  /** A port the stack needs is in use by another process. */
+  /** A port the stack needs is in use by another process, or given to two of its servers. */
   public static final class PortTakenException extends RuntimeException {
     public PortTakenException(int port, String option) {
-      super("port " + port + " is taken by another process; choose another with " + option);
+      this("port " + port + " is taken by another process; choose another with " + option);
+    }
+
+    private PortTakenException(String message) {
+      super(message);
     }
   }
 }

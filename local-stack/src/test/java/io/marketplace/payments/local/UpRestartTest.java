@@ -199,6 +199,23 @@ class UpRestartTest {
     }
   }
 
+  @Test
+  void shouldNameBothOptionsWhenTwoAreGivenTheSamePort() {
+    // Given the gateway and the API given one port (free: no other process holds it)
+    int port = freePort();
+    StackPorts ports = new StackPorts(0, 0, 0, port, port, 0, 0, 0, 0, 0, 0);
+
+    // When the stack starts, then it refuses before anything starts, naming both options
+    assertThatThrownBy(() -> LocalStack.start(dataDir, ports, line -> {}))
+        .isInstanceOf(StackPorts.PortTakenException.class)
+        .hasMessage(
+            "port "
+                + port
+                + " is given to both --gateway-port and --api-port; choose another for one of"
+                + " them");
+    assertThat(dataDir.resolve("kafka")).doesNotExist();
+  }
+
   /**
    * Starts `up` on ports picked free, and waits until {@code condition} holds. The ports are free
    * when picked and bound by the child seconds later; another process on the machine picking ports
