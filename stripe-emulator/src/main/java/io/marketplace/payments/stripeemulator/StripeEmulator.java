@@ -355,9 +355,18 @@ public final class StripeEmulator implements AutoCloseable {
         config, app, deliverer, timer, faults, journal, webhookEndpoints, controls, store);
   }
 
-  /** The API base for stripe-java's {@code setApiBase}, e.g. {@code http://localhost:12111}. */
+  /**
+   * The API base for stripe-java's {@code setApiBase}, e.g. {@code http://localhost:12111}: the
+   * address the emulator listens on when it was given one ({@code http://127.0.0.1:12111}), since
+   * {@code localhost} may name {@code ::1} first, which a client that does not fall back to IPv4
+   * would then fail to reach.
+   */
   public String baseUrl() {
-    return "http://localhost:" + port();
+    String host = config.host();
+    if (host == null || host.equals("0.0.0.0") || host.equals("::")) {
+      return "http://localhost:" + port();
+    }
+    return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
   }
 
   public int port() {
