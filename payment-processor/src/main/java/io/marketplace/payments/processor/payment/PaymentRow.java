@@ -30,18 +30,6 @@ public final class PaymentRow {
       String failedAttempt,
       Instant failedAt,
       boolean rebuilt) {
-    this(purchase, status, succeededAt, failureMessage, failedAttempt, failedAt, null, rebuilt);
-  }
-
-  public PaymentRow(
-      Payment purchase,
-      String status,
-      Instant succeededAt,
-      String failureMessage,
-      String failedAttempt,
-      Instant failedAt,
-      Instant deliveryWithheldAt,
-      boolean rebuilt) {
     this(
         purchase,
         status,
@@ -49,30 +37,8 @@ public final class PaymentRow {
         failureMessage,
         failedAttempt,
         failedAt,
-        deliveryWithheldAt,
         null,
-        rebuilt);
-  }
-
-  public PaymentRow(
-      Payment purchase,
-      String status,
-      Instant succeededAt,
-      String failureMessage,
-      String failedAttempt,
-      Instant failedAt,
-      Instant deliveryWithheldAt,
-      Instant activationWithdrawnAt,
-      boolean rebuilt) {
-    this(
-        purchase,
-        status,
-        succeededAt,
-        failureMessage,
-        failedAttempt,
-        failedAt,
-        deliveryWithheldAt,
-        activationWithdrawnAt,
+        null,
         null,
         rebuilt);
   }
