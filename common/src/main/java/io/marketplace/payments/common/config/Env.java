@@ -3,6 +3,7 @@ package io.marketplace.payments.common.config;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -69,10 +70,20 @@ public final class Env {
             problem -> {
               throw new InvalidConfigException(name, problem);
             });
-    if (SecretCheck.isPublished(value) && Deployment.fromEnv(this).isProduction()) {
-      // random enough, but anyone who reads the repository has it
-      throw new InvalidConfigException(
-          name, Deployment.inProduction("is a value published in this repository"));
+    // random enough, but anyone who reads the repository has it: fine on a laptop (compose, the
+    // local stack), refused wherever a service is deployed, staging as much as production, since
+    // their public ports take whatever such a secret signs
+    if (SecretCheck.isPublished(value)) {
+      Deployment deployment = Deployment.fromEnv(this);
+      if (deployment != Deployment.DEVELOPMENT) {
+        throw new InvalidConfigException(
+            name,
+            "is a value published in this repository for local development only ("
+                + Deployment.VARIABLE
+                + "="
+                + deployment.name().toLowerCase(Locale.ROOT)
+                + ")");
+      }
     }
     return value;
   }

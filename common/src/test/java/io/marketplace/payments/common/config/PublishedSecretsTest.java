@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The secrets docker-compose.yml publishes for development pass the strength check (they are
- * random), so that compose starts; production refuses them, since anyone who reads the repository
- * has them.
+ * random), so that compose starts; staging and production refuse them, since anyone who reads the
+ * repository has them.
  */
 class PublishedSecretsTest {
 
@@ -41,13 +41,18 @@ class PublishedSecretsTest {
       // When a service reads it in development, then it starts (compose runs as development)
       Env development = Env.of(Map.of("X_SECRET", value));
       assertThatCode(() -> development.secret("X_SECRET")).doesNotThrowAnyException();
-      // But when it reads it in production, it refuses, naming the variable, never the value
-      Env production = Env.of(Map.of("X_SECRET", value, Deployment.VARIABLE, "production"));
-      assertThatThrownBy(() -> production.secret("X_SECRET"))
-          .isInstanceOf(InvalidConfigException.class)
-          .hasMessageContaining("X_SECRET")
-          .hasMessageContaining("published in this repository")
-          .hasMessageNotContaining(value);
+      // But when it reads it where it is deployed (staging's public ports are as reachable as
+      // production's), it refuses, naming the variable, never the value
+      for (String deployed : new String[] {"staging", "production"}) {
+        Env env = Env.of(Map.of("X_SECRET", value, Deployment.VARIABLE, deployed));
+        assertThatThrownBy(() -> env.secret("X_SECRET"))
+            .as("%s", deployed)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("X_SECRET")
+            .hasMessageContaining("published in this repository")
+            .hasMessageContaining(Deployment.VARIABLE + "=" + deployed)
+            .hasMessageNotContaining(value);
+      }
     }
   }
 

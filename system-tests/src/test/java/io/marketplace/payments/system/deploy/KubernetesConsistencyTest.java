@@ -9,6 +9,7 @@ import static io.marketplace.payments.system.deploy.Manifests.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.config.InvalidConfigException;
@@ -567,6 +568,50 @@ class KubernetesConsistencyTest {
             .isInstanceOf(InvalidConfigException.class)
             .hasMessageStartingWith("invalid environment variable " + name + ":")
             .hasMessageNotContaining(placeholder);
+      }
+    }
+  }
+
+  @Test
+  void shouldRefuseToStartWhenAClusterServiceIsGivenTheSecretsComposePublishes() {
+    // Given the secrets docker-compose.yml gives each service: random, so that compose starts, but
+    // anyone who reads the repository has them (a gateway open to the internet on that webhook
+    // secret takes forged events; an API on that JWT key, anyone's super_admin token)
+    Map<String, String> production = productionConfigMap();
+    for (Deployable deployable : Deployable.values()) {
+      Map<String, String> compose = composeEnvironment(deployable.module);
+      Workload productionWorkload =
+          new Workload(
+              deployable.module, map(at(productionDeployment(deployable.module), "spec.template")));
+      Map<String, String> productionEnv =
+          new LinkedHashMap<>(environment(productionWorkload, production));
+      productionEnv.putAll(productionKafkaCredentials());
+      // and the environments of a cluster: the base's (staging) and the production overlay's
+      for (Map<String, String> env : List.of(environment(workload(deployable)), productionEnv)) {
+        for (String name : SECRET_VARIABLES) {
+          if (!env.containsKey(name)) {
+            continue;
+          }
+          String published = compose.get(name);
+          assertThat(published)
+              .as("%s %s in docker-compose.yml", deployable.module, name)
+              .isNotNull();
+          Map<String, String> withPublished = new LinkedHashMap<>(env);
+          withPublished.put(name, published);
+
+          // When the service reads its configuration with that one value in place
+          Throwable refusal =
+              catchThrowable(() -> deployable.configuredPort(Env.of(withPublished)));
+
+          // Then it refuses to start with one line naming the variable, never the value
+          assertThat(refusal)
+              .as(
+                  "%s (PAYMENTS_ENVIRONMENT=%s) with compose's %s",
+                  deployable.module, env.get("PAYMENTS_ENVIRONMENT"), name)
+              .isInstanceOf(InvalidConfigException.class)
+              .hasMessageStartingWith("invalid environment variable " + name + ":")
+              .hasMessageNotContaining(published);
+        }
       }
     }
   }
