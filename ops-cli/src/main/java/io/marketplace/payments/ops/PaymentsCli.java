@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops;
 
 import io.marketplace.payments.common.config.ConfigException;
+import io.marketplace.payments.ops.acl.KafkaAclsCommand;
 import io.marketplace.payments.ops.dlq.DlqCommand;
 import io.marketplace.payments.ops.reconcile.ReconcileCommand;
 import io.marketplace.payments.ops.replay.LagCommand;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = PaymentsCli.Version.class,
     synopsisSubcommandLabel = "COMMAND",
-    description = "Operates marketplace payments: tokens, replays, dead letters, reconciliation.")
+    description =
+        "Operates marketplace payments: tokens, replays, dead letters, reconciliation, Kafka ACLs.")
 public final class PaymentsCli implements Runnable {
 
   public static final int REFUSED = 1;
@@ -55,6 +57,7 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(new LagCommand(context));
     cli.addSubcommand(DlqCommand.commandLine(context));
     cli.addSubcommand(new ReconcileCommand(context));
+    cli.addSubcommand(new KafkaAclsCommand(context));
     versionEverywhere(cli, new Version());
     cli.setExecutionExceptionHandler((error, command, parsed) -> handle(error, command, context));
     cli.setParameterExceptionHandler(unknownFirst(cli.getParameterExceptionHandler()));

@@ -21,7 +21,7 @@ class UsageTest {
     List<String> commands = commandSummaries(help.out());
     assertThat(commands)
         .extracting(line -> line.split("\\s+")[0])
-        .containsExactly("token", "replay", "lag", "dlq", "reconcile");
+        .containsExactly("token", "replay", "lag", "dlq", "reconcile", "kafka-acls");
     assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
   }
 
