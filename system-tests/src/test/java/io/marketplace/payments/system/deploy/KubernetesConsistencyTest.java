@@ -21,6 +21,7 @@ import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.schedule.Schedule;
 import io.marketplace.payments.gateway.webhook.EventPublisher;
 import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.acl.KafkaAcls;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
 import io.marketplace.payments.risk.RiskService;
@@ -53,6 +54,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -1240,15 +1248,7 @@ class KubernetesConsistencyTest {
   @Test
   void shouldLetEveryWorkerDeadLetterWhenItsPrincipalHasTheAclsOfSecurityMd() {
     // Given the ACL table of docs/security.md, by principal: what it may write, what it may read
-    Map<String, String[]> acls = new TreeMap<>();
-    String doc = Manifests.read("docs/security.md");
-    String section = doc.substring(doc.indexOf("## Kafka: authentication and ACLs"));
-    for (String line : section.lines().toList()) {
-      String[] cells = line.split("\\|");
-      if (line.startsWith("| ") && cells.length >= 4) {
-        acls.put(cells[1].trim(), new String[] {cells[2], cells[3]});
-      }
-    }
+    Map<String, String[]> acls = aclTable();
     // and every StreamWorker of the code: the service, its consumer group, the topic it consumes
     Topics topics = Topics.standard();
     List<List<String>> workers =
@@ -1293,6 +1293,18 @@ class KubernetesConsistencyTest {
       assertThat(acl[0])
           .as("%s writes %s", service, new Topic(topic, 1).dlq().name())
           .contains("`" + new Topic(topic, 1).dlq().name() + "`");
+      // And `payments kafka-acls` grants its principal the same
+      assertThat(
+              KafkaAcls.of(KafkaAcls.Workload.of(service).orElseThrow(), "User:" + service, topics))
+          .as("payments kafka-acls for %s", service)
+          .contains(
+              allow("User:" + service, ResourceType.TOPIC, topic, AclOperation.READ),
+              allow("User:" + service, ResourceType.GROUP, group, AclOperation.READ),
+              allow(
+                  "User:" + service,
+                  ResourceType.TOPIC,
+                  new Topic(topic, 1).dlq().name(),
+                  AclOperation.WRITE));
     }
     // And the risk service's Kafka Streams may purge (deleteRecords) and check the configs of its
     // internal topics, named after its application id
@@ -1300,6 +1312,126 @@ class KubernetesConsistencyTest {
         .contains("`" + RiskService.APPLICATION_ID + "-`")
         .contains("`Delete`")
         .contains("`DescribeConfigs`");
+  }
+
+  @Test
+  void shouldGrantWhatSecurityMdListsWhenPaymentsKafkaAclsDerivesTheBindings() {
+    // Given the ACL table of docs/security.md, and the risk service's application id in the code
+    Map<String, String[]> acls = aclTable();
+    assertThat(KafkaAcls.RISK_APPLICATION_ID).isEqualTo(RiskService.APPLICATION_ID);
+    Topics topics = Topics.standard();
+    Set<String> known = new TreeSet<>();
+    topics.all().forEach(topic -> known.add(topic.name()));
+    List<String> outbox =
+        List.of(
+            topics.paymentEvents().name(),
+            topics.moderation().name(),
+            topics.refundCommands().name(),
+            topics.deliveryCommands().name());
+
+    for (Deployable deployable : Deployable.values()) {
+      // When payments kafka-acls derives the bindings of the service's principal
+      String service = deployable.module;
+      List<AclBinding> derived =
+          KafkaAcls.of(KafkaAcls.Workload.of(service).orElseThrow(), "User:" + service, topics);
+      String[] row = acls.get(service);
+      assertThat(row).as("a row for %s in the ACL table", service).isNotNull();
+
+      // Then it writes exactly the topics its row names (the outbox ones as "the four outbox
+      // topics")
+      Set<String> writes = new TreeSet<>();
+      Set<String> reads = new TreeSet<>();
+      Set<String> groups = new TreeSet<>();
+      for (AclBinding binding : derived) {
+        assertThat(binding.entry().permissionType()).isEqualTo(AclPermissionType.ALLOW);
+        String name = binding.pattern().name();
+        AclOperation operation = binding.entry().operation();
+        if (binding.pattern().patternType() == PatternType.PREFIXED) {
+          // a prefix (the Streams internal topics, the transactional ids) is named in the row,
+          // with each operation beyond Read and Write
+          assertThat(row[0]).as("%s: prefix %s", service, name).contains("`" + name + "`");
+          if (operation != AclOperation.READ && operation != AclOperation.WRITE) {
+            assertThat(row[0])
+                .as("%s: %s", service, operation)
+                .contains("`" + camel(operation) + "`");
+          }
+        } else if (binding.pattern().resourceType() == ResourceType.GROUP) {
+          groups.add(name);
+        } else if (operation == AclOperation.WRITE) {
+          writes.add(name);
+        } else {
+          assertThat(operation).as("%s on %s", service, name).isEqualTo(AclOperation.READ);
+          reads.add(name);
+        }
+      }
+      Set<String> documentedWrites = new TreeSet<>(backquoted(row[0], known));
+      if (row[0].contains("the four outbox topics")) {
+        documentedWrites.addAll(outbox);
+      }
+      assertThat(writes).as("%s writes", service).isEqualTo(documentedWrites);
+      // And it reads, in which groups, what the row says
+      Set<String> documentedReads = new TreeSet<>();
+      Set<String> documentedGroups = new TreeSet<>();
+      Matcher read = Pattern.compile("`([a-z0-9.-]+)` \\(`([a-z0-9-]+)`\\)").matcher(row[1]);
+      while (read.find()) {
+        documentedReads.add(read.group(1));
+        documentedGroups.add(read.group(2));
+      }
+      assertThat(reads).as("%s reads", service).isEqualTo(documentedReads);
+      assertThat(groups).as("%s's groups", service).isEqualTo(documentedGroups);
+    }
+    // And the topics Job may do on every topic what its row lists, nothing more
+    for (AclBinding binding : KafkaAcls.of(KafkaAcls.Workload.TOPICS, "User:topics", topics)) {
+      assertThat(known).contains(binding.pattern().name());
+      assertThat(acls.get("topics Job")[0])
+          .contains("`" + camel(binding.entry().operation()) + "`");
+    }
+  }
+
+  /** The ACL table of docs/security.md, by principal: its Write cell and its Read cell. */
+  private static Map<String, String[]> aclTable() {
+    Map<String, String[]> acls = new TreeMap<>();
+    String doc = Manifests.read("docs/security.md");
+    String section = doc.substring(doc.indexOf("## Kafka: authentication and ACLs"));
+    section = section.substring(0, section.indexOf("\n## ", 1));
+    for (String line : section.lines().toList()) {
+      String[] cells = line.split("\\|");
+      if (line.startsWith("| ") && cells.length >= 4) {
+        acls.put(cells[1].trim(), new String[] {cells[2], cells[3]});
+      }
+    }
+    return acls;
+  }
+
+  /** The names of {@code known} that {@code cell} quotes. */
+  private static Set<String> backquoted(String cell, Set<String> known) {
+    Set<String> names = new TreeSet<>();
+    Matcher quoted = Pattern.compile("`([^`]+)`").matcher(cell);
+    while (quoted.find()) {
+      if (known.contains(quoted.group(1))) {
+        names.add(quoted.group(1));
+      }
+    }
+    return names;
+  }
+
+  /**
+   * An operation as Kafka's tools and the docs write it: {@code DESCRIBE_CONFIGS} is
+   * DescribeConfigs.
+   */
+  private static String camel(AclOperation operation) {
+    StringBuilder name = new StringBuilder();
+    for (String word : operation.name().split("_")) {
+      name.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+    }
+    return name.toString();
+  }
+
+  private static AclBinding allow(
+      String principal, ResourceType type, String name, AclOperation operation) {
+    return new AclBinding(
+        new ResourcePattern(type, name, PatternType.LITERAL),
+        new AccessControlEntry(principal, "*", operation, AclPermissionType.ALLOW));
   }
 
   @Test
