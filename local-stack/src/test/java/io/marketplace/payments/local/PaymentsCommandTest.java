@@ -37,7 +37,8 @@ class PaymentsCommandTest {
     List<String> commands = commandSummaries(help.out());
     assertThat(commands)
         .extracting(line -> line.split("\\s+")[0])
-        .containsExactly("up", "demo", "bench", "token", "replay", "lag", "dlq", "reconcile");
+        .containsExactly(
+            "up", "demo", "bench", "token", "replay", "lag", "dlq", "reconcile", "kafka-acls");
     assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
   }
 
