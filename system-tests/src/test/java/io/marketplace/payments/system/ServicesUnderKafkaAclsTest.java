@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.stripe.StripeClient;
+import com.stripe.param.PaymentIntentConfirmParams;
+import io.marketplace.payments.checkout.CheckoutApi;
+import io.marketplace.payments.checkout.CheckoutApiConfig;
 import io.marketplace.payments.common.config.Env;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.RecordHeaders;
@@ -11,11 +14,14 @@ import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.embedded.EmbeddedKafka;
 import io.marketplace.payments.embedded.KafkaTopics;
+import io.marketplace.payments.expirer.ExpirerConfig;
+import io.marketplace.payments.expirer.PromotionExpirer;
 import io.marketplace.payments.gateway.GatewayConfig;
 import io.marketplace.payments.gateway.WebhookGateway;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.PaymentsCli;
 import io.marketplace.payments.ops.acl.KafkaAcls.Workload;
+import io.marketplace.payments.ops.token.TokenCommand;
 import io.marketplace.payments.processor.PaymentProcessor;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
@@ -23,6 +29,7 @@ import io.marketplace.payments.refunds.RefundWorkerConfig;
 import io.marketplace.payments.risk.RiskConfig;
 import io.marketplace.payments.risk.RiskService;
 import io.marketplace.payments.stripeemulator.StripeEmulator;
+import io.marketplace.payments.system.support.Api;
 import io.marketplace.payments.system.support.PaidAtStripe;
 import io.marketplace.payments.system.support.PaymentEvents;
 import io.marketplace.payments.system.support.PaymentEvents.Event;
@@ -63,7 +70,10 @@ import picocli.CommandLine;
  * logs in with SCRAM under a principal of its own, through the environment variables production
  * sets, and may do only what {@code ./payments kafka-acls --apply} granted it. What a missing
  * binding would break (a Streams application's internal topics or transactions, a worker's group,
- * the outbox relay, a health check) fails here, not after a deploy. The broker is this test's own.
+ * the outbox relay, a health check) fails here, not after a deploy. Every service with a database
+ * runs an outbox relay, and a relay publishes whichever service's rows it finds: the API's and the
+ * expirer's relays are therefore shown at the end each alone, the other services stopped, or
+ * another relay would hide a binding they lack. The broker is this test's own.
  */
 class ServicesUnderKafkaAclsTest {
 
@@ -72,12 +82,16 @@ class ServicesUnderKafkaAclsTest {
   private static final Topics TOPICS = Topics.withPrefix("acls.");
   private static final int DECLINES_THRESHOLD = 3;
 
+  private static final String JWT_SECRET = "jwt-secret-of-the-system-kafka-acls-" + random();
+
   /** The services' SCRAM users; the other workloads have principals but log in nowhere here. */
   private static final List<Workload> LOGGING_IN =
       List.of(
           Workload.WEBHOOK_GATEWAY,
           Workload.PAYMENT_PROCESSOR,
           Workload.REFUND_WORKER,
+          Workload.CHECKOUT_API,
+          Workload.PROMOTION_EXPIRER,
           Workload.PAYMENT_RISK);
 
   @TempDir Path brokerDir;
@@ -108,6 +122,14 @@ class ServicesUnderKafkaAclsTest {
               .setMaxNetworkRetries(0)
               .build();
 
+      PaymentEvents events = new PaymentEvents(kafka, TOPICS.paymentEvents());
+      String admin = token(UUID.randomUUID(), List.of("user", "super_admin"));
+      UUID tester = user(db);
+      UUID testedListing = pendingListing(db, tester);
+
+      // And a listing whose 30 days ended, which the expirer takes down when it starts
+      UUID endedListing = activeListing(db, user(db), Instant.now().minus(Duration.ofHours(1)));
+
       // When each service starts under its own principal
       try (WebhookGateway gateway =
               WebhookGateway.start(
@@ -124,7 +146,11 @@ class ServicesUnderKafkaAclsTest {
           RiskService risk =
               RiskService.start(
                   RiskConfig.fromEnv(env(broker, database, emulator, Workload.PAYMENT_RISK)),
-                  Clock.systemUTC())) {
+                  Clock.systemUTC());
+          CheckoutApi checkout =
+              CheckoutApi.start(
+                  CheckoutApiConfig.fromEnv(
+                      env(broker, database, emulator, Workload.CHECKOUT_API)))) {
         Await.until(
             WAIT,
             "the workers to be assigned their partitions",
@@ -141,8 +167,6 @@ class ServicesUnderKafkaAclsTest {
         post(webhooks, "charge.dispute.created", emulator.object(disputeId).orElseThrow());
 
         // And of a card tester's declines, as many as the threshold
-        UUID tester = user(db);
-        UUID testedListing = pendingListing(db, tester);
         for (int i = 0; i < DECLINES_THRESHOLD; i++) {
           String declined =
               StripeFixtures.paymentFailed(
@@ -164,7 +188,6 @@ class ServicesUnderKafkaAclsTest {
             () ->
                 db.count("payments WHERE stripe_payment_intent_id = ? AND status = 'succeeded'", pi)
                     == 1);
-        PaymentEvents events = new PaymentEvents(kafka, TOPICS.paymentEvents());
         Event succeeded = events.await(listingId, "payment.succeeded", WAIT);
         assertThat(succeeded.data().path("paymentIntentId").asText()).isEqualTo(pi);
 
@@ -192,6 +215,45 @@ class ServicesUnderKafkaAclsTest {
         assertThat(data.path("count").asInt()).isEqualTo(DECLINES_THRESHOLD);
         events.await(tester, "user.flagged", WAIT);
 
+        // And a listing bought through the API, paid and then partly refunded by an admin
+        Api api = new Api(checkout.baseUrl());
+        UUID buyer = user(db);
+        String buyerToken = token(buyer, List.of("user"));
+        Api.Response created =
+            api.post(
+                "/api/marketplace/listings",
+                buyerToken,
+                "{\"title\":\"Sofa\",\"categorySlug\":\"housing\"}");
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        UUID bought = UUID.fromString(created.text("id"));
+        Api.Response checkedOut =
+            api.post("/api/marketplace/listings/" + bought + "/checkout", buyerToken, null);
+        assertThat(checkedOut.status()).as("%s", checkedOut).isEqualTo(200);
+        String boughtPi = checkedOut.text("paymentIntentId");
+        stripe
+            .v1()
+            .paymentIntents()
+            .confirm(
+                boughtPi,
+                PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+        post(webhooks, "payment_intent.succeeded", emulator.object(boughtPi).orElseThrow());
+        events.await(bought, "listing.activated", WAIT);
+        Api.Response refunded =
+            api.post(
+                "/admin/api/marketplace/payments/" + boughtPi + "/refunds",
+                admin,
+                "{\"amountCents\":200,\"reason\":\"goodwill\"}");
+        assertThat(refunded.status()).as("%s", refunded).isEqualTo(201);
+        Await.until(
+            WAIT,
+            "the admin's refund of " + boughtPi + " processed",
+            () ->
+                db.count(
+                        "payment_refunds WHERE stripe_payment_intent_id = ? AND amount_cents = 200"
+                            + " AND status = 'processed'",
+                        boughtPi)
+                    == 1);
+
         // And the refund worker dead-letters the unreadable decision
         ConsumerRecord<String, byte[]> dead =
             kafka.awaitRecord(TOPICS.moderation().dlq(), r -> true, WAIT);
@@ -204,6 +266,7 @@ class ServicesUnderKafkaAclsTest {
         assertReady(processor.adminUrl());
         assertReady(refunds.baseUrl());
         assertReady(risk.adminUrl());
+        assertReady(checkout.adminUrl());
         assertThat(processor.isHealthy()).isTrue();
         assertThat(refunds.isHealthy()).isTrue();
         for (Topic topic : TOPICS.all()) {
@@ -212,6 +275,31 @@ class ServicesUnderKafkaAclsTest {
             assertThat(kafka.readAll(topic)).as(topic.name()).isEmpty();
           }
         }
+      }
+
+      // And, every other relay stopped, the API's own relay announces what an admin decides: the
+      // card tester's flag cleared
+      try (CheckoutApi checkout =
+          CheckoutApi.start(
+              CheckoutApiConfig.fromEnv(env(broker, database, emulator, Workload.CHECKOUT_API)))) {
+        Api.Response cleared =
+            new Api(checkout.baseUrl())
+                .post(
+                    "/admin/api/marketplace/users/" + tester + "/risk/clear",
+                    admin,
+                    "{\"reason\":\"the cardholder called\"}");
+        assertThat(cleared.status()).as("%s", cleared).isEqualTo(200);
+        events.await(tester, "user.risk_cleared", WAIT);
+        assertReady(checkout.adminUrl());
+      }
+
+      // And the expirer, alone, takes down the listing whose days ended and announces it
+      try (PromotionExpirer expirer =
+          PromotionExpirer.start(
+              ExpirerConfig.fromEnv(env(broker, database, emulator, Workload.PROMOTION_EXPIRER)),
+              Clock.systemUTC())) {
+        events.await(endedListing, "listing.expired", WAIT);
+        assertReady(expirer.baseUrl());
       }
     }
   }
@@ -268,6 +356,8 @@ class ServicesUnderKafkaAclsTest {
         .with("RISK_STATE_DIR", riskState.toString())
         .with("RISK_REPLICATION_FACTOR", "1")
         .with("RISK_DECLINES_THRESHOLD", Integer.toString(DECLINES_THRESHOLD))
+        .with("AUTH_JWT_SECRET", JWT_SECRET)
+        .with("API_PORT", "0")
         .env();
   }
 
@@ -306,6 +396,22 @@ class ServicesUnderKafkaAclsTest {
         listingId,
         userId);
     return listingId;
+  }
+
+  private static UUID activeListing(Sql db, UUID userId, Instant expiresAt) {
+    UUID listingId = UUID.randomUUID();
+    db.execute(
+        "INSERT INTO marketplace_listings (id, user_id, category_id, title, status, activated_at,"
+            + " expires_at) VALUES (?, ?, 1, 'Bike', 'active', ?, ?)",
+        listingId,
+        userId,
+        expiresAt.minus(Duration.ofDays(30)),
+        expiresAt);
+    return listingId;
+  }
+
+  private static String token(UUID userId, List<String> roles) {
+    return TokenCommand.sign(JWT_SECRET, userId, roles, Instant.now(), Duration.ofHours(1));
   }
 
   /** The row checkout-api writes when it creates the PaymentIntent. */
