@@ -105,6 +105,19 @@ public final class Env {
     }
   }
 
+  /** {@code true} or {@code false} (any case); anything else is refused, not read as false. */
+  public boolean bool(String name, boolean fallback) {
+    String value = optional(name, null);
+    if (value == null) {
+      return fallback;
+    }
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new InvalidConfigException(name, "must be true or false");
+    };
+  }
+
   /**
    * A duration as ISO-8601 ({@code PT24H}) or a number with a unit: {@code 500ms}, {@code 30s},
    * {@code 5m}, {@code 24h}, {@code 1d}.

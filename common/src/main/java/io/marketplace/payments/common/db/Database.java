@@ -95,9 +95,16 @@ public final class Database implements AutoCloseable {
   /**
    * Applies the schema over a connection of its own, without the pool's read and statement
    * timeouts: a migration may rewrite a large table or wait for a lock longer than any request.
+   * Where the service does not migrate ({@link DbConfig#migrate()} false), only checks that the
+   * schema's owner has applied every migration it needs.
    */
   public Database migrate() {
-    Migrations.migrate(unpooled(Duration.ZERO, "flyway"));
+    DataSource flyway = unpooled(Duration.ZERO, "flyway");
+    if (config.migrate()) {
+      Migrations.migrate(flyway);
+    } else {
+      Migrations.requireCurrent(flyway);
+    }
     return this;
   }
 

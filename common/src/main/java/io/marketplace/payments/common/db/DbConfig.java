@@ -19,6 +19,10 @@ import java.util.Set;
  *     a connection the network dropped silently fails after this, not after the kernel's TCP
  *     timeout (hours). Statements are cancelled by the server a little earlier ({@code
  *     statement_timeout}), so a slow statement ends with a clear error and a healthy connection
+ * @param migrate whether the service applies the schema's migrations when it starts ({@code
+ *     DATABASE_MIGRATE}, default true). False where the service's role may only read and write
+ *     rows: the schema's owner migrates first ({@code ./payments migrate}, the deployment's
+ *     migration Job), and a service finding migrations it needs not yet applied refuses to start
  */
 public record DbConfig(
     String url,
@@ -27,7 +31,8 @@ public record DbConfig(
     int maxPoolSize,
     String synchronousCommit,
     Duration connectTimeout,
-    Duration socketTimeout) {
+    Duration socketTimeout,
+    boolean migrate) {
 
   static final Set<String> DURABLE_COMMITS = Set.of("on", "remote_write", "remote_apply");
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -47,9 +52,21 @@ public record DbConfig(
     }
   }
 
-  /** The defaults: durable commits, 5 s to connect, 30 s for a read. */
+  /** The defaults: durable commits, 5 s to connect, 30 s for a read, migrations applied. */
   public DbConfig(String url, String user, String password, int maxPoolSize) {
     this(url, user, password, maxPoolSize, "on", CONNECT_TIMEOUT, SOCKET_TIMEOUT);
+  }
+
+  /** Migrations applied at start, as services do unless told otherwise. */
+  public DbConfig(
+      String url,
+      String user,
+      String password,
+      int maxPoolSize,
+      String synchronousCommit,
+      Duration connectTimeout,
+      Duration socketTimeout) {
+    this(url, user, password, maxPoolSize, synchronousCommit, connectTimeout, socketTimeout, true);
   }
 
   public static DbConfig fromEnv(Env env) {
@@ -69,7 +86,8 @@ public record DbConfig(
         env.integer("DATABASE_POOL_SIZE", 10),
         env.optional("DATABASE_SYNCHRONOUS_COMMIT", "on"),
         env.duration("DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
-        env.duration("DATABASE_SOCKET_TIMEOUT", SOCKET_TIMEOUT));
+        env.duration("DATABASE_SOCKET_TIMEOUT", SOCKET_TIMEOUT),
+        env.bool("DATABASE_MIGRATE", true));
   }
 
   /** Whether the JDBC URL asks for TLS with the server's certificate and host name verified. */
@@ -90,12 +108,12 @@ public record DbConfig(
 
   public DbConfig withPoolSize(int size) {
     return new DbConfig(
-        url, user, password, size, synchronousCommit, connectTimeout, socketTimeout);
+        url, user, password, size, synchronousCommit, connectTimeout, socketTimeout, migrate);
   }
 
   public DbConfig withSocketTimeout(Duration timeout) {
     return new DbConfig(
-        url, user, password, maxPoolSize, synchronousCommit, connectTimeout, timeout);
+        url, user, password, maxPoolSize, synchronousCommit, connectTimeout, timeout, migrate);
   }
 
   /** The server cancels a statement this long after it started, before the client gives up. */
@@ -117,6 +135,8 @@ public record DbConfig(
         + connectTimeout
         + ", socketTimeout="
         + socketTimeout
+        + ", migrate="
+        + migrate
         + "]";
   }
 }

@@ -35,6 +35,21 @@ class EnvTest {
   }
 
   @Test
+  void shouldRefuseAFlagThatIsNeitherTrueNorFalseRatherThanReadItAsFalse() {
+    // Given flags in any case, one misspelt and one blank
+    Env env = Env.of(Map.of("A", "TRUE", "B", " false ", "DATABASE_MIGRATE", "no", "BLANK", " "));
+
+    // Then the spelt ones are read, the blank one falls back, and the misspelt one is refused
+    assertThat(env.bool("A", false)).isTrue();
+    assertThat(env.bool("B", true)).isFalse();
+    assertThat(env.bool("BLANK", true)).isTrue();
+    assertThatThrownBy(() -> env.bool("DATABASE_MIGRATE", true))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("DATABASE_MIGRATE")
+        .hasMessageContaining("true or false");
+  }
+
+  @Test
   void shouldParseDurationsListsAndDefaultsWhenSet() {
     // Given durations in both spellings and a comma-separated list with blanks
     Env env =

@@ -65,6 +65,82 @@ class MigrationsTest {
   }
 
   @Test
+  void shouldRefuseToStartAndChangeNothingWhenAServiceThatDoesNotMigrateFindsTheSchemaBehind()
+      throws SQLException {
+    // Given a database one migration behind this build
+    String latest =
+        Flyway.configure()
+            .dataSource(db)
+            .locations("classpath:db/migration")
+            .load()
+            .info()
+            .current()
+            .getVersion()
+            .toString();
+    String behind = Integer.toString(Integer.parseInt(latest) - 1);
+    postgres.createDatabase("payments_behind");
+    DataSource behindDb = postgres.dataSource("payments_behind");
+    Flyway.configure()
+        .dataSource(behindDb)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target(behind)
+        .load()
+        .migrate();
+
+    // When a service told not to migrate (DATABASE_MIGRATE=false) starts on it
+    DbConfig config =
+        new DbConfig(
+            postgres.jdbcUrl("payments_behind"),
+            postgres.user(),
+            postgres.password(),
+            2,
+            "on",
+            DbConfig.CONNECT_TIMEOUT,
+            DbConfig.SOCKET_TIMEOUT,
+            false);
+    try (Database database = Database.open(config, "test")) {
+      // Then it refuses, naming the missing migration and who applies it
+      assertThatThrownBy(database::migrate)
+          .isInstanceOf(Migrations.SchemaNotCurrentException.class)
+          .hasMessageContaining("at version " + behind + " and lacks " + latest)
+          .hasMessageContaining("./payments migrate");
+    }
+
+    // And the schema is as it was
+    assertThat(
+            column("payments_behind", "SELECT max(version::int)::text FROM flyway_schema_history"))
+        .containsExactly(behind);
+  }
+
+  @Test
+  void shouldStartWithoutMigratingUnderARoleThatMayOnlyReadTheHistory() throws SQLException {
+    // Given the current schema, and a role that may read Flyway's history and change nothing
+    String role = "reader_" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection c = db.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'reader-password'");
+      s.execute("GRANT SELECT ON flyway_schema_history TO " + role);
+    }
+    DbConfig config =
+        new DbConfig(
+            postgres.jdbcUrl("payments"),
+            role,
+            "reader-password",
+            2,
+            "on",
+            DbConfig.CONNECT_TIMEOUT,
+            DbConfig.SOCKET_TIMEOUT,
+            false);
+
+    // When a service told not to migrate starts under it, it starts: nothing to apply, nothing
+    // asked of the role but reading
+    try (Database database = Database.open(config, "test")) {
+      assertThat(database.migrate()).isSameAs(database);
+    }
+  }
+
+  @Test
   void shouldLeaveADisputeWithoutAUserToBeCountedWhenItsUserIsKnownWhenUpgraded()
       throws SQLException {
     // Given a database at V23 holding a chargeback recorded without a user (its events came before
@@ -342,7 +418,15 @@ class MigrationsTest {
   }
 
   private static List<String> column(String sql) throws SQLException {
-    try (Connection connection = db.getConnection();
+    return column(db, sql);
+  }
+
+  private static List<String> column(String database, String sql) throws SQLException {
+    return column(postgres.dataSource(database), sql);
+  }
+
+  private static List<String> column(DataSource source, String sql) throws SQLException {
+    try (Connection connection = source.getConnection();
         PreparedStatement statement = connection.prepareStatement(sql);
         ResultSet rows = statement.executeQuery()) {
       List<String> values = new ArrayList<>();
