@@ -38,7 +38,17 @@ class PaymentsCommandTest {
     assertThat(commands)
         .extracting(line -> line.split("\\s+")[0])
         .containsExactly(
-            "up", "demo", "bench", "token", "replay", "lag", "dlq", "reconcile", "kafka-acls");
+            "up",
+            "demo",
+            "bench",
+            "token",
+            "replay",
+            "lag",
+            "dlq",
+            "reconcile",
+            "kafka-acls",
+            "migrate",
+            "db-grants");
     assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
   }
 

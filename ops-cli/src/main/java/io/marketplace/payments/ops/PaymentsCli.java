@@ -2,6 +2,8 @@ package io.marketplace.payments.ops;
 
 import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.ops.acl.KafkaAclsCommand;
+import io.marketplace.payments.ops.db.DbGrantsCommand;
+import io.marketplace.payments.ops.db.MigrateCommand;
 import io.marketplace.payments.ops.dlq.DlqCommand;
 import io.marketplace.payments.ops.reconcile.ReconcileCommand;
 import io.marketplace.payments.ops.replay.LagCommand;
@@ -30,7 +32,8 @@ import picocli.CommandLine.Spec;
     versionProvider = PaymentsCli.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     description =
-        "Operates marketplace payments: tokens, replays, dead letters, reconciliation, Kafka ACLs.")
+        "Operates marketplace payments: tokens, replays, dead letters, reconciliation, Kafka ACLs,"
+            + " the schema and its grants.")
 public final class PaymentsCli implements Runnable {
 
   public static final int REFUSED = 1;
@@ -58,6 +61,8 @@ public final class PaymentsCli implements Runnable {
     cli.addSubcommand(DlqCommand.commandLine(context));
     cli.addSubcommand(new ReconcileCommand(context));
     cli.addSubcommand(new KafkaAclsCommand(context));
+    cli.addSubcommand(new MigrateCommand(context));
+    cli.addSubcommand(new DbGrantsCommand(context));
     versionEverywhere(cli, new Version());
     cli.setExecutionExceptionHandler((error, command, parsed) -> handle(error, command, context));
     cli.setParameterExceptionHandler(unknownFirst(cli.getParameterExceptionHandler()));

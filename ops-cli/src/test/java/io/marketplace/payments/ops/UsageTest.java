@@ -21,7 +21,8 @@ class UsageTest {
     List<String> commands = commandSummaries(help.out());
     assertThat(commands)
         .extracting(line -> line.split("\\s+")[0])
-        .containsExactly("token", "replay", "lag", "dlq", "reconcile", "kafka-acls");
+        .containsExactly(
+            "token", "replay", "lag", "dlq", "reconcile", "kafka-acls", "migrate", "db-grants");
     assertThat(commands).allSatisfy(line -> assertThat(line).endsWith("."));
   }
 

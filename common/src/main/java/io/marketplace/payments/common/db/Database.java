@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Properties;
 import javax.sql.DataSource;
+import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
@@ -99,13 +100,20 @@ public final class Database implements AutoCloseable {
    * schema's owner has applied every migration it needs.
    */
   public Database migrate() {
-    DataSource flyway = unpooled(Duration.ZERO, "flyway");
     if (config.migrate()) {
-      Migrations.migrate(flyway);
+      applyMigrations(config);
     } else {
-      Migrations.requireCurrent(flyway);
+      Migrations.requireCurrent(unpooled(Duration.ZERO, "flyway"));
     }
     return this;
+  }
+
+  /**
+   * Applies every pending migration as {@code config}'s user, who must own the schema, whatever
+   * {@link DbConfig#migrate()} says: {@code ./payments migrate} and the migration Job.
+   */
+  public static MigrateResult applyMigrations(DbConfig config) {
+    return Migrations.migrate(unpooled(config, Duration.ZERO, "flyway"));
   }
 
   /**

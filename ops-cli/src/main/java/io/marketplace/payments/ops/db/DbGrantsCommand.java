@@ -1,0 +1,144 @@
+package io.marketplace.payments.ops.db;
+
+import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.OpsContext;
+import io.marketplace.payments.ops.UsageError;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code payments db-grants}: gives the services' database role what they need and nothing more
+ * ({@link DbGrants}), run as the schema's owner. Shows the statements; {@code --apply} runs them in
+ * one transaction. Running it again changes nothing.
+ */
+@Command(
+    name = "db-grants",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Shows, and with --apply grants, what the services' database role may do: read and change"
+          + " rows, never change the schema nor Flyway's history.",
+      "Runs as the role in DATABASE_USER, which must own the schema (the one that migrates);"
+          + " tables it creates later are granted the same by default. The services' role must"
+          + " exist (CREATE ROLE ... LOGIN PASSWORD ...): this command sets no password."
+    })
+public final class DbGrantsCommand implements Callable<Integer> {
+
+  private final OpsContext context;
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--role",
+      required = true,
+      paramLabel = "ROLE",
+      description = "the services' role (DATABASE_USER of the services), such as payments_app")
+  String role;
+
+  @Option(names = "--apply", description = "run the statements")
+  boolean apply;
+
+  public DbGrantsCommand(OpsContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public Integer call() {
+    if (!DbGrants.isRoleName(role)) {
+      throw new UsageError(
+          "--role must be a role name as PostgreSQL spells one unquoted (lower-case letters,"
+              + " digits, _; at most 63): "
+              + role);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    try (Database database = context.openDatabase()) {
+      Jdbi jdbi = database.jdbi();
+      List<String> statements =
+          jdbi.withHandle(
+              h -> {
+                refuseUnlessOwnerGrantsTo(h);
+                return DbGrants.statements(role, serverVersion(h));
+              });
+      if (apply) {
+        jdbi.useTransaction(h -> statements.forEach(h::execute));
+      }
+      for (String statement : statements) {
+        out.println((apply ? "applied:    " : "would run:  ") + statement + ";");
+      }
+      if (!apply) {
+        out.println("nothing changed: run again with --apply");
+        return 0;
+      }
+      boolean mayCreate =
+          jdbi.withHandle(
+              h ->
+                  h.createQuery("SELECT has_schema_privilege(:role, 'public', 'CREATE')")
+                      .bind("role", role)
+                      .mapTo(Boolean.class)
+                      .one());
+      if (mayCreate) {
+        throw new OperatorError(
+            "granted, but "
+                + role
+                + " may still create tables in schema public, through PUBLIC or a role it is a"
+                + " member of: REVOKE CREATE ON SCHEMA public FROM PUBLIC (and from those roles)");
+      }
+      out.println(role + " may read and change rows, and not change the schema");
+      return 0;
+    }
+  }
+
+  private void refuseUnlessOwnerGrantsTo(Handle h) {
+    String me = h.createQuery("SELECT current_user").mapTo(String.class).one();
+    if (me.equals(role)) {
+      throw new UsageError(
+          "--role is the role this command runs as ("
+              + me
+              + "), the schema's owner: the services need a role of their own");
+    }
+    Optional<Boolean> superuser =
+        h.createQuery("SELECT rolsuper FROM pg_roles WHERE rolname = :role")
+            .bind("role", role)
+            .mapTo(Boolean.class)
+            .findOne();
+    if (superuser.isEmpty()) {
+      throw new OperatorError(
+          "role "
+              + role
+              + " does not exist: create it with a password of its own (CREATE ROLE "
+              + role
+              + " LOGIN PASSWORD '...'), then run this again");
+    }
+    if (superuser.get()) {
+      throw new OperatorError(
+          role + " is a superuser: no grant limits it; the services need a role that is not");
+    }
+    List<String> notMine =
+        h.createQuery(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    + " AND tableowner <> current_user ORDER BY tablename")
+            .mapTo(String.class)
+            .list();
+    if (!notMine.isEmpty()) {
+      throw new OperatorError(
+          "run this as the role that owns the schema (the one that migrates): "
+              + me
+              + " does not own "
+              + String.join(", ", notMine.subList(0, Math.min(5, notMine.size())))
+              + (notMine.size() > 5 ? " and " + (notMine.size() - 5) + " more" : ""));
+    }
+  }
+
+  private static int serverVersion(Handle h) {
+    return Integer.parseInt(
+        h.createQuery("SHOW server_version_num").mapTo(String.class).one().strip());
+  }
+}

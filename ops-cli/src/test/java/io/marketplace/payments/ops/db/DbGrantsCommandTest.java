@@ -1,0 +1,165 @@
+package io.marketplace.payments.ops.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.marketplace.payments.embedded.EmbeddedPostgresServer;
+import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code payments db-grants} and {@code payments migrate} on a real PostgreSQL: the services' role
+ * may change rows and nothing of the schema; the owner migrates.
+ */
+class DbGrantsCommandTest {
+
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  private static final String PASSWORD = UUID.randomUUID().toString();
+
+  @Test
+  void shouldLetTheServicesRoleChangeRowsAndNeverTheSchemaWhenApplied() throws SQLException {
+    // Given a migrated database, owned by the role that migrated it, and a role for the services
+    TestDatabase db = TestInfra.freshDatabase();
+    String role = newRole();
+    Cli owner = new Cli().database(db);
+
+    // When the owner shows the grants without applying them
+    Cli.Result shown = owner.run("db-grants", "--role", role);
+
+    // Then it prints them and the role still may not read a row
+    assertThat(shown.exitCode()).as("%s", shown).isZero();
+    assertThat(shown.out())
+        .contains("would run:  GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public")
+        .contains("nothing changed: run again with --apply");
+    assertThatThrownBy(() -> asRole(db, role, "SELECT count(*) FROM payments"))
+        .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+
+    // When it applies them, twice
+    Cli.Result applied = owner.run("db-grants", "--role", role, "--apply");
+    Cli.Result again = owner.run("db-grants", "--role", role, "--apply");
+
+    // Then the role reads and changes rows, and vacuums the outbox it drains, without a warning
+    assertThat(applied.exitCode()).as("%s", applied).isZero();
+    assertThat(again.exitCode()).as("%s", again).isZero();
+    assertThat(again.out()).contains(role + " may read and change rows, and not change the schema");
+    UUID user = UUID.randomUUID();
+    asRole(db, role, "INSERT INTO users (id) VALUES ('" + user + "')");
+    asRole(db, role, "DELETE FROM users WHERE id = '" + user + "'");
+    try (Connection c = DriverManager.getConnection(db.url(), role, PASSWORD);
+        Statement s = c.createStatement()) {
+      s.execute("VACUUM outbox_events");
+      assertThat((Object) s.getWarnings()).as("a vacuum skipped for want of MAINTAIN").isNull();
+    }
+
+    // And may not change the schema, nor Flyway's history
+    for (String ddl :
+        new String[] {
+          "DROP TABLE payments",
+          "TRUNCATE payment_refunds",
+          "ALTER TABLE payments ADD COLUMN stolen text",
+          "CREATE TABLE exfiltrated (id int)",
+          "DELETE FROM flyway_schema_history",
+          "INSERT INTO flyway_schema_history (installed_rank, description, type, script,"
+              + " installed_by, execution_time, success) VALUES (999, 'x', 'SQL', 'x', 'x', 0,"
+              + " true)"
+        }) {
+      assertThatThrownBy(() -> asRole(db, role, ddl))
+          .as(ddl)
+          .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+    }
+
+    // And a table a later migration creates is the role's to change rows of with no new grant
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE later_migration (id bigserial PRIMARY KEY, note text)");
+    }
+    asRole(db, role, "INSERT INTO later_migration (note) VALUES ('added later')");
+  }
+
+  @Test
+  void shouldRefuseAndChangeNothingWhenTheRoleIsMissingTheOwnerOrNotAName() throws SQLException {
+    TestDatabase db = TestInfra.freshDatabase();
+    Cli owner = new Cli().database(db);
+
+    // A role that does not exist
+    Cli.Result missing = owner.run("db-grants", "--role", "no_such_role_" + suffix(), "--apply");
+    assertThat(missing.exitCode()).as("%s", missing).isEqualTo(1);
+    assertThat(missing.err()).contains("does not exist: create it with a password of its own");
+
+    // The owner itself
+    Cli.Result self = owner.run("db-grants", "--role", db.user(), "--apply");
+    assertThat(self.exitCode()).as("%s", self).isEqualTo(2);
+    assertThat(self.err()).contains("the services need a role of their own");
+
+    // Something that is not a role name, never put into a statement
+    Cli.Result injected = owner.run("db-grants", "--role", "app; DROP TABLE payments", "--apply");
+    assertThat(injected.exitCode()).as("%s", injected).isEqualTo(2);
+    assertThat(injected.err()).contains("--role must be a role name");
+
+    // Run by a role that does not own the schema: nothing granted to the other role
+    String services = newRole();
+    assertThat(owner.run("db-grants", "--role", services, "--apply").exitCode()).isZero();
+    String other = newRole();
+    Cli notOwner =
+        new Cli()
+            .set("DATABASE_URL", db.url())
+            .set("DATABASE_USER", services)
+            .set("DATABASE_PASSWORD", PASSWORD);
+    Cli.Result refused = notOwner.run("db-grants", "--role", other, "--apply");
+    assertThat(refused.exitCode()).as("%s", refused).isEqualTo(1);
+    assertThat(refused.err()).contains("run this as the role that owns the schema");
+    assertThatThrownBy(() -> asRole(db, other, "SELECT count(*) FROM payments"))
+        .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+  }
+
+  @Test
+  void shouldApplyEveryMigrationOnceWhenTheOwnerMigrates() {
+    // Given an empty database
+    EmbeddedPostgresServer server = TestInfra.postgres();
+    String name = TestInfra.uniqueName("empty_");
+    server.createDatabase(name);
+    Cli owner =
+        new Cli()
+            .set("DATABASE_URL", server.jdbcUrl(name))
+            .set("DATABASE_USER", server.user())
+            .set("DATABASE_PASSWORD", server.password());
+
+    // When the owner migrates it, twice
+    Cli.Result first = owner.run("migrate");
+    Cli.Result second = owner.run("migrate");
+
+    // Then the first applies them all, the second nothing
+    assertThat(first.exitCode()).as("%s", first).isZero();
+    assertThat(first.out())
+        .containsPattern("schema at version \\d+: [1-9]\\d* migration\\(s\\) applied");
+    assertThat(second.exitCode()).as("%s", second).isZero();
+    assertThat(second.out()).containsPattern("schema at version \\d+: 0 migration\\(s\\) applied");
+  }
+
+  private static String newRole() throws SQLException {
+    String role = "services_" + suffix();
+    try (Connection c = TestInfra.postgres().dataSource("postgres").getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + PASSWORD + "'");
+    }
+    return role;
+  }
+
+  private static void asRole(TestDatabase db, String role, String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(db.url(), role, PASSWORD);
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  private static String suffix() {
+    return UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  }
+}
