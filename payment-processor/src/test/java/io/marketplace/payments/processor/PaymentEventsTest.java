@@ -929,6 +929,31 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldNotDeliverAPaymentThatReceivedLessThanItsAmount() {
+    // Given a posting fee of 500 usd recorded at checkout, whose PaymentIntent still asks for 500
+    // but succeeded having received 1 cent (switched to manual capture before it was confirmed,
+    // then captured in part)
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var event = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    String body = event.json().replace("\"amount_received\":500", "\"amount_received\":1");
+    assertThat(body).contains("\"amount\":500", "\"amount_received\":1");
+
+    // When it is applied
+    world.deliver(event, body);
+
+    // Then nothing is delivered and the payment is not marked paid: the event waits on the
+    // dead-letter topic for a person
+    ConsumerRecord<String, byte[]> dead =
+        world.kafka.awaitRecord(
+            world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(KafkaTestClient.headers(dead).get(RecordHeaders.ERROR_MESSAGE))
+        .contains("priced 500 usd");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+    assertThat(world.paymentRow(pi)).containsEntry("status", "requires_payment");
+  }
+
+  @Test
   void shouldRecordAsIgnoredWhenPaymentIntentIsNotOurs() {
     // Given a PaymentIntent created by someone else on the account, with foreign metadata
     String pi = StripeFixtures.id("pi");

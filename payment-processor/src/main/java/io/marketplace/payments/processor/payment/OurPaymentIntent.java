@@ -1,5 +1,6 @@
 package io.marketplace.payments.processor.payment;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.marketplace.payments.common.stripe.StripeEvent;
 import java.time.Instant;
 import java.util.Locale;
@@ -46,18 +47,26 @@ public final class OurPaymentIntent {
    * amount in the same currency. Whoever holds the account's keys can change a PaymentIntent's
    * amount before it is confirmed, or make one with our metadata; a payment that does not match
    * what we charge is not delivered and throws, so that the event goes to the dead-letter topic for
-   * a person to look at, with the money untouched at Stripe.
+   * a person to look at, with the money untouched at Stripe. What Stripe took counts too: {@code
+   * amount_received}, when the object states it, must be the whole amount (a PaymentIntent switched
+   * to manual capture before it was confirmed succeeds once captured in part, still asking for the
+   * whole amount).
    */
   public static void requireChargedAsPriced(Payment payment, StripeEvent event) {
     long amount = event.field("amount").asLong(-1);
     String currency = event.field("currency").asText("").toLowerCase(Locale.ROOT);
-    if (amount != payment.amountCents() || !currency.equals(payment.currency())) {
+    JsonNode stated = event.field("amount_received");
+    long received = stated.isNumber() ? stated.asLong() : amount;
+    if (amount != payment.amountCents()
+        || received != payment.amountCents()
+        || !currency.equals(payment.currency())) {
       throw new IllegalArgumentException(
-          "PaymentIntent %s is for %d %s, but its %s was priced %d %s: not delivered"
+          "PaymentIntent %s is for %d %s (%d received), but its %s was priced %d %s: not delivered"
               .formatted(
                   payment.paymentIntentId(),
                   amount,
                   currency,
+                  received,
                   payment.type().wire(),
                   payment.amountCents(),
                   payment.currency()));
