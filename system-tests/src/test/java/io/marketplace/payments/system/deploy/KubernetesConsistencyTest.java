@@ -166,6 +166,53 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldMigrateAsTheSchemasOwnerAloneWhileEveryServiceRunsAsARoleThatChangesRowsOnly()
+      throws Exception {
+    Map<String, String> ownerSecretOf = new LinkedHashMap<>();
+    for (Workload workload : podTemplates()) {
+      Map<String, Object> variables = new LinkedHashMap<>();
+      for (Object entry : list(workload.container().get("env"))) {
+        variables.put(text(map(entry).get("name")), map(entry));
+      }
+      if (!variables.containsKey("DATABASE_USER")) {
+        continue;
+      }
+      ownerSecretOf.put(
+          workload.name(),
+          text(at(map(variables.get("DATABASE_USER")), "valueFrom.secretKeyRef.name")));
+      if (workload.name().equals("payments-migrate")) {
+        // Then the Job runs a main its image holds, as the schema's owner
+        String mainClass = text(map(variables.get("MAIN_CLASS")).get("value"));
+        assertThat(Class.forName(mainClass).getMethod("main", String[].class)).isNotNull();
+        assertThat(ownerSecretOf.get(workload.name())).isEqualTo("payments-database-owner");
+      } else {
+        // And every service with a database runs as the services' role, and does not migrate
+        assertThat(ownerSecretOf.get(workload.name()))
+            .as("%s: DATABASE_USER", workload.name())
+            .isEqualTo("payments-database");
+        assertThat(variables.get("DATABASE_MIGRATE"))
+            .as("%s: DATABASE_MIGRATE", workload.name())
+            .isNotNull();
+        assertThat(text(map(variables.get("DATABASE_MIGRATE")).get("value")))
+            .as("%s: DATABASE_MIGRATE", workload.name())
+            .isEqualTo("false");
+      }
+    }
+    assertThat(ownerSecretOf)
+        .containsKeys(
+            "payments-migrate",
+            "checkout-api",
+            "payment-processor",
+            "refund-worker",
+            "promotion-expirer",
+            "payment-risk");
+    // And the example Secrets name two different roles
+    Map<String, Map<String, String>> examples = exampleSecrets();
+    assertThat(examples.get("payments-database").get("user"))
+        .isNotEqualTo(examples.get("payments-database-owner").get("user"));
+  }
+
+  @Test
   void shouldConfigureEachWorkloadWhenItsConfigMapAndSecretReferencesResolve() {
     for (Deployable deployable : Deployable.values()) {
       // Given the environment the manifest gives the container, references resolved
