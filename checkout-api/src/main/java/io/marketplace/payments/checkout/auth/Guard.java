@@ -4,17 +4,18 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.marketplace.payments.checkout.http.ApiHandler;
+import io.marketplace.payments.checkout.http.RequestBody;
 import io.marketplace.payments.checkout.idempotency.Idempotency;
 import io.marketplace.payments.checkout.ratelimit.RateLimiter;
 import io.marketplace.payments.common.http.ProblemException;
 
 /**
- * What stands before a route, in this order: the token (401), the role (403), {@code
- * Idempotency-Key} for POSTs (a stored answer is replayed here), then the rate limit (429) of
- * payments or of other writes for a request that will run, taken before its key is claimed, so a
- * refused request claims none. A client retrying a completed request gets its answer, not a 429,
- * and a replay costs it nothing. Ownership is the route's own check, as only it knows whose
- * resource it touches.
+ * What stands before a route, in this order: the token (401), the role (403), for POSTs a body sent
+ * as JSON (415) and {@code Idempotency-Key} (a stored answer is replayed here), then the rate limit
+ * (429) of payments or of other writes for a request that will run, taken before its key is
+ * claimed, so a refused request claims none. A client retrying a completed request gets its answer,
+ * not a 429, and a replay costs it nothing. Ownership is the route's own check, as only it knows
+ * whose resource it touches.
  */
 public final class Guard {
 
@@ -95,6 +96,8 @@ public final class Guard {
   /** Runs the route, {@code admit} first when it will run (not for a replayed answer). */
   private void run(Context ctx, Caller caller, Runnable admit, ApiHandler route) throws Exception {
     if (ctx.method().equals(HandlerType.POST)) {
+      // before the key is claimed: a body not sent as JSON is refused, and spends no key
+      RequestBody.requireJson(ctx);
       idempotency.handle(ctx, caller.userId(), admit, () -> route.handle(ctx, caller)).writeTo(ctx);
     } else {
       admit.run();

@@ -10,6 +10,7 @@ import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -49,6 +50,35 @@ public final class RequestBody {
 
   private RequestBody(JsonNode root) {
     this.root = root;
+  }
+
+  /**
+   * Refuses (415) a request whose body is not sent as JSON ({@code application/json} or a {@code
+   * +json} type, any parameters): a form or plain text that happens to parse as JSON is not what
+   * the client meant to send us, and is refused before anything acts on it. A request without a
+   * body needs no type.
+   */
+  public static void requireJson(Context ctx) {
+    if (ctx.bodyAsBytes().length == 0 || isJson(ctx.contentType())) {
+      return;
+    }
+    throw new ProblemException(
+        415,
+        "Unsupported Media Type",
+        "the body must be sent as application/json (Content-Type: application/json)");
+  }
+
+  static boolean isJson(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int parameters = contentType.indexOf(';');
+    String type =
+        (parameters < 0 ? contentType : contentType.substring(0, parameters))
+            .strip()
+            .toLowerCase(Locale.ROOT);
+    return type.equals("application/json")
+        || (type.startsWith("application/") && type.endsWith("+json"));
   }
 
   /** The body as a JSON object; an empty body counts as {@code {}}. */
