@@ -36,7 +36,8 @@ public final class JwtAuthenticator {
 
   /**
    * How far the issuer's clock may run ahead of ours: a token made for exactly the maximum lifetime
-   * by an issuer a few seconds ahead is still taken.
+   * by an issuer a few seconds ahead is still taken, and so is one it has just issued ({@code iat}
+   * and {@code nbf} up to this far in our future).
    */
   static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
@@ -58,7 +59,11 @@ public final class JwtAuthenticator {
         JWT.require(Algorithm.HMAC256(secret))
             .withClaimPresence("sub")
             .withClaimPresence("roles")
-            .withClaimPresence("exp");
+            .withClaimPresence("exp")
+            // an issuer whose clock runs a little ahead makes tokens issued, and valid from, a
+            // moment in our future: taken at once, as a token made now is; exp has no leeway
+            .acceptIssuedAt(CLOCK_SKEW.toSeconds())
+            .acceptNotBefore(CLOCK_SKEW.toSeconds());
     if (issuer != null) {
       verification = verification.withIssuer(issuer);
     }

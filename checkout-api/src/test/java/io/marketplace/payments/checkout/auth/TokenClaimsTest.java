@@ -170,6 +170,34 @@ class TokenClaimsTest {
     }
   }
 
+  @Test
+  void shouldAcceptATokenIssuedByAClockAFewSecondsAheadAndRefuseOneIssuedFarInTheFuture() {
+    // Given an admin route, and the token issuer's clock 30 seconds ahead of ours: a token it has
+    // just made says it was issued (and is valid from) 30 seconds from now by our clock
+    UUID admin = UUID.randomUUID();
+    String path = "/admin/api/marketplace/refunds";
+    Instant issuerNow = Instant.now().plus(Duration.ofSeconds(30));
+    String justIssued =
+        JWT.create()
+            .withSubject(admin.toString())
+            .withArrayClaim("roles", new String[] {"super_admin"})
+            .withIssuedAt(issuerNow)
+            .withNotBefore(issuerNow)
+            .withExpiresAt(issuerNow.plus(Duration.ofMinutes(10)))
+            .sign(Algorithm.HMAC256(Tokens.SECRET));
+    // and a token that says it is issued an hour from now, which no clock skew explains
+    Instant anHourAhead = Instant.now().plus(Duration.ofHours(1));
+    String fromTheFuture = adminToken(admin, anHourAhead, anHourAhead.plus(Duration.ofMinutes(10)));
+
+    // When each is used at once
+    Http.Response accepted = app.http.get(path).token(justIssued).send();
+    Http.Response refused = app.http.get(path).token(fromTheFuture).send();
+
+    // Then the first works, as a token made for exactly now would; the second is refused
+    assertThat(accepted.status()).as(accepted.toString()).isEqualTo(200);
+    assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
+  }
+
   private static String base64Url(String json) {
     return Base64.getUrlEncoder()
         .withoutPadding()
