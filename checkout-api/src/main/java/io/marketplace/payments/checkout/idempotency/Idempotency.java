@@ -114,6 +114,7 @@ public final class Idempotency {
       admit.run();
       return work.run();
     }
+    requireOne(ctx);
     validate(key);
     if (!owner.held()) {
       // a claim made now would look abandoned to every other process, which could run it twice
@@ -299,6 +300,19 @@ public final class Idempotency {
       } else {
         log.warn("could not release an idempotency key; it lapses on its own", e);
       }
+    }
+  }
+
+  /**
+   * Refuses a request with more than one {@code Idempotency-Key} header: which key it runs under
+   * would depend on who reads it (this server takes the first), and a proxy that joins them into
+   * one line ({@code a, b}) makes a key {@link #validate} refuses.
+   */
+  private static void requireOne(Context ctx) {
+    var values = ctx.req().getHeaders(HEADER);
+    values.nextElement();
+    if (values.hasMoreElements()) {
+      throw ProblemException.invalidFields(Map.of(HEADER, "must be sent once"));
     }
   }
 

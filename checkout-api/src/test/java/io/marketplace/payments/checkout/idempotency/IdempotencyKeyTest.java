@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
@@ -241,5 +245,33 @@ class IdempotencyKeyTest {
     assertThat(read.status()).isEqualTo(200);
     assertThat(app.db.count("idempotency_keys WHERE user_id = ?", owner)).isZero();
     assertThat(read.json().get("id").asText()).isEqualTo(listingId.toString());
+  }
+
+  @Test
+  void shouldAnswer400AndCreateNothingWhenTheRequestCarriesTwoIdempotencyKeys() throws Exception {
+    // Given a user and a listing's body
+    UUID user = UUID.randomUUID();
+    String body = "{\"title\": \"Bike\", \"categorySlug\": \"housing\"}";
+
+    // When it is sent with two Idempotency-Key headers (a client's retry layer adding its own key
+    // beside the caller's): which one names the request depends on who reads it, and a proxy that
+    // joins them into one line ("a, b") makes a key this API refuses
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(app.api.baseUrl() + "/api/marketplace/listings"))
+                    .header("Authorization", "Bearer " + Tokens.user(user))
+                    .header("Content-Type", "application/json")
+                    .header("Idempotency-Key", "first-" + UUID.randomUUID())
+                    .header("Idempotency-Key", "second-" + UUID.randomUUID())
+                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+
+    // Then it is a 400 naming the header, no key is claimed and no listing created
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body()).contains("Idempotency-Key");
+    assertThat(app.db.count("idempotency_keys WHERE user_id = ?", user)).isZero();
+    assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isZero();
   }
 }
