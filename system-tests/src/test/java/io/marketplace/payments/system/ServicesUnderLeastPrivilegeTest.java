@@ -73,9 +73,12 @@ import picocli.CommandLine;
  * the outbox relay, a health check) fails here, not after a deploy. Every service with a database
  * runs an outbox relay, and a relay publishes whichever service's rows it finds: the API's and the
  * expirer's relays are therefore shown at the end each alone, the other services stopped, or
- * another relay would hide a binding they lack. The broker is this test's own.
+ * another relay would hide a binding they lack. The services connect to PostgreSQL as the
+ * deployments do: as a role that may change rows only, granted by {@code ./payments db-grants}, and
+ * without migrating ({@code DATABASE_MIGRATE=false}): a statement that role may not run fails here.
+ * The broker is this test's own.
  */
-class ServicesUnderKafkaAclsTest {
+class ServicesUnderLeastPrivilegeTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final String SECRET = "whsec_system_kafka_acls_" + random();
@@ -99,14 +102,19 @@ class ServicesUnderKafkaAclsTest {
 
   private final HttpClient http = HttpClient.newHttpClient();
   private final Map<String, String> passwords = new LinkedHashMap<>();
+  private final String servicesRole = "services_" + random().substring(0, 12);
+  private final String servicesPassword = random();
 
   @Test
-  void shouldServeEveryPaymentWhenEachServiceHasOnlyTheAclsDerivedForIt() throws Exception {
+  void shouldServeEveryPaymentWhenEachServiceHasOnlyTheAccessDerivedForIt() throws Exception {
     // Given a cluster that authorizes by ACLs, its topics, and each workload's principal granted
     // what the operator's command derives for it
     LOGGING_IN.forEach(w -> passwords.put(user(w), random()));
+    // and the database's owner having granted the services' role what db-grants derives
     TestDatabase database = TestInfra.freshDatabase();
     Sql db = new Sql(database.url(), database.user(), database.password());
+    db.execute("CREATE ROLE " + servicesRole + " LOGIN PASSWORD '" + servicesPassword + "'");
+    grantServicesRole(database);
     try (EmbeddedKafka broker = EmbeddedKafka.startAuthorizing(brokerDir, passwords);
         StripeEmulator emulator = StripeEmulator.start(StripeEmulator.Config.defaults());
         KafkaTestClient kafka = new KafkaTestClient(broker.bootstrapServers())) {
@@ -304,6 +312,28 @@ class ServicesUnderKafkaAclsTest {
     }
   }
 
+  /** {@code ./payments db-grants --apply}, run by the schema's owner. */
+  private void grantServicesRole(TestDatabase database) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli =
+        PaymentsCli.commandLine(
+            new OpsContext(
+                Env.of(
+                    Map.of(
+                        "DATABASE_URL",
+                        database.url(),
+                        "DATABASE_USER",
+                        database.user(),
+                        "DATABASE_PASSWORD",
+                        database.password())),
+                Clock.systemUTC()));
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int exit = cli.execute("db-grants", "--role", servicesRole, "--apply");
+    assertThat(exit).as("db-grants: %s %s", out, err).isZero();
+  }
+
   /** {@code ./payments kafka-acls --apply}, run by the cluster's administrator. */
   private static void applyAcls(EmbeddedKafka broker) {
     List<String> args = new ArrayList<>(List.of("kafka-acls"));
@@ -336,11 +366,8 @@ class ServicesUnderKafkaAclsTest {
       EmbeddedKafka broker, TestDatabase database, StripeEmulator emulator, Workload workload) {
     String user = user(workload);
     return ServiceEnv.of(
-            broker.saslBootstrapServers(),
-            TOPICS,
-            database.url(),
-            database.user(),
-            database.password())
+            broker.saslBootstrapServers(), TOPICS, database.url(), servicesRole, servicesPassword)
+        .with("DATABASE_MIGRATE", "false")
         .with("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
         .with("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
         .with(
