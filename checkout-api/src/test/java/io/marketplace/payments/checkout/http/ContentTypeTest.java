@@ -50,6 +50,8 @@ class ContentTypeTest {
               assertThat(answer.status()).as(answer.toString()).isEqualTo(415);
               assertThat(answer.contentType()).startsWith("application/problem+json");
               assertThat(answer.json().get("detail").asText()).contains("application/json");
+              assertThat(answer.json().get("type").asText())
+                  .isEqualTo("https://payments.marketplace/problems/unsupported-media-type");
             });
     assertThat(app.db.count("marketplace_listings WHERE user_id = ?", user)).isZero();
 

@@ -25,6 +25,7 @@ public record Problem(
       case 404 -> "https://payments.marketplace/problems/not-found";
       case 409 -> "https://payments.marketplace/problems/conflict";
       case 413 -> "https://payments.marketplace/problems/payload-too-large";
+      case 415 -> "https://payments.marketplace/problems/unsupported-media-type";
       case 422 -> "https://payments.marketplace/problems/unprocessable";
       case 429 -> "https://payments.marketplace/problems/rate-limited";
       case 503 -> "https://payments.marketplace/problems/unavailable";
