@@ -35,11 +35,15 @@ public final class Database implements AutoCloseable {
    *
    * <p>Every session is set up by the client, not left to the server's defaults: {@code
    * synchronous_commit} as configured (a commit is durable when it returns, which the offset commit
-   * after it relies on, even on a server whose default is {@code off}), a {@code statement_timeout}
-   * below the socket timeout, and an {@code idle_in_transaction_session_timeout}, so a client that
-   * vanished mid-transaction does not hold its row locks. Connect and read timeouts and TCP
-   * keepalives make a silently dropped connection fail in seconds instead of hanging a worker or a
-   * request for the kernel's TCP timeout.
+   * after it relies on, even on a server whose default is {@code off}), {@code read committed} as
+   * the isolation of every transaction that does not ask for another (each lock-then-look-again of
+   * the services, an advisory or row lock followed by a read, needs that read to see what the
+   * lock's holder committed, which a server defaulting to {@code repeatable read} would hide behind
+   * the snapshot of the transaction's first statement), a {@code statement_timeout} below the
+   * socket timeout, and an {@code idle_in_transaction_session_timeout}, so a client that vanished
+   * mid-transaction does not hold its row locks. Connect and read timeouts and TCP keepalives make
+   * a silently dropped connection fail in seconds instead of hanging a worker or a request for the
+   * kernel's TCP timeout.
    */
   public static Database open(DbConfig config, String poolName) {
     HikariConfig hikari = new HikariConfig();
@@ -69,6 +73,8 @@ public final class Database implements AutoCloseable {
         "options",
         "-c synchronous_commit="
             + config.synchronousCommit()
+            // the server splits options on spaces, unless escaped
+            + " -c default_transaction_isolation=read\\ committed"
             + " -c statement_timeout="
             + statementMillis
             + " -c idle_in_transaction_session_timeout="

@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,7 @@ class DatabaseSessionTest {
 
   private static EmbeddedPostgresServer postgres;
   private static DbConfig config;
+  private static DbConfig snapshotDefault;
 
   @BeforeAll
   static void startPostgresWhoseDefaultIsAsynchronousCommit() throws SQLException {
@@ -41,6 +43,18 @@ class DatabaseSessionTest {
     config =
         new DbConfig(postgres.jdbcUrl("sessions"), postgres.user(), postgres.password(), 2)
             .withSocketTimeout(Duration.ofSeconds(4));
+    postgres.createDatabase("snapshots");
+    try (Connection connection = postgres.dataSource("postgres").getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute(
+          "ALTER DATABASE snapshots SET default_transaction_isolation = 'repeatable read'");
+    }
+    try (Connection connection = postgres.dataSource("snapshots").getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE refunds_kept (payment_intent_id text PRIMARY KEY)");
+    }
+    snapshotDefault =
+        new DbConfig(postgres.jdbcUrl("snapshots"), postgres.user(), postgres.password(), 2);
   }
 
   @AfterAll
@@ -60,6 +74,40 @@ class DatabaseSessionTest {
       // Then every session of the service commits durably
       assertThat(show(database.dataSource().getConnection(), "synchronous_commit")).isEqualTo("on");
     }
+  }
+
+  @Test
+  void shouldSeeWhatAnotherTransactionCommittedMeanwhileWhenTheServerDefaultIsRepeatableRead()
+      throws SQLException {
+    // Given a database whose transactions default to repeatable read (one snapshot per
+    // transaction), where the services' lock-then-look-again (PaymentIntentLock, UserRiskLock,
+    // row locks) rests on each statement seeing what committed before it
+    try (Connection connection = postgres.dataSource("snapshots").getConnection()) {
+      assertThat(show(connection, "default_transaction_isolation")).isEqualTo("repeatable read");
+    }
+    try (Database database = Database.open(snapshotDefault, "session-test")) {
+      // When a service's transaction reads, another commits a row meanwhile (the holder of the
+      // lock it then waits for), and the first reads again
+      List<Long> seen =
+          database
+              .jdbi()
+              .inTransaction(
+                  tx -> {
+                    long before = keptRefunds(tx);
+                    try (Connection other = postgres.dataSource("snapshots").getConnection();
+                        Statement statement = other.createStatement()) {
+                      statement.execute("INSERT INTO refunds_kept VALUES ('pi_kept')");
+                    }
+                    return List.of(before, keptRefunds(tx));
+                  });
+
+      // Then its second read sees the row, as under the READ COMMITTED the code is written for
+      assertThat(seen).containsExactly(0L, 1L);
+    }
+  }
+
+  private static long keptRefunds(Handle tx) {
+    return tx.createQuery("SELECT count(*) FROM refunds_kept").mapTo(Long.class).one();
   }
 
   @Test
