@@ -52,14 +52,17 @@ import org.slf4j.LoggerFactory;
  * {@code failed_at}, {@code last_error}) and it is sent again after a rest that doubles with each
  * failure, up to {@value #MAX_REST_MILLIS} ms. Of a row of many messages, those the broker took are
  * noted too ({@code acknowledged_ids}) and not sent again: only the rest are. Until the broker
- * takes it, the rows that share a key on a topic with its messages still to send wait behind it, so
- * that key's events reach subscribers in the order they were written; every other row is published
- * meanwhile. Within a pass each key's messages leave one at a time (see {@link #sendInOrder}), so
- * one written after a message refused for the first time is not sent in that pass either. A row
- * this version cannot publish (a destination a newer version added, during a rolling deploy) or
- * cannot read is kept as a refused one, its error noted, and the others go on. A pass that leaves a
- * refused row behind does not count as completed for {@code payments.outbox.stalled}, so the
- * OutboxRelayStalled alert fires while one waits.
+ * takes it, the messages that share a key on a topic with its messages still to send wait behind
+ * it, so that key's events reach subscribers in the order they were written; every other message is
+ * published meanwhile, also those of a row that has one waiting (a worker transaction's row holds
+ * hundreds of keys: waiting whole, it held them all, the rows after it that share one of them held
+ * theirs, and so on, until the rows waiting filled a pass and nothing was published at all). Within
+ * a pass each key's messages leave one at a time (see {@link #sendInOrder}), so one written after a
+ * message refused for the first time is not sent in that pass either. A row this version cannot
+ * publish (a destination a newer version added, during a rolling deploy) or cannot read is kept as
+ * a refused one, its error noted, and the others go on. A pass that leaves a refused row behind
+ * does not count as completed for {@code payments.outbox.stalled}, so the OutboxRelayStalled alert
+ * fires while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -75,9 +78,9 @@ public final class OutboxRelay implements AutoCloseable {
   private static final int BATCH = 500;
 
   /**
-   * Messages a pass starts at most: rows are read while fewer than this many messages came before
-   * them (a row of many messages, a worker transaction's, is never split, and the first row of a
-   * pass is always read).
+   * Messages a pass starts at most: rows are read while fewer than this many messages still to send
+   * came before them (a row of many messages, a worker transaction's, is never split, and the first
+   * row of a pass is always read).
    */
   private static final int MESSAGES = 5_000;
 
@@ -266,9 +269,11 @@ public final class OutboxRelay implements AutoCloseable {
                                  * interval '1 millisecond' AS resting
                       FROM (
                           SELECT seq,
-                                 sum(coalesce(cardinality(batch_ids), 1)) OVER (ORDER BY seq)
-                                     - coalesce(cardinality(batch_ids), 1) AS before
-                          FROM (SELECT seq, batch_ids FROM outbox_events
+                                 sum(pending) OVER (ORDER BY seq) - pending AS before
+                          FROM (SELECT seq,
+                                       coalesce(cardinality(batch_ids), 1)
+                                           - coalesce(cardinality(acknowledged_ids), 0) AS pending
+                                FROM outbox_events
                                 WHERE published_at IS NULL ORDER BY seq LIMIT :rows) AS oldest
                       ) AS due
                       JOIN outbox_events o USING (seq)
@@ -285,21 +290,25 @@ public final class OutboxRelay implements AutoCloseable {
             return new Pass(0, false, 0);
           }
           // a row refused before, or one this version cannot read, holds the keys of the messages
-          // it has still to send, on their topics, until the broker takes them
+          // it has still to send, on their topics, until the broker takes them. A message of a
+          // held key waits; the other messages of its row leave, each after the earlier ones of
+          // its key (sendInOrder), so a row waiting for one key holds back no other
           Set<String> heldKeys = new HashSet<>();
-          List<Row> sending = new ArrayList<>();
+          List<Sending> sending = new ArrayList<>();
           int waiting = 0;
           for (Row row : rows) {
             List<Message> pending = row.pending();
-            boolean behindOne = pending.stream().anyMatch(m -> heldKeys.contains(m.order()));
-            if (row.attempts() > 0 || behindOne || row.unreadable().isPresent()) {
+            List<Message> free =
+                pending.stream().filter(m -> !heldKeys.contains(m.order())).toList();
+            boolean behindOne = free.size() < pending.size();
+            if (row.attempts() > 0 || row.unreadable().isPresent()) {
               pending.forEach(m -> heldKeys.add(m.order()));
             }
-            if (behindOne || row.resting()) {
+            if (row.resting() || (row.unreadable().isPresent() ? behindOne : free.isEmpty())) {
               waiting++;
               continue;
             }
-            sending.add(row);
+            sending.add(new Sending(row, free));
           }
           Map<Long, Outcome> outcomes = sendInOrder(sending);
           List<Long> done = new ArrayList<>();
@@ -318,7 +327,8 @@ public final class OutboxRelay implements AutoCloseable {
                   UPDATE outbox_events SET acknowledged_ids = CAST(:acknowledged AS uuid[])
                   WHERE seq = :seq
                   """);
-          for (Row row : sending) {
+          for (Sending sent : sending) {
+            Row row = sent.row();
             Outcome outcome = outcomes.get(row.seq());
             messages += outcome.acknowledged().size();
             List<String> acknowledged = row.acknowledgedWith(outcome.acknowledged());
@@ -426,8 +436,8 @@ public final class OutboxRelay implements AutoCloseable {
   }
 
   /**
-   * Sends the messages {@code rows} have still to send, each key's (on its topic) in order and one
-   * at a time: a key's next message leaves once the broker acknowledged the one before it, and none
+   * Sends the messages of {@code rows} given to send, each key's (on its topic) in order and one at
+   * a time: a key's next message leaves once the broker acknowledged the one before it, and none
    * after one refused. Sent all at once, a later message of a key could be taken while an earlier
    * one is refused (the broker judges each record: one too large for its topic is refused, the one
    * behind it taken) and so reach subscribers first, for good. Messages of different keys travel
@@ -437,17 +447,18 @@ public final class OutboxRelay implements AutoCloseable {
    *
    * @return what became of each row's messages, by row
    */
-  private Map<Long, Outcome> sendInOrder(List<Row> rows) {
+  private Map<Long, Outcome> sendInOrder(List<Sending> rows) {
     Map<Long, Outcome> outcomes = new HashMap<>();
     Map<String, ArrayDeque<Outgoing>> keys = new LinkedHashMap<>();
-    for (Row row : rows) {
+    for (Sending sending : rows) {
+      Row row = sending.row();
       Outcome outcome = new Outcome();
       outcomes.put(row.seq(), outcome);
       if (row.unreadable().isPresent()) {
         outcome.refuse(row.unreadable().get());
         continue;
       }
-      for (Message message : row.pending()) {
+      for (Message message : sending.messages()) {
         keys.computeIfAbsent(message.order(), k -> new ArrayDeque<>())
             .add(new Outgoing(row.seq(), message));
       }
@@ -481,6 +492,9 @@ public final class OutboxRelay implements AutoCloseable {
     }
     return outcomes;
   }
+
+  /** A row to send in a pass, and which of its messages: those whose key is not held. */
+  private record Sending(Row row, List<Message> messages) {}
 
   /** A message on its way, and the row it belongs to. */
   private record Outgoing(long seq, Message message) {}
