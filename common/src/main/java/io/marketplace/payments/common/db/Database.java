@@ -4,10 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.marketplace.payments.common.json.Json;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
@@ -47,7 +51,9 @@ public final class Database implements AutoCloseable {
    */
   public static Database open(DbConfig config, String poolName) {
     HikariConfig hikari = new HikariConfig();
-    hikari.setJdbcUrl(config.url());
+    // the driver lets a parameter of the URL override the same property, so the URL's own options
+    // would replace all of the session's: they travel in the session's options instead
+    hikari.setJdbcUrl(withoutOptions(config.url()));
     hikari.setUsername(config.user());
     hikari.setPassword(config.password());
     hikari.setMaximumPoolSize(config.maxPoolSize());
@@ -69,9 +75,13 @@ public final class Database implements AutoCloseable {
     props.setProperty("socketTimeout", Long.toString(seconds(read)));
     props.setProperty("tcpKeepAlive", "true");
     long statementMillis = read.isZero() ? 0 : config.statementTimeout().toMillis();
+    // the URL's own options (a search path) first: the server applies the last of a setting given
+    // twice, so these stay the session's
+    String own = options(config.url());
     props.setProperty(
         "options",
-        "-c synchronous_commit="
+        (own.isBlank() ? "" : own + " ")
+            + "-c synchronous_commit="
             + config.synchronousCommit()
             // the server splits options on spaces, unless escaped
             + " -c default_transaction_isolation=read\\ committed"
@@ -80,6 +90,38 @@ public final class Database implements AutoCloseable {
             + " -c idle_in_transaction_session_timeout="
             + IDLE_IN_TRANSACTION.toMillis());
     return props;
+  }
+
+  /** The {@code options} parameter of a JDBC URL, decoded; empty when it has none. */
+  static String options(String url) {
+    String options = "";
+    for (String parameter : parameters(url)) {
+      if (parameter.startsWith(OPTIONS)) {
+        // the driver reads the last one
+        options = URLDecoder.decode(parameter.substring(OPTIONS.length()), StandardCharsets.UTF_8);
+      }
+    }
+    return options;
+  }
+
+  /** A JDBC URL without its {@code options} parameters. */
+  static String withoutOptions(String url) {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return url;
+    }
+    String rest =
+        parameters(url).stream()
+            .filter(parameter -> !parameter.startsWith(OPTIONS))
+            .collect(Collectors.joining("&"));
+    return rest.isEmpty() ? url.substring(0, query) : url.substring(0, query + 1) + rest;
+  }
+
+  private static final String OPTIONS = "options=";
+
+  private static List<String> parameters(String url) {
+    int query = url.indexOf('?');
+    return query < 0 ? List.of() : List.of(url.substring(query + 1).split("&"));
   }
 
   private static long seconds(Duration duration) {

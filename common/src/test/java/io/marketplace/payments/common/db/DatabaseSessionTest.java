@@ -77,6 +77,29 @@ class DatabaseSessionTest {
   }
 
   @Test
+  void shouldCommitDurablyWhenTheDatabaseUrlCarriesOptionsOfItsOwn() throws SQLException {
+    // Given a DATABASE_URL that sets options of its own (a search path), on a database whose
+    // sessions default to synchronous_commit=off
+    DbConfig withOptions =
+        new DbConfig(
+                postgres.jdbcUrl("sessions") + "?options=-c%20search_path%3Dpublic",
+                postgres.user(),
+                postgres.password(),
+                2)
+            .withSocketTimeout(Duration.ofSeconds(4));
+
+    // When a service opens its pool with it
+    try (Database database = Database.open(withOptions, "session-test")) {
+
+      // Then every session of the pool still commits durably and cancels slow statements
+      assertThat(show(database.dataSource().getConnection(), "synchronous_commit")).isEqualTo("on");
+      assertThat(show(database.dataSource().getConnection(), "statement_timeout")).isEqualTo("2s");
+      // And the URL's own option holds too
+      assertThat(show(database.dataSource().getConnection(), "search_path")).isEqualTo("public");
+    }
+  }
+
+  @Test
   void shouldSeeWhatAnotherTransactionCommittedMeanwhileWhenTheServerDefaultIsRepeatableRead()
       throws SQLException {
     // Given a database whose transactions default to repeatable read (one snapshot per
