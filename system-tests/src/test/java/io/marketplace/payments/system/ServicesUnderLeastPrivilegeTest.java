@@ -95,7 +95,8 @@ class ServicesUnderLeastPrivilegeTest {
           Workload.REFUND_WORKER,
           Workload.CHECKOUT_API,
           Workload.PROMOTION_EXPIRER,
-          Workload.PAYMENT_RISK);
+          Workload.PAYMENT_RISK,
+          Workload.OPERATORS);
 
   @TempDir Path brokerDir;
   @TempDir Path riskState;
@@ -285,6 +286,31 @@ class ServicesUnderLeastPrivilegeTest {
         }
       }
 
+      // And an operator, under the operators' principal and the services' database role, lists
+      // the dead letter, sends it back once, and rewinds the stopped processor's group
+      String dlqList = operator(broker, database, "dlq", "list", "--waiting");
+      assertThat(dlqList).contains(RefundWorker.MODERATION_CONSUMER);
+      operator(
+          broker,
+          database,
+          "dlq",
+          "redrive",
+          "--all",
+          "--consumer",
+          RefundWorker.MODERATION_CONSUMER);
+      assertThat(kafka.readAll(TOPICS.moderation()))
+          .extracting(KafkaTestClient::text)
+          .containsExactly("{not a decision", "{not a decision");
+      operator(
+          broker,
+          database,
+          "replay",
+          "--consumer",
+          PaymentProcessorConfig.SERVICE,
+          "--to-earliest");
+      assertThat(operator(broker, database, "lag", "--consumer", PaymentProcessorConfig.SERVICE))
+          .contains(PaymentProcessorConfig.SERVICE);
+
       // And, every other relay stopped, the API's own relay announces what an admin decides: the
       // card tester's flag cleared
       try (CheckoutApi checkout =
@@ -332,6 +358,37 @@ class ServicesUnderLeastPrivilegeTest {
     cli.setErr(new PrintWriter(err, true));
     int exit = cli.execute("db-grants", "--role", servicesRole, "--apply");
     assertThat(exit).as("db-grants: %s %s", out, err).isZero();
+  }
+
+  /**
+   * {@code ./payments ARGS} run by an operator: the operators' principal, the services' database
+   * role. Returns what it printed; fails the test unless it exits 0.
+   */
+  private String operator(EmbeddedKafka broker, TestDatabase database, String... args) {
+    String user = user(Workload.OPERATORS);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", broker.saslBootstrapServers());
+    env.put("KAFKA_TOPIC_PREFIX", prefix());
+    env.put("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
+    env.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+    env.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + passwords.get(user)
+            + "\";");
+    env.put("DATABASE_URL", database.url());
+    env.put("DATABASE_USER", servicesRole);
+    env.put("DATABASE_PASSWORD", servicesPassword);
+    CommandLine cli = PaymentsCli.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()));
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int exit = cli.execute(args);
+    assertThat(exit).as("payments %s: %s %s", String.join(" ", args), out, err).isZero();
+    return out.toString();
   }
 
   /** {@code ./payments kafka-acls --apply}, run by the cluster's administrator. */
