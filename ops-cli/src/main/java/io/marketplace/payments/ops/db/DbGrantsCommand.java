@@ -24,11 +24,12 @@ import picocli.CommandLine.Spec;
     name = "db-grants",
     mixinStandardHelpOptions = true,
     description = {
-      "Shows, and with --apply grants, what the services' database role may do: read and change"
-          + " rows, never change the schema nor Flyway's history.",
-      "Runs as the role in DATABASE_USER, which must own the schema (the one that migrates);"
-          + " tables it creates later are granted the same by default. The services' role must"
-          + " exist (CREATE ROLE ... LOGIN PASSWORD ...): this command sets no password."
+      "Shows, and with --apply grants, what the services' database role may do.",
+      "It may read and change rows, never change the schema nor Flyway's history.",
+      "Runs as the role in DATABASE_USER, which must own the schema (the one that",
+      "migrates); tables it creates later are granted the same by default. The",
+      "services' role must exist (CREATE ROLE ... LOGIN PASSWORD ...): this command",
+      "sets no password."
     })
 public final class DbGrantsCommand implements Callable<Integer> {
 

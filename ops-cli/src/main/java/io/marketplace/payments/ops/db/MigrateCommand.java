@@ -19,9 +19,9 @@ import picocli.CommandLine.Spec;
     name = "migrate",
     mixinStandardHelpOptions = true,
     description = {
-      "Applies the schema's pending migrations, as the role in DATABASE_USER, which must own the"
-          + " schema. Services that run with DATABASE_MIGRATE=false start only once it has run.",
-      "Running it again applies nothing."
+      "Applies the schema's pending migrations; running it again applies nothing.",
+      "Runs as the role in DATABASE_USER, which must own the schema. Services that",
+      "run with DATABASE_MIGRATE=false start only once it has run."
     })
 public final class MigrateCommand implements Callable<Integer> {
 
