@@ -47,11 +47,13 @@ class OutboxHeldWindowTest {
 
   @Test
   void shouldPublishEveryOtherKeyWhileTransactionsSharingKeysWaitBehindARefusedMessage() {
-    // Given a topic that refuses records over 1,000 bytes, and a row whose one event (listing A)
-    // is too large for it, refused by a running relay
+    // Given a topic that refuses batches over 20,000 bytes (more than a producer's batch of small
+    // records, so that only the large one is refused, not the thousands of small ones each split
+    // and retried), and a row whose one event (listing A) is too large for it, refused by a
+    // running relay
     String topic = topics.paymentEvents().name();
-    TestInfra.setMaxMessageBytes(topic, 1_000);
-    OutboxRows.Row refused = message("listing-a", "{\"pad\":\"" + randomText(3_000) + "\"}");
+    TestInfra.setMaxMessageBytes(topic, 20_000);
+    OutboxRows.Row refused = message("listing-a", "{\"pad\":\"" + randomText(30_000) + "\"}");
     appendRow(List.of(refused));
     try (Producer<String, byte[]> producer =
             new KafkaProducer<>(OutboxRelay.producerSettings(kafka, "outbox-window"));
