@@ -8,7 +8,9 @@ import java.util.regex.Pattern;
  * What the services' role may do in the schema: read and change rows, and nothing else. It may not
  * create, alter, drop or truncate a table, nor rewrite Flyway's history; the schema's owner applies
  * migrations ({@code ./payments migrate}). Tables the owner creates later are granted the same by
- * default, so a migration needs no grant of its own.
+ * default, so a migration needs no grant of its own. What the role was granted beyond that, here or
+ * by default (a {@code GRANT ALL} from before), is taken back, so the role ends with this set
+ * whatever it held.
  */
 final class DbGrants {
 
@@ -34,18 +36,33 @@ final class DbGrants {
     if (!isRoleName(role)) {
       throw new IllegalArgumentException("not a role name: " + role);
     }
+    boolean maintain = serverVersion >= MAINTAIN_SINCE;
+    // what a table's privileges hold beyond reading and changing rows: TRUNCATE empties it,
+    // TRIGGER hangs code on it, REFERENCES lets a table of the role's pin its rows
+    String beyondRows = "TRUNCATE, REFERENCES, TRIGGER" + (maintain ? ", MAINTAIN" : "");
     List<String> statements = new ArrayList<>();
+    statements.add("REVOKE CREATE ON SCHEMA public FROM " + role);
+    statements.add("REVOKE " + beyondRows + " ON ALL TABLES IN SCHEMA public FROM " + role);
+    // UPDATE on a sequence is setval: resetting it makes the next insert collide
+    statements.add("REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA public FROM " + role);
     statements.add("GRANT USAGE ON SCHEMA public TO " + role);
     statements.add(
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role);
     statements.add("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role);
     // Flyway's history is read to check the schema, written only by a migration
     statements.add("REVOKE INSERT, UPDATE, DELETE ON flyway_schema_history FROM " + role);
-    if (serverVersion >= MAINTAIN_SINCE) {
+    if (maintain) {
       // the outbox relay vacuums the outbox it drains (OutboxRelay); without it the vacuum is
       // skipped with a warning and the relay's scans slow down until autovacuum comes by
       statements.add("GRANT MAINTAIN ON outbox_events TO " + role);
     }
+    statements.add(
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE "
+            + beyondRows
+            + " ON TABLES FROM "
+            + role);
+    statements.add(
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE UPDATE ON SEQUENCES FROM " + role);
     statements.add(
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
             + " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "

@@ -84,6 +84,51 @@ class DbGrantsCommandTest {
   }
 
   @Test
+  void shouldTakeBackWhatARoleGrantedEverythingBeforeMayDoToTheSchemaWhenApplied()
+      throws SQLException {
+    // Given a role an administrator once granted everything on the tables, the sequences and the
+    // tables to come (GRANT ALL, the usual first try)
+    TestDatabase db = TestInfra.freshDatabase();
+    String role = newRole();
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role);
+      s.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role);
+      s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO " + role);
+      s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO " + role);
+    }
+
+    // When the owner applies the grants
+    Cli.Result applied = new Cli().database(db).run("db-grants", "--role", role, "--apply");
+
+    // Then the role still reads and changes rows
+    assertThat(applied.exitCode()).as("%s", applied).isZero();
+    UUID user = UUID.randomUUID();
+    asRole(db, role, "INSERT INTO users (id) VALUES ('" + user + "')");
+    asRole(db, role, "DELETE FROM users WHERE id = '" + user + "'");
+
+    // And may no longer truncate a table, hang a trigger on one, reset a sequence, nor do so to a
+    // table a later migration creates
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE later_migration (id bigserial PRIMARY KEY, note text)");
+    }
+    for (String statement :
+        new String[] {
+          "TRUNCATE payment_refunds",
+          "CREATE TRIGGER planted BEFORE UPDATE ON payments FOR EACH ROW"
+              + " EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+          "SELECT setval('user_ban_history_id_seq', 1)",
+          "TRUNCATE later_migration",
+          "SELECT setval('later_migration_id_seq', 1)"
+        }) {
+      assertThatThrownBy(() -> asRole(db, role, statement))
+          .as(statement)
+          .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+    }
+  }
+
+  @Test
   void shouldRefuseAndChangeNothingWhenTheRoleIsMissingTheOwnerOrNotAName() throws SQLException {
     TestDatabase db = TestInfra.freshDatabase();
     Cli owner = new Cli().database(db);
