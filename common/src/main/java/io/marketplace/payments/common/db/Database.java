@@ -165,6 +165,15 @@ public final class Database implements AutoCloseable {
   }
 
   /**
+   * {@link #applyMigrations}, refusing and applying nothing unless {@code config}'s user owns every
+   * table the schema has ({@link Migrations#migrateAsOwner}): {@code ./payments migrate} and the
+   * migration Job, where the services' role relies on the owner's default privileges.
+   */
+  public static MigrateResult applyMigrationsAsOwner(DbConfig config) {
+    return Migrations.migrateAsOwner(unpooled(config, Duration.ZERO, "flyway"));
+  }
+
+  /**
    * A connection of its own, outside the pool, with the pool's session settings and timeouts: for a
    * session that lives as long as the process rather than a request (a session-level advisory
    * lock). The caller closes it.

@@ -20,7 +20,7 @@ public final class MigrateMain {
 
   public static void main(String[] args) {
     try {
-      MigrateResult result = Database.applyMigrations(DbConfig.fromEnv(Env.system()));
+      MigrateResult result = Database.applyMigrationsAsOwner(DbConfig.fromEnv(Env.system()));
       log.info(
           "schema at version {}: {} migration(s) applied",
           result.targetSchemaVersion == null
@@ -31,6 +31,9 @@ public final class MigrateMain {
     } catch (ConfigException e) {
       log.error("{}", e.getMessage());
       System.exit(2);
+    } catch (Migrations.NotTheSchemaOwnerException e) {
+      log.error("{}", e.getMessage());
+      System.exit(1);
     } catch (RuntimeException e) {
       log.error("migration failed, the schema is as the last applied migration left it", e);
       System.exit(1);

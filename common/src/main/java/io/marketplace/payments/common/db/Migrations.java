@@ -1,7 +1,14 @@
 package io.marketplace.payments.common.db;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -27,6 +34,51 @@ public final class Migrations {
   }
 
   /**
+   * {@link #migrate}, by the schema's owner only: refuses, applying nothing, when the session's
+   * role does not own every table the schema has. Another role (the server's administrator) could
+   * apply the migrations, but what it created would be its own: neither the owner's default
+   * privileges nor {@code ./payments db-grants} would give the services' role its rows.
+   *
+   * @throws NotTheSchemaOwnerException naming the tables' owner
+   */
+  public static MigrateResult migrateAsOwner(DataSource dataSource) {
+    requireOwner(dataSource);
+    return migrate(dataSource);
+  }
+
+  private static void requireOwner(DataSource dataSource) {
+    String me = null;
+    List<String> notMine = new ArrayList<>();
+    TreeSet<String> owners = new TreeSet<>();
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT current_user, tablename, tableowner FROM pg_tables"
+                    + " WHERE schemaname = 'public' AND tableowner <> current_user"
+                    + " ORDER BY tablename");
+        ResultSet rows = statement.executeQuery()) {
+      while (rows.next()) {
+        me = rows.getString(1);
+        notMine.add(rows.getString(2));
+        owners.add(rows.getString(3));
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read who owns the schema: " + e.getMessage(), e);
+    }
+    if (!notMine.isEmpty()) {
+      throw new NotTheSchemaOwnerException(
+          "run this as the role that owns the schema ("
+              + String.join(", ", owners)
+              + "): "
+              + me
+              + " does not own "
+              + String.join(", ", notMine.subList(0, Math.min(5, notMine.size())))
+              + (notMine.size() > 5 ? " and " + (notMine.size() - 5) + " more" : "")
+              + "; nothing was applied");
+    }
+  }
+
+  /**
    * Refuses a schema that lacks a migration this build has, or whose applied migrations differ from
    * this build's; one newer than this build (a release rolling out ahead of this pod) is accepted.
    * Reads Flyway's history only: needs no right to change the schema.
@@ -49,6 +101,13 @@ public final class Migrations {
               + " applies them with ./payments migrate, or the deployment's migration Job");
     }
     flyway.validate();
+  }
+
+  /** Raised when a role other than the schema's owner is asked to migrate it. */
+  public static final class NotTheSchemaOwnerException extends IllegalStateException {
+    NotTheSchemaOwnerException(String message) {
+      super(message);
+    }
   }
 
   /** Raised at start by a service that does not migrate and finds the schema behind it. */

@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops.db;
 
 import io.marketplace.payments.common.db.Database;
+import io.marketplace.payments.common.db.Migrations;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import java.util.concurrent.Callable;
@@ -37,7 +38,9 @@ public final class MigrateCommand implements Callable<Integer> {
   public Integer call() {
     MigrateResult result;
     try {
-      result = Database.applyMigrations(context.database());
+      result = Database.applyMigrationsAsOwner(context.database());
+    } catch (Migrations.NotTheSchemaOwnerException e) {
+      throw new OperatorError(e.getMessage(), e);
     } catch (FlywayException e) {
       throw new OperatorError(
           "migration failed, the schema is as the last applied migration left it: "

@@ -11,7 +11,11 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
 import java.util.UUID;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -186,6 +190,48 @@ class DbGrantsCommandTest {
         .containsPattern("schema at version \\d+: [1-9]\\d* migration\\(s\\) applied");
     assertThat(second.exitCode()).as("%s", second).isZero();
     assertThat(second.out()).containsPattern("schema at version \\d+: 0 migration\\(s\\) applied");
+  }
+
+  @Test
+  void shouldRefuseToMigrateAndApplyNothingWhenRunByARoleThatDoesNotOwnTheSchema()
+      throws SQLException {
+    // Given a database whose schema its owner migrated up to one migration before this build's last
+    EmbeddedPostgresServer server = TestInfra.postgres();
+    String name = TestInfra.uniqueName("owned_");
+    server.createDatabase(name);
+    String schemaOwner = "owner_" + suffix();
+    try (Connection c =
+            DriverManager.getConnection(server.jdbcUrl(name), server.user(), server.password());
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + schemaOwner + " LOGIN PASSWORD '" + PASSWORD + "'");
+      s.execute("ALTER DATABASE " + name + " OWNER TO " + schemaOwner);
+    }
+    FluentConfiguration asOwner =
+        Flyway.configure()
+            .dataSource(server.jdbcUrl(name), schemaOwner, PASSWORD)
+            .locations("classpath:db/migration")
+            .configuration(Map.of("flyway.postgresql.transactional.lock", "false"));
+    MigrationInfo[] pending = asOwner.load().info().pending();
+    String behind = pending[pending.length - 2].getVersion().getVersion();
+    asOwner.target(behind).load().migrate();
+
+    // When an operator migrates it as another role, the server's administrator
+    Cli.Result administrator =
+        new Cli()
+            .set("DATABASE_URL", server.jdbcUrl(name))
+            .set("DATABASE_USER", server.user())
+            .set("DATABASE_PASSWORD", server.password())
+            .run("migrate");
+
+    // Then it refuses, naming the owner: what it created would be that role's, and neither the
+    // owner's default grants nor db-grants would give the services' role its rows
+    assertThat(administrator.exitCode()).as("%s", administrator).isEqualTo(1);
+    assertThat(administrator.err())
+        .contains("run this as the role that owns the schema")
+        .contains(schemaOwner);
+
+    // And the schema is as it was
+    assertThat(asOwner.load().info().current().getVersion().getVersion()).isEqualTo(behind);
   }
 
   private static String newRole() throws SQLException {
