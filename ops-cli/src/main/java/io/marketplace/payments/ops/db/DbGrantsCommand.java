@@ -56,7 +56,7 @@ public final class DbGrantsCommand implements Callable<Integer> {
     if (!DbGrants.isRoleName(role)) {
       throw new UsageError(
           "--role must be a role name as PostgreSQL spells one unquoted (lower-case letters,"
-              + " digits, _; at most 63): "
+              + " digits, _; at most 63), not a predefined pg_ role: "
               + role);
     }
     PrintWriter out = spec.commandLine().getOut();

@@ -9,6 +9,7 @@ import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
@@ -190,6 +191,44 @@ class DbGrantsCommandTest {
         .containsPattern("schema at version \\d+: [1-9]\\d* migration\\(s\\) applied");
     assertThat(second.exitCode()).as("%s", second).isZero();
     assertThat(second.out()).containsPattern("schema at version \\d+: 0 migration\\(s\\) applied");
+  }
+
+  @Test
+  void shouldGrantToTheRoleNamedAndNeverToWhatTheNameMeansInSql() throws SQLException {
+    TestDatabase db = TestInfra.freshDatabase();
+    Cli owner = new Cli().database(db);
+
+    // A predefined role, whose members (monitoring, backups) would all change rows: refused
+    Cli.Result predefined = owner.run("db-grants", "--role", "pg_monitor", "--apply");
+    assertThat(predefined.exitCode()).as("%s", predefined).isEqualTo(2);
+    assertThat(predefined.err()).contains("--role must be");
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement();
+        ResultSet granted =
+            s.executeQuery("SELECT has_table_privilege('pg_monitor', 'payments', 'SELECT')")) {
+      granted.next();
+      assertThat(granted.getBoolean(1)).as("pg_monitor may read payments").isFalse();
+    }
+
+    // A role whose name is also an SQL keyword standing for a role (CURRENT_USER): the grants go
+    // to that role, not to the owner running the command
+    String keyword = "current_user";
+    try (Connection c = TestInfra.postgres().dataSource("postgres").getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE \"" + keyword + "\" LOGIN PASSWORD '" + PASSWORD + "'");
+    }
+    try {
+      Cli.Result applied = owner.run("db-grants", "--role", keyword, "--apply");
+      assertThat(applied.exitCode()).as("%s", applied).isZero();
+      UUID user = UUID.randomUUID();
+      asRole(db, keyword, "INSERT INTO users (id) VALUES ('" + user + "')");
+    } finally {
+      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+          Statement s = c.createStatement()) {
+        s.execute("DROP OWNED BY \"" + keyword + "\"");
+        s.execute("DROP ROLE \"" + keyword + "\"");
+      }
+    }
   }
 
   @Test
