@@ -86,6 +86,7 @@ public final class Migrations {
    * @throws SchemaNotCurrentException naming what is missing and who applies it
    */
   public static void requireCurrent(DataSource dataSource) {
+    requireHistoryReadable(dataSource);
     Flyway flyway = flyway(dataSource);
     MigrationInfo[] pending = flyway.info().pending();
     if (pending.length > 0) {
@@ -103,6 +104,36 @@ public final class Migrations {
     flyway.validate();
   }
 
+  /**
+   * Refuses a role that may not read Flyway's history, which the schema has: without USAGE on the
+   * schema Flyway finds no history at all and would report every migration missing, sending the
+   * operator to migrate a schema that is current. The catalog names the table to any role.
+   */
+  private static void requireHistoryReadable(DataSource dataSource) {
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT current_user, has_schema_privilege(n.oid, 'USAGE')"
+                    + " AND has_table_privilege(c.oid, 'SELECT')"
+                    + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = 'public' AND c.relname = 'flyway_schema_history'");
+        ResultSet rows = statement.executeQuery()) {
+      if (rows.next() && !rows.getBoolean(2)) {
+        String me = rows.getString(1);
+        throw new SchemaNotCurrentException(
+            "the database role "
+                + me
+                + " may not read Flyway's history (public.flyway_schema_history), so this service"
+                + " cannot check the schema; the schema's owner grants the services' role what it"
+                + " needs with ./payments db-grants --role "
+                + me
+                + " --apply");
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the database's catalog: " + e.getMessage(), e);
+    }
+  }
+
   /** Raised when a role other than the schema's owner is asked to migrate it. */
   public static final class NotTheSchemaOwnerException extends IllegalStateException {
     NotTheSchemaOwnerException(String message) {
@@ -110,7 +141,10 @@ public final class Migrations {
     }
   }
 
-  /** Raised at start by a service that does not migrate and finds the schema behind it. */
+  /**
+   * Raised at start by a service that does not migrate and finds the schema behind it, or cannot
+   * read its history.
+   */
   public static final class SchemaNotCurrentException extends IllegalStateException {
     SchemaNotCurrentException(String message) {
       super(message);

@@ -114,6 +114,41 @@ class MigrationsTest {
   }
 
   @Test
+  void shouldNameTheMissingGrantNotMigrationsWhenAServiceThatDoesNotMigrateMayNotReadTheSchema()
+      throws SQLException {
+    // Given a current schema that only granted roles may use (USAGE on public revoked from PUBLIC,
+    // as hardening guides advise), and a services' role nobody granted yet
+    postgres.createDatabase("payments_hardened");
+    DataSource hardened = postgres.dataSource("payments_hardened");
+    Migrations.migrate(hardened);
+    String role = "ungranted_" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection c = hardened.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC");
+      s.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'ungranted-password'");
+    }
+    DbConfig config =
+        new DbConfig(
+            postgres.jdbcUrl("payments_hardened"),
+            role,
+            "ungranted-password",
+            2,
+            "on",
+            DbConfig.CONNECT_TIMEOUT,
+            DbConfig.SOCKET_TIMEOUT,
+            false);
+
+    // When a service told not to migrate starts under it
+    try (Database database = Database.open(config, "test")) {
+      // Then it refuses naming the grant it lacks and who gives it, not migrations already applied
+      assertThatThrownBy(database::migrate)
+          .hasMessageContaining(role + " may not read")
+          .hasMessageContaining("./payments db-grants --role " + role + " --apply")
+          .hasMessageNotContaining("lacks");
+    }
+  }
+
+  @Test
   void shouldStartWithoutMigratingUnderARoleThatMayOnlyReadTheHistory() throws SQLException {
     // Given the current schema, and a role that may read Flyway's history and change nothing
     String role = "reader_" + UUID.randomUUID().toString().replace("-", "");
