@@ -122,6 +122,17 @@ public final class DbGrantsCommand implements Callable<Integer> {
       throw new OperatorError(
           role + " is a superuser: no grant limits it; the services need a role that is not");
     }
+    boolean migrated =
+        h.createQuery("SELECT to_regclass('public.flyway_schema_history') IS NOT NULL")
+            .mapTo(Boolean.class)
+            .one();
+    if (!migrated) {
+      // the grants name Flyway's history and the outbox; and with no table yet, nothing shows
+      // whether this role is the one that will own them
+      throw new OperatorError(
+          "the schema is not migrated yet: run ./payments migrate as the schema's owner, then"
+              + " run this again as that role");
+    }
     List<String> notMine =
         h.createQuery(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"

@@ -170,6 +170,29 @@ class DbGrantsCommandTest {
   }
 
   @Test
+  void shouldAskForTheMigrationFirstWhenTheDatabaseIsEmpty() throws SQLException {
+    // Given an empty database and a role for the services
+    EmbeddedPostgresServer server = TestInfra.postgres();
+    String name = TestInfra.uniqueName("unmigrated_");
+    server.createDatabase(name);
+    String role = newRole();
+
+    // When the grants are applied before the schema is there
+    Cli.Result early =
+        new Cli()
+            .set("DATABASE_URL", server.jdbcUrl(name))
+            .set("DATABASE_USER", server.user())
+            .set("DATABASE_PASSWORD", server.password())
+            .run("db-grants", "--role", role, "--apply");
+
+    // Then it refuses, saying what to run first, rather than failing on a missing table
+    assertThat(early.exitCode()).as("%s", early).isEqualTo(1);
+    assertThat(early.err())
+        .contains("the schema is not migrated yet: run ./payments migrate")
+        .doesNotContain("failed:");
+  }
+
+  @Test
   void shouldApplyEveryMigrationOnceWhenTheOwnerMigrates() {
     // Given an empty database
     EmbeddedPostgresServer server = TestInfra.postgres();
