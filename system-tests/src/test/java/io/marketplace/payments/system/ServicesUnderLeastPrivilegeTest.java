@@ -340,55 +340,35 @@ class ServicesUnderLeastPrivilegeTest {
 
   /** {@code ./payments db-grants --apply}, run by the schema's owner. */
   private void grantServicesRole(TestDatabase database) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli =
-        PaymentsCli.commandLine(
-            new OpsContext(
-                Env.of(
-                    Map.of(
-                        "DATABASE_URL",
-                        database.url(),
-                        "DATABASE_USER",
-                        database.user(),
-                        "DATABASE_PASSWORD",
-                        database.password())),
-                Clock.systemUTC()));
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute("db-grants", "--role", servicesRole, "--apply");
-    assertThat(exit).as("db-grants: %s %s", out, err).isZero();
+    payments(
+        Map.of(
+            "DATABASE_URL",
+            database.url(),
+            "DATABASE_USER",
+            database.user(),
+            "DATABASE_PASSWORD",
+            database.password()),
+        "db-grants",
+        "--role",
+        servicesRole,
+        "--apply");
   }
 
   /**
    * {@code ./payments ARGS} run by an operator: the operators' principal, the services' database
-   * role. Returns what it printed; fails the test unless it exits 0.
+   * role. Returns what it printed.
    */
   private String operator(EmbeddedKafka broker, TestDatabase database, String... args) {
-    String user = user(Workload.OPERATORS);
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
     Map<String, String> env = new LinkedHashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", broker.saslBootstrapServers());
     env.put("KAFKA_TOPIC_PREFIX", prefix());
     env.put("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
     env.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
-    env.put(
-        "KAFKA_SASL_JAAS_CONFIG",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
-            + user
-            + "\" password=\""
-            + passwords.get(user)
-            + "\";");
+    env.put("KAFKA_SASL_JAAS_CONFIG", jaas(Workload.OPERATORS));
     env.put("DATABASE_URL", database.url());
     env.put("DATABASE_USER", servicesRole);
     env.put("DATABASE_PASSWORD", servicesPassword);
-    CommandLine cli = PaymentsCli.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()));
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(args);
-    assertThat(exit).as("payments %s: %s %s", String.join(" ", args), out, err).isZero();
-    return out.toString();
+    return payments(env, args);
   }
 
   /** {@code ./payments kafka-acls --apply}, run by the cluster's administrator. */
@@ -399,41 +379,48 @@ class ServicesUnderLeastPrivilegeTest {
       args.add(workload.key + "=User:" + user(workload));
     }
     args.add("--apply");
+    String out =
+        payments(
+            Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS",
+                broker.bootstrapServers(),
+                "KAFKA_TOPIC_PREFIX",
+                prefix()),
+            args.toArray(String[]::new));
+    assertThat(out).contains("; 0 already present");
+  }
+
+  /** {@code ./payments ARGS} with {@code env}; what it printed, once it exited 0. */
+  private static String payments(Map<String, String> env, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli =
-        PaymentsCli.commandLine(
-            new OpsContext(
-                Env.of(
-                    Map.of(
-                        "KAFKA_BOOTSTRAP_SERVERS",
-                        broker.bootstrapServers(),
-                        "KAFKA_TOPIC_PREFIX",
-                        prefix())),
-                Clock.systemUTC()));
+    CommandLine cli = PaymentsCli.commandLine(new OpsContext(Env.of(env), Clock.systemUTC()));
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(args.toArray(String[]::new));
-    assertThat(exit).as("kafka-acls: %s %s", out, err).isZero();
-    assertThat(out.toString()).contains("; 0 already present");
+    int exit = cli.execute(args);
+    assertThat(exit).as("payments %s: %s %s", String.join(" ", args), out, err).isZero();
+    return out.toString();
+  }
+
+  /** The JAAS line of {@code workload}'s SCRAM login. */
+  private String jaas(Workload workload) {
+    String user = user(workload);
+    return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+        + user
+        + "\" password=\""
+        + passwords.get(user)
+        + "\";";
   }
 
   /** The environment of {@code workload}'s deployment, logging in as its own principal. */
   private Env env(
       EmbeddedKafka broker, TestDatabase database, StripeEmulator emulator, Workload workload) {
-    String user = user(workload);
     return ServiceEnv.of(
             broker.saslBootstrapServers(), TOPICS, database.url(), servicesRole, servicesPassword)
         .with("DATABASE_MIGRATE", "false")
         .with("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
         .with("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
-        .with(
-            "KAFKA_SASL_JAAS_CONFIG",
-            "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
-                + user
-                + "\" password=\""
-                + passwords.get(user)
-                + "\";")
+        .with("KAFKA_SASL_JAAS_CONFIG", jaas(workload))
         .with("STRIPE_WEBHOOK_SECRET", SECRET)
         .with("STRIPE_SECRET_KEY", emulator.secretKey())
         .with("STRIPE_API_BASE", emulator.baseUrl())
