@@ -90,15 +90,7 @@ class MigrationsTest {
 
     // When a service told not to migrate (DATABASE_MIGRATE=false) starts on it
     DbConfig config =
-        new DbConfig(
-            postgres.jdbcUrl("payments_behind"),
-            postgres.user(),
-            postgres.password(),
-            2,
-            "on",
-            DbConfig.CONNECT_TIMEOUT,
-            DbConfig.SOCKET_TIMEOUT,
-            false);
+        notMigrating(postgres.jdbcUrl("payments_behind"), postgres.user(), postgres.password());
     try (Database database = Database.open(config, "test")) {
       // Then it refuses, naming the missing migration and who applies it
       assertThatThrownBy(database::migrate)
@@ -128,15 +120,7 @@ class MigrationsTest {
       s.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'ungranted-password'");
     }
     DbConfig config =
-        new DbConfig(
-            postgres.jdbcUrl("payments_hardened"),
-            role,
-            "ungranted-password",
-            2,
-            "on",
-            DbConfig.CONNECT_TIMEOUT,
-            DbConfig.SOCKET_TIMEOUT,
-            false);
+        notMigrating(postgres.jdbcUrl("payments_hardened"), role, "ungranted-password");
 
     // When a service told not to migrate starts under it
     try (Database database = Database.open(config, "test")) {
@@ -157,16 +141,7 @@ class MigrationsTest {
       s.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'reader-password'");
       s.execute("GRANT SELECT ON flyway_schema_history TO " + role);
     }
-    DbConfig config =
-        new DbConfig(
-            postgres.jdbcUrl("payments"),
-            role,
-            "reader-password",
-            2,
-            "on",
-            DbConfig.CONNECT_TIMEOUT,
-            DbConfig.SOCKET_TIMEOUT,
-            false);
+    DbConfig config = notMigrating(postgres.jdbcUrl("payments"), role, "reader-password");
 
     // When a service told not to migrate starts under it, it starts: nothing to apply, nothing
     // asked of the role but reading
@@ -450,6 +425,12 @@ class MigrationsTest {
       }
       statement.executeUpdate();
     }
+  }
+
+  /** A service's database settings with {@code DATABASE_MIGRATE=false}. */
+  private static DbConfig notMigrating(String url, String user, String password) {
+    return new DbConfig(
+        url, user, password, 2, "on", DbConfig.CONNECT_TIMEOUT, DbConfig.SOCKET_TIMEOUT, false);
   }
 
   private static List<String> column(String sql) throws SQLException {
