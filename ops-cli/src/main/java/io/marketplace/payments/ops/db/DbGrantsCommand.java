@@ -122,6 +122,7 @@ public final class DbGrantsCommand implements Callable<Integer> {
       throw new OperatorError(
           role + " is a superuser: no grant limits it; the services need a role that is not");
     }
+    refuseMemberOfAPowerfulRole(h);
     boolean migrated =
         h.createQuery("SELECT to_regclass('public.flyway_schema_history') IS NOT NULL")
             .mapTo(Boolean.class)
@@ -146,6 +147,43 @@ public final class DbGrantsCommand implements Callable<Integer> {
               + " does not own "
               + String.join(", ", notMine.subList(0, Math.min(5, notMine.size())))
               + (notMine.size() > 5 ? " and " + (notMine.size() - 5) + " more" : ""));
+    }
+  }
+
+  /**
+   * A member of a role, even one granted without inheritance, may {@code SET ROLE} to it: a member
+   * of the owner, a superuser or the database's owner holds no grant of its own, yet drops tables.
+   */
+  private void refuseMemberOfAPowerfulRole(Handle h) {
+    List<String> powerful =
+        h.createQuery(
+                """
+                SELECT r.rolname FROM pg_roles r
+                 WHERE r.rolname <> :role
+                   AND pg_has_role(:role, r.oid, 'MEMBER')
+                   AND (r.rolsuper
+                        OR r.oid IN (SELECT c.relowner FROM pg_class c
+                                       JOIN pg_namespace n ON n.oid = c.relnamespace
+                                      WHERE n.nspname = 'public')
+                        OR r.oid = (SELECT nspowner FROM pg_namespace WHERE nspname = 'public')
+                        OR r.oid = (SELECT datdba FROM pg_database
+                                     WHERE datname = current_database()))
+                 ORDER BY r.rolname""")
+            .bind("role", role)
+            .mapTo(String.class)
+            .list();
+    if (!powerful.isEmpty()) {
+      String first = powerful.get(0);
+      throw new OperatorError(
+          role
+              + " is a member of "
+              + String.join(", ", powerful)
+              + ", which owns the schema or is a superuser: SET ROLE would make it that role."
+              + " Take the membership back (REVOKE "
+              + first
+              + " FROM "
+              + role
+              + "), then run this again");
     }
   }
 

@@ -170,6 +170,69 @@ class DbGrantsCommandTest {
   }
 
   @Test
+  void shouldRefuseARoleThatCanBecomeTheOwnerThroughMembership() throws SQLException {
+    // Given a schema migrated by its owner, and a services' role granted membership in the owner
+    // without its rights (no inheritance): it holds no privilege of its own, yet SET ROLE makes it
+    // the owner
+    EmbeddedPostgresServer server = TestInfra.postgres();
+    String name = TestInfra.uniqueName("member_");
+    server.createDatabase(name);
+    String schemaOwner = "owner_" + suffix();
+    String role = newRole();
+    try (Connection c =
+            DriverManager.getConnection(server.jdbcUrl(name), server.user(), server.password());
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + schemaOwner + " LOGIN PASSWORD '" + PASSWORD + "'");
+      s.execute("ALTER DATABASE " + name + " OWNER TO " + schemaOwner);
+      s.execute("GRANT " + schemaOwner + " TO " + role + " WITH INHERIT FALSE");
+    }
+    Cli owner =
+        new Cli()
+            .set("DATABASE_URL", server.jdbcUrl(name))
+            .set("DATABASE_USER", schemaOwner)
+            .set("DATABASE_PASSWORD", PASSWORD);
+    assertThat(owner.run("migrate").exitCode()).isZero();
+    try (Connection c = DriverManager.getConnection(server.jdbcUrl(name), role, PASSWORD);
+        Statement s = c.createStatement()) {
+      assertThatThrownBy(() -> s.execute("SELECT count(*) FROM payments"))
+          .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+      s.execute("SET ROLE " + schemaOwner);
+      s.execute("SELECT count(*) FROM payments");
+    }
+
+    // When the owner applies the grants
+    Cli.Result applied = owner.run("db-grants", "--role", role, "--apply");
+
+    // Then it refuses, naming the membership to take back, and grants nothing
+    assertThat(applied.exitCode()).as("%s", applied).isEqualTo(1);
+    assertThat(applied.err())
+        .contains(role + " is a member of " + schemaOwner)
+        .contains("REVOKE " + schemaOwner + " FROM " + role);
+    try (Connection c = DriverManager.getConnection(server.jdbcUrl(name), role, PASSWORD);
+        Statement s = c.createStatement()) {
+      assertThatThrownBy(() -> s.execute("SELECT count(*) FROM users"))
+          .hasFieldOrPropertyWithValue("SQLState", INSUFFICIENT_PRIVILEGE);
+    }
+
+    // And so for a member of a superuser, which SET ROLE makes one
+    String viaSuperuser = newRole();
+    try (Connection c = TestInfra.postgres().dataSource("postgres").getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("GRANT " + server.user() + " TO " + viaSuperuser + " WITH INHERIT FALSE");
+    }
+    try {
+      Cli.Result refused = owner.run("db-grants", "--role", viaSuperuser, "--apply");
+      assertThat(refused.exitCode()).as("%s", refused).isEqualTo(1);
+      assertThat(refused.err()).contains(viaSuperuser + " is a member of " + server.user());
+    } finally {
+      try (Connection c = TestInfra.postgres().dataSource("postgres").getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("REVOKE " + server.user() + " FROM " + viaSuperuser);
+      }
+    }
+  }
+
+  @Test
   void shouldAskForTheMigrationFirstWhenTheDatabaseIsEmpty() throws SQLException {
     // Given an empty database and a role for the services
     EmbeddedPostgresServer server = TestInfra.postgres();
