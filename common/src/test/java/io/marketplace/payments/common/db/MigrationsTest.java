@@ -269,6 +269,58 @@ class MigrationsTest {
   }
 
   @Test
+  void shouldMarkAPurchaseSentForRefundAsUndeliverableBeforeV45AsRefusedWhenUpgraded()
+      throws SQLException {
+    // Given a database at V45 holding a featured week the processor could not deliver and sent
+    // for an automatic refund before V45 recorded such refusals, and a bump refunded at a user's
+    // request
+    postgres.createDatabase("payments_v45");
+    DataSource upgraded = postgres.dataSource("payments_v45");
+    Flyway.configure()
+        .dataSource(upgraded)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target("45")
+        .load()
+        .migrate();
+    UUID user = UUID.randomUUID();
+    UUID listing = UUID.randomUUID();
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO payments (stripe_payment_intent_id, listing_id, user_id, payment_type,"
+              + " amount_cents, status, succeeded_at) VALUES"
+              + " ('pi_refused', '%1$s', '%2$s', 'promotion_featured', 500, 'succeeded', now()),"
+                  .formatted(listing, user)
+              + " ('pi_requested', '%1$s', '%2$s', 'promotion_bump', 200, 'succeeded', now())"
+                  .formatted(listing, user));
+      s.execute(
+          "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
+              + " amount_cents, reason, status, created_at) VALUES"
+              + " (gen_random_uuid(), '%1$s', '%2$s', 'pi_refused', 500, 'technical_failure',"
+                  .formatted(user, listing)
+              + " 'processed', '2026-12-01T10:00:00Z'),"
+              + " (gen_random_uuid(), '%1$s', '%2$s', 'pi_requested', 200, 'user_request',"
+                  .formatted(user, listing)
+              + " 'pending', '2026-12-01T11:00:00Z')");
+    }
+
+    // When it is migrated to the latest version
+    Migrations.migrate(upgraded);
+
+    // Then the purchase sent for refund is marked refused as of its refund, so a success applied
+    // again never delivers it; the one a user asked to refund is not
+    assertThat(
+            column(
+                upgraded,
+                "SELECT stripe_payment_intent_id || ' ' || coalesce(delivery_refused_at::text,"
+                    + " 'never') FROM payments WHERE listing_id = '"
+                    + listing
+                    + "' ORDER BY stripe_payment_intent_id"))
+        .containsExactly("pi_refused 2026-12-01 10:00:00+00", "pi_requested never");
+  }
+
+  @Test
   void shouldApplyNothingWhenMigratedAgain() {
     // When the migrations run on an up-to-date database, as every service start does
     MigrateResult again = Migrations.migrate(db);
