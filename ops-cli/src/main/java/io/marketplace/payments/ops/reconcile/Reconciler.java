@@ -16,8 +16,31 @@ import java.util.function.Predicate;
  */
 public final class Reconciler {
 
-  /** The part of a PaymentIntent the comparison needs. */
-  public record StripePayment(String id, String status, Map<String, String> metadata) {
+  /**
+   * The part of a PaymentIntent the comparison needs.
+   *
+   * @param amount the cents it asks for
+   * @param amountReceived the cents Stripe took, or null when the object does not say (then its
+   *     amount)
+   * @param currency in lower case
+   */
+  public record StripePayment(
+      String id,
+      String status,
+      Map<String, String> metadata,
+      long amount,
+      Long amountReceived,
+      String currency) {
+
+    /** What Stripe took: {@code amount_received}, or the amount when it is not stated. */
+    long received() {
+      return amountReceived == null ? amount : amountReceived;
+    }
+
+    /** "100 usd (100 received)". */
+    String charged() {
+      return amount + " " + currency + " (" + received() + " received)";
+    }
 
     /** Created by checkout-api: it carries our metadata. */
     boolean carriesOurMetadata() {
@@ -132,6 +155,21 @@ public final class Reconciler {
                     + "): a person must look",
                 null));
       }
+      if (!pricedByACheckout(pi)) {
+        // the processor rebuilds a row only for what a checkout of ours priced, and dead-letters
+        // anything else: a repair would only add a dead letter, one more on every run
+        return List.of(
+            new Finding(
+                Kind.PAYMENT_NOT_RECORDED,
+                pi.id(),
+                pi.metadata().get("listing_id"),
+                "Stripe: succeeded for "
+                    + pi.charged()
+                    + "; we have no payment row, and no checkout of ours priced "
+                    + pi.metadata().get("payment_type")
+                    + " of this listing and user so: not delivered; a person must look",
+                null));
+      }
       // the processor rebuilds a missing payments row from our metadata, then delivers
       return withGeneration(
           List.of(
@@ -146,6 +184,27 @@ public final class Reconciler {
     }
     Records.PaymentState state = found.get();
     String listing = String.valueOf(state.listingId());
+    if (pi.amount() != state.amountCents()
+        || pi.received() != state.amountCents()
+        || !pi.currency().equals(state.currency())) {
+      // changed after checkout priced it (or captured in part): the processor delivers no payment
+      // that is not what we priced, and dead-letters its events, a repair's included
+      return List.of(
+          new Finding(
+              Kind.PAYMENT_NOT_RECORDED,
+              pi.id(),
+              listing,
+              "Stripe: succeeded for "
+                  + pi.charged()
+                  + "; we priced its "
+                  + state.paymentType()
+                  + " "
+                  + state.amountCents()
+                  + " "
+                  + state.currency()
+                  + ": not delivered; a person must look",
+              null));
+    }
     List<Finding> findings = new ArrayList<>();
     if (!"succeeded".equals(state.status())) {
       findings.add(
@@ -218,6 +277,21 @@ public final class Reconciler {
       default -> {}
     }
     return withGeneration(findings);
+  }
+
+  /**
+   * Whether the processor would rebuild the missing row of {@code pi} from its metadata (readable):
+   * what Stripe took is the whole amount, and a checkout of ours priced it so.
+   */
+  private boolean pricedByACheckout(StripePayment pi) {
+    return pi.received() == pi.amount()
+        && records.pricedByACheckout(
+            pi.id(),
+            UUID.fromString(pi.metadata().get("listing_id")),
+            UUID.fromString(pi.metadata().get("user_id")),
+            pi.metadata().get("payment_type"),
+            pi.amount(),
+            pi.currency());
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.reconcile;
 
+import io.marketplace.payments.common.pricing.Pricing;
 import io.marketplace.payments.common.refund.RefundDao;
 import java.time.Instant;
 import java.util.List;
@@ -21,6 +22,8 @@ public final class Records {
    * @param listingActivated whether the listing was ever activated
    * @param heldBack whether the processor holds the purchase back while all of its money is gone
    *     ({@code payments.delivery_withheld_at}); it delivers it if the money comes back
+   * @param amountCents what checkout priced the purchase at
+   * @param currency the currency it priced it in
    */
   public record PaymentState(
       String status,
@@ -32,7 +35,9 @@ public final class Records {
       boolean hasPromotion,
       boolean hasAutomaticRefund,
       boolean refundedInFull,
-      boolean heldBack) {
+      boolean heldBack,
+      long amountCents,
+      String currency) {
 
     /** Whether {@code paymentIntentId} is the payment that activated the listing. */
     public boolean activatedListing(String paymentIntentId) {
@@ -96,7 +101,8 @@ public final class Records {
                         + RefundDao.RETURNED_CENTS
                         + """
                            ) >= p.amount_cents AS refunded_in_full,
-                           p.delivery_withheld_at IS NOT NULL AS held_back
+                           p.delivery_withheld_at IS NOT NULL AS held_back,
+                           p.amount_cents, p.currency
                     FROM payments p LEFT JOIN marketplace_listings l ON l.id = p.listing_id
                     WHERE p.stripe_payment_intent_id = :pi
                     """)
@@ -113,8 +119,27 @@ public final class Records {
                             rs.getBoolean("has_promotion"),
                             rs.getBoolean("has_automatic_refund"),
                             rs.getBoolean("refunded_in_full"),
-                            rs.getBoolean("held_back")))
+                            rs.getBoolean("held_back"),
+                            rs.getLong("amount_cents"),
+                            rs.getString("currency")))
                 .findOne());
+  }
+
+  /**
+   * Whether the processor would rebuild the missing payment of {@code paymentIntentId} from its
+   * metadata: a purchase priced as we price it ({@link Pricing#pricedByACheckout}).
+   */
+  public boolean pricedByACheckout(
+      String paymentIntentId,
+      UUID listingId,
+      UUID userId,
+      String paymentType,
+      long amountCents,
+      String currency) {
+    return jdbi.withHandle(
+        h ->
+            Pricing.pricedByACheckout(
+                h, paymentIntentId, listingId, userId, paymentType, amountCents, currency));
   }
 
   /**

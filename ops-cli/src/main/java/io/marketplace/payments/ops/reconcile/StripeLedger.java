@@ -19,6 +19,7 @@ import io.marketplace.payments.ops.OperatorError;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -130,7 +131,12 @@ public final class StripeLedger {
 
   private static Reconciler.StripePayment payment(PaymentIntent pi) {
     return new Reconciler.StripePayment(
-        pi.getId(), pi.getStatus(), pi.getMetadata() == null ? Map.of() : pi.getMetadata());
+        pi.getId(),
+        pi.getStatus(),
+        pi.getMetadata() == null ? Map.of() : pi.getMetadata(),
+        pi.getAmount() == null ? 0 : pi.getAmount(),
+        pi.getAmountReceived(),
+        pi.getCurrency() == null ? "" : pi.getCurrency().toLowerCase(Locale.ROOT));
   }
 
   /** A retrieve call of stripe-java. */

@@ -376,6 +376,48 @@ class ReconcileAfterIncidentTest {
         });
   }
 
+  /**
+   * Succeeded PaymentIntents carrying our metadata, readable, for an amount no checkout of ours
+   * priced: one with no payments row, made for 100 cents where the housing posting fee is 500, and
+   * one whose amount was changed to 100 cents after checkout priced it 500 (whoever holds the
+   * account's keys can do either). The processor delivers neither and dead-letters the event, so a
+   * repair would only add a dead letter, and "run reconcile again" would add one more each time:
+   * reconcile sends both to a person, and publishes nothing for them.
+   */
+  @Test
+  void shouldSendSucceededPaymentsForAnAmountWeDidNotPriceToAPersonNotToTheWorkers()
+      throws Exception {
+    // Given a posting fee paid for 100 cents with no row, and one priced 500 but paid for 100
+    String unpriced = world.paidAtStripe(stripe, world.pendingListing(), "posting_fee", 100);
+    UUID changed = world.pendingListing();
+    String changedAmount = world.paidAtStripe(stripe, changed, "posting_fee", 100);
+    world.paymentRow(changedAmount, changed, "posting_fee", 500);
+
+    // When the operator reconciles, then applies
+    Cli.Result report =
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
+    Cli.Result apply = cli.run(world.reconcileAndApply("1h", "10s"));
+
+    // Then each finding goes to a person, no repair event is published, and the run says so
+    List<String> published =
+        world.kafka.readAll(world.topics.stripeEvents()).stream()
+            .filter(r -> r.headers().lastHeader(RepairPublisher.RECONCILED) != null)
+            .map(r -> r.key() + " " + KafkaTestClient.header(r, RecordHeaders.STRIPE_EVENT_ID))
+            .toList();
+    SoftAssertions.assertSoftly(
+        softly -> {
+          for (String pi : List.of(unpriced, changedAmount)) {
+            String line =
+                report.out().lines().filter(l -> l.contains(pi)).findFirst().orElse(report.out());
+            softly.assertThat(line).as(report.toString()).contains("needs a person");
+          }
+          softly.assertThat(published).as(apply.toString()).isEmpty();
+          softly.assertThat(apply.exitCode()).as(apply.toString()).isEqualTo(1);
+          softly.assertThat(apply.err()).as(apply.toString()).contains("need a person");
+        });
+  }
+
   // ---- helpers
 
   private Instant succeededAt(String pi) {

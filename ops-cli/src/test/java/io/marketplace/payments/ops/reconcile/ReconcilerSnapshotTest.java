@@ -35,7 +35,8 @@ class ReconcilerSnapshotTest {
     String pi = "pi_3Psnapshot" + UUID.randomUUID().toString().replace("-", "");
     world.paymentRow(pi, listing, "posting_fee", 500);
     var atStripe =
-        new Reconciler.StripePayment(pi, "succeeded", world.metadata(listing, "posting_fee"));
+        new Reconciler.StripePayment(
+            pi, "succeeded", world.metadata(listing, "posting_fee"), 500, 500L, "usd");
     Reconciler reconciler =
         new Reconciler(
             new Records(world.db.jdbi()), world.processorGroup, "refund-worker", id -> false);

@@ -303,41 +303,20 @@ public final class PaymentBatch {
   }
 
   /**
-   * A row is rebuilt from metadata only for a purchase priced as we price it, always in our
-   * currency (a checkout prices in nothing else, and an attempt does not record one): a checkout
-   * attempt of the same listing, user, type and amount, not yet tied to another PaymentIntent; or,
-   * when the attempt is gone too (a database restored from before the checkout, which {@code
-   * payments reconcile} repairs), the listing's owner paying today's price of the purchase.
-   * Metadata is whatever the PaymentIntent's creator wrote; anything else throws, and the event
-   * goes to the dead-letter topic for a person.
+   * A row is rebuilt from metadata only for a purchase priced as we price it ({@link
+   * Pricing#pricedByACheckout}). Metadata is whatever the PaymentIntent's creator wrote; anything
+   * else throws, and the event goes to the dead-letter topic for a person.
    */
   private static void requirePricedByACheckout(Handle tx, Payment purchase) {
     boolean priced =
-        tx.createQuery(
-                """
-                SELECT :currency = :ourCurrency AND (EXISTS (
-                    SELECT 1 FROM checkout_attempts
-                    WHERE listing_id = :listing AND user_id = :user AND payment_type = :type
-                      AND amount_cents = :amount
-                      AND (stripe_payment_intent_id IS NULL OR stripe_payment_intent_id = :pi))
-                  OR EXISTS (
-                    SELECT 1 FROM marketplace_listings l JOIN categories c ON c.id = l.category_id
-                    WHERE l.id = :listing AND l.user_id = :user
-                      AND :amount = CASE :type WHEN 'posting_fee' THEN c.posting_fee_cents
-                                               WHEN 'promotion_featured' THEN :featured
-                                               WHEN 'promotion_bump' THEN :bump END))
-                """)
-            .bind("listing", purchase.listingId())
-            .bind("user", purchase.userId())
-            .bind("type", purchase.type().wire())
-            .bind("amount", purchase.amountCents())
-            .bind("pi", purchase.paymentIntentId())
-            .bind("currency", purchase.currency())
-            .bind("ourCurrency", Pricing.CURRENCY)
-            .bind("featured", Pricing.FEATURED_CENTS)
-            .bind("bump", Pricing.BUMP_CENTS)
-            .mapTo(Boolean.class)
-            .one();
+        Pricing.pricedByACheckout(
+            tx,
+            purchase.paymentIntentId(),
+            purchase.listingId(),
+            purchase.userId(),
+            purchase.type().wire(),
+            purchase.amountCents(),
+            purchase.currency());
     if (!priced) {
       throw new IllegalArgumentException(
           "PaymentIntent %s names listing %s, user %s, %s for %d %s, which no checkout of ours priced: not delivered"
