@@ -4,7 +4,10 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain text table with aligned columns, the way operators read command output. */
+/**
+ * A plain text table with aligned columns, the way operators read command output. Each cell is one
+ * line of plain text ({@link Text#printable}): a row is never more than one line.
+ */
 public final class Table {
 
   private final List<String> headers;
@@ -21,7 +24,7 @@ public final class Table {
     }
     List<String> row = new ArrayList<>(cells.length);
     for (Object cell : cells) {
-      row.add(cell == null ? "-" : cell.toString());
+      row.add(cell == null ? "-" : Text.printable(cell.toString()));
     }
     rows.add(row);
     return this;

@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.dlq;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.Text;
 import io.marketplace.payments.ops.replay.ConsumerGroups;
 import java.time.Duration;
 import java.util.Collection;
@@ -47,7 +48,12 @@ final class ConsumerFilter {
     return String.join(
         ", ",
         names.stream()
-            .map(n -> n + " (" + letters.stream().filter(l -> n.equals(l.consumer())).count() + ")")
+            .map(
+                n ->
+                    Text.printable(n)
+                        + " ("
+                        + letters.stream().filter(l -> n.equals(l.consumer())).count()
+                        + ")")
             .toList());
   }
 

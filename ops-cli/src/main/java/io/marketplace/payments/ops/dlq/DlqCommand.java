@@ -7,6 +7,7 @@ import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
+import io.marketplace.payments.ops.Text;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
@@ -266,7 +267,7 @@ public final class DlqCommand implements Runnable {
                       "would redrive "
                           + l.coordinates()
                           + " ("
-                          + l.eventId()
+                          + Text.printable(l.eventId())
                           + ") to "
                           + l.sourceTopic()));
           if (!othersLeft.isEmpty()) {

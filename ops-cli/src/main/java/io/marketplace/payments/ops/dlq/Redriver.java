@@ -4,6 +4,7 @@ import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
+import io.marketplace.payments.ops.Text;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -83,7 +84,7 @@ public final class Redriver {
             "redriven "
                 + letter.coordinates()
                 + " ("
-                + letter.eventId()
+                + Text.printable(letter.eventId())
                 + ") to "
                 + where.topic()
                 + "/"
@@ -131,13 +132,14 @@ public final class Redriver {
         return Optional.of(
             letter.coordinates()
                 + " names "
-                + letter.sourceTopic()
+                + Text.printable(letter.sourceTopic())
                 + " as its source, not "
                 + topic.name()
                 + "; not redriven");
       }
     }
-    return Optional.of(letter.dlqTopic() + " is not a dead-letter topic of this system");
+    return Optional.of(
+        Text.printable(letter.dlqTopic()) + " is not a dead-letter topic of this system");
   }
 
   private static Optional<Topic> source(KafkaConfig kafka, DeadLetter letter) {
