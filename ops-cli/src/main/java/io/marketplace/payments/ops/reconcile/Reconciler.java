@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.reconcile;
 
+import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.ops.reconcile.Finding.Kind;
 import java.util.ArrayList;
 import java.util.List;
@@ -322,7 +323,8 @@ public final class Reconciler {
       return List.of();
     }
     Repair repair = Repair.refundCreated(refund.id(), refund.paymentIntentId());
-    Optional<Records.RefundState> ours = ourRefundId(refund).flatMap(records::refundById);
+    Optional<Records.RefundState> ours =
+        ourRefundId(refund).flatMap(records::refundById).filter(r -> isRefundOf(refund, r));
     Optional<Records.PaymentState> payment = records.payment(refund.paymentIntentId());
     String listing = payment.map(p -> String.valueOf(p.listingId())).orElse(null);
     if (ours.isPresent()) {
@@ -584,6 +586,22 @@ public final class Reconciler {
               finding.kind(), finding.paymentIntentId(), finding.listingId(), detail, next));
     }
     return resolved;
+  }
+
+  /**
+   * Whether Stripe's refund is the one our record asked for, as the refund worker decides it: of
+   * the record's own PaymentIntent, and the record's refund or of its current attempt. Its metadata
+   * alone does not say so: anyone who can make a refund can write any metadata on it, and a refund
+   * of another payment naming our record is recorded as a refund of the payment it was made on.
+   */
+  private static boolean isRefundOf(StripeRefund refund, Records.RefundState record) {
+    String attempt =
+        refund.metadata() == null
+            ? "0"
+            : refund.metadata().getOrDefault(RefundExecutor.METADATA_ATTEMPT, "0");
+    return refund.paymentIntentId().equals(record.paymentIntentId())
+        && (refund.id().equals(record.stripeRefundId())
+            || Integer.toString(record.attempt()).equals(attempt));
   }
 
   private static Optional<UUID> ourRefundId(StripeRefund refund) {

@@ -55,8 +55,14 @@ public final class Records {
     }
   }
 
-  /** Our record of a refund. */
-  public record RefundState(UUID id, String status, String stripeRefundId) {}
+  /**
+   * Our record of a refund.
+   *
+   * @param paymentIntentId the payment it refunds
+   * @param attempt its current attempt at Stripe: 0, and one more for each admin's retry
+   */
+  public record RefundState(
+      UUID id, String status, String stripeRefundId, String paymentIntentId, int attempt) {}
 
   private final Jdbi jdbi;
 
@@ -304,14 +310,19 @@ public final class Records {
   private Optional<RefundState> refund(String where, Object key) {
     return jdbi.withHandle(
         h ->
-            h.createQuery("SELECT id, status, stripe_refund_id FROM payment_refunds WHERE " + where)
+            h.createQuery(
+                    "SELECT id, status, stripe_refund_id, stripe_payment_intent_id, attempt"
+                        + " FROM payment_refunds WHERE "
+                        + where)
                 .bind("key", key)
                 .map(
                     (rs, ctx) ->
                         new RefundState(
                             rs.getObject("id", UUID.class),
                             rs.getString("status"),
-                            rs.getString("stripe_refund_id")))
+                            rs.getString("stripe_refund_id"),
+                            rs.getString("stripe_payment_intent_id"),
+                            rs.getInt("attempt")))
                 .findOne());
   }
 

@@ -348,6 +348,79 @@ class ReconcileCommandTest {
     assertThat(event.paymentIntentId()).contains(pi);
   }
 
+  /**
+   * A refund made at Stripe on one payment whose metadata names our refund record of another
+   * payment (metadata copied from another refund, or written by hand in the dashboard). The refund
+   * worker takes a refund for our record only when it is of the record's own PaymentIntent, and
+   * records this one as a refund of the payment it was made on: reconcile repairs it so, and does
+   * not send it to a person as our record's refund.
+   */
+  @Test
+  void shouldHaveRefundWorkerRecordARefundWhoseMetadataNamesOurRefundOfAnotherPayment()
+      throws Exception {
+    // Given two paid, applied posting fees; the owner of the first asked for a refund, which an
+    // admin rejected; the second is refunded at Stripe under the metadata of that request, and its
+    // event is lost
+    UUID first = world.pendingListing();
+    String firstPi = world.paidAtStripe(stripe, first, "posting_fee", 500);
+    world.paymentRow(firstPi, first, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(firstPi).orElseThrow());
+    UUID second = world.pendingListing();
+    String secondPi = world.paidAtStripe(stripe, second, "posting_fee", 500);
+    world.paymentRow(secondPi, second, "posting_fee", 500);
+    world.deliver("payment_intent.succeeded", emulator.object(secondPi).orElseThrow());
+    world.awaitListingStatus(first, "active");
+    world.awaitListingStatus(second, "active");
+    UUID request = UUID.randomUUID();
+    world.db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status)
+        VALUES (?, ?, ?, ?, 500, 'user_request', 'rejected')
+        """,
+        request,
+        world.ownerOf(first),
+        first,
+        firstPi);
+    String refund =
+        stripe
+            .v1()
+            .refunds()
+            .create(
+                RefundCreateParams.builder()
+                    .setPaymentIntent(secondPi)
+                    .putMetadata("refund_id", request.toString())
+                    .build())
+            .getId();
+
+    // When the operator reconciles with the refund worker running
+    Cli.Result apply;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      apply = cli.run("reconcile", "--since", "1h", "--wait", "30s");
+    }
+
+    // Then the refund is repaired as one of the second payment, and the rejected request stays
+    assertThat(apply.exitCode()).as(apply.toString()).isZero();
+    assertThat(lineOf(apply.out(), refund)).contains("refund_missing").contains(secondPi);
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT status, stripe_payment_intent_id FROM payment_refunds"
+                        + " WHERE stripe_refund_id = ?",
+                    refund)
+                .orElseThrow())
+        .containsEntry("status", "processed")
+        .containsEntry("stripe_payment_intent_id", secondPi);
+    assertThat(
+            world
+                .db
+                .row("SELECT status, stripe_refund_id FROM payment_refunds WHERE id = ?", request)
+                .orElseThrow())
+        .containsEntry("status", "rejected")
+        .containsEntry("stripe_refund_id", null);
+  }
+
   @Test
   void shouldFindTheLostFailureOfARefundMadeBeforeT() throws Exception {
     // Given a refund Stripe made three hours ago, recorded processed, which the card network
