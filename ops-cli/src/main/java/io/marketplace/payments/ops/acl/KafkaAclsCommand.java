@@ -62,7 +62,7 @@ public final class KafkaAclsCommand implements Callable<Integer> {
               + " webhook-gateway=User:payments-webhook-gateway; repeat for each. Workloads:"
               + " webhook-gateway, payment-processor, refund-worker, checkout-api,"
               + " promotion-expirer, payment-risk, topics (the topics Job), operators")
-  Map<String, String> principalOf;
+  List<String> principalOf;
 
   @Option(names = "--apply", description = "create the missing bindings")
   boolean apply;
@@ -178,14 +178,22 @@ public final class KafkaAclsCommand implements Callable<Integer> {
 
   /**
    * The workloads named, in the order given. Refuses an unknown workload, a principal without its
-   * type, and one principal for two workloads: the gateway's right to write {@code
-   * stripe.events.v1} would then be every such workload's.
+   * type, one principal for two workloads (the gateway's right to write {@code stripe.events.v1}
+   * would then be every such workload's), and one workload given twice (kept as the last, the
+   * principal given first would silently go without the grants its workload needs).
    */
   private Map<Workload, String> principals() {
     Map<Workload, String> principals = new LinkedHashMap<>();
     Map<String, Workload> byPrincipal = new LinkedHashMap<>();
     principalOf.forEach(
-        (key, principal) -> {
+        pair -> {
+          int equals = pair.indexOf('=');
+          if (equals < 0) {
+            throw new UsageError(
+                "'" + pair + "' is not WORKLOAD=PRINCIPAL, such as webhook-gateway=User:payments");
+          }
+          String key = pair.substring(0, equals);
+          String principal = pair.substring(equals + 1);
           Workload workload =
               Workload.of(key)
                   .orElseThrow(
@@ -216,7 +224,16 @@ public final class KafkaAclsCommand implements Callable<Integer> {
                     + workload.key
                     + ": each workload needs a principal of its own (docs/security.md)");
           }
-          principals.put(workload, name);
+          String before = principals.put(workload, name);
+          if (before != null && !before.equals(name)) {
+            throw new UsageError(
+                workload.key
+                    + " is given twice, as "
+                    + before
+                    + " and as "
+                    + name
+                    + ": give each workload the one principal it logs in as");
+          }
         });
     return principals;
   }

@@ -170,6 +170,33 @@ class KafkaAclsCommandTest {
         .contains("User:payments is given for both webhook-gateway and refund-worker");
   }
 
+  @Test
+  void shouldRefuseOneWorkloadGivenTwoPrincipals() {
+    // Given the gateway named twice, with two principals, as typed and in another case
+    for (String again : List.of("webhook-gateway", "Webhook-Gateway")) {
+      Cli.Result result =
+          new Cli()
+              .set("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + Cli.closedPort())
+              .set("KAFKA_COMMAND_TIMEOUT", "2s")
+              .run(
+                  "kafka-acls",
+                  "--principal-of",
+                  "webhook-gateway=User:payments-gateway",
+                  "--principal-of",
+                  again + "=User:payments-gateway-new",
+                  "--apply");
+
+      // Then it refuses before it reads the cluster, naming both: which one the gateway logs in
+      // as is the operator's to say, and the other would be left without its grants
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+      assertThat(result.err())
+          .as(result.toString())
+          .contains("webhook-gateway is given twice")
+          .contains("User:payments-gateway")
+          .contains("User:payments-gateway-new");
+    }
+  }
+
   private static Collection<AclBinding> acls(Admin admin) throws Exception {
     return admin.describeAcls(AclBindingFilter.ANY).values().get(30, TimeUnit.SECONDS);
   }
