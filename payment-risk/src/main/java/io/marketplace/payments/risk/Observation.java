@@ -13,6 +13,9 @@ import java.time.Instant;
  *       metadata[category_id]}): a dispute (member: the dispute id), a succeeded payment (member:
  *       the PaymentIntent id), a declined one (member: the attempt, as above) or a refund (member:
  *       the {@code re_} id).
+ *   <li>A super_admin's clear of a user's risk flags ({@code clear} true, {@code occurredAt} when
+ *       it was made, no {@code signal} or {@code member}): counting toward each of the user's
+ *       signals restarts from it, in the window it falls in ({@link Tally}).
  * </ul>
  *
  * Counts are of distinct members.
@@ -23,7 +26,8 @@ public record Observation(
     String member,
     Instant occurredAt,
     String categoryId,
-    CategoryKind kind) {
+    CategoryKind kind,
+    boolean clear) {
 
   /** What a category observation is. */
   public enum CategoryKind {
@@ -34,12 +38,17 @@ public record Observation(
   }
 
   static Observation ofUser(String userId, Signal signal, String member, Instant occurredAt) {
-    return new Observation(userId, signal, member, occurredAt, null, null);
+    return new Observation(userId, signal, member, occurredAt, null, null, false);
+  }
+
+  /** A super_admin's clear of the user's risk flags, made at {@code clearedAt}. */
+  static Observation cleared(String userId, Instant clearedAt) {
+    return new Observation(userId, null, null, clearedAt, null, null, true);
   }
 
   static Observation ofCategory(
       String categoryId, CategoryKind kind, String member, Instant occurredAt) {
-    return new Observation(null, null, member, occurredAt, categoryId, kind);
+    return new Observation(null, null, member, occurredAt, categoryId, kind, false);
   }
 
   /** Whether this counts toward a category rather than a user. */

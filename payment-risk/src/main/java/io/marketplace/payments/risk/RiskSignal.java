@@ -10,7 +10,8 @@ import java.util.UUID;
  * {"id","type","occurredAt","version":1,"data":{"userId","signal","count","threshold","windowStart","windowEnd"}}}
  * (SPEC §4; no {@code scope}). A marketplace category's ({@code scope} {@code category}, {@code
  * categoryId}, no {@code userId}) stays inside the service: a metric and its alert. The id is
- * derived from the key, signal and window, so re-processing never announces a new one.
+ * derived from the key, signal and window (and, for a signal raised again after an admin's clear,
+ * the time of that clear), so re-processing never announces a new one.
  */
 public record RiskSignal(UUID id, String type, Instant occurredAt, int version, Data data) {
 
@@ -43,8 +44,24 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
       Instant windowStart,
       Instant windowEnd,
       Instant occurredAt) {
+    return of(userId, signal, count, threshold, windowStart, windowEnd, occurredAt, null);
+  }
+
+  /**
+   * A user's signal raised by the members counted since {@code countedSince}, a super_admin's clear
+   * of the user in the window (null: since the window began).
+   */
+  public static RiskSignal of(
+      String userId,
+      Signal signal,
+      long count,
+      int threshold,
+      Instant windowStart,
+      Instant windowEnd,
+      Instant occurredAt,
+      Instant countedSince) {
     return new RiskSignal(
-        idFor(userId, signal, windowStart),
+        idFor(userId, signal, windowStart, countedSince),
         TYPE,
         occurredAt,
         VERSION,
@@ -77,6 +94,27 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
   public static UUID idFor(String key, Signal signal, Instant windowStart) {
     return UUID.nameUUIDFromBytes(
         ("risk.signals.v1/" + key + "/" + signal.wireName() + "/" + windowStart)
+            .getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The id of a signal of a user raised by what was counted after a super_admin's clear made at
+   * {@code clearedAt} (the id of {@link #idFor(String, Signal, Instant)} when null): one more per
+   * clear and window, the same however often it is re-processed.
+   */
+  public static UUID idFor(String key, Signal signal, Instant windowStart, Instant clearedAt) {
+    if (clearedAt == null) {
+      return idFor(key, signal, windowStart);
+    }
+    return UUID.nameUUIDFromBytes(
+        ("risk.signals.v1/"
+                + key
+                + "/"
+                + signal.wireName()
+                + "/"
+                + windowStart
+                + "/cleared/"
+                + clearedAt)
             .getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.AutoOffsetReset;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -34,6 +35,8 @@ import org.apache.kafka.streams.state.Stores;
  *       time. A dispute that arrives before every {@code payment_intent.*} event of its
  *       PaymentIntent is parked (a store of its own) and observed, in its own event time, when a
  *       later one makes its user or category known.
+ *   <li>A super_admin's clear of a user ({@code user.risk_cleared} on {@code payments.events.v1},
+ *       {@link RiskClears}) joins the user's observations: their counts restart from it.
  *   <li>The observations are repartitioned by user id.
  *   <li>Per signal, the distinct members of each user are tallied in tumbling windows of the
  *       signal's length (event time, with a grace period for late events); the update that brings a
@@ -141,9 +144,21 @@ public final class RiskTopology {
                 StripeObservations.PAYMENT_INTENT_CATEGORIES,
                 StripeObservations.PARKED_DISPUTES,
                 StripeObservations.COUNTED_PAYMENTS);
+    // a super_admin's clear of a user (user.risk_cleared on payments.events.v1): counting restarts
+    // from it; repartitioned with the user's observations, so that it reaches their tallies in the
+    // partition (and task) that counts them. Read from where the topic is when the application
+    // first reads it: a clear made before then concerns no window still open
+    KStream<String, Observation> clears =
+        builder.stream(
+                topics.paymentEvents().name(),
+                Consumed.with(Serdes.String(), Serdes.ByteArray())
+                    .withName("payment-events")
+                    .withOffsetResetPolicy(AutoOffsetReset.latest()))
+            .process(RiskClears::new, Named.as("risk-clears"));
     KStream<String, Observation> byUser =
         observed
             .filter((key, observation) -> !observation.categoryScoped(), Named.as("of-users"))
+            .merge(clears, Named.as("with-risk-clears"))
             .repartition(
                 Repartitioned.with(Serdes.String(), OBSERVATION).withName("observations-by-user"));
     KStream<String, Observation> byCategory =
@@ -228,7 +243,8 @@ public final class RiskTopology {
     int threshold = rule.threshold();
     return tallies(
             byUser.filter(
-                (user, observation) -> observation.signal() == signal, Named.as(name + "-only")),
+                (user, observation) -> observation.clear() || observation.signal() == signal,
+                Named.as(name + "-only")),
             name,
             rule,
             rules)
@@ -243,7 +259,8 @@ public final class RiskTopology {
                         threshold,
                         window.window().startTime(),
                         window.window().endTime(),
-                        tally.crossedAt())),
+                        tally.crossedAt(),
+                        tally.clearedAt())),
             Named.as(name + "-signal"));
   }
 

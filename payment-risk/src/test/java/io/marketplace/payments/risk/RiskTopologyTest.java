@@ -41,6 +41,7 @@ class RiskTopologyTest {
 
   private TopologyTestDriver driver;
   private TestInputTopic<String, byte[]> stripe;
+  private TestInputTopic<String, byte[]> payments;
   private TestOutputTopic<String, byte[]> signals;
   private final String user = UUID.randomUUID().toString();
 
@@ -70,6 +71,9 @@ class RiskTopologyTest {
     stripe =
         created.createInputTopic(
             TOPICS.stripeEvents().name(), new StringSerializer(), new ByteArraySerializer());
+    payments =
+        created.createInputTopic(
+            TOPICS.paymentEvents().name(), new StringSerializer(), new ByteArraySerializer());
     signals =
         created.createOutputTopic(
             TOPICS.riskSignals().name(), new StringDeserializer(), new ByteArrayDeserializer());
@@ -513,6 +517,88 @@ class RiskTopologyTest {
   }
 
   // --- Stripe-shaped events, with only the fields the risk service reads and some it does not
+
+  @Test
+  void shouldCountFromAnAdminsClearWhateverOrderItAndTheDeclinesArriveIn() {
+    // Given a user flagged for five declines in [10:00, 10:10)
+    for (int minute = 0; minute < 5; minute++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+    assertThat(signals.readRecordsToList()).hasSize(1);
+
+    // When two declines after the admin's clear of 10:05 arrive before the clear does
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 6), null));
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 7), null));
+    Instant clearedAt = T0.plusSeconds(60L * 5);
+    byte[] clear = riskCleared(user, clearedAt);
+    payments.pipeInput(user, clear, clearedAt.plusMillis(200));
+    // And one from before the clear arrives late, after it
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 4 + 30), null));
+    assertThat(signals.isEmpty()).isTrue();
+
+    // And two more after it: four since the clear
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 8), null));
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 9), null));
+    assertThat(signals.isEmpty()).isTrue();
+
+    // When a fifth since the clear comes
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 9 + 30), null));
+
+    // Then one more signal for the window, with an id of its own, dated by the fifth
+    List<TestRecord<String, byte[]>> out = signals.readRecordsToList();
+    assertThat(out).hasSize(1);
+    JsonNode signal = json(out.getFirst());
+    assertThat(signal.path("id").asText())
+        .isEqualTo(RiskSignal.idFor(user, Signal.CARD_TESTING_DECLINES, T0, clearedAt).toString())
+        .isNotEqualTo(RiskSignal.idFor(user, Signal.CARD_TESTING_DECLINES, T0).toString());
+    assertThat(signal.path("occurredAt").asText()).isEqualTo("2026-12-01T10:09:30Z");
+    assertThat(signal.path("data").path("count").asLong()).isEqualTo(5);
+    assertThat(signal.path("data").path("windowStart").asText()).isEqualTo("2026-12-01T10:00:00Z");
+
+    // When the same clear is delivered again, and more declines come
+    payments.pipeInput(user, clear, clearedAt.plusMillis(300));
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 9 + 40), null));
+
+    // Then nothing more is published: the count restarts once per clear
+    assertThat(signals.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldPassOverTheOtherEventsOfPaymentEvents() {
+    // Given four declines of a user
+    for (int minute = 0; minute < 4; minute++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), null));
+    }
+    // When payments.events.v1 carries other events of the user, and a record that is not JSON
+    payments.pipeInput(
+        user,
+        Json.bytes(
+            io.marketplace.payments.common.events.PaymentEvent.of(
+                io.marketplace.payments.common.events.PaymentEventType.USER_UNBANNED,
+                user,
+                T0.plusSeconds(90),
+                Map.of("userId", user))),
+        T0.plusSeconds(90));
+    payments.pipeInput(user, "not json".getBytes(), T0.plusSeconds(91));
+
+    // Then the count goes on: a fifth decline flags the user
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 4), null));
+    assertThat(signals.readRecordsToList()).hasSize(1);
+  }
+
+  private static byte[] riskCleared(String user, Instant at) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("userId", user);
+    data.put("clearedBy", UUID.randomUUID());
+    data.put("reason", "cleared by mistake");
+    data.put("clearedAt", at);
+    return Json.bytes(
+        io.marketplace.payments.common.events.PaymentEvent.of(
+            io.marketplace.payments.common.events.PaymentEventType.USER_RISK_CLEARED,
+            user + ":" + at,
+            at,
+            data));
+  }
 
   private void deliver(Map<String, Object> event) {
     stripe.pipeInput(RiskEvents.key(event), Json.bytes(event), RiskEvents.arrival(event));

@@ -123,6 +123,8 @@ public final class KafkaAcls {
         grants.write(outbox);
         // the Streams application: reads in its group, writes in transactions (exactly_once_v2)
         grants.add(ResourceType.TOPIC, topics.stripeEvents().name(), AclOperation.READ);
+        // an admin's risk clear (user.risk_cleared) restarts the counts it clears
+        grants.add(ResourceType.TOPIC, topics.paymentEvents().name(), AclOperation.READ);
         grants.add(ResourceType.GROUP, applicationId, AclOperation.READ);
         grants.prefixed(ResourceType.TRANSACTIONAL_ID, applicationId + "-", AclOperation.WRITE);
         // its changelog and repartition topics: created at start, configs checked, and the
