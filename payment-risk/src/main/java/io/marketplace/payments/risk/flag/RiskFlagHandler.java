@@ -73,7 +73,11 @@ public final class RiskFlagHandler implements RecordHandler {
     Instant until = raisedAt(signal).plus(coolDown);
     // a flag over before it is applied is dated by the activity, so that its hold ends after it
     Instant flaggedAt = until.isAfter(now) ? now : raisedAt(signal);
-    Optional<Clear> coveredBy = clearAfter(tx, userId, raisedAt(signal));
+    // a signal counted from its window's start, with a clear of the user made since: the risk
+    // service counted it before it saw the clear (it was behind, or re-read its input in another
+    // order), so it counts occurrences the admin reviewed; counted from the clear, it comes again
+    Instant countedFrom = countedFromWindowStart(signal) ? data.windowStart() : raisedAt(signal);
+    Optional<Clear> coveredBy = clearAfter(tx, userId, min(countedFrom, raisedAt(signal)));
     int inserted =
         tx.createUpdate(
                 """
@@ -101,8 +105,9 @@ public final class RiskFlagHandler implements RecordHandler {
                 coveredBy
                     .map(
                         c ->
-                            "raised at "
-                                + raisedAt(signal)
+                            (c.at().isBefore(raisedAt(signal))
+                                    ? "counted from " + countedFrom
+                                    : "raised at " + raisedAt(signal))
                                 + ", before the clear of "
                                 + c.at()
                                 + ": "
@@ -132,11 +137,12 @@ public final class RiskFlagHandler implements RecordHandler {
     }
     if (coveredBy.isPresent()) {
       log.info(
-          "risk signal {} of user {} was raised at {}, before the clear of {}: recorded as cleared,"
-              + " the user is not flagged again",
+          "risk signal {} of user {} was raised at {} (counted from {}), before the clear of {}:"
+              + " recorded as cleared, the user is not flagged again",
           signal.id(),
           userId,
           raisedAt(signal),
+          countedFrom,
           coveredBy.get().at());
       return;
     }
@@ -168,27 +174,45 @@ public final class RiskFlagHandler implements RecordHandler {
   private record Clear(Instant at, UUID by, String reason) {}
 
   /**
-   * The latest clear of the user's flags made at or after {@code raisedAt}, if any. A signal raised
+   * The latest clear of the user's flags made at or after {@code since}, if any. A signal raised
    * before a super_admin cleared the user, but applied after (the risk service or this worker was
    * behind, a dead letter redriven), is about what the admin's review already covered: it is
    * recorded as cleared by that clear, so it neither flags the user again for a full cool-down nor
-   * announces a hold. A signal raised after the clear flags as usual.
+   * announces a hold. So is one that counted from its window's start past a clear made in the
+   * window ({@code since} is then the window's start). A signal raised after the clear, counting
+   * only what followed it, flags as usual.
    */
-  private static Optional<Clear> clearAfter(Handle tx, UUID userId, Instant raisedAt) {
+  private static Optional<Clear> clearAfter(Handle tx, UUID userId, Instant since) {
     return tx.createQuery(
             """
             SELECT cleared_at, cleared_by, clear_reason FROM user_risk_flags
-            WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :raisedAt
+            WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :since
             ORDER BY cleared_at DESC
             LIMIT 1
             """)
         .bind("userId", userId)
-        .bind("raisedAt", raisedAt)
+        .bind("since", since)
         .map(
             (rs, ctx) ->
                 new Clear(
                     rs.getTimestamp(1).toInstant(), rs.getObject(2, UUID.class), rs.getString(3)))
         .findOne();
+  }
+
+  /**
+   * Whether the signal counted from its window's start: its id is the one of the window alone, not
+   * one naming a clear the risk service counted from ({@link RiskSignal#idFor(String,
+   * io.marketplace.payments.risk.Signal, Instant, Instant)}).
+   */
+  private static boolean countedFromWindowStart(RiskSignal signal) {
+    RiskSignal.Data data = signal.data();
+    return data.windowStart() != null
+        && data.signal() != null
+        && signal.id().equals(RiskSignal.idFor(data.userId(), data.signal(), data.windowStart()));
+  }
+
+  private static Instant min(Instant a, Instant b) {
+    return a.isBefore(b) ? a : b;
   }
 
   /**

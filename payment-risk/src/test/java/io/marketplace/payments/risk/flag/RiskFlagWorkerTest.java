@@ -319,6 +319,88 @@ class RiskFlagWorkerTest {
     }
   }
 
+  @Test
+  void shouldFlagOnlyBySignalsCountedFromTheClearWhenAnAdminClearedTheUserWithinTheWindow() {
+    String user = UUID.randomUUID().toString();
+    Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+    Instant clearedAt = Instant.parse("2026-12-01T10:03:00Z");
+    // Given a user flagged in the window before [10:00, 10:10), whom a super_admin cleared at 10:03
+    db.execute(
+        """
+        INSERT INTO user_risk_flags (signal_id, user_id, signal, signal_count, threshold,
+            window_start, window_end, flagged_at, flagged_until, cleared_at, cleared_by,
+            clear_reason)
+        VALUES (?, ?::uuid, 'card_testing_declines', 5, 5, ?, ?, ?, ?, ?, ?, 'verified by phone')
+        """,
+        UUID.randomUUID(),
+        user,
+        java.sql.Timestamp.from(windowStart.minusSeconds(600)),
+        java.sql.Timestamp.from(windowStart),
+        java.sql.Timestamp.from(Instant.parse("2026-12-01T09:58:00Z")),
+        java.sql.Timestamp.from(Instant.parse("2026-12-01T10:58:00Z")),
+        java.sql.Timestamp.from(clearedAt),
+        UUID.randomUUID());
+    try (RiskFlagWorker worker = startWorker()) {
+      // When a signal of [10:00, 10:10) raised at 10:07, counted from the window's start (the risk
+      // service had not yet seen the clear: it was behind, or re-read its input in another order),
+      // reaches the worker
+      RiskSignal fromWindowStart =
+          atThreshold(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              windowStart,
+              Instant.parse("2026-12-01T10:07:00Z"));
+      kafka.send(topics.riskSignals(), user, Json.write(fromWindowStart));
+      Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
+
+      // Then it is recorded as covered by the clear: it counted what the admin had reviewed
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at = ?",
+                  fromWindowStart.id(),
+                  java.sql.Timestamp.from(clearedAt)))
+          .isEqualTo(1);
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
+                      + " AND flagged_until > ?",
+                  user,
+                  java.sql.Timestamp.from(NOW)))
+          .isZero();
+
+      // When the signal the risk service raises once it counts from the clear arrives
+      RiskSignal fromClear =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:08:00Z"),
+              clearedAt);
+      kafka.send(topics.riskSignals(), user, Json.write(fromClear));
+      Await.until(WAIT, "the second signal consumed", () -> outcomes(registry) >= 2);
+
+      // Then that one flags the user, and user.flagged announces it, once
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at IS NULL"
+                      + " AND flagged_until > ?",
+                  fromClear.id(),
+                  java.sql.Timestamp.from(NOW)))
+          .isEqualTo(1);
+      db.awaitOutboxPublished(WAIT);
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .map(r -> KafkaTestClient.header(r, "event-type").orElse(""))
+                  .toList())
+          .containsExactly("user.flagged");
+    }
+  }
+
   /**
    * A signal of {@code user} whose {@code count} reached the threshold in the ten minutes from
    * {@code windowStart}, raised (crossed) at {@code raisedAt}.
