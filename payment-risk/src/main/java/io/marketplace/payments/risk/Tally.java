@@ -20,7 +20,7 @@ import java.util.List;
  *
  * @param members the members seen, at most as many as the threshold: until the signal is raised
  *     every member (enough to tell a repeat from a new one), then the latest by time (enough to
- *     count again from a clear made after them)
+ *     count again from a clear made before them)
  * @param count the distinct members counted since the latest clear (since the window began when
  *     there is none)
  * @param crossedAt when the count reached the threshold: the latest time among the members counted
@@ -28,8 +28,8 @@ import java.util.List;
  *     back, before an admin's clear that the others followed)
  * @param latestAt the latest time among the members counted so far (null in a tally stored before
  *     it was kept: then the times of the members added since)
- * @param times the time of each of {@code members}, in the same order (null in a tally stored
- *     before they were kept: those members are taken to be from before any clear)
+ * @param times the latest time of each of {@code members}, in the same order (null in a tally
+ *     stored before they were kept: those members are taken to be from before any clear)
  * @param clearedAt the latest clear of the user that reached the window, null when none
  */
 public record Tally(
@@ -53,8 +53,24 @@ public record Tally(
     if (clearedAt != null && !at.isAfter(clearedAt)) {
       return unchanged(); // before the clear: reviewed by the admin, it counts toward nothing
     }
-    if (members.contains(observation.member())) {
-      return unchanged();
+    int seen = members.indexOf(observation.member());
+    if (seen >= 0) {
+      // counted once; but dated by its latest occurrence (a card tried again), so that a clear
+      // made between the two, arriving after the second, still counts it from then
+      List<Instant> keptTimes = memberTimes();
+      Instant known = keptTimes.get(seen);
+      if (known != null && !at.isAfter(known)) {
+        return unchanged();
+      }
+      keptTimes.set(seen, at);
+      return new Tally(
+          members,
+          count,
+          false,
+          crossedAt,
+          latestAt,
+          Collections.unmodifiableList(keptTimes),
+          clearedAt);
     }
     List<String> kept = new ArrayList<>(members);
     List<Instant> keptTimes = memberTimes();

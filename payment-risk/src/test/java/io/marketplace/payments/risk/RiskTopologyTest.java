@@ -564,6 +564,40 @@ class RiskTopologyTest {
   }
 
   @Test
+  void shouldCountACardTriedAgainAfterTheClearWhenItsRetryArrivedBeforeTheClearDid() {
+    // Given a user flagged for four cards in [10:00, 10:10)
+    List<String> cards = List.of("fp_a", "fp_b", "fp_c", "fp_d");
+    for (int minute = 0; minute < 4; minute++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), cards.get(minute)));
+    }
+    assertThat(fingerprintSignals(signals.readRecordsToList())).hasSize(1);
+
+    // When the first card is tried again at 10:06, after an admin's clear of 10:05 that reaches
+    // the service only after that attempt
+    deliver(declined(newPi(), user, T0.plusSeconds(60L * 6), "fp_a"));
+    Instant clearedAt = T0.plusSeconds(60L * 5);
+    payments.pipeInput(user, riskCleared(user, clearedAt), clearedAt.plusMillis(200));
+    // And the three other cards are tried again after the clear
+    for (int minute = 7; minute < 10; minute++) {
+      deliver(declined(newPi(), user, T0.plusSeconds(60L * minute), cards.get(minute - 6)));
+    }
+
+    // Then four cards were tried since the clear: the user is flagged again, once
+    List<JsonNode> again = fingerprintSignals(signals.readRecordsToList());
+    assertThat(again).hasSize(1);
+    assertThat(again.getFirst().path("id").asText())
+        .isEqualTo(
+            RiskSignal.idFor(user, Signal.CARD_TESTING_FINGERPRINTS, T0, clearedAt).toString());
+  }
+
+  private List<JsonNode> fingerprintSignals(List<TestRecord<String, byte[]>> records) {
+    return records.stream()
+        .map(RiskTopologyTest::json)
+        .filter(s -> s.path("data").path("signal").asText().equals("card_testing_fingerprints"))
+        .toList();
+  }
+
+  @Test
   void shouldPassOverTheOtherEventsOfPaymentEvents() {
     // Given four declines of a user
     for (int minute = 0; minute < 4; minute++) {
