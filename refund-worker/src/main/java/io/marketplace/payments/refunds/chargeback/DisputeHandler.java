@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  *       a listing rejected while the dispute was open, the purchase the payment processor held back
  *       because the chargeback was recorded before the payment's success was applied); a featured
  *       week its chargeback ended is given back for what was left of it ({@link
- *       FeaturedPromotions#restoreForWonDispute}, announced as {@code promotion.created}).
+ *       FeaturedPromotions#restoreForWonDispute}, announced as {@code promotion.created}); a win
+ *       the card network reverses later (told {@code lost} after {@code won}) takes the money
+ *       again, and a week given back for it ends ({@code promotion.expired}).
  * </ul>
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
@@ -133,6 +135,8 @@ public final class DisputeHandler {
     // user first, then the dispute: one lock order for every dispute of this user
     store.ensureUser(userId);
     store.lockUser(userId);
+    // a win is final only until the card network reverses it (the issuer's pre-arbitration)
+    boolean wasWon = store.lock(dispute.id()).map(row -> row.dispute().isWon()).orElse(false);
     boolean newDispute = recordDispute(store, dispute, userId, toldAt, now, closedAt);
     if (newDispute && dispute.isInquiry()) {
       tx.afterCommit(inquiries::increment);
@@ -145,6 +149,16 @@ public final class DisputeHandler {
     if (closedAt != null && current.isClosed()) {
       store.noteOutcome(dispute.id(), "dispute closed: " + current.status(), now);
       log.info("dispute {} closed: {}", dispute.id(), current.status());
+    }
+    if (wasWon && !current.isWon()) {
+      // the win was reversed: the chargeback counts as money gone back again, so a featured week
+      // given back for the win ends with it, as the chargeback ended the week it gave back
+      log.warn(
+          "dispute {} on {} was won, is {} now",
+          dispute.id(),
+          paymentIntentId.get(),
+          current.status());
+      FeaturedPromotions.endForChargeback(tx, paymentIntentId.get(), dispute.id(), now);
     }
     if (current.isWon()) {
       // the chargeback no longer counts as money returned: what waited for that room gets it,

@@ -162,6 +162,55 @@ class FeaturedWeekDisputeWonTest {
   }
 
   @Test
+  void shouldEndTheWeekGivenBackWhenTheWonDisputeIsLostAfterAll() {
+    // Given a listing featured for two days, its week ended by a chargeback and given back when
+    // the dispute was won a day later
+    var listing = h.paidListing(Duration.ofDays(3));
+    Week running =
+        weeks.buy(
+            listing, weeks.now().minus(Duration.ofDays(2)), h.now().minus(Duration.ofDays(2)));
+    String disputeId = StripeFixtures.newId("du");
+    String disputeCreated =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(disputeId, running.paymentIntentId(), 500, "needs_response"));
+    h.webhooks().publish(disputeCreated);
+    h.awaitStripeEventsApplied();
+    assertThat(weeks.expiredAt(running.id())).isNotNull();
+    h.advanceClock(Duration.ofDays(1));
+    h.webhooks()
+        .publish(StripeFixtures.sameDispute(disputeCreated, "charge.dispute.closed", "won"));
+    h.awaitStripeEventsApplied();
+    List<Map<String, Object>> given = weeks.besides(listing.listingId(), Set.of(running.id()));
+    assertThat(given).singleElement();
+    UUID givenId = (UUID) given.getFirst().get("id");
+    assertThat(weeks.expiredAt(givenId)).isNull();
+
+    // When the card network reverses the win a day later (the issuer's pre-arbitration is lost):
+    // Stripe tells the dispute lost and its funds withdrawn again, the close twice
+    h.advanceClock(Duration.ofDays(1));
+    String lost = StripeFixtures.sameDispute(disputeCreated, "charge.dispute.closed", "lost");
+    h.webhooks().publish(lost);
+    h.webhooks().publish(StripeFixtures.withNewEventId(lost));
+    h.webhooks()
+        .publish(
+            StripeFixtures.sameDispute(disputeCreated, "charge.dispute.funds_withdrawn", "lost"));
+    h.awaitStripeEventsApplied();
+
+    // Then the dispute is recorded lost, its chargeback counts as money gone back again
+    assertThat(
+            h.db()
+                .row("SELECT status FROM payment_disputes WHERE stripe_dispute_id = ?", disputeId)
+                .orElseThrow())
+        .containsEntry("status", "lost");
+    // and the week given back for the win ends with the money, announced once: the customer does
+    // not keep a week whose money the chargeback took back for good
+    assertThat(weeks.expiredAt(givenId)).isNotNull();
+    assertThat(h.paymentEvents("promotion.expired", givenId.toString())).hasSize(1);
+    assertThat(weeks.besides(listing.listingId(), Set.of(running.id(), givenId))).isEmpty();
+  }
+
+  @Test
   void shouldGiveBackAWeekARefundEndedWithTheChargebackWhenTheDisputeIsWon() {
     // Given a listing featured for two days, whose week's payment (500) is charged back in part
     // (300): the week runs on
