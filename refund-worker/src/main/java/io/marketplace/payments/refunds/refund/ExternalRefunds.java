@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -28,6 +29,10 @@ import org.slf4j.LoggerFactory;
  * money that is coming back to us (a refund Stripe has failed, a dispute we won, their events not
  * delivered yet: Stripe does not order its events, and never refunds more than the charge), so the
  * refund waits in {@code refunds_awaiting_room} until {@link AwaitingRoom} offers it room.
+ *
+ * <p>A refund in another currency than the payment's is not recorded (its cents are not the
+ * payment's): logged and counted as not recorded ({@code payments_refunds_unrecorded_total}), as a
+ * refund without an amount is, for an operator to reconcile.
  *
  * <p>A refund of a PaymentIntent we have no payments row for yet (checkout-api's insert lost or not
  * visible yet; the payment processor rebuilds the row from the PaymentIntent's metadata when it
@@ -114,6 +119,23 @@ public final class ExternalRefunds {
           stripeRefundId,
           paymentIntentId,
           amount);
+      return;
+    }
+    String currency = refund.path("currency").asText("").toLowerCase(Locale.ROOT);
+    if (!currency.isEmpty() && !currency.equals(payment.get().currency())) {
+      // Stripe refunds in the charge's currency: the PaymentIntent was not charged as we priced it
+      // (the payment processor refuses to deliver it), and its cents are not the payment's cents
+      store.unpark(stripeRefundId);
+      tx.afterCommit(unrecorded::increment);
+      log.error(
+          "refund {} on {} not recorded: it is {} {}, but the payment was {} {}; an operator must"
+              + " reconcile it",
+          stripeRefundId,
+          paymentIntentId,
+          amount,
+          currency,
+          payment.get().amountCents(),
+          payment.get().currency());
       return;
     }
     long already = store.processedCents(paymentIntentId);

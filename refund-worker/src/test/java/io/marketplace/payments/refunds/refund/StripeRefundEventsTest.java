@@ -154,6 +154,40 @@ class StripeRefundEventsTest {
     assertThat(overdueForRoom()).isEqualTo(overdueBefore);
   }
 
+  @Test
+  void shouldNotRecordADashboardRefundInAnotherCurrencyThanThePayment() {
+    // Given a 500 cent payment in usd, and the refunds Stripe could not have us record so far
+    var paid = h.paidListing(Duration.ofDays(3));
+    double unrecordedBefore = unrecorded();
+
+    // When Stripe tells of a refund of the PaymentIntent in another currency (a PaymentIntent
+    // changed by someone holding the account's keys, refunded in the dashboard): 400 eur, twice
+    String refundId = StripeFixtures.newId("re");
+    Map<String, Object> refund =
+        new LinkedHashMap<>(
+            StripeFixtures.refund(refundId, paid.paymentIntentId(), 400, "succeeded", Map.of()));
+    refund.put("currency", "eur");
+    String created = StripeFixtures.event("refund.created", refund);
+    h.webhooks().publish(created);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "refund.updated"));
+    h.awaitStripeEventsApplied();
+
+    // Then it is not recorded or announced as 400 cents of the usd payment, nor kept waiting for
+    // room on it, but counted as a Stripe refund not recorded, for an operator to reconcile
+    assertThat(h.refunds(paid.paymentIntentId())).isEmpty();
+    assertThat(awaitingRoom(paid.paymentIntentId())).isEmpty();
+    assertThat(h.paymentEvents("refund.processed", refundId)).isEmpty();
+    assertThat(unrecorded()).isGreaterThan(unrecordedBefore);
+  }
+
+  private double unrecorded() {
+    Matcher value =
+        Pattern.compile("(?m)^payments_refunds_unrecorded_total(?:\\{[^}]*})? (\\S+)$")
+            .matcher(h.metrics());
+    assertThat(value.find()).as("payments_refunds_unrecorded_total served").isTrue();
+    return Double.parseDouble(value.group(1));
+  }
+
   private double overdueForRoom() {
     Matcher value =
         Pattern.compile("(?m)^payments_refunds_awaiting_room_overdue\\{[^}]*} (\\S+)$")
