@@ -138,7 +138,7 @@ public final class RefundWorker implements AutoCloseable {
       RefundExecutor executor = new RefundExecutor(jdbi, stripe, clock, registry);
       RefundDispatcher dispatcher = closer.add(new RefundDispatcher(executor, EXECUTOR_THREADS));
       RefundDecisions decisions = new RefundDecisions(dispatcher, clock, registry);
-      ExternalRefunds externalRefunds = new ExternalRefunds(executor, clock, registry);
+      ExternalRefunds externalRefunds = new ExternalRefunds(executor, decisions, clock, registry);
       AwaitingRoom awaitingRoom =
           new AwaitingRoom(externalRefunds, decisions, new WithheldDeliveries(clock), clock);
       StripeRefundHandler refunds =

@@ -5,7 +5,7 @@ import io.marketplace.payments.common.refund.RefundStatus;
 /**
  * One record of a payment's automatic refund: part 0 is the decision, later parts what came back.
  * {@code closeOutcome} is an admin's close of a failed part ({@code refunded_elsewhere}, {@code
- * not_owed}), or null.
+ * not_owed}), the refund worker's ({@code superseded}), or null.
  */
 public record AutomaticPart(
     int automaticPart, long amountCents, String status, String closeOutcome) {
@@ -20,6 +20,17 @@ public record AutomaticPart(
    */
   public boolean stillDecided() {
     return refundStatus() == RefundStatus.PENDING
-        || (refundStatus() == RefundStatus.FAILED && !"refunded_elsewhere".equals(closeOutcome));
+        || (refundStatus() == RefundStatus.FAILED
+            && !"refunded_elsewhere".equals(closeOutcome)
+            && !superseded());
+  }
+
+  /**
+   * Closed by the refund worker when it no longer fitted in what was left of the payment, money
+   * having gone back outside the system: a later part owes what was left instead ({@link
+   * RefundDecisions#supersedeWhatNoLongerFits}).
+   */
+  public boolean superseded() {
+    return RefundDecisions.SUPERSEDED.equals(closeOutcome);
   }
 }

@@ -14,11 +14,13 @@ import org.jdbi.v3.core.Handle;
  * outcome does not depend on the order in which the events arrived. Stripe's refunds come first:
  * they are money that went back, whereas a decision only owes what is left; then the parts of an
  * automatic refund decided before we heard of a chargeback, which Stripe refused for it and may
- * make now that it is won; then a decision waiting for room; the purchase comes last, delivered
- * only if none of them took all of the money back again. A featured week the returned money had
- * ended when a refund of it was made, which Stripe then failed, is given back on the same terms
- * ({@link FeaturedPromotions#restoreForFailedRefund}): the week delivered late in one order is the
- * week given back in the other.
+ * make now that it is won; then the failed parts of an automatic refund that no longer fit, money
+ * having gone back outside the system, which the decision's later part supersedes ({@link
+ * RefundDecisions#supersedeWhatNoLongerFits}); then a decision waiting for room; the purchase comes
+ * last, delivered only if none of them took all of the money back again. A featured week the
+ * returned money had ended when a refund of it was made, which Stripe then failed, is given back on
+ * the same terms ({@link FeaturedPromotions#restoreForFailedRefund}): the week delivered late in
+ * one order is the week given back in the other.
  */
 public final class AwaitingRoom {
 
@@ -63,6 +65,7 @@ public final class AwaitingRoom {
     }
     externalRefunds.recordWaiting(tx, paymentIntentId);
     decisions.retryRefusedForWonDispute(tx, paymentIntentId);
+    decisions.supersedeWhatNoLongerFits(tx, paymentIntentId);
     decisions.decideWaiting(tx, paymentIntentId);
     FeaturedPromotions.restoreForFailedRefund(tx, paymentIntentId, clock.instant());
   }

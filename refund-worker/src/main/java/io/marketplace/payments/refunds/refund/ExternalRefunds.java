@@ -46,6 +46,7 @@ public final class ExternalRefunds {
   static final String EXTERNAL_NOTE = "refunded outside the system";
 
   private final RefundExecutor executor;
+  private final RefundDecisions decisions;
   private final Clock clock;
   private final Counter external;
   private final Counter unrecorded;
@@ -53,8 +54,10 @@ public final class ExternalRefunds {
   private final Counter awaitingPayment;
   private final WithheldDeliveries withheld;
 
-  public ExternalRefunds(RefundExecutor executor, Clock clock, MeterRegistry registry) {
+  public ExternalRefunds(
+      RefundExecutor executor, RefundDecisions decisions, Clock clock, MeterRegistry registry) {
     this.executor = executor;
+    this.decisions = decisions;
     this.clock = clock;
     this.withheld = new WithheldDeliveries(clock);
     this.external =
@@ -181,6 +184,9 @@ public final class ExternalRefunds {
     // refunded it first: it takes the purchase back, as it would have held it back
     withheld.withdrawIfDelivered(
         tx, payment.get(), processedAt, "refund " + stripeRefundId + " recorded");
+    // an automatic refund decided before this was told asked for money this gave back, and Stripe
+    // refused it: the decision owes what is left instead
+    decisions.supersedeWhatNoLongerFits(tx, paymentIntentId);
     tx.afterCommit(external::increment);
     log.info(
         "recorded refund {} of {} cents on {} made outside the system",

@@ -35,6 +35,9 @@ public final class RefundDecisions {
 
   private static final Logger log = LoggerFactory.getLogger(RefundDecisions.class);
 
+  /** The close outcome of a failed part that a later part supersedes (V46). */
+  static final String SUPERSEDED = "superseded";
+
   private final RefundDispatcher dispatcher;
   private final Clock clock;
   private final Counter requested;
@@ -186,6 +189,68 @@ public final class RefundDecisions {
   }
 
   /**
+   * Money of the payment went back outside the system (a refund made in Stripe's dashboard was
+   * recorded), or room was offered: a failed part of its automatic refund that no longer fits in
+   * what is left of the payment is closed as {@value #SUPERSEDED}, and the decision owes what is
+   * left as a further part ({@link #decideWaiting}), as it would have owed had that money been
+   * counted when the part was decided. Stripe refuses a part that asks more than is left (the
+   * dashboard refund was made before, its events told after the decision), and an admin's retry of
+   * it could never pass: left failed, the customer got only what the dashboard gave back. Parts
+   * that still fit stay for an admin to retry or close; parts Stripe refused for a chargeback wait
+   * for its win ({@link #retryRefusedForWonDispute}); nothing is done once an admin rejected a part
+   * of the decision. The decision, kept waiting as of when its first superseded part was decided
+   * (the 24 h rule), is then owed again by whatever gives room back. The caller holds the payment's
+   * lock.
+   */
+  public void supersedeWhatNoLongerFits(Handle tx, String paymentIntentId) {
+    RefundStore store = tx.attach(RefundStore.class);
+    Optional<Payment> locked = store.lockPayment(paymentIntentId);
+    if (locked.isEmpty()) {
+      return;
+    }
+    List<RefundStore.FailedPart> failed = store.openFailedAutomaticParts(paymentIntentId);
+    if (failed.isEmpty()
+        || store.automaticParts(paymentIntentId).stream()
+            .anyMatch(p -> p.refundStatus() == RefundStatus.REJECTED)) {
+      return;
+    }
+    long returned = tx.attach(RefundDao.class).returnedCents(paymentIntentId);
+    long paid = locked.get().amountCents();
+    Instant now = clock.instant();
+    Optional<RefundStore.FailedPart> first = Optional.empty();
+    for (RefundStore.FailedPart part : failed) {
+      if (returned + part.amountCents() <= paid) {
+        continue; // it fits: an admin may still retry it
+      }
+      String why =
+          "superseded: "
+              + part.amountCents()
+              + " cents no longer fit in what is left of "
+              + paid
+              + " ("
+              + returned
+              + " went back otherwise); what is left is owed by a later part";
+      if (store.closeSuperseded(part.id(), why, now) == 0) {
+        continue;
+      }
+      log.warn(
+          "{} refund {} (part {}) of {}: {}",
+          part.reason(),
+          part.id(),
+          part.automaticPart(),
+          paymentIntentId,
+          why);
+      first = first.isPresent() ? first : Optional.of(part);
+    }
+    if (first.isEmpty()) {
+      return;
+    }
+    store.parkDecision(
+        paymentIntentId, first.get().reason(), first.get().createdAt(), first.get().note(), now);
+    decideWaiting(tx, paymentIntentId);
+  }
+
+  /**
    * Records part {@code part} of the payment's automatic refund, {@code amount} cents, approved or
    * pending by the 24 h rule as of {@code decidedAt}. The payment's failed refunds are closed: the
    * amount owes their money (what failed is not counted as gone back), so an admin's retry of one
@@ -229,7 +294,11 @@ public final class RefundDecisions {
     if (closed > 0) {
       log.info("{} failed refunds of {} closed: refund {} owes their money", closed, pi, id);
     }
-    long decided = store.automaticParts(pi).stream().mapToLong(AutomaticPart::amountCents).sum();
+    long decided =
+        store.automaticParts(pi).stream()
+            .filter(p -> !p.superseded())
+            .mapToLong(AutomaticPart::amountCents)
+            .sum();
     if (decided < locked.amountCents()) {
       store.parkDecision(pi, reason.wire(), decidedAt, note, now);
     } else {

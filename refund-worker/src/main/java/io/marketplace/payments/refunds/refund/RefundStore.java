@@ -108,6 +108,41 @@ public interface RefundStore {
   @RegisterConstructorMapper(AutomaticPart.class)
   List<AutomaticPart> automaticParts(@Bind("pi") String paymentIntentId);
 
+  /** A failed part of a payment's automatic refund, open for an admin's retry or close. */
+  record FailedPart(
+      UUID id,
+      int automaticPart,
+      long amountCents,
+      String reason,
+      String note,
+      Instant createdAt) {}
+
+  /**
+   * The payment's failed automatic parts that are not closed, in order, locked, but for those
+   * Stripe refused for a chargeback ({@code charge_disputed}: asked again once it is won, {@link
+   * #refusedForWonDispute}).
+   */
+  @SqlQuery(
+      """
+      SELECT id, automatic_part, amount_cents, reason, note, created_at FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND status = 'failed' AND closed_at IS NULL
+        AND reason IN ('technical_failure', 'moderation_rejection')
+        AND failure_reason IS DISTINCT FROM 'charge_disputed'
+      ORDER BY automatic_part
+      FOR UPDATE
+      """)
+  @RegisterConstructorMapper(FailedPart.class)
+  List<FailedPart> openFailedAutomaticParts(@Bind("pi") String paymentIntentId);
+
+  /** Closes a failed automatic part as superseded by a later one; 0 when it is not open. */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds
+      SET closed_at = :at, close_reason = :reason, close_outcome = 'superseded', updated_at = :at
+      WHERE id = :id AND status = 'failed' AND closed_at IS NULL
+      """)
+  int closeSuperseded(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("at") Instant at);
+
   /** A part of a payment's automatic refund Stripe refused for a chargeback, since won. */
   record RefusedForDispute(UUID id, int automaticPart, long amountCents, String wonDisputeId) {}
 

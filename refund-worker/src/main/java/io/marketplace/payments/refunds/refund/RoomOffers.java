@@ -21,11 +21,14 @@ import org.slf4j.LoggerFactory;
  * back) are not visited on every pass for ever, nor read to find the others ({@link #WAITING}). So
  * is an automatic refund Stripe refused within that time for a chargeback: its dispute's win may
  * have been applied while the refusal was on its way, finding nothing to ask again, and no later
- * event will. Refunds made outside the system that wait for room are few and alerted on: each pass
- * offers them room. Each payment in its own transaction, under the payment's lock, like the events'
- * offers, so replicas and events running it at once settle each waiting thing once. A payment whose
- * waiting things cannot be settled is left for the next round, and the other payments are offered
- * their room ({@link JanitorRows}).
+ * event will. So is an automatic refund that failed within that time for another reason: Stripe may
+ * have refused it for asking more than was left, a refund made in its dashboard having been
+ * recorded while it was on its way, and a later part then owes what is left ({@link
+ * RefundDecisions#supersedeWhatNoLongerFits}). Refunds made outside the system that wait for room
+ * are few and alerted on: each pass offers them room. Each payment in its own transaction, under
+ * the payment's lock, like the events' offers, so replicas and events running it at once settle
+ * each waiting thing once. A payment whose waiting things cannot be settled is left for the next
+ * round, and the other payments are offered their room ({@link JanitorRows}).
  */
 public final class RoomOffers implements RefundJanitor.Pass {
 
@@ -55,6 +58,12 @@ public final class RoomOffers implements RefundJanitor.Pass {
       SELECT stripe_payment_intent_id FROM payment_refunds
       WHERE status = 'failed' AND failed_at > :since AND closed_at IS NULL
         AND failure_reason = 'charge_disputed'
+        AND reason IN ('technical_failure', 'moderation_rejection')
+        AND stripe_payment_intent_id > :after
+      UNION
+      SELECT stripe_payment_intent_id FROM payment_refunds
+      WHERE status = 'failed' AND failed_at > :since AND closed_at IS NULL
+        AND failure_reason IS DISTINCT FROM 'charge_disputed'
         AND reason IN ('technical_failure', 'moderation_rejection')
         AND stripe_payment_intent_id > :after
       UNION
