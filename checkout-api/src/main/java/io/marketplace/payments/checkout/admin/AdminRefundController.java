@@ -175,7 +175,11 @@ public final class AdminRefundController {
     return Reply.ok(RefundView.of(outcome.refund()));
   }
 
-  /** {@code POST .../refunds/{id}/reject {"reason"}}: pending → rejected, announced. */
+  /**
+   * {@code POST .../refunds/{id}/reject {"reason"}}: pending → rejected, announced. The payment's
+   * failed refunds the refund worker closed because this one (an automatic refund waiting for
+   * review) owed their money are reopened: it will never pay them, so they are owed again.
+   */
   public Reply reject(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
     RequestBody body = RequestBody.of(ctx);
@@ -185,7 +189,9 @@ public final class AdminRefundController {
     RefundRecord rejected =
         jdbi.inTransaction(
             tx -> {
-              RefundRecord refund = lock(tx, id);
+              // the payment's lock first: failed refunds this one took over are reopened, and
+              // their room counted again, under it
+              RefundRecord refund = lockWithPayment(tx, id);
               Instant now = clock.instant();
               if (decidedBefore(tx, id, "rejected", requestKey, now)) {
                 return refund; // this request rejected it (and announced it) already
@@ -196,6 +202,16 @@ public final class AdminRefundController {
               }
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
               dao.reject(id, reason, now);
+              if (refund.paymentIntentId() != null) {
+                int reopened = dao.reopenClosedFor(refund.paymentIntentId(), id, now);
+                if (reopened > 0) {
+                  log.info(
+                      "{} failed refunds of {} reopened: rejected refund {} owed their money",
+                      reopened,
+                      refund.paymentIntentId(),
+                      id);
+                }
+              }
               dao.recordDecision(
                   id, "rejected", caller.userId(), reason, requestKey.orElse(null), now);
               RefundRecord updated = tx.attach(RefundDao.class).find(id).orElseThrow();

@@ -176,4 +176,20 @@ public interface RefundRequestDao {
       WHERE id = :id AND status = 'pending'
       """)
   int reject(@Bind("id") UUID id, @Bind("reason") String reason, @Bind("now") Instant now);
+
+  /**
+   * Reopens the payment's failed refunds the refund worker closed because the automatic refund
+   * {@code id} owed their money ({@code closed_for}, V48): that refund is rejected and will never
+   * pay it, so they are owed again, for an admin to retry or close. Returns how many.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds
+      SET closed_at = NULL, close_reason = NULL, close_outcome = NULL, closed_for = NULL,
+          updated_at = :now
+      WHERE stripe_payment_intent_id = :pi AND closed_for = :id
+        AND status = 'failed' AND close_outcome = 'not_owed'
+      """)
+  int reopenClosedFor(
+      @Bind("pi") String paymentIntentId, @Bind("id") UUID id, @Bind("now") Instant now);
 }

@@ -164,6 +164,55 @@ class FailedRefundRoutesTest {
   }
 
   @Test
+  void shouldReopenTheFailedRefundsAnAutomaticRefundTookOverWhenAnAdminRejectsIt() {
+    // Given a refund the owner asked for, approved and failed by Stripe, which the refund worker
+    // closed when a moderation rejection past 24 h was recorded pending for review: the rejection's
+    // refund owes its money (as the worker leaves them)
+    Failed failed = failedRefund();
+    UUID rejection = UUID.randomUUID();
+    app.db.execute(
+        "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
+            + " amount_cents, reason, status, automatic_part) VALUES (?, ?, ?, ?, 500,"
+            + " 'moderation_rejection', 'pending', 1)",
+        rejection,
+        failed.owner(),
+        failed.paid().listingId(),
+        failed.paid().paymentIntentId());
+    int closed =
+        app.db.execute(
+            "UPDATE payment_refunds SET closed_at = now(), close_outcome = 'not_owed',"
+                + " close_reason = 'owed by automatic moderation_rejection refund ' || ?"
+                + " || ' (part 1)', closed_for = ?, updated_at = now()"
+                + " WHERE id = ? AND status = 'failed' AND closed_at IS NULL",
+            rejection.toString(),
+            rejection,
+            failed.id());
+    assertThat(closed).isEqualTo(1);
+    assertThat(post(failed.id(), "retry", null).status())
+        .as("a closed refund retried")
+        .isEqualTo(409);
+
+    // When an admin rejects the rejection's refund (the listing broke no rule after all)
+    Http.Response rejected = post(rejection, "reject", Map.of("reason", "rejected by mistake"));
+
+    // Then the owner's refund is open again, and an admin's retry refunds it
+    assertThat(rejected.status()).as(rejected.toString()).isEqualTo(200);
+    assertThat(rejected.json().get("status").asText()).isEqualTo("rejected");
+    assertThat(
+            app.db.row(
+                "SELECT closed_at, close_outcome FROM payment_refunds WHERE id = ?", failed.id()))
+        .hasValueSatisfying(
+            row ->
+                assertThat(row)
+                    .containsEntry("closed_at", null)
+                    .containsEntry("close_outcome", null));
+    Http.Response retried = post(failed.id(), "retry", null);
+    assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
+    assertThat(retried.json().get("status").asText()).isEqualTo("processed");
+    assertThat(app.refundsAtStripe(failed.paid().paymentIntentId())).hasSize(1);
+  }
+
+  @Test
   void shouldTakeACloseWithoutAnOutcomeAsBeforeOutcomesWereKept() {
     // Given a refund Stripe failed, closed as the previous release closes one (no outcome), as it
     // does while a deployment rolls, or did before

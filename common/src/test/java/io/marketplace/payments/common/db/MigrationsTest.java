@@ -321,6 +321,47 @@ class MigrationsTest {
   }
 
   @Test
+  void shouldNameTheAutomaticRefundAFailedRefundWasClosedForWhenUpgraded() throws SQLException {
+    // Given a database at V47 holding a failed refund the refund worker closed because an
+    // automatic refund owed its money (named then only in the close's text), and one an admin
+    // closed
+    postgres.createDatabase("payments_v47");
+    DataSource upgraded = postgres.dataSource("payments_v47");
+    Flyway.configure()
+        .dataSource(upgraded)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target("47")
+        .load()
+        .migrate();
+    UUID automatic = UUID.randomUUID();
+    try (Connection c = upgraded.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          ("INSERT INTO payment_refunds (id, user_id, stripe_payment_intent_id, amount_cents,"
+                  + " reason, status, closed_at, close_reason, close_outcome) VALUES"
+                  + " ('00000000-0000-0000-0000-00000000000a', gen_random_uuid(), 'pi_closed',"
+                  + " 500, 'user_request', 'failed', now(),"
+                  + " 'owed by automatic moderation_rejection refund %s (part 1)', 'not_owed'),"
+                  + " ('00000000-0000-0000-0000-00000000000b', gen_random_uuid(), 'pi_closed',"
+                  + " 500, 'user_request', 'failed', now(), 'refund %s by hand', 'not_owed')")
+              .formatted(automatic, automatic));
+    }
+
+    // When it is migrated to the latest version
+    Migrations.migrate(upgraded);
+
+    // Then the worker's close names the automatic refund, so rejecting that refund reopens it;
+    // the admin's close names none
+    assertThat(
+            column(
+                upgraded,
+                "SELECT coalesce(closed_for::text, 'none') FROM payment_refunds"
+                    + " WHERE stripe_payment_intent_id = 'pi_closed' ORDER BY id"))
+        .containsExactly(automatic.toString(), "none");
+  }
+
+  @Test
   void shouldApplyNothingWhenMigratedAgain() {
     // When the migrations run on an up-to-date database, as every service start does
     MigrateResult again = Migrations.migrate(db);

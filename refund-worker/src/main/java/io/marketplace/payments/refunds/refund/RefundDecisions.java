@@ -35,7 +35,7 @@ public final class RefundDecisions {
 
   private static final Logger log = LoggerFactory.getLogger(RefundDecisions.class);
 
-  /** The close outcome of a failed part that a later part supersedes (V46). */
+  /** The close outcome of a failed part that a later part supersedes (V47). */
   static final String SUPERSEDED = "superseded";
 
   private final RefundDispatcher dispatcher;
@@ -289,6 +289,7 @@ public final class RefundDecisions {
     int closed =
         store.closeFailedOwedBy(
             pi,
+            id,
             "owed by automatic " + reason.wire() + " refund " + id + " (part " + part + ")",
             now);
     if (closed > 0) {

@@ -85,17 +85,23 @@ public interface RefundStore {
   /**
    * Closes the payment's failed refunds an admin could still retry, but for automatic ones: the
    * automatic refund just decided owes their money, which must not be claimed twice (an admin's
-   * retry of one of them would refund it a second time). Returns how many it closed.
+   * retry of one of them would refund it a second time). Each names the automatic refund's record
+   * ({@code closed_for}, V48): an admin who rejects that record reopens them. Returns how many it
+   * closed.
    */
   @SqlUpdate(
       """
       UPDATE payment_refunds
-      SET closed_at = :at, close_reason = :reason, close_outcome = 'not_owed', updated_at = :at
+      SET closed_at = :at, close_reason = :reason, close_outcome = 'not_owed',
+          closed_for = :owedBy, updated_at = :at
       WHERE stripe_payment_intent_id = :pi AND status = 'failed' AND closed_at IS NULL
         AND reason NOT IN ('technical_failure', 'moderation_rejection')
       """)
   int closeFailedOwedBy(
-      @Bind("pi") String paymentIntentId, @Bind("reason") String reason, @Bind("at") Instant at);
+      @Bind("pi") String paymentIntentId,
+      @Bind("owedBy") UUID owedBy,
+      @Bind("reason") String reason,
+      @Bind("at") Instant at);
 
   /** The parts of the payment's automatic refund so far, in order. */
   @SqlQuery(

@@ -116,6 +116,38 @@ class AutomaticRefundTest {
   }
 
   @Test
+  void shouldCloseAFailedRefundTheRejectionOwesNamingTheRejectionsRecordWhenRecordedPending() {
+    // Given a posting fee paid 25 hours ago whose owner's refund an admin approved and Stripe
+    // failed (the card expired), open for an admin's retry
+    var paid = h.paidListing(Duration.ofHours(25));
+    UUID failed = UUID.randomUUID();
+    h.db()
+        .execute(
+            "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
+                + " amount_cents, reason, status) VALUES (?, ?, ?, ?, 500, 'user_request',"
+                + " 'failed')",
+            failed,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId());
+
+    // When moderation rejects the listing, too late for an automatic refund
+    h.reject(paid.listingId(), h.now());
+
+    // Then the rejection's refund waits for review and owes the failed refund's money: that one
+    // is closed, naming the rejection's record, so rejecting that record can give it back
+    Map<String, Object> pending = h.awaitRefund(paid.paymentIntentId(), "pending");
+    assertThat(
+            h.db()
+                .row("SELECT close_outcome, closed_for FROM payment_refunds WHERE id = ?", failed))
+        .hasValueSatisfying(
+            row ->
+                assertThat(row)
+                    .containsEntry("close_outcome", "not_owed")
+                    .containsEntry("closed_for", pending.get("id")));
+  }
+
+  @Test
   void shouldLeaveNoStripeRefundWhenAdminRejectsThePendingRefund() {
     // Given a pending refund of a payment 25 hours old
     var paid = h.paidListing(Duration.ofHours(25));
