@@ -13,8 +13,6 @@ import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -59,11 +57,12 @@ class RiskClearTest {
     try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
       HttpClient http = HttpClient.newHttpClient();
       URI ready = URI.create("http://localhost:" + service.adminPort() + "/health/ready");
-      Await.until(WAIT, "the service is ready", () -> status(http, ready) == 200);
+      Await.until(WAIT, "the service is ready", () -> RiskEvents.status(http, ready) == 200);
 
       // And a card tester flagged for five declines
       String user = UUID.randomUUID().toString();
-      Instant start = inOneWindow(Instant.now().minusSeconds(60), config.rules().declines());
+      Instant start =
+          RiskEvents.inOneWindow(Instant.now().minusSeconds(60), config.rules().declines(), 35);
       List<Map.Entry<String, String>> before = declines(user, start, "a");
       before.forEach(d -> kafka.send(topics.stripeEvents(), d.getKey(), d.getValue()));
       Await.until(
@@ -140,7 +139,7 @@ class RiskClearTest {
       out.add(
           Map.entry(
               pi,
-              declined(
+              RiskEvents.declined(
                   "evt_3Pclear" + tag + i + user.substring(0, 8), pi, user, at.plusSeconds(i))));
     }
     return out;
@@ -182,47 +181,5 @@ class RiskClearTest {
     data.put("clearedAt", at);
     return Json.write(
         PaymentEvent.of(PaymentEventType.USER_RISK_CLEARED, user + ":" + at, at, data));
-  }
-
-  private static int status(HttpClient http, URI uri) {
-    try {
-      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
-          .statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
-
-  private static String declined(String eventId, String pi, String user, Instant created) {
-    return Json.write(
-        Map.of(
-            "id",
-            eventId,
-            "object",
-            "event",
-            "created",
-            created.getEpochSecond(),
-            "type",
-            "payment_intent.payment_failed",
-            "data",
-            Map.of(
-                "object",
-                Map.of(
-                    "id",
-                    pi,
-                    "object",
-                    "payment_intent",
-                    "status",
-                    "requires_payment_method",
-                    "metadata",
-                    Map.of("user_id", user, "category_id", "3")))));
-  }
-
-  /** {@code start}, moved back if needed so that 30 seconds from it fall in one window of rule. */
-  private static Instant inOneWindow(Instant start, RiskConfig.Rule rule) {
-    long window = rule.window().toSeconds();
-    long latest = window - 35;
-    long offset = Math.floorMod(start.getEpochSecond(), window);
-    return offset <= latest ? start : start.minusSeconds(offset - latest);
   }
 }

@@ -62,7 +62,8 @@ class RiskEventTimeTest {
       kafka.send(
           topics.stripeEvents(),
           pi,
-          declined("evt_3Pahead" + other, pi, other, Instant.now().plus(Duration.ofDays(2))));
+          RiskEvents.declined(
+              "evt_3Pahead" + other, pi, other, Instant.now().plus(Duration.ofDays(2))));
       kafka.send(
           topics.stripeEvents(),
           pi,
@@ -93,10 +94,6 @@ class RiskEventTimeTest {
           Instant.parse(Json.mapper().readTree(otherSignal.value()).path("occurredAt").asText());
       assertThat(raisedAt).isBefore(Instant.now().plusSeconds(1));
     }
-  }
-
-  private static String declined(String id, String pi, String user, Instant created) {
-    return declined(id, pi, user, created.getEpochSecond());
   }
 
   private static String declined(String id, String pi, String user, long created) {

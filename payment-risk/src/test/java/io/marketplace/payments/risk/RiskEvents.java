@@ -1,5 +1,10 @@
 package io.marketplace.payments.risk;
 
+import io.marketplace.payments.common.json.Json;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,5 +79,54 @@ final class RiskEvents {
     return "payment_intent".equals(object.get("object"))
         ? (String) object.get("id")
         : (String) object.get("payment_intent");
+  }
+
+  /**
+   * {@code payment_intent.payment_failed} of a card declined, as JSON: {@code eventId} and the
+   * PaymentIntent's metadata as checkout-api sets them (category 3).
+   */
+  static String declined(String eventId, String pi, String user, Instant created) {
+    Map<String, Object> event = new LinkedHashMap<>();
+    event.put("id", eventId);
+    event.put("object", "event");
+    event.put("api_version", "2025-06-30.basil");
+    event.put("created", created.getEpochSecond());
+    event.put(
+        "data",
+        Map.of(
+            "object",
+            Map.of(
+                "id",
+                pi,
+                "object",
+                "payment_intent",
+                "status",
+                "requires_payment_method",
+                "metadata",
+                Map.of("user_id", user, "category_id", "3"))));
+    event.put("type", "payment_intent.payment_failed");
+    return Json.write(event);
+  }
+
+  /**
+   * {@code start}, moved back if needed so that {@code seconds} from it fall in one window of
+   * {@code rule}: its windows are tumbling, aligned to the epoch, and declines straddling a
+   * boundary are split between two windows, a signal in neither.
+   */
+  static Instant inOneWindow(Instant start, RiskConfig.Rule rule, long seconds) {
+    long window = rule.window().toSeconds();
+    long latest = window - seconds;
+    long offset = Math.floorMod(start.getEpochSecond(), window);
+    return offset <= latest ? start : start.minusSeconds(offset - latest);
+  }
+
+  /** The HTTP status of a GET of {@code uri}; -1 while nothing answers. */
+  static int status(HttpClient http, URI uri) {
+    try {
+      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
   }
 }

@@ -66,17 +66,19 @@ class RiskServiceTest {
     try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
       HttpClient http = HttpClient.newHttpClient();
       URI ready = URI.create("http://localhost:" + service.adminPort() + "/health/ready");
-      Await.until(WAIT, "the service is ready", () -> status(http, ready) == 200);
+      Await.until(WAIT, "the service is ready", () -> RiskEvents.status(http, ready) == 200);
 
       // When a user's payment is declined five times within a minute, one event twice
       String user = UUID.randomUUID().toString();
-      Instant start = inOneWindow(Instant.now().minusSeconds(60), config.rules().declines());
+      Instant start =
+          RiskEvents.inOneWindow(Instant.now().minusSeconds(60), config.rules().declines(), 10);
       String firstPi = null;
       for (int i = 0; i < 5; i++) {
         String pi = "pi_3Pservice" + UUID.randomUUID().toString().replace("-", "");
         firstPi = firstPi == null ? pi : firstPi;
         String event =
-            declined("evt_3Pservice" + i + user.substring(0, 8), pi, user, start.plusSeconds(i));
+            RiskEvents.declined(
+                "evt_3Pservice" + i + user.substring(0, 8), pi, user, start.plusSeconds(i));
         kafka.send(topics.stripeEvents(), pi, event);
         if (i == 0) {
           kafka.send(topics.stripeEvents(), pi, event);
@@ -223,51 +225,5 @@ class RiskServiceTest {
 
   private static double value(MatchResult metric) {
     return Double.parseDouble(metric.group(1));
-  }
-
-  private static int status(HttpClient http, URI uri) {
-    try {
-      return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding())
-          .statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
-
-  private static String declined(String eventId, String pi, String user, Instant created) {
-    return Json.write(
-        Map.of(
-            "id",
-            eventId,
-            "object",
-            "event",
-            "created",
-            created.getEpochSecond(),
-            "type",
-            "payment_intent.payment_failed",
-            "data",
-            Map.of(
-                "object",
-                Map.of(
-                    "id",
-                    pi,
-                    "object",
-                    "payment_intent",
-                    "status",
-                    "requires_payment_method",
-                    "metadata",
-                    Map.of("user_id", user, "category_id", "3")))));
-  }
-
-  /**
-   * {@code start}, moved back if needed so that five declines a second apart from it fall in one
-   * window of {@code rule}: its windows are tumbling, aligned to the epoch, and five declines
-   * straddling a boundary are four in one window and one in the next, a signal in neither.
-   */
-  private static Instant inOneWindow(Instant start, RiskConfig.Rule rule) {
-    long window = rule.window().toSeconds();
-    long latest = window - 10;
-    long offset = Math.floorMod(start.getEpochSecond(), window);
-    return offset <= latest ? start : start.minusSeconds(offset - latest);
   }
 }
