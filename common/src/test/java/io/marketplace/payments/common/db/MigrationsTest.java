@@ -78,15 +78,7 @@ class MigrationsTest {
             .getVersion()
             .toString();
     String behind = Integer.toString(Integer.parseInt(latest) - 1);
-    postgres.createDatabase("payments_behind");
-    DataSource behindDb = postgres.dataSource("payments_behind");
-    Flyway.configure()
-        .dataSource(behindDb)
-        .locations("classpath:db/migration")
-        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
-        .target(behind)
-        .load()
-        .migrate();
+    DataSource behindDb = databaseAt("payments_behind", behind);
 
     // When a service told not to migrate (DATABASE_MIGRATE=false) starts on it
     DbConfig config =
@@ -155,15 +147,7 @@ class MigrationsTest {
       throws SQLException {
     // Given a database at V23 holding a chargeback recorded without a user (its events came before
     // its payment's row) that V6's backfill marked counted
-    postgres.createDatabase("payments_v23");
-    DataSource upgraded = postgres.dataSource("payments_v23");
-    Flyway.configure()
-        .dataSource(upgraded)
-        .locations("classpath:db/migration")
-        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
-        .target("23")
-        .load()
-        .migrate();
+    DataSource upgraded = databaseAt("payments_v23", "23");
     try (Connection c = upgraded.getConnection();
         Statement s = c.createStatement()) {
       s.execute(
@@ -204,15 +188,7 @@ class MigrationsTest {
       throws SQLException {
     // Given a database at V40 with three featured weeks ended early: one when its payment's
     // chargeback was recorded, in the same transaction, one by a refund, and one that ran out
-    postgres.createDatabase("payments_v40");
-    DataSource upgraded = postgres.dataSource("payments_v40");
-    Flyway.configure()
-        .dataSource(upgraded)
-        .locations("classpath:db/migration")
-        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
-        .target("40")
-        .load()
-        .migrate();
+    DataSource upgraded = databaseAt("payments_v40", "40");
     try (Connection c = upgraded.getConnection();
         Statement s = c.createStatement()) {
       s.execute(
@@ -274,15 +250,7 @@ class MigrationsTest {
     // Given a database at V45 holding a featured week the processor could not deliver and sent
     // for an automatic refund before V45 recorded such refusals, and a bump refunded at a user's
     // request
-    postgres.createDatabase("payments_v45");
-    DataSource upgraded = postgres.dataSource("payments_v45");
-    Flyway.configure()
-        .dataSource(upgraded)
-        .locations("classpath:db/migration")
-        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
-        .target("45")
-        .load()
-        .migrate();
+    DataSource upgraded = databaseAt("payments_v45", "45");
     UUID user = UUID.randomUUID();
     UUID listing = UUID.randomUUID();
     try (Connection c = upgraded.getConnection();
@@ -325,15 +293,7 @@ class MigrationsTest {
     // Given a database at V47 holding a failed refund the refund worker closed because an
     // automatic refund owed its money (named then only in the close's text), and one an admin
     // closed
-    postgres.createDatabase("payments_v47");
-    DataSource upgraded = postgres.dataSource("payments_v47");
-    Flyway.configure()
-        .dataSource(upgraded)
-        .locations("classpath:db/migration")
-        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
-        .target("47")
-        .load()
-        .migrate();
+    DataSource upgraded = databaseAt("payments_v47", "47");
     UUID automatic = UUID.randomUUID();
     try (Connection c = upgraded.getConnection();
         Statement s = c.createStatement()) {
@@ -521,6 +481,20 @@ class MigrationsTest {
   }
 
   /** A service's database settings with {@code DATABASE_MIGRATE=false}. */
+  /** A new database {@code name}, migrated up to {@code version} and no further. */
+  private static DataSource databaseAt(String name, String version) {
+    postgres.createDatabase(name);
+    DataSource database = postgres.dataSource(name);
+    Flyway.configure()
+        .dataSource(database)
+        .locations("classpath:db/migration")
+        .configuration(Map.of("flyway.postgresql.transactional.lock", "false"))
+        .target(version)
+        .load()
+        .migrate();
+    return database;
+  }
+
   private static DbConfig notMigrating(String url, String user, String password) {
     return new DbConfig(
         url, user, password, 2, "on", DbConfig.CONNECT_TIMEOUT, DbConfig.SOCKET_TIMEOUT, false);
