@@ -102,7 +102,7 @@ public final class PromotionExpirer implements AutoCloseable {
       PassResult result = newPass(config, database.jdbi(), clock, metrics, BatchHook.NONE).run();
       // a failed pass may still have committed batches whose events must go out
       boolean published =
-          awaitPublished(database.jdbi(), result.lastOutboxSeq(), config.publishTimeout());
+          awaitPublished(database.jdbi(), result.outboxSeqs(), config.publishTimeout());
       return new OnceResult(result, published);
     }
   }
@@ -160,14 +160,21 @@ public final class PromotionExpirer implements AutoCloseable {
         hook);
   }
 
-  private static boolean awaitPublished(Jdbi jdbi, long lastSeq, Duration timeout) {
-    if (lastSeq == 0) {
-      return true;
-    }
+  /**
+   * Waits until the relay has published the rows of {@code seqs}, the pass's own events; rows of
+   * other services in the outbox are not waited for.
+   */
+  private static boolean awaitPublished(Jdbi jdbi, List<Long> seqs, Duration timeout) {
+    List<Long> left = seqs;
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
+      if (left.isEmpty()) {
+        return true;
+      }
       try {
-        if (jdbi.withHandle(h -> OutboxSeqs.publishedThrough(h, lastSeq))) {
+        List<Long> asked = left;
+        left = jdbi.withHandle(h -> OutboxSeqs.unpublished(h, asked));
+        if (left.isEmpty()) {
           return true;
         }
       } catch (RuntimeException e) {

@@ -241,6 +241,34 @@ class PromotionExpirerTest {
   }
 
   @Test
+  void shouldReturnOnceItsOwnEventsArePublishedWhenAnotherRowWaitsInTheOutbox() {
+    // Given a row another service wrote that the relay cannot publish and keeps, its error noted
+    // (here a destination of a newer version; a message too large for its topic stays so for good)
+    db.execute(
+        "INSERT INTO outbox_events (event_id, destination, message_key, event_type, payload)"
+            + " VALUES (?, 'A_NEWER_DESTINATION', 'elsewhere', 'something.newer', '{}')",
+        UUID.randomUUID());
+    // and a promotion that ended a second ago
+    UUID listing = seed.activeListing(seed.user(), T.plus(Duration.ofDays(20)));
+    UUID promotion = seed.featured(listing, T.minusSeconds(1));
+
+    // When one pass runs as --once runs it, waiting up to 15 s for its events
+    PromotionExpirer.OnceResult result =
+        PromotionExpirer.runOnce(config().withPublishTimeout(Duration.ofSeconds(15)), clock);
+
+    // Then it succeeded: its own event is on the topic; the other row is not the pass's to wait
+    // for (the relay's own alert is about it), and it is still there
+    assertThat(result.pass().outcome()).isEqualTo(PassResult.Outcome.COMPLETED);
+    assertThat(result.published()).isTrue();
+    assertThat(result.succeeded()).isTrue();
+    List<ConsumerRecord<String, byte[]>> records = kafka.readAll(topics.paymentEvents());
+    assertThat(records).hasSize(1);
+    assertThat(json(records.get(0)).at("/data/promotionId").asText())
+        .isEqualTo(promotion.toString());
+    assertThat(db.count("outbox_events WHERE destination = 'A_NEWER_DESTINATION'")).isEqualTo(1);
+  }
+
+  @Test
   void shouldNotAnnounceAgainAFeaturedWeekThatARejectionEnded() {
     // Given a listing featured until day 3, rejected at T, which ended its week as moderation
     // does, and another listing featured until day 3 too

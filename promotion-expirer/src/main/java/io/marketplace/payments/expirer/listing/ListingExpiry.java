@@ -80,7 +80,7 @@ public final class ListingExpiry implements Expiry {
       Outbox.append(tx, event, listing.listingId().toString());
       eventIds.add(event.id());
     }
-    return new Batch(ended.size(), OutboxSeqs.last(tx, eventIds));
+    return new Batch(ended.size(), OutboxSeqs.of(tx, eventIds));
   }
 
   static PaymentEvent event(ListingExpired listing) {

@@ -1,6 +1,7 @@
 package io.marketplace.payments.expirer.pass;
 
 import java.time.Instant;
+import java.util.List;
 import org.jdbi.v3.core.Handle;
 
 /** One kind of thing a pass ends on time: featured promotions, listings. */
@@ -34,10 +35,14 @@ public interface Expiry {
    * What one batch ended.
    *
    * @param expired how many rows it ended
-   * @param lastOutboxSeq the highest outbox sequence number of its events (0 when none)
+   * @param outboxSeqs the outbox sequence numbers of its events (none when it announces nothing)
    */
-  record Batch(int expired, long lastOutboxSeq) {
+  record Batch(int expired, List<Long> outboxSeqs) {
 
-    public static final Batch EMPTY = new Batch(0, 0);
+    public static final Batch EMPTY = new Batch(0, List.of());
+
+    public Batch {
+      outboxSeqs = List.copyOf(outboxSeqs);
+    }
   }
 }

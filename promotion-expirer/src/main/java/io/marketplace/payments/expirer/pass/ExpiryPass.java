@@ -6,6 +6,7 @@ import io.marketplace.payments.expirer.schedule.Schedule;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,7 +94,13 @@ public final class ExpiryPass {
       log.info("another replica is running an expiry pass; this one skips");
       metrics.pass(Outcome.BUSY, null);
       return new PassResult(
-          Outcome.BUSY, Times.stored(clock.instant()), Map.of(), 0, 0, null, Optional.empty());
+          Outcome.BUSY,
+          Times.stored(clock.instant()),
+          Map.of(),
+          0,
+          List.of(),
+          null,
+          Optional.empty());
     }
     try (PassLock.Held held = acquired.get()) {
       Instant now = passTime();
@@ -101,7 +108,7 @@ public final class ExpiryPass {
       if (schedule != null && !schedule.isDue(lastSuccessStart, now)) {
         metrics.pass(Outcome.NOT_DUE, null);
         return new PassResult(
-            Outcome.NOT_DUE, now, Map.of(), 0, 0, lastSuccessStart, Optional.empty());
+            Outcome.NOT_DUE, now, Map.of(), 0, List.of(), lastSuccessStart, Optional.empty());
       }
       return expireAll(held, now, lastSuccessStart);
     }
@@ -135,7 +142,7 @@ public final class ExpiryPass {
     Map<String, Integer> expired = new LinkedHashMap<>();
     Map<String, Long> skipped = new LinkedHashMap<>();
     int batches = 0;
-    long lastOutboxSeq = 0;
+    List<Long> outboxSeqs = new ArrayList<>();
     Outcome outcome = Outcome.COMPLETED;
     String error = null;
     try {
@@ -163,7 +170,7 @@ public final class ExpiryPass {
                   });
           batches++;
           expired.merge(expiry.name(), batch.expired(), Integer::sum);
-          lastOutboxSeq = Math.max(lastOutboxSeq, batch.lastOutboxSeq());
+          outboxSeqs.addAll(batch.outboxSeqs());
           metrics.expired(expiry.name(), batch.expired());
           log.debug("batch {} ended {} {}", batchNumber, batch.expired(), expiry.name());
           // fewer than asked: nothing more is due but what other transactions hold
@@ -205,13 +212,7 @@ public final class ExpiryPass {
         batches,
         now);
     return new PassResult(
-        outcome,
-        now,
-        expired,
-        batches,
-        lastOutboxSeq,
-        lastSuccessStart,
-        Optional.ofNullable(error));
+        outcome, now, expired, batches, outboxSeqs, lastSuccessStart, Optional.ofNullable(error));
   }
 
   private void recordEnd(

@@ -1,6 +1,7 @@
 package io.marketplace.payments.expirer.pass;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -11,8 +12,8 @@ import java.util.Optional;
  * @param startedAt the instant the pass ended rows against (its {@code now})
  * @param expired rows ended by {@link Expiry#name()}, in committed batches only
  * @param batches committed batches
- * @param lastOutboxSeq the highest outbox sequence number of the events it appended (0 when none):
- *     {@code --once} waits until the relay has published up to it
+ * @param outboxSeqs the outbox sequence numbers of the events it appended, in committed batches:
+ *     {@code --once} waits until the relay has published these rows
  * @param lastSuccessStart when the latest successful pass started, fleet-wide (this one if it
  *     completed); null when none ever did or it is unknown
  * @param error why the pass failed or stopped, if it did
@@ -22,7 +23,7 @@ public record PassResult(
     Instant startedAt,
     Map<String, Integer> expired,
     int batches,
-    long lastOutboxSeq,
+    List<Long> outboxSeqs,
     Instant lastSuccessStart,
     Optional<String> error) {
 
@@ -47,6 +48,12 @@ public record PassResult(
 
   public PassResult {
     expired = Map.copyOf(expired);
+    outboxSeqs = List.copyOf(outboxSeqs);
+  }
+
+  /** The highest outbox sequence number of the events it appended (0 when none). */
+  public long lastOutboxSeq() {
+    return outboxSeqs.stream().mapToLong(Long::longValue).max().orElse(0);
   }
 
   public int expired(String expiry) {

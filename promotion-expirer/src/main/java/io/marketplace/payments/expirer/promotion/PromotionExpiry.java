@@ -105,7 +105,7 @@ public final class PromotionExpiry implements Expiry {
       Outbox.append(tx, event, promotion.listingId().toString());
       eventIds.add(event.id());
     }
-    return new Batch(ended.size(), OutboxSeqs.last(tx, eventIds));
+    return new Batch(ended.size(), OutboxSeqs.of(tx, eventIds));
   }
 
   /**

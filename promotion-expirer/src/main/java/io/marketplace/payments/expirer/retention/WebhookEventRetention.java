@@ -4,6 +4,7 @@ import io.marketplace.payments.expirer.pass.Expiry;
 import io.marketplace.payments.expirer.pass.Times;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.jdbi.v3.core.Handle;
 
 /**
@@ -52,7 +53,7 @@ public final class WebhookEventRetention implements Expiry {
             .bind("cutoff", Times.bindable(now.minus(retention)))
             .bind("limit", limit)
             .execute();
-    return new Batch(deleted, 0);
+    return new Batch(deleted, List.of());
   }
 
   /**
