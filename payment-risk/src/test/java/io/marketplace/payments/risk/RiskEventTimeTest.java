@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -67,17 +66,19 @@ class RiskEventTimeTest {
       kafka.send(
           topics.stripeEvents(),
           pi,
-          declined("evt_3Pnoclock" + other, pi, other, 10_000_000_000_000_000L));
+          RiskEvents.declined("evt_3Pnoclock" + other, pi, other, 10_000_000_000_000_000L));
       kafka.send(
           topics.stripeEvents(),
           pi,
-          declined("evt_3Pnodate" + other, pi, other, 100_000_000_000_000_000L));
+          RiskEvents.declined("evt_3Pnodate" + other, pi, other, 100_000_000_000_000_000L));
 
       // And a user's payment is then declined twice, now
       String user = UUID.randomUUID().toString();
       long now = Instant.now().getEpochSecond();
-      kafka.send(topics.stripeEvents(), pi, declined("evt_3Pfirst" + user, pi, user, now - 2));
-      kafka.send(topics.stripeEvents(), pi, declined("evt_3Psecond" + user, pi, user, now - 1));
+      kafka.send(
+          topics.stripeEvents(), pi, RiskEvents.declined("evt_3Pfirst" + user, pi, user, now - 2));
+      kafka.send(
+          topics.stripeEvents(), pi, RiskEvents.declined("evt_3Psecond" + user, pi, user, now - 1));
 
       // Then the user's signal is published: the service did not stop at the records before
       ConsumerRecord<String, byte[]> signal =
@@ -94,28 +95,5 @@ class RiskEventTimeTest {
           Instant.parse(Json.mapper().readTree(otherSignal.value()).path("occurredAt").asText());
       assertThat(raisedAt).isBefore(Instant.now().plusSeconds(1));
     }
-  }
-
-  private static String declined(String id, String pi, String user, long created) {
-    Map<String, Object> event = new LinkedHashMap<>();
-    event.put("id", id);
-    event.put("object", "event");
-    event.put("api_version", "2025-06-30.basil");
-    event.put("created", created);
-    event.put(
-        "data",
-        Map.of(
-            "object",
-            Map.of(
-                "id",
-                pi,
-                "object",
-                "payment_intent",
-                "status",
-                "requires_payment_method",
-                "metadata",
-                Map.of("user_id", user, "category_id", "3"))));
-    event.put("type", "payment_intent.payment_failed");
-    return Json.write(event);
   }
 }

@@ -86,11 +86,16 @@ final class RiskEvents {
    * PaymentIntent's metadata as checkout-api sets them (category 3).
    */
   static String declined(String eventId, String pi, String user, Instant created) {
+    return declined(eventId, pi, user, created.getEpochSecond());
+  }
+
+  /** As {@link #declined(String, String, String, Instant)}, created at any epoch second. */
+  static String declined(String eventId, String pi, String user, long created) {
     Map<String, Object> event = new LinkedHashMap<>();
     event.put("id", eventId);
     event.put("object", "event");
     event.put("api_version", "2025-06-30.basil");
-    event.put("created", created.getEpochSecond());
+    event.put("created", created);
     event.put(
         "data",
         Map.of(
