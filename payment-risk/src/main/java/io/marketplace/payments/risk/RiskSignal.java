@@ -93,8 +93,7 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
   /** The id of a signal of a user (by user id) or a category (by {@link #categoryKey}). */
   public static UUID idFor(String key, Signal signal, Instant windowStart) {
     return UUID.nameUUIDFromBytes(
-        ("risk.signals.v1/" + key + "/" + signal.wireName() + "/" + windowStart)
-            .getBytes(StandardCharsets.UTF_8));
+        idName(key, signal, windowStart).getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -107,14 +106,12 @@ public record RiskSignal(UUID id, String type, Instant occurredAt, int version, 
       return idFor(key, signal, windowStart);
     }
     return UUID.nameUUIDFromBytes(
-        ("risk.signals.v1/"
-                + key
-                + "/"
-                + signal.wireName()
-                + "/"
-                + windowStart
-                + "/cleared/"
-                + clearedAt)
+        (idName(key, signal, windowStart) + "/cleared/" + clearedAt)
             .getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** What a signal's id is derived from: its key, its signal and its window. */
+  private static String idName(String key, Signal signal, Instant windowStart) {
+    return "risk.signals.v1/" + key + "/" + signal.wireName() + "/" + windowStart;
   }
 }
