@@ -42,6 +42,9 @@ public final class ExpirerMetrics {
             "how far this replica's clock was ahead of the database's when last compared"
                 + " (negative: behind); passes never go by a time ahead of the database's")
         .baseUnit("seconds")
+        // held by the registry: a gauge reads NaN once what it reads is collected, and a pass
+        // (with these metrics) may be dropped while its registry is still scraped
+        .strongReference(true)
         .register(registry);
   }
 
@@ -73,6 +76,7 @@ public final class ExpirerMetrics {
       Gauge.builder(
               "payments.expirer.last.success", lastSuccessEpochSecond, AtomicLong::doubleValue)
           .description("epoch second at which the latest successful expiry pass finished")
+          .strongReference(true)
           .register(registry);
     }
   }
