@@ -277,12 +277,12 @@ public final class DlqCommand implements Runnable {
           out.flush();
           return exitCode;
         }
-        int sent =
+        Redriver.Outcome done =
             new Redriver(kafka, context.kafkaTimeout(), database.jdbi(), operator())
                 .redrive(sendable, out, err);
         out.println(
             "redriven "
-                + sent
+                + done.sent()
                 + " dead letters"
                 + ofConsumer
                 + "; check with: ./payments dlq list, and the worker's lag");
@@ -291,6 +291,13 @@ public final class DlqCommand implements Runnable {
         }
         if (!refusals.isEmpty()) {
           out.println(refusals.size() + " refused (see above): not sent, and still listed");
+        }
+        if (done.busy() > 0) {
+          out.println(
+              done.busy()
+                  + " being sent by another redrive (see above): not sent by this one; run"
+                  + " again once it ended");
+          exitCode = 1;
         }
         out.flush();
         return exitCode;

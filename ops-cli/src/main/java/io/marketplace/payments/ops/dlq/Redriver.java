@@ -29,6 +29,8 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class Redriver {
 
+  private static final Duration CLAIM_MARGIN = Duration.ofSeconds(2);
+
   private final KafkaConfig kafka;
   private final Duration sendTimeout;
   private final Jdbi jdbi;
@@ -43,12 +45,21 @@ public final class Redriver {
   }
 
   /**
-   * Redrives {@code letters} in order; returns how many it sent (the others were redriven before).
+   * What a run did: how many it sent, and how many it left because another run was sending them
+   * (the others were redriven before).
    */
-  public int redrive(List<DeadLetter> letters, PrintWriter out, PrintWriter progress) {
+  public record Outcome(int sent, int busy) {}
+
+  /**
+   * Redrives {@code letters} in order. A letter another run is sending right now is waited for as
+   * long as that run's send may take; if its claim is still held then, it is named on {@code
+   * progress}, left, and the run goes on with the others.
+   */
+  public Outcome redrive(List<DeadLetter> letters, PrintWriter out, PrintWriter progress) {
     int sent = 0;
+    int busy = 0;
     if (letters.isEmpty()) {
-      return sent;
+      return new Outcome(sent, busy);
     }
     // a source topic deleted since, or named under another prefix: a send would wait out its
     // metadata and blame Kafka, or a broker that creates topics on first use would make one no
@@ -62,19 +73,41 @@ public final class Redriver {
         new KafkaProducer<>(CommandKafka.producer(kafka, "payments-cli-redrive", sendTimeout))) {
       for (DeadLetter letter : letters) {
         ProducerRecord<String, byte[]> record = recordFor(letter);
-        RecordMetadata where =
-            inTransaction(
-                tx -> {
-                  if (!Redrives.claim(tx, letter, operator)) {
-                    return null;
-                  }
-                  // the claim commits only once the broker has the record: a failed send leaves no
-                  // claim, and a crash after the send at worst allows a second send, which the
-                  // worker skips as already applied
-                  RecordMetadata metadata = send(producer, record, letter);
-                  Redrives.sentTo(tx, letter, metadata.partition(), metadata.offset());
-                  return metadata;
-                });
+        RecordMetadata where;
+        try {
+          where =
+              inTransaction(
+                  tx -> {
+                    // another run's claim is held while its send waits for Kafka: wait that long,
+                    // then it was sent (and this claim finds it) or it was given up (and this
+                    // claim takes it); a claim held beyond is another run's, still at work
+                    tx.execute("SET LOCAL lock_timeout = " + claimWait().toMillis());
+                    if (!Redrives.claim(tx, letter, operator)) {
+                      return null;
+                    }
+                    // the claim commits only once the broker has the record: a failed send leaves
+                    // no
+                    // claim, and a crash after the send at worst allows a second send, which the
+                    // worker skips as already applied
+                    RecordMetadata metadata = send(producer, record, letter);
+                    Redrives.sentTo(tx, letter, metadata.partition(), metadata.offset());
+                    return metadata;
+                  });
+        } catch (UnableToExecuteStatementException e) {
+          if (!Redrives.isWaitGivenUp(e)) {
+            throw e;
+          }
+          busy++;
+          progress.println(
+              "busy: "
+                  + letter.coordinates()
+                  + " ("
+                  + Text.printable(letter.eventId())
+                  + ") not sent: another redrive is sending it; run this again once that one"
+                  + " ended (what it sent is then skipped)");
+          progress.flush();
+          continue;
+        }
         if (where == null) {
           out.println("skipped " + letter.coordinates() + ": redriven before");
           continue;
@@ -98,7 +131,12 @@ public final class Redriver {
       }
     }
     out.flush();
-    return sent;
+    return new Outcome(sent, busy);
+  }
+
+  /** How long a claim waits for another run's: that run's send, and a margin. */
+  private Duration claimWait() {
+    return sendTimeout.plus(CLAIM_MARGIN);
   }
 
   ProducerRecord<String, byte[]> recordFor(DeadLetter letter) {

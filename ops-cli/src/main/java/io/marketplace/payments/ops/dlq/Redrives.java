@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops.dlq;
 
 import io.marketplace.payments.ops.OperatorError;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -142,6 +143,21 @@ public final class Redrives {
   /** The dead letter's failed-at as PostgreSQL keeps it: to the microsecond. */
   private static Instant storedFailedAt(DeadLetter letter) {
     return letter.failedAt().truncatedTo(ChronoUnit.MICROS);
+  }
+
+  /**
+   * Whether a statement ended because it waited too long for a lock: its {@code lock_timeout}
+   * ({@code 55P03}), or the session's {@code statement_timeout} ({@code 57014}) when that is the
+   * shorter.
+   */
+  static boolean isWaitGivenUp(RuntimeException e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLException sql
+          && ("55P03".equals(sql.getSQLState()) || "57014".equals(sql.getSQLState()))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static OperatorError missingTable(RuntimeException e) {

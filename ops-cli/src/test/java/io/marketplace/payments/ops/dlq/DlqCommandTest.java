@@ -23,6 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -441,6 +442,56 @@ class DlqCommandTest {
     assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_deleted_source")).isZero();
     assertThat(new Cli().kafka(deleted).database(db).run("dlq", "list", "--waiting").out())
         .contains("evt_deleted_source");
+  }
+
+  @Test
+  @Order(10)
+  void shouldSendTheOthersAndNameTheBusyOneWhenAnotherRedriveIsSendingIt() {
+    // Given two dead letters, one of which another operator's redrive has claimed and is still
+    // sending (its claim's transaction open, as it stays until Kafka acknowledges)
+    bugFixed.set(false);
+    deliver("evt_in_other_hands", "pi_in_other_hands", "promotion_featured");
+    deliver("evt_free_to_send", "pi_free_to_send", "promotion_featured");
+    ConsumerRecord<String, byte[]> held =
+        kafka.awaitRecord(
+            topics.stripeEvents().dlq(), r -> "pi_in_other_hands".equals(r.key()), WAIT);
+    kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_free_to_send".equals(r.key()), WAIT);
+    bugFixed.set(true);
+    Cli.Result redrive;
+    try (Handle other = db.jdbi().open()) {
+      other.begin();
+      assertThat(Redrives.claim(other, DeadLetter.of(held), "another operator")).isTrue();
+
+      // When this operator redrives everything waiting, with Kafka's timeout shorter than the
+      // database's statement timeout
+      redrive =
+          new Cli()
+              .kafka(topics)
+              .database(db)
+              .set("KAFKA_COMMAND_TIMEOUT", "2s")
+              .run("dlq", "redrive", "--all");
+      other.rollback();
+    }
+
+    // Then the free one is sent and applied, and the busy one is named, not sent, and left waiting
+    // for a run after the other one ended: no stack trace, and an exit code that says so
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(1);
+    assertThat(redrive.err())
+        .contains("evt_in_other_hands")
+        .contains("another redrive is sending it")
+        .doesNotContain("Exception")
+        .doesNotContain("\tat ");
+    assertThat(redrive.out())
+        .contains("(evt_free_to_send)")
+        .contains("1 being sent by another redrive");
+    Await.until(WAIT, "the free one applied", () -> applied("evt_free_to_send") == 1);
+    assertThat(applied("evt_in_other_hands")).isZero();
+    assertThat(cli.run("dlq", "list", "--waiting").out()).contains("evt_in_other_hands");
+
+    // And once the other run ended without sending it, a redrive sends it
+    Cli.Result again = cli.run("dlq", "redrive", "--event-id", "evt_in_other_hands");
+    assertThat(again.exitCode()).as(again.toString()).isZero();
+    Await.until(WAIT, "the once busy one applied", () -> applied("evt_in_other_hands") == 1);
   }
 
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
