@@ -56,6 +56,7 @@ public final class CheckoutApi implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CheckoutApi.class);
   private static final Duration OUTBOX_IDLE = Duration.ofMillis(200);
+  private static final Duration HOUSEKEEPING_GRACE = Duration.ofSeconds(5);
 
   private final Javalin app;
   private final Javalin admin;
@@ -129,7 +130,15 @@ public final class CheckoutApi implements AutoCloseable {
       ScheduledExecutorService housekeeping =
           Executors.newSingleThreadScheduledExecutor(
               Thread.ofPlatform().name(SERVICE + "-housekeeping").daemon().factory());
-      closer.add(housekeeping::shutdownNow);
+      // a task under way finishes before the database it uses closes (it was closed under it, and
+      // logged a failure at every stop that caught it running)
+      closer.add(
+          () -> {
+            housekeeping.shutdown();
+            if (!housekeeping.awaitTermination(HOUSEKEEPING_GRACE.toSeconds(), TimeUnit.SECONDS)) {
+              housekeeping.shutdownNow();
+            }
+          });
       housekeeping.scheduleWithFixedDelay(
           () -> safely("purge idempotency keys", idempotency::purgeExpired),
           1,
