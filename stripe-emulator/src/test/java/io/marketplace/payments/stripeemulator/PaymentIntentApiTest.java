@@ -18,6 +18,7 @@ import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
 import com.stripe.param.PaymentIntentListParams;
 import com.stripe.param.PaymentIntentRetrieveParams;
+import com.stripe.param.PaymentIntentUpdateParams;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -312,6 +313,38 @@ class PaymentIntentApiTest {
     assertThat(canceled.getCanceledAt()).isNotNull();
     assertThat(error.getCode()).isEqualTo("payment_intent_unexpected_state");
     receiver.await(event("payment_intent.canceled", unpaid.getId()), WAIT);
+  }
+
+  @Test
+  void shouldChargeTheNewAmountWhenUpdatedBeforePaymentAndRefuseAnUpdateOncePaid()
+      throws StripeException {
+    // Given an unpaid PaymentIntent of 500 usd and a paid one
+    PaymentIntent unpaid = stripe.v1().paymentIntents().create(posting(500, "listing-8"));
+    PaymentIntent paid = stripe.v1().paymentIntents().create(paidPosting("listing-8"));
+
+    // When both are changed to 700 eur, as in Stripe's dashboard
+    PaymentIntentUpdateParams update =
+        PaymentIntentUpdateParams.builder().setAmount(700L).setCurrency("EUR").build();
+    PaymentIntent updated = stripe.v1().paymentIntents().update(unpaid.getId(), update);
+    InvalidRequestException error =
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () -> stripe.v1().paymentIntents().update(paid.getId(), update));
+
+    // Then the unpaid one charges the new amount, with the same client secret; the paid one stays
+    assertThat(updated.getAmount()).isEqualTo(700L);
+    assertThat(updated.getCurrency()).isEqualTo("eur");
+    assertThat(updated.getClientSecret()).isEqualTo(unpaid.getClientSecret());
+    PaymentIntent confirmed =
+        stripe
+            .v1()
+            .paymentIntents()
+            .confirm(
+                unpaid.getId(),
+                PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    assertThat(confirmed.getAmountReceived()).isEqualTo(700L);
+    assertThat(error.getCode()).isEqualTo("payment_intent_unexpected_state");
+    assertThat(stripe.v1().paymentIntents().retrieve(paid.getId()).getAmount()).isEqualTo(500L);
   }
 
   @Test

@@ -89,6 +89,7 @@ public final class HttpApi {
     r.post("/v1/payment_intents", stripe(payments::create));
     r.get("/v1/payment_intents", stripe(payments::list));
     r.get("/v1/payment_intents/{id}", stripe(payments::retrieve));
+    r.post("/v1/payment_intents/{id}", stripe(payments::update));
     r.post("/v1/payment_intents/{id}/confirm", stripe(payments::confirm));
     r.post("/v1/payment_intents/{id}/cancel", stripe(payments::cancel));
     r.get("/v1/charges", stripe(payments::listCharges));

@@ -54,6 +54,18 @@ public final class PaymentController {
         ListPage.of("/v1/payment_intents", "payment_intent", service.all(), request.params()));
   }
 
+  /** {@code POST /v1/payment_intents/{id}}: {@code amount} and {@code currency} only. */
+  public ApiResponse update(ApiRequest request) {
+    Params p = request.params();
+    return ApiResponse.ok(
+        service
+            .update(
+                request.pathParam("id"),
+                p.integer("amount").orElse(null),
+                p.nonEmptyString("currency").orElse(null))
+            .toJson());
+  }
+
   public ApiResponse confirm(ApiRequest request) {
     String paymentMethod = request.params().nonEmptyString("payment_method").orElse(null);
     return ApiResponse.ok(

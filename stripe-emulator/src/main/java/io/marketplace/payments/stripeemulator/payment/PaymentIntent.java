@@ -57,6 +57,29 @@ public record PaymentIntent(
         receiptEmail);
   }
 
+  /** The same PaymentIntent for another amount and currency (an update before it is paid). */
+  PaymentIntent withAmount(long newAmount, String newCurrency) {
+    return new PaymentIntent(
+        id,
+        sequence,
+        created,
+        newAmount,
+        newCurrency,
+        status,
+        metadata,
+        description,
+        paymentMethod,
+        clientSecret,
+        latestCharge,
+        lastPaymentError,
+        automaticPaymentMethods,
+        paymentMethodTypes,
+        canceledAt,
+        cancellationReason,
+        amountReceived,
+        receiptEmail);
+  }
+
   PaymentIntent succeeded(String paymentMethodId, String chargeId) {
     return new PaymentIntent(
         id,

@@ -100,6 +100,48 @@ public final class PaymentIntentService {
         });
   }
 
+  /**
+   * {@code POST /v1/payment_intents/{id}}: changes the {@code amount} and {@code currency} of a
+   * PaymentIntent not yet confirmed, as Stripe lets anyone with the account's secret key do (its
+   * API or its dashboard): whoever holds its client secret then pays the new amount. Stripe refuses
+   * it once the PaymentIntent is processing, paid or canceled.
+   */
+  public PaymentIntent update(String id, Long amount, String currency) {
+    retrieve(id);
+    String lower = currency == null ? null : currency.toLowerCase(Locale.ROOT);
+    if (lower != null && !lower.matches("[a-z]{3}")) {
+      throw StripeError.invalidRequest(
+          "Invalid currency: " + currency, "currency", "parameter_invalid_string");
+    }
+    if (amount != null && amount < MIN_AMOUNT) {
+      throw StripeError.invalidRequest(
+          "Amount must be at least $0.50 " + (lower == null ? "usd" : lower),
+          "amount",
+          "amount_too_small");
+    }
+    if (amount != null && amount > MAX_AMOUNT) {
+      throw StripeError.invalidRequest(
+          "Amount must be no more than $999,999.99", "amount", "amount_too_large");
+    }
+    return store.locked(
+        id,
+        () -> {
+          PaymentIntent pi = retrieve(id);
+          if (!pi.status().confirmable()) {
+            throw unexpectedState(
+                pi,
+                "You cannot update this PaymentIntent because it has a status of "
+                    + pi.status().wire()
+                    + ".");
+          }
+          PaymentIntent updated =
+              pi.withAmount(
+                  amount == null ? pi.amount() : amount, lower == null ? pi.currency() : lower);
+          store.put(updated);
+          return updated;
+        });
+  }
+
   public PaymentIntent retrieve(String id) {
     return store
         .paymentIntent(id)
