@@ -98,16 +98,17 @@ public interface CheckoutDao {
       @Bind("now") Instant now);
 
   /**
-   * Gives up a purchase whose PaymentIntent Stripe no longer has for the very key it was recorded
-   * with (see {@link PaymentIntents.Gone}): the next checkout starts a new attempt. Only while the
-   * attempt is open and still holds that PaymentIntent.
+   * Gives up a purchase whose PaymentIntent nobody can pay as it should: Stripe no longer has it
+   * for the very key it was recorded with (see {@link PaymentIntents.Gone}), or it was changed at
+   * Stripe to another price and canceled there. The next checkout starts a new attempt. Only while
+   * the attempt is open and still holds that PaymentIntent.
    */
   @SqlUpdate(
       """
       UPDATE checkout_attempts SET status = 'closed', updated_at = :now
       WHERE id = :id AND status = 'open' AND stripe_payment_intent_id = :paymentIntentId
       """)
-  int giveUpGone(
+  int giveUpHolding(
       @Bind("id") UUID id,
       @Bind("paymentIntentId") String paymentIntentId,
       @Bind("now") Instant now);

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. An
  *       answer Stripe keeps for the key (a server error, or parameters other than the key's first
  *       call had) gives the attempt up: the retry starts anew. So does a PaymentIntent that the key
- *       it was recorded with no longer finds; one another key made is never replaced.
+ *       it was recorded with no longer finds; one another key made is never replaced. So does an
+ *       unpaid PaymentIntent changed at Stripe to another amount or currency than the attempt's,
+ *       once Stripe has canceled it: the buyer is only ever handed what the answer says.
  *   <li>In a second transaction: put the PaymentIntent id on the attempt, with the fingerprint of
  *       the Stripe key that got it, and insert the {@code payments} row ({@code requires_payment}),
  *       both only if not there yet.
@@ -100,6 +102,10 @@ public final class Purchases {
           }
         } else {
           intent = create(opened);
+        }
+        if (repricedUnpaid(intent, attempt)) {
+          giveUpRepriced(attempt, intent, known);
+          continue;
         }
         if (endsPurchase(intent, type)) {
           // paid or canceled at Stripe before our records say so: this purchase is over; a paid
@@ -180,7 +186,7 @@ public final class Purchases {
         jdbi.withHandle(
             h ->
                 h.attach(CheckoutDao.class)
-                    .giveUpGone(attempt.id(), paymentIntentId, clock.instant()));
+                    .giveUpHolding(attempt.id(), paymentIntentId, clock.instant()));
     if (given == 1) {
       log.warn(
           "{} of listing {}: Stripe no longer has its PaymentIntent {} for the key that made it;"
@@ -190,6 +196,58 @@ public final class Purchases {
           paymentIntentId);
     }
     return true;
+  }
+
+  /**
+   * Whether Stripe has the attempt's PaymentIntent, not yet paid, for another amount or currency
+   * than the purchase was priced at: someone with the account's secret key changed it (Stripe's
+   * dashboard, a script) after it was made. Its client secret charges what Stripe has, while the
+   * answer would say the purchase's price; the processor delivers nothing for such a payment, so
+   * the buyer would be charged, the wrong amount, for nothing. One paid or on its way stays as it
+   * is, for the operators (docs/runbook.md, "Dead letters").
+   */
+  private static boolean repricedUnpaid(PaymentIntent intent, CheckoutAttempt attempt) {
+    if ("canceled".equals(intent.getStatus()) || PAID.contains(intent.getStatus())) {
+      return false;
+    }
+    return intent.getAmount() == null
+        || intent.getAmount() != attempt.amountCents()
+        || !Prices.CURRENCY.equalsIgnoreCase(intent.getCurrency());
+  }
+
+  /**
+   * Step 2 for a PaymentIntent {@link #repricedUnpaid}: canceled at Stripe, so that nobody pays it,
+   * and then the attempt given up, so that this checkout goes on with a new attempt and a
+   * PaymentIntent at the purchase's price. When Stripe does not cancel it (unreachable, or it is
+   * being paid meanwhile) it is not replaced, since both could then be paid: the answer is 503, and
+   * the retry finds it canceled, paid or still to cancel.
+   */
+  private void giveUpRepriced(CheckoutAttempt attempt, PaymentIntent intent, boolean known) {
+    log.error(
+        "{} of listing {}: Stripe has its PaymentIntent {} for {} {}, not the {} {} it was priced"
+            + " at; changed at Stripe since it was made, it is canceled and replaced",
+        attempt.paymentType(),
+        attempt.listingId(),
+        intent.getId(),
+        intent.getAmount(),
+        intent.getCurrency(),
+        attempt.amountCents(),
+        Prices.CURRENCY);
+    if (!paymentIntents.cancel(intent.getId())) {
+      throw ProblemException.unavailable(
+          "the payment provider holds this purchase's payment at another price than ours and did"
+              + " not cancel it yet; try again shortly",
+          2);
+    }
+    jdbi.useHandle(
+        h -> {
+          CheckoutDao dao = h.attach(CheckoutDao.class);
+          if (known) {
+            dao.giveUpHolding(attempt.id(), intent.getId(), clock.instant());
+          } else {
+            dao.giveUp(attempt.id(), clock.instant());
+          }
+        });
   }
 
   /** Step 1: the rules, under the listing's lock, and the open attempt. */
