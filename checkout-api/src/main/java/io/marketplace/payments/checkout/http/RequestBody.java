@@ -118,6 +118,21 @@ public final class RequestBody {
   }
 
   /**
+   * An optional string, trimmed, of 1 to {@code maxLength} characters: absent or {@code null} is
+   * absent, but a blank one is refused, for a field whose absence means something of its own (a
+   * refund request without {@code paymentIntentId} asks for the posting fee): an empty value is a
+   * choice the client left unmade, not that one.
+   */
+  public Optional<String> optionalNonBlankText(String field, int maxLength) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      taken.add(field);
+      return Optional.empty();
+    }
+    return text(field, maxLength, true);
+  }
+
+  /**
    * A required whole number from 1 to {@code max}, given as a JSON integer ({@code 150}, not {@code
    * "150"} nor {@code 150.0}).
    */

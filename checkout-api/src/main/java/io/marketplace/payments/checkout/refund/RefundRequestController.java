@@ -58,7 +58,8 @@ public final class RefundRequestController {
     UUID listingId = PathIds.uuid(ctx, "id", "listing");
     RequestBody body = RequestBody.of(ctx);
     String reason = body.requiredText("reason", MAX_REASON);
-    Optional<String> paymentIntentId = body.optionalText("paymentIntentId", MAX_PAYMENT_INTENT_ID);
+    Optional<String> paymentIntentId =
+        body.optionalNonBlankText("paymentIntentId", MAX_PAYMENT_INTENT_ID);
     body.validate();
     String idempotencyKey = ctx.header(Idempotency.HEADER);
     RefundRecord refund =

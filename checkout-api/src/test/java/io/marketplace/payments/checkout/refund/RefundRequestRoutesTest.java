@@ -9,6 +9,7 @@ import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -226,6 +227,30 @@ class RefundRequestRoutesTest {
     assertThat(fee.status()).isEqualTo(202);
     assertThat(fee.json().get("paymentIntentId").asText()).isEqualTo(paid.paymentIntentId());
     assertThat(fee.json().get("amountCents").asInt()).isEqualTo(500);
+  }
+
+  @Test
+  void shouldAnswer400AndRecordNothingWhenThePaymentIsNamedBlank() {
+    // Given a paid listing whose owner also paid for a bump
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    app.paidPromotion(owner, paid.listingId(), "bump");
+
+    // When the owner's client asks for a payment back but sends its id empty or blank (a choice
+    // left unmade in a form), which is not the same as leaving the field out
+    Http.Response empty =
+        request(owner, paid.listingId(), Map.of("reason", "no show", "paymentIntentId", ""));
+    Http.Response blank =
+        request(owner, paid.listingId(), Map.of("reason", "no show", "paymentIntentId", "  "));
+
+    // Then 400 naming the field, and no refund of the posting fee, which nobody asked for, is
+    // recorded for an admin to approve
+    for (Http.Response refused : List.of(empty, blank)) {
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
+      assertThat(refused.contentType()).startsWith("application/problem+json");
+      assertThat(refused.body()).contains("paymentIntentId");
+    }
+    assertThat(app.db.count("payment_refunds WHERE user_id = ?", owner)).isZero();
   }
 
   @Test
