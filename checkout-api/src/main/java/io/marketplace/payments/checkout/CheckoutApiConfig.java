@@ -56,6 +56,7 @@ public record CheckoutApiConfig(
   public static final int DEFAULT_PORT = 8081;
   public static final int DEFAULT_ADMIN_PORT = 8087;
   public static final int DEFAULT_LISTING_TTL_DAYS = 30;
+  public static final int MAX_LISTING_TTL_DAYS = 3650;
   public static final int DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
   public static final int DEFAULT_WRITE_RATE_LIMIT_PER_MINUTE = 30;
 
@@ -91,6 +92,11 @@ public record CheckoutApiConfig(
     }
     if (listingTtl.isNegative() || listingTtl.isZero()) {
       throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
+    }
+    if (listingTtl.toDays() > MAX_LISTING_TTL_DAYS) {
+      // extra zeros by mistake: an expiry past PostgreSQL's last timestamp fails every listing
+      throw new InvalidConfigException(
+          "LISTING_TTL_DAYS", "must be at most " + MAX_LISTING_TTL_DAYS + " (ten years)");
     }
     if (rateLimitPerMinute < 1) {
       throw new InvalidConfigException("RATE_LIMIT_PER_MINUTE", "must be at least 1");

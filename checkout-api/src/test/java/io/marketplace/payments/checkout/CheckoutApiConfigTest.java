@@ -108,6 +108,24 @@ class CheckoutApiConfigTest {
   }
 
   @Test
+  void shouldRefuseAListingTtlBeyondTenYearsWhichNoExpiryCouldBeStoredFor() {
+    // a typo of extra zeros: every free listing's expiry would be past PostgreSQL's last timestamp
+    for (String days : new String[] {"3651", "100000000"}) {
+      Map<String, String> env = complete();
+      env.put("LISTING_TTL_DAYS", days);
+
+      assertThatThrownBy(() -> CheckoutApiConfig.fromEnv(Env.of(env)))
+          .as(days)
+          .isInstanceOf(InvalidConfigException.class)
+          .hasMessageStartingWith("invalid environment variable LISTING_TTL_DAYS:")
+          .hasMessageContaining("at most 3650");
+    }
+    Map<String, String> env = complete();
+    env.put("LISTING_TTL_DAYS", "3650");
+    assertThat(CheckoutApiConfig.fromEnv(Env.of(env)).listingTtl()).hasDays(3650);
+  }
+
+  @Test
   void shouldRefuseAnAdminPortThatIsNoPortOrTheApiPortWhenRead() {
     // Given an admin port that is not a TCP port, or the API's own
     for (String[] ports : new String[][] {{"8081", "-1"}, {"8081", "65536"}, {"9000", "9000"}}) {

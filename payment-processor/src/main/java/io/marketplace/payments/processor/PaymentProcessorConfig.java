@@ -37,6 +37,9 @@ public record PaymentProcessorConfig(
   /** Consumer threads unless PROCESSOR_WORKERS says otherwise: one per core of a 2-core host. */
   public static final int DEFAULT_WORKERS = 2;
 
+  /** The longest listing lifetime: ten years, well inside what PostgreSQL stores. */
+  public static final int MAX_LISTING_TTL_DAYS = 3650;
+
   public PaymentProcessorConfig {
     Objects.requireNonNull(kafka, "kafka");
     Objects.requireNonNull(database, "database");
@@ -85,6 +88,12 @@ public record PaymentProcessorConfig(
     int ttlDays = env.integer("LISTING_TTL_DAYS", 30);
     if (ttlDays < 1) {
       throw new InvalidConfigException("LISTING_TTL_DAYS", "must be at least 1");
+    }
+    if (ttlDays > MAX_LISTING_TTL_DAYS) {
+      // extra zeros by mistake: an expiry past PostgreSQL's last timestamp fails every activation,
+      // and every paid listing would go to the dead-letter topic
+      throw new InvalidConfigException(
+          "LISTING_TTL_DAYS", "must be at most " + MAX_LISTING_TTL_DAYS + " (ten years)");
     }
     int workers = env.integer("PROCESSOR_WORKERS", DEFAULT_WORKERS);
     if (workers < 1) {

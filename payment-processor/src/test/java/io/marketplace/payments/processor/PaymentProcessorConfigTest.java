@@ -63,4 +63,23 @@ class PaymentProcessorConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("LISTING_TTL_DAYS");
   }
+
+  @Test
+  void shouldRejectAListingTtlBeyondTenYearsWhichNoExpiryCouldBeStoredFor() {
+    // a typo of extra zeros: every activation would end past PostgreSQL's last timestamp and fail
+    for (String days : new String[] {"3651", "100000000"}) {
+      Env env = Env.of(REQUIRED).with(Map.of("LISTING_TTL_DAYS", days));
+
+      assertThatThrownBy(() -> PaymentProcessorConfig.fromEnv(env))
+          .as(days)
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("LISTING_TTL_DAYS")
+          .hasMessageContaining("at most 3650");
+    }
+    assertThat(
+            PaymentProcessorConfig.fromEnv(
+                    Env.of(REQUIRED).with(Map.of("LISTING_TTL_DAYS", "3650")))
+                .listingTtl())
+        .hasDays(3650);
+  }
 }
