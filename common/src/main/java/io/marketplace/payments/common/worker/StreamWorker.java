@@ -482,7 +482,8 @@ public final class StreamWorker implements AutoCloseable {
    * worker stopped (or its thread was interrupted) before the broker acknowledged it: nothing is on
    * the dead-letter topic, so nothing may say it is, and the caller must not move past the record,
    * which the next run reads again. Returns true, having sent nothing, when the record's partition
-   * was revoked while the topic refused it: its new owner dead-letters it.
+   * was revoked while the topic refused it: its new owner dead-letters it. Once sent, the record is
+   * noted as {@link #noteDeadLetter} says.
    */
   private boolean deadLetter(
       Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception failure) {
@@ -565,14 +566,55 @@ public final class StreamWorker implements AutoCloseable {
         record.offset(),
         dlq.name(),
         error);
-    try {
-      // the handler is told of an exception: an overflow comes wrapped, its message naming it
-      Exception noted = error instanceof Exception e ? e : failure;
-      jdbi.useTransaction(tx -> handler.onDeadLetter(tx, record, noted));
-    } catch (RuntimeException e) {
-      log.warn("worker {}: could not note the dead letter in the database", options.consumer(), e);
+    // the handler is told of an exception: an overflow comes wrapped, its message naming it
+    return noteDeadLetter(c, record, error instanceof Exception e ? e : failure);
+  }
+
+  /**
+   * Lets the handler note {@code record}, now on the dead-letter topic, in a transaction of its own
+   * (the payment processor's audit row). A failure that passes (a deadlock, a failover) is waited
+   * out as a record's is: given up at once, the note was lost for good while the partition moved
+   * on, and the dead letter left no trace in the database. Returns false, having noted nothing,
+   * when the worker stops first: the record's offset is not committed, so the next run reads it
+   * again, dead-letters it again and notes it. Returns true, having noted nothing, when the
+   * record's partition was revoked meanwhile (its new owner reads it again, from the last commit)
+   * or the note itself fails for good.
+   */
+  private boolean noteDeadLetter(
+      Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record, Exception noted) {
+    Duration backoff = options.initialBackoff();
+    while (running) {
+      try {
+        jdbi.useTransaction(tx -> handler.onDeadLetter(tx, record, noted));
+        return true;
+      } catch (RuntimeException e) {
+        if (!Failures.isTransient(e)) {
+          log.warn(
+              "worker {}: could not note the dead letter {}-{}@{} in the database",
+              options.consumer(),
+              record.topic(),
+              record.partition(),
+              record.offset(),
+              e);
+          return true;
+        }
+        log.warn(
+            "worker {}: noting the dead letter {}-{}@{} failed for a passing reason, retrying in"
+                + " {} ms: {}",
+            options.consumer(),
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            backoff.toMillis(),
+            e.toString());
+        waitKeepingMembership(c, backoff);
+        backoff = grow(backoff);
+        if (!owns(c, record)) {
+          return true;
+        }
+      }
     }
-    return true;
+    return false;
   }
 
   /**
