@@ -176,6 +176,41 @@ class DeadLetterTest {
     assertThat(world.listingRow(listing)).containsEntry("status", "active");
   }
 
+  @Test
+  void shouldAuditEachDeadLetterWithABlankEventIdHeaderUnderItsBodysId() {
+    // Given two successes charged otherwise than their rows say, in records whose stripe-event-id
+    // header is blank (the worker then takes the id from the body)
+    UUID first = world.listing("pending_payment");
+    String firstPi = world.payment(first, "posting_fee", 500);
+    var firstPaid = StripeFixtures.succeeded(firstPi, 400, world.metadataFor(first, "posting_fee"));
+    UUID second = world.listing("pending_payment");
+    String secondPi = world.payment(second, "posting_fee", 500);
+    var secondPaid =
+        StripeFixtures.succeeded(secondPi, 300, world.metadataFor(second, "posting_fee"));
+
+    // When both are dead-lettered
+    sendRaw(firstPi, " ", firstPaid.json());
+    sendRaw(secondPi, " ", secondPaid.json());
+    world.kafka.awaitRecord(
+        world.topics.stripeEvents().dlq(), r -> secondPi.equals(r.key()), ProcessorFixture.WAIT);
+
+    // Then each is audited as failed under its own id, with its own body, where an operator
+    // looks for it
+    Map<String, Object> firstOutcome = world.awaitOutcome(firstPaid.eventId());
+    assertThat(firstOutcome).containsEntry("status", "failed");
+    assertThat((String) firstOutcome.get("error_message")).contains("400");
+    Map<String, Object> secondOutcome = world.awaitOutcome(secondPaid.eventId());
+    assertThat(secondOutcome).containsEntry("status", "failed");
+    assertThat((String) secondOutcome.get("error_message")).contains("300");
+    assertThat(
+            world.db.count(
+                "webhook_events WHERE event_id = ? AND payload ->> 'id' = ?",
+                secondPaid.eventId(),
+                secondPaid.eventId()))
+        .isEqualTo(1);
+    assertThat(world.db.count("webhook_events WHERE btrim(event_id) = ''")).isZero();
+  }
+
   /** Sends a record as the gateway would, with its headers, whatever the body holds. */
   @Test
   void shouldDeadLetterARecordWhoseHeaderNamesAnotherEventThanItsBody() {

@@ -59,19 +59,21 @@ public final class WebhookEvents {
   /**
    * Records an event that kept failing and went to the dead-letter topic. The record may not even
    * be JSON (that may be why it failed): then its text is kept as a JSON string, and an id is made
-   * up from its position when it carries none.
+   * up from its position when it carries none. A blank header is no id, as for the worker's dedupe
+   * (StripeEventRouter#dedupeKey): the body's is taken, so that the row is found under the event's
+   * id and two such records do not share (and overwrite) one row.
    */
   public void recordFailure(Handle tx, ConsumerRecord<String, byte[]> record, Exception error) {
     String text = record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
     String payload = isJson(text) ? text : Json.write(TextNode.valueOf(text));
     String id =
-        RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_ID)
+        header(record, RecordHeaders.STRIPE_EVENT_ID)
             .or(() -> field(text, "id"))
             .orElse(
                 "unidentified:%s-%d@%d"
                     .formatted(record.topic(), record.partition(), record.offset()));
     String type =
-        RecordHeaders.get(record.headers(), RecordHeaders.STRIPE_EVENT_TYPE)
+        header(record, RecordHeaders.STRIPE_EVENT_TYPE)
             .or(() -> field(text, "type"))
             .orElse("unknown");
     String message = error.getMessage() == null ? error.toString() : error.getMessage();
@@ -282,10 +284,14 @@ public final class WebhookEvents {
     }
   }
 
+  private static Optional<String> header(ConsumerRecord<String, byte[]> record, String name) {
+    return RecordHeaders.get(record.headers(), name).filter(value -> !value.isBlank());
+  }
+
   private static Optional<String> field(String text, String name) {
     try {
       var node = Json.mapper().readTree(text);
-      return node != null && node.path(name).isTextual()
+      return node != null && node.path(name).isTextual() && !node.path(name).asText().isBlank()
           ? Optional.of(node.path(name).asText())
           : Optional.empty();
     } catch (IOException e) {
