@@ -1014,6 +1014,34 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldMarkPaymentFailedAndPublishWhenTheDeclinesMessageCarriesANulCharacter() {
+    // Given a posting fee payment
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+
+    // When it is declined with a message that holds a U+0000 (valid JSON; a PostgreSQL text
+    // cannot hold it)
+    var event = StripeFixtures.paymentFailed(pi, 500, world.metadataFor(listing, "posting_fee"));
+    String body = event.json();
+    assertThat(body).contains("\"Your card was declined.\"");
+    world.deliver(
+        event, body.replace("\"Your card was declined.\"", "\"Your card was declined.\\u0000\""));
+
+    // Then the decline is applied, not dead-lettered: the payment is failed and payment.failed
+    // is published, the character replaced as in the audit trail
+    assertThat(world.awaitOutcome(event.eventId())).containsEntry("status", "processed");
+    assertThat(world.paymentRow(pi))
+        .containsEntry("status", "failed")
+        .containsEntry("failure_message", "Your card was declined.\uFFFD");
+    assertThat(world.awaitPaymentEvents(listing, 1))
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(data(e))
+                    .containsEntry("failureMessage", "Your card was declined.\uFFFD"));
+  }
+
+  @Test
   void shouldRecordADeclineOnceWhenStripeReportsItInTwoEvents() {
     // Given a posting fee whose first attempt was declined and recorded
     UUID listing = world.listing("pending_payment");

@@ -28,7 +28,7 @@ public final class PaymentFailedHandler {
     if (row.isEmpty()) {
       return Outcome.ignored(PaymentOutcomes.NOT_OURS);
     }
-    String message = text(event, "last_payment_error.message");
+    String message = storable(text(event, "last_payment_error.message"));
     String attempt = event.failedAttempt();
     Payment payment = row.get().purchase();
     boolean recorded = row.get().fail(attempt, message, event.created());
@@ -53,6 +53,16 @@ public final class PaymentFailedHandler {
             + ("failed".equals(row.get().status())
                 ? "keeps the later attempt " + row.get().failedAttempt()
                 : "stays " + row.get().status()));
+  }
+
+  /**
+   * Stripe's message as a PostgreSQL text can hold it: U+0000, which JSON may carry escaped and a
+   * text column refuses (failing the decline's transaction, so that the decline went to the
+   * dead-letter topic unrecorded and unannounced), replaced by U+FFFD, as the audit trail does. The
+   * announcement says the same as the row.
+   */
+  private static String storable(String message) {
+    return message == null ? null : message.replace('\0', '\uFFFD');
   }
 
   private static String text(StripeEvent event, String path) {
