@@ -1,6 +1,7 @@
 package io.marketplace.payments.common.refund;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.sqlobject.config.RegisterRowMapper;
@@ -189,6 +190,25 @@ public interface RefundDao {
       @Bind("id") UUID id,
       @Bind("reason") String reason,
       @Bind("outcome") String outcome,
+      @Bind("at") Instant at);
+
+  /**
+   * pending → rejected for the payment's user requests that the automatic refund {@code owedBy}
+   * owes ({@link RequestsOwedByAutomaticRefund}): closed as {@code not_owed} for it, with {@code
+   * reason} as both why it was rejected and why it was closed. Returns their ids.
+   */
+  @SqlQuery(
+      """
+      UPDATE payment_refunds
+      SET status = 'rejected', rejection_reason = :reason, closed_at = :at, close_reason = :reason,
+          close_outcome = 'not_owed', closed_for = :owedBy, updated_at = :at
+      WHERE stripe_payment_intent_id = :pi AND status = 'pending' AND reason = 'user_request'
+      RETURNING id
+      """)
+  List<UUID> closePendingRequestsOwedBy(
+      @Bind("pi") String paymentIntentId,
+      @Bind("owedBy") UUID owedBy,
+      @Bind("reason") String reason,
       @Bind("at") Instant at);
 
   /** Notes why Stripe did not refund yet; the record stays approved, to be retried. */

@@ -5,6 +5,7 @@ import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.refund.RefundRecord;
 import io.marketplace.payments.common.refund.RefundStatus;
+import io.marketplace.payments.common.refund.RequestsOwedByAutomaticRefund;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -254,8 +255,10 @@ public final class RefundDecisions {
    * Records part {@code part} of the payment's automatic refund, {@code amount} cents, approved or
    * pending by the 24 h rule as of {@code decidedAt}. The payment's failed refunds are closed: the
    * amount owes their money (what failed is not counted as gone back), so an admin's retry of one
-   * would pay it twice. Keeps the decision waiting for room while its parts fall short of the
-   * payment: money counted as gone back may come back, and is owed then.
+   * would pay it twice. An approved part closes the payment's user requests pending review too
+   * ({@link RequestsOwedByAutomaticRefund}): it gives back what they ask for, so no admin could
+   * approve them. Keeps the decision waiting for room while its parts fall short of the payment:
+   * money counted as gone back may come back, and is owed then.
    */
   private Decision record(
       Handle tx,
@@ -286,14 +289,18 @@ public final class RefundDecisions {
       log.info("{} already has part {} of its automatic refund", pi, part);
       return Decision.ALREADY_DECIDED;
     }
-    int closed =
-        store.closeFailedOwedBy(
-            pi,
-            id,
-            "owed by automatic " + reason.wire() + " refund " + id + " (part " + part + ")",
-            now);
+    String owed = RequestsOwedByAutomaticRefund.reason(reason, id, part);
+    int closed = store.closeFailedOwedBy(pi, id, owed, now);
     if (closed > 0) {
       log.info("{} failed refunds of {} closed: refund {} owes their money", closed, pi, id);
+    }
+    if (status == RefundStatus.APPROVED) {
+      // it gives back what a pending request asks for; one pending itself leaves the requests to
+      // the admin who approves it (checkout-api closes them then) or rejects it
+      int requests = RequestsOwedByAutomaticRefund.close(tx, pi, id, owed, now);
+      if (requests > 0) {
+        log.info("{} pending requests of {} closed: refund {} owes their money", requests, pi, id);
+      }
     }
     long decided =
         store.automaticParts(pi).stream()
