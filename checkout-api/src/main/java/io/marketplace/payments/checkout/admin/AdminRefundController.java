@@ -16,6 +16,7 @@ import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
 import io.marketplace.payments.common.refund.RefundRecord;
 import io.marketplace.payments.common.refund.RefundStatus;
+import io.marketplace.payments.common.refund.RequestsOwedByAutomaticRefund;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -142,7 +143,10 @@ public final class AdminRefundController {
    * fails the refund stays {@code approved} with {@code lastError} shown; approving it again (or
    * the refund worker's janitor) retries, and the idempotency key {@code refund-<id>} makes sure it
    * is refunded once. A refund of the admin's own payment is approved by another admin only (403);
-   * rejecting one's own request, which gives nothing back, is allowed.
+   * rejecting one's own request, which gives nothing back, is allowed. Approving an automatic
+   * refund awaiting review (a rejection or technical failure past 24 h) closes the user requests of
+   * its payment still pending: it gives back what they ask for ({@link
+   * RequestsOwedByAutomaticRefund}), and they would otherwise keep it from fitting.
    */
   public Reply approve(Context ctx, Caller caller) {
     UUID id = PathIds.uuid(ctx, "id", "refund");
@@ -158,8 +162,25 @@ public final class AdminRefundController {
           }
           switch (refund.status()) {
             case PENDING -> {
-              requireRoomFor(tx, refund, "approved");
               RefundRequestDao dao = tx.attach(RefundRequestDao.class);
+              if (refund.reason().isAutomatic()) {
+                // approved, it gives back what the payment's pending requests ask for: they are
+                // closed for it (undone with the rest if it does not fit), not left waiting
+                String owed =
+                    RequestsOwedByAutomaticRefund.reason(
+                        refund.reason(), id, dao.automaticPart(id));
+                int closed =
+                    RequestsOwedByAutomaticRefund.close(
+                        tx, refund.paymentIntentId(), id, owed, now);
+                if (closed > 0) {
+                  log.info(
+                      "{} pending requests of {} closed: refund {} owes their money",
+                      closed,
+                      refund.paymentIntentId(),
+                      id);
+                }
+              }
+              requireRoomFor(tx, refund, "approved");
               dao.approve(id, now);
               dao.recordDecision(
                   id, "approved", caller.userId(), null, requestKey.orElse(null), now);

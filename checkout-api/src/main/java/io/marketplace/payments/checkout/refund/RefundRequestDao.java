@@ -165,6 +165,10 @@ public interface RefundRequestDao {
       @Bind("requestKey") String requestKey,
       @Bind("since") Instant since);
 
+  /** Which part of its payment's automatic refund a refund is (0 for the first, V21). */
+  @SqlQuery("SELECT automatic_part FROM payment_refunds WHERE id = :id")
+  int automaticPart(@Bind("id") UUID id);
+
   @SqlUpdate(
       "UPDATE payment_refunds SET status = 'approved', updated_at = :now"
           + " WHERE id = :id AND status = 'pending'")

@@ -9,8 +9,11 @@ import java.util.UUID;
  * refund yet, or why it failed (null otherwise), so an admin sees what went wrong; and for a {@code
  * failed} refund Stripe's {@code failureReason} and when an admin closed it ({@code closedAt}, null
  * while it awaits a retry or a close) with where its money stands ({@code closeOutcome}: {@code
- * refunded_elsewhere} or {@code not_owed}); and {@code note}, the text that came with it (the
- * user's reason for a request, the super_admin's for a refund they made).
+ * refunded_elsewhere} or {@code not_owed}); for a {@code rejected} one why ({@code
+ * rejectionReason}: the admin's reason, or the automatic refund that owes its money, when it was
+ * closed for one with {@code closedAt} and {@code closeOutcome} {@code not_owed}); and {@code
+ * note}, the text that came with it (the user's reason for a request, the super_admin's for a
+ * refund they made).
  */
 public record RefundView(
     UUID id,
@@ -26,6 +29,7 @@ public record RefundView(
     String failureReason,
     Instant closedAt,
     String closeOutcome,
+    String rejectionReason,
     String note) {
 
   public static RefundView of(RefundRecord refund) {
@@ -43,6 +47,7 @@ public record RefundView(
         refund.failureReason(),
         refund.closedAt(),
         refund.closeOutcome(),
+        refund.rejectionReason(),
         refund.note());
   }
 }
