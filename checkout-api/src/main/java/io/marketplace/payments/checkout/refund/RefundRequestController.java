@@ -12,7 +12,9 @@ import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
+import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.refund.RefundRecord;
+import io.marketplace.payments.common.refund.RequestsOwedByAutomaticRefund;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -153,7 +155,7 @@ public final class RefundRequestController {
         }
       }
     }
-    throw nothingLeft();
+    throw nothingLeft(tx, fees.getFirst());
   }
 
   /** The listing's payment the owner named, for what is left of it. */
@@ -172,7 +174,7 @@ public final class RefundRequestController {
     }
     long left = whatIsLeft(tx, payment);
     if (left <= 0) {
-      throw nothingLeft();
+      throw nothingLeft(tx, payment.stripePaymentIntentId());
     }
     return new Claim(payment.stripePaymentIntentId(), left);
   }
@@ -188,7 +190,24 @@ public final class RefundRequestController {
         - tx.attach(RefundDao.class).claimedCents(payment.stripePaymentIntentId());
   }
 
-  private static ProblemException nothingLeft() {
+  /**
+   * The 409 of a request for a payment with nothing left; when the payment's automatic refund (a
+   * moderation rejection's, a technical failure's) gives it back, or owes it awaiting review, the
+   * answer names it, in the words a request it closed gives ({@link
+   * RequestsOwedByAutomaticRefund}).
+   */
+  private static ProblemException nothingLeft(Handle tx, String paymentIntentId) {
+    Optional<RefundRequestDao.AutomaticRefund> automatic =
+        tx.attach(RefundRequestDao.class).automaticRefund(paymentIntentId);
+    if (automatic.isPresent()) {
+      RefundRequestDao.AutomaticRefund refund = automatic.get();
+      return ProblemException.conflict(
+          "nothing is left to refund of this payment: "
+              + RequestsOwedByAutomaticRefund.reason(
+                  RefundReason.fromWire(refund.reason()), refund.id(), refund.automaticPart())
+              + ", which is "
+              + refund.status());
+    }
     return ProblemException.conflict(
         "nothing is left to refund of this payment: it is refunded, or refunds of all of it are"
             + " under way or awaiting review");

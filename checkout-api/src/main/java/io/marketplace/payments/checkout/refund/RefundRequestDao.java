@@ -165,6 +165,24 @@ public interface RefundRequestDao {
       @Bind("requestKey") String requestKey,
       @Bind("since") Instant since);
 
+  /** A part of a payment's automatic refund (a moderation rejection's, a technical failure's). */
+  record AutomaticRefund(UUID id, String reason, int automaticPart, String status) {}
+
+  /**
+   * The latest part of the payment's automatic refund that still gives its money back or owes it
+   * (not rejected by an admin, not a failed one closed), if any.
+   */
+  @SqlQuery(
+      """
+      SELECT id, reason, automatic_part, status FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi
+        AND reason IN ('technical_failure', 'moderation_rejection')
+        AND status <> 'rejected' AND NOT (status = 'failed' AND closed_at IS NOT NULL)
+      ORDER BY automatic_part DESC LIMIT 1
+      """)
+  @RegisterConstructorMapper(AutomaticRefund.class)
+  Optional<AutomaticRefund> automaticRefund(@Bind("pi") String paymentIntentId);
+
   /** Which part of its payment's automatic refund a refund is (0 for the first, V21). */
   @SqlQuery("SELECT automatic_part FROM payment_refunds WHERE id = :id")
   int automaticPart(@Bind("id") UUID id);

@@ -134,4 +134,30 @@ class RequestOwedByAutomaticRefundTest {
     assertThat(again.json().get("detail").asText()).contains("the refund is rejected");
     assertThat(app.refundsAtStripe(paid.paymentIntentId())).hasSize(1);
   }
+
+  @Test
+  void shouldRefuseARequestNamingTheRejectionsRefundThatGivesTheMoneyBack() {
+    for (String status : new String[] {"pending", "approved", "processed"}) {
+      // Given a paid posting fee whose rejection's refund is recorded (awaiting review, on its
+      // way, or made)
+      UUID owner = UUID.randomUUID();
+      TestApi.PaidListing paid = app.paidListing(owner);
+      UUID automatic = rejectionRefund(owner, paid, status);
+
+      // When its owner asks for it back
+      Http.Response requested = requestRefund(owner, paid.listingId());
+
+      // Then the request is refused, saying which refund gives the money back, and nothing waits
+      assertThat(requested.status()).as(status + ": " + requested).isEqualTo(409);
+      assertThat(requested.json().get("detail").asText())
+          .as(status)
+          .contains("owed by automatic moderation_rejection refund " + automatic);
+      assertThat(
+              app.db.count(
+                  "payment_refunds WHERE stripe_payment_intent_id = ? AND reason = 'user_request'",
+                  paid.paymentIntentId()))
+          .as(status)
+          .isZero();
+    }
+  }
 }
