@@ -9,6 +9,8 @@ import io.marketplace.payments.expirer.ExpirerConfig;
 import io.marketplace.payments.expirer.PromotionExpirer;
 import io.marketplace.payments.local.LocalStack;
 import io.marketplace.payments.local.StackPorts;
+import io.marketplace.payments.risk.RiskSignal;
+import io.marketplace.payments.risk.Signal;
 import io.marketplace.payments.system.support.Api;
 import io.marketplace.payments.system.support.Marketplace;
 import io.marketplace.payments.system.support.Marketplace.User;
@@ -600,6 +602,54 @@ class EndToEndTest {
     JsonNode checkout = market.checkout(seller, next);
     assertThat(checkout.path("paymentIntentId").asText()).startsWith("pi_");
     market.events.await(seller.id(), "user.risk_cleared", Marketplace.WAIT);
+  }
+
+  @Test
+  void shouldNotFlagAUserForDeclinesCountedBeforeAnAdminClearedThemWhenNoFlagWasActiveYet() {
+    // Given a seller whose declines the risk service has just counted up to its threshold, the
+    // signal still on its way to the flag worker: no flag holds the seller yet
+    User seller = market.newUser();
+    String next = market.createListing(seller, "housing").path("id").asText();
+    Instant raisedAt = Instant.now().minusSeconds(5).truncatedTo(ChronoUnit.MILLIS);
+    Instant windowStart = Instant.ofEpochSecond(raisedAt.getEpochSecond() / 600 * 600);
+    RiskSignal signal =
+        RiskSignal.of(
+            seller.id().toString(),
+            Signal.CARD_TESTING_DECLINES,
+            5,
+            5,
+            windowStart,
+            windowStart.plusSeconds(600),
+            raisedAt);
+
+    // When an admin, who saw the declines, clears the seller
+    User admin = market.newAdmin();
+    Api.Response cleared =
+        market.api.post(
+            "/admin/api/marketplace/users/" + seller.id() + "/risk/clear",
+            admin.token(),
+            "{\"reason\":\"the buyer called: a mistyped card\"}");
+    assertThat(cleared.status()).as("clear: %s", cleared).isEqualTo(200);
+    assertThat(cleared.json().path("clearedFlags").asInt()).isZero();
+
+    // And only then the signal reaches the flag worker
+    market.publishRiskSignal(signal);
+    Await.until(
+        Marketplace.WAIT,
+        "the flag worker applied the signal",
+        () -> market.db.count("user_risk_flags WHERE signal_id = ?", signal.id()) == 1);
+
+    // Then the admin's decision stands: no active flag, the seller may check out
+    assertThat(
+            market.db.count(
+                "user_risk_flags WHERE user_id = ? AND cleared_at IS NULL", seller.id()))
+        .isZero();
+    Api.Response checkout =
+        market.api.post("/api/marketplace/listings/" + next + "/checkout", seller.token(), null);
+    assertThat(checkout.status()).as("checkout after the clear: %s", checkout).isEqualTo(200);
+    // And subscribers were told of the clear, and of no flag
+    market.events.await(seller.id(), "user.risk_cleared", Marketplace.WAIT);
+    assertThat(market.events.ofType(seller.id(), "user.flagged")).isEmpty();
   }
 
   private static void awaitDisputes(User seller, int count) {

@@ -11,6 +11,8 @@ import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.outbox.Outbox;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -18,16 +20,20 @@ import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.StatementContext;
 
 /**
  * {@code POST /admin/api/marketplace/users/{id}/risk/clear {"reason"}}: a super_admin clears every
- * active risk flag of a user, so checkout and promote are allowed again; {@code user.risk_cleared}
- * is announced in the same transaction when a flag was cleared.
+ * active risk flag of a user, so checkout and promote are allowed again. The clear is recorded in
+ * {@code user_risk_clears} and announced as {@code user.risk_cleared} in the same transaction,
+ * whether or not a flag was active: it applies to everything the risk service counted up to it, so
+ * a signal counted before it and still on its way to the flag worker is recorded as cleared by it
+ * there, and the risk service restarts its counts from it.
  *
- * <p>Under an {@code Idempotency-Key} each flag cleared keeps the request's {@link RequestKey}: a
- * rerun of the same request whose answer was lost after the clear committed answers from those
- * flags, as the first run did, instead of clearing the flags raised since and announcing a second
- * clear.
+ * <p>Under an {@code Idempotency-Key} the clear keeps the request's {@link RequestKey} (on its row
+ * and on each flag it cleared): a rerun of the same request whose answer was lost after the clear
+ * committed answers from that row, as the first run did, instead of clearing the flags raised since
+ * and announcing a second clear.
  */
 public final class RiskController {
 
@@ -82,15 +88,31 @@ public final class RiskController {
               if (count == 0 && !known(tx, userId)) {
                 throw ProblemException.notFound("no user " + userId);
               }
-              if (count > 0) {
-                Outbox.append(
-                    tx,
-                    PaymentEvent.of(
-                        PaymentEventType.USER_RISK_CLEARED,
-                        userId + ":" + now,
-                        now,
-                        new ClearedEvent(userId, caller.userId(), reason, now)),
-                    userId.toString());
+              // with or without a flag to clear: the clear covers what was counted up to it
+              PaymentEvent event =
+                  PaymentEvent.of(
+                      PaymentEventType.USER_RISK_CLEARED,
+                      userId + ":" + now,
+                      now,
+                      new ClearedEvent(userId, caller.userId(), reason, now));
+              int recorded =
+                  tx.createUpdate(
+                          """
+                          INSERT INTO user_risk_clears (event_id, user_id, cleared_at, cleared_by,
+                              clear_reason, cleared_flags, request_key)
+                          VALUES (:eventId, :userId, :now, :admin, :reason, :count, :requestKey)
+                          ON CONFLICT (event_id) DO NOTHING
+                          """)
+                      .bind("eventId", event.id())
+                      .bind("userId", userId)
+                      .bind("now", now)
+                      .bind("admin", caller.userId())
+                      .bind("reason", reason)
+                      .bind("count", count)
+                      .bind("requestKey", requestKey.orElse(null))
+                      .execute();
+              if (recorded > 0) {
+                Outbox.append(tx, event, userId.toString());
               }
               return new RiskCleared(userId, caller.userId(), reason, now, count);
             });
@@ -114,10 +136,28 @@ public final class RiskController {
 
   /**
    * The clear the request of {@code requestKey} made within its key's 24 hours, as it answered it:
-   * the flags that carry its key were cleared together, by it.
+   * its row in {@code user_risk_clears}, else (a clear made before that table) the flags that carry
+   * its key, cleared together by it.
    */
   private static Optional<RiskCleared> clearedUnder(
       Handle tx, UUID userId, String requestKey, Instant now) {
+    Optional<RiskCleared> recorded =
+        tx.createQuery(
+                """
+                SELECT user_id, cleared_by, clear_reason, cleared_at, cleared_flags
+                FROM user_risk_clears
+                WHERE user_id = :userId AND request_key = :requestKey AND cleared_at > :since
+                ORDER BY cleared_at
+                LIMIT 1
+                """)
+            .bind("userId", userId)
+            .bind("requestKey", requestKey)
+            .bind("since", RequestKey.bindsSince(now))
+            .map(RiskController::cleared)
+            .findFirst();
+    if (recorded.isPresent()) {
+      return recorded;
+    }
     return tx.createQuery(
             """
             SELECT user_id, cleared_by, clear_reason, cleared_at, count(*) AS cleared_flags
@@ -128,14 +168,16 @@ public final class RiskController {
         .bind("userId", userId)
         .bind("requestKey", requestKey)
         .bind("since", RequestKey.bindsSince(now))
-        .map(
-            (rs, ctx) ->
-                new RiskCleared(
-                    rs.getObject("user_id", UUID.class),
-                    rs.getObject("cleared_by", UUID.class),
-                    rs.getString("clear_reason"),
-                    rs.getObject("cleared_at", OffsetDateTime.class).toInstant(),
-                    rs.getInt("cleared_flags")))
+        .map(RiskController::cleared)
         .findFirst();
+  }
+
+  private static RiskCleared cleared(ResultSet rs, StatementContext ctx) throws SQLException {
+    return new RiskCleared(
+        rs.getObject("user_id", UUID.class),
+        rs.getObject("cleared_by", UUID.class),
+        rs.getString("clear_reason"),
+        rs.getObject("cleared_at", OffsetDateTime.class).toInstant(),
+        rs.getInt("cleared_flags"));
   }
 }

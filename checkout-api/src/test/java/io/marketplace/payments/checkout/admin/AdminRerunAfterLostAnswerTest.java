@@ -264,6 +264,37 @@ class AdminRerunAfterLostAnswerTest {
   }
 
   @Test
+  void shouldAnswerARiskClearThatFoundNoFlagAgainWhenItsAnswerWasLost() {
+    // Given a known user without an active flag, cleared under a key, whose answer was lost
+    UUID user = UUID.randomUUID();
+    app.createListing(user, "housing");
+    Request request =
+        Request.of(
+            "/admin/api/marketplace/users/" + user + "/risk/clear",
+            Map.of("reason", "verified by phone"));
+    Http.Response first = request.send();
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    assertThat(first.json().get("clearedFlags").asInt()).isZero();
+    request.loseAnswer();
+
+    // and a new flag raised meanwhile
+    flag(user);
+
+    // When the admin's retry runs it again
+    Http.Response rerun = request.send();
+
+    // Then it answers as the first run did, clears nothing, and the clear was recorded and
+    // announced once
+    assertThat(rerun.status()).as(rerun.toString()).isEqualTo(200);
+    assertThat(rerun.json()).isEqualTo(first.json());
+    assertThat(app.db.count("user_risk_flags WHERE user_id = ? AND cleared_at IS NULL", user))
+        .isEqualTo(1);
+    assertThat(app.db.count("user_risk_clears WHERE user_id = ?", user)).isEqualTo(1);
+    app.db.awaitOutboxPublished(WAIT);
+    assertThat(eventsOfType("user.risk_cleared", r -> user.toString().equals(r.key()))).hasSize(1);
+  }
+
+  @Test
   void shouldStillRefuseAnotherKeyOrBodyAfterTheDecisionWasTaken() {
     // Given a pending refund rejected under a key, whose answer was lost
     UUID refundId = pendingRefund();

@@ -15,10 +15,12 @@ import java.sql.PreparedStatement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -126,6 +128,73 @@ class RiskRoutesTest {
   }
 
   @Test
+  void shouldRecordAndAnnounceTheClearWhenTheUserHasNoActiveFlag() throws Exception {
+    // Given a known user with no active flag: the signal of their burst may still be on its way
+    UUID owner = UUID.randomUUID();
+    app.createListing(owner, "housing");
+    UUID admin = UUID.randomUUID();
+
+    // When a super_admin clears the user's risk
+    Http.Response response =
+        clear(Tokens.admin(admin), owner, Map.of("reason", "verified by phone"));
+
+    // Then 200, no flag cleared
+    assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    assertThat(response.json().path("clearedFlags").asInt()).isZero();
+    // And the clear is recorded: who, why, when, as the reply says
+    assertThat(
+            app.db.row(
+                "SELECT cleared_by, clear_reason, cleared_flags FROM user_risk_clears"
+                    + " WHERE user_id = ?",
+                owner))
+        .contains(
+            Map.of("cleared_by", admin, "clear_reason", "verified by phone", "cleared_flags", 0));
+    // And announced as user.risk_cleared, under the id the row keeps
+    ConsumerRecord<String, byte[]> event = awaitCleared(owner, 1).get(0);
+    JsonNode envelope = Json.mapper().readTree(event.value());
+    assertThat(envelope.path("data").path("clearedBy").asText()).isEqualTo(admin.toString());
+    assertThat(envelope.path("data").path("clearedAt").asText())
+        .isEqualTo(response.json().path("clearedAt").asText());
+    assertThat(
+            app.db.count(
+                "user_risk_clears WHERE user_id = ? AND event_id = ?::uuid",
+                owner,
+                envelope.path("id").asText()))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void shouldRecordEachAdminsClearWhenASecondAdminClearsTheUserAgain() {
+    // Given a flagged user whom a first super_admin cleared
+    UUID owner = UUID.randomUUID();
+    flag(owner, Duration.ofMinutes(30));
+    UUID first = UUID.randomUUID();
+    Http.Response firstClear = clear(Tokens.admin(first), owner, Map.of("reason", "by phone"));
+    assertThat(firstClear.json().path("clearedFlags").asInt()).isEqualTo(1);
+
+    // When another super_admin clears the user too
+    UUID second = UUID.randomUUID();
+    Http.Response secondClear =
+        clear(Tokens.admin(second), owner, Map.of("reason", "checked the cards"));
+
+    // Then 200, nothing left to clear; the flag still names the first admin
+    assertThat(secondClear.status()).as(secondClear.toString()).isEqualTo(200);
+    assertThat(secondClear.json().path("clearedFlags").asInt()).isZero();
+    assertThat(app.db.row("SELECT cleared_by FROM user_risk_flags WHERE user_id = ?", owner))
+        .contains(Map.of("cleared_by", first));
+    // And each clear is recorded with its admin, and announced once, under an id of its own
+    assertThat(
+            app.db.rows(
+                "SELECT cleared_by, cleared_flags FROM user_risk_clears WHERE user_id = ?"
+                    + " ORDER BY cleared_at",
+                owner))
+        .containsExactly(
+            Map.of("cleared_by", first, "cleared_flags", 1),
+            Map.of("cleared_by", second, "cleared_flags", 0));
+    assertThat(awaitCleared(owner, 2)).hasSize(2);
+  }
+
+  @Test
   void shouldClearTheFlagOfASignalBeingRecordedWhenASuperAdminClearsTheUserMeanwhile()
       throws Exception {
     // Given payment-risk recording a signal for a user: its transaction holds the user's risk lock
@@ -203,9 +272,33 @@ class RiskRoutesTest {
     // When a super_admin clears it
     Http.Response response = clear(Tokens.admin(UUID.randomUUID()), nobody, Map.of("reason", "x"));
 
-    // Then 404, not a 200 that reads as if a hold had been lifted; nothing is announced
+    // Then 404, not a 200 that reads as if a hold had been lifted; nothing is recorded or
+    // announced
     assertThat(response.status()).as(response.toString()).isEqualTo(404);
     assertThat(response.json().path("detail").asText()).contains(nobody.toString());
+    assertThat(app.db.count("user_risk_clears WHERE user_id = ?", nobody)).isZero();
+    app.db.awaitOutboxPublished(Duration.ofSeconds(20));
+    assertThat(
+            app.kafka.readAll(app.topics.paymentEvents()).stream()
+                .filter(r -> nobody.toString().equals(r.key())))
+        .isEmpty();
+  }
+
+  /**
+   * The {@code user.risk_cleared} events of {@code userId} on the topic, once {@code count} of them
+   * are there and what the outbox holds is published (so that one too many is seen).
+   */
+  private static List<ConsumerRecord<String, byte[]>> awaitCleared(UUID userId, int count) {
+    Predicate<ConsumerRecord<String, byte[]>> cleared =
+        r ->
+            userId.toString().equals(r.key())
+                && "user.risk_cleared".equals(KafkaTestClient.header(r, "event-type").orElse(""));
+    app.kafka.readAll(
+        app.topics.paymentEvents().name(),
+        read -> read.stream().filter(cleared).count() >= count,
+        Duration.ofSeconds(20));
+    app.db.awaitOutboxPublished(Duration.ofSeconds(20));
+    return app.kafka.readAll(app.topics.paymentEvents()).stream().filter(cleared).toList();
   }
 
   @Test

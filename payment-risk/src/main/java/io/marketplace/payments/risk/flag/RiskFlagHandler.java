@@ -181,13 +181,23 @@ public final class RiskFlagHandler implements RecordHandler {
    * announces a hold. So is one that counted from its window's start past a clear made in the
    * window ({@code since} is then the window's start). A signal raised after the clear, counting
    * only what followed it, flags as usual.
+   *
+   * <p>A clear is recorded in {@code user_risk_clears}, whether or not it found a flag to clear (a
+   * signal of the burst the admin reviewed may still have been on its way); one made before that
+   * table is known only from the flags it cleared. At the same time, the clear's own row wins over
+   * a flag's, whose reason may be a signal's recorded as cleared.
    */
   private static Optional<Clear> clearAfter(Handle tx, UUID userId, Instant since) {
     return tx.createQuery(
             """
-            SELECT cleared_at, cleared_by, clear_reason FROM user_risk_flags
-            WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :since
-            ORDER BY cleared_at DESC
+            SELECT cleared_at, cleared_by, clear_reason FROM (
+                SELECT cleared_at, cleared_by, clear_reason, 0 AS source FROM user_risk_clears
+                WHERE user_id = :userId AND cleared_at >= :since
+                UNION ALL
+                SELECT cleared_at, cleared_by, clear_reason, 1 AS source FROM user_risk_flags
+                WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :since
+            ) AS clears
+            ORDER BY cleared_at DESC, source
             LIMIT 1
             """)
         .bind("userId", userId)

@@ -320,6 +320,80 @@ class RiskFlagWorkerTest {
   }
 
   @Test
+  void shouldNotFlagTheUserWhenASignalRaisedBeforeAClearThatFoundNoFlagIsAppliedAfterIt() {
+    String user = UUID.randomUUID().toString();
+    Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+    Instant clearedAt = Instant.parse("2026-12-01T10:07:30Z");
+    // Given a user a super_admin cleared at 10:07:30, when no flag of theirs was active yet (the
+    // signal of their burst was still on its way): the clear is recorded as the API records it
+    db.execute(
+        """
+        INSERT INTO user_risk_clears (event_id, user_id, cleared_at, cleared_by, clear_reason,
+            cleared_flags)
+        VALUES (?, ?::uuid, ?, ?, 'verified by phone', 0)
+        """,
+        UUID.randomUUID(),
+        user,
+        java.sql.Timestamp.from(clearedAt),
+        UUID.randomUUID());
+    try (RiskFlagWorker worker = startWorker()) {
+      // When the signal of that burst, raised at 10:07, reaches the worker after the clear
+      RiskSignal beforeClear =
+          atThreshold(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              windowStart,
+              Instant.parse("2026-12-01T10:07:00Z"));
+      kafka.send(topics.riskSignals(), user, Json.write(beforeClear));
+      Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
+
+      // Then it is recorded as covered by that clear, and the user is not held
+      assertThat(applied(registry)).isEqualTo(1);
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at = ?"
+                      + " AND clear_reason LIKE '%before the clear of%: verified by phone'",
+                  beforeClear.id(), java.sql.Timestamp.from(clearedAt)))
+          .isEqualTo(1);
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
+                      + " AND flagged_until > ?",
+                  user,
+                  java.sql.Timestamp.from(NOW)))
+          .isZero();
+
+      // When the user goes on and the risk service, counting from the clear, raises a signal
+      RiskSignal afterClear =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:08:00Z"),
+              clearedAt);
+      kafka.send(topics.riskSignals(), user, Json.write(afterClear));
+      Await.until(WAIT, "the second signal consumed", () -> outcomes(registry) >= 2);
+
+      // Then that one flags the user, and only it is announced
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at IS NULL", afterClear.id()))
+          .isEqualTo(1);
+      db.awaitOutboxPublished(WAIT);
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .map(r -> KafkaTestClient.header(r, "event-type").orElse(""))
+                  .toList())
+          .containsExactly("user.flagged");
+    }
+  }
+
+  @Test
   void shouldFlagOnlyBySignalsCountedFromTheClearWhenAnAdminClearedTheUserWithinTheWindow() {
     String user = UUID.randomUUID().toString();
     Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");

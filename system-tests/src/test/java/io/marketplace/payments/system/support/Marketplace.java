@@ -3,9 +3,11 @@ package io.marketplace.payments.system.support;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.local.LocalStack;
 import io.marketplace.payments.ops.token.TokenCommand;
+import io.marketplace.payments.risk.RiskSignal;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import java.time.Duration;
@@ -153,6 +155,17 @@ public final class Marketplace implements AutoCloseable {
                 .stream()
                 .filter(condition)
                 .findFirst());
+  }
+
+  // ---- the risk service
+
+  /**
+   * Puts a risk signal on {@code risk.signals.v1} as the risk service publishes it, keyed by its
+   * user: one the service counted earlier and that reaches the flag worker only now (the service or
+   * the worker was behind).
+   */
+  public void publishRiskSignal(RiskSignal signal) {
+    kafka.send(Topics.standard().riskSignals(), signal.data().userId(), Json.write(signal));
   }
 
   @Override
