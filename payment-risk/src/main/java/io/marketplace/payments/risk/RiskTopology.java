@@ -146,14 +146,17 @@ public final class RiskTopology {
                 StripeObservations.COUNTED_PAYMENTS);
     // a super_admin's clear of a user (user.risk_cleared on payments.events.v1): counting restarts
     // from it; repartitioned with the user's observations, so that it reaches their tallies in the
-    // partition (and task) that counts them. Read from where the topic is when the application
-    // first reads it: a clear made before then concerns no window still open
+    // partition (and task) that counts them. The first time the application reads the topic (the
+    // upgrade that brought the clears), from RISK_GRACE before then: a clear the admin made just
+    // before still restarts the counts of its window. Not from further back, not from its start:
+    // an older clear whose window has closed would only be dropped as late (and raise the alert
+    // on late drops); the flag worker still records a signal counted across it as cleared
     KStream<String, Observation> clears =
         builder.stream(
                 topics.paymentEvents().name(),
                 Consumed.with(Serdes.String(), Serdes.ByteArray())
                     .withName("payment-events")
-                    .withOffsetResetPolicy(AutoOffsetReset.latest()))
+                    .withOffsetResetPolicy(AutoOffsetReset.byDuration(rules.grace())))
             .process(RiskClears::new, Named.as("risk-clears"));
     KStream<String, Observation> byUser =
         observed

@@ -131,6 +131,58 @@ class RiskClearTest {
     }
   }
 
+  @Test
+  void shouldCountFromAClearMadeJustBeforeTheServiceFirstReadsTheClears() throws Exception {
+    // Given a user with four declines, then a super_admin's clear of the user, both published
+    // before the risk service first reads payments.events.v1 (the upgrade that brings the clears,
+    // rolled out moments after the admin's decision)
+    TestDatabase db = TestInfra.freshDatabase();
+    Topics topics = TestInfra.freshTopics();
+    KafkaTestClient kafka = TestInfra.kafkaClient();
+    RiskConfig config =
+        new RiskConfig(
+            TestInfra.kafkaConfig(topics),
+            0,
+            stateDir,
+            0,
+            RiskRules.defaults(),
+            db.dbConfig(),
+            Duration.ofHours(1));
+    String user = UUID.randomUUID().toString();
+    Instant start =
+        RiskEvents.inOneWindow(Instant.now().minusSeconds(60), config.rules().declines(), 35);
+    declines(user, start, "a").stream()
+        .limit(4)
+        .forEach(d -> kafka.send(topics.stripeEvents(), d.getKey(), d.getValue()));
+    Instant clearedAt = start.plusSeconds(10);
+    kafka.send(topics.paymentEvents(), user, riskCleared(user, UUID.randomUUID(), clearedAt));
+
+    try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
+      HttpClient http = HttpClient.newHttpClient();
+      URI ready = URI.create("http://localhost:" + service.adminPort() + "/health/ready");
+      Await.until(WAIT, "the service is ready", () -> RiskEvents.status(http, ready) == 200);
+
+      // When the user goes on: five declines after the clear, in the same window
+      declines(user, start.plusSeconds(20), "b")
+          .forEach(d -> kafka.send(topics.stripeEvents(), d.getKey(), d.getValue()));
+
+      // Then the signal counts from the clear (its id names it): the four declines the admin
+      // reviewed count toward nothing, so the user crosses the threshold at the fifth after it
+      Instant windowStart =
+          Instant.ofEpochSecond(
+              Math.floorDiv(start.getEpochSecond(), config.rules().declines().window().toSeconds())
+                  * config.rules().declines().window().toSeconds());
+      ConsumerRecord<String, byte[]> signal =
+          awaitRecords(kafka, topics.riskSignals().name(), r -> user.equals(r.key()), 1).get(0);
+      assertThat(json(signal.value()).path("id").asText())
+          .isEqualTo(
+              RiskSignal.idFor(user, Signal.CARD_TESTING_DECLINES, windowStart, clearedAt)
+                  .toString());
+      assertThat(Instant.parse(json(signal.value()).path("occurredAt").asText()))
+          .isEqualTo(Instant.ofEpochSecond(start.getEpochSecond() + 24));
+    }
+  }
+
   /** Five declines of distinct PaymentIntents of {@code user}, a second apart from {@code at}. */
   private static List<Map.Entry<String, String>> declines(String user, Instant at, String tag) {
     List<Map.Entry<String, String>> out = new ArrayList<>();
