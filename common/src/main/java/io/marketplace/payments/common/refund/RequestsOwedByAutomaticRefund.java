@@ -14,6 +14,8 @@ import org.jdbi.v3.core.Handle;
  * becomes {@code rejected}, closed as {@code not_owed} for that refund ({@code closed_for}, as the
  * failed refunds an automatic refund owes, V48), with the reason naming it, and {@code
  * refund.rejected} tells the user why, with no admin named. The caller holds the payment's lock.
+ * The refund worker closes them the same way for a record that took the last of the payment another
+ * way (a refund made in Stripe's dashboard, a lost chargeback), {@code owedBy} naming that record.
  */
 public final class RequestsOwedByAutomaticRefund {
 

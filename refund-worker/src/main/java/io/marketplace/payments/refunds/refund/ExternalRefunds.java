@@ -187,6 +187,9 @@ public final class ExternalRefunds {
     // an automatic refund decided before this was told asked for money this gave back, and Stripe
     // refused it: the decision owes what is left instead
     decisions.supersedeWhatNoLongerFits(tx, paymentIntentId);
+    // a user's request pending review that this left nothing for can never be approved
+    RequestsTakenBack.closeIfNothingLeft(
+        tx, payment.get(), id, RequestsTakenBack.byDashboardRefund(id, stripeRefundId), now);
     tx.afterCommit(external::increment);
     log.info(
         "recorded refund {} of {} cents on {} made outside the system",

@@ -1,5 +1,6 @@
 package io.marketplace.payments.refunds.refund;
 
+import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundRecord;
 import java.time.Instant;
 import java.util.List;
@@ -47,6 +48,25 @@ public interface RefundStore {
                           AND d.status = 'won')
       """)
   long processedCents(@Bind("pi") String paymentIntentId);
+
+  /**
+   * {@link RefundDao#RETURNED_CENTS} of payment {@code :pi} but for the chargebacks of disputes
+   * still open: the money that went back for good, or is on its way. An open dispute may yet be
+   * won, and its money come back to the payment.
+   */
+  @SqlQuery(
+      RefundDao.RETURNED_CENTS
+          + """
+           - COALESCE((SELECT sum(c.amount_cents) FROM payment_refunds c
+                       JOIN payment_disputes cd ON cd.stripe_dispute_id = c.stripe_dispute_id
+                       WHERE c.stripe_payment_intent_id = :pi AND c.status = 'processed'
+                         AND cd.status NOT IN ('won', 'lost')), 0)
+           - COALESCE((SELECT sum(od.amount_cents) FROM payment_disputes od
+                       WHERE od.stripe_payment_intent_id = :pi AND od.user_id IS NULL
+                         AND NOT od.is_inquiry
+                         AND od.status NOT IN ('won', 'prevented', 'lost')), 0)
+          """)
+  long returnedForGoodCents(@Bind("pi") String paymentIntentId);
 
   /**
    * Records part {@code part} of a payment's automatic refund ({@code approved} or {@code

@@ -1,0 +1,149 @@
+package io.marketplace.payments.refunds.refund;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.refunds.Harness;
+import io.marketplace.payments.refunds.StripeFixtures;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.EventSchemas;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A user's request pending review when money of its payment goes back another way than an automatic
+ * refund: a refund made in Stripe's dashboard, or a chargeback whose dispute is lost. When that
+ * leaves nothing of the payment, no admin could ever approve the request (checkout-api refuses it
+ * as more than is left): it is closed as not owed for the record that took the money, as a request
+ * an automatic refund owes is, and announced once, however often Stripe tells it. A request still
+ * partly covered by what is left stays for an admin.
+ */
+class PendingRequestTakenBackTest {
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h = new Harness();
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldCloseAPendingRequestAsNotOwedWhenADashboardRefundTakesAllOfThePayment() {
+    // Given a posting fee paid three days ago whose owner asked for it back, pending review
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = pendingRequest(paid, 500);
+
+    // When the whole fee is refunded in Stripe's dashboard, told twice
+    String stripeRefundId = StripeFixtures.newId("re");
+    String created =
+        StripeFixtures.event(
+            "refund.created",
+            StripeFixtures.refund(
+                stripeRefundId, paid.paymentIntentId(), 500, "succeeded", Map.of()));
+    h.webhooks().publish(created);
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "refund.updated"));
+
+    // Then the dashboard refund is recorded, and the request is closed as not owed for it
+    UUID external = ExternalRefunds.externalRecordId(stripeRefundId);
+    String why =
+        "given back by refund " + external + " made in Stripe's dashboard (" + stripeRefundId + ")";
+    assertClosedFor(request, external, why);
+
+    // and telling it again, and replaying the same event, closes nothing twice
+    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.refund.updated"));
+    h.webhooks().publish(created);
+    h.awaitStripeEventsApplied();
+    assertThat(h.paymentEvents("refund.rejected", request.toString())).hasSize(1);
+    assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+  }
+
+  @Test
+  void shouldLeaveAPendingRequestForAnAdminWhenADashboardRefundTakesOnlyPartOfIt() {
+    // Given a posting fee whose owner asked for all of it back, pending review
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = pendingRequest(paid, 500);
+
+    // When 300 cents of it are refunded in Stripe's dashboard
+    String stripeRefundId = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    stripeRefundId, paid.paymentIntentId(), 300, "succeeded", Map.of())));
+    h.awaitRefund(paid.paymentIntentId(), "processed");
+    h.awaitStripeEventsApplied();
+
+    // Then the request still waits for an admin (200 cents are left: theirs to decide on)
+    assertThat(status(request)).isEqualTo("pending");
+    assertThat(h.paymentEvents("refund.rejected", request.toString())).isEmpty();
+  }
+
+  /** A user's request of {@code amount}, as checkout-api's route records it. */
+  private static UUID pendingRequest(Harness.Paid paid, long amount) {
+    UUID request = UUID.randomUUID();
+    h.db()
+        .execute(
+            "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
+                + " amount_cents, reason, status, note) VALUES (?, ?, ?, ?, ?, 'user_request',"
+                + " 'pending', 'changed my mind')",
+            request,
+            paid.userId(),
+            paid.listingId(),
+            paid.paymentIntentId(),
+            amount);
+    return request;
+  }
+
+  private static String status(UUID request) {
+    return (String)
+        h.db()
+            .row("SELECT status FROM payment_refunds WHERE id = ?", request)
+            .orElseThrow()
+            .get("status");
+  }
+
+  /**
+   * The request is closed as not owed for {@code takenBy}, with {@code why}, and the user told
+   * once; an admin's approval would be refused (it is no longer pending, and nothing is left).
+   */
+  private static void assertClosedFor(UUID request, UUID takenBy, String why) {
+    Map<String, Object> closed =
+        Await.value(
+            Harness.WAIT,
+            "the user's request closed",
+            () ->
+                h.db()
+                    .row(
+                        "SELECT status, rejection_reason, closed_at, close_reason, close_outcome,"
+                            + " closed_for, stripe_payment_intent_id, amount_cents"
+                            + " FROM payment_refunds WHERE id = ? AND status <> 'pending'",
+                        request));
+    assertThat(closed)
+        .containsEntry("status", "rejected")
+        .containsEntry("rejection_reason", why)
+        .containsEntry("close_reason", why)
+        .containsEntry("close_outcome", "not_owed")
+        .containsEntry("closed_for", takenBy);
+    assertThat(closed.get("closed_at")).isNotNull();
+    JsonNode rejected = h.awaitPaymentEvent("refund.rejected", request.toString());
+    assertThat(rejected.path("data").path("rejectionReason").asText()).isEqualTo(why);
+    assertThat(rejected.path("data").path("status").asText()).isEqualTo("rejected");
+    assertThat(rejected.path("data").path("rejectedBy").isNull()).isTrue();
+    assertThat(EventSchemas.violations("refund.rejected", rejected.toString())).isEmpty();
+    // what checkout-api's approval checks: nothing of the payment is left for the request
+    String pi = (String) closed.get("stripe_payment_intent_id");
+    long claimed = h.db().jdbi().withExtension(RefundDao.class, d -> d.claimedCents(pi));
+    assertThat(claimed).isEqualTo(500);
+  }
+}
