@@ -46,6 +46,11 @@ record Dispute(
     return "won".equals(status);
   }
 
+  /** Closed lost: its chargeback's money is the customer's for good. */
+  boolean isLost() {
+    return "lost".equals(status);
+  }
+
   private static String text(JsonNode node) {
     return node.isTextual() ? node.asText() : null;
   }

@@ -10,6 +10,7 @@ import io.marketplace.payments.common.stripe.StripeEvent;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.Payment;
 import io.marketplace.payments.refunds.refund.RefundStore;
+import io.marketplace.payments.refunds.refund.RequestsTakenBack;
 import io.marketplace.payments.refunds.refund.WithheldDeliveries;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -150,6 +151,7 @@ public final class DisputeHandler {
       store.noteOutcome(dispute.id(), "dispute closed: " + current.status(), now);
       log.info("dispute {} closed: {}", dispute.id(), current.status());
     }
+    closeRequestsIfLost(tx, current, payment.get(), now);
     if (wasWon && !current.isWon()) {
       // the win was reversed: the chargeback counts as money gone back again, so a featured week
       // given back for the win ends with it, as the chargeback ended the week it gave back
@@ -204,6 +206,7 @@ public final class DisputeHandler {
     if (row.closedAt() != null) {
       store.noteOutcome(disputeId, "dispute closed: " + row.status(), now);
     }
+    closeRequestsIfLost(tx, row.dispute(), payment.get(), now);
     return true;
   }
 
@@ -377,6 +380,21 @@ public final class DisputeHandler {
     } else {
       awaitingRoom.offer(tx, payment.paymentIntentId(), cause);
     }
+  }
+
+  /**
+   * A lost chargeback's money is gone for good: a user's request pending review that it left
+   * nothing of the payment for is closed as not owed for the chargeback ({@link
+   * RequestsTakenBack}). Not while the dispute is open: it may be won, and the money come back.
+   */
+  private static void closeRequestsIfLost(
+      Handle tx, Dispute dispute, Payment payment, Instant now) {
+    if (!dispute.isLost() || dispute.isInquiry() || dispute.amountCents() <= 0) {
+      return;
+    }
+    UUID chargeback = chargebackRecordId(dispute.id());
+    RequestsTakenBack.closeIfNothingLeft(
+        tx, payment, chargeback, RequestsTakenBack.byLostChargeback(chargeback, dispute.id()), now);
   }
 
   /**

@@ -8,6 +8,7 @@ import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.EventSchemas;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -87,6 +88,40 @@ class PendingRequestTakenBackTest {
     // Then the request still waits for an admin (200 cents are left: theirs to decide on)
     assertThat(status(request)).isEqualTo("pending");
     assertThat(h.paymentEvents("refund.rejected", request.toString())).isEmpty();
+  }
+
+  @Test
+  void shouldCloseAPendingRequestAsNotOwedWhenTheChargebackOfAllOfThePaymentIsLost() {
+    // Given a posting fee whose owner asked for it back, pending review
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = pendingRequest(paid, 500);
+
+    // When the customer disputes the whole fee
+    String disputeId = StripeFixtures.newId("du");
+    String opened =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(disputeId, paid.paymentIntentId(), 500, "needs_response"));
+    h.webhooks().publish(opened);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    h.awaitStripeEventsApplied();
+
+    // Then while the dispute is open (it may be won, and the money come back) the request waits
+    assertThat(status(request)).isEqualTo("pending");
+
+    // and when the dispute is lost, the request is closed as not owed for the chargeback
+    String lost = StripeFixtures.sameDispute(opened, "charge.dispute.closed", "lost");
+    h.webhooks().publish(lost);
+    UUID chargeback =
+        UUID.nameUUIDFromBytes(("stripe-dispute/" + disputeId).getBytes(StandardCharsets.UTF_8));
+    String why = "taken back by chargeback " + chargeback + " (dispute " + disputeId + " lost)";
+    assertClosedFor(request, chargeback, why);
+
+    // and telling it again, and replaying the same event, closes nothing twice
+    h.webhooks().publish(StripeFixtures.withNewEventId(lost));
+    h.webhooks().publish(lost);
+    h.awaitStripeEventsApplied();
+    assertThat(h.paymentEvents("refund.rejected", request.toString())).hasSize(1);
   }
 
   /** A user's request of {@code amount}, as checkout-api's route records it. */
