@@ -238,6 +238,26 @@ public final class Harness implements AutoCloseable {
     return id;
   }
 
+  /**
+   * A {@code pending} user_request refund of {@code amount} of {@code paid}, as checkout-api's
+   * refund request route records it.
+   */
+  public UUID pendingRequest(Paid paid, long amount) {
+    UUID id = UUID.randomUUID();
+    db.execute(
+        """
+        INSERT INTO payment_refunds
+            (id, user_id, listing_id, stripe_payment_intent_id, amount_cents, reason, status, note)
+        VALUES (?, ?, ?, ?, ?, 'user_request', 'pending', 'changed my mind')
+        """,
+        id,
+        paid.userId(),
+        paid.listingId(),
+        paid.paymentIntentId(),
+        amount);
+    return id;
+  }
+
   /** A listing paid with Stripe's test card {@code card} ({@code pm_card_refundFail}, ...). */
   public Paid paidListing(UUID userId, Duration ago, long amountCents, String card) {
     UUID listingId = UUID.randomUUID();

@@ -295,20 +295,8 @@ class RiskFlagWorkerTest {
 
       // Then the signal is applied (not dead-lettered) and recorded as covered by that clear
       assertThat(applied(registry)).isEqualTo(1);
-      assertThat(
-              db.count(
-                  "user_risk_flags WHERE signal_id = ? AND cleared_at = ?"
-                      + " AND clear_reason LIKE '%before the clear of%: verified by phone'",
-                  cards.id(), java.sql.Timestamp.from(clearedAt)))
-          .isEqualTo(1);
       // And the user stays cleared: what the signal saw happened before the admin's review
-      assertThat(
-              db.count(
-                  "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
-                      + " AND flagged_until > ?",
-                  user,
-                  java.sql.Timestamp.from(NOW)))
-          .isZero();
+      assertCoveredByTheClear(cards, clearedAt);
       // And no user.flagged announces a hold that does not exist
       db.awaitOutboxPublished(WAIT);
       assertThat(
@@ -350,19 +338,7 @@ class RiskFlagWorkerTest {
 
       // Then it is recorded as covered by that clear, and the user is not held
       assertThat(applied(registry)).isEqualTo(1);
-      assertThat(
-              db.count(
-                  "user_risk_flags WHERE signal_id = ? AND cleared_at = ?"
-                      + " AND clear_reason LIKE '%before the clear of%: verified by phone'",
-                  beforeClear.id(), java.sql.Timestamp.from(clearedAt)))
-          .isEqualTo(1);
-      assertThat(
-              db.count(
-                  "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
-                      + " AND flagged_until > ?",
-                  user,
-                  java.sql.Timestamp.from(NOW)))
-          .isZero();
+      assertCoveredByTheClear(beforeClear, clearedAt);
 
       // When the user goes on and the risk service, counting from the clear, raises a signal
       RiskSignal afterClear =
@@ -512,5 +488,25 @@ class RiskFlagWorkerTest {
           .map(Object::toString)
           .toList();
     }
+  }
+
+  /**
+   * The signal is recorded as covered by the clear made at {@code clearedAt} ("verified by phone"),
+   * and its user holds no active flag.
+   */
+  private void assertCoveredByTheClear(RiskSignal signal, Instant clearedAt) {
+    assertThat(
+            db.count(
+                "user_risk_flags WHERE signal_id = ? AND cleared_at = ?"
+                    + " AND clear_reason LIKE '%before the clear of%: verified by phone'",
+                signal.id(), java.sql.Timestamp.from(clearedAt)))
+        .isEqualTo(1);
+    assertThat(
+            db.count(
+                "user_risk_flags WHERE user_id = ?::uuid AND cleared_at IS NULL"
+                    + " AND flagged_until > ?",
+                signal.data().userId(),
+                java.sql.Timestamp.from(NOW)))
+        .isZero();
   }
 }

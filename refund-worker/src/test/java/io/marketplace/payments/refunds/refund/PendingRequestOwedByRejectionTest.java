@@ -39,16 +39,7 @@ class PendingRequestOwedByRejectionTest {
     // Given a posting fee paid an hour ago whose owner asked for it back (as checkout-api's route
     // records it: pending, for what is left of the payment)
     var paid = h.paidListing(Duration.ofHours(1));
-    UUID request = UUID.randomUUID();
-    h.db()
-        .execute(
-            "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
-                + " amount_cents, reason, status, note) VALUES (?, ?, ?, ?, 500, 'user_request',"
-                + " 'pending', 'changed my mind')",
-            request,
-            paid.userId(),
-            paid.listingId(),
-            paid.paymentIntentId());
+    UUID request = h.pendingRequest(paid, 500);
 
     // When moderation rejects the listing
     h.reject(paid.listingId(), h.now());

@@ -42,7 +42,7 @@ class PendingRequestTakenBackTest {
   void shouldCloseAPendingRequestAsNotOwedWhenADashboardRefundTakesAllOfThePayment() {
     // Given a posting fee paid three days ago whose owner asked for it back, pending review
     var paid = h.paidListing(Duration.ofDays(3));
-    UUID request = pendingRequest(paid, 500);
+    UUID request = h.pendingRequest(paid, 500);
 
     // When the whole fee is refunded in Stripe's dashboard, told twice
     String stripeRefundId = StripeFixtures.newId("re");
@@ -72,7 +72,7 @@ class PendingRequestTakenBackTest {
   void shouldLeaveAPendingRequestForAnAdminWhenADashboardRefundTakesOnlyPartOfIt() {
     // Given a posting fee whose owner asked for all of it back, pending review
     var paid = h.paidListing(Duration.ofDays(3));
-    UUID request = pendingRequest(paid, 500);
+    UUID request = h.pendingRequest(paid, 500);
 
     // When 300 cents of it are refunded in Stripe's dashboard
     String stripeRefundId = StripeFixtures.newId("re");
@@ -94,7 +94,7 @@ class PendingRequestTakenBackTest {
   void shouldCloseAPendingRequestAsNotOwedWhenTheChargebackOfAllOfThePaymentIsLost() {
     // Given a posting fee whose owner asked for it back, pending review
     var paid = h.paidListing(Duration.ofDays(3));
-    UUID request = pendingRequest(paid, 500);
+    UUID request = h.pendingRequest(paid, 500);
 
     // When the customer disputes the whole fee
     String disputeId = StripeFixtures.newId("du");
@@ -125,21 +125,6 @@ class PendingRequestTakenBackTest {
   }
 
   /** A user's request of {@code amount}, as checkout-api's route records it. */
-  private static UUID pendingRequest(Harness.Paid paid, long amount) {
-    UUID request = UUID.randomUUID();
-    h.db()
-        .execute(
-            "INSERT INTO payment_refunds (id, user_id, listing_id, stripe_payment_intent_id,"
-                + " amount_cents, reason, status, note) VALUES (?, ?, ?, ?, ?, 'user_request',"
-                + " 'pending', 'changed my mind')",
-            request,
-            paid.userId(),
-            paid.listingId(),
-            paid.paymentIntentId(),
-            amount);
-    return request;
-  }
-
   private static String status(UUID request) {
     return (String)
         h.db()
