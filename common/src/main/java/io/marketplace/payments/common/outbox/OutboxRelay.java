@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -36,6 +37,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.slf4j.Logger;
@@ -60,9 +62,10 @@ import org.slf4j.LoggerFactory;
  * a pass each key's messages leave one at a time (see {@link #sendInOrder}), so one written after a
  * message refused for the first time is not sent in that pass either. A row this version cannot
  * publish (a destination a newer version added, during a rolling deploy) or cannot read is kept as
- * a refused one, its error noted, and the others go on. A pass that leaves a refused row behind
- * does not count as completed for {@code payments.outbox.stalled}, so the OutboxRelayStalled alert
- * fires while one waits.
+ * a refused one, its error noted, and the others go on. Rows that wait do not fill a pass: it reads
+ * on past them, up to {@link #LOOKAHEAD} rows. A pass that leaves a refused row behind does not
+ * count as completed for {@code payments.outbox.stalled}, so the OutboxRelayStalled alert fires
+ * while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -74,13 +77,24 @@ public final class OutboxRelay implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
   private static final long ADVISORY_LOCK = 0x6f7574626f78L; // "outbox"
 
-  /** Rows a pass reads at most. */
+  /**
+   * Rows a pass reads at once (a page); it reads another page only while it has fewer rows than
+   * this to send.
+   */
   private static final int BATCH = 500;
+
+  /**
+   * Rows a pass reads at most, in pages of {@link #BATCH}, to find rows to send past rows that wait
+   * (refused, resting, behind one refused): a topic that refuses every message (one this service
+   * may not write to, one a newer version added) leaves a row waiting for each message written for
+   * it, and a page of them held back every row behind them, of any topic, until it was sent.
+   */
+  static final int LOOKAHEAD = 20 * BATCH;
 
   /**
    * Messages a pass starts at most: rows are read while fewer than this many messages still to send
    * came before them (a row of many messages, a worker transaction's, is never split, and the first
-   * row of a pass is always read).
+   * row of a page is always read); messages that wait leave room for others.
    */
   private static final int MESSAGES = 5_000;
 
@@ -259,56 +273,53 @@ public final class OutboxRelay implements AutoCloseable {
                     .one();
             return new Pass(0, false, inFlow ? 0 : -1);
           }
-          List<Row> rows =
-              tx.createQuery(
-                      """
-                      SELECT o.seq, o.event_id, o.destination, o.message_key, o.event_type,
-                             o.payload, o.batch_ids, o.batch_destinations, o.batch_keys,
-                             o.batch_types, o.batch_payloads, o.acknowledged_ids, o.attempts,
-                             o.failed_at > now() - least(:maxRest, 100 * power(2, least(o.attempts, 16)))
-                                 * interval '1 millisecond' AS resting
-                      FROM (
-                          SELECT seq,
-                                 sum(pending) OVER (ORDER BY seq) - pending AS before
-                          FROM (SELECT seq,
-                                       coalesce(cardinality(batch_ids), 1)
-                                           - coalesce(cardinality(acknowledged_ids), 0) AS pending
-                                FROM outbox_events
-                                WHERE published_at IS NULL ORDER BY seq LIMIT :rows) AS oldest
-                      ) AS due
-                      JOIN outbox_events o USING (seq)
-                      WHERE due.before < :messages
-                      ORDER BY o.seq
-                      """)
-                  .bind("rows", BATCH)
-                  .bind("maxRest", MAX_REST_MILLIS)
-                  .bind("messages", MESSAGES)
-                  .map((rs, ctx) -> Row.of(rs))
-                  .list();
-          if (rows.isEmpty()) {
-            backlog.set(0);
-            return new Pass(0, false, 0);
-          }
           // a row refused before, or one this version cannot read, holds the keys of the messages
           // it has still to send, on their topics, until the broker takes them. A message of a
           // held key waits; the other messages of its row leave, each after the earlier ones of
-          // its key (sendInOrder), so a row waiting for one key holds back no other
+          // its key (sendInOrder), so a row waiting for one key holds back no other. Rows that
+          // wait do not fill the pass: it reads on past them, a page at a time, until it has a
+          // full pass to send, or has read LOOKAHEAD rows
           Set<String> heldKeys = new HashSet<>();
           List<Sending> sending = new ArrayList<>();
           int waiting = 0;
-          for (Row row : rows) {
-            List<Message> pending = row.pending();
-            List<Message> free =
-                pending.stream().filter(m -> !heldKeys.contains(m.order())).toList();
-            boolean behindOne = free.size() < pending.size();
-            if (row.attempts() > 0 || row.unreadable().isPresent()) {
-              pending.forEach(m -> heldKeys.add(m.order()));
+          int read = 0;
+          int toSend = 0;
+          long after = 0;
+          boolean more = false;
+          while (true) {
+            int budget = MESSAGES - toSend;
+            List<Row> page = page(tx, after, budget);
+            if (page.isEmpty()) {
+              more = false;
+              break;
             }
-            if (row.resting() || (row.unreadable().isPresent() ? behindOne : free.isEmpty())) {
-              waiting++;
-              continue;
+            long pending = 0;
+            for (Row row : page) {
+              List<Message> rowPending = row.pending();
+              pending += rowPending.size();
+              List<Message> free =
+                  rowPending.stream().filter(m -> !heldKeys.contains(m.order())).toList();
+              boolean behindOne = free.size() < rowPending.size();
+              if (row.attempts() > 0 || row.unreadable().isPresent()) {
+                rowPending.forEach(m -> heldKeys.add(m.order()));
+              }
+              if (row.resting() || (row.unreadable().isPresent() ? behindOne : free.isEmpty())) {
+                waiting++;
+                continue;
+              }
+              sending.add(new Sending(row, free));
+              toSend += free.size();
             }
-            sending.add(new Sending(row, free));
+            read += page.size();
+            after = page.get(page.size() - 1).seq();
+            more = page.size() == BATCH || pending >= budget;
+            if (!more || sending.size() >= BATCH || toSend >= MESSAGES || read >= LOOKAHEAD) {
+              break;
+            }
+          }
+          if (read == 0) {
+            backlog.set(0);
+            return new Pass(0, false, 0);
           }
           Map<Long, Outcome> outcomes = sendInOrder(sending);
           List<Long> done = new ArrayList<>();
@@ -375,10 +386,52 @@ public final class OutboxRelay implements AutoCloseable {
                 .execute();
           }
           published.increment(messages);
-          boolean full = messages > 0 && (rows.size() == BATCH || messages >= MESSAGES);
+          boolean full = messages > 0 && more;
           backlog.set(full ? messages : waiting);
           return new Pass(messages, full, waiting);
         });
+  }
+
+  /**
+   * The oldest rows still to publish after {@code after} (by {@code seq}): at most {@link #BATCH},
+   * read while fewer than {@code messages} messages still to send came before them in the page (its
+   * first row always). A row resting after a refusal is not sent in this pass: only its keys are
+   * read, not its payloads.
+   */
+  private static List<Row> page(Handle tx, long after, int messages) {
+    return tx.createQuery(
+            """
+            SELECT o.seq, o.event_id, o.destination, o.message_key, o.event_type,
+                   CASE WHEN r.resting THEN NULL ELSE o.payload END AS payload,
+                   o.batch_ids, o.batch_destinations, o.batch_keys, o.batch_types,
+                   CASE WHEN r.resting THEN NULL ELSE o.batch_payloads END AS batch_payloads,
+                   o.acknowledged_ids, o.attempts, r.resting
+            FROM (
+                SELECT seq,
+                       sum(pending) OVER (ORDER BY seq) - pending AS before
+                FROM (SELECT seq,
+                             coalesce(cardinality(batch_ids), 1)
+                                 - coalesce(cardinality(acknowledged_ids), 0) AS pending
+                      FROM outbox_events
+                      WHERE published_at IS NULL AND seq > :after
+                      ORDER BY seq LIMIT :rows) AS oldest
+            ) AS due
+            JOIN outbox_events o USING (seq)
+            CROSS JOIN LATERAL (
+                SELECT coalesce(
+                    o.failed_at > now() - least(:maxRest, 100 * power(2, least(o.attempts, 16)))
+                        * interval '1 millisecond',
+                    false) AS resting
+            ) AS r
+            WHERE due.before < :messages
+            ORDER BY o.seq
+            """)
+        .bind("after", after)
+        .bind("rows", BATCH)
+        .bind("maxRest", MAX_REST_MILLIS)
+        .bind("messages", messages)
+        .map((rs, ctx) -> Row.of(rs))
+        .list();
   }
 
   /**
@@ -726,7 +779,12 @@ public final class OutboxRelay implements AutoCloseable {
         String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
         String[] keys = (String[]) rs.getArray("batch_keys").getArray();
         String[] types = (String[]) rs.getArray("batch_types").getArray();
-        List<String> payloads = RecordSeparated.split(rs.getString("batch_payloads"));
+        String joined = rs.getString("batch_payloads");
+        // a resting row is not sent in this pass: its payloads are not read
+        List<String> payloads =
+            joined == null && resting
+                ? Collections.nCopies(eventIds.length, null)
+                : RecordSeparated.split(joined);
         List<Message> messages = new ArrayList<>(eventIds.length);
         for (int i = 0; i < eventIds.length; i++) {
           messages.add(

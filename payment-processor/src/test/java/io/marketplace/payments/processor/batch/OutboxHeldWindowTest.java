@@ -108,6 +108,45 @@ class OutboxHeldWindowTest {
     }
   }
 
+  @Test
+  void shouldPublishPastMoreWaitingRowsThanAPassReadsAtOnce() {
+    // Given more rows than a pass reads at once, each of a key of its own, for a destination a
+    // newer version added (written by it during a rolling deploy, or a topic this service may
+    // not write to): each is refused, and rests, and keeps its place
+    int refusedRows = 1_200;
+    db.execute(
+        "INSERT INTO outbox_events (event_id, destination, message_key, event_type, payload)"
+            + " SELECT gen_random_uuid(), 'SETTLEMENTS', 'user-' || g, 'settlement.made', '{}'"
+            + " FROM generate_series(1, ?) AS g",
+        refusedRows);
+    String topic = topics.paymentEvents().name();
+    try (Producer<String, byte[]> producer =
+            new KafkaProducer<>(OutboxRelay.producerSettings(kafka, "outbox-lookahead"));
+        OutboxRelay relay =
+            new OutboxRelay(
+                    db.jdbi(),
+                    producer,
+                    topics,
+                    Duration.ofMillis(50),
+                    new SimpleMeterRegistry(),
+                    "lookahead")
+                .start()) {
+      // When a transaction writes an event of another key, behind all of them
+      OutboxRows.Row other = message("listing-c", "{}");
+      appendRow(List.of(other));
+
+      // Then it is published while they wait
+      client.awaitRecord(topic, r -> eventId(r).equals(other.id().toString()), WAIT);
+      // And every one of them is still there, refused, none lost
+      assertThat(
+              db.count(
+                  "outbox_events WHERE destination = 'SETTLEMENTS' AND last_error IS NOT NULL"))
+          .isEqualTo(refusedRows);
+      assertThat(db.count("outbox_events WHERE destination = 'SETTLEMENTS'"))
+          .isEqualTo(refusedRows);
+    }
+  }
+
   private List<String> eventIdsOf(String topic, String key) {
     return client.readAll(topic).stream()
         .filter(r -> key.equals(r.key()))
