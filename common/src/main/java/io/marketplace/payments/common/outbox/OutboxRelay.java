@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * message refused for the first time is not sent in that pass either. A row this version cannot
  * publish (a destination a newer version added, during a rolling deploy) or cannot read is kept as
  * a refused one, its error noted, and the others go on. Rows that wait do not fill a pass: it reads
- * on past them, up to {@link #LOOKAHEAD} rows. A pass that leaves a refused row behind does not
+ * on past them, up to {@link #LOOKAHEAD} pages. A pass that leaves a refused row behind does not
  * count as completed for {@code payments.outbox.stalled}, so the OutboxRelayStalled alert fires
  * while one waits.
  *
@@ -84,12 +84,12 @@ public final class OutboxRelay implements AutoCloseable {
   private static final int BATCH = 500;
 
   /**
-   * Rows a pass reads at most, in pages of {@link #BATCH}, to find rows to send past rows that wait
-   * (refused, resting, behind one refused): a topic that refuses every message (one this service
-   * may not write to, one a newer version added) leaves a row waiting for each message written for
-   * it, and a page of them held back every row behind them, of any topic, until it was sent.
+   * Pages a pass reads at most, to find rows to send past rows that wait (refused, resting, behind
+   * one refused): a topic that refuses every message (one this service may not write to, one a
+   * newer version added) leaves a row waiting for each message written for it, and a page of them
+   * held back every row behind them, of any topic, until it was sent. Up to 10,000 rows.
    */
-  static final int LOOKAHEAD = 20 * BATCH;
+  static final int LOOKAHEAD = 20;
 
   /**
    * Messages a pass starts at most: rows are read while fewer than this many messages still to send
@@ -278,11 +278,12 @@ public final class OutboxRelay implements AutoCloseable {
           // held key waits; the other messages of its row leave, each after the earlier ones of
           // its key (sendInOrder), so a row waiting for one key holds back no other. Rows that
           // wait do not fill the pass: it reads on past them, a page at a time, until it has a
-          // full pass to send, or has read LOOKAHEAD rows
+          // full pass to send, or has read LOOKAHEAD pages
           Set<String> heldKeys = new HashSet<>();
           List<Sending> sending = new ArrayList<>();
           int waiting = 0;
           int read = 0;
+          int pages = 0;
           int toSend = 0;
           long after = 0;
           boolean more = false;
@@ -311,9 +312,10 @@ public final class OutboxRelay implements AutoCloseable {
               toSend += free.size();
             }
             read += page.size();
+            pages++;
             after = page.get(page.size() - 1).seq();
             more = page.size() == BATCH || pending >= budget;
-            if (!more || sending.size() >= BATCH || toSend >= MESSAGES || read >= LOOKAHEAD) {
+            if (!more || sending.size() >= BATCH || toSend >= MESSAGES || pages >= LOOKAHEAD) {
               break;
             }
           }
