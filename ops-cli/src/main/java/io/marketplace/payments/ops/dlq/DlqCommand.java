@@ -260,7 +260,10 @@ public final class DlqCommand implements Runnable {
         refusals.forEach(refusal -> err.println("refused: " + refusal));
         err.flush();
         int exitCode = refusals.isEmpty() ? 0 : 1;
+        Redriver redriver =
+            new Redriver(kafka, context.kafkaTimeout(), database.jdbi(), operator());
         if (dryRun) {
+          redriver.requireSources(sendable, "dry run: nothing sent");
           sendable.forEach(
               l ->
                   out.println(
@@ -277,9 +280,7 @@ public final class DlqCommand implements Runnable {
           out.flush();
           return exitCode;
         }
-        Redriver.Outcome done =
-            new Redriver(kafka, context.kafkaTimeout(), database.jdbi(), operator())
-                .redrive(sendable, out, err);
+        Redriver.Outcome done = redriver.redrive(sendable, out, err);
         out.println(
             "redriven "
                 + done.sent()

@@ -61,14 +61,7 @@ public final class Redriver {
     if (letters.isEmpty()) {
       return new Outcome(sent, busy);
     }
-    // a source topic deleted since, or named under another prefix: a send would wait out its
-    // metadata and blame Kafka, or a broker that creates topics on first use would make one no
-    // worker reads
-    CommandKafka.requireTopics(
-        kafka,
-        letters.stream().map(letter -> sourceOf(letter).name()).distinct().toList(),
-        sendTimeout,
-        "nothing redriven");
+    requireSources(letters, "nothing redriven");
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(CommandKafka.producer(kafka, "payments-cli-redrive", sendTimeout))) {
       for (DeadLetter letter : letters) {
@@ -132,6 +125,24 @@ public final class Redriver {
     }
     out.flush();
     return new Outcome(sent, busy);
+  }
+
+  /**
+   * Refuses when a source topic of {@code letters} is missing from the cluster, saying {@code
+   * outcome}: a source topic deleted since, or named under another prefix. A send would wait out
+   * its metadata and blame Kafka, or a broker that creates topics on first use would make one no
+   * worker reads. A dry run checks it too, so that it does not promise a redrive the real run
+   * refuses.
+   */
+  public void requireSources(List<DeadLetter> letters, String outcome) {
+    if (letters.isEmpty()) {
+      return;
+    }
+    CommandKafka.requireTopics(
+        kafka,
+        letters.stream().map(letter -> sourceOf(letter).name()).distinct().toList(),
+        sendTimeout,
+        outcome);
   }
 
   /** How long a claim waits for another run's: that run's send, and a margin. */

@@ -494,6 +494,40 @@ class DlqCommandTest {
     Await.until(WAIT, "the once busy one applied", () -> applied("evt_in_other_hands") == 1);
   }
 
+  @Test
+  @Order(11)
+  void shouldRefuseInADryRunAsTheRedriveWouldWhenTheSourceTopicWasDeleted() {
+    // Given a dead letter whose source topic an operator deleted since (the dead-letter topic kept)
+    Topics deleted = TestInfra.freshTopics();
+    kafka.send(
+        deleted.stripeEvents().dlq(),
+        "pi_deleted_source_dry",
+        "{\"id\":\"evt_deleted_source_dry\"}",
+        Map.of(
+            RecordHeaders.SOURCE_TOPIC,
+            deleted.stripeEvents().name(),
+            RecordHeaders.CONSUMER,
+            consumer,
+            RecordHeaders.STRIPE_EVENT_ID,
+            "evt_deleted_source_dry"));
+    TestInfra.deleteTopic(deleted.stripeEvents());
+    Cli deployment = new Cli().kafka(deleted).database(db).set("KAFKA_COMMAND_TIMEOUT", "5s");
+
+    // When the operator previews the redrive, then runs it
+    Cli.Result dryRun = deployment.run("dlq", "redrive", "--all", "--dry-run");
+    Cli.Result redrive = deployment.run("dlq", "redrive", "--all");
+
+    // Then the preview fails as the redrive does, naming the missing topic, rather than promise
+    // a redrive the real run refuses
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(1);
+    assertThat(dryRun.exitCode()).as(dryRun.toString()).isEqualTo(1);
+    assertThat(dryRun.err())
+        .contains("the cluster has no topic " + deleted.stripeEvents().name())
+        .doesNotContain("did not answer");
+    assertThat(dryRun.out()).doesNotContain("would redrive");
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_deleted_source_dry")).isZero();
+  }
+
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
     deliver(eventId, "payment_intent.succeeded", paymentIntentId, paymentType);
   }
