@@ -63,6 +63,7 @@ public final class Replayer {
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));
     refuseStreamsApplication(group, groupTopics);
+    refuseOtherThanWorkers(group, groupTopics);
     List<TopicPartition> partitions = groups.partitionsOf(groupTopics);
     step("reading offsets of " + partitions.size() + " partitions of " + groupTopics);
     Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
@@ -136,6 +137,33 @@ public final class Replayer {
               + "): a rewind would count again what its state stores already hold; reset it"
               + " with Kafka's streams application reset tool into fresh state instead (runbook,"
               + " \"Replay after a bad deploy\")");
+    }
+  }
+
+  /**
+   * Only the workers of this deployment skip, on re-reading, what they applied before: each records
+   * an event as applied in the transaction that applies it. A group that reads another topic is not
+   * one of them (a downstream service's on the payment events, say, or a worker of a deployment
+   * under another {@code KAFKA_TOPIC_PREFIX}): rewound, it would act again on what it already did.
+   */
+  private void refuseOtherThanWorkers(String group, Set<String> groupTopics) {
+    Set<String> read = new TreeSet<>();
+    Set<String> all = new TreeSet<>();
+    topics.all().forEach(t -> all.add(t.name()));
+    topics.all().stream()
+        .filter(t -> !t.name().endsWith(".dlq") && all.contains(t.dlq().name()))
+        .forEach(t -> read.add(t.name()));
+    List<String> others = groupTopics.stream().filter(t -> !read.contains(t)).toList();
+    if (!others.isEmpty()) {
+      throw new OperatorError(
+          "consumer group "
+              + group
+              + " reads "
+              + String.join(", ", others)
+              + ", which no worker of this deployment reads (they read "
+              + String.join(", ", read)
+              + "): it is no worker's group, and a rewind would make it act again on what it"
+              + " already did; nothing changed. Is KAFKA_TOPIC_PREFIX that of the workers?");
     }
   }
 

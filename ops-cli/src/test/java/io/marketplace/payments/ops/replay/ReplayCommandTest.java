@@ -296,6 +296,37 @@ class ReplayCommandTest {
     assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
   }
 
+  /**
+   * A group that reads a topic no worker of the deployment reads (a downstream service's, on the
+   * payment events the system announces) does not skip what it applied before: a rewind would make
+   * it act again, whatever the plan promised.
+   */
+  @Test
+  void shouldRefuseAndCommitNothingWhenTheGroupReadsATopicNoWorkerReads() {
+    // Given a downstream service's group that has read the payment events
+    String paymentEvents = topics.paymentEvents().name();
+    KafkaTopics.createTopics(
+        TestInfra.kafka().bootstrapServers(),
+        Map.of(paymentEvents, 1),
+        Map.of("retention.ms", "-1"));
+    produce(paymentEvents, 0, OLD, 2);
+    consumeAndCommit(group, paymentEvents, 2);
+    Map<TopicPartition, Long> before = committed();
+
+    // When an operator names it, taking it for a worker's
+    Cli.Result dryRun = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
+    Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
+
+    // Then both refuse, naming the topic, and its offsets are as they were
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err()).contains(paymentEvents).contains("no worker");
+    assertThat(result.out()).doesNotContain("rewound");
+    assertThat(dryRun.exitCode()).as(dryRun.toString()).isEqualTo(1);
+    assertThat(committed())
+        .isEqualTo(before)
+        .containsEntry(new TopicPartition(paymentEvents, 0), 2L);
+  }
+
   @Test
   void shouldListKnownGroupsWhenConsumerGroupUnknown() {
     // Given
@@ -326,6 +357,10 @@ class ReplayCommandTest {
   // ---- helpers
 
   private void produce(int partition, Instant timestamp, int count) {
+    produce(topic, partition, timestamp, count);
+  }
+
+  private void produce(String topic, int partition, Instant timestamp, int count) {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -349,6 +384,10 @@ class ReplayCommandTest {
 
   /** Reads as the group until {@code expected} records came, commits, leaves; returns the count. */
   private int consumeAndCommit(String groupId, int expected) {
+    return consumeAndCommit(groupId, topic, expected);
+  }
+
+  private int consumeAndCommit(String groupId, String topic, int expected) {
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(kafka.consumerConfig(groupId))) {
       consumer.subscribe(List.of(topic));
