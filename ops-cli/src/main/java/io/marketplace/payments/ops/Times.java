@@ -12,10 +12,10 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 
 /**
- * The times and durations operators type. A point in time is ISO-8601 ({@code
- * 2026-03-01T10:00:00Z}, with an offset, or without one meaning UTC), a date ({@code 2026-03-01},
- * midnight UTC), or a duration meaning that long ago ({@code 90m}, {@code 24h}, {@code 7d}, {@code
- * PT2H}). A value that is neither, or a negative duration, is a {@link UsageError}.
+ * The times and durations operators type. A point in time is ISO-8601 with its zone ({@code
+ * 2026-03-01T10:00:00Z}, or with an offset), a date ({@code 2026-03-01}, midnight UTC), or a
+ * duration meaning that long ago ({@code 90m}, {@code 24h}, {@code 7d}, {@code PT2H}). A value that
+ * is neither, a date and time without a zone, or a negative duration, is a {@link UsageError}.
  */
 public final class Times {
 
@@ -36,7 +36,7 @@ public final class Times {
       try {
         return OffsetDateTime.parse(value).toInstant();
       } catch (DateTimeParseException e) {
-        return LocalDateTime.parse(value).toInstant(ZoneOffset.UTC);
+        LocalDateTime.parse(value); // parses: a date and time without its zone, refused below
       }
     } catch (DateTimeException | IllegalArgumentException e) {
       // DateTimeException: not only a text that does not parse, but a duration ago that reaches
@@ -47,6 +47,23 @@ public final class Times {
               + "' is not a time: use 2026-03-01T10:00:00Z, 2026-03-01, or a duration ago such as"
               + " 24h or 7d");
     }
+    throw noZone(text, value);
+  }
+
+  /**
+   * A date and time without a zone is a wall clock's, of a zone not said: taken as UTC, an operator
+   * east of UTC would replay or reconcile from hours after the moment meant, and what lies between
+   * would never be looked at.
+   */
+  private static UsageError noZone(String text, String value) {
+    return new UsageError(
+        "'"
+            + text
+            + "' has no zone: write it as "
+            + value
+            + "Z for UTC, or with the offset of the clock it was read from, such as "
+            + value
+            + "+01:00");
   }
 
   /**

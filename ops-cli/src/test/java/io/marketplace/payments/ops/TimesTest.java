@@ -20,8 +20,6 @@ class TimesTest {
         .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
     assertThat(Times.parseInstant("2026-03-01T10:30:00+02:00", CLOCK))
         .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
-    assertThat(Times.parseInstant("2026-03-01T08:30", CLOCK))
-        .isEqualTo(Instant.parse("2026-03-01T08:30:00Z"));
     assertThat(Times.parseInstant("2026-03-01", CLOCK))
         .isEqualTo(Instant.parse("2026-03-01T00:00:00Z"));
     assertThat(Times.parseInstant("24h", CLOCK)).isEqualTo(NOW.minus(Duration.ofHours(24)));
@@ -35,6 +33,14 @@ class TimesTest {
         .hasMessageContaining("2026-03-01T10:00:00Z");
     assertThatThrownBy(() -> Times.parseDuration("5 minutes"))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void shouldTellWrongUsageWhenADateAndTimeHasNoZone() {
+    assertThatThrownBy(() -> Times.parseInstant("2026-03-01T08:30", CLOCK))
+        .isInstanceOf(UsageError.class)
+        .hasMessageContaining("'2026-03-01T08:30' has no zone")
+        .hasMessageContaining("2026-03-01T08:30Z");
   }
 
   @Test

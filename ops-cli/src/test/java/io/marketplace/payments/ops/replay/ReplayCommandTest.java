@@ -210,6 +210,31 @@ class ReplayCommandTest {
     assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
   }
 
+  /**
+   * A time without a zone is a wall-clock time of some zone: read as UTC, an operator east of UTC
+   * rewinds to hours after the deploy they meant, and the records between are never re-read.
+   */
+  @Test
+  void shouldRefuseAndCommitNothingWhenTimeHasNoZone() {
+    // Given a group that has read the three records of partition 0
+    produce(0, OLD, 3);
+    consumeAndCommit(group, 3);
+    Map<TopicPartition, Long> before = committed();
+
+    // When the operator types the deploy time as the wall clock showed it
+    Cli.Result result =
+        cli.run("replay", "--consumer", group, "--to-datetime", "2026-03-01T07:30:00");
+
+    // Then it is wrong usage, saying how to write the zone, and the group's offsets are as they
+    // were
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+    assertThat(result.err())
+        .contains("'2026-03-01T07:30:00' has no zone")
+        .contains("2026-03-01T07:30:00Z");
+    assertThat(result.out()).doesNotContain("rewound");
+    assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
+  }
+
   @Test
   void shouldRewindOnlyNamedPartitionsWhenToOffset() {
     // Given
