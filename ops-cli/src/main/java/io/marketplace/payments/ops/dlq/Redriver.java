@@ -18,6 +18,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
@@ -67,6 +68,7 @@ public final class Redriver {
       for (DeadLetter letter : letters) {
         ProducerRecord<String, byte[]> record = recordFor(letter);
         RecordMetadata where;
+        RecordMetadata[] sentAs = {null};
         try {
           where =
               inTransaction(
@@ -83,11 +85,16 @@ public final class Redriver {
                     // claim, and a crash after the send at worst allows a second send, which the
                     // worker skips as already applied
                     RecordMetadata metadata = send(producer, record, letter);
+                    sentAs[0] = metadata;
                     Redrives.sentTo(tx, letter, metadata.partition(), metadata.offset());
                     return metadata;
                   });
-        } catch (UnableToExecuteStatementException e) {
-          if (!Redrives.isWaitGivenUp(e)) {
+        } catch (JdbiException e) {
+          if (sentAs[0] != null) {
+            throw sentButNotRecorded(letter, sentAs[0], sent, e);
+          }
+          if (!(e instanceof UnableToExecuteStatementException statement)
+              || !Redrives.isWaitGivenUp(statement)) {
             throw e;
           }
           busy++;
@@ -143,6 +150,37 @@ public final class Redriver {
         letters.stream().map(letter -> sourceOf(letter).name()).distinct().toList(),
         sendTimeout,
         outcome);
+  }
+
+  /**
+   * The record is back on its topic, and the worker applies it, but its redrive was not recorded:
+   * the operator must not take the failure for "not sent" and apply the event some other way.
+   */
+  private static OperatorError sentButNotRecorded(
+      DeadLetter letter, RecordMetadata where, int sentBefore, JdbiException e) {
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    String reason = String.valueOf(root.getMessage()).lines().findFirst().orElse("");
+    return new OperatorError(
+        letter.coordinates()
+            + " ("
+            + Text.printable(letter.eventId())
+            + ") was sent to "
+            + where.topic()
+            + "/"
+            + where.partition()
+            + "/"
+            + where.offset()
+            + ", but the database failed to record its redrive ("
+            + reason
+            + "), so it may still be listed as waiting. Do not apply it by hand: the worker applies"
+            + " the record sent, and skips it if it is redriven again. "
+            + sentBefore
+            + " redriven before it; the others were not sent: run again once the database"
+            + " answers",
+        e);
   }
 
   /** How long a claim waits for another run's: that run's send, and a margin. */

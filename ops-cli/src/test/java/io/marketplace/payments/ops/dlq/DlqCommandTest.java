@@ -528,6 +528,83 @@ class DlqCommandTest {
     assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_deleted_source_dry")).isZero();
   }
 
+  /**
+   * The database fails once the record is back on its topic, before the redrive is recorded: the
+   * operator must learn that it was sent (the worker applies it), not read a bare failure and apply
+   * the event by hand.
+   */
+  @Test
+  @Order(12)
+  void shouldSayTheRecordWasSentWhenTheDatabaseFailsToRecordItsRedrive() {
+    // Given a dead letter, and a database that fails to record where a redrive was sent
+    bugFixed.set(false);
+    deliver("evt_sent_unrecorded", "pi_sent_unrecorded", "promotion_featured");
+    kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_sent_unrecorded".equals(r.key()), WAIT);
+    bugFixed.set(true);
+    db.execute(
+        """
+        CREATE FUNCTION fail_redrive_record() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$
+        """);
+    db.execute(
+        "CREATE TRIGGER fail_redrive_record BEFORE UPDATE ON dlq_redrives"
+            + " FOR EACH ROW EXECUTE FUNCTION fail_redrive_record()");
+    Cli.Result redrive;
+    try {
+      // When the operator redrives it
+      redrive = cli.run("dlq", "redrive", "--event-id", "evt_sent_unrecorded");
+    } finally {
+      db.execute("DROP TRIGGER fail_redrive_record ON dlq_redrives");
+      db.execute("DROP FUNCTION fail_redrive_record()");
+    }
+
+    // Then it fails in one line that says the record was sent and what to do, and the worker
+    // applies the event once
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(1);
+    assertThat(redrive.err())
+        .contains("(evt_sent_unrecorded) was sent to " + topics.stripeEvents().name())
+        .contains("No space left on device")
+        .doesNotContain("\tat ");
+    Await.until(WAIT, "the redriven event applied", () -> applied("evt_sent_unrecorded") == 1);
+
+    // And redriving it again, as the message allows, applies nothing twice
+    Cli.Result again = cli.run("dlq", "redrive", "--event-id", "evt_sent_unrecorded");
+    assertThat(again.exitCode()).as(again.toString()).isZero();
+    java.util.regex.Matcher sent =
+        java.util.regex.Pattern.compile(
+                java.util.regex.Pattern.quote(topics.stripeEvents().name()) + "/(\\d+)/(\\d+)")
+            .matcher(again.out());
+    assertThat(sent.find()).as(again.toString()).isTrue();
+    org.apache.kafka.common.TopicPartition partition =
+        new org.apache.kafka.common.TopicPartition(
+            topics.stripeEvents().name(), Integer.parseInt(sent.group(1)));
+    long offset = Long.parseLong(sent.group(2));
+    Await.until(WAIT, "the second copy read", () -> committed(partition) > offset);
+    assertThat(applied("evt_sent_unrecorded")).isEqualTo(1);
+    assertThat(
+            kafka.readAll(topics.stripeEvents().dlq()).stream()
+                .filter(r -> "pi_sent_unrecorded".equals(r.key())))
+        .hasSize(1);
+  }
+
+  private long committed(org.apache.kafka.common.TopicPartition partition) {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of(
+                org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                TestInfra.kafka().bootstrapServers()))) {
+      var offset =
+          admin
+              .listConsumerGroupOffsets(consumer)
+              .partitionsToOffsetAndMetadata()
+              .get(30, java.util.concurrent.TimeUnit.SECONDS)
+              .get(partition);
+      return offset == null ? -1 : offset.offset();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private void deliver(String eventId, String paymentIntentId, String paymentType) {
     deliver(eventId, "payment_intent.succeeded", paymentIntentId, paymentType);
   }
