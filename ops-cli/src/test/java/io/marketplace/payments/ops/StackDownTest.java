@@ -55,6 +55,31 @@ class StackDownTest {
   }
 
   @Test
+  void shouldSayInOneLineThatTheDatabaseFailedWhenRedrivingDeadLetters() {
+    // Given Kafka up, with the deployment's topics, and PostgreSQL down
+    Cli kafkaUp =
+        new Cli()
+            .kafka(io.marketplace.payments.testsupport.TestInfra.freshTopics())
+            .set("KAFKA_COMMAND_TIMEOUT", "3s")
+            .set("DATABASE_URL", "jdbc:postgresql://127.0.0.1:" + closed + "/payments")
+            .set("DATABASE_USER", "payments")
+            .set("DATABASE_PASSWORD", "Vq8yT3nKp0ZrW6sLx2Jd");
+
+    // When
+    Cli.Result redrive = kafkaUp.run("dlq", "redrive", "--all");
+
+    // Then one line says the database failed and that nothing was sent, without a stack trace
+    assertThat(redrive.exitCode()).as(redrive.toString()).isEqualTo(PaymentsCli.REFUSED);
+    List<String> lines = lines(redrive.err());
+    assertThat(lines.getLast())
+        .as(redrive.toString())
+        .startsWith("payments dlq redrive: the database failed")
+        .contains("DATABASE_URL")
+        .contains("nothing else was sent");
+    assertThat(redrive.err()).doesNotContain("\tat ");
+  }
+
+  @Test
   void shouldSayInOneLineThatKafkaDidNotAnswerWhenReplaying() {
     // When
     Cli.Result replay =

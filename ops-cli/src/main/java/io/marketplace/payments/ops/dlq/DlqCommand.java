@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.jdbi.v3.core.JdbiException;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -302,7 +303,23 @@ public final class DlqCommand implements Runnable {
         }
         out.flush();
         return exitCode;
+      } catch (JdbiException e) {
+        out.flush();
+        throw new OperatorError(
+            "the database failed ("
+                + firstLine(e)
+                + "): is DATABASE_URL right, and is PostgreSQL running? What is listed above as"
+                + " redriven was sent and recorded; nothing else was sent",
+            e);
       }
+    }
+
+    private static String firstLine(Throwable e) {
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      return String.valueOf(root.getMessage()).lines().findFirst().orElse("");
     }
 
     private static String operator() {
