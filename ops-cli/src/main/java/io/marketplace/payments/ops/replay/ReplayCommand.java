@@ -124,6 +124,17 @@ public final class ReplayCommand implements Callable<Integer> {
         out.flush();
         return 0;
       }
+      if (plan.totalToReread() == 0) {
+        // where no record is to be re-read, a commit would change nothing the worker reads
+        out.println(
+            "nothing to re-read: "
+                + consumer
+                + " already resumes at or before the target on every partition; nothing changed."
+                + " Start it again; if records were to be re-read, check the target (a time too"
+                + " late?) with --dry-run");
+        out.flush();
+        return 0;
+      }
       replayer.apply(plan, "replay by payments command line at " + context.clock().instant());
       out.println(
           "rewound "

@@ -235,6 +235,32 @@ class ReplayCommandTest {
     assertThat(committed()).isEqualTo(before).containsEntry(new TopicPartition(topic, 0), 3L);
   }
 
+  /**
+   * A time after every record the group has read (a day too late, say) re-reads nothing: the
+   * operator is told so, not that the group was rewound.
+   */
+  @Test
+  void shouldSayNothingWasRewoundWhenNothingIsToBeReRead() {
+    // Given a group that has read three old records of partition 0
+    produce(0, OLD, 3);
+    consumeAndCommit(group, 3);
+    Map<TopicPartition, Long> before = committed();
+
+    // When the operator replays from a time after all of them
+    Cli.Result result =
+        cli.run("replay", "--consumer", group, "--to-datetime", "2026-03-01T10:00:00Z");
+
+    // Then it says that nothing is to be re-read and nothing changed, and the offsets are as they
+    // were
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out())
+        .contains("total: 0 records to re-read")
+        .contains("nothing to re-read: " + group + " already resumes at or before")
+        .contains("nothing changed")
+        .doesNotContain("rewound");
+    assertThat(committed()).isEqualTo(before);
+  }
+
   @Test
   void shouldRewindOnlyNamedPartitionsWhenToOffset() {
     // Given
