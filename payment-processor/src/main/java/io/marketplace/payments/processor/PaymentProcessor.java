@@ -191,6 +191,8 @@ public final class PaymentProcessor implements AutoCloseable {
 
   @Override
   public void close() {
+    // the workers stop side by side; the closer then waits for each in turn
+    workers.forEach(StreamWorker::requestStop);
     closer.close();
   }
 }

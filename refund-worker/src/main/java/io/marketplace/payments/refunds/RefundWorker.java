@@ -276,6 +276,8 @@ public final class RefundWorker implements AutoCloseable {
 
   @Override
   public void close() {
+    // the workers stop side by side; the closer then waits for each in turn
+    workers.forEach(StreamWorker::requestStop);
     closer.close();
   }
 }

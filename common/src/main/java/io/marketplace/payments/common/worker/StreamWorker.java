@@ -747,13 +747,23 @@ public final class StreamWorker implements AutoCloseable {
     return doubled.compareTo(options.maxBackoff()) > 0 ? options.maxBackoff() : doubled;
   }
 
-  @Override
-  public void close() {
+  /**
+   * Asks the worker to stop, without waiting for it: a service running several workers asks each of
+   * them before {@link #close() closing} them one by one, so that they leave their groups side by
+   * side (each consumer's close waits for the answer to its last fetch, which the broker may hold
+   * for its fetch wait) and the service stops in the time of one of them, not the sum.
+   */
+  public void requestStop() {
     running = false;
     Consumer<String, byte[]> c = consumer;
     if (c != null) {
       c.wakeup();
     }
+  }
+
+  @Override
+  public void close() {
+    requestStop();
     try {
       if (!stopped.await(30, TimeUnit.SECONDS)) {
         log.warn("worker {} did not stop within 30 s", options.consumer());
