@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -101,7 +102,8 @@ public final class KafkaTestClient implements AutoCloseable {
   public List<ConsumerRecord<String, byte[]>> readAll(
       String topic, Predicate<List<ConsumerRecord<String, byte[]>>> until, Duration timeout) {
     List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = newReader()) {
+    KafkaConsumer<String, byte[]> consumer = newReader();
+    try {
       List<TopicPartition> partitions = partitions(consumer, topic);
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
@@ -109,6 +111,8 @@ public final class KafkaTestClient implements AutoCloseable {
       while (!until.test(records) && System.nanoTime() - deadline < 0) {
         consumer.poll(POLL).forEach(records::add);
       }
+    } finally {
+      closeAtOnce(consumer);
     }
     return records;
   }
@@ -116,7 +120,8 @@ public final class KafkaTestClient implements AutoCloseable {
   /** Every record {@code topic} holds now: reads from the beginning up to the current end. */
   public List<ConsumerRecord<String, byte[]>> readAll(String topic) {
     List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = newReader()) {
+    KafkaConsumer<String, byte[]> consumer = newReader();
+    try {
       List<TopicPartition> partitions = partitions(consumer, topic);
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
@@ -128,6 +133,8 @@ public final class KafkaTestClient implements AutoCloseable {
         }
         consumer.poll(POLL).forEach(records::add);
       }
+    } finally {
+      closeAtOnce(consumer);
     }
     return records;
   }
@@ -290,6 +297,16 @@ public final class KafkaTestClient implements AutoCloseable {
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     return new KafkaConsumer<>(config);
+  }
+
+  /**
+   * Closes a reader without waiting. It belongs to no group and commits nothing, and a graceful
+   * close would only wait for the answer to the fetch it left at the broker, which the broker holds
+   * for its fetch wait (half a second) once the topic has nothing more: half a second on every
+   * read, many times in a test that polls a topic.
+   */
+  private static void closeAtOnce(KafkaConsumer<String, byte[]> consumer) {
+    consumer.close(CloseOptions.timeout(Duration.ZERO));
   }
 
   private static List<TopicPartition> partitions(
