@@ -411,19 +411,7 @@ class DlqCommandTest {
   @Order(9)
   void shouldNameTheMissingSourceTopicAndSendNothingWhenTheSourceTopicWasDeleted() {
     // Given a dead letter whose source topic an operator deleted since (the dead-letter topic kept)
-    Topics deleted = TestInfra.freshTopics();
-    kafka.send(
-        deleted.stripeEvents().dlq(),
-        "pi_deleted_source",
-        "{\"id\":\"evt_deleted_source\"}",
-        Map.of(
-            RecordHeaders.SOURCE_TOPIC,
-            deleted.stripeEvents().name(),
-            RecordHeaders.CONSUMER,
-            consumer,
-            RecordHeaders.STRIPE_EVENT_ID,
-            "evt_deleted_source"));
-    TestInfra.deleteTopic(deleted.stripeEvents());
+    Topics deleted = deadLetterOfADeletedTopic("pi_deleted_source", "evt_deleted_source");
 
     // When the operator redrives it
     Cli.Result redrive =
@@ -498,19 +486,7 @@ class DlqCommandTest {
   @Order(11)
   void shouldRefuseInADryRunAsTheRedriveWouldWhenTheSourceTopicWasDeleted() {
     // Given a dead letter whose source topic an operator deleted since (the dead-letter topic kept)
-    Topics deleted = TestInfra.freshTopics();
-    kafka.send(
-        deleted.stripeEvents().dlq(),
-        "pi_deleted_source_dry",
-        "{\"id\":\"evt_deleted_source_dry\"}",
-        Map.of(
-            RecordHeaders.SOURCE_TOPIC,
-            deleted.stripeEvents().name(),
-            RecordHeaders.CONSUMER,
-            consumer,
-            RecordHeaders.STRIPE_EVENT_ID,
-            "evt_deleted_source_dry"));
-    TestInfra.deleteTopic(deleted.stripeEvents());
+    Topics deleted = deadLetterOfADeletedTopic("pi_deleted_source_dry", "evt_deleted_source_dry");
     Cli deployment = new Cli().kafka(deleted).database(db).set("KAFKA_COMMAND_TIMEOUT", "5s");
 
     // When the operator previews the redrive, then runs it
@@ -629,5 +605,26 @@ class DlqCommandTest {
 
   private long applied(String eventId) {
     return db.count("webhook_events WHERE event_id = ?", eventId);
+  }
+
+  /**
+   * Topics of their own whose {@code stripe.events.v1} was deleted after one of its events became a
+   * dead letter (the dead-letter topic kept), as an operator may leave them.
+   */
+  private Topics deadLetterOfADeletedTopic(String key, String eventId) {
+    Topics deleted = TestInfra.freshTopics();
+    kafka.send(
+        deleted.stripeEvents().dlq(),
+        key,
+        "{\"id\":\"" + eventId + "\"}",
+        Map.of(
+            RecordHeaders.SOURCE_TOPIC,
+            deleted.stripeEvents().name(),
+            RecordHeaders.CONSUMER,
+            consumer,
+            RecordHeaders.STRIPE_EVENT_ID,
+            eventId));
+    TestInfra.deleteTopic(deleted.stripeEvents());
+    return deleted;
   }
 }

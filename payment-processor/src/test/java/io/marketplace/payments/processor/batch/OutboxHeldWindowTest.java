@@ -57,15 +57,7 @@ class OutboxHeldWindowTest {
     appendRow(List.of(refused));
     try (Producer<String, byte[]> producer =
             new KafkaProducer<>(OutboxRelay.producerSettings(kafka, "outbox-window"));
-        OutboxRelay relay =
-            new OutboxRelay(
-                    db.jdbi(),
-                    producer,
-                    topics,
-                    Duration.ofMillis(50),
-                    new SimpleMeterRegistry(),
-                    "window")
-                .start()) {
+        OutboxRelay relay = startRelay(producer, "window")) {
       Await.until(WAIT, "the large event refused", () -> attempts(refused.id()) >= 1);
 
       // When five worker transactions write a row of 1,000 events each, the first with listing
@@ -122,15 +114,7 @@ class OutboxHeldWindowTest {
     String topic = topics.paymentEvents().name();
     try (Producer<String, byte[]> producer =
             new KafkaProducer<>(OutboxRelay.producerSettings(kafka, "outbox-lookahead"));
-        OutboxRelay relay =
-            new OutboxRelay(
-                    db.jdbi(),
-                    producer,
-                    topics,
-                    Duration.ofMillis(50),
-                    new SimpleMeterRegistry(),
-                    "lookahead")
-                .start()) {
+        OutboxRelay relay = startRelay(producer, "lookahead")) {
       // When a transaction writes an event of another key, behind all of them
       OutboxRows.Row other = message("listing-c", "{}");
       appendRow(List.of(other));
@@ -145,6 +129,12 @@ class OutboxHeldWindowTest {
       assertThat(db.count("outbox_events WHERE destination = 'SETTLEMENTS'"))
           .isEqualTo(refusedRows);
     }
+  }
+
+  private OutboxRelay startRelay(Producer<String, byte[]> producer, String owner) {
+    return new OutboxRelay(
+            db.jdbi(), producer, topics, Duration.ofMillis(50), new SimpleMeterRegistry(), owner)
+        .start();
   }
 
   private List<String> eventIdsOf(String topic, String key) {
