@@ -45,15 +45,7 @@ class RiskClearTest {
     TestDatabase db = TestInfra.freshDatabase();
     Topics topics = TestInfra.freshTopics();
     KafkaTestClient kafka = TestInfra.kafkaClient();
-    RiskConfig config =
-        new RiskConfig(
-            TestInfra.kafkaConfig(topics),
-            0,
-            stateDir,
-            0,
-            RiskRules.defaults(),
-            db.dbConfig(),
-            Duration.ofHours(1));
+    RiskConfig config = config(topics, db);
     try (RiskService service = RiskService.start(config, Clock.systemUTC())) {
       HttpClient http = HttpClient.newHttpClient();
       URI ready = URI.create("http://localhost:" + service.adminPort() + "/health/ready");
@@ -139,15 +131,7 @@ class RiskClearTest {
     TestDatabase db = TestInfra.freshDatabase();
     Topics topics = TestInfra.freshTopics();
     KafkaTestClient kafka = TestInfra.kafkaClient();
-    RiskConfig config =
-        new RiskConfig(
-            TestInfra.kafkaConfig(topics),
-            0,
-            stateDir,
-            0,
-            RiskRules.defaults(),
-            db.dbConfig(),
-            Duration.ofHours(1));
+    RiskConfig config = config(topics, db);
     String user = UUID.randomUUID().toString();
     Instant start =
         RiskEvents.inOneWindow(Instant.now().minusSeconds(60), config.rules().declines(), 35);
@@ -189,6 +173,18 @@ class RiskClearTest {
       assertThat(Instant.parse(json(signal.value()).path("occurredAt").asText()))
           .isEqualTo(Instant.ofEpochSecond(start.getEpochSecond() + 24));
     }
+  }
+
+  /** The risk service with the default rules on {@code topics} and {@code db}. */
+  private RiskConfig config(Topics topics, TestDatabase db) {
+    return new RiskConfig(
+        TestInfra.kafkaConfig(topics),
+        0,
+        stateDir,
+        0,
+        RiskRules.defaults(),
+        db.dbConfig(),
+        Duration.ofHours(1));
   }
 
   /** Five declines of distinct PaymentIntents of {@code user}, a second apart from {@code at}. */
