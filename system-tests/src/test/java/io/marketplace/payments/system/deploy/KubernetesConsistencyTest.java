@@ -832,6 +832,50 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldSpreadEachDeploymentsPodsOverNodesAndZonesWhenTheSchedulerPlacesThem() {
+    Map<String, Map<String, Object>> deployments = byKind(objects, "Deployment");
+
+    // Given every Deployment of the base and of the production overlay
+    // When the scheduler places its replicas
+    // Then it spreads them one by one over nodes and over zones, counting that Deployment's pods
+    // alone (the scheduler's default allows three of them on one node), softly so that a cluster
+    // of one node or zone still runs them all
+    assertThat(deployments).isNotEmpty();
+    for (String name : deployments.keySet()) {
+      for (Map<String, Object> deployment :
+          List.of(deployments.get(name), productionDeployment(name))) {
+        Map<String, String> ownLabels = strings(at(deployment, "spec.template.metadata.labels"));
+        Map<String, Map<String, Object>> byTopology = new TreeMap<>();
+        for (Object constraint :
+            list(at(deployment, "spec.template.spec.topologySpreadConstraints"))) {
+          byTopology.put(text(map(constraint).get("topologyKey")), map(constraint));
+        }
+        assertThat(byTopology)
+            .as("%s spreads over", name)
+            .containsKeys("kubernetes.io/hostname", "topology.kubernetes.io/zone");
+        for (Map<String, Object> constraint : byTopology.values()) {
+          assertThat(constraint)
+              .as("%s spread over %s", name, constraint.get("topologyKey"))
+              .containsEntry("maxSkew", 1)
+              .containsEntry("whenUnsatisfiable", "ScheduleAnyway");
+          Map<String, Object> selector = map(constraint.get("labelSelector"));
+          assertThat(selects(selector, ownLabels)).as("%s counts its own pods", name).isTrue();
+          for (String other : deployments.keySet()) {
+            if (!other.equals(name)) {
+              assertThat(
+                      selects(
+                          selector,
+                          strings(at(deployments.get(other), "spec.template.metadata.labels"))))
+                  .as("%s counts the pods of %s", name, other)
+                  .isFalse();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void shouldPassOnItsOwnScheduleWhenTheExpirerRunsAsADeployment() {
     // Given the expirer's Deployment and the ExpirerNotRun alert's threshold
     Workload expirer = workload(Deployable.PROMOTION_EXPIRER);
