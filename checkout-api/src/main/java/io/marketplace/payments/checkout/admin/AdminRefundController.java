@@ -14,6 +14,7 @@ import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.common.refund.RefundEvents;
 import io.marketplace.payments.common.refund.RefundExecutor;
 import io.marketplace.payments.common.refund.RefundOutcome;
+import io.marketplace.payments.common.refund.RefundReason;
 import io.marketplace.payments.common.refund.RefundRecord;
 import io.marketplace.payments.common.refund.RefundStatus;
 import io.marketplace.payments.common.refund.RequestsOwedByAutomaticRefund;
@@ -344,7 +345,9 @@ public final class AdminRefundController {
    * RefundDao#claimedCents}), but the refund worker's automatic refunds (a moderation rejection, a
    * technical failure) do not wait for an admin's decision and give back what was not returned yet:
    * a user's request pending review may by now be money already returned. Only Stripe's limit per
-   * charge would then stop a second refund of it.
+   * charge would then stop a second refund of it. A user's request whose money the payment's
+   * automatic refund awaiting review owes (decided past 24 h, after the request) is refused naming
+   * that refund, the one to approve: its approval gives the money back once and closes the request.
    */
   private static void requireRoomFor(Handle tx, RefundRecord refund, String verb) {
     String pi = refund.paymentIntentId();
@@ -354,18 +357,44 @@ public final class AdminRefundController {
             .orElseThrow(() -> ProblemException.conflict("no payment " + pi + " to refund"));
     long takenByOthers = tx.attach(RefundDao.class).claimedCents(pi) - refund.amountCents();
     long left = Math.max(0, payment.amountCents() - takenByOthers);
-    if (refund.amountCents() > left) {
-      throw ProblemException.conflict(
-          "the refund of "
-              + refund.amountCents()
-              + " cents is more than is left to refund of its payment: "
-              + left
-              + " of "
-              + payment.amountCents()
-              + " (other refunds returned or hold the rest); reject or close it instead of"
-              + " having it "
-              + verb);
+    if (refund.amountCents() <= left) {
+      return;
     }
+    String tooMuch =
+        "the refund of "
+            + refund.amountCents()
+            + " cents is more than is left to refund of its payment: "
+            + left
+            + " of "
+            + payment.amountCents();
+    Optional<RefundRequestDao.AutomaticRefund> automatic =
+        refund.reason().isAutomatic()
+            ? Optional.empty()
+            : tx.attach(RefundRequestDao.class)
+                .automaticRefund(pi)
+                .filter(a -> RefundStatus.PENDING.wire().equals(a.status()));
+    if (refund.status() == RefundStatus.PENDING && automatic.isPresent()) {
+      // a user's request and the automatic refund decided after it (past 24 h) ask for the same
+      // money, both awaiting review: the automatic one is the one to approve, and its approval
+      // closes this request as owed by it; rejecting this one would tell the user no for money
+      // that is still owed to them, and leave the automatic refund waiting
+      RefundRequestDao.AutomaticRefund owedBy = automatic.get();
+      throw ProblemException.conflict(
+          tooMuch
+              + ": it is "
+              + RequestsOwedByAutomaticRefund.reason(
+                  RefundReason.fromWire(owedBy.reason()), owedBy.id(), owedBy.automaticPart())
+              + ", awaiting review; approve refund "
+              + owedBy.id()
+              + " instead, which gives this money back and closes this request (or reject that"
+              + " refund, if its money is not owed, and then approve this one)");
+    }
+    throw ProblemException.conflict(
+        tooMuch
+            + " (other refunds returned or hold the rest); "
+            + (refund.status() == RefundStatus.PENDING ? "reject" : "close")
+            + " it instead of having it "
+            + verb);
   }
 
   /**

@@ -136,6 +136,61 @@ class RequestOwedByAutomaticRefundTest {
   }
 
   @Test
+  void shouldRefuseApprovingAPendingRequestNamingTheRejectionsRefundToApproveInstead()
+      throws Exception {
+    // Given a paid posting fee of 500 cents, paid more than 24 h ago, whose owner asked for it
+    // back (pending review)
+    UUID owner = UUID.randomUUID();
+    TestApi.PaidListing paid = app.paidListing(owner);
+    app.db.execute(
+        "UPDATE payments SET succeeded_at = now() - interval '2 days'"
+            + " WHERE stripe_payment_intent_id = ?",
+        paid.paymentIntentId());
+    Http.Response requested = requestRefund(owner, paid.listingId());
+    assertThat(requested.status()).as(requested.toString()).isEqualTo(202);
+    UUID request = UUID.fromString(requested.json().get("id").asText());
+    // and then moderation rejected the listing, past 24 h: its refund of the whole fee awaits
+    // review too, for the same money
+    UUID automatic = rejectionRefund(owner, paid, "pending");
+
+    // When a super_admin approves the user's request first
+    Http.Response approved = approve(request);
+
+    // Then it is refused, and the answer names the refund that owes this money and what to do
+    assertThat(approved.status()).as(approved.toString()).isEqualTo(409);
+    String detail = approved.json().get("detail").asText();
+    assertThat(detail)
+        .contains("owed by automatic moderation_rejection refund " + automatic + " (part 0)")
+        .contains("awaiting review")
+        .contains("approve refund " + automatic + " instead")
+        .doesNotContain("close it");
+    // and nothing went back, nothing changed: both still wait
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).isEmpty();
+    assertThat(app.db.row("SELECT status FROM payment_refunds WHERE id = ?", request).orElseThrow())
+        .containsEntry("status", "pending");
+    assertThat(
+            app.db.row("SELECT status FROM payment_refunds WHERE id = ?", automatic).orElseThrow())
+        .containsEntry("status", "pending");
+
+    // When the admin does as told
+    Http.Response followed = approve(automatic);
+
+    // Then the money goes back once, and the request is closed for it
+    assertThat(followed.status()).as(followed.toString()).isEqualTo(200);
+    assertThat(followed.json().get("status").asText()).isEqualTo("processed");
+    assertThat(app.refundsAtStripe(paid.paymentIntentId())).hasSize(1);
+    assertThat(
+            app.db
+                .row(
+                    "SELECT status, close_outcome, closed_for FROM payment_refunds WHERE id = ?",
+                    request)
+                .orElseThrow())
+        .containsEntry("status", "rejected")
+        .containsEntry("close_outcome", "not_owed")
+        .containsEntry("closed_for", automatic);
+  }
+
+  @Test
   void shouldRefuseARequestNamingTheRejectionsRefundThatGivesTheMoneyBack() {
     for (String status : new String[] {"pending", "approved", "processed"}) {
       // Given a paid posting fee whose rejection's refund is recorded (awaiting review, on its
