@@ -10,7 +10,8 @@ import org.jdbi.v3.core.Handle;
 /**
  * The {@code payments.events.v1} events about a refund, built in one place so that every service
  * announces them with the same data. Each fact's key is the refund id: a refund is requested or
- * rejected at most once, and processed or failed at most once per attempt (the attempt joins the
+ * rejected at most once per time it was opened (the count of reopenings joins the key once a closed
+ * request is owed again), and processed or failed at most once per attempt (the attempt joins the
  * key after an admin's retry), so its event has one id however often it is re-processed. Keyed by
  * listing id (the user id when the refund has no listing).
  */
@@ -111,7 +112,7 @@ public final class RefundEvents {
   public static PaymentEvent requested(RefundRecord refund, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_REQUESTED,
-        refund.id().toString(),
+        refund.decisionKey(),
         at,
         new Requested(
             refund.id(),
@@ -147,7 +148,7 @@ public final class RefundEvents {
       RefundRecord refund, String rejectionReason, UUID rejectedBy, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_REJECTED,
-        refund.id().toString(),
+        refund.decisionKey(),
         at,
         new Rejected(
             refund.id(),

@@ -32,14 +32,15 @@ public record RefundRecord(
     Instant closedAt,
     String closeOutcome,
     int keyRound,
-    Instant keyRoundAt) {
+    Instant keyRoundAt,
+    int reopened) {
 
   /** The columns {@link Mapper} reads, for {@code SELECT} lists. */
   public static final String COLUMNS =
       "id, user_id, listing_id, stripe_payment_intent_id, stripe_refund_id, stripe_dispute_id,"
           + " amount_cents, reason, status, note, rejection_reason, last_error, created_at,"
           + " updated_at, processed_at, attempt, first_attempted_at, failure_reason, failed_at,"
-          + " closed_at, close_outcome, key_round, key_round_at";
+          + " closed_at, close_outcome, key_round, key_round_at, reopened";
 
   /** The key of this refund's events on {@code payments.events.v1}: its listing, else its user. */
   public String eventKey() {
@@ -53,6 +54,15 @@ public record RefundRecord(
    */
   public String factKey() {
     return attempt == 0 ? id.toString() : id + "/attempt-" + attempt;
+  }
+
+  /**
+   * The fact key of this refund's {@code refund.requested} and {@code refund.rejected} events: the
+   * refund id, plus how often it was reopened (V51) once it was, so that a request pending again
+   * after it was closed, and its next decision, are announced under ids of their own.
+   */
+  public String decisionKey() {
+    return reopened == 0 ? id.toString() : id + "/reopened-" + reopened;
   }
 
   /** Maps a row selected with {@link #COLUMNS}; statuses and reasons from their wire values. */
@@ -82,7 +92,8 @@ public record RefundRecord(
           instant(rs, "closed_at"),
           rs.getString("close_outcome"),
           rs.getInt("key_round"),
-          instant(rs, "key_round_at"));
+          instant(rs, "key_round_at"),
+          rs.getInt("reopened"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -48,7 +48,9 @@ import org.slf4j.LoggerFactory;
  *       week its chargeback ended is given back for what was left of it ({@link
  *       FeaturedPromotions#restoreForWonDispute}, announced as {@code promotion.created}); a win
  *       the card network reverses later (told {@code lost} after {@code won}) takes the money
- *       again, and a week given back for it ends ({@code promotion.expired}).
+ *       again, and a week given back for it ends ({@code promotion.expired}); a user's request
+ *       closed for the chargeback of a lost dispute is reopened when it is won after all ({@link
+ *       RequestsTakenBack#reopen}).
  * </ul>
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
@@ -163,6 +165,14 @@ public final class DisputeHandler {
       FeaturedPromotions.endForChargeback(tx, paymentIntentId.get(), dispute.id(), now);
     }
     if (current.isWon()) {
+      // a request closed when the dispute was lost is owed again, first: what the room is offered
+      // to below then finds it pending, as it would had the dispute never been lost
+      RequestsTakenBack.reopen(
+          tx,
+          paymentIntentId.get(),
+          chargebackRecordId(dispute.id()),
+          "dispute " + dispute.id() + " won",
+          now);
       // the chargeback no longer counts as money returned: what waited for that room gets it,
       // a purchase held back while the money was gone included
       awaitingRoom.offer(tx, paymentIntentId.get(), "dispute " + dispute.id() + " won");

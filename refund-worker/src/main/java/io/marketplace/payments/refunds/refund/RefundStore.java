@@ -123,6 +123,24 @@ public interface RefundStore {
       @Bind("reason") String reason,
       @Bind("at") Instant at);
 
+  /**
+   * rejected → pending for the payment's user requests closed as not owed for the record {@code
+   * takenBy} ({@link RequestsTakenBack}): that record's money came back to us, so what they ask for
+   * is owed again, for an admin to decide on. Counts the reopening ({@code reopened}, V51). Returns
+   * their ids.
+   */
+  @SqlQuery(
+      """
+      UPDATE payment_refunds
+      SET status = 'pending', rejection_reason = NULL, closed_at = NULL, close_reason = NULL,
+          close_outcome = NULL, closed_for = NULL, reopened = reopened + 1, updated_at = :at
+      WHERE stripe_payment_intent_id = :pi AND closed_for = :takenBy
+        AND reason = 'user_request' AND status = 'rejected' AND close_outcome = 'not_owed'
+      RETURNING id
+      """)
+  List<UUID> reopenRequestsClosedFor(
+      @Bind("pi") String paymentIntentId, @Bind("takenBy") UUID takenBy, @Bind("at") Instant at);
+
   /** The parts of the payment's automatic refund so far, in order. */
   @SqlQuery(
       """

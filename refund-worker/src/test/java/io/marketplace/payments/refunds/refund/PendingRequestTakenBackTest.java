@@ -10,6 +10,7 @@ import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.EventSchemas;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -122,6 +123,91 @@ class PendingRequestTakenBackTest {
     h.webhooks().publish(lost);
     h.awaitStripeEventsApplied();
     assertThat(h.paymentEvents("refund.rejected", request.toString())).hasSize(1);
+  }
+
+  @Test
+  void shouldReopenARequestClosedForALostChargebackWhenTheDisputeIsWonAfterAll() {
+    // Given a posting fee whose owner asked for it back, and whose request was closed as not owed
+    // when the customer's chargeback of all of it was lost
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = h.pendingRequest(paid, 500);
+    String disputeId = StripeFixtures.newId("du");
+    String opened =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(disputeId, paid.paymentIntentId(), 500, "needs_response"));
+    h.webhooks().publish(opened);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    h.webhooks()
+        .publish(
+            StripeFixtures.createdLater(
+                StripeFixtures.sameDispute(opened, "charge.dispute.closed", "lost"), 60));
+    UUID chargeback =
+        UUID.nameUUIDFromBytes(("stripe-dispute/" + disputeId).getBytes(StandardCharsets.UTF_8));
+    String why = "taken back by chargeback " + chargeback + " (dispute " + disputeId + " lost)";
+    assertClosedFor(request, chargeback, why);
+
+    // When the dispute is won after all: the card network gives the money back to us
+    String won =
+        StripeFixtures.createdLater(
+            StripeFixtures.sameDispute(opened, "charge.dispute.closed", "won"), 120);
+    h.webhooks().publish(won);
+
+    // Then the request is owed again: pending for an admin's decision, as it would be had the
+    // dispute never been lost, and no longer closed for the chargeback
+    Map<String, Object> reopened =
+        Await.value(
+            Harness.WAIT,
+            "the user's request pending again",
+            () ->
+                h.db()
+                    .row(
+                        "SELECT status, rejection_reason, closed_at, close_reason, close_outcome,"
+                            + " closed_for FROM payment_refunds WHERE id = ? AND status = 'pending'",
+                        request));
+    assertThat(reopened.get("rejection_reason")).isNull();
+    assertThat(reopened.get("closed_at")).isNull();
+    assertThat(reopened.get("close_reason")).isNull();
+    assertThat(reopened.get("close_outcome")).isNull();
+    assertThat(reopened.get("closed_for")).isNull();
+    // and the user is told it waits for review again, under an event of its own
+    h.awaitStripeEventsApplied();
+    List<JsonNode> requested = h.paymentEvents("refund.requested", request.toString());
+    assertThat(requested).hasSize(1);
+    assertThat(requested.get(0).path("data").path("status").asText()).isEqualTo("pending");
+    assertThat(EventSchemas.violations("refund.requested", requested.get(0).toString())).isEmpty();
+    // and the money it asks for is claimed once, by it: an admin may approve it
+    long claimed =
+        h.db().jdbi().withExtension(RefundDao.class, d -> d.claimedCents(paid.paymentIntentId()));
+    assertThat(claimed).isEqualTo(500);
+
+    // and telling the win again reopens nothing twice
+    h.webhooks().publish(StripeFixtures.withNewEventId(won));
+    h.webhooks().publish(won);
+    h.awaitStripeEventsApplied();
+    assertThat(h.paymentEvents("refund.requested", request.toString())).hasSize(1);
+
+    // When the card network reverses the win (lost again)
+    h.webhooks()
+        .publish(
+            StripeFixtures.createdLater(
+                StripeFixtures.sameDispute(opened, "charge.dispute.updated", "lost"), 180));
+
+    // Then the request is closed again for the chargeback, and the user told so again
+    Await.value(
+        Harness.WAIT,
+        "the user's request closed again",
+        () ->
+            h.db()
+                .row(
+                    "SELECT status FROM payment_refunds WHERE id = ? AND status = 'rejected'"
+                        + " AND closed_for = ?",
+                    request,
+                    chargeback));
+    Await.until(
+        Harness.WAIT,
+        "a second refund.rejected",
+        () -> h.paymentEvents("refund.rejected", request.toString()).size() == 2);
   }
 
   /** A user's request of {@code amount}, as checkout-api's route records it. */
