@@ -3,6 +3,8 @@ package io.marketplace.payments.refunds.refund;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.marketplace.payments.common.events.PaymentEvent;
+import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.refund.RefundDao;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
@@ -67,6 +69,56 @@ class PendingRequestTakenBackTest {
     h.awaitStripeEventsApplied();
     assertThat(h.paymentEvents("refund.rejected", request.toString())).hasSize(1);
     assertThat(h.refunds(paid.paymentIntentId())).hasSize(2);
+  }
+
+  @Test
+  void shouldLeaveTheFailedDashboardRefundOwingTheMoneyOfTheRequestItClosed() {
+    // Given a posting fee whose owner asked for it back, and whose request was closed as not owed
+    // when the whole fee was refunded in Stripe's dashboard
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = h.pendingRequest(paid, 500);
+    String stripeRefundId = StripeFixtures.newId("re");
+    h.webhooks()
+        .publish(
+            StripeFixtures.event(
+                "refund.created",
+                StripeFixtures.refund(
+                    stripeRefundId, paid.paymentIntentId(), 500, "succeeded", Map.of())));
+    UUID external = ExternalRefunds.externalRecordId(stripeRefundId);
+    assertClosedFor(
+        request,
+        external,
+        "given back by refund "
+            + external
+            + " made in Stripe's dashboard ("
+            + stripeRefundId
+            + ")");
+
+    // When Stripe then fails that refund: the money comes back to us
+    Map<String, Object> failed =
+        StripeFixtures.refund(stripeRefundId, paid.paymentIntentId(), 500, "failed", Map.of());
+    failed.put("failure_reason", "expired_or_canceled_card");
+    h.webhooks().publish(StripeFixtures.event("refund.failed", failed));
+
+    // Then the dashboard refund's record owes it: failed, open in the failed queue for an admin to
+    // retry or close, announced
+    Await.value(
+        Harness.WAIT,
+        "the dashboard refund failed and open",
+        () ->
+            h.db()
+                .row(
+                    "SELECT id FROM payment_refunds WHERE id = ? AND status = 'failed'"
+                        + " AND closed_at IS NULL",
+                    external));
+    h.awaitPaymentEvent("refund.failed", external.toString());
+    // and the request stays closed for it: reopened, it would claim the same money a second time
+    h.awaitStripeEventsApplied();
+    assertThat(status(request)).isEqualTo("rejected");
+    assertThat(h.paymentEvents("refund.requested", request.toString())).isEmpty();
+    long claimed =
+        h.db().jdbi().withExtension(RefundDao.class, d -> d.claimedCents(paid.paymentIntentId()));
+    assertThat(claimed).isEqualTo(500);
   }
 
   @Test
@@ -176,6 +228,11 @@ class PendingRequestTakenBackTest {
     assertThat(requested).hasSize(1);
     assertThat(requested.get(0).path("data").path("status").asText()).isEqualTo("pending");
     assertThat(EventSchemas.violations("refund.requested", requested.get(0).toString())).isEmpty();
+    // (a new fact: not the id of the request's first refund.requested, which a consumer that
+    // drops events it has seen would take it for)
+    assertThat(requested.get(0).path("id").asText())
+        .isNotEqualTo(
+            PaymentEvent.idFor(PaymentEventType.REFUND_REQUESTED, request.toString()).toString());
     // and the money it asks for is claimed once, by it: an admin may approve it
     long claimed =
         h.db().jdbi().withExtension(RefundDao.class, d -> d.claimedCents(paid.paymentIntentId()));
@@ -208,6 +265,12 @@ class PendingRequestTakenBackTest {
         Harness.WAIT,
         "a second refund.rejected",
         () -> h.paymentEvents("refund.rejected", request.toString()).size() == 2);
+    assertThat(
+            h.paymentEvents("refund.rejected", request.toString()).stream()
+                .map(e -> e.path("id").asText())
+                .distinct())
+        .as("each closing announced under an id of its own")
+        .hasSize(2);
   }
 
   /** A user's request of {@code amount}, as checkout-api's route records it. */
