@@ -44,6 +44,14 @@ public record KafkaConfig(
    */
   static final Duration HEARTBEAT = Duration.ofMillis(1500);
 
+  /**
+   * Where a worker's consumer starts on a partition its group has no valid offset for: a new group,
+   * or a committed offset that is no longer in the log (deleted by retention, or past the end after
+   * an unclean leader election or a truncated or recreated topic). From the earliest record, since
+   * re-reading is safe (each effect is applied once per event id) and skipping is not.
+   */
+  public static final String AUTO_OFFSET_RESET = "earliest";
+
   public KafkaConfig {
     groupInstanceId = groupInstanceId.filter(id -> !id.isBlank());
   }
@@ -97,7 +105,7 @@ public record KafkaConfig(
     props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) HEARTBEAT.toMillis());
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, AUTO_OFFSET_RESET);
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
     // the largest record a topic takes arrives in an ordinary fetch; Kafka would return a larger
     // batch alone rather than get stuck, but that is a slow path we do not need to rely on

@@ -108,10 +108,11 @@ public final class ReplayCommand implements Callable<Integer> {
                   table.row(
                       row.partition().topic(),
                       row.partition().partition(),
-                      row.committed() == null ? row.current() + " (none committed)" : row.current(),
+                      current(row),
                       row.target(),
                       row.toReread()));
       table.print(out);
+      plan.pastTheEnd().forEach(out::println);
       plan.notReReadable().forEach(out::println);
       out.println(
           "total: "
@@ -146,6 +147,21 @@ public final class ReplayCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
+  }
+
+  private static String current(ReplayPlan.Row row) {
+    if (row.committed() == null) {
+      return row.current() + " (none committed)";
+    }
+    if (row.pastTheEnd()) {
+      return row.current()
+          + " (committed "
+          + row.committed()
+          + ", past the log end "
+          + row.end()
+          + ")";
+    }
+    return String.valueOf(row.current());
   }
 
   private ReplayTarget target() {

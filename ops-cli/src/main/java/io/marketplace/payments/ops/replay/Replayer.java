@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.replay;
 
+import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.UsageError;
@@ -94,10 +95,34 @@ public final class Replayer {
       }
     }
     List<ReplayPlan.Row> rows = new ArrayList<>();
+    List<String> pastTheEnd = new ArrayList<>();
     for (TopicPartition partition : partitions) {
       Long commit = committed.get(partition);
       long first = earliest.get(partition);
-      long current = commit == null ? first : Math.max(commit, first);
+      long last = end.get(partition);
+      boolean pastEnd = commit != null && commit > last;
+      long current;
+      if (pastEnd) {
+        // the consumer finds its offset out of range and resets it as its policy says
+        current = resetsToLatest() ? last : first;
+        pastTheEnd.add(
+            partition
+                + ": committed offset "
+                + commit
+                + " is past the log end "
+                + last
+                + " (records lost in an unclean leader election, or the topic truncated or"
+                + " recreated): the workers (auto.offset.reset="
+                + KafkaConfig.AUTO_OFFSET_RESET
+                + ") resume at its "
+                + (resetsToLatest() ? "end, " : "earliest record, ")
+                + current
+                + ", and read its "
+                + (last - current)
+                + " records whether rewound or not");
+      } else {
+        current = commit == null ? first : Math.max(commit, first);
+      }
       Long goal = wanted.get(partition);
       long resolved = goal == null ? current : Math.min(goal, current);
       if (target instanceof ReplayTarget.Offsets && goal != null && goal > current) {
@@ -109,11 +134,24 @@ public final class Replayer {
                 + group
                 + " resumes ("
                 + current
+                + (pastEnd
+                    ? ", as its committed offset "
+                        + commit
+                        + " is past the log end "
+                        + last
+                        + " and the workers reset to the "
+                        + KafkaConfig.AUTO_OFFSET_RESET
+                    : "")
                 + "); replay only rewinds, since moving forward would skip records never applied");
       }
-      rows.add(new ReplayPlan.Row(partition, commit, current, resolved));
+      rows.add(new ReplayPlan.Row(partition, commit, current, resolved, pastEnd ? last : null));
     }
-    return new ReplayPlan(group, rows, notReReadable);
+    return new ReplayPlan(group, rows, notReReadable, pastTheEnd);
+  }
+
+  /** Whether the workers, finding their offset out of range, resume at the end of the log. */
+  private static boolean resetsToLatest() {
+    return "latest".equals(KafkaConfig.AUTO_OFFSET_RESET);
   }
 
   /**

@@ -261,6 +261,48 @@ class ReplayCommandTest {
     assertThat(committed()).isEqualTo(before);
   }
 
+  /**
+   * A committed offset past the end of the log (records lost in an unclean leader election, or the
+   * topic truncated or recreated): the workers do not resume there but where their {@code
+   * auto.offset.reset} sends them, the earliest record, and the plan counts from there.
+   */
+  @Test
+  void shouldSayWhereTheWorkerResumesWhenTheCommittedOffsetIsPastTheLogEnd() throws Exception {
+    // Given a group that has read three records of partition 0 and two of partition 1, and whose
+    // offset on partition 0 is past the three records the log now holds
+    produce(0, OLD, 3);
+    produce(1, OLD, 2);
+    consumeAndCommit(group, 5);
+    commitOffset(new TopicPartition(topic, 0), 10);
+
+    // When the operator looks at the plan of a replay to the earliest records
+    Cli.Result plan = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
+
+    // Then it says so for that partition, and counts from where the group would resume, the
+    // earliest record, not from the offset past the end
+    assertThat(plan.exitCode()).as(plan.toString()).isZero();
+    assertThat(plan.out())
+        .containsPattern(topic + "\\s+0\\s+0 \\(committed 10, past the log end 3\\)\\s+0\\s+0")
+        .containsPattern(topic + "\\s+1\\s+2\\s+0\\s+2")
+        .contains(
+            topic
+                + "-0: committed offset 10 is past the log end 3"
+                + " (records lost in an unclean leader election, or the topic truncated or"
+                + " recreated): the workers (auto.offset.reset=earliest) resume at its earliest"
+                + " record, 0, and read its 3 records whether rewound or not")
+        .contains("total: 2 records to re-read on 6 partitions");
+    assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 10L);
+
+    // When it replays
+    Cli.Result replay = cli.run("replay", "--consumer", group, "--to-earliest");
+
+    // Then the offset past the end is replaced by where the workers would resume
+    assertThat(replay.exitCode()).as(replay.toString()).isZero();
+    assertThat(committed())
+        .containsEntry(new TopicPartition(topic, 0), 0L)
+        .containsEntry(new TopicPartition(topic, 1), 0L);
+  }
+
   @Test
   void shouldRewindOnlyNamedPartitionsWhenToOffset() {
     // Given
@@ -462,6 +504,20 @@ class ReplayCommandTest {
     try (Admin admin = Admin.create(props)) {
       admin
           .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Commits {@code offset} as the group's on {@code partition}: Kafka takes any offset. */
+  private void commitOffset(TopicPartition partition, long offset) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .alterConsumerGroupOffsets(
+              group,
+              Map.of(partition, new org.apache.kafka.clients.consumer.OffsetAndMetadata(offset)))
           .all()
           .get(30, TimeUnit.SECONDS);
     }
