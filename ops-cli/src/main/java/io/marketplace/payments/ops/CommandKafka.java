@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.Topics;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -38,6 +39,12 @@ public final class CommandKafka {
     return props;
   }
 
+  /** The deployment's {@code KAFKA_TOPIC_PREFIX}, as the topic names show it; empty when none. */
+  public static String topicPrefix(KafkaConfig kafka) {
+    String name = kafka.topics().stripeEvents().name();
+    return name.substring(0, name.length() - Topics.standard().stripeEvents().name().length());
+  }
+
   /**
    * Refuses to write to a topic the cluster does not have (a missing or wrong {@code
    * KAFKA_TOPIC_PREFIX}, or a topic deleted since): no worker would read the records, or a broker
@@ -57,7 +64,9 @@ public final class CommandKafka {
         throw new OperatorError(
             "the cluster has no topic "
                 + String.join(" or ", topics)
-                + ": is KAFKA_TOPIC_PREFIX that of the workers? "
+                + ": KAFKA_TOPIC_PREFIX is \""
+                + topicPrefix(kafka)
+                + "\", is that the workers' prefix? "
                 + outcome);
       }
       throw new OperatorError("could not look up " + topics + ": " + e.getCause(), e);

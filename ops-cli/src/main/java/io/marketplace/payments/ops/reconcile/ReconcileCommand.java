@@ -137,10 +137,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     StripeConfig stripeConfig = context.stripe();
     StripeLedger stripe = new StripeLedger(stripeConfig.readingClient(), stripeConfig.apiBase());
-    KafkaConfig kafka = dryRun ? null : context.kafka();
-    if (!dryRun) {
-      context.kafkaTimeout(); // refused now, not once Stripe and the database have been read
-    }
+    // refused now, not once Stripe and the database have been read; a dry run checks the topic the
+    // repairs would be published to as well, so that it refuses what the repair would
+    KafkaConfig kafka = context.kafka();
+    context.kafkaTimeout();
     try (Database database = context.openDatabase()) {
       return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);
     } catch (JdbiException e) {
@@ -348,6 +348,11 @@ public final class ReconcileCommand implements Callable<Integer> {
     long notAtStripe =
         findings.stream().filter(f -> f.kind() == Finding.Kind.NOT_AT_STRIPE).count();
     if (dryRun) {
+      out.flush();
+      if (!repairs.isEmpty() && notAtStripe == 0) {
+        // what the run that publishes would refuse before publishing anything
+        requireStripeEvents(kafka, "without --dry-run nothing would be published");
+      }
       if (!repairs.isEmpty()) {
         out.println("run again without --dry-run to publish the repairs to the workers");
       }
@@ -443,13 +448,15 @@ public final class ReconcileCommand implements Callable<Integer> {
     return repairs;
   }
 
+  /** Refuses when the cluster has no topic for the repairs: {@code outcome} says what follows. */
+  private void requireStripeEvents(KafkaConfig kafka, String outcome) {
+    CommandKafka.requireTopics(
+        kafka, List.of(kafka.topics().stripeEvents().name()), context.kafkaTimeout(), outcome);
+  }
+
   private void publish(
       Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
-    CommandKafka.requireTopics(
-        kafka,
-        List.of(kafka.topics().stripeEvents().name()),
-        context.kafkaTimeout(),
-        "nothing published");
+    requireStripeEvents(kafka, "nothing published");
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(
             CommandKafka.producer(kafka, "payments-cli-reconcile", context.kafkaTimeout()))) {

@@ -969,6 +969,61 @@ class ReconcileCommandTest {
     world.awaitListingStatus(listing, "active");
   }
 
+  /**
+   * A dry run is the operator's rehearsal: it refuses what the run that publishes would refuse, a
+   * topic prefix under which the cluster has no topic for the repairs, and says in one line when
+   * Kafka does not answer, after the report.
+   */
+  @Test
+  void shouldRefuseInADryRunTheTopicPrefixTheRepairWouldRefuse() throws Exception {
+    // Given a posting fee paid at Stripe whose webhook never reached the processor
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+
+    // When the operator rehearses with a topic prefix the workers do not use, and with a Kafka
+    // that does not answer
+    Cli.Result wrongPrefix =
+        world
+            .cli()
+            .stripe(emulator.baseUrl(), emulator.secretKey())
+            .set("KAFKA_TOPIC_PREFIX", "not-ours.")
+            .run(
+                "reconcile",
+                "--since",
+                "1h",
+                "--dry-run",
+                "--payment-consumer",
+                world.processorGroup);
+    String nobody = "127.0.0.1:" + Cli.closedPort();
+    Cli.Result unreachable =
+        world
+            .cli()
+            .stripe(emulator.baseUrl(), emulator.secretKey())
+            .set("KAFKA_BOOTSTRAP_SERVERS", nobody)
+            .set("KAFKA_COMMAND_TIMEOUT", "2s")
+            .run("reconcile", "--since", "1h", "--dry-run");
+
+    // Then each reports what it found, and fails as the run that publishes would, naming the topic
+    // and the prefix, or the address Kafka did not answer at, in one line
+    assertThat(wrongPrefix.exitCode()).as(wrongPrefix.toString()).isEqualTo(1);
+    assertThat(lineOf(wrongPrefix.out(), pi)).contains("evt_reconcile_" + pi + "_succeeded");
+    assertThat(wrongPrefix.out()).doesNotContain("run again without --dry-run");
+    assertThat(wrongPrefix.err())
+        .contains("the cluster has no topic not-ours.stripe.events.v1")
+        .contains("KAFKA_TOPIC_PREFIX is \"not-ours.\"")
+        .contains("without --dry-run nothing would be published");
+    assertThat(unreachable.exitCode()).as(unreachable.toString()).isEqualTo(1);
+    assertThat(lineOf(unreachable.out(), pi)).contains("evt_reconcile_" + pi + "_succeeded");
+    assertThat(unreachable.err().lines().filter(l -> l.contains("Kafka")).toList())
+        .as(unreachable.toString())
+        .singleElement()
+        .asString()
+        .contains("Kafka at " + nobody + " did not answer within 2 s");
+    assertThat(unreachable.err()).doesNotContain("\tat ").doesNotContain("Exception");
+    assertThat(reconciledRecords(pi)).isEmpty();
+  }
+
   @Test
   void shouldNameWhatStripeDoesNotKnowAndFailWhenTheKeyIsOfAnotherAccount() throws Exception {
     // Given a PaymentIntent checkout-api created an hour ago, a refund made and a dispute opened,
