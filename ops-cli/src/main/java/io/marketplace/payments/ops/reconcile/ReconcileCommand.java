@@ -8,8 +8,11 @@ import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
+import io.marketplace.payments.ops.Text;
 import io.marketplace.payments.ops.Times;
 import io.marketplace.payments.ops.UsageError;
+import io.marketplace.payments.ops.acl.KafkaAcls;
+import io.marketplace.payments.ops.replay.ConsumerGroups;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -103,18 +106,23 @@ public final class ReconcileCommand implements Callable<Integer> {
       description = "wait up to this long for the workers to apply the repairs, e.g. 2m")
   String await;
 
+  /** Null unless typed: a name typed is checked against the cluster, the workers' own is not. */
   @Option(
       names = "--payment-consumer",
       paramLabel = "NAME",
-      defaultValue = "payment-processor",
-      description = "consumer group of the payment processor (default: ${DEFAULT-VALUE})")
+      description =
+          "consumer group of the payment processor (default: "
+              + KafkaAcls.PROCESSOR_GROUP
+              + "); one the cluster has reading stripe.events.v1")
   String paymentConsumer;
 
   @Option(
       names = "--refund-consumer",
       paramLabel = "NAME",
-      defaultValue = "refund-worker",
-      description = "consumer group applying Stripe refunds (default: ${DEFAULT-VALUE})")
+      description =
+          "consumer group applying Stripe refunds (default: "
+              + KafkaAcls.REFUND_STRIPE_GROUP
+              + "); one the cluster has reading stripe.events.v1")
   String refundConsumer;
 
   public ReconcileCommand(OpsContext context) {
@@ -141,8 +149,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     // repairs would be published to as well, so that it refuses what the repair would
     KafkaConfig kafka = context.kafka();
     context.kafkaTimeout();
+    boolean consumersChecked = requireTypedConsumers(kafka, true);
     try (Database database = context.openDatabase()) {
-      return reconcile(database, from, lookback, refundsBefore, wait, stripe, kafka, out, err);
+      return reconcile(
+          database, from, lookback, refundsBefore, wait, stripe, kafka, consumersChecked, out, err);
     } catch (JdbiException e) {
       throw new OperatorError("the database failed: " + e.getMessage(), e);
     }
@@ -156,6 +166,7 @@ public final class ReconcileCommand implements Callable<Integer> {
       Duration wait,
       StripeLedger stripe,
       KafkaConfig kafka,
+      boolean consumersChecked,
       PrintWriter out,
       PrintWriter err)
       throws InterruptedException {
@@ -166,7 +177,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     Map<String, Boolean> readsAsOurs = new HashMap<>();
     Reconciler reconciler =
         new Reconciler(
-            records, paymentConsumer, refundConsumer, id -> readsAsOurs.getOrDefault(id, false));
+            records,
+            paymentConsumer == null ? KafkaAcls.PROCESSOR_GROUP : paymentConsumer,
+            refundConsumer == null ? KafkaAcls.REFUND_STRIPE_GROUP : refundConsumer,
+            id -> readsAsOurs.getOrDefault(id, false));
     List<Checked> differing = new ArrayList<>();
     int[] counts = new int[4]; // PaymentIntents, succeeded, not ours, refunds
 
@@ -352,6 +366,9 @@ public final class ReconcileCommand implements Callable<Integer> {
       if (!repairs.isEmpty() && notAtStripe == 0) {
         // what the run that publishes would refuse before publishing anything
         requireStripeEvents(kafka, "without --dry-run nothing would be published");
+        if (!consumersChecked) {
+          requireTypedConsumers(kafka, false);
+        }
       }
       if (!repairs.isEmpty()) {
         out.println("run again without --dry-run to publish the repairs to the workers");
@@ -374,6 +391,10 @@ public final class ReconcileCommand implements Callable<Integer> {
           notAtStripe, findings.stream().filter(Finding::needsPerson).count() - notAtStripe);
     }
     if (!repairs.isEmpty()) {
+      requireStripeEvents(kafka, "nothing published");
+      if (!consumersChecked) {
+        requireTypedConsumers(kafka, false);
+      }
       publish(repairs, stripe, kafka, out);
     }
     long left = findings.stream().filter(Finding::needsPerson).count();
@@ -448,6 +469,68 @@ public final class ReconcileCommand implements Callable<Integer> {
     return repairs;
   }
 
+  /**
+   * Refuses a {@code --payment-consumer} or {@code --refund-consumer} that no consumer group of the
+   * cluster reading the repairs' topic has: a typo, under which the repairs the worker applied
+   * would go unseen (and the next generation of a repair, once applied, be published as the first
+   * again, which the worker skips), until {@code --wait} gave up. A group of another name that
+   * reads the topic (a worker deployed under a name of its own) is taken. The workers' own names,
+   * the defaults, are not checked: they are not typed.
+   *
+   * <p>{@code early}, before Stripe is read: returns false, leaving the check to be made again
+   * before anything is published, when it cannot tell yet: Kafka did not answer, or the cluster has
+   * no topic under this prefix. Those are told then, after the report, as without a name typed.
+   */
+  private boolean requireTypedConsumers(KafkaConfig kafka, boolean early) {
+    Map<String, String> typed = new LinkedHashMap<>();
+    if (paymentConsumer != null) {
+      typed.put("--payment-consumer", paymentConsumer);
+    }
+    if (refundConsumer != null) {
+      typed.put("--refund-consumer", refundConsumer);
+    }
+    if (typed.isEmpty()) {
+      return true;
+    }
+    String topic = kafka.topics().stripeEvents().name();
+    try (ConsumerGroups groups = new ConsumerGroups(kafka, context.kafkaTimeout())) {
+      for (Map.Entry<String, String> option : typed.entrySet()) {
+        String group = option.getValue();
+        if (groups.reads(group, topic)) {
+          continue;
+        }
+        if (early && !groups.hasTopic(topic)) {
+          return false;
+        }
+        Set<String> readers = groups.readersOf(topic);
+        throw new OperatorError(
+            option.getKey()
+                + " "
+                + Text.printable(group)
+                + ": no consumer group "
+                + Text.printable(group)
+                + " reads "
+                + topic
+                + " on the cluster, so no worker applies the repairs under that name. The groups"
+                + " that read it: "
+                + (readers.isEmpty() ? "none" : String.join(", ", readers))
+                + " (the workers' own: "
+                + KafkaAcls.PROCESSOR_GROUP
+                + " for payments, "
+                + KafkaAcls.REFUND_STRIPE_GROUP
+                + " for refunds and disputes); nothing "
+                + (early ? "read or " : "")
+                + "published");
+      }
+      return true;
+    } catch (OperatorError e) {
+      if (early && ConsumerGroups.noAnswer(e)) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
   /** Refuses when the cluster has no topic for the repairs: {@code outcome} says what follows. */
   private void requireStripeEvents(KafkaConfig kafka, String outcome) {
     CommandKafka.requireTopics(
@@ -456,7 +539,6 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   private void publish(
       Map<String, Repair> repairs, StripeLedger stripe, KafkaConfig kafka, PrintWriter out) {
-    requireStripeEvents(kafka, "nothing published");
     try (Producer<String, byte[]> producer =
         new KafkaProducer<>(
             CommandKafka.producer(kafka, "payments-cli-reconcile", context.kafkaTimeout()))) {

@@ -19,6 +19,8 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsResult;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -30,6 +32,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** What the Kafka Admin API tells and changes about consumer groups and their offsets. */
@@ -107,6 +110,84 @@ public final class ConsumerGroups implements AutoCloseable {
     SortedSet<String> names = new TreeSet<>();
     groups.forEach(g -> names.add(g.groupId()));
     return names;
+  }
+
+  /**
+   * Whether {@code group} reads {@code topic}: it has committed an offset on it, or a live member
+   * is assigned a partition of it (a worker started on a topic that has had no record yet).
+   */
+  public boolean reads(String group, String topic) {
+    return committed(group).keySet().stream().anyMatch(p -> p.topic().equals(topic))
+        || liveMembers(group).stream().anyMatch(m -> assigned(m, topic));
+  }
+
+  /** The consumer groups of the cluster that {@link #reads} {@code topic}, by name. */
+  public SortedSet<String> readersOf(String topic) {
+    SortedSet<String> known = knownGroups();
+    SortedSet<String> readers = new TreeSet<>();
+    if (known.isEmpty()) {
+      return readers;
+    }
+    Map<String, ListConsumerGroupOffsetsSpec> specs = new HashMap<>();
+    known.forEach(group -> specs.put(group, new ListConsumerGroupOffsetsSpec()));
+    ListConsumerGroupOffsetsResult offsets = admin.listConsumerGroupOffsets(specs);
+    Map<String, KafkaFuture<ConsumerGroupDescription>> described =
+        admin.describeConsumerGroups(known).describedGroups();
+    for (String group : known) {
+      // one group gone or refused meanwhile does not hide the others
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          orEmpty(() -> get(offsets.partitionsToOffsetAndMetadata(group)));
+      if (committed.keySet().stream().anyMatch(p -> p.topic().equals(topic))) {
+        readers.add(group);
+        continue;
+      }
+      ConsumerGroupDescription description = orNull(() -> get(described.get(group)));
+      if (description != null && description.members().stream().anyMatch(m -> assigned(m, topic))) {
+        readers.add(group);
+      }
+    }
+    return readers;
+  }
+
+  private static boolean assigned(MemberDescription member, String topic) {
+    return member.assignment().topicPartitions().stream().anyMatch(p -> p.topic().equals(topic));
+  }
+
+  private static <T> Map<TopicPartition, T> orEmpty(
+      java.util.function.Supplier<Map<TopicPartition, T>> lookup) {
+    Map<TopicPartition, T> found = orNull(lookup);
+    return found == null ? Map.of() : found;
+  }
+
+  private static <T> T orNull(java.util.function.Supplier<T> lookup) {
+    try {
+      return lookup.get();
+    } catch (OperatorError e) {
+      // a refusal about that group (gone, not authorized); Kafka not answering is not one
+      if (e.getCause() instanceof org.apache.kafka.common.errors.ApiException
+          && !OperatorError.isKafkaTimeout(e.getCause())) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Whether the cluster has {@code topic}. */
+  public boolean hasTopic(String topic) {
+    try {
+      get(admin.describeTopics(List.of(topic)).allTopicNames());
+      return true;
+    } catch (OperatorError e) {
+      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** Whether {@code error}, from a request of this class, is Kafka not answering in time. */
+  public static boolean noAnswer(OperatorError error) {
+    return OperatorError.isKafkaTimeout(error) || error.getCause() instanceof TimeoutException;
   }
 
   /** Every partition of {@code topics}. */

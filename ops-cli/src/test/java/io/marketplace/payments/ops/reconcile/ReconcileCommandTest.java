@@ -1024,6 +1024,55 @@ class ReconcileCommandTest {
     assertThat(reconciledRecords(pi)).isEmpty();
   }
 
+  /**
+   * {@code --payment-consumer} names the group whose applied repairs reconcile reads: a name no
+   * group of the cluster reading the repairs' topic has is a typo, refused before Stripe is read
+   * and anything published, naming the groups that read it. The world's own processor group, a
+   * custom name, is one of them and works (the other tests use it).
+   */
+  @Test
+  void shouldRefuseUpFrontAConsumerGroupThatDoesNotReadTheRepairsTopic() throws Exception {
+    // Given a posting fee paid at Stripe whose webhook never reached the processor
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    String typo = world.processorGroup + "x";
+
+    // When the operator mistypes the processor's group, for a repair, a rehearsal, or the refund
+    // worker's
+    Cli.Result repair =
+        cli.run("reconcile", "--since", "1h", "--wait", "30s", "--payment-consumer", typo);
+    Cli.Result dryRun =
+        cli.run("reconcile", "--since", "1h", "--dry-run", "--payment-consumer", typo);
+    Cli.Result refunds =
+        cli.run(
+            "reconcile",
+            "--since",
+            "1h",
+            "--payment-consumer",
+            world.processorGroup,
+            "--refund-consumer",
+            "refund-wroker");
+
+    // Then each is refused before Stripe is read, naming the group and the groups that read the
+    // topic, and nothing is published
+    for (Cli.Result result : List.of(repair, dryRun)) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+      assertThat(result.err())
+          .contains("--payment-consumer " + typo + ": no consumer group " + typo)
+          .contains(world.topics.stripeEvents().name())
+          .contains(world.processorGroup)
+          .contains("nothing read or published");
+      assertThat(result.out()).doesNotContain("checked").doesNotContain("published");
+    }
+    assertThat(refunds.exitCode()).as(refunds.toString()).isEqualTo(1);
+    assertThat(refunds.err())
+        .contains("--refund-consumer refund-wroker: no consumer group refund-wroker")
+        .contains(world.processorGroup);
+    assertThat(reconciledRecords(pi)).isEmpty();
+    assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
+  }
+
   @Test
   void shouldNameWhatStripeDoesNotKnowAndFailWhenTheKeyIsOfAnotherAccount() throws Exception {
     // Given a PaymentIntent checkout-api created an hour ago, a refund made and a dispute opened,
