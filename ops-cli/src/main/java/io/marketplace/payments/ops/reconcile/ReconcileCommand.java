@@ -47,7 +47,8 @@ import picocli.CommandLine.Spec;
  * person, a repair was not applied in time, or a failure. A dry run exits 0 whatever it finds,
  * except objects the database holds that Stripe does not have ({@code not_at_stripe}): a key of
  * another account, under which no report can be trusted, fails dry run or not, and publishes none
- * of the repairs found under that key.
+ * of the repairs found under that key. A dry run that found repairs also fails where the run that
+ * publishes would refuse them: the cluster has no topic for them, or Kafka does not answer.
  */
 @Command(
     name = "reconcile",
