@@ -139,6 +139,7 @@ public final class OutboxRelay implements AutoCloseable {
   private final Topics topics;
   private final Duration idleInterval;
   private final Counter published;
+  private final Counter rowsRead;
   private final AtomicLong backlog = new AtomicLong();
   private final Thread thread;
   private final Semaphore work = new Semaphore(0);
@@ -163,6 +164,12 @@ public final class OutboxRelay implements AutoCloseable {
     this.idleInterval = idleInterval;
     this.published = Counter.builder("payments.outbox.published").register(registry);
     registry.gauge("payments.outbox.backlog", backlog);
+    // what the passes cost PostgreSQL: rows that wait (refused, resting, behind a refused key)
+    // are read again by the passes that look past them
+    this.rowsRead =
+        Counter.builder("payments.outbox.rows.read")
+            .description("outbox rows the relay's passes read, to send or to look past")
+            .register(registry);
     // A relay whose passes fail (the database or the broker unreachable), leave a row the broker
     // refuses (too large, a topic it may not write to), or whose thread died: this grows from the
     // last pass that published all it read, so the OutboxRelayStalled alert sees it.
@@ -312,6 +319,7 @@ public final class OutboxRelay implements AutoCloseable {
               toSend += free.size();
             }
             read += page.size();
+            rowsRead.increment(page.size());
             pages++;
             after = page.get(page.size() - 1).seq();
             more = page.size() == BATCH || pending >= budget;
