@@ -63,9 +63,11 @@ import org.slf4j.LoggerFactory;
  * message refused for the first time is not sent in that pass either. A row this version cannot
  * publish (a destination a newer version added, during a rolling deploy) or cannot read is kept as
  * a refused one, its error noted, and the others go on. Rows that wait do not fill a pass: it reads
- * on past them, up to {@link #LOOKAHEAD} pages. A pass that leaves a refused row behind does not
- * count as completed for {@code payments.outbox.stalled}, so the OutboxRelayStalled alert fires
- * while one waits.
+ * on past them, up to {@link #LOOKAHEAD} pages, and the passes after it start past those at the
+ * head of the outbox until one's rest ends (see {@link Head}), so that a topic refused for long
+ * neither has them read again by every pass nor, however many they are, holds back the rows behind
+ * them. A pass that leaves a refused row behind does not count as completed for {@code
+ * payments.outbox.stalled}, so the OutboxRelayStalled alert fires while one waits.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -87,7 +89,8 @@ public final class OutboxRelay implements AutoCloseable {
    * Pages a pass reads at most, to find rows to send past rows that wait (refused, resting, behind
    * one refused): a topic that refuses every message (one this service may not write to, one a
    * newer version added) leaves a row waiting for each message written for it, and a page of them
-   * held back every row behind them, of any topic, until it was sent. Up to 10,000 rows.
+   * held back every row behind them, of any topic, until it was sent. Up to 10,000 rows; the next
+   * pass starts past those it found waiting (see {@link Head}).
    */
   static final int LOOKAHEAD = 20;
 
@@ -130,6 +133,7 @@ public final class OutboxRelay implements AutoCloseable {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
   static final long MAX_REST_MILLIS = 5_000;
+
   private static final int MAX_ERROR = 1_000;
   private static final Duration RETENTION = Duration.ofDays(7);
   static final long MIN_WOKEN_SPACING_MILLIS = 10;
@@ -145,6 +149,8 @@ public final class OutboxRelay implements AutoCloseable {
   private final Semaphore work = new Semaphore(0);
   private volatile long lastPassNanos = System.nanoTime();
   private volatile boolean running = true;
+  // read and written by the relay's thread only
+  private Head head;
   private static final int VACUUM_AFTER_ROWS = 20_000;
   private static final Duration VACUUM_EVERY = Duration.ofSeconds(5);
   private long lastPurge;
@@ -168,7 +174,9 @@ public final class OutboxRelay implements AutoCloseable {
     // are read again by the passes that look past them
     this.rowsRead =
         Counter.builder("payments.outbox.rows.read")
-            .description("outbox rows the relay's passes read, to send or to look past")
+            .description(
+                "outbox rows the relay's passes read, to send or to look past; those found waiting"
+                    + " at the head of the outbox are read again once one's rest ends")
             .register(registry);
     // A relay whose passes fail (the database or the broker unreachable), leave a row the broker
     // refuses (too large, a topic it may not write to), or whose thread died: this grows from the
@@ -237,8 +245,9 @@ public final class OutboxRelay implements AutoCloseable {
    * @param messages messages the broker acknowledged
    * @param full whether it stopped at a limit having published, so more rows may be waiting
    * @param waiting rows it read and left in the outbox: refused, resting after a refusal, or behind
-   *     one; for a pass that found another relay at work, 0 when the oldest row is younger than
-   *     {@link #OLDEST_ROW_IN_FLOW} (that relay is keeping up) and -1 otherwise
+   *     one, with those it started past ({@link Head}); for a pass that found another relay at
+   *     work, 0 when the oldest row is younger than {@link #OLDEST_ROW_IN_FLOW} (that relay is
+   *     keeping up) and -1 otherwise
    */
   private record Pass(int messages, boolean full, int waiting) {
 
@@ -257,8 +266,26 @@ public final class OutboxRelay implements AutoCloseable {
    */
   static final Duration OLDEST_ROW_IN_FLOW = Duration.ofSeconds(60);
 
-  /** Publishes one batch if this relay holds the lock. */
+  /**
+   * Publishes one batch if this relay holds the lock. A pass starts after the rows at the head of
+   * the outbox that the passes before found waiting ({@link #head}), while they still wait and none
+   * was added or removed among them; it reads them again, from the oldest row, once one's rest
+   * ended and the passes read to the end of the outbox since they were read.
+   */
   private Pass publishBatch() {
+    long started = System.nanoTime();
+    Head known = head != null && (started - head.until() < 0 || !head.readToEnd()) ? head : null;
+    // forgotten until this pass commits: one that fails may have left any row as it was
+    head = null;
+    Result result = publishBatch(known, started);
+    head = result.head();
+    return result.pass();
+  }
+
+  /** What a pass published, and the rows at the head of the outbox that wait after it, if any. */
+  private record Result(Pass pass, Head head) {}
+
+  private Result publishBatch(Head remembered, long started) {
     return jdbi.inTransaction(
         tx -> {
           boolean leader =
@@ -278,21 +305,25 @@ public final class OutboxRelay implements AutoCloseable {
                     .bind("flow", (double) OLDEST_ROW_IN_FLOW.toSeconds())
                     .mapTo(Boolean.class)
                     .one();
-            return new Pass(0, false, inFlow ? 0 : -1);
+            return new Result(new Pass(0, false, inFlow ? 0 : -1), null);
           }
+          Head known = remembered != null && remembered.unchanged(tx) ? remembered : null;
           // a row refused before, or one this version cannot read, holds the keys of the messages
           // it has still to send, on their topics, until the broker takes them. A message of a
           // held key waits; the other messages of its row leave, each after the earlier ones of
           // its key (sendInOrder), so a row waiting for one key holds back no other. Rows that
           // wait do not fill the pass: it reads on past them, a page at a time, until it has a
-          // full pass to send, or has read LOOKAHEAD pages
+          // full pass to send, or has read LOOKAHEAD pages. It starts after the head of rows
+          // known to wait, their keys held
+          Set<String> knownKeys = known == null ? Set.of() : known.keys();
           Set<String> heldKeys = new HashSet<>();
+          List<Row> rows = new ArrayList<>();
           List<Sending> sending = new ArrayList<>();
-          int waiting = 0;
+          int waiting = known == null ? 0 : known.waiting();
           int read = 0;
           int pages = 0;
           int toSend = 0;
-          long after = 0;
+          long after = known == null ? 0 : known.end();
           boolean more = false;
           while (true) {
             int budget = MESSAGES - toSend;
@@ -306,7 +337,9 @@ public final class OutboxRelay implements AutoCloseable {
               List<Message> rowPending = row.pending();
               pending += rowPending.size();
               List<Message> free =
-                  rowPending.stream().filter(m -> !heldKeys.contains(m.order())).toList();
+                  rowPending.stream()
+                      .filter(m -> !heldKeys.contains(m.order()) && !knownKeys.contains(m.order()))
+                      .toList();
               boolean behindOne = free.size() < rowPending.size();
               if (row.attempts() > 0 || row.unreadable().isPresent()) {
                 rowPending.forEach(m -> heldKeys.add(m.order()));
@@ -318,6 +351,7 @@ public final class OutboxRelay implements AutoCloseable {
               sending.add(new Sending(row, free));
               toSend += free.size();
             }
+            rows.addAll(page);
             read += page.size();
             rowsRead.increment(page.size());
             pages++;
@@ -328,8 +362,8 @@ public final class OutboxRelay implements AutoCloseable {
             }
           }
           if (read == 0) {
-            backlog.set(0);
-            return new Pass(0, false, 0);
+            backlog.set(waiting);
+            return new Result(new Pass(0, false, waiting), known == null ? null : known.toEnd());
           }
           Map<Long, Outcome> outcomes = sendInOrder(sending);
           List<Long> done = new ArrayList<>();
@@ -396,10 +430,128 @@ public final class OutboxRelay implements AutoCloseable {
                 .execute();
           }
           published.increment(messages);
-          boolean full = messages > 0 && more;
+          Head next = Head.after(known, rows, outcomes, started, !more);
+          // a pass that stopped at a limit having read only rows that wait (refused in it, too)
+          // is followed at once by one that starts past them
+          boolean readPast = next != null && next.end() == after;
+          boolean full = more && (messages > 0 || readPast);
           backlog.set(full ? messages : waiting);
-          return new Pass(messages, full, waiting);
+          return new Result(new Pass(messages, full, waiting), next);
         });
+  }
+
+  /**
+   * The rows at the head of the outbox, up to {@code end} (by {@code seq}), that a pass found
+   * waiting, and that the next passes would find waiting too until {@code until} ({@link
+   * System#nanoTime()}), the earliest end of their rests: each rests after a refusal, or has all
+   * its messages still to send (one this version cannot read: one of them) behind a key of one of
+   * them on its topic; the rows published between them are gone. The passes until then start after
+   * {@code end}, these keys held, instead of reading every one of these rows again: a topic refused
+   * for an hour left thousands, which a busy service's every commit had read again, and the rows
+   * past {@link #LOOKAHEAD} pages of them waited, whatever their topic. Once one's rest ended, the
+   * passes read on to the end of the outbox before they start from the oldest row again, so that
+   * rows retried do not keep the rows behind them from their first try.
+   *
+   * <p>Each pass first counts the rows up to {@code end} (an index range, no row read): a row that
+   * committed below {@code end} after a pass looked past it (its transaction took its {@code seq}
+   * before the rows after it, and committed after them), or one published by another replica's
+   * relay meanwhile, changes their number or the sum of their {@code seq}s, and the pass then reads
+   * from the oldest row, so that the late row goes before a later one of its key.
+   *
+   * @param keys the keys (on their topics) of their messages still to send
+   * @param waiting how many of them wait
+   * @param seqs the sum of their {@code seq}s
+   * @param readToEnd whether a pass read to the end of the outbox since they were read
+   */
+  private record Head(
+      long end, Set<String> keys, int waiting, long seqs, long until, boolean readToEnd) {
+
+    /** Whether the outbox holds these rows up to {@code end}, no other and none less. */
+    boolean unchanged(Handle tx) {
+      return tx.createQuery(
+              """
+              SELECT count(*) AS n, coalesce(sum(seq), 0) AS s FROM outbox_events
+              WHERE published_at IS NULL AND seq <= :end
+              """)
+          .bind("end", end)
+          .map((rs, ctx) -> rs.getLong("n") == waiting && rs.getLong("s") == seqs)
+          .one();
+    }
+
+    /**
+     * The head after a pass that started after {@code known} (or from the oldest row), read {@code
+     * rows} (to the end of the outbox: {@code toEnd}) and sent some of them with {@code outcomes}:
+     * longer by the rows it read that the next pass would find waiting too, up to the first it
+     * would not; none when none waits.
+     */
+    static Head after(
+        Head known, List<Row> rows, Map<Long, Outcome> outcomes, long started, boolean toEnd) {
+      Set<String> keys = known == null ? new HashSet<>() : known.keys();
+      Set<String> added = new HashSet<>();
+      long end = known == null ? 0 : known.end();
+      int waiting = known == null ? 0 : known.waiting();
+      long seqs = known == null ? 0 : known.seqs();
+      long until =
+          known == null ? started + TimeUnit.MILLISECONDS.toNanos(MAX_REST_MILLIS) : known.until();
+      for (Row row : rows) {
+        Outcome outcome = outcomes.get(row.seq());
+        List<Message> left;
+        if (outcome == null) {
+          // not sent: resting, or behind a held key
+          left = row.pending();
+          if (row.resting()) {
+            until = Math.min(until, started + TimeUnit.MILLISECONDS.toNanos(row.restLeftMillis()));
+          } else if (!behind(row, left, keys, added)) {
+            break;
+          }
+        } else {
+          left =
+              row.pending().stream()
+                  .filter(m -> !outcome.acknowledged().contains(m.eventId()))
+                  .toList();
+          if (outcome.failure().isPresent()) {
+            until =
+                Math.min(until, started + TimeUnit.MILLISECONDS.toNanos(rest(row.attempts() + 1)));
+          } else if (!left.isEmpty() && !behind(row, left, keys, added)) {
+            // the rest of its messages go in the next pass (this one ran out of time)
+            break;
+          }
+        }
+        boolean published = outcome != null && outcome.failure().isEmpty() && left.isEmpty();
+        if (!published) {
+          waiting++;
+          seqs += row.seq();
+        }
+        left.forEach(m -> added.add(m.order()));
+        end = row.seq();
+      }
+      if (waiting == 0) {
+        return null;
+      }
+      keys.addAll(added);
+      boolean readToEnd = toEnd || (known != null && known.readToEnd());
+      return new Head(end, keys, waiting, seqs, until, readToEnd);
+    }
+
+    /** These rows, once a pass read past them to the end of the outbox. */
+    Head toEnd() {
+      return new Head(end, keys, waiting, seqs, until, true);
+    }
+
+    /**
+     * Whether a row not resting would wait in the next pass: all its messages still to send (one
+     * this version cannot read: one of them) behind a held key.
+     */
+    private static boolean behind(
+        Row row, List<Message> left, Set<String> keys, Set<String> added) {
+      var held = left.stream().map(m -> keys.contains(m.order()) || added.contains(m.order()));
+      return row.unreadable().isPresent() ? held.anyMatch(b -> b) : held.allMatch(b -> b);
+    }
+  }
+
+  /** The rest after a row's {@code attempts}-th refusal, in milliseconds. */
+  private static long rest(int attempts) {
+    return Math.min(MAX_REST_MILLIS, 100L << Math.min(attempts, 16));
   }
 
   /**
@@ -415,7 +567,10 @@ public final class OutboxRelay implements AutoCloseable {
                    CASE WHEN r.resting THEN NULL ELSE o.payload END AS payload,
                    o.batch_ids, o.batch_destinations, o.batch_keys, o.batch_types,
                    CASE WHEN r.resting THEN NULL ELSE o.batch_payloads END AS batch_payloads,
-                   o.acknowledged_ids, o.attempts, r.resting
+                   o.acknowledged_ids, o.attempts, r.resting,
+                   CASE WHEN r.resting
+                       THEN ceil(extract(epoch FROM rest.remaining) * 1000) ELSE 0
+                   END AS rest_left_millis
             FROM (
                 SELECT seq,
                        sum(pending) OVER (ORDER BY seq) - pending AS before
@@ -428,10 +583,11 @@ public final class OutboxRelay implements AutoCloseable {
             ) AS due
             JOIN outbox_events o USING (seq)
             CROSS JOIN LATERAL (
-                SELECT coalesce(
-                    o.failed_at > now() - least(:maxRest, 100 * power(2, least(o.attempts, 16)))
-                        * interval '1 millisecond',
-                    false) AS resting
+                SELECT o.failed_at + least(:maxRest, 100 * power(2, least(o.attempts, 16)))
+                           * interval '1 millisecond' - now() AS remaining
+            ) AS rest
+            CROSS JOIN LATERAL (
+                SELECT coalesce(rest.remaining > interval '0', false) AS resting
             ) AS r
             WHERE due.before < :messages
             ORDER BY o.seq
@@ -724,6 +880,7 @@ public final class OutboxRelay implements AutoCloseable {
    *     of them was refused or waited
    * @param attempts how often the broker refused it (or this relay could not read it)
    * @param resting whether it rests after its last refusal, not to be sent in this pass
+   * @param restLeftMillis how long its rest lasts after the start of the pass, when it rests
    * @param unreadable why none of its messages can be sent, for a row this version cannot make
    *     sense of: it is refused, as one the broker refuses, and the others go on
    */
@@ -733,6 +890,7 @@ public final class OutboxRelay implements AutoCloseable {
       Set<UUID> acknowledged,
       int attempts,
       boolean resting,
+      long restLeftMillis,
       Optional<String> unreadable) {
 
     /** Its messages still to send, in order. */
@@ -768,6 +926,7 @@ public final class OutboxRelay implements AutoCloseable {
       long seq = rs.getLong("seq");
       int attempts = rs.getInt("attempts");
       boolean resting = rs.getBoolean("resting");
+      long restLeft = rs.getLong("rest_left_millis");
       Array acknowledgedIds = rs.getArray("acknowledged_ids");
       Set<UUID> acknowledged =
           acknowledgedIds == null
@@ -783,7 +942,8 @@ public final class OutboxRelay implements AutoCloseable {
                   rs.getString("message_key"),
                   rs.getString("event_type"),
                   rs.getString("payload"));
-          return new Row(seq, List.of(message), acknowledged, attempts, resting, Optional.empty());
+          return new Row(
+              seq, List.of(message), acknowledged, attempts, resting, restLeft, Optional.empty());
         }
         UUID[] eventIds = (UUID[]) ids.getArray();
         String[] destinations = (String[]) rs.getArray("batch_destinations").getArray();
@@ -816,7 +976,8 @@ public final class OutboxRelay implements AutoCloseable {
                         + " ids and "
                         + payloads.size()
                         + " payloads");
-        return new Row(seq, List.copyOf(messages), acknowledged, attempts, resting, unreadable);
+        return new Row(
+            seq, List.copyOf(messages), acknowledged, attempts, resting, restLeft, unreadable);
       } catch (RuntimeException e) {
         // its keys unknown, it holds none back
         return new Row(
@@ -825,6 +986,7 @@ public final class OutboxRelay implements AutoCloseable {
             acknowledged,
             attempts,
             resting,
+            restLeft,
             Optional.of("unreadable outbox row " + seq + ": " + describe(e)));
       }
     }
