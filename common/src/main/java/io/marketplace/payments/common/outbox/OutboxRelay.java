@@ -351,7 +351,9 @@ public final class OutboxRelay implements AutoCloseable {
               sending.add(new Sending(row, free));
               toSend += free.size();
             }
-            rows.addAll(page);
+            // what the next passes need to know of them: not their payloads, which a pass of a
+            // worker's transactions holds megabytes of
+            page.forEach(row -> rows.add(row.withoutPayloads()));
             read += page.size();
             rowsRead.increment(page.size());
             pages++;
@@ -892,6 +894,15 @@ public final class OutboxRelay implements AutoCloseable {
       boolean resting,
       long restLeftMillis,
       Optional<String> unreadable) {
+
+    /** This row without its payloads: its keys, ids and state. */
+    Row withoutPayloads() {
+      List<Message> kept =
+          messages.stream()
+              .map(m -> new Message(m.eventId(), m.destination(), m.key(), m.type(), null))
+              .toList();
+      return new Row(seq, kept, acknowledged, attempts, resting, restLeftMillis, unreadable);
+    }
 
     /** Its messages still to send, in order. */
     List<Message> pending() {
