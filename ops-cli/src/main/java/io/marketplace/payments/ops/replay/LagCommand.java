@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -57,13 +59,26 @@ public final class LagCommand implements Callable<Integer> {
   }
 
   /**
-   * {@code markersOnly}: what lies between {@code committed} and {@code end} are the markers of
-   * transactions, no record to apply.
+   * @param resumeAt where the group's worker resumes: its committed offset, or where its reset
+   *     policy sends it when it has none, retention deleted it, or it is past the end of the log
+   * @param markersOnly what lies between {@code resumeAt} and {@code end} are the markers of
+   *     transactions, no record to apply
+   * @param pastTheLogEnd the offsets when the committed one is past the end of the log, else null
    */
   record Lag(
-      String group, TopicPartition partition, long committed, long end, boolean markersOnly) {
+      String group,
+      TopicPartition partition,
+      long resumeAt,
+      long end,
+      boolean markersOnly,
+      PastTheLogEnd pastTheLogEnd) {
     long lag() {
-      return markersOnly ? 0 : Math.max(0, end - committed);
+      return markersOnly ? 0 : Math.max(0, end - resumeAt);
+    }
+
+    /** COMMITTED as the table shows it: past the end, both offsets are named. */
+    String committed() {
+      return pastTheLogEnd == null ? String.valueOf(resumeAt) : pastTheLogEnd.offsets();
     }
   }
 
@@ -91,6 +106,7 @@ public final class LagCommand implements Callable<Integer> {
               lag.lag());
         }
         table.print(out);
+        pastTheLogEnd(lags).forEach(out::println);
         if (lags.stream().anyMatch(Lag::markersOnly)) {
           out.println(
               "LAG counts records to apply: where it is 0 below END, what is left are the markers"
@@ -99,8 +115,15 @@ public final class LagCommand implements Callable<Integer> {
         return 0;
       }
       long deadline = System.nanoTime() + waitAtMost.toNanos();
+      boolean first = true;
       while (true) {
-        long total = lags(groups, names).stream().mapToLong(Lag::lag).sum();
+        List<Lag> lags = lags(groups, names);
+        if (first) {
+          // once: why a total counts records behind an offset the group committed past them
+          pastTheLogEnd(lags).forEach(out::println);
+          first = false;
+        }
+        long total = lags.stream().mapToLong(Lag::lag).sum();
         out.println(context.clock().instant() + " lag " + total);
         out.flush();
         if (total == 0) {
@@ -112,6 +135,14 @@ public final class LagCommand implements Callable<Integer> {
         Thread.sleep(PROGRESS_EVERY);
       }
     }
+  }
+
+  private static List<String> pastTheLogEnd(List<Lag> lags) {
+    return lags.stream()
+        .map(Lag::pastTheLogEnd)
+        .filter(Objects::nonNull)
+        .map(PastTheLogEnd::explained)
+        .toList();
   }
 
   private static List<Lag> lags(ConsumerGroups groups, List<String> names) {
@@ -127,9 +158,17 @@ public final class LagCommand implements Callable<Integer> {
       Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
       Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
       Map<TopicPartition, Long> resumeAt = new HashMap<>();
+      Map<TopicPartition, PastTheLogEnd> pastTheLogEnd = new HashMap<>();
       for (TopicPartition partition : partitions) {
+        long first = earliest.get(partition);
+        Optional<PastTheLogEnd> pastEnd =
+            PastTheLogEnd.of(partition, committed.get(partition), first, end.get(partition));
+        pastEnd.ifPresent(p -> pastTheLogEnd.put(partition, p));
         resumeAt.put(
-            partition, Math.max(committed.getOrDefault(partition, 0L), earliest.get(partition)));
+            partition,
+            pastEnd
+                .map(PastTheLogEnd::resumeAt)
+                .orElse(Math.max(committed.getOrDefault(partition, 0L), first)));
       }
       Set<TopicPartition> markersOnly = groups.withoutRecords(resumeAt, end);
       for (TopicPartition partition : partitions) {
@@ -139,7 +178,8 @@ public final class LagCommand implements Callable<Integer> {
                 partition,
                 resumeAt.get(partition),
                 end.get(partition),
-                markersOnly.contains(partition)));
+                markersOnly.contains(partition),
+                pastTheLogEnd.get(partition)));
       }
     }
     return lags;

@@ -154,12 +154,7 @@ public final class ReplayCommand implements Callable<Integer> {
       return row.current() + " (none committed)";
     }
     if (row.pastTheEnd()) {
-      return row.current()
-          + " (committed "
-          + row.committed()
-          + ", past the log end "
-          + row.end()
-          + ")";
+      return row.pastTheLogEnd().offsets();
     }
     return String.valueOf(row.current());
   }

@@ -30,9 +30,14 @@ public record ReplayPlan(
    *     policy sends them, when there is none, or it was deleted by retention, or it is past the
    *     end of the log
    * @param target where it resumes after the replay; never after {@code current}
-   * @param end the end of the log when {@code committed} is past it, else null
+   * @param pastTheLogEnd the offsets when {@code committed} is past the end of the log, else null
    */
-  public record Row(TopicPartition partition, Long committed, long current, long target, Long end) {
+  public record Row(
+      TopicPartition partition,
+      Long committed,
+      long current,
+      long target,
+      PastTheLogEnd pastTheLogEnd) {
 
     public Row {
       if (target > current) {
@@ -42,7 +47,7 @@ public record ReplayPlan(
 
     /** The offset committed is past the end of the log: the workers do not resume there. */
     public boolean pastTheEnd() {
-      return end != null;
+      return pastTheLogEnd != null;
     }
 
     public long toReread() {

@@ -99,30 +99,14 @@ public final class Replayer {
     for (TopicPartition partition : partitions) {
       Long commit = committed.get(partition);
       long first = earliest.get(partition);
-      long last = end.get(partition);
-      boolean pastEnd = commit != null && commit > last;
-      long current;
-      if (pastEnd) {
-        // the consumer finds its offset out of range and resets it as its policy says
-        current = resetsToLatest() ? last : first;
-        pastTheEnd.add(
-            partition
-                + ": committed offset "
-                + commit
-                + " is past the log end "
-                + last
-                + " (records lost in an unclean leader election, or the topic truncated or"
-                + " recreated): the workers (auto.offset.reset="
-                + KafkaConfig.AUTO_OFFSET_RESET
-                + ") resume at its "
-                + (resetsToLatest() ? "end, " : "earliest record, ")
-                + current
-                + ", and read its "
-                + (last - current)
-                + " records whether rewound or not");
-      } else {
-        current = commit == null ? first : Math.max(commit, first);
-      }
+      // past the end, the consumer finds its offset out of range and resets it as its policy says
+      Optional<PastTheLogEnd> pastEnd =
+          PastTheLogEnd.of(partition, commit, first, end.get(partition));
+      long current =
+          pastEnd
+              .map(PastTheLogEnd::resumeAt)
+              .orElse(commit == null ? first : Math.max(commit, first));
+      pastEnd.ifPresent(p -> pastTheEnd.add(p.explained() + " whether rewound or not"));
       Long goal = wanted.get(partition);
       long resolved = goal == null ? current : Math.min(goal, current);
       if (target instanceof ReplayTarget.Offsets && goal != null && goal > current) {
@@ -134,24 +118,21 @@ public final class Replayer {
                 + group
                 + " resumes ("
                 + current
-                + (pastEnd
-                    ? ", as its committed offset "
-                        + commit
-                        + " is past the log end "
-                        + last
-                        + " and the workers reset to the "
-                        + KafkaConfig.AUTO_OFFSET_RESET
-                    : "")
+                + pastEnd
+                    .map(
+                        p ->
+                            ", as its committed offset "
+                                + p.committed()
+                                + " is past the log end "
+                                + p.end()
+                                + " and the workers reset to the "
+                                + KafkaConfig.AUTO_OFFSET_RESET)
+                    .orElse("")
                 + "); replay only rewinds, since moving forward would skip records never applied");
       }
-      rows.add(new ReplayPlan.Row(partition, commit, current, resolved, pastEnd ? last : null));
+      rows.add(new ReplayPlan.Row(partition, commit, current, resolved, pastEnd.orElse(null)));
     }
     return new ReplayPlan(group, rows, notReReadable, pastTheEnd);
-  }
-
-  /** Whether the workers, finding their offset out of range, resume at the end of the log. */
-  private static boolean resetsToLatest() {
-    return "latest".equals(KafkaConfig.AUTO_OFFSET_RESET);
   }
 
   /**

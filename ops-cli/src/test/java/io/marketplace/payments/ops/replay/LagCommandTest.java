@@ -128,6 +128,57 @@ class LagCommandTest {
     assertThat(await.err()).as(await.toString()).contains("the lag is still 2");
   }
 
+  /**
+   * A committed offset past the end of the log (records lost in an unclean leader election, or the
+   * topic truncated or recreated) is no place a worker resumes: it finds the offset out of range
+   * and starts again at the earliest record ({@code auto.offset.reset=earliest}). "Lag 0" there
+   * would hide the records it is yet to read again; the lag counts from where it resumes, and names
+   * both offsets, as {@code replay}'s plan does.
+   */
+  @Test
+  void shouldCountFromWhereTheWorkerResumesWhenTheCommittedOffsetIsPastTheLogEnd() {
+    // Given three records on partition 0, and a group whose offset there is past them
+    String topic = topics.stripeEvents().name();
+    send(topic, 0, 3);
+    String group = TestInfra.uniqueName("past_end_");
+    commit(group, new TopicPartition(topic, 0), 10);
+
+    // When the operator looks at its lag, and waits for it to be 0
+    Cli.Result lag = cli.run("lag", "--consumer", group);
+    Cli.Result await = cli.run("lag", "--consumer", group, "--wait", "--timeout", "2s");
+
+    // Then the three records are lag, counted from the earliest record, both offsets named
+    assertThat(lag.exitCode()).as(lag.toString()).isZero();
+    assertThat(lag.out())
+        .as(lag.toString())
+        .containsPattern(
+            group
+                + "\\s+"
+                + topic
+                + "\\s+0\\s+0 \\(committed 10, past the log end 3\\)\\s+3\\s+3\\b")
+        .contains(
+            topic
+                + "-0: committed offset 10 is past the log end 3"
+                + " (records lost in an unclean leader election, or the topic truncated or"
+                + " recreated): the workers (auto.offset.reset=earliest) resume at its earliest"
+                + " record, 0, and read its 3 records");
+    assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
+    assertThat(await.err()).as(await.toString()).contains("the lag is still 3");
+    assertThat(await.out()).as(await.toString()).contains("is past the log end 3", "lag 3");
+  }
+
+  private static void send(String topic, int partition, int count) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+      for (int i = 0; i < count; i++) {
+        producer.send(new ProducerRecord<>(topic, partition, "pi_" + i, "{}"));
+      }
+    }
+  }
+
   private static void sendInTransaction(String topic, String key, String value) {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
