@@ -41,8 +41,21 @@ public final class CommandKafka {
 
   /** The deployment's {@code KAFKA_TOPIC_PREFIX}, as the topic names show it; empty when none. */
   public static String topicPrefix(KafkaConfig kafka) {
-    String name = kafka.topics().stripeEvents().name();
+    return topicPrefix(kafka.topics());
+  }
+
+  /** The {@code KAFKA_TOPIC_PREFIX} that {@code topics} were named with; empty when none. */
+  public static String topicPrefix(Topics topics) {
+    String name = topics.stripeEvents().name();
     return name.substring(0, name.length() - Topics.standard().stripeEvents().name().length());
+  }
+
+  /**
+   * Asks whether the prefix in use is the workers', naming it: where a topic is missing or not a
+   * worker's, a wrong {@code KAFKA_TOPIC_PREFIX} is the likely cause, and its value shows it.
+   */
+  public static String prefixQuestion(Topics topics) {
+    return "KAFKA_TOPIC_PREFIX is \"" + topicPrefix(topics) + "\", is that the workers' prefix?";
   }
 
   /**
@@ -64,9 +77,9 @@ public final class CommandKafka {
         throw new OperatorError(
             "the cluster has no topic "
                 + String.join(" or ", topics)
-                + ": KAFKA_TOPIC_PREFIX is \""
-                + topicPrefix(kafka)
-                + "\", is that the workers' prefix? "
+                + ": "
+                + prefixQuestion(kafka.topics())
+                + " "
                 + outcome);
       }
       throw new OperatorError("could not look up " + topics + ": " + e.getCause(), e);

@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.dlq;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -92,7 +93,8 @@ public final class DeadLetters {
         throw new OperatorError(
             "the cluster has no topic "
                 + String.join(", ", missing)
-                + ": is KAFKA_TOPIC_PREFIX that of the workers?");
+                + ": "
+                + CommandKafka.prefixQuestion(kafka.topics()));
       }
       for (List<TopicPartition> partitions : partitionsOf.values()) {
         letters.addAll(readToEnd(consumer, partitions, progress));

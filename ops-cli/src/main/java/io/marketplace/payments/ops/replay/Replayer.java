@@ -2,6 +2,7 @@ package io.marketplace.payments.ops.replay;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.UsageError;
 import java.io.PrintWriter;
@@ -182,7 +183,8 @@ public final class Replayer {
               + ", which no worker of this deployment reads (they read "
               + String.join(", ", read)
               + "): it is no worker's group, and a rewind would make it act again on what it"
-              + " already did; nothing changed. Is KAFKA_TOPIC_PREFIX that of the workers?");
+              + " already did; nothing changed. "
+              + CommandKafka.prefixQuestion(topics));
     }
   }
 

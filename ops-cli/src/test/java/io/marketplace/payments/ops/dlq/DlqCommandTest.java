@@ -223,7 +223,7 @@ class DlqCommandTest {
     assertThat(wrongPrefix.exitCode()).as(wrongPrefix.toString()).isEqualTo(1);
     assertThat(wrongPrefix.err())
         .contains("the cluster has no topic not-ours.stripe.events.v1.dlq")
-        .contains("KAFKA_TOPIC_PREFIX");
+        .contains("KAFKA_TOPIC_PREFIX is \"not-ours.\", is that the workers' prefix?");
     assertThat(wrongPrefix.out()).doesNotContain("no dead letters");
     assertThat(noDatabase.exitCode()).as(noDatabase.toString()).isEqualTo(1);
     assertThat(noDatabase.err()).contains("cannot tell which dead letters wait");

@@ -43,7 +43,8 @@ class ReplayCommandTest {
   private static final Instant NEW = Instant.parse("2026-03-01T12:00:00Z");
 
   // only the topic these tests read: creating all seven per test would dominate the run
-  private final Topics topics = Topics.withPrefix(TestInfra.uniqueName("r") + ".");
+  private final String prefix = TestInfra.uniqueName("r") + ".";
+  private final Topics topics = Topics.withPrefix(prefix);
 
   {
     // kept for ever: the records are dated months back, and the broker's time retention (7 days)
@@ -410,9 +411,12 @@ class ReplayCommandTest {
     Cli.Result dryRun = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
     Cli.Result result = cli.run("replay", "--consumer", group, "--to-earliest");
 
-    // Then both refuse, naming the topic, and its offsets are as they were
+    // Then both refuse, naming the topic and the prefix in use, and its offsets are as they were
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
-    assertThat(result.err()).contains(paymentEvents).contains("no worker");
+    assertThat(result.err())
+        .contains(paymentEvents)
+        .contains("no worker")
+        .contains("KAFKA_TOPIC_PREFIX is \"" + prefix + "\", is that the workers' prefix?");
     assertThat(result.out()).doesNotContain("rewound");
     assertThat(dryRun.exitCode()).as(dryRun.toString()).isEqualTo(1);
     assertThat(committed())
