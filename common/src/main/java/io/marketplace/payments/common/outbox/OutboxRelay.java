@@ -26,8 +26,12 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,6 +41,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
@@ -67,7 +72,10 @@ import org.slf4j.LoggerFactory;
  * head of the outbox until one's rest ends (see {@link Head}), so that a topic refused for long
  * neither has them read again by every pass nor, however many they are, holds back the rows behind
  * them. A pass that leaves a refused row behind does not count as completed for {@code
- * payments.outbox.stalled}, so the OutboxRelayStalled alert fires while one waits.
+ * payments.outbox.stalled}, so the OutboxRelayStalled alert fires while one waits. A topic that
+ * does not exist (deleted; the broker creates none on its own) blocks a send {@link #MAX_BLOCK} in
+ * the relay's thread, holding back every other topic's events: after one such send the relay sends
+ * nothing to it, its rows refused at once, until a check in the background finds it again.
  *
  * <p>Idle, it looks for rows every {@code idleInterval}, or sooner when {@link #wakeUp()} says a
  * transaction of this service just wrote some; passes woken that way are at least {@value
@@ -134,6 +142,12 @@ public final class OutboxRelay implements AutoCloseable {
 
   static final long MAX_REST_MILLIS = 5_000;
 
+  /**
+   * How long after a check found no metadata for a topic the next one starts: each blocks up to
+   * {@link #MAX_BLOCK} itself, so a topic that stays missing is asked for about every 6 s.
+   */
+  private static final Duration PROBE_SPACING = Duration.ofSeconds(1);
+
   private static final int MAX_ERROR = 1_000;
   private static final Duration RETENTION = Duration.ofDays(7);
   static final long MIN_WOKEN_SPACING_MILLIS = 10;
@@ -147,6 +161,16 @@ public final class OutboxRelay implements AutoCloseable {
   private final AtomicLong backlog = new AtomicLong();
   private final Thread thread;
   private final Semaphore work = new Semaphore(0);
+
+  /**
+   * Topics a send blocked {@link #MAX_BLOCK} for in vain (one deleted, the broker creating none on
+   * its own), with the failure their messages are refused with: nothing is sent to them until a
+   * check in the background ({@link #probe}) finds their metadata, so that each retry of their rows
+   * does not block the relay's thread, and with it every other topic's events, for that long.
+   */
+  private final Map<String, KafkaException> unavailable = new ConcurrentHashMap<>();
+
+  private final ScheduledExecutorService probes;
   private volatile long lastPassNanos = System.nanoTime();
   private volatile boolean running = true;
   // read and written by the relay's thread only
@@ -189,6 +213,9 @@ public final class OutboxRelay implements AutoCloseable {
         .strongReference(true)
         .register(registry);
     this.thread = Thread.ofPlatform().name("outbox-relay-" + owner).daemon().unstarted(this::run);
+    this.probes =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("outbox-probe-" + owner).daemon().factory());
   }
 
   /**
@@ -606,10 +633,11 @@ public final class OutboxRelay implements AutoCloseable {
    * Sends one message; a send the producer refuses at once is a failed acknowledgement, and so is a
    * message for a destination this version does not know: a newer one wrote it during a rolling
    * deploy, and publishes it once it holds the lock. A send that blocked {@link #MAX_BLOCK} in vain
-   * (its topic's metadata, room in the buffer) notes its topic in {@code blocked}: the pass's other
-   * messages for that topic fail the same way at once, instead of each waiting as long.
+   * (its topic's metadata, room in the buffer) makes its topic {@link #unavailable}: its messages,
+   * in this pass and the next ones, fail the same way at once, instead of each pass waiting as long
+   * again, until a check in the background finds the topic.
    */
-  private Future<RecordMetadata> send(Message message, Map<String, KafkaException> blocked) {
+  private Future<RecordMetadata> send(Message message) {
     Destination destination;
     try {
       destination = Destination.valueOf(message.destination());
@@ -619,7 +647,7 @@ public final class OutboxRelay implements AutoCloseable {
               "no destination " + message.destination() + " in this version of the relay"));
     }
     String topic = destination.topicIn(topics).name();
-    KafkaException blockedBefore = blocked.get(topic);
+    KafkaException blockedBefore = unavailable.get(topic);
     if (blockedBefore != null) {
       return CompletableFuture.failedFuture(blockedBefore);
     }
@@ -634,8 +662,64 @@ public final class OutboxRelay implements AutoCloseable {
     } catch (KafkaException e) {
       ack = CompletableFuture.failedFuture(e);
     }
-    blockedInVain(ack).ifPresent(e -> blocked.put(topic, e));
+    blockedInVain(ack).ifPresent(e -> awaitMetadata(topic, e));
     return ack;
+  }
+
+  /**
+   * Sends nothing more to {@code topic}, whose send blocked in vain with {@code blocked}, until a
+   * check in the background finds its metadata. Its messages are refused meanwhile as that one was
+   * (their rows rest, their keys held, as for any refusal), with a failure that names the topic.
+   */
+  private void awaitMetadata(String topic, KafkaException blocked) {
+    var failure =
+        new org.apache.kafka.common.errors.TimeoutException(
+            blocked.getMessage()
+                + " Not sent to topic "
+                + topic
+                + " again until its metadata is found.");
+    if (unavailable.putIfAbsent(topic, failure) == null) {
+      log.warn(
+          "outbox relay sends nothing to topic {} until it finds its metadata: {}",
+          topic,
+          blocked.toString());
+      probeLater(topic);
+    }
+  }
+
+  private void probeLater(String topic) {
+    try {
+      probes.schedule(() -> probe(topic), PROBE_SPACING.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  /**
+   * Asks the producer for the partitions of an {@link #unavailable} topic, off the relay's thread
+   * (blocking up to {@link #MAX_BLOCK}); once it has them, the relay sends to the topic again and
+   * is woken. Any other answer than silence (a topic it may not describe, a closed producer) ends
+   * the wait too: the relay's next send meets that failure itself, and a send that blocks again
+   * makes the topic unavailable again.
+   */
+  private void probe(String topic) {
+    try {
+      producer.partitionsFor(topic);
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      if (running) {
+        probeLater(topic);
+      }
+      return;
+    } catch (InterruptException e) {
+      // closing
+      return;
+    } catch (KafkaException e) {
+      log.warn("outbox relay could not check topic {}: {}", topic, e.toString());
+    }
+    if (unavailable.remove(topic) != null) {
+      log.info("outbox relay found topic {} again; its rows are sent once their rest ends", topic);
+      wakeUp();
+    }
   }
 
   /** The failure of a send that returned failed, having blocked {@link #MAX_BLOCK}, if it did. */
@@ -684,7 +768,6 @@ public final class OutboxRelay implements AutoCloseable {
             .add(new Outgoing(row.seq(), message));
       }
     }
-    Map<String, KafkaException> blocked = new HashMap<>();
     long deadline = System.nanoTime() + SEND_TIMEOUT.toNanos();
     while (!keys.isEmpty() && System.nanoTime() - deadline < 0) {
       List<Outgoing> round = new ArrayList<>(keys.size());
@@ -695,7 +778,7 @@ public final class OutboxRelay implements AutoCloseable {
         }
         Outgoing next = key.remove();
         round.add(next);
-        acks.add(send(next.message(), blocked));
+        acks.add(send(next.message()));
       }
       // no flush: it would wait for every record of the producer, with no deadline but the
       // producer's own, and linger.ms sends these within a millisecond anyway
@@ -850,12 +933,18 @@ public final class OutboxRelay implements AutoCloseable {
     return a.compareTo(b) <= 0 ? a : b;
   }
 
+  /**
+   * Stops the relay: its pass under way rolls back, and a check of a missing topic under way is
+   * interrupted (it would end within {@link #MAX_BLOCK} anyway). The producer is the caller's.
+   */
   @Override
   public void close() {
     running = false;
+    probes.shutdownNow();
     thread.interrupt();
     try {
       thread.join(Duration.ofSeconds(10));
+      probes.awaitTermination(MAX_BLOCK.toNanos(), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
