@@ -121,6 +121,18 @@ public final class ConsumerGroups implements AutoCloseable {
         || liveMembers(group).stream().anyMatch(m -> assigned(m, topic));
   }
 
+  /**
+   * The topics {@code group} reads: those it has committed an offset on, and those its live members
+   * are assigned (a worker that has not applied its first record yet has committed nothing).
+   */
+  public Set<String> topicsRead(String group) {
+    Set<String> topics = new HashSet<>();
+    committed(group).keySet().forEach(p -> topics.add(p.topic()));
+    liveMembers(group)
+        .forEach(m -> m.assignment().topicPartitions().forEach(p -> topics.add(p.topic())));
+    return topics;
+  }
+
   /** The consumer groups of the cluster that {@link #reads} {@code topic}, by name. */
   public SortedSet<String> readersOf(String topic) {
     SortedSet<String> known = knownGroups();

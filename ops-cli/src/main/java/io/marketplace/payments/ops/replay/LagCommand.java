@@ -8,7 +8,6 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -89,7 +88,7 @@ public final class LagCommand implements Callable<Integer> {
     Duration waitAtMost = Times.parseDuration(timeout);
     try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout())) {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
-      if (consumer != null) {
+      if (consumer != null && groups.topicsRead(consumer).isEmpty()) {
         // lag 0 for a group that read nothing would tell the operator a replay was re-read
         groups.requireCommitted(consumer);
       }
@@ -149,11 +148,12 @@ public final class LagCommand implements Callable<Integer> {
     List<Lag> lags = new ArrayList<>();
     for (String group : names) {
       Map<TopicPartition, Long> committed = groups.committed(group);
-      if (committed.isEmpty()) {
+      // a running worker stuck on its first record has committed nothing: it resumes at the
+      // earliest record of what its members are assigned, and all of it is lag
+      Set<String> topics = groups.topicsRead(group);
+      if (topics.isEmpty()) {
         continue;
       }
-      Set<String> topics = new HashSet<>();
-      committed.keySet().forEach(p -> topics.add(p.topic()));
       List<TopicPartition> partitions = groups.partitionsOf(topics);
       Map<TopicPartition, Long> earliest = groups.offsets(partitions, OffsetSpec.earliest());
       Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());

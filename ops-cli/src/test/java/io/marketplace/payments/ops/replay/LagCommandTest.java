@@ -5,13 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -165,6 +169,46 @@ class LagCommandTest {
     assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
     assertThat(await.err()).as(await.toString()).contains("the lag is still 3");
     assertThat(await.out()).as(await.toString()).contains("is past the log end 3", "lag 3");
+  }
+
+  /**
+   * A worker that has not applied its first record yet (a new deployment whose migration did not
+   * run, a new topic's first record failing for a passing reason) has committed nothing, but it is
+   * running: a live member assigned its partitions, resuming at the earliest record. Its records
+   * wait, and {@code lag} must show them: leaving the group out of the table, or refusing it as
+   * unknown, tells the operator there is nothing behind, where the runbook sends them to see how
+   * far a stopped worker is behind.
+   */
+  @Test
+  void shouldCountTheRecordsOfARunningGroupThatHasCommittedNothingYet() throws Exception {
+    // Given two records, and a running worker's group that has not applied either
+    String topic = topics.stripeEvents().name();
+    send(topic, 0, 2);
+    String group = TestInfra.uniqueName("stuck_first_");
+    try (KafkaConsumer<String, byte[]> live = new KafkaConsumer<>(kafka.consumerConfig(group))) {
+      live.subscribe(List.of(topic));
+      Await.until(
+          Duration.ofSeconds(20),
+          "the live member to be assigned",
+          () -> {
+            live.poll(Duration.ofMillis(100));
+            return !live.assignment().isEmpty();
+          });
+
+      // When the operator looks at every group's lag, at that group's, and waits for it to be 0
+      Cli.Result all = cli.run("lag");
+      Cli.Result one = cli.run("lag", "--consumer", group);
+      Cli.Result await = cli.run("lag", "--consumer", group, "--wait", "--timeout", "2s");
+
+      // Then the two records are its lag, counted from the earliest record where it resumes
+      String row = group + "\\s+" + topic + "\\s+0\\s+0\\s+2\\s+2\\b";
+      assertThat(all.exitCode()).as(all.toString()).isZero();
+      assertThat(all.out()).as(all.toString()).containsPattern(row);
+      assertThat(one.exitCode()).as(one.toString()).isZero();
+      assertThat(one.out()).as(one.toString()).containsPattern(row);
+      assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
+      assertThat(await.err()).as(await.toString()).contains("the lag is still 2");
+    }
   }
 
   private static void send(String topic, int partition, int count) {
