@@ -42,7 +42,10 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--category", description = "a paid category slug (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--category",
+      description =
+          "a category slug; a free one is live at once, with nothing to pay (default: ${DEFAULT-VALUE})")
   String category = "housing";
 
   @Option(names = "--card", description = "Stripe test payment method (default: ${DEFAULT-VALUE})")
@@ -94,6 +97,16 @@ public final class DemoCommand implements Callable<Integer> {
             + category
             + ": "
             + listing.path("status").asText());
+    if (!listing.path("status").asText().equals("pending_payment")) {
+      // a free category: the listing is live from its creation, and checkout would refuse it
+      step(
+          out,
+          "   "
+              + category
+              + " charges no posting fee: the listing is live at once, with nothing to pay"
+              + " (a paid category shows the payment: --category housing)");
+      return 0;
+    }
 
     JsonNode checkout =
         send(
