@@ -140,8 +140,13 @@ class TokenCommandTest {
     // When
     Cli.Result result = cli.run("token", "--user", "bob");
 
-    // Then
+    // Then one line names the option and what it takes, without Java's exception text
     assertThat(result.exitCode()).isEqualTo(2);
     assertThat(result.out()).isEmpty();
+    assertThat(result.err())
+        .contains("--user")
+        .contains("'bob' is not a UUID")
+        .doesNotContain("java.lang")
+        .doesNotContain("Exception");
   }
 }
