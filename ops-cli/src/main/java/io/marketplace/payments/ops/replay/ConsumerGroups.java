@@ -89,12 +89,23 @@ public final class ConsumerGroups implements AutoCloseable {
     return committed;
   }
 
-  /** Every consumer group the cluster knows, by name. */
-  /** {@link #committed}, refusing a group that has none: unknown, or it never consumed. */
-  public Map<TopicPartition, Long> requireCommitted(String group) {
+  /**
+   * {@link #committed}, refusing a group that has none: unknown (or it never consumed), or one the
+   * cluster knows that has committed nothing yet, such as a running worker that has not applied its
+   * first record: it reads from the earliest record already. {@code consequence} ends that refusal:
+   * what it means for the command.
+   */
+  public Map<TopicPartition, Long> requireCommitted(String group, String consequence) {
     Map<TopicPartition, Long> committed = committed(group);
     if (committed.isEmpty()) {
       Set<String> known = knownGroups();
+      if (known.contains(group)) {
+        throw new OperatorError(
+            "consumer group "
+                + group
+                + " has committed no offset yet: its workers read from the earliest record; "
+                + consequence);
+      }
       throw new OperatorError(
           "consumer group "
               + group
@@ -104,6 +115,7 @@ public final class ConsumerGroups implements AutoCloseable {
     return committed;
   }
 
+  /** Every consumer group the cluster knows, by name. */
   public SortedSet<String> knownGroups() {
     Collection<GroupListing> groups =
         get(admin.listGroups(ListGroupsOptions.forConsumerGroups()).all());

@@ -90,7 +90,8 @@ public final class LagCommand implements Callable<Integer> {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
       if (consumer != null && groups.topicsRead(consumer).isEmpty()) {
         // lag 0 for a group that read nothing would tell the operator a replay was re-read
-        groups.requireCommitted(consumer);
+        groups.requireCommitted(
+            consumer, "no member reads a topic now, so there is no lag to count");
       }
       if (!await) {
         Table table = new Table("CONSUMER", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");

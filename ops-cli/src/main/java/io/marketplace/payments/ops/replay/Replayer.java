@@ -61,7 +61,12 @@ public final class Replayer {
 
   /** What a replay of {@code group} to {@code target} would move, from its committed offsets. */
   public ReplayPlan plan(String group, ReplayTarget target) {
-    Map<TopicPartition, Long> committed = groups.requireCommitted(group);
+    Map<TopicPartition, Long> committed =
+        groups.requireCommitted(
+            group,
+            "there is nothing to rewind (how far they are: ./payments lag --consumer "
+                + group
+                + ")");
     Set<String> groupTopics = new TreeSet<>();
     committed.keySet().forEach(p -> groupTopics.add(p.topic()));
     refuseStreamsApplication(group, groupTopics);

@@ -424,6 +424,39 @@ class ReplayCommandTest {
         .containsEntry(new TopicPartition(paymentEvents, 0), 2L);
   }
 
+  /**
+   * A running worker that has not applied its first record has committed nothing: it already reads
+   * from the earliest record, so there is nothing to rewind. Calling it unknown, in a message that
+   * lists it among the known groups, sent the operator looking for a typo.
+   */
+  @Test
+  void shouldSayARunningGroupThatHasCommittedNothingHasNothingToRewind() {
+    // Given two records, and a running worker's group that has applied neither
+    produce(0, OLD, 2);
+    try (KafkaConsumer<String, byte[]> live = new KafkaConsumer<>(kafka.consumerConfig(group))) {
+      live.subscribe(List.of(topic));
+      Await.until(
+          WAIT,
+          "the live member to be assigned",
+          () -> {
+            live.poll(Duration.ofMillis(100));
+            return !live.assignment().isEmpty();
+          });
+
+      // When the operator plans a replay of it
+      Cli.Result dryRun = cli.run("replay", "--consumer", group, "--to-earliest", "--dry-run");
+
+      // Then it is told that the group has committed nothing yet, not that it is unknown
+      assertThat(dryRun.exitCode()).as(dryRun.toString()).isEqualTo(1);
+      assertThat(dryRun.err())
+          .as(dryRun.toString())
+          .contains(group + " has committed no offset yet")
+          .contains("nothing to rewind")
+          .contains("lag --consumer " + group)
+          .doesNotContain("unknown");
+    }
+  }
+
   @Test
   void shouldListKnownGroupsWhenConsumerGroupUnknown() {
     // Given
