@@ -584,13 +584,15 @@ public final class ReconcileCommand implements Callable<Integer> {
       PrintWriter out)
       throws InterruptedException {
     long deadline = System.nanoTime() + wait.toNanos();
-    long total = differing.stream().mapToLong(c -> c.findings().size()).sum();
+    // the findings a repair was published for: those for a person are counted apart, at the end
+    long total =
+        differing.stream().flatMap(c -> c.findings().stream()).filter(Finding::repairable).count();
     long reported = -1;
     while (true) {
       List<Finding> left = differing.stream().flatMap(c -> c.recheck().get().stream()).toList();
       List<Finding> waiting = left.stream().filter(Finding::repairable).toList();
-      long repaired = total - left.size();
-      if (repaired != reported) {
+      long repaired = Math.max(0, total - waiting.size());
+      if (total > 0 && repaired != reported) {
         out.println("waiting for the workers: " + repaired + " of " + total + " repaired");
         out.flush();
         reported = repaired;

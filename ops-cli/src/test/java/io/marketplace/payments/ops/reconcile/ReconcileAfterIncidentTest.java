@@ -415,6 +415,8 @@ class ReconcileAfterIncidentTest {
           softly.assertThat(published).as(apply.toString()).isEmpty();
           softly.assertThat(apply.exitCode()).as(apply.toString()).isEqualTo(1);
           softly.assertThat(apply.err()).as(apply.toString()).contains("need a person");
+          // nothing was published, so nothing is awaited from the workers
+          softly.assertThat(apply.out()).as(apply.toString()).doesNotContain("repaired");
         });
   }
 
