@@ -45,12 +45,20 @@ public record KafkaConfig(
   static final Duration HEARTBEAT = Duration.ofMillis(1500);
 
   /**
-   * Where a worker's consumer starts on a partition its group has no valid offset for: a new group,
-   * or a committed offset that is no longer in the log (deleted by retention, or past the end after
-   * an unclean leader election or a truncated or recreated topic). From the earliest record, since
-   * re-reading is safe (each effect is applied once per event id) and skipping is not.
+   * Where a worker resumes a partition its group has no valid offset for: a new group, or a
+   * committed offset past the end of the log (after an unclean leader election or a truncated or
+   * recreated topic). From the earliest record, since re-reading is safe (each effect is applied
+   * once per event id) and skipping is not. The worker's consumer itself resets nothing ({@link
+   * #WORKER_AUTO_OFFSET_RESET}): the worker places such a partition there, and an offset below the
+   * log start (records deleted by retention before they were applied) is told and counted first.
    */
   public static final String AUTO_OFFSET_RESET = "earliest";
+
+  /**
+   * A worker's consumer throws on a missing or out-of-range offset instead of resetting it, so the
+   * worker tells apart an offset below the log start, whose records were lost, from the others.
+   */
+  static final String WORKER_AUTO_OFFSET_RESET = "none";
 
   public KafkaConfig {
     groupInstanceId = groupInstanceId.filter(id -> !id.isBlank());
@@ -118,10 +126,12 @@ public record KafkaConfig(
   /**
    * A consumer of a worker fleet: {@link #consumer} joining as static member {@code
    * <groupInstanceId>-<slot>} when an instance id is set; {@code slot} tells apart the consumers of
-   * one group in one process.
+   * one group in one process. It resets no offset by itself: the worker does ({@link
+   * #WORKER_AUTO_OFFSET_RESET}).
    */
   public Properties workerConsumer(String groupId, String clientId, int slot) {
     Properties props = consumer(groupId, clientId);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, WORKER_AUTO_OFFSET_RESET);
     groupInstanceId.ifPresent(
         id -> props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, id + "-" + slot));
     return props;

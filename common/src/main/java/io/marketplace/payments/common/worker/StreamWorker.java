@@ -30,7 +30,9 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
@@ -65,7 +67,14 @@ import org.slf4j.LoggerFactory;
  *   <li>a batch that keeps failing on an error that looks transient (a statement timeout of a large
  *       transaction) is tried record by record after {@value #BATCH_ATTEMPTS} attempts;
  *   <li>authentication, authorization and fencing errors are fatal: the worker stops and reports
- *       itself unhealthy, as Kafka's exactly-once processor template does.
+ *       itself unhealthy, as Kafka's exactly-once processor template does;
+ *   <li>a partition its group has no offset for starts at its earliest record. An offset that is
+ *       out of range is never reset silently: one below the log start (records deleted by retention
+ *       before they were applied, on starting or while running behind) is an ERROR naming the
+ *       group, the partition, both offsets and how many records were lost, counted in {@code
+ *       payments.worker.records.lost}, and the worker goes on from the log start (reconcile repairs
+ *       from Stripe what those events did not apply); one past the log end resumes at the earliest
+ *       record, as {@link KafkaConfig#AUTO_OFFSET_RESET} says.
  * </ul>
  */
 public final class StreamWorker implements AutoCloseable {
@@ -76,6 +85,7 @@ public final class StreamWorker implements AutoCloseable {
   static final long COMMIT_INTERVAL_MILLIS = 100;
   static final int BATCH_ATTEMPTS = 5;
   private static final Duration OFFSET_COMMIT_TIMEOUT = Duration.ofSeconds(10);
+  private static final Duration OFFSET_LOOKUP_TIMEOUT = Duration.ofSeconds(10);
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
       new java.util.concurrent.atomic.AtomicInteger();
 
@@ -93,6 +103,10 @@ public final class StreamWorker implements AutoCloseable {
   private final Counter deadLettered;
   private final Counter retries;
   private final Counter skipped;
+
+  /** Per topic consumed: records deleted from the log before this group applied them. */
+  private final Map<String, Counter> lost = new HashMap<>();
+
   private final Timer batchTimer;
   private final Timer eventAge;
   private volatile boolean running = true;
@@ -161,6 +175,18 @@ public final class StreamWorker implements AutoCloseable {
     this.deadLettered = counter("dead_lettered");
     this.retries = counter("retried");
     this.skipped = counter("skipped");
+    // registered at 0 for every topic, so that a first loss, soon after a start, is an increase
+    for (Topic topic : options.topics()) {
+      lost.put(
+          topic.name(),
+          Counter.builder("payments.worker.records.lost")
+              .description(
+                  "records deleted from the log (retention) before this consumer group applied"
+                      + " them: Stripe events never applied")
+              .tag("consumer", name)
+              .tag("topic", topic.name())
+              .register(registry));
+    }
     this.batchTimer =
         Timer.builder("payments.worker.batch")
             .description("time to apply one poll's records in the database")
@@ -257,7 +283,7 @@ public final class StreamWorker implements AutoCloseable {
       log.info("worker {} consuming {}", options.consumer(), options.topics());
       try {
         while (running) {
-          ConsumerRecords<String, byte[]> records = c.poll(POLL);
+          ConsumerRecords<String, byte[]> records = poll(c, POLL);
           revokedSincePoll.clear();
           if (!records.isEmpty()) {
             waitingSince = System.nanoTime();
@@ -287,6 +313,93 @@ public final class StreamWorker implements AutoCloseable {
       log.error("worker {} stopped", options.consumer(), e);
     } finally {
       stopped.countDown();
+    }
+  }
+
+  /**
+   * Polls, placing the partitions whose offset is missing or out of range ({@code
+   * auto.offset.reset=none}: the consumer resets nothing by itself) and returning nothing for them
+   * this time.
+   */
+  private ConsumerRecords<String, byte[]> poll(Consumer<String, byte[]> c, Duration timeout) {
+    try {
+      return c.poll(timeout);
+    } catch (NoOffsetForPartitionException e) {
+      // a partition this group never committed: from its earliest record, as a new group reads
+      Set<TopicPartition> partitions = new HashSet<>(e.partitions());
+      partitions.retainAll(c.assignment());
+      c.seekToBeginning(partitions);
+    } catch (OffsetOutOfRangeException e) {
+      outOfRange(c, e.offsetOutOfRangePartitions());
+    }
+    return ConsumerRecords.empty();
+  }
+
+  /**
+   * Places each partition whose offset the broker found out of range: below the log start the
+   * records in between were deleted before they were applied, which is told and counted, and the
+   * worker goes on from the log start; past the log end it resumes at the earliest record (see
+   * {@link KafkaConfig#AUTO_OFFSET_RESET}). An offset in range again by now (the log grew, a new
+   * leader caught up) is read from where it is. When Kafka does not tell the log's bounds, nothing
+   * is moved and the next poll finds the offset out of range again.
+   */
+  private void outOfRange(Consumer<String, byte[]> c, Map<TopicPartition, Long> offsets) {
+    Map<TopicPartition, Long> positions = new HashMap<>(offsets);
+    positions.keySet().retainAll(c.assignment());
+    if (positions.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, Long> start;
+    Map<TopicPartition, Long> end;
+    try {
+      start = c.beginningOffsets(positions.keySet(), OFFSET_LOOKUP_TIMEOUT);
+      end = c.endOffsets(positions.keySet(), OFFSET_LOOKUP_TIMEOUT);
+    } catch (AuthenticationException | AuthorizationException e) {
+      throw e;
+    } catch (KafkaException e) {
+      log.warn(
+          "worker {}: offsets {} are out of range and the log's bounds could not be read, trying"
+              + " again: {}",
+          options.consumer(),
+          positions,
+          e.toString());
+      return;
+    }
+    for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
+      TopicPartition partition = entry.getKey();
+      long offset = entry.getValue();
+      long first = start.get(partition);
+      long last = end.get(partition);
+      if (offset < first) {
+        long count = first - offset;
+        log.error(
+            "worker {}: {} records of {} were deleted from the log (retention) before consumer"
+                + " group {} applied them: its offset {} (committed, or reached since) is below"
+                + " the log start offset {}. Their Stripe events were never applied; going on"
+                + " from the log start. Repair from Stripe: ./payments reconcile --since <a time"
+                + " before they were written> (runbook: \"Records lost to retention\")",
+            options.consumer(),
+            count,
+            partition,
+            options.consumer(),
+            offset,
+            first);
+        lost.get(partition.topic()).increment(count);
+        c.seek(partition, first);
+      } else if (offset > last) {
+        log.warn(
+            "worker {}: offset {} of {} is past the log end {} (records lost in an unclean leader"
+                + " election, or the topic truncated or recreated): resuming at its earliest"
+                + " record, {}",
+            options.consumer(),
+            offset,
+            partition,
+            last,
+            first);
+        c.seekToBeginning(List.of(partition));
+      } else {
+        c.seek(partition, offset);
+      }
     }
   }
 
@@ -715,7 +828,8 @@ public final class StreamWorker implements AutoCloseable {
     try {
       while (running && System.nanoTime() < deadline) {
         ConsumerRecords<String, byte[]> stray =
-            c.poll(
+            poll(
+                c,
                 Duration.ofMillis(
                     Math.min(100, Math.max(1, (deadline - System.nanoTime()) / 1_000_000))));
         for (TopicPartition partition : stray.partitions()) {

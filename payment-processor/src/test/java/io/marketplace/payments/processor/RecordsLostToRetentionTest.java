@@ -1,0 +1,387 @@
+package io.marketplace.payments.processor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.common.kafka.Topics;
+import io.marketplace.payments.common.worker.RecordHandler;
+import io.marketplace.payments.common.worker.StreamWorker;
+import io.marketplace.payments.common.worker.WorkerOptions;
+import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.TestDatabase;
+import io.marketplace.payments.testsupport.TestInfra;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records deleted from a topic (retention, {@code kafka-delete-records}) before a worker's group
+ * applied them are Stripe events never applied. The worker cannot get them back, and must not stall
+ * on them (reconcile repairs from Stripe), but it must not pass over them silently either: it says
+ * so in an ERROR line naming the group, the partition and both offsets, counts them in {@code
+ * payments_worker_records_lost_total} (the RecordsLostToRetention alert), and goes on from the
+ * earliest record left.
+ */
+class RecordsLostToRetentionTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private final Logger workerLog = (Logger) LoggerFactory.getLogger(StreamWorker.class);
+  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+
+  @BeforeEach
+  void captureLog() {
+    logged.start();
+    workerLog.addAppender(logged);
+  }
+
+  @AfterEach
+  void releaseLog() {
+    workerLog.detachAppender(logged);
+  }
+
+  @Test
+  void shouldReportAndCountRecordsDeletedBeforeTheGroupAppliedThemAndGoOnFromTheLogStart()
+      throws Exception {
+    TestDatabase db = TestInfra.freshDatabase();
+    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("lost_to_retention");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    TopicPartition p1 = new TopicPartition(topic.name(), 1);
+    // Given five records on partition 0, of which the group applied the first, and one on
+    // partition 1, which the group never read (no offset committed there)
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("lost-test"))) {
+      for (int i = 0; i < 5; i++) {
+        send(producer, topic, 0, "p0-" + i);
+      }
+      send(producer, topic, 1, "p1-0");
+    }
+    try (Admin admin = admin()) {
+      admin
+          .alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(1)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+      // And retention deleted partition 0 up to offset 4 while the worker was down: offsets 1, 2
+      // and 3 were never applied
+      admin
+          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+
+    // When the worker starts
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      // Then it goes on from the earliest record left, and from the start of the partition it
+      // never read, and commits past them
+      Await.until(
+          WAIT, "the records left applied", () -> applied(db, "p0-4") && applied(db, "p1-0"));
+      Await.until(
+          WAIT,
+          "the offsets committed past them",
+          () -> {
+            Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, group);
+            return committed.get(p0) != null
+                && committed.get(p0).offset() == 5
+                && committed.get(p1) != null
+                && committed.get(p1).offset() == 1;
+          });
+      assertThat(handler.seen).containsExactlyInAnyOrder("p0-4", "p1-0");
+      assertThat(worker.isHealthy()).isTrue();
+
+      // And the three records lost are counted for the alert
+      assertThat(lost(registry, group, topic.name())).isEqualTo(3.0);
+
+      // And told in one ERROR line naming the group, the partition, both offsets and the count
+      List<String> errors =
+          logged.list.stream()
+              .filter(e -> e.getLevel() == Level.ERROR)
+              .map(ILoggingEvent::getFormattedMessage)
+              .toList();
+      assertThat(errors)
+          .as("the worker's ERROR lines")
+          .anySatisfy(
+              line ->
+                  assertThat(line)
+                      .contains(
+                          group,
+                          topic.name() + "-0",
+                          "3 records",
+                          "offset 1 (committed",
+                          "log start offset 4"));
+      assertThat(errors)
+          .as("no partition but partition 0 lost anything")
+          .noneMatch(line -> line.contains(topic.name() + "-1"));
+    }
+  }
+
+  /**
+   * A worker far behind while it runs (a backlog, a long outage of PostgreSQL) can see retention
+   * delete the records ahead of its position. They are counted and told as when it starts, and
+   * every record below the new log start is either applied or counted lost, none twice.
+   */
+  @Test
+  void shouldCountRecordsDeletedAheadOfARunningWorker() throws Exception {
+    TestDatabase db = TestInfra.freshDatabase();
+    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("lost_while_running");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    int total = 400;
+    long deletedBefore = 350;
+    // Given a backlog on partition 0, many times what one fetch brings in (records of 20 KB that
+    // do not compress)
+    byte[] padding = new byte[20_000];
+    new Random(7).nextBytes(padding);
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("lost-running-test"))) {
+      for (int i = 0; i < total; i++) {
+        producer.send(
+            new ProducerRecord<>(topic.name(), 0, "p0-" + i, withKey("p0-" + i, padding)));
+      }
+      producer.flush();
+    }
+    // And a worker holding its first poll, unable to apply it for now
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    handler.holdFirst.set(true);
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      assertThat(handler.entered.await(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .as("the worker applying its first poll")
+          .isTrue();
+
+      // When retention deletes the partition up to offset 350 meanwhile, and the worker goes on
+      admin
+          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(deletedBefore)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+      handler.release.countDown();
+
+      // Then it applies the records left, and commits past them
+      Await.until(WAIT, "the last record applied", () -> applied(db, "p0-" + (total - 1)));
+      Await.until(
+          WAIT,
+          "the offset committed past it",
+          () -> {
+            OffsetAndMetadata committed = committed(admin, group).get(p0);
+            return committed != null && committed.offset() == total;
+          });
+
+      // And every record below the log start was either applied or counted lost, none both
+      long appliedBelow =
+          handler.seen.stream()
+              .mapToInt(key -> Integer.parseInt(key.substring("p0-".length())))
+              .filter(offset -> offset < deletedBefore)
+              .count();
+      double lost = lost(registry, group, topic.name());
+      assertThat(lost).as("records counted lost").isPositive();
+      assertThat(appliedBelow + (long) lost).isEqualTo(deletedBefore);
+      assertThat(handler.seen).contains("p0-" + deletedBefore);
+      assertThat(logged.list)
+          .anySatisfy(
+              e -> {
+                assertThat(e.getLevel()).isEqualTo(Level.ERROR);
+                assertThat(e.getFormattedMessage())
+                    .contains(
+                        group,
+                        topic.name() + "-0",
+                        (long) lost + " records",
+                        "log start offset " + deletedBefore);
+              });
+    }
+  }
+
+  /**
+   * A committed offset past the end of the log (an unclean leader election, a truncated or
+   * recreated topic) lost nothing this group could have applied: the worker resumes at the earliest
+   * record and reads all the partition holds, as before, and counts nothing lost.
+   */
+  @Test
+  void shouldResumeAtTheEarliestRecordWhenTheCommittedOffsetIsPastTheLogEnd() throws Exception {
+    TestDatabase db = TestInfra.freshDatabase();
+    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("past_the_end");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    // Given three records on partition 0, and the group's offset there at 10, past them
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("past-end-test"))) {
+      for (int i = 0; i < 3; i++) {
+        send(producer, topic, 0, "p0-" + i);
+      }
+    }
+    try (Admin admin = admin()) {
+      admin
+          .alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(10)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+
+    // When the worker starts
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      // Then it applies the three from the earliest record and commits past them
+      Await.until(
+          WAIT,
+          "the partition's records applied and committed",
+          () -> {
+            OffsetAndMetadata committed = committed(admin, group).get(p0);
+            return committed != null && committed.offset() == 3;
+          });
+      assertThat(handler.seen).containsExactlyInAnyOrder("p0-0", "p0-1", "p0-2");
+
+      // And nothing is counted or told as lost
+      assertThat(lost(registry, group, topic.name())).isZero();
+      assertThat(logged.list).noneMatch(e -> e.getLevel() == Level.ERROR);
+    }
+  }
+
+  private static byte[] withKey(String key, byte[] padding) {
+    byte[] k = key.getBytes(StandardCharsets.UTF_8);
+    byte[] value = new byte[k.length + 1 + padding.length];
+    System.arraycopy(k, 0, value, 0, k.length);
+    value[k.length] = '|';
+    System.arraycopy(padding, 0, value, k.length + 1, padding.length);
+    return value;
+  }
+
+  private static double lost(PrometheusMeterRegistry registry, String group, String topic) {
+    Matcher m =
+        Pattern.compile(
+                "(?m)^payments_worker_records_lost_total\\{consumer=\""
+                    + Pattern.quote(group)
+                    + "\",topic=\""
+                    + Pattern.quote(topic)
+                    + "\"\\} (\\S+)$")
+            .matcher(registry.scrape());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  private static void send(
+      KafkaProducer<String, byte[]> producer, Topic topic, int partition, String key)
+      throws Exception {
+    producer
+        .send(
+            new ProducerRecord<>(
+                topic.name(), partition, key, (key + "|").getBytes(StandardCharsets.UTF_8)))
+        .get(20, TimeUnit.SECONDS);
+  }
+
+  private static Admin admin() {
+    return Admin.create(Map.of("bootstrap.servers", TestInfra.kafka().bootstrapServers()));
+  }
+
+  private static Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String group) {
+    try {
+      return admin
+          .listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata()
+          .get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static StreamWorker worker(
+      WorkerOptions options,
+      Topics topics,
+      TestDatabase db,
+      RecordHandler handler,
+      PrometheusMeterRegistry registry) {
+    KafkaProducer<String, byte[]> dlq =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("lost-dlq"));
+    return new StreamWorker(
+            options,
+            TestInfra.kafkaConfig(topics),
+            db.jdbi(),
+            handler,
+            dlq,
+            registry,
+            Clock.systemUTC())
+        .start();
+  }
+
+  private static boolean applied(TestDatabase db, String key) {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery("SELECT count(*) FROM applied_records WHERE record_key = :key")
+                        .bind("key", key)
+                        .mapTo(Long.class)
+                        .one()
+                    > 0);
+  }
+
+  /** Applies a record by writing its key; optionally holds its first transaction until released. */
+  private static final class Recording implements RecordHandler {
+    final Set<String> seen = ConcurrentHashMap.newKeySet();
+    final AtomicBoolean holdFirst = new AtomicBoolean();
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    Recording(Set<String> seen) {
+      this.seen.addAll(seen);
+    }
+
+    @Override
+    public String dedupeKey(ConsumerRecord<String, byte[]> record) {
+      return record.key();
+    }
+
+    @Override
+    public void apply(Handle tx, ConsumerRecord<String, byte[]> record) throws Exception {
+      if (holdFirst.getAndSet(false)) {
+        entered.countDown();
+        if (!release.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+          throw new IllegalStateException("never released");
+        }
+      }
+      seen.add(record.key());
+      tx.execute("INSERT INTO applied_records VALUES (?)", record.key());
+    }
+  }
+}
