@@ -38,6 +38,7 @@ final class Monitoring {
           // common: the worker loop and the outbox relay, in every worker
           Map.entry("payments_worker_records_total", "payments.worker.records"),
           Map.entry("payments_worker_waiting_seconds", "payments.worker.waiting"),
+          Map.entry("payments_worker_records_lost_total", "payments.worker.records.lost"),
           Map.entry(
               "payments_worker_event_latency_seconds_bucket", "payments.worker.event.latency"),
           Map.entry("payments_outbox_backlog", "payments.outbox.backlog"),
