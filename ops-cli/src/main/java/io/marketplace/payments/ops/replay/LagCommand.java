@@ -23,7 +23,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code payments lag}: how far each worker is behind its topics, from committed offsets. After a
- * replay, {@code --wait} follows the re-reading until the lag is 0.
+ * replay, {@code --wait} follows the re-reading until the lag is 0. A partition whose committed
+ * offset is below its log start lost records to retention before the group read them: it is named
+ * with their number, and the command exits 1, as it does for any problem an operator must act on.
  */
 @Command(
     name = "lag",
@@ -63,6 +65,8 @@ public final class LagCommand implements Callable<Integer> {
    * @param markersOnly what lies between {@code resumeAt} and {@code end} are the markers of
    *     transactions, no record to apply
    * @param pastTheLogEnd the offsets when the committed one is past the end of the log, else null
+   * @param belowTheLogStart the offsets when the committed one is below the start of the log (the
+   *     records in between deleted unread), else null
    */
   record Lag(
       String group,
@@ -70,14 +74,21 @@ public final class LagCommand implements Callable<Integer> {
       long resumeAt,
       long end,
       boolean markersOnly,
-      PastTheLogEnd pastTheLogEnd) {
+      PastTheLogEnd pastTheLogEnd,
+      BelowTheLogStart belowTheLogStart) {
     long lag() {
       return markersOnly ? 0 : Math.max(0, end - resumeAt);
     }
 
-    /** COMMITTED as the table shows it: past the end, both offsets are named. */
+    /**
+     * COMMITTED as the table shows it: past the end, both offsets are named; below the start, both
+     * and the records deleted unread.
+     */
     String committed() {
-      return pastTheLogEnd == null ? String.valueOf(resumeAt) : pastTheLogEnd.offsets();
+      if (pastTheLogEnd != null) {
+        return pastTheLogEnd.offsets();
+      }
+      return belowTheLogStart == null ? String.valueOf(resumeAt) : belowTheLogStart.offsets();
     }
   }
 
@@ -107,15 +118,17 @@ public final class LagCommand implements Callable<Integer> {
         }
         table.print(out);
         pastTheLogEnd(lags).forEach(out::println);
+        belowTheLogStart(lags).forEach(out::println);
         if (lags.stream().anyMatch(Lag::markersOnly)) {
           out.println(
               "LAG counts records to apply: where it is 0 below END, what is left are the markers"
                   + " of transactions");
         }
-        return 0;
+        return recordsLost(lags);
       }
       long deadline = System.nanoTime() + waitAtMost.toNanos();
       boolean first = true;
+      int status = 0;
       while (true) {
         List<Lag> lags = lags(groups, names);
         if (first) {
@@ -123,11 +136,18 @@ public final class LagCommand implements Callable<Integer> {
           pastTheLogEnd(lags).forEach(out::println);
           first = false;
         }
+        // each partition that lost records, once it is seen: the worker resuming it moves its
+        // committed offset past the log start, and the loss would not be seen again
+        List<String> lost = belowTheLogStart(lags);
+        lost.stream().filter(told::add).forEach(out::println);
+        if (status == 0) {
+          status = recordsLost(lags);
+        }
         long total = lags.stream().mapToLong(Lag::lag).sum();
         out.println(context.clock().instant() + " lag " + total);
         out.flush();
         if (total == 0) {
-          return 0;
+          return status;
         }
         if (System.nanoTime() - deadline >= 0) {
           throw new OperatorError("the lag is still " + total + " after " + timeout);
@@ -135,6 +155,41 @@ public final class LagCommand implements Callable<Integer> {
         Thread.sleep(PROGRESS_EVERY);
       }
     }
+  }
+
+  /** The lines already printed by {@code --wait} on partitions that lost records. */
+  private final Set<String> told = new HashSet<>();
+
+  private static List<String> belowTheLogStart(List<Lag> lags) {
+    return lags.stream()
+        .map(Lag::belowTheLogStart)
+        .filter(Objects::nonNull)
+        .map(BelowTheLogStart::explained)
+        .toList();
+  }
+
+  /**
+   * 1, and why on the error stream, when some partition lost records before its group read them;
+   * else 0.
+   */
+  private int recordsLost(List<Lag> lags) {
+    List<BelowTheLogStart> below =
+        lags.stream().map(Lag::belowTheLogStart).filter(Objects::nonNull).toList();
+    if (below.isEmpty()) {
+      return 0;
+    }
+    long deleted = below.stream().mapToLong(BelowTheLogStart::deleted).sum();
+    PrintWriter err = spec.commandLine().getErr();
+    err.println(
+        deleted
+            + " records were deleted (retention) before their consumer group read them, in "
+            + below.size()
+            + (below.size() == 1 ? " partition" : " partitions")
+            + " (see above): Stripe events never applied. Repair from Stripe with ./payments"
+            + " reconcile --since <a time before they were written> (runbook: \"Records lost to"
+            + " retention\")");
+    err.flush();
+    return 1;
   }
 
   private static List<String> pastTheLogEnd(List<Lag> lags) {
@@ -160,11 +215,14 @@ public final class LagCommand implements Callable<Integer> {
       Map<TopicPartition, Long> end = groups.offsets(partitions, OffsetSpec.latest());
       Map<TopicPartition, Long> resumeAt = new HashMap<>();
       Map<TopicPartition, PastTheLogEnd> pastTheLogEnd = new HashMap<>();
+      Map<TopicPartition, BelowTheLogStart> belowTheLogStart = new HashMap<>();
       for (TopicPartition partition : partitions) {
         long first = earliest.get(partition);
         Optional<PastTheLogEnd> pastEnd =
             PastTheLogEnd.of(partition, committed.get(partition), first, end.get(partition));
         pastEnd.ifPresent(p -> pastTheLogEnd.put(partition, p));
+        BelowTheLogStart.of(group, partition, committed.get(partition), first)
+            .ifPresent(b -> belowTheLogStart.put(partition, b));
         resumeAt.put(
             partition,
             pastEnd
@@ -180,7 +238,8 @@ public final class LagCommand implements Callable<Integer> {
                 resumeAt.get(partition),
                 end.get(partition),
                 markersOnly.contains(partition),
-                pastTheLogEnd.get(partition)));
+                pastTheLogEnd.get(partition),
+                belowTheLogStart.get(partition)));
       }
     }
     return lags;

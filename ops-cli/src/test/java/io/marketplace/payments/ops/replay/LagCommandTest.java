@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -208,6 +209,83 @@ class LagCommandTest {
       assertThat(one.out()).as(one.toString()).containsPattern(row);
       assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
       assertThat(await.err()).as(await.toString()).contains("the lag is still 2");
+    }
+  }
+
+  /**
+   * A committed offset below the start of the log: retention deleted records the group had not read
+   * (its worker down, or behind, for longer than the topic keeps them). They can never be applied;
+   * "lag" counting from the log start alone would hide them. The partition names how many were
+   * deleted unread, and the command exits 1: money may be missing, and reconcile repairs it.
+   */
+  @Test
+  void shouldSayHowManyRecordsWereDeletedBeforeTheGroupReadThemWhenBelowTheLogStart() {
+    // Given five records on partition 0, a group that read the first, and retention that deleted
+    // the partition up to offset 4
+    String topic = topics.stripeEvents().name();
+    send(topic, 0, 5);
+    String group = TestInfra.uniqueName("below_start_");
+    TopicPartition partition = new TopicPartition(topic, 0);
+    commit(group, partition, 1);
+    deleteRecords(partition, 4);
+
+    // When the operator looks at its lag, and waits for it to be 0
+    Cli.Result lag = cli.run("lag", "--consumer", group);
+    Cli.Result await = cli.run("lag", "--consumer", group, "--wait", "--timeout", "2s");
+
+    // Then the partition shows both offsets and says that 3 records were deleted unread
+    assertThat(lag.out())
+        .as(lag.toString())
+        .containsPattern(
+            group
+                + "\\s+"
+                + topic
+                + "\\s+0\\s+4 \\(committed 1, below the log start 4: 3 records deleted unread\\)"
+                + "\\s+5\\s+1\\b")
+        .contains(
+            topic
+                + "-0: committed offset 1 of "
+                + group
+                + " is below the log start offset 4: 3 records were deleted (retention) before"
+                + " the group read them, and will never be applied");
+    // And the command fails, saying why
+    assertThat(lag.exitCode()).as(lag.toString()).isEqualTo(1);
+    assertThat(lag.err()).as(lag.toString()).contains("3 records", "reconcile");
+    assertThat(await.out()).as(await.toString()).contains("3 records were deleted (retention)");
+  }
+
+  /** Where nothing was deleted unread, nothing is said of it and the command succeeds. */
+  @Test
+  void shouldSayNothingOfDeletedRecordsWhenTheGroupReadThemAll() {
+    // Given five records on partition 0, a group that read four, and retention that deleted three
+    String topic = topics.stripeEvents().name();
+    send(topic, 0, 5);
+    String group = TestInfra.uniqueName("above_start_");
+    TopicPartition partition = new TopicPartition(topic, 0);
+    commit(group, partition, 4);
+    deleteRecords(partition, 3);
+
+    // When the operator looks at its lag
+    Cli.Result lag = cli.run("lag", "--consumer", group);
+
+    // Then it is the one record left to read
+    assertThat(lag.exitCode()).as(lag.toString()).isZero();
+    assertThat(lag.out())
+        .as(lag.toString())
+        .containsPattern(group + "\\s+" + topic + "\\s+0\\s+4\\s+5\\s+1\\b")
+        .doesNotContain("deleted");
+  }
+
+  private static void deleteRecords(TopicPartition partition, long before) {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(before)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 
