@@ -354,8 +354,8 @@ public final class StreamWorker implements AutoCloseable {
     try {
       start = c.beginningOffsets(positions.keySet(), OFFSET_LOOKUP_TIMEOUT);
       end = c.endOffsets(positions.keySet(), OFFSET_LOOKUP_TIMEOUT);
-    } catch (AuthenticationException | AuthorizationException e) {
-      throw e;
+    } catch (AuthenticationException | AuthorizationException | WakeupException e) {
+      throw e; // fatal, or the worker stopping
     } catch (KafkaException e) {
       log.warn(
           "worker {}: offsets {} are out of range and the log's bounds could not be read, trying"
