@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +57,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
 
   private static final String SUPERUSER = "postgres";
+
+  /** How many times, and how far apart, an interrupted initdb's directory is emptied at most. */
+  private static final int DELETE_PASSES = 10;
+
+  private static final Duration DELETE_PAUSE = Duration.ofMillis(100);
 
   /**
    * Random per process: the server does not check it, but the services refuse a guessable {@code
@@ -325,11 +331,30 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Empties {@code directory}. What an interrupted initdb left may still be changing while it is
+   * deleted: a server process it started can outlive it for a moment and remove its own files (its
+   * {@code postmaster.pid}) or write one more. A file already gone is fine, and a pass that met a
+   * change is made again after a short pause, for about a second at most.
+   */
   private static void deleteContents(Path directory) throws IOException {
-    try (var paths = Files.walk(directory)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        if (!path.equals(directory)) {
-          Files.delete(path);
+    for (int pass = 1; ; pass++) {
+      try (var paths = Files.walk(directory)) {
+        for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+          if (!path.equals(directory)) {
+            Files.deleteIfExists(path);
+          }
+        }
+        return;
+      } catch (UncheckedIOException | DirectoryNotEmptyException e) {
+        if (pass >= DELETE_PASSES) {
+          throw e;
+        }
+        try {
+          Thread.sleep(DELETE_PAUSE.toMillis());
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while emptying " + directory, interrupted);
         }
       }
     }
