@@ -71,8 +71,7 @@ class RecordsLostToRetentionTest {
   @Test
   void shouldReportAndCountRecordsDeletedBeforeTheGroupAppliedThemAndGoOnFromTheLogStart()
       throws Exception {
-    TestDatabase db = TestInfra.freshDatabase();
-    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    TestDatabase db = databaseWithAppliedRecords();
     Topics topics = TestInfra.freshTopics();
     Topic topic = topics.stripeEvents();
     String group = TestInfra.uniqueName("lost_to_retention");
@@ -87,11 +86,8 @@ class RecordsLostToRetentionTest {
       }
       send(producer, topic, 1, "p1-0");
     }
+    commit(group, p0, 1);
     try (Admin admin = admin()) {
-      admin
-          .alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(1)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
       // And retention deleted partition 0 up to offset 4 while the worker was down: offsets 1, 2
       // and 3 were never applied
       admin
@@ -156,8 +152,7 @@ class RecordsLostToRetentionTest {
    */
   @Test
   void shouldCountRecordsDeletedAheadOfARunningWorker() throws Exception {
-    TestDatabase db = TestInfra.freshDatabase();
-    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    TestDatabase db = databaseWithAppliedRecords();
     Topics topics = TestInfra.freshTopics();
     Topic topic = topics.stripeEvents();
     String group = TestInfra.uniqueName("lost_while_running");
@@ -235,8 +230,7 @@ class RecordsLostToRetentionTest {
    */
   @Test
   void shouldResumeAtTheEarliestRecordWhenTheCommittedOffsetIsPastTheLogEnd() throws Exception {
-    TestDatabase db = TestInfra.freshDatabase();
-    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    TestDatabase db = databaseWithAppliedRecords();
     Topics topics = TestInfra.freshTopics();
     Topic topic = topics.stripeEvents();
     String group = TestInfra.uniqueName("past_the_end");
@@ -248,12 +242,7 @@ class RecordsLostToRetentionTest {
         send(producer, topic, 0, "p0-" + i);
       }
     }
-    try (Admin admin = admin()) {
-      admin
-          .alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(10)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
-    }
+    commit(group, p0, 10);
 
     // When the worker starts
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -306,6 +295,23 @@ class RecordsLostToRetentionTest {
             new ProducerRecord<>(
                 topic.name(), partition, key, (key + "|").getBytes(StandardCharsets.UTF_8)))
         .get(20, TimeUnit.SECONDS);
+  }
+
+  /** A database of its own, with the table the recording handler writes each record's key to. */
+  private static TestDatabase databaseWithAppliedRecords() {
+    TestDatabase db = TestInfra.freshDatabase();
+    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    return db;
+  }
+
+  /** Commits {@code offset} as {@code group}'s on {@code partition}, as a worker that stopped. */
+  private static void commit(String group, TopicPartition partition, long offset) throws Exception {
+    try (Admin admin = admin()) {
+      admin
+          .alterConsumerGroupOffsets(group, Map.of(partition, new OffsetAndMetadata(offset)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
   }
 
   private static Admin admin() {
