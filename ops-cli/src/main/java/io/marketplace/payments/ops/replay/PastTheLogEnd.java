@@ -46,9 +46,7 @@ public record PastTheLogEnd(TopicPartition partition, long committed, long earli
         + " is past the log end "
         + end
         + " (records lost in an unclean leader election, or the topic truncated or recreated):"
-        + " the workers (auto.offset.reset="
-        + KafkaConfig.AUTO_OFFSET_RESET
-        + ") resume at its "
+        + " the workers resume at its "
         + (resetsToLatest() ? "end, " : "earliest record, ")
         + resumeAt()
         + ", and read its "

@@ -136,9 +136,9 @@ class LagCommandTest {
   /**
    * A committed offset past the end of the log (records lost in an unclean leader election, or the
    * topic truncated or recreated) is no place a worker resumes: it finds the offset out of range
-   * and starts again at the earliest record ({@code auto.offset.reset=earliest}). "Lag 0" there
-   * would hide the records it is yet to read again; the lag counts from where it resumes, and names
-   * both offsets, as {@code replay}'s plan does.
+   * and starts again at the earliest record. "Lag 0" there would hide the records it is yet to read
+   * again; the lag counts from where it resumes, and names both offsets, as {@code replay}'s plan
+   * does.
    */
   @Test
   void shouldCountFromWhereTheWorkerResumesWhenTheCommittedOffsetIsPastTheLogEnd() {
@@ -165,7 +165,7 @@ class LagCommandTest {
             topic
                 + "-0: committed offset 10 is past the log end 3"
                 + " (records lost in an unclean leader election, or the topic truncated or"
-                + " recreated): the workers (auto.offset.reset=earliest) resume at its earliest"
+                + " recreated): the workers resume at its earliest"
                 + " record, 0, and read its 3 records");
     assertThat(await.exitCode()).as(await.toString()).isEqualTo(1);
     assertThat(await.err()).as(await.toString()).contains("the lag is still 3");

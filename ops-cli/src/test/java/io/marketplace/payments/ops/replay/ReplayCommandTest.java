@@ -264,8 +264,8 @@ class ReplayCommandTest {
 
   /**
    * A committed offset past the end of the log (records lost in an unclean leader election, or the
-   * topic truncated or recreated): the workers do not resume there but where their {@code
-   * auto.offset.reset} sends them, the earliest record, and the plan counts from there.
+   * topic truncated or recreated): the workers do not resume there but at the earliest record, and
+   * the plan counts from there.
    */
   @Test
   void shouldSayWhereTheWorkerResumesWhenTheCommittedOffsetIsPastTheLogEnd() throws Exception {
@@ -289,7 +289,7 @@ class ReplayCommandTest {
             topic
                 + "-0: committed offset 10 is past the log end 3"
                 + " (records lost in an unclean leader election, or the topic truncated or"
-                + " recreated): the workers (auto.offset.reset=earliest) resume at its earliest"
+                + " recreated): the workers resume at its earliest"
                 + " record, 0, and read its 3 records whether rewound or not")
         .contains("total: 2 records to re-read on 6 partitions");
     assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 10L);
