@@ -146,6 +146,91 @@ class RecordsLostToRetentionTest {
   }
 
   /**
+   * Kafka forgets a group's committed offsets once the group has been empty for {@code
+   * offsets.retention.minutes} (7 days by default): a fleet stopped that long comes back as a new
+   * group, with nothing in Kafka to say where it was. The records retention deleted meanwhile are
+   * lost all the same, and the worker knows it from the database, where each transaction records
+   * how far its group has applied each partition.
+   */
+  @Test
+  void shouldReportRecordsDeletedWhileTheGroupsCommittedOffsetsHadExpired() throws Exception {
+    TestDatabase db = databaseWithAppliedRecords();
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("offsets_expired");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    // Given a worker that applied the first two records of partition 0, and stopped
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("expired-test"))) {
+      send(producer, topic, 0, "p0-0");
+      send(producer, topic, 0, "p0-1");
+      Recording first = new Recording(Set.of());
+      try (StreamWorker worker =
+              worker(
+                  WorkerOptions.of(group, topic),
+                  topics,
+                  db,
+                  first,
+                  new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+          Admin admin = admin()) {
+        Await.until(
+            WAIT,
+            "the first two records applied and committed",
+            () -> {
+              OffsetAndMetadata committed = committed(admin, group).get(p0);
+              return committed != null && committed.offset() == 2;
+            });
+      }
+      // And three more records written while it was down
+      for (int i = 2; i < 5; i++) {
+        send(producer, topic, 0, "p0-" + i);
+      }
+    }
+    try (Admin admin = admin()) {
+      // And the group's committed offsets expired, as Kafka expires those of an empty group
+      admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
+      // And retention deleted partition 0 up to offset 4: offsets 2 and 3 were never applied
+      admin
+          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+
+    // When the worker starts again
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      // Then it applies the record left, from the earliest
+      Await.until(
+          WAIT,
+          "the record left applied and committed",
+          () -> {
+            OffsetAndMetadata committed = committed(admin, group).get(p0);
+            return committed != null && committed.offset() == 5;
+          });
+      assertThat(handler.seen).containsExactly("p0-4");
+
+      // And the two records lost are counted and told, with where the group had applied up to
+      assertThat(lost(registry, group, topic.name())).isEqualTo(2.0);
+      assertThat(logged.list)
+          .anySatisfy(
+              e -> {
+                assertThat(e.getLevel()).isEqualTo(Level.ERROR);
+                assertThat(e.getFormattedMessage())
+                    .contains(
+                        group,
+                        topic.name() + "-0",
+                        "2 records",
+                        "no committed offset",
+                        "applied up to offset 2",
+                        "log start offset 4");
+              });
+    }
+  }
+
+  /**
    * A worker far behind while it runs (a backlog, a long outage of PostgreSQL) can see retention
    * delete the records ahead of its position. They are counted and told as when it starts, and
    * every record below the new log start is either applied or counted lost, none twice.

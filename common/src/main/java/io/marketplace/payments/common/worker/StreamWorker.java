@@ -74,7 +74,10 @@ import org.slf4j.LoggerFactory;
  *       group, the partition, both offsets and how many records were lost, counted in {@code
  *       payments.worker.records.lost}, and the worker goes on from the log start (reconcile repairs
  *       from Stripe what those events did not apply); one past the log end resumes at the earliest
- *       record, as {@link KafkaConfig#AUTO_OFFSET_RESET} says.
+ *       record, as {@link KafkaConfig#AUTO_OFFSET_RESET} says. Each transaction also records how
+ *       far its group has applied each partition ({@link WorkerPositions}), so a group whose
+ *       committed offsets Kafka forgot (expired while it was down) still tells and counts the
+ *       records deleted before it reached them.
  * </ul>
  */
 public final class StreamWorker implements AutoCloseable {
@@ -325,14 +328,82 @@ public final class StreamWorker implements AutoCloseable {
     try {
       return c.poll(timeout);
     } catch (NoOffsetForPartitionException e) {
-      // a partition this group never committed: from its earliest record, as a new group reads
-      Set<TopicPartition> partitions = new HashSet<>(e.partitions());
-      partitions.retainAll(c.assignment());
-      c.seekToBeginning(partitions);
+      noOffset(c, e.partitions());
     } catch (OffsetOutOfRangeException e) {
       outOfRange(c, e.offsetOutOfRangePartitions());
     }
     return ConsumerRecords.empty();
+  }
+
+  /**
+   * Places each partition its group has no committed offset for at its earliest record, as a new
+   * group reads. A group that has applied the partition before ({@link WorkerPositions}: its
+   * offsets expired in Kafka while it was down) and finds records it never reached deleted is told
+   * and counted as one whose offset is below the log start. When the database does not answer, that
+   * is said and the partition is placed all the same: the check must not stop the worker. When
+   * Kafka does not tell the log start, nothing is placed and the next poll tries again.
+   */
+  private void noOffset(Consumer<String, byte[]> c, Collection<TopicPartition> unplaced) {
+    Set<TopicPartition> partitions = new HashSet<>(unplaced);
+    partitions.retainAll(c.assignment());
+    if (partitions.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, WorkerPositions.Position> applied;
+    try {
+      applied = jdbi.withHandle(h -> WorkerPositions.read(h, options.consumer(), partitions));
+    } catch (RuntimeException e) {
+      log.warn(
+          "worker {}: no committed offset for {}, and the database did not say how far the group"
+              + " had applied them, so records deleted before it applied them cannot be told;"
+              + " reading from the earliest record: {}",
+          options.consumer(),
+          partitions,
+          e.toString());
+      c.seekToBeginning(partitions);
+      return;
+    }
+    Map<TopicPartition, Long> start = Map.of();
+    if (!applied.isEmpty()) {
+      try {
+        start = c.beginningOffsets(applied.keySet(), OFFSET_LOOKUP_TIMEOUT);
+      } catch (AuthenticationException | AuthorizationException | WakeupException e) {
+        throw e; // fatal, or the worker stopping
+      } catch (KafkaException e) {
+        log.warn(
+            "worker {}: no committed offset for {}, and the log start could not be read, trying"
+                + " again: {}",
+            options.consumer(),
+            applied.keySet(),
+            e.toString());
+        return;
+      }
+    }
+    for (Map.Entry<TopicPartition, Long> entry : start.entrySet()) {
+      TopicPartition partition = entry.getKey();
+      WorkerPositions.Position position = applied.get(partition);
+      long first = entry.getValue();
+      if (position.nextOffset() < first) {
+        long count = first - position.nextOffset();
+        log.error(
+            "worker {}: {} records of {} were deleted from the log (retention) before consumer"
+                + " group {} applied them: the group has no committed offset (expired in Kafka"
+                + " while it was down, or deleted), and the database says it had applied up to"
+                + " offset {} (at {}), below the log start offset {}. Their Stripe events were"
+                + " never applied; going on from the log start. Repair from Stripe: ./payments"
+                + " reconcile --since {} (runbook: \"Records lost to retention\")",
+            options.consumer(),
+            count,
+            partition,
+            options.consumer(),
+            position.nextOffset(),
+            position.at(),
+            first,
+            position.at());
+        lost.get(partition.topic()).increment(count);
+      }
+    }
+    c.seekToBeginning(partitions);
   }
 
   /**
@@ -415,11 +486,16 @@ public final class StreamWorker implements AutoCloseable {
     if (batch.isEmpty()) {
       return true;
     }
+    // the whole poll is handled once its batch is applied, the records passed over included
+    Map<TopicPartition, Long> reached = new HashMap<>();
+    for (TopicPartition partition : records.partitions()) {
+      reached.put(partition, records.records(partition).getLast().offset() + 1);
+    }
     Duration backoff = options.initialBackoff();
     int attempts = 0;
     while (running) {
       try {
-        batchTimer.record(() -> applyInOneTransaction(batch));
+        batchTimer.record(() -> applyInOneTransaction(batch, reached));
         recordLatency(batch);
         return true;
       } catch (RuntimeException e) {
@@ -452,6 +528,7 @@ public final class StreamWorker implements AutoCloseable {
         backoff = grow(backoff);
         // the wait polled: a partition revoked meanwhile is its new owner's to apply
         batch.removeIf(record -> !owns(c, record));
+        reached.keySet().retainAll(c.assignment());
         if (batch.isEmpty()) {
           return true;
         }
@@ -474,7 +551,9 @@ public final class StreamWorker implements AutoCloseable {
         return true; // revoked during a wait: its new owner applies it, or dead-letters it
       }
       try {
-        applyInOneTransaction(List.of(record));
+        applyInOneTransaction(
+            List.of(record),
+            Map.of(new TopicPartition(record.topic(), record.partition()), record.offset() + 1));
         recordLatency(List.of(record));
         progressed();
         return true;
@@ -515,7 +594,12 @@ public final class StreamWorker implements AutoCloseable {
     return false;
   }
 
-  private void applyInOneTransaction(List<ConsumerRecord<String, byte[]>> batch) {
+  /**
+   * Applies {@code batch} in one transaction, which also records how far the group has applied each
+   * partition ({@code reached}, see {@link WorkerPositions}).
+   */
+  private void applyInOneTransaction(
+      List<ConsumerRecord<String, byte[]>> batch, Map<TopicPartition, Long> reached) {
     int[] counts = new int[2];
     List<String> keys = new ArrayList<>(batch.size());
     for (ConsumerRecord<String, byte[]> record : batch) {
@@ -527,6 +611,7 @@ public final class StreamWorker implements AutoCloseable {
           counts[1] = 0;
           // the keys this transaction is first to apply; a key twice in the batch is applied once
           Set<String> fresh = ProcessedEvents.markNew(tx, options.consumer(), keys);
+          WorkerPositions.record(tx, options.consumer(), reached);
           for (int i = 0; i < batch.size(); i++) {
             String key = keys.get(i);
             try (var a = Mdc.put(Mdc.CONSUMER, options.consumer());
