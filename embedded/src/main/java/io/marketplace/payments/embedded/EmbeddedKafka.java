@@ -297,6 +297,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     config.put("share.coordinator.state.topic.num.partitions", "1");
     config.put("group.initial.rebalance.delay.ms", "0");
     config.put("auto.create.topics.enable", "false");
+    // committed offsets kept as long as stripe.events.v1 keeps records, as docs/deploy.md asks
+    config.put("offsets.retention.minutes", "43200");
     config.put("auto.leader.rebalance.enable", "false");
     config.put("num.partitions", "1");
 
