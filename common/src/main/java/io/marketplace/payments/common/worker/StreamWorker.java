@@ -528,7 +528,10 @@ public final class StreamWorker implements AutoCloseable {
         backoff = grow(backoff);
         // the wait polled: a partition revoked meanwhile is its new owner's to apply
         batch.removeIf(record -> !owns(c, record));
+        // nor is one given back since (its position restarted at its last commit): where it got
+        // to is told by the next transaction that reads it again
         reached.keySet().retainAll(c.assignment());
+        reached.keySet().removeAll(revokedSincePoll);
         if (batch.isEmpty()) {
           return true;
         }
@@ -551,9 +554,12 @@ public final class StreamWorker implements AutoCloseable {
         return true; // revoked during a wait: its new owner applies it, or dead-letters it
       }
       try {
+        TopicPartition partition = new TopicPartition(record.topic(), record.partition());
         applyInOneTransaction(
             List.of(record),
-            Map.of(new TopicPartition(record.topic(), record.partition()), record.offset() + 1));
+            revokedSincePoll.contains(partition)
+                ? Map.of()
+                : Map.of(partition, record.offset() + 1));
         recordLatency(List.of(record));
         progressed();
         return true;
