@@ -96,7 +96,13 @@ public final class ModerationController {
                 // this request rejected it, and announced it, already
                 return new Rejection(listing, openPaymentIntents(tx, id));
               }
-              ListingStatus status = listing.listingStatus();
+              // an active listing past its end is expired, as the listing JSON says, whether or
+              // not the expirer's daily pass has marked it yet: rejecting it would refund what it
+              // ran its time with, which a rejection after that pass does not
+              ListingStatus status =
+                  listing.listingStatus() == ListingStatus.ACTIVE && !listing.isLive(now)
+                      ? ListingStatus.EXPIRED
+                      : listing.listingStatus();
               if (status == ListingStatus.REJECTED || status == ListingStatus.EXPIRED) {
                 throw ProblemException.conflict(
                     "the listing is already " + status.wire() + "; there is nothing to reject");

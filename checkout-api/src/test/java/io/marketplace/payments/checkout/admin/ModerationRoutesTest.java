@@ -274,6 +274,34 @@ class ModerationRoutesTest {
   }
 
   @Test
+  void shouldAnswer409WhenTheListingIsPastItsEndBeforeTheExpirerMarksIt() {
+    // Given an active listing with a bump paid today, whose end passed a minute ago; the expirer,
+    // which runs daily, has not marked it expired yet (its owner already reads it as expired)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    app.paidPromotion(owner, listingId, "bump");
+    app.endListingAt(listingId, Instant.now().minus(Duration.ofMinutes(1)));
+
+    // When a super_admin rejects it
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), listingId, Map.of("reason", "spam"));
+
+    // Then 409 as for a listing marked expired: it ran its time, and a rejection now would have
+    // the refund worker give the bump back, which the same request a pass of the expirer later
+    // does not; the listing is left for the expirer to mark
+    assertThat(response.status()).as(response.toString()).isEqualTo(409);
+    assertThat(response.json().get("detail").asText()).contains("expired");
+    assertThat(
+            app.db.row(
+                "SELECT status, rejected_by FROM marketplace_listings WHERE id = ?", listingId))
+        .hasValueSatisfying(
+            row -> {
+              assertThat(row.get("status")).isEqualTo("active");
+              assertThat(row.get("rejected_by")).isNull();
+            });
+  }
+
+  @Test
   void shouldRefuseWhenCallerIsAUserBodyIsBadOrListingIsUnknown() {
     // Given
     UUID owner = UUID.randomUUID();
