@@ -67,12 +67,15 @@ public final class AdminRefundController {
 
   /**
    * {@code GET /admin/api/marketplace/refunds?status=&limit=&cursor=}: oldest first, a page of at
-   * most {@code limit} records. When more follow, a {@code Link: <...>; rel="next"} header gives
-   * the next page's address, with an opaque {@code cursor} (the position after the last record
-   * shown, so records added or changed meanwhile are neither skipped nor shown twice by order).
+   * most {@code limit} records, of every status when {@code status} is absent or empty. When more
+   * follow, a {@code Link: <...>; rel="next"} header gives the next page's address, with an opaque
+   * {@code cursor} (the position after the last record shown, so records added or changed meanwhile
+   * are neither skipped nor shown twice by order).
    */
   public Reply list(Context ctx, Caller caller) {
-    String status = ctx.queryParam("status");
+    // empty (an "all" filter of an admin screen) is no filter, as absent is
+    String status =
+        Optional.ofNullable(ctx.queryParam("status")).filter(s -> !s.isEmpty()).orElse(null);
     if (status != null
         && Arrays.stream(RefundStatus.values()).noneMatch(s -> s.wire().equals(status))) {
       throw ProblemException.invalidFields(

@@ -117,6 +117,27 @@ class AdminRefundRoutesTest {
     assertThat(all.json().findValuesAsText("id")).contains(pending.toString(), rejected.toString());
   }
 
+  /**
+   * SPEC §3 writes the route {@code ?status=}: an admin screen whose "all" filter sends the
+   * parameter empty asks for every status, not for a 400.
+   */
+  @Test
+  void shouldListEveryStatusWhenTheStatusFilterIsEmpty() {
+    // Given a pending refund and a rejected one
+    UUID pending = pendingRefund(UUID.randomUUID());
+    UUID rejected = pendingRefund(UUID.randomUUID());
+    assertThat(reject(rejected, Map.of("reason", "outside policy")).status()).isEqualTo(200);
+
+    // When the admin lists the refunds with an empty status filter
+    Http.Response response =
+        app.http.get("/admin/api/marketplace/refunds?status=").token(Tokens.admin(ADMIN)).send();
+
+    // Then both are listed, as with no filter
+    assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    assertThat(response.json().findValuesAsText("id"))
+        .contains(pending.toString(), rejected.toString());
+  }
+
   @Test
   void shouldPageTheQueueOldestFirstThroughTheNextLink() {
     // Given more pending refunds than a page holds
