@@ -12,7 +12,8 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(Listing.class)
 public interface ListingStore {
 
-  @SqlQuery("SELECT id, user_id, status FROM marketplace_listings WHERE id = :id FOR UPDATE")
+  @SqlQuery(
+      "SELECT id, user_id, status, expires_at FROM marketplace_listings WHERE id = :id FOR UPDATE")
   Optional<Listing> lock(@Bind("id") UUID id);
 
   /** Marks a listing rejected unless it already is; 0 when it was. */

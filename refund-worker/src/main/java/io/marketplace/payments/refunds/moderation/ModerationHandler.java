@@ -31,7 +31,10 @@ import org.slf4j.LoggerFactory;
  * the same stable id as checkout-api would), its featured weeks still to run are ended and each
  * announced as {@code promotion.expired} ({@link FeaturedPromotions#endForRejectedListing}), and
  * every succeeded payment of the listing (its posting fee and any promotions) gets the refund rule:
- * refunded at once within 24 h of that payment, recorded {@code pending} for review after.
+ * refunded at once within 24 h of that payment, recorded {@code pending} for review after. A
+ * decision made at or after the listing's end ({@code expires_at}, whether or not the expirer has
+ * marked it {@code expired} yet) changes nothing, as checkout-api's reject route refuses it with
+ * 409: the listing ran its time. A decision made before the end counts, however late it arrives.
  *
  * <p>Dedupe key: {@code moderation:<listingId>:<decision>:<decidedAt>}; a message without {@code
  * decidedAt} uses the SHA-256 of its bytes instead. The refund itself is once per payment anyway
@@ -74,6 +77,17 @@ public final class ModerationHandler implements RecordHandler {
       Optional<Listing> listing = tx.attach(ListingStore.class).lock(decision.listingId());
       if (listing.isEmpty()) {
         log.warn("moderation rejected listing {}, which we do not know", decision.listingId());
+        return;
+      }
+      if (!listing.get().isRejected() && listing.get().endedBy(decidedAt)) {
+        // as checkout-api's reject route answers 409 "already expired": the listing ran the time
+        // it was paid for, so its payments are not a rejection's to give back
+        log.info(
+            "moderation rejected listing {} at {}, after its end at {}: it ran its time, so"
+                + " nothing is rejected or refunded",
+            decision.listingId(),
+            decidedAt,
+            listing.get().expiresAt());
         return;
       }
       reject(tx, listing.get(), decision.reason(), decidedAt);
