@@ -56,9 +56,10 @@ public interface DisputeStore {
       """
       INSERT INTO payment_disputes
           (stripe_dispute_id, stripe_payment_intent_id, stripe_charge_id, user_id, amount_cents,
-           amount_as_of, reason, status, is_inquiry, created_at, updated_at, closed_at)
-      VALUES (:id, :pi, :charge, :userId, :amount, :amountAsOf, :reason, :status, :inquiry, :at,
-              :at, :closedAt)
+           amount_as_of, reason, status, status_as_of, is_inquiry, created_at, updated_at,
+           closed_at)
+      VALUES (:id, :pi, :charge, :userId, :amount, :toldAt, :reason, :status, :toldAt,
+              :inquiry, :at, :at, :closedAt)
       ON CONFLICT (stripe_dispute_id) DO NOTHING
       """)
   int insert(
@@ -67,7 +68,7 @@ public interface DisputeStore {
       @Bind("charge") String chargeId,
       @Bind("userId") UUID userId,
       @Bind("amount") long amountCents,
-      @Bind("amountAsOf") Instant amountAsOf,
+      @Bind("toldAt") Instant toldAt,
       @Bind("reason") String reason,
       @Bind("status") String status,
       @Bind("inquiry") boolean inquiry,
@@ -82,27 +83,43 @@ public interface DisputeStore {
    * take back less than the inquiry was about (a part refunded during the inquiry, a part charged
    * back), and that amount is what the chargeback records as gone back. The card network may also
    * change the amount of a chargeback (or an inquiry) after it opened: an event created at Stripe
-   * ({@code amountAsOf}) no earlier than the one whose amount is recorded brings its amount, and an
-   * older one arriving late does not take it back.
+   * ({@code toldAt}) no earlier than the one whose amount is recorded brings its amount, and an
+   * older one arriving late does not take it back. So with the status: a closed dispute's outcome
+   * may be reversed (lost after won, or won after lost), and an event of the earlier outcome
+   * delivered after the later one does not bring the earlier back ({@code status_as_of}, V54).
    */
   @SqlUpdate(
       """
       UPDATE payment_disputes
-      SET status = CASE WHEN is_inquiry OR NOT :inquiry THEN :status ELSE status END,
+      SET status = CASE WHEN is_inquiry AND NOT :inquiry THEN :status
+                        WHEN is_inquiry = :inquiry
+                             AND CAST(:toldAt AS timestamptz)
+                                 >= COALESCE(status_as_of, '-infinity') THEN :status
+                        ELSE status END,
+          status_as_of = CASE WHEN is_inquiry AND NOT :inquiry
+                                   THEN CAST(:toldAt AS timestamptz)
+                              WHEN is_inquiry = :inquiry
+                                   AND CAST(:toldAt AS timestamptz)
+                                       >= COALESCE(status_as_of, '-infinity')
+                                   THEN CAST(:toldAt AS timestamptz)
+                              ELSE status_as_of END,
           closed_at = CASE WHEN is_inquiry AND NOT :inquiry THEN :closedAt
-                           WHEN is_inquiry OR NOT :inquiry THEN COALESCE(closed_at, :closedAt)
+                           WHEN is_inquiry = :inquiry
+                                AND CAST(:toldAt AS timestamptz)
+                                    >= COALESCE(status_as_of, '-infinity')
+                                THEN COALESCE(closed_at, :closedAt)
                            ELSE closed_at END,
           amount_cents = CASE WHEN :amount > 0 AND is_inquiry AND NOT :inquiry THEN :amount
                               WHEN :amount > 0 AND is_inquiry = :inquiry
-                                   AND CAST(:amountAsOf AS timestamptz)
+                                   AND CAST(:toldAt AS timestamptz)
                                        >= COALESCE(amount_as_of, '-infinity') THEN :amount
                               ELSE amount_cents END,
           amount_as_of = CASE WHEN :amount > 0 AND is_inquiry AND NOT :inquiry
-                                   THEN CAST(:amountAsOf AS timestamptz)
+                                   THEN CAST(:toldAt AS timestamptz)
                               WHEN :amount > 0 AND is_inquiry = :inquiry
-                                   AND CAST(:amountAsOf AS timestamptz)
+                                   AND CAST(:toldAt AS timestamptz)
                                        >= COALESCE(amount_as_of, '-infinity')
-                                   THEN CAST(:amountAsOf AS timestamptz)
+                                   THEN CAST(:toldAt AS timestamptz)
                               ELSE amount_as_of END,
           is_inquiry = is_inquiry AND :inquiry, updated_at = :at
       WHERE stripe_dispute_id = :id
@@ -112,7 +129,7 @@ public interface DisputeStore {
       @Bind("status") String status,
       @Bind("inquiry") boolean inquiry,
       @Bind("amount") long amountCents,
-      @Bind("amountAsOf") Instant amountAsOf,
+      @Bind("toldAt") Instant toldAt,
       @Bind("closedAt") Instant closedAt,
       @Bind("at") Instant at);
 

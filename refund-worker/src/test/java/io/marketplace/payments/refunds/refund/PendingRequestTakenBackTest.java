@@ -273,6 +273,52 @@ class PendingRequestTakenBackTest {
         .hasSize(2);
   }
 
+  @Test
+  void shouldKeepARequestClosedForALostChargebackWhenAnEventOfTheEarlierWinArrivesAfterTheLoss() {
+    // Given a posting fee whose owner asked for it back, charged back in full, the dispute won a
+    // minute later and the win reversed a minute after that: lost, the request closed for it
+    var paid = h.paidListing(Duration.ofDays(3));
+    UUID request = h.pendingRequest(paid, 500);
+    String disputeId = StripeFixtures.newId("du");
+    String opened =
+        StripeFixtures.event(
+            "charge.dispute.created",
+            StripeFixtures.dispute(disputeId, paid.paymentIntentId(), 500, "needs_response"));
+    h.webhooks().publish(opened);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    String won =
+        StripeFixtures.createdLater(
+            StripeFixtures.sameDispute(opened, "charge.dispute.closed", "won"), 60);
+    h.webhooks().publish(won);
+    h.awaitStripeEventsApplied();
+    h.webhooks()
+        .publish(
+            StripeFixtures.createdLater(
+                StripeFixtures.sameDispute(opened, "charge.dispute.updated", "lost"), 120));
+    UUID chargeback =
+        UUID.nameUUIDFromBytes(("stripe-dispute/" + disputeId).getBytes(StandardCharsets.UTF_8));
+    assertClosedFor(
+        request,
+        chargeback,
+        "taken back by chargeback " + chargeback + " (dispute " + disputeId + " lost)");
+
+    // When an event Stripe created with the win (its funds reinstated) is delivered only now,
+    // under an event id of its own (Stripe retries a failed delivery for days, in no order)
+    h.webhooks().publish(StripeFixtures.withNewEventId(won, "charge.dispute.funds_reinstated"));
+    h.awaitStripeEventsApplied();
+
+    // Then the dispute stays lost, as Stripe last decided it
+    assertThat(
+            h.db()
+                .row("SELECT status FROM payment_disputes WHERE stripe_dispute_id = ?", disputeId)
+                .orElseThrow())
+        .containsEntry("status", "lost");
+    // and the request stays closed: the chargeback gave the customer the 500 for good, and no
+    // admin is asked to refund them a second time
+    assertThat(status(request)).isEqualTo("rejected");
+    assertThat(h.paymentEvents("refund.requested", request.toString())).isEmpty();
+  }
+
   /** A user's request of {@code amount}, as checkout-api's route records it. */
   private static String status(UUID request) {
     return (String)
