@@ -384,23 +384,17 @@ public final class StreamWorker implements AutoCloseable {
       WorkerPositions.Position position = applied.get(partition);
       long first = entry.getValue();
       if (position.nextOffset() < first) {
-        long count = first - position.nextOffset();
-        log.error(
-            "worker {}: {} records of {} were deleted from the log (retention) before consumer"
-                + " group {} applied them: the group has no committed offset (expired in Kafka"
-                + " while it was down, or deleted), and the database says it had applied up to"
-                + " offset {} (at {}), below the log start offset {}. Their Stripe events were"
-                + " never applied; going on from the log start. Repair from Stripe: ./payments"
-                + " reconcile --since {} (runbook: \"Records lost to retention\")",
-            options.consumer(),
-            count,
+        lost(
             partition,
-            options.consumer(),
-            position.nextOffset(),
-            position.at(),
-            first,
-            position.at());
-        lost.get(partition.topic()).increment(count);
+            first - position.nextOffset(),
+            "the group has no committed offset (expired in Kafka while it was down, or deleted),"
+                + " and the database says it had applied up to offset "
+                + position.nextOffset()
+                + " (at "
+                + position.at()
+                + "), below the log start offset "
+                + first,
+            position.at().toString());
       }
     }
     c.seekToBeginning(partitions);
@@ -442,20 +436,14 @@ public final class StreamWorker implements AutoCloseable {
       long first = start.get(partition);
       long last = end.get(partition);
       if (offset < first) {
-        long count = first - offset;
-        log.error(
-            "worker {}: {} records of {} were deleted from the log (retention) before consumer"
-                + " group {} applied them: its offset {} (committed, or reached since) is below"
-                + " the log start offset {}. Their Stripe events were never applied; going on"
-                + " from the log start. Repair from Stripe: ./payments reconcile --since <a time"
-                + " before they were written> (runbook: \"Records lost to retention\")",
-            options.consumer(),
-            count,
+        lost(
             partition,
-            options.consumer(),
-            offset,
-            first);
-        lost.get(partition.topic()).increment(count);
+            first - offset,
+            "its offset "
+                + offset
+                + " (committed, or reached since) is below the log start offset "
+                + first,
+            "<a time before they were written>");
         c.seek(partition, first);
       } else if (offset > last) {
         log.warn(
@@ -472,6 +460,26 @@ public final class StreamWorker implements AutoCloseable {
         c.seek(partition, offset);
       }
     }
+  }
+
+  /**
+   * Tells and counts {@code count} records of {@code partition} deleted before the group applied
+   * them ({@code how}: which offsets say so), for the RecordsLostToRetention alert; {@code since}:
+   * where reconcile's window starts.
+   */
+  private void lost(TopicPartition partition, long count, String how, String since) {
+    log.error(
+        "worker {}: {} records of {} were deleted from the log (retention) before consumer group {}"
+            + " applied them: {}. Their Stripe events were never applied; going on from the log"
+            + " start. Repair from Stripe: ./payments reconcile --since {} (runbook: \"Records"
+            + " lost to retention\")",
+        options.consumer(),
+        count,
+        partition,
+        options.consumer(),
+        how,
+        since);
+    lost.get(partition.topic()).increment(count);
   }
 
   /** Applies every record of a poll; false when the worker is stopping and must not commit. */
