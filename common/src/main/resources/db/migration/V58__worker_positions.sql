@@ -1,5 +1,6 @@
 -- How far each consumer group has applied each partition it reads: the next offset past every record
--- it applied or passed over, written in the transaction of the records applied. Kafka's committed
+-- it applied or passed over, written in the transaction of the records applied (and every few seconds
+-- on its own while a worker only passes records over). Kafka's committed
 -- offsets say where a group resumes; Kafka forgets them once the group has been empty for
 -- offsets.retention.minutes (7 days by default), and the group then starts again from the earliest
 -- record as if new. This row outlives that, so a worker finding no committed offset can tell whether

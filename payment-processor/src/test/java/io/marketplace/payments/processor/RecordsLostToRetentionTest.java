@@ -231,6 +231,97 @@ class RecordsLostToRetentionTest {
   }
 
   /**
+   * Records a worker passes over without a transaction ({@link RecordHandler#handles}: the refund
+   * worker skips every payment event of {@code stripe.events.v1}) are read all the same: their
+   * deletion, once the group's offsets expired, loses nothing, and is not told as a loss.
+   */
+  @Test
+  void shouldNotCountRecordsTheGroupPassedOverAsLostOnceItsOffsetsExpired() throws Exception {
+    TestDatabase db = databaseWithAppliedRecords();
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("offsets_expired_skipped");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    // Given a worker that applied the first record of partition 0, and then passed over the next
+    // three, which came after it
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("expired-skipped-test"))) {
+      send(producer, topic, 0, "p0-0");
+      try (StreamWorker worker =
+              worker(
+                  WorkerOptions.of(group, topic),
+                  topics,
+                  db,
+                  new Recording(Set.of()),
+                  new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+          Admin admin = admin()) {
+        Await.until(
+            WAIT,
+            "the first applied and committed",
+            () -> {
+              OffsetAndMetadata committed = committed(admin, group).get(p0);
+              return committed != null && committed.offset() == 1;
+            });
+        for (int i = 1; i < 4; i++) {
+          send(producer, topic, 0, "skip-" + i);
+        }
+        Await.until(
+            WAIT,
+            "all four read and committed",
+            () -> {
+              OffsetAndMetadata committed = committed(admin, group).get(p0);
+              return committed != null && committed.offset() == 4;
+            });
+        // (how far it got is recorded within seconds, without a transaction per record passed)
+        Await.until(WAIT, "its position recorded past them", () -> position(db, group, p0) == 4);
+      }
+      send(producer, topic, 0, "p0-4");
+    }
+    try (Admin admin = admin()) {
+      // And its committed offsets expired, and retention deleted the three it passed over
+      admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
+      admin
+          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+
+    // When the worker starts again
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      Await.until(
+          WAIT,
+          "the new record applied and committed",
+          () -> {
+            OffsetAndMetadata committed = committed(admin, group).get(p0);
+            return committed != null && committed.offset() == 5;
+          });
+
+      // Then nothing is counted or told as lost
+      assertThat(handler.seen).containsExactly("p0-4");
+      assertThat(lost(registry, group, topic.name())).isZero();
+      assertThat(logged.list).noneMatch(e -> e.getLevel() == Level.ERROR);
+    }
+  }
+
+  private static long position(TestDatabase db, String group, TopicPartition partition) {
+    return db.jdbi()
+        .withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT coalesce(max(next_offset), -1) FROM worker_positions"
+                            + " WHERE consumer = :group AND topic = :topic AND partition = :p")
+                    .bind("group", group)
+                    .bind("topic", partition.topic())
+                    .bind("p", partition.partition())
+                    .mapTo(Long.class)
+                    .one());
+  }
+
+  /**
    * A worker far behind while it runs (a backlog, a long outage of PostgreSQL) can see retention
    * delete the records ahead of its position. They are counted and told as when it starts, and
    * every record below the new log start is either applied or counted lost, none twice.
@@ -461,6 +552,11 @@ class RecordsLostToRetentionTest {
     @Override
     public String dedupeKey(ConsumerRecord<String, byte[]> record) {
       return record.key();
+    }
+
+    @Override
+    public boolean handles(ConsumerRecord<String, byte[]> record) {
+      return !record.key().startsWith("skip-");
     }
 
     @Override

@@ -141,6 +141,27 @@ public final class StreamWorker implements AutoCloseable {
    */
   private final Set<TopicPartition> revokedSincePoll = new HashSet<>();
 
+  /**
+   * How far polls whose every record was passed over ({@link RecordHandler#handles}) got in each
+   * partition, not yet in {@code worker_positions}: recorded with the next transaction that applies
+   * records, or on their own every {@link #POSITIONS_INTERVAL}, on revocation and on stopping.
+   */
+  private final Map<TopicPartition, Long> unrecordedPositions = new HashMap<>();
+
+  /**
+   * {@link System#nanoTime()} after which {@link #unrecordedPositions} are written on their own.
+   */
+  private long positionsDueNanos = System.nanoTime();
+
+  /**
+   * How often a worker that applies nothing records how far it read: a crash forgets at most this
+   * much of it, which a later loss would overstate by the records passed over in it.
+   */
+  static final Duration POSITIONS_INTERVAL = Duration.ofSeconds(5);
+
+  /** After a failure to record them (the database down), the next try. */
+  private static final Duration POSITIONS_RETRY = Duration.ofMinutes(1);
+
   private boolean offsetsToCommit;
   private long lastCommitNanos = System.nanoTime();
   private volatile Consumer<String, byte[]> consumer;
@@ -299,9 +320,13 @@ public final class StreamWorker implements AutoCloseable {
             noteApplied(c, records);
           }
           commitIfDue(c);
+          if (!unrecordedPositions.isEmpty() && System.nanoTime() - positionsDueNanos >= 0) {
+            recordPositions();
+          }
         }
       } finally {
         commitApplied(c, appliedOffsets.keySet());
+        recordPositions();
       }
     } catch (WakeupException e) {
       if (running) {
@@ -491,19 +516,25 @@ public final class StreamWorker implements AutoCloseable {
       }
     }
     skipped.increment(records.count() - batch.size());
-    if (batch.isEmpty()) {
-      return true;
-    }
-    // the whole poll is handled once its batch is applied, the records passed over included
     Map<TopicPartition, Long> reached = new HashMap<>();
     for (TopicPartition partition : records.partitions()) {
       reached.put(partition, records.records(partition).getLast().offset() + 1);
     }
+    if (batch.isEmpty()) {
+      reached.forEach(
+          (partition, offset) -> unrecordedPositions.merge(partition, offset, Math::max));
+      return true;
+    }
+    // the whole poll is handled once its batch is applied, the records passed over included, and
+    // those of the polls passed over before it
+    unrecordedPositions.forEach((partition, offset) -> reached.merge(partition, offset, Math::max));
     Duration backoff = options.initialBackoff();
     int attempts = 0;
     while (running) {
       try {
         batchTimer.record(() -> applyInOneTransaction(batch, reached));
+        unrecordedPositions.clear();
+        positionsDueNanos = System.nanoTime() + POSITIONS_INTERVAL.toNanos();
         recordLatency(batch);
         return true;
       } catch (RuntimeException e) {
@@ -606,6 +637,36 @@ public final class StreamWorker implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * Writes {@link #unrecordedPositions} in a transaction of their own. Losing it to a crash costs
+   * only precision (records passed over since would be told as lost, should the group's offsets
+   * also expire and retention delete them), so it does not wait for the disk; a failure is told and
+   * tried again later, never holding the worker up.
+   */
+  private void recordPositions() {
+    if (unrecordedPositions.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, Long> positions = Map.copyOf(unrecordedPositions);
+    try {
+      jdbi.useTransaction(
+          tx -> {
+            tx.execute("SET LOCAL synchronous_commit = off");
+            WorkerPositions.record(tx, options.consumer(), positions);
+          });
+      unrecordedPositions.clear();
+      positionsDueNanos = System.nanoTime() + POSITIONS_INTERVAL.toNanos();
+    } catch (RuntimeException e) {
+      positionsDueNanos = System.nanoTime() + POSITIONS_RETRY.toNanos();
+      log.warn(
+          "worker {}: could not record how far it read {}, trying again in {} s: {}",
+          options.consumer(),
+          positions,
+          POSITIONS_RETRY.toSeconds(),
+          e.toString());
+    }
   }
 
   /**
@@ -993,6 +1054,7 @@ public final class StreamWorker implements AutoCloseable {
       // it. Records still in hand (this poll came from a wait) are the next owner's: after the
       // wait, those of a partition no longer assigned are neither applied nor dead-lettered here.
       commitApplied(consumer, partitions);
+      recordPositions();
       revokedSincePoll.addAll(partitions);
     }
 

@@ -11,10 +11,11 @@ import org.jdbi.v3.core.statement.PreparedBatch;
 
 /**
  * How far each consumer group has applied each partition ({@code worker_positions}), written in the
- * transaction of the records applied. Kafka's committed offsets say where a group resumes, and
- * Kafka forgets them once the group has been empty for {@code offsets.retention.minutes}; this
- * outlives that, so a worker finding no committed offset can tell the records its group never
- * applied that retention deleted meanwhile. Never moves back (a replay rewinds only Kafka).
+ * transaction of the records applied, or on its own for records only passed over. Kafka's committed
+ * offsets say where a group resumes, and Kafka forgets them once the group has been empty for
+ * {@code offsets.retention.minutes}; this outlives that, so a worker finding no committed offset
+ * can tell the records its group never applied that retention deleted meanwhile. Never moves back
+ * (a replay rewinds only Kafka).
  */
 final class WorkerPositions {
 
