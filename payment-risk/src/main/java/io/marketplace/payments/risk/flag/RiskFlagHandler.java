@@ -73,11 +73,21 @@ public final class RiskFlagHandler implements RecordHandler {
     Instant until = raisedAt(signal).plus(coolDown);
     // a flag over before it is applied is dated by the activity, so that its hold ends after it
     Instant flaggedAt = until.isAfter(now) ? now : raisedAt(signal);
-    // a signal counted from its window's start, with a clear of the user made since: the risk
-    // service counted it before it saw the clear (it was behind, or re-read its input in another
-    // order), so it counts occurrences the admin reviewed; counted from the clear, it comes again
-    Instant countedFrom = countedFromWindowStart(signal) ? data.windowStart() : raisedAt(signal);
-    Optional<Clear> coveredBy = clearAfter(tx, userId, min(countedFrom, raisedAt(signal)));
+    // a signal counted from its window's start, or from an earlier clear, with a clear of the user
+    // made since: the risk service counted it before it saw that clear (it was behind, or re-read
+    // its input in another order), so it counts occurrences the admin reviewed; counted from the
+    // clear, it comes again
+    Optional<Instant> countedFromClear =
+        countedFromWindowStart(signal) ? Optional.empty() : countedFromClear(tx, userId, signal);
+    Instant countedFrom =
+        countedFromWindowStart(signal)
+            ? data.windowStart()
+            : countedFromClear.orElse(raisedAt(signal));
+    Optional<Clear> coveredBy =
+        countedFromClear.isPresent()
+            // a clear later than the one it counted from, which is not one made after it
+            ? clearAfter(tx, userId, countedFrom, false)
+            : clearAfter(tx, userId, min(countedFrom, raisedAt(signal)), true);
     int inserted =
         tx.createUpdate(
                 """
@@ -174,34 +184,39 @@ public final class RiskFlagHandler implements RecordHandler {
   private record Clear(Instant at, UUID by, String reason) {}
 
   /**
-   * The latest clear of the user's flags made at or after {@code since}, if any. A signal raised
-   * before a super_admin cleared the user, but applied after (the risk service or this worker was
-   * behind, a dead letter redriven), is about what the admin's review already covered: it is
-   * recorded as cleared by that clear, so it neither flags the user again for a full cool-down nor
-   * announces a hold. So is one that counted from its window's start past a clear made in the
-   * window ({@code since} is then the window's start). A signal raised after the clear, counting
-   * only what followed it, flags as usual.
+   * The latest clear of the user's flags made after {@code since} (or at it, when {@code
+   * sinceIncluded}), if any. A signal raised before a super_admin cleared the user, but applied
+   * after (the risk service or this worker was behind, a dead letter redriven), is about what the
+   * admin's review already covered: it is recorded as cleared by that clear, so it neither flags
+   * the user again for a full cool-down nor announces a hold. So is one that counted from its
+   * window's start past a clear made in the window ({@code since} is then the window's start), or
+   * from an earlier clear past a later one ({@code since} is then the earlier clear, itself not
+   * included). A signal raised after the clear, counting only what followed it, flags as usual.
    *
    * <p>A clear is recorded in {@code user_risk_clears}, whether or not it found a flag to clear (a
    * signal of the burst the admin reviewed may still have been on its way); one made before that
    * table is known only from the flags it cleared. At the same time, the clear's own row wins over
    * a flag's, whose reason may be a signal's recorded as cleared.
    */
-  private static Optional<Clear> clearAfter(Handle tx, UUID userId, Instant since) {
+  private static Optional<Clear> clearAfter(
+      Handle tx, UUID userId, Instant since, boolean sinceIncluded) {
     return tx.createQuery(
             """
             SELECT cleared_at, cleared_by, clear_reason FROM (
                 SELECT cleared_at, cleared_by, clear_reason, 0 AS source FROM user_risk_clears
-                WHERE user_id = :userId AND cleared_at >= :since
+                WHERE user_id = :userId
+                    AND (cleared_at > :since OR (:sinceIncluded AND cleared_at = :since))
                 UNION ALL
                 SELECT cleared_at, cleared_by, clear_reason, 1 AS source FROM user_risk_flags
-                WHERE user_id = :userId AND cleared_at IS NOT NULL AND cleared_at >= :since
+                WHERE user_id = :userId AND cleared_at IS NOT NULL
+                    AND (cleared_at > :since OR (:sinceIncluded AND cleared_at = :since))
             ) AS clears
             ORDER BY cleared_at DESC, source
             LIMIT 1
             """)
         .bind("userId", userId)
         .bind("since", since)
+        .bind("sinceIncluded", sinceIncluded)
         .map(
             (rs, ctx) ->
                 new Clear(
@@ -219,6 +234,40 @@ public final class RiskFlagHandler implements RecordHandler {
     return data.windowStart() != null
         && data.signal() != null
         && signal.id().equals(RiskSignal.idFor(data.userId(), data.signal(), data.windowStart()));
+  }
+
+  /**
+   * The clear the signal counted from, when its id names one ({@link RiskSignal#idFor(String,
+   * io.marketplace.payments.risk.Signal, Instant, Instant)}): one of the user's clears made in its
+   * window before it was raised. Empty when none of them is (the risk service dated the clear by
+   * its arrival on the topic, before the time the API recorded).
+   */
+  private static Optional<Instant> countedFromClear(Handle tx, UUID userId, RiskSignal signal) {
+    RiskSignal.Data data = signal.data();
+    if (data.windowStart() == null || data.signal() == null) {
+      return Optional.empty();
+    }
+    return tx
+        .createQuery(
+            """
+            SELECT cleared_at FROM user_risk_clears
+            WHERE user_id = :userId AND cleared_at >= :windowStart AND cleared_at < :raisedAt
+            UNION
+            SELECT cleared_at FROM user_risk_flags
+            WHERE user_id = :userId AND cleared_at >= :windowStart AND cleared_at < :raisedAt
+            """)
+        .bind("userId", userId)
+        .bind("windowStart", data.windowStart())
+        .bind("raisedAt", raisedAt(signal))
+        .map((rs, ctx) -> rs.getTimestamp(1).toInstant())
+        .list()
+        .stream()
+        .filter(
+            at ->
+                signal
+                    .id()
+                    .equals(RiskSignal.idFor(data.userId(), data.signal(), data.windowStart(), at)))
+        .findFirst();
   }
 
   private static Instant min(Instant a, Instant b) {

@@ -451,6 +451,77 @@ class RiskFlagWorkerTest {
     }
   }
 
+  @Test
+  void shouldNotFlagTheUserWhenASignalCountedFromAnEarlierClearIsRaisedAfterALaterOne() {
+    String user = UUID.randomUUID().toString();
+    Instant windowStart = Instant.parse("2026-12-01T10:00:00Z");
+    Instant firstClear = Instant.parse("2026-12-01T10:01:00Z");
+    Instant secondClear = Instant.parse("2026-12-01T10:05:30Z");
+    // Given a user a super_admin cleared at 10:01 and, after reviewing the declines that followed,
+    // again at 10:05:30
+    for (Instant clearedAt : List.of(firstClear, secondClear)) {
+      db.execute(
+          """
+          INSERT INTO user_risk_clears (event_id, user_id, cleared_at, cleared_by, clear_reason,
+              cleared_flags)
+          VALUES (?, ?::uuid, ?, ?, 'verified by phone', 0)
+          """,
+          UUID.randomUUID(),
+          user,
+          java.sql.Timestamp.from(clearedAt),
+          UUID.randomUUID());
+    }
+    try (RiskFlagWorker worker = startWorker()) {
+      // When the risk service, which had not yet seen the second clear, counts from the first one
+      // and reaches the threshold at 10:06 with the declines of 10:02 to 10:05 the admin reviewed
+      RiskSignal fromFirstClear =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:06:00Z"),
+              firstClear);
+      kafka.send(topics.riskSignals(), user, Json.write(fromFirstClear));
+      Await.until(WAIT, "the signal consumed", () -> outcomes(registry) >= 1);
+
+      // Then it is recorded as covered by the second clear, and the user is not held
+      assertThat(applied(registry)).isEqualTo(1);
+      assertCoveredByTheClear(fromFirstClear, secondClear);
+
+      // When the user goes on and the risk service, counting from the second clear, raises a
+      // signal
+      RiskSignal fromSecondClear =
+          RiskSignal.of(
+              user,
+              Signal.CARD_TESTING_DECLINES,
+              5,
+              5,
+              windowStart,
+              windowStart.plusSeconds(600),
+              Instant.parse("2026-12-01T10:08:00Z"),
+              secondClear);
+      kafka.send(topics.riskSignals(), user, Json.write(fromSecondClear));
+      Await.until(WAIT, "the second signal consumed", () -> outcomes(registry) >= 2);
+
+      // Then that one flags the user, and only it is announced
+      assertThat(
+              db.count(
+                  "user_risk_flags WHERE signal_id = ? AND cleared_at IS NULL",
+                  fromSecondClear.id()))
+          .isEqualTo(1);
+      db.awaitOutboxPublished(WAIT);
+      assertThat(
+              kafka.readAll(topics.paymentEvents()).stream()
+                  .filter(r -> user.equals(r.key()))
+                  .map(r -> KafkaTestClient.header(r, "event-type").orElse(""))
+                  .toList())
+          .containsExactly("user.flagged");
+    }
+  }
+
   /**
    * A signal of {@code user} whose {@code count} reached the threshold in the ten minutes from
    * {@code windowStart}, raised (crossed) at {@code raisedAt}.
