@@ -15,6 +15,7 @@ import io.marketplace.payments.stripeemulator.StripeEmulator;
 import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestInfra;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,8 +25,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -231,6 +238,67 @@ class ReconcileCommandTest {
           .contains("listing_not_active")
           .contains("evt_reconcile_" + pi + "_succeeded");
     }
+  }
+
+  /**
+   * A featured week paid for a listing that expired meanwhile is refused, and the processor asks
+   * the refund worker for an automatic refund. When that ask is lost (deleted by the internal
+   * topic's retention while the refund worker was down), reconcile finds a paid promotion with
+   * neither its week nor its refund, and its repair has the processor ask for the refund again, as
+   * the runbook says: the customer, who got nothing, gets the money back.
+   */
+  @Test
+  void shouldHaveTheRefundOfAFeaturedWeekRefusedOnAnExpiredListingAskedAgainWhenItsAskWasLost()
+      throws Exception {
+    // Given a listing that expired yesterday, and a featured week its owner paid for since
+    UUID listing = world.pendingListing();
+    world.db.execute(
+        "UPDATE marketplace_listings SET status = 'expired', activated_at = ?, expires_at = ?"
+            + " WHERE id = ?",
+        Instant.now().minus(Duration.ofDays(31)),
+        Instant.now().minus(Duration.ofDays(1)),
+        listing);
+    String pi = world.paidAtStripe(stripe, listing, "promotion_featured", 500);
+    world.paymentRow(pi, listing, "promotion_featured", 500);
+
+    // And the processor refused the week and asked for its refund, an ask the refund worker
+    // never read: retention deleted it while the worker was down
+    world.deliver("payment_intent.succeeded", emulator.object(pi).orElseThrow());
+    ConsumerRecord<String, byte[]> ask =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> pi.equals(r.key()), PaymentsWorld.WAIT);
+    deleteRecordsUpTo(ask);
+
+    // When the operator reconciles, with the refund worker running
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      Cli.Result apply =
+          cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+      assertThat(apply.exitCode()).as(apply.toString()).isZero();
+      assertThat(lineOf(apply.out(), pi)).contains("promotion_missing");
+
+      // Then the paid, undelivered week is refunded in full, as a technical failure
+      Await.until(
+          PaymentsWorld.WAIT,
+          "a refund record of " + pi + ", whose featured week went out to nobody",
+          () -> world.db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi) > 0);
+    }
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT reason, amount_cents FROM payment_refunds"
+                        + " WHERE stripe_payment_intent_id = ?",
+                    pi)
+                .orElseThrow())
+        .containsEntry("reason", "technical_failure")
+        .containsEntry("amount_cents", 500);
+    // And the week is still not delivered, and reconcile finds nothing left to do
+    assertThat(world.db.count("listing_promotions WHERE stripe_payment_intent_id = ?", pi))
+        .isZero();
+    Cli.Result after =
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
+    assertThat(after.out()).as(after.toString()).doesNotContain(pi);
   }
 
   @Test
@@ -1185,6 +1253,23 @@ class ReconcileCommandTest {
         .setApiKey(emulator.secretKey())
         .setApiBase(emulator.baseUrl())
         .build();
+  }
+
+  /** Deletes {@code record} and what comes before it on its partition, as retention does. */
+  private static void deleteRecordsUpTo(ConsumerRecord<String, byte[]> record) {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfra.kafka().bootstrapServers());
+    try (Admin admin = Admin.create(props)) {
+      admin
+          .deleteRecords(
+              Map.of(
+                  new TopicPartition(record.topic(), record.partition()),
+                  RecordsToDelete.beforeOffset(record.offset() + 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String lineOf(String output, String text) {

@@ -137,10 +137,10 @@ public final class PaymentSucceededHandler {
         row.deliveryWithheld()
             || switch (payment.type()) {
               case POSTING_FEE -> listing != null && waitsFor(listing, payment);
+              // a promotion that went out keeps its row; one without is missing whatever its
+              // listing became since, and one its listing no longer takes is refunded
               case PROMOTION_FEATURED, PROMOTION_BUMP ->
-                  listing != null
-                      && listing.isLiveAt(now)
-                      && !batch.hasPromotion(payment.paymentIntentId());
+                  listing != null && !batch.hasPromotion(payment.paymentIntentId());
             };
     if (!missing) {
       return PaymentOutcomes.already(row);
