@@ -237,11 +237,14 @@ public final class Reconciler {
                   listing,
                   "posting fee paid; the listing is still pending_payment" + refundedNote(state),
                   state.refundedInFull() ? null : repair));
-        } else if (!state.activatedListing(pi.id()) && !state.hasAutomaticRefund()) {
+        } else if ("succeeded".equals(state.status())
+            && !state.activatedListing(pi.id())
+            && !state.hasAutomaticRefund()) {
           // paid twice, or for a listing rejected before it was paid: the processor cannot deliver
           // it and asks for an automatic refund, and that request never became a refund.
           // Publishing the payment again would not help: the processor delivers only what is
-          // missing and asks for no second refund.
+          // missing and asks for no second refund. A success it has not applied yet is not that:
+          // the repair above has it applied, and the processor then asks for the refund itself
           findings.add(
               new Finding(
                   Kind.PAYMENT_NOT_DELIVERED,

@@ -301,6 +301,54 @@ class ReconcileCommandTest {
     assertThat(after.out()).as(after.toString()).doesNotContain(pi);
   }
 
+  /**
+   * A posting fee paid while its listing was being rejected, whose success never reached us: the
+   * repair has the processor apply it, find the listing rejected and ask for its automatic refund.
+   * Nothing is left to a person: told to refund it by hand, an operator would do the refund
+   * worker's work, and the run would fail for a difference its own repair settles.
+   */
+  @Test
+  void shouldLeaveToItsRepairNotToAPersonAPostingFeeNotYetAppliedForAListingRejectedMeanwhile()
+      throws Exception {
+    // Given a posting fee paid at Stripe, its webhook lost, and its listing rejected meanwhile
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.db.execute("UPDATE marketplace_listings SET status = 'rejected' WHERE id = ?", listing);
+
+    // When the operator reconciles, with the refund worker running
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      Cli.Result apply =
+          cli.run("reconcile", "--since", "1h", "--payment-consumer", world.processorGroup);
+
+      // Then it publishes the payment's success, and names nothing for a person
+      assertThat(apply.exitCode()).as(apply.toString()).isZero();
+      assertThat(apply.out())
+          .contains("published evt_reconcile_" + pi + "_succeeded")
+          .doesNotContain("needs a person");
+
+      // And the processor, finding the listing rejected, has the payment refunded
+      Await.until(
+          PaymentsWorld.WAIT,
+          "a refund record of " + pi,
+          () -> world.db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi) > 0);
+    }
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT reason, amount_cents FROM payment_refunds"
+                        + " WHERE stripe_payment_intent_id = ?",
+                    pi)
+                .orElseThrow())
+        .containsEntry("reason", "technical_failure")
+        .containsEntry("amount_cents", 500);
+    Cli.Result after =
+        cli.run(
+            "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
+    assertThat(after.out()).as(after.toString()).doesNotContain(pi);
+  }
+
   @Test
   void shouldSayInOneLineThatKafkaDidNotAnswerWhenPublishingRepairs() throws Exception {
     // Given a payment whose webhook never arrived, and a Kafka that does not answer, waited for
