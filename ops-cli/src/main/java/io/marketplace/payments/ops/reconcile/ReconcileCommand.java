@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -572,9 +573,12 @@ public final class ReconcileCommand implements Callable<Integer> {
   }
 
   /**
-   * Checks the differing objects again until the workers repaired them, or the time is up. A
-   * finding whose repair event was applied without repairing it stops the wait: waiting longer
-   * would not help, the worker needs a look. Returns how many findings are left for a person.
+   * Checks the differing objects again until the workers repaired them, or the time is up. Some
+   * repairs take two workers: the payment processor applies a success it cannot deliver and asks
+   * the refund worker for its refund. Until the refund worker has acted, the payment looks like a
+   * difference for a person, or like a repair applied without effect; either is reported only once
+   * the time is up, as it may be settled before. What needed a person before anything was published
+   * ends the wait at once. Returns how many findings are left for a person.
    */
   private long awaitRepairs(
       List<Checked> differing,
@@ -587,6 +591,12 @@ public final class ReconcileCommand implements Callable<Integer> {
     // the findings a repair was published for: those for a person are counted apart, at the end
     long total =
         differing.stream().flatMap(c -> c.findings().stream()).filter(Finding::repairable).count();
+    Set<String> forAPersonBefore =
+        differing.stream()
+            .flatMap(c -> c.findings().stream())
+            .filter(Finding::needsPerson)
+            .map(ReconcileCommand::whatAndWhere)
+            .collect(Collectors.toSet());
     long reported = -1;
     while (true) {
       List<Finding> left = differing.stream().flatMap(c -> c.recheck().get().stream()).toList();
@@ -597,7 +607,14 @@ public final class ReconcileCommand implements Callable<Integer> {
         out.flush();
         reported = repaired;
       }
-      if (waiting.isEmpty()) {
+      // for a person since a repair was applied: perhaps until another worker applies what the
+      // first one asked of it
+      boolean arisen =
+          left.stream()
+              .filter(Finding::needsPerson)
+              .anyMatch(f -> !forAPersonBefore.contains(whatAndWhere(f)));
+      boolean timeIsUp = System.nanoTime() - deadline >= 0;
+      if (waiting.isEmpty() && (!arisen || timeIsUp)) {
         if (!left.isEmpty()) {
           out.println(left.size() + " findings need a person:");
           print(left, out);
@@ -609,7 +626,7 @@ public final class ReconcileCommand implements Callable<Integer> {
       // seen with its effect or not seen at all, never applied yet ineffective by accident
       List<Finding> ineffective =
           waiting.stream().filter(f -> !published.contains(f.repair().eventId())).toList();
-      if (!ineffective.isEmpty()) {
+      if (!ineffective.isEmpty() && timeIsUp) {
         print(ineffective, out);
         for (String eventId : published) {
           records.outcome(eventId).ifPresent(o -> out.println(eventId + ": " + o));
@@ -619,7 +636,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                 + " findings remain although the workers applied their repair events: look at"
                 + " the worker's logs (its outcome for the event is in webhook_events)");
       }
-      if (System.nanoTime() - deadline >= 0) {
+      if (timeIsUp) {
         print(left, out);
         throw new OperatorError(
             waiting.size()
@@ -629,5 +646,10 @@ public final class ReconcileCommand implements Callable<Integer> {
       }
       Thread.sleep(RECHECK_EVERY);
     }
+  }
+
+  /** A finding's kind and PaymentIntent: what a later check of it finds again. */
+  private static String whatAndWhere(Finding finding) {
+    return finding.kind() + " " + finding.paymentIntentId();
   }
 }

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -347,6 +348,43 @@ class ReconcileCommandTest {
         cli.run(
             "reconcile", "--since", "1h", "--dry-run", "--payment-consumer", world.processorGroup);
     assertThat(after.out()).as(after.toString()).doesNotContain(pi);
+  }
+
+  /**
+   * {@code --wait} waits until the workers applied the repairs, and some repairs take two of them:
+   * the processor applies a success it cannot deliver and asks the refund worker for the refund.
+   * Between the two, the payment looks delivered to nobody and refunded by nobody; that is no
+   * difference for a person, nor a repair that failed, while the refund worker has yet to act.
+   */
+  @Test
+  void shouldWaitForTheRefundWorkerToRefundAPaymentTheProcessorCouldNotDeliver() throws Exception {
+    // Given a posting fee paid at Stripe, its webhook lost, and its listing rejected meanwhile
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+    world.db.execute("UPDATE marketplace_listings SET status = 'rejected' WHERE id = ?", listing);
+
+    // When the operator reconciles and waits, while the refund worker is still starting: it
+    // starts once the processor applied the repair
+    CompletableFuture<Cli.Result> apply =
+        CompletableFuture.supplyAsync(() -> cli.run(world.reconcileAndApply("1h", "30s")));
+    Await.until(
+        PaymentsWorld.WAIT,
+        "the processor to apply the success of " + pi,
+        () ->
+            world.db.count(
+                    "payments WHERE stripe_payment_intent_id = ? AND status = 'succeeded'", pi)
+                > 0);
+    Cli.Result result;
+    try (RefundWorker refunds = world.startRefundWorker(emulator, stripe)) {
+      result = apply.get(60, TimeUnit.SECONDS);
+    }
+
+    // Then the run waits for the refund and ends done, naming nothing for a person
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.out()).doesNotContain("needs a person");
+    assertThat(world.db.count("payment_refunds WHERE stripe_payment_intent_id = ?", pi))
+        .isEqualTo(1);
   }
 
   @Test
