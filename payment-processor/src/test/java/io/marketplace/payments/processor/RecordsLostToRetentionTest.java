@@ -173,28 +173,16 @@ class RecordsLostToRetentionTest {
                   first,
                   new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
           Admin admin = admin()) {
-        Await.until(
-            WAIT,
-            "the first two records applied and committed",
-            () -> {
-              OffsetAndMetadata committed = committed(admin, group).get(p0);
-              return committed != null && committed.offset() == 2;
-            });
+        awaitCommitted(admin, group, p0, 2, "the first two records applied and committed");
       }
       // And three more records written while it was down
       for (int i = 2; i < 5; i++) {
         send(producer, topic, 0, "p0-" + i);
       }
     }
-    try (Admin admin = admin()) {
-      // And the group's committed offsets expired, as Kafka expires those of an empty group
-      admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
-      // And retention deleted partition 0 up to offset 4: offsets 2 and 3 were never applied
-      admin
-          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
-    }
+    // And the group's committed offsets expired, as Kafka expires those of an empty group, and
+    // retention deleted partition 0 up to offset 4: offsets 2 and 3 were never applied
+    expireOffsetsAndDeleteBefore(group, p0, 4);
 
     // When the worker starts again
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -203,13 +191,7 @@ class RecordsLostToRetentionTest {
             worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
         Admin admin = admin()) {
       // Then it applies the record left, from the earliest
-      Await.until(
-          WAIT,
-          "the record left applied and committed",
-          () -> {
-            OffsetAndMetadata committed = committed(admin, group).get(p0);
-            return committed != null && committed.offset() == 5;
-          });
+      awaitCommitted(admin, group, p0, 5, "the record left applied and committed");
       assertThat(handler.seen).containsExactly("p0-4");
 
       // And the two records lost are counted and told, with where the group had applied up to
@@ -255,36 +237,18 @@ class RecordsLostToRetentionTest {
                   new Recording(Set.of()),
                   new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
           Admin admin = admin()) {
-        Await.until(
-            WAIT,
-            "the first applied and committed",
-            () -> {
-              OffsetAndMetadata committed = committed(admin, group).get(p0);
-              return committed != null && committed.offset() == 1;
-            });
+        awaitCommitted(admin, group, p0, 1, "the first applied and committed");
         for (int i = 1; i < 4; i++) {
           send(producer, topic, 0, "skip-" + i);
         }
-        Await.until(
-            WAIT,
-            "all four read and committed",
-            () -> {
-              OffsetAndMetadata committed = committed(admin, group).get(p0);
-              return committed != null && committed.offset() == 4;
-            });
+        awaitCommitted(admin, group, p0, 4, "all four read and committed");
         // (how far it got is recorded within seconds, without a transaction per record passed)
         Await.until(WAIT, "its position recorded past them", () -> position(db, group, p0) == 4);
       }
       send(producer, topic, 0, "p0-4");
     }
-    try (Admin admin = admin()) {
-      // And its committed offsets expired, and retention deleted the three it passed over
-      admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
-      admin
-          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
-    }
+    // And its committed offsets expired, and retention deleted the three it passed over
+    expireOffsetsAndDeleteBefore(group, p0, 4);
 
     // When the worker starts again
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -292,18 +256,40 @@ class RecordsLostToRetentionTest {
     try (StreamWorker worker =
             worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
         Admin admin = admin()) {
-      Await.until(
-          WAIT,
-          "the new record applied and committed",
-          () -> {
-            OffsetAndMetadata committed = committed(admin, group).get(p0);
-            return committed != null && committed.offset() == 5;
-          });
+      awaitCommitted(admin, group, p0, 5, "the new record applied and committed");
 
       // Then nothing is counted or told as lost
       assertThat(handler.seen).containsExactly("p0-4");
       assertThat(lost(registry, group, topic.name())).isZero();
       assertThat(logged.list).noneMatch(e -> e.getLevel() == Level.ERROR);
+    }
+  }
+
+  /** Waits until {@code group} has committed {@code offset} on {@code partition}. */
+  private static void awaitCommitted(
+      Admin admin, String group, TopicPartition partition, long offset, String what) {
+    Await.until(
+        WAIT,
+        what,
+        () -> {
+          OffsetAndMetadata committed = committed(admin, group).get(partition);
+          return committed != null && committed.offset() == offset;
+        });
+  }
+
+  /**
+   * Deletes {@code group}'s committed offsets, as Kafka expires those of a group empty for {@code
+   * offsets.retention.minutes}, and the records of {@code partition} before {@code offset}, as
+   * retention does.
+   */
+  private static void expireOffsetsAndDeleteBefore(
+      String group, TopicPartition partition, long offset) throws Exception {
+    try (Admin admin = admin()) {
+      admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
+      admin
+          .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
     }
   }
 
@@ -367,13 +353,7 @@ class RecordsLostToRetentionTest {
 
       // Then it applies the records left, and commits past them
       Await.until(WAIT, "the last record applied", () -> applied(db, "p0-" + (total - 1)));
-      Await.until(
-          WAIT,
-          "the offset committed past it",
-          () -> {
-            OffsetAndMetadata committed = committed(admin, group).get(p0);
-            return committed != null && committed.offset() == total;
-          });
+      awaitCommitted(admin, group, p0, total, "the offset committed past it");
 
       // And every record below the log start was either applied or counted lost, none both
       long appliedBelow =
@@ -427,13 +407,7 @@ class RecordsLostToRetentionTest {
             worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
         Admin admin = admin()) {
       // Then it applies the three from the earliest record and commits past them
-      Await.until(
-          WAIT,
-          "the partition's records applied and committed",
-          () -> {
-            OffsetAndMetadata committed = committed(admin, group).get(p0);
-            return committed != null && committed.offset() == 3;
-          });
+      awaitCommitted(admin, group, p0, 3, "the partition's records applied and committed");
       assertThat(handler.seen).containsExactlyInAnyOrder("p0-0", "p0-1", "p0-2");
 
       // And nothing is counted or told as lost
