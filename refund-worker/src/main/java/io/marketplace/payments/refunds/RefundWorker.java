@@ -19,6 +19,7 @@ import io.marketplace.payments.refunds.blocked.BlockedUsersPaymentIntents;
 import io.marketplace.payments.refunds.chargeback.DisputeHandler;
 import io.marketplace.payments.refunds.chargeback.DisputesAwaitingPayment;
 import io.marketplace.payments.refunds.moderation.ModerationHandler;
+import io.marketplace.payments.refunds.moderation.RejectedListingsPaymentIntents;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.ExternalRefunds;
 import io.marketplace.payments.refunds.refund.RefundCommandHandler;
@@ -58,10 +59,10 @@ import org.jdbi.v3.core.Jdbi;
  * whatever is left {@code approved} is retried by the {@link RefundJanitor}, whose passes also
  * count the disputes and record the dashboard refunds whose payment's row came after their events,
  * and cancel the open PaymentIntents of banned and flagged users ({@link
- * BlockedUsersPaymentIntents}). An {@link OutboxRelay} publishes {@code refund.requested}, {@code
- * refund.processed}, {@code refund.failed}, {@code listing.rejected}, {@code chargeback.recorded}
- * and {@code user.banned}, and the payment processor's delivery commands ({@link
- * WithheldDeliveries}).
+ * BlockedUsersPaymentIntents}) and of rejected listings ({@link RejectedListingsPaymentIntents}).
+ * An {@link OutboxRelay} publishes {@code refund.requested}, {@code refund.processed}, {@code
+ * refund.failed}, {@code listing.rejected}, {@code chargeback.recorded} and {@code user.banned},
+ * and the payment processor's delivery commands ({@link WithheldDeliveries}).
  */
 public final class RefundWorker implements AutoCloseable {
 
@@ -193,7 +194,14 @@ public final class RefundWorker implements AutoCloseable {
                           new RefundsAwaitingPayment(jdbi, externalRefunds, registry),
                           new RoomOffers(jdbi, awaitingRoom, clock, registry),
                           new BlockedUsersPaymentIntents(
-                              jdbi, stripe, clock, config.retryInterval(), registry)),
+                              jdbi, stripe, clock, config.retryInterval(), registry),
+                          new RejectedListingsPaymentIntents(
+                              jdbi,
+                              stripe,
+                              clock,
+                              config.retryInterval(),
+                              config.retryInterval(),
+                              registry)),
                       registry)
                   .start());
       Javalin http =

@@ -19,13 +19,13 @@ import io.marketplace.payments.common.json.Json;
 import io.marketplace.payments.common.outbox.Destination;
 import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.common.promotion.FeaturedPromotions;
+import io.marketplace.payments.common.stripe.PaymentIntentsToCancel;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,7 +94,8 @@ public final class ModerationController {
               if (requestKey.isPresent()
                   && listings.rejectedUnder(id, requestKey.get(), RequestKey.bindsSince(now))) {
                 // this request rejected it, and announced it, already
-                return new Rejection(listing, openPaymentIntents(tx, id));
+                return new Rejection(
+                    listing, PaymentIntentsToCancel.ofRejectedListing(tx, id, now));
               }
               // an active listing past its end is expired, as the listing JSON says, whether or
               // not the expirer's daily pass has marked it yet: rejecting it would refund what it
@@ -107,7 +108,8 @@ public final class ModerationController {
                 throw ProblemException.conflict(
                     "the listing is already " + status.wire() + "; there is nothing to reject");
               }
-              List<String> open = openPaymentIntents(tx, id);
+              // recorded with the rejection: what is not canceled below, the refund worker cancels
+              List<String> open = PaymentIntentsToCancel.ofRejectedListing(tx, id, now);
               listings.reject(id, reason, caller.userId(), requestKey.orElse(null), now);
               String key = id.toString();
               // factKey = listing id: the refund worker announces the same fact under the same id
@@ -134,42 +136,22 @@ public final class ModerationController {
     for (String paymentIntentId : rejection.openPaymentIntents()) {
       if (paymentIntents.cancel(paymentIntentId)) {
         log.info("PaymentIntent {} of rejected listing {} canceled", paymentIntentId, id);
+        try {
+          jdbi.useHandle(h -> PaymentIntentsToCancel.done(h, paymentIntentId));
+        } catch (RuntimeException e) {
+          // its row stays: the refund worker asks again, and Stripe answers from this cancellation
+          log.warn("PaymentIntent {} canceled, but its row to cancel stays", paymentIntentId, e);
+        }
       } else {
         log.warn(
-            "PaymentIntent {} of rejected listing {} could not be canceled; the rejection stands,"
-                + " and a payment that succeeds anyway is refunded",
+            "PaymentIntent {} of rejected listing {} not canceled now; the rejection stands, the"
+                + " refund worker asks Stripe again, and a payment that succeeds meanwhile is"
+                + " refunded",
             paymentIntentId,
             id);
       }
     }
     return Reply.ok(rejection.listing().view(clock.instant()));
-  }
-
-  /**
-   * Every purchase of the listing that can still be paid: the posting fee of a listing waiting for
-   * it, and promotions of an active one (a declined attempt's PaymentIntent is still payable), and
-   * an open attempt whose payment is not recorded yet. Not one paid or processing: an attempt is
-   * closed only when the next purchase of its kind starts, so a paid promotion's is usually still
-   * open, and Stripe refuses to cancel a paid PaymentIntent (a processing one is on its way to
-   * being paid; if it succeeds, the refund worker refunds it as a dead listing's). Nor one canceled
-   * already.
-   */
-  private static List<String> openPaymentIntents(Handle tx, UUID id) {
-    return tx.createQuery(
-            """
-            SELECT stripe_payment_intent_id FROM payments
-            WHERE listing_id = :id AND status IN ('requires_payment', 'failed')
-            UNION
-            SELECT a.stripe_payment_intent_id
-            FROM checkout_attempts a
-                LEFT JOIN payments p ON p.stripe_payment_intent_id = a.stripe_payment_intent_id
-            WHERE a.listing_id = :id AND a.status = 'open'
-                AND a.stripe_payment_intent_id IS NOT NULL
-                AND (p.status IS NULL OR p.status IN ('requires_payment', 'failed'))
-            """)
-        .bind("id", id)
-        .mapTo(String.class)
-        .list();
   }
 
   /** One rejection per listing, so one stable message id per listing. */

@@ -8,6 +8,7 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
 import io.marketplace.payments.common.json.Json;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.EventSchemas;
 import io.marketplace.payments.testsupport.KafkaTestClient;
@@ -220,6 +221,38 @@ class ModerationRoutesTest {
         .isEqualTo("canceled");
     assertThatThrownBy(() -> app.payAtStripe(paymentIntentId))
         .isInstanceOf(IllegalStateException.class);
+    // and nothing is left for the refund worker to cancel
+    assertThat(
+            app.db.count(
+                "payment_intents_to_cancel WHERE stripe_payment_intent_id = ?", paymentIntentId))
+        .isZero();
+  }
+
+  @Test
+  void shouldLeaveThePaymentIntentToTheRefundWorkerWhenStripeHoldsTheCancellationOff() {
+    // Given a listing awaiting its posting fee, checked out but not paid, and Stripe holding off
+    // the next cancellation (429)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    String paymentIntentId = app.checkout(owner, listingId).json().get("paymentIntentId").asText();
+    app.stripe.failNextApiCalls(
+        "POST /v1/payment_intents/{id}/cancel", 1, ApiFaults.Kind.RATE_LIMIT);
+
+    // When moderation rejects it
+    Http.Response response =
+        reject(Tokens.admin(UUID.randomUUID()), listingId, Map.of("reason", "counterfeit"));
+
+    // Then the rejection stands, and the PaymentIntent Stripe did not cancel is recorded with it
+    // for the refund worker to cancel
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(app.stripe.object(paymentIntentId).orElseThrow().get("status"))
+        .isEqualTo("requires_payment_method");
+    assertThat(
+            app.db.row(
+                "SELECT listing_id, reason FROM payment_intents_to_cancel"
+                    + " WHERE stripe_payment_intent_id = ?",
+                paymentIntentId))
+        .contains(Map.of("listing_id", listingId, "reason", "listing_rejected"));
   }
 
   @Test

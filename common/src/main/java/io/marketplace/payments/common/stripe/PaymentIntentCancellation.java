@@ -1,6 +1,7 @@
 package io.marketplace.payments.common.stripe;
 
 import com.stripe.StripeClient;
+import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
 import com.stripe.net.RequestOptions;
@@ -9,9 +10,10 @@ import com.stripe.param.PaymentIntentCancelParams;
 
 /**
  * Cancels a PaymentIntent nobody may pay any more, the same way wherever it is done (checkout-api
- * for a rejected listing or a refused checkout, the refund worker for a banned or flagged user):
- * reason {@code abandoned}, idempotency key {@code cancel-<id>}, so that two services, or a retry,
- * asking for the same cancellation get Stripe's one answer.
+ * for a rejected listing or a refused checkout, the refund worker for a banned or flagged user and
+ * for a rejected listing's PaymentIntents left open): reason {@code abandoned}, idempotency key
+ * {@code cancel-<id>}, so that two services, or a retry, asking for the same cancellation get
+ * Stripe's one answer.
  */
 public final class PaymentIntentCancellation {
 
@@ -28,6 +30,19 @@ public final class PaymentIntentCancellation {
     StripeResponse response = canceled == null ? null : canceled.getLastResponse();
     return response != null
         && response.headers().firstValue("Idempotent-Replayed").map("true"::equals).orElse(false);
+  }
+
+  /**
+   * Stripe not reached, failing in itself (5xx) or holding us off (429): not this PaymentIntent's
+   * doing, so a pass of cancellations ends there rather than asking for every other one.
+   */
+  public static boolean isStripeUnavailable(StripeException e) {
+    Integer status = e.getStatusCode();
+    return e instanceof ApiConnectionException
+        || status == null
+        || status == 0
+        || status >= 500
+        || status == 429;
   }
 
   /** Cancels it; Stripe's PaymentIntent, as its answer to this call. */

@@ -1,7 +1,6 @@
 package io.marketplace.payments.refunds.blocked;
 
 import com.stripe.StripeClient;
-import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import io.marketplace.payments.common.stripe.PaymentIntentCancellation;
 import io.marketplace.payments.common.stripe.StripeKeys;
@@ -198,7 +197,7 @@ public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
             StripeKeys.redact(e.getMessage()));
         return false;
       }
-      if (isStripeDown(e)) {
+      if (PaymentIntentCancellation.isStripeUnavailable(e)) {
         throw new Failures.TransientFailure(
             "Stripe could not cancel PaymentIntent "
                 + open.paymentIntentId()
@@ -229,15 +228,5 @@ public final class BlockedUsersPaymentIntents implements RefundJanitor.Pass {
           e);
       return false;
     }
-  }
-
-  /** Stripe not reached, or failing in itself (5xx) or holding us off (429): not this row's. */
-  private static boolean isStripeDown(StripeException e) {
-    Integer status = e.getStatusCode();
-    return e instanceof ApiConnectionException
-        || status == null
-        || status == 0
-        || status >= 500
-        || status == 429;
   }
 }

@@ -8,6 +8,7 @@ import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.outbox.Outbox;
 import io.marketplace.payments.common.promotion.FeaturedPromotions;
 import io.marketplace.payments.common.refund.RefundReason;
+import io.marketplace.payments.common.stripe.PaymentIntentsToCancel;
 import io.marketplace.payments.common.worker.RecordHandler;
 import io.marketplace.payments.refunds.refund.Payment;
 import io.marketplace.payments.refunds.refund.RefundDecisions;
@@ -30,11 +31,13 @@ import org.slf4j.LoggerFactory;
  * rejected listing is marked rejected if it is not yet (announcing {@code listing.rejected} under
  * the same stable id as checkout-api would), its featured weeks still to run are ended and each
  * announced as {@code promotion.expired} ({@link FeaturedPromotions#endForRejectedListing}), and
- * every succeeded payment of the listing (its posting fee and any promotions) gets the refund rule:
- * refunded at once within 24 h of that payment, recorded {@code pending} for review after. A
- * decision made at or after the listing's end ({@code expires_at}, whether or not the expirer has
- * marked it {@code expired} yet) changes nothing, as checkout-api's reject route refuses it with
- * 409: the listing ran its time. A decision made before the end counts, however late it arrives.
+ * its PaymentIntents that could still be paid are recorded for the janitor to cancel at Stripe
+ * ({@link PaymentIntentsToCancel}), and every succeeded payment of the listing (its posting fee and
+ * any promotions) gets the refund rule: refunded at once within 24 h of that payment, recorded
+ * {@code pending} for review after. A decision made at or after the listing's end ({@code
+ * expires_at}, whether or not the expirer has marked it {@code expired} yet) changes nothing, as
+ * checkout-api's reject route refuses it with 409: the listing ran its time. A decision made before
+ * the end counts, however late it arrives.
  *
  * <p>Dedupe key: {@code moderation:<listingId>:<decision>:<decidedAt>}; a message without {@code
  * decidedAt} uses the SHA-256 of its bytes instead. The refund itself is once per payment anyway
@@ -111,6 +114,9 @@ public final class ModerationHandler implements RecordHandler {
       return; // rejected by checkout-api's admin route, which announced it
     }
     tx.attach(ListingStore.class).reject(listing.id(), reason, decidedAt, clock.instant());
+    // what could still be paid for it, canceled at Stripe by the janitor (checkout-api's route
+    // cancels its own rejection's at once)
+    PaymentIntentsToCancel.ofRejectedListing(tx, listing.id(), clock.instant());
     Outbox.append(
         tx,
         PaymentEvent.of(

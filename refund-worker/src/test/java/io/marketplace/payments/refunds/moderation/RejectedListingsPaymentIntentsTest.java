@@ -1,0 +1,262 @@
+package io.marketplace.payments.refunds.moderation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.stripe.exception.ApiConnectionException;
+import com.stripe.exception.StripeException;
+import com.stripe.model.PaymentIntent;
+import com.stripe.net.HttpURLConnectionClient;
+import com.stripe.net.StripeRequest;
+import com.stripe.net.StripeResponse;
+import com.stripe.param.PaymentIntentConfirmParams;
+import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.refunds.Harness;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A listing rejected by moderation must take no more payments, but the owner still holds the client
+ * secret of each PaymentIntent checkout-api handed out for it. checkout-api's own reject route
+ * cancels them at once; a rejection from another service on {@code marketplace.moderation.v1}, or a
+ * cancellation Stripe could not take then, is left to the refund worker's janitor, which asks until
+ * Stripe has canceled each or says it cannot be.
+ */
+class RejectedListingsPaymentIntentsTest {
+
+  private static final AtomicBoolean stripeDown = new AtomicBoolean();
+
+  private static Harness h;
+
+  @BeforeAll
+  static void start() {
+    h =
+        new Harness(
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(20),
+            stripe -> stripe.setHttpClient(new DownOnCancels()));
+  }
+
+  @AfterAll
+  static void stop() {
+    h.close();
+  }
+
+  @Test
+  void shouldCancelTheOpenPaymentIntentOfAListingAnotherServiceRejected() {
+    // Given a listing awaiting its posting fee, checked out and not paid
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    double before = canceled();
+
+    // When another service rejects it, and the janitor has its round
+    h.reject(listing, h.now());
+    h.awaitModerationApplied(listing, 1);
+    h.retryNow();
+
+    // Then the PaymentIntent is canceled at Stripe: the owner can no longer pay for the listing
+    assertThat(h.listingStatus(listing)).isEqualTo("rejected");
+    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThatThrownBy(() -> pay(open)).hasMessageContaining("status of canceled");
+    assertThat(canceled()).isEqualTo(before + 1);
+    // and nothing is left to cancel
+    assertThat(toCancel(open)).isEmpty();
+  }
+
+  @Test
+  void shouldAskAgainWhenStripeCouldNotBeReached() {
+    // Given a rejected listing's open PaymentIntent, and a Stripe that cannot be reached
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    h.reject(listing, h.now());
+    h.awaitModerationApplied(listing, 1);
+    stripeDown.set(true);
+    try {
+      // When the janitor has its round, then the pass fails, and the PaymentIntent is still due
+      assertThatThrownBy(h::retryNow).hasMessageContaining("the next pass asks again");
+      assertThat(stripeStatus(open)).isEqualTo("requires_payment_method");
+      assertThat(toCancel(open).orElseThrow().get("attempts")).isEqualTo(0);
+    } finally {
+      stripeDown.set(false);
+    }
+
+    // When Stripe is back and the janitor has its next round, then it is canceled
+    h.retryNow();
+    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(toCancel(open)).isEmpty();
+  }
+
+  @Test
+  void shouldBackOffFromAPaymentIntentStripeRefusesAndCancelTheOthers() {
+    // Given a rejected listing with an open PaymentIntent Stripe has no record of (a row of
+    // another account), and another listing's Stripe can cancel
+    UUID unknownListing = pendingListing();
+    String unknown = "pi_0000000000" + UUID.randomUUID().toString().replace("-", "");
+    recordPayment(unknown, unknownListing);
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    double failuresBefore = janitorFailures();
+    h.reject(unknownListing, h.now());
+    h.reject(listing, h.now());
+    h.awaitModerationApplied(unknownListing, 1);
+    h.awaitModerationApplied(listing, 1);
+
+    // When the janitor has its round
+    h.retryNow();
+
+    // Then the refusal is counted, for the alert on a janitor that keeps failing, and the other is
+    // canceled
+    assertThat(janitorFailures()).isEqualTo(failuresBefore + 1);
+    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    // and the refused one is asked again after a while, not in every round
+    Map<String, Object> row = toCancel(unknown).orElseThrow();
+    assertThat(row.get("attempts")).isEqualTo(1);
+    h.retryNow();
+    assertThat(janitorFailures()).isEqualTo(failuresBefore + 1);
+    h.advanceClock(Duration.ofMinutes(11));
+    h.retryNow();
+    assertThat(janitorFailures()).isEqualTo(failuresBefore + 2);
+    assertThat(toCancel(unknown).orElseThrow().get("attempts")).isEqualTo(2);
+  }
+
+  @Test
+  void shouldLeaveAPaymentIntentPaidBeforeTheRejectionToItsRefund() {
+    // Given a listing whose PaymentIntent was paid at Stripe before its success reached us
+    UUID listing = pendingListing();
+    String paid = openPaymentIntent(listing);
+    pay(paid);
+
+    // When another service rejects the listing, and the janitor has its round
+    h.reject(listing, h.now());
+    h.awaitModerationApplied(listing, 1);
+    h.retryNow();
+
+    // Then Stripe keeps the payment (it cannot be canceled; its success is refunded as a rejected
+    // listing's), and nothing is left to ask for
+    assertThat(stripeStatus(paid)).isEqualTo("succeeded");
+    assertThat(toCancel(paid)).isEmpty();
+  }
+
+  /** stripe-java's client, but a cancellation cannot reach Stripe while {@link #stripeDown}. */
+  private static final class DownOnCancels extends HttpURLConnectionClient {
+
+    @Override
+    public StripeResponse request(StripeRequest request) throws ApiConnectionException {
+      if (request.url().getPath().endsWith("/cancel") && stripeDown.get()) {
+        throw new ApiConnectionException("Connection refused");
+      }
+      return super.request(request);
+    }
+  }
+
+  private static UUID pendingListing() {
+    UUID user = UUID.randomUUID();
+    UUID listing = UUID.randomUUID();
+    h.db().execute("INSERT INTO users (id) VALUES (?)", user);
+    h.db()
+        .execute(
+            """
+            INSERT INTO marketplace_listings (id, user_id, category_id, title, status)
+            VALUES (?, ?, 1, 'Room to let', 'pending_payment')
+            """,
+            listing,
+            user);
+    return listing;
+  }
+
+  /** What checkout-api leaves: a PaymentIntent at Stripe and its payments row, unpaid. */
+  private static String openPaymentIntent(UUID listing) {
+    try {
+      PaymentIntent pi =
+          h.stripe()
+              .v1()
+              .paymentIntents()
+              .create(
+                  PaymentIntentCreateParams.builder()
+                      .setAmount(500L)
+                      .setCurrency("usd")
+                      .putMetadata("listing_id", listing.toString())
+                      .putMetadata("user_id", owner(listing).toString())
+                      .putMetadata("category_id", "1")
+                      .putMetadata("payment_type", "posting_fee")
+                      .build());
+      recordPayment(pi.getId(), listing);
+      return pi.getId();
+    } catch (StripeException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void recordPayment(String paymentIntentId, UUID listing) {
+    h.db()
+        .execute(
+            """
+            INSERT INTO payments
+                (stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents, status)
+            VALUES (?, ?, ?, 'posting_fee', 500, 'requires_payment')
+            """,
+            paymentIntentId,
+            listing,
+            owner(listing));
+  }
+
+  private static UUID owner(UUID listing) {
+    return (UUID)
+        h.db()
+            .row("SELECT user_id FROM marketplace_listings WHERE id = ?", listing)
+            .orElseThrow()
+            .get("user_id");
+  }
+
+  private static PaymentIntent pay(String paymentIntentId) {
+    try {
+      return h.stripe()
+          .v1()
+          .paymentIntents()
+          .confirm(
+              paymentIntentId,
+              PaymentIntentConfirmParams.builder().setPaymentMethod("pm_card_visa").build());
+    } catch (StripeException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Optional<Map<String, Object>> toCancel(String paymentIntentId) {
+    return h.db()
+        .row(
+            "SELECT attempts, next_attempt_at FROM payment_intents_to_cancel"
+                + " WHERE stripe_payment_intent_id = ?",
+            paymentIntentId);
+  }
+
+  private static String stripeStatus(String paymentIntentId) {
+    try {
+      return h.stripe().v1().paymentIntents().retrieve(paymentIntentId).getStatus();
+    } catch (StripeException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static double canceled() {
+    return metric("payments_payment_intents_canceled_for_rejection_total(?:\\{[^}]*})?");
+  }
+
+  private static double janitorFailures() {
+    return metric(
+        "payments_refunds_janitor_failures_total\\{[^}]*pass=\"RejectedListingsPaymentIntents\""
+            + "[^}]*}");
+  }
+
+  private static double metric(String series) {
+    Matcher value = Pattern.compile("(?m)^" + series + " (\\S+)$").matcher(h.metrics());
+    return value.find() ? Double.parseDouble(value.group(1)) : 0;
+  }
+}
