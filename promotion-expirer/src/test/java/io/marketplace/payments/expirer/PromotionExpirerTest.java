@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -223,6 +224,75 @@ class PromotionExpirerTest {
         .extracting(row -> row.get("event_id"))
         .containsExactly("evt_5", "evt_6");
     assertThat(db.count("marketplace_listings WHERE status = 'expired'")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldLeaveTheUnpaidPromotionsOfAnExpiredListingToBeCanceledAtStripe() {
+    // Given a listing that ended a second ago with a featured week checked out and declined (its
+    // PaymentIntent confirmable again with another card), an open bump attempt whose payment is
+    // not recorded yet, and its posting fee paid; and a listing that ends in an hour with a
+    // featured week checked out and unpaid
+    UUID user = seed.user();
+    UUID ended = seed.activeListing(user, T.minusSeconds(1));
+    String declined = payment(ended, user, "promotion_featured", "failed");
+    String paidFee = payment(ended, user, "posting_fee", "succeeded");
+    String openBump = "pi_bump_" + UUID.randomUUID().toString().replace("-", "");
+    db.execute(
+        """
+        INSERT INTO checkout_attempts (id, listing_id, user_id, payment_type, amount_cents,
+            stripe_payment_intent_id, status)
+        VALUES (?, ?, ?, 'promotion_bump', 200, ?, 'open')
+        """,
+        UUID.randomUUID(),
+        ended,
+        user,
+        openBump);
+    UUID later = seed.activeListing(user, T.plus(Duration.ofHours(1)));
+    String laterOpen = payment(later, user, "promotion_featured", "requires_payment");
+
+    // When one pass runs
+    assertThat(PromotionExpirer.runOnce(config(), clock).succeeded()).isTrue();
+
+    // Then the ended listing's unpaid purchases are left for the refund worker to cancel at
+    // Stripe, and nothing else
+    assertThat(
+            db.rows(
+                "SELECT stripe_payment_intent_id, listing_id, reason FROM payment_intents_to_cancel"
+                    + " ORDER BY stripe_payment_intent_id"))
+        .containsExactlyInAnyOrder(
+            Map.of(
+                "stripe_payment_intent_id", declined,
+                "listing_id", ended,
+                "reason", "listing_expired"),
+            Map.of(
+                "stripe_payment_intent_id", openBump,
+                "listing_id", ended,
+                "reason", "listing_expired"));
+    assertThat(
+            db.count(
+                "payment_intents_to_cancel WHERE stripe_payment_intent_id IN (?, ?)",
+                paidFee,
+                laterOpen))
+        .isZero();
+  }
+
+  /** A payments row of {@code listing} as checkout-api and the payment processor leave it. */
+  private String payment(UUID listing, UUID user, String type, String status) {
+    String id = "pi_" + UUID.randomUUID().toString().replace("-", "");
+    db.execute(
+        """
+        INSERT INTO payments
+            (stripe_payment_intent_id, listing_id, user_id, payment_type, amount_cents, status,
+             succeeded_at)
+        VALUES (?, ?, ?, ?, 500, ?, CASE WHEN ? = 'succeeded' THEN now() END)
+        """,
+        id,
+        listing,
+        user,
+        type,
+        status,
+        status);
+    return id;
   }
 
   @Test

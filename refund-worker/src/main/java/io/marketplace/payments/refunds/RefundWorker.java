@@ -18,8 +18,8 @@ import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.refunds.blocked.BlockedUsersPaymentIntents;
 import io.marketplace.payments.refunds.chargeback.DisputeHandler;
 import io.marketplace.payments.refunds.chargeback.DisputesAwaitingPayment;
+import io.marketplace.payments.refunds.moderation.ClosedListingsPaymentIntents;
 import io.marketplace.payments.refunds.moderation.ModerationHandler;
-import io.marketplace.payments.refunds.moderation.RejectedListingsPaymentIntents;
 import io.marketplace.payments.refunds.refund.AwaitingRoom;
 import io.marketplace.payments.refunds.refund.ExternalRefunds;
 import io.marketplace.payments.refunds.refund.RefundCommandHandler;
@@ -59,8 +59,8 @@ import org.jdbi.v3.core.Jdbi;
  * whatever is left {@code approved} is retried by the {@link RefundJanitor}, whose passes also
  * count the disputes and record the dashboard refunds whose payment's row came after their events,
  * and cancel the open PaymentIntents of banned and flagged users ({@link
- * BlockedUsersPaymentIntents}) and of rejected listings ({@link RejectedListingsPaymentIntents}).
- * An {@link OutboxRelay} publishes {@code refund.requested}, {@code refund.processed}, {@code
+ * BlockedUsersPaymentIntents}) and of rejected listings ({@link ClosedListingsPaymentIntents}). An
+ * {@link OutboxRelay} publishes {@code refund.requested}, {@code refund.processed}, {@code
  * refund.failed}, {@code listing.rejected}, {@code chargeback.recorded} and {@code user.banned},
  * and the payment processor's delivery commands ({@link WithheldDeliveries}).
  */
@@ -195,7 +195,7 @@ public final class RefundWorker implements AutoCloseable {
                           new RoomOffers(jdbi, awaitingRoom, clock, registry),
                           new BlockedUsersPaymentIntents(
                               jdbi, stripe, clock, config.retryInterval(), registry),
-                          new RejectedListingsPaymentIntents(
+                          new ClosedListingsPaymentIntents(
                               jdbi,
                               stripe,
                               clock,

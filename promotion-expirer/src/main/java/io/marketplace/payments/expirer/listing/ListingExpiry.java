@@ -3,6 +3,7 @@ package io.marketplace.payments.expirer.listing;
 import io.marketplace.payments.common.events.PaymentEvent;
 import io.marketplace.payments.common.events.PaymentEventType;
 import io.marketplace.payments.common.outbox.Outbox;
+import io.marketplace.payments.common.stripe.PaymentIntentsToCancel;
 import io.marketplace.payments.expirer.pass.Expiry;
 import io.marketplace.payments.expirer.pass.OutboxSeqs;
 import io.marketplace.payments.expirer.pass.Times;
@@ -14,9 +15,11 @@ import org.jdbi.v3.core.Handle;
 
 /**
  * Moves active listings whose {@code expires_at} has come ({@code expires_at <= now}) to {@code
- * expired}, and appends {@code listing.expired} keyed by listing id. The event id derives from the
- * listing id and the {@code expires_at} that ended it: a re-run announces the same expiry under the
- * same id, and should a listing ever be given a new lifetime, its next expiry is a new fact.
+ * expired}, records their PaymentIntents that could still be paid (promotions checked out, unpaid
+ * or declined) for the refund worker to cancel at Stripe ({@link PaymentIntentsToCancel}), and
+ * appends {@code listing.expired} keyed by listing id. The event id derives from the listing id and
+ * the {@code expires_at} that ended it: a re-run announces the same expiry under the same id, and
+ * should a listing ever be given a new lifetime, its next expiry is a new fact.
  */
 public final class ListingExpiry implements Expiry {
 
@@ -74,6 +77,12 @@ public final class ListingExpiry implements Expiry {
     if (ended.isEmpty()) {
       return Batch.EMPTY;
     }
+    // a promotion checked out and not paid can no longer be bought: the refund worker cancels it
+    PaymentIntentsToCancel.ofClosedListings(
+        tx,
+        ended.stream().map(ListingExpired::listingId).toList(),
+        PaymentIntentsToCancel.Reason.LISTING_EXPIRED,
+        now);
     List<UUID> eventIds = new ArrayList<>(ended.size());
     for (ListingExpired listing : ended) {
       PaymentEvent event = event(listing);

@@ -20,18 +20,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A pass of the {@link RefundJanitor}: cancels at Stripe the PaymentIntents of rejected listings
- * that someone could still pay ({@code payment_intents_to_cancel}, {@link PaymentIntentsToCancel}):
- * those of a rejection from another service on {@code marketplace.moderation.v1}, which nobody else
- * cancels, and those checkout-api's reject route could not cancel at once (Stripe unreachable or
- * holding it off). Without it the owner, who still holds the client secret, could pay for a
- * rejected listing, and be charged only to be refunded, with Stripe's fee kept.
+ * A pass of the {@link RefundJanitor}: cancels at Stripe the PaymentIntents of listings rejected or
+ * expired that someone could still pay ({@code payment_intents_to_cancel}, {@link
+ * PaymentIntentsToCancel}): those of a rejection from another service on {@code
+ * marketplace.moderation.v1} and of an expiry, which nobody else cancels, and those checkout-api's
+ * reject route could not cancel at once (Stripe unreachable or holding it off). Without it the
+ * owner, who still holds the client secret, could pay for a listing no longer live, and be charged
+ * only to be refunded, with Stripe's fee kept.
  *
  * <p>A row is deleted once Stripe has canceled its PaymentIntent, answered from an earlier
  * cancellation under the same key, or said it cannot be canceled (paid or processing: its event is
- * on its way, and a payment that succeeds on a rejected listing is refunded). A refusal of its own
- * ({@code resource_missing}, ...) is counted in {@code
- * payments_refunds_janitor_failures_total{pass="RejectedListingsPaymentIntents"}} and the row is
+ * on its way, and a payment that succeeds on a listing no longer live is refunded). A refusal of
+ * its own ({@code resource_missing}, ...) is counted in {@code
+ * payments_refunds_janitor_failures_total{pass="ClosedListingsPaymentIntents"}} and the row is
  * asked again later, backing off up to {@value #MAX_BACKOFF_MINUTES} minutes, so that one Stripe
  * keeps refusing keeps the alert on. A Stripe that cannot be reached, fails in itself or holds us
  * off ends the pass, and every row it had not settled is due again at once.
@@ -39,28 +40,29 @@ import org.slf4j.LoggerFactory;
  * <p>A pass claims the rows it takes (they are due again only after {@link #CLAIM}, should the
  * process die holding them), so replicas running the pass at once ask Stripe once for each.
  */
-public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass {
+public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
 
-  private static final Logger log = LoggerFactory.getLogger(RejectedListingsPaymentIntents.class);
+  private static final Logger log = LoggerFactory.getLogger(ClosedListingsPaymentIntents.class);
   private static final int BATCH = 100;
   private static final long MAX_BACKOFF_MINUTES = 5;
   static final Duration CLAIM = Duration.ofMinutes(5);
 
-  private record Row(String paymentIntentId, UUID listingId, int attempts) {}
+  private record Row(String paymentIntentId, UUID listingId, String reason, int attempts) {}
 
   private final Jdbi jdbi;
   private final StripeClient stripe;
   private final Clock clock;
   private final Duration budget;
   private final Duration firstBackoff;
-  private final Counter canceled;
+  private final Counter rejected;
+  private final Counter expired;
   private final JanitorRows rows;
 
   /**
    * A pass that starts no new cancellation once it has spent {@code budget} on them; a row Stripe
    * refused is asked again after {@code firstBackoff}, then twice as long each time.
    */
-  public RejectedListingsPaymentIntents(
+  public ClosedListingsPaymentIntents(
       Jdbi jdbi,
       StripeClient stripe,
       Clock clock,
@@ -72,12 +74,16 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
     this.clock = clock;
     this.budget = budget;
     this.firstBackoff = firstBackoff;
-    this.canceled =
-        Counter.builder("payments.payment_intents.canceled_for_rejection")
-            .description(
-                "open PaymentIntents of listings rejected by moderation canceled at Stripe")
-            .register(registry);
+    this.rejected = counter(registry, PaymentIntentsToCancel.Reason.LISTING_REJECTED);
+    this.expired = counter(registry, PaymentIntentsToCancel.Reason.LISTING_EXPIRED);
     this.rows = new JanitorRows(name(), registry);
+  }
+
+  private static Counter counter(MeterRegistry registry, PaymentIntentsToCancel.Reason reason) {
+    return Counter.builder("payments.payment_intents.canceled_for_closed_listing")
+        .description("open PaymentIntents of rejected or expired listings canceled at Stripe")
+        .tag("reason", reason.wire())
+        .register(registry);
   }
 
   @Override
@@ -90,7 +96,7 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
       for (Row row : due) {
         if (tried > 0 && System.nanoTime() - deadline >= 0) {
           log.info(
-              "{} PaymentIntents of rejected listings left for the next pass: Stripe is slow",
+              "{} PaymentIntents of closed listings left for the next pass: Stripe is slow",
               due.size() - tried);
           break;
         }
@@ -119,7 +125,7 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
                         ORDER BY next_attempt_at, stripe_payment_intent_id
                         LIMIT :limit
                         FOR UPDATE SKIP LOCKED)
-                    RETURNING stripe_payment_intent_id, listing_id, attempts
+                    RETURNING stripe_payment_intent_id, listing_id, reason, attempts
                     """)
                 .bind("now", now)
                 .bind("claimedUntil", now.plus(CLAIM))
@@ -129,6 +135,7 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
                         new Row(
                             rs.getString("stripe_payment_intent_id"),
                             rs.getObject("listing_id", UUID.class),
+                            rs.getString("reason"),
                             rs.getInt("attempts")))
                 .list());
   }
@@ -158,23 +165,29 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
       if (PaymentIntentCancellation.answeredBefore(
           PaymentIntentCancellation.cancel(stripe, row.paymentIntentId()))) {
         log.info(
-            "PaymentIntent {} of rejected listing {} was canceled already",
+            "PaymentIntent {} of listing {} ({}) was canceled already",
             row.paymentIntentId(),
-            row.listingId());
+            row.listingId(),
+            row.reason());
       } else {
-        canceled.increment();
+        (PaymentIntentsToCancel.Reason.LISTING_EXPIRED.wire().equals(row.reason())
+                ? expired
+                : rejected)
+            .increment();
         log.warn(
-            "PaymentIntent {} of rejected listing {} canceled at Stripe: it must not take a"
+            "PaymentIntent {} of listing {} ({}) canceled at Stripe: it must not take a"
                 + " payment now",
             row.paymentIntentId(),
-            row.listingId());
+            row.listingId(),
+            row.reason());
       }
     } catch (StripeException e) {
       if (PaymentIntentCancellation.NOT_CANCELABLE.equals(e.getCode())) {
         log.info(
-            "PaymentIntent {} of rejected listing {} is not cancelable: {}",
+            "PaymentIntent {} of listing {} ({}) is not cancelable: {}",
             row.paymentIntentId(),
             row.listingId(),
+            row.reason(),
             StripeKeys.redact(e.getMessage()));
       } else if (PaymentIntentCancellation.isStripeUnavailable(e)) {
         throw new Failures.TransientFailure(
@@ -214,9 +227,10 @@ public final class RejectedListingsPaymentIntents implements RefundJanitor.Pass 
                 .bind("id", row.paymentIntentId())
                 .execute());
     log.warn(
-        "could not cancel PaymentIntent {} of rejected listing {} ({}): {}; asked again in {}",
+        "could not cancel PaymentIntent {} of listing {} ({}; {}): {}; asked again in {}",
         row.paymentIntentId(),
         row.listingId(),
+        row.reason(),
         why,
         StripeKeys.redact(String.valueOf(e.getMessage())),
         backoff);

@@ -24,13 +24,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A listing rejected by moderation must take no more payments, but the owner still holds the client
- * secret of each PaymentIntent checkout-api handed out for it. checkout-api's own reject route
- * cancels them at once; a rejection from another service on {@code marketplace.moderation.v1}, or a
- * cancellation Stripe could not take then, is left to the refund worker's janitor, which asks until
- * Stripe has canceled each or says it cannot be.
+ * A listing rejected by moderation, or ended by expiry, must take no more payments, but the owner
+ * still holds the client secret of each PaymentIntent checkout-api handed out for it.
+ * checkout-api's own reject route cancels them at once; a rejection from another service on {@code
+ * marketplace.moderation.v1}, a cancellation Stripe could not take then, and an expiry are left to
+ * the refund worker's janitor, which asks until Stripe has canceled each or says it cannot be.
  */
-class RejectedListingsPaymentIntentsTest {
+class ClosedListingsPaymentIntentsTest {
 
   private static final AtomicBoolean stripeDown = new AtomicBoolean();
 
@@ -55,7 +55,7 @@ class RejectedListingsPaymentIntentsTest {
     // Given a listing awaiting its posting fee, checked out and not paid
     UUID listing = pendingListing();
     String open = openPaymentIntent(listing);
-    double before = canceled();
+    double before = canceled("listing_rejected");
 
     // When another service rejects it, and the janitor has its round
     h.reject(listing, h.now());
@@ -66,8 +66,37 @@ class RejectedListingsPaymentIntentsTest {
     assertThat(h.listingStatus(listing)).isEqualTo("rejected");
     assertThat(stripeStatus(open)).isEqualTo("canceled");
     assertThatThrownBy(() -> pay(open)).hasMessageContaining("status of canceled");
-    assertThat(canceled()).isEqualTo(before + 1);
+    assertThat(canceled("listing_rejected")).isEqualTo(before + 1);
     // and nothing is left to cancel
+    assertThat(toCancel(open)).isEmpty();
+  }
+
+  @Test
+  void shouldCancelAPromotionCheckedOutAndUnpaidWhenItsListingExpired() {
+    // Given a listing the expirer ended, with a featured week checked out and not paid, which the
+    // expirer left to cancel
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    h.db().execute("UPDATE marketplace_listings SET status = 'expired' WHERE id = ?", listing);
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_intents_to_cancel
+                (stripe_payment_intent_id, listing_id, reason, next_attempt_at, created_at)
+            VALUES (?, ?, 'listing_expired', ?, ?)
+            """,
+            open,
+            listing,
+            h.now(),
+            h.now());
+    double before = canceled("listing_expired");
+
+    // When the janitor has its round
+    h.retryNow();
+
+    // Then it is canceled at Stripe, counted as an expired listing's
+    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(canceled("listing_expired")).isEqualTo(before + 1);
     assertThat(toCancel(open)).isEmpty();
   }
 
@@ -245,13 +274,16 @@ class RejectedListingsPaymentIntentsTest {
     }
   }
 
-  private static double canceled() {
-    return metric("payments_payment_intents_canceled_for_rejection_total(?:\\{[^}]*})?");
+  private static double canceled(String reason) {
+    return metric(
+        "payments_payment_intents_canceled_for_closed_listing_total\\{[^}]*reason=\""
+            + reason
+            + "\"[^}]*}");
   }
 
   private static double janitorFailures() {
     return metric(
-        "payments_refunds_janitor_failures_total\\{[^}]*pass=\"RejectedListingsPaymentIntents\""
+        "payments_refunds_janitor_failures_total\\{[^}]*pass=\"ClosedListingsPaymentIntents\""
             + "[^}]*}");
   }
 
