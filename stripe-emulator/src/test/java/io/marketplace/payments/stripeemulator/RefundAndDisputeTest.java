@@ -13,6 +13,7 @@ import com.stripe.model.Dispute;
 import com.stripe.model.Event;
 import com.stripe.model.PaymentIntent;
 import com.stripe.model.Refund;
+import com.stripe.net.RequestOptions;
 import com.stripe.net.Webhook;
 import com.stripe.param.PaymentIntentCreateParams;
 import com.stripe.param.RefundCreateParams;
@@ -330,6 +331,39 @@ class RefundAndDisputeTest {
             .create(RefundCreateParams.builder().setPaymentIntent(won.getId()).build());
     assertThat(refund.getStatus()).isEqualTo("succeeded");
     assertThat(refund.getAmount()).isEqualTo(500L);
+  }
+
+  @Test
+  void shouldReplayARefusalByTheChargesStateToItsIdempotencyKeyAsStripeDoes()
+      throws StripeException {
+    // Given a refund refused under a key while the charge's chargeback is open
+    PaymentIntent paid = pay("pm_card_visa", 500);
+    String dispute = emulator.openDispute(paid.getId());
+    RequestOptions key = RequestOptions.builder().setIdempotencyKey("refund-kept-400").build();
+    RefundCreateParams params = RefundCreateParams.builder().setPaymentIntent(paid.getId()).build();
+    InvalidRequestException first =
+        catchThrowableOfType(
+            InvalidRequestException.class, () -> stripe.v1().refunds().create(params, key));
+
+    // When the chargeback is won, and the refund is asked again under the same key, then another
+    emulator.closeDispute(dispute, "won");
+    InvalidRequestException again =
+        catchThrowableOfType(
+            InvalidRequestException.class, () -> stripe.v1().refunds().create(params, key));
+    Refund underANewKey =
+        stripe
+            .v1()
+            .refunds()
+            .create(
+                params, RequestOptions.builder().setIdempotencyKey("refund-kept-400-1").build());
+
+    // Then the same key gets the first refusal replayed, as Stripe keeps it for the key once the
+    // endpoint began; a new key is asked afresh
+    assertThat(first.getCode()).isEqualTo("charge_disputed");
+    assertThat(again.getCode()).isEqualTo("charge_disputed");
+    assertThat(again.getStripeError().getLastResponse().headers().firstValue("Idempotent-Replayed"))
+        .contains("true");
+    assertThat(underANewKey.getStatus()).isEqualTo("succeeded");
   }
 
   private static InvalidRequestException refundRefusal(PaymentIntent paid) {

@@ -175,6 +175,19 @@ public final class StripeError extends RuntimeException {
     return new StripeError(500, "api_error", null, message, null, null, true);
   }
 
+  /**
+   * This refusal as raised once the endpoint had begun to execute: the object's state refused the
+   * request (a charge refunded or disputed, a PaymentIntent paid or canceled), not its parameters.
+   * Stripe keeps such an answer for the request's Idempotency-Key, and a retry with that key within
+   * 24 hours gets the same 400 replayed even if the object's state changed since ("If a request
+   * that returns a 400 is followed by a new request with the same idempotency key, it returns the
+   * same 400", Stripe's "Advanced error handling"; only the validation of parameters, the rate
+   * limiter and authentication run before the idempotency layer and keep nothing).
+   */
+  public StripeError keptForTheKey() {
+    return new StripeError(status, type, code, getMessage(), param, extra, true, headers);
+  }
+
   public static StripeError notFoundUrl(String method, String path) {
     return new StripeError(
         404,
@@ -213,8 +226,9 @@ public final class StripeError extends RuntimeException {
 
   /**
    * Whether the idempotency layer keeps this answer for replay. Stripe keeps whatever an endpoint
-   * answered once it started executing, 500s included; a card decline is such an answer. Validation
-   * errors are not kept, so a corrected retry with the same key is not stuck on the first error.
+   * answered once it started executing, 500s included; a card decline is such an answer, and so is
+   * a refusal by the object's state ({@link #keptForTheKey}). Validation errors are not kept, so a
+   * corrected retry with the same key is not stuck on the first error.
    */
   public boolean replayable() {
     return status == 402 || afterStart;

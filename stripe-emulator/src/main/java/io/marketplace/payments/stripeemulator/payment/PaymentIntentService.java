@@ -313,6 +313,7 @@ public final class PaymentIntentService {
 
   private static StripeError unexpectedState(PaymentIntent pi, String message) {
     return StripeError.invalidRequest(
-        message, null, "payment_intent_unexpected_state", Map.of("payment_intent", pi.toJson()));
+            message, null, "payment_intent_unexpected_state", Map.of("payment_intent", pi.toJson()))
+        .keptForTheKey();
   }
 }

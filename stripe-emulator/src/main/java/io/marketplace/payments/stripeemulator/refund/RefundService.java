@@ -121,9 +121,10 @@ public final class RefundService {
             .orElseThrow(
                 () ->
                     StripeError.invalidRequest(
-                        "This PaymentIntent does not have a successful charge to refund.",
-                        c.charge() != null ? "charge" : "payment_intent",
-                        null));
+                            "This PaymentIntent does not have a successful charge to refund.",
+                            c.charge() != null ? "charge" : "payment_intent",
+                            null)
+                        .keptForTheKey());
     // a chargeback not won keeps the charge from being refunded (open: the money is with the card
     // network; lost: the customer got it back); an inquiry took nothing, and a chargeback won gave
     // the money back to the merchant, who may refund it then, as Stripe allows
@@ -136,25 +137,30 @@ public final class RefundService {
                         && d.status() != DisputeStatus.WON);
     if (chargedBack) {
       throw StripeError.invalidRequest(
-          "Charge " + charge.id() + " has been charged back; cannot issue a refund.",
-          null,
-          "charge_disputed");
+              "Charge " + charge.id() + " has been charged back; cannot issue a refund.",
+              null,
+              "charge_disputed")
+          .keptForTheKey();
     }
     long remaining = charge.unrefunded();
     if (remaining <= 0) {
       throw StripeError.invalidRequest(
-          "Charge " + charge.id() + " has already been refunded.", null, "charge_already_refunded");
+              "Charge " + charge.id() + " has already been refunded.",
+              null,
+              "charge_already_refunded")
+          .keptForTheKey();
     }
     long amount = c.amount() == null ? remaining : c.amount();
     if (amount > remaining) {
       throw StripeError.invalidRequest(
-          "Refund amount ("
-              + money(amount, charge.currency())
-              + ") is greater than unrefunded amount on charge ("
-              + money(remaining, charge.currency())
-              + ")",
-          "amount",
-          null);
+              "Refund amount ("
+                  + money(amount, charge.currency())
+                  + ") is greater than unrefunded amount on charge ("
+                  + money(remaining, charge.currency())
+                  + ")",
+              "amount",
+              null)
+          .keptForTheKey();
     }
     Refund refund =
         new Refund(
