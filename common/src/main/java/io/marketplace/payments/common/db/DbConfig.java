@@ -71,6 +71,7 @@ public record DbConfig(
 
   public static DbConfig fromEnv(Env env) {
     String url = env.required("DATABASE_URL");
+    requireJdbcUrl(url);
     if (Deployment.fromEnv(env).isProduction() && !verifiesServer(url)) {
       // the URL is not quoted: it may carry a password
       throw new InvalidConfigException(
@@ -89,6 +90,42 @@ public record DbConfig(
         env.duration("DATABASE_SOCKET_TIMEOUT", SOCKET_TIMEOUT),
         env.bool("DATABASE_MIGRATE", true));
   }
+
+  /**
+   * Refuses, naming the variable and never its value, a URL the driver would print: one of another
+   * scheme ({@code postgres://user:password@host/db}, as psql and hosting platforms write it), or a
+   * JDBC URL with a user and password before its host. The driver and the pool quote such a URL
+   * whole in their errors (the second is even looked up as a host name), the password with it.
+   */
+  static void requireJdbcUrl(String url) {
+    if (!url.startsWith(JDBC_PREFIX)) {
+      throw new InvalidConfigException(
+          "DATABASE_URL",
+          "must be a JDBC URL of PostgreSQL, "
+              + JDBC_PREFIX
+              + "//HOST:PORT/DATABASE (the postgres:// form psql takes is not one), with the"
+              + " user and password in DATABASE_USER and DATABASE_PASSWORD");
+    }
+    String rest = url.substring(JDBC_PREFIX.length());
+    if (rest.startsWith("//")) {
+      int end = rest.length();
+      for (char stop : new char[] {'/', '?'}) {
+        int at = rest.indexOf(stop, 2);
+        if (at >= 0 && at < end) {
+          end = at;
+        }
+      }
+      if (rest.substring(2, end).contains("@")) {
+        throw new InvalidConfigException(
+            "DATABASE_URL",
+            "must not carry a user or password before its host (USER:PASSWORD@HOST), which the"
+                + " driver takes for a host name: put them in DATABASE_USER and"
+                + " DATABASE_PASSWORD");
+      }
+    }
+  }
+
+  private static final String JDBC_PREFIX = "jdbc:postgresql:";
 
   /** Whether the JDBC URL asks for TLS with the server's certificate and host name verified. */
   static boolean verifiesServer(String url) {

@@ -359,6 +359,35 @@ class DbGrantsCommandTest {
     assertThat(asOwner.load().info().current().getVersion().getVersion()).isEqualTo(behind);
   }
 
+  @Test
+  void shouldRefuseADatabaseUrlCarryingItsPasswordWithoutPrintingIt() {
+    // Given DATABASE_URL written as psql and hosting platforms write it, the password in the URL
+    // (as postgres://..., or the same after jdbc:), which the driver does not take
+    String password = "pw" + suffix();
+    for (String url :
+        new String[] {
+          "postgres://payments:" + password + "@db.internal:5432/payments",
+          "jdbc:postgresql://payments:" + password + "@db.internal:5432/payments"
+        }) {
+      Cli cli =
+          new Cli()
+              .set("DATABASE_URL", url)
+              .set("DATABASE_USER", "payments")
+              .set("DATABASE_PASSWORD", PASSWORD);
+
+      // When the owner runs the commands that connect with it
+      for (String[] command :
+          new String[][] {{"db-grants", "--role", "payments_app"}, {"migrate"}}) {
+        Cli.Result result = cli.run(command);
+
+        // Then it is refused as wrong configuration, naming the variable and never the password
+        assertThat(result.exitCode()).as("%s", result).isEqualTo(2);
+        assertThat(result.err()).contains("DATABASE_URL").doesNotContain(password);
+        assertThat(result.out()).doesNotContain(password);
+      }
+    }
+  }
+
   private static String newRole() throws SQLException {
     String role = "services_" + suffix();
     try (Connection c = TestInfra.postgres().dataSource("postgres").getConnection();
