@@ -5,6 +5,7 @@ import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.UsageError;
+import io.marketplace.payments.ops.acl.KafkaAcls;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -147,18 +148,26 @@ public final class Replayer {
    * rebuilt by a rewind: re-reading them counts again what the stores already counted, and
    * rewinding its input alone leaves the two out of step. Its state is its changelogs; it is reset
    * with Kafka's streams application reset tool, as the runbook says, not with this.
+   *
+   * <p>The risk service's group is refused by its name too: the broker leaves out of a group's
+   * offsets those of the topics the caller may not describe, and the operators' ACLs let them read
+   * its group on {@code stripe.events.v1} but not its repartition topics, so to an operator it
+   * looks like a group that reads {@code stripe.events.v1} alone.
    */
-  private static void refuseStreamsApplication(String group, Set<String> groupTopics) {
+  private void refuseStreamsApplication(String group, Set<String> groupTopics) {
     List<String> internal =
         groupTopics.stream()
             .filter(t -> t.startsWith(group + "-") && t.endsWith("-repartition"))
             .toList();
-    if (!internal.isEmpty()) {
+    boolean risk = group.equals(CommandKafka.topicPrefix(topics) + KafkaAcls.RISK_APPLICATION_ID);
+    if (!internal.isEmpty() || risk) {
       throw new OperatorError(
           "consumer group "
               + group
-              + " is a Kafka Streams application (it reads "
-              + String.join(", ", internal)
+              + " is a Kafka Streams application ("
+              + (internal.isEmpty()
+                  ? "the risk service's"
+                  : "it reads " + String.join(", ", internal))
               + "): a rewind would count again what its state stores already hold; reset it"
               + " with Kafka's streams application reset tool into fresh state instead (runbook,"
               + " \"Replay after a bad deploy\")");

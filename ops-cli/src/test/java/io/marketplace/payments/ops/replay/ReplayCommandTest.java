@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.marketplace.payments.common.kafka.Topics;
 import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.ops.Cli;
+import io.marketplace.payments.ops.acl.KafkaAcls;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestInfra;
@@ -486,6 +487,26 @@ class ReplayCommandTest {
 
   // ---- helpers
 
+  @Test
+  void shouldRefuseTheRiskServicesGroupWhenOnlyItsStripeEventsOffsetsAreSeen() {
+    // Given the risk service's group (its application id under the topic prefix) as an operator
+    // sees it under the operators' ACLs: the broker leaves out the offsets of the topics the
+    // operator may not describe (its repartition topics, payments.events.v1), so it looks like a
+    // group that reads stripe.events.v1 alone
+    String risk = prefix + KafkaAcls.RISK_APPLICATION_ID;
+    produce(0, OLD, 3);
+    consumeAndCommit(risk, 3);
+
+    // When an operator asks to replay it
+    Cli.Result result = cli.run("replay", "--consumer", risk, "--to-earliest");
+
+    // Then it is refused as the Kafka Streams application it is, and nothing moved
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.err())
+        .contains("Kafka Streams application", "streams application reset tool");
+    assertThat(committed(risk)).containsEntry(new TopicPartition(topic, 0), 3L);
+  }
+
   private void produce(int partition, Instant timestamp, int count) {
     produce(topic, partition, timestamp, count);
   }
@@ -561,12 +582,16 @@ class ReplayCommandTest {
   }
 
   private Map<TopicPartition, Long> committed() {
+    return committed(group);
+  }
+
+  private Map<TopicPartition, Long> committed(String groupId) {
     Properties props = new Properties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     try (Admin admin = Admin.create(props)) {
       Map<TopicPartition, Long> offsets = new HashMap<>();
       admin
-          .listConsumerGroupOffsets(group)
+          .listConsumerGroupOffsets(groupId)
           .partitionsToOffsetAndMetadata()
           .get(30, TimeUnit.SECONDS)
           .forEach((p, o) -> offsets.put(p, o.offset()));
