@@ -170,6 +170,12 @@ public final class KafkaAcls {
         for (Topic source : sources) {
           grants.add(ResourceType.TOPIC, source.name(), AclOperation.READ);
         }
+        // and the topics the risk service's group reads besides: lag describes its group with
+        // the others, and fails on a topic it may not read; and the broker hides a group's
+        // offsets on such topics, which replay needs to see to know it for a Streams application
+        String riskApplication = prefix(topics) + RISK_APPLICATION_ID;
+        grants.add(ResourceType.TOPIC, topics.paymentEvents().name(), AclOperation.READ);
+        grants.prefixed(ResourceType.TOPIC, riskApplication + "-", AclOperation.READ);
         for (String group :
             List.of(
                 PROCESSOR_GROUP,
@@ -178,7 +184,7 @@ public final class KafkaAcls {
                 REFUND_MODERATION_GROUP,
                 REFUND_COMMANDS_GROUP,
                 RISK_FLAGS_GROUP,
-                prefix(topics) + RISK_APPLICATION_ID)) {
+                riskApplication)) {
           grants.add(ResourceType.GROUP, group, AclOperation.READ);
         }
       }

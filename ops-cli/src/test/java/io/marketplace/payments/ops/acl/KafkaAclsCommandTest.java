@@ -26,6 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -40,6 +41,7 @@ import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +55,7 @@ class KafkaAclsCommandTest {
   private static final String PREFIX = "acls.";
   private static final String GATEWAY = "payments-webhook-gateway";
   private static final String PROCESSOR = "payments-payment-processor";
+  private static final String OPERATORS = "payments-operators";
 
   @TempDir Path brokerDir;
 
@@ -152,6 +155,75 @@ class KafkaAclsCommandTest {
   }
 
   @Test
+  void shouldLetOperatorsSeeTheLagOfTheRiskServiceAndKnowItForAStreamsApplication()
+      throws Exception {
+    // Given the operators' bindings applied, and the risk service's Kafka Streams group running:
+    // it reads stripe.events.v1, payments.events.v1 and its own repartition topic
+    Map<String, String> passwords = Map.of(OPERATORS, password());
+    Topics topics = Topics.withPrefix(PREFIX);
+    String riskGroup = PREFIX + KafkaAcls.RISK_APPLICATION_ID;
+    String repartition = riskGroup + "-observations-by-user-repartition";
+    try (EmbeddedKafka broker = EmbeddedKafka.startAuthorizing(brokerDir, passwords)) {
+      Map<String, Integer> partitions = new LinkedHashMap<>();
+      for (Topic topic : topics.all()) {
+        partitions.put(topic.name(), 1);
+      }
+      partitions.put(repartition, 1);
+      KafkaTopics.createTopics(broker.bootstrapServers(), partitions, Topics.configs());
+      Cli administrator =
+          new Cli()
+              .set("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers())
+              .set("KAFKA_TOPIC_PREFIX", PREFIX);
+      Cli.Result applied =
+          administrator.run(
+              "kafka-acls", "--principal-of", "operators=User:" + OPERATORS, "--apply");
+      assertThat(applied.exitCode()).as(applied.toString()).isZero();
+      Properties config = new Properties();
+      config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+      config.put(ConsumerConfig.GROUP_ID_CONFIG, riskGroup);
+      config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+      Cli operator = asOperator(broker, passwords);
+      try (KafkaConsumer<byte[], byte[]> risk = new KafkaConsumer<>(config)) {
+        risk.subscribe(
+            List.of(topics.stripeEvents().name(), topics.paymentEvents().name(), repartition));
+        Await.until(
+            Duration.ofSeconds(20),
+            "the risk service's group to be assigned its topics",
+            () -> risk.poll(Duration.ofMillis(100)).isEmpty() && risk.assignment().size() == 3);
+        risk.commitSync(Duration.ofSeconds(10));
+        // and an admin's risk clear it has not read yet
+        send(
+            KafkaConfig.fromEnv(
+                Env.of(
+                    Map.of(
+                        "KAFKA_BOOTSTRAP_SERVERS",
+                        broker.bootstrapServers(),
+                        "KAFKA_TOPIC_PREFIX",
+                        PREFIX))),
+            topics.paymentEvents(),
+            "user.risk_cleared");
+
+        // When an operator asks for the lag of every group
+        Cli.Result lag = operator.run("lag");
+
+        // Then it shows the risk service's, on each topic it reads, the risk clear as lag
+        assertThat(lag.exitCode()).as(lag.toString()).isZero();
+        assertThat(lag.out())
+            .containsPattern(
+                riskGroup + "\\s+" + topics.paymentEvents().name() + "\\s+0\\s+0\\s+1\\s+1")
+            .contains(repartition);
+      }
+
+      // And a replay of the stopped risk service is refused, naming its repartition topic
+      Cli.Result replay = operator.run("replay", "--consumer", riskGroup, "--to-earliest");
+      assertThat(replay.exitCode()).as(replay.toString()).isEqualTo(1);
+      assertThat(replay.err()).contains("Kafka Streams application", repartition);
+    }
+  }
+
+  @Test
   void shouldRefuseOnePrincipalForTwoWorkloads() {
     // Given the gateway's principal named for a worker as well
     Cli.Result result =
@@ -209,6 +281,23 @@ class KafkaAclsCommandTest {
           .send(new ProducerRecord<>(topic.name(), "key", value.getBytes(StandardCharsets.UTF_8)))
           .get(20, TimeUnit.SECONDS);
     }
+  }
+
+  /** {@code ./payments} as the operators' principal, logging in with SCRAM. */
+  private static Cli asOperator(EmbeddedKafka broker, Map<String, String> passwords) {
+    return new Cli()
+        .set("KAFKA_BOOTSTRAP_SERVERS", broker.saslBootstrapServers())
+        .set("KAFKA_TOPIC_PREFIX", PREFIX)
+        .set("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+        .set("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+        .set("KAFKA_COMMAND_TIMEOUT", "10s")
+        .set(
+            "KAFKA_SASL_JAAS_CONFIG",
+            "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+                + OPERATORS
+                + "\" password=\""
+                + passwords.get(OPERATORS)
+                + "\";");
   }
 
   private static KafkaConfig login(
