@@ -380,6 +380,76 @@ class RecordsLostToRetentionTest {
   }
 
   /**
+   * A replay rewinds a group in Kafka, not in the database: its committed offset may then sit below
+   * records it applied before, and retention may delete those before the worker reads them again (a
+   * replay {@code --to-earliest} starts at the very records retention deletes next). They were
+   * applied, and reading them again would have changed nothing: only the records the group never
+   * reached are lost, and only those are told and counted.
+   */
+  @Test
+  void shouldNotCountRecordsAppliedBeforeAReplayAsLostWhenRetentionDeletesThemFirst()
+      throws Exception {
+    TestDatabase db = databaseWithAppliedRecords();
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    String group = TestInfra.uniqueName("replayed_then_deleted");
+    TopicPartition p0 = new TopicPartition(topic.name(), 0);
+    // Given a worker that applied the first four records of partition 0, and stopped
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("replayed-test"))) {
+      for (int i = 0; i < 4; i++) {
+        send(producer, topic, 0, "p0-" + i);
+      }
+      try (StreamWorker worker =
+              worker(
+                  WorkerOptions.of(group, topic),
+                  topics,
+                  db,
+                  new Recording(Set.of()),
+                  new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+          Admin admin = admin()) {
+        awaitCommitted(admin, group, p0, 4, "the four records applied and committed");
+      }
+      send(producer, topic, 0, "p0-4");
+    }
+    // And a replay rewound the group to the earliest record, and retention then deleted the
+    // partition up to offset 3 before the worker read it again
+    commit(group, p0, 0);
+    try (Admin admin = admin()) {
+      admin
+          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(3)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+
+    // When the worker starts again
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Recording handler = new Recording(Set.of());
+    try (StreamWorker worker =
+            worker(WorkerOptions.of(group, topic), topics, db, handler, registry);
+        Admin admin = admin()) {
+      // Then it goes on from the log start, applying only the record it had not applied
+      awaitCommitted(admin, group, p0, 5, "the new record applied and committed");
+      assertThat(handler.seen).containsExactly("p0-4");
+
+      // And nothing is counted or told as lost: every deleted record had been applied
+      assertThat(lost(registry, group, topic.name())).as("records counted lost").isZero();
+      assertThat(logged.list.stream().filter(e -> e.getLevel() == Level.ERROR))
+          .as("the worker's ERROR lines")
+          .isEmpty();
+      // But the records the replay could not read again are named, for an operator whose replay
+      // was meant to re-read them
+      assertThat(logged.list)
+          .anySatisfy(
+              e -> {
+                assertThat(e.getLevel()).isEqualTo(Level.WARN);
+                assertThat(e.getFormattedMessage())
+                    .contains(group, "3 records of " + topic.name() + "-0", "offsets 0 to 2");
+              });
+    }
+  }
+
+  /**
    * A committed offset past the end of the log (an unclean leader election, a truncated or
    * recreated topic) lost nothing this group could have applied: the worker resumes at the earliest
    * record and reads all the partition holds, as before, and counts nothing lost.

@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  *   <li>a partition its group has no offset for starts at its earliest record. An offset that is
  *       out of range is never reset silently: one below the log start (records deleted by retention
  *       before they were applied, on starting or while running behind) is an ERROR naming the
- *       group, the partition, both offsets and how many records were lost, counted in {@code
+ *       group, the partition, both offsets and how many records were lost (those the group had
+ *       applied or passed over before a replay rewound it are told, not counted), counted in {@code
  *       payments.worker.records.lost}, and the worker goes on from the log start (reconcile repairs
  *       from Stripe what those events did not apply); one past the log end resumes at the earliest
  *       record, as {@link KafkaConfig#AUTO_OFFSET_RESET} says. Each transaction also records how
@@ -428,10 +429,12 @@ public final class StreamWorker implements AutoCloseable {
   /**
    * Places each partition whose offset the broker found out of range: below the log start the
    * records in between were deleted before they were applied, which is told and counted, and the
-   * worker goes on from the log start; past the log end it resumes at the earliest record (see
-   * {@link KafkaConfig#AUTO_OFFSET_RESET}). An offset in range again by now (the log grew, a new
-   * leader caught up) is read from where it is. When Kafka does not tell the log's bounds, nothing
-   * is moved and the next poll finds the offset out of range again.
+   * worker goes on from the log start. Those the group had applied or passed over before ({@link
+   * WorkerPositions}: a replay rewound its offset in Kafka only) are told in a WARN line, not
+   * counted as lost; past the log end it resumes at the earliest record (see {@link
+   * KafkaConfig#AUTO_OFFSET_RESET}). An offset in range again by now (the log grew, a new leader
+   * caught up) is read from where it is. When Kafka does not tell the log's bounds, nothing is
+   * moved and the next poll finds the offset out of range again.
    */
   private void outOfRange(Consumer<String, byte[]> c, Map<TopicPartition, Long> offsets) {
     Map<TopicPartition, Long> positions = new HashMap<>(offsets);
@@ -455,20 +458,57 @@ public final class StreamWorker implements AutoCloseable {
           e.toString());
       return;
     }
+    Map<TopicPartition, WorkerPositions.Position> applied =
+        appliedBefore(
+            positions.entrySet().stream()
+                .filter(entry -> entry.getValue() < start.get(entry.getKey()))
+                .map(Map.Entry::getKey)
+                .toList());
     for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
       TopicPartition partition = entry.getKey();
       long offset = entry.getValue();
       long first = start.get(partition);
       long last = end.get(partition);
       if (offset < first) {
-        lost(
-            partition,
-            first - offset,
-            "its offset "
-                + offset
-                + " (committed, or reached since) is below the log start offset "
-                + first,
-            "<a time before they were written>");
+        // a replay rewinds the group in Kafka only: what it got past before is told, not counted
+        WorkerPositions.Position position = applied.get(partition);
+        long reached = position == null ? offset : Math.max(offset, position.nextOffset());
+        if (reached > offset) {
+          long readBefore = Math.min(reached, first);
+          log.warn(
+              "worker {}: {} records of {} (offsets {} to {}) were deleted from the log"
+                  + " (retention) before consumer group {} read them again: its offset {} is"
+                  + " behind how far it had applied or passed over them (up to offset {}, at {}),"
+                  + " as after a replay, so they are not counted as lost. A replay meant to"
+                  + " re-read records a release passed over cannot re-read these: repair from"
+                  + " Stripe with ./payments reconcile --since <the replay's target time>",
+              options.consumer(),
+              readBefore - offset,
+              partition,
+              offset,
+              readBefore - 1,
+              options.consumer(),
+              offset,
+              reached,
+              position.at());
+        }
+        if (reached < first) {
+          lost(
+              partition,
+              first - reached,
+              reached > offset
+                  ? "the database says it had applied or passed over up to offset "
+                      + reached
+                      + " (its offset "
+                      + offset
+                      + " is behind that, as after a replay), below the log start offset "
+                      + first
+                  : "its offset "
+                      + offset
+                      + " (committed, or reached since) is below the log start offset "
+                      + first,
+              "<a time before they were written>");
+        }
         c.seek(partition, first);
       } else if (offset > last) {
         log.warn(
@@ -484,6 +524,30 @@ public final class StreamWorker implements AutoCloseable {
       } else {
         c.seek(partition, offset);
       }
+    }
+  }
+
+  /**
+   * How far the group had applied each of {@code partitions} ({@link WorkerPositions}), for offsets
+   * found below the log start; none when the database does not answer, which is said: the records
+   * below the log start are then all told as lost, as the check must not stop the worker.
+   */
+  private Map<TopicPartition, WorkerPositions.Position> appliedBefore(
+      Collection<TopicPartition> partitions) {
+    if (partitions.isEmpty()) {
+      return Map.of();
+    }
+    try {
+      return jdbi.withHandle(h -> WorkerPositions.read(h, options.consumer(), partitions));
+    } catch (RuntimeException e) {
+      log.warn(
+          "worker {}: offsets of {} are below the log start, and the database did not say how far"
+              + " the group had applied them, so records it applied before a replay cannot be"
+              + " told from records lost: {}",
+          options.consumer(),
+          partitions,
+          e.toString());
+      return Map.of();
     }
   }
 
