@@ -8,6 +8,7 @@ import io.marketplace.payments.common.worker.RecordHandler;
 import io.marketplace.payments.common.worker.StreamWorker;
 import io.marketplace.payments.common.worker.WorkerOptions;
 import io.marketplace.payments.testsupport.Await;
+import io.marketplace.payments.testsupport.KafkaTestClient;
 import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -127,6 +128,77 @@ class PartitionBackDuringRetryTest {
     }
   }
 
+  /**
+   * A rebalance (another replica starting) revokes every partition and gives the worker back the
+   * one it was retrying a record of, all within one of its waits. The records in hand of that
+   * partition are read again from its last commit, so dead-lettering the record then as well sent
+   * it to the dead-letter topic twice: two letters, and two redrives, for one event.
+   */
+  @Test
+  void shouldDeadLetterARecordOnceWhenItsPartitionIsRevokedAndGivenBackWhileItIsRetried()
+      throws Exception {
+    TestDatabase db = TestInfra.freshDatabase();
+    db.execute("CREATE TABLE applied_records (record_key text PRIMARY KEY)");
+    Topics topics = TestInfra.freshTopics();
+    Topic topic = topics.stripeEvents();
+    TopicPartition first = new TopicPartition(topic.name(), 0);
+    WorkerOptions options =
+        WorkerOptions.of(TestInfra.uniqueName("partition_back_dlq"), topic)
+            .withRetries(3, Duration.ofMillis(200), Duration.ofMillis(500));
+    String group = options.consumer();
+    // Given a record that cannot be applied, and one behind it, on the first partition
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("partition-back-dlq-test"))) {
+      send(producer, topic, 0, "poison");
+      send(producer, topic, 0, "after");
+    }
+    // And a worker, alone in its group, retrying it (its failure waited out for now)
+    Recording a = new Recording(Set.of("poison"), false);
+    Recording b = new Recording(Set.of(), false);
+    try (Admin admin =
+            Admin.create(Map.of("bootstrap.servers", TestInfra.kafka().bootstrapServers()));
+        KafkaProducer<String, byte[]> dlq =
+            new KafkaProducer<>(TestInfra.kafkaConfig(topics).producer("partition-back-dlq-2"));
+        KafkaTestClient client = TestInfra.kafkaClient();
+        StreamWorker workerA = worker(options, topics, db, a, dlq)) {
+      Await.until(WAIT, "the worker retrying the record", () -> a.attempts("poison") > 0);
+
+      // When a second member joins, which revokes every partition of the first and gives it back
+      // the first partition (the range assignor gives the later member the upper partitions)
+      try (StreamWorker workerB = worker(options, topics, db, b, dlq)) {
+        Await.until(
+            WAIT,
+            "the group settled with the first partition back with the first worker",
+            () -> {
+              ConsumerGroupDescription g = describe(admin, group);
+              return g.groupState() == GroupState.STABLE
+                  && g.members().size() == 2
+                  && g.members().stream()
+                      .anyMatch(
+                          m ->
+                              m.clientId().endsWith("-0")
+                                  && m.assignment().topicPartitions().contains(first));
+            });
+        // And the record then fails for good
+        a.poisoned.add("poison");
+
+        // Then it is dead-lettered, the record behind it applied, and the partition committed past
+        // both
+        Await.until(WAIT, "the record behind it applied", () -> applied(db, "after"));
+        Await.until(
+            WAIT, "the partition committed past both", () -> committed(admin, group, first) == 2);
+      }
+      // And it was sent to the dead-letter topic once
+      assertThat(
+              client.readAll(topic.dlq()).stream()
+                  .filter(r -> "poison".equals(r.key()))
+                  .map(r -> r.partition() + "/" + r.offset())
+                  .toList())
+          .as("dead letters of the record")
+          .hasSize(1);
+    }
+  }
+
   private static void send(
       KafkaProducer<String, byte[]> producer, Topic topic, int partition, String key)
       throws Exception {
@@ -165,6 +237,24 @@ class PartitionBackDuringRetryTest {
                     > 0);
   }
 
+  /** The offset {@code group} committed on {@code partition}; -1 when none. */
+  private static long committed(Admin admin, String group, TopicPartition partition) {
+    try {
+      var offset =
+          admin
+              .listConsumerGroupOffsets(group)
+              .partitionsToOffsetAndMetadata()
+              .get(5, TimeUnit.SECONDS)
+              .get(partition);
+      return offset == null ? -1 : offset.offset();
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static ConsumerGroupDescription describe(Admin admin, String group) {
     try {
       return admin.describeConsumerGroups(List.of(group)).all().get(5, TimeUnit.SECONDS).get(group);
@@ -183,6 +273,7 @@ class PartitionBackDuringRetryTest {
    */
   private static final class Recording implements RecordHandler {
     final Set<String> held = ConcurrentHashMap.newKeySet();
+    final Set<String> poisoned = ConcurrentHashMap.newKeySet();
     final Set<String> firstPoll = ConcurrentHashMap.newKeySet();
     final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
     final CountDownLatch entered = new CountDownLatch(1);
@@ -222,6 +313,9 @@ class PartitionBackDuringRetryTest {
         }
       }
       attempts.computeIfAbsent(record.key(), k -> new AtomicInteger()).incrementAndGet();
+      if (poisoned.contains(record.key())) {
+        throw new IllegalArgumentException("not an event this worker can apply");
+      }
       if (held.contains(record.key())) {
         throw new SQLException("canceling statement due to lock timeout", "55P03");
       }

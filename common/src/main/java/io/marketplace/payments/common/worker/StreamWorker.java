@@ -652,17 +652,15 @@ public final class StreamWorker implements AutoCloseable {
     int attempts = 0;
     Duration backoff = options.initialBackoff();
     while (running) {
-      if (!owns(c, record)) {
+      if (!inHand(c, record)) {
+        // revoked during a wait: its new owner applies it, or dead-letters it; given back since,
+        // it is read again from its last commit
         progressed();
-        return true; // revoked during a wait: its new owner applies it, or dead-letters it
+        return true;
       }
       try {
         TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-        applyInOneTransaction(
-            List.of(record),
-            revokedSincePoll.contains(partition)
-                ? Map.of()
-                : Map.of(partition, record.offset() + 1));
+        applyInOneTransaction(List.of(record), Map.of(partition, record.offset() + 1));
         recordLatency(List.of(record));
         progressed();
         return true;
@@ -819,7 +817,8 @@ public final class StreamWorker implements AutoCloseable {
    * worker stopped (or its thread was interrupted) before the broker acknowledged it: nothing is on
    * the dead-letter topic, so nothing may say it is, and the caller must not move past the record,
    * which the next run reads again. Returns true, having sent nothing, when the record's partition
-   * was revoked while the topic refused it: its new owner dead-letters it. Once sent, the record is
+   * was revoked while the topic refused it: its new owner dead-letters it (or this worker, reading
+   * it again from its last commit, once the partition is given back). Once sent, the record is
    * noted as {@link #noteDeadLetter} says.
    */
   private boolean deadLetter(
@@ -867,10 +866,10 @@ public final class StreamWorker implements AutoCloseable {
               e);
           waitKeepingMembership(c, backoff);
           backoff = grow(backoff);
-          if (!owns(c, record)) {
+          if (!inHand(c, record)) {
             log.info(
-                "worker {}: {}-{}@{} was revoked while it waited for {}; its new owner"
-                    + " dead-letters it",
+                "worker {}: {}-{}@{} was revoked while it waited for {}; whoever reads it again"
+                    + " from its last commit dead-letters it",
                 options.consumer(),
                 record.topic(),
                 record.partition(),
@@ -952,6 +951,18 @@ public final class StreamWorker implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether {@code record} is still this worker's to apply or dead-letter: its partition is its own
+   * ({@link #owns}) and was not revoked and assigned again since the poll. A partition given back
+   * restarts at its last commit and its records in hand are not committed ({@link #noteApplied}):
+   * they are read again, so dead-lettering one of them now as well sent it to the dead-letter topic
+   * twice (a rebalance revokes every partition, and gives most of them back at once).
+   */
+  private boolean inHand(Consumer<String, byte[]> c, ConsumerRecord<String, byte[]> record) {
+    return owns(c, record)
+        && !revokedSincePoll.contains(new TopicPartition(record.topic(), record.partition()));
   }
 
   /**
