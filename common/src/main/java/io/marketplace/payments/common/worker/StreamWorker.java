@@ -1004,9 +1004,14 @@ public final class StreamWorker implements AutoCloseable {
         (offsets, e) -> {
           if (e != null) {
             // The effects are committed and recorded; whoever re-reads these records skips them.
+            // Sent again with the next interval, even if no record comes meanwhile, so that lag
+            // and a restart do not stay behind what was applied (callbacks run on this thread)
+            offsetsToCommit = true;
             log.warn(
-                "worker {}: offset commit failed, records may be re-read and skipped: {}",
+                "worker {}: offset commit failed, sent again within {} ms; records may be re-read"
+                    + " and skipped: {}",
                 options.consumer(),
+                COMMIT_INTERVAL_MILLIS,
                 e.toString());
           }
         });
