@@ -109,6 +109,11 @@ public final class RefundEvents {
             at));
   }
 
+  /**
+   * {@code refund.requested} at {@code at}: when the record was made, or when a closed request was
+   * reopened. Its {@code requestedAt} is always when the record was made (its {@code createdAt}, as
+   * the API shows it), so a request pending again still says when it was asked for.
+   */
   public static PaymentEvent requested(RefundRecord refund, Instant at) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_REQUESTED,
@@ -123,7 +128,7 @@ public final class RefundEvents {
             CURRENCY,
             refund.reason().wire(),
             RefundStatus.PENDING.wire(),
-            at));
+            refund.createdAt() != null ? refund.createdAt() : at));
   }
 
   public static PaymentEvent processed(RefundRecord refund, String stripeRefundId, Instant at) {

@@ -12,6 +12,7 @@ import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.EventSchemas;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -228,6 +229,17 @@ class PendingRequestTakenBackTest {
     assertThat(requested).hasSize(1);
     assertThat(requested.get(0).path("data").path("status").asText()).isEqualTo("pending");
     assertThat(EventSchemas.violations("refund.requested", requested.get(0).toString())).isEmpty();
+    // that tells when the user asked for it, as the record and the API's createdAt do; when the
+    // win reopened it is the event's occurredAt
+    Instant askedAt =
+        h.db()
+            .jdbi()
+            .withExtension(RefundDao.class, d -> d.find(request))
+            .orElseThrow()
+            .createdAt();
+    assertThat(Instant.parse(requested.get(0).path("data").path("requestedAt").asText()))
+        .isEqualTo(askedAt);
+    assertThat(Instant.parse(requested.get(0).path("occurredAt").asText())).isAfter(askedAt);
     // (a new fact: not the id of the request's first refund.requested, which a consumer that
     // drops events it has seen would take it for)
     assertThat(requested.get(0).path("id").asText())
