@@ -541,6 +541,56 @@ class KubernetesConsistencyTest {
     }
   }
 
+  @Test
+  void shouldReachKafkaOnlyOnTheBootstrapPortsWhenEgressIsFiltered() {
+    // Given where the clients find the brokers, in the base (staging) and in production: the
+    // namespaces and ports of KAFKA_BOOTSTRAP_SERVERS (<service>.<namespace>.svc:<port>)
+    for (Map<String, String> config : List.of(configMap(), productionConfigMap())) {
+      String bootstrap = config.get("KAFKA_BOOTSTRAP_SERVERS");
+      Set<String> namespaces = new TreeSet<>();
+      Set<Integer> bootstrapPorts = new TreeSet<>();
+      for (String server : bootstrap.split(",")) {
+        Matcher address =
+            Pattern.compile("^[a-z0-9-]+\\.([a-z0-9-]+)\\.svc[a-z.]*:(\\d+)$")
+                .matcher(server.strip());
+        assertThat(address.matches()).as("bootstrap server %s", server).isTrue();
+        namespaces.add(address.group(1));
+        bootstrapPorts.add(Integer.parseInt(address.group(2)));
+      }
+
+      // When the egress the payments pods are allowed into the brokers' namespace is gathered
+      Set<Integer> kafkaPorts = new TreeSet<>();
+      for (Map<String, Object> policy : byKind(objects, "NetworkPolicy").values()) {
+        for (Object rule : list(at(policy, "spec.egress"))) {
+          boolean toBrokers =
+              list(map(rule).get("to")).stream()
+                  .anyMatch(
+                      peer ->
+                          namespaces.contains(
+                              strings(at(map(peer), "namespaceSelector.matchLabels"))
+                                  .getOrDefault("kubernetes.io/metadata.name", "")));
+          if (!toBrokers) {
+            continue;
+          }
+          List<Object> ports = list(map(rule).get("ports"));
+          assertThat(ports)
+              .as(
+                  "%s: a rule into %s without ports opens every port",
+                  at(policy, "metadata.name"), namespaces)
+              .isNotEmpty();
+          ports.forEach(p -> kafkaPorts.add((Integer) map(p).get("port")));
+        }
+      }
+
+      // Then it is the brokers' client ports alone: any pod of ours may be an attacker's, and
+      // another port of that namespace is another listener (9093 is the KRaft controllers' in
+      // Kafka's own example configuration and in docker-compose.yml), which the clients never use
+      assertThat(kafkaPorts)
+          .as("egress ports into %s, for bootstrap servers %s", namespaces, bootstrap)
+          .isEqualTo(bootstrapPorts);
+    }
+  }
+
   /**
    * Whether a label selector (matchLabels; matchExpressions with In, NotIn, Exists, DoesNotExist)
    * selects pods with these labels.
