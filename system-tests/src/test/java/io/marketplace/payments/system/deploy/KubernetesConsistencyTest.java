@@ -24,6 +24,7 @@ import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.acl.KafkaAcls;
 import io.marketplace.payments.processor.PaymentProcessorConfig;
 import io.marketplace.payments.refunds.RefundWorker;
+import io.marketplace.payments.risk.RiskConfig;
 import io.marketplace.payments.risk.RiskService;
 import io.marketplace.payments.risk.flag.RiskFlagWorker;
 import io.marketplace.payments.testsupport.Await;
@@ -98,6 +99,16 @@ class KubernetesConsistencyTest {
 
   /** The psql sessions operators may open at once, in the room kept for them. */
   private static final int PSQL_SESSIONS = 3;
+
+  /**
+   * The memory a service's JVM holds beside its heap: metaspace, code cache, the garbage
+   * collector's structures, thread stacks, the JVM's own libraries. Measured with native memory
+   * tracking, each service started from its manifest's environment under its pod's limit and ready,
+   * idle: 154 MB (checkout-api) to 191 MB (payment-risk, RocksDB's share not yet full) beside the
+   * committed heap, counted as the process's resident memory. The rest is for the code cache as the
+   * JIT compiles under load, and for request threads.
+   */
+  private static final long JVM_BESIDE_HEAP = 256L << 20;
 
   private static List<Map<String, Object>> objects;
 
@@ -439,6 +450,66 @@ class KubernetesConsistencyTest {
           .as("%s memory limit", workload.name())
           .isNotNull();
     }
+  }
+
+  @Test
+  void shouldLeaveTheJvmRoomBesideItsHeapWhenAPodReachesItsMemoryLimit() {
+    // Given the share of a container's memory the image gives the Java heap
+    Matcher percentage =
+        Pattern.compile("-XX:MaxRAMPercentage=(\\d+(?:\\.\\d+)?)")
+            .matcher(Manifests.read("Dockerfile"));
+    assertThat(percentage.find()).as("-XX:MaxRAMPercentage in the Dockerfile").isTrue();
+    double share = Double.parseDouble(percentage.group(1)) / 100;
+    Set<String> checked = new TreeSet<>();
+    for (Workload workload : podTemplates()) {
+      // and each pod of the base that runs one of our images (the services, the migration Job),
+      // with its memory limit
+      if (!text(workload.container().get("image")).startsWith("marketplace-payments/")) {
+        continue;
+      }
+      long limit = memoryBytes(text(at(workload.container(), "resources.limits.memory")));
+
+      // When its heap has grown to the most the JVM allows it, and the risk service's RocksDB
+      // stores to their budget (native memory, outside the heap)
+      long heap = (long) (limit * share);
+      long besideHeap = JVM_BESIDE_HEAP;
+      if (workload.name().equals(Deployable.PAYMENT_RISK.module)) {
+        besideHeap +=
+            RiskConfig.fromEnv(new RecordingEnv(environment(workload)).env()).storeMemoryBytes();
+      }
+
+      // Then heap and the rest fit within the limit: past it the kernel kills the process
+      // (OOMKilled) before the heap is full, with no OutOfMemoryError, heap dump or log line
+      assertThat(heap + besideHeap)
+          .as(
+              "%s: a heap of %d MiB (%s of %s) and %d MiB beside it",
+              workload.name(),
+              heap >> 20,
+              percentage.group(1) + "%",
+              at(workload.container(), "resources.limits.memory"),
+              besideHeap >> 20)
+          .isLessThanOrEqualTo(limit);
+      checked.add(workload.name());
+    }
+    assertThat(checked)
+        .contains("payments-migrate")
+        .containsAll(Stream.of(Deployable.values()).map(d -> d.module).toList());
+  }
+
+  /** A Kubernetes memory quantity in bytes (Ki, Mi, Gi; k, M, G; or plain bytes). */
+  private static long memoryBytes(String quantity) {
+    Matcher matcher = Pattern.compile("^(\\d+)(Ki|Mi|Gi|k|M|G)?$").matcher(quantity);
+    assertThat(matcher.matches()).as("memory quantity %s", quantity).isTrue();
+    long value = Long.parseLong(matcher.group(1));
+    return switch (matcher.group(2) == null ? "" : matcher.group(2)) {
+      case "Ki" -> value << 10;
+      case "Mi" -> value << 20;
+      case "Gi" -> value << 30;
+      case "k" -> value * 1_000;
+      case "M" -> value * 1_000_000;
+      case "G" -> value * 1_000_000_000;
+      default -> value;
+    };
   }
 
   @Test
