@@ -613,6 +613,40 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldLetEveryPodReachOnlyWhatItsEnvironmentNamesWhenEgressIsFiltered() {
+    // Given every pod of the base, the Jobs' too (the migration holds the schema owner's password),
+    // and the network policies
+    List<Map<String, Object>> policies = List.copyOf(byKind(objects, "NetworkPolicy").values());
+    for (Workload workload : podTemplates()) {
+      Map<String, String> labels = strings(at(workload.template(), "metadata.labels"));
+      Set<String> variables = names(workload);
+
+      // When the egress ports its policies allow are gathered
+      Set<Integer> ports = new TreeSet<>();
+      for (Map<String, Object> policy : policies) {
+        if (selects(map(at(policy, "spec.podSelector")), labels)) {
+          for (Object rule : list(at(policy, "spec.egress"))) {
+            list(map(rule).get("ports")).forEach(p -> ports.add((Integer) map(p).get("port")));
+          }
+        }
+      }
+
+      // Then it resolves names, and reaches Kafka, PostgreSQL and HTTPS outside the cluster only
+      // when its environment says it talks to them
+      assertThat(ports).as("%s egress ports", workload.name()).contains(53);
+      assertThat(ports.contains(9092))
+          .as("%s reaches Kafka", workload.name())
+          .isEqualTo(variables.contains("KAFKA_BOOTSTRAP_SERVERS"));
+      assertThat(ports.contains(5432))
+          .as("%s reaches PostgreSQL", workload.name())
+          .isEqualTo(variables.contains("DATABASE_URL"));
+      assertThat(ports.contains(443))
+          .as("%s reaches HTTPS", workload.name())
+          .isEqualTo(variables.contains("STRIPE_SECRET_KEY"));
+    }
+  }
+
+  @Test
   void shouldReachKafkaOnlyOnTheBootstrapPortsWhenEgressIsFiltered() {
     // Given where the clients find the brokers, in the base (staging) and in production: the
     // namespaces and ports of KAFKA_BOOTSTRAP_SERVERS (<service>.<namespace>.svc:<port>)
