@@ -170,6 +170,15 @@ public final class Harness implements AutoCloseable {
         refundId);
   }
 
+  /** The PaymentIntent's status at Stripe. */
+  public String stripeStatus(String paymentIntentId) {
+    try {
+      return stripe.v1().paymentIntents().retrieve(paymentIntentId).getStatus();
+    } catch (StripeException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public String listingStatus(UUID listingId) {
     return (String)
         db.row("SELECT status FROM marketplace_listings WHERE id = ?", listingId)

@@ -3,22 +3,17 @@ package io.marketplace.payments.refunds.blocked;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
-import com.stripe.net.HttpURLConnectionClient;
-import com.stripe.net.StripeRequest;
-import com.stripe.net.StripeResponse;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.refunds.CancelsThatCannotReachStripe;
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -32,8 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class BlockedUsersPaymentIntentsTest {
 
-  private static final AtomicBoolean stripeDown = new AtomicBoolean();
-  private static final AtomicInteger cancelCalls = new AtomicInteger();
+  private static final CancelsThatCannotReachStripe cancels = new CancelsThatCannotReachStripe();
 
   private static Harness h;
 
@@ -43,7 +37,7 @@ class BlockedUsersPaymentIntentsTest {
         new Harness(
             Duration.ofMinutes(10),
             Duration.ofSeconds(20),
-            stripe -> stripe.setHttpClient(new DownOnCancels()));
+            stripe -> stripe.setHttpClient(cancels));
   }
 
   @AfterAll
@@ -66,8 +60,8 @@ class BlockedUsersPaymentIntentsTest {
     h.retryNow();
 
     // Then both are canceled at Stripe, and Stripe tells the system so
-    assertThat(stripeStatus(unpaid)).isEqualTo("canceled");
-    assertThat(stripeStatus(declined)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(unpaid)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(declined)).isEqualTo("canceled");
     Await.until(
         Harness.WAIT,
         "payment_intent.canceled forwarded",
@@ -82,9 +76,9 @@ class BlockedUsersPaymentIntentsTest {
     String open = openPaymentIntent(user);
     flag(user, h.now().plus(Duration.ofHours(1)), false);
     double before = canceled("flagged");
-    int callsBefore = cancelCalls.get();
+    int callsBefore = cancels.calls.get();
     h.retryNow();
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
     assertThat(canceled("flagged")).isEqualTo(before + 1);
 
     // When the next passes ask Stripe again, its payment_intent.canceled not applied to the
@@ -92,7 +86,7 @@ class BlockedUsersPaymentIntentsTest {
     // them from the first cancellation (one Idempotency-Key for every cancellation)
     h.retryNow();
     h.retryNow();
-    assertThat(cancelCalls.get() - callsBefore).isGreaterThanOrEqualTo(3);
+    assertThat(cancels.calls.get() - callsBefore).isGreaterThanOrEqualTo(3);
 
     // Then the metric still counts the one PaymentIntent canceled
     assertThat(canceled("flagged")).isEqualTo(before + 1);
@@ -113,8 +107,8 @@ class BlockedUsersPaymentIntentsTest {
     h.retryNow();
 
     // Then the open one is canceled and the paid one is as it was
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
-    assertThat(stripeStatus(paid.paymentIntentId())).isEqualTo("succeeded");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(paid.paymentIntentId())).isEqualTo("succeeded");
   }
 
   @Test
@@ -131,8 +125,8 @@ class BlockedUsersPaymentIntentsTest {
     h.retryNow();
 
     // Then they may still pay
-    assertThat(stripeStatus(ofCleared)).isEqualTo("requires_payment_method");
-    assertThat(stripeStatus(ofEnded)).isEqualTo("requires_payment_method");
+    assertThat(h.stripeStatus(ofCleared)).isEqualTo("requires_payment_method");
+    assertThat(h.stripeStatus(ofEnded)).isEqualTo("requires_payment_method");
   }
 
   @Test
@@ -163,12 +157,12 @@ class BlockedUsersPaymentIntentsTest {
     double failedBefore = janitorFailures();
 
     // When the janitor has its rounds (a few: where the pass starts depends on the rounds before)
-    for (int round = 0; round < 3 && !"canceled".equals(stripeStatus(cancelable)); round++) {
+    for (int round = 0; round < 3 && !"canceled".equals(h.stripeStatus(cancelable)); round++) {
       h.retryNow();
     }
 
     // Then the one past the refused ones is canceled
-    assertThat(stripeStatus(cancelable)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(cancelable)).isEqualTo("canceled");
     // and the refusals are counted, for the alert on a janitor that keeps failing
     assertThat(janitorFailures()).isGreaterThan(failedBefore);
   }
@@ -180,15 +174,15 @@ class BlockedUsersPaymentIntentsTest {
     List<String> open =
         List.of(openPaymentIntent(user), openPaymentIntent(user), openPaymentIntent(user));
     flag(user, h.now().plus(Duration.ofHours(1)), false);
-    stripeDown.set(true);
-    cancelCalls.set(0);
+    cancels.down.set(true);
+    cancels.calls.set(0);
     try {
       // When the janitor has its round, then the pass fails, for the next round to try again
       assertThatThrownBy(h::retryNow).hasMessageContaining("the next pass resumes there");
       // after one call to Stripe, not one for each of them
-      assertThat(cancelCalls).hasValue(1);
+      assertThat(cancels.calls).hasValue(1);
     } finally {
-      stripeDown.set(false);
+      cancels.down.set(false);
     }
 
     // When Stripe is back and the janitor has its next rounds, then all three are canceled
@@ -199,7 +193,7 @@ class BlockedUsersPaymentIntentsTest {
   }
 
   private static boolean isCanceled(String paymentIntentId) {
-    return "canceled".equals(stripeStatus(paymentIntentId));
+    return "canceled".equals(h.stripeStatus(paymentIntentId));
   }
 
   private static double janitorFailures() {
@@ -209,21 +203,6 @@ class BlockedUsersPaymentIntentsTest {
                     + "pass=\"BlockedUsersPaymentIntents\"[^}]*} (\\S+)$")
             .matcher(h.metrics());
     return value.find() ? Double.parseDouble(value.group(1)) : 0;
-  }
-
-  /** stripe-java's client, but a cancellation cannot reach Stripe while {@link #stripeDown}. */
-  private static final class DownOnCancels extends HttpURLConnectionClient {
-
-    @Override
-    public StripeResponse request(StripeRequest request) throws ApiConnectionException {
-      if (request.url().getPath().endsWith("/cancel")) {
-        cancelCalls.incrementAndGet();
-        if (stripeDown.get()) {
-          throw new ApiConnectionException("Connection refused");
-        }
-      }
-      return super.request(request);
-    }
   }
 
   private static UUID newUser() {
@@ -290,7 +269,7 @@ class BlockedUsersPaymentIntentsTest {
         .execute(
             "UPDATE payments SET status = 'failed' WHERE stripe_payment_intent_id = ?",
             paymentIntentId);
-    assertThat(stripeStatus(paymentIntentId)).isEqualTo("requires_payment_method");
+    assertThat(h.stripeStatus(paymentIntentId)).isEqualTo("requires_payment_method");
   }
 
   private static void flag(UUID user, Instant until, boolean cleared) {
@@ -312,14 +291,6 @@ class BlockedUsersPaymentIntentsTest {
             cleared ? now : null,
             cleared ? UUID.randomUUID() : null,
             cleared ? "false positive" : null);
-  }
-
-  private static String stripeStatus(String paymentIntentId) {
-    try {
-      return h.stripe().v1().paymentIntents().retrieve(paymentIntentId).getStatus();
-    } catch (StripeException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static double canceled(String reason) {

@@ -3,20 +3,16 @@ package io.marketplace.payments.refunds.moderation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
-import com.stripe.net.HttpURLConnectionClient;
-import com.stripe.net.StripeRequest;
-import com.stripe.net.StripeResponse;
 import com.stripe.param.PaymentIntentConfirmParams;
 import com.stripe.param.PaymentIntentCreateParams;
+import io.marketplace.payments.refunds.CancelsThatCannotReachStripe;
 import io.marketplace.payments.refunds.Harness;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -32,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class ClosedListingsPaymentIntentsTest {
 
-  private static final AtomicBoolean stripeDown = new AtomicBoolean();
+  private static final CancelsThatCannotReachStripe cancels = new CancelsThatCannotReachStripe();
 
   private static Harness h;
 
@@ -42,7 +38,7 @@ class ClosedListingsPaymentIntentsTest {
         new Harness(
             Duration.ofMinutes(10),
             Duration.ofSeconds(20),
-            stripe -> stripe.setHttpClient(new DownOnCancels()));
+            stripe -> stripe.setHttpClient(cancels));
   }
 
   @AfterAll
@@ -64,7 +60,7 @@ class ClosedListingsPaymentIntentsTest {
 
     // Then the PaymentIntent is canceled at Stripe: the owner can no longer pay for the listing
     assertThat(h.listingStatus(listing)).isEqualTo("rejected");
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
     assertThatThrownBy(() -> pay(open)).hasMessageContaining("status of canceled");
     assertThat(canceled("listing_rejected")).isEqualTo(before + 1);
     // and nothing is left to cancel
@@ -95,7 +91,7 @@ class ClosedListingsPaymentIntentsTest {
     h.retryNow();
 
     // Then it is canceled at Stripe, counted as an expired listing's
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
     assertThat(canceled("listing_expired")).isEqualTo(before + 1);
     assertThat(toCancel(open)).isEmpty();
   }
@@ -107,19 +103,19 @@ class ClosedListingsPaymentIntentsTest {
     String open = openPaymentIntent(listing);
     h.reject(listing, h.now());
     h.awaitModerationApplied(listing, 1);
-    stripeDown.set(true);
+    cancels.down.set(true);
     try {
       // When the janitor has its round, then the pass fails, and the PaymentIntent is still due
       assertThatThrownBy(h::retryNow).hasMessageContaining("the next pass asks again");
-      assertThat(stripeStatus(open)).isEqualTo("requires_payment_method");
+      assertThat(h.stripeStatus(open)).isEqualTo("requires_payment_method");
       assertThat(toCancel(open).orElseThrow().get("attempts")).isEqualTo(0);
     } finally {
-      stripeDown.set(false);
+      cancels.down.set(false);
     }
 
     // When Stripe is back and the janitor has its next round, then it is canceled
     h.retryNow();
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
     assertThat(toCancel(open)).isEmpty();
   }
 
@@ -144,7 +140,7 @@ class ClosedListingsPaymentIntentsTest {
     // Then the refusal is counted, for the alert on a janitor that keeps failing, and the other is
     // canceled
     assertThat(janitorFailures()).isEqualTo(failuresBefore + 1);
-    assertThat(stripeStatus(open)).isEqualTo("canceled");
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
     // and the refused one is asked again after a while, not in every round
     Map<String, Object> row = toCancel(unknown).orElseThrow();
     assertThat(row.get("attempts")).isEqualTo(1);
@@ -170,20 +166,8 @@ class ClosedListingsPaymentIntentsTest {
 
     // Then Stripe keeps the payment (it cannot be canceled; its success is refunded as a rejected
     // listing's), and nothing is left to ask for
-    assertThat(stripeStatus(paid)).isEqualTo("succeeded");
+    assertThat(h.stripeStatus(paid)).isEqualTo("succeeded");
     assertThat(toCancel(paid)).isEmpty();
-  }
-
-  /** stripe-java's client, but a cancellation cannot reach Stripe while {@link #stripeDown}. */
-  private static final class DownOnCancels extends HttpURLConnectionClient {
-
-    @Override
-    public StripeResponse request(StripeRequest request) throws ApiConnectionException {
-      if (request.url().getPath().endsWith("/cancel") && stripeDown.get()) {
-        throw new ApiConnectionException("Connection refused");
-      }
-      return super.request(request);
-    }
   }
 
   private static UUID pendingListing() {
@@ -264,14 +248,6 @@ class ClosedListingsPaymentIntentsTest {
             "SELECT attempts, next_attempt_at FROM payment_intents_to_cancel"
                 + " WHERE stripe_payment_intent_id = ?",
             paymentIntentId);
-  }
-
-  private static String stripeStatus(String paymentIntentId) {
-    try {
-      return h.stripe().v1().paymentIntents().retrieve(paymentIntentId).getStatus();
-    } catch (StripeException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static double canceled(String reason) {
