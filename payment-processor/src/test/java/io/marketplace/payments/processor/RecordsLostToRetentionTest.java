@@ -87,14 +87,9 @@ class RecordsLostToRetentionTest {
       send(producer, topic, 1, "p1-0");
     }
     commit(group, p0, 1);
-    try (Admin admin = admin()) {
-      // And retention deleted partition 0 up to offset 4 while the worker was down: offsets 1, 2
-      // and 3 were never applied
-      admin
-          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(4)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
-    }
+    // And retention deleted partition 0 up to offset 4 while the worker was down: offsets 1, 2
+    // and 3 were never applied
+    deleteBefore(p0, 4);
 
     // When the worker starts
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -286,11 +281,8 @@ class RecordsLostToRetentionTest {
       String group, TopicPartition partition, long offset) throws Exception {
     try (Admin admin = admin()) {
       admin.deleteConsumerGroups(List.of(group)).all().get(20, TimeUnit.SECONDS);
-      admin
-          .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
     }
+    deleteBefore(partition, offset);
   }
 
   private static long position(TestDatabase db, String group, TopicPartition partition) {
@@ -345,10 +337,7 @@ class RecordsLostToRetentionTest {
           .isTrue();
 
       // When retention deletes the partition up to offset 350 meanwhile, and the worker goes on
-      admin
-          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(deletedBefore)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
+      deleteBefore(p0, deletedBefore);
       handler.release.countDown();
 
       // Then it applies the records left, and commits past them
@@ -415,12 +404,7 @@ class RecordsLostToRetentionTest {
     // And a replay rewound the group to the earliest record, and retention then deleted the
     // partition up to offset 3 before the worker read it again
     commit(group, p0, 0);
-    try (Admin admin = admin()) {
-      admin
-          .deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(3)))
-          .all()
-          .get(20, TimeUnit.SECONDS);
-    }
+    deleteBefore(p0, 3);
 
     // When the worker starts again
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -529,6 +513,16 @@ class RecordsLostToRetentionTest {
     try (Admin admin = admin()) {
       admin
           .alterConsumerGroupOffsets(group, Map.of(partition, new OffsetAndMetadata(offset)))
+          .all()
+          .get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /** What retention does: deletes {@code partition}'s records below {@code offset}. */
+  private static void deleteBefore(TopicPartition partition, long offset) throws Exception {
+    try (Admin admin = admin()) {
+      admin
+          .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
           .all()
           .get(20, TimeUnit.SECONDS);
     }
