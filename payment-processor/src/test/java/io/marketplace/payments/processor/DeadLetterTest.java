@@ -211,6 +211,33 @@ class DeadLetterTest {
     assertThat(world.db.count("webhook_events WHERE btrim(event_id) = ''")).isZero();
   }
 
+  @Test
+  void shouldAuditAPoisonEventWhoseJsonIsFollowedByMoreText() {
+    // Given a success whose body goes on after its JSON object: Jackson reads the object and stops
+    // there, PostgreSQL's jsonb refuses the whole text
+    UUID listing = world.listing("pending_payment");
+    String pi = world.payment(listing, "posting_fee", 500);
+    var success = StripeFixtures.succeeded(pi, 500, world.metadataFor(listing, "posting_fee"));
+    sendRaw(pi, success.eventId(), success.json() + " trailing");
+
+    // When it is consumed and fails
+
+    // Then it is dead-lettered, nothing is applied, and it is audited as failed under its id,
+    // its text kept as a JSON string
+    world.kafka.awaitRecord(
+        world.topics.stripeEvents().dlq(), r -> pi.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(world.awaitOutcome(success.eventId())).containsEntry("status", "failed");
+    assertThat(
+            world
+                .db
+                .row(
+                    "SELECT payload #>> '{}' AS text FROM webhook_events WHERE event_id = ?",
+                    success.eventId())
+                .orElseThrow())
+        .containsEntry("text", success.json() + " trailing");
+    assertThat(world.listingRow(listing)).containsEntry("status", "pending_payment");
+  }
+
   /** Sends a record as the gateway would, with its headers, whatever the body holds. */
   @Test
   void shouldDeadLetterARecordWhoseHeaderNamesAnotherEventThanItsBody() {

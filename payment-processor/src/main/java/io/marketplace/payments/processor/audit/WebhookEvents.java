@@ -1,6 +1,8 @@
 package io.marketplace.payments.processor.audit;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -26,6 +28,14 @@ import org.jdbi.v3.core.Handle;
 public final class WebhookEvents {
 
   private static final int MAX_ERROR_LENGTH = 2000;
+
+  /**
+   * Reads a record's text as PostgreSQL's {@code jsonb} does: one JSON value and nothing after it.
+   * Jackson otherwise stops after the first value, so a text with more after it read as JSON here
+   * and failed the audit row's insert, leaving a dead letter with no trace in the trail.
+   */
+  private static final ObjectReader WHOLE_TEXT =
+      Json.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** One row of the trail. */
   public record Row(
@@ -278,7 +288,7 @@ public final class WebhookEvents {
 
   private static boolean isJson(String text) {
     try {
-      return !text.isBlank() && Json.mapper().readTree(text) != null;
+      return !text.isBlank() && WHOLE_TEXT.readTree(text) != null;
     } catch (IOException e) {
       return false;
     }
