@@ -304,6 +304,43 @@ class PaymentEventsTest {
   }
 
   @Test
+  void shouldActivateOnceAndRefundTheOtherWhenTwoPaymentIntentsPayTheSamePostingFee() {
+    // Given a listing waiting for its posting fee with two PaymentIntents for it (one from a
+    // checkout given up, still paid in another tab), each on its own partition
+    UUID listing = world.listing("pending_payment");
+    String first = world.payment(listing, "posting_fee", 500);
+    String second = world.payment(listing, "posting_fee", 500);
+
+    // When both succeed, one right after the other
+    var firstPaid = StripeFixtures.succeeded(first, 500, world.metadataFor(listing, "posting_fee"));
+    var secondPaid =
+        StripeFixtures.succeeded(second, 500, world.metadataFor(listing, "posting_fee"));
+    world.deliver(firstPaid);
+    world.deliver(secondPaid);
+    world.awaitOutcome(firstPaid.eventId());
+    world.awaitOutcome(secondPaid.eventId());
+
+    // Then the listing is activated once, by one of them, and the other is refunded
+    String activatedBy = (String) world.listingRow(listing).get("payment_intent_id");
+    assertThat(activatedBy).isIn(first, second);
+    String refunded = activatedBy.equals(first) ? second : first;
+    assertThat(world.listingRow(listing)).containsEntry("status", "active");
+    assertThat(world.paymentRow(first)).containsEntry("status", "succeeded");
+    assertThat(world.paymentRow(second)).containsEntry("status", "succeeded");
+    assertThat(world.paymentRow(refunded).get("delivery_refused_at")).isNotNull();
+    assertThat(world.paymentRow(activatedBy).get("delivery_refused_at")).isNull();
+    ConsumerRecord<String, byte[]> command =
+        world.kafka.awaitRecord(
+            world.topics.refundCommands(), r -> refunded.equals(r.key()), ProcessorFixture.WAIT);
+    assertThat(read(command, RefundCommand.class).reason()).isEqualTo("technical_failure");
+    assertThat(world.kafka.readAll(world.topics.refundCommands()))
+        .noneMatch(r -> activatedBy.equals(r.key()));
+    assertThat(world.awaitPaymentEvents(listing, 3))
+        .extracting(e -> e.get("type"))
+        .containsExactlyInAnyOrder("payment.succeeded", "payment.succeeded", "listing.activated");
+  }
+
+  @Test
   void shouldRequestAutomaticRefundWhenPaidListingWasRejectedMeanwhile() {
     // Given a listing rejected by moderation while its payment was in flight
     UUID listing = world.listing("rejected");
