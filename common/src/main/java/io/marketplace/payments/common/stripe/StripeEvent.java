@@ -1,6 +1,8 @@
 package io.marketplace.payments.common.stripe;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import io.marketplace.payments.common.json.Json;
 import java.io.IOException;
@@ -19,11 +21,18 @@ import java.util.Optional;
 public record StripeEvent(
     String id, String type, Instant created, String apiVersion, JsonNode object, JsonNode raw) {
 
+  /**
+   * One JSON document and nothing after it but white space: Jackson alone stops after the first
+   * value, while the audit copy's {@code jsonb} refuses the whole text.
+   */
+  private static final ObjectReader READER =
+      Json.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
   /** Parses an event body; throws {@link InvalidStripeEventException} when it is not one. */
   public static StripeEvent parse(byte[] body) {
     JsonNode root;
     try {
-      root = Json.mapper().readTree(body);
+      root = READER.readTree(body);
     } catch (IOException e) {
       throw new InvalidStripeEventException("body is not JSON");
     }

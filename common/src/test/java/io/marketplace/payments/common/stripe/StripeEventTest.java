@@ -127,6 +127,14 @@ class StripeEventTest {
         .isInstanceOf(InvalidStripeEventException.class);
     assertThatThrownBy(() -> StripeEvent.parse(bytes("[1,2]")))
         .isInstanceOf(InvalidStripeEventException.class);
+    // an event followed by more text is not one JSON document (PostgreSQL's jsonb refuses it too)
+    String event =
+        "{\"object\":\"event\",\"id\":\"evt_1\",\"type\":\"a\",\"data\":{\"object\":{}}}";
+    assertThatThrownBy(() -> StripeEvent.parse(bytes(event + " {\"id\":\"evt_2\"}")))
+        .hasMessage("body is not JSON");
+    assertThatThrownBy(() -> StripeEvent.parse(bytes(event + " trailing")))
+        .hasMessage("body is not JSON");
+    assertThat(StripeEvent.parse(bytes(event + " \n")).id()).isEqualTo("evt_1");
     assertThatThrownBy(() -> StripeEvent.parse(bytes("{\"object\":\"charge\",\"id\":\"ch_1\"}")))
         .hasMessageContaining("event");
     assertThatThrownBy(

@@ -11,10 +11,9 @@ import java.io.IOException;
 /**
  * What the gateway needs of an event to publish it: its id, its type and its Kafka key (SPEC §4).
  * Read with one streaming pass of Jackson over the body, keeping only these fields: the workers
- * parse the whole event, the gateway only routes it. The pass still reads the body to the end of
- * its JSON object, so a body that {@link StripeEvent#parse} refuses is refused here too, for the
- * same reason, and the fields found are the ones it finds (the last of duplicated names, as a tree
- * keeps them).
+ * parse the whole event, the gateway only routes it. The pass still reads to the end of the body,
+ * so a body that {@link StripeEvent#parse} refuses is refused here too, for the same reason, and
+ * the fields found are the ones it finds (the last of duplicated names, as a tree keeps them).
  *
  * @param key the PaymentIntent id, else {@code data.object.id}, else the event id
  */
@@ -35,6 +34,10 @@ public record EventEnvelope(String id, String type, String key, boolean livemode
         throw new InvalidStripeEventException("body is not a JSON object");
       }
       readRoot(parser, fields);
+      if (parser.nextToken() != null) {
+        // more after the object: not one JSON document, as StripeEvent#parse refuses it
+        throw new InvalidStripeEventException("body is not JSON");
+      }
     } catch (IOException e) {
       throw new InvalidStripeEventException("body is not JSON");
     }
