@@ -34,7 +34,9 @@ public final class RefundEvents {
       String status,
       Instant requestedAt) {}
 
-  /** {@code refund.processed}: Stripe refunded the money. */
+  /**
+   * {@code refund.processed}: Stripe refunded the money, at {@code processedAt} (Stripe's time).
+   */
   public record Processed(
       UUID refundId,
       UUID userId,
@@ -131,11 +133,17 @@ public final class RefundEvents {
             refund.createdAt() != null ? refund.createdAt() : at));
   }
 
-  public static PaymentEvent processed(RefundRecord refund, String stripeRefundId, Instant at) {
+  /**
+   * {@code refund.processed}, dated {@code madeAt}: when Stripe made the refund, its Refund's
+   * {@code created}, the same whether our call's answer, Stripe's webhook or a replay of either
+   * records it, so that the one event the fact gets (its id is the record's {@link
+   * RefundRecord#factKey}) says when the money went back, not when we wrote it down.
+   */
+  public static PaymentEvent processed(RefundRecord refund, String stripeRefundId, Instant madeAt) {
     return PaymentEvent.of(
         PaymentEventType.REFUND_PROCESSED,
         refund.factKey(),
-        at,
+        madeAt,
         new Processed(
             refund.id(),
             refund.userId(),
@@ -146,7 +154,7 @@ public final class RefundEvents {
             CURRENCY,
             refund.reason().wire(),
             RefundStatus.PROCESSED.wire(),
-            at));
+            madeAt));
   }
 
   public static PaymentEvent rejected(

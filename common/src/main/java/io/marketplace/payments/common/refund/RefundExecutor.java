@@ -156,8 +156,14 @@ public final class RefundExecutor {
       return RefundOutcome.unchanged(refund);
     }
     if (refund.stripeRefundId() != null) {
-      // Stripe answered before and only the bookkeeping is missing.
-      return finish(refund, refund.stripeRefundId());
+      // Stripe answered before and only the bookkeeping is missing: its refund says when it was
+      // made
+      try (var mdc = Mdc.put(Mdc.PAYMENT_INTENT_ID, refund.paymentIntentId())) {
+        Refund made = stripe.v1().refunds().retrieve(refund.stripeRefundId());
+        return finish(refund, made.getId(), madeAt(made));
+      } catch (StripeException e) {
+        return fail(refund, describe(e), isRefusal(e), false);
+      }
     }
     boolean lookFirst = mayHaveReachedStripe(refund);
     if (refund.firstAttemptedAt() == null) {
@@ -201,7 +207,17 @@ public final class RefundExecutor {
           reason,
           "Stripe refund " + created.getId() + " is " + created.getStatus() + " (" + reason + ")");
     }
-    return finish(refund, created.getId());
+    return finish(refund, created.getId(), madeAt(created));
+  }
+
+  /**
+   * When Stripe made {@code refund}: its {@code created}, the time {@code refund.processed} is
+   * dated by, whichever of our call's answer and Stripe's webhook records it; the clock only for a
+   * refund without one.
+   */
+  private Instant madeAt(Refund refund) {
+    Long created = refund.getCreated();
+    return created != null && created > 0 ? Instant.ofEpochSecond(created) : clock.instant();
   }
 
   /**
@@ -255,17 +271,21 @@ public final class RefundExecutor {
 
   /**
    * Moves an {@code approved} refund, locked by the caller in {@code tx}, to {@code processed} with
-   * {@code stripeRefundId} and appends {@code refund.processed}; when that was the last of a
-   * featured purchase's money, its week ends ({@link FeaturedPromotions#endForRefundedPayment}).
-   * Used by {@link #execute} and by the refund worker when Stripe's webhook for our refund arrives
-   * first. Returns false when the record was no longer approved.
+   * {@code stripeRefundId} and appends {@code refund.processed}, dated {@code madeAt}: when Stripe
+   * made the refund (the Refund's {@code created}), not when we record it, which a late webhook or
+   * a retry puts hours later; {@code processed_at} keeps when we recorded it. When that was the
+   * last of a featured purchase's money, its week ends ({@link
+   * FeaturedPromotions#endForRefundedPayment}). Used by {@link #execute} and by the refund worker
+   * when Stripe's webhook for our refund arrives first. Returns false when the record was no longer
+   * approved.
    */
-  public boolean markProcessed(Handle tx, RefundRecord refund, String stripeRefundId) {
+  public boolean markProcessed(
+      Handle tx, RefundRecord refund, String stripeRefundId, Instant madeAt) {
     Instant now = clock.instant();
     if (tx.attach(RefundDao.class).markProcessed(refund.id(), stripeRefundId, now) == 0) {
       return false;
     }
-    RefundEvents.append(tx, refund, RefundEvents.processed(refund, stripeRefundId, now));
+    RefundEvents.append(tx, refund, RefundEvents.processed(refund, stripeRefundId, madeAt));
     FeaturedPromotions.endForRefundedPayment(tx, refund.paymentIntentId(), now);
     countProcessed(tx, refund.reason());
     log.info(
@@ -342,7 +362,7 @@ public final class RefundExecutor {
         .register(registry);
   }
 
-  private RefundOutcome finish(RefundRecord asked, String stripeRefundId) {
+  private RefundOutcome finish(RefundRecord asked, String stripeRefundId, Instant madeAt) {
     return jdbi.inTransaction(
         tx -> {
           RefundDao dao = tx.attach(RefundDao.class);
@@ -351,7 +371,7 @@ public final class RefundExecutor {
             // a concurrent caller, or Stripe's webhook, completed it first
             return RefundOutcome.unchanged(locked);
           }
-          markProcessed(tx, locked, stripeRefundId);
+          markProcessed(tx, locked, stripeRefundId, madeAt);
           return RefundOutcome.processed(dao.find(asked.id()).orElseThrow());
         });
   }

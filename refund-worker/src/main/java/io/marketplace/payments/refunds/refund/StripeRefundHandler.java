@@ -10,6 +10,7 @@ import io.marketplace.payments.common.stripe.StripeEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -238,7 +239,12 @@ public final class StripeRefundHandler {
     if (record.status() == RefundStatus.APPROVED) {
       // Stripe's webhook arrived before our executor stored the answer: complete it here; the
       // executor then finds it processed and does nothing.
-      executor.markProcessed(tx, record, stripeRefundId);
+      long created = refund.path("created").asLong(0);
+      executor.markProcessed(
+          tx,
+          record,
+          stripeRefundId,
+          created > 0 ? Instant.ofEpochSecond(created) : clock.instant());
       return;
     }
     if (record.status() != RefundStatus.PROCESSED) {
