@@ -55,10 +55,12 @@ import org.slf4j.LoggerFactory;
  *
  * A dispute whose events all came before its payment's row is recorded without a user; {@link
  * #countOnceItsPaymentIsKnown} counts it once the row exists (the janitor's pass {@link
- * DisputesAwaitingPayment}), or its next event does, whichever comes first. Until then its amount
- * counts as money gone back on the PaymentIntent ({@code RefundDao.KEPT_CHARGEBACK_CENTS}), so the
- * payment processor holds back a payment it rebuilds from the PaymentIntent's metadata: with no row
- * to lock, both take the PaymentIntent's {@link PaymentIntentLock} before they look again.
+ * DisputesAwaitingPayment}), or its next event does, whichever comes first; an inquiry among them
+ * is counted then ({@code payments_disputes_inquiries_total}), once, as one is when its payment's
+ * row is there first. Until then its amount counts as money gone back on the PaymentIntent ({@code
+ * RefundDao.KEPT_CHARGEBACK_CENTS}), so the payment processor holds back a payment it rebuilds from
+ * the PaymentIntent's metadata: with no row to lock, both take the PaymentIntent's {@link
+ * PaymentIntentLock} before they look again.
  */
 public final class DisputeHandler {
 
@@ -140,8 +142,7 @@ public final class DisputeHandler {
     store.lockUser(userId);
     // a win is final only until the card network reverses it (the issuer's pre-arbitration)
     boolean wasWon = store.lock(dispute.id()).map(row -> row.dispute().isWon()).orElse(false);
-    boolean newDispute = recordDispute(store, dispute, userId, toldAt, now, closedAt);
-    if (newDispute && dispute.isInquiry()) {
+    if (recordDispute(store, dispute, userId, toldAt, now, closedAt)) {
       tx.afterCommit(inquiries::increment);
       log.info("inquiry {} on {} recorded; not a chargeback", dispute.id(), paymentIntentId.get());
     }
@@ -211,6 +212,12 @@ public final class DisputeHandler {
         disputeId,
         row.stripePaymentIntentId(),
         userId);
+    if (row.isInquiry()) {
+      // recorded as an inquiry before its payment's row: counted now, when it is applied
+      tx.afterCommit(inquiries::increment);
+      log.info(
+          "inquiry {} on {} recorded; not a chargeback", disputeId, row.stripePaymentIntentId());
+    }
     // its money went back before we first heard of it, before the payment's row existed
     count(tx, store, row.dispute(), payment.get(), store.recordedAt(disputeId).orElse(now), now);
     if (row.closedAt() != null) {
@@ -246,7 +253,10 @@ public final class DisputeHandler {
 
   /**
    * Inserts or updates the dispute row with what an event created at {@code toldAt} tells; true
-   * when it was new.
+   * when an inquiry is recorded for its user now ({@code payments_disputes_inquiries_total} counts
+   * it): new, or recorded as an inquiry before its payment's row existed and given its user now,
+   * whatever this event tells of it (it may be the escalation). Counted once: the row has its user
+   * from then on.
    */
   private static boolean recordDispute(
       DisputeStore store,
@@ -258,18 +268,20 @@ public final class DisputeHandler {
     Optional<DisputeRow> existing = store.lock(dispute.id());
     if (existing.isEmpty()) {
       return store.insert(
-              dispute.id(),
-              dispute.paymentIntentId(),
-              dispute.chargeId(),
-              userId,
-              dispute.amountCents(),
-              toldAt,
-              dispute.reason(),
-              dispute.status(),
-              dispute.isInquiry(),
-              now,
-              closedAt)
-          == 1;
+                  dispute.id(),
+                  dispute.paymentIntentId(),
+                  dispute.chargeId(),
+                  userId,
+                  dispute.amountCents(),
+                  toldAt,
+                  dispute.reason(),
+                  dispute.status(),
+                  dispute.isInquiry(),
+                  now,
+                  closedAt)
+              == 1
+          && userId != null
+          && dispute.isInquiry();
     }
     boolean escalated = existing.get().isInquiry() && !dispute.isInquiry();
     if (existing.get().closedAt() == null || closedAt != null || escalated) {
@@ -288,6 +300,7 @@ public final class DisputeHandler {
     if (userId != null && store.attachUser(dispute.id(), userId, now) == 1) {
       // its first events came before the payment's row: it counts from this event on
       log.info("dispute {} on {} is of user {}", dispute.id(), dispute.paymentIntentId(), userId);
+      return existing.get().isInquiry();
     }
     return false;
   }
