@@ -431,6 +431,15 @@ public final class StripeEmulator implements AutoCloseable {
             : PaymentIntentFaults.Mode.ERROR);
   }
 
+  /**
+   * The next {@code count} PaymentIntent creations answer 400 from inside the endpoint (the account
+   * cannot take charges for now), nothing made; the answer is kept for their Idempotency-Key and
+   * replayed to every retry with it.
+   */
+  public void refuseNextPaymentIntentCreations(int count) {
+    controls.failNextPaymentIntentCreations(count, PaymentIntentFaults.Mode.REFUSED);
+  }
+
   /** Disarms PaymentIntent creation failures not yet used. */
   public void clearPaymentIntentFailures() {
     controls.clearPaymentIntentFailures();

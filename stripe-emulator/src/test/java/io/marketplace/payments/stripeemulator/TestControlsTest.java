@@ -118,6 +118,42 @@ class TestControlsTest {
   }
 
   @Test
+  void shouldKeepAPaymentIntentCreationRefusalForItsKeyAndCreateWithAnotherKey() throws Exception {
+    // Given
+    assertThat(
+            control("POST", "/_emulator/payment_intent_failures", "count=1&mode=refused")
+                .path("armed")
+                .asInt())
+        .isEqualTo(1);
+    String key = UUID.randomUUID().toString();
+    String listingId = UUID.randomUUID().toString();
+    String form = "amount=700&currency=usd&metadata[listing_id]=" + listingId;
+
+    // When
+    HttpResponse<String> first = createPaymentIntent(key, form);
+    HttpResponse<String> retried = createPaymentIntent(key, form);
+    HttpResponse<String> otherKey = createPaymentIntent(UUID.randomUUID().toString(), form);
+
+    // Then the 400 is kept for the key, as Stripe keeps an endpoint's answer for 24 hours, and
+    // nothing was made for it
+    assertThat(first.statusCode()).isEqualTo(400);
+    assertThat(JsonBodies.parse(first.body()).path("error").path("type").asText())
+        .isEqualTo("invalid_request_error");
+    assertThat(retried.statusCode()).isEqualTo(400);
+    assertThat(retried.headers().firstValue("Idempotent-Replayed")).contains("true");
+    assertThat(otherKey.statusCode()).isEqualTo(200);
+    assertThat(
+            stripe
+                .v1()
+                .paymentIntents()
+                .list(PaymentIntentListParams.builder().setLimit(100L).build())
+                .getData()
+                .stream()
+                .filter(pi -> listingId.equals(pi.getMetadata().get("listing_id"))))
+        .hasSize(1);
+  }
+
+  @Test
   void shouldRefuseAFailureControlWithAnUnknownModeAndArmNothing() throws Exception {
     // When
     JsonNode refused =
@@ -125,7 +161,7 @@ class TestControlsTest {
 
     // Then
     assertThat(refused.path("error").path("message").asText())
-        .isEqualTo("Invalid mode: must be one of [error, error_after_create]");
+        .isEqualTo("Invalid mode: must be one of [error, error_after_create, refused]");
     assertThat(control("GET", "/_emulator/payment_intent_failures", null).path("armed").asInt())
         .isZero();
   }

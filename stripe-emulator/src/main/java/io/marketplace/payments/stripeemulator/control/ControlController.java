@@ -77,7 +77,7 @@ public final class ControlController {
     return ApiResponse.ok(Map.of("armed", controls.armedRefundFailures()));
   }
 
-  /** {@code count}, {@code mode} ({@code error} or {@code error_after_create}). */
+  /** {@code count}, {@code mode} ({@code error}, {@code error_after_create} or {@code refused}). */
   public ApiResponse armPaymentIntentFailures(ApiRequest request) {
     Params p = request.params();
     int count = p.integer("count").orElse(1L).intValue();
