@@ -4,6 +4,7 @@ import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.ApiException;
 import com.stripe.exception.IdempotencyException;
+import com.stripe.exception.InvalidRequestException;
 import com.stripe.exception.RateLimitException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
@@ -83,6 +84,9 @@ public final class PaymentIntents {
           failure("create", e);
           throw new KeySpent();
         }
+        if (refusesCreation(e)) {
+          throw new Refused(isPermanent(e) ? permanent(e, attempt) : failure("create", e));
+        }
         throw failure("create", e);
       }
     }
@@ -107,6 +111,85 @@ public final class PaymentIntents {
           Map.of(),
           Map.of("Retry-After", Long.toString(RETRY_AFTER_SECONDS)));
     }
+  }
+
+  /**
+   * Stripe refused to create the attempt's PaymentIntent with a 4xx (other than our key refused,
+   * rate limits and a concurrent call with the key, which keep nothing): no PaymentIntent was made,
+   * and Stripe keeps such an answer for the key for 24 hours if its endpoint gave it (the account
+   * could not take charges then, say), replaying it to every retry. The attempt must not ask with
+   * that key again: asking with a new one is safe, since the refused call made nothing anyone could
+   * pay. {@link #answer()} is what the client is told: 502 as for any refusal the client cannot act
+   * on, or, when Stripe refused what the purchase is ({@link #isPermanent}: its amount, say), a 422
+   * saying so, which no retry changes until its price is corrected.
+   */
+  public static final class Refused extends RuntimeException {
+    private final ProblemException answer;
+
+    private Refused(ProblemException answer) {
+      super(answer.getMessage(), null, false, false);
+      this.answer = answer;
+    }
+
+    public ProblemException answer() {
+      return answer;
+    }
+  }
+
+  /** A 4xx to a creation that is Stripe's refusal of it; see {@link Refused}. */
+  static boolean refusesCreation(StripeException e) {
+    Integer status = e.getStatusCode();
+    return e instanceof InvalidRequestException
+        && status != null
+        && status >= 400
+        && status < 500
+        && status != 409
+        && status != 429;
+  }
+
+  /**
+   * Stripe refused a parameter of the purchase itself (its amount too small or too large for one
+   * charge, a value it does not take): the same purchase is refused under any key.
+   */
+  static boolean isPermanent(StripeException e) {
+    String code = e.getCode() == null ? "" : e.getCode();
+    return code.startsWith("amount_too_")
+        || code.startsWith("parameter_")
+        || (e.getStripeError() != null && e.getStripeError().getParam() != null);
+  }
+
+  /**
+   * The answer to a purchase Stripe refuses as it is: 422, naming Stripe's code and the parameter
+   * (never Stripe's text, which may quote our key), not kept for the client's Idempotency-Key, so
+   * that a retry once the price is corrected goes through.
+   */
+  private static ProblemException permanent(StripeException e, CheckoutAttempt attempt) {
+    String param = e.getStripeError() == null ? null : e.getStripeError().getParam();
+    log.error(
+        "Stripe refuses the PaymentIntent of {} ({} cents {}) for good (status {}, code {}, param"
+            + " {}, request {}): {}; fix the price",
+        attempt.paymentType(),
+        attempt.amountCents(),
+        Prices.CURRENCY,
+        e.getStatusCode(),
+        e.getCode(),
+        param,
+        e.getRequestId(),
+        redacted(e.getMessage()));
+    return new ProblemException(
+            422,
+            "Unprocessable Content",
+            "the payment provider refuses this purchase as priced ("
+                + attempt.amountCents()
+                + " cents "
+                + Prices.CURRENCY
+                + ": "
+                + (e.getCode() == null ? "invalid_request" : e.getCode())
+                + (param == null ? "" : ", " + param)
+                + "): it cannot be paid as priced, and retrying will not help until its price is"
+                + " corrected"
+                + (e.getRequestId() == null ? "" : " (provider request " + e.getRequestId() + ")"))
+        .untilLifted();
   }
 
   private static boolean spendsKey(StripeException e) {

@@ -31,11 +31,12 @@ import org.slf4j.LoggerFactory;
  *       Commit. Concurrent requests queue on the lock and all leave with the same attempt.
  *   <li>Outside any transaction: if the attempt has a PaymentIntent, retrieve it (Stripe forgets
  *       idempotency keys after 24 h); else create one with the attempt id as idempotency key. An
- *       answer Stripe keeps for the key (a server error, or parameters other than the key's first
- *       call had) gives the attempt up: the retry starts anew. So does a PaymentIntent that the key
- *       it was recorded with no longer finds; one another key made is never replaced. So does an
- *       unpaid PaymentIntent changed at Stripe to another amount or currency than the attempt's,
- *       once Stripe has canceled it: the buyer is only ever handed what the answer says.
+ *       answer Stripe keeps for the key (a server error, a 4xx refusal, or parameters other than
+ *       the key's first call had) gives the attempt up: the retry starts anew. So does a
+ *       PaymentIntent that the key it was recorded with no longer finds; one another key made is
+ *       never replaced. So does an unpaid PaymentIntent changed at Stripe to another amount or
+ *       currency than the attempt's, once Stripe has canceled it: the buyer is only ever handed
+ *       what the answer says.
  *   <li>In a second transaction: put the PaymentIntent id on the attempt, with the fingerprint of
  *       the Stripe key that got it, and insert the {@code payments} row ({@code requires_payment}),
  *       both only if not there yet.
@@ -135,27 +136,37 @@ public final class Purchases {
   /**
    * Step 2 for an attempt without a PaymentIntent. When Stripe answers with an error it keeps for
    * the attempt's key and replays to every retry for a day ({@link PaymentIntents.KeySpent}: a
-   * server error, or the key's first call made with other parameters), the attempt is given up so
-   * that the client's retry starts a new one with a new key, instead of getting the same error for
-   * a day. A concurrent checkout still on the given-up attempt cannot record what it gets: see
-   * {@link #record}.
+   * server error, or the key's first call made with other parameters; {@link
+   * PaymentIntents.Refused}: a 4xx refusal, which made nothing), the attempt is given up so that
+   * the client's retry starts a new one with a new key (and the price as it is then), instead of
+   * getting the same error for a day. A concurrent checkout still on the given-up attempt cannot
+   * record what it gets: see {@link #record}.
    */
   private PaymentIntent create(Opened opened) {
     CheckoutAttempt attempt = opened.attempt();
     try {
       return paymentIntents.create(attempt, opened.listing());
     } catch (PaymentIntents.KeySpent e) {
-      int given =
-          jdbi.withHandle(h -> h.attach(CheckoutDao.class).giveUp(attempt.id(), clock.instant()));
-      if (given == 1) {
-        log.warn(
-            "{} of listing {}: Stripe answered the creation of its PaymentIntent with an error"
-                + " it keeps for key {}; the next checkout starts a new attempt",
-            attempt.paymentType(),
-            attempt.listingId(),
-            attempt.idempotencyKey());
-      }
+      giveUpSpent(attempt);
       throw e;
+    } catch (PaymentIntents.Refused e) {
+      // nothing was made; a 4xx the endpoint gave is kept for the key, and a refused price is
+      // priced afresh by the next attempt
+      giveUpSpent(attempt);
+      throw e.answer();
+    }
+  }
+
+  private void giveUpSpent(CheckoutAttempt attempt) {
+    int given =
+        jdbi.withHandle(h -> h.attach(CheckoutDao.class).giveUp(attempt.id(), clock.instant()));
+    if (given == 1) {
+      log.warn(
+          "{} of listing {}: Stripe answered the creation of its PaymentIntent with an error"
+              + " it keeps for key {}; the next checkout starts a new attempt",
+          attempt.paymentType(),
+          attempt.listingId(),
+          attempt.idempotencyKey());
     }
   }
 
