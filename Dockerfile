@@ -1,8 +1,8 @@
 # One reproducible image per service: docker build --build-arg SERVICE=webhook-gateway \
 #   --build-arg MAIN_CLASS=io.marketplace.payments.gateway.Main -t marketplace-payments/webhook-gateway .
 # Stage 1 builds the module with the Maven wrapper; stage 2 is a slim JRE running as a non-root user.
-ARG JDK_IMAGE=eclipse-temurin:21-jdk
-ARG JRE_IMAGE=eclipse-temurin:21-jre
+ARG JDK_IMAGE=docker.io/library/eclipse-temurin:21-jdk
+ARG JRE_IMAGE=docker.io/library/eclipse-temurin:21-jre
 
 FROM ${JDK_IMAGE} AS build
 ARG SERVICE

@@ -121,7 +121,7 @@ class ComposeConsistencyTest {
     // Given the images' shell: they are eclipse-temurin's JRE, on Ubuntu, whose /bin/sh is dash
     // (a CMD-SHELL check runs as /bin/sh -c), and dash, unlike bash, has no /dev/tcp
     assertThat(Manifests.read("Dockerfile"))
-        .containsPattern("ARG JRE_IMAGE=eclipse-temurin:\\d+-jre\\n");
+        .containsPattern("ARG JRE_IMAGE=docker.io/library/eclipse-temurin:\\d+-jre\\n");
     for (Deployable deployable : Deployable.values()) {
       List<String> check =
           list(at(service(deployable.module), "healthcheck.test")).stream()

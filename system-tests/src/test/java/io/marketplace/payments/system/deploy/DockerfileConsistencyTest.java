@@ -110,7 +110,9 @@ class DockerfileConsistencyTest {
   }
 
   private static int imageMajor(String arg) {
-    Matcher image = Pattern.compile("ARG " + arg + "=eclipse-temurin:(\\d+)-").matcher(DOCKERFILE);
+    Matcher image =
+        Pattern.compile("ARG " + arg + "=docker.io/library/eclipse-temurin:(\\d+)-")
+            .matcher(DOCKERFILE);
     assertThat(image.find()).as(arg).isTrue();
     return Integer.parseInt(image.group(1));
   }

@@ -80,6 +80,8 @@ class KubernetesConsistencyTest {
 
   private static final String EXAMPLE_SECRETS = "k8s/secrets.example.yaml";
 
+  private static final String BASE = "k8s/base/kustomization.yaml";
+
   private static final String OVERLAY = "k8s/overlays/production/kustomization.yaml";
 
   /** The variables that carry a secret, each refused when it is a placeholder. */
@@ -464,7 +466,7 @@ class KubernetesConsistencyTest {
     for (Workload workload : podTemplates()) {
       // and each pod of the base that runs one of our images (the services, the migration Job),
       // with its memory limit
-      if (!text(workload.container().get("image")).startsWith("marketplace-payments/")) {
+      if (!text(workload.container().get("image")).contains("/marketplace-payments/")) {
         continue;
       }
       long limit = memoryBytes(text(at(workload.container(), "resources.limits.memory")));
@@ -550,7 +552,7 @@ class KubernetesConsistencyTest {
     }
     // And the image has sleep: its base is eclipse-temurin's JRE (Ubuntu), not a distroless one
     assertThat(Manifests.read("Dockerfile"))
-        .containsPattern("ARG JRE_IMAGE=eclipse-temurin:\\d+-jre\\n")
+        .containsPattern("ARG JRE_IMAGE=docker.io/library/eclipse-temurin:\\d+-jre\\n")
         .doesNotContain("distroless");
   }
 
@@ -1201,7 +1203,7 @@ class KubernetesConsistencyTest {
     assertThat(baseImages)
         .isEqualTo(
             Stream.of(Deployable.values())
-                .map(d -> "marketplace-payments/" + d.module)
+                .map(d -> "registry.example.com/marketplace-payments/" + d.module)
                 .collect(Collectors.toCollection(TreeSet::new)));
     // And scales Deployments that exist, a worker to no more replicas than its topic has partitions
     int partitions = Topics.standard().stripeEvents().partitions();
@@ -1558,6 +1560,38 @@ class KubernetesConsistencyTest {
         .contains("`" + RiskService.APPLICATION_ID + "-`")
         .contains("`Delete`")
         .contains("`DescribeConfigs`");
+  }
+
+  @Test
+  void shouldPullEveryImageFromTheRegistryItNamesWhenTheBaseOrProductionIsRendered() {
+    // Given the images the Dockerfile builds from, and every container's image as kustomize
+    // renders the base alone and the production overlay
+    String dockerfile = Manifests.read("Dockerfile");
+    Map<String, String> images = new TreeMap<>();
+    Matcher args = Pattern.compile("(?m)^ARG (\\w+_IMAGE)=(\\S+)$").matcher(dockerfile);
+    while (args.find()) {
+      images.put("Dockerfile " + args.group(1), args.group(2));
+    }
+    assertThat(images).containsKeys("Dockerfile JDK_IMAGE", "Dockerfile JRE_IMAGE");
+    Matcher stages = Pattern.compile("(?m)^FROM (\\S+)").matcher(dockerfile);
+    while (stages.find()) {
+      assertThat(stages.group(1)).as("FROM of the Dockerfile").matches("\\$\\{\\w+_IMAGE}");
+    }
+    for (Workload workload : podTemplates()) {
+      String image = text(workload.container().get("image"));
+      images.put("base " + workload.name(), renderedImage(image, List.of(BASE)));
+      images.put("production " + workload.name(), renderedImage(image, List.of(BASE, OVERLAY)));
+    }
+
+    // When a container runtime resolves each name
+    // Then each names its registry: a name without one is pulled from Docker Hub, where anyone may
+    // register a namespace (marketplace-payments, say) and serve an image of their own under it
+    images.forEach(
+        (where, image) ->
+            assertThat(registry(image)).as("registry of %s: %s", where, image).isNotNull());
+    // And an official image of Docker Hub is named as one (docker.io/library/<name>)
+    assertThat(images.get("Dockerfile JDK_IMAGE")).startsWith("docker.io/library/eclipse-temurin:");
+    assertThat(images.get("Dockerfile JRE_IMAGE")).startsWith("docker.io/library/eclipse-temurin:");
   }
 
   @Test
@@ -2215,6 +2249,52 @@ class KubernetesConsistencyTest {
         default -> throw new AssertionError("unexpected patch " + op);
       }
     }
+  }
+
+  /**
+   * {@code image} as kustomize renders it through the {@code images} of each kustomization in turn
+   * (the base's, then an overlay's): an entry whose name is the image's renames it, retags it.
+   */
+  private static String renderedImage(String image, List<String> kustomizations) {
+    String current = image;
+    for (String kustomization : kustomizations) {
+      for (Object entry : list(Manifests.yaml(kustomization).get("images"))) {
+        Map<String, Object> rename = map(entry);
+        String name = imageName(current);
+        if (!name.equals(rename.get("name"))) {
+          continue;
+        }
+        String reference = current.substring(name.length());
+        if (rename.containsKey("newTag")) {
+          reference = ":" + rename.get("newTag");
+        }
+        if (rename.containsKey("digest")) {
+          reference = "@" + rename.get("digest");
+        }
+        current = text(rename.getOrDefault("newName", name)) + reference;
+      }
+    }
+    return current;
+  }
+
+  /** An image reference without its tag or digest. */
+  private static String imageName(String image) {
+    String name = image.contains("@") ? image.substring(0, image.indexOf('@')) : image;
+    int colon = name.lastIndexOf(':');
+    return colon > name.lastIndexOf('/') ? name.substring(0, colon) : name;
+  }
+
+  /**
+   * The registry an image reference names (its first component, when that is a host: it has a dot
+   * or a port, or is localhost), or null when it names none and Docker Hub is implied.
+   */
+  private static String registry(String image) {
+    int slash = image.indexOf('/');
+    if (slash < 0) {
+      return null;
+    }
+    String first = image.substring(0, slash);
+    return first.contains(".") || first.contains(":") || first.equals("localhost") ? first : null;
   }
 
   /** A deep, mutable copy of a YAML tree. */
