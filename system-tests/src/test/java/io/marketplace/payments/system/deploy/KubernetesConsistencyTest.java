@@ -515,6 +515,67 @@ class KubernetesConsistencyTest {
   }
 
   @Test
+  void shouldKeepEveryWritableVolumeWithinItsSizeWhenAPodWritesToIt() throws IOException {
+    // Given the native library the risk service's JVM extracts to /tmp at every start (RocksDB's,
+    // from the jar the service runs with); a container restarted after being killed keeps its
+    // emptyDir, and the copies its earlier starts left there
+    long rocksDbLibrary;
+    try (java.util.zip.ZipFile jar =
+        new java.util.zip.ZipFile(
+            Path.of(
+                    org.rocksdb.RocksDB.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .getPath())
+                .toFile())) {
+      rocksDbLibrary = jar.getEntry("librocksdbjni-linux64.so").getSize();
+    }
+    Set<String> checked = new TreeSet<>();
+    for (Workload workload : podTemplates()) {
+      Map<String, String> mountedAt = new TreeMap<>();
+      for (Object mount : list(workload.container().get("volumeMounts"))) {
+        mountedAt.put(text(map(mount).get("name")), text(map(mount).get("mountPath")));
+      }
+      for (Object entry : list(at(workload.template(), "spec.volumes"))) {
+        Map<String, Object> volume = map(entry);
+        if (!volume.containsKey("emptyDir")) {
+          continue;
+        }
+        // When the pod writes to each of its emptyDir volumes
+        String name = workload.name() + " volume " + volume.get("name");
+        Map<String, Object> emptyDir = map(volume.get("emptyDir"));
+        String limit = text(emptyDir.get("sizeLimit"));
+
+        // Then the volume has a size, past which the kubelet evicts the pod rather than let it
+        // fill the node's disk (a disk shared with every other pod of the node, and its logs)
+        assertThat(limit).as("%s sizeLimit", name).isNotNull();
+        long bytes = memoryBytes(limit);
+        if ("/tmp".equals(mountedAt.get(text(volume.get("name"))))) {
+          // And /tmp holds what a JVM writes there, a few starts over, and no more
+          assertThat(bytes).as("%s sizeLimit", name).isBetween(16L << 20, 256L << 20);
+          if (workload.name().equals(Deployable.PAYMENT_RISK.module)) {
+            assertThat(bytes).as("%s sizeLimit", name).isGreaterThanOrEqualTo(4 * rocksDbLibrary);
+          }
+        }
+        // And a file holding a secret (the topics Job's client settings, with its SASL password)
+        // is written to memory, never to the node's disk; within the container's memory limit
+        if (workload.name().equals("payments-create-topics")) {
+          assertThat(emptyDir.get("medium")).as("%s medium", name).isEqualTo("Memory");
+        }
+        if ("Memory".equals(emptyDir.get("medium"))) {
+          assertThat(bytes)
+              .as("%s in memory", name)
+              .isLessThanOrEqualTo(
+                  memoryBytes(text(at(workload.container(), "resources.limits.memory"))) / 8);
+        }
+        checked.add(name);
+      }
+    }
+    assertThat(checked).contains("payment-risk volume state", "payments-migrate volume tmp");
+  }
+
+  @Test
   void shouldKeepServingUntilRoutedAwayWhenAPodBehindAServiceStops() {
     // Given the Deployments a Service routes requests to
     Set<String> served = new TreeSet<>();
