@@ -27,16 +27,53 @@ TOPICS_BIN="${KAFKA_TOPICS_BIN:-/opt/kafka/bin/kafka-topics.sh}"
 CONFIGS_BIN="${KAFKA_CONFIGS_BIN:-$(dirname "$TOPICS_BIN")/kafka-configs.sh}"
 DAY_MS=86400000
 
-# Refuse, as the services do at start (docs/security.md), credentials that cannot work or that anyone
-# could know: a SASL protocol without its mechanism or JAAS line (the Secret payments-kafka-topics not
-# created), or a JAAS line whose password or clientSecret is a placeholder (k8s/secrets.example.yaml's
-# CHANGE_ME) or too short and plain to be random. This principal may alter every topic's retention and
-# min.insync.replicas, so its password must not be one the repository publishes. One line, naming the
-# variable, never its value.
+# Refuse, as the services do at start (docs/security.md), any value that cannot work or that anyone
+# could know, before the first call to Kafka: nothing copied from an example reaches the cluster.
+# - Every setting and secret the script uses (the bootstrap servers, the topic prefix, the protocol,
+#   the SASL mechanism, each option of the JAAS line, the TLS stores' paths, types and passwords) is
+#   refused when it holds a placeholder (k8s/secrets.example.yaml's CHANGE_ME, "example", ...).
+# - The secrets (the JAAS line's password or clientSecret, the key store's and the key's passwords)
+#   are refused too when too short or too plain to be random: this principal may alter every topic's
+#   retention and min.insync.replicas. The trust store's password guards public certificates only,
+#   and is checked for placeholders alone.
+# - The protocol and mechanism must be ones Kafka knows, a SASL protocol must come with its mechanism
+#   and JAAS line (the Secret payments-kafka-topics created), and the counts must be whole numbers.
+# One line, naming the variable, never its value.
 refuse() {
   echo "create-topics: invalid environment variable $1: $2" >&2
   exit 2
 }
+# whether $1 holds a word only an example or a stand-in holds (SecretCheck's, in the code), whatever
+# its case and separators
+is_placeholder() {
+  case "$(printf '%s' "$1" | tr -cd '[:alnum:]' | tr '[:upper:]' '[:lower:]')" in
+    *changeme* | *replaceme* | *placeholder* | *example* | *dummy* | *fakesecret* | *fakekey* \
+      | *notasecret* | *notsecret* | *yoursecret* | *yourkey* | *insertyour* | *secretkey* \
+      | *mysecret* | *password* | *passw0rd* | *xxxxxxxx*)
+      return 0
+      ;;
+  esac
+  return 1
+}
+# refuse_placeholder NAME VALUE [WHAT]: VALUE (of variable NAME; WHAT says which part of it) is no
+# placeholder
+refuse_placeholder() {
+  if is_placeholder "$2"; then
+    refuse "$1" "${3:+its $3 }is a placeholder, not a real value"
+  fi
+}
+# refuse_guessable NAME VALUE [WHAT]: as refuse_placeholder, and VALUE is random enough to be a secret
+refuse_guessable() {
+  refuse_placeholder "$@"
+  distinct="$(printf '%s' "$2" | fold -w1 | sort -u | wc -l | tr -d ' ')"
+  if [ "${#2}" -lt 16 ] || [ "$distinct" -lt 8 ]; then
+    refuse "$1" "${3:+its $3 }is too short or too plain to be random"
+  fi
+}
+case "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}" in
+  PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL) ;;
+  *) refuse KAFKA_SECURITY_PROTOCOL "must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL" ;;
+esac
 case "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}" in
   SASL_*)
     [ -n "${KAFKA_SASL_MECHANISM:-}" ] \
@@ -45,27 +82,46 @@ case "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}" in
       || refuse KAFKA_SASL_JAAS_CONFIG "required with KAFKA_SECURITY_PROTOCOL=${KAFKA_SECURITY_PROTOCOL}"
     ;;
 esac
-credentials="$(printf '%s\n' "${KAFKA_SASL_JAAS_CONFIG:-}" \
-  | grep -oE '(password|clientSecret|clientsecret)[[:space:]]*=[[:space:]]*("[^"]*"|[^[:space:];"]+)' \
-  | sed -E 's/^[^=]*=[[:space:]]*//; s/^"//; s/"$//')"
-while IFS= read -r credential; do
-  [ -n "$credential" ] || continue
-  plain="$(printf '%s' "$credential" | tr -cd '[:alnum:]' | tr '[:upper:]' '[:lower:]')"
-  case "$plain" in
-    *changeme* | *replaceme* | *placeholder* | *example* | *dummy* | *fakesecret* | *fakekey* \
-      | *notasecret* | *notsecret* | *yoursecret* | *yourkey* | *insertyour* | *secretkey* \
-      | *mysecret* | *password* | *passw0rd* | *xxxxxxxx*)
-      refuse KAFKA_SASL_JAAS_CONFIG "its password is a placeholder"
-      ;;
+case "${KAFKA_SASL_MECHANISM:-}" in
+  "" | PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER | GSSAPI) ;;
+  *) refuse KAFKA_SASL_MECHANISM "must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI" ;;
+esac
+refuse_placeholder KAFKA_BOOTSTRAP_SERVERS "$BOOTSTRAP"
+refuse_placeholder KAFKA_TOPIC_PREFIX "$PREFIX"
+for variable in KAFKA_SSL_TRUSTSTORE_LOCATION KAFKA_SSL_TRUSTSTORE_TYPE KAFKA_SSL_TRUSTSTORE_PASSWORD \
+    KAFKA_SSL_KEYSTORE_LOCATION KAFKA_SSL_KEYSTORE_TYPE; do
+  eval "value=\${$variable:-}"
+  refuse_placeholder "$variable" "$value"
+done
+[ -z "${KAFKA_SSL_KEYSTORE_PASSWORD:-}" ] \
+  || refuse_guessable KAFKA_SSL_KEYSTORE_PASSWORD "$KAFKA_SSL_KEYSTORE_PASSWORD"
+[ -z "${KAFKA_SSL_KEY_PASSWORD:-}" ] || refuse_guessable KAFKA_SSL_KEY_PASSWORD "$KAFKA_SSL_KEY_PASSWORD"
+for variable in REPLICATION_FACTOR MIN_INSYNC_REPLICAS PARTITIONS MAX_MESSAGE_BYTES; do
+  eval "value=\${$variable:-1}"
+  case "$value" in
+    "" | 0* | *[!0-9]*) refuse "$variable" "must be a whole number above zero" ;;
   esac
-  distinct="$(printf '%s' "$credential" | fold -w1 | sort -u | wc -l | tr -d ' ')"
-  if [ "${#credential}" -lt 16 ] || [ "$distinct" -lt 8 ]; then
-    refuse KAFKA_SASL_JAAS_CONFIG "its password is too short or too plain to be random"
-  fi
-done <<CREDENTIALS
-$credentials
-CREDENTIALS
-unset credentials credential plain distinct
+done
+# the JAAS line: its login module (the text before its first option), then each option's value
+# (key=value or key="value"), the password and clientSecret as secrets
+jaas="${KAFKA_SASL_JAAS_CONFIG:-}"
+refuse_placeholder KAFKA_SASL_JAAS_CONFIG \
+  "$(printf '%s' "$jaas" | sed -E 's/[A-Za-z_][A-Za-z0-9_.]*[[:space:]]*=.*$//')" "login module"
+options="$(printf '%s\n' "$jaas" \
+  | grep -oE '[A-Za-z_][A-Za-z0-9_.]*[[:space:]]*=[[:space:]]*("[^"]*"|[^[:space:];"]+)' \
+  | sed -E 's/[[:space:]]*=[[:space:]]*/=/; s/="/=/; s/"$//' || true)"
+while IFS= read -r option; do
+  [ -n "$option" ] || continue
+  key="${option%%=*}"
+  value="${option#*=}"
+  case "$key" in
+    password | clientSecret | clientsecret) refuse_guessable KAFKA_SASL_JAAS_CONFIG "$value" "$key" ;;
+    *) refuse_placeholder KAFKA_SASL_JAAS_CONFIG "$value" "$key" ;;
+  esac
+done <<OPTIONS
+$options
+OPTIONS
+unset jaas options option key value distinct variable
 
 CLIENT_CONFIG="$(mktemp)"
 trap 'rm -f "$CLIENT_CONFIG"' EXIT

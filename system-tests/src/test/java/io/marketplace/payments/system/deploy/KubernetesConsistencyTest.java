@@ -2060,6 +2060,97 @@ class KubernetesConsistencyTest {
         .contains("sasl.jaas.config=" + random.get("KAFKA_SASL_JAAS_CONFIG"));
   }
 
+  @Test
+  void shouldRefuseEveryPlaceholderBeforeTouchingTopicsWhenTheTopicsJobRuns() throws Exception {
+    // Given the topics Job as production renders it, with real-looking credentials of its own
+    // (SCRAM, and the TLS stores of payments-kafka-tls-topics), the Kafka CLI a stub that records
+    // every call
+    Map<String, Object> job = byKind(objects, "Job").get("payments-create-topics");
+    Workload topics = new Workload("payments-create-topics", map(at(job, "spec.template")));
+    Map<String, String> env = new LinkedHashMap<>(environment(topics, productionConfigMap()));
+    env.putAll(productionKafkaCredentials());
+    env.put("KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/kafka-tls/truststore.p12");
+    env.put("KAFKA_SSL_TRUSTSTORE_PASSWORD", randomLike(""));
+    env.put("KAFKA_SSL_TRUSTSTORE_TYPE", "PKCS12");
+    env.put("KAFKA_SSL_KEYSTORE_LOCATION", "/etc/kafka-tls/keystore.p12");
+    env.put("KAFKA_SSL_KEYSTORE_PASSWORD", randomLike(""));
+    env.put("KAFKA_SSL_KEYSTORE_TYPE", "PKCS12");
+    env.put("KAFKA_SSL_KEY_PASSWORD", randomLike(""));
+    Path bin = Files.createTempDirectory(Path.of("target"), "kafka-cli-stub");
+    Path calls = bin.resolve("calls");
+    String stub =
+        """
+        #!/bin/sh
+        topic=""; previous=""
+        for arg in "$@"; do
+          [ "$previous" = "--topic" ] && topic="$arg"
+          previous="$arg"
+        done
+        echo "call $*" >> "%s"
+        case "$*" in
+          *--describe*) printf 'Topic: %%s\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\n' "$topic" ;;
+        esac
+        """
+            .formatted(calls.toAbsolutePath());
+    for (String tool : List.of("kafka-topics.sh", "kafka-configs.sh")) {
+      Files.writeString(bin.resolve(tool), stub);
+      assertThat(bin.resolve(tool).toFile().setExecutable(true)).isTrue();
+    }
+    env.put("KAFKA_TOPICS_BIN", bin.resolve("kafka-topics.sh").toAbsolutePath().toString());
+    String jaas = env.get("KAFKA_SASL_JAAS_CONFIG");
+
+    // When any one value the script uses, secret or setting, is a placeholder or, for a secret,
+    // too plain to be random
+    Map<String, List<String>> placeholders = new TreeMap<>();
+    placeholders.put(
+        "KAFKA_BOOTSTRAP_SERVERS", List.of("CHANGE_ME:9092", "kafka.example.com:9092"));
+    placeholders.put("KAFKA_TOPIC_PREFIX", List.of("CHANGE_ME."));
+    placeholders.put("KAFKA_SECURITY_PROTOCOL", List.of("CHANGE_ME"));
+    placeholders.put("KAFKA_SASL_MECHANISM", List.of("CHANGE_ME"));
+    placeholders.put(
+        "KAFKA_SASL_JAAS_CONFIG",
+        List.of(
+            jaas.replace("username=\"payments\"", "username=\"CHANGE_ME\""),
+            "CHANGE_ME",
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required"
+                + " clientId=\"payments-topics\" clientSecret=\"your-secret-here\";"));
+    placeholders.put("KAFKA_SSL_TRUSTSTORE_LOCATION", List.of("/etc/kafka-tls/CHANGE_ME.p12"));
+    placeholders.put("KAFKA_SSL_TRUSTSTORE_TYPE", List.of("CHANGE_ME"));
+    placeholders.put("KAFKA_SSL_TRUSTSTORE_PASSWORD", List.of("CHANGE_ME", "dummy"));
+    placeholders.put("KAFKA_SSL_KEYSTORE_LOCATION", List.of("/etc/kafka-tls/example.p12"));
+    placeholders.put("KAFKA_SSL_KEYSTORE_TYPE", List.of("CHANGE_ME"));
+    placeholders.put("KAFKA_SSL_KEYSTORE_PASSWORD", List.of("CHANGE_ME", "s3cr3t"));
+    placeholders.put("KAFKA_SSL_KEY_PASSWORD", List.of("changeme", "aaaaaaaaaaaaaaaaaaaa"));
+    placeholders.put("REPLICATION_FACTOR", List.of("CHANGE_ME", "0"));
+    placeholders.put("MIN_INSYNC_REPLICAS", List.of("CHANGE_ME"));
+    placeholders.put("PARTITIONS", List.of("CHANGE_ME"));
+    placeholders.put("MAX_MESSAGE_BYTES", List.of("CHANGE_ME"));
+    for (Map.Entry<String, List<String>> variable : placeholders.entrySet()) {
+      for (String placeholder : variable.getValue()) {
+        Map<String, String> given = new LinkedHashMap<>(env);
+        given.put(variable.getKey(), placeholder);
+        Files.deleteIfExists(calls);
+        ScriptRun run = runTopicScript(given);
+
+        // Then the script stops before any call to Kafka, with one line naming the variable and
+        // never its value: nothing placeholder-valued reaches the cluster
+        assertThat(run.exit())
+            .as("exit with %s=%s: %s", variable.getKey(), placeholder, run.output())
+            .isNotZero();
+        assertThat(run.output())
+            .as("with %s=%s", variable.getKey(), placeholder)
+            .contains("invalid environment variable " + variable.getKey() + ":")
+            .doesNotContain(placeholder);
+        assertThat(calls).as("Kafka CLI calls with %s", variable.getKey()).doesNotExist();
+      }
+    }
+    // And with every value real it creates the topics
+    Files.deleteIfExists(calls);
+    ScriptRun run = runTopicScript(env);
+    assertThat(run.exit()).as("exit: %s", run.output()).isZero();
+    assertThat(Files.readString(calls)).contains("--create --if-not-exists");
+  }
+
   record ScriptRun(int exit, String output) {}
 
   /** k8s/base/create-topics.sh run by sh with exactly {@code env} (and a PATH). */
