@@ -759,6 +759,213 @@ class KubernetesConsistencyTest {
     }
   }
 
+  @Test
+  void shouldReachOnlyTheDatabaseItsEnvironmentNamesWhenEgressIsFiltered() {
+    // Given each environment's DATABASE_URL and the egress it allows to PostgreSQL: the base's
+    // (staging) and production's, which the overlay sets itself rather than inherit the base's
+    Map<String, Object> basePolicy = byKind(objects, "NetworkPolicy").get(DATABASE_POLICY);
+    Map<String, Object> productionPolicy = productionObject("NetworkPolicy", DATABASE_POLICY);
+    assertThat(list(Manifests.yaml(OVERLAY).get("patches")))
+        .as("the production overlay sets the egress to its own database")
+        .anyMatch(
+            patch ->
+                "NetworkPolicy".equals(at(map(patch), "target.kind"))
+                    && DATABASE_POLICY.equals(at(map(patch), "target.name")));
+
+    // When the policy's destination and ports are held to the server DATABASE_URL names
+    // Then each admits that server alone, on its port alone
+    assertThat(databaseEgressProblems(configMap().get("DATABASE_URL"), basePolicy))
+        .as("base")
+        .isEmpty();
+    assertThat(databaseEgressProblems(productionConfigMap().get("DATABASE_URL"), productionPolicy))
+        .as("production")
+        .isEmpty();
+
+    // And a managed PostgreSQL outside the cluster is told from one inside it: a namespace's pods
+    // never include it, and it is admitted by its addresses (ipBlock), narrowly
+    String managed =
+        "jdbc:postgresql://payments.cluster-c9x2.eu-west-1.rds.amazonaws.com:6432/payments"
+            + "?sslmode=verify-full";
+    assertThat(databaseEgressProblems(managed, productionPolicy)).isNotEmpty();
+    Map<String, Object> managedPolicy =
+        databasePolicy(
+            "payments.cluster-c9x2.eu-west-1.rds.amazonaws.com:6432",
+            List.of(Map.of("ipBlock", Map.of("cidr", "10.40.3.0/24"))),
+            6432);
+    assertThat(databaseEgressProblems(managed, managedPolicy)).isEmpty();
+    assertThat(
+            databaseEgressProblems(
+                managed,
+                databasePolicy(
+                    "payments.cluster-c9x2.eu-west-1.rds.amazonaws.com:6432",
+                    List.of(Map.of("ipBlock", Map.of("cidr", "0.0.0.0/0"))),
+                    6432)))
+        .as("every address")
+        .isNotEmpty();
+    assertThat(
+            databaseEgressProblems(
+                "jdbc:postgresql://10.40.3.17/payments?sslmode=verify-full", managedPolicy))
+        .as("another port")
+        .isNotEmpty();
+    assertThat(
+            databaseEgressProblems(
+                "jdbc:postgresql://10.40.9.17:6432/payments?sslmode=verify-full",
+                databasePolicy(
+                    "10.40.9.17:6432",
+                    List.of(Map.of("ipBlock", Map.of("cidr", "10.40.3.0/24"))),
+                    6432)))
+        .as("an address outside the block")
+        .isNotEmpty();
+  }
+
+  private static final String DATABASE_POLICY = "payments-to-postgresql";
+
+  /** The annotation of payments-to-postgresql naming the server(s) it admits, as host:port. */
+  private static final String DATABASE_ANNOTATION = "marketplace.io/database";
+
+  /** A payments-to-postgresql policy admitting {@code peers} on {@code port}. */
+  private static Map<String, Object> databasePolicy(
+      String annotation, List<Object> peers, int port) {
+    return Map.of(
+        "metadata",
+        Map.of("name", DATABASE_POLICY, "annotations", Map.of(DATABASE_ANNOTATION, annotation)),
+        "spec",
+        Map.of("egress", List.of(Map.of("to", peers, "ports", List.of(Map.of("port", port))))));
+  }
+
+  /**
+   * Why {@code policy} does not admit exactly the PostgreSQL servers {@code databaseUrl} names, on
+   * their ports alone: empty when it does. A server in the cluster ({@code
+   * <service>.<namespace>.svc}) is admitted by its namespace; one named by an address, by an
+   * ipBlock that holds it; one outside the cluster named by a DNS name, by ipBlocks (its addresses,
+   * which only the operator knows). Every ipBlock is narrow: a /24 at most (IPv6: /120).
+   */
+  private static List<String> databaseEgressProblems(
+      String databaseUrl, Map<String, Object> policy) {
+    List<String> problems = new ArrayList<>();
+    Matcher url = Pattern.compile("^jdbc:postgresql://([^/?]+)(?:[/?].*)?$").matcher(databaseUrl);
+    if (!url.matches()) {
+      return List.of("DATABASE_URL is not jdbc:postgresql://<host>[:<port>]/...");
+    }
+    Map<String, Integer> servers = new LinkedHashMap<>();
+    for (String server : url.group(1).split(",")) {
+      Matcher address = Pattern.compile("^(\\[[0-9a-fA-F:.]+]|[^:]+)(?::(\\d+))?$").matcher(server);
+      if (!address.matches()) {
+        return List.of("DATABASE_URL names a server that is not <host>[:<port>]: " + server);
+      }
+      servers.put(
+          address.group(1), address.group(2) == null ? 5432 : Integer.parseInt(address.group(2)));
+    }
+    String named =
+        servers.entrySet().stream()
+            .map(server -> server.getKey() + ":" + server.getValue())
+            .collect(Collectors.joining(","));
+    String annotated = strings(at(policy, "metadata.annotations")).get(DATABASE_ANNOTATION);
+    if (!named.equals(annotated)) {
+      problems.add(
+          "annotation %s is %s, DATABASE_URL names %s"
+              .formatted(DATABASE_ANNOTATION, annotated, named));
+    }
+    List<Object> rules = list(at(policy, "spec.egress"));
+    if (rules.size() != 1) {
+      problems.add("egress has " + rules.size() + " rules, not one");
+      return problems;
+    }
+    Map<String, Object> rule = map(rules.getFirst());
+    Set<Integer> ports = new TreeSet<>();
+    for (Object entry : list(rule.get("ports"))) {
+      Map<String, Object> port = map(entry);
+      if (port.containsKey("endPort") || !"TCP".equals(port.getOrDefault("protocol", "TCP"))) {
+        problems.add("port " + port + " is more than one TCP port");
+      }
+      ports.add((Integer) port.get("port"));
+    }
+    if (!ports.equals(new TreeSet<>(servers.values()))) {
+      problems.add("ports " + ports + ", DATABASE_URL's " + new TreeSet<>(servers.values()));
+    }
+    List<Map<String, Object>> peers = list(rule.get("to")).stream().map(Manifests::map).toList();
+    if (peers.isEmpty()) {
+      problems.add("a rule without `to` admits every destination");
+    }
+    Pattern inCluster = Pattern.compile("^[a-z0-9-]+\\.([a-z0-9-]+)\\.svc(?:\\.cluster\\.local)?$");
+    Set<String> namespaces = new TreeSet<>();
+    for (String host : servers.keySet()) {
+      Matcher service = inCluster.matcher(host);
+      if (service.matches()) {
+        namespaces.add(service.group(1));
+      }
+    }
+    for (Map<String, Object> peer : peers) {
+      if (peer.containsKey("ipBlock")) {
+        String cidr = text(at(peer, "ipBlock.cidr"));
+        int prefix = Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
+        if (prefix < (cidr.contains(":") ? 120 : 24)) {
+          problems.add("ipBlock " + cidr + " is wider than one server's subnet");
+        }
+        if (namespaces.size() == servers.size()) {
+          problems.add("ipBlock " + cidr + " for a server inside the cluster");
+        }
+      } else {
+        String namespace =
+            strings(at(peer, "namespaceSelector.matchLabels")).get("kubernetes.io/metadata.name");
+        if (!namespaces.contains(namespace)
+            || strings(at(peer, "namespaceSelector.matchLabels")).size() != 1
+            || at(peer, "namespaceSelector.matchExpressions") != null) {
+          problems.add("peer " + peer + " is no namespace of DATABASE_URL's " + namespaces);
+        }
+      }
+    }
+    for (String host : servers.keySet()) {
+      Matcher service = inCluster.matcher(host);
+      boolean admitted;
+      if (service.matches()) {
+        admitted =
+            peers.stream()
+                .anyMatch(
+                    peer ->
+                        service
+                            .group(1)
+                            .equals(
+                                strings(at(peer, "namespaceSelector.matchLabels"))
+                                    .get("kubernetes.io/metadata.name")));
+      } else if (host.matches("^[0-9.]+$") || host.startsWith("[")) {
+        admitted =
+            peers.stream()
+                .filter(peer -> peer.containsKey("ipBlock"))
+                .anyMatch(peer -> holds(text(at(peer, "ipBlock.cidr")), host));
+      } else {
+        // a name outside the cluster: its addresses cannot be known here
+        admitted = peers.stream().anyMatch(peer -> peer.containsKey("ipBlock"));
+      }
+      if (!admitted) {
+        problems.add("no peer admits " + host);
+      }
+    }
+    return problems;
+  }
+
+  /** Whether the block {@code cidr} holds the address {@code host}. */
+  private static boolean holds(String cidr, String host) {
+    try {
+      byte[] block =
+          java.net.InetAddress.getByName(cidr.substring(0, cidr.indexOf('/'))).getAddress();
+      byte[] address = java.net.InetAddress.getByName(host.replaceAll("^\\[|]$", "")).getAddress();
+      int prefix = Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
+      if (block.length != address.length) {
+        return false;
+      }
+      for (int bit = 0; bit < prefix; bit++) {
+        int mask = 0x80 >> (bit % 8);
+        if ((block[bit / 8] & mask) != (address[bit / 8] & mask)) {
+          return false;
+        }
+      }
+      return true;
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
   /**
    * Whether a label selector (matchLabels; matchExpressions with In, NotIn, Exists, DoesNotExist)
    * selects pods with these labels.
@@ -1291,6 +1498,16 @@ class KubernetesConsistencyTest {
           assertThat(text(map(op).get("path")))
               .as("%s patch", target.get("name"))
               .startsWith("/spec/template/spec/containers/0/env/");
+        }
+        continue;
+      }
+      if ("NetworkPolicy".equals(target.get("kind"))) {
+        // the egress to the environment's own database, and the annotation naming it
+        assertThat(target.get("name")).isEqualTo(DATABASE_POLICY);
+        for (Object op : list(yamlOf(text(map(patch).get("patch"))))) {
+          assertThat(text(map(op).get("path")))
+              .as("%s patch", target.get("name"))
+              .matches("/spec/egress(/.*)?|/metadata/annotations/.*");
         }
         continue;
       }
@@ -2346,24 +2563,32 @@ class KubernetesConsistencyTest {
    * replicas} and changed by the JSON patches (add, replace, remove) that target it.
    */
   private static Map<String, Object> productionDeployment(String name) {
-    Map<String, Object> base = byKind(objects, "Deployment").get(name);
-    assertThat(base).as("a Deployment named %s", name).isNotNull();
-    Map<String, Object> deployment = map(copy(base));
-    Map<String, Object> overlay = Manifests.yaml(OVERLAY);
-    for (Object entry : list(overlay.get("replicas"))) {
+    Map<String, Object> deployment = productionObject("Deployment", name);
+    for (Object entry : list(Manifests.yaml(OVERLAY).get("replicas"))) {
       if (name.equals(map(entry).get("name"))) {
         map(deployment.get("spec")).put("replicas", map(entry).get("count"));
       }
     }
-    for (Object patch : list(overlay.get("patches"))) {
+    return deployment;
+  }
+
+  /**
+   * An object of the base as the production overlay renders it: changed by the JSON patches (add,
+   * replace, remove, test) that target it.
+   */
+  private static Map<String, Object> productionObject(String kind, String name) {
+    Map<String, Object> base = byKind(objects, kind).get(name);
+    assertThat(base).as("a %s named %s", kind, name).isNotNull();
+    Map<String, Object> object = map(copy(base));
+    for (Object patch : list(Manifests.yaml(OVERLAY).get("patches"))) {
       Map<String, Object> target = map(map(patch).get("target"));
-      if ("Deployment".equals(target.get("kind")) && name.equals(target.get("name"))) {
+      if (kind.equals(target.get("kind")) && name.equals(target.get("name"))) {
         for (Object op : list(yamlOf(text(map(patch).get("patch"))))) {
-          applyJsonPatch(deployment, map(op));
+          applyJsonPatch(object, map(op));
         }
       }
     }
-    return deployment;
+    return object;
   }
 
   /**
@@ -2372,6 +2597,9 @@ class KubernetesConsistencyTest {
   private static void applyJsonPatch(Map<String, Object> object, Map<String, Object> op) {
     String path = text(op.get("path"));
     String[] tokens = path.substring(1).split("/");
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = tokens[i].replace("~1", "/").replace("~0", "~");
+    }
     Object parent = object;
     for (int i = 0; i < tokens.length - 1; i++) {
       parent =
