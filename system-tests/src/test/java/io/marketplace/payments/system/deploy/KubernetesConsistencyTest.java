@@ -355,6 +355,41 @@ class KubernetesConsistencyTest {
         .containsExactly(workload(Deployable.CHECKOUT_API).httpPort());
   }
 
+  @Test
+  void shouldOpenOnlyEachPodsScrapedPortToMonitoringWhenPrometheusScrapes() {
+    for (Deployable deployable : Deployable.values()) {
+      // Given each service's pods, the port Prometheus scrapes, and the ports they listen on
+      Workload workload = workload(deployable);
+      Map<String, String> labels = strings(at(workload.template(), "metadata.labels"));
+      Integer scraped =
+          Integer.valueOf(
+              strings(at(workload.template(), "metadata.annotations")).get("prometheus.io/port"));
+      Set<Integer> listening = new TreeSet<>();
+      list(workload.container().get("ports"))
+          .forEach(port -> listening.add((Integer) map(port).get("containerPort")));
+
+      // When the ports the policies open to the monitoring namespace are gathered
+      Set<Integer> fromMonitoring = new TreeSet<>();
+      for (Map<String, Object> policy : byKind(objects, "NetworkPolicy").values()) {
+        if (selects(map(at(policy, "spec.podSelector")), labels)) {
+          for (Object rule : list(at(policy, "spec.ingress"))) {
+            if (fromMonitoringOnly(map(rule))) {
+              list(map(rule).get("ports"))
+                  .forEach(port -> fromMonitoring.add((Integer) map(port).get("port")));
+            }
+          }
+        }
+      }
+      fromMonitoring.retainAll(listening);
+
+      // Then monitoring reaches the scraped port alone: the API's port (8081) takes tokens and
+      // payments, and nothing in the monitoring namespace has any business there
+      assertThat(fromMonitoring)
+          .as("%s ports open to monitoring", deployable.module)
+          .containsExactly(scraped);
+    }
+  }
+
   /** Whether an ingress rule admits the {@code monitoring} namespace's pods and no one else. */
   private static boolean fromMonitoringOnly(Map<String, Object> rule) {
     List<Object> from = list(rule.get("from"));
@@ -1224,18 +1259,16 @@ class KubernetesConsistencyTest {
       }
     }
     assertThat(fromFrontend).as("checkout-api ports the frontend reaches").containsExactly(apiPort);
-    Set<Integer> servicePorts =
+    Set<Integer> scrapedPorts =
         Stream.of(Deployable.values())
             .map(KubernetesConsistencyTest::workload)
-            .flatMap(
+            .map(
                 workload ->
-                    Stream.of(
-                        workload.httpPort(),
-                        Integer.valueOf(
-                            strings(at(workload.template(), "metadata.annotations"))
-                                .get("prometheus.io/port"))))
+                    Integer.valueOf(
+                        strings(at(workload.template(), "metadata.annotations"))
+                            .get("prometheus.io/port")))
             .collect(Collectors.toSet());
-    assertThat(policies.values()).anyMatch(p -> new TreeSet<>(ports(p)).containsAll(servicePorts));
+    assertThat(policies.values()).anyMatch(p -> new TreeSet<>(ports(p)).containsAll(scrapedPorts));
 
     // And every disruption budget and Service selects the pods of a Deployment, on a named port
     for (String kind : List.of("PodDisruptionBudget", "Service")) {
