@@ -1,6 +1,8 @@
 package io.marketplace.payments.common.kafka;
 
 import io.marketplace.payments.common.config.Env;
+import io.marketplace.payments.common.config.InvalidConfigException;
+import io.marketplace.payments.common.config.SecretCheck;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Properties;
@@ -70,8 +72,14 @@ public record KafkaConfig(
   }
 
   public static KafkaConfig fromEnv(Env env) {
+    String bootstrapServers = env.required("KAFKA_BOOTSTRAP_SERVERS");
+    // kafka.example.com resolves: a service would offer its credentials and events to its host
+    if (SecretCheck.isPlaceholder(bootstrapServers)) {
+      throw new InvalidConfigException(
+          "KAFKA_BOOTSTRAP_SERVERS", "is a placeholder, not a real value");
+    }
     return new KafkaConfig(
-        env.required("KAFKA_BOOTSTRAP_SERVERS"),
+        bootstrapServers,
         Topics.withPrefix(env.optional("KAFKA_TOPIC_PREFIX", "")),
         KafkaSecurity.fromEnv(env),
         Optional.of(env.optional("KAFKA_GROUP_INSTANCE_ID", "")));

@@ -92,13 +92,22 @@ public record KafkaSecurity(
         "KAFKA_SSL_KEYSTORE_PASSWORD",
         "KAFKA_SSL_KEYSTORE_TYPE",
         "KAFKA_SSL_KEY_PASSWORD");
+    refusePlaceholders(
+        env,
+        "KAFKA_SSL_TRUSTSTORE_LOCATION",
+        "KAFKA_SSL_TRUSTSTORE_PASSWORD",
+        "KAFKA_SSL_TRUSTSTORE_TYPE",
+        "KAFKA_SSL_KEYSTORE_LOCATION",
+        "KAFKA_SSL_KEYSTORE_TYPE");
     String truststore = env.optional("KAFKA_SSL_TRUSTSTORE_LOCATION", "");
     String truststorePassword = env.optional("KAFKA_SSL_TRUSTSTORE_PASSWORD", "");
     if (truststore.isEmpty() && !truststorePassword.isEmpty()) {
       throw new MissingConfigException("KAFKA_SSL_TRUSTSTORE_LOCATION");
     }
     String keystore = env.optional("KAFKA_SSL_KEYSTORE_LOCATION", "");
-    String keystorePassword = env.optional("KAFKA_SSL_KEYSTORE_PASSWORD", "");
+    // the key store's passwords guard the client's private key: secrets, checked as every other
+    String keystorePassword = env.optionalSecret("KAFKA_SSL_KEYSTORE_PASSWORD");
+    String keyPassword = env.optionalSecret("KAFKA_SSL_KEY_PASSWORD");
     if (!keystore.isEmpty() && keystorePassword.isEmpty()) {
       throw new MissingConfigException("KAFKA_SSL_KEYSTORE_PASSWORD");
     }
@@ -123,7 +132,20 @@ public record KafkaSecurity(
         keystore,
         keystorePassword,
         env.optional("KAFKA_SSL_KEYSTORE_TYPE", ""),
-        env.optional("KAFKA_SSL_KEY_PASSWORD", ""));
+        keyPassword);
+  }
+
+  /**
+   * Settings copied from an example ({@code CHANGE_ME}, {@code example}) are refused as secrets
+   * are, naming the variable and never the value. A trust store's password guards no secret (the
+   * JDK's own is {@code changeit}), so it is held to that only.
+   */
+  private static void refusePlaceholders(Env env, String... names) {
+    for (String name : names) {
+      if (SecretCheck.isPlaceholder(env.optional(name, "x"))) {
+        throw new InvalidConfigException(name, "is a placeholder, not a real value");
+      }
+    }
   }
 
   /**

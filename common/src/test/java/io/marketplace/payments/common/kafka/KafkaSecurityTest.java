@@ -54,7 +54,7 @@ class KafkaSecurityTest {
     env.put("KAFKA_SSL_TRUSTSTORE_PASSWORD", "trust-3e9a1c7f");
     env.put("KAFKA_SSL_TRUSTSTORE_TYPE", "PKCS12");
     env.put("KAFKA_SSL_KEYSTORE_LOCATION", "/etc/kafka/keystore.p12");
-    env.put("KAFKA_SSL_KEYSTORE_PASSWORD", "key-5b2d8e0a");
+    env.put("KAFKA_SSL_KEYSTORE_PASSWORD", "Vb8Kq3Xw7Nz2Lp6Rt9Hm4Jc1Fd5Gs0Ya");
 
     // When the configuration is read and the clients' properties are built
     KafkaConfig config = KafkaConfig.fromEnv(Env.of(env));
@@ -70,7 +70,7 @@ class KafkaSecurityTest {
           .containsEntry("ssl.truststore.password", "trust-3e9a1c7f")
           .containsEntry("ssl.truststore.type", "PKCS12")
           .containsEntry("ssl.keystore.location", "/etc/kafka/keystore.p12")
-          .containsEntry("ssl.keystore.password", "key-5b2d8e0a");
+          .containsEntry("ssl.keystore.password", "Vb8Kq3Xw7Nz2Lp6Rt9Hm4Jc1Fd5Gs0Ya");
     }
     // And the configuration, as printed, names neither the JAAS line nor a password
     assertThat(config.toString())
@@ -78,7 +78,7 @@ class KafkaSecurityTest {
         .doesNotContain("9c1f4e7a2b8d3f60e5a71c94b02d6f83")
         .doesNotContain("ScramLoginModule")
         .doesNotContain("trust-3e9a1c7f")
-        .doesNotContain("key-5b2d8e0a");
+        .doesNotContain("Vb8Kq3Xw7Nz2Lp6Rt9Hm4Jc1Fd5Gs0Ya");
   }
 
   @Test
@@ -148,6 +148,48 @@ class KafkaSecurityTest {
           .isInstanceOf(InvalidConfigException.class)
           .hasMessageStartingWith("invalid environment variable KAFKA_SASL_JAAS_CONFIG:")
           .hasMessageNotContaining(password);
+    }
+  }
+
+  @Test
+  void shouldRefuseToStartWhenABrokerOrTlsSettingIsAPlaceholderOrAKeyPasswordIsGuessable() {
+    // Given mutual TLS over SASL, every value real
+    Map<String, String> real = base();
+    real.put("KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
+    real.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+    real.put("KAFKA_SASL_JAAS_CONFIG", JAAS);
+    real.put("KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/kafka-tls/truststore.p12");
+    real.put("KAFKA_SSL_TRUSTSTORE_PASSWORD", "changeit");
+    real.put("KAFKA_SSL_TRUSTSTORE_TYPE", "PKCS12");
+    real.put("KAFKA_SSL_KEYSTORE_LOCATION", "/etc/kafka-tls/keystore.p12");
+    real.put("KAFKA_SSL_KEYSTORE_PASSWORD", "Qm7v2XkR9pL4tWz8Hs3NcB6yFd1Jg5Ae");
+    real.put("KAFKA_SSL_KEYSTORE_TYPE", "PKCS12");
+    real.put("KAFKA_SSL_KEY_PASSWORD", "Zt4Wq8Lm2Rv6Xn9Bp3Kc7Hd1Fs5Gj0Ya");
+    assertThat(KafkaConfig.fromEnv(Env.of(real)).producer("p").get("ssl.key.password"))
+        .isEqualTo("Zt4Wq8Lm2Rv6Xn9Bp3Kc7Hd1Fs5Gj0Ya");
+
+    // When any one of them is copied from an example, or a key password is guessable
+    Map<String, List<String>> bad = new java.util.TreeMap<>();
+    bad.put("KAFKA_BOOTSTRAP_SERVERS", List.of("CHANGE_ME:9092", "kafka.example.com:9093"));
+    bad.put("KAFKA_SSL_TRUSTSTORE_LOCATION", List.of("/etc/kafka-tls/CHANGE_ME.p12"));
+    bad.put("KAFKA_SSL_TRUSTSTORE_PASSWORD", List.of("CHANGE_ME", "dummy"));
+    bad.put("KAFKA_SSL_TRUSTSTORE_TYPE", List.of("CHANGE_ME"));
+    bad.put("KAFKA_SSL_KEYSTORE_LOCATION", List.of("/etc/kafka-tls/example.p12"));
+    bad.put("KAFKA_SSL_KEYSTORE_TYPE", List.of("CHANGE_ME"));
+    bad.put("KAFKA_SSL_KEYSTORE_PASSWORD", List.of("CHANGE_ME", "s3cr3t", "key-5b2d8e0a"));
+    bad.put("KAFKA_SSL_KEY_PASSWORD", List.of("changeme", "aaaaaaaaaaaaaaaaaaaa"));
+    for (Map.Entry<String, List<String>> variable : bad.entrySet()) {
+      for (String value : variable.getValue()) {
+        Map<String, String> env = new HashMap<>(real);
+        env.put(variable.getKey(), value);
+
+        // Then the service refuses to start, naming the variable and never the value
+        assertThatThrownBy(() -> KafkaConfig.fromEnv(Env.of(env)))
+            .as("%s=%s", variable.getKey(), value)
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageStartingWith("invalid environment variable " + variable.getKey() + ":")
+            .hasMessageNotContaining(value);
+      }
     }
   }
 }
