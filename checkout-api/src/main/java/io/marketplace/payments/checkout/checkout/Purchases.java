@@ -12,6 +12,7 @@ import io.marketplace.payments.checkout.listing.Listings;
 import io.marketplace.payments.common.http.ProblemException;
 import io.marketplace.payments.common.logging.Mdc;
 import io.marketplace.payments.common.refund.RefundDao;
+import io.marketplace.payments.common.stripe.PaymentIntentsToCancel;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Set;
@@ -272,7 +273,7 @@ public final class Purchases {
     try {
       amountCents = priceIfAllowed(tx, listing, type, now);
     } catch (ProblemException refused) {
-      return new Opened(listing, null, refused, closeRefused(dao, listingId, type, now));
+      return new Opened(listing, null, refused, closeRefused(tx, listingId, type, now));
     }
     CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
     if (open != null && open.stripePaymentIntentId() != null) {
@@ -309,10 +310,12 @@ public final class Purchases {
    * The rules refuse the purchase now (the listing expired, a featured week no longer fits): an
    * open attempt handed out a PaymentIntent the buyer could still pay, for what can no longer be
    * delivered. The attempt is closed; its PaymentIntent, unless our records have it paid or on its
-   * way, is returned to be canceled at Stripe.
+   * way, is recorded in {@code payment_intents_to_cancel} in the same transaction, so that the
+   * refund worker's janitor cancels it should Stripe not take the cancellation now (or this process
+   * die before asking), and returned to be canceled at Stripe at once.
    */
-  private static String closeRefused(
-      CheckoutDao dao, UUID listingId, PaymentType type, Instant now) {
+  private static String closeRefused(Handle tx, UUID listingId, PaymentType type, Instant now) {
+    CheckoutDao dao = tx.attach(CheckoutDao.class);
     CheckoutAttempt open = dao.findOpen(listingId, type.wire()).orElse(null);
     if (open == null || open.stripePaymentIntentId() == null) {
       return null;
@@ -322,19 +325,37 @@ public final class Purchases {
       return null;
     }
     dao.close(open.id(), now);
+    PaymentIntentsToCancel.ofRefusedCheckout(tx, open.stripePaymentIntentId(), listingId, now);
     return open.stripePaymentIntentId();
   }
 
+  /**
+   * Cancels at Stripe the PaymentIntent the refusal closed ({@link #closeRefused}) and, once Stripe
+   * has, deletes its row to cancel; one Stripe did not cancel keeps its row for the refund worker.
+   */
   private void cancelStale(Opened opened) {
-    if (opened.stale() == null) {
+    String stale = opened.stale();
+    if (stale == null) {
       return;
+    }
+    boolean canceled = paymentIntents.cancel(stale);
+    if (canceled) {
+      try {
+        jdbi.useHandle(h -> PaymentIntentsToCancel.done(h, stale));
+      } catch (RuntimeException e) {
+        // its row stays: the refund worker asks again, and Stripe says it is canceled already
+        log.warn("PaymentIntent {} canceled, but its row to cancel stays", stale, e);
+      }
     }
     log.warn(
         "purchase of listing {} refused ({}): its open PaymentIntent {} {}",
         opened.listing().id(),
         opened.refused().getMessage(),
-        opened.stale(),
-        cancelUnpayable(opened.stale()));
+        stale,
+        canceled
+            ? "canceled"
+            : "not canceled now; the refund worker asks Stripe again, and a payment that succeeds"
+                + " meanwhile is refunded as undeliverable");
   }
 
   /**

@@ -6,9 +6,11 @@ import com.stripe.model.PaymentIntent;
 import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -147,6 +149,39 @@ class PromotionRoutesTest {
     assertThat(
             app.db.count("checkout_attempts WHERE listing_id = ? AND status = 'open'", listingId))
         .isZero();
+    // and nothing is left for the refund worker to cancel
+    assertThat(
+            app.db.count("payment_intents_to_cancel WHERE stripe_payment_intent_id = ?", handedOut))
+        .isZero();
+  }
+
+  @Test
+  void shouldLeaveTheRefusedPurchasesPaymentIntentToTheRefundWorkerWhenStripeHoldsTheCancelOff() {
+    // Given a featured week checked out, not paid, on a listing with a month to run, and Stripe
+    // holding off the next cancellation (429)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "for-sale");
+    Http.Response first = app.promote(owner, listingId, "featured");
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    String handedOut = first.json().get("paymentIntentId").asText();
+    app.stripe.failNextApiCalls(
+        "POST /v1/payment_intents/{id}/cancel", 1, ApiFaults.Kind.RATE_LIMIT);
+
+    // When the listing's end has come within a week, and its owner asks again
+    app.endListingAt(listingId, Instant.now().plus(Duration.ofDays(3)));
+    Http.Response again = app.promote(owner, listingId, "featured");
+
+    // Then the purchase is refused, and the PaymentIntent Stripe did not cancel, which its owner
+    // could still pay, is recorded for the refund worker to cancel
+    assertThat(again.status()).as(again.toString()).isEqualTo(409);
+    assertThat(app.stripe.object(handedOut).orElseThrow().get("status"))
+        .isEqualTo("requires_payment_method");
+    assertThat(
+            app.db.row(
+                "SELECT listing_id, reason FROM payment_intents_to_cancel"
+                    + " WHERE stripe_payment_intent_id = ?",
+                handedOut))
+        .contains(Map.of("listing_id", listingId, "reason", "checkout_refused"));
   }
 
   @Test

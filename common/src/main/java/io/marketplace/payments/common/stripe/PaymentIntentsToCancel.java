@@ -11,9 +11,10 @@ import org.jdbi.v3.core.Handle;
  * payment_intents_to_cancel}): written in the rejection's or the expiry's own transaction, whoever
  * rejected it, so that none is left payable because a cancellation at Stripe failed, or was never
  * asked for (a rejection from another service on {@code marketplace.moderation.v1}, an expiry).
- * checkout-api cancels its own rejection's at once and deletes their rows; the refund worker's
- * janitor cancels the rest ({@link PaymentIntentCancellation}, one key per PaymentIntent, so asking
- * twice is asking once).
+ * Likewise the PaymentIntent of an open purchase that checkout-api closed because the rules now
+ * refuse that purchase, written in the transaction that closes it. checkout-api cancels its own
+ * rejection's and refusal's at once and deletes their rows; the refund worker's janitor cancels the
+ * rest ({@link PaymentIntentCancellation}).
  */
 public final class PaymentIntentsToCancel {
 
@@ -22,7 +23,13 @@ public final class PaymentIntentsToCancel {
   /** Why a listing takes no more payments, as {@code payment_intents_to_cancel.reason}. */
   public enum Reason {
     LISTING_REJECTED("listing_rejected"),
-    LISTING_EXPIRED("listing_expired");
+    LISTING_EXPIRED("listing_expired"),
+    /**
+     * A checkout or promotion the rules refused (the listing expired, a featured week no longer
+     * fits) closed the open purchase of the same listing and type, whose buyer holds its client
+     * secret.
+     */
+    CHECKOUT_REFUSED("checkout_refused");
 
     private final String wire;
 
@@ -83,6 +90,27 @@ public final class PaymentIntentsToCancel {
         .bind("now", now)
         .mapTo(String.class)
         .list();
+  }
+
+  /**
+   * Records PaymentIntent {@code paymentIntentId} of listing {@code listingId}, whose purchase the
+   * rules refused now and which its buyer could still pay, in the transaction that closes its
+   * purchase; one recorded already keeps its first row.
+   */
+  public static void ofRefusedCheckout(
+      Handle tx, String paymentIntentId, UUID listingId, Instant now) {
+    tx.createUpdate(
+            """
+            INSERT INTO payment_intents_to_cancel
+                (stripe_payment_intent_id, listing_id, reason, next_attempt_at, created_at)
+            VALUES (:id, :listing, :reason, :now, :now)
+            ON CONFLICT (stripe_payment_intent_id) DO NOTHING
+            """)
+        .bind("id", paymentIntentId)
+        .bind("listing", listingId)
+        .bind("reason", Reason.CHECKOUT_REFUSED.wire())
+        .bind("now", now)
+        .execute();
   }
 
   /** Stripe canceled it, or said it cannot be canceled any more: nothing left to do for it. */

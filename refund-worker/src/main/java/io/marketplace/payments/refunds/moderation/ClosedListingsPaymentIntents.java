@@ -13,7 +13,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -24,9 +26,13 @@ import org.slf4j.LoggerFactory;
  * expired that someone could still pay ({@code payment_intents_to_cancel}, {@link
  * PaymentIntentsToCancel}): those of a rejection from another service on {@code
  * marketplace.moderation.v1} and of an expiry, which nobody else cancels, and those checkout-api's
- * reject route could not cancel at once (Stripe unreachable or holding it off). Without it the
- * owner, who still holds the client secret, could pay for a listing no longer live, and be charged
- * only to be refunded, with Stripe's fee kept.
+ * reject route, or a checkout it refused (closing the open purchase of the same listing and type:
+ * the listing expired, a featured week no longer fits), could not cancel at once (Stripe
+ * unreachable or holding it off). Without it the buyer, who still holds the client secret, could
+ * pay for what cannot be delivered, and be charged only to be refunded, with Stripe's fee kept.
+ * Each cancellation is counted in {@code
+ * payments_payment_intents_canceled_for_closed_listing_total{reason}}, {@code reason} as the row's:
+ * {@code listing_rejected}, {@code listing_expired} or {@code checkout_refused}.
  *
  * <p>A row is deleted once Stripe has canceled its PaymentIntent, answered from an earlier
  * cancellation under the same key, or said it cannot be canceled (paid or processing: its event is
@@ -54,8 +60,7 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
   private final Clock clock;
   private final Duration budget;
   private final Duration firstBackoff;
-  private final Counter rejected;
-  private final Counter expired;
+  private final Map<String, Counter> canceled;
   private final JanitorRows rows;
 
   /**
@@ -74,14 +79,19 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
     this.clock = clock;
     this.budget = budget;
     this.firstBackoff = firstBackoff;
-    this.rejected = counter(registry, PaymentIntentsToCancel.Reason.LISTING_REJECTED);
-    this.expired = counter(registry, PaymentIntentsToCancel.Reason.LISTING_EXPIRED);
+    Map<String, Counter> counters = new HashMap<>();
+    for (PaymentIntentsToCancel.Reason reason : PaymentIntentsToCancel.Reason.values()) {
+      counters.put(reason.wire(), counter(registry, reason));
+    }
+    this.canceled = Map.copyOf(counters);
     this.rows = new JanitorRows(name(), registry);
   }
 
   private static Counter counter(MeterRegistry registry, PaymentIntentsToCancel.Reason reason) {
     return Counter.builder("payments.payment_intents.canceled_for_closed_listing")
-        .description("open PaymentIntents of rejected or expired listings canceled at Stripe")
+        .description(
+            "open PaymentIntents of rejected or expired listings, or of refused checkouts,"
+                + " canceled at Stripe")
         .tag("reason", reason.wire())
         .register(registry);
   }
@@ -170,9 +180,9 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
             row.listingId(),
             row.reason());
       } else {
-        (PaymentIntentsToCancel.Reason.LISTING_EXPIRED.wire().equals(row.reason())
-                ? expired
-                : rejected)
+        canceled
+            .getOrDefault(
+                row.reason(), canceled.get(PaymentIntentsToCancel.Reason.LISTING_REJECTED.wire()))
             .increment();
         log.warn(
             "PaymentIntent {} of listing {} ({}) canceled at Stripe: it must not take a"

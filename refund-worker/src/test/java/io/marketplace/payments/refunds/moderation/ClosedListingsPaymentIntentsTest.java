@@ -97,6 +97,36 @@ class ClosedListingsPaymentIntentsTest {
   }
 
   @Test
+  void shouldCancelThePaymentIntentOfACheckoutRefusedThatCheckoutApiCouldNotCancel() {
+    // Given a featured week checked out and unpaid whose next checkout the rules refused, and whose
+    // PaymentIntent checkout-api left to cancel (Stripe held its cancellation off)
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    h.db()
+        .execute(
+            """
+            INSERT INTO payment_intents_to_cancel
+                (stripe_payment_intent_id, listing_id, reason, next_attempt_at, created_at)
+            VALUES (?, ?, 'checkout_refused', ?, ?)
+            """,
+            open,
+            listing,
+            h.now(),
+            h.now());
+    double refusedBefore = canceled("checkout_refused");
+    double rejectedBefore = canceled("listing_rejected");
+
+    // When the janitor has its round
+    h.retryNow();
+
+    // Then it is canceled at Stripe, counted as a refused checkout's, not a rejected listing's
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
+    assertThat(canceled("checkout_refused")).isEqualTo(refusedBefore + 1);
+    assertThat(canceled("listing_rejected")).isEqualTo(rejectedBefore);
+    assertThat(toCancel(open)).isEmpty();
+  }
+
+  @Test
   void shouldAskAgainWhenStripeCouldNotBeReached() {
     // Given a rejected listing's open PaymentIntent, and a Stripe that cannot be reached
     UUID listing = pendingListing();
