@@ -491,6 +491,23 @@ public final class StripeEmulator implements AutoCloseable {
     controls.deletePaymentIntent(paymentIntentId);
   }
 
+  /**
+   * Starts paying a PaymentIntent not yet paid with Stripe's succeeding test card, its outcome not
+   * known yet ({@code processing}): Stripe refuses to confirm or cancel it until {@link
+   * #failProcessing} ends it. Returns its JSON.
+   */
+  public Map<String, Object> holdProcessing(String paymentIntentId) {
+    return controls.holdProcessing(paymentIntentId, "pm_card_visa").toJson();
+  }
+
+  /**
+   * Fails the payment of a PaymentIntent {@code processing}, as its network answers: back in {@code
+   * requires_payment_method}, payable and cancelable again. Returns its JSON.
+   */
+  public Map<String, Object> failProcessing(String paymentIntentId) {
+    return controls.failProcessing(paymentIntentId).toJson();
+  }
+
   /** Opens a chargeback ({@code needs_response}, reason fraudulent) now; returns its id. */
   public String openDispute(String paymentIntentId) {
     return controls.openDispute(paymentIntentId, false, "fraudulent").id();

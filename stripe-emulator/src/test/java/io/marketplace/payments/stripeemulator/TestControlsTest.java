@@ -570,6 +570,57 @@ class TestControlsTest {
     assertThat(control("GET", "/_emulator/api_failures", null).path("armed").asInt()).isZero();
   }
 
+  @Test
+  void shouldRefuseToCancelAPaymentIntentProcessingAndReplayTheRefusalUnderItsKeyAfterItFailed()
+      throws Exception {
+    // Given an unpaid PaymentIntent whose payment is processing
+    PaymentIntent open =
+        stripe
+            .v1()
+            .paymentIntents()
+            .create(PaymentIntentCreateParams.builder().setAmount(500L).setCurrency("usd").build());
+    JsonNode processing =
+        control("POST", "/_emulator/payment_intents/" + open.getId() + "/processing", null);
+    assertThat(processing.path("status").asText()).isEqualTo("processing");
+    RequestOptions key =
+        RequestOptions.builder().setIdempotencyKey("cancel-" + open.getId()).build();
+
+    // When it is canceled, then its payment fails, and it is canceled again with the same key
+    StripeException refused =
+        catchThrowableOfType(
+            StripeException.class, () -> stripe.v1().paymentIntents().cancel(open.getId(), key));
+    JsonNode failed =
+        control("POST", "/_emulator/payment_intents/" + open.getId() + "/processing_failed", null);
+    StripeException replayed =
+        catchThrowableOfType(
+            StripeException.class, () -> stripe.v1().paymentIntents().cancel(open.getId(), key));
+
+    // Then the first is refused by its state, the payment's failure makes it payable again (and
+    // is announced), and the same key gets the kept refusal, as Stripe answers for 24 hours
+    assertThat(refused.getStatusCode()).isEqualTo(400);
+    assertThat(refused.getCode()).isEqualTo("payment_intent_unexpected_state");
+    assertThat(failed.path("status").asText()).isEqualTo("requires_payment_method");
+    assertThat(failed.path("last_payment_error").path("code").asText()).isEqualTo("card_declined");
+    assertThat(receiver.awaitCount(event("payment_intent.payment_failed", open.getId()), 1, WAIT))
+        .hasSize(1);
+    assertThat(replayed.getCode()).isEqualTo("payment_intent_unexpected_state");
+    assertThat(
+            replayed.getStripeError().getLastResponse().headers().firstValue("Idempotent-Replayed"))
+        .contains("true");
+    // and a cancel under another key reaches it
+    assertThat(
+            stripe
+                .v1()
+                .paymentIntents()
+                .cancel(
+                    open.getId(),
+                    RequestOptions.builder()
+                        .setIdempotencyKey("cancel-" + open.getId() + "-again")
+                        .build())
+                .getStatus())
+        .isEqualTo("canceled");
+  }
+
   private static String encode(String value) {
     return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }

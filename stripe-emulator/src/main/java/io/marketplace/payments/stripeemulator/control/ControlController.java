@@ -135,6 +135,20 @@ public final class ControlController {
     return ApiResponse.ok(Map.of("id", id, "object", "payment_intent", "deleted", true));
   }
 
+  /** {@code payment_method}: a test token, {@code pm_card_visa} by default. */
+  public ApiResponse holdProcessing(ApiRequest request) {
+    return ApiResponse.ok(
+        controls
+            .holdProcessing(
+                request.pathParam("id"),
+                request.params().nonEmptyString("payment_method").orElse("pm_card_visa"))
+            .toJson());
+  }
+
+  public ApiResponse failProcessing(ApiRequest request) {
+    return ApiResponse.ok(controls.failProcessing(request.pathParam("id")).toJson());
+  }
+
   public ApiResponse failRefund(ApiRequest request) {
     return ApiResponse.ok(controls.failRefund(request.pathParam("id")).toJson());
   }

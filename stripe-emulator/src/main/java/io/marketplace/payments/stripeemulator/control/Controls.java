@@ -6,6 +6,7 @@ import io.marketplace.payments.stripeemulator.dispute.DisputeService;
 import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import io.marketplace.payments.stripeemulator.http.RequestOrigin;
 import io.marketplace.payments.stripeemulator.http.StripeError;
+import io.marketplace.payments.stripeemulator.payment.PaymentIntent;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentFaults;
 import io.marketplace.payments.stripeemulator.payment.PaymentIntentService;
 import io.marketplace.payments.stripeemulator.refund.Refund;
@@ -82,6 +83,19 @@ public final class Controls {
     if (!paymentIntents.delete(paymentIntentId)) {
       throw StripeError.noSuch("payment_intent", paymentIntentId, "intent");
     }
+  }
+
+  /**
+   * A PaymentIntent not yet paid starts being paid with {@code paymentMethod} and waits for the
+   * outcome ({@code processing}): neither confirmable nor cancelable until it ends.
+   */
+  public PaymentIntent holdProcessing(String paymentIntentId, String paymentMethod) {
+    return paymentIntents.holdProcessing(paymentIntentId, paymentMethod, RequestOrigin.dashboard());
+  }
+
+  /** The processing payment fails: the PaymentIntent is back in requires_payment_method. */
+  public PaymentIntent failProcessing(String paymentIntentId) {
+    return paymentIntents.failProcessing(paymentIntentId, RequestOrigin.AUTOMATIC);
   }
 
   /** The next {@code count} calls of {@code operation} answer {@code kind}'s error. */

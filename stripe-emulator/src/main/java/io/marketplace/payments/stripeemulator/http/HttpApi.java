@@ -120,6 +120,8 @@ public final class HttpApi {
     r.post("/_emulator/payment_intents/{id}/refund", control(controls::refundOutsideSystem));
     r.post("/_emulator/refunds/{id}/fail", control(controls::failRefund));
     r.post("/_emulator/payment_intents/{id}/delete", control(controls::deletePaymentIntent));
+    r.post("/_emulator/payment_intents/{id}/processing", control(controls::holdProcessing));
+    r.post("/_emulator/payment_intents/{id}/processing_failed", control(controls::failProcessing));
     r.post("/_emulator/payment_intents/{id}/dispute", control(controls::openDispute));
     r.post("/_emulator/disputes/{id}/close", control(controls::closeDispute));
     r.get("/_emulator/webhook_attempts", control(controls::webhookAttempts));

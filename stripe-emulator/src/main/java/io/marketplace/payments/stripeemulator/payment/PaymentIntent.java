@@ -102,6 +102,29 @@ public record PaymentIntent(
         receiptEmail);
   }
 
+  /** Being paid with {@code paymentMethodId}, its outcome not known yet. */
+  PaymentIntent processing(String paymentMethodId) {
+    return new PaymentIntent(
+        id,
+        sequence,
+        created,
+        amount,
+        currency,
+        PaymentIntentStatus.PROCESSING,
+        metadata,
+        description,
+        paymentMethodId,
+        clientSecret,
+        latestCharge,
+        null,
+        automaticPaymentMethods,
+        paymentMethodTypes,
+        canceledAt,
+        cancellationReason,
+        amountReceived,
+        receiptEmail);
+  }
+
   /** A declined attempt: back to requires_payment_method, the PaymentMethod detached. */
   PaymentIntent declined(String chargeId, Map<String, Object> error) {
     return new PaymentIntent(

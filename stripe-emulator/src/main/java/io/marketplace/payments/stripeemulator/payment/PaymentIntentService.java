@@ -192,12 +192,92 @@ public final class PaymentIntentService {
                     + pi.status().wire()
                     + ". Only a PaymentIntent with one of the following statuses may be canceled:"
                     + " requires_payment_method, requires_capture, requires_confirmation,"
-                    + " requires_action, processing.");
+                    + " requires_action.");
           }
           PaymentIntent canceled = pi.canceled(store.now(), reason);
           store.put(canceled);
           events.publish("payment_intent.canceled", canceled.toJson(), null, origin);
           return canceled;
+        });
+  }
+
+  /**
+   * Test control: a PaymentIntent not yet paid starts being paid with {@code paymentMethod} (a test
+   * token such as {@code pm_card_visa}) and waits for the outcome ({@code processing}, {@code
+   * payment_intent.processing}), as a payment whose network answers late does: neither confirmable
+   * nor cancelable until {@link #failProcessing} ends it.
+   */
+  public PaymentIntent holdProcessing(String id, String paymentMethod, RequestOrigin origin) {
+    retrieve(id);
+    PaymentMethod pm = resolve(paymentMethod);
+    return store.locked(
+        id,
+        () -> {
+          PaymentIntent pi = retrieve(id);
+          if (!pi.status().confirmable()) {
+            throw unexpectedState(
+                pi,
+                "You cannot process this PaymentIntent because it has a status of "
+                    + pi.status().wire()
+                    + ".");
+          }
+          PaymentIntent processing = pi.processing(pm.id());
+          store.put(processing);
+          events.publish("payment_intent.processing", processing.toJson(), null, origin);
+          return processing;
+        });
+  }
+
+  /**
+   * Test control: the payment of a PaymentIntent {@code processing} fails, as its network answers:
+   * a failed charge, and the PaymentIntent back in {@code requires_payment_method}, payable again
+   * (and cancelable), with {@code charge.failed} and {@code payment_intent.payment_failed}.
+   */
+  public PaymentIntent failProcessing(String id, RequestOrigin origin) {
+    retrieve(id);
+    return store.locked(
+        id,
+        () -> {
+          PaymentIntent pi = retrieve(id);
+          if (pi.status() != PaymentIntentStatus.PROCESSING) {
+            throw unexpectedState(
+                pi,
+                "This PaymentIntent is not processing: it has a status of "
+                    + pi.status().wire()
+                    + ".");
+          }
+          PaymentMethod pm = store.paymentMethod(pi.paymentMethod()).orElseThrow();
+          Charge charge =
+              new Charge(
+                  Ids.newId("ch"),
+                  store.nextSequence(),
+                  store.now(),
+                  pi.id(),
+                  pi.amount(),
+                  pi.currency(),
+                  false,
+                  pm.id(),
+                  pm.card(),
+                  pi.metadata(),
+                  pi.description(),
+                  0,
+                  false,
+                  Ids.newId("txn"),
+                  pi.receiptEmail());
+          store.put(charge);
+          Map<String, Object> error = new LinkedHashMap<>();
+          error.put("charge", charge.id());
+          error.put("code", "card_declined");
+          error.put("decline_code", "generic_decline");
+          error.put("doc_url", "https://stripe.com/docs/error-codes/card-declined");
+          error.put("message", "Your card was declined.");
+          error.put("payment_method", pm.toJson());
+          error.put("type", "card_error");
+          PaymentIntent failed = pi.declined(charge.id(), error);
+          store.put(failed);
+          events.publish("charge.failed", charge.toJson(), null, origin);
+          events.publish("payment_intent.payment_failed", failed.toJson(), null, origin);
+          return failed;
         });
   }
 

@@ -10,8 +10,13 @@ import java.util.Locale;
  * requires_payment_method --(create/confirm with a PaymentMethod)--> requires_confirmation
  * requires_payment_method | requires_confirmation --(confirm, card approved)--> succeeded
  * requires_payment_method | requires_confirmation --(confirm, card declined)--> requires_payment_method
- * any but succeeded and canceled --(cancel)--> canceled
+ * requires_payment_method | requires_confirmation --(test control: held)--> processing
+ * processing --(test control: the payment fails)--> requires_payment_method
+ * any but processing, succeeded and canceled --(cancel)--> canceled
  * </pre>
+ *
+ * A card payment that is processing (its outcome not known yet) cannot be canceled: Stripe answers
+ * 400 {@code payment_intent_unexpected_state}.
  */
 public enum PaymentIntentStatus {
   REQUIRES_PAYMENT_METHOD,
@@ -33,6 +38,6 @@ public enum PaymentIntentStatus {
   }
 
   public boolean cancelable() {
-    return this != SUCCEEDED && this != CANCELED;
+    return this != PROCESSING && this != SUCCEEDED && this != CANCELED;
   }
 }
