@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * payment processor applies, and checkout-api starts a new purchase once the user may pay again.
  * Until it is applied, a pass may ask again: under the one key of every cancellation ({@link
  * PaymentIntentCancellation}), Stripe answers as before. Replicas running the pass at once do the
- * same.
+ * same. One Stripe refused while its payment was processing is asked again while our records hold
+ * it unpaid; should that payment fail, the next ask cancels it (the refusal Stripe keeps for the
+ * key is not taken as its answer).
  *
  * <p>A pass takes at most {@value #BATCH} PaymentIntents, by id, after where the last one stopped,
  * and starts again from the lowest id once it has been through them all: PaymentIntents that stay

@@ -93,6 +93,35 @@ class BlockedUsersPaymentIntentsTest {
   }
 
   @Test
+  void shouldCancelAPaymentIntentStripeRefusedWhileProcessingOnceItsPaymentFailed() {
+    // Given a flagged user's PaymentIntent whose payment is processing at Stripe, which the
+    // janitor's passes asked Stripe to cancel and Stripe refused (a payment under way)
+    UUID user = newUser();
+    String open = openPaymentIntent(user);
+    h.emulator().holdProcessing(open);
+    flag(user, h.now().plus(Duration.ofHours(1)), false);
+    double before = canceled("flagged");
+    for (int round = 0; round < 3; round++) {
+      h.retryNow();
+    }
+    assertThat(h.stripeStatus(open)).isEqualTo("processing");
+
+    // When that payment fails, the PaymentIntent back in requires_payment_method (confirmable
+    // again with another card), and the janitor has its next rounds
+    h.emulator().failProcessing(open);
+    h.db()
+        .execute("UPDATE payments SET status = 'failed' WHERE stripe_payment_intent_id = ?", open);
+    for (int round = 0; round < 3 && !isCanceled(open); round++) {
+      h.retryNow();
+    }
+
+    // Then Stripe cancels it: the passes' asks reach it, not the refusal Stripe keeps for 24 hours
+    // under the key of the first
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
+    assertThat(canceled("flagged")).isEqualTo(before + 1);
+  }
+
+  @Test
   void shouldCancelTheOpenPaymentIntentsOfABannedUserAndLeaveAPaidOneAlone() {
     // Given a banned user with an open PaymentIntent and a paid one
     var paid = h.paidListing(Duration.ofDays(2));
