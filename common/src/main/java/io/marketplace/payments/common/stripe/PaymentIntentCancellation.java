@@ -4,6 +4,7 @@ import com.stripe.StripeClient;
 import com.stripe.exception.ApiConnectionException;
 import com.stripe.exception.StripeException;
 import com.stripe.model.PaymentIntent;
+import com.stripe.model.StripeError;
 import com.stripe.net.RequestOptions;
 import com.stripe.net.StripeResponse;
 import com.stripe.param.PaymentIntentCancelParams;
@@ -42,6 +43,18 @@ public final class PaymentIntentCancellation {
     StripeResponse response = canceled == null ? null : canceled.getLastResponse();
     return response != null
         && response.headers().firstValue("Idempotent-Replayed").map("true"::equals).orElse(false);
+  }
+
+  /**
+   * Whether Stripe refused the cancellation because the PaymentIntent's payment is processing: not
+   * settled, since a payment that fails leaves it payable again, and then cancelable.
+   */
+  public static boolean refusedWhileProcessing(StripeException e) {
+    StripeError error = e.getStripeError();
+    return NOT_CANCELABLE.equals(e.getCode())
+        && error != null
+        && error.getPaymentIntent() != null
+        && "processing".equals(error.getPaymentIntent().getStatus());
   }
 
   /**

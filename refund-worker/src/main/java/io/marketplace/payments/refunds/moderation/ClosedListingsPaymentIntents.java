@@ -35,9 +35,11 @@ import org.slf4j.LoggerFactory;
  * {@code listing_rejected}, {@code listing_expired} or {@code checkout_refused}.
  *
  * <p>A row is deleted once Stripe has canceled its PaymentIntent, answered from an earlier
- * cancellation under the same key, or said it cannot be canceled (paid or processing: its event is
- * on its way, and a payment that succeeds on a listing no longer live is refunded). A refusal of
- * its own ({@code resource_missing}, ...) is counted in {@code
+ * cancellation under the same key, or said it cannot be canceled (paid: its event is on its way,
+ * and a payment that succeeds on a listing no longer live is refunded). One whose payment is
+ * processing is not settled (a payment that fails leaves it payable again): its row is asked again
+ * after the same backoff, without counting a failure, until Stripe cancels it or says it is paid. A
+ * refusal of its own ({@code resource_missing}, ...) is counted in {@code
  * payments_refunds_janitor_failures_total{pass="ClosedListingsPaymentIntents"}} and the row is
  * asked again later, backing off up to {@value #MAX_BACKOFF_MINUTES} minutes, so that one Stripe
  * keeps refusing keeps the alert on. A Stripe that cannot be reached, fails in itself or holds us
@@ -192,6 +194,17 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
             row.reason());
       }
     } catch (StripeException e) {
+      if (PaymentIntentCancellation.refusedWhileProcessing(e)) {
+        Duration backoff = postpone(row);
+        log.info(
+            "PaymentIntent {} of listing {} ({}) is processing a payment; asked again in {}, to"
+                + " be canceled should that payment fail",
+            row.paymentIntentId(),
+            row.listingId(),
+            row.reason(),
+            backoff);
+        return false;
+      }
       if (PaymentIntentCancellation.NOT_CANCELABLE.equals(e.getCode())) {
         log.info(
             "PaymentIntent {} of listing {} ({}) is not cancelable: {}",
@@ -224,6 +237,19 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
 
   private void refused(Row row, String why, Exception e) {
     rows.countFailed();
+    Duration backoff = postpone(row);
+    log.warn(
+        "could not cancel PaymentIntent {} of listing {} ({}; {}): {}; asked again in {}",
+        row.paymentIntentId(),
+        row.listingId(),
+        row.reason(),
+        why,
+        StripeKeys.redact(String.valueOf(e.getMessage())),
+        backoff);
+  }
+
+  /** Counts an ask that did not settle the row, and makes it due again after the backoff. */
+  private Duration postpone(Row row) {
     Duration backoff = backoff(row.attempts() + 1);
     jdbi.useHandle(
         h ->
@@ -236,14 +262,7 @@ public final class ClosedListingsPaymentIntents implements RefundJanitor.Pass {
                 .bind("next", clock.instant().plus(backoff))
                 .bind("id", row.paymentIntentId())
                 .execute());
-    log.warn(
-        "could not cancel PaymentIntent {} of listing {} ({}; {}): {}; asked again in {}",
-        row.paymentIntentId(),
-        row.listingId(),
-        row.reason(),
-        why,
-        StripeKeys.redact(String.valueOf(e.getMessage())),
-        backoff);
+    return backoff;
   }
 
   /** {@code firstBackoff} after the first refusal, twice as long after each next, at most 5 min. */

@@ -183,6 +183,35 @@ class ClosedListingsPaymentIntentsTest {
   }
 
   @Test
+  void shouldAskAgainForAPaymentIntentProcessingAndCancelItOnceItsPaymentFailed() {
+    // Given a listing another service rejected, whose open PaymentIntent's payment is processing
+    UUID listing = pendingListing();
+    String open = openPaymentIntent(listing);
+    h.emulator().holdProcessing(open);
+    double failuresBefore = janitorFailures();
+    h.reject(listing, h.now());
+    h.awaitModerationApplied(listing, 1);
+
+    // When the janitor has its round, and Stripe refuses to cancel a payment under way
+    h.retryNow();
+
+    // Then its row stays, to be asked again, and nothing is counted as failing
+    assertThat(h.stripeStatus(open)).isEqualTo("processing");
+    assertThat(toCancel(open)).isPresent();
+    assertThat(janitorFailures()).isEqualTo(failuresBefore);
+
+    // When that payment fails, which leaves the PaymentIntent payable again, and the janitor has
+    // its round once the row is due
+    h.emulator().failProcessing(open);
+    h.advanceClock(Duration.ofMinutes(11));
+    h.retryNow();
+
+    // Then it is canceled, and nothing is left to ask for
+    assertThat(h.stripeStatus(open)).isEqualTo("canceled");
+    assertThat(toCancel(open)).isEmpty();
+  }
+
+  @Test
   void shouldLeaveAPaymentIntentPaidBeforeTheRejectionToItsRefund() {
     // Given a listing whose PaymentIntent was paid at Stripe before its success reached us
     UUID listing = pendingListing();
