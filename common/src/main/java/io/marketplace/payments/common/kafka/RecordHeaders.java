@@ -21,6 +21,13 @@ public final class RecordHeaders {
   public static final String SOURCE_PARTITION = "source-partition";
   public static final String SOURCE_OFFSET = "source-offset";
 
+  /**
+   * On a dead letter sent back to its source topic ({@code ./payments dlq redrive}): the consumer
+   * group that gave up on it, the only one to apply it. Another group reading the topic passes it
+   * over: it applied the event, or has a dead letter of its own waiting for its own redrive.
+   */
+  public static final String REDRIVEN_FOR = "redriven-for";
+
   private RecordHeaders() {}
 
   public static Optional<String> get(Headers headers, String name) {

@@ -571,11 +571,23 @@ public final class StreamWorker implements AutoCloseable {
     lost.get(partition.topic()).increment(count);
   }
 
+  /**
+   * False for a dead letter redriven for another consumer group that reads the same topic (the
+   * payment processor and the refund worker both read the Stripe events): that group's failure is
+   * not this one's, which applied the event, or has a dead letter of its own that waits for its own
+   * redrive. Passed over, as a record of a type it does not handle.
+   */
+  private boolean redrivenForThisConsumer(ConsumerRecord<String, byte[]> record) {
+    return RecordHeaders.get(record.headers(), RecordHeaders.REDRIVEN_FOR)
+        .map(options.consumer()::equals)
+        .orElse(true);
+  }
+
   /** Applies every record of a poll; false when the worker is stopping and must not commit. */
   private boolean applyAll(Consumer<String, byte[]> c, ConsumerRecords<String, byte[]> records) {
     List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>(records.count());
     for (ConsumerRecord<String, byte[]> record : records) {
-      if (handler.handles(record)) {
+      if (handler.handles(record) && redrivenForThisConsumer(record)) {
         batch.add(record);
       }
     }

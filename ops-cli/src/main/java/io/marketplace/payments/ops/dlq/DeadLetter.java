@@ -53,6 +53,7 @@ public record DeadLetter(
           RecordHeaders.SOURCE_TOPIC,
           RecordHeaders.SOURCE_PARTITION,
           RecordHeaders.SOURCE_OFFSET,
+          RecordHeaders.REDRIVEN_FOR,
           REDRIVEN_FROM);
 
   /** Where this dead letter sits: {@code <dlq topic>/<partition>/<offset>}. */

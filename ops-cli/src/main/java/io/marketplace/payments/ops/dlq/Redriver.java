@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops.dlq;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.common.kafka.RecordHeaders;
 import io.marketplace.payments.common.kafka.Topic;
 import io.marketplace.payments.ops.CommandKafka;
 import io.marketplace.payments.ops.OperatorError;
@@ -23,10 +24,12 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
  * Sends dead letters back to their source topic for another try: the original key, value and
- * headers, without the worker's error headers, plus {@code redriven-from}. A redrive applies the
- * event once: the workers record an event as applied only in the transaction that applies it, and a
- * dead-lettered event's transaction rolled back, so the redriven record is applied exactly when it
- * is read again; any other copy of it is skipped.
+ * headers, without the worker's error headers, plus {@code redriven-from} and {@code redriven-for}
+ * (the consumer group that gave up on it: a group that shares the topic passes it over, and its own
+ * dead letter of the event waits for its own redrive). A redrive applies the event once: the
+ * workers record an event as applied only in the transaction that applies it, and a dead-lettered
+ * event's transaction rolled back, so the redriven record is applied exactly when it is read again;
+ * any other copy of it is skipped.
  */
 public final class Redriver {
 
@@ -196,6 +199,12 @@ public final class Redriver {
     record
         .headers()
         .add(DeadLetter.REDRIVEN_FROM, letter.coordinates().getBytes(StandardCharsets.UTF_8));
+    // only the consumer that gave up on it applies it: another reading the same topic (the
+    // processor and the refund worker share the Stripe events) passes it over, and its own dead
+    // letter of the event waits for its own redrive
+    if (letter.consumer() != null) {
+      RecordHeaders.put(record.headers(), RecordHeaders.REDRIVEN_FOR, letter.consumer());
+    }
     return record;
   }
 

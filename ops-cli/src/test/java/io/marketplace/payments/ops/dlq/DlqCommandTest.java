@@ -356,6 +356,83 @@ class DlqCommandTest {
     }
   }
 
+  /**
+   * Both workers read the Stripe events: a record redriven for one consumer is read by the other
+   * too. Had the other dead-lettered the same event, it would apply it (or dead-letter it again) on
+   * a redrive the operator meant for the first one only.
+   */
+  @Test
+  @Order(13)
+  void shouldLeaveTheOtherConsumersDeadLetterOfTheSameEventWaitingWhenConsumerGiven() {
+    // Given a second worker reading the same Stripe events, which failed the same event as the
+    // processor did
+    String refunds = TestInfra.uniqueName("dlq_refunds_");
+    AtomicBoolean refundsFixed = new AtomicBoolean();
+    StripeEventRouter refundsHandler =
+        StripeEventRouter.of(
+            Map.of(
+                "payment_intent.succeeded",
+                (tx, event) -> {
+                  if (!refundsFixed.get()
+                      && event.metadata("payment_type").orElse("").equals("promotion_featured")) {
+                    throw new IllegalStateException("refund worker bug");
+                  }
+                  tx.createUpdate(
+                          """
+                          INSERT INTO webhook_events (event_id, event_type, payload, status)
+                          VALUES (:id, :type, CAST('{}' AS jsonb), 'processed')
+                          """)
+                      .bind("id", refunds + ":" + event.id())
+                      .bind("type", event.type())
+                      .execute();
+                }));
+    try (StreamWorker refundWorker = startWorker(refunds, refundsHandler)) {
+      bugFixed.set(false);
+      deliver("evt_both_failed", "pi_both_failed", "promotion_featured");
+      kafka.awaitRecord(
+          topics.stripeEvents().dlq(),
+          r -> "pi_both_failed".equals(r.key()) && refunds.equals(consumerOf(r)),
+          WAIT);
+      kafka.awaitRecord(
+          topics.stripeEvents().dlq(),
+          r -> "pi_both_failed".equals(r.key()) && consumer.equals(consumerOf(r)),
+          WAIT);
+
+      // When both are fixed, and the operator redrives the processor's dead letters only
+      bugFixed.set(true);
+      refundsFixed.set(true);
+      Cli.Result redrive =
+          cli.run("dlq", "redrive", "--event-id", "evt_both_failed", "--consumer", consumer);
+      assertThat(redrive.exitCode()).as(redrive.toString()).isZero();
+      Await.until(WAIT, "the processor applied it", () -> applied("evt_both_failed") == 1);
+      // (a record behind it on the same partition, applied by the refund worker: it has read the
+      // redriven one by then)
+      deliver("evt_behind_redrive", "pi_both_failed", "posting_fee");
+      Await.until(
+          WAIT,
+          "the refund worker read past the redriven record",
+          () -> applied(refunds + ":evt_behind_redrive") == 1);
+
+      // Then the refund worker did not apply it: its dead letter still waits, alone
+      assertThat(applied(refunds + ":evt_both_failed")).isZero();
+      Cli.Result waiting = cli.run("dlq", "list", "--waiting", "--consumer", refunds);
+      assertThat(waiting.exitCode()).as(waiting.toString()).isZero();
+      assertThat(waiting.out().lines().filter(line -> line.contains("evt_both_failed"))).hasSize(1);
+
+      // And its own redrive applies it, once
+      Cli.Result own =
+          cli.run("dlq", "redrive", "--event-id", "evt_both_failed", "--consumer", refunds);
+      assertThat(own.exitCode()).as(own.toString()).isZero();
+      Await.until(
+          WAIT, "the refund worker applied it", () -> applied(refunds + ":evt_both_failed") == 1);
+      assertThat(applied("evt_both_failed")).isOne();
+    }
+  }
+
+  private static String consumerOf(ConsumerRecord<String, byte[]> record) {
+    return RecordHeaders.get(record.headers(), RecordHeaders.CONSUMER).orElse(null);
+  }
+
   @Test
   @Order(8)
   void shouldRedriveTheOthersAndNameTheOneRefusedWhenADeadLetterNamesAnotherSource() {
