@@ -27,6 +27,8 @@ import picocli.CommandLine.Spec;
  * replay, {@code --wait} follows the re-reading until the lag is 0. A partition whose committed
  * offset is below its log start lost records to retention before the group read them: it is named
  * with their number, and the command exits 1, as it does for any problem an operator must act on.
+ * Records below the log start the group had applied before a replay rewound it ({@code
+ * worker_positions} in the database) are not lost: they are named apart, and do not fail it.
  */
 @Command(
     name = "lag",
@@ -98,7 +100,8 @@ public final class LagCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     // read before Kafka is asked anything: a value that is no duration is told as wrong usage
     Duration waitAtMost = Times.parseDuration(timeout);
-    try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout())) {
+    try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout());
+        AppliedPositions applied = new AppliedPositions(context, spec.commandLine().getErr())) {
       List<String> names = consumer == null ? List.copyOf(groups.knownGroups()) : List.of(consumer);
       if (consumer != null && groups.topicsRead(consumer).isEmpty()) {
         // lag 0 for a group that read nothing would tell the operator a replay was re-read
@@ -107,7 +110,7 @@ public final class LagCommand implements Callable<Integer> {
       }
       if (!await) {
         Table table = new Table("CONSUMER", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
-        List<Lag> lags = lags(groups, names);
+        List<Lag> lags = lags(groups, names, applied);
         for (Lag lag : lags) {
           table.row(
               lag.group(),
@@ -120,6 +123,7 @@ public final class LagCommand implements Callable<Integer> {
         table.print(out);
         pastTheLogEnd(lags).forEach(out::println);
         belowTheLogStart(lags).forEach(out::println);
+        appliedBeforeAReplay(lags).forEach(out::println);
         if (lags.stream().anyMatch(Lag::markersOnly)) {
           out.println(
               "LAG counts records to apply: where it is 0 below END, what is left are the markers"
@@ -131,10 +135,11 @@ public final class LagCommand implements Callable<Integer> {
       boolean first = true;
       int status = 0;
       while (true) {
-        List<Lag> lags = lags(groups, names);
+        List<Lag> lags = lags(groups, names, applied);
         if (first) {
           // once: why a total counts records behind an offset the group committed past them
           pastTheLogEnd(lags).forEach(out::println);
+          appliedBeforeAReplay(lags).forEach(out::println);
           first = false;
         }
         // each partition that lost records, once it is seen: the worker resuming it moves its
@@ -165,7 +170,16 @@ public final class LagCommand implements Callable<Integer> {
     return lags.stream()
         .map(Lag::belowTheLogStart)
         .filter(Objects::nonNull)
-        .map(BelowTheLogStart::explained)
+        .flatMap(b -> b.explained().stream())
+        .toList();
+  }
+
+  /** The records below the log start that the group had applied before a replay rewound it. */
+  private static List<String> appliedBeforeAReplay(List<Lag> lags) {
+    return lags.stream()
+        .map(Lag::belowTheLogStart)
+        .filter(Objects::nonNull)
+        .flatMap(b -> b.appliedBefore().stream())
         .toList();
   }
 
@@ -175,7 +189,11 @@ public final class LagCommand implements Callable<Integer> {
    */
   private int recordsLost(List<Lag> lags) {
     List<BelowTheLogStart> below =
-        lags.stream().map(Lag::belowTheLogStart).filter(Objects::nonNull).toList();
+        lags.stream()
+            .map(Lag::belowTheLogStart)
+            .filter(Objects::nonNull)
+            .filter(b -> b.deleted() > 0)
+            .toList();
     if (below.isEmpty()) {
       return 0;
     }
@@ -201,7 +219,12 @@ public final class LagCommand implements Callable<Integer> {
         .toList();
   }
 
-  private static List<Lag> lags(ConsumerGroups groups, List<String> names) {
+  /**
+   * The lag of each partition of {@code names}. Where a committed offset is below the log start,
+   * {@code applied} tells how far the group had got before a replay rewound it.
+   */
+  private static List<Lag> lags(
+      ConsumerGroups groups, List<String> names, AppliedPositions applied) {
     List<Lag> lags = new ArrayList<>();
     for (String group : names) {
       Map<TopicPartition, Long> committed = groups.committed(group);
@@ -230,6 +253,8 @@ public final class LagCommand implements Callable<Integer> {
                 .map(PastTheLogEnd::resumeAt)
                 .orElse(Math.max(committed.getOrDefault(partition, 0L), first)));
       }
+      Map<TopicPartition, Long> appliedUpTo = applied.of(group, belowTheLogStart.keySet());
+      belowTheLogStart.replaceAll((partition, b) -> b.applied(appliedUpTo.get(partition)));
       Set<TopicPartition> markersOnly = groups.withoutRecords(resumeAt, end);
       for (TopicPartition partition : partitions) {
         lags.add(

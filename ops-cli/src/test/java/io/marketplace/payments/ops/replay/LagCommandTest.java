@@ -7,6 +7,7 @@ import io.marketplace.payments.embedded.KafkaTopics;
 import io.marketplace.payments.ops.Cli;
 import io.marketplace.payments.testsupport.Await;
 import io.marketplace.payments.testsupport.KafkaTestClient;
+import io.marketplace.payments.testsupport.TestDatabase;
 import io.marketplace.payments.testsupport.TestInfra;
 import java.time.Duration;
 import java.util.List;
@@ -252,6 +253,60 @@ class LagCommandTest {
     assertThat(lag.exitCode()).as(lag.toString()).isEqualTo(1);
     assertThat(lag.err()).as(lag.toString()).contains("3 records", "reconcile");
     assertThat(await.out()).as(await.toString()).contains("3 records were deleted (retention)");
+  }
+
+  /**
+   * After a replay, the committed offset is behind how far the worker had applied, as it records in
+   * {@code worker_positions}: records retention deleted since were applied before the replay, not
+   * lost (the worker itself does not count them). Only those it never applied are lost.
+   */
+  @Test
+  void shouldNotCountRecordsAppliedBeforeAReplayAsDeletedUnread() {
+    // Given five records on partitions 0 and 1, a worker that had applied four of partition 0 and
+    // two of partition 1, a replay that rewound it to offset 1 on both, and retention that deleted
+    // both up to offset 4
+    TestDatabase db = TestInfra.freshDatabase();
+    String topic = topics.stripeEvents().name();
+    send(topic, 0, 5);
+    send(topic, 1, 5);
+    String group = TestInfra.uniqueName("replayed_");
+    TopicPartition zero = new TopicPartition(topic, 0);
+    TopicPartition one = new TopicPartition(topic, 1);
+    db.execute(
+        "INSERT INTO worker_positions (consumer, topic, partition, next_offset)"
+            + " VALUES (?, ?, 0, 4), (?, ?, 1, 2)",
+        group,
+        topic,
+        group,
+        topic);
+    commit(group, zero, 1);
+    commit(group, one, 1);
+    deleteRecords(zero, 4);
+    deleteRecords(one, 4);
+
+    // When the operator looks at its lag
+    Cli.Result lag = new Cli().kafka(topics).database(db).run("lag", "--consumer", group);
+
+    // Then partition 0 lost nothing: its three deleted records had been applied
+    assertThat(lag.out())
+        .as(lag.toString())
+        .doesNotContain(zero + ": committed offset")
+        .contains(
+            zero
+                + ": 3 records (offsets 1 to 3) were deleted (retention) after "
+                + group
+                + " had applied or passed over them");
+    // And partition 1 lost the two it had not applied, not the one it had
+    assertThat(lag.out())
+        .as(lag.toString())
+        .containsPattern(
+            group
+                + "\\s+"
+                + topic
+                + "\\s+1\\s+4 \\(committed 1, below the log start 4: 2 records deleted unread\\)"
+                + "\\s+5\\s+1\\b");
+    assertThat(lag.exitCode()).as(lag.toString()).isEqualTo(1);
+    assertThat(lag.err()).as(lag.toString()).contains("2 records were deleted");
   }
 
   /** Where nothing was deleted unread, nothing is said of it and the command succeeds. */
