@@ -4,6 +4,7 @@ import io.marketplace.payments.common.config.ConfigException;
 import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.kafka.Topic;
+import io.marketplace.payments.ops.ConsumerOption;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -75,6 +76,7 @@ public final class DlqCommand implements Runnable {
 
     @Override
     public Integer call() {
+      ConsumerOption.check(consumer);
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       KafkaConfig kafka = context.kafka();
@@ -204,6 +206,7 @@ public final class DlqCommand implements Runnable {
 
     @Override
     public Integer call() {
+      ConsumerOption.check(consumer);
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       KafkaConfig kafka = context.kafka();

@@ -1,5 +1,6 @@
 package io.marketplace.payments.ops.replay;
 
+import io.marketplace.payments.ops.ConsumerOption;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -99,6 +100,7 @@ public final class LagCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     // read before Kafka is asked anything: a value that is no duration is told as wrong usage
+    ConsumerOption.check(consumer);
     Duration waitAtMost = Times.parseDuration(timeout);
     try (ConsumerGroups groups = new ConsumerGroups(context.kafka(), context.kafkaTimeout());
         AppliedPositions applied = new AppliedPositions(context, spec.commandLine().getErr())) {

@@ -1,6 +1,7 @@
 package io.marketplace.payments.ops.replay;
 
 import io.marketplace.payments.common.kafka.KafkaConfig;
+import io.marketplace.payments.ops.ConsumerOption;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -73,6 +74,7 @@ public final class ReplayCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    ConsumerOption.check(consumer);
     ReplayTarget wanted = target();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();

@@ -25,18 +25,31 @@ public sealed interface ReplayTarget {
 
     public static PartitionOffset parse(String text) {
       String[] parts = text.strip().split(":");
+      PartitionOffset parsed = null;
       try {
         if (parts.length == 2) {
-          return new PartitionOffset(null, Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
-        }
-        if (parts.length == 3 && !parts[0].isBlank()) {
-          return new PartitionOffset(
-              parts[0], Integer.parseInt(parts[1]), Long.parseLong(parts[2]));
+          parsed = new PartitionOffset(null, Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
+        } else if (parts.length == 3 && !parts[0].isBlank()) {
+          parsed =
+              new PartitionOffset(parts[0], Integer.parseInt(parts[1]), Long.parseLong(parts[2]));
         }
       } catch (NumberFormatException e) {
         // falls through to the message below
       }
-      throw new UsageError("'" + text + "' is not PARTITION:OFFSET or TOPIC:PARTITION:OFFSET");
+      if (parsed == null) {
+        throw new UsageError("'" + text + "' is not PARTITION:OFFSET or TOPIC:PARTITION:OFFSET");
+      }
+      // told before Kafka is asked: not "the topic has no partition -1", which reads as the
+      // cluster's fault, nor an offset outside the records it holds
+      if (parsed.partition() < 0) {
+        throw new UsageError(
+            "'" + text + "': partition " + parsed.partition() + " is negative; they count from 0");
+      }
+      if (parsed.offset() < 0) {
+        throw new UsageError(
+            "'" + text + "': offset " + parsed.offset() + " is negative; they count from 0");
+      }
+      return parsed;
     }
   }
 }

@@ -6,6 +6,7 @@ import com.auth0.jwt.algorithms.Algorithm;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Times;
+import io.marketplace.payments.ops.UsageError;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -70,8 +71,10 @@ public final class TokenCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Duration lifetime = Times.parseDuration(ttl);
-    if (lifetime.isNegative() || lifetime.isZero()) {
-      throw new IllegalArgumentException("--ttl must be positive");
+    if (lifetime.isZero()) {
+      // a token that has expired when it is printed; a negative one is refused as it is parsed
+      throw new UsageError(
+          "--ttl '" + ttl + "' is no lifetime: give a positive duration, such as 15m, 1h or 12h");
     }
     // the API refuses a token that lives longer: print none rather than one that answers 401
     Duration maxLifetime = context.env().duration("AUTH_JWT_MAX_LIFETIME", MAX_LIFETIME);

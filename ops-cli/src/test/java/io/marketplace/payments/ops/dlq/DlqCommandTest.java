@@ -434,6 +434,26 @@ class DlqCommandTest {
   }
 
   @Test
+  @Order(14)
+  void shouldExitTwoAndSendNothingWhenTheConsumerIsEmpty() {
+    // Given a dead letter waiting
+    bugFixed.set(false);
+    deliver("evt_empty_consumer", "pi_empty_consumer", "promotion_featured");
+    kafka.awaitRecord(topics.stripeEvents().dlq(), r -> "pi_empty_consumer".equals(r.key()), WAIT);
+
+    // When the consumer name is empty (an unset shell variable: --consumer "$GROUP")
+    Cli.Result redrive = cli.run("dlq", "redrive", "--all", "--consumer", "");
+    Cli.Result list = cli.run("dlq", "list", "--consumer", "");
+
+    // Then both are told as wrong usage, and nothing is sent
+    for (Cli.Result result : new Cli.Result[] {redrive, list}) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+      assertThat(result.err()).contains("--consumer is empty");
+    }
+    assertThat(db.count("dlq_redrives WHERE event_id = ?", "evt_empty_consumer")).isZero();
+  }
+
+  @Test
   @Order(8)
   void shouldRedriveTheOthersAndNameTheOneRefusedWhenADeadLetterNamesAnotherSource() {
     // Given a record on the Stripe events' dead-letter topic that names the moderation topic as its

@@ -76,6 +76,16 @@ class LagCommandTest {
    * group, Kafka down) would hide it.
    */
   @Test
+  void shouldExitTwoWhenTheConsumerIsEmpty() {
+    // When the consumer name is empty (an unset shell variable: --consumer "$GROUP")
+    Cli.Result lag = cli.run("lag", "--consumer", "");
+
+    // Then it is told as wrong usage
+    assertThat(lag.exitCode()).as(lag.toString()).isEqualTo(2);
+    assertThat(lag.err()).contains("--consumer is empty");
+  }
+
+  @Test
   void shouldRefuseATimeoutThatIsNoDurationBeforeAskingKafka() {
     // When the operator types a timeout without its unit, against a Kafka that does not answer
     Cli.Result result =

@@ -476,6 +476,42 @@ class ReplayCommandTest {
   }
 
   @Test
+  void shouldExitTwoAndCommitNothingWhenAPartitionOrOffsetIsNegative() {
+    // Given a group that has applied 5 records of partition 0
+    produce(0, OLD, 5);
+    consumeAndCommit(group, 5);
+
+    // When the operator types a negative partition, or a negative offset
+    Cli.Result partition = cli.run("replay", "--consumer", group, "--to-offset", "-1:2");
+    Cli.Result offset = cli.run("replay", "--consumer", group, "--to-offset", topic + ":0:-2");
+
+    // Then both are told as wrong usage, saying what to type, and nothing is rewound
+    assertThat(partition.exitCode()).as(partition.toString()).isEqualTo(2);
+    assertThat(partition.err()).contains("'-1:2'").contains("partition -1 is negative");
+    assertThat(offset.exitCode()).as(offset.toString()).isEqualTo(2);
+    assertThat(offset.err()).contains("offset -2 is negative");
+    assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 5L);
+  }
+
+  @Test
+  void shouldExitTwoAndCommitNothingWhenTheConsumerIsEmpty() {
+    // Given
+    produce(0, OLD, 5);
+    consumeAndCommit(group, 5);
+
+    // When the consumer name is empty (an unset shell variable: --consumer "$GROUP")
+    Cli.Result empty = cli.run("replay", "--consumer", "", "--to-earliest");
+    Cli.Result blank = cli.run("replay", "--consumer", " ", "--to-earliest");
+
+    // Then it is told as wrong usage, and nothing is rewound
+    for (Cli.Result result : List.of(empty, blank)) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+      assertThat(result.err()).contains("--consumer is empty");
+    }
+    assertThat(committed()).containsEntry(new TopicPartition(topic, 0), 5L);
+  }
+
+  @Test
   void shouldExitTwoWhenNoTargetGiven() {
     // When
     Cli.Result result = cli.run("replay", "--consumer", group);

@@ -112,6 +112,21 @@ class TokenCommandTest {
   }
 
   @Test
+  void shouldExitTwoAndPrintNoTokenWhenTheTtlIsZeroOrNegative() {
+    // When
+    Cli.Result zero = cli.run("token", "--user", UUID.randomUUID().toString(), "--ttl", "0s");
+    Cli.Result negative = cli.run("token", "--user", UUID.randomUUID().toString(), "--ttl", "-1h");
+
+    // Then both are told as wrong usage, saying what to type
+    for (Cli.Result result : new Cli.Result[] {zero, negative}) {
+      assertThat(result.exitCode()).as(result.toString()).isEqualTo(2);
+      assertThat(result.out()).isEmpty();
+    }
+    assertThat(zero.err()).contains("--ttl").contains("'0s'").contains("15m");
+    assertThat(negative.err()).contains("'-1h'").contains("negative");
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenSecretMissing() {
     // When
     Cli.Result result = new Cli().run("token", "--user", UUID.randomUUID().toString());
