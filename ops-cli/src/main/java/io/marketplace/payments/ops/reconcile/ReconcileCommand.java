@@ -5,6 +5,7 @@ import io.marketplace.payments.common.db.Database;
 import io.marketplace.payments.common.kafka.KafkaConfig;
 import io.marketplace.payments.common.stripe.StripeConfig;
 import io.marketplace.payments.ops.CommandKafka;
+import io.marketplace.payments.ops.ConsumerOption;
 import io.marketplace.payments.ops.OperatorError;
 import io.marketplace.payments.ops.OpsContext;
 import io.marketplace.payments.ops.Table;
@@ -136,6 +137,8 @@ public final class ReconcileCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
+    ConsumerOption.check("--payment-consumer", paymentConsumer);
+    ConsumerOption.check("--refund-consumer", refundConsumer);
     Instant from = Times.parsePast(since, context.clock());
     Duration wait = await == null ? null : Times.parseDuration(await);
     Duration lookback = Times.parseDuration(unpaidLookback);

@@ -1297,6 +1297,26 @@ class ReconcileCommandTest {
   }
 
   @Test
+  void shouldExitTwoAndPublishNothingWhenAConsumerGroupIsEmpty() throws Exception {
+    // Given a posting fee paid at Stripe whose webhook never reached the processor
+    UUID listing = world.pendingListing();
+    String pi = world.paidAtStripe(stripe, listing, "posting_fee", 500);
+    world.paymentRow(pi, listing, "posting_fee", 500);
+
+    // When a consumer group is given empty (an unset shell variable: --payment-consumer "$GROUP")
+    Cli.Result payments = cli.run("reconcile", "--since", "1h", "--payment-consumer", "");
+    Cli.Result refunds = cli.run("reconcile", "--since", "1h", "--refund-consumer", " ");
+
+    // Then it is told as wrong usage, and nothing is published
+    assertThat(payments.exitCode()).as(payments.toString()).isEqualTo(2);
+    assertThat(payments.err()).contains("--payment-consumer is empty");
+    assertThat(refunds.exitCode()).as(refunds.toString()).isEqualTo(2);
+    assertThat(refunds.err()).contains("--refund-consumer is empty");
+    assertThat(reconciledRecords(pi)).isEmpty();
+    assertThat(world.listingStatus(listing)).isEqualTo("pending_payment");
+  }
+
+  @Test
   void shouldExitTwoNamingTheVariableWhenStripeKeyMissing() {
     // When
     Cli.Result result = world.cli().run("reconcile", "--since", "1h", "--dry-run");
