@@ -408,16 +408,19 @@ public final class DisputeHandler {
   /**
    * A lost chargeback's money is gone for good: a user's request pending review that it left
    * nothing of the payment for is closed as not owed for the chargeback ({@link
-   * RequestsTakenBack}). Not while the dispute is open: it may be won, and the money come back.
+   * RequestsTakenBack}), and a part of the payment's automatic refund awaiting review that no
+   * longer fits in what it left gives way to a later part owing the rest ({@link
+   * AwaitingRoom#supersedeWhatNoLongerFits}), as the decision would have owed had the loss come
+   * first. Not while the dispute is open: it may be won, and the money come back.
    */
-  private static void closeRequestsIfLost(
-      Handle tx, Dispute dispute, Payment payment, Instant now) {
+  private void closeRequestsIfLost(Handle tx, Dispute dispute, Payment payment, Instant now) {
     if (!dispute.isLost() || dispute.isInquiry() || dispute.amountCents() <= 0) {
       return;
     }
     UUID chargeback = chargebackRecordId(dispute.id());
     RequestsTakenBack.closeIfNothingLeft(
         tx, payment, chargeback, RequestsTakenBack.byLostChargeback(chargeback, dispute.id()), now);
+    awaitingRoom.supersedeWhatNoLongerFits(tx, payment.paymentIntentId());
   }
 
   /**

@@ -26,6 +26,15 @@ public record AutomaticPart(
   }
 
   /**
+   * Rejected by an admin: the decision's refund is not owed, so nothing that comes back is owed by
+   * it. A pending part the refund worker closed as {@link #superseded()} is rejected too, but for a
+   * later part that owes what is left.
+   */
+  public boolean rejectedByAnAdmin() {
+    return refundStatus() == RefundStatus.REJECTED && !superseded();
+  }
+
+  /**
    * Closed by the refund worker when it no longer fitted in what was left of the payment, money
    * having gone back outside the system: a later part owes what was left instead ({@link
    * RefundDecisions#supersedeWhatNoLongerFits}).

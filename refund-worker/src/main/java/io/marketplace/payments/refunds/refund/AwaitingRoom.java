@@ -55,6 +55,15 @@ public final class AwaitingRoom {
   }
 
   /**
+   * Money of the payment went back for good (a chargeback lost): the parts of its automatic refund
+   * that no longer fit give way to a later part that owes what is left ({@link
+   * RefundDecisions#supersedeWhatNoLongerFits}). The caller holds the payment's lock.
+   */
+  public void supersedeWhatNoLongerFits(Handle tx, String paymentIntentId) {
+    decisions.supersedeWhatNoLongerFits(tx, paymentIntentId);
+  }
+
+  /**
    * Offers the payment's room to what waits for it, then gives back the featured week a refund
    * Stripe failed had helped end, if what waited left room for it. Idempotent: what got a record no
    * longer waits, what still does not fit waits on, and a week is given back once.

@@ -112,7 +112,7 @@ public final class RefundDecisions {
     Decision outcome;
     if (parts.isEmpty()) {
       outcome = decide(tx, payment, reason, decision.decidedAt(), decision.note());
-    } else if (parts.stream().anyMatch(p -> p.refundStatus() == RefundStatus.REJECTED)) {
+    } else if (parts.stream().anyMatch(AutomaticPart::rejectedByAnAdmin)) {
       // an admin decided against this decision's refund: what comes back is not owed by it
       store.unparkDecision(paymentIntentId);
       outcome = Decision.ALREADY_DECIDED;
@@ -196,12 +196,16 @@ public final class RefundDecisions {
    * left as a further part ({@link #decideWaiting}), as it would have owed had that money been
    * counted when the part was decided. Stripe refuses a part that asks more than is left (the
    * dashboard refund was made before, its events told after the decision), and an admin's retry of
-   * it could never pass: left failed, the customer got only what the dashboard gave back. Parts
-   * that still fit stay for an admin to retry or close; parts Stripe refused for a chargeback wait
-   * for its win ({@link #retryRefusedForWonDispute}); nothing is done once an admin rejected a part
-   * of the decision. The decision, kept waiting as of when its first superseded part was decided
-   * (the 24 h rule), is then owed again by whatever gives room back. The caller holds the payment's
-   * lock.
+   * it could never pass: left failed, the customer got only what the dashboard gave back. A part
+   * awaiting an admin's review (past 24 h) that no longer fits is closed the same way, {@code
+   * rejected} and announced as {@code refund.rejected} with no admin named: checkout-api refuses
+   * its approval as more than is left, and an admin who rejected it instead would leave the
+   * customer nothing of the rest the decision owes; the later part owes that rest, for review, as
+   * the decision would have had the dashboard refund been told first. Parts that still fit stay for
+   * an admin to retry, close or approve; parts Stripe refused for a chargeback wait for its win
+   * ({@link #retryRefusedForWonDispute}); nothing is done once an admin rejected a part of the
+   * decision. The decision, kept waiting as of when its first superseded part was decided (the 24 h
+   * rule), is then owed again by whatever gives room back. The caller holds the payment's lock.
    */
   public void supersedeWhatNoLongerFits(Handle tx, String paymentIntentId) {
     RefundStore store = tx.attach(RefundStore.class);
@@ -210,9 +214,10 @@ public final class RefundDecisions {
       return;
     }
     List<RefundStore.FailedPart> failed = store.openFailedAutomaticParts(paymentIntentId);
-    if (failed.isEmpty()
+    List<RefundStore.FailedPart> pending = store.pendingAutomaticParts(paymentIntentId);
+    if ((failed.isEmpty() && pending.isEmpty())
         || store.automaticParts(paymentIntentId).stream()
-            .anyMatch(p -> p.refundStatus() == RefundStatus.REJECTED)) {
+            .anyMatch(AutomaticPart::rejectedByAnAdmin)) {
       return;
     }
     long returned = tx.attach(RefundDao.class).returnedCents(paymentIntentId);
@@ -236,6 +241,44 @@ public final class RefundDecisions {
       }
       log.warn(
           "{} refund {} (part {}) of {}: {}",
+          part.reason(),
+          part.id(),
+          part.automaticPart(),
+          paymentIntentId,
+          why);
+      first = first.isPresent() ? first : Optional.of(part);
+    }
+    // a part awaiting review that no longer fits could never be approved (checkout-api refuses it
+    // as more than is left), and rejecting it would give the customer nothing of what is left: it
+    // is closed the same way, and the later part owes the rest, for review as it was
+    long owedByFailedParts =
+        store.automaticParts(paymentIntentId).stream()
+            .filter(p -> p.refundStatus() == RefundStatus.FAILED && p.stillDecided())
+            .mapToLong(AutomaticPart::amountCents)
+            .sum();
+    long taken = returned + owedByFailedParts;
+    for (RefundStore.FailedPart part : pending) {
+      if (taken + part.amountCents() <= paid) {
+        taken += part.amountCents(); // it fits: an admin may still approve it
+        continue;
+      }
+      String why =
+          "superseded: "
+              + part.amountCents()
+              + " cents no longer fit in what is left of "
+              + paid
+              + " ("
+              + returned
+              + " went back otherwise"
+              + (taken > returned ? ", " + (taken - returned) + " owed by other parts" : "")
+              + "); what is left is owed by a later part";
+      if (store.closePendingSuperseded(part.id(), why, now) == 0) {
+        continue;
+      }
+      RefundRecord closed = store.lock(part.id()).orElseThrow();
+      RefundEvents.append(tx, closed, RefundEvents.rejected(closed, why, null, now));
+      log.warn(
+          "{} refund {} (part {}) of {}, awaiting review: {}",
           part.reason(),
           part.id(),
           part.automaticPart(),

@@ -178,6 +178,35 @@ public interface RefundStore {
   @RegisterConstructorMapper(FailedPart.class)
   List<FailedPart> openFailedAutomaticParts(@Bind("pi") String paymentIntentId);
 
+  /**
+   * The payment's automatic parts pending an admin's review, in order, locked: past 24 h, they wait
+   * for an approval that checkout-api refuses once they no longer fit in what is left.
+   */
+  @SqlQuery(
+      """
+      SELECT id, automatic_part, amount_cents, reason, note, created_at FROM payment_refunds
+      WHERE stripe_payment_intent_id = :pi AND status = 'pending'
+        AND reason IN ('technical_failure', 'moderation_rejection')
+      ORDER BY automatic_part
+      FOR UPDATE
+      """)
+  @RegisterConstructorMapper(FailedPart.class)
+  List<FailedPart> pendingAutomaticParts(@Bind("pi") String paymentIntentId);
+
+  /**
+   * Closes a pending automatic part as superseded by a later one: {@code rejected}, closed as
+   * {@code superseded} with {@code reason} as why; 0 when it is not pending.
+   */
+  @SqlUpdate(
+      """
+      UPDATE payment_refunds
+      SET status = 'rejected', rejection_reason = :reason, closed_at = :at, close_reason = :reason,
+          close_outcome = 'superseded', updated_at = :at
+      WHERE id = :id AND status = 'pending'
+      """)
+  int closePendingSuperseded(
+      @Bind("id") UUID id, @Bind("reason") String reason, @Bind("at") Instant at);
+
   /** Closes a failed automatic part as superseded by a later one; 0 when it is not open. */
   @SqlUpdate(
       """

@@ -1,6 +1,7 @@
 package io.marketplace.payments.refunds.chargeback;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.marketplace.payments.refunds.Harness;
 import io.marketplace.payments.refunds.StripeFixtures;
@@ -67,6 +68,39 @@ class DisputeOrderingTest {
                 .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
                 .singleElement()
                 .satisfies(r -> assertThat(r).containsEntry("amount_cents", 500)));
+  }
+
+  /**
+   * The rejection's refund awaiting review when a chargeback of part of the payment opens and is
+   * lost: it owes what the chargeback left, for review, as it does when the loss came first.
+   */
+  @Test
+  void shouldOweTheRestForReviewWhenAChargebackOfPartOfARejectedListingsPaymentIsLost() {
+    // Given a paid listing rejected past 24 h: its refund of 500 waits for an admin
+    var paid = h.paidListing(Duration.ofDays(3));
+    String pi = paid.paymentIntentId();
+    h.reject(paid.listingId(), h.now());
+    h.awaitModerationApplied(paid.listingId(), 1);
+
+    // When the customer disputes 200 of it, and the dispute is lost
+    String disputeId = StripeFixtures.newId("du");
+    String opened =
+        StripeFixtures.event(
+            "charge.dispute.created", StripeFixtures.dispute(disputeId, pi, 200, "needs_response"));
+    h.webhooks().publish(opened);
+    h.awaitPaymentEvent("chargeback.recorded", disputeId);
+    h.webhooks()
+        .publish(
+            StripeFixtures.createdLater(
+                StripeFixtures.sameDispute(opened, "charge.dispute.closed", "lost"), 5));
+    h.awaitStripeEventsApplied();
+
+    // Then the rejection owes the other 300, for review; its 500, which no approval could pass,
+    // is closed as superseded
+    assertThat(h.refunds(pi))
+        .filteredOn(r -> "moderation_rejection".equals(r.get("reason")))
+        .extracting(r -> r.get("automatic_part"), r -> r.get("status"), r -> r.get("amount_cents"))
+        .containsExactlyInAnyOrder(tuple(0, "rejected", 500), tuple(1, "pending", 300));
   }
 
   /**

@@ -8,6 +8,7 @@ import io.marketplace.payments.testsupport.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,6 +126,50 @@ class RefundElsewhereDuringRejectionTest {
     // Then the rejection owes the whole payment again, and refunds it
     Map<String, Object> rest = awaitRejectionRefund(paid.paymentIntentId(), "processed");
     assertThat(rest).containsEntry("amount_cents", 500).containsEntry("automatic_part", 1);
+  }
+
+  @Test
+  void shouldOweTheRestForReviewWhenADashboardRefundIsToldWhileTheRejectionsRefundAwaitsReview() {
+    // Given a posting fee paid three days ago, whose listing moderation rejects now: past 24 h,
+    // its refund of 500 waits for an admin's review
+    var paid = h.paidListing(Duration.ofDays(3));
+    h.reject(paid.listingId(), h.now());
+    UUID first = (UUID) awaitRejectionRefund(paid.paymentIntentId(), "pending").get("id");
+
+    // When support refunds 200 in Stripe's dashboard before an admin looks at it
+    String dashboard =
+        (String) h.emulator().refundOutsideSystem(paid.paymentIntentId(), 200L).get("id");
+    Await.until(
+        Harness.WAIT,
+        "the dashboard refund recorded",
+        () ->
+            h.refunds(paid.paymentIntentId()).stream()
+                .anyMatch(r -> dashboard.equals(r.get("stripe_refund_id"))));
+    h.awaitStripeEventsApplied();
+
+    // Then the rejection owes the other 300, for review, as it would had the dashboard refund been
+    // told before the rejection: the 500, which no longer fits in what is left (an approval of it
+    // is refused), is closed as superseded and announced as rejected, with no admin named
+    List<Map<String, Object>> pending =
+        h.refunds(paid.paymentIntentId()).stream()
+            .filter(r -> "moderation_rejection".equals(r.get("reason")))
+            .filter(r -> "pending".equals(r.get("status")))
+            .toList();
+    assertThat(pending).hasSize(1);
+    Map<String, Object> rest = pending.get(0);
+    assertThat(rest).containsEntry("amount_cents", 300).containsEntry("automatic_part", 1);
+    assertThat(rejectionRefund(paid.paymentIntentId(), 0))
+        .containsEntry("status", "rejected")
+        .containsEntry("close_outcome", "superseded");
+    assertThat(h.paymentEvents("refund.rejected", first.toString()))
+        .singleElement()
+        .satisfies(event -> assertThat(event.path("data").path("rejectedBy").isNull()).isTrue());
+    h.awaitPaymentEvent("refund.requested", rest.get("id").toString());
+
+    // and its approval gives the customer the 500 in all, once
+    h.approve((UUID) rest.get("id"));
+    assertThat(h.executor().execute((UUID) rest.get("id")).isProcessed()).isTrue();
+    assertRefundedInAll(paid, 500);
   }
 
   private static Map<String, Object> awaitRejectionRefund(String paymentIntentId, String status) {
