@@ -369,6 +369,29 @@ public final class Purchases {
         : "not canceled; a payment would be refunded as undeliverable";
   }
 
+  /**
+   * {@link #cancelUnpaid}, for a PaymentIntent recorded to cancel in the transaction that refused
+   * its purchase: its row is deleted once Stripe has canceled it, and stays for the refund worker
+   * otherwise.
+   */
+  private String cancelRecorded(PaymentIntent intent) {
+    String outcome = cancelUnpaid(intent);
+    if (PAID.contains(intent.getStatus())) {
+      return outcome;
+    }
+    if (!"canceled".equals(outcome)) {
+      return "not canceled now; the refund worker asks Stripe again, and a payment that succeeds"
+          + " meanwhile is refunded as undeliverable";
+    }
+    try {
+      jdbi.useHandle(h -> PaymentIntentsToCancel.done(h, intent.getId()));
+    } catch (RuntimeException e) {
+      // its row stays: the refund worker asks again, and Stripe says it is canceled already
+      log.warn("PaymentIntent {} canceled, but its row to cancel stays", intent.getId(), e);
+    }
+    return outcome;
+  }
+
   private String cancelUnpaid(PaymentIntent intent) {
     return PAID.contains(intent.getStatus())
         ? "not canceled (paid); it is refunded as undeliverable"
@@ -497,8 +520,9 @@ public final class Purchases {
    * PaymentIntent, the buyer may have been banned or put on hold (the refund worker's janitor
    * cancels only the PaymentIntents it can see, those recorded), the listing rejected (so does
    * moderation) or its time run out. Then the purchase ends here: its attempt is closed, the new
-   * PaymentIntent is canceled at Stripe, so that nobody pays for what cannot be delivered, and the
-   * answer is the 403 or 409 that step 1 would give now.
+   * PaymentIntent is canceled at Stripe, so that nobody pays for what cannot be delivered (recorded
+   * in {@code payment_intents_to_cancel} in the same transaction, for the refund worker to cancel
+   * should Stripe not take it now), and the answer is the 403 or 409 that step 1 would give now.
    *
    * <p>False when the attempt was given up while Stripe was making its PaymentIntent (a concurrent
    * checkout of the same purchase got a server error for the key, see {@link #create}), or holds
@@ -519,6 +543,11 @@ public final class Purchases {
                 priceIfAllowed(tx, listing, attempt.type(), now);
               } catch (ProblemException refused) {
                 tx.attach(CheckoutDao.class).close(attempt.id(), now);
+                if (!PAID.contains(intent.getStatus())) {
+                  // canceled below; one Stripe does not cancel then is the refund worker's
+                  PaymentIntentsToCancel.ofRefusedCheckout(
+                      tx, intent.getId(), attempt.listingId(), now);
+                }
                 return new Recorded(null, refused);
               }
               return new Recorded(
@@ -541,7 +570,7 @@ public final class Purchases {
           attempt.paymentType(),
           attempt.listingId(),
           intent.getId(),
-          cancelUnpaid(intent),
+          cancelRecorded(intent),
           recorded.refused().getMessage());
       throw recorded.refused();
     }

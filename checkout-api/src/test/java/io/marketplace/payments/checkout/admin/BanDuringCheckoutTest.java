@@ -6,8 +6,10 @@ import io.marketplace.payments.checkout.Http;
 import io.marketplace.payments.checkout.StripeGate;
 import io.marketplace.payments.checkout.TestApi;
 import io.marketplace.payments.checkout.Tokens;
+import io.marketplace.payments.stripeemulator.http.ApiFaults;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +81,38 @@ class BanDuringCheckoutTest {
     assertRefusedAndCanceled(checkout);
   }
 
+  @Test
+  void shouldLeaveThePaymentIntentToTheRefundWorkerWhenStripeHoldsOffItsCancelAfterABan()
+      throws Exception {
+    // Given a checkout held at Stripe's door, and Stripe holding off the next cancellation (429)
+    UUID owner = UUID.randomUUID();
+    UUID listingId = app.createListing(owner, "housing");
+    CompletableFuture<Http.Response> checkout = holdCheckout(owner, listingId);
+    app.stripe.failNextApiCalls(
+        "POST /v1/payment_intents/{id}/cancel", 1, ApiFaults.Kind.RATE_LIMIT);
+
+    // When the owner is banned meanwhile, then Stripe answers
+    app.db.execute(
+        "INSERT INTO users (id, banned_at, ban_reason) VALUES (?, now(), 'chargebacks')"
+            + " ON CONFLICT (id) DO UPDATE SET banned_at = now(), ban_reason = 'chargebacks'",
+        owner);
+    gate.open.countDown();
+    Http.Response answer = checkout.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+    // Then the checkout is refused, and the PaymentIntent Stripe did not cancel is recorded for
+    // the refund worker to cancel, not left payable with nothing to ask again
+    String paymentIntentId = gate.createdPaymentIntent();
+    assertThat(answer.status()).as(answer.toString()).isEqualTo(403);
+    assertThat(app.stripe.object(paymentIntentId).orElseThrow().get("status"))
+        .isEqualTo("requires_payment_method");
+    assertThat(
+            app.db.row(
+                "SELECT listing_id, reason FROM payment_intents_to_cancel"
+                    + " WHERE stripe_payment_intent_id = ?",
+                paymentIntentId))
+        .contains(Map.of("listing_id", listingId, "reason", "checkout_refused"));
+  }
+
   private static CompletableFuture<Http.Response> holdCheckout(UUID owner, UUID listingId)
       throws InterruptedException {
     return gate.sendAndHold(
@@ -97,5 +131,10 @@ class BanDuringCheckoutTest {
     assertThat(app.stripe.object(paymentIntentId).orElseThrow().get("status"))
         .as("PaymentIntent %s of a checkout refused at recording", paymentIntentId)
         .isEqualTo("canceled");
+    // canceled at once: nothing left for the refund worker
+    assertThat(
+            app.db.count(
+                "payment_intents_to_cancel WHERE stripe_payment_intent_id = ?", paymentIntentId))
+        .isZero();
   }
 }
