@@ -37,35 +37,69 @@ class InquiryBeforePaymentRowTest {
   void shouldCountAnInquiryOnceWhenItsNextEventFindsThePaymentRow() {
     // Given a payment succeeded at Stripe whose payments row is not there yet, and an inquiry on it
     // that this worker applied before the row existed
-    UUID user = UUID.randomUUID();
-    UUID listing = UUID.randomUUID();
-    h.db().execute("INSERT INTO users (id) VALUES (?)", user);
-    String pi = h.charge(user, listing, 500, "posting_fee");
-    double before = inquiries();
-    String inquiry = h.emulator().openDisputeInquiry(pi);
-    String created = awaitForwarded("charge.dispute.created", inquiry);
-    h.awaitStripeEventsApplied();
-    assertThat(inquiries()).as("nothing counted without the payment").isEqualTo(before);
+    Inquiry given = inquiryBeforeItsPayment();
+    assertThat(inquiries()).as("nothing counted without the payment").isEqualTo(given.before());
 
     // When the row is rebuilt and Stripe tells of the inquiry again, twice
-    h.recordPayment(pi, user, listing, 500, "posting_fee", h.now().minus(Duration.ofHours(1)));
-    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.dispute.updated"));
-    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.dispute.updated"));
+    given.recordPayment();
+    h.webhooks().publish(StripeFixtures.withNewEventId(given.created(), "charge.dispute.updated"));
+    h.webhooks().publish(StripeFixtures.withNewEventId(given.created(), "charge.dispute.updated"));
     h.awaitStripeEventsApplied();
 
     // Then the inquiry is the user's, and counted once
-    assertThat(
-            h.db()
-                .row("SELECT user_id FROM payment_disputes WHERE stripe_dispute_id = ?", inquiry)
-                .orElseThrow())
-        .containsEntry("user_id", user);
-    Await.until(Harness.WAIT, "the inquiry counted", () -> inquiries() >= before + 1);
-    assertThat(inquiries()).isEqualTo(before + 1);
+    given.assertTheUsers();
+    Await.until(Harness.WAIT, "the inquiry counted", () -> inquiries() >= given.before() + 1);
+    assertThat(inquiries()).isEqualTo(given.before() + 1);
   }
 
   @Test
   void shouldCountAnInquiryOnceWhenTheJanitorFindsItsPaymentRow() {
     // Given an inquiry applied before its payment's row existed
+    Inquiry given = inquiryBeforeItsPayment();
+
+    // When the row is rebuilt, the janitor passes twice, and Stripe then tells of it again
+    given.recordPayment();
+    h.retryNow();
+    h.retryNow();
+    h.webhooks().publish(StripeFixtures.withNewEventId(given.created(), "charge.dispute.updated"));
+    h.awaitStripeEventsApplied();
+
+    // Then the inquiry is the user's, and counted once
+    given.assertTheUsers();
+    assertThat(inquiries()).isEqualTo(given.before() + 1);
+  }
+
+  /**
+   * An inquiry on a payment of {@code user}'s, applied by the worker while the payment's row was
+   * not there, with the counter as it was before it.
+   *
+   * @param created the inquiry's {@code charge.dispute.created}, as forwarded
+   */
+  private record Inquiry(
+      UUID user,
+      UUID listing,
+      String paymentIntentId,
+      String disputeId,
+      String created,
+      double before) {
+
+    /** The payment's row, rebuilt as the payment processor would. */
+    void recordPayment() {
+      h.recordPayment(
+          paymentIntentId, user, listing, 500, "posting_fee", h.now().minus(Duration.ofHours(1)));
+    }
+
+    void assertTheUsers() {
+      assertThat(
+              h.db()
+                  .row(
+                      "SELECT user_id FROM payment_disputes WHERE stripe_dispute_id = ?", disputeId)
+                  .orElseThrow())
+          .containsEntry("user_id", user);
+    }
+  }
+
+  private static Inquiry inquiryBeforeItsPayment() {
     UUID user = UUID.randomUUID();
     UUID listing = UUID.randomUUID();
     h.db().execute("INSERT INTO users (id) VALUES (?)", user);
@@ -74,21 +108,7 @@ class InquiryBeforePaymentRowTest {
     String inquiry = h.emulator().openDisputeInquiry(pi);
     String created = awaitForwarded("charge.dispute.created", inquiry);
     h.awaitStripeEventsApplied();
-
-    // When the row is rebuilt, the janitor passes twice, and Stripe then tells of it again
-    h.recordPayment(pi, user, listing, 500, "posting_fee", h.now().minus(Duration.ofHours(1)));
-    h.retryNow();
-    h.retryNow();
-    h.webhooks().publish(StripeFixtures.withNewEventId(created, "charge.dispute.updated"));
-    h.awaitStripeEventsApplied();
-
-    // Then the inquiry is the user's, and counted once
-    assertThat(
-            h.db()
-                .row("SELECT user_id FROM payment_disputes WHERE stripe_dispute_id = ?", inquiry)
-                .orElseThrow())
-        .containsEntry("user_id", user);
-    assertThat(inquiries()).isEqualTo(before + 1);
+    return new Inquiry(user, listing, pi, inquiry, created, before);
   }
 
   /** {@code payments_disputes_inquiries_total}, as the worker's {@code /metrics} serves it. */
